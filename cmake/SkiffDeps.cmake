@@ -1,0 +1,43 @@
+# Finds every third-party dependency the CMake way. A missing one stops configure with the
+# Debian package that provides it (scripts/deps installs them all).
+find_package(PkgConfig REQUIRED)
+
+# skiff_pkg(<prefix> <pkg-config module> <debian package>) -> imported target PkgConfig::<prefix>
+function(skiff_pkg prefix module debpkg)
+  pkg_check_modules(${prefix} IMPORTED_TARGET GLOBAL ${module})
+  if(NOT ${prefix}_FOUND)
+    message(FATAL_ERROR "skiff: '${module}' not found; install the Debian package '${debpkg}' (or run scripts/deps)")
+  endif()
+endfunction()
+
+# skiff_find(<package> <debian package> [find_package args...])
+macro(skiff_find pkg debpkg)
+  find_package(${pkg} ${ARGN} QUIET)
+  if(NOT ${pkg}_FOUND)
+    message(FATAL_ERROR "skiff: ${pkg} not found; install the Debian package '${debpkg}' (or run scripts/deps)")
+  endif()
+endmacro()
+
+skiff_pkg(NL3 libnl-3.0 libnl-3-dev)
+skiff_pkg(NLROUTE3 libnl-route-3.0 libnl-route-3-dev)
+skiff_pkg(NLGENL3 libnl-genl-3.0 libnl-genl-3-dev)
+skiff_pkg(IPTC libiptc libiptc-dev)
+skiff_pkg(XTABLES xtables libxtables-dev)
+skiff_pkg(SECCOMP libseccomp libseccomp-dev)
+skiff_pkg(CAP libcap libcap-dev)
+skiff_pkg(SYSTEMD libsystemd libsystemd-dev)
+
+skiff_find(Threads build-essential)
+skiff_find(Boost libboost-dev 1.74)
+skiff_find(nlohmann_json nlohmann-json3-dev 3)
+skiff_find(SQLite3 libsqlite3-dev)
+skiff_find(OpenSSL libssl-dev)
+skiff_find(CLI11 libcli11-dev CONFIG)
+skiff_find(fmt libfmt-dev)
+skiff_find(spdlog libspdlog-dev)
+if(SKIFF_BUILD_TESTS)
+  skiff_find(GTest "libgtest-dev libgmock-dev")
+endif()
+if(SKIFF_BUILD_BENCH)
+  skiff_find(benchmark libbenchmark-dev)
+endif()

@@ -1,0 +1,22 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "skiff/common/result.h"
+
+namespace skiff {
+
+// Reads a whole file (up to `max_bytes`, default 16 MiB, so a runaway /proc or /sys file cannot
+// exhaust memory). Errors name the path: "read '/proc/meminfo': No such file or directory".
+Result<std::string> readFile(const std::string& path, std::size_t max_bytes = 16u << 20);
+
+// Writes `data` to `path` atomically: a temporary file in the same directory, fsync, rename.
+// A reader sees the old content or the new, never a torn file.
+Result<void> writeFileAtomic(const std::string& path, std::string_view data, unsigned mode = 0644);
+
+// Joins a root prefix and an absolute path: joinRoot("/fixtures/deb12", "/proc/cpuinfo").
+std::string joinRoot(std::string_view root, std::string_view abs_path);
+
+}  // namespace skiff

@@ -1,0 +1,71 @@
+#include "skiff/common/file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "skiff/common/unique_fd.h"
+
+namespace skiff {
+
+Result<std::string> readFile(const std::string& path, std::size_t max_bytes) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Error::fromErrno(errno, "read '" + path + "'");
+  std::string out;
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::fromErrno(errno, "read '" + path + "'");
+    }
+    if (n == 0) break;
+    if (out.size() + static_cast<std::size_t>(n) > max_bytes) {
+      return Error(ErrorCode::TooLarge, "read '" + path + "': larger than " +
+                                            std::to_string(max_bytes) + " bytes");
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+Result<void> writeFileAtomic(const std::string& path, std::string_view data, unsigned mode) {
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) return Error::fromErrno(errno, "create '" + tmp + "'");
+  std::size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::unlink(tmp.c_str());
+      return Error::fromErrno(e, "write '" + tmp + "'");
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd.get()) != 0 || ::fchmod(fd.get(), mode) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return Error::fromErrno(e, "sync '" + tmp + "'");
+  }
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return Error::fromErrno(e, "rename '" + tmp + "' to '" + path + "'");
+  }
+  return {};
+}
+
+std::string joinRoot(std::string_view root, std::string_view abs_path) {
+  std::string out(root);
+  while (!out.empty() && out.back() == '/') out.pop_back();
+  if (abs_path.empty() || abs_path.front() != '/') out += '/';
+  out += abs_path;
+  return out;
+}
+
+}  // namespace skiff

@@ -1,0 +1,59 @@
+#include "skiff/common/file.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace skiff {
+namespace {
+
+class FileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/skiff-file-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string dir_;
+};
+
+TEST_F(FileTest, WriteAtomicThenRead) {
+  std::string p = dir_ + "/state.json";
+  ASSERT_TRUE(writeFileAtomic(p, "{\"a\":1}"));
+  auto r = readFile(p);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, "{\"a\":1}");
+  ASSERT_TRUE(writeFileAtomic(p, "x"));
+  EXPECT_EQ(*readFile(p), "x");
+  // no temporary left behind
+  int n = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir_)) (void)e, ++n;
+  EXPECT_EQ(n, 1);
+}
+
+TEST_F(FileTest, MissingFileErrorNamesPath) {
+  auto r = readFile(dir_ + "/nope");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::NotFound);
+  EXPECT_NE(r.error().message().find("/nope'"), std::string::npos);
+}
+
+TEST_F(FileTest, OversizedFileRefused) {
+  std::string p = dir_ + "/big";
+  ASSERT_TRUE(writeFileAtomic(p, std::string(100, 'a')));
+  auto r = readFile(p, 10);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::TooLarge);
+}
+
+TEST(JoinRootTest, JoinsWithOneSlash) {
+  EXPECT_EQ(joinRoot("/", "/proc/cpuinfo"), "/proc/cpuinfo");
+  EXPECT_EQ(joinRoot("", "/proc/cpuinfo"), "/proc/cpuinfo");
+  EXPECT_EQ(joinRoot("/fx/deb12/", "/proc/cpuinfo"), "/fx/deb12/proc/cpuinfo");
+}
+
+}  // namespace
+}  // namespace skiff
