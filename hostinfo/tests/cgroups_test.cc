@@ -19,7 +19,8 @@ TEST(CgroupsTest, DetectsHybridOnThisMachine) {
   ASSERT_TRUE(info.has_value()) << info.error().message();
   EXPECT_EQ(info->mode, CgroupMode::Hybrid);
   EXPECT_EQ(cgroupModeName(info->mode), "hybrid");
-  for (const char* c : {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids"}) {
+  for (const char* c :
+       {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids"}) {
     ASSERT_EQ(info->controllers.count(c), 1u) << c;
     EXPECT_EQ(info->controllers.at(c).version, 1) << c;
     EXPECT_EQ(info->controllers.at(c).mount_point, std::string("/sys/fs/cgroup/") + c);
