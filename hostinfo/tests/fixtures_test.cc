@@ -55,7 +55,7 @@ std::vector<std::string> fixtureNames() {
 
 TEST(FixturesTest, EveryFixtureMatchesItsExpectedNode) {
   const auto names = fixtureNames();
-  ASSERT_GE(names.size(), 7u);
+  ASSERT_GE(names.size(), 9u);
   const bool update = std::getenv("SKIFF_UPDATE_GOLDEN") != nullptr;
   for (const auto& name : names) {
     SCOPED_TRACE(name);
@@ -186,6 +186,19 @@ TEST(FixturesTest, ContainerCapacityFollowsCpusetAndMemoryCgroup) {
   EXPECT_EQ(status["allocatable"]["memory"], "1692Mi");  // 2Gi - 256Mi - 100Mi
   EXPECT_EQ(status["nodeInfo"]["machineID"], "");        // empty /etc/machine-id
   EXPECT_EQ(c.node["metadata"]["name"], "4f1c8e2a9b7d");
+}
+
+TEST(FixturesTest, Power9AndIbmZUseGoArchitectureNames) {
+  Collected p9 = collect("rhel9-ppc64le-power9");
+  EXPECT_EQ(p9.host.cpuinfo.layout, CpuInfo::Layout::Ppc64);
+  EXPECT_EQ(p9.node["status"]["nodeInfo"]["architecture"], "ppc64le");
+  EXPECT_EQ(p9.node["status"]["capacity"]["cpu"], "8");
+  Collected z = collect("ubuntu2204-s390x");
+  EXPECT_EQ(z.host.cpuinfo.layout, CpuInfo::Layout::S390x);
+  EXPECT_EQ(z.node["status"]["nodeInfo"]["architecture"], "s390x");
+  EXPECT_EQ(z.node["metadata"]["labels"]["beta.kubernetes.io/arch"], "s390x");
+  EXPECT_EQ(z.node["status"]["capacity"]["hugepages-1Mi"], "0");
+  EXPECT_EQ(z.node["status"]["capacity"]["hugepages-2Gi"], "0");
 }
 
 }  // namespace
