@@ -62,17 +62,23 @@ class RecordingReporter : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const auto& r : runs) {
-      if (!r.error_occurred) times_[r.benchmark_name()] = r.GetAdjustedRealTime();
+      if (!r.error_occurred) {
+        times_[r.benchmark_name()] = {r.GetAdjustedRealTime(), r.GetAdjustedCPUTime()};
+      }
     }
     ConsoleReporter::ReportRuns(runs);
   }
-  double time(const std::string& name) const {
+  struct Times {
+    double real = 0;
+    double cpu = 0;
+  };
+  Times time(const std::string& name) const {
     auto it = times_.find(name);
-    return it == times_.end() ? 0 : it->second;
+    return it == times_.end() ? Times{} : it->second;
   }
 
  private:
-  std::map<std::string, double> times_;
+  std::map<std::string, Times> times_;
 };
 
 }  // namespace
@@ -82,15 +88,20 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   RecordingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  const double full = reporter.time("BM_NodeInfoFull");
-  const double raw = reporter.time("BM_ReadMeminfoCpuinfoRaw");
-  if (full > 0 && raw > 0) {
+  const auto full = reporter.time("BM_NodeInfoFull");
+  const auto raw = reporter.time("BM_ReadMeminfoCpuinfoRaw");
+  int rc = 0;
+  if (full.cpu > 0 && raw.cpu > 0) {
+    // The budget is checked on CPU time: on a shared CI machine wall time mostly measures the
+    // run queue, not this code.
     std::printf(
-        "node-info full computation: %.1f us; raw read of /proc/meminfo + /proc/cpuinfo: "
-        "%.1f us; ratio %.1fx; budget 1000 us: %s\n",
-        full, raw, full / raw, full < 1000 ? "ok" : "EXCEEDED");
-    return full < 1000 ? 0 : 1;
+        "node-info full computation: %.1f us CPU (%.1f us wall); reference raw read of "
+        "/proc/meminfo + /proc/cpuinfo: %.1f us CPU (%.1f us wall); ratio %.1fx; "
+        "budget 1000 us CPU: %s\n",
+        full.cpu, full.real, raw.cpu, raw.real, full.cpu / raw.cpu,
+        full.cpu < 1000 ? "ok" : "EXCEEDED");
+    rc = full.cpu < 1000 ? 0 : 1;
   }
   benchmark::Shutdown();
-  return 0;
+  return rc;
 }
