@@ -213,6 +213,9 @@ Result<CgroupInfo> detectCgroups(const HostPaths& paths) {
       continue;
     }
     if (m.fs_type != "cgroup") continue;
+    // Any v1 hierarchy, even systemd's named one without controllers, makes the layout v1 or
+    // hybrid (systemd's definition).
+    have_v1 = true;
     for (const auto& opt : splitComma(m.super_options)) {
       if (opt == "rw" || opt == "ro" || opt.starts_with("name=") ||
           opt.starts_with("release_agent") || opt == "clone_children" || opt == "noprefix" ||
@@ -220,7 +223,6 @@ Result<CgroupInfo> detectCgroups(const HostPaths& paths) {
         continue;
       }
       if (!enabled(opt)) continue;
-      have_v1 = true;
       if (info.controllers.count(opt) != 0) continue;  // first mount wins
       auto path = selfPathFor(opt);
       info.controllers[opt] =
