@@ -172,8 +172,13 @@ Result<CgroupInfo> detectCgroups(const HostPaths& paths) {
   const std::string self_path = paths.path("/proc/self/cgroup");
   SKIFF_ASSIGN_OR_RETURN(std::string mountinfo_text, detail::readSmallFile(mountinfo_path));
   SKIFF_ASSIGN_OR_RETURN(auto mounts, parseMountInfo(mountinfo_text, mountinfo_path));
-  SKIFF_ASSIGN_OR_RETURN(std::string cgroups_text, detail::readSmallFile(cgroups_path));
-  SKIFF_ASSIGN_OR_RETURN(auto subsystems, parseProcCgroups(cgroups_text, cgroups_path));
+  // /proc/cgroups only matters for v1 and for controllers disabled on the command line; kernels
+  // may drop it, in which case every mounted or listed controller counts as enabled.
+  SKIFF_ASSIGN_OR_RETURN(auto cgroups_text, detail::readOptionalFile(cgroups_path));
+  std::vector<CgroupSubsystem> subsystems;
+  if (cgroups_text) {
+    SKIFF_ASSIGN_OR_RETURN(subsystems, parseProcCgroups(*cgroups_text, cgroups_path));
+  }
   SKIFF_ASSIGN_OR_RETURN(std::string self_text, detail::readSmallFile(self_path));
   SKIFF_ASSIGN_OR_RETURN(auto self, parseProcSelfCgroup(self_text, self_path));
 

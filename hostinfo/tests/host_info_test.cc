@@ -98,6 +98,10 @@ TEST_F(HostInfoDamageTest, DocumentedFallbacks) {
   EXPECT_EQ(r->online_cpus, (std::vector<int>{0, 1, 2, 3}));
   ASSERT_EQ(r->hugepages.size(), 1u);  // default size from /proc/meminfo
   EXPECT_EQ(r->hugepages[0].page_size_bytes, 2u << 20);
+  remove("/proc/cgroups");  // every controller of cgroup.controllers then counts as enabled
+  r = collectHostInfo(paths_, fake_);
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(r->cgroups.controllers.size(), 8u);
 }
 
 TEST_F(HostInfoDamageTest, NoUsableCpuIsAnError) {

@@ -75,7 +75,8 @@ struct CgroupInfo {
 };
 
 // Reads and combines the cgroup files under `paths.root`. A host without cgroup mounts gives
-// mode None. Errors name the file that is missing or malformed.
+// mode None; without /proc/cgroups every controller counts as enabled. Errors name the file
+// that is missing (mountinfo, /proc/self/cgroup) or malformed.
 Result<CgroupInfo> detectCgroups(const HostPaths& paths);
 
 // The lowest memory limit on the path from this process's memory cgroup up to the hierarchy root
