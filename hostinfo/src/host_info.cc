@@ -205,4 +205,9 @@ Result<HostInfo> collectHostInfo(const HostPaths& paths, sys::HostSys& sys) {
   return info;
 }
 
+Result<HostInfo> collectHostInfo(const HostPaths& paths) {
+  auto sys = sys::makeRealHostSys();
+  return collectHostInfo(paths, *sys);
+}
+
 }  // namespace skiff::hostinfo
