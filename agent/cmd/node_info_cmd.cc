@@ -57,8 +57,9 @@ int runNodeInfo(const NodeInfoOptions& o) {
 Added addNodeInfo(CLI::App& app) {
   auto o = std::make_shared<NodeInfoOptions>();
   CLI::App* sub = app.add_subcommand(
-      "node-info", "Print the Node object (JSON) this agent registers: capacity, allocatable, "
-                   "nodeInfo");
+      "node-info",
+      "Print the Node object (JSON) this agent registers: capacity, allocatable, "
+      "nodeInfo");
   sub->add_option("--hostname-override", o->hostname_override,
                   "Node name to use instead of the hostname (lowercased, must be a DNS-1123 "
                   "subdomain)");

@@ -176,14 +176,12 @@ std::optional<Suffix> interpret(std::string_view s) {
     Suffix suffix;
   };
   static constexpr Entry kTable[] = {
-      {"", {10, 0, F::DecimalSI}},     {"n", {10, -9, F::DecimalSI}},
-      {"u", {10, -6, F::DecimalSI}},   {"m", {10, -3, F::DecimalSI}},
-      {"k", {10, 3, F::DecimalSI}},    {"M", {10, 6, F::DecimalSI}},
-      {"G", {10, 9, F::DecimalSI}},    {"T", {10, 12, F::DecimalSI}},
-      {"P", {10, 15, F::DecimalSI}},   {"E", {10, 18, F::DecimalSI}},
-      {"Ki", {2, 10, F::BinarySI}},    {"Mi", {2, 20, F::BinarySI}},
-      {"Gi", {2, 30, F::BinarySI}},    {"Ti", {2, 40, F::BinarySI}},
-      {"Pi", {2, 50, F::BinarySI}},    {"Ei", {2, 60, F::BinarySI}},
+      {"", {10, 0, F::DecimalSI}},   {"n", {10, -9, F::DecimalSI}}, {"u", {10, -6, F::DecimalSI}},
+      {"m", {10, -3, F::DecimalSI}}, {"k", {10, 3, F::DecimalSI}},  {"M", {10, 6, F::DecimalSI}},
+      {"G", {10, 9, F::DecimalSI}},  {"T", {10, 12, F::DecimalSI}}, {"P", {10, 15, F::DecimalSI}},
+      {"E", {10, 18, F::DecimalSI}}, {"Ki", {2, 10, F::BinarySI}},  {"Mi", {2, 20, F::BinarySI}},
+      {"Gi", {2, 30, F::BinarySI}},  {"Ti", {2, 40, F::BinarySI}},  {"Pi", {2, 50, F::BinarySI}},
+      {"Ei", {2, 60, F::BinarySI}},
   };
   for (const auto& e : kTable) {
     if (e.name == s) return e.suffix;
@@ -270,17 +268,28 @@ bool hasDigit(std::string_view s) {
 
 std::string_view decimalSuffix(std::int64_t exponent) {
   switch (exponent) {
-    case -9: return "n";
-    case -6: return "u";
-    case -3: return "m";
-    case 0: return "";
-    case 3: return "k";
-    case 6: return "M";
-    case 9: return "G";
-    case 12: return "T";
-    case 15: return "P";
-    case 18: return "E";
-    default: return "?";
+    case -9:
+      return "n";
+    case -6:
+      return "u";
+    case -3:
+      return "m";
+    case 0:
+      return "";
+    case 3:
+      return "k";
+    case 6:
+      return "M";
+    case 9:
+      return "G";
+    case 12:
+      return "T";
+    case 15:
+      return "P";
+    case 18:
+      return "E";
+    default:
+      return "?";
   }
 }
 
@@ -307,8 +316,8 @@ Result<Quantity> Quantity::make(Int128 mantissa, std::int64_t exponent, Format f
 
 Result<Quantity> Quantity::parse(std::string_view str) {
   auto fail = [&](std::string_view why) {
-    return Error(ErrorCode::Invalid, "parse quantity '" + std::string(str) + "': " +
-                                         std::string(why));
+    return Error(ErrorCode::Invalid,
+                 "parse quantity '" + std::string(str) + "': " + std::string(why));
   };
   if (str.empty()) return fail(kErrFormatWrong);
   if (str == "0") {
@@ -467,7 +476,8 @@ std::string Quantity::toString() const {
       number += "00";
       exponent -= 2;
       break;
-    default: break;
+    default:
+      break;
   }
   if (format == Format::DecimalSI) {
     std::string_view suffix = decimalSuffix(exponent);
@@ -540,13 +550,13 @@ Result<Quantity> Quantity::add(const Quantity& y) const {
   Int128 sum = 0;
   if (!scaleUp(mantissa_, exponent_ - e, &a) || !scaleUp(y.mantissa_, y.exponent_ - e, &b) ||
       __builtin_add_overflow(a, b, &sum)) {
-    return Error(ErrorCode::Invalid, "add quantities '" + toString() + "' and '" +
-                                         y.toString() + "': result out of range");
+    return Error(ErrorCode::Invalid, "add quantities '" + toString() + "' and '" + y.toString() +
+                                         "': result out of range");
   }
   auto r = make(sum, e, format_);
   if (!r) {
-    return Error(ErrorCode::Invalid, "add quantities '" + toString() + "' and '" +
-                                         y.toString() + "': " + r.error().message());
+    return Error(ErrorCode::Invalid, "add quantities '" + toString() + "' and '" + y.toString() +
+                                         "': " + r.error().message());
   }
   return r;
 }

@@ -145,8 +145,8 @@ TEST(QuantityTest, ParsesUpstreamTable) {
   for (const auto& c : parseTable()) {
     auto got = Quantity::parse(c.input);
     ASSERT_TRUE(got.has_value()) << c.input << ": " << got.error().message();
-    EXPECT_EQ(got->compare(c.expect), 0) << c.input << " -> " << got->toString() << " want "
-                                         << c.expect.toString();
+    EXPECT_EQ(got->compare(c.expect), 0)
+        << c.input << " -> " << got->toString() << " want " << c.expect.toString();
     EXPECT_EQ(got->format(), c.format) << c.input;
   }
 }
@@ -247,19 +247,39 @@ TEST(QuantityTest, PrintsCanonicalFormLikeUpstream) {
 
 TEST(QuantityTest, ParseEmitMatchesUpstream) {
   const std::pair<const char*, const char*> table[] = {
-      {"1Ki", "1Ki"},           {"1Mi", "1Mi"},          {"1Gi", "1Gi"},
-      {"1024Mi", "1Gi"},        {"1000M", "1G"},         {".001Ki", "1024m"},
-      {".000001Ki", "1024u"},   {".000000001Ki", "1024n"}, {".000000000001Ki", "2n"},
+      {"1Ki", "1Ki"},
+      {"1Mi", "1Mi"},
+      {"1Gi", "1Gi"},
+      {"1024Mi", "1Gi"},
+      {"1000M", "1G"},
+      {".001Ki", "1024m"},
+      {".000001Ki", "1024u"},
+      {".000000001Ki", "1024n"},
+      {".000000000001Ki", "2n"},
       // The canonical forms the brief and kubectl users rely on.
-      {"1000m", "1"},           {"1.5Gi", "1536Mi"},     {"0.1", "100m"},
-      {"500m", "500m"},         {"2G", "2G"},            {"2Gi", "2Gi"},
-      {"1e3", "1e3"},           {"0.5", "500m"},         {"100Ki", "100Ki"},
-      {"-1", "-1"},             {".5", "500m"},          {"1E", "1E"},
-      {"1.5", "1500m"},         {"2048Ki", "2Mi"},       {"1.1Ki", "1126400m"},
-      {"12E", "12E"},          {"1000E", "1e21"},
+      {"1000m", "1"},
+      {"1.5Gi", "1536Mi"},
+      {"0.1", "100m"},
+      {"500m", "500m"},
+      {"2G", "2G"},
+      {"2Gi", "2Gi"},
+      {"1e3", "1e3"},
+      {"0.5", "500m"},
+      {"100Ki", "100Ki"},
+      {"-1", "-1"},
+      {".5", "500m"},
+      {"1E", "1E"},
+      {"1.5", "1500m"},
+      {"2048Ki", "2Mi"},
+      {"1.1Ki", "1126400m"},
+      {"12E", "12E"},
+      {"1000E", "1e21"},
       // Upstream re-emits input that is already canonical verbatim (its cached string).
-      {"+1", "+1"},             {"01", "01"},            {"1.500", "1.500"},
-      {"1E3", "1E3"},           {"1025Ki", "1025Ki"},
+      {"+1", "+1"},
+      {"01", "01"},
+      {"1.500", "1.500"},
+      {"1E3", "1E3"},
+      {"1025Ki", "1025Ki"},
   };
   for (const auto& [in, out] : table) {
     EXPECT_EQ(q(in).toString(), out) << in;
@@ -342,9 +362,9 @@ TEST(QuantityTest, AddSubNegFollowUpstream) {
   }
   // Kubelet's allocatable arithmetic keeps the capacity's format.
   EXPECT_EQ(sub(q("4"), q("500m")).toString(), "3500m");
-  EXPECT_EQ(sub(sub(Quantity::fromInt(24684084LL * 1024, F::BinarySI), q("1Gi")), q("100Mi"))
-                .toString(),
-            "23533108Ki");
+  EXPECT_EQ(
+      sub(sub(Quantity::fromInt(24684084LL * 1024, F::BinarySI), q("1Gi")), q("100Mi")).toString(),
+      "23533108Ki");
   // TestNeg
   EXPECT_EQ(dec(10, 0, F::BinarySI).negated(), dec(-10, 0, F::BinarySI));
   EXPECT_EQ(Quantity().negated(), Quantity());
@@ -385,6 +405,37 @@ TEST(QuantityTest, CompareIsNumeric) {
   EXPECT_LT(q("-2"), q("-1"));
   EXPECT_GT(q("1e20"), q("9Ei"));
   EXPECT_LT(q("999m"), q("1"));
+}
+
+// TestJSON: any quantity printed canonically parses back to the same value.
+TEST(QuantityTest, CanonicalStringRoundTripsForRandomQuantities) {
+  std::mt19937_64 rng(7);
+  const F formats[] = {F::DecimalSI, F::BinarySI, F::DecimalExponent};
+  for (int i = 0; i < 2000; ++i) {
+    const F format = formats[rng() % 3];
+    Quantity in;
+    if (format == F::BinarySI && rng() % 2 == 0) {
+      // Cases like 1Mi: a small number shifted by a multiple of 10 bits.
+      in = Quantity::fromInt(static_cast<std::int64_t>(rng() % 1024) << (10 * (rng() % 5)), format);
+    } else if (rng() % 2 == 0) {
+      in = Quantity::fromScaled(static_cast<std::int64_t>(rng() >> 1), -static_cast<int>(rng() % 4),
+                                format);
+    } else {
+      // Cases like 1M: up to three digits at an exponent from -3 to 11.
+      in = Quantity::fromScaled(static_cast<std::int64_t>(rng() % 1000),
+                                static_cast<int>(rng() % 15) - 3, format);
+    }
+    if (in.negated().isZero() == false && rng() % 4 == 0) in = in.negated();
+    const std::string text = in.toString();
+    auto back = Quantity::parse(text);
+    ASSERT_TRUE(back.has_value()) << text << ": " << back.error().message();
+    EXPECT_EQ(back->compare(in), 0) << text;
+    // A BinarySI value that is not a multiple of 1024 prints as a plain integer, which then
+    // parses as DecimalSI ("823000" -> "823k"), exactly as upstream; other formats are stable.
+    if (format != F::BinarySI) {
+      EXPECT_EQ(back->toString(), text);
+    }
+  }
 }
 
 }  // namespace

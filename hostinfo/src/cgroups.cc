@@ -15,8 +15,8 @@ std::string unescapeOctal(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' && s[i + 2] <= '7' &&
-        s[i + 3] >= '0' && s[i + 3] <= '7') {
+    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' &&
+        s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
       out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
       i += 3;
     } else {
@@ -74,10 +74,14 @@ std::vector<std::string> dirsUpTo(const std::string& dir, const std::string& top
 
 std::string_view cgroupModeName(CgroupMode mode) {
   switch (mode) {
-    case CgroupMode::None: return "none";
-    case CgroupMode::V1: return "v1";
-    case CgroupMode::V2: return "v2";
-    case CgroupMode::Hybrid: return "hybrid";
+    case CgroupMode::None:
+      return "none";
+    case CgroupMode::V1:
+      return "v1";
+    case CgroupMode::V2:
+      return "v2";
+    case CgroupMode::Hybrid:
+      return "hybrid";
   }
   return "unknown";
 }
@@ -92,8 +96,9 @@ Result<std::vector<MountInfoEntry>> parseMountInfo(std::string_view text, std::s
     // id parent major:minor root mount-point options [optional...] - fstype source super-options
     auto sep = std::find(f.begin(), f.end(), std::string_view("-"));
     if (f.size() < 10 || sep == f.end() || sep - f.begin() < 6 || f.end() - sep < 4) {
-      return lineError(source, n + 1, "expected 'id parent dev root mountpoint options ... - "
-                                      "fstype source superoptions'");
+      return lineError(source, n + 1,
+                       "expected 'id parent dev root mountpoint options ... - "
+                       "fstype source superoptions'");
     }
     MountInfoEntry e;
     auto id = detail::parseInt(f[0]);
@@ -167,8 +172,13 @@ Result<CgroupInfo> detectCgroups(const HostPaths& paths) {
   const std::string self_path = paths.path("/proc/self/cgroup");
   SKIFF_ASSIGN_OR_RETURN(std::string mountinfo_text, detail::readSmallFile(mountinfo_path));
   SKIFF_ASSIGN_OR_RETURN(auto mounts, parseMountInfo(mountinfo_text, mountinfo_path));
-  SKIFF_ASSIGN_OR_RETURN(std::string cgroups_text, detail::readSmallFile(cgroups_path));
-  SKIFF_ASSIGN_OR_RETURN(auto subsystems, parseProcCgroups(cgroups_text, cgroups_path));
+  // /proc/cgroups only matters for v1 and for controllers disabled on the command line; kernels
+  // may drop it, in which case every mounted or listed controller counts as enabled.
+  SKIFF_ASSIGN_OR_RETURN(auto cgroups_text, detail::readOptionalFile(cgroups_path));
+  std::vector<CgroupSubsystem> subsystems;
+  if (cgroups_text) {
+    SKIFF_ASSIGN_OR_RETURN(subsystems, parseProcCgroups(*cgroups_text, cgroups_path));
+  }
   SKIFF_ASSIGN_OR_RETURN(std::string self_text, detail::readSmallFile(self_path));
   SKIFF_ASSIGN_OR_RETURN(auto self, parseProcSelfCgroup(self_text, self_path));
 
@@ -201,24 +211,27 @@ Result<CgroupInfo> detectCgroups(const HostPaths& paths) {
     if (m.fs_type == "cgroup2") {
       // Prefer the canonical location when the hierarchy is mounted more than once.
       const bool canonical = m.mount_point.starts_with("/sys/fs/cgroup");
-      if (unified == nullptr || (canonical && !unified->mount_point.starts_with("/sys/fs/cgroup"))) {
+      if (unified == nullptr ||
+          (canonical && !unified->mount_point.starts_with("/sys/fs/cgroup"))) {
         unified = &m;
       }
       continue;
     }
     if (m.fs_type != "cgroup") continue;
+    // Any v1 hierarchy, even systemd's named one without controllers, makes the layout v1 or
+    // hybrid (systemd's definition).
+    have_v1 = true;
     for (const auto& opt : splitComma(m.super_options)) {
-      if (opt == "rw" || opt == "ro" || opt.starts_with("name=") || opt.starts_with("release_agent") ||
-          opt == "clone_children" || opt == "noprefix" || opt == "xattr" ||
-          opt == "cpuset_v2_mode") {
+      if (opt == "rw" || opt == "ro" || opt.starts_with("name=") ||
+          opt.starts_with("release_agent") || opt == "clone_children" || opt == "noprefix" ||
+          opt == "xattr" || opt == "cpuset_v2_mode") {
         continue;
       }
       if (!enabled(opt)) continue;
-      have_v1 = true;
       if (info.controllers.count(opt) != 0) continue;  // first mount wins
       auto path = selfPathFor(opt);
-      info.controllers[opt] = CgroupController{
-          1, m.mount_point, cgroupDir(m.mount_point, m.root, path.value_or("/"))};
+      info.controllers[opt] =
+          CgroupController{1, m.mount_point, cgroupDir(m.mount_point, m.root, path.value_or("/"))};
     }
   }
 
@@ -229,9 +242,8 @@ Result<CgroupInfo> detectCgroups(const HostPaths& paths) {
     SKIFF_ASSIGN_OR_RETURN(auto text, detail::readOptionalFile(controllers_file));
     if (text) {
       SKIFF_TRY(detail::checkText(*text, controllers_file));
-      const std::string self_dir =
-          cgroupDir(unified->mount_point, unified->root,
-                    info.self_path_v2.empty() ? "/" : info.self_path_v2);
+      const std::string self_dir = cgroupDir(unified->mount_point, unified->root,
+                                             info.self_path_v2.empty() ? "/" : info.self_path_v2);
       for (auto name : detail::splitFields(detail::trim(*text))) {
         std::string n(name);
         if (info.controllers.count(n) != 0 || !enabled(n)) continue;
@@ -265,8 +277,8 @@ Result<std::optional<std::uint64_t>> cgroupMemoryLimit(const HostPaths& paths,
     if (value == "max") continue;
     auto bytes = detail::parseUint(value);
     if (!bytes) {
-      return detail::parseError(path, "expected a byte count or 'max', got '" +
-                                          std::string(value.substr(0, 64)) + "'");
+      return detail::parseError(
+          path, "expected a byte count or 'max', got '" + std::string(value.substr(0, 64)) + "'");
     }
     // v1 reports "unlimited" as PAGE_COUNTER_MAX pages (9223372036854771712 with 4 KiB pages).
     if (*bytes >= (std::uint64_t{1} << 62)) continue;

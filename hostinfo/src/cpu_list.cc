@@ -21,8 +21,8 @@ Result<std::vector<int>> parseCpuList(std::string_view text, std::string_view so
     auto first = detail::parseInt(dash == std::string_view::npos ? item : item.substr(0, dash));
     auto last = dash == std::string_view::npos ? first : detail::parseInt(item.substr(dash + 1));
     if (!first || !last || *first > *last || *last > kMaxCpuId) {
-      return detail::parseError(source, "bad cpu list item '" + std::string(item) + "' in '" +
-                                            std::string(list) + "'");
+      return detail::parseError(
+          source, "bad cpu list item '" + std::string(item) + "' in '" + std::string(list) + "'");
     }
     for (int c = *first; c <= *last; ++c) cpus.push_back(c);
     start = comma + 1;

@@ -126,8 +126,7 @@ Result<CpuInfo> parseCpuInfo(std::string_view text, std::string_view source) {
     return detail::parseError(source, "no processor entries (empty or truncated file)");
   }
   std::sort(info.processors.begin(), info.processors.end());
-  if (std::adjacent_find(info.processors.begin(), info.processors.end()) !=
-      info.processors.end()) {
+  if (std::adjacent_find(info.processors.begin(), info.processors.end()) != info.processors.end()) {
     return detail::parseError(source, "processor listed twice");
   }
   return info;

@@ -55,8 +55,8 @@ Result<void> readIds(const HostPaths& paths, HostInfo& info) {
     // systemd writes "uninitialized" until the first boot completes.
     if (id.empty() || id == "uninitialized") break;
     if (id.size() != 32 || !isHex(id)) {
-      return detail::parseError(path, "expected 32 hexadecimal digits, got '" +
-                                          std::string(id.substr(0, 64)) + "'");
+      return detail::parseError(
+          path, "expected 32 hexadecimal digits, got '" + std::string(id.substr(0, 64)) + "'");
     }
     info.machine_id = id;
     break;
@@ -74,8 +74,8 @@ Result<void> readIds(const HostPaths& paths, HostInfo& info) {
   SKIFF_TRY(detail::checkText(boot, boot_path));
   const std::string_view boot_id = detail::trim(boot);
   if (!isUuid(boot_id)) {
-    return detail::parseError(boot_path, "expected a UUID, got '" +
-                                             std::string(boot_id.substr(0, 64)) + "'");
+    return detail::parseError(boot_path,
+                              "expected a UUID, got '" + std::string(boot_id.substr(0, 64)) + "'");
   }
   info.boot_id = boot_id;
   return {};
@@ -103,9 +103,8 @@ Result<void> readCpus(const HostPaths& paths, sys::HostSys& sys, HostInfo& info)
   if (info.cgroup_cpuset) info.usable_cpus = intersect(info.usable_cpus, *info.cgroup_cpuset);
   if (info.usable_cpus.empty()) {
     return Error(ErrorCode::Invalid,
-                 "compute cpu capacity: no usable cpu (online '" +
-                     formatCpuList(info.online_cpus) + "', affinity '" +
-                     formatCpuList(*info.affinity) + "', cpuset '" +
+                 "compute cpu capacity: no usable cpu (online '" + formatCpuList(info.online_cpus) +
+                     "', affinity '" + formatCpuList(*info.affinity) + "', cpuset '" +
                      (info.cgroup_cpuset ? formatCpuList(*info.cgroup_cpuset) : "-") + "')");
   }
   return {};
@@ -144,10 +143,9 @@ Result<void> readMemory(const HostPaths& paths, HostInfo& info) {
   } else if (info.meminfo.hugepage_size_bytes) {
     info.hugepages.push_back({*info.meminfo.hugepage_size_bytes, info.meminfo.hugepages_total});
   }
-  std::sort(info.hugepages.begin(), info.hugepages.end(),
-            [](const HugePages& a, const HugePages& b) {
-              return a.page_size_bytes < b.page_size_bytes;
-            });
+  std::sort(
+      info.hugepages.begin(), info.hugepages.end(),
+      [](const HugePages& a, const HugePages& b) { return a.page_size_bytes < b.page_size_bytes; });
   return {};
 }
 
@@ -205,6 +203,11 @@ Result<HostInfo> collectHostInfo(const HostPaths& paths, sys::HostSys& sys) {
   SKIFF_TRY(readMemory(paths, info));
   SKIFF_TRY(readStateFs(paths, sys, info));
   return info;
+}
+
+Result<HostInfo> collectHostInfo(const HostPaths& paths) {
+  auto sys = sys::makeRealHostSys();
+  return collectHostInfo(paths, *sys);
 }
 
 }  // namespace skiff::hostinfo

@@ -16,7 +16,8 @@ Result<MemInfo> parseMemInfo(std::string_view text, std::string_view source) {
     if (line.empty()) continue;
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) {
-      return detail::lineError(source, i + 1, "expected 'Key: value', got '" + std::string(line) + "'");
+      return detail::lineError(source, i + 1,
+                               "expected 'Key: value', got '" + std::string(line) + "'");
     }
     const std::string_view key = line.substr(0, colon);
     const auto fields = detail::splitFields(line.substr(colon + 1));

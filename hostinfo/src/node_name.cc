@@ -38,7 +38,8 @@ Result<void> validateDns1123Subdomain(std::string_view name) {
   if (name.size() > kDns1123SubdomainMaxLength) {
     return Error(ErrorCode::Invalid, "must be no more than 253 characters");
   }
-  if (!matchesSubdomain(name)) return Error(ErrorCode::Invalid, std::string(kDns1123SubdomainErrorMsg));
+  if (!matchesSubdomain(name))
+    return Error(ErrorCode::Invalid, std::string(kDns1123SubdomainErrorMsg));
   return {};
 }
 

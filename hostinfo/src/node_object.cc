@@ -51,7 +51,8 @@ nlohmann::json buildNodeObject(const std::string& node_name, const HostInfo& hos
 }
 
 Result<nlohmann::json> buildNodeObject(const HostInfo& host, const NodeConfig& config) {
-  SKIFF_ASSIGN_OR_RETURN(std::string name, resolveNodeName(config.hostname_override, host.hostname));
+  SKIFF_ASSIGN_OR_RETURN(std::string name,
+                         resolveNodeName(config.hostname_override, host.hostname));
   SKIFF_ASSIGN_OR_RETURN(NodeResources resources, computeNodeResources(host, config));
   return buildNodeObject(name, host, resources);
 }

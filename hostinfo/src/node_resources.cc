@@ -17,8 +17,8 @@ ResourceList nodeCapacity(const HostInfo& host, int max_pods) {
     const std::string name =
         kHugePagesPrefix +
         Quantity::fromInt(static_cast<std::int64_t>(hp.page_size_bytes), F::BinarySI).toString();
-    cap[name] = Quantity::fromInt(static_cast<std::int64_t>(hp.page_size_bytes * hp.pages),
-                                  F::BinarySI);
+    cap[name] =
+        Quantity::fromInt(static_cast<std::int64_t>(hp.page_size_bytes * hp.pages), F::BinarySI);
   }
   cap[kResourcePods] = Quantity::fromInt(max_pods, F::DecimalSI);
   return cap;

@@ -33,7 +33,8 @@ Result<OsRelease> parseOsRelease(std::string_view text, std::string_view source)
     if (line.empty() || line.front() == '#') continue;
     const std::size_t eq = line.find('=');
     if (eq == std::string_view::npos) {
-      return detail::lineError(source, n + 1, "expected KEY=VALUE, got '" + std::string(line) + "'");
+      return detail::lineError(source, n + 1,
+                               "expected KEY=VALUE, got '" + std::string(line) + "'");
     }
     const std::string_view key = detail::trim(line.substr(0, eq));
     if (!validKey(key)) {
@@ -62,12 +63,12 @@ Result<OsRelease> parseOsRelease(std::string_view text, std::string_view source)
         value += c;
       }
       if (!closed) {
-        return detail::lineError(source, n + 1, "unterminated quote in value of '" +
-                                                    std::string(key) + "'");
+        return detail::lineError(source, n + 1,
+                                 "unterminated quote in value of '" + std::string(key) + "'");
       }
       if (!onlyTrailingSpaceOrComment(raw.substr(i + 1))) {
-        return detail::lineError(source, n + 1, "text after closing quote in value of '" +
-                                                    std::string(key) + "'");
+        return detail::lineError(source, n + 1,
+                                 "text after closing quote in value of '" + std::string(key) + "'");
       }
     } else {
       // Unquoted: a backslash escapes the next character; whitespace ends the value.
@@ -82,8 +83,8 @@ Result<OsRelease> parseOsRelease(std::string_view text, std::string_view source)
         value += c;
       }
       if (!onlyTrailingSpaceOrComment(raw.substr(i))) {
-        return detail::lineError(source, n + 1, "unquoted value of '" + std::string(key) +
-                                                    "' contains whitespace");
+        return detail::lineError(
+            source, n + 1, "unquoted value of '" + std::string(key) + "' contains whitespace");
       }
     }
     out[std::string(key)] = std::move(value);

@@ -11,9 +11,9 @@ namespace {
 
 // Signals kubelet 1.32 accepts (pkg/kubelet/eviction/api/types.go).
 constexpr std::string_view kSignals[] = {
-    "memory.available",    "allocatableMemory.available", "nodefs.available",
-    "nodefs.inodesFree",   "imagefs.available",           "imagefs.inodesFree",
-    "containerfs.available", "containerfs.inodesFree",    "pid.available",
+    "memory.available",      "allocatableMemory.available", "nodefs.available",
+    "nodefs.inodesFree",     "imagefs.available",           "imagefs.inodesFree",
+    "containerfs.available", "containerfs.inodesFree",      "pid.available",
 };
 
 Error flagError(std::string_view flag, std::string_view item, const std::string& why) {
@@ -53,13 +53,14 @@ Result<ResourceList> parseReservedFlag(std::string_view value, std::string_view 
     }
     auto q = Quantity::parse(v);
     if (!q) {
-      return flagError(flag, item, "failed to parse quantity " + quoted(v) + " for " +
-                                       quoted(key) + " resource: " + q.error().message());
+      return flagError(flag, item,
+                       "failed to parse quantity " + quoted(v) + " for " + quoted(key) +
+                           " resource: " + q.error().message());
     }
     if (q->sign() < 0) {
-      return flagError(flag, item,
-                       "resource quantity for " + quoted(key) + " cannot be negative: " +
-                           std::string(v));
+      return flagError(
+          flag, item,
+          "resource quantity for " + quoted(key) + " cannot be negative: " + std::string(v));
     }
     out[key] = *q;
   }
@@ -101,12 +102,14 @@ Result<std::vector<EvictionThreshold>> parseEvictionThresholds(std::string_view 
       }
       const float percentage = static_cast<float>(parsed) / 100.0f;
       if (percentage < 0) {
-        return flagError(flag, item, "eviction percentage threshold " + signal +
-                                         " must be >= 0%: " + std::string(v));
+        return flagError(
+            flag, item,
+            "eviction percentage threshold " + signal + " must be >= 0%: " + std::string(v));
       }
       if (percentage > 1) {
-        return flagError(flag, item, "eviction percentage threshold " + signal +
-                                         " must be <= 100%: " + std::string(v));
+        return flagError(
+            flag, item,
+            "eviction percentage threshold " + signal + " must be <= 100%: " + std::string(v));
       }
       out.push_back({signal, std::nullopt, percentage});
       continue;
@@ -114,8 +117,8 @@ Result<std::vector<EvictionThreshold>> parseEvictionThresholds(std::string_view 
     auto q = Quantity::parse(v);
     if (!q) return flagError(flag, item, q.error().message());
     if (q->sign() <= 0) {
-      return flagError(flag, item, "eviction threshold " + signal + " must be positive: " +
-                                       q->toString());
+      return flagError(flag, item,
+                       "eviction threshold " + signal + " must be positive: " + q->toString());
     }
     out.push_back({signal, *q, 0});
   }

@@ -1,6 +1,6 @@
 #pragma once
 
-// Small text helpers shared by the /proc, /sys and /etc parsers (private to hostinfo).
+// Small text and file helpers shared by the /proc, /sys and /etc readers (private to hostinfo).
 
 #include <cstdint>
 #include <optional>

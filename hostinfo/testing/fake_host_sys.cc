@@ -1,7 +1,6 @@
 #include "skiff/hostinfo/testing/fake_host_sys.h"
 
 #include <cerrno>
-
 #include <nlohmann/json.hpp>
 
 #include "skiff/common/file.h"

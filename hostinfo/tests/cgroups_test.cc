@@ -1,7 +1,11 @@
 #include "skiff/hostinfo/cgroups.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
+#include <filesystem>
+
+#include "skiff/common/file.h"
 #include "skiff/hostinfo/cpu_list.h"
 #include "test_util.h"
 
@@ -19,7 +23,8 @@ TEST(CgroupsTest, DetectsHybridOnThisMachine) {
   ASSERT_TRUE(info.has_value()) << info.error().message();
   EXPECT_EQ(info->mode, CgroupMode::Hybrid);
   EXPECT_EQ(cgroupModeName(info->mode), "hybrid");
-  for (const char* c : {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids"}) {
+  for (const char* c :
+       {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids"}) {
     ASSERT_EQ(info->controllers.count(c), 1u) << c;
     EXPECT_EQ(info->controllers.at(c).version, 1) << c;
     EXPECT_EQ(info->controllers.at(c).mount_point, std::string("/sys/fs/cgroup/") + c);
@@ -63,6 +68,32 @@ TEST(CgroupsTest, ParsesLegacyV1WithNamedHierarchyAndEscapes) {
   ASSERT_TRUE(self.has_value()) << self.error().message();
   EXPECT_EQ((*self)[0].controllers, (std::vector<std::string>{"cpu", "cpuacct"}));
   EXPECT_EQ((*self)[1].path, "/a:b");  // a path may contain ':'
+}
+
+// systemd "hybrid" with every controller on the unified hierarchy: only name=systemd is v1.
+TEST(CgroupsTest, NamedOnlyV1HierarchyWithUnifiedControllersIsHybrid) {
+  std::string tmpl = ::testing::TempDir() + "skiff-cgroups-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  HostPaths p;
+  p.root = tmpl;
+  auto put = [&](const std::string& abs, const std::string& text) {
+    std::filesystem::create_directories(std::filesystem::path(p.path(abs)).parent_path());
+    ASSERT_TRUE(writeFileAtomic(p.path(abs), text).has_value());
+  };
+  put("/proc/self/mountinfo",
+      "31 23 0:28 / /sys/fs/cgroup ro - tmpfs tmpfs ro,mode=755\n"
+      "32 31 0:29 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate\n"
+      "33 31 0:30 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd\n");
+  put("/proc/cgroups", "#subsys_name\thierarchy\tnum_cgroups\tenabled\nmemory\t0\t90\t1\n");
+  put("/proc/self/cgroup", "1:name=systemd:/system.slice/a.service\n0::/system.slice/a.service\n");
+  put("/sys/fs/cgroup/unified/cgroup.controllers", "memory pids\n");
+  auto info = detectCgroups(p);
+  ASSERT_TRUE(info.has_value()) << info.error().message();
+  EXPECT_EQ(info->mode, CgroupMode::Hybrid);
+  EXPECT_EQ(info->controllers.at("memory").version, 2);
+  EXPECT_EQ(info->controllers.at("memory").self_dir,
+            "/sys/fs/cgroup/unified/system.slice/a.service");
+  std::filesystem::remove_all(tmpl);
 }
 
 TEST(CgroupsTest, RejectsMalformedFilesNamingThem) {

@@ -55,7 +55,7 @@ std::vector<std::string> fixtureNames() {
 
 TEST(FixturesTest, EveryFixtureMatchesItsExpectedNode) {
   const auto names = fixtureNames();
-  ASSERT_GE(names.size(), 7u);
+  ASSERT_GE(names.size(), 9u);
   const bool update = std::getenv("SKIFF_UPDATE_GOLDEN") != nullptr;
   for (const auto& name : names) {
     SCOPED_TRACE(name);
@@ -107,8 +107,8 @@ TEST(FixturesTest, Ubuntu2204CgroupV2UsesKubeletDefaultEviction) {
   EXPECT_EQ(status["allocatable"]["memory"], std::to_string(16071972 - 102400) + "Ki");
   // Default nodefs.available<10%: int64(float64(capacity) * float64(float32(0.1))).
   const std::int64_t cap = 25364219LL * 4096;
-  const auto reserved = static_cast<std::int64_t>(static_cast<double>(cap) *
-                                                  static_cast<double>(10.0f / 100.0f));
+  const auto reserved =
+      static_cast<std::int64_t>(static_cast<double>(cap) * static_cast<double>(10.0f / 100.0f));
   EXPECT_EQ(status["allocatable"]["ephemeral-storage"],
             Quantity::fromInt(cap - reserved, Quantity::Format::BinarySI).toString());
   EXPECT_EQ(status["nodeInfo"]["systemUUID"], "ec2a5f0c-3e1b-4c6f-9a7d-2b8e4f1c6d3a");
@@ -154,7 +154,8 @@ TEST(FixturesTest, RaspberryPiReportsArm64WithoutMemoryCgroup) {
   EXPECT_EQ(status["nodeInfo"]["architecture"], "arm64");
   EXPECT_EQ(c.node["metadata"]["labels"]["kubernetes.io/arch"], "arm64");
   EXPECT_EQ(status["capacity"]["memory"], "3882604Ki");
-  EXPECT_EQ(status["allocatable"]["memory"], std::to_string(3882604 - 262144 - 131072 - 102400) + "Ki");
+  EXPECT_EQ(status["allocatable"]["memory"],
+            std::to_string(3882604 - 262144 - 131072 - 102400) + "Ki");
   EXPECT_EQ(status["allocatable"]["cpu"], "3900m");
   for (auto it = status["capacity"].begin(); it != status["capacity"].end(); ++it) {
     EXPECT_FALSE(it.key().starts_with("hugepages-")) << it.key();
@@ -185,6 +186,19 @@ TEST(FixturesTest, ContainerCapacityFollowsCpusetAndMemoryCgroup) {
   EXPECT_EQ(status["allocatable"]["memory"], "1692Mi");  // 2Gi - 256Mi - 100Mi
   EXPECT_EQ(status["nodeInfo"]["machineID"], "");        // empty /etc/machine-id
   EXPECT_EQ(c.node["metadata"]["name"], "4f1c8e2a9b7d");
+}
+
+TEST(FixturesTest, Power9AndIbmZUseGoArchitectureNames) {
+  Collected p9 = collect("rhel9-ppc64le-power9");
+  EXPECT_EQ(p9.host.cpuinfo.layout, CpuInfo::Layout::Ppc64);
+  EXPECT_EQ(p9.node["status"]["nodeInfo"]["architecture"], "ppc64le");
+  EXPECT_EQ(p9.node["status"]["capacity"]["cpu"], "8");
+  Collected z = collect("ubuntu2204-s390x");
+  EXPECT_EQ(z.host.cpuinfo.layout, CpuInfo::Layout::S390x);
+  EXPECT_EQ(z.node["status"]["nodeInfo"]["architecture"], "s390x");
+  EXPECT_EQ(z.node["metadata"]["labels"]["beta.kubernetes.io/arch"], "s390x");
+  EXPECT_EQ(z.node["status"]["capacity"]["hugepages-1Mi"], "0");
+  EXPECT_EQ(z.node["status"]["capacity"]["hugepages-2Gi"], "0");
 }
 
 }  // namespace

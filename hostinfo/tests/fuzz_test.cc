@@ -21,7 +21,7 @@ namespace {
 
 struct Parser {
   const char* name;
-  std::string seed;  // a real input to truncate and mutate
+  std::string seed;                                  // a real input to truncate and mutate
   std::function<std::string(std::string_view)> run;  // "" on success, else the error message
 };
 
@@ -104,9 +104,15 @@ TEST(FuzzTest, ParsersSurviveTruncatedRandomAndMutatedInput) {
       for (int k = 0; k < 1 + static_cast<int>(rng() % 4); ++k) {
         const std::size_t at = s.empty() ? 0 : rng() % s.size();
         switch (rng() % 3) {
-          case 0: if (!s.empty()) s[at] = static_cast<char>(rng() % 256); break;
-          case 1: s.insert(at, 1, static_cast<char>(rng() % 256)); break;
-          default: if (!s.empty()) s.erase(at, 1); break;
+          case 0:
+            if (!s.empty()) s[at] = static_cast<char>(rng() % 256);
+            break;
+          case 1:
+            s.insert(at, 1, static_cast<char>(rng() % 256));
+            break;
+          default:
+            if (!s.empty()) s.erase(at, 1);
+            break;
         }
       }
       check(s);

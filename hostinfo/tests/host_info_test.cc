@@ -60,15 +60,17 @@ TEST_F(HostInfoDamageTest, RequiredFilesMissingOrEmptyAreNamed) {
                            "': expected a UUID, got ''");
   write("/proc/sys/kernel/random/boot_id", "5b2d4f0e-8c3a-4e7b-9f12-6a0d3c8e1b47\n");
   write("/proc/meminfo", "");
-  EXPECT_EQ(errorOf(), "parse '" + paths_.path("/proc/meminfo") +
-                           "': no MemTotal (empty or truncated file)");
+  EXPECT_EQ(errorOf(),
+            "parse '" + paths_.path("/proc/meminfo") + "': no MemTotal (empty or truncated file)");
   write("/proc/meminfo", "MemTotal:       16071972 kB\n");
   remove("/proc/cpuinfo");
   EXPECT_NE(errorOf().find("read '" + paths_.path("/proc/cpuinfo") + "'"), std::string::npos);
 }
 
 TEST_F(HostInfoDamageTest, BinaryAndGarbageAreRejected) {
-  write("/proc/cpuinfo", std::string("\x7f" "ELF\x02\x01\x01\0\0\0", 10));
+  write("/proc/cpuinfo", std::string("\x7f"
+                                     "ELF\x02\x01\x01\0\0\0",
+                                     10));
   EXPECT_EQ(errorOf(), "parse '" + paths_.path("/proc/cpuinfo") + "': binary data at offset 0");
   fs::copy_file(test::fixtureDir("ubuntu2204-x86_64-cgroupv2") + "/proc/cpuinfo",
                 paths_.path("/proc/cpuinfo"), fs::copy_options::overwrite_existing);
@@ -96,6 +98,10 @@ TEST_F(HostInfoDamageTest, DocumentedFallbacks) {
   EXPECT_EQ(r->online_cpus, (std::vector<int>{0, 1, 2, 3}));
   ASSERT_EQ(r->hugepages.size(), 1u);  // default size from /proc/meminfo
   EXPECT_EQ(r->hugepages[0].page_size_bytes, 2u << 20);
+  remove("/proc/cgroups");  // every controller of cgroup.controllers then counts as enabled
+  r = collectHostInfo(paths_, fake_);
+  ASSERT_TRUE(r.has_value()) << r.error().message();
+  EXPECT_EQ(r->cgroups.controllers.size(), 8u);
 }
 
 TEST_F(HostInfoDamageTest, NoUsableCpuIsAnError) {

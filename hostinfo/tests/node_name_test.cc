@@ -29,7 +29,8 @@ TEST(NodeNameTest, RejectsInvalidNamesWithKubernetesMessage) {
   EXPECT_EQ(empty.error().message(), "empty hostname is invalid");
   auto longer = resolveNodeName(std::nullopt, std::string(254, 'a'));
   ASSERT_FALSE(longer.has_value());
-  EXPECT_NE(longer.error().message().find("must be no more than 253 characters"), std::string::npos);
+  EXPECT_NE(longer.error().message().find("must be no more than 253 characters"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -21,7 +21,8 @@ HostInfo host(int cpus, std::uint64_t mem, std::uint64_t disk) {
 TEST(NodeResourcesTest, ReserveComputeResourcesWorkedExample) {
   const HostInfo h = host(16, 32ull << 30, 100ull << 30);
   NodeConfig config;
-  config.kube_reserved = *parseReservedFlag("cpu=1,memory=2Gi,ephemeral-storage=1Gi", "--kube-reserved");
+  config.kube_reserved =
+      *parseReservedFlag("cpu=1,memory=2Gi,ephemeral-storage=1Gi", "--kube-reserved");
   config.system_reserved =
       *parseReservedFlag("cpu=500m,memory=1Gi,ephemeral-storage=1Gi", "--system-reserved");
   config.eviction_hard = *parseEvictionThresholds("memory.available<500Mi,nodefs.available<10%");

@@ -6,7 +6,8 @@ namespace skiff::hostinfo {
 namespace {
 
 TEST(ResourceFlagsTest, ParsesReservedLikeKubelet) {
-  auto r = parseReservedFlag(" cpu = 100m , memory=256Mi,ephemeral-storage=1Gi,pid=1000,", "--kube-reserved");
+  auto r = parseReservedFlag(" cpu = 100m , memory=256Mi,ephemeral-storage=1Gi,pid=1000,",
+                             "--kube-reserved");
   ASSERT_TRUE(r.has_value()) << r.error().message();
   EXPECT_EQ(r->at("cpu").toString(), "100m");
   EXPECT_EQ(r->at("memory").toString(), "256Mi");
@@ -19,12 +20,14 @@ TEST(ResourceFlagsTest, ParsesReservedLikeKubelet) {
 TEST(ResourceFlagsTest, RejectsReservedWithKubeletMessages) {
   auto gpu = parseReservedFlag("nvidia.com/gpu=1", "--kube-reserved");
   ASSERT_FALSE(gpu.has_value());
-  EXPECT_EQ(gpu.error().message(),
-            "invalid --kube-reserved 'nvidia.com/gpu=1': cannot reserve \"nvidia.com/gpu\" resource");
+  EXPECT_EQ(
+      gpu.error().message(),
+      "invalid --kube-reserved 'nvidia.com/gpu=1': cannot reserve \"nvidia.com/gpu\" resource");
   auto neg = parseReservedFlag("memory=-1Gi", "--system-reserved");
   ASSERT_FALSE(neg.has_value());
-  EXPECT_EQ(neg.error().message(), "invalid --system-reserved 'memory=-1Gi': resource quantity for "
-                                   "\"memory\" cannot be negative: -1Gi");
+  EXPECT_EQ(neg.error().message(),
+            "invalid --system-reserved 'memory=-1Gi': resource quantity for "
+            "\"memory\" cannot be negative: -1Gi");
   auto bad = parseReservedFlag("cpu=lots", "--kube-reserved");
   ASSERT_FALSE(bad.has_value());
   EXPECT_NE(bad.error().message().find("failed to parse quantity \"lots\" for \"cpu\" resource"),
@@ -33,7 +36,8 @@ TEST(ResourceFlagsTest, RejectsReservedWithKubeletMessages) {
 }
 
 TEST(ResourceFlagsTest, ParsesEvictionThresholds) {
-  auto r = parseEvictionThresholds("memory.available<100Mi, nodefs.available < 10%,imagefs.available<15%");
+  auto r = parseEvictionThresholds(
+      "memory.available<100Mi, nodefs.available < 10%,imagefs.available<15%");
   ASSERT_TRUE(r.has_value()) << r.error().message();
   ASSERT_EQ(r->size(), 3u);
   EXPECT_EQ((*r)[0].signal, "memory.available");
@@ -56,8 +60,9 @@ TEST(ResourceFlagsTest, RejectsEvictionWithKubeletMessages) {
             "invalid --eviction-hard 'memory.free<1Gi': unsupported eviction signal memory.free");
   auto dup = parseEvictionThresholds("memory.available<1Gi,memory.available<2Gi");
   ASSERT_FALSE(dup.has_value());
-  EXPECT_NE(dup.error().message().find("found duplicate eviction threshold for signal memory.available"),
-            std::string::npos);
+  EXPECT_NE(
+      dup.error().message().find("found duplicate eviction threshold for signal memory.available"),
+      std::string::npos);
   auto zero = parseEvictionThresholds("memory.available<0");
   ASSERT_FALSE(zero.has_value());
   EXPECT_NE(zero.error().message().find("eviction threshold memory.available must be positive: 0"),

@@ -51,8 +51,9 @@ Result<std::vector<ProcCgroupEntry>> parseProcSelfCgroup(std::string_view text,
 enum class CgroupMode {
   None,    // no cgroup filesystem mounted
   V1,      // legacy: only v1 hierarchies
-  V2,      // unified: a cgroup2 mount and no v1 controller hierarchy
-  Hybrid,  // v1 controllers plus a cgroup2 mount (usually /sys/fs/cgroup/unified)
+  V2,      // unified: a cgroup2 mount and no v1 hierarchy
+  Hybrid,  // v1 hierarchies (controllers, or only systemd's named one) plus a cgroup2 mount,
+           // usually at /sys/fs/cgroup/unified (systemd's definition)
 };
 std::string_view cgroupModeName(CgroupMode mode);  // "none", "v1", "v2", "hybrid"
 
@@ -74,7 +75,8 @@ struct CgroupInfo {
 };
 
 // Reads and combines the cgroup files under `paths.root`. A host without cgroup mounts gives
-// mode None. Errors name the file that is missing or malformed.
+// mode None; without /proc/cgroups every controller counts as enabled. Errors name the file
+// that is missing (mountinfo, /proc/self/cgroup) or malformed.
 Result<CgroupInfo> detectCgroups(const HostPaths& paths);
 
 // The lowest memory limit on the path from this process's memory cgroup up to the hierarchy root

@@ -78,5 +78,7 @@ std::string goArch(std::string_view machine);
 // the online CPUs this process may run on (affinity and cpuset), so an agent in a limited
 // container reports what it can actually use.
 Result<HostInfo> collectHostInfo(const HostPaths& paths, sys::HostSys& sys);
+// The same with the real system calls (sys::makeRealHostSys()).
+Result<HostInfo> collectHostInfo(const HostPaths& paths = HostPaths{});
 
 }  // namespace skiff::hostinfo

@@ -4,7 +4,6 @@
 // metadata, capacity, allocatable and nodeInfo in status. `skiff-agent node-info` prints it.
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 
 #include "skiff/common/result.h"

@@ -22,11 +22,11 @@ inline constexpr int kDefaultMaxPods = 110;
 
 // The node-level flags that shape Node.status (kubelet flag names).
 struct NodeConfig {
-  std::optional<std::string> hostname_override;      // --hostname-override
-  ResourceList kube_reserved;                        // --kube-reserved
-  ResourceList system_reserved;                      // --system-reserved
+  std::optional<std::string> hostname_override;                 // --hostname-override
+  ResourceList kube_reserved;                                   // --kube-reserved
+  ResourceList system_reserved;                                 // --system-reserved
   std::optional<std::vector<EvictionThreshold>> eviction_hard;  // --eviction-hard; unset: default
-  int max_pods = kDefaultMaxPods;                    // --max-pods
+  int max_pods = kDefaultMaxPods;                               // --max-pods
 };
 
 struct NodeResources {
