@@ -134,11 +134,13 @@ void bindVolume(int rootfd, const Mount& m) {
   if (::stat(m.host_path.c_str(), &st) != 0) fail("volume '" + m.host_path + "': " + std::strerror(errno));
   UniqueFd t = openInRoot(rootfd, m.container_path, true, !S_ISDIR(st.st_mode));
   if (!t) fail("volume target '" + m.container_path + "': " + std::strerror(errno));
-  std::string target = fdPath(t);
-  sysCheck(::mount(m.host_path.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr), "bind '" + m.host_path + "'");
+  sysCheck(::mount(m.host_path.c_str(), fdPath(t).c_str(), nullptr, MS_BIND | MS_REC, nullptr), "bind '" + m.host_path + "'");
+  // Re-resolve: the old fd names the covered file, not the new bind mount on top of it.
+  UniqueFd b = openInRoot(rootfd, m.container_path, false, false);
+  if (!b) fail("volume target '" + m.container_path + "': " + std::strerror(errno));
+  std::string target = fdPath(b);
   sysCheck(::mount(nullptr, target.c_str(), nullptr, MS_PRIVATE | MS_REC, nullptr), "make '" + m.container_path + "' private");
   if (m.readonly) {
-    // Keep the flags the source mount forces (nosuid, nodev...) or the remount is refused.
     sysCheck(::mount(nullptr, target.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, nullptr),
              "remount '" + m.container_path + "' read-only");
   }

@@ -619,6 +619,8 @@ class RuntimeImpl : public Runtime {
     if (st.state != ContainerState::Created)
       return Error(ErrorCode::Conflict, "start container '" + r.config.name + "': container is " +
                                             std::string(containerStateName(st.state)));
+    // Recorded before the process runs: a short-lived container may exit before start returns.
+    r.started_at_ns = nowNs();
     if (r.backend == Backend::Native) {
       UniqueFd fifo(::open((r.dir + "/start.fifo").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
       if (!fifo) return Error::fromErrno(errno, "start container '" + r.config.name + "': open start fifo");
@@ -634,7 +636,6 @@ class RuntimeImpl : public Runtime {
       if (res.exit_code != 0)
         return Error(ErrorCode::Internal, "start container '" + r.config.name + "': runc start: " + res.err);
     }
-    r.started_at_ns = nowNs();
     SKIFF_TRY(writeFileAtomic(r.dir + "/state.json", containerToJson(r).dump(), 0600));
     std::lock_guard lk(mu_);
     containers_[r.id] = r;
@@ -727,10 +728,21 @@ class RuntimeImpl : public Runtime {
     int child_in = -1, child_out = -1, child_err = -1;
     UniqueFd keep_in, keep_out, keep_err;
     if (opts.tty) {
-      int master = -1, slave = -1;
-      if (::openpty(&master, &slave, nullptr, nullptr, nullptr) != 0) return Error::fromErrno(errno, "exec: open pty");
-      ::fcntl(master, F_SETFD, FD_CLOEXEC);
-      ::fcntl(slave, F_SETFD, FD_CLOEXEC);
+      // The pty comes from the container's own devpts instance (as runc's console socket does),
+      // so the process sees /dev/pts/N inside the container.
+      std::string ptmx = "/proc/" + std::to_string(r.init_pid) + "/root/dev/pts/ptmx";
+      int master = ::open(ptmx.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
+      if (master < 0) return Error::fromErrno(errno, "exec: open '" + ptmx + "'");
+      int unlock = 0;
+      if (::ioctl(master, TIOCSPTLCK, &unlock) != 0) {
+        ::close(master);
+        return Error::fromErrno(errno, "exec: unlock pty");
+      }
+      int slave = ::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+      if (slave < 0) {
+        ::close(master);
+        return Error::fromErrno(errno, "exec: open pty peer");
+      }
       keep_in.reset(slave);
       child_in = child_out = child_err = slave;
       in_w.reset(master);
