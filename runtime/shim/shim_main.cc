@@ -66,8 +66,7 @@ void writeFileAtomic(const std::string& path, const std::string& data) {
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return;
   writeAll(fd, data.data(), data.size());
-  ::fsync(fd);
-  ::close(fd);
+  ::close(fd);  // no fsync: the record matters while the host is up, like the container itself
   ::rename(tmp.c_str(), path.c_str());
 }
 
@@ -213,6 +212,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   for (int sig : {SIGHUP, SIGINT, SIGTERM, SIGPIPE, SIGQUIT}) ::signal(sig, SIG_IGN);
+  // Nothing of the runtime process but the sync fd may leak into the container.
+  ::close_range(static_cast<unsigned>(std::max(3, o.sync_fd) + 1), ~0U, 0);
+  // Daemonize: the runtime reaps our first process; the second is reparented away from the
+  // runtime, so the container outlives it.
+  pid_t first = ::fork();
+  if (first < 0) syncError(o, "fork: " + std::string(std::strerror(errno)));
+  if (first > 0) ::_exit(0);
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   ::prctl(PR_SET_PDEATHSIG, 0);
   sigset_t mask;

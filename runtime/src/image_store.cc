@@ -589,10 +589,8 @@ void ImageStoreImpl::markUsed(const std::string& id, int delta) {
   std::lock_guard lk(mu_);
   pins_[id] += delta;
   if (pins_[id] <= 0) pins_.erase(id);
-  if (auto it = images_.find(id); it != images_.end() && delta > 0) {
-    it->second.last_used_ns = nowNs();
-    (void)save();  // last-used is advisory (GC order); a failed write is not worth failing a start
-  }
+  // Last-used only orders GC; it is persisted with the next save, not on every container start.
+  if (auto it = images_.find(id); it != images_.end() && delta > 0) it->second.last_used_ns = nowNs();
 }
 
 Result<ImageGcResult> ImageStoreImpl::garbageCollect(const ImageGcPolicy& policy, const DiskUsageFn& usage_fn,

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <spawn.h>
 #include <signal.h>
 #include <sys/random.h>
 #include <sys/wait.h>
@@ -91,31 +92,46 @@ Result<std::string> readUntilEof(int fd, std::chrono::milliseconds timeout) {
 
 Result<void> spawnDetached(const std::vector<std::string>& argv, int pass_fd) {
   auto args = cargv(argv);
-  pid_t pid = ::fork();
-  if (pid < 0) return Error::fromErrno(errno, "fork");
-  if (pid == 0) {
-    ::setsid();
-    pid_t g = ::fork();
-    if (g != 0) ::_exit(g < 0 ? 1 : 0);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (pass_fd >= 0) ::dup2(pass_fd, 3);
-    int devnull = ::open("/dev/null", O_RDWR);
-    if (devnull >= 0) {
-      ::dup2(devnull, 0);
-      ::dup2(devnull, 1);
-      ::dup2(devnull, 2);
-    }
-    // Close everything else the runtime process had open.
-    ::close_range(4, ~0U, 0);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  ::posix_spawn_file_actions_init(&fa);
+  ::posix_spawnattr_init(&attr);
+  ::posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+  ::posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_RDWR, 0);
+  ::posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_RDWR, 0);
+  if (pass_fd >= 0) ::posix_spawn_file_actions_adddup2(&fa, pass_fd, 3);
+  sigset_t none;
+  sigemptyset(&none);
+  ::posix_spawnattr_setsigmask(&attr, &none);
+  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, args[0], &fa, &attr, args.data(), environ);
+  ::posix_spawn_file_actions_destroy(&fa);
+  ::posix_spawnattr_destroy(&attr);
+  if (rc != 0) return Error::fromErrno(rc, "spawn '" + argv[0] + "'");
   int st = 0;
   while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) return Error(ErrorCode::Internal, "spawn '" + argv[0] + "': fork failed");
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    return Error(ErrorCode::Internal, "spawn '" + argv[0] + "': exited with status " + std::to_string(WEXITSTATUS(st)));
+  return ok();
+}
+
+Result<void> writeFileReplace(const std::string& path, std::string_view data, unsigned mode) {
+  std::string tmp = path + ".tmp";
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) return Error::fromErrno(errno, "create '" + tmp + "'");
+  std::size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::fromErrno(errno, "write '" + tmp + "'");
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return Error::fromErrno(errno, "rename '" + tmp + "'");
   return ok();
 }
 

@@ -25,8 +25,9 @@ struct RunResult {
 Result<RunResult> runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                              const std::vector<int>& stdio = {});
 
-// Starts `argv` fully detached (setsid, reparented away from us via a double fork) with
-// `pass_fd` as fd 3. Returns once the intermediate child is reaped.
+// Starts `argv` (a program that daemonizes itself: forks and lets its first process exit, as
+// skiff-shim does) with posix_spawn in a new session and `pass_fd` as fd 3. Returns once that
+// first process is reaped.
 Result<void> spawnDetached(const std::vector<std::string>& argv, int pass_fd);
 
 // Reads `fd` until EOF or the deadline.
@@ -36,6 +37,10 @@ Result<std::string> readUntilEof(int fd, std::chrono::milliseconds timeout);
 std::uint64_t processStartTime(int pid);
 // True if `pid` is alive and still the process that had `start_time` (pid reuse guard).
 bool processAlive(int pid, std::uint64_t start_time);
+
+// Writes a file via temp + rename, without fsync: container state does not outlive a reboot
+// (neither do the containers), so durability buys nothing on the start path.
+Result<void> writeFileReplace(const std::string& path, std::string_view data, unsigned mode = 0600);
 
 std::string randomId();  // 64 hex characters
 std::int64_t nowNs();

@@ -18,6 +18,7 @@
 #include <pty.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -575,15 +576,15 @@ class RuntimeImpl : public Runtime {
       SKIFF_TRY(cg_->create(r.cgroup, config.resources));
       cgroup_made = true;
       spec.cgroup_procs = cg_->procsFiles(r.cgroup);
-      SKIFF_TRY(writeFileAtomic(r.dir + "/spec.json", toJson(spec).dump(), 0600));
+      SKIFF_TRY(writeFileReplace(r.dir + "/spec.json", toJson(spec).dump(), 0600));
       if (::mkfifo(spec.start_fifo.c_str(), 0622) != 0) return Error::fromErrno(errno, "create start fifo");
       ::chmod(spec.start_fifo.c_str(), 0622);
       shim_args.insert(shim_args.end(), {"--native", init_, r.dir + "/spec.json"});
     } else {
       // exec needs the process spec too (exec joins the namespaces itself).
       spec.cgroup_procs = cg_->procsFiles(r.cgroup);
-      SKIFF_TRY(writeFileAtomic(r.dir + "/spec.json", toJson(spec).dump(), 0600));
-      SKIFF_TRY(writeFileAtomic(r.dir + "/config.json", ociConfig(spec, "/" + r.cgroup, config.resources).dump(1), 0600));
+      SKIFF_TRY(writeFileReplace(r.dir + "/spec.json", toJson(spec).dump(), 0600));
+      SKIFF_TRY(writeFileReplace(r.dir + "/config.json", ociConfig(spec, "/" + r.cgroup, config.resources).dump(1), 0600));
       shim_args.insert(shim_args.end(), {"--runc", o_.runc_path, o_.state_dir + "/runc", r.dir, r.id});
     }
 
@@ -603,7 +604,7 @@ class RuntimeImpl : public Runtime {
       in >> r.init_pid >> r.shim_pid;
     }
     r.init_start = processStartTime(r.init_pid);
-    SKIFF_TRY(writeFileAtomic(r.dir + "/state.json", containerToJson(r).dump(), 0600));
+    SKIFF_TRY(writeFileReplace(r.dir + "/state.json", containerToJson(r).dump(), 0600));
     rollback.dismiss();
     images_->markUsed(r.image_id, 1);
     std::lock_guard lk(mu_);
@@ -636,7 +637,7 @@ class RuntimeImpl : public Runtime {
       if (res.exit_code != 0)
         return Error(ErrorCode::Internal, "start container '" + r.config.name + "': runc start: " + res.err);
     }
-    SKIFF_TRY(writeFileAtomic(r.dir + "/state.json", containerToJson(r).dump(), 0600));
+    SKIFF_TRY(writeFileReplace(r.dir + "/state.json", containerToJson(r).dump(), 0600));
     std::lock_guard lk(mu_);
     containers_[r.id] = r;
     SKIFF_LOG_INFO(log_, "Container started", kv("container", r.config.name), kv("containerID", r.id));
@@ -953,15 +954,28 @@ class RuntimeImpl : public Runtime {
     return ok();
   }
 
+  // Waits for the shim's exit record: inotify on the container dir (the shim renames "exit"
+  // into place), re-checking at least every 50 ms in case the shim itself died.
   bool waitExit(const ContainerRecord& r, std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    auto step = std::chrono::microseconds(500);
+    UniqueFd in(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+    if (in) (void)::inotify_add_watch(in.get(), r.dir.c_str(), IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF);
     while (true) {
       auto st = statusOf(r).state;
       if (st == ContainerState::Exited || st == ContainerState::Unknown) return true;
-      if (std::chrono::steady_clock::now() >= deadline) return false;
-      std::this_thread::sleep_for(step);
-      step = std::min<std::chrono::microseconds>(step * 2, std::chrono::milliseconds(20));
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      int wait_ms = static_cast<int>(std::min<std::int64_t>(left.count(), 50));
+      if (in) {
+        struct pollfd p {in.get(), POLLIN, 0};
+        if (::poll(&p, 1, wait_ms) > 0) {
+          char buf[4096];
+          while (::read(in.get(), buf, sizeof buf) > 0) {
+          }
+        }
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+      }
     }
   }
 
