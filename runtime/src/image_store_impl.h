@@ -36,6 +36,9 @@ Result<Descriptor> selectPlatform(const std::string& index_text, const std::stri
 // amd64, arm64, ... for this machine.
 std::string nodeArchitecture();
 
+// Parses a WWW-Authenticate challenge: {"scheme": "Bearer", "realm": ..., "service": ..., ...}.
+std::map<std::string, std::string> parseAuthChallenge(const std::string& header);
+
 // Pull implementation (registry_client.cc): stages blobs and returns what to install.
 Result<StagedImage> fetchFromRegistry(const ImageRef& ref, const RegistryOptions& opts, const std::string& stage_dir);
 

@@ -411,6 +411,28 @@ TEST_P(RuntimeTest, ROOT_SandboxNamespacesAreSharedAndHeld) {
   EXPECT_FALSE(*rt_->removePodSandbox(sb)) << "remove is idempotent";
 }
 
+TEST_P(RuntimeTest, ROOT_ShimIsTheSubreaperParentAndStaysSmall) {
+  std::string id = start(sandbox(), shell("c", "sleep 30 & wait"));
+  auto st = rt_->containerStatus(id);
+  ASSERT_TRUE(st);
+  auto stat = readFile("/proc/" + std::to_string(st->pid) + "/stat");
+  ASSERT_TRUE(stat);
+  std::istringstream in(stat->substr(stat->rfind(')') + 2));
+  std::string state;
+  int ppid = 0;
+  in >> state >> ppid;
+  auto comm = readFile("/proc/" + std::to_string(ppid) + "/comm");
+  EXPECT_EQ(comm.value_or(""), "skiff-shim\n");
+  auto status = readFile("/proc/" + std::to_string(ppid) + "/status");
+  ASSERT_TRUE(status);
+  auto p = status->find("VmRSS:");
+  ASSERT_NE(p, std::string::npos);
+  long rss_kb = std::strtol(status->c_str() + p + 6, nullptr, 10);
+  RecordProperty("shim_rss_kb", static_cast<int>(rss_kb));
+  EXPECT_LT(rss_kb, 1024) << "skiff-shim RSS";
+  EXPECT_NE(status->find("NoNewPrivs"), std::string::npos);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, RuntimeTest, ::testing::Values(Backend::Native, Backend::Runc),
                          [](const ::testing::TestParamInfo<Backend>& i) { return std::string(backendName(i.param)); });
 
