@@ -121,6 +121,13 @@ int cmdRun() {
   sb.metadata = {name, "ctr-" + name, "default", 0};
   sb.hostname = name;
   sb.labels["skiff.io/ctr-run"] = "true";
+  // Offline convenience, as the agent does on first start: the bundled busybox.
+  if (auto ref = parseImageRef(f.image_ref); ref && ref->str() == kBundledBusyboxRef) {
+    std::string archive = bundledBusyboxArchive();
+    if (!archive.empty()) {
+      if (auto r = importIfMissing((*rt)->images(), archive, kBundledBusyboxRef); !r) return fail(r.error());
+    }
+  }
   auto sid = (*rt)->runPodSandbox(sb);
   if (!sid) return fail(sid.error());
   ContainerConfig c;

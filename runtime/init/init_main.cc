@@ -3,7 +3,7 @@
 // applies the spec the runtime wrote and holds no policy of its own.
 //
 //   skiff-init run  <spec.json> <error fd>       pid 1 of the container's new PID namespace
-//   skiff-init exec <spec.json> <init pid> -- cmd...
+//   skiff-init exec <spec.json> <init pid> [-e KEY=VALUE]... -- cmd...
 //
 // Errors before exec are written to <error fd> (the shim reports them as the create error);
 // "ready\n" is written when the process waits for startContainer on the start fifo.
@@ -306,8 +306,15 @@ LaunchSpec loadSpec(const char* path) {
   execute(s.args, s.env);
 }
 
-[[noreturn]] void execInContainer(const char* spec_path, int pid, std::vector<std::string> cmd) {
+[[noreturn]] void execInContainer(const char* spec_path, int pid, std::vector<std::string> cmd,
+                                  const std::vector<std::string>& extra_env) {
   LaunchSpec s = loadSpec(spec_path);
+  for (const auto& e : extra_env) {
+    std::string key = e.substr(0, e.find('='));
+    auto it = std::find_if(s.env.begin(), s.env.end(), [&](const std::string& x) { return x.substr(0, x.find('=')) == key; });
+    if (it != s.env.end()) *it = e;
+    else s.env.push_back(e);
+  }
   // Open every namespace first: after joining the mount namespace /proc/<pid> may differ.
   std::string base = "/proc/" + std::to_string(pid) + "/ns/";
   std::vector<std::pair<UniqueFd, int>> ns;
@@ -347,10 +354,18 @@ int main(int argc, char** argv) {
     g_err_fd = std::atoi(argv[3]);
     runContainer(argv[2]);
   }
-  if (argc >= 6 && std::strcmp(argv[1], "exec") == 0 && std::strcmp(argv[4], "--") == 0) {
-    std::vector<std::string> cmd(argv + 5, argv + argc);
-    execInContainer(argv[2], std::atoi(argv[3]), std::move(cmd));
+  if (argc >= 6 && std::strcmp(argv[1], "exec") == 0) {
+    std::vector<std::string> env;
+    int i = 4;
+    while (i + 1 < argc && std::strcmp(argv[i], "-e") == 0) {
+      env.push_back(argv[i + 1]);
+      i += 2;
+    }
+    if (i < argc && std::strcmp(argv[i], "--") == 0 && i + 1 < argc) {
+      std::vector<std::string> cmd(argv + i + 1, argv + argc);
+      execInContainer(argv[2], std::atoi(argv[3]), std::move(cmd), env);
+    }
   }
-  std::fputs("usage: skiff-init run <spec.json> <error fd> | exec <spec.json> <pid> -- cmd...\n", stderr);
+  std::fputs("usage: skiff-init run <spec.json> <error fd> | exec <spec.json> <pid> [-e K=V]... -- cmd...\n", stderr);
   return 2;
 }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cerrno>
 #include <chrono>
 #include <random>
@@ -629,6 +630,21 @@ Result<ImageGcResult> ImageStoreImpl::garbageCollect(const ImageGcPolicy& policy
     return Error(ErrorCode::Unavailable, "image GC: freed " + std::to_string(res.freed_bytes) + " bytes, wanted " +
                                              std::to_string(to_free));
   return res;
+}
+
+Result<bool> importIfMissing(ImageStore& store, const std::string& archive, const std::string& ref) {
+  if (store.get(ref)) return false;
+  SKIFF_ASSIGN_OR_RETURN(auto imported, store.importArchive(archive));
+  (void)imported;
+  if (!store.get(ref)) return Error(ErrorCode::NotFound, "archive '" + archive + "' does not contain '" + ref + "'");
+  return true;
+}
+
+std::string bundledBusyboxArchive() {
+  if (const char* env = std::getenv("SKIFF_BUSYBOX_IMAGE"); env && *env) return env;
+  for (const char* p : {SKIFF_INSTALL_PREFIX "/share/skiff/images/busybox-oci.tar", SKIFF_BUILD_BUSYBOX_IMAGE})
+    if (exists(p)) return p;
+  return "";
 }
 
 Result<ImageStorePtr> openImageStore(const std::string& root) {

@@ -720,7 +720,12 @@ class RuntimeImpl : public Runtime {
     SKIFF_ASSIGN_OR_RETURN(ContainerRecord r, findContainer(id));
     SKIFF_TRY(checkRunning(r, "exec"));
     if (opts.cmd.empty()) return Error(ErrorCode::Invalid, "exec: empty command");
-    std::vector<std::string> argv = {init_, "exec", r.dir + "/spec.json", std::to_string(r.init_pid), "--"};
+    std::vector<std::string> argv = {init_, "exec", r.dir + "/spec.json", std::to_string(r.init_pid)};
+    for (const auto& e : opts.env) {
+      if (e.find('=') == std::string::npos || e[0] == '=') return Error(ErrorCode::Invalid, "exec: bad env '" + e + "'");
+      argv.insert(argv.end(), {"-e", e});
+    }
+    argv.push_back("--");
     argv.insert(argv.end(), opts.cmd.begin(), opts.cmd.end());
     std::vector<char*> cargv;
     for (auto& a : argv) cargv.push_back(a.data());

@@ -254,15 +254,18 @@ TEST_P(RuntimeTest, ROOT_ExecJoinsTheContainer) {
   EXPECT_EQ(r->stdout_data, "ex-host\ndata\nsleep\nNoNewPrivs:\t1\n");
 
   ExecOptions eo;
-  eo.cmd = {"cat"};
+  eo.cmd = {"sh", "-c", "echo $EXTRA; cat"};
+  eo.env = {"EXTRA=set-by-exec"};
   eo.stdin_open = true;
   auto s = rt_->exec(id, eo);
   ASSERT_TRUE(s) << s.error().message();
   ASSERT_EQ(::write((*s)->stdinFd(), "abc\n", 4), 4);
   (*s)->closeStdin();
   char buf[64];
-  ssize_t n = ::read((*s)->stdoutFd(), buf, sizeof buf);
-  EXPECT_EQ(std::string(buf, n > 0 ? static_cast<std::size_t>(n) : 0), "abc\n");
+  std::string got;
+  ssize_t n;
+  while ((n = ::read((*s)->stdoutFd(), buf, sizeof buf)) > 0) got.append(buf, static_cast<std::size_t>(n));
+  EXPECT_EQ(got, "set-by-exec\nabc\n");
   EXPECT_EQ(*(*s)->wait(), 0);
 
   ExecOptions tty;

@@ -108,4 +108,13 @@ using ImageStorePtr = std::unique_ptr<ImageStore>;
 
 Result<ImageStorePtr> openImageStore(const std::string& root);
 
+// The agent's first-start import (so `image: busybox` works offline): imports `archive` unless
+// `ref` already resolves. Returns true if it imported.
+Result<bool> importIfMissing(ImageStore& store, const std::string& archive, const std::string& ref);
+
+// Where the bundled busybox archive is: $SKIFF_BUSYBOX_IMAGE if set, else the installed
+// <prefix>/share/skiff/images/busybox-oci.tar, else the build tree's; empty if none exists.
+std::string bundledBusyboxArchive();
+inline constexpr const char* kBundledBusyboxRef = "docker.io/library/busybox:latest";
+
 }  // namespace skiff::runtime
