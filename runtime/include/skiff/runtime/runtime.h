@@ -143,6 +143,8 @@ struct ContainerConfig {
   bool no_new_privs = true;
   bool seccomp_unconfined = false;
   bool readonly_rootfs = false;
+  // TODO(runtime): attach is not implemented; the main process always gets /dev/null as stdin
+  // and pipes (to the CRI log) as stdout/stderr. Use exec for interactive sessions.
   bool tty = false;
   bool stdin_open = false;
   std::vector<Rlimit> rlimits;
@@ -165,9 +167,14 @@ struct ContainerStatus {
   std::int64_t started_at_ns = 0;
   std::int64_t finished_at_ns = 0;
   int exit_code = 0;
-  std::string reason;   // "Completed", "Error", "OOMKilled", "ContainerCannotRun"
+  // "Completed" (exit 0), "Error", "OOMKilled" (an OOM kill in the container's cgroup and the
+  // process died of SIGKILL), "StartError" (exec of the command failed: message says why),
+  // "Unknown" (the shim died without recording an exit: exit_code 255).
+  std::string reason;
   std::string message;
   int pid = 0;          // host pid of the container's init while running
+  // <log_dir>/<ns>_<pod>_<uid>/<container>/<attempt>.log; rotated files sit next to it as
+  // <attempt>.log.<YYYYMMDD-HHMMSS> (kubelet's naming), at most container_log_max_files in all.
   std::string log_path;
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
@@ -210,6 +217,8 @@ class ExecSession {
 
 struct ExecOptions {
   std::vector<std::string> cmd;
+  // TODO(runtime): attach is not implemented; the main process always gets /dev/null as stdin
+  // and pipes (to the CRI log) as stdout/stderr. Use exec for interactive sessions.
   bool tty = false;
   bool stdin_open = false;
   std::vector<std::string> env;  // extra KEY=VALUE
