@@ -1,5 +1,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -630,6 +631,14 @@ Result<ImageGcResult> ImageStoreImpl::garbageCollect(const ImageGcPolicy& policy
     return Error(ErrorCode::Unavailable, "image GC: freed " + std::to_string(res.freed_bytes) + " bytes, wanted " +
                                              std::to_string(to_free));
   return res;
+}
+
+DiskUsageFn statvfsDiskUsage(std::string path) {
+  return [path = std::move(path)]() -> Result<DiskUsage> {
+    struct statvfs st {};
+    if (::statvfs(path.c_str(), &st) != 0) return Error::fromErrno(errno, "statvfs '" + path + "'");
+    return DiskUsage{static_cast<std::uint64_t>(st.f_blocks) * st.f_frsize, static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize};
+  };
 }
 
 Result<bool> importIfMissing(ImageStore& store, const std::string& archive, const std::string& ref) {

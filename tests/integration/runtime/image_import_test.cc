@@ -171,6 +171,10 @@ TEST_F(ImageImportTest, ROOT_RemoveAndGarbageCollectByDiskThresholds) {
   ASSERT_TRUE(rm);
   EXPECT_TRUE(*rm);
   expectStoreEmpty();
+  auto du = statvfsDiskUsage(env_->dir())();
+  ASSERT_TRUE(du);
+  EXPECT_GT(du->capacity_bytes, 0u);
+  EXPECT_LE(du->available_bytes, du->capacity_bytes);
 }
 
 }  // namespace

@@ -63,6 +63,9 @@ struct DiskUsage {
   std::uint64_t available_bytes = 0;
 };
 using DiskUsageFn = std::function<Result<DiskUsage>()>;
+// The real seam: statvfs(2) of the filesystem holding `path` (blocks available to unprivileged
+// users count as available, as kubelet's cadvisor-based imagefs stats do).
+DiskUsageFn statvfsDiskUsage(std::string path);
 
 struct ImageGcPolicy {
   int high_threshold_percent = 85;  // imageGCHighThresholdPercent
