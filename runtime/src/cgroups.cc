@@ -89,7 +89,7 @@ class CgroupV1 : public CgroupManager {
   }
   CgroupVersion version() const override { return CgroupVersion::V1; }
 
-  Result<void> create(const std::string& rel, const Resources& r) override {
+  Result<void> create(const std::string& rel, const Resources& r, bool all_devices) override {
     for (const auto& c : controllers_) SKIFF_TRY(mkdirs(root_ + "/" + c, rel, nullptr));
     auto dir = [&](const char* c) { return root_ + "/" + c + "/" + rel; };
     if (has("cpu")) {
@@ -106,7 +106,9 @@ class CgroupV1 : public CgroupManager {
         (void)writeValue(dir("memory") + "/memory.memsw.limit_in_bytes", std::to_string(r.memory_limit_bytes));
     }
     if (has("pids") && r.pids_limit > 0) SKIFF_TRY(writeValue(dir("pids") + "/pids.max", std::to_string(r.pids_limit)));
-    if (has("devices") && exists(dir("devices") + "/devices.deny")) {
+    if (has("devices") && all_devices && exists(dir("devices") + "/devices.allow")) {
+      SKIFF_TRY(writeValue(dir("devices") + "/devices.allow", "a"));
+    } else if (has("devices") && exists(dir("devices") + "/devices.deny")) {
       // runc's default device allowlist.
       SKIFF_TRY(writeValue(dir("devices") + "/devices.deny", "a"));
       for (const char* rule : {"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
@@ -171,7 +173,8 @@ class CgroupV2 : public CgroupManager {
   explicit CgroupV2(std::string root) : root_(std::move(root)) {}
   CgroupVersion version() const override { return CgroupVersion::V2; }
 
-  Result<void> create(const std::string& rel, const Resources& r) override {
+  // v2 device access is a BPF program (runc attaches one); the native backend does not yet.
+  Result<void> create(const std::string& rel, const Resources& r, bool) override {
     SKIFF_TRY(mkdirs(root_, rel, [](const std::string& parent) -> Result<void> {
       // Controllers must be enabled in every ancestor for the leaf to have the files.
       auto avail = readFile(parent + "/cgroup.controllers", 4096);

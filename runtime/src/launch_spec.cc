@@ -1,5 +1,7 @@
 #include "launch_spec.h"
 
+#include <sys/prctl.h>
+
 #include <algorithm>
 
 namespace skiff::runtime {
@@ -42,7 +44,14 @@ std::vector<std::string> allCapabilities() {
 
 Result<std::vector<std::string>> effectiveCapabilities(const ContainerConfig& c) {
   const auto all = allCapabilities();
-  if (c.privileged) return all;
+  if (c.privileged) {
+    // "All" means all this process may hand out: its bounding set (what Docker/runc do too);
+    // allCapabilities() is in kernel numbering order.
+    std::vector<std::string> bound;
+    for (std::size_t i = 0; i < all.size(); ++i)
+      if (::prctl(PR_CAPBSET_READ, static_cast<unsigned long>(i), 0, 0, 0) == 1) bound.push_back(all[i]);
+    return bound;
+  }
   auto canon = [&](std::string n) -> Result<std::string> {
     std::transform(n.begin(), n.end(), n.begin(), [](unsigned char ch) { return std::toupper(ch); });
     if (n == "ALL") return n;

@@ -50,7 +50,7 @@ json ociConfig(const LaunchSpec& s, const std::string& cgroups_path, const Resou
   nsEntry("ipc", s.ipcns);
   nsEntry("uts", s.utsns);
 
-  json resources = {{"devices", json::array({{{"allow", false}, {"access", "rwm"}}})}};
+  json resources = {{"devices", json::array({{{"allow", s.privileged}, {"access", "rwm"}}})}};
   if (res.memory_limit_bytes > 0) resources["memory"] = {{"limit", res.memory_limit_bytes}};
   json cpu = json::object();
   if (res.cpu_shares > 0) cpu["shares"] = res.cpu_shares;

@@ -573,7 +573,7 @@ class RuntimeImpl : public Runtime {
                                           std::to_string(o_.container_log_max_files), "--sync-fd", "3",
                                           "--oom-file", cg_->oomFile(r.cgroup)};
     if (o_.backend == Backend::Native) {
-      SKIFF_TRY(cg_->create(r.cgroup, config.resources));
+      SKIFF_TRY(cg_->create(r.cgroup, config.resources, config.privileged));
       cgroup_made = true;
       spec.cgroup_procs = cg_->procsFiles(r.cgroup);
       SKIFF_TRY(writeFileReplace(r.dir + "/spec.json", toJson(spec).dump(), 0600));

@@ -188,6 +188,18 @@ TEST_P(RuntimeTest, ROOT_DefaultCapabilitiesAndNoNewPrivs) {
   EXPECT_EQ(output(runToExit(c)), "CapEff:\t00000000a00435fb\n");
 }
 
+TEST_P(RuntimeTest, ROOT_PrivilegedDropsTheDefaults) {
+  ContainerConfig c = shell("priv", "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status; mount -t tmpfs t /tmp && echo mounted; "
+                                    "grep -c . /proc/self/status >/dev/null; touch /sys/kernel/x 2>&1 | grep -q Read-only || echo sys-rw");
+  c.privileged = true;
+  auto st = runToExit(c);
+  std::string out = output(st);
+  EXPECT_NE(out.find("Seccomp:\t0\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("NoNewPrivs:\t0\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("mounted\n"), std::string::npos) << out << output(st, "stderr");
+  EXPECT_NE(out.find("sys-rw\n"), std::string::npos) << out;
+}
+
 TEST_P(RuntimeTest, ROOT_MemoryHogIsOomKilled) {
   ContainerConfig c = shell("hog", "tail /dev/zero");
   c.resources.memory_limit_bytes = 16 << 20;

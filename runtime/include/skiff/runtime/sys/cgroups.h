@@ -39,8 +39,9 @@ class CgroupManager {
   virtual ~CgroupManager() = default;
   virtual CgroupVersion version() const = 0;
   // Creates the cgroup (and missing ancestors; on v2 enabling cpu/memory/pids in each ancestor's
-  // cgroup.subtree_control) and writes the limits. Existing cgroup: limits rewritten.
-  virtual Result<void> create(const std::string& rel, const Resources& res) = 0;
+  // cgroup.subtree_control) and writes the limits. Existing cgroup: limits rewritten. On v1 the
+  // devices controller gets runc's default allowlist unless `all_devices` (privileged).
+  virtual Result<void> create(const std::string& rel, const Resources& res, bool all_devices = false) = 0;
   // The cgroup.procs files a process writes "0" to in order to join (one per v1 hierarchy).
   virtual std::vector<std::string> procsFiles(const std::string& rel) const = 0;
   // The file whose "oom_kill N" line counts OOM kills (memory.oom_control / memory.events).
