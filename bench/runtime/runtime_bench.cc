@@ -35,6 +35,7 @@ struct Stats {
 };
 
 Stats stats(std::vector<double> v) {
+  if (v.empty()) return {0, 0};
   std::sort(v.begin(), v.end());
   auto at = [&](double q) { return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))]; };
   return {at(0.5), at(0.99)};
@@ -120,8 +121,13 @@ int main(int argc, char** argv) {
     if (!store || !(*store)->importArchive(SKIFF_BUSYBOX_IMAGE)) return 1;
   }
 
-  auto native = benchRuntime(Backend::Native, dir + "/n", dir + "/images", n, cgparent);
-  auto runcbe = benchRuntime(Backend::Runc, dir + "/r", dir + "/images", n, cgparent);
+  // SKIFF_BENCH_ONLY=native|runc-backend|runc-run|floor runs one mode (e.g. under `perf stat`
+  // to compare CPU time per start, which a loaded machine does not distort).
+  std::string only = std::getenv("SKIFF_BENCH_ONLY") ? std::getenv("SKIFF_BENCH_ONLY") : "";
+  auto want = [&](const char* m) { return only.empty() || only == m; };
+  std::vector<double> zero{0.0};
+  auto native = want("native") ? benchRuntime(Backend::Native, dir + "/n", dir + "/images", n, cgparent) : zero;
+  auto runcbe = want("runc-backend") ? benchRuntime(Backend::Runc, dir + "/r", dir + "/images", n, cgparent) : zero;
 
   // runc run: the same rootfs (the unpacked busybox layer, read-only) and an equivalent config.
   std::string bundle = dir + "/bundle";
@@ -142,8 +148,9 @@ int main(int argc, char** argv) {
     std::ofstream out(bundle + "/config.json");
     out << spec.dump();
   }
-  std::vector<double> runc;
-  for (int i = 0; i < n + 2; ++i) {
+  std::vector<double> runc = zero;
+  if (want("runc-run")) runc.clear();
+  for (int i = 0; want("runc-run") && i < n + 2; ++i) {
     std::string id = "skiff-bench-" + std::to_string(i);
     auto t0 = Clock::now();
     int rc = runArgv({"runc", "--root", dir + "/runc-root", "run", "--bundle", bundle, id});
@@ -154,8 +161,9 @@ int main(int argc, char** argv) {
     }
     if (i >= 2) runc.push_back(ms(t1 - t0));
   }
-  std::vector<double> floor;
-  for (int i = 0; i < n + 2; ++i) {
+  std::vector<double> floor = zero;
+  if (want("floor")) floor.clear();
+  for (int i = 0; want("floor") && i < n + 2; ++i) {
     auto t0 = Clock::now();
     runArgv({"unshare", "--pid", "--fork", "--mount", "--uts", "--ipc", "--net", "true"});
     auto t1 = Clock::now();
