@@ -32,6 +32,7 @@
 
 #include "launch_spec.h"
 #include "seccomp_profile.h"
+#include "skiff/runtime/sys/rootfs_plan.h"
 #include "skiff/common/file.h"
 #include "skiff/common/unique_fd.h"
 
@@ -106,77 +107,85 @@ void mountAt(int rootfd, const std::string& dest, const char* src, const char* t
   sysCheck(::mount(src, fdPath(t).c_str(), type, flags, data), "mount " + std::string(type ? type : "bind") + " on " + dest);
 }
 
-void setupDev(int rootfd) {
-  mountAt(rootfd, "/dev", "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
-  UniqueFd dev = openInRoot(rootfd, "/dev", false, false);
-  UniqueFd devdir(::open(fdPath(dev).c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
-  if (!devdir) fail(std::string("open /dev: ") + std::strerror(errno));
-  struct Node {
-    const char* name;
-    unsigned maj, min;
-  };
-  for (Node n : {Node{"null", 1, 3}, Node{"zero", 1, 5}, Node{"full", 1, 7}, Node{"random", 1, 8},
-                 Node{"urandom", 1, 9}, Node{"tty", 5, 0}}) {
-    sysCheck(::mknodat(devdir.get(), n.name, S_IFCHR | 0666, ::makedev(n.maj, n.min)), std::string("mknod /dev/") + n.name);
-    sysCheck(::fchmodat(devdir.get(), n.name, 0666, 0), std::string("chmod /dev/") + n.name);
-  }
-  for (auto [l, t] : {std::pair{"fd", "/proc/self/fd"}, std::pair{"stdin", "/proc/self/fd/0"},
-                      std::pair{"stdout", "/proc/self/fd/1"}, std::pair{"stderr", "/proc/self/fd/2"},
-                      std::pair{"ptmx", "pts/ptmx"}, std::pair{"core", "/proc/kcore"}})
-    sysCheck(::symlinkat(t, devdir.get(), l), std::string("symlink /dev/") + l);
-  mountAt(rootfd, "/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
-  mountAt(rootfd, "/dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV, "mode=1777,size=65536k");
-  mountAt(rootfd, "/dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NOEXEC | MS_NODEV, nullptr);
-}
-
-void bindVolume(int rootfd, const Mount& m) {
+void bindVolume(int rootfd, const sys::RootfsStep& m) {
   struct stat st {};
-  if (::stat(m.host_path.c_str(), &st) != 0) fail("volume '" + m.host_path + "': " + std::strerror(errno));
-  UniqueFd t = openInRoot(rootfd, m.container_path, true, !S_ISDIR(st.st_mode));
-  if (!t) fail("volume target '" + m.container_path + "': " + std::strerror(errno));
-  sysCheck(::mount(m.host_path.c_str(), fdPath(t).c_str(), nullptr, MS_BIND | MS_REC, nullptr), "bind '" + m.host_path + "'");
+  if (::stat(m.source.c_str(), &st) != 0) fail("volume '" + m.source + "': " + std::strerror(errno));
+  UniqueFd t = openInRoot(rootfd, m.target, true, !S_ISDIR(st.st_mode));
+  if (!t) fail("volume target '" + m.target + "': " + std::strerror(errno));
+  sysCheck(::mount(m.source.c_str(), fdPath(t).c_str(), nullptr, MS_BIND | MS_REC, nullptr), "bind '" + m.source + "'");
   // Re-resolve: the old fd names the covered file, not the new bind mount on top of it.
-  UniqueFd b = openInRoot(rootfd, m.container_path, false, false);
-  if (!b) fail("volume target '" + m.container_path + "': " + std::strerror(errno));
+  UniqueFd b = openInRoot(rootfd, m.target, false, false);
+  if (!b) fail("volume target '" + m.target + "': " + std::strerror(errno));
   std::string target = fdPath(b);
-  sysCheck(::mount(nullptr, target.c_str(), nullptr, MS_PRIVATE | MS_REC, nullptr), "make '" + m.container_path + "' private");
+  sysCheck(::mount(nullptr, target.c_str(), nullptr, MS_PRIVATE | MS_REC, nullptr), "make '" + m.target + "' private");
   if (m.readonly) {
     sysCheck(::mount(nullptr, target.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, nullptr),
-             "remount '" + m.container_path + "' read-only");
+             "remount '" + m.target + "' read-only");
   }
 }
 
+// Executes sys::rootfsPlan: one syscall (or two) per step, no decisions of its own.
 void setupRootfs(const LaunchSpec& s) {
   sysCheck(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "make / private");
   UniqueFd root(::open(s.rootfs.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
   if (!root) fail("open rootfs '" + s.rootfs + "': " + std::strerror(errno));
   int r = root.get();
-  mountAt(r, "/proc", "proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, nullptr);
-  setupDev(r);
-  mountAt(r, "/sys", "sysfs", "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | (s.privileged ? 0 : MS_RDONLY), nullptr);
-  for (const auto& m : s.mounts) bindVolume(r, m);
-
-  sysCheck(::chdir(s.rootfs.c_str()), "chdir rootfs");
-  // pivot_root(".", ".") then detach the old root stacked on top (runc's trick: no temp dir).
-  sysCheck(static_cast<int>(::syscall(SYS_pivot_root, ".", ".")), "pivot_root");
-  sysCheck(::umount2(".", MNT_DETACH), "detach old root");
-  sysCheck(::chdir("/"), "chdir /");
-
-  for (const auto& p : s.masked_paths) {
-    struct stat st {};
-    if (::stat(p.c_str(), &st) != 0) continue;
-    if (S_ISDIR(st.st_mode))
-      sysCheck(::mount("tmpfs", p.c_str(), "tmpfs", MS_RDONLY, "size=0"), "mask " + p);
-    else
-      sysCheck(::mount("/dev/null", p.c_str(), nullptr, MS_BIND, nullptr), "mask " + p);
+  sys::RootfsRequest req;
+  req.privileged = s.privileged;
+  req.readonly_rootfs = s.readonly_rootfs;
+  req.volumes = s.mounts;
+  req.masked_paths = s.masked_paths;
+  req.readonly_paths = s.readonly_paths;
+  using K = sys::RootfsStep::Kind;
+  for (const auto& st : sys::rootfsPlan(req)) {
+    const char* t = st.target.c_str();
+    switch (st.kind) {
+      case K::Mount:
+        mountAt(r, st.target, st.source.c_str(), st.fstype.c_str(), st.flags, st.data.empty() ? nullptr : st.data.c_str());
+        break;
+      case K::Mknod: {
+        UniqueFd dir = openInRoot(r, st.target.substr(0, st.target.rfind('/')), false, false);
+        UniqueFd d(::open(fdPath(dir).c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+        std::string name = st.target.substr(st.target.rfind('/') + 1);
+        sysCheck(::mknodat(d.get(), name.c_str(), S_IFCHR | 0666, ::makedev(st.major, st.minor)), "mknod " + st.target);
+        sysCheck(::fchmodat(d.get(), name.c_str(), 0666, 0), "chmod " + st.target);
+        break;
+      }
+      case K::Symlink: {
+        UniqueFd dir = openInRoot(r, st.target.substr(0, st.target.rfind('/')), false, false);
+        UniqueFd d(::open(fdPath(dir).c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+        std::string name = st.target.substr(st.target.rfind('/') + 1);
+        sysCheck(::symlinkat(st.source.c_str(), d.get(), name.c_str()), "symlink " + st.target);
+        break;
+      }
+      case K::BindVolume:
+        bindVolume(r, st);
+        break;
+      case K::PivotRoot:
+        sysCheck(::chdir(s.rootfs.c_str()), "chdir rootfs");
+        // pivot_root(".", ".") then detach the old root stacked on top (runc's trick: no temp dir).
+        sysCheck(static_cast<int>(::syscall(SYS_pivot_root, ".", ".")), "pivot_root");
+        sysCheck(::umount2(".", MNT_DETACH), "detach old root");
+        sysCheck(::chdir("/"), "chdir /");
+        root.reset();
+        break;
+      case K::Mask: {
+        struct stat sb {};
+        if (::stat(t, &sb) != 0) break;
+        if (S_ISDIR(sb.st_mode)) sysCheck(::mount("tmpfs", t, "tmpfs", MS_RDONLY, "size=0"), "mask " + st.target);
+        else sysCheck(::mount("/dev/null", t, nullptr, MS_BIND, nullptr), "mask " + st.target);
+        break;
+      }
+      case K::ReadOnly:
+        if (::access(t, F_OK) != 0) break;
+        sysCheck(::mount(t, t, nullptr, MS_BIND | MS_REC, nullptr), "bind " + st.target);
+        sysCheck(::mount(nullptr, t, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, nullptr), "read-only " + st.target);
+        break;
+      case K::ReadOnlyRoot:
+        sysCheck(::mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr), "read-only rootfs");
+        break;
+    }
   }
-  for (const auto& p : s.readonly_paths) {
-    if (::access(p.c_str(), F_OK) != 0) continue;
-    sysCheck(::mount(p.c_str(), p.c_str(), nullptr, MS_BIND | MS_REC, nullptr), "bind " + p);
-    sysCheck(::mount(nullptr, p.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, nullptr), "read-only " + p);
-  }
-  if (s.readonly_rootfs)
-    sysCheck(::mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr), "read-only rootfs");
 }
 
 int rlimitResource(const std::string& n) {
