@@ -32,6 +32,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -473,13 +474,23 @@ class RuntimeImpl : public Runtime {
   Result<std::string> createContainer(const std::string& sandbox_id, const ContainerConfig& config) override {
     SKIFF_ASSIGN_OR_RETURN(SandboxRecord sb, findSandbox(sandbox_id));
     if (config.name.empty()) return Error(ErrorCode::Invalid, "create container: name is required");
+    // The name is reserved for the duration of the create, so two concurrent creates of the same
+    // container (a retrying caller) cannot both succeed.
+    const std::string reservation = sb.id + "/" + config.name + "/" + std::to_string(config.attempt);
     {
       std::lock_guard lk(mu_);
+      bool taken = reserved_.count(reservation) > 0;
       for (const auto& [id, c] : containers_)
-        if (c.sandbox_id == sb.id && c.config.name == config.name && c.config.attempt == config.attempt)
-          return Error(ErrorCode::AlreadyExists, "create container '" + config.name + "': name already in use in sandbox (attempt " +
-                                                     std::to_string(config.attempt) + ")");
+        taken = taken || (c.sandbox_id == sb.id && c.config.name == config.name && c.config.attempt == config.attempt);
+      if (taken)
+        return Error(ErrorCode::AlreadyExists, "create container '" + config.name + "': name already in use in sandbox (attempt " +
+                                                   std::to_string(config.attempt) + ")");
+      reserved_.insert(reservation);
     }
+    ScopeExit unreserve([&] {
+      std::lock_guard lk(mu_);
+      reserved_.erase(reservation);
+    });
     auto image = images_->get(config.image);
     if (!image) return std::move(image).error().wrap("create container '" + config.name + "'");
     SKIFF_ASSIGN_OR_RETURN(auto layers, images_->layerDirs(*image));
@@ -1033,6 +1044,7 @@ class RuntimeImpl : public Runtime {
   std::mutex mu_;
   std::map<std::string, SandboxRecord> sandboxes_;
   std::map<std::string, ContainerRecord> containers_;
+  std::set<std::string> reserved_;  // sandbox/name/attempt of creates in progress
 };
 
 }  // namespace

@@ -406,6 +406,9 @@ TEST_P(RuntimeTest, ROOT_SandboxNamespacesAreSharedAndHeld) {
   ASSERT_FALSE(sst->netns_path.empty());
   std::string a = start(sb, shell("a", "sleep 30"));
   std::string b = start(sb, shell("b", "sleep 30"));
+  auto dup = rt_->createContainer(sb, shell("a", "true"));
+  ASSERT_FALSE(dup);
+  EXPECT_TRUE(dup.error().is(ErrorCode::AlreadyExists)) << dup.error().message();
   auto ns = [&](const std::string& id, const char* which) {
     auto r = rt_->execSync(id, {"readlink", std::string("/proc/self/ns/") + which}, 10s);
     return r ? r->stdout_data : "";
