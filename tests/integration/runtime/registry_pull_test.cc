@@ -71,14 +71,27 @@ HttpReply request(int port, http::verb verb, const std::string& target, const st
 
 class RegistryPullTest : public ::testing::Test {
  protected:
+  // TLS: a self-signed certificate for 127.0.0.1, trusted through RegistryOptions::ca_file.
+  virtual bool tls() const { return false; }
+
   void SetUp() override {
     if (!testing::isRoot()) GTEST_SKIP() << "needs root (layer ownership, whiteouts)";
     if (::access("/usr/bin/docker-registry", X_OK) != 0) GTEST_SKIP() << "docker-registry not installed";
     env_ = std::make_unique<testing::TestEnv>();
     port_ = freePort();
     std::string cfg = env_->dir() + "/registry.yml";
-    testing::writeFile(cfg, "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: " + env_->dir() +
-                                "/registry-data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:" + std::to_string(port_) + "\n");
+    std::string tls_cfg;
+    if (tls()) {
+      cert_ = env_->dir() + "/cert.pem";
+      std::string key = env_->dir() + "/key.pem";
+      std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
+                        key + " -out " + cert_ + " >/dev/null 2>&1";
+      ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl req failed";
+      tls_cfg = "  tls:\n    certificate: " + cert_ + "\n    key: " + key + "\n";
+    }
+    testing::writeFile(cfg, "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: " +
+                                env_->dir() + "/registry-data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:" +
+                                std::to_string(port_) + "\n" + tls_cfg);
     pid_ = ::fork();
     ASSERT_GE(pid_, 0);
     if (pid_ == 0) {
@@ -89,9 +102,22 @@ class RegistryPullTest : public ::testing::Test {
       ::execl("/usr/bin/docker-registry", "docker-registry", "serve", cfg.c_str(), nullptr);
       ::_exit(127);
     }
-    for (int i = 0; i < 200 && request(port_, http::verb::get, "/v2/").status != 200; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    ASSERT_EQ(request(port_, http::verb::get, "/v2/").status, 200) << "registry did not come up";
+    if (tls()) {
+      // The pusher speaks plain HTTP; wait for the TLS port by pulling a missing tag instead.
+      RegistryOptions o;
+      o.ca_file = cert_;
+      for (int i = 0; i < 200; ++i) {
+        auto r = openImageStore(env_->dir() + "/probe-images");
+        ASSERT_TRUE(r);
+        auto p = (*r)->pull(ref("none/none:x"), o);
+        if (!p && p.error().is(ErrorCode::NotFound)) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      }
+    } else {
+      for (int i = 0; i < 200 && request(port_, http::verb::get, "/v2/").status != 200; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      ASSERT_EQ(request(port_, http::verb::get, "/v2/").status, 200) << "registry did not come up";
+    }
     auto s = openImageStore(env_->dir() + "/images");
     ASSERT_TRUE(s);
     store_ = std::move(*s);
@@ -143,6 +169,7 @@ class RegistryPullTest : public ::testing::Test {
   ImageStorePtr store_;
   pid_t pid_ = -1;
   int port_ = 0;
+  std::string cert_;
   RegistryOptions plain_ = [] {
     RegistryOptions o;
     o.insecure_http = true;
@@ -192,6 +219,25 @@ TEST_F(RegistryPullTest, ROOT_ResolvesIndexToThisPlatform) {
   auto none = store_->pull(ref("multi/app"), o);
   ASSERT_FALSE(none);
   EXPECT_NE(none.error().message().find("no manifest for platform linux/s390x"), std::string::npos) << none.error().message();
+}
+
+// Over HTTPS the test cannot push with its plain-HTTP pusher, so it checks the TLS handshake,
+// CA trust and the registry's answers: a missing image is NotFound (not a TLS error), and an
+// untrusted certificate is refused.
+class RegistryTlsTest : public RegistryPullTest {
+ protected:
+  bool tls() const override { return true; }
+};
+
+TEST_F(RegistryTlsTest, ROOT_VerifiesTheRegistryCertificate) {
+  RegistryOptions trusted;
+  trusted.ca_file = cert_;
+  auto missing = store_->pull(ref("team/app:v1"), trusted);
+  ASSERT_FALSE(missing);
+  EXPECT_TRUE(missing.error().is(ErrorCode::NotFound)) << missing.error().message();
+  auto untrusted = store_->pull(ref("team/app:v1"), RegistryOptions{});
+  ASSERT_FALSE(untrusted);
+  EXPECT_NE(untrusted.error().message().find("TLS handshake"), std::string::npos) << untrusted.error().message();
 }
 
 }  // namespace
