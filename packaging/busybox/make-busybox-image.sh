@@ -9,7 +9,8 @@ OUT=$2
 WORK=$(mktemp -d "${OUT}.work.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 R=$WORK/rootfs
-mkdir -p "$R/bin" "$R/etc" "$R/tmp" "$R/root" "$R/home" "$R/var" "$R/usr/bin" "$R/usr/sbin" "$R/sbin"
+# proc, sys and dev exist as in Docker's busybox: mount points need no copy-up at start.
+mkdir -p "$R/bin" "$R/etc" "$R/tmp" "$R/root" "$R/home" "$R/var" "$R/usr/bin" "$R/usr/sbin" "$R/sbin" "$R/proc" "$R/sys" "$R/dev"
 cp "$BB" "$R/bin/busybox"
 chmod 0755 "$R/bin/busybox"
 chmod 1777 "$R/tmp"

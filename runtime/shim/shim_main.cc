@@ -61,13 +61,13 @@ bool writeAll(int fd, const char* p, std::size_t n) {
   return true;
 }
 
-void writeFileAtomic(const std::string& path, const std::string& data) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+// The exit record is written once into a new file; readers parse it only when complete (four
+// fields), so no temp file and rename are needed.
+void writeRecord(const std::string& path, const std::string& data) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return;
   writeAll(fd, data.data(), data.size());
-  ::close(fd);  // no fsync: the record matters while the host is up, like the container itself
-  ::rename(tmp.c_str(), path.c_str());
+  ::close(fd);
 }
 
 // CRI log writer: "<RFC3339Nano> <stream> <F|P> <text>\n", rotated at max size into
@@ -381,6 +381,6 @@ int main(int argc, char** argv) {
   // <exit code> <finished ns> <oom kills> <signal> [start error message]
   std::string rec = std::to_string(code) + " " + std::to_string(exited_at) + " " + std::to_string(ooms) + " " +
                     std::to_string(sig) + (start_error.empty() ? "" : " " + start_error) + "\n";
-  writeFileAtomic(o.dir + "/exit", rec);
+  writeRecord(o.dir + "/exit", rec);
   return 0;
 }

@@ -42,6 +42,9 @@ bool processAlive(int pid, std::uint64_t start_time);
 // (neither do the containers), so durability buys nothing on the start path.
 Result<void> writeFileReplace(const std::string& path, std::string_view data, unsigned mode = 0600);
 
+// Creates a new file (O_EXCL) with `data`: one inode, no temp file. For records written once.
+Result<void> writeFileNew(const std::string& path, std::string_view data, unsigned mode = 0600);
+
 std::string randomId();  // 64 hex characters
 std::int64_t nowNs();
 

@@ -276,7 +276,7 @@ struct ExitRecord {
 
 std::optional<ExitRecord> readExit(const std::string& dir) {
   auto t = readFile(dir + "/exit", 64 * 1024);
-  if (!t) return std::nullopt;
+  if (!t || t->empty() || t->back() != '\n') return std::nullopt;  // absent or still being written
   ExitRecord e;
   std::istringstream in(*t);
   if (!(in >> e.exit_code >> e.finished_ns >> e.oom_kills >> e.signal)) return std::nullopt;
@@ -389,6 +389,7 @@ class RuntimeImpl : public Runtime {
             sandboxes_[s.id] = s;
           } else {
             auto c = containerFromJson(j, dir);
+            if (auto st = readFile(dir + "/started", 64)) c.started_at_ns = std::strtoll(st->c_str(), nullptr, 10);
             containers_[c.id] = c;
             images_->markUsed(c.image_id, 1);
           }
@@ -587,15 +588,15 @@ class RuntimeImpl : public Runtime {
       SKIFF_TRY(cg_->create(r.cgroup, config.resources, config.privileged));
       cgroup_made = true;
       spec.cgroup_procs = cg_->procsFiles(r.cgroup);
-      SKIFF_TRY(writeFileReplace(r.dir + "/spec.json", toJson(spec).dump(), 0600));
+      SKIFF_TRY(writeFileNew(r.dir + "/spec.json", toJson(spec).dump(), 0600));
       if (::mkfifo(spec.start_fifo.c_str(), 0622) != 0) return Error::fromErrno(errno, "create start fifo");
       ::chmod(spec.start_fifo.c_str(), 0622);
       shim_args.insert(shim_args.end(), {"--native", init_, r.dir + "/spec.json"});
     } else {
       // exec needs the process spec too (exec joins the namespaces itself).
       spec.cgroup_procs = cg_->procsFiles(r.cgroup);
-      SKIFF_TRY(writeFileReplace(r.dir + "/spec.json", toJson(spec).dump(), 0600));
-      SKIFF_TRY(writeFileReplace(r.dir + "/config.json", ociConfig(spec, "/" + r.cgroup, config.resources).dump(1), 0600));
+      SKIFF_TRY(writeFileNew(r.dir + "/spec.json", toJson(spec).dump(), 0600));
+      SKIFF_TRY(writeFileNew(r.dir + "/config.json", ociConfig(spec, "/" + r.cgroup, config.resources).dump(1), 0600));
       shim_args.insert(shim_args.end(), {"--runc", o_.runc_path, o_.state_dir + "/runc", r.dir, r.id});
     }
 
@@ -615,7 +616,8 @@ class RuntimeImpl : public Runtime {
       in >> r.init_pid >> r.shim_pid;
     }
     r.init_start = processStartTime(r.init_pid);
-    SKIFF_TRY(writeFileReplace(r.dir + "/state.json", containerToJson(r).dump(), 0600));
+    // state.json is written once; until it exists, recover() treats the dir as debris.
+    SKIFF_TRY(writeFileNew(r.dir + "/state.json", containerToJson(r).dump(), 0600));
     rollback.dismiss();
     images_->markUsed(r.image_id, 1);
     std::lock_guard lk(mu_);
@@ -648,7 +650,8 @@ class RuntimeImpl : public Runtime {
       if (res.exit_code != 0)
         return Error(ErrorCode::Internal, "start container '" + r.config.name + "': runc start: " + res.err);
     }
-    SKIFF_TRY(writeFileReplace(r.dir + "/state.json", containerToJson(r).dump(), 0600));
+    // A separate record rather than a rewrite of state.json: never a window without valid state.
+    SKIFF_TRY(writeFileNew(r.dir + "/started", std::to_string(r.started_at_ns), 0600));
     std::lock_guard lk(mu_);
     containers_[r.id] = r;
     SKIFF_LOG_INFO(log_, "Container started", kv("container", r.config.name), kv("containerID", r.id));
@@ -975,7 +978,7 @@ class RuntimeImpl : public Runtime {
   bool waitExit(const ContainerRecord& r, std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     UniqueFd in(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
-    if (in) (void)::inotify_add_watch(in.get(), r.dir.c_str(), IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF);
+    if (in) (void)::inotify_add_watch(in.get(), r.dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF);
     while (true) {
       auto st = statusOf(r).state;
       if (st == ContainerState::Exited || st == ContainerState::Unknown) return true;
