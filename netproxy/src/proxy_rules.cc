@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -46,6 +47,7 @@ JumpRule hook(std::string builtin, std::string text, std::string to, bool ct_new
 }
 
 struct Builder {
+  explicit Builder(const ProxyConfig& c) : cfg(c) {}
   const ProxyConfig& cfg;
   Ruleset out;
   // Chains by name while building, so SVC/EXT chains can be filled in any order.
@@ -53,12 +55,15 @@ struct Builder {
   std::vector<Chain>* nat = &out.nat.chains;
   bool large_cluster = false;
 
+  // Chains by name, per table: KUBE-SERVICES is appended to for every service, so a linear
+  // search would make the build quadratic in the number of chains.
+  std::unordered_map<std::string, std::size_t> filter_index, nat_index;
+
   Chain& chain(std::vector<Chain>& table, const std::string& name) {
-    for (auto it = table.rbegin(); it != table.rend(); ++it) {
-      if (it->name == name) return *it;
-    }
-    table.push_back(Chain{name, {}});
-    return table.back();
+    auto& index = &table == filter ? filter_index : nat_index;
+    auto [it, inserted] = index.try_emplace(name, table.size());
+    if (inserted) table.push_back(Chain{name, {}});
+    return table[it->second];
   }
   void add(std::vector<Chain>& table, const std::string& name, Rule r) {
     chain(table, name).rules.push_back(std::move(r));
@@ -159,12 +164,21 @@ struct Builder {
   }
 
   // writeServiceToEndpointRules in proxier.go: affinity checks, then the probability cascade.
+  // KUBE-SEP names by endpoint, computed once per service port (two SHA-256 per endpoint
+  // otherwise).
+  std::unordered_map<const Endpoint*, std::string> sep_names;
+  const std::string& sepName(const std::string& svc_name, const std::string& proto, const Endpoint* ep) {
+    auto [it, inserted] = sep_names.try_emplace(ep);
+    if (inserted) it->second = endpointChainName(svc_name, proto, ep->str());
+    return it->second;
+  }
+
   void endpointJumps(const ServicePort& sp, const std::string& svc_name, const std::string& chain_name,
                      const std::vector<const Endpoint*>& eps) {
     std::string proto(protocolName(sp.protocol));
     if (sp.affinity_client_ip) {
       for (const Endpoint* ep : eps) {
-        std::string sep = endpointChainName(svc_name, proto, ep->str());
+        const std::string& sep = sepName(svc_name, proto, ep);
         Rule r;
         r.matches = {match::Recent{sep, false, sp.affinity_seconds}};
         r.target = jump(sep);
@@ -173,7 +187,7 @@ struct Builder {
     }
     std::size_t n = eps.size();
     for (std::size_t i = 0; i < n; ++i) {
-      std::string sep = endpointChainName(svc_name, proto, eps[i]->str());
+      const std::string& sep = sepName(svc_name, proto, eps[i]);
       Rule r;
       if (i < n - 1) {
         r.matches = {match::Statistic::fromProbability(1.0 / static_cast<double>(n - i))};
@@ -185,6 +199,7 @@ struct Builder {
 
   void servicePort(const ServicePort& sp, const std::vector<Endpoint>* all_eps) {
     const std::string svc_name = sp.id.str();
+    sep_names.clear();
     const std::string proto(protocolName(sp.protocol));
     const uint32_t mark = cfg.masqueradeMark();
     (void)mark;
@@ -342,7 +357,7 @@ struct Builder {
     }
     // KUBE-SEP-*: hairpin masquerade, then DNAT (recording the client for affinity).
     for (const Endpoint* ep : reachable) {
-      std::string sep = endpointChainName(svc_name, proto, ep->str());
+      std::string sep = sepName(svc_name, proto, ep);
       chain(*nat, sep);
       ++out.endpoint_chains;
       Rule hairpin;
@@ -361,26 +376,133 @@ struct Builder {
 
 }  // namespace
 
-Ruleset buildRuleset(const ProxyConfig& config, const std::vector<ServicePort>& ports,
-                     const EndpointMap& endpoints) {
-  Builder b{config, {}};
+bool largeClusterMode(const ProxyConfig& config, const EndpointMap& endpoints) {
   std::size_t total = 0;
   for (const auto& [k, v] : endpoints) total += v.size();
-  b.large_cluster = total > config.large_cluster_endpoints;
-  b.staticChains();
-  b.jumps();
+  return total > config.large_cluster_endpoints;
+}
+
+std::vector<const ServicePort*> sortedPorts(const std::vector<ServicePort>& ports) {
   std::vector<const ServicePort*> sorted;
   sorted.reserve(ports.size());
   for (const auto& p : ports) sorted.push_back(&p);
   std::sort(sorted.begin(), sorted.end(), [](const ServicePort* a, const ServicePort* b) {
     return std::tie(a->id, a->protocol) < std::tie(b->id, b->protocol);
   });
-  for (const ServicePort* sp : sorted) {
-    auto it = endpoints.find(sp->key());
-    b.servicePort(*sp, it == endpoints.end() ? nullptr : &it->second);
-  }
-  b.nodePortsLast();
+  return sorted;
+}
+
+Ruleset buildSkeleton(const ProxyConfig& config) {
+  Builder b(config);
+  b.staticChains();
+  b.jumps();
   return std::move(b.out);
+}
+
+ServicePortRules buildServicePortRules(const ProxyConfig& config, const ServicePort& port,
+                                       const std::vector<Endpoint>* endpoints, bool large_cluster) {
+  Builder b(config);
+  b.large_cluster = large_cluster;
+  b.servicePort(port, endpoints);
+  ServicePortRules out;
+  out.has_endpoints = b.out.services_without_endpoints == 0;
+  for (Chain& c : b.out.filter.chains) {
+    for (Rule& r : c.rules) out.filter_shared.emplace_back(c.name, std::move(r));
+  }
+  for (Chain& c : b.out.nat.chains) {
+    if (c.name == kServices || c.name == kNodePorts) {
+      for (Rule& r : c.rules) out.nat_shared.emplace_back(c.name, std::move(r));
+    } else {
+      out.nat_chains.push_back(std::move(c));
+    }
+  }
+  return out;
+}
+
+void appendShared(Ruleset& set, const std::vector<std::pair<std::string, Rule>>& filter,
+                  const std::vector<std::pair<std::string, Rule>>& nat) {
+  for (auto [table, rules] : {std::pair{&set.filter, &filter}, std::pair{&set.nat, &nat}}) {
+    for (const auto& [chain, rule] : *rules) {
+      // Shared chains are the static ones at the front; there are fewer than ten.
+      auto it = std::find_if(table->chains.begin(), table->chains.end(),
+                             [&](const Chain& c) { return c.name == chain; });
+      if (it == table->chains.end()) {
+        table->chains.push_back(Chain{chain, {}});
+        it = table->chains.end() - 1;
+      }
+      it->rules.push_back(rule);
+    }
+  }
+}
+
+void finishRuleset(const ProxyConfig& config, Ruleset& set) {
+  Builder b(config);
+  b.nodePortsLast();
+  appendShared(set, {}, {{kServices, b.out.nat.chains[0].rules[0]}});
+}
+
+uint64_t servicePortInputHash(const ServicePort& p, const std::vector<Endpoint>* eps,
+                              bool large_cluster) {
+  // FNV-1a over every field buildServicePortRules reads (called for every port on every sync,
+  // so no formatting).
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](const void* data, std::size_t n) {
+    const auto* b = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < n; ++i) {
+      h ^= b[i];
+      h *= 1099511628211ull;
+    }
+  };
+  auto num = [&mix](uint64_t v) { mix(&v, sizeof v); };
+  auto str = [&](const std::string& s) {
+    num(s.size());
+    mix(s.data(), s.size());
+  };
+  str(p.id.ns);
+  str(p.id.name);
+  str(p.id.port);
+  num(static_cast<uint64_t>(p.protocol));
+  num(p.cluster_ip.value);
+  num(p.port);
+  num(p.node_port);
+  num(p.affinity_client_ip);
+  num(p.affinity_seconds);
+  num(p.external_policy_local);
+  num(p.internal_policy_local);
+  num(p.health_check_node_port);
+  num(large_cluster);
+  num(p.external_ips.size());
+  for (Ipv4 ip : p.external_ips) num(ip.value);
+  if (eps) {
+    num(eps->size());
+    for (const Endpoint& e : *eps) {
+      num(uint64_t{e.ip.value} << 16 | e.port);
+      num(uint64_t{e.ready} | uint64_t{e.serving} << 1 | uint64_t{e.terminating} << 2);
+      str(e.node_name);
+    }
+  } else {
+    num(~0ull);
+  }
+  return h;
+}
+
+Ruleset buildRuleset(const ProxyConfig& config, const std::vector<ServicePort>& ports,
+                     const EndpointMap& endpoints) {
+  Ruleset out = buildSkeleton(config);
+  bool large = largeClusterMode(config, endpoints);
+  for (const ServicePort* sp : sortedPorts(ports)) {
+    auto it = endpoints.find(sp->key());
+    ServicePortRules r =
+        buildServicePortRules(config, *sp, it == endpoints.end() ? nullptr : &it->second, large);
+    appendShared(out, r.filter_shared, r.nat_shared);
+    if (!r.has_endpoints) ++out.services_without_endpoints;
+    for (Chain& c : r.nat_chains) {
+      if (c.name.rfind("KUBE-SEP-", 0) == 0) ++out.endpoint_chains;
+      out.nat.chains.push_back(std::move(c));
+    }
+  }
+  finishRuleset(config, out);
+  return out;
 }
 
 namespace {

@@ -387,3 +387,72 @@ const std::vector<std::string>& builtinChains(std::string_view table) {
   return kNone;
 }
 }  // namespace skiff::netproxy
+
+namespace skiff::netproxy {
+namespace {
+struct Fnv {
+  uint64_t h;
+  void bytes(const void* p, std::size_t n) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    for (std::size_t i = 0; i < n; ++i) {
+      h ^= b[i];
+      h *= 1099511628211ull;
+    }
+  }
+  void u64(uint64_t v) { bytes(&v, sizeof v); }
+  void str(const std::string& s) {
+    u64(s.size());
+    bytes(s.data(), s.size());
+  }
+};
+}  // namespace
+
+uint64_t ruleFingerprint(const Rule& r, uint64_t seed) {
+  Fnv f{seed ^ 1469598103934665603ull};
+  f.u64(r.src ? (uint64_t{r.src->network().value} << 8 | static_cast<uint64_t>(r.src->prefix)) : ~0ull);
+  f.u64(r.src_invert);
+  f.u64(r.dst ? (uint64_t{r.dst->network().value} << 8 | static_cast<uint64_t>(r.dst->prefix)) : ~0ull);
+  f.u64(r.dst_invert);
+  f.u64(r.proto ? static_cast<uint64_t>(*r.proto) : 9);
+  for (const Match& m : r.matches) {
+    f.u64(m.index());
+    std::visit(
+        [&](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, match::Comment>) f.str(v.text);
+          else if constexpr (std::is_same_v<T, match::Port>) f.u64(v.dport);
+          else if constexpr (std::is_same_v<T, match::Statistic>) f.u64(v.probability);
+          else if constexpr (std::is_same_v<T, match::Recent>) {
+            f.str(v.name);
+            f.u64(v.set);
+            f.u64(v.seconds);
+          } else if constexpr (std::is_same_v<T, match::Mark>) {
+            f.u64(v.mark);
+            f.u64(v.mask);
+            f.u64(v.invert);
+          } else if constexpr (std::is_same_v<T, match::AddrType>) {
+            f.u64(v.src_local | v.dst_local << 1 | v.invert << 2);
+          } else if constexpr (std::is_same_v<T, match::Conntrack>) {
+            f.u64(v.states | v.invert << 16);
+          }
+        },
+        m);
+  }
+  f.u64(100 + r.target.index());
+  std::visit(
+      [&](const auto& t) {
+        using T = std::decay_t<decltype(t)>;
+        if constexpr (std::is_same_v<T, target::Jump>) f.str(t.chain);
+        else if constexpr (std::is_same_v<T, target::SetMark>) {
+          f.u64(t.value);
+          f.u64(t.mask);
+        } else if constexpr (std::is_same_v<T, target::Masquerade>) f.u64(t.random_fully);
+        else if constexpr (std::is_same_v<T, target::Dnat>) {
+          f.u64(t.ip.value);
+          f.u64(t.port);
+        }
+      },
+      r.target);
+  return f.h;
+}
+}  // namespace skiff::netproxy

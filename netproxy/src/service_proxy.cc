@@ -2,6 +2,7 @@
 
 #include <map>
 #include <set>
+#include <algorithm>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -15,20 +16,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using skiff::log::kv;
 
-// FNV-1a over the rendered rules: a 64-bit fingerprint per chain is all the state we keep
-// between syncs (the rules themselves are rebuilt every time, as kube-proxy does).
+// A 64-bit fingerprint per chain is all the state kept between syncs (the rules themselves are
+// rebuilt every time, as kube-proxy does).
 uint64_t fingerprint(const Chain& c) {
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&](std::string_view s) {
-    for (unsigned char ch : s) {
-      h ^= ch;
-      h *= 1099511628211ull;
-    }
-    h ^= '\n';
-    h *= 1099511628211ull;
-  };
-  for (const Rule& r : c.rules) mix(render(r));
-  return h;
+  uint64_t h = 0x9e3779b97f4a7c15ull;
+  for (const Rule& r : c.rules) h = ruleFingerprint(r, h);
+  return h ^ c.rules.size();
 }
 
 bool ownedServiceChain(std::string_view name) {
@@ -48,22 +41,55 @@ class IptablesProxy final : public ServiceProxy {
     auto start = Clock::now();
     SyncResult res;
     res.service_ports = ports.size();
-    Ruleset rules = buildRuleset(cfg_, ports, eps);
     bool full = !synced_;
     res.full = full;
-    sys::TableChange filter = diff(rules.filter, state_["filter"], full);
-    sys::TableChange nat = diff(rules.nat, state_["nat"], full);
+    if (full) cache_.clear();
+
+    // Desired state: shared chains in full, per-port chains as (name -> fingerprint) plus the
+    // content of those whose port inputs changed (ports whose Service and endpoints are as last
+    // time reuse their cached shared rules and fingerprints: kube-proxy's partial sync).
+    Ruleset rules = buildSkeleton(cfg_);
+    bool large = largeClusterMode(cfg_, eps);
+    ChainState desired_nat;  // per-port chains
+    std::vector<Chain> changed_nat;
+    std::unordered_map<std::string, CachedPort> next_cache;
+    next_cache.reserve(ports.size());
+    for (const ServicePort* sp : sortedPorts(ports)) {
+      auto it = eps.find(sp->key());
+      const std::vector<Endpoint>* list = it == eps.end() ? nullptr : &it->second;
+      uint64_t input = servicePortInputHash(*sp, list, large);
+      std::string key = sp->key();
+      auto cached = cache_.find(key);
+      if (cached == cache_.end() || cached->second.input != input) {
+        ServicePortRules r = buildServicePortRules(cfg_, *sp, list, large);
+        CachedPort c;
+        c.input = input;
+        c.filter_shared = std::move(r.filter_shared);
+        c.nat_shared = std::move(r.nat_shared);
+        for (Chain& ch : r.nat_chains) {
+          c.chains.emplace_back(ch.name, fingerprint(ch));
+          changed_nat.push_back(std::move(ch));
+        }
+        cached = cache_.insert_or_assign(key, std::move(c)).first;
+      }
+      appendShared(rules, cached->second.filter_shared, cached->second.nat_shared);
+      for (const auto& [name, fp] : cached->second.chains) desired_nat[name] = fp;
+      next_cache.insert(cache_.extract(cached));
+    }
+    cache_ = std::move(next_cache);
+    finishRuleset(cfg_, rules);
+
+    sys::TableChange filter = diff(rules.filter, {}, {}, state_["filter"], full);
+    sys::TableChange nat = diff(rules.nat, desired_nat, std::move(changed_nat), state_["nat"], full);
     if (full) {
       // Stale per-service chains from an earlier run (agent restart, crash).
       for (sys::TableChange* t : {&filter, &nat}) {
         auto existing = ipt_.listChains(t->table);
         if (!existing) {
-          synced_ = false;
           return std::move(existing).error().wrap("list chains");
         }
-        const TableRules& want = t == &filter ? rules.filter : rules.nat;
         std::set<std::string> wanted;
-        for (const Chain& c : want.chains) wanted.insert(c.name);
+        for (const Chain& c : t->write) wanted.insert(c.name);
         for (const std::string& c : *existing) {
           if (ownedServiceChain(c) && !wanted.count(c)) t->remove.push_back(c);
         }
@@ -86,7 +112,7 @@ class IptablesProxy final : public ServiceProxy {
         return std::move(stats).error().wrap(fmt::format("sync table '{}'", t->table));
       }
       (t == &filter ? res.filter : res.nat) = *stats;
-      commitState(*t, t == &filter ? rules.filter : rules.nat);
+      commitState(*t);
     }
     synced_ = true;
     res.conntrack_deleted = clearStaleUdp(ports, eps);
@@ -128,6 +154,7 @@ class IptablesProxy final : public ServiceProxy {
       if (!t.remove.empty()) SKIFF_TRY(ipt_.apply(t));
     }
     state_.clear();
+    cache_.clear();
     synced_ = false;
     return ok();
   }
@@ -136,6 +163,13 @@ class IptablesProxy final : public ServiceProxy {
     std::size_t n = sizeof(*this);
     for (const auto& [t, m] : state_) {
       for (const auto& [name, fp] : m) n += name.capacity() + sizeof(fp) + 48;
+    }
+    for (const auto& [k, c] : cache_) {
+      n += k.capacity() + sizeof(c) + 64;
+      for (const auto& [name, fp] : c.chains) n += name.capacity() + sizeof(fp) + 32;
+      for (const auto* shared : {&c.filter_shared, &c.nat_shared}) {
+        for (const auto& [chain, rule] : *shared) n += sizeof(rule) + 96 + render(rule).size();
+      }
     }
     for (const auto& [k, v] : udp_endpoints_) {
       n += k.capacity() + 48;
@@ -146,31 +180,48 @@ class IptablesProxy final : public ServiceProxy {
 
  private:
   using ChainState = std::unordered_map<std::string, uint64_t>;
+  // What a service port produced last time, keyed by ServicePort::key().
+  struct CachedPort {
+    uint64_t input = 0;
+    std::vector<std::pair<std::string, Rule>> filter_shared;
+    std::vector<std::pair<std::string, Rule>> nat_shared;
+    std::vector<std::pair<std::string, uint64_t>> chains;  // own chains and their fingerprints
+  };
 
-  sys::TableChange diff(const TableRules& want, const ChainState& have, bool full) {
+  // What to write: shared chains (in `want`) whose fingerprint changed, per-port chains
+  // (`port_chains`, content in `changed`) that are new or changed; what to delete: chains we
+  // wrote before that are no longer wanted.
+  sys::TableChange diff(const TableRules& want, const ChainState& port_chains,
+                        std::vector<Chain> changed, const ChainState& have, bool full) {
     sys::TableChange t;
     t.table = want.name;
-    t.ensure = want.jumps;  // cheap to re-check; keeps hooks after someone flushed a built-in
-    std::set<std::string> wanted;
+    t.ensure = want.jumps;  // cheap to re-check; restores hooks after someone flushed a built-in
     for (const Chain& c : want.chains) {
-      wanted.insert(c.name);
       auto it = have.find(c.name);
       if (full || it == have.end() || it->second != fingerprint(c)) t.write.push_back(c);
     }
+    for (Chain& c : changed) {
+      auto it = have.find(c.name);
+      if (full || it == have.end() || it->second != port_chains.at(c.name)) {
+        t.write.push_back(std::move(c));
+      }
+    }
     if (!full) {
       for (const auto& [name, fp] : have) {
-        if (!wanted.count(name)) t.remove.push_back(name);
+        if (port_chains.count(name)) continue;
+        bool shared = std::any_of(want.chains.begin(), want.chains.end(),
+                                  [&](const Chain& c) { return c.name == name; });
+        if (!shared) t.remove.push_back(name);
       }
       std::sort(t.remove.begin(), t.remove.end());
     }
     return t;
   }
 
-  void commitState(const sys::TableChange& t, const TableRules& want) {
+  void commitState(const sys::TableChange& t) {
     ChainState& s = state_[t.table];
     for (const std::string& c : t.remove) s.erase(c);
     for (const Chain& c : t.write) s[c.name] = fingerprint(c);
-    (void)want;
   }
 
   std::size_t clearStaleUdp(const std::vector<ServicePort>& ports, const EndpointMap& eps) {
@@ -216,6 +267,7 @@ class IptablesProxy final : public ServiceProxy {
   std::shared_ptr<spdlog::logger> log_;
   bool synced_ = false;
   std::map<std::string, ChainState> state_;
+  std::unordered_map<std::string, CachedPort> cache_;
   std::map<std::string, std::pair<Ipv4, std::set<Ipv4>>> udp_endpoints_;
 };
 

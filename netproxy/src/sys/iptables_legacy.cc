@@ -315,9 +315,11 @@ bool tableExists(std::string_view table) {
 class LegacyIptables final : public Iptables {
  public:
   explicit LegacyIptables(LegacyIptablesOptions o) : opts_(std::move(o)) {}
+  ~LegacyIptables() override { joinRelease(); }
 
   // netproxy::sys::Iptables
   Result<CommitStats> apply(const TableChange& c) override {
+    joinRelease();
     CommitStats st;
     auto t0 = Clock::now();
     SKIFF_ASSIGN_OR_RETURN(UniqueFd lock, lockXtables(opts_.lock_path, opts_.lock_timeout));
@@ -379,6 +381,10 @@ class LegacyIptables final : public Iptables {
     st.build = t3 - t2;
     if (!::iptc_commit(h.get())) return iptcError(fmt::format("commit table '{}'", c.table));
     st.commit = Clock::now() - t3;
+    // Freeing libiptc's cache of a large table (one malloc per rule and chain) costs about as
+    // much as parsing it; do it off the caller's path. The next apply() joins it first, so at
+    // most one old cache is alive at a time.
+    release_ = std::thread([old = h.release()] { ::iptc_free(old); });
     return st;
   }
 
@@ -426,7 +432,12 @@ class LegacyIptables final : public Iptables {
     return std::nullopt;
   }
 
+  void joinRelease() {
+    if (release_.joinable()) release_.join();
+  }
+
   LegacyIptablesOptions opts_;
+  std::thread release_;
 };
 
 }  // namespace

@@ -47,6 +47,34 @@ struct Ruleset {
 Ruleset buildRuleset(const ProxyConfig& config, const std::vector<ServicePort>& ports,
                      const EndpointMap& endpoints);
 
+// ---- Incremental building blocks (buildRuleset composes them), so the proxy can reuse the
+// output of service ports whose inputs did not change since the last sync.
+
+// What one service port contributes.
+struct ServicePortRules {
+  std::vector<std::pair<std::string, Rule>> filter_shared;  // into KUBE-SERVICES etc. (filter)
+  std::vector<std::pair<std::string, Rule>> nat_shared;     // into KUBE-SERVICES/KUBE-NODEPORTS
+  std::vector<Chain> nat_chains;  // its own KUBE-SVC/SVL/EXT/SEP chains
+  bool has_endpoints = false;
+};
+
+// kube-proxy's large-cluster mode: more than config.large_cluster_endpoints endpoints in total.
+bool largeClusterMode(const ProxyConfig& config, const EndpointMap& endpoints);
+// The ports in the order buildRuleset processes them ((name, protocol)).
+std::vector<const ServicePort*> sortedPorts(const std::vector<ServicePort>& ports);
+// Static chains and jumps, without any service.
+Ruleset buildSkeleton(const ProxyConfig& config);
+ServicePortRules buildServicePortRules(const ProxyConfig& config, const ServicePort& port,
+                                       const std::vector<Endpoint>* endpoints, bool large_cluster);
+// Appends `rules`' shared rules to their chains in `set` (chains must exist in the skeleton).
+void appendShared(Ruleset& set, const std::vector<std::pair<std::string, Rule>>& filter,
+                  const std::vector<std::pair<std::string, Rule>>& nat);
+// Adds the rules that must come after every service (the KUBE-NODEPORTS jump).
+void finishRuleset(const ProxyConfig& config, Ruleset& set);
+// A fingerprint of everything buildServicePortRules reads for one port.
+uint64_t servicePortInputHash(const ServicePort& port, const std::vector<Endpoint>* endpoints,
+                              bool large_cluster);
+
 // The whole rule set as iptables-restore input (tables filter then nat, `:CHAIN - [0:0]` lines,
 // then rules; jumps as -A lines in built-in chains), for a flushing restore into an empty table.
 std::string renderRestoreFull(const Ruleset& rules);

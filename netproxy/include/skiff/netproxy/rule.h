@@ -150,3 +150,9 @@ struct JumpRule {
 const std::vector<std::string>& builtinChains(std::string_view table);
 
 }  // namespace skiff::netproxy
+
+namespace skiff::netproxy {
+// A 64-bit fingerprint of a rule's content (FNV-1a over its fields, no rendering): equal rules
+// hash equal; used to detect changed chains between syncs without keeping the rules.
+uint64_t ruleFingerprint(const Rule& rule, uint64_t seed);
+}  // namespace skiff::netproxy
