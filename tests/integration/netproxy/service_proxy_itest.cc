@@ -6,11 +6,13 @@
 
 #include <chrono>
 #include <map>
+#include <algorithm>
 #include <set>
 
 #include "netns_fixture.h"
 #include "sim_node.h"
 #include "skiff/netproxy/service_proxy.h"
+#include "skiff/netproxy/sys/conntrack.h"
 #include "skiff/netproxy/testing/sample_services.h"
 
 namespace skiff::netproxy {
@@ -144,6 +146,39 @@ TEST_F(ServiceProxyIntegration, ROOT_ServiceScaledToZeroRefusesConnectionsImmedi
   // Scaling back up works through the same chains.
   sync({web}, {{web.key(), backends()}});
   EXPECT_FALSE(itest::tcpGet(*client_, "10.96.0.20", 80, &err).empty()) << err;
+}
+
+TEST_F(ServiceProxyIntegration, ROOT_RemovedUdpEndpointHasItsConntrackEntriesDeleted) {
+  auto ct = sys::makeNetlinkConntrack();
+  ProxyConfig cfg;
+  cfg.hostname = "node-a";
+  cfg.cluster_cidr = *Cidr::parse("10.244.0.0/16");
+  proxy_ = makeIptablesProxy(cfg, node_->iptables(), ct.get());
+  auto dns = clusterIpPort("kube-system", "dns", "dns", "10.96.0.10", 53, Protocol::Udp);
+  EndpointMap eps{{dns.key(), {endpoint(backend_ips_[0].c_str(), 5353), endpoint(backend_ips_[1].c_str(), 5353)}}};
+  sync({dns}, eps);
+  // Ten UDP "flows" from the client, each DNATed to one of the two endpoints (all ten on the same
+  // one: probability 2^-9).
+  for (int port = 40001; port <= 40010; ++port) {
+    client_->exec("sh -c 'echo q | socat -T0.2 - UDP:10.96.0.10:53,sourceport=" + std::to_string(port) + "'");
+  }
+  auto flows = [&](const std::string& ep) {
+    auto out = node_->ns().exec("conntrack -L -p udp --orig-dst 10.96.0.10 --reply-src " + ep).out;
+    return std::count(out.begin(), out.end(), '\n') - (out.find("flow entries") != std::string::npos ? 1 : 0);
+  };
+  long before0 = flows(backend_ips_[0]);
+  long before1 = flows(backend_ips_[1]);
+  ASSERT_EQ(before0 + before1, 10) << node_->ns().exec("conntrack -L").out;
+  ASSERT_GT(before1, 0);
+  eps[dns.key()].pop_back();  // endpoint 1 goes away
+  {
+    EnterNetns in(node_->ns().path());
+    auto r = proxy_->sync({dns}, eps);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->conntrack_deleted, static_cast<std::size_t>(before1));
+  }
+  EXPECT_EQ(flows(backend_ips_[1]), 0);
+  EXPECT_EQ(flows(backend_ips_[0]), before0);  // the surviving endpoint's flows stay
 }
 
 }  // namespace
