@@ -16,7 +16,17 @@ namespace skiff::netproxy {
 
 Result<ExecResult> runCommand(const std::vector<std::string>& argv, bool merge_stderr,
                               const std::string& stdin_data) {
+  return runCommandEnv(argv, {}, merge_stderr, stdin_data);
+}
+
+Result<ExecResult> runCommandEnv(const std::vector<std::string>& argv,
+                                 const std::vector<std::string>& env, bool merge_stderr,
+                                 const std::string& stdin_data) {
   if (argv.empty()) return Error(ErrorCode::Invalid, "run command: empty argv");
+  std::vector<char*> envp;
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  bool use_env = !env.empty();
   int out[2], in[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return Error::fromErrno(errno, "run command: pipe");
   UniqueFd out_r(out[0]), out_w(out[1]);
@@ -36,7 +46,11 @@ Result<ExecResult> runCommand(const std::vector<std::string>& argv, bool merge_s
       int devnull = ::open("/dev/null", O_WRONLY);
       if (devnull >= 0) ::dup2(devnull, 2);
     }
-    ::execvp(args[0], args.data());
+    if (use_env) {
+      ::execve(args[0], args.data(), envp.data());
+    } else {
+      ::execvp(args[0], args.data());
+    }
     ::_exit(127);
   }
   out_w.reset();

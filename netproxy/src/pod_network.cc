@@ -134,30 +134,7 @@ class PodNetworkImpl final : public PodNetwork {
   }
 
   Result<void> syncNodeRoutes(const std::vector<NodeRoute>& nodes) override {
-    SKIFF_ASSIGN_OR_RETURN(auto existing, node_.listRoutes(sys::kSkiffRouteProtocol));
-    std::set<std::string> wanted;
-    for (const NodeRoute& n : nodes) {
-      Cidr dst{n.pod_cidr.network(), n.pod_cidr.prefix};
-      if (dst == Cidr{cfg_.pod_cidr.network(), cfg_.pod_cidr.prefix}) continue;  // ourselves
-      wanted.insert(dst.str());
-      sys::Route want{dst, n.internal_ip, "", sys::kSkiffRouteProtocol};
-      bool same = std::any_of(existing.begin(), existing.end(), [&](const sys::Route& r) {
-        return r.dst == dst && r.gateway == n.internal_ip;
-      });
-      if (same) continue;
-      if (auto r = node_.replaceRoute(want); !r) {
-        return std::move(r).error().wrap(fmt::format("route pods of node '{}'", n.node));
-      }
-      SKIFF_LOG_INFO(log_, "Added route to node pods", kv("node", n.node), kv("podCIDR", dst.str()),
-                     kv("via", n.internal_ip.str()));
-    }
-    for (const sys::Route& r : existing) {
-      Cidr dst{r.dst.network(), r.dst.prefix};
-      if (wanted.count(dst.str())) continue;
-      SKIFF_TRY(node_.deleteRoute(r));
-      SKIFF_LOG_INFO(log_, "Removed route to node pods", kv("podCIDR", dst.str()));
-    }
-    return ok();
+    return syncHostGwRoutes(node_, cfg_.pod_cidr, nodes);
   }
 
   Result<void> cleanupNode() override {
@@ -279,6 +256,35 @@ class PodNetworkImpl final : public PodNetwork {
 };
 
 }  // namespace
+
+Result<void> syncHostGwRoutes(sys::Netlink& node, const Cidr& own_cidr,
+                              const std::vector<NodeRoute>& nodes) {
+  auto log = skiff::log::get("netproxy");
+  SKIFF_ASSIGN_OR_RETURN(auto existing, node.listRoutes(sys::kSkiffRouteProtocol));
+  Cidr own{own_cidr.network(), own_cidr.prefix};
+  std::set<std::string> wanted;
+  for (const NodeRoute& n : nodes) {
+    Cidr dst{n.pod_cidr.network(), n.pod_cidr.prefix};
+    if (dst == own) continue;  // ourselves
+    wanted.insert(dst.str());
+    bool same = std::any_of(existing.begin(), existing.end(), [&](const sys::Route& r) {
+      return r.dst == dst && r.gateway == n.internal_ip;
+    });
+    if (same) continue;
+    if (auto r = node.replaceRoute(sys::Route{dst, n.internal_ip, "", sys::kSkiffRouteProtocol}); !r) {
+      return std::move(r).error().wrap(fmt::format("route pods of node '{}'", n.node));
+    }
+    SKIFF_LOG_INFO(log, "Added route to node pods", kv("node", n.node), kv("podCIDR", dst.str()),
+                   kv("via", n.internal_ip.str()));
+  }
+  for (const sys::Route& r : existing) {
+    Cidr dst{r.dst.network(), r.dst.prefix};
+    if (wanted.count(dst.str())) continue;
+    SKIFF_TRY(node.deleteRoute(r));
+    SKIFF_LOG_INFO(log, "Removed route to node pods", kv("podCIDR", dst.str()));
+  }
+  return ok();
+}
 
 std::string hostVethName(const std::string& sandbox_id) { return "sk" + hexHash(sandbox_id, 11); }
 

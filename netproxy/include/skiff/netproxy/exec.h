@@ -18,4 +18,10 @@ struct ExecResult {
 Result<ExecResult> runCommand(const std::vector<std::string>& argv, bool merge_stderr = false,
                               const std::string& stdin_data = {});
 
+// The same with an explicit environment ("K=V" entries, replacing the inherited one); argv[0]
+// must be an absolute path. stderr is discarded unless merge_stderr.
+Result<ExecResult> runCommandEnv(const std::vector<std::string>& argv,
+                                 const std::vector<std::string>& env, bool merge_stderr,
+                                 const std::string& stdin_data);
+
 }  // namespace skiff::netproxy

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "skiff/common/result.h"
 #include "skiff/netproxy/ipv4.h"
 #include "skiff/netproxy/rule.h"
@@ -95,6 +97,28 @@ using NetlinkFactory =
 // sandbox's namespace (makeLibnlNetlink in production).
 std::unique_ptr<PodNetwork> makePodNetwork(PodNetworkConfig config, sys::Netlink& node,
                                            NetlinkFactory pod_netlink, sys::Iptables& iptables);
+
+// flannel host-gw: makes the routes tagged kSkiffRouteProtocol exactly one per other node's pod
+// CIDR via its InternalIP (own_cidr skipped). Used by both pod network modes.
+Result<void> syncHostGwRoutes(sys::Netlink& node, const Cidr& own_cidr,
+                              const std::vector<NodeRoute>& nodes);
+
+// CNI mode (reference §7): delegate pod wiring to a CNI plugin chain (the reference plugins,
+// e.g. Debian containernetworking-plugins in /usr/lib/cni), for users who bring their own
+// network. skiff still owns the host-gw routes.
+struct CniConfig {
+  std::string conf_dir = "/etc/cni/net.d";     // the first *.conflist in lexical order is used
+  std::vector<std::string> bin_dirs = {"/usr/lib/cni", "/opt/cni/bin"};
+  std::string cache_dir = "/var/lib/skiff/agent/cni";  // final ADD results, needed by DEL
+  std::string ifname = "eth0";
+  Cidr pod_cidr;  // this node's podCIDR, for syncNodeRoutes
+};
+
+// Loads and validates the network list (cniVersion, name, plugins[].type) from conf_dir.
+Result<nlohmann::json> loadCniNetworkList(const std::string& conf_dir);
+
+// `node` is used for host-gw routes only. Plugins run in the calling thread's namespaces.
+Result<std::unique_ptr<PodNetwork>> makeCniPodNetwork(CniConfig config, sys::Netlink& node);
 
 // The host-side veth name for a sandbox id: "sk" + 11 hex digits of sha256(id).
 std::string hostVethName(const std::string& sandbox_id);
