@@ -5,6 +5,8 @@
 
 #include <unistd.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 
