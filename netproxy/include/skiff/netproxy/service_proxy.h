@@ -31,11 +31,15 @@ struct SyncResult {
 // informers and its BoundedFrequencyRunner) passes the complete current Services and
 // EndpointSlices on each call.
 //
-// Every sync computes the full desired rule set (buildRuleset), compares each chain with what
-// the previous successful sync wrote, and writes only chains whose content changed, plus
-// deletions of chains no longer wanted, in one iptables transaction per table (filter, then
-// nat). So a change to one Service among 10,000 rewrites that Service's chains and the shared
-// dispatch chains only. The first sync, and the sync after any failure, is a full one: it writes
+// Every sync computes the full desired rule set (the same result as buildRuleset), compares each
+// chain with what the previous successful sync wrote, and writes only chains whose content
+// changed, plus deletions of chains no longer wanted, in one iptables transaction per table
+// (filter, then nat). Per service port the proxy remembers a fingerprint of its inputs (the
+// Service port and its endpoints), the rules it put into the shared KUBE-SERVICES/KUBE-NODEPORTS
+// chains and its own chains' fingerprints, so a port whose inputs did not change is not rebuilt.
+// A change to one Service among 10,000 therefore rebuilds and rewrites that Service's chains
+// only (plus a shared chain if its ClusterIP/NodePort rule changed); the kernel still replaces
+// the whole table blob on commit, which is the floor of any iptables-legacy update. The first sync, and the sync after any failure, is a full one: it writes
 // every chain and deletes stale KUBE-SVC/SVL/EXT/FW/SEP chains left by an earlier run.
 //
 // Removed UDP endpoints get their conntrack entries deleted after the commit.
