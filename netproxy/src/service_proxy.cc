@@ -50,37 +50,51 @@ class IptablesProxy final : public ServiceProxy {
     // time reuse their cached shared rules and fingerprints: kube-proxy's partial sync).
     Ruleset rules = buildSkeleton(cfg_);
     bool large = largeClusterMode(cfg_, eps);
-    ChainState desired_nat;  // per-port chains
+    // Per-port chains that were rebuilt (content needed), and chains that no port produces any
+    // more. Both are derived from the ports whose inputs changed, so an unchanged cluster of
+    // 10,000 services costs a hash lookup per port, not a pass over 60,000 chain names.
     std::vector<Chain> changed_nat;
-    std::unordered_map<std::string, CachedPort> next_cache;
-    next_cache.reserve(ports.size());
+    std::vector<std::string> removed_nat;
+    uint64_t gen = ++generation_;
     for (const ServicePort* sp : sortedPorts(ports)) {
       auto it = eps.find(sp->key());
       const std::vector<Endpoint>* list = it == eps.end() ? nullptr : &it->second;
       uint64_t input = servicePortInputHash(*sp, list, large);
-      std::string key = sp->key();
-      auto cached = cache_.find(key);
-      if (cached == cache_.end() || cached->second.input != input) {
+      auto [cached, fresh] = cache_.try_emplace(sp->key());
+      CachedPort& c = cached->second;
+      if (fresh || c.input != input) {
         ServicePortRules r = buildServicePortRules(cfg_, *sp, list, large);
-        CachedPort c;
+        std::vector<std::pair<std::string, uint64_t>> chains;
+        for (Chain& ch : r.nat_chains) {
+          chains.emplace_back(ch.name, fingerprint(ch));
+          changed_nat.push_back(std::move(ch));
+        }
+        for (const auto& [old, fp] : c.chains) {
+          bool kept = std::any_of(chains.begin(), chains.end(),
+                                  [&](const auto& n) { return n.first == old; });
+          if (!kept) removed_nat.push_back(old);
+        }
         c.input = input;
         c.filter_shared = std::move(r.filter_shared);
         c.nat_shared = std::move(r.nat_shared);
-        for (Chain& ch : r.nat_chains) {
-          c.chains.emplace_back(ch.name, fingerprint(ch));
-          changed_nat.push_back(std::move(ch));
-        }
-        cached = cache_.insert_or_assign(key, std::move(c)).first;
+        c.chains = std::move(chains);
       }
-      appendShared(rules, cached->second.filter_shared, cached->second.nat_shared);
-      for (const auto& [name, fp] : cached->second.chains) desired_nat[name] = fp;
-      next_cache.insert(cache_.extract(cached));
+      c.generation = gen;
+      appendShared(rules, c.filter_shared, c.nat_shared);
     }
-    cache_ = std::move(next_cache);
+    for (auto it = cache_.begin(); it != cache_.end();) {
+      if (it->second.generation == gen) {
+        ++it;
+        continue;
+      }
+      for (const auto& [name, fp] : it->second.chains) removed_nat.push_back(name);
+      it = cache_.erase(it);
+    }
     finishRuleset(cfg_, rules);
 
     sys::TableChange filter = diff(rules.filter, {}, {}, state_["filter"], full);
-    sys::TableChange nat = diff(rules.nat, desired_nat, std::move(changed_nat), state_["nat"], full);
+    sys::TableChange nat = diff(rules.nat, std::move(changed_nat), std::move(removed_nat),
+                                state_["nat"], full);
     if (full) {
       // Stale per-service chains from an earlier run (agent restart, crash).
       for (sys::TableChange* t : {&filter, &nat}) {
@@ -183,16 +197,17 @@ class IptablesProxy final : public ServiceProxy {
   // What a service port produced last time, keyed by ServicePort::key().
   struct CachedPort {
     uint64_t input = 0;
+    uint64_t generation = 0;  // the sync that last saw this port
     std::vector<std::pair<std::string, Rule>> filter_shared;
     std::vector<std::pair<std::string, Rule>> nat_shared;
     std::vector<std::pair<std::string, uint64_t>> chains;  // own chains and their fingerprints
   };
 
-  // What to write: shared chains (in `want`) whose fingerprint changed, per-port chains
-  // (`port_chains`, content in `changed`) that are new or changed; what to delete: chains we
-  // wrote before that are no longer wanted.
-  sys::TableChange diff(const TableRules& want, const ChainState& port_chains,
-                        std::vector<Chain> changed, const ChainState& have, bool full) {
+  // What to write: shared chains (in `want`) whose fingerprint changed, rebuilt per-port chains
+  // whose content differs from what we last wrote; what to delete: per-port chains no port
+  // produces any more (a full sync finds stale chains from the kernel instead).
+  sys::TableChange diff(const TableRules& want, std::vector<Chain> changed,
+                        std::vector<std::string> removed, const ChainState& have, bool full) {
     sys::TableChange t;
     t.table = want.name;
     t.ensure = want.jumps;  // cheap to re-check; restores hooks after someone flushed a built-in
@@ -202,18 +217,14 @@ class IptablesProxy final : public ServiceProxy {
     }
     for (Chain& c : changed) {
       auto it = have.find(c.name);
-      if (full || it == have.end() || it->second != port_chains.at(c.name)) {
-        t.write.push_back(std::move(c));
-      }
+      if (full || it == have.end() || it->second != fingerprint(c)) t.write.push_back(std::move(c));
     }
     if (!full) {
-      for (const auto& [name, fp] : have) {
-        if (port_chains.count(name)) continue;
-        bool shared = std::any_of(want.chains.begin(), want.chains.end(),
-                                  [&](const Chain& c) { return c.name == name; });
-        if (!shared) t.remove.push_back(name);
+      for (std::string& name : removed) {
+        if (have.count(name)) t.remove.push_back(std::move(name));
       }
       std::sort(t.remove.begin(), t.remove.end());
+      t.remove.erase(std::unique(t.remove.begin(), t.remove.end()), t.remove.end());
     }
     return t;
   }
@@ -268,6 +279,7 @@ class IptablesProxy final : public ServiceProxy {
   bool synced_ = false;
   std::map<std::string, ChainState> state_;
   std::unordered_map<std::string, CachedPort> cache_;
+  uint64_t generation_ = 0;
   std::map<std::string, std::pair<Ipv4, std::set<Ipv4>>> udp_endpoints_;
 };
 
