@@ -177,11 +177,12 @@ class SqliteStore : public Store {
       if (!upper.empty()) bindText(s.get(), 3, upper);
       int rc;
       while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-        Event ev{sqlite3_column_int(s.get(), 2) ? EventType::Delete : EventType::Put,
-                 KeyValue{columnText(s.get(), 1), columnText(s.get(), 3),
-                          sqlite3_column_int64(s.get(), 4), sqlite3_column_int64(s.get(), 0)},
-                 std::nullopt};
-        if (sqlite3_column_type(s.get(), 5) != SQLITE_NULL) ev.prev_value = columnText(s.get(), 5);
+        auto ev = std::make_shared<Event>(Event{
+            sqlite3_column_int(s.get(), 2) ? EventType::Delete : EventType::Put,
+            KeyValue{columnText(s.get(), 1), columnText(s.get(), 3),
+                     sqlite3_column_int64(s.get(), 4), sqlite3_column_int64(s.get(), 0)},
+            std::nullopt});
+        if (sqlite3_column_type(s.get(), 5) != SQLITE_NULL) ev->prev_value = columnText(s.get(), 5);
         handler(ev);
       }
       if (rc != SQLITE_DONE) return dbError("replay history");
@@ -317,8 +318,9 @@ class SqliteStore : public Store {
     }
     SKIFF_TRY(exec("COMMIT"));
     rev_ = rev;
-    Event ev{deleted ? EventType::Delete : EventType::Put, out,
-             prev ? std::optional<std::string>(prev->value) : std::nullopt};
+    auto ev = std::make_shared<const Event>(
+        Event{deleted ? EventType::Delete : EventType::Put, out,
+              prev ? std::optional<std::string>(prev->value) : std::nullopt});
     for (auto& [id, w] : watchers_) {
       if (key.compare(0, w.prefix.size(), w.prefix) == 0) w.handler(ev);
     }

@@ -45,9 +45,9 @@ class StoreConformance : public ::testing::Test {
     std::mutex mu;
     std::vector<Event> events;
     WatchHandler handler() {
-      return [this](const Event& e) {
+      return [this](const EventPtr& e) {
         std::lock_guard l(mu);
-        events.push_back(e);
+        events.push_back(*e);
       };
     }
     std::vector<Event> take() {

@@ -44,7 +44,10 @@ struct Event {
 
 // Called with committed events in revision order, from the writer's thread while the store's
 // write lock is held: it must not block and must not call back into the store.
-using WatchHandler = std::function<void(const Event&)>;
+// Events are shared (not copied) between watchers: a fan-out to 1,000 watchers costs 1,000
+// pointer copies.
+using EventPtr = std::shared_ptr<const Event>;
+using WatchHandler = std::function<void(const EventPtr&)>;
 
 class Watch {
  public:
