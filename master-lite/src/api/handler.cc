@@ -8,6 +8,7 @@
 #include "skiff/common/version.h"
 #include "skiff/master/api/discovery.h"
 #include "skiff/master/api/object_util.h"
+#include "skiff/master/api/protobuf.h"
 #include "skiff/master/api/tables.h"
 #include "strict_fields.h"
 
@@ -273,8 +274,8 @@ Result<json> parseBody(const HttpRequest& req, bool allow_empty) {
   auto semi = ct.find(';');
   std::string media = semi == std::string::npos ? ct : ct.substr(0, semi);
   while (!media.empty() && media.back() == ' ') media.pop_back();
-  if (media == "application/vnd.kubernetes.protobuf" || media == "application/cbor" ||
-      media == "application/vnd.kubernetes.cbor") {
+  if (media == "application/vnd.kubernetes.protobuf") return decodeKubernetesProtobuf(req.body);
+  if (media == "application/cbor" || media == "application/vnd.kubernetes.cbor") {
     return Error(ErrorCode::Unsupported,
                  "the body of the request was in an unknown format - accepted media types "
                  "include: application/json, application/yaml");
