@@ -6,6 +6,10 @@ add_library(skiff_master_controllers
   src/informer/label_selector.cc
   src/informer/workqueue.cc
   src/informer/informer.cc
+  src/controllers/event_recorder.cc
+  src/scheduler/resources.cc
+  src/scheduler/node_info.cc
+  src/scheduler/scheduler.cc
 )
 target_include_directories(skiff_master_controllers PUBLIC ${CMAKE_CURRENT_LIST_DIR}/include)
 target_link_libraries(skiff_master_controllers PUBLIC skiff_common nlohmann_json::nlohmann_json
@@ -21,5 +25,6 @@ if(SKIFF_BUILD_TESTS)
       ${CMAKE_CURRENT_LIST_DIR}/tests/informer/fake_api_client_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/informer/informer_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/informer/label_selector_test.cc
+      ${CMAKE_CURRENT_LIST_DIR}/tests/scheduler/scheduler_test.cc
     LIBS skiff_master_testing)
 endif()
