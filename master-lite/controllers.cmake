@@ -6,6 +6,11 @@ add_library(skiff_master_controllers
   src/informer/label_selector.cc
   src/informer/workqueue.cc
   src/informer/informer.cc
+  src/informer/shared_informers.cc
+  src/controllers/controller.cc
+  src/controllers/util.cc
+  src/controllers/replicaset.cc
+  src/controllers/deployment.cc
   src/controllers/event_recorder.cc
   src/scheduler/resources.cc
   src/scheduler/node_info.cc
@@ -26,5 +31,6 @@ if(SKIFF_BUILD_TESTS)
       ${CMAKE_CURRENT_LIST_DIR}/tests/informer/informer_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/informer/label_selector_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/scheduler/scheduler_test.cc
+      ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/replicaset_test.cc
     LIBS skiff_master_testing)
 endif()
