@@ -32,5 +32,6 @@ if(SKIFF_BUILD_TESTS)
       ${CMAKE_CURRENT_LIST_DIR}/tests/informer/label_selector_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/scheduler/scheduler_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/replicaset_test.cc
+      ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/deployment_test.cc
     LIBS skiff_master_testing)
 endif()
