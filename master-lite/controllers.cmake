@@ -11,6 +11,14 @@ add_library(skiff_master_controllers
   src/controllers/util.cc
   src/controllers/replicaset.cc
   src/controllers/deployment.cc
+  src/controllers/daemonset.cc
+  src/controllers/node_ipam.cc
+  src/controllers/endpoints.cc
+  src/controllers/namespace.cc
+  src/controllers/garbage_collector.cc
+  src/controllers/node_lifecycle.cc
+  src/controllers/podgc.cc
+  src/controllers/controller_manager.cc
   src/controllers/event_recorder.cc
   src/scheduler/resources.cc
   src/scheduler/node_info.cc
@@ -33,5 +41,7 @@ if(SKIFF_BUILD_TESTS)
       ${CMAKE_CURRENT_LIST_DIR}/tests/scheduler/scheduler_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/replicaset_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/deployment_test.cc
+      ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/daemonset_test.cc
+      ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/cluster_controllers_test.cc
     LIBS skiff_master_testing)
 endif()
