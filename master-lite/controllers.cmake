@@ -45,3 +45,8 @@ if(SKIFF_BUILD_TESTS)
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/cluster_controllers_test.cc
     LIBS skiff_master_testing)
 endif()
+
+# skiff-master runs the ControllerManager in process (cmd/main.cc).
+if(TARGET skiff-master)
+  target_link_libraries(skiff-master PRIVATE skiff_master_controllers)
+endif()
