@@ -18,6 +18,10 @@ add_library(skiff_master_controllers
   src/controllers/garbage_collector.cc
   src/controllers/node_lifecycle.cc
   src/controllers/podgc.cc
+  src/controllers/statefulset.cc
+  src/controllers/job.cc
+  src/controllers/cron_schedule.cc
+  src/controllers/cronjob.cc
   src/controllers/controller_manager.cc
   src/controllers/event_recorder.cc
   src/scheduler/resources.cc
@@ -43,6 +47,7 @@ if(SKIFF_BUILD_TESTS)
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/deployment_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/daemonset_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/cluster_controllers_test.cc
+      ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/workloads_test.cc
     LIBS skiff_master_testing)
 endif()
 

@@ -25,6 +25,9 @@ class ControllerManagerImpl : public ControllerManager {
     add(newReplicaSetController(client_, clock, true), 1);
     add(newDeploymentController(client_, clock), 1);  // one worker: see DeploymentController
     add(newDaemonSetController(client_, clock), 1);
+    add(newStatefulSetController(client_, clock), 1);
+    add(newJobController(client_, clock), opts_.concurrent_syncs);
+    add(newCronJobController(client_, clock), 1);
     add(newEndpointsController(client_, clock), opts_.concurrent_syncs);
     add(newEndpointSliceController(client_, clock), 1);
     add(newNamespaceController(client_, clock), 1);
