@@ -2,6 +2,10 @@
 // pods above the threshold, pods bound to nodes that no longer exist (after a quarantine, as
 // upstream waits for the informer to catch up), and terminating pods that were never
 // scheduled.
+//
+// skiff addition: a terminating pod whose kubelet never picked it up (phase Pending, no
+// status.startTime, no containerStatuses) has nothing to stop, so it is removed at once instead
+// of waiting forever for a confirmation no kubelet will send (upstream leaves it Terminating).
 
 #include <algorithm>
 #include <map>
@@ -26,7 +30,26 @@ class PodGcController : public Controller {
   Duration resyncPeriod() const override { return opts_.period; }
   void resync() override { queue().add("gc"); }
 
-  Result<void> sync(const std::string&) override {
+  void registerHandlers(SharedInformers& inf) override {
+    auto check = [this](const json& p) {
+      if (meta::isDeleting(p) && neverStarted(p)) queue().add("pod|" + meta::key(p));
+    };
+    inf.get(gvr::kPods).addEventHandlers({
+        .on_add = check,
+        .on_update = [check](const json&, const json& n) { check(n); },
+        .on_delete = nullptr,
+    });
+  }
+
+  Result<void> sync(const std::string& key) override {
+    if (key.rfind("pod|", 0) == 0) {
+      std::string ns, name;
+      meta::splitKey(key.substr(4), &ns, &name);
+      auto p = client_.get(gvr::kPods, ns, name);
+      if (!p) return p.error().is(ErrorCode::NotFound) ? Result<void>() : Result<void>(std::move(p).error());
+      if (meta::isDeleting(*p) && neverStarted(*p)) return forceDelete(*p, "never started");
+      return {};
+    }
     SKIFF_ASSIGN_OR_RETURN(ObjectList pods, client_.list(gvr::kPods, "", ListOptions{}));
     SKIFF_ASSIGN_OR_RETURN(ObjectList nodes, client_.list(gvr::kNodes, "", ListOptions{}));
     std::set<std::string> node_names;
@@ -68,9 +91,9 @@ class PodGcController : public Controller {
     std::erase_if(missing_since_, [&](const auto& kv) { return still_missing.count(kv.first) == 0; });
     if (!still_missing.empty()) queue().addAfter("gc", opts_.orphan_quarantine);
 
-    // gcUnscheduledTerminating
+    // gcUnscheduledTerminating (and terminating pods no kubelet ever started)
     for (const auto& p : pods.items) {
-      if (meta::isDeleting(p) && meta::str(p, {"spec", "nodeName"}).empty()) {
+      if (meta::isDeleting(p) && (meta::str(p, {"spec", "nodeName"}).empty() || neverStarted(p))) {
         SKIFF_TRY(forceDelete(p, "unscheduled terminating"));
       }
     }
@@ -78,6 +101,13 @@ class PodGcController : public Controller {
   }
 
  private:
+  static bool neverStarted(const json& p) {
+    std::string phase = meta::str(p, {"status", "phase"});
+    return (phase.empty() || phase == "Pending") &&
+           meta::at(p, {"status", "startTime"}).is_null() &&
+           meta::at(p, {"status", "containerStatuses"}).is_null();
+  }
+
   Result<void> forceDelete(const json& pod, const char* why) {
     (void)why;
     DeleteOptions d = opts::grace(0);

@@ -256,5 +256,21 @@ TEST(PodGcTest, OrphanedAndTerminatedAboveThreshold) {
   EXPECT_FALSE(h.client.get(gvr::kPods, "default", "lost"));
 }
 
+TEST(PodGcTest, TerminatingPodNoKubeletStartedGoesAtOnce) {
+  Harness h;
+  h.add(newPodGcController(h.client, h.clock, PodGcOptions{}));
+  h.start();
+  ASSERT_TRUE(h.client.create(gvr::kPods, "default", pod("idle", {{"a", "b"}}, "", false)));
+  ASSERT_TRUE(h.client.create(gvr::kPods, "default", pod("started", {{"a", "b"}}, "", false)));
+  setStatus(h, "started", "10.244.0.9", true);
+  ASSERT_TRUE(h.client.patch(gvr::kPods, "default", "started", PatchType::Merge,
+                             json{{"status", {{"startTime", "2026-01-01T00:00:00Z"}}}}, "status"));
+  ASSERT_TRUE(h.client.remove(gvr::kPods, "default", "idle"));
+  ASSERT_TRUE(h.client.remove(gvr::kPods, "default", "started"));
+  h.settle();
+  EXPECT_FALSE(h.client.get(gvr::kPods, "default", "idle"));
+  EXPECT_TRUE(h.client.get(gvr::kPods, "default", "started"));  // its kubelet stops it
+}
+
 }  // namespace
 }  // namespace skiff::master::testing
