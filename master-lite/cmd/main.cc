@@ -5,12 +5,14 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <optional>
 #include <cstdio>
 #include <string>
 
 #include "skiff/common/log.h"
 #include "skiff/common/version.h"
 #include "skiff/master/api_server.h"
+#include "skiff/master/controllers/controller_manager.h"
 
 namespace {
 
@@ -21,6 +23,21 @@ struct ControllerFlags {
   std::string node_monitor_grace_period = "50s";
   std::int64_t pod_eviction_timeout_seconds = 300;  // default toleration seconds
 };
+
+// "50s", "2m", "500ms", "1h" (a Go duration with one unit) -> duration; nullopt when malformed.
+std::optional<std::chrono::system_clock::duration> parseDurationFlag(const std::string& text) {
+  std::size_t i = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  if (i == 0) return std::nullopt;
+  long long n = std::stoll(text.substr(0, i));
+  std::string unit = text.substr(i);
+  using namespace std::chrono;
+  if (unit == "ms") return duration_cast<system_clock::duration>(milliseconds(n));
+  if (unit == "s" || unit.empty()) return duration_cast<system_clock::duration>(seconds(n));
+  if (unit == "m") return duration_cast<system_clock::duration>(minutes(n));
+  if (unit == "h") return duration_cast<system_clock::duration>(hours(n));
+  return std::nullopt;
+}
 
 // Many idle connections (watchers, kubelets) need more than the default 1024 descriptors.
 void raiseFdLimit() {
@@ -93,20 +110,36 @@ int main(int argc, char** argv) {
   skiff::master::ApiClient& client = (*server)->client();
 
   // ---- controllers start here ----------------------------------------------------------------
-  // The lead wires the scheduler and controller manager at merge time:
-  //   auto controllers = skiff::master::newControllerManager(client, options-from-ctl);
-  // (skiff/master/controllers/controller_manager.h). `ctl` carries --cluster-cidr,
-  // --node-cidr-mask-size, --node-monitor-grace-period and --pod-eviction-timeout.
-  // Until then the built-in namespace finalizer keeps `kubectl delete namespace` working; it is
-  // idempotent alongside a real namespace controller.
-  (void)ctl;
-  auto ns_finalizer = skiff::master::startNamespaceFinalizer(client);
+  skiff::master::ControllerOptions copts;
+  copts.cluster_cidr = ctl.cluster_cidr;
+  copts.node_cidr_mask_size = ctl.node_cidr_mask_size;
+  auto grace = parseDurationFlag(ctl.node_monitor_grace_period);
+  if (!grace) {
+    SKIFF_LOG_ERROR(lg, "Invalid --node-monitor-grace-period",
+                    skiff::log::kv("value", ctl.node_monitor_grace_period));
+    (*server)->stop();
+    return 1;
+  }
+  copts.node_monitor_grace_period = *grace;
+  auto controllers = skiff::master::newControllerManager(client, copts);
+  if (!controllers) {
+    SKIFF_LOG_ERROR(lg, "Failed to set up the controllers",
+                    skiff::log::kv("err", controllers.error().message()));
+    (*server)->stop();
+    return 1;
+  }
+  if (auto started = (*controllers)->start(); !started) {
+    SKIFF_LOG_ERROR(lg, "Failed to start the controllers",
+                    skiff::log::kv("err", started.error().message()));
+    (*server)->stop();
+    return 1;
+  }
   // ---- end of controllers ---------------------------------------------------------------------
 
   int sig = 0;
   sigwait(&sigs, &sig);
   SKIFF_LOG_INFO(lg, "Shutting down", skiff::log::kv("signal", sig));
-  ns_finalizer->stop();
+  (*controllers)->stop();
   (*server)->stop();
   return 0;
 }

@@ -1,0 +1,267 @@
+// StatefulSet controller (pkg/controller/statefulset): pods named <set>-<ordinal> with stable
+// hostnames, created in order and each only once its predecessors are Running and Ready
+// (OrderedReady) or all at once (Parallel), removed from the highest ordinal down, and rolled
+// to a new ControllerRevision from the highest ordinal down to spec.updateStrategy.
+// rollingUpdate.partition. volumeClaimTemplates are not provisioned (master-lite has no
+// PersistentVolume support): a Warning event says so.
+
+#include <algorithm>
+#include <map>
+
+#include "skiff/master/controllers/controllers.h"
+#include "skiff/master/controllers/event_recorder.h"
+#include "skiff/master/informer/meta.h"
+#include "skiff/master/informer/options.h"
+#include "util.h"
+
+namespace skiff::master {
+
+namespace {
+
+constexpr const char* kRevisionHash = "controller-revision-hash";
+
+int ordinalOf(const std::string& set, const std::string& pod) {
+  if (pod.size() <= set.size() + 1 || pod.compare(0, set.size() + 1, set + "-") != 0) return -1;
+  std::string tail = pod.substr(set.size() + 1);
+  if (tail.empty() || tail.size() > 9 ||
+      !std::all_of(tail.begin(), tail.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return -1;
+  }
+  return std::stoi(tail);
+}
+
+bool runningAndReady(const json& p) {
+  return meta::str(p, {"status", "phase"}) == "Running" && ctl::isReady(p);
+}
+
+class StatefulSetController : public Controller {
+ public:
+  StatefulSetController(ApiClient& client, std::shared_ptr<Clock> clock)
+      : Controller("statefulset", clock), client_(client),
+        recorder_(client, "statefulset-controller", clock) {}
+
+  void registerHandlers(SharedInformers& inf) override {
+    inf.get(gvr::kStatefulSets).addEventHandlers({
+        .on_add = [this](const json& o) { queue().add(meta::key(o)); },
+        .on_update = [this](const json&, const json& n) { queue().add(meta::key(n)); },
+        .on_delete = nullptr,
+    });
+    auto owner = [this](const json& p) {
+      if (auto ref = meta::controllerRef(p); ref && ref->value("kind", "") == "StatefulSet") {
+        queue().add(meta::key(meta::ns(p), ref->value("name", "")));
+      }
+    };
+    inf.get(gvr::kPods).addEventHandlers({
+        .on_add = owner,
+        .on_update = [owner](const json&, const json& n) { owner(n); },
+        .on_delete = owner,
+    });
+  }
+
+  Result<void> sync(const std::string& key) override {
+    std::string ns, name;
+    meta::splitKey(key, &ns, &name);
+    auto got = client_.get(gvr::kStatefulSets, ns, name);
+    if (!got) {
+      if (got.error().is(ErrorCode::NotFound)) return {};
+      return std::move(got).error();
+    }
+    json set = std::move(*got);
+    set["kind"] = "StatefulSet";
+    if (meta::isDeleting(set)) return {};
+    const json& vcts = meta::at(set, {"spec", "volumeClaimTemplates"});
+    if (vcts.is_array() && !vcts.empty()) {
+      recorder_.event(set, "Warning", "FailedCreate",
+                      "volumeClaimTemplates are not supported by master-lite; pods are created "
+                      "without their PersistentVolumeClaims");
+    }
+    SKIFF_ASSIGN_OR_RETURN(std::string update_rev, ensureRevision(set));
+    std::string current_rev = meta::str(set, {"status", "currentRevision"});
+    if (current_rev.empty()) current_rev = update_rev;
+
+    SKIFF_ASSIGN_OR_RETURN(ObjectList pods, client_.list(gvr::kPods, ns, ListOptions{}));
+    json ref = meta::makeControllerRef(set, "apps/v1", "StatefulSet");
+    SKIFF_ASSIGN_OR_RETURN(std::vector<json> owned,
+                           ctl::claimObjects(client_, gvr::kPods, set, ref,
+                                             ctl::workloadSelector(set), pods.items));
+    std::int64_t replicas = meta::integer(set, {"spec", "replicas"}, 1);
+    bool parallel = meta::str(set, {"spec", "podManagementPolicy"}) == "Parallel";
+    std::map<int, json> by_ordinal;
+    std::vector<json> condemned;
+    for (const auto& p : owned) {
+      int ord = ordinalOf(name, meta::name(p));
+      if (ord < 0) continue;
+      if (ord < replicas) {
+        by_ordinal[ord] = p;
+      } else {
+        condemned.push_back(p);
+      }
+    }
+    std::string hash_now = update_rev.substr(update_rev.rfind('-') + 1);
+    // Create / replace in ordinal order.
+    bool blocked = false;
+    for (int i = 0; i < replicas && !blocked; ++i) {
+      auto it = by_ordinal.find(i);
+      if (it == by_ordinal.end()) {
+        SKIFF_TRY(createPod(set, ref, i, hash_now));
+        if (!parallel) blocked = true;
+        continue;
+      }
+      const json& p = it->second;
+      if (meta::str(p, {"status", "phase"}) == "Failed" && !meta::isDeleting(p)) {
+        SKIFF_TRY(deletePod(set, p));
+        if (!parallel) blocked = true;
+        continue;
+      }
+      if (!parallel && !(runningAndReady(p) && !meta::isDeleting(p))) blocked = true;
+    }
+    // Scale down from the highest ordinal, one at a time when ordered.
+    std::sort(condemned.begin(), condemned.end(), [&](const json& a, const json& b) {
+      return ordinalOf(name, meta::name(a)) > ordinalOf(name, meta::name(b));
+    });
+    if (!blocked) {
+      for (const auto& p : condemned) {
+        if (meta::isDeleting(p)) {
+          if (!parallel) break;
+          continue;
+        }
+        SKIFF_TRY(deletePod(set, p));
+        if (!parallel) break;
+      }
+    }
+    // Rolling update: the highest ordinal >= partition still on an old revision goes first.
+    bool on_delete = meta::str(set, {"spec", "updateStrategy", "type"}) == "OnDelete";
+    std::int64_t partition =
+        meta::integer(set, {"spec", "updateStrategy", "rollingUpdate", "partition"}, 0);
+    bool all_ready = static_cast<std::int64_t>(by_ordinal.size()) == replicas && condemned.empty();
+    for (const auto& [i, p] : by_ordinal) all_ready &= runningAndReady(p) && !meta::isDeleting(p);
+    if (!on_delete && all_ready) {
+      for (int i = static_cast<int>(replicas) - 1; i >= partition; --i) {
+        const json& p = by_ordinal[i];
+        if (meta::str(p, {"metadata", "labels", kRevisionHash}) != hash_now) {
+          SKIFF_TRY(deletePod(set, p));
+          break;
+        }
+      }
+    }
+    return updateStatus(set, by_ordinal, current_rev, update_rev, hash_now, replicas, partition);
+  }
+
+ private:
+  Result<std::string> ensureRevision(const json& set) {
+    json tmpl = meta::at(set, {"spec", "template"});
+    std::string hash = ctl::computeHash(tmpl, std::nullopt);
+    std::string ns = meta::ns(set);
+    std::string name = meta::name(set) + "-" + hash;
+    SKIFF_ASSIGN_OR_RETURN(ObjectList revs, client_.list(gvr::kControllerRevisions, ns, ListOptions{}));
+    std::int64_t max_rev = 0;
+    bool found = false;
+    for (const auto& r : revs.items) {
+      auto ref = meta::controllerRef(r);
+      if (!ref || ref->value("uid", "") != meta::uid(set)) continue;
+      max_rev = std::max<std::int64_t>(max_rev, r.value("revision", 0));
+      found |= meta::name(r) == name;
+    }
+    if (found) return name;
+    json cr = {{"apiVersion", "apps/v1"},
+               {"kind", "ControllerRevision"},
+               {"metadata",
+                {{"name", name},
+                 {"namespace", ns},
+                 {"labels", meta::at(tmpl, {"metadata", "labels"})},
+                 {"ownerReferences",
+                  json::array({meta::makeControllerRef(set, "apps/v1", "StatefulSet")})}}},
+               {"data", {{"spec", {{"template", tmpl}}}}},
+               {"revision", max_rev + 1}};
+    auto r = client_.create(gvr::kControllerRevisions, ns, cr);
+    if (!r && !r.error().is(ErrorCode::AlreadyExists)) return std::move(r).error();
+    return name;
+  }
+
+  Result<void> createPod(const json& set, const json& ref, int ordinal, const std::string& hash) {
+    std::string name = meta::name(set) + "-" + std::to_string(ordinal);
+    json pod = ctl::podFromTemplate(meta::at(set, {"spec", "template"}), ref, "");
+    pod["metadata"].erase("generateName");
+    pod["metadata"]["name"] = name;
+    pod["metadata"]["labels"][kRevisionHash] = hash;
+    pod["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"] = name;
+    pod["metadata"]["labels"]["apps.kubernetes.io/pod-index"] = std::to_string(ordinal);
+    pod["spec"]["hostname"] = name;
+    std::string svc = meta::str(set, {"spec", "serviceName"});
+    if (!svc.empty()) pod["spec"]["subdomain"] = svc;
+    auto r = client_.create(gvr::kPods, meta::ns(set), pod);
+    if (!r) {
+      if (r.error().is(ErrorCode::AlreadyExists)) return {};  // the old one is still going
+      recorder_.event(set, "Warning", "FailedCreate",
+                      "create Pod " + name + " in StatefulSet " + meta::name(set) +
+                          " failed error: " + r.error().message());
+      return std::move(r).error();
+    }
+    recorder_.event(set, "Normal", "SuccessfulCreate",
+                    "create Pod " + name + " in StatefulSet " + meta::name(set) + " successful");
+    return {};
+  }
+
+  Result<void> deletePod(const json& set, const json& p) {
+    auto r = client_.remove(gvr::kPods, meta::ns(p), meta::name(p), opts::withUid(meta::uid(p)));
+    if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
+    recorder_.event(set, "Normal", "SuccessfulDelete",
+                    "delete Pod " + meta::name(p) + " in StatefulSet " + meta::name(set) +
+                        " successful");
+    return {};
+  }
+
+  Result<void> updateStatus(const json& set, const std::map<int, json>& pods,
+                            const std::string& current_rev, const std::string& update_rev,
+                            const std::string& hash_now, std::int64_t replicas,
+                            std::int64_t partition) {
+    std::int64_t n = 0, ready = 0, available = 0, updated = 0, current = 0;
+    std::int64_t min_ready = meta::integer(set, {"spec", "minReadySeconds"}, 0);
+    TimePoint now = clock().now();
+    for (const auto& [i, p] : pods) {
+      if (meta::isDeleting(p)) continue;
+      ++n;
+      if (ctl::isReady(p)) ++ready;
+      if (ctl::isAvailable(p, min_ready, now)) ++available;
+      if (meta::str(p, {"metadata", "labels", kRevisionHash}) == hash_now) ++updated;
+    }
+    std::string cur = current_rev;
+    // The update is done when every pod at or above the partition runs the update revision.
+    if (updated == replicas && n == replicas && partition == 0) cur = update_rev;
+    std::string cur_hash = cur.substr(cur.rfind('-') + 1);
+    for (const auto& [i, p] : pods) {
+      if (!meta::isDeleting(p) && meta::str(p, {"metadata", "labels", kRevisionHash}) == cur_hash) {
+        ++current;
+      }
+    }
+    json status = meta::at(set, {"status"}).is_object() ? set["status"] : json::object();
+    json next = status;
+    next["observedGeneration"] = meta::generation(set);
+    next["replicas"] = n;
+    next["readyReplicas"] = ready;
+    next["availableReplicas"] = available;
+    next["currentReplicas"] = current;
+    next["updatedReplicas"] = updated;
+    next["currentRevision"] = cur;
+    next["updateRevision"] = update_rev;
+    next["collisionCount"] = 0;
+    if (next == status) return {};
+    json obj = set;
+    obj["status"] = next;
+    auto r = client_.update(gvr::kStatefulSets, meta::ns(set), obj, "status");
+    if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
+    return {};
+  }
+
+  ApiClient& client_;
+  EventRecorder recorder_;
+};
+
+}  // namespace
+
+std::unique_ptr<Controller> newStatefulSetController(ApiClient& client,
+                                                     std::shared_ptr<Clock> clock) {
+  return std::make_unique<StatefulSetController>(client, std::move(clock));
+}
+
+}  // namespace skiff::master

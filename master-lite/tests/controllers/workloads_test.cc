@@ -1,0 +1,250 @@
+// StatefulSet, Job, CronJob and cron schedule parsing against the fake API.
+#include <gtest/gtest.h>
+
+#include "harness.h"
+#include "skiff/master/controllers/cron_schedule.h"
+
+namespace skiff::master::testing {
+namespace {
+
+json statefulSet(int replicas, const std::string& image, const std::string& policy = "") {
+  json s = json::parse(R"({"metadata":{"name":"db"},"spec":{"replicas":)" + std::to_string(replicas) +
+                       R"(,"serviceName":"db","selector":{"matchLabels":{"app":"db"}},
+    "template":{"metadata":{"labels":{"app":"db"}},"spec":{"containers":[{"name":"c","image":")" +
+                       image + R"("}]}}}})");
+  if (!policy.empty()) s["spec"]["podManagementPolicy"] = policy;
+  return s;
+}
+
+std::vector<std::string> names(const std::vector<json>& pods) {
+  std::vector<std::string> out;
+  for (const auto& p : pods) out.push_back(meta::name(p));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(StatefulSetTest, OrderedCreationAndReverseScaleDown) {
+  Harness h;
+  h.add(newStatefulSetController(h.client, h.clock));
+  h.start();
+  ASSERT_TRUE(h.client.create(gvr::kStatefulSets, "default", statefulSet(3, "v1")));
+  h.settle();
+  EXPECT_EQ(names(h.activePods()), (std::vector<std::string>{"db-0"}));  // waits for db-0
+  json p0 = *h.client.get(gvr::kPods, "default", "db-0");
+  EXPECT_EQ(p0["spec"]["hostname"], "db-0");
+  EXPECT_EQ(p0["spec"]["subdomain"], "db");
+  EXPECT_EQ(p0["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"], "db-0");
+  for (int i = 0; i < 3; ++i) {
+    h.runAllPods();
+    h.settle();
+  }
+  EXPECT_EQ(names(h.activePods()), (std::vector<std::string>{"db-0", "db-1", "db-2"}));
+  ASSERT_TRUE(h.client.patch(gvr::kStatefulSets, "default", "db", PatchType::Merge,
+                             json{{"spec", {{"replicas", 1}}}}));
+  h.settle();
+  EXPECT_EQ(names(h.activePods()), (std::vector<std::string>{"db-0", "db-1"}));  // db-2 first
+  h.finishDeletions();
+  h.settle();
+  EXPECT_EQ(names(h.activePods()), (std::vector<std::string>{"db-0"}));
+}
+
+TEST(StatefulSetTest, ParallelAndRollingUpdateWithPartition) {
+  Harness h;
+  h.add(newStatefulSetController(h.client, h.clock));
+  h.start();
+  json s = statefulSet(3, "v1", "Parallel");
+  s["spec"]["updateStrategy"] = json::parse(R"({"type":"RollingUpdate","rollingUpdate":{"partition":1}})");
+  ASSERT_TRUE(h.client.create(gvr::kStatefulSets, "default", s));
+  h.settle();
+  EXPECT_EQ(h.activePods().size(), 3u);  // all at once
+  h.runAllPods();
+  h.settle();
+  ASSERT_TRUE(h.client.patch(gvr::kStatefulSets, "default", "db", PatchType::Merge,
+                             json{{"spec", {{"template", {{"spec", {{"containers",
+                                  json::array({{{"name", "c"}, {"image", "v2"}}})}}}}}}}}));
+  for (int i = 0; i < 10; ++i) {
+    h.settle();
+    h.finishDeletions();
+    h.settle();
+    h.runAllPods();
+  }
+  h.settle();
+  std::map<std::string, std::string> image;
+  for (const auto& p : h.activePods()) image[meta::name(p)] = p["spec"]["containers"][0]["image"];
+  EXPECT_EQ(image, (std::map<std::string, std::string>{{"db-0", "v1"}, {"db-1", "v2"}, {"db-2", "v2"}}));
+  json st = h.client.get(gvr::kStatefulSets, "default", "db")->at("status");
+  EXPECT_EQ(st["updatedReplicas"], 2);
+  EXPECT_NE(st["currentRevision"], st["updateRevision"]);
+}
+
+json job(int completions, int parallelism, int backoff = 6) {
+  return json::parse(R"({"metadata":{"name":"pi"},"spec":{"completions":)" + std::to_string(completions) +
+                     R"(,"parallelism":)" + std::to_string(parallelism) + R"(,"backoffLimit":)" +
+                     std::to_string(backoff) + R"(,
+    "template":{"spec":{"restartPolicy":"Never","containers":[{"name":"c","image":"perl"}]}}}})");
+}
+
+void finishPods(Harness& h, const std::string& phase) {
+  for (const auto& p : h.pods()) {
+    if (meta::str(p, {"status", "phase"}) == "Pending") {
+      ASSERT_TRUE(h.client.patch(gvr::kPods, "default", meta::name(p), PatchType::Merge,
+                                 json{{"status", {{"phase", phase}}}}, "status"));
+    }
+  }
+}
+
+std::string conditionOf(const json& j) {
+  const json& conds = meta::at(j, {"status", "conditions"});
+  if (!conds.is_array()) return "";
+  for (const auto& c : conds) {
+    if ((c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True") return c["type"];
+  }
+  return "";
+}
+
+TEST(JobTest, RunsToCompletionsWithParallelism) {
+  Harness h;
+  h.add(newJobController(h.client, h.clock));
+  h.start();
+  ASSERT_TRUE(h.client.create(gvr::kJobs, "default", job(3, 2)));
+  h.settle();
+  auto pods = h.pods();
+  ASSERT_EQ(pods.size(), 2u);
+  EXPECT_EQ(pods[0]["metadata"]["labels"]["batch.kubernetes.io/job-name"], "pi");
+  EXPECT_EQ(pods[0]["metadata"]["labels"]["job-name"], "pi");
+  EXPECT_FALSE(pods[0]["metadata"]["labels"]["controller-uid"].get<std::string>().empty());
+  finishPods(h, "Succeeded");
+  h.settle();
+  EXPECT_EQ(h.pods().size(), 3u);  // only one more needed
+  finishPods(h, "Succeeded");
+  h.settle();
+  json j = *h.client.get(gvr::kJobs, "default", "pi");
+  EXPECT_EQ(conditionOf(j), "Complete");
+  EXPECT_EQ(j["status"]["succeeded"], 3);
+  EXPECT_TRUE(j["status"].contains("completionTime"));
+}
+
+TEST(JobTest, BackoffLimitAndTtl) {
+  Harness h;
+  h.add(newJobController(h.client, h.clock));
+  h.start();
+  json jb = job(1, 1, 1);
+  jb["spec"]["ttlSecondsAfterFinished"] = 60;
+  ASSERT_TRUE(h.client.create(gvr::kJobs, "default", jb));
+  for (int i = 0; i < 3; ++i) {
+    h.settle();
+    finishPods(h, "Failed");
+  }
+  h.settle();
+  json j = *h.client.get(gvr::kJobs, "default", "pi");
+  EXPECT_EQ(conditionOf(j), "Failed");
+  EXPECT_EQ(j["status"]["failed"], 2);
+  h.clock->advance(std::chrono::seconds(61));
+  h.settle();
+  auto gone = h.client.get(gvr::kJobs, "default", "pi");
+  EXPECT_TRUE(!gone || meta::isDeleting(*gone));
+}
+
+TEST(JobTest, ActiveDeadline) {
+  Harness h;
+  h.add(newJobController(h.client, h.clock));
+  h.start();
+  json jb = job(1, 1);
+  jb["spec"]["activeDeadlineSeconds"] = 10;
+  ASSERT_TRUE(h.client.create(gvr::kJobs, "default", jb));
+  h.settle();
+  h.clock->advance(std::chrono::seconds(11));
+  h.settle();
+  json j = *h.client.get(gvr::kJobs, "default", "pi");
+  EXPECT_EQ(conditionOf(j), "Failed");
+  bool deadline = false;
+  for (const auto& c : j["status"]["conditions"]) deadline |= c["reason"] == "DeadlineExceeded";
+  EXPECT_TRUE(deadline);
+  EXPECT_TRUE(h.activePods().empty());
+}
+
+TEST(CronScheduleTest, ParsesStandardSyntax) {
+  auto at = [](const char* s) {
+    TimePoint t;
+    EXPECT_TRUE(parseTime(s, &t));
+    return t;
+  };
+  auto every5 = CronSchedule::parse("*/5 * * * *");
+  ASSERT_TRUE(every5);
+  EXPECT_EQ(formatTime(*every5->next(at("2026-01-01T00:03:10Z"))), "2026-01-01T00:05:00Z");
+  auto hourly = CronSchedule::parse("@hourly");
+  ASSERT_TRUE(hourly);
+  EXPECT_EQ(formatTime(*hourly->next(at("2026-01-01T00:00:00Z"))), "2026-01-01T01:00:00Z");
+  auto weekdays = CronSchedule::parse("30 9 * * mon-fri");
+  ASSERT_TRUE(weekdays);
+  // 2026-01-03 is a Saturday: next run is Monday the 5th.
+  EXPECT_EQ(formatTime(*weekdays->next(at("2026-01-02T10:00:00Z"))), "2026-01-05T09:30:00Z");
+  auto sunday7 = CronSchedule::parse("0 0 * * 7");
+  ASSERT_TRUE(sunday7);
+  EXPECT_EQ(formatTime(*sunday7->next(at("2026-01-01T00:00:00Z"))), "2026-01-04T00:00:00Z");
+  auto yearly = CronSchedule::parse("@yearly");
+  EXPECT_EQ(formatTime(*yearly->next(at("2026-03-01T00:00:00Z"))), "2027-01-01T00:00:00Z");
+  EXPECT_FALSE(CronSchedule::parse("* * * *"));
+  EXPECT_FALSE(CronSchedule::parse("61 * * * *"));
+  EXPECT_FALSE(CronSchedule::parse("* * * foo *"));
+}
+
+TEST(CronJobTest, CreatesJobsPerScheduleWithForbidAndHistory) {
+  Harness h;
+  h.add(newCronJobController(h.client, h.clock));
+  h.start();
+  json cj = json::parse(R"({"metadata":{"name":"tick"},"spec":{"schedule":"* * * * *",
+    "concurrencyPolicy":"Forbid","successfulJobsHistoryLimit":1,
+    "jobTemplate":{"spec":{"template":{"spec":{"restartPolicy":"Never","containers":[{"name":"c","image":"x"}]}}}}}})");
+  ASSERT_TRUE(h.client.create(gvr::kCronJobs, "default", cj));
+  h.settle();
+  EXPECT_TRUE(h.client.list(gvr::kJobs, "default", ListOptions{})->items.empty());
+  h.clock->advance(std::chrono::seconds(61));
+  h.settle();
+  auto jobs = h.client.list(gvr::kJobs, "default", ListOptions{})->items;
+  ASSERT_EQ(jobs.size(), 1u);
+  std::int64_t minutes = std::chrono::duration_cast<std::chrono::minutes>(
+                             std::chrono::floor<std::chrono::minutes>(h.clock->now()).time_since_epoch()).count();
+  EXPECT_EQ(meta::name(jobs[0]), "tick-" + std::to_string(minutes));
+  json cur = *h.client.get(gvr::kCronJobs, "default", "tick");
+  ASSERT_TRUE(cur["status"].contains("active")) << cur.dump();
+  EXPECT_EQ(cur["status"]["active"].size(), 1u);
+  // Forbid: the next minute does not start another while the first runs.
+  h.clock->advance(std::chrono::seconds(60));
+  h.settle();
+  EXPECT_EQ(h.client.list(gvr::kJobs, "default", ListOptions{})->items.size(), 1u);
+  // Finish it: the next run starts and history keeps one successful job.
+  auto mark = [&](const json& j) {
+    ASSERT_TRUE(h.client.patch(gvr::kJobs, "default", meta::name(j), PatchType::Merge,
+                               json{{"status", {{"completionTime", formatTime(h.clock->now())},
+                                    {"conditions", json::array({{{"type", "Complete"}, {"status", "True"}}})}}}},
+                               "status"));
+  };
+  mark(jobs[0]);
+  h.clock->advance(std::chrono::seconds(60));
+  h.settle();
+  jobs = h.client.list(gvr::kJobs, "default", ListOptions{})->items;
+  ASSERT_EQ(jobs.size(), 2u);
+  for (const auto& j : jobs) {
+    if (conditionOf(j).empty()) mark(j);
+  }
+  h.clock->advance(std::chrono::seconds(60));
+  h.settle();
+  int complete = 0;
+  auto remaining = h.client.list(gvr::kJobs, "default", ListOptions{})->items;
+  for (const auto& j : remaining) {
+    if (!meta::isDeleting(j) && conditionOf(j) == "Complete") ++complete;
+  }
+  EXPECT_EQ(complete, 1) << json(h.client.list(gvr::kJobs, "default", ListOptions{})->items).dump();
+  // Suspend stops new runs.
+  ASSERT_TRUE(h.client.patch(gvr::kCronJobs, "default", "tick", PatchType::Merge,
+                             json{{"spec", {{"suspend", true}}}}));
+  std::size_t before = h.client.list(gvr::kJobs, "default", ListOptions{})->items.size();
+  h.clock->advance(std::chrono::seconds(120));
+  h.controllers[0]->resync();
+  h.settle();
+  EXPECT_EQ(h.client.list(gvr::kJobs, "default", ListOptions{})->items.size(), before);
+}
+
+}  // namespace
+}  // namespace skiff::master::testing
