@@ -716,6 +716,13 @@ HttpResponse Handler::handle(const HttpRequest& req) {
     return respondObject(200, *obj);
   }
   if (verb == "list") {
+    if (!table) {
+      auto text = registry_.listText(r, rt.ns, sel);
+      if (!text) return fail(text.error());
+      HttpResponse resp;
+      resp.body = std::move(text).value();
+      return finish(std::move(resp));
+    }
     auto list = registry_.list(r, rt.ns, sel);
     if (!list) return fail(list.error());
     if (table) {

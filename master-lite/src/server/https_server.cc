@@ -16,6 +16,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <limits>
+#include <malloc.h>
 #include <thread>
 #include <vector>
 
@@ -224,6 +225,13 @@ class Server : public HttpsServer {
     res.prepare_payload();
     error_code ec;
     co_await http::async_write(s, res, tok(ec));
+    if (res.body().size() > (1u << 20)) {
+      // A large LIST leaves freed pages in malloc's arenas; give them back so RSS tracks the
+      // live data, not the biggest response ever sent.
+      res.body().clear();
+      res.body().shrink_to_fit();
+      ::malloc_trim(0);
+    }
     co_return !ec;
   }
 
