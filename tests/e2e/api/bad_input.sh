@@ -56,7 +56,7 @@ time.sleep(60)  # never read
 PYEOF
 EXTRA_PIDS+=($!)
 payload=$(head -c 100000 /dev/zero | tr '\0' 'x')
-for i in $(seq 1 30); do
+for i in $(seq 1 15); do
   kubectl create cm "fat-$i" --from-literal=v="$payload" >/dev/null
 done
 start=$(date +%s%N)
