@@ -716,6 +716,13 @@ HttpResponse Handler::handle(const HttpRequest& req) {
     return respondObject(200, *obj);
   }
   if (verb == "list") {
+    if (!table) {
+      auto text = registry_.listText(r, rt.ns, sel);
+      if (!text) return fail(text.error());
+      HttpResponse resp;
+      resp.body = std::move(text).value();
+      return finish(std::move(resp));
+    }
     auto list = registry_.list(r, rt.ns, sel);
     if (!list) return fail(list.error());
     if (table) {
@@ -756,6 +763,12 @@ HttpResponse Handler::handle(const HttpRequest& req) {
     auto body = bodyFor(false);
     if (!body) return fail(body.error());
     if (!rt.name.empty() && rt.subresource.empty()) return methodNotAllowed("POST", r);
+    if (rt.name.empty() && body->is_object() && user.inGroup("system:nodes") && !user.inGroup("system:masters")) {
+      // NodeRestriction: what a node may create depends on the object's name (its own Node/Lease).
+      RequestAttributes named = attrs;
+      named.name = str(*body, {"metadata", "name"});
+      if (auto az = authorize(registry_, user, named); !az) return fail(az.error());
+    }
     auto res = registry_.create(r, rt.ns, *body, wopts, rt.subresource, rt.name);
     if (!res) {
       std::string name = body->is_object() ? str(*body, {"metadata", "name"}) : "";

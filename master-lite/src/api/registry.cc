@@ -39,6 +39,15 @@ std::string encodeForStore(json obj) {
   return obj.dump();
 }
 
+// Objects are stored with the apiVersion and kind of their storage version, so that lists can
+// be spliced from the stored text (Registry::listText).
+static json forStorage(const ResourceInfo& r, json obj) {
+  std::string group = r.group == "extensions" ? "apps" : r.group;
+  obj["apiVersion"] = group.empty() ? r.storage_version : group + "/" + r.storage_version;
+  obj["kind"] = r.kind;
+  return obj;
+}
+
 json decodeFromStore(const std::string& value, std::int64_t mod_revision) {
   json obj = json::parse(value, nullptr, false);
   if (!obj.is_object()) obj = json::object();
@@ -217,6 +226,73 @@ Result<json> Registry::list(const ResourceInfo& r, const std::string& ns, const 
               {"metadata", {{"resourceVersion", std::to_string(list_rev)}}},
               {"items", std::move(items)}};
   if (more) out["metadata"]["continue"] = json{{"rv", list_rev}, {"start", last_key}}.dump();
+  return out;
+}
+
+// Inserts "resourceVersion" into a stored object's text when it starts the way encodeForStore
+// writes objects of this type ({"apiVersion":..,"kind":..,"metadata":{...), else re-encodes.
+static void appendItem(std::string& out, const ResourceInfo& r, const store::KeyValue& kv) {
+  const std::string prefix = "{\"apiVersion\":\"" + r.groupVersion() + "\",\"kind\":\"" + r.kind + "\",\"metadata\":{";
+  std::string rv = "\"resourceVersion\":\"" + std::to_string(kv.mod_revision) + "\"";
+  if (kv.value.compare(0, prefix.size(), prefix) == 0) {
+    out.append(prefix);
+    out.append(rv);
+    if (kv.value.size() > prefix.size() && kv.value[prefix.size()] != '}') out.push_back(',');
+    out.append(kv.value, prefix.size(), std::string::npos);
+    return;
+  }
+  json obj = decodeFromStore(kv.value, kv.mod_revision);
+  obj["apiVersion"] = r.groupVersion();
+  obj["kind"] = r.kind;
+  out.append(obj.dump());
+}
+
+Result<std::string> Registry::listText(const ResourceInfo& r, const std::string& ns, const Selection& sel) {
+  SKIFF_ASSIGN_OR_RETURN(LabelSelector labels, LabelSelector::parse(sel.label_selector));
+  SKIFF_ASSIGN_OR_RETURN(FieldSelector fields, FieldSelector::parse(sel.field_selector, r.kind));
+  std::string pfx = prefix(r, ns);
+  std::string start;
+  std::int64_t list_rev = 0;
+  if (!sel.continue_token.empty()) {
+    json tok = json::parse(sel.continue_token, nullptr, false);
+    if (!tok.is_object() || !tok.contains("start") || !tok["start"].is_string() ||
+        tok["start"].get<std::string>().rfind(pfx, 0) != 0) {
+      return Error(ErrorCode::BadRequest, "continue key is not valid: invalid continue token");
+    }
+    start = tok["start"].get<std::string>();
+    list_rev = tok.value("rv", 0LL);
+  }
+  std::string items;
+  std::int64_t count = 0;
+  bool more = false;
+  std::string last_key;
+  const std::int64_t chunk = sel.limit > 0 ? std::max<std::int64_t>(sel.limit, 100) : 1000;
+  bool filtered = !labels.empty() || !fields.empty();
+  for (;;) {
+    SKIFF_ASSIGN_OR_RETURN(store::ListResult page, store_.list(pfx, start, chunk));
+    if (list_rev == 0) list_rev = page.revision;
+    for (auto& kv : page.items) {
+      start = kv.key;
+      if (sel.limit > 0 && count == sel.limit) {
+        more = true;
+        break;
+      }
+      if (filtered) {
+        json obj = json::parse(kv.value, nullptr, false);
+        if (!labels.matches(at(obj, {"metadata", "labels"})) || !fields.matches(obj)) continue;
+      }
+      if (count++) items.push_back(',');
+      appendItem(items, r, kv);
+      last_key = kv.key;
+    }
+    if (more || !page.more) break;
+  }
+  json meta = {{"resourceVersion", std::to_string(list_rev)}};
+  if (more) meta["continue"] = json{{"rv", list_rev}, {"start", last_key}}.dump();
+  std::string out = "{\"apiVersion\":\"" + r.groupVersion() + "\",\"items\":[";
+  out.reserve(out.size() + items.size() + 128);
+  out += items;
+  out += "],\"kind\":\"" + r.kind + "List\",\"metadata\":" + meta.dump() + "}";
   return out;
 }
 
@@ -600,7 +676,7 @@ Result<WriteResult> Registry::createObject(const ResourceInfo& r, const std::str
     releaseResources(r, obj);
     return WriteResult{present(r, obj, 0), true, true};
   }
-  auto kv = store_.create(key(r, ns, name), encodeForStore(obj));
+  auto kv = store_.create(key(r, ns, name), encodeForStore(forStorage(r, obj)));
   if (!kv) {
     releaseResources(r, obj);
     if (kv.error().is(ErrorCode::AlreadyExists)) {
@@ -752,7 +828,7 @@ Result<WriteResult> Registry::writeUpdated(const ResourceInfo& r, const std::str
     return finishDelete(r, ns, next, rev, opts);
   }
   if (opts.dry_run) return WriteResult{next, false, true};
-  auto kv = store_.update(key(r, ns, name), encodeForStore(next), rev);
+  auto kv = store_.update(key(r, ns, name), encodeForStore(forStorage(r, next)), rev);
   if (!kv) {
     if (kv.error().is(ErrorCode::Conflict)) return conflict(r, name);
     if (kv.error().is(ErrorCode::NotFound)) return notFound(r, name);
@@ -816,7 +892,7 @@ Result<WriteResult> Registry::patch(const ResourceInfo& r, const std::string& ns
             json withmf = *created;
             withmf["metadata"]["managedFields"] = mf;
             for (auto& e : withmf["metadata"]["managedFields"]) e["time"] = nowString();
-            auto kv = store_.update(key(r, ns, name), encodeForStore(withmf), nrev);
+            auto kv = store_.update(key(r, ns, name), encodeForStore(forStorage(r, withmf)), nrev);
             if (kv) res.object = present(r, withmf, kv->mod_revision);
           }
         }
@@ -962,7 +1038,7 @@ Result<WriteResult> Registry::remove(const ResourceInfo& r, const std::string& n
       }
     }
     if (!changed || opts.dry_run) return WriteResult{present(r, next, rev), false, false};
-    auto kv = store_.update(key(r, ns, name), encodeForStore(next), rev);
+    auto kv = store_.update(key(r, ns, name), encodeForStore(forStorage(r, next)), rev);
     if (!kv) {
       if (kv.error().is(ErrorCode::Conflict) && attempt < 10) continue;
       if (kv.error().is(ErrorCode::NotFound)) return notFound(r, name);

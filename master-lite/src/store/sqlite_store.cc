@@ -101,9 +101,12 @@ class SqliteStore : public Store {
   Result<ListResult> list(const std::string& prefix, const std::string& start_after,
                           std::int64_t limit) override {
     std::lock_guard lock(mu_);
-    std::string lower = std::max(prefix, start_after);
+    // Strictly after start_after (so that LIMIT counts only returned rows), else from prefix.
+    bool after = !start_after.empty() && start_after >= prefix;
+    std::string lower = after ? start_after : prefix;
     std::string upper = prefixEnd(prefix);
-    std::string sql = "SELECT key, value, create_rev, mod_rev FROM kv WHERE key >= ?1";
+    std::string sql = std::string("SELECT key, value, create_rev, mod_rev FROM kv WHERE key ") +
+                      (after ? ">" : ">=") + " ?1";
     if (!upper.empty()) sql += " AND key < ?2";
     sql += " ORDER BY key";
     if (limit > 0) sql += " LIMIT " + std::to_string(limit + 1);
@@ -116,7 +119,6 @@ class SqliteStore : public Store {
     while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
       KeyValue kv{columnText(s.get(), 0), columnText(s.get(), 1), sqlite3_column_int64(s.get(), 2),
                   sqlite3_column_int64(s.get(), 3)};
-      if (kv.key == start_after) continue;
       if (limit > 0 && static_cast<std::int64_t>(out.items.size()) == limit) {
         out.more = true;
         break;

@@ -141,6 +141,12 @@ TYPED_TEST_P(StoreConformance, ListByPrefixWithPaging) {
   EXPECT_FALSE(p2->more);
   EXPECT_EQ(p2->items[0].key, "/r/pods/ns1/c");
   EXPECT_EQ(p2->items[1].key, "/r/pods/ns2/a");
+  // Pages in the middle report that more follow.
+  auto q1 = s.list("/r/pods/", "", 1);
+  auto q2 = s.list("/r/pods/", q1->items.back().key, 1);
+  ASSERT_EQ(q2->items.size(), 1u);
+  EXPECT_EQ(q2->items[0].key, "/r/pods/ns1/b");
+  EXPECT_TRUE(q2->more);
 }
 
 TYPED_TEST_P(StoreConformance, WatchReplaysThenDeliversLive) {

@@ -55,8 +55,8 @@ s.sendall(b"GET /api/v1/namespaces/default/configmaps?watch=true HTTP/1.1\r\nHos
 time.sleep(60)  # never read
 PYEOF
 EXTRA_PIDS+=($!)
-payload=$(head -c 200000 /dev/zero | tr '\0' 'x')
-for i in $(seq 1 30); do
+payload=$(head -c 100000 /dev/zero | tr '\0' 'x')
+for i in $(seq 1 15); do
   kubectl create cm "fat-$i" --from-literal=v="$payload" >/dev/null
 done
 start=$(date +%s%N)

@@ -16,7 +16,7 @@ Y
 k create -f - >/dev/null <<'Y'
 {"apiVersion":"v1","kind":"Pod","metadata":{"name":"p1"},"spec":{"nodeName":"n1","containers":[{"name":"c","image":"busybox"}]}}
 Y
-out=$(k logs p1 2>&1 || true); expect_has "$out" 'pod p1' ; expect_has "$out" 'log line from /containerLogs/default/p1/c'
+out=$(k logs p1 2>&1 || true); expect_has "$out" 'log line from /containerLogs/default/p1/c'
 out=$(k logs p1 --tail=5); expect_has "$out" 'tail=5'
 echo '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p1"},"status":{"phase":"Running"}}' >"$T/st.json"
 k replace --raw /api/v1/namespaces/default/pods/p1/status -f "$T/st.json" >/dev/null

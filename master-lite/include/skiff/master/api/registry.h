@@ -114,6 +114,9 @@ class Registry {
                    const std::string& subresource = "");
   // A <Kind>List with metadata.resourceVersion (and continue).
   Result<json> list(const ResourceInfo& r, const std::string& ns, const Selection& sel);
+  // The same list as JSON text, spliced from the stored values without building a DOM of every
+  // item (LIST of 10k pods in milliseconds and without the memory of 10k parsed objects).
+  Result<std::string> listText(const ResourceInfo& r, const std::string& ns, const Selection& sel);
   Result<WriteResult> create(const ResourceInfo& r, const std::string& ns, json obj,
                              const WriteOptions& opts, const std::string& subresource = "",
                              const std::string& name = "");
