@@ -77,6 +77,8 @@ int main(int argc, char** argv) {
   app.add_option("--store-retain-revisions", api.store_retain_revisions,
                  "Watch history kept in the store (older revisions answer 410 Gone)")
       ->capture_default_str();
+  app.add_flag("--store-fsync", api.store_fsync,
+               "fsync every write (survives power loss; slower). Default: survives process crashes");
   app.add_option("--api-threads", api.threads, "HTTPS worker threads")->capture_default_str();
   app.add_option("--cluster-cidr", ctl.cluster_cidr, "Pod network CIDR")->capture_default_str();
   app.add_option("--node-cidr-mask-size", ctl.node_cidr_mask_size, "Per-node pod CIDR size")

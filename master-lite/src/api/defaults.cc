@@ -109,6 +109,33 @@ void defaultSelectorFromTemplate(json& spec) {
 
 }  // namespace
 
+std::string base64Encode(const std::string& in) {
+  static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                 static_cast<unsigned char>(in[i + 2]);
+    out += tbl[v >> 18];
+    out += tbl[(v >> 12) & 63];
+    out += tbl[(v >> 6) & 63];
+    out += tbl[v & 63];
+  }
+  if (i + 1 == in.size()) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    out += tbl[v >> 18];
+    out += tbl[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+    out += tbl[v >> 18];
+    out += tbl[(v >> 12) & 63];
+    out += tbl[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
 std::string podQosClass(const json& spec) {
   bool any = false, guaranteed = true;
   auto visit = [&](const json& containers) {
@@ -234,6 +261,14 @@ void applyDefaults(const ResourceInfo& r, json& obj) {
     setIfMissing(obj["status"], "phase", "Active");
   } else if (k == "Secret") {
     setIfMissing(obj, "type", "Opaque");
+    // stringData is write-only: merged into data (base64) as the API server does.
+    if (obj.contains("stringData") && obj["stringData"].is_object()) {
+      if (!obj.contains("data") || !obj["data"].is_object()) obj["data"] = json::object();
+      for (auto& [key, v] : obj["stringData"].items()) {
+        if (v.is_string()) obj["data"][key] = base64Encode(v.get<std::string>());
+      }
+      obj.erase("stringData");
+    }
   } else if (k == "Endpoints") {
     if (obj.contains("subsets") && obj["subsets"].is_array()) {
       for (auto& s : obj["subsets"]) {

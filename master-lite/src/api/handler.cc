@@ -8,6 +8,7 @@
 #include "skiff/common/version.h"
 #include "skiff/master/api/discovery.h"
 #include "skiff/master/api/object_util.h"
+#include "skiff/master/api/protobuf.h"
 #include "skiff/master/api/tables.h"
 #include "strict_fields.h"
 
@@ -273,8 +274,8 @@ Result<json> parseBody(const HttpRequest& req, bool allow_empty) {
   auto semi = ct.find(';');
   std::string media = semi == std::string::npos ? ct : ct.substr(0, semi);
   while (!media.empty() && media.back() == ' ') media.pop_back();
-  if (media == "application/vnd.kubernetes.protobuf" || media == "application/cbor" ||
-      media == "application/vnd.kubernetes.cbor") {
+  if (media == "application/vnd.kubernetes.protobuf") return decodeKubernetesProtobuf(req.body);
+  if (media == "application/cbor" || media == "application/vnd.kubernetes.cbor") {
     return Error(ErrorCode::Unsupported,
                  "the body of the request was in an unknown format - accepted media types "
                  "include: application/json, application/yaml");
@@ -755,6 +756,12 @@ HttpResponse Handler::handle(const HttpRequest& req) {
     auto body = bodyFor(false);
     if (!body) return fail(body.error());
     if (!rt.name.empty() && rt.subresource.empty()) return methodNotAllowed("POST", r);
+    if (rt.name.empty() && body->is_object() && user.inGroup("system:nodes") && !user.inGroup("system:masters")) {
+      // NodeRestriction: what a node may create depends on the object's name (its own Node/Lease).
+      RequestAttributes named = attrs;
+      named.name = str(*body, {"metadata", "name"});
+      if (auto az = authorize(registry_, user, named); !az) return fail(az.error());
+    }
     auto res = registry_.create(r, rt.ns, *body, wopts, rt.subresource, rt.name);
     if (!res) {
       std::string name = body->is_object() ? str(*body, {"metadata", "name"}) : "";

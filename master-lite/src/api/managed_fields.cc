@@ -347,7 +347,8 @@ Result<json> serverSideApply(const json& live, const json& applied, const Manage
   std::map<std::string, std::vector<std::string>> conflicts;  // "manager using apiVersion" -> paths
   std::vector<std::vector<std::string>> applied_leaves = leavesOf(applied_set);
   for (auto& e : mf) {
-    if (e.value("manager", "") == u.manager && e.value("subresource", "") == u.subresource) continue;
+    // Managers are (name, operation): kubectl's Update (scale, edit) conflicts with its Apply.
+    if (e.value("manager", "") == u.manager && e.value("operation", "") == "Apply") continue;
     if (e.value("subresource", "") != u.subresource) continue;
     for (const auto& leaf : applied_leaves) {
       if (!hasPath(e["fieldsV1"], leaf)) continue;

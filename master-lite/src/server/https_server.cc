@@ -15,6 +15,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <limits>
 #include <thread>
 #include <vector>
 
@@ -300,6 +301,8 @@ class Server : public HttpsServer {
     error_code ec;
     auto up = co_await dial(t, ec);
     if (!up) {
+      SKIFF_LOG_WARN(lg(), "Dial node agent failed", skiff::log::kv("host", t.host),
+                     skiff::log::kv("port", t.port), skiff::log::kv("err", ec.message()));
       co_await writeSimple(*client,
                            api::errorResponse(Error(ErrorCode::Internal,
                                                     "error dialing backend: dial tcp " + t.host + ":" +
@@ -321,7 +324,11 @@ class Server : public HttpsServer {
     out.body() = req.body();
     out.prepare_payload();
     co_await http::async_write(*up, out, tok(ec));
-    if (ec) co_return;
+    if (ec) {
+      SKIFF_LOG_WARN(lg(), "Proxy request to node agent failed", skiff::log::kv("host", t.host),
+                     skiff::log::kv("err", ec.message()));
+      co_return;
+    }
     beast::flat_buffer up_buf;
     if (t.upgrade) {
       http::response_parser<http::string_body> p;
@@ -352,9 +359,14 @@ class Server : public HttpsServer {
     }
     // Logs: relay status and body, streaming (follow) as it arrives.
     http::response_parser<http::buffer_body> p;
-    p.body_limit(boost::none);
+    // Not boost::none: Boost 1.74 compares the length against an empty optional (always "exceeded").
+    p.body_limit(std::numeric_limits<std::uint64_t>::max());
     co_await http::async_read_header(*up, up_buf, p, tok(ec));
-    if (ec) co_return;
+    if (ec) {
+      SKIFF_LOG_WARN(lg(), "Read node agent response failed", skiff::log::kv("host", t.host),
+                     skiff::log::kv("err", ec.message()));
+      co_return;
+    }
     http::response<http::empty_body> res{p.get().result(), 11};
     auto ct = p.get()[http::field::content_type];
     res.set(http::field::content_type, ct.empty() ? "text/plain" : std::string(ct));

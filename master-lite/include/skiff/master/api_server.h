@@ -23,7 +23,9 @@ struct ApiServerOptions {
   std::string token_auth_file;
   std::int64_t default_toleration_seconds = 300;
   std::int64_t store_retain_revisions = 10000;
-  bool store_fsync = true;
+  // false: SQLite WAL with synchronous=NORMAL: an acknowledged write survives kill -9 of the
+  // process (it is in the WAL file), not a power loss. true: synchronous=FULL (fsync per write).
+  bool store_fsync = false;
   int threads = 4;
 };
 

@@ -1,0 +1,305 @@
+#include "skiff/master/api/registry.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <set>
+#include <thread>
+
+namespace skiff::master::api {
+namespace {
+
+using json = nlohmann::json;
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/skiff-registry-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    store::Options so;
+    so.fsync_every_write = false;
+    auto s = store::openSqliteStore(dir_ + "/db", so);
+    ASSERT_TRUE(s);
+    store_ = std::move(s).value();
+    reg_ = std::make_unique<Registry>(*store_, RegistryOptions{});
+    ASSERT_TRUE(reg_->bootstrap("192.0.2.10", 6443));
+    opts_.user = {"admin", {"system:masters"}};
+    opts_.field_manager = "test";
+  }
+  void TearDown() override {
+    reg_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  const ResourceInfo& res(const std::string& g, const std::string& v, const std::string& r) {
+    const ResourceInfo* i = findResource(g, v, r);
+    EXPECT_NE(i, nullptr);
+    return *i;
+  }
+  json deployment(const std::string& name) {
+    return {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"metadata", {{"name", name}}},
+            {"spec", {{"selector", {{"matchLabels", {{"app", name}}}}},
+                      {"template", {{"metadata", {{"labels", {{"app", name}}}}},
+                                    {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "nginx:1"}}})}}}}}}}};
+  }
+
+  std::string dir_;
+  store::StorePtr store_;
+  std::unique_ptr<Registry> reg_;
+  WriteOptions opts_;
+};
+
+TEST_F(RegistryTest, CreateSetsMetadataAndDefaults) {
+  auto& d = res("apps", "v1", "deployments");
+  auto r = reg_->create(d, "default", deployment("web"), opts_);
+  ASSERT_TRUE(r) << r.error().message();
+  const json& o = r->object;
+  EXPECT_TRUE(r->created);
+  EXPECT_EQ(o["metadata"]["generation"], 1);
+  EXPECT_EQ(o["metadata"]["uid"].get<std::string>().size(), 36u);
+  EXPECT_EQ(o["spec"]["replicas"], 1);
+  EXPECT_EQ(o["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"], "25%");
+  EXPECT_EQ(o["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"], "IfNotPresent");
+  auto dup = reg_->create(d, "default", deployment("web"), opts_);
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().message(), "deployments.apps \"web\" already exists");
+  auto missing_ns = reg_->create(d, "nope", deployment("x"), opts_);
+  ASSERT_FALSE(missing_ns);
+  EXPECT_EQ(missing_ns.error().message(), "namespaces \"nope\" not found");
+}
+
+TEST_F(RegistryTest, ValidationMessagesNameFieldPaths) {
+  json bad = deployment("bad");
+  bad["spec"]["template"]["spec"]["containers"] = json::array();
+  auto r = reg_->create(res("apps", "v1", "deployments"), "default", bad, opts_);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(ErrorCode::Invalid));
+  EXPECT_EQ(r.error().message(), "Deployment.apps \"bad\" is invalid: spec.template.spec.containers: Required value");
+}
+
+TEST_F(RegistryTest, UpdateConflictsOnStaleResourceVersionAndBumpsGeneration) {
+  auto& d = res("apps", "v1", "deployments");
+  auto c = reg_->create(d, "default", deployment("web"), opts_);
+  ASSERT_TRUE(c);
+  json next = c->object;
+  next["spec"]["replicas"] = 5;
+  auto u = reg_->update(d, "default", "web", next, opts_);
+  ASSERT_TRUE(u) << u.error().message();
+  EXPECT_EQ(u->object["metadata"]["generation"], 2);
+  auto stale = reg_->update(d, "default", "web", next, opts_);
+  ASSERT_FALSE(stale);
+  EXPECT_TRUE(stale.error().is(ErrorCode::Conflict));
+  // Metadata-only changes keep the generation.
+  json labels = u->object;
+  labels["metadata"]["labels"] = {{"x", "y"}};
+  auto l = reg_->update(d, "default", "web", labels, opts_);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->object["metadata"]["generation"], 2);
+}
+
+TEST_F(RegistryTest, StatusSubresourceIsSeparate) {
+  auto& d = res("apps", "v1", "deployments");
+  ASSERT_TRUE(reg_->create(d, "default", deployment("web"), opts_));
+  auto s = reg_->patch(d, "default", "web", PatchKind::Merge,
+                       json{{"status", {{"readyReplicas", 1}}}, {"spec", {{"replicas", 9}}}}, opts_, "status");
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->object["status"]["readyReplicas"], 1);
+  EXPECT_EQ(s->object["spec"]["replicas"], 1);
+  auto m = reg_->patch(d, "default", "web", PatchKind::Merge, json{{"status", {{"readyReplicas", 7}}}}, opts_);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->object["status"]["readyReplicas"], 1);
+}
+
+TEST_F(RegistryTest, ScaleSubresource) {
+  auto& d = res("apps", "v1", "deployments");
+  ASSERT_TRUE(reg_->create(d, "default", deployment("web"), opts_));
+  auto s = reg_->patch(d, "default", "web", PatchKind::Merge, json{{"spec", {{"replicas", 3}}}}, opts_, "scale");
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->object["kind"], "Scale");
+  EXPECT_EQ(s->object["apiVersion"], "autoscaling/v1");
+  EXPECT_EQ(s->object["spec"]["replicas"], 3);
+  EXPECT_EQ(s->object["status"]["selector"], "app=web");
+  EXPECT_EQ((*reg_->get(d, "default", "web"))["metadata"]["generation"], 2);
+}
+
+TEST_F(RegistryTest, OldDeploymentVersionsAreStoredAsAppsV1) {
+  auto& old = res("apps", "v1beta1", "deployments");
+  json d = deployment("seed");
+  d["apiVersion"] = "apps/v1beta1";
+  d["spec"].erase("selector");
+  auto r = reg_->create(old, "default", d, opts_);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->object["apiVersion"], "apps/v1beta1");
+  auto v1 = reg_->get(res("apps", "v1", "deployments"), "default", "seed");
+  ASSERT_TRUE(v1);
+  EXPECT_EQ((*v1)["apiVersion"], "apps/v1");
+  EXPECT_EQ((*v1)["spec"]["selector"]["matchLabels"]["app"], "seed");
+}
+
+TEST_F(RegistryTest, GracefulPodDeletion) {
+  auto& p = res("", "v1", "pods");
+  json pod = {{"metadata", {{"name", "p"}}}, {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "x"}}})}}}};
+  ASSERT_TRUE(reg_->create(p, "default", pod, opts_));
+  // Unscheduled: gone at once.
+  auto d1 = reg_->remove(p, "default", "p", {}, opts_);
+  ASSERT_TRUE(d1);
+  EXPECT_TRUE(d1->deleted_now);
+  pod["spec"]["nodeName"] = "n1";
+  ASSERT_TRUE(reg_->create(p, "default", pod, opts_));
+  auto d2 = reg_->remove(p, "default", "p", {}, opts_);
+  ASSERT_TRUE(d2);
+  EXPECT_FALSE(d2->deleted_now);
+  EXPECT_EQ(d2->object["metadata"]["deletionGracePeriodSeconds"], 30);
+  DeleteOptions now;
+  now.grace_period_seconds = 0;
+  auto d3 = reg_->remove(p, "default", "p", now, opts_);
+  ASSERT_TRUE(d3);
+  EXPECT_FALSE(reg_->get(p, "default", "p"));
+}
+
+TEST_F(RegistryTest, FinalizersHoldDeletionUntilRemoved) {
+  auto& cm = res("", "v1", "configmaps");
+  ASSERT_TRUE(reg_->create(cm, "default", json{{"metadata", {{"name", "c"}, {"finalizers", {"x/y"}}}}}, opts_));
+  auto d = reg_->remove(cm, "default", "c", {}, opts_);
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->deleted_now);
+  EXPECT_TRUE(d->object["metadata"].contains("deletionTimestamp"));
+  auto p = reg_->patch(cm, "default", "c", PatchKind::Merge, json{{"metadata", {{"finalizers", nullptr}}}}, opts_);
+  ASSERT_TRUE(p) << p.error().message();
+  EXPECT_FALSE(reg_->get(cm, "default", "c"));
+  // Foreground propagation adds its finalizer for the garbage collector.
+  ASSERT_TRUE(reg_->create(cm, "default", json{{"metadata", {{"name", "f"}}}}, opts_));
+  DeleteOptions fg;
+  fg.propagation_policy = "Foreground";
+  auto f = reg_->remove(cm, "default", "f", fg, opts_);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->object["metadata"]["finalizers"], json({"foregroundDeletion"}));
+}
+
+TEST_F(RegistryTest, NamespaceTerminationBlocksNewContent) {
+  auto& ns = res("", "v1", "namespaces");
+  ASSERT_TRUE(reg_->create(ns, "", json{{"metadata", {{"name", "t"}}}}, opts_));
+  auto d = reg_->remove(ns, "", "t", {}, opts_);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->object["status"]["phase"], "Terminating");
+  auto c = reg_->create(res("", "v1", "configmaps"), "t", json{{"metadata", {{"name", "x"}}}}, opts_);
+  ASSERT_FALSE(c);
+  EXPECT_TRUE(c.error().is(ErrorCode::Forbidden));
+  json fin = *reg_->get(ns, "", "t");
+  fin["spec"]["finalizers"] = json::array();
+  ASSERT_TRUE(reg_->update(ns, "", "t", fin, opts_, "finalize"));
+  EXPECT_FALSE(reg_->get(ns, "", "t"));
+  auto sys = reg_->remove(ns, "", "kube-system", {}, opts_);
+  ASSERT_FALSE(sys);
+  EXPECT_TRUE(sys.error().is(ErrorCode::Forbidden));
+}
+
+TEST_F(RegistryTest, ConcurrentServiceCreatesGetDistinctIps) {
+  auto& svc = res("", "v1", "services");
+  std::vector<std::thread> ts;
+  std::atomic<int> failed{0};
+  for (int t = 0; t < 4; ++t) {
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        json s = {{"metadata", {{"name", "s" + std::to_string(t) + "-" + std::to_string(i)}}},
+                  {"spec", {{"type", "NodePort"}, {"ports", json::array({{{"port", 80}}})}}}};
+        if (!reg_->create(svc, "default", s, opts_)) ++failed;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  auto list = reg_->list(svc, "default", {});
+  ASSERT_TRUE(list);
+  std::set<std::string> ips;
+  std::set<int> ports;
+  for (const auto& s : (*list)["items"]) {
+    ips.insert(s["spec"]["clusterIP"].get<std::string>());
+    if (s["spec"]["ports"][0].contains("nodePort")) ports.insert(s["spec"]["ports"][0]["nodePort"].get<int>());
+  }
+  EXPECT_EQ(ips.size(), 41u);  // + kubernetes
+  EXPECT_TRUE(ips.count("10.96.0.1"));
+  EXPECT_EQ(ports.size(), 40u);
+  // Released on delete and reusable.
+  std::string ip = (*reg_->get(svc, "default", "s0-0"))["spec"]["clusterIP"];
+  ASSERT_TRUE(reg_->remove(svc, "default", "s0-0", {}, opts_));
+  json again = {{"metadata", {{"name", "again"}}}, {"spec", {{"clusterIP", ip}, {"ports", json::array({{{"port", 80}}})}}}};
+  auto a = reg_->create(svc, "default", again, opts_);
+  ASSERT_TRUE(a) << a.error().message();
+}
+
+TEST_F(RegistryTest, WatchSelectorTransitionsAndResume) {
+  auto& cm = res("", "v1", "configmaps");
+  Selection sel;
+  sel.label_selector = "app=x";
+  sel.resource_version = std::to_string(store_->currentRevision());
+  auto w = reg_->watch(cm, "default", sel);
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(reg_->create(cm, "default", json{{"metadata", {{"name", "a"}}}}, opts_));
+  ASSERT_TRUE(reg_->patch(cm, "default", "a", PatchKind::Merge, json{{"metadata", {{"labels", {{"app", "x"}}}}}}, opts_));
+  ASSERT_TRUE(reg_->patch(cm, "default", "a", PatchKind::Merge, json{{"data", {{"k", "v"}}}}, opts_));
+  ASSERT_TRUE(reg_->patch(cm, "default", "a", PatchKind::Merge, json{{"metadata", {{"labels", {{"app", "y"}}}}}}, opts_));
+  auto items = (*w)->next();
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[0].type, WatchEventType::Added);
+  EXPECT_EQ(items[1].type, WatchEventType::Modified);
+  EXPECT_EQ(items[2].type, WatchEventType::Deleted);
+  EXPECT_EQ(items[0].object["kind"], "ConfigMap");
+  EXPECT_EQ(items[0].encoded.back(), '\n');
+  // Initial events for resourceVersion "".
+  Selection all;
+  auto w2 = reg_->watch(cm, "default", all);
+  ASSERT_TRUE(w2);
+  auto init = (*w2)->next();
+  ASSERT_EQ(init.size(), 1u);
+  EXPECT_EQ(init[0].type, WatchEventType::Added);
+}
+
+TEST_F(RegistryTest, ServerSideApplyConflictsAndForce) {
+  auto& d = res("apps", "v1", "deployments");
+  WriteOptions a = opts_;
+  a.field_manager = "kubectl";
+  json applied = deployment("web");
+  applied["metadata"]["namespace"] = "default";
+  auto c = reg_->patch(d, "default", "web", PatchKind::Apply, applied, a);
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_TRUE(c->created);
+  WriteOptions other = opts_;
+  other.field_manager = "scaler";
+  ASSERT_TRUE(reg_->patch(d, "default", "web", PatchKind::Merge, json{{"spec", {{"replicas", 4}}}}, other));
+  applied["spec"]["replicas"] = 2;
+  auto conflict = reg_->patch(d, "default", "web", PatchKind::Apply, applied, a);
+  ASSERT_FALSE(conflict);
+  EXPECT_TRUE(conflict.error().is(ErrorCode::Conflict));
+  EXPECT_NE(conflict.error().message().find("conflict with \"scaler\""), std::string::npos) << conflict.error().message();
+  a.force = true;
+  auto forced = reg_->patch(d, "default", "web", PatchKind::Apply, applied, a);
+  ASSERT_TRUE(forced) << forced.error().message();
+  EXPECT_EQ(forced->object["spec"]["replicas"], 2);
+}
+
+TEST_F(RegistryTest, InProcessClientSharesTheRegistryPath) {
+  auto client = newInProcessClient(*reg_);
+  auto bad = client->create(gvr::kDeployments, "default", json{{"metadata", {{"name", "x"}}}, {"spec", json::object()}});
+  ASSERT_FALSE(bad);
+  EXPECT_TRUE(bad.error().is(ErrorCode::Invalid));
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<WatchEvent> seen;
+  auto w = client->watch(gvr::kConfigMaps, "default", {}, [&](const WatchEvent& e) {
+    std::lock_guard l(mu);
+    seen.push_back(e);
+    cv.notify_all();
+  });
+  ASSERT_TRUE(w);
+  ASSERT_TRUE(client->create(gvr::kConfigMaps, "default", json{{"metadata", {{"name", "c"}}}}));
+  std::unique_lock l(mu);
+  ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(5), [&] { return !seen.empty(); }));
+  EXPECT_EQ(seen[0].type, WatchEventType::Added);
+  EXPECT_EQ(seen[0].object["metadata"]["name"], "c");
+}
+
+}  // namespace
+}  // namespace skiff::master::api
