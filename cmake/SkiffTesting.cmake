@@ -13,6 +13,10 @@ function(skiff_gtest)
   target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gmock GTest::gtest GTest::gtest_main)
   target_compile_definitions(${T_NAME} PRIVATE
     SKIFF_SOURCE_DIR="${PROJECT_SOURCE_DIR}" SKIFF_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  # Remember unit test binaries so `ninja skiff_unit_tests` builds just those (the ASan pass).
+  if(T_LABEL STREQUAL "unit")
+    set_property(GLOBAL APPEND PROPERTY SKIFF_UNIT_TEST_TARGETS ${T_NAME})
+  endif()
   gtest_discover_tests(${T_NAME}
     TEST_PREFIX "${T_PREFIX}."
     DISCOVERY_MODE PRE_TEST

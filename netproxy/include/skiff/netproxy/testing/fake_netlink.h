@@ -1,0 +1,77 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "skiff/netproxy/sys/netlink.h"
+
+namespace skiff::netproxy::testing {
+
+// A world of fake network namespaces that FakeNetlink instances act on. Keeps state the way the
+// kernel does (links with kind/up/master/hairpin, veth pairs spanning namespaces, addresses,
+// routes, sysctls) and enforces its rules that matter to callers: unique names per namespace,
+// renaming only a down link, deleting one veth end deletes both, routes need their device.
+class FakeNetworkWorld {
+ public:
+  struct Link {
+    sys::LinkInfo info;
+    bool hairpin = false;
+    std::string peer_ns;  // veth only
+    std::string peer;
+    std::vector<Cidr> addresses;
+  };
+  struct Namespace {
+    std::map<std::string, Link> links;
+    std::vector<sys::Route> routes;
+    std::map<std::string, std::string> sysctls;
+  };
+
+  FakeNetworkWorld();
+  // Adds a namespace (with "lo", down) at `path`; "" is the node's namespace, present from start.
+  void addNamespace(const std::string& path);
+  void removeNamespace(const std::string& path);
+  Namespace* ns(const std::string& path);
+
+  // Makes the next call of `method` (e.g. "setUp") anywhere fail with this error.
+  void failNextForTest(const std::string& method, Error e) { fail_.insert_or_assign(method, std::move(e)); }
+  std::optional<Error> takeFailure(const std::string& method);
+
+  int next_index = 100;
+
+ private:
+  std::map<std::string, Namespace> namespaces_;
+  std::map<std::string, Error> fail_;
+};
+
+class FakeNetlink : public sys::Netlink {
+ public:
+  FakeNetlink(FakeNetworkWorld& world, std::string ns_path) : world_(world), path_(std::move(ns_path)) {}
+
+  // sys::Netlink
+  Result<std::optional<sys::LinkInfo>> getLink(const std::string& name) override;
+  Result<bool> createBridge(const std::string& name) override;
+  Result<void> createVeth(const std::string& name, const std::string& peer, int mtu) override;
+  Result<bool> deleteLink(const std::string& name) override;
+  Result<void> setUp(const std::string& name) override;
+  Result<void> setMaster(const std::string& name, const std::string& bridge) override;
+  Result<void> setHairpin(const std::string& name, bool on) override;
+  Result<void> moveToNetns(const std::string& name, const std::string& netns_path) override;
+  Result<void> rename(const std::string& name, const std::string& new_name) override;
+  Result<bool> addAddress(const std::string& name, const Cidr& address) override;
+  Result<std::vector<Cidr>> listAddresses(const std::string& name) override;
+  Result<void> replaceRoute(const sys::Route& route) override;
+  Result<bool> deleteRoute(const sys::Route& route) override;
+  Result<std::vector<sys::Route>> listRoutes(int protocol) override;
+  Result<void> writeSysctl(const std::string& key, const std::string& value) override;
+
+ private:
+  Result<FakeNetworkWorld::Namespace*> here();
+  Result<FakeNetworkWorld::Link*> link(const std::string& name, const char* what);
+  FakeNetworkWorld& world_;
+  std::string path_;
+};
+
+}  // namespace skiff::netproxy::testing

@@ -1,0 +1,50 @@
+#include "skiff/netproxy/ipam.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace skiff::netproxy {
+namespace {
+
+class IpamTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("skiff-ipam-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+};
+
+TEST_F(IpamTest, AllocatesAfterTheGatewayAndIsIdempotentPerOwner) {
+  Ipam ipam(*Cidr::parse("10.244.1.0/24"), dir_);
+  EXPECT_EQ(ipam.gateway().str(), "10.244.1.1");
+  EXPECT_EQ(ipam.allocate("a")->str(), "10.244.1.2");
+  EXPECT_EQ(ipam.allocate("b")->str(), "10.244.1.3");
+  EXPECT_EQ(ipam.allocate("a")->str(), "10.244.1.2");
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "10.244.1.2"));
+  // State survives a restart (a new Ipam over the same directory).
+  Ipam again(*Cidr::parse("10.244.1.0/24"), dir_);
+  EXPECT_EQ(again.lookup("b")->value().str(), "10.244.1.3");
+  EXPECT_TRUE(*again.release("a"));
+  EXPECT_FALSE(*again.release("a"));
+  EXPECT_FALSE(again.lookup("a")->has_value());
+  // Round-robin: the next allocation does not immediately reuse the freed address.
+  EXPECT_EQ(again.allocate("c")->str(), "10.244.1.4");
+}
+
+TEST_F(IpamTest, ExhaustionIsAClearError) {
+  Ipam ipam(*Cidr::parse("10.244.9.0/30"), dir_);  // .0 net, .1 gw, .2 usable, .3 broadcast
+  ASSERT_EQ(ipam.allocate("a")->str(), "10.244.9.2");
+  auto r = ipam.allocate("b");
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(ErrorCode::Unavailable));
+  EXPECT_NE(r.error().message().find("no free address"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace skiff::netproxy

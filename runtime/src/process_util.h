@@ -1,0 +1,51 @@
+#pragma once
+
+// Private: process helpers for the runtime (spawning detached shims, running runc, waiting on
+// pipes with deadlines, /proc checks).
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "skiff/common/result.h"
+#include "skiff/common/unique_fd.h"
+
+namespace skiff::runtime {
+
+struct RunResult {
+  int exit_code = -1;  // 128+signal when killed
+  std::string out;
+  std::string err;
+};
+
+// fork+exec `argv` with stdin from /dev/null, capturing stdout/stderr (each capped at 16 MiB),
+// killing it at the deadline (Timeout error). The child gets `extra_fds` dup'ed to 3, 4, ...
+Result<RunResult> runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                             const std::vector<int>& stdio = {});
+
+// Starts `argv` (a program that daemonizes itself: forks and lets its first process exit, as
+// skiff-shim does) with posix_spawn in a new session and `pass_fd` as fd 3. Returns once that
+// first process is reaped.
+Result<void> spawnDetached(const std::vector<std::string>& argv, int pass_fd);
+
+// Reads `fd` until EOF or the deadline.
+Result<std::string> readUntilEof(int fd, std::chrono::milliseconds timeout);
+
+// Process start time (clock ticks since boot, /proc/<pid>/stat field 22); 0 if gone.
+std::uint64_t processStartTime(int pid);
+// True if `pid` is alive and still the process that had `start_time` (pid reuse guard).
+bool processAlive(int pid, std::uint64_t start_time);
+
+// Writes a file via temp + rename, without fsync: container state does not outlive a reboot
+// (neither do the containers), so durability buys nothing on the start path.
+Result<void> writeFileReplace(const std::string& path, std::string_view data, unsigned mode = 0600);
+
+// Creates a new file (O_EXCL) with `data`: one inode, no temp file. For records written once.
+Result<void> writeFileNew(const std::string& path, std::string_view data, unsigned mode = 0600);
+
+std::string randomId();  // 64 hex characters
+std::int64_t nowNs();
+
+}  // namespace skiff::runtime

@@ -1,0 +1,244 @@
+// Registry v2 pull against a real `docker-registry` (Debian's distribution 2.8) on a loopback
+// port with its own config and storage dir. The test pushes images with a tiny pusher (blob
+// upload POST+PUT, manifest PUT), then pulls: OCI manifest, Docker schema2, an index with
+// several platforms, by tag and by digest, gzip layers.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "skiff/runtime/image_store.h"
+#include "test_env.h"
+
+namespace skiff::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using json = nlohmann::json;
+using testing::TarBuilder;
+
+int freePort() {
+  int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(s);
+  return ntohs(a.sin_port);
+}
+
+struct HttpReply {
+  int status = 0;
+  std::string location;
+  std::string body;
+};
+
+HttpReply request(int port, http::verb verb, const std::string& target, const std::string& body = "",
+                  const std::string& content_type = "application/octet-stream") {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::resolver res(ioc);
+  beast::tcp_stream s(ioc);
+  beast::error_code ec;
+  s.connect(res.resolve("127.0.0.1", std::to_string(port), ec), ec);
+  if (ec) return {};
+  http::request<http::string_body> req{verb, target, 11};
+  req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+  req.set(http::field::content_type, content_type);
+  req.body() = body;
+  req.prepare_payload();
+  http::write(s, req, ec);
+  beast::flat_buffer buf;
+  http::response<http::string_body> resp;
+  http::read(s, buf, resp, ec);
+  return {static_cast<int>(resp.result_int()), std::string(resp[http::field::location]), resp.body()};
+}
+
+class RegistryPullTest : public ::testing::Test {
+ protected:
+  // TLS: a self-signed certificate for 127.0.0.1, trusted through RegistryOptions::ca_file.
+  virtual bool tls() const { return false; }
+
+  void SetUp() override {
+    if (!testing::isRoot()) GTEST_SKIP() << "needs root (layer ownership, whiteouts)";
+    if (::access("/usr/bin/docker-registry", X_OK) != 0) GTEST_SKIP() << "docker-registry not installed";
+    env_ = std::make_unique<testing::TestEnv>();
+    port_ = freePort();
+    std::string cfg = env_->dir() + "/registry.yml";
+    std::string tls_cfg;
+    if (tls()) {
+      cert_ = env_->dir() + "/cert.pem";
+      std::string key = env_->dir() + "/key.pem";
+      std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
+                        key + " -out " + cert_ + " >/dev/null 2>&1";
+      ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl req failed";
+      tls_cfg = "  tls:\n    certificate: " + cert_ + "\n    key: " + key + "\n";
+    }
+    testing::writeFile(cfg, "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: " +
+                                env_->dir() + "/registry-data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:" +
+                                std::to_string(port_) + "\n" + tls_cfg);
+    pid_ = ::fork();
+    ASSERT_GE(pid_, 0);
+    if (pid_ == 0) {
+      std::string log = env_->dir() + "/registry.log";
+      // The registry writes its access log to stdout and the rest to stderr: keep both.
+      if (std::freopen(log.c_str(), "w", stdout) == nullptr) ::_exit(126);
+      ::dup2(1, 2);
+      ::execl("/usr/bin/docker-registry", "docker-registry", "serve", cfg.c_str(), nullptr);
+      ::_exit(127);
+    }
+    if (tls()) {
+      // The pusher speaks plain HTTP; wait for the TLS port by pulling a missing tag instead.
+      RegistryOptions o;
+      o.ca_file = cert_;
+      for (int i = 0; i < 200; ++i) {
+        auto r = openImageStore(env_->dir() + "/probe-images");
+        ASSERT_TRUE(r);
+        auto p = (*r)->pull(ref("none/none:x"), o);
+        if (!p && p.error().is(ErrorCode::NotFound)) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      }
+    } else {
+      for (int i = 0; i < 200 && request(port_, http::verb::get, "/v2/").status != 200; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      ASSERT_EQ(request(port_, http::verb::get, "/v2/").status, 200) << "registry did not come up";
+    }
+    auto s = openImageStore(env_->dir() + "/images");
+    ASSERT_TRUE(s);
+    store_ = std::move(*s);
+  }
+
+  void TearDown() override {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int st;
+      ::waitpid(pid_, &st, 0);
+    }
+    store_.reset();
+    env_.reset();
+  }
+
+  std::string pushBlob(const std::string& repo, const std::string& data) {
+    std::string digest = "sha256:" + testing::sha256Hex(data);
+    HttpReply up = request(port_, http::verb::post, "/v2/" + repo + "/blobs/uploads/");
+    EXPECT_EQ(up.status, 202) << up.body;
+    std::string loc = up.location;
+    if (auto p = loc.find("/v2/"); p != std::string::npos) loc = loc.substr(p);
+    loc += (loc.find('?') == std::string::npos ? "?" : "&") + std::string("digest=") + digest;
+    HttpReply put = request(port_, http::verb::put, loc, data);
+    EXPECT_EQ(put.status, 201) << put.body;
+    return digest;
+  }
+
+  // Pushes a one-layer image; returns its manifest (text).
+  std::string pushImage(const std::string& repo, const std::string& layer_tar, const std::string& arch, bool gzip_layer_docker,
+                        const std::string& tag) {
+    std::string layer = layer_tar;
+    std::string config = json{{"architecture", arch}, {"os", "linux"}, {"config", {{"Cmd", {"sh"}}}},
+                              {"rootfs", {{"type", "layers"}, {"diff_ids", {"sha256:" + testing::sha256Hex(layer_tar)}}}}}.dump();
+    std::string cd = pushBlob(repo, config);
+    std::string ld = pushBlob(repo, layer);
+    std::string mt = gzip_layer_docker ? "application/vnd.docker.distribution.manifest.v2+json" : "application/vnd.oci.image.manifest.v1+json";
+    std::string manifest = json{{"schemaVersion", 2},
+                                {"mediaType", mt},
+                                {"config", {{"mediaType", gzip_layer_docker ? "application/vnd.docker.container.image.v1+json" : "application/vnd.oci.image.config.v1+json"}, {"digest", cd}, {"size", config.size()}}},
+                                {"layers", {{{"mediaType", gzip_layer_docker ? "application/vnd.docker.image.rootfs.diff.tar" : "application/vnd.oci.image.layer.v1.tar"}, {"digest", ld}, {"size", layer.size()}}}}}.dump();
+    HttpReply r = request(port_, http::verb::put, "/v2/" + repo + "/manifests/" + tag, manifest, mt);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return manifest;
+  }
+
+  std::string ref(const std::string& repo_tag) { return "127.0.0.1:" + std::to_string(port_) + "/" + repo_tag; }
+
+  std::unique_ptr<testing::TestEnv> env_;
+  ImageStorePtr store_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string cert_;
+  RegistryOptions plain_ = [] {
+    RegistryOptions o;
+    o.insecure_http = true;
+    return o;
+  }();
+};
+
+TEST_F(RegistryPullTest, ROOT_PullsOciAndDockerManifestsByTagAndDigest) {
+  std::string oci = pushImage("team/oci", TarBuilder().file("hello", "oci\n").finish(), "amd64", false, "v1");
+  pushImage("team/docker", TarBuilder().file("hello", "docker\n").finish(), "amd64", true, "v2");
+  auto a = store_->pull(ref("team/oci:v1"), plain_);
+  ASSERT_TRUE(a) << a.error().message();
+  EXPECT_EQ(a->names, std::vector<std::string>{ref("team/oci:v1")});
+  EXPECT_EQ(a->manifest_digest, "sha256:" + testing::sha256Hex(oci));
+  auto dirs = store_->layerDirs(*a);
+  ASSERT_TRUE(dirs);
+  EXPECT_TRUE(fs::exists((*dirs)[0] + "/hello"));
+  auto b = store_->pull(ref("team/docker:v2"), plain_);
+  ASSERT_TRUE(b) << b.error().message();
+  auto c = store_->pull(ref("team/oci@sha256:" + testing::sha256Hex(oci)), plain_);
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->id, a->id);
+  auto missing = store_->pull(ref("team/oci:nope"), plain_);
+  ASSERT_FALSE(missing);
+  EXPECT_TRUE(missing.error().is(ErrorCode::NotFound)) << missing.error().message();
+}
+
+TEST_F(RegistryPullTest, ROOT_ResolvesIndexToThisPlatform) {
+  std::string mine = pushImage("multi/app", TarBuilder().file("arch", "mine\n").finish(), "amd64", false, "amd64-only");
+  std::string other = pushImage("multi/app", TarBuilder().file("arch", "other\n").finish(), "arm64", false, "arm64-only");
+  RegistryOptions o = plain_;
+  o.platform_arch = "amd64";
+  json index = {{"schemaVersion", 2},
+                {"mediaType", "application/vnd.oci.image.index.v1+json"},
+                {"manifests",
+                 {{{"mediaType", "application/vnd.oci.image.manifest.v1+json"}, {"digest", "sha256:" + testing::sha256Hex(other)},
+                   {"size", other.size()}, {"platform", {{"os", "linux"}, {"architecture", "arm64"}}}},
+                  {{"mediaType", "application/vnd.oci.image.manifest.v1+json"}, {"digest", "sha256:" + testing::sha256Hex(mine)},
+                   {"size", mine.size()}, {"platform", {{"os", "linux"}, {"architecture", "amd64"}}}}}}};
+  HttpReply r = request(port_, http::verb::put, "/v2/multi/app/manifests/latest", index.dump(), "application/vnd.oci.image.index.v1+json");
+  ASSERT_EQ(r.status, 201) << r.body;
+  auto im = store_->pull(ref("multi/app"), o);
+  ASSERT_TRUE(im) << im.error().message();
+  EXPECT_EQ(im->manifest_digest, "sha256:" + testing::sha256Hex(mine));
+  EXPECT_EQ(im->config.architecture, "amd64");
+  o.platform_arch = "s390x";
+  auto none = store_->pull(ref("multi/app"), o);
+  ASSERT_FALSE(none);
+  EXPECT_NE(none.error().message().find("no manifest for platform linux/s390x"), std::string::npos) << none.error().message();
+}
+
+// Over HTTPS the test cannot push with its plain-HTTP pusher, so it checks the TLS handshake,
+// CA trust and the registry's answers: a missing image is NotFound (not a TLS error), and an
+// untrusted certificate is refused.
+class RegistryTlsTest : public RegistryPullTest {
+ protected:
+  bool tls() const override { return true; }
+};
+
+TEST_F(RegistryTlsTest, ROOT_VerifiesTheRegistryCertificate) {
+  RegistryOptions trusted;
+  trusted.ca_file = cert_;
+  auto missing = store_->pull(ref("team/app:v1"), trusted);
+  ASSERT_FALSE(missing);
+  EXPECT_TRUE(missing.error().is(ErrorCode::NotFound)) << missing.error().message();
+  auto untrusted = store_->pull(ref("team/app:v1"), RegistryOptions{});
+  ASSERT_FALSE(untrusted);
+  EXPECT_NE(untrusted.error().message().find("TLS handshake"), std::string::npos) << untrusted.error().message();
+}
+
+}  // namespace
+}  // namespace skiff::runtime
