@@ -48,6 +48,7 @@ if(SKIFF_BUILD_TESTS)
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/daemonset_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/cluster_controllers_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/workloads_test.cc
+      ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/controller_manager_test.cc
     LIBS skiff_master_testing)
 endif()
 

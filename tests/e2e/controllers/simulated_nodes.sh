@@ -182,6 +182,20 @@ k get node sim-c -o jsonpath='{.spec.taints[*].key}' | grep -q node.kubernetes.i
 wait_for 40 bash -c "[ \"\$(kubectl get pods -l app=web --field-selector=status.phase=Running -o jsonpath='{range .items[*]}{.spec.nodeName} {.metadata.deletionTimestamp}{\"\\n\"}{end}' | grep -v ' .\+' | grep -c -E 'sim-a|sim-b')\" = 6 ]" ||
   fail "web pods did not move off sim-c: $(k get pods -l app=web -o wide)"
 
+step "Endpoints and EndpointSlices follow the Service's ready pods"
+printf 'apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  selector: {app: web}\n  ports: [{name: http, port: 80, targetPort: 8080}]\n' |
+  k apply -f - >/dev/null
+wait_for 20 bash -c '[ "$(kubectl get endpoints web -o jsonpath="{.subsets[*].addresses[*].ip}" | wc -w)" = 6 ]' ||
+  fail "endpoints of web do not list 6 ready pods: $(k get endpoints web -o yaml)"
+[ "$(k get endpointslices -l kubernetes.io/service-name=web -o jsonpath='{.items[0].metadata.labels.endpointslice\.kubernetes\.io/managed-by}')" = endpointslice-controller.k8s.io ] ||
+  fail "no EndpointSlice managed by endpointslice-controller.k8s.io for web"
+
+step "a deleted namespace takes its objects with it"
+k create namespace scratch >/dev/null
+wait_for 10 k get serviceaccount default -n scratch || fail "no default ServiceAccount in scratch"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, namespace: scratch}\n' | k apply -f - >/dev/null
+k delete namespace scratch --timeout=30s >/dev/null || fail "namespace scratch was not deleted"
+
 step "deleting the Deployment cascades"
 k delete deploy web >/dev/null
 wait_for 30 bash -c '[ "$(kubectl get rs -l app=web --no-headers 2>/dev/null | wc -l)" = 0 ]' ||
