@@ -152,3 +152,34 @@ Result<CertAndKey> makeSelfSignedServingCert(const std::string& host,
 }
 
 }  // namespace skiff::agent
+
+#include <openssl/ssl.h>
+
+namespace skiff::agent {
+
+Result<std::vector<std::string>> fetchServerCertificates(const std::string& host,
+                                                         const std::string& port) {
+  std::unique_ptr<SSL_CTX, void (*)(SSL_CTX*)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  if (!ctx) return Error(ErrorCode::Internal, "create tls context");
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  BioPtr bio(BIO_new_ssl_connect(ctx.get()));
+  if (!bio) return Error(ErrorCode::Internal, "create tls connection");
+  std::string target = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + port;
+  BIO_set_conn_hostname(bio.get(), target.c_str());
+  SSL* ssl = nullptr;
+  BIO_get_ssl(bio.get(), &ssl);
+  SSL_set_tlsext_host_name(ssl, host.c_str());
+  if (BIO_do_connect(bio.get()) <= 0 || BIO_do_handshake(bio.get()) <= 0) {
+    return Error(ErrorCode::Unavailable, "tls handshake with '" + target + "' failed");
+  }
+  std::vector<std::string> out;
+  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
+  for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) {
+    BioPtr mem(BIO_new(BIO_s_mem()));
+    PEM_write_bio_X509(mem.get(), sk_X509_value(chain, i));
+    out.push_back(bioString(mem.get()));
+  }
+  return out;
+}
+
+}  // namespace skiff::agent

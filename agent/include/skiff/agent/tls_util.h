@@ -37,3 +37,12 @@ Result<CertAndKey> makeSelfSignedServingCert(const std::string& host,
                                              const std::vector<std::string>& ips);
 
 }  // namespace skiff::agent
+
+namespace skiff::agent {
+
+// TLS-handshakes with host:port without verifying anything and returns the PEM certificates the
+// server presented (leaf first). Only for the join flow, which then pins the CA by its hash.
+Result<std::vector<std::string>> fetchServerCertificates(const std::string& host,
+                                                         const std::string& port);
+
+}  // namespace skiff::agent

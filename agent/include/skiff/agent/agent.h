@@ -1,0 +1,20 @@
+#pragma once
+
+// The whole node agent: credentials (kubeconfig or join), node registration, lease and status,
+// pods, the kubelet API, the service proxy. runAgent blocks until SIGTERM/SIGINT and returns the
+// process exit code. Pods keep running when the agent stops (they are re-adopted on start).
+
+#include "skiff/agent/config.h"
+#include "skiff/agent/container_runtime.h"
+
+namespace skiff::agent {
+
+int runAgent(const AgentConfig& cfg);
+
+// Adapters to the real libraries (runtime_adapter.cc, network_adapter.cc). They return an
+// Unavailable error when the library is not built in, and the agent reports the node NotReady
+// with that message.
+Result<ContainerRuntimePtr> makeContainerRuntime(const AgentConfig& cfg);
+Result<PodNetworkManagerPtr> makePodNetwork(const AgentConfig& cfg, const std::string& node_name);
+
+}  // namespace skiff::agent

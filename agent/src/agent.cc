@@ -1,0 +1,341 @@
+#include "skiff/agent/agent.h"
+
+#include <signal.h>
+#include <systemd/sd-daemon.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "skiff/agent/join.h"
+#include "skiff/agent/kube_client.h"
+#include "skiff/agent/kubeconfig.h"
+#include "skiff/agent/kubelet.h"
+#include "skiff/agent/node_facts.h"
+#include "skiff/agent/node_status.h"
+#include "skiff/agent/object_source.h"
+#include "skiff/agent/pod_sync.h"
+#include "skiff/agent/resources.h"
+#include "skiff/agent/runner.h"
+#include "skiff/agent/volumes.h"
+#include "skiff/common/log.h"
+#include "skiff/common/version.h"
+
+namespace skiff::agent {
+
+using nlohmann::json;
+using skiff::log::kv;
+
+namespace {
+
+// A runtime stand-in while no runtime is available: lists nothing, refuses to run anything, so
+// the node registers and reports NotReady with the reason instead of the agent exiting.
+class UnavailableRuntime final : public ContainerRuntime {
+ public:
+  explicit UnavailableRuntime(std::string why) : why_(std::move(why)) {}
+  std::string version() override { return "unavailable://0"; }
+  Result<std::string> runPodSandbox(const SandboxConfig&) override { return err(); }
+  Result<void> stopPodSandbox(const std::string&) override { return ok(); }
+  Result<void> removePodSandbox(const std::string&) override { return ok(); }
+  Result<std::vector<SandboxStatus>> listPodSandboxes() override {
+    return std::vector<SandboxStatus>{};
+  }
+  Result<std::string> createContainer(const std::string&, const ContainerConfig&) override {
+    return err();
+  }
+  Result<void> startContainer(const std::string&) override { return err(); }
+  Result<void> stopContainer(const std::string&, std::chrono::seconds) override { return ok(); }
+  Result<void> removeContainer(const std::string&) override { return ok(); }
+  Result<std::vector<ContainerInfo>> listContainers() override {
+    return std::vector<ContainerInfo>{};
+  }
+  Result<ExecResult> execSync(const std::string&, const std::vector<std::string>&,
+                              std::chrono::seconds) override {
+    return err();
+  }
+  Result<std::unique_ptr<ExecSession>> exec(const std::string&, const std::vector<std::string>&,
+                                            bool, bool) override {
+    return err();
+  }
+  Result<ImageInfo> pullImage(const std::string&) override { return err(); }
+  Result<std::optional<ImageInfo>> imageStatus(const std::string&) override {
+    return std::optional<ImageInfo>();
+  }
+  Result<std::vector<ImageInfo>> listImages() override { return std::vector<ImageInfo>{}; }
+  Result<std::vector<ContainerStats>> listContainerStats() override {
+    return std::vector<ContainerStats>{};
+  }
+
+ private:
+  Error err() const { return Error(ErrorCode::Unavailable, why_); }
+  std::string why_;
+};
+
+std::atomic<bool> g_stop{false};
+CancelToken* g_cancel = nullptr;
+
+void onSignal(int) { g_stop = true; }
+
+struct Threads {
+  std::vector<std::thread> list;
+  ~Threads() {
+    for (auto& t : list) {
+      if (t.joinable()) t.join();
+    }
+  }
+};
+
+// Handles the nodes watch: our own Node feeds the status manager (podCIDR), the others feed
+// the route table of the pod network (flannel host-gw).
+class NodeWatch final : public ReflectorHandler {
+ public:
+  NodeWatch(std::string name, NodeStatusManager& status, std::function<void()> on_change)
+      : name_(std::move(name)), status_(status), on_change_(std::move(on_change)) {}
+  void replace(const std::vector<json>& items) override {
+    for (const auto& n : items) see(n);
+  }
+  void apply(const WatchEvent& ev) override {
+    if (ev.type != "DELETED") see(ev.object);
+  }
+
+ private:
+  void see(const json& n) {
+    if (n["metadata"].value("name", "") != name_) return;
+    std::string before = status_.podCidr();
+    status_.observeNode(n);
+    if (status_.podCidr() != before) on_change_();
+  }
+  std::string name_;
+  NodeStatusManager& status_;
+  std::function<void()> on_change_;
+};
+
+}  // namespace
+
+int runAgent(const AgentConfig& cfg) {
+  auto lg = skiff::log::get("agent");
+  ::signal(SIGPIPE, SIG_IGN);
+  struct sigaction sa {};
+  sa.sa_handler = onSignal;
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGINT, &sa, nullptr);
+
+  auto fail = [&](const Error& e) {
+    SKIFF_LOG_ERROR(lg, "Agent failed", kv("err", e.message()));
+    return 1;
+  };
+
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.root_dir, ec);
+  if (ec) return fail(Error(ErrorCode::Internal, "create root dir '" + cfg.root_dir + "': " + ec.message()));
+
+  auto facts = makeProcNodeFacts(cfg);
+  auto snapshot = facts->collect();
+  if (!snapshot) return fail(snapshot.error());
+  std::string node_name = cfg.hostname_override.empty() ? snapshot->hostname : cfg.hostname_override;
+  for (auto& c : node_name) c = static_cast<char>(std::tolower(c));
+
+  // Credentials: an existing kubeconfig wins; otherwise join with the bootstrap token.
+  KubeConfig kc;
+  std::string kc_path = cfg.kubeconfigPath();
+  if (std::filesystem::exists(kc_path)) {
+    auto loaded = loadKubeconfig(kc_path);
+    if (!loaded) return fail(loaded.error());
+    kc = *loaded;
+    if (!cfg.server.empty() && kc.server != cfg.server) {
+      SKIFF_LOG_WARN(lg, "Kubeconfig server differs from --server, using the kubeconfig",
+                     kv("kubeconfig", kc.server), kv("server", cfg.server));
+    }
+  } else if (!cfg.token.empty()) {
+    auto joined = joinCluster(cfg, node_name);
+    if (!joined) return fail(joined.error());
+    kc = *joined;
+  } else {
+    return fail(Error(ErrorCode::Invalid, "no kubeconfig at '" + kc_path +
+                                              "': join with --server, --token and "
+                                              "--ca-cert-hash, or pass --kubeconfig"));
+  }
+  auto transport = transportFromKubeconfig(kc);
+  if (!transport) return fail(transport.error());
+  auto client = std::make_shared<KubeClient>(*transport);
+
+  // Runtime and network (adapters to the runtime and netproxy libraries).
+  ContainerRuntimePtr runtime;
+  std::string runtime_problem;
+  if (auto r = makeContainerRuntime(cfg); r) {
+    runtime = *r;
+  } else {
+    runtime_problem = r.error().message();
+    SKIFF_LOG_ERROR(lg, "Container runtime unavailable, node will be NotReady",
+                    kv("err", runtime_problem));
+    runtime = std::make_shared<UnavailableRuntime>(runtime_problem);
+  }
+  PodNetworkManagerPtr network;
+  if (auto n = makePodNetwork(cfg, node_name); n) {
+    network = *n;
+  } else {
+    SKIFF_LOG_ERROR(lg, "Pod network unavailable", kv("err", n.error().message()));
+  }
+
+  // Node registration, lease and status.
+  NodeRegistration reg;
+  reg.name = node_name;
+  reg.node_ip = cfg.node_ip;
+  reg.labels = cfg.node_labels;
+  reg.taints = cfg.register_with_taints;
+  reg.kubelet_port = cfg.port;
+  reg.lease_duration_seconds = cfg.node_lease_duration_seconds;
+  reg.kubelet_version = skiff::kKubeVersion;
+  reg.runtime_version = runtime->version();
+  reg.report_frequency = cfg.node_status_report_frequency;
+  std::unique_ptr<NodeStatusManager> status;
+  auto health = [&]() {
+    NodeHealth h;
+    h.runtime_ready = runtime_problem.empty();
+    h.runtime_message = runtime_problem;
+    h.network_ready = status && !status->podCidr().empty() && (!network || network->ready());
+    auto usage = readNodeUsage(cfg.root_dir);
+    if (usage) {
+      auto over = [&](const std::string& signal, int64_t avail, int64_t cap) {
+        auto it = cfg.eviction_hard.find(signal);
+        if (it == cfg.eviction_hard.end() || avail < 0) return false;
+        int64_t t = it->second.ends_with("%")
+                        ? static_cast<int64_t>(cap * std::strtod(it->second.c_str(), nullptr) / 100)
+                        : parseBytes(it->second).value_or(0);
+        return avail < t;
+      };
+      h.memory_pressure = over("memory.available", usage->memory_available, usage->memory_capacity);
+      h.disk_pressure = over("nodefs.available", usage->nodefs_available, usage->nodefs_capacity) ||
+                        over("nodefs.inodesFree", usage->nodefs_inodes_free, usage->nodefs_inodes);
+      h.pid_pressure = over("pid.available", usage->pids_available, usage->pids_max);
+    }
+    auto images = runtime->listImages();
+    if (images) {
+      for (const auto& i : *images) {
+        json names = json::array();
+        for (const auto& d : i.repo_digests) names.push_back(d);
+        for (const auto& t : i.repo_tags) names.push_back(t);
+        h.images.push_back({{"names", names}, {"sizeBytes", i.size}});
+      }
+    }
+    return h;
+  };
+  WallClock wall = [] { return std::chrono::system_clock::now(); };
+  status = std::make_unique<NodeStatusManager>(client, reg, *facts, health, wall);
+  for (int attempt = 0; !g_stop; ++attempt) {
+    auto r = status->registerNode();
+    if (r) break;
+    SKIFF_LOG_WARN(lg, "Unable to register node with API server, will retry",
+                   kv("node", node_name), kv("err", r.error().message()));
+    std::this_thread::sleep_for(std::chrono::seconds(std::min(attempt + 1, 7)));
+  }
+  if (g_stop) return 0;
+
+  // Pods.
+  KubeletLimits limits;
+  limits.allocatable_milli_cpu = parseMilliCpu(snapshot->allocatable.value("cpu", "0")).value_or(0);
+  limits.allocatable_memory = parseBytes(snapshot->allocatable.value("memory", "0")).value_or(0);
+  limits.max_pods = cfg.max_pods;
+  auto objects = makeApiObjectSource(client);
+  auto mounter = makeRealMounter();
+  VolumeManager volumes(cfg.root_dir, *objects, *mounter);
+  Backoff crash(cfg.crash_loop_initial, cfg.crash_loop_max, wall);
+  Backoff image_backoff(std::chrono::seconds(10), std::chrono::seconds(300), wall);
+  PodSyncConfig psc;
+  psc.node_name = node_name;
+  psc.host_ip = status->nodeIp();
+  psc.root_dir = cfg.root_dir;
+  psc.cluster_dns = cfg.cluster_dns;
+  psc.cluster_domain = cfg.cluster_domain;
+  psc.memory_capacity = parseBytes(snapshot->capacity.value("memory", "0")).value_or(0);
+  psc.allocatable_milli_cpu = limits.allocatable_milli_cpu;
+  psc.allocatable_memory = limits.allocatable_memory;
+  PodSyncer syncer(psc, *runtime, network.get(), volumes, *objects, crash, image_backoff, nullptr,
+                   wall);
+  Kubelet kubelet(client, syncer, *runtime, limits);
+
+  CancelToken cancel;
+  g_cancel = &cancel;
+  boost::asio::io_context lease_io, status_io;
+  auto lease_guard = boost::asio::make_work_guard(lease_io);
+  auto status_guard = boost::asio::make_work_guard(status_io);
+  BoundedFrequencyRunner lease_runner(
+      lease_io, "node-lease",
+      [&] {
+        auto r = status->renewLease();
+        if (!r) SKIFF_LOG_WARN(lg, "Failed to renew node lease, will retry", kv("err", r.error().message()));
+        return bool(r);
+      },
+      std::chrono::seconds(cfg.node_lease_duration_seconds) / 4,
+      std::chrono::seconds(cfg.node_lease_duration_seconds) / 4, std::chrono::milliseconds(1000));
+  BoundedFrequencyRunner status_runner(
+      status_io, "node-status",
+      [&] {
+        auto r = status->syncStatus();
+        if (!r) SKIFF_LOG_WARN(lg, "Error updating node status, will retry", kv("err", r.error().message()));
+        return bool(r);
+      },
+      std::chrono::seconds(1), cfg.node_status_update_frequency, std::chrono::seconds(2));
+  lease_runner.start();
+  status_runner.start();
+
+  Threads threads;
+  threads.list.emplace_back([&] { lease_io.run(); });
+  threads.list.emplace_back([&] { status_io.run(); });
+
+  ListOptions pod_sel;
+  pod_sel.field_selector = "spec.nodeName=" + node_name;
+  Reflector pods_reflector(client, apiPath("", "v1", "pods"), pod_sel, kubelet, "pods");
+  threads.list.emplace_back([&] { pods_reflector.run(cancel); });
+
+  NodeWatch node_watch(node_name, *status, [&] {
+    std::string cidr = status->podCidr();
+    SKIFF_LOG_INFO(lg, "Pod CIDR assigned", kv("node", node_name), kv("podCIDR", cidr));
+    if (network) network->setPodCidr(cidr);
+    status_runner.run();
+  });
+  ListOptions node_sel;
+  node_sel.field_selector = "metadata.name=" + node_name;
+  Reflector node_reflector(client, apiPath("", "v1", "nodes"), node_sel, node_watch, "nodes");
+  threads.list.emplace_back([&] { node_reflector.run(cancel); });
+
+  // PLEG relist every second; full resync every 10 s (backoff expiry, volume refresh).
+  threads.list.emplace_back([&] {
+    int tick = 0;
+    while (!cancel.waitFor(std::chrono::seconds(1))) {
+      kubelet.relist();
+      if (++tick % 10 == 0) kubelet.resyncAll();
+    }
+  });
+
+  // systemd: READY once registered; WATCHDOG at half the configured interval.
+  (void)sd_notify(0, "READY=1\nSTATUS=node registered");
+  uint64_t watchdog_usec = 0;
+  bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+  SKIFF_LOG_INFO(lg, "Agent running", kv("node", node_name), kv("version", skiff::kVersion));
+  auto last_dog = std::chrono::steady_clock::now();
+  while (!g_stop) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (watchdog && std::chrono::steady_clock::now() - last_dog >=
+                        std::chrono::microseconds(watchdog_usec / 2)) {
+      (void)sd_notify(0, "WATCHDOG=1");
+      last_dog = std::chrono::steady_clock::now();
+    }
+  }
+  SKIFF_LOG_INFO(lg, "Agent stopping; pods keep running", kv("node", node_name));
+  (void)sd_notify(0, "STOPPING=1");
+  cancel.cancel();
+  lease_runner.stop();
+  status_runner.stop();
+  lease_guard.reset();
+  status_guard.reset();
+  lease_io.stop();
+  status_io.stop();
+  kubelet.stop();
+  return 0;
+}
+
+}  // namespace skiff::agent
