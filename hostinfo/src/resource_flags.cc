@@ -1,0 +1,129 @@
+#include "skiff/hostinfo/resource_flags.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+#include "text.h"
+
+namespace skiff::hostinfo {
+namespace {
+
+// Signals kubelet 1.32 accepts (pkg/kubelet/eviction/api/types.go).
+constexpr std::string_view kSignals[] = {
+    "memory.available",    "allocatableMemory.available", "nodefs.available",
+    "nodefs.inodesFree",   "imagefs.available",           "imagefs.inodesFree",
+    "containerfs.available", "containerfs.inodesFree",    "pid.available",
+};
+
+Error flagError(std::string_view flag, std::string_view item, const std::string& why) {
+  return Error(ErrorCode::Invalid,
+               "invalid " + std::string(flag) + " '" + std::string(item) + "': " + why);
+}
+
+// Splits "a,b,,c" into non-empty items, as the kubelet map flags do.
+std::vector<std::string_view> splitItems(std::string_view value) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    std::size_t comma = value.find(',', start);
+    if (comma == std::string_view::npos) comma = value.size();
+    if (comma > start) out.push_back(value.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+}  // namespace
+
+Result<ResourceList> parseReservedFlag(std::string_view value, std::string_view flag) {
+  ResourceList out;
+  for (std::string_view item : splitItems(value)) {
+    const std::size_t eq = item.find('=');
+    if (eq == std::string_view::npos) {
+      return flagError(flag, item, "malformed pair, expect string=string");
+    }
+    const std::string key(detail::trim(item.substr(0, eq)));
+    const std::string_view v = detail::trim(item.substr(eq + 1));
+    if (key != kResourceCpu && key != kResourceMemory && key != kResourceEphemeralStorage &&
+        key != kResourcePid) {
+      return flagError(flag, item, "cannot reserve " + quoted(key) + " resource");
+    }
+    auto q = Quantity::parse(v);
+    if (!q) {
+      return flagError(flag, item, "failed to parse quantity " + quoted(v) + " for " +
+                                       quoted(key) + " resource: " + q.error().message());
+    }
+    if (q->sign() < 0) {
+      return flagError(flag, item,
+                       "resource quantity for " + quoted(key) + " cannot be negative: " +
+                           std::string(v));
+    }
+    out[key] = *q;
+  }
+  return out;
+}
+
+Result<std::vector<EvictionThreshold>> parseEvictionThresholds(std::string_view value,
+                                                               std::string_view flag) {
+  std::vector<EvictionThreshold> out;
+  std::vector<std::string> seen;
+  for (std::string_view item : splitItems(value)) {
+    const std::size_t lt = item.find('<');
+    if (lt == std::string_view::npos) {
+      return flagError(flag, item, "malformed pair, expect string<string");
+    }
+    const std::string signal(detail::trim(item.substr(0, lt)));
+    const std::string_view v = detail::trim(item.substr(lt + 1));
+    bool known = false;
+    for (auto s : kSignals) known = known || s == signal;
+    if (!known) return flagError(flag, item, "unsupported eviction signal " + signal);
+    for (const auto& s : seen) {
+      if (s == signal) {
+        return flagError(flag, item, "found duplicate eviction threshold for signal " + signal);
+      }
+    }
+    seen.push_back(signal);
+
+    if (v.ends_with("%")) {
+      if (v == "0%" || v == "100%") continue;  // kubelet ignores both
+      std::string number(v);
+      while (!number.empty() && number.back() == '%') number.pop_back();
+      // strconv.ParseFloat(s, 32): the whole string must be a number.
+      char* end = nullptr;
+      errno = 0;
+      const double parsed = number.empty() ? NAN : std::strtod(number.c_str(), &end);
+      if (number.empty() || end != number.c_str() + number.size() || errno == ERANGE ||
+          !std::isfinite(parsed) || number.find_first_of("xXpP") != std::string::npos) {
+        return flagError(flag, item, "invalid percentage " + quoted(v));
+      }
+      const float percentage = static_cast<float>(parsed) / 100.0f;
+      if (percentage < 0) {
+        return flagError(flag, item, "eviction percentage threshold " + signal +
+                                         " must be >= 0%: " + std::string(v));
+      }
+      if (percentage > 1) {
+        return flagError(flag, item, "eviction percentage threshold " + signal +
+                                         " must be <= 100%: " + std::string(v));
+      }
+      out.push_back({signal, std::nullopt, percentage});
+      continue;
+    }
+    auto q = Quantity::parse(v);
+    if (!q) return flagError(flag, item, q.error().message());
+    if (q->sign() <= 0) {
+      return flagError(flag, item, "eviction threshold " + signal + " must be positive: " +
+                                       q->toString());
+    }
+    out.push_back({signal, *q, 0});
+  }
+  return out;
+}
+
+std::vector<EvictionThreshold> defaultEvictionHard() {
+  return std::move(parseEvictionThresholds(kDefaultEvictionHard)).value();
+}
+
+}  // namespace skiff::hostinfo

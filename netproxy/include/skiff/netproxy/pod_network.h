@@ -1,0 +1,102 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "skiff/common/result.h"
+#include "skiff/netproxy/ipv4.h"
+#include "skiff/netproxy/rule.h"
+#include "skiff/netproxy/sys/iptables.h"
+#include "skiff/netproxy/sys/netlink.h"
+
+namespace skiff::netproxy {
+
+struct PodNetworkConfig {
+  std::string bridge = "skiff0";
+  Cidr pod_cidr;                                            // this node's spec.podCIDR
+  Cidr cluster_cidr{{0x0af40000}, 16};                      // 10.244.0.0/16 (--pod-network-cidr)
+  std::string ipam_dir = "/var/lib/skiff/agent/ipam";
+  int mtu = 1500;
+};
+
+struct HostPort {
+  Protocol protocol = Protocol::Tcp;
+  uint16_t host_port = 0;
+  uint16_t container_port = 0;
+};
+
+// What the runtime hands over for one pod sandbox.
+struct Sandbox {
+  std::string id;          // sandbox id: [A-Za-z0-9_.-], at most 128 characters
+  std::string netns_path;  // e.g. /run/netns/<id> or /proc/<pid>/ns/net
+  std::string pod;         // "ns/name", for log lines and rule comments
+  std::vector<HostPort> host_ports;
+};
+
+struct PodAddress {
+  Ipv4 ip;
+  int prefix = 24;
+  Ipv4 gateway;
+  std::string host_veth;
+};
+
+// Another node, for host-gw routes: its pod CIDR is reached via its InternalIP.
+struct NodeRoute {
+  std::string node;
+  Cidr pod_cidr;
+  Ipv4 internal_ip;
+};
+
+// The node's pod network, flannel host-gw style with skiff's own bridge (reference §5):
+//  - bridge `skiff0` holding the first address of the podCIDR (the pods' gateway), up;
+//  - per pod a veth pair: host end `sk<hash>` on the bridge with hairpin mode on, peer moved
+//    into the sandbox netns and renamed eth0 with an IPAM address and a default route via the
+//    bridge; loopback up;
+//  - net.ipv4.ip_forward=1 and route_localnet=1 (localhost NodePorts) in the node's namespace;
+//  - nat SKIFF-POSTROUTING (from POSTROUTING): RETURN for packets kube-proxy's 0x4000 mark
+//    will masquerade, RETURN pod-to-pod, MASQUERADE pods leaving the cluster CIDR (flannel's
+//    FLANNEL-POSTRTG order); filter SKIFF-FORWARD (from FORWARD) accepts cluster-CIDR traffic so
+//    a DROP forward policy (docker) does not cut pods off;
+//  - hostPort: nat SKIFF-HOSTPORTS (from PREROUTING/OUTPUT for local destinations) DNATs
+//    host_port to podIP:container_port, one rule per mapping commented with the sandbox id
+//    (the portmap plugin's CNI-HOSTPORT-DNAT, flattened);
+//  - routes to other nodes' pod CIDRs via their InternalIP, tagged kSkiffRouteProtocol.
+// All of it lives in the namespace of `node` (the netlink/iptables seams given). Not
+// thread-safe; the agent calls it from its pod workers one at a time.
+class PodNetwork {
+ public:
+  virtual ~PodNetwork() = default;
+
+  // Creates/repairs the bridge, sysctls and masquerade rules. Idempotent; setup calls it.
+  virtual Result<void> ensureNode() = 0;
+
+  // Wires one sandbox and returns its address. Idempotent for the same id only after a
+  // teardown; a failure leaves nothing behind (no veth, no IP reserved, no rules).
+  virtual Result<PodAddress> setup(const Sandbox& sandbox) = 0;
+
+  // Removes the sandbox's veth, hostPort rules and IP. Accepts unknown ids and sandboxes whose
+  // netns is already gone; returns false when there was nothing to remove.
+  virtual Result<bool> teardown(const Sandbox& sandbox) = 0;
+
+  // Makes the node's routes to other nodes' pod CIDRs exactly `nodes` (own CIDR skipped):
+  // adds/replaces missing or changed routes, deletes skiff routes for nodes that are gone.
+  virtual Result<void> syncNodeRoutes(const std::vector<NodeRoute>& nodes) = 0;
+
+  // Removes the bridge, skiff's routes and chains (agent --cleanup). Idempotent.
+  virtual Result<void> cleanupNode() = 0;
+};
+
+using NetlinkFactory =
+    std::function<Result<std::unique_ptr<sys::Netlink>>(const std::string& netns_path)>;
+
+// `node` and `iptables` act on the node's namespace; `pod_netlink` opens a seam inside a
+// sandbox's namespace (makeLibnlNetlink in production).
+std::unique_ptr<PodNetwork> makePodNetwork(PodNetworkConfig config, sys::Netlink& node,
+                                           NetlinkFactory pod_netlink, sys::Iptables& iptables);
+
+// The host-side veth name for a sandbox id: "sk" + 11 hex digits of sha256(id).
+std::string hostVethName(const std::string& sandbox_id);
+
+}  // namespace skiff::netproxy

@@ -1,0 +1,88 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "skiff/common/result.h"
+#include "skiff/netproxy/ipv4.h"
+#include "skiff/netproxy/rule.h"
+
+namespace skiff::netproxy {
+
+// The typed view of Services and EndpointSlices the proxy works from, as kube-proxy's
+// ServicePort/Endpoint (pkg/proxy/servicechangetracker.go, endpointschangetracker.go).
+
+// "ns/name:port" (":port" only for named ports), kube-proxy's ServicePortName.String().
+struct ServicePortName {
+  std::string ns;
+  std::string name;
+  std::string port;
+  std::string str() const;
+  friend auto operator<=>(const ServicePortName&, const ServicePortName&) = default;
+};
+
+inline constexpr uint32_t kDefaultAffinitySeconds = 10800;  // sessionAffinityConfig default
+
+struct ServicePort {
+  ServicePortName id;
+  Protocol protocol = Protocol::Tcp;
+  Ipv4 cluster_ip;
+  uint16_t port = 0;
+  uint16_t node_port = 0;  // 0: not a NodePort
+  std::vector<Ipv4> external_ips;
+  bool affinity_client_ip = false;
+  uint32_t affinity_seconds = kDefaultAffinitySeconds;
+  bool external_policy_local = false;  // externalTrafficPolicy: Local (only for NodePort/LB)
+  bool internal_policy_local = false;  // internalTrafficPolicy: Local
+  uint16_t health_check_node_port = 0;
+
+  // Key into an EndpointMap: "<svcPortName>/<protocol>".
+  std::string key() const;
+  bool externallyAccessible() const { return node_port != 0 || !external_ips.empty(); }
+};
+
+struct Endpoint {
+  Ipv4 ip;
+  uint16_t port = 0;
+  bool ready = true;
+  bool serving = true;
+  bool terminating = false;
+  std::string node_name;
+  std::string str() const;  // "ip:port"
+};
+
+// Endpoints per ServicePort::key(), in the order the slices list them.
+using EndpointMap = std::map<std::string, std::vector<Endpoint>>;
+
+// Something in an API object the proxy could not use; the object (or the part named) is skipped
+// and the reason logged, never a crash.
+struct Skipped {
+  std::string object;  // "ns/name"
+  std::string reason;
+};
+
+struct ConvertedServices {
+  std::vector<ServicePort> ports;
+  std::vector<Skipped> skipped;
+};
+
+// Service objects (v1) -> service ports. Headless (clusterIP None) and ExternalName services
+// have no proxy rules and are left out silently, as kube-proxy does. Invalid objects and ports
+// (bad IPs, ports out of range, SCTP) are reported in `skipped`.
+ConvertedServices servicesFromJson(const std::vector<nlohmann::json>& services);
+
+struct ConvertedEndpoints {
+  EndpointMap endpoints;
+  std::vector<Skipped> skipped;
+};
+
+// discovery.k8s.io/v1 EndpointSlices -> endpoints per service port, joined to services by the
+// kubernetes.io/service-name label and the port name. Only IPv4 slices are used (a v6 slice is
+// skipped with its reason); a missing `ready` condition means ready, as the API documents.
+ConvertedEndpoints endpointsFromJson(const std::vector<nlohmann::json>& slices);
+
+}  // namespace skiff::netproxy

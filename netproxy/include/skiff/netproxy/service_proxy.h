@@ -1,0 +1,66 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "skiff/common/result.h"
+#include "skiff/netproxy/proxy_rules.h"
+#include "skiff/netproxy/service.h"
+#include "skiff/netproxy/sys/conntrack.h"
+#include "skiff/netproxy/sys/iptables.h"
+
+namespace skiff::netproxy {
+
+struct SyncResult {
+  bool full = false;                 // every owned chain was (re)written
+  std::size_t service_ports = 0;
+  std::size_t skipped_objects = 0;   // API objects (or ports) left out, each logged with its reason
+  std::size_t chains_written = 0;
+  std::size_t rules_written = 0;
+  std::size_t chains_removed = 0;
+  std::size_t conntrack_deleted = 0;
+  std::chrono::nanoseconds build{0};  // computing the desired rule set and the diff
+  sys::CommitStats filter;
+  sys::CommitStats nat;
+};
+
+// kube-proxy's iptables Proxier (syncProxyRules), driven from outside: the caller (the agent's
+// informers and its BoundedFrequencyRunner) passes the complete current Services and
+// EndpointSlices on each call.
+//
+// Every sync computes the full desired rule set (buildRuleset), compares each chain with what
+// the previous successful sync wrote, and writes only chains whose content changed, plus
+// deletions of chains no longer wanted, in one iptables transaction per table (filter, then
+// nat). So a change to one Service among 10,000 rewrites that Service's chains and the shared
+// dispatch chains only. The first sync, and the sync after any failure, is a full one: it writes
+// every chain and deletes stale KUBE-SVC/SVL/EXT/FW/SEP chains left by an earlier run.
+//
+// Removed UDP endpoints get their conntrack entries deleted after the commit.
+// Not thread-safe: call from one sync loop. The network namespace is the calling thread's.
+class ServiceProxy {
+ public:
+  virtual ~ServiceProxy() = default;
+
+  virtual Result<SyncResult> sync(const std::vector<ServicePort>& ports,
+                                  const EndpointMap& endpoints) = 0;
+
+  // The same from API objects (v1 Service, discovery.k8s.io/v1 EndpointSlice as JSON). Invalid
+  // objects are skipped with a logged reason; they never fail the sync.
+  virtual Result<SyncResult> syncObjects(const std::vector<nlohmann::json>& services,
+                                         const std::vector<nlohmann::json>& endpoint_slices) = 0;
+
+  // Removes every chain and jump rule this proxy owns (kube-proxy --cleanup). Idempotent.
+  virtual Result<void> cleanup() = 0;
+
+  // Approximate bytes held between syncs (the per-chain fingerprints and UDP endpoint sets).
+  virtual std::size_t stateBytes() const = 0;
+};
+
+// `conntrack` may be null (no conntrack cleanup, e.g. in unit tests with only a fake iptables).
+std::unique_ptr<ServiceProxy> makeIptablesProxy(ProxyConfig config, sys::Iptables& iptables,
+                                                sys::Conntrack* conntrack);
+
+}  // namespace skiff::netproxy

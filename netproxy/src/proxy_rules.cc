@@ -1,0 +1,443 @@
+#include "skiff/netproxy/proxy_rules.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "skiff/netproxy/chain_names.h"
+
+namespace skiff::netproxy {
+
+namespace {
+
+constexpr const char* kServices = "KUBE-SERVICES";
+constexpr const char* kExternalServices = "KUBE-EXTERNAL-SERVICES";
+constexpr const char* kNodePorts = "KUBE-NODEPORTS";
+constexpr const char* kPostrouting = "KUBE-POSTROUTING";
+constexpr const char* kMarkMasq = "KUBE-MARK-MASQ";
+constexpr const char* kForward = "KUBE-FORWARD";
+constexpr const char* kProxyFirewall = "KUBE-PROXY-FIREWALL";
+constexpr const char* kFirewall = "KUBE-FIREWALL";
+
+Cidr host(Ipv4 ip) { return Cidr{ip, 32}; }
+
+match::Comment comment(std::string text) { return match::Comment{std::move(text)}; }
+
+target::Jump jump(std::string chain) { return target::Jump{std::move(chain)}; }
+
+// A rule matching "-d ip -p proto --dport port" with a comment, kube-proxy's usual selector.
+Rule portal(Ipv4 ip, const ServicePort& sp, std::string text, Target t) {
+  Rule r;
+  r.dst = host(ip);
+  r.proto = sp.protocol;
+  r.matches = {comment(std::move(text)), match::Port{sp.port}};
+  r.target = std::move(t);
+  return r;
+}
+
+JumpRule hook(std::string builtin, std::string text, std::string to, bool ct_new) {
+  Rule r;
+  if (ct_new) r.matches.push_back(match::Conntrack{kCtNew, false});
+  if (!text.empty()) r.matches.push_back(comment(std::move(text)));
+  r.target = jump(std::move(to));
+  return JumpRule{std::move(builtin), std::move(r)};
+}
+
+struct Builder {
+  const ProxyConfig& cfg;
+  Ruleset out;
+  // Chains by name while building, so SVC/EXT chains can be filled in any order.
+  std::vector<Chain>* filter = &out.filter.chains;
+  std::vector<Chain>* nat = &out.nat.chains;
+  bool large_cluster = false;
+
+  Chain& chain(std::vector<Chain>& table, const std::string& name) {
+    for (auto it = table.rbegin(); it != table.rend(); ++it) {
+      if (it->name == name) return *it;
+    }
+    table.push_back(Chain{name, {}});
+    return table.back();
+  }
+  void add(std::vector<Chain>& table, const std::string& name, Rule r) {
+    chain(table, name).rules.push_back(std::move(r));
+  }
+
+  void staticChains() {
+    uint32_t mark = cfg.masqueradeMark();
+    for (const char* c : {kServices, kExternalServices, kForward, kNodePorts, kProxyFirewall}) {
+      chain(*filter, c);
+    }
+    if (cfg.localhost_nodeports) chain(*filter, kFirewall);
+    for (const char* c : {kServices, kNodePorts, kPostrouting, kMarkMasq}) chain(*nat, c);
+
+    // KUBE-FORWARD (reference §1.2): drop INVALID (kubernetes#74839), accept marked traffic so
+    // NodePorts work under a DROP forward policy, accept replies.
+    {
+      Rule r;
+      r.matches = {match::Conntrack{kCtInvalid, false}};
+      r.target = jump("DROP");
+      add(*filter, kForward, r);
+      r.matches = {comment("kubernetes forwarding rules"), match::Mark{mark, mark, false}};
+      r.target = jump("ACCEPT");
+      add(*filter, kForward, r);
+      r.matches = {comment("kubernetes forwarding conntrack rule"),
+                   match::Conntrack{kCtRelated | kCtEstablished, false}};
+      add(*filter, kForward, r);
+    }
+    if (cfg.localhost_nodeports) {
+      // route_localnet opens 127/8 to the network; drop what did not come from loopback and
+      // was not DNATed by us (kubernetes#90259, KEP-3178).
+      Rule r;
+      r.src = Cidr{{0x7f000000}, 8};
+      r.src_invert = true;
+      r.dst = Cidr{{0x7f000000}, 8};
+      r.matches = {comment("block incoming localnet connections"),
+                   match::Conntrack{kCtRelated | kCtEstablished | kCtDnat, true}};
+      r.target = jump("DROP");
+      add(*filter, kFirewall, r);
+    }
+    // KUBE-POSTROUTING / KUBE-MARK-MASQ: the 0x4000 mark plumbing.
+    {
+      Rule r;
+      r.matches = {match::Mark{mark, mark, true}};
+      r.target = jump("RETURN");
+      add(*nat, kPostrouting, r);
+      r.matches.clear();
+      r.target = target::SetMark{mark, 0};
+      add(*nat, kPostrouting, r);
+      r.matches = {comment("kubernetes service traffic requiring SNAT")};
+      r.target = target::Masquerade{cfg.random_fully};
+      add(*nat, kPostrouting, r);
+      r.matches.clear();
+      r.target = target::SetMark{mark, mark};
+      add(*nat, kMarkMasq, r);
+    }
+  }
+
+  void jumps() {
+    auto& f = out.filter.jumps;
+    f.push_back(hook("INPUT", "kubernetes load balancer firewall", kProxyFirewall, true));
+    f.push_back(hook("INPUT", "kubernetes health check service ports", kNodePorts, false));
+    f.push_back(hook("INPUT", "kubernetes externally-visible service portals", kExternalServices,
+                     true));
+    f.push_back(hook("FORWARD", "kubernetes load balancer firewall", kProxyFirewall, true));
+    f.push_back(hook("FORWARD", "kubernetes forwarding rules", kForward, false));
+    f.push_back(hook("FORWARD", "kubernetes service portals", kServices, true));
+    f.push_back(hook("FORWARD", "kubernetes externally-visible service portals", kExternalServices,
+                     true));
+    f.push_back(hook("OUTPUT", "kubernetes load balancer firewall", kProxyFirewall, true));
+    f.push_back(hook("OUTPUT", "kubernetes service portals", kServices, true));
+    if (cfg.localhost_nodeports) {
+      f.push_back(hook("INPUT", "", kFirewall, false));
+      f.push_back(hook("OUTPUT", "", kFirewall, false));
+    }
+    auto& n = out.nat.jumps;
+    n.push_back(hook("PREROUTING", "kubernetes service portals", kServices, false));
+    n.push_back(hook("OUTPUT", "kubernetes service portals", kServices, false));
+    n.push_back(hook("POSTROUTING", "kubernetes postrouting rules", kPostrouting, false));
+  }
+
+  void nodePortsLast() {
+    // Must stay the last rule of nat KUBE-SERVICES.
+    Rule r;
+    if (!cfg.localhost_nodeports) {
+      r.dst = Cidr{{0x7f000000}, 8};
+      r.dst_invert = true;
+    }
+    r.matches = {comment("kubernetes service nodeports; NOTE: this must be the last rule in "
+                         "this chain"),
+                 match::AddrType{false, true, false}};
+    r.target = jump(kNodePorts);
+    add(*nat, kServices, r);
+  }
+
+  Rule maybeComment(Rule r, const std::string& text) {
+    if (!large_cluster) r.matches.insert(r.matches.begin(), comment(text));
+    return r;
+  }
+
+  // writeServiceToEndpointRules in proxier.go: affinity checks, then the probability cascade.
+  void endpointJumps(const ServicePort& sp, const std::string& svc_name, const std::string& chain_name,
+                     const std::vector<const Endpoint*>& eps) {
+    std::string proto(protocolName(sp.protocol));
+    if (sp.affinity_client_ip) {
+      for (const Endpoint* ep : eps) {
+        std::string sep = endpointChainName(svc_name, proto, ep->str());
+        Rule r;
+        r.matches = {match::Recent{sep, false, sp.affinity_seconds}};
+        r.target = jump(sep);
+        add(*nat, chain_name, maybeComment(r, svc_name));
+      }
+    }
+    std::size_t n = eps.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      std::string sep = endpointChainName(svc_name, proto, eps[i]->str());
+      Rule r;
+      if (i < n - 1) {
+        r.matches = {match::Statistic::fromProbability(1.0 / static_cast<double>(n - i))};
+      }
+      r.target = jump(sep);
+      add(*nat, chain_name, maybeComment(r, fmt::format("{} -> {}", svc_name, eps[i]->str())));
+    }
+  }
+
+  void servicePort(const ServicePort& sp, const std::vector<Endpoint>* all_eps) {
+    const std::string svc_name = sp.id.str();
+    const std::string proto(protocolName(sp.protocol));
+    const uint32_t mark = cfg.masqueradeMark();
+    (void)mark;
+
+    // CategorizeEndpoints (pkg/proxy/topology.go): ready endpoints, or serving+terminating
+    // ones when none is ready, so rolling updates do not drop connections.
+    bool uses_cluster = !sp.internal_policy_local || sp.externallyAccessible();
+    bool uses_local = sp.internal_policy_local ||
+                      (sp.external_policy_local && sp.externallyAccessible());
+    std::vector<const Endpoint*> ready, fallback;
+    if (all_eps) {
+      for (const Endpoint& e : *all_eps) {
+        if (e.ready) ready.push_back(&e);
+        else if (e.serving && e.terminating) fallback.push_back(&e);
+      }
+    }
+    const auto& usable = ready.empty() ? fallback : ready;
+    std::vector<const Endpoint*> cluster_eps, local_eps;
+    if (uses_cluster) cluster_eps = usable;
+    if (uses_local) {
+      for (const Endpoint* e : usable) {
+        if (!e->node_name.empty() && e->node_name == cfg.hostname) local_eps.push_back(e);
+      }
+    }
+    std::vector<const Endpoint*> reachable = cluster_eps;
+    for (const Endpoint* e : local_eps) {
+      if (std::find(reachable.begin(), reachable.end(), e) == reachable.end()) reachable.push_back(e);
+    }
+    // CategorizeEndpoints' hasAnyEndpoints: any usable endpoint, local or not, so a Local policy
+    // without a local endpoint DROPs (the service exists) instead of REJECTing.
+    bool has_endpoints = !usable.empty();
+
+    const std::string svc_chain = serviceChainName(svc_name, proto);
+    const std::string svl_chain = localChainName(svc_name, proto);
+    const std::string ext_chain = externalChainName(svc_name, proto);
+    bool uses_cluster_chain = !cluster_eps.empty();
+    bool uses_local_chain = !local_eps.empty();
+
+    std::string internal_chain = svc_chain;
+    bool has_internal = has_endpoints;
+    if (sp.internal_policy_local) {
+      internal_chain = svl_chain;
+      if (local_eps.empty()) has_internal = false;
+    }
+    std::string internal_target = "REJECT";
+    std::string internal_comment = fmt::format("{} has no endpoints", svc_name);
+    if (has_endpoints && sp.internal_policy_local && !has_internal) {
+      internal_target = "DROP";
+      internal_comment = fmt::format("{} has no local endpoints", svc_name);
+    }
+    std::string external_policy_chain = svc_chain;
+    bool has_external = has_endpoints;
+    if (sp.external_policy_local) {
+      external_policy_chain = svl_chain;
+      if (local_eps.empty()) has_external = false;
+    }
+    std::string external_target = "REJECT";
+    std::string external_comment = fmt::format("{} has no endpoints", svc_name);
+    if (has_endpoints && sp.external_policy_local && !has_external) {
+      external_target = "DROP";
+      external_comment = fmt::format("{} has no local endpoints", svc_name);
+    }
+    bool uses_ext_chain = has_external && sp.externallyAccessible();
+    if (!has_endpoints) ++out.services_without_endpoints;
+    auto verdict = [](const std::string& t) -> Target {
+      if (t == "REJECT") return target::Reject{};
+      return target::Jump{t};
+    };
+
+    // ClusterIP.
+    if (has_internal) {
+      Rule masq = portal(sp.cluster_ip, sp, svc_name + " cluster IP", jump(kMarkMasq));
+      if (cfg.masquerade_all) {
+        add(*nat, internal_chain, masq);
+      } else if (cfg.cluster_cidr) {
+        masq.src = cfg.cluster_cidr;
+        masq.src_invert = true;
+        add(*nat, internal_chain, masq);
+      }
+      add(*nat, kServices, portal(sp.cluster_ip, sp, svc_name + " cluster IP", jump(internal_chain)));
+    } else {
+      add(*filter, kServices,
+          portal(sp.cluster_ip, sp, internal_comment, verdict(internal_target)));
+    }
+    // externalIPs.
+    for (Ipv4 ip : sp.external_ips) {
+      if (has_external) {
+        add(*nat, kServices, portal(ip, sp, svc_name + " external IP", jump(ext_chain)));
+      } else {
+        add(*filter, kExternalServices, portal(ip, sp, external_comment, verdict(external_target)));
+      }
+    }
+    // NodePort: on every local address (addrtype LOCAL), including 127.0.0.1.
+    if (sp.node_port != 0) {
+      Rule r;
+      r.proto = sp.protocol;
+      if (has_external) {
+        r.matches = {comment(svc_name), match::Port{sp.node_port}};
+        r.target = jump(ext_chain);
+        add(*nat, kNodePorts, r);
+      } else {
+        r.matches = {comment(external_comment), match::AddrType{false, true, false},
+                     match::Port{sp.node_port}};
+        r.target = verdict(external_target);
+        add(*filter, kExternalServices, r);
+      }
+    }
+    if (sp.health_check_node_port != 0) {
+      Rule r;
+      r.proto = Protocol::Tcp;
+      r.matches = {comment(svc_name + " health check node port"),
+                   match::Port{sp.health_check_node_port}};
+      r.target = jump("ACCEPT");
+      add(*filter, kNodePorts, r);
+    }
+    // KUBE-EXT-*.
+    if (uses_ext_chain) {
+      chain(*nat, ext_chain);
+      if (!sp.external_policy_local) {
+        Rule r;
+        r.matches = {comment("masquerade traffic for " + svc_name + " external destinations")};
+        r.target = jump(kMarkMasq);
+        add(*nat, ext_chain, r);
+      } else {
+        if (cfg.cluster_cidr) {
+          // Pods reaching a Local service's external address behave as if they went out to
+          // the load balancer and came back: short-circuit them to the cluster chain.
+          Rule r;
+          r.src = cfg.cluster_cidr;
+          r.matches = {comment("pod traffic for " + svc_name + " external destinations")};
+          r.target = jump(svc_chain);
+          add(*nat, ext_chain, r);
+        }
+        Rule r;
+        r.matches = {comment("masquerade LOCAL traffic for " + svc_name + " external destinations"),
+                     match::AddrType{true, false, false}};
+        r.target = jump(kMarkMasq);
+        add(*nat, ext_chain, r);
+        r.matches = {comment("route LOCAL traffic for " + svc_name + " external destinations"),
+                     match::AddrType{true, false, false}};
+        r.target = jump(svc_chain);
+        add(*nat, ext_chain, r);
+      }
+      Rule r;
+      r.target = jump(external_policy_chain);
+      add(*nat, ext_chain, r);
+    }
+    if (uses_cluster_chain) {
+      chain(*nat, svc_chain);
+      endpointJumps(sp, svc_name, svc_chain, cluster_eps);
+    }
+    if (uses_local_chain) {
+      chain(*nat, svl_chain);
+      endpointJumps(sp, svc_name, svl_chain, local_eps);
+    }
+    // KUBE-SEP-*: hairpin masquerade, then DNAT (recording the client for affinity).
+    for (const Endpoint* ep : reachable) {
+      std::string sep = endpointChainName(svc_name, proto, ep->str());
+      chain(*nat, sep);
+      ++out.endpoint_chains;
+      Rule hairpin;
+      hairpin.src = host(ep->ip);
+      hairpin.target = jump(kMarkMasq);
+      add(*nat, sep, maybeComment(hairpin, svc_name));
+      Rule dnat;
+      dnat.proto = sp.protocol;
+      dnat.matches = {match::Port{0}};
+      if (sp.affinity_client_ip) dnat.matches.push_back(match::Recent{sep, true, 0});
+      dnat.target = target::Dnat{ep->ip, ep->port};
+      add(*nat, sep, maybeComment(dnat, svc_name));
+    }
+  }
+};
+
+}  // namespace
+
+Ruleset buildRuleset(const ProxyConfig& config, const std::vector<ServicePort>& ports,
+                     const EndpointMap& endpoints) {
+  Builder b{config, {}};
+  std::size_t total = 0;
+  for (const auto& [k, v] : endpoints) total += v.size();
+  b.large_cluster = total > config.large_cluster_endpoints;
+  b.staticChains();
+  b.jumps();
+  std::vector<const ServicePort*> sorted;
+  sorted.reserve(ports.size());
+  for (const auto& p : ports) sorted.push_back(&p);
+  std::sort(sorted.begin(), sorted.end(), [](const ServicePort* a, const ServicePort* b) {
+    return std::tie(a->id, a->protocol) < std::tie(b->id, b->protocol);
+  });
+  for (const ServicePort* sp : sorted) {
+    auto it = endpoints.find(sp->key());
+    b.servicePort(*sp, it == endpoints.end() ? nullptr : &it->second);
+  }
+  b.nodePortsLast();
+  return std::move(b.out);
+}
+
+namespace {
+void appendChains(std::string& out, const std::vector<Chain>& chains) {
+  for (const Chain& c : chains) out += fmt::format(":{} - [0:0]\n", c.name);
+  for (const Chain& c : chains) {
+    for (const Rule& r : c.rules) {
+      out += renderAppend(c.name, r);
+      out += '\n';
+    }
+  }
+}
+}  // namespace
+
+std::string renderRestoreFull(const Ruleset& rules) {
+  std::string out;
+  for (const TableRules* t : {&rules.filter, &rules.nat}) {
+    out += "*" + t->name + "\n";
+    appendChains(out, t->chains);
+    for (const JumpRule& j : t->jumps) out += renderAppend(j.chain, j.rule) + "\n";
+    out += "COMMIT\n";
+  }
+  return out;
+}
+
+std::string renderRestoreNoflush(const std::vector<sys::TableChange>& changes) {
+  std::string out;
+  for (const sys::TableChange& t : changes) {
+    out += "*" + t.table + "\n";
+    appendChains(out, t.write);
+    for (const std::string& c : t.remove) out += fmt::format(":{} - [0:0]\n", c);
+    for (const std::string& c : t.remove) out += fmt::format("-X {}\n", c);
+    out += "COMMIT\n";
+  }
+  return out;
+}
+
+std::string renderSave(const TableRules& table) {
+  std::string out = "*" + table.name + "\n";
+  const auto& builtins = builtinChains(table.name);
+  for (const std::string& b : builtins) out += fmt::format(":{} ACCEPT [0:0]\n", b);
+  std::vector<const Chain*> sorted;
+  for (const Chain& c : table.chains) sorted.push_back(&c);
+  // libiptc keeps user chains sorted by name (strcmp), and iptables-save lists them that way.
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Chain* a, const Chain* b) { return a->name < b->name; });
+  for (const Chain* c : sorted) out += fmt::format(":{} - [0:0]\n", c->name);
+  for (const std::string& b : builtins) {
+    for (const JumpRule& j : table.jumps) {
+      if (j.chain == b) out += renderAppend(b, j.rule) + "\n";
+    }
+  }
+  for (const Chain* c : sorted) {
+    for (const Rule& r : c->rules) out += renderAppend(c->name, r) + "\n";
+  }
+  out += "COMMIT\n";
+  return out;
+}
+
+}  // namespace skiff::netproxy

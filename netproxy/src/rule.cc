@@ -1,0 +1,389 @@
+#include "skiff/netproxy/rule.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace skiff::netproxy {
+
+std::string_view protocolName(Protocol p) { return p == Protocol::Tcp ? "tcp" : "udp"; }
+
+match::Statistic match::Statistic::fromProbability(double p) {
+  // kube-proxy prints probabilities with "%0.10f" (proxier.go computeProbability); iptables then
+  // stores lround(2^31 * p). Doing both steps keeps our kernel blob bit-identical to
+  // iptables-restore of kube-proxy's text.
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%0.10f", p);
+  double q = std::strtod(buf, nullptr);
+  return Statistic{static_cast<uint32_t>(std::lround(q * 2147483648.0))};
+}
+
+double match::Statistic::probabilityValue() const { return probability / 2147483648.0; }
+
+bool Rule::operator==(const Rule& o) const {
+  return render(*this) == render(o);
+}
+
+bool isStandardVerdict(std::string_view t) {
+  return t == "ACCEPT" || t == "DROP" || t == "RETURN" || t == "QUEUE";
+}
+
+std::string saveQuote(std::string_view value) {
+  static constexpr std::string_view kNoQuote =
+      "_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  if (!value.empty() && value.find_first_not_of(kNoQuote) == std::string_view::npos) {
+    return std::string(value);
+  }
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\' || c == '\'') out += '\\';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+namespace {
+
+std::string cidrText(const Cidr& c) { return fmt::format("{}/{}", c.network().str(), c.prefix); }
+
+std::string statesText(uint16_t s) {
+  std::string out;
+  auto add = [&](uint16_t bit, const char* name) {
+    if (s & bit) {
+      if (!out.empty()) out += ',';
+      out += name;
+    }
+  };
+  add(kCtInvalid, "INVALID");
+  add(kCtNew, "NEW");
+  add(kCtRelated, "RELATED");
+  add(kCtEstablished, "ESTABLISHED");
+  add(1 << 8, "UNTRACKED");
+  add(kCtSnat, "SNAT");
+  add(kCtDnat, "DNAT");
+  return out;
+}
+
+std::string markText(uint32_t v, uint32_t m) {
+  return m == 0xffffffffu ? fmt::format("0x{:x}", v) : fmt::format("0x{:x}/0x{:x}", v, m);
+}
+
+struct MatchRenderer {
+  const Rule& rule;
+  std::string& out;
+  void operator()(const match::Comment& m) { out += " -m comment --comment " + saveQuote(m.text); }
+  void operator()(const match::Port& m) {
+    out += fmt::format(" -m {}", rule.proto ? protocolName(*rule.proto) : "tcp");
+    if (m.dport != 0) out += fmt::format(" --dport {}", m.dport);
+  }
+  void operator()(const match::Statistic& m) {
+    out += fmt::format(" -m statistic --mode random --probability {:.11f}", m.probabilityValue());
+  }
+  void operator()(const match::Recent& m) {
+    out += " -m recent";
+    if (m.set) {
+      out += " --set";
+    } else {
+      out += " --rcheck";
+      if (m.seconds) out += fmt::format(" --seconds {}", m.seconds);
+      out += " --reap";
+    }
+    out += fmt::format(" --name {} --mask 255.255.255.255 --rsource", m.name);
+  }
+  void operator()(const match::Mark& m) {
+    out += fmt::format(" -m mark{} --mark {}", m.invert ? " !" : "", markText(m.mark, m.mask));
+  }
+  void operator()(const match::AddrType& m) {
+    out += " -m addrtype";
+    if (m.src_local) out += fmt::format("{} --src-type LOCAL", m.invert ? " !" : "");
+    if (m.dst_local) out += fmt::format("{} --dst-type LOCAL", m.invert ? " !" : "");
+  }
+  void operator()(const match::Conntrack& m) {
+    out += fmt::format(" -m conntrack{} --ctstate {}", m.invert ? " !" : "", statesText(m.states));
+  }
+};
+
+struct TargetRenderer {
+  std::string& out;
+  void operator()(const target::Jump& t) { out += " -j " + t.chain; }
+  void operator()(const target::SetMark& t) {
+    out += fmt::format(" -j MARK --set-xmark 0x{:x}/0x{:x}", t.value, t.mask);
+  }
+  void operator()(const target::Masquerade& t) {
+    out += t.random_fully ? " -j MASQUERADE --random-fully" : " -j MASQUERADE";
+  }
+  void operator()(const target::Dnat& t) {
+    out += " -j DNAT --to-destination " + t.ip.str();
+    if (t.port) out += fmt::format(":{}", t.port);
+  }
+  void operator()(const target::Reject&) { out += " -j REJECT --reject-with icmp-port-unreachable"; }
+};
+
+}  // namespace
+
+std::string render(const Rule& r) {
+  std::string out;
+  if (r.src) out += fmt::format("{}-s {}", r.src_invert ? " ! " : " ", cidrText(*r.src));
+  if (r.dst) out += fmt::format("{}-d {}", r.dst_invert ? " ! " : " ", cidrText(*r.dst));
+  if (r.proto) out += fmt::format(" -p {}", protocolName(*r.proto));
+  for (const auto& m : r.matches) std::visit(MatchRenderer{r, out}, m);
+  std::visit(TargetRenderer{out}, r.target);
+  if (!out.empty() && out[0] == ' ') out.erase(0, 1);
+  return out;
+}
+
+std::string renderAppend(std::string_view chain, const Rule& rule) {
+  return fmt::format("-A {} {}", chain, render(rule));
+}
+
+Result<std::vector<std::string>> splitRestoreWords(std::string_view line) {
+  std::vector<std::string> words;
+  std::size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    if (i >= line.size()) break;
+    std::string w;
+    if (line[i] == '"') {
+      ++i;
+      bool closed = false;
+      while (i < line.size()) {
+        char c = line[i++];
+        if (c == '\\' && i < line.size()) {
+          w += line[i++];
+        } else if (c == '"') {
+          closed = true;
+          break;
+        } else {
+          w += c;
+        }
+      }
+      if (!closed) {
+        return Error(ErrorCode::Invalid, fmt::format("parse rule '{}': unterminated quote", line));
+      }
+    } else {
+      while (i < line.size() && line[i] != ' ' && line[i] != '\t') w += line[i++];
+    }
+    words.push_back(std::move(w));
+  }
+  return words;
+}
+
+namespace {
+
+Result<uint32_t> parseU32(std::string_view s, std::string_view what) {
+  std::string t(s);
+  char* end = nullptr;
+  errno = 0;
+  unsigned long v = std::strtoul(t.c_str(), &end, 0);
+  if (t.empty() || *end != '\0' || errno != 0 || v > 0xffffffffUL) {
+    return Error(ErrorCode::Invalid, fmt::format("parse {} '{}': not a number", what, s));
+  }
+  return static_cast<uint32_t>(v);
+}
+
+Result<std::pair<uint32_t, uint32_t>> parseMarkMask(std::string_view s) {
+  auto slash = s.find('/');
+  SKIFF_ASSIGN_OR_RETURN(uint32_t v, parseU32(s.substr(0, slash), "mark"));
+  uint32_t m = 0xffffffffu;
+  if (slash != std::string_view::npos) {
+    SKIFF_ASSIGN_OR_RETURN(m, parseU32(s.substr(slash + 1), "mark mask"));
+  }
+  return std::pair{v, m};
+}
+
+Result<uint16_t> parseStates(std::string_view s) {
+  uint16_t out = 0;
+  std::size_t pos = 0;
+  while (pos <= s.size()) {
+    auto comma = s.find(',', pos);
+    auto name = s.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    if (name == "INVALID") out |= kCtInvalid;
+    else if (name == "NEW") out |= kCtNew;
+    else if (name == "RELATED") out |= kCtRelated;
+    else if (name == "ESTABLISHED") out |= kCtEstablished;
+    else if (name == "UNTRACKED") out |= 1 << 8;
+    else if (name == "SNAT") out |= kCtSnat;
+    else if (name == "DNAT") out |= kCtDnat;
+    else return Error(ErrorCode::Invalid, fmt::format("parse ctstate '{}': unknown state", name));
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Rule> parseRule(std::string_view text) {
+  SKIFF_ASSIGN_OR_RETURN(auto w, splitRestoreWords(text));
+  Rule r;
+  bool have_target = false;
+  std::string module;  // the -m currently taking options
+  bool bang = false;
+  auto need = [&](std::size_t i) -> Result<std::string> {
+    if (i + 1 >= w.size()) {
+      return Error(ErrorCode::Invalid, fmt::format("parse rule '{}': '{}' needs a value", text, w[i]));
+    }
+    return w[i + 1];
+  };
+  auto bad = [&](const std::string& what) {
+    return Error(ErrorCode::Invalid, fmt::format("parse rule '{}': unsupported {}", text, what));
+  };
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    const std::string& t = w[i];
+    if (t == "!") {
+      bang = true;
+      continue;
+    }
+    bool inv = std::exchange(bang, false);
+    if (t == "-s" || t == "--source" || t == "-d" || t == "--destination") {
+      SKIFF_ASSIGN_OR_RETURN(auto v, need(i));
+      ++i;
+      SKIFF_ASSIGN_OR_RETURN(Cidr c, Cidr::parse(v));
+      if (t[1] == 's' || t == "--source") {
+        r.src = c;
+        r.src_invert = inv;
+      } else {
+        r.dst = c;
+        r.dst_invert = inv;
+      }
+    } else if (t == "-p" || t == "--protocol") {
+      SKIFF_ASSIGN_OR_RETURN(auto v, need(i));
+      ++i;
+      if (v == "tcp") r.proto = Protocol::Tcp;
+      else if (v == "udp") r.proto = Protocol::Udp;
+      else return bad("protocol '" + v + "'");
+    } else if (t == "-m" || t == "--match") {
+      SKIFF_ASSIGN_OR_RETURN(module, need(i));
+      ++i;
+      if (module == "comment") r.matches.push_back(match::Comment{});
+      else if (module == "tcp" || module == "udp") r.matches.push_back(match::Port{});
+      else if (module == "statistic") r.matches.push_back(match::Statistic{});
+      else if (module == "recent") r.matches.push_back(match::Recent{});
+      else if (module == "mark") r.matches.push_back(match::Mark{});
+      else if (module == "addrtype") r.matches.push_back(match::AddrType{});
+      else if (module == "conntrack") r.matches.push_back(match::Conntrack{});
+      else return bad("match '" + module + "'");
+    } else if (t == "-j" || t == "--jump") {
+      SKIFF_ASSIGN_OR_RETURN(auto v, need(i));
+      ++i;
+      module = "-j " + v;
+      have_target = true;
+      if (v == "MARK") r.target = target::SetMark{};
+      else if (v == "MASQUERADE") r.target = target::Masquerade{};
+      else if (v == "DNAT") r.target = target::Dnat{};
+      else if (v == "REJECT") r.target = target::Reject{};
+      else r.target = target::Jump{v};
+    } else if (t.rfind("--", 0) == 0) {
+      // An option of the current match or target.
+      auto* m = r.matches.empty() || module.rfind("-j ", 0) == 0 ? nullptr : &r.matches.back();
+      auto value = [&]() { return need(i); };
+      if (m && std::holds_alternative<match::Comment>(*m) && t == "--comment") {
+        SKIFF_ASSIGN_OR_RETURN(std::get<match::Comment>(*m).text, value());
+        ++i;
+      } else if (m && std::holds_alternative<match::Port>(*m) && t == "--dport") {
+        SKIFF_ASSIGN_OR_RETURN(auto v, value());
+        ++i;
+        SKIFF_ASSIGN_OR_RETURN(uint32_t p, parseU32(v, "port"));
+        if (p == 0 || p > 65535 || inv) return bad("--dport '" + v + "'");
+        std::get<match::Port>(*m).dport = static_cast<uint16_t>(p);
+      } else if (m && std::holds_alternative<match::Statistic>(*m)) {
+        SKIFF_ASSIGN_OR_RETURN(auto v, value());
+        ++i;
+        if (t == "--mode" && v == "random") continue;
+        if (t != "--probability") return bad("statistic option '" + t + "'");
+        char* end = nullptr;
+        double p = std::strtod(v.c_str(), &end);
+        if (*end != '\0' || !(p >= 0.0 && p <= 1.0)) return bad("probability '" + v + "'");
+        std::get<match::Statistic>(*m).probability =
+            static_cast<uint32_t>(std::lround(p * 2147483648.0));
+      } else if (m && std::holds_alternative<match::Recent>(*m)) {
+        auto& rc = std::get<match::Recent>(*m);
+        if (t == "--set") rc.set = true;
+        else if (t == "--rcheck" || t == "--reap" || t == "--rsource") {}
+        else if (t == "--name" || t == "--seconds" || t == "--mask") {
+          SKIFF_ASSIGN_OR_RETURN(auto v, value());
+          ++i;
+          if (t == "--name") rc.name = v;
+          else if (t == "--seconds") { SKIFF_ASSIGN_OR_RETURN(rc.seconds, parseU32(v, "seconds")); }
+          else if (v != "255.255.255.255") return bad("recent mask '" + v + "'");
+        } else return bad("recent option '" + t + "'");
+      } else if (m && std::holds_alternative<match::Mark>(*m) && t == "--mark") {
+        SKIFF_ASSIGN_OR_RETURN(auto v, value());
+        ++i;
+        SKIFF_ASSIGN_OR_RETURN(auto mm, parseMarkMask(v));
+        std::get<match::Mark>(*m) = match::Mark{mm.first, mm.second, inv};
+      } else if (m && std::holds_alternative<match::AddrType>(*m) &&
+                 (t == "--src-type" || t == "--dst-type")) {
+        SKIFF_ASSIGN_OR_RETURN(auto v, value());
+        ++i;
+        if (v != "LOCAL") return bad("address type '" + v + "'");
+        auto& a = std::get<match::AddrType>(*m);
+        (t == "--src-type" ? a.src_local : a.dst_local) = true;
+        a.invert = a.invert || inv;
+      } else if (m && std::holds_alternative<match::Conntrack>(*m) &&
+                 (t == "--ctstate" || t == "--state")) {
+        SKIFF_ASSIGN_OR_RETURN(auto v, value());
+        ++i;
+        SKIFF_ASSIGN_OR_RETURN(uint16_t s, parseStates(v));
+        std::get<match::Conntrack>(*m) = match::Conntrack{s, inv};
+      } else if (have_target && std::holds_alternative<target::SetMark>(r.target)) {
+        SKIFF_ASSIGN_OR_RETURN(auto v, value());
+        ++i;
+        SKIFF_ASSIGN_OR_RETURN(auto mm, parseMarkMask(v));
+        auto& sm = std::get<target::SetMark>(r.target);
+        if (t == "--set-xmark") sm = {mm.first, mm.second};
+        else if (t == "--or-mark") sm = {mm.first, mm.first};
+        else if (t == "--xor-mark") sm = {mm.first, 0};
+        else return bad("MARK option '" + t + "'");
+      } else if (have_target && std::holds_alternative<target::Masquerade>(r.target) &&
+                 t == "--random-fully") {
+        std::get<target::Masquerade>(r.target).random_fully = true;
+      } else if (have_target && std::holds_alternative<target::Dnat>(r.target) &&
+                 t == "--to-destination") {
+        SKIFF_ASSIGN_OR_RETURN(auto v, value());
+        ++i;
+        auto colon = v.find(':');
+        SKIFF_ASSIGN_OR_RETURN(Ipv4 ip, Ipv4::parse(v.substr(0, colon)));
+        uint32_t port = 0;
+        if (colon != std::string::npos) {
+          SKIFF_ASSIGN_OR_RETURN(port, parseU32(v.substr(colon + 1), "port"));
+          if (port == 0 || port > 65535) return bad("DNAT port '" + v + "'");
+        }
+        std::get<target::Dnat>(r.target) = {ip, static_cast<uint16_t>(port)};
+      } else if (have_target && std::holds_alternative<target::Reject>(r.target) &&
+                 t == "--reject-with") {
+        SKIFF_ASSIGN_OR_RETURN(auto v, value());
+        ++i;
+        if (v != "icmp-port-unreachable") return bad("reject type '" + v + "'");
+      } else {
+        return bad("option '" + t + "'");
+      }
+    } else {
+      return bad("word '" + t + "'");
+    }
+  }
+  if (!have_target) return Error(ErrorCode::Invalid, fmt::format("parse rule '{}': no -j", text));
+  return r;
+}
+
+}  // namespace skiff::netproxy
+
+namespace skiff::netproxy {
+const std::vector<std::string>& builtinChains(std::string_view table) {
+  static const std::vector<std::string> kFilter{"INPUT", "FORWARD", "OUTPUT"};
+  static const std::vector<std::string> kNat{"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"};
+  static const std::vector<std::string> kMangle{"PREROUTING", "INPUT", "FORWARD", "OUTPUT",
+                                                "POSTROUTING"};
+  static const std::vector<std::string> kRaw{"PREROUTING", "OUTPUT"};
+  static const std::vector<std::string> kNone;
+  if (table == "filter") return kFilter;
+  if (table == "nat") return kNat;
+  if (table == "mangle") return kMangle;
+  if (table == "raw") return kRaw;
+  return kNone;
+}
+}  // namespace skiff::netproxy

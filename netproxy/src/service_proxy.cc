@@ -1,0 +1,229 @@
+#include "skiff/netproxy/service_proxy.h"
+
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "skiff/common/log.h"
+
+namespace skiff::netproxy {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using skiff::log::kv;
+
+// FNV-1a over the rendered rules: a 64-bit fingerprint per chain is all the state we keep
+// between syncs (the rules themselves are rebuilt every time, as kube-proxy does).
+uint64_t fingerprint(const Chain& c) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&](std::string_view s) {
+    for (unsigned char ch : s) {
+      h ^= ch;
+      h *= 1099511628211ull;
+    }
+    h ^= '\n';
+    h *= 1099511628211ull;
+  };
+  for (const Rule& r : c.rules) mix(render(r));
+  return h;
+}
+
+bool ownedServiceChain(std::string_view name) {
+  for (std::string_view p : {"KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-", "KUBE-SEP-"}) {
+    if (name.substr(0, p.size()) == p) return true;
+  }
+  return false;
+}
+
+class IptablesProxy final : public ServiceProxy {
+ public:
+  IptablesProxy(ProxyConfig cfg, sys::Iptables& ipt, sys::Conntrack* ct)
+      : cfg_(std::move(cfg)), ipt_(ipt), ct_(ct), log_(skiff::log::get("netproxy")) {}
+
+  // netproxy::ServiceProxy
+  Result<SyncResult> sync(const std::vector<ServicePort>& ports, const EndpointMap& eps) override {
+    auto start = Clock::now();
+    SyncResult res;
+    res.service_ports = ports.size();
+    Ruleset rules = buildRuleset(cfg_, ports, eps);
+    bool full = !synced_;
+    res.full = full;
+    sys::TableChange filter = diff(rules.filter, state_["filter"], full);
+    sys::TableChange nat = diff(rules.nat, state_["nat"], full);
+    if (full) {
+      // Stale per-service chains from an earlier run (agent restart, crash).
+      for (sys::TableChange* t : {&filter, &nat}) {
+        auto existing = ipt_.listChains(t->table);
+        if (!existing) {
+          synced_ = false;
+          return std::move(existing).error().wrap("list chains");
+        }
+        const TableRules& want = t == &filter ? rules.filter : rules.nat;
+        std::set<std::string> wanted;
+        for (const Chain& c : want.chains) wanted.insert(c.name);
+        for (const std::string& c : *existing) {
+          if (ownedServiceChain(c) && !wanted.count(c)) t->remove.push_back(c);
+        }
+      }
+    }
+    res.build = Clock::now() - start;
+    for (sys::TableChange* t : {&filter, &nat}) {
+      res.chains_written += t->write.size();
+      res.chains_removed += t->remove.size();
+      for (const Chain& c : t->write) res.rules_written += c.rules.size();
+    }
+    // filter first: it never refers to nat chains, and a REJECT for a service that just lost
+    // its endpoints should be in place before its DNAT chains go (reference §6 f).
+    for (sys::TableChange* t : {&filter, &nat}) {
+      if (t->empty()) continue;
+      auto stats = ipt_.apply(*t);
+      if (!stats) {
+        synced_ = false;  // the next sync rewrites everything
+        state_.clear();
+        return std::move(stats).error().wrap(fmt::format("sync table '{}'", t->table));
+      }
+      (t == &filter ? res.filter : res.nat) = *stats;
+      commitState(*t, t == &filter ? rules.filter : rules.nat);
+    }
+    synced_ = true;
+    res.conntrack_deleted = clearStaleUdp(ports, eps);
+    auto dur = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+    SKIFF_LOG_INFO(log_, "Synced proxy rules", kv("full", full ? "true" : "false"),
+                   kv("servicePorts", res.service_ports), kv("chainsWritten", res.chains_written),
+                   kv("rulesWritten", res.rules_written), kv("chainsRemoved", res.chains_removed),
+                   kv("durationMs", dur));
+    return res;
+  }
+
+  Result<SyncResult> syncObjects(const std::vector<nlohmann::json>& services,
+                                 const std::vector<nlohmann::json>& slices) override {
+    ConvertedServices svcs = servicesFromJson(services);
+    ConvertedEndpoints eps = endpointsFromJson(slices);
+    for (const Skipped& s : svcs.skipped) {
+      SKIFF_LOG_WARN(log_, "Skipping service, ignoring", kv("service", s.object),
+                     kv("reason", s.reason));
+    }
+    for (const Skipped& s : eps.skipped) {
+      SKIFF_LOG_WARN(log_, "Skipping endpoint slice, ignoring", kv("endpointSlice", s.object),
+                     kv("reason", s.reason));
+    }
+    SKIFF_ASSIGN_OR_RETURN(SyncResult res, sync(svcs.ports, eps.endpoints));
+    res.skipped_objects = svcs.skipped.size() + eps.skipped.size();
+    return res;
+  }
+
+  Result<void> cleanup() override {
+    Ruleset empty = buildRuleset(cfg_, {}, {});
+    for (const TableRules* want : {&empty.filter, &empty.nat}) {
+      SKIFF_ASSIGN_OR_RETURN(auto existing, ipt_.listChains(want->name));
+      sys::TableChange t;
+      t.table = want->name;
+      t.unhook = want->jumps;
+      for (const std::string& c : existing) {
+        if (c.rfind("KUBE-", 0) == 0) t.remove.push_back(c);
+      }
+      if (!t.remove.empty()) SKIFF_TRY(ipt_.apply(t));
+    }
+    state_.clear();
+    synced_ = false;
+    return ok();
+  }
+
+  std::size_t stateBytes() const override {
+    std::size_t n = sizeof(*this);
+    for (const auto& [t, m] : state_) {
+      for (const auto& [name, fp] : m) n += name.capacity() + sizeof(fp) + 48;
+    }
+    for (const auto& [k, v] : udp_endpoints_) {
+      n += k.capacity() + 48;
+      n += v.second.size() * (sizeof(Ipv4) + 32);
+    }
+    return n;
+  }
+
+ private:
+  using ChainState = std::unordered_map<std::string, uint64_t>;
+
+  sys::TableChange diff(const TableRules& want, const ChainState& have, bool full) {
+    sys::TableChange t;
+    t.table = want.name;
+    t.ensure = want.jumps;  // cheap to re-check; keeps hooks after someone flushed a built-in
+    std::set<std::string> wanted;
+    for (const Chain& c : want.chains) {
+      wanted.insert(c.name);
+      auto it = have.find(c.name);
+      if (full || it == have.end() || it->second != fingerprint(c)) t.write.push_back(c);
+    }
+    if (!full) {
+      for (const auto& [name, fp] : have) {
+        if (!wanted.count(name)) t.remove.push_back(name);
+      }
+      std::sort(t.remove.begin(), t.remove.end());
+    }
+    return t;
+  }
+
+  void commitState(const sys::TableChange& t, const TableRules& want) {
+    ChainState& s = state_[t.table];
+    for (const std::string& c : t.remove) s.erase(c);
+    for (const Chain& c : t.write) s[c.name] = fingerprint(c);
+    (void)want;
+  }
+
+  std::size_t clearStaleUdp(const std::vector<ServicePort>& ports, const EndpointMap& eps) {
+    std::map<std::string, std::pair<Ipv4, std::set<Ipv4>>> now;
+    for (const ServicePort& sp : ports) {
+      if (sp.protocol != Protocol::Udp) continue;
+      auto& entry = now[sp.key()];
+      entry.first = sp.cluster_ip;
+      if (auto it = eps.find(sp.key()); it != eps.end()) {
+        for (const Endpoint& e : it->second) {
+          if (e.ready || (e.serving && e.terminating)) entry.second.insert(e.ip);
+        }
+      }
+    }
+    std::size_t deleted = 0;
+    if (ct_) {
+      for (const auto& [key, old] : udp_endpoints_) {
+        auto it = now.find(key);
+        for (Ipv4 ip : old.second) {
+          if (it != now.end() && it->second.second.count(ip)) continue;
+          sys::ConntrackFilter f;
+          f.protocol = Protocol::Udp;
+          f.orig_dst = old.first;
+          f.reply_src = ip;
+          auto n = ct_->deleteEntries(f);
+          if (!n) {
+            SKIFF_LOG_WARN(log_, "Failed to delete stale UDP conntrack entries, ignoring",
+                           kv("service", key), kv("endpoint", ip.str()),
+                           kv("err", n.error().message()));
+          } else {
+            deleted += *n;
+          }
+        }
+      }
+    }
+    udp_endpoints_ = std::move(now);
+    return deleted;
+  }
+
+  ProxyConfig cfg_;
+  sys::Iptables& ipt_;
+  sys::Conntrack* ct_;
+  std::shared_ptr<spdlog::logger> log_;
+  bool synced_ = false;
+  std::map<std::string, ChainState> state_;
+  std::map<std::string, std::pair<Ipv4, std::set<Ipv4>>> udp_endpoints_;
+};
+
+}  // namespace
+
+std::unique_ptr<ServiceProxy> makeIptablesProxy(ProxyConfig config, sys::Iptables& iptables,
+                                                sys::Conntrack* conntrack) {
+  return std::make_unique<IptablesProxy>(std::move(config), iptables, conntrack);
+}
+
+}  // namespace skiff::netproxy

@@ -1,0 +1,60 @@
+#pragma once
+
+// Container cgroups on v1, v2 and hybrid hosts (the cgroupfs driver). A cgroup is named by a path
+// relative to each hierarchy's root, e.g. "kubepods/burstable/pod<uid>/<container id>", placed
+// under an optional parent (tests use "skiff-test-<pid>"). All access is plain file I/O under
+// `root` (default /sys/fs/cgroup), so the logic runs against fixture trees in unit tests (youki
+// tests its controllers the same way).
+//
+// Hybrid hosts (v1 controllers plus a v2 tree at <root>/unified) are driven through v1: that is
+// where the controllers are.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "skiff/common/result.h"
+#include "skiff/runtime/runtime.h"
+
+namespace skiff::runtime::sys {
+
+enum class CgroupVersion { V1, V2 };
+
+// v2 when <root>/cgroup.controllers exists, v1 otherwise.
+CgroupVersion detectCgroupVersion(const std::string& root);
+
+// cpu.shares -> cpu.weight, the formula runc and the kubelet use (kubernetes/kubernetes#131216).
+std::uint64_t cpuSharesToWeight(std::uint64_t shares);
+
+struct CgroupUsage {
+  std::uint64_t cpu_usage_ns = 0;
+  std::uint64_t memory_usage_bytes = 0;
+  std::uint64_t memory_working_set_bytes = 0;  // usage - inactive_file (kubelet/cadvisor)
+  std::uint64_t oom_kills = 0;
+};
+
+class CgroupManager {
+ public:
+  virtual ~CgroupManager() = default;
+  virtual CgroupVersion version() const = 0;
+  // Creates the cgroup (and missing ancestors; on v2 enabling cpu/memory/pids in each ancestor's
+  // cgroup.subtree_control) and writes the limits. Existing cgroup: limits rewritten.
+  virtual Result<void> create(const std::string& rel, const Resources& res) = 0;
+  // The cgroup.procs files a process writes "0" to in order to join (one per v1 hierarchy).
+  virtual std::vector<std::string> procsFiles(const std::string& rel) const = 0;
+  // The file whose "oom_kill N" line counts OOM kills (memory.oom_control / memory.events).
+  virtual std::string oomFile(const std::string& rel) const = 0;
+  // The path runc takes as linux.cgroupsPath (cgroupfs driver): "/<rel>".
+  virtual Result<CgroupUsage> usage(const std::string& rel) const = 0;
+  // Kills what is left (cgroup.kill or SIGKILL to cgroup.procs), then rmdir in each hierarchy.
+  // Absent: false.
+  virtual Result<bool> remove(const std::string& rel) = 0;
+  // Pids in the cgroup (first hierarchy).
+  virtual Result<std::vector<int>> pids(const std::string& rel) const = 0;
+};
+
+using CgroupManagerPtr = std::unique_ptr<CgroupManager>;
+CgroupManagerPtr makeCgroupManager(const std::string& root, CgroupVersion version);
+
+}  // namespace skiff::runtime::sys

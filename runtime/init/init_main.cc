@@ -1,0 +1,356 @@
+// skiff-init: turns a prepared overlay rootfs into a running container (native backend), or runs
+// an exec inside a running one. Started by skiff-shim (container) or by the runtime (exec); it
+// applies the spec the runtime wrote and holds no policy of its own.
+//
+//   skiff-init run  <spec.json> <error fd>       pid 1 of the container's new PID namespace
+//   skiff-init exec <spec.json> <init pid> -- cmd...
+//
+// Errors before exec are written to <error fd> (the shim reports them as the create error);
+// "ready\n" is written when the process waits for startContainer on the start fifo.
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/capability.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "launch_spec.h"
+#include "seccomp_profile.h"
+#include "skiff/common/file.h"
+#include "skiff/common/unique_fd.h"
+
+namespace skiff::runtime {
+namespace {
+
+int g_err_fd = -1;
+
+[[noreturn]] void fail(const std::string& msg, int code = 1) {
+  std::string line = msg + "\n";
+  if (g_err_fd >= 0) (void)!::write(g_err_fd, line.data(), line.size());
+  else (void)!::write(2, line.data(), line.size());
+  ::_exit(code);
+}
+
+void check(const Result<void>& r, const std::string& what) {
+  if (!r) fail(what + ": " + r.error().message());
+}
+
+void sysCheck(int rc, const std::string& what) {
+  if (rc < 0) fail(what + ": " + std::strerror(errno));
+}
+
+// Opens `path` inside `root` (symlinks resolved as if root were /), creating missing directories
+// (or a file when `file`), so an image's symlinks can never redirect a mount to the host.
+UniqueFd openInRoot(int rootfd, const std::string& path, bool create, bool file) {
+  struct open_how how {};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  int fd = static_cast<int>(::syscall(SYS_openat2, rootfd, path.c_str(), &how, sizeof how));
+  if (fd >= 0 || !create || errno != ENOENT) return UniqueFd(fd);
+  // Create components one by one, each resolved in root.
+  std::string cur;
+  std::size_t pos = 0;
+  while (pos < path.size()) {
+    std::size_t slash = path.find('/', pos);
+    if (slash == std::string::npos) slash = path.size();
+    std::string comp = path.substr(pos, slash - pos);
+    pos = slash + 1;
+    if (comp.empty()) continue;
+    bool last = pos >= path.size();
+    cur += "/" + comp;
+    int r = static_cast<int>(::syscall(SYS_openat2, rootfd, cur.c_str(), &how, sizeof how));
+    if (r >= 0) {
+      ::close(r);
+      continue;
+    }
+    std::string parent = cur.substr(0, cur.rfind('/'));
+    struct open_how ph = how;
+    ph.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+    UniqueFd pfd(static_cast<int>(::syscall(SYS_openat2, rootfd, parent.empty() ? "/" : parent.c_str(), &ph, sizeof ph)));
+    if (!pfd) return UniqueFd();
+    std::string pproc = "/proc/self/fd/" + std::to_string(pfd.get());
+    UniqueFd real(::open(pproc.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    if (!real) return UniqueFd();
+    if (last && file) {
+      int f = ::openat(real.get(), comp.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+      if (f >= 0) ::close(f);
+    } else if (::mkdirat(real.get(), comp.c_str(), 0755) != 0 && errno != EEXIST) {
+      return UniqueFd();
+    }
+  }
+  return UniqueFd(static_cast<int>(::syscall(SYS_openat2, rootfd, path.c_str(), &how, sizeof how)));
+}
+
+std::string fdPath(const UniqueFd& fd) { return "/proc/self/fd/" + std::to_string(fd.get()); }
+
+void mountAt(int rootfd, const std::string& dest, const char* src, const char* type, unsigned long flags,
+             const char* data, bool file = false) {
+  UniqueFd t = openInRoot(rootfd, dest, true, file);
+  if (!t) fail("mount " + dest + ": resolve target: " + std::strerror(errno));
+  sysCheck(::mount(src, fdPath(t).c_str(), type, flags, data), "mount " + std::string(type ? type : "bind") + " on " + dest);
+}
+
+void setupDev(int rootfd) {
+  mountAt(rootfd, "/dev", "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
+  UniqueFd dev = openInRoot(rootfd, "/dev", false, false);
+  UniqueFd devdir(::open(fdPath(dev).c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  if (!devdir) fail(std::string("open /dev: ") + std::strerror(errno));
+  struct Node {
+    const char* name;
+    unsigned maj, min;
+  };
+  for (Node n : {Node{"null", 1, 3}, Node{"zero", 1, 5}, Node{"full", 1, 7}, Node{"random", 1, 8},
+                 Node{"urandom", 1, 9}, Node{"tty", 5, 0}}) {
+    sysCheck(::mknodat(devdir.get(), n.name, S_IFCHR | 0666, ::makedev(n.maj, n.min)), std::string("mknod /dev/") + n.name);
+    sysCheck(::fchmodat(devdir.get(), n.name, 0666, 0), std::string("chmod /dev/") + n.name);
+  }
+  for (auto [l, t] : {std::pair{"fd", "/proc/self/fd"}, std::pair{"stdin", "/proc/self/fd/0"},
+                      std::pair{"stdout", "/proc/self/fd/1"}, std::pair{"stderr", "/proc/self/fd/2"},
+                      std::pair{"ptmx", "pts/ptmx"}, std::pair{"core", "/proc/kcore"}})
+    sysCheck(::symlinkat(t, devdir.get(), l), std::string("symlink /dev/") + l);
+  mountAt(rootfd, "/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5");
+  mountAt(rootfd, "/dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV, "mode=1777,size=65536k");
+  mountAt(rootfd, "/dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NOEXEC | MS_NODEV, nullptr);
+}
+
+void bindVolume(int rootfd, const Mount& m) {
+  struct stat st {};
+  if (::stat(m.host_path.c_str(), &st) != 0) fail("volume '" + m.host_path + "': " + std::strerror(errno));
+  UniqueFd t = openInRoot(rootfd, m.container_path, true, !S_ISDIR(st.st_mode));
+  if (!t) fail("volume target '" + m.container_path + "': " + std::strerror(errno));
+  sysCheck(::mount(m.host_path.c_str(), fdPath(t).c_str(), nullptr, MS_BIND | MS_REC, nullptr), "bind '" + m.host_path + "'");
+  // Re-resolve: the old fd names the covered file, not the new bind mount on top of it.
+  UniqueFd b = openInRoot(rootfd, m.container_path, false, false);
+  if (!b) fail("volume target '" + m.container_path + "': " + std::strerror(errno));
+  std::string target = fdPath(b);
+  sysCheck(::mount(nullptr, target.c_str(), nullptr, MS_PRIVATE | MS_REC, nullptr), "make '" + m.container_path + "' private");
+  if (m.readonly) {
+    sysCheck(::mount(nullptr, target.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, nullptr),
+             "remount '" + m.container_path + "' read-only");
+  }
+}
+
+void setupRootfs(const LaunchSpec& s) {
+  sysCheck(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), "make / private");
+  UniqueFd root(::open(s.rootfs.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  if (!root) fail("open rootfs '" + s.rootfs + "': " + std::strerror(errno));
+  int r = root.get();
+  mountAt(r, "/proc", "proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, nullptr);
+  setupDev(r);
+  mountAt(r, "/sys", "sysfs", "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | (s.privileged ? 0 : MS_RDONLY), nullptr);
+  for (const auto& m : s.mounts) bindVolume(r, m);
+
+  sysCheck(::chdir(s.rootfs.c_str()), "chdir rootfs");
+  // pivot_root(".", ".") then detach the old root stacked on top (runc's trick: no temp dir).
+  sysCheck(static_cast<int>(::syscall(SYS_pivot_root, ".", ".")), "pivot_root");
+  sysCheck(::umount2(".", MNT_DETACH), "detach old root");
+  sysCheck(::chdir("/"), "chdir /");
+
+  for (const auto& p : s.masked_paths) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0) continue;
+    if (S_ISDIR(st.st_mode))
+      sysCheck(::mount("tmpfs", p.c_str(), "tmpfs", MS_RDONLY, "size=0"), "mask " + p);
+    else
+      sysCheck(::mount("/dev/null", p.c_str(), nullptr, MS_BIND, nullptr), "mask " + p);
+  }
+  for (const auto& p : s.readonly_paths) {
+    if (::access(p.c_str(), F_OK) != 0) continue;
+    sysCheck(::mount(p.c_str(), p.c_str(), nullptr, MS_BIND | MS_REC, nullptr), "bind " + p);
+    sysCheck(::mount(nullptr, p.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, nullptr), "read-only " + p);
+  }
+  if (s.readonly_rootfs)
+    sysCheck(::mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr), "read-only rootfs");
+}
+
+int rlimitResource(const std::string& n) {
+  static const std::pair<const char*, int> table[] = {
+      {"RLIMIT_CPU", RLIMIT_CPU}, {"RLIMIT_FSIZE", RLIMIT_FSIZE}, {"RLIMIT_DATA", RLIMIT_DATA},
+      {"RLIMIT_STACK", RLIMIT_STACK}, {"RLIMIT_CORE", RLIMIT_CORE}, {"RLIMIT_RSS", RLIMIT_RSS},
+      {"RLIMIT_NPROC", RLIMIT_NPROC}, {"RLIMIT_NOFILE", RLIMIT_NOFILE}, {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+      {"RLIMIT_AS", RLIMIT_AS}, {"RLIMIT_LOCKS", RLIMIT_LOCKS}, {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+      {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE}, {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+      {"RLIMIT_RTTIME", RLIMIT_RTTIME}};
+  for (auto& [name, v] : table)
+    if (n == name) return v;
+  return -1;
+}
+
+// Rlimits, user, capabilities, no_new_privs, seccomp: the process-level part shared by run/exec.
+void applyProcessSecurity(const LaunchSpec& s) {
+  for (const auto& rl : s.rlimits) {
+    int res = rlimitResource(rl.type);
+    if (res < 0) fail("unknown rlimit '" + rl.type + "'");
+    struct rlimit lim {rl.soft, rl.hard};
+    sysCheck(::setrlimit(res, &lim), "setrlimit " + rl.type);
+  }
+  // Bounding set first (needs CAP_SETPCAP, which we still have).
+  std::vector<cap_value_t> keep;
+  for (const auto& name : s.capabilities) {
+    cap_value_t v;
+    if (cap_from_name(name.c_str(), &v) == 0) keep.push_back(v);
+  }
+  for (cap_value_t c = 0; c <= CAP_LAST_CAP; ++c) {
+    if (std::find(keep.begin(), keep.end(), c) == keep.end() && CAP_IS_SUPPORTED(c))
+      sysCheck(cap_drop_bound(c), "drop capability from bounding set");
+  }
+  if (s.seccomp && !s.privileged) check(loadDefaultSeccomp(s.capabilities), "seccomp");
+  // Keep permitted caps across setuid so an explicit cap_add works for uid 0 only (Docker
+  // semantics: a non-root user starts with no effective capabilities).
+  std::vector<gid_t> groups(s.additional_gids.begin(), s.additional_gids.end());
+  sysCheck(::setgroups(groups.size(), groups.data()), "setgroups");
+  sysCheck(::setresgid(s.gid, s.gid, s.gid), "setgid");
+  sysCheck(::setresuid(s.uid, s.uid, s.uid), "setuid");
+  cap_t caps = cap_init();
+  if (s.uid == 0 && !keep.empty()) {
+    cap_set_flag(caps, CAP_PERMITTED, static_cast<int>(keep.size()), keep.data(), CAP_SET);
+    cap_set_flag(caps, CAP_EFFECTIVE, static_cast<int>(keep.size()), keep.data(), CAP_SET);
+    cap_set_flag(caps, CAP_INHERITABLE, static_cast<int>(keep.size()), keep.data(), CAP_SET);
+  }
+  if (cap_set_proc(caps) != 0) fail(std::string("set capabilities: ") + std::strerror(errno));
+  cap_free(caps);
+  if (s.no_new_privs && !s.privileged) sysCheck(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs");
+}
+
+std::string lookPath(const std::string& file, const std::vector<std::string>& env) {
+  if (file.find('/') != std::string::npos) return file;
+  std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (const auto& e : env)
+    if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+  std::size_t pos = 0;
+  while (pos <= path.size()) {
+    std::size_t c = path.find(':', pos);
+    if (c == std::string::npos) c = path.size();
+    std::string dir = path.substr(pos, c - pos);
+    pos = c + 1;
+    if (dir.empty()) dir = ".";
+    std::string cand = dir + "/" + file;
+    struct stat st {};
+    if (::stat(cand.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(cand.c_str(), X_OK) == 0) return cand;
+  }
+  return "";
+}
+
+[[noreturn]] void execute(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  std::string bin = lookPath(args[0], env);
+  if (bin.empty()) fail("exec: \"" + args[0] + "\": executable file not found in $PATH", 127);
+  std::vector<char*> argv, envp;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  ::execve(bin.c_str(), argv.data(), envp.data());
+  fail("exec \"" + args[0] + "\": " + std::strerror(errno), errno == ENOENT ? 127 : 126);
+}
+
+void joinNs(const std::string& path, int type, const char* what) {
+  if (path.empty()) return;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) fail(std::string("open ") + what + " namespace '" + path + "': " + std::strerror(errno));
+  sysCheck(::setns(fd.get(), type), std::string("join ") + what + " namespace");
+}
+
+void joinCgroups(const std::vector<std::string>& procs) {
+  for (const auto& p : procs) {
+    UniqueFd fd(::open(p.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) fail("open '" + p + "': " + std::strerror(errno));
+    if (::write(fd.get(), "0", 1) != 1) fail("join cgroup '" + p + "': " + std::strerror(errno));
+  }
+}
+
+LaunchSpec loadSpec(const char* path) {
+  auto text = readFile(path, 4u << 20);
+  if (!text) fail("read spec: " + text.error().message());
+  auto spec = launchSpecFromJson(*text);
+  if (!spec) fail(spec.error().message());
+  return *spec;
+}
+
+[[noreturn]] void runContainer(const char* spec_path) {
+  LaunchSpec s = loadSpec(spec_path);
+  // We are pid 1 of a new PID namespace in a new mount namespace (the shim cloned us).
+  joinCgroups(s.cgroup_procs);
+  sysCheck(::unshare(CLONE_NEWCGROUP), "unshare cgroup namespace");
+  joinNs(s.netns, CLONE_NEWNET, "network");
+  joinNs(s.ipcns, CLONE_NEWIPC, "ipc");
+  joinNs(s.utsns, CLONE_NEWUTS, "uts");
+  UniqueFd fifo(::open(s.start_fifo.c_str(), O_PATH | O_CLOEXEC));
+  if (!fifo) fail("open start fifo: " + std::string(std::strerror(errno)));
+  setupRootfs(s);
+  ::setsid();
+  applyProcessSecurity(s);
+  if (::chdir(s.cwd.c_str()) != 0) fail("chdir to cwd (\"" + s.cwd + "\") set in config.json failed: " + std::strerror(errno));
+  if (::write(g_err_fd, "ready\n", 6) != 6) ::_exit(1);
+  // Block until startContainer opens the fifo for reading (runc's exec.fifo).
+  UniqueFd w(::open(fdPath(fifo).c_str(), O_WRONLY | O_CLOEXEC));
+  if (!w) fail("open start fifo for writing: " + std::string(std::strerror(errno)));
+  if (::write(w.get(), "0", 1) != 1) fail("signal start: " + std::string(std::strerror(errno)));
+  w.reset();
+  fifo.reset();
+  execute(s.args, s.env);
+}
+
+[[noreturn]] void execInContainer(const char* spec_path, int pid, std::vector<std::string> cmd) {
+  LaunchSpec s = loadSpec(spec_path);
+  // Open every namespace first: after joining the mount namespace /proc/<pid> may differ.
+  std::string base = "/proc/" + std::to_string(pid) + "/ns/";
+  std::vector<std::pair<UniqueFd, int>> ns;
+  for (auto [n, t] : {std::pair{"ipc", CLONE_NEWIPC}, std::pair{"uts", CLONE_NEWUTS}, std::pair{"net", CLONE_NEWNET},
+                      std::pair{"pid", CLONE_NEWPID}, std::pair{"cgroup", CLONE_NEWCGROUP}, std::pair{"mnt", CLONE_NEWNS}}) {
+    UniqueFd fd(::open((base + n).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) fail(std::string("open ") + n + " namespace of pid " + std::to_string(pid) + ": " + std::strerror(errno));
+    ns.emplace_back(std::move(fd), t);
+  }
+  joinCgroups(s.cgroup_procs);
+  for (auto& [fd, t] : ns) sysCheck(::setns(fd.get(), t), "join namespace");
+  // The PID namespace applies to children: fork, and relay the child's exit status.
+  pid_t child = ::fork();
+  if (child < 0) fail("fork: " + std::string(std::strerror(errno)));
+  if (child == 0) {
+    ::setsid();
+    if (::isatty(0)) (void)::ioctl(0, TIOCSCTTY, 0);
+    applyProcessSecurity(s);
+    if (::chdir(s.cwd.c_str()) != 0) (void)::chdir("/");
+    execute(cmd, s.env);
+  }
+  // Forward termination signals to the exec'd process.
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) ::signal(sig, SIG_IGN);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status)) ::_exit(128 + WTERMSIG(status));
+  ::_exit(WEXITSTATUS(status));
+}
+
+}  // namespace
+}  // namespace skiff::runtime
+
+int main(int argc, char** argv) {
+  using namespace skiff::runtime;
+  if (argc >= 4 && std::strcmp(argv[1], "run") == 0) {
+    g_err_fd = std::atoi(argv[3]);
+    runContainer(argv[2]);
+  }
+  if (argc >= 6 && std::strcmp(argv[1], "exec") == 0 && std::strcmp(argv[4], "--") == 0) {
+    std::vector<std::string> cmd(argv + 5, argv + argc);
+    execInContainer(argv[2], std::atoi(argv[3]), std::move(cmd));
+  }
+  std::fputs("usage: skiff-init run <spec.json> <error fd> | exec <spec.json> <pid> -- cmd...\n", stderr);
+  return 2;
+}

@@ -1,0 +1,191 @@
+#include "process_util.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "skiff/common/file.h"
+
+namespace skiff::runtime {
+namespace {
+
+constexpr std::size_t kMaxCapture = 16u << 20;
+
+std::vector<char*> cargv(const std::vector<std::string>& v) {
+  std::vector<char*> out;
+  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+std::int64_t nowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string randomId() {
+  unsigned char b[32];
+  std::size_t got = 0;
+  while (got < sizeof b) {
+    ssize_t n = ::getrandom(b + got, sizeof b - got, 0);
+    if (n > 0) got += static_cast<std::size_t>(n);
+  }
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  for (unsigned char c : b) {
+    s += hex[c >> 4];
+    s += hex[c & 15];
+  }
+  return s;
+}
+
+std::uint64_t processStartTime(int pid) {
+  if (pid <= 0) return 0;
+  auto t = readFile("/proc/" + std::to_string(pid) + "/stat", 4096);
+  if (!t) return 0;
+  // comm may contain spaces and ')': fields resume after the last ')'.
+  auto p = t->rfind(')');
+  if (p == std::string::npos) return 0;
+  const char* s = t->c_str() + p + 2;
+  // Field 3 (state) is first here; starttime is field 22 -> skip 19 more fields.
+  int field = 3;
+  while (*s && field < 22) {
+    if (*s == ' ') ++field;
+    ++s;
+  }
+  if (t->c_str()[p + 2] == 'Z') return 0;  // a zombie has exited
+  return std::strtoull(s, nullptr, 10);
+}
+
+bool processAlive(int pid, std::uint64_t start_time) {
+  std::uint64_t st = processStartTime(pid);
+  return st != 0 && (start_time == 0 || st == start_time);
+}
+
+Result<std::string> readUntilEof(int fd, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string out;
+  char buf[4096];
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return Error(ErrorCode::Timeout, "timed out waiting for the shim");
+    struct pollfd p {fd, POLLIN, 0};
+    int r = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return Error::fromErrno(errno, "poll");
+    if (r == 0) continue;
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return out;
+    out.append(buf, static_cast<std::size_t>(n));
+    if (out.size() > kMaxCapture) return Error(ErrorCode::TooLarge, "shim message too large");
+  }
+}
+
+Result<void> spawnDetached(const std::vector<std::string>& argv, int pass_fd) {
+  auto args = cargv(argv);
+  pid_t pid = ::fork();
+  if (pid < 0) return Error::fromErrno(errno, "fork");
+  if (pid == 0) {
+    ::setsid();
+    pid_t g = ::fork();
+    if (g != 0) ::_exit(g < 0 ? 1 : 0);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (pass_fd >= 0) ::dup2(pass_fd, 3);
+    int devnull = ::open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+      ::dup2(devnull, 0);
+      ::dup2(devnull, 1);
+      ::dup2(devnull, 2);
+    }
+    // Close everything else the runtime process had open.
+    ::close_range(4, ~0U, 0);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) return Error(ErrorCode::Internal, "spawn '" + argv[0] + "': fork failed");
+  return ok();
+}
+
+Result<RunResult> runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                             const std::vector<int>& stdio) {
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return Error::fromErrno(errno, "pipe");
+  if (::pipe2(err, O_CLOEXEC) != 0) {
+    ::close(out[0]);
+    ::close(out[1]);
+    return Error::fromErrno(errno, "pipe");
+  }
+  UniqueFd out_r(out[0]), out_w(out[1]), err_r(err[0]), err_w(err[1]);
+  auto args = cargv(argv);
+  pid_t pid = ::fork();
+  if (pid < 0) return Error::fromErrno(errno, "fork");
+  if (pid == 0) {
+    int devnull = ::open("/dev/null", O_RDONLY);
+    ::dup2(stdio.size() > 0 ? stdio[0] : devnull, 0);
+    ::dup2(out[1], 1);
+    ::dup2(err[1], 2);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execvp(args[0], args.data());
+    std::string m = "exec '" + argv[0] + "': " + std::strerror(errno) + "\n";
+    (void)!::write(2, m.data(), m.size());
+    ::_exit(127);
+  }
+  out_w.reset();
+  err_w.reset();
+  RunResult res;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool timed_out = false;
+  bool o_open = true, e_open = true;
+  char buf[16384];
+  while (o_open || e_open) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    struct pollfd p[2];
+    int n = 0;
+    int io = -1, ie = -1;
+    if (o_open) { io = n; p[n++] = {out_r.get(), POLLIN, 0}; }
+    if (e_open) { ie = n; p[n++] = {err_r.get(), POLLIN, 0}; }
+    int r = ::poll(p, static_cast<nfds_t>(n), static_cast<int>(left.count()));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) continue;
+    auto pump = [&](int idx, UniqueFd& fd, std::string& dst, bool& open) {
+      if (idx < 0 || !(p[idx].revents & (POLLIN | POLLHUP | POLLERR))) return;
+      ssize_t k = ::read(fd.get(), buf, sizeof buf);
+      if (k < 0 && errno == EINTR) return;
+      if (k <= 0) {
+        open = false;
+        return;
+      }
+      if (dst.size() < kMaxCapture) dst.append(buf, static_cast<std::size_t>(k));
+    };
+    pump(io, out_r, res.out, o_open);
+    pump(ie, err_r, res.err, e_open);
+  }
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  res.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  if (timed_out) return Error(ErrorCode::Timeout, "'" + argv[0] + "' timed out after " + std::to_string(timeout.count()) + "ms");
+  return res;
+}
+
+}  // namespace skiff::runtime

@@ -1,0 +1,43 @@
+#pragma once
+
+// Private: process helpers for the runtime (spawning detached shims, running runc, waiting on
+// pipes with deadlines, /proc checks).
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "skiff/common/result.h"
+#include "skiff/common/unique_fd.h"
+
+namespace skiff::runtime {
+
+struct RunResult {
+  int exit_code = -1;  // 128+signal when killed
+  std::string out;
+  std::string err;
+};
+
+// fork+exec `argv` with stdin from /dev/null, capturing stdout/stderr (each capped at 16 MiB),
+// killing it at the deadline (Timeout error). The child gets `extra_fds` dup'ed to 3, 4, ...
+Result<RunResult> runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                             const std::vector<int>& stdio = {});
+
+// Starts `argv` fully detached (setsid, reparented away from us via a double fork) with
+// `pass_fd` as fd 3. Returns once the intermediate child is reaped.
+Result<void> spawnDetached(const std::vector<std::string>& argv, int pass_fd);
+
+// Reads `fd` until EOF or the deadline.
+Result<std::string> readUntilEof(int fd, std::chrono::milliseconds timeout);
+
+// Process start time (clock ticks since boot, /proc/<pid>/stat field 22); 0 if gone.
+std::uint64_t processStartTime(int pid);
+// True if `pid` is alive and still the process that had `start_time` (pid reuse guard).
+bool processAlive(int pid, std::uint64_t start_time);
+
+std::string randomId();  // 64 hex characters
+std::int64_t nowNs();
+
+}  // namespace skiff::runtime
