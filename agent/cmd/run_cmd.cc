@@ -54,6 +54,11 @@ Added addRun(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--runtime-root", c.runtime_root, "runtime state directory")
       ->capture_default_str();
+  app.add_option("--pod-log-dir", c.pod_log_dir, "where container logs are written")
+      ->capture_default_str();
+  app.add_option("--preload-image", c.preload_images,
+                 "image archives imported at start when missing (repeatable)")
+      ->capture_default_str();
   app.add_option("--cluster-cidr", c.cluster_cidr, "cluster pod network")->capture_default_str();
   app.add_option("--cluster-dns", flags->cluster_dns, "DNS server IPs for pods, comma separated");
   app.add_option("--cluster-domain", c.cluster_domain, "cluster DNS domain")

@@ -92,25 +92,72 @@ struct Threads {
 // the route table of the pod network (flannel host-gw).
 class NodeWatch final : public ReflectorHandler {
  public:
-  NodeWatch(std::string name, NodeStatusManager& status, std::function<void()> on_change)
-      : name_(std::move(name)), status_(status), on_change_(std::move(on_change)) {}
+  NodeWatch(std::string name, NodeStatusManager& status, std::function<void()> on_change,
+            PodNetworkManager* network)
+      : name_(std::move(name)),
+        status_(status),
+        on_change_(std::move(on_change)),
+        network_(network) {}
   void replace(const std::vector<json>& items) override {
-    for (const auto& n : items) see(n);
+    {
+      std::lock_guard lk(mu_);
+      routes_.clear();
+    }
+    for (const auto& n : items) see(n, false);
+    syncRoutes();
   }
   void apply(const WatchEvent& ev) override {
-    if (ev.type != "DELETED") see(ev.object);
+    if (ev.type == "DELETED") {
+      std::lock_guard lk(mu_);
+      routes_.erase(ev.object["metadata"].value("name", ""));
+    } else {
+      see(ev.object, false);
+    }
+    syncRoutes();
   }
 
  private:
-  void see(const json& n) {
-    if (n["metadata"].value("name", "") != name_) return;
-    std::string before = status_.podCidr();
-    status_.observeNode(n);
-    if (status_.podCidr() != before) on_change_();
+  void see(const json& n, bool) {
+    std::string name = n["metadata"].value("name", "");
+    if (name == name_) {
+      std::string before = status_.podCidr();
+      status_.observeNode(n);
+      if (status_.podCidr() != before) on_change_();
+      return;
+    }
+    // Other nodes: their podCIDR is reached through their InternalIP (flannel host-gw).
+    std::string cidr = n.value("spec", json::object()).value("podCIDR", "");
+    std::string ip;
+    for (const auto& a : n.value("status", json::object()).value("addresses", json::array())) {
+      if (a.value("type", "") == "InternalIP") ip = a.value("address", "");
+    }
+    std::lock_guard lk(mu_);
+    if (!cidr.empty() && !ip.empty()) {
+      routes_[name] = {cidr, ip};
+    } else {
+      routes_.erase(name);
+    }
+  }
+  void syncRoutes() {
+    if (network_ == nullptr) return;
+    std::map<std::string, std::pair<std::string, std::string>> copy;
+    {
+      std::lock_guard lk(mu_);
+      copy = routes_;
+    }
+    auto r = network_->syncNodeRoutes(copy);
+    if (!r) {
+      auto lg = skiff::log::get("agent");
+      SKIFF_LOG_WARN(lg, "Syncing node routes failed, will retry",
+                     kv("err", r.error().message()));
+    }
   }
   std::string name_;
   NodeStatusManager& status_;
   std::function<void()> on_change_;
+  PodNetworkManager* network_;
+  std::mutex mu_;
+  std::map<std::string, std::pair<std::string, std::string>> routes_;
 };
 
 }  // namespace
@@ -173,6 +220,16 @@ int runAgent(const AgentConfig& cfg) {
                     kv("err", runtime_problem));
     runtime = std::make_shared<UnavailableRuntime>(runtime_problem);
   }
+  for (const auto& archive : cfg.preload_images) {
+    if (!runtime_problem.empty() || !std::filesystem::exists(archive)) continue;
+    auto n = importImageArchive(*runtime, archive);
+    if (n) {
+      SKIFF_LOG_INFO(lg, "Imported bundled images", kv("archive", archive), kv("images", *n));
+    } else {
+      SKIFF_LOG_WARN(lg, "Importing bundled images failed, ignoring", kv("archive", archive),
+                     kv("err", n.error().message()));
+    }
+  }
   PodNetworkManagerPtr network;
   if (auto n = makePodNetwork(cfg, node_name); n) {
     network = *n;
@@ -234,6 +291,8 @@ int runAgent(const AgentConfig& cfg) {
   }
   if (g_stop) return 0;
 
+  if (network && !status->podCidr().empty()) network->setPodCidr(status->podCidr());
+
   // Pods.
   KubeletLimits limits;
   limits.allocatable_milli_cpu = parseMilliCpu(snapshot->allocatable.value("cpu", "0")).value_or(0);
@@ -248,6 +307,7 @@ int runAgent(const AgentConfig& cfg) {
   psc.node_name = node_name;
   psc.host_ip = status->nodeIp();
   psc.root_dir = cfg.root_dir;
+  psc.log_dir = cfg.pod_log_dir;
   psc.cluster_dns = cfg.cluster_dns;
   psc.cluster_domain = cfg.cluster_domain;
   psc.memory_capacity = parseBytes(snapshot->capacity.value("memory", "0")).value_or(0);
@@ -291,15 +351,16 @@ int runAgent(const AgentConfig& cfg) {
   Reflector pods_reflector(client, apiPath("", "v1", "pods"), pod_sel, kubelet, "pods");
   threads.list.emplace_back([&] { pods_reflector.run(cancel); });
 
-  NodeWatch node_watch(node_name, *status, [&] {
-    std::string cidr = status->podCidr();
-    SKIFF_LOG_INFO(lg, "Pod CIDR assigned", kv("node", node_name), kv("podCIDR", cidr));
-    if (network) network->setPodCidr(cidr);
-    status_runner.run();
-  });
-  ListOptions node_sel;
-  node_sel.field_selector = "metadata.name=" + node_name;
-  Reflector node_reflector(client, apiPath("", "v1", "nodes"), node_sel, node_watch, "nodes");
+  NodeWatch node_watch(
+      node_name, *status,
+      [&] {
+        std::string cidr = status->podCidr();
+        SKIFF_LOG_INFO(lg, "Pod CIDR assigned", kv("node", node_name), kv("podCIDR", cidr));
+        if (network) network->setPodCidr(cidr);
+        status_runner.run();
+      },
+      network.get());
+  Reflector node_reflector(client, apiPath("", "v1", "nodes"), {}, node_watch, "nodes");
   threads.list.emplace_back([&] { node_reflector.run(cancel); });
 
   // PLEG relist every second; full resync every 10 s (backoff expiry, volume refresh).

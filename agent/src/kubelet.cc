@@ -289,6 +289,7 @@ void Kubelet::syncUid(const std::string& uid) {
     }
     std::lock_guard lk(mu_);
     sent_status_.erase(uid);
+    finished_.erase(uid);
     admitted_.erase(uid);
     rejected_.erase(uid);
     return;
@@ -377,7 +378,12 @@ void Kubelet::syncUid(const std::string& uid) {
     return;
   }
   if (is_static) ensureMirrorPod(*pod);
-  if (terminalPhase(*pod)) {
+  bool finished;
+  {
+    std::lock_guard lk(mu_);
+    finished = finished_.count(uid) > 0;
+  }
+  if (terminalPhase(*pod) || finished) {
     // Terminal pods keep their containers for logs, but nothing runs: stop the sandbox.
     (void)syncer_.killPod(*pod, std::chrono::seconds(0));
     return;
@@ -390,6 +396,11 @@ void Kubelet::syncUid(const std::string& uid) {
   }
   std::string phase = st->value("phase", "");
   if (phase == "Succeeded" || phase == "Failed") {
+    // Terminal: never sync this UID into a new sandbox again (kubelet's "terminated" state).
+    {
+      std::lock_guard lk(mu_);
+      finished_.insert(uid);
+    }
     (void)syncer_.killPod(*pod, std::chrono::seconds(0));
   }
   if (is_static) {

@@ -113,9 +113,8 @@ Result<PodRuntimeView> PodSyncer::runtimeView(const std::string& uid) {
       return a.attempt != b.attempt ? a.attempt > b.attempt : a.created_at_ns > b.created_at_ns;
     });
   }
-  if (view.sandbox) {
-    auto ip = view.sandbox->annotations.find("skiff.io/pod-ip");
-    if (ip != view.sandbox->annotations.end()) view.pod_ip = ip->second;
+  if (view.sandbox && network_ != nullptr && !view.sandbox->netns_path.empty()) {
+    view.pod_ip = network_->podIp(view.sandbox->id);
   }
   return view;
 }
@@ -187,9 +186,7 @@ Result<std::string> PodSyncer::ensureSandbox(const json& pod, PodRuntimeView& vi
       }
     }
     if (network_ != nullptr && !view.sandbox->netns_path.empty()) {
-      (void)network_->teardown(pod["metadata"].value("namespace", ""),
-                               pod["metadata"].value("name", ""), uidOf(pod),
-                               view.sandbox->netns_path);
+      (void)network_->teardown(view.sandbox->id, podRef(pod), view.sandbox->netns_path);
     }
     (void)runtime_.stopPodSandbox(view.sandbox->id);
   }
@@ -225,7 +222,7 @@ Result<std::string> PodSyncer::ensureSandbox(const json& pod, PodRuntimeView& vi
   }
   if (!view.sandbox) return Error(ErrorCode::Internal, "sandbox '" + id + "' vanished");
   if (!sc.host_network && network_ != nullptr) {
-    auto ip = network_->setup(sc.ns, sc.name, sc.uid, view.sandbox->netns_path);
+    auto ip = network_->setup(id, podRef(pod), view.sandbox->netns_path, sc.port_mappings);
     if (!ip) {
       (void)runtime_.stopPodSandbox(id);
       (void)runtime_.removePodSandbox(id);
@@ -584,12 +581,6 @@ Result<json> PodSyncer::syncPod(const json& pod) {
 Result<json> PodSyncer::currentStatus(const json& pod, std::optional<WaitingReason> terminal) {
   std::string uid = uidOf(pod);
   SKIFF_ASSIGN_OR_RETURN(auto view, runtimeView(uid));
-  if (view.pod_ip.empty() && view.sandbox && network_ != nullptr &&
-      view.sandbox->state == SandboxState::Ready && !pod["spec"].value("hostNetwork", false)) {
-    auto ip = network_->setup(pod["metadata"].value("namespace", ""),
-                              pod["metadata"].value("name", ""), uid, view.sandbox->netns_path);
-    if (ip) view.pod_ip = *ip;
-  }
   auto waiting = waitingFor(uid);
   ProbeView probes;
   if (probes_ != nullptr) probes = probes_->view(pod, view);
@@ -658,9 +649,7 @@ Result<void> PodSyncer::killPod(const json& pod, std::chrono::seconds grace) {
   if (first_error) return *first_error;
   if (view.sandbox && view.sandbox->state == SandboxState::Ready) {
     if (network_ != nullptr && !view.sandbox->netns_path.empty()) {
-      auto r = network_->teardown(pod["metadata"].value("namespace", ""),
-                                  pod["metadata"].value("name", ""), uid,
-                                  view.sandbox->netns_path);
+      auto r = network_->teardown(view.sandbox->id, podRef(pod), view.sandbox->netns_path);
       if (!r) return std::move(r).error().wrap("tear down pod network");
     }
     SKIFF_TRY(runtime_.stopPodSandbox(view.sandbox->id));
@@ -686,7 +675,7 @@ Result<void> PodSyncer::cleanupPod(const std::string& uid) {
     if (network_ != nullptr && !s.netns_path.empty()) {
       std::string ns = s.labels.count(kLabelPodNamespace) ? s.labels.at(kLabelPodNamespace) : "";
       std::string name = s.labels.count(kLabelPodName) ? s.labels.at(kLabelPodName) : "";
-      (void)network_->teardown(ns, name, uid, s.netns_path);
+      (void)network_->teardown(s.id, ns + "/" + name, s.netns_path);
     }
     SKIFF_TRY(runtime_.stopPodSandbox(s.id));
     SKIFF_TRY(runtime_.removePodSandbox(s.id));

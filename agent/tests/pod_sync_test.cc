@@ -17,17 +17,22 @@ using testing::FakeRuntime;
 
 class FakeNetwork : public PodNetworkManager {
  public:
-  Result<std::string> setup(const std::string&, const std::string&, const std::string& uid,
-                            const std::string&) override {
-    if (!ips.count(uid)) ips[uid] = "10.244.1." + std::to_string(ips.size() + 2);
-    return ips[uid];
+  Result<std::string> setup(const std::string& id, const std::string&, const std::string&,
+                            const std::vector<PortMapping>&) override {
+    if (!ips.count(id)) ips[id] = "10.244.1." + std::to_string(++seq + 1);
+    return ips[id];
   }
-  Result<void> teardown(const std::string&, const std::string&, const std::string& uid,
-                        const std::string&) override {
-    ips.erase(uid);
+  Result<void> teardown(const std::string& id, const std::string&, const std::string&) override {
+    ips.erase(id);
     return ok();
   }
+  std::string podIp(const std::string& id) override { return ips.count(id) ? ips[id] : ""; }
   void setPodCidr(const std::string&) override {}
+  Result<void> syncNodeRoutes(
+      const std::map<std::string, std::pair<std::string, std::string>>&) override {
+    return ok();
+  }
+  int seq = 0;
   bool ready() const override { return true; }
   std::map<std::string, std::string> ips;
 };

@@ -16,5 +16,7 @@ int runAgent(const AgentConfig& cfg);
 // with that message.
 Result<ContainerRuntimePtr> makeContainerRuntime(const AgentConfig& cfg);
 Result<PodNetworkManagerPtr> makePodNetwork(const AgentConfig& cfg, const std::string& node_name);
+// Imports an image archive (the bundled busybox) into the runtime's image store.
+Result<int> importImageArchive(ContainerRuntime& runtime, const std::string& path);
 
 }  // namespace skiff::agent

@@ -43,6 +43,9 @@ struct AgentConfig {
   std::string root_dir = "/var/lib/skiff/agent";
   std::string runtime = "native";  // native | runc
   std::string runtime_root = "/var/lib/skiff/runtime";
+  std::string pod_log_dir = "/var/log/pods";
+  // Image archives imported at start when their images are missing (the bundled busybox).
+  std::vector<std::string> preload_images = {"/usr/share/skiff/images/busybox-oci.tar"};
   std::string cluster_cidr = "10.244.0.0/16";
   std::string pod_manifest_path = "/etc/skiff/manifests";
   std::vector<std::string> cluster_dns;

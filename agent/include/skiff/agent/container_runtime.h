@@ -194,15 +194,20 @@ using ContainerRuntimePtr = std::shared_ptr<ContainerRuntime>;
 class PodNetworkManager {
  public:
   virtual ~PodNetworkManager() = default;
-  // Gives the sandbox's netns an interface and an IP from the node's podCIDR; idempotent for
-  // the same pod (returns the IP it already has).
-  virtual Result<std::string> setup(const std::string& ns, const std::string& name,
-                                    const std::string& uid, const std::string& netns_path) = 0;
-  // Releases the IP and the host side; unknown pods are fine.
-  virtual Result<void> teardown(const std::string& ns, const std::string& name,
-                                const std::string& uid, const std::string& netns_path) = 0;
+  // Gives the sandbox's netns an interface and an IP from the node's podCIDR; returns the IP.
+  virtual Result<std::string> setup(const std::string& sandbox_id, const std::string& pod_ref,
+                                    const std::string& netns_path,
+                                    const std::vector<PortMapping>& host_ports) = 0;
+  // Releases the IP, the host side and hostPort rules; unknown sandboxes are fine.
+  virtual Result<void> teardown(const std::string& sandbox_id, const std::string& pod_ref,
+                                const std::string& netns_path) = 0;
+  // The IP a sandbox holds (after an agent restart), empty if none.
+  virtual std::string podIp(const std::string& sandbox_id) = 0;
   // The node's podCIDR, once the master's IPAM assigned it.
   virtual void setPodCidr(const std::string& cidr) = 0;
+  // Routes to the other nodes' pod CIDRs: node name -> (podCIDR, InternalIP).
+  virtual Result<void> syncNodeRoutes(
+      const std::map<std::string, std::pair<std::string, std::string>>& nodes) = 0;
   virtual bool ready() const = 0;
 };
 using PodNetworkManagerPtr = std::shared_ptr<PodNetworkManager>;

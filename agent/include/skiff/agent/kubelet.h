@@ -76,6 +76,7 @@ class Kubelet final : public ReflectorHandler {
   std::set<std::string> static_uids_;
   std::map<std::string, nlohmann::json> sent_status_;   // uid -> last status patched
   std::set<std::string> admitted_;
+  std::set<std::string> finished_;  // reached Succeeded/Failed: containers are not restarted
   std::map<std::string, WaitingReason> rejected_;
   std::map<std::string, std::string> pleg_;             // container id -> state+uid
   bool listed_ = false;
