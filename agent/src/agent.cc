@@ -7,6 +7,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <thread>
 
@@ -14,9 +15,13 @@
 #include "skiff/agent/kube_client.h"
 #include "skiff/agent/kubeconfig.h"
 #include "skiff/agent/kubelet.h"
+#include "skiff/agent/kubelet_server.h"
+#include "skiff/agent/tls_util.h"
+#include "skiff/common/file.h"
 #include "skiff/agent/node_facts.h"
 #include "skiff/agent/node_status.h"
 #include "skiff/agent/object_source.h"
+#include "skiff/agent/pod_status.h"
 #include "skiff/agent/pod_sync.h"
 #include "skiff/agent/resources.h"
 #include "skiff/agent/runner.h"
@@ -159,6 +164,130 @@ class NodeWatch final : public ReflectorHandler {
   std::mutex mu_;
   std::map<std::string, std::pair<std::string, std::string>> routes_;
 };
+
+class ApiSource final : public KubeletApiSource {
+ public:
+  ApiSource(Kubelet& k, PodSyncer& s, ContainerRuntime& r, std::string node)
+      : k_(k), s_(s), r_(r), node_(std::move(node)) {}
+  std::optional<json> findPod(const std::string& ns, const std::string& name) override {
+    return k_.findPod(ns, name);
+  }
+  std::vector<json> pods() override { return k_.pods(); }
+  Result<PodRuntimeView> runtimeView(const std::string& uid) override {
+    return s_.runtimeView(uid);
+  }
+  ContainerRuntime& runtime() override { return r_; }
+  std::string nodeName() override { return node_; }
+  std::string metrics() override {
+    int running_pods = 0, running_containers = 0, exited = 0;
+    auto sandboxes = r_.listPodSandboxes();
+    if (sandboxes) {
+      for (const auto& sb : *sandboxes) running_pods += sb.state == SandboxState::Ready;
+    }
+    auto containers = r_.listContainers();
+    if (containers) {
+      for (const auto& c : *containers) {
+        running_containers += c.state == ContainerState::Running;
+        exited += c.state == ContainerState::Exited;
+      }
+    }
+    long rss_pages = 0;
+    auto statm = readFile("/proc/self/statm", 256);
+    if (statm) {
+      long size = 0;
+      std::sscanf(statm->c_str(), "%ld %ld", &size, &rss_pages);
+    }
+    std::string out;
+    out += "# HELP kubelet_node_name The node's name. The count is always 1.\n";
+    out += "# TYPE kubelet_node_name gauge\nkubelet_node_name{node=\"" + node_ + "\"} 1\n";
+    out += "# HELP kubelet_running_pods Number of pods that have a running pod sandbox\n";
+    out += "# TYPE kubelet_running_pods gauge\nkubelet_running_pods " + std::to_string(running_pods) + "\n";
+    out += "# HELP kubelet_running_containers Number of containers currently running\n";
+    out += "# TYPE kubelet_running_containers gauge\n";
+    out += "kubelet_running_containers{container_state=\"running\"} " + std::to_string(running_containers) + "\n";
+    out += "kubelet_running_containers{container_state=\"exited\"} " + std::to_string(exited) + "\n";
+    out += "# HELP process_resident_memory_bytes Resident memory size in bytes.\n";
+    out += "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes " +
+           std::to_string(rss_pages * ::sysconf(_SC_PAGESIZE)) + "\n";
+    return out;
+  }
+  json statsSummary() override {
+    std::string now = rfc3339Now();
+    json pods = json::array();
+    std::map<std::string, ContainerStats> stats;
+    auto st = r_.listContainerStats();
+    if (st) {
+      for (const auto& c : *st) stats[c.id] = c;
+    }
+    auto containers = r_.listContainers();
+    std::map<std::string, json> by_pod;
+    if (containers) {
+      for (const auto& c : *containers) {
+        if (c.state != ContainerState::Running) continue;
+        auto uid = c.labels.count(kLabelPodUid) ? c.labels.at(kLabelPodUid) : "";
+        json& p = by_pod[uid];
+        if (p.is_null()) {
+          p = {{"podRef",
+                {{"name", c.labels.count(kLabelPodName) ? c.labels.at(kLabelPodName) : ""},
+                 {"namespace", c.labels.count(kLabelPodNamespace) ? c.labels.at(kLabelPodNamespace) : ""},
+                 {"uid", uid}}},
+               {"startTime", rfc3339FromNs(c.started_at_ns)},
+               {"containers", json::array()}};
+        }
+        const ContainerStats& cs = stats[c.id];
+        p["containers"].push_back(
+            {{"name", c.name},
+             {"startTime", rfc3339FromNs(c.started_at_ns)},
+             {"cpu", {{"time", now}, {"usageCoreNanoSeconds", cs.cpu_usage_core_nano_seconds}}},
+             {"memory",
+              {{"time", now},
+               {"workingSetBytes", cs.memory_working_set_bytes},
+               {"usageBytes", cs.memory_usage_bytes}}}});
+      }
+    }
+    for (auto& [_, p] : by_pod) pods.push_back(p);
+    json node = {{"nodeName", node_}, {"startTime", now}};
+    auto usage = readNodeUsage("/");
+    if (usage) {
+      node["memory"] = {{"time", now}, {"availableBytes", usage->memory_available}};
+      node["fs"] = {{"time", now},
+                    {"availableBytes", usage->nodefs_available},
+                    {"capacityBytes", usage->nodefs_capacity},
+                    {"inodesFree", usage->nodefs_inodes_free},
+                    {"inodes", usage->nodefs_inodes}};
+    }
+    return {{"node", node}, {"pods", pods}};
+  }
+
+ private:
+  Kubelet& k_;
+  PodSyncer& s_;
+  ContainerRuntime& r_;
+  std::string node_;
+};
+
+// The kubelet serving certificate: --tls-cert-file, else a self-signed one kept under
+// <root-dir>/pki (kubelet does the same without serverTLSBootstrap).
+Result<CertAndKey> servingCert(const AgentConfig& cfg, const std::string& node,
+                               const std::string& ip) {
+  if (!cfg.tls_cert_file.empty()) {
+    SKIFF_ASSIGN_OR_RETURN(auto cert, readFile(cfg.tls_cert_file, 1u << 20));
+    SKIFF_ASSIGN_OR_RETURN(auto key, readFile(cfg.tls_private_key_file, 1u << 20));
+    return CertAndKey{cert, key};
+  }
+  std::string dir = cfg.root_dir + "/pki";
+  auto cert = readFile(dir + "/kubelet.crt", 1u << 20);
+  auto key = readFile(dir + "/kubelet.key", 1u << 20);
+  if (cert && key) return CertAndKey{*cert, *key};
+  std::vector<std::string> ips = {"127.0.0.1"};
+  if (!ip.empty()) ips.push_back(ip);
+  SKIFF_ASSIGN_OR_RETURN(auto made, makeSelfSignedServingCert(node, {node, "localhost"}, ips));
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  SKIFF_TRY(writeFileAtomic(dir + "/kubelet.crt", made.cert_pem, 0644));
+  SKIFF_TRY(writeFileAtomic(dir + "/kubelet.key", made.key_pem, 0600));
+  return made;
+}
 
 }  // namespace
 
@@ -372,6 +501,34 @@ int runAgent(const AgentConfig& cfg) {
     }
   });
 
+  // Kubelet API (:10250) and healthz (127.0.0.1:10248).
+  ApiSource api_source(kubelet, syncer, *runtime, node_name);
+  auto serving = servingCert(cfg, node_name, status->nodeIp());
+  if (!serving) return fail(serving.error());
+  KubeletServerOptions so;
+  so.address = cfg.address;
+  so.port = cfg.port;
+  so.healthz_address = cfg.healthz_bind_address;
+  so.healthz_port = cfg.healthz_port > 0 ? cfg.healthz_port : -1;
+  so.cert_pem = serving->cert_pem;
+  so.key_pem = serving->key_pem;
+  so.client_ca_pem = kc.tls.ca_pem;
+  if (!cfg.client_ca_file.empty()) {
+    auto ca = readFile(cfg.client_ca_file, 1u << 20);
+    if (!ca) return fail(ca.error());
+    so.client_ca_pem = *ca;
+  }
+  auto server = startKubeletServer(so, api_source);
+  if (!server) {
+    cancel.cancel();
+    lease_io.stop();
+    status_io.stop();
+    kubelet.stop();
+    return fail(server.error());
+  }
+  SKIFF_LOG_INFO(lg, "Kubelet API serving", kv("port", (*server)->port()),
+                 kv("healthzPort", (*server)->healthzPort()));
+
   // systemd: READY once registered; WATCHDOG at half the configured interval.
   (void)sd_notify(0, "READY=1\nSTATUS=node registered");
   uint64_t watchdog_usec = 0;
@@ -388,6 +545,7 @@ int runAgent(const AgentConfig& cfg) {
   }
   SKIFF_LOG_INFO(lg, "Agent stopping; pods keep running", kv("node", node_name));
   (void)sd_notify(0, "STOPPING=1");
+  (*server)->stop();
   cancel.cancel();
   lease_runner.stop();
   status_runner.stop();
