@@ -1,16 +1,145 @@
 // skiff-master ("master-lite"): API server + scheduler + controllers in one process.
+// Wiring only: flags, construction, signals.
 #include <CLI/CLI.hpp>
+#include <signal.h>
+#include <sys/resource.h>
 
+#include <chrono>
+#include <optional>
 #include <cstdio>
+#include <string>
 
+#include "skiff/common/log.h"
 #include "skiff/common/version.h"
+#include "skiff/master/api_server.h"
+#include "skiff/master/controllers/controller_manager.h"
+
+namespace {
+
+// What the scheduler and controllers need from the command line, passed through unchanged.
+struct ControllerFlags {
+  std::string cluster_cidr = "10.244.0.0/16";
+  int node_cidr_mask_size = 24;
+  std::string node_monitor_grace_period = "50s";
+  std::int64_t pod_eviction_timeout_seconds = 300;  // default toleration seconds
+};
+
+// "50s", "2m", "500ms", "1h" (a Go duration with one unit) -> duration; nullopt when malformed.
+std::optional<std::chrono::system_clock::duration> parseDurationFlag(const std::string& text) {
+  std::size_t i = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  if (i == 0) return std::nullopt;
+  long long n = std::stoll(text.substr(0, i));
+  std::string unit = text.substr(i);
+  using namespace std::chrono;
+  if (unit == "ms") return duration_cast<system_clock::duration>(milliseconds(n));
+  if (unit == "s" || unit.empty()) return duration_cast<system_clock::duration>(seconds(n));
+  if (unit == "m") return duration_cast<system_clock::duration>(minutes(n));
+  if (unit == "h") return duration_cast<system_clock::duration>(hours(n));
+  return std::nullopt;
+}
+
+// Many idle connections (watchers, kubelets) need more than the default 1024 descriptors.
+void raiseFdLimit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"skiff-master: a small Kubernetes control plane (API server, scheduler, controllers)",
                "skiff-master"};
   app.set_version_flag("--version", std::string("skiff-master ") + skiff::kVersion +
                                         " (kubernetes " + skiff::kKubeVersion + ")");
+  skiff::master::ApiServerOptions api;
+  ControllerFlags ctl;
+  std::string log_level = "info";
+  app.add_option("--data-dir", api.data_dir, "State directory (store, pki)")->capture_default_str();
+  app.add_option("--kubeconfig-out", api.kubeconfig_out, "Where to write the admin kubeconfig")
+      ->capture_default_str();
+  app.add_option("--secure-port", api.secure_port, "HTTPS port (0 = any free port)")->capture_default_str();
+  app.add_option("--bind-address", api.bind_address, "Address to listen on")->capture_default_str();
+  app.add_option("--advertise-address", api.advertise_address,
+                 "Address advertised to the cluster (kubernetes Service endpoints)");
+  app.add_option("--service-cluster-ip-range", api.service_cluster_ip_range, "Service ClusterIP range")
+      ->capture_default_str();
+  app.add_option("--service-node-port-range", api.service_node_port_range, "NodePort range")
+      ->capture_default_str();
+  app.add_option("--token-auth-file", api.token_auth_file,
+                 "Static bearer tokens (kube-apiserver CSV: token,user,uid,\"groups\")");
+  app.add_option("--default-not-ready-toleration-seconds,--default-unreachable-toleration-seconds",
+                 api.default_toleration_seconds, "Default NoExecute toleration seconds added to pods")
+      ->capture_default_str();
+  app.add_option("--store-retain-revisions", api.store_retain_revisions,
+                 "Watch history kept in the store (older revisions answer 410 Gone)")
+      ->capture_default_str();
+  app.add_option("--api-threads", api.threads, "HTTPS worker threads")->capture_default_str();
+  app.add_option("--cluster-cidr", ctl.cluster_cidr, "Pod network CIDR")->capture_default_str();
+  app.add_option("--node-cidr-mask-size", ctl.node_cidr_mask_size, "Per-node pod CIDR size")
+      ->capture_default_str();
+  app.add_option("--node-monitor-grace-period", ctl.node_monitor_grace_period,
+                 "Node is marked unhealthy after this long without heartbeats")
+      ->capture_default_str();
+  app.add_option("--pod-eviction-timeout", ctl.pod_eviction_timeout_seconds,
+                 "Seconds before pods on a lost node are evicted")
+      ->capture_default_str();
+  app.add_option("--v,--log-level", log_level, "Log level (trace, debug, info, warn, error)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  std::fputs(app.help().c_str(), stdout);
+
+  skiff::log::setup(log_level);
+  auto lg = skiff::log::get("master");
+  raiseFdLimit();
+  // Block the signals we wait for before any thread starts, so only sigwait sees them.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto server = skiff::master::startApiServer(api);
+  if (!server) {
+    SKIFF_LOG_ERROR(lg, "Failed to start the API server", skiff::log::kv("err", server.error().message()));
+    return 1;
+  }
+  skiff::master::ApiClient& client = (*server)->client();
+
+  // ---- controllers start here ----------------------------------------------------------------
+  skiff::master::ControllerOptions copts;
+  copts.cluster_cidr = ctl.cluster_cidr;
+  copts.node_cidr_mask_size = ctl.node_cidr_mask_size;
+  auto grace = parseDurationFlag(ctl.node_monitor_grace_period);
+  if (!grace) {
+    SKIFF_LOG_ERROR(lg, "Invalid --node-monitor-grace-period",
+                    skiff::log::kv("value", ctl.node_monitor_grace_period));
+    (*server)->stop();
+    return 1;
+  }
+  copts.node_monitor_grace_period = *grace;
+  auto controllers = skiff::master::newControllerManager(client, copts);
+  if (!controllers) {
+    SKIFF_LOG_ERROR(lg, "Failed to set up the controllers",
+                    skiff::log::kv("err", controllers.error().message()));
+    (*server)->stop();
+    return 1;
+  }
+  if (auto started = (*controllers)->start(); !started) {
+    SKIFF_LOG_ERROR(lg, "Failed to start the controllers",
+                    skiff::log::kv("err", started.error().message()));
+    (*server)->stop();
+    return 1;
+  }
+  // ---- end of controllers ---------------------------------------------------------------------
+
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  SKIFF_LOG_INFO(lg, "Shutting down", skiff::log::kv("signal", sig));
+  (*controllers)->stop();
+  (*server)->stop();
   return 0;
 }

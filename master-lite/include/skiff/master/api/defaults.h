@@ -1,0 +1,26 @@
+#pragma once
+
+// Defaulting as Kubernetes applies it to each type (kubernetes pkg/apis/*/v1/defaults.go), plus
+// the defaults that admission plugins add to pods (ServiceAccount, Priority,
+// DefaultTolerationSeconds).
+
+#include <cstdint>
+
+#include <nlohmann/json.hpp>
+
+#include "skiff/master/api/resources.h"
+
+namespace skiff::master::api {
+
+struct DefaultingOptions {
+  std::int64_t default_toleration_seconds = 300;  // --default-not-ready/unreachable-toleration-seconds
+};
+
+// Type defaults (applied on create and update).
+void applyDefaults(const ResourceInfo& r, nlohmann::json& obj);
+// Admission defaults for a new Pod (create only).
+void admitNewPod(nlohmann::json& pod, const DefaultingOptions& options);
+// The pod's QoS class from its containers' requests and limits.
+std::string podQosClass(const nlohmann::json& pod_spec);
+
+}  // namespace skiff::master::api

@@ -1,0 +1,95 @@
+#pragma once
+
+// The HTTP-agnostic Kubernetes REST handler: a parsed request in, a response (complete body,
+// a stream, or a proxy target) out. The HTTPS server (server.cc) does transport only, so this is
+// unit-testable without sockets.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "skiff/master/api/auth.h"
+#include "skiff/master/api/registry.h"
+
+namespace skiff::master::api {
+
+struct HttpRequest {
+  std::string method;  // GET POST PUT PATCH DELETE
+  std::string target;  // path?query, as received
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  // Set by the TLS layer from a verified client certificate; empty when none.
+  std::optional<UserInfo> cert_user;
+
+  std::string header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+// A streamed response body (watch). Thread-safe.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  // Appends what is available to `out`; false when the stream has ended (after appending any
+  // final data).
+  virtual bool read(std::string& out) = 0;
+  // Called (from any thread) when read() may have new data.
+  virtual void setNotify(std::function<void()> fn) = 0;
+  // The stream ends at this time (timeoutSeconds); max() = never.
+  virtual std::chrono::steady_clock::time_point deadline() const = 0;
+  // Called when the stream was idle for a while: data to send (a BOOKMARK) or "".
+  virtual std::string idle() = 0;
+};
+
+// Where a pods/log|exec|attach|portforward request goes: the node agent's API.
+struct ProxyTarget {
+  std::string host;
+  int port = 10250;
+  std::string path;  // path?query on the agent
+  bool upgrade = false;  // websocket (exec/attach/portforward)
+  std::string method = "GET";
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::unique_ptr<ResponseStream> stream;
+  std::optional<ProxyTarget> proxy;
+};
+
+struct HandlerOptions {
+  std::string server_address = "127.0.0.1:6443";  // for /api serverAddressByClientCIDRs
+  std::size_t max_body_bytes = 3u << 20;
+  std::chrono::seconds default_watch_timeout{1800};
+  std::chrono::seconds bookmark_interval{60};
+  std::function<bool()> ready;  // /readyz
+};
+
+class Handler {
+ public:
+  Handler(Registry& registry, Authenticator& authn, HandlerOptions options)
+      : registry_(registry), authn_(authn), options_(std::move(options)) {}
+  HttpResponse handle(const HttpRequest& req);
+  const HandlerOptions& options() const { return options_; }
+
+ private:
+  Registry& registry_;
+  Authenticator& authn_;
+  HandlerOptions options_;
+};
+
+// A Status response for an error (reason, code, details with causes for Invalid).
+HttpResponse errorResponse(const Error& e, const ResourceInfo* r = nullptr,
+                           const std::string& name = "");
+
+// Percent-decoding of a URL component ("+" is a space in queries).
+std::string urlDecode(const std::string& s, bool plus_is_space);
+
+}  // namespace skiff::master::api

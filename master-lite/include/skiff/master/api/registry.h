@@ -1,0 +1,172 @@
+#pragma once
+
+// The registry: every API verb on every built-in resource, over the Store, with the same
+// defaulting, admission, validation and watch semantics for HTTP requests (kubectl, kubelet) and
+// in-process callers (scheduler, controllers through ApiClient). HTTP concerns (URLs, headers,
+// Tables, Status bodies) live in the handler; errors here are skiff::Error whose code maps to
+// the Status reason and whose message is the Kubernetes message.
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "skiff/common/result.h"
+#include "skiff/master/api/defaults.h"
+#include "skiff/master/api/resources.h"
+#include "skiff/master/api/selectors.h"
+#include "skiff/master/client/api_client.h"
+#include "skiff/master/store/store.h"
+
+namespace skiff::master::api {
+
+using json = nlohmann::json;
+
+struct UserInfo {
+  std::string name;
+  std::vector<std::string> groups;
+  bool inGroup(const std::string& g) const;
+};
+
+// What a write request says besides its body.
+struct WriteOptions {
+  bool dry_run = false;
+  std::string field_manager;  // "" = derived from the caller
+  bool force = false;         // server-side apply: take over conflicting fields
+  UserInfo user;
+};
+
+struct WriteResult {
+  json object;
+  bool created = false;      // 201 instead of 200
+  bool deleted_now = true;   // delete: gone at once (200) or pending (202 with the object)
+};
+
+enum class PatchKind { Json, Merge, Strategic, Apply };
+
+struct RegistryOptions {
+  std::string service_cidr = "10.96.0.0/12";
+  int node_port_min = 30000;
+  int node_port_max = 32767;
+  DefaultingOptions defaulting;
+  // Signs a node client certificate request (PEM CSR) -> PEM certificate. Unset = CSRs stay
+  // pending.
+  std::function<Result<std::string>(const std::string& csr_pem, std::int64_t seconds)> sign_csr;
+};
+
+// A list request's selection, shared by list, watch and deletecollection.
+struct Selection {
+  std::string label_selector;
+  std::string field_selector;
+  std::int64_t limit = 0;
+  std::string continue_token;
+  std::string resource_version;
+  bool allow_bookmarks = false;
+  bool send_initial_events = false;
+};
+
+// One event of a watch, decoded once and shared by every watcher that receives it.
+struct DecodedEvent;
+
+// A running watch. Events queue up inside (bounded); the consumer drains them with next() on
+// any thread and is woken through the notify callback. Closed when the store watch fails, when
+// the queue overflows (a client that does not read) or on stop().
+class WatchQueue {
+ public:
+  struct Item {
+    WatchEventType type;
+    json object;            // ready to send: kind, apiVersion, resourceVersion set
+    std::string encoded;    // the compact JSON line of {"type","object"} when cheap to share
+  };
+  ~WatchQueue();
+  // Non-blocking: everything available now (at most `max`).
+  std::vector<Item> next(std::size_t max = 256);
+  bool closed() const;
+  // A BOOKMARK carrying the latest revision seen.
+  Item bookmark() const;
+  void setNotify(std::function<void()> fn);
+  void stop();
+
+ private:
+  friend class Registry;
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+using WatchQueuePtr = std::unique_ptr<WatchQueue>;
+
+class Registry {
+ public:
+  Registry(store::Store& store, RegistryOptions options);
+  ~Registry();
+
+  // Creates the default namespaces and the `kubernetes` Service/Endpoints (idempotent).
+  Result<void> bootstrap(const std::string& advertise_address, int secure_port);
+
+  Result<json> get(const ResourceInfo& r, const std::string& ns, const std::string& name,
+                   const std::string& subresource = "");
+  // A <Kind>List with metadata.resourceVersion (and continue).
+  Result<json> list(const ResourceInfo& r, const std::string& ns, const Selection& sel);
+  Result<WriteResult> create(const ResourceInfo& r, const std::string& ns, json obj,
+                             const WriteOptions& opts, const std::string& subresource = "",
+                             const std::string& name = "");
+  Result<WriteResult> update(const ResourceInfo& r, const std::string& ns, const std::string& name,
+                             json obj, const WriteOptions& opts,
+                             const std::string& subresource = "");
+  Result<WriteResult> patch(const ResourceInfo& r, const std::string& ns, const std::string& name,
+                            PatchKind kind, const json& patch, const WriteOptions& opts,
+                            const std::string& subresource = "");
+  Result<WriteResult> remove(const ResourceInfo& r, const std::string& ns, const std::string& name,
+                             const DeleteOptions& del, const WriteOptions& opts);
+  Result<json> removeCollection(const ResourceInfo& r, const std::string& ns, const Selection& sel,
+                                const DeleteOptions& del, const WriteOptions& opts);
+  Result<WatchQueuePtr> watch(const ResourceInfo& r, const std::string& ns, const Selection& sel);
+
+  store::Store& store() { return store_; }
+
+ private:
+  struct State;
+  store::Store& store_;
+  RegistryOptions options_;
+  std::unique_ptr<State> state_;
+
+  std::string key(const ResourceInfo& r, const std::string& ns, const std::string& name) const;
+  std::string prefix(const ResourceInfo& r, const std::string& ns) const;
+  Result<json> read(const ResourceInfo& r, const std::string& ns, const std::string& name,
+                    std::int64_t* mod_revision);
+  Result<WriteResult> createObject(const ResourceInfo& r, const std::string& ns, json obj,
+                                   const WriteOptions& opts);
+  Result<WriteResult> updateObject(const ResourceInfo& r, const std::string& ns,
+                                   const std::string& name, json obj, const WriteOptions& opts,
+                                   const std::string& subresource, bool allow_create,
+                                   const json* applied_config);
+  Result<WriteResult> writeUpdated(const ResourceInfo& r, const std::string& ns, json old, json obj,
+                                   std::int64_t rev, const WriteOptions& opts,
+                                   const std::string& subresource, const json* applied_config);
+  Result<WriteResult> finishDelete(const ResourceInfo& r, const std::string& ns, json obj,
+                                   std::int64_t rev, const WriteOptions& opts);
+  Result<void> admitCreate(const ResourceInfo& r, const std::string& ns, json& obj,
+                           const WriteOptions& opts);
+  Result<void> admitUpdate(const ResourceInfo& r, json& obj, const json& old);
+  void releaseResources(const ResourceInfo& r, const json& obj);
+  json present(const ResourceInfo& r, json obj, std::int64_t rev) const;
+};
+
+// The wire line of a watch item: {"type":"ADDED","object":{...}}\n
+std::string encodeWatchLine(const WatchQueue::Item& item);
+
+// The in-process ApiClient over a Registry (acting as system:masters).
+std::unique_ptr<ApiClient> newInProcessClient(Registry& registry);
+
+// Status body for an error from the registry (reason, code, details).
+json statusFromError(const Error& e, const ResourceInfo* r = nullptr, const std::string& name = "");
+int httpCodeFor(ErrorCode code);
+
+}  // namespace skiff::master::api

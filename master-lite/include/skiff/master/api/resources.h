@@ -1,0 +1,68 @@
+#pragma once
+
+// The built-in resource types the API server serves: names, kinds, scope, verbs and
+// subresources, as discovery advertises them (reference/kube-api-surface.md §1).
+
+#include <string>
+#include <vector>
+
+namespace skiff::master::api {
+
+struct SubresourceInfo {
+  std::string name;      // "status", "scale", "log", ...
+  std::string group;     // group/version/kind of what the subresource takes and returns
+  std::string version;
+  std::string kind;
+  std::vector<std::string> verbs;
+};
+
+struct ResourceInfo {
+  std::string group;     // "" = core
+  std::string version;
+  std::string resource;  // plural, lower case
+  std::string singular;
+  std::string kind;
+  bool namespaced = true;
+  std::vector<std::string> short_names;
+  std::vector<std::string> categories;
+  std::vector<SubresourceInfo> subresources;
+  // The group/version objects are stored as (a served old version such as apps/v1beta1 is
+  // stored as apps/v1). Equal to group/version for current versions.
+  std::string storage_version;
+  // metadata.generation is maintained (bumped on every spec change).
+  bool has_generation = false;
+  // A deprecation warning sent with every response for this group-version (Warning header).
+  std::string deprecation;
+
+  std::string groupVersion() const { return group.empty() ? version : group + "/" + version; }
+  // "deployments.apps", "pods": how Status messages name the resource.
+  std::string qualifiedResource() const { return group.empty() ? resource : resource + "." + group; }
+  // "Deployment.apps", "Pod": how Invalid messages name the kind.
+  std::string qualifiedKind() const { return group.empty() ? kind : kind + "." + group; }
+  const SubresourceInfo* subresource(const std::string& name) const;
+  bool hasSubresource(const std::string& name) const { return subresource(name) != nullptr; }
+};
+
+struct GroupInfo {
+  std::string name;                   // "" = core
+  std::vector<std::string> versions;  // preferred first
+};
+
+// Every served resource, in discovery order.
+const std::vector<ResourceInfo>& allResources();
+// Groups in discovery order (core first).
+const std::vector<GroupInfo>& allGroups();
+const ResourceInfo* findResource(const std::string& group, const std::string& version,
+                                 const std::string& resource);
+// The resource with this kind in this group/version (for apply with kind only).
+const ResourceInfo* findByKind(const std::string& group, const std::string& version,
+                               const std::string& kind);
+
+// The standard verbs of a collection resource.
+inline const std::vector<std::string>& standardVerbs() {
+  static const std::vector<std::string> v{"create", "delete", "deletecollection", "get",
+                                          "list",   "patch",  "update",           "watch"};
+  return v;
+}
+
+}  // namespace skiff::master::api

@@ -1,0 +1,52 @@
+#pragma once
+
+// skiff-master's API server, assembled: store (SQLite), registry, authentication, HTTPS, PKI and
+// the admin kubeconfig. client() is the in-process ApiClient the scheduler and controllers use.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "skiff/common/result.h"
+#include "skiff/master/client/api_client.h"
+
+namespace skiff::master {
+
+struct ApiServerOptions {
+  std::string data_dir = "/var/lib/skiff/master";
+  std::string kubeconfig_out = "/etc/skiff/admin.kubeconfig";
+  std::string bind_address = "0.0.0.0";
+  int secure_port = 6443;
+  std::string advertise_address;  // "" = first non-loopback IPv4 of this host (or 127.0.0.1)
+  std::string service_cluster_ip_range = "10.96.0.0/12";
+  std::string service_node_port_range = "30000-32767";
+  std::string token_auth_file;
+  std::int64_t default_toleration_seconds = 300;
+  std::int64_t store_retain_revisions = 10000;
+  bool store_fsync = true;
+  int threads = 4;
+};
+
+class ApiServer {
+ public:
+  virtual ~ApiServer() = default;
+  // system:masters, same path as HTTP (validation, defaulting, admission, store, watch).
+  virtual ApiClient& client() = 0;
+  virtual int port() const = 0;
+  virtual const std::string& advertiseAddress() const = 0;
+  virtual void stop() = 0;
+};
+
+Result<std::unique_ptr<ApiServer>> startApiServer(const ApiServerOptions& options);
+
+// Runs namespace finalization (delete every namespaced object, then drop the `kubernetes`
+// finalizer) for Terminating namespaces. The namespace controller proper belongs to the
+// controller manager; this keeps `kubectl delete ns` working when it is not running.
+class NamespaceFinalizer {
+ public:
+  virtual ~NamespaceFinalizer() = default;
+  virtual void stop() = 0;
+};
+std::unique_ptr<NamespaceFinalizer> startNamespaceFinalizer(ApiClient& client);
+
+}  // namespace skiff::master

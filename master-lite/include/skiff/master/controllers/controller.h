@@ -1,0 +1,60 @@
+#pragma once
+
+// The shape every controller shares (client-go's controller pattern): event handlers put keys on
+// a rate-limited queue, workers call sync(key), a failed sync is retried with per-key backoff, a
+// successful one forgets the backoff. sync() is level-triggered: it reads the current state
+// through the API, computes the desired state and writes the difference, so running it twice
+// or after a restart converges to the same result.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "skiff/master/client/api_client.h"
+#include "skiff/master/informer/clock.h"
+#include "skiff/master/informer/shared_informers.h"
+#include "skiff/master/informer/workqueue.h"
+
+namespace skiff::master {
+
+class Controller {
+ public:
+  Controller(std::string name, std::shared_ptr<Clock> clock);
+  virtual ~Controller();
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
+
+  const std::string& name() const { return name_; }
+  WorkQueue& queue() { return queue_; }
+  Clock& clock() { return *clock_; }
+
+  // Reconciles one key; an error requeues it with backoff. May call queue().addAfter() to look
+  // again later (minReadySeconds, deadlines).
+  virtual Result<void> sync(const std::string& key) = 0;
+
+  // Wires informer event handlers to queue keys; called once before the informers start.
+  virtual void registerHandlers(SharedInformers& informers) { (void)informers; }
+
+  // Periodic work not tied to a key (node monitor, cron schedule); default none.
+  virtual Duration resyncPeriod() const { return Duration::zero(); }
+  virtual void resync() {}
+
+  void run(int workers);
+  void stop();  // joins the workers
+  // Runs every ready key on the calling thread until the queue is empty (tests).
+  int processPendingForTest(int max_rounds = 1000);
+
+ private:
+  void processOne(const std::string& key);
+
+  std::string name_;
+  std::shared_ptr<Clock> clock_;
+  WorkQueue queue_;
+  std::vector<std::thread> workers_;
+  std::thread ticker_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace skiff::master

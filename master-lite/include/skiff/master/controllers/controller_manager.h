@@ -1,0 +1,43 @@
+#pragma once
+
+// Runs the scheduler and every controller in process against one ApiClient (the API server's
+// own registry in skiff-master), sharing one set of informers. start() lists every watched
+// resource before the workers begin; stop() stops workers first, then informers, and returns
+// when no controller thread is left.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "skiff/master/client/api_client.h"
+#include "skiff/master/informer/clock.h"
+
+namespace skiff::master {
+
+struct ControllerOptions {
+  std::string cluster_cidr = "10.244.0.0/16";           // --cluster-cidr
+  int node_cidr_mask_size = 24;                          // --node-cidr-mask-size
+  bool allocate_node_cidrs = true;
+  Duration node_monitor_period = std::chrono::seconds(5);
+  Duration node_monitor_grace_period = std::chrono::seconds(50);
+  int terminated_pod_gc_threshold = 12500;
+  Duration pod_gc_period = std::chrono::seconds(20);
+  // Workers per controller (kube-controller-manager's --concurrent-*-syncs defaults: 5 for
+  // deployments/replicasets, 2 for daemonsets...; one is plenty for a small cluster).
+  int concurrent_syncs = 2;
+  bool run_scheduler = true;
+  std::shared_ptr<Clock> clock;  // null: the real clock
+};
+
+class ControllerManager {
+ public:
+  virtual ~ControllerManager() = default;
+  virtual Result<void> start() = 0;
+  virtual void stop() = 0;
+};
+
+// Fails on invalid options (a bad cluster CIDR...).
+Result<std::unique_ptr<ControllerManager>> newControllerManager(ApiClient& client,
+                                                                ControllerOptions options);
+
+}  // namespace skiff::master

@@ -1,0 +1,37 @@
+#pragma once
+
+// One informer per resource shared by every controller in the process (client-go's
+// SharedInformerFactory). Each informer indexes objects by controller owner uid ("owner"); pods
+// are also indexed by spec.nodeName ("node").
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "skiff/master/informer/informer.h"
+
+namespace skiff::master {
+
+class SharedInformers {
+ public:
+  explicit SharedInformers(ApiClient& client) : client_(client) {}
+  ~SharedInformers() { stop(); }
+
+  // Creates the informer on first use; register handlers before start().
+  Informer& get(const GroupVersionResource& r);
+  // Starts every informer created so far (lists synchronously).
+  Result<void> start(bool background = true);
+  void stop();
+
+  static constexpr const char* kByOwner = "owner";
+  static constexpr const char* kByNode = "node";
+
+ private:
+  ApiClient& client_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<Informer>> informers_;
+  std::vector<Informer*> order_;
+};
+
+}  // namespace skiff::master

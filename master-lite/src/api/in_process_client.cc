@@ -1,0 +1,196 @@
+// ApiClient for the scheduler and controllers: the registry called directly, as
+// system:masters, with the same semantics as an HTTP request.
+#include <condition_variable>
+#include <thread>
+
+#include "skiff/master/api/registry.h"
+
+namespace skiff::master::api {
+namespace {
+
+const ResourceInfo* lookup(const GroupVersionResource& g) {
+  return findResource(g.group, g.version, g.resource);
+}
+
+Error unknown(const GroupVersionResource& g) {
+  return Error(ErrorCode::NotFound, "the server could not find the requested resource (" +
+                                        g.resource + (g.group.empty() ? "" : "." + g.group) + ")");
+}
+
+Selection selectionOf(const ListOptions& o) {
+  Selection s;
+  s.label_selector = o.label_selector;
+  s.field_selector = o.field_selector;
+  s.limit = o.limit;
+  s.continue_token = o.continue_token;
+  s.resource_version = o.resource_version;
+  s.allow_bookmarks = o.allow_watch_bookmarks;
+  return s;
+}
+
+// Delivers a WatchQueue's events to a handler on its own thread.
+class ThreadWatch : public Watch {
+ public:
+  ThreadWatch(WatchQueuePtr q, WatchHandler handler) : q_(std::move(q)), handler_(std::move(handler)) {
+    q_->setNotify([this] {
+      std::lock_guard l(mu_);
+      signalled_ = true;
+      cv_.notify_one();
+    });
+    thread_ = std::thread([this] { run(); });
+  }
+  ~ThreadWatch() override { stop(); }
+
+  void stop() override {
+    {
+      std::lock_guard l(mu_);
+      if (stopping_) {
+        if (thread_.joinable() && std::this_thread::get_id() != thread_.get_id()) thread_.join();
+        return;
+      }
+      stopping_ = true;
+      cv_.notify_one();
+    }
+    q_->stop();
+    if (thread_.joinable()) {
+      if (std::this_thread::get_id() == thread_.get_id()) {
+        thread_.detach();  // stop() from inside the handler: the loop exits after it returns
+      } else {
+        thread_.join();
+      }
+    }
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      {
+        std::unique_lock l(mu_);
+        cv_.wait(l, [this] { return signalled_ || stopping_; });
+        if (stopping_) return;
+        signalled_ = false;
+      }
+      for (;;) {
+        auto items = q_->next();
+        if (items.empty()) break;
+        for (auto& it : items) {
+          {
+            std::lock_guard l(mu_);
+            if (stopping_) return;
+          }
+          handler_(WatchEvent{it.type, std::move(it.object)});
+        }
+      }
+      if (q_->closed()) {
+        std::lock_guard l(mu_);
+        if (!stopping_) {
+          // The queue overflowed or the store watch ended: tell the consumer to re-list, as a
+          // reflector does after a 410.
+          json status = {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()},
+                         {"status", "Failure"}, {"reason", "Expired"}, {"code", 410},
+                         {"message", "watch closed: the consumer fell too far behind"}};
+          stopping_ = true;
+          mu_.unlock();
+          handler_(WatchEvent{WatchEventType::Error, status});
+          mu_.lock();
+        }
+        return;
+      }
+    }
+  }
+
+  WatchQueuePtr q_;
+  WatchHandler handler_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool signalled_ = false;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+class InProcessClient : public ApiClient {
+ public:
+  explicit InProcessClient(Registry& reg) : reg_(reg) {
+    opts_.user = {"system:kube-controller-manager", {"system:masters", "system:authenticated"}};
+    opts_.field_manager = "skiff-controller-manager";
+  }
+
+  Result<json> get(const GroupVersionResource& r, const std::string& ns, const std::string& name) override {
+    const ResourceInfo* ri = lookup(r);
+    if (!ri) return unknown(r);
+    return reg_.get(*ri, ns, name);
+  }
+
+  Result<ObjectList> list(const GroupVersionResource& r, const std::string& ns, const ListOptions& o) override {
+    const ResourceInfo* ri = lookup(r);
+    if (!ri) return unknown(r);
+    SKIFF_ASSIGN_OR_RETURN(json l, reg_.list(*ri, ns, selectionOf(o)));
+    ObjectList out;
+    out.resource_version = l["metadata"].value("resourceVersion", "");
+    out.continue_token = l["metadata"].value("continue", "");
+    for (auto& it : l["items"]) out.items.push_back(std::move(it));
+    return out;
+  }
+
+  Result<json> create(const GroupVersionResource& r, const std::string& ns, const json& obj,
+                      const std::string& subresource, const std::string& name) override {
+    const ResourceInfo* ri = lookup(r);
+    if (!ri) return unknown(r);
+    SKIFF_ASSIGN_OR_RETURN(WriteResult res, reg_.create(*ri, ns, obj, opts_, subresource, name));
+    return std::move(res.object);
+  }
+
+  Result<json> update(const GroupVersionResource& r, const std::string& ns, const json& obj,
+                      const std::string& subresource) override {
+    const ResourceInfo* ri = lookup(r);
+    if (!ri) return unknown(r);
+    std::string name = obj.is_object() ? obj.value("/metadata/name"_json_pointer, std::string()) : "";
+    if (name.empty()) return Error(ErrorCode::BadRequest, "update: metadata.name is required");
+    SKIFF_ASSIGN_OR_RETURN(WriteResult res, reg_.update(*ri, ns, name, obj, opts_, subresource));
+    return std::move(res.object);
+  }
+
+  Result<json> patch(const GroupVersionResource& r, const std::string& ns, const std::string& name,
+                     PatchType type, const json& p, const std::string& subresource) override {
+    const ResourceInfo* ri = lookup(r);
+    if (!ri) return unknown(r);
+    PatchKind k = type == PatchType::Json ? PatchKind::Json
+                  : type == PatchType::Merge ? PatchKind::Merge
+                                             : PatchKind::Strategic;
+    SKIFF_ASSIGN_OR_RETURN(WriteResult res, reg_.patch(*ri, ns, name, k, p, opts_, subresource));
+    return std::move(res.object);
+  }
+
+  Result<json> remove(const GroupVersionResource& r, const std::string& ns, const std::string& name,
+                      const DeleteOptions& del) override {
+    const ResourceInfo* ri = lookup(r);
+    if (!ri) return unknown(r);
+    SKIFF_ASSIGN_OR_RETURN(WriteResult res, reg_.remove(*ri, ns, name, del, opts_));
+    return std::move(res.object);
+  }
+
+  Result<WatchPtr> watch(const GroupVersionResource& r, const std::string& ns, const ListOptions& o,
+                         WatchHandler handler) override {
+    const ResourceInfo* ri = lookup(r);
+    if (!ri) return unknown(r);
+    Selection s = selectionOf(o);
+    // ""/"0" mean "from now" for this interface (the caller lists first).
+    if (s.resource_version.empty() || s.resource_version == "0") {
+      s.resource_version = std::to_string(reg_.store().currentRevision());
+    }
+    SKIFF_ASSIGN_OR_RETURN(WatchQueuePtr q, reg_.watch(*ri, ns, s));
+    return WatchPtr(std::make_unique<ThreadWatch>(std::move(q), std::move(handler)));
+  }
+
+ private:
+  Registry& reg_;
+  WriteOptions opts_;
+};
+
+}  // namespace
+
+std::unique_ptr<ApiClient> newInProcessClient(Registry& registry) {
+  return std::make_unique<InProcessClient>(registry);
+}
+
+}  // namespace skiff::master::api

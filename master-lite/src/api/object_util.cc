@@ -1,0 +1,139 @@
+#include "skiff/master/api/object_util.h"
+
+#include <openssl/rand.h>
+
+#include <cstdio>
+#include <ctime>
+#include <regex>
+
+namespace skiff::master::api {
+
+std::string formatTime(Clock::time_point t) {
+  std::time_t tt = Clock::to_time_t(t);
+  std::tm tm{};
+  ::gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Clock::time_point parseTime(const std::string& s) {
+  std::tm tm{};
+  int y, mo, d, h, mi, sec;
+  if (std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &sec) != 6) return {};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  std::time_t t = ::timegm(&tm);
+  // Offsets such as +02:00.
+  auto pos = s.find_last_of("+-");
+  if (pos != std::string::npos && pos > 18) {
+    int oh = 0, om = 0;
+    if (std::sscanf(s.c_str() + pos + 1, "%d:%d", &oh, &om) == 2) {
+      int off = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
+      t -= off;
+    }
+  }
+  return Clock::from_time_t(t);
+}
+
+std::string newUid() {
+  unsigned char b[16];
+  RAND_bytes(b, sizeof b);
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return out;
+}
+
+std::string randomSuffix(std::size_t n) {
+  static const char kAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+  std::string out;
+  unsigned char b[32];
+  RAND_bytes(b, sizeof b);
+  for (std::size_t i = 0; i < n && i < sizeof b; ++i) out += kAlphabet[b[i] % 27];
+  return out;
+}
+
+std::string checkDns1123Subdomain(const std::string& v) {
+  static const std::regex re("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$");
+  if (v.size() > 253) return "must be no more than 253 characters";
+  if (!std::regex_match(v, re)) {
+    return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+           "'-' or '.', and must start and end with an alphanumeric character (e.g. "
+           "'example.com', regex used for validation is "
+           "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+  }
+  return "";
+}
+
+std::string checkDns1123Label(const std::string& v) {
+  static const std::regex re("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$");
+  if (v.size() > 63) return "must be no more than 63 characters";
+  if (!std::regex_match(v, re)) {
+    return "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
+           "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
+           "'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+  }
+  return "";
+}
+
+std::string checkDns1035Label(const std::string& v) {
+  static const std::regex re("^[a-z]([-a-z0-9]*[a-z0-9])?$");
+  if (v.size() > 63) return "must be no more than 63 characters";
+  if (!std::regex_match(v, re)) {
+    return "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
+           "with an alphabetic character, and end with an alphanumeric character (e.g. "
+           "'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+  }
+  return "";
+}
+
+std::string humanDuration(std::chrono::seconds d) {
+  long long s = d.count();
+  if (s < 0) s = 0;
+  auto fmt = [](long long a, const char* ua, long long b, const char* ub) {
+    std::string out = std::to_string(a) + ua;
+    if (b != 0) out += std::to_string(b) + ub;
+    return out;
+  };
+  if (s < 120) return std::to_string(s) + "s";
+  long long m = s / 60;
+  if (m < 10) return fmt(m, "m", s % 60, "s");
+  if (m < 180) return std::to_string(m) + "m";
+  long long h = m / 60;
+  if (h < 8) return fmt(h, "h", m % 60, "m");
+  if (h < 48) return std::to_string(h) + "h";
+  if (h < 192) return fmt(h / 24, "d", h % 24, "h");
+  if (h < 24 * 365 * 2) return std::to_string(h / 24) + "d";
+  if (h < 24 * 365 * 8) return fmt(h / 24 / 365, "y", (h / 24) % 365, "d");
+  return std::to_string(h / 24 / 365) + "y";
+}
+
+const json& at(const json& obj, std::initializer_list<const char*> path) {
+  static const json kNull;
+  const json* cur = &obj;
+  for (const char* p : path) {
+    if (!cur->is_object()) return kNull;
+    auto it = cur->find(p);
+    if (it == cur->end()) return kNull;
+    cur = &*it;
+  }
+  return *cur;
+}
+
+std::string str(const json& obj, std::initializer_list<const char*> path) {
+  const json& v = at(obj, path);
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number() || v.is_boolean()) return v.dump();
+  return "";
+}
+
+}  // namespace skiff::master::api

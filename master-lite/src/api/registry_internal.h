@@ -1,0 +1,57 @@
+#pragma once
+
+// Pieces of the registry shared between its translation units (CRUD, watch, allocators).
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "skiff/master/api/registry.h"
+#include "skiff/master/store/store.h"
+
+namespace skiff::master::api {
+
+// A store event decoded once (lazily, on the first consumer thread that needs it) and shared by
+// every watcher that receives it.
+struct DecodedEvent {
+  store::EventPtr raw;
+  std::once_flag once;
+  json object;  // metadata.resourceVersion set; apiVersion/kind as stored
+  json prev;    // the previous value (null when none)
+  std::once_flag line_once;
+  std::string line_added, line_modified, line_deleted;  // shared encodings (storage version)
+
+  void decode();
+};
+
+// Allocators for Service cluster IPs and node ports. Loaded from the store on first use.
+struct ServiceAllocator {
+  std::mutex mu;
+  bool loaded = false;
+  std::uint32_t base = 0;  // network address of the service CIDR
+  std::uint32_t size = 0;  // number of addresses
+  std::uint32_t next = 2;  // round-robin cursor (offset)
+  std::set<std::uint32_t> ips;
+  std::set<int> ports;
+  int port_next = 0;
+};
+
+struct Registry::State {
+  ServiceAllocator alloc;
+  std::mutex cache_mu;
+  const store::Event* last_raw = nullptr;
+  std::shared_ptr<DecodedEvent> last_decoded;
+};
+
+std::string ipToString(std::uint32_t ip);
+bool parseIpv4(const std::string& s, std::uint32_t* out);
+
+// Strips what is derived on read (resourceVersion) and serialises for the store.
+std::string encodeForStore(json obj);
+json decodeFromStore(const std::string& value, std::int64_t mod_revision);
+
+}  // namespace skiff::master::api

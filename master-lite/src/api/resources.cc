@@ -1,0 +1,167 @@
+// The table of built-in resources. Short names, categories and subresources mirror what a
+// Kubernetes 1.32 API server advertises, so `kubectl api-resources` looks the same.
+#include "skiff/master/api/resources.h"
+
+#include <map>
+
+namespace skiff::master::api {
+namespace {
+
+using Subs = std::vector<SubresourceInfo>;
+const std::vector<std::string> kGetPatchUpdate{"get", "patch", "update"};
+
+SubresourceInfo status(const std::string& g, const std::string& v, const std::string& kind) {
+  return {"status", g, v, kind, kGetPatchUpdate};
+}
+SubresourceInfo scale() { return {"scale", "autoscaling", "v1", "Scale", kGetPatchUpdate}; }
+
+ResourceInfo make(std::string group, std::string version, std::string resource,
+                  std::string singular, std::string kind, bool namespaced,
+                  std::vector<std::string> short_names, std::vector<std::string> categories,
+                  Subs subs, bool generation = false) {
+  ResourceInfo r;
+  r.group = std::move(group);
+  r.version = std::move(version);
+  r.resource = std::move(resource);
+  r.singular = std::move(singular);
+  r.kind = std::move(kind);
+  r.namespaced = namespaced;
+  r.short_names = std::move(short_names);
+  r.categories = std::move(categories);
+  r.subresources = std::move(subs);
+  r.storage_version = r.version;
+  r.has_generation = generation;
+  return r;
+}
+
+std::vector<ResourceInfo> build() {
+  std::vector<ResourceInfo> v;
+  const std::vector<std::string> all{"all"};
+  // core/v1
+  v.push_back(make("", "v1", "configmaps", "configmap", "ConfigMap", true, {"cm"}, {}, {}));
+  v.push_back(make("", "v1", "endpoints", "endpoints", "Endpoints", true, {"ep"}, {}, {}));
+  v.push_back(make("", "v1", "events", "event", "Event", true, {"ev"}, {}, {}));
+  v.push_back(make("", "v1", "limitranges", "limitrange", "LimitRange", true, {"limits"}, {}, {}));
+  v.push_back(make("", "v1", "namespaces", "namespace", "Namespace", false, {"ns"}, {},
+                   {{"finalize", "", "v1", "Namespace", {"update"}}, status("", "v1", "Namespace")}));
+  v.push_back(make("", "v1", "nodes", "node", "Node", false, {"no"}, {},
+                   {status("", "v1", "Node")}));
+  v.push_back(make(
+      "", "v1", "pods", "pod", "Pod", true, {"po"}, all,
+      {{"attach", "", "v1", "PodAttachOptions", {"create", "get"}},
+       {"binding", "", "v1", "Binding", {"create"}},
+       {"eviction", "policy", "v1", "Eviction", {"create"}},
+       {"exec", "", "v1", "PodExecOptions", {"create", "get"}},
+       {"log", "", "v1", "Pod", {"get"}},
+       {"portforward", "", "v1", "PodPortForwardOptions", {"create", "get"}},
+       status("", "v1", "Pod")}));
+  v.push_back(make("", "v1", "replicationcontrollers", "replicationcontroller",
+                   "ReplicationController", true, {"rc"}, all,
+                   {scale(), status("", "v1", "ReplicationController")}, true));
+  v.push_back(make("", "v1", "resourcequotas", "resourcequota", "ResourceQuota", true, {"quota"},
+                   {}, {status("", "v1", "ResourceQuota")}));
+  v.push_back(make("", "v1", "secrets", "secret", "Secret", true, {}, {}, {}));
+  v.push_back(make("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, {"sa"},
+                   {}, {}));
+  v.push_back(make("", "v1", "services", "service", "Service", true, {"svc"}, all,
+                   {status("", "v1", "Service")}));
+  // apps/v1
+  v.push_back(make("apps", "v1", "controllerrevisions", "controllerrevision", "ControllerRevision",
+                   true, {}, {}, {}));
+  v.push_back(make("apps", "v1", "daemonsets", "daemonset", "DaemonSet", true, {"ds"}, all,
+                   {status("apps", "v1", "DaemonSet")}, true));
+  v.push_back(make("apps", "v1", "deployments", "deployment", "Deployment", true, {"deploy"}, all,
+                   {scale(), status("apps", "v1", "Deployment")}, true));
+  v.push_back(make("apps", "v1", "replicasets", "replicaset", "ReplicaSet", true, {"rs"}, all,
+                   {scale(), status("apps", "v1", "ReplicaSet")}, true));
+  v.push_back(make("apps", "v1", "statefulsets", "statefulset", "StatefulSet", true, {"sts"}, all,
+                   {scale(), status("apps", "v1", "StatefulSet")}, true));
+  // Old Deployment versions, served for old manifests (the seed example uses apps/v1beta1) and
+  // stored as apps/v1. Kubernetes stopped serving them in 1.16; refusing them would make
+  // `kubectl apply` fail with "no matches for kind" before the server could explain anything.
+  for (const char* gv : {"apps/v1beta1", "extensions/v1beta1"}) {
+    std::string g(gv);
+    std::string group = g.substr(0, g.find('/'));
+    std::string version = g.substr(g.find('/') + 1);
+    // No short names or categories: `deploy` and `all` must resolve to apps/v1 only.
+    auto d = make(group, version, "deployments", "deployment", "Deployment", true, {}, {},
+                  {{"scale", "autoscaling", "v1", "Scale", kGetPatchUpdate},
+                   status(group, version, "Deployment")},
+                  true);
+    d.storage_version = "v1";
+    d.deprecation = g + " Deployment is deprecated in v1.9+, unavailable in v1.16+; skiff stores it as apps/v1 Deployment; use apps/v1 Deployment";
+    v.push_back(std::move(d));
+  }
+  // batch/v1
+  v.push_back(make("batch", "v1", "cronjobs", "cronjob", "CronJob", true, {"cj"}, all,
+                   {status("batch", "v1", "CronJob")}, true));
+  v.push_back(make("batch", "v1", "jobs", "job", "Job", true, {}, all,
+                   {status("batch", "v1", "Job")}, true));
+  // others
+  v.push_back(make("certificates.k8s.io", "v1", "certificatesigningrequests",
+                   "certificatesigningrequest", "CertificateSigningRequest", false, {"csr"}, {},
+                   {{"approval", "certificates.k8s.io", "v1", "CertificateSigningRequest",
+                     kGetPatchUpdate},
+                    status("certificates.k8s.io", "v1", "CertificateSigningRequest")}));
+  v.push_back(make("coordination.k8s.io", "v1", "leases", "lease", "Lease", true, {}, {}, {}));
+  v.push_back(make("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice",
+                   true, {}, {}, {}));
+  v.push_back(make("events.k8s.io", "v1", "events", "event", "Event", true, {"ev"}, {}, {}));
+  v.push_back(make("policy", "v1", "poddisruptionbudgets", "poddisruptionbudget",
+                   "PodDisruptionBudget", true, {"pdb"}, {},
+                   {status("policy", "v1", "PodDisruptionBudget")}, true));
+  v.push_back(make("scheduling.k8s.io", "v1", "priorityclasses", "priorityclass", "PriorityClass",
+                   false, {"pc"}, {}, {}));
+  return v;
+}
+
+}  // namespace
+
+const SubresourceInfo* ResourceInfo::subresource(const std::string& name) const {
+  for (const auto& s : subresources) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+const std::vector<ResourceInfo>& allResources() {
+  static const std::vector<ResourceInfo> v = build();
+  return v;
+}
+
+const std::vector<GroupInfo>& allGroups() {
+  static const std::vector<GroupInfo> g{
+      {"", {"v1"}},
+      {"apps", {"v1", "v1beta1"}},
+      {"events.k8s.io", {"v1"}},
+      {"batch", {"v1"}},
+      {"certificates.k8s.io", {"v1"}},
+      {"coordination.k8s.io", {"v1"}},
+      {"discovery.k8s.io", {"v1"}},
+      {"policy", {"v1"}},
+      {"scheduling.k8s.io", {"v1"}},
+      {"extensions", {"v1beta1"}},
+  };
+  return g;
+}
+
+const ResourceInfo* findResource(const std::string& group, const std::string& version,
+                                 const std::string& resource) {
+  static const auto index = [] {
+    std::map<std::string, const ResourceInfo*> m;
+    for (const auto& r : allResources()) m[r.group + "/" + r.version + "/" + r.resource] = &r;
+    return m;
+  }();
+  auto it = index.find(group + "/" + version + "/" + resource);
+  return it == index.end() ? nullptr : it->second;
+}
+
+const ResourceInfo* findByKind(const std::string& group, const std::string& version,
+                               const std::string& kind) {
+  for (const auto& r : allResources()) {
+    if (r.group == group && r.version == version && r.kind == kind) return &r;
+  }
+  return nullptr;
+}
+
+}  // namespace skiff::master::api

@@ -1,0 +1,168 @@
+#include "skiff/master/api_server.h"
+
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "skiff/common/file.h"
+#include "skiff/common/log.h"
+#include "skiff/master/api/handler.h"
+#include "skiff/master/api/registry.h"
+#include "skiff/master/pki.h"
+#include "skiff/master/server.h"
+#include "skiff/master/store/store.h"
+
+namespace skiff::master {
+namespace {
+
+const std::shared_ptr<spdlog::logger>& lg() {
+  static const auto l = skiff::log::get("master");
+  return l;
+}
+
+std::vector<std::string> hostIPv4s() {
+  std::vector<std::string> out;
+  ifaddrs* ifs = nullptr;
+  if (::getifaddrs(&ifs) != 0) return out;
+  for (ifaddrs* i = ifs; i; i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+    char buf[INET_ADDRSTRLEN];
+    auto* sin = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
+    if (::inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof buf)) out.push_back(buf);
+  }
+  ::freeifaddrs(ifs);
+  return out;
+}
+
+class ApiServerImpl : public ApiServer {
+ public:
+  ApiClient& client() override { return *client_; }
+  int port() const override { return server_->port(); }
+  const std::string& advertiseAddress() const override { return advertise_; }
+  void stop() override {
+    if (stopped_.exchange(true)) return;
+    if (server_) server_->stop();
+  }
+  ~ApiServerImpl() override { stop(); }
+
+  Result<void> start(const ApiServerOptions& o) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.data_dir, ec);
+    if (ec) return Error(ErrorCode::Internal, "create data dir '" + o.data_dir + "': " + ec.message());
+    // Addresses.
+    std::vector<std::string> ips = hostIPv4s();
+    advertise_ = o.advertise_address;
+    if (advertise_.empty()) {
+      for (const auto& ip : ips) {
+        if (ip.rfind("127.", 0) != 0) {
+          advertise_ = ip;
+          break;
+        }
+      }
+      if (advertise_.empty()) advertise_ = o.bind_address == "0.0.0.0" ? "127.0.0.1" : o.bind_address;
+    }
+    // Store and registry.
+    store::Options so;
+    so.retain_revisions = o.store_retain_revisions;
+    so.fsync_every_write = o.store_fsync;
+    SKIFF_ASSIGN_OR_RETURN(store_, store::openSqliteStore(o.data_dir + "/store.db", so));
+    api::RegistryOptions ro;
+    ro.service_cidr = o.service_cluster_ip_range;
+    auto dash = o.service_node_port_range.find('-');
+    try {
+      ro.node_port_min = std::stoi(o.service_node_port_range.substr(0, dash));
+      ro.node_port_max = std::stoi(o.service_node_port_range.substr(dash + 1));
+    } catch (...) {
+      return Error(ErrorCode::Invalid, "--service-node-port-range '" + o.service_node_port_range + "': want <min>-<max>");
+    }
+    ro.defaulting.default_toleration_seconds = o.default_toleration_seconds;
+    // PKI before the registry uses it to sign node CSRs.
+    PkiOptions po;
+    po.dir = o.data_dir + "/pki";
+    char host[256] = {0};
+    ::gethostname(host, sizeof host - 1);
+    po.dns_sans = {"kubernetes", "kubernetes.default", "kubernetes.default.svc",
+                   "kubernetes.default.svc.cluster.local", "localhost"};
+    if (host[0]) po.dns_sans.push_back(host);
+    po.ip_sans = ips;
+    std::uint32_t base = 0;
+    unsigned a, b, c, d;
+    if (std::sscanf(o.service_cluster_ip_range.c_str(), "%u.%u.%u.%u", &a, &b, &c, &d) == 4) {
+      base = (a << 24) | (b << 16) | (c << 8) | d;
+      int bits = std::atoi(o.service_cluster_ip_range.c_str() + o.service_cluster_ip_range.find('/') + 1);
+      if (bits > 0 && bits < 32) base &= ~0u << (32 - bits);
+      std::uint32_t first = base + 1;
+      po.ip_sans.push_back(std::to_string(first >> 24) + "." + std::to_string((first >> 16) & 255) + "." +
+                           std::to_string((first >> 8) & 255) + "." + std::to_string(first & 255));
+    }
+    if (std::find(po.ip_sans.begin(), po.ip_sans.end(), advertise_) == po.ip_sans.end()) po.ip_sans.push_back(advertise_);
+    if (std::find(po.ip_sans.begin(), po.ip_sans.end(), "127.0.0.1") == po.ip_sans.end()) po.ip_sans.push_back("127.0.0.1");
+    SKIFF_ASSIGN_OR_RETURN(pki_, ensurePki(po));
+    PkiFiles pki = pki_;
+    ro.sign_csr = [pki](const std::string& csr, std::int64_t secs) { return signNodeClientCsr(pki, csr, secs); };
+    registry_ = std::make_unique<api::Registry>(*store_, ro);
+    SKIFF_TRY(registry_->bootstrap(advertise_, o.secure_port));
+    client_ = api::newInProcessClient(*registry_);
+    // Authentication.
+    std::map<std::string, api::TokenEntry> tokens;
+    if (!o.token_auth_file.empty()) {
+      SKIFF_ASSIGN_OR_RETURN(std::string text, readFile(o.token_auth_file));
+      auto parsed = api::parseTokenFile(text);
+      if (!parsed) return std::move(parsed).error().wrap("--token-auth-file '" + o.token_auth_file + "'");
+      tokens = std::move(parsed).value();
+    }
+    authn_ = std::make_unique<api::Authenticator>(*registry_, std::move(tokens));
+    api::HandlerOptions ho;
+    ho.server_address = advertise_ + ":" + std::to_string(o.secure_port);
+    ho.ready = [this] { return ready_.load(); };
+    handler_ = std::make_unique<api::Handler>(*registry_, *authn_, ho);
+    ServerOptions so2;
+    so2.bind_address = o.bind_address;
+    so2.port = o.secure_port;
+    so2.cert_file = pki_.server_cert;
+    so2.key_file = pki_.server_key;
+    so2.client_ca_file = pki_.ca_cert;
+    so2.proxy_client_cert = pki_.kubelet_client_cert;
+    so2.proxy_client_key = pki_.kubelet_client_key;
+    so2.threads = o.threads;
+    SKIFF_ASSIGN_OR_RETURN(server_, startHttpsServer(so2, *handler_));
+    // The admin kubeconfig (k3s style): loopback when bound to all addresses.
+    std::string host_for_kc = o.bind_address == "0.0.0.0" ? "127.0.0.1" : o.bind_address;
+    SKIFF_ASSIGN_OR_RETURN(std::string ca_pem, readFile(pki_.ca_cert));
+    SKIFF_ASSIGN_OR_RETURN(std::string cert_pem, readFile(pki_.admin_cert));
+    SKIFF_ASSIGN_OR_RETURN(std::string key_pem, readFile(pki_.admin_key));
+    SKIFF_TRY(writeKubeconfig(o.kubeconfig_out, "https://" + host_for_kc + ":" + std::to_string(server_->port()),
+                              ca_pem, cert_pem, key_pem));
+    ready_ = true;
+    SKIFF_LOG_INFO(lg(), "API server serving", skiff::log::kv("address", o.bind_address),
+                   skiff::log::kv("port", server_->port()), skiff::log::kv("advertiseAddress", advertise_),
+                   skiff::log::kv("kubeconfig", o.kubeconfig_out));
+    return ok();
+  }
+
+ private:
+  store::StorePtr store_;
+  std::unique_ptr<api::Registry> registry_;
+  std::unique_ptr<ApiClient> client_;
+  std::unique_ptr<api::Authenticator> authn_;
+  std::unique_ptr<api::Handler> handler_;
+  std::unique_ptr<HttpsServer> server_;
+  PkiFiles pki_;
+  std::string advertise_;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ApiServer>> startApiServer(const ApiServerOptions& options) {
+  auto s = std::make_unique<ApiServerImpl>();
+  SKIFF_TRY(s->start(options));
+  return std::unique_ptr<ApiServer>(std::move(s));
+}
+
+}  // namespace skiff::master

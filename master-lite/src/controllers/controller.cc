@@ -1,0 +1,66 @@
+#include "skiff/master/controllers/controller.h"
+
+#include "skiff/common/log.h"
+
+namespace skiff::master {
+
+Controller::Controller(std::string name, std::shared_ptr<Clock> clock)
+    : name_(std::move(name)), clock_(std::move(clock)), queue_(clock_) {}
+
+Controller::~Controller() { stop(); }
+
+void Controller::processOne(const std::string& key) {
+  auto r = sync(key);
+  if (r) {
+    queue_.forget(key);
+  } else {
+    auto lg = log::get("master");
+    SKIFF_LOG_WARN(lg, "Sync failed, will retry", log::kv("controller", name_),
+                   log::kv("key", key), log::kv("err", r.error().message()));
+    queue_.addRateLimited(key);
+  }
+  queue_.done(key);
+}
+
+void Controller::run(int workers) {
+  for (int i = 0; i < workers; ++i) {
+    workers_.emplace_back([this] {
+      while (auto key = queue_.get()) processOne(*key);
+    });
+  }
+  if (resyncPeriod() > Duration::zero()) {
+    ticker_ = std::thread([this] {
+      TimePoint next = clock_->now();
+      while (!stopping_) {
+        if (clock_->now() >= next) {
+          resync();
+          next = clock_->now() + resyncPeriod();
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+  }
+}
+
+void Controller::stop() {
+  stopping_ = true;
+  queue_.shutDown();
+  for (auto& t : workers_) {
+    if (t.joinable()) t.join();
+  }
+  workers_.clear();
+  if (ticker_.joinable()) ticker_.join();
+}
+
+int Controller::processPendingForTest(int max_rounds) {
+  int n = 0;
+  while (n < max_rounds) {
+    auto key = queue_.tryGet();
+    if (!key) break;
+    processOne(*key);
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace skiff::master

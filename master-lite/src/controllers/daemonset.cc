@@ -1,0 +1,342 @@
+// DaemonSet controller (pkg/controller/daemon): one pod per eligible node. Pods carry the
+// DaemonSet default tolerations and a required node affinity on metadata.name so the default
+// scheduler places them (ScheduleDaemonSetPods); a ControllerRevision records each template,
+// pods are labelled with its hash, and RollingUpdate replaces old pods within maxUnavailable.
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "skiff/master/controllers/controllers.h"
+#include "skiff/master/controllers/event_recorder.h"
+#include "skiff/master/informer/meta.h"
+#include "skiff/master/informer/options.h"
+#include "util.h"
+
+// Shared with the scheduler: the same taint/affinity logic decides eligibility.
+#include "../scheduler/node_info.h"
+
+namespace skiff::master {
+
+namespace {
+
+constexpr const char* kRevisionHash = "controller-revision-hash";
+
+// util.AddOrUpdateDaemonPodTolerations
+json withDaemonTolerations(json tols) {
+  if (!tols.is_array()) tols = json::array();
+  auto add = [&](const char* key, const char* effect) {
+    for (const auto& t : tols) {
+      if (t.value("key", "") == key && t.value("effect", "") == effect &&
+          t.value("operator", "") == "Exists") {
+        return;
+      }
+    }
+    tols.push_back({{"key", key}, {"operator", "Exists"}, {"effect", effect}});
+  };
+  add("node.kubernetes.io/not-ready", "NoExecute");
+  add("node.kubernetes.io/unreachable", "NoExecute");
+  add("node.kubernetes.io/disk-pressure", "NoSchedule");
+  add("node.kubernetes.io/memory-pressure", "NoSchedule");
+  add("node.kubernetes.io/pid-pressure", "NoSchedule");
+  add("node.kubernetes.io/unschedulable", "NoSchedule");
+  return tols;
+}
+
+class DaemonSetController : public Controller {
+ public:
+  DaemonSetController(ApiClient& client, std::shared_ptr<Clock> clock)
+      : Controller("daemonset", clock), client_(client),
+        recorder_(client, "daemonset-controller", clock) {}
+
+  void registerHandlers(SharedInformers& inf) override {
+    sets_ = &inf.get(gvr::kDaemonSets);
+    sets_->addEventHandlers({
+        .on_add = [this](const json& o) { queue().add(meta::key(o)); },
+        .on_update = [this](const json&, const json& n) { queue().add(meta::key(n)); },
+        .on_delete = nullptr,
+    });
+    auto all = [this](const json&) {
+      for (const auto& ds : sets_->list()) queue().add(meta::key(ds));
+    };
+    inf.get(gvr::kNodes).addEventHandlers({
+        .on_add = all,
+        .on_update =
+            [this, all](const json& o, const json& n) {
+              if (meta::labels(o) != meta::labels(n) ||
+                  meta::at(o, {"spec", "taints"}) != meta::at(n, {"spec", "taints"})) {
+                all(n);
+              }
+            },
+        .on_delete = all,
+    });
+    auto owner = [this](const json& p) {
+      if (auto ref = meta::controllerRef(p); ref && ref->value("kind", "") == "DaemonSet") {
+        queue().add(meta::key(meta::ns(p), ref->value("name", "")));
+      }
+    };
+    inf.get(gvr::kPods).addEventHandlers({
+        .on_add = owner,
+        .on_update = [owner](const json&, const json& n) { owner(n); },
+        .on_delete = owner,
+    });
+  }
+
+  Result<void> sync(const std::string& key) override {
+    std::string ns, name;
+    meta::splitKey(key, &ns, &name);
+    auto got = client_.get(gvr::kDaemonSets, ns, name);
+    if (!got) {
+      if (got.error().is(ErrorCode::NotFound)) return {};
+      return std::move(got).error();
+    }
+    json ds = std::move(*got);
+    ds["kind"] = "DaemonSet";
+    if (meta::isDeleting(ds)) return {};
+    SKIFF_ASSIGN_OR_RETURN(std::string hash, ensureRevision(ds));
+    SKIFF_ASSIGN_OR_RETURN(ObjectList nodes, client_.list(gvr::kNodes, "", ListOptions{}));
+    SKIFF_ASSIGN_OR_RETURN(ObjectList pods, client_.list(gvr::kPods, ns, ListOptions{}));
+    json ref = meta::makeControllerRef(ds, "apps/v1", "DaemonSet");
+    SKIFF_ASSIGN_OR_RETURN(std::vector<json> owned,
+                           ctl::claimObjects(client_, gvr::kPods, ds, ref,
+                                             ctl::workloadSelector(ds), pods.items));
+    std::map<std::string, std::vector<json>> by_node;
+    for (const auto& p : owned) {
+      if (meta::isDeleting(p)) continue;
+      by_node[nodeOfPod(p)].push_back(p);
+    }
+    std::int64_t min_ready = meta::integer(ds, {"spec", "minReadySeconds"}, 0);
+    TimePoint now = clock().now();
+    Status st;
+    std::vector<std::pair<std::string, json>> old_pods;  // node -> old-revision pod
+    int unavailable_nodes = 0;
+    for (const auto& n : nodes.items) {
+      std::string node = meta::name(n);
+      bool should_run = shouldRun(ds, n);
+      auto& mine = by_node[node];
+      // Failed pods are deleted and recreated (upstream's failed-pod backoff aside).
+      std::vector<json> running;
+      for (const auto& p : mine) {
+        if (meta::str(p, {"status", "phase"}) == "Failed") {
+          SKIFF_TRY(deletePod(ds, p));
+        } else {
+          running.push_back(p);
+        }
+      }
+      if (should_run) {
+        st.desired++;
+        if (running.empty()) {
+          SKIFF_TRY(createPod(ds, ref, node, hash));
+          unavailable_nodes++;
+          continue;
+        }
+        st.current++;
+        std::sort(running.begin(), running.end(), [](const json& a, const json& b) {
+          return meta::str(a, {"metadata", "creationTimestamp"}) <
+                 meta::str(b, {"metadata", "creationTimestamp"});
+        });
+        for (std::size_t i = 1; i < running.size(); ++i) SKIFF_TRY(deletePod(ds, running[i]));
+        const json& p = running[0];
+        bool updated = meta::str(p, {"metadata", "labels", kRevisionHash}) == hash;
+        if (updated) st.updated++;
+        if (ctl::isReady(p)) st.ready++;
+        if (ctl::isAvailable(p, min_ready, now)) {
+          st.available++;
+        } else {
+          unavailable_nodes++;
+        }
+        if (!updated) old_pods.emplace_back(node, p);
+      } else {
+        if (!running.empty()) st.misscheduled++;
+        for (const auto& p : running) SKIFF_TRY(deletePod(ds, p));
+      }
+    }
+    SKIFF_TRY(rollingUpdate(ds, nodes.items.size(), unavailable_nodes, old_pods, min_ready, now));
+    return updateStatus(ds, st);
+  }
+
+ private:
+  struct Status {
+    std::int64_t desired = 0, current = 0, misscheduled = 0, ready = 0, available = 0,
+                 updated = 0;
+  };
+
+  static std::string nodeOfPod(const json& p) {
+    std::string n = meta::str(p, {"spec", "nodeName"});
+    if (!n.empty()) return n;
+    // Not bound yet: the node it is pinned to through matchFields metadata.name.
+    const json& terms = meta::at(p, {"spec", "affinity", "nodeAffinity",
+                                     "requiredDuringSchedulingIgnoredDuringExecution",
+                                     "nodeSelectorTerms"});
+    if (terms.is_array()) {
+      for (const auto& t : terms) {
+        for (const auto& f : meta::at(t, {"matchFields"})) {
+          if (f.value("key", "") == "metadata.name" && f.contains("values") &&
+              f["values"].is_array() && f["values"].size() == 1) {
+            return f["values"][0].get<std::string>();
+          }
+        }
+      }
+    }
+    return "";
+  }
+
+  // NodeShouldRunDaemonPod: node affinity/selector and taints (NoSchedule/NoExecute) with the
+  // DaemonSet's tolerations plus the defaults; unschedulable nodes are fine.
+  static bool shouldRun(const json& ds, const json& node) {
+    json pod = {{"metadata", json::object()}, {"spec", meta::at(ds, {"spec", "template", "spec"})}};
+    pod["spec"]["tolerations"] = withDaemonTolerations(meta::at(pod, {"spec", "tolerations"}));
+    sched::PodInfo info = sched::PodInfo::from(pod);
+    sched::NodeInfo ni;
+    ni.setNode(node);
+    ni.unschedulable = false;
+    for (const auto& [k, v] : info.node_selector) {
+      auto it = ni.labels.find(k);
+      if (it == ni.labels.end() || it->second != v) return false;
+    }
+    if (!info.required_terms.empty() &&
+        std::none_of(info.required_terms.begin(), info.required_terms.end(),
+                     [&](const sched::NodeSelectorTerm& t) { return t.matches(ni.name, ni.labels); })) {
+      return false;
+    }
+    for (const auto& t : ni.taints) {
+      if (t.effect != "NoSchedule" && t.effect != "NoExecute") continue;
+      bool ok = std::any_of(info.tolerations.begin(), info.tolerations.end(),
+                            [&](const sched::Toleration& x) { return x.tolerates(t); });
+      if (!ok) return false;
+    }
+    return true;
+  }
+
+  Result<std::string> ensureRevision(const json& ds) {
+    json tmpl = meta::at(ds, {"spec", "template"});
+    std::string hash = ctl::computeHash(tmpl, std::nullopt);
+    std::string ns = meta::ns(ds);
+    std::string name = meta::name(ds) + "-" + hash;
+    SKIFF_ASSIGN_OR_RETURN(ObjectList revs, client_.list(gvr::kControllerRevisions, ns, ListOptions{}));
+    std::int64_t max_rev = 0;
+    std::optional<json> mine;
+    for (const auto& r : revs.items) {
+      auto ref = meta::controllerRef(r);
+      if (!ref || ref->value("uid", "") != meta::uid(ds)) continue;
+      max_rev = std::max<std::int64_t>(max_rev, r.value("revision", 0));
+      if (meta::name(r) == name) mine = r;
+    }
+    if (mine) {
+      if (mine->value("revision", 0) < max_rev) {
+        json up = *mine;
+        up["revision"] = max_rev + 1;
+        SKIFF_TRY(client_.update(gvr::kControllerRevisions, ns, up));
+      }
+      return hash;
+    }
+    json labels = meta::at(tmpl, {"metadata", "labels"}).is_object() ? tmpl["metadata"]["labels"]
+                                                                     : json::object();
+    labels[kRevisionHash] = hash;
+    json patch_tmpl = tmpl;
+    patch_tmpl["$patch"] = "replace";
+    json cr = {{"apiVersion", "apps/v1"},
+               {"kind", "ControllerRevision"},
+               {"metadata",
+                {{"name", name},
+                 {"namespace", ns},
+                 {"labels", labels},
+                 {"ownerReferences",
+                  json::array({meta::makeControllerRef(ds, "apps/v1", "DaemonSet")})}}},
+               {"data", {{"spec", {{"template", patch_tmpl}}}}},
+               {"revision", max_rev + 1}};
+    auto r = client_.create(gvr::kControllerRevisions, ns, cr);
+    if (!r && !r.error().is(ErrorCode::AlreadyExists)) return std::move(r).error();
+    return hash;
+  }
+
+  Result<void> createPod(const json& ds, const json& ref, const std::string& node,
+                         const std::string& hash) {
+    json tmpl = meta::at(ds, {"spec", "template"});
+    json pod = ctl::podFromTemplate(tmpl, ref, meta::name(ds) + "-");
+    pod["metadata"]["labels"][kRevisionHash] = hash;
+    pod["metadata"]["labels"]["pod-template-generation"] = std::to_string(meta::generation(ds));
+    pod["spec"]["tolerations"] = withDaemonTolerations(meta::at(pod, {"spec", "tolerations"}));
+    // ReplaceDaemonSetPodNodeNameNodeAffinity: pin to the node through matchFields.
+    pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = {
+        {"nodeSelectorTerms",
+         json::array({{{"matchFields", json::array({{{"key", "metadata.name"},
+                                                     {"operator", "In"},
+                                                     {"values", json::array({node})}}})}}})}};
+    auto r = client_.create(gvr::kPods, meta::ns(ds), pod);
+    if (!r) {
+      recorder_.event(ds, "Warning", "FailedCreate", "Error creating: " + r.error().message());
+      return std::move(r).error();
+    }
+    recorder_.event(ds, "Normal", "SuccessfulCreate", "Created pod: " + meta::name(*r));
+    return {};
+  }
+
+  Result<void> deletePod(const json& ds, const json& p) {
+    auto r = client_.remove(gvr::kPods, meta::ns(p), meta::name(p), opts::withUid(meta::uid(p)));
+    if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
+    recorder_.event(ds, "Normal", "SuccessfulDelete", "Deleted pod: " + meta::name(p));
+    return {};
+  }
+
+  // rollingUpdate: delete old-revision pods, unavailable ones first, while the number of
+  // nodes without an available daemon pod stays within maxUnavailable.
+  Result<void> rollingUpdate(const json& ds, std::size_t num_nodes, int unavailable,
+                             const std::vector<std::pair<std::string, json>>& old_pods,
+                             std::int64_t min_ready, TimePoint now) {
+    if (meta::str(ds, {"spec", "updateStrategy", "type"}) == "OnDelete") return {};
+    json mu = meta::at(ds, {"spec", "updateStrategy", "rollingUpdate", "maxUnavailable"});
+    if (mu.is_null()) mu = 1;
+    SKIFF_ASSIGN_OR_RETURN(std::int64_t max_unavailable,
+                           ctl::scaledValue(mu, static_cast<std::int64_t>(num_nodes), true));
+    if (max_unavailable < 1) max_unavailable = 1;
+    std::int64_t budget = max_unavailable - unavailable;
+    for (const auto& [node, p] : old_pods) {
+      if (!ctl::isAvailable(p, min_ready, now)) SKIFF_TRY(deletePod(ds, p));  // already counted
+    }
+    for (const auto& [node, p] : old_pods) {
+      if (budget <= 0) break;
+      if (!ctl::isAvailable(p, min_ready, now)) continue;
+      SKIFF_TRY(deletePod(ds, p));
+      --budget;
+    }
+    return {};
+  }
+
+  Result<void> updateStatus(const json& ds, const Status& s) {
+    json status = meta::at(ds, {"status"}).is_object() ? ds["status"] : json::object();
+    json next = status;
+    next["desiredNumberScheduled"] = s.desired;
+    next["currentNumberScheduled"] = s.current;
+    next["numberMisscheduled"] = s.misscheduled;
+    next["numberReady"] = s.ready;
+    next["numberAvailable"] = s.available;
+    next["updatedNumberScheduled"] = s.updated;
+    std::int64_t unavailable = s.desired - s.available;
+    if (unavailable > 0) {
+      next["numberUnavailable"] = unavailable;
+    } else {
+      next.erase("numberUnavailable");
+    }
+    next["observedGeneration"] = meta::generation(ds);
+    if (next == status) return {};
+    json obj = ds;
+    obj["status"] = next;
+    auto r = client_.update(gvr::kDaemonSets, meta::ns(ds), obj, "status");
+    if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
+    return {};
+  }
+
+  ApiClient& client_;
+  EventRecorder recorder_;
+  Informer* sets_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Controller> newDaemonSetController(ApiClient& client,
+                                                   std::shared_ptr<Clock> clock) {
+  return std::make_unique<DaemonSetController>(client, std::move(clock));
+}
+
+}  // namespace skiff::master

@@ -1,0 +1,244 @@
+// Garbage collector (pkg/controller/garbagecollector), level-triggered: a dependent whose
+// owners are all gone is deleted (background propagation); dangling references are dropped
+// when other owners remain; an owner deleted with propagationPolicy=Foreground keeps its
+// `foregroundDeletion` finalizer until no dependent with blockOwnerDeletion remains, its
+// dependents being deleted first; with Orphan its dependents lose their ownerReference and the
+// `orphan` finalizer is removed.
+//
+// Keys: "D|<group>/<resource>|<ns>/<name>" for a dependent to check, "O|..." for an owner
+// whose deletion waits on the collector.
+
+#include "skiff/common/log.h"
+#include "skiff/master/controllers/controllers.h"
+#include "skiff/master/informer/meta.h"
+#include "util.h"
+
+namespace skiff::master {
+
+namespace {
+
+// Resources whose objects carry ownerReferences that the collector follows.
+const GroupVersionResource* const kDependents[] = {
+    &gvr::kPods,         &gvr::kReplicaSets, &gvr::kControllerRevisions,
+    &gvr::kEndpointSlices, &gvr::kJobs,      &gvr::kDeployments,
+};
+// Owners whose foreground/orphan deletion the collector finishes.
+const GroupVersionResource* const kOwners[] = {
+    &gvr::kDeployments, &gvr::kReplicaSets, &gvr::kDaemonSets, &gvr::kStatefulSets,
+    &gvr::kJobs,        &gvr::kCronJobs,    &gvr::kReplicationControllers,
+    &gvr::kServices,    &gvr::kPods,
+};
+
+std::string resKey(const GroupVersionResource& r) { return r.group + "/" + r.resource; }
+
+const GroupVersionResource* resourceByKey(const std::string& k) {
+  for (const auto* r : kDependents) {
+    if (resKey(*r) == k) return r;
+  }
+  for (const auto* r : kOwners) {
+    if (resKey(*r) == k) return r;
+  }
+  return nullptr;
+}
+
+class GarbageCollector : public Controller {
+ public:
+  GarbageCollector(ApiClient& client, std::shared_ptr<Clock> clock)
+      : Controller("garbagecollector", clock), client_(client) {}
+
+  void registerHandlers(SharedInformers& inf) override {
+    for (const auto* r : kDependents) {
+      Informer* informer = &inf.get(*r);
+      dependents_.emplace_back(r, informer);
+      auto check = [this, r](const json& o) {
+        const json& refs = meta::at(o, {"metadata", "ownerReferences"});
+        if (refs.is_array() && !refs.empty()) queue().add(depKey(*r, o));
+      };
+      informer->addEventHandlers({
+          .on_add = check,
+          .on_update = [check](const json&, const json& n) { check(n); },
+          // An owner in foreground deletion may be waiting for exactly this dependent.
+          .on_delete =
+              [this](const json& o) {
+                const json& refs = meta::at(o, {"metadata", "ownerReferences"});
+                if (!refs.is_array()) return;
+                for (const auto& ref : refs) {
+                  auto r = ctl::gvrForKind(ref.value("apiVersion", ""), ref.value("kind", ""));
+                  if (r) queue().add("O|" + resKey(*r) + "|" + meta::key(meta::ns(o), ref.value("name", "")));
+                }
+              },
+      });
+    }
+    for (const auto* r : kOwners) {
+      inf.get(*r).addEventHandlers({
+          .on_add = [this, r](const json& o) { ownerChanged(*r, o); },
+          .on_update = [this, r](const json&, const json& n) { ownerChanged(*r, n); },
+          .on_delete = [this](const json& o) { enqueueDependents(meta::uid(o)); },
+      });
+    }
+  }
+
+  Result<void> sync(const std::string& key) override {
+    auto first = key.find('|');
+    auto second = key.find('|', first + 1);
+    if (first == std::string::npos || second == std::string::npos) return {};
+    const GroupVersionResource* r = resourceByKey(key.substr(first + 1, second - first - 1));
+    if (r == nullptr) return {};
+    std::string ns, name;
+    meta::splitKey(key.substr(second + 1), &ns, &name);
+    auto got = client_.get(*r, ns, name);
+    if (!got) {
+      if (got.error().is(ErrorCode::NotFound)) return {};
+      return std::move(got).error();
+    }
+    if (key[0] == 'O') return processOwner(*r, *got);
+    return processDependent(*r, *got);
+  }
+
+ private:
+  static std::string depKey(const GroupVersionResource& r, const json& o) {
+    return "D|" + resKey(r) + "|" + meta::key(o);
+  }
+
+  void ownerChanged(const GroupVersionResource& r, const json& o) {
+    if (!meta::isDeleting(o)) return;
+    if (meta::hasFinalizer(o, "foregroundDeletion") || meta::hasFinalizer(o, "orphan")) {
+      queue().add("O|" + resKey(r) + "|" + meta::key(o));
+      enqueueDependents(meta::uid(o));
+    }
+  }
+
+  void enqueueDependents(const std::string& uid) {
+    for (const auto& [r, informer] : dependents_) {
+      for (const auto& d : informer->byIndex(SharedInformers::kByOwner, uid)) {
+        queue().add(depKey(*r, d));
+      }
+    }
+  }
+
+  // Looks an owner up by reference: present only if the uid matches.
+  Result<std::optional<json>> resolveOwner(const json& ref, const std::string& ns) {
+    auto r = ctl::gvrForKind(ref.value("apiVersion", ""), ref.value("kind", ""));
+    if (!r) return std::optional<json>(json::object());  // unknown kind: assume it exists
+    bool cluster = *r == gvr::kNodes || *r == gvr::kNamespaces;
+    auto got = client_.get(*r, cluster ? "" : ns, ref.value("name", ""));
+    if (!got) {
+      if (got.error().is(ErrorCode::NotFound)) return std::optional<json>();
+      return std::move(got).error();
+    }
+    if (meta::uid(*got) != ref.value("uid", "")) return std::optional<json>();
+    return std::optional<json>(*got);
+  }
+
+  Result<void> processDependent(const GroupVersionResource& r, const json& obj) {
+    const json& refs = meta::at(obj, {"metadata", "ownerReferences"});
+    if (!refs.is_array() || refs.empty()) return {};
+    json alive = json::array();
+    bool waiting_foreground = false;
+    for (const auto& ref : refs) {
+      SKIFF_ASSIGN_OR_RETURN(std::optional<json> owner, resolveOwner(ref, meta::ns(obj)));
+      if (!owner) continue;
+      alive.push_back(ref);
+      if (meta::isDeleting(*owner) && meta::hasFinalizer(*owner, "foregroundDeletion")) {
+        waiting_foreground = true;
+      }
+    }
+    auto lg = log::get("master");
+    if (alive.empty()) {
+      if (meta::isDeleting(obj)) return {};
+      SKIFF_LOG_DEBUG(lg, "Deleting object whose owners are gone", log::kv("object", meta::key(obj)),
+                      log::kv("resource", r.resource));
+      DeleteOptions d;
+      d.propagation_policy = "Background";
+      d.precondition_uid = meta::uid(obj);
+      auto res = client_.remove(r, meta::ns(obj), meta::name(obj), d);
+      if (!res && !res.error().is(ErrorCode::NotFound) && !res.error().is(ErrorCode::Conflict)) {
+        return std::move(res).error();
+      }
+      return {};
+    }
+    if (alive.size() != refs.size()) {
+      json patch = {{"metadata",
+                     {{"ownerReferences", alive}, {"resourceVersion", meta::resourceVersion(obj)}}}};
+      auto res = client_.patch(r, meta::ns(obj), meta::name(obj), PatchType::Merge, patch);
+      if (!res && !res.error().is(ErrorCode::NotFound)) return std::move(res).error();
+    }
+    if (waiting_foreground && !meta::isDeleting(obj)) {
+      // The owner waits for its dependents: delete this one, itself in the foreground when it
+      // has dependents of its own.
+      DeleteOptions d;
+      d.propagation_policy = "Foreground";
+      d.precondition_uid = meta::uid(obj);
+      auto res = client_.remove(r, meta::ns(obj), meta::name(obj), d);
+      if (!res && !res.error().is(ErrorCode::NotFound)) return std::move(res).error();
+    }
+    return {};
+  }
+
+  Result<void> processOwner(const GroupVersionResource& r, const json& owner) {
+    if (!meta::isDeleting(owner)) return {};
+    std::string uid = meta::uid(owner);
+    std::string ns = meta::ns(owner);
+    bool orphan = meta::hasFinalizer(owner, "orphan");
+    bool foreground = meta::hasFinalizer(owner, "foregroundDeletion");
+    std::size_t blocking = 0;
+    for (const auto& [dr, informer] : dependents_) {
+      (void)informer;
+      SKIFF_ASSIGN_OR_RETURN(ObjectList objs, client_.list(*dr, ns, ListOptions{}));
+      for (const auto& o : objs.items) {
+        const json& refs = meta::at(o, {"metadata", "ownerReferences"});
+        if (!refs.is_array()) continue;
+        json kept = json::array();
+        bool mine = false, blocks = false;
+        for (const auto& ref : refs) {
+          if (ref.value("uid", "") == uid) {
+            mine = true;
+            blocks = ref.value("blockOwnerDeletion", false);
+          } else {
+            kept.push_back(ref);
+          }
+        }
+        if (!mine) continue;
+        if (orphan) {
+          json patch = {{"metadata", {{"ownerReferences", kept}}}};
+          auto res = client_.patch(*dr, meta::ns(o), meta::name(o), PatchType::Merge, patch);
+          if (!res && !res.error().is(ErrorCode::NotFound)) return std::move(res).error();
+          continue;
+        }
+        if (foreground) {
+          if (blocks) ++blocking;
+          if (!meta::isDeleting(o)) {
+            DeleteOptions d;
+            d.propagation_policy = "Foreground";
+            auto res = client_.remove(*dr, meta::ns(o), meta::name(o), d);
+            if (!res && !res.error().is(ErrorCode::NotFound)) return std::move(res).error();
+          }
+        }
+      }
+    }
+    if (foreground && blocking > 0) {
+      queue().addAfter("O|" + resKey(r) + "|" + meta::key(owner), std::chrono::seconds(1));
+      return {};
+    }
+    json next = owner;
+    json fins = json::array();
+    for (const auto& f : meta::at(owner, {"metadata", "finalizers"})) {
+      if (f != "orphan" && f != "foregroundDeletion") fins.push_back(f);
+    }
+    next["metadata"]["finalizers"] = fins;
+    auto res = client_.update(r, ns, next);
+    if (!res && !res.error().is(ErrorCode::NotFound)) return std::move(res).error();
+    return {};
+  }
+
+  ApiClient& client_;
+  std::vector<std::pair<const GroupVersionResource*, Informer*>> dependents_;
+};
+
+}  // namespace
+
+std::unique_ptr<Controller> newGarbageCollector(ApiClient& client, std::shared_ptr<Clock> clock) {
+  return std::make_unique<GarbageCollector>(client, std::move(clock));
+}
+
+}  // namespace skiff::master

@@ -1,0 +1,139 @@
+// Namespace controller (pkg/controller/namespace): when a Namespace is being deleted, delete
+// every namespaced object in it, wait until they are gone, then drop the `kubernetes`
+// finalizer through namespaces/finalize so the API server removes the Namespace.
+// ServiceAccount controller (pkg/controller/serviceaccount): a `default` ServiceAccount in
+// every active namespace.
+
+#include "skiff/common/log.h"
+#include "skiff/master/controllers/controllers.h"
+#include "skiff/master/informer/meta.h"
+
+namespace skiff::master {
+
+namespace {
+
+// What a namespace can hold that master-lite serves, dependents before owners so the
+// garbage collector has less to do.
+const GroupVersionResource* const kNamespaced[] = {
+    &gvr::kPods,           &gvr::kReplicaSets,     &gvr::kReplicationControllers,
+    &gvr::kDeployments,    &gvr::kStatefulSets,    &gvr::kDaemonSets,
+    &gvr::kJobs,           &gvr::kCronJobs,        &gvr::kControllerRevisions,
+    &gvr::kServices,       &gvr::kEndpoints,       &gvr::kEndpointSlices,
+    &gvr::kConfigMaps,     &gvr::kSecrets,         &gvr::kServiceAccounts,
+    &gvr::kLeases,         &gvr::kEvents,
+};
+
+class NamespaceController : public Controller {
+ public:
+  NamespaceController(ApiClient& client, std::shared_ptr<Clock> clock)
+      : Controller("namespace", clock), client_(client) {}
+
+  void registerHandlers(SharedInformers& inf) override {
+    inf.get(gvr::kNamespaces).addEventHandlers({
+        .on_add = [this](const json& o) { queue().add(meta::name(o)); },
+        .on_update = [this](const json&, const json& n) { queue().add(meta::name(n)); },
+        .on_delete = nullptr,
+    });
+  }
+
+  Result<void> sync(const std::string& key) override {
+    auto got = client_.get(gvr::kNamespaces, "", key);
+    if (!got) {
+      if (got.error().is(ErrorCode::NotFound)) return {};
+      return std::move(got).error();
+    }
+    json ns = std::move(*got);
+    if (!meta::isDeleting(ns)) return {};
+    const json& fins = meta::at(ns, {"spec", "finalizers"});
+    bool ours = false;
+    if (fins.is_array()) {
+      for (const auto& f : fins) ours |= f == "kubernetes";
+    }
+    if (!ours) return {};
+    std::size_t remaining = 0;
+    for (const GroupVersionResource* r : kNamespaced) {
+      SKIFF_ASSIGN_OR_RETURN(ObjectList objs, client_.list(*r, key, ListOptions{}));
+      for (const auto& o : objs.items) {
+        ++remaining;
+        if (meta::isDeleting(o)) continue;
+        DeleteOptions d;
+        d.propagation_policy = "Background";
+        auto res = client_.remove(*r, key, meta::name(o), d);
+        if (!res && !res.error().is(ErrorCode::NotFound)) return std::move(res).error();
+      }
+    }
+    if (remaining > 0) {
+      // Objects with grace periods or finalizers go away later; look again soon.
+      queue().addAfter(key, std::chrono::seconds(2));
+      return {};
+    }
+    json next = ns;
+    json kept = json::array();
+    for (const auto& f : fins) {
+      if (f != "kubernetes") kept.push_back(f);
+    }
+    next["spec"]["finalizers"] = kept;
+    auto r = client_.update(gvr::kNamespaces, "", next, "finalize");
+    if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
+    auto lg = log::get("master");
+    SKIFF_LOG_INFO(lg, "Namespace finalized", log::kv("namespace", key));
+    return {};
+  }
+
+ private:
+  ApiClient& client_;
+};
+
+class ServiceAccountController : public Controller {
+ public:
+  ServiceAccountController(ApiClient& client, std::shared_ptr<Clock> clock)
+      : Controller("serviceaccount", clock), client_(client) {}
+
+  void registerHandlers(SharedInformers& inf) override {
+    inf.get(gvr::kNamespaces).addEventHandlers({
+        .on_add = [this](const json& o) { queue().add(meta::name(o)); },
+        .on_update = [this](const json&, const json& n) { queue().add(meta::name(n)); },
+        .on_delete = nullptr,
+    });
+    inf.get(gvr::kServiceAccounts).addEventHandlers({
+        .on_add = nullptr,
+        .on_update = nullptr,
+        .on_delete = [this](const json& sa) { queue().add(meta::ns(sa)); },
+    });
+  }
+
+  Result<void> sync(const std::string& key) override {
+    auto ns = client_.get(gvr::kNamespaces, "", key);
+    if (!ns) {
+      if (ns.error().is(ErrorCode::NotFound)) return {};
+      return std::move(ns).error();
+    }
+    if (meta::isDeleting(*ns)) return {};
+    auto sa = client_.get(gvr::kServiceAccounts, key, "default");
+    if (sa) return {};
+    if (!sa.error().is(ErrorCode::NotFound)) return std::move(sa).error();
+    json obj = {{"apiVersion", "v1"},
+                {"kind", "ServiceAccount"},
+                {"metadata", {{"name", "default"}, {"namespace", key}}}};
+    auto r = client_.create(gvr::kServiceAccounts, key, obj);
+    if (!r && !r.error().is(ErrorCode::AlreadyExists)) return std::move(r).error();
+    return {};
+  }
+
+ private:
+  ApiClient& client_;
+};
+
+}  // namespace
+
+std::unique_ptr<Controller> newNamespaceController(ApiClient& client,
+                                                   std::shared_ptr<Clock> clock) {
+  return std::make_unique<NamespaceController>(client, std::move(clock));
+}
+
+std::unique_ptr<Controller> newServiceAccountController(ApiClient& client,
+                                                        std::shared_ptr<Clock> clock) {
+  return std::make_unique<ServiceAccountController>(client, std::move(clock));
+}
+
+}  // namespace skiff::master

@@ -1,0 +1,234 @@
+// ReplicaSet / ReplicationController controller (pkg/controller/replicaset): keeps the number
+// of active pods selected and owned by the set equal to spec.replicas, adopting matching
+// orphans, releasing owned pods that stopped matching, and reporting status.
+
+#include <algorithm>
+
+#include "skiff/common/log.h"
+#include "skiff/master/controllers/controllers.h"
+#include "skiff/master/controllers/event_recorder.h"
+#include "skiff/master/informer/meta.h"
+#include "skiff/master/informer/options.h"
+#include "util.h"
+
+namespace skiff::master {
+
+namespace {
+
+constexpr int kBurstReplicas = 500;  // upstream's BurstReplicas
+
+// Ranks pods for deletion (controller.ActivePodsWithRanks / ActivePods Less): unscheduled
+// before scheduled, Pending before Unknown before Running, not ready before ready, ready for a
+// shorter time first, more restarts first, newer first.
+bool deleteFirst(const json& a, const json& b) {
+  bool a_unsched = meta::str(a, {"spec", "nodeName"}).empty();
+  bool b_unsched = meta::str(b, {"spec", "nodeName"}).empty();
+  if (a_unsched != b_unsched) return a_unsched;
+  auto phaseRank = [](const json& p) {
+    std::string ph = meta::str(p, {"status", "phase"});
+    if (ph == "Pending") return 0;
+    if (ph == "Unknown") return 1;
+    if (ph == "Running") return 2;
+    return 3;
+  };
+  if (phaseRank(a) != phaseRank(b)) return phaseRank(a) < phaseRank(b);
+  bool ar = ctl::isReady(a), br = ctl::isReady(b);
+  if (ar != br) return !ar;
+  if (ar && br) {
+    auto sa = ctl::readySince(a), sb = ctl::readySince(b);
+    if (sa && sb && *sa != *sb) return *sa > *sb;
+  }
+  auto restarts = [](const json& p) {
+    std::int64_t n = 0;
+    const json& cs = meta::at(p, {"status", "containerStatuses"});
+    if (cs.is_array()) {
+      for (const auto& c : cs) n = std::max<std::int64_t>(n, c.value("restartCount", 0));
+    }
+    return n;
+  };
+  if (restarts(a) != restarts(b)) return restarts(a) > restarts(b);
+  std::string ca = meta::str(a, {"metadata", "creationTimestamp"});
+  std::string cb = meta::str(b, {"metadata", "creationTimestamp"});
+  if (ca != cb) return ca > cb;
+  return meta::name(a) > meta::name(b);
+}
+
+class ReplicaSetController : public Controller {
+ public:
+  ReplicaSetController(ApiClient& client, std::shared_ptr<Clock> clock, bool rc)
+      : Controller(rc ? "replicationcontroller" : "replicaset", clock),
+        client_(client),
+        rc_(rc),
+        resource_(rc ? gvr::kReplicationControllers : gvr::kReplicaSets),
+        kind_(rc ? "ReplicationController" : "ReplicaSet"),
+        api_version_(rc ? "v1" : "apps/v1"),
+        recorder_(client, rc ? "replication-controller" : "replicaset-controller", clock) {}
+
+  void registerHandlers(SharedInformers& inf) override {
+    sets_ = &inf.get(resource_);
+    sets_->addEventHandlers({
+        .on_add = [this](const json& o) { queue().add(meta::key(o)); },
+        .on_update = [this](const json&, const json& n) { queue().add(meta::key(n)); },
+        .on_delete = [this](const json& o) { queue().add(meta::key(o)); },
+    });
+    inf.get(gvr::kPods).addEventHandlers({
+        .on_add = [this](const json& p) { enqueueOwner(p); },
+        .on_update =
+            [this](const json& o, const json& n) {
+              enqueueOwner(n);
+              if (meta::controllerRef(o) != meta::controllerRef(n) ||
+                  meta::labels(o) != meta::labels(n)) {
+                enqueueOwner(o);
+              }
+            },
+        .on_delete = [this](const json& p) { enqueueOwner(p); },
+    });
+  }
+
+  Result<void> sync(const std::string& key) override {
+    std::string ns, name;
+    meta::splitKey(key, &ns, &name);
+    auto got = client_.get(resource_, ns, name);
+    if (!got) {
+      if (got.error().is(ErrorCode::NotFound)) return {};  // pods are the GC's job now
+      return std::move(got).error();
+    }
+    json rs = std::move(*got);
+    if (!rs.contains("kind")) rs["kind"] = kind_;
+    LabelSelector selector = ctl::workloadSelector(rs);
+    SKIFF_ASSIGN_OR_RETURN(ObjectList pods, client_.list(gvr::kPods, ns, ListOptions{}));
+    json ref = meta::makeControllerRef(rs, api_version_, kind_);
+    SKIFF_ASSIGN_OR_RETURN(std::vector<json> owned,
+                           ctl::claimObjects(client_, gvr::kPods, rs, ref, selector, pods.items));
+    std::vector<json> active;
+    for (const auto& p : owned) {
+      if (ctl::isActive(p)) active.push_back(p);
+    }
+    Result<void> manage_err;
+    if (!meta::isDeleting(rs)) manage_err = manageReplicas(rs, ref, active);
+    SKIFF_TRY(updateStatus(rs, owned, active, manage_err));
+    return manage_err;
+  }
+
+ private:
+  void enqueueOwner(const json& pod) {
+    if (auto ref = meta::controllerRef(pod)) {
+      if (ref->value("kind", "") == kind_) queue().add(meta::key(meta::ns(pod), ref->value("name", "")));
+      return;
+    }
+    // An orphan: every set in its namespace whose selector matches may adopt it.
+    if (sets_ == nullptr) return;
+    for (const auto& rs : sets_->listNamespace(meta::ns(pod))) {
+      json r = rs;
+      if (!r.contains("kind")) r["kind"] = kind_;
+      if (ctl::workloadSelector(r).matches(meta::labels(pod))) queue().add(meta::key(rs));
+    }
+  }
+
+  Result<void> manageReplicas(const json& rs, const json& ref, std::vector<json>& active) {
+    std::int64_t want = meta::integer(rs, {"spec", "replicas"}, 1);
+    std::int64_t diff = static_cast<std::int64_t>(active.size()) - want;
+    std::string ns = meta::ns(rs);
+    if (diff < 0) {
+      std::int64_t n = std::min<std::int64_t>(-diff, kBurstReplicas);
+      json tmpl = meta::at(rs, {"spec", "template"});
+      for (std::int64_t i = 0; i < n; ++i) {
+        json pod = ctl::podFromTemplate(tmpl, ref, meta::name(rs) + "-");
+        auto created = client_.create(gvr::kPods, ns, pod);
+        if (!created) {
+          recorder_.event(rs, "Warning", "FailedCreate",
+                          "Error creating: " + created.error().message());
+          return std::move(created).error().wrap("create pod for " + kind_ + " '" + meta::key(rs) + "'");
+        }
+        recorder_.event(rs, "Normal", "SuccessfulCreate",
+                        "Created pod: " + meta::name(*created));
+      }
+    } else if (diff > 0) {
+      std::sort(active.begin(), active.end(), deleteFirst);
+      std::int64_t n = std::min<std::int64_t>(diff, kBurstReplicas);
+      for (std::int64_t i = 0; i < n; ++i) {
+        const json& p = active[static_cast<std::size_t>(i)];
+        auto r = client_.remove(gvr::kPods, ns, meta::name(p), opts::withUid(meta::uid(p)));
+        if (!r && !r.error().is(ErrorCode::NotFound)) {
+          recorder_.event(rs, "Warning", "FailedDelete",
+                          "Error deleting: " + r.error().message());
+          return std::move(r).error();
+        }
+        recorder_.event(rs, "Normal", "SuccessfulDelete", "Deleted pod: " + meta::name(p));
+      }
+    }
+    return {};
+  }
+
+  Result<void> updateStatus(const json& rs, const std::vector<json>& owned,
+                            const std::vector<json>& active, const Result<void>& manage_err) {
+    (void)owned;
+    std::int64_t min_ready = meta::integer(rs, {"spec", "minReadySeconds"}, 0);
+    TimePoint now = clock().now();
+    auto tmpl_labels = LabelSelector::fromJson(
+        json{{"matchLabels", meta::at(rs, {"spec", "template", "metadata", "labels"}).is_object()
+                                 ? rs["spec"]["template"]["metadata"]["labels"]
+                                 : json::object()}});
+    std::int64_t fully = 0, ready = 0, available = 0;
+    std::optional<TimePoint> next_check;
+    for (const auto& p : active) {
+      if (tmpl_labels && tmpl_labels->matches(meta::labels(p))) ++fully;
+      if (ctl::isReady(p)) {
+        ++ready;
+        if (ctl::isAvailable(p, min_ready, now)) {
+          ++available;
+        } else if (auto since = ctl::readySince(p)) {
+          TimePoint at = *since + std::chrono::seconds(min_ready);
+          if (!next_check || at < *next_check) next_check = at;
+        }
+      }
+    }
+    if (next_check) queue().addAfter(meta::key(rs), *next_check - now + std::chrono::seconds(1));
+    json status = meta::at(rs, {"status"}).is_object() ? rs["status"] : json::object();
+    json next = status;
+    next["replicas"] = static_cast<std::int64_t>(active.size());
+    next["fullyLabeledReplicas"] = fully;
+    next["readyReplicas"] = ready;
+    next["availableReplicas"] = available;
+    next["observedGeneration"] = meta::generation(rs);
+    json conds = next.contains("conditions") ? next["conditions"] : json::array();
+    if (!manage_err) {
+      ctl::setCondition(conds, ctl::condition("ReplicaFailure", "True", "FailedCreate",
+                                              manage_err.error().message(), now));
+    } else {
+      json kept = json::array();
+      for (const auto& c : conds) {
+        if (c.value("type", "") != "ReplicaFailure") kept.push_back(c);
+      }
+      conds = kept;
+    }
+    if (conds.empty()) {
+      next.erase("conditions");
+    } else {
+      next["conditions"] = conds;
+    }
+    if (next == status) return {};
+    json obj = rs;
+    obj["status"] = next;
+    auto r = client_.update(resource_, meta::ns(rs), obj, "status");
+    if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
+    return {};
+  }
+
+  ApiClient& client_;
+  bool rc_;
+  GroupVersionResource resource_;
+  std::string kind_;
+  std::string api_version_;
+  EventRecorder recorder_;
+  Informer* sets_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Controller> newReplicaSetController(ApiClient& client,
+                                                    std::shared_ptr<Clock> clock, bool rc) {
+  return std::make_unique<ReplicaSetController>(client, std::move(clock), rc);
+}
+
+}  // namespace skiff::master

@@ -1,0 +1,60 @@
+#pragma once
+
+// Helpers shared by the controllers (upstream: pkg/controller/controller_utils.go,
+// pkg/api/v1/pod/util.go, deployment/util).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "skiff/master/client/api_client.h"
+#include "skiff/master/informer/clock.h"
+#include "skiff/master/informer/label_selector.h"
+
+namespace skiff::master::ctl {
+
+bool isTerminal(const json& pod);
+// Active: not terminal and not being deleted (controller.IsPodActive).
+bool isActive(const json& pod);
+bool isReady(const json& pod);
+// Ready for at least min_ready_seconds at `now` (podutil.IsPodAvailable).
+bool isAvailable(const json& pod, std::int64_t min_ready_seconds, TimePoint now);
+// When the pod turned Ready (its Ready condition's lastTransitionTime), if it is Ready.
+std::optional<TimePoint> readySince(const json& pod);
+
+// intstr.GetScaledValueFromIntOrPercent: ints as is, "25%" of total rounded up or down.
+Result<std::int64_t> scaledValue(const json& int_or_percent, std::int64_t total, bool round_up);
+
+// FNV-32a over the template's canonical JSON and the collision count, encoded with
+// rand.SafeEncodeString, as controller.ComputeHash does (names like "7d4b9c8f5d").
+std::string computeHash(const json& pod_template, std::optional<std::int64_t> collision_count);
+std::string safeEncodeString(const std::string& s);
+
+// A Pod for the controller from its template (controller.GetPodFromTemplate).
+json podFromTemplate(const json& pod_template, const json& owner_ref,
+                     const std::string& generate_name);
+
+// Group/version/resource for an ownerReference's apiVersion+kind; nullopt for kinds we do not
+// manage.
+std::optional<GroupVersionResource> gvrForKind(const std::string& api_version,
+                                               const std::string& kind);
+
+// The parsed spec.selector of a workload; matches nothing when absent/invalid.
+LabelSelector workloadSelector(const json& obj);
+
+// Claims pods for a controller (PodControllerRefManager.ClaimPods): returns the pods it owns
+// and that match; adopts matching orphans and releases owned pods that no longer match.
+Result<std::vector<json>> claimObjects(ApiClient& client, const GroupVersionResource& r,
+                                       const json& owner, const json& owner_ref,
+                                       const LabelSelector& selector,
+                                       const std::vector<json>& candidates);
+
+json condition(const std::string& type, const std::string& status, const std::string& reason,
+               const std::string& message, TimePoint now);
+// Replaces (or adds) a condition of the same type, keeping lastTransitionTime when the status
+// did not change. Returns true if anything changed apart from lastUpdateTime/heartbeat.
+bool setCondition(json& conditions, json cond);
+const json* findCondition(const json& conditions, const std::string& type);
+
+}  // namespace skiff::master::ctl

@@ -1,0 +1,54 @@
+#include "skiff/master/informer/shared_informers.h"
+
+#include "skiff/master/informer/meta.h"
+
+namespace skiff::master {
+
+Informer& SharedInformers::get(const GroupVersionResource& r) {
+  std::lock_guard lock(mu_);
+  std::string k = r.group + "/" + r.resource;
+  auto it = informers_.find(k);
+  if (it != informers_.end()) return *it->second;
+  auto inf = std::make_unique<Informer>(client_, r);
+  inf->addIndex(kByOwner, [](const json& o) {
+    std::vector<std::string> out;
+    const json& refs = meta::at(o, {"metadata", "ownerReferences"});
+    if (refs.is_array()) {
+      for (const auto& ref : refs) out.push_back(ref.value("uid", ""));
+    }
+    return out;
+  });
+  if (r == gvr::kPods) {
+    inf->addIndex(kByNode, [](const json& o) {
+      std::string n = meta::str(o, {"spec", "nodeName"});
+      return n.empty() ? std::vector<std::string>{} : std::vector<std::string>{n};
+    });
+  }
+  Informer* raw = inf.get();
+  informers_[k] = std::move(inf);
+  order_.push_back(raw);
+  return *raw;
+}
+
+Result<void> SharedInformers::start(bool background) {
+  std::vector<Informer*> all;
+  {
+    std::lock_guard lock(mu_);
+    all = order_;
+  }
+  for (Informer* i : all) {
+    if (!i->hasSynced()) SKIFF_TRY(i->start(background));
+  }
+  return {};
+}
+
+void SharedInformers::stop() {
+  std::vector<Informer*> all;
+  {
+    std::lock_guard lock(mu_);
+    all = order_;
+  }
+  for (Informer* i : all) i->stop();
+}
+
+}  // namespace skiff::master

@@ -1,0 +1,87 @@
+// Fallback namespace finalization (see api_server.h): polls Terminating namespaces, deletes
+// their content through the API (so graceful deletion and finalizers apply) and removes the
+// `kubernetes` finalizer once nothing is left, as the namespace controller does.
+#include <atomic>
+#include <condition_variable>
+#include <thread>
+
+#include "skiff/common/log.h"
+#include "skiff/master/api/resources.h"
+#include "skiff/master/api_server.h"
+
+namespace skiff::master {
+namespace {
+
+class Finalizer : public NamespaceFinalizer {
+ public:
+  explicit Finalizer(ApiClient& c) : client_(c), thread_([this] { run(); }) {}
+  ~Finalizer() override { stop(); }
+  void stop() override {
+    {
+      std::lock_guard l(mu_);
+      stopping_ = true;
+      cv_.notify_all();
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run() {
+    std::unique_lock l(mu_);
+    while (!stopping_) {
+      l.unlock();
+      sweep();
+      l.lock();
+      cv_.wait_for(l, std::chrono::milliseconds(500), [this] { return stopping_; });
+    }
+  }
+
+  void sweep() {
+    auto nss = client_.list(gvr::kNamespaces, "", {});
+    if (!nss) return;
+    for (const auto& ns : nss->items) {
+      const json& meta = ns.value("metadata", json::object());
+      if (!meta.contains("deletionTimestamp")) continue;
+      const json& fin = ns.value("/spec/finalizers"_json_pointer, json::array());
+      if (std::find(fin.begin(), fin.end(), "kubernetes") == fin.end()) continue;
+      std::string name = meta.value("name", "");
+      bool remaining = false;
+      for (const auto& r : api::allResources()) {
+        if (!r.namespaced || r.version != r.storage_version || r.group == "extensions") continue;
+        GroupVersionResource g{r.group, r.version, r.resource};
+        auto items = client_.list(g, name, {});
+        if (!items) continue;
+        for (const auto& it : items->items) {
+          remaining = true;
+          if (it.contains("/metadata/deletionTimestamp"_json_pointer)) continue;
+          DeleteOptions del;
+          del.propagation_policy = "Background";
+          (void)client_.remove(g, name, it.value("/metadata/name"_json_pointer, std::string()), del);
+        }
+      }
+      if (remaining) continue;
+      json body = ns;
+      body["spec"]["finalizers"] = json::array();
+      for (const auto& f : fin) {
+        if (f != "kubernetes") body["spec"]["finalizers"].push_back(f);
+      }
+      auto res = client_.update(gvr::kNamespaces, "", body, "finalize");
+      static const auto lgr = skiff::log::get("master");
+      if (res) SKIFF_LOG_INFO(lgr, "Namespace finalized", skiff::log::kv("namespace", name));
+    }
+  }
+
+  ApiClient& client_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::unique_ptr<NamespaceFinalizer> startNamespaceFinalizer(ApiClient& client) {
+  return std::make_unique<Finalizer>(client);
+}
+
+}  // namespace skiff::master

@@ -1,0 +1,260 @@
+// Node IPAM, endpoints, namespace, service account, garbage collector, node lifecycle, taint
+// eviction and pod GC against the fake API.
+#include <gtest/gtest.h>
+
+#include "harness.h"
+
+namespace skiff::master::testing {
+namespace {
+
+json node(const std::string& name) {
+  return {{"metadata", {{"name", name}}}, {"spec", json::object()},
+          {"status", {{"conditions", json::array({{{"type", "Ready"}, {"status", "True"},
+                                                   {"lastHeartbeatTime", "2026-01-01T00:00:00Z"}}})}}}};
+}
+
+json pod(const std::string& name, json labels, const std::string& /*ip*/, bool /*ready*/) {
+  json p = {{"metadata", {{"name", name}, {"labels", labels}}},
+            {"spec",
+             {{"nodeName", "n1"},
+              {"containers", json::array({{{"name", "c"}, {"image", "x"},
+                                           {"ports", json::array({{{"name", "http"}, {"containerPort", 8080}}})}}})}}}};
+  return p;
+}
+
+void setStatus(Harness& h, const std::string& name, const std::string& ip, bool ready) {
+  ASSERT_TRUE(h.client.patch(gvr::kPods, "default", name, PatchType::Merge,
+                             json{{"status", {{"phase", "Running"}, {"podIP", ip},
+                                              {"conditions", json::array({{{"type", "Ready"},
+                                                                           {"status", ready ? "True" : "False"}}})}}}},
+                             "status"));
+}
+
+TEST(NodeIpamTest, AssignsDistinctCidrsAndReusesReleasedOnes) {
+  Harness h;
+  auto c = newNodeIpamController(h.client, h.clock, NodeIpamOptions{});
+  ASSERT_TRUE(c);
+  h.add(std::move(*c));
+  json pre = node("old");
+  pre["spec"]["podCIDR"] = "10.244.0.0/24";
+  ASSERT_TRUE(h.client.create(gvr::kNodes, "", pre));  // assigned before a restart
+  h.start();
+  for (auto n : {"a", "b"}) ASSERT_TRUE(h.client.create(gvr::kNodes, "", node(n)));
+  h.settle();
+  EXPECT_EQ(h.client.get(gvr::kNodes, "", "a")->at("spec")["podCIDR"], "10.244.1.0/24");
+  EXPECT_EQ(h.client.get(gvr::kNodes, "", "b")->at("spec")["podCIDR"], "10.244.2.0/24");
+  EXPECT_EQ(h.client.get(gvr::kNodes, "", "b")->at("spec")["podCIDRs"][0], "10.244.2.0/24");
+  ASSERT_TRUE(h.client.remove(gvr::kNodes, "", "a"));
+  ASSERT_TRUE(h.client.create(gvr::kNodes, "", node("c")));
+  h.settle();
+  EXPECT_EQ(h.client.get(gvr::kNodes, "", "c")->at("spec")["podCIDR"], "10.244.1.0/24");
+  EXPECT_FALSE(newNodeIpamController(h.client, h.clock, NodeIpamOptions{"10.244.0.0/33", 24}));
+  EXPECT_FALSE(newNodeIpamController(h.client, h.clock, NodeIpamOptions{"10.244.0.0/24", 16}));
+}
+
+TEST(EndpointsTest, ReadyAndNotReadyWithNamedPorts) {
+  Harness h;
+  h.add(newEndpointsController(h.client, h.clock));
+  h.add(newEndpointSliceController(h.client, h.clock));
+  h.start();
+  json svc = json::parse(R"({"metadata":{"name":"web","labels":{"team":"a"}},"spec":{"selector":{"app":"web"},
+    "clusterIP":"10.96.0.10","ports":[{"name":"http","port":80,"targetPort":"http","protocol":"TCP"}]}})");
+  ASSERT_TRUE(h.client.create(gvr::kServices, "default", svc));
+  ASSERT_TRUE(h.client.create(gvr::kPods, "default", pod("p1", {{"app", "web"}}, "", false)));
+  ASSERT_TRUE(h.client.create(gvr::kPods, "default", pod("p2", {{"app", "web"}}, "", false)));
+  ASSERT_TRUE(h.client.create(gvr::kPods, "default", pod("other", {{"app", "db"}}, "", false)));
+  setStatus(h, "p1", "10.244.0.5", true);
+  setStatus(h, "p2", "10.244.0.6", false);
+  setStatus(h, "other", "10.244.0.7", true);
+  h.settle();
+  json ep = *h.client.get(gvr::kEndpoints, "default", "web");
+  ASSERT_EQ(ep["subsets"].size(), 1u);
+  EXPECT_EQ(ep["subsets"][0]["addresses"][0]["ip"], "10.244.0.5");
+  EXPECT_EQ(ep["subsets"][0]["addresses"][0]["nodeName"], "n1");
+  EXPECT_EQ(ep["subsets"][0]["addresses"][0]["targetRef"]["name"], "p1");
+  EXPECT_EQ(ep["subsets"][0]["notReadyAddresses"][0]["ip"], "10.244.0.6");
+  EXPECT_EQ(ep["subsets"][0]["ports"][0]["port"], 8080);
+  EXPECT_EQ(ep["subsets"][0]["ports"][0]["name"], "http");
+  EXPECT_EQ(ep["metadata"]["labels"]["team"], "a");
+
+  auto slices = h.client.list(gvr::kEndpointSlices, "default",
+                              opts::labels("kubernetes.io/service-name=web"))->items;
+  ASSERT_EQ(slices.size(), 1u);
+  json s = slices[0];
+  EXPECT_EQ(s["addressType"], "IPv4");
+  EXPECT_EQ(s["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"],
+            "endpointslice-controller.k8s.io");
+  EXPECT_EQ(s["metadata"]["ownerReferences"][0]["kind"], "Service");
+  EXPECT_EQ(s["ports"][0]["port"], 8080);
+  ASSERT_EQ(s["endpoints"].size(), 2u);
+  EXPECT_EQ(s["endpoints"][0]["conditions"]["ready"], true);
+  EXPECT_EQ(s["endpoints"][1]["conditions"]["ready"], false);
+  EXPECT_EQ(s["endpoints"][1]["conditions"]["serving"], false);
+
+  // Terminating: out of Endpoints, in the slice as terminating (still serving if ready).
+  ASSERT_TRUE(h.client.remove(gvr::kPods, "default", "p1"));
+  h.settle();
+  ep = *h.client.get(gvr::kEndpoints, "default", "web");
+  EXPECT_FALSE(ep["subsets"][0].contains("addresses"));
+  s = h.client.list(gvr::kEndpointSlices, "default", opts::labels("kubernetes.io/service-name=web"))->items[0];
+  EXPECT_EQ(s["endpoints"][0]["conditions"]["terminating"], true);
+  EXPECT_EQ(s["endpoints"][0]["conditions"]["serving"], true);
+  EXPECT_EQ(s["endpoints"][0]["conditions"]["ready"], false);
+
+  // publishNotReadyAddresses puts unready pods in addresses.
+  ASSERT_TRUE(h.client.patch(gvr::kServices, "default", "web", PatchType::Merge,
+                             json{{"spec", {{"publishNotReadyAddresses", true}}}}));
+  h.settle();
+  ep = *h.client.get(gvr::kEndpoints, "default", "web");
+  EXPECT_EQ(ep["subsets"][0]["addresses"].size(), 2u);
+
+  ASSERT_TRUE(h.client.remove(gvr::kServices, "default", "web"));
+  h.settle();
+  EXPECT_FALSE(h.client.get(gvr::kEndpoints, "default", "web"));
+  EXPECT_TRUE(h.client.list(gvr::kEndpointSlices, "default", ListOptions{})->items.empty());
+}
+
+TEST(NamespaceTest, DeletesContentsThenFinalizesAndDefaultServiceAccount) {
+  Harness h;
+  h.add(newNamespaceController(h.client, h.clock));
+  h.add(newServiceAccountController(h.client, h.clock));
+  h.start();
+  ASSERT_TRUE(h.client.create(gvr::kNamespaces, "", json{{"metadata", {{"name", "t"}}}}));
+  h.settle();
+  EXPECT_TRUE(h.client.get(gvr::kServiceAccounts, "t", "default"));
+  json p = pod("p", {{"a", "b"}}, "", false);
+  ASSERT_TRUE(h.client.create(gvr::kPods, "t", p));
+  ASSERT_TRUE(h.client.create(gvr::kConfigMaps, "t", json{{"metadata", {{"name", "cm"}}}}));
+  ASSERT_TRUE(h.client.remove(gvr::kNamespaces, "", "t"));
+  h.settle();
+  EXPECT_FALSE(h.client.get(gvr::kConfigMaps, "t", "cm"));
+  EXPECT_TRUE(h.client.get(gvr::kNamespaces, "", "t"));  // the bound pod is still terminating
+  ASSERT_TRUE(h.client.forceRemove(gvr::kPods, "t", "p"));
+  h.clock->advance(std::chrono::seconds(2));
+  h.settle();
+  EXPECT_FALSE(h.client.get(gvr::kNamespaces, "", "t"));
+}
+
+TEST(GarbageCollectorTest, BackgroundForegroundAndOrphan) {
+  Harness h;
+  h.add(newGarbageCollector(h.client, h.clock));
+  h.start();
+  auto mkOwner = [&](const std::string& name) {
+    return *h.client.create(gvr::kReplicaSets, "default",
+                            json{{"metadata", {{"name", name}}}, {"spec", {{"replicas", 1}}}});
+  };
+  auto mkPod = [&](const std::string& name, const json& owner) {
+    json p = {{"metadata", {{"name", name}, {"ownerReferences",
+               json::array({{{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"}, {"name", meta::name(owner)},
+                             {"uid", meta::uid(owner)}, {"controller", true}, {"blockOwnerDeletion", true}}})}}},
+              {"spec", json::object()}};
+    ASSERT_TRUE(h.client.create(gvr::kPods, "default", p));
+  };
+  json bg = mkOwner("bg");
+  mkPod("bg-1", bg);
+  ASSERT_TRUE(h.client.remove(gvr::kReplicaSets, "default", "bg", opts::propagation("Background")));
+  h.settle();
+  EXPECT_FALSE(h.client.get(gvr::kPods, "default", "bg-1"));
+
+  json fg = mkOwner("fg");
+  mkPod("fg-1", fg);
+  ASSERT_TRUE(h.client.remove(gvr::kReplicaSets, "default", "fg", opts::propagation("Foreground")));
+  h.settle();
+  EXPECT_FALSE(h.client.get(gvr::kPods, "default", "fg-1")) << h.client.get(gvr::kPods, "default", "fg-1")->dump();
+  EXPECT_FALSE(h.client.get(gvr::kReplicaSets, "default", "fg"));
+
+  json orphan = mkOwner("or");
+  mkPod("or-1", orphan);
+  ASSERT_TRUE(h.client.remove(gvr::kReplicaSets, "default", "or", opts::propagation("Orphan")));
+  h.settle();
+  EXPECT_FALSE(h.client.get(gvr::kReplicaSets, "default", "or"));
+  auto kept = h.client.get(gvr::kPods, "default", "or-1");
+  ASSERT_TRUE(kept);
+  EXPECT_TRUE((*kept)["metadata"]["ownerReferences"].empty());
+}
+
+TEST(NodeLifecycleTest, LeaseExpiryMarksUnknownTaintsAndEvicts) {
+  Harness h;
+  NodeLifecycleOptions o;
+  h.add(newNodeLifecycleController(h.client, h.clock, o));
+  h.add(newTaintEvictionController(h.client, h.clock));
+  h.start();
+  ASSERT_TRUE(h.client.create(gvr::kNodes, "", node("n1")));
+  ASSERT_TRUE(h.client.create(gvr::kLeases, "kube-node-lease",
+                              json{{"metadata", {{"name", "n1"}}},
+                                   {"spec", {{"holderIdentity", "n1"}, {"renewTime", "2026-01-01T00:00:00.000000Z"}}}}));
+  json tolerant = pod("tolerant", {{"a", "b"}}, "", false);
+  tolerant["spec"]["tolerations"] = json::array(
+      {{{"key", "node.kubernetes.io/unreachable"}, {"operator", "Exists"}, {"effect", "NoExecute"},
+        {"tolerationSeconds", 30}}});
+  ASSERT_TRUE(h.client.create(gvr::kPods, "default", tolerant));
+  ASSERT_TRUE(h.client.create(gvr::kPods, "default", pod("plain", {{"a", "b"}}, "", false)));
+  setStatus(h, "tolerant", "10.244.0.2", true);
+  h.settle();
+  EXPECT_FALSE(h.client.get(gvr::kNodes, "", "n1")->at("spec").contains("taints"));
+  // Renewing keeps it healthy.
+  h.clock->advance(std::chrono::seconds(40));
+  ASSERT_TRUE(h.client.patch(gvr::kLeases, "kube-node-lease", "n1", PatchType::Merge,
+                             json{{"spec", {{"renewTime", "2026-01-01T00:00:40.000000Z"}}}}));
+  h.settle();
+  h.clock->advance(std::chrono::seconds(40));
+  h.settle();
+  json n = *h.client.get(gvr::kNodes, "", "n1");
+  EXPECT_EQ(n["status"]["conditions"][0]["status"], "True");
+  // Then it stops: after the 50 s grace period everything is Unknown and tainted.
+  h.clock->advance(std::chrono::seconds(11));
+  h.settle();
+  n = *h.client.get(gvr::kNodes, "", "n1");
+  EXPECT_EQ(n["status"]["conditions"][0]["status"], "Unknown");
+  EXPECT_EQ(n["status"]["conditions"][0]["reason"], "NodeStatusUnknown");
+  EXPECT_EQ(n["status"]["conditions"][0]["message"], "Kubelet stopped posting node status.");
+  std::set<std::string> taints;
+  for (const auto& t : n["spec"]["taints"]) {
+    taints.insert(t["key"].get<std::string>() + ":" + t["effect"].get<std::string>());
+  }
+  EXPECT_EQ(taints, (std::set<std::string>{"node.kubernetes.io/unreachable:NoSchedule",
+                                           "node.kubernetes.io/unreachable:NoExecute"}));
+  // The pod without a toleration goes now, the tolerant one after its 30 s.
+  EXPECT_TRUE(meta::isDeleting(*h.client.get(gvr::kPods, "default", "plain")));
+  json t = *h.client.get(gvr::kPods, "default", "tolerant");
+  EXPECT_FALSE(meta::isDeleting(t));
+  EXPECT_EQ(t["status"]["conditions"][0]["status"], "False");  // marked not ready
+  h.clock->advance(std::chrono::seconds(31));
+  h.settle();
+  EXPECT_TRUE(meta::isDeleting(*h.client.get(gvr::kPods, "default", "tolerant")));
+  // Recovery removes the taints.
+  ASSERT_TRUE(h.client.patch(gvr::kNodes, "", "n1", PatchType::Merge,
+                             json{{"status", {{"conditions", json::array({{{"type", "Ready"}, {"status", "True"},
+                                   {"lastHeartbeatTime", "2026-01-01T00:03:00Z"}}})}}}}, "status"));
+  h.settle();
+  EXPECT_FALSE(h.client.get(gvr::kNodes, "", "n1")->at("spec").contains("taints"));
+}
+
+TEST(PodGcTest, OrphanedAndTerminatedAboveThreshold) {
+  Harness h;
+  PodGcOptions o;
+  o.terminated_pod_gc_threshold = 1;
+  h.add(newPodGcController(h.client, h.clock, o));
+  h.start();
+  ASSERT_TRUE(h.client.create(gvr::kNodes, "", node("n1")));
+  for (auto name : {"done1", "done2"}) {
+    ASSERT_TRUE(h.client.create(gvr::kPods, "default", pod(name, {{"a", "b"}}, "", false)));
+    ASSERT_TRUE(h.client.patch(gvr::kPods, "default", name, PatchType::Merge,
+                               json{{"status", {{"phase", "Succeeded"}}}}, "status"));
+    h.clock->advance(std::chrono::seconds(1));
+  }
+  json lost = pod("lost", {{"a", "b"}}, "", false);
+  lost["spec"]["nodeName"] = "gone";
+  ASSERT_TRUE(h.client.create(gvr::kPods, "default", lost));
+  h.controllers[0]->resync();
+  h.settle();
+  EXPECT_FALSE(h.client.get(gvr::kPods, "default", "done1"));
+  EXPECT_TRUE(h.client.get(gvr::kPods, "default", "done2"));
+  EXPECT_TRUE(h.client.get(gvr::kPods, "default", "lost"));  // quarantine
+  h.clock->advance(std::chrono::seconds(41));
+  h.settle();
+  EXPECT_FALSE(h.client.get(gvr::kPods, "default", "lost"));
+}
+
+}  // namespace
+}  // namespace skiff::master::testing

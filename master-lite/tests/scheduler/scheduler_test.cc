@@ -1,0 +1,254 @@
+#include "skiff/master/scheduler/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include "skiff/master/informer/meta.h"
+#include "skiff/master/informer/options.h"
+#include "skiff/master/scheduler/resources.h"
+#include "skiff/master/testing/fake_api_client.h"
+
+namespace skiff::master {
+namespace {
+
+using testing::FakeApiClient;
+
+json node(const std::string& name, const std::string& cpu = "2", const std::string& mem = "4Gi",
+          bool ready = true) {
+  json n = {{"metadata", {{"name", name}, {"labels", {{"kubernetes.io/hostname", name}}}}},
+            {"spec", json::object()},
+            {"status",
+             {{"capacity", {{"cpu", cpu}, {"memory", mem}, {"pods", "110"}}},
+              {"allocatable", {{"cpu", cpu}, {"memory", mem}, {"pods", "110"}}},
+              {"conditions",
+               json::array({{{"type", "Ready"}, {"status", ready ? "True" : "False"}}})}}}};
+  return n;
+}
+
+json pod(const std::string& name, const std::string& cpu = "100m",
+         const std::string& owner_uid = "") {
+  json p = {{"metadata", {{"name", name}, {"labels", {{"app", "web"}}}}},
+            {"spec",
+             {{"containers",
+               json::array({{{"name", "c"},
+                             {"image", "busybox"},
+                             {"resources", {{"requests", {{"cpu", cpu}, {"memory", "64Mi"}}}}}}})}}}};
+  if (!owner_uid.empty()) {
+    p["metadata"]["ownerReferences"] = json::array(
+        {{{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"}, {"name", "rs"}, {"uid", owner_uid},
+          {"controller", true}}});
+  }
+  return p;
+}
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SchedulerOptions o;
+    o.clock = clock_;
+    o.seed = 7;
+    sched_ = newScheduler(client_, o);
+  }
+  void start() { ASSERT_TRUE(sched_->start(false)); }
+  std::string nodeOf(const std::string& name) {
+    return meta::str(*client_.get(gvr::kPods, "default", name), {"spec", "nodeName"});
+  }
+  std::vector<json> events(const std::string& reason) {
+    return client_.list(gvr::kEvents, "default", opts::fields("reason=" + reason))->items;
+  }
+
+  std::shared_ptr<FakeClock> clock_ = std::make_shared<FakeClock>();
+  FakeApiClient client_{clock_};
+  std::unique_ptr<Scheduler> sched_;
+};
+
+TEST_F(SchedulerTest, SpreadsOneOwnersPodsAcrossNodes) {
+  for (auto n : {"a", "b", "c"}) ASSERT_TRUE(client_.create(gvr::kNodes, "", node(n)));
+  start();
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(client_.create(gvr::kPods, "default", pod("p" + std::to_string(i), "100m", "u1")));
+  }
+  EXPECT_EQ(sched_->runPendingForTest(), 6);
+  std::map<std::string, int> per_node;
+  for (int i = 0; i < 6; ++i) per_node[nodeOf("p" + std::to_string(i))]++;
+  EXPECT_EQ(per_node, (std::map<std::string, int>{{"a", 2}, {"b", 2}, {"c", 2}}));
+  EXPECT_EQ(client_.callsForTest("create pods/binding"), 6);
+  auto scheduled = events("Scheduled");
+  ASSERT_EQ(scheduled.size(), 6u);
+  EXPECT_EQ(scheduled[0]["source"]["component"], "default-scheduler");
+  auto p = *client_.get(gvr::kPods, "default", "p0");
+  EXPECT_EQ(p["status"]["conditions"][0]["type"], "PodScheduled");
+  EXPECT_EQ(p["status"]["conditions"][0]["status"], "True");
+}
+
+TEST_F(SchedulerTest, InsufficientCpuKeepsPodPendingWithUpstreamMessage) {
+  for (auto n : {"a", "b", "c"}) ASSERT_TRUE(client_.create(gvr::kNodes, "", node(n)));
+  start();
+  ASSERT_TRUE(client_.create(gvr::kPods, "default", pod("big", "5")));
+  sched_->runPendingForTest();
+  EXPECT_EQ(nodeOf("big"), "");
+  const std::string want =
+      "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No "
+      "preemption victims found for incoming pod.";
+  auto failed = events("FailedScheduling");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0]["message"], want);
+  EXPECT_EQ(failed[0]["type"], "Warning");
+  EXPECT_EQ(failed[0]["involvedObject"]["name"], "big");
+  auto p = *client_.get(gvr::kPods, "default", "big");
+  EXPECT_EQ(p["status"]["conditions"][0]["reason"], "Unschedulable");
+  EXPECT_EQ(p["status"]["conditions"][0]["status"], "False");
+  EXPECT_EQ(p["status"]["conditions"][0]["message"], want);
+  // Retried after the 1 s backoff; the same failure aggregates into the same event.
+  EXPECT_EQ(sched_->runPendingForTest(), 0);
+  clock_->advance(std::chrono::seconds(1));
+  EXPECT_EQ(sched_->runPendingForTest(), 1);
+  failed = events("FailedScheduling");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0]["count"], 2);
+}
+
+TEST_F(SchedulerTest, MixedReasonsAreCountedAndSorted) {
+  ASSERT_TRUE(client_.create(gvr::kNodes, "", node("a")));
+  ASSERT_TRUE(client_.create(gvr::kNodes, "", node("b", "2", "4Gi", false)));
+  ASSERT_TRUE(client_.create(gvr::kNodes, "", node("c", "2", "4Gi", false)));
+  start();
+  ASSERT_TRUE(client_.create(gvr::kPods, "default", pod("big", "5")));
+  sched_->runPendingForTest();
+  auto failed = events("FailedScheduling");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0]["message"],
+            "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint "
+            "{node.kubernetes.io/not-ready: }. preemption: 0/3 nodes are available: 1 No "
+            "preemption victims found for incoming pod, 2 Preemption is not helpful for "
+            "scheduling.");
+}
+
+TEST_F(SchedulerTest, RetriesWhenANodeJoins) {
+  ASSERT_TRUE(client_.create(gvr::kNodes, "", node("small", "1")));
+  start();
+  ASSERT_TRUE(client_.create(gvr::kPods, "default", pod("p", "1500m")));
+  sched_->runPendingForTest();
+  EXPECT_EQ(nodeOf("p"), "");
+  ASSERT_TRUE(client_.create(gvr::kNodes, "", node("big", "4")));
+  clock_->advance(std::chrono::seconds(1));
+  sched_->runPendingForTest();
+  EXPECT_EQ(nodeOf("p"), "big");
+}
+
+TEST_F(SchedulerTest, CordonedNodeOnlyTakesPodsTolerantOfUnschedulable) {
+  json cordoned = node("a");
+  cordoned["spec"]["unschedulable"] = true;
+  ASSERT_TRUE(client_.create(gvr::kNodes, "", cordoned));
+  ASSERT_TRUE(client_.create(gvr::kNodes, "", node("b", "1")));
+  start();
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(client_.create(gvr::kPods, "default", pod("p" + std::to_string(i))));
+  }
+  json ds = pod("ds");
+  ds["spec"]["tolerations"] = json::array(
+      {{{"key", "node.kubernetes.io/unschedulable"}, {"operator", "Exists"}, {"effect", "NoSchedule"}}});
+  ds["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    ["nodeSelectorTerms"] = json::array({{{"matchFields", json::array({{{"key", "metadata.name"},
+                                                                      {"operator", "In"},
+                                                                      {"values", {"a"}}}})}}});
+  ASSERT_TRUE(client_.create(gvr::kPods, "default", ds));
+  sched_->runPendingForTest();
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(nodeOf("p" + std::to_string(i)), "b");
+  EXPECT_EQ(nodeOf("ds"), "a");
+}
+
+TEST_F(SchedulerTest, AssumedPodsCountBeforeTheWatchCatchesUp) {
+  for (auto n : {"a", "b"}) ASSERT_TRUE(client_.create(gvr::kNodes, "", node(n)));
+  start();
+  ASSERT_TRUE(client_.create(gvr::kPods, "default", pod("x", "1500m")));
+  ASSERT_TRUE(client_.create(gvr::kPods, "default", pod("y", "1500m")));
+  ASSERT_TRUE(client_.create(gvr::kPods, "default", pod("z", "1500m")));
+  sched_->runPendingForTest();
+  EXPECT_NE(nodeOf("x"), nodeOf("y"));
+  EXPECT_EQ(nodeOf("z"), "");
+  // Deleting a bound pod frees its share and wakes the parked pod.
+  ASSERT_TRUE(client_.remove(gvr::kPods, "default", "x", opts::grace(0)));
+  clock_->advance(std::chrono::seconds(1));
+  sched_->runPendingForTest();
+  EXPECT_NE(nodeOf("z"), "");
+}
+
+TEST_F(SchedulerTest, NodeSelectorTaintsAndHostPorts) {
+  json gpu = node("gpu");
+  gpu["metadata"]["labels"]["accel"] = "yes";
+  gpu["spec"]["taints"] = json::array({{{"key", "dedicated"}, {"value", "ml"}, {"effect", "NoSchedule"}}});
+  ASSERT_TRUE(client_.create(gvr::kNodes, "", gpu));
+  ASSERT_TRUE(client_.create(gvr::kNodes, "", node("plain")));
+  start();
+  json sel = pod("sel");
+  sel["spec"]["nodeSelector"] = {{"accel", "yes"}};
+  ASSERT_TRUE(client_.create(gvr::kPods, "default", sel));
+  sched_->runPendingForTest();
+  EXPECT_EQ(nodeOf("sel"), "");
+  EXPECT_EQ(events("FailedScheduling")[0]["message"],
+            "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 "
+            "node(s) had untolerated taint {dedicated: ml}. preemption: 0/2 nodes are available: "
+            "2 Preemption is not helpful for scheduling.");
+  json tol = sel;
+  tol["metadata"]["name"] = "tol";
+  tol["spec"]["tolerations"] = json::array({{{"key", "dedicated"}, {"operator", "Equal"},
+                                             {"value", "ml"}, {"effect", "NoSchedule"}}});
+  ASSERT_TRUE(client_.create(gvr::kPods, "default", tol));
+  sched_->runPendingForTest();
+  EXPECT_EQ(nodeOf("tol"), "gpu");
+
+  json hp1 = pod("hp1"), hp2 = pod("hp2"), hp3 = pod("hp3");
+  for (json* p : {&hp1, &hp2, &hp3}) {
+    (*p)["spec"]["containers"][0]["ports"] = json::array({{{"containerPort", 80}, {"hostPort", 8080}}});
+    (*p)["spec"]["tolerations"] = tol["spec"]["tolerations"];
+  }
+  for (json* p : {&hp1, &hp2, &hp3}) ASSERT_TRUE(client_.create(gvr::kPods, "default", *p));
+  sched_->runPendingForTest();
+  EXPECT_NE(nodeOf("hp1"), "");
+  EXPECT_NE(nodeOf("hp2"), "");
+  EXPECT_NE(nodeOf("hp1"), nodeOf("hp2"));
+  EXPECT_EQ(nodeOf("hp3"), "");
+}
+
+TEST_F(SchedulerTest, HigherPriorityPodPreemptsLowerOne) {
+  ASSERT_TRUE(client_.create(gvr::kNodes, "", node("a")));
+  start();
+  json low = pod("low", "1500m");
+  low["spec"]["priority"] = 0;
+  ASSERT_TRUE(client_.create(gvr::kPods, "default", low));
+  sched_->runPendingForTest();
+  ASSERT_EQ(nodeOf("low"), "a");
+  json high = pod("high", "1500m");
+  high["spec"]["priority"] = 1000;
+  ASSERT_TRUE(client_.create(gvr::kPods, "default", high));
+  sched_->runPendingForTest();
+  auto victim = *client_.get(gvr::kPods, "default", "low");
+  EXPECT_TRUE(meta::isDeleting(victim));
+  EXPECT_EQ(client_.get(gvr::kPods, "default", "high")->at("status")["nominatedNodeName"], "a");
+  ASSERT_TRUE(client_.forceRemove(gvr::kPods, "default", "low"));
+  clock_->advance(std::chrono::seconds(2));
+  sched_->runPendingForTest();
+  EXPECT_EQ(nodeOf("high"), "a");
+  EXPECT_EQ(sched_->stats().preemptions, 1u);
+}
+
+TEST(ResourcesTest, QuantitiesAndPodRequests) {
+  EXPECT_EQ(parseQuantityMilli("500m"), 500);
+  EXPECT_EQ(parseQuantityMilli("2"), 2000);
+  EXPECT_EQ(parseQuantityMilli("2Gi"), 2147483648000LL);
+  EXPECT_EQ(parseQuantityMilli("2G"), 2000000000000LL);
+  EXPECT_EQ(parseQuantityMilli("1e3"), 1000000);
+  EXPECT_EQ(parseQuantityMilli("0.5"), 500);
+  EXPECT_FALSE(parseQuantityMilli("abc"));
+  EXPECT_FALSE(parseQuantityMilli("5X"));
+  json p = json::parse(R"({"spec":{
+    "containers":[{"resources":{"requests":{"cpu":"100m"}}},{"resources":{"limits":{"cpu":"200m","memory":"1Gi"}}}],
+    "initContainers":[{"resources":{"requests":{"cpu":"1"}}}],
+    "overhead":{"cpu":"50m"}}})");
+  auto r = podRequests(p);
+  EXPECT_EQ(r["cpu"], 1050);  // max(100+200, 1000) + 50
+  EXPECT_EQ(r["memory"], 1073741824000LL);
+}
+
+}  // namespace
+}  // namespace skiff::master
