@@ -54,6 +54,8 @@ Added addRun(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--runtime-root", c.runtime_root, "runtime state directory")
       ->capture_default_str();
+  app.add_option("--runtime-cgroup-parent", c.runtime_cgroup_parent,
+                 "cgroup under which the runtime creates kubepods (default: the top)");
   app.add_option("--pod-log-dir", c.pod_log_dir, "where container logs are written")
       ->capture_default_str();
   app.add_option("--preload-image", c.preload_images,

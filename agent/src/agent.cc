@@ -23,6 +23,7 @@
 #include "skiff/agent/object_source.h"
 #include "skiff/agent/pod_status.h"
 #include "skiff/agent/pod_sync.h"
+#include "skiff/agent/probe_manager.h"
 #include "skiff/agent/resources.h"
 #include "skiff/agent/runner.h"
 #include "skiff/agent/volumes.h"
@@ -442,9 +443,15 @@ int runAgent(const AgentConfig& cfg) {
   psc.memory_capacity = parseBytes(snapshot->capacity.value("memory", "0")).value_or(0);
   psc.allocatable_milli_cpu = limits.allocatable_milli_cpu;
   psc.allocatable_memory = limits.allocatable_memory;
-  PodSyncer syncer(psc, *runtime, network.get(), volumes, *objects, crash, image_backoff, nullptr,
+  auto probe_runner = makeProbeRunner(*runtime);
+  Kubelet* kubelet_ptr = nullptr;
+  ProbeManager probes(*probe_runner, [&](const std::string& uid) {
+    if (kubelet_ptr != nullptr) kubelet_ptr->updateUid(uid);
+  });
+  PodSyncer syncer(psc, *runtime, network.get(), volumes, *objects, crash, image_backoff, &probes,
                    wall);
   Kubelet kubelet(client, syncer, *runtime, limits);
+  kubelet_ptr = &kubelet;
 
   CancelToken cancel;
   g_cancel = &cancel;
@@ -553,6 +560,7 @@ int runAgent(const AgentConfig& cfg) {
   status_guard.reset();
   lease_io.stop();
   status_io.stop();
+  probes.stop();
   kubelet.stop();
   return 0;
 }

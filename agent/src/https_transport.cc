@@ -18,6 +18,8 @@
 #include <openssl/x509.h>
 
 #include <array>
+#include <cstdint>
+#include <limits>
 #include <utility>
 
 #include "skiff/agent/http_transport.h"
@@ -62,13 +64,12 @@ Result<ServerAddress> parseServerUrl(std::string_view url) {
 }
 
 void CancelToken::cancel() {
-  std::function<void()> hook;
   {
     std::lock_guard lk(mu_);
     if (cancelled_) return;
     cancelled_ = true;
-    if (hook_) hook_();
-    hook_ = nullptr;
+    for (auto& [_, hook] : hooks_) hook();
+    hooks_.clear();
   }
   cv_.notify_all();
 }
@@ -83,14 +84,17 @@ bool CancelToken::waitFor(std::chrono::milliseconds d) const {
   return cv_.wait_for(lk, d, [&] { return cancelled_; });
 }
 
-void CancelToken::setHook(std::function<void()> hook) {
+uint64_t CancelToken::addHook(std::function<void()> hook) {
   std::lock_guard lk(mu_);
-  hook_ = std::move(hook);
+  if (cancelled_) return 0;
+  uint64_t id = ++next_id_;
+  hooks_[id] = std::move(hook);
+  return id;
 }
 
-void CancelToken::clearHook() {
+void CancelToken::removeHook(uint64_t id) {
   std::lock_guard lk(mu_);
-  hook_ = nullptr;
+  hooks_.erase(id);
 }
 
 namespace {
@@ -182,7 +186,10 @@ class HttpsTransport final : public HttpTransport {
 
     beast::flat_buffer buf;
     http::response_parser<http::buffer_body> parser;
-    parser.body_limit(boost::none);
+    // Not boost::none: Beast 1.74 compares the content length against the optional and treats
+    // "no limit" as smaller than any length (basic_parser.ipp), failing every sized body.
+    parser.body_limit(on_data != nullptr ? std::numeric_limits<std::uint64_t>::max()
+                                         : std::uint64_t(64) << 20);
     tcp_layer.expires_after(req.timeout);
     co_await http::async_read_header(stream, buf, parser, asio::use_awaitable);
     out.status = parser.get().result_int();
@@ -223,7 +230,7 @@ class HttpsTransport final : public HttpTransport {
     std::exception_ptr failure;
     asio::co_spawn(ioc, exchange(stream, req, on_data, out),
                    [&](std::exception_ptr e) { failure = e; });
-    cancel.setHook([&] {
+    uint64_t hook = cancel.addHook([&] {
       asio::post(ioc, [&] {
         boost::system::error_code ignored;
         beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -231,11 +238,11 @@ class HttpsTransport final : public HttpTransport {
       });
     });
     if (cancel.cancelled()) {
-      cancel.clearHook();
+      cancel.removeHook(hook);
       return Error(ErrorCode::Cancelled, req.method + " " + req.target + ": cancelled");
     }
     ioc.run();
-    cancel.clearHook();
+    cancel.removeHook(hook);
     const std::string what = req.method + " " + server_.url() + req.target;
     if (failure) {
       if (cancel.cancelled()) return Error(ErrorCode::Cancelled, what + ": cancelled");

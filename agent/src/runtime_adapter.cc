@@ -332,6 +332,7 @@ Result<ContainerRuntimePtr> makeContainerRuntime(const AgentConfig& cfg) {
   SKIFF_ASSIGN_OR_RETURN(o.backend, rt::parseBackend(cfg.runtime));
   o.state_dir = cfg.runtime_root;
   o.log_dir = cfg.pod_log_dir;
+  o.cgroup_parent = cfg.runtime_cgroup_parent;
   SKIFF_ASSIGN_OR_RETURN(auto r, rt::createRuntime(o));
   return ContainerRuntimePtr(std::make_shared<RuntimeAdapter>(std::move(r)));
 }

@@ -338,7 +338,7 @@ Result<HttpResponse> FakeApiServer::stream(const HttpRequest& req,
   }
   // No lock in the hook: cancel() holds the token's lock, and this loop takes the token's lock
   // while holding mu_; the 50 ms wait bounds a missed wakeup.
-  cancel.setHook([this] { cv_.notify_all(); });
+  uint64_t hook = cancel.addHook([this] { cv_.notify_all(); });
   std::size_t idx = 0;
   while (idx < events_.size() && events_[idx].rv <= from) ++idx;
   for (;;) {
@@ -351,7 +351,7 @@ Result<HttpResponse> FakeApiServer::stream(const HttpRequest& req,
       lk.lock();
       if (!more) {
         lk.unlock();
-        cancel.clearHook();
+        cancel.removeHook(hook);
         return HttpResponse{200, "application/json", ""};
       }
     }
@@ -360,7 +360,7 @@ Result<HttpResponse> FakeApiServer::stream(const HttpRequest& req,
     if (cancel.cancelled()) break;
   }
   lk.unlock();
-  cancel.clearHook();
+  cancel.removeHook(hook);
   return Error(ErrorCode::Cancelled, "watch cancelled");
 }
 

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <thread>
+
+#include <unistd.h>
 
 #include "skiff/agent/config.h"
 #include "skiff/agent/runner.h"
@@ -111,6 +114,122 @@ TEST(ConfigTest, ParsesFlagsLikeKubelet) {
   EXPECT_EQ(cfg.kube_reserved["cpu"], "200m");
   EXPECT_EQ(cfg.eviction_hard.size(), 1u);
   EXPECT_FALSE(applyKubeletConfiguration({{"kind", "Pod"}}, cfg));
+}
+
+}  // namespace
+}  // namespace skiff::agent
+
+// The whole pod lifecycle through the API: a bound pod is started and reported Running, a
+// graceful delete stops it with its grace period, cleans up and deletes the object.
+#include "skiff/agent/testing/fake_api_server.h"
+#include "skiff/agent/testing/fake_runtime.h"
+#include "skiff/agent/volumes.h"
+
+namespace skiff::agent {
+namespace {
+
+class NullObjects : public ObjectSource {
+ public:
+  Result<json> configMap(const std::string&, const std::string& n) override {
+    return Error(ErrorCode::NotFound, "configmaps \"" + n + "\" not found");
+  }
+  Result<json> secret(const std::string&, const std::string& n) override {
+    return Error(ErrorCode::NotFound, "secrets \"" + n + "\" not found");
+  }
+  Result<std::vector<json>> services(const std::string&) override { return std::vector<json>{}; }
+  Result<std::string> serviceAccountToken(const std::string&, const std::string&,
+                                          const std::string&, const std::string&,
+                                          int64_t) override {
+    return std::string("t");
+  }
+  Result<std::string> rootCa(const std::string&) override { return std::string("ca"); }
+};
+
+class NoMount : public Mounter {
+ public:
+  Result<void> mountTmpfs(const std::string&, int64_t) override { return ok(); }
+  Result<void> unmount(const std::string&) override { return ok(); }
+  bool isMountPoint(const std::string&) override { return false; }
+};
+
+TEST(KubeletTest, PodLifecycleThroughTheApi) {
+  auto api = std::make_shared<testing::FakeApiServer>();
+  auto client = std::make_shared<KubeClient>(api);
+  testing::FakeRuntime runtime;
+  runtime.addImage("busybox");
+  NullObjects objects;
+  NoMount mounter;
+  std::string root = "/tmp/skiff-kubelet-test-" + std::to_string(::getpid());
+  VolumeManager volumes(root, objects, mounter);
+  WallClock clock = [] { return std::chrono::system_clock::now(); };
+  Backoff crash(std::chrono::seconds(10), std::chrono::seconds(300), clock);
+  Backoff images(std::chrono::seconds(10), std::chrono::seconds(300), clock);
+  PodSyncConfig cfg;
+  cfg.node_name = "node-1";
+  cfg.host_ip = "10.0.0.5";
+  cfg.root_dir = root;
+  PodSyncer syncer(cfg, runtime, nullptr, volumes, objects, crash, images, nullptr, clock);
+  Kubelet kubelet(client, syncer, runtime, KubeletLimits{4000, int64_t(8) << 30, 110});
+
+  json pod = {{"metadata", {{"name", "p"}, {"namespace", "default"}}},
+              {"spec",
+               {{"nodeName", "node-1"},
+                {"terminationGracePeriodSeconds", 9},
+                {"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
+  json created = api->put("pods", "default", pod);
+  kubelet.replace({created});
+  kubelet.waitIdleForTest();
+  auto got = api->object("pods", "default", "p");
+  ASSERT_TRUE(got);
+  EXPECT_EQ((*got)["status"]["phase"], "Running");
+  EXPECT_EQ((*got)["status"]["hostIP"], "10.0.0.5");
+  EXPECT_EQ((*got)["status"]["containerStatuses"][0]["ready"], true);
+
+  // kubectl delete: the API server sets deletionTimestamp; the agent stops with grace 9 and
+  // deletes the object with grace 0.
+  ASSERT_TRUE(client->remove(apiPath("", "v1", "pods", "default", "p")));
+  auto deleting = api->object("pods", "default", "p");
+  ASSERT_TRUE(deleting);
+  kubelet.apply(WatchEvent{"MODIFIED", *deleting});
+  kubelet.waitIdleForTest();
+  EXPECT_FALSE(api->object("pods", "default", "p"));
+  auto stops = runtime.stops();
+  ASSERT_FALSE(stops.empty());
+  EXPECT_EQ(stops[0].substr(stops[0].find(':')), ":9");
+  EXPECT_TRUE(runtime.listContainers()->empty());
+  kubelet.stop();
+  std::filesystem::remove_all(root);
+}
+
+TEST(KubeletTest, AdmissionRejectionMarksPodFailed) {
+  auto api = std::make_shared<testing::FakeApiServer>();
+  auto client = std::make_shared<KubeClient>(api);
+  testing::FakeRuntime runtime;
+  NullObjects objects;
+  NoMount mounter;
+  std::string root = "/tmp/skiff-kubelet-test2-" + std::to_string(::getpid());
+  VolumeManager volumes(root, objects, mounter);
+  WallClock clock = [] { return std::chrono::system_clock::now(); };
+  Backoff crash(std::chrono::seconds(10), std::chrono::seconds(300), clock);
+  PodSyncConfig cfg;
+  cfg.root_dir = root;
+  PodSyncer syncer(cfg, runtime, nullptr, volumes, objects, crash, crash, nullptr, clock);
+  Kubelet kubelet(client, syncer, runtime, KubeletLimits{1000, int64_t(1) << 30, 110});
+  json pod = {{"metadata", {{"name", "big"}, {"namespace", "default"}}},
+              {"spec",
+               {{"nodeName", "node-1"},
+                {"containers",
+                 {{{"name", "c"}, {"image", "busybox"},
+                   {"resources", {{"requests", {{"cpu", "5"}}}}}}}}}}};
+  kubelet.replace({api->put("pods", "default", pod)});
+  kubelet.waitIdleForTest();
+  auto got = api->object("pods", "default", "big");
+  ASSERT_TRUE(got);
+  EXPECT_EQ((*got)["status"]["phase"], "Failed");
+  EXPECT_EQ((*got)["status"]["reason"], "OutOfcpu");
+  EXPECT_EQ(runtime.startedCount(), 0);
+  kubelet.stop();
+  std::filesystem::remove_all(root);
 }
 
 }  // namespace

@@ -44,6 +44,8 @@ struct AgentConfig {
   std::string runtime = "native";  // native | runc
   std::string runtime_root = "/var/lib/skiff/runtime";
   std::string pod_log_dir = "/var/log/pods";
+  // Parent of kubepods in each cgroup hierarchy (tests use a throwaway one); empty = top.
+  std::string runtime_cgroup_parent;
   // Image archives imported at start when their images are missing (the bundled busybox).
   std::vector<std::string> preload_images = {"/usr/share/skiff/images/busybox-oci.tar"};
   std::string cluster_cidr = "10.244.0.0/16";

@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -61,16 +63,18 @@ class CancelToken {
   bool cancelled() const;
   // Waits up to `d`; returns true when cancelled (early or already).
   bool waitFor(std::chrono::milliseconds d) const;
-  // The transport installs a hook that aborts the I/O in flight; it runs at most once, under the
-  // token's lock, so a hook is never called after clearHook() returned.
-  void setHook(std::function<void()> hook);
-  void clearHook();
+  // Transports install hooks that abort the I/O in flight (several requests may share one
+  // token); each runs at most once, under the token's lock, so a hook is never called after
+  // removeHook() returned. addHook on a cancelled token runs nothing and returns 0.
+  uint64_t addHook(std::function<void()> hook);
+  void removeHook(uint64_t id);
 
  private:
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   bool cancelled_ = false;
-  std::function<void()> hook_;
+  uint64_t next_id_ = 0;
+  std::map<uint64_t, std::function<void()>> hooks_;
 };
 
 class HttpTransport {
