@@ -114,7 +114,8 @@ Result<std::string> podFieldValue(const json& pod, const std::string& path, cons
   if (auto v = mapKey("metadata.annotations[", "annotations")) return *v;
   if (path == "metadata.labels" || path == "metadata.annotations") {
     std::string out;
-    for (const auto& [k, v] : md.value(path.substr(9), json::object()).items()) {
+    const json m = md.value(path.substr(9), json::object());  // items() only references
+    for (const auto& [k, v] : m.items()) {
       out += k + "=\"" + (v.is_string() ? v.get<std::string>() : v.dump()) + "\"\n";
     }
     return out;
@@ -184,7 +185,8 @@ Result<EnvList> buildContainerEnv(const json& pod, const json& container, Object
       return Error(ErrorCode::Invalid, std::string(is_cm ? "configmap" : "secret") + " \"" +
                                            name + "\" not found");
     }
-    for (const auto& [k, v] : obj->value("data", json::object()).items()) {
+    const json data = obj->value("data", json::object());  // items() only references
+    for (const auto& [k, v] : data.items()) {
       std::string value = v.is_string() ? v.get<std::string>() : "";
       if (!is_cm) {
         auto dec = base64Decode(value);

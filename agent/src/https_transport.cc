@@ -201,8 +201,10 @@ class HttpsTransport final : public HttpTransport {
       parser.get().body().size = chunk.size();
       tcp_layer.expires_after(req.timeout);
       boost::system::error_code ec;
-      co_await http::async_read(stream, buf, parser,
-                                asio::redirect_error(asio::use_awaitable, ec));
+      // read_some, not read: read() waits until the 16 KiB buffer is full, which would hold
+      // back small watch events indefinitely.
+      co_await http::async_read_some(stream, buf, parser,
+                                     asio::redirect_error(asio::use_awaitable, ec));
       if (ec && ec != http::error::need_buffer) throw boost::system::system_error(ec);
       std::size_t n = chunk.size() - parser.get().body().size;
       if (n == 0) continue;

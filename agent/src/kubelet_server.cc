@@ -260,8 +260,9 @@ class Server final : public KubeletServer {
                                               "subresource=proxy)"));
           continue;
         }
-        bool keep = co_await route(stream, req, buf);
-        if (!keep || !req.keep_alive()) break;
+        int next = co_await route(stream, req, buf);
+        if (next == kTaken) co_return;  // the WebSocket owns (and closed) the connection
+        if (next == kClose || !req.keep_alive()) break;
       }
       boost::system::error_code ignored;
       beast::get_lowest_layer(*stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -289,33 +290,36 @@ class Server final : public KubeletServer {
     co_await http::async_write(s, res, asio::use_awaitable);
   }
 
-  // Returns whether the connection can serve another request.
-  asio::awaitable<bool> route(std::shared_ptr<TlsStream> stream, Request& req,
+  static constexpr int kClose = 0, kKeep = 1, kTaken = 2;
+  // Returns kKeep when the connection can serve another request, kTaken when an upgrade moved
+  // the stream away.
+  asio::awaitable<int> route(std::shared_ptr<TlsStream> stream, Request& req,
                               beast::flat_buffer& buf) {
     std::vector<std::string> segs;
     Query q;
     splitTarget(std::string_view(req.target().data(), req.target().size()), segs, q);
     if (segs.size() == 1 && segs[0] == "healthz") {
       co_await write(*stream, reply(req, 200, "text/plain; charset=utf-8", "ok"));
-      co_return true;
+      co_return kKeep;
     }
     if (segs.size() == 1 && segs[0] == "pods") {
       json list = {{"kind", "PodList"}, {"apiVersion", "v1"}, {"metadata", json::object()},
                    {"items", src_.pods()}};
       co_await write(*stream, reply(req, 200, "application/json", list.dump()));
-      co_return true;
+      co_return kKeep;
     }
     if (segs.size() == 1 && segs[0] == "metrics") {
       co_await write(*stream, reply(req, 200, "text/plain; version=0.0.4; charset=utf-8",
                                     src_.metrics()));
-      co_return true;
+      co_return kKeep;
     }
     if (segs.size() == 2 && segs[0] == "stats" && segs[1] == "summary") {
       co_await write(*stream, reply(req, 200, "application/json", src_.statsSummary().dump()));
-      co_return true;
+      co_return kKeep;
     }
     if (segs.size() == 4 && segs[0] == "containerLogs") {
-      co_return co_await containerLogs(*stream, req, segs[1], segs[2], segs[3], q);
+      bool keep = co_await containerLogs(*stream, req, segs[1], segs[2], segs[3], q);
+      co_return keep ? kKeep : kClose;
     }
     if ((segs.size() == 4 || segs.size() == 5) && (segs[0] == "exec" || segs[0] == "attach")) {
       // /exec/{ns}/{pod}/{container} or /exec/{ns}/{pod}/{uid}/{container}
@@ -323,18 +327,18 @@ class Server final : public KubeletServer {
       if (segs[0] == "attach") {
         co_await write(*stream, replyStatus(req, 501, "NotImplemented",
                                             "attach is not supported by skiff-agent yet; use exec"));
-        co_return true;
+        co_return kKeep;
       }
-      co_await exec(stream, req, buf, segs[1], segs[2], container, q);
-      co_return false;
+      bool taken = co_await exec(stream, req, buf, segs[1], segs[2], container, q);
+      co_return taken ? kTaken : kClose;
     }
     if (!segs.empty() && segs[0] == "portForward") {
       co_await write(*stream, replyStatus(req, 501, "NotImplemented",
                                           "port-forward is not supported by skiff-agent yet"));
-      co_return true;
+      co_return kKeep;
     }
     co_await write(*stream, reply(req, 404, "text/plain; charset=utf-8", "404 page not found\n"));
-    co_return true;
+    co_return kKeep;
   }
 
   // Finds the pod and the container instance (latest, or the previous one).
@@ -460,7 +464,8 @@ class Server final : public KubeletServer {
     std::string exit_error;
   };
 
-  asio::awaitable<void> exec(std::shared_ptr<TlsStream> stream, Request& req,
+  // Returns true once the stream was moved into the WebSocket.
+  asio::awaitable<bool> exec(std::shared_ptr<TlsStream> stream, Request& req,
                              beast::flat_buffer& /*buf*/, const std::string& ns,
                              const std::string& name, const std::string& container,
                              const Query& q) {
@@ -470,7 +475,7 @@ class Server final : public KubeletServer {
                                           "exec requires a WebSocket upgrade "
                                           "(v5.channel.k8s.io / v4.channel.k8s.io); SPDY is not "
                                           "supported"));
-      co_return;
+      co_return false;
     }
     // Subprotocol negotiation, newest first.
     std::string offered = std::string(req[http::field::sec_websocket_protocol]);
@@ -488,7 +493,7 @@ class Server final : public KubeletServer {
     if (proto.empty()) {
       co_await write(*stream, replyStatus(req, 400, "BadRequest",
                                           "no supported stream protocol in '" + offered + "'"));
-      co_return;
+      co_return false;
     }
     std::vector<std::string> cmd = q.values.count("command") ? q.values.at("command")
                                                              : std::vector<std::string>{};
@@ -561,7 +566,7 @@ class Server final : public KubeletServer {
     if (!session) {
       send(finishStatus(0, start_error));
       co_await drainAndClose(ws, state);
-      co_return;
+      co_return true;
     }
     SKIFF_LOG_DEBUG(lg, "Exec started", kv("pod", ns + "/" + name), kv("container", container));
     std::shared_ptr<ExecSession> shared_session = std::move(session);
@@ -640,6 +645,7 @@ class Server final : public KubeletServer {
     }
     send(finishStatus(state->exit_code, state->exit_error));
     co_await drainAndClose(ws, state);
+    co_return true;
   }
 
   asio::awaitable<void> drainAndClose(std::shared_ptr<websocket::stream<TlsStream>> ws,

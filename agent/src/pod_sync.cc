@@ -199,7 +199,8 @@ Result<std::string> PodSyncer::ensureSandbox(const json& pod, PodRuntimeView& vi
   sc.hostname = spec.value("hostname", sc.name);
   sc.log_directory = cfg_.log_dir + "/" + sc.ns + "_" + sc.name + "_" + sc.uid;
   sc.labels = {{kLabelPodUid, sc.uid}, {kLabelPodName, sc.name}, {kLabelPodNamespace, sc.ns}};
-  for (const auto& [k, v] : pod["metadata"].value("labels", json::object()).items()) {
+  const json labels = pod["metadata"].value("labels", json::object());  // items() references
+  for (const auto& [k, v] : labels.items()) {
     if (v.is_string()) sc.labels[k] = v.get<std::string>();
   }
   sc.host_network = spec.value("hostNetwork", false);

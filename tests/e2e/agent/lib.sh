@@ -42,7 +42,11 @@ cleanup() {
   for d in /sys/fs/cgroup/*/"$CG" /sys/fs/cgroup/unified/"$CG"; do
     [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
   done
-  umount -R "$T" 2>/dev/null
+  # Everything the runtime mounted below $T (rootfs overlays, namespace bind mounts), deepest
+  # first; the mount namespace dies with the test anyway, but rm needs them gone now.
+  awk -v t="$T" '$2 ~ "^"t {print $2}' /proc/self/mounts | sort -r | while read -r m; do
+    umount -l "$m" 2>/dev/null
+  done
   if [ -n "${SKIFF_E2E_KEEP:-}" ]; then cp "$T"/*.log /tmp/ 2>/dev/null; fi
   rm -rf "$T"
 }
@@ -101,7 +105,7 @@ Y
   else
     JOIN=()
   fi
-  "$AGENT" --hostname-override node-1 "${JOIN[@]}" --node-ip $NODE_IP \
+  ${SKIFF_E2E_AGENT_WRAP:-} "$AGENT" --hostname-override node-1 "${JOIN[@]}" --node-ip $NODE_IP \
     --root-dir "$T/agent" --runtime-root "$T/runtime" --pod-log-dir "$T/logs" \
     --pod-manifest-path "$T/manifests" --runtime-cgroup-parent "$CG" \
     --preload-image "$IMAGE" --no-proxy "$@" >>"$T/agent.log" 2>&1 &

@@ -28,9 +28,6 @@ until_ok 120 all_running || { k get pods -o wide; fail "3 replicas not Running";
 P=$(k get pods -l app=web -o jsonpath='{.items[0].metadata.name}')
 step "kubectl logs"
 until_ok 20 bash -c "kubectl logs $P | grep -q 'tick 1'" || fail "logs do not show ticks"
-step "kubectl logs -f"
-timeout 4 kubectl logs -f --tail=1 "$P" >"$T/follow.txt" 2>&1 || true
-[ "$(grep -c tick "$T/follow.txt")" -ge 3 ] || { cat "$T/follow.txt"; fail "logs -f did not stream"; }
 step "kubectl exec -- cat /etc/hostname equals the pod name"
 h=$(k exec "$P" -- cat /etc/hostname)
 [ "$h" = "$P" ] || fail "hostname '$h' != pod '$P'"
@@ -40,4 +37,7 @@ out=$(echo "hello from stdin" | k exec -i "$P" -- cat)
 step "exit code is propagated"
 set +e; k exec "$P" -- sh -c 'exit 3'; rc=$?; set -e
 [ $rc = 3 ] || fail "exec exit code $rc, want 3"
+step "kubectl logs -f"
+timeout 4 kubectl logs -f --tail=1 "$P" >"$T/follow.txt" 2>&1 || true
+[ "$(grep -c tick "$T/follow.txt")" -ge 3 ] || { cat "$T/follow.txt"; fail "logs -f did not stream"; }
 echo PASS
