@@ -166,6 +166,46 @@ class NodeWatch final : public ReflectorHandler {
   std::map<std::string, std::pair<std::string, std::string>> routes_;
 };
 
+// A keyed copy of a watched collection (Services, EndpointSlices) for the proxy; any change
+// pokes the proxy runner, which coalesces bursts (BoundedFrequencyRunner).
+class ObjectCache final : public ReflectorHandler {
+ public:
+  explicit ObjectCache(std::function<void()> changed) : changed_(std::move(changed)) {}
+  void replace(const std::vector<json>& items) override {
+    {
+      std::lock_guard lk(mu_);
+      objs_.clear();
+      for (const auto& o : items) objs_[key(o)] = o;
+    }
+    changed_();
+  }
+  void apply(const WatchEvent& ev) override {
+    {
+      std::lock_guard lk(mu_);
+      if (ev.type == "DELETED") {
+        objs_.erase(key(ev.object));
+      } else {
+        objs_[key(ev.object)] = ev.object;
+      }
+    }
+    changed_();
+  }
+  std::vector<json> snapshot() {
+    std::lock_guard lk(mu_);
+    std::vector<json> out;
+    for (const auto& [_, o] : objs_) out.push_back(o);
+    return out;
+  }
+
+ private:
+  static std::string key(const json& o) {
+    return o["metadata"].value("namespace", "") + "/" + o["metadata"].value("name", "");
+  }
+  std::function<void()> changed_;
+  std::mutex mu_;
+  std::map<std::string, json> objs_;
+};
+
 class ApiSource final : public KubeletApiSource {
  public:
   ApiSource(Kubelet& k, PodSyncer& s, ContainerRuntime& r, std::string node)
@@ -499,6 +539,51 @@ int runAgent(const AgentConfig& cfg) {
   Reflector node_reflector(client, apiPath("", "v1", "nodes"), {}, node_watch, "nodes");
   threads.list.emplace_back([&] { node_reflector.run(cancel); });
 
+  // kube-proxy: Services + EndpointSlices -> iptables, through a bounded-frequency runner
+  // (minSyncPeriod 1 s, syncPeriod 30 s as kube-proxy's defaults).
+  boost::asio::io_context proxy_io;
+  auto proxy_guard = boost::asio::make_work_guard(proxy_io);
+  std::unique_ptr<ServiceProxySink> proxy;
+  if (cfg.run_proxy) {
+    auto p = makeServiceProxy(cfg, node_name);
+    if (p) {
+      proxy = std::move(*p);
+    } else {
+      SKIFF_LOG_ERROR(lg, "Service proxy unavailable", kv("err", p.error().message()));
+    }
+  }
+  std::unique_ptr<ObjectCache> services_cache, slices_cache;
+  std::unique_ptr<BoundedFrequencyRunner> proxy_runner;
+  std::unique_ptr<Reflector> services_reflector, slices_reflector;
+  if (proxy) {
+    auto poke = [&] {
+      if (proxy_runner) proxy_runner->run();
+    };
+    services_cache = std::make_unique<ObjectCache>(poke);
+    slices_cache = std::make_unique<ObjectCache>(poke);
+    proxy_runner = std::make_unique<BoundedFrequencyRunner>(
+        proxy_io, "service-proxy",
+        [&] {
+          auto r = proxy->sync(services_cache->snapshot(), slices_cache->snapshot());
+          if (!r) {
+            SKIFF_LOG_WARN(lg, "Service proxy sync failed, will retry", kv("err", r.error().message()));
+            return false;
+          }
+          SKIFF_LOG_DEBUG(lg, "Service proxy synced", kv("result", *r));
+          return true;
+        },
+        std::chrono::seconds(1), std::chrono::seconds(30), std::chrono::seconds(5));
+    services_reflector = std::make_unique<Reflector>(client, apiPath("", "v1", "services"),
+                                                     ListOptions{}, *services_cache, "services");
+    slices_reflector = std::make_unique<Reflector>(
+        client, apiPath("discovery.k8s.io", "v1", "endpointslices"), ListOptions{}, *slices_cache,
+        "endpointslices");
+    threads.list.emplace_back([&] { services_reflector->run(cancel); });
+    threads.list.emplace_back([&] { slices_reflector->run(cancel); });
+    proxy_runner->start();
+    threads.list.emplace_back([&] { proxy_io.run(); });
+  }
+
   // PLEG relist every second; full resync every 10 s (backoff expiry, volume refresh).
   threads.list.emplace_back([&] {
     int tick = 0;
@@ -556,10 +641,17 @@ int runAgent(const AgentConfig& cfg) {
   cancel.cancel();
   lease_runner.stop();
   status_runner.stop();
+  if (proxy_runner) proxy_runner->stop();
+  proxy_guard.reset();
+  proxy_io.stop();
   lease_guard.reset();
   status_guard.reset();
   lease_io.stop();
   status_io.stop();
+  // Join before the reflectors and caches (declared after `threads`) are destroyed.
+  for (auto& t : threads.list) {
+    if (t.joinable()) t.join();
+  }
   probes.stop();
   kubelet.stop();
   return 0;

@@ -9,6 +9,8 @@
 #include "skiff/common/version.h"
 #include "skiff/netproxy/ipam.h"
 #include "skiff/netproxy/pod_network.h"
+#include "skiff/netproxy/service_proxy.h"
+#include "skiff/netproxy/sys/conntrack.h"
 #include "skiff/netproxy/sys/iptables.h"
 #include "skiff/netproxy/sys/netlink.h"
 #include "skiff/runtime/runtime.h"
@@ -343,6 +345,39 @@ Result<PodNetworkManagerPtr> makePodNetwork(const AgentConfig& cfg, const std::s
   auto ipt = np::sys::makeLegacyIptables();
   return PodNetworkManagerPtr(std::make_shared<NetworkAdapter>(
       node_name, cfg.root_dir + "/ipam", cluster, std::move(nl), std::move(ipt)));
+}
+
+namespace {
+class IptablesProxySink final : public ServiceProxySink {
+ public:
+  IptablesProxySink(np::ProxyConfig c, std::unique_ptr<np::sys::Iptables> ipt,
+                    std::unique_ptr<np::sys::Conntrack> ct)
+      : ipt_(std::move(ipt)), ct_(std::move(ct)), proxy_(np::makeIptablesProxy(c, *ipt_, ct_.get())) {}
+  Result<std::string> sync(const std::vector<nlohmann::json>& services,
+                           const std::vector<nlohmann::json>& slices) override {
+    SKIFF_ASSIGN_OR_RETURN(auto r, proxy_->syncObjects(services, slices));
+    return std::string(r.full ? "full" : "partial") + " sync: " +
+           std::to_string(r.service_ports) + " service ports, " +
+           std::to_string(r.chains_written) + " chains written, " +
+           std::to_string(r.rules_written) + " rules";
+  }
+
+ private:
+  std::unique_ptr<np::sys::Iptables> ipt_;
+  std::unique_ptr<np::sys::Conntrack> ct_;
+  std::unique_ptr<np::ServiceProxy> proxy_;
+};
+}  // namespace
+
+Result<std::unique_ptr<ServiceProxySink>> makeServiceProxy(const AgentConfig& cfg,
+                                                           const std::string& node_name) {
+  np::ProxyConfig c;
+  c.hostname = node_name;
+  SKIFF_ASSIGN_OR_RETURN(auto cluster, np::Cidr::parse(cfg.cluster_cidr));
+  c.cluster_cidr = cluster;
+  // TODO(agent): pass makeNetlinkConntrack() once netproxy builds it (UDP endpoint cleanup).
+  return std::unique_ptr<ServiceProxySink>(
+      std::make_unique<IptablesProxySink>(c, np::sys::makeLegacyIptables(), nullptr));
 }
 
 Result<int> importImageArchive(ContainerRuntime& runtime, const std::string& path) {
