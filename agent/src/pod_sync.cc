@@ -132,6 +132,16 @@ Result<std::map<std::string, std::string>> PodSyncer::runtimePods() {
   return out;
 }
 
+namespace {
+// Writes only when the content differs: syncs run every few seconds per pod, and an fsync'd
+// rewrite of unchanged files was most of an idle agent's CPU.
+Result<void> writeIfChanged(const std::string& path, const std::string& data) {
+  auto cur = readFile(path, 1u << 20);
+  if (cur && *cur == data) return ok();
+  return writeFileAtomic(path, data, 0644);
+}
+}  // namespace
+
 Result<void> PodSyncer::writePodFiles(const json& pod, const std::string& pod_ip) {
   // /etc/hosts and /etc/resolv.conf managed by the agent, as kubelet does (the runtime's
   // hostname file comes from the sandbox hostname).
@@ -154,8 +164,8 @@ Result<void> PodSyncer::writePodFiles(const json& pod, const std::string& pod_ip
     }
     hosts += pod_ip + "\t" + fqdn + hostname + "\n";
   }
-  SKIFF_TRY(writeFileAtomic(dir + "/etc-hosts", hosts, 0644));
-  SKIFF_TRY(writeFileAtomic(dir + "/hostname", hostname + "\n", 0644));
+  SKIFF_TRY(writeIfChanged(dir + "/etc-hosts", hosts));
+  SKIFF_TRY(writeIfChanged(dir + "/hostname", hostname + "\n"));
   std::string resolv;
   if (!cfg_.cluster_dns.empty() && pod["spec"].value("dnsPolicy", "ClusterFirst") == "ClusterFirst" &&
       !pod["spec"].value("hostNetwork", false)) {
@@ -168,7 +178,7 @@ Result<void> PodSyncer::writePodFiles(const json& pod, const std::string& pod_ip
     auto host = readFile("/etc/resolv.conf", 64u << 10);
     resolv = host ? *host : "";
   }
-  SKIFF_TRY(writeFileAtomic(dir + "/resolv.conf", resolv, 0644));
+  SKIFF_TRY(writeIfChanged(dir + "/resolv.conf", resolv));
   return ok();
 }
 
