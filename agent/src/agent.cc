@@ -589,7 +589,12 @@ int runAgent(const AgentConfig& cfg) {
     int tick = 0;
     while (!cancel.waitFor(std::chrono::seconds(1))) {
       kubelet.relist();
-      if (++tick % 10 == 0) kubelet.resyncAll();
+      ++tick;
+      if (tick % 60 == 0) {
+        kubelet.resyncAll(true);  // syncFrequency 1 min
+      } else if (tick % 5 == 0) {
+        kubelet.resyncAll(false);
+      }
     }
   });
 

@@ -193,11 +193,24 @@ void Kubelet::relist() {
   for (const auto& uid : changed) workers_.updatePod(uid);
 }
 
-void Kubelet::resyncAll() {
+void Kubelet::resyncAll(bool full) {
   std::vector<std::string> uids;
   {
     std::lock_guard lk(mu_);
-    for (const auto& [uid, _] : pods_) uids.push_back(uid);
+    for (const auto& [uid, _] : pods_) {
+      // Between full resyncs only pods that are not settled need a look: something waiting
+      // (CrashLoopBackOff/ImagePullBackOff expiry) or not ready (volumes, probes). Settled pods
+      // are woken by the PLEG, probes and watch events.
+      bool settled = false;
+      auto st = sent_status_.find(uid);
+      if (!full && st != sent_status_.end() && st->second.value("phase", "") == "Running") {
+        settled = true;
+        for (const auto& c : st->second.value("containerStatuses", json::array())) {
+          if (!c.value("ready", false) || !c["state"].contains("running")) settled = false;
+        }
+      }
+      if (!settled) uids.push_back(uid);
+    }
   }
   for (const auto& uid : uids) workers_.updatePod(uid);
 }

@@ -40,5 +40,5 @@ until_ok 60 pod_running vols || fail "pod not Running"
 [ "$(k exec vols -- sh -c 'echo $FROM_CM')" = hello ] || fail "configMapKeyRef env"
 step "configMap update reaches the volume"
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {greeting: updated}\n' | k apply -f - >/dev/null
-until_ok 40 bash -c '[ "$(kubectl exec vols -- cat /etc/cfg/greeting)" = updated ]' || fail "configMap update not visible"
+until_ok 90 bash -c '[ "$(kubectl exec vols -- cat /etc/cfg/greeting)" = updated ]' || fail "configMap update not visible within the sync period"
 echo PASS

@@ -49,8 +49,9 @@ class Kubelet final : public ReflectorHandler {
 
   // PLEG: relist the runtime and sync pods whose containers changed.
   void relist();
-  // Periodic resync of every pod (backoff expiry, ConfigMap refresh).
-  void resyncAll();
+  // Periodic resync (kubelet's syncFrequency): `full` syncs every pod (ConfigMap refresh);
+  // otherwise only pods that are not running and ready (backoff expiry, pending volumes).
+  void resyncAll(bool full = true);
   // Static pods from the manifest directory (source "file"), keyed by their UID.
   void setStaticPods(const std::vector<nlohmann::json>& pods);
   void setLimits(const KubeletLimits& limits);
