@@ -80,7 +80,10 @@ class PodSyncTest : public ::testing::Test {
     runtime_.setNowNs(now_ns_);
     syncer_ = makeSyncer();
   }
-  void TearDown() override { std::filesystem::remove_all(root_); }
+  void TearDown() override {
+    std::filesystem::remove_all(root_);
+    std::filesystem::remove_all(vol_root_);
+  }
 
   std::unique_ptr<PodSyncer> makeSyncer() {
     PodSyncConfig cfg;
@@ -130,9 +133,9 @@ class PodSyncTest : public ::testing::Test {
   FakeNetwork network_;
   FakeObjects objects_;
   NoMounter mounter_;
-  VolumeManager volumes_{std::filesystem::temp_directory_path().string() + "/skiff-podsync-vol-" +
-                             std::to_string(::getpid()),
-                         objects_, mounter_};
+  std::string vol_root_ = std::filesystem::temp_directory_path().string() +
+                         "/skiff-podsync-vol-" + std::to_string(::getpid());
+  VolumeManager volumes_{vol_root_, objects_, mounter_};
   Backoff crash_{std::chrono::seconds(10), std::chrono::seconds(300), clock()};
   Backoff images_{std::chrono::seconds(10), std::chrono::seconds(300), clock()};
   std::unique_ptr<PodSyncer> syncer_;
