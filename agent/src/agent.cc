@@ -26,6 +26,7 @@
 #include "skiff/agent/probe_manager.h"
 #include "skiff/agent/resources.h"
 #include "skiff/agent/runner.h"
+#include "skiff/agent/static_pods.h"
 #include "skiff/agent/volumes.h"
 #include "skiff/common/log.h"
 #include "skiff/common/version.h"
@@ -589,6 +590,14 @@ int runAgent(const AgentConfig& cfg) {
     int tick = 0;
     while (!cancel.waitFor(std::chrono::seconds(1))) {
       kubelet.relist();
+      // Static pods: rescan the manifest directory (fileCheckFrequency, 20 s).
+      if (tick % cfg.file_check_frequency.count() == 0) {
+        auto scan = scanStaticPods(cfg.pod_manifest_path, node_name);
+        for (const auto& e : scan.errors) {
+          SKIFF_LOG_WARN(lg, "Skipping static pod manifest", kv("err", e));
+        }
+        kubelet.setStaticPods(scan.pods);
+      }
       ++tick;
       if (tick % 60 == 0) {
         kubelet.resyncAll(true);  // syncFrequency 1 min

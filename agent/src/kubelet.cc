@@ -14,6 +14,12 @@ std::string podRef(const json& pod) {
   return pod["metadata"].value("namespace", "") + "/" + pod["metadata"].value("name", "");
 }
 
+// Mirror pods stand in the API for static pods; the static pod itself is what runs.
+bool isMirror(const json& pod) {
+  const json& md = pod.value("metadata", json::object());
+  return md.contains("annotations") && md["annotations"].contains("kubernetes.io/config.mirror");
+}
+
 bool terminalPhase(const json& pod) {
   std::string p = pod.value("status", json::object()).value("phase", "");
   return p == "Succeeded" || p == "Failed";
@@ -118,7 +124,7 @@ void Kubelet::replace(const std::vector<json>& items) {
     for (const auto& uid : static_uids_) next[uid] = pods_[uid];
     for (const auto& p : items) {
       std::string uid = p["metadata"].value("uid", "");
-      if (!uid.empty()) next[uid] = p;
+      if (!uid.empty() && !isMirror(p)) next[uid] = p;
     }
     for (const auto& [uid, _] : pods_) uids.insert(uid);  // deleted ones get a final sync
     for (const auto& [uid, _] : next) uids.insert(uid);
@@ -135,7 +141,7 @@ void Kubelet::replace(const std::vector<json>& items) {
 
 void Kubelet::apply(const WatchEvent& ev) {
   std::string uid = ev.object["metadata"].value("uid", "");
-  if (uid.empty()) return;
+  if (uid.empty() || isMirror(ev.object)) return;
   {
     std::lock_guard lk(mu_);
     if (ev.type == "DELETED") {
