@@ -1,0 +1,162 @@
+// The default command: `skiff-agent [flags]` runs the node agent (kubelet + kube-proxy).
+// Flags mirror kubelet's names; --config reads a KubeletConfiguration file and flags given on the
+// command line win over it, as with kubelet.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <memory>
+
+#include "command.h"
+#include "skiff/agent/agent.h"
+#include "skiff/agent/config.h"
+#include "skiff/common/log.h"
+
+namespace skiff::agent::cmd {
+namespace {
+
+struct RunFlags {
+  AgentConfig cfg;
+  std::string config_file;
+  std::string node_labels, taints, kube_reserved, system_reserved, eviction_hard;
+  std::string cluster_dns;
+};
+
+Added addRun(CLI::App& app) {
+  auto flags = std::make_shared<RunFlags>();
+  AgentConfig& c = flags->cfg;
+  app.add_option("--server", c.server, "API server to join, https://HOST:6443");
+  app.add_option("--token", c.token, "bootstrap token <id>.<secret> for the first join");
+  app.add_option("--ca-cert-hash", c.ca_cert_hash,
+                 "sha256:<hex> of the cluster CA's public key (pins the CA on join)");
+  app.add_option("--kubeconfig", c.kubeconfig,
+                 "kubeconfig with the node's credentials (default <root-dir>/kubelet.kubeconfig)");
+  app.add_option("--config", flags->config_file, "KubeletConfiguration file (YAML or JSON)");
+  app.add_option("--hostname-override", c.hostname_override,
+                 "node name to use instead of the host name");
+  app.add_option("--node-ip", c.node_ip, "IP address the node advertises (InternalIP)");
+  app.add_option("--node-labels", flags->node_labels,
+                 "labels to add when registering the node, key=value,...");
+  app.add_option("--register-with-taints", flags->taints,
+                 "taints to register the node with, key=value:Effect,...");
+  app.add_option("--root-dir", c.root_dir, "directory for the agent's files")
+      ->capture_default_str();
+  app.add_option("--max-pods", c.max_pods, "maximum number of pods on this node")
+      ->capture_default_str();
+  app.add_option("--kube-reserved", flags->kube_reserved,
+                 "resources reserved for Kubernetes components, cpu=100m,memory=256Mi,...");
+  app.add_option("--system-reserved", flags->system_reserved,
+                 "resources reserved for the system, cpu=100m,memory=256Mi,...");
+  app.add_option("--eviction-hard", flags->eviction_hard,
+                 "hard eviction thresholds (default memory.available<100Mi,nodefs.available<10%,"
+                 "imagefs.available<15%,nodefs.inodesFree<5%)");
+  app.add_option("--runtime", c.runtime, "container runtime backend")
+      ->check(CLI::IsMember({"native", "runc"}))
+      ->capture_default_str();
+  app.add_option("--runtime-root", c.runtime_root, "runtime state directory")
+      ->capture_default_str();
+  app.add_option("--runtime-cgroup-parent", c.runtime_cgroup_parent,
+                 "cgroup under which the runtime creates kubepods (default: the top)");
+  app.add_option("--pod-log-dir", c.pod_log_dir, "where container logs are written")
+      ->capture_default_str();
+  app.add_option("--preload-image", c.preload_images,
+                 "image archives imported at start when missing (repeatable)")
+      ->capture_default_str();
+  app.add_option("--cluster-cidr", c.cluster_cidr, "cluster pod network")->capture_default_str();
+  app.add_option("--cluster-dns", flags->cluster_dns, "DNS server IPs for pods, comma separated");
+  app.add_option("--cluster-domain", c.cluster_domain, "cluster DNS domain")
+      ->capture_default_str();
+  app.add_option("--pod-manifest-path", c.pod_manifest_path, "directory of static pod manifests")
+      ->capture_default_str();
+  app.add_option("--port", c.port, "kubelet API port (HTTPS)")->capture_default_str();
+  app.add_option("--address", c.address, "kubelet API bind address")->capture_default_str();
+  app.add_option("--healthz-port", c.healthz_port, "healthz port (0 disables)")
+      ->capture_default_str();
+  app.add_option("--healthz-bind-address", c.healthz_bind_address, "healthz bind address")
+      ->capture_default_str();
+  app.add_option("--tls-cert-file", c.tls_cert_file, "serving certificate for the kubelet API");
+  app.add_option("--tls-private-key-file", c.tls_private_key_file, "key for --tls-cert-file");
+  app.add_option("--client-ca-file", c.client_ca_file,
+                 "CA that signs client certificates allowed on the kubelet API");
+  app.add_flag("!--no-proxy", c.run_proxy, "do not run the service proxy");
+  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
+
+  auto run = [flags, &app]() -> int {
+    AgentConfig cfg = flags->cfg;
+    auto fail = [](const Error& e) {
+      std::fprintf(stderr, "skiff-agent: %s\n", e.message().c_str());
+      return 1;
+    };
+    if (!flags->config_file.empty()) {
+      // The file is the base; re-apply the flags the user typed on top of it.
+      AgentConfig from_file = cfg;
+      if (auto r = applyConfigFile(flags->config_file, from_file); !r) return fail(r.error());
+      auto given = [&](const char* name) { return app.count(name) > 0; };
+      if (!given("--max-pods")) cfg.max_pods = from_file.max_pods;
+      if (!given("--port")) cfg.port = from_file.port;
+      if (!given("--address")) cfg.address = from_file.address;
+      if (!given("--healthz-port")) cfg.healthz_port = from_file.healthz_port;
+      if (!given("--healthz-bind-address")) cfg.healthz_bind_address = from_file.healthz_bind_address;
+      if (!given("--pod-manifest-path")) cfg.pod_manifest_path = from_file.pod_manifest_path;
+      if (!given("--cluster-domain")) cfg.cluster_domain = from_file.cluster_domain;
+      if (!given("--tls-cert-file")) cfg.tls_cert_file = from_file.tls_cert_file;
+      if (!given("--tls-private-key-file")) cfg.tls_private_key_file = from_file.tls_private_key_file;
+      if (!given("--client-ca-file")) cfg.client_ca_file = from_file.client_ca_file;
+      cfg.kube_reserved = from_file.kube_reserved;
+      cfg.system_reserved = from_file.system_reserved;
+      cfg.eviction_hard = from_file.eviction_hard;
+      cfg.cluster_dns = from_file.cluster_dns;
+      cfg.node_lease_duration_seconds = from_file.node_lease_duration_seconds;
+    }
+    if (!flags->node_labels.empty()) {
+      auto l = parseKeyValueList(flags->node_labels, "--node-labels");
+      if (!l) return fail(l.error());
+      if (auto v = validateNodeLabels(*l); !v) return fail(v.error());
+      cfg.node_labels = *l;
+    }
+    if (!flags->taints.empty()) {
+      auto t = parseTaints(flags->taints);
+      if (!t) return fail(t.error());
+      cfg.register_with_taints = *t;
+    }
+    if (!flags->kube_reserved.empty()) {
+      auto r = parseKeyValueList(flags->kube_reserved, "--kube-reserved");
+      if (!r) return fail(r.error());
+      cfg.kube_reserved = *r;
+    }
+    if (!flags->system_reserved.empty()) {
+      auto r = parseKeyValueList(flags->system_reserved, "--system-reserved");
+      if (!r) return fail(r.error());
+      cfg.system_reserved = *r;
+    }
+    if (!flags->eviction_hard.empty()) {
+      auto r = parseEvictionThresholds(flags->eviction_hard);
+      if (!r) return fail(r.error());
+      cfg.eviction_hard = *r;
+    }
+    if (!flags->cluster_dns.empty()) {
+      cfg.cluster_dns.clear();
+      std::string s = flags->cluster_dns;
+      std::size_t pos = 0;
+      while (pos <= s.size()) {
+        auto comma = s.find(',', pos);
+        std::string ip = s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+        if (!ip.empty()) cfg.cluster_dns.push_back(ip);
+        if (comma == std::string::npos) break;
+        pos = comma + 1;
+      }
+    }
+    if (cfg.max_pods <= 0) {
+      std::fprintf(stderr, "skiff-agent: --max-pods must be greater than 0\n");
+      return 1;
+    }
+    skiff::log::setup(cfg.log_level);
+    return runAgent(cfg);
+  };
+  return Added{nullptr, run};
+}
+
+const Registration reg("run", &addRun);
+
+}  // namespace
+}  // namespace skiff::agent::cmd

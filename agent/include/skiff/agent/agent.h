@@ -1,0 +1,37 @@
+#pragma once
+
+// The whole node agent: credentials (kubeconfig or join), node registration, lease and status,
+// pods, the kubelet API, the service proxy. runAgent blocks until SIGTERM/SIGINT and returns the
+// process exit code. Pods keep running when the agent stops (they are re-adopted on start).
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <vector>
+
+#include "skiff/agent/config.h"
+#include "skiff/agent/container_runtime.h"
+
+namespace skiff::agent {
+
+int runAgent(const AgentConfig& cfg);
+
+// Adapters to the real libraries (runtime_adapter.cc, network_adapter.cc). They return an
+// Unavailable error when the library is not built in, and the agent reports the node NotReady
+// with that message.
+Result<ContainerRuntimePtr> makeContainerRuntime(const AgentConfig& cfg);
+Result<PodNetworkManagerPtr> makePodNetwork(const AgentConfig& cfg, const std::string& node_name);
+// kube-proxy's part: the full current Services and EndpointSlices in, iptables rules out
+// (netproxy's ServiceProxy). Returns a one-line summary for the log.
+class ServiceProxySink {
+ public:
+  virtual ~ServiceProxySink() = default;
+  virtual Result<std::string> sync(const std::vector<nlohmann::json>& services,
+                                   const std::vector<nlohmann::json>& slices) = 0;
+};
+Result<std::unique_ptr<ServiceProxySink>> makeServiceProxy(const AgentConfig& cfg,
+                                                           const std::string& node_name);
+// Imports an image archive (the bundled busybox) into the runtime's image store.
+Result<int> importImageArchive(ContainerRuntime& runtime, const std::string& path);
+
+}  // namespace skiff::agent

@@ -1,0 +1,100 @@
+#pragma once
+
+// skiff-agent's settings: flags (kubelet's names), a KubeletConfiguration-style file (--config,
+// YAML or JSON, kubelet.config.k8s.io/v1beta1 field names) and kubelet's defaults
+// (reference/kubelet-and-anchors.md §4). As with kubelet, a flag given on the command line
+// overrides the file.
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "skiff/common/result.h"
+
+namespace skiff::agent {
+
+struct AgentConfig {
+  // Joining and credentials.
+  std::string server;        // --server https://HOST:6443 (join)
+  std::string token;         // --token <id>.<secret> (bootstrap token, join only)
+  std::string ca_cert_hash;  // --ca-cert-hash sha256:<hex>
+  std::string kubeconfig;    // --kubeconfig; default <root-dir>/kubelet.kubeconfig
+
+  // Node identity.
+  std::string hostname_override;
+  std::string node_ip;
+  std::map<std::string, std::string> node_labels;
+  std::vector<nlohmann::json> register_with_taints;  // v1.Taint objects
+
+  // Resources.
+  int max_pods = 110;
+  std::map<std::string, std::string> kube_reserved;    // cpu=100m,memory=256Mi
+  std::map<std::string, std::string> system_reserved;
+  // signal -> threshold ("100Mi", "10%"); kubelet's Linux defaults unless set.
+  std::map<std::string, std::string> eviction_hard = {{"memory.available", "100Mi"},
+                                                      {"nodefs.available", "10%"},
+                                                      {"imagefs.available", "15%"},
+                                                      {"nodefs.inodesFree", "5%"}};
+
+  // Paths, runtime and network.
+  std::string root_dir = "/var/lib/skiff/agent";
+  std::string runtime = "native";  // native | runc
+  std::string runtime_root = "/var/lib/skiff/runtime";
+  std::string pod_log_dir = "/var/log/pods";
+  // Parent of kubepods in each cgroup hierarchy (tests use a throwaway one); empty = top.
+  std::string runtime_cgroup_parent;
+  // Image archives imported at start when their images are missing (the bundled busybox).
+  std::vector<std::string> preload_images = {"/usr/share/skiff/images/busybox-oci.tar"};
+  std::string cluster_cidr = "10.244.0.0/16";
+  std::string pod_manifest_path = "/etc/skiff/manifests";
+  std::vector<std::string> cluster_dns;
+  std::string cluster_domain = "cluster.local";
+
+  // Serving.
+  int port = 10250;
+  std::string address = "0.0.0.0";
+  int healthz_port = 10248;
+  std::string healthz_bind_address = "127.0.0.1";
+  std::string tls_cert_file;
+  std::string tls_private_key_file;
+  std::string client_ca_file;
+
+  // Loops (kubelet defaults).
+  std::chrono::seconds node_status_update_frequency{10};
+  std::chrono::seconds node_status_report_frequency{300};
+  int node_lease_duration_seconds = 40;
+  std::chrono::seconds sync_frequency{60};
+  std::chrono::seconds file_check_frequency{20};
+  std::chrono::seconds crash_loop_initial{10};
+  std::chrono::seconds crash_loop_max{300};
+
+  bool run_proxy = true;
+  std::string log_level = "info";
+
+  std::string kubeconfigPath() const {
+    return kubeconfig.empty() ? root_dir + "/kubelet.kubeconfig" : kubeconfig;
+  }
+};
+
+// "a=b,c=d" -> {a:b, c:d}; empty input is an empty map; a term without '=' is an error.
+Result<std::map<std::string, std::string>> parseKeyValueList(const std::string& text,
+                                                             const std::string& flag);
+// --eviction-hard "memory.available<100Mi,nodefs.available<10%"; signals are checked against
+// kubelet's list (memory.available, nodefs.available, nodefs.inodesFree, imagefs.available,
+// imagefs.inodesFree, pid.available).
+Result<std::map<std::string, std::string>> parseEvictionThresholds(const std::string& text);
+// --register-with-taints "key=value:NoSchedule,key2:NoExecute".
+Result<std::vector<nlohmann::json>> parseTaints(const std::string& text);
+// Node labels a kubelet may not set on itself (kubelet's NodeRestriction rules) are refused:
+// only kubernetes.io/ and k8s.io/ labels in the allowed set, anything else user-defined.
+Result<void> validateNodeLabels(const std::map<std::string, std::string>& labels);
+
+// Fills `cfg` from a KubeletConfiguration document; only fields the user set in the file are
+// applied, so the caller applies command-line flags afterwards.
+Result<void> applyConfigFile(const std::string& path, AgentConfig& cfg);
+Result<void> applyKubeletConfiguration(const nlohmann::json& doc, AgentConfig& cfg);
+
+}  // namespace skiff::agent

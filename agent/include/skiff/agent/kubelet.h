@@ -1,0 +1,87 @@
+#pragma once
+
+// The pod side of the agent: keeps the pods bound to this node (from a Reflector with
+// fieldSelector spec.nodeName=<node>), admits them, hands each UID to PodWorkers and turns a
+// sync into the right step of the lifecycle documented on PodWorkers, then patches pods/status
+// only when the status changed. A PLEG-style relist of the runtime (every second) triggers a
+// sync of the pods whose containers changed state.
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "skiff/agent/kube_client.h"
+#include "skiff/agent/pod_status.h"
+#include "skiff/agent/pod_sync.h"
+#include "skiff/agent/pod_workers.h"
+
+namespace skiff::agent {
+
+struct KubeletLimits {
+  int64_t allocatable_milli_cpu = 0;
+  int64_t allocatable_memory = 0;
+  int64_t max_pods = 110;
+};
+
+// kubelet's admission check (pkg/kubelet/lifecycle/predicate.go): the reason/message a pod is
+// rejected with, or nullopt when it fits next to `admitted`.
+std::optional<WaitingReason> admitPod(const nlohmann::json& pod,
+                                      const std::vector<nlohmann::json>& admitted,
+                                      const KubeletLimits& limits);
+
+// A JSON merge patch turning `from` into `to` for the keys in `owned` (others are left alone).
+nlohmann::json statusMergePatch(const nlohmann::json& from, const nlohmann::json& to);
+
+class Kubelet final : public ReflectorHandler {
+ public:
+  Kubelet(KubeClientPtr client, PodSyncer& syncer, ContainerRuntime& runtime,
+          KubeletLimits limits, int worker_threads = 4);
+  ~Kubelet() override;
+
+  // ReflectorHandler (the pods bound to this node).
+  void replace(const std::vector<nlohmann::json>& items) override;
+  void apply(const WatchEvent& event) override;
+
+  // PLEG: relist the runtime and sync pods whose containers changed.
+  void relist();
+  // Periodic resync (kubelet's syncFrequency): `full` syncs every pod (ConfigMap refresh);
+  // otherwise only pods that are not running and ready (backoff expiry, pending volumes).
+  void resyncAll(bool full = true);
+  // Static pods from the manifest directory (source "file"), keyed by their UID.
+  void setStaticPods(const std::vector<nlohmann::json>& pods);
+  void setLimits(const KubeletLimits& limits);
+
+  // Lookups for the kubelet API.
+  std::optional<nlohmann::json> findPod(const std::string& ns, const std::string& name);
+  std::vector<nlohmann::json> pods();
+  void updateUid(const std::string& uid) { workers_.updatePod(uid); }
+  void stop();
+  void waitIdleForTest() { workers_.waitIdleForTest(); }
+
+ private:
+  void syncUid(const std::string& uid);
+  void patchStatus(const nlohmann::json& pod, const nlohmann::json& status);
+  void ensureMirrorPod(const nlohmann::json& pod);
+
+  KubeClientPtr client_;
+  PodSyncer& syncer_;
+  ContainerRuntime& runtime_;
+  std::mutex mu_;
+  KubeletLimits limits_;
+  std::map<std::string, nlohmann::json> pods_;          // uid -> pod (API or static)
+  std::set<std::string> static_uids_;
+  std::map<std::string, nlohmann::json> sent_status_;   // uid -> last status patched
+  std::set<std::string> admitted_;
+  std::set<std::string> finished_;  // reached Succeeded/Failed: containers are not restarted
+  std::map<std::string, WaitingReason> rejected_;
+  std::map<std::string, std::string> pleg_;             // container id -> state+uid
+  bool listed_ = false;
+  PodWorkers workers_;
+};
+
+}  // namespace skiff::agent

@@ -1,0 +1,106 @@
+#pragma once
+
+// One pod's convergence step, kubelet's kuberuntime SyncPod / KillPod
+// (pkg/kubelet/kuberuntime/kuberuntime_manager.go): make sure the sandbox (with its network and
+// volumes) exists, run init containers one by one in order, then start or restart app
+// containers according to restartPolicy with CrashLoopBackOff, and compute the API status.
+// Every step looks at what the runtime reports first, so a sync is idempotent and an agent
+// restart re-adopts running containers instead of starting them again.
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "skiff/agent/backoff.h"
+#include "skiff/agent/container_env.h"
+#include "skiff/agent/container_runtime.h"
+#include "skiff/agent/object_source.h"
+#include "skiff/agent/pod_status.h"
+#include "skiff/agent/volumes.h"
+
+namespace skiff::agent {
+
+// Probe state the syncer consults (implemented by ProbeManager).
+class ProbeResults {
+ public:
+  virtual ~ProbeResults() = default;
+  virtual ProbeView view(const nlohmann::json& pod, const PodRuntimeView& rt) = 0;
+  // True once the liveness (or startup) probe of this container crossed its failure threshold.
+  virtual bool shouldRestart(const std::string& container_id) = 0;
+  // Forget a container (it was removed or restarted).
+  virtual void forget(const std::string& container_id) = 0;
+};
+
+struct PodSyncConfig {
+  std::string node_name;
+  std::string host_ip;
+  std::string root_dir;                      // pods/<uid> lives here
+  std::string log_dir = "/var/log/pods";
+  std::vector<std::string> cluster_dns;
+  std::string cluster_domain = "cluster.local";
+  int64_t memory_capacity = 0;
+  int64_t allocatable_milli_cpu = 0;
+  int64_t allocatable_memory = 0;
+};
+
+class PodSyncer {
+ public:
+  PodSyncer(PodSyncConfig cfg, ContainerRuntime& runtime, PodNetworkManager* network,
+            VolumeManager& volumes, ObjectSource& objects, Backoff& crash_backoff,
+            Backoff& image_backoff, ProbeResults* probes, WallClock clock);
+
+  // Converges a pod that should run and returns its API status. Errors are problems of the step
+  // (reported in container waiting reasons too); the caller retries on the next sync.
+  Result<nlohmann::json> syncPod(const nlohmann::json& pod);
+  // Runs preStop hooks, stops every container with `grace` (SIGTERM, then SIGKILL), stops the
+  // sandbox. Idempotent.
+  Result<void> killPod(const nlohmann::json& pod, std::chrono::seconds grace);
+  // Removes containers and sandboxes of `uid`, tears down the network and volumes.
+  Result<void> cleanupPod(const std::string& uid);
+  // Status from what the runtime has right now, without acting.
+  Result<nlohmann::json> currentStatus(const nlohmann::json& pod,
+                                       std::optional<WaitingReason> terminal = std::nullopt);
+  Result<PodRuntimeView> runtimeView(const std::string& uid);
+  // Pods (uid -> ns/name) the runtime holds, for orphan cleanup after an agent restart.
+  Result<std::map<std::string, std::string>> runtimePods();
+
+  // Exposed for tests: the service-style key of a container's backoff entry.
+  static std::string backoffKey(const nlohmann::json& pod, const std::string& container);
+
+ private:
+  Result<std::string> ensureSandbox(const nlohmann::json& pod, PodRuntimeView& view);
+  Result<void> startContainer(const nlohmann::json& pod, const nlohmann::json& spec,
+                              const PodRuntimeView& view, uint32_t attempt);
+  Result<void> ensureImage(const nlohmann::json& pod, const nlohmann::json& spec);
+  Result<void> killContainer(const nlohmann::json& pod, const nlohmann::json* spec,
+                             const ContainerInfo& c, std::chrono::seconds grace);
+  // Restart decision for an exited container: true = start now, false = wait (backoff reason
+  // recorded) or never (restartPolicy).
+  bool shouldStartAgain(const nlohmann::json& pod, const nlohmann::json& spec,
+                        const ContainerInfo& last, bool is_init);
+  void setWaiting(const std::string& uid, const std::string& name, std::string reason,
+                  std::string message);
+  void clearWaiting(const std::string& uid, const std::string& name);
+  std::map<std::string, WaitingReason> waitingFor(const std::string& uid);
+  Result<void> writePodFiles(const nlohmann::json& pod, const std::string& pod_ip);
+
+  PodSyncConfig cfg_;
+  ContainerRuntime& runtime_;
+  PodNetworkManager* network_;
+  VolumeManager& volumes_;
+  ObjectSource& objects_;
+  Backoff& crash_backoff_;
+  Backoff& image_backoff_;
+  ProbeResults* probes_;
+  WallClock clock_;
+  std::mutex mu_;
+  std::map<std::string, std::map<std::string, WaitingReason>> waiting_;  // uid -> name -> why
+  std::map<std::string, std::map<std::string, std::string>> volume_paths_;  // uid -> vol -> path
+};
+
+}  // namespace skiff::agent

@@ -1,0 +1,63 @@
+#pragma once
+
+// Pod volumes under <root-dir>/pods/<uid>/volumes/kubernetes.io~<plugin>/<name> (kubelet's
+// layout): emptyDir (disk, or tmpfs for medium Memory with sizeLimit), hostPath with its type
+// checks, configMap / secret / downwardAPI / projected (ServiceAccount token, CA, namespace)
+// written with kubelet's AtomicWriter scheme: files live in a timestamped directory, `..data`
+// is a symlink to it swapped by rename, and each key is a symlink through `..data`, so a
+// container never sees a half-updated set. Secrets sit on tmpfs when the agent may mount.
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "skiff/agent/container_env.h"
+#include "skiff/agent/object_source.h"
+#include "skiff/common/result.h"
+
+namespace skiff::agent {
+
+// Mounting seam (tmpfs for memory emptyDirs and secrets); the real one calls mount(2).
+class Mounter {
+ public:
+  virtual ~Mounter() = default;
+  virtual Result<void> mountTmpfs(const std::string& target, int64_t size_bytes) = 0;
+  virtual Result<void> unmount(const std::string& target) = 0;
+  virtual bool isMountPoint(const std::string& path) = 0;
+};
+std::unique_ptr<Mounter> makeRealMounter();
+
+struct FileEntry {
+  std::string data;
+  unsigned mode = 0644;
+};
+
+// Writes `files` (relative paths) into `dir` atomically; returns true when anything changed.
+// Paths with ".." or absolute paths are refused.
+Result<bool> writeAtomicDir(const std::string& dir, const std::map<std::string, FileEntry>& files);
+
+class VolumeManager {
+ public:
+  VolumeManager(std::string root_dir, ObjectSource& objects, Mounter& mounter);
+  // Creates / refreshes every volume of the pod; returns volume name -> host path. Errors carry
+  // kubelet's messages ("configmap \"x\" not found", "hostPath type check failed: ...").
+  Result<std::map<std::string, std::string>> setupPod(const nlohmann::json& pod,
+                                                      const EnvContext& ctx);
+  // Unmounts and removes <root>/pods/<uid>; unknown uids are fine.
+  Result<void> teardownPod(const std::string& uid);
+  std::string podDir(const std::string& uid) const { return root_ + "/pods/" + uid; }
+
+ private:
+  Result<std::string> setupVolume(const nlohmann::json& pod, const nlohmann::json& vol,
+                                  const EnvContext& ctx);
+  Result<void> addProjection(const nlohmann::json& pod, const nlohmann::json& src,
+                             std::map<std::string, FileEntry>& files, unsigned default_mode,
+                             const EnvContext& ctx);
+  std::string root_;
+  ObjectSource& objects_;
+  Mounter& mounter_;
+};
+
+}  // namespace skiff::agent

@@ -1,0 +1,674 @@
+#include "skiff/agent/agent.h"
+
+#include <signal.h>
+#include <systemd/sd-daemon.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "skiff/agent/join.h"
+#include "skiff/agent/kube_client.h"
+#include "skiff/agent/kubeconfig.h"
+#include "skiff/agent/kubelet.h"
+#include "skiff/agent/kubelet_server.h"
+#include "skiff/agent/tls_util.h"
+#include "skiff/common/file.h"
+#include "skiff/agent/node_facts.h"
+#include "skiff/agent/node_status.h"
+#include "skiff/agent/object_source.h"
+#include "skiff/agent/pod_status.h"
+#include "skiff/agent/pod_sync.h"
+#include "skiff/agent/probe_manager.h"
+#include "skiff/agent/resources.h"
+#include "skiff/agent/runner.h"
+#include "skiff/agent/static_pods.h"
+#include "skiff/agent/volumes.h"
+#include "skiff/common/log.h"
+#include "skiff/common/version.h"
+
+namespace skiff::agent {
+
+using nlohmann::json;
+using skiff::log::kv;
+
+namespace {
+
+// A runtime stand-in while no runtime is available: lists nothing, refuses to run anything, so
+// the node registers and reports NotReady with the reason instead of the agent exiting.
+class UnavailableRuntime final : public ContainerRuntime {
+ public:
+  explicit UnavailableRuntime(std::string why) : why_(std::move(why)) {}
+  std::string version() override { return "unavailable://0"; }
+  Result<std::string> runPodSandbox(const SandboxConfig&) override { return err(); }
+  Result<void> stopPodSandbox(const std::string&) override { return ok(); }
+  Result<void> removePodSandbox(const std::string&) override { return ok(); }
+  Result<std::vector<SandboxStatus>> listPodSandboxes() override {
+    return std::vector<SandboxStatus>{};
+  }
+  Result<std::string> createContainer(const std::string&, const ContainerConfig&) override {
+    return err();
+  }
+  Result<void> startContainer(const std::string&) override { return err(); }
+  Result<void> stopContainer(const std::string&, std::chrono::seconds) override { return ok(); }
+  Result<void> removeContainer(const std::string&) override { return ok(); }
+  Result<std::vector<ContainerInfo>> listContainers() override {
+    return std::vector<ContainerInfo>{};
+  }
+  Result<ExecResult> execSync(const std::string&, const std::vector<std::string>&,
+                              std::chrono::seconds) override {
+    return err();
+  }
+  Result<std::unique_ptr<ExecSession>> exec(const std::string&, const std::vector<std::string>&,
+                                            bool, bool) override {
+    return err();
+  }
+  Result<ImageInfo> pullImage(const std::string&) override { return err(); }
+  Result<std::optional<ImageInfo>> imageStatus(const std::string&) override {
+    return std::optional<ImageInfo>();
+  }
+  Result<std::vector<ImageInfo>> listImages() override { return std::vector<ImageInfo>{}; }
+  Result<std::vector<ContainerStats>> listContainerStats() override {
+    return std::vector<ContainerStats>{};
+  }
+
+ private:
+  Error err() const { return Error(ErrorCode::Unavailable, why_); }
+  std::string why_;
+};
+
+std::atomic<bool> g_stop{false};
+CancelToken* g_cancel = nullptr;
+
+void onSignal(int) { g_stop = true; }
+
+struct Threads {
+  std::vector<std::thread> list;
+  ~Threads() {
+    for (auto& t : list) {
+      if (t.joinable()) t.join();
+    }
+  }
+};
+
+// Handles the nodes watch: our own Node feeds the status manager (podCIDR), the others feed
+// the route table of the pod network (flannel host-gw).
+class NodeWatch final : public ReflectorHandler {
+ public:
+  NodeWatch(std::string name, NodeStatusManager& status, std::function<void()> on_change,
+            PodNetworkManager* network)
+      : name_(std::move(name)),
+        status_(status),
+        on_change_(std::move(on_change)),
+        network_(network) {}
+  void replace(const std::vector<json>& items) override {
+    {
+      std::lock_guard lk(mu_);
+      routes_.clear();
+    }
+    for (const auto& n : items) see(n, false);
+    syncRoutes();
+  }
+  void apply(const WatchEvent& ev) override {
+    if (ev.type == "DELETED") {
+      std::lock_guard lk(mu_);
+      routes_.erase(ev.object["metadata"].value("name", ""));
+    } else {
+      see(ev.object, false);
+    }
+    syncRoutes();
+  }
+
+ private:
+  void see(const json& n, bool) {
+    std::string name = n["metadata"].value("name", "");
+    if (name == name_) {
+      std::string before = status_.podCidr();
+      status_.observeNode(n);
+      if (status_.podCidr() != before) on_change_();
+      return;
+    }
+    // Other nodes: their podCIDR is reached through their InternalIP (flannel host-gw).
+    std::string cidr = n.value("spec", json::object()).value("podCIDR", "");
+    std::string ip;
+    for (const auto& a : n.value("status", json::object()).value("addresses", json::array())) {
+      if (a.value("type", "") == "InternalIP") ip = a.value("address", "");
+    }
+    std::lock_guard lk(mu_);
+    if (!cidr.empty() && !ip.empty()) {
+      routes_[name] = {cidr, ip};
+    } else {
+      routes_.erase(name);
+    }
+  }
+  void syncRoutes() {
+    if (network_ == nullptr) return;
+    std::map<std::string, std::pair<std::string, std::string>> copy;
+    {
+      std::lock_guard lk(mu_);
+      copy = routes_;
+    }
+    auto r = network_->syncNodeRoutes(copy);
+    if (!r) {
+      auto lg = skiff::log::get("agent");
+      SKIFF_LOG_WARN(lg, "Syncing node routes failed, will retry",
+                     kv("err", r.error().message()));
+    }
+  }
+  std::string name_;
+  NodeStatusManager& status_;
+  std::function<void()> on_change_;
+  PodNetworkManager* network_;
+  std::mutex mu_;
+  std::map<std::string, std::pair<std::string, std::string>> routes_;
+};
+
+// A keyed copy of a watched collection (Services, EndpointSlices) for the proxy; any change
+// pokes the proxy runner, which coalesces bursts (BoundedFrequencyRunner).
+class ObjectCache final : public ReflectorHandler {
+ public:
+  explicit ObjectCache(std::function<void()> changed) : changed_(std::move(changed)) {}
+  void replace(const std::vector<json>& items) override {
+    {
+      std::lock_guard lk(mu_);
+      objs_.clear();
+      for (const auto& o : items) objs_[key(o)] = o;
+    }
+    changed_();
+  }
+  void apply(const WatchEvent& ev) override {
+    {
+      std::lock_guard lk(mu_);
+      if (ev.type == "DELETED") {
+        objs_.erase(key(ev.object));
+      } else {
+        objs_[key(ev.object)] = ev.object;
+      }
+    }
+    changed_();
+  }
+  std::vector<json> snapshot() {
+    std::lock_guard lk(mu_);
+    std::vector<json> out;
+    for (const auto& [_, o] : objs_) out.push_back(o);
+    return out;
+  }
+
+ private:
+  static std::string key(const json& o) {
+    return o["metadata"].value("namespace", "") + "/" + o["metadata"].value("name", "");
+  }
+  std::function<void()> changed_;
+  std::mutex mu_;
+  std::map<std::string, json> objs_;
+};
+
+class ApiSource final : public KubeletApiSource {
+ public:
+  ApiSource(Kubelet& k, PodSyncer& s, ContainerRuntime& r, std::string node)
+      : k_(k), s_(s), r_(r), node_(std::move(node)) {}
+  std::optional<json> findPod(const std::string& ns, const std::string& name) override {
+    return k_.findPod(ns, name);
+  }
+  std::vector<json> pods() override { return k_.pods(); }
+  Result<PodRuntimeView> runtimeView(const std::string& uid) override {
+    return s_.runtimeView(uid);
+  }
+  ContainerRuntime& runtime() override { return r_; }
+  std::string nodeName() override { return node_; }
+  std::string metrics() override {
+    int running_pods = 0, running_containers = 0, exited = 0;
+    auto sandboxes = r_.listPodSandboxes();
+    if (sandboxes) {
+      for (const auto& sb : *sandboxes) running_pods += sb.state == SandboxState::Ready;
+    }
+    auto containers = r_.listContainers();
+    if (containers) {
+      for (const auto& c : *containers) {
+        running_containers += c.state == ContainerState::Running;
+        exited += c.state == ContainerState::Exited;
+      }
+    }
+    long rss_pages = 0;
+    auto statm = readFile("/proc/self/statm", 256);
+    if (statm) {
+      long size = 0;
+      std::sscanf(statm->c_str(), "%ld %ld", &size, &rss_pages);
+    }
+    std::string out;
+    out += "# HELP kubelet_node_name The node's name. The count is always 1.\n";
+    out += "# TYPE kubelet_node_name gauge\nkubelet_node_name{node=\"" + node_ + "\"} 1\n";
+    out += "# HELP kubelet_running_pods Number of pods that have a running pod sandbox\n";
+    out += "# TYPE kubelet_running_pods gauge\nkubelet_running_pods " + std::to_string(running_pods) + "\n";
+    out += "# HELP kubelet_running_containers Number of containers currently running\n";
+    out += "# TYPE kubelet_running_containers gauge\n";
+    out += "kubelet_running_containers{container_state=\"running\"} " + std::to_string(running_containers) + "\n";
+    out += "kubelet_running_containers{container_state=\"exited\"} " + std::to_string(exited) + "\n";
+    out += "# HELP process_resident_memory_bytes Resident memory size in bytes.\n";
+    out += "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes " +
+           std::to_string(rss_pages * ::sysconf(_SC_PAGESIZE)) + "\n";
+    return out;
+  }
+  json statsSummary() override {
+    std::string now = rfc3339Now();
+    json pods = json::array();
+    std::map<std::string, ContainerStats> stats;
+    auto st = r_.listContainerStats();
+    if (st) {
+      for (const auto& c : *st) stats[c.id] = c;
+    }
+    auto containers = r_.listContainers();
+    std::map<std::string, json> by_pod;
+    if (containers) {
+      for (const auto& c : *containers) {
+        if (c.state != ContainerState::Running) continue;
+        auto uid = c.labels.count(kLabelPodUid) ? c.labels.at(kLabelPodUid) : "";
+        json& p = by_pod[uid];
+        if (p.is_null()) {
+          p = {{"podRef",
+                {{"name", c.labels.count(kLabelPodName) ? c.labels.at(kLabelPodName) : ""},
+                 {"namespace", c.labels.count(kLabelPodNamespace) ? c.labels.at(kLabelPodNamespace) : ""},
+                 {"uid", uid}}},
+               {"startTime", rfc3339FromNs(c.started_at_ns)},
+               {"containers", json::array()}};
+        }
+        const ContainerStats& cs = stats[c.id];
+        p["containers"].push_back(
+            {{"name", c.name},
+             {"startTime", rfc3339FromNs(c.started_at_ns)},
+             {"cpu", {{"time", now}, {"usageCoreNanoSeconds", cs.cpu_usage_core_nano_seconds}}},
+             {"memory",
+              {{"time", now},
+               {"workingSetBytes", cs.memory_working_set_bytes},
+               {"usageBytes", cs.memory_usage_bytes}}}});
+      }
+    }
+    for (auto& [_, p] : by_pod) pods.push_back(p);
+    json node = {{"nodeName", node_}, {"startTime", now}};
+    auto usage = readNodeUsage("/");
+    if (usage) {
+      node["memory"] = {{"time", now}, {"availableBytes", usage->memory_available}};
+      node["fs"] = {{"time", now},
+                    {"availableBytes", usage->nodefs_available},
+                    {"capacityBytes", usage->nodefs_capacity},
+                    {"inodesFree", usage->nodefs_inodes_free},
+                    {"inodes", usage->nodefs_inodes}};
+    }
+    return {{"node", node}, {"pods", pods}};
+  }
+
+ private:
+  Kubelet& k_;
+  PodSyncer& s_;
+  ContainerRuntime& r_;
+  std::string node_;
+};
+
+// The kubelet serving certificate: --tls-cert-file, else a self-signed one kept under
+// <root-dir>/pki (kubelet does the same without serverTLSBootstrap).
+Result<CertAndKey> servingCert(const AgentConfig& cfg, const std::string& node,
+                               const std::string& ip) {
+  if (!cfg.tls_cert_file.empty()) {
+    SKIFF_ASSIGN_OR_RETURN(auto cert, readFile(cfg.tls_cert_file, 1u << 20));
+    SKIFF_ASSIGN_OR_RETURN(auto key, readFile(cfg.tls_private_key_file, 1u << 20));
+    return CertAndKey{cert, key};
+  }
+  std::string dir = cfg.root_dir + "/pki";
+  auto cert = readFile(dir + "/kubelet.crt", 1u << 20);
+  auto key = readFile(dir + "/kubelet.key", 1u << 20);
+  if (cert && key) return CertAndKey{*cert, *key};
+  std::vector<std::string> ips = {"127.0.0.1"};
+  if (!ip.empty()) ips.push_back(ip);
+  SKIFF_ASSIGN_OR_RETURN(auto made, makeSelfSignedServingCert(node, {node, "localhost"}, ips));
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  SKIFF_TRY(writeFileAtomic(dir + "/kubelet.crt", made.cert_pem, 0644));
+  SKIFF_TRY(writeFileAtomic(dir + "/kubelet.key", made.key_pem, 0600));
+  return made;
+}
+
+}  // namespace
+
+int runAgent(const AgentConfig& cfg) {
+  auto lg = skiff::log::get("agent");
+  ::signal(SIGPIPE, SIG_IGN);
+  struct sigaction sa {};
+  sa.sa_handler = onSignal;
+  ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGINT, &sa, nullptr);
+
+  auto fail = [&](const Error& e) {
+    SKIFF_LOG_ERROR(lg, "Agent failed", kv("err", e.message()));
+    return 1;
+  };
+
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.root_dir, ec);
+  if (ec) return fail(Error(ErrorCode::Internal, "create root dir '" + cfg.root_dir + "': " + ec.message()));
+
+  auto facts = makeProcNodeFacts(cfg);
+  auto snapshot = facts->collect();
+  if (!snapshot) return fail(snapshot.error());
+  std::string node_name = cfg.hostname_override.empty() ? snapshot->hostname : cfg.hostname_override;
+  for (auto& c : node_name) c = static_cast<char>(std::tolower(c));
+
+  // Credentials: an existing kubeconfig wins; otherwise join with the bootstrap token.
+  KubeConfig kc;
+  std::string kc_path = cfg.kubeconfigPath();
+  if (std::filesystem::exists(kc_path)) {
+    auto loaded = loadKubeconfig(kc_path);
+    if (!loaded) return fail(loaded.error());
+    kc = *loaded;
+    if (!cfg.server.empty() && kc.server != cfg.server) {
+      SKIFF_LOG_WARN(lg, "Kubeconfig server differs from --server, using the kubeconfig",
+                     kv("kubeconfig", kc.server), kv("server", cfg.server));
+    }
+  } else if (!cfg.token.empty()) {
+    auto joined = joinCluster(cfg, node_name);
+    if (!joined) return fail(joined.error());
+    kc = *joined;
+  } else {
+    return fail(Error(ErrorCode::Invalid, "no kubeconfig at '" + kc_path +
+                                              "': join with --server, --token and "
+                                              "--ca-cert-hash, or pass --kubeconfig"));
+  }
+  auto transport = transportFromKubeconfig(kc);
+  if (!transport) return fail(transport.error());
+  auto client = std::make_shared<KubeClient>(*transport);
+
+  // Runtime and network (adapters to the runtime and netproxy libraries).
+  ContainerRuntimePtr runtime;
+  std::string runtime_problem;
+  if (auto r = makeContainerRuntime(cfg); r) {
+    runtime = *r;
+  } else {
+    runtime_problem = r.error().message();
+    SKIFF_LOG_ERROR(lg, "Container runtime unavailable, node will be NotReady",
+                    kv("err", runtime_problem));
+    runtime = std::make_shared<UnavailableRuntime>(runtime_problem);
+  }
+  for (const auto& archive : cfg.preload_images) {
+    if (!runtime_problem.empty() || !std::filesystem::exists(archive)) continue;
+    auto n = importImageArchive(*runtime, archive);
+    if (n) {
+      SKIFF_LOG_INFO(lg, "Imported bundled images", kv("archive", archive), kv("images", *n));
+    } else {
+      SKIFF_LOG_WARN(lg, "Importing bundled images failed, ignoring", kv("archive", archive),
+                     kv("err", n.error().message()));
+    }
+  }
+  PodNetworkManagerPtr network;
+  if (auto n = makePodNetwork(cfg, node_name); n) {
+    network = *n;
+  } else {
+    SKIFF_LOG_ERROR(lg, "Pod network unavailable", kv("err", n.error().message()));
+  }
+
+  // Node registration, lease and status.
+  NodeRegistration reg;
+  reg.name = node_name;
+  reg.node_ip = cfg.node_ip;
+  reg.labels = cfg.node_labels;
+  reg.taints = cfg.register_with_taints;
+  reg.kubelet_port = cfg.port;
+  reg.lease_duration_seconds = cfg.node_lease_duration_seconds;
+  reg.kubelet_version = skiff::kKubeVersion;
+  reg.runtime_version = runtime->version();
+  reg.report_frequency = cfg.node_status_report_frequency;
+  std::unique_ptr<NodeStatusManager> status;
+  auto health = [&]() {
+    NodeHealth h;
+    h.runtime_ready = runtime_problem.empty();
+    h.runtime_message = runtime_problem;
+    h.network_ready = status && !status->podCidr().empty() && (!network || network->ready());
+    auto usage = readNodeUsage(cfg.root_dir);
+    if (usage) {
+      auto over = [&](const std::string& signal, int64_t avail, int64_t cap) {
+        auto it = cfg.eviction_hard.find(signal);
+        if (it == cfg.eviction_hard.end() || avail < 0) return false;
+        int64_t t = it->second.ends_with("%")
+                        ? static_cast<int64_t>(cap * std::strtod(it->second.c_str(), nullptr) / 100)
+                        : parseBytes(it->second).value_or(0);
+        return avail < t;
+      };
+      h.memory_pressure = over("memory.available", usage->memory_available, usage->memory_capacity);
+      h.disk_pressure = over("nodefs.available", usage->nodefs_available, usage->nodefs_capacity) ||
+                        over("nodefs.inodesFree", usage->nodefs_inodes_free, usage->nodefs_inodes);
+      h.pid_pressure = over("pid.available", usage->pids_available, usage->pids_max);
+    }
+    auto images = runtime->listImages();
+    if (images) {
+      for (const auto& i : *images) {
+        json names = json::array();
+        for (const auto& d : i.repo_digests) names.push_back(d);
+        for (const auto& t : i.repo_tags) names.push_back(t);
+        h.images.push_back({{"names", names}, {"sizeBytes", i.size}});
+      }
+    }
+    return h;
+  };
+  WallClock wall = [] { return std::chrono::system_clock::now(); };
+  status = std::make_unique<NodeStatusManager>(client, reg, *facts, health, wall);
+  for (int attempt = 0; !g_stop; ++attempt) {
+    auto r = status->registerNode();
+    if (r) break;
+    SKIFF_LOG_WARN(lg, "Unable to register node with API server, will retry",
+                   kv("node", node_name), kv("err", r.error().message()));
+    std::this_thread::sleep_for(std::chrono::seconds(std::min(attempt + 1, 7)));
+  }
+  if (g_stop) return 0;
+
+  if (network && !status->podCidr().empty()) network->setPodCidr(status->podCidr());
+
+  // Pods.
+  KubeletLimits limits;
+  limits.allocatable_milli_cpu = parseMilliCpu(snapshot->allocatable.value("cpu", "0")).value_or(0);
+  limits.allocatable_memory = parseBytes(snapshot->allocatable.value("memory", "0")).value_or(0);
+  limits.max_pods = cfg.max_pods;
+  auto objects = makeApiObjectSource(client);
+  auto mounter = makeRealMounter();
+  VolumeManager volumes(cfg.root_dir, *objects, *mounter);
+  Backoff crash(cfg.crash_loop_initial, cfg.crash_loop_max, wall);
+  Backoff image_backoff(std::chrono::seconds(10), std::chrono::seconds(300), wall);
+  PodSyncConfig psc;
+  psc.node_name = node_name;
+  psc.host_ip = status->nodeIp();
+  psc.root_dir = cfg.root_dir;
+  psc.log_dir = cfg.pod_log_dir;
+  psc.cluster_dns = cfg.cluster_dns;
+  psc.cluster_domain = cfg.cluster_domain;
+  psc.memory_capacity = parseBytes(snapshot->capacity.value("memory", "0")).value_or(0);
+  psc.allocatable_milli_cpu = limits.allocatable_milli_cpu;
+  psc.allocatable_memory = limits.allocatable_memory;
+  auto probe_runner = makeProbeRunner(*runtime);
+  Kubelet* kubelet_ptr = nullptr;
+  ProbeManager probes(*probe_runner, [&](const std::string& uid) {
+    if (kubelet_ptr != nullptr) kubelet_ptr->updateUid(uid);
+  });
+  PodSyncer syncer(psc, *runtime, network.get(), volumes, *objects, crash, image_backoff, &probes,
+                   wall);
+  Kubelet kubelet(client, syncer, *runtime, limits);
+  kubelet_ptr = &kubelet;
+
+  CancelToken cancel;
+  g_cancel = &cancel;
+  boost::asio::io_context lease_io, status_io;
+  auto lease_guard = boost::asio::make_work_guard(lease_io);
+  auto status_guard = boost::asio::make_work_guard(status_io);
+  BoundedFrequencyRunner lease_runner(
+      lease_io, "node-lease",
+      [&] {
+        auto r = status->renewLease();
+        if (!r) SKIFF_LOG_WARN(lg, "Failed to renew node lease, will retry", kv("err", r.error().message()));
+        return bool(r);
+      },
+      std::chrono::seconds(cfg.node_lease_duration_seconds) / 4,
+      std::chrono::seconds(cfg.node_lease_duration_seconds) / 4, std::chrono::milliseconds(1000));
+  BoundedFrequencyRunner status_runner(
+      status_io, "node-status",
+      [&] {
+        auto r = status->syncStatus();
+        if (!r) SKIFF_LOG_WARN(lg, "Error updating node status, will retry", kv("err", r.error().message()));
+        return bool(r);
+      },
+      std::chrono::seconds(1), cfg.node_status_update_frequency, std::chrono::seconds(2));
+  lease_runner.start();
+  status_runner.start();
+
+  Threads threads;
+  threads.list.emplace_back([&] { lease_io.run(); });
+  threads.list.emplace_back([&] { status_io.run(); });
+
+  ListOptions pod_sel;
+  pod_sel.field_selector = "spec.nodeName=" + node_name;
+  Reflector pods_reflector(client, apiPath("", "v1", "pods"), pod_sel, kubelet, "pods");
+  threads.list.emplace_back([&] { pods_reflector.run(cancel); });
+
+  NodeWatch node_watch(
+      node_name, *status,
+      [&] {
+        std::string cidr = status->podCidr();
+        SKIFF_LOG_INFO(lg, "Pod CIDR assigned", kv("node", node_name), kv("podCIDR", cidr));
+        if (network) network->setPodCidr(cidr);
+        status_runner.run();
+      },
+      network.get());
+  Reflector node_reflector(client, apiPath("", "v1", "nodes"), {}, node_watch, "nodes");
+  threads.list.emplace_back([&] { node_reflector.run(cancel); });
+
+  // kube-proxy: Services + EndpointSlices -> iptables, through a bounded-frequency runner
+  // (minSyncPeriod 1 s, syncPeriod 30 s as kube-proxy's defaults).
+  boost::asio::io_context proxy_io;
+  auto proxy_guard = boost::asio::make_work_guard(proxy_io);
+  std::unique_ptr<ServiceProxySink> proxy;
+  if (cfg.run_proxy) {
+    auto p = makeServiceProxy(cfg, node_name);
+    if (p) {
+      proxy = std::move(*p);
+    } else {
+      SKIFF_LOG_ERROR(lg, "Service proxy unavailable", kv("err", p.error().message()));
+    }
+  }
+  std::unique_ptr<ObjectCache> services_cache, slices_cache;
+  std::unique_ptr<BoundedFrequencyRunner> proxy_runner;
+  std::unique_ptr<Reflector> services_reflector, slices_reflector;
+  if (proxy) {
+    auto poke = [&] {
+      if (proxy_runner) proxy_runner->run();
+    };
+    services_cache = std::make_unique<ObjectCache>(poke);
+    slices_cache = std::make_unique<ObjectCache>(poke);
+    proxy_runner = std::make_unique<BoundedFrequencyRunner>(
+        proxy_io, "service-proxy",
+        [&] {
+          auto r = proxy->sync(services_cache->snapshot(), slices_cache->snapshot());
+          if (!r) {
+            SKIFF_LOG_WARN(lg, "Service proxy sync failed, will retry", kv("err", r.error().message()));
+            return false;
+          }
+          SKIFF_LOG_DEBUG(lg, "Service proxy synced", kv("result", *r));
+          return true;
+        },
+        std::chrono::seconds(1), std::chrono::seconds(30), std::chrono::seconds(5));
+    services_reflector = std::make_unique<Reflector>(client, apiPath("", "v1", "services"),
+                                                     ListOptions{}, *services_cache, "services");
+    slices_reflector = std::make_unique<Reflector>(
+        client, apiPath("discovery.k8s.io", "v1", "endpointslices"), ListOptions{}, *slices_cache,
+        "endpointslices");
+    threads.list.emplace_back([&] { services_reflector->run(cancel); });
+    threads.list.emplace_back([&] { slices_reflector->run(cancel); });
+    proxy_runner->start();
+    threads.list.emplace_back([&] { proxy_io.run(); });
+  }
+
+  // PLEG relist every second; full resync every 10 s (backoff expiry, volume refresh).
+  threads.list.emplace_back([&] {
+    int tick = 0;
+    while (!cancel.waitFor(std::chrono::seconds(1))) {
+      kubelet.relist();
+      // Static pods: rescan the manifest directory (fileCheckFrequency, 20 s).
+      if (tick % cfg.file_check_frequency.count() == 0) {
+        auto scan = scanStaticPods(cfg.pod_manifest_path, node_name);
+        for (const auto& e : scan.errors) {
+          SKIFF_LOG_WARN(lg, "Skipping static pod manifest", kv("err", e));
+        }
+        kubelet.setStaticPods(scan.pods);
+      }
+      ++tick;
+      if (tick % 60 == 0) {
+        kubelet.resyncAll(true);  // syncFrequency 1 min
+      } else if (tick % 5 == 0) {
+        kubelet.resyncAll(false);
+      }
+    }
+  });
+
+  // Kubelet API (:10250) and healthz (127.0.0.1:10248).
+  ApiSource api_source(kubelet, syncer, *runtime, node_name);
+  auto serving = servingCert(cfg, node_name, status->nodeIp());
+  if (!serving) return fail(serving.error());
+  KubeletServerOptions so;
+  so.address = cfg.address;
+  so.port = cfg.port;
+  so.healthz_address = cfg.healthz_bind_address;
+  so.healthz_port = cfg.healthz_port > 0 ? cfg.healthz_port : -1;
+  so.cert_pem = serving->cert_pem;
+  so.key_pem = serving->key_pem;
+  so.client_ca_pem = kc.tls.ca_pem;
+  if (!cfg.client_ca_file.empty()) {
+    auto ca = readFile(cfg.client_ca_file, 1u << 20);
+    if (!ca) return fail(ca.error());
+    so.client_ca_pem = *ca;
+  }
+  auto server = startKubeletServer(so, api_source);
+  if (!server) {
+    cancel.cancel();
+    lease_io.stop();
+    status_io.stop();
+    kubelet.stop();
+    return fail(server.error());
+  }
+  SKIFF_LOG_INFO(lg, "Kubelet API serving", kv("port", (*server)->port()),
+                 kv("healthzPort", (*server)->healthzPort()));
+
+  // systemd: READY once registered; WATCHDOG at half the configured interval.
+  (void)sd_notify(0, "READY=1\nSTATUS=node registered");
+  uint64_t watchdog_usec = 0;
+  bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+  SKIFF_LOG_INFO(lg, "Agent running", kv("node", node_name), kv("version", skiff::kVersion));
+  auto last_dog = std::chrono::steady_clock::now();
+  while (!g_stop) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (watchdog && std::chrono::steady_clock::now() - last_dog >=
+                        std::chrono::microseconds(watchdog_usec / 2)) {
+      (void)sd_notify(0, "WATCHDOG=1");
+      last_dog = std::chrono::steady_clock::now();
+    }
+  }
+  SKIFF_LOG_INFO(lg, "Agent stopping; pods keep running", kv("node", node_name));
+  (void)sd_notify(0, "STOPPING=1");
+  (*server)->stop();
+  cancel.cancel();
+  lease_runner.stop();
+  status_runner.stop();
+  if (proxy_runner) proxy_runner->stop();
+  proxy_guard.reset();
+  proxy_io.stop();
+  lease_guard.reset();
+  status_guard.reset();
+  lease_io.stop();
+  status_io.stop();
+  // Join before the reflectors and caches (declared after `threads`) are destroyed.
+  for (auto& t : threads.list) {
+    if (t.joinable()) t.join();
+  }
+  probes.stop();
+  kubelet.stop();
+  return 0;
+}
+
+}  // namespace skiff::agent

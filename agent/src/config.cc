@@ -1,0 +1,197 @@
+#include "skiff/agent/config.h"
+
+#include <set>
+#include <sstream>
+
+#include "skiff/agent/yaml.h"
+#include "skiff/common/file.h"
+
+namespace skiff::agent {
+
+using nlohmann::json;
+
+namespace {
+std::vector<std::string> splitComma(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    auto b = part.find_first_not_of(" \t");
+    auto e = part.find_last_not_of(" \t");
+    if (b == std::string::npos) continue;
+    out.push_back(part.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+const std::set<std::string> kEvictionSignals = {"memory.available",  "nodefs.available",
+                                                "nodefs.inodesFree", "imagefs.available",
+                                                "imagefs.inodesFree", "pid.available"};
+
+Result<void> checkThreshold(const std::string& signal, const std::string& value) {
+  if (!kEvictionSignals.count(signal)) {
+    return Error(ErrorCode::Invalid, "parse eviction threshold: unknown signal '" + signal + "'");
+  }
+  if (value.empty() || value.find_first_not_of("0123456789.%KMGTPEikmgtpe") != std::string::npos) {
+    return Error(ErrorCode::Invalid, "parse eviction threshold '" + signal + "': bad quantity '" +
+                                         value + "'");
+  }
+  return ok();
+}
+}  // namespace
+
+Result<std::map<std::string, std::string>> parseKeyValueList(const std::string& text,
+                                                             const std::string& flag) {
+  std::map<std::string, std::string> out;
+  for (const auto& term : splitComma(text)) {
+    auto eq = term.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Error(ErrorCode::Invalid,
+                   "parse " + flag + ": '" + term + "' is not of the form key=value");
+    }
+    out[term.substr(0, eq)] = term.substr(eq + 1);
+  }
+  return out;
+}
+
+Result<std::map<std::string, std::string>> parseEvictionThresholds(const std::string& text) {
+  std::map<std::string, std::string> out;
+  for (const auto& term : splitComma(text)) {
+    auto lt = term.find('<');
+    if (lt == std::string::npos || lt == 0) {
+      return Error(ErrorCode::Invalid,
+                   "parse --eviction-hard: '" + term + "' is not of the form signal<quantity");
+    }
+    std::string signal = term.substr(0, lt), value = term.substr(lt + 1);
+    SKIFF_TRY(checkThreshold(signal, value));
+    out[signal] = value;
+  }
+  return out;
+}
+
+Result<std::vector<json>> parseTaints(const std::string& text) {
+  std::vector<json> out;
+  for (const auto& term : splitComma(text)) {
+    auto colon = term.rfind(':');
+    if (colon == std::string::npos) {
+      return Error(ErrorCode::Invalid,
+                   "parse --register-with-taints: '" + term + "' has no effect (key=value:Effect)");
+    }
+    std::string kv = term.substr(0, colon), effect = term.substr(colon + 1);
+    if (effect != "NoSchedule" && effect != "PreferNoSchedule" && effect != "NoExecute") {
+      return Error(ErrorCode::Invalid, "parse --register-with-taints: invalid taint effect '" +
+                                           effect + "', must be NoSchedule, PreferNoSchedule or "
+                                           "NoExecute");
+    }
+    json t = {{"effect", effect}};
+    auto eq = kv.find('=');
+    t["key"] = kv.substr(0, eq);
+    if (eq != std::string::npos) t["value"] = kv.substr(eq + 1);
+    if (t["key"].get<std::string>().empty()) {
+      return Error(ErrorCode::Invalid, "parse --register-with-taints: empty key in '" + term + "'");
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+Result<void> validateNodeLabels(const std::map<std::string, std::string>& labels) {
+  // kubelet's allowed kubernetes.io labels (cmd/kubelet/app/options/options.go).
+  static const std::set<std::string> kAllowed = {
+      "kubernetes.io/hostname",        "kubernetes.io/instance-type",
+      "kubernetes.io/os",              "kubernetes.io/arch",
+      "beta.kubernetes.io/instance-type", "beta.kubernetes.io/os",
+      "beta.kubernetes.io/arch",       "failure-domain.beta.kubernetes.io/zone",
+      "failure-domain.beta.kubernetes.io/region", "topology.kubernetes.io/zone",
+      "topology.kubernetes.io/region", "node.kubernetes.io/instance-type"};
+  for (const auto& [k, v] : labels) {
+    auto slash = k.find('/');
+    std::string prefix = slash == std::string::npos ? "" : k.substr(0, slash);
+    bool k8s_ns = prefix == "kubernetes.io" || prefix.ends_with(".kubernetes.io") ||
+                  prefix == "k8s.io" || prefix.ends_with(".k8s.io");
+    bool allowed_ns = prefix == "kubelet.kubernetes.io" || prefix.ends_with(".kubelet.kubernetes.io") ||
+                      prefix == "node.kubernetes.io" || prefix.ends_with(".node.kubernetes.io");
+    if (k8s_ns && !allowed_ns && !kAllowed.count(k)) {
+      return Error(ErrorCode::Invalid, "unknown 'kubernetes.io' or 'k8s.io' labels specified with "
+                                       "--node-labels: [" + k + "]");
+    }
+    if (v.size() > 63) {
+      return Error(ErrorCode::Invalid, "invalid node label '" + k + "': value longer than 63");
+    }
+  }
+  return ok();
+}
+
+Result<void> applyKubeletConfiguration(const json& doc, AgentConfig& cfg) {
+  if (!doc.is_object()) return Error(ErrorCode::Invalid, "kubelet config: not a mapping");
+  std::string kind = doc.value("kind", "KubeletConfiguration");
+  if (kind != "KubeletConfiguration") {
+    return Error(ErrorCode::Invalid, "kubelet config: kind '" + kind + "' is not "
+                                     "KubeletConfiguration");
+  }
+  auto strMap = [&](const char* key, std::map<std::string, std::string>& out) -> Result<void> {
+    if (!doc.contains(key)) return ok();
+    if (!doc[key].is_object()) return Error(ErrorCode::Invalid, std::string("kubelet config: ") + key + " must be a map");
+    out.clear();
+    for (const auto& [k, v] : doc[key].items()) {
+      out[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    }
+    return ok();
+  };
+  auto integer = [&](const char* key, int& out) -> Result<void> {
+    if (!doc.contains(key)) return ok();
+    if (!doc[key].is_number_integer()) return Error(ErrorCode::Invalid, std::string("kubelet config: ") + key + " must be an integer");
+    out = doc[key].get<int>();
+    return ok();
+  };
+  auto string = [&](const char* key, std::string& out) -> Result<void> {
+    if (!doc.contains(key)) return ok();
+    if (!doc[key].is_string()) return Error(ErrorCode::Invalid, std::string("kubelet config: ") + key + " must be a string");
+    out = doc[key].get<std::string>();
+    return ok();
+  };
+  SKIFF_TRY(integer("maxPods", cfg.max_pods));
+  SKIFF_TRY(integer("port", cfg.port));
+  SKIFF_TRY(integer("healthzPort", cfg.healthz_port));
+  SKIFF_TRY(integer("nodeLeaseDurationSeconds", cfg.node_lease_duration_seconds));
+  SKIFF_TRY(string("address", cfg.address));
+  SKIFF_TRY(string("healthzBindAddress", cfg.healthz_bind_address));
+  SKIFF_TRY(string("staticPodPath", cfg.pod_manifest_path));
+  SKIFF_TRY(string("clusterDomain", cfg.cluster_domain));
+  SKIFF_TRY(string("tlsCertFile", cfg.tls_cert_file));
+  SKIFF_TRY(string("tlsPrivateKeyFile", cfg.tls_private_key_file));
+  SKIFF_TRY(strMap("kubeReserved", cfg.kube_reserved));
+  SKIFF_TRY(strMap("systemReserved", cfg.system_reserved));
+  if (doc.contains("evictionHard")) {
+    SKIFF_TRY(strMap("evictionHard", cfg.eviction_hard));
+    for (const auto& [s, v] : cfg.eviction_hard) SKIFF_TRY(checkThreshold(s, v));
+  }
+  if (doc.contains("clusterDNS")) {
+    if (!doc["clusterDNS"].is_array()) return Error(ErrorCode::Invalid, "kubelet config: clusterDNS must be a list");
+    cfg.cluster_dns.clear();
+    for (const auto& v : doc["clusterDNS"]) {
+      if (v.is_string()) cfg.cluster_dns.push_back(v.get<std::string>());
+    }
+  }
+  if (doc.contains("authentication") && doc["authentication"].contains("x509")) {
+    SKIFF_TRY(string("clientCAFile", cfg.client_ca_file));
+    const auto& x = doc["authentication"]["x509"];
+    if (x.contains("clientCAFile") && x["clientCAFile"].is_string()) {
+      cfg.client_ca_file = x["clientCAFile"].get<std::string>();
+    }
+  }
+  if (cfg.max_pods <= 0) return Error(ErrorCode::Invalid, "kubelet config: maxPods must be > 0");
+  return ok();
+}
+
+Result<void> applyConfigFile(const std::string& path, AgentConfig& cfg) {
+  auto text = readFile(path, 1u << 20);
+  if (!text) return std::move(text).error().wrap("load kubelet config");
+  auto doc = yamlToJson(*text);
+  if (!doc) return std::move(doc).error().wrap("load kubelet config '" + path + "'");
+  auto r = applyKubeletConfiguration(*doc, cfg);
+  if (!r) return std::move(r).error().wrap("load kubelet config '" + path + "'");
+  return ok();
+}
+
+}  // namespace skiff::agent

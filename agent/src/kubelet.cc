@@ -1,0 +1,435 @@
+#include "skiff/agent/kubelet.h"
+
+#include "skiff/agent/resources.h"
+#include "skiff/common/log.h"
+
+namespace skiff::agent {
+
+using nlohmann::json;
+using skiff::log::kv;
+
+namespace {
+
+std::string podRef(const json& pod) {
+  return pod["metadata"].value("namespace", "") + "/" + pod["metadata"].value("name", "");
+}
+
+// Mirror pods stand in the API for static pods; the static pod itself is what runs.
+bool isMirror(const json& pod) {
+  const json& md = pod.value("metadata", json::object());
+  return md.contains("annotations") && md["annotations"].contains("kubernetes.io/config.mirror");
+}
+
+bool terminalPhase(const json& pod) {
+  std::string p = pod.value("status", json::object()).value("phase", "");
+  return p == "Succeeded" || p == "Failed";
+}
+
+std::vector<std::tuple<std::string, int, std::string>> hostPorts(const json& pod) {
+  std::vector<std::tuple<std::string, int, std::string>> out;
+  for (const char* field : {"containers", "initContainers"}) {
+    for (const auto& c : pod["spec"].value(field, json::array())) {
+      for (const auto& p : c.value("ports", json::array())) {
+        int hp = p.value("hostPort", 0);
+        if (hp > 0) out.emplace_back(p.value("protocol", "TCP"), hp, p.value("hostIP", "0.0.0.0"));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<WaitingReason> admitPod(const json& pod, const std::vector<json>& admitted,
+                                      const KubeletLimits& limits) {
+  // Pods
+  if (static_cast<int64_t>(admitted.size()) + 1 > limits.max_pods) {
+    return WaitingReason{"OutOfpods", "Pod was rejected: Node didn't have enough resource: pods, "
+                                      "requested: 1, used: " + std::to_string(admitted.size()) +
+                                          ", capacity: " + std::to_string(limits.max_pods)};
+  }
+  PodResources want = podRequests(pod);
+  PodResources used;
+  for (const auto& p : admitted) {
+    auto r = podRequests(p);
+    used.cpu_milli += r.cpu_milli;
+    used.memory_bytes += r.memory_bytes;
+  }
+  if (want.cpu_milli > 0 && used.cpu_milli + want.cpu_milli > limits.allocatable_milli_cpu) {
+    return WaitingReason{"OutOfcpu", "Pod was rejected: Node didn't have enough resource: cpu, "
+                                     "requested: " + std::to_string(want.cpu_milli) + ", used: " +
+                                         std::to_string(used.cpu_milli) + ", capacity: " +
+                                         std::to_string(limits.allocatable_milli_cpu)};
+  }
+  if (want.memory_bytes > 0 &&
+      used.memory_bytes + want.memory_bytes > limits.allocatable_memory) {
+    return WaitingReason{"OutOfmemory",
+                         "Pod was rejected: Node didn't have enough resource: memory, requested: " +
+                             std::to_string(want.memory_bytes) + ", used: " +
+                             std::to_string(used.memory_bytes) + ", capacity: " +
+                             std::to_string(limits.allocatable_memory)};
+  }
+  auto mine = hostPorts(pod);
+  for (const auto& p : admitted) {
+    for (const auto& [proto, port, ip] : hostPorts(p)) {
+      for (const auto& [mproto, mport, mip] : mine) {
+        bool ip_overlap = ip == mip || ip == "0.0.0.0" || mip == "0.0.0.0";
+        if (proto == mproto && port == mport && ip_overlap) {
+          return WaitingReason{"NodePorts",
+                               "Pod was rejected: Predicate NodePorts failed: node(s) didn't have "
+                               "free ports for the requested pod ports"};
+        }
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+json statusMergePatch(const json& from, const json& to) {
+  static const char* kOwned[] = {"phase",          "reason",         "message",
+                                 "podIP",          "podIPs",         "hostIP",
+                                 "hostIPs",        "startTime",      "qosClass",
+                                 "conditions",     "containerStatuses", "initContainerStatuses"};
+  json patch = json::object();
+  for (const char* k : kOwned) {
+    bool in_from = from.contains(k), in_to = to.contains(k);
+    if (in_to && (!in_from || from[k] != to[k])) patch[k] = to[k];
+    if (!in_to && in_from) patch[k] = nullptr;
+  }
+  return patch;
+}
+
+Kubelet::Kubelet(KubeClientPtr client, PodSyncer& syncer, ContainerRuntime& runtime,
+                 KubeletLimits limits, int worker_threads)
+    : client_(std::move(client)),
+      syncer_(syncer),
+      runtime_(runtime),
+      limits_(limits),
+      workers_([this](const std::string& uid) { syncUid(uid); }, worker_threads) {}
+
+Kubelet::~Kubelet() { stop(); }
+
+void Kubelet::stop() { workers_.stop(); }
+
+void Kubelet::setLimits(const KubeletLimits& limits) {
+  std::lock_guard lk(mu_);
+  limits_ = limits;
+}
+
+void Kubelet::replace(const std::vector<json>& items) {
+  std::set<std::string> uids;
+  {
+    std::lock_guard lk(mu_);
+    std::map<std::string, json> next;
+    for (const auto& uid : static_uids_) next[uid] = pods_[uid];
+    for (const auto& p : items) {
+      std::string uid = p["metadata"].value("uid", "");
+      if (!uid.empty() && !isMirror(p)) next[uid] = p;
+    }
+    for (const auto& [uid, _] : pods_) uids.insert(uid);  // deleted ones get a final sync
+    for (const auto& [uid, _] : next) uids.insert(uid);
+    pods_ = std::move(next);
+    listed_ = true;
+  }
+  // Pods the runtime still runs but the API no longer lists (deleted while we were away).
+  auto in_runtime = syncer_.runtimePods();
+  if (in_runtime) {
+    for (const auto& [uid, _] : *in_runtime) uids.insert(uid);
+  }
+  for (const auto& uid : uids) workers_.updatePod(uid);
+}
+
+void Kubelet::apply(const WatchEvent& ev) {
+  std::string uid = ev.object["metadata"].value("uid", "");
+  if (uid.empty() || isMirror(ev.object)) return;
+  {
+    std::lock_guard lk(mu_);
+    if (ev.type == "DELETED") {
+      pods_.erase(uid);
+    } else {
+      pods_[uid] = ev.object;
+    }
+  }
+  workers_.updatePod(uid);
+}
+
+void Kubelet::setStaticPods(const std::vector<json>& pods) {
+  std::set<std::string> changed;
+  {
+    std::lock_guard lk(mu_);
+    std::set<std::string> next;
+    for (const auto& p : pods) {
+      std::string uid = p["metadata"].value("uid", "");
+      next.insert(uid);
+      if (!pods_.count(uid) || pods_[uid] != p) changed.insert(uid);
+      pods_[uid] = p;
+    }
+    for (const auto& uid : static_uids_) {
+      if (!next.count(uid)) {
+        pods_.erase(uid);
+        changed.insert(uid);
+      }
+    }
+    static_uids_ = next;
+  }
+  for (const auto& uid : changed) workers_.updatePod(uid);
+}
+
+void Kubelet::relist() {
+  auto list = runtime_.listContainers();
+  if (!list) return;
+  std::map<std::string, std::string> now;
+  std::set<std::string> changed;
+  for (const auto& c : *list) {
+    auto uid = c.labels.find(kLabelPodUid);
+    if (uid == c.labels.end()) continue;
+    now[c.id] = std::to_string(static_cast<int>(c.state)) + "/" + uid->second;
+  }
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& [id, s] : now) {
+      auto it = pleg_.find(id);
+      if (it == pleg_.end() || it->second != s) changed.insert(s.substr(s.find('/') + 1));
+    }
+    for (const auto& [id, s] : pleg_) {
+      if (!now.count(id)) changed.insert(s.substr(s.find('/') + 1));
+    }
+    pleg_ = std::move(now);
+  }
+  for (const auto& uid : changed) workers_.updatePod(uid);
+}
+
+void Kubelet::resyncAll(bool full) {
+  std::vector<std::string> uids;
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& [uid, _] : pods_) {
+      // Between full resyncs only pods that are not settled need a look: something waiting
+      // (CrashLoopBackOff/ImagePullBackOff expiry) or not ready (volumes, probes). Settled pods
+      // are woken by the PLEG, probes and watch events.
+      bool settled = false;
+      auto st = sent_status_.find(uid);
+      if (!full && st != sent_status_.end() && st->second.value("phase", "") == "Running") {
+        settled = true;
+        for (const auto& c : st->second.value("containerStatuses", json::array())) {
+          if (!c.value("ready", false) || !c["state"].contains("running")) settled = false;
+        }
+      }
+      if (!settled) uids.push_back(uid);
+    }
+  }
+  for (const auto& uid : uids) workers_.updatePod(uid);
+}
+
+std::optional<json> Kubelet::findPod(const std::string& ns, const std::string& name) {
+  std::lock_guard lk(mu_);
+  for (const auto& [_, p] : pods_) {
+    if (p["metadata"].value("namespace", "") == ns && p["metadata"].value("name", "") == name) {
+      return p;
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<json> Kubelet::pods() {
+  std::lock_guard lk(mu_);
+  std::vector<json> out;
+  for (const auto& [_, p] : pods_) out.push_back(p);
+  return out;
+}
+
+void Kubelet::patchStatus(const json& pod, const json& status) {
+  auto lg = skiff::log::get("agent");
+  std::string uid = pod["metadata"].value("uid", "");
+  {
+    std::lock_guard lk(mu_);
+    auto it = sent_status_.find(uid);
+    if (it != sent_status_.end() && it->second == status) return;
+  }
+  std::string ns = pod["metadata"].value("namespace", "");
+  std::string name = pod["metadata"].value("name", "");
+  json base = pod.value("status", json::object());
+  json patch = {{"metadata", {{"uid", uid}}}, {"status", statusMergePatch(base, status)}};
+  auto r = client_->patch(apiPath("", "v1", "pods", ns, name, "status"), patch, PatchType::Merge);
+  if (!r) {
+    SKIFF_LOG_WARN(lg, "Failed to update status for pod, will retry", kv("pod", podRef(pod)),
+                   kv("err", r.error().message()));
+    return;
+  }
+  SKIFF_LOG_DEBUG(lg, "Status for pod updated successfully", kv("pod", podRef(pod)),
+                  kv("phase", status.value("phase", "")));
+  std::lock_guard lk(mu_);
+  sent_status_[uid] = status;
+  auto it = pods_.find(uid);
+  if (it != pods_.end() && r->contains("metadata") &&
+      (*r)["metadata"].value("uid", "") == uid) {
+    it->second["status"] = (*r)["status"];
+  }
+}
+
+void Kubelet::ensureMirrorPod(const json& pod) {
+  // A static pod is mirrored into the API so kubectl sees it (annotation
+  // kubernetes.io/config.mirror carries the static pod's hash = its uid here).
+  std::string ns = pod["metadata"].value("namespace", "default");
+  std::string name = pod["metadata"].value("name", "");
+  auto cur = client_->get(apiPath("", "v1", "pods", ns, name));
+  if (cur) return;
+  json mirror = pod;
+  mirror["metadata"].erase("uid");
+  mirror["metadata"].erase("resourceVersion");
+  mirror["metadata"]["annotations"]["kubernetes.io/config.mirror"] = pod["metadata"].value("uid", "");
+  mirror.erase("status");
+  (void)client_->create(apiPath("", "v1", "pods", ns), mirror);
+}
+
+void Kubelet::syncUid(const std::string& uid) {
+  auto lg = skiff::log::get("agent");
+  std::optional<json> pod;
+  bool is_static = false;
+  std::optional<WaitingReason> rejected;
+  {
+    std::lock_guard lk(mu_);
+    auto it = pods_.find(uid);
+    if (it != pods_.end()) pod = it->second;
+    is_static = static_uids_.count(uid) > 0;
+    auto r = rejected_.find(uid);
+    if (r != rejected_.end()) rejected = r->second;
+  }
+  if (!pod) {
+    // TerminatedPod for an orphan: the API no longer has it. Kill quickly and clean up.
+    auto view = syncer_.runtimeView(uid);
+    if (view && (view->sandbox || !view->containers.empty())) {
+      SKIFF_LOG_INFO(lg, "Cleaning up orphaned pod", kv("podUID", uid));
+      json stub = {{"metadata", {{"uid", uid}}}, {"spec", json::object()}};
+      (void)syncer_.killPod(stub, std::chrono::seconds(2));
+      auto r = syncer_.cleanupPod(uid);
+      if (!r) SKIFF_LOG_WARN(lg, "Orphan cleanup failed, will retry", kv("podUID", uid),
+                             kv("err", r.error().message()));
+    }
+    std::lock_guard lk(mu_);
+    sent_status_.erase(uid);
+    finished_.erase(uid);
+    admitted_.erase(uid);
+    rejected_.erase(uid);
+    return;
+  }
+  const json& md = (*pod)["metadata"];
+  if (md.contains("deletionTimestamp") && !md["deletionTimestamp"].is_null()) {
+    // TerminatingPod -> TerminatedPod.
+    int64_t grace = md.value("deletionGracePeriodSeconds",
+                             (*pod)["spec"].value("terminationGracePeriodSeconds", int64_t(30)));
+    SKIFF_LOG_INFO(lg, "Killing pod", kv("pod", podRef(*pod)), kv("gracePeriod", grace));
+    auto killed = syncer_.killPod(*pod, std::chrono::seconds(grace));
+    if (!killed) {
+      SKIFF_LOG_WARN(lg, "Killing pod failed, will retry", kv("pod", podRef(*pod)),
+                     kv("err", killed.error().message()));
+      return;
+    }
+    auto st = syncer_.currentStatus(*pod);
+    if (st) {
+      // kubelet reports a terminating pod's final phase: Failed unless every container ended 0.
+      json s = *st;
+      if (s.value("phase", "") == "Running" || s.value("phase", "") == "Pending") {
+        s["phase"] = (*pod)["spec"].value("restartPolicy", "Always") == "Always" ? "Failed" : s["phase"];
+      }
+      patchStatus(*pod, s);
+    }
+    auto cleaned = syncer_.cleanupPod(uid);
+    if (!cleaned) {
+      SKIFF_LOG_WARN(lg, "Pod cleanup failed, will retry", kv("pod", podRef(*pod)),
+                     kv("err", cleaned.error().message()));
+      return;
+    }
+    auto del = client_->remove(apiPath("", "v1", "pods", md.value("namespace", ""),
+                                       md.value("name", "")),
+                               0, uid);
+    if (!del && !del.error().is(ErrorCode::NotFound) && !del.error().is(ErrorCode::Conflict)) {
+      SKIFF_LOG_WARN(lg, "Final pod delete failed, will retry", kv("pod", podRef(*pod)),
+                     kv("err", del.error().message()));
+      return;
+    }
+    SKIFF_LOG_INFO(lg, "Pod deleted", kv("pod", podRef(*pod)));
+    return;
+  }
+  if (rejected) {
+    auto st = syncer_.currentStatus(*pod, rejected);
+    if (st) patchStatus(*pod, *st);
+    return;
+  }
+  // Admission (once per UID).
+  bool admitted;
+  {
+    std::lock_guard lk(mu_);
+    admitted = admitted_.count(uid) > 0;
+  }
+  if (!admitted && !terminalPhase(*pod)) {
+    std::vector<json> others;
+    KubeletLimits limits;
+    {
+      std::lock_guard lk(mu_);
+      limits = limits_;
+      for (const auto& a : admitted_) {
+        auto it = pods_.find(a);
+        if (it != pods_.end() && !terminalPhase(it->second)) others.push_back(it->second);
+      }
+    }
+    // A pod the runtime already runs (agent restart) was admitted before: keep it.
+    auto view = syncer_.runtimeView(uid);
+    bool running_already = view && view->sandbox.has_value();
+    auto why = running_already ? std::nullopt : admitPod(*pod, others, limits);
+    std::lock_guard lk(mu_);
+    if (why) {
+      rejected_[uid] = *why;
+      SKIFF_LOG_WARN(lg, "Pod admission denied", kv("pod", podRef(*pod)),
+                     kv("reason", why->reason), kv("message", why->message));
+    } else {
+      admitted_.insert(uid);
+    }
+  }
+  {
+    std::lock_guard lk(mu_);
+    auto r = rejected_.find(uid);
+    if (r != rejected_.end()) rejected = r->second;
+  }
+  if (rejected) {
+    auto st = syncer_.currentStatus(*pod, rejected);
+    if (st) patchStatus(*pod, *st);
+    return;
+  }
+  if (is_static) ensureMirrorPod(*pod);
+  bool finished;
+  {
+    std::lock_guard lk(mu_);
+    finished = finished_.count(uid) > 0;
+  }
+  if (terminalPhase(*pod) || finished) {
+    // Terminal pods keep their containers for logs, but nothing runs: stop the sandbox.
+    (void)syncer_.killPod(*pod, std::chrono::seconds(0));
+    return;
+  }
+  auto st = syncer_.syncPod(*pod);
+  if (!st) {
+    SKIFF_LOG_WARN(lg, "Error syncing pod, skipping", kv("pod", podRef(*pod)),
+                   kv("err", st.error().message()));
+    return;
+  }
+  std::string phase = st->value("phase", "");
+  if (phase == "Succeeded" || phase == "Failed") {
+    // Terminal: never sync this UID into a new sandbox again (kubelet's "terminated" state).
+    {
+      std::lock_guard lk(mu_);
+      finished_.insert(uid);
+    }
+    (void)syncer_.killPod(*pod, std::chrono::seconds(0));
+  }
+  if (is_static) {
+    // Mirror pods have their own UID: report the status on the mirror object.
+    auto mirror = client_->get(apiPath("", "v1", "pods", (*pod)["metadata"].value("namespace", ""),
+                                       (*pod)["metadata"].value("name", "")));
+    if (mirror) patchStatus(*mirror, *st);
+    return;
+  }
+  patchStatus(*pod, *st);
+}
+
+}  // namespace skiff::agent

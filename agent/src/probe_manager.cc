@@ -1,0 +1,274 @@
+#include "skiff/agent/probe_manager.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "skiff/common/log.h"
+
+namespace skiff::agent {
+
+using nlohmann::json;
+
+namespace {
+
+int resolvePort(const json& port, const json& container) {
+  if (port.is_number_integer()) return port.get<int>();
+  if (port.is_string()) {
+    std::string name = port.get<std::string>();
+    for (const auto& p : container.value("ports", json::array())) {
+      if (p.value("name", "") == name) return p.value("containerPort", 0);
+    }
+    return std::atoi(name.c_str());
+  }
+  return 0;
+}
+
+// Connects with a deadline; returns the fd or -1.
+int connectTimeout(const std::string& ip, int port, int timeout_ms) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (::inet_pton(AF_INET, ip.c_str(), &addr.sin_addr) != 1) return -1;
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -1;
+  int r = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  if (r != 0 && errno != EINPROGRESS) {
+    ::close(fd);
+    return -1;
+  }
+  pollfd p{fd, POLLOUT, 0};
+  if (r != 0 && (::poll(&p, 1, timeout_ms) != 1)) {
+    ::close(fd);
+    return -1;
+  }
+  int err = 0;
+  socklen_t len = sizeof err;
+  ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+  if (err != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+class RealProbeRunner final : public ProbeRunner {
+ public:
+  explicit RealProbeRunner(ContainerRuntime& rt) : rt_(rt) {}
+  bool run(const json& probe, const json& container, const std::string& cid,
+           const std::string& pod_ip) override {
+    int timeout = std::max(1, probe.value("timeoutSeconds", 1));
+    if (probe.contains("exec")) {
+      std::vector<std::string> cmd;
+      for (const auto& c : probe["exec"].value("command", json::array())) {
+        if (c.is_string()) cmd.push_back(c.get<std::string>());
+      }
+      auto r = rt_.execSync(cid, cmd, std::chrono::seconds(timeout));
+      return r && r->exit_code == 0;
+    }
+    if (probe.contains("tcpSocket")) {
+      const json& t = probe["tcpSocket"];
+      std::string host = t.value("host", pod_ip);
+      int fd = connectTimeout(host, resolvePort(t.value("port", json(0)), container), timeout * 1000);
+      if (fd < 0) return false;
+      ::close(fd);
+      return true;
+    }
+    if (probe.contains("httpGet")) {
+      const json& h = probe["httpGet"];
+      std::string host = h.value("host", pod_ip);
+      int fd = connectTimeout(host, resolvePort(h.value("port", json(0)), container), timeout * 1000);
+      if (fd < 0) return false;
+      std::string path = h.value("path", "/");
+      std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: kube-probe/1.32\r\nAccept: */*\r\nConnection: close\r\n";
+      for (const auto& hd : h.value("httpHeaders", json::array())) {
+        req += hd.value("name", "") + ": " + hd.value("value", "") + "\r\n";
+      }
+      req += "\r\n";
+      (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+      std::string resp;
+      char buf[512];
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
+      while (resp.find("\r\n") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 100) != 1) continue;
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        resp.append(buf, static_cast<std::size_t>(n));
+      }
+      ::close(fd);
+      // "HTTP/1.1 200 OK": 200 <= code < 400 is success (kubelet's prober).
+      auto sp = resp.find(' ');
+      if (sp == std::string::npos) return false;
+      int code = std::atoi(resp.c_str() + sp + 1);
+      return code >= 200 && code < 400;
+    }
+    return false;  // grpc probes are not supported
+  }
+
+ private:
+  ContainerRuntime& rt_;
+};
+
+}  // namespace
+
+std::unique_ptr<ProbeRunner> makeProbeRunner(ContainerRuntime& runtime) {
+  return std::make_unique<RealProbeRunner>(runtime);
+}
+
+ProbeManager::ProbeManager(ProbeRunner& runner, std::function<void(const std::string&)> on_change)
+    : runner_(runner), on_change_(std::move(on_change)) {}
+
+ProbeManager::~ProbeManager() { stop(); }
+
+std::string ProbeManager::key(const std::string& cid, ProbeType t) {
+  return cid + "/" + std::to_string(static_cast<int>(t));
+}
+
+void ProbeManager::stop() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+ProbeView ProbeManager::view(const json& pod, const PodRuntimeView& rt) {
+  ProbeView out;
+  std::string uid = pod["metadata"].value("uid", "");
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lk(mu_);
+  for (const char* field : {"containers", "initContainers"}) {
+    if (!pod["spec"].contains(field)) continue;
+    for (const auto& c : pod["spec"][field]) {
+      std::string name = c.value("name", "");
+      out.has_readiness[name] = c.contains("readinessProbe");
+      out.has_startup[name] = c.contains("startupProbe");
+      const ContainerInfo* cur = rt.latest(name);
+      if (cur == nullptr || cur->state != ContainerState::Running) continue;
+      auto ensure = [&](const char* probe_field, ProbeType t) {
+        if (!c.contains(probe_field)) return;
+        std::string k = key(cur->id, t);
+        auto it = workers_.find(k);
+        if (it == workers_.end()) {
+          Worker w;
+          w.uid = uid;
+          w.container_id = cur->id;
+          w.type = t;
+          w.probe = c[probe_field];
+          w.container = c;
+          w.pod_ip = rt.pod_ip;
+          // initialDelaySeconds counts from the container's start.
+          auto started = std::chrono::system_clock::time_point(std::chrono::nanoseconds(cur->started_at_ns));
+          auto delay = std::chrono::seconds(w.probe.value("initialDelaySeconds", 0));
+          auto since = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+              std::chrono::system_clock::now() - started);
+          w.next = now + (since < delay ? delay - since : std::chrono::steady_clock::duration(0));
+          it = workers_.emplace(k, std::move(w)).first;
+          if (!threaded_) {
+            threaded_ = true;
+            thread_ = std::thread([this] { loop(); });
+          }
+          cv_.notify_all();
+        } else if (!rt.pod_ip.empty()) {
+          it->second.pod_ip = rt.pod_ip;
+        }
+        if (it->second.result) {
+          if (t == ProbeType::Readiness) out.ready[cur->id] = *it->second.result;
+          if (t == ProbeType::Startup) out.started[cur->id] = *it->second.result;
+        }
+      };
+      ensure("startupProbe", ProbeType::Startup);
+      ensure("livenessProbe", ProbeType::Liveness);
+      ensure("readinessProbe", ProbeType::Readiness);
+    }
+  }
+  return out;
+}
+
+bool ProbeManager::shouldRestart(const std::string& cid) {
+  std::lock_guard lk(mu_);
+  for (ProbeType t : {ProbeType::Liveness, ProbeType::Startup}) {
+    auto it = workers_.find(key(cid, t));
+    if (it != workers_.end() && it->second.result && !*it->second.result) return true;
+  }
+  return false;
+}
+
+void ProbeManager::forget(const std::string& cid) {
+  std::lock_guard lk(mu_);
+  for (ProbeType t : {ProbeType::Liveness, ProbeType::Readiness, ProbeType::Startup}) {
+    workers_.erase(key(cid, t));
+  }
+}
+
+void ProbeManager::runDueForTest(std::chrono::steady_clock::time_point now) { runDue(now); }
+
+void ProbeManager::runDue(std::chrono::steady_clock::time_point now) {
+  std::vector<Worker> due;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [k, w] : workers_) {
+      if (w.next > now) continue;
+      // Liveness/readiness wait for the startup probe (kubelet: started == true).
+      if (w.type != ProbeType::Startup) {
+        auto s = workers_.find(key(w.container_id, ProbeType::Startup));
+        if (s != workers_.end() && !(s->second.result && *s->second.result)) {
+          w.next = now + std::chrono::seconds(std::max(1, w.probe.value("periodSeconds", 10)));
+          continue;
+        }
+      }
+      // A startup probe that succeeded is not run again.
+      if (w.type == ProbeType::Startup && w.result && *w.result) continue;
+      due.push_back(w);
+      w.next = now + std::chrono::seconds(std::max(1, w.probe.value("periodSeconds", 10)));
+    }
+  }
+  for (auto& w : due) {
+    bool okr = runner_.run(w.probe, w.container, w.container_id, w.pod_ip);
+    bool changed = false;
+    {
+      std::lock_guard lk(mu_);
+      auto it = workers_.find(key(w.container_id, w.type));
+      if (it == workers_.end()) continue;
+      Worker& cur = it->second;
+      if (okr) {
+        ++cur.successes;
+        cur.failures = 0;
+      } else {
+        ++cur.failures;
+        cur.successes = 0;
+      }
+      int succ_th = std::max(1, cur.probe.value("successThreshold", 1));
+      int fail_th = std::max(1, cur.probe.value("failureThreshold", 3));
+      std::optional<bool> next = cur.result;
+      if (cur.successes >= succ_th) next = true;
+      if (cur.failures >= fail_th) next = false;
+      if (!cur.result && cur.type == ProbeType::Readiness && !okr) next = false;
+      if (next != cur.result) {
+        cur.result = next;
+        changed = true;
+      }
+    }
+    if (changed && on_change_) on_change_(w.uid);
+  }
+}
+
+void ProbeManager::loop() {
+  std::unique_lock lk(mu_);
+  while (!stopping_) {
+    auto next = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    for (const auto& [_, w] : workers_) next = std::min(next, w.next);
+    cv_.wait_until(lk, next, [&] { return stopping_; });
+    if (stopping_) break;
+    lk.unlock();
+    runDue(std::chrono::steady_clock::now());
+    lk.lock();
+  }
+}
+
+}  // namespace skiff::agent

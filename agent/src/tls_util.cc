@@ -1,0 +1,185 @@
+#include "skiff/agent/tls_util.h"
+
+#include <openssl/bio.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <ctime>
+#include <memory>
+
+namespace skiff::agent {
+namespace {
+
+template <typename T, void (*F)(T*)>
+struct Deleter {
+  void operator()(T* p) const { F(p); }
+};
+using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
+using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
+using ReqPtr = std::unique_ptr<X509_REQ, Deleter<X509_REQ, X509_REQ_free>>;
+
+std::string bioString(BIO* bio) {
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<std::size_t>(n));
+}
+
+Result<PkeyPtr> newEcKey() {
+  PkeyPtr key(EVP_EC_gen("P-256"));
+  if (!key) return Error(ErrorCode::Internal, "generate ec key: openssl failure");
+  return key;
+}
+
+std::string keyPem(EVP_PKEY* key) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
+  return bioString(bio.get());
+}
+
+}  // namespace
+
+std::string base64Encode(std::string_view data) {
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(data.data()),
+                          static_cast<int>(data.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+Result<std::string> base64Decode(std::string_view text) {
+  std::string clean;
+  clean.reserve(text.size());
+  for (char c : text) {
+    if (c == '\n' || c == '\r' || c == ' ' || c == '\t') continue;
+    clean.push_back(c);
+  }
+  if (clean.size() % 4 != 0) return Error(ErrorCode::Invalid, "decode base64: bad length");
+  std::string out(clean.size() / 4 * 3 + 1, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(clean.data()),
+                          static_cast<int>(clean.size()));
+  if (n < 0) return Error(ErrorCode::Invalid, "decode base64: invalid character");
+  std::size_t len = static_cast<std::size_t>(n);
+  if (!clean.empty() && clean.back() == '=') --len;
+  if (clean.size() > 1 && clean[clean.size() - 2] == '=') --len;
+  out.resize(len);
+  return out;
+}
+
+Result<std::string> caCertHash(std::string_view ca_pem) {
+  BioPtr bio(BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size())));
+  X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  if (!cert) return Error(ErrorCode::Invalid, "read ca certificate: not a PEM certificate");
+  X509_PUBKEY* spki = X509_get_X509_PUBKEY(cert.get());
+  unsigned char* der = nullptr;
+  int len = i2d_X509_PUBKEY(spki, &der);
+  if (len <= 0) return Error(ErrorCode::Invalid, "encode ca public key: openssl failure");
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(der, static_cast<std::size_t>(len), digest);
+  OPENSSL_free(der);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "sha256:";
+  for (unsigned char b : digest) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
+Result<CsrAndKey> makeCsr(const std::string& common_name, const std::string& organization) {
+  SKIFF_ASSIGN_OR_RETURN(auto key, newEcKey());
+  ReqPtr req(X509_REQ_new());
+  X509_NAME* name = X509_REQ_get_subject_name(req.get());
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char*>(organization.c_str()), -1, -1,
+                             0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1,
+                             0);
+  X509_REQ_set_pubkey(req.get(), key.get());
+  if (X509_REQ_sign(req.get(), key.get(), EVP_sha256()) <= 0) {
+    return Error(ErrorCode::Internal, "sign certificate request: openssl failure");
+  }
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509_REQ(bio.get(), req.get());
+  return CsrAndKey{bioString(bio.get()), keyPem(key.get())};
+}
+
+Result<CertAndKey> makeSelfSignedServingCert(const std::string& host,
+                                             const std::vector<std::string>& dns_names,
+                                             const std::vector<std::string>& ips) {
+  SKIFF_ASSIGN_OR_RETURN(auto key, newEcKey());
+  X509Ptr cert(X509_new());
+  X509_set_version(cert.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), static_cast<long>(std::time(nullptr)));
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 365L * 24 * 3600);
+  X509_set_pubkey(cert.get(), key.get());
+  std::string cn = host + "@" + std::to_string(std::time(nullptr));
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  X509_set_issuer_name(cert.get(), name);
+  std::string san;
+  for (const auto& d : dns_names) san += (san.empty() ? "" : ",") + std::string("DNS:") + d;
+  for (const auto& ip : ips) san += (san.empty() ? "" : ",") + std::string("IP:") + ip;
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
+  auto add = [&](int nid, const std::string& value) -> Result<void> {
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
+    if (ext == nullptr) return Error(ErrorCode::Invalid, "make extension '" + value + "'");
+    X509_add_ext(cert.get(), ext, -1);
+    X509_EXTENSION_free(ext);
+    return ok();
+  };
+  SKIFF_TRY(add(NID_key_usage, "critical,digitalSignature,keyEncipherment"));
+  SKIFF_TRY(add(NID_ext_key_usage, "serverAuth"));
+  SKIFF_TRY(add(NID_basic_constraints, "critical,CA:FALSE"));
+  if (!san.empty()) SKIFF_TRY(add(NID_subject_alt_name, san));
+  if (X509_sign(cert.get(), key.get(), EVP_sha256()) <= 0) {
+    return Error(ErrorCode::Internal, "sign serving certificate: openssl failure");
+  }
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509(bio.get(), cert.get());
+  return CertAndKey{bioString(bio.get()), keyPem(key.get())};
+}
+
+}  // namespace skiff::agent
+
+#include <openssl/ssl.h>
+
+namespace skiff::agent {
+
+Result<std::vector<std::string>> fetchServerCertificates(const std::string& host,
+                                                         const std::string& port) {
+  std::unique_ptr<SSL_CTX, void (*)(SSL_CTX*)> ctx(SSL_CTX_new(TLS_client_method()), SSL_CTX_free);
+  if (!ctx) return Error(ErrorCode::Internal, "create tls context");
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  BioPtr bio(BIO_new_ssl_connect(ctx.get()));
+  if (!bio) return Error(ErrorCode::Internal, "create tls connection");
+  std::string target = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + port;
+  BIO_set_conn_hostname(bio.get(), target.c_str());
+  SSL* ssl = nullptr;
+  BIO_get_ssl(bio.get(), &ssl);
+  SSL_set_tlsext_host_name(ssl, host.c_str());
+  if (BIO_do_connect(bio.get()) <= 0 || BIO_do_handshake(bio.get()) <= 0) {
+    return Error(ErrorCode::Unavailable, "tls handshake with '" + target + "' failed");
+  }
+  std::vector<std::string> out;
+  STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl);
+  for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) {
+    BioPtr mem(BIO_new(BIO_s_mem()));
+    PEM_write_bio_X509(mem.get(), sk_X509_value(chain, i));
+    out.push_back(bioString(mem.get()));
+  }
+  return out;
+}
+
+}  // namespace skiff::agent

@@ -1,0 +1,358 @@
+#include "skiff/agent/volumes.h"
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "skiff/agent/resources.h"
+#include "skiff/agent/tls_util.h"
+#include "skiff/common/file.h"
+
+namespace skiff::agent {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+class RealMounter final : public Mounter {
+ public:
+  Result<void> mountTmpfs(const std::string& target, int64_t size_bytes) override {
+    std::string opts = "mode=0755";
+    if (size_bytes > 0) opts += ",size=" + std::to_string(size_bytes);
+    if (::mount("tmpfs", target.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, opts.c_str()) != 0) {
+      return Error::fromErrno(errno, "mount tmpfs on '" + target + "'");
+    }
+    return ok();
+  }
+  Result<void> unmount(const std::string& target) override {
+    if (::umount2(target.c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT) {
+      return Error::fromErrno(errno, "unmount '" + target + "'");
+    }
+    return ok();
+  }
+  bool isMountPoint(const std::string& path) override {
+    struct stat a{}, b{};
+    if (::stat(path.c_str(), &a) != 0) return false;
+    if (::stat((path + "/..").c_str(), &b) != 0) return false;
+    return a.st_dev != b.st_dev;
+  }
+};
+
+bool safeRelative(const std::string& p) {
+  if (p.empty() || p.front() == '/') return false;
+  for (const auto& part : fs::path(p)) {
+    if (part == "..") return false;
+  }
+  return p.rfind("..", 0) != 0;
+}
+
+Result<void> writeFile(const std::string& path, const std::string& data, unsigned mode) {
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  if (ec) return Error(ErrorCode::Internal, "create dir for '" + path + "': " + ec.message());
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) return Error::fromErrno(errno, "write '" + path + "'");
+  f << data;
+  f.close();
+  if (::chmod(path.c_str(), mode) != 0) return Error::fromErrno(errno, "chmod '" + path + "'");
+  return ok();
+}
+
+std::string quantity(const json& v) {
+  return v.is_string() ? v.get<std::string>() : v.is_number() ? v.dump() : "";
+}
+
+}  // namespace
+
+std::unique_ptr<Mounter> makeRealMounter() { return std::make_unique<RealMounter>(); }
+
+Result<bool> writeAtomicDir(const std::string& dir, const std::map<std::string, FileEntry>& files) {
+  for (const auto& [p, _] : files) {
+    if (!safeRelative(p)) {
+      return Error(ErrorCode::Invalid, "write volume file '" + p + "': path must be relative "
+                                       "and must not contain '..'");
+    }
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Error(ErrorCode::Internal, "create '" + dir + "': " + ec.message());
+  // Unchanged? Compare with what ..data holds now.
+  std::string data_link = dir + "/..data";
+  bool same = fs::is_symlink(data_link, ec);
+  if (same) {
+    std::set<std::string> present;
+    for (auto it = fs::recursive_directory_iterator(data_link + "/", ec);
+         !ec && it != fs::recursive_directory_iterator(); ++it) {
+      if (it->is_regular_file()) {
+        present.insert(fs::relative(it->path(), fs::path(data_link + "/")).string());
+      }
+    }
+    if (present.size() != files.size()) same = false;
+    for (const auto& [p, e] : files) {
+      if (!same) break;
+      auto cur = readFile(data_link + "/" + p);
+      struct stat st{};
+      if (!cur || *cur != e.data || ::stat((data_link + "/" + p).c_str(), &st) != 0 ||
+          (st.st_mode & 07777) != e.mode) {
+        same = false;
+      }
+    }
+  }
+  if (same) return false;
+  auto stamp = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+  std::string ts_name = "..skiff_" + std::to_string(stamp);
+  std::string ts_dir = dir + "/" + ts_name;
+  fs::create_directories(ts_dir, ec);
+  if (ec) return Error(ErrorCode::Internal, "create '" + ts_dir + "': " + ec.message());
+  ::chmod(ts_dir.c_str(), 0755);
+  for (const auto& [p, e] : files) SKIFF_TRY(writeFile(ts_dir + "/" + p, e.data, e.mode));
+  std::string old_target;
+  if (fs::is_symlink(data_link, ec)) old_target = fs::read_symlink(data_link, ec).string();
+  std::string tmp_link = dir + "/..data_tmp";
+  fs::remove(tmp_link, ec);
+  if (::symlink(ts_name.c_str(), tmp_link.c_str()) != 0) {
+    return Error::fromErrno(errno, "symlink '" + tmp_link + "'");
+  }
+  if (::rename(tmp_link.c_str(), data_link.c_str()) != 0) {
+    return Error::fromErrno(errno, "rename '" + tmp_link + "'");
+  }
+  // Top-level user-visible names point through ..data.
+  std::set<std::string> tops;
+  for (const auto& [p, _] : files) tops.insert(p.substr(0, p.find('/')));
+  for (const auto& t : tops) {
+    std::string link = dir + "/" + t;
+    if (fs::is_symlink(link, ec)) continue;
+    if (::symlink(("..data/" + t).c_str(), link.c_str()) != 0 && errno != EEXIST) {
+      return Error::fromErrno(errno, "symlink '" + link + "'");
+    }
+  }
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("..", 0) == 0) continue;
+    if (entry.is_symlink() && !tops.count(name)) fs::remove(entry.path(), ec);
+  }
+  if (!old_target.empty() && old_target != ts_name) fs::remove_all(dir + "/" + old_target, ec);
+  return true;
+}
+
+VolumeManager::VolumeManager(std::string root_dir, ObjectSource& objects, Mounter& mounter)
+    : root_(std::move(root_dir)), objects_(objects), mounter_(mounter) {}
+
+Result<void> VolumeManager::addProjection(const json& pod, const json& src,
+                                          std::map<std::string, FileEntry>& files,
+                                          unsigned default_mode, const EnvContext& ctx) {
+  std::string ns = pod["metadata"].value("namespace", "default");
+  auto addItems = [&](const json& data, bool b64, const json& spec, const std::string& kind,
+                      const std::string& name) -> Result<void> {
+    auto decode = [&](const json& v) -> Result<std::string> {
+      std::string s = v.is_string() ? v.get<std::string>() : "";
+      if (!b64) return s;
+      return base64Decode(s);
+    };
+    if (spec.contains("items") && spec["items"].is_array() && !spec["items"].empty()) {
+      for (const auto& it : spec["items"]) {
+        std::string key = it.value("key", ""), path = it.value("path", key);
+        if (!data.contains(key)) {
+          if (spec.value("optional", false)) continue;
+          return Error(ErrorCode::Invalid, "configmap references non-existent config key: " + key);
+        }
+        SKIFF_ASSIGN_OR_RETURN(auto v, decode(data[key]));
+        files[path] = FileEntry{v, it.contains("mode") ? it["mode"].get<unsigned>() : default_mode};
+      }
+    } else {
+      for (const auto& [k, v] : data.items()) {
+        SKIFF_ASSIGN_OR_RETURN(auto d, decode(v));
+        files[k] = FileEntry{d, default_mode};
+      }
+    }
+    (void)kind;
+    (void)name;
+    return ok();
+  };
+  if (src.contains("configMap")) {
+    const json& s = src["configMap"];
+    std::string name = s.value("name", "");
+    auto cm = objects_.configMap(ns, name);
+    if (!cm) {
+      if (s.value("optional", false) && cm.error().is(ErrorCode::NotFound)) return ok();
+      return Error(ErrorCode::NotFound, "configmap \"" + name + "\" not found");
+    }
+    SKIFF_TRY(addItems(cm->value("data", json::object()), false, s, "ConfigMap", name));
+    SKIFF_TRY(addItems(cm->value("binaryData", json::object()), true, s, "ConfigMap", name));
+  }
+  if (src.contains("secret")) {
+    const json& s = src["secret"];
+    std::string name = s.value("name", s.value("secretName", ""));
+    auto sec = objects_.secret(ns, name);
+    if (!sec) {
+      if (s.value("optional", false) && sec.error().is(ErrorCode::NotFound)) return ok();
+      return Error(ErrorCode::NotFound, "secret \"" + name + "\" not found");
+    }
+    SKIFF_TRY(addItems(sec->value("data", json::object()), true, s, "Secret", name));
+  }
+  if (src.contains("downwardAPI")) {
+    for (const auto& it : src["downwardAPI"].value("items", json::array())) {
+      std::string path = it.value("path", "");
+      std::string value;
+      if (it.contains("fieldRef")) {
+        SKIFF_ASSIGN_OR_RETURN(value, podFieldValue(pod, it["fieldRef"].value("fieldPath", ""), ctx));
+      } else if (it.contains("resourceFieldRef")) {
+        const json& ref = it["resourceFieldRef"];
+        json target = json::object();
+        for (const auto& c : pod["spec"].value("containers", json::array())) {
+          if (c.value("name", "") == ref.value("containerName", "")) target = c;
+        }
+        SKIFF_ASSIGN_OR_RETURN(value, resourceFieldValue(target, ref, ctx));
+      }
+      files[path] = FileEntry{value, it.contains("mode") ? it["mode"].get<unsigned>() : default_mode};
+    }
+  }
+  if (src.contains("serviceAccountToken")) {
+    const json& s = src["serviceAccountToken"];
+    std::string sa = pod["spec"].value("serviceAccountName", "default");
+    auto tok = objects_.serviceAccountToken(ns, sa, pod["metadata"].value("name", ""),
+                                            pod["metadata"].value("uid", ""),
+                                            s.value("expirationSeconds", 3607));
+    if (!tok) return std::move(tok).error().wrap("get service account token for '" + sa + "'");
+    files[s.value("path", "token")] = FileEntry{*tok, default_mode};
+  }
+  return ok();
+}
+
+Result<std::string> VolumeManager::setupVolume(const json& pod, const json& vol,
+                                               const EnvContext& ctx) {
+  std::string uid = pod["metadata"].value("uid", "");
+  std::string name = vol.value("name", "");
+  auto dirFor = [&](const std::string& plugin) {
+    return podDir(uid) + "/volumes/kubernetes.io~" + plugin + "/" + name;
+  };
+  std::error_code ec;
+  if (vol.contains("hostPath")) {
+    const json& hp = vol["hostPath"];
+    std::string path = hp.value("path", "");
+    std::string type = hp.value("type", "");
+    fs::file_status st = fs::status(path, ec);
+    auto fail = [&](const std::string& what) {
+      return Error(ErrorCode::Invalid, "hostPath type check failed: " + path + " is not a " + what);
+    };
+    if (type == "DirectoryOrCreate") {
+      if (!fs::exists(st)) {
+        fs::create_directories(path, ec);
+        if (ec) return Error(ErrorCode::Internal, "create hostPath '" + path + "': " + ec.message());
+        ::chmod(path.c_str(), 0755);
+      } else if (!fs::is_directory(st)) {
+        return fail("directory");
+      }
+    } else if (type == "Directory") {
+      if (!fs::is_directory(st)) return fail("directory");
+    } else if (type == "FileOrCreate") {
+      if (!fs::exists(st)) {
+        SKIFF_TRY(writeFile(path, "", 0644));
+      } else if (!fs::is_regular_file(st)) {
+        return fail("file");
+      }
+    } else if (type == "File") {
+      if (!fs::is_regular_file(st)) return fail("file");
+    } else if (type == "Socket") {
+      if (!fs::is_socket(st)) return fail("socket");
+    } else if (type == "CharDevice") {
+      if (!fs::is_character_file(st)) return fail("character device");
+    } else if (type == "BlockDevice") {
+      if (!fs::is_block_file(st)) return fail("block device");
+    } else if (!type.empty()) {
+      return Error(ErrorCode::Invalid, "hostPath type '" + type + "' is not supported");
+    }
+    return path;
+  }
+  if (vol.contains("emptyDir")) {
+    const json& ed = vol["emptyDir"];
+    std::string dir = dirFor("empty-dir");
+    fs::create_directories(dir, ec);
+    if (ec) return Error(ErrorCode::Internal, "create '" + dir + "': " + ec.message());
+    ::chmod(dir.c_str(), 0777);
+    if (ed.value("medium", "") == "Memory" && !mounter_.isMountPoint(dir)) {
+      int64_t size = ed.contains("sizeLimit") ? parseBytes(quantity(ed["sizeLimit"])).value_or(0) : 0;
+      SKIFF_TRY(mounter_.mountTmpfs(dir, size));
+      ::chmod(dir.c_str(), 0777);
+    }
+    return dir;
+  }
+  std::map<std::string, FileEntry> files;
+  std::string plugin;
+  bool secret = false;
+  if (vol.contains("configMap")) {
+    plugin = "configmap";
+    unsigned mode = vol["configMap"].value("defaultMode", 0644u);
+    SKIFF_TRY(addProjection(pod, {{"configMap", vol["configMap"]}}, files, mode, ctx));
+  } else if (vol.contains("secret")) {
+    plugin = "secret";
+    secret = true;
+    unsigned mode = vol["secret"].value("defaultMode", 0644u);
+    SKIFF_TRY(addProjection(pod, {{"secret", vol["secret"]}}, files, mode, ctx));
+  } else if (vol.contains("downwardAPI")) {
+    plugin = "downward-api";
+    unsigned mode = vol["downwardAPI"].value("defaultMode", 0644u);
+    SKIFF_TRY(addProjection(pod, {{"downwardAPI", vol["downwardAPI"]}}, files, mode, ctx));
+  } else if (vol.contains("projected")) {
+    plugin = "projected";
+    secret = true;  // may hold tokens
+    unsigned mode = vol["projected"].value("defaultMode", 0644u);
+    for (const auto& src : vol["projected"].value("sources", json::array())) {
+      SKIFF_TRY(addProjection(pod, src, files, mode, ctx));
+    }
+  } else {
+    return Error(ErrorCode::Invalid, "volume '" + name + "': volume type is not supported");
+  }
+  std::string dir = dirFor(plugin);
+  fs::create_directories(dir, ec);
+  if (ec) return Error(ErrorCode::Internal, "create '" + dir + "': " + ec.message());
+  if (secret && ::geteuid() == 0 && !mounter_.isMountPoint(dir)) {
+    // Secrets never touch disk (kubelet mounts a tmpfs per secret volume).
+    SKIFF_TRY(mounter_.mountTmpfs(dir, 0));
+  }
+  SKIFF_TRY(writeAtomicDir(dir, files));
+  return dir;
+}
+
+Result<std::map<std::string, std::string>> VolumeManager::setupPod(const json& pod,
+                                                                   const EnvContext& ctx) {
+  std::map<std::string, std::string> out;
+  for (const auto& vol : pod["spec"].value("volumes", json::array())) {
+    auto path = setupVolume(pod, vol, ctx);
+    if (!path) {
+      return std::move(path).error().wrap("MountVolume.SetUp failed for volume \"" +
+                                          vol.value("name", "") + "\"");
+    }
+    out[vol.value("name", "")] = *path;
+  }
+  return out;
+}
+
+Result<void> VolumeManager::teardownPod(const std::string& uid) {
+  std::string dir = podDir(uid);
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return ok();
+  // Unmount every tmpfs below the volumes directory before deleting anything.
+  std::vector<std::string> mounts;
+  for (auto it = fs::recursive_directory_iterator(dir + "/volumes", ec);
+       !ec && it != fs::recursive_directory_iterator(); ++it) {
+    if (it->is_directory() && !it->is_symlink() && mounter_.isMountPoint(it->path().string())) {
+      mounts.push_back(it->path().string());
+      it.disable_recursion_pending();
+    }
+  }
+  for (const auto& m : mounts) SKIFF_TRY(mounter_.unmount(m));
+  fs::remove_all(dir, ec);
+  if (ec) return Error(ErrorCode::Internal, "remove '" + dir + "': " + ec.message());
+  return ok();
+}
+
+}  // namespace skiff::agent

@@ -1,0 +1,236 @@
+#include "skiff/agent/kubelet.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include <unistd.h>
+
+#include "skiff/agent/config.h"
+#include "skiff/agent/runner.h"
+
+namespace skiff::agent {
+namespace {
+
+using nlohmann::json;
+
+json podWith(const std::string& cpu, const std::string& mem, int host_port = 0) {
+  json c = {{"name", "c"}, {"image", "busybox"}};
+  if (!cpu.empty()) c["resources"]["requests"]["cpu"] = cpu;
+  if (!mem.empty()) c["resources"]["requests"]["memory"] = mem;
+  if (host_port) c["ports"] = {{{"containerPort", 80}, {"hostPort", host_port}}};
+  return {{"metadata", {{"name", "p"}, {"namespace", "default"}, {"uid", "u"}}},
+          {"spec", {{"containers", {c}}}}};
+}
+
+TEST(AdmissionTest, RejectsWithKubeletReasons) {
+  KubeletLimits l{2000, int64_t(1) << 30, 3};
+  EXPECT_FALSE(admitPod(podWith("1", "100Mi"), {}, l));
+  auto cpu = admitPod(podWith("5", ""), {}, l);
+  ASSERT_TRUE(cpu);
+  EXPECT_EQ(cpu->reason, "OutOfcpu");
+  EXPECT_EQ(cpu->message, "Pod was rejected: Node didn't have enough resource: cpu, requested: "
+                          "5000, used: 0, capacity: 2000");
+  auto mem = admitPod(podWith("", "2Gi"), {podWith("", "10Mi")}, l);
+  ASSERT_TRUE(mem);
+  EXPECT_EQ(mem->reason, "OutOfmemory");
+  auto pods = admitPod(podWith("", ""), {podWith("", ""), podWith("", ""), podWith("", "")}, l);
+  ASSERT_TRUE(pods);
+  EXPECT_EQ(pods->reason, "OutOfpods");
+  auto ports = admitPod(podWith("", "", 8080), {podWith("", "", 8080)}, l);
+  ASSERT_TRUE(ports);
+  EXPECT_EQ(ports->reason, "NodePorts");
+}
+
+TEST(StatusPatchTest, NullsRemovedOwnedFieldsAndKeepsOthers) {
+  json from = {{"phase", "Pending"}, {"reason", "X"}, {"nominatedNodeName", "n"}};
+  json to = {{"phase", "Running"}, {"podIP", "10.0.0.1"}};
+  json p = statusMergePatch(from, to);
+  EXPECT_EQ(p["phase"], "Running");
+  EXPECT_EQ(p["podIP"], "10.0.0.1");
+  EXPECT_TRUE(p["reason"].is_null());
+  EXPECT_FALSE(p.contains("nominatedNodeName"));
+  EXPECT_TRUE(statusMergePatch(to, to).empty());
+}
+
+TEST(PodWorkersTest, SerialisesPerUidAndCoalescesUpdates) {
+  std::atomic<int> running{0}, max_running{0}, syncs{0};
+  std::atomic<bool> release{false};
+  PodWorkers w(
+      [&](const std::string&) {
+        int now = ++running;
+        max_running = std::max(max_running.load(), now);
+        while (!release) std::this_thread::yield();
+        ++syncs;
+        --running;
+      },
+      4);
+  w.updatePod("a");
+  while (running == 0) std::this_thread::yield();
+  for (int i = 0; i < 10; ++i) w.updatePod("a");  // all coalesce into one follow-up
+  release = true;
+  w.waitIdleForTest();
+  EXPECT_EQ(syncs, 2);
+  EXPECT_EQ(max_running, 1);
+}
+
+TEST(RunnerScheduleTest, BoundsFrequencyAndRetries) {
+  using namespace std::chrono_literals;
+  RunnerSchedule s(1s, 10s, 2s);
+  SteadyTime t0{};
+  EXPECT_EQ(s.next(t0), t0);  // first run at once
+  s.begin();
+  s.ran(t0, true);
+  EXPECT_EQ(s.next(t0), t0 + 10s);  // nobody asked: max interval
+  s.request();
+  EXPECT_EQ(s.next(t0 + 100ms), t0 + 1s);  // asked: not before min interval
+  EXPECT_EQ(s.next(t0 + 5s), t0 + 5s);
+  s.begin();
+  s.ran(t0 + 5s, false);
+  EXPECT_EQ(s.next(t0 + 5s), t0 + 7s);  // failed: retry interval
+}
+
+TEST(ConfigTest, ParsesFlagsLikeKubelet) {
+  auto taints = parseTaints("dedicated=gpu:NoSchedule,spot:NoExecute");
+  ASSERT_TRUE(taints);
+  ASSERT_EQ(taints->size(), 2u);
+  EXPECT_EQ((*taints)[0]["value"], "gpu");
+  EXPECT_FALSE((*taints)[1].contains("value"));
+  EXPECT_FALSE(parseTaints("a=b:Sometimes"));
+  auto ev = parseEvictionThresholds("memory.available<200Mi,nodefs.available<5%");
+  ASSERT_TRUE(ev);
+  EXPECT_EQ((*ev)["nodefs.available"], "5%");
+  EXPECT_FALSE(parseEvictionThresholds("memory.free<1Gi"));
+  EXPECT_FALSE(validateNodeLabels({{"node-role.kubernetes.io/master", ""}}));
+  EXPECT_TRUE(validateNodeLabels({{"node.kubernetes.io/pool", "a"}, {"team", "x"}}));
+  AgentConfig cfg;
+  ASSERT_TRUE(applyKubeletConfiguration(
+      {{"kind", "KubeletConfiguration"}, {"maxPods", 50}, {"kubeReserved", {{"cpu", "200m"}}},
+       {"evictionHard", {{"memory.available", "300Mi"}}}},
+      cfg));
+  EXPECT_EQ(cfg.max_pods, 50);
+  EXPECT_EQ(cfg.kube_reserved["cpu"], "200m");
+  EXPECT_EQ(cfg.eviction_hard.size(), 1u);
+  EXPECT_FALSE(applyKubeletConfiguration({{"kind", "Pod"}}, cfg));
+}
+
+}  // namespace
+}  // namespace skiff::agent
+
+// The whole pod lifecycle through the API: a bound pod is started and reported Running, a
+// graceful delete stops it with its grace period, cleans up and deletes the object.
+#include "skiff/agent/testing/fake_api_server.h"
+#include "skiff/agent/testing/fake_runtime.h"
+#include "skiff/agent/volumes.h"
+
+namespace skiff::agent {
+namespace {
+
+class NullObjects : public ObjectSource {
+ public:
+  Result<json> configMap(const std::string&, const std::string& n) override {
+    return Error(ErrorCode::NotFound, "configmaps \"" + n + "\" not found");
+  }
+  Result<json> secret(const std::string&, const std::string& n) override {
+    return Error(ErrorCode::NotFound, "secrets \"" + n + "\" not found");
+  }
+  Result<std::vector<json>> services(const std::string&) override { return std::vector<json>{}; }
+  Result<std::string> serviceAccountToken(const std::string&, const std::string&,
+                                          const std::string&, const std::string&,
+                                          int64_t) override {
+    return std::string("t");
+  }
+  Result<std::string> rootCa(const std::string&) override { return std::string("ca"); }
+};
+
+class NoMount : public Mounter {
+ public:
+  Result<void> mountTmpfs(const std::string&, int64_t) override { return ok(); }
+  Result<void> unmount(const std::string&) override { return ok(); }
+  bool isMountPoint(const std::string&) override { return false; }
+};
+
+TEST(KubeletTest, PodLifecycleThroughTheApi) {
+  auto api = std::make_shared<testing::FakeApiServer>();
+  auto client = std::make_shared<KubeClient>(api);
+  testing::FakeRuntime runtime;
+  runtime.addImage("busybox");
+  NullObjects objects;
+  NoMount mounter;
+  std::string root = "/tmp/skiff-kubelet-test-" + std::to_string(::getpid());
+  VolumeManager volumes(root, objects, mounter);
+  WallClock clock = [] { return std::chrono::system_clock::now(); };
+  Backoff crash(std::chrono::seconds(10), std::chrono::seconds(300), clock);
+  Backoff images(std::chrono::seconds(10), std::chrono::seconds(300), clock);
+  PodSyncConfig cfg;
+  cfg.node_name = "node-1";
+  cfg.host_ip = "10.0.0.5";
+  cfg.root_dir = root;
+  PodSyncer syncer(cfg, runtime, nullptr, volumes, objects, crash, images, nullptr, clock);
+  Kubelet kubelet(client, syncer, runtime, KubeletLimits{4000, int64_t(8) << 30, 110});
+
+  json pod = {{"metadata", {{"name", "p"}, {"namespace", "default"}}},
+              {"spec",
+               {{"nodeName", "node-1"},
+                {"terminationGracePeriodSeconds", 9},
+                {"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
+  json created = api->put("pods", "default", pod);
+  kubelet.replace({created});
+  kubelet.waitIdleForTest();
+  auto got = api->object("pods", "default", "p");
+  ASSERT_TRUE(got);
+  EXPECT_EQ((*got)["status"]["phase"], "Running");
+  EXPECT_EQ((*got)["status"]["hostIP"], "10.0.0.5");
+  EXPECT_EQ((*got)["status"]["containerStatuses"][0]["ready"], true);
+
+  // kubectl delete: the API server sets deletionTimestamp; the agent stops with grace 9 and
+  // deletes the object with grace 0.
+  ASSERT_TRUE(client->remove(apiPath("", "v1", "pods", "default", "p")));
+  auto deleting = api->object("pods", "default", "p");
+  ASSERT_TRUE(deleting);
+  kubelet.apply(WatchEvent{"MODIFIED", *deleting});
+  kubelet.waitIdleForTest();
+  EXPECT_FALSE(api->object("pods", "default", "p"));
+  auto stops = runtime.stops();
+  ASSERT_FALSE(stops.empty());
+  EXPECT_EQ(stops[0].substr(stops[0].find(':')), ":9");
+  EXPECT_TRUE(runtime.listContainers()->empty());
+  kubelet.stop();
+  std::filesystem::remove_all(root);
+}
+
+TEST(KubeletTest, AdmissionRejectionMarksPodFailed) {
+  auto api = std::make_shared<testing::FakeApiServer>();
+  auto client = std::make_shared<KubeClient>(api);
+  testing::FakeRuntime runtime;
+  NullObjects objects;
+  NoMount mounter;
+  std::string root = "/tmp/skiff-kubelet-test2-" + std::to_string(::getpid());
+  VolumeManager volumes(root, objects, mounter);
+  WallClock clock = [] { return std::chrono::system_clock::now(); };
+  Backoff crash(std::chrono::seconds(10), std::chrono::seconds(300), clock);
+  PodSyncConfig cfg;
+  cfg.root_dir = root;
+  PodSyncer syncer(cfg, runtime, nullptr, volumes, objects, crash, crash, nullptr, clock);
+  Kubelet kubelet(client, syncer, runtime, KubeletLimits{1000, int64_t(1) << 30, 110});
+  json pod = {{"metadata", {{"name", "big"}, {"namespace", "default"}}},
+              {"spec",
+               {{"nodeName", "node-1"},
+                {"containers",
+                 {{{"name", "c"}, {"image", "busybox"},
+                   {"resources", {{"requests", {{"cpu", "5"}}}}}}}}}}};
+  kubelet.replace({api->put("pods", "default", pod)});
+  kubelet.waitIdleForTest();
+  auto got = api->object("pods", "default", "big");
+  ASSERT_TRUE(got);
+  EXPECT_EQ((*got)["status"]["phase"], "Failed");
+  EXPECT_EQ((*got)["status"]["reason"], "OutOfcpu");
+  EXPECT_EQ(runtime.startedCount(), 0);
+  kubelet.stop();
+  std::filesystem::remove_all(root);
+}
+
+}  // namespace
+}  // namespace skiff::agent

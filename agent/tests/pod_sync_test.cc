@@ -1,0 +1,320 @@
+#include "skiff/agent/pod_sync.h"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "skiff/agent/testing/fake_runtime.h"
+
+namespace skiff::agent {
+namespace {
+
+using nlohmann::json;
+using testing::FakeRuntime;
+
+class FakeNetwork : public PodNetworkManager {
+ public:
+  Result<std::string> setup(const std::string& id, const std::string&, const std::string&,
+                            const std::vector<PortMapping>&) override {
+    if (!ips.count(id)) ips[id] = "10.244.1." + std::to_string(++seq + 1);
+    return ips[id];
+  }
+  Result<void> teardown(const std::string& id, const std::string&, const std::string&) override {
+    ips.erase(id);
+    return ok();
+  }
+  std::string podIp(const std::string& id) override { return ips.count(id) ? ips[id] : ""; }
+  void setPodCidr(const std::string&) override {}
+  Result<void> syncNodeRoutes(
+      const std::map<std::string, std::pair<std::string, std::string>>&) override {
+    return ok();
+  }
+  int seq = 0;
+  bool ready() const override { return true; }
+  std::map<std::string, std::string> ips;
+};
+
+class FakeObjects : public ObjectSource {
+ public:
+  Result<json> configMap(const std::string& ns, const std::string& name) override {
+    auto it = cms.find(ns + "/" + name);
+    if (it == cms.end()) return Error(ErrorCode::NotFound, "configmaps \"" + name + "\" not found");
+    return it->second;
+  }
+  Result<json> secret(const std::string& ns, const std::string& name) override {
+    auto it = secrets.find(ns + "/" + name);
+    if (it == secrets.end()) return Error(ErrorCode::NotFound, "secrets \"" + name + "\" not found");
+    return it->second;
+  }
+  Result<std::vector<json>> services(const std::string&) override { return svcs; }
+  Result<std::string> serviceAccountToken(const std::string&, const std::string&,
+                                          const std::string&, const std::string&,
+                                          int64_t) override {
+    return std::string("token-abc");
+  }
+  Result<std::string> rootCa(const std::string&) override { return std::string("CA"); }
+  std::map<std::string, json> cms, secrets;
+  std::vector<json> svcs;
+};
+
+class NoMounter : public Mounter {
+ public:
+  Result<void> mountTmpfs(const std::string&, int64_t) override { return ok(); }
+  Result<void> unmount(const std::string&) override { return ok(); }
+  bool isMountPoint(const std::string&) override { return false; }
+};
+
+constexpr int64_t kSec = 1'000'000'000;
+
+class PodSyncTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::filesystem::temp_directory_path() /
+            ("skiff-podsync-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(root_);
+    runtime_.addImage("busybox");
+    runtime_.setNowNs(now_ns_);
+    syncer_ = makeSyncer();
+  }
+  void TearDown() override {
+    std::filesystem::remove_all(root_);
+    std::filesystem::remove_all(vol_root_);
+  }
+
+  std::unique_ptr<PodSyncer> makeSyncer() {
+    PodSyncConfig cfg;
+    cfg.node_name = "node-1";
+    cfg.host_ip = "192.168.1.10";
+    cfg.root_dir = root_.string();
+    cfg.memory_capacity = int64_t(8) << 30;
+    return std::make_unique<PodSyncer>(cfg, runtime_, &network_, volumes_, objects_, crash_,
+                                       images_, nullptr, clock());
+  }
+  WallClock clock() {
+    return [this] { return std::chrono::system_clock::time_point(std::chrono::nanoseconds(now_ns_)); };
+  }
+  void advance(int64_t seconds) {
+    now_ns_ += seconds * kSec;
+    runtime_.setNowNs(now_ns_);
+  }
+  json pod(const std::string& policy = "Always") {
+    return {{"metadata", {{"name", "web"}, {"namespace", "default"}, {"uid", "u1"}}},
+            {"spec",
+             {{"nodeName", "node-1"},
+              {"restartPolicy", policy},
+              {"containers",
+               {{{"name", "c"},
+                 {"image", "busybox"},
+                 {"imagePullPolicy", "IfNotPresent"},
+                 {"command", {"sh", "-c", "echo $(GREETING) $$(HOME)"}},
+                 {"env", {{{"name", "GREETING"}, {"value", "hi"}}}}}}}}},
+            {"status", {{"phase", "Pending"}}}};
+  }
+  static json containerStatus(const json& status, const std::string& name = "c") {
+    for (const auto& s : status["containerStatuses"]) {
+      if (s["name"] == name) return s;
+    }
+    return nullptr;
+  }
+  static std::string condition(const json& status, const std::string& type) {
+    for (const auto& c : status["conditions"]) {
+      if (c["type"] == type) return c["status"];
+    }
+    return "";
+  }
+
+  std::filesystem::path root_;
+  int64_t now_ns_ = 1'700'000'000 * kSec;
+  FakeRuntime runtime_;
+  FakeNetwork network_;
+  FakeObjects objects_;
+  NoMounter mounter_;
+  std::string vol_root_ = std::filesystem::temp_directory_path().string() +
+                         "/skiff-podsync-vol-" + std::to_string(::getpid());
+  VolumeManager volumes_{vol_root_, objects_, mounter_};
+  Backoff crash_{std::chrono::seconds(10), std::chrono::seconds(300), clock()};
+  Backoff images_{std::chrono::seconds(10), std::chrono::seconds(300), clock()};
+  std::unique_ptr<PodSyncer> syncer_;
+};
+
+TEST_F(PodSyncTest, StartsSandboxAndContainerAndReportsRunningReady) {
+  auto st = syncer_->syncPod(pod());
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_EQ((*st)["phase"], "Running");
+  EXPECT_EQ((*st)["podIP"], "10.244.1.2");
+  EXPECT_EQ((*st)["hostIP"], "192.168.1.10");
+  EXPECT_EQ((*st)["qosClass"], "BestEffort");
+  EXPECT_EQ(condition(*st, "Ready"), "True");
+  EXPECT_EQ(condition(*st, "PodReadyToStartContainers"), "True");
+  json cs = containerStatus(*st);
+  EXPECT_TRUE(cs["state"].contains("running"));
+  EXPECT_EQ(cs["restartCount"], 0);
+  EXPECT_EQ(cs["ready"], true);
+  // $(VAR) expanded, $$ escaped.
+  auto cfgs = runtime_.configs();
+  ASSERT_EQ(cfgs.size(), 1u);
+  EXPECT_EQ(cfgs.begin()->second.command[2], "echo hi $(HOME)");
+  // A second sync changes nothing (idempotent) and produces the same status.
+  auto again = syncer_->syncPod(pod());
+  ASSERT_TRUE(again);
+  EXPECT_EQ(runtime_.startedCount(), 1);
+  EXPECT_EQ(*again, *st);
+}
+
+TEST_F(PodSyncTest, CrashLoopBackOffDoublesFromTenSeconds) {
+  ASSERT_TRUE(syncer_->syncPod(pod()));
+  advance(1);
+  runtime_.exitContainer("u1", "c", 1, now_ns_);
+  // First failure restarts at once (kubelet: no backoff entry yet).
+  auto st = syncer_->syncPod(pod());
+  ASSERT_TRUE(st);
+  EXPECT_EQ(containerStatus(*st)["restartCount"], 1);
+  EXPECT_EQ(containerStatus(*st)["lastState"]["terminated"]["exitCode"], 1);
+  advance(1);
+  runtime_.exitContainer("u1", "c", 1, now_ns_);
+  st = syncer_->syncPod(pod());
+  ASSERT_TRUE(st);
+  json cs = containerStatus(*st);
+  EXPECT_EQ(cs["state"]["waiting"]["reason"], "CrashLoopBackOff");
+  EXPECT_NE(cs["state"]["waiting"]["message"].get<std::string>().find("back-off 10s"),
+            std::string::npos);
+  EXPECT_EQ((*st)["phase"], "Running");
+  advance(11);
+  st = syncer_->syncPod(pod());
+  EXPECT_EQ(containerStatus(*st)["restartCount"], 2);
+  advance(1);
+  runtime_.exitContainer("u1", "c", 1, now_ns_);
+  st = syncer_->syncPod(pod());
+  EXPECT_NE(containerStatus(*st)["state"]["waiting"]["message"].get<std::string>().find(
+                "back-off 20s"),
+            std::string::npos);
+  advance(15);
+  st = syncer_->syncPod(pod());
+  EXPECT_EQ(containerStatus(*st)["state"]["waiting"]["reason"], "CrashLoopBackOff");
+}
+
+TEST_F(PodSyncTest, RestartPolicyNeverEndsInSucceededOrFailed) {
+  ASSERT_TRUE(syncer_->syncPod(pod("Never")));
+  runtime_.exitContainer("u1", "c", 0, now_ns_);
+  auto st = syncer_->syncPod(pod("Never"));
+  ASSERT_TRUE(st);
+  EXPECT_EQ((*st)["phase"], "Succeeded");
+  EXPECT_EQ(containerStatus(*st)["state"]["terminated"]["reason"], "Completed");
+  EXPECT_EQ(runtime_.startedCount(), 1);
+
+  json p = pod("Never");
+  p["metadata"]["uid"] = "u2";
+  ASSERT_TRUE(syncer_->syncPod(p));
+  runtime_.exitContainer("u2", "c", 3, now_ns_);
+  st = syncer_->syncPod(p);
+  EXPECT_EQ((*st)["phase"], "Failed");
+  EXPECT_EQ(containerStatus(*st)["state"]["terminated"]["exitCode"], 3);
+}
+
+TEST_F(PodSyncTest, InitContainersRunInOrderBeforeAppContainers) {
+  json p = pod();
+  p["spec"]["initContainers"] = {{{"name", "i1"}, {"image", "busybox"}},
+                                 {{"name", "i2"}, {"image", "busybox"}}};
+  auto st = syncer_->syncPod(p);
+  ASSERT_TRUE(st);
+  EXPECT_EQ((*st)["phase"], "Pending");
+  EXPECT_EQ(condition(*st, "Initialized"), "False");
+  EXPECT_EQ(runtime_.startedCount(), 1);  // only i1
+  runtime_.exitContainer("u1", "i1", 0, now_ns_);
+  st = syncer_->syncPod(p);
+  EXPECT_EQ(runtime_.startedCount(), 2);  // i2
+  EXPECT_EQ(containerStatus(*st)["state"]["waiting"]["reason"], "PodInitializing");
+  runtime_.exitContainer("u1", "i2", 0, now_ns_);
+  st = syncer_->syncPod(p);
+  EXPECT_EQ(runtime_.startedCount(), 3);
+  EXPECT_EQ((*st)["phase"], "Running");
+  EXPECT_EQ(condition(*st, "Initialized"), "True");
+}
+
+TEST_F(PodSyncTest, RestartedAgentReadoptsWithoutRestartingContainers) {
+  ASSERT_TRUE(syncer_->syncPod(pod()));
+  runtime_.exitContainer("u1", "c", 1, now_ns_);
+  ASSERT_TRUE(syncer_->syncPod(pod()));  // restart 1
+  int started = runtime_.startedCount();
+  auto fresh = makeSyncer();  // a new agent process over the same runtime
+  auto st = fresh->syncPod(pod());
+  ASSERT_TRUE(st);
+  EXPECT_EQ(runtime_.startedCount(), started);
+  EXPECT_EQ(containerStatus(*st)["restartCount"], 1);
+  EXPECT_EQ((*st)["phase"], "Running");
+}
+
+TEST_F(PodSyncTest, KillPodStopsContainersWithTheGracePeriod) {
+  ASSERT_TRUE(syncer_->syncPod(pod()));
+  ASSERT_TRUE(syncer_->killPod(pod(), std::chrono::seconds(7)));
+  auto stops = runtime_.stops();
+  ASSERT_EQ(stops.size(), 1u);
+  EXPECT_EQ(stops[0].substr(stops[0].find(':')), ":7");
+  ASSERT_TRUE(syncer_->cleanupPod("u1"));
+  EXPECT_TRUE(runtime_.listContainers()->empty());
+  EXPECT_TRUE(runtime_.listPodSandboxes()->empty());
+  EXPECT_TRUE(network_.ips.empty());
+}
+
+TEST_F(PodSyncTest, MissingConfigMapKeyIsCreateContainerConfigError) {
+  json p = pod();
+  p["spec"]["containers"][0]["env"] = {
+      {{"name", "X"}, {"valueFrom", {{"configMapKeyRef", {{"name", "cfg"}, {"key", "k"}}}}}}};
+  auto st = syncer_->syncPod(p);
+  ASSERT_TRUE(st);
+  json cs = containerStatus(*st);
+  EXPECT_EQ(cs["state"]["waiting"]["reason"], "CreateContainerConfigError");
+  EXPECT_EQ(cs["state"]["waiting"]["message"], "configmap \"cfg\" not found");
+  objects_.cms["default/cfg"] = {{"data", {{"k", "v"}}}};
+  st = syncer_->syncPod(p);
+  EXPECT_TRUE(containerStatus(*st)["state"].contains("running"));
+  bool found = false;
+  for (const auto& cfg : runtime_.configs()) {
+    for (const auto& [k, v] : cfg.second.env) found |= (k == "X" && v == "v");
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(PodSyncTest, ImagePullFailureBacksOff) {
+  json p = pod();
+  p["spec"]["containers"][0]["image"] = "registry.io/app:1";
+  runtime_.setPullFails(true);
+  auto st = syncer_->syncPod(p);
+  EXPECT_EQ(containerStatus(*st)["state"]["waiting"]["reason"], "ErrImagePull");
+  st = syncer_->syncPod(p);
+  EXPECT_EQ(containerStatus(*st)["state"]["waiting"]["reason"], "ImagePullBackOff");
+  EXPECT_EQ((*st)["phase"], "Pending");
+}
+
+TEST_F(PodSyncTest, ConfigMapVolumeIsWrittenAtomically) {
+  objects_.cms["default/cfg"] = {{"data", {{"a.txt", "one"}}}};
+  json p = pod();
+  p["spec"]["volumes"] = {{{"name", "v"}, {"configMap", {{"name", "cfg"}}}},
+                          {{"name", "scratch"}, {"emptyDir", json::object()}}};
+  p["spec"]["containers"][0]["volumeMounts"] = {{{"name", "v"}, {"mountPath", "/etc/cfg"}},
+                                                {{"name", "scratch"}, {"mountPath", "/tmp/s"}}};
+  ASSERT_TRUE(syncer_->syncPod(p));
+  std::string dir = volumes_.podDir("u1") + "/volumes/kubernetes.io~configmap/v";
+  auto read = [](const std::string& path) {
+    std::ifstream f(path);
+    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  };
+  EXPECT_EQ(read(dir + "/a.txt"), "one");
+  EXPECT_TRUE(std::filesystem::is_symlink(dir + "/..data"));
+  objects_.cms["default/cfg"] = {{"data", {{"a.txt", "two"}}}};
+  ASSERT_TRUE(syncer_->syncPod(p));
+  EXPECT_EQ(read(dir + "/a.txt"), "two");
+  auto cfg = runtime_.configs().begin()->second;
+  bool mounted = false;
+  for (const auto& m : cfg.mounts) mounted |= (m.container_path == "/etc/cfg" && m.host_path == dir);
+  EXPECT_TRUE(mounted);
+  ASSERT_TRUE(syncer_->cleanupPod("u1"));
+  EXPECT_FALSE(std::filesystem::exists(volumes_.podDir("u1")));
+}
+
+}  // namespace
+}  // namespace skiff::agent

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Shared by the agent e2e tests: skiff-master on loopback and one `skiff-agent --hostname-override
+# node-1`, both inside a fresh network, mount and PID namespace created for the test
+# (unshare -n -m -p). The host's network is never touched: the node's address lives on a dummy
+# link inside the namespace, the pod bridge and iptables rules too. When the test ends the PID
+# namespace's init exits, so the kernel kills every process the test started (master, agent,
+# shims, containers); mounts go with the mount namespace; cleanup() removes the throwaway
+# cgroup subtree and the temporary directory.
+set -euo pipefail
+B=${SKIFF_BINARY_DIR:?}
+MASTER=${SKIFF_E2E_MASTER:-$B/master-lite/skiff-master}
+AGENT=$B/agent/skiff-agent
+IMAGE=$B/packaging/busybox/busybox-oci.tar
+[ -x "$MASTER" ] || { echo "FAIL: no skiff-master at $MASTER"; exit 1; }
+[ -x "$AGENT" ] || { echo "FAIL: no skiff-agent at $AGENT"; exit 1; }
+command -v kubectl >/dev/null || { echo "FAIL: kubectl not installed"; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "FAIL: the agent e2e tests need root (namespaces, cgroups)"; exit 1; }
+
+if [ -z "${SKIFF_E2E_INNS:-}" ]; then
+  export SKIFF_E2E_INNS=1
+  exec unshare --net --mount --propagation private --pid --fork --mount-proc -- "$0" "$@"
+fi
+
+T=$(mktemp -d /tmp/skiff-e2e-agent.XXXXXX)
+[ -n "${SKIFF_E2E_KEEP:-}" ] && echo "workdir $T"
+CG=skiff-e2e-$(basename "$T")
+MASTER_PID=""; AGENT_PID=""
+export PATH=$B/runtime:$PATH
+export KUBECONFIG=$T/admin.kubeconfig
+
+cleanup() {
+  set +e
+  [ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
+  [ -n "$MASTER_PID" ] && kill "$MASTER_PID" 2>/dev/null && wait "$MASTER_PID" 2>/dev/null
+  # Containers outlive the agent by design; here they die with the PID namespace, but kill them
+  # now so their cgroups can go.
+  for d in /sys/fs/cgroup/*/"$CG" /sys/fs/cgroup/unified/"$CG"; do
+    [ -d "$d" ] || continue
+    find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r p; do kill -9 "$p" 2>/dev/null; done
+  done
+  sleep 0.5
+  for d in /sys/fs/cgroup/*/"$CG" /sys/fs/cgroup/unified/"$CG"; do
+    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+  done
+  # Everything the runtime mounted below $T (rootfs overlays, namespace bind mounts), deepest
+  # first; the mount namespace dies with the test anyway, but rm needs them gone now.
+  awk -v t="$T" '$2 ~ "^"t {print $2}' /proc/self/mounts | sort -r | while read -r m; do
+    umount -l "$m" 2>/dev/null
+  done
+  if [ -n "${SKIFF_E2E_KEEP:-}" ]; then cp "$T"/*.log /tmp/ 2>/dev/null; fi
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*"
+  echo "--- agent log (tail)"; tail -40 "$T/agent.log" 2>/dev/null || true
+  echo "--- master log (tail)"; tail -15 "$T/master.log" 2>/dev/null || true
+  exit 1
+}
+step() { echo "== $*"; }
+k() { timeout 60 kubectl "$@"; }
+# until SECONDS CMD...: retries CMD every 0.5 s.
+until_ok() {
+  local deadline=$((SECONDS + $1)); shift
+  while ! "$@" >/dev/null 2>&1; do
+    [ $SECONDS -ge $deadline ] && return 1
+    sleep 0.5
+  done
+}
+
+NODE_IP=10.99.0.1
+start_master() {
+  ip link set lo up
+  # The node's address on a veth pair inside the namespace (no dummy module on every host).
+  ip link add skiff-e2e0 type veth peer name skiff-e2e1
+  ip addr add $NODE_IP/24 dev skiff-e2e0
+  ip link set skiff-e2e0 up
+  ip link set skiff-e2e1 up
+  PORT=6443
+  "$MASTER" --data-dir "$T/master" --kubeconfig-out "$KUBECONFIG" --secure-port $PORT \
+    --bind-address 127.0.0.1 >"$T/master.log" 2>&1 &
+  MASTER_PID=$!
+  until_ok 30 kubectl get --raw /readyz || fail "skiff-master not ready"
+}
+
+TOKEN=abcdef.0123456789abcdef
+ca_hash() {
+  kubectl config view --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' |
+    base64 -d | openssl x509 -pubkey -noout | openssl pkey -pubin -outform der |
+    sha256sum | cut -d' ' -f1
+}
+
+start_agent() {  # extra flags...
+  if [ ! -s "$T/agent/kubelet.kubeconfig" ]; then
+    cat <<Y | k apply -f - >/dev/null
+apiVersion: v1
+kind: Secret
+metadata: {name: bootstrap-token-abcdef, namespace: kube-system}
+type: bootstrap.kubernetes.io/token
+# data, not stringData: base64 of abcdef / 0123456789abcdef / true / true
+data: {token-id: YWJjZGVm, token-secret: MDEyMzQ1Njc4OWFiY2RlZg==, usage-bootstrap-authentication: dHJ1ZQ==, usage-bootstrap-signing: dHJ1ZQ==}
+Y
+    JOIN=(--server https://127.0.0.1:$PORT --token $TOKEN --ca-cert-hash "sha256:$(ca_hash)")
+  else
+    JOIN=()
+  fi
+  ${SKIFF_E2E_AGENT_WRAP:-} "$AGENT" --hostname-override node-1 "${JOIN[@]}" --node-ip $NODE_IP \
+    --root-dir "$T/agent" --runtime-root "$T/runtime" --pod-log-dir "$T/logs" \
+    --pod-manifest-path "$T/manifests" --runtime-cgroup-parent "$CG" \
+    --preload-image "$IMAGE" "$@" >>"$T/agent.log" 2>&1 &
+  AGENT_PID=$!
+}
+
+node_ready() {
+  [ "$(kubectl get node node-1 -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]
+}
+
+start_cluster() {
+  start_master
+  start_agent "$@"
+  until_ok 60 node_ready || fail "node-1 did not become Ready"
+}
+
+pod_phase() { kubectl get pod "$1" -o jsonpath='{.status.phase}'; }
+pod_running() { [ "$(pod_phase "$1")" = Running ]; }

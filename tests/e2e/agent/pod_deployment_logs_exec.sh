@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# A 3-replica busybox Deployment reaches Running; kubectl logs, logs -f, exec and exec -i work
+# through skiff-master's proxy to the kubelet API.
+. "$(dirname "$0")/lib.sh"
+start_cluster
+step "deployment of 3 busybox replicas"
+cat <<Y | k apply -f - >/dev/null
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 2
+      containers:
+      - name: main
+        image: busybox
+        imagePullPolicy: IfNotPresent
+        command: ["sh", "-c", "i=0; while true; do echo tick \$i; i=\$((i+1)); sleep 1; done"]
+Y
+all_running() {
+  [ "$(kubectl get pods -l app=web -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c Running)" = 3 ]
+}
+until_ok 120 all_running || { k get pods -o wide; fail "3 replicas not Running"; }
+P=$(k get pods -l app=web -o jsonpath='{.items[0].metadata.name}')
+step "kubectl logs"
+until_ok 20 bash -c "kubectl logs $P | grep -q 'tick 1'" || fail "logs do not show ticks"
+step "kubectl exec -- cat /etc/hostname equals the pod name"
+h=$(k exec "$P" -- cat /etc/hostname)
+[ "$h" = "$P" ] || fail "hostname '$h' != pod '$P'"
+step "kubectl exec -i with stdin"
+out=$(echo "hello from stdin" | k exec -i "$P" -- cat)
+[ "$out" = "hello from stdin" ] || fail "exec -i returned '$out'"
+step "exit code is propagated"
+set +e; k exec "$P" -- sh -c 'exit 3'; rc=$?; set -e
+[ $rc = 3 ] || fail "exec exit code $rc, want 3"
+step "kubectl logs -f"
+timeout 4 kubectl logs -f --tail=1 "$P" >"$T/follow.txt" 2>&1 || true
+[ "$(grep -c tick "$T/follow.txt")" -ge 3 ] || { cat "$T/follow.txt"; fail "logs -f did not stream"; }
+echo PASS
