@@ -35,9 +35,9 @@ acked=$(cat "$T"/acked.* | wc -l)
 [ "$acked" -gt 20 ] || fail "only $acked creates acknowledged before the kill"
 max_rv=$(cat "$T"/acked.* | awk '{print $2}' | sort -n | tail -1)
 start_master
-present=$(kubectl get cm -n default -o name | grep -c '^configmap/w' || true)
-missing=$(cat "$T"/acked.* | awk '{print $1}' | while read -r n; do
-  kubectl get cm -n default "$n" -o name >/dev/null 2>&1 || echo "$n"; done | head -5)
+kubectl get cm -n default -o name | sed 's#^configmap/##' | sort >"$T/present"
+present=$(grep -c '^w' "$T/present" || true)
+missing=$(cat "$T"/acked.* | awk '{print $1}' | sort | comm -23 - "$T/present" | head -5)
 [ -z "$missing" ] || fail "acknowledged objects lost after kill -9: $missing"
 [ "$present" -ge "$acked" ] || fail "present $present < acked $acked"
 rv=$(kubectl create cm after-restart -o jsonpath='{.metadata.resourceVersion}')
