@@ -389,7 +389,9 @@ class Server : public HttpsServer {
     while (!p.is_done()) {
       p.get().body().data = buf;
       p.get().body().size = sizeof buf;
-      co_await http::async_read(*up, up_buf, p, tok(ec));
+      // read_some, not read: read waits until the 16 KiB buffer is full, which holds back
+      // `kubectl logs -f` lines until that much has been written.
+      co_await http::async_read_some(*up, up_buf, p, tok(ec));
       if (ec == http::error::need_buffer) ec = {};
       if (ec) break;
       std::size_t n = sizeof buf - p.get().body().size;
