@@ -17,10 +17,16 @@ function(skiff_gtest)
   if(T_LABEL STREQUAL "unit")
     set_property(GLOBAL APPEND PROPERTY SKIFF_UNIT_TEST_TARGETS ${T_NAME})
   endif()
+  # Integration tests of one binary share kernel objects by name (netns, bridges, cgroups):
+  # they never run concurrently with each other; other suites still run beside them.
+  set(_lock "")
+  if(NOT T_LABEL STREQUAL "unit")
+    set(_lock RESOURCE_LOCK ${T_NAME})
+  endif()
   gtest_discover_tests(${T_NAME}
     TEST_PREFIX "${T_PREFIX}."
     DISCOVERY_MODE PRE_TEST
-    PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT})
+    PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT} ${_lock})
 endfunction()
 
 # skiff_script_test(NAME <ctest name> LABEL <label> COMMAND ... [TIMEOUT s])
