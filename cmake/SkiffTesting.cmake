@@ -26,6 +26,7 @@ function(skiff_gtest)
   gtest_discover_tests(${T_NAME}
     TEST_PREFIX "${T_PREFIX}."
     DISCOVERY_MODE PRE_TEST
+    NO_PRETTY_VALUES  # names from INSTANTIATE_TEST_SUITE_P's generator, no "# GetParam() = ..."
     PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT} ${_lock})
 endfunction()
 
