@@ -1,6 +1,7 @@
 #include "skiff/master/controllers/controller.h"
 
 #include "skiff/common/log.h"
+#include "skiff/master/informer/meta.h"
 
 namespace skiff::master {
 
@@ -8,6 +9,20 @@ Controller::Controller(std::string name, std::shared_ptr<Clock> clock)
     : name_(std::move(name)), clock_(std::move(clock)), queue_(clock_) {}
 
 Controller::~Controller() { stop(); }
+
+void Controller::enqueueControllerOf(SharedInformers& informers, const GroupVersionResource& owned,
+                                     std::string owner_kind) {
+  auto owner = [this, kind = std::move(owner_kind)](const json& obj) {
+    if (auto ref = meta::controllerRef(obj); ref && ref->value("kind", "") == kind) {
+      queue_.add(meta::key(meta::ns(obj), ref->value("name", "")));
+    }
+  };
+  informers.get(owned).addEventHandlers({
+      .on_add = owner,
+      .on_update = [owner](const json&, const json& n) { owner(n); },
+      .on_delete = owner,
+  });
+}
 
 void Controller::processOne(const std::string& key) {
   auto r = sync(key);

@@ -37,16 +37,7 @@ class CronJobController : public Controller {
         .on_update = [this](const json&, const json& n) { queue().add(meta::key(n)); },
         .on_delete = nullptr,
     });
-    auto owner = [this](const json& j) {
-      if (auto ref = meta::controllerRef(j); ref && ref->value("kind", "") == "CronJob") {
-        queue().add(meta::key(meta::ns(j), ref->value("name", "")));
-      }
-    };
-    inf.get(gvr::kJobs).addEventHandlers({
-        .on_add = owner,
-        .on_update = [owner](const json&, const json& n) { owner(n); },
-        .on_delete = owner,
-    });
+    enqueueControllerOf(inf, gvr::kJobs, "CronJob");
   }
 
   // Schedules are also checked on a timer in case a wake-up was lost.

@@ -70,16 +70,7 @@ class DaemonSetController : public Controller {
             },
         .on_delete = all,
     });
-    auto owner = [this](const json& p) {
-      if (auto ref = meta::controllerRef(p); ref && ref->value("kind", "") == "DaemonSet") {
-        queue().add(meta::key(meta::ns(p), ref->value("name", "")));
-      }
-    };
-    inf.get(gvr::kPods).addEventHandlers({
-        .on_add = owner,
-        .on_update = [owner](const json&, const json& n) { owner(n); },
-        .on_delete = owner,
-    });
+    enqueueControllerOf(inf, gvr::kPods, "DaemonSet");
   }
 
   Result<void> sync(const std::string& key) override {

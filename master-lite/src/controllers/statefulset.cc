@@ -46,16 +46,7 @@ class StatefulSetController : public Controller {
         .on_update = [this](const json&, const json& n) { queue().add(meta::key(n)); },
         .on_delete = nullptr,
     });
-    auto owner = [this](const json& p) {
-      if (auto ref = meta::controllerRef(p); ref && ref->value("kind", "") == "StatefulSet") {
-        queue().add(meta::key(meta::ns(p), ref->value("name", "")));
-      }
-    };
-    inf.get(gvr::kPods).addEventHandlers({
-        .on_add = owner,
-        .on_update = [owner](const json&, const json& n) { owner(n); },
-        .on_delete = owner,
-    });
+    enqueueControllerOf(inf, gvr::kPods, "StatefulSet");
   }
 
   Result<void> sync(const std::string& key) override {

@@ -37,6 +37,11 @@ class Controller {
   // Wires informer event handlers to queue keys; called once before the informers start.
   virtual void registerHandlers(SharedInformers& informers) { (void)informers; }
 
+  // Registers handlers on the informer of `owned` (e.g. pods) that queue the key of the object's
+  // controlling owner when that owner is of `owner_kind` (ownerReferences controller=true).
+  void enqueueControllerOf(SharedInformers& informers, const GroupVersionResource& owned,
+                           std::string owner_kind);
+
   // Periodic work not tied to a key (node monitor, cron schedule); default none.
   virtual Duration resyncPeriod() const { return Duration::zero(); }
   virtual void resync() {}
