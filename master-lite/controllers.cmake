@@ -3,7 +3,6 @@
 add_library(skiff_master_controllers
   src/informer/clock.cc
   src/informer/meta.cc
-  src/informer/label_selector.cc
   src/informer/workqueue.cc
   src/informer/informer.cc
   src/informer/shared_informers.cc
@@ -29,7 +28,7 @@ add_library(skiff_master_controllers
   src/scheduler/scheduler.cc
 )
 target_include_directories(skiff_master_controllers PUBLIC ${CMAKE_CURRENT_LIST_DIR}/include)
-target_link_libraries(skiff_master_controllers PUBLIC skiff_common nlohmann_json::nlohmann_json
+target_link_libraries(skiff_master_controllers PUBLIC skiff_common skiff_master_selectors nlohmann_json::nlohmann_json
   Threads::Threads)
 
 add_library(skiff_master_testing testing/fake_api_client.cc)
@@ -41,7 +40,6 @@ if(SKIFF_BUILD_TESTS)
     SOURCES
       ${CMAKE_CURRENT_LIST_DIR}/tests/informer/fake_api_client_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/informer/informer_test.cc
-      ${CMAKE_CURRENT_LIST_DIR}/tests/informer/label_selector_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/scheduler/scheduler_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/replicaset_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/deployment_test.cc

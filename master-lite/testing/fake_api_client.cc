@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <random>
 
-#include "skiff/master/informer/label_selector.h"
+#include "skiff/master/selectors.h"
 #include "skiff/master/informer/meta.h"
 
 namespace skiff::master::testing {

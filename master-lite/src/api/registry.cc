@@ -108,7 +108,7 @@ json scaleOf(const ResourceInfo& r, const json& obj) {
     if (sel.is_object()) {
       for (auto& [k, v] : sel.items()) selector += (selector.empty() ? "" : ",") + k + "=" + v.get<std::string>();
     }
-  } else if (auto parsed = LabelSelector::fromObject(sel); parsed) {
+  } else if (auto parsed = LabelSelector::fromJson(sel); parsed) {
     selector = parsed->toString();
   }
   json status = {{"replicas", at(obj, {"status", "replicas"}).is_number() ? at(obj, {"status", "replicas"}) : json(0)}};
@@ -118,6 +118,24 @@ json scaleOf(const ResourceInfo& r, const json& obj) {
           {"metadata", meta},
           {"spec", {{"replicas", at(obj, {"spec", "replicas"}).is_number() ? at(obj, {"spec", "replicas"}) : json(0)}}},
           {"status", status}};
+}
+
+// Where a paged list resumes: the ?continue= token this registry handed out with the previous
+// page (JSON {"start": <next key>, "rv": <revision of the first page>}). A token for another
+// prefix, or one that is not ours, is BadRequest as upstream says it.
+struct ContinueToken {
+  std::string start;
+  std::int64_t revision = 0;
+};
+
+Result<ContinueToken> parseContinueToken(const std::string& text, const std::string& pfx) {
+  if (text.empty()) return ContinueToken{};
+  json tok = json::parse(text, nullptr, false);
+  if (!tok.is_object() || !tok.contains("start") || !tok["start"].is_string() ||
+      tok["start"].get<std::string>().rfind(pfx, 0) != 0) {
+    return Error(ErrorCode::BadRequest, "continue key is not valid: invalid continue token");
+  }
+  return ContinueToken{tok["start"].get<std::string>(), tok.value("rv", 0LL)};
 }
 
 }  // namespace
@@ -179,19 +197,11 @@ Result<json> Registry::get(const ResourceInfo& r, const std::string& ns, const s
 
 Result<json> Registry::list(const ResourceInfo& r, const std::string& ns, const Selection& sel) {
   SKIFF_ASSIGN_OR_RETURN(LabelSelector labels, LabelSelector::parse(sel.label_selector));
-  SKIFF_ASSIGN_OR_RETURN(FieldSelector fields, FieldSelector::parse(sel.field_selector, r.kind));
+  SKIFF_ASSIGN_OR_RETURN(FieldSelector fields, FieldSelector::parseFor(sel.field_selector, r.kind));
   std::string pfx = prefix(r, ns);
-  std::string start;
-  std::int64_t list_rev = 0;
-  if (!sel.continue_token.empty()) {
-    json tok = json::parse(sel.continue_token, nullptr, false);
-    if (!tok.is_object() || !tok.contains("start") || !tok["start"].is_string() ||
-        tok["start"].get<std::string>().rfind(pfx, 0) != 0) {
-      return Error(ErrorCode::BadRequest, "continue key is not valid: invalid continue token");
-    }
-    start = tok["start"].get<std::string>();
-    list_rev = tok.value("rv", 0LL);
-  }
+  SKIFF_ASSIGN_OR_RETURN(ContinueToken resume, parseContinueToken(sel.continue_token, pfx));
+  std::string start = resume.start;
+  std::int64_t list_rev = resume.revision;
   json items = json::array();
   bool more = false;
   std::string last_key;
@@ -249,19 +259,11 @@ static void appendItem(std::string& out, const ResourceInfo& r, const store::Key
 
 Result<std::string> Registry::listText(const ResourceInfo& r, const std::string& ns, const Selection& sel) {
   SKIFF_ASSIGN_OR_RETURN(LabelSelector labels, LabelSelector::parse(sel.label_selector));
-  SKIFF_ASSIGN_OR_RETURN(FieldSelector fields, FieldSelector::parse(sel.field_selector, r.kind));
+  SKIFF_ASSIGN_OR_RETURN(FieldSelector fields, FieldSelector::parseFor(sel.field_selector, r.kind));
   std::string pfx = prefix(r, ns);
-  std::string start;
-  std::int64_t list_rev = 0;
-  if (!sel.continue_token.empty()) {
-    json tok = json::parse(sel.continue_token, nullptr, false);
-    if (!tok.is_object() || !tok.contains("start") || !tok["start"].is_string() ||
-        tok["start"].get<std::string>().rfind(pfx, 0) != 0) {
-      return Error(ErrorCode::BadRequest, "continue key is not valid: invalid continue token");
-    }
-    start = tok["start"].get<std::string>();
-    list_rev = tok.value("rv", 0LL);
-  }
+  SKIFF_ASSIGN_OR_RETURN(ContinueToken resume, parseContinueToken(sel.continue_token, pfx));
+  std::string start = resume.start;
+  std::int64_t list_rev = resume.revision;
   std::string items;
   std::int64_t count = 0;
   bool more = false;
@@ -604,7 +606,7 @@ Result<WriteResult> Registry::create(const ResourceInfo& r, const std::string& n
       if (list) {
         for (const auto& kv : list->items) {
           json pdb = json::parse(kv.value, nullptr, false);
-          auto sel = LabelSelector::fromObject(at(pdb, {"spec", "selector"}));
+          auto sel = LabelSelector::fromJson(at(pdb, {"spec", "selector"}));
           if (!sel || sel->empty() || !sel->matches(at(pod, {"metadata", "labels"}))) continue;
           if (at(pdb, {"status", "disruptionsAllowed"}).is_number_integer() &&
               at(pdb, {"status", "disruptionsAllowed"}).get<long long>() <= 0) {

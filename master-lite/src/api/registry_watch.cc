@@ -182,7 +182,7 @@ Result<WatchQueuePtr> Registry::watch(const ResourceInfo& r, const std::string& 
   // Shared encodings are keyed by event, not by version: only the stored version may share.
   impl->storage_version = r.version == r.storage_version && r.group != "extensions";
   SKIFF_ASSIGN_OR_RETURN(impl->labels, LabelSelector::parse(sel.label_selector));
-  SKIFF_ASSIGN_OR_RETURN(impl->fields, FieldSelector::parse(sel.field_selector, r.kind));
+  SKIFF_ASSIGN_OR_RETURN(impl->fields, FieldSelector::parseFor(sel.field_selector, r.kind));
   impl->filtered = !impl->labels.empty() || !impl->fields.empty();
   impl->bookmarks = sel.allow_bookmarks;
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <map>
 
-#include "skiff/master/api/selectors.h"
+#include "skiff/master/selectors.h"
 
 namespace skiff::master::api {
 namespace {
@@ -170,7 +170,7 @@ void containersAndImages(const json& podspec, std::string* names, std::string* i
 
 std::string selectorString(const json& sel) {
   if (!sel.is_object()) return "<none>";
-  auto s = LabelSelector::fromObject(sel);
+  auto s = LabelSelector::fromJson(sel);
   if (!s || s->empty()) return "<none>";
   return s->toString();
 }

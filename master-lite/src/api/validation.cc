@@ -4,7 +4,7 @@
 #include <set>
 
 #include "skiff/master/api/object_util.h"
-#include "skiff/master/api/selectors.h"
+#include "skiff/master/selectors.h"
 
 namespace skiff::master::api {
 namespace {
@@ -234,7 +234,7 @@ void validateWorkload(V& v, const ResourceInfo& r, const json& obj) {
     if (!present(spec, "selector")) {
       v.required("spec.selector");
     } else {
-      auto parsed = LabelSelector::fromObject(sel);
+      auto parsed = LabelSelector::fromJson(sel);
       if (!parsed) {
         v.invalid("spec.selector", sel, parsed.error().message());
       } else if (parsed->empty()) {

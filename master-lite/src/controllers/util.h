@@ -10,7 +10,7 @@
 
 #include "skiff/master/client/api_client.h"
 #include "skiff/master/informer/clock.h"
-#include "skiff/master/informer/label_selector.h"
+#include "skiff/master/selectors.h"
 
 namespace skiff::master::ctl {
 

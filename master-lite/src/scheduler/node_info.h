@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "skiff/master/informer/label_selector.h"
+#include "skiff/master/selectors.h"
 #include "skiff/master/scheduler/resources.h"
 
 namespace skiff::master::sched {

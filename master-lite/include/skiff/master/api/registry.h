@@ -22,8 +22,8 @@
 #include "skiff/common/result.h"
 #include "skiff/master/api/defaults.h"
 #include "skiff/master/api/resources.h"
-#include "skiff/master/api/selectors.h"
 #include "skiff/master/client/api_client.h"
+#include "skiff/master/selectors.h"
 #include "skiff/master/store/store.h"
 
 namespace skiff::master::api {
