@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "skiff/common/file.h"
+#include "x509_subject.h"
 
 namespace skiff::master {
 namespace {
@@ -75,10 +76,7 @@ void addExt(X509* cert, X509* issuer, int nid, const std::string& value) {
   }
 }
 
-struct Subject {
-  std::string cn;
-  std::vector<std::string> orgs;
-};
+using Subject = CertSubject;
 
 // Issues a certificate for `key` (self-signed when issuer is null).
 Result<Cert> issue(EVP_PKEY* key, const Subject& subj, X509* issuer, EVP_PKEY* issuer_key,
@@ -188,17 +186,7 @@ Result<std::string> signNodeClientCsr(const PkiFiles& pki, const std::string& cs
     return Error(ErrorCode::Invalid, "the certificate request signature does not verify");
   }
   X509_NAME* name = X509_REQ_get_subject_name(req.get());
-  Subject subj;
-  for (int i = 0; i < X509_NAME_entry_count(name); ++i) {
-    X509_NAME_ENTRY* e = X509_NAME_get_entry(name, i);
-    int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
-    unsigned char* utf8 = nullptr;
-    int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
-    std::string v = n > 0 ? std::string(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(n)) : "";
-    OPENSSL_free(utf8);
-    if (nid == NID_commonName) subj.cn = v;
-    if (nid == NID_organizationName) subj.orgs.push_back(v);
-  }
+  Subject subj = readCertSubject(name);
   if (subj.cn.rfind("system:node:", 0) != 0 || subj.cn.size() <= 12 || subj.orgs != std::vector<std::string>{"system:nodes"}) {
     return Error(ErrorCode::Invalid, "subject must be CN=system:node:<name>, O=system:nodes");
   }

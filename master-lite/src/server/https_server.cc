@@ -22,6 +22,7 @@
 
 #include "skiff/common/log.h"
 #include "skiff/master/server.h"
+#include "x509_subject.h"
 
 namespace skiff::master {
 namespace {
@@ -47,18 +48,10 @@ std::optional<api::UserInfo> peerUser(Stream& s) {
   if (!peer) return std::nullopt;
   std::unique_ptr<X509, void (*)(X509*)> owner(peer, X509_free);
   if (SSL_get_verify_result(ssl) != X509_V_OK) return std::nullopt;
+  CertSubject subject = readCertSubject(X509_get_subject_name(peer));
   api::UserInfo u;
-  X509_NAME* name = X509_get_subject_name(peer);
-  for (int i = 0; i < X509_NAME_entry_count(name); ++i) {
-    X509_NAME_ENTRY* e = X509_NAME_get_entry(name, i);
-    int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
-    unsigned char* utf8 = nullptr;
-    int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
-    std::string v = n > 0 ? std::string(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(n)) : "";
-    OPENSSL_free(utf8);
-    if (nid == NID_commonName) u.name = v;
-    if (nid == NID_organizationName) u.groups.push_back(v);
-  }
+  u.name = subject.cn;
+  u.groups = subject.orgs;
   u.groups.push_back("system:authenticated");
   return u;
 }
