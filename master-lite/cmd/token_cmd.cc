@@ -138,6 +138,7 @@ TokenCommand addTokenCommand(CLI::App& app) {
   token->add_option("--kubeconfig", f->kubeconfig, "admin kubeconfig of the running master")
       ->capture_default_str();
   token->require_subcommand(1);
+  token->fallthrough();  // `token create --kubeconfig F` works as well as `token --kubeconfig F create`
 
   CLI::App* create = token->add_subcommand(
       "create", "Create a bootstrap token and print the skiff-agent command that joins a node");
