@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <signal.h>
 #include <sys/resource.h>
+#include <systemd/sd-daemon.h>
 
 #include <chrono>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "skiff/common/version.h"
 #include "skiff/master/api_server.h"
 #include "skiff/master/controllers/controller_manager.h"
+#include "token_cmd.h"
 
 namespace {
 
@@ -91,7 +93,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--v,--log-level", log_level, "Log level (trace, debug, info, warn, error)")
       ->capture_default_str();
+  // Subcommands (the server itself runs when none is given).
+  auto token = skiff::master::cmd::addTokenCommand(app);
+  app.require_subcommand(0, 1);
   CLI11_PARSE(app, argc, argv);
+  if (token.command->parsed()) return token.run();
 
   skiff::log::setup(log_level);
   auto lg = skiff::log::get("master");
@@ -137,10 +143,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   // ---- end of controllers ---------------------------------------------------------------------
+  // systemd (Type=notify): ready once the API serves and the controllers run. A no-op when not
+  // started by systemd (no NOTIFY_SOCKET).
+  (void)sd_notify(0, "READY=1\nSTATUS=serving");
 
   int sig = 0;
   sigwait(&sigs, &sig);
   SKIFF_LOG_INFO(lg, "Shutting down", skiff::log::kv("signal", sig));
+  (void)sd_notify(0, "STOPPING=1");
   (*controllers)->stop();
   (*server)->stop();
   return 0;
