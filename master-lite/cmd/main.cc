@@ -21,7 +21,6 @@ struct ControllerFlags {
   std::string cluster_cidr = "10.244.0.0/16";
   int node_cidr_mask_size = 24;
   std::string node_monitor_grace_period = "50s";
-  std::int64_t pod_eviction_timeout_seconds = 300;  // default toleration seconds
 };
 
 // "50s", "2m", "500ms", "1h" (a Go duration with one unit) -> duration; nullopt when malformed.
@@ -71,9 +70,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--token-auth-file", api.token_auth_file,
                  "Static bearer tokens (kube-apiserver CSV: token,user,uid,\"groups\")");
-  app.add_option("--default-not-ready-toleration-seconds,--default-unreachable-toleration-seconds",
-                 api.default_toleration_seconds, "Default NoExecute toleration seconds added to pods")
-      ->capture_default_str();
+  app.add_option("--default-not-ready-toleration-seconds", api.not_ready_toleration_seconds,
+                 "tolerationSeconds of the not-ready:NoExecute toleration added to pods without one")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--default-unreachable-toleration-seconds", api.unreachable_toleration_seconds,
+                 "tolerationSeconds of the unreachable:NoExecute toleration added to pods without one")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--store-retain-revisions", api.store_retain_revisions,
                  "Watch history kept in the store (older revisions answer 410 Gone)")
       ->capture_default_str();
@@ -85,9 +89,6 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--node-monitor-grace-period", ctl.node_monitor_grace_period,
                  "Node is marked unhealthy after this long without heartbeats")
-      ->capture_default_str();
-  app.add_option("--pod-eviction-timeout", ctl.pod_eviction_timeout_seconds,
-                 "Seconds before pods on a lost node are evicted")
       ->capture_default_str();
   app.add_option("--v,--log-level", log_level, "Log level (trace, debug, info, warn, error)")
       ->capture_default_str();
