@@ -23,7 +23,6 @@ struct ControllerFlags {
   std::string cluster_cidr = "10.244.0.0/16";
   int node_cidr_mask_size = 24;
   std::string node_monitor_grace_period = "50s";
-  std::int64_t pod_eviction_timeout_seconds = 300;  // default toleration seconds
 };
 
 // "50s", "2m", "500ms", "1h" (a Go duration with one unit) -> duration; nullopt when malformed.
@@ -31,6 +30,7 @@ std::optional<std::chrono::system_clock::duration> parseDurationFlag(const std::
   std::size_t i = 0;
   while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
   if (i == 0) return std::nullopt;
+  if (i > 9) return std::nullopt;  // more than ~31 years in seconds: surely a typo (and no overflow)
   long long n = std::stoll(text.substr(0, i));
   std::string unit = text.substr(i);
   using namespace std::chrono;
@@ -49,6 +49,13 @@ void raiseFdLimit() {
     (void)::setrlimit(RLIMIT_NOFILE, &rl);
   }
 }
+
+// Toleration seconds are int64 in the API; a negative default would evict at once.
+const CLI::Validator kNonNegative(
+    [](const std::string& text) {
+      return !text.empty() && text[0] != '-' ? std::string() : "must be 0 or more seconds";
+    },
+    "SECONDS");
 
 }  // namespace
 
@@ -73,9 +80,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--token-auth-file", api.token_auth_file,
                  "Static bearer tokens (kube-apiserver CSV: token,user,uid,\"groups\")");
-  app.add_option("--default-not-ready-toleration-seconds,--default-unreachable-toleration-seconds",
-                 api.default_toleration_seconds, "Default NoExecute toleration seconds added to pods")
-      ->capture_default_str();
+  app.add_option("--default-not-ready-toleration-seconds", api.not_ready_toleration_seconds,
+                 "tolerationSeconds of the not-ready:NoExecute toleration added to pods without one")
+      ->capture_default_str()
+      ->check(kNonNegative);
+  app.add_option("--default-unreachable-toleration-seconds", api.unreachable_toleration_seconds,
+                 "tolerationSeconds of the unreachable:NoExecute toleration added to pods without one")
+      ->capture_default_str()
+      ->check(kNonNegative);
   app.add_option("--store-retain-revisions", api.store_retain_revisions,
                  "Watch history kept in the store (older revisions answer 410 Gone)")
       ->capture_default_str();
@@ -87,9 +99,6 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--node-monitor-grace-period", ctl.node_monitor_grace_period,
                  "Node is marked unhealthy after this long without heartbeats")
-      ->capture_default_str();
-  app.add_option("--pod-eviction-timeout", ctl.pod_eviction_timeout_seconds,
-                 "Seconds before pods on a lost node are evicted")
       ->capture_default_str();
   app.add_option("--v,--log-level", log_level, "Log level (trace, debug, info, warn, error)")
       ->capture_default_str();
@@ -110,6 +119,13 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // Flags are checked before anything is written (data dir, kubeconfig).
+  auto grace = parseDurationFlag(ctl.node_monitor_grace_period);
+  if (!grace) {
+    SKIFF_LOG_ERROR(lg, "Invalid --node-monitor-grace-period: want a duration such as 40s or 2m",
+                    skiff::log::kv("value", ctl.node_monitor_grace_period));
+    return 1;
+  }
   auto server = skiff::master::startApiServer(api);
   if (!server) {
     SKIFF_LOG_ERROR(lg, "Failed to start the API server", skiff::log::kv("err", server.error().message()));
@@ -121,13 +137,6 @@ int main(int argc, char** argv) {
   skiff::master::ControllerOptions copts;
   copts.cluster_cidr = ctl.cluster_cidr;
   copts.node_cidr_mask_size = ctl.node_cidr_mask_size;
-  auto grace = parseDurationFlag(ctl.node_monitor_grace_period);
-  if (!grace) {
-    SKIFF_LOG_ERROR(lg, "Invalid --node-monitor-grace-period",
-                    skiff::log::kv("value", ctl.node_monitor_grace_period));
-    (*server)->stop();
-    return 1;
-  }
   copts.node_monitor_grace_period = *grace;
   auto controllers = skiff::master::newControllerManager(client, copts);
   if (!controllers) {

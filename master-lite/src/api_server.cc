@@ -79,7 +79,8 @@ class ApiServerImpl : public ApiServer {
     } catch (...) {
       return Error(ErrorCode::Invalid, "--service-node-port-range '" + o.service_node_port_range + "': want <min>-<max>");
     }
-    ro.defaulting.default_toleration_seconds = o.default_toleration_seconds;
+    ro.defaulting.not_ready_toleration_seconds = o.not_ready_toleration_seconds;
+    ro.defaulting.unreachable_toleration_seconds = o.unreachable_toleration_seconds;
     // PKI before the registry uses it to sign node CSRs.
     PkiOptions po;
     po.dir = o.data_dir + "/pki";

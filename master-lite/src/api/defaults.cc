@@ -304,7 +304,10 @@ void admitNewPod(json& pod, const DefaultingOptions& options) {
   if (!spec.contains("tolerations") || !spec["tolerations"].is_array()) {
     spec["tolerations"] = json::array();
   }
-  for (const char* key : {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}) {
+  const std::pair<const char*, std::int64_t> defaults[] = {
+      {"node.kubernetes.io/not-ready", options.not_ready_toleration_seconds},
+      {"node.kubernetes.io/unreachable", options.unreachable_toleration_seconds}};
+  for (const auto& [key, seconds] : defaults) {
     bool has = false;
     for (const auto& t : spec["tolerations"]) {
       if (!t.is_object()) continue;
@@ -318,7 +321,7 @@ void admitNewPod(json& pod, const DefaultingOptions& options) {
       spec["tolerations"].push_back({{"key", key},
                                      {"operator", "Exists"},
                                      {"effect", "NoExecute"},
-                                     {"tolerationSeconds", options.default_toleration_seconds}});
+                                     {"tolerationSeconds", seconds}});
     }
   }
 }

@@ -224,12 +224,11 @@ json podRow(const json& pod, Clock::time_point now) {
 }
 
 json nodeRow(const json& node, Clock::time_point now) {
+  // As kubectl's printNode: a Ready condition prints "Ready" when True and "NotReady" for any
+  // other status (False or Unknown); only a node without a Ready condition is "Unknown".
   std::string st = "Unknown";
   for (const auto& cond : at(node, {"status", "conditions"}).is_array() ? at(node, {"status", "conditions"}) : json::array()) {
-    if (cond.value("type", "") == "Ready") {
-      std::string s = cond.value("status", "");
-      st = s == "True" ? "Ready" : s == "False" ? "NotReady" : "Unknown";
-    }
+    if (cond.value("type", "") == "Ready") st = cond.value("status", "") == "True" ? "Ready" : "NotReady";
   }
   if (at(node, {"spec", "unschedulable"}) == true) st += ",SchedulingDisabled";
   std::vector<std::string> roles;

@@ -40,6 +40,28 @@ TEST(TableTest, DeploymentColumnsAndCells) {
   EXPECT_EQ(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
 }
 
+TEST(TableTest, NodeStatusAsKubectlPrintsIt) {
+  const ResourceInfo* r = findResource("", "v1", "nodes");
+  ASSERT_NE(r, nullptr);
+  auto now = parseTime("2025-01-01T00:05:30Z");
+  auto status = [&](const std::string& ready, bool cordoned) {
+    json n = {{"metadata", {{"name", "node-a"}, {"creationTimestamp", "2025-01-01T00:00:00Z"}}},
+              {"spec", json::object()},
+              {"status", {{"conditions", json::array()}}}};
+    if (!ready.empty()) n["status"]["conditions"].push_back({{"type", "Ready"}, {"status", ready}});
+    if (cordoned) n["spec"]["unschedulable"] = true;
+    json t = renderTable(*r, {n}, "1", "", now, TableObject::None);
+    return t["rows"][0]["cells"][1].get<std::string>();
+  };
+  EXPECT_EQ(status("True", false), "Ready");
+  EXPECT_EQ(status("False", false), "NotReady");
+  // The node controller sets Ready=Unknown when the kubelet stops posting; kubectl prints NotReady.
+  EXPECT_EQ(status("Unknown", false), "NotReady");
+  EXPECT_EQ(status("", false), "Unknown");
+  EXPECT_EQ(status("True", true), "Ready,SchedulingDisabled");
+  EXPECT_EQ(status("Unknown", true), "NotReady,SchedulingDisabled");
+}
+
 TEST(TableTest, HumanDuration) {
   using std::chrono::seconds;
   EXPECT_EQ(humanDuration(seconds(5)), "5s");

@@ -13,7 +13,8 @@
 namespace skiff::master::api {
 
 struct DefaultingOptions {
-  std::int64_t default_toleration_seconds = 300;  // --default-not-ready/unreachable-toleration-seconds
+  std::int64_t not_ready_toleration_seconds = 300;    // --default-not-ready-toleration-seconds
+  std::int64_t unreachable_toleration_seconds = 300;  // --default-unreachable-toleration-seconds
 };
 
 // Type defaults (applied on create and update).

@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# Shared by the multi-node e2e tests: skiff-master and three agents (node-a, node-b, node-c) on a
+# small simulated LAN, driven by the real kubectl.
+#
+# Layout (everything inside one `unshare --net --mount --pid` created for the test, so the host's
+# network is never touched and every process dies with the PID namespace's init):
+#
+#   outer netns:   lan0 bridge 10.98.0.1/24  <- skiff-master listens here (and on 127.0.0.1)
+#     |-- veth --> netns of node-a: eth0 10.98.0.11  <- skiff-agent --hostname-override node-a
+#     |-- veth --> netns of node-b: eth0 10.98.0.12
+#     `-- veth --> netns of node-c: eth0 10.98.0.13
+#
+# Each node's network namespace is held by a `sleep` started with `unshare --net` (no
+# /run/netns entries needed); agents run in it through `nsenter --net=/proc/<pid>/ns/net`, so
+# they keep the test's mount namespace and the host's cgroup mounts. Each agent has its own
+# root dir, runtime state, pod logs and cgroup parent (unique per node and per test); cleanup()
+# removes those cgroups and the temporary directory, also after a failure.
+set -euo pipefail
+B=${SKIFF_BINARY_DIR:?}
+MASTER=${SKIFF_E2E_MASTER:-$B/master-lite/skiff-master}
+AGENT=$B/agent/skiff-agent
+IMAGE=$B/packaging/busybox/busybox-oci.tar
+[ -x "$MASTER" ] || { echo "FAIL: no skiff-master at $MASTER"; exit 1; }
+[ -x "$AGENT" ] || { echo "FAIL: no skiff-agent at $AGENT"; exit 1; }
+[ -f "$IMAGE" ] || { echo "FAIL: no busybox image at $IMAGE"; exit 1; }
+command -v kubectl >/dev/null || { echo "FAIL: kubectl not installed"; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "FAIL: the cluster e2e tests need root (namespaces, cgroups)"; exit 1; }
+
+if [ -z "${SKIFF_E2E_CLUSTER_INNS:-}" ]; then
+  export SKIFF_E2E_CLUSTER_INNS=1
+  exec unshare --net --mount --propagation private --pid --fork --mount-proc -- "$0" "$@"
+fi
+
+T=$(mktemp -d /tmp/skiff-e2e-cluster.XXXXXX)
+[ -n "${SKIFF_E2E_KEEP:-}" ] && echo "workdir $T"
+CG=skiff-e2e-$(basename "$T")
+export PATH=$B/runtime:$PATH
+export KUBECONFIG=$T/admin.kubeconfig
+
+LAN=10.98.0
+MASTER_IP=$LAN.1
+PORT=6443
+NODES=(node-a node-b node-c)
+declare -A NODE_IP=([node-a]=$LAN.11 [node-b]=$LAN.12 [node-c]=$LAN.13)
+declare -A NS_PID=() AGENT_PID=()
+MASTER_PID=""
+MASTER_FLAGS=()
+
+cleanup() {
+  set +e
+  local n
+  for n in "${!AGENT_PID[@]}"; do kill "${AGENT_PID[$n]}" 2>/dev/null; done
+  for n in "${!AGENT_PID[@]}"; do wait "${AGENT_PID[$n]}" 2>/dev/null; done
+  [ -n "$MASTER_PID" ] && kill "$MASTER_PID" 2>/dev/null && wait "$MASTER_PID" 2>/dev/null
+  # Containers outlive their agent by design; here they die with the PID namespace, but kill
+  # them now so their cgroups can go.
+  local d
+  for d in /sys/fs/cgroup/*/"$CG"-node-* /sys/fs/cgroup/unified/"$CG"-node-*; do
+    [ -d "$d" ] || continue
+    find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r p; do kill -9 "$p" 2>/dev/null; done
+  done
+  sleep 0.5
+  for d in /sys/fs/cgroup/*/"$CG"-node-* /sys/fs/cgroup/unified/"$CG"-node-*; do
+    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+  done
+  for n in "${!NS_PID[@]}"; do kill "${NS_PID[$n]}" 2>/dev/null; done
+  # Everything the runtimes mounted below $T (rootfs overlays, namespace bind mounts), deepest
+  # first; the mount namespace dies with the test anyway, but rm needs them gone now.
+  awk -v t="$T" '$2 ~ "^"t {print $2}' /proc/self/mounts | sort -r | while read -r m; do
+    umount -l "$m" 2>/dev/null
+  done
+  if [ -n "${SKIFF_E2E_KEEP:-}" ]; then mkdir -p /tmp/skiff-e2e-cluster-logs && cp "$T"/*.log /tmp/skiff-e2e-cluster-logs/ 2>/dev/null; fi
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*"
+  kubectl get nodes -o wide 2>/dev/null
+  kubectl get pods -A -o wide 2>/dev/null
+  local n
+  for n in "${NODES[@]}"; do
+    echo "--- $n agent log (tail)"; tail -25 "$T/$n.log" 2>/dev/null || true
+  done
+  echo "--- master log (tail)"; tail -25 "$T/master.log" 2>/dev/null || true
+  exit 1
+}
+step() { echo "== [$SECONDS s] $*"; }
+k() { timeout 60 kubectl "$@"; }
+# until_ok SECONDS CMD...: retries CMD every 0.5 s until it succeeds or SECONDS pass.
+until_ok() {
+  local deadline=$((SECONDS + $1)); shift
+  while ! "$@" >/dev/null 2>&1; do
+    [ $SECONDS -ge $deadline ] && return 1
+    sleep 0.5
+  done
+}
+# on NODE CMD...: runs CMD in NODE's network namespace (its host network, not a pod's).
+on() { local n=$1; shift; nsenter --net=/proc/"${NS_PID[$n]}"/ns/net -- "$@"; }
+
+own_netns() { [ "$(readlink /proc/"$1"/ns/net)" != "$(readlink /proc/$$/ns/net)" ]; }
+# The LAN: a bridge in the test's namespace and one veth per node into the node's namespace.
+start_lan() {
+  ip link set lo up
+  ip link add lan0 type bridge
+  ip addr add $MASTER_IP/24 dev lan0
+  ip link set lan0 up
+  local n
+  for n in "${NODES[@]}"; do
+    unshare --net -- sleep infinity &
+    NS_PID[$n]=$!
+    # unshare may not have called unshare(2) yet: wait until the holder has its own netns.
+    until_ok 10 own_netns "${NS_PID[$n]}" || fail "no network namespace for $n"
+    ip link add "v-$n" type veth peer name eth0 netns "${NS_PID[$n]}"
+    ip link set "v-$n" master lan0 up
+    on "$n" ip link set lo up
+    on "$n" ip addr add "${NODE_IP[$n]}/24" dev eth0
+    on "$n" ip link set eth0 up
+    on "$n" ip route add default via $MASTER_IP
+  done
+}
+
+# start_master [extra flags...]: all addresses of the test's namespace (lan0 and loopback),
+# advertised as 10.98.0.1. MASTER_FLAGS are remembered for restart_master.
+start_master() {
+  MASTER_FLAGS=("$@")
+  "$MASTER" --data-dir "$T/master" --kubeconfig-out "$KUBECONFIG" --secure-port $PORT \
+    --bind-address 0.0.0.0 --advertise-address $MASTER_IP "${MASTER_FLAGS[@]}" >>"$T/master.log" 2>&1 &
+  MASTER_PID=$!
+  until_ok 30 kubectl get --raw /readyz || fail "skiff-master not ready"
+}
+
+TOKEN=abcdef.0123456789abcdef
+ca_hash() {
+  kubectl config view --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' |
+    base64 -d | openssl x509 -pubkey -noout | openssl pkey -pubin -outform der |
+    sha256sum | cut -d' ' -f1
+}
+
+create_bootstrap_token() {
+  cat <<Y | k apply -f - >/dev/null
+apiVersion: v1
+kind: Secret
+metadata: {name: bootstrap-token-abcdef, namespace: kube-system}
+type: bootstrap.kubernetes.io/token
+# base64 of abcdef / 0123456789abcdef / true / true
+data: {token-id: YWJjZGVm, token-secret: MDEyMzQ1Njc4OWFiY2RlZg==, usage-bootstrap-authentication: dHJ1ZQ==, usage-bootstrap-signing: dHJ1ZQ==}
+Y
+}
+
+# start_agent NODE [extra flags...]: joins with the bootstrap token the first time; later starts
+# use the credentials stored in the node's root dir.
+start_agent() {
+  local n=$1; shift
+  local d=$T/$n join=()
+  if [ ! -s "$d/agent/kubelet.kubeconfig" ]; then
+    join=(--server "https://$MASTER_IP:$PORT" --token $TOKEN --ca-cert-hash "sha256:$(ca_hash)")
+  fi
+  mkdir -p "$d/manifests"
+  nsenter --net=/proc/"${NS_PID[$n]}"/ns/net -- "$AGENT" --hostname-override "$n" "${join[@]}" \
+    --node-ip "${NODE_IP[$n]}" --root-dir "$d/agent" --runtime-root "$d/runtime" \
+    --pod-log-dir "$d/logs" --pod-manifest-path "$d/manifests" --runtime-cgroup-parent "$CG-$n" \
+    --preload-image "$IMAGE" "$@" >>"$T/$n.log" 2>&1 &
+  AGENT_PID[$n]=$!
+}
+
+node_ready() {
+  [ "$(kubectl get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]
+}
+# The STATUS column exactly as `kubectl get nodes` prints it.
+node_status_column() { kubectl get node "$1" --no-headers | awk '{print $2}'; }
+
+# start_cluster [master flags...]: LAN, master, three agents, all nodes Ready.
+start_cluster() {
+  start_lan
+  start_master "$@"
+  create_bootstrap_token
+  local n
+  for n in "${NODES[@]}"; do  # the LAN works: each node reaches the API server
+    until_ok 10 on "$n" curl -ks -m 2 "https://$MASTER_IP:$PORT/readyz" || fail "$n cannot reach $MASTER_IP:$PORT"
+  done
+  for n in "${NODES[@]}"; do start_agent "$n"; done
+  for n in "${NODES[@]}"; do
+    until_ok 90 node_ready "$n" || fail "$n did not become Ready"
+  done
+  step "cluster up: ${NODES[*]} Ready"
+}
+
+# pods_by_node SELECTOR: "name node phase deleting" lines of the pods matching SELECTOR.
+pods_by_node() {
+  kubectl get pods -l "$1" -o jsonpath='{range .items[*]}{.metadata.name} {.spec.nodeName} {.status.phase} {.metadata.deletionTimestamp}{"\n"}{end}'
+}
+# running_count SELECTOR [NODE]: Running, not-deleting pods (on NODE when given).
+running_count() {
+  pods_by_node "$1" | awk -v n="${2:-}" '$3 == "Running" && $4 == "" && (n == "" || $2 == n)' | wc -l
+}
+# spread SELECTOR: the distinct nodes of the Running, not-deleting pods, sorted, space separated.
+spread() {
+  pods_by_node "$1" | awk '$3 == "Running" && $4 == "" {print $2}' | sort -u | xargs
+}
+want_running() { [ "$(running_count "$1" "${3:-}")" -ge "$2" ]; }
+
+# A Deployment of busybox web servers answering GET / with their pod name.
+web_deployment() {  # NAME REPLICAS
+  cat <<Y | k apply -f - >/dev/null
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: $1}
+spec:
+  replicas: $2
+  selector: {matchLabels: {app: $1}}
+  template:
+    metadata: {labels: {app: $1}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: web
+        image: busybox
+        imagePullPolicy: IfNotPresent
+        command: ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www"]
+        ports: [{containerPort: 8080}]
+        readinessProbe:
+          tcpSocket: {port: 8080}
+          periodSeconds: 1
+Y
+}
