@@ -2,7 +2,11 @@
 // an exec inside a running one. Started by skiff-shim (container) or by the runtime (exec); it
 // applies the spec the runtime wrote and holds no policy of its own.
 //
-//   skiff-init run  <spec.json> <error fd>       pid 1 of the container's new PID namespace
+//   skiff-init run  <spec.json> <error fd> [<joined fd>]
+//                                                pid 1 of the container's new PID namespace; with
+//                                                <joined fd> the shim moves it into its cgroups
+//                                                (one byte on the fd when done), else it joins
+//                                                them itself
 //   skiff-init exec <spec.json> <init pid> [-e KEY=VALUE]... -- cmd...
 //
 // Errors before exec are written to <error fd> (the shim reports them as the create error);
@@ -291,18 +295,35 @@ LaunchSpec loadSpec(const char* path) {
   return *spec;
 }
 
-[[noreturn]] void runContainer(const char* spec_path) {
+// Blocks until the shim has moved us into the container's cgroups (it does that while we set
+// up the rootfs: the move waits for an RCU grace period).
+void awaitCgroupJoin(int fd) {
+  char b = 0;
+  ssize_t n;
+  while ((n = ::read(fd, &b, 1)) < 0 && errno == EINTR) {
+  }
+  if (n != 1) fail("the shim did not move the container into its cgroups");
+  ::close(fd);
+}
+
+[[noreturn]] void runContainer(const char* spec_path, int joined_fd) {
   LaunchSpec s = loadSpec(spec_path);
   // We are pid 1 of a new PID namespace in a new mount namespace (the shim cloned us).
-  joinCgroups(s.cgroup_procs);
-  sysCheck(::unshare(CLONE_NEWCGROUP), "unshare cgroup namespace");
+  if (joined_fd < 0) joinCgroups(s.cgroup_procs);
   joinNs(s.netns, CLONE_NEWNET, "network");
   joinNs(s.ipcns, CLONE_NEWIPC, "ipc");
   joinNs(s.utsns, CLONE_NEWUTS, "uts");
   UniqueFd fifo(::open(s.start_fifo.c_str(), O_PATH | O_CLOEXEC));
   if (!fifo) fail("open start fifo: " + std::string(std::strerror(errno)));
   setupRootfs(s);
+  if (joined_fd >= 0) awaitCgroupJoin(joined_fd);
+  // The cgroup namespace is rooted at the cgroup we are in now, so only after the join; and
+  // before seccomp, which refuses unshare.
+  sysCheck(::unshare(CLONE_NEWCGROUP), "unshare cgroup namespace");
   ::setsid();
+  // With a TTY the shim gave us a pty as stdio: make it our controlling terminal (job control,
+  // ^C as SIGINT).
+  if (::isatty(0)) (void)::ioctl(0, TIOCSCTTY, 0);
   applyProcessSecurity(s);
   if (::chdir(s.cwd.c_str()) != 0) fail("chdir to cwd (\"" + s.cwd + "\") set in config.json failed: " + std::strerror(errno));
   if (::write(g_err_fd, "ready\n", 6) != 6) ::_exit(1);
@@ -361,7 +382,7 @@ int main(int argc, char** argv) {
   using namespace skiff::runtime;
   if (argc >= 4 && std::strcmp(argv[1], "run") == 0) {
     g_err_fd = std::atoi(argv[3]);
-    runContainer(argv[2]);
+    runContainer(argv[2], argc >= 5 ? std::atoi(argv[4]) : -1);
   }
   if (argc >= 6 && std::strcmp(argv[1], "exec") == 0) {
     std::vector<std::string> env;
@@ -375,6 +396,6 @@ int main(int argc, char** argv) {
       execInContainer(argv[2], std::atoi(argv[3]), std::move(cmd), env);
     }
   }
-  std::fputs("usage: skiff-init run <spec.json> <error fd> | exec <spec.json> <pid> [-e K=V]... -- cmd...\n", stderr);
+  std::fputs("usage: skiff-init run <spec.json> <error fd> [<joined fd>] | exec <spec.json> <pid> [-e K=V]... -- cmd...\n", stderr);
   return 2;
 }
