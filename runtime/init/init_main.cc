@@ -2,11 +2,13 @@
 // an exec inside a running one. Started by skiff-shim (container) or by the runtime (exec); it
 // applies the spec the runtime wrote and holds no policy of its own.
 //
-//   skiff-init run  <spec.json> <error fd> [<joined fd>]
+//   skiff-init run  <spec.json> <error fd> [<joined fd>|-1 [<console fd>]]
 //                                                pid 1 of the container's new PID namespace; with
 //                                                <joined fd> the shim moves it into its cgroups
 //                                                (one byte on the fd when done), else it joins
-//                                                them itself
+//                                                them itself; with <console fd> (a unix socket)
+//                                                it makes a pty of the container's devpts its
+//                                                stdio and sends the master to the shim
 //   skiff-init exec <spec.json> <init pid> [-e KEY=VALUE]... -- cmd...
 //
 // Errors before exec are written to <error fd> (the shim reports them as the create error);
@@ -21,6 +23,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -295,6 +298,35 @@ LaunchSpec loadSpec(const char* path) {
   return *spec;
 }
 
+// The container's TTY, as runc's console socket: a pty of the container's own devpts (so `tty`
+// names a /dev/pts entry that exists inside), the peer as our stdio, the master to the shim.
+void setupConsole(int console_fd, const LaunchSpec& s) {
+  UniqueFd master(::open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!master) fail(std::string("open /dev/pts/ptmx: ") + std::strerror(errno));
+  int unlock = 0;
+  sysCheck(::ioctl(master.get(), TIOCSPTLCK, &unlock), "unlock pty");
+  UniqueFd slave(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!slave) fail(std::string("open pty peer: ") + std::strerror(errno));
+  (void)::fchown(slave.get(), s.uid, s.gid);
+  char byte = 'm';
+  struct iovec iov {&byte, 1};
+  char cbuf[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr m {};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = cbuf;
+  m.msg_controllen = sizeof cbuf;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  int fd = master.get();
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  sysCheck(static_cast<int>(::sendmsg(console_fd, &m, MSG_NOSIGNAL)), "send the pty master to the shim");
+  ::close(console_fd);
+  for (int std_fd : {0, 1, 2}) sysCheck(::dup2(slave.get(), std_fd), "pty as stdio");
+}
+
 // Blocks until the shim has moved us into the container's cgroups (it does that while we set
 // up the rootfs: the move waits for an RCU grace period).
 void awaitCgroupJoin(int fd) {
@@ -306,7 +338,7 @@ void awaitCgroupJoin(int fd) {
   ::close(fd);
 }
 
-[[noreturn]] void runContainer(const char* spec_path, int joined_fd) {
+[[noreturn]] void runContainer(const char* spec_path, int joined_fd, int console_fd) {
   LaunchSpec s = loadSpec(spec_path);
   // We are pid 1 of a new PID namespace in a new mount namespace (the shim cloned us).
   if (joined_fd < 0) joinCgroups(s.cgroup_procs);
@@ -316,6 +348,7 @@ void awaitCgroupJoin(int fd) {
   UniqueFd fifo(::open(s.start_fifo.c_str(), O_PATH | O_CLOEXEC));
   if (!fifo) fail("open start fifo: " + std::string(std::strerror(errno)));
   setupRootfs(s);
+  if (console_fd >= 0) setupConsole(console_fd, s);
   if (joined_fd >= 0) awaitCgroupJoin(joined_fd);
   // The cgroup namespace is rooted at the cgroup we are in now, so only after the join; and
   // before seccomp, which refuses unshare.
@@ -382,7 +415,7 @@ int main(int argc, char** argv) {
   using namespace skiff::runtime;
   if (argc >= 4 && std::strcmp(argv[1], "run") == 0) {
     g_err_fd = std::atoi(argv[3]);
-    runContainer(argv[2], argc >= 5 ? std::atoi(argv[4]) : -1);
+    runContainer(argv[2], argc >= 5 ? std::atoi(argv[4]) : -1, argc >= 6 ? std::atoi(argv[5]) : -1);
   }
   if (argc >= 6 && std::strcmp(argv[1], "exec") == 0) {
     std::vector<std::string> env;
@@ -396,6 +429,6 @@ int main(int argc, char** argv) {
       execInContainer(argv[2], std::atoi(argv[3]), std::move(cmd), env);
     }
   }
-  std::fputs("usage: skiff-init run <spec.json> <error fd> [<joined fd>] | exec <spec.json> <pid> [-e K=V]... -- cmd...\n", stderr);
+  std::fputs("usage: skiff-init run <spec.json> <error fd> [<joined fd>|-1 [<console fd>]] | exec <spec.json> <pid> [-e K=V]... -- cmd...\n", stderr);
   return 2;
 }

@@ -337,8 +337,13 @@ int main(int argc, char** argv) {
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   // The container's stdin: a pipe we keep the write end of, or a pty (the container gets the
   // peer as stdin/stdout/stderr; its output comes back on the master).
-  int in_r = -1, ctl = -1, slave = -1;
-  if (o.tty) {
+  int in_r = -1, ctl = -1, slave = -1, cons[2] = {-1, -1};
+  if (o.tty && o.native) {
+    // The init makes the pty in the container's devpts and sends us the master.
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cons) != 0)
+      syncError(o, "create console socket: " + std::string(std::strerror(errno)));
+  } else if (o.tty) {
+    // runc backend: a pty of the host's devpts as runc's (and so the container's) stdio.
     ctl = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (ctl < 0 || ::unlockpt(ctl) != 0) syncError(o, "open pty: " + std::string(std::strerror(errno)));
     slave = ::ioctl(ctl, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -377,7 +382,9 @@ int main(int argc, char** argv) {
       childStdio();
       ::dup2(errp[1], 3);
       if (attach) ::dup2(joined[0], 4);
-      const char* args[] = {o.init_path.c_str(), "run", o.spec.c_str(), "3", attach ? "4" : nullptr, nullptr};
+      if (cons[1] >= 0) ::dup2(cons[1], 5);
+      const char* args[] = {o.init_path.c_str(), "run", o.spec.c_str(), "3", attach ? "4" : "-1",
+                            cons[1] >= 0 ? "5" : nullptr, nullptr};
       ::execv(args[0], const_cast<char* const*>(args));
       std::string m = "exec '" + o.init_path + "': " + std::strerror(errno) + "\n";
       writeAll(3, m.data(), m.size());
@@ -421,6 +428,25 @@ int main(int argc, char** argv) {
       while (!msg.empty() && msg.back() == '\n') msg.pop_back();
       if (msg.empty()) msg = attach_error;
       syncError(o, msg.empty() ? "container init exited during setup" : msg);
+    }
+    if (cons[0] >= 0) {
+      // The init sent the pty master before "ready".
+      ::close(cons[1]);
+      char byte;
+      struct iovec iov {&byte, 1};
+      char cbuf[CMSG_SPACE(sizeof(int))] = {};
+      struct msghdr m {};
+      m.msg_iov = &iov;
+      m.msg_iovlen = 1;
+      m.msg_control = cbuf;
+      m.msg_controllen = sizeof cbuf;
+      struct cmsghdr* c = ::recvmsg(cons[0], &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) == 1 ? CMSG_FIRSTHDR(&m) : nullptr;
+      if (!c || c->cmsg_type != SCM_RIGHTS) {
+        ::kill(init_pid, SIGKILL);
+        syncError(o, "the container init sent no pty");
+      }
+      std::memcpy(&ctl, CMSG_DATA(c), sizeof ctl);
+      ::close(cons[0]);
     }
   } else {
     std::string pidfile = o.dir + "/init.pid";
