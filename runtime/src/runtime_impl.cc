@@ -475,6 +475,13 @@ class RuntimeImpl : public Runtime {
   Result<std::string> createContainer(const std::string& sandbox_id, const ContainerConfig& config) override {
     SKIFF_ASSIGN_OR_RETURN(SandboxRecord sb, findSandbox(sandbox_id));
     if (config.name.empty()) return Error(ErrorCode::Invalid, "create container: name is required");
+    // The shim's move of the init into its cgroups waits for a grace period (v1); start it now,
+    // in parallel with the rootfs and spec preparation below.
+    std::thread prime;
+    if (o_.backend == Backend::Native) prime = std::thread([this] { cg_->primeMove(); });
+    ScopeExit join_prime([&] {
+      if (prime.joinable()) prime.join();
+    });
     // The name is reserved for the duration of the create, so two concurrent creates of the same
     // container (a retrying caller) cannot both succeed.
     const std::string reservation = sb.id + "/" + config.name + "/" + std::to_string(config.attempt);
