@@ -39,6 +39,9 @@
 
 #include "launch_spec.h"
 #include "seccomp_profile.h"
+#include "skiff/runtime/sys/capability_plan.h"
+#include "skiff/runtime/sys/init_ops.h"
+#include "skiff/runtime/sys/rootfs_apply.h"
 #include "skiff/runtime/sys/rootfs_plan.h"
 #include "skiff/common/file.h"
 #include "skiff/common/unique_fd.h"
@@ -145,7 +148,6 @@ void setupRootfs(const LaunchSpec& s) {
   req.readonly_paths = s.readonly_paths;
   using K = sys::RootfsStep::Kind;
   for (const auto& st : sys::rootfsPlan(req)) {
-    const char* t = st.target.c_str();
     switch (st.kind) {
       case K::Mount:
         mountAt(r, st.target, st.source.c_str(), st.fstype.c_str(), st.flags, st.data.empty() ? nullptr : st.data.c_str());
@@ -176,20 +178,11 @@ void setupRootfs(const LaunchSpec& s) {
         sysCheck(::chdir("/"), "chdir /");
         root.reset();
         break;
-      case K::Mask: {
-        struct stat sb {};
-        if (::stat(t, &sb) != 0) break;
-        if (S_ISDIR(sb.st_mode)) sysCheck(::mount("tmpfs", t, "tmpfs", MS_RDONLY, "size=0"), "mask " + st.target);
-        else sysCheck(::mount("/dev/null", t, nullptr, MS_BIND, nullptr), "mask " + st.target);
-        break;
-      }
+      case K::Mask:
       case K::ReadOnly:
-        if (::access(t, F_OK) != 0) break;
-        sysCheck(::mount(t, t, nullptr, MS_BIND | MS_REC, nullptr), "bind " + st.target);
-        sysCheck(::mount(nullptr, t, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, nullptr), "read-only " + st.target);
-        break;
       case K::ReadOnlyRoot:
-        sysCheck(::mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr), "read-only rootfs");
+        // What to mount depends on what the path is: decided in sys::applyPathStep.
+        if (auto r = sys::applyPathStep(sys::realInitOps(), st); !r) fail(r.error().message());
         break;
     }
   }
@@ -208,6 +201,8 @@ int rlimitResource(const std::string& n) {
   return -1;
 }
 
+bool capSupported(int cap) { return CAP_IS_SUPPORTED(cap); }
+
 // Rlimits, user, capabilities, no_new_privs, seccomp: the process-level part shared by run/exec.
 void applyProcessSecurity(const LaunchSpec& s) {
   for (const auto& rl : s.rlimits) {
@@ -217,15 +212,13 @@ void applyProcessSecurity(const LaunchSpec& s) {
     sysCheck(::setrlimit(res, &lim), "setrlimit " + rl.type);
   }
   // Bounding set first (needs CAP_SETPCAP, which we still have).
-  std::vector<cap_value_t> keep;
+  std::vector<int> keep_values;
   for (const auto& name : s.capabilities) {
     cap_value_t v;
-    if (cap_from_name(name.c_str(), &v) == 0) keep.push_back(v);
+    if (cap_from_name(name.c_str(), &v) == 0) keep_values.push_back(v);
   }
-  for (cap_value_t c = 0; c <= CAP_LAST_CAP; ++c) {
-    if (std::find(keep.begin(), keep.end(), c) == keep.end() && CAP_IS_SUPPORTED(c))
-      sysCheck(cap_drop_bound(c), "drop capability from bounding set");
-  }
+  sys::CapabilityPlan plan = sys::capabilityPlan(keep_values, CAP_LAST_CAP, s.uid, capSupported);
+  check(sys::dropBoundingSet(sys::realInitOps(), plan), "capabilities");
   if (s.seccomp && !s.privileged) check(loadDefaultSeccomp(s.capabilities), "seccomp");
   // Keep permitted caps across setuid so an explicit cap_add works for uid 0 only (Docker
   // semantics: a non-root user starts with no effective capabilities).
@@ -234,7 +227,8 @@ void applyProcessSecurity(const LaunchSpec& s) {
   sysCheck(::setresgid(s.gid, s.gid, s.gid), "setgid");
   sysCheck(::setresuid(s.uid, s.uid, s.uid), "setuid");
   cap_t caps = cap_init();
-  if (s.uid == 0 && !keep.empty()) {
+  std::vector<cap_value_t> keep(plan.process_caps.begin(), plan.process_caps.end());
+  if (!keep.empty()) {
     cap_set_flag(caps, CAP_PERMITTED, static_cast<int>(keep.size()), keep.data(), CAP_SET);
     cap_set_flag(caps, CAP_EFFECTIVE, static_cast<int>(keep.size()), keep.data(), CAP_SET);
     cap_set_flag(caps, CAP_INHERITABLE, static_cast<int>(keep.size()), keep.data(), CAP_SET);
