@@ -112,6 +112,8 @@ int cmdPull() {
   return 0;
 }
 
+int streamSession(ExecSession& sess, bool tty, bool interactive);
+
 int cmdRun() {
   auto rt = open();
   if (!rt) return fail(rt.error());
@@ -137,10 +139,23 @@ int cmdRun() {
   c.env = f.env;
   c.user = f.user;
   c.resources.memory_limit_bytes = f.memory;
+  c.stdin_open = f.interactive;
+  c.stdin_once = f.interactive;  // as kubectl run -i
+  c.tty = f.tty;
   auto id = (*rt)->createContainer(*sid, c);
   if (!id) {
     (void)(*rt)->removePodSandbox(*sid);
     return fail(id.error());
+  }
+  // -i/-t: attach before the start, so no output is missed.
+  std::unique_ptr<ExecSession> session;
+  if ((f.interactive || f.tty) && !f.detach) {
+    auto s = (*rt)->attach(*id, f.interactive);
+    if (!s) {
+      (void)(*rt)->removePodSandbox(*sid);
+      return fail(s.error());
+    }
+    session = std::move(*s);
   }
   if (auto s = (*rt)->startContainer(*id); !s) {
     (void)(*rt)->removePodSandbox(*sid);
@@ -149,6 +164,14 @@ int cmdRun() {
   if (f.detach) {
     std::printf("%s\n", id->c_str());
     return 0;
+  }
+  if (session) {
+    int code = streamSession(*session, f.tty, f.interactive);
+    if (f.rm) {
+      (void)(*rt)->waitContainer(*id, std::chrono::seconds(10));
+      (void)(*rt)->removePodSandbox(*sid);
+    }
+    return code;
   }
   auto st = (*rt)->waitContainer(*id, std::chrono::hours(24 * 365));
   if (!st) return fail(st.error());
@@ -188,26 +211,11 @@ int cmdPs() {
   return 0;
 }
 
-int cmdExec() {
-  auto rt = open();
-  if (!rt) return fail(rt.error());
-  auto& f = flags();
-  if (!f.tty && !f.interactive) {
-    auto r = (*rt)->execSync(f.id, f.cmd, std::chrono::seconds(f.timeout_s > 0 ? f.timeout_s : 3600));
-    if (!r) return fail(r.error());
-    std::fwrite(r->stdout_data.data(), 1, r->stdout_data.size(), stdout);
-    std::fwrite(r->stderr_data.data(), 1, r->stderr_data.size(), stderr);
-    return r->exit_code;
-  }
-  ExecOptions eo;
-  eo.cmd = f.cmd;
-  eo.tty = f.tty;
-  eo.stdin_open = f.interactive;
-  auto s = (*rt)->exec(f.id, eo);
-  if (!s) return fail(s.error());
-  auto& sess = **s;
+// Copies our stdin to the session and its output to ours until the output ends (raw terminal
+// with a TTY), then returns the process's exit code.
+int streamSession(ExecSession& sess, bool tty, bool interactive) {
   struct termios saved {};
-  bool raw = f.tty && ::isatty(0) && ::tcgetattr(0, &saved) == 0;
+  bool raw = tty && ::isatty(0) && ::tcgetattr(0, &saved) == 0;
   if (raw) {
     struct termios t = saved;
     ::cfmakeraw(&t);
@@ -215,7 +223,7 @@ int cmdExec() {
     struct winsize ws {};
     if (::ioctl(0, TIOCGWINSZ, &ws) == 0) (void)sess.resize(ws.ws_col, ws.ws_row);
   }
-  bool in_open = f.interactive, out_open = true, err_open = sess.stderrFd() >= 0;
+  bool in_open = interactive && sess.stdinFd() >= 0, out_open = true, err_open = sess.stderrFd() >= 0;
   char buf[8192];
   while (out_open || err_open) {
     struct pollfd p[3];
@@ -244,6 +252,35 @@ int cmdExec() {
   auto code = sess.wait();
   if (!code) return fail(code.error());
   return *code;
+}
+
+int cmdExec() {
+  auto rt = open();
+  if (!rt) return fail(rt.error());
+  auto& f = flags();
+  if (!f.tty && !f.interactive) {
+    auto r = (*rt)->execSync(f.id, f.cmd, std::chrono::seconds(f.timeout_s > 0 ? f.timeout_s : 3600));
+    if (!r) return fail(r.error());
+    std::fwrite(r->stdout_data.data(), 1, r->stdout_data.size(), stdout);
+    std::fwrite(r->stderr_data.data(), 1, r->stderr_data.size(), stderr);
+    return r->exit_code;
+  }
+  ExecOptions eo;
+  eo.cmd = f.cmd;
+  eo.tty = f.tty;
+  eo.stdin_open = f.interactive;
+  auto s = (*rt)->exec(f.id, eo);
+  if (!s) return fail(s.error());
+  return streamSession(**s, f.tty, f.interactive);
+}
+
+int cmdAttach() {
+  auto rt = open();
+  if (!rt) return fail(rt.error());
+  auto s = (*rt)->attach(flags().id, flags().interactive);
+  if (!s) return fail(s.error());
+  // With a TTY the session has no separate stderr.
+  return streamSession(**s, (*s)->stderrFd() < 0, flags().interactive);
 }
 
 int cmdLogs() {
@@ -314,7 +351,7 @@ int cmdInspect() {
 
 Added addCtrCommand(CLI::App& app) {
   auto& f = flags();
-  CLI::App* ctr = app.add_subcommand("ctr", "Debug the container runtime (images import pull run ps exec logs stop rm inspect)");
+  CLI::App* ctr = app.add_subcommand("ctr", "Debug the container runtime (images import pull run ps exec attach logs stop rm inspect)");
   ctr->add_option("--state-dir", f.state_dir, "Runtime state directory")->capture_default_str();
   ctr->add_option("--log-dir", f.log_dir, "Base directory of the CRI container logs")->capture_default_str();
   ctr->add_option("--backend", f.backend, "Runtime backend: native or runc")->capture_default_str();
@@ -340,6 +377,8 @@ Added addCtrCommand(CLI::App& app) {
   run->add_option("-e,--env", f.env, "KEY=VALUE");
   run->add_option("-u,--user", f.user, "uid[:gid] or name[:group]");
   run->add_option("-m,--memory", f.memory, "Memory limit in bytes");
+  run->add_flag("-i,--interactive", f.interactive, "Keep stdin open and attach to it");
+  run->add_flag("-t,--tty", f.tty, "Allocate a TTY");
   // IMAGE [COMMAND [ARG...]]: everything after the image belongs to the container.
   run->prefix_command();
   run->footer("Arguments: IMAGE [COMMAND [ARG...]]");
@@ -351,6 +390,9 @@ Added addCtrCommand(CLI::App& app) {
   ex->add_option("--timeout", f.timeout_s, "Seconds (non-interactive)");
   ex->prefix_command();
   ex->footer("Arguments: CONTAINER COMMAND [ARG...]");
+  auto* att = verb("attach", "Attach to a running container's main process", cmdAttach);
+  att->add_flag("-i,--interactive", f.interactive, "Send our stdin to the container's");
+  att->add_option("container", f.id)->required();
   auto* logs = verb("logs", "Print a container's CRI log", cmdLogs);
   logs->add_option("container", f.id)->required();
   auto* stop = verb("stop", "Stop a container (SIGTERM, grace, SIGKILL)", cmdStop);

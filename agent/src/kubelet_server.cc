@@ -324,12 +324,7 @@ class Server final : public KubeletServer {
     if ((segs.size() == 4 || segs.size() == 5) && (segs[0] == "exec" || segs[0] == "attach")) {
       // /exec/{ns}/{pod}/{container} or /exec/{ns}/{pod}/{uid}/{container}
       std::string container = segs.back();
-      if (segs[0] == "attach") {
-        co_await write(*stream, replyStatus(req, 501, "NotImplemented",
-                                            "attach is not supported by skiff-agent yet; use exec"));
-        co_return kKeep;
-      }
-      bool taken = co_await exec(stream, req, buf, segs[1], segs[2], container, q);
+      bool taken = co_await exec(stream, req, buf, segs[1], segs[2], container, q, segs[0] == "attach");
       co_return taken ? kTaken : kClose;
     }
     if (!segs.empty() && segs[0] == "portForward") {
@@ -464,15 +459,18 @@ class Server final : public KubeletServer {
     std::string exit_error;
   };
 
-  // Returns true once the stream was moved into the WebSocket.
+  // Exec, or attach (`attach`: the main process's streams; no command; the client's close
+  // detaches and leaves the container running). Returns true once the stream was moved into
+  // the WebSocket.
   asio::awaitable<bool> exec(std::shared_ptr<TlsStream> stream, Request& req,
                              beast::flat_buffer& /*buf*/, const std::string& ns,
                              const std::string& name, const std::string& container,
-                             const Query& q) {
+                             const Query& q, bool attach = false) {
     auto lg = skiff::log::get("agent");
+    const std::string verb = attach ? "attach" : "exec";
     if (!websocket::is_upgrade(req)) {
       co_await write(*stream, replyStatus(req, 400, "BadRequest",
-                                          "exec requires a WebSocket upgrade "
+                                          verb + " requires a WebSocket upgrade "
                                           "(v5.channel.k8s.io / v4.channel.k8s.io); SPDY is not "
                                           "supported"));
       co_return false;
@@ -553,6 +551,13 @@ class Server final : public KubeletServer {
       start_error = r.error().message();
     } else if (r->container.state != ContainerState::Running) {
       start_error = "container not found (\"" + container + "\")";
+    } else if (attach) {
+      auto s = src_.runtime().attach(r->container.id, want_stdin);
+      if (!s) {
+        start_error = s.error().message();
+      } else {
+        session = std::move(*s);
+      }
     } else if (cmd.empty()) {
       start_error = "you must specify at least one command for the container";
     } else {
@@ -568,7 +573,8 @@ class Server final : public KubeletServer {
       co_await drainAndClose(ws, state);
       co_return true;
     }
-    SKIFF_LOG_DEBUG(lg, "Exec started", kv("pod", ns + "/" + name), kv("container", container));
+    SKIFF_LOG_DEBUG(lg, attach ? "Attach started" : "Exec started", kv("pod", ns + "/" + name),
+                    kv("container", container));
     std::shared_ptr<ExecSession> shared_session = std::move(session);
 
     // Output pumps: stdout on channel 1, stderr on channel 2 (none with a TTY).
@@ -589,16 +595,20 @@ class Server final : public KubeletServer {
       }, asio::detached);
     };
     if (shared_session->stdoutFd() >= 0) pump(shared_session->stdoutFd(), '\x01');
-    if (!tty && shared_session->stderrFd() >= 0) pump(shared_session->stderrFd(), '\x02');
+    if ((attach || !tty) && shared_session->stderrFd() >= 0) pump(shared_session->stderrFd(), '\x02');
 
     // Input: stdin frames, resize, v5 close-stdin.
-    asio::co_spawn(ex, [ws, shared_session, want_stdin]() -> asio::awaitable<void> {
+    asio::co_spawn(ex, [ws, shared_session, want_stdin, attach]() -> asio::awaitable<void> {
       beast::flat_buffer in;
       for (;;) {
         boost::system::error_code ec;
         in.clear();
         co_await ws->async_read(in, asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) break;
+        if (ec) {
+          // The client went away: an attach detaches (the container keeps running).
+          if (attach) shared_session->detach();
+          break;
+        }
         std::string msg = beast::buffers_to_string(in.data());
         if (msg.empty()) continue;
         unsigned char ch = static_cast<unsigned char>(msg[0]);
@@ -629,7 +639,7 @@ class Server final : public KubeletServer {
         state->exited = true;
         if (code) {
           state->exit_code = *code;
-        } else {
+        } else if (!code.error().is(ErrorCode::Cancelled)) {  // Cancelled: an attach detached
           state->exit_error = code.error().message();
         }
         signal->cancel();
@@ -643,7 +653,10 @@ class Server final : public KubeletServer {
       if (state->exited && state->open_streams == 0) break;
       co_await signal->async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
-    send(finishStatus(state->exit_code, state->exit_error));
+    // An attach ends with Success whatever the container's exit code (the kubelet's
+    // streaming server does the same); a detach is not an error.
+    if (attach) send(finishStatus(0, state->exit_error));
+    else send(finishStatus(state->exit_code, state->exit_error));
     co_await drainAndClose(ws, state);
     co_return true;
   }

@@ -39,6 +39,7 @@ class SessionAdapter final : public ExecSession {
   void closeStdin() override { s_->closeStdin(); }
   Result<void> resize(uint16_t cols, uint16_t rows) override { return s_->resize(cols, rows); }
   Result<int> wait() override { return s_->wait(); }
+  void detach() override { s_->detach(); }
 
  private:
   std::unique_ptr<rt::ExecSession> s_;
@@ -119,6 +120,7 @@ class RuntimeAdapter final : public ContainerRuntime {
     c.readonly_rootfs = cfg.security.readonly_rootfs;
     c.tty = cfg.tty;
     c.stdin_open = cfg.stdin_open;
+    c.stdin_once = cfg.stdin_once;
     c.labels = cfg.labels;
     c.annotations = cfg.annotations;
     return r_->createContainer(sandbox_id, c);
@@ -169,6 +171,10 @@ class RuntimeAdapter final : public ContainerRuntime {
     o.tty = tty;
     o.stdin_open = stdin_open;
     SKIFF_ASSIGN_OR_RETURN(auto s, r_->exec(id, o));
+    return std::unique_ptr<ExecSession>(std::make_unique<SessionAdapter>(std::move(s)));
+  }
+  Result<std::unique_ptr<ExecSession>> attach(const std::string& id, bool stdin_open) override {
+    SKIFF_ASSIGN_OR_RETURN(auto s, r_->attach(id, stdin_open));
     return std::unique_ptr<ExecSession>(std::make_unique<SessionAdapter>(std::move(s)));
   }
   Result<ImageInfo> pullImage(const std::string& ref) override {

@@ -90,9 +90,16 @@ std::vector<double> benchRuntime(Backend b, const std::string& dir, const std::s
     auto ts = Clock::now();
     auto st = (*rt)->waitContainer(*id, std::chrono::seconds(30));
     auto t1 = Clock::now();
-    if (std::getenv("SKIFF_BENCH_DETAIL"))
-      std::fprintf(stderr, "%s create %.2f start %.2f wait %.2f\n", std::string(backendName(b)).c_str(), ms(tc - t0),
-                   ms(ts - tc), ms(t1 - ts));
+    if (std::getenv("SKIFF_BENCH_DETAIL") && st) {
+      // Within wait: start -> the shim reaped the init (exec, run, exit, namespace teardown),
+      // then reaped -> waitContainer saw the exit record.
+      auto real_now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+      double run = static_cast<double>(st->finished_at_ns - st->started_at_ns) / 1e6;
+      double notice = static_cast<double>(real_now - st->finished_at_ns) / 1e6 - ms(Clock::now() - t1);
+      std::fprintf(stderr, "%s create %.2f start %.2f wait %.2f (run+exit %.2f, exit noticed %.2f)\n",
+                   std::string(backendName(b)).c_str(), ms(tc - t0), ms(ts - tc), ms(t1 - ts), run, notice);
+    }
     if (!st || st->exit_code != 0) {
       std::fprintf(stderr, "container failed\n");
       std::exit(1);

@@ -2,7 +2,13 @@
 // an exec inside a running one. Started by skiff-shim (container) or by the runtime (exec); it
 // applies the spec the runtime wrote and holds no policy of its own.
 //
-//   skiff-init run  <spec.json> <error fd>       pid 1 of the container's new PID namespace
+//   skiff-init run  <spec.json> <error fd> [<joined fd>|-1 [<console fd>]]
+//                                                pid 1 of the container's new PID namespace; with
+//                                                <joined fd> the shim moves it into its cgroups
+//                                                (one byte on the fd when done), else it joins
+//                                                them itself; with <console fd> (a unix socket)
+//                                                it makes a pty of the container's devpts its
+//                                                stdio and sends the master to the shim
 //   skiff-init exec <spec.json> <init pid> [-e KEY=VALUE]... -- cmd...
 //
 // Errors before exec are written to <error fd> (the shim reports them as the create error);
@@ -17,6 +23,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -32,6 +39,9 @@
 
 #include "launch_spec.h"
 #include "seccomp_profile.h"
+#include "skiff/runtime/sys/capability_plan.h"
+#include "skiff/runtime/sys/init_ops.h"
+#include "skiff/runtime/sys/rootfs_apply.h"
 #include "skiff/runtime/sys/rootfs_plan.h"
 #include "skiff/common/file.h"
 #include "skiff/common/unique_fd.h"
@@ -138,7 +148,6 @@ void setupRootfs(const LaunchSpec& s) {
   req.readonly_paths = s.readonly_paths;
   using K = sys::RootfsStep::Kind;
   for (const auto& st : sys::rootfsPlan(req)) {
-    const char* t = st.target.c_str();
     switch (st.kind) {
       case K::Mount:
         mountAt(r, st.target, st.source.c_str(), st.fstype.c_str(), st.flags, st.data.empty() ? nullptr : st.data.c_str());
@@ -169,20 +178,11 @@ void setupRootfs(const LaunchSpec& s) {
         sysCheck(::chdir("/"), "chdir /");
         root.reset();
         break;
-      case K::Mask: {
-        struct stat sb {};
-        if (::stat(t, &sb) != 0) break;
-        if (S_ISDIR(sb.st_mode)) sysCheck(::mount("tmpfs", t, "tmpfs", MS_RDONLY, "size=0"), "mask " + st.target);
-        else sysCheck(::mount("/dev/null", t, nullptr, MS_BIND, nullptr), "mask " + st.target);
-        break;
-      }
+      case K::Mask:
       case K::ReadOnly:
-        if (::access(t, F_OK) != 0) break;
-        sysCheck(::mount(t, t, nullptr, MS_BIND | MS_REC, nullptr), "bind " + st.target);
-        sysCheck(::mount(nullptr, t, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, nullptr), "read-only " + st.target);
-        break;
       case K::ReadOnlyRoot:
-        sysCheck(::mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr), "read-only rootfs");
+        // What to mount depends on what the path is: decided in sys::applyPathStep.
+        if (auto r = sys::applyPathStep(sys::realInitOps(), st); !r) fail(r.error().message());
         break;
     }
   }
@@ -201,6 +201,8 @@ int rlimitResource(const std::string& n) {
   return -1;
 }
 
+bool capSupported(int cap) { return CAP_IS_SUPPORTED(cap); }
+
 // Rlimits, user, capabilities, no_new_privs, seccomp: the process-level part shared by run/exec.
 void applyProcessSecurity(const LaunchSpec& s) {
   for (const auto& rl : s.rlimits) {
@@ -210,15 +212,13 @@ void applyProcessSecurity(const LaunchSpec& s) {
     sysCheck(::setrlimit(res, &lim), "setrlimit " + rl.type);
   }
   // Bounding set first (needs CAP_SETPCAP, which we still have).
-  std::vector<cap_value_t> keep;
+  std::vector<int> keep_values;
   for (const auto& name : s.capabilities) {
     cap_value_t v;
-    if (cap_from_name(name.c_str(), &v) == 0) keep.push_back(v);
+    if (cap_from_name(name.c_str(), &v) == 0) keep_values.push_back(v);
   }
-  for (cap_value_t c = 0; c <= CAP_LAST_CAP; ++c) {
-    if (std::find(keep.begin(), keep.end(), c) == keep.end() && CAP_IS_SUPPORTED(c))
-      sysCheck(cap_drop_bound(c), "drop capability from bounding set");
-  }
+  sys::CapabilityPlan plan = sys::capabilityPlan(keep_values, CAP_LAST_CAP, s.uid, capSupported);
+  check(sys::dropBoundingSet(sys::realInitOps(), plan), "capabilities");
   if (s.seccomp && !s.privileged) check(loadDefaultSeccomp(s.capabilities), "seccomp");
   // Keep permitted caps across setuid so an explicit cap_add works for uid 0 only (Docker
   // semantics: a non-root user starts with no effective capabilities).
@@ -227,7 +227,8 @@ void applyProcessSecurity(const LaunchSpec& s) {
   sysCheck(::setresgid(s.gid, s.gid, s.gid), "setgid");
   sysCheck(::setresuid(s.uid, s.uid, s.uid), "setuid");
   cap_t caps = cap_init();
-  if (s.uid == 0 && !keep.empty()) {
+  std::vector<cap_value_t> keep(plan.process_caps.begin(), plan.process_caps.end());
+  if (!keep.empty()) {
     cap_set_flag(caps, CAP_PERMITTED, static_cast<int>(keep.size()), keep.data(), CAP_SET);
     cap_set_flag(caps, CAP_EFFECTIVE, static_cast<int>(keep.size()), keep.data(), CAP_SET);
     cap_set_flag(caps, CAP_INHERITABLE, static_cast<int>(keep.size()), keep.data(), CAP_SET);
@@ -291,18 +292,65 @@ LaunchSpec loadSpec(const char* path) {
   return *spec;
 }
 
-[[noreturn]] void runContainer(const char* spec_path) {
+// The container's TTY, as runc's console socket: a pty of the container's own devpts (so `tty`
+// names a /dev/pts entry that exists inside), the peer as our stdio, the master to the shim.
+void setupConsole(int console_fd, const LaunchSpec& s) {
+  UniqueFd master(::open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!master) fail(std::string("open /dev/pts/ptmx: ") + std::strerror(errno));
+  int unlock = 0;
+  sysCheck(::ioctl(master.get(), TIOCSPTLCK, &unlock), "unlock pty");
+  UniqueFd slave(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!slave) fail(std::string("open pty peer: ") + std::strerror(errno));
+  (void)::fchown(slave.get(), s.uid, s.gid);
+  char byte = 'm';
+  struct iovec iov {&byte, 1};
+  char cbuf[CMSG_SPACE(sizeof(int))] = {};
+  struct msghdr m {};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = cbuf;
+  m.msg_controllen = sizeof cbuf;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  int fd = master.get();
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  sysCheck(static_cast<int>(::sendmsg(console_fd, &m, MSG_NOSIGNAL)), "send the pty master to the shim");
+  ::close(console_fd);
+  for (int std_fd : {0, 1, 2}) sysCheck(::dup2(slave.get(), std_fd), "pty as stdio");
+}
+
+// Blocks until the shim has moved us into the container's cgroups (it does that while we set
+// up the rootfs: the move waits for an RCU grace period).
+void awaitCgroupJoin(int fd) {
+  char b = 0;
+  ssize_t n;
+  while ((n = ::read(fd, &b, 1)) < 0 && errno == EINTR) {
+  }
+  if (n != 1) fail("the shim did not move the container into its cgroups");
+  ::close(fd);
+}
+
+[[noreturn]] void runContainer(const char* spec_path, int joined_fd, int console_fd) {
   LaunchSpec s = loadSpec(spec_path);
   // We are pid 1 of a new PID namespace in a new mount namespace (the shim cloned us).
-  joinCgroups(s.cgroup_procs);
-  sysCheck(::unshare(CLONE_NEWCGROUP), "unshare cgroup namespace");
+  if (joined_fd < 0) joinCgroups(s.cgroup_procs);
   joinNs(s.netns, CLONE_NEWNET, "network");
   joinNs(s.ipcns, CLONE_NEWIPC, "ipc");
   joinNs(s.utsns, CLONE_NEWUTS, "uts");
   UniqueFd fifo(::open(s.start_fifo.c_str(), O_PATH | O_CLOEXEC));
   if (!fifo) fail("open start fifo: " + std::string(std::strerror(errno)));
   setupRootfs(s);
+  if (console_fd >= 0) setupConsole(console_fd, s);
+  if (joined_fd >= 0) awaitCgroupJoin(joined_fd);
+  // The cgroup namespace is rooted at the cgroup we are in now, so only after the join; and
+  // before seccomp, which refuses unshare.
+  sysCheck(::unshare(CLONE_NEWCGROUP), "unshare cgroup namespace");
   ::setsid();
+  // With a TTY the shim gave us a pty as stdio: make it our controlling terminal (job control,
+  // ^C as SIGINT).
+  if (::isatty(0)) (void)::ioctl(0, TIOCSCTTY, 0);
   applyProcessSecurity(s);
   if (::chdir(s.cwd.c_str()) != 0) fail("chdir to cwd (\"" + s.cwd + "\") set in config.json failed: " + std::strerror(errno));
   if (::write(g_err_fd, "ready\n", 6) != 6) ::_exit(1);
@@ -361,7 +409,7 @@ int main(int argc, char** argv) {
   using namespace skiff::runtime;
   if (argc >= 4 && std::strcmp(argv[1], "run") == 0) {
     g_err_fd = std::atoi(argv[3]);
-    runContainer(argv[2]);
+    runContainer(argv[2], argc >= 5 ? std::atoi(argv[4]) : -1, argc >= 6 ? std::atoi(argv[5]) : -1);
   }
   if (argc >= 6 && std::strcmp(argv[1], "exec") == 0) {
     std::vector<std::string> env;
@@ -375,6 +423,6 @@ int main(int argc, char** argv) {
       execInContainer(argv[2], std::atoi(argv[3]), std::move(cmd), env);
     }
   }
-  std::fputs("usage: skiff-init run <spec.json> <error fd> | exec <spec.json> <pid> [-e K=V]... -- cmd...\n", stderr);
+  std::fputs("usage: skiff-init run <spec.json> <error fd> [<joined fd>|-1 [<console fd>]] | exec <spec.json> <pid> [-e K=V]... -- cmd...\n", stderr);
   return 2;
 }

@@ -1,19 +1,26 @@
 // skiff-shim: the per-container parent (containerd-shim's job, kept tiny: statically linked, no
 // logging or JSON library, a few hundred KiB RSS). It
-//   - starts the container (native: clone into new PID + mount namespaces and exec skiff-init;
+//   - starts the container (native: clone into new PID + mount namespaces and exec skiff-init,
+//     then move the init into the container's cgroups while it prepares the rootfs;
 //     runc: exec `runc create` and adopt the container init as a subreaper),
 //   - reports "ok <init pid> <shim pid>" or "error <message>" on the sync fd, then detaches,
 //   - pumps the container's stdout/stderr into a CRI log file with size-based rotation,
 //   - records the exit status (and OOM kill) in <dir>/exit when the init exits,
+//   - keeps the container's stdin (a pipe with --stdin, a pty with --tty) and serves attach
+//     connections on <dir>/attach.sock (see "Attach protocol" below),
 // so containers keep running and their exit is never lost when the runtime process dies.
 //
 // usage: skiff-shim --dir D --log L --log-max-size N --log-max-files N --sync-fd F
-//                   [--oom-file P] (--native <skiff-init> <spec.json> | --runc <runc> <root> <bundle> <id>)
+//                   [--oom-file P] [--cgroup-procs P]... [--stdin] [--stdin-once] [--tty]
+//                   (--native <skiff-init> <spec.json> | --runc <runc> <root> <bundle> <id>)
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -34,10 +41,12 @@ namespace {
 
 struct Options {
   std::string dir, log, oom_file;
+  std::vector<std::string> cgroup_procs;  // native: cgroup.procs files the init is moved into
   unsigned long long log_max_size = 10ull << 20;
   int log_max_files = 5;
   int sync_fd = -1;
   bool native = true;
+  bool stdin_open = false, stdin_once = false, tty = false;
   std::string init_path, spec;
   std::string runc, runc_root, bundle, id;
 };
@@ -190,6 +199,10 @@ bool parseArgs(int argc, char** argv, Options& o) {
     if (a == "--dir") { if (!next(o.dir)) return false; }
     else if (a == "--log") { if (!next(o.log)) return false; }
     else if (a == "--oom-file") { if (!next(o.oom_file)) return false; }
+    else if (a == "--cgroup-procs") { if (!next(v)) return false; o.cgroup_procs.push_back(v); }
+    else if (a == "--stdin") o.stdin_open = true;
+    else if (a == "--stdin-once") o.stdin_once = true;
+    else if (a == "--tty") o.tty = true;
     else if (a == "--log-max-size") { if (!next(v)) return false; o.log_max_size = std::strtoull(v.c_str(), nullptr, 10); }
     else if (a == "--log-max-files") { if (!next(v)) return false; o.log_max_files = std::atoi(v.c_str()); }
     else if (a == "--sync-fd") { if (!next(v)) return false; o.sync_fd = std::atoi(v.c_str()); }
@@ -202,12 +215,101 @@ bool parseArgs(int argc, char** argv, Options& o) {
   return !o.dir.empty() && !o.log.empty() && o.sync_fd >= 0 && (o.native ? !o.spec.empty() : !o.id.empty());
 }
 
+// Attach protocol (<dir>/attach.sock, stream socket, root only: the socket is 0600 in a 0711
+// dir). On connect the shim sends one line "ok <tty 0|1> <stdin 0|1>\n" with SCM_RIGHTS fds:
+//   [stdout read end] [stderr read end, without tty] [control fd, with tty or stdin]
+// The output pipes get a copy of everything the container writes from now on (the CRI log
+// still gets all of it); a reader too slow to keep its pipe from filling loses data rather
+// than stalling the container. The control fd is the pty master (write input, TIOCSWINSZ) with
+// a TTY, or the stdin pipe's write end. The client sends 'c' to close stdin; with --stdin-once
+// that (or the disconnect of a client that had stdin) closes the container's stdin for good;
+// 'n' says the client never writes stdin. A client that shuts down its side is dropped (detach).
+// When the container has exited the shim sends "exit <code>\n" and closes the connection.
+struct Client {
+  int sock = -1, out = -1, err = -1;
+  bool has_stdin = false;
+};
+
+int listenAttach(const std::string& dir) {
+  int dfd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return -1;
+  // Through the dir fd: <state dir>/containers/<64 hex>/attach.sock is longer than sun_path.
+  std::string path = "/proc/self/fd/" + std::to_string(dfd) + "/attach.sock";
+  struct sockaddr_un a {};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  mode_t old = ::umask(0077);
+  bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<struct sockaddr*>(&a), sizeof a) == 0 && ::listen(fd, 8) == 0;
+  ::umask(old);
+  ::close(dfd);
+  if (!ok) {
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void closeClient(Client& c) {
+  for (int* f : {&c.sock, &c.out, &c.err})
+    if (*f >= 0) {
+      ::close(*f);
+      *f = -1;
+    }
+}
+
+// Sets up a new attach client: its output pipes, and the greeting with the fds.
+bool acceptClient(int lfd, const Options& o, int ctl, std::vector<Client>& clients) {
+  int s = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (s < 0) return false;
+  Client c;
+  c.sock = s;
+  int po[2] = {-1, -1}, pe[2] = {-1, -1};
+  if (::pipe2(po, O_CLOEXEC) != 0 || (!o.tty && ::pipe2(pe, O_CLOEXEC) != 0)) {
+    ::close(s);
+    for (int f : {po[0], po[1], pe[0], pe[1]})
+      if (f >= 0) ::close(f);
+    return false;
+  }
+  std::vector<int> send = {po[0]};
+  if (!o.tty) send.push_back(pe[0]);
+  if (ctl >= 0) send.push_back(ctl);
+  c.has_stdin = ctl >= 0 && (o.tty ? o.stdin_open : true);
+  std::string hello = std::string("ok ") + (o.tty ? "1" : "0") + " " + (c.has_stdin ? "1" : "0") + "\n";
+  struct iovec iov {hello.data(), hello.size()};
+  char cbuf[CMSG_SPACE(sizeof(int) * 3)] = {};
+  struct msghdr m {};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = cbuf;
+  m.msg_controllen = CMSG_SPACE(sizeof(int) * send.size());
+  struct cmsghdr* cm = CMSG_FIRSTHDR(&m);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int) * send.size());
+  std::memcpy(CMSG_DATA(cm), send.data(), sizeof(int) * send.size());
+  bool sent = ::sendmsg(s, &m, MSG_NOSIGNAL) == static_cast<ssize_t>(hello.size());
+  ::close(po[0]);
+  if (pe[0] >= 0) ::close(pe[0]);
+  c.out = po[1];
+  c.err = pe[1];
+  for (int f : {c.out, c.err})
+    if (f >= 0) ::fcntl(f, F_SETFL, O_NONBLOCK);
+  if (!sent) {
+    closeClient(c);
+    return false;
+  }
+  clients.push_back(c);
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
   if (!parseArgs(argc, argv, o)) {
-    std::fputs("usage: skiff-shim --dir D --log L --sync-fd F [--oom-file P] [--log-max-size N] [--log-max-files N]\n"
+    std::fputs("usage: skiff-shim --dir D --log L --sync-fd F [--oom-file P] [--cgroup-procs P]... [--log-max-size N]\n"
+               "                  [--log-max-files N] [--stdin] [--stdin-once] [--tty]\n"
                "                  (--native <skiff-init> <spec.json> | --runc <runc> <root> <bundle> <id>)\n", stderr);
     return 2;
   }
@@ -227,15 +329,44 @@ int main(int argc, char** argv) {
   ::sigprocmask(SIG_BLOCK, &mask, nullptr);
   int sfd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
-  int out[2], err[2], errp[2] = {-1, -1};
+  int out[2], err[2], errp[2] = {-1, -1}, joined[2] = {-1, -1};
   if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) syncError(o, "create pipes: " + std::string(std::strerror(errno)));
   if (o.native && ::pipe2(errp, O_CLOEXEC) != 0) syncError(o, "create pipe: " + std::string(std::strerror(errno)));
+  const bool attach = o.native && !o.cgroup_procs.empty();
+  if (attach && ::pipe2(joined, O_CLOEXEC) != 0) syncError(o, "create pipe: " + std::string(std::strerror(errno)));
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  // The container's stdin: a pipe we keep the write end of, or a pty (the container gets the
+  // peer as stdin/stdout/stderr; its output comes back on the master).
+  int in_r = -1, ctl = -1, slave = -1, cons[2] = {-1, -1};
+  if (o.tty && o.native) {
+    // The init makes the pty in the container's devpts and sends us the master.
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cons) != 0)
+      syncError(o, "create console socket: " + std::string(std::strerror(errno)));
+  } else if (o.tty) {
+    // runc backend: a pty of the host's devpts as runc's (and so the container's) stdio.
+    ctl = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (ctl < 0 || ::unlockpt(ctl) != 0) syncError(o, "open pty: " + std::string(std::strerror(errno)));
+    slave = ::ioctl(ctl, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) syncError(o, "open pty peer: " + std::string(std::strerror(errno)));
+  } else if (o.stdin_open) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) syncError(o, "create stdin pipe: " + std::string(std::strerror(errno)));
+    in_r = p[0];
+    ctl = p[1];
+  }
+  int listen_fd = listenAttach(o.dir);
+  if (listen_fd < 0) syncError(o, "listen on attach socket: " + std::string(std::strerror(errno)));
 
   auto childStdio = [&] {
-    ::dup2(devnull, 0);
-    ::dup2(out[1], 1);
-    ::dup2(err[1], 2);
+    if (slave >= 0) {
+      ::dup2(slave, 0);
+      ::dup2(slave, 1);
+      ::dup2(slave, 2);
+    } else {
+      ::dup2(in_r >= 0 ? in_r : devnull, 0);
+      ::dup2(out[1], 1);
+      ::dup2(err[1], 2);
+    }
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -243,14 +374,17 @@ int main(int argc, char** argv) {
   };
 
   pid_t init_pid = -1;
-  std::string pending_error;
+  std::string pending_error, attach_error;
   if (o.native) {
     long pid = ::syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
     if (pid < 0) syncError(o, "clone: " + std::string(std::strerror(errno)));
     if (pid == 0) {
       childStdio();
       ::dup2(errp[1], 3);
-      const char* args[] = {o.init_path.c_str(), "run", o.spec.c_str(), "3", nullptr};
+      if (attach) ::dup2(joined[0], 4);
+      if (cons[1] >= 0) ::dup2(cons[1], 5);
+      const char* args[] = {o.init_path.c_str(), "run", o.spec.c_str(), "3", attach ? "4" : "-1",
+                            cons[1] >= 0 ? "5" : nullptr, nullptr};
       ::execv(args[0], const_cast<char* const*>(args));
       std::string m = "exec '" + o.init_path + "': " + std::strerror(errno) + "\n";
       writeAll(3, m.data(), m.size());
@@ -258,6 +392,27 @@ int main(int argc, char** argv) {
     }
     init_pid = static_cast<pid_t>(pid);
     ::close(errp[1]);
+    if (attach) {
+      // Moving a process between v1 cgroups waits for an RCU grace period (the global cgroup
+      // threadgroup rwsem), ~10 ms here: done while the init execs and mounts the rootfs, which
+      // need no cgroup. The init waits for the byte on `joined` before it unshares its cgroup
+      // namespace and execs, so the container's process never runs outside its cgroups.
+      ::close(joined[0]);
+      std::string pid_text = std::to_string(init_pid);
+      for (const auto& procs : o.cgroup_procs) {
+        int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+        bool ok = fd >= 0 && ::write(fd, pid_text.data(), pid_text.size()) == static_cast<ssize_t>(pid_text.size());
+        if (!ok) attach_error = "join cgroup '" + procs + "': " + std::strerror(errno);
+        if (fd >= 0) ::close(fd);
+        if (!ok) break;
+      }
+      // On failure the init is killed; an error it reported first (it may have died, hence the
+      // failed move) is the better message.
+      if (attach_error.empty() && ::write(joined[1], "1", 1) != 1)
+        attach_error = "signal cgroup join: " + std::string(std::strerror(errno));
+      if (!attach_error.empty()) ::kill(init_pid, SIGKILL);
+      ::close(joined[1]);
+    }
     // Wait for "ready" (setup done, blocked on the start fifo) or an error line.
     std::string msg;
     char buf[4096];
@@ -271,7 +426,27 @@ int main(int argc, char** argv) {
       int st = 0;
       ::waitpid(init_pid, &st, 0);
       while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+      if (msg.empty()) msg = attach_error;
       syncError(o, msg.empty() ? "container init exited during setup" : msg);
+    }
+    if (cons[0] >= 0) {
+      // The init sent the pty master before "ready".
+      ::close(cons[1]);
+      char byte;
+      struct iovec iov {&byte, 1};
+      char cbuf[CMSG_SPACE(sizeof(int))] = {};
+      struct msghdr m {};
+      m.msg_iov = &iov;
+      m.msg_iovlen = 1;
+      m.msg_control = cbuf;
+      m.msg_controllen = sizeof cbuf;
+      struct cmsghdr* c = ::recvmsg(cons[0], &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) == 1 ? CMSG_FIRSTHDR(&m) : nullptr;
+      if (!c || c->cmsg_type != SCM_RIGHTS) {
+        ::kill(init_pid, SIGKILL);
+        syncError(o, "the container init sent no pty");
+      }
+      std::memcpy(&ctl, CMSG_DATA(c), sizeof ctl);
+      ::close(cons[0]);
     }
   } else {
     std::string pidfile = o.dir + "/init.pid";
@@ -306,6 +481,8 @@ int main(int argc, char** argv) {
   ::close(out[1]);
   ::close(err[1]);
   ::close(devnull);
+  if (in_r >= 0) ::close(in_r);
+  if (slave >= 0) ::close(slave);
   {
     std::string ok = "ok " + std::to_string(init_pid) + " " + std::to_string(::getpid()) + "\n";
     writeAll(o.sync_fd, ok.data(), ok.size());
@@ -315,37 +492,78 @@ int main(int argc, char** argv) {
   CriLog log(o);
   std::string obuf, ebuf;
   bool out_open = true, err_open = true, exited = false, errp_open = o.native;
+  // With a TTY the output comes from the pty master (logged as stdout, as containerd does).
+  bool tty_open = o.tty;
+  std::vector<Client> clients;
+  auto closeStdin = [&] {
+    if (!o.tty && ctl >= 0) {
+      ::close(ctl);
+      ctl = -1;
+    }
+  };
   int status = 0;
   std::int64_t exited_at = 0;
   std::string start_error;
   char buf[32 * 1024];
   while (true) {
-    struct pollfd fds[4];
+    std::vector<struct pollfd> fds;
     int n = 0;
-    int io = -1, ie = -1, is = -1, ip = -1;
-    if (out_open) { io = n; fds[n++] = {out[0], POLLIN, 0}; }
-    if (err_open) { ie = n; fds[n++] = {err[0], POLLIN, 0}; }
-    if (!exited) { is = n; fds[n++] = {sfd, POLLIN, 0}; }
-    if (errp_open) { ip = n; fds[n++] = {errp[0], POLLIN, 0}; }
-    if (exited && !out_open && !err_open) break;
+    int io = -1, ie = -1, is = -1, ip = -1, it = -1, il = -1, ic = -1;
+    if (out_open) { io = n++; fds.push_back({out[0], POLLIN, 0}); }
+    if (err_open) { ie = n++; fds.push_back({err[0], POLLIN, 0}); }
+    if (!exited) { is = n++; fds.push_back({sfd, POLLIN, 0}); }
+    if (errp_open) { ip = n++; fds.push_back({errp[0], POLLIN, 0}); }
+    if (tty_open) { it = n++; fds.push_back({ctl, POLLIN, 0}); }
+    if (!exited) { il = n++; fds.push_back({listen_fd, POLLIN, 0}); }
+    ic = n;
+    for (const auto& c : clients) {
+      fds.push_back({c.sock, POLLIN, 0});
+      ++n;
+    }
+    if (exited && !out_open && !err_open && !tty_open) break;
     // After the init exits, the pid namespace is gone and the pipes close; bound the drain anyway.
     int timeout = exited ? 2000 : -1;
-    int r = ::poll(fds, static_cast<nfds_t>(n), timeout);
+    int r = ::poll(fds.data(), static_cast<nfds_t>(n), timeout);
     if (r < 0 && errno == EINTR) continue;
     if (r == 0) break;
     auto pump = [&](int idx, int fd, const char* stream, std::string& b, bool& open) {
       if (idx < 0 || !(fds[idx].revents & (POLLIN | POLLHUP | POLLERR))) return;
       ssize_t k = ::read(fd, buf, sizeof buf);
       if (k < 0 && errno == EINTR) return;
-      if (k <= 0) {
+      if (k <= 0) {  // EOF, or EIO from a pty master once the container side is closed
         open = false;
         log.write(stream, b, nullptr, 0, true);
         return;
       }
       log.write(stream, b, buf, static_cast<std::size_t>(k), false);
+      bool is_err = stream[3] == 'e';  // "stderr"
+      for (auto& c : clients) {
+        int to = is_err ? c.err : c.out;
+        if (to >= 0 && ::write(to, buf, static_cast<std::size_t>(k)) < 0 && errno == EPIPE) {
+          ::close(to);
+          (is_err ? c.err : c.out) = -1;
+        }
+      }
     };
     pump(io, out[0], "stdout", obuf, out_open);
     pump(ie, err[0], "stderr", ebuf, err_open);
+    pump(it, ctl, "stdout", obuf, tty_open);
+    if (il >= 0 && (fds[il].revents & POLLIN)) (void)acceptClient(listen_fd, o, ctl, clients);
+    for (std::size_t k = 0; ic >= 0 && k + static_cast<std::size_t>(ic) < static_cast<std::size_t>(n); ++k) {
+      auto& c = clients[k];
+      if (!(fds[static_cast<std::size_t>(ic) + k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char cmd[64];
+      ssize_t got = ::read(c.sock, cmd, sizeof cmd);
+      if (got < 0 && errno == EINTR) continue;
+      bool gone = got <= 0;
+      // 'n': this client never writes stdin; 'c': it closed stdin.
+      if (!gone && std::memchr(cmd, 'n', static_cast<std::size_t>(got))) c.has_stdin = false;
+      bool close_stdin = gone ? c.has_stdin : std::memchr(cmd, 'c', static_cast<std::size_t>(got)) != nullptr;
+      if (close_stdin && c.has_stdin && o.stdin_once) closeStdin();
+      if (close_stdin) c.has_stdin = false;
+      if (gone) closeClient(c);
+    }
+    clients.erase(std::remove_if(clients.begin(), clients.end(), [](const Client& c) { return c.sock < 0; }), clients.end());
     if (ip >= 0 && (fds[ip].revents & (POLLIN | POLLHUP | POLLERR))) {
       ssize_t k = ::read(errp[0], buf, sizeof buf);
       if (k <= 0) errp_open = false;
@@ -382,5 +600,13 @@ int main(int argc, char** argv) {
   std::string rec = std::to_string(code) + " " + std::to_string(exited_at) + " " + std::to_string(ooms) + " " +
                     std::to_string(sig) + (start_error.empty() ? "" : " " + start_error) + "\n";
   writeRecord(o.dir + "/exit", rec);
+  std::string bye = "exit " + std::to_string(code) + "\n";
+  for (auto& c : clients) {
+    if (c.out >= 0) ::close(c.out);
+    if (c.err >= 0) ::close(c.err);
+    c.out = c.err = -1;
+    (void)::send(c.sock, bye.data(), bye.size(), MSG_NOSIGNAL);
+    closeClient(c);
+  }
   return 0;
 }

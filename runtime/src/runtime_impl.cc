@@ -18,7 +18,6 @@
 #include <pty.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -38,6 +37,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "attach_session.h"
 #include "launch_spec.h"
 #include "oci_config.h"
 #include "process_util.h"
@@ -475,6 +475,13 @@ class RuntimeImpl : public Runtime {
   Result<std::string> createContainer(const std::string& sandbox_id, const ContainerConfig& config) override {
     SKIFF_ASSIGN_OR_RETURN(SandboxRecord sb, findSandbox(sandbox_id));
     if (config.name.empty()) return Error(ErrorCode::Invalid, "create container: name is required");
+    // The shim's move of the init into its cgroups waits for a grace period (v1); start it now,
+    // in parallel with the rootfs and spec preparation below.
+    std::thread prime;
+    if (o_.backend == Backend::Native) prime = std::thread([this] { cg_->primeMove(); });
+    ScopeExit join_prime([&] {
+      if (prime.joinable()) prime.join();
+    });
     // The name is reserved for the duration of the create, so two concurrent creates of the same
     // container (a retrying caller) cannot both succeed.
     const std::string reservation = sb.id + "/" + config.name + "/" + std::to_string(config.attempt);
@@ -584,10 +591,15 @@ class RuntimeImpl : public Runtime {
                                           std::to_string(o_.container_log_max_size), "--log-max-files",
                                           std::to_string(o_.container_log_max_files), "--sync-fd", "3",
                                           "--oom-file", cg_->oomFile(r.cgroup)};
+    if (config.stdin_open) shim_args.push_back("--stdin");
+    if (config.stdin_open && config.stdin_once) shim_args.push_back("--stdin-once");
+    if (config.tty) shim_args.push_back("--tty");
     if (o_.backend == Backend::Native) {
       SKIFF_TRY(cg_->create(r.cgroup, config.resources, config.privileged));
       cgroup_made = true;
       spec.cgroup_procs = cg_->procsFiles(r.cgroup);
+      // The shim moves the init into the cgroups while the init prepares the rootfs.
+      for (const auto& procs : spec.cgroup_procs) shim_args.insert(shim_args.end(), {"--cgroup-procs", procs});
       SKIFF_TRY(writeFileNew(r.dir + "/spec.json", toJson(spec).dump(), 0600));
       if (::mkfifo(spec.start_fifo.c_str(), 0622) != 0) return Error::fromErrno(errno, "create start fifo");
       ::chmod(spec.start_fifo.c_str(), 0622);
@@ -799,6 +811,16 @@ class RuntimeImpl : public Runtime {
         std::make_unique<ExecSessionImpl>(pid, std::move(in_w), std::move(out_r), std::move(err_r), opts.tty));
   }
 
+  Result<std::unique_ptr<ExecSession>> attach(const std::string& id, bool stdin_open) override {
+    SKIFF_ASSIGN_OR_RETURN(ContainerRecord r, findContainer(id));
+    // A created container's shim already serves attach: attaching before the start sees all
+    // of the output.
+    auto state = statusOf(r).state;
+    if (state != ContainerState::Running && state != ContainerState::Created)
+      return Error(ErrorCode::Conflict, "attach: container '" + r.config.name + "' is not running");
+    return connectAttach(r.dir, r.config.name, stdin_open);
+  }
+
   Result<ContainerStats> containerStats(const std::string& id) override {
     SKIFF_ASSIGN_OR_RETURN(ContainerRecord r, findContainer(id));
     SKIFF_ASSIGN_OR_RETURN(sys::CgroupUsage u, cg_->usage(r.cgroup));
@@ -973,27 +995,23 @@ class RuntimeImpl : public Runtime {
     return ok();
   }
 
-  // Waits for the shim's exit record: inotify on the container dir (the shim renames "exit"
-  // into place), re-checking at least every 50 ms in case the shim itself died.
+  // Waits for the shim's exit record. The shim exits right after writing it, so a pidfd of the
+  // shim wakes us (re-checking at least every 50 ms, should the pid be stale). Not inotify:
+  // closing an inotify instance waits for an SRCU grace period, 5-20 ms here, on every wait.
   bool waitExit(const ContainerRecord& r, std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    UniqueFd in(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
-    if (in) (void)::inotify_add_watch(in.get(), r.dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF);
+    UniqueFd pidfd(r.shim_pid > 0 ? static_cast<int>(::syscall(SYS_pidfd_open, r.shim_pid, 0)) : -1);
     while (true) {
       auto st = statusOf(r).state;
       if (st == ContainerState::Exited || st == ContainerState::Unknown) return true;
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
       int wait_ms = static_cast<int>(std::min<std::int64_t>(left.count(), 50));
-      if (in) {
-        struct pollfd p {in.get(), POLLIN, 0};
-        if (::poll(&p, 1, wait_ms) > 0) {
-          char buf[4096];
-          while (::read(in.get(), buf, sizeof buf) > 0) {
-          }
-        }
+      if (pidfd) {
+        struct pollfd p {pidfd.get(), POLLIN, 0};
+        if (::poll(&p, 1, wait_ms) > 0) pidfd.reset();  // exited: from now on the record decides
       } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(wait_ms, 5)));
       }
     }
   }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <sstream>
 
 #include "skiff/common/file.h"
 
@@ -34,6 +35,26 @@ TEST_F(CgroupFixture, DetectsVersionFromTheRootFiles) {
   EXPECT_EQ(detectCgroupVersion(root_), CgroupVersion::V1);
   ASSERT_TRUE(writeFileAtomic(root_ + "/cgroup.controllers", "cpu memory pids\n"));
   EXPECT_EQ(detectCgroupVersion(root_), CgroupVersion::V2);
+}
+
+TEST_F(CgroupFixture, V1PrimeMoveRewritesOurThreadIntoItsOwnCgroup) {
+  // The thread's own cgroup in the first controller's hierarchy, as /proc/thread-self/cgroup
+  // names it; the fixture stands in for the mount.
+  fs::create_directories(root_ + "/pids");
+  std::string path;
+  if (auto t = readFile("/proc/thread-self/cgroup")) {
+    std::istringstream in(*t);
+    for (std::string l; std::getline(in, l);)
+      if (l.find(":pids:") != std::string::npos) path = l.substr(l.find(":pids:") + 6);
+  }
+  if (path.empty()) GTEST_SKIP() << "no v1 pids hierarchy on this host";
+  fs::create_directories(root_ + "/pids" + path);
+  auto cg = makeCgroupManager(root_, CgroupVersion::V1);
+  cg->primeMove();
+  EXPECT_EQ(read("pids" + path + "/tasks"), std::to_string(::gettid()));
+  // v2 has nothing to prime and touches nothing.
+  makeCgroupManager(root_ + "/none", CgroupVersion::V2)->primeMove();
+  EXPECT_FALSE(fs::exists(root_ + "/none"));
 }
 
 TEST_F(CgroupFixture, V2WritesLimitsAndEnablesControllersInAncestors) {

@@ -293,6 +293,85 @@ TEST_P(RuntimeTest, ROOT_ExecJoinsTheContainer) {
   EXPECT_NE(out.find("/dev/pts/"), std::string::npos) << out;
 }
 
+// Reads fd until EOF (or `until` appears) into a string.
+std::string readAll(int fd, const std::string& until = "") {
+  std::string got;
+  char buf[256];
+  ssize_t n;
+  while ((until.empty() || got.find(until) == std::string::npos) && (n = ::read(fd, buf, sizeof buf)) > 0)
+    got.append(buf, static_cast<std::size_t>(n));
+  return got;
+}
+
+TEST_P(RuntimeTest, ROOT_AttachToStdinOnceContainer) {
+  std::string sb = sandbox("att");
+  ContainerConfig c = shell("c", "echo started; while read l; do echo got-$l; echo err-$l >&2; done; echo bye; exit 4");
+  c.stdin_open = true;
+  c.stdin_once = true;
+  auto id = rt_->createContainer(sb, c);
+  ASSERT_TRUE(id) << id.error().message();
+  // Attached before the start: the first line is not missed.
+  auto s = rt_->attach(*id, true);
+  ASSERT_TRUE(s) << s.error().message();
+  ASSERT_TRUE(rt_->startContainer(*id));
+  EXPECT_EQ(readAll((*s)->stdoutFd(), "started\n"), "started\n");
+  // A second, output-only session sees the same output; it cannot take stdin.
+  auto watcher = rt_->attach(*id, false);
+  ASSERT_TRUE(watcher) << watcher.error().message();
+  EXPECT_EQ((*watcher)->stdinFd(), -1);
+  ASSERT_EQ(::write((*s)->stdinFd(), "one\n", 4), 4);
+  EXPECT_EQ(readAll((*s)->stdoutFd(), "got-one\n"), "got-one\n");
+  EXPECT_EQ(readAll((*s)->stderrFd(), "err-one\n"), "err-one\n");
+  EXPECT_EQ(readAll((*watcher)->stdoutFd(), "got-one\n"), "got-one\n");
+  // The watcher detaches: the container keeps running.
+  (*watcher)->detach();
+  EXPECT_EQ(readAll((*watcher)->stdoutFd()), "");
+  EXPECT_FALSE((*watcher)->wait());
+  EXPECT_EQ(rt_->containerStatus(*id)->state, ContainerState::Running);
+  // stdin_once: closing the session's stdin is EOF for the container.
+  (*s)->closeStdin();
+  EXPECT_EQ(readAll((*s)->stdoutFd()), "bye\n");
+  auto code = (*s)->wait();
+  ASSERT_TRUE(code) << code.error().message();
+  EXPECT_EQ(*code, 4);
+  auto st = rt_->waitContainer(*id, 10s);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->exit_code, 4);
+  // Everything still went to the CRI log.
+  EXPECT_EQ(output(*st), "started\ngot-one\nbye\n");
+  EXPECT_EQ(output(*st, "stderr"), "err-one\n");
+  EXPECT_FALSE(rt_->attach(*id, false)) << "attach to an exited container";
+}
+
+TEST_P(RuntimeTest, ROOT_AttachToTtyContainerResizes) {
+  std::string sb = sandbox("atty");
+  ContainerConfig c = shell("c", "read l; stty size; [ -t 0 ] && echo is-a-tty; tty; echo got-$l");
+  c.stdin_open = true;
+  c.tty = true;
+  std::string id = start(sb, c);
+  ASSERT_FALSE(id.empty());
+  auto s = rt_->attach(id, true);
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ((*s)->stderrFd(), -1) << "a TTY merges the streams";
+  ASSERT_TRUE((*s)->resize(120, 33));
+  ASSERT_EQ(::write((*s)->stdinFd(), "x\r", 2), 2);
+  std::string out = readAll((*s)->stdoutFd());
+  EXPECT_NE(out.find("33 120"), std::string::npos) << out;
+  EXPECT_NE(out.find("is-a-tty"), std::string::npos) << out;
+  EXPECT_NE(out.find("got-x"), std::string::npos) << out;
+  // Native: the pty comes from the container's own devpts (runc backend: the shim's, from the
+  // host's devpts, which the container cannot name).
+  if (GetParam() == Backend::Native) {
+    EXPECT_NE(out.find("/dev/pts/0"), std::string::npos) << out;
+  }
+  EXPECT_EQ(*(*s)->wait(), 0);
+  // Without stdin_open/tty there is no stdin to attach to.
+  std::string plain = start(sb, shell("p", "sleep 30"));
+  auto refused = rt_->attach(plain, true);
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(refused.error().is(ErrorCode::Invalid)) << refused.error().message();
+}
+
 TEST_P(RuntimeTest, ROOT_UserGroupsWorkdirEnvAndVolumes) {
   std::string host = env_->dir() + "/vol";
   fs::create_directories(host);

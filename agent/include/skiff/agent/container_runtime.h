@@ -143,6 +143,8 @@ class ExecSession {
   virtual Result<void> resize(uint16_t cols, uint16_t rows) = 0;
   // Waits for the process; its exit code (128+signal when killed).
   virtual Result<int> wait() = 0;
+  // Attach sessions: stop streaming, leave the container running (wait() then returns).
+  virtual void detach() {}
 };
 
 struct ContainerStats {
@@ -181,6 +183,12 @@ class ContainerRuntime {
   virtual Result<std::unique_ptr<ExecSession>> exec(const std::string& id,
                                                     const std::vector<std::string>& cmd, bool tty,
                                                     bool stdin_open) = 0;
+  // The main process's streams (kubectl attach); wait() returns the container's exit code.
+  virtual Result<std::unique_ptr<ExecSession>> attach(const std::string& id, bool stdin_open) {
+    (void)id;
+    (void)stdin_open;
+    return Error(ErrorCode::Unsupported, "attach is not supported by this runtime");
+  }
 
   virtual Result<ImageInfo> pullImage(const std::string& ref) = 0;
   virtual Result<std::optional<ImageInfo>> imageStatus(const std::string& ref) = 0;

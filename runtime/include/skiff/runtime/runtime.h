@@ -143,10 +143,13 @@ struct ContainerConfig {
   bool no_new_privs = true;
   bool seccomp_unconfined = false;
   bool readonly_rootfs = false;
-  // TODO(runtime): attach is not implemented; the main process always gets /dev/null as stdin
-  // and pipes (to the CRI log) as stdout/stderr. Use exec for interactive sessions.
+  // The main process's stdio. Without either flag: /dev/null as stdin, pipes (to the CRI log) as
+  // stdout/stderr. stdin_open: stdin is a pipe the shim keeps open for attach. tty: a pty is
+  // stdin/stdout/stderr (output logged as stdout). stdin_once: the first attach session that
+  // used stdin closes it when it ends (kubectl run -i --rm), as CRI's StdinOnce.
   bool tty = false;
   bool stdin_open = false;
+  bool stdin_once = false;
   std::vector<Rlimit> rlimits;
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
@@ -211,14 +214,16 @@ class ExecSession {
   virtual void closeStdin() = 0;
   // TIOCSWINSZ on the session's pty; Invalid without a TTY.
   virtual Result<void> resize(std::uint16_t cols, std::uint16_t rows) = 0;
-  // Waits for the process; returns its exit code (128+signal when killed).
+  // Waits for the process; returns its exit code (128+signal when killed). An attach session
+  // that was detached returns a Cancelled error.
   virtual Result<int> wait() = 0;
+  // Stops streaming without ending the process (attach: the container keeps running, the
+  // output streams reach EOF and wait() returns). Exec sessions ignore it.
+  virtual void detach() {}
 };
 
 struct ExecOptions {
   std::vector<std::string> cmd;
-  // TODO(runtime): attach is not implemented; the main process always gets /dev/null as stdin
-  // and pipes (to the CRI log) as stdout/stderr. Use exec for interactive sessions.
   bool tty = false;
   bool stdin_open = false;
   std::vector<std::string> env;  // extra KEY=VALUE
@@ -265,6 +270,12 @@ class Runtime {
   virtual Result<ExecSyncResult> execSync(const std::string& id, const std::vector<std::string>& cmd,
                                           std::chrono::milliseconds timeout) = 0;
   virtual Result<std::unique_ptr<ExecSession>> exec(const std::string& id, const ExecOptions& opts) = 0;
+  // Connects to the main process of a created or running container (kubectl attach): its
+  // output from now
+  // on (the CRI log still gets all of it), its stdin when the container was created with
+  // stdin_open or tty and `stdin_open` is asked for (Invalid otherwise), resize with a TTY.
+  // wait() returns the container's exit code. Several sessions may be attached at once.
+  virtual Result<std::unique_ptr<ExecSession>> attach(const std::string& id, bool stdin_open) = 0;
 
   virtual Result<ContainerStats> containerStats(const std::string& id) = 0;
 

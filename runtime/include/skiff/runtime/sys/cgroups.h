@@ -53,6 +53,13 @@ class CgroupManager {
   virtual Result<bool> remove(const std::string& rel) = 0;
   // Pids in the cgroup (first hierarchy).
   virtual Result<std::vector<int>> pids(const std::string& rel) const = 0;
+  // v1: moving a process between cgroups first waits for an RCU grace period (the global
+  // cgroup threadgroup rwsem; ~10 ms), but only when no other move started within about one
+  // grace period. This starts one by moving the calling thread into the cgroup it is already
+  // in (no effect otherwise), so that a move shortly after (the shim's, of a new container
+  // init) finds it passed. Blocks for the grace period: call it on a thread of its own.
+  // Best effort; v2 (no such wait for a new child) does nothing.
+  virtual void primeMove() {}
 };
 
 using CgroupManagerPtr = std::unique_ptr<CgroupManager>;
