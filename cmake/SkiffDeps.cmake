@@ -26,6 +26,7 @@ skiff_pkg(XTABLES xtables libxtables-dev)
 skiff_pkg(SECCOMP libseccomp libseccomp-dev)
 skiff_pkg(CAP libcap libcap-dev)
 skiff_pkg(SYSTEMD libsystemd libsystemd-dev)
+skiff_pkg(YAML yaml-0.1 libyaml-dev)
 
 skiff_find(Threads build-essential)
 skiff_find(Boost libboost-dev 1.74)

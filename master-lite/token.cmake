@@ -1,13 +1,9 @@
 # Bootstrap tokens for `skiff-master token create|list|delete` (issue 9): token/Secret logic
 # (pure, unit-tested) and the admin-kubeconfig HTTPS client the command talks to the master with.
-pkg_check_modules(SKIFF_MASTER_YAML IMPORTED_TARGET yaml-0.1)
-if(NOT SKIFF_MASTER_YAML_FOUND)
-  message(FATAL_ERROR "skiff: 'yaml-0.1' not found; install the Debian package 'libyaml-dev'")
-endif()
 add_library(skiff_master_token src/token/bootstrap_token.cc src/token/admin_client.cc)
 target_include_directories(skiff_master_token PUBLIC include)
 target_link_libraries(skiff_master_token PUBLIC skiff_common nlohmann_json::nlohmann_json
-  PRIVATE OpenSSL::SSL OpenSSL::Crypto Boost::boost PkgConfig::SKIFF_MASTER_YAML Threads::Threads)
+  PRIVATE OpenSSL::SSL OpenSSL::Crypto Boost::boost Threads::Threads)
 
 if(SKIFF_BUILD_TESTS)
   skiff_gtest(NAME skiff_master_token_tests PREFIX master.token LABEL unit

@@ -3,7 +3,7 @@
 #include <set>
 #include <sstream>
 
-#include "skiff/agent/yaml.h"
+#include "skiff/common/yaml.h"
 #include "skiff/common/file.h"
 
 namespace skiff::agent {

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "skiff/agent/yaml.h"
+#include "skiff/common/yaml.h"
 #include "skiff/common/file.h"
 
 namespace skiff::agent {

@@ -43,55 +43,6 @@ std::string keyPem(EVP_PKEY* key) {
 
 }  // namespace
 
-std::string base64Encode(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(data.data()),
-                          static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-Result<std::string> base64Decode(std::string_view text) {
-  std::string clean;
-  clean.reserve(text.size());
-  for (char c : text) {
-    if (c == '\n' || c == '\r' || c == ' ' || c == '\t') continue;
-    clean.push_back(c);
-  }
-  if (clean.size() % 4 != 0) return Error(ErrorCode::Invalid, "decode base64: bad length");
-  std::string out(clean.size() / 4 * 3 + 1, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(clean.data()),
-                          static_cast<int>(clean.size()));
-  if (n < 0) return Error(ErrorCode::Invalid, "decode base64: invalid character");
-  std::size_t len = static_cast<std::size_t>(n);
-  if (!clean.empty() && clean.back() == '=') --len;
-  if (clean.size() > 1 && clean[clean.size() - 2] == '=') --len;
-  out.resize(len);
-  return out;
-}
-
-Result<std::string> caCertHash(std::string_view ca_pem) {
-  BioPtr bio(BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size())));
-  X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  if (!cert) return Error(ErrorCode::Invalid, "read ca certificate: not a PEM certificate");
-  X509_PUBKEY* spki = X509_get_X509_PUBKEY(cert.get());
-  unsigned char* der = nullptr;
-  int len = i2d_X509_PUBKEY(spki, &der);
-  if (len <= 0) return Error(ErrorCode::Invalid, "encode ca public key: openssl failure");
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(der, static_cast<std::size_t>(len), digest);
-  OPENSSL_free(der);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "sha256:";
-  for (unsigned char b : digest) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
-}
-
 Result<CsrAndKey> makeCsr(const std::string& common_name, const std::string& organization) {
   SKIFF_ASSIGN_OR_RETURN(auto key, newEcKey());
   ReqPtr req(X509_REQ_new());

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "skiff/agent/tls_util.h"
-#include "skiff/agent/yaml.h"
+#include "skiff/common/yaml.h"
 
 namespace skiff::agent {
 namespace {

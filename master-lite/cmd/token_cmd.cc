@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "skiff/common/ca_cert_hash.h"
 #include "skiff/master/token/admin_client.h"
 #include "skiff/master/token/bootstrap_token.h"
 
@@ -84,7 +85,7 @@ int runCreate(const TokenFlags& f) {
     std::printf("%s\n", token->str().c_str());
     return 0;
   }
-  auto hash = tk::caCertHash(kc->ca_pem);
+  auto hash = skiff::caCertHash(kc->ca_pem);
   if (!hash) return fail(hash.error());
   std::printf("%s\n", tk::joinCommand(joinServer(*kc), *token, *hash).c_str());
   return 0;

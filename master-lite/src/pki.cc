@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "skiff/common/file.h"
+#include "skiff/common/kubeconfig.h"
 #include "x509_subject.h"
 
 namespace skiff::master {
@@ -135,15 +136,6 @@ Result<void> ensureClient(const PkiFiles& f, const std::string& cert_path, const
   return writePair(cert_path, key_path, c.get(), k.get());
 }
 
-std::string b64(const std::string& in) {
-  std::string out;
-  out.resize(4 * ((in.size() + 2) / 3) + 1);
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
 }  // namespace
 
 Result<PkiFiles> ensurePki(const PkiOptions& o) {
@@ -203,11 +195,7 @@ Result<std::string> signNodeClientCsr(const PkiFiles& pki, const std::string& cs
 Result<void> writeKubeconfig(const std::string& path, const std::string& server_url,
                              const std::string& ca_pem, const std::string& cert_pem,
                              const std::string& key_pem) {
-  std::string y = "apiVersion: v1\nkind: Config\nclusters:\n- name: default\n  cluster:\n    server: " + server_url +
-                  "\n    certificate-authority-data: " + b64(ca_pem) +
-                  "\nusers:\n- name: default\n  user:\n    client-certificate-data: " + b64(cert_pem) +
-                  "\n    client-key-data: " + b64(key_pem) +
-                  "\ncontexts:\n- name: default\n  context:\n    cluster: default\n    user: default\ncurrent-context: default\npreferences: {}\n";
+  std::string y = renderKubeconfig({server_url, ca_pem, cert_pem, key_pem, "", false});
   auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) {
     std::error_code ec;

@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 
+#include "skiff/common/base64.h"
 #include "skiff/master/api/defaults.h"
 #include "skiff/master/api/object_util.h"
 

@@ -1,15 +1,13 @@
 #include "skiff/master/token/bootstrap_token.h"
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
-#include <openssl/x509.h>
 
 #include <algorithm>
 #include <ctime>
 #include <memory>
 #include <sstream>
+
+#include "skiff/common/base64.h"
 
 namespace skiff::master::token {
 namespace {
@@ -21,30 +19,6 @@ constexpr std::string_view kSecretType = "bootstrap.kubernetes.io/token";
 
 bool allTokenChars(std::string_view s) {
   return s.find_first_not_of(kAlphabet) == std::string_view::npos;
-}
-
-std::string b64encode(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-std::optional<std::string> b64decode(const std::string& in) {
-  if (in.size() % 4 != 0) return std::nullopt;
-  std::string out(in.size() / 4 * 3 + 1, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  if (n < 0) return std::nullopt;
-  std::size_t len = static_cast<std::size_t>(n);
-  // EVP_DecodeBlock counts the padding's zero bytes; drop them.
-  if (!in.empty() && in.back() == '=') --len;
-  if (in.size() > 1 && in[in.size() - 2] == '=') --len;
-  out.resize(len);
-  return out;
 }
 
 std::vector<std::string> splitComma(const std::string& s) {
@@ -176,11 +150,11 @@ Result<void> validateTokenOptions(const TokenOptions& o) {
 }
 
 json bootstrapTokenSecret(const BootstrapToken& t, const TokenOptions& o, Clock::time_point now) {
-  json data = {{"token-id", b64encode(t.id)}, {"token-secret", b64encode(t.secret)}};
-  if (!o.description.empty()) data["description"] = b64encode(o.description);
-  if (o.ttl.count() > 0) data["expiration"] = b64encode(formatRfc3339(now + o.ttl));
-  for (const auto& u : o.usages) data["usage-bootstrap-" + u] = b64encode("true");
-  if (!o.groups.empty()) data["auth-extra-groups"] = b64encode(joinComma(o.groups));
+  json data = {{"token-id", base64Encode(t.id)}, {"token-secret", base64Encode(t.secret)}};
+  if (!o.description.empty()) data["description"] = base64Encode(o.description);
+  if (o.ttl.count() > 0) data["expiration"] = base64Encode(formatRfc3339(now + o.ttl));
+  for (const auto& u : o.usages) data["usage-bootstrap-" + u] = base64Encode("true");
+  if (!o.groups.empty()) data["auth-extra-groups"] = base64Encode(joinComma(o.groups));
   return {{"apiVersion", "v1"},
           {"kind", "Secret"},
           {"metadata", {{"name", "bootstrap-token-" + t.id}, {"namespace", "kube-system"}}},
@@ -194,7 +168,8 @@ std::optional<TokenInfo> tokenFromSecret(const json& s) {
   if (!data.is_object()) return std::nullopt;
   auto field = [&](const char* k) -> std::string {
     if (!data.contains(k) || !data[k].is_string()) return "";
-    return b64decode(data[k].get<std::string>()).value_or("");
+    auto decoded = base64Decode(data[k].get<std::string>());
+    return decoded ? *decoded : std::string();
   };
   auto tok = parseBootstrapToken(field("token-id") + "." + field("token-secret"));
   if (!tok) return std::nullopt;
@@ -247,27 +222,6 @@ std::string formatRfc3339(Clock::time_point t) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
-}
-
-Result<std::string> caCertHash(const std::string& ca_pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
-      BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size())), BIO_free);
-  std::unique_ptr<X509, decltype(&X509_free)> cert(
-      PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
-  if (!cert) return Error(ErrorCode::Invalid, "read CA certificate: not a PEM certificate");
-  unsigned char* der = nullptr;
-  int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert.get()), &der);
-  if (len <= 0) return Error(ErrorCode::Internal, "encode CA public key: openssl failure");
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(der, static_cast<std::size_t>(len), digest);
-  OPENSSL_free(der);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "sha256:";
-  for (unsigned char b : digest) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
 }
 
 std::string joinCommand(const std::string& server_url, const BootstrapToken& token,

@@ -57,7 +57,7 @@ current-context: x
   std::filesystem::remove_all(dir);
   ASSERT_TRUE(kc) << kc.error().message();
   EXPECT_EQ(kc->ca_pem, "CA-FROM-FILE");
-  EXPECT_EQ(kc->bearer_token, "abcdef.0123456789abcdef");
+  EXPECT_EQ(kc->token, "abcdef.0123456789abcdef");
   EXPECT_TRUE(kc->client_cert_pem.empty());
 }
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include "skiff/common/ca_cert_hash.h"
+
 namespace skiff::master::token {
 namespace {
 

@@ -6,17 +6,11 @@
 #include <string_view>
 #include <vector>
 
+#include "skiff/common/base64.h"        // base64Encode/Decode, used with these helpers
+#include "skiff/common/ca_cert_hash.h"  // caCertHash (join pins the CA with it)
 #include "skiff/common/result.h"
 
 namespace skiff::agent {
-
-std::string base64Encode(std::string_view data);
-// Strict: whitespace (line breaks in PEM-ish data) is skipped, anything else invalid fails.
-Result<std::string> base64Decode(std::string_view text);
-
-// kubeadm's CA pin: "sha256:" + hex(sha256(DER SubjectPublicKeyInfo of the first certificate
-// in `ca_pem`)), the value `kubeadm token create --print-join-command` prints.
-Result<std::string> caCertHash(std::string_view ca_pem);
 
 // A new EC P-256 key and a PKCS#10 request with CN `common_name` and O `organization`, both PEM.
 struct CsrAndKey {

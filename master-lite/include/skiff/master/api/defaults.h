@@ -21,8 +21,6 @@ struct DefaultingOptions {
 void applyDefaults(const ResourceInfo& r, nlohmann::json& obj);
 // Admission defaults for a new Pod (create only).
 void admitNewPod(nlohmann::json& pod, const DefaultingOptions& options);
-// Standard base64 (Secret data).
-std::string base64Encode(const std::string& in);
 // The pod's QoS class from its containers' requests and limits.
 std::string podQosClass(const nlohmann::json& pod_spec);
 

@@ -10,16 +10,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "skiff/common/kubeconfig.h"
 #include "skiff/common/result.h"
 
 namespace skiff::master::token {
 
-struct AdminKubeconfig {
-  std::string server;  // https://host:port from the current context's cluster
-  std::string ca_pem;
-  std::string client_cert_pem, client_key_pem;  // empty when a token is used
-  std::string bearer_token;
-};
+// The admin kubeconfig as common/kubeconfig reads it; the token commands also require a CA (no
+// credentials to an unverified server) and a client certificate+key or a token.
+using AdminKubeconfig = skiff::Kubeconfig;
 
 // Parses kubeconfig YAML (certificate-authority[-data], client-certificate[-data],
 // client-key[-data], token); relative file paths are taken from `base_dir`.

@@ -71,10 +71,6 @@ std::string formatTokenTable(const std::vector<TokenInfo>& tokens, Clock::time_p
 // RFC 3339 in UTC, seconds precision ("2026-11-24T20:40:00Z").
 std::string formatRfc3339(Clock::time_point t);
 
-// kubeadm's discovery-token-ca-cert-hash: "sha256:" + hex SHA-256 of the CA certificate's
-// DER SubjectPublicKeyInfo.
-Result<std::string> caCertHash(const std::string& ca_pem);
-
 // The one line an operator runs on a new node.
 std::string joinCommand(const std::string& server_url, const BootstrapToken& token,
                         const std::string& ca_cert_hash);

@@ -1,4 +1,4 @@
-#include "skiff/agent/yaml.h"
+#include "skiff/common/yaml.h"
 
 #include <yaml.h>
 
@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-namespace skiff::agent {
+namespace skiff {
 namespace {
 
 using nlohmann::json;
@@ -101,4 +101,4 @@ Result<nlohmann::json> yamlToJson(std::string_view text) {
   return docs.front();
 }
 
-}  // namespace skiff::agent
+}  // namespace skiff
