@@ -3,35 +3,15 @@
 #include <ctime>
 #include <deque>
 
+#include "skiff/common/rfc3339.h"
+
 namespace skiff::agent {
 
 std::optional<int64_t> parseRfc3339Nano(std::string_view ts) {
-  if (ts.size() < 20) return std::nullopt;
-  std::tm tm{};
-  std::string head(ts.substr(0, 19));
-  if (strptime(head.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr) return std::nullopt;
-  int64_t secs = static_cast<int64_t>(timegm(&tm));
-  int64_t nanos = 0;
-  std::size_t i = 19;
-  if (i < ts.size() && ts[i] == '.') {
-    ++i;
-    int digits = 0;
-    while (i < ts.size() && std::isdigit(static_cast<unsigned char>(ts[i]))) {
-      if (digits < 9) {
-        nanos = nanos * 10 + (ts[i] - '0');
-        ++digits;
-      }
-      ++i;
-    }
-    while (digits++ < 9) nanos *= 10;
-  }
-  if (i < ts.size() && (ts[i] == '+' || ts[i] == '-') && i + 5 < ts.size() + 1) {
-    int sign = ts[i] == '+' ? 1 : -1;
-    int hh = std::atoi(std::string(ts.substr(i + 1, 2)).c_str());
-    int mm = std::atoi(std::string(ts.substr(i + 4, 2)).c_str());
-    secs -= sign * (hh * 3600 + mm * 60);
-  }
-  return secs * 1000000000 + nanos;
+  auto t = parseRfc3339(ts);
+  if (!t) return std::nullopt;
+  return static_cast<int64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t->time_since_epoch()).count());
 }
 
 Result<CriLogLine> parseCriLogLine(std::string_view line) {

@@ -5,6 +5,7 @@
 
 #include "skiff/agent/pod_status.h"
 #include "skiff/common/log.h"
+#include "skiff/common/rfc3339.h"
 
 namespace skiff::agent {
 
@@ -13,17 +14,7 @@ using skiff::log::kv;
 
 namespace {
 
-std::string microTime(std::chrono::system_clock::time_point t) {
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(us / 1000000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[80];
-  std::snprintf(out, sizeof out, "%s.%06lldZ", buf, static_cast<long long>(us % 1000000));
-  return out;
-}
+std::string microTime(std::chrono::system_clock::time_point t) { return formatRfc3339Micro(t); }
 
 std::string seconds(std::chrono::system_clock::time_point t) {
   return rfc3339FromNs(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "skiff/agent/resources.h"
+#include "skiff/common/rfc3339.h"
 
 namespace skiff::agent {
 
@@ -20,12 +21,7 @@ const ContainerInfo* PodRuntimeView::previous(const std::string& name) const {
 }
 
 std::string rfc3339FromNs(int64_t ns) {
-  std::time_t t = static_cast<std::time_t>(ns / 1000000000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return formatRfc3339(SystemTime(std::chrono::duration_cast<SystemTime::duration>(std::chrono::nanoseconds(ns))));
 }
 
 std::string rfc3339Now() {
@@ -36,10 +32,9 @@ std::string rfc3339Now() {
 }
 
 std::optional<int64_t> parseRfc3339(const std::string& ts) {
-  std::tm tm{};
-  const char* end = strptime(ts.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (end == nullptr) return std::nullopt;
-  return static_cast<int64_t>(timegm(&tm));
+  auto t = skiff::parseRfc3339(ts);
+  if (!t) return std::nullopt;
+  return static_cast<int64_t>(std::chrono::duration_cast<std::chrono::seconds>(t->time_since_epoch()).count());
 }
 
 namespace {

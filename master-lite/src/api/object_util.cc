@@ -6,38 +6,14 @@
 #include <ctime>
 #include <regex>
 
+#include "skiff/common/rfc3339.h"
+
 namespace skiff::master::api {
 
-std::string formatTime(Clock::time_point t) {
-  std::time_t tt = Clock::to_time_t(t);
-  std::tm tm{};
-  ::gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string formatTime(Clock::time_point t) { return formatRfc3339(t); }
 
 Clock::time_point parseTime(const std::string& s) {
-  std::tm tm{};
-  int y, mo, d, h, mi, sec;
-  if (std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &sec) != 6) return {};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  std::time_t t = ::timegm(&tm);
-  // Offsets such as +02:00.
-  auto pos = s.find_last_of("+-");
-  if (pos != std::string::npos && pos > 18) {
-    int oh = 0, om = 0;
-    if (std::sscanf(s.c_str() + pos + 1, "%d:%d", &oh, &om) == 2) {
-      int off = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
-      t -= off;
-    }
-  }
-  return Clock::from_time_t(t);
+  return parseRfc3339(s).value_or(Clock::time_point{});
 }
 
 std::string newUid() {

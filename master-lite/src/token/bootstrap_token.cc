@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "skiff/common/base64.h"
+#include "skiff/common/rfc3339.h"
 
 namespace skiff::master::token {
 namespace {
@@ -35,23 +36,6 @@ std::string joinComma(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
   return out;
-}
-
-std::optional<Clock::time_point> parseRfc3339(const std::string& s) {
-  std::tm tm{};
-  int y, mo, d, h, mi, sec;
-  char z = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &sec, &z) != 7 ||
-      z != 'Z') {
-    return std::nullopt;
-  }
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return Clock::from_time_t(::timegm(&tm));
 }
 
 // kubeadm's TTL column (ShortHumanDuration): 59s, 59m, 23h, 3d, 2y.
@@ -215,14 +199,7 @@ std::string formatTokenTable(const std::vector<TokenInfo>& tokens, Clock::time_p
   return out;
 }
 
-std::string formatRfc3339(Clock::time_point t) {
-  std::time_t tt = Clock::to_time_t(t);
-  std::tm tm{};
-  ::gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+
 
 std::string joinCommand(const std::string& server_url, const BootstrapToken& token,
                         const std::string& ca_cert_hash) {

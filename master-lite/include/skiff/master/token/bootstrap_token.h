@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "skiff/common/result.h"
+#include "skiff/common/rfc3339.h"  // formatRfc3339, used for expirations
 
 namespace skiff::master::token {
 
@@ -68,8 +69,6 @@ std::optional<TokenInfo> tokenFromSecret(const nlohmann::json& secret);
 // kubeadm's table: TOKEN TTL EXPIRES USAGES DESCRIPTION EXTRA GROUPS.
 std::string formatTokenTable(const std::vector<TokenInfo>& tokens, Clock::time_point now);
 
-// RFC 3339 in UTC, seconds precision ("2026-11-24T20:40:00Z").
-std::string formatRfc3339(Clock::time_point t);
 
 // The one line an operator runs on a new node.
 std::string joinCommand(const std::string& server_url, const BootstrapToken& token,
