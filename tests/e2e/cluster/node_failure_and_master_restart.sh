@@ -82,11 +82,16 @@ stale_gone() {
   for p in $STALE; do
     kubectl get pod "$p" >/dev/null 2>&1 && return 1
     [ -z "$(procs_of_pod "${STALE_UID[$p]}")" ] || return 1
+    # ... and their cgroups removed.
+    [ -z "$(find /sys/fs/cgroup/*/"$CG"-node-c -type d -name "pod${STALE_UID[$p]}" 2>/dev/null)" ] || return 1
   done
   return 0
 }
 until_ok 60 stale_gone || {
-  for p in $STALE; do echo "$p: $(k get pod "$p" --no-headers 2>&1) procs: $(procs_of_pod "${STALE_UID[$p]}" | xargs)"; done
+  for p in $STALE; do
+    echo "$p: $(k get pod "$p" --no-headers 2>&1) procs: $(procs_of_pod "${STALE_UID[$p]}" | xargs)"
+    find /sys/fs/cgroup/*/"$CG"-node-c -type d -name "pod${STALE_UID[$p]}" 2>/dev/null
+  done
   fail "node-c did not clean up its stale pods"
 }
 until_ok 20 bash -c "! kubectl get node node-c -o jsonpath='{.spec.taints[*].key}' | grep -q node.kubernetes.io/" ||
