@@ -55,7 +55,7 @@ until_ok 90 all_elsewhere || fail "web pods not recreated on node-a/node-b"
 echo "replacements Running $((SECONDS - t1)) s after NotReady"
 # The evicted pods stay Terminating on the unreachable node (its kubelet must confirm); they
 # were deleted no sooner than their tolerationSeconds after the NoExecute taint was added.
-tainted=$(k get node node-c -o jsonpath='{.spec.taints[?(@.effect=="NoExecute")].timeAdded}')
+tainted=$(k get node node-c -o jsonpath='{.spec.taints[?(@.key=="node.kubernetes.io/unreachable")].timeAdded}')
 [ -n "$tainted" ] || fail "node-c's NoExecute taint has no timeAdded"
 for p in $STALE; do
   del=$(k get pod "$p" -o jsonpath='{.metadata.deletionTimestamp}')
