@@ -15,6 +15,7 @@
 # they keep the test's mount namespace and the host's cgroup mounts. Each agent has its own
 # root dir, runtime state, pod logs and cgroup parent (unique per node and per test); cleanup()
 # removes those cgroups and the temporary directory, also after a failure.
+# SKIFF_E2E_KEEP=1 prints the work dir and keeps the daemons' logs in /tmp/skiff-e2e-cluster-logs.
 set -euo pipefail
 B=${SKIFF_BINARY_DIR:?}
 MASTER=${SKIFF_E2E_MASTER:-$B/master-lite/skiff-master}
