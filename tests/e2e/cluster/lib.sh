@@ -15,6 +15,7 @@
 # they keep the test's mount namespace and the host's cgroup mounts. Each agent has its own
 # root dir, runtime state, pod logs and cgroup parent (unique per node and per test); cleanup()
 # removes those cgroups and the temporary directory, also after a failure.
+# SKIFF_E2E_KEEP=1 prints the work dir and keeps the daemons' logs in /tmp/skiff-e2e-cluster-logs.
 set -euo pipefail
 B=${SKIFF_BINARY_DIR:?}
 MASTER=${SKIFF_E2E_MASTER:-$B/master-lite/skiff-master}
@@ -186,17 +187,18 @@ start_cluster() {
   step "cluster up: ${NODES[*]} Ready"
 }
 
-# pods_by_node SELECTOR: "name node phase deleting" lines of the pods matching SELECTOR.
+# pods_by_node SELECTOR: "name node phase ready deletionTimestamp" lines of the pods matching
+# SELECTOR (the last field is empty unless the pod is being deleted).
 pods_by_node() {
-  kubectl get pods -l "$1" -o jsonpath='{range .items[*]}{.metadata.name} {.spec.nodeName} {.status.phase} {.metadata.deletionTimestamp}{"\n"}{end}'
+  kubectl get pods -l "$1" -o jsonpath='{range .items[*]}{.metadata.name} {.spec.nodeName} {.status.phase} {.status.conditions[?(@.type=="Ready")].status}x {.metadata.deletionTimestamp}{"\n"}{end}'
 }
-# running_count SELECTOR [NODE]: Running, not-deleting pods (on NODE when given).
+# running_count SELECTOR [NODE]: Running and Ready pods not being deleted (on NODE when given).
 running_count() {
-  pods_by_node "$1" | awk -v n="${2:-}" '$3 == "Running" && $4 == "" && (n == "" || $2 == n)' | wc -l
+  pods_by_node "$1" | awk -v n="${2:-}" '$3 == "Running" && $4 == "Truex" && $5 == "" && (n == "" || $2 == n)' | wc -l
 }
-# spread SELECTOR: the distinct nodes of the Running, not-deleting pods, sorted, space separated.
+# spread SELECTOR: the distinct nodes of those pods, sorted, space separated.
 spread() {
-  pods_by_node "$1" | awk '$3 == "Running" && $4 == "" {print $2}' | sort -u | xargs
+  pods_by_node "$1" | awk '$3 == "Running" && $4 == "Truex" && $5 == "" {print $2}' | sort -u | xargs
 }
 want_running() { [ "$(running_count "$1" "${3:-}")" -ge "$2" ]; }
 

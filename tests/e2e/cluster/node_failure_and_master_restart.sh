@@ -55,7 +55,7 @@ until_ok 90 all_elsewhere || fail "web pods not recreated on node-a/node-b"
 echo "replacements Running $((SECONDS - t1)) s after NotReady"
 # The evicted pods stay Terminating on the unreachable node (its kubelet must confirm); they
 # were deleted no sooner than their tolerationSeconds after the NoExecute taint was added.
-tainted=$(k get node node-c -o jsonpath='{.spec.taints[?(@.effect=="NoExecute")].timeAdded}')
+tainted=$(k get node node-c -o jsonpath='{.spec.taints[?(@.key=="node.kubernetes.io/unreachable")].timeAdded}')
 [ -n "$tainted" ] || fail "node-c's NoExecute taint has no timeAdded"
 for p in $STALE; do
   del=$(k get pod "$p" -o jsonpath='{.metadata.deletionTimestamp}')
@@ -82,11 +82,16 @@ stale_gone() {
   for p in $STALE; do
     kubectl get pod "$p" >/dev/null 2>&1 && return 1
     [ -z "$(procs_of_pod "${STALE_UID[$p]}")" ] || return 1
+    # ... and their cgroups removed.
+    [ -z "$(find /sys/fs/cgroup/*/"$CG"-node-c -type d -name "pod${STALE_UID[$p]}" 2>/dev/null)" ] || return 1
   done
   return 0
 }
 until_ok 60 stale_gone || {
-  for p in $STALE; do echo "$p: $(k get pod "$p" --no-headers 2>&1) procs: $(procs_of_pod "${STALE_UID[$p]}" | xargs)"; done
+  for p in $STALE; do
+    echo "$p: $(k get pod "$p" --no-headers 2>&1) procs: $(procs_of_pod "${STALE_UID[$p]}" | xargs)"
+    find /sys/fs/cgroup/*/"$CG"-node-c -type d -name "pod${STALE_UID[$p]}" 2>/dev/null
+  done
   fail "node-c did not clean up its stale pods"
 }
 until_ok 20 bash -c "! kubectl get node node-c -o jsonpath='{.spec.taints[*].key}' | grep -q node.kubernetes.io/" ||

@@ -85,6 +85,7 @@ step "NodePort $NP answers on each node's address (from the LAN)"
 for n in "${NODES[@]}"; do
   until_ok 20 curl -fsS -m 3 "http://${NODE_IP[$n]}:$NP/" || fail "NodePort $NP does not answer on ${NODE_IP[$n]} ($n)"
   got=$(curl -fsS -m 3 "http://${NODE_IP[$n]}:$NP/")
-  k get pods -l app=web -o name | grep -qx "pod/$got" || fail "NodePort on $n answered '$got', not a web pod"
+  web_pods=$(k get pods -l app=web -o name)  # (no grep -q on a live pipe: pipefail + SIGPIPE)
+  grep -qx "pod/$got" <<<"$web_pods" || fail "NodePort on $n answered '$got', not a web pod"
 done
 echo PASS
