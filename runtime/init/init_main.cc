@@ -219,7 +219,12 @@ void applyProcessSecurity(const LaunchSpec& s) {
   }
   sys::CapabilityPlan plan = sys::capabilityPlan(keep_values, CAP_LAST_CAP, s.uid, capSupported);
   check(sys::dropBoundingSet(sys::realInitOps(), plan), "capabilities");
-  if (s.seccomp && !s.privileged) check(loadDefaultSeccomp(s.capabilities), "seccomp");
+  if (s.seccomp && !s.privileged) {
+    // The runtime's precompiled program when readable, else compile here.
+    auto program = s.seccomp_program.empty() ? Result<std::string>(Error(ErrorCode::NotFound, "none"))
+                                             : readFile(s.seccomp_program, 1u << 20);
+    check(program ? loadSeccompProgram(*program) : loadDefaultSeccomp(s.capabilities), "seccomp");
+  }
   // Keep permitted caps across setuid so an explicit cap_add works for uid 0 only (Docker
   // semantics: a non-root user starts with no effective capabilities).
   std::vector<gid_t> groups(s.additional_gids.begin(), s.additional_gids.end());

@@ -38,9 +38,11 @@
 #include <nlohmann/json.hpp>
 
 #include "attach_session.h"
+#include "digest.h"
 #include "launch_spec.h"
 #include "oci_config.h"
 #include "process_util.h"
+#include "seccomp_profile.h"
 #include "skiff/common/file.h"
 #include "skiff/common/log.h"
 #include "skiff/common/scope_exit.h"
@@ -583,6 +585,9 @@ class RuntimeImpl : public Runtime {
     spec.privileged = config.privileged;
     spec.no_new_privs = config.no_new_privs;
     spec.seccomp = !config.seccomp_unconfined;
+    if (spec.seccomp && !spec.privileged && o_.backend == Backend::Native) {
+      SKIFF_ASSIGN_OR_RETURN(spec.seccomp_program, seccompProgramFile(caps));
+    }
     spec.readonly_rootfs = config.readonly_rootfs;
     spec.rlimits = config.rlimits;
     spec.start_fifo = r.dir + "/start.fifo";
@@ -834,6 +839,26 @@ class RuntimeImpl : public Runtime {
   }
 
  private:
+  // The default seccomp profile for `caps`, compiled once per capability set (per runtime) into
+  // <state_dir>/seccomp/<program digest>.bpf, which skiff-init loads as is.
+  Result<std::string> seccompProgramFile(const std::vector<std::string>& caps) {
+    std::string key;
+    for (const auto& c : caps) key += c + ",";
+    {
+      std::lock_guard lk(mu_);
+      if (auto it = seccomp_files_.find(key); it != seccomp_files_.end()) return it->second;
+    }
+    SKIFF_ASSIGN_OR_RETURN(std::string program, compileDefaultSeccomp(caps));
+    std::string dir = o_.state_dir + "/seccomp";
+    SKIFF_TRY(mkdirs(dir));
+    // Named by content: an existing file of that name holds the same program.
+    std::string path = dir + "/" + digestHex(sha256Digest(program)).substr(0, 32) + ".bpf";
+    if (::access(path.c_str(), F_OK) != 0) SKIFF_TRY(writeFileReplace(path, program, 0600));
+    std::lock_guard lk(mu_);
+    seccomp_files_[key] = path;
+    return path;
+  }
+
   std::string podCgroup(const SandboxRecord& s) const {
     std::string base = o_.cgroup_parent.empty() ? "kubepods" : o_.cgroup_parent + "/kubepods";
     switch (s.config.qos) {
@@ -1066,6 +1091,7 @@ class RuntimeImpl : public Runtime {
   std::map<std::string, SandboxRecord> sandboxes_;
   std::map<std::string, ContainerRecord> containers_;
   std::set<std::string> reserved_;  // sandbox/name/attempt of creates in progress
+  std::map<std::string, std::string> seccomp_files_;  // capability set -> compiled program file
 };
 
 }  // namespace
