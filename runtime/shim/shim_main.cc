@@ -293,8 +293,12 @@ bool acceptClient(int lfd, const Options& o, int ctl, std::vector<Client>& clien
   if (pe[0] >= 0) ::close(pe[0]);
   c.out = po[1];
   c.err = pe[1];
-  for (int f : {c.out, c.err})
-    if (f >= 0) ::fcntl(f, F_SETFL, O_NONBLOCK);
+  for (int f : {c.out, c.err}) {
+    if (f < 0) continue;
+    ::fcntl(f, F_SETFL, O_NONBLOCK);
+    // Room for bursts while the client forwards over the network (best effort: pipe-max-size).
+    (void)::fcntl(f, F_SETPIPE_SZ, 1 << 20);
+  }
   if (!sent) {
     closeClient(c);
     return false;
