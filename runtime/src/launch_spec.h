@@ -28,7 +28,7 @@ struct LaunchSpec {
   std::string netns;
   std::string ipcns;
   std::string utsns;
-  // cgroup.procs files to write our pid to before unsharing the cgroup namespace.
+  // Files to write "0" to (CgroupManager::joinFiles) before unsharing the cgroup namespace.
   std::vector<std::string> cgroup_procs;
   std::vector<Mount> mounts;
   std::vector<std::string> masked_paths;

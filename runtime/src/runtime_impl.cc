@@ -477,13 +477,6 @@ class RuntimeImpl : public Runtime {
   Result<std::string> createContainer(const std::string& sandbox_id, const ContainerConfig& config) override {
     SKIFF_ASSIGN_OR_RETURN(SandboxRecord sb, findSandbox(sandbox_id));
     if (config.name.empty()) return Error(ErrorCode::Invalid, "create container: name is required");
-    // The shim's move of the init into its cgroups waits for a grace period (v1); start it now,
-    // in parallel with the rootfs and spec preparation below.
-    std::thread prime;
-    if (o_.backend == Backend::Native) prime = std::thread([this] { cg_->primeMove(); });
-    ScopeExit join_prime([&] {
-      if (prime.joinable()) prime.join();
-    });
     // The name is reserved for the duration of the create, so two concurrent creates of the same
     // container (a retrying caller) cannot both succeed.
     const std::string reservation = sb.id + "/" + config.name + "/" + std::to_string(config.attempt);
@@ -602,16 +595,14 @@ class RuntimeImpl : public Runtime {
     if (o_.backend == Backend::Native) {
       SKIFF_TRY(cg_->create(r.cgroup, config.resources, config.privileged));
       cgroup_made = true;
-      spec.cgroup_procs = cg_->procsFiles(r.cgroup);
-      // The shim moves the init into the cgroups while the init prepares the rootfs.
-      for (const auto& procs : spec.cgroup_procs) shim_args.insert(shim_args.end(), {"--cgroup-procs", procs});
+      spec.cgroup_procs = cg_->joinFiles(r.cgroup);
       SKIFF_TRY(writeFileNew(r.dir + "/spec.json", toJson(spec).dump(), 0600));
       if (::mkfifo(spec.start_fifo.c_str(), 0622) != 0) return Error::fromErrno(errno, "create start fifo");
       ::chmod(spec.start_fifo.c_str(), 0622);
       shim_args.insert(shim_args.end(), {"--native", init_, r.dir + "/spec.json"});
     } else {
       // exec needs the process spec too (exec joins the namespaces itself).
-      spec.cgroup_procs = cg_->procsFiles(r.cgroup);
+      spec.cgroup_procs = cg_->joinFiles(r.cgroup);
       SKIFF_TRY(writeFileNew(r.dir + "/spec.json", toJson(spec).dump(), 0600));
       SKIFF_TRY(writeFileNew(r.dir + "/config.json", ociConfig(spec, "/" + r.cgroup, config.resources).dump(1), 0600));
       shim_args.insert(shim_args.end(), {"--runc", o_.runc_path, o_.state_dir + "/runc", r.dir, r.id});
