@@ -2,13 +2,11 @@
 // an exec inside a running one. Started by skiff-shim (container) or by the runtime (exec); it
 // applies the spec the runtime wrote and holds no policy of its own.
 //
-//   skiff-init run  <spec.json> <error fd> [<joined fd>|-1 [<console fd>]]
+//   skiff-init run  <spec.json> <error fd> [<console fd>]
 //                                                pid 1 of the container's new PID namespace; with
-//                                                <joined fd> the shim moves it into its cgroups
-//                                                (one byte on the fd when done), else it joins
-//                                                them itself; with <console fd> (a unix socket)
-//                                                it makes a pty of the container's devpts its
-//                                                stdio and sends the master to the shim
+//                                                <console fd> (a unix socket) it makes a pty of
+//                                                the container's devpts its stdio and sends the
+//                                                master to the shim
 //   skiff-init exec <spec.json> <init pid> [-e KEY=VALUE]... -- cmd...
 //
 // Errors before exec are written to <error fd> (the shim reports them as the create error);
@@ -219,7 +217,12 @@ void applyProcessSecurity(const LaunchSpec& s) {
   }
   sys::CapabilityPlan plan = sys::capabilityPlan(keep_values, CAP_LAST_CAP, s.uid, capSupported);
   check(sys::dropBoundingSet(sys::realInitOps(), plan), "capabilities");
-  if (s.seccomp && !s.privileged) check(loadDefaultSeccomp(s.capabilities), "seccomp");
+  if (s.seccomp && !s.privileged) {
+    // The runtime's precompiled program when readable, else compile here.
+    auto program = s.seccomp_program.empty() ? Result<std::string>(Error(ErrorCode::NotFound, "none"))
+                                             : readFile(s.seccomp_program, 1u << 20);
+    check(program ? loadSeccompProgram(*program) : loadDefaultSeccomp(s.capabilities), "seccomp");
+  }
   // Keep permitted caps across setuid so an explicit cap_add works for uid 0 only (Docker
   // semantics: a non-root user starts with no effective capabilities).
   std::vector<gid_t> groups(s.additional_gids.begin(), s.additional_gids.end());
@@ -276,6 +279,9 @@ void joinNs(const std::string& path, int type, const char* what) {
   sysCheck(::setns(fd.get(), type), std::string("join ") + what + " namespace");
 }
 
+// Writes "0" (the calling thread) to each join file: v1 `tasks` move just this thread, which
+// for our single-threaded process is the whole process, and skip the global cgroup threadgroup
+// rwsem whose write side waits for an RCU grace period (~10 ms on every container start).
 void joinCgroups(const std::vector<std::string>& procs) {
   for (const auto& p : procs) {
     UniqueFd fd(::open(p.c_str(), O_WRONLY | O_CLOEXEC));
@@ -321,21 +327,14 @@ void setupConsole(int console_fd, const LaunchSpec& s) {
   for (int std_fd : {0, 1, 2}) sysCheck(::dup2(slave.get(), std_fd), "pty as stdio");
 }
 
-// Blocks until the shim has moved us into the container's cgroups (it does that while we set
-// up the rootfs: the move waits for an RCU grace period).
-void awaitCgroupJoin(int fd) {
-  char b = 0;
-  ssize_t n;
-  while ((n = ::read(fd, &b, 1)) < 0 && errno == EINTR) {
-  }
-  if (n != 1) fail("the shim did not move the container into its cgroups");
-  ::close(fd);
-}
-
-[[noreturn]] void runContainer(const char* spec_path, int joined_fd, int console_fd) {
+[[noreturn]] void runContainer(const char* spec_path, int console_fd) {
   LaunchSpec s = loadSpec(spec_path);
-  // We are pid 1 of a new PID namespace in a new mount namespace (the shim cloned us).
-  if (joined_fd < 0) joinCgroups(s.cgroup_procs);
+  // We are pid 1 of a new PID namespace in a new mount namespace (the shim cloned us), and
+  // single-threaded, which joinCgroups relies on.
+  joinCgroups(s.cgroup_procs);
+  // The cgroup namespace is rooted at the cgroup we are in now; before seccomp, which refuses
+  // unshare.
+  sysCheck(::unshare(CLONE_NEWCGROUP), "unshare cgroup namespace");
   joinNs(s.netns, CLONE_NEWNET, "network");
   joinNs(s.ipcns, CLONE_NEWIPC, "ipc");
   joinNs(s.utsns, CLONE_NEWUTS, "uts");
@@ -343,10 +342,6 @@ void awaitCgroupJoin(int fd) {
   if (!fifo) fail("open start fifo: " + std::string(std::strerror(errno)));
   setupRootfs(s);
   if (console_fd >= 0) setupConsole(console_fd, s);
-  if (joined_fd >= 0) awaitCgroupJoin(joined_fd);
-  // The cgroup namespace is rooted at the cgroup we are in now, so only after the join; and
-  // before seccomp, which refuses unshare.
-  sysCheck(::unshare(CLONE_NEWCGROUP), "unshare cgroup namespace");
   ::setsid();
   // With a TTY the shim gave us a pty as stdio: make it our controlling terminal (job control,
   // ^C as SIGINT).
@@ -409,7 +404,7 @@ int main(int argc, char** argv) {
   using namespace skiff::runtime;
   if (argc >= 4 && std::strcmp(argv[1], "run") == 0) {
     g_err_fd = std::atoi(argv[3]);
-    runContainer(argv[2], argc >= 5 ? std::atoi(argv[4]) : -1, argc >= 6 ? std::atoi(argv[5]) : -1);
+    runContainer(argv[2], argc >= 5 ? std::atoi(argv[4]) : -1);
   }
   if (argc >= 6 && std::strcmp(argv[1], "exec") == 0) {
     std::vector<std::string> env;
@@ -423,6 +418,6 @@ int main(int argc, char** argv) {
       execInContainer(argv[2], std::atoi(argv[3]), std::move(cmd), env);
     }
   }
-  std::fputs("usage: skiff-init run <spec.json> <error fd> [<joined fd>|-1 [<console fd>]] | exec <spec.json> <pid> [-e K=V]... -- cmd...\n", stderr);
+  std::fputs("usage: skiff-init run <spec.json> <error fd> [<console fd>] | exec <spec.json> <pid> [-e K=V]... -- cmd...\n", stderr);
   return 2;
 }

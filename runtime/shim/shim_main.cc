@@ -1,7 +1,6 @@
 // skiff-shim: the per-container parent (containerd-shim's job, kept tiny: statically linked, no
 // logging or JSON library, a few hundred KiB RSS). It
-//   - starts the container (native: clone into new PID + mount namespaces and exec skiff-init,
-//     then move the init into the container's cgroups while it prepares the rootfs;
+//   - starts the container (native: clone into new PID + mount namespaces and exec skiff-init;
 //     runc: exec `runc create` and adopt the container init as a subreaper),
 //   - reports "ok <init pid> <shim pid>" or "error <message>" on the sync fd, then detaches,
 //   - pumps the container's stdout/stderr into a CRI log file with size-based rotation,
@@ -11,7 +10,7 @@
 // so containers keep running and their exit is never lost when the runtime process dies.
 //
 // usage: skiff-shim --dir D --log L --log-max-size N --log-max-files N --sync-fd F
-//                   [--oom-file P] [--cgroup-procs P]... [--stdin] [--stdin-once] [--tty]
+//                   [--oom-file P] [--stdin] [--stdin-once] [--tty]
 //                   (--native <skiff-init> <spec.json> | --runc <runc> <root> <bundle> <id>)
 #include <dirent.h>
 #include <fcntl.h>
@@ -41,7 +40,6 @@ namespace {
 
 struct Options {
   std::string dir, log, oom_file;
-  std::vector<std::string> cgroup_procs;  // native: cgroup.procs files the init is moved into
   unsigned long long log_max_size = 10ull << 20;
   int log_max_files = 5;
   int sync_fd = -1;
@@ -199,7 +197,6 @@ bool parseArgs(int argc, char** argv, Options& o) {
     if (a == "--dir") { if (!next(o.dir)) return false; }
     else if (a == "--log") { if (!next(o.log)) return false; }
     else if (a == "--oom-file") { if (!next(o.oom_file)) return false; }
-    else if (a == "--cgroup-procs") { if (!next(v)) return false; o.cgroup_procs.push_back(v); }
     else if (a == "--stdin") o.stdin_open = true;
     else if (a == "--stdin-once") o.stdin_once = true;
     else if (a == "--tty") o.tty = true;
@@ -293,8 +290,12 @@ bool acceptClient(int lfd, const Options& o, int ctl, std::vector<Client>& clien
   if (pe[0] >= 0) ::close(pe[0]);
   c.out = po[1];
   c.err = pe[1];
-  for (int f : {c.out, c.err})
-    if (f >= 0) ::fcntl(f, F_SETFL, O_NONBLOCK);
+  for (int f : {c.out, c.err}) {
+    if (f < 0) continue;
+    ::fcntl(f, F_SETFL, O_NONBLOCK);
+    // Room for bursts while the client forwards over the network (best effort: pipe-max-size).
+    (void)::fcntl(f, F_SETPIPE_SZ, 1 << 20);
+  }
   if (!sent) {
     closeClient(c);
     return false;
@@ -308,7 +309,7 @@ bool acceptClient(int lfd, const Options& o, int ctl, std::vector<Client>& clien
 int main(int argc, char** argv) {
   Options o;
   if (!parseArgs(argc, argv, o)) {
-    std::fputs("usage: skiff-shim --dir D --log L --sync-fd F [--oom-file P] [--cgroup-procs P]... [--log-max-size N]\n"
+    std::fputs("usage: skiff-shim --dir D --log L --sync-fd F [--oom-file P] [--log-max-size N]\n"
                "                  [--log-max-files N] [--stdin] [--stdin-once] [--tty]\n"
                "                  (--native <skiff-init> <spec.json> | --runc <runc> <root> <bundle> <id>)\n", stderr);
     return 2;
@@ -329,11 +330,9 @@ int main(int argc, char** argv) {
   ::sigprocmask(SIG_BLOCK, &mask, nullptr);
   int sfd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
-  int out[2], err[2], errp[2] = {-1, -1}, joined[2] = {-1, -1};
+  int out[2], err[2], errp[2] = {-1, -1};
   if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) syncError(o, "create pipes: " + std::string(std::strerror(errno)));
   if (o.native && ::pipe2(errp, O_CLOEXEC) != 0) syncError(o, "create pipe: " + std::string(std::strerror(errno)));
-  const bool attach = o.native && !o.cgroup_procs.empty();
-  if (attach && ::pipe2(joined, O_CLOEXEC) != 0) syncError(o, "create pipe: " + std::string(std::strerror(errno)));
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   // The container's stdin: a pipe we keep the write end of, or a pty (the container gets the
   // peer as stdin/stdout/stderr; its output comes back on the master).
@@ -374,17 +373,15 @@ int main(int argc, char** argv) {
   };
 
   pid_t init_pid = -1;
-  std::string pending_error, attach_error;
+  std::string pending_error;
   if (o.native) {
     long pid = ::syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
     if (pid < 0) syncError(o, "clone: " + std::string(std::strerror(errno)));
     if (pid == 0) {
       childStdio();
       ::dup2(errp[1], 3);
-      if (attach) ::dup2(joined[0], 4);
-      if (cons[1] >= 0) ::dup2(cons[1], 5);
-      const char* args[] = {o.init_path.c_str(), "run", o.spec.c_str(), "3", attach ? "4" : "-1",
-                            cons[1] >= 0 ? "5" : nullptr, nullptr};
+      if (cons[1] >= 0) ::dup2(cons[1], 4);
+      const char* args[] = {o.init_path.c_str(), "run", o.spec.c_str(), "3", cons[1] >= 0 ? "4" : nullptr, nullptr};
       ::execv(args[0], const_cast<char* const*>(args));
       std::string m = "exec '" + o.init_path + "': " + std::strerror(errno) + "\n";
       writeAll(3, m.data(), m.size());
@@ -392,27 +389,6 @@ int main(int argc, char** argv) {
     }
     init_pid = static_cast<pid_t>(pid);
     ::close(errp[1]);
-    if (attach) {
-      // Moving a process between v1 cgroups waits for an RCU grace period (the global cgroup
-      // threadgroup rwsem), ~10 ms here: done while the init execs and mounts the rootfs, which
-      // need no cgroup. The init waits for the byte on `joined` before it unshares its cgroup
-      // namespace and execs, so the container's process never runs outside its cgroups.
-      ::close(joined[0]);
-      std::string pid_text = std::to_string(init_pid);
-      for (const auto& procs : o.cgroup_procs) {
-        int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
-        bool ok = fd >= 0 && ::write(fd, pid_text.data(), pid_text.size()) == static_cast<ssize_t>(pid_text.size());
-        if (!ok) attach_error = "join cgroup '" + procs + "': " + std::strerror(errno);
-        if (fd >= 0) ::close(fd);
-        if (!ok) break;
-      }
-      // On failure the init is killed; an error it reported first (it may have died, hence the
-      // failed move) is the better message.
-      if (attach_error.empty() && ::write(joined[1], "1", 1) != 1)
-        attach_error = "signal cgroup join: " + std::string(std::strerror(errno));
-      if (!attach_error.empty()) ::kill(init_pid, SIGKILL);
-      ::close(joined[1]);
-    }
     // Wait for "ready" (setup done, blocked on the start fifo) or an error line.
     std::string msg;
     char buf[4096];
@@ -426,7 +402,6 @@ int main(int argc, char** argv) {
       int st = 0;
       ::waitpid(init_pid, &st, 0);
       while (!msg.empty() && msg.back() == '\n') msg.pop_back();
-      if (msg.empty()) msg = attach_error;
       syncError(o, msg.empty() ? "container init exited during setup" : msg);
     }
     if (cons[0] >= 0) {

@@ -118,9 +118,9 @@ class CgroupV1 : public CgroupManager {
     return ok();
   }
 
-  std::vector<std::string> procsFiles(const std::string& rel) const override {
+  std::vector<std::string> joinFiles(const std::string& rel) const override {
     std::vector<std::string> out;
-    for (const auto& c : controllers_) out.push_back(root_ + "/" + c + "/" + rel + "/cgroup.procs");
+    for (const auto& c : controllers_) out.push_back(root_ + "/" + c + "/" + rel + "/tasks");
     return out;
   }
 
@@ -150,25 +150,6 @@ class CgroupV1 : public CgroupManager {
       any = any || r;
     }
     return any;
-  }
-
-  void primeMove() override {
-    if (controllers_.empty()) return;
-    // "<id>:<controller>:<path>" for our thread in /proc/thread-self/cgroup.
-    auto text = readFile("/proc/thread-self/cgroup", 64 * 1024);
-    if (!text) return;
-    const std::string& ctrl = controllers_[0];
-    std::istringstream in(*text);
-    for (std::string line; std::getline(in, line);) {
-      std::size_t a = line.find(':'), b = line.find(':', a + 1);
-      if (a == std::string::npos || b == std::string::npos) continue;
-      std::string list = "," + line.substr(a + 1, b - a - 1) + ",";
-      if (list.find("," + ctrl + ",") == std::string::npos) continue;
-      std::string path = line.substr(b + 1);
-      if (path.find("..") != std::string::npos) return;
-      (void)writeValue(root_ + "/" + ctrl + path + "/tasks", std::to_string(::gettid()));
-      return;
-    }
   }
 
   Result<std::vector<int>> pids(const std::string& rel) const override {
@@ -215,7 +196,7 @@ class CgroupV2 : public CgroupManager {
     return ok();
   }
 
-  std::vector<std::string> procsFiles(const std::string& rel) const override { return {root_ + "/" + rel + "/cgroup.procs"}; }
+  std::vector<std::string> joinFiles(const std::string& rel) const override { return {root_ + "/" + rel + "/cgroup.procs"}; }
   std::string oomFile(const std::string& rel) const override { return root_ + "/" + rel + "/memory.events"; }
 
   Result<CgroupUsage> usage(const std::string& rel) const override {

@@ -99,6 +99,7 @@ json toJson(const LaunchSpec& s) {
               {"privileged", s.privileged},
               {"noNewPrivileges", s.no_new_privs},
               {"seccomp", s.seccomp},
+              {"seccompProgram", s.seccomp_program},
               {"readonlyRootfs", s.readonly_rootfs},
               {"rlimits", rl},
               {"startFifo", s.start_fifo}};
@@ -130,6 +131,7 @@ Result<LaunchSpec> launchSpecFromJson(const std::string& text) {
     s.privileged = j.at("privileged").get<bool>();
     s.no_new_privs = j.at("noNewPrivileges").get<bool>();
     s.seccomp = j.at("seccomp").get<bool>();
+    s.seccomp_program = j.value("seccompProgram", std::string());  // absent in older specs
     s.readonly_rootfs = j.at("readonlyRootfs").get<bool>();
     for (const auto& r : j.at("rlimits"))
       s.rlimits.push_back({r.at("type").get<std::string>(), r.at("soft").get<std::uint64_t>(),

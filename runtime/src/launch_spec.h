@@ -28,7 +28,7 @@ struct LaunchSpec {
   std::string netns;
   std::string ipcns;
   std::string utsns;
-  // cgroup.procs files to write our pid to before unsharing the cgroup namespace.
+  // Files to write "0" to (CgroupManager::joinFiles) before unsharing the cgroup namespace.
   std::vector<std::string> cgroup_procs;
   std::vector<Mount> mounts;
   std::vector<std::string> masked_paths;
@@ -37,6 +37,9 @@ struct LaunchSpec {
   bool privileged = false;
   bool no_new_privs = true;
   bool seccomp = true;
+  // The default profile compiled for `capabilities` by the runtime (shared by every container
+  // with the same set); empty: skiff-init compiles it itself.
+  std::string seccomp_program;
   bool readonly_rootfs = false;
   std::vector<Rlimit> rlimits;
   std::string start_fifo;  // blocks before exec until startContainer opens it

@@ -38,9 +38,11 @@
 #include <nlohmann/json.hpp>
 
 #include "attach_session.h"
+#include "digest.h"
 #include "launch_spec.h"
 #include "oci_config.h"
 #include "process_util.h"
+#include "seccomp_profile.h"
 #include "skiff/common/file.h"
 #include "skiff/common/log.h"
 #include "skiff/common/scope_exit.h"
@@ -475,13 +477,6 @@ class RuntimeImpl : public Runtime {
   Result<std::string> createContainer(const std::string& sandbox_id, const ContainerConfig& config) override {
     SKIFF_ASSIGN_OR_RETURN(SandboxRecord sb, findSandbox(sandbox_id));
     if (config.name.empty()) return Error(ErrorCode::Invalid, "create container: name is required");
-    // The shim's move of the init into its cgroups waits for a grace period (v1); start it now,
-    // in parallel with the rootfs and spec preparation below.
-    std::thread prime;
-    if (o_.backend == Backend::Native) prime = std::thread([this] { cg_->primeMove(); });
-    ScopeExit join_prime([&] {
-      if (prime.joinable()) prime.join();
-    });
     // The name is reserved for the duration of the create, so two concurrent creates of the same
     // container (a retrying caller) cannot both succeed.
     const std::string reservation = sb.id + "/" + config.name + "/" + std::to_string(config.attempt);
@@ -583,6 +578,9 @@ class RuntimeImpl : public Runtime {
     spec.privileged = config.privileged;
     spec.no_new_privs = config.no_new_privs;
     spec.seccomp = !config.seccomp_unconfined;
+    if (spec.seccomp && !spec.privileged && o_.backend == Backend::Native) {
+      SKIFF_ASSIGN_OR_RETURN(spec.seccomp_program, seccompProgramFile(caps));
+    }
     spec.readonly_rootfs = config.readonly_rootfs;
     spec.rlimits = config.rlimits;
     spec.start_fifo = r.dir + "/start.fifo";
@@ -597,16 +595,14 @@ class RuntimeImpl : public Runtime {
     if (o_.backend == Backend::Native) {
       SKIFF_TRY(cg_->create(r.cgroup, config.resources, config.privileged));
       cgroup_made = true;
-      spec.cgroup_procs = cg_->procsFiles(r.cgroup);
-      // The shim moves the init into the cgroups while the init prepares the rootfs.
-      for (const auto& procs : spec.cgroup_procs) shim_args.insert(shim_args.end(), {"--cgroup-procs", procs});
+      spec.cgroup_procs = cg_->joinFiles(r.cgroup);
       SKIFF_TRY(writeFileNew(r.dir + "/spec.json", toJson(spec).dump(), 0600));
       if (::mkfifo(spec.start_fifo.c_str(), 0622) != 0) return Error::fromErrno(errno, "create start fifo");
       ::chmod(spec.start_fifo.c_str(), 0622);
       shim_args.insert(shim_args.end(), {"--native", init_, r.dir + "/spec.json"});
     } else {
       // exec needs the process spec too (exec joins the namespaces itself).
-      spec.cgroup_procs = cg_->procsFiles(r.cgroup);
+      spec.cgroup_procs = cg_->joinFiles(r.cgroup);
       SKIFF_TRY(writeFileNew(r.dir + "/spec.json", toJson(spec).dump(), 0600));
       SKIFF_TRY(writeFileNew(r.dir + "/config.json", ociConfig(spec, "/" + r.cgroup, config.resources).dump(1), 0600));
       shim_args.insert(shim_args.end(), {"--runc", o_.runc_path, o_.state_dir + "/runc", r.dir, r.id});
@@ -834,6 +830,26 @@ class RuntimeImpl : public Runtime {
   }
 
  private:
+  // The default seccomp profile for `caps`, compiled once per capability set (per runtime) into
+  // <state_dir>/seccomp/<program digest>.bpf, which skiff-init loads as is.
+  Result<std::string> seccompProgramFile(const std::vector<std::string>& caps) {
+    std::string key;
+    for (const auto& c : caps) key += c + ",";
+    {
+      std::lock_guard lk(mu_);
+      if (auto it = seccomp_files_.find(key); it != seccomp_files_.end()) return it->second;
+    }
+    SKIFF_ASSIGN_OR_RETURN(std::string program, compileDefaultSeccomp(caps));
+    std::string dir = o_.state_dir + "/seccomp";
+    SKIFF_TRY(mkdirs(dir));
+    // Named by content: an existing file of that name holds the same program.
+    std::string path = dir + "/" + digestHex(sha256Digest(program)).substr(0, 32) + ".bpf";
+    if (::access(path.c_str(), F_OK) != 0) SKIFF_TRY(writeFileReplace(path, program, 0600));
+    std::lock_guard lk(mu_);
+    seccomp_files_[key] = path;
+    return path;
+  }
+
   std::string podCgroup(const SandboxRecord& s) const {
     std::string base = o_.cgroup_parent.empty() ? "kubepods" : o_.cgroup_parent + "/kubepods";
     switch (s.config.qos) {
@@ -1066,6 +1082,7 @@ class RuntimeImpl : public Runtime {
   std::map<std::string, SandboxRecord> sandboxes_;
   std::map<std::string, ContainerRecord> containers_;
   std::set<std::string> reserved_;  // sandbox/name/attempt of creates in progress
+  std::map<std::string, std::string> seccomp_files_;  // capability set -> compiled program file
 };
 
 }  // namespace

@@ -1,10 +1,15 @@
 #include "seccomp_profile.h"
 
+#include <linux/filter.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <memory>
 
 namespace skiff::runtime {
@@ -43,8 +48,12 @@ std::vector<SeccompRule> defaultSeccompRules(const std::vector<std::string>& cap
   return r;
 }
 
-Result<void> loadDefaultSeccomp(const std::vector<std::string>& caps) {
-  std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(SCMP_ACT_ALLOW), seccomp_release);
+namespace {
+
+using SeccompCtx = std::unique_ptr<void, void (*)(scmp_filter_ctx)>;
+
+Result<SeccompCtx> buildFilter(const std::vector<std::string>& caps) {
+  SeccompCtx ctx(seccomp_init(SCMP_ACT_ALLOW), seccomp_release);
   if (!ctx) return Error(ErrorCode::Internal, "seccomp_init failed");
   for (const auto& rule : defaultSeccompRules(caps)) {
     int nr = seccomp_syscall_resolve_name(rule.syscall.c_str());
@@ -64,8 +73,45 @@ Result<void> loadDefaultSeccomp(const std::vector<std::string>& caps) {
       if (rc < 0 && rc != -EEXIST) return Error::fromErrno(-rc, "add seccomp rule for clone flags");
     }
   }
+  return ctx;
+}
+
+}  // namespace
+
+Result<void> loadDefaultSeccomp(const std::vector<std::string>& caps) {
+  SKIFF_ASSIGN_OR_RETURN(SeccompCtx ctx, buildFilter(caps));
   int rc = seccomp_load(ctx.get());
   if (rc < 0) return Error::fromErrno(-rc, "load seccomp filter");
+  return ok();
+}
+
+Result<std::string> compileDefaultSeccomp(const std::vector<std::string>& caps) {
+  SKIFF_ASSIGN_OR_RETURN(SeccompCtx ctx, buildFilter(caps));
+  int fd = ::memfd_create("seccomp-bpf", MFD_CLOEXEC);
+  if (fd < 0) return Error::fromErrno(errno, "compile seccomp filter: memfd");
+  std::unique_ptr<int, void (*)(int*)> guard(&fd, [](int* f) { ::close(*f); });
+  int rc = seccomp_export_bpf(ctx.get(), fd);
+  if (rc < 0) return Error::fromErrno(-rc, "compile seccomp filter");
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  ::lseek(fd, 0, SEEK_SET);
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  if (out.empty() || out.size() % sizeof(struct sock_filter) != 0)
+    return Error(ErrorCode::Internal, "compile seccomp filter: bad program size " + std::to_string(out.size()));
+  return out;
+}
+
+Result<void> loadSeccompProgram(const std::string& program) {
+  if (program.empty() || program.size() % sizeof(struct sock_filter) != 0 ||
+      program.size() / sizeof(struct sock_filter) > BPF_MAXINSNS)
+    return Error(ErrorCode::Invalid, "load seccomp program: bad size " + std::to_string(program.size()));
+  std::vector<struct sock_filter> insns(program.size() / sizeof(struct sock_filter));
+  std::memcpy(insns.data(), program.data(), program.size());
+  struct sock_fprog prog {};
+  prog.len = static_cast<unsigned short>(insns.size());
+  prog.filter = insns.data();
+  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) return Error::fromErrno(errno, "load seccomp program");
   return ok();
 }
 

@@ -23,4 +23,11 @@ std::vector<SeccompRule> defaultSeccompRules(const std::vector<std::string>& cap
 // Loads the filter into the calling thread (libseccomp); syscalls unknown to this arch are skipped.
 Result<void> loadDefaultSeccomp(const std::vector<std::string>& capabilities);
 
+// The same filter compiled to classic BPF (struct sock_filter[] as bytes), not loaded: the
+// runtime compiles it once per capability set and skiff-init only loads it.
+Result<std::string> compileDefaultSeccomp(const std::vector<std::string>& capabilities);
+// Loads a program compileDefaultSeccomp produced (seccomp(SECCOMP_SET_MODE_FILTER); needs
+// CAP_SYS_ADMIN or no_new_privs, as libseccomp's load).
+Result<void> loadSeccompProgram(const std::string& program);
+
 }  // namespace skiff::runtime

@@ -37,26 +37,6 @@ TEST_F(CgroupFixture, DetectsVersionFromTheRootFiles) {
   EXPECT_EQ(detectCgroupVersion(root_), CgroupVersion::V2);
 }
 
-TEST_F(CgroupFixture, V1PrimeMoveRewritesOurThreadIntoItsOwnCgroup) {
-  // The thread's own cgroup in the first controller's hierarchy, as /proc/thread-self/cgroup
-  // names it; the fixture stands in for the mount.
-  fs::create_directories(root_ + "/pids");
-  std::string path;
-  if (auto t = readFile("/proc/thread-self/cgroup")) {
-    std::istringstream in(*t);
-    for (std::string l; std::getline(in, l);)
-      if (l.find(":pids:") != std::string::npos) path = l.substr(l.find(":pids:") + 6);
-  }
-  if (path.empty()) GTEST_SKIP() << "no v1 pids hierarchy on this host";
-  fs::create_directories(root_ + "/pids" + path);
-  auto cg = makeCgroupManager(root_, CgroupVersion::V1);
-  cg->primeMove();
-  EXPECT_EQ(read("pids" + path + "/tasks"), std::to_string(::gettid()));
-  // v2 has nothing to prime and touches nothing.
-  makeCgroupManager(root_ + "/none", CgroupVersion::V2)->primeMove();
-  EXPECT_FALSE(fs::exists(root_ + "/none"));
-}
-
 TEST_F(CgroupFixture, V2WritesLimitsAndEnablesControllersInAncestors) {
   ASSERT_TRUE(writeFileAtomic(root_ + "/cgroup.controllers", "cpuset cpu io memory pids\n"));
   auto cg = makeCgroupManager(root_, CgroupVersion::V2);
@@ -109,7 +89,9 @@ TEST_F(CgroupFixture, V1WritesPerControllerFiles) {
   EXPECT_EQ(read("cpu/kubepods/podx/c/cpu.cfs_period_us"), "100000");
   EXPECT_EQ(read("memory/kubepods/podx/c/memory.limit_in_bytes"), std::to_string(1 << 30));
   EXPECT_EQ(read("pids/kubepods/podx/c/pids.max"), "42");
-  EXPECT_EQ(cg->procsFiles("kubepods/podx/c").size(), 4u);
+  EXPECT_EQ(cg->joinFiles("kubepods/podx/c").size(), 4u);
+  // v1 joins by thread (`tasks`): no global lock, no grace period.
+  EXPECT_EQ(cg->joinFiles("kubepods/podx/c")[0].substr(cg->joinFiles("kubepods/podx/c")[0].rfind('/')), "/tasks");
   ASSERT_TRUE(writeFileAtomic(root_ + "/memory/kubepods/podx/c/memory.usage_in_bytes", "5000\n"));
   ASSERT_TRUE(writeFileAtomic(root_ + "/memory/kubepods/podx/c/memory.stat", "cache 100\ntotal_inactive_file 1000\n"));
   ASSERT_TRUE(writeFileAtomic(root_ + "/cpuacct/kubepods/podx/c/cpuacct.usage", "123456\n"));

@@ -75,6 +75,37 @@ LaunchSpec sampleSpec() {
   return s;
 }
 
+TEST(SeccompTest, CompilesOncePerCapabilitySetToClassicBpf) {
+  auto a = compileDefaultSeccomp(defaultCapabilities());
+  ASSERT_TRUE(a) << a.error().message();
+  EXPECT_GT(a->size(), 8u * 50) << "a program with the deny list";
+  EXPECT_EQ(a->size() % 8, 0u) << "whole struct sock_filter instructions";
+  auto again = compileDefaultSeccomp(defaultCapabilities());
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*a, *again) << "deterministic: the runtime names the file by its digest";
+  auto admin = defaultCapabilities();
+  admin.push_back("CAP_SYS_ADMIN");
+  auto b = compileDefaultSeccomp(admin);
+  ASSERT_TRUE(b);
+  EXPECT_LT(b->size(), a->size()) << "CAP_SYS_ADMIN lifts the admin group";
+  EXPECT_FALSE(loadSeccompProgram("")) << "empty program";
+  EXPECT_FALSE(loadSeccompProgram(std::string(13, '\0'))) << "not whole instructions";
+}
+
+TEST(LaunchSpecTest, SeccompProgramIsOptionalInOlderSpecs) {
+  LaunchSpec s;
+  s.args = {"true"};
+  s.seccomp_program = "/state/seccomp/abc.bpf";
+  auto back = launchSpecFromJson(toJson(s).dump());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->seccomp_program, "/state/seccomp/abc.bpf");
+  auto j = toJson(s);
+  j.erase("seccompProgram");
+  auto old = launchSpecFromJson(j.dump());
+  ASSERT_TRUE(old) << old.error().message();
+  EXPECT_EQ(old->seccomp_program, "");
+}
+
 TEST(LaunchSpecTest, RoundTripsThroughJson) {
   LaunchSpec s = sampleSpec();
   auto back = launchSpecFromJson(toJson(s).dump());

@@ -42,8 +42,11 @@ class CgroupManager {
   // cgroup.subtree_control) and writes the limits. Existing cgroup: limits rewritten. On v1 the
   // devices controller gets runc's default allowlist unless `all_devices` (privileged).
   virtual Result<void> create(const std::string& rel, const Resources& res, bool all_devices = false) = 0;
-  // The cgroup.procs files a process writes "0" to in order to join (one per v1 hierarchy).
-  virtual std::vector<std::string> procsFiles(const std::string& rel) const = 0;
+  // The files a single-threaded process writes "0" to in order to join (one per v1 hierarchy).
+  // v1: `tasks`, which moves the calling thread only and so, unlike cgroup.procs, does not take
+  // the global cgroup threadgroup rwsem, whose write side waits for an RCU grace period (~10 ms
+  // here, per start). v2: cgroup.procs.
+  virtual std::vector<std::string> joinFiles(const std::string& rel) const = 0;
   // The file whose "oom_kill N" line counts OOM kills (memory.oom_control / memory.events).
   virtual std::string oomFile(const std::string& rel) const = 0;
   // The path runc takes as linux.cgroupsPath (cgroupfs driver): "/<rel>".
@@ -53,13 +56,6 @@ class CgroupManager {
   virtual Result<bool> remove(const std::string& rel) = 0;
   // Pids in the cgroup (first hierarchy).
   virtual Result<std::vector<int>> pids(const std::string& rel) const = 0;
-  // v1: moving a process between cgroups first waits for an RCU grace period (the global
-  // cgroup threadgroup rwsem; ~10 ms), but only when no other move started within about one
-  // grace period. This starts one by moving the calling thread into the cgroup it is already
-  // in (no effect otherwise), so that a move shortly after (the shim's, of a new container
-  // init) finds it passed. Blocks for the grace period: call it on a thread of its own.
-  // Best effort; v2 (no such wait for a new child) does nothing.
-  virtual void primeMove() {}
 };
 
 using CgroupManagerPtr = std::unique_ptr<CgroupManager>;
