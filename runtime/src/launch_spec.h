@@ -38,6 +38,7 @@ struct LaunchSpec {
   bool no_new_privs = true;
   bool seccomp = true;
   bool readonly_rootfs = false;
+  int oom_score_adj = 0;
   std::vector<Rlimit> rlimits;
   std::string start_fifo;  // blocks before exec until startContainer opens it
 };

@@ -143,6 +143,9 @@ struct ContainerConfig {
   bool no_new_privs = true;
   bool seccomp_unconfined = false;
   bool readonly_rootfs = false;
+  // /proc/<pid>/oom_score_adj of the container's processes (kubelet's QoS policy: -997
+  // Guaranteed, 1000 BestEffort, 3..999 Burstable), set before the process starts.
+  int oom_score_adj = 0;
   // TODO(runtime): attach is not implemented; the main process always gets /dev/null as stdin
   // and pipes (to the CRI log) as stdout/stderr. Use exec for interactive sessions.
   bool tty = false;
