@@ -18,6 +18,7 @@ struct RunFlags {
   AgentConfig cfg;
   std::string config_file;
   std::string node_labels, taints, kube_reserved, system_reserved, eviction_hard;
+  std::string eviction_transition;
   std::string cluster_dns;
 };
 
@@ -49,6 +50,9 @@ Added addRun(CLI::App& app) {
   app.add_option("--eviction-hard", flags->eviction_hard,
                  "hard eviction thresholds (default memory.available<100Mi,nodefs.available<10%,"
                  "imagefs.available<15%,nodefs.inodesFree<5%)");
+  app.add_option("--eviction-pressure-transition-period", flags->eviction_transition,
+                 "how long a pressure condition stays after its threshold was last crossed "
+                 "(default 5m0s)");
   app.add_option("--runtime", c.runtime, "container runtime backend")
       ->check(CLI::IsMember({"native", "runc"}))
       ->capture_default_str();
@@ -77,6 +81,10 @@ Added addRun(CLI::App& app) {
   app.add_option("--tls-private-key-file", c.tls_private_key_file, "key for --tls-cert-file");
   app.add_option("--client-ca-file", c.client_ca_file,
                  "CA that signs client certificates allowed on the kubelet API");
+  app.add_option("--oom-score-adj", c.oom_score_adj,
+                 "the oom_score_adj of the agent process, in [-1000, 1000]")
+      ->check(CLI::Range(-1000, 1000))
+      ->capture_default_str();
   app.add_flag("!--no-proxy", c.run_proxy, "do not run the service proxy");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
@@ -105,6 +113,7 @@ Added addRun(CLI::App& app) {
       cfg.kube_reserved = from_file.kube_reserved;
       cfg.system_reserved = from_file.system_reserved;
       cfg.eviction_hard = from_file.eviction_hard;
+      cfg.eviction_pressure_transition_period = from_file.eviction_pressure_transition_period;
       cfg.cluster_dns = from_file.cluster_dns;
       cfg.node_lease_duration_seconds = from_file.node_lease_duration_seconds;
     }
@@ -133,6 +142,11 @@ Added addRun(CLI::App& app) {
       auto r = parseEvictionThresholds(flags->eviction_hard);
       if (!r) return fail(r.error());
       cfg.eviction_hard = *r;
+    }
+    if (!flags->eviction_transition.empty()) {
+      auto d = parseGoDuration(flags->eviction_transition, "--eviction-pressure-transition-period");
+      if (!d) return fail(d.error());
+      cfg.eviction_pressure_transition_period = *d;
     }
     if (!flags->cluster_dns.empty()) {
       cfg.cluster_dns.clear();

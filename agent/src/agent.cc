@@ -8,9 +8,14 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
+#include "skiff/agent/event_recorder.h"
+#include "skiff/agent/eviction.h"
+#include "skiff/agent/eviction_stats.h"
 #include "skiff/agent/join.h"
 #include "skiff/agent/kube_client.h"
 #include "skiff/agent/kubeconfig.h"
@@ -80,6 +85,24 @@ class UnavailableRuntime final : public ContainerRuntime {
   Error err() const { return Error(ErrorCode::Unavailable, why_); }
   std::string why_;
 };
+
+// The lowest oom_score_adj our children may take: anything when we hold CAP_SYS_RESOURCE
+// (probed by lowering our own score to -1000 and back), otherwise our own current score.
+int64_t lowestOomScoreAdj() {
+  auto read = [] {
+    auto v = readFile("/proc/self/oom_score_adj", 64);
+    return v ? std::strtoll(v->c_str(), nullptr, 10) : 0;
+  };
+  int64_t own = read();
+  auto write = [](int64_t v) {
+    std::ofstream f("/proc/self/oom_score_adj");
+    f << v << std::flush;
+    return bool(f);
+  };
+  if (!write(-1000)) return own;
+  write(own);
+  return -1000;
+}
 
 std::atomic<bool> g_stop{false};
 CancelToken* g_cancel = nullptr;
@@ -346,6 +369,16 @@ int runAgent(const AgentConfig& cfg) {
     return 1;
   };
 
+  // The agent should be the last thing the OOM killer picks (kubelet: -999).
+  {
+    std::ofstream adj("/proc/self/oom_score_adj");
+    adj << cfg.oom_score_adj << std::flush;
+    if (!adj) {
+      SKIFF_LOG_WARN(lg, "Failed to set oom_score_adj of the agent",
+                     kv("oomScoreAdj", cfg.oom_score_adj), kv("err", std::strerror(errno)));
+    }
+  }
+
   std::error_code ec;
   std::filesystem::create_directories(cfg.root_dir, ec);
   if (ec) return fail(Error(ErrorCode::Internal, "create root dir '" + cfg.root_dir + "': " + ec.message()));
@@ -420,25 +453,17 @@ int runAgent(const AgentConfig& cfg) {
   reg.runtime_version = runtime->version();
   reg.report_frequency = cfg.node_status_report_frequency;
   std::unique_ptr<NodeStatusManager> status;
+  std::unique_ptr<EvictionManager> eviction;
   auto health = [&]() {
     NodeHealth h;
     h.runtime_ready = runtime_problem.empty();
     h.runtime_message = runtime_problem;
     h.network_ready = status && !status->podCidr().empty() && (!network || network->ready());
-    auto usage = readNodeUsage(cfg.root_dir);
-    if (usage) {
-      auto over = [&](const std::string& signal, int64_t avail, int64_t cap) {
-        auto it = cfg.eviction_hard.find(signal);
-        if (it == cfg.eviction_hard.end() || avail < 0) return false;
-        int64_t t = it->second.ends_with("%")
-                        ? static_cast<int64_t>(cap * std::strtod(it->second.c_str(), nullptr) / 100)
-                        : parseBytes(it->second).value_or(0);
-        return avail < t;
-      };
-      h.memory_pressure = over("memory.available", usage->memory_available, usage->memory_capacity);
-      h.disk_pressure = over("nodefs.available", usage->nodefs_available, usage->nodefs_capacity) ||
-                        over("nodefs.inodesFree", usage->nodefs_inodes_free, usage->nodefs_inodes);
-      h.pid_pressure = over("pid.available", usage->pids_available, usage->pids_max);
+    if (eviction) {
+      NodePressure p = eviction->pressure();
+      h.memory_pressure = p.memory;
+      h.disk_pressure = p.disk;
+      h.pid_pressure = p.pid;
     }
     auto images = runtime->listImages();
     if (images) {
@@ -482,6 +507,7 @@ int runAgent(const AgentConfig& cfg) {
   psc.cluster_dns = cfg.cluster_dns;
   psc.cluster_domain = cfg.cluster_domain;
   psc.memory_capacity = parseBytes(snapshot->capacity.value("memory", "0")).value_or(0);
+  psc.min_oom_score_adj = lowestOomScoreAdj();
   psc.allocatable_milli_cpu = limits.allocatable_milli_cpu;
   psc.allocatable_memory = limits.allocatable_memory;
   auto probe_runner = makeProbeRunner(*runtime);
@@ -493,6 +519,31 @@ int runAgent(const AgentConfig& cfg) {
                    wall);
   Kubelet kubelet(client, syncer, *runtime, limits);
   kubelet_ptr = &kubelet;
+
+  // Kubelet events (posted from their own thread).
+  EventRecorder recorder(client, node_name, wall);
+  syncer.setEventRecorder(&recorder);
+  kubelet.setEventRecorder(&recorder);
+  probes.setFailureHook([&](const std::string& uid, const std::string& container, ProbeType type,
+                            const std::string& output) {
+    auto pod = kubelet.podByUid(uid);
+    if (!pod) return;
+    recorder.podEvent(*pod, EventRecorder::containerFieldPath(*pod, container), "Warning",
+                      events::kUnhealthy,
+                      std::string(probeTypeName(type)) + " probe failed: " + output);
+  });
+  recorder.nodeEvent("Normal", "Starting", "Starting kubelet.");
+
+  // Eviction manager (hard thresholds) over this machine's stats; it also gates admission.
+  auto thresholds = parseEvictionHard(cfg.eviction_hard);
+  if (!thresholds) return fail(thresholds.error());
+  auto eviction_stats = makeNodeEvictionStats({cfg.root_dir, cfg.runtime_root}, *runtime);
+  eviction = std::make_unique<EvictionManager>(
+      *thresholds, *eviction_stats, [&] { return kubelet.activePods(); },
+      [&](const json& pod, const std::string& message) { return kubelet.evictPod(pod, message); },
+      wall, cfg.eviction_pressure_transition_period);
+  eviction->synchronize();  // conditions right from the first status report
+  kubelet.setAdmitHook([&](const json& pod) { return eviction->admit(pod); });
 
   CancelToken cancel;
   g_cancel = &cancel;
@@ -607,6 +658,34 @@ int runAgent(const AgentConfig& cfg) {
     }
   });
 
+  // Eviction manager pass every 10 s; a change of pressure is reported at once.
+  threads.list.emplace_back([&] {
+    NodePressure last = eviction->pressure();
+    while (!cancel.waitFor(cfg.eviction_monitoring_interval)) {
+      auto evicted = eviction->synchronize();
+      auto met = eviction->thresholdsMet();
+      if (!met.empty()) {
+        recorder.nodeEvent("Warning", "EvictionThresholdMet",
+                           "Attempting to reclaim " + evictionResourceOf(met.front()));
+      }
+      NodePressure now = eviction->pressure();
+      if (!(now == last)) {
+        // kubelet's node status events: "Node node-1 status is now: NodeHasDiskPressure".
+        auto say = [&](bool before, bool after, const char* on, const char* off) {
+          if (before == after) return;
+          recorder.nodeEvent("Normal", after ? on : off,
+                             "Node " + node_name + " status is now: " + (after ? on : off));
+        };
+        say(last.memory, now.memory, "NodeHasInsufficientMemory", "NodeHasSufficientMemory");
+        say(last.disk, now.disk, "NodeHasDiskPressure", "NodeHasNoDiskPressure");
+        say(last.pid, now.pid, "NodeHasInsufficientPID", "NodeHasSufficientPID");
+        status_runner.run();
+      }
+      (void)evicted;
+      last = now;
+    }
+  });
+
   // Kubelet API (:10250) and healthz (127.0.0.1:10248).
   ApiSource api_source(kubelet, syncer, *runtime, node_name);
   auto serving = servingCert(cfg, node_name, status->nodeIp());
@@ -629,6 +708,10 @@ int runAgent(const AgentConfig& cfg) {
     cancel.cancel();
     lease_io.stop();
     status_io.stop();
+    for (auto& t : threads.list) {
+      if (t.joinable()) t.join();
+    }
+    probes.stop();
     kubelet.stop();
     return fail(server.error());
   }

@@ -1,5 +1,6 @@
 #include "skiff/agent/config.h"
 
+#include <cctype>
 #include <set>
 #include <sstream>
 
@@ -52,6 +53,34 @@ Result<std::map<std::string, std::string>> parseKeyValueList(const std::string& 
     out[term.substr(0, eq)] = term.substr(eq + 1);
   }
   return out;
+}
+
+Result<std::chrono::seconds> parseGoDuration(const std::string& text, const std::string& what) {
+  auto bad = [&] {
+    return Error(ErrorCode::Invalid, "parse " + what + ": invalid duration '" + text +
+                                         "' (use e.g. 30s, 5m0s, 1h)");
+  };
+  if (text.empty()) return bad();
+  if (text == "0") return std::chrono::seconds(0);
+  double total = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t start = i;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+    if (i == start) return bad();
+    double v = std::strtod(text.substr(start, i - start).c_str(), nullptr);
+    std::size_t ustart = i;
+    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    std::string unit = text.substr(ustart, i - ustart);
+    if (unit == "h") total += v * 3600;
+    else if (unit == "m") total += v * 60;
+    else if (unit == "s") total += v;
+    else if (unit == "ms") total += v / 1e3;
+    else if (unit == "us" || unit == "µs") total += v / 1e6;
+    else if (unit == "ns") total += v / 1e9;
+    else return bad();
+  }
+  return std::chrono::seconds(static_cast<int64_t>(total));
 }
 
 Result<std::map<std::string, std::string>> parseEvictionThresholds(const std::string& text) {
@@ -165,6 +194,12 @@ Result<void> applyKubeletConfiguration(const json& doc, AgentConfig& cfg) {
   if (doc.contains("evictionHard")) {
     SKIFF_TRY(strMap("evictionHard", cfg.eviction_hard));
     for (const auto& [s, v] : cfg.eviction_hard) SKIFF_TRY(checkThreshold(s, v));
+  }
+  if (doc.contains("evictionPressureTransitionPeriod")) {
+    std::string d;
+    SKIFF_TRY(string("evictionPressureTransitionPeriod", d));
+    SKIFF_ASSIGN_OR_RETURN(cfg.eviction_pressure_transition_period,
+                           parseGoDuration(d, "evictionPressureTransitionPeriod"));
   }
   if (doc.contains("clusterDNS")) {
     if (!doc["clusterDNS"].is_array()) return Error(ErrorCode::Invalid, "kubelet config: clusterDNS must be a list");

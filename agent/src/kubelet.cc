@@ -116,6 +116,97 @@ void Kubelet::setLimits(const KubeletLimits& limits) {
   limits_ = limits;
 }
 
+void Kubelet::setAdmitHook(std::function<std::optional<WaitingReason>(const json&)> hook) {
+  std::lock_guard lk(mu_);
+  admit_hook_ = std::move(hook);
+}
+
+std::vector<json> Kubelet::activePods() {
+  std::lock_guard lk(mu_);
+  std::vector<json> out;
+  for (const auto& uid : admitted_) {
+    auto it = pods_.find(uid);
+    if (it == pods_.end() || finished_.count(uid) || evicted_.count(uid)) continue;
+    const json& md = it->second["metadata"];
+    if (md.contains("deletionTimestamp") && !md["deletionTimestamp"].is_null()) continue;
+    if (terminalPhase(it->second)) continue;
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+bool Kubelet::evictPod(const json& pod, const std::string& message) {
+  std::string uid = pod["metadata"].value("uid", "");
+  {
+    std::lock_guard lk(mu_);
+    if (!pods_.count(uid)) return false;
+    evicted_[uid] = message;
+    finished_.insert(uid);  // never started again
+  }
+  if (events_ != nullptr) events_->podEvent(pod, "", "Warning", events::kEvicted, message);
+  workers_.updatePod(uid);
+  return true;
+}
+
+void Kubelet::syncEvicted(const json& pod, const std::string& message) {
+  auto lg = skiff::log::get("agent");
+  // Hard eviction: kubelet's immediateEvictionGracePeriodSeconds (1 s), not the pod's own.
+  auto killed = syncer_.killPod(pod, std::chrono::seconds(1));
+  if (!killed) {
+    SKIFF_LOG_WARN(lg, "Killing evicted pod failed, will retry", kv("pod", podRef(pod)),
+                   kv("err", killed.error().message()));
+    return;
+  }
+  auto st = syncer_.currentStatus(pod);
+  if (!st) return;
+  // kubelet's eviction status: phase Failed, reason Evicted, the eviction message, and the
+  // DisruptionTarget condition (TerminationByKubelet); nothing is ready any more.
+  json s = *st;
+  s["phase"] = "Failed";
+  s["reason"] = "Evicted";
+  s["message"] = message;
+  json conds = json::array();
+  std::string now = rfc3339Now();
+  bool have_disruption = false;
+  for (auto c : s.value("conditions", json::array())) {
+    std::string type = c.value("type", "");
+    if (type == "Ready" || type == "ContainersReady") {
+      if (c.value("status", "") != "False") {
+        c["status"] = "False";
+        c["reason"] = "PodFailed";
+        c["lastTransitionTime"] = now;
+        c.erase("message");
+      }
+    }
+    if (type == "DisruptionTarget") have_disruption = true;
+    conds.push_back(c);
+  }
+  if (!have_disruption) {
+    for (const auto& c : pod.value("status", json::object()).value("conditions", json::array())) {
+      if (c.value("type", "") == "DisruptionTarget") {
+        conds.push_back(c);
+        have_disruption = true;
+      }
+    }
+  }
+  if (!have_disruption) {
+    conds.push_back({{"type", "DisruptionTarget"},
+                     {"status", "True"},
+                     {"reason", "TerminationByKubelet"},
+                     {"message", message},
+                     {"lastProbeTime", nullptr},
+                     {"lastTransitionTime", now}});
+  }
+  s["conditions"] = conds;
+  patchStatus(pod, s);
+  // The evicted pod's local volumes (emptyDir) are what frees the disk.
+  auto released = syncer_.releaseVolumes(pod["metadata"].value("uid", ""));
+  if (!released) {
+    SKIFF_LOG_WARN(lg, "Releasing volumes of evicted pod failed, will retry",
+                   kv("pod", podRef(pod)), kv("err", released.error().message()));
+  }
+}
+
 void Kubelet::replace(const std::vector<json>& items) {
   std::set<std::string> uids;
   {
@@ -231,6 +322,13 @@ std::optional<json> Kubelet::findPod(const std::string& ns, const std::string& n
   return std::nullopt;
 }
 
+std::optional<json> Kubelet::podByUid(const std::string& uid) {
+  std::lock_guard lk(mu_);
+  auto it = pods_.find(uid);
+  if (it == pods_.end()) return std::nullopt;
+  return it->second;
+}
+
 std::vector<json> Kubelet::pods() {
   std::lock_guard lk(mu_);
   std::vector<json> out;
@@ -311,6 +409,7 @@ void Kubelet::syncUid(const std::string& uid) {
     finished_.erase(uid);
     admitted_.erase(uid);
     rejected_.erase(uid);
+    evicted_.erase(uid);
     return;
   }
   const json& md = (*pod)["metadata"];
@@ -356,6 +455,16 @@ void Kubelet::syncUid(const std::string& uid) {
     if (st) patchStatus(*pod, *st);
     return;
   }
+  std::optional<std::string> evicted;
+  {
+    std::lock_guard lk(mu_);
+    auto e = evicted_.find(uid);
+    if (e != evicted_.end()) evicted = e->second;
+  }
+  if (evicted) {
+    syncEvicted(*pod, *evicted);
+    return;
+  }
   // Admission (once per UID).
   bool admitted;
   {
@@ -365,9 +474,11 @@ void Kubelet::syncUid(const std::string& uid) {
   if (!admitted && !terminalPhase(*pod)) {
     std::vector<json> others;
     KubeletLimits limits;
+    std::function<std::optional<WaitingReason>(const json&)> hook;
     {
       std::lock_guard lk(mu_);
       limits = limits_;
+      hook = admit_hook_;
       for (const auto& a : admitted_) {
         auto it = pods_.find(a);
         if (it != pods_.end() && !terminalPhase(it->second)) others.push_back(it->second);
@@ -377,6 +488,7 @@ void Kubelet::syncUid(const std::string& uid) {
     auto view = syncer_.runtimeView(uid);
     bool running_already = view && view->sandbox.has_value();
     auto why = running_already ? std::nullopt : admitPod(*pod, others, limits);
+    if (!running_already && !why && hook) why = hook(*pod);
     std::lock_guard lk(mu_);
     if (why) {
       rejected_[uid] = *why;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -18,6 +19,27 @@ using skiff::log::kv;
 namespace fs = std::filesystem;
 
 namespace {
+
+// Go's time.Duration String() of a duration truncated to milliseconds: "0s", "523ms", "1.2s",
+// "1m3.25s" (the kubelet's Pulled event prints pull times this way).
+std::string goDurationMs(std::chrono::milliseconds d) {
+  int64_t ms = d.count();
+  if (ms <= 0) return "0s";
+  if (ms < 1000) return std::to_string(ms) + "ms";
+  std::string out;
+  int64_t h = ms / 3600000, m = ms / 60000 % 60, s = ms / 1000 % 60, frac = ms % 1000;
+  if (h > 0) out += std::to_string(h) + "h";
+  if (h > 0 || m > 0) out += std::to_string(m) + "m";
+  out += std::to_string(s);
+  if (frac > 0) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, ".%03lld", static_cast<long long>(frac));
+    std::string f = buf;
+    while (f.back() == '0') f.pop_back();
+    out += f;
+  }
+  return out + "s";
+}
 
 std::string podRef(const json& pod) {
   return pod["metadata"].value("namespace", "") + "/" + pod["metadata"].value("name", "");
@@ -70,6 +92,13 @@ PodSyncer::PodSyncer(PodSyncConfig cfg, ContainerRuntime& runtime, PodNetworkMan
 std::string PodSyncer::backoffKey(const json& pod, const std::string& container) {
   return pod["metadata"].value("name", "") + "_" + pod["metadata"].value("namespace", "") + "_" +
          uidOf(pod) + "_" + container;
+}
+
+void PodSyncer::event(const json& pod, const std::string& container, const char* type,
+                      const char* reason, const std::string& message) {
+  if (events_ == nullptr) return;
+  events_->podEvent(pod, container.empty() ? "" : EventRecorder::containerFieldPath(pod, container),
+                    type, reason, message);
 }
 
 void PodSyncer::setWaiting(const std::string& uid, const std::string& name, std::string reason,
@@ -253,30 +282,52 @@ Result<void> PodSyncer::ensureImage(const json& pod, const json& spec) {
   std::string uid = uidOf(pod);
   std::string policy = pullPolicy(spec);
   SKIFF_ASSIGN_OR_RETURN(auto present, runtime_.imageStatus(image));
+  const std::string present_msg = "Container image \"" + image + "\" already present on machine";
   if (policy == "Never") {
-    if (present) return ok();
+    if (present) {
+      event(pod, name, "Normal", events::kPulled, present_msg);
+      return ok();
+    }
     std::string msg = "Container image \"" + image + "\" is not present with pull policy of Never";
     setWaiting(uid, name, "ErrImageNeverPull", msg);
+    event(pod, name, "Warning", events::kErrImageNeverPull, msg);
     return Error(ErrorCode::NotFound, msg);
   }
-  if (policy == "IfNotPresent" && present) return ok();
+  if (policy == "IfNotPresent" && present) {
+    event(pod, name, "Normal", events::kPulled, present_msg);
+    return ok();
+  }
   std::string key = image + "_" + uid;
   if (image_backoff_.inBackoffSince(key, clock_())) {
     std::string msg = "Back-off pulling image \"" + image + "\"";
     setWaiting(uid, name, "ImagePullBackOff", msg);
+    event(pod, name, "Normal", events::kBackOff, msg);
+    event(pod, name, "Warning", events::kFailed, "Error: ImagePullBackOff");
     return Error(ErrorCode::Unavailable, msg);
   }
+  event(pod, name, "Normal", events::kPulling, "Pulling image \"" + image + "\"");
+  auto started = std::chrono::steady_clock::now();
   auto pulled = runtime_.pullImage(image);
   if (!pulled) {
     // With policy Always a present image still runs when the registry is unreachable? No:
     // kubelet fails the pull. But for our bundled images (no registry), a present image is fine.
-    if (present) return ok();
+    if (present) {
+      event(pod, name, "Normal", events::kPulled, present_msg);
+      return ok();
+    }
     image_backoff_.next(key);
     std::string msg = "Failed to pull image \"" + image + "\": " + pulled.error().message();
     setWaiting(uid, name, "ErrImagePull", msg);
+    event(pod, name, "Warning", events::kFailed, msg);
+    event(pod, name, "Warning", events::kFailed, "Error: ErrImagePull");
     return Error(ErrorCode::Unavailable, msg);
   }
   image_backoff_.reset(key);
+  std::string took = goDurationMs(std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started));
+  event(pod, name, "Normal", events::kPulled,
+        "Successfully pulled image \"" + image + "\" in " + took + " (" + took +
+            " including waiting). Image size: " + std::to_string(pulled->size) + " bytes.");
   return ok();
 }
 
@@ -292,6 +343,7 @@ Result<void> PodSyncer::startContainer(const json& pod, const json& spec,
   auto env = buildContainerEnv(pod, spec, objects_, ctx);
   if (!env) {
     setWaiting(uid, name, "CreateContainerConfigError", env.error().message());
+    event(pod, name, "Warning", events::kFailed, "Error: " + env.error().message());
     return std::move(env).error();
   }
   std::map<std::string, std::string> vars(env->begin(), env->end());
@@ -366,7 +418,8 @@ Result<void> PodSyncer::startContainer(const json& pod, const json& spec,
   cc.resources.cpu_shares = milliCpuToShares(req.cpu_milli);
   cc.resources.cpu_quota = milliCpuToQuota(lim.cpu_milli, cc.resources.cpu_period);
   cc.resources.memory_limit = lim.memory_bytes;
-  cc.resources.oom_score_adj = oomScoreAdjust(pod, spec, cfg_.memory_capacity);
+  cc.resources.oom_score_adj =
+      std::max(oomScoreAdjust(pod, spec, cfg_.memory_capacity), cfg_.min_oom_score_adj);
 
   // Security context: container fields override the pod's.
   const json& psc = pod["spec"].value("securityContext", json::object());
@@ -421,13 +474,17 @@ Result<void> PodSyncer::startContainer(const json& pod, const json& spec,
   auto id = runtime_.createContainer(view_now.sandbox->id, cc);
   if (!id) {
     setWaiting(uid, name, "CreateContainerError", id.error().message());
+    event(pod, name, "Warning", events::kFailed, "Error: " + id.error().message());
     return std::move(id).error();
   }
+  event(pod, name, "Normal", events::kCreated, "Created container: " + name);
   auto started = runtime_.startContainer(*id);
   if (!started) {
     setWaiting(uid, name, "RunContainerError", started.error().message());
+    event(pod, name, "Warning", events::kFailed, "Error: " + started.error().message());
     return std::move(started).error();
   }
+  event(pod, name, "Normal", events::kStarted, "Started container " + name);
   clearWaiting(uid, name);
   SKIFF_LOG_INFO(lg, "Container started", kv("pod", podRef(pod)), kv("container", name),
                  kv("containerID", *id), kv("attempt", attempt));
@@ -443,6 +500,8 @@ Result<void> PodSyncer::startContainer(const json& pod, const json& spec,
                                  std::to_string(r->exit_code) + ": " + r->out + r->err;
       SKIFF_LOG_WARN(lg, "PostStartHook failed", kv("pod", podRef(pod)), kv("container", name),
                      kv("err", msg));
+      event(pod, name, "Warning", events::kFailedPostStartHook, msg);
+      event(pod, name, "Normal", events::kKilling, "FailedPostStartHook");
       (void)runtime_.stopContainer(*id, std::chrono::seconds(
                                             pod["spec"].value("terminationGracePeriodSeconds", 30)));
     }
@@ -470,6 +529,10 @@ bool PodSyncer::shouldStartAgain(const json& pod, const json& spec, const Contai
   if (last.finished_at_ns - last.started_at_ns > int64_t(600) * 1000000000) crash_backoff_.reset(key);
   if (crash_backoff_.inBackoffSince(key, std::chrono::time_point_cast<std::chrono::system_clock::duration>(finished))) {
     auto delay = crash_backoff_.delay(key);
+    event(pod, name, "Warning", events::kBackOff,
+          "Back-off restarting failed container " + name + " in pod " +
+              pod["metadata"].value("name", "") + "_" + pod["metadata"].value("namespace", "") +
+              "(" + uidOf(pod) + ")");
     setWaiting(uidOf(pod), name, "CrashLoopBackOff",
                "back-off " + std::to_string(delay.count()) + "s restarting failed container=" +
                    name + " pod=" + pod["metadata"].value("name", "") + "_" +
@@ -493,6 +556,7 @@ Result<json> PodSyncer::syncPod(const json& pod) {
   if (!vols) {
     SKIFF_LOG_WARN(lg, "Unable to attach or mount volumes, will retry", kv("pod", podRef(pod)),
                    kv("err", vols.error().message()));
+    event(pod, "", "Warning", events::kFailedMount, vols.error().message());
     return currentStatus(pod);
   }
   {
@@ -554,6 +618,8 @@ Result<json> PodSyncer::syncPod(const json& pod) {
         if (probes_ == nullptr || !probes_->shouldRestart(last.id)) continue;
         SKIFF_LOG_INFO(lg, "Container failed liveness probe, will be restarted",
                        kv("pod", podRef(pod)), kv("container", name));
+        event(pod, name, "Normal", events::kKilling,
+              "Container " + name + " failed liveness probe, will be restarted");
         int64_t grace = spec.value("terminationGracePeriodSeconds", 30);
         (void)killContainer(pod, &c, last, std::chrono::seconds(grace));
         probes_->forget(last.id);
@@ -610,8 +676,14 @@ Result<void> PodSyncer::killContainer(const json& pod, const json* spec, const C
     if (pre.contains("exec")) {
       auto cmd = strings(pre["exec"].value("command", json::array()));
       auto r = runtime_.execSync(c.id, cmd, std::max(grace, std::chrono::seconds(1)));
-      if (!r) SKIFF_LOG_WARN(lg, "PreStop hook failed", kv("pod", podRef(pod)),
-                             kv("container", c.name), kv("err", r.error().message()));
+      if (!r || r->exit_code != 0) {
+        std::string msg = !r ? r.error().message()
+                             : "command '" + (cmd.empty() ? "" : cmd[0]) + "' exited with " +
+                                   std::to_string(r->exit_code) + ": " + r->out + r->err;
+        SKIFF_LOG_WARN(lg, "PreStop hook failed", kv("pod", podRef(pod)),
+                       kv("container", c.name), kv("err", msg));
+        event(pod, c.name, "Warning", events::kFailedPreStopHook, msg);
+      }
     } else if (pre.contains("sleep")) {
       int64_t secs = pre["sleep"].value("seconds", 0);
       std::this_thread::sleep_for(std::chrono::seconds(std::min<int64_t>(secs, grace.count())));
@@ -646,6 +718,7 @@ Result<void> PodSyncer::killPod(const json& pod, std::chrono::seconds grace) {
     }
     for (const auto& c : list) {
       if (c.state != ContainerState::Running && c.state != ContainerState::Created) continue;
+      event(pod, name, "Normal", events::kKilling, "Stopping container " + name);
       killers.emplace_back([&, spec, c] {
         auto r = killContainer(pod, spec, c, grace);
         if (!r) {
@@ -694,6 +767,13 @@ Result<void> PodSyncer::cleanupPod(const std::string& uid) {
   SKIFF_TRY(volumes_.teardownPod(uid));
   std::lock_guard lk(mu_);
   waiting_.erase(uid);
+  volume_paths_.erase(uid);
+  return ok();
+}
+
+Result<void> PodSyncer::releaseVolumes(const std::string& uid) {
+  SKIFF_TRY(volumes_.teardownPod(uid));
+  std::lock_guard lk(mu_);
   volume_paths_.erase(uid);
   return ok();
 }

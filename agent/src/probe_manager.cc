@@ -7,6 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cstring>
+
 #include "skiff/common/log.h"
 
 namespace skiff::agent {
@@ -27,21 +30,30 @@ int resolvePort(const json& port, const json& container) {
   return 0;
 }
 
-// Connects with a deadline; returns the fd or -1.
-int connectTimeout(const std::string& ip, int port, int timeout_ms) {
+// Connects with a deadline; returns the fd or -1 with `why` set as Go's dialer words it.
+int connectTimeout(const std::string& ip, int port, int timeout_ms, std::string& why) {
+  std::string target = ip + ":" + std::to_string(port);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (::inet_pton(AF_INET, ip.c_str(), &addr.sin_addr) != 1) return -1;
+  if (::inet_pton(AF_INET, ip.c_str(), &addr.sin_addr) != 1) {
+    why = "dial tcp " + target + ": invalid address";
+    return -1;
+  }
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return -1;
+  if (fd < 0) {
+    why = std::string("dial tcp ") + target + ": socket: " + std::strerror(errno);
+    return -1;
+  }
   int r = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   if (r != 0 && errno != EINPROGRESS) {
+    why = std::string("dial tcp ") + target + ": connect: " + std::strerror(errno);
     ::close(fd);
     return -1;
   }
   pollfd p{fd, POLLOUT, 0};
   if (r != 0 && (::poll(&p, 1, timeout_ms) != 1)) {
+    why = "dial tcp " + target + ": i/o timeout";
     ::close(fd);
     return -1;
   }
@@ -49,6 +61,9 @@ int connectTimeout(const std::string& ip, int port, int timeout_ms) {
   socklen_t len = sizeof err;
   ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
   if (err != 0) {
+    std::string msg = std::strerror(err);
+    for (auto& ch : msg) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    why = "dial tcp " + target + ": connect: " + msg;
     ::close(fd);
     return -1;
   }
@@ -59,7 +74,7 @@ class RealProbeRunner final : public ProbeRunner {
  public:
   explicit RealProbeRunner(ContainerRuntime& rt) : rt_(rt) {}
   bool run(const json& probe, const json& container, const std::string& cid,
-           const std::string& pod_ip) override {
+           const std::string& pod_ip, std::string& output) override {
     int timeout = std::max(1, probe.value("timeoutSeconds", 1));
     if (probe.contains("exec")) {
       std::vector<std::string> cmd;
@@ -67,12 +82,18 @@ class RealProbeRunner final : public ProbeRunner {
         if (c.is_string()) cmd.push_back(c.get<std::string>());
       }
       auto r = rt_.execSync(cid, cmd, std::chrono::seconds(timeout));
-      return r && r->exit_code == 0;
+      if (!r) {
+        output = r.error().is(ErrorCode::Timeout) ? "command timed out" : r.error().message();
+        return false;
+      }
+      output = r->out + r->err;
+      return r->exit_code == 0;
     }
     if (probe.contains("tcpSocket")) {
       const json& t = probe["tcpSocket"];
       std::string host = t.value("host", pod_ip);
-      int fd = connectTimeout(host, resolvePort(t.value("port", json(0)), container), timeout * 1000);
+      int fd = connectTimeout(host, resolvePort(t.value("port", json(0)), container),
+                              timeout * 1000, output);
       if (fd < 0) return false;
       ::close(fd);
       return true;
@@ -80,9 +101,14 @@ class RealProbeRunner final : public ProbeRunner {
     if (probe.contains("httpGet")) {
       const json& h = probe["httpGet"];
       std::string host = h.value("host", pod_ip);
-      int fd = connectTimeout(host, resolvePort(h.value("port", json(0)), container), timeout * 1000);
-      if (fd < 0) return false;
+      int port = resolvePort(h.value("port", json(0)), container);
       std::string path = h.value("path", "/");
+      std::string why;
+      int fd = connectTimeout(host, port, timeout * 1000, why);
+      if (fd < 0) {
+        output = "Get \"http://" + host + ":" + std::to_string(port) + path + "\": " + why;
+        return false;
+      }
       std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: kube-probe/1.32\r\nAccept: */*\r\nConnection: close\r\n";
       for (const auto& hd : h.value("httpHeaders", json::array())) {
         req += hd.value("name", "") + ": " + hd.value("value", "") + "\r\n";
@@ -102,11 +128,18 @@ class RealProbeRunner final : public ProbeRunner {
       ::close(fd);
       // "HTTP/1.1 200 OK": 200 <= code < 400 is success (kubelet's prober).
       auto sp = resp.find(' ');
-      if (sp == std::string::npos) return false;
+      if (sp == std::string::npos) {
+        output = "Get \"http://" + host + ":" + std::to_string(port) + path +
+                 "\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)";
+        return false;
+      }
       int code = std::atoi(resp.c_str() + sp + 1);
-      return code >= 200 && code < 400;
+      if (code >= 200 && code < 400) return true;
+      output = "HTTP probe failed with statuscode: " + std::to_string(code);
+      return false;
     }
-    return false;  // grpc probes are not supported
+    output = "probe type not supported";  // grpc probes
+    return false;
   }
 
  private:
@@ -117,6 +150,20 @@ class RealProbeRunner final : public ProbeRunner {
 
 std::unique_ptr<ProbeRunner> makeProbeRunner(ContainerRuntime& runtime) {
   return std::make_unique<RealProbeRunner>(runtime);
+}
+
+const char* probeTypeName(ProbeType t) {
+  switch (t) {
+    case ProbeType::Liveness: return "Liveness";
+    case ProbeType::Readiness: return "Readiness";
+    case ProbeType::Startup: return "Startup";
+  }
+  return "";
+}
+
+void ProbeManager::setFailureHook(FailureHook hook) {
+  std::lock_guard lk(mu_);
+  on_failure_ = std::move(hook);
 }
 
 ProbeManager::ProbeManager(ProbeRunner& runner, std::function<void(const std::string&)> on_change)
@@ -229,8 +276,10 @@ void ProbeManager::runDue(std::chrono::steady_clock::time_point now) {
     }
   }
   for (auto& w : due) {
-    bool okr = runner_.run(w.probe, w.container, w.container_id, w.pod_ip);
+    std::string output;
+    bool okr = runner_.run(w.probe, w.container, w.container_id, w.pod_ip, output);
     bool changed = false;
+    FailureHook on_failure;
     {
       std::lock_guard lk(mu_);
       auto it = workers_.find(key(w.container_id, w.type));
@@ -253,7 +302,9 @@ void ProbeManager::runDue(std::chrono::steady_clock::time_point now) {
         cur.result = next;
         changed = true;
       }
+      on_failure = on_failure_;
     }
+    if (!okr && on_failure) on_failure(w.uid, w.container.value("name", ""), w.type, output);
     if (changed && on_change_) on_change_(w.uid);
   }
 }

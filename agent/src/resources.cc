@@ -146,6 +146,12 @@ int64_t milliCpuToQuota(int64_t milli, int64_t period) {
 }
 
 int64_t oomScoreAdjust(const json& pod, const json& container, int64_t memory_capacity) {
+  // Node-critical pods (system-node-critical priority and above) are treated as Guaranteed.
+  const json& spec = pod.value("spec", json::object());
+  if (spec.contains("priority") && spec["priority"].is_number_integer() &&
+      spec["priority"].get<int64_t>() >= 2000001000) {
+    return -997;
+  }
   std::string qos = qosClass(pod);
   if (qos == "Guaranteed") return -997;
   if (qos == "BestEffort") return 1000;

@@ -113,6 +113,7 @@ class RuntimeAdapter final : public ContainerRuntime {
     c.resources.cpu_quota_us = cfg.resources.cpu_quota;
     c.resources.cpu_period_us = cfg.resources.cpu_period;
     c.resources.memory_limit_bytes = cfg.resources.memory_limit;
+    c.oom_score_adj = static_cast<int>(cfg.resources.oom_score_adj);
     c.cap_add = cfg.security.add_capabilities;
     c.cap_drop = cfg.security.drop_capabilities;
     c.privileged = cfg.security.privileged;

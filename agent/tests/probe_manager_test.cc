@@ -11,7 +11,9 @@ using nlohmann::json;
 
 class ScriptedRunner : public ProbeRunner {
  public:
-  bool run(const json& probe, const json&, const std::string&, const std::string&) override {
+  bool run(const json& probe, const json&, const std::string&, const std::string&,
+           std::string& output) override {
+    output = "scripted";
     ++calls;
     std::string file = probe["exec"]["command"][1];
     return results[file];

@@ -27,6 +27,8 @@ PY
 WATCH_PID=$!
 sleep 1
 t0=$SECONDS
+hz=$(getconf CLK_TCK)
+cpu_t0=$(awk '{print $14+$15}' /proc/$AGENT_PID/stat)
 cat <<Y | k apply -f - >/dev/null
 apiVersion: apps/v1
 kind: Deployment
@@ -42,10 +44,11 @@ spec:
 Y
 for _ in $(seq 1 600); do kill -0 $WATCH_PID 2>/dev/null || break; sleep 1; done
 wait $WATCH_PID || fail "watch did not see $N pods Running"
-echo "all $N pods Running after $((SECONDS - t0)) s"
+cpu_t1=$(awk '{print $14+$15}' /proc/$AGENT_PID/stat)
+echo "all $N pods Running after $((SECONDS - t0)) s; agent CPU for the burst" \
+  "$(python3 -c "print(f'{($cpu_t1 - $cpu_t0) / $hz:.2f} s ({($cpu_t1 - $cpu_t0) / $hz * 1000 / $N:.0f} ms/pod)')")"
 sleep 10  # settle, then measure idle
 rss_kb=$(awk '/VmRSS/{print $2}' /proc/$AGENT_PID/status)
-hz=$(getconf CLK_TCK)
 c1=$(awk '{print $14+$15}' /proc/$AGENT_PID/stat); sleep 10; c2=$(awk '{print $14+$15}' /proc/$AGENT_PID/stat)
 python3 - "$T/watch.json" "$rss_kb" "$c1" "$c2" "$hz" "$N" <<'PY'
 import json, sys

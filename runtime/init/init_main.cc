@@ -203,6 +203,19 @@ bool capSupported(int cap) { return CAP_IS_SUPPORTED(cap); }
 
 // Rlimits, user, capabilities, no_new_privs, seccomp: the process-level part shared by run/exec.
 void applyProcessSecurity(const LaunchSpec& s) {
+  // OOM score first: lowering it needs CAP_SYS_RESOURCE, dropped below.
+  {
+    std::string adj = std::to_string(s.oom_score_adj);
+    int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) fail(std::string("open oom_score_adj: ") + std::strerror(errno));
+    ssize_t n = ::write(fd, adj.data(), adj.size());
+    int saved = errno;
+    ::close(fd);
+    // Lowering needs CAP_SYS_RESOURCE, which a nested or unprivileged host may not grant: the
+    // process then keeps the score it inherited rather than not starting at all.
+    if (n != static_cast<ssize_t>(adj.size()) && saved != EACCES && saved != EPERM)
+      fail(std::string("set oom_score_adj: ") + std::strerror(saved));
+  }
   for (const auto& rl : s.rlimits) {
     int res = rlimitResource(rl.type);
     if (res < 0) fail("unknown rlimit '" + rl.type + "'");

@@ -101,6 +101,7 @@ json toJson(const LaunchSpec& s) {
               {"seccomp", s.seccomp},
               {"seccompProgram", s.seccomp_program},
               {"readonlyRootfs", s.readonly_rootfs},
+              {"oomScoreAdj", s.oom_score_adj},
               {"rlimits", rl},
               {"startFifo", s.start_fifo}};
 }
@@ -133,6 +134,10 @@ Result<LaunchSpec> launchSpecFromJson(const std::string& text) {
     s.seccomp = j.at("seccomp").get<bool>();
     s.seccomp_program = j.value("seccompProgram", std::string());  // absent in older specs
     s.readonly_rootfs = j.at("readonlyRootfs").get<bool>();
+    // Absent in specs written before the field existed (re-adopted containers).
+    s.oom_score_adj = j.value("oomScoreAdj", 0);
+    if (s.oom_score_adj < -1000 || s.oom_score_adj > 1000)
+      return Error(ErrorCode::Invalid, "parse launch spec: oomScoreAdj out of [-1000, 1000]");
     for (const auto& r : j.at("rlimits"))
       s.rlimits.push_back({r.at("type").get<std::string>(), r.at("soft").get<std::uint64_t>(),
                            r.at("hard").get<std::uint64_t>()});

@@ -41,6 +41,7 @@ struct LaunchSpec {
   // with the same set); empty: skiff-init compiles it itself.
   std::string seccomp_program;
   bool readonly_rootfs = false;
+  int oom_score_adj = 0;
   std::vector<Rlimit> rlimits;
   std::string start_fifo;  // blocks before exec until startContainer opens it
 };

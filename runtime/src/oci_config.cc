@@ -16,6 +16,7 @@ json ociConfig(const LaunchSpec& s, const std::string& cgroups_path, const Resou
                   {"env", s.env},
                   {"cwd", s.cwd},
                   {"noNewPrivileges", s.no_new_privs && !s.privileged},
+                  {"oomScoreAdj", s.oom_score_adj},
                   {"capabilities",
                    {{"bounding", caps},
                     {"effective", s.uid == 0 ? caps : json::array()},

@@ -582,6 +582,10 @@ class RuntimeImpl : public Runtime {
       SKIFF_ASSIGN_OR_RETURN(spec.seccomp_program, seccompProgramFile(caps));
     }
     spec.readonly_rootfs = config.readonly_rootfs;
+    if (config.oom_score_adj < -1000 || config.oom_score_adj > 1000)
+      return Error(ErrorCode::Invalid, "create container '" + config.name + "': oom_score_adj " +
+                                           std::to_string(config.oom_score_adj) + " out of [-1000, 1000]");
+    spec.oom_score_adj = config.oom_score_adj;
     spec.rlimits = config.rlimits;
     spec.start_fifo = r.dir + "/start.fifo";
 

@@ -30,4 +30,14 @@ done
 echo "restart gaps: ${gaps[*]:-none}"
 [ ${#gaps[@]} -ge 2 ] || fail "fewer than 2 restarts observed"
 [ "${gaps[1]}" -gt "${gaps[0]}" ] || fail "delays did not grow: ${gaps[*]}"
+step "kubelet events: BackOff, and repeats counted on one Event"
+evs() { kubectl get events --field-selector involvedObject.name=crash -o jsonpath="$1"; }
+evs '{.items[?(@.reason=="BackOff")].message}' | grep -q "Back-off restarting failed container c in pod crash_default(" ||
+  fail "no BackOff event: $(kubectl get events --field-selector involvedObject.name=crash)"
+evs '{.items[?(@.reason=="BackOff")].type}' | grep -qw Warning || fail "BackOff event is not a Warning"
+started=$(evs '{.items[?(@.reason=="Started")].count}')
+[ "$(wc -w <<<"$started")" = 1 ] && [ "$started" -ge 3 ] ||
+  fail "Started events not aggregated into one with count >= 3: '$started'"
+evs '{.items[?(@.reason=="Started")].involvedObject.fieldPath}' | grep -qx 'spec.containers{c}' ||
+  fail "Started event has no fieldPath spec.containers{c}"
 echo PASS

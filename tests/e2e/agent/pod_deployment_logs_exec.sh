@@ -37,6 +37,37 @@ out=$(echo "hello from stdin" | k exec -i "$P" -- cat)
 step "exit code is propagated"
 set +e; k exec "$P" -- sh -c 'exit 3'; rc=$?; set -e
 [ $rc = 3 ] || fail "exec exit code $rc, want 3"
+step "kubelet events: Pulled, Created, Started"
+ev=$(k describe pod "$P" | sed -n '/^Events:/,$p')
+for want in "Pulled .*Container image \"busybox\" already present on machine" \
+            "Created .*Created container: main" "Started .*Started container main"; do
+  grep -Eq "$want" <<<"$ev" || { echo "$ev"; fail "kubectl describe shows no event matching '$want'"; }
+done
+k get events --field-selector involvedObject.name="$P" -o jsonpath='{.items[*].source.component}' |
+  grep -qw kubelet || fail "events do not come from source component kubelet"
+step "OOM score adjustment (kubelet QoS policy)"
+[ "$(k exec "$P" -- cat /proc/1/oom_score_adj)" = 1000 ] || fail "BestEffort container oom_score_adj != 1000"
+# Lowering a score needs CAP_SYS_RESOURCE; where the host withholds it (nested containers) the
+# agent and Guaranteed pods keep the score they inherit.
+if sh -c 'echo -1 >/proc/self/oom_score_adj' 2>/dev/null; then LOW=1; else LOW=""; fi
+if [ -n "$LOW" ]; then
+  [ "$(cat /proc/$AGENT_PID/oom_score_adj)" = -999 ] || fail "agent oom_score_adj != -999"
+fi
+cat <<Y | k apply -f - >/dev/null
+apiVersion: v1
+kind: Pod
+metadata: {name: guaranteed}
+spec:
+  containers:
+  - name: c
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sleep", "3600"]
+    resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {cpu: 100m, memory: 64Mi}}
+Y
+until_ok 60 pod_running guaranteed || fail "guaranteed pod not Running"
+want=-997; [ -n "$LOW" ] || want=$(cat /proc/$AGENT_PID/oom_score_adj)
+[ "$(k exec guaranteed -- cat /proc/1/oom_score_adj)" = "$want" ] || fail "Guaranteed container oom_score_adj != $want"
 step "kubectl logs -f"
 timeout 4 kubectl logs -f --tail=1 "$P" >"$T/follow.txt" 2>&1 || true
 [ "$(grep -c tick "$T/follow.txt")" -ge 3 ] || { cat "$T/follow.txt"; fail "logs -f did not stream"; }

@@ -30,4 +30,11 @@ step "liveness failure restarts the container"
 k exec probed -- rm /tmp/alive
 until_ok 40 bash -c '[ "$(kubectl get pod probed -o jsonpath="{.status.containerStatuses[0].restartCount}")" -ge 1 ]' ||
   fail "container not restarted after liveness failure"
+step "kubelet events: Unhealthy and Killing"
+ev=$(k describe pod probed | sed -n '/^Events:/,$p')
+grep -Eq "Unhealthy .*Liveness probe failed: cat: can't open '/tmp/alive'" <<<"$ev" ||
+  { echo "$ev"; fail "no Unhealthy liveness event"; }
+grep -Eq "Unhealthy .*Readiness probe failed: " <<<"$ev" || { echo "$ev"; fail "no Unhealthy readiness event"; }
+grep -Eq "Killing .*Container c failed liveness probe, will be restarted" <<<"$ev" ||
+  { echo "$ev"; fail "no Killing event for the liveness restart"; }
 echo PASS

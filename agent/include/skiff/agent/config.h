@@ -38,6 +38,10 @@ struct AgentConfig {
                                                       {"nodefs.available", "10%"},
                                                       {"imagefs.available", "15%"},
                                                       {"nodefs.inodesFree", "5%"}};
+  // How long a pressure condition stays after its threshold was last crossed (kubelet: 5m).
+  std::chrono::seconds eviction_pressure_transition_period{300};
+  // How often the eviction manager observes the node (kubelet's housekeeping, 10 s).
+  std::chrono::seconds eviction_monitoring_interval{10};
 
   // Paths, runtime and network.
   std::string root_dir = "/var/lib/skiff/agent";
@@ -71,6 +75,9 @@ struct AgentConfig {
   std::chrono::seconds crash_loop_initial{10};
   std::chrono::seconds crash_loop_max{300};
 
+  // The agent's own /proc/self/oom_score_adj (kubelet --oom-score-adj, default -999).
+  int oom_score_adj = -999;
+
   bool run_proxy = true;
   std::string log_level = "info";
 
@@ -86,6 +93,8 @@ Result<std::map<std::string, std::string>> parseKeyValueList(const std::string& 
 // kubelet's list (memory.available, nodefs.available, nodefs.inodesFree, imagefs.available,
 // imagefs.inodesFree, pid.available).
 Result<std::map<std::string, std::string>> parseEvictionThresholds(const std::string& text);
+// Go duration ("5m0s", "30s", "1h30m", "1.5s" rounds down) as whole seconds; >= 0.
+Result<std::chrono::seconds> parseGoDuration(const std::string& text, const std::string& what);
 // --register-with-taints "key=value:NoSchedule,key2:NoExecute".
 Result<std::vector<nlohmann::json>> parseTaints(const std::string& text);
 // Node labels a kubelet may not set on itself (kubelet's NodeRestriction rules) are refused:

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -15,6 +16,7 @@
 #include <set>
 #include <string>
 
+#include "skiff/agent/event_recorder.h"
 #include "skiff/agent/kube_client.h"
 #include "skiff/agent/pod_status.h"
 #include "skiff/agent/pod_sync.h"
@@ -55,10 +57,19 @@ class Kubelet final : public ReflectorHandler {
   // Static pods from the manifest directory (source "file"), keyed by their UID.
   void setStaticPods(const std::vector<nlohmann::json>& pods);
   void setLimits(const KubeletLimits& limits);
+  // An extra admission check run after the resource/port one (the eviction manager's).
+  void setAdmitHook(std::function<std::optional<WaitingReason>(const nlohmann::json&)> hook);
+  // Pods admitted, running or about to, not terminating: what the eviction manager may evict.
+  std::vector<nlohmann::json> activePods();
+  // Evicts a pod (kubelet's eviction manager killPodFunc): its worker kills the containers,
+  // reports phase Failed with reason Evicted and `message`, and frees its local volumes.
+  bool evictPod(const nlohmann::json& pod, const std::string& message);
 
   // Lookups for the kubelet API.
   std::optional<nlohmann::json> findPod(const std::string& ns, const std::string& name);
   std::vector<nlohmann::json> pods();
+  std::optional<nlohmann::json> podByUid(const std::string& uid);
+  void setEventRecorder(EventRecorder* recorder) { events_ = recorder; }
   void updateUid(const std::string& uid) { workers_.updatePod(uid); }
   void stop();
   void waitIdleForTest() { workers_.waitIdleForTest(); }
@@ -67,6 +78,7 @@ class Kubelet final : public ReflectorHandler {
   void syncUid(const std::string& uid);
   void patchStatus(const nlohmann::json& pod, const nlohmann::json& status);
   void ensureMirrorPod(const nlohmann::json& pod);
+  void syncEvicted(const nlohmann::json& pod, const std::string& message);
 
   KubeClientPtr client_;
   PodSyncer& syncer_;
@@ -79,8 +91,11 @@ class Kubelet final : public ReflectorHandler {
   std::set<std::string> admitted_;
   std::set<std::string> finished_;  // reached Succeeded/Failed: containers are not restarted
   std::map<std::string, WaitingReason> rejected_;
+  std::map<std::string, std::string> evicted_;  // uid -> eviction message
+  std::function<std::optional<WaitingReason>(const nlohmann::json&)> admit_hook_;
   std::map<std::string, std::string> pleg_;             // container id -> state+uid
   bool listed_ = false;
+  EventRecorder* events_ = nullptr;
   PodWorkers workers_;
 };
 

@@ -19,6 +19,7 @@
 #include "skiff/agent/backoff.h"
 #include "skiff/agent/container_env.h"
 #include "skiff/agent/container_runtime.h"
+#include "skiff/agent/event_recorder.h"
 #include "skiff/agent/object_source.h"
 #include "skiff/agent/pod_status.h"
 #include "skiff/agent/volumes.h"
@@ -44,6 +45,9 @@ struct PodSyncConfig {
   std::vector<std::string> cluster_dns;
   std::string cluster_domain = "cluster.local";
   int64_t memory_capacity = 0;
+  // Lowest oom_score_adj a container can get: without CAP_SYS_RESOURCE no process may go below
+  // what it inherited from the agent, so the QoS value is raised to this floor.
+  int64_t min_oom_score_adj = -1000;
   int64_t allocatable_milli_cpu = 0;
   int64_t allocatable_memory = 0;
 };
@@ -62,12 +66,17 @@ class PodSyncer {
   Result<void> killPod(const nlohmann::json& pod, std::chrono::seconds grace);
   // Removes containers and sandboxes of `uid`, tears down the network and volumes.
   Result<void> cleanupPod(const std::string& uid);
+  // Tears down the pod's volumes only (an evicted pod keeps its stopped containers for logs).
+  Result<void> releaseVolumes(const std::string& uid);
   // Status from what the runtime has right now, without acting.
   Result<nlohmann::json> currentStatus(const nlohmann::json& pod,
                                        std::optional<WaitingReason> terminal = std::nullopt);
   Result<PodRuntimeView> runtimeView(const std::string& uid);
   // Pods (uid -> ns/name) the runtime holds, for orphan cleanup after an agent restart.
   Result<std::map<std::string, std::string>> runtimePods();
+
+  // Kubelet events (Pulling, Pulled, Created, Started, Killing, BackOff, Failed, FailedMount).
+  void setEventRecorder(EventRecorder* recorder) { events_ = recorder; }
 
   // Exposed for tests: the service-style key of a container's backoff entry.
   static std::string backoffKey(const nlohmann::json& pod, const std::string& container);
@@ -83,6 +92,8 @@ class PodSyncer {
   // recorded) or never (restartPolicy).
   bool shouldStartAgain(const nlohmann::json& pod, const nlohmann::json& spec,
                         const ContainerInfo& last, bool is_init);
+  void event(const nlohmann::json& pod, const std::string& container, const char* type,
+             const char* reason, const std::string& message);
   void setWaiting(const std::string& uid, const std::string& name, std::string reason,
                   std::string message);
   void clearWaiting(const std::string& uid, const std::string& name);
@@ -98,6 +109,7 @@ class PodSyncer {
   Backoff& image_backoff_;
   ProbeResults* probes_;
   WallClock clock_;
+  EventRecorder* events_ = nullptr;
   std::mutex mu_;
   std::map<std::string, std::map<std::string, WaitingReason>> waiting_;  // uid -> name -> why
   std::map<std::string, std::map<std::string, std::string>> volume_paths_;  // uid -> vol -> path

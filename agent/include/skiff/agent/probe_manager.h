@@ -24,13 +24,18 @@ namespace skiff::agent {
 
 enum class ProbeType { Liveness, Readiness, Startup };
 
-// Runs one probe attempt. Success = true. Exposed for tests (a fake runs nothing).
+// Runs one probe attempt. Success = true; `output` gets what the kubelet reports in the
+// Unhealthy event (the exec output, "HTTP probe failed with statuscode: 500", the dial error).
+// Exposed for tests (a fake runs nothing).
 class ProbeRunner {
  public:
   virtual ~ProbeRunner() = default;
   virtual bool run(const nlohmann::json& probe, const nlohmann::json& container,
-                   const std::string& container_id, const std::string& pod_ip) = 0;
+                   const std::string& container_id, const std::string& pod_ip,
+                   std::string& output) = 0;
 };
+
+const char* probeTypeName(ProbeType t);  // "Liveness", "Readiness", "Startup"
 std::unique_ptr<ProbeRunner> makeProbeRunner(ContainerRuntime& runtime);
 
 class ProbeManager final : public ProbeResults {
@@ -42,6 +47,11 @@ class ProbeManager final : public ProbeResults {
   ProbeView view(const nlohmann::json& pod, const PodRuntimeView& rt) override;
   bool shouldRestart(const std::string& container_id) override;
   void forget(const std::string& container_id) override;
+
+  // Called for every failed probe attempt (kubelet's Unhealthy event).
+  using FailureHook = std::function<void(const std::string& uid, const std::string& container,
+                                         ProbeType type, const std::string& output)>;
+  void setFailureHook(FailureHook hook);
 
   void stop();
   // Runs every probe that is due at `now` (tests drive time through this).
@@ -62,6 +72,7 @@ class ProbeManager final : public ProbeResults {
 
   ProbeRunner& runner_;
   std::function<void(const std::string&)> on_change_;
+  FailureHook on_failure_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, Worker> workers_;

@@ -143,6 +143,9 @@ struct ContainerConfig {
   bool no_new_privs = true;
   bool seccomp_unconfined = false;
   bool readonly_rootfs = false;
+  // /proc/<pid>/oom_score_adj of the container's processes (kubelet's QoS policy: -997
+  // Guaranteed, 1000 BestEffort, 3..999 Burstable), set before the process starts.
+  int oom_score_adj = 0;
   // The main process's stdio. Without either flag: /dev/null as stdin, pipes (to the CRI log) as
   // stdout/stderr. stdin_open: stdin is a pipe the shim keeps open for attach. tty: a pty is
   // stdin/stdout/stderr (output logged as stdout). stdin_once: the first attach session that

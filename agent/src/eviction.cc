@@ -1,0 +1,332 @@
+#include "skiff/agent/eviction.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "skiff/agent/resources.h"
+#include "skiff/common/log.h"
+
+namespace skiff::agent {
+
+using nlohmann::json;
+using skiff::log::kv;
+
+namespace {
+
+// kubelet's SystemCriticalPriority (scheduling.k8s.io): pods at or above it are critical.
+constexpr int64_t kSystemCriticalPriority = 2000000000;
+
+// Resource a signal reclaims (signalToResource in pkg/kubelet/eviction/helpers.go).
+std::string resourceOf(const std::string& signal) {
+  if (signal == "memory.available") return "memory";
+  if (signal == "nodefs.available" || signal == "imagefs.available") return "ephemeral-storage";
+  if (signal == "nodefs.inodesFree" || signal == "imagefs.inodesFree") return "inodes";
+  if (signal == "pid.available") return "pids";
+  return "";
+}
+
+// Node condition a signal raises (signalToNodeCondition).
+std::string conditionOf(const std::string& signal) {
+  std::string r = resourceOf(signal);
+  if (r == "memory") return "MemoryPressure";
+  if (r == "pids") return "PIDPressure";
+  return "DiskPressure";
+}
+
+// Memory signals are handled first (byEvictionPriority), then disk, then pids.
+int signalOrder(const std::string& signal) {
+  std::string r = resourceOf(signal);
+  if (r == "memory") return 0;
+  if (r == "pids") return 2;
+  return 1;
+}
+
+int64_t thresholdValue(const EvictionThreshold& t, int64_t capacity) {
+  if (t.quantity) return *t.quantity;
+  return static_cast<int64_t>(static_cast<double>(capacity) * t.percentage);
+}
+
+bool isBytes(const std::string& signal) {
+  std::string r = resourceOf(signal);
+  return r == "memory" || r == "ephemeral-storage";
+}
+
+std::string formatWithBase(int64_t value, int64_t base, const char* const* suffixes) {
+  if (value == 0) return "0";
+  int k = 0;
+  int64_t v = value;
+  while (k < 6 && v % base == 0) {
+    v /= base;
+    ++k;
+  }
+  return std::to_string(v) + suffixes[k];
+}
+
+int64_t priorityOf(const json& pod) {
+  const json& spec = pod.value("spec", json::object());
+  auto it = spec.find("priority");
+  return it != spec.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
+std::string uidOf(const json& pod) {
+  return pod.value("metadata", json::object()).value("uid", "");
+}
+
+// Requests of the pod for the resource a signal reclaims.
+int64_t podRequestFor(const json& pod, const std::string& resource) {
+  if (resource == "memory") return podRequests(pod).memory_bytes;
+  if (resource == "ephemeral-storage") {
+    int64_t sum = 0;
+    for (const auto& c : pod.value("spec", json::object()).value("containers", json::array())) {
+      const json& req = c.value("resources", json::object()).value("requests", json::object());
+      if (req.contains("ephemeral-storage") && req["ephemeral-storage"].is_string()) {
+        sum += parseBytes(req["ephemeral-storage"].get<std::string>()).value_or(0);
+      }
+    }
+    return sum;
+  }
+  return 0;
+}
+
+int64_t usageFor(const PodUsage& u, const std::string& resource) {
+  if (resource == "memory") return u.memory_working_set;
+  if (resource == "ephemeral-storage") return u.disk_bytes;
+  if (resource == "inodes") return u.inodes;
+  if (resource == "pids") return u.processes;
+  return 0;
+}
+
+std::string requestString(const json& container, const std::string& resource) {
+  const json& req = container.value("resources", json::object()).value("requests", json::object());
+  if (req.contains(resource) && req[resource].is_string()) return req[resource].get<std::string>();
+  return "0";
+}
+
+}  // namespace
+
+std::string evictionResourceOf(const std::string& signal) { return resourceOf(signal); }
+
+std::string formatBinaryQuantity(int64_t value) {
+  // Go formats binary quantities strictly between -1024 and 1024 as decimal.
+  if (value > -1024 && value < 1024) return formatDecimalQuantity(value);
+  static const char* const kSuffixes[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
+  return formatWithBase(value, 1024, kSuffixes);
+}
+
+std::string formatDecimalQuantity(int64_t value) {
+  static const char* const kSuffixes[] = {"", "k", "M", "G", "T", "P", "E"};
+  return formatWithBase(value, 1000, kSuffixes);
+}
+
+Result<std::vector<EvictionThreshold>> parseEvictionHard(
+    const std::map<std::string, std::string>& thresholds) {
+  std::vector<EvictionThreshold> out;
+  for (const auto& [signal, text] : thresholds) {
+    if (resourceOf(signal).empty()) {
+      return Error(ErrorCode::Invalid, "eviction threshold: unknown signal '" + signal + "'");
+    }
+    EvictionThreshold t;
+    t.signal = signal;
+    t.text = text;
+    if (text.ends_with("%")) {
+      char* end = nullptr;
+      double pct = std::strtod(text.c_str(), &end);
+      if (end != text.c_str() + text.size() - 1 || !std::isfinite(pct) || pct < 0 || pct > 100) {
+        return Error(ErrorCode::Invalid, "eviction threshold " + signal + ": invalid percentage '" +
+                                             text + "' (must be 0%..100%)");
+      }
+      if (pct == 0) continue;
+      t.percentage = pct / 100;
+    } else {
+      auto q = parseBytes(text);
+      if (!q || *q < 0) {
+        return Error(ErrorCode::Invalid,
+                     "eviction threshold " + signal + ": invalid quantity '" + text + "'");
+      }
+      if (*q == 0) continue;
+      t.quantity = *q;
+    }
+    out.push_back(t);
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return signalOrder(a.signal) < signalOrder(b.signal);
+  });
+  return out;
+}
+
+EvictionManager::EvictionManager(std::vector<EvictionThreshold> thresholds,
+                                 EvictionStatsSource& stats, ActivePods active_pods,
+                                 EvictFn evict, WallClock clock,
+                                 std::chrono::seconds pressure_transition_period)
+    : thresholds_(std::move(thresholds)),
+      stats_(stats),
+      active_pods_(std::move(active_pods)),
+      evict_(std::move(evict)),
+      clock_(std::move(clock)),
+      transition_(pressure_transition_period) {}
+
+bool EvictionManager::isCriticalPod(const json& pod) {
+  const json& md = pod.value("metadata", json::object());
+  const json& ann = md.value("annotations", json::object());
+  if (ann.contains("kubernetes.io/config.mirror")) return true;
+  if (ann.contains("kubernetes.io/config.source") &&
+      ann.value("kubernetes.io/config.source", "") != "api") {
+    return true;  // static pod
+  }
+  return priorityOf(pod) >= kSystemCriticalPriority;
+}
+
+std::vector<json> EvictionManager::rank(const std::string& signal, std::vector<json> pods,
+                                        const std::map<std::string, PodUsage>& usage) {
+  std::string resource = resourceOf(signal);
+  auto use = [&](const json& p) -> int64_t {
+    auto it = usage.find(uidOf(p));
+    return it == usage.end() ? 0 : usageFor(it->second, resource);
+  };
+  auto over = [&](const json& p) { return use(p) > podRequestFor(p, resource); };
+  std::stable_sort(pods.begin(), pods.end(), [&](const json& a, const json& b) {
+    if (resource != "pids" && resource != "inodes") {
+      // exceedMemoryRequests / exceedDiskRequests: pods above their request go first.
+      bool oa = over(a), ob = over(b);
+      if (oa != ob) return oa;
+    }
+    int64_t pa = priorityOf(a), pb = priorityOf(b);
+    if (pa != pb) return pa < pb;
+    // Then by consumption above the request, largest first.
+    return use(a) - podRequestFor(a, resource) > use(b) - podRequestFor(b, resource);
+  });
+  return pods;
+}
+
+std::string EvictionManager::evictionMessage(const EvictionThreshold& t,
+                                             const SignalObservation& obs, const json& pod,
+                                             const PodUsage* usage) const {
+  // pkg/kubelet/eviction/helpers.go evictionMessage: nodeLowMessageFmt, thresholdMetMessageFmt
+  // and one containerMessageFmt per container above its request.
+  std::string resource = resourceOf(t.signal);
+  std::string msg = "The node was low on resource: " + resource + ". ";
+  auto fmt = isBytes(t.signal) ? formatBinaryQuantity : formatDecimalQuantity;
+  std::string quantity = t.quantity ? t.text : fmt(thresholdValue(t, obs.capacity));
+  msg += "Threshold quantity: " + quantity + ", available: " + fmt(obs.available) + ". ";
+  if (usage == nullptr || (resource != "memory" && resource != "ephemeral-storage")) return msg;
+  for (const auto& c : pod.value("spec", json::object()).value("containers", json::array())) {
+    std::string name = c.value("name", "");
+    auto it = usage->containers.find(name);
+    if (it == usage->containers.end()) continue;
+    int64_t used = resource == "memory" ? it->second.memory_working_set : it->second.disk_bytes;
+    std::string req = requestString(c, resource);
+    int64_t req_bytes = parseBytes(req).value_or(0);
+    if (used > req_bytes) {
+      msg += "Container " + name + " was using " + formatBinaryQuantity(used) + ", request is " +
+             req + ", has larger consumption of " + resource + ". ";
+    }
+  }
+  return msg;
+}
+
+std::optional<std::string> EvictionManager::synchronize() {
+  auto lg = skiff::log::get("eviction");
+  auto observed = stats_.observe();
+  if (!observed) {
+    SKIFF_LOG_WARN(lg, "Eviction manager: failed to observe node signals",
+                   kv("err", observed.error().message()));
+    return std::nullopt;
+  }
+  auto now = clock_();
+  std::vector<const EvictionThreshold*> met;
+  for (const auto& t : thresholds_) {
+    auto it = observed->find(t.signal);
+    if (it == observed->end() || it->second.available < 0) continue;
+    if (!t.quantity && it->second.capacity <= 0) continue;
+    if (it->second.available < thresholdValue(t, it->second.capacity)) met.push_back(&t);
+  }
+  NodePressure before, after;
+  {
+    std::lock_guard lk(mu_);
+    before = pressure_;
+    met_.clear();
+    for (const auto* t : met) {
+      met_.push_back(t->signal);
+      condition_last_observed_[conditionOf(t->signal)] = now;
+    }
+    // A condition stays until the transition period passed since it was last observed.
+    auto active = [&](const char* cond) {
+      auto it = condition_last_observed_.find(cond);
+      return it != condition_last_observed_.end() && now - it->second < transition_;
+    };
+    pressure_.memory = active("MemoryPressure");
+    pressure_.disk = active("DiskPressure");
+    pressure_.pid = active("PIDPressure");
+    after = pressure_;
+  }
+  if (!(before == after)) {
+    SKIFF_LOG_INFO(lg, "Eviction manager: node pressure changed", kv("memoryPressure", after.memory),
+                   kv("diskPressure", after.disk), kv("pidPressure", after.pid));
+  }
+  if (met.empty()) return std::nullopt;
+
+  const EvictionThreshold& t = *met.front();
+  const SignalObservation& obs = observed->at(t.signal);
+  SKIFF_LOG_WARN(lg, "Eviction manager: attempting to reclaim", kv("resourceName", resourceOf(t.signal)),
+                 kv("signal", t.signal), kv("threshold", t.text),
+                 kv("available", obs.available));
+  std::vector<json> candidates;
+  for (auto& p : active_pods_()) {
+    if (!isCriticalPod(p)) candidates.push_back(std::move(p));
+  }
+  if (candidates.empty()) {
+    SKIFF_LOG_WARN(lg, "Eviction manager: no pods to evict", kv("signal", t.signal));
+    return std::nullopt;
+  }
+  auto usage = stats_.podUsage(candidates);
+  auto ranked = rank(t.signal, std::move(candidates), usage);
+  // kubelet evicts at most one pod per pass, trying the next one when a kill fails.
+  for (const auto& pod : ranked) {
+    auto u = usage.find(uidOf(pod));
+    std::string msg = evictionMessage(t, obs, pod, u == usage.end() ? nullptr : &u->second);
+    SKIFF_LOG_INFO(lg, "Eviction manager: evicting pod",
+                   kv("pod", pod["metadata"].value("namespace", "") + "/" +
+                                 pod["metadata"].value("name", "")),
+                   kv("message", msg));
+    if (evict_(pod, msg)) return uidOf(pod);
+  }
+  return std::nullopt;
+}
+
+std::optional<WaitingReason> EvictionManager::admit(const json& pod) {
+  NodePressure p = pressure();
+  if (!p.memory && !p.disk && !p.pid) return std::nullopt;
+  if (isCriticalPod(pod)) return std::nullopt;
+  // Only memory pressure: non-BestEffort pods fit, and BestEffort ones that tolerate the
+  // memory-pressure taint (lifecycle admit handler in eviction_manager.go).
+  if (p.memory && !p.disk && !p.pid) {
+    if (qosClass(pod) != "BestEffort") return std::nullopt;
+    for (const auto& tol : pod.value("spec", json::object()).value("tolerations", json::array())) {
+      std::string key = tol.value("key", ""), op = tol.value("operator", "Equal");
+      std::string effect = tol.value("effect", "");
+      bool key_ok = (key.empty() && op == "Exists") || key == "node.kubernetes.io/memory-pressure";
+      bool effect_ok = effect.empty() || effect == "NoSchedule";
+      if (key_ok && effect_ok) return std::nullopt;
+    }
+  }
+  std::string conds;
+  for (auto [on, name] : {std::pair{p.memory, "MemoryPressure"}, std::pair{p.disk, "DiskPressure"},
+                          std::pair{p.pid, "PIDPressure"}}) {
+    if (!on) continue;
+    if (!conds.empty()) conds += " ";
+    conds += name;
+  }
+  return WaitingReason{"Evicted", "The node had condition: [" + conds + "]. "};
+}
+
+NodePressure EvictionManager::pressure() {
+  std::lock_guard lk(mu_);
+  return pressure_;
+}
+
+std::vector<std::string> EvictionManager::thresholdsMet() {
+  std::lock_guard lk(mu_);
+  return met_;
+}
+
+}  // namespace skiff::agent
