@@ -131,11 +131,12 @@ Result<PodRuntimeView> PodSyncer::runtimeView(const std::string& uid) {
                   (s.state == view.sandbox->state && s.created_at_ns > view.sandbox->created_at_ns);
     if (better) view.sandbox = s;
   }
-  SKIFF_ASSIGN_OR_RETURN(auto containers, runtime_.listContainers());
-  for (auto& c : containers) {
-    auto it = c.labels.find(kLabelPodUid);
-    if (it == c.labels.end() || it->second != uid) continue;
-    view.containers[c.name].push_back(c);
+  // Containers of every sandbox this pod has had (older ones hold lastState and restart counts).
+  for (const auto& s : sandboxes) {
+    auto it = s.labels.find(kLabelPodUid);
+    if (it == s.labels.end() || it->second != uid) continue;
+    SKIFF_ASSIGN_OR_RETURN(auto containers, runtime_.listSandboxContainers(s.id));
+    for (auto& c : containers) view.containers[c.name].push_back(std::move(c));
   }
   for (auto& [_, list] : view.containers) {
     std::sort(list.begin(), list.end(), [](const ContainerInfo& a, const ContainerInfo& b) {

@@ -134,8 +134,15 @@ class RuntimeAdapter final : public ContainerRuntime {
     SKIFF_TRY(r_->removeContainer(id));
     return ok();
   }
-  Result<std::vector<ContainerInfo>> listContainers() override {
-    SKIFF_ASSIGN_OR_RETURN(auto list, r_->listContainers());
+  Result<std::vector<ContainerInfo>> listContainers() override { return toInfos(r_->listContainers()); }
+  Result<std::vector<ContainerInfo>> listSandboxContainers(const std::string& sandbox_id) override {
+    if (sandbox_id.empty()) return std::vector<ContainerInfo>{};  // the runtime reads "" as all
+    runtime::ContainerFilter filter;
+    filter.sandbox_id = sandbox_id;
+    return toInfos(r_->listContainers(filter));
+  }
+  static Result<std::vector<ContainerInfo>> toInfos(Result<std::vector<runtime::ContainerStatus>> listed) {
+    SKIFF_ASSIGN_OR_RETURN(auto list, std::move(listed));
     std::vector<ContainerInfo> out;
     for (const auto& s : list) {
       ContainerInfo c;

@@ -707,11 +707,13 @@ class RuntimeImpl : public Runtime {
     std::vector<ContainerRecord> all;
     {
       std::lock_guard lk(mu_);
-      for (const auto& [id, c] : containers_) all.push_back(c);
+      for (const auto& [id, c] : containers_) {
+        if (!filter.sandbox_id.empty() && c.sandbox_id.rfind(filter.sandbox_id, 0) != 0) continue;
+        all.push_back(c);
+      }
     }
     std::vector<ContainerStatus> out;
     for (const auto& c : all) {
-      if (!filter.sandbox_id.empty() && c.sandbox_id.rfind(filter.sandbox_id, 0) != 0) continue;
       ContainerStatus s = statusOf(c);
       if (filter.state && s.state != *filter.state) continue;
       out.push_back(std::move(s));

@@ -177,6 +177,13 @@ class ContainerRuntime {
   virtual Result<void> stopContainer(const std::string& id, std::chrono::seconds timeout) = 0;
   virtual Result<void> removeContainer(const std::string& id) = 0;
   virtual Result<std::vector<ContainerInfo>> listContainers() = 0;
+  // The containers of one sandbox. A pod sync needs only its own pod's containers; listing all
+  // of them (each one's state read from disk and /proc) made every sync O(pods on the node).
+  virtual Result<std::vector<ContainerInfo>> listSandboxContainers(const std::string& sandbox_id) {
+    SKIFF_ASSIGN_OR_RETURN(auto all, listContainers());
+    std::erase_if(all, [&](const ContainerInfo& c) { return c.sandbox_id != sandbox_id; });
+    return all;
+  }
 
   virtual Result<ExecResult> execSync(const std::string& id, const std::vector<std::string>& cmd,
                                       std::chrono::seconds timeout) = 0;
