@@ -7,19 +7,9 @@
 # shims, containers); mounts go with the mount namespace; cleanup() removes the throwaway
 # cgroup subtree and the temporary directory.
 set -euo pipefail
-B=${SKIFF_BINARY_DIR:?}
-MASTER=${SKIFF_E2E_MASTER:-$B/master-lite/skiff-master}
-AGENT=$B/agent/skiff-agent
-IMAGE=$B/packaging/busybox/busybox-oci.tar
-[ -x "$MASTER" ] || { echo "FAIL: no skiff-master at $MASTER"; exit 1; }
-[ -x "$AGENT" ] || { echo "FAIL: no skiff-agent at $AGENT"; exit 1; }
-command -v kubectl >/dev/null || { echo "FAIL: kubectl not installed"; exit 1; }
-[ "$(id -u)" = 0 ] || { echo "FAIL: the agent e2e tests need root (namespaces, cgroups)"; exit 1; }
-
-if [ -z "${SKIFF_E2E_INNS:-}" ]; then
-  export SKIFF_E2E_INNS=1
-  exec unshare --net --mount --propagation private --pid --fork --mount-proc -- "$0" "$@"
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/../node_env.sh"
+e2e_node_checks agent
+e2e_enter_namespaces SKIFF_E2E_INNS "$@"
 
 T=$(mktemp -d /tmp/skiff-e2e-agent.XXXXXX)
 [ -n "${SKIFF_E2E_KEEP:-}" ] && echo "workdir $T"

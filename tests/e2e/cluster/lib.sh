@@ -17,20 +17,9 @@
 # removes those cgroups and the temporary directory, also after a failure.
 # SKIFF_E2E_KEEP=1 prints the work dir and keeps the daemons' logs in /tmp/skiff-e2e-cluster-logs.
 set -euo pipefail
-B=${SKIFF_BINARY_DIR:?}
-MASTER=${SKIFF_E2E_MASTER:-$B/master-lite/skiff-master}
-AGENT=$B/agent/skiff-agent
-IMAGE=$B/packaging/busybox/busybox-oci.tar
-[ -x "$MASTER" ] || { echo "FAIL: no skiff-master at $MASTER"; exit 1; }
-[ -x "$AGENT" ] || { echo "FAIL: no skiff-agent at $AGENT"; exit 1; }
-[ -f "$IMAGE" ] || { echo "FAIL: no busybox image at $IMAGE"; exit 1; }
-command -v kubectl >/dev/null || { echo "FAIL: kubectl not installed"; exit 1; }
-[ "$(id -u)" = 0 ] || { echo "FAIL: the cluster e2e tests need root (namespaces, cgroups)"; exit 1; }
-
-if [ -z "${SKIFF_E2E_CLUSTER_INNS:-}" ]; then
-  export SKIFF_E2E_CLUSTER_INNS=1
-  exec unshare --net --mount --propagation private --pid --fork --mount-proc -- "$0" "$@"
-fi
+. "$(dirname "${BASH_SOURCE[0]}")/../node_env.sh"
+e2e_node_checks cluster
+e2e_enter_namespaces SKIFF_E2E_CLUSTER_INNS "$@"
 
 T=$(mktemp -d /tmp/skiff-e2e-cluster.XXXXXX)
 [ -n "${SKIFF_E2E_KEEP:-}" ] && echo "workdir $T"
