@@ -31,20 +31,26 @@ Result<std::string> readFile(const std::string& path, std::size_t max_bytes) {
   return out;
 }
 
+Result<void> writeAll(int fd, std::string_view data, const std::string& what) {
+  std::size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Error::fromErrno(errno, "write '" + what + "'");
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
 Result<void> writeFileAtomic(const std::string& path, std::string_view data, unsigned mode) {
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd) return Error::fromErrno(errno, "create '" + tmp + "'");
-  std::size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::unlink(tmp.c_str());
-      return Error::fromErrno(e, "write '" + tmp + "'");
-    }
-    off += static_cast<std::size_t>(n);
+  if (auto written = writeAll(fd.get(), data, tmp); !written) {
+    ::unlink(tmp.c_str());
+    return written;
   }
   if (::fsync(fd.get()) != 0 || ::fchmod(fd.get(), mode) != 0) {
     int e = errno;

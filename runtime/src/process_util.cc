@@ -120,31 +120,14 @@ Result<void> spawnDetached(const std::vector<std::string>& argv, int pass_fd) {
 Result<void> writeFileNew(const std::string& path, std::string_view data, unsigned mode) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (!fd) return Error::fromErrno(errno, "create '" + path + "'");
-  std::size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Error::fromErrno(errno, "write '" + path + "'");
-    }
-    off += static_cast<std::size_t>(n);
-  }
-  return ok();
+  return writeAll(fd.get(), data, path);
 }
 
 Result<void> writeFileReplace(const std::string& path, std::string_view data, unsigned mode) {
   std::string tmp = path + ".tmp";
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd) return Error::fromErrno(errno, "create '" + tmp + "'");
-  std::size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Error::fromErrno(errno, "write '" + tmp + "'");
-    }
-    off += static_cast<std::size_t>(n);
-  }
+  SKIFF_TRY(writeAll(fd.get(), data, tmp));
   fd.reset();
   if (::rename(tmp.c_str(), path.c_str()) != 0) return Error::fromErrno(errno, "rename '" + tmp + "'");
   return ok();

@@ -16,6 +16,10 @@ Result<std::string> readFile(const std::string& path, std::size_t max_bytes = 16
 // A reader sees the old content or the new, never a torn file.
 Result<void> writeFileAtomic(const std::string& path, std::string_view data, unsigned mode = 0644);
 
+// Writes all of `data` to `fd`, retrying short writes and EINTR. `what` names the file in the
+// error ("write '<what>': No space left on device").
+Result<void> writeAll(int fd, std::string_view data, const std::string& what);
+
 // Joins a root prefix and an absolute path: joinRoot("/fixtures/deb12", "/proc/cpuinfo").
 std::string joinRoot(std::string_view root, std::string_view abs_path);
 
