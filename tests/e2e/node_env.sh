@@ -9,6 +9,17 @@ MASTER=${SKIFF_E2E_MASTER:-$B/master-lite/skiff-master}
 AGENT=$B/agent/skiff-agent
 IMAGE=$B/packaging/busybox/busybox-oci.tar
 
+# k ARGS...: kubectl that cannot hang a test.
+k() { timeout 60 kubectl "$@"; }
+# until_ok SECONDS CMD...: retries CMD every 0.5 s until it succeeds or SECONDS pass.
+until_ok() {
+  local deadline=$((SECONDS + $1)); shift
+  while ! "$@" >/dev/null 2>&1; do
+    [ $SECONDS -ge $deadline ] && return 1
+    sleep 0.5
+  done
+}
+
 # e2e_node_checks SUITE: fails the test early, with the reason, when it cannot run here.
 e2e_node_checks() {
   [ -x "$MASTER" ] || { echo "FAIL: no skiff-master at $MASTER"; exit 1; }

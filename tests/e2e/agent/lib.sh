@@ -49,15 +49,6 @@ fail() {
   exit 1
 }
 step() { echo "== $*"; }
-k() { timeout 60 kubectl "$@"; }
-# until SECONDS CMD...: retries CMD every 0.5 s.
-until_ok() {
-  local deadline=$((SECONDS + $1)); shift
-  while ! "$@" >/dev/null 2>&1; do
-    [ $SECONDS -ge $deadline ] && return 1
-    sleep 0.5
-  done
-}
 
 NODE_IP=10.99.0.1
 start_master() {

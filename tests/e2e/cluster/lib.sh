@@ -76,15 +76,6 @@ fail() {
   exit 1
 }
 step() { echo "== [$SECONDS s] $*"; }
-k() { timeout 60 kubectl "$@"; }
-# until_ok SECONDS CMD...: retries CMD every 0.5 s until it succeeds or SECONDS pass.
-until_ok() {
-  local deadline=$((SECONDS + $1)); shift
-  while ! "$@" >/dev/null 2>&1; do
-    [ $SECONDS -ge $deadline ] && return 1
-    sleep 0.5
-  done
-}
 # on NODE CMD...: runs CMD in NODE's network namespace (its host network, not a pod's).
 on() { local n=$1; shift; nsenter --net=/proc/"${NS_PID[$n]}"/ns/net -- "$@"; }
 
