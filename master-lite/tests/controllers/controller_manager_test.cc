@@ -42,7 +42,12 @@ TEST(ControllerManagerTest, RunsSchedulerAndControllersAndStopsCleanly) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // waiting on real threads
   }
   EXPECT_EQ(n, 2u);
-  EXPECT_FALSE(meta::str(*client.get(gvr::kNodes, "", "n1"), {"spec", "podCIDR"}).empty());
+  // Node IPAM runs on its own worker: binding the pods does not wait for it.
+  auto pod_cidr = [&] { return meta::str(*client.get(gvr::kNodes, "", "n1"), {"spec", "podCIDR"}); };
+  while (pod_cidr().empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_FALSE(pod_cidr().empty());
   (*m)->stop();
   client.waitIdleForTest();
 }
