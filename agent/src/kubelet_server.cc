@@ -29,6 +29,7 @@
 #include <utility>
 
 #include "skiff/agent/cri_log.h"
+#include "skiff/agent/port_forward.h"
 #include "skiff/common/log.h"
 
 namespace skiff::agent {
@@ -327,10 +328,10 @@ class Server final : public KubeletServer {
       bool taken = co_await exec(stream, req, buf, segs[1], segs[2], container, q, segs[0] == "attach");
       co_return taken ? kTaken : kClose;
     }
-    if (!segs.empty() && segs[0] == "portForward") {
-      co_await write(*stream, replyStatus(req, 501, "NotImplemented",
-                                          "port-forward is not supported by skiff-agent yet"));
-      co_return kKeep;
+    if ((segs.size() == 3 || segs.size() == 4) && segs[0] == "portForward") {
+      // /portForward/{ns}/{pod} or /portForward/{ns}/{pod}/{uid}
+      bool taken = co_await portForward(stream, req, buf, segs[1], segs[2]);
+      co_return taken ? kTaken : kClose;
     }
     co_await write(*stream, reply(req, 404, "text/plain; charset=utf-8", "404 page not found\n"));
     co_return kKeep;
@@ -480,12 +481,9 @@ class Server final : public KubeletServer {
     std::string proto;
     for (const char* p : {"v5.channel.k8s.io", "v4.channel.k8s.io", "v3.channel.k8s.io",
                           "v2.channel.k8s.io", "channel.k8s.io"}) {
-      std::stringstream ss(offered);
-      std::string item;
-      while (std::getline(ss, item, ',')) {
-        item.erase(0, item.find_first_not_of(' '));
-        item.erase(item.find_last_not_of(' ') + 1);
-        if (item == p && proto.empty()) proto = p;
+      if (offers(offered, p)) {
+        proto = p;
+        break;
       }
     }
     if (proto.empty()) {
@@ -660,6 +658,145 @@ class Server final : public KubeletServer {
     co_await drainAndClose(ws, state);
     co_return true;
   }
+
+  // Port-forward: SPDY/3.1 on the upgraded connection, or inside kubectl's WebSocket tunnel.
+  // Returns true once the stream was handed to the session.
+  asio::awaitable<bool> portForward(std::shared_ptr<TlsStream> stream, Request& req,
+                                    beast::flat_buffer& buf, const std::string& ns,
+                                    const std::string& name) {
+    static const std::string kProtocol = "portforward.k8s.io";
+    static const std::string kTunnel = "SPDY/3.1+portforward.k8s.io";
+    auto pod = src_.findPod(ns, name);
+    if (!pod) {
+      co_await write(*stream, replyStatus(req, 404, "NotFound", "pod does not exist"));
+      co_return false;
+    }
+    std::string uid = (*pod)["metadata"].value("uid", "");
+    auto view = src_.runtimeView(uid);
+    if (!view || !view->sandbox || view->sandbox->state != SandboxState::Ready) {
+      co_await write(*stream, replyStatus(req, 500, "InternalError",
+                                          "pod sandbox for pod \"" + ns + "/" + name + "\" is not ready"));
+      co_return false;
+    }
+    PortForwardOptions po;
+    po.pod = view->sandbox->id;
+    po.dial = [netns = view->sandbox->netns_path, id = view->sandbox->id](int port) {
+      return dialPodPort(netns, id, port);
+    };
+    if (websocket::is_upgrade(req)) {
+      if (!offers(req[http::field::sec_websocket_protocol], kTunnel)) {
+        co_await write(*stream, replyStatus(req, 400, "BadRequest",
+                                            "unable to upgrade: no supported protocol in '" +
+                                                std::string(req[http::field::sec_websocket_protocol]) +
+                                                "', server supports [" + kTunnel + "]"));
+        co_return false;
+      }
+      auto ws = std::make_shared<websocket::stream<TlsStream>>(std::move(*stream));
+      ws->set_option(websocket::stream_base::decorator(
+          [](websocket::response_type& res) { res.set(http::field::sec_websocket_protocol, kTunnel); }));
+      co_await ws->async_accept(req, asio::use_awaitable);
+      ws->binary(true);
+      co_await servePortForward(std::make_shared<WebSocketChannel>(ws), std::move(po));
+      co_return true;
+    }
+    std::string upgrade(req[http::field::upgrade]);
+    for (auto& c : upgrade) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (upgrade != "spdy/3.1") {
+      co_await write(*stream, replyStatus(req, 400, "BadRequest", "Upgrade request required"));
+      co_return false;
+    }
+    // httpstream.Handshake: the client lists the versions it speaks in X-Stream-Protocol-Version.
+    bool wanted = false;
+    for (const auto& f : req) {
+      if (beast::iequals(f.name_string(), "X-Stream-Protocol-Version") && offers(f.value(), kProtocol)) wanted = true;
+    }
+    if (!wanted) {
+      co_await write(*stream, replyStatus(req, 403, "Forbidden",
+                                          "unable to upgrade: unable to negotiate protocol: server "
+                                          "supports [" + kProtocol + "]"));
+      co_return false;
+    }
+    http::response<http::empty_body> res{http::status::switching_protocols, req.version()};
+    res.set(http::field::connection, "Upgrade");
+    res.set(http::field::upgrade, "SPDY/3.1");
+    res.set("X-Stream-Protocol-Version", kProtocol);
+    co_await http::async_write(*stream, res, asio::use_awaitable);
+    auto leftover = beast::buffers_to_string(buf.data());
+    buf.consume(buf.size());
+    co_await servePortForward(std::make_shared<RawChannel>(stream, std::move(leftover)), std::move(po));
+    co_return true;
+  }
+
+  // Whether a comma-separated header value lists `want`.
+  static bool offers(beast::string_view list, const std::string& want) {
+    std::stringstream ss{std::string(list)};
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      item.erase(0, item.find_first_not_of(' '));
+      item.erase(item.find_last_not_of(' ') + 1);
+      if (item == want) return true;
+    }
+    return false;
+  }
+
+  // The raw TLS connection after `Upgrade: SPDY/3.1`.
+  class RawChannel final : public ByteChannel {
+   public:
+    RawChannel(std::shared_ptr<TlsStream> s, std::string leftover)
+        : s_(std::move(s)), leftover_(std::move(leftover)) {}
+    asio::awaitable<bool> read(std::string& out) override {
+      if (!leftover_.empty()) {
+        out += std::exchange(leftover_, {});
+        co_return true;
+      }
+      std::array<char, 32 * 1024> b{};
+      boost::system::error_code ec;
+      std::size_t n = co_await s_->async_read_some(asio::buffer(b), asio::redirect_error(asio::use_awaitable, ec));
+      out.append(b.data(), n);
+      co_return !ec || n > 0;
+    }
+    asio::awaitable<bool> write(std::string bytes) override {
+      boost::system::error_code ec;
+      co_await asio::async_write(*s_, asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));
+      co_return !ec;
+    }
+    asio::awaitable<void> close() override {
+      boost::system::error_code ignored;
+      beast::get_lowest_layer(*s_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+      beast::get_lowest_layer(*s_).close();
+      co_return;
+    }
+
+   private:
+    std::shared_ptr<TlsStream> s_;
+    std::string leftover_;
+  };
+
+  // kubectl's tunnel: each binary message carries the next bytes of the SPDY connection.
+  class WebSocketChannel final : public ByteChannel {
+   public:
+    explicit WebSocketChannel(std::shared_ptr<websocket::stream<TlsStream>> ws) : ws_(std::move(ws)) {}
+    asio::awaitable<bool> read(std::string& out) override {
+      beast::flat_buffer in;
+      boost::system::error_code ec;
+      co_await ws_->async_read(in, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec || !ws_->got_binary()) co_return false;  // client-go refuses text messages too
+      out += beast::buffers_to_string(in.data());
+      co_return true;
+    }
+    asio::awaitable<bool> write(std::string bytes) override {
+      boost::system::error_code ec;
+      co_await ws_->async_write(asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));
+      co_return !ec;
+    }
+    asio::awaitable<void> close() override {
+      boost::system::error_code ec;
+      co_await ws_->async_close(websocket::close_code::normal, asio::redirect_error(asio::use_awaitable, ec));
+    }
+
+   private:
+    std::shared_ptr<websocket::stream<TlsStream>> ws_;
+  };
 
   asio::awaitable<void> drainAndClose(std::shared_ptr<websocket::stream<TlsStream>> ws,
                                       std::shared_ptr<ExecState> state) {

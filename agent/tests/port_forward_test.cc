@@ -1,0 +1,227 @@
+// The port-forward session against a scripted SPDY client and a socketpair standing in for the
+// pod's listening port.
+#include "skiff/agent/port_forward.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <deque>
+
+#include "skiff/agent/spdy.h"
+
+namespace skiff::agent {
+namespace {
+
+namespace asio = boost::asio;
+
+class FakeChannel final : public ByteChannel {
+ public:
+  explicit FakeChannel(asio::io_context& io) : wake_(io, asio::steady_timer::time_point::max()) {}
+  void push(std::string bytes) {
+    in_.push_back(std::move(bytes));
+    wake_.cancel();
+  }
+  void hangUp() {
+    eof_ = true;
+    wake_.cancel();
+  }
+  asio::awaitable<bool> read(std::string& out) override {
+    while (in_.empty() && !eof_) {
+      boost::system::error_code ec;
+      wake_.expires_at(asio::steady_timer::time_point::max());
+      co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (in_.empty()) co_return false;
+    out += in_.front();
+    in_.pop_front();
+    co_return true;
+  }
+  asio::awaitable<bool> write(std::string bytes) override {
+    out_ += bytes;
+    co_return true;
+  }
+  asio::awaitable<void> close() override {
+    closed_ = true;
+    co_return;
+  }
+  std::string out_;
+  bool closed_ = false;
+
+ private:
+  asio::steady_timer wake_;
+  std::deque<std::string> in_;
+  bool eof_ = false;
+};
+
+class PortForwardTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    chan_ = std::make_shared<FakeChannel>(io_);
+    PortForwardOptions o;
+    o.pod = "sb1";
+    o.uid = "u1";
+    o.linger = std::chrono::milliseconds(20);
+    o.dial = [this](int port) -> Result<UniqueFd> {
+      dialed_.push_back(port);
+      if (refuse_) return Error(ErrorCode::Unavailable, "failed to connect to localhost:81");
+      int sv[2];
+      if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return Error::fromErrno(errno, "socketpair");
+      pod_.reset(sv[1]);
+      return UniqueFd(sv[0]);
+    };
+    asio::co_spawn(io_, servePortForward(chan_, std::move(o)), [this](std::exception_ptr) { ended_ = true; });
+  }
+
+  // Runs the session until `done` holds (or 5 s pass).
+  template <typename F>
+  bool runUntil(F done) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      io_.restart();
+      io_.run_for(std::chrono::milliseconds(5));
+    }
+    return done();
+  }
+
+  void openStream(uint32_t id, const std::string& type, const std::string& port, const std::string& rid) {
+    auto block = client_deflate_.compress({{"streamType", type}, {"port", port}, {"requestID", rid}});
+    ASSERT_TRUE(block);
+    chan_->push(spdy::encodeSynStream(id, *block, false));
+  }
+
+  // Frames the session sent since the last call.
+  std::vector<spdy::Frame> frames() {
+    reader_.feed(chan_->out_);
+    chan_->out_.clear();
+    for (;;) {
+      auto f = reader_.next();
+      EXPECT_TRUE(f);
+      if (!f || !*f) break;
+      if ((*f)->type == spdy::FrameType::SynReply) {
+        EXPECT_TRUE(client_inflate_.decompress((*f)->payload));
+      }
+      got_.push_back(std::move(**f));
+    }
+    return got_;
+  }
+
+  bool has(spdy::FrameType t, uint32_t stream, bool fin, const std::string& payload = "") {
+    for (const auto& f : frames()) {
+      if (f.type == t && f.stream_id == stream && f.fin() == fin && (payload.empty() || f.payload == payload)) return true;
+    }
+    return false;
+  }
+
+  std::string readPod() {
+    char b[256];
+    ssize_t n = ::recv(pod_.get(), b, sizeof b, MSG_DONTWAIT);
+    return n > 0 ? std::string(b, static_cast<std::size_t>(n)) : std::string();
+  }
+
+  asio::io_context io_;
+  std::shared_ptr<FakeChannel> chan_;
+  spdy::HeaderCompressor client_deflate_;
+  spdy::HeaderDecompressor client_inflate_;
+  spdy::FrameReader reader_;
+  std::vector<spdy::Frame> got_;
+  std::vector<int> dialed_;
+  UniqueFd pod_;
+  bool refuse_ = false;
+  bool ended_ = false;
+};
+
+TEST_F(PortForwardTest, ForwardsBothWaysThenClosesBothStreams) {
+  openStream(1, "error", "8080", "0");
+  openStream(3, "data", "8080", "0");
+  ASSERT_TRUE(runUntil([&] { return has(spdy::FrameType::SynReply, 1, false) && has(spdy::FrameType::SynReply, 3, false); }));
+  EXPECT_EQ(dialed_, std::vector<int>{8080});
+  chan_->push(spdy::encodeData(1, "", true));  // kubectl closes its side of the error stream at once
+  chan_->push(spdy::encodeData(3, "GET / HTTP/1.0\r\n\r\n", false));
+  std::string at_pod;
+  ASSERT_TRUE(runUntil([&] { at_pod += readPod(); return at_pod == "GET / HTTP/1.0\r\n\r\n"; }));
+  ASSERT_EQ(::send(pod_.get(), "HTTP/1.0 200 OK\r\n\r\nhi", 21, 0), 21);
+  ASSERT_TRUE(runUntil([&] { return has(spdy::FrameType::Data, 3, false, "HTTP/1.0 200 OK\r\n\r\nhi"); }));
+  // The pod closes: FIN on the data stream, then (after the client's FIN) on the error stream.
+  pod_.reset();
+  ASSERT_TRUE(runUntil([&] { return has(spdy::FrameType::Data, 3, true); }));
+  chan_->push(spdy::encodeData(3, "", true));
+  ASSERT_TRUE(runUntil([&] { return has(spdy::FrameType::Data, 1, true); }));
+  for (const auto& f : frames()) EXPECT_FALSE(f.type == spdy::FrameType::Data && f.stream_id == 1 && !f.payload.empty());
+  chan_->hangUp();
+  ASSERT_TRUE(runUntil([&] { return ended_; }));
+  EXPECT_TRUE(chan_->closed_);
+}
+
+TEST_F(PortForwardTest, ClientHalfCloseReachesThePodAndLingerEndsIt) {
+  openStream(1, "error", "80", "7");
+  openStream(3, "data", "80", "7");
+  ASSERT_TRUE(runUntil([&] { return has(spdy::FrameType::SynReply, 3, false); }));
+  chan_->push(spdy::encodeData(3, "bye", true));
+  std::string at_pod;
+  ASSERT_TRUE(runUntil([&] { at_pod += readPod(); return at_pod == "bye"; }));
+  // The pod never closes; after the linger both streams end anyway and the pod sees EOF.
+  ASSERT_TRUE(runUntil([&] { return has(spdy::FrameType::Data, 3, true) && has(spdy::FrameType::Data, 1, true); }));
+  char b;
+  EXPECT_EQ(::recv(pod_.get(), &b, 1, 0), 0);
+}
+
+TEST_F(PortForwardTest, DialFailureIsWrittenToTheErrorStream) {
+  refuse_ = true;
+  openStream(1, "error", "81", "0");
+  openStream(3, "data", "81", "0");
+  std::string expected = "error forwarding port 81 to pod sb1, uid u1: failed to connect to localhost:81";
+  ASSERT_TRUE(runUntil([&] { return has(spdy::FrameType::Data, 1, false, expected); }));
+  ASSERT_TRUE(runUntil([&] { return has(spdy::FrameType::Data, 1, true) && has(spdy::FrameType::Data, 3, true); }));
+}
+
+TEST_F(PortForwardTest, RequestIdFallsBackToStreamIdsForOldClients) {
+  auto block = client_deflate_.compress({{"streamType", "error"}, {"port", "9000"}});
+  chan_->push(spdy::encodeSynStream(5, *block, false));
+  block = client_deflate_.compress({{"streamType", "data"}, {"port", "9000"}});
+  chan_->push(spdy::encodeSynStream(7, *block, false));
+  ASSERT_TRUE(runUntil([&] { return dialed_.size() == 1; }));
+  EXPECT_EQ(dialed_[0], 9000);
+}
+
+TEST_F(PortForwardTest, AnswersPingsAndRefusesBadStreams) {
+  chan_->push(spdy::encodePing(1));
+  openStream(1, "stdin", "80", "0");
+  openStream(3, "data", "http", "1");
+  ASSERT_TRUE(runUntil([&] { return has(spdy::FrameType::RstStream, 3, false); }));
+  bool pong = false, refused1 = false;
+  for (const auto& f : frames()) {
+    pong |= f.type == spdy::FrameType::Ping && f.value == 1;
+    refused1 |= f.type == spdy::FrameType::RstStream && f.stream_id == 1 && f.value == spdy::kRefusedStream;
+  }
+  EXPECT_TRUE(pong);
+  EXPECT_TRUE(refused1);
+  EXPECT_TRUE(dialed_.empty());
+}
+
+TEST_F(PortForwardTest, ClientLeavingClosesThePodSocket) {
+  openStream(1, "error", "80", "0");
+  openStream(3, "data", "80", "0");
+  ASSERT_TRUE(runUntil([&] { return pod_.valid(); }));
+  chan_->hangUp();
+  ASSERT_TRUE(runUntil([&] { return ended_; }));
+  char b;
+  ASSERT_TRUE(runUntil([&] { return ::recv(pod_.get(), &b, 1, MSG_DONTWAIT) == 0; }));
+}
+
+TEST_F(PortForwardTest, ProtocolErrorEndsTheConnectionWithGoAway) {
+  chan_->push(std::string{'\x80', '\x02', '\x00', '\x06', '\x00', '\x00', '\x00', '\x04', 0, 0, 0, 1});
+  ASSERT_TRUE(runUntil([&] { return ended_; }));
+  bool goaway = false;
+  for (const auto& f : frames()) goaway |= f.type == spdy::FrameType::GoAway && f.value == spdy::kProtocolError;
+  EXPECT_TRUE(goaway);
+  EXPECT_TRUE(chan_->closed_);
+}
+
+}  // namespace
+}  // namespace skiff::agent
