@@ -22,6 +22,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include <charconv>
 #include <deque>
 #include <fstream>
 #include <sstream>
@@ -330,7 +331,7 @@ class Server final : public KubeletServer {
     }
     if ((segs.size() == 3 || segs.size() == 4) && segs[0] == "portForward") {
       // /portForward/{ns}/{pod} or /portForward/{ns}/{pod}/{uid}
-      bool taken = co_await portForward(stream, req, buf, segs[1], segs[2]);
+      bool taken = co_await portForward(stream, req, buf, segs[1], segs[2], q);
       co_return taken ? kTaken : kClose;
     }
     co_await write(*stream, reply(req, 404, "text/plain; charset=utf-8", "404 page not found\n"));
@@ -663,9 +664,10 @@ class Server final : public KubeletServer {
   // Returns true once the stream was handed to the session.
   asio::awaitable<bool> portForward(std::shared_ptr<TlsStream> stream, Request& req,
                                     beast::flat_buffer& buf, const std::string& ns,
-                                    const std::string& name) {
+                                    const std::string& name, const Query& q) {
     static const std::string kProtocol = "portforward.k8s.io";
     static const std::string kTunnel = "SPDY/3.1+portforward.k8s.io";
+    static const std::string kChannels = "v4.channel.k8s.io";
     auto pod = src_.findPod(ns, name);
     if (!pod) {
       co_await write(*stream, replyStatus(req, 404, "NotFound", "pod does not exist"));
@@ -684,19 +686,44 @@ class Server final : public KubeletServer {
       return dialPodPort(netns, id, port);
     };
     if (websocket::is_upgrade(req)) {
-      if (!offers(req[http::field::sec_websocket_protocol], kTunnel)) {
+      // kubectl's SPDY tunnel first; the channel protocol (Python client) names its ports in the URL.
+      auto offered = req[http::field::sec_websocket_protocol];
+      std::string proto = offers(offered, kTunnel) ? kTunnel : offers(offered, kChannels) ? kChannels : "";
+      std::vector<int> ports;
+      if (proto == kChannels) {
+        auto it = q.values.find("port");
+        for (const auto& p : it == q.values.end() ? std::vector<std::string>{} : it->second) {
+          int port = 0;
+          auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+          if (ec != std::errc() || end != p.data() + p.size() || port <= 0 || port > 65535) {
+            co_await write(*stream, replyStatus(req, 400, "BadRequest", "invalid port \"" + p + "\""));
+            co_return false;
+          }
+          ports.push_back(port);
+        }
+        if (ports.empty()) {
+          co_await write(*stream, replyStatus(req, 400, "BadRequest", "query parameter \"port\" is required"));
+          co_return false;
+        }
+      }
+      if (proto.empty()) {
         co_await write(*stream, replyStatus(req, 400, "BadRequest",
                                             "unable to upgrade: no supported protocol in '" +
-                                                std::string(req[http::field::sec_websocket_protocol]) +
-                                                "', server supports [" + kTunnel + "]"));
+                                                std::string(offered) + "', server supports [" + kTunnel +
+                                                " " + kChannels + "]"));
         co_return false;
       }
       auto ws = std::make_shared<websocket::stream<TlsStream>>(std::move(*stream));
       ws->set_option(websocket::stream_base::decorator(
-          [](websocket::response_type& res) { res.set(http::field::sec_websocket_protocol, kTunnel); }));
+          [proto](websocket::response_type& res) { res.set(http::field::sec_websocket_protocol, proto); }));
       co_await ws->async_accept(req, asio::use_awaitable);
       ws->binary(true);
-      co_await servePortForward(std::make_shared<WebSocketChannel>(ws), std::move(po));
+      auto channel = std::make_shared<WebSocketChannel>(ws);
+      if (proto == kTunnel) {
+        co_await servePortForward(channel, std::move(po));
+      } else {
+        co_await servePortForwardChannels(channel, std::move(ports), std::move(po));
+      }
       co_return true;
     }
     std::string upgrade(req[http::field::upgrade]);

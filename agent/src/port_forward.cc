@@ -37,6 +37,63 @@ struct Pair {
   std::unique_ptr<asio::steady_timer> wake;
 };
 
+// Sends whole frames/messages in the order they were queued, one write at a time (the header
+// compressor's state depends on the order, and a WebSocket allows one writer).
+class OrderedWriter : public std::enable_shared_from_this<OrderedWriter> {
+ public:
+  OrderedWriter(std::shared_ptr<ByteChannel> ch, asio::any_io_executor ex) : ch_(std::move(ch)), ex_(std::move(ex)) {}
+
+  void send(std::string bytes) {
+    if (closed_) return;
+    pending_ += bytes.size();
+    queue_.push_back(std::move(bytes));
+    if (writing_) return;
+    writing_ = true;
+    asio::co_spawn(ex_, [self = shared_from_this()]() -> asio::awaitable<void> {
+      while (!self->queue_.empty()) {
+        std::string f = std::move(self->queue_.front());
+        self->queue_.pop_front();
+        self->pending_ -= f.size();
+        if (!co_await self->ch_->write(std::move(f))) {
+          self->queue_.clear();
+          self->pending_ = 0;
+          self->closed_ = true;
+        }
+      }
+      self->writing_ = false;
+    }, asio::detached);
+  }
+
+  // Back-pressure for a pump: waits while more than `limit` bytes are queued.
+  asio::awaitable<void> waitBelow(std::size_t limit) { co_await waitWhile([&] { return pending_ > limit; }, 100000); }
+
+  // Waits (at most 2 s) for the queue to go out, then drops anything sent later.
+  asio::awaitable<void> drain() {
+    co_await waitWhile([&] { return writing_ || !queue_.empty(); }, 200);
+    closed_ = true;
+  }
+
+ private:
+  template <typename F>
+  asio::awaitable<void> waitWhile(F busy, int max_ticks) {
+    asio::steady_timer t(ex_);
+    for (int i = 0; i < max_ticks && !closed_ && busy(); ++i) {
+      t.expires_after(std::chrono::milliseconds(10));
+      boost::system::error_code ec;
+      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+
+  std::shared_ptr<ByteChannel> ch_;
+  asio::any_io_executor ex_;
+  std::deque<std::string> queue_;
+  std::size_t pending_ = 0;
+  bool writing_ = false;
+  bool closed_ = false;
+};
+
+constexpr std::size_t kMaxQueued = 1 << 20;
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(std::shared_ptr<ByteChannel> ch, PortForwardOptions o)
@@ -45,6 +102,7 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<void> run() {
     auto lg = skiff::log::get("agent");
     ex_ = co_await asio::this_coro::executor;
+    out_ = std::make_shared<OrderedWriter>(ch_, ex_);
     for (bool open = true; open && !goaway_;) {
       std::string in;
       if (!co_await ch_->read(in)) break;
@@ -69,11 +127,13 @@ class Session : public std::enable_shared_from_this<Session> {
       p->client_done = true;
       closePod(*p);
     }
-    co_await drain();
+    co_await out_->drain();
     co_await ch_->close();
   }
 
  private:
+  void send(std::string frame) { out_->send(std::move(frame)); }
+
   // Returns false when the connection must end.
   asio::awaitable<bool> handle(spdy::Frame f) {
     switch (f.type) {
@@ -193,7 +253,10 @@ class Session : public std::enable_shared_from_this<Session> {
         boost::system::error_code ec;
         std::size_t n = co_await pair->sock->async_read_some(asio::buffer(buf),
                                                              asio::redirect_error(asio::use_awaitable, ec));
-        if (n > 0) send(spdy::encodeData(pair->data_id, std::string_view(buf.data(), n), false));
+        if (n > 0) {
+          send(spdy::encodeData(pair->data_id, std::string_view(buf.data(), n), false));
+          co_await out_->waitBelow(kMaxQueued);
+        }
         if (ec) break;
       }
       pair->pod_done = true;
@@ -233,35 +296,6 @@ class Session : public std::enable_shared_from_this<Session> {
     if (p.wake) p.wake->cancel();
   }
 
-  // Frames go out in the order they were made (the header compressor's state depends on it).
-  void send(std::string frame) {
-    if (closed_) return;
-    queue_.push_back(std::move(frame));
-    if (writing_) return;
-    writing_ = true;
-    asio::co_spawn(ex_, [self = shared_from_this()]() -> asio::awaitable<void> {
-      while (!self->queue_.empty()) {
-        std::string f = std::move(self->queue_.front());
-        self->queue_.pop_front();
-        if (!co_await self->ch_->write(std::move(f))) {
-          self->queue_.clear();
-          self->closed_ = true;
-        }
-      }
-      self->writing_ = false;
-    }, asio::detached);
-  }
-
-  asio::awaitable<void> drain() {
-    asio::steady_timer t(ex_);
-    for (int i = 0; i < 200 && (writing_ || !queue_.empty()); ++i) {
-      t.expires_after(std::chrono::milliseconds(10));
-      boost::system::error_code ec;
-      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
-    closed_ = true;
-  }
-
   std::shared_ptr<ByteChannel> ch_;
   PortForwardOptions opts_;
   asio::any_io_executor ex_;
@@ -272,12 +306,100 @@ class Session : public std::enable_shared_from_this<Session> {
   std::map<uint32_t, std::string> streams_;              // stream id -> requestID
   uint32_t last_stream_ = 0;
   bool goaway_ = false;
-  std::deque<std::string> queue_;
-  bool writing_ = false;
-  bool closed_ = false;
+  std::shared_ptr<OrderedWriter> out_;
+};
+
+// The channel protocol: one pod socket per requested port, for the life of the WebSocket.
+class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
+ public:
+  ChannelSession(std::shared_ptr<ByteChannel> ch, std::vector<int> ports, PortForwardOptions o)
+      : ch_(std::move(ch)), ports_(std::move(ports)), opts_(std::move(o)) {}
+
+  asio::awaitable<void> run() {
+    ex_ = co_await asio::this_coro::executor;
+    out_ = std::make_shared<OrderedWriter>(ch_, ex_);
+    done_ = std::make_unique<asio::steady_timer>(ex_, asio::steady_timer::time_point::max());
+    socks_.resize(ports_.size());
+    for (std::size_t i = 0; i < ports_.size(); ++i) {
+      std::string port_le{static_cast<char>(ports_[i] & 0xFF), static_cast<char>(ports_[i] >> 8)};
+      out_->send(std::string(1, static_cast<char>(2 * i)) + port_le);
+      out_->send(std::string(1, static_cast<char>(2 * i + 1)) + port_le);
+    }
+    for (std::size_t i = 0; i < ports_.size(); ++i) {
+      auto fd = opts_.dial(ports_[i]);
+      if (!fd) {
+        out_->send(std::string(1, static_cast<char>(2 * i + 1)) + "error forwarding port " +
+                            std::to_string(ports_[i]) + " to pod " + opts_.pod + ", uid " + opts_.uid +
+                            ": " + fd.error().message());
+        continue;
+      }
+      socks_[i] = std::make_unique<tcp::socket>(ex_);
+      boost::system::error_code ec;
+      socks_[i]->assign(tcp::v4(), fd->release(), ec);
+      ++open_;
+      asio::co_spawn(ex_, pump(i, shared_from_this()), asio::detached);
+    }
+    if (open_ > 0) {
+      // Client -> pod until the client leaves; meanwhile the pumps run.
+      asio::co_spawn(ex_, readLoop(shared_from_this()), asio::detached);
+      boost::system::error_code ec;
+      co_await done_->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    for (auto& s : socks_) {
+      boost::system::error_code ignored;
+      if (s) s->close(ignored);
+    }
+    co_await out_->drain();
+    co_await ch_->close();
+  }
+
+ private:
+  // `self` keeps the session alive while the coroutine runs.
+  asio::awaitable<void> pump(std::size_t i, std::shared_ptr<ChannelSession> /*self*/) {
+    std::array<char, 32 * 1024> buf{};
+    for (;;) {
+      boost::system::error_code ec;
+      std::size_t n = co_await socks_[i]->async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+      if (n > 0) {
+        out_->send(std::string(1, static_cast<char>(2 * i)) + std::string(buf.data(), n));
+        co_await out_->waitBelow(kMaxQueued);
+      }
+      if (ec) break;
+    }
+    if (--open_ == 0) done_->cancel();
+  }
+
+  asio::awaitable<void> readLoop(std::shared_ptr<ChannelSession> /*self*/) {
+    for (;;) {
+      std::string msg;
+      if (!co_await ch_->read(msg)) break;
+      if (msg.empty()) continue;
+      std::size_t c = static_cast<unsigned char>(msg[0]);
+      if (c % 2 != 0 || c / 2 >= socks_.size() || !socks_[c / 2]) continue;  // error channels are read-only
+      boost::system::error_code ec;
+      co_await asio::async_write(*socks_[c / 2], asio::buffer(msg.data() + 1, msg.size() - 1),
+                                 asio::redirect_error(asio::use_awaitable, ec));
+    }
+    done_->cancel();
+  }
+
+  std::shared_ptr<ByteChannel> ch_;
+  std::vector<int> ports_;
+  PortForwardOptions opts_;
+  asio::any_io_executor ex_;
+  std::shared_ptr<OrderedWriter> out_;
+  std::vector<std::unique_ptr<tcp::socket>> socks_;
+  std::unique_ptr<asio::steady_timer> done_;
+  int open_ = 0;
 };
 
 }  // namespace
+
+asio::awaitable<void> servePortForwardChannels(std::shared_ptr<ByteChannel> channel, std::vector<int> ports,
+                                               PortForwardOptions options) {
+  auto s = std::make_shared<ChannelSession>(std::move(channel), std::move(ports), std::move(options));
+  co_await s->run();
+}
 
 asio::awaitable<void> servePortForward(std::shared_ptr<ByteChannel> channel, PortForwardOptions options) {
   auto s = std::make_shared<Session>(std::move(channel), std::move(options));

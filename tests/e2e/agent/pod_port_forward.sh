@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # kubectl port-forward through skiff-master's proxy to the kubelet API's /portForward: the
 # default SPDY-over-WebSocket tunnel (kubectl >= 1.31), the plain SPDY upgrade (kubectl 1.27, and
-# the fallback), several connections over one session, and the error a closed port gives.
+# the fallback), several connections over one session, the Python client's channel protocol, and
+# the error a closed port gives.
 . "$(dirname "$0")/lib.sh"
 start_cluster
 
@@ -57,6 +58,31 @@ if command -v kubectl.1.27 >/dev/null; then
   out=$(fetch 18082) || { cat "$T/pf.log"; fail "fetch through kubectl 1.27 failed"; }
   [ "$out" = "hello-from-web" ] || fail "kubectl 1.27 fetch returned '$out'"
   stop_pf
+fi
+
+if /usr/bin/python3 -c 'import kubernetes' 2>/dev/null; then
+  step "Python client portforward() (WebSocket v4.channel.k8s.io, ports in the URL)"
+  out=$(timeout 30 /usr/bin/python3 - <<'PY' 2>&1
+from kubernetes import client, config
+from kubernetes.stream import portforward
+config.load_kube_config()
+api = client.CoreV1Api()
+pf = portforward(api.connect_get_namespaced_pod_portforward, "web", "default", ports="8080")
+s = pf.socket(8080)
+s.setblocking(True)
+s.sendall(b"GET /index.html HTTP/1.0\r\n\r\n")
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+print(data.decode().splitlines()[-1])
+print("error:", pf.error(8080))
+PY
+  ) || fail "python portforward failed: $out"
+  grep -qx "hello-from-web" <<<"$out" || fail "python portforward returned: $out"
+  grep -qx "error: None" <<<"$out" || fail "python portforward reported an error: $out"
 fi
 
 step "a port nothing listens on: the kubelet's error reaches kubectl"

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "skiff/common/result.h"
 #include "skiff/common/unique_fd.h"
@@ -52,6 +53,16 @@ struct PortForwardOptions {
 // opened and the channel. Runs on the channel's executor.
 boost::asio::awaitable<void> servePortForward(std::shared_ptr<ByteChannel> channel,
                                               PortForwardOptions options);
+
+// The older WebSocket port-forward protocol the Python client speaks (subprotocol
+// v4.channel.k8s.io; kubelet pkg/kubelet/cri/streaming/portforward/websocket.go): the ports come
+// from the URL, port i gets data channel 2i and error channel 2i+1, each opened by a message
+// holding the port number (2 bytes, little-endian), then each message is a channel byte plus
+// payload. One pod connection per port, made at once; the WebSocket closes when all of them end.
+// Each read() of `channel` must return exactly one message and each write() sends one.
+boost::asio::awaitable<void> servePortForwardChannels(std::shared_ptr<ByteChannel> channel,
+                                                      std::vector<int> ports,
+                                                      PortForwardOptions options);
 
 // The real dialer: a TCP connection to 127.0.0.1:port (then [::1]:port) made from inside the
 // network namespace at `netns_path` (empty: the agent's own, for hostNetwork pods).
