@@ -237,6 +237,26 @@ CgroupVersion detectCgroupVersion(const std::string& root) {
   return exists(root + "/cgroup.controllers") ? CgroupVersion::V2 : CgroupVersion::V1;
 }
 
+Result<void> checkCgroupRoot(const std::string& root, CgroupVersion version) {
+  std::string missing;
+  if (version == CgroupVersion::V2) {
+    auto avail = readFile(root + "/cgroup.controllers", 4096);
+    std::string have = " " + (avail ? *avail : std::string()) + " ";
+    for (char& c : have) c = (c == '\n' || c == '\t') ? ' ' : c;
+    for (const char* c : {"cpu", "memory", "pids"}) {
+      if (have.find(std::string(" ") + c + " ") == std::string::npos) missing += (missing.empty() ? "" : " ") + std::string(c);
+    }
+  } else {
+    for (const char* c : {"cpu", "cpuacct", "memory", "pids"}) {
+      if (!exists(root + "/" + c + "/tasks")) missing += (missing.empty() ? "" : " ") + std::string(c);
+    }
+  }
+  if (missing.empty()) return ok();
+  return Error(ErrorCode::Unavailable,
+               "system validation failed - Following Cgroup subsystem not mounted: [" + missing + "] (under " +
+                   root + "; note that `ip netns exec` remounts /sys without them, use `nsenter --net=` instead)");
+}
+
 std::uint64_t cpuSharesToWeight(std::uint64_t shares) {
   if (shares == 0) return 0;
   if (shares < 2) shares = 2;

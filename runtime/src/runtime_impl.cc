@@ -1118,7 +1118,9 @@ Result<RuntimePtr> createRuntime(const RuntimeOptions& options) {
   SKIFF_TRY(mkdirs(o.state_dir));
   SKIFF_TRY(mkdirs(o.log_dir, 0755));
   SKIFF_ASSIGN_OR_RETURN(ImageStorePtr images, openImageStore(o.image_dir));
-  auto cg = sys::makeCgroupManager(o.cgroup_root, sys::detectCgroupVersion(o.cgroup_root));
+  auto version = sys::detectCgroupVersion(o.cgroup_root);
+  SKIFF_TRY(sys::checkCgroupRoot(o.cgroup_root, version));
+  auto cg = sys::makeCgroupManager(o.cgroup_root, version);
   auto rt = std::make_unique<RuntimeImpl>(o, std::move(images), std::move(cg));
   SKIFF_TRY(rt->recover());
   return RuntimePtr(std::move(rt));

@@ -37,6 +37,33 @@ TEST_F(CgroupFixture, DetectsVersionFromTheRootFiles) {
   EXPECT_EQ(detectCgroupVersion(root_), CgroupVersion::V2);
 }
 
+TEST_F(CgroupFixture, RootWithoutTheNeededHierarchiesIsRefused) {
+  // Nothing mounted (what `ip netns exec` leaves): every v1 hierarchy is named.
+  auto bare = checkCgroupRoot(root_, CgroupVersion::V1);
+  ASSERT_FALSE(bare);
+  EXPECT_NE(bare.error().message().find("Following Cgroup subsystem not mounted: [cpu cpuacct memory pids]"),
+            std::string::npos)
+      << bare.error().message();
+  for (const char* c : {"cpu", "cpuacct", "pids"}) {
+    fs::create_directories(root_ + "/" + c);
+    ASSERT_TRUE(writeFileAtomic(root_ + "/" + c + "/tasks", ""));
+  }
+  auto no_memory = checkCgroupRoot(root_, CgroupVersion::V1);
+  ASSERT_FALSE(no_memory);
+  EXPECT_NE(no_memory.error().message().find("not mounted: [memory]"), std::string::npos);
+  fs::create_directories(root_ + "/memory");
+  ASSERT_TRUE(writeFileAtomic(root_ + "/memory/tasks", ""));
+  EXPECT_TRUE(checkCgroupRoot(root_, CgroupVersion::V1));
+
+  // v2: the controllers the root offers.
+  ASSERT_TRUE(writeFileAtomic(root_ + "/cgroup.controllers", "cpuset cpu io hugetlb pids\n"));
+  auto v2 = checkCgroupRoot(root_, CgroupVersion::V2);
+  ASSERT_FALSE(v2);
+  EXPECT_NE(v2.error().message().find("not mounted: [memory]"), std::string::npos);
+  ASSERT_TRUE(writeFileAtomic(root_ + "/cgroup.controllers", "cpuset cpu io memory hugetlb pids\n"));
+  EXPECT_TRUE(checkCgroupRoot(root_, CgroupVersion::V2));
+}
+
 TEST_F(CgroupFixture, V2WritesLimitsAndEnablesControllersInAncestors) {
   ASSERT_TRUE(writeFileAtomic(root_ + "/cgroup.controllers", "cpuset cpu io memory pids\n"));
   auto cg = makeCgroupManager(root_, CgroupVersion::V2);

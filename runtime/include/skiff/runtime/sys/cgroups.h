@@ -24,6 +24,13 @@ enum class CgroupVersion { V1, V2 };
 // v2 when <root>/cgroup.controllers exists, v1 otherwise.
 CgroupVersion detectCgroupVersion(const std::string& root);
 
+// Refuses a cgroup root that lacks a hierarchy containers need (v1: cpu, cpuacct, memory, pids
+// mounted under it; v2: those controllers listed in cgroup.controllers), as the kubelet refuses
+// to start ("system validation failed - Following Cgroup subsystem not mounted"). Without the
+// check a root with nothing mounted (/sys remounted by `ip netns exec`) would run every container
+// with no limits and no accounting.
+Result<void> checkCgroupRoot(const std::string& root, CgroupVersion version);
+
 // cpu.shares -> cpu.weight, the formula runc and the kubelet use (kubernetes/kubernetes#131216).
 std::uint64_t cpuSharesToWeight(std::uint64_t shares);
 
