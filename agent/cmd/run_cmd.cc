@@ -9,6 +9,7 @@
 #include "command.h"
 #include "skiff/agent/agent.h"
 #include "skiff/agent/config.h"
+#include "skiff/agent/eviction.h"
 #include "skiff/common/log.h"
 
 namespace skiff::agent::cmd {
@@ -18,7 +19,8 @@ struct RunFlags {
   AgentConfig cfg;
   std::string config_file;
   std::string node_labels, taints, kube_reserved, system_reserved, eviction_hard;
-  std::string eviction_transition;
+  std::string eviction_transition, eviction_soft, eviction_soft_grace, eviction_min_reclaim;
+  int eviction_max_pod_grace = 0;
   std::string cluster_dns;
 };
 
@@ -50,6 +52,17 @@ Added addRun(CLI::App& app) {
   app.add_option("--eviction-hard", flags->eviction_hard,
                  "hard eviction thresholds (default memory.available<100Mi,nodefs.available<10%,"
                  "imagefs.available<15%,nodefs.inodesFree<5%)");
+  app.add_option("--eviction-soft", flags->eviction_soft,
+                 "soft eviction thresholds, e.g. memory.available<1.5Gi (each needs a grace period)");
+  app.add_option("--eviction-soft-grace-period", flags->eviction_soft_grace,
+                 "how long a soft threshold must hold before eviction, e.g. memory.available=1m30s");
+  app.add_option("--eviction-minimum-reclaim", flags->eviction_min_reclaim,
+                 "how far past a threshold the signal must recover after evicting, "
+                 "e.g. memory.available=0Mi,nodefs.available=500Mi");
+  app.add_option("--eviction-max-pod-grace-period", flags->eviction_max_pod_grace,
+                 "longest grace period (seconds) a soft eviction gives a pod")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--eviction-pressure-transition-period", flags->eviction_transition,
                  "how long a pressure condition stays after its threshold was last crossed "
                  "(default 5m0s)");
@@ -113,6 +126,12 @@ Added addRun(CLI::App& app) {
       cfg.kube_reserved = from_file.kube_reserved;
       cfg.system_reserved = from_file.system_reserved;
       cfg.eviction_hard = from_file.eviction_hard;
+      cfg.eviction_soft = from_file.eviction_soft;
+      cfg.eviction_soft_grace_period = from_file.eviction_soft_grace_period;
+      cfg.eviction_minimum_reclaim = from_file.eviction_minimum_reclaim;
+      if (!given("--eviction-max-pod-grace-period")) {
+        cfg.eviction_max_pod_grace_period = from_file.eviction_max_pod_grace_period;
+      }
       cfg.eviction_pressure_transition_period = from_file.eviction_pressure_transition_period;
       cfg.cluster_dns = from_file.cluster_dns;
       cfg.node_lease_duration_seconds = from_file.node_lease_duration_seconds;
@@ -142,6 +161,30 @@ Added addRun(CLI::App& app) {
       auto r = parseEvictionThresholds(flags->eviction_hard);
       if (!r) return fail(r.error());
       cfg.eviction_hard = *r;
+    }
+    if (app.count("--eviction-max-pod-grace-period") > 0) {
+      cfg.eviction_max_pod_grace_period = std::chrono::seconds(flags->eviction_max_pod_grace);
+    }
+    if (!flags->eviction_soft.empty()) {
+      auto r = parseEvictionThresholds(flags->eviction_soft, "--eviction-soft");
+      if (!r) return fail(r.error());
+      cfg.eviction_soft = *r;
+    }
+    if (!flags->eviction_soft_grace.empty()) {
+      auto r = parseKeyValueList(flags->eviction_soft_grace, "--eviction-soft-grace-period");
+      if (!r) return fail(r.error());
+      cfg.eviction_soft_grace_period = *r;
+    }
+    if (!flags->eviction_min_reclaim.empty()) {
+      auto r = parseKeyValueList(flags->eviction_min_reclaim, "--eviction-minimum-reclaim");
+      if (!r) return fail(r.error());
+      cfg.eviction_minimum_reclaim = *r;
+    }
+    // The whole eviction configuration is checked before anything starts.
+    if (auto t = parseEvictionSettings({cfg.eviction_hard, cfg.eviction_soft, cfg.eviction_soft_grace_period,
+                                        cfg.eviction_minimum_reclaim});
+        !t) {
+      return fail(t.error());
     }
     if (!flags->eviction_transition.empty()) {
       auto d = parseGoDuration(flags->eviction_transition, "--eviction-pressure-transition-period");

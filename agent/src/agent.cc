@@ -534,14 +534,17 @@ int runAgent(const AgentConfig& cfg) {
   });
   recorder.nodeEvent("Normal", "Starting", "Starting kubelet.");
 
-  // Eviction manager (hard thresholds) over this machine's stats; it also gates admission.
-  auto thresholds = parseEvictionHard(cfg.eviction_hard);
+  // Eviction manager over this machine's stats; it also gates admission.
+  auto thresholds = parseEvictionSettings({cfg.eviction_hard, cfg.eviction_soft,
+                                           cfg.eviction_soft_grace_period, cfg.eviction_minimum_reclaim});
   if (!thresholds) return fail(thresholds.error());
   auto eviction_stats = makeNodeEvictionStats({cfg.root_dir, cfg.runtime_root}, *runtime);
   eviction = std::make_unique<EvictionManager>(
       *thresholds, *eviction_stats, [&] { return kubelet.activePods(); },
-      [&](const json& pod, const std::string& message) { return kubelet.evictPod(pod, message); },
-      wall, cfg.eviction_pressure_transition_period);
+      [&](const json& pod, const std::string& message, std::chrono::seconds grace) {
+        return kubelet.evictPod(pod, message, grace);
+      },
+      wall, cfg.eviction_pressure_transition_period, cfg.eviction_max_pod_grace_period);
   eviction->synchronize();  // conditions right from the first status report
   kubelet.setAdmitHook([&](const json& pod) { return eviction->admit(pod); });
 

@@ -83,13 +83,14 @@ Result<std::chrono::seconds> parseGoDuration(const std::string& text, const std:
   return std::chrono::seconds(static_cast<int64_t>(total));
 }
 
-Result<std::map<std::string, std::string>> parseEvictionThresholds(const std::string& text) {
+Result<std::map<std::string, std::string>> parseEvictionThresholds(const std::string& text,
+                                                                   const std::string& flag) {
   std::map<std::string, std::string> out;
   for (const auto& term : splitComma(text)) {
     auto lt = term.find('<');
     if (lt == std::string::npos || lt == 0) {
       return Error(ErrorCode::Invalid,
-                   "parse --eviction-hard: '" + term + "' is not of the form signal<quantity");
+                   "parse " + flag + ": '" + term + "' is not of the form signal<quantity");
     }
     std::string signal = term.substr(0, lt), value = term.substr(lt + 1);
     SKIFF_TRY(checkThreshold(signal, value));
@@ -194,6 +195,18 @@ Result<void> applyKubeletConfiguration(const json& doc, AgentConfig& cfg) {
   if (doc.contains("evictionHard")) {
     SKIFF_TRY(strMap("evictionHard", cfg.eviction_hard));
     for (const auto& [s, v] : cfg.eviction_hard) SKIFF_TRY(checkThreshold(s, v));
+  }
+  if (doc.contains("evictionSoft")) {
+    SKIFF_TRY(strMap("evictionSoft", cfg.eviction_soft));
+    for (const auto& [s, v] : cfg.eviction_soft) SKIFF_TRY(checkThreshold(s, v));
+  }
+  SKIFF_TRY(strMap("evictionSoftGracePeriod", cfg.eviction_soft_grace_period));
+  SKIFF_TRY(strMap("evictionMinimumReclaim", cfg.eviction_minimum_reclaim));
+  if (doc.contains("evictionMaxPodGracePeriod")) {
+    int v = 0;
+    SKIFF_TRY(integer("evictionMaxPodGracePeriod", v));
+    if (v < 0) return Error(ErrorCode::Invalid, "kubelet config: evictionMaxPodGracePeriod must not be negative");
+    cfg.eviction_max_pod_grace_period = std::chrono::seconds(v);
   }
   if (doc.contains("evictionPressureTransitionPeriod")) {
     std::string d;

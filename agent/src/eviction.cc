@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "skiff/agent/config.h"
 #include "skiff/agent/resources.h"
 #include "skiff/common/log.h"
 
@@ -39,11 +40,6 @@ int signalOrder(const std::string& signal) {
   if (r == "memory") return 0;
   if (r == "pids") return 2;
   return 1;
-}
-
-int64_t thresholdValue(const EvictionThreshold& t, int64_t capacity) {
-  if (t.quantity) return *t.quantity;
-  return static_cast<int64_t>(static_cast<double>(capacity) * t.percentage);
 }
 
 bool isBytes(const std::string& signal) {
@@ -118,35 +114,84 @@ std::string formatDecimalQuantity(int64_t value) {
   return formatWithBase(value, 1000, kSuffixes);
 }
 
-Result<std::vector<EvictionThreshold>> parseEvictionHard(
-    const std::map<std::string, std::string>& thresholds) {
+int64_t EvictionQuantity::resolve(int64_t capacity) const {
+  if (quantity) return *quantity;
+  return static_cast<int64_t>(static_cast<double>(capacity) * percentage);
+}
+
+namespace {
+
+// "100Mi", "1.5Gi", "10%" for `signal`; `what` names the flag in errors.
+Result<EvictionQuantity> parseEvictionQuantity(const std::string& signal, const std::string& text,
+                                               const std::string& what) {
+  EvictionQuantity q;
+  if (text.ends_with("%")) {
+    char* end = nullptr;
+    double pct = std::strtod(text.c_str(), &end);
+    if (end != text.c_str() + text.size() - 1 || !std::isfinite(pct) || pct < 0 || pct > 100) {
+      return Error(ErrorCode::Invalid, what + " " + signal + ": invalid percentage '" + text +
+                                           "' (must be 0%..100%)");
+    }
+    q.percentage = pct / 100;
+  } else {
+    auto v = parseBytes(text);
+    if (!v || *v < 0) return Error(ErrorCode::Invalid, what + " " + signal + ": invalid quantity '" + text + "'");
+    q.quantity = *v;
+  }
+  return q;
+}
+
+Result<void> knownSignal(const std::string& signal) {
+  if (resourceOf(signal).empty()) return Error(ErrorCode::Invalid, "unsupported eviction signal " + signal);
+  return ok();
+}
+
+// parseThresholdStatements: zero thresholds are dropped (disabled).
+Result<std::vector<EvictionThreshold>> thresholdStatements(const std::map<std::string, std::string>& m) {
   std::vector<EvictionThreshold> out;
-  for (const auto& [signal, text] : thresholds) {
+  for (const auto& [signal, text] : m) {
     if (resourceOf(signal).empty()) {
       return Error(ErrorCode::Invalid, "eviction threshold: unknown signal '" + signal + "'");
     }
+    SKIFF_ASSIGN_OR_RETURN(EvictionQuantity q, parseEvictionQuantity(signal, text, "eviction threshold"));
+    if (q.quantity ? *q.quantity == 0 : q.percentage == 0) continue;
     EvictionThreshold t;
+    static_cast<EvictionQuantity&>(t) = q;
     t.signal = signal;
     t.text = text;
-    if (text.ends_with("%")) {
-      char* end = nullptr;
-      double pct = std::strtod(text.c_str(), &end);
-      if (end != text.c_str() + text.size() - 1 || !std::isfinite(pct) || pct < 0 || pct > 100) {
-        return Error(ErrorCode::Invalid, "eviction threshold " + signal + ": invalid percentage '" +
-                                             text + "' (must be 0%..100%)");
-      }
-      if (pct == 0) continue;
-      t.percentage = pct / 100;
-    } else {
-      auto q = parseBytes(text);
-      if (!q || *q < 0) {
-        return Error(ErrorCode::Invalid,
-                     "eviction threshold " + signal + ": invalid quantity '" + text + "'");
-      }
-      if (*q == 0) continue;
-      t.quantity = *q;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<EvictionThreshold>> parseEvictionSettings(const EvictionSettings& settings) {
+  SKIFF_ASSIGN_OR_RETURN(auto out, thresholdStatements(settings.hard));
+  SKIFF_ASSIGN_OR_RETURN(auto soft, thresholdStatements(settings.soft));
+  std::map<std::string, std::chrono::seconds> grace;
+  for (const auto& [signal, text] : settings.soft_grace_period) {
+    SKIFF_TRY(knownSignal(signal));
+    SKIFF_ASSIGN_OR_RETURN(grace[signal], parseGoDuration(text, "eviction grace period for " + signal));
+  }
+  for (auto& t : soft) {
+    auto g = grace.find(t.signal);
+    if (g == grace.end()) {
+      return Error(ErrorCode::Invalid, "grace period must be specified for the soft eviction threshold " + t.signal);
     }
-    out.push_back(t);
+    // A zero grace period would make it a hard threshold; the kubelet treats it so too.
+    t.grace_period = g->second;
+    out.push_back(std::move(t));
+  }
+  for (const auto& [signal, text] : settings.minimum_reclaim) {
+    SKIFF_TRY(knownSignal(signal));
+    SKIFF_ASSIGN_OR_RETURN(EvictionQuantity q, parseEvictionQuantity(signal, text, "eviction minimum reclaim"));
+    if (!q.quantity && q.percentage <= 0) {
+      return Error(ErrorCode::Invalid, "eviction percentage minimum reclaim " + signal + " must be positive: " + text);
+    }
+    for (auto& t : out) {
+      if (t.signal == signal) t.min_reclaim = q;
+    }
   }
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return signalOrder(a.signal) < signalOrder(b.signal);
@@ -154,16 +199,22 @@ Result<std::vector<EvictionThreshold>> parseEvictionHard(
   return out;
 }
 
+Result<std::vector<EvictionThreshold>> parseEvictionHard(const std::map<std::string, std::string>& thresholds) {
+  return parseEvictionSettings(EvictionSettings{thresholds, {}, {}, {}});
+}
+
 EvictionManager::EvictionManager(std::vector<EvictionThreshold> thresholds,
                                  EvictionStatsSource& stats, ActivePods active_pods,
                                  EvictFn evict, WallClock clock,
-                                 std::chrono::seconds pressure_transition_period)
+                                 std::chrono::seconds pressure_transition_period,
+                                 std::chrono::seconds max_pod_grace_period)
     : thresholds_(std::move(thresholds)),
       stats_(stats),
       active_pods_(std::move(active_pods)),
       evict_(std::move(evict)),
       clock_(std::move(clock)),
-      transition_(pressure_transition_period) {}
+      transition_(pressure_transition_period),
+      max_pod_grace_(max_pod_grace_period) {}
 
 bool EvictionManager::isCriticalPod(const json& pod) {
   const json& md = pod.value("metadata", json::object());
@@ -206,7 +257,7 @@ std::string EvictionManager::evictionMessage(const EvictionThreshold& t,
   std::string resource = resourceOf(t.signal);
   std::string msg = "The node was low on resource: " + resource + ". ";
   auto fmt = isBytes(t.signal) ? formatBinaryQuantity : formatDecimalQuantity;
-  std::string quantity = t.quantity ? t.text : fmt(thresholdValue(t, obs.capacity));
+  std::string quantity = t.quantity ? t.text : fmt(t.resolve(obs.capacity));
   msg += "Threshold quantity: " + quantity + ", available: " + fmt(obs.available) + ". ";
   if (usage == nullptr || (resource != "memory" && resource != "ephemeral-storage")) return msg;
   for (const auto& c : pod.value("spec", json::object()).value("containers", json::array())) {
@@ -233,12 +284,34 @@ std::optional<std::string> EvictionManager::synchronize() {
     return std::nullopt;
   }
   auto now = clock_();
-  std::vector<const EvictionThreshold*> met;
-  for (const auto& t : thresholds_) {
+  // Crossed now, plus those acted on last pass that have not reclaimed their minimum yet.
+  auto crossed = [&](std::size_t i, bool with_min_reclaim) {
+    const auto& t = thresholds_[i];
     auto it = observed->find(t.signal);
-    if (it == observed->end() || it->second.available < 0) continue;
-    if (!t.quantity && it->second.capacity <= 0) continue;
-    if (it->second.available < thresholdValue(t, it->second.capacity)) met.push_back(&t);
+    if (it == observed->end() || it->second.available < 0) return false;
+    if ((!t.quantity || (with_min_reclaim && t.min_reclaim && !t.min_reclaim->quantity)) &&
+        it->second.capacity <= 0) {
+      return false;
+    }
+    int64_t limit = t.resolve(it->second.capacity);
+    if (with_min_reclaim && t.min_reclaim) limit += t.min_reclaim->resolve(it->second.capacity);
+    return it->second.available < limit;
+  };
+  std::vector<const EvictionThreshold*> met;  // independent of grace periods: drives conditions
+  std::vector<std::size_t> acting;             // past their grace period: drives eviction
+  {
+    std::lock_guard lk(mu_);
+    std::map<std::size_t, std::chrono::system_clock::time_point> first;
+    for (std::size_t i = 0; i < thresholds_.size(); ++i) {
+      bool held = std::find(acting_.begin(), acting_.end(), i) != acting_.end() && crossed(i, true);
+      if (!crossed(i, false) && !held) continue;
+      met.push_back(&thresholds_[i]);
+      auto seen = first_observed_.find(i);
+      first[i] = seen == first_observed_.end() ? now : seen->second;
+      if (now - first[i] >= thresholds_[i].grace_period) acting.push_back(i);
+    }
+    first_observed_ = std::move(first);
+    acting_ = acting;
   }
   NodePressure before, after;
   {
@@ -263,9 +336,10 @@ std::optional<std::string> EvictionManager::synchronize() {
     SKIFF_LOG_INFO(lg, "Eviction manager: node pressure changed", kv("memoryPressure", after.memory),
                    kv("diskPressure", after.disk), kv("pidPressure", after.pid));
   }
-  if (met.empty()) return std::nullopt;
+  if (acting.empty()) return std::nullopt;
 
-  const EvictionThreshold& t = *met.front();
+  // thresholds_ is in eviction priority order (memory, disk, pids).
+  const EvictionThreshold& t = thresholds_[acting.front()];
   const SignalObservation& obs = observed->at(t.signal);
   SKIFF_LOG_WARN(lg, "Eviction manager: attempting to reclaim", kv("resourceName", resourceOf(t.signal)),
                  kv("signal", t.signal), kv("threshold", t.text),
@@ -288,7 +362,17 @@ std::optional<std::string> EvictionManager::synchronize() {
                    kv("pod", pod["metadata"].value("namespace", "") + "/" +
                                  pod["metadata"].value("name", "")),
                    kv("message", msg));
-    if (evict_(pod, msg)) return uidOf(pod);
+    // Hard: immediateEvictionGracePeriodSeconds. Soft: the configured maximum, capped by the
+    // pod's own terminationGracePeriodSeconds.
+    std::chrono::seconds grace(1);
+    if (!t.hard()) {
+      grace = max_pod_grace_;
+      const json& spec = pod.value("spec", json::object());
+      if (spec.contains("terminationGracePeriodSeconds") && spec["terminationGracePeriodSeconds"].is_number_integer()) {
+        grace = std::min(grace, std::chrono::seconds(spec["terminationGracePeriodSeconds"].get<int64_t>()));
+      }
+    }
+    if (evict_(pod, msg, grace)) return uidOf(pod);
   }
   return std::nullopt;
 }

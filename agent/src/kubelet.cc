@@ -135,12 +135,12 @@ std::vector<json> Kubelet::activePods() {
   return out;
 }
 
-bool Kubelet::evictPod(const json& pod, const std::string& message) {
+bool Kubelet::evictPod(const json& pod, const std::string& message, std::chrono::seconds grace_period) {
   std::string uid = pod["metadata"].value("uid", "");
   {
     std::lock_guard lk(mu_);
     if (!pods_.count(uid)) return false;
-    evicted_[uid] = message;
+    evicted_[uid] = Eviction{message, grace_period};
     finished_.insert(uid);  // never started again
   }
   if (events_ != nullptr) events_->podEvent(pod, "", "Warning", events::kEvicted, message);
@@ -148,10 +148,11 @@ bool Kubelet::evictPod(const json& pod, const std::string& message) {
   return true;
 }
 
-void Kubelet::syncEvicted(const json& pod, const std::string& message) {
+void Kubelet::syncEvicted(const json& pod, const Eviction& eviction) {
   auto lg = skiff::log::get("agent");
-  // Hard eviction: kubelet's immediateEvictionGracePeriodSeconds (1 s), not the pod's own.
-  auto killed = syncer_.killPod(pod, std::chrono::seconds(1));
+  const std::string& message = eviction.message;
+  // The eviction manager's grace period (hard: 1 s), not the pod's own.
+  auto killed = syncer_.killPod(pod, eviction.grace_period);
   if (!killed) {
     SKIFF_LOG_WARN(lg, "Killing evicted pod failed, will retry", kv("pod", podRef(pod)),
                    kv("err", killed.error().message()));
@@ -455,7 +456,7 @@ void Kubelet::syncUid(const std::string& uid) {
     if (st) patchStatus(*pod, *st);
     return;
   }
-  std::optional<std::string> evicted;
+  std::optional<Eviction> evicted;
   {
     std::lock_guard lk(mu_);
     auto e = evicted_.find(uid);

@@ -46,19 +46,24 @@ PodUsage memUsage(int64_t bytes) {
 class EvictionTest : public ::testing::Test {
  protected:
   std::unique_ptr<EvictionManager> make(std::map<std::string, std::string> hard) {
-    auto t = parseEvictionHard(hard);
+    return makeWith(EvictionSettings{std::move(hard), {}, {}, {}});
+  }
+  std::unique_ptr<EvictionManager> makeWith(const EvictionSettings& settings, seconds max_pod_grace = seconds(0)) {
+    auto t = parseEvictionSettings(settings);
     EXPECT_TRUE(t) << t.error().message();
     return std::make_unique<EvictionManager>(
         *t, stats_, [this] { return pods_; },
-        [this](const json& p, const std::string& msg) {
+        [this](const json& p, const std::string& msg, seconds grace) {
           evicted_.emplace_back(p["metadata"]["name"].get<std::string>(), msg);
+          graces_.push_back(grace);
           return true;
         },
-        [this] { return now_; }, std::chrono::minutes(5));
+        [this] { return now_; }, std::chrono::minutes(5), max_pod_grace);
   }
   FakeStats stats_;
   std::vector<json> pods_;
   std::vector<std::pair<std::string, std::string>> evicted_;
+  std::vector<seconds> graces_;
   std::chrono::system_clock::time_point now_ = std::chrono::system_clock::from_time_t(1'700'000'000);
 };
 
@@ -210,6 +215,96 @@ TEST_F(EvictionTest, AdmissionUnderDiskPressureRejectsEveryPod) {
   auto why = m->admit(pod("burstable", {{"requests", {{"memory", "10Mi"}}}}));
   ASSERT_TRUE(why);
   EXPECT_EQ(why->message, "The node had condition: [DiskPressure]. ");
+}
+
+TEST(EvictionThresholds, SoftThresholdsNeedGracePeriodsAndMinimumReclaimAttaches) {
+  auto missing = parseEvictionSettings({{}, {{"memory.available", "1Gi"}}, {}, {}});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message(),
+            "grace period must be specified for the soft eviction threshold memory.available");
+  auto bad_signal = parseEvictionSettings({{}, {}, {{"cpu.available", "1m"}}, {}});
+  ASSERT_FALSE(bad_signal);
+  EXPECT_EQ(bad_signal.error().message(), "unsupported eviction signal cpu.available");
+  EXPECT_FALSE(parseEvictionSettings({{}, {{"memory.available", "1Gi"}}, {{"memory.available", "soon"}}, {}}));
+  auto zero_pct = parseEvictionSettings({{{"nodefs.available", "10%"}}, {}, {}, {{"nodefs.available", "0%"}}});
+  ASSERT_FALSE(zero_pct);
+  EXPECT_EQ(zero_pct.error().message(), "eviction percentage minimum reclaim nodefs.available must be positive: 0%");
+
+  auto t = parseEvictionSettings({{{"memory.available", "100Mi"}},
+                                  {{"memory.available", "1Gi"}, {"nodefs.available", "15%"}},
+                                  {{"memory.available", "1m30s"}, {"nodefs.available", "2m"}},
+                                  {{"memory.available", "500Mi"}}});
+  ASSERT_TRUE(t) << t.error().message();
+  ASSERT_EQ(t->size(), 3u);
+  EXPECT_EQ((*t)[0].signal, "memory.available");  // memory first, hard before soft
+  EXPECT_TRUE((*t)[0].hard());
+  EXPECT_EQ((*t)[1].signal, "memory.available");
+  EXPECT_EQ((*t)[1].grace_period, seconds(90));
+  ASSERT_TRUE((*t)[1].min_reclaim && (*t)[0].min_reclaim);  // on every memory threshold
+  EXPECT_EQ(*(*t)[1].min_reclaim->quantity, 500 * kMi);
+  EXPECT_EQ((*t)[2].grace_period, seconds(120));
+  EXPECT_FALSE((*t)[2].min_reclaim);
+}
+
+TEST_F(EvictionTest, SoftThresholdRaisesPressureAtOnceButEvictsAfterItsGracePeriod) {
+  auto m = makeWith(EvictionSettings{{}, {{"memory.available", "1Gi"}}, {{"memory.available", "1m"}}, {}},
+                seconds(20));
+  json slow = pod("slow");
+  slow["spec"]["terminationGracePeriodSeconds"] = 60;
+  json quick = pod("quick");
+  quick["spec"]["terminationGracePeriodSeconds"] = 5;
+  pods_ = {slow, quick};
+  stats_.usage = {{"uid-slow", memUsage(600 * kMi)}, {"uid-quick", memUsage(100 * kMi)}};
+  stats_.signals["memory.available"].available = 900 * kMi;
+  EXPECT_FALSE(m->synchronize());
+  EXPECT_TRUE(m->pressure().memory);  // the condition does not wait for the grace period
+  now_ += seconds(59);
+  EXPECT_FALSE(m->synchronize());
+  EXPECT_TRUE(evicted_.empty());
+  now_ += seconds(1);
+  EXPECT_EQ(m->synchronize(), "uid-slow");
+  ASSERT_EQ(graces_.size(), 1u);
+  EXPECT_EQ(graces_[0], seconds(20));  // --eviction-max-pod-grace-period caps the pod's 60 s
+  EXPECT_EQ(evicted_[0].second,
+            "The node was low on resource: memory. Threshold quantity: 1Gi, available: 900Mi. "
+            "Container c was using 600Mi, request is 0, has larger consumption of memory. ");
+  pods_ = {quick};
+  EXPECT_EQ(m->synchronize(), "uid-quick");
+  EXPECT_EQ(graces_[1], seconds(5));  // the pod's own period when it is shorter
+}
+
+TEST_F(EvictionTest, SoftThresholdThatRecoversBeforeItsGracePeriodEvictsNothing) {
+  auto m = makeWith(EvictionSettings{{}, {{"memory.available", "1Gi"}}, {{"memory.available", "1m"}}, {}});
+  pods_ = {pod("a")};
+  stats_.signals["memory.available"].available = 900 * kMi;
+  EXPECT_FALSE(m->synchronize());
+  now_ += seconds(30);
+  stats_.signals["memory.available"].available = 2000 * kMi;
+  EXPECT_FALSE(m->synchronize());
+  now_ += seconds(30);
+  stats_.signals["memory.available"].available = 900 * kMi;  // crossed again: the clock restarts
+  EXPECT_FALSE(m->synchronize());
+  now_ += seconds(59);
+  EXPECT_FALSE(m->synchronize());
+  EXPECT_TRUE(evicted_.empty());
+}
+
+TEST_F(EvictionTest, HardThresholdEvictsWithOneSecondAndHoldsUntilMinimumReclaim) {
+  auto m = makeWith(EvictionSettings{{{"memory.available", "100Mi"}}, {}, {}, {{"memory.available", "200Mi"}}});
+  pods_ = {pod("a"), pod("b")};
+  stats_.signals["memory.available"].available = 50 * kMi;
+  ASSERT_TRUE(m->synchronize());
+  EXPECT_EQ(graces_[0], seconds(1));
+  // Above the threshold but not above threshold + minimum reclaim: still acting.
+  stats_.signals["memory.available"].available = 250 * kMi;
+  ASSERT_TRUE(m->synchronize());
+  EXPECT_EQ(evicted_.size(), 2u);
+  stats_.signals["memory.available"].available = 301 * kMi;
+  EXPECT_FALSE(m->synchronize());
+  EXPECT_EQ(m->thresholdsMet(), std::vector<std::string>{});
+  // Without having acted, being above the threshold alone is enough.
+  stats_.signals["memory.available"].available = 150 * kMi;
+  EXPECT_FALSE(m->synchronize());
 }
 
 }  // namespace

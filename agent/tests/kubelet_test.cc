@@ -113,6 +113,18 @@ TEST(ConfigTest, ParsesFlagsLikeKubelet) {
   EXPECT_EQ(cfg.max_pods, 50);
   EXPECT_EQ(cfg.kube_reserved["cpu"], "200m");
   EXPECT_EQ(cfg.eviction_hard.size(), 1u);
+  ASSERT_TRUE(applyKubeletConfiguration(
+      {{"evictionSoft", {{"memory.available", "1Gi"}}},
+       {"evictionSoftGracePeriod", {{"memory.available", "1m30s"}}},
+       {"evictionMinimumReclaim", {{"memory.available", "200Mi"}}},
+       {"evictionMaxPodGracePeriod", 45}},
+      cfg));
+  EXPECT_EQ(cfg.eviction_soft.at("memory.available"), "1Gi");
+  EXPECT_EQ(cfg.eviction_soft_grace_period.at("memory.available"), "1m30s");
+  EXPECT_EQ(cfg.eviction_minimum_reclaim.at("memory.available"), "200Mi");
+  EXPECT_EQ(cfg.eviction_max_pod_grace_period, std::chrono::seconds(45));
+  EXPECT_FALSE(applyKubeletConfiguration({{"evictionMaxPodGracePeriod", -1}}, cfg));
+  EXPECT_FALSE(applyKubeletConfiguration({{"evictionSoft", {{"cpu.available", "1"}}}}, cfg));
   EXPECT_FALSE(applyKubeletConfiguration({{"kind", "Pod"}}, cfg));
 }
 

@@ -38,6 +38,14 @@ struct AgentConfig {
                                                       {"nodefs.available", "10%"},
                                                       {"imagefs.available", "15%"},
                                                       {"nodefs.inodesFree", "5%"}};
+  // Soft thresholds act only after holding for their grace period (signal -> Go duration); no
+  // defaults, as in the kubelet.
+  std::map<std::string, std::string> eviction_soft;
+  std::map<std::string, std::string> eviction_soft_grace_period;
+  // After acting on a threshold, how much beyond it the signal must recover (signal -> amount).
+  std::map<std::string, std::string> eviction_minimum_reclaim;
+  // The longest grace period a soft eviction gives a pod (capped by the pod's own).
+  std::chrono::seconds eviction_max_pod_grace_period{0};
   // How long a pressure condition stays after its threshold was last crossed (kubelet: 5m).
   std::chrono::seconds eviction_pressure_transition_period{300};
   // How often the eviction manager observes the node (kubelet's housekeeping, 10 s).
@@ -92,7 +100,8 @@ Result<std::map<std::string, std::string>> parseKeyValueList(const std::string& 
 // --eviction-hard "memory.available<100Mi,nodefs.available<10%"; signals are checked against
 // kubelet's list (memory.available, nodefs.available, nodefs.inodesFree, imagefs.available,
 // imagefs.inodesFree, pid.available).
-Result<std::map<std::string, std::string>> parseEvictionThresholds(const std::string& text);
+Result<std::map<std::string, std::string>> parseEvictionThresholds(
+    const std::string& text, const std::string& flag = "--eviction-hard");
 // Go duration ("5m0s", "30s", "1h30m", "1.5s" rounds down) as whole seconds; >= 0.
 Result<std::chrono::seconds> parseGoDuration(const std::string& text, const std::string& what);
 // --register-with-taints "key=value:NoSchedule,key2:NoExecute".

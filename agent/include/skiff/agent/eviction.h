@@ -1,11 +1,15 @@
 #pragma once
 
-// kubelet's eviction manager (pkg/kubelet/eviction/eviction_manager.go) for hard thresholds:
-// every pass (10 s in the agent) observes the node's signals (memory.available,
-// nodefs/imagefs available and inodesFree, pid.available), marks the thresholds that are
-// crossed, derives the node pressure conditions (kept for evictionPressureTransitionPeriod after
-// the last crossing, so they do not flap), and when a threshold is crossed evicts at most one
-// pod, ranked as the kubelet ranks them:
+// kubelet's eviction manager (pkg/kubelet/eviction/eviction_manager.go): every pass (10 s in the
+// agent) observes the node's signals (memory.available, nodefs/imagefs available and inodesFree,
+// pid.available), marks the thresholds that are crossed, derives the node pressure conditions
+// from them at once (kept for evictionPressureTransitionPeriod after the last crossing, so they
+// do not flap), and acts on the thresholds crossed for longer than their grace period (0 for
+// hard thresholds, --eviction-soft-grace-period for soft ones). A threshold that made the manager
+// act stays crossed until the signal is back above threshold + --eviction-minimum-reclaim. Acting
+// evicts at most one pod per pass (a hard threshold kills it with 1 s of grace, a soft one with
+// min(--eviction-max-pod-grace-period, the pod's terminationGracePeriodSeconds)), ranked as the
+// kubelet ranks them:
 //   memory:  usage above request first, then lower priority, then usage - request (largest);
 //   disk:    the same with local storage (rootfs + logs + emptyDir);
 //   pids:    lower priority, then process count.
@@ -31,15 +35,31 @@
 
 namespace skiff::agent {
 
-// One hard threshold: `signal < quantity` or `signal < percentage of capacity`.
-struct EvictionThreshold {
-  std::string signal;              // memory.available, nodefs.available, ...
+// An amount of a signal: absolute, or a share of the signal's capacity.
+struct EvictionQuantity {
   std::optional<int64_t> quantity; // absolute (bytes, inodes or pids)
   double percentage = 0;           // 0..1 when `quantity` is empty
-  std::string text;                // as the user wrote it ("100Mi", "10%")
+  int64_t resolve(int64_t capacity) const;
 };
 
-// Parses the --eviction-hard map. "0%"/"0" thresholds are dropped (kubelet: disabled).
+// One threshold: `signal < quantity` or `signal < percentage of capacity`.
+struct EvictionThreshold : EvictionQuantity {
+  std::string signal;              // memory.available, nodefs.available, ...
+  std::string text;                // as the user wrote it ("100Mi", "10%")
+  std::chrono::seconds grace_period{0};    // 0: a hard threshold
+  std::optional<EvictionQuantity> min_reclaim;
+  bool hard() const { return grace_period.count() == 0; }
+};
+
+// The kubelet's four eviction maps (signal -> value), as flags or KubeletConfiguration give them.
+struct EvictionSettings {
+  std::map<std::string, std::string> hard, soft, soft_grace_period, minimum_reclaim;
+};
+
+// ParseThresholdConfig: "0%"/"0" thresholds are dropped (kubelet: disabled); every soft
+// threshold needs a grace period; minimum reclaims attach to the thresholds of their signal.
+Result<std::vector<EvictionThreshold>> parseEvictionSettings(const EvictionSettings& settings);
+// Only hard thresholds (the --eviction-hard map).
 Result<std::vector<EvictionThreshold>> parseEvictionHard(
     const std::map<std::string, std::string>& thresholds);
 
@@ -86,14 +106,16 @@ struct NodePressure {
 
 class EvictionManager {
  public:
-  // `active_pods`: pods admitted and not terminated; `evict(pod, message)` kills the pod and
-  // reports it Failed/Evicted, returning whether it did.
+  // `active_pods`: pods admitted and not terminated; `evict(pod, message, grace)` kills the pod
+  // with that grace period and reports it Failed/Evicted, returning whether it did.
   using ActivePods = std::function<std::vector<nlohmann::json>()>;
-  using EvictFn = std::function<bool(const nlohmann::json& pod, const std::string& message)>;
+  using EvictFn = std::function<bool(const nlohmann::json& pod, const std::string& message,
+                                     std::chrono::seconds grace_period)>;
 
   EvictionManager(std::vector<EvictionThreshold> thresholds, EvictionStatsSource& stats,
                   ActivePods active_pods, EvictFn evict, WallClock clock,
-                  std::chrono::seconds pressure_transition_period = std::chrono::minutes(5));
+                  std::chrono::seconds pressure_transition_period = std::chrono::minutes(5),
+                  std::chrono::seconds max_pod_grace_period = std::chrono::seconds(0));
 
   // One pass of the manager. Returns the uid of the pod it evicted, if any.
   std::optional<std::string> synchronize();
@@ -119,8 +141,13 @@ class EvictionManager {
   EvictFn evict_;
   WallClock clock_;
   std::chrono::seconds transition_;
+  std::chrono::seconds max_pod_grace_;
   std::mutex mu_;
   std::vector<std::string> met_;
+  // By index into thresholds_: when each crossed threshold was first seen crossed, and the ones
+  // the manager acted on in the last pass (held until their minimum reclaim is met).
+  std::map<std::size_t, std::chrono::system_clock::time_point> first_observed_;
+  std::vector<std::size_t> acting_;
   std::map<std::string, std::chrono::system_clock::time_point> condition_last_observed_;
   NodePressure pressure_;
 };

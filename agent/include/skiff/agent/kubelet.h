@@ -62,8 +62,10 @@ class Kubelet final : public ReflectorHandler {
   // Pods admitted, running or about to, not terminating: what the eviction manager may evict.
   std::vector<nlohmann::json> activePods();
   // Evicts a pod (kubelet's eviction manager killPodFunc): its worker kills the containers,
-  // reports phase Failed with reason Evicted and `message`, and frees its local volumes.
-  bool evictPod(const nlohmann::json& pod, const std::string& message);
+  // reports phase Failed with reason Evicted and `message`, and frees its local volumes. The
+  // containers get `grace_period` to stop (1 s for hard thresholds).
+  bool evictPod(const nlohmann::json& pod, const std::string& message,
+                std::chrono::seconds grace_period = std::chrono::seconds(1));
 
   // Lookups for the kubelet API.
   std::optional<nlohmann::json> findPod(const std::string& ns, const std::string& name);
@@ -78,7 +80,11 @@ class Kubelet final : public ReflectorHandler {
   void syncUid(const std::string& uid);
   void patchStatus(const nlohmann::json& pod, const nlohmann::json& status);
   void ensureMirrorPod(const nlohmann::json& pod);
-  void syncEvicted(const nlohmann::json& pod, const std::string& message);
+  struct Eviction {
+    std::string message;
+    std::chrono::seconds grace_period{1};
+  };
+  void syncEvicted(const nlohmann::json& pod, const Eviction& eviction);
 
   KubeClientPtr client_;
   PodSyncer& syncer_;
@@ -91,7 +97,7 @@ class Kubelet final : public ReflectorHandler {
   std::set<std::string> admitted_;
   std::set<std::string> finished_;  // reached Succeeded/Failed: containers are not restarted
   std::map<std::string, WaitingReason> rejected_;
-  std::map<std::string, std::string> evicted_;  // uid -> eviction message
+  std::map<std::string, Eviction> evicted_;  // by uid
   std::function<std::optional<WaitingReason>(const nlohmann::json&)> admit_hook_;
   std::map<std::string, std::string> pleg_;             // container id -> state+uid
   bool listed_ = false;
