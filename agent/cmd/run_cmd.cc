@@ -10,6 +10,7 @@
 #include "skiff/agent/agent.h"
 #include "skiff/agent/config.h"
 #include "skiff/agent/eviction.h"
+#include "skiff/agent/image_gc.h"
 #include "skiff/common/log.h"
 
 namespace skiff::agent::cmd {
@@ -21,6 +22,7 @@ struct RunFlags {
   std::string node_labels, taints, kube_reserved, system_reserved, eviction_hard;
   std::string eviction_transition, eviction_soft, eviction_soft_grace, eviction_min_reclaim;
   int eviction_max_pod_grace = 0;
+  std::string image_min_age;
   std::string cluster_dns;
 };
 
@@ -63,6 +65,14 @@ Added addRun(CLI::App& app) {
                  "longest grace period (seconds) a soft eviction gives a pod")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_option("--image-gc-high-threshold", c.image_gc.high_threshold_percent,
+                 "percent of image disk usage at which image GC always runs (100 disables it)")
+      ->capture_default_str();
+  app.add_option("--image-gc-low-threshold", c.image_gc.low_threshold_percent,
+                 "percent of image disk usage image GC frees down to")
+      ->capture_default_str();
+  app.add_option("--minimum-image-ttl-duration", flags->image_min_age,
+                 "minimum age of an unused image before GC may remove it (default 2m0s)");
   app.add_option("--eviction-pressure-transition-period", flags->eviction_transition,
                  "how long a pressure condition stays after its threshold was last crossed "
                  "(default 5m0s)");
@@ -129,6 +139,9 @@ Added addRun(CLI::App& app) {
       cfg.eviction_soft = from_file.eviction_soft;
       cfg.eviction_soft_grace_period = from_file.eviction_soft_grace_period;
       cfg.eviction_minimum_reclaim = from_file.eviction_minimum_reclaim;
+      if (!given("--image-gc-high-threshold")) cfg.image_gc.high_threshold_percent = from_file.image_gc.high_threshold_percent;
+      if (!given("--image-gc-low-threshold")) cfg.image_gc.low_threshold_percent = from_file.image_gc.low_threshold_percent;
+      cfg.image_gc.min_age = from_file.image_gc.min_age;
       if (!given("--eviction-max-pod-grace-period")) {
         cfg.eviction_max_pod_grace_period = from_file.eviction_max_pod_grace_period;
       }
@@ -180,6 +193,12 @@ Added addRun(CLI::App& app) {
       if (!r) return fail(r.error());
       cfg.eviction_minimum_reclaim = *r;
     }
+    if (!flags->image_min_age.empty()) {
+      auto d = parseGoDuration(flags->image_min_age, "--minimum-image-ttl-duration");
+      if (!d) return fail(d.error());
+      cfg.image_gc.min_age = *d;
+    }
+    if (auto v = validateImageGcPolicy(cfg.image_gc); !v) return fail(v.error());
     // The whole eviction configuration is checked before anything starts.
     if (auto t = parseEvictionSettings({cfg.eviction_hard, cfg.eviction_soft, cfg.eviction_soft_grace_period,
                                         cfg.eviction_minimum_reclaim});

@@ -16,6 +16,7 @@
 #include "skiff/agent/event_recorder.h"
 #include "skiff/agent/eviction.h"
 #include "skiff/agent/eviction_stats.h"
+#include "skiff/agent/image_gc.h"
 #include "skiff/agent/join.h"
 #include "skiff/agent/kube_client.h"
 #include "skiff/agent/kubeconfig.h"
@@ -61,6 +62,7 @@ class UnavailableRuntime final : public ContainerRuntime {
   Result<void> startContainer(const std::string&) override { return err(); }
   Result<void> stopContainer(const std::string&, std::chrono::seconds) override { return ok(); }
   Result<void> removeContainer(const std::string&) override { return ok(); }
+  Result<ImageGcReport> garbageCollectImages(const ImageGcPolicy&) override { return err(); }
   Result<std::vector<ContainerInfo>> listContainers() override {
     return std::vector<ContainerInfo>{};
   }
@@ -545,6 +547,17 @@ int runAgent(const AgentConfig& cfg) {
         return kubelet.evictPod(pod, message, grace);
       },
       wall, cfg.eviction_pressure_transition_period, cfg.eviction_max_pod_grace_period);
+  // Image GC: periodic, and the eviction manager's node-level reclaim under disk pressure.
+  ImageGcManager image_gc(*runtime, cfg.image_gc,
+                          [&](const std::string& type, const std::string& reason, const std::string& msg) {
+                            recorder.nodeEvent(type, reason, msg);
+                          });
+  eviction->setNodeReclaim([&](const std::string&) {
+    auto freed = image_gc.deleteUnusedImages();
+    if (!freed) SKIFF_LOG_WARN(lg, "Eviction manager: unexpected error when attempting to reduce resource pressure",
+                               kv("err", freed.error().message()));
+    return freed && *freed > 0;
+  });
   eviction->synchronize();  // conditions right from the first status report
   kubelet.setAdmitHook([&](const json& pod) { return eviction->admit(pod); });
 
@@ -664,7 +677,12 @@ int runAgent(const AgentConfig& cfg) {
   // Eviction manager pass every 10 s; a change of pressure is reported at once.
   threads.list.emplace_back([&] {
     NodePressure last = eviction->pressure();
+    auto next_image_gc = std::chrono::steady_clock::now();
     while (!cancel.waitFor(cfg.eviction_monitoring_interval)) {
+      if (std::chrono::steady_clock::now() >= next_image_gc) {
+        image_gc.garbageCollect();  // kubelet's ImageGCPeriod
+        next_image_gc = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+      }
       auto evicted = eviction->synchronize();
       auto met = eviction->thresholdsMet();
       if (!met.empty()) {

@@ -208,6 +208,13 @@ Result<void> applyKubeletConfiguration(const json& doc, AgentConfig& cfg) {
     if (v < 0) return Error(ErrorCode::Invalid, "kubelet config: evictionMaxPodGracePeriod must not be negative");
     cfg.eviction_max_pod_grace_period = std::chrono::seconds(v);
   }
+  SKIFF_TRY(integer("imageGCHighThresholdPercent", cfg.image_gc.high_threshold_percent));
+  SKIFF_TRY(integer("imageGCLowThresholdPercent", cfg.image_gc.low_threshold_percent));
+  if (doc.contains("imageMinimumGCAge")) {
+    std::string d;
+    SKIFF_TRY(string("imageMinimumGCAge", d));
+    SKIFF_ASSIGN_OR_RETURN(cfg.image_gc.min_age, parseGoDuration(d, "imageMinimumGCAge"));
+  }
   if (doc.contains("evictionPressureTransitionPeriod")) {
     std::string d;
     SKIFF_TRY(string("evictionPressureTransitionPeriod", d));

@@ -98,6 +98,18 @@ std::string requestString(const json& container, const std::string& resource) {
   return "0";
 }
 
+// Whether `t` is crossed in `observed`; with `with_min_reclaim`, relative to threshold + reclaim.
+bool crossedIn(const EvictionThreshold& t, const std::map<std::string, SignalObservation>& observed,
+               bool with_min_reclaim) {
+  auto it = observed.find(t.signal);
+  if (it == observed.end() || it->second.available < 0) return false;
+  bool needs_capacity = !t.quantity || (with_min_reclaim && t.min_reclaim && !t.min_reclaim->quantity);
+  if (needs_capacity && it->second.capacity <= 0) return false;
+  int64_t limit = t.resolve(it->second.capacity);
+  if (with_min_reclaim && t.min_reclaim) limit += t.min_reclaim->resolve(it->second.capacity);
+  return it->second.available < limit;
+}
+
 }  // namespace
 
 std::string evictionResourceOf(const std::string& signal) { return resourceOf(signal); }
@@ -286,16 +298,7 @@ std::optional<std::string> EvictionManager::synchronize() {
   auto now = clock_();
   // Crossed now, plus those acted on last pass that have not reclaimed their minimum yet.
   auto crossed = [&](std::size_t i, bool with_min_reclaim) {
-    const auto& t = thresholds_[i];
-    auto it = observed->find(t.signal);
-    if (it == observed->end() || it->second.available < 0) return false;
-    if ((!t.quantity || (with_min_reclaim && t.min_reclaim && !t.min_reclaim->quantity)) &&
-        it->second.capacity <= 0) {
-      return false;
-    }
-    int64_t limit = t.resolve(it->second.capacity);
-    if (with_min_reclaim && t.min_reclaim) limit += t.min_reclaim->resolve(it->second.capacity);
-    return it->second.available < limit;
+    return crossedIn(thresholds_[i], *observed, with_min_reclaim);
   };
   std::vector<const EvictionThreshold*> met;  // independent of grace periods: drives conditions
   std::vector<std::size_t> acting;             // past their grace period: drives eviction
@@ -344,6 +347,17 @@ std::optional<std::string> EvictionManager::synchronize() {
   SKIFF_LOG_WARN(lg, "Eviction manager: attempting to reclaim", kv("resourceName", resourceOf(t.signal)),
                  kv("signal", t.signal), kv("threshold", t.text),
                  kv("available", obs.available));
+  std::string resource = resourceOf(t.signal);
+  if (reclaim_ && (resource == "ephemeral-storage" || resource == "inodes") && reclaim_(t.signal)) {
+    // reclaimNodeLevelResources: look again; if nothing is crossed any more, no pod has to go.
+    auto again = stats_.observe();
+    if (again && std::none_of(thresholds_.begin(), thresholds_.end(),
+                              [&](const EvictionThreshold& x) { return crossedIn(x, *again, false); })) {
+      SKIFF_LOG_INFO(lg, "Eviction manager: able to reduce resource pressure without evicting pods.",
+                     kv("resourceName", resource));
+      return std::nullopt;
+    }
+  }
   std::vector<json> candidates;
   for (auto& p : active_pods_()) {
     if (!isCriticalPod(p)) candidates.push_back(std::move(p));

@@ -206,6 +206,15 @@ class RuntimeAdapter final : public ContainerRuntime {
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.size > b.size; });
     return out;
   }
+  Result<ImageGcReport> garbageCollectImages(const ImageGcPolicy& policy) override {
+    runtime::ImageGcPolicy p;
+    p.high_threshold_percent = policy.high_threshold_percent;
+    p.low_threshold_percent = policy.low_threshold_percent;
+    p.min_age = policy.min_age;
+    SKIFF_ASSIGN_OR_RETURN(auto r, r_->images().garbageCollect(p, runtime::statvfsDiskUsage(r_->images().root()),
+                                                               std::chrono::system_clock::now()));
+    return ImageGcReport{r.removed, r.freed_bytes, r.wanted_bytes};
+  }
   Result<std::vector<ContainerStats>> listContainerStats() override {
     SKIFF_ASSIGN_OR_RETURN(auto list, r_->listContainers());
     std::vector<ContainerStats> out;

@@ -152,6 +152,28 @@ Result<std::vector<ImageInfo>> FakeRuntime::listImages() {
   return out;
 }
 
+Result<ImageGcReport> FakeRuntime::garbageCollectImages(const ImageGcPolicy& policy) {
+  std::lock_guard lk(mu_);
+  ImageGcReport r;
+  if (image_disk_percent_ < policy.high_threshold_percent) return r;
+  uint64_t used = image_disk_capacity_ * static_cast<uint64_t>(image_disk_percent_) / 100;
+  uint64_t target = image_disk_capacity_ * static_cast<uint64_t>(policy.low_threshold_percent) / 100;
+  r.wanted_bytes = used > target ? used - target : 0;
+  std::set<std::string> in_use;
+  for (const auto& [_, c] : containers_) in_use.insert(c.image);
+  for (auto it = images_.begin(); it != images_.end() && r.freed_bytes < r.wanted_bytes;) {
+    if (in_use.count(*it)) {
+      ++it;
+      continue;
+    }
+    r.removed.push_back("sha256:" + *it);
+    r.freed_bytes += 1000;
+    it = images_.erase(it);
+  }
+  image_disk_percent_ -= static_cast<int>(r.freed_bytes * 100 / image_disk_capacity_);
+  return r;
+}
+
 Result<std::vector<ContainerStats>> FakeRuntime::listContainerStats() {
   return std::vector<ContainerStats>{};
 }

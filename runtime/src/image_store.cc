@@ -609,6 +609,7 @@ Result<ImageGcResult> ImageStoreImpl::garbageCollect(const ImageGcPolicy& policy
   if (usage_percent < policy.high_threshold_percent) return res;
   std::uint64_t target = du.capacity_bytes * static_cast<std::uint64_t>(policy.low_threshold_percent) / 100;
   std::uint64_t to_free = used > target ? used - target : 0;
+  res.wanted_bytes = to_free;
 
   std::lock_guard lk(mu_);
   std::vector<Image> candidates;
@@ -627,9 +628,6 @@ Result<ImageGcResult> ImageStoreImpl::garbageCollect(const ImageGcPolicy& policy
     res.freed_bytes += im.size;
   }
   if (!res.removed.empty()) SKIFF_TRY(save());
-  if (res.freed_bytes < to_free)
-    return Error(ErrorCode::Unavailable, "image GC: freed " + std::to_string(res.freed_bytes) + " bytes, wanted " +
-                                             std::to_string(to_free));
   return res;
 }
 

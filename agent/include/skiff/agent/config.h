@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "skiff/agent/container_runtime.h"
 #include "skiff/common/result.h"
 
 namespace skiff::agent {
@@ -46,6 +47,8 @@ struct AgentConfig {
   std::map<std::string, std::string> eviction_minimum_reclaim;
   // The longest grace period a soft eviction gives a pod (capped by the pod's own).
   std::chrono::seconds eviction_max_pod_grace_period{0};
+  // Image GC (imageGCHighThresholdPercent 85, imageGCLowThresholdPercent 80, imageMinimumGCAge 2m).
+  ImageGcPolicy image_gc;
   // How long a pressure condition stays after its threshold was last crossed (kubelet: 5m).
   std::chrono::seconds eviction_pressure_transition_period{300};
   // How often the eviction manager observes the node (kubelet's housekeeping, 10 s).

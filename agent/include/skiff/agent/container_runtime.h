@@ -125,6 +125,19 @@ struct ImageInfo {
   uint64_t size = 0;
 };
 
+// The kubelet's image GC policy (imageGCHighThresholdPercent, imageGCLowThresholdPercent,
+// imageMinimumGCAge) and what a pass did.
+struct ImageGcPolicy {
+  int high_threshold_percent = 85;
+  int low_threshold_percent = 80;
+  std::chrono::seconds min_age{120};
+};
+struct ImageGcReport {
+  std::vector<std::string> removed;  // image ids
+  uint64_t freed_bytes = 0;
+  uint64_t wanted_bytes = 0;  // 0: usage was under the high threshold
+};
+
 struct ExecResult {
   int exit_code = 0;
   std::string out, err;
@@ -200,6 +213,10 @@ class ContainerRuntime {
   virtual Result<ImageInfo> pullImage(const std::string& ref) = 0;
   virtual Result<std::optional<ImageInfo>> imageStatus(const std::string& ref) = 0;
   virtual Result<std::vector<ImageInfo>> listImages() = 0;
+  // Removes images no container (running or exited) uses, least recently used first and none
+  // younger than the policy's min age, when the image filesystem is at or above the high
+  // threshold, until it is back at the low one.
+  virtual Result<ImageGcReport> garbageCollectImages(const ImageGcPolicy& policy) = 0;
 
   virtual Result<std::vector<ContainerStats>> listContainerStats() = 0;
 };

@@ -117,6 +117,12 @@ class EvictionManager {
                   std::chrono::seconds pressure_transition_period = std::chrono::minutes(5),
                   std::chrono::seconds max_pod_grace_period = std::chrono::seconds(0));
 
+  // Node-level reclaim tried before evicting for a disk signal (the kubelet deletes unused
+  // images and dead containers); returns whether it freed anything. When it did and no threshold
+  // is crossed any more on a fresh observation, no pod is evicted.
+  using ReclaimFn = std::function<bool(const std::string& signal)>;
+  void setNodeReclaim(ReclaimFn reclaim) { reclaim_ = std::move(reclaim); }
+
   // One pass of the manager. Returns the uid of the pod it evicted, if any.
   std::optional<std::string> synchronize();
   // The admission check for a new pod: nullopt admits it.
@@ -142,6 +148,7 @@ class EvictionManager {
   WallClock clock_;
   std::chrono::seconds transition_;
   std::chrono::seconds max_pod_grace_;
+  ReclaimFn reclaim_;
   std::mutex mu_;
   std::vector<std::string> met_;
   // By index into thresholds_: when each crossed threshold was first seen crossed, and the ones

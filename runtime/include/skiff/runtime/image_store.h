@@ -76,6 +76,7 @@ struct ImageGcPolicy {
 struct ImageGcResult {
   std::vector<std::string> removed;  // image ids
   std::uint64_t freed_bytes = 0;
+  std::uint64_t wanted_bytes = 0;    // what reaching the low threshold needed (0: under high)
 };
 
 class ImageStore {
@@ -101,7 +102,8 @@ class ImageStore {
   // Marks image use (GC ordering) and pins/unpins it against removal by containers.
   virtual void markUsed(const std::string& image_id, int delta) = 0;
   // kubelet image GC: when usage >= high threshold, remove unused images (least recently used
-  // first, older than min_age) until usage <= low threshold.
+  // first, older than min_age) until usage <= low threshold. Finding too little to remove is not
+  // an error: freed_bytes < wanted_bytes tells the caller (the kubelet reports it as an event).
   virtual Result<ImageGcResult> garbageCollect(const ImageGcPolicy& policy, const DiskUsageFn& usage,
                                                std::chrono::system_clock::time_point now) = 0;
   virtual const std::string& root() const = 0;

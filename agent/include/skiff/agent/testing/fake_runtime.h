@@ -32,6 +32,11 @@ class FakeRuntime final : public ContainerRuntime {
   Result<ImageInfo> pullImage(const std::string& ref) override;
   Result<std::optional<ImageInfo>> imageStatus(const std::string& ref) override;
   Result<std::vector<ImageInfo>> listImages() override;
+  // Models a disk where each image takes 1000 bytes: with `image_disk_percent` in use, removes
+  // images no container references until the low threshold is reached.
+  Result<ImageGcReport> garbageCollectImages(const ImageGcPolicy& policy) override;
+  int image_disk_percent_ = 50;
+  uint64_t image_disk_capacity_ = 10000;
   Result<std::vector<ContainerStats>> listContainerStats() override;
 
   // Test controls.
