@@ -266,8 +266,17 @@ TEST_P(RuntimeTest, ROOT_StopSendsTermThenKillAfterGrace) {
 
 TEST_P(RuntimeTest, ROOT_ExecJoinsTheContainer) {
   std::string sb = sandbox("ex");
-  std::string id = start(sb, shell("c", "echo data > /tmp/f; sleep 30"));
+  std::string id = start(sb, shell("c", "echo data > /tmp/f; exec sleep 30"));
   ASSERT_FALSE(id.empty());
+  // "Started" means the process runs, not that its shell got as far as the sleep: under load an
+  // exec can land first (it saw /proc/1/comm "sh" and no /tmp/f). Wait for the sleep.
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  for (;;) {
+    auto comm = rt_->execSync(id, {"cat", "/proc/1/comm"}, 10s);
+    if (comm && comm->stdout_data == "sleep\n") break;
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the container never reached its sleep";
+    std::this_thread::sleep_for(20ms);
+  }
   auto r = rt_->execSync(id, {"sh", "-c", "hostname; cat /tmp/f; cat /proc/1/comm; grep NoNewPrivs /proc/self/status; exit 7"}, 10s);
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->exit_code, 7);
