@@ -30,6 +30,7 @@
 #include <utility>
 
 #include "skiff/agent/cri_log.h"
+#include "skiff/agent/exec_spdy.h"
 #include "skiff/agent/port_forward.h"
 #include "skiff/common/log.h"
 
@@ -461,22 +462,55 @@ class Server final : public KubeletServer {
     std::string exit_error;
   };
 
+  // The metav1.Status that ends an exec/attach stream (error channel / stream).
+  static std::string execStatus(int code, const std::string& err, const std::vector<std::string>& cmd) {
+    json st;
+    if (!err.empty()) {
+      st = {{"metadata", json::object()}, {"status", "Failure"}, {"message", err},
+            {"reason", "InternalError"}, {"code", 500}};
+    } else if (code == 0) {
+      st = {{"metadata", json::object()}, {"status", "Success"}};
+    } else {
+      st = {{"metadata", json::object()},
+            {"status", "Failure"},
+            {"message", "command terminated with non-zero exit code: error executing command "
+                        "[" + (cmd.empty() ? std::string() : cmd[0]) + "], exit code " +
+                            std::to_string(code)},
+            {"reason", "NonZeroExitCode"},
+            {"details", {{"causes", {{{"reason", "ExitCode"}, {"message", std::to_string(code)}}}}}}};
+    }
+    return st.dump();
+  }
+
+  // Starts the exec (or attaches), or says why it cannot.
+  Result<std::shared_ptr<ExecSession>> startExec(const std::string& ns, const std::string& name,
+                                                 const std::string& container,
+                                                 const std::vector<std::string>& cmd, bool tty,
+                                                 bool want_stdin, bool attach) {
+    auto r = resolve(ns, name, container, false);
+    if (!r) return std::move(r).error();
+    if (r->container.state != ContainerState::Running) {
+      return Error(ErrorCode::Conflict, "container not found (\"" + container + "\")");
+    }
+    if (attach) {
+      SKIFF_ASSIGN_OR_RETURN(auto s, src_.runtime().attach(r->container.id, want_stdin));
+      return std::shared_ptr<ExecSession>(std::move(s));
+    }
+    if (cmd.empty()) return Error(ErrorCode::BadRequest, "you must specify at least one command for the container");
+    SKIFF_ASSIGN_OR_RETURN(auto s, src_.runtime().exec(r->container.id, cmd, tty, want_stdin));
+    return std::shared_ptr<ExecSession>(std::move(s));
+  }
+
   // Exec, or attach (`attach`: the main process's streams; no command; the client's close
   // detaches and leaves the container running). Returns true once the stream was moved into
   // the WebSocket.
   asio::awaitable<bool> exec(std::shared_ptr<TlsStream> stream, Request& req,
-                             beast::flat_buffer& /*buf*/, const std::string& ns,
+                             beast::flat_buffer& buf, const std::string& ns,
                              const std::string& name, const std::string& container,
                              const Query& q, bool attach = false) {
     auto lg = skiff::log::get("agent");
     const std::string verb = attach ? "attach" : "exec";
-    if (!websocket::is_upgrade(req)) {
-      co_await write(*stream, replyStatus(req, 400, "BadRequest",
-                                          verb + " requires a WebSocket upgrade "
-                                          "(v5.channel.k8s.io / v4.channel.k8s.io); SPDY is not "
-                                          "supported"));
-      co_return false;
-    }
+    if (!websocket::is_upgrade(req)) co_return co_await execSpdy(stream, req, buf, ns, name, container, q, attach);
     // Subprotocol negotiation, newest first.
     std::string offered = std::string(req[http::field::sec_websocket_protocol]);
     std::string proto;
@@ -525,56 +559,18 @@ class Server final : public KubeletServer {
       }, asio::detached);
     };
     auto finishStatus = [&](int code, const std::string& err) {
-      json st;
-      if (!err.empty()) {
-        st = {{"metadata", json::object()}, {"status", "Failure"}, {"message", err},
-              {"reason", "InternalError"}, {"code", 500}};
-      } else if (code == 0) {
-        st = {{"metadata", json::object()}, {"status", "Success"}};
-      } else {
-        st = {{"metadata", json::object()},
-              {"status", "Failure"},
-              {"message", "command terminated with non-zero exit code: error executing command "
-                          "[" + (cmd.empty() ? std::string() : cmd[0]) + "], exit code " +
-                              std::to_string(code)},
-              {"reason", "NonZeroExitCode"},
-              {"details", {{"causes", {{{"reason", "ExitCode"}, {"message", std::to_string(code)}}}}}}};
-      }
-      return std::string(1, '\x03') + st.dump();
+      return std::string(1, '\x03') + execStatus(code, err, cmd);
     };
 
-    auto r = resolve(ns, name, container, false);
-    std::unique_ptr<ExecSession> session;
-    std::string start_error;
-    if (!r) {
-      start_error = r.error().message();
-    } else if (r->container.state != ContainerState::Running) {
-      start_error = "container not found (\"" + container + "\")";
-    } else if (attach) {
-      auto s = src_.runtime().attach(r->container.id, want_stdin);
-      if (!s) {
-        start_error = s.error().message();
-      } else {
-        session = std::move(*s);
-      }
-    } else if (cmd.empty()) {
-      start_error = "you must specify at least one command for the container";
-    } else {
-      auto s = src_.runtime().exec(r->container.id, cmd, tty, want_stdin);
-      if (!s) {
-        start_error = s.error().message();
-      } else {
-        session = std::move(*s);
-      }
-    }
-    if (!session) {
-      send(finishStatus(0, start_error));
+    auto started = startExec(ns, name, container, cmd, tty, want_stdin, attach);
+    if (!started) {
+      send(finishStatus(0, started.error().message()));
       co_await drainAndClose(ws, state);
       co_return true;
     }
     SKIFF_LOG_DEBUG(lg, attach ? "Attach started" : "Exec started", kv("pod", ns + "/" + name),
                     kv("container", container));
-    std::shared_ptr<ExecSession> shared_session = std::move(session);
+    std::shared_ptr<ExecSession> shared_session = std::move(*started);
 
     // Output pumps: stdout on channel 1, stderr on channel 2 (none with a TTY).
     auto pump = [ex, send, state, signal](int fd, char channel) {
@@ -660,6 +656,61 @@ class Server final : public KubeletServer {
     co_return true;
   }
 
+  // Exec/attach over `Upgrade: SPDY/3.1` (kubectl <= 1.29, and the fallback of newer ones).
+  asio::awaitable<bool> execSpdy(std::shared_ptr<TlsStream> stream, Request& req, beast::flat_buffer& buf,
+                                 const std::string& ns, const std::string& name,
+                                 const std::string& container, const Query& q, bool attach) {
+    static const std::string kV4 = "v4.channel.k8s.io";
+    if (!spdyUpgrade(req)) {
+      co_await write(*stream, replyStatus(req, 400, "BadRequest", "Upgrade request required"));
+      co_return false;
+    }
+    if (!offeredVersion(req, kV4)) {
+      co_await write(*stream, replyStatus(req, 403, "Forbidden",
+                                          "unable to upgrade: unable to negotiate protocol: server supports [" +
+                                              kV4 + "]"));
+      co_return false;
+    }
+    SpdyExecOptions o;
+    o.want_stdin = q.flag("input") || q.flag("stdin");
+    o.want_stdout = q.flag("output") || q.flag("stdout");
+    o.want_stderr = q.flag("error") || q.flag("stderr");
+    o.tty = q.flag("tty");
+    o.attach = attach;
+    std::vector<std::string> cmd = q.values.count("command") ? q.values.at("command") : std::vector<std::string>{};
+    o.start = [this, ns, name, container, cmd, tty = o.tty, in = o.want_stdin, attach] {
+      return startExec(ns, name, container, cmd, tty, in, attach);
+    };
+    o.status = [cmd](int code, const std::string& err) { return execStatus(code, err, cmd); };
+    co_await switchToSpdy(*stream, req, kV4);
+    auto leftover = beast::buffers_to_string(buf.data());
+    buf.consume(buf.size());
+    co_await serveExecSpdy(std::make_shared<RawChannel>(stream, std::move(leftover)), std::move(o));
+    co_return true;
+  }
+
+  static bool spdyUpgrade(const Request& req) {
+    std::string upgrade(req[http::field::upgrade]);
+    for (auto& c : upgrade) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return upgrade == "spdy/3.1";
+  }
+
+  // httpstream.Handshake: the client lists the versions it speaks in X-Stream-Protocol-Version.
+  static bool offeredVersion(const Request& req, const std::string& version) {
+    for (const auto& f : req) {
+      if (beast::iequals(f.name_string(), "X-Stream-Protocol-Version") && offers(f.value(), version)) return true;
+    }
+    return false;
+  }
+
+  static asio::awaitable<void> switchToSpdy(TlsStream& stream, const Request& req, const std::string& version) {
+    http::response<http::empty_body> res{http::status::switching_protocols, req.version()};
+    res.set(http::field::connection, "Upgrade");
+    res.set(http::field::upgrade, "SPDY/3.1");
+    res.set("X-Stream-Protocol-Version", version);
+    co_await http::async_write(stream, res, asio::use_awaitable);
+  }
+
   // Port-forward: SPDY/3.1 on the upgraded connection, or inside kubectl's WebSocket tunnel.
   // Returns true once the stream was handed to the session.
   asio::awaitable<bool> portForward(std::shared_ptr<TlsStream> stream, Request& req,
@@ -726,28 +777,17 @@ class Server final : public KubeletServer {
       }
       co_return true;
     }
-    std::string upgrade(req[http::field::upgrade]);
-    for (auto& c : upgrade) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (upgrade != "spdy/3.1") {
+    if (!spdyUpgrade(req)) {
       co_await write(*stream, replyStatus(req, 400, "BadRequest", "Upgrade request required"));
       co_return false;
     }
-    // httpstream.Handshake: the client lists the versions it speaks in X-Stream-Protocol-Version.
-    bool wanted = false;
-    for (const auto& f : req) {
-      if (beast::iequals(f.name_string(), "X-Stream-Protocol-Version") && offers(f.value(), kProtocol)) wanted = true;
-    }
-    if (!wanted) {
+    if (!offeredVersion(req, kProtocol)) {
       co_await write(*stream, replyStatus(req, 403, "Forbidden",
                                           "unable to upgrade: unable to negotiate protocol: server "
                                           "supports [" + kProtocol + "]"));
       co_return false;
     }
-    http::response<http::empty_body> res{http::status::switching_protocols, req.version()};
-    res.set(http::field::connection, "Upgrade");
-    res.set(http::field::upgrade, "SPDY/3.1");
-    res.set("X-Stream-Protocol-Version", kProtocol);
-    co_await http::async_write(*stream, res, asio::use_awaitable);
+    co_await switchToSpdy(*stream, req, kProtocol);
     auto leftover = beast::buffers_to_string(buf.data());
     buf.consume(buf.size());
     co_await servePortForward(std::make_shared<RawChannel>(stream, std::move(leftover)), std::move(po));

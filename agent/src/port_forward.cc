@@ -16,6 +16,7 @@
 #include <deque>
 #include <map>
 
+#include "ordered_writer.h"
 #include "skiff/agent/spdy.h"
 #include "skiff/common/log.h"
 
@@ -35,61 +36,6 @@ struct Pair {
   bool client_done = false;  // the client sent FIN (or RST) on the data stream
   bool finished = false;
   std::unique_ptr<asio::steady_timer> wake;
-};
-
-// Sends whole frames/messages in the order they were queued, one write at a time (the header
-// compressor's state depends on the order, and a WebSocket allows one writer).
-class OrderedWriter : public std::enable_shared_from_this<OrderedWriter> {
- public:
-  OrderedWriter(std::shared_ptr<ByteChannel> ch, asio::any_io_executor ex) : ch_(std::move(ch)), ex_(std::move(ex)) {}
-
-  void send(std::string bytes) {
-    if (closed_) return;
-    pending_ += bytes.size();
-    queue_.push_back(std::move(bytes));
-    if (writing_) return;
-    writing_ = true;
-    asio::co_spawn(ex_, [self = shared_from_this()]() -> asio::awaitable<void> {
-      while (!self->queue_.empty()) {
-        std::string f = std::move(self->queue_.front());
-        self->queue_.pop_front();
-        self->pending_ -= f.size();
-        if (!co_await self->ch_->write(std::move(f))) {
-          self->queue_.clear();
-          self->pending_ = 0;
-          self->closed_ = true;
-        }
-      }
-      self->writing_ = false;
-    }, asio::detached);
-  }
-
-  // Back-pressure for a pump: waits while more than `limit` bytes are queued.
-  asio::awaitable<void> waitBelow(std::size_t limit) { co_await waitWhile([&] { return pending_ > limit; }, 100000); }
-
-  // Waits (at most 2 s) for the queue to go out, then drops anything sent later.
-  asio::awaitable<void> drain() {
-    co_await waitWhile([&] { return writing_ || !queue_.empty(); }, 200);
-    closed_ = true;
-  }
-
- private:
-  template <typename F>
-  asio::awaitable<void> waitWhile(F busy, int max_ticks) {
-    asio::steady_timer t(ex_);
-    for (int i = 0; i < max_ticks && !closed_ && busy(); ++i) {
-      t.expires_after(std::chrono::milliseconds(10));
-      boost::system::error_code ec;
-      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
-  }
-
-  std::shared_ptr<ByteChannel> ch_;
-  asio::any_io_executor ex_;
-  std::deque<std::string> queue_;
-  std::size_t pending_ = 0;
-  bool writing_ = false;
-  bool closed_ = false;
 };
 
 constexpr std::size_t kMaxQueued = 1 << 20;

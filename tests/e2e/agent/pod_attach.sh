@@ -12,6 +12,11 @@ grep -q "got-from-run" <<<"$out" || fail "kubectl run -i output: $out"
 gone() { ! kubectl get pod rt1 >/dev/null 2>&1; }
 until_ok 30 gone || fail "kubectl run --rm left pod rt1 behind"
 
+step "kubectl run -i --rm over SPDY (kubectl <= 1.29 attaches that way)"
+out=$(echo "via-spdy" | KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false k run rt2 -i --rm --restart=Never --image=busybox \
+        --image-pull-policy=IfNotPresent -- sh -c 'read x; echo got-$x' 2>&1) || fail "SPDY kubectl run -i --rm failed: $out"
+grep -q "got-via-spdy" <<<"$out" || fail "SPDY kubectl run -i output: $out"
+
 step "kubectl attach -i to a running pod with stdin"
 cat <<Y | k apply -f - >/dev/null
 apiVersion: v1

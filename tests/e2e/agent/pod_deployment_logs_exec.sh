@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A 3-replica busybox Deployment reaches Running; kubectl logs, logs -f, exec and exec -i work
-# through skiff-master's proxy to the kubelet API.
+# through skiff-master's proxy to the kubelet API, over WebSocket and over SPDY (kubectl <= 1.29).
 . "$(dirname "$0")/lib.sh"
 start_cluster
 step "deployment of 3 busybox replicas"
@@ -37,6 +37,15 @@ out=$(echo "hello from stdin" | k exec -i "$P" -- cat)
 step "exit code is propagated"
 set +e; k exec "$P" -- sh -c 'exit 3'; rc=$?; set -e
 [ $rc = 3 ] || fail "exec exit code $rc, want 3"
+step "exec over SPDY (kubectl <= 1.29, and the fallback): stdin, stdout, stderr, exit code"
+spdy() { KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false k "$@"; }
+out=$(echo "spdy stdin" | spdy exec -i "$P" -- sh -c 'cat; echo to-stderr >&2' 2>&1)
+grep -qx "spdy stdin" <<<"$out" && grep -qx "to-stderr" <<<"$out" || fail "SPDY exec -i returned '$out'"
+set +e; spdy exec "$P" -- sh -c 'exit 4'; rc=$?; set -e
+[ $rc = 4 ] || fail "SPDY exec exit code $rc, want 4"
+out=$( (sleep 1; printf 'echo tty-$((6*7)); exit\r'; sleep 2) |
+       timeout 30 script -qec "KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false kubectl exec -it $P -- sh" /dev/null 2>&1) || true
+grep -q "tty-42" <<<"$out" || fail "SPDY exec -it returned '$out'"
 step "kubelet events: Pulled, Created, Started"
 ev=$(k describe pod "$P" | sed -n '/^Events:/,$p')
 for want in "Pulled .*Container image \"busybox\" already present on machine" \

@@ -10,7 +10,9 @@
 //                                                   timestamps, previous, limitBytes
 //   GET  /exec/{ns}/{pod}/{container}?command=...&input=1&output=1&error=1&tty=1
 //        WebSocket, subprotocols v5.channel.k8s.io, v4.channel.k8s.io, channel.k8s.io
-//        (reference/kube-api-surface.md §7: channel byte + payload, status on channel 3)
+//        (reference/kube-api-surface.md §7: channel byte + payload, status on channel 3),
+//        or POST with `Upgrade: SPDY/3.1` and remotecommand v4.channel.k8s.io (exec_spdy.h),
+//        what kubectl <= 1.29 sends and newer ones fall back to
 //   GET|POST /portForward/{ns}/{pod}                SPDY/3.1 (port_forward.h), after
 //        `Upgrade: SPDY/3.1` + X-Stream-Protocol-Version portforward.k8s.io, or tunnelled in a
 //        WebSocket with subprotocol SPDY/3.1+portforward.k8s.io (kubectl >= 1.31)

@@ -21,21 +21,11 @@
 #include <string>
 #include <vector>
 
+#include "skiff/agent/byte_channel.h"
 #include "skiff/common/result.h"
 #include "skiff/common/unique_fd.h"
 
 namespace skiff::agent {
-
-// A bidirectional byte pipe. Calls come from one strand; at most one read and one write are in
-// flight at a time.
-class ByteChannel {
- public:
-  virtual ~ByteChannel() = default;
-  // Appends what arrived to `out`; false once the peer is gone.
-  virtual boost::asio::awaitable<bool> read(std::string& out) = 0;
-  virtual boost::asio::awaitable<bool> write(std::string bytes) = 0;
-  virtual boost::asio::awaitable<void> close() = 0;
-};
 
 // Connects to localhost:port inside the pod; the error text is what the client is shown.
 using PodPortDialer = std::function<Result<UniqueFd>(int port)>;
