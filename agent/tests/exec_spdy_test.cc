@@ -16,44 +16,14 @@
 #include <future>
 
 #include "skiff/agent/spdy.h"
+#include "skiff/agent/testing/fake_byte_channel.h"
 
 namespace skiff::agent {
 namespace {
 
 namespace asio = boost::asio;
 
-class FakeChannel final : public ByteChannel {
- public:
-  explicit FakeChannel(asio::io_context& io) : wake_(io, asio::steady_timer::time_point::max()) {}
-  void push(std::string b) {
-    in_.push_back(std::move(b));
-    wake_.cancel();
-  }
-  asio::awaitable<bool> read(std::string& out) override {
-    while (in_.empty()) {
-      boost::system::error_code ec;
-      wake_.expires_at(asio::steady_timer::time_point::max());
-      co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
-    out += in_.front();
-    in_.pop_front();
-    co_return true;
-  }
-  asio::awaitable<bool> write(std::string bytes) override {
-    out_ += bytes;
-    co_return true;
-  }
-  asio::awaitable<void> close() override {
-    closed_ = true;
-    co_return;
-  }
-  std::string out_;
-  bool closed_ = false;
-
- private:
-  asio::steady_timer wake_;
-  std::deque<std::string> in_;
-};
+using FakeChannel = testing::FakeByteChannel;
 
 // A "process" whose stdin and stdout are pipes the test holds the other ends of.
 class PipeSession final : public ExecSession {
@@ -125,12 +95,7 @@ class ExecSpdyTest : public ::testing::Test {
   }
   template <typename F>
   bool runUntil(F done) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-      io_.restart();
-      io_.run_for(std::chrono::milliseconds(5));
-    }
-    return done();
+    return testing::runIoUntil(io_, done);
   }
   bool has(uint32_t stream, bool fin, const std::string& payload) {
     reader_.feed(chan_->out_);

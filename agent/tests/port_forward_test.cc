@@ -14,50 +14,14 @@
 #include <deque>
 
 #include "skiff/agent/spdy.h"
+#include "skiff/agent/testing/fake_byte_channel.h"
 
 namespace skiff::agent {
 namespace {
 
 namespace asio = boost::asio;
 
-class FakeChannel final : public ByteChannel {
- public:
-  explicit FakeChannel(asio::io_context& io) : wake_(io, asio::steady_timer::time_point::max()) {}
-  void push(std::string bytes) {
-    in_.push_back(std::move(bytes));
-    wake_.cancel();
-  }
-  void hangUp() {
-    eof_ = true;
-    wake_.cancel();
-  }
-  asio::awaitable<bool> read(std::string& out) override {
-    while (in_.empty() && !eof_) {
-      boost::system::error_code ec;
-      wake_.expires_at(asio::steady_timer::time_point::max());
-      co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
-    if (in_.empty()) co_return false;
-    out += in_.front();
-    in_.pop_front();
-    co_return true;
-  }
-  asio::awaitable<bool> write(std::string bytes) override {
-    out_ += bytes;
-    co_return true;
-  }
-  asio::awaitable<void> close() override {
-    closed_ = true;
-    co_return;
-  }
-  std::string out_;
-  bool closed_ = false;
-
- private:
-  asio::steady_timer wake_;
-  std::deque<std::string> in_;
-  bool eof_ = false;
-};
+using FakeChannel = testing::FakeByteChannel;
 
 class PortForwardTest : public ::testing::Test {
  protected:
@@ -88,12 +52,7 @@ class PortForwardTest : public ::testing::Test {
   // Runs the session until `done` holds (or 5 s pass).
   template <typename F>
   bool runUntil(F done) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-      io_.restart();
-      io_.run_for(std::chrono::milliseconds(5));
-    }
-    return done();
+    return testing::runIoUntil(io_, done);
   }
 
   void openStream(uint32_t id, const std::string& type, const std::string& port, const std::string& rid) {
