@@ -8,6 +8,7 @@ add_library(skiff_master_controllers
   src/informer/shared_informers.cc
   src/controllers/controller.cc
   src/controllers/util.cc
+  src/controllers/expectations.cc
   src/controllers/replicaset.cc
   src/controllers/deployment.cc
   src/controllers/daemonset.cc
@@ -41,6 +42,7 @@ if(SKIFF_BUILD_TESTS)
       ${CMAKE_CURRENT_LIST_DIR}/tests/informer/fake_api_client_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/informer/informer_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/scheduler/scheduler_test.cc
+      ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/expectations_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/replicaset_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/deployment_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/daemonset_test.cc

@@ -229,7 +229,7 @@ void FakeApiClient::deliverPending() {
     std::pair<std::shared_ptr<Watcher>, WatchEvent> item;
     {
       std::lock_guard lock(mu_);
-      if (pending_.empty()) return;
+      if (pending_.empty() || held_) return;
       item = std::move(pending_.front());
       pending_.pop_front();
     }
@@ -258,6 +258,14 @@ void FakeApiClient::dispatcherLoop() {
     }
     idle_cv_.notify_all();
   }
+}
+
+void FakeApiClient::holdEventsForTest(bool hold) {
+  {
+    std::lock_guard lock(mu_);
+    held_ = hold;
+  }
+  if (!hold) deliverPending();
 }
 
 void FakeApiClient::waitIdleForTest() {

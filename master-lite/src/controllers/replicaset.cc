@@ -3,10 +3,12 @@
 // orphans, releasing owned pods that stopped matching, and reporting status.
 
 #include <algorithm>
+#include <set>
 
 #include "skiff/common/log.h"
 #include "skiff/master/controllers/controllers.h"
 #include "skiff/master/controllers/event_recorder.h"
+#include "skiff/master/controllers/expectations.h"
 #include "skiff/master/informer/meta.h"
 #include "skiff/master/informer/options.h"
 #include "util.h"
@@ -62,55 +64,93 @@ class ReplicaSetController : public Controller {
         resource_(rc ? gvr::kReplicationControllers : gvr::kReplicaSets),
         kind_(rc ? "ReplicationController" : "ReplicaSet"),
         api_version_(rc ? "v1" : "apps/v1"),
-        recorder_(client, rc ? "replication-controller" : "replicaset-controller", clock) {}
+        recorder_(client, rc ? "replication-controller" : "replicaset-controller", clock),
+        expectations_(clock) {}
 
   void registerHandlers(SharedInformers& inf) override {
     sets_ = &inf.get(resource_);
+    pods_ = &inf.get(gvr::kPods);
     sets_->addEventHandlers({
         .on_add = [this](const json& o) { queue().add(meta::key(o)); },
         .on_update = [this](const json&, const json& n) { queue().add(meta::key(n)); },
-        .on_delete = [this](const json& o) { queue().add(meta::key(o)); },
+        .on_delete =
+            [this](const json& o) {
+              expectations_.forget(meta::key(o));
+              queue().add(meta::key(o));
+            },
     });
-    inf.get(gvr::kPods).addEventHandlers({
-        .on_add = [this](const json& p) { enqueueOwner(p); },
+    pods_->addEventHandlers({
+        .on_add =
+            [this](const json& p) {
+              if (meta::isDeleting(p)) return podGone(p);  // seen for the first time terminating
+              if (auto owner = ownerKey(p)) expectations_.creationObserved(*owner);
+              enqueueOwner(p);
+            },
         .on_update =
             [this](const json& o, const json& n) {
+              if (meta::isDeleting(n) && !meta::isDeleting(o)) podGone(n);  // graceful delete
               enqueueOwner(n);
               if (meta::controllerRef(o) != meta::controllerRef(n) ||
                   meta::labels(o) != meta::labels(n)) {
                 enqueueOwner(o);
               }
             },
-        .on_delete = [this](const json& p) { enqueueOwner(p); },
+        .on_delete = [this](const json& p) { podGone(p); },
     });
   }
 
+  // Reads the set and its pods from the informer caches, like upstream; the expectations keep a
+  // cache that lags behind our own creates and deletes from making us repeat them.
   Result<void> sync(const std::string& key) override {
-    std::string ns, name;
-    meta::splitKey(key, &ns, &name);
-    auto got = client_.get(resource_, ns, name);
-    if (!got) {
-      if (got.error().is(ErrorCode::NotFound)) return {};  // pods are the GC's job now
-      return std::move(got).error();
+    bool expectations_met = expectations_.satisfied(key);
+    auto cached = sets_->get(key);
+    if (!cached) {
+      expectations_.forget(key);
+      return {};  // pods are the GC's job now
     }
-    json rs = std::move(*got);
+    json rs = std::move(*cached);
     if (!rs.contains("kind")) rs["kind"] = kind_;
     LabelSelector selector = ctl::workloadSelector(rs);
-    SKIFF_ASSIGN_OR_RETURN(ObjectList pods, client_.list(gvr::kPods, ns, ListOptions{}));
     json ref = meta::makeControllerRef(rs, api_version_, kind_);
     SKIFF_ASSIGN_OR_RETURN(std::vector<json> owned,
-                           ctl::claimObjects(client_, gvr::kPods, rs, ref, selector, pods.items));
+                           ctl::claimObjects(client_, gvr::kPods, rs, ref, selector, candidates(rs)));
     std::vector<json> active;
     for (const auto& p : owned) {
       if (ctl::isActive(p)) active.push_back(p);
     }
     Result<void> manage_err;
-    if (!meta::isDeleting(rs)) manage_err = manageReplicas(rs, ref, active);
-    SKIFF_TRY(updateStatus(rs, owned, active, manage_err));
+    if (expectations_met && !meta::isDeleting(rs)) manage_err = manageReplicas(key, rs, ref, active);
+    SKIFF_TRY(updateStatus(rs, active, manage_err));
     return manage_err;
   }
 
  private:
+  // The pods the set may own: those it already owns, and its namespace's orphans.
+  std::vector<json> candidates(const json& rs) const {
+    std::vector<json> out = pods_->byIndex(SharedInformers::kByOwner, meta::uid(rs));
+    std::set<std::string> seen;
+    for (const auto& p : out) seen.insert(meta::name(p));
+    for (auto& p : pods_->byIndex(SharedInformers::kOrphansByNamespace, meta::ns(rs))) {
+      if (!seen.contains(meta::name(p))) out.push_back(std::move(p));
+    }
+    return out;
+  }
+
+  // The key of the set of ours that controls `pod`, if that set (same uid) is in the cache.
+  std::optional<std::string> ownerKey(const json& pod) const {
+    auto ref = meta::controllerRef(pod);
+    if (!ref || ref->value("kind", "") != kind_) return std::nullopt;
+    std::string key = meta::key(meta::ns(pod), ref->value("name", ""));
+    auto rs = sets_->get(key);
+    if (!rs || meta::uid(*rs) != ref->value("uid", "")) return std::nullopt;
+    return key;
+  }
+
+  void podGone(const json& pod) {
+    if (auto owner = ownerKey(pod)) expectations_.deletionObserved(*owner, meta::key(pod));
+    enqueueOwner(pod);
+  }
+
   void enqueueOwner(const json& pod) {
     if (auto ref = meta::controllerRef(pod)) {
       if (ref->value("kind", "") == kind_) queue().add(meta::key(meta::ns(pod), ref->value("name", "")));
@@ -125,17 +165,21 @@ class ReplicaSetController : public Controller {
     }
   }
 
-  Result<void> manageReplicas(const json& rs, const json& ref, std::vector<json>& active) {
+  Result<void> manageReplicas(const std::string& key, const json& rs, const json& ref,
+                             std::vector<json>& active) {
     std::int64_t want = meta::integer(rs, {"spec", "replicas"}, 1);
     std::int64_t diff = static_cast<std::int64_t>(active.size()) - want;
     std::string ns = meta::ns(rs);
     if (diff < 0) {
       std::int64_t n = std::min<std::int64_t>(-diff, kBurstReplicas);
       json tmpl = meta::at(rs, {"spec", "template"});
+      expectations_.expectCreations(key, n);
       for (std::int64_t i = 0; i < n; ++i) {
         json pod = ctl::podFromTemplate(tmpl, ref, meta::name(rs) + "-");
         auto created = client_.create(gvr::kPods, ns, pod);
         if (!created) {
+          // Neither this pod nor the ones not tried will show up in the cache.
+          for (std::int64_t j = i; j < n; ++j) expectations_.creationObserved(key);
           recorder_.event(rs, "Warning", "FailedCreate",
                           "Error creating: " + created.error().message());
           return std::move(created).error().wrap("create pod for " + kind_ + " '" + meta::key(rs) + "'");
@@ -145,10 +189,14 @@ class ReplicaSetController : public Controller {
       }
     } else if (diff > 0) {
       std::sort(active.begin(), active.end(), deleteFirst);
-      std::int64_t n = std::min<std::int64_t>(diff, kBurstReplicas);
-      for (std::int64_t i = 0; i < n; ++i) {
-        const json& p = active[static_cast<std::size_t>(i)];
+      std::size_t n = static_cast<std::size_t>(std::min<std::int64_t>(diff, kBurstReplicas));
+      std::set<std::string> doomed;
+      for (std::size_t i = 0; i < n; ++i) doomed.insert(meta::key(active[i]));
+      expectations_.expectDeletions(key, doomed);
+      for (std::size_t i = 0; i < n; ++i) {
+        const json& p = active[i];
         auto r = client_.remove(gvr::kPods, ns, meta::name(p), opts::withUid(meta::uid(p)));
+        if (!r) expectations_.deletionObserved(key, meta::key(p));  // no event will count it
         if (!r && !r.error().is(ErrorCode::NotFound)) {
           recorder_.event(rs, "Warning", "FailedDelete",
                           "Error deleting: " + r.error().message());
@@ -160,9 +208,8 @@ class ReplicaSetController : public Controller {
     return {};
   }
 
-  Result<void> updateStatus(const json& rs, const std::vector<json>& owned,
-                            const std::vector<json>& active, const Result<void>& manage_err) {
-    (void)owned;
+  Result<void> updateStatus(const json& rs, const std::vector<json>& active,
+                            const Result<void>& manage_err) {
     std::int64_t min_ready = meta::integer(rs, {"spec", "minReadySeconds"}, 0);
     TimePoint now = clock().now();
     auto tmpl_labels = LabelSelector::fromJson(
@@ -211,6 +258,14 @@ class ReplicaSetController : public Controller {
     json obj = rs;
     obj["status"] = next;
     auto r = client_.update(resource_, meta::ns(rs), obj, "status");
+    if (!r && r.error().is(ErrorCode::Conflict)) {
+      // The cache was behind: put the same status on the current object, once (upstream's
+      // updateReplicaSetStatus retries the same way).
+      auto fresh = client_.get(resource_, meta::ns(rs), meta::name(rs));
+      if (!fresh) return fresh.error().is(ErrorCode::NotFound) ? Result<void>{} : std::move(fresh).error();
+      (*fresh)["status"] = next;
+      r = client_.update(resource_, meta::ns(rs), *fresh, "status");
+    }
     if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
     return {};
   }
@@ -221,7 +276,9 @@ class ReplicaSetController : public Controller {
   std::string kind_;
   std::string api_version_;
   EventRecorder recorder_;
+  ControllerExpectations expectations_;
   Informer* sets_ = nullptr;
+  Informer* pods_ = nullptr;
 };
 
 }  // namespace

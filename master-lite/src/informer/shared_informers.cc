@@ -23,6 +23,9 @@ Informer& SharedInformers::get(const GroupVersionResource& r) {
       std::string n = meta::str(o, {"spec", "nodeName"});
       return n.empty() ? std::vector<std::string>{} : std::vector<std::string>{n};
     });
+    inf->addIndex(kOrphansByNamespace, [](const json& o) {
+      return meta::controllerRef(o) ? std::vector<std::string>{} : std::vector<std::string>{meta::ns(o)};
+    });
   }
   Informer* raw = inf.get();
   informers_[k] = std::move(inf);

@@ -111,6 +111,43 @@ TEST_F(ReplicaSetTest, ReplacesDeletedAndFailedPods) {
   EXPECT_EQ(active, 2);
 }
 
+TEST_F(ReplicaSetTest, LaggingCacheDoesNotRepeatCreatesOrDeletes) {
+  ASSERT_TRUE(h.client.create(gvr::kReplicaSets, "default", replicaSet("web", 3)));
+  h.client.holdEventsForTest(true);  // the controller's informers now lag behind its writes
+  h.client.resetCallsForTest();
+  ASSERT_TRUE(h.controllers[0]->sync("default/web"));
+  ASSERT_TRUE(h.controllers[0]->sync("default/web"));  // cache still shows no pods
+  EXPECT_EQ(h.client.callsForTest("create pods"), 3);
+  h.client.holdEventsForTest(false);
+  h.settle();
+  EXPECT_EQ(h.activePods().size(), 3u);
+  EXPECT_EQ(h.client.callsForTest("create pods"), 3);
+
+  ASSERT_TRUE(h.client.patch(gvr::kReplicaSets, "default", "web", PatchType::Merge,
+                             json{{"spec", {{"replicas", 1}}}}));
+  h.client.resetCallsForTest();
+  h.client.holdEventsForTest(true);
+  ASSERT_TRUE(h.controllers[0]->sync("default/web"));
+  ASSERT_TRUE(h.controllers[0]->sync("default/web"));  // deletions not yet seen
+  EXPECT_EQ(h.client.callsForTest("remove pods"), 2);
+  h.client.holdEventsForTest(false);
+  h.settle();
+  EXPECT_EQ(h.activePods().size(), 1u);
+  EXPECT_EQ(h.client.callsForTest("remove pods"), 2);
+}
+
+TEST_F(ReplicaSetTest, FailedCreatesAreNotAwaited) {
+  ASSERT_TRUE(h.client.create(gvr::kReplicaSets, "default", replicaSet("web", 3)));
+  h.client.failNextForTest("create", "pods", ErrorCode::Forbidden);
+  EXPECT_FALSE(h.controllers[0]->sync("default/web"));  // first create fails, none tried after
+  EXPECT_EQ(rs()["status"]["conditions"][0]["type"], "ReplicaFailure");
+  // Nothing is awaited, so the retry creates all three at once.
+  h.client.resetCallsForTest();
+  ASSERT_TRUE(h.controllers[0]->sync("default/web"));
+  EXPECT_EQ(h.client.callsForTest("create pods"), 3);
+  EXPECT_EQ(h.activePods().size(), 3u);
+}
+
 TEST(ReplicationControllerTest, ManagesPodsWithMapSelector) {
   Harness h;
   h.add(newReplicaSetController(h.client, h.clock, true));

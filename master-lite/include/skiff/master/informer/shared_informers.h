@@ -2,7 +2,8 @@
 
 // One informer per resource shared by every controller in the process (client-go's
 // SharedInformerFactory). Each informer indexes objects by controller owner uid ("owner"); pods
-// are also indexed by spec.nodeName ("node").
+// are also indexed by spec.nodeName ("node") and, when no controller owns them, by namespace
+// ("orphans"), so a workload controller finds its candidates without copying the namespace.
 
 #include <map>
 #include <memory>
@@ -26,6 +27,7 @@ class SharedInformers {
 
   static constexpr const char* kByOwner = "owner";
   static constexpr const char* kByNode = "node";
+  static constexpr const char* kOrphansByNamespace = "orphans";
 
  private:
   ApiClient& client_;

@@ -60,6 +60,9 @@ class FakeApiClient : public ApiClient {
   int callsForTest(const std::string& verb_resource) const;
   void resetCallsForTest();
   std::int64_t currentRevision() const;
+  // Sync mode: while held, watch events queue up instead of reaching their handlers (a cache
+  // that lags behind the writes); releasing delivers them in order.
+  void holdEventsForTest(bool hold);
   // Async mode: blocks until every queued event has been handed to its handler.
   void waitIdleForTest();
 
@@ -112,6 +115,7 @@ class FakeApiClient : public ApiClient {
   std::condition_variable idle_cv_;
   bool stopping_ = false;
   bool delivering_ = false;
+  bool held_ = false;
   std::thread dispatcher_;
 };
 
