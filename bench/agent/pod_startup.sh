@@ -29,6 +29,7 @@ sleep 1
 t0=$SECONDS
 hz=$(getconf CLK_TCK)
 cpu_t0=$(awk '{print $14+$15}' /proc/$AGENT_PID/stat)
+mcpu_t0=$(awk '{print $14+$15}' /proc/$MASTER_PID/stat)
 cat <<Y | k apply -f - >/dev/null
 apiVersion: apps/v1
 kind: Deployment
@@ -45,8 +46,10 @@ Y
 for _ in $(seq 1 600); do kill -0 $WATCH_PID 2>/dev/null || break; sleep 1; done
 wait $WATCH_PID || fail "watch did not see $N pods Running"
 cpu_t1=$(awk '{print $14+$15}' /proc/$AGENT_PID/stat)
-echo "all $N pods Running after $((SECONDS - t0)) s; agent CPU for the burst" \
-  "$(python3 -c "print(f'{($cpu_t1 - $cpu_t0) / $hz:.2f} s ({($cpu_t1 - $cpu_t0) / $hz * 1000 / $N:.0f} ms/pod)')")"
+mcpu_t1=$(awk '{print $14+$15}' /proc/$MASTER_PID/stat)
+per_pod() { python3 -c "print(f'{($2 - $1) / $hz:.2f} s ({($2 - $1) / $hz * 1000 / $N:.0f} ms/pod)')"; }
+echo "all $N pods Running after $((SECONDS - t0)) s; CPU for the burst:" \
+  "agent $(per_pod "$cpu_t0" "$cpu_t1"), skiff-master $(per_pod "$mcpu_t0" "$mcpu_t1")"
 sleep 10  # settle, then measure idle
 rss_kb=$(awk '/VmRSS/{print $2}' /proc/$AGENT_PID/status)
 c1=$(awk '{print $14+$15}' /proc/$AGENT_PID/stat); sleep 10; c2=$(awk '{print $14+$15}' /proc/$AGENT_PID/stat)

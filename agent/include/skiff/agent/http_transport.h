@@ -97,7 +97,8 @@ using HttpTransportPtr = std::shared_ptr<HttpTransport>;
 
 // The real transport: TLS 1.2+ with Boost.Beast and OpenSSL, server certificate verified against
 // `tls.ca_pem` and the host name/IP, client certificate or `bearer_token` for authentication.
-// One connection per request (cheap at the agent's request rate, and no shared state).
+// Plain requests reuse keep-alive connections (a small idle pool, like client-go's transport);
+// streams get a connection of their own. Thread-safe.
 Result<HttpTransportPtr> makeHttpsTransport(ServerAddress server, TlsOptions tls,
                                             std::string bearer_token);
 

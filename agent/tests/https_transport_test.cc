@@ -1,0 +1,155 @@
+// The real HTTPS transport against a small TLS server on loopback: plain requests share one
+// keep-alive connection, a connection the server dropped while idle is replaced without the
+// caller seeing an error, and "Connection: close" is honoured.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include "skiff/agent/http_transport.h"
+#include "skiff/agent/tls_util.h"
+
+namespace skiff::agent {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+// Serves one connection at a time; answers each request with its target as the body.
+class TlsServer {
+ public:
+  enum class After { KeepOpen, DropSilently, SayClose };
+
+  TlsServer(const CertAndKey& cert, After after) : after_(after) {
+    ctx_.use_certificate_chain(asio::buffer(cert.cert_pem));
+    ctx_.use_private_key(asio::buffer(cert.key_pem), ssl::context::pem);
+    acceptor_.open(tcp::v4());
+    acceptor_.bind({asio::ip::address_v4::loopback(), 0});
+    acceptor_.listen();
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~TlsServer() {
+    stopping_ = true;
+    tcp::socket wake(ioc_);  // unblocks accept()
+    boost::system::error_code ec;
+    wake.connect({asio::ip::address_v4::loopback(), port_}, ec);
+    thread_.join();
+  }
+  unsigned short port() const { return port_; }
+  int accepted() const { return accepted_; }
+
+ private:
+  void serve() {
+    while (true) {
+      tcp::socket sock(ioc_);
+      boost::system::error_code ec;
+      acceptor_.accept(sock, ec);
+      if (stopping_) return;
+      if (ec) continue;
+      ++accepted_;
+      beast::ssl_stream<tcp::socket> stream(std::move(sock), ctx_);
+      stream.handshake(ssl::stream_base::server, ec);
+      if (ec) continue;
+      beast::flat_buffer buf;
+      while (true) {
+        http::request<http::string_body> req;
+        http::read(stream, buf, req, ec);
+        if (ec) break;
+        http::response<http::string_body> res{http::status::ok, 11};
+        res.body() = std::string(req.target());
+        res.keep_alive(after_ != After::SayClose);
+        res.prepare_payload();
+        http::write(stream, res, ec);
+        if (ec || after_ != After::KeepOpen) break;  // DropSilently: no close_notify, no header
+      }
+    }
+  }
+
+  After after_;
+  asio::io_context ioc_;
+  ssl::context ctx_{ssl::context::tls_server};
+  tcp::acceptor acceptor_{ioc_};
+  unsigned short port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> accepted_{0};
+  std::thread thread_;
+};
+
+class HttpsTransportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = makeSelfSignedServingCert("127.0.0.1", {}, {"127.0.0.1"});
+    ASSERT_TRUE(c) << c.error().message();
+    cert_ = *c;
+  }
+  HttpTransportPtr client(const TlsServer& server) {
+    TlsOptions tls;
+    tls.ca_pem = cert_.cert_pem;
+    auto t = makeHttpsTransport(ServerAddress{"127.0.0.1", std::to_string(server.port())}, tls, "");
+    EXPECT_TRUE(t) << t.error().message();
+    return *t;
+  }
+  void expectThreeRequestsAnswered(HttpTransport& t) {
+    for (int i = 0; i < 3; ++i) {
+      HttpRequest req;
+      req.method = i == 1 ? "POST" : "GET";
+      req.target = "/r" + std::to_string(i);
+      req.timeout = std::chrono::seconds(5);
+      auto r = t.send(req);
+      ASSERT_TRUE(r) << r.error().message();
+      EXPECT_EQ(r->status, 200);
+      EXPECT_EQ(r->body, req.target);
+    }
+  }
+  CertAndKey cert_;
+};
+
+TEST_F(HttpsTransportTest, RequestsShareOneKeepAliveConnection) {
+  TlsServer server(cert_, TlsServer::After::KeepOpen);
+  auto t = client(server);
+  expectThreeRequestsAnswered(*t);
+  EXPECT_EQ(server.accepted(), 1);
+}
+
+TEST_F(HttpsTransportTest, AConnectionDroppedWhileIdleIsReplaced) {
+  TlsServer server(cert_, TlsServer::After::DropSilently);
+  auto t = client(server);
+  expectThreeRequestsAnswered(*t);
+  EXPECT_EQ(server.accepted(), 3);
+}
+
+TEST_F(HttpsTransportTest, ConnectionCloseIsHonoured) {
+  TlsServer server(cert_, TlsServer::After::SayClose);
+  auto t = client(server);
+  expectThreeRequestsAnswered(*t);
+  EXPECT_EQ(server.accepted(), 3);
+}
+
+TEST_F(HttpsTransportTest, AnUntrustedServerIsRefused) {
+  TlsServer server(cert_, TlsServer::After::KeepOpen);
+  auto other = makeSelfSignedServingCert("127.0.0.1", {}, {"127.0.0.1"});
+  ASSERT_TRUE(other);
+  TlsOptions tls;
+  tls.ca_pem = other->cert_pem;
+  auto t = makeHttpsTransport(ServerAddress{"127.0.0.1", std::to_string(server.port())}, tls, "");
+  ASSERT_TRUE(t);
+  HttpRequest req;
+  req.target = "/x";
+  req.timeout = std::chrono::seconds(5);
+  auto r = (*t)->send(req);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(ErrorCode::Unavailable)) << r.error().message();
+}
+
+}  // namespace
+}  // namespace skiff::agent
