@@ -163,12 +163,12 @@ Result<std::map<std::string, std::string>> PodSyncer::runtimePods() {
 }
 
 namespace {
-// Writes only when the content differs: syncs run every few seconds per pod, and an fsync'd
-// rewrite of unchanged files was most of an idle agent's CPU.
+// Writes only when the content differs: syncs run every few seconds per pod, and a rewrite of
+// unchanged files was most of an idle agent's CPU. No fsync: the next sync rewrites them.
 Result<void> writeIfChanged(const std::string& path, const std::string& data) {
   auto cur = readFile(path, 1u << 20);
   if (cur && *cur == data) return ok();
-  return writeFileAtomic(path, data, 0644);
+  return writeFileReplace(path, data, 0644);
 }
 }  // namespace
 

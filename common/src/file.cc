@@ -66,6 +66,23 @@ Result<void> writeFileAtomic(const std::string& path, std::string_view data, uns
   return {};
 }
 
+Result<void> writeFileReplace(const std::string& path, std::string_view data, unsigned mode) {
+  std::string tmp = path + ".tmp";
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) return Error::fromErrno(errno, "create '" + tmp + "'");
+  if (auto written = writeAll(fd.get(), data, tmp); !written) {
+    ::unlink(tmp.c_str());
+    return written;
+  }
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return Error::fromErrno(e, "rename '" + tmp + "' to '" + path + "'");
+  }
+  return {};
+}
+
 std::string joinRoot(std::string_view root, std::string_view abs_path) {
   std::string out(root);
   while (!out.empty() && out.back() == '/') out.pop_back();

@@ -34,6 +34,24 @@ TEST_F(FileTest, WriteAtomicThenRead) {
   EXPECT_EQ(n, 1);
 }
 
+TEST_F(FileTest, WriteReplaceSwapsContentWithMode) {
+  std::string p = dir_ + "/hosts";
+  ASSERT_TRUE(writeFileReplace(p, "one", 0644));
+  ASSERT_TRUE(writeFileReplace(p, "two", 0644));
+  EXPECT_EQ(*readFile(p), "two");
+  EXPECT_EQ(std::filesystem::status(p).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms(0644));
+  int n = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir_)) (void)e, ++n;
+  EXPECT_EQ(n, 1);
+  // A directory in the way: an error naming the path, and no temporary left.
+  std::filesystem::create_directory(dir_ + "/d");
+  auto r = writeFileReplace(dir_ + "/d", "x");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("/d"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/d.tmp"));
+}
+
 TEST_F(FileTest, MissingFileErrorNamesPath) {
   auto r = readFile(dir_ + "/nope");
   ASSERT_FALSE(r);

@@ -79,7 +79,7 @@ Result<Ipv4> Ipam::allocate(const std::string& owner) {
       ::unlink(path.c_str());
       return Error::fromErrno(e, fmt::format("write '{}'", path));
     }
-    (void)writeFileAtomic(dir_ + "/last_reserved_ip", Ipv4{cand}.str());
+    (void)writeFileReplace(dir_ + "/last_reserved_ip", Ipv4{cand}.str(), 0644);  // a hint only
     return Ipv4{cand};
   }
   return Error(ErrorCode::Unavailable,

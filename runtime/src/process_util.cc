@@ -123,16 +123,6 @@ Result<void> writeFileNew(const std::string& path, std::string_view data, unsign
   return writeAll(fd.get(), data, path);
 }
 
-Result<void> writeFileReplace(const std::string& path, std::string_view data, unsigned mode) {
-  std::string tmp = path + ".tmp";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-  if (!fd) return Error::fromErrno(errno, "create '" + tmp + "'");
-  SKIFF_TRY(writeAll(fd.get(), data, tmp));
-  fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return Error::fromErrno(errno, "rename '" + tmp + "'");
-  return ok();
-}
-
 Result<RunResult> runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                              const std::vector<int>& stdio) {
   int out[2], err[2];

@@ -38,10 +38,6 @@ std::uint64_t processStartTime(int pid);
 // True if `pid` is alive and still the process that had `start_time` (pid reuse guard).
 bool processAlive(int pid, std::uint64_t start_time);
 
-// Writes a file via temp + rename, without fsync: container state does not outlive a reboot
-// (neither do the containers), so durability buys nothing on the start path.
-Result<void> writeFileReplace(const std::string& path, std::string_view data, unsigned mode = 0600);
-
 // Creates a new file (O_EXCL) with `data`: one inode, no temp file. For records written once.
 Result<void> writeFileNew(const std::string& path, std::string_view data, unsigned mode = 0600);
 

@@ -426,7 +426,7 @@ class RuntimeImpl : public Runtime {
     s.config.netns_path = s.netns;
     SKIFF_TRY(createNamespaces(s));
     std::string text = sandboxToJson(s).dump();
-    SKIFF_TRY(writeFileAtomic(s.dir + "/sandbox.json", text, 0600));
+    SKIFF_TRY(writeFileReplace(s.dir + "/sandbox.json", text, 0600));
     rollback.dismiss();
     std::lock_guard lk(mu_);
     sandboxes_[s.id] = s;
@@ -442,7 +442,7 @@ class RuntimeImpl : public Runtime {
     auto it = sandboxes_.find(s.id);
     if (it == sandboxes_.end()) return ok();
     it->second.ready = false;
-    return writeFileAtomic(s.dir + "/sandbox.json", sandboxToJson(it->second).dump(), 0600);
+    return writeFileReplace(s.dir + "/sandbox.json", sandboxToJson(it->second).dump(), 0600);
   }
 
   Result<bool> removePodSandbox(const std::string& id_in) override {

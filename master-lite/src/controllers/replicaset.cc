@@ -22,6 +22,8 @@ constexpr int kBurstReplicas = 500;  // upstream's BurstReplicas
 // Ranks pods for deletion (controller.ActivePodsWithRanks / ActivePods Less): unscheduled
 // before scheduled, Pending before Unknown before Running, not ready before ready, ready for a
 // shorter time first, more restarts first, newer first.
+using PodPtr = Informer::ObjectPtr;
+
 bool deleteFirst(const json& a, const json& b) {
   bool a_unsched = meta::str(a, {"spec", "nodeName"}).empty();
   bool b_unsched = meta::str(b, {"spec", "nodeName"}).empty();
@@ -103,20 +105,20 @@ class ReplicaSetController : public Controller {
   // cache that lags behind our own creates and deletes from making us repeat them.
   Result<void> sync(const std::string& key) override {
     bool expectations_met = expectations_.satisfied(key);
-    auto cached = sets_->get(key);
+    auto cached = sets_->getShared(key);
     if (!cached) {
       expectations_.forget(key);
       return {};  // pods are the GC's job now
     }
-    json rs = std::move(*cached);
+    json rs = *cached;
     if (!rs.contains("kind")) rs["kind"] = kind_;
     LabelSelector selector = ctl::workloadSelector(rs);
     json ref = meta::makeControllerRef(rs, api_version_, kind_);
-    SKIFF_ASSIGN_OR_RETURN(std::vector<json> owned,
+    SKIFF_ASSIGN_OR_RETURN(std::vector<PodPtr> owned,
                            ctl::claimObjects(client_, gvr::kPods, rs, ref, selector, candidates(rs)));
-    std::vector<json> active;
+    std::vector<PodPtr> active;
     for (const auto& p : owned) {
-      if (ctl::isActive(p)) active.push_back(p);
+      if (ctl::isActive(*p)) active.push_back(p);
     }
     Result<void> manage_err;
     if (expectations_met && !meta::isDeleting(rs)) manage_err = manageReplicas(key, rs, ref, active);
@@ -126,12 +128,12 @@ class ReplicaSetController : public Controller {
 
  private:
   // The pods the set may own: those it already owns, and its namespace's orphans.
-  std::vector<json> candidates(const json& rs) const {
-    std::vector<json> out = pods_->byIndex(SharedInformers::kByOwner, meta::uid(rs));
-    std::set<std::string> seen;
-    for (const auto& p : out) seen.insert(meta::name(p));
-    for (auto& p : pods_->byIndex(SharedInformers::kOrphansByNamespace, meta::ns(rs))) {
-      if (!seen.contains(meta::name(p))) out.push_back(std::move(p));
+  std::vector<PodPtr> candidates(const json& rs) const {
+    std::vector<PodPtr> out = pods_->byIndexShared(SharedInformers::kByOwner, meta::uid(rs));
+    std::set<const json*> seen;
+    for (const auto& p : out) seen.insert(p.get());
+    for (auto& p : pods_->byIndexShared(SharedInformers::kOrphansByNamespace, meta::ns(rs))) {
+      if (!seen.contains(p.get())) out.push_back(std::move(p));
     }
     return out;
   }
@@ -141,7 +143,7 @@ class ReplicaSetController : public Controller {
     auto ref = meta::controllerRef(pod);
     if (!ref || ref->value("kind", "") != kind_) return std::nullopt;
     std::string key = meta::key(meta::ns(pod), ref->value("name", ""));
-    auto rs = sets_->get(key);
+    auto rs = sets_->getShared(key);
     if (!rs || meta::uid(*rs) != ref->value("uid", "")) return std::nullopt;
     return key;
   }
@@ -166,7 +168,7 @@ class ReplicaSetController : public Controller {
   }
 
   Result<void> manageReplicas(const std::string& key, const json& rs, const json& ref,
-                             std::vector<json>& active) {
+                             std::vector<PodPtr>& active) {
     std::int64_t want = meta::integer(rs, {"spec", "replicas"}, 1);
     std::int64_t diff = static_cast<std::int64_t>(active.size()) - want;
     std::string ns = meta::ns(rs);
@@ -188,13 +190,14 @@ class ReplicaSetController : public Controller {
                         "Created pod: " + meta::name(*created));
       }
     } else if (diff > 0) {
-      std::sort(active.begin(), active.end(), deleteFirst);
+      std::sort(active.begin(), active.end(),
+                [](const PodPtr& a, const PodPtr& b) { return deleteFirst(*a, *b); });
       std::size_t n = static_cast<std::size_t>(std::min<std::int64_t>(diff, kBurstReplicas));
       std::set<std::string> doomed;
-      for (std::size_t i = 0; i < n; ++i) doomed.insert(meta::key(active[i]));
+      for (std::size_t i = 0; i < n; ++i) doomed.insert(meta::key(*active[i]));
       expectations_.expectDeletions(key, doomed);
       for (std::size_t i = 0; i < n; ++i) {
-        const json& p = active[i];
+        const json& p = *active[i];
         auto r = client_.remove(gvr::kPods, ns, meta::name(p), opts::withUid(meta::uid(p)));
         if (!r) expectations_.deletionObserved(key, meta::key(p));  // no event will count it
         if (!r && !r.error().is(ErrorCode::NotFound)) {
@@ -208,7 +211,7 @@ class ReplicaSetController : public Controller {
     return {};
   }
 
-  Result<void> updateStatus(const json& rs, const std::vector<json>& active,
+  Result<void> updateStatus(const json& rs, const std::vector<PodPtr>& active,
                             const Result<void>& manage_err) {
     std::int64_t min_ready = meta::integer(rs, {"spec", "minReadySeconds"}, 0);
     TimePoint now = clock().now();
@@ -218,7 +221,8 @@ class ReplicaSetController : public Controller {
                                  : json::object()}});
     std::int64_t fully = 0, ready = 0, available = 0;
     std::optional<TimePoint> next_check;
-    for (const auto& p : active) {
+    for (const auto& ptr : active) {
+      const json& p = *ptr;
       if (tmpl_labels && tmpl_labels->matches(meta::labels(p))) ++fully;
       if (ctl::isReady(p)) {
         ++ready;

@@ -157,20 +157,20 @@ LabelSelector workloadSelector(const json& obj) {
   return *s;
 }
 
-Result<std::vector<json>> claimObjects(ApiClient& client, const GroupVersionResource& r,
-                                       const json& owner, const json& owner_ref,
-                                       const LabelSelector& selector,
-                                       const std::vector<json>& candidates) {
-  std::vector<json> owned;
+Result<std::vector<Informer::ObjectPtr>> claimObjects(
+    ApiClient& client, const GroupVersionResource& r, const json& owner, const json& owner_ref,
+    const LabelSelector& selector, const std::vector<Informer::ObjectPtr>& candidates) {
+  std::vector<Informer::ObjectPtr> owned;
   std::string owner_uid = meta::uid(owner);
   bool owner_deleting = meta::isDeleting(owner);
-  for (const auto& obj : candidates) {
+  for (const auto& ptr : candidates) {
+    const json& obj = *ptr;
     auto ref = meta::controllerRef(obj);
     bool matches = selector.matches(meta::labels(obj));
     if (ref) {
       if (ref->value("uid", "") != owner_uid) continue;  // someone else's
       if (matches) {
-        owned.push_back(obj);
+        owned.push_back(ptr);
         continue;
       }
       if (owner_deleting) continue;
@@ -198,9 +198,24 @@ Result<std::vector<json>> claimObjects(ApiClient& client, const GroupVersionReso
       if (res.error().is(ErrorCode::NotFound)) continue;
       return std::move(res).error();
     }
-    owned.push_back(*res);
+    owned.push_back(std::make_shared<const json>(std::move(*res)));
   }
   return owned;
+}
+
+Result<std::vector<json>> claimObjects(ApiClient& client, const GroupVersionResource& r,
+                                       const json& owner, const json& owner_ref,
+                                       const LabelSelector& selector,
+                                       const std::vector<json>& candidates) {
+  // Non-owning views of the caller's objects (aliasing constructor, empty owner).
+  std::vector<Informer::ObjectPtr> views;
+  views.reserve(candidates.size());
+  for (const auto& c : candidates) views.emplace_back(std::shared_ptr<const void>(), &c);
+  SKIFF_ASSIGN_OR_RETURN(auto owned, claimObjects(client, r, owner, owner_ref, selector, views));
+  std::vector<json> out;
+  out.reserve(owned.size());
+  for (const auto& p : owned) out.push_back(*p);
+  return out;
 }
 
 json condition(const std::string& type, const std::string& status, const std::string& reason,

@@ -10,6 +10,7 @@
 
 #include "skiff/master/client/api_client.h"
 #include "skiff/master/informer/clock.h"
+#include "skiff/master/informer/informer.h"
 #include "skiff/master/selectors.h"
 
 namespace skiff::master::ctl {
@@ -49,6 +50,10 @@ Result<std::vector<json>> claimObjects(ApiClient& client, const GroupVersionReso
                                        const json& owner, const json& owner_ref,
                                        const LabelSelector& selector,
                                        const std::vector<json>& candidates);
+// The same over informer-cache objects, without copying them (Informer::byIndexShared).
+Result<std::vector<Informer::ObjectPtr>> claimObjects(
+    ApiClient& client, const GroupVersionResource& r, const json& owner, const json& owner_ref,
+    const LabelSelector& selector, const std::vector<Informer::ObjectPtr>& candidates);
 
 json condition(const std::string& type, const std::string& status, const std::string& reason,
                const std::string& message, TimePoint now);

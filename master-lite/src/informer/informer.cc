@@ -46,10 +46,10 @@ void Informer::storeLocked(const std::string& key, const json& obj) {
   auto it = items_.find(key);
   if (it != items_.end()) {
     for (const auto& [name, fn] : index_funcs_) {
-      for (const auto& v : fn(it->second)) indexes_[name][v].erase(key);
+      for (const auto& v : fn(*it->second)) indexes_[name][v].erase(key);
     }
   }
-  items_[key] = obj;
+  items_[key] = std::make_shared<const json>(obj);
   for (const auto& [name, fn] : index_funcs_) {
     for (const auto& v : fn(obj)) indexes_[name][v].insert(key);
   }
@@ -59,7 +59,7 @@ void Informer::eraseLocked(const std::string& key) {
   auto it = items_.find(key);
   if (it == items_.end()) return;
   for (const auto& [name, fn] : index_funcs_) {
-    for (const auto& v : fn(it->second)) {
+    for (const auto& v : fn(*it->second)) {
       auto& bucket = indexes_[name][v];
       bucket.erase(key);
       if (bucket.empty()) indexes_[name].erase(v);
@@ -108,15 +108,15 @@ Result<void> Informer::relist() {
       auto it = items_.find(k);
       if (it == items_.end()) {
         added.push_back(obj);
-      } else if (meta::resourceVersion(it->second) != meta::resourceVersion(obj)) {
-        updated.emplace_back(it->second, obj);
+      } else if (meta::resourceVersion(*it->second) != meta::resourceVersion(obj)) {
+        updated.emplace_back(*it->second, obj);
       }
       storeLocked(k, obj);
     }
     std::vector<std::string> gone;
     for (const auto& [k, obj] : items_) {
       if (seen.count(k) == 0) {
-        deleted.push_back(obj);
+        deleted.push_back(*obj);
         gone.push_back(k);
       }
     }
@@ -158,7 +158,7 @@ void Informer::onWatchEvent(const WatchEvent& ev) {
   }
   const json& obj = ev.object;
   std::string k = meta::key(obj);
-  std::optional<json> old;
+  ObjectPtr old;  // shared, not copied: the cache replaces its pointer, the object lives on
   {
     std::lock_guard lock(mu_);
     auto it = items_.find(k);
@@ -211,10 +211,15 @@ int Informer::relistCountForTest() const {
 }
 
 std::optional<json> Informer::get(const std::string& key) const {
+  ObjectPtr p = getShared(key);
+  if (!p) return std::nullopt;
+  return *p;
+}
+
+Informer::ObjectPtr Informer::getShared(const std::string& key) const {
   std::lock_guard lock(mu_);
   auto it = items_.find(key);
-  if (it == items_.end()) return std::nullopt;
-  return it->second;
+  return it == items_.end() ? nullptr : it->second;
 }
 
 std::optional<json> Informer::get(const std::string& n, const std::string& name) const {
@@ -225,7 +230,7 @@ std::vector<json> Informer::list() const {
   std::lock_guard lock(mu_);
   std::vector<json> out;
   out.reserve(items_.size());
-  for (const auto& [k, v] : items_) out.push_back(v);
+  for (const auto& [k, v] : items_) out.push_back(*v);
   return out;
 }
 
@@ -235,18 +240,26 @@ std::vector<json> Informer::listNamespace(const std::string& n) const {
   std::string prefix = n + "/";
   for (auto it = items_.lower_bound(prefix);
        it != items_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
-    out.push_back(it->second);
+    out.push_back(*it->second);
   }
   return out;
 }
 
 std::vector<json> Informer::byIndex(const std::string& index, const std::string& value) const {
-  std::lock_guard lock(mu_);
   std::vector<json> out;
+  for (const auto& p : byIndexShared(index, value)) out.push_back(*p);
+  return out;
+}
+
+std::vector<Informer::ObjectPtr> Informer::byIndexShared(const std::string& index,
+                                                         const std::string& value) const {
+  std::lock_guard lock(mu_);
+  std::vector<ObjectPtr> out;
   auto idx = indexes_.find(index);
   if (idx == indexes_.end()) return out;
   auto bucket = idx->second.find(value);
   if (bucket == idx->second.end()) return out;
+  out.reserve(bucket->second.size());
   for (const auto& k : bucket->second) {
     auto it = items_.find(k);
     if (it != items_.end()) out.push_back(it->second);

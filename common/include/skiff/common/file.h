@@ -16,6 +16,12 @@ Result<std::string> readFile(const std::string& path, std::size_t max_bytes = 16
 // A reader sees the old content or the new, never a torn file.
 Result<void> writeFileAtomic(const std::string& path, std::string_view data, unsigned mode = 0644);
 
+// The same without the fsync, for state that does not outlive a reboot or is rebuilt from the
+// API (container and sandbox records, a pod's /etc/hosts, IPAM hints): readers still never see
+// a torn file, and a pod start does not wait for the disk (the kubelet writes these with plain
+// os.WriteFile). Not safe against a concurrent writer of the same path.
+Result<void> writeFileReplace(const std::string& path, std::string_view data, unsigned mode = 0600);
+
 // Writes all of `data` to `fd`, retrying short writes and EINTR. `what` names the file in the
 // error ("write '<what>': No space left on device").
 Result<void> writeAll(int fd, std::string_view data, const std::string& what);

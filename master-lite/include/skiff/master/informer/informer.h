@@ -48,11 +48,17 @@ class Informer {
   void stop();
   bool hasSynced() const;
 
+  // Cached objects are immutable once stored: the *Shared reads hand out the cache's own
+  // object without copying it (a hot controller reads hundreds of pods per sync).
+  using ObjectPtr = std::shared_ptr<const json>;
+
   std::optional<json> get(const std::string& key) const;
+  ObjectPtr getShared(const std::string& key) const;  // nullptr when absent
   std::optional<json> get(const std::string& ns, const std::string& name) const;
   std::vector<json> list() const;
   std::vector<json> listNamespace(const std::string& ns) const;
   std::vector<json> byIndex(const std::string& index, const std::string& value) const;
+  std::vector<ObjectPtr> byIndexShared(const std::string& index, const std::string& value) const;
   std::size_t size() const;
 
   // Test hook: performs a pending relist on the calling thread.
@@ -79,7 +85,7 @@ class Informer {
   std::map<std::string, IndexFunc> index_funcs_;
 
   mutable std::mutex mu_;
-  std::map<std::string, json> items_;
+  std::map<std::string, ObjectPtr> items_;
   std::map<std::string, std::map<std::string, std::set<std::string>>> indexes_;
   std::string last_rv_;
   bool synced_ = false;
