@@ -121,7 +121,7 @@ std::map<std::string, WaitingReason> PodSyncer::waitingFor(const std::string& ui
 
 Result<PodRuntimeView> PodSyncer::runtimeView(const std::string& uid) {
   PodRuntimeView view;
-  SKIFF_ASSIGN_OR_RETURN(auto sandboxes, runtime_.listPodSandboxes());
+  SKIFF_ASSIGN_OR_RETURN(auto sandboxes, runtime_.listPodSandboxes({{kLabelPodUid, uid}}));
   // The newest Ready sandbox wins; otherwise the newest at all.
   for (const auto& s : sandboxes) {
     auto it = s.labels.find(kLabelPodUid);

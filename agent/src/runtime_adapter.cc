@@ -74,8 +74,10 @@ class RuntimeAdapter final : public ContainerRuntime {
     SKIFF_TRY(r_->removePodSandbox(id));
     return ok();
   }
-  Result<std::vector<SandboxStatus>> listPodSandboxes() override {
-    SKIFF_ASSIGN_OR_RETURN(auto list, r_->listPodSandbox());
+  Result<std::vector<SandboxStatus>> listPodSandboxes() override { return listPodSandboxes({}); }
+  Result<std::vector<SandboxStatus>> listPodSandboxes(
+      const std::map<std::string, std::string>& selector) override {
+    SKIFF_ASSIGN_OR_RETURN(auto list, r_->listPodSandbox(selector));
     std::vector<SandboxStatus> out;
     for (const auto& s : list) {
       SandboxStatus o;

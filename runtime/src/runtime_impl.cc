@@ -465,10 +465,17 @@ class RuntimeImpl : public Runtime {
     return toStatus(s);
   }
 
-  Result<std::vector<PodSandboxStatus>> listPodSandbox() override {
+  Result<std::vector<PodSandboxStatus>> listPodSandbox(
+      const std::map<std::string, std::string>& label_selector) override {
     std::lock_guard lk(mu_);
     std::vector<PodSandboxStatus> out;
-    for (const auto& [id, s] : sandboxes_) out.push_back(toStatus(s));
+    for (const auto& [id, s] : sandboxes_) {
+      bool match = std::all_of(label_selector.begin(), label_selector.end(), [&](const auto& kv) {
+        auto it = s.config.labels.find(kv.first);
+        return it != s.config.labels.end() && it->second == kv.second;
+      });
+      if (match) out.push_back(toStatus(s));
+    }
     return out;
   }
 

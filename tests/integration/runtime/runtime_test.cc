@@ -128,6 +128,23 @@ TEST_P(RuntimeTest, ROOT_RunsToCompletionWithCriLogs) {
   EXPECT_EQ(output(st, "stderr"), "oops\n");
 }
 
+TEST_P(RuntimeTest, ROOT_ListsSandboxesByLabel) {
+  PodSandboxConfig c;
+  c.metadata = {"a", "uid-a", "default", 0};
+  c.labels = {{"io.kubernetes.pod.uid", "uid-a"}, {"tier", "web"}};
+  ASSERT_TRUE(rt_->runPodSandbox(c));
+  std::string b = sandbox("b");
+  auto all = rt_->listPodSandbox();
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 2u);
+  auto web = rt_->listPodSandbox({{"io.kubernetes.pod.uid", "uid-a"}, {"tier", "web"}});
+  ASSERT_TRUE(web);
+  ASSERT_EQ(web->size(), 1u);
+  EXPECT_EQ(web->front().metadata.name, "a");
+  EXPECT_TRUE(rt_->listPodSandbox({{"tier", "db"}})->empty());
+  EXPECT_TRUE(rt_->listPodSandbox({{"io.kubernetes.pod.uid", "uid-a"}, {"tier", "db"}})->empty());
+}
+
 TEST_P(RuntimeTest, ROOT_HostPidsInvisible) {
   auto st = runToExit(shell("c", "ls /proc | grep -cE '^[0-9]+$'; cat /proc/1/comm; exit 0"));
   EXPECT_EQ(st.exit_code, 0);

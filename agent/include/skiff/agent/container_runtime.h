@@ -182,6 +182,20 @@ class ContainerRuntime {
   // Removes a stopped sandbox; NotFound counts as done (returns ok).
   virtual Result<void> removePodSandbox(const std::string& id) = 0;
   virtual Result<std::vector<SandboxStatus>> listPodSandboxes() = 0;
+  // The sandboxes carrying every label of `selector`: a pod sync asks for its own pod's only
+  // (listing all of them made every sync O(pods on the node)).
+  virtual Result<std::vector<SandboxStatus>> listPodSandboxes(
+      const std::map<std::string, std::string>& selector) {
+    SKIFF_ASSIGN_OR_RETURN(auto all, listPodSandboxes());
+    std::erase_if(all, [&](const SandboxStatus& s) {
+      for (const auto& [k, v] : selector) {
+        auto it = s.labels.find(k);
+        if (it == s.labels.end() || it->second != v) return true;
+      }
+      return false;
+    });
+    return all;
+  }
 
   virtual Result<std::string> createContainer(const std::string& sandbox_id,
                                               const ContainerConfig& cfg) = 0;

@@ -248,7 +248,9 @@ class Runtime {
   // false.
   virtual Result<bool> removePodSandbox(const std::string& id) = 0;
   virtual Result<PodSandboxStatus> podSandboxStatus(const std::string& id) = 0;
-  virtual Result<std::vector<PodSandboxStatus>> listPodSandbox() = 0;
+  // Every sandbox, or those carrying all of `label_selector` (CRI's PodSandboxFilter).
+  virtual Result<std::vector<PodSandboxStatus>> listPodSandbox(
+      const std::map<std::string, std::string>& label_selector = {}) = 0;
 
   // Prepares rootfs, cgroup, namespaces and the shim; the process is ready to exec but waits for
   // startContainer. A failure leaves nothing behind. The image must be present (pull first).
