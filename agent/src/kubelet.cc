@@ -208,6 +208,15 @@ void Kubelet::syncEvicted(const json& pod, const Eviction& eviction) {
   }
 }
 
+namespace {
+// The agent never reads managedFields, and they are often the bulk of a pod: dropping them from
+// the pods it keeps (client-go's TransformStripManagedFields) keeps a node's worth of pods small.
+json withoutManagedFields(json pod) {
+  if (auto md = pod.find("metadata"); md != pod.end() && md->is_object()) md->erase("managedFields");
+  return pod;
+}
+}  // namespace
+
 void Kubelet::replace(const std::vector<json>& items) {
   std::set<std::string> uids;
   {
@@ -216,7 +225,7 @@ void Kubelet::replace(const std::vector<json>& items) {
     for (const auto& uid : static_uids_) next[uid] = pods_[uid];
     for (const auto& p : items) {
       std::string uid = p["metadata"].value("uid", "");
-      if (!uid.empty() && !isMirror(p)) next[uid] = p;
+      if (!uid.empty() && !isMirror(p)) next[uid] = withoutManagedFields(p);
     }
     for (const auto& [uid, _] : pods_) uids.insert(uid);  // deleted ones get a final sync
     for (const auto& [uid, _] : next) uids.insert(uid);
@@ -239,7 +248,7 @@ void Kubelet::apply(const WatchEvent& ev) {
     if (ev.type == "DELETED") {
       pods_.erase(uid);
     } else {
-      pods_[uid] = ev.object;
+      pods_[uid] = withoutManagedFields(ev.object);
     }
   }
   workers_.updatePod(uid);

@@ -227,7 +227,8 @@ TEST(KubeletTest, AdmissionRejectionMarksPodFailed) {
   cfg.root_dir = root;
   PodSyncer syncer(cfg, runtime, nullptr, volumes, objects, crash, crash, nullptr, clock);
   Kubelet kubelet(client, syncer, runtime, KubeletLimits{1000, int64_t(1) << 30, 110});
-  json pod = {{"metadata", {{"name", "big"}, {"namespace", "default"}}},
+  json pod = {{"metadata", {{"name", "big"}, {"namespace", "default"},
+                            {"managedFields", {{{"manager", "kubectl"}, {"fieldsV1", {{"f:spec", json::object()}}}}}}}},
               {"spec",
                {{"nodeName", "node-1"},
                 {"containers",
@@ -240,6 +241,13 @@ TEST(KubeletTest, AdmissionRejectionMarksPodFailed) {
   EXPECT_EQ((*got)["status"]["phase"], "Failed");
   EXPECT_EQ((*got)["status"]["reason"], "OutOfcpu");
   EXPECT_EQ(runtime.startedCount(), 0);
+  // The pods the agent keeps carry no managedFields, listed or watched.
+  std::string uid = (*got)["metadata"]["uid"];
+  ASSERT_TRUE((*got)["metadata"].contains("managedFields"));
+  EXPECT_FALSE(kubelet.podByUid(uid)->at("metadata").contains("managedFields"));
+  kubelet.apply(WatchEvent{"MODIFIED", *got});
+  EXPECT_FALSE(kubelet.podByUid(uid)->at("metadata").contains("managedFields"));
+  EXPECT_EQ(kubelet.podByUid(uid)->at("metadata").at("name"), "big");
   kubelet.stop();
   std::filesystem::remove_all(root);
 }
