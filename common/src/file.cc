@@ -44,15 +44,18 @@ Result<void> writeAll(int fd, std::string_view data, const std::string& what) {
   return {};
 }
 
-Result<void> writeFileAtomic(const std::string& path, std::string_view data, unsigned mode) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+namespace {
+// Writes `data` to `tmp`, optionally fsyncs it, sets `mode` (whatever the umask) and renames it
+// over `path`; on any failure the temporary is removed.
+Result<void> replaceViaTemp(const std::string& path, const std::string& tmp, std::string_view data,
+                            unsigned mode, bool sync) {
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd) return Error::fromErrno(errno, "create '" + tmp + "'");
   if (auto written = writeAll(fd.get(), data, tmp); !written) {
     ::unlink(tmp.c_str());
     return written;
   }
-  if (::fsync(fd.get()) != 0 || ::fchmod(fd.get(), mode) != 0) {
+  if ((sync && ::fsync(fd.get()) != 0) || ::fchmod(fd.get(), mode) != 0) {
     int e = errno;
     ::unlink(tmp.c_str());
     return Error::fromErrno(e, "sync '" + tmp + "'");
@@ -65,22 +68,14 @@ Result<void> writeFileAtomic(const std::string& path, std::string_view data, uns
   }
   return {};
 }
+}  // namespace
+
+Result<void> writeFileAtomic(const std::string& path, std::string_view data, unsigned mode) {
+  return replaceViaTemp(path, path + ".tmp." + std::to_string(::getpid()), data, mode, true);
+}
 
 Result<void> writeFileReplace(const std::string& path, std::string_view data, unsigned mode) {
-  std::string tmp = path + ".tmp";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-  if (!fd) return Error::fromErrno(errno, "create '" + tmp + "'");
-  if (auto written = writeAll(fd.get(), data, tmp); !written) {
-    ::unlink(tmp.c_str());
-    return written;
-  }
-  fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return Error::fromErrno(e, "rename '" + tmp + "' to '" + path + "'");
-  }
-  return {};
+  return replaceViaTemp(path, path + ".tmp", data, mode, false);
 }
 
 std::string joinRoot(std::string_view root, std::string_view abs_path) {
