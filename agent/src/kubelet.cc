@@ -42,6 +42,14 @@ std::vector<std::tuple<std::string, int, std::string>> hostPorts(const json& pod
 
 std::optional<WaitingReason> admitPod(const json& pod, const std::vector<json>& admitted,
                                       const KubeletLimits& limits) {
+  std::vector<const json*> views;
+  views.reserve(admitted.size());
+  for (const auto& p : admitted) views.push_back(&p);
+  return admitPodAmong(pod, views, limits);
+}
+
+std::optional<WaitingReason> admitPodAmong(const json& pod, const std::vector<const json*>& admitted,
+                                           const KubeletLimits& limits) {
   // Pods
   if (static_cast<int64_t>(admitted.size()) + 1 > limits.max_pods) {
     return WaitingReason{"OutOfpods", "Pod was rejected: Node didn't have enough resource: pods, "
@@ -50,8 +58,8 @@ std::optional<WaitingReason> admitPod(const json& pod, const std::vector<json>& 
   }
   PodResources want = podRequests(pod);
   PodResources used;
-  for (const auto& p : admitted) {
-    auto r = podRequests(p);
+  for (const json* p : admitted) {
+    auto r = podRequests(*p);
     used.cpu_milli += r.cpu_milli;
     used.memory_bytes += r.memory_bytes;
   }
@@ -70,8 +78,8 @@ std::optional<WaitingReason> admitPod(const json& pod, const std::vector<json>& 
                              std::to_string(limits.allocatable_memory)};
   }
   auto mine = hostPorts(pod);
-  for (const auto& p : admitted) {
-    for (const auto& [proto, port, ip] : hostPorts(p)) {
+  for (const json* p : admitted) {
+    for (const auto& [proto, port, ip] : hostPorts(*p)) {
       for (const auto& [mproto, mport, mip] : mine) {
         bool ip_overlap = ip == mip || ip == "0.0.0.0" || mip == "0.0.0.0";
         if (proto == mproto && port == mport && ip_overlap) {
@@ -482,23 +490,25 @@ void Kubelet::syncUid(const std::string& uid) {
     admitted = admitted_.count(uid) > 0;
   }
   if (!admitted && !terminalPhase(*pod)) {
-    std::vector<json> others;
-    KubeletLimits limits;
-    std::function<std::optional<WaitingReason>(const json&)> hook;
-    {
-      std::lock_guard lk(mu_);
-      limits = limits_;
-      hook = admit_hook_;
-      for (const auto& a : admitted_) {
-        auto it = pods_.find(a);
-        if (it != pods_.end() && !terminalPhase(it->second)) others.push_back(it->second);
-      }
-    }
     // A pod the runtime already runs (agent restart) was admitted before: keep it.
     auto view = syncer_.runtimeView(uid);
     bool running_already = view && view->sandbox.has_value();
-    auto why = running_already ? std::nullopt : admitPod(*pod, others, limits);
-    if (!running_already && !why && hook) why = hook(*pod);
+    std::optional<WaitingReason> why;
+    std::function<std::optional<WaitingReason>(const json&)> hook;
+    if (!running_already) {
+      // Checked against the admitted pods in place, under the lock: copying each of them for
+      // every new pod made a burst of N pods cost N^2/2 pod copies.
+      std::lock_guard lk(mu_);
+      hook = admit_hook_;
+      std::vector<const json*> others;
+      others.reserve(admitted_.size());
+      for (const auto& a : admitted_) {
+        auto it = pods_.find(a);
+        if (it != pods_.end() && !terminalPhase(it->second)) others.push_back(&it->second);
+      }
+      why = admitPodAmong(*pod, others, limits_);
+    }
+    if (!running_already && !why && hook) why = hook(*pod);  // outside the lock: it reads us
     std::lock_guard lk(mu_);
     if (why) {
       rejected_[uid] = *why;

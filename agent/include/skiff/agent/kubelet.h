@@ -35,6 +35,10 @@ struct KubeletLimits {
 std::optional<WaitingReason> admitPod(const nlohmann::json& pod,
                                       const std::vector<nlohmann::json>& admitted,
                                       const KubeletLimits& limits);
+// The same against pods it does not copy (the kubelet's own, a node's worth per admission).
+std::optional<WaitingReason> admitPodAmong(const nlohmann::json& pod,
+                                           const std::vector<const nlohmann::json*>& admitted,
+                                           const KubeletLimits& limits);
 
 // A JSON merge patch turning `from` into `to` for the keys in `owned` (others are left alone).
 nlohmann::json statusMergePatch(const nlohmann::json& from, const nlohmann::json& to);
