@@ -158,10 +158,10 @@ class HttpsTransport final : public HttpTransport {
         giveBack(std::move(conn), r->keep_alive);
         return std::move(r->response);
       }
-      // The server closed this idle connection before we wrote (its idle timeout, a restart):
-      // nothing was answered, so the request is sent again on a new connection, as Go's
-      // net/http transport does.
-      if (answered) return std::move(r).error();
+      // The server closed this idle connection (its idle timeout, a restart) before answering:
+      // the request is sent again on a new connection, as Go's net/http transport does. Not
+      // after a timeout: the server may be working on it, and a POST must not run twice.
+      if (answered || !r.error().is(ErrorCode::Unavailable)) return std::move(r).error();
     }
     SKIFF_ASSIGN_OR_RETURN(conn, newConn());
     bool answered = false;

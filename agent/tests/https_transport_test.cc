@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -24,10 +26,10 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
-// Serves one connection at a time; answers each request with its target as the body.
+// A thread per connection; answers each request with its target as the body.
 class TlsServer {
  public:
-  enum class After { KeepOpen, DropSilently, SayClose };
+  enum class After { KeepOpen, DropSilently, SayClose, HangOnSecond };
 
   TlsServer(const CertAndKey& cert, After after) : after_(after) {
     ctx_.use_certificate_chain(asio::buffer(cert.cert_pem));
@@ -44,6 +46,7 @@ class TlsServer {
     boost::system::error_code ec;
     wake.connect({asio::ip::address_v4::loopback(), port_}, ec);
     thread_.join();
+    for (auto& t : conns_) t.join();
   }
   unsigned short port() const { return port_; }
   int accepted() const { return accepted_; }
@@ -57,21 +60,30 @@ class TlsServer {
       if (stopping_) return;
       if (ec) continue;
       ++accepted_;
-      beast::ssl_stream<tcp::socket> stream(std::move(sock), ctx_);
-      stream.handshake(ssl::stream_base::server, ec);
-      if (ec) continue;
-      beast::flat_buffer buf;
-      while (true) {
-        http::request<http::string_body> req;
-        http::read(stream, buf, req, ec);
-        if (ec) break;
-        http::response<http::string_body> res{http::status::ok, 11};
-        res.body() = std::string(req.target());
-        res.keep_alive(after_ != After::SayClose);
-        res.prepare_payload();
-        http::write(stream, res, ec);
-        if (ec || after_ != After::KeepOpen) break;  // DropSilently: no close_notify, no header
+      conns_.emplace_back([this, s = std::move(sock)]() mutable { converse(std::move(s)); });
+    }
+  }
+
+  void converse(tcp::socket sock) {
+    boost::system::error_code ec;
+    beast::ssl_stream<tcp::socket> stream(std::move(sock), ctx_);
+    stream.handshake(ssl::stream_base::server, ec);
+    if (ec) return;
+    beast::flat_buffer buf;
+    for (int n = 1;; ++n) {
+      http::request<http::string_body> req;
+      http::read(stream, buf, req, ec);
+      if (ec) break;
+      if (after_ == After::HangOnSecond && n == 2) {  // read it, never answer
+        while (!stopping_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        break;
       }
+      http::response<http::string_body> res{http::status::ok, 11};
+      res.body() = std::string(req.target());
+      res.keep_alive(after_ != After::SayClose);
+      res.prepare_payload();
+      http::write(stream, res, ec);
+      if (ec || after_ == After::DropSilently || after_ == After::SayClose) break;
     }
   }
 
@@ -83,6 +95,7 @@ class TlsServer {
   std::atomic<bool> stopping_{false};
   std::atomic<int> accepted_{0};
   std::thread thread_;
+  std::vector<std::thread> conns_;  // touched by the accept thread only, until joined
 };
 
 class HttpsTransportTest : public ::testing::Test {
@@ -133,6 +146,20 @@ TEST_F(HttpsTransportTest, ConnectionCloseIsHonoured) {
   auto t = client(server);
   expectThreeRequestsAnswered(*t);
   EXPECT_EQ(server.accepted(), 3);
+}
+
+TEST_F(HttpsTransportTest, ATimedOutRequestIsNotSentAgain) {
+  TlsServer server(cert_, TlsServer::After::HangOnSecond);
+  auto t = client(server);
+  HttpRequest req;
+  req.method = "POST";
+  req.target = "/once";
+  req.timeout = std::chrono::milliseconds(300);
+  ASSERT_TRUE(t->send(req));
+  auto r = t->send(req);  // on the pooled connection; the server never answers
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(ErrorCode::Timeout)) << r.error().message();
+  EXPECT_EQ(server.accepted(), 1);  // no second connection carried the POST again
 }
 
 TEST_F(HttpsTransportTest, AnUntrustedServerIsRefused) {
