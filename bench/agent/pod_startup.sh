@@ -11,18 +11,23 @@ import json, subprocess, sys, time
 n = int(sys.argv[1])
 p = subprocess.Popen(["kubectl", "get", "--raw", "/api/v1/namespaces/default/pods?watch=true"],
                      stdout=subprocess.PIPE, text=True)
-seen, running = {}, {}
+seen, bound, running = {}, {}, {}
 for line in p.stdout:
     now = time.time()
     ev = json.loads(line)
     o = ev["object"]; name = o["metadata"]["name"]
     seen.setdefault(name, now)
+    if o.get("spec", {}).get("nodeName"):
+        bound.setdefault(name, now)
     if o.get("status", {}).get("phase") == "Running" and name not in running:
         running[name] = now
         if len(running) >= n:
             break
 p.kill()
-print(json.dumps([running[k] - seen[k] for k in running]))
+t0 = min(seen.values())
+print(json.dumps({"latency": [running[k] - seen[k] for k in running],
+                  "created": max(seen.values()) - t0, "bound": max(bound.values(), default=t0) - t0,
+                  "running": max(running.values()) - t0}))
 PY
 WATCH_PID=$!
 sleep 1
@@ -52,16 +57,21 @@ echo "all $N pods Running after $((SECONDS - t0)) s; CPU for the burst:" \
   "agent $(per_pod "$cpu_t0" "$cpu_t1"), skiff-master $(per_pod "$mcpu_t0" "$mcpu_t1")"
 sleep 10  # settle, then measure idle
 rss_kb=$(awk '/VmRSS/{print $2}' /proc/$AGENT_PID/status)
+pss_kb=$(awk '/^Pss:/{print $2}' /proc/$AGENT_PID/smaps_rollup)
 c1=$(awk '{print $14+$15}' /proc/$AGENT_PID/stat); sleep 10; c2=$(awk '{print $14+$15}' /proc/$AGENT_PID/stat)
-python3 - "$T/watch.json" "$rss_kb" "$c1" "$c2" "$hz" "$N" <<'PY'
+python3 - "$T/watch.json" "$rss_kb" "$c1" "$c2" "$hz" "$N" "$pss_kb" <<'PY'
 import json, sys
-lat = sorted(json.load(open(sys.argv[1])))
+w = json.load(open(sys.argv[1]))
+lat = sorted(w["latency"])
 rss_mb = int(sys.argv[2]) / 1024
 cpu = (int(sys.argv[4]) - int(sys.argv[3])) / int(sys.argv[5]) / 10.0
 def pct(p): return lat[min(len(lat) - 1, int(round(p / 100.0 * (len(lat) - 1))))]
 print(f"pod startup (creation -> Running, {len(lat)} pods): p50 {pct(50):.2f} s, p99 {pct(99):.2f} s"
       f"   | Kubernetes SLO: p99 <= 5 s  -> {'within' if pct(99) <= 5 else 'OUTSIDE'} SLO ({pct(99)/5:.2f}x of the budget)")
-print(f"skiff-agent idle with {sys.argv[6]} pods: RSS {rss_mb:.1f} MB, CPU {cpu*100:.1f}% of a core"
+print(f"  where the time went: the last pod was created {w['created']:.2f} s after the first, bound by"
+      f" {w['bound']:.2f} s, Running by {w['running']:.2f} s ({len(lat) / max(w['running'], 0.01):.0f} pods/s)")
+print(f"skiff-agent idle with {sys.argv[6]} pods: RSS {rss_mb:.1f} MB (PSS {int(sys.argv[7]) / 1024:.1f} MB),"
+      f" CPU {cpu*100:.1f}% of a core"
       f"   | kubelet typical: ~100 MB RSS -> {rss_mb/100:.2f}x")
 PY
 echo PASS
