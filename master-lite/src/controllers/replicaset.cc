@@ -19,11 +19,11 @@ namespace {
 
 constexpr int kBurstReplicas = 500;  // upstream's BurstReplicas
 
+using PodPtr = Informer::ObjectPtr;  // a pod in the informer cache, shared, never copied
+
 // Ranks pods for deletion (controller.ActivePodsWithRanks / ActivePods Less): unscheduled
 // before scheduled, Pending before Unknown before Running, not ready before ready, ready for a
 // shorter time first, more restarts first, newer first.
-using PodPtr = Informer::ObjectPtr;
-
 bool deleteFirst(const json& a, const json& b) {
   bool a_unsched = meta::str(a, {"spec", "nodeName"}).empty();
   bool b_unsched = meta::str(b, {"spec", "nodeName"}).empty();
