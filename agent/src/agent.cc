@@ -195,7 +195,8 @@ class NodeWatch final : public ReflectorHandler {
 };
 
 // A keyed copy of a watched collection (Services, EndpointSlices) for the proxy; any change
-// pokes the proxy runner, which coalesces bursts (BoundedFrequencyRunner).
+// pokes the proxy runner, which coalesces bursts (BoundedFrequencyRunner). The Services copy
+// also gives pods their service env vars, once it has listed.
 class ObjectCache final : public ReflectorHandler {
  public:
   explicit ObjectCache(std::function<void()> changed) : changed_(std::move(changed)) {}
@@ -204,6 +205,7 @@ class ObjectCache final : public ReflectorHandler {
       std::lock_guard lk(mu_);
       objs_.clear();
       for (const auto& o : items) objs_[key(o)] = o;
+      listed_ = true;
     }
     changed_();
   }
@@ -224,6 +226,17 @@ class ObjectCache final : public ReflectorHandler {
     for (const auto& [_, o] : objs_) out.push_back(o);
     return out;
   }
+  // The objects of one namespace; nullopt until the first list arrived.
+  std::optional<std::vector<json>> inNamespace(const std::string& ns) {
+    std::lock_guard lk(mu_);
+    if (!listed_) return std::nullopt;
+    std::vector<json> out;
+    std::string prefix = ns + "/";
+    for (auto it = objs_.lower_bound(prefix); it != objs_.end() && it->first.starts_with(prefix); ++it) {
+      out.push_back(it->second);
+    }
+    return out;
+  }
 
  private:
   static std::string key(const json& o) {
@@ -232,6 +245,7 @@ class ObjectCache final : public ReflectorHandler {
   std::function<void()> changed_;
   std::mutex mu_;
   std::map<std::string, json> objs_;
+  bool listed_ = false;
 };
 
 class ApiSource final : public KubeletApiSource {
@@ -503,7 +517,16 @@ int runAgent(const AgentConfig& cfg) {
   limits.allocatable_milli_cpu = parseMilliCpu(snapshot->allocatable.value("cpu", "0")).value_or(0);
   limits.allocatable_memory = parseBytes(snapshot->allocatable.value("memory", "0")).value_or(0);
   limits.max_pods = cfg.max_pods;
-  auto objects = makeApiObjectSource(client);
+  // Made before anything that syncs pods: the object source reads Services from it.
+  std::unique_ptr<BoundedFrequencyRunner> proxy_runner;
+  auto poke = [&] {
+    if (proxy_runner) proxy_runner->run();
+  };
+  auto services_cache = std::make_unique<ObjectCache>(poke);
+  auto slices_cache = std::make_unique<ObjectCache>(poke);
+  auto objects = makeApiObjectSource(client, [&](const std::string& ns) {
+    return services_cache->inNamespace(ns);
+  });
   auto mounter = makeRealMounter();
   VolumeManager volumes(cfg.root_dir, *objects, *mounter);
   Backoff crash(cfg.crash_loop_initial, cfg.crash_loop_max, wall);
@@ -627,15 +650,8 @@ int runAgent(const AgentConfig& cfg) {
       SKIFF_LOG_ERROR(lg, "Service proxy unavailable", kv("err", p.error().message()));
     }
   }
-  std::unique_ptr<ObjectCache> services_cache, slices_cache;
-  std::unique_ptr<BoundedFrequencyRunner> proxy_runner;
   std::unique_ptr<Reflector> services_reflector, slices_reflector;
   if (proxy) {
-    auto poke = [&] {
-      if (proxy_runner) proxy_runner->run();
-    };
-    services_cache = std::make_unique<ObjectCache>(poke);
-    slices_cache = std::make_unique<ObjectCache>(poke);
     proxy_runner = std::make_unique<BoundedFrequencyRunner>(
         proxy_io, "service-proxy",
         [&] {

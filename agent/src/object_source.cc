@@ -7,7 +7,8 @@ using nlohmann::json;
 
 class ApiObjectSource final : public ObjectSource {
  public:
-  explicit ApiObjectSource(KubeClientPtr c) : c_(std::move(c)) {}
+  ApiObjectSource(KubeClientPtr c, ServiceLister lister)
+      : c_(std::move(c)), lister_(std::move(lister)) {}
 
   Result<json> configMap(const std::string& ns, const std::string& name) override {
     return c_->get(apiPath("", "v1", "configmaps", ns, name));
@@ -16,6 +17,17 @@ class ApiObjectSource final : public ObjectSource {
     return c_->get(apiPath("", "v1", "secrets", ns, name));
   }
   Result<std::vector<json>> services(const std::string& ns) override {
+    if (lister_) {
+      if (auto cached = lister_(ns)) {
+        std::vector<json> out = std::move(*cached);
+        if (ns != "default") {
+          for (auto& k : lister_("default").value_or(std::vector<json>{})) {
+            if (k["metadata"].value("name", "") == "kubernetes") out.push_back(std::move(k));
+          }
+        }
+        return out;
+      }
+    }
     std::vector<json> out;
     SKIFF_ASSIGN_OR_RETURN(auto l, c_->list(apiPath("", "v1", "services", ns)));
     for (auto& s : l.value("items", json::array())) out.push_back(s);
@@ -53,12 +65,13 @@ class ApiObjectSource final : public ObjectSource {
 
  private:
   KubeClientPtr c_;
+  ServiceLister lister_;
 };
 
 }  // namespace
 
-std::unique_ptr<ObjectSource> makeApiObjectSource(KubeClientPtr client) {
-  return std::make_unique<ApiObjectSource>(std::move(client));
+std::unique_ptr<ObjectSource> makeApiObjectSource(KubeClientPtr client, ServiceLister services) {
+  return std::make_unique<ApiObjectSource>(std::move(client), std::move(services));
 }
 
 }  // namespace skiff::agent

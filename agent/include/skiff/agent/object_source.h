@@ -6,7 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,8 +33,15 @@ class ObjectSource {
   virtual Result<std::string> rootCa(const std::string& ns) = 0;
 };
 
+// Every Service of a namespace from a watch cache, or nullopt while that cache has not listed
+// yet (the kubelet's service lister).
+using ServiceLister =
+    std::function<std::optional<std::vector<nlohmann::json>>(const std::string& ns)>;
+
 // Fetches everything from the API server on each call (kubelet's "Get" strategy; the sync loop's
-// period bounds how stale a mounted ConfigMap can be).
-std::unique_ptr<ObjectSource> makeApiObjectSource(KubeClientPtr client);
+// period bounds how stale a mounted ConfigMap can be). Services come from `services` when it
+// has them: a LIST per pod start was a request to the master for every pod of a burst.
+std::unique_ptr<ObjectSource> makeApiObjectSource(KubeClientPtr client,
+                                                  ServiceLister services = nullptr);
 
 }  // namespace skiff::agent
