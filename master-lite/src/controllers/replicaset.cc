@@ -84,20 +84,27 @@ class ReplicaSetController : public Controller {
     pods_->addEventHandlers({
         .on_add =
             [this](const json& p) {
-              if (meta::isDeleting(p)) return podGone(p);  // seen for the first time terminating
-              if (auto owner = ownerKey(p)) expectations_.creationObserved(*owner);
+              if (meta::isDeleting(p)) {
+                observeDeletion(p);  // seen for the first time terminating
+              } else if (auto owner = ownerKey(p)) {
+                expectations_.creationObserved(*owner);
+              }
               enqueueOwner(p);
             },
         .on_update =
             [this](const json& o, const json& n) {
-              if (meta::isDeleting(n) && !meta::isDeleting(o)) podGone(n);  // graceful delete
+              if (meta::isDeleting(n) && !meta::isDeleting(o)) observeDeletion(n);  // graceful
               enqueueOwner(n);
               if (meta::controllerRef(o) != meta::controllerRef(n) ||
                   meta::labels(o) != meta::labels(n)) {
                 enqueueOwner(o);
               }
             },
-        .on_delete = [this](const json& p) { podGone(p); },
+        .on_delete =
+            [this](const json& p) {
+              observeDeletion(p);
+              enqueueOwner(p);
+            },
     });
   }
 
@@ -148,9 +155,8 @@ class ReplicaSetController : public Controller {
     return key;
   }
 
-  void podGone(const json& pod) {
+  void observeDeletion(const json& pod) {
     if (auto owner = ownerKey(pod)) expectations_.deletionObserved(*owner, meta::key(pod));
-    enqueueOwner(pod);
   }
 
   void enqueueOwner(const json& pod) {
