@@ -88,7 +88,6 @@ class PodNetworkImpl final : public PodNetwork {
     if (!ip) return fail(std::move(ip).error());
     bool release_ip = true;
     std::string host = hostVethName(sb.id);
-    std::string peer = "skp" + hexHash(sb.id, 11);
     bool delete_veth = false;
     auto rollback = [&]() {
       if (delete_veth) (void)node_.deleteLink(host);
@@ -96,14 +95,10 @@ class PodNetworkImpl final : public PodNetwork {
     };
 
     auto wire = [&]() -> Result<void> {
-      SKIFF_TRY(node_.createVeth(host, peer, cfg_.mtu));
-      delete_veth = true;  // deleting the host end takes the peer with it, wherever it is
-      SKIFF_TRY(node_.setMaster(host, cfg_.bridge));
+      SKIFF_TRY(node_.createVeth({host, "eth0", sb.netns_path, cfg_.bridge, cfg_.mtu, true}));
+      delete_veth = true;  // deleting the host end takes the pod's end with it
       SKIFF_TRY(node_.setHairpin(host, true));
-      SKIFF_TRY(node_.setUp(host));
-      SKIFF_TRY(node_.moveToNetns(peer, sb.netns_path));
       SKIFF_ASSIGN_OR_RETURN(auto pod, pod_nl_(sb.netns_path));
-      SKIFF_TRY(pod->rename(peer, "eth0"));
       SKIFF_TRY(pod->addAddress("eth0", Cidr{*ip, cfg_.pod_cidr.prefix}));
       SKIFF_TRY(pod->setUp("lo"));
       SKIFF_TRY(pod->setUp("eth0"));

@@ -72,23 +72,37 @@ Result<bool> FakeNetlink::createBridge(const std::string& name) {
   return true;
 }
 
-Result<void> FakeNetlink::createVeth(const std::string& name, const std::string& peer, int) {
+Result<void> FakeNetlink::createVeth(const sys::VethPair& pair) {
   FAKE_FAIL("createVeth");
   SKIFF_ASSIGN_OR_RETURN(auto* n, here());
-  if (name.size() > 15 || peer.size() > 15) {
+  if (pair.name.size() > 15 || pair.peer.size() > 15) {
     return Error(ErrorCode::Invalid, EINVAL, "create veth: name longer than IFNAMSIZ");
   }
-  if (n->links.count(name) || n->links.count(peer)) {
-    return Error(ErrorCode::AlreadyExists, EEXIST, fmt::format("create veth '{}': File exists", name));
+  std::string peer_path = pair.peer_netns.empty() ? path_ : pair.peer_netns;
+  auto* pn = world_.ns(peer_path);
+  if (!pn) {
+    return Error(ErrorCode::NotFound, ENOENT,
+                 fmt::format("open network namespace '{}': No such file or directory", peer_path));
   }
-  auto& a = n->links[name];
-  a.info = sys::LinkInfo{name, world_.next_index++, "veth", false, 0};
-  a.peer_ns = path_;
-  a.peer = peer;
-  auto& b = n->links[peer];
-  b.info = sys::LinkInfo{peer, world_.next_index++, "veth", false, 0};
+  if (n->links.count(pair.name) || pn->links.count(pair.peer) || (n == pn && pair.name == pair.peer)) {
+    return Error(ErrorCode::AlreadyExists, EEXIST, fmt::format("create veth '{}': File exists", pair.name));
+  }
+  int master = 0;
+  if (!pair.master.empty()) {
+    auto br = n->links.find(pair.master);
+    if (br == n->links.end() || br->second.info.kind != "bridge") {
+      return Error(ErrorCode::NotFound, ENODEV, fmt::format("create veth '{}': no bridge '{}'", pair.name, pair.master));
+    }
+    master = br->second.info.index;
+  }
+  auto& a = n->links[pair.name];
+  a.info = sys::LinkInfo{pair.name, world_.next_index++, "veth", pair.up, master};
+  a.peer_ns = peer_path;
+  a.peer = pair.peer;
+  auto& b = pn->links[pair.peer];
+  b.info = sys::LinkInfo{pair.peer, world_.next_index++, "veth", false, 0};
   b.peer_ns = path_;
-  b.peer = name;
+  b.peer = pair.name;
   return ok();
 }
 
@@ -116,16 +130,6 @@ Result<void> FakeNetlink::setUp(const std::string& name) {
   return ok();
 }
 
-Result<void> FakeNetlink::setMaster(const std::string& name, const std::string& bridge) {
-  FAKE_FAIL("setMaster");
-  SKIFF_ASSIGN_OR_RETURN(auto* br, link(bridge, "set master"));
-  if (br->info.kind != "bridge") return Error(ErrorCode::Invalid, EINVAL, "set master: not a bridge");
-  int idx = br->info.index;
-  SKIFF_ASSIGN_OR_RETURN(auto* l, link(name, "set master"));
-  l->info.master = idx;
-  return ok();
-}
-
 Result<void> FakeNetlink::setHairpin(const std::string& name, bool on) {
   FAKE_FAIL("setHairpin");
   SKIFF_ASSIGN_OR_RETURN(auto* l, link(name, "set hairpin"));
@@ -133,46 +137,6 @@ Result<void> FakeNetlink::setHairpin(const std::string& name, bool on) {
     return Error(ErrorCode::Invalid, EOPNOTSUPP, fmt::format("set hairpin on '{}': not a bridge port", name));
   }
   l->hairpin = on;
-  return ok();
-}
-
-Result<void> FakeNetlink::moveToNetns(const std::string& name, const std::string& netns_path) {
-  FAKE_FAIL("moveToNetns");
-  auto* target = world_.ns(netns_path);
-  if (!target) {
-    return Error(ErrorCode::NotFound, ENOENT,
-                 fmt::format("open network namespace '{}': No such file or directory", netns_path));
-  }
-  SKIFF_ASSIGN_OR_RETURN(auto* n, here());
-  auto it = n->links.find(name);
-  if (it == n->links.end()) return Error(ErrorCode::NotFound, ENODEV, "move link: No such device");
-  if (target->links.count(name)) return Error(ErrorCode::AlreadyExists, EEXIST, "move link: File exists");
-  FakeNetworkWorld::Link l = std::move(it->second);
-  n->links.erase(it);
-  l.info.up = false;
-  l.info.master = 0;
-  l.addresses.clear();
-  if (!l.peer.empty()) {
-    if (auto* other = world_.ns(l.peer_ns)) other->links[l.peer].peer_ns = netns_path;
-  }
-  target->links[name] = std::move(l);
-  return ok();
-}
-
-Result<void> FakeNetlink::rename(const std::string& name, const std::string& new_name) {
-  FAKE_FAIL("rename");
-  SKIFF_ASSIGN_OR_RETURN(auto* n, here());
-  auto it = n->links.find(name);
-  if (it == n->links.end()) return Error(ErrorCode::NotFound, ENODEV, "rename link: No such device");
-  if (it->second.info.up) return Error(ErrorCode::Conflict, EBUSY, "rename link: Device or resource busy");
-  if (n->links.count(new_name)) return Error(ErrorCode::AlreadyExists, EEXIST, "rename link: File exists");
-  FakeNetworkWorld::Link l = std::move(it->second);
-  n->links.erase(it);
-  l.info.name = new_name;
-  if (!l.peer.empty()) {
-    if (auto* other = world_.ns(l.peer_ns)) other->links[l.peer].peer = new_name;
-  }
-  n->links[new_name] = std::move(l);
   return ok();
 }
 

@@ -9,12 +9,18 @@ TEST(FakeNetlinkTest, VethPairSpansNamespacesAndDiesTogether) {
   FakeNetworkWorld world;
   world.addNamespace("/run/netns/pod");
   FakeNetlink node(world, ""), pod(world, "/run/netns/pod");
-  ASSERT_TRUE(node.createVeth("a", "b", 1500));
-  EXPECT_FALSE(node.createVeth("a", "c", 1500));  // name taken
-  ASSERT_TRUE(node.moveToNetns("b", "/run/netns/pod"));
-  EXPECT_FALSE(node.getLink("b")->has_value());
-  ASSERT_TRUE(pod.getLink("b")->has_value());
-  ASSERT_TRUE(pod.rename("b", "eth0"));
+  ASSERT_TRUE(*node.createBridge("br"));
+  ASSERT_TRUE(node.createVeth({"a", "eth0", "/run/netns/pod", "br", 1500, true}));
+  EXPECT_FALSE(node.createVeth({"a", "c", "", "", 1500, false}));                 // name taken here
+  EXPECT_FALSE(node.createVeth({"b", "eth0", "/run/netns/pod", "", 1500, false}));  // and there
+  auto a = *node.getLink("a");
+  ASSERT_TRUE(a.has_value());
+  EXPECT_TRUE(a->up);
+  EXPECT_EQ(a->master, (*node.getLink("br"))->index);
+  EXPECT_FALSE(node.getLink("eth0")->has_value());
+  auto eth0 = *pod.getLink("eth0");
+  ASSERT_TRUE(eth0.has_value());
+  EXPECT_FALSE(eth0->up);
   EXPECT_TRUE(*node.deleteLink("a"));
   EXPECT_FALSE(pod.getLink("eth0")->has_value());  // the peer went with it
   EXPECT_FALSE(*node.deleteLink("a"));             // already gone: false, not an error
@@ -23,14 +29,13 @@ TEST(FakeNetlinkTest, VethPairSpansNamespacesAndDiesTogether) {
 TEST(FakeNetlinkTest, EnforcesKernelRules) {
   FakeNetworkWorld world;
   FakeNetlink node(world, "");
-  ASSERT_TRUE(node.createVeth("a", "b", 1500));
+  ASSERT_TRUE(node.createVeth({"a", "b", "", "", 1500, false}));
   ASSERT_TRUE(node.setUp("a"));
-  auto r = node.rename("a", "c");
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().sysErrno(), EBUSY);
   EXPECT_FALSE(node.setHairpin("a", true));  // not a bridge port
-  EXPECT_FALSE(node.moveToNetns("b", "/run/netns/missing"));
-  EXPECT_FALSE(node.createVeth("a-name-that-is-too-long", "x", 1500));
+  EXPECT_FALSE(node.createVeth({"c", "d", "/run/netns/missing", "", 1500, false}));
+  EXPECT_FALSE(node.createVeth({"c", "d", "", "no-bridge", 1500, false}));
+  EXPECT_FALSE(node.getLink("c")->has_value());  // a failed create leaves nothing
+  EXPECT_FALSE(node.createVeth({"a-name-that-is-too-long", "x", "", "", 1500, false}));
   EXPECT_FALSE(node.replaceRoute(sys::Route{*Cidr::parse("10.0.0.0/8"), {}, "nope", 0}));
 }
 

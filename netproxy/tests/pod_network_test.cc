@@ -75,8 +75,7 @@ TEST_F(PodNetworkTest, SetupWiresVethBridgeAddressAndRoute) {
 TEST_F(PodNetworkTest, FailedSetupLeavesNothingBehind) {
   ASSERT_TRUE(net_->ensureNode());
   std::size_t links = nodeLinks();
-  for (const char* step : {"createVeth", "setMaster", "setHairpin", "moveToNetns", "rename",
-                           "addAddress", "replaceRoute"}) {
+  for (const char* step : {"createVeth", "setHairpin", "addAddress", "setUp", "replaceRoute"}) {
     world_.failNextForTest(step, Error(ErrorCode::Internal, EIO, std::string(step) + ": Input/output error"));
     auto r = net_->setup(pod(std::string("f-") + step));
     ASSERT_FALSE(r) << step;

@@ -113,19 +113,38 @@ class LibnlNetlink final : public Netlink {
     return true;
   }
 
-  Result<void> createVeth(const std::string& name, const std::string& peer, int mtu) override {
-    RtnlLink l(rtnl_link_veth_alloc());
-    if (!l) return Error(ErrorCode::Internal, "create veth: out of memory");
-    rtnl_link_set_name(l.get(), name.c_str());
-    rtnl_link* p = rtnl_link_veth_get_peer(l.get());
-    rtnl_link_set_name(p, peer.c_str());
-    if (mtu > 0) {
-      rtnl_link_set_mtu(l.get(), static_cast<unsigned>(mtu));
-      rtnl_link_set_mtu(p, static_cast<unsigned>(mtu));
+  Result<void> createVeth(const VethPair& pair) override {
+    const std::string what = fmt::format("create veth '{}' peer '{}'", pair.name, pair.peer);
+    UniqueFd peer_ns;
+    if (!pair.peer_netns.empty()) {
+      peer_ns = UniqueFd(::open(pair.peer_netns.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!peer_ns) {
+        return Error::fromErrno(errno, fmt::format("{}: open network namespace '{}'", what, pair.peer_netns));
+      }
     }
+    int master = 0;
+    if (!pair.master.empty()) {
+      SKIFF_ASSIGN_OR_RETURN(auto br, getLink(pair.master));
+      if (!br) return Error(ErrorCode::NotFound, fmt::format("{}: no bridge '{}'", what, pair.master));
+      master = br->index;
+    }
+    RtnlLink l(rtnl_link_veth_alloc());
+    if (!l) return Error(ErrorCode::Internal, what + ": out of memory");
+    RtnlLink p(rtnl_link_veth_get_peer(l.get()));
+    rtnl_link_set_name(l.get(), pair.name.c_str());
+    rtnl_link_set_name(p.get(), pair.peer.c_str());
+    for (rtnl_link* end : {l.get(), p.get()}) {
+      if (pair.mtu > 0) rtnl_link_set_mtu(end, static_cast<unsigned>(pair.mtu));
+      // One queue each way, asked for up front: otherwise veth trims its per-CPU default after
+      // registering each end, an expedited RCU sync under the rtnl lock every time.
+      rtnl_link_set_num_tx_queues(end, 1);
+      rtnl_link_set_num_rx_queues(end, 1);
+    }
+    if (peer_ns) rtnl_link_set_ns_fd(p.get(), peer_ns.get());
+    if (master != 0) rtnl_link_set_master(l.get(), master);
+    if (pair.up) rtnl_link_set_flags(l.get(), IFF_UP);
     int err = rtnl_link_add(sk_.get(), l.get(), NLM_F_CREATE | NLM_F_EXCL);
-    rtnl_link_put(p);
-    if (err < 0) return nlError(err, fmt::format("create veth '{}' peer '{}'", name, peer));
+    if (err < 0) return nlError(err, what);
     return ok();
   }
 
@@ -140,13 +159,6 @@ class LibnlNetlink final : public Netlink {
 
   Result<void> setUp(const std::string& name) override {
     return change(name, "set link up", [](rtnl_link* c) { rtnl_link_set_flags(c, IFF_UP); });
-  }
-
-  Result<void> setMaster(const std::string& name, const std::string& bridge) override {
-    SKIFF_ASSIGN_OR_RETURN(auto br, getLink(bridge));
-    if (!br) return Error(ErrorCode::NotFound, fmt::format("set master of '{}': no bridge '{}'", name, bridge));
-    int idx = br->index;
-    return change(name, "set master", [idx](rtnl_link* c) { rtnl_link_set_master(c, idx); });
   }
 
   Result<void> setHairpin(const std::string& name, bool on) override {
@@ -170,18 +182,6 @@ class LibnlNetlink final : public Netlink {
     int err = nl_send_sync(sk_.get(), msg.release());
     if (err < 0) return nlError(err, fmt::format("set hairpin on '{}'", name));
     return ok();
-  }
-
-  Result<void> moveToNetns(const std::string& name, const std::string& netns_path) override {
-    UniqueFd fd(::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return Error::fromErrno(errno, fmt::format("open network namespace '{}'", netns_path));
-    int f = fd.get();
-    return change(name, "move to network namespace", [f](rtnl_link* c) { rtnl_link_set_ns_fd(c, f); });
-  }
-
-  Result<void> rename(const std::string& name, const std::string& new_name) override {
-    return change(name, "rename link",
-                  [&new_name](rtnl_link* c) { rtnl_link_set_name(c, new_name.c_str()); });
   }
 
   Result<bool> addAddress(const std::string& name, const Cidr& address) override {

@@ -52,8 +52,13 @@ TEST_F(PodNetworkIntegration, ROOT_PodsOnTwoNodesReachEachOtherAcrossNodes) {
   // Inside the pod: eth0 with the address, default route via the bridge.
   EXPECT_NE(pa.exec("ip -o addr show dev eth0").out.find("10.244.1.2/24"), std::string::npos);
   EXPECT_NE(pa.exec("ip route show default").out.find("via 10.244.1.1 dev eth0"), std::string::npos);
-  EXPECT_NE(a.ns().exec("ip -d link show " + hostVethName("snp-na-p1")).out.find("hairpin on"),
-            std::string::npos);
+  std::string host_end = a.ns().exec("ip -d link show " + hostVethName("snp-na-p1")).out;
+  EXPECT_NE(host_end.find("hairpin on"), std::string::npos) << host_end;
+  EXPECT_NE(host_end.find("master skiff0"), std::string::npos) << host_end;
+  EXPECT_NE(host_end.find("state UP"), std::string::npos) << host_end;
+  // One queue each way, asked for at creation (veth would trim its per-CPU default later).
+  EXPECT_NE(host_end.find("numtxqueues 1 numrxqueues 1"), std::string::npos) << host_end;
+  EXPECT_NE(pa.exec("ip -d link show eth0").out.find("numtxqueues 1 numrxqueues 1"), std::string::npos);
   EXPECT_EQ(a.ns().exec("cat /proc/sys/net/ipv4/ip_forward").out, "1\n");
 
   {

@@ -53,9 +53,9 @@ struct NodeRoute {
 
 // The node's pod network, flannel host-gw style with skiff's own bridge (reference §5):
 //  - bridge `skiff0` holding the first address of the podCIDR (the pods' gateway), up;
-//  - per pod a veth pair: host end `sk<hash>` on the bridge with hairpin mode on, peer moved
-//    into the sandbox netns and renamed eth0 with an IPAM address and a default route via the
-//    bridge; loopback up;
+//  - per pod a veth pair made in one request (sys::VethPair): host end `sk<hash>` on the bridge,
+//    up, with hairpin mode on; peer `eth0` created inside the sandbox netns, given an IPAM
+//    address and a default route via the bridge; loopback up;
 //  - net.ipv4.ip_forward=1 and route_localnet=1 (localhost NodePorts) in the node's namespace;
 //  - nat SKIFF-POSTROUTING (from POSTROUTING): RETURN for packets kube-proxy's 0x4000 mark
 //    will masquerade, RETURN pod-to-pod, MASQUERADE pods leaving the cluster CIDR (flannel's

@@ -26,6 +26,20 @@ struct Route {
   friend bool operator==(const Route&, const Route&) = default;
 };
 
+// A veth pair made by one RTM_NEWLINK, already where and how it is used: the peer is born in
+// its namespace under its final name, this end already in its bridge and up. Moving a link to
+// another namespace afterwards costs an RCU barrier under the kernel's global rtnl lock (about
+// 15 ms, during which every other link, address and namespace change on the node waits) and
+// renaming one an expedited RCU sync; with pods starting in parallel that serialised them.
+struct VethPair {
+  std::string name;        // the end in this namespace
+  std::string peer;        // the other end's name, inside peer_netns
+  std::string peer_netns;  // path of the peer's network namespace (e.g. /run/netns/x); "" = here
+  std::string master;      // bridge this end joins; "" = none
+  int mtu = 0;             // both ends; 0 = the kernel's default
+  bool up = false;         // bring this end up (the peer stays down)
+};
+
 // rtm_protocol value on routes skiff installs, so syncNodeRoutes can find (and only touch) its
 // own routes (reference §5). Unassigned in /etc/iproute2/rt_protos.
 inline constexpr int kSkiffRouteProtocol = 0x5c;
@@ -41,17 +55,14 @@ class Netlink {
   virtual Result<std::optional<LinkInfo>> getLink(const std::string& name) = 0;
   // Creates a bridge; false if a link with that name already exists.
   virtual Result<bool> createBridge(const std::string& name) = 0;
-  // Creates a veth pair in this namespace. AlreadyExists if either name is taken.
-  virtual Result<void> createVeth(const std::string& name, const std::string& peer, int mtu) = 0;
+  // Creates a veth pair as one request; nothing is left behind if it fails. AlreadyExists if
+  // either name is taken in its namespace, NotFound if the peer's namespace or the bridge is.
+  virtual Result<void> createVeth(const VethPair& pair) = 0;
   // Deletes a link (for a veth, both ends); false if it did not exist.
   virtual Result<bool> deleteLink(const std::string& name) = 0;
   virtual Result<void> setUp(const std::string& name) = 0;
-  virtual Result<void> setMaster(const std::string& name, const std::string& bridge) = 0;
   // Bridge port hairpin mode (IFLA_BRPORT_MODE): a pod can reach itself through a Service.
   virtual Result<void> setHairpin(const std::string& name, bool on) = 0;
-  // Moves a link into the network namespace at `netns_path` (e.g. /run/netns/x).
-  virtual Result<void> moveToNetns(const std::string& name, const std::string& netns_path) = 0;
-  virtual Result<void> rename(const std::string& name, const std::string& new_name) = 0;
   // false if the address was already there.
   virtual Result<bool> addAddress(const std::string& name, const Cidr& address) = 0;
   virtual Result<std::vector<Cidr>> listAddresses(const std::string& name) = 0;

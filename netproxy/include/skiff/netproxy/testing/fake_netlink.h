@@ -13,7 +13,7 @@ namespace skiff::netproxy::testing {
 // A world of fake network namespaces that FakeNetlink instances act on. Keeps state the way the
 // kernel does (links with kind/up/master/hairpin, veth pairs spanning namespaces, addresses,
 // routes, sysctls) and enforces its rules that matter to callers: unique names per namespace,
-// renaming only a down link, deleting one veth end deletes both, routes need their device.
+// deleting one veth end deletes both, routes need their device.
 class FakeNetworkWorld {
  public:
   struct Link {
@@ -53,13 +53,10 @@ class FakeNetlink : public sys::Netlink {
   // sys::Netlink
   Result<std::optional<sys::LinkInfo>> getLink(const std::string& name) override;
   Result<bool> createBridge(const std::string& name) override;
-  Result<void> createVeth(const std::string& name, const std::string& peer, int mtu) override;
+  Result<void> createVeth(const sys::VethPair& pair) override;
   Result<bool> deleteLink(const std::string& name) override;
   Result<void> setUp(const std::string& name) override;
-  Result<void> setMaster(const std::string& name, const std::string& bridge) override;
   Result<void> setHairpin(const std::string& name, bool on) override;
-  Result<void> moveToNetns(const std::string& name, const std::string& netns_path) override;
-  Result<void> rename(const std::string& name, const std::string& new_name) override;
   Result<bool> addAddress(const std::string& name, const Cidr& address) override;
   Result<std::vector<Cidr>> listAddresses(const std::string& name) override;
   Result<void> replaceRoute(const sys::Route& route) override;
