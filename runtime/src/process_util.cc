@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <spawn.h>
 #include <signal.h>
 #include <sys/random.h>
@@ -9,7 +10,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <memory>
 
 #include "skiff/common/file.h"
 
@@ -115,6 +118,26 @@ Result<void> spawnDetached(const std::vector<std::string>& argv, int pass_fd) {
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
     return Error(ErrorCode::Internal, "spawn '" + argv[0] + "': exited with status " + std::to_string(WEXITSTATUS(st)));
   return ok();
+}
+
+Result<int> runInVforkChild(const std::function<int()>& fn) {
+  constexpr std::size_t kStackSize = 64 << 10;
+  auto stack = std::make_unique<char[]>(kStackSize);
+  // The stack grows down from its 16-byte aligned top.
+  auto top = reinterpret_cast<std::uintptr_t>(stack.get() + kStackSize) & ~std::uintptr_t{15};
+  sigset_t all, old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  auto trampoline = [](void* f) { return (*static_cast<const std::function<int()>*>(f))(); };
+  pid_t pid = ::clone(trampoline, reinterpret_cast<void*>(top), CLONE_VM | CLONE_VFORK | SIGCHLD,
+                      const_cast<std::function<int()>*>(&fn));
+  int clone_errno = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) return Error::fromErrno(clone_errno, "clone");
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 Result<void> writeFileNew(const std::string& path, std::string_view data, unsigned mode) {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,15 @@ Result<RunResult> runCommand(const std::vector<std::string>& argv, std::chrono::
 // skiff-shim does) with posix_spawn in a new session and `pass_fd` as fd 3. Returns once that
 // first process is reaped.
 Result<void> spawnDetached(const std::vector<std::string>& argv, int pass_fd);
+
+// Runs `fn` in a child process that shares this process's memory, waits for it and returns its
+// exit status (fn's return value, 128+signal if it was killed). The child is made the way
+// posix_spawn makes one, clone(CLONE_VM | CLONE_VFORK) on a stack of its own, because fork()
+// of the agent copies its page tables and then turns every page any of its threads writes into
+// a copy-on-write fault with TLB shootdowns, all for a child that makes a handful of syscalls.
+// So `fn` may only make syscalls: no allocation, no locks, no stdio. It runs on the calling
+// thread's TLS (errno included) while that thread is suspended, with all signals blocked.
+Result<int> runInVforkChild(const std::function<int()>& fn);
 
 // Reads `fd` until EOF or the deadline.
 Result<std::string> readUntilEof(int fd, std::chrono::milliseconds timeout);

@@ -912,41 +912,36 @@ class RuntimeImpl : public Runtime {
     }
     std::string hostname = s.config.hostname.empty() ? s.config.metadata.name : s.config.hostname;
     if (hostname.size() > 64) hostname.resize(64);
-    int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) return Error::fromErrno(errno, "pipe");
-    UniqueFd rd(p[0]), wr(p[1]);
-    pid_t pid = ::fork();
-    if (pid < 0) return Error::fromErrno(errno, "fork");
-    if (pid == 0) {
+    // The child reports the step that failed and its errno; the message is built here, since
+    // the child may only make syscalls (runInVforkChild).
+    struct Failure {
+      int err;
+      const char* what;
+    } failure{0, nullptr};
+    auto child = [&]() -> int {
       auto die = [&](const char* what) {
-        char msg[256];
-        int n = std::snprintf(msg, sizeof msg, "%s: %s", what, std::strerror(errno));
-        (void)!::write(wr.get(), msg, static_cast<std::size_t>(n));
-        ::_exit(1);
+        failure = {errno, what};
+        return 1;
       };
-      if (::unshare(flags) != 0) die("unshare namespaces");
-      if (::sethostname(hostname.data(), hostname.size()) != 0) die("set hostname");
+      if (::unshare(flags) != 0) return die("unshare namespaces");
+      if (::sethostname(hostname.data(), hostname.size()) != 0) return die("set hostname");
       if (flags & CLONE_NEWNET) {
         // Bring up lo in the new namespace (what the CNI loopback plugin does).
         int sk = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         struct ifreq ifr {};
-        std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-        if (sk < 0 || ::ioctl(sk, SIOCGIFFLAGS, &ifr) != 0) die("get lo flags");
+        std::memcpy(ifr.ifr_name, "lo", 3);
+        if (sk < 0 || ::ioctl(sk, SIOCGIFFLAGS, &ifr) != 0) return die("get lo flags");
         ifr.ifr_flags |= IFF_UP;
-        if (::ioctl(sk, SIOCSIFFLAGS, &ifr) != 0) die("bring lo up");
+        if (::ioctl(sk, SIOCSIFFLAGS, &ifr) != 0) return die("bring lo up");
         ::close(sk);
       }
       for (const auto& [src, dst] : binds)
-        if (::mount(src.c_str(), dst.c_str(), nullptr, MS_BIND, nullptr) != 0) die("bind namespace");
-      ::_exit(0);
-    }
-    wr.reset();
-    int st = 0;
-    while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
-    SKIFF_ASSIGN_OR_RETURN(std::string msg, readUntilEof(rd.get(), std::chrono::seconds(5)));
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-      return Error(ErrorCode::Internal, "create sandbox namespaces: " + (msg.empty() ? std::string("helper failed") : msg));
+        if (::mount(src.c_str(), dst.c_str(), nullptr, MS_BIND, nullptr) != 0) return die("bind namespace");
+      return 0;
+    };
+    SKIFF_ASSIGN_OR_RETURN(int status, runInVforkChild(child));
+    if (failure.what != nullptr) return Error::fromErrno(failure.err, std::string("create sandbox namespaces: ") + failure.what);
+    if (status != 0) return Error(ErrorCode::Internal, "create sandbox namespaces: helper exited with status " + std::to_string(status));
     return ok();
   }
 
