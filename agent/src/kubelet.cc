@@ -93,6 +93,24 @@ std::optional<WaitingReason> admitPodAmong(const json& pod, const std::vector<co
   return std::nullopt;
 }
 
+bool podsDifferSemantically(const json& a, const json& b) {
+  auto field = [](const json& obj, const char* part, const char* key) -> const json* {
+    auto p = obj.find(part);
+    if (p == obj.end() || !p->is_object()) return nullptr;
+    if (key == nullptr) return &*p;
+    auto k = p->find(key);
+    return k == p->end() ? nullptr : &*k;
+  };
+  auto same = [](const json* x, const json* y) {
+    if (x == nullptr || x->is_null()) return y == nullptr || y->is_null();
+    return y != nullptr && *x == *y;
+  };
+  for (const char* key : {"labels", "annotations", "deletionTimestamp", "deletionGracePeriodSeconds"}) {
+    if (!same(field(a, "metadata", key), field(b, "metadata", key))) return true;
+  }
+  return !same(field(a, "spec", nullptr), field(b, "spec", nullptr));
+}
+
 json statusMergePatch(const json& from, const json& to) {
   static const char* kOwned[] = {"phase",          "reason",         "message",
                                  "podIP",          "podIPs",         "hostIP",
@@ -251,15 +269,22 @@ void Kubelet::replace(const std::vector<json>& items) {
 void Kubelet::apply(const WatchEvent& ev) {
   std::string uid = ev.object["metadata"].value("uid", "");
   if (uid.empty() || isMirror(ev.object)) return;
+  bool sync = true;
   {
     std::lock_guard lk(mu_);
     if (ev.type == "DELETED") {
       pods_.erase(uid);
     } else {
-      pods_[uid] = withoutManagedFields(ev.object);
+      json pod = withoutManagedFields(ev.object);
+      auto it = pods_.find(uid);
+      // A change of the status alone (mostly our own status patches coming back) is recorded
+      // but syncs nothing, as the kubelet's config source treats it as a reconcile, not an
+      // update: a sync would compute the same status and send nothing.
+      if (it != pods_.end() && !podsDifferSemantically(it->second, pod)) sync = false;
+      pods_[uid] = std::move(pod);
     }
   }
-  workers_.updatePod(uid);
+  if (sync) workers_.updatePod(uid);
 }
 
 void Kubelet::setStaticPods(const std::vector<json>& pods) {

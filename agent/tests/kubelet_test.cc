@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include <unistd.h>
@@ -211,6 +212,76 @@ TEST(KubeletTest, PodLifecycleThroughTheApi) {
   EXPECT_TRUE(runtime.listContainers()->empty());
   kubelet.stop();
   std::filesystem::remove_all(root);
+}
+
+TEST(KubeletTest, StatusOnlyUpdatesAreRecordedWithoutASync) {
+  auto api = std::make_shared<testing::FakeApiServer>();
+  auto client = std::make_shared<KubeClient>(api);
+  testing::FakeRuntime runtime;
+  runtime.addImage("busybox");
+  NullObjects objects;
+  NoMount mounter;
+  std::string root = "/tmp/skiff-kubelet-test3-" + std::to_string(::getpid());
+  VolumeManager volumes(root, objects, mounter);
+  WallClock clock = [] { return std::chrono::system_clock::now(); };
+  Backoff crash(std::chrono::seconds(10), std::chrono::seconds(300), clock);
+  PodSyncConfig cfg;
+  cfg.root_dir = root;
+  PodSyncer syncer(cfg, runtime, nullptr, volumes, objects, crash, crash, nullptr, clock);
+  Kubelet kubelet(client, syncer, runtime, KubeletLimits{4000, int64_t(8) << 30, 110});
+  json pod = {{"metadata", {{"name", "once"}, {"namespace", "default"}}},
+              {"spec",
+               {{"nodeName", "node-1"},
+                {"restartPolicy", "Never"},
+                {"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
+  kubelet.replace({api->put("pods", "default", pod)});
+  kubelet.waitIdleForTest();
+  auto running = api->object("pods", "default", "once");
+  ASSERT_TRUE(running);
+  ASSERT_EQ((*running)["status"]["phase"], "Running");
+  std::string uid = (*running)["metadata"]["uid"];
+
+  // The container ends; only a sync would report it (the PLEG is not running here).
+  runtime.exitContainer(uid, "c", 0, 1'700'000'001'000'000'000);
+  json status_only = *running;
+  status_only["status"]["conditions"].push_back({{"type", "DisruptionTarget"}, {"status", "False"}});
+  kubelet.apply(WatchEvent{"MODIFIED", status_only});
+  kubelet.waitIdleForTest();
+  EXPECT_EQ((*api->object("pods", "default", "once"))["status"]["phase"], "Running");
+  EXPECT_EQ(kubelet.podByUid(uid)->at("status").at("conditions").back().at("type"), "DisruptionTarget");
+
+  json relabelled = status_only;
+  relabelled["metadata"]["labels"]["tier"] = "web";
+  kubelet.apply(WatchEvent{"MODIFIED", relabelled});
+  kubelet.waitIdleForTest();
+  EXPECT_EQ((*api->object("pods", "default", "once"))["status"]["phase"], "Succeeded");
+  kubelet.stop();
+  std::filesystem::remove_all(root);
+}
+
+TEST(PodsDifferSemanticallyTest, OnlyWhatASyncActsOnCounts) {
+  json a = {{"metadata", {{"name", "p"}, {"resourceVersion", "1"}, {"labels", {{"app", "x"}}}}},
+            {"spec", {{"containers", json::array()}}},
+            {"status", {{"phase", "Pending"}}}};
+  json b = a;
+  b["metadata"]["resourceVersion"] = "2";
+  b["status"]["phase"] = "Running";
+  EXPECT_FALSE(podsDifferSemantically(a, b));
+  for (auto change : std::vector<std::function<void(json&)>>{
+           [](json& p) { p["metadata"]["labels"]["app"] = "y"; },
+           [](json& p) { p["metadata"]["annotations"]["k"] = "v"; },
+           [](json& p) { p["metadata"]["deletionTimestamp"] = "2026-12-04T00:00:00Z"; },
+           [](json& p) { p["metadata"]["deletionGracePeriodSeconds"] = 0; },
+           [](json& p) { p["spec"]["activeDeadlineSeconds"] = 5; }}) {
+    json c = a;
+    change(c);
+    EXPECT_TRUE(podsDifferSemantically(a, c)) << c.dump();
+  }
+  json no_labels = a;
+  no_labels["metadata"].erase("labels");
+  json null_labels = no_labels;
+  null_labels["metadata"]["labels"] = nullptr;
+  EXPECT_FALSE(podsDifferSemantically(no_labels, null_labels));  // absent and null are the same
 }
 
 TEST(KubeletTest, AdmissionRejectionMarksPodFailed) {

@@ -40,6 +40,11 @@ std::optional<WaitingReason> admitPodAmong(const nlohmann::json& pod,
                                            const std::vector<const nlohmann::json*>& admitted,
                                            const KubeletLimits& limits);
 
+// kubelet's podsDifferSemantically (pkg/kubelet/config): whether an update of a pod changes what
+// a sync acts on (spec, labels, annotations, deletionTimestamp, deletionGracePeriodSeconds), as
+// opposed to its status only.
+bool podsDifferSemantically(const nlohmann::json& a, const nlohmann::json& b);
+
 // A JSON merge patch turning `from` into `to` for the keys in `owned` (others are left alone).
 nlohmann::json statusMergePatch(const nlohmann::json& from, const nlohmann::json& to);
 
