@@ -40,15 +40,19 @@ std::vector<std::tuple<std::string, int, std::string>> hostPorts(const json& pod
 
 }  // namespace
 
+PodFootprint podFootprint(const json& pod) { return PodFootprint{podRequests(pod), hostPorts(pod)}; }
+
 std::optional<WaitingReason> admitPod(const json& pod, const std::vector<json>& admitted,
                                       const KubeletLimits& limits) {
-  std::vector<const json*> views;
-  views.reserve(admitted.size());
-  for (const auto& p : admitted) views.push_back(&p);
+  std::vector<PodFootprint> footprints;
+  footprints.reserve(admitted.size());
+  for (const auto& p : admitted) footprints.push_back(podFootprint(p));
+  std::vector<const PodFootprint*> views;
+  for (const auto& f : footprints) views.push_back(&f);
   return admitPodAmong(pod, views, limits);
 }
 
-std::optional<WaitingReason> admitPodAmong(const json& pod, const std::vector<const json*>& admitted,
+std::optional<WaitingReason> admitPodAmong(const json& pod, const std::vector<const PodFootprint*>& admitted,
                                            const KubeletLimits& limits) {
   // Pods
   if (static_cast<int64_t>(admitted.size()) + 1 > limits.max_pods) {
@@ -58,10 +62,9 @@ std::optional<WaitingReason> admitPodAmong(const json& pod, const std::vector<co
   }
   PodResources want = podRequests(pod);
   PodResources used;
-  for (const json* p : admitted) {
-    auto r = podRequests(*p);
-    used.cpu_milli += r.cpu_milli;
-    used.memory_bytes += r.memory_bytes;
+  for (const PodFootprint* p : admitted) {
+    used.cpu_milli += p->requests.cpu_milli;
+    used.memory_bytes += p->requests.memory_bytes;
   }
   if (want.cpu_milli > 0 && used.cpu_milli + want.cpu_milli > limits.allocatable_milli_cpu) {
     return WaitingReason{"OutOfcpu", "Pod was rejected: Node didn't have enough resource: cpu, "
@@ -78,8 +81,8 @@ std::optional<WaitingReason> admitPodAmong(const json& pod, const std::vector<co
                              std::to_string(limits.allocatable_memory)};
   }
   auto mine = hostPorts(pod);
-  for (const json* p : admitted) {
-    for (const auto& [proto, port, ip] : hostPorts(*p)) {
+  for (const PodFootprint* p : admitted) {
+    for (const auto& [proto, port, ip] : p->host_ports) {
       for (const auto& [mproto, mport, mip] : mine) {
         bool ip_overlap = ip == mip || ip == "0.0.0.0" || mip == "0.0.0.0";
         if (proto == mproto && port == mport && ip_overlap) {
@@ -153,10 +156,8 @@ std::vector<json> Kubelet::activePods() {
   for (const auto& uid : admitted_) {
     auto it = pods_.find(uid);
     if (it == pods_.end() || finished_.count(uid) || evicted_.count(uid)) continue;
-    const json& md = it->second["metadata"];
-    if (md.contains("deletionTimestamp") && !md["deletionTimestamp"].is_null()) continue;
-    if (terminalPhase(it->second)) continue;
-    out.push_back(it->second);
+    if (it->second.deleting || it->second.terminal) continue;
+    out.push_back(it->second.decode());
   }
   return out;
 }
@@ -241,17 +242,40 @@ json withoutManagedFields(json pod) {
   if (auto md = pod.find("metadata"); md != pod.end() && md->is_object()) md->erase("managedFields");
   return pod;
 }
+
+// Running, and every container running and ready: nothing for a periodic resync to do.
+bool settledStatus(const json& status) {
+  if (status.value("phase", "") != "Running") return false;
+  for (const auto& c : status.value("containerStatuses", json::array())) {
+    if (!c.value("ready", false) || !c["state"].contains("running")) return false;
+  }
+  return true;
+}
 }  // namespace
+
+Kubelet::StoredPod Kubelet::store(const json& pod) {
+  StoredPod s;
+  const json& md = pod.value("metadata", json::object());
+  s.ns = md.value("namespace", "");
+  s.name = md.value("name", "");
+  s.cbor = json::to_cbor(pod);
+  s.terminal = terminalPhase(pod);
+  s.deleting = md.contains("deletionTimestamp") && !md["deletionTimestamp"].is_null();
+  s.footprint = podFootprint(pod);
+  return s;
+}
 
 void Kubelet::replace(const std::vector<json>& items) {
   std::set<std::string> uids;
   {
     std::lock_guard lk(mu_);
-    std::map<std::string, json> next;
-    for (const auto& uid : static_uids_) next[uid] = pods_[uid];
+    std::map<std::string, StoredPod> next;
+    for (const auto& uid : static_uids_) {
+      if (auto it = pods_.find(uid); it != pods_.end()) next[uid] = it->second;
+    }
     for (const auto& p : items) {
       std::string uid = p["metadata"].value("uid", "");
-      if (!uid.empty() && !isMirror(p)) next[uid] = withoutManagedFields(p);
+      if (!uid.empty() && !isMirror(p)) next[uid] = store(withoutManagedFields(p));
     }
     for (const auto& [uid, _] : pods_) uids.insert(uid);  // deleted ones get a final sync
     for (const auto& [uid, _] : next) uids.insert(uid);
@@ -280,8 +304,8 @@ void Kubelet::apply(const WatchEvent& ev) {
       // A change of the status alone (mostly our own status patches coming back) is recorded
       // but syncs nothing, as the kubelet's config source treats it as a reconcile, not an
       // update: a sync would compute the same status and send nothing.
-      if (it != pods_.end() && !podsDifferSemantically(it->second, pod)) sync = false;
-      pods_[uid] = std::move(pod);
+      if (it != pods_.end() && !podsDifferSemantically(it->second.decode(), pod)) sync = false;
+      pods_[uid] = store(pod);
     }
   }
   if (sync) workers_.updatePod(uid);
@@ -295,8 +319,10 @@ void Kubelet::setStaticPods(const std::vector<json>& pods) {
     for (const auto& p : pods) {
       std::string uid = p["metadata"].value("uid", "");
       next.insert(uid);
-      if (!pods_.count(uid) || pods_[uid] != p) changed.insert(uid);
-      pods_[uid] = p;
+      StoredPod stored = store(p);
+      auto it = pods_.find(uid);
+      if (it == pods_.end() || it->second.cbor != stored.cbor) changed.insert(uid);
+      pods_[uid] = std::move(stored);
     }
     for (const auto& uid : static_uids_) {
       if (!next.count(uid)) {
@@ -341,14 +367,8 @@ void Kubelet::resyncAll(bool full) {
       // Between full resyncs only pods that are not settled need a look: something waiting
       // (CrashLoopBackOff/ImagePullBackOff expiry) or not ready (volumes, probes). Settled pods
       // are woken by the PLEG, probes and watch events.
-      bool settled = false;
       auto st = sent_status_.find(uid);
-      if (!full && st != sent_status_.end() && st->second.value("phase", "") == "Running") {
-        settled = true;
-        for (const auto& c : st->second.value("containerStatuses", json::array())) {
-          if (!c.value("ready", false) || !c["state"].contains("running")) settled = false;
-        }
-      }
+      bool settled = !full && st != sent_status_.end() && st->second.settled;
       if (!settled) uids.push_back(uid);
     }
   }
@@ -358,9 +378,7 @@ void Kubelet::resyncAll(bool full) {
 std::optional<json> Kubelet::findPod(const std::string& ns, const std::string& name) {
   std::lock_guard lk(mu_);
   for (const auto& [_, p] : pods_) {
-    if (p["metadata"].value("namespace", "") == ns && p["metadata"].value("name", "") == name) {
-      return p;
-    }
+    if (p.ns == ns && p.name == name) return p.decode();
   }
   return std::nullopt;
 }
@@ -369,23 +387,24 @@ std::optional<json> Kubelet::podByUid(const std::string& uid) {
   std::lock_guard lk(mu_);
   auto it = pods_.find(uid);
   if (it == pods_.end()) return std::nullopt;
-  return it->second;
+  return it->second.decode();
 }
 
 std::vector<json> Kubelet::pods() {
   std::lock_guard lk(mu_);
   std::vector<json> out;
-  for (const auto& [_, p] : pods_) out.push_back(p);
+  for (const auto& [_, p] : pods_) out.push_back(p.decode());
   return out;
 }
 
 void Kubelet::patchStatus(const json& pod, const json& status) {
   auto lg = skiff::log::get("agent");
   std::string uid = pod["metadata"].value("uid", "");
+  const std::size_t hash = std::hash<std::string>{}(status.dump());
   {
     std::lock_guard lk(mu_);
     auto it = sent_status_.find(uid);
-    if (it != sent_status_.end() && it->second == status) return;
+    if (it != sent_status_.end() && it->second.hash == hash) return;
   }
   std::string ns = pod["metadata"].value("namespace", "");
   std::string name = pod["metadata"].value("name", "");
@@ -400,11 +419,13 @@ void Kubelet::patchStatus(const json& pod, const json& status) {
   SKIFF_LOG_DEBUG(lg, "Status for pod updated successfully", kv("pod", podRef(pod)),
                   kv("phase", status.value("phase", "")));
   std::lock_guard lk(mu_);
-  sent_status_[uid] = status;
+  sent_status_[uid] = SentStatus{hash, settledStatus(status)};
   auto it = pods_.find(uid);
   if (it != pods_.end() && r->contains("metadata") &&
       (*r)["metadata"].value("uid", "") == uid) {
-    it->second["status"] = (*r)["status"];
+    json updated = it->second.decode();
+    updated["status"] = (*r)["status"];
+    it->second = store(updated);
   }
 }
 
@@ -431,7 +452,7 @@ void Kubelet::syncUid(const std::string& uid) {
   {
     std::lock_guard lk(mu_);
     auto it = pods_.find(uid);
-    if (it != pods_.end()) pod = it->second;
+    if (it != pods_.end()) pod = it->second.decode();
     is_static = static_uids_.count(uid) > 0;
     auto r = rejected_.find(uid);
     if (r != rejected_.end()) rejected = r->second;
@@ -525,11 +546,11 @@ void Kubelet::syncUid(const std::string& uid) {
       // every new pod made a burst of N pods cost N^2/2 pod copies.
       std::lock_guard lk(mu_);
       hook = admit_hook_;
-      std::vector<const json*> others;
+      std::vector<const PodFootprint*> others;
       others.reserve(admitted_.size());
       for (const auto& a : admitted_) {
         auto it = pods_.find(a);
-        if (it != pods_.end() && !terminalPhase(it->second)) others.push_back(&it->second);
+        if (it != pods_.end() && !it->second.terminal) others.push_back(&it->second.footprint);
       }
       why = admitPodAmong(*pod, others, limits_);
     }

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <thread>
+#include <tuple>
 
 #include <unistd.h>
 
@@ -255,6 +256,43 @@ TEST(KubeletTest, StatusOnlyUpdatesAreRecordedWithoutASync) {
   kubelet.apply(WatchEvent{"MODIFIED", relabelled});
   kubelet.waitIdleForTest();
   EXPECT_EQ((*api->object("pods", "default", "once"))["status"]["phase"], "Succeeded");
+  kubelet.stop();
+  std::filesystem::remove_all(root);
+}
+
+TEST(KubeletTest, AdmissionCountsThePodsAlreadyAdmitted) {
+  auto api = std::make_shared<testing::FakeApiServer>();
+  auto client = std::make_shared<KubeClient>(api);
+  testing::FakeRuntime runtime;
+  runtime.addImage("busybox");
+  NullObjects objects;
+  NoMount mounter;
+  std::string root = "/tmp/skiff-kubelet-test4-" + std::to_string(::getpid());
+  VolumeManager volumes(root, objects, mounter);
+  WallClock clock = [] { return std::chrono::system_clock::now(); };
+  Backoff crash(std::chrono::seconds(10), std::chrono::seconds(300), clock);
+  PodSyncConfig cfg;
+  cfg.root_dir = root;
+  PodSyncer syncer(cfg, runtime, nullptr, volumes, objects, crash, crash, nullptr, clock);
+  Kubelet kubelet(client, syncer, runtime, KubeletLimits{1000, int64_t(1) << 30, 110});
+  auto pod = [](const std::string& name, int host_port) {
+    json p = podWith("600m", "", host_port);
+    p["metadata"] = {{"name", name}, {"namespace", "default"}};
+    p["spec"]["nodeName"] = "node-1";
+    return p;
+  };
+  kubelet.replace({api->put("pods", "default", pod("first", 8080))});
+  kubelet.waitIdleForTest();
+  ASSERT_EQ((*api->object("pods", "default", "first"))["status"]["phase"], "Running");
+  for (const auto& [name, port, reason] : {std::tuple{"cpu", 0, "OutOfcpu"}, std::tuple{"port", 8080, "NodePorts"}}) {
+    json p = pod(name, port);
+    if (port != 0) p["spec"]["containers"][0].erase("resources");
+    kubelet.apply(WatchEvent{"ADDED", api->put("pods", "default", p)});
+    kubelet.waitIdleForTest();
+    auto got = api->object("pods", "default", name);
+    ASSERT_TRUE(got);
+    EXPECT_EQ((*got)["status"]["reason"], reason) << name;
+  }
   kubelet.stop();
   std::filesystem::remove_all(root);
 }
