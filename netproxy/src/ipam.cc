@@ -79,11 +79,25 @@ Result<Ipv4> Ipam::allocate(const std::string& owner) {
       ::unlink(path.c_str());
       return Error::fromErrno(e, fmt::format("write '{}'", path));
     }
-    (void)writeFileReplace(dir_ + "/last_reserved_ip", Ipv4{cand}.str(), 0644);  // a hint only
+    writeHint(Ipv4{cand});
     return Ipv4{cand};
   }
   return Error(ErrorCode::Unavailable,
                fmt::format("allocate IP for '{}': no free address in range '{}'", owner, range_.str()));
+}
+
+// last_reserved_ip is rewritten in place, as host-local's os.WriteFile does: a temporary file
+// renamed over it costs an inode allocated and one freed per pod, and ext4 without a journal
+// scans past recently freed inodes on every allocation. Only writers holding the directory lock
+// touch it, and a torn hint (a crash mid-write) merely fails to parse: allocation then starts
+// from the bottom of the range.
+void Ipam::writeHint(Ipv4 ip) const {
+  std::string text = ip.str();
+  UniqueFd fd(::open((dir_ + "/last_reserved_ip").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd) return;
+  if (::pwrite(fd.get(), text.data(), text.size(), 0) == static_cast<ssize_t>(text.size())) {
+    (void)::ftruncate(fd.get(), static_cast<off_t>(text.size()));
+  }
 }
 
 Result<bool> Ipam::release(const std::string& owner) {

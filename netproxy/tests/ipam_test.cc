@@ -3,7 +3,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
 
 namespace skiff::netproxy {
 namespace {
@@ -35,6 +40,24 @@ TEST_F(IpamTest, AllocatesAfterTheGatewayAndIsIdempotentPerOwner) {
   EXPECT_FALSE(again.lookup("a")->has_value());
   // Round-robin: the next allocation does not immediately reuse the freed address.
   EXPECT_EQ(again.allocate("c")->str(), "10.244.1.4");
+}
+
+TEST_F(IpamTest, TheRoundRobinHintWrapsAndIsRewrittenInPlace) {
+  Ipam ipam(*Cidr::parse("10.244.9.0/28"), dir_);  // usable .2 .. .14
+  for (int i = 2; i <= 14; ++i) ASSERT_EQ(ipam.allocate("p" + std::to_string(i))->str(), "10.244.9." + std::to_string(i));
+  auto hint = dir_ / "last_reserved_ip";
+  struct stat before {};
+  ASSERT_EQ(::stat(hint.c_str(), &before), 0);
+  ASSERT_TRUE(*ipam.release("p3"));
+  // After .14 the search wraps to the bottom of the range; the shorter address replaces the
+  // longer one whole, in the same file.
+  EXPECT_EQ(ipam.allocate("again")->str(), "10.244.9.3");
+  struct stat after {};
+  ASSERT_EQ(::stat(hint.c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  std::ifstream in(hint);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "10.244.9.3");
 }
 
 TEST_F(IpamTest, ExhaustionIsAClearError) {

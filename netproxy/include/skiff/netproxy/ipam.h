@@ -29,6 +29,7 @@ class Ipam {
 
  private:
   Result<std::optional<Ipv4>> findLocked(const std::string& owner) const;
+  void writeHint(Ipv4 ip) const;  // last_reserved_ip, under the directory lock
   Cidr range_;
   std::string dir_;
 };
