@@ -5,6 +5,26 @@
 # kubelet's typical footprint (~100 MB RSS, upstream node density test).
 N=${SKIFF_BENCH_PODS:-100}
 . "${SKIFF_SOURCE_DIR:-$(dirname "$0")/../..}/tests/e2e/agent/lib.sh"
+# Every pod makes about 30 files and directories on the node's disk. ext4 without a journal
+# (this development VM's /) skips inodes freed in the last minutes when it allocates, re-reading
+# the inode table for each (find_inode_bit, recently_deleted): after a few test runs that took
+# a third of the machine in the burst. The filesystem is printed with the results;
+# SKIFF_BENCH_FS=ext4 puts the node's files on a fresh journaled ext4 (a loop device with
+# mkfs.ext4's defaults, as a node's /var/lib would be) instead.
+if [ "${SKIFF_BENCH_FS:-}" = ext4 ]; then
+  img=$(mktemp /var/tmp/skiff-bench-fs.XXXXXX)
+  truncate -s 2G "$img" && mkfs.ext4 -q -F "$img" && mount -o loop "$img" "$T" || fail "no scratch ext4"
+  rm -f "$img"  # the loop device keeps it until the mount goes (at cleanup, or with the namespace)
+fi
+fs_of() {
+  local src type
+  read -r src type < <(findmnt -no SOURCE,FSTYPE -T "$1")
+  if [ "$type" = ext4 ]; then
+    if [ -e "/proc/fs/jbd2/$(basename "$src")-8" ]; then type="ext4 with a journal"; else type="ext4 without a journal"; fi
+  fi
+  echo "$type ($src)"
+}
+echo "node's files on $(fs_of "$T")"
 start_cluster --max-pods $((N + 10))
 python3 - "$N" >"$T/watch.json" <<'PY' &
 import json, subprocess, sys, time
