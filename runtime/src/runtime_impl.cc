@@ -848,6 +848,9 @@ class RuntimeImpl : public Runtime {
   Result<std::string> seccompProgramFile(const std::vector<std::string>& caps) {
     std::string key;
     for (const auto& c : caps) key += c + ",";
+    // One writer per program: containers created in parallel with the same capabilities wrote
+    // the same file through the same temporary name, and one rename lost its file.
+    std::lock_guard seccomp_lk(seccomp_mu_);
     {
       std::lock_guard lk(mu_);
       if (auto it = seccomp_files_.find(key); it != seccomp_files_.end()) return it->second;
@@ -1090,6 +1093,7 @@ class RuntimeImpl : public Runtime {
   std::map<std::string, SandboxRecord> sandboxes_;
   std::map<std::string, ContainerRecord> containers_;
   std::set<std::string> reserved_;  // sandbox/name/attempt of creates in progress
+  std::mutex seccomp_mu_;  // serialises seccompProgramFile; taken before mu_, never inside it
   std::map<std::string, std::string> seccomp_files_;  // capability set -> compiled program file
 };
 

@@ -110,6 +110,24 @@ class RuntimeTest : public ::testing::TestWithParam<Backend> {
   RuntimePtr rt_;
 };
 
+TEST_P(RuntimeTest, ROOT_ContainersAreCreatedInParallel) {
+  // The agent's pod workers create containers concurrently; on a fresh runtime they all need
+  // the same seccomp program at once (the native backend writes it on first use).
+  constexpr int kPods = 4;
+  std::vector<std::string> sandboxes;
+  for (int i = 0; i < kPods; ++i) sandboxes.push_back(sandbox("par" + std::to_string(i)));
+  std::vector<std::string> errors(kPods);
+  std::vector<std::thread> workers;
+  for (int i = 0; i < kPods; ++i) {
+    workers.emplace_back([&, i] {
+      auto id = rt_->createContainer(sandboxes[i], shell("c", "exit 0"));
+      if (!id) errors[i] = id.error().message();
+    });
+  }
+  for (auto& w : workers) w.join();
+  for (int i = 0; i < kPods; ++i) EXPECT_EQ(errors[i], "") << "pod " << i;
+}
+
 TEST_P(RuntimeTest, ROOT_RunsToCompletionWithCriLogs) {
   auto st = runToExit(shell("c", "echo hello; echo oops >&2; printf partial; exit 3"));
   EXPECT_EQ(st.state, ContainerState::Exited);
