@@ -68,14 +68,20 @@ Result<void> replaceViaTemp(const std::string& path, const std::string& tmp, std
   }
   return {};
 }
+
+// The temporary is named for the writing thread: two threads replacing the same path each
+// rename a whole file of their own (the last one wins) instead of one renaming the other's.
+std::string tempNameFor(const std::string& path) {
+  return path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(::gettid());
+}
 }  // namespace
 
 Result<void> writeFileAtomic(const std::string& path, std::string_view data, unsigned mode) {
-  return replaceViaTemp(path, path + ".tmp." + std::to_string(::getpid()), data, mode, true);
+  return replaceViaTemp(path, tempNameFor(path), data, mode, true);
 }
 
 Result<void> writeFileReplace(const std::string& path, std::string_view data, unsigned mode) {
-  return replaceViaTemp(path, path + ".tmp", data, mode, false);
+  return replaceViaTemp(path, tempNameFor(path), data, mode, false);
 }
 
 std::string joinRoot(std::string_view root, std::string_view abs_path) {

@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 namespace skiff {
 namespace {
@@ -49,7 +52,30 @@ TEST_F(FileTest, WriteReplaceSwapsContentWithMode) {
   auto r = writeFileReplace(dir_ + "/d", "x");
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("/d"), std::string::npos);
-  EXPECT_FALSE(std::filesystem::exists(dir_ + "/d.tmp"));
+  n = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir_)) (void)e, ++n;
+  EXPECT_EQ(n, 2);  // hosts and d
+}
+
+TEST_F(FileTest, ConcurrentReplacesOfOnePathAllSucceed) {
+  std::string p = dir_ + "/program.bpf";
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 8; ++i) {
+    writers.emplace_back([&, i] {
+      for (int j = 0; j < 50; ++j) {
+        if (!writeFileReplace(p, std::string(100, static_cast<char>('a' + i)))) ++failures;
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  EXPECT_EQ(failures, 0);
+  auto text = readFile(p);
+  ASSERT_TRUE(text);
+  EXPECT_EQ(*text, std::string(100, (*text)[0]));  // one writer's content, whole
+  int n = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir_)) (void)e, ++n;
+  EXPECT_EQ(n, 1);
 }
 
 TEST_F(FileTest, MissingFileErrorNamesPath) {

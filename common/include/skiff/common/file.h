@@ -19,7 +19,7 @@ Result<void> writeFileAtomic(const std::string& path, std::string_view data, uns
 // The same without the fsync, for state that does not outlive a reboot or is rebuilt from the
 // API (container and sandbox records, a pod's /etc/hosts, IPAM hints): readers still never see
 // a torn file, and a pod start does not wait for the disk (the kubelet writes these with plain
-// os.WriteFile). Not safe against a concurrent writer of the same path.
+// os.WriteFile). Concurrent writers of one path each replace it whole; the last one wins.
 Result<void> writeFileReplace(const std::string& path, std::string_view data, unsigned mode = 0600);
 
 // Writes all of `data` to `fd`, retrying short writes and EINTR. `what` names the file in the
