@@ -45,8 +45,23 @@ Result<std::optional<Ipv4>> Ipam::findLocked(const std::string& owner) const {
 }
 
 Result<std::optional<Ipv4>> Ipam::lookup(const std::string& owner) const {
+  {
+    std::lock_guard lk(found_mu_);
+    if (auto it = found_.find(owner); it != found_.end()) {
+      // Reservation files are created whole-named and unlinked atomically: reading one without
+      // the directory lock sees its owner, nothing, or a partial write that will not match.
+      auto content = readFile(dir_ + "/" + it->second.str(), 4096);
+      if (content && *content == owner) return std::optional<Ipv4>(it->second);
+      found_.erase(it);
+    }
+  }
   SKIFF_ASSIGN_OR_RETURN(UniqueFd lock, lockDir(dir_));
-  return findLocked(owner);
+  SKIFF_ASSIGN_OR_RETURN(auto ip, findLocked(owner));
+  if (ip) {
+    std::lock_guard lk(found_mu_);
+    found_[owner] = *ip;
+  }
+  return ip;
 }
 
 Result<Ipv4> Ipam::allocate(const std::string& owner) {

@@ -60,6 +60,21 @@ TEST_F(IpamTest, TheRoundRobinHintWrapsAndIsRewrittenInPlace) {
   EXPECT_EQ(text, "10.244.9.3");
 }
 
+TEST_F(IpamTest, ALookupSeesAReleaseByAnotherIpamOverTheDirectory) {
+  Ipam allocator(*Cidr::parse("10.244.1.0/24"), dir_);
+  Ipam reader(*Cidr::parse("10.244.1.0/24"), dir_);
+  ASSERT_EQ(allocator.allocate("a")->str(), "10.244.1.2");
+  ASSERT_EQ(reader.lookup("a")->value().str(), "10.244.1.2");
+  ASSERT_EQ(reader.lookup("a")->value().str(), "10.244.1.2");  // the remembered address
+  ASSERT_TRUE(*allocator.release("a"));
+  EXPECT_FALSE(reader.lookup("a")->has_value());
+  // The address went to another owner, and the first got a new one.
+  ASSERT_EQ(allocator.allocate("b")->str(), "10.244.1.3");
+  ASSERT_EQ(allocator.allocate("a")->str(), "10.244.1.4");
+  EXPECT_EQ(reader.lookup("a")->value().str(), "10.244.1.4");
+  EXPECT_EQ(reader.lookup("b")->value().str(), "10.244.1.3");
+}
+
 TEST_F(IpamTest, ExhaustionIsAClearError) {
   Ipam ipam(*Cidr::parse("10.244.9.0/30"), dir_);  // .0 net, .1 gw, .2 usable, .3 broadcast
   ASSERT_EQ(ipam.allocate("a")->str(), "10.244.9.2");

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -22,6 +24,10 @@ class Ipam {
   Result<Ipv4> allocate(const std::string& owner);
   // Frees the address of `owner`; false if it had none.
   Result<bool> release(const std::string& owner);
+  // The address `owner` holds. An address found before is confirmed by reading its one file
+  // (another Ipam over the directory may have released it); otherwise the directory is scanned,
+  // every file read, as host-local's GetByID does. A pod's sync asks for its IP every time, and a
+  // scan per sync made a node's worth of pods cost O(pods^2) file reads.
   Result<std::optional<Ipv4>> lookup(const std::string& owner) const;
 
   Ipv4 gateway() const { return {range_.network().value + 1}; }
@@ -32,6 +38,8 @@ class Ipam {
   void writeHint(Ipv4 ip) const;  // last_reserved_ip, under the directory lock
   Cidr range_;
   std::string dir_;
+  mutable std::mutex found_mu_;
+  mutable std::map<std::string, Ipv4> found_;  // owner -> address last seen holding it
 };
 
 }  // namespace skiff::netproxy
