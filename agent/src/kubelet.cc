@@ -335,6 +335,13 @@ void Kubelet::setStaticPods(const std::vector<json>& pods) {
   for (const auto& uid : changed) workers_.updatePod(uid);
 }
 
+namespace {
+// The PLEG's record of a container: its state and its pod, "<state>/<uid>".
+std::string plegEntry(ContainerState state, const std::string& uid) {
+  return std::to_string(static_cast<int>(state)) + "/" + uid;
+}
+}  // namespace
+
 void Kubelet::relist() {
   auto list = runtime_.listContainers();
   if (!list) return;
@@ -343,7 +350,7 @@ void Kubelet::relist() {
   for (const auto& c : *list) {
     auto uid = c.labels.find(kLabelPodUid);
     if (uid == c.labels.end()) continue;
-    now[c.id] = std::to_string(static_cast<int>(c.state)) + "/" + uid->second;
+    now[c.id] = plegEntry(c.state, uid->second);
   }
   {
     std::lock_guard lk(mu_);
@@ -357,6 +364,15 @@ void Kubelet::relist() {
     pleg_ = std::move(now);
   }
   for (const auto& uid : changed) workers_.updatePod(uid);
+}
+
+void Kubelet::notePlegState(const std::string& uid, const PodRuntimeView& view) {
+  const std::string suffix = "/" + uid;
+  std::lock_guard lk(mu_);
+  std::erase_if(pleg_, [&](const auto& e) { return e.second.ends_with(suffix); });
+  for (const auto& [_, list] : view.containers) {
+    for (const auto& c : list) pleg_[c.id] = plegEntry(c.state, uid);
+  }
 }
 
 void Kubelet::resyncAll(bool full) {
@@ -585,12 +601,14 @@ void Kubelet::syncUid(const std::string& uid) {
     (void)syncer_.killPod(*pod, std::chrono::seconds(0));
     return;
   }
-  auto st = syncer_.syncPod(*pod);
+  PodRuntimeView seen;
+  auto st = syncer_.syncPod(*pod, &seen);
   if (!st) {
     SKIFF_LOG_WARN(lg, "Error syncing pod, skipping", kv("pod", podRef(*pod)),
                    kv("err", st.error().message()));
     return;
   }
+  notePlegState(uid, seen);
   std::string phase = st->value("phase", "");
   if (phase == "Succeeded" || phase == "Failed") {
     // Terminal: never sync this UID into a new sandbox again (kubelet's "terminated" state).

@@ -544,7 +544,7 @@ bool PodSyncer::shouldStartAgain(const json& pod, const json& spec, const Contai
   return true;
 }
 
-Result<json> PodSyncer::syncPod(const json& pod) {
+Result<json> PodSyncer::syncPod(const json& pod, PodRuntimeView* status_view) {
   auto lg = skiff::log::get("agent");
   std::string uid = uidOf(pod);
   const json& spec = pod["spec"];
@@ -558,7 +558,7 @@ Result<json> PodSyncer::syncPod(const json& pod) {
     SKIFF_LOG_WARN(lg, "Unable to attach or mount volumes, will retry", kv("pod", podRef(pod)),
                    kv("err", vols.error().message()));
     event(pod, "", "Warning", events::kFailedMount, vols.error().message());
-    return currentStatus(pod);
+    return currentStatus(pod, std::nullopt, status_view);
   }
   {
     std::lock_guard lk(mu_);
@@ -568,7 +568,7 @@ Result<json> PodSyncer::syncPod(const json& pod) {
   if (!sandbox) {
     SKIFF_LOG_WARN(lg, "Failed to create pod sandbox, will retry", kv("pod", podRef(pod)),
                    kv("err", sandbox.error().message()));
-    return currentStatus(pod);
+    return currentStatus(pod, std::nullopt, status_view);
   }
   if (view.pod_ip.empty() && spec.value("hostNetwork", false)) view.pod_ip = cfg_.host_ip;
   SKIFF_TRY(writePodFiles(pod, view.pod_ip));
@@ -653,12 +653,14 @@ Result<json> PodSyncer::syncPod(const json& pod) {
       }
     }
   }
-  return currentStatus(pod);
+  return currentStatus(pod, std::nullopt, status_view);
 }
 
-Result<json> PodSyncer::currentStatus(const json& pod, std::optional<WaitingReason> terminal) {
+Result<json> PodSyncer::currentStatus(const json& pod, std::optional<WaitingReason> terminal,
+                                      PodRuntimeView* status_view) {
   std::string uid = uidOf(pod);
   SKIFF_ASSIGN_OR_RETURN(auto view, runtimeView(uid));
+  if (status_view != nullptr) *status_view = view;
   auto waiting = waitingFor(uid);
   ProbeView probes;
   if (probes_ != nullptr) probes = probes_->view(pod, view);

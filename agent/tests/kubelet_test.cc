@@ -297,6 +297,46 @@ TEST(KubeletTest, AdmissionCountsThePodsAlreadyAdmitted) {
   std::filesystem::remove_all(root);
 }
 
+TEST(KubeletTest, RelistWakesAPodOnlyForChangesAfterItsLastSync) {
+  auto api = std::make_shared<testing::FakeApiServer>();
+  auto client = std::make_shared<KubeClient>(api);
+  testing::FakeRuntime runtime;
+  runtime.addImage("busybox");
+  NullObjects objects;
+  NoMount mounter;
+  std::string root = "/tmp/skiff-kubelet-test5-" + std::to_string(::getpid());
+  VolumeManager volumes(root, objects, mounter);
+  WallClock clock = [] { return std::chrono::system_clock::now(); };
+  Backoff crash(std::chrono::seconds(10), std::chrono::seconds(300), clock);
+  PodSyncConfig cfg;
+  cfg.root_dir = root;
+  PodSyncer syncer(cfg, runtime, nullptr, volumes, objects, crash, crash, nullptr, clock);
+  Kubelet kubelet(client, syncer, runtime, KubeletLimits{4000, int64_t(8) << 30, 110});
+  json pod = {{"metadata", {{"name", "pleg"}, {"namespace", "default"}}},
+              {"spec",
+               {{"nodeName", "node-1"},
+                {"restartPolicy", "Never"},
+                {"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
+  kubelet.replace({api->put("pods", "default", pod)});
+  kubelet.waitIdleForTest();
+  auto running = api->object("pods", "default", "pleg");
+  ASSERT_TRUE(running);
+  ASSERT_EQ((*running)["status"]["phase"], "Running");
+  std::string uid = (*running)["metadata"]["uid"];
+  // A sync rewrites the pod's hosts file: its absence shows that no sync ran.
+  std::string hosts = volumes.podDir(uid) + "/etc-hosts";
+  ASSERT_TRUE(std::filesystem::remove(hosts));
+  kubelet.relist();  // the container the sync started is no news
+  kubelet.waitIdleForTest();
+  EXPECT_FALSE(std::filesystem::exists(hosts));
+  runtime.exitContainer(uid, "c", 0, 1'700'000'001'000'000'000);
+  kubelet.relist();  // its exit is
+  kubelet.waitIdleForTest();
+  EXPECT_EQ((*api->object("pods", "default", "pleg"))["status"]["phase"], "Succeeded");
+  kubelet.stop();
+  std::filesystem::remove_all(root);
+}
+
 TEST(PodsDifferSemanticallyTest, OnlyWhatASyncActsOnCounts) {
   json a = {{"metadata", {{"name", "p"}, {"resourceVersion", "1"}, {"labels", {{"app", "x"}}}}},
             {"spec", {{"containers", json::array()}}},

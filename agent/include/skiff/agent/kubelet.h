@@ -98,6 +98,10 @@ class Kubelet final : public ReflectorHandler {
  private:
   void syncUid(const std::string& uid);
   void patchStatus(const nlohmann::json& pod, const nlohmann::json& status);
+  // Records the pod's containers as the sync's status saw them in the PLEG's view, so the next
+  // relist wakes the pod only for what changed after that status. Otherwise every container a
+  // sync starts is reported as new a second later and costs the pod a sync that does nothing.
+  void notePlegState(const std::string& uid, const PodRuntimeView& view);
   void ensureMirrorPod(const nlohmann::json& pod);
   struct Eviction {
     std::string message;

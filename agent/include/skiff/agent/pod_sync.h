@@ -59,8 +59,9 @@ class PodSyncer {
             Backoff& image_backoff, ProbeResults* probes, WallClock clock);
 
   // Converges a pod that should run and returns its API status. Errors are problems of the step
-  // (reported in container waiting reasons too); the caller retries on the next sync.
-  Result<nlohmann::json> syncPod(const nlohmann::json& pod);
+  // (reported in container waiting reasons too); the caller retries on the next sync. With
+  // `status_view`, the runtime's view of the pod that the status was computed from is left there.
+  Result<nlohmann::json> syncPod(const nlohmann::json& pod, PodRuntimeView* status_view = nullptr);
   // Runs preStop hooks, stops every container with `grace` (SIGTERM, then SIGKILL), stops the
   // sandbox. Idempotent.
   Result<void> killPod(const nlohmann::json& pod, std::chrono::seconds grace);
@@ -70,7 +71,8 @@ class PodSyncer {
   Result<void> releaseVolumes(const std::string& uid);
   // Status from what the runtime has right now, without acting.
   Result<nlohmann::json> currentStatus(const nlohmann::json& pod,
-                                       std::optional<WaitingReason> terminal = std::nullopt);
+                                       std::optional<WaitingReason> terminal = std::nullopt,
+                                       PodRuntimeView* status_view = nullptr);
   Result<PodRuntimeView> runtimeView(const std::string& uid);
   // Pods (uid -> ns/name) the runtime holds, for orphan cleanup after an agent restart.
   Result<std::map<std::string, std::string>> runtimePods();
