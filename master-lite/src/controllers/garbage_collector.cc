@@ -56,7 +56,14 @@ class GarbageCollector : public Controller {
       };
       informer->addEventHandlers({
           .on_add = check,
-          .on_update = [check](const json&, const json& n) { check(n); },
+          // Only a change of its owners concerns the collector (upstream's graph builder acts on
+          // reference diffs): a pod's status updates are most of the traffic.
+          .on_update =
+              [check](const json& o, const json& n) {
+                if (meta::at(o, {"metadata", "ownerReferences"}) != meta::at(n, {"metadata", "ownerReferences"})) {
+                  check(n);
+                }
+              },
           // An owner in foreground deletion may be waiting for exactly this dependent.
           .on_delete =
               [this](const json& o) {
@@ -70,6 +77,7 @@ class GarbageCollector : public Controller {
       });
     }
     for (const auto* r : kOwners) {
+      owners_.emplace_back(r, &inf.get(*r));
       inf.get(*r).addEventHandlers({
           .on_add = [this, r](const json& o) { ownerChanged(*r, o); },
           .on_update = [this, r](const json&, const json& n) { ownerChanged(*r, n); },
@@ -86,6 +94,14 @@ class GarbageCollector : public Controller {
     if (r == nullptr) return {};
     std::string ns, name;
     meta::splitKey(key.substr(second + 1), &ns, &name);
+    if (key[0] == 'D') {
+      // From the caches when they show every owner alive: nothing to do then, and no reads.
+      // They may lag the API only towards "still there"; an owner's deletion event queues
+      // its dependents again, and anything else is checked against the API below.
+      const Informer* dependents = informerFor(*r);
+      Informer::ObjectPtr cached = dependents ? dependents->getShared(meta::key(ns, name)) : nullptr;
+      if (cached && ownersCachedAndAlive(*cached)) return {};
+    }
     auto got = client_.get(*r, ns, name);
     if (!got) {
       if (got.error().is(ErrorCode::NotFound)) return {};
@@ -114,6 +130,30 @@ class GarbageCollector : public Controller {
         queue().add(depKey(*r, d));
       }
     }
+  }
+
+  const Informer* informerFor(const GroupVersionResource& r) const {
+    for (const auto* list : {&owners_, &dependents_}) {
+      for (const auto& [res, informer] : *list) {
+        if (*res == r) return informer;
+      }
+    }
+    return nullptr;
+  }
+
+  // Every owner `obj` names is cached with the same uid and is not being deleted.
+  bool ownersCachedAndAlive(const json& obj) const {
+    const json& refs = meta::at(obj, {"metadata", "ownerReferences"});
+    if (!refs.is_array() || refs.empty()) return false;
+    for (const auto& ref : refs) {
+      auto r = ctl::gvrForKind(ref.value("apiVersion", ""), ref.value("kind", ""));
+      const Informer* informer = r ? informerFor(*r) : nullptr;
+      if (informer == nullptr) return false;
+      bool cluster = *r == gvr::kNodes || *r == gvr::kNamespaces;
+      auto owner = informer->getShared(meta::key(cluster ? "" : meta::ns(obj), ref.value("name", "")));
+      if (!owner || meta::uid(*owner) != ref.value("uid", "") || meta::isDeleting(*owner)) return false;
+    }
+    return true;
   }
 
   // Looks an owner up by reference: present only if the uid matches.
@@ -233,6 +273,7 @@ class GarbageCollector : public Controller {
 
   ApiClient& client_;
   std::vector<std::pair<const GroupVersionResource*, Informer*>> dependents_;
+  std::vector<std::pair<const GroupVersionResource*, Informer*>> owners_;
 };
 
 }  // namespace

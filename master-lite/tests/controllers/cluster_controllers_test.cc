@@ -173,6 +173,38 @@ TEST(GarbageCollectorTest, BackgroundForegroundAndOrphan) {
   EXPECT_TRUE((*kept)["metadata"]["ownerReferences"].empty());
 }
 
+TEST(GarbageCollectorTest, LiveOwnersComeFromTheCachesMissingOnesAreCheckedLive) {
+  Harness h;
+  h.add(newGarbageCollector(h.client, h.clock));
+  h.start();
+  json owner = *h.client.create(gvr::kReplicaSets, "default",
+                                json{{"metadata", {{"name", "rs"}}}, {"spec", {{"replicas", 1}}}});
+  auto owned = [&](const std::string& name, const std::string& uid) {
+    return json{{"metadata", {{"name", name}, {"ownerReferences",
+                 json::array({{{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"}, {"name", "rs"},
+                               {"uid", uid}, {"controller", true}}})}}},
+                {"spec", json::object()}};
+  };
+  h.settle();
+  auto reads = [&] { return h.client.callsForTest("get pods") + h.client.callsForTest("get replicasets"); };
+  int before = reads();
+  ASSERT_TRUE(h.client.create(gvr::kPods, "default", owned("kept", meta::uid(owner))));
+  h.settle();
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(h.client.patch(gvr::kPods, "default", "kept", PatchType::Merge,
+                               json{{"status", {{"phase", i % 2 ? "Pending" : "Running"}}}}, "status"));
+  }
+  h.settle();
+  EXPECT_EQ(reads(), before);  // a pod whose owner is alive, created and updated: no API reads
+  EXPECT_TRUE(h.client.get(gvr::kPods, "default", "kept"));
+  // An owner reference to an object that is not there (another uid) is confirmed live, and
+  // the dependent goes.
+  ASSERT_TRUE(h.client.create(gvr::kPods, "default", owned("dangling", "no-such-uid")));
+  h.settle();
+  EXPECT_FALSE(h.client.get(gvr::kPods, "default", "dangling"));
+  EXPECT_TRUE(h.client.get(gvr::kPods, "default", "kept"));
+}
+
 TEST(NodeLifecycleTest, LeaseExpiryMarksUnknownTaintsAndEvicts) {
   Harness h;
   NodeLifecycleOptions o;
