@@ -166,24 +166,61 @@ class NoMount : public Mounter {
   bool isMountPoint(const std::string&) override { return false; }
 };
 
-TEST(KubeletTest, PodLifecycleThroughTheApi) {
-  auto api = std::make_shared<testing::FakeApiServer>();
-  auto client = std::make_shared<KubeClient>(api);
+// A kubelet over a fake API server and a fake runtime, its files under a root of its own.
+struct KubeletRig {
+  explicit KubeletRig(KubeletLimits limits = KubeletLimits{4000, int64_t(8) << 30, 110},
+                      PodSyncConfig base = {})
+      : cfg(withRoot(std::move(base), root)),
+        syncer(cfg, runtime, nullptr, volumes, objects, crash, images, nullptr, clock),
+        kubelet(client, syncer, runtime, limits) {
+    runtime.addImage("busybox");
+  }
+  ~KubeletRig() {
+    kubelet.stop();
+    std::filesystem::remove_all(root);
+  }
+  // Lists a restartPolicy: Never pod and syncs it; its uid once it runs, "" otherwise.
+  std::string startRunOncePod(const std::string& name) {
+    json pod = {{"metadata", {{"name", name}, {"namespace", "default"}}},
+                {"spec",
+                 {{"nodeName", "node-1"},
+                  {"restartPolicy", "Never"},
+                  {"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
+    kubelet.replace({api->put("pods", "default", pod)});
+    kubelet.waitIdleForTest();
+    auto running = api->object("pods", "default", name);
+    if (!running || (*running)["status"]["phase"] != "Running") return "";
+    return (*running)["metadata"]["uid"];
+  }
+  static PodSyncConfig withRoot(PodSyncConfig c, const std::string& root) {
+    c.root_dir = root;
+    return c;
+  }
+
+  std::shared_ptr<testing::FakeApiServer> api = std::make_shared<testing::FakeApiServer>();
+  std::shared_ptr<KubeClient> client = std::make_shared<KubeClient>(api);
   testing::FakeRuntime runtime;
-  runtime.addImage("busybox");
   NullObjects objects;
   NoMount mounter;
-  std::string root = "/tmp/skiff-kubelet-test-" + std::to_string(::getpid());
-  VolumeManager volumes(root, objects, mounter);
+  std::string root = "/tmp/skiff-kubelet-test-" + std::to_string(::getpid()) + "-" +
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  VolumeManager volumes{root, objects, mounter};
   WallClock clock = [] { return std::chrono::system_clock::now(); };
-  Backoff crash(std::chrono::seconds(10), std::chrono::seconds(300), clock);
-  Backoff images(std::chrono::seconds(10), std::chrono::seconds(300), clock);
+  Backoff crash{std::chrono::seconds(10), std::chrono::seconds(300), clock};
+  Backoff images{std::chrono::seconds(10), std::chrono::seconds(300), clock};
   PodSyncConfig cfg;
-  cfg.node_name = "node-1";
-  cfg.host_ip = "10.0.0.5";
-  cfg.root_dir = root;
-  PodSyncer syncer(cfg, runtime, nullptr, volumes, objects, crash, images, nullptr, clock);
-  Kubelet kubelet(client, syncer, runtime, KubeletLimits{4000, int64_t(8) << 30, 110});
+  PodSyncer syncer;
+  Kubelet kubelet;
+};
+
+TEST(KubeletTest, PodLifecycleThroughTheApi) {
+  PodSyncConfig base;
+  base.node_name = "node-1";
+  base.host_ip = "10.0.0.5";
+  KubeletRig rig(KubeletLimits{4000, int64_t(8) << 30, 110}, base);
+  auto& api = rig.api;
+  auto& kubelet = rig.kubelet;
+  auto& runtime = rig.runtime;
 
   json pod = {{"metadata", {{"name", "p"}, {"namespace", "default"}}},
               {"spec",
@@ -201,7 +238,7 @@ TEST(KubeletTest, PodLifecycleThroughTheApi) {
 
   // kubectl delete: the API server sets deletionTimestamp; the agent stops with grace 9 and
   // deletes the object with grace 0.
-  ASSERT_TRUE(client->remove(apiPath("", "v1", "pods", "default", "p")));
+  ASSERT_TRUE(rig.client->remove(apiPath("", "v1", "pods", "default", "p")));
   auto deleting = api->object("pods", "default", "p");
   ASSERT_TRUE(deleting);
   kubelet.apply(WatchEvent{"MODIFIED", *deleting});
@@ -211,40 +248,19 @@ TEST(KubeletTest, PodLifecycleThroughTheApi) {
   ASSERT_FALSE(stops.empty());
   EXPECT_EQ(stops[0].substr(stops[0].find(':')), ":9");
   EXPECT_TRUE(runtime.listContainers()->empty());
-  kubelet.stop();
-  std::filesystem::remove_all(root);
 }
 
 TEST(KubeletTest, StatusOnlyUpdatesAreRecordedWithoutASync) {
-  auto api = std::make_shared<testing::FakeApiServer>();
-  auto client = std::make_shared<KubeClient>(api);
-  testing::FakeRuntime runtime;
-  runtime.addImage("busybox");
-  NullObjects objects;
-  NoMount mounter;
-  std::string root = "/tmp/skiff-kubelet-test3-" + std::to_string(::getpid());
-  VolumeManager volumes(root, objects, mounter);
-  WallClock clock = [] { return std::chrono::system_clock::now(); };
-  Backoff crash(std::chrono::seconds(10), std::chrono::seconds(300), clock);
-  PodSyncConfig cfg;
-  cfg.root_dir = root;
-  PodSyncer syncer(cfg, runtime, nullptr, volumes, objects, crash, crash, nullptr, clock);
-  Kubelet kubelet(client, syncer, runtime, KubeletLimits{4000, int64_t(8) << 30, 110});
-  json pod = {{"metadata", {{"name", "once"}, {"namespace", "default"}}},
-              {"spec",
-               {{"nodeName", "node-1"},
-                {"restartPolicy", "Never"},
-                {"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
-  kubelet.replace({api->put("pods", "default", pod)});
-  kubelet.waitIdleForTest();
-  auto running = api->object("pods", "default", "once");
-  ASSERT_TRUE(running);
-  ASSERT_EQ((*running)["status"]["phase"], "Running");
-  std::string uid = (*running)["metadata"]["uid"];
+  KubeletRig rig;
+  auto& api = rig.api;
+  auto& kubelet = rig.kubelet;
+  auto& runtime = rig.runtime;
+  std::string uid = rig.startRunOncePod("once");
+  ASSERT_FALSE(uid.empty());
 
   // The container ends; only a sync would report it (the PLEG is not running here).
   runtime.exitContainer(uid, "c", 0, 1'700'000'001'000'000'000);
-  json status_only = *running;
+  json status_only = *api->object("pods", "default", "once");
   status_only["status"]["conditions"].push_back({{"type", "DisruptionTarget"}, {"status", "False"}});
   kubelet.apply(WatchEvent{"MODIFIED", status_only});
   kubelet.waitIdleForTest();
@@ -256,25 +272,12 @@ TEST(KubeletTest, StatusOnlyUpdatesAreRecordedWithoutASync) {
   kubelet.apply(WatchEvent{"MODIFIED", relabelled});
   kubelet.waitIdleForTest();
   EXPECT_EQ((*api->object("pods", "default", "once"))["status"]["phase"], "Succeeded");
-  kubelet.stop();
-  std::filesystem::remove_all(root);
 }
 
 TEST(KubeletTest, AdmissionCountsThePodsAlreadyAdmitted) {
-  auto api = std::make_shared<testing::FakeApiServer>();
-  auto client = std::make_shared<KubeClient>(api);
-  testing::FakeRuntime runtime;
-  runtime.addImage("busybox");
-  NullObjects objects;
-  NoMount mounter;
-  std::string root = "/tmp/skiff-kubelet-test4-" + std::to_string(::getpid());
-  VolumeManager volumes(root, objects, mounter);
-  WallClock clock = [] { return std::chrono::system_clock::now(); };
-  Backoff crash(std::chrono::seconds(10), std::chrono::seconds(300), clock);
-  PodSyncConfig cfg;
-  cfg.root_dir = root;
-  PodSyncer syncer(cfg, runtime, nullptr, volumes, objects, crash, crash, nullptr, clock);
-  Kubelet kubelet(client, syncer, runtime, KubeletLimits{1000, int64_t(1) << 30, 110});
+  KubeletRig rig(KubeletLimits{1000, int64_t(1) << 30, 110});
+  auto& api = rig.api;
+  auto& kubelet = rig.kubelet;
   auto pod = [](const std::string& name, int host_port) {
     json p = podWith("600m", "", host_port);
     p["metadata"] = {{"name", name}, {"namespace", "default"}};
@@ -293,38 +296,17 @@ TEST(KubeletTest, AdmissionCountsThePodsAlreadyAdmitted) {
     ASSERT_TRUE(got);
     EXPECT_EQ((*got)["status"]["reason"], reason) << name;
   }
-  kubelet.stop();
-  std::filesystem::remove_all(root);
 }
 
 TEST(KubeletTest, RelistWakesAPodOnlyForChangesAfterItsLastSync) {
-  auto api = std::make_shared<testing::FakeApiServer>();
-  auto client = std::make_shared<KubeClient>(api);
-  testing::FakeRuntime runtime;
-  runtime.addImage("busybox");
-  NullObjects objects;
-  NoMount mounter;
-  std::string root = "/tmp/skiff-kubelet-test5-" + std::to_string(::getpid());
-  VolumeManager volumes(root, objects, mounter);
-  WallClock clock = [] { return std::chrono::system_clock::now(); };
-  Backoff crash(std::chrono::seconds(10), std::chrono::seconds(300), clock);
-  PodSyncConfig cfg;
-  cfg.root_dir = root;
-  PodSyncer syncer(cfg, runtime, nullptr, volumes, objects, crash, crash, nullptr, clock);
-  Kubelet kubelet(client, syncer, runtime, KubeletLimits{4000, int64_t(8) << 30, 110});
-  json pod = {{"metadata", {{"name", "pleg"}, {"namespace", "default"}}},
-              {"spec",
-               {{"nodeName", "node-1"},
-                {"restartPolicy", "Never"},
-                {"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
-  kubelet.replace({api->put("pods", "default", pod)});
-  kubelet.waitIdleForTest();
-  auto running = api->object("pods", "default", "pleg");
-  ASSERT_TRUE(running);
-  ASSERT_EQ((*running)["status"]["phase"], "Running");
-  std::string uid = (*running)["metadata"]["uid"];
+  KubeletRig rig;
+  auto& api = rig.api;
+  auto& kubelet = rig.kubelet;
+  auto& runtime = rig.runtime;
+  std::string uid = rig.startRunOncePod("pleg");
+  ASSERT_FALSE(uid.empty());
   // A sync rewrites the pod's hosts file: its absence shows that no sync ran.
-  std::string hosts = volumes.podDir(uid) + "/etc-hosts";
+  std::string hosts = rig.volumes.podDir(uid) + "/etc-hosts";
   ASSERT_TRUE(std::filesystem::remove(hosts));
   kubelet.relist();  // the container the sync started is no news
   kubelet.waitIdleForTest();
@@ -333,8 +315,6 @@ TEST(KubeletTest, RelistWakesAPodOnlyForChangesAfterItsLastSync) {
   kubelet.relist();  // its exit is
   kubelet.waitIdleForTest();
   EXPECT_EQ((*api->object("pods", "default", "pleg"))["status"]["phase"], "Succeeded");
-  kubelet.stop();
-  std::filesystem::remove_all(root);
 }
 
 TEST(PodsDifferSemanticallyTest, OnlyWhatASyncActsOnCounts) {
@@ -363,19 +343,10 @@ TEST(PodsDifferSemanticallyTest, OnlyWhatASyncActsOnCounts) {
 }
 
 TEST(KubeletTest, AdmissionRejectionMarksPodFailed) {
-  auto api = std::make_shared<testing::FakeApiServer>();
-  auto client = std::make_shared<KubeClient>(api);
-  testing::FakeRuntime runtime;
-  NullObjects objects;
-  NoMount mounter;
-  std::string root = "/tmp/skiff-kubelet-test2-" + std::to_string(::getpid());
-  VolumeManager volumes(root, objects, mounter);
-  WallClock clock = [] { return std::chrono::system_clock::now(); };
-  Backoff crash(std::chrono::seconds(10), std::chrono::seconds(300), clock);
-  PodSyncConfig cfg;
-  cfg.root_dir = root;
-  PodSyncer syncer(cfg, runtime, nullptr, volumes, objects, crash, crash, nullptr, clock);
-  Kubelet kubelet(client, syncer, runtime, KubeletLimits{1000, int64_t(1) << 30, 110});
+  KubeletRig rig(KubeletLimits{1000, int64_t(1) << 30, 110});
+  auto& api = rig.api;
+  auto& kubelet = rig.kubelet;
+  auto& runtime = rig.runtime;
   json pod = {{"metadata", {{"name", "big"}, {"namespace", "default"},
                             {"managedFields", {{{"manager", "kubectl"}, {"fieldsV1", {{"f:spec", json::object()}}}}}}}},
               {"spec",
@@ -397,8 +368,6 @@ TEST(KubeletTest, AdmissionRejectionMarksPodFailed) {
   kubelet.apply(WatchEvent{"MODIFIED", *got});
   EXPECT_FALSE(kubelet.podByUid(uid)->at("metadata").contains("managedFields"));
   EXPECT_EQ(kubelet.podByUid(uid)->at("metadata").at("name"), "big");
-  kubelet.stop();
-  std::filesystem::remove_all(root);
 }
 
 }  // namespace
