@@ -755,6 +755,7 @@ HttpResponse Handler::handle(const HttpRequest& req) {
       resp.stream = std::make_unique<ErrorStream>(statusFromError(w.error()));
       return finish(std::move(resp));
     }
+    if (!table) (*w)->encodedOnly();
     resp.stream = std::make_unique<WatchStream>(std::move(w).value(), r, table, includeObject(query),
                                                 deadline, sel.allow_bookmarks);
     return finish(std::move(resp));

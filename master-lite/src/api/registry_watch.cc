@@ -3,6 +3,7 @@
 // A label/field selector watch sees an object enter (ADDED) and leave (DELETED) the selection
 // as upstream's cacher does. Each store event is decoded once per revision and shared by all
 // watchers (1,000 watchers cost one JSON parse per change, not 1,000).
+#include <atomic>
 #include <deque>
 
 #include "registry_internal.h"
@@ -43,6 +44,7 @@ struct WatchQueue::Impl {
   FieldSelector fields;
   bool filtered = false;
   bool bookmarks = false;
+  std::atomic<bool> encoded_only{false};
 
   mutable std::mutex mu;
   std::deque<std::shared_ptr<DecodedEvent>> raw;
@@ -99,6 +101,8 @@ bool WatchQueue::closed() const {
   std::lock_guard l(impl_->mu);
   return impl_->closed && impl_->raw.empty() && impl_->ready.empty();
 }
+
+void WatchQueue::encodedOnly() { impl_->encoded_only = true; }
 
 void WatchQueue::setNotify(std::function<void()> fn) {
   bool pending;
@@ -158,7 +162,7 @@ std::vector<WatchQueue::Item> WatchQueue::next(std::size_t max) {
     } else {
       continue;
     }
-    Item item{type, s.prepared(ev->object), ""};
+    Item item{type, json(), ""};
     if (s.storage_version) {
       std::call_once(ev->line_once, [&] {
         json o = s.prepared(ev->object);
@@ -170,6 +174,7 @@ std::vector<WatchQueue::Item> WatchQueue::next(std::size_t max) {
                      : type == WatchEventType::Modified ? ev->line_modified
                                                         : ev->line_deleted;
     }
+    if (item.encoded.empty() || !s.encoded_only) item.object = s.prepared(ev->object);
     out.push_back(std::move(item));
   }
   return out;

@@ -248,6 +248,17 @@ TEST_F(RegistryTest, WatchSelectorTransitionsAndResume) {
   EXPECT_EQ(items[2].type, WatchEventType::Deleted);
   EXPECT_EQ(items[0].object["kind"], "ConfigMap");
   EXPECT_EQ(items[0].encoded.back(), '\n');
+  // A consumer of the encoded lines only gets no copy of the object.
+  Selection from_now;
+  from_now.resource_version = std::to_string(store_->currentRevision());
+  auto lines = reg_->watch(cm, "default", from_now);
+  ASSERT_TRUE(lines);
+  (*lines)->encodedOnly();
+  ASSERT_TRUE(reg_->patch(cm, "default", "a", PatchKind::Merge, json{{"data", {{"k", "w"}}}}, opts_));
+  auto encoded = (*lines)->next();
+  ASSERT_EQ(encoded.size(), 1u);
+  EXPECT_TRUE(encoded[0].object.is_null());
+  EXPECT_EQ(json::parse(encoded[0].encoded)["object"]["data"]["k"], "w");
   // Initial events for resourceVersion "".
   Selection all;
   auto w2 = reg_->watch(cm, "default", all);
