@@ -848,9 +848,6 @@ class RuntimeImpl : public Runtime {
   Result<std::string> seccompProgramFile(const std::vector<std::string>& caps) {
     std::string key;
     for (const auto& c : caps) key += c + ",";
-    // One writer per program: containers created in parallel with the same capabilities wrote
-    // the same file through the same temporary name, and one rename lost its file.
-    std::lock_guard seccomp_lk(seccomp_mu_);
     {
       std::lock_guard lk(mu_);
       if (auto it = seccomp_files_.find(key); it != seccomp_files_.end()) return it->second;
@@ -860,6 +857,8 @@ class RuntimeImpl : public Runtime {
     SKIFF_TRY(mkdirs(dir));
     // Named by content: an existing file of that name holds the same program.
     std::string path = dir + "/" + digestHex(sha256Digest(program)).substr(0, 32) + ".bpf";
+    // Creates in parallel may both write it: each renames a whole file of its own over the
+    // path (writeFileReplace), and the content is the same.
     if (::access(path.c_str(), F_OK) != 0) SKIFF_TRY(writeFileReplace(path, program, 0600));
     std::lock_guard lk(mu_);
     seccomp_files_[key] = path;
@@ -1093,7 +1092,6 @@ class RuntimeImpl : public Runtime {
   std::map<std::string, SandboxRecord> sandboxes_;
   std::map<std::string, ContainerRecord> containers_;
   std::set<std::string> reserved_;  // sandbox/name/attempt of creates in progress
-  std::mutex seccomp_mu_;  // serialises seccompProgramFile; taken before mu_, never inside it
   std::map<std::string, std::string> seccomp_files_;  // capability set -> compiled program file
 };
 
