@@ -250,14 +250,21 @@ TEST(KubeletTest, PodLifecycleThroughTheApi) {
   EXPECT_TRUE(runtime.listContainers()->empty());
 }
 
-TEST(KubeletTest, StatusOnlyUpdatesAreRecordedWithoutASync) {
+// A kubelet running one restartPolicy: Never pod, "once", whose uid is `uid`.
+class KubeletRunOnceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    uid = rig.startRunOncePod("once");
+    ASSERT_FALSE(uid.empty());
+  }
   KubeletRig rig;
-  auto& api = rig.api;
-  auto& kubelet = rig.kubelet;
-  auto& runtime = rig.runtime;
-  std::string uid = rig.startRunOncePod("once");
-  ASSERT_FALSE(uid.empty());
+  std::string uid;
+  std::shared_ptr<testing::FakeApiServer>& api = rig.api;
+  Kubelet& kubelet = rig.kubelet;
+  testing::FakeRuntime& runtime = rig.runtime;
+};
 
+TEST_F(KubeletRunOnceTest, StatusOnlyUpdatesAreRecordedWithoutASync) {
   // The container ends; only a sync would report it (the PLEG is not running here).
   runtime.exitContainer(uid, "c", 0, 1'700'000'001'000'000'000);
   json status_only = *api->object("pods", "default", "once");
@@ -298,13 +305,7 @@ TEST(KubeletTest, AdmissionCountsThePodsAlreadyAdmitted) {
   }
 }
 
-TEST(KubeletTest, RelistWakesAPodOnlyForChangesAfterItsLastSync) {
-  KubeletRig rig;
-  auto& api = rig.api;
-  auto& kubelet = rig.kubelet;
-  auto& runtime = rig.runtime;
-  std::string uid = rig.startRunOncePod("pleg");
-  ASSERT_FALSE(uid.empty());
+TEST_F(KubeletRunOnceTest, RelistWakesAPodOnlyForChangesAfterItsLastSync) {
   // A sync rewrites the pod's hosts file: its absence shows that no sync ran.
   std::string hosts = rig.volumes.podDir(uid) + "/etc-hosts";
   ASSERT_TRUE(std::filesystem::remove(hosts));
@@ -314,7 +315,7 @@ TEST(KubeletTest, RelistWakesAPodOnlyForChangesAfterItsLastSync) {
   runtime.exitContainer(uid, "c", 0, 1'700'000'001'000'000'000);
   kubelet.relist();  // its exit is
   kubelet.waitIdleForTest();
-  EXPECT_EQ((*api->object("pods", "default", "pleg"))["status"]["phase"], "Succeeded");
+  EXPECT_EQ((*api->object("pods", "default", "once"))["status"]["phase"], "Succeeded");
 }
 
 TEST(PodsDifferSemanticallyTest, OnlyWhatASyncActsOnCounts) {
