@@ -219,9 +219,7 @@ class WatchStream : public ResponseStream {
         json t = renderTable(r_, {it.object}, str(it.object, {"metadata", "resourceVersion"}), "",
                              Clock::now(), include_, first_);
         first_ = false;
-        const char* type = it.type == WatchEventType::Added ? "ADDED"
-                           : it.type == WatchEventType::Modified ? "MODIFIED" : "DELETED";
-        out += json{{"type", type}, {"object", t}}.dump() + "\n";
+        out += encodeWatchLine(WatchQueue::Item{it.type, std::move(t), ""});
       } else {
         out += encodeWatchLine(it);
       }

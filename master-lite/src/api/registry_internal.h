@@ -16,16 +16,19 @@
 namespace skiff::master::api {
 
 // A store event decoded once (lazily, on the first consumer thread that needs it) and shared by
-// every watcher that receives it.
+// every watcher that receives it. Each part is made only when some watcher needs it: the
+// previous value only for selector watches, the wire text only for HTTP JSON streams.
 struct DecodedEvent {
   store::EventPtr raw;
   std::once_flag once;
   json object;  // metadata.resourceVersion set; apiVersion/kind as stored
+  std::once_flag prev_once;
   json prev;    // the previous value (null when none)
-  std::once_flag line_once;
-  std::string line_added, line_modified, line_deleted;  // shared encodings (storage version)
+  std::once_flag text_once;
+  std::string object_text;  // the object as sent, compact JSON (storage version)
 
   void decode();
+  void decodePrev();
 };
 
 // Allocators for Service cluster IPs and node ports. Loaded from the store on first use.

@@ -26,14 +26,30 @@ const char* typeName(WatchEventType t) {
   }
   return "ERROR";
 }
+
+// One watch event as its wire line, fields in the order the API server writes them
+// ({"type":...,"object":...}), from the object's JSON text.
+std::string watchLine(WatchEventType t, std::string_view object_text) {
+  std::string line;
+  line.reserve(object_text.size() + 32);
+  line += R"({"type":")";
+  line += typeName(t);
+  line += R"(","object":)";
+  line += object_text;
+  line += "}\n";
+  return line;
+}
 }  // namespace
 
 void DecodedEvent::decode() {
   std::call_once(once, [this] {
     object = decodeFromStore(raw->kv.value, raw->kv.mod_revision);
-    if (raw->prev_value) {
-      prev = json::parse(*raw->prev_value, nullptr, false);
-    }
+  });
+}
+
+void DecodedEvent::decodePrev() {
+  std::call_once(prev_once, [this] {
+    if (raw->prev_value) prev = json::parse(*raw->prev_value, nullptr, false);
   });
 }
 
@@ -143,7 +159,10 @@ std::vector<WatchQueue::Item> WatchQueue::next(std::size_t max) {
     bool now_in = s.matches(ev->object);
     bool was_in = false;
     bool deleted = ev->raw->type == store::EventType::Delete;
-    if (s.filtered && !deleted && ev->prev.is_object()) was_in = s.matches(ev->prev);
+    if (s.filtered && !deleted && ev->raw->prev_value) {
+      ev->decodePrev();
+      if (ev->prev.is_object()) was_in = s.matches(ev->prev);
+    }
     WatchEventType type;
     if (deleted) {
       if (!now_in) continue;
@@ -163,18 +182,14 @@ std::vector<WatchQueue::Item> WatchQueue::next(std::size_t max) {
       continue;
     }
     Item item{type, json(), ""};
-    if (s.storage_version) {
-      std::call_once(ev->line_once, [&] {
-        json o = s.prepared(ev->object);
-        ev->line_added = json{{"type", "ADDED"}, {"object", o}}.dump() + "\n";
-        ev->line_modified = json{{"type", "MODIFIED"}, {"object", o}}.dump() + "\n";
-        ev->line_deleted = json{{"type", "DELETED"}, {"object", o}}.dump() + "\n";
-      });
-      item.encoded = type == WatchEventType::Added      ? ev->line_added
-                     : type == WatchEventType::Modified ? ev->line_modified
-                                                        : ev->line_deleted;
+    // The JSON text is shared by every stream watching the stored version; in-process
+    // consumers take objects and never need it.
+    if (s.storage_version && s.encoded_only) {
+      std::call_once(ev->text_once, [&] { ev->object_text = s.prepared(ev->object).dump(); });
+      item.encoded = watchLine(type, ev->object_text);
+    } else {
+      item.object = s.prepared(ev->object);
     }
-    if (item.encoded.empty() || !s.encoded_only) item.object = s.prepared(ev->object);
     out.push_back(std::move(item));
   }
   return out;
@@ -257,7 +272,7 @@ Result<WatchQueuePtr> Registry::watch(const ResourceInfo& r, const std::string& 
 // Encodes one watch item as its wire line (used by the HTTP handler and tests).
 std::string encodeWatchLine(const WatchQueue::Item& item) {
   if (!item.encoded.empty()) return item.encoded;
-  return json{{"type", typeName(item.type)}, {"object", item.object}}.dump() + "\n";
+  return watchLine(item.type, item.object.dump());
 }
 
 }  // namespace skiff::master::api

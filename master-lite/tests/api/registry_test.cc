@@ -247,8 +247,9 @@ TEST_F(RegistryTest, WatchSelectorTransitionsAndResume) {
   EXPECT_EQ(items[1].type, WatchEventType::Modified);
   EXPECT_EQ(items[2].type, WatchEventType::Deleted);
   EXPECT_EQ(items[0].object["kind"], "ConfigMap");
-  EXPECT_EQ(items[0].encoded.back(), '\n');
-  // A consumer of the encoded lines only gets no copy of the object.
+  EXPECT_TRUE(items[0].encoded.empty()) << "an object consumer gets no wire line";
+  // A consumer of the encoded lines only gets no copy of the object, and the line is the API
+  // server's: type first, then the object with its kind and resourceVersion.
   Selection from_now;
   from_now.resource_version = std::to_string(store_->currentRevision());
   auto lines = reg_->watch(cm, "default", from_now);
@@ -258,7 +259,32 @@ TEST_F(RegistryTest, WatchSelectorTransitionsAndResume) {
   auto encoded = (*lines)->next();
   ASSERT_EQ(encoded.size(), 1u);
   EXPECT_TRUE(encoded[0].object.is_null());
-  EXPECT_EQ(json::parse(encoded[0].encoded)["object"]["data"]["k"], "w");
+  EXPECT_TRUE(encoded[0].encoded.starts_with(R"({"type":"MODIFIED","object":{)")) << encoded[0].encoded;
+  EXPECT_EQ(encoded[0].encoded.back(), '\n');
+  json line = json::parse(encoded[0].encoded);
+  EXPECT_EQ(line["object"]["data"]["k"], "w");
+  EXPECT_EQ(line["object"]["kind"], "ConfigMap");
+  EXPECT_EQ(line["object"]["metadata"]["resourceVersion"], std::to_string(store_->currentRevision()));
+  // The shared line of one event carries each watcher's own event type: a selector watch sees
+  // the object leave its selection as DELETED while a plain watch sees MODIFIED.
+  Selection leaving;
+  leaving.label_selector = "app=y";
+  leaving.resource_version = std::to_string(store_->currentRevision());
+  auto sel_lines = reg_->watch(cm, "default", leaving);
+  Selection plain;
+  plain.resource_version = leaving.resource_version;
+  auto plain_lines = reg_->watch(cm, "default", plain);
+  ASSERT_TRUE(sel_lines && plain_lines);
+  (*sel_lines)->encodedOnly();
+  (*plain_lines)->encodedOnly();
+  ASSERT_TRUE(reg_->patch(cm, "default", "a", PatchKind::Merge, json{{"metadata", {{"labels", {{"app", "z"}}}}}}, opts_));
+  auto left = (*sel_lines)->next();
+  auto changed = (*plain_lines)->next();
+  ASSERT_EQ(left.size(), 1u);
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_EQ(json::parse(left[0].encoded)["type"], "DELETED");
+  EXPECT_EQ(json::parse(changed[0].encoded)["type"], "MODIFIED");
+  EXPECT_EQ(json::parse(left[0].encoded)["object"], json::parse(changed[0].encoded)["object"]);
   // Initial events for resourceVersion "".
   Selection all;
   auto w2 = reg_->watch(cm, "default", all);

@@ -84,12 +84,13 @@ class WatchQueue {
   struct Item {
     WatchEventType type;
     json object;            // ready to send: kind, apiVersion, resourceVersion set (see encodedOnly)
-    std::string encoded;    // the compact JSON line of {"type","object"} when cheap to share
+    std::string encoded;    // the compact JSON line of {"type","object"} (see encodedOnly)
   };
   ~WatchQueue();
-  // For a consumer that sends `encoded` whenever it is set (an HTTP JSON stream): items that
-  // carry it leave `object` null instead of each watcher getting a copy of the object, which
-  // with a handful of watchers per resource was a twentieth of the master's CPU in a burst.
+  // For a consumer that sends `encoded` whenever it is set (an HTTP JSON stream): items of the
+  // stored version carry the line, built from one JSON text per event shared by all such
+  // watchers, and leave `object` null. Other items, and every item of a queue without this,
+  // carry `object` (a copy per watcher) and no line.
   void encodedOnly();
   // Non-blocking: everything available now (at most `max`).
   std::vector<Item> next(std::size_t max = 256);
