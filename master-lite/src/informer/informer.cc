@@ -42,17 +42,17 @@ bool Informer::hasSynced() const {
   return synced_;
 }
 
-void Informer::storeLocked(const std::string& key, const json& obj) {
+void Informer::storeLocked(const std::string& key, ObjectPtr obj) {
   auto it = items_.find(key);
   if (it != items_.end()) {
     for (const auto& [name, fn] : index_funcs_) {
       for (const auto& v : fn(*it->second)) indexes_[name][v].erase(key);
     }
   }
-  items_[key] = std::make_shared<const json>(obj);
   for (const auto& [name, fn] : index_funcs_) {
-    for (const auto& v : fn(obj)) indexes_[name][v].insert(key);
+    for (const auto& v : fn(*obj)) indexes_[name][v].insert(key);
   }
+  items_[key] = std::move(obj);
 }
 
 void Informer::eraseLocked(const std::string& key) {
@@ -111,7 +111,7 @@ Result<void> Informer::relist() {
       } else if (meta::resourceVersion(*it->second) != meta::resourceVersion(obj)) {
         updated.emplace_back(*it->second, obj);
       }
-      storeLocked(k, obj);
+      storeLocked(k, std::make_shared<const json>(obj));
     }
     std::vector<std::string> gone;
     for (const auto& [k, obj] : items_) {
@@ -131,7 +131,7 @@ Result<void> Informer::relist() {
   for (const auto& o : deleted) dispatchDelete(o);
   ListOptions wopts = selectors_;
   wopts.resource_version = fresh.resource_version;
-  auto w = client_.watch(resource_, ns_, wopts, [this](const WatchEvent& ev) { onWatchEvent(ev); });
+  auto w = client_.watch(resource_, ns_, wopts, [this](WatchEvent ev) { onWatchEvent(std::move(ev)); });
   if (!w) {
     std::lock_guard lock(mu_);
     need_relist_ = true;
@@ -143,7 +143,7 @@ Result<void> Informer::relist() {
   return {};
 }
 
-void Informer::onWatchEvent(const WatchEvent& ev) {
+void Informer::onWatchEvent(WatchEvent ev) {
   if (ev.type == WatchEventType::Bookmark) {
     std::lock_guard lock(mu_);
     last_rv_ = meta::resourceVersion(ev.object);
@@ -156,9 +156,12 @@ void Informer::onWatchEvent(const WatchEvent& ev) {
     cv_.notify_all();
     return;
   }
-  const json& obj = ev.object;
-  std::string k = meta::key(obj);
-  ObjectPtr old;  // shared, not copied: the cache replaces its pointer, the object lives on
+  // The event's object becomes the cached one without a copy; handlers see it through the
+  // pointer. The old object is shared, not copied: the cache replaces its pointer and the
+  // object lives on for the handlers.
+  auto obj = std::make_shared<const json>(std::move(ev.object));
+  std::string k = meta::key(*obj);
+  ObjectPtr old;
   {
     std::lock_guard lock(mu_);
     auto it = items_.find(k);
@@ -168,14 +171,14 @@ void Informer::onWatchEvent(const WatchEvent& ev) {
     } else {
       storeLocked(k, obj);
     }
-    last_rv_ = meta::resourceVersion(obj);
+    last_rv_ = meta::resourceVersion(*obj);
   }
   if (ev.type == WatchEventType::Deleted) {
-    dispatchDelete(old ? *old : obj);
+    dispatchDelete(old ? *old : *obj);
   } else if (old) {
-    dispatchUpdate(*old, obj);
+    dispatchUpdate(*old, *obj);
   } else {
-    dispatchAdd(obj);
+    dispatchAdd(*obj);
   }
 }
 

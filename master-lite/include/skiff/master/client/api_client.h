@@ -102,7 +102,8 @@ class Watch {
   virtual void stop() = 0;
 };
 using WatchPtr = std::unique_ptr<Watch>;
-using WatchHandler = std::function<void(const WatchEvent&)>;
+// By value: a handler that keeps the object (an informer's cache) moves it instead of copying.
+using WatchHandler = std::function<void(WatchEvent)>;
 
 // Thread-safe. Namespaced calls take ns; cluster-scoped resources pass ns = "".
 // `subresource` is "" for the object itself, or "status", "scale", "binding", "eviction".

@@ -69,8 +69,8 @@ class Informer {
 
  private:
   Result<void> relist();
-  void onWatchEvent(const WatchEvent& ev);
-  void storeLocked(const std::string& key, const json& obj);
+  void onWatchEvent(WatchEvent ev);
+  void storeLocked(const std::string& key, ObjectPtr obj);
   void eraseLocked(const std::string& key);
   void relistLoop();
   void dispatchAdd(const json& obj);
