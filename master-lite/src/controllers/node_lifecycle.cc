@@ -19,6 +19,7 @@
 #include "skiff/master/controllers/controllers.h"
 #include "skiff/master/controllers/event_recorder.h"
 #include "skiff/master/informer/meta.h"
+#include "skiff/master/informer/options.h"
 #include "util.h"
 
 namespace skiff::master {
@@ -254,7 +255,8 @@ class TaintEvictionController : public Controller {
 
   void registerHandlers(SharedInformers& inf) override {
     pods_ = &inf.get(gvr::kPods);
-    inf.get(gvr::kNodes).addEventHandlers({
+    nodes_ = &inf.get(gvr::kNodes);
+    nodes_->addEventHandlers({
         .on_add = [this](const json& n) { nodeChanged(n); },
         .on_update =
             [this](const json& o, const json& n) {
@@ -275,23 +277,16 @@ class TaintEvictionController : public Controller {
     });
   }
 
-  // Key: "ns/name" of a pod.
+  // Key: "ns/name" of a pod. Pod and node come from the informer caches, as upstream's
+  // listers: a pod bound to a node without NoExecute taints costs no API call. The delete
+  // carries the cached pod's uid, so a pod recreated under the same name is left alone.
   Result<void> sync(const std::string& key) override {
-    std::string ns, name;
-    meta::splitKey(key, &ns, &name);
-    auto pod = client_.get(gvr::kPods, ns, name);
-    if (!pod) {
-      if (pod.error().is(ErrorCode::NotFound)) return {};
-      return std::move(pod).error();
-    }
-    if (meta::isDeleting(*pod) || ctl::isTerminal(*pod)) return {};
+    auto pod = pods_->getShared(key);
+    if (!pod || meta::isDeleting(*pod) || ctl::isTerminal(*pod)) return {};
     std::string node_name = meta::str(*pod, {"spec", "nodeName"});
     if (node_name.empty()) return {};
-    auto node = client_.get(gvr::kNodes, "", node_name);
-    if (!node) {
-      if (node.error().is(ErrorCode::NotFound)) return {};
-      return std::move(node).error();
-    }
+    auto node = nodes_->getShared(node_name);
+    if (!node) return {};
     TimePoint now = clock().now();
     std::optional<TimePoint> evict_at;
     bool evict_now = false;
@@ -336,8 +331,10 @@ class TaintEvictionController : public Controller {
       return {};
     }
     recorder_.event(*pod, "Normal", "TaintManagerEviction", "Marking for deletion Pod " + key);
-    auto r = client_.remove(gvr::kPods, ns, name);
-    if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
+    auto r = client_.remove(gvr::kPods, meta::ns(*pod), meta::name(*pod), opts::withUid(meta::uid(*pod)));
+    if (!r && !r.error().is(ErrorCode::NotFound) && !r.error().is(ErrorCode::Conflict)) {
+      return std::move(r).error();
+    }
     auto lg = log::get("master");
     SKIFF_LOG_INFO(lg, "Evicted pod for NoExecute taint", log::kv("pod", key),
                    log::kv("node", node_name));
@@ -345,23 +342,33 @@ class TaintEvictionController : public Controller {
   }
 
  private:
-  void nodeChanged(const json& node) {
-    bool no_execute = false;
+  static bool hasNoExecuteTaint(const json& node) {
     for (const auto& t : meta::at(node, {"spec", "taints"})) {
-      no_execute |= t.value("effect", "") == "NoExecute";
+      if (t.value("effect", "") == "NoExecute") return true;
     }
-    if (!no_execute || pods_ == nullptr) return;
-    for (const auto& p : pods_->byIndex(SharedInformers::kByNode, meta::name(node))) {
-      queue().add(meta::key(p));
+    return false;
+  }
+  // A node gaining or changing NoExecute taints re-examines its pods; one losing them needs
+  // nothing (a pending eviction re-checks the node when its time comes).
+  void nodeChanged(const json& node) {
+    if (!hasNoExecuteTaint(node)) return;
+    for (const auto& p : pods_->byIndexShared(SharedInformers::kByNode, meta::name(node))) {
+      queue().add(meta::key(*p));
     }
   }
+  // Only pods on a node with NoExecute taints can be evicted. A node not cached yet is handled
+  // by its add event, which queues its pods.
   void podChanged(const json& pod) {
-    if (!meta::str(pod, {"spec", "nodeName"}).empty()) queue().add(meta::key(pod));
+    std::string node_name = meta::str(pod, {"spec", "nodeName"});
+    if (node_name.empty()) return;
+    auto node = nodes_->getShared(node_name);
+    if (node && hasNoExecuteTaint(*node)) queue().add(meta::key(pod));
   }
 
   ApiClient& client_;
   EventRecorder recorder_;
   Informer* pods_ = nullptr;
+  Informer* nodes_ = nullptr;
 };
 
 }  // namespace

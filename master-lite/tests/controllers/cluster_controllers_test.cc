@@ -262,6 +262,39 @@ TEST(NodeLifecycleTest, LeaseExpiryMarksUnknownTaintsAndEvicts) {
   EXPECT_FALSE(h.client.get(gvr::kNodes, "", "n1")->at("spec").contains("taints"));
 }
 
+TEST(TaintEvictionTest, PodsOnANoExecuteNodeGoUnlessToleratedAndCleanNodesCostNoReads) {
+  Harness h;
+  h.add(newTaintEvictionController(h.client, h.clock));
+  h.start();
+  ASSERT_TRUE(h.client.create(gvr::kNodes, "", node("n1")));
+  h.settle();
+  // Pods landing on and changing on an untainted node: decided from the caches, no API reads.
+  int reads = h.client.callsForTest("get pods") + h.client.callsForTest("get nodes");
+  for (auto name : {"a", "b"}) {
+    ASSERT_TRUE(h.client.create(gvr::kPods, "default", pod(name, {{"x", "y"}}, "", false)));
+    setStatus(h, name, "10.244.0.2", true);
+  }
+  h.settle();
+  EXPECT_EQ(h.client.callsForTest("get pods") + h.client.callsForTest("get nodes"), reads);
+  EXPECT_FALSE(meta::isDeleting(*h.client.get(gvr::kPods, "default", "a")));
+  // A NoExecute taint: the pod that tolerates it forever stays, the other goes.
+  json tolerant = pod("tolerant", {{"x", "y"}}, "", false);
+  tolerant["spec"]["tolerations"] = json::array({{{"key", "maintenance"}, {"operator", "Exists"},
+                                                 {"effect", "NoExecute"}}});
+  ASSERT_TRUE(h.client.create(gvr::kPods, "default", tolerant));
+  ASSERT_TRUE(h.client.patch(gvr::kNodes, "", "n1", PatchType::Merge,
+                             json{{"spec", {{"taints", json::array({{{"key", "maintenance"},
+                                                                     {"effect", "NoExecute"}}})}}}}));
+  h.settle();
+  EXPECT_TRUE(meta::isDeleting(*h.client.get(gvr::kPods, "default", "a")));
+  EXPECT_TRUE(meta::isDeleting(*h.client.get(gvr::kPods, "default", "b")));
+  EXPECT_FALSE(meta::isDeleting(*h.client.get(gvr::kPods, "default", "tolerant")));
+  // A pod bound to the node while it is tainted goes as soon as it is seen.
+  ASSERT_TRUE(h.client.create(gvr::kPods, "default", pod("late", {{"x", "y"}}, "", false)));
+  h.settle();
+  EXPECT_TRUE(meta::isDeleting(*h.client.get(gvr::kPods, "default", "late")));
+}
+
 TEST(PodGcTest, OrphanedAndTerminatedAboveThreshold) {
   Harness h;
   PodGcOptions o;
