@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "skiff/common/log.h"
+#include "skiff/common/spawn.h"
 #include "skiff/runtime/runtime.h"
 
 using namespace skiff::runtime;
@@ -41,18 +42,9 @@ Stats stats(std::vector<double> v) {
   return {at(0.5), at(0.99)};
 }
 
-int runArgv(std::vector<std::string> argv) {
-  std::vector<char*> a;
-  for (auto& s : argv) a.push_back(s.data());
-  a.push_back(nullptr);
-  pid_t p = ::fork();
-  if (p == 0) {
-    ::execvp(a[0], a.data());
-    ::_exit(127);
-  }
-  int st = 0;
-  ::waitpid(p, &st, 0);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+int runArgv(const std::vector<std::string>& argv) {
+  auto pid = skiff::spawnProcess(argv, {.stdout_fd = 1, .stderr_fd = 2, .search_path = true});
+  return pid ? skiff::waitForExit(*pid) : 127;
 }
 
 std::vector<double> benchRuntime(Backend b, const std::string& dir, const std::string& images, int n,

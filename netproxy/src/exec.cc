@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "skiff/common/spawn.h"
 #include "skiff/common/unique_fd.h"
 
 namespace skiff::netproxy {
@@ -23,36 +23,18 @@ Result<ExecResult> runCommandEnv(const std::vector<std::string>& argv,
                                  const std::vector<std::string>& env, bool merge_stderr,
                                  const std::string& stdin_data) {
   if (argv.empty()) return Error(ErrorCode::Invalid, "run command: empty argv");
-  std::vector<char*> envp;
-  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  bool use_env = !env.empty();
   int out[2], in[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return Error::fromErrno(errno, "run command: pipe");
   UniqueFd out_r(out[0]), out_w(out[1]);
   if (::pipe2(in, O_CLOEXEC) != 0) return Error::fromErrno(errno, "run command: pipe");
   UniqueFd in_r(in[0]), in_w(in[1]);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) return Error::fromErrno(errno, fmt::format("run '{}': fork", argv[0]));
-  if (pid == 0) {
-    ::dup2(in_r.get(), 0);
-    ::dup2(out_w.get(), 1);
-    if (merge_stderr) {
-      ::dup2(out_w.get(), 2);
-    } else {
-      int devnull = ::open("/dev/null", O_WRONLY);
-      if (devnull >= 0) ::dup2(devnull, 2);
-    }
-    if (use_env) {
-      ::execve(args[0], args.data(), envp.data());
-    } else {
-      ::execvp(args[0], args.data());
-    }
-    ::_exit(127);
-  }
+  auto pid = spawnProcess(argv, {.stdin_fd = in_r.get(),
+                                 .stdout_fd = out_w.get(),
+                                 .stderr_fd = merge_stderr ? out_w.get() : -1,
+                                 .search_path = env.empty(),
+                                 .env = env.empty() ? nullptr : &env});
+  if (!pid && isExecFailure(pid.error())) return ExecResult{127, ""};  // not installed
+  if (!pid) return std::move(pid).error();
   out_w.reset();
   in_r.reset();
   // Feed stdin from a thread so a large input cannot deadlock against a full stdout pipe.
@@ -75,10 +57,7 @@ Result<ExecResult> runCommandEnv(const std::vector<std::string>& argv,
     if (res.output.size() < (64u << 20)) res.output.append(buf, static_cast<std::size_t>(n));
   }
   feeder.join();
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  res.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  res.exit_code = waitForExit(*pid);
   return res;
 }
 

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
-#include <spawn.h>
 #include <signal.h>
 #include <sys/random.h>
 #include <sys/wait.h>
@@ -15,18 +14,12 @@
 #include <memory>
 
 #include "skiff/common/file.h"
+#include "skiff/common/spawn.h"
 
 namespace skiff::runtime {
 namespace {
 
 constexpr std::size_t kMaxCapture = 16u << 20;
-
-std::vector<char*> cargv(const std::vector<std::string>& v) {
-  std::vector<char*> out;
-  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
-  out.push_back(nullptr);
-  return out;
-}
 
 }  // namespace
 
@@ -94,29 +87,12 @@ Result<std::string> readUntilEof(int fd, std::chrono::milliseconds timeout) {
 }
 
 Result<void> spawnDetached(const std::vector<std::string>& argv, int pass_fd) {
-  auto args = cargv(argv);
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  ::posix_spawn_file_actions_init(&fa);
-  ::posix_spawnattr_init(&attr);
-  ::posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
-  ::posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_RDWR, 0);
-  ::posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_RDWR, 0);
-  if (pass_fd >= 0) ::posix_spawn_file_actions_adddup2(&fa, pass_fd, 3);
-  sigset_t none;
-  sigemptyset(&none);
-  ::posix_spawnattr_setsigmask(&attr, &none);
-  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, args[0], &fa, &attr, args.data(), environ);
-  ::posix_spawn_file_actions_destroy(&fa);
-  ::posix_spawnattr_destroy(&attr);
-  if (rc != 0) return Error::fromErrno(rc, "spawn '" + argv[0] + "'");
-  int st = 0;
-  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-    return Error(ErrorCode::Internal, "spawn '" + argv[0] + "': exited with status " + std::to_string(WEXITSTATUS(st)));
+  SpawnOptions o{.new_session = true};
+  if (pass_fd >= 0) o.extra_fds.push_back(pass_fd);
+  SKIFF_ASSIGN_OR_RETURN(pid_t pid, spawnProcess(argv, o));
+  int code = waitForExit(pid);
+  if (code != 0)
+    return Error(ErrorCode::Internal, "spawn '" + argv[0] + "': exited with status " + std::to_string(code));
   return ok();
 }
 
@@ -156,22 +132,14 @@ Result<RunResult> runCommand(const std::vector<std::string>& argv, std::chrono::
     return Error::fromErrno(errno, "pipe");
   }
   UniqueFd out_r(out[0]), out_w(out[1]), err_r(err[0]), err_w(err[1]);
-  auto args = cargv(argv);
-  pid_t pid = ::fork();
-  if (pid < 0) return Error::fromErrno(errno, "fork");
-  if (pid == 0) {
-    int devnull = ::open("/dev/null", O_RDONLY);
-    ::dup2(stdio.size() > 0 ? stdio[0] : devnull, 0);
-    ::dup2(out[1], 1);
-    ::dup2(err[1], 2);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execvp(args[0], args.data());
-    std::string m = "exec '" + argv[0] + "': " + std::strerror(errno) + "\n";
-    (void)!::write(2, m.data(), m.size());
-    ::_exit(127);
+  auto pid = spawnProcess(argv, {.stdin_fd = stdio.empty() ? -1 : stdio[0],
+                                 .stdout_fd = out_w.get(),
+                                 .stderr_fd = err_w.get(),
+                                 .search_path = true});
+  if (!pid && isExecFailure(pid.error())) {
+    return RunResult{127, "", pid.error().message() + "\n"};  // what a shell reports
   }
+  if (!pid) return std::move(pid).error();
   out_w.reset();
   err_w.reset();
   RunResult res;
@@ -183,7 +151,7 @@ Result<RunResult> runCommand(const std::vector<std::string>& argv, std::chrono::
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timed_out = true;
-      ::kill(pid, SIGKILL);
+      ::kill(*pid, SIGKILL);
       break;
     }
     struct pollfd p[2];
@@ -207,10 +175,7 @@ Result<RunResult> runCommand(const std::vector<std::string>& argv, std::chrono::
     pump(io, out_r, res.out, o_open);
     pump(ie, err_r, res.err, e_open);
   }
-  int st = 0;
-  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
-  res.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  res.exit_code = waitForExit(*pid);
   if (timed_out) return Error(ErrorCode::Timeout, "'" + argv[0] + "' timed out after " + std::to_string(timeout.count()) + "ms");
   return res;
 }

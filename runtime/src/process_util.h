@@ -21,13 +21,15 @@ struct RunResult {
   std::string err;
 };
 
-// fork+exec `argv` with stdin from /dev/null, capturing stdout/stderr (each capped at 16 MiB),
-// killing it at the deadline (Timeout error). The child gets `extra_fds` dup'ed to 3, 4, ...
+// Runs `argv` (looked up in PATH, started with spawnProcess) with stdin from stdio[0] if given,
+// else /dev/null, capturing stdout/stderr (each capped at 16 MiB), killing it at the deadline
+// (Timeout error). A program that cannot be executed gives exit code 127 and the reason on
+// stderr, as a shell would.
 Result<RunResult> runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                              const std::vector<int>& stdio = {});
 
 // Starts `argv` (a program that daemonizes itself: forks and lets its first process exit, as
-// skiff-shim does) with posix_spawn in a new session and `pass_fd` as fd 3. Returns once that
+// skiff-shim does) with spawnProcess in a new session and `pass_fd` as fd 3. Returns once that
 // first process is reaped.
 Result<void> spawnDetached(const std::vector<std::string>& argv, int pass_fd);
 

@@ -46,6 +46,7 @@
 #include "skiff/common/file.h"
 #include "skiff/common/log.h"
 #include "skiff/common/scope_exit.h"
+#include "skiff/common/spawn.h"
 #include "skiff/common/unique_fd.h"
 #include "skiff/runtime/layer_unpack.h"
 #include "skiff/runtime/runtime.h"
@@ -762,9 +763,6 @@ class RuntimeImpl : public Runtime {
     }
     argv.push_back("--");
     argv.insert(argv.end(), opts.cmd.begin(), opts.cmd.end());
-    std::vector<char*> cargv;
-    for (auto& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
     UniqueFd in_w, out_r, err_r;
     int child_in = -1, child_out = -1, child_err = -1;
     UniqueFd keep_in, keep_out, keep_err;
@@ -805,17 +803,11 @@ class RuntimeImpl : public Runtime {
       keep_err.reset(p[1]);
       child_err = p[1];
     }
-    pid_t pid = ::fork();
-    if (pid < 0) return Error::fromErrno(errno, "fork");
-    if (pid == 0) {
-      int devnull = ::open("/dev/null", O_RDONLY);
-      ::dup2(child_in >= 0 ? child_in : devnull, 0);
-      ::dup2(child_out, 1);
-      ::dup2(child_err, 2);
-      if (opts.tty) ::setsid();
-      ::execv(cargv[0], cargv.data());
-      ::_exit(127);
-    }
+    // A tty session gets a session of its own, as the pty's foreground process would.
+    SKIFF_ASSIGN_OR_RETURN(pid_t pid, spawnProcess(argv, {.stdin_fd = child_in,
+                                                          .stdout_fd = child_out,
+                                                          .stderr_fd = child_err,
+                                                          .new_session = opts.tty}));
     return std::unique_ptr<ExecSession>(
         std::make_unique<ExecSessionImpl>(pid, std::move(in_w), std::move(out_r), std::move(err_r), opts.tty));
   }

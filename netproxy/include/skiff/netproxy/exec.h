@@ -14,7 +14,7 @@ struct ExecResult {
 
 // Runs argv[0] (looked up in PATH) with no shell, in the calling thread's namespaces, and
 // collects its stdout (capped at 64 MiB). A missing binary gives exit code 127, not an error;
-// errors are for fork/pipe failures.
+// errors are for spawn/pipe failures. Started with spawnProcess (skiff/common/spawn.h).
 Result<ExecResult> runCommand(const std::vector<std::string>& argv, bool merge_stderr = false,
                               const std::string& stdin_data = {});
 
