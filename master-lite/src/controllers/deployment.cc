@@ -105,7 +105,7 @@ class DeploymentController : public Controller {
         return;
       }
       for (const auto& d : deployments_->listNamespace(meta::ns(rs))) {
-        if (ctl::workloadSelector(d).matches(meta::labels(rs))) queue().add(meta::key(d));
+        if (ctl::workloadSelector(d).matches(meta::at(rs, {"metadata", "labels"}))) queue().add(meta::key(d));
       }
     };
     inf.get(gvr::kReplicaSets).addEventHandlers({

@@ -67,7 +67,7 @@ Result<std::vector<PodEndpoint>> podEndpoints(ApiClient& client, const json& svc
   SKIFF_ASSIGN_OR_RETURN(ObjectList pods, client.list(gvr::kPods, meta::ns(svc), ListOptions{}));
   bool publish = meta::boolean(svc, {"spec", "publishNotReadyAddresses"});
   for (const auto& p : pods.items) {
-    if (!selector.matches(meta::labels(p))) continue;
+    if (!selector.matches(meta::at(p, {"metadata", "labels"}))) continue;
     std::string ip = meta::str(p, {"status", "podIP"});
     if (ip.empty() || ctl::isTerminal(p)) continue;
     PodEndpoint e;

@@ -95,8 +95,10 @@ class ReplicaSetController : public Controller {
             [this](const json& o, const json& n) {
               if (meta::isDeleting(n) && !meta::isDeleting(o)) observeDeletion(n);  // graceful
               enqueueOwner(n);
-              if (meta::controllerRef(o) != meta::controllerRef(n) ||
-                  meta::labels(o) != meta::labels(n)) {
+              const json* was = meta::controllerRef(o);
+              const json* is = meta::controllerRef(n);
+              bool ref_changed = (was == nullptr) != (is == nullptr) || (was && *was != *is);
+              if (ref_changed || meta::labels(o) != meta::labels(n)) {
                 enqueueOwner(o);
               }
             },
@@ -169,7 +171,7 @@ class ReplicaSetController : public Controller {
     for (const auto& rs : sets_->listNamespace(meta::ns(pod))) {
       json r = rs;
       if (!r.contains("kind")) r["kind"] = kind_;
-      if (ctl::workloadSelector(r).matches(meta::labels(pod))) queue().add(meta::key(rs));
+      if (ctl::workloadSelector(r).matches(meta::at(pod, {"metadata", "labels"}))) queue().add(meta::key(rs));
     }
   }
 
@@ -229,7 +231,7 @@ class ReplicaSetController : public Controller {
     std::optional<TimePoint> next_check;
     for (const auto& ptr : active) {
       const json& p = *ptr;
-      if (tmpl_labels && tmpl_labels->matches(meta::labels(p))) ++fully;
+      if (tmpl_labels && tmpl_labels->matches(meta::at(p, {"metadata", "labels"}))) ++fully;
       if (ctl::isReady(p)) {
         ++ready;
         if (ctl::isAvailable(p, min_ready, now)) {

@@ -166,7 +166,7 @@ Result<std::vector<Informer::ObjectPtr>> claimObjects(
   for (const auto& ptr : candidates) {
     const json& obj = *ptr;
     auto ref = meta::controllerRef(obj);
-    bool matches = selector.matches(meta::labels(obj));
+    bool matches = selector.matches(meta::at(obj, {"metadata", "labels"}));
     if (ref) {
       if (ref->value("uid", "") != owner_uid) continue;  // someone else's
       if (matches) {

@@ -92,13 +92,13 @@ bool hasFinalizer(const json& obj, const std::string& f) {
   return false;
 }
 
-std::optional<json> controllerRef(const json& obj) {
+const json* controllerRef(const json& obj) {
   const json& refs = at(obj, {"metadata", "ownerReferences"});
-  if (!refs.is_array()) return std::nullopt;
+  if (!refs.is_array()) return nullptr;
   for (const auto& r : refs) {
-    if (r.is_object() && r.value("controller", false)) return r;
+    if (r.is_object() && r.value("controller", false)) return &r;
   }
-  return std::nullopt;
+  return nullptr;
 }
 
 json makeControllerRef(const json& owner, const std::string& api_version,

@@ -40,8 +40,10 @@ std::map<std::string, std::string> annotations(const json& obj);
 bool isDeleting(const json& obj);  // metadata.deletionTimestamp set
 bool hasFinalizer(const json& obj, const std::string& f);
 
-// The ownerReference with controller=true, or nullopt.
-std::optional<json> controllerRef(const json& obj);
+// The ownerReference with controller=true, pointing into `obj` (no copy: controllers ask this
+// of every pod on every sync), or nullptr.
+const json* controllerRef(const json& obj);
+const json* controllerRef(const json&& obj) = delete;  // would dangle
 // An ownerReference (controller, blockOwnerDeletion) pointing at owner of the given kind.
 json makeControllerRef(const json& owner, const std::string& api_version, const std::string& kind);
 
