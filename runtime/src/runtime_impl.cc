@@ -167,10 +167,21 @@ struct SandboxRecord {
   std::string netns, ipcns, utsns;  // held ns files
 };
 
+// What the runtime keeps of a container's config once it is created: what its status reports
+// and state.json restores after a restart. The rest (env, mounts, resources...) went into the
+// container's spec and is not needed again; keeping it cost about 4 KB per container.
+struct ContainerMeta {
+  std::string name;
+  std::uint32_t attempt = 0;
+  std::string image;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+};
+
 struct ContainerRecord {
   std::string id;
   std::string sandbox_id;
-  ContainerConfig config;
+  ContainerMeta config;
   std::string image_id;
   std::string dir;
   std::string log_path;
@@ -510,7 +521,7 @@ class RuntimeImpl : public Runtime {
     ContainerRecord r;
     r.id = randomId();
     r.sandbox_id = sb.id;
-    r.config = config;
+    r.config = {config.name, config.attempt, config.image, config.labels, config.annotations};
     r.image_id = image->id;
     r.backend = o_.backend;
     r.created_at_ns = nowNs();
