@@ -303,12 +303,10 @@ Result<std::string> Registry::listText(const ResourceInfo& r, const std::string&
 Result<void> Registry::admitCreate(const ResourceInfo& r, const std::string& ns, json& obj,
                                    const WriteOptions& opts) {
   if (r.namespaced) {
-    auto nsobj = read(namespacesInfo(), "", ns, nullptr);
-    if (!nsobj) {
-      if (nsobj.error().is(ErrorCode::NotFound)) return notFound(namespacesInfo(), ns);
-      return std::move(nsobj).error();
-    }
-    if (hasDeletionTimestamp(*nsobj) || str(*nsobj, {"status", "phase"}) == "Terminating") {
+    using NsState = NamespaceCache::State;
+    SKIFF_ASSIGN_OR_RETURN(NsState state, state_->namespaces.lookup(store_, prefix(namespacesInfo(), ""), ns));
+    if (state == NsState::Missing) return notFound(namespacesInfo(), ns);
+    if (state == NsState::Terminating) {
       return Error(ErrorCode::Forbidden,
                    r.qualifiedResource() + " \"" + str(obj, {"metadata", "name"}) +
                        "\" is forbidden: unable to create new content in namespace " + ns +

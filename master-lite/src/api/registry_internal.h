@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -43,8 +44,29 @@ struct ServiceAllocator {
   int port_next = 0;
 };
 
+// Which namespaces exist and which are being deleted, for the lifecycle admission of every
+// namespaced create (upstream's NamespaceLifecycle reads an informer the same way) instead of a
+// store read and decode per create. Listed on first use, then kept current by a store watch
+// whose handler runs inside each committed write: a create sees every namespace change that
+// finished before it.
+class NamespaceCache {
+ public:
+  enum class State { Missing, Active, Terminating };
+  // `prefix`: the namespaces' key prefix. An error is the store's, from starting the cache.
+  Result<State> lookup(store::Store& store, const std::string& prefix, const std::string& name);
+
+ private:
+  Result<void> start(store::Store& store, const std::string& prefix);
+
+  std::mutex start_mu_;
+  std::mutex mu_;
+  std::map<std::string, bool> terminating_;  // name -> being deleted
+  store::WatchPtr watch_;  // last member: stopped before the map goes
+};
+
 struct Registry::State {
   ServiceAllocator alloc;
+  NamespaceCache namespaces;
   std::mutex cache_mu;
   const store::Event* last_raw = nullptr;
   std::shared_ptr<DecodedEvent> last_decoded;

@@ -178,9 +178,16 @@ TEST_F(RegistryTest, FinalizersHoldDeletionUntilRemoved) {
   EXPECT_EQ(f->object["metadata"]["finalizers"], json({"foregroundDeletion"}));
 }
 
+// The admission reads namespaces from a cache the store's watch keeps current: each step
+// below sees the namespace change made just before it.
 TEST_F(RegistryTest, NamespaceTerminationBlocksNewContent) {
   auto& ns = res("", "v1", "namespaces");
+  auto& cm = res("", "v1", "configmaps");
+  auto early = reg_->create(cm, "t", json{{"metadata", {{"name", "early"}}}}, opts_);
+  ASSERT_FALSE(early);
+  EXPECT_EQ(early.error().message(), "namespaces \"t\" not found");
   ASSERT_TRUE(reg_->create(ns, "", json{{"metadata", {{"name", "t"}}}}, opts_));
+  ASSERT_TRUE(reg_->create(cm, "t", json{{"metadata", {{"name", "before"}}}}, opts_));
   auto d = reg_->remove(ns, "", "t", {}, opts_);
   ASSERT_TRUE(d);
   EXPECT_EQ(d->object["status"]["phase"], "Terminating");
@@ -191,6 +198,12 @@ TEST_F(RegistryTest, NamespaceTerminationBlocksNewContent) {
   fin["spec"]["finalizers"] = json::array();
   ASSERT_TRUE(reg_->update(ns, "", "t", fin, opts_, "finalize"));
   EXPECT_FALSE(reg_->get(ns, "", "t"));
+  auto after = reg_->create(cm, "t", json{{"metadata", {{"name", "after"}}}}, opts_);
+  ASSERT_FALSE(after);
+  EXPECT_TRUE(after.error().is(ErrorCode::NotFound)) << after.error().message();
+  // Made again, it takes content again.
+  ASSERT_TRUE(reg_->create(ns, "", json{{"metadata", {{"name", "t"}}}}, opts_));
+  EXPECT_TRUE(reg_->create(cm, "t", json{{"metadata", {{"name", "again"}}}}, opts_));
   auto sys = reg_->remove(ns, "", "kube-system", {}, opts_);
   ASSERT_FALSE(sys);
   EXPECT_TRUE(sys.error().is(ErrorCode::Forbidden));
