@@ -237,6 +237,14 @@ std::vector<json> Informer::list() const {
   return out;
 }
 
+std::vector<Informer::ObjectPtr> Informer::listShared() const {
+  std::lock_guard lock(mu_);
+  std::vector<ObjectPtr> out;
+  out.reserve(items_.size());
+  for (const auto& [k, v] : items_) out.push_back(v);
+  return out;
+}
+
 std::vector<json> Informer::listNamespace(const std::string& n) const {
   std::lock_guard lock(mu_);
   std::vector<json> out;

@@ -311,8 +311,12 @@ TEST(PodGcTest, OrphanedAndTerminatedAboveThreshold) {
   json lost = pod("lost", {{"a", "b"}}, "", false);
   lost["spec"]["nodeName"] = "gone";
   ASSERT_TRUE(h.client.create(gvr::kPods, "default", lost));
+  h.settle();
+  // A pass works from the informer caches: no list of every pod or node from the API.
+  int lists = h.client.callsForTest("list pods") + h.client.callsForTest("list nodes");
   h.controllers[0]->resync();
   h.settle();
+  EXPECT_EQ(h.client.callsForTest("list pods") + h.client.callsForTest("list nodes"), lists);
   EXPECT_FALSE(h.client.get(gvr::kPods, "default", "done1"));
   EXPECT_TRUE(h.client.get(gvr::kPods, "default", "done2"));
   EXPECT_TRUE(h.client.get(gvr::kPods, "default", "lost"));  // quarantine

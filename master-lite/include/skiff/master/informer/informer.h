@@ -56,6 +56,7 @@ class Informer {
   ObjectPtr getShared(const std::string& key) const;  // nullptr when absent
   std::optional<json> get(const std::string& ns, const std::string& name) const;
   std::vector<json> list() const;
+  std::vector<ObjectPtr> listShared() const;  // the cache's own objects: no copies
   std::vector<json> listNamespace(const std::string& ns) const;
   std::vector<json> byIndex(const std::string& index, const std::string& value) const;
   std::vector<ObjectPtr> byIndexShared(const std::string& index, const std::string& value) const;
