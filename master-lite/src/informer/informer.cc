@@ -15,6 +15,7 @@ Informer::~Informer() { stop(); }
 void Informer::addEventHandlers(EventHandlers h) { handlers_.push_back(std::move(h)); }
 
 void Informer::addIndex(const std::string& name, IndexFunc fn) { index_funcs_[name] = fn; }
+void Informer::setTransform(TransformFunc fn) { transform_ = std::move(fn); }
 
 Result<void> Informer::start(bool background) {
   SKIFF_TRY(relist());
@@ -96,6 +97,9 @@ Result<void> Informer::relist() {
   ListOptions opts = selectors_;
   opts.resource_version.clear();
   SKIFF_ASSIGN_OR_RETURN(ObjectList fresh, client_.list(resource_, ns_, opts));
+  if (transform_) {
+    for (auto& obj : fresh.items) transform_(obj);
+  }
   std::vector<json> added;
   std::vector<std::pair<json, json>> updated;
   std::vector<json> deleted;
@@ -159,6 +163,7 @@ void Informer::onWatchEvent(WatchEvent ev) {
   // The event's object becomes the cached one without a copy; handlers see it through the
   // pointer. The old object is shared, not copied: the cache replaces its pointer and the
   // object lives on for the handlers.
+  if (transform_) transform_(ev.object);
   auto obj = std::make_shared<const json>(std::move(ev.object));
   std::string k = meta::key(*obj);
   ObjectPtr old;

@@ -307,6 +307,26 @@ TEST_F(RegistryTest, WatchSelectorTransitionsAndResume) {
   EXPECT_EQ(init[0].type, WatchEventType::Added);
 }
 
+// Controllers update objects read from caches that dropped managedFields: an update without
+// them keeps the stored ones, as the API server does (an empty list would clear them).
+TEST_F(RegistryTest, UpdateWithoutManagedFieldsKeepsTheStoredOnes) {
+  auto& d = res("apps", "v1", "deployments");
+  auto created = reg_->create(d, "default", deployment("web"), opts_);
+  ASSERT_TRUE(created) << created.error().message();
+  json stored_fields = created->object["metadata"]["managedFields"];
+  ASSERT_FALSE(stored_fields.empty());
+  json trimmed = created->object;
+  trimmed["metadata"].erase("managedFields");
+  trimmed["spec"]["replicas"] = 3;
+  auto updated = reg_->update(d, "default", "web", trimmed, opts_);
+  ASSERT_TRUE(updated) << updated.error().message();
+  json now = *reg_->get(d, "default", "web");
+  ASSERT_TRUE(now["metadata"]["managedFields"].is_array());
+  EXPECT_EQ(now["metadata"]["managedFields"].size(), stored_fields.size());
+  EXPECT_EQ(now["metadata"]["managedFields"][0]["manager"], stored_fields[0]["manager"]);
+  EXPECT_EQ(now["spec"]["replicas"], 3);
+}
+
 TEST_F(RegistryTest, ServerSideApplyConflictsAndForce) {
   auto& d = res("apps", "v1", "deployments");
   WriteOptions a = opts_;

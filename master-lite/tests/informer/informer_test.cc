@@ -4,6 +4,7 @@
 
 #include "skiff/master/informer/meta.h"
 #include "skiff/master/informer/options.h"
+#include "skiff/master/informer/shared_informers.h"
 #include "skiff/master/informer/workqueue.h"
 #include "skiff/master/testing/fake_api_client.h"
 
@@ -66,6 +67,32 @@ TEST(InformerTest, RelistsAfterGoneAndReportsMissedChanges) {
   ASSERT_TRUE(c.create(gvr::kPods, "default", pod("c")));
   EXPECT_EQ(events.back(), "add c");
   inf.stop();
+}
+
+TEST(SharedInformersTest, CachedObjectsAndHandlersCarryNoManagedFields) {
+  FakeApiClient c;
+  json mf = json::array({{{"manager", "kubectl"}, {"operation", "Update"}, {"fieldsV1", {{"f:spec", json::object()}}}}});
+  json listed = pod("listed");
+  listed["metadata"]["managedFields"] = mf;
+  ASSERT_TRUE(c.create(gvr::kPods, "default", listed));
+  SharedInformers shared(c);
+  Informer& inf = shared.get(gvr::kPods);
+  int handed_with_fields = 0, handed = 0;
+  inf.addEventHandlers({
+      .on_add = [&](const json& o) { ++handed; handed_with_fields += o["metadata"].contains("managedFields"); },
+      .on_update = nullptr,
+      .on_delete = nullptr,
+  });
+  ASSERT_TRUE(shared.start(false));
+  json watched = pod("watched");
+  watched["metadata"]["managedFields"] = mf;
+  ASSERT_TRUE(c.create(gvr::kPods, "default", watched));
+  ASSERT_EQ(handed, 2);  // one from the list, one from the watch
+  EXPECT_EQ(handed_with_fields, 0);
+  for (const auto& p : inf.listShared()) {
+    EXPECT_FALSE((*p)["metadata"].contains("managedFields")) << meta::name(*p);
+  }
+  shared.stop();
 }
 
 TEST(WorkQueueTest, DedupsAndRequeuesWhileProcessing) {

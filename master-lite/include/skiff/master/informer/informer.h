@@ -28,6 +28,8 @@ struct EventHandlers {
 
 // Returns the index values of an object (e.g. {spec.nodeName}).
 using IndexFunc = std::function<std::vector<std::string>(const json&)>;
+// Trims an object before it is cached and handed to handlers (client-go's TransformFunc).
+using TransformFunc = std::function<void(json&)>;
 
 class Informer {
  public:
@@ -40,6 +42,7 @@ class Informer {
   // Register before start().
   void addEventHandlers(EventHandlers h);
   void addIndex(const std::string& name, IndexFunc fn);
+  void setTransform(TransformFunc fn);
 
   // Lists and starts the watch; the cache is synced when this returns successfully. With
   // `background` a thread relists after a 410 or watch error; otherwise tests call
@@ -84,6 +87,7 @@ class Informer {
   ListOptions selectors_;
   std::vector<EventHandlers> handlers_;
   std::map<std::string, IndexFunc> index_funcs_;
+  TransformFunc transform_;
 
   mutable std::mutex mu_;
   std::map<std::string, ObjectPtr> items_;
