@@ -141,6 +141,12 @@ class GarbageCollector : public Controller {
     return nullptr;
   }
 
+  // Where an owner of a dependent in `ns` lives: the same namespace, or none for the
+  // cluster-scoped kinds an ownerReference can name.
+  static std::string ownerNamespace(const GroupVersionResource& r, const std::string& ns) {
+    return r == gvr::kNodes || r == gvr::kNamespaces ? "" : ns;
+  }
+
   // Every owner `obj` names is cached with the same uid and is not being deleted.
   bool ownersCachedAndAlive(const json& obj) const {
     const json& refs = meta::at(obj, {"metadata", "ownerReferences"});
@@ -149,8 +155,7 @@ class GarbageCollector : public Controller {
       auto r = ctl::gvrForKind(ref.value("apiVersion", ""), ref.value("kind", ""));
       const Informer* informer = r ? informerFor(*r) : nullptr;
       if (informer == nullptr) return false;
-      bool cluster = *r == gvr::kNodes || *r == gvr::kNamespaces;
-      auto owner = informer->getShared(meta::key(cluster ? "" : meta::ns(obj), ref.value("name", "")));
+      auto owner = informer->getShared(meta::key(ownerNamespace(*r, meta::ns(obj)), ref.value("name", "")));
       if (!owner || meta::uid(*owner) != ref.value("uid", "") || meta::isDeleting(*owner)) return false;
     }
     return true;
@@ -160,8 +165,7 @@ class GarbageCollector : public Controller {
   Result<std::optional<json>> resolveOwner(const json& ref, const std::string& ns) {
     auto r = ctl::gvrForKind(ref.value("apiVersion", ""), ref.value("kind", ""));
     if (!r) return std::optional<json>(json::object());  // unknown kind: assume it exists
-    bool cluster = *r == gvr::kNodes || *r == gvr::kNamespaces;
-    auto got = client_.get(*r, cluster ? "" : ns, ref.value("name", ""));
+    auto got = client_.get(*r, ownerNamespace(*r, ns), ref.value("name", ""));
     if (!got) {
       if (got.error().is(ErrorCode::NotFound)) return std::optional<json>();
       return std::move(got).error();

@@ -8,12 +8,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <cstdint>
 #include <set>
 #include <string>
 #include <tuple>
