@@ -100,27 +100,30 @@ Result<void> Informer::relist() {
   if (transform_) {
     for (auto& obj : fresh.items) transform_(obj);
   }
-  std::vector<json> added;
-  std::vector<std::pair<json, json>> updated;
-  std::vector<json> deleted;
+  // The listed objects move into the cache; the handlers get the cached objects, old and new,
+  // through shared pointers (a relist of 10k pods used to make two more copies of each).
+  std::vector<ObjectPtr> added;
+  std::vector<std::pair<ObjectPtr, ObjectPtr>> updated;
+  std::vector<ObjectPtr> deleted;
   {
     std::lock_guard lock(mu_);
     std::set<std::string> seen;
-    for (const auto& obj : fresh.items) {
-      std::string k = meta::key(obj);
+    for (auto& item : fresh.items) {
+      auto obj = std::make_shared<const json>(std::move(item));
+      std::string k = meta::key(*obj);
       seen.insert(k);
       auto it = items_.find(k);
       if (it == items_.end()) {
         added.push_back(obj);
-      } else if (meta::resourceVersion(*it->second) != meta::resourceVersion(obj)) {
-        updated.emplace_back(*it->second, obj);
+      } else if (meta::resourceVersion(*it->second) != meta::resourceVersion(*obj)) {
+        updated.emplace_back(it->second, obj);
       }
-      storeLocked(k, std::make_shared<const json>(obj));
+      storeLocked(k, std::move(obj));
     }
     std::vector<std::string> gone;
     for (const auto& [k, obj] : items_) {
       if (seen.count(k) == 0) {
-        deleted.push_back(*obj);
+        deleted.push_back(obj);
         gone.push_back(k);
       }
     }
@@ -130,9 +133,9 @@ Result<void> Informer::relist() {
     need_relist_ = false;
     ++relists_;
   }
-  for (const auto& o : added) dispatchAdd(o);
-  for (const auto& [o, n] : updated) dispatchUpdate(o, n);
-  for (const auto& o : deleted) dispatchDelete(o);
+  for (const auto& o : added) dispatchAdd(*o);
+  for (const auto& [o, n] : updated) dispatchUpdate(*o, *n);
+  for (const auto& o : deleted) dispatchDelete(*o);
   ListOptions wopts = selectors_;
   wopts.resource_version = fresh.resource_version;
   auto w = client_.watch(resource_, ns_, wopts, [this](WatchEvent ev) { onWatchEvent(std::move(ev)); });
