@@ -9,7 +9,6 @@
 // returns the function main runs when it was selected.
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <string>
 #include <vector>

@@ -31,7 +31,8 @@ struct CtrFlags {
   // per-verb
   std::string file, name, image_ref, id, user;
   std::vector<std::string> cmd, env;
-  bool all = false, detach = false, rm = false, plain_http = false, tty = false, interactive = false;
+  bool all = false, detach = false, rm = false, plain_http = false, tty = false,
+       interactive = false;
   int timeout_s = 30;
   std::int64_t memory = 0;
 };
@@ -59,14 +60,18 @@ Result<RuntimePtr> open() {
 
 std::string humanSize(std::uint64_t b) {
   char buf[32];
-  if (b >= (1u << 20)) std::snprintf(buf, sizeof buf, "%.1fMB", static_cast<double>(b) / 1e6);
-  else std::snprintf(buf, sizeof buf, "%.1fkB", static_cast<double>(b) / 1e3);
+  if (b >= (1u << 20))
+    std::snprintf(buf, sizeof buf, "%.1fMB", static_cast<double>(b) / 1e6);
+  else
+    std::snprintf(buf, sizeof buf, "%.1fkB", static_cast<double>(b) / 1e3);
   return buf;
 }
 
 std::string ago(std::int64_t ns) {
   if (ns == 0) return "-";
-  auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
   std::int64_t s = (now - ns) / 1000000000;
   if (s < 60) return std::to_string(s) + " seconds ago";
   if (s < 3600) return std::to_string(s / 60) + " minutes ago";
@@ -81,11 +86,15 @@ int cmdImages() {
   std::printf("%-45s %-10s %-15s %s\n", "IMAGE", "TAG", "IMAGE ID", "SIZE");
   for (const auto& im : *list) {
     std::string short_id = im.id.substr(7, 13);
-    if (im.names.empty()) std::printf("%-45s %-10s %-15s %s\n", "<none>", "<none>", short_id.c_str(), humanSize(im.size).c_str());
+    if (im.names.empty())
+      std::printf("%-45s %-10s %-15s %s\n", "<none>", "<none>", short_id.c_str(),
+                  humanSize(im.size).c_str());
     for (const auto& n : im.names) {
       auto ref = parseImageRef(n);
-      std::string repo = ref ? ref->name() : n, tag = ref && !ref->tag.empty() ? ref->tag : "<none>";
-      std::printf("%-45s %-10s %-15s %s\n", repo.c_str(), tag.c_str(), short_id.c_str(), humanSize(im.size).c_str());
+      std::string repo = ref ? ref->name() : n,
+                  tag = ref && !ref->tag.empty() ? ref->tag : "<none>";
+      std::printf("%-45s %-10s %-15s %s\n", repo.c_str(), tag.c_str(), short_id.c_str(),
+                  humanSize(im.size).c_str());
     }
   }
   return 0;
@@ -97,7 +106,8 @@ int cmdImport() {
   auto r = (*rt)->images().importArchive(flags().file, flags().name);
   if (!r) return fail(r.error());
   for (const auto& im : *r)
-    std::printf("imported %s %s\n", im.names.empty() ? "<none>" : im.names[0].c_str(), im.id.c_str());
+    std::printf("imported %s %s\n", im.names.empty() ? "<none>" : im.names[0].c_str(),
+                im.id.c_str());
   return 0;
 }
 
@@ -127,7 +137,8 @@ int cmdRun() {
   if (auto ref = parseImageRef(f.image_ref); ref && ref->str() == kBundledBusyboxRef) {
     std::string archive = bundledBusyboxArchive();
     if (!archive.empty()) {
-      if (auto r = importIfMissing((*rt)->images(), archive, kBundledBusyboxRef); !r) return fail(r.error());
+      if (auto r = importIfMissing((*rt)->images(), archive, kBundledBusyboxRef); !r)
+        return fail(r.error());
     }
   }
   auto sid = (*rt)->runPodSandbox(sb);
@@ -201,12 +212,14 @@ int cmdPs() {
   if (!flags().all) filter.state = ContainerState::Running;
   auto list = (*rt)->listContainers(filter);
   if (!list) return fail(list.error());
-  std::printf("%-15s %-30s %-18s %-10s %-8s %-15s %s\n", "CONTAINER", "IMAGE", "CREATED", "STATE", "EXIT", "NAME", "POD ID");
+  std::printf("%-15s %-30s %-18s %-10s %-8s %-15s %s\n", "CONTAINER", "IMAGE", "CREATED", "STATE",
+              "EXIT", "NAME", "POD ID");
   for (const auto& c : *list) {
-    std::printf("%-15s %-30s %-18s %-10s %-8s %-15s %s\n", c.id.substr(0, 13).c_str(), c.image.c_str(), ago(c.created_at_ns).c_str(),
+    std::printf("%-15s %-30s %-18s %-10s %-8s %-15s %s\n", c.id.substr(0, 13).c_str(),
+                c.image.c_str(), ago(c.created_at_ns).c_str(),
                 std::string(containerStateName(c.state)).c_str(),
-                c.state == ContainerState::Exited ? std::to_string(c.exit_code).c_str() : "-", c.name.c_str(),
-                c.sandbox_id.substr(0, 13).c_str());
+                c.state == ContainerState::Exited ? std::to_string(c.exit_code).c_str() : "-",
+                c.name.c_str(), c.sandbox_id.substr(0, 13).c_str());
   }
   return 0;
 }
@@ -223,29 +236,46 @@ int streamSession(ExecSession& sess, bool tty, bool interactive) {
     struct winsize ws {};
     if (::ioctl(0, TIOCGWINSZ, &ws) == 0) (void)sess.resize(ws.ws_col, ws.ws_row);
   }
-  bool in_open = interactive && sess.stdinFd() >= 0, out_open = true, err_open = sess.stderrFd() >= 0;
+  bool in_open = interactive && sess.stdinFd() >= 0, out_open = true,
+       err_open = sess.stderrFd() >= 0;
   char buf[8192];
   while (out_open || err_open) {
     struct pollfd p[3];
     int n = 0, ii = -1, io = -1, ie = -1;
-    if (in_open) { ii = n; p[n++] = {0, POLLIN, 0}; }
-    if (out_open) { io = n; p[n++] = {sess.stdoutFd(), POLLIN, 0}; }
-    if (err_open) { ie = n; p[n++] = {sess.stderrFd(), POLLIN, 0}; }
+    if (in_open) {
+      ii = n;
+      p[n++] = {0, POLLIN, 0};
+    }
+    if (out_open) {
+      io = n;
+      p[n++] = {sess.stdoutFd(), POLLIN, 0};
+    }
+    if (err_open) {
+      ie = n;
+      p[n++] = {sess.stderrFd(), POLLIN, 0};
+    }
     if (::poll(p, static_cast<nfds_t>(n), -1) < 0) continue;
     if (ii >= 0 && p[ii].revents) {
       ssize_t k = ::read(0, buf, sizeof buf);
-      if (k <= 0) { in_open = false; sess.closeStdin(); }
-      else (void)!::write(sess.stdinFd(), buf, static_cast<std::size_t>(k));
+      if (k <= 0) {
+        in_open = false;
+        sess.closeStdin();
+      } else
+        (void)!::write(sess.stdinFd(), buf, static_cast<std::size_t>(k));
     }
     if (io >= 0 && p[io].revents) {
       ssize_t k = ::read(sess.stdoutFd(), buf, sizeof buf);
-      if (k <= 0) out_open = false;
-      else (void)!::write(1, buf, static_cast<std::size_t>(k));
+      if (k <= 0)
+        out_open = false;
+      else
+        (void)!::write(1, buf, static_cast<std::size_t>(k));
     }
     if (ie >= 0 && p[ie].revents) {
       ssize_t k = ::read(sess.stderrFd(), buf, sizeof buf);
-      if (k <= 0) err_open = false;
-      else (void)!::write(2, buf, static_cast<std::size_t>(k));
+      if (k <= 0)
+        err_open = false;
+      else
+        (void)!::write(2, buf, static_cast<std::size_t>(k));
     }
   }
   if (raw) ::tcsetattr(0, TCSANOW, &saved);
@@ -259,7 +289,8 @@ int cmdExec() {
   if (!rt) return fail(rt.error());
   auto& f = flags();
   if (!f.tty && !f.interactive) {
-    auto r = (*rt)->execSync(f.id, f.cmd, std::chrono::seconds(f.timeout_s > 0 ? f.timeout_s : 3600));
+    auto r =
+        (*rt)->execSync(f.id, f.cmd, std::chrono::seconds(f.timeout_s > 0 ? f.timeout_s : 3600));
     if (!r) return fail(r.error());
     std::fwrite(r->stdout_data.data(), 1, r->stdout_data.size(), stdout);
     std::fwrite(r->stderr_data.data(), 1, r->stderr_data.size(), stderr);
@@ -311,7 +342,8 @@ int cmdRm() {
   auto r = (*rt)->removeContainer(st->id);
   if (!r) return fail(r.error());
   // A sandbox made by `ctr run` goes with its container.
-  if (auto sb = (*rt)->podSandboxStatus(st->sandbox_id); sb && sb->labels.count("skiff.io/ctr-run")) {
+  if (auto sb = (*rt)->podSandboxStatus(st->sandbox_id);
+      sb && sb->labels.count("skiff.io/ctr-run")) {
     auto left = (*rt)->listContainers(ContainerFilter{st->sandbox_id, std::nullopt});
     if (left && left->empty()) (void)(*rt)->removePodSandbox(st->sandbox_id);
   }
@@ -343,7 +375,8 @@ int cmdInspect() {
             {"annotations", st->annotations}};
   if (st->state == ContainerState::Running) {
     if (auto s = (*rt)->containerStats(st->id))
-      j["stats"] = {{"cpuUsageCoreNanoSeconds", s->cpu_usage_core_ns}, {"memoryWorkingSetBytes", s->memory_working_set_bytes}};
+      j["stats"] = {{"cpuUsageCoreNanoSeconds", s->cpu_usage_core_ns},
+                    {"memoryWorkingSetBytes", s->memory_working_set_bytes}};
   }
   std::printf("%s\n", j.dump(2).c_str());
   return 0;
@@ -351,9 +384,12 @@ int cmdInspect() {
 
 Added addCtrCommand(CLI::App& app) {
   auto& f = flags();
-  CLI::App* ctr = app.add_subcommand("ctr", "Debug the container runtime (images import pull run ps exec attach logs stop rm inspect)");
+  CLI::App* ctr = app.add_subcommand(
+      "ctr",
+      "Debug the container runtime (images import pull run ps exec attach logs stop rm inspect)");
   ctr->add_option("--state-dir", f.state_dir, "Runtime state directory")->capture_default_str();
-  ctr->add_option("--log-dir", f.log_dir, "Base directory of the CRI container logs")->capture_default_str();
+  ctr->add_option("--log-dir", f.log_dir, "Base directory of the CRI container logs")
+      ->capture_default_str();
   ctr->add_option("--backend", f.backend, "Runtime backend: native or runc")->capture_default_str();
   ctr->add_option("--cgroup-parent", f.cgroup_parent, "cgroup parent of kubepods");
   ctr->require_subcommand(1);

@@ -2,7 +2,6 @@
 // Flags mirror kubelet's names; --config reads a KubeletConfiguration file and flags given on the
 // command line win over it, as with kubelet.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <memory>
 
@@ -54,10 +53,12 @@ Added addRun(CLI::App& app) {
   app.add_option("--eviction-hard", flags->eviction_hard,
                  "hard eviction thresholds (default memory.available<100Mi,nodefs.available<10%,"
                  "imagefs.available<15%,nodefs.inodesFree<5%)");
-  app.add_option("--eviction-soft", flags->eviction_soft,
-                 "soft eviction thresholds, e.g. memory.available<1.5Gi (each needs a grace period)");
-  app.add_option("--eviction-soft-grace-period", flags->eviction_soft_grace,
-                 "how long a soft threshold must hold before eviction, e.g. memory.available=1m30s");
+  app.add_option(
+      "--eviction-soft", flags->eviction_soft,
+      "soft eviction thresholds, e.g. memory.available<1.5Gi (each needs a grace period)");
+  app.add_option(
+      "--eviction-soft-grace-period", flags->eviction_soft_grace,
+      "how long a soft threshold must hold before eviction, e.g. memory.available=1m30s");
   app.add_option("--eviction-minimum-reclaim", flags->eviction_min_reclaim,
                  "how far past a threshold the signal must recover after evicting, "
                  "e.g. memory.available=0Mi,nodefs.available=500Mi");
@@ -90,8 +91,7 @@ Added addRun(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--cluster-cidr", c.cluster_cidr, "cluster pod network")->capture_default_str();
   app.add_option("--cluster-dns", flags->cluster_dns, "DNS server IPs for pods, comma separated");
-  app.add_option("--cluster-domain", c.cluster_domain, "cluster DNS domain")
-      ->capture_default_str();
+  app.add_option("--cluster-domain", c.cluster_domain, "cluster DNS domain")->capture_default_str();
   app.add_option("--pod-manifest-path", c.pod_manifest_path, "directory of static pod manifests")
       ->capture_default_str();
   app.add_option("--port", c.port, "kubelet API port (HTTPS)")->capture_default_str();
@@ -127,11 +127,13 @@ Added addRun(CLI::App& app) {
       if (!given("--port")) cfg.port = from_file.port;
       if (!given("--address")) cfg.address = from_file.address;
       if (!given("--healthz-port")) cfg.healthz_port = from_file.healthz_port;
-      if (!given("--healthz-bind-address")) cfg.healthz_bind_address = from_file.healthz_bind_address;
+      if (!given("--healthz-bind-address"))
+        cfg.healthz_bind_address = from_file.healthz_bind_address;
       if (!given("--pod-manifest-path")) cfg.pod_manifest_path = from_file.pod_manifest_path;
       if (!given("--cluster-domain")) cfg.cluster_domain = from_file.cluster_domain;
       if (!given("--tls-cert-file")) cfg.tls_cert_file = from_file.tls_cert_file;
-      if (!given("--tls-private-key-file")) cfg.tls_private_key_file = from_file.tls_private_key_file;
+      if (!given("--tls-private-key-file"))
+        cfg.tls_private_key_file = from_file.tls_private_key_file;
       if (!given("--client-ca-file")) cfg.client_ca_file = from_file.client_ca_file;
       cfg.kube_reserved = from_file.kube_reserved;
       cfg.system_reserved = from_file.system_reserved;
@@ -139,8 +141,10 @@ Added addRun(CLI::App& app) {
       cfg.eviction_soft = from_file.eviction_soft;
       cfg.eviction_soft_grace_period = from_file.eviction_soft_grace_period;
       cfg.eviction_minimum_reclaim = from_file.eviction_minimum_reclaim;
-      if (!given("--image-gc-high-threshold")) cfg.image_gc.high_threshold_percent = from_file.image_gc.high_threshold_percent;
-      if (!given("--image-gc-low-threshold")) cfg.image_gc.low_threshold_percent = from_file.image_gc.low_threshold_percent;
+      if (!given("--image-gc-high-threshold"))
+        cfg.image_gc.high_threshold_percent = from_file.image_gc.high_threshold_percent;
+      if (!given("--image-gc-low-threshold"))
+        cfg.image_gc.low_threshold_percent = from_file.image_gc.low_threshold_percent;
       cfg.image_gc.min_age = from_file.image_gc.min_age;
       if (!given("--eviction-max-pod-grace-period")) {
         cfg.eviction_max_pod_grace_period = from_file.eviction_max_pod_grace_period;
@@ -200,8 +204,9 @@ Added addRun(CLI::App& app) {
     }
     if (auto v = validateImageGcPolicy(cfg.image_gc); !v) return fail(v.error());
     // The whole eviction configuration is checked before anything starts.
-    if (auto t = parseEvictionSettings({cfg.eviction_hard, cfg.eviction_soft, cfg.eviction_soft_grace_period,
-                                        cfg.eviction_minimum_reclaim});
+    if (auto t =
+            parseEvictionSettings({cfg.eviction_hard, cfg.eviction_soft,
+                                   cfg.eviction_soft_grace_period, cfg.eviction_minimum_reclaim});
         !t) {
       return fail(t.error());
     }
@@ -216,7 +221,8 @@ Added addRun(CLI::App& app) {
       std::size_t pos = 0;
       while (pos <= s.size()) {
         auto comma = s.find(',', pos);
-        std::string ip = s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+        std::string ip =
+            s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
         if (!ip.empty()) cfg.cluster_dns.push_back(ip);
         if (comma == std::string::npos) break;
         pos = comma + 1;

@@ -1,14 +1,12 @@
 #include "skiff/agent/agent.h"
 
 #include <malloc.h>
-
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -24,8 +22,6 @@
 #include "skiff/agent/kubeconfig.h"
 #include "skiff/agent/kubelet.h"
 #include "skiff/agent/kubelet_server.h"
-#include "skiff/agent/tls_util.h"
-#include "skiff/common/file.h"
 #include "skiff/agent/node_facts.h"
 #include "skiff/agent/node_status.h"
 #include "skiff/agent/object_source.h"
@@ -35,7 +31,9 @@
 #include "skiff/agent/resources.h"
 #include "skiff/agent/runner.h"
 #include "skiff/agent/static_pods.h"
+#include "skiff/agent/tls_util.h"
 #include "skiff/agent/volumes.h"
+#include "skiff/common/file.h"
 #include "skiff/common/log.h"
 #include "skiff/common/version.h"
 
@@ -182,8 +180,7 @@ class NodeWatch final : public ReflectorHandler {
     auto r = network_->syncNodeRoutes(copy);
     if (!r) {
       auto lg = skiff::log::get("agent");
-      SKIFF_LOG_WARN(lg, "Syncing node routes failed, will retry",
-                     kv("err", r.error().message()));
+      SKIFF_LOG_WARN(lg, "Syncing node routes failed, will retry", kv("err", r.error().message()));
     }
   }
   std::string name_;
@@ -232,7 +229,8 @@ class ObjectCache final : public ReflectorHandler {
     if (!listed_) return std::nullopt;
     std::vector<json> out;
     std::string prefix = ns + "/";
-    for (auto it = objs_.lower_bound(prefix); it != objs_.end() && it->first.starts_with(prefix); ++it) {
+    for (auto it = objs_.lower_bound(prefix); it != objs_.end() && it->first.starts_with(prefix);
+         ++it) {
       out.push_back(it->second);
     }
     return out;
@@ -284,11 +282,14 @@ class ApiSource final : public KubeletApiSource {
     out += "# HELP kubelet_node_name The node's name. The count is always 1.\n";
     out += "# TYPE kubelet_node_name gauge\nkubelet_node_name{node=\"" + node_ + "\"} 1\n";
     out += "# HELP kubelet_running_pods Number of pods that have a running pod sandbox\n";
-    out += "# TYPE kubelet_running_pods gauge\nkubelet_running_pods " + std::to_string(running_pods) + "\n";
+    out += "# TYPE kubelet_running_pods gauge\nkubelet_running_pods " +
+           std::to_string(running_pods) + "\n";
     out += "# HELP kubelet_running_containers Number of containers currently running\n";
     out += "# TYPE kubelet_running_containers gauge\n";
-    out += "kubelet_running_containers{container_state=\"running\"} " + std::to_string(running_containers) + "\n";
-    out += "kubelet_running_containers{container_state=\"exited\"} " + std::to_string(exited) + "\n";
+    out += "kubelet_running_containers{container_state=\"running\"} " +
+           std::to_string(running_containers) + "\n";
+    out +=
+        "kubelet_running_containers{container_state=\"exited\"} " + std::to_string(exited) + "\n";
     out += "# HELP process_resident_memory_bytes Resident memory size in bytes.\n";
     out += "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes " +
            std::to_string(rss_pages * ::sysconf(_SC_PAGESIZE)) + "\n";
@@ -312,7 +313,8 @@ class ApiSource final : public KubeletApiSource {
         if (p.is_null()) {
           p = {{"podRef",
                 {{"name", c.labels.count(kLabelPodName) ? c.labels.at(kLabelPodName) : ""},
-                 {"namespace", c.labels.count(kLabelPodNamespace) ? c.labels.at(kLabelPodNamespace) : ""},
+                 {"namespace",
+                  c.labels.count(kLabelPodNamespace) ? c.labels.at(kLabelPodNamespace) : ""},
                  {"uid", uid}}},
                {"startTime", rfc3339FromNs(c.started_at_ns)},
                {"containers", json::array()}};
@@ -404,12 +406,15 @@ int runAgent(const AgentConfig& cfg) {
 
   std::error_code ec;
   std::filesystem::create_directories(cfg.root_dir, ec);
-  if (ec) return fail(Error(ErrorCode::Internal, "create root dir '" + cfg.root_dir + "': " + ec.message()));
+  if (ec)
+    return fail(
+        Error(ErrorCode::Internal, "create root dir '" + cfg.root_dir + "': " + ec.message()));
 
   auto facts = makeProcNodeFacts(cfg);
   auto snapshot = facts->collect();
   if (!snapshot) return fail(snapshot.error());
-  std::string node_name = cfg.hostname_override.empty() ? snapshot->hostname : cfg.hostname_override;
+  std::string node_name =
+      cfg.hostname_override.empty() ? snapshot->hostname : cfg.hostname_override;
   for (auto& c : node_name) c = static_cast<char>(std::tolower(c));
 
   // Credentials: an existing kubeconfig wins; otherwise join with the bootstrap token.
@@ -504,8 +509,8 @@ int runAgent(const AgentConfig& cfg) {
   for (int attempt = 0; !g_stop; ++attempt) {
     auto r = status->registerNode();
     if (r) break;
-    SKIFF_LOG_WARN(lg, "Unable to register node with API server, will retry",
-                   kv("node", node_name), kv("err", r.error().message()));
+    SKIFF_LOG_WARN(lg, "Unable to register node with API server, will retry", kv("node", node_name),
+                   kv("err", r.error().message()));
     std::this_thread::sleep_for(std::chrono::seconds(std::min(attempt + 1, 7)));
   }
   if (g_stop) return 0;
@@ -524,9 +529,8 @@ int runAgent(const AgentConfig& cfg) {
   };
   auto services_cache = std::make_unique<ObjectCache>(poke);
   auto slices_cache = std::make_unique<ObjectCache>(poke);
-  auto objects = makeApiObjectSource(client, [&](const std::string& ns) {
-    return services_cache->inNamespace(ns);
-  });
+  auto objects = makeApiObjectSource(
+      client, [&](const std::string& ns) { return services_cache->inNamespace(ns); });
   auto mounter = makeRealMounter();
   VolumeManager volumes(cfg.root_dir, *objects, *mounter);
   Backoff crash(cfg.crash_loop_initial, cfg.crash_loop_max, wall);
@@ -567,8 +571,9 @@ int runAgent(const AgentConfig& cfg) {
   recorder.nodeEvent("Normal", "Starting", "Starting kubelet.");
 
   // Eviction manager over this machine's stats; it also gates admission.
-  auto thresholds = parseEvictionSettings({cfg.eviction_hard, cfg.eviction_soft,
-                                           cfg.eviction_soft_grace_period, cfg.eviction_minimum_reclaim});
+  auto thresholds =
+      parseEvictionSettings({cfg.eviction_hard, cfg.eviction_soft, cfg.eviction_soft_grace_period,
+                             cfg.eviction_minimum_reclaim});
   if (!thresholds) return fail(thresholds.error());
   auto eviction_stats = makeNodeEvictionStats({cfg.root_dir, cfg.runtime_root}, *runtime);
   eviction = std::make_unique<EvictionManager>(
@@ -579,13 +584,14 @@ int runAgent(const AgentConfig& cfg) {
       wall, cfg.eviction_pressure_transition_period, cfg.eviction_max_pod_grace_period);
   // Image GC: periodic, and the eviction manager's node-level reclaim under disk pressure.
   ImageGcManager image_gc(*runtime, cfg.image_gc,
-                          [&](const std::string& type, const std::string& reason, const std::string& msg) {
-                            recorder.nodeEvent(type, reason, msg);
-                          });
+                          [&](const std::string& type, const std::string& reason,
+                              const std::string& msg) { recorder.nodeEvent(type, reason, msg); });
   eviction->setNodeReclaim([&](const std::string&) {
     auto freed = image_gc.deleteUnusedImages();
-    if (!freed) SKIFF_LOG_WARN(lg, "Eviction manager: unexpected error when attempting to reduce resource pressure",
-                               kv("err", freed.error().message()));
+    if (!freed)
+      SKIFF_LOG_WARN(
+          lg, "Eviction manager: unexpected error when attempting to reduce resource pressure",
+          kv("err", freed.error().message()));
     return freed && *freed > 0;
   });
   eviction->synchronize();  // conditions right from the first status report
@@ -600,7 +606,9 @@ int runAgent(const AgentConfig& cfg) {
       lease_io, "node-lease",
       [&] {
         auto r = status->renewLease();
-        if (!r) SKIFF_LOG_WARN(lg, "Failed to renew node lease, will retry", kv("err", r.error().message()));
+        if (!r)
+          SKIFF_LOG_WARN(lg, "Failed to renew node lease, will retry",
+                         kv("err", r.error().message()));
         return bool(r);
       },
       std::chrono::seconds(cfg.node_lease_duration_seconds) / 4,
@@ -609,7 +617,9 @@ int runAgent(const AgentConfig& cfg) {
       status_io, "node-status",
       [&] {
         auto r = status->syncStatus();
-        if (!r) SKIFF_LOG_WARN(lg, "Error updating node status, will retry", kv("err", r.error().message()));
+        if (!r)
+          SKIFF_LOG_WARN(lg, "Error updating node status, will retry",
+                         kv("err", r.error().message()));
         return bool(r);
       },
       std::chrono::seconds(1), cfg.node_status_update_frequency, std::chrono::seconds(2));
@@ -657,7 +667,8 @@ int runAgent(const AgentConfig& cfg) {
         [&] {
           auto r = proxy->sync(services_cache->snapshot(), slices_cache->snapshot());
           if (!r) {
-            SKIFF_LOG_WARN(lg, "Service proxy sync failed, will retry", kv("err", r.error().message()));
+            SKIFF_LOG_WARN(lg, "Service proxy sync failed, will retry",
+                           kv("err", r.error().message()));
             return false;
           }
           SKIFF_LOG_DEBUG(lg, "Service proxy synced", kv("result", *r));
@@ -666,9 +677,9 @@ int runAgent(const AgentConfig& cfg) {
         std::chrono::seconds(1), std::chrono::seconds(30), std::chrono::seconds(5));
     services_reflector = std::make_unique<Reflector>(client, apiPath("", "v1", "services"),
                                                      ListOptions{}, *services_cache, "services");
-    slices_reflector = std::make_unique<Reflector>(
-        client, apiPath("discovery.k8s.io", "v1", "endpointslices"), ListOptions{}, *slices_cache,
-        "endpointslices");
+    slices_reflector =
+        std::make_unique<Reflector>(client, apiPath("discovery.k8s.io", "v1", "endpointslices"),
+                                    ListOptions{}, *slices_cache, "endpointslices");
     threads.list.emplace_back([&] { services_reflector->run(cancel); });
     threads.list.emplace_back([&] { slices_reflector->run(cancel); });
     proxy_runner->start();

@@ -4,8 +4,8 @@
 #include <set>
 #include <sstream>
 
-#include "skiff/common/yaml.h"
 #include "skiff/common/file.h"
+#include "skiff/common/yaml.h"
 
 namespace skiff::agent {
 
@@ -25,8 +25,8 @@ std::vector<std::string> splitComma(const std::string& text) {
   return out;
 }
 
-const std::set<std::string> kEvictionSignals = {"memory.available",  "nodefs.available",
-                                                "nodefs.inodesFree", "imagefs.available",
+const std::set<std::string> kEvictionSignals = {"memory.available",   "nodefs.available",
+                                                "nodefs.inodesFree",  "imagefs.available",
                                                 "imagefs.inodesFree", "pid.available"};
 
 Result<void> checkThreshold(const std::string& signal, const std::string& value) {
@@ -34,8 +34,8 @@ Result<void> checkThreshold(const std::string& signal, const std::string& value)
     return Error(ErrorCode::Invalid, "parse eviction threshold: unknown signal '" + signal + "'");
   }
   if (value.empty() || value.find_first_not_of("0123456789.%KMGTPEikmgtpe") != std::string::npos) {
-    return Error(ErrorCode::Invalid, "parse eviction threshold '" + signal + "': bad quantity '" +
-                                         value + "'");
+    return Error(ErrorCode::Invalid,
+                 "parse eviction threshold '" + signal + "': bad quantity '" + value + "'");
   }
   return ok();
 }
@@ -57,8 +57,8 @@ Result<std::map<std::string, std::string>> parseKeyValueList(const std::string& 
 
 Result<std::chrono::seconds> parseGoDuration(const std::string& text, const std::string& what) {
   auto bad = [&] {
-    return Error(ErrorCode::Invalid, "parse " + what + ": invalid duration '" + text +
-                                         "' (use e.g. 30s, 5m0s, 1h)");
+    return Error(ErrorCode::Invalid,
+                 "parse " + what + ": invalid duration '" + text + "' (use e.g. 30s, 5m0s, 1h)");
   };
   if (text.empty()) return bad();
   if (text == "0") return std::chrono::seconds(0);
@@ -66,19 +66,27 @@ Result<std::chrono::seconds> parseGoDuration(const std::string& text, const std:
   std::size_t i = 0;
   while (i < text.size()) {
     std::size_t start = i;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+      ++i;
     if (i == start) return bad();
     double v = std::strtod(text.substr(start, i - start).c_str(), nullptr);
     std::size_t ustart = i;
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string unit = text.substr(ustart, i - ustart);
-    if (unit == "h") total += v * 3600;
-    else if (unit == "m") total += v * 60;
-    else if (unit == "s") total += v;
-    else if (unit == "ms") total += v / 1e3;
-    else if (unit == "us" || unit == "µs") total += v / 1e6;
-    else if (unit == "ns") total += v / 1e9;
-    else return bad();
+    if (unit == "h")
+      total += v * 3600;
+    else if (unit == "m")
+      total += v * 60;
+    else if (unit == "s")
+      total += v;
+    else if (unit == "ms")
+      total += v / 1e3;
+    else if (unit == "us" || unit == "µs")
+      total += v / 1e6;
+    else if (unit == "ns")
+      total += v / 1e9;
+    else
+      return bad();
   }
   return std::chrono::seconds(static_cast<int64_t>(total));
 }
@@ -110,7 +118,8 @@ Result<std::vector<json>> parseTaints(const std::string& text) {
     std::string kv = term.substr(0, colon), effect = term.substr(colon + 1);
     if (effect != "NoSchedule" && effect != "PreferNoSchedule" && effect != "NoExecute") {
       return Error(ErrorCode::Invalid, "parse --register-with-taints: invalid taint effect '" +
-                                           effect + "', must be NoSchedule, PreferNoSchedule or "
+                                           effect +
+                                           "', must be NoSchedule, PreferNoSchedule or "
                                            "NoExecute");
     }
     json t = {{"effect", effect}};
@@ -127,23 +136,31 @@ Result<std::vector<json>> parseTaints(const std::string& text) {
 
 Result<void> validateNodeLabels(const std::map<std::string, std::string>& labels) {
   // kubelet's allowed kubernetes.io labels (cmd/kubelet/app/options/options.go).
-  static const std::set<std::string> kAllowed = {
-      "kubernetes.io/hostname",        "kubernetes.io/instance-type",
-      "kubernetes.io/os",              "kubernetes.io/arch",
-      "beta.kubernetes.io/instance-type", "beta.kubernetes.io/os",
-      "beta.kubernetes.io/arch",       "failure-domain.beta.kubernetes.io/zone",
-      "failure-domain.beta.kubernetes.io/region", "topology.kubernetes.io/zone",
-      "topology.kubernetes.io/region", "node.kubernetes.io/instance-type"};
+  static const std::set<std::string> kAllowed = {"kubernetes.io/hostname",
+                                                 "kubernetes.io/instance-type",
+                                                 "kubernetes.io/os",
+                                                 "kubernetes.io/arch",
+                                                 "beta.kubernetes.io/instance-type",
+                                                 "beta.kubernetes.io/os",
+                                                 "beta.kubernetes.io/arch",
+                                                 "failure-domain.beta.kubernetes.io/zone",
+                                                 "failure-domain.beta.kubernetes.io/region",
+                                                 "topology.kubernetes.io/zone",
+                                                 "topology.kubernetes.io/region",
+                                                 "node.kubernetes.io/instance-type"};
   for (const auto& [k, v] : labels) {
     auto slash = k.find('/');
     std::string prefix = slash == std::string::npos ? "" : k.substr(0, slash);
     bool k8s_ns = prefix == "kubernetes.io" || prefix.ends_with(".kubernetes.io") ||
                   prefix == "k8s.io" || prefix.ends_with(".k8s.io");
-    bool allowed_ns = prefix == "kubelet.kubernetes.io" || prefix.ends_with(".kubelet.kubernetes.io") ||
+    bool allowed_ns = prefix == "kubelet.kubernetes.io" ||
+                      prefix.ends_with(".kubelet.kubernetes.io") ||
                       prefix == "node.kubernetes.io" || prefix.ends_with(".node.kubernetes.io");
     if (k8s_ns && !allowed_ns && !kAllowed.count(k)) {
-      return Error(ErrorCode::Invalid, "unknown 'kubernetes.io' or 'k8s.io' labels specified with "
-                                       "--node-labels: [" + k + "]");
+      return Error(ErrorCode::Invalid,
+                   "unknown 'kubernetes.io' or 'k8s.io' labels specified with "
+                   "--node-labels: [" +
+                       k + "]");
     }
     if (v.size() > 63) {
       return Error(ErrorCode::Invalid, "invalid node label '" + k + "': value longer than 63");
@@ -156,12 +173,14 @@ Result<void> applyKubeletConfiguration(const json& doc, AgentConfig& cfg) {
   if (!doc.is_object()) return Error(ErrorCode::Invalid, "kubelet config: not a mapping");
   std::string kind = doc.value("kind", "KubeletConfiguration");
   if (kind != "KubeletConfiguration") {
-    return Error(ErrorCode::Invalid, "kubelet config: kind '" + kind + "' is not "
-                                     "KubeletConfiguration");
+    return Error(ErrorCode::Invalid, "kubelet config: kind '" + kind +
+                                         "' is not "
+                                         "KubeletConfiguration");
   }
   auto strMap = [&](const char* key, std::map<std::string, std::string>& out) -> Result<void> {
     if (!doc.contains(key)) return ok();
-    if (!doc[key].is_object()) return Error(ErrorCode::Invalid, std::string("kubelet config: ") + key + " must be a map");
+    if (!doc[key].is_object())
+      return Error(ErrorCode::Invalid, std::string("kubelet config: ") + key + " must be a map");
     out.clear();
     for (const auto& [k, v] : doc[key].items()) {
       out[k] = v.is_string() ? v.get<std::string>() : v.dump();
@@ -170,13 +189,16 @@ Result<void> applyKubeletConfiguration(const json& doc, AgentConfig& cfg) {
   };
   auto integer = [&](const char* key, int& out) -> Result<void> {
     if (!doc.contains(key)) return ok();
-    if (!doc[key].is_number_integer()) return Error(ErrorCode::Invalid, std::string("kubelet config: ") + key + " must be an integer");
+    if (!doc[key].is_number_integer())
+      return Error(ErrorCode::Invalid,
+                   std::string("kubelet config: ") + key + " must be an integer");
     out = doc[key].get<int>();
     return ok();
   };
   auto string = [&](const char* key, std::string& out) -> Result<void> {
     if (!doc.contains(key)) return ok();
-    if (!doc[key].is_string()) return Error(ErrorCode::Invalid, std::string("kubelet config: ") + key + " must be a string");
+    if (!doc[key].is_string())
+      return Error(ErrorCode::Invalid, std::string("kubelet config: ") + key + " must be a string");
     out = doc[key].get<std::string>();
     return ok();
   };
@@ -205,7 +227,9 @@ Result<void> applyKubeletConfiguration(const json& doc, AgentConfig& cfg) {
   if (doc.contains("evictionMaxPodGracePeriod")) {
     int v = 0;
     SKIFF_TRY(integer("evictionMaxPodGracePeriod", v));
-    if (v < 0) return Error(ErrorCode::Invalid, "kubelet config: evictionMaxPodGracePeriod must not be negative");
+    if (v < 0)
+      return Error(ErrorCode::Invalid,
+                   "kubelet config: evictionMaxPodGracePeriod must not be negative");
     cfg.eviction_max_pod_grace_period = std::chrono::seconds(v);
   }
   SKIFF_TRY(integer("imageGCHighThresholdPercent", cfg.image_gc.high_threshold_percent));
@@ -222,7 +246,8 @@ Result<void> applyKubeletConfiguration(const json& doc, AgentConfig& cfg) {
                            parseGoDuration(d, "evictionPressureTransitionPeriod"));
   }
   if (doc.contains("clusterDNS")) {
-    if (!doc["clusterDNS"].is_array()) return Error(ErrorCode::Invalid, "kubelet config: clusterDNS must be a list");
+    if (!doc["clusterDNS"].is_array())
+      return Error(ErrorCode::Invalid, "kubelet config: clusterDNS must be a list");
     cfg.cluster_dns.clear();
     for (const auto& v : doc["clusterDNS"]) {
       if (v.is_string()) cfg.cluster_dns.push_back(v.get<std::string>());

@@ -182,15 +182,16 @@ Result<EnvList> buildContainerEnv(const json& pod, const json& container, Object
     auto obj = is_cm ? objects.configMap(ns, name) : objects.secret(ns, name);
     if (!obj) {
       if (optional && obj.error().is(ErrorCode::NotFound)) continue;
-      return Error(ErrorCode::Invalid, std::string(is_cm ? "configmap" : "secret") + " \"" +
-                                           name + "\" not found");
+      return Error(ErrorCode::Invalid,
+                   std::string(is_cm ? "configmap" : "secret") + " \"" + name + "\" not found");
     }
     const json data = obj->value("data", json::object());  // items() only references
     for (const auto& [k, v] : data.items()) {
       std::string value = v.is_string() ? v.get<std::string>() : "";
       if (!is_cm) {
         auto dec = base64Decode(value);
-        if (!dec) return Error(ErrorCode::Invalid, "secret \"" + name + "\" key " + k + ": bad base64");
+        if (!dec)
+          return Error(ErrorCode::Invalid, "secret \"" + name + "\" key " + k + ": bad base64");
         value = *dec;
       }
       set(prefix + k, value);
@@ -208,7 +209,8 @@ Result<EnvList> buildContainerEnv(const json& pod, const json& container, Object
     }
     const json& vf = e["valueFrom"];
     if (vf.contains("fieldRef")) {
-      SKIFF_ASSIGN_OR_RETURN(auto v, podFieldValue(pod, vf["fieldRef"].value("fieldPath", ""), ctx));
+      SKIFF_ASSIGN_OR_RETURN(auto v,
+                             podFieldValue(pod, vf["fieldRef"].value("fieldPath", ""), ctx));
       set(name, v);
     } else if (vf.contains("resourceFieldRef")) {
       const json& ref = vf["resourceFieldRef"];
@@ -231,8 +233,8 @@ Result<EnvList> buildContainerEnv(const json& pod, const json& container, Object
       auto obj = is_cm ? objects.configMap(ns, oname) : objects.secret(ns, oname);
       if (!obj) {
         if (optional && obj.error().is(ErrorCode::NotFound)) continue;
-        return Error(ErrorCode::Invalid, std::string(is_cm ? "configmap" : "secret") + " \"" +
-                                             oname + "\" not found");
+        return Error(ErrorCode::Invalid,
+                     std::string(is_cm ? "configmap" : "secret") + " \"" + oname + "\" not found");
       }
       const json& data = obj->value("data", json::object());
       if (!data.contains(key)) {

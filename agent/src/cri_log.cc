@@ -59,8 +59,8 @@ std::string renderCriLog(std::string_view text, const LogOptions& opts) {
   std::size_t start = 0;
   while (start < text.size()) {
     auto nl = text.find('\n', start);
-    std::string_view line = text.substr(start, nl == std::string_view::npos ? std::string_view::npos
-                                                                            : nl - start);
+    std::string_view line =
+        text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
     start = nl == std::string_view::npos ? text.size() : nl + 1;
     auto parsed = parseCriLogLine(line);
     if (!parsed) continue;

@@ -130,9 +130,9 @@ void EventRecorder::post(const Item& item) {
     }
   }
   if (seen) {
-    auto r = client_->patch(apiPath("", "v1", "events", seen->ns, seen->name),
-                            {{"count", seen->count}, {"lastTimestamp", item.time}},
-                            PatchType::Merge);
+    auto r =
+        client_->patch(apiPath("", "v1", "events", seen->ns, seen->name),
+                       {{"count", seen->count}, {"lastTimestamp", item.time}}, PatchType::Merge);
     if (r) return;
     if (!r.error().is(ErrorCode::NotFound)) {
       SKIFF_LOG_WARN(lg, "Server rejected event (will not retry!)", kv("reason", item.reason),
@@ -147,9 +147,9 @@ void EventRecorder::post(const Item& item) {
   uint64_t stamp;
   {
     std::lock_guard lk(mu_);
-    stamp = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                      clock_().time_since_epoch())
-                                      .count()) +
+    stamp = static_cast<uint64_t>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(clock_().time_since_epoch())
+                    .count()) +
             ++seq_;
   }
   std::snprintf(suffix, sizeof suffix, "%llx", static_cast<unsigned long long>(stamp));

@@ -103,7 +103,8 @@ bool crossedIn(const EvictionThreshold& t, const std::map<std::string, SignalObs
                bool with_min_reclaim) {
   auto it = observed.find(t.signal);
   if (it == observed.end() || it->second.available < 0) return false;
-  bool needs_capacity = !t.quantity || (with_min_reclaim && t.min_reclaim && !t.min_reclaim->quantity);
+  bool needs_capacity =
+      !t.quantity || (with_min_reclaim && t.min_reclaim && !t.min_reclaim->quantity);
   if (needs_capacity && it->second.capacity <= 0) return false;
   int64_t limit = t.resolve(it->second.capacity);
   if (with_min_reclaim && t.min_reclaim) limit += t.min_reclaim->resolve(it->second.capacity);
@@ -141,31 +142,35 @@ Result<EvictionQuantity> parseEvictionQuantity(const std::string& signal, const 
     char* end = nullptr;
     double pct = std::strtod(text.c_str(), &end);
     if (end != text.c_str() + text.size() - 1 || !std::isfinite(pct) || pct < 0 || pct > 100) {
-      return Error(ErrorCode::Invalid, what + " " + signal + ": invalid percentage '" + text +
-                                           "' (must be 0%..100%)");
+      return Error(ErrorCode::Invalid,
+                   what + " " + signal + ": invalid percentage '" + text + "' (must be 0%..100%)");
     }
     q.percentage = pct / 100;
   } else {
     auto v = parseBytes(text);
-    if (!v || *v < 0) return Error(ErrorCode::Invalid, what + " " + signal + ": invalid quantity '" + text + "'");
+    if (!v || *v < 0)
+      return Error(ErrorCode::Invalid, what + " " + signal + ": invalid quantity '" + text + "'");
     q.quantity = *v;
   }
   return q;
 }
 
 Result<void> knownSignal(const std::string& signal) {
-  if (resourceOf(signal).empty()) return Error(ErrorCode::Invalid, "unsupported eviction signal " + signal);
+  if (resourceOf(signal).empty())
+    return Error(ErrorCode::Invalid, "unsupported eviction signal " + signal);
   return ok();
 }
 
 // parseThresholdStatements: zero thresholds are dropped (disabled).
-Result<std::vector<EvictionThreshold>> thresholdStatements(const std::map<std::string, std::string>& m) {
+Result<std::vector<EvictionThreshold>> thresholdStatements(
+    const std::map<std::string, std::string>& m) {
   std::vector<EvictionThreshold> out;
   for (const auto& [signal, text] : m) {
     if (resourceOf(signal).empty()) {
       return Error(ErrorCode::Invalid, "eviction threshold: unknown signal '" + signal + "'");
     }
-    SKIFF_ASSIGN_OR_RETURN(EvictionQuantity q, parseEvictionQuantity(signal, text, "eviction threshold"));
+    SKIFF_ASSIGN_OR_RETURN(EvictionQuantity q,
+                           parseEvictionQuantity(signal, text, "eviction threshold"));
     if (q.quantity ? *q.quantity == 0 : q.percentage == 0) continue;
     EvictionThreshold t;
     static_cast<EvictionQuantity&>(t) = q;
@@ -184,12 +189,14 @@ Result<std::vector<EvictionThreshold>> parseEvictionSettings(const EvictionSetti
   std::map<std::string, std::chrono::seconds> grace;
   for (const auto& [signal, text] : settings.soft_grace_period) {
     SKIFF_TRY(knownSignal(signal));
-    SKIFF_ASSIGN_OR_RETURN(grace[signal], parseGoDuration(text, "eviction grace period for " + signal));
+    SKIFF_ASSIGN_OR_RETURN(grace[signal],
+                           parseGoDuration(text, "eviction grace period for " + signal));
   }
   for (auto& t : soft) {
     auto g = grace.find(t.signal);
     if (g == grace.end()) {
-      return Error(ErrorCode::Invalid, "grace period must be specified for the soft eviction threshold " + t.signal);
+      return Error(ErrorCode::Invalid,
+                   "grace period must be specified for the soft eviction threshold " + t.signal);
     }
     // A zero grace period would make it a hard threshold; the kubelet treats it so too.
     t.grace_period = g->second;
@@ -197,9 +204,11 @@ Result<std::vector<EvictionThreshold>> parseEvictionSettings(const EvictionSetti
   }
   for (const auto& [signal, text] : settings.minimum_reclaim) {
     SKIFF_TRY(knownSignal(signal));
-    SKIFF_ASSIGN_OR_RETURN(EvictionQuantity q, parseEvictionQuantity(signal, text, "eviction minimum reclaim"));
+    SKIFF_ASSIGN_OR_RETURN(EvictionQuantity q,
+                           parseEvictionQuantity(signal, text, "eviction minimum reclaim"));
     if (!q.quantity && q.percentage <= 0) {
-      return Error(ErrorCode::Invalid, "eviction percentage minimum reclaim " + signal + " must be positive: " + text);
+      return Error(ErrorCode::Invalid,
+                   "eviction percentage minimum reclaim " + signal + " must be positive: " + text);
     }
     for (auto& t : out) {
       if (t.signal == signal) t.min_reclaim = q;
@@ -211,14 +220,14 @@ Result<std::vector<EvictionThreshold>> parseEvictionSettings(const EvictionSetti
   return out;
 }
 
-Result<std::vector<EvictionThreshold>> parseEvictionHard(const std::map<std::string, std::string>& thresholds) {
+Result<std::vector<EvictionThreshold>> parseEvictionHard(
+    const std::map<std::string, std::string>& thresholds) {
   return parseEvictionSettings(EvictionSettings{thresholds, {}, {}, {}});
 }
 
 EvictionManager::EvictionManager(std::vector<EvictionThreshold> thresholds,
-                                 EvictionStatsSource& stats, ActivePods active_pods,
-                                 EvictFn evict, WallClock clock,
-                                 std::chrono::seconds pressure_transition_period,
+                                 EvictionStatsSource& stats, ActivePods active_pods, EvictFn evict,
+                                 WallClock clock, std::chrono::seconds pressure_transition_period,
                                  std::chrono::seconds max_pod_grace_period)
     : thresholds_(std::move(thresholds)),
       stats_(stats),
@@ -301,7 +310,7 @@ std::optional<std::string> EvictionManager::synchronize() {
     return crossedIn(thresholds_[i], *observed, with_min_reclaim);
   };
   std::vector<const EvictionThreshold*> met;  // independent of grace periods: drives conditions
-  std::vector<std::size_t> acting;             // past their grace period: drives eviction
+  std::vector<std::size_t> acting;            // past their grace period: drives eviction
   {
     std::lock_guard lk(mu_);
     std::map<std::size_t, std::chrono::system_clock::time_point> first;
@@ -336,24 +345,27 @@ std::optional<std::string> EvictionManager::synchronize() {
     after = pressure_;
   }
   if (!(before == after)) {
-    SKIFF_LOG_INFO(lg, "Eviction manager: node pressure changed", kv("memoryPressure", after.memory),
-                   kv("diskPressure", after.disk), kv("pidPressure", after.pid));
+    SKIFF_LOG_INFO(lg, "Eviction manager: node pressure changed",
+                   kv("memoryPressure", after.memory), kv("diskPressure", after.disk),
+                   kv("pidPressure", after.pid));
   }
   if (acting.empty()) return std::nullopt;
 
   // thresholds_ is in eviction priority order (memory, disk, pids).
   const EvictionThreshold& t = thresholds_[acting.front()];
   const SignalObservation& obs = observed->at(t.signal);
-  SKIFF_LOG_WARN(lg, "Eviction manager: attempting to reclaim", kv("resourceName", resourceOf(t.signal)),
-                 kv("signal", t.signal), kv("threshold", t.text),
-                 kv("available", obs.available));
+  SKIFF_LOG_WARN(lg, "Eviction manager: attempting to reclaim",
+                 kv("resourceName", resourceOf(t.signal)), kv("signal", t.signal),
+                 kv("threshold", t.text), kv("available", obs.available));
   std::string resource = resourceOf(t.signal);
   if (reclaim_ && (resource == "ephemeral-storage" || resource == "inodes") && reclaim_(t.signal)) {
     // reclaimNodeLevelResources: look again; if nothing is crossed any more, no pod has to go.
     auto again = stats_.observe();
-    if (again && std::none_of(thresholds_.begin(), thresholds_.end(),
-                              [&](const EvictionThreshold& x) { return crossedIn(x, *again, false); })) {
-      SKIFF_LOG_INFO(lg, "Eviction manager: able to reduce resource pressure without evicting pods.",
+    if (again &&
+        std::none_of(thresholds_.begin(), thresholds_.end(),
+                     [&](const EvictionThreshold& x) { return crossedIn(x, *again, false); })) {
+      SKIFF_LOG_INFO(lg,
+                     "Eviction manager: able to reduce resource pressure without evicting pods.",
                      kv("resourceName", resource));
       return std::nullopt;
     }
@@ -372,18 +384,20 @@ std::optional<std::string> EvictionManager::synchronize() {
   for (const auto& pod : ranked) {
     auto u = usage.find(uidOf(pod));
     std::string msg = evictionMessage(t, obs, pod, u == usage.end() ? nullptr : &u->second);
-    SKIFF_LOG_INFO(lg, "Eviction manager: evicting pod",
-                   kv("pod", pod["metadata"].value("namespace", "") + "/" +
-                                 pod["metadata"].value("name", "")),
-                   kv("message", msg));
+    SKIFF_LOG_INFO(
+        lg, "Eviction manager: evicting pod",
+        kv("pod", pod["metadata"].value("namespace", "") + "/" + pod["metadata"].value("name", "")),
+        kv("message", msg));
     // Hard: immediateEvictionGracePeriodSeconds. Soft: the configured maximum, capped by the
     // pod's own terminationGracePeriodSeconds.
     std::chrono::seconds grace(1);
     if (!t.hard()) {
       grace = max_pod_grace_;
       const json& spec = pod.value("spec", json::object());
-      if (spec.contains("terminationGracePeriodSeconds") && spec["terminationGracePeriodSeconds"].is_number_integer()) {
-        grace = std::min(grace, std::chrono::seconds(spec["terminationGracePeriodSeconds"].get<int64_t>()));
+      if (spec.contains("terminationGracePeriodSeconds") &&
+          spec["terminationGracePeriodSeconds"].is_number_integer()) {
+        grace = std::min(
+            grace, std::chrono::seconds(spec["terminationGracePeriodSeconds"].get<int64_t>()));
       }
     }
     if (evict_(pod, msg, grace)) return uidOf(pod);

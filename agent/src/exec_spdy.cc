@@ -4,10 +4,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
-
-#include <array>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -24,7 +23,8 @@ using skiff::log::kv;
 
 class ExecSpdySession : public std::enable_shared_from_this<ExecSpdySession> {
  public:
-  ExecSpdySession(std::shared_ptr<ByteChannel> ch, SpdyExecOptions o) : ch_(std::move(ch)), opts_(std::move(o)) {}
+  ExecSpdySession(std::shared_ptr<ByteChannel> ch, SpdyExecOptions o)
+      : ch_(std::move(ch)), opts_(std::move(o)) {}
 
   asio::awaitable<void> run() {
     ex_ = co_await asio::this_coro::executor;
@@ -44,7 +44,8 @@ class ExecSpdySession : public std::enable_shared_from_this<ExecSpdySession> {
   }
 
  private:
-  asio::awaitable<void> readLoop(std::shared_ptr<ExecSpdySession> /*self keeps the session alive*/) {
+  asio::awaitable<void> readLoop(
+      std::shared_ptr<ExecSpdySession> /*self keeps the session alive*/) {
     auto lg = skiff::log::get("agent");
     for (;;) {
       std::string in;
@@ -73,13 +74,18 @@ class ExecSpdySession : public std::enable_shared_from_this<ExecSpdySession> {
 
   bool handle(const spdy::Frame& f) {
     switch (f.type) {
-      case spdy::FrameType::SynStream: return onSynStream(f);
-      case spdy::FrameType::Data: onData(f); return true;
+      case spdy::FrameType::SynStream:
+        return onSynStream(f);
+      case spdy::FrameType::Data:
+        onData(f);
+        return true;
       case spdy::FrameType::Ping:
         if ((f.value & 1u) == 1u) out_->send(spdy::encodePing(f.value));
         return true;
-      case spdy::FrameType::GoAway: return false;
-      default: return true;
+      case spdy::FrameType::GoAway:
+        return false;
+      default:
+        return true;
     }
   }
 
@@ -95,7 +101,8 @@ class ExecSpdySession : public std::enable_shared_from_this<ExecSpdySession> {
     }
     last_stream_ = f.stream_id;
     const std::string* type = spdy::findHeader(*headers, "streamtype");
-    static const std::map<std::string, int> kKnown = {{"error", 0}, {"stdin", 1}, {"stdout", 2}, {"stderr", 3}, {"resize", 4}};
+    static const std::map<std::string, int> kKnown = {
+        {"error", 0}, {"stdin", 1}, {"stdout", 2}, {"stderr", 3}, {"resize", 4}};
     auto known = type != nullptr ? kKnown.find(*type) : kKnown.end();
     if (known == kKnown.end() || streams_[known->second] != 0) {
       out_->send(spdy::encodeRstStream(f.stream_id, spdy::kRefusedStream));
@@ -110,8 +117,10 @@ class ExecSpdySession : public std::enable_shared_from_this<ExecSpdySession> {
   }
 
   bool allStreamsOpen() const {
-    return streams_[0] != 0 && (!opts_.want_stdin || streams_[1] != 0) && (!opts_.want_stdout || streams_[2] != 0) &&
-           (!opts_.want_stderr || opts_.tty || streams_[3] != 0) && (!opts_.tty || streams_[4] != 0);
+    return streams_[0] != 0 && (!opts_.want_stdin || streams_[1] != 0) &&
+           (!opts_.want_stdout || streams_[2] != 0) &&
+           (!opts_.want_stderr || opts_.tty || streams_[3] != 0) &&
+           (!opts_.tty || streams_[4] != 0);
   }
 
   void onData(const spdy::Frame& f) {
@@ -130,7 +139,8 @@ class ExecSpdySession : public std::enable_shared_from_this<ExecSpdySession> {
         auto sz = nlohmann::json::parse(resize_buf_.substr(0, nl), nullptr, false);
         resize_buf_.erase(0, nl + 1);
         if (sz.is_object()) {
-          (void)session_->resize(static_cast<uint16_t>(sz.value("Width", 80)), static_cast<uint16_t>(sz.value("Height", 24)));
+          (void)session_->resize(static_cast<uint16_t>(sz.value("Width", 80)),
+                                 static_cast<uint16_t>(sz.value("Height", 24)));
         }
       }
     }
@@ -146,7 +156,8 @@ class ExecSpdySession : public std::enable_shared_from_this<ExecSpdySession> {
     session_ = std::move(*s);
     auto self = shared_from_this();
     if (opts_.want_stdout && session_->stdoutFd() >= 0) pump(session_->stdoutFd(), streams_[2]);
-    if ((opts_.attach || !opts_.tty) && opts_.want_stderr && streams_[3] != 0 && session_->stderrFd() >= 0) {
+    if ((opts_.attach || !opts_.tty) && opts_.want_stderr && streams_[3] != 0 &&
+        session_->stderrFd() >= 0) {
       pump(session_->stderrFd(), streams_[3]);
     }
     // wait() blocks: its own thread posts the exit code back.
@@ -168,21 +179,25 @@ class ExecSpdySession : public std::enable_shared_from_this<ExecSpdySession> {
     int dupfd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (dupfd < 0) return;
     ++open_pumps_;
-    asio::co_spawn(ex_, [self = shared_from_this(), dupfd, stream]() -> asio::awaitable<void> {
-      asio::posix::stream_descriptor sd(co_await asio::this_coro::executor, dupfd);
-      std::array<char, 16384> b{};
-      for (;;) {
-        boost::system::error_code ec;
-        std::size_t n = co_await sd.async_read_some(asio::buffer(b), asio::redirect_error(asio::use_awaitable, ec));
-        if (n > 0) {
-          self->out_->send(spdy::encodeData(stream, std::string_view(b.data(), n), false));
-          co_await self->out_->waitBelow(1 << 20);
-        }
-        if (ec) break;
-      }
-      --self->open_pumps_;
-      self->maybeFinish();
-    }, asio::detached);
+    asio::co_spawn(
+        ex_,
+        [self = shared_from_this(), dupfd, stream]() -> asio::awaitable<void> {
+          asio::posix::stream_descriptor sd(co_await asio::this_coro::executor, dupfd);
+          std::array<char, 16384> b{};
+          for (;;) {
+            boost::system::error_code ec;
+            std::size_t n = co_await sd.async_read_some(
+                asio::buffer(b), asio::redirect_error(asio::use_awaitable, ec));
+            if (n > 0) {
+              self->out_->send(spdy::encodeData(stream, std::string_view(b.data(), n), false));
+              co_await self->out_->waitBelow(1 << 20);
+            }
+            if (ec) break;
+          }
+          --self->open_pumps_;
+          self->maybeFinish();
+        },
+        asio::detached);
   }
 
   void maybeFinish() {

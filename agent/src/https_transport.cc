@@ -1,7 +1,10 @@
 // The only TU (with kubelet_server.cc) that instantiates Boost.Beast: keeps compile time down.
 // Exceptions from Asio/Beast are caught here and turned into Error values (STYLE.md §4).
-#include <utility>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -13,11 +16,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
-#include <array>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -26,7 +24,6 @@
 #include <vector>
 
 #include "skiff/agent/http_transport.h"
-
 
 // GCC 12 pairs Asio's coroutine frame operator delete with the global operator new when it
 // inlines a coroutine's destroy path and warns (GCC PR 109224); the frame is allocated and freed
@@ -166,7 +163,8 @@ class HttpsTransport final : public HttpTransport {
     SKIFF_ASSIGN_OR_RETURN(conn, newConn());
     bool answered = false;
     SKIFF_ASSIGN_OR_RETURN(
-        Exchange ex, drive(*conn, connectThenRoundTrip(*conn, req, nullptr, answered), false, never, req));
+        Exchange ex,
+        drive(*conn, connectThenRoundTrip(*conn, req, nullptr, answered), false, never, req));
     giveBack(std::move(conn), ex.keep_alive);
     return std::move(ex.response);
   }
@@ -178,7 +176,8 @@ class HttpsTransport final : public HttpTransport {
     SKIFF_ASSIGN_OR_RETURN(auto conn, newConn());
     bool answered = false;
     SKIFF_ASSIGN_OR_RETURN(
-        Exchange ex, drive(*conn, connectThenRoundTrip(*conn, req, &on_data, answered), true, cancel, req));
+        Exchange ex,
+        drive(*conn, connectThenRoundTrip(*conn, req, &on_data, answered), true, cancel, req));
     return std::move(ex.response);
   }
 
@@ -242,8 +241,8 @@ class HttpsTransport final : public HttpTransport {
     auto& tcp_layer = beast::get_lowest_layer(conn.stream);
     tcp::resolver resolver(co_await asio::this_coro::executor);
     tcp_layer.expires_after(req.timeout);
-    auto endpoints = co_await resolver.async_resolve(server_.host, server_.port,
-                                                     asio::use_awaitable);
+    auto endpoints =
+        co_await resolver.async_resolve(server_.host, server_.port, asio::use_awaitable);
     co_await tcp_layer.async_connect(endpoints, asio::use_awaitable);
     tcp_layer.expires_after(req.timeout);
     co_await conn.stream.async_handshake(ssl::stream_base::client, asio::use_awaitable);
@@ -268,8 +267,7 @@ class HttpsTransport final : public HttpTransport {
     hreq.set(http::field::accept, "application/json, */*");
     if (!token_.empty()) hreq.set(http::field::authorization, "Bearer " + token_);
     for (const auto& [k, v] : req.headers) hreq.set(k, v);
-    if (!req.body.empty() || req.method == "POST" || req.method == "PUT" ||
-        req.method == "PATCH") {
+    if (!req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
       if (!req.content_type.empty()) hreq.set(http::field::content_type, req.content_type);
       hreq.body() = req.body;
       hreq.prepare_payload();

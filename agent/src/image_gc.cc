@@ -10,18 +10,23 @@ using skiff::log::kv;
 Result<void> validateImageGcPolicy(const ImageGcPolicy& p) {
   // pkg/kubelet/apis/config/validation/validation.go
   if (p.high_threshold_percent < 0 || p.high_threshold_percent > 100) {
-    return Error(ErrorCode::Invalid, "invalid configuration: imageGCHighThresholdPercent (--image-gc-high-threshold) " +
-                                         std::to_string(p.high_threshold_percent) + " must be between 0 and 100, inclusive");
+    return Error(ErrorCode::Invalid,
+                 "invalid configuration: imageGCHighThresholdPercent (--image-gc-high-threshold) " +
+                     std::to_string(p.high_threshold_percent) +
+                     " must be between 0 and 100, inclusive");
   }
   if (p.low_threshold_percent < 0 || p.low_threshold_percent > 100) {
-    return Error(ErrorCode::Invalid, "invalid configuration: imageGCLowThresholdPercent (--image-gc-low-threshold) " +
-                                         std::to_string(p.low_threshold_percent) + " must be between 0 and 100, inclusive");
+    return Error(ErrorCode::Invalid,
+                 "invalid configuration: imageGCLowThresholdPercent (--image-gc-low-threshold) " +
+                     std::to_string(p.low_threshold_percent) +
+                     " must be between 0 and 100, inclusive");
   }
   if (p.low_threshold_percent >= p.high_threshold_percent) {
-    return Error(ErrorCode::Invalid, "invalid configuration: imageGCLowThresholdPercent (--image-gc-low-threshold) " +
-                                         std::to_string(p.low_threshold_percent) +
-                                         " must be less than imageGCHighThresholdPercent (--image-gc-high-threshold) " +
-                                         std::to_string(p.high_threshold_percent));
+    return Error(ErrorCode::Invalid,
+                 "invalid configuration: imageGCLowThresholdPercent (--image-gc-low-threshold) " +
+                     std::to_string(p.low_threshold_percent) +
+                     " must be less than imageGCHighThresholdPercent (--image-gc-high-threshold) " +
+                     std::to_string(p.high_threshold_percent));
   }
   return ok();
 }

@@ -75,8 +75,9 @@ Result<KubeConfig> joinCluster(const AgentConfig& cfg, const std::string& node_n
   }
   SKIFF_TRY(validateBootstrapToken(cfg.token));
   if (cfg.ca_cert_hash.rfind("sha256:", 0) != 0 || cfg.ca_cert_hash.size() != 71) {
-    return Error(ErrorCode::Invalid, "--ca-cert-hash must be sha256:<64 hex digits> (kubeadm's "
-                                     "discovery-token-ca-cert-hash)");
+    return Error(ErrorCode::Invalid,
+                 "--ca-cert-hash must be sha256:<64 hex digits> (kubeadm's "
+                 "discovery-token-ca-cert-hash)");
   }
   SKIFF_ASSIGN_OR_RETURN(auto addr, parseServerUrl(cfg.server));
   SKIFF_ASSIGN_OR_RETURN(std::string ca, discoverCa(cfg, addr));
@@ -94,8 +95,8 @@ Result<KubeConfig> joinCluster(const AgentConfig& cfg, const std::string& node_n
                {{"request", base64Encode(csr.csr_pem)},
                 {"signerName", "kubernetes.io/kube-apiserver-client-kubelet"},
                 {"usages", {"digital signature", "client auth"}}}}};
-  auto created = client.create(apiPath("certificates.k8s.io", "v1", "certificatesigningrequests"),
-                               req);
+  auto created =
+      client.create(apiPath("certificates.k8s.io", "v1", "certificatesigningrequests"), req);
   if (!created) return std::move(created).error().wrap("request node certificate");
   std::string name = (*created)["metadata"].value("name", "");
   json obj = *created;
@@ -125,12 +126,12 @@ Result<KubeConfig> joinCluster(const AgentConfig& cfg, const std::string& node_n
       }
     }
     std::this_thread::sleep_for(std::chrono::seconds(1));
-    auto cur = client.get(apiPath("certificates.k8s.io", "v1", "certificatesigningrequests", "",
-                                  name));
+    auto cur =
+        client.get(apiPath("certificates.k8s.io", "v1", "certificatesigningrequests", "", name));
     if (cur) obj = *cur;
   }
-  return Error(ErrorCode::Timeout, "certificate signing request '" + name +
-                                       "' was not approved within 5 minutes");
+  return Error(ErrorCode::Timeout,
+               "certificate signing request '" + name + "' was not approved within 5 minutes");
 }
 
 }  // namespace skiff::agent

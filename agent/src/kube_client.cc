@@ -46,21 +46,44 @@ Error statusError(int http_status, const std::string& body, const std::string& w
   if (message.empty()) message = "http status " + std::to_string(http_status);
   ErrorCode code = ErrorCode::Internal;
   switch (http_status) {
-    case 400: code = ErrorCode::BadRequest; break;
-    case 401: code = ErrorCode::Unauthorized; break;
-    case 403: code = ErrorCode::Forbidden; break;
-    case 404: code = ErrorCode::NotFound; break;
-    case 409: code = reason == "AlreadyExists" ? ErrorCode::AlreadyExists : ErrorCode::Conflict; break;
-    case 410: code = ErrorCode::Gone; break;
-    case 413: code = ErrorCode::TooLarge; break;
-    case 415: code = ErrorCode::Unsupported; break;
-    case 422: code = ErrorCode::Invalid; break;
+    case 400:
+      code = ErrorCode::BadRequest;
+      break;
+    case 401:
+      code = ErrorCode::Unauthorized;
+      break;
+    case 403:
+      code = ErrorCode::Forbidden;
+      break;
+    case 404:
+      code = ErrorCode::NotFound;
+      break;
+    case 409:
+      code = reason == "AlreadyExists" ? ErrorCode::AlreadyExists : ErrorCode::Conflict;
+      break;
+    case 410:
+      code = ErrorCode::Gone;
+      break;
+    case 413:
+      code = ErrorCode::TooLarge;
+      break;
+    case 415:
+      code = ErrorCode::Unsupported;
+      break;
+    case 422:
+      code = ErrorCode::Invalid;
+      break;
     case 429:
     case 500:
     case 502:
-    case 503: code = ErrorCode::Unavailable; break;
-    case 504: code = ErrorCode::Timeout; break;
-    default: break;
+    case 503:
+      code = ErrorCode::Unavailable;
+      break;
+    case 504:
+      code = ErrorCode::Timeout;
+      break;
+    default:
+      break;
   }
   return Error(code, what + ": " + message);
 }
@@ -115,7 +138,7 @@ Result<json> KubeClient::update(const std::string& path, const json& obj) {
 }
 
 Result<json> KubeClient::patch(const std::string& path, const json& p, PatchType type) {
-  const char* ct = type == PatchType::Merge           ? "application/merge-patch+json"
+  const char* ct = type == PatchType::Merge            ? "application/merge-patch+json"
                    : type == PatchType::StrategicMerge ? "application/strategic-merge-patch+json"
                                                        : "application/json-patch+json";
   return call("PATCH", path, p.dump(), ct);

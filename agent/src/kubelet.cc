@@ -40,7 +40,9 @@ std::vector<std::tuple<std::string, int, std::string>> hostPorts(const json& pod
 
 }  // namespace
 
-PodFootprint podFootprint(const json& pod) { return PodFootprint{podRequests(pod), hostPorts(pod)}; }
+PodFootprint podFootprint(const json& pod) {
+  return PodFootprint{podRequests(pod), hostPorts(pod)};
+}
 
 std::optional<WaitingReason> admitPod(const json& pod, const std::vector<json>& admitted,
                                       const KubeletLimits& limits) {
@@ -52,13 +54,16 @@ std::optional<WaitingReason> admitPod(const json& pod, const std::vector<json>& 
   return admitPodAmong(pod, views, limits);
 }
 
-std::optional<WaitingReason> admitPodAmong(const json& pod, const std::vector<const PodFootprint*>& admitted,
+std::optional<WaitingReason> admitPodAmong(const json& pod,
+                                           const std::vector<const PodFootprint*>& admitted,
                                            const KubeletLimits& limits) {
   // Pods
   if (static_cast<int64_t>(admitted.size()) + 1 > limits.max_pods) {
-    return WaitingReason{"OutOfpods", "Pod was rejected: Node didn't have enough resource: pods, "
-                                      "requested: 1, used: " + std::to_string(admitted.size()) +
-                                          ", capacity: " + std::to_string(limits.max_pods)};
+    return WaitingReason{"OutOfpods",
+                         "Pod was rejected: Node didn't have enough resource: pods, "
+                         "requested: 1, used: " +
+                             std::to_string(admitted.size()) +
+                             ", capacity: " + std::to_string(limits.max_pods)};
   }
   PodResources want = podRequests(pod);
   PodResources used;
@@ -67,18 +72,19 @@ std::optional<WaitingReason> admitPodAmong(const json& pod, const std::vector<co
     used.memory_bytes += p->requests.memory_bytes;
   }
   if (want.cpu_milli > 0 && used.cpu_milli + want.cpu_milli > limits.allocatable_milli_cpu) {
-    return WaitingReason{"OutOfcpu", "Pod was rejected: Node didn't have enough resource: cpu, "
-                                     "requested: " + std::to_string(want.cpu_milli) + ", used: " +
-                                         std::to_string(used.cpu_milli) + ", capacity: " +
-                                         std::to_string(limits.allocatable_milli_cpu)};
+    return WaitingReason{"OutOfcpu",
+                         "Pod was rejected: Node didn't have enough resource: cpu, "
+                         "requested: " +
+                             std::to_string(want.cpu_milli) +
+                             ", used: " + std::to_string(used.cpu_milli) +
+                             ", capacity: " + std::to_string(limits.allocatable_milli_cpu)};
   }
-  if (want.memory_bytes > 0 &&
-      used.memory_bytes + want.memory_bytes > limits.allocatable_memory) {
+  if (want.memory_bytes > 0 && used.memory_bytes + want.memory_bytes > limits.allocatable_memory) {
     return WaitingReason{"OutOfmemory",
                          "Pod was rejected: Node didn't have enough resource: memory, requested: " +
-                             std::to_string(want.memory_bytes) + ", used: " +
-                             std::to_string(used.memory_bytes) + ", capacity: " +
-                             std::to_string(limits.allocatable_memory)};
+                             std::to_string(want.memory_bytes) +
+                             ", used: " + std::to_string(used.memory_bytes) +
+                             ", capacity: " + std::to_string(limits.allocatable_memory)};
   }
   auto mine = hostPorts(pod);
   for (const PodFootprint* p : admitted) {
@@ -108,17 +114,18 @@ bool podsDifferSemantically(const json& a, const json& b) {
     if (x == nullptr || x->is_null()) return y == nullptr || y->is_null();
     return y != nullptr && *x == *y;
   };
-  for (const char* key : {"labels", "annotations", "deletionTimestamp", "deletionGracePeriodSeconds"}) {
+  for (const char* key :
+       {"labels", "annotations", "deletionTimestamp", "deletionGracePeriodSeconds"}) {
     if (!same(field(a, "metadata", key), field(b, "metadata", key))) return true;
   }
   return !same(field(a, "spec", nullptr), field(b, "spec", nullptr));
 }
 
 json statusMergePatch(const json& from, const json& to) {
-  static const char* kOwned[] = {"phase",          "reason",         "message",
-                                 "podIP",          "podIPs",         "hostIP",
-                                 "hostIPs",        "startTime",      "qosClass",
-                                 "conditions",     "containerStatuses", "initContainerStatuses"};
+  static const char* kOwned[] = {
+      "phase",    "reason",     "message",           "podIP",
+      "podIPs",   "hostIP",     "hostIPs",           "startTime",
+      "qosClass", "conditions", "containerStatuses", "initContainerStatuses"};
   json patch = json::object();
   for (const char* k : kOwned) {
     bool in_from = from.contains(k), in_to = to.contains(k);
@@ -162,7 +169,8 @@ std::vector<json> Kubelet::activePods() {
   return out;
 }
 
-bool Kubelet::evictPod(const json& pod, const std::string& message, std::chrono::seconds grace_period) {
+bool Kubelet::evictPod(const json& pod, const std::string& message,
+                       std::chrono::seconds grace_period) {
   std::string uid = pod["metadata"].value("uid", "");
   {
     std::lock_guard lk(mu_);
@@ -239,7 +247,8 @@ namespace {
 // The agent never reads managedFields, and they are often the bulk of a pod: dropping them from
 // the pods it keeps (client-go's TransformStripManagedFields) keeps a node's worth of pods small.
 json withoutManagedFields(json pod) {
-  if (auto md = pod.find("metadata"); md != pod.end() && md->is_object()) md->erase("managedFields");
+  if (auto md = pod.find("metadata"); md != pod.end() && md->is_object())
+    md->erase("managedFields");
   return pod;
 }
 
@@ -437,8 +446,7 @@ void Kubelet::patchStatus(const json& pod, const json& status) {
   std::lock_guard lk(mu_);
   sent_status_[uid] = SentStatus{hash, settledStatus(status)};
   auto it = pods_.find(uid);
-  if (it != pods_.end() && r->contains("metadata") &&
-      (*r)["metadata"].value("uid", "") == uid) {
+  if (it != pods_.end() && r->contains("metadata") && (*r)["metadata"].value("uid", "") == uid) {
     json updated = it->second.decode();
     updated["status"] = (*r)["status"];
     it->second = store(updated);
@@ -455,7 +463,8 @@ void Kubelet::ensureMirrorPod(const json& pod) {
   json mirror = pod;
   mirror["metadata"].erase("uid");
   mirror["metadata"].erase("resourceVersion");
-  mirror["metadata"]["annotations"]["kubernetes.io/config.mirror"] = pod["metadata"].value("uid", "");
+  mirror["metadata"]["annotations"]["kubernetes.io/config.mirror"] =
+      pod["metadata"].value("uid", "");
   mirror.erase("status");
   (void)client_->create(apiPath("", "v1", "pods", ns), mirror);
 }
@@ -481,8 +490,9 @@ void Kubelet::syncUid(const std::string& uid) {
       json stub = {{"metadata", {{"uid", uid}}}, {"spec", json::object()}};
       (void)syncer_.killPod(stub, std::chrono::seconds(2));
       auto r = syncer_.cleanupPod(uid);
-      if (!r) SKIFF_LOG_WARN(lg, "Orphan cleanup failed, will retry", kv("podUID", uid),
-                             kv("err", r.error().message()));
+      if (!r)
+        SKIFF_LOG_WARN(lg, "Orphan cleanup failed, will retry", kv("podUID", uid),
+                       kv("err", r.error().message()));
     }
     std::lock_guard lk(mu_);
     sent_status_.erase(uid);
@@ -509,7 +519,8 @@ void Kubelet::syncUid(const std::string& uid) {
       // kubelet reports a terminating pod's final phase: Failed unless every container ended 0.
       json s = *st;
       if (s.value("phase", "") == "Running" || s.value("phase", "") == "Pending") {
-        s["phase"] = (*pod)["spec"].value("restartPolicy", "Always") == "Always" ? "Failed" : s["phase"];
+        s["phase"] =
+            (*pod)["spec"].value("restartPolicy", "Always") == "Always" ? "Failed" : s["phase"];
       }
       patchStatus(*pod, s);
     }
@@ -519,9 +530,8 @@ void Kubelet::syncUid(const std::string& uid) {
                      kv("err", cleaned.error().message()));
       return;
     }
-    auto del = client_->remove(apiPath("", "v1", "pods", md.value("namespace", ""),
-                                       md.value("name", "")),
-                               0, uid);
+    auto del = client_->remove(
+        apiPath("", "v1", "pods", md.value("namespace", ""), md.value("name", "")), 0, uid);
     if (!del && !del.error().is(ErrorCode::NotFound) && !del.error().is(ErrorCode::Conflict)) {
       SKIFF_LOG_WARN(lg, "Final pod delete failed, will retry", kv("pod", podRef(*pod)),
                      kv("err", del.error().message()));
@@ -574,8 +584,8 @@ void Kubelet::syncUid(const std::string& uid) {
     std::lock_guard lk(mu_);
     if (why) {
       rejected_[uid] = *why;
-      SKIFF_LOG_WARN(lg, "Pod admission denied", kv("pod", podRef(*pod)),
-                     kv("reason", why->reason), kv("message", why->message));
+      SKIFF_LOG_WARN(lg, "Pod admission denied", kv("pod", podRef(*pod)), kv("reason", why->reason),
+                     kv("message", why->message));
     } else {
       admitted_.insert(uid);
     }

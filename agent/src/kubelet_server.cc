@@ -21,7 +21,6 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-
 #include <charconv>
 #include <deque>
 #include <fstream>
@@ -85,8 +84,8 @@ void splitTarget(std::string_view target, std::vector<std::string>& segs, Query&
     std::size_t start = 0;
     while (start <= qs.size()) {
       auto amp = qs.find('&', start);
-      std::string_view kvp = qs.substr(start, amp == std::string_view::npos ? std::string_view::npos
-                                                                           : amp - start);
+      std::string_view kvp =
+          qs.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
       auto eq = kvp.find('=');
       if (!kvp.empty()) {
         q.values[unescape(kvp.substr(0, eq))].push_back(
@@ -99,8 +98,8 @@ void splitTarget(std::string_view target, std::vector<std::string>& segs, Query&
   std::size_t start = 0;
   while (start < path.size()) {
     auto slash = path.find('/', start);
-    std::string_view seg = path.substr(start, slash == std::string_view::npos ? std::string_view::npos
-                                                                             : slash - start);
+    std::string_view seg = path.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (!seg.empty()) segs.push_back(unescape(seg));
     if (slash == std::string_view::npos) break;
     start = slash + 1;
@@ -108,8 +107,9 @@ void splitTarget(std::string_view target, std::vector<std::string>& segs, Query&
 }
 
 json statusBody(int code, const std::string& reason, const std::string& message) {
-  return {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()},
-          {"status", "Failure"}, {"message", message}, {"reason", reason}, {"code", code}};
+  return {{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", json::object()},
+          {"status", "Failure"}, {"message", message}, {"reason", reason},
+          {"code", code}};
 }
 
 http::response<http::string_body> reply(const Request& req, int code, const std::string& ct,
@@ -136,7 +136,10 @@ struct Resolved {
 class Server final : public KubeletServer {
  public:
   Server(KubeletServerOptions o, KubeletApiSource& src)
-      : opts_(std::move(o)), src_(src), ctx_(ssl::context::tls_server), acceptor_(io_),
+      : opts_(std::move(o)),
+        src_(src),
+        ctx_(ssl::context::tls_server),
+        acceptor_(io_),
         healthz_(io_) {}
 
   ~Server() override { stop(); }
@@ -179,7 +182,8 @@ class Server final : public KubeletServer {
   Result<void> listen(tcp::acceptor& a, const std::string& addr, int port, const char* what) {
     boost::system::error_code ec;
     auto ip = asio::ip::make_address(addr, ec);
-    if (ec) return Error(ErrorCode::Invalid, std::string("bad ") + what + " address '" + addr + "'");
+    if (ec)
+      return Error(ErrorCode::Invalid, std::string("bad ") + what + " address '" + addr + "'");
     tcp::endpoint ep(ip, static_cast<unsigned short>(port));
     a.open(ep.protocol(), ec);
     if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
@@ -259,8 +263,9 @@ class Server final : public KubeletServer {
         beast::get_lowest_layer(*stream).expires_never();
         if (cn.rfind("system:node:", 0) == 0) {
           co_await write(*stream, replyStatus(req, 403, "Forbidden",
-                                              "Forbidden (user=" + cn + ", verb=get, resource=nodes, "
-                                              "subresource=proxy)"));
+                                              "Forbidden (user=" + cn +
+                                                  ", verb=get, resource=nodes, "
+                                                  "subresource=proxy)"));
           continue;
         }
         int next = co_await route(stream, req, buf);
@@ -297,7 +302,7 @@ class Server final : public KubeletServer {
   // Returns kKeep when the connection can serve another request, kTaken when an upgrade moved
   // the stream away.
   asio::awaitable<int> route(std::shared_ptr<TlsStream> stream, Request& req,
-                              beast::flat_buffer& buf) {
+                             beast::flat_buffer& buf) {
     std::vector<std::string> segs;
     Query q;
     splitTarget(std::string_view(req.target().data(), req.target().size()), segs, q);
@@ -306,14 +311,16 @@ class Server final : public KubeletServer {
       co_return kKeep;
     }
     if (segs.size() == 1 && segs[0] == "pods") {
-      json list = {{"kind", "PodList"}, {"apiVersion", "v1"}, {"metadata", json::object()},
+      json list = {{"kind", "PodList"},
+                   {"apiVersion", "v1"},
+                   {"metadata", json::object()},
                    {"items", src_.pods()}};
       co_await write(*stream, reply(req, 200, "application/json", list.dump()));
       co_return kKeep;
     }
     if (segs.size() == 1 && segs[0] == "metrics") {
-      co_await write(*stream, reply(req, 200, "text/plain; version=0.0.4; charset=utf-8",
-                                    src_.metrics()));
+      co_await write(*stream,
+                     reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", src_.metrics()));
       co_return kKeep;
     }
     if (segs.size() == 2 && segs[0] == "stats" && segs[1] == "summary") {
@@ -327,7 +334,8 @@ class Server final : public KubeletServer {
     if ((segs.size() == 4 || segs.size() == 5) && (segs[0] == "exec" || segs[0] == "attach")) {
       // /exec/{ns}/{pod}/{container} or /exec/{ns}/{pod}/{uid}/{container}
       std::string container = segs.back();
-      bool taken = co_await exec(stream, req, buf, segs[1], segs[2], container, q, segs[0] == "attach");
+      bool taken =
+          co_await exec(stream, req, buf, segs[1], segs[2], container, q, segs[0] == "attach");
       co_return taken ? kTaken : kClose;
     }
     if ((segs.size() == 3 || segs.size() == 4) && segs[0] == "portForward") {
@@ -353,7 +361,8 @@ class Server final : public KubeletServer {
       for (const auto& c : (*pod)["spec"][f]) known |= c.value("name", "") == container;
     }
     if (!known) {
-      return Error(ErrorCode::BadRequest, "container " + container + " is not valid for pod " + name);
+      return Error(ErrorCode::BadRequest,
+                   "container " + container + " is not valid for pod " + name);
     }
     SKIFF_ASSIGN_OR_RETURN(auto view, src_.runtimeView((*pod)["metadata"].value("uid", "")));
     const ContainerInfo* c = previous ? view.previous(container) : view.latest(container);
@@ -412,7 +421,9 @@ class Server final : public KubeletServer {
       LogOptions fo = lo;
       fo.tail_lines.reset();
       fo.since_unix_ns.reset();
-      if (lo.limit_bytes) fo.limit_bytes = *lo.limit_bytes - static_cast<int64_t>(std::min<std::size_t>(offset, *lo.limit_bytes));
+      if (lo.limit_bytes)
+        fo.limit_bytes =
+            *lo.limit_bytes - static_cast<int64_t>(std::min<std::size_t>(offset, *lo.limit_bytes));
       CriLogFollower follower(fo);
       asio::steady_timer timer(co_await asio::this_coro::executor);
       std::string uid = r->pod["metadata"].value("uid", "");
@@ -463,21 +474,27 @@ class Server final : public KubeletServer {
   };
 
   // The metav1.Status that ends an exec/attach stream (error channel / stream).
-  static std::string execStatus(int code, const std::string& err, const std::vector<std::string>& cmd) {
+  static std::string execStatus(int code, const std::string& err,
+                                const std::vector<std::string>& cmd) {
     json st;
     if (!err.empty()) {
-      st = {{"metadata", json::object()}, {"status", "Failure"}, {"message", err},
-            {"reason", "InternalError"}, {"code", 500}};
+      st = {{"metadata", json::object()},
+            {"status", "Failure"},
+            {"message", err},
+            {"reason", "InternalError"},
+            {"code", 500}};
     } else if (code == 0) {
       st = {{"metadata", json::object()}, {"status", "Success"}};
     } else {
-      st = {{"metadata", json::object()},
-            {"status", "Failure"},
-            {"message", "command terminated with non-zero exit code: error executing command "
-                        "[" + (cmd.empty() ? std::string() : cmd[0]) + "], exit code " +
-                            std::to_string(code)},
-            {"reason", "NonZeroExitCode"},
-            {"details", {{"causes", {{{"reason", "ExitCode"}, {"message", std::to_string(code)}}}}}}};
+      st = {
+          {"metadata", json::object()},
+          {"status", "Failure"},
+          {"message",
+           "command terminated with non-zero exit code: error executing command "
+           "[" +
+               (cmd.empty() ? std::string() : cmd[0]) + "], exit code " + std::to_string(code)},
+          {"reason", "NonZeroExitCode"},
+          {"details", {{"causes", {{{"reason", "ExitCode"}, {"message", std::to_string(code)}}}}}}};
     }
     return st.dump();
   }
@@ -496,7 +513,9 @@ class Server final : public KubeletServer {
       SKIFF_ASSIGN_OR_RETURN(auto s, src_.runtime().attach(r->container.id, want_stdin));
       return std::shared_ptr<ExecSession>(std::move(s));
     }
-    if (cmd.empty()) return Error(ErrorCode::BadRequest, "you must specify at least one command for the container");
+    if (cmd.empty())
+      return Error(ErrorCode::BadRequest,
+                   "you must specify at least one command for the container");
     SKIFF_ASSIGN_OR_RETURN(auto s, src_.runtime().exec(r->container.id, cmd, tty, want_stdin));
     return std::shared_ptr<ExecSession>(std::move(s));
   }
@@ -506,11 +525,12 @@ class Server final : public KubeletServer {
   // the WebSocket.
   asio::awaitable<bool> exec(std::shared_ptr<TlsStream> stream, Request& req,
                              beast::flat_buffer& buf, const std::string& ns,
-                             const std::string& name, const std::string& container,
-                             const Query& q, bool attach = false) {
+                             const std::string& name, const std::string& container, const Query& q,
+                             bool attach = false) {
     auto lg = skiff::log::get("agent");
     const std::string verb = attach ? "attach" : "exec";
-    if (!websocket::is_upgrade(req)) co_return co_await execSpdy(stream, req, buf, ns, name, container, q, attach);
+    if (!websocket::is_upgrade(req))
+      co_return co_await execSpdy(stream, req, buf, ns, name, container, q, attach);
     // Subprotocol negotiation, newest first.
     std::string offered = std::string(req[http::field::sec_websocket_protocol]);
     std::string proto;
@@ -526,37 +546,43 @@ class Server final : public KubeletServer {
                                           "no supported stream protocol in '" + offered + "'"));
       co_return false;
     }
-    std::vector<std::string> cmd = q.values.count("command") ? q.values.at("command")
-                                                             : std::vector<std::string>{};
+    std::vector<std::string> cmd =
+        q.values.count("command") ? q.values.at("command") : std::vector<std::string>{};
     bool tty = q.flag("tty");
     bool want_stdin = q.flag("input") || q.flag("stdin");
     auto ws = std::make_shared<websocket::stream<TlsStream>>(std::move(*stream));
-    ws->set_option(websocket::stream_base::decorator(
-        [proto](websocket::response_type& res) { res.set(http::field::sec_websocket_protocol, proto); }));
+    ws->set_option(websocket::stream_base::decorator([proto](websocket::response_type& res) {
+      res.set(http::field::sec_websocket_protocol, proto);
+    }));
     co_await ws->async_accept(req, asio::use_awaitable);
     ws->binary(true);
     auto ex = co_await asio::this_coro::executor;
     auto state = std::make_shared<ExecState>();
-    auto signal = std::make_shared<asio::steady_timer>(ex, std::chrono::steady_clock::time_point::max());
+    auto signal =
+        std::make_shared<asio::steady_timer>(ex, std::chrono::steady_clock::time_point::max());
 
     // Serialised writer: every frame goes through the queue (one async_write at a time).
     auto send = [ws, state, ex](std::string frame) {
       state->queue.push_back(std::move(frame));
       if (state->writing) return;
       state->writing = true;
-      asio::co_spawn(ex, [ws, state]() -> asio::awaitable<void> {
-        while (!state->queue.empty()) {
-          std::string f = std::move(state->queue.front());
-          state->queue.pop_front();
-          boost::system::error_code ec;
-          co_await ws->async_write(asio::buffer(f), asio::redirect_error(asio::use_awaitable, ec));
-          if (ec) {
-            state->queue.clear();
-            break;
-          }
-        }
-        state->writing = false;
-      }, asio::detached);
+      asio::co_spawn(
+          ex,
+          [ws, state]() -> asio::awaitable<void> {
+            while (!state->queue.empty()) {
+              std::string f = std::move(state->queue.front());
+              state->queue.pop_front();
+              boost::system::error_code ec;
+              co_await ws->async_write(asio::buffer(f),
+                                       asio::redirect_error(asio::use_awaitable, ec));
+              if (ec) {
+                state->queue.clear();
+                break;
+              }
+            }
+            state->writing = false;
+          },
+          asio::detached);
     };
     auto finishStatus = [&](int code, const std::string& err) {
       return std::string(1, '\x03') + execStatus(code, err, cmd);
@@ -577,55 +603,64 @@ class Server final : public KubeletServer {
       int dupfd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
       if (dupfd < 0) return;
       ++state->open_streams;
-      asio::co_spawn(ex, [dupfd, channel, send, state, signal]() -> asio::awaitable<void> {
-        asio::posix::stream_descriptor sd(co_await asio::this_coro::executor, dupfd);
-        std::array<char, 16384> b{};
-        for (;;) {
-          boost::system::error_code ec;
-          std::size_t n = co_await sd.async_read_some(asio::buffer(b), asio::redirect_error(asio::use_awaitable, ec));
-          if (n > 0) send(std::string(1, channel) + std::string(b.data(), n));
-          if (ec) break;
-        }
-        if (--state->open_streams == 0) signal->cancel();
-      }, asio::detached);
+      asio::co_spawn(
+          ex,
+          [dupfd, channel, send, state, signal]() -> asio::awaitable<void> {
+            asio::posix::stream_descriptor sd(co_await asio::this_coro::executor, dupfd);
+            std::array<char, 16384> b{};
+            for (;;) {
+              boost::system::error_code ec;
+              std::size_t n = co_await sd.async_read_some(
+                  asio::buffer(b), asio::redirect_error(asio::use_awaitable, ec));
+              if (n > 0) send(std::string(1, channel) + std::string(b.data(), n));
+              if (ec) break;
+            }
+            if (--state->open_streams == 0) signal->cancel();
+          },
+          asio::detached);
     };
     if (shared_session->stdoutFd() >= 0) pump(shared_session->stdoutFd(), '\x01');
-    if ((attach || !tty) && shared_session->stderrFd() >= 0) pump(shared_session->stderrFd(), '\x02');
+    if ((attach || !tty) && shared_session->stderrFd() >= 0)
+      pump(shared_session->stderrFd(), '\x02');
 
     // Input: stdin frames, resize, v5 close-stdin.
-    asio::co_spawn(ex, [ws, shared_session, want_stdin, attach]() -> asio::awaitable<void> {
-      beast::flat_buffer in;
-      for (;;) {
-        boost::system::error_code ec;
-        in.clear();
-        co_await ws->async_read(in, asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) {
-          // The client went away: an attach detaches (the container keeps running).
-          if (attach) shared_session->detach();
-          break;
-        }
-        std::string msg = beast::buffers_to_string(in.data());
-        if (msg.empty()) continue;
-        unsigned char ch = static_cast<unsigned char>(msg[0]);
-        std::string_view payload(msg.data() + 1, msg.size() - 1);
-        if (ch == 0 && want_stdin) {
-          std::size_t off = 0;
-          while (off < payload.size()) {
-            ssize_t w = ::write(shared_session->stdinFd(), payload.data() + off, payload.size() - off);
-            if (w <= 0) break;
-            off += static_cast<std::size_t>(w);
+    asio::co_spawn(
+        ex,
+        [ws, shared_session, want_stdin, attach]() -> asio::awaitable<void> {
+          beast::flat_buffer in;
+          for (;;) {
+            boost::system::error_code ec;
+            in.clear();
+            co_await ws->async_read(in, asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) {
+              // The client went away: an attach detaches (the container keeps running).
+              if (attach) shared_session->detach();
+              break;
+            }
+            std::string msg = beast::buffers_to_string(in.data());
+            if (msg.empty()) continue;
+            unsigned char ch = static_cast<unsigned char>(msg[0]);
+            std::string_view payload(msg.data() + 1, msg.size() - 1);
+            if (ch == 0 && want_stdin) {
+              std::size_t off = 0;
+              while (off < payload.size()) {
+                ssize_t w =
+                    ::write(shared_session->stdinFd(), payload.data() + off, payload.size() - off);
+                if (w <= 0) break;
+                off += static_cast<std::size_t>(w);
+              }
+            } else if (ch == 4) {
+              json sz = json::parse(payload, nullptr, false);
+              if (sz.is_object()) {
+                (void)shared_session->resize(static_cast<uint16_t>(sz.value("Width", 80)),
+                                             static_cast<uint16_t>(sz.value("Height", 24)));
+              }
+            } else if (ch == 255 && !payload.empty() && payload[0] == 0) {
+              shared_session->closeStdin();
+            }
           }
-        } else if (ch == 4) {
-          json sz = json::parse(payload, nullptr, false);
-          if (sz.is_object()) {
-            (void)shared_session->resize(static_cast<uint16_t>(sz.value("Width", 80)),
-                                         static_cast<uint16_t>(sz.value("Height", 24)));
-          }
-        } else if (ch == 255 && !payload.empty() && payload[0] == 0) {
-          shared_session->closeStdin();
-        }
-      }
-    }, asio::detached);
+        },
+        asio::detached);
 
     // Exit code: wait() blocks, so it runs on its own thread and posts back.
     std::thread([shared_session, state, signal, ex] {
@@ -650,25 +685,30 @@ class Server final : public KubeletServer {
     }
     // An attach ends with Success whatever the container's exit code (the kubelet's
     // streaming server does the same); a detach is not an error.
-    if (attach) send(finishStatus(0, state->exit_error));
-    else send(finishStatus(state->exit_code, state->exit_error));
+    if (attach)
+      send(finishStatus(0, state->exit_error));
+    else
+      send(finishStatus(state->exit_code, state->exit_error));
     co_await drainAndClose(ws, state);
     co_return true;
   }
 
   // Exec/attach over `Upgrade: SPDY/3.1` (kubectl <= 1.29, and the fallback of newer ones).
-  asio::awaitable<bool> execSpdy(std::shared_ptr<TlsStream> stream, Request& req, beast::flat_buffer& buf,
-                                 const std::string& ns, const std::string& name,
-                                 const std::string& container, const Query& q, bool attach) {
+  asio::awaitable<bool> execSpdy(std::shared_ptr<TlsStream> stream, Request& req,
+                                 beast::flat_buffer& buf, const std::string& ns,
+                                 const std::string& name, const std::string& container,
+                                 const Query& q, bool attach) {
     static const std::string kV4 = "v4.channel.k8s.io";
     if (!spdyUpgrade(req)) {
       co_await write(*stream, replyStatus(req, 400, "BadRequest", "Upgrade request required"));
       co_return false;
     }
     if (!offeredVersion(req, kV4)) {
-      co_await write(*stream, replyStatus(req, 403, "Forbidden",
-                                          "unable to upgrade: unable to negotiate protocol: server supports [" +
-                                              kV4 + "]"));
+      co_await write(
+          *stream,
+          replyStatus(
+              req, 403, "Forbidden",
+              "unable to upgrade: unable to negotiate protocol: server supports [" + kV4 + "]"));
       co_return false;
     }
     SpdyExecOptions o;
@@ -677,7 +717,8 @@ class Server final : public KubeletServer {
     o.want_stderr = q.flag("error") || q.flag("stderr");
     o.tty = q.flag("tty");
     o.attach = attach;
-    std::vector<std::string> cmd = q.values.count("command") ? q.values.at("command") : std::vector<std::string>{};
+    std::vector<std::string> cmd =
+        q.values.count("command") ? q.values.at("command") : std::vector<std::string>{};
     o.start = [this, ns, name, container, cmd, tty = o.tty, in = o.want_stdin, attach] {
       return startExec(ns, name, container, cmd, tty, in, attach);
     };
@@ -698,12 +739,15 @@ class Server final : public KubeletServer {
   // httpstream.Handshake: the client lists the versions it speaks in X-Stream-Protocol-Version.
   static bool offeredVersion(const Request& req, const std::string& version) {
     for (const auto& f : req) {
-      if (beast::iequals(f.name_string(), "X-Stream-Protocol-Version") && offers(f.value(), version)) return true;
+      if (beast::iequals(f.name_string(), "X-Stream-Protocol-Version") &&
+          offers(f.value(), version))
+        return true;
     }
     return false;
   }
 
-  static asio::awaitable<void> switchToSpdy(TlsStream& stream, const Request& req, const std::string& version) {
+  static asio::awaitable<void> switchToSpdy(TlsStream& stream, const Request& req,
+                                            const std::string& version) {
     http::response<http::empty_body> res{http::status::switching_protocols, req.version()};
     res.set(http::field::connection, "Upgrade");
     res.set(http::field::upgrade, "SPDY/3.1");
@@ -727,8 +771,9 @@ class Server final : public KubeletServer {
     std::string uid = (*pod)["metadata"].value("uid", "");
     auto view = src_.runtimeView(uid);
     if (!view || !view->sandbox || view->sandbox->state != SandboxState::Ready) {
-      co_await write(*stream, replyStatus(req, 500, "InternalError",
-                                          "pod sandbox for pod \"" + ns + "/" + name + "\" is not ready"));
+      co_await write(*stream,
+                     replyStatus(req, 500, "InternalError",
+                                 "pod sandbox for pod \"" + ns + "/" + name + "\" is not ready"));
       co_return false;
     }
     PortForwardOptions po;
@@ -737,9 +782,12 @@ class Server final : public KubeletServer {
       return dialPodPort(netns, id, port);
     };
     if (websocket::is_upgrade(req)) {
-      // kubectl's SPDY tunnel first; the channel protocol (Python client) names its ports in the URL.
+      // kubectl's SPDY tunnel first; the channel protocol (Python client) names its ports in the
+      // URL.
       auto offered = req[http::field::sec_websocket_protocol];
-      std::string proto = offers(offered, kTunnel) ? kTunnel : offers(offered, kChannels) ? kChannels : "";
+      std::string proto = offers(offered, kTunnel)     ? kTunnel
+                          : offers(offered, kChannels) ? kChannels
+                                                       : "";
       std::vector<int> ports;
       if (proto == kChannels) {
         auto it = q.values.find("port");
@@ -747,26 +795,29 @@ class Server final : public KubeletServer {
           int port = 0;
           auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
           if (ec != std::errc() || end != p.data() + p.size() || port <= 0 || port > 65535) {
-            co_await write(*stream, replyStatus(req, 400, "BadRequest", "invalid port \"" + p + "\""));
+            co_await write(*stream,
+                           replyStatus(req, 400, "BadRequest", "invalid port \"" + p + "\""));
             co_return false;
           }
           ports.push_back(port);
         }
         if (ports.empty()) {
-          co_await write(*stream, replyStatus(req, 400, "BadRequest", "query parameter \"port\" is required"));
+          co_await write(
+              *stream, replyStatus(req, 400, "BadRequest", "query parameter \"port\" is required"));
           co_return false;
         }
       }
       if (proto.empty()) {
         co_await write(*stream, replyStatus(req, 400, "BadRequest",
                                             "unable to upgrade: no supported protocol in '" +
-                                                std::string(offered) + "', server supports [" + kTunnel +
-                                                " " + kChannels + "]"));
+                                                std::string(offered) + "', server supports [" +
+                                                kTunnel + " " + kChannels + "]"));
         co_return false;
       }
       auto ws = std::make_shared<websocket::stream<TlsStream>>(std::move(*stream));
-      ws->set_option(websocket::stream_base::decorator(
-          [proto](websocket::response_type& res) { res.set(http::field::sec_websocket_protocol, proto); }));
+      ws->set_option(websocket::stream_base::decorator([proto](websocket::response_type& res) {
+        res.set(http::field::sec_websocket_protocol, proto);
+      }));
       co_await ws->async_accept(req, asio::use_awaitable);
       ws->binary(true);
       auto channel = std::make_shared<WebSocketChannel>(ws);
@@ -784,13 +835,15 @@ class Server final : public KubeletServer {
     if (!offeredVersion(req, kProtocol)) {
       co_await write(*stream, replyStatus(req, 403, "Forbidden",
                                           "unable to upgrade: unable to negotiate protocol: server "
-                                          "supports [" + kProtocol + "]"));
+                                          "supports [" +
+                                              kProtocol + "]"));
       co_return false;
     }
     co_await switchToSpdy(*stream, req, kProtocol);
     auto leftover = beast::buffers_to_string(buf.data());
     buf.consume(buf.size());
-    co_await servePortForward(std::make_shared<RawChannel>(stream, std::move(leftover)), std::move(po));
+    co_await servePortForward(std::make_shared<RawChannel>(stream, std::move(leftover)),
+                              std::move(po));
     co_return true;
   }
 
@@ -818,13 +871,15 @@ class Server final : public KubeletServer {
       }
       std::array<char, 32 * 1024> b{};
       boost::system::error_code ec;
-      std::size_t n = co_await s_->async_read_some(asio::buffer(b), asio::redirect_error(asio::use_awaitable, ec));
+      std::size_t n = co_await s_->async_read_some(asio::buffer(b),
+                                                   asio::redirect_error(asio::use_awaitable, ec));
       out.append(b.data(), n);
       co_return !ec || n > 0;
     }
     asio::awaitable<bool> write(std::string bytes) override {
       boost::system::error_code ec;
-      co_await asio::async_write(*s_, asio::buffer(bytes), asio::redirect_error(asio::use_awaitable, ec));
+      co_await asio::async_write(*s_, asio::buffer(bytes),
+                                 asio::redirect_error(asio::use_awaitable, ec));
       co_return !ec;
     }
     asio::awaitable<void> close() override {
@@ -842,7 +897,8 @@ class Server final : public KubeletServer {
   // kubectl's tunnel: each binary message carries the next bytes of the SPDY connection.
   class WebSocketChannel final : public ByteChannel {
    public:
-    explicit WebSocketChannel(std::shared_ptr<websocket::stream<TlsStream>> ws) : ws_(std::move(ws)) {}
+    explicit WebSocketChannel(std::shared_ptr<websocket::stream<TlsStream>> ws)
+        : ws_(std::move(ws)) {}
     asio::awaitable<bool> read(std::string& out) override {
       beast::flat_buffer in;
       boost::system::error_code ec;
@@ -858,7 +914,8 @@ class Server final : public KubeletServer {
     }
     asio::awaitable<void> close() override {
       boost::system::error_code ec;
-      co_await ws_->async_close(websocket::close_code::normal, asio::redirect_error(asio::use_awaitable, ec));
+      co_await ws_->async_close(websocket::close_code::normal,
+                                asio::redirect_error(asio::use_awaitable, ec));
     }
 
    private:
@@ -873,7 +930,8 @@ class Server final : public KubeletServer {
       co_await t.async_wait(asio::use_awaitable);
     }
     boost::system::error_code ec;
-    co_await ws->async_close(websocket::close_code::normal, asio::redirect_error(asio::use_awaitable, ec));
+    co_await ws->async_close(websocket::close_code::normal,
+                             asio::redirect_error(asio::use_awaitable, ec));
   }
 
   KubeletServerOptions opts_;

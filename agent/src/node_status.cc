@@ -17,7 +17,8 @@ namespace {
 std::string microTime(std::chrono::system_clock::time_point t) { return formatRfc3339Micro(t); }
 
 std::string seconds(std::chrono::system_clock::time_point t) {
-  return rfc3339FromNs(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+  return rfc3339FromNs(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
 }
 
 json withoutHeartbeats(json status) {
@@ -61,12 +62,9 @@ Result<json> NodeStatusManager::computeStatus(const json& old_status) {
   std::string now = seconds(clock_());
   auto cond = [&](const std::string& type, bool value, const std::string& reason,
                   const std::string& message) {
-    json c = {{"type", type},
-              {"status", value ? "True" : "False"},
-              {"reason", reason},
-              {"message", message},
-              {"lastHeartbeatTime", now},
-              {"lastTransitionTime", now}};
+    json c = {
+        {"type", type},       {"status", value ? "True" : "False"}, {"reason", reason},
+        {"message", message}, {"lastHeartbeatTime", now},           {"lastTransitionTime", now}};
     for (const auto& o : old_status.value("conditions", json::array())) {
       if (o.value("type", "") == type && o.value("status", "") == c["status"] &&
           o.contains("lastTransitionTime")) {
@@ -76,13 +74,15 @@ Result<json> NodeStatusManager::computeStatus(const json& old_status) {
     return c;
   };
   json conds = json::array();
-  conds.push_back(cond("MemoryPressure", h.memory_pressure,
-                       h.memory_pressure ? "KubeletHasInsufficientMemory" : "KubeletHasSufficientMemory",
-                       h.memory_pressure ? "kubelet has insufficient memory available"
-                                         : "kubelet has sufficient memory available"));
-  conds.push_back(cond("DiskPressure", h.disk_pressure,
-                       h.disk_pressure ? "KubeletHasDiskPressure" : "KubeletHasNoDiskPressure",
-                       h.disk_pressure ? "kubelet has disk pressure" : "kubelet has no disk pressure"));
+  conds.push_back(
+      cond("MemoryPressure", h.memory_pressure,
+           h.memory_pressure ? "KubeletHasInsufficientMemory" : "KubeletHasSufficientMemory",
+           h.memory_pressure ? "kubelet has insufficient memory available"
+                             : "kubelet has sufficient memory available"));
+  conds.push_back(
+      cond("DiskPressure", h.disk_pressure,
+           h.disk_pressure ? "KubeletHasDiskPressure" : "KubeletHasNoDiskPressure",
+           h.disk_pressure ? "kubelet has disk pressure" : "kubelet has no disk pressure"));
   conds.push_back(cond("PIDPressure", h.pid_pressure,
                        h.pid_pressure ? "KubeletHasInsufficientPID" : "KubeletHasSufficientPID",
                        h.pid_pressure ? "kubelet has insufficient PID available"
@@ -92,9 +92,10 @@ Result<json> NodeStatusManager::computeStatus(const json& old_status) {
   if (!h.runtime_ready) {
     not_ready_msg = "container runtime is down: " + h.runtime_message;
   } else if (!h.network_ready) {
-    not_ready_msg = "container runtime network not ready: NetworkReady=false "
-                    "reason:NetworkPluginNotReady message:pod network is not ready: no podCIDR "
-                    "assigned to this node yet";
+    not_ready_msg =
+        "container runtime network not ready: NetworkReady=false "
+        "reason:NetworkPluginNotReady message:pod network is not ready: no podCIDR "
+        "assigned to this node yet";
   }
   conds.push_back(cond("Ready", ready, ready ? "KubeletReady" : "KubeletNotReady",
                        ready ? "kubelet is posting ready status" : not_ready_msg));

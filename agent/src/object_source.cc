@@ -40,13 +40,14 @@ class ApiObjectSource final : public ObjectSource {
   Result<std::string> serviceAccountToken(const std::string& ns, const std::string& sa,
                                           const std::string& pod_name, const std::string& pod_uid,
                                           int64_t expiration_seconds) override {
-    json req = {{"apiVersion", "authentication.k8s.io/v1"},
-                {"kind", "TokenRequest"},
-                {"spec",
-                 {{"audiences", json::array()},
-                  {"expirationSeconds", expiration_seconds},
-                  {"boundObjectRef",
-                   {{"kind", "Pod"}, {"apiVersion", "v1"}, {"name", pod_name}, {"uid", pod_uid}}}}}};
+    json req = {
+        {"apiVersion", "authentication.k8s.io/v1"},
+        {"kind", "TokenRequest"},
+        {"spec",
+         {{"audiences", json::array()},
+          {"expirationSeconds", expiration_seconds},
+          {"boundObjectRef",
+           {{"kind", "Pod"}, {"apiVersion", "v1"}, {"name", pod_name}, {"uid", pod_uid}}}}}};
     SKIFF_ASSIGN_OR_RETURN(auto resp,
                            c_->create(apiPath("", "v1", "serviceaccounts", ns, sa, "token"), req));
     std::string tok = resp.value("status", json::object()).value("token", "");

@@ -7,7 +7,6 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
 #include <deque>
 #include <memory>
 #include <string>
@@ -20,7 +19,8 @@ namespace skiff::agent {
 // compressor's state depends on the order, and a WebSocket allows one writer).
 class OrderedWriter : public std::enable_shared_from_this<OrderedWriter> {
  public:
-  OrderedWriter(std::shared_ptr<ByteChannel> ch, boost::asio::any_io_executor ex) : ch_(std::move(ch)), ex_(std::move(ex)) {}
+  OrderedWriter(std::shared_ptr<ByteChannel> ch, boost::asio::any_io_executor ex)
+      : ch_(std::move(ch)), ex_(std::move(ex)) {}
 
   void send(std::string bytes) {
     if (closed_) return;
@@ -28,23 +28,28 @@ class OrderedWriter : public std::enable_shared_from_this<OrderedWriter> {
     queue_.push_back(std::move(bytes));
     if (writing_) return;
     writing_ = true;
-    boost::asio::co_spawn(ex_, [self = shared_from_this()]() -> boost::asio::awaitable<void> {
-      while (!self->queue_.empty()) {
-        std::string f = std::move(self->queue_.front());
-        self->queue_.pop_front();
-        self->pending_ -= f.size();
-        if (!co_await self->ch_->write(std::move(f))) {
-          self->queue_.clear();
-          self->pending_ = 0;
-          self->closed_ = true;
-        }
-      }
-      self->writing_ = false;
-    }, boost::asio::detached);
+    boost::asio::co_spawn(
+        ex_,
+        [self = shared_from_this()]() -> boost::asio::awaitable<void> {
+          while (!self->queue_.empty()) {
+            std::string f = std::move(self->queue_.front());
+            self->queue_.pop_front();
+            self->pending_ -= f.size();
+            if (!co_await self->ch_->write(std::move(f))) {
+              self->queue_.clear();
+              self->pending_ = 0;
+              self->closed_ = true;
+            }
+          }
+          self->writing_ = false;
+        },
+        boost::asio::detached);
   }
 
   // Back-pressure for a pump: waits while more than `limit` bytes are queued.
-  boost::asio::awaitable<void> waitBelow(std::size_t limit) { co_await waitWhile([&] { return pending_ > limit; }, 100000); }
+  boost::asio::awaitable<void> waitBelow(std::size_t limit) {
+    co_await waitWhile([&] { return pending_ > limit; }, 100000);
+  }
 
   // Waits (at most 2 s) for the queue to go out, then drops anything sent later.
   boost::asio::awaitable<void> drain() {

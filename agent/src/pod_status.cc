@@ -21,7 +21,8 @@ const ContainerInfo* PodRuntimeView::previous(const std::string& name) const {
 }
 
 std::string rfc3339FromNs(int64_t ns) {
-  return formatRfc3339(SystemTime(std::chrono::duration_cast<SystemTime::duration>(std::chrono::nanoseconds(ns))));
+  return formatRfc3339(
+      SystemTime(std::chrono::duration_cast<SystemTime::duration>(std::chrono::nanoseconds(ns))));
 }
 
 std::string rfc3339Now() {
@@ -34,7 +35,8 @@ std::string rfc3339Now() {
 std::optional<int64_t> parseRfc3339(const std::string& ts) {
   auto t = skiff::parseRfc3339(ts);
   if (!t) return std::nullopt;
-  return static_cast<int64_t>(std::chrono::duration_cast<std::chrono::seconds>(t->time_since_epoch()).count());
+  return static_cast<int64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(t->time_since_epoch()).count());
 }
 
 namespace {
@@ -53,12 +55,9 @@ json terminatedState(const ContainerInfo& c) {
 
 json containerStatus(const json& spec_container, const StatusInputs& in, bool is_init) {
   std::string name = spec_container.value("name", "");
-  json st = {{"name", name},
-             {"image", spec_container.value("image", "")},
-             {"imageID", ""},
-             {"ready", false},
-             {"restartCount", 0},
-             {"started", false}};
+  json st = {{"name", name},      {"image", spec_container.value("image", "")},
+             {"imageID", ""},     {"ready", false},
+             {"restartCount", 0}, {"started", false}};
   const ContainerInfo* cur = in.runtime.latest(name);
   const ContainerInfo* prev = in.runtime.previous(name);
   auto w = in.waiting.find(name);
@@ -144,7 +143,8 @@ json condition(const json& old_status, const std::string& type, bool value,
   if (!reason.empty()) c["reason"] = reason;
   if (!message.empty()) c["message"] = message;
   json old = findCondition(old_status, type);
-  if (old.is_object() && old.value("status", "") == c["status"] && old.contains("lastTransitionTime")) {
+  if (old.is_object() && old.value("status", "") == c["status"] &&
+      old.contains("lastTransitionTime")) {
     c["lastTransitionTime"] = old["lastTransitionTime"];
   } else {
     c["lastTransitionTime"] = now;
@@ -298,11 +298,11 @@ json computePodStatus(const StatusInputs& in) {
   }
   bool completed = phase == "Succeeded" || phase == "Failed";
   if (not_init.empty() || completed) {
-    conds.push_back(condition(old, "Initialized", true, completed && !not_init.empty() ? "PodCompleted" : "", "", in.now));
+    conds.push_back(condition(old, "Initialized", true,
+                              completed && !not_init.empty() ? "PodCompleted" : "", "", in.now));
   } else {
     conds.push_back(condition(old, "Initialized", false, "ContainersNotInitialized",
-                              "containers with incomplete status: " + joinNames(not_init),
-                              in.now));
+                              "containers with incomplete status: " + joinNames(not_init), in.now));
   }
   std::vector<std::string> unready;
   for (const auto& s : statuses) {
@@ -350,8 +350,6 @@ json computePodStatus(const StatusInputs& in) {
   return status;
 }
 
-bool podStatusChanged(const json& old_status, const json& status) {
-  return old_status != status;
-}
+bool podStatusChanged(const json& old_status, const json& status) { return old_status != status; }
 
 }  // namespace skiff::agent

@@ -197,11 +197,12 @@ Result<void> PodSyncer::writePodFiles(const json& pod, const std::string& pod_ip
   SKIFF_TRY(writeIfChanged(dir + "/etc-hosts", hosts));
   SKIFF_TRY(writeIfChanged(dir + "/hostname", hostname + "\n"));
   std::string resolv;
-  if (!cfg_.cluster_dns.empty() && pod["spec"].value("dnsPolicy", "ClusterFirst") == "ClusterFirst" &&
+  if (!cfg_.cluster_dns.empty() &&
+      pod["spec"].value("dnsPolicy", "ClusterFirst") == "ClusterFirst" &&
       !pod["spec"].value("hostNetwork", false)) {
     std::string ns = pod["metadata"].value("namespace", "default");
-    resolv = "search " + ns + ".svc." + cfg_.cluster_domain + " svc." + cfg_.cluster_domain +
-             " " + cfg_.cluster_domain + "\n";
+    resolv = "search " + ns + ".svc." + cfg_.cluster_domain + " svc." + cfg_.cluster_domain + " " +
+             cfg_.cluster_domain + "\n";
     for (const auto& s : cfg_.cluster_dns) resolv += "nameserver " + s + "\n";
     resolv += "options ndots:5\n";
   } else {
@@ -222,7 +223,8 @@ Result<std::string> PodSyncer::ensureSandbox(const json& pod, PodRuntimeView& vi
     attempt = view.sandbox->attempt + 1;
     for (auto& [_, list] : view.containers) {
       for (const auto& c : list) {
-        if (c.state == ContainerState::Running) (void)runtime_.stopContainer(c.id, std::chrono::seconds(0));
+        if (c.state == ContainerState::Running)
+          (void)runtime_.stopContainer(c.id, std::chrono::seconds(0));
       }
     }
     if (network_ != nullptr && !view.sandbox->netns_path.empty()) {
@@ -368,9 +370,9 @@ Result<void> PodSyncer::startContainer(const json& pod, const json& spec,
                {kLabelPodName, pod["metadata"].value("name", "")},
                {kLabelPodNamespace, pod["metadata"].value("namespace", "")},
                {kLabelContainerName, name}};
-  cc.annotations = {{kAnnotationRestartCount, std::to_string(attempt)},
-                    {kAnnotationGrace,
-                     std::to_string(pod["spec"].value("terminationGracePeriodSeconds", 30))}};
+  cc.annotations = {
+      {kAnnotationRestartCount, std::to_string(attempt)},
+      {kAnnotationGrace, std::to_string(pod["spec"].value("terminationGracePeriodSeconds", 30))}};
 
   // Mounts: volumes, then the agent-managed files unless the user mounts over them.
   std::map<std::string, std::string> vols;
@@ -442,8 +444,8 @@ Result<void> PodSyncer::startContainer(const json& pod, const json& spec,
   if (run_as_non_root && cc.security.run_as_user && *cc.security.run_as_user == 0) {
     std::string msg = "container's runAsUser breaks non-root policy (pod: \"" +
                       pod["metadata"].value("name", "") + "_" +
-                      pod["metadata"].value("namespace", "") + "(" + uid + ")\", container: " +
-                      name + ")";
+                      pod["metadata"].value("namespace", "") + "(" + uid +
+                      ")\", container: " + name + ")";
     setWaiting(uid, name, "CreateContainerConfigError", msg);
     return Error(ErrorCode::Invalid, msg);
   }
@@ -452,14 +454,15 @@ Result<void> PodSyncer::startContainer(const json& pod, const json& spec,
     // config); refuse like kubelet does for a non-numeric image user.
     std::string msg = "container has runAsNonRoot and image will run as root (pod: \"" +
                       pod["metadata"].value("name", "") + "_" +
-                      pod["metadata"].value("namespace", "") + "(" + uid + ")\", container: " +
-                      name + ")";
+                      pod["metadata"].value("namespace", "") + "(" + uid +
+                      ")\", container: " + name + ")";
     setWaiting(uid, name, "CreateContainerConfigError", msg);
     return Error(ErrorCode::Invalid, msg);
   }
   cc.security.privileged = csc.value("privileged", false);
   cc.security.readonly_rootfs = csc.value("readOnlyRootFilesystem", false);
-  cc.security.no_new_privs = !csc.value("allowPrivilegeEscalation", true) || !cc.security.privileged;
+  cc.security.no_new_privs =
+      !csc.value("allowPrivilegeEscalation", true) || !cc.security.privileged;
   if (csc.value("allowPrivilegeEscalation", true) && !csc.contains("allowPrivilegeEscalation")) {
     // Kubernetes default: escalation allowed unless set false; keep no_new_privs only when the
     // user asked for it, so setuid binaries in images behave as on kubelet.
@@ -503,8 +506,8 @@ Result<void> PodSyncer::startContainer(const json& pod, const json& spec,
                      kv("err", msg));
       event(pod, name, "Warning", events::kFailedPostStartHook, msg);
       event(pod, name, "Normal", events::kKilling, "FailedPostStartHook");
-      (void)runtime_.stopContainer(*id, std::chrono::seconds(
-                                            pod["spec"].value("terminationGracePeriodSeconds", 30)));
+      (void)runtime_.stopContainer(
+          *id, std::chrono::seconds(pod["spec"].value("terminationGracePeriodSeconds", 30)));
     }
   }
   return ok();
@@ -525,10 +528,13 @@ bool PodSyncer::shouldStartAgain(const json& pod, const json& spec, const Contai
   if (policy == "OnFailure" && last.exit_code == 0) return false;
   std::string name = spec.value("name", "");
   std::string key = backoffKey(pod, name);
-  auto finished = std::chrono::system_clock::time_point(std::chrono::nanoseconds(last.finished_at_ns));
+  auto finished =
+      std::chrono::system_clock::time_point(std::chrono::nanoseconds(last.finished_at_ns));
   // A container that ran 10 min cleanly starts its backoff over (KEP-4603 / kubelet).
-  if (last.finished_at_ns - last.started_at_ns > int64_t(600) * 1000000000) crash_backoff_.reset(key);
-  if (crash_backoff_.inBackoffSince(key, std::chrono::time_point_cast<std::chrono::system_clock::duration>(finished))) {
+  if (last.finished_at_ns - last.started_at_ns > int64_t(600) * 1000000000)
+    crash_backoff_.reset(key);
+  if (crash_backoff_.inBackoffSince(
+          key, std::chrono::time_point_cast<std::chrono::system_clock::duration>(finished))) {
     auto delay = crash_backoff_.delay(key);
     event(pod, name, "Warning", events::kBackOff,
           "Back-off restarting failed container " + name + " in pod " +
@@ -582,8 +588,9 @@ Result<json> PodSyncer::syncPod(const json& pod, PodRuntimeView* status_view) {
     bool sidecar = ic.value("restartPolicy", "") == "Always";
     if (cur == nullptr) {
       auto r = startContainer(pod, ic, view, 0);
-      if (!r) SKIFF_LOG_WARN(lg, "Init container failed to start", kv("pod", podRef(pod)),
-                             kv("container", name), kv("err", r.error().message()));
+      if (!r)
+        SKIFF_LOG_WARN(lg, "Init container failed to start", kv("pod", podRef(pod)),
+                       kv("container", name), kv("err", r.error().message()));
       init_done = false;
       break;
     }
@@ -597,8 +604,9 @@ Result<json> PodSyncer::syncPod(const json& pod, PodRuntimeView* status_view) {
     if (shouldStartAgain(pod, ic, *cur, true)) {
       if (probes_) probes_->forget(cur->id);
       auto r = startContainer(pod, ic, view, cur->attempt + 1);
-      if (!r) SKIFF_LOG_WARN(lg, "Init container failed to restart", kv("pod", podRef(pod)),
-                             kv("container", name), kv("err", r.error().message()));
+      if (!r)
+        SKIFF_LOG_WARN(lg, "Init container failed to restart", kv("pod", podRef(pod)),
+                       kv("container", name), kv("err", r.error().message()));
     }
     init_done = false;
     break;
@@ -610,8 +618,9 @@ Result<json> PodSyncer::syncPod(const json& pod, PodRuntimeView* status_view) {
       const ContainerInfo* cur = view.latest(name);
       if (cur == nullptr) {
         auto r = startContainer(pod, c, view, 0);
-        if (!r) SKIFF_LOG_WARN(lg, "Container failed to start", kv("pod", podRef(pod)),
-                               kv("container", name), kv("err", r.error().message()));
+        if (!r)
+          SKIFF_LOG_WARN(lg, "Container failed to start", kv("pod", podRef(pod)),
+                         kv("container", name), kv("err", r.error().message()));
         continue;
       }
       ContainerInfo last = *cur;
@@ -664,9 +673,15 @@ Result<json> PodSyncer::currentStatus(const json& pod, std::optional<WaitingReas
   auto waiting = waitingFor(uid);
   ProbeView probes;
   if (probes_ != nullptr) probes = probes_->view(pod, view);
-  StatusInputs in{pod, view, waiting, probes, cfg_.host_ip, rfc3339FromNs(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_().time_since_epoch()).count()),
-      terminal};
+  StatusInputs in{pod,
+                  view,
+                  waiting,
+                  probes,
+                  cfg_.host_ip,
+                  rfc3339FromNs(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    clock_().time_since_epoch())
+                                    .count()),
+                  terminal};
   return computePodStatus(in);
 }
 
@@ -683,8 +698,8 @@ Result<void> PodSyncer::killContainer(const json& pod, const json* spec, const C
         std::string msg = !r ? r.error().message()
                              : "command '" + (cmd.empty() ? "" : cmd[0]) + "' exited with " +
                                    std::to_string(r->exit_code) + ": " + r->out + r->err;
-        SKIFF_LOG_WARN(lg, "PreStop hook failed", kv("pod", podRef(pod)),
-                       kv("container", c.name), kv("err", msg));
+        SKIFF_LOG_WARN(lg, "PreStop hook failed", kv("pod", podRef(pod)), kv("container", c.name),
+                       kv("err", msg));
         event(pod, c.name, "Warning", events::kFailedPreStopHook, msg);
       }
     } else if (pre.contains("sleep")) {

@@ -3,6 +3,7 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -10,8 +11,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-
-#include <array>
 #include <charconv>
 #include <deque>
 #include <map>
@@ -83,15 +82,23 @@ class Session : public std::enable_shared_from_this<Session> {
   // Returns false when the connection must end.
   asio::awaitable<bool> handle(spdy::Frame f) {
     switch (f.type) {
-      case spdy::FrameType::SynStream: co_return co_await onSynStream(f);
-      case spdy::FrameType::Data: co_await onData(f); co_return true;
-      case spdy::FrameType::RstStream: onReset(f.stream_id); co_return true;
+      case spdy::FrameType::SynStream:
+        co_return co_await onSynStream(f);
+      case spdy::FrameType::Data:
+        co_await onData(f);
+        co_return true;
+      case spdy::FrameType::RstStream:
+        onReset(f.stream_id);
+        co_return true;
       case spdy::FrameType::Ping:
         // Client pings have odd ids (kubectl sends one every 10 s); answer with the same frame.
         if ((f.value & 1u) == 1u) send(spdy::encodePing(f.value));
         co_return true;
-      case spdy::FrameType::GoAway: goaway_ = true; co_return false;
-      default: co_return true;  // SETTINGS, WINDOW_UPDATE, HEADERS: nothing to do
+      case spdy::FrameType::GoAway:
+        goaway_ = true;
+        co_return false;
+      default:
+        co_return true;  // SETTINGS, WINDOW_UPDATE, HEADERS: nothing to do
     }
   }
 
@@ -110,7 +117,8 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::string* port_text = spdy::findHeader(*headers, "port");
     int port = 0;
     if (port_text != nullptr) {
-      auto [p, ec] = std::from_chars(port_text->data(), port_text->data() + port_text->size(), port);
+      auto [p, ec] =
+          std::from_chars(port_text->data(), port_text->data() + port_text->size(), port);
       if (ec != std::errc() || p != port_text->data() + port_text->size()) port = 0;
     }
     bool is_data = type != nullptr && *type == "data";
@@ -121,8 +129,8 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     // Older clients send no requestID: the error stream is then the data stream's id - 2.
     const std::string* rid = spdy::findHeader(*headers, "requestid");
-    std::string key = rid != nullptr ? *rid
-                                     : std::to_string(is_error ? f.stream_id : f.stream_id - 2);
+    std::string key =
+        rid != nullptr ? *rid : std::to_string(is_error ? f.stream_id : f.stream_id - 2);
     auto reply = deflate_.compress({});
     if (!reply) co_return false;
     send(spdy::encodeSynReply(f.stream_id, *reply, false));
@@ -173,8 +181,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void startForward(const std::string& key, std::shared_ptr<Pair> pair) {
     auto fd = opts_.dial(pair->port);
     if (!fd) {
-      std::string msg = "error forwarding port " + std::to_string(pair->port) + " to pod " + opts_.pod +
-                        ", uid " + opts_.uid + ": " + fd.error().message();
+      std::string msg = "error forwarding port " + std::to_string(pair->port) + " to pod " +
+                        opts_.pod + ", uid " + opts_.uid + ": " + fd.error().message();
       auto lg = skiff::log::get("agent");
       SKIFF_LOG_DEBUG(lg, "Port-forward dial failed", kv("err", msg));
       send(spdy::encodeData(pair->error_id, msg, false));
@@ -191,23 +199,27 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::co_spawn(ex_, forward(key, pair, shared_from_this()), asio::detached);
   }
 
-  asio::awaitable<void> forward(std::string key, std::shared_ptr<Pair> pair, std::shared_ptr<Session> self) {
+  asio::awaitable<void> forward(std::string key, std::shared_ptr<Pair> pair,
+                                std::shared_ptr<Session> self) {
     // Pod -> client, until the pod side ends.
-    asio::co_spawn(ex_, [this, pair, self]() -> asio::awaitable<void> {
-      std::array<char, 32 * 1024> buf{};
-      for (;;) {
-        boost::system::error_code ec;
-        std::size_t n = co_await pair->sock->async_read_some(asio::buffer(buf),
-                                                             asio::redirect_error(asio::use_awaitable, ec));
-        if (n > 0) {
-          send(spdy::encodeData(pair->data_id, std::string_view(buf.data(), n), false));
-          co_await out_->waitBelow(kMaxQueued);
-        }
-        if (ec) break;
-      }
-      pair->pod_done = true;
-      pair->wake->cancel();
-    }, asio::detached);
+    asio::co_spawn(
+        ex_,
+        [this, pair, self]() -> asio::awaitable<void> {
+          std::array<char, 32 * 1024> buf{};
+          for (;;) {
+            boost::system::error_code ec;
+            std::size_t n = co_await pair->sock->async_read_some(
+                asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+            if (n > 0) {
+              send(spdy::encodeData(pair->data_id, std::string_view(buf.data(), n), false));
+              co_await out_->waitBelow(kMaxQueued);
+            }
+            if (ec) break;
+          }
+          pair->pod_done = true;
+          pair->wake->cancel();
+        },
+        asio::detached);
 
     // Both directions done, or one done and the linger passed.
     while (!(pair->pod_done && pair->client_done) && !pair->finished) {
@@ -249,7 +261,7 @@ class Session : public std::enable_shared_from_this<Session> {
   spdy::HeaderDecompressor inflate_;
   spdy::HeaderCompressor deflate_;
   std::map<std::string, std::shared_ptr<Pair>> pairs_;  // by requestID
-  std::map<uint32_t, std::string> streams_;              // stream id -> requestID
+  std::map<uint32_t, std::string> streams_;             // stream id -> requestID
   uint32_t last_stream_ = 0;
   bool goaway_ = false;
   std::shared_ptr<OrderedWriter> out_;
@@ -275,8 +287,8 @@ class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
       auto fd = opts_.dial(ports_[i]);
       if (!fd) {
         out_->send(std::string(1, static_cast<char>(2 * i + 1)) + "error forwarding port " +
-                            std::to_string(ports_[i]) + " to pod " + opts_.pod + ", uid " + opts_.uid +
-                            ": " + fd.error().message());
+                   std::to_string(ports_[i]) + " to pod " + opts_.pod + ", uid " + opts_.uid +
+                   ": " + fd.error().message());
         continue;
       }
       socks_[i] = std::make_unique<tcp::socket>(ex_);
@@ -305,7 +317,8 @@ class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
     std::array<char, 32 * 1024> buf{};
     for (;;) {
       boost::system::error_code ec;
-      std::size_t n = co_await socks_[i]->async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+      std::size_t n = co_await socks_[i]->async_read_some(
+          asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
       if (n > 0) {
         out_->send(std::string(1, static_cast<char>(2 * i)) + std::string(buf.data(), n));
         co_await out_->waitBelow(kMaxQueued);
@@ -321,7 +334,8 @@ class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
       if (!co_await ch_->read(msg)) break;
       if (msg.empty()) continue;
       std::size_t c = static_cast<unsigned char>(msg[0]);
-      if (c % 2 != 0 || c / 2 >= socks_.size() || !socks_[c / 2]) continue;  // error channels are read-only
+      if (c % 2 != 0 || c / 2 >= socks_.size() || !socks_[c / 2])
+        continue;  // error channels are read-only
       boost::system::error_code ec;
       co_await asio::async_write(*socks_[c / 2], asio::buffer(msg.data() + 1, msg.size() - 1),
                                  asio::redirect_error(asio::use_awaitable, ec));
@@ -341,13 +355,15 @@ class ChannelSession : public std::enable_shared_from_this<ChannelSession> {
 
 }  // namespace
 
-asio::awaitable<void> servePortForwardChannels(std::shared_ptr<ByteChannel> channel, std::vector<int> ports,
-                                               PortForwardOptions options) {
-  auto s = std::make_shared<ChannelSession>(std::move(channel), std::move(ports), std::move(options));
+asio::awaitable<void> servePortForwardChannels(std::shared_ptr<ByteChannel> channel,
+                                               std::vector<int> ports, PortForwardOptions options) {
+  auto s =
+      std::make_shared<ChannelSession>(std::move(channel), std::move(ports), std::move(options));
   co_await s->run();
 }
 
-asio::awaitable<void> servePortForward(std::shared_ptr<ByteChannel> channel, PortForwardOptions options) {
+asio::awaitable<void> servePortForward(std::shared_ptr<ByteChannel> channel,
+                                       PortForwardOptions options) {
   auto s = std::make_shared<Session>(std::move(channel), std::move(options));
   co_await s->run();
 }

@@ -23,9 +23,12 @@ std::string lowerFirst(std::string s) {
 // One attempt, worded like Go's net.Dial errors ("dial tcp4 127.0.0.1:80: connect: connection
 // refused"), which is what kubectl users see from the kubelet.
 Result<UniqueFd> connectLoopback(bool v6, int port) {
-  std::string where = v6 ? "dial tcp6 [::1]:" + std::to_string(port) : "dial tcp4 127.0.0.1:" + std::to_string(port);
+  std::string where = v6 ? "dial tcp6 [::1]:" + std::to_string(port)
+                         : "dial tcp4 127.0.0.1:" + std::to_string(port);
   UniqueFd fd(::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd) return Error(ErrorCode::Unavailable, errno, where + ": socket: " + lowerFirst(std::strerror(errno)));
+  if (!fd)
+    return Error(ErrorCode::Unavailable, errno,
+                 where + ": socket: " + lowerFirst(std::strerror(errno)));
   sockaddr_storage ss{};
   socklen_t len = 0;
   if (v6) {
@@ -54,14 +57,16 @@ Result<UniqueFd> connectLoopback(bool v6, int port) {
     }
   }
   if (err != 0) {
-    return Error(ErrorCode::Unavailable, err, where + ": connect: " + lowerFirst(std::strerror(err)));
+    return Error(ErrorCode::Unavailable, err,
+                 where + ": connect: " + lowerFirst(std::strerror(err)));
   }
   return fd;
 }
 
 }  // namespace
 
-Result<UniqueFd> dialPodPort(const std::string& netns_path, const std::string& sandbox_id, int port) {
+Result<UniqueFd> dialPodPort(const std::string& netns_path, const std::string& sandbox_id,
+                             int port) {
   // setns() changes only the calling thread; a throwaway thread keeps the agent's own threads
   // where they are. The socket stays in the namespace it was made in.
   Result<UniqueFd> out = Error(ErrorCode::Internal, "port-forward dial did not run");
@@ -88,8 +93,9 @@ Result<UniqueFd> dialPodPort(const std::string& netns_path, const std::string& s
       return;
     }
     out = Error(ErrorCode::Unavailable, "failed to connect to localhost:" + std::to_string(port) +
-                                            " inside namespace \"" + sandbox_id + "\", IPv4: " +
-                                            v4.error().message() + " IPv6 " + v6.error().message() + " ");
+                                            " inside namespace \"" + sandbox_id +
+                                            "\", IPv4: " + v4.error().message() + " IPv6 " +
+                                            v6.error().message() + " ");
   }).join();
   if (out) {
     // Back to blocking: asio sets its own mode when it takes the socket over.

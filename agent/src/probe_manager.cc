@@ -109,7 +109,8 @@ class RealProbeRunner final : public ProbeRunner {
         output = "Get \"http://" + host + ":" + std::to_string(port) + path + "\": " + why;
         return false;
       }
-      std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: kube-probe/1.32\r\nAccept: */*\r\nConnection: close\r\n";
+      std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + host +
+                        "\r\nUser-Agent: kube-probe/1.32\r\nAccept: */*\r\nConnection: close\r\n";
       for (const auto& hd : h.value("httpHeaders", json::array())) {
         req += hd.value("name", "") + ": " + hd.value("value", "") + "\r\n";
       }
@@ -118,7 +119,8 @@ class RealProbeRunner final : public ProbeRunner {
       std::string resp;
       char buf[512];
       auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
-      while (resp.find("\r\n") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      while (resp.find("\r\n") == std::string::npos &&
+             std::chrono::steady_clock::now() < deadline) {
         pollfd p{fd, POLLIN, 0};
         if (::poll(&p, 1, 100) != 1) continue;
         ssize_t n = ::recv(fd, buf, sizeof buf, 0);
@@ -154,9 +156,12 @@ std::unique_ptr<ProbeRunner> makeProbeRunner(ContainerRuntime& runtime) {
 
 const char* probeTypeName(ProbeType t) {
   switch (t) {
-    case ProbeType::Liveness: return "Liveness";
-    case ProbeType::Readiness: return "Readiness";
-    case ProbeType::Startup: return "Startup";
+    case ProbeType::Liveness:
+      return "Liveness";
+    case ProbeType::Readiness:
+      return "Readiness";
+    case ProbeType::Startup:
+      return "Startup";
   }
   return "";
 }
@@ -210,7 +215,8 @@ ProbeView ProbeManager::view(const json& pod, const PodRuntimeView& rt) {
           w.container = c;
           w.pod_ip = rt.pod_ip;
           // initialDelaySeconds counts from the container's start.
-          auto started = std::chrono::system_clock::time_point(std::chrono::nanoseconds(cur->started_at_ns));
+          auto started =
+              std::chrono::system_clock::time_point(std::chrono::nanoseconds(cur->started_at_ns));
           auto delay = std::chrono::seconds(w.probe.value("initialDelaySeconds", 0));
           auto since = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
               std::chrono::system_clock::now() - started);

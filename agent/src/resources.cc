@@ -20,11 +20,22 @@ Result<double> parseQuantity(const std::string& q) {
     return Error(ErrorCode::Invalid, "parse quantity '" + q + "': no number");
   }
   double v = std::strtod(num.c_str(), nullptr);
-  static const std::pair<const char*, double> kSuffixes[] = {
-      {"", 1},       {"n", 1e-9},   {"u", 1e-6},  {"m", 1e-3},   {"k", 1e3},
-      {"M", 1e6},    {"G", 1e9},    {"T", 1e12},  {"P", 1e15},   {"E", 1e18},
-      {"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0},
-      {"Pi", 1125899906842624.0}, {"Ei", 1152921504606846976.0}};
+  static const std::pair<const char*, double> kSuffixes[] = {{"", 1},
+                                                             {"n", 1e-9},
+                                                             {"u", 1e-6},
+                                                             {"m", 1e-3},
+                                                             {"k", 1e3},
+                                                             {"M", 1e6},
+                                                             {"G", 1e9},
+                                                             {"T", 1e12},
+                                                             {"P", 1e15},
+                                                             {"E", 1e18},
+                                                             {"Ki", 1024.0},
+                                                             {"Mi", 1048576.0},
+                                                             {"Gi", 1073741824.0},
+                                                             {"Ti", 1099511627776.0},
+                                                             {"Pi", 1125899906842624.0},
+                                                             {"Ei", 1152921504606846976.0}};
   for (const auto& [s, mult] : kSuffixes) {
     if (suffix == s) return v * mult;
   }
@@ -103,7 +114,8 @@ PodResources podRequests(const json& pod) {
   if (spec.contains("overhead")) {
     const json& o = spec["overhead"];
     if (o.contains("cpu")) sum.cpu_milli += parseMilliCpu(quantityString(o["cpu"])).value_or(0);
-    if (o.contains("memory")) sum.memory_bytes += parseBytes(quantityString(o["memory"])).value_or(0);
+    if (o.contains("memory"))
+      sum.memory_bytes += parseBytes(quantityString(o["memory"])).value_or(0);
   }
   return {std::max(sum.cpu_milli, init_max.cpu_milli),
           std::max(sum.memory_bytes, init_max.memory_bytes)};

@@ -1,8 +1,7 @@
 #include "skiff/agent/runner.h"
 
-#include <boost/asio/post.hpp>
-
 #include <algorithm>
+#include <boost/asio/post.hpp>
 
 namespace skiff::agent {
 

@@ -23,10 +23,14 @@ namespace np = skiff::netproxy;
 
 ContainerState mapState(rt::ContainerState s) {
   switch (s) {
-    case rt::ContainerState::Created: return ContainerState::Created;
-    case rt::ContainerState::Running: return ContainerState::Running;
-    case rt::ContainerState::Exited: return ContainerState::Exited;
-    default: return ContainerState::Unknown;
+    case rt::ContainerState::Created:
+      return ContainerState::Created;
+    case rt::ContainerState::Running:
+      return ContainerState::Running;
+    case rt::ContainerState::Exited:
+      return ContainerState::Exited;
+    default:
+      return ContainerState::Unknown;
   }
 }
 
@@ -58,9 +62,9 @@ class RuntimeAdapter final : public ContainerRuntime {
     c.metadata = {cfg.name, cfg.uid, cfg.ns, cfg.attempt};
     c.hostname = cfg.hostname;
     c.host_network = cfg.host_network;
-    c.qos = cfg.cgroup_parent.find("besteffort") != std::string::npos ? rt::QosClass::BestEffort
+    c.qos = cfg.cgroup_parent.find("besteffort") != std::string::npos  ? rt::QosClass::BestEffort
             : cfg.cgroup_parent.find("burstable") != std::string::npos ? rt::QosClass::Burstable
-                                                                        : rt::QosClass::Guaranteed;
+                                                                       : rt::QosClass::Guaranteed;
     c.labels = cfg.labels;
     c.annotations = cfg.annotations;
     return r_->runPodSandbox(c);
@@ -110,7 +114,8 @@ class RuntimeAdapter final : public ContainerRuntime {
     for (auto g : cfg.security.supplemental_groups) {
       c.supplemental_groups.push_back(static_cast<uint32_t>(g));
     }
-    for (const auto& m : cfg.mounts) c.mounts.push_back({m.container_path, m.host_path, m.readonly});
+    for (const auto& m : cfg.mounts)
+      c.mounts.push_back({m.container_path, m.host_path, m.readonly});
     c.resources.cpu_shares = cfg.resources.cpu_shares;
     c.resources.cpu_quota_us = cfg.resources.cpu_quota;
     c.resources.cpu_period_us = cfg.resources.cpu_period;
@@ -136,14 +141,17 @@ class RuntimeAdapter final : public ContainerRuntime {
     SKIFF_TRY(r_->removeContainer(id));
     return ok();
   }
-  Result<std::vector<ContainerInfo>> listContainers() override { return toInfos(r_->listContainers()); }
+  Result<std::vector<ContainerInfo>> listContainers() override {
+    return toInfos(r_->listContainers());
+  }
   Result<std::vector<ContainerInfo>> listSandboxContainers(const std::string& sandbox_id) override {
     if (sandbox_id.empty()) return std::vector<ContainerInfo>{};  // the runtime reads "" as all
     runtime::ContainerFilter filter;
     filter.sandbox_id = sandbox_id;
     return toInfos(r_->listContainers(filter));
   }
-  static Result<std::vector<ContainerInfo>> toInfos(Result<std::vector<runtime::ContainerStatus>> listed) {
+  static Result<std::vector<ContainerInfo>> toInfos(
+      Result<std::vector<runtime::ContainerStatus>> listed) {
     SKIFF_ASSIGN_OR_RETURN(auto list, std::move(listed));
     std::vector<ContainerInfo> out;
     for (const auto& s : list) {
@@ -213,8 +221,9 @@ class RuntimeAdapter final : public ContainerRuntime {
     p.high_threshold_percent = policy.high_threshold_percent;
     p.low_threshold_percent = policy.low_threshold_percent;
     p.min_age = policy.min_age;
-    SKIFF_ASSIGN_OR_RETURN(auto r, r_->images().garbageCollect(p, runtime::statvfsDiskUsage(r_->images().root()),
-                                                               std::chrono::system_clock::now()));
+    SKIFF_ASSIGN_OR_RETURN(
+        auto r, r_->images().garbageCollect(p, runtime::statvfsDiskUsage(r_->images().root()),
+                                            std::chrono::system_clock::now()));
     return ImageGcReport{r.removed, r.freed_bytes, r.wanted_bytes};
   }
   Result<std::vector<ContainerStats>> listContainerStats() override {
@@ -265,8 +274,10 @@ class NetworkAdapter final : public PodNetworkManager {
                             const std::vector<PortMapping>& host_ports) override {
     std::lock_guard lk(mu_);
     if (!net_) {
-      return Error(ErrorCode::Unavailable, "pod network is not ready: no podCIDR assigned to "
-                                           "node '" + node_ + "' yet");
+      return Error(ErrorCode::Unavailable,
+                   "pod network is not ready: no podCIDR assigned to "
+                   "node '" +
+                       node_ + "' yet");
     }
     np::Sandbox sb;
     sb.id = sandbox_id;
@@ -377,13 +388,14 @@ class IptablesProxySink final : public ServiceProxySink {
  public:
   IptablesProxySink(np::ProxyConfig c, std::unique_ptr<np::sys::Iptables> ipt,
                     std::unique_ptr<np::sys::Conntrack> ct)
-      : ipt_(std::move(ipt)), ct_(std::move(ct)), proxy_(np::makeIptablesProxy(c, *ipt_, ct_.get())) {}
+      : ipt_(std::move(ipt)),
+        ct_(std::move(ct)),
+        proxy_(np::makeIptablesProxy(c, *ipt_, ct_.get())) {}
   Result<std::string> sync(const std::vector<nlohmann::json>& services,
                            const std::vector<nlohmann::json>& slices) override {
     SKIFF_ASSIGN_OR_RETURN(auto r, proxy_->syncObjects(services, slices));
-    return std::string(r.full ? "full" : "partial") + " sync: " +
-           std::to_string(r.service_ports) + " service ports, " +
-           std::to_string(r.chains_written) + " chains written, " +
+    return std::string(r.full ? "full" : "partial") + " sync: " + std::to_string(r.service_ports) +
+           " service ports, " + std::to_string(r.chains_written) + " chains written, " +
            std::to_string(r.rules_written) + " rules";
   }
 

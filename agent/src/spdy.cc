@@ -37,20 +37,30 @@ struct Shape {
 };
 std::optional<Shape> shapeOf(uint16_t type) {
   switch (static_cast<FrameType>(type)) {
-    case FrameType::SynStream: return Shape{0, 10};
-    case FrameType::SynReply: return Shape{0, 4};
-    case FrameType::RstStream: return Shape{8, 8};
-    case FrameType::Settings: return Shape{0, 4};
-    case FrameType::Ping: return Shape{4, 4};
-    case FrameType::GoAway: return Shape{8, 8};
-    case FrameType::Headers: return Shape{0, 4};
-    case FrameType::WindowUpdate: return Shape{8, 8};
-    default: return std::nullopt;
+    case FrameType::SynStream:
+      return Shape{0, 10};
+    case FrameType::SynReply:
+      return Shape{0, 4};
+    case FrameType::RstStream:
+      return Shape{8, 8};
+    case FrameType::Settings:
+      return Shape{0, 4};
+    case FrameType::Ping:
+      return Shape{4, 4};
+    case FrameType::GoAway:
+      return Shape{8, 8};
+    case FrameType::Headers:
+      return Shape{0, 4};
+    case FrameType::WindowUpdate:
+      return Shape{8, 8};
+    default:
+      return std::nullopt;
   }
 }
 
 std::string zError(const char* what, int rc, const z_stream& z) {
-  return std::string(what) + ": " + (z.msg != nullptr ? z.msg : ("zlib error " + std::to_string(rc)));
+  return std::string(what) + ": " +
+         (z.msg != nullptr ? z.msg : ("zlib error " + std::to_string(rc)));
 }
 
 }  // namespace
@@ -75,7 +85,8 @@ Result<std::optional<Frame>> FrameReader::next() {
       uint16_t version = static_cast<uint16_t>((w0 >> 16) & 0x7FFF);
       uint16_t type = static_cast<uint16_t>(w0 & 0xFFFF);
       if (version != kVersion) {
-        return Error(ErrorCode::Unsupported, "spdy: unsupported version " + std::to_string(version));
+        return Error(ErrorCode::Unsupported,
+                     "spdy: unsupported version " + std::to_string(version));
       }
       auto shape = shapeOf(type);
       if (!shape) continue;  // unknown (or NOOP/CREDENTIAL): ignore, as the spec says
@@ -110,8 +121,8 @@ Result<std::optional<Frame>> FrameReader::next() {
       if ((f.type == FrameType::SynStream || f.type == FrameType::SynReply ||
            f.type == FrameType::RstStream || f.type == FrameType::Headers) &&
           f.stream_id == 0) {
-        return Error(ErrorCode::BadRequest, "spdy: control frame type " + std::to_string(type) +
-                                                " on stream 0");
+        return Error(ErrorCode::BadRequest,
+                     "spdy: control frame type " + std::to_string(type) + " on stream 0");
       }
     }
     // Keep the buffer from growing without bound on a long connection.
@@ -127,13 +138,15 @@ std::string encodeData(uint32_t stream_id, std::string_view data, bool fin) {
   std::string out;
   out.reserve(8 + data.size());
   put32(out, stream_id & 0x7FFFFFFF);
-  put32(out, (static_cast<uint32_t>(fin ? kFlagFin : 0) << 24) | static_cast<uint32_t>(data.size()));
+  put32(out,
+        (static_cast<uint32_t>(fin ? kFlagFin : 0) << 24) | static_cast<uint32_t>(data.size()));
   out.append(data);
   return out;
 }
 
 std::string encodeSynStream(uint32_t stream_id, std::string_view header_block, bool fin) {
-  std::string out = controlHeader(FrameType::SynStream, fin ? kFlagFin : 0, 10 + header_block.size());
+  std::string out =
+      controlHeader(FrameType::SynStream, fin ? kFlagFin : 0, 10 + header_block.size());
   put32(out, stream_id & 0x7FFFFFFF);
   put32(out, 0);        // associated-to stream
   out.append(2, '\0');  // priority 0, slot 0
@@ -179,29 +192,84 @@ const std::string& headerDictionary() {
   // SPDY/3 §2.6.10.1: length-prefixed words, then one run of status codes, reason phrases,
   // dates and common values.
   static const std::string dict = [] {
-    static constexpr std::array<std::string_view, 65> kWords = {
-        "options", "head", "post", "put", "delete", "trace", "accept", "accept-charset",
-        "accept-encoding", "accept-language", "accept-ranges", "age", "allow", "authorization",
-        "cache-control", "connection", "content-base", "content-encoding", "content-language",
-        "content-length", "content-location", "content-md5", "content-range", "content-type",
-        "date", "etag", "expect", "expires", "from", "host", "if-match", "if-modified-since",
-        "if-none-match", "if-range", "if-unmodified-since", "last-modified", "location",
-        "max-forwards", "pragma", "proxy-authenticate", "proxy-authorization", "range", "referer",
-        "retry-after", "server", "te", "trailer", "transfer-encoding", "upgrade", "user-agent",
-        "vary", "via", "warning", "www-authenticate", "method", "get", "status", "200 OK",
-        "version", "HTTP/1.1", "url", "public", "set-cookie", "keep-alive", "origin"};
+    static constexpr std::array<std::string_view, 65> kWords = {"options",
+                                                                "head",
+                                                                "post",
+                                                                "put",
+                                                                "delete",
+                                                                "trace",
+                                                                "accept",
+                                                                "accept-charset",
+                                                                "accept-encoding",
+                                                                "accept-language",
+                                                                "accept-ranges",
+                                                                "age",
+                                                                "allow",
+                                                                "authorization",
+                                                                "cache-control",
+                                                                "connection",
+                                                                "content-base",
+                                                                "content-encoding",
+                                                                "content-language",
+                                                                "content-length",
+                                                                "content-location",
+                                                                "content-md5",
+                                                                "content-range",
+                                                                "content-type",
+                                                                "date",
+                                                                "etag",
+                                                                "expect",
+                                                                "expires",
+                                                                "from",
+                                                                "host",
+                                                                "if-match",
+                                                                "if-modified-since",
+                                                                "if-none-match",
+                                                                "if-range",
+                                                                "if-unmodified-since",
+                                                                "last-modified",
+                                                                "location",
+                                                                "max-forwards",
+                                                                "pragma",
+                                                                "proxy-authenticate",
+                                                                "proxy-authorization",
+                                                                "range",
+                                                                "referer",
+                                                                "retry-after",
+                                                                "server",
+                                                                "te",
+                                                                "trailer",
+                                                                "transfer-encoding",
+                                                                "upgrade",
+                                                                "user-agent",
+                                                                "vary",
+                                                                "via",
+                                                                "warning",
+                                                                "www-authenticate",
+                                                                "method",
+                                                                "get",
+                                                                "status",
+                                                                "200 OK",
+                                                                "version",
+                                                                "HTTP/1.1",
+                                                                "url",
+                                                                "public",
+                                                                "set-cookie",
+                                                                "keep-alive",
+                                                                "origin"};
     std::string d;
     for (auto w : kWords) {
       put32(d, static_cast<uint32_t>(w.size()));
       d.append(w);
     }
-    d += "100101201202205206300302303304305306307402405406407408409410411412413414415416417502504"
-         "505203 Non-Authoritative Information204 No Content301 Moved Permanently400 Bad Request401 "
-         "Unauthorized403 Forbidden404 Not Found500 Internal Server Error501 Not Implemented503 "
-         "Service UnavailableJan Feb Mar Apr May Jun Jul Aug Sept Oct Nov Dec 00:00:00 Mon, Tue, "
-         "Wed, Thu, Fri, Sat, Sun, GMTchunked,text/html,image/png,image/jpg,image/gif,application/"
-         "xml,application/xhtml+xml,text/plain,text/javascript,publicprivatemax-age=gzip,deflate,"
-         "sdchcharset=utf-8charset=iso-8859-1,utf-,*,enq=0.";
+    d +=
+        "100101201202205206300302303304305306307402405406407408409410411412413414415416417502504"
+        "505203 Non-Authoritative Information204 No Content301 Moved Permanently400 Bad Request401 "
+        "Unauthorized403 Forbidden404 Not Found500 Internal Server Error501 Not Implemented503 "
+        "Service UnavailableJan Feb Mar Apr May Jun Jul Aug Sept Oct Nov Dec 00:00:00 Mon, Tue, "
+        "Wed, Thu, Fri, Sat, Sun, GMTchunked,text/html,image/png,image/jpg,image/gif,application/"
+        "xml,application/xhtml+xml,text/plain,text/javascript,publicprivatemax-age=gzip,deflate,"
+        "sdchcharset=utf-8charset=iso-8859-1,utf-,*,enq=0.";
     return d;
   }();
   return dict;
@@ -265,10 +333,12 @@ Result<Headers> HeaderDecompressor::decompress(std::string_view block) {
     int rc = inflate(&z_, Z_SYNC_FLUSH);
     if (rc == Z_NEED_DICT) {
       const auto& d = headerDictionary();
-      rc = inflateSetDictionary(&z_, reinterpret_cast<const Bytef*>(d.data()), static_cast<uInt>(d.size()));
+      rc = inflateSetDictionary(&z_, reinterpret_cast<const Bytef*>(d.data()),
+                                static_cast<uInt>(d.size()));
       if (rc != Z_OK) {
         ok_ = false;
-        return Error(ErrorCode::BadRequest, "spdy: header block wants a dictionary other than SPDY/3's");
+        return Error(ErrorCode::BadRequest,
+                     "spdy: header block wants a dictionary other than SPDY/3's");
       }
       continue;
     }
@@ -287,7 +357,9 @@ Result<Headers> HeaderDecompressor::decompress(std::string_view block) {
   }
 
   Headers out;
-  auto bad = [](const std::string& why) { return Error(ErrorCode::BadRequest, "spdy: header block: " + why); };
+  auto bad = [](const std::string& why) {
+    return Error(ErrorCode::BadRequest, "spdy: header block: " + why);
+  };
   if (plain.size() < 4) return bad("shorter than its pair count");
   uint32_t count = be32(plain, 0);
   std::size_t at = 4;
@@ -302,7 +374,8 @@ Result<Headers> HeaderDecompressor::decompress(std::string_view block) {
   };
   for (uint32_t i = 0; i < count; ++i) {
     std::string name, value;
-    if (!field(name) || !field(value)) return bad("pair " + std::to_string(i) + " runs past its end");
+    if (!field(name) || !field(value))
+      return bad("pair " + std::to_string(i) + " runs past its end");
     if (name.empty()) return bad("empty header name");
     for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     out.emplace_back(std::move(name), std::move(value));

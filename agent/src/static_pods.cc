@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "skiff/common/yaml.h"
 #include "skiff/common/file.h"
+#include "skiff/common/yaml.h"
 
 namespace skiff::agent {
 

@@ -37,7 +37,8 @@ class RealMounter final : public Mounter {
     return ok();
   }
   bool isMountPoint(const std::string& path) override {
-    struct stat a{}, b{};
+    struct stat a {
+    }, b{};
     if (::stat(path.c_str(), &a) != 0) return false;
     if (::stat((path + "/..").c_str(), &b) != 0) return false;
     return a.st_dev != b.st_dev;
@@ -75,8 +76,9 @@ std::unique_ptr<Mounter> makeRealMounter() { return std::make_unique<RealMounter
 Result<bool> writeAtomicDir(const std::string& dir, const std::map<std::string, FileEntry>& files) {
   for (const auto& [p, _] : files) {
     if (!safeRelative(p)) {
-      return Error(ErrorCode::Invalid, "write volume file '" + p + "': path must be relative "
-                                       "and must not contain '..'");
+      return Error(ErrorCode::Invalid, "write volume file '" + p +
+                                           "': path must be relative "
+                                           "and must not contain '..'");
     }
   }
   std::error_code ec;
@@ -97,7 +99,7 @@ Result<bool> writeAtomicDir(const std::string& dir, const std::map<std::string, 
     for (const auto& [p, e] : files) {
       if (!same) break;
       auto cur = readFile(data_link + "/" + p);
-      struct stat st{};
+      struct stat st {};
       if (!cur || *cur != e.data || ::stat((data_link + "/" + p).c_str(), &st) != 0 ||
           (st.st_mode & 07777) != e.mode) {
         same = false;
@@ -203,7 +205,8 @@ Result<void> VolumeManager::addProjection(const json& pod, const json& src,
       std::string path = it.value("path", "");
       std::string value;
       if (it.contains("fieldRef")) {
-        SKIFF_ASSIGN_OR_RETURN(value, podFieldValue(pod, it["fieldRef"].value("fieldPath", ""), ctx));
+        SKIFF_ASSIGN_OR_RETURN(value,
+                               podFieldValue(pod, it["fieldRef"].value("fieldPath", ""), ctx));
       } else if (it.contains("resourceFieldRef")) {
         const json& ref = it["resourceFieldRef"];
         json target = json::object();
@@ -212,7 +215,8 @@ Result<void> VolumeManager::addProjection(const json& pod, const json& src,
         }
         SKIFF_ASSIGN_OR_RETURN(value, resourceFieldValue(target, ref, ctx));
       }
-      files[path] = FileEntry{value, it.contains("mode") ? it["mode"].get<unsigned>() : default_mode};
+      files[path] =
+          FileEntry{value, it.contains("mode") ? it["mode"].get<unsigned>() : default_mode};
     }
   }
   if (src.contains("serviceAccountToken")) {
@@ -246,7 +250,8 @@ Result<std::string> VolumeManager::setupVolume(const json& pod, const json& vol,
     if (type == "DirectoryOrCreate") {
       if (!fs::exists(st)) {
         fs::create_directories(path, ec);
-        if (ec) return Error(ErrorCode::Internal, "create hostPath '" + path + "': " + ec.message());
+        if (ec)
+          return Error(ErrorCode::Internal, "create hostPath '" + path + "': " + ec.message());
         ::chmod(path.c_str(), 0755);
       } else if (!fs::is_directory(st)) {
         return fail("directory");
@@ -279,7 +284,8 @@ Result<std::string> VolumeManager::setupVolume(const json& pod, const json& vol,
     if (ec) return Error(ErrorCode::Internal, "create '" + dir + "': " + ec.message());
     ::chmod(dir.c_str(), 0777);
     if (ed.value("medium", "") == "Memory" && !mounter_.isMountPoint(dir)) {
-      int64_t size = ed.contains("sizeLimit") ? parseBytes(quantity(ed["sizeLimit"])).value_or(0) : 0;
+      int64_t size =
+          ed.contains("sizeLimit") ? parseBytes(quantity(ed["sizeLimit"])).value_or(0) : 0;
       SKIFF_TRY(mounter_.mountTmpfs(dir, size));
       ::chmod(dir.c_str(), 0777);
     }

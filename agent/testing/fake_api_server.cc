@@ -103,9 +103,8 @@ bool matches(const json& obj, const Target& t) {
 }
 
 HttpResponse status(int code, const std::string& reason, const std::string& message) {
-  json st = {{"kind", "Status"}, {"apiVersion", "v1"},      {"status", "Failure"},
-             {"code", code},     {"reason", reason},        {"message", message},
-             {"metadata", json::object()}};
+  json st = {{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Failure"},       {"code", code},
+             {"reason", reason}, {"message", message}, {"metadata", json::object()}};
   return HttpResponse{code, "application/json", st.dump()};
 }
 
@@ -129,8 +128,7 @@ std::string FakeApiServer::keyOf(const std::string& resource, const std::string&
   return resource + "/" + ns + "/" + name;
 }
 
-void FakeApiServer::record(const std::string& resource, const std::string& type,
-                           const json& obj) {
+void FakeApiServer::record(const std::string& resource, const std::string& type, const json& obj) {
   events_.push_back(Event{rev_, resource, type, obj});
   cv_.notify_all();
 }
@@ -142,8 +140,8 @@ json FakeApiServer::put(const std::string& resource, const std::string& ns, json
   std::string key = keyOf(resource, ns, md.value("name", ""));
   bool existed = objects_.count(key) > 0;
   if (!md.contains("uid")) {
-    md["uid"] = existed ? objects_[key]["metadata"]["uid"]
-                        : json("uid-" + std::to_string(++uid_seq_));
+    md["uid"] =
+        existed ? objects_[key]["metadata"]["uid"] : json("uid-" + std::to_string(++uid_seq_));
   }
   if (!md.contains("creationTimestamp")) md["creationTimestamp"] = nowRfc3339();
   md["resourceVersion"] = std::to_string(++rev_);
@@ -286,8 +284,8 @@ HttpResponse FakeApiServer::handle(const HttpRequest& req) {
     if (body.is_object() && body.contains("gracePeriodSeconds")) {
       grace = body["gracePeriodSeconds"].get<int64_t>();
     }
-    bool graceful_pod = t.resource == "pods" && grace != 0 &&
-                        cur["spec"].value("nodeName", "") != "";
+    bool graceful_pod =
+        t.resource == "pods" && grace != 0 && cur["spec"].value("nodeName", "") != "";
     if (graceful_pod) {
       if (grace < 0) grace = cur["spec"].value("terminationGracePeriodSeconds", 30);
       if (!cur["metadata"].contains("deletionTimestamp")) {

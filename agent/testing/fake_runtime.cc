@@ -70,7 +70,8 @@ Result<std::string> FakeRuntime::createContainer(const std::string& sandbox_id,
   c.image_ref = "sha256:" + cfg.image;
   c.labels = cfg.labels;
   c.annotations = cfg.annotations;
-  c.log_path = sb->second.log_directory + "/" + cfg.name + "/" + std::to_string(cfg.attempt) + ".log";
+  c.log_path =
+      sb->second.log_directory + "/" + cfg.name + "/" + std::to_string(cfg.attempt) + ".log";
   containers_[id] = c;
   configs_[id] = cfg;
   return id;
@@ -157,7 +158,8 @@ Result<ImageGcReport> FakeRuntime::garbageCollectImages(const ImageGcPolicy& pol
   ImageGcReport r;
   if (image_disk_percent_ < policy.high_threshold_percent) return r;
   uint64_t used = image_disk_capacity_ * static_cast<uint64_t>(image_disk_percent_) / 100;
-  uint64_t target = image_disk_capacity_ * static_cast<uint64_t>(policy.low_threshold_percent) / 100;
+  uint64_t target =
+      image_disk_capacity_ * static_cast<uint64_t>(policy.low_threshold_percent) / 100;
   r.wanted_bytes = used > target ? used - target : 0;
   std::set<std::string> in_use;
   for (const auto& [_, c] : containers_) in_use.insert(c.image);

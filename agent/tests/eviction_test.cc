@@ -48,7 +48,8 @@ class EvictionTest : public ::testing::Test {
   std::unique_ptr<EvictionManager> make(std::map<std::string, std::string> hard) {
     return makeWith(EvictionSettings{std::move(hard), {}, {}, {}});
   }
-  std::unique_ptr<EvictionManager> makeWith(const EvictionSettings& settings, seconds max_pod_grace = seconds(0)) {
+  std::unique_ptr<EvictionManager> makeWith(const EvictionSettings& settings,
+                                            seconds max_pod_grace = seconds(0)) {
     auto t = parseEvictionSettings(settings);
     EXPECT_TRUE(t) << t.error().message();
     return std::make_unique<EvictionManager>(
@@ -64,7 +65,8 @@ class EvictionTest : public ::testing::Test {
   std::vector<json> pods_;
   std::vector<std::pair<std::string, std::string>> evicted_;
   std::vector<seconds> graces_;
-  std::chrono::system_clock::time_point now_ = std::chrono::system_clock::from_time_t(1'700'000'000);
+  std::chrono::system_clock::time_point now_ =
+      std::chrono::system_clock::from_time_t(1'700'000'000);
 };
 
 TEST(EvictionQuantity, FormatsLikeGoQuantity) {
@@ -78,8 +80,8 @@ TEST(EvictionQuantity, FormatsLikeGoQuantity) {
 }
 
 TEST(EvictionThresholds, ParsesQuantitiesAndPercentagesMemoryFirst) {
-  auto t = parseEvictionHard({{"nodefs.available", "10%"}, {"memory.available", "100Mi"},
-                              {"imagefs.available", "0%"}});
+  auto t = parseEvictionHard(
+      {{"nodefs.available", "10%"}, {"memory.available", "100Mi"}, {"imagefs.available", "0%"}});
   ASSERT_TRUE(t);
   ASSERT_EQ(t->size(), 2u);  // 0% disables imagefs
   EXPECT_EQ((*t)[0].signal, "memory.available");
@@ -202,9 +204,9 @@ TEST_F(EvictionTest, AdmissionUnderMemoryPressureRejectsOnlyBestEffort) {
   EXPECT_EQ(why->message, "The node had condition: [MemoryPressure]. ");
   EXPECT_FALSE(m->admit(pod("burstable", {{"requests", {{"memory", "10Mi"}}}})));
   json tolerant = pod("tolerant");
-  tolerant["spec"]["tolerations"] = json::array(
-      {{{"key", "node.kubernetes.io/memory-pressure"}, {"operator", "Exists"},
-        {"effect", "NoSchedule"}}});
+  tolerant["spec"]["tolerations"] = json::array({{{"key", "node.kubernetes.io/memory-pressure"},
+                                                  {"operator", "Exists"},
+                                                  {"effect", "NoSchedule"}}});
   EXPECT_FALSE(m->admit(tolerant));
 }
 
@@ -225,10 +227,13 @@ TEST(EvictionThresholds, SoftThresholdsNeedGracePeriodsAndMinimumReclaimAttaches
   auto bad_signal = parseEvictionSettings({{}, {}, {{"cpu.available", "1m"}}, {}});
   ASSERT_FALSE(bad_signal);
   EXPECT_EQ(bad_signal.error().message(), "unsupported eviction signal cpu.available");
-  EXPECT_FALSE(parseEvictionSettings({{}, {{"memory.available", "1Gi"}}, {{"memory.available", "soon"}}, {}}));
-  auto zero_pct = parseEvictionSettings({{{"nodefs.available", "10%"}}, {}, {}, {{"nodefs.available", "0%"}}});
+  EXPECT_FALSE(parseEvictionSettings(
+      {{}, {{"memory.available", "1Gi"}}, {{"memory.available", "soon"}}, {}}));
+  auto zero_pct =
+      parseEvictionSettings({{{"nodefs.available", "10%"}}, {}, {}, {{"nodefs.available", "0%"}}});
   ASSERT_FALSE(zero_pct);
-  EXPECT_EQ(zero_pct.error().message(), "eviction percentage minimum reclaim nodefs.available must be positive: 0%");
+  EXPECT_EQ(zero_pct.error().message(),
+            "eviction percentage minimum reclaim nodefs.available must be positive: 0%");
 
   auto t = parseEvictionSettings({{{"memory.available", "100Mi"}},
                                   {{"memory.available", "1Gi"}, {"nodefs.available", "15%"}},
@@ -247,8 +252,9 @@ TEST(EvictionThresholds, SoftThresholdsNeedGracePeriodsAndMinimumReclaimAttaches
 }
 
 TEST_F(EvictionTest, SoftThresholdRaisesPressureAtOnceButEvictsAfterItsGracePeriod) {
-  auto m = makeWith(EvictionSettings{{}, {{"memory.available", "1Gi"}}, {{"memory.available", "1m"}}, {}},
-                seconds(20));
+  auto m = makeWith(
+      EvictionSettings{{}, {{"memory.available", "1Gi"}}, {{"memory.available", "1m"}}, {}},
+      seconds(20));
   json slow = pod("slow");
   slow["spec"]["terminationGracePeriodSeconds"] = 60;
   json quick = pod("quick");
@@ -274,7 +280,8 @@ TEST_F(EvictionTest, SoftThresholdRaisesPressureAtOnceButEvictsAfterItsGracePeri
 }
 
 TEST_F(EvictionTest, SoftThresholdThatRecoversBeforeItsGracePeriodEvictsNothing) {
-  auto m = makeWith(EvictionSettings{{}, {{"memory.available", "1Gi"}}, {{"memory.available", "1m"}}, {}});
+  auto m = makeWith(
+      EvictionSettings{{}, {{"memory.available", "1Gi"}}, {{"memory.available", "1m"}}, {}});
   pods_ = {pod("a")};
   stats_.signals["memory.available"].available = 900 * kMi;
   EXPECT_FALSE(m->synchronize());
@@ -290,7 +297,8 @@ TEST_F(EvictionTest, SoftThresholdThatRecoversBeforeItsGracePeriodEvictsNothing)
 }
 
 TEST_F(EvictionTest, HardThresholdEvictsWithOneSecondAndHoldsUntilMinimumReclaim) {
-  auto m = makeWith(EvictionSettings{{{"memory.available", "100Mi"}}, {}, {}, {{"memory.available", "200Mi"}}});
+  auto m = makeWith(
+      EvictionSettings{{{"memory.available", "100Mi"}}, {}, {}, {{"memory.available", "200Mi"}}});
   pods_ = {pod("a"), pod("b")};
   stats_.signals["memory.available"].available = 50 * kMi;
   ASSERT_TRUE(m->synchronize());

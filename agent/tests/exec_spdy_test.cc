@@ -10,7 +10,6 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -53,7 +52,8 @@ class PipeSession final : public ExecSession {
   std::string readStdin() {
     std::string s;
     char b[64];
-    for (ssize_t n; (n = ::read(in_[0], b, sizeof b)) > 0;) s.append(b, static_cast<std::size_t>(n));
+    for (ssize_t n; (n = ::read(in_[0], b, sizeof b)) > 0;)
+      s.append(b, static_cast<std::size_t>(n));
     return s;
   }
   void exitWith(const std::string& output, int code) {
@@ -86,7 +86,8 @@ class ExecSpdyTest : public ::testing::Test {
     o.status = [](int code, const std::string& err) {
       return err.empty() ? "status " + std::to_string(code) : "error " + err;
     };
-    asio::co_spawn(io_, serveExecSpdy(chan_, std::move(o)), [this](std::exception_ptr) { ended_ = true; });
+    asio::co_spawn(io_, serveExecSpdy(chan_, std::move(o)),
+                   [this](std::exception_ptr) { ended_ = true; });
   }
   void open(uint32_t id, const std::string& type) {
     auto block = deflate_.compress({{"streamType", type}});
@@ -106,7 +107,9 @@ class ExecSpdyTest : public ::testing::Test {
       got_.push_back(std::move(**f));
     }
     for (const auto& f : got_) {
-      if (f.type == spdy::FrameType::Data && f.stream_id == stream && f.fin() == fin && f.payload == payload) return true;
+      if (f.type == spdy::FrameType::Data && f.stream_id == stream && f.fin() == fin &&
+          f.payload == payload)
+        return true;
     }
     return false;
   }
@@ -130,11 +133,12 @@ TEST_F(ExecSpdyTest, StartsOnceAllStreamsAreOpenAndEndsWithTheStatus) {
   EXPECT_EQ(starts_, 0) << "stderr was asked for and is not open yet";
   open(7, "stderr");
   ASSERT_TRUE(runUntil([&] { return starts_ == 1; }));
-  chan_->push(spdy::encodeData(3, "hi", true));  // stdin, then its end
+  chan_->push(spdy::encodeData(3, "hi", true));                   // stdin, then its end
   ASSERT_TRUE(runUntil([&] { return proc_->stdinFd() == -1; }));  // stdin's FIN closed it
   EXPECT_EQ(proc_->readStdin(), "hi");
   proc_->exitWith("out", 3);
-  ASSERT_TRUE(runUntil([&] { return has(5, false, "out") && has(5, true, "") && has(1, true, "status 3"); }));
+  ASSERT_TRUE(runUntil(
+      [&] { return has(5, false, "out") && has(5, true, "") && has(1, true, "status 3"); }));
   EXPECT_TRUE(has(7, true, ""));
   ASSERT_TRUE(runUntil([&] { return ended_; }));
   EXPECT_TRUE(chan_->closed_);
@@ -150,14 +154,16 @@ TEST_F(ExecSpdyTest, TtyWaitsForResizeAndAppliesIt) {
   open(7, "resize");
   ASSERT_TRUE(runUntil([&] { return starts_ == 1; }));
   chan_->push(spdy::encodeData(7, "{\"Width\":120,\"Height\":40}\n", false));
-  ASSERT_TRUE(runUntil([&] { return proc_->resized_ == std::make_pair<uint16_t, uint16_t>(120, 40); }));
+  ASSERT_TRUE(
+      runUntil([&] { return proc_->resized_ == std::make_pair<uint16_t, uint16_t>(120, 40); }));
   proc_->exitWith("", 0);
   ASSERT_TRUE(runUntil([&] { return has(1, true, "status 0"); }));
 }
 
 TEST_F(ExecSpdyTest, AFailedStartIsReportedOnTheErrorStream) {
   start(false, true);
-  for (auto [id, type] : {std::pair{1u, "error"}, {3u, "stdin"}, {5u, "stdout"}, {7u, "stderr"}}) open(id, type);
+  for (auto [id, type] : {std::pair{1u, "error"}, {3u, "stdin"}, {5u, "stdout"}, {7u, "stderr"}})
+    open(id, type);
   ASSERT_TRUE(runUntil([&] { return has(1, true, "error container not found (\"c\")"); }));
   ASSERT_TRUE(runUntil([&] { return ended_; }));
 }
@@ -170,7 +176,8 @@ TEST_F(ExecSpdyTest, UnknownOrRepeatedStreamsAreRefused) {
   ASSERT_TRUE(runUntil([&] {
     has(0, false, "");
     int refused = 0;
-    for (const auto& f : got_) refused += f.type == spdy::FrameType::RstStream && f.value == spdy::kRefusedStream;
+    for (const auto& f : got_)
+      refused += f.type == spdy::FrameType::RstStream && f.value == spdy::kRefusedStream;
     return refused == 2;
   }));
   EXPECT_EQ(starts_, 0);

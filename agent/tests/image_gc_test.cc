@@ -13,9 +13,10 @@ using Event = std::tuple<std::string, std::string, std::string>;
 class ImageGcTest : public ::testing::Test {
  protected:
   ImageGcManager make(ImageGcPolicy p = {}) {
-    return ImageGcManager(rt_, p, [this](const std::string& t, const std::string& r, const std::string& m) {
-      events_.emplace_back(t, r, m);
-    });
+    return ImageGcManager(rt_, p,
+                          [this](const std::string& t, const std::string& r, const std::string& m) {
+                            events_.emplace_back(t, r, m);
+                          });
   }
   testing::FakeRuntime rt_;
   std::vector<Event> events_;
@@ -26,12 +27,14 @@ TEST_F(ImageGcTest, PolicyIsValidatedLikeTheKubelet) {
   auto high = validateImageGcPolicy({101, 80, std::chrono::seconds(120)});
   ASSERT_FALSE(high);
   EXPECT_EQ(high.error().message(),
-            "invalid configuration: imageGCHighThresholdPercent (--image-gc-high-threshold) 101 must be between 0 "
+            "invalid configuration: imageGCHighThresholdPercent (--image-gc-high-threshold) 101 "
+            "must be between 0 "
             "and 100, inclusive");
   auto order = validateImageGcPolicy({80, 80, std::chrono::seconds(120)});
   ASSERT_FALSE(order);
   EXPECT_EQ(order.error().message(),
-            "invalid configuration: imageGCLowThresholdPercent (--image-gc-low-threshold) 80 must be less than "
+            "invalid configuration: imageGCLowThresholdPercent (--image-gc-low-threshold) 80 must "
+            "be less than "
             "imageGCHighThresholdPercent (--image-gc-high-threshold) 80");
 }
 
@@ -66,9 +69,11 @@ TEST_F(ImageGcTest, AboveTheHighThresholdUnusedImagesGoAndAShortfallIsReported) 
   rt_.image_disk_percent_ = 95;  // wants 1500 bytes; only the in-use image is left
   make().garbageCollect();
   ASSERT_EQ(events_.size(), 1u);
-  EXPECT_EQ(events_[0], Event("Warning", "FreeDiskSpaceFailed",
-                              "Failed to garbage collect required amount of images. Attempted to free 1500 bytes, "
-                              "but only found 0 bytes eligible to free."));
+  EXPECT_EQ(
+      events_[0],
+      Event("Warning", "FreeDiskSpaceFailed",
+            "Failed to garbage collect required amount of images. Attempted to free 1500 bytes, "
+            "but only found 0 bytes eligible to free."));
 }
 
 TEST_F(ImageGcTest, HighThresholdOfHundredDisablesThePeriodicPass) {
@@ -95,7 +100,9 @@ class ReclaimStats : public EvictionStatsSource {
   Result<std::map<std::string, SignalObservation>> observe() override {
     return std::map<std::string, SignalObservation>{{"imagefs.available", {available, 100'000}}};
   }
-  std::map<std::string, PodUsage> podUsage(const std::vector<nlohmann::json>&) override { return {}; }
+  std::map<std::string, PodUsage> podUsage(const std::vector<nlohmann::json>&) override {
+    return {};
+  }
   int64_t available = 10'000;
 };
 

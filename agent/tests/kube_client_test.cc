@@ -66,13 +66,13 @@ TEST_F(KubeClientTest, WatchDeliversEventsFromResourceVersion) {
   std::vector<std::string> seen;
   ListOptions o;
   o.resource_version = rv;
-  auto r = client_->watch(apiPath("", "v1", "pods"), o,
-                          [&](const WatchEvent& ev) {
-                            seen.push_back(ev.type + " " +
-                                           ev.object["metadata"]["name"].get<std::string>());
-                            return false;
-                          },
-                          cancel);
+  auto r = client_->watch(
+      apiPath("", "v1", "pods"), o,
+      [&](const WatchEvent& ev) {
+        seen.push_back(ev.type + " " + ev.object["metadata"]["name"].get<std::string>());
+        return false;
+      },
+      cancel);
   ASSERT_TRUE(r) << r.error().message();
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0], "ADDED new");

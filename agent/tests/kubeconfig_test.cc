@@ -37,7 +37,9 @@ TEST(KubeconfigTest, ParsesCurrentContextWithEmbeddedData) {
       "apiVersion: v1\nkind: Config\n"
       "clusters:\n- name: other\n  cluster: {server: https://1.1.1.1:1}\n"
       "- name: c\n  cluster:\n    server: https://127.0.0.1:6443\n"
-      "    certificate-authority-data: " + base64Encode("CA PEM") + "\n"
+      "    certificate-authority-data: " +
+      base64Encode("CA PEM") +
+      "\n"
       "users:\n- name: u\n  user:\n    token: abc.def\n"
       "contexts:\n- name: ctx\n  context: {cluster: c, user: u}\n"
       "current-context: ctx\n";
@@ -71,8 +73,11 @@ TEST(KubeconfigTest, MissingContextIsAClearError) {
 TEST(KubeconfigTest, CertWithoutKeyIsRejected) {
   auto cfg = parseKubeconfig(
       "clusters: [{name: c, cluster: {server: 'https://h:1'}}]\n"
-      "users: [{name: u, user: {client-certificate-data: " + base64Encode("c") + "}}]\n"
-      "contexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n", "/");
+      "users: [{name: u, user: {client-certificate-data: " +
+          base64Encode("c") +
+          "}}]\n"
+          "contexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n",
+      "/");
   ASSERT_FALSE(cfg);
 }
 

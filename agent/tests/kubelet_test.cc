@@ -1,14 +1,13 @@
 #include "skiff/agent/kubelet.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
 #include <functional>
 #include <thread>
 #include <tuple>
-
-#include <unistd.h>
 
 #include "skiff/agent/config.h"
 #include "skiff/agent/runner.h"
@@ -33,8 +32,9 @@ TEST(AdmissionTest, RejectsWithKubeletReasons) {
   auto cpu = admitPod(podWith("5", ""), {}, l);
   ASSERT_TRUE(cpu);
   EXPECT_EQ(cpu->reason, "OutOfcpu");
-  EXPECT_EQ(cpu->message, "Pod was rejected: Node didn't have enough resource: cpu, requested: "
-                          "5000, used: 0, capacity: 2000");
+  EXPECT_EQ(cpu->message,
+            "Pod was rejected: Node didn't have enough resource: cpu, requested: "
+            "5000, used: 0, capacity: 2000");
   auto mem = admitPod(podWith("", "2Gi"), {podWith("", "10Mi")}, l);
   ASSERT_TRUE(mem);
   EXPECT_EQ(mem->reason, "OutOfmemory");
@@ -108,19 +108,20 @@ TEST(ConfigTest, ParsesFlagsLikeKubelet) {
   EXPECT_FALSE(validateNodeLabels({{"node-role.kubernetes.io/master", ""}}));
   EXPECT_TRUE(validateNodeLabels({{"node.kubernetes.io/pool", "a"}, {"team", "x"}}));
   AgentConfig cfg;
-  ASSERT_TRUE(applyKubeletConfiguration(
-      {{"kind", "KubeletConfiguration"}, {"maxPods", 50}, {"kubeReserved", {{"cpu", "200m"}}},
-       {"evictionHard", {{"memory.available", "300Mi"}}}},
-      cfg));
+  ASSERT_TRUE(applyKubeletConfiguration({{"kind", "KubeletConfiguration"},
+                                         {"maxPods", 50},
+                                         {"kubeReserved", {{"cpu", "200m"}}},
+                                         {"evictionHard", {{"memory.available", "300Mi"}}}},
+                                        cfg));
   EXPECT_EQ(cfg.max_pods, 50);
   EXPECT_EQ(cfg.kube_reserved["cpu"], "200m");
   EXPECT_EQ(cfg.eviction_hard.size(), 1u);
-  ASSERT_TRUE(applyKubeletConfiguration(
-      {{"evictionSoft", {{"memory.available", "1Gi"}}},
-       {"evictionSoftGracePeriod", {{"memory.available", "1m30s"}}},
-       {"evictionMinimumReclaim", {{"memory.available", "200Mi"}}},
-       {"evictionMaxPodGracePeriod", 45}},
-      cfg));
+  ASSERT_TRUE(
+      applyKubeletConfiguration({{"evictionSoft", {{"memory.available", "1Gi"}}},
+                                 {"evictionSoftGracePeriod", {{"memory.available", "1m30s"}}},
+                                 {"evictionMinimumReclaim", {{"memory.available", "200Mi"}}},
+                                 {"evictionMaxPodGracePeriod", 45}},
+                                cfg));
   EXPECT_EQ(cfg.eviction_soft.at("memory.available"), "1Gi");
   EXPECT_EQ(cfg.eviction_soft_grace_period.at("memory.available"), "1m30s");
   EXPECT_EQ(cfg.eviction_minimum_reclaim.at("memory.available"), "200Mi");
@@ -268,11 +269,13 @@ TEST_F(KubeletRunOnceTest, StatusOnlyUpdatesAreRecordedWithoutASync) {
   // The container ends; only a sync would report it (the PLEG is not running here).
   runtime.exitContainer(uid, "c", 0, 1'700'000'001'000'000'000);
   json status_only = *api->object("pods", "default", "once");
-  status_only["status"]["conditions"].push_back({{"type", "DisruptionTarget"}, {"status", "False"}});
+  status_only["status"]["conditions"].push_back(
+      {{"type", "DisruptionTarget"}, {"status", "False"}});
   kubelet.apply(WatchEvent{"MODIFIED", status_only});
   kubelet.waitIdleForTest();
   EXPECT_EQ((*api->object("pods", "default", "once"))["status"]["phase"], "Running");
-  EXPECT_EQ(kubelet.podByUid(uid)->at("status").at("conditions").back().at("type"), "DisruptionTarget");
+  EXPECT_EQ(kubelet.podByUid(uid)->at("status").at("conditions").back().at("type"),
+            "DisruptionTarget");
 
   json relabelled = status_only;
   relabelled["metadata"]["labels"]["tier"] = "web";
@@ -294,7 +297,8 @@ TEST(KubeletTest, AdmissionCountsThePodsAlreadyAdmitted) {
   kubelet.replace({api->put("pods", "default", pod("first", 8080))});
   kubelet.waitIdleForTest();
   ASSERT_EQ((*api->object("pods", "default", "first"))["status"]["phase"], "Running");
-  for (const auto& [name, port, reason] : {std::tuple{"cpu", 0, "OutOfcpu"}, std::tuple{"port", 8080, "NodePorts"}}) {
+  for (const auto& [name, port, reason] :
+       {std::tuple{"cpu", 0, "OutOfcpu"}, std::tuple{"port", 8080, "NodePorts"}}) {
     json p = pod(name, port);
     if (port != 0) p["spec"]["containers"][0].erase("resources");
     kubelet.apply(WatchEvent{"ADDED", api->put("pods", "default", p)});
@@ -348,13 +352,15 @@ TEST(KubeletTest, AdmissionRejectionMarksPodFailed) {
   auto& api = rig.api;
   auto& kubelet = rig.kubelet;
   auto& runtime = rig.runtime;
-  json pod = {{"metadata", {{"name", "big"}, {"namespace", "default"},
-                            {"managedFields", {{{"manager", "kubectl"}, {"fieldsV1", {{"f:spec", json::object()}}}}}}}},
-              {"spec",
-               {{"nodeName", "node-1"},
-                {"containers",
-                 {{{"name", "c"}, {"image", "busybox"},
-                   {"resources", {{"requests", {{"cpu", "5"}}}}}}}}}}};
+  json pod = {
+      {"metadata",
+       {{"name", "big"},
+        {"namespace", "default"},
+        {"managedFields", {{{"manager", "kubectl"}, {"fieldsV1", {{"f:spec", json::object()}}}}}}}},
+      {"spec",
+       {{"nodeName", "node-1"},
+        {"containers",
+         {{{"name", "c"}, {"image", "busybox"}, {"resources", {{"requests", {{"cpu", "5"}}}}}}}}}}};
   kubelet.replace({api->put("pods", "default", pod)});
   kubelet.waitIdleForTest();
   auto got = api->object("pods", "default", "big");

@@ -46,7 +46,8 @@ class NodeStatusTest : public ::testing::Test {
   NodeRegistration reg_;
   FixedFacts facts_;
   NodeHealth health_;
-  std::chrono::system_clock::time_point now_ = std::chrono::system_clock::from_time_t(1'700'000'000);
+  std::chrono::system_clock::time_point now_ =
+      std::chrono::system_clock::from_time_t(1'700'000'000);
 };
 
 TEST_F(NodeStatusTest, RegistersNodeWithLabelsTaintsAddressesAndReadyCondition) {
@@ -74,8 +75,9 @@ TEST_F(NodeStatusTest, RegistersNodeWithLabelsTaintsAddressesAndReadyCondition) 
 }
 
 TEST_F(NodeStatusTest, ReRegistrationReconcilesExistingNode) {
-  api_->put("nodes", "", {{"metadata", {{"name", "node-1"}, {"labels", {{"old", "1"}}}}},
-                          {"spec", {{"podCIDR", "10.244.3.0/24"}}}});
+  api_->put("nodes", "",
+            {{"metadata", {{"name", "node-1"}, {"labels", {{"old", "1"}}}}},
+             {"spec", {{"podCIDR", "10.244.3.0/24"}}}});
   auto m = make();
   ASSERT_TRUE(m->registerNode());
   auto node = api_->object("nodes", "", "node-1");

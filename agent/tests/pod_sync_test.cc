@@ -1,7 +1,6 @@
 #include "skiff/agent/pod_sync.h"
 
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -46,7 +45,8 @@ class FakeObjects : public ObjectSource {
   }
   Result<json> secret(const std::string& ns, const std::string& name) override {
     auto it = secrets.find(ns + "/" + name);
-    if (it == secrets.end()) return Error(ErrorCode::NotFound, "secrets \"" + name + "\" not found");
+    if (it == secrets.end())
+      return Error(ErrorCode::NotFound, "secrets \"" + name + "\" not found");
     return it->second;
   }
   Result<std::vector<json>> services(const std::string&) override { return svcs; }
@@ -95,7 +95,8 @@ class PodSyncTest : public ::testing::Test {
                                        images_, nullptr, clock());
   }
   WallClock clock() {
-    return [this] { return std::chrono::system_clock::time_point(std::chrono::nanoseconds(now_ns_)); };
+    return
+        [this] { return std::chrono::system_clock::time_point(std::chrono::nanoseconds(now_ns_)); };
   }
   void advance(int64_t seconds) {
     now_ns_ += seconds * kSec;
@@ -133,8 +134,8 @@ class PodSyncTest : public ::testing::Test {
   FakeNetwork network_;
   FakeObjects objects_;
   NoMounter mounter_;
-  std::string vol_root_ = std::filesystem::temp_directory_path().string() +
-                         "/skiff-podsync-vol-" + std::to_string(::getpid());
+  std::string vol_root_ = std::filesystem::temp_directory_path().string() + "/skiff-podsync-vol-" +
+                          std::to_string(::getpid());
   VolumeManager volumes_{vol_root_, objects_, mounter_};
   Backoff crash_{std::chrono::seconds(10), std::chrono::seconds(300), clock()};
   Backoff images_{std::chrono::seconds(10), std::chrono::seconds(300), clock()};
@@ -189,9 +190,9 @@ TEST_F(PodSyncTest, CrashLoopBackOffDoublesFromTenSeconds) {
   advance(1);
   runtime_.exitContainer("u1", "c", 1, now_ns_);
   st = syncer_->syncPod(pod());
-  EXPECT_NE(containerStatus(*st)["state"]["waiting"]["message"].get<std::string>().find(
-                "back-off 20s"),
-            std::string::npos);
+  EXPECT_NE(
+      containerStatus(*st)["state"]["waiting"]["message"].get<std::string>().find("back-off 20s"),
+      std::string::npos);
   advance(15);
   st = syncer_->syncPod(pod());
   EXPECT_EQ(containerStatus(*st)["state"]["waiting"]["reason"], "CrashLoopBackOff");
@@ -310,7 +311,8 @@ TEST_F(PodSyncTest, ConfigMapVolumeIsWrittenAtomically) {
   EXPECT_EQ(read(dir + "/a.txt"), "two");
   auto cfg = runtime_.configs().begin()->second;
   bool mounted = false;
-  for (const auto& m : cfg.mounts) mounted |= (m.container_path == "/etc/cfg" && m.host_path == dir);
+  for (const auto& m : cfg.mounts)
+    mounted |= (m.container_path == "/etc/cfg" && m.host_path == dir);
   EXPECT_TRUE(mounted);
   ASSERT_TRUE(syncer_->cleanupPod("u1"));
   EXPECT_FALSE(std::filesystem::exists(volumes_.podDir("u1")));

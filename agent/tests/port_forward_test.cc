@@ -10,7 +10,6 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
 #include <deque>
 
 #include "skiff/agent/spdy.h"
@@ -34,7 +33,8 @@ class PortForwardTest : public ::testing::Test {
       dialed_.push_back(port);
       if (refuse_) return Error(ErrorCode::Unavailable, "failed to connect to localhost:81");
       int sv[2];
-      if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return Error::fromErrno(errno, "socketpair");
+      if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return Error::fromErrno(errno, "socketpair");
       pods_.emplace_back(sv[1]);
       return UniqueFd(sv[0]);
     };
@@ -55,8 +55,10 @@ class PortForwardTest : public ::testing::Test {
     return testing::runIoUntil(io_, done);
   }
 
-  void openStream(uint32_t id, const std::string& type, const std::string& port, const std::string& rid) {
-    auto block = client_deflate_.compress({{"streamType", type}, {"port", port}, {"requestID", rid}});
+  void openStream(uint32_t id, const std::string& type, const std::string& port,
+                  const std::string& rid) {
+    auto block =
+        client_deflate_.compress({{"streamType", type}, {"port", port}, {"requestID", rid}});
     ASSERT_TRUE(block);
     chan_->push(spdy::encodeSynStream(id, *block, false));
   }
@@ -79,7 +81,9 @@ class PortForwardTest : public ::testing::Test {
 
   bool has(spdy::FrameType t, uint32_t stream, bool fin, const std::string& payload = "") {
     for (const auto& f : frames()) {
-      if (f.type == t && f.stream_id == stream && f.fin() == fin && (payload.empty() || f.payload == payload)) return true;
+      if (f.type == t && f.stream_id == stream && f.fin() == fin &&
+          (payload.empty() || f.payload == payload))
+        return true;
     }
     return false;
   }
@@ -107,20 +111,28 @@ TEST_F(PortForwardTest, ForwardsBothWaysThenClosesBothStreams) {
   startSpdy();
   openStream(1, "error", "8080", "0");
   openStream(3, "data", "8080", "0");
-  ASSERT_TRUE(runUntil([&] { return has(spdy::FrameType::SynReply, 1, false) && has(spdy::FrameType::SynReply, 3, false); }));
+  ASSERT_TRUE(runUntil([&] {
+    return has(spdy::FrameType::SynReply, 1, false) && has(spdy::FrameType::SynReply, 3, false);
+  }));
   EXPECT_EQ(dialed_, std::vector<int>{8080});
-  chan_->push(spdy::encodeData(1, "", true));  // kubectl closes its side of the error stream at once
+  chan_->push(
+      spdy::encodeData(1, "", true));  // kubectl closes its side of the error stream at once
   chan_->push(spdy::encodeData(3, "GET / HTTP/1.0\r\n\r\n", false));
   std::string at_pod;
-  ASSERT_TRUE(runUntil([&] { at_pod += readPod(); return at_pod == "GET / HTTP/1.0\r\n\r\n"; }));
+  ASSERT_TRUE(runUntil([&] {
+    at_pod += readPod();
+    return at_pod == "GET / HTTP/1.0\r\n\r\n";
+  }));
   ASSERT_EQ(::send(pod(), "HTTP/1.0 200 OK\r\n\r\nhi", 21, 0), 21);
-  ASSERT_TRUE(runUntil([&] { return has(spdy::FrameType::Data, 3, false, "HTTP/1.0 200 OK\r\n\r\nhi"); }));
+  ASSERT_TRUE(
+      runUntil([&] { return has(spdy::FrameType::Data, 3, false, "HTTP/1.0 200 OK\r\n\r\nhi"); }));
   // The pod closes: FIN on the data stream, then (after the client's FIN) on the error stream.
   pods_.back().reset();
   ASSERT_TRUE(runUntil([&] { return has(spdy::FrameType::Data, 3, true); }));
   chan_->push(spdy::encodeData(3, "", true));
   ASSERT_TRUE(runUntil([&] { return has(spdy::FrameType::Data, 1, true); }));
-  for (const auto& f : frames()) EXPECT_FALSE(f.type == spdy::FrameType::Data && f.stream_id == 1 && !f.payload.empty());
+  for (const auto& f : frames())
+    EXPECT_FALSE(f.type == spdy::FrameType::Data && f.stream_id == 1 && !f.payload.empty());
   chan_->hangUp();
   ASSERT_TRUE(runUntil([&] { return ended_; }));
   EXPECT_TRUE(chan_->closed_);
@@ -133,9 +145,13 @@ TEST_F(PortForwardTest, ClientHalfCloseReachesThePodAndLingerEndsIt) {
   ASSERT_TRUE(runUntil([&] { return has(spdy::FrameType::SynReply, 3, false); }));
   chan_->push(spdy::encodeData(3, "bye", true));
   std::string at_pod;
-  ASSERT_TRUE(runUntil([&] { at_pod += readPod(); return at_pod == "bye"; }));
+  ASSERT_TRUE(runUntil([&] {
+    at_pod += readPod();
+    return at_pod == "bye";
+  }));
   // The pod never closes; after the linger both streams end anyway and the pod sees EOF.
-  ASSERT_TRUE(runUntil([&] { return has(spdy::FrameType::Data, 3, true) && has(spdy::FrameType::Data, 1, true); }));
+  ASSERT_TRUE(runUntil(
+      [&] { return has(spdy::FrameType::Data, 3, true) && has(spdy::FrameType::Data, 1, true); }));
   char b;
   EXPECT_EQ(::recv(pod(), &b, 1, 0), 0);
 }
@@ -145,9 +161,11 @@ TEST_F(PortForwardTest, DialFailureIsWrittenToTheErrorStream) {
   refuse_ = true;
   openStream(1, "error", "81", "0");
   openStream(3, "data", "81", "0");
-  std::string expected = "error forwarding port 81 to pod sb1, uid u1: failed to connect to localhost:81";
+  std::string expected =
+      "error forwarding port 81 to pod sb1, uid u1: failed to connect to localhost:81";
   ASSERT_TRUE(runUntil([&] { return has(spdy::FrameType::Data, 1, false, expected); }));
-  ASSERT_TRUE(runUntil([&] { return has(spdy::FrameType::Data, 1, true) && has(spdy::FrameType::Data, 3, true); }));
+  ASSERT_TRUE(runUntil(
+      [&] { return has(spdy::FrameType::Data, 1, true) && has(spdy::FrameType::Data, 3, true); }));
 }
 
 TEST_F(PortForwardTest, RequestIdFallsBackToStreamIdsForOldClients) {
@@ -169,7 +187,8 @@ TEST_F(PortForwardTest, AnswersPingsAndRefusesBadStreams) {
   bool pong = false, refused1 = false;
   for (const auto& f : frames()) {
     pong |= f.type == spdy::FrameType::Ping && f.value == 1;
-    refused1 |= f.type == spdy::FrameType::RstStream && f.stream_id == 1 && f.value == spdy::kRefusedStream;
+    refused1 |=
+        f.type == spdy::FrameType::RstStream && f.stream_id == 1 && f.value == spdy::kRefusedStream;
   }
   EXPECT_TRUE(pong);
   EXPECT_TRUE(refused1);
@@ -189,10 +208,12 @@ TEST_F(PortForwardTest, ClientLeavingClosesThePodSocket) {
 
 TEST_F(PortForwardTest, ProtocolErrorEndsTheConnectionWithGoAway) {
   startSpdy();
-  chan_->push(std::string{'\x80', '\x02', '\x00', '\x06', '\x00', '\x00', '\x00', '\x04', 0, 0, 0, 1});
+  chan_->push(
+      std::string{'\x80', '\x02', '\x00', '\x06', '\x00', '\x00', '\x00', '\x04', 0, 0, 0, 1});
   ASSERT_TRUE(runUntil([&] { return ended_; }));
   bool goaway = false;
-  for (const auto& f : frames()) goaway |= f.type == spdy::FrameType::GoAway && f.value == spdy::kProtocolError;
+  for (const auto& f : frames())
+    goaway |= f.type == spdy::FrameType::GoAway && f.value == spdy::kProtocolError;
   EXPECT_TRUE(goaway);
   EXPECT_TRUE(chan_->closed_);
 }
@@ -210,18 +231,35 @@ TEST_F(PortForwardTest, ChannelProtocolForwardsEachPortOnItsChannels) {
   // Each channel opens with its port, little-endian; then port 81's error channel says why.
   ASSERT_TRUE(runUntil([&] { return dialed_.size() == 2 && !pods_.empty(); }));
   std::string greeting = chan_->out_;
-  std::string expected{'\x00', '\x90', '\x1f', '\x01', '\x90', '\x1f', '\x02', 'Q', '\x00', '\x03', 'Q', '\x00'};
+  std::string expected{'\x00', '\x90', '\x1f', '\x01', '\x90', '\x1f',
+                       '\x02', 'Q',    '\x00', '\x03', 'Q',    '\x00'};
   ASSERT_GE(greeting.size(), expected.size());
   EXPECT_EQ(greeting.substr(0, expected.size()), expected);
-  EXPECT_NE(greeting.find("\x03" "error forwarding port 81 to pod sb1, uid u1: failed to connect to localhost:81"),
+  EXPECT_NE(greeting.find(
+                "\x03"
+                "error forwarding port 81 to pod sb1, uid u1: failed to connect to localhost:81"),
             std::string::npos);
   chan_->out_.clear();
-  chan_->push(std::string("\x00" "ping", 5));
-  chan_->push(std::string("\x02" "ignored: port 81 has no socket", 30));
+  chan_->push(
+      std::string("\x00"
+                  "ping",
+                  5));
+  chan_->push(
+      std::string("\x02"
+                  "ignored: port 81 has no socket",
+                  30));
   std::string at_pod;
-  ASSERT_TRUE(runUntil([&] { at_pod += readPod(); return at_pod == "ping"; }));
+  ASSERT_TRUE(runUntil([&] {
+    at_pod += readPod();
+    return at_pod == "ping";
+  }));
   ASSERT_EQ(::send(pod(), "pong", 4, 0), 4);
-  ASSERT_TRUE(runUntil([&] { return chan_->out_ == std::string("\x00" "pong", 5); }));
+  ASSERT_TRUE(runUntil([&] {
+    return chan_->out_ == std::string(
+                              "\x00"
+                              "pong",
+                              5);
+  }));
   // The only pod connection ends: the WebSocket closes.
   pods_.back().reset();
   ASSERT_TRUE(runUntil([&] { return ended_; }));

@@ -26,12 +26,13 @@ TEST(ProbeManagerTest, ThresholdsDriveReadinessAndLiveness) {
   ScriptedRunner runner;
   std::vector<std::string> changed;
   ProbeManager pm(runner, [&](const std::string& uid) { changed.push_back(uid); });
-  json pod = {{"metadata", {{"uid", "u1"}}},
-              {"spec",
-               {{"containers",
-                 {{{"name", "c"},
-                   {"livenessProbe", {{"exec", {{"command", {"cat", "alive"}}}}, {"failureThreshold", 2}}},
-                   {"readinessProbe", {{"exec", {{"command", {"cat", "ready"}}}}}}}}}}}};
+  json pod = {
+      {"metadata", {{"uid", "u1"}}},
+      {"spec",
+       {{"containers",
+         {{{"name", "c"},
+           {"livenessProbe", {{"exec", {{"command", {"cat", "alive"}}}}, {"failureThreshold", 2}}},
+           {"readinessProbe", {{"exec", {{"command", {"cat", "ready"}}}}}}}}}}}};
   PodRuntimeView rt;
   ContainerInfo c;
   c.id = "cid";

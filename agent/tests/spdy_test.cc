@@ -24,7 +24,8 @@ TEST(SpdyTest, DictionaryIsTheSpdy3One) {
   // byte here would make every real client's first header block fail to inflate.
   const auto& d = headerDictionary();
   EXPECT_EQ(d.size(), 1423u);
-  EXPECT_EQ(adler32(1, reinterpret_cast<const Bytef*>(d.data()), static_cast<uInt>(d.size())), 0xe3c6a7c2u);
+  EXPECT_EQ(adler32(1, reinterpret_cast<const Bytef*>(d.data()), static_cast<uInt>(d.size())),
+            0xe3c6a7c2u);
 }
 
 TEST(SpdyTest, HeaderBlocksShareOneZlibStreamPerDirection) {
@@ -104,7 +105,8 @@ TEST(SpdyTest, MalformedFramesAreErrors) {
   };
   std::string v2ping = {'\x80', '\x02', '\x00', '\x06', '\x00', '\x00', '\x00', '\x04', 0, 0, 0, 1};
   EXPECT_EQ(firstError(v2ping), "spdy: unsupported version 2");
-  std::string short_rst = {'\x80', '\x03', '\x00', '\x03', '\x00', '\x00', '\x00', '\x04', 0, 0, 0, 1};
+  std::string short_rst = {'\x80', '\x03', '\x00', '\x03', '\x00', '\x00',
+                           '\x00', '\x04', 0,      0,      0,      1};
   EXPECT_EQ(firstError(short_rst), "spdy: control frame type 3 has a bad length 4");
   EXPECT_EQ(firstError(encodeData(0, "x", false)), "spdy: data frame on stream 0");
   EXPECT_EQ(firstError(encodeSynStream(0, "", false)), "spdy: control frame type 1 on stream 0");
@@ -138,7 +140,8 @@ TEST(SpdyTest, BadHeaderBlocksAreRefused) {
     z_stream z{};
     ASSERT_EQ(deflateInit(&z, Z_BEST_COMPRESSION), Z_OK);
     const auto& dict = headerDictionary();
-    deflateSetDictionary(&z, reinterpret_cast<const Bytef*>(dict.data()), static_cast<uInt>(dict.size()));
+    deflateSetDictionary(&z, reinterpret_cast<const Bytef*>(dict.data()),
+                         static_cast<uInt>(dict.size()));
     std::string out(256, '\0');
     z.next_in = reinterpret_cast<Bytef*>(plain.data());
     z.avail_in = static_cast<uInt>(plain.size());

@@ -10,7 +10,8 @@ namespace skiff::agent {
 namespace {
 
 TEST(StaticPodsTest, ReadsManifestsWithStableUidsAndSkipsBadOnes) {
-  auto dir = std::filesystem::temp_directory_path() / ("skiff-static-" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("skiff-static-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "web.yaml") << "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\n"
                                      "spec: {containers: [{name: c, image: busybox}]}\n";

@@ -35,8 +35,8 @@ void BM_ForkExec(benchmark::State& state) {
     int st = 0;
     ::waitpid(pid, &st, 0);
   }
-  state.counters["parent_faults"] =
-      benchmark::Counter(static_cast<double>(minorFaults() - faults), benchmark::Counter::kAvgIterations);
+  state.counters["parent_faults"] = benchmark::Counter(static_cast<double>(minorFaults() - faults),
+                                                       benchmark::Counter::kAvgIterations);
 }
 
 void BM_SpawnProcess(benchmark::State& state) {
@@ -49,8 +49,8 @@ void BM_SpawnProcess(benchmark::State& state) {
     }
     skiff::waitForExit(*pid);
   }
-  state.counters["parent_faults"] =
-      benchmark::Counter(static_cast<double>(minorFaults() - faults), benchmark::Counter::kAvgIterations);
+  state.counters["parent_faults"] = benchmark::Counter(static_cast<double>(minorFaults() - faults),
+                                                       benchmark::Counter::kAvgIterations);
 }
 
 BENCHMARK(BM_ForkExec)->Unit(benchmark::kMicrosecond)->UseRealTime();
@@ -66,7 +66,8 @@ int main(int argc, char** argv) {
   for (int t = 0; t < 4; ++t) {
     writers.emplace_back([&, t] {
       while (!stop) {
-        for (std::size_t i = static_cast<std::size_t>(t) * 4096; i < heap.size(); i += 4 * 4096) heap[i]++;
+        for (std::size_t i = static_cast<std::size_t>(t) * 4096; i < heap.size(); i += 4 * 4096)
+          heap[i]++;
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
     });

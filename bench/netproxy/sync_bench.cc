@@ -83,7 +83,8 @@ void buildCluster(int services, int eps_per, std::vector<ServicePort>& ports, En
 // The chains whose content differs between two rule sets (the reference's --noflush input).
 std::vector<sys::TableChange> diff(const Ruleset& before, const Ruleset& after) {
   std::vector<sys::TableChange> out;
-  for (auto [b, a] : {std::pair{&before.filter, &after.filter}, std::pair{&before.nat, &after.nat}}) {
+  for (auto [b, a] :
+       {std::pair{&before.filter, &after.filter}, std::pair{&before.nat, &after.nat}}) {
     std::map<std::string, std::string> old;
     for (const Chain& c : b->chains) {
       std::string text;
@@ -112,7 +113,8 @@ double restore(const std::string& netns, const std::string& text, bool noflush) 
   auto r = runCommand(argv, true, text);
   double took = ms(Clock::now() - t0);
   if (!r || r->exit_code != 0) {
-    std::fprintf(stderr, "iptables-legacy-restore failed: %s\n", r ? r->output.c_str() : r.error().message().c_str());
+    std::fprintf(stderr, "iptables-legacy-restore failed: %s\n",
+                 r ? r->output.c_str() : r.error().message().c_str());
     std::exit(1);
   }
   return took;
@@ -153,10 +155,11 @@ int main(int argc, char** argv) {
   Ruleset full = buildRuleset(cfg, ports, eps);
   double build_ms = ms(Clock::now() - tb);
   std::string text = renderRestoreFull(full);
-  std::printf("rule set: %d services x %d endpoints = %zu rules, %zu chains (restore text %.1f MiB); "
-              "buildRuleset %.0f ms\n",
-              services, eps_per, countRules(full), full.nat.chains.size() + full.filter.chains.size(),
-              text.size() / 1048576.0, build_ms);
+  std::printf(
+      "rule set: %d services x %d endpoints = %zu rules, %zu chains (restore text %.1f MiB); "
+      "buildRuleset %.0f ms\n",
+      services, eps_per, countRules(full), full.nat.chains.size() + full.filter.chains.size(),
+      text.size() / 1048576.0, build_ms);
 
   // ---- full sync ---------------------------------------------------------------------------
   Netns ref("snp-bench-ref");
@@ -180,10 +183,11 @@ int main(int argc, char** argv) {
   }
   std::printf("\nfull sync: skiff %.0f ms vs iptables-legacy-restore %.0f ms (ratio %.2fx)\n",
               skiff_full, ref_full, ref_full / skiff_full);
-  std::printf("  skiff: build+diff %.0f ms | filter: fetch %.1f build %.1f commit %.1f ms | "
-              "nat: fetch %.1f build %.0f commit %.0f ms\n",
-              ms(first.build), ms(first.filter.fetch), ms(first.filter.build), ms(first.filter.commit),
-              ms(first.nat.fetch), ms(first.nat.build), ms(first.nat.commit));
+  std::printf(
+      "  skiff: build+diff %.0f ms | filter: fetch %.1f build %.1f commit %.1f ms | "
+      "nat: fetch %.1f build %.0f commit %.0f ms\n",
+      ms(first.build), ms(first.filter.fetch), ms(first.filter.build), ms(first.filter.commit),
+      ms(first.nat.fetch), ms(first.nat.build), ms(first.nat.commit));
 
   // ---- one changed Service -----------------------------------------------------------------
   std::vector<double> skiff_one, ref_one;
@@ -208,13 +212,15 @@ int main(int argc, char** argv) {
     before = std::move(after);
   }
   double s1 = median(skiff_one), r1 = median(ref_one);
-  std::printf("\none changed Service (median of %d): skiff %.0f ms vs iptables-legacy-restore --noflush "
-              "%.0f ms (ratio %.2fx)\n",
-              rounds, s1, r1, r1 / s1);
-  std::printf("  skiff wrote %zu chains / %zu rules, removed %zu; build+diff %.0f ms | nat: lock %.1f "
-              "fetch %.0f build %.1f commit %.0f ms\n",
-              last.chains_written, last.rules_written, last.chains_removed, ms(last.build),
-              ms(last.nat.lock_wait), ms(last.nat.fetch), ms(last.nat.build), ms(last.nat.commit));
+  std::printf(
+      "\none changed Service (median of %d): skiff %.0f ms vs iptables-legacy-restore --noflush "
+      "%.0f ms (ratio %.2fx)\n",
+      rounds, s1, r1, r1 / s1);
+  std::printf(
+      "  skiff wrote %zu chains / %zu rules, removed %zu; build+diff %.0f ms | nat: lock %.1f "
+      "fetch %.0f build %.1f commit %.0f ms\n",
+      last.chains_written, last.rules_written, last.chains_removed, ms(last.build),
+      ms(last.nat.lock_wait), ms(last.nat.fetch), ms(last.nat.build), ms(last.nat.commit));
 
   // Cross-check: both namespaces hold the same nat table.
   auto a = runCommand({"ip", "netns", "exec", ref.name, "iptables-legacy-save", "-t", "nat"});
@@ -235,17 +241,19 @@ int main(int argc, char** argv) {
 
   rusage ru{};
   ::getrusage(RUSAGE_SELF, &ru);
-  std::printf("proxy state kept between syncs: %.1f MiB; process peak RSS %.0f MiB "
-              "(includes the two transient %zu-rule sets and the restore text)\n",
-              proxy->stateBytes() / 1048576.0, ru.ru_maxrss / 1024.0, countRules(full));
+  std::printf(
+      "proxy state kept between syncs: %.1f MiB; process peak RSS %.0f MiB "
+      "(includes the two transient %zu-rule sets and the restore text)\n",
+      proxy->stateBytes() / 1048576.0, ru.ru_maxrss / 1024.0, countRules(full));
   double fetch = ms(last.nat.fetch) + ms(last.filter.fetch);
   double commit = ms(last.nat.commit) + ms(last.filter.commit);
   double user = ms(last.build) + ms(last.nat.build) + ms(last.filter.build);
   double total = fetch + commit + user;
-  std::printf("\nwhere the one-Service time goes (last round): table fetch (iptc_init: copy + parse the "
-              "whole table) %.0f%%, kernel replace (iptc_commit: compile + IPT_SO_SET_REPLACE of the "
-              "whole table) %.0f%%, skiff user-space build/diff/edit %.0f%%. The first two are O(all "
-              "rules) for any iptables-legacy writer, restore --noflush included.\n",
-              100 * fetch / total, 100 * commit / total, 100 * user / total);
+  std::printf(
+      "\nwhere the one-Service time goes (last round): table fetch (iptc_init: copy + parse the "
+      "whole table) %.0f%%, kernel replace (iptc_commit: compile + IPT_SO_SET_REPLACE of the "
+      "whole table) %.0f%%, skiff user-space build/diff/edit %.0f%%. The first two are O(all "
+      "rules) for any iptables-legacy writer, restore --noflush included.\n",
+      100 * fetch / total, 100 * commit / total, 100 * user / total);
   return same ? 0 : 1;
 }

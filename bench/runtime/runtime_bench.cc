@@ -14,10 +14,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "skiff/common/log.h"
 #include "skiff/common/spawn.h"
@@ -38,7 +37,9 @@ struct Stats {
 Stats stats(std::vector<double> v) {
   if (v.empty()) return {0, 0};
   std::sort(v.begin(), v.end());
-  auto at = [&](double q) { return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))]; };
+  auto at = [&](double q) {
+    return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
+  };
   return {at(0.5), at(0.99)};
 }
 
@@ -47,8 +48,8 @@ int runArgv(const std::vector<std::string>& argv) {
   return pid ? skiff::waitForExit(*pid) : 127;
 }
 
-std::vector<double> benchRuntime(Backend b, const std::string& dir, const std::string& images, int n,
-                                 const std::string& cgparent) {
+std::vector<double> benchRuntime(Backend b, const std::string& dir, const std::string& images,
+                                 int n, const std::string& cgparent) {
   RuntimeOptions o;
   o.backend = b;
   o.state_dir = dir + "/state";
@@ -86,11 +87,14 @@ std::vector<double> benchRuntime(Backend b, const std::string& dir, const std::s
       // Within wait: start -> the shim reaped the init (exec, run, exit, namespace teardown),
       // then reaped -> waitContainer saw the exit record.
       auto real_now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::system_clock::now().time_since_epoch()).count();
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
       double run = static_cast<double>(st->finished_at_ns - st->started_at_ns) / 1e6;
-      double notice = static_cast<double>(real_now - st->finished_at_ns) / 1e6 - ms(Clock::now() - t1);
-      std::fprintf(stderr, "%s create %.2f start %.2f wait %.2f (run+exit %.2f, exit noticed %.2f)\n",
-                   std::string(backendName(b)).c_str(), ms(tc - t0), ms(ts - tc), ms(t1 - ts), run, notice);
+      double notice =
+          static_cast<double>(real_now - st->finished_at_ns) / 1e6 - ms(Clock::now() - t1);
+      std::fprintf(
+          stderr, "%s create %.2f start %.2f wait %.2f (run+exit %.2f, exit noticed %.2f)\n",
+          std::string(backendName(b)).c_str(), ms(tc - t0), ms(ts - tc), ms(t1 - ts), run, notice);
     }
     if (!st || st->exit_code != 0) {
       std::fprintf(stderr, "container failed\n");
@@ -125,8 +129,12 @@ int main(int argc, char** argv) {
   std::string only = std::getenv("SKIFF_BENCH_ONLY") ? std::getenv("SKIFF_BENCH_ONLY") : "";
   auto want = [&](const char* m) { return only.empty() || only == m; };
   std::vector<double> zero{0.0};
-  auto native = want("native") ? benchRuntime(Backend::Native, dir + "/n", dir + "/images", n, cgparent) : zero;
-  auto runcbe = want("runc-backend") ? benchRuntime(Backend::Runc, dir + "/r", dir + "/images", n, cgparent) : zero;
+  auto native = want("native")
+                    ? benchRuntime(Backend::Native, dir + "/n", dir + "/images", n, cgparent)
+                    : zero;
+  auto runcbe = want("runc-backend")
+                    ? benchRuntime(Backend::Runc, dir + "/r", dir + "/images", n, cgparent)
+                    : zero;
 
   // runc run: the same rootfs (the unpacked busybox layer, read-only) and an equivalent config.
   std::string bundle = dir + "/bundle";
@@ -176,7 +184,8 @@ int main(int argc, char** argv) {
   std::printf("%-34s %8.2f %8.2f\n", "skiff runc backend", sb.median, sb.p99);
   std::printf("%-34s %8.2f %8.2f\n", "runc run (reference)", sr.median, sr.p99);
   std::printf("%-34s %8.2f %8.2f\n", "floor: unshare -pfmuin true", sf.median, sf.p99);
-  std::printf("ratio runc run / native (median): %.1fx   target: native <= 10 ms and >= 5x\n", sr.median / sn.median);
+  std::printf("ratio runc run / native (median): %.1fx   target: native <= 10 ms and >= 5x\n",
+              sr.median / sn.median);
 
   // Cleanup: runc run removed its containers; remove the temp tree and cgroups.
   for (const auto& h : fs::directory_iterator("/sys/fs/cgroup")) {
@@ -186,7 +195,8 @@ int main(int argc, char** argv) {
     for (auto& e : fs::recursive_directory_iterator(top))
       if (e.is_directory()) dirs.push_back(e.path());
     dirs.push_back(top);
-    std::sort(dirs.begin(), dirs.end(), [](auto& a, auto& b) { return a.string().size() > b.string().size(); });
+    std::sort(dirs.begin(), dirs.end(),
+              [](auto& a, auto& b) { return a.string().size() > b.string().size(); });
     for (auto& d : dirs) ::rmdir(d.c_str());
   }
   std::error_code ec;

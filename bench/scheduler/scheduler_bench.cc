@@ -44,13 +44,17 @@ int main(int argc, char** argv) {
   for (int i = 0; i < pods; ++i) {
     json p = {{"metadata",
                {{"name", "pod-" + std::to_string(i)},
-                {"ownerReferences", json::array({{{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"},
-                                                  {"name", "rs"}, {"uid", "rs-" + std::to_string(i % 100)},
+                {"ownerReferences", json::array({{{"apiVersion", "apps/v1"},
+                                                  {"kind", "ReplicaSet"},
+                                                  {"name", "rs"},
+                                                  {"uid", "rs-" + std::to_string(i % 100)},
                                                   {"controller", true}}})}}},
               {"spec",
                {{"containers",
-                 json::array({{{"name", "c"}, {"image", "pause"},
-                               {"resources", {{"requests", {{"cpu", "100m"}, {"memory", "500Mi"}}}}}}})}}}};
+                 json::array(
+                     {{{"name", "c"},
+                       {"image", "pause"},
+                       {"resources", {{"requests", {{"cpu", "100m"}, {"memory", "500Mi"}}}}}}})}}}};
     if (!client.create(gvr::kPods, "default", p)) return 1;
   }
   auto start = std::chrono::steady_clock::now();
@@ -60,7 +64,9 @@ int main(int argc, char** argv) {
   auto lat = st.attempt_latency_us;
   std::sort(lat.begin(), lat.end());
   auto pct = [&](double q) {
-    return lat.empty() ? 0.0 : lat[std::min(lat.size() - 1, static_cast<std::size_t>(q * lat.size()))] / 1000.0;
+    return lat.empty()
+               ? 0.0
+               : lat[std::min(lat.size() - 1, static_cast<std::size_t>(q * lat.size()))] / 1000.0;
   };
   ObjectList bound = *client.list(gvr::kPods, "default", [] {
     ListOptions lo;
@@ -71,8 +77,9 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(st.scheduled), attempts, secs);
   std::printf("  throughput: %.0f pods/s   per-pod latency p50 %.3f ms  p99 %.3f ms\n",
               st.scheduled / secs, pct(0.50), pct(0.99));
-  std::printf("  reference: kube-scheduler scheduler_perf SchedulingBasic, 5000 nodes: about "
-              "100-300 pods/s (published upstream perf-dash figures)\n");
+  std::printf(
+      "  reference: kube-scheduler scheduler_perf SchedulingBasic, 5000 nodes: about "
+      "100-300 pods/s (published upstream perf-dash figures)\n");
   std::printf("  verified bound via list: %zu\n", bound.items.size());
   sched->stop();
   return bound.items.size() == static_cast<std::size_t>(pods) ? 0 : 1;

@@ -18,20 +18,34 @@ void checkFailed(const char* expr, const char* msg, const char* file, int line) 
 
 std::string_view errorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::Internal: return "Internal";
-    case ErrorCode::NotFound: return "NotFound";
-    case ErrorCode::AlreadyExists: return "AlreadyExists";
-    case ErrorCode::Conflict: return "Conflict";
-    case ErrorCode::Invalid: return "Invalid";
-    case ErrorCode::BadRequest: return "BadRequest";
-    case ErrorCode::Forbidden: return "Forbidden";
-    case ErrorCode::Unauthorized: return "Unauthorized";
-    case ErrorCode::Gone: return "Gone";
-    case ErrorCode::TooLarge: return "TooLarge";
-    case ErrorCode::Unsupported: return "Unsupported";
-    case ErrorCode::Unavailable: return "Unavailable";
-    case ErrorCode::Timeout: return "Timeout";
-    case ErrorCode::Cancelled: return "Cancelled";
+    case ErrorCode::Internal:
+      return "Internal";
+    case ErrorCode::NotFound:
+      return "NotFound";
+    case ErrorCode::AlreadyExists:
+      return "AlreadyExists";
+    case ErrorCode::Conflict:
+      return "Conflict";
+    case ErrorCode::Invalid:
+      return "Invalid";
+    case ErrorCode::BadRequest:
+      return "BadRequest";
+    case ErrorCode::Forbidden:
+      return "Forbidden";
+    case ErrorCode::Unauthorized:
+      return "Unauthorized";
+    case ErrorCode::Gone:
+      return "Gone";
+    case ErrorCode::TooLarge:
+      return "TooLarge";
+    case ErrorCode::Unsupported:
+      return "Unsupported";
+    case ErrorCode::Unavailable:
+      return "Unavailable";
+    case ErrorCode::Timeout:
+      return "Timeout";
+    case ErrorCode::Cancelled:
+      return "Cancelled";
   }
   return "Unknown";
 }
@@ -48,20 +62,30 @@ ErrorCode codeForErrno(int e) {
     case ENOENT:
     case ESRCH:
     case ENODEV:
-    case ENXIO: return ErrorCode::NotFound;
-    case EEXIST: return ErrorCode::AlreadyExists;
+    case ENXIO:
+      return ErrorCode::NotFound;
+    case EEXIST:
+      return ErrorCode::AlreadyExists;
     case EINVAL:
-    case ERANGE: return ErrorCode::Invalid;
+    case ERANGE:
+      return ErrorCode::Invalid;
     case EACCES:
-    case EPERM: return ErrorCode::Forbidden;
+    case EPERM:
+      return ErrorCode::Forbidden;
     case EBUSY:
-    case EAGAIN: return ErrorCode::Unavailable;
-    case ETIMEDOUT: return ErrorCode::Timeout;
-    case ECANCELED: return ErrorCode::Cancelled;
+    case EAGAIN:
+      return ErrorCode::Unavailable;
+    case ETIMEDOUT:
+      return ErrorCode::Timeout;
+    case ECANCELED:
+      return ErrorCode::Cancelled;
     case E2BIG:
-    case EFBIG: return ErrorCode::TooLarge;
-    case ENOTSUP: return ErrorCode::Unsupported;
-    default: return ErrorCode::Internal;
+    case EFBIG:
+      return ErrorCode::TooLarge;
+    case ENOTSUP:
+      return ErrorCode::Unsupported;
+    default:
+      return ErrorCode::Internal;
   }
 }
 }  // namespace

@@ -23,8 +23,8 @@ Result<std::string> readFile(const std::string& path, std::size_t max_bytes) {
     }
     if (n == 0) break;
     if (out.size() + static_cast<std::size_t>(n) > max_bytes) {
-      return Error(ErrorCode::TooLarge, "read '" + path + "': larger than " +
-                                            std::to_string(max_bytes) + " bytes");
+      return Error(ErrorCode::TooLarge,
+                   "read '" + path + "': larger than " + std::to_string(max_bytes) + " bytes");
     }
     out.append(buf, static_cast<std::size_t>(n));
   }

@@ -79,7 +79,8 @@ Result<Kubeconfig> parseKubeconfig(std::string_view text, const std::string& bas
   const json& c = (*cluster)["cluster"];
   Kubeconfig out;
   out.server = str(c, "server");
-  if (out.server.empty()) return Error(ErrorCode::Invalid, "parse kubeconfig: cluster has no server");
+  if (out.server.empty())
+    return Error(ErrorCode::Invalid, "parse kubeconfig: cluster has no server");
   out.insecure_skip_tls_verify = truthy(c, "insecure-skip-tls-verify");
   SKIFF_ASSIGN_OR_RETURN(out.ca_pem, dataOrFile(c, "certificate-authority", base_dir));
   const json* user = findNamed(doc, "users", user_name);

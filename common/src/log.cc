@@ -1,12 +1,11 @@
 #include "skiff/common/log.h"
 
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <systemd/sd-journal.h>
 
 #include <cstdlib>
 #include <mutex>
-
-#include <spdlog/sinks/base_sink.h>
 
 namespace skiff::log {
 namespace {
@@ -19,12 +18,23 @@ class JournalSink final : public spdlog::sinks::base_sink<std::mutex> {
     int prio = LOG_INFO;
     switch (msg.level) {
       case spdlog::level::trace:
-      case spdlog::level::debug: prio = LOG_DEBUG; break;
-      case spdlog::level::info: prio = LOG_INFO; break;
-      case spdlog::level::warn: prio = LOG_WARNING; break;
-      case spdlog::level::err: prio = LOG_ERR; break;
-      case spdlog::level::critical: prio = LOG_CRIT; break;
-      default: break;
+      case spdlog::level::debug:
+        prio = LOG_DEBUG;
+        break;
+      case spdlog::level::info:
+        prio = LOG_INFO;
+        break;
+      case spdlog::level::warn:
+        prio = LOG_WARNING;
+        break;
+      case spdlog::level::err:
+        prio = LOG_ERR;
+        break;
+      case spdlog::level::critical:
+        prio = LOG_CRIT;
+        break;
+      default:
+        break;
     }
     std::string text(msg.payload.data(), msg.payload.size());
     std::string logger(msg.logger_name.data(), msg.logger_name.size());

@@ -30,7 +30,8 @@ std::string format(SystemTime t, int digits) {
   if (digits > 0) {
     long long scaled = frac;
     for (int i = digits; i < 9; ++i) scaled /= 10;
-    n += static_cast<std::size_t>(std::snprintf(buf + n, sizeof buf - n, ".%0*lld", digits, scaled));
+    n +=
+        static_cast<std::size_t>(std::snprintf(buf + n, sizeof buf - n, ".%0*lld", digits, scaled));
   }
   std::snprintf(buf + n, sizeof buf - n, "Z");
   return buf;
@@ -57,10 +58,10 @@ std::string formatRfc3339Nano(SystemTime t) { return format(t, 9); }
 
 std::optional<SystemTime> parseRfc3339(std::string_view text) {
   int y, mo, d, h, mi, s;
-  if (text.size() < 20 || !digitsAt(text, 0, 4, &y) || text[4] != '-' || !digitsAt(text, 5, 2, &mo) ||
-      text[7] != '-' || !digitsAt(text, 8, 2, &d) || (text[10] != 'T' && text[10] != 't') ||
-      !digitsAt(text, 11, 2, &h) || text[13] != ':' || !digitsAt(text, 14, 2, &mi) ||
-      text[16] != ':' || !digitsAt(text, 17, 2, &s)) {
+  if (text.size() < 20 || !digitsAt(text, 0, 4, &y) || text[4] != '-' ||
+      !digitsAt(text, 5, 2, &mo) || text[7] != '-' || !digitsAt(text, 8, 2, &d) ||
+      (text[10] != 'T' && text[10] != 't') || !digitsAt(text, 11, 2, &h) || text[13] != ':' ||
+      !digitsAt(text, 14, 2, &mi) || text[16] != ':' || !digitsAt(text, 17, 2, &s)) {
     return std::nullopt;
   }
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
@@ -102,8 +103,8 @@ std::optional<SystemTime> parseRfc3339(std::string_view text) {
   tm.tm_min = mi;
   tm.tm_sec = s;
   std::time_t secs = ::timegm(&tm) - offset;
-  return SystemTime(duration_cast<SystemTime::duration>(std::chrono::seconds(secs) +
-                                                        nanoseconds(frac_ns)));
+  return SystemTime(
+      duration_cast<SystemTime::duration>(std::chrono::seconds(secs) + nanoseconds(frac_ns)));
 }
 
 }  // namespace skiff

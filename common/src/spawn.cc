@@ -41,7 +41,8 @@ Result<pid_t> spawnProcess(const std::vector<std::string>& argv, const SpawnOpti
     if (stdio[target] >= 0) {
       ::posix_spawn_file_actions_adddup2(&fa, stdio[target], target);
     } else {
-      ::posix_spawn_file_actions_addopen(&fa, target, "/dev/null", target == 0 ? O_RDONLY : O_WRONLY, 0);
+      ::posix_spawn_file_actions_addopen(&fa, target, "/dev/null",
+                                         target == 0 ? O_RDONLY : O_WRONLY, 0);
     }
   }
   for (std::size_t i = 0; i < opts.extra_fds.size(); ++i) {

@@ -55,8 +55,7 @@ Result<json> convert(yaml_document_t* doc, yaml_node_t* node, int depth) {
         if (k == nullptr || k->type != YAML_SCALAR_NODE) {
           return Error(ErrorCode::Invalid, "parse yaml: mapping keys must be scalars");
         }
-        std::string key(reinterpret_cast<const char*>(k->data.scalar.value),
-                        k->data.scalar.length);
+        std::string key(reinterpret_cast<const char*>(k->data.scalar.value), k->data.scalar.length);
         SKIFF_ASSIGN_OR_RETURN(auto v,
                                convert(doc, yaml_document_get_node(doc, p->value), depth + 1));
         obj[key] = std::move(v);
@@ -84,8 +83,7 @@ Result<std::vector<nlohmann::json>> yamlDocumentsToJson(std::string_view text) {
       return Error(ErrorCode::Invalid, "parse yaml: " + msg + " at line " +
                                            std::to_string(parser.problem_mark.line + 1));
     }
-    std::unique_ptr<yaml_document_t, void (*)(yaml_document_t*)> dguard(&doc,
-                                                                         yaml_document_delete);
+    std::unique_ptr<yaml_document_t, void (*)(yaml_document_t*)> dguard(&doc, yaml_document_delete);
     yaml_node_t* root = yaml_document_get_root_node(&doc);
     if (root == nullptr) break;  // end of stream
     SKIFF_ASSIGN_OR_RETURN(auto v, convert(&doc, root, 0));

@@ -32,13 +32,15 @@ std::pair<int, std::string> run(const std::vector<std::string>& argv, SpawnOptio
 std::string statusField(const std::string& status, const std::string& name) {
   std::istringstream in(status);
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind(name + ":", 0) == 0) return line.substr(line.find_first_not_of(" \t", name.size() + 1));
+    if (line.rfind(name + ":", 0) == 0)
+      return line.substr(line.find_first_not_of(" \t", name.size() + 1));
   }
   return "";
 }
 
 TEST(SpawnTest, RunsWithPipedOutputAndReportsExitCodesAndSignals) {
-  EXPECT_EQ(run({"echo", "hello"}, {.search_path = true}), std::make_pair(0, std::string("hello\n")));
+  EXPECT_EQ(run({"echo", "hello"}, {.search_path = true}),
+            std::make_pair(0, std::string("hello\n")));
   EXPECT_EQ(run({"/bin/sh", "-c", "exit 3"}).first, 3);
   EXPECT_EQ(run({"/bin/sh", "-c", "kill -9 $$"}).first, 128 + SIGKILL);
   // Without search_path a bare name is not looked up.
@@ -59,7 +61,8 @@ TEST(SpawnTest, AMissingProgramIsAnExecFailureError) {
 
 TEST(SpawnTest, EnvironmentIsReplacedWhenGiven) {
   std::vector<std::string> env = {"SKIFF_SPAWN_TEST=set"};
-  EXPECT_EQ(run({"/bin/sh", "-c", "echo \"$SKIFF_SPAWN_TEST:$HOME\""}, {.env = &env}).second, "set:\n");
+  EXPECT_EQ(run({"/bin/sh", "-c", "echo \"$SKIFF_SPAWN_TEST:$HOME\""}, {.env = &env}).second,
+            "set:\n");
   ::setenv("SKIFF_SPAWN_TEST", "inherited", 1);
   EXPECT_EQ(run({"/bin/sh", "-c", "echo \"$SKIFF_SPAWN_TEST\""}).second, "inherited\n");
   ::unsetenv("SKIFF_SPAWN_TEST");

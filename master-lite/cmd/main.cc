@@ -1,13 +1,13 @@
 // skiff-master ("master-lite"): API server + scheduler + controllers in one process.
 // Wiring only: flags, construction, signals.
-#include <CLI/CLI.hpp>
 #include <signal.h>
 #include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
-#include <optional>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "skiff/common/log.h"
@@ -30,7 +30,8 @@ std::optional<std::chrono::system_clock::duration> parseDurationFlag(const std::
   std::size_t i = 0;
   while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
   if (i == 0) return std::nullopt;
-  if (i > 9) return std::nullopt;  // more than ~31 years in seconds: surely a typo (and no overflow)
+  if (i > 9)
+    return std::nullopt;  // more than ~31 years in seconds: surely a typo (and no overflow)
   long long n = std::stoll(text.substr(0, i));
   std::string unit = text.substr(i);
   using namespace std::chrono;
@@ -60,8 +61,9 @@ const CLI::Validator kNonNegative(
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"skiff-master: a small Kubernetes control plane (API server, scheduler, controllers)",
-               "skiff-master"};
+  CLI::App app{
+      "skiff-master: a small Kubernetes control plane (API server, scheduler, controllers)",
+      "skiff-master"};
   app.set_version_flag("--version", std::string("skiff-master ") + skiff::kVersion +
                                         " (kubernetes " + skiff::kKubeVersion + ")");
   skiff::master::ApiServerOptions api;
@@ -70,29 +72,34 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", api.data_dir, "State directory (store, pki)")->capture_default_str();
   app.add_option("--kubeconfig-out", api.kubeconfig_out, "Where to write the admin kubeconfig")
       ->capture_default_str();
-  app.add_option("--secure-port", api.secure_port, "HTTPS port (0 = any free port)")->capture_default_str();
+  app.add_option("--secure-port", api.secure_port, "HTTPS port (0 = any free port)")
+      ->capture_default_str();
   app.add_option("--bind-address", api.bind_address, "Address to listen on")->capture_default_str();
   app.add_option("--advertise-address", api.advertise_address,
                  "Address advertised to the cluster (kubernetes Service endpoints)");
-  app.add_option("--service-cluster-ip-range", api.service_cluster_ip_range, "Service ClusterIP range")
+  app.add_option("--service-cluster-ip-range", api.service_cluster_ip_range,
+                 "Service ClusterIP range")
       ->capture_default_str();
   app.add_option("--service-node-port-range", api.service_node_port_range, "NodePort range")
       ->capture_default_str();
   app.add_option("--token-auth-file", api.token_auth_file,
                  "Static bearer tokens (kube-apiserver CSV: token,user,uid,\"groups\")");
-  app.add_option("--default-not-ready-toleration-seconds", api.not_ready_toleration_seconds,
-                 "tolerationSeconds of the not-ready:NoExecute toleration added to pods without one")
+  app.add_option(
+         "--default-not-ready-toleration-seconds", api.not_ready_toleration_seconds,
+         "tolerationSeconds of the not-ready:NoExecute toleration added to pods without one")
       ->capture_default_str()
       ->check(kNonNegative);
-  app.add_option("--default-unreachable-toleration-seconds", api.unreachable_toleration_seconds,
-                 "tolerationSeconds of the unreachable:NoExecute toleration added to pods without one")
+  app.add_option(
+         "--default-unreachable-toleration-seconds", api.unreachable_toleration_seconds,
+         "tolerationSeconds of the unreachable:NoExecute toleration added to pods without one")
       ->capture_default_str()
       ->check(kNonNegative);
   app.add_option("--store-retain-revisions", api.store_retain_revisions,
                  "Watch history kept in the store (older revisions answer 410 Gone)")
       ->capture_default_str();
-  app.add_flag("--store-fsync", api.store_fsync,
-               "fsync every write (survives power loss; slower). Default: survives process crashes");
+  app.add_flag(
+      "--store-fsync", api.store_fsync,
+      "fsync every write (survives power loss; slower). Default: survives process crashes");
   app.add_option("--api-threads", api.threads, "HTTPS worker threads")->capture_default_str();
   app.add_option("--cluster-cidr", ctl.cluster_cidr, "Pod network CIDR")->capture_default_str();
   app.add_option("--node-cidr-mask-size", ctl.node_cidr_mask_size, "Per-node pod CIDR size")
@@ -128,7 +135,8 @@ int main(int argc, char** argv) {
   }
   auto server = skiff::master::startApiServer(api);
   if (!server) {
-    SKIFF_LOG_ERROR(lg, "Failed to start the API server", skiff::log::kv("err", server.error().message()));
+    SKIFF_LOG_ERROR(lg, "Failed to start the API server",
+                    skiff::log::kv("err", server.error().message()));
     return 1;
   }
   skiff::master::ApiClient& client = (*server)->client();

@@ -47,7 +47,8 @@ std::string joinServer(const tk::AdminKubeconfig& kc) {
   auto ep = tk::apiRequest(kc, "GET", "/api/v1/namespaces/default/endpoints/kubernetes", nullptr);
   if (ep && (*ep)["subsets"].is_array() && !(*ep)["subsets"].empty()) {
     const json& s = (*ep)["subsets"][0];
-    if (s.value("addresses", json::array()).size() > 0 && s.value("ports", json::array()).size() > 0) {
+    if (s.value("addresses", json::array()).size() > 0 &&
+        s.value("ports", json::array()).size() > 0) {
       std::string ip = s["addresses"][0].value("ip", "");
       int port = s["ports"][0].value("port", 0);
       if (!ip.empty() && port > 0) {
@@ -77,7 +78,8 @@ int runCreate(const TokenFlags& f) {
   auto created = tk::apiRequest(*kc, "POST", kSecretsPath, &secret);
   if (!created) {
     if (created.error().is(ErrorCode::AlreadyExists)) {
-      return fail(Error(ErrorCode::AlreadyExists, "a token with id \"" + token->id + "\" already exists"));
+      return fail(
+          Error(ErrorCode::AlreadyExists, "a token with id \"" + token->id + "\" already exists"));
     }
     return fail(created.error().wrap("create bootstrap token"));
   }
@@ -94,9 +96,9 @@ int runCreate(const TokenFlags& f) {
 int runList(const TokenFlags& f) {
   auto kc = tk::loadAdminKubeconfig(f.kubeconfig);
   if (!kc) return fail(kc.error());
-  auto list = tk::apiRequest(*kc, "GET", std::string(kSecretsPath) +
-                                             "?fieldSelector=type%3Dbootstrap.kubernetes.io%2Ftoken",
-                             nullptr);
+  auto list = tk::apiRequest(
+      *kc, "GET",
+      std::string(kSecretsPath) + "?fieldSelector=type%3Dbootstrap.kubernetes.io%2Ftoken", nullptr);
   if (!list) return fail(list.error().wrap("list bootstrap tokens"));
   std::vector<tk::TokenInfo> tokens;
   for (const auto& item : list->value("items", json::array())) {
@@ -114,12 +116,15 @@ int runDelete(const TokenFlags& f) {
   for (const auto& arg : f.ids) {
     // Either the token id or the whole token, as kubeadm accepts.
     std::string id = arg.size() == 23 ? arg.substr(0, 6) : arg;
-    if (id.size() != 6 || id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789") != std::string::npos) {
-      std::fprintf(stderr, "skiff-master token: \"%s\" is neither a token id nor a token\n", arg.c_str());
+    if (id.size() != 6 ||
+        id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789") != std::string::npos) {
+      std::fprintf(stderr, "skiff-master token: \"%s\" is neither a token id nor a token\n",
+                   arg.c_str());
       rc = 1;
       continue;
     }
-    auto del = tk::apiRequest(*kc, "DELETE", std::string(kSecretsPath) + "/bootstrap-token-" + id, nullptr);
+    auto del = tk::apiRequest(*kc, "DELETE", std::string(kSecretsPath) + "/bootstrap-token-" + id,
+                              nullptr);
     if (!del) {
       std::fprintf(stderr, "skiff-master token: delete bootstrap token \"%s\": %s\n", id.c_str(),
                    del.error().message().c_str());
@@ -139,7 +144,8 @@ TokenCommand addTokenCommand(CLI::App& app) {
   token->add_option("--kubeconfig", f->kubeconfig, "admin kubeconfig of the running master")
       ->capture_default_str();
   token->require_subcommand(1);
-  token->fallthrough();  // `token create --kubeconfig F` works as well as `token --kubeconfig F create`
+  token->fallthrough();  // `token create --kubeconfig F` works as well as `token --kubeconfig F
+                         // create`
 
   CLI::App* create = token->add_subcommand(
       "create", "Create a bootstrap token and print the skiff-agent command that joins a node");

@@ -4,7 +4,6 @@
 // master, through its admin kubeconfig.
 
 #include <CLI/CLI.hpp>
-
 #include <functional>
 
 namespace skiff::master::cmd {

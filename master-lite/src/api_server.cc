@@ -1,8 +1,8 @@
 #include "skiff/master/api_server.h"
 
+#include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -52,7 +52,8 @@ class ApiServerImpl : public ApiServer {
   Result<void> start(const ApiServerOptions& o) {
     std::error_code ec;
     std::filesystem::create_directories(o.data_dir, ec);
-    if (ec) return Error(ErrorCode::Internal, "create data dir '" + o.data_dir + "': " + ec.message());
+    if (ec)
+      return Error(ErrorCode::Internal, "create data dir '" + o.data_dir + "': " + ec.message());
     // Addresses.
     std::vector<std::string> ips = hostIPv4s();
     advertise_ = o.advertise_address;
@@ -63,7 +64,8 @@ class ApiServerImpl : public ApiServer {
           break;
         }
       }
-      if (advertise_.empty()) advertise_ = o.bind_address == "0.0.0.0" ? "127.0.0.1" : o.bind_address;
+      if (advertise_.empty())
+        advertise_ = o.bind_address == "0.0.0.0" ? "127.0.0.1" : o.bind_address;
     }
     // Store and registry.
     store::Options so;
@@ -77,7 +79,8 @@ class ApiServerImpl : public ApiServer {
       ro.node_port_min = std::stoi(o.service_node_port_range.substr(0, dash));
       ro.node_port_max = std::stoi(o.service_node_port_range.substr(dash + 1));
     } catch (...) {
-      return Error(ErrorCode::Invalid, "--service-node-port-range '" + o.service_node_port_range + "': want <min>-<max>");
+      return Error(ErrorCode::Invalid, "--service-node-port-range '" + o.service_node_port_range +
+                                           "': want <min>-<max>");
     }
     ro.defaulting.not_ready_toleration_seconds = o.not_ready_toleration_seconds;
     ro.defaulting.unreachable_toleration_seconds = o.unreachable_toleration_seconds;
@@ -94,17 +97,23 @@ class ApiServerImpl : public ApiServer {
     unsigned a, b, c, d;
     if (std::sscanf(o.service_cluster_ip_range.c_str(), "%u.%u.%u.%u", &a, &b, &c, &d) == 4) {
       base = (a << 24) | (b << 16) | (c << 8) | d;
-      int bits = std::atoi(o.service_cluster_ip_range.c_str() + o.service_cluster_ip_range.find('/') + 1);
+      int bits =
+          std::atoi(o.service_cluster_ip_range.c_str() + o.service_cluster_ip_range.find('/') + 1);
       if (bits > 0 && bits < 32) base &= ~0u << (32 - bits);
       std::uint32_t first = base + 1;
-      po.ip_sans.push_back(std::to_string(first >> 24) + "." + std::to_string((first >> 16) & 255) + "." +
-                           std::to_string((first >> 8) & 255) + "." + std::to_string(first & 255));
+      po.ip_sans.push_back(std::to_string(first >> 24) + "." + std::to_string((first >> 16) & 255) +
+                           "." + std::to_string((first >> 8) & 255) + "." +
+                           std::to_string(first & 255));
     }
-    if (std::find(po.ip_sans.begin(), po.ip_sans.end(), advertise_) == po.ip_sans.end()) po.ip_sans.push_back(advertise_);
-    if (std::find(po.ip_sans.begin(), po.ip_sans.end(), "127.0.0.1") == po.ip_sans.end()) po.ip_sans.push_back("127.0.0.1");
+    if (std::find(po.ip_sans.begin(), po.ip_sans.end(), advertise_) == po.ip_sans.end())
+      po.ip_sans.push_back(advertise_);
+    if (std::find(po.ip_sans.begin(), po.ip_sans.end(), "127.0.0.1") == po.ip_sans.end())
+      po.ip_sans.push_back("127.0.0.1");
     SKIFF_ASSIGN_OR_RETURN(pki_, ensurePki(po));
     PkiFiles pki = pki_;
-    ro.sign_csr = [pki](const std::string& csr, std::int64_t secs) { return signNodeClientCsr(pki, csr, secs); };
+    ro.sign_csr = [pki](const std::string& csr, std::int64_t secs) {
+      return signNodeClientCsr(pki, csr, secs);
+    };
     registry_ = std::make_unique<api::Registry>(*store_, ro);
     SKIFF_TRY(registry_->bootstrap(advertise_, o.secure_port));
     client_ = api::newInProcessClient(*registry_);
@@ -113,7 +122,8 @@ class ApiServerImpl : public ApiServer {
     if (!o.token_auth_file.empty()) {
       SKIFF_ASSIGN_OR_RETURN(std::string text, readFile(o.token_auth_file));
       auto parsed = api::parseTokenFile(text);
-      if (!parsed) return std::move(parsed).error().wrap("--token-auth-file '" + o.token_auth_file + "'");
+      if (!parsed)
+        return std::move(parsed).error().wrap("--token-auth-file '" + o.token_auth_file + "'");
       tokens = std::move(parsed).value();
     }
     authn_ = std::make_unique<api::Authenticator>(*registry_, std::move(tokens));
@@ -136,11 +146,13 @@ class ApiServerImpl : public ApiServer {
     SKIFF_ASSIGN_OR_RETURN(std::string ca_pem, readFile(pki_.ca_cert));
     SKIFF_ASSIGN_OR_RETURN(std::string cert_pem, readFile(pki_.admin_cert));
     SKIFF_ASSIGN_OR_RETURN(std::string key_pem, readFile(pki_.admin_key));
-    SKIFF_TRY(writeKubeconfig(o.kubeconfig_out, "https://" + host_for_kc + ":" + std::to_string(server_->port()),
+    SKIFF_TRY(writeKubeconfig(o.kubeconfig_out,
+                              "https://" + host_for_kc + ":" + std::to_string(server_->port()),
                               ca_pem, cert_pem, key_pem));
     ready_ = true;
     SKIFF_LOG_INFO(lg(), "API server serving", skiff::log::kv("address", o.bind_address),
-                   skiff::log::kv("port", server_->port()), skiff::log::kv("advertiseAddress", advertise_),
+                   skiff::log::kv("port", server_->port()),
+                   skiff::log::kv("advertiseAddress", advertise_),
                    skiff::log::kv("kubeconfig", o.kubeconfig_out));
     return ok();
   }

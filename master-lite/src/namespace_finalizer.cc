@@ -56,7 +56,8 @@ class Finalizer : public NamespaceFinalizer {
           if (it.contains("/metadata/deletionTimestamp"_json_pointer)) continue;
           DeleteOptions del;
           del.propagation_policy = "Background";
-          (void)client_.remove(g, name, it.value("/metadata/name"_json_pointer, std::string()), del);
+          (void)client_.remove(g, name, it.value("/metadata/name"_json_pointer, std::string()),
+                               del);
         }
       }
       if (remaining) continue;

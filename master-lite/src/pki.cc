@@ -28,7 +28,9 @@ using Cert = std::unique_ptr<X509, Deleter<X509, X509_free>>;
 using Req = std::unique_ptr<X509_REQ, Deleter<X509_REQ, X509_REQ_free>>;
 using Bio = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
 
-Error sslError(const std::string& what) { return Error(ErrorCode::Internal, what + ": openssl failure"); }
+Error sslError(const std::string& what) {
+  return Error(ErrorCode::Internal, what + ": openssl failure");
+}
 
 Result<Key> newKey() {
   EVP_PKEY* k = EVP_EC_gen("P-256");
@@ -96,9 +98,11 @@ Result<Cert> issue(EVP_PKEY* key, const Subject& subj, X509* issuer, EVP_PKEY* i
   X509_set_pubkey(c.get(), key);
   X509_NAME* name = X509_get_subject_name(c.get());
   for (const auto& o : subj.orgs) {
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(o.c_str()), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>(o.c_str()), -1, -1, 0);
   }
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(subj.cn.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(subj.cn.c_str()), -1, -1, 0);
   X509* iss = issuer ? issuer : c.get();
   X509_set_issuer_name(c.get(), X509_get_subject_name(iss));
   if (ca) {
@@ -115,23 +119,27 @@ Result<Cert> issue(EVP_PKEY* key, const Subject& subj, X509* issuer, EVP_PKEY* i
   for (const auto& d : dns) san += (san.empty() ? "" : ",") + std::string("DNS:") + d;
   for (const auto& i : ips) san += (san.empty() ? "" : ",") + std::string("IP:") + i;
   if (!san.empty()) addExt(c.get(), iss, NID_subject_alt_name, san);
-  if (!X509_sign(c.get(), issuer_key ? issuer_key : key, EVP_sha256())) return sslError("sign certificate");
+  if (!X509_sign(c.get(), issuer_key ? issuer_key : key, EVP_sha256()))
+    return sslError("sign certificate");
   return c;
 }
 
 bool exists(const std::string& p) { return std::filesystem::exists(p); }
 
-Result<void> writePair(const std::string& cert_path, const std::string& key_path, X509* c, EVP_PKEY* k) {
+Result<void> writePair(const std::string& cert_path, const std::string& key_path, X509* c,
+                       EVP_PKEY* k) {
   SKIFF_TRY(writeFileAtomic(key_path, pemOf(k), 0600));
   SKIFF_TRY(writeFileAtomic(cert_path, pemOf(c), 0644));
   return ok();
 }
 
-Result<void> ensureClient(const PkiFiles& f, const std::string& cert_path, const std::string& key_path,
-                          const Subject& subj, X509* ca, EVP_PKEY* ca_key) {
+Result<void> ensureClient(const PkiFiles& f, const std::string& cert_path,
+                          const std::string& key_path, const Subject& subj, X509* ca,
+                          EVP_PKEY* ca_key) {
   if (exists(cert_path) && exists(key_path)) return ok();
   SKIFF_ASSIGN_OR_RETURN(Key k, newKey());
-  SKIFF_ASSIGN_OR_RETURN(Cert c, issue(k.get(), subj, ca, ca_key, 365L * 24 * 3600, false, "clientAuth", {}, {}));
+  SKIFF_ASSIGN_OR_RETURN(
+      Cert c, issue(k.get(), subj, ca, ca_key, 365L * 24 * 3600, false, "clientAuth", {}, {}));
   (void)f;
   return writePair(cert_path, key_path, c.get(), k.get());
 }
@@ -143,8 +151,13 @@ Result<PkiFiles> ensurePki(const PkiOptions& o) {
   std::filesystem::create_directories(o.dir, ec);
   if (ec) return Error(ErrorCode::Internal, "create pki dir '" + o.dir + "': " + ec.message());
   ::chmod(o.dir.c_str(), 0700);
-  PkiFiles f{o.dir + "/ca.crt", o.dir + "/ca.key", o.dir + "/apiserver.crt", o.dir + "/apiserver.key",
-             o.dir + "/admin.crt", o.dir + "/admin.key", o.dir + "/apiserver-kubelet-client.crt",
+  PkiFiles f{o.dir + "/ca.crt",
+             o.dir + "/ca.key",
+             o.dir + "/apiserver.crt",
+             o.dir + "/apiserver.key",
+             o.dir + "/admin.crt",
+             o.dir + "/admin.key",
+             o.dir + "/apiserver-kubelet-client.crt",
              o.dir + "/apiserver-kubelet-client.key"};
   Key ca_key;
   Cert ca;
@@ -155,21 +168,26 @@ Result<PkiFiles> ensurePki(const PkiOptions& o) {
     SKIFF_ASSIGN_OR_RETURN(ca_key, readKey(kpem));
   } else {
     SKIFF_ASSIGN_OR_RETURN(ca_key, newKey());
-    SKIFF_ASSIGN_OR_RETURN(ca, issue(ca_key.get(), {"skiff-ca", {}}, nullptr, nullptr, 10L * 365 * 24 * 3600, true, "", {}, {}));
+    SKIFF_ASSIGN_OR_RETURN(ca, issue(ca_key.get(), {"skiff-ca", {}}, nullptr, nullptr,
+                                     10L * 365 * 24 * 3600, true, "", {}, {}));
     SKIFF_TRY(writePair(f.ca_cert, f.ca_key, ca.get(), ca_key.get()));
   }
-  SKIFF_TRY(ensureClient(f, f.admin_cert, f.admin_key, {"kubernetes-admin", {"system:masters"}}, ca.get(), ca_key.get()));
+  SKIFF_TRY(ensureClient(f, f.admin_cert, f.admin_key, {"kubernetes-admin", {"system:masters"}},
+                         ca.get(), ca_key.get()));
   SKIFF_TRY(ensureClient(f, f.kubelet_client_cert, f.kubelet_client_key,
-                         {"kube-apiserver-kubelet-client", {"system:masters"}}, ca.get(), ca_key.get()));
+                         {"kube-apiserver-kubelet-client", {"system:masters"}}, ca.get(),
+                         ca_key.get()));
   // The serving certificate follows this start's names and addresses.
   SKIFF_ASSIGN_OR_RETURN(Key sk, newKey());
-  SKIFF_ASSIGN_OR_RETURN(Cert sc, issue(sk.get(), {"kube-apiserver", {}}, ca.get(), ca_key.get(),
-                                        365L * 24 * 3600, false, "serverAuth", o.dns_sans, o.ip_sans));
+  SKIFF_ASSIGN_OR_RETURN(
+      Cert sc, issue(sk.get(), {"kube-apiserver", {}}, ca.get(), ca_key.get(), 365L * 24 * 3600,
+                     false, "serverAuth", o.dns_sans, o.ip_sans));
   SKIFF_TRY(writePair(f.server_cert, f.server_key, sc.get(), sk.get()));
   return f;
 }
 
-Result<std::string> signNodeClientCsr(const PkiFiles& pki, const std::string& csr_pem, std::int64_t seconds) {
+Result<std::string> signNodeClientCsr(const PkiFiles& pki, const std::string& csr_pem,
+                                      std::int64_t seconds) {
   Bio b(BIO_new_mem_buf(csr_pem.data(), static_cast<int>(csr_pem.size())));
   Req req(PEM_read_bio_X509_REQ(b.get(), nullptr, nullptr, nullptr));
   if (!req) return Error(ErrorCode::Invalid, "PEM block type must be CERTIFICATE REQUEST");
@@ -179,7 +197,8 @@ Result<std::string> signNodeClientCsr(const PkiFiles& pki, const std::string& cs
   }
   X509_NAME* name = X509_REQ_get_subject_name(req.get());
   Subject subj = readCertSubject(name);
-  if (subj.cn.rfind("system:node:", 0) != 0 || subj.cn.size() <= 12 || subj.orgs != std::vector<std::string>{"system:nodes"}) {
+  if (subj.cn.rfind("system:node:", 0) != 0 || subj.cn.size() <= 12 ||
+      subj.orgs != std::vector<std::string>{"system:nodes"}) {
     return Error(ErrorCode::Invalid, "subject must be CN=system:node:<name>, O=system:nodes");
   }
   SKIFF_ASSIGN_OR_RETURN(std::string cpem, readFile(pki.ca_cert));
@@ -187,8 +206,8 @@ Result<std::string> signNodeClientCsr(const PkiFiles& pki, const std::string& cs
   SKIFF_ASSIGN_OR_RETURN(Cert ca, readCert(cpem));
   SKIFF_ASSIGN_OR_RETURN(Key ca_key, readKey(kpem));
   if (seconds < 600) seconds = 600;
-  SKIFF_ASSIGN_OR_RETURN(Cert c, issue(pub.get(), subj, ca.get(), ca_key.get(), static_cast<long>(seconds),
-                                       false, "clientAuth", {}, {}));
+  SKIFF_ASSIGN_OR_RETURN(Cert c, issue(pub.get(), subj, ca.get(), ca_key.get(),
+                                       static_cast<long>(seconds), false, "clientAuth", {}, {}));
   return pemOf(c.get());
 }
 

@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <random>
 
-#include "skiff/master/selectors.h"
 #include "skiff/master/informer/meta.h"
+#include "skiff/master/selectors.h"
 
 namespace skiff::master::testing {
 
@@ -57,8 +57,9 @@ bool selectorsMatch(const LabelSelector& ls, const FieldSelector& fs, const json
 }
 
 json statusJson(int code, const std::string& reason, const std::string& message) {
-  return json{{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()},
-              {"status", "Failure"}, {"message", message}, {"reason", reason}, {"code", code}};
+  return json{{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", json::object()},
+              {"status", "Failure"}, {"message", message}, {"reason", reason},
+              {"code", code}};
 }
 
 // Everything but metadata and status: what a spec change (generation bump) compares.
@@ -339,7 +340,8 @@ Result<json> FakeApiClient::create(const GroupVersionResource& r, const std::str
         if (c.value("type", "") != "PodScheduled") kept.push_back(c);
       }
       conds = std::move(kept);
-      conds.push_back({{"type", "PodScheduled"}, {"status", "True"},
+      conds.push_back({{"type", "PodScheduled"},
+                       {"status", "True"},
                        {"lastProbeTime", nullptr},
                        {"lastTransitionTime", formatTime(clock_->now())}});
       commitLocked(r, pod, WatchEventType::Modified);
@@ -360,8 +362,8 @@ Result<json> FakeApiClient::create(const GroupVersionResource& r, const std::str
   }
   const KindInfo* kind = kindOf(r);
   json o = obj;
-  o["metadata"] = obj.contains("metadata") && obj["metadata"].is_object() ? obj["metadata"]
-                                                                          : json::object();
+  o["metadata"] =
+      obj.contains("metadata") && obj["metadata"].is_object() ? obj["metadata"] : json::object();
   if (kind != nullptr) {
     o["kind"] = kind->kind;
     o["apiVersion"] = apiVersionOf(r);
@@ -392,9 +394,8 @@ Result<json> FakeApiClient::create(const GroupVersionResource& r, const std::str
       o["metadata"]["name"] = nm;
     }
     if (objects_.count(storeKey(r, ns, nm)) != 0) {
-      return Error(ErrorCode::AlreadyExists,
-                   r.resource + (r.group.empty() ? "" : "." + r.group) + " \"" + nm +
-                       "\" already exists");
+      return Error(ErrorCode::AlreadyExists, r.resource + (r.group.empty() ? "" : "." + r.group) +
+                                                 " \"" + nm + "\" already exists");
     }
     char uid[40];
     std::snprintf(uid, sizeof uid, "6f1c2a3b-0000-4000-8000-%012llx",
@@ -539,14 +540,14 @@ Result<json> FakeApiClient::removeLocked(const GroupVersionResource& r, const st
                                          const std::string& name, const DeleteOptions& opts) {
   auto it = objects_.find(storeKey(r, ns, name));
   if (it == objects_.end()) {
-    return Error(ErrorCode::NotFound, r.resource + (r.group.empty() ? "" : "." + r.group) +
-                                          " \"" + name + "\" not found");
+    return Error(ErrorCode::NotFound, r.resource + (r.group.empty() ? "" : "." + r.group) + " \"" +
+                                          name + "\" not found");
   }
   json obj = it->second;
   if (opts.precondition_uid && *opts.precondition_uid != meta::uid(obj)) {
-    return Error(ErrorCode::Conflict, "Precondition failed: UID in precondition: " +
-                                          *opts.precondition_uid +
-                                          ", UID in object meta: " + meta::uid(obj));
+    return Error(ErrorCode::Conflict,
+                 "Precondition failed: UID in precondition: " + *opts.precondition_uid +
+                     ", UID in object meta: " + meta::uid(obj));
   }
   if (opts.precondition_resource_version &&
       *opts.precondition_resource_version != meta::resourceVersion(obj)) {
@@ -557,8 +558,7 @@ Result<json> FakeApiClient::removeLocked(const GroupVersionResource& r, const st
     grace = opts.grace_period_seconds.value_or(
         meta::integer(obj, {"spec", "terminationGracePeriodSeconds"}, 30));
     std::string phase = meta::str(obj, {"status", "phase"});
-    if (meta::str(obj, {"spec", "nodeName"}).empty() || phase == "Succeeded" ||
-        phase == "Failed") {
+    if (meta::str(obj, {"spec", "nodeName"}).empty() || phase == "Succeeded" || phase == "Failed") {
       grace = 0;
     }
     if (meta::isDeleting(obj)) {
@@ -593,8 +593,7 @@ Result<json> FakeApiClient::removeLocked(const GroupVersionResource& r, const st
   if (fins.empty()) obj["metadata"].erase("finalizers");
   if (!meta::isDeleting(obj) ||
       meta::integer(obj, {"metadata", "deletionGracePeriodSeconds"}) != grace) {
-    obj["metadata"]["deletionTimestamp"] =
-        formatTime(clock_->now() + std::chrono::seconds(grace));
+    obj["metadata"]["deletionTimestamp"] = formatTime(clock_->now() + std::chrono::seconds(grace));
     obj["metadata"]["deletionGracePeriodSeconds"] = grace;
   }
   return commitLocked(r, obj, WatchEventType::Modified);

@@ -3,14 +3,11 @@
 // reverse with the cached final ADD result. A failed ADD is undone with DEL before returning, so
 // a failed setup leaves nothing behind, as with the native mode.
 
-#include <unistd.h>
-
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "skiff/common/file.h"
 #include "skiff/common/log.h"
@@ -36,7 +33,10 @@ bool validId(const std::string& id) {
 class CniPodNetwork final : public PodNetwork {
  public:
   CniPodNetwork(CniConfig cfg, json list, sys::Netlink& node)
-      : cfg_(std::move(cfg)), list_(std::move(list)), node_(node), log_(skiff::log::get("netproxy")) {}
+      : cfg_(std::move(cfg)),
+        list_(std::move(list)),
+        node_(node),
+        log_(skiff::log::get("netproxy")) {}
 
   // netproxy::PodNetwork
   Result<void> ensureNode() override {
@@ -49,7 +49,8 @@ class CniPodNetwork final : public PodNetwork {
 
   Result<PodAddress> setup(const Sandbox& sb) override {
     if (!validId(sb.id)) {
-      return Error(ErrorCode::Invalid, fmt::format("set up pod network: bad sandbox id '{}'", sb.id));
+      return Error(ErrorCode::Invalid,
+                   fmt::format("set up pod network: bad sandbox id '{}'", sb.id));
     }
     json prev;
     std::size_t done = 0;
@@ -78,7 +79,8 @@ class CniPodNetwork final : public PodNetwork {
 
   Result<bool> teardown(const Sandbox& sb) override {
     if (!validId(sb.id)) {
-      return Error(ErrorCode::Invalid, fmt::format("tear down pod network: bad sandbox id '{}'", sb.id));
+      return Error(ErrorCode::Invalid,
+                   fmt::format("tear down pod network: bad sandbox id '{}'", sb.id));
     }
     auto cached = readFile(cachePath(sb.id), 1 << 20);
     if (!cached) return false;  // never set up (or already torn down)
@@ -117,7 +119,8 @@ class CniPodNetwork final : public PodNetwork {
   }
 
   // One plugin call (CNI spec §4): config on stdin, parameters in the environment.
-  Result<json> invoke(const char* command, const json& plugin, const Sandbox& sb, const json& prev) {
+  Result<json> invoke(const char* command, const json& plugin, const Sandbox& sb,
+                      const json& prev) {
     std::string type = plugin["type"].get<std::string>();
     SKIFF_ASSIGN_OR_RETURN(std::string path, findPlugin(type));
     json conf = plugin;
@@ -127,17 +130,19 @@ class CniPodNetwork final : public PodNetwork {
     if (plugin.contains("capabilities") && plugin["capabilities"].value("portMappings", false)) {
       json maps = json::array();
       for (const HostPort& hp : sb.host_ports) {
-        maps.push_back({{"hostPort", hp.host_port}, {"containerPort", hp.container_port},
+        maps.push_back({{"hostPort", hp.host_port},
+                        {"containerPort", hp.container_port},
                         {"protocol", std::string(protocolName(hp.protocol))}});
       }
       conf["runtimeConfig"]["portMappings"] = maps;
     }
     conf.erase("capabilities");
-    std::vector<std::string> env = {
-        std::string("CNI_COMMAND=") + command, "CNI_CONTAINERID=" + sb.id,
-        "CNI_NETNS=" + sb.netns_path, "CNI_IFNAME=" + cfg_.ifname,
-        "CNI_PATH=" + fmt::format("{}", fmt::join(cfg_.bin_dirs, ":")),
-        "PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
+    std::vector<std::string> env = {std::string("CNI_COMMAND=") + command,
+                                    "CNI_CONTAINERID=" + sb.id,
+                                    "CNI_NETNS=" + sb.netns_path,
+                                    "CNI_IFNAME=" + cfg_.ifname,
+                                    "CNI_PATH=" + fmt::format("{}", fmt::join(cfg_.bin_dirs, ":")),
+                                    "PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
     SKIFF_ASSIGN_OR_RETURN(ExecResult r, runCommandEnv({path}, env, false, conf.dump()));
     json out = json::parse(r.output, nullptr, false);
     if (r.exit_code != 0) {
@@ -150,7 +155,8 @@ class CniPodNetwork final : public PodNetwork {
     }
     if (std::string(command) == "DEL") return json();
     if (!out.is_object()) {
-      return Error(ErrorCode::Internal, fmt::format("CNI plugin '{}' ADD: result is not JSON", type));
+      return Error(ErrorCode::Internal,
+                   fmt::format("CNI plugin '{}' ADD: result is not JSON", type));
     }
     return out;
   }
@@ -188,9 +194,12 @@ Result<json> loadCniNetworkList(const std::string& conf_dir) {
   for (const auto& e : fs::directory_iterator(conf_dir, ec)) {
     if (e.path().extension() == ".conflist") files.push_back(e.path().string());
   }
-  if (ec) return Error(ErrorCode::NotFound, fmt::format("read CNI config dir '{}': {}", conf_dir, ec.message()));
+  if (ec)
+    return Error(ErrorCode::NotFound,
+                 fmt::format("read CNI config dir '{}': {}", conf_dir, ec.message()));
   if (files.empty()) {
-    return Error(ErrorCode::NotFound, fmt::format("read CNI config dir '{}': no .conflist file", conf_dir));
+    return Error(ErrorCode::NotFound,
+                 fmt::format("read CNI config dir '{}': no .conflist file", conf_dir));
   }
   std::sort(files.begin(), files.end());
   SKIFF_ASSIGN_OR_RETURN(std::string text, readFile(files[0], 1 << 20));
@@ -199,8 +208,10 @@ Result<json> loadCniNetworkList(const std::string& conf_dir) {
     return Error(ErrorCode::Invalid, fmt::format("load CNI config '{}': {}", files[0], why));
   };
   if (!list.is_object()) return bad("not a JSON object");
-  if (!list.contains("cniVersion") || !list["cniVersion"].is_string()) return bad("cniVersion is required");
-  if (!list.contains("name") || !list["name"].is_string() || list["name"].get<std::string>().empty()) {
+  if (!list.contains("cniVersion") || !list["cniVersion"].is_string())
+    return bad("cniVersion is required");
+  if (!list.contains("name") || !list["name"].is_string() ||
+      list["name"].get<std::string>().empty()) {
     return bad("name is required");
   }
   if (!list.contains("plugins") || !list["plugins"].is_array() || list["plugins"].empty()) {

@@ -1,12 +1,11 @@
 #include "skiff/netproxy/ipam.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "skiff/common/file.h"
 #include "skiff/common/unique_fd.h"
@@ -19,11 +18,13 @@ namespace {
 Result<UniqueFd> lockDir(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) return Error(ErrorCode::Internal, fmt::format("create IPAM dir '{}': {}", dir, ec.message()));
+  if (ec)
+    return Error(ErrorCode::Internal, fmt::format("create IPAM dir '{}': {}", dir, ec.message()));
   std::string path = dir + "/lock";
   UniqueFd fd(::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600));
   if (!fd) return Error::fromErrno(errno, fmt::format("open '{}'", path));
-  if (::flock(fd.get(), LOCK_EX) != 0) return Error::fromErrno(errno, fmt::format("lock '{}'", path));
+  if (::flock(fd.get(), LOCK_EX) != 0)
+    return Error::fromErrno(errno, fmt::format("lock '{}'", path));
   return fd;
 }
 }  // namespace
@@ -66,7 +67,8 @@ Result<std::optional<Ipv4>> Ipam::lookup(const std::string& owner) const {
 
 Result<Ipv4> Ipam::allocate(const std::string& owner) {
   if (range_.prefix > 30) {
-    return Error(ErrorCode::Invalid, fmt::format("allocate from '{}': range too small", range_.str()));
+    return Error(ErrorCode::Invalid,
+                 fmt::format("allocate from '{}': range too small", range_.str()));
   }
   SKIFF_ASSIGN_OR_RETURN(UniqueFd lock, lockDir(dir_));
   SKIFF_ASSIGN_OR_RETURN(auto existing, findLocked(owner));
@@ -75,8 +77,8 @@ Result<Ipv4> Ipam::allocate(const std::string& owner) {
   uint32_t last = range_.broadcast().value - 1;
   uint32_t start = first;
   if (auto prev = readFile(dir_ + "/last_reserved_ip", 64)) {
-    if (auto ip = Ipv4::parse(*prev); ip && range_.contains(*ip) && ip->value >= first &&
-                                      ip->value < last) {
+    if (auto ip = Ipv4::parse(*prev);
+        ip && range_.contains(*ip) && ip->value >= first && ip->value < last) {
       start = ip->value + 1;
     }
   }
@@ -97,8 +99,9 @@ Result<Ipv4> Ipam::allocate(const std::string& owner) {
     writeHint(Ipv4{cand});
     return Ipv4{cand};
   }
-  return Error(ErrorCode::Unavailable,
-               fmt::format("allocate IP for '{}': no free address in range '{}'", owner, range_.str()));
+  return Error(
+      ErrorCode::Unavailable,
+      fmt::format("allocate IP for '{}': no free address in range '{}'", owner, range_.str()));
 }
 
 // last_reserved_ip is rewritten in place, as host-local's os.WriteFile does: a temporary file

@@ -1,11 +1,10 @@
 #include "skiff/netproxy/pod_network.h"
 
+#include <fmt/format.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "skiff/common/log.h"
 #include "skiff/netproxy/ipam.h"
@@ -79,10 +78,13 @@ class PodNetworkImpl final : public PodNetwork {
 
   Result<PodAddress> setup(const Sandbox& sb) override {
     if (!validSandboxId(sb.id)) {
-      return Error(ErrorCode::Invalid, fmt::format("set up pod network: bad sandbox id '{}'", sb.id));
+      return Error(ErrorCode::Invalid,
+                   fmt::format("set up pod network: bad sandbox id '{}'", sb.id));
     }
     if (!node_ready_) SKIFF_TRY(ensureNode());
-    auto fail = [&](Error e) { return std::move(e).wrap(fmt::format("set up network of pod '{}'", sb.pod)); };
+    auto fail = [&](Error e) {
+      return std::move(e).wrap(fmt::format("set up network of pod '{}'", sb.pod));
+    };
 
     auto ip = ipam_.allocate(sb.id);
     if (!ip) return fail(std::move(ip).error());
@@ -119,7 +121,8 @@ class PodNetworkImpl final : public PodNetwork {
 
   Result<bool> teardown(const Sandbox& sb) override {
     if (!validSandboxId(sb.id)) {
-      return Error(ErrorCode::Invalid, fmt::format("tear down pod network: bad sandbox id '{}'", sb.id));
+      return Error(ErrorCode::Invalid,
+                   fmt::format("tear down pod network: bad sandbox id '{}'", sb.id));
     }
     SKIFF_ASSIGN_OR_RETURN(bool rules, writeHostPorts(sb.id, sb.pod, Ipv4{}, {}));
     SKIFF_ASSIGN_OR_RETURN(bool link, node_.deleteLink(hostVethName(sb.id)));
@@ -157,7 +160,8 @@ class PodNetworkImpl final : public PodNetwork {
     t.table = "nat";
     std::vector<Rule> rules;
     Rule r;
-    r.matches = {match::Comment{"kube-proxy will masquerade"}, match::Mark{kMasqMark, kMasqMark, false}};
+    r.matches = {match::Comment{"kube-proxy will masquerade"},
+                 match::Mark{kMasqMark, kMasqMark, false}};
     r.target = target::Jump{"RETURN"};
     rules.push_back(r);
     r = Rule{};
@@ -177,7 +181,8 @@ class PodNetworkImpl final : public PodNetwork {
     // SKIFF-HOSTPORTS is created if missing but its rules are owned by writeHostPorts.
     if (!hostports_ready_) {
       auto existing = ipt_.listChains("nat");
-      bool have = existing && std::find(existing->begin(), existing->end(), kHostPorts) != existing->end();
+      bool have =
+          existing && std::find(existing->begin(), existing->end(), kHostPorts) != existing->end();
       if (!have) t.write.push_back(Chain{kHostPorts, {}});
       hostports_ready_ = true;
     }
@@ -219,13 +224,16 @@ class PodNetworkImpl final : public PodNetwork {
     for (const Rule& r : *current) {
       bool mine = !r.matches.empty() && std::holds_alternative<match::Comment>(r.matches[0]) &&
                   std::get<match::Comment>(r.matches[0]).text.rfind(tag + " ", 0) == 0;
-      if (mine) removed = true;
-      else keep.push_back(r);
+      if (mine)
+        removed = true;
+      else
+        keep.push_back(r);
     }
     if (!removed && ports.empty()) return false;
     for (const HostPort& p : ports) {
       if (p.host_port == 0 || p.container_port == 0) {
-        return Error(ErrorCode::Invalid, fmt::format("hostPort of pod '{}': ports must be 1-65535", pod));
+        return Error(ErrorCode::Invalid,
+                     fmt::format("hostPort of pod '{}': ports must be 1-65535", pod));
       }
       Rule r;
       r.proto = p.protocol;
@@ -266,7 +274,8 @@ Result<void> syncHostGwRoutes(sys::Netlink& node, const Cidr& own_cidr,
       return r.dst == dst && r.gateway == n.internal_ip;
     });
     if (same) continue;
-    if (auto r = node.replaceRoute(sys::Route{dst, n.internal_ip, "", sys::kSkiffRouteProtocol}); !r) {
+    if (auto r = node.replaceRoute(sys::Route{dst, n.internal_ip, "", sys::kSkiffRouteProtocol});
+        !r) {
       return std::move(r).error().wrap(fmt::format("route pods of node '{}'", n.node));
     }
     SKIFF_LOG_INFO(log, "Added route to node pods", kv("node", n.node), kv("podCIDR", dst.str()),
@@ -285,7 +294,8 @@ std::string hostVethName(const std::string& sandbox_id) { return "sk" + hexHash(
 
 std::unique_ptr<PodNetwork> makePodNetwork(PodNetworkConfig config, sys::Netlink& node,
                                            NetlinkFactory pod_netlink, sys::Iptables& iptables) {
-  return std::make_unique<PodNetworkImpl>(std::move(config), node, std::move(pod_netlink), iptables);
+  return std::make_unique<PodNetworkImpl>(std::move(config), node, std::move(pod_netlink),
+                                          iptables);
 }
 
 }  // namespace skiff::netproxy

@@ -1,11 +1,11 @@
 #include "skiff/netproxy/proxy_rules.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "skiff/netproxy/chain_names.h"
 
@@ -125,13 +125,13 @@ struct Builder {
     auto& f = out.filter.jumps;
     f.push_back(hook("INPUT", "kubernetes load balancer firewall", kProxyFirewall, true));
     f.push_back(hook("INPUT", "kubernetes health check service ports", kNodePorts, false));
-    f.push_back(hook("INPUT", "kubernetes externally-visible service portals", kExternalServices,
-                     true));
+    f.push_back(
+        hook("INPUT", "kubernetes externally-visible service portals", kExternalServices, true));
     f.push_back(hook("FORWARD", "kubernetes load balancer firewall", kProxyFirewall, true));
     f.push_back(hook("FORWARD", "kubernetes forwarding rules", kForward, false));
     f.push_back(hook("FORWARD", "kubernetes service portals", kServices, true));
-    f.push_back(hook("FORWARD", "kubernetes externally-visible service portals", kExternalServices,
-                     true));
+    f.push_back(
+        hook("FORWARD", "kubernetes externally-visible service portals", kExternalServices, true));
     f.push_back(hook("OUTPUT", "kubernetes load balancer firewall", kProxyFirewall, true));
     f.push_back(hook("OUTPUT", "kubernetes service portals", kServices, true));
     if (cfg.localhost_nodeports) {
@@ -167,14 +167,15 @@ struct Builder {
   // KUBE-SEP names by endpoint, computed once per service port (two SHA-256 per endpoint
   // otherwise).
   std::unordered_map<const Endpoint*, std::string> sep_names;
-  const std::string& sepName(const std::string& svc_name, const std::string& proto, const Endpoint* ep) {
+  const std::string& sepName(const std::string& svc_name, const std::string& proto,
+                             const Endpoint* ep) {
     auto [it, inserted] = sep_names.try_emplace(ep);
     if (inserted) it->second = endpointChainName(svc_name, proto, ep->str());
     return it->second;
   }
 
-  void endpointJumps(const ServicePort& sp, const std::string& svc_name, const std::string& chain_name,
-                     const std::vector<const Endpoint*>& eps) {
+  void endpointJumps(const ServicePort& sp, const std::string& svc_name,
+                     const std::string& chain_name, const std::vector<const Endpoint*>& eps) {
     std::string proto(protocolName(sp.protocol));
     if (sp.affinity_client_ip) {
       for (const Endpoint* ep : eps) {
@@ -207,13 +208,15 @@ struct Builder {
     // CategorizeEndpoints (pkg/proxy/topology.go): ready endpoints, or serving+terminating
     // ones when none is ready, so rolling updates do not drop connections.
     bool uses_cluster = !sp.internal_policy_local || sp.externallyAccessible();
-    bool uses_local = sp.internal_policy_local ||
-                      (sp.external_policy_local && sp.externallyAccessible());
+    bool uses_local =
+        sp.internal_policy_local || (sp.external_policy_local && sp.externallyAccessible());
     std::vector<const Endpoint*> ready, fallback;
     if (all_eps) {
       for (const Endpoint& e : *all_eps) {
-        if (e.ready) ready.push_back(&e);
-        else if (e.serving && e.terminating) fallback.push_back(&e);
+        if (e.ready)
+          ready.push_back(&e);
+        else if (e.serving && e.terminating)
+          fallback.push_back(&e);
       }
     }
     const auto& usable = ready.empty() ? fallback : ready;
@@ -226,7 +229,8 @@ struct Builder {
     }
     std::vector<const Endpoint*> reachable = cluster_eps;
     for (const Endpoint* e : local_eps) {
-      if (std::find(reachable.begin(), reachable.end(), e) == reachable.end()) reachable.push_back(e);
+      if (std::find(reachable.begin(), reachable.end(), e) == reachable.end())
+        reachable.push_back(e);
     }
     // CategorizeEndpoints' hasAnyEndpoints: any usable endpoint, local or not, so a Local policy
     // without a local endpoint DROPs (the service exists) instead of REJECTing.
@@ -279,7 +283,8 @@ struct Builder {
         masq.src_invert = true;
         add(*nat, internal_chain, masq);
       }
-      add(*nat, kServices, portal(sp.cluster_ip, sp, svc_name + " cluster IP", jump(internal_chain)));
+      add(*nat, kServices,
+          portal(sp.cluster_ip, sp, svc_name + " cluster IP", jump(internal_chain)));
     } else {
       add(*filter, kServices,
           portal(sp.cluster_ip, sp, internal_comment, verdict(internal_target)));

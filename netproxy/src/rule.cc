@@ -1,11 +1,11 @@
 #include "skiff/netproxy/rule.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace skiff::netproxy {
 
@@ -23,9 +23,7 @@ match::Statistic match::Statistic::fromProbability(double p) {
 
 double match::Statistic::probabilityValue() const { return probability / 2147483648.0; }
 
-bool Rule::operator==(const Rule& o) const {
-  return render(*this) == render(o);
-}
+bool Rule::operator==(const Rule& o) const { return render(*this) == render(o); }
 
 bool isStandardVerdict(std::string_view t) {
   return t == "ACCEPT" || t == "DROP" || t == "RETURN" || t == "QUEUE";
@@ -120,7 +118,9 @@ struct TargetRenderer {
     out += " -j DNAT --to-destination " + t.ip.str();
     if (t.port) out += fmt::format(":{}", t.port);
   }
-  void operator()(const target::Reject&) { out += " -j REJECT --reject-with icmp-port-unreachable"; }
+  void operator()(const target::Reject&) {
+    out += " -j REJECT --reject-with icmp-port-unreachable";
+  }
 };
 
 }  // namespace
@@ -200,15 +200,24 @@ Result<uint16_t> parseStates(std::string_view s) {
   std::size_t pos = 0;
   while (pos <= s.size()) {
     auto comma = s.find(',', pos);
-    auto name = s.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
-    if (name == "INVALID") out |= kCtInvalid;
-    else if (name == "NEW") out |= kCtNew;
-    else if (name == "RELATED") out |= kCtRelated;
-    else if (name == "ESTABLISHED") out |= kCtEstablished;
-    else if (name == "UNTRACKED") out |= 1 << 8;
-    else if (name == "SNAT") out |= kCtSnat;
-    else if (name == "DNAT") out |= kCtDnat;
-    else return Error(ErrorCode::Invalid, fmt::format("parse ctstate '{}': unknown state", name));
+    auto name =
+        s.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    if (name == "INVALID")
+      out |= kCtInvalid;
+    else if (name == "NEW")
+      out |= kCtNew;
+    else if (name == "RELATED")
+      out |= kCtRelated;
+    else if (name == "ESTABLISHED")
+      out |= kCtEstablished;
+    else if (name == "UNTRACKED")
+      out |= 1 << 8;
+    else if (name == "SNAT")
+      out |= kCtSnat;
+    else if (name == "DNAT")
+      out |= kCtDnat;
+    else
+      return Error(ErrorCode::Invalid, fmt::format("parse ctstate '{}': unknown state", name));
     if (comma == std::string_view::npos) break;
     pos = comma + 1;
   }
@@ -225,7 +234,8 @@ Result<Rule> parseRule(std::string_view text) {
   bool bang = false;
   auto need = [&](std::size_t i) -> Result<std::string> {
     if (i + 1 >= w.size()) {
-      return Error(ErrorCode::Invalid, fmt::format("parse rule '{}': '{}' needs a value", text, w[i]));
+      return Error(ErrorCode::Invalid,
+                   fmt::format("parse rule '{}': '{}' needs a value", text, w[i]));
     }
     return w[i + 1];
   };
@@ -253,30 +263,46 @@ Result<Rule> parseRule(std::string_view text) {
     } else if (t == "-p" || t == "--protocol") {
       SKIFF_ASSIGN_OR_RETURN(auto v, need(i));
       ++i;
-      if (v == "tcp") r.proto = Protocol::Tcp;
-      else if (v == "udp") r.proto = Protocol::Udp;
-      else return bad("protocol '" + v + "'");
+      if (v == "tcp")
+        r.proto = Protocol::Tcp;
+      else if (v == "udp")
+        r.proto = Protocol::Udp;
+      else
+        return bad("protocol '" + v + "'");
     } else if (t == "-m" || t == "--match") {
       SKIFF_ASSIGN_OR_RETURN(module, need(i));
       ++i;
-      if (module == "comment") r.matches.push_back(match::Comment{});
-      else if (module == "tcp" || module == "udp") r.matches.push_back(match::Port{});
-      else if (module == "statistic") r.matches.push_back(match::Statistic{});
-      else if (module == "recent") r.matches.push_back(match::Recent{});
-      else if (module == "mark") r.matches.push_back(match::Mark{});
-      else if (module == "addrtype") r.matches.push_back(match::AddrType{});
-      else if (module == "conntrack") r.matches.push_back(match::Conntrack{});
-      else return bad("match '" + module + "'");
+      if (module == "comment")
+        r.matches.push_back(match::Comment{});
+      else if (module == "tcp" || module == "udp")
+        r.matches.push_back(match::Port{});
+      else if (module == "statistic")
+        r.matches.push_back(match::Statistic{});
+      else if (module == "recent")
+        r.matches.push_back(match::Recent{});
+      else if (module == "mark")
+        r.matches.push_back(match::Mark{});
+      else if (module == "addrtype")
+        r.matches.push_back(match::AddrType{});
+      else if (module == "conntrack")
+        r.matches.push_back(match::Conntrack{});
+      else
+        return bad("match '" + module + "'");
     } else if (t == "-j" || t == "--jump") {
       SKIFF_ASSIGN_OR_RETURN(auto v, need(i));
       ++i;
       module = "-j " + v;
       have_target = true;
-      if (v == "MARK") r.target = target::SetMark{};
-      else if (v == "MASQUERADE") r.target = target::Masquerade{};
-      else if (v == "DNAT") r.target = target::Dnat{};
-      else if (v == "REJECT") r.target = target::Reject{};
-      else r.target = target::Jump{v};
+      if (v == "MARK")
+        r.target = target::SetMark{};
+      else if (v == "MASQUERADE")
+        r.target = target::Masquerade{};
+      else if (v == "DNAT")
+        r.target = target::Dnat{};
+      else if (v == "REJECT")
+        r.target = target::Reject{};
+      else
+        r.target = target::Jump{v};
     } else if (t.rfind("--", 0) == 0) {
       // An option of the current match or target.
       auto* m = r.matches.empty() || module.rfind("-j ", 0) == 0 ? nullptr : &r.matches.back();
@@ -302,15 +328,20 @@ Result<Rule> parseRule(std::string_view text) {
             static_cast<uint32_t>(std::lround(p * 2147483648.0));
       } else if (m && std::holds_alternative<match::Recent>(*m)) {
         auto& rc = std::get<match::Recent>(*m);
-        if (t == "--set") rc.set = true;
-        else if (t == "--rcheck" || t == "--reap" || t == "--rsource") {}
-        else if (t == "--name" || t == "--seconds" || t == "--mask") {
+        if (t == "--set")
+          rc.set = true;
+        else if (t == "--rcheck" || t == "--reap" || t == "--rsource") {
+        } else if (t == "--name" || t == "--seconds" || t == "--mask") {
           SKIFF_ASSIGN_OR_RETURN(auto v, value());
           ++i;
-          if (t == "--name") rc.name = v;
-          else if (t == "--seconds") { SKIFF_ASSIGN_OR_RETURN(rc.seconds, parseU32(v, "seconds")); }
-          else if (v != "255.255.255.255") return bad("recent mask '" + v + "'");
-        } else return bad("recent option '" + t + "'");
+          if (t == "--name")
+            rc.name = v;
+          else if (t == "--seconds") {
+            SKIFF_ASSIGN_OR_RETURN(rc.seconds, parseU32(v, "seconds"));
+          } else if (v != "255.255.255.255")
+            return bad("recent mask '" + v + "'");
+        } else
+          return bad("recent option '" + t + "'");
       } else if (m && std::holds_alternative<match::Mark>(*m) && t == "--mark") {
         SKIFF_ASSIGN_OR_RETURN(auto v, value());
         ++i;
@@ -335,10 +366,14 @@ Result<Rule> parseRule(std::string_view text) {
         ++i;
         SKIFF_ASSIGN_OR_RETURN(auto mm, parseMarkMask(v));
         auto& sm = std::get<target::SetMark>(r.target);
-        if (t == "--set-xmark") sm = {mm.first, mm.second};
-        else if (t == "--or-mark") sm = {mm.first, mm.first};
-        else if (t == "--xor-mark") sm = {mm.first, 0};
-        else return bad("MARK option '" + t + "'");
+        if (t == "--set-xmark")
+          sm = {mm.first, mm.second};
+        else if (t == "--or-mark")
+          sm = {mm.first, mm.first};
+        else if (t == "--xor-mark")
+          sm = {mm.first, 0};
+        else
+          return bad("MARK option '" + t + "'");
       } else if (have_target && std::holds_alternative<target::Masquerade>(r.target) &&
                  t == "--random-fully") {
         std::get<target::Masquerade>(r.target).random_fully = true;
@@ -409,9 +444,11 @@ struct Fnv {
 
 uint64_t ruleFingerprint(const Rule& r, uint64_t seed) {
   Fnv f{seed ^ 1469598103934665603ull};
-  f.u64(r.src ? (uint64_t{r.src->network().value} << 8 | static_cast<uint64_t>(r.src->prefix)) : ~0ull);
+  f.u64(r.src ? (uint64_t{r.src->network().value} << 8 | static_cast<uint64_t>(r.src->prefix))
+              : ~0ull);
   f.u64(r.src_invert);
-  f.u64(r.dst ? (uint64_t{r.dst->network().value} << 8 | static_cast<uint64_t>(r.dst->prefix)) : ~0ull);
+  f.u64(r.dst ? (uint64_t{r.dst->network().value} << 8 | static_cast<uint64_t>(r.dst->prefix))
+              : ~0ull);
   f.u64(r.dst_invert);
   f.u64(r.proto ? static_cast<uint64_t>(*r.proto) : 9);
   for (const Match& m : r.matches) {
@@ -419,9 +456,12 @@ uint64_t ruleFingerprint(const Rule& r, uint64_t seed) {
     std::visit(
         [&](const auto& v) {
           using T = std::decay_t<decltype(v)>;
-          if constexpr (std::is_same_v<T, match::Comment>) f.str(v.text);
-          else if constexpr (std::is_same_v<T, match::Port>) f.u64(v.dport);
-          else if constexpr (std::is_same_v<T, match::Statistic>) f.u64(v.probability);
+          if constexpr (std::is_same_v<T, match::Comment>)
+            f.str(v.text);
+          else if constexpr (std::is_same_v<T, match::Port>)
+            f.u64(v.dport);
+          else if constexpr (std::is_same_v<T, match::Statistic>)
+            f.u64(v.probability);
           else if constexpr (std::is_same_v<T, match::Recent>) {
             f.str(v.name);
             f.u64(v.set);
@@ -442,11 +482,13 @@ uint64_t ruleFingerprint(const Rule& r, uint64_t seed) {
   std::visit(
       [&](const auto& t) {
         using T = std::decay_t<decltype(t)>;
-        if constexpr (std::is_same_v<T, target::Jump>) f.str(t.chain);
+        if constexpr (std::is_same_v<T, target::Jump>)
+          f.str(t.chain);
         else if constexpr (std::is_same_v<T, target::SetMark>) {
           f.u64(t.value);
           f.u64(t.mask);
-        } else if constexpr (std::is_same_v<T, target::Masquerade>) f.u64(t.random_fully);
+        } else if constexpr (std::is_same_v<T, target::Masquerade>)
+          f.u64(t.random_fully);
         else if constexpr (std::is_same_v<T, target::Dnat>) {
           f.u64(t.ip.value);
           f.u64(t.port);

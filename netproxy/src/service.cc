@@ -131,8 +131,8 @@ ConvertedServices servicesFromJson(const std::vector<json>& services) {
       sp.id = {ns, name, str(p, "name")};
       auto proto = protocolOf(p);
       auto port = portOf(p, "port", true);
-      auto node_port = type == "ClusterIP" ? Result<uint16_t>(uint16_t{0})
-                                           : portOf(p, "nodePort", false);
+      auto node_port =
+          type == "ClusterIP" ? Result<uint16_t>(uint16_t{0}) : portOf(p, "nodePort", false);
       if (!proto || !port || !node_port) {
         const Error& e = !proto ? proto.error() : !port ? port.error() : node_port.error();
         skip(fmt::format("port '{}': {}", sp.id.port, e.message()));
@@ -157,7 +157,8 @@ ConvertedEndpoints endpointsFromJson(const std::vector<json>& slices) {
     auto skip = [&](std::string reason) { out.skipped.push_back({ref, std::move(reason)}); };
     std::string svc;
     if (meta) {
-      if (const json* labels = field(*meta, "labels")) svc = str(*labels, "kubernetes.io/service-name");
+      if (const json* labels = field(*meta, "labels"))
+        svc = str(*labels, "kubernetes.io/service-name");
     }
     if (ns.empty() || name.empty() || svc.empty()) {
       skip("metadata.namespace, metadata.name and label kubernetes.io/service-name are required");
@@ -218,8 +219,8 @@ ConvertedEndpoints endpointsFromJson(const std::vector<json>& slices) {
       }
     }
     for (const SlicePort& p : ports) {
-      std::string key = fmt::format("{}/{}", ServicePortName{ns, svc, p.name}.str(),
-                                    protocolName(p.proto));
+      std::string key =
+          fmt::format("{}/{}", ServicePortName{ns, svc, p.name}.str(), protocolName(p.proto));
       auto& list = out.endpoints[key];
       for (Endpoint ep : eps) {
         ep.port = p.port;

@@ -1,11 +1,11 @@
 #include "skiff/netproxy/service_proxy.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <map>
 #include <set>
-#include <algorithm>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "skiff/common/log.h"
 
@@ -93,8 +93,8 @@ class IptablesProxy final : public ServiceProxy {
     finishRuleset(cfg_, rules);
 
     sys::TableChange filter = diff(rules.filter, {}, {}, state_["filter"], full);
-    sys::TableChange nat = diff(rules.nat, std::move(changed_nat), std::move(removed_nat),
-                                state_["nat"], full);
+    sys::TableChange nat =
+        diff(rules.nat, std::move(changed_nat), std::move(removed_nat), state_["nat"], full);
     if (full) {
       // Stale per-service chains from an earlier run (agent restart, crash).
       for (sys::TableChange* t : {&filter, &nat}) {

@@ -1,10 +1,10 @@
 #include "skiff/netproxy/testing/fake_iptables.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <functional>
 #include <optional>
-
-#include <fmt/format.h>
 
 namespace skiff::netproxy::testing {
 
@@ -53,7 +53,8 @@ Result<sys::CommitStats> FakeIptables::apply(const sys::TableChange& change) {
   }
   auto it = tables_.find(change.table);
   if (it == tables_.end()) {
-    return Error(ErrorCode::NotFound, ENOENT, fmt::format("init table '{}': no such table", change.table));
+    return Error(ErrorCode::NotFound, ENOENT,
+                 fmt::format("init table '{}': no such table", change.table));
   }
   Table t = it->second;  // all-or-nothing: edit a copy
   const auto& builtins = builtinChains(change.table);
@@ -135,7 +136,8 @@ Result<void> FakeIptables::restore(std::string_view text, bool noflush) {
   };
   while (pos < text.size()) {
     auto nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    std::string_view line =
+        text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
     pos = nl == std::string_view::npos ? text.size() : nl + 1;
     ++line_no;
     if (line.empty() || line[0] == '#') continue;
@@ -167,7 +169,8 @@ Result<void> FakeIptables::restore(std::string_view text, bool noflush) {
     }
     if (line[0] == ':') {
       auto sp = line.find(' ');
-      std::string name(line.substr(1, sp == std::string_view::npos ? std::string_view::npos : sp - 1));
+      std::string name(
+          line.substr(1, sp == std::string_view::npos ? std::string_view::npos : sp - 1));
       if (!cur->hasChain(name)) cur->order.push_back(name);
       const auto& builtins = builtinChains(cur_name);
       bool builtin = std::find(builtins.begin(), builtins.end(), name) != builtins.end();

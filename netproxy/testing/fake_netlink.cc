@@ -1,8 +1,8 @@
 #include "skiff/netproxy/testing/fake_netlink.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace skiff::netproxy::testing {
 
@@ -39,7 +39,7 @@ std::optional<Error> FakeNetworkWorld::takeFailure(const std::string& method) {
   return e;
 }
 
-#define FAKE_FAIL(method)                                        \
+#define FAKE_FAIL(method) \
   if (auto f = world_.takeFailure(method)) return std::move(*f)
 
 Result<FakeNetworkWorld::Namespace*> FakeNetlink::here() {
@@ -84,14 +84,17 @@ Result<void> FakeNetlink::createVeth(const sys::VethPair& pair) {
     return Error(ErrorCode::NotFound, ENOENT,
                  fmt::format("open network namespace '{}': No such file or directory", peer_path));
   }
-  if (n->links.count(pair.name) || pn->links.count(pair.peer) || (n == pn && pair.name == pair.peer)) {
-    return Error(ErrorCode::AlreadyExists, EEXIST, fmt::format("create veth '{}': File exists", pair.name));
+  if (n->links.count(pair.name) || pn->links.count(pair.peer) ||
+      (n == pn && pair.name == pair.peer)) {
+    return Error(ErrorCode::AlreadyExists, EEXIST,
+                 fmt::format("create veth '{}': File exists", pair.name));
   }
   int master = 0;
   if (!pair.master.empty()) {
     auto br = n->links.find(pair.master);
     if (br == n->links.end() || br->second.info.kind != "bridge") {
-      return Error(ErrorCode::NotFound, ENODEV, fmt::format("create veth '{}': no bridge '{}'", pair.name, pair.master));
+      return Error(ErrorCode::NotFound, ENODEV,
+                   fmt::format("create veth '{}': no bridge '{}'", pair.name, pair.master));
     }
     master = br->second.info.index;
   }
@@ -134,7 +137,8 @@ Result<void> FakeNetlink::setHairpin(const std::string& name, bool on) {
   FAKE_FAIL("setHairpin");
   SKIFF_ASSIGN_OR_RETURN(auto* l, link(name, "set hairpin"));
   if (l->info.master == 0) {
-    return Error(ErrorCode::Invalid, EOPNOTSUPP, fmt::format("set hairpin on '{}': not a bridge port", name));
+    return Error(ErrorCode::Invalid, EOPNOTSUPP,
+                 fmt::format("set hairpin on '{}': not a bridge port", name));
   }
   l->hairpin = on;
   return ok();
@@ -143,7 +147,8 @@ Result<void> FakeNetlink::setHairpin(const std::string& name, bool on) {
 Result<bool> FakeNetlink::addAddress(const std::string& name, const Cidr& address) {
   FAKE_FAIL("addAddress");
   SKIFF_ASSIGN_OR_RETURN(auto* l, link(name, "add address"));
-  if (std::find(l->addresses.begin(), l->addresses.end(), address) != l->addresses.end()) return false;
+  if (std::find(l->addresses.begin(), l->addresses.end(), address) != l->addresses.end())
+    return false;
   l->addresses.push_back(address);
   return true;
 }

@@ -7,7 +7,8 @@ namespace {
 
 class FakeProbe : public BackendProbe {
  public:
-  FakeProbe(std::string nft, std::string legacy) : nft_(std::move(nft)), legacy_(std::move(legacy)) {}
+  FakeProbe(std::string nft, std::string legacy)
+      : nft_(std::move(nft)), legacy_(std::move(legacy)) {}
   Result<std::string> nftSave() override { return nft_; }
   Result<std::string> legacySave() override { return legacy_; }
 

@@ -12,12 +12,15 @@ namespace {
 class CniConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("skiff-cni-conf-" + std::to_string(::getpid()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("skiff-cni-conf-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
-  void write(const std::string& name, const std::string& text) { std::ofstream(dir_ / name) << text; }
+  void write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+  }
   std::filesystem::path dir_;
 };
 

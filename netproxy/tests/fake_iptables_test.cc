@@ -61,8 +61,8 @@ TEST(FakeIptablesTest, ApplyRefusesDeletingReferencedChain) {
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().is(ErrorCode::Conflict));
   // Rewriting the referrer in the same transaction makes the delete legal.
-  sys::TableChange ok{"nat", {Chain{"KUBE-SVC-A", {*parseRule("-j KUBE-SEP-2")}}}, {"KUBE-SEP-1"},
-                      {}, {}};
+  sys::TableChange ok{
+      "nat", {Chain{"KUBE-SVC-A", {*parseRule("-j KUBE-SEP-2")}}}, {"KUBE-SEP-1"}, {}, {}};
   ASSERT_TRUE(ipt.apply(ok));
   EXPECT_FALSE(ipt.table("nat")->hasChain("KUBE-SEP-1"));
 }
@@ -97,7 +97,8 @@ TEST(FakeIptablesTest, TracerFollowsMarksIntoPostrouting) {
 -A KUBE-POSTROUTING -j MASQUERADE
 COMMIT
 )"));
-  EXPECT_TRUE(tracePacket(ipt, {ip("192.168.1.1"), ip("8.8.8.8"), Protocol::Tcp, 1}, {}).masqueraded);
+  EXPECT_TRUE(
+      tracePacket(ipt, {ip("192.168.1.1"), ip("8.8.8.8"), Protocol::Tcp, 1}, {}).masqueraded);
   EXPECT_FALSE(tracePacket(ipt, {ip("10.0.0.1"), ip("8.8.8.8"), Protocol::Tcp, 1}, {}).masqueraded);
 }
 

@@ -11,7 +11,7 @@ TEST(FakeNetlinkTest, VethPairSpansNamespacesAndDiesTogether) {
   FakeNetlink node(world, ""), pod(world, "/run/netns/pod");
   ASSERT_TRUE(*node.createBridge("br"));
   ASSERT_TRUE(node.createVeth({"a", "eth0", "/run/netns/pod", "br", 1500, true}));
-  EXPECT_FALSE(node.createVeth({"a", "c", "", "", 1500, false}));                 // name taken here
+  EXPECT_FALSE(node.createVeth({"a", "c", "", "", 1500, false}));  // name taken here
   EXPECT_FALSE(node.createVeth({"b", "eth0", "/run/netns/pod", "", 1500, false}));  // and there
   auto a = *node.getLink("a");
   ASSERT_TRUE(a.has_value());
@@ -46,8 +46,10 @@ TEST(FakeNetlinkTest, KeepsAddressesRoutesAndSysctls) {
   EXPECT_FALSE(*node.createBridge("br"));
   EXPECT_TRUE(*node.addAddress("br", *Cidr::parse("10.244.1.1/24")));
   EXPECT_FALSE(*node.addAddress("br", *Cidr::parse("10.244.1.1/24")));
-  ASSERT_TRUE(node.replaceRoute({*Cidr::parse("10.244.2.0/24"), *Ipv4::parse("192.168.0.2"), "", 7}));
-  ASSERT_TRUE(node.replaceRoute({*Cidr::parse("10.244.2.0/24"), *Ipv4::parse("192.168.0.3"), "", 7}));
+  ASSERT_TRUE(
+      node.replaceRoute({*Cidr::parse("10.244.2.0/24"), *Ipv4::parse("192.168.0.2"), "", 7}));
+  ASSERT_TRUE(
+      node.replaceRoute({*Cidr::parse("10.244.2.0/24"), *Ipv4::parse("192.168.0.3"), "", 7}));
   auto routes = *node.listRoutes(7);
   ASSERT_EQ(routes.size(), 1u);
   EXPECT_EQ(routes[0].gateway->str(), "192.168.0.3");
@@ -59,7 +61,8 @@ TEST(FakeNetlinkTest, KeepsAddressesRoutesAndSysctls) {
 TEST(FakeNetlinkTest, InjectedFailureHitsOnce) {
   FakeNetworkWorld world;
   FakeNetlink node(world, "");
-  world.failNextForTest("createBridge", Error(ErrorCode::Forbidden, EPERM, "Operation not permitted"));
+  world.failNextForTest("createBridge",
+                        Error(ErrorCode::Forbidden, EPERM, "Operation not permitted"));
   EXPECT_FALSE(node.createBridge("br"));
   EXPECT_TRUE(node.createBridge("br"));
 }

@@ -1,9 +1,8 @@
 #include "skiff/netproxy/ipam.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
-
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -44,7 +43,8 @@ TEST_F(IpamTest, AllocatesAfterTheGatewayAndIsIdempotentPerOwner) {
 
 TEST_F(IpamTest, TheRoundRobinHintWrapsAndIsRewrittenInPlace) {
   Ipam ipam(*Cidr::parse("10.244.9.0/28"), dir_);  // usable .2 .. .14
-  for (int i = 2; i <= 14; ++i) ASSERT_EQ(ipam.allocate("p" + std::to_string(i))->str(), "10.244.9." + std::to_string(i));
+  for (int i = 2; i <= 14; ++i)
+    ASSERT_EQ(ipam.allocate("p" + std::to_string(i))->str(), "10.244.9." + std::to_string(i));
   auto hint = dir_ / "last_reserved_ip";
   struct stat before {};
   ASSERT_EQ(::stat(hint.c_str(), &before), 0);

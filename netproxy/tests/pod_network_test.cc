@@ -27,10 +27,14 @@ class PodNetworkTest : public ::testing::Test {
     PodNetworkConfig cfg;
     cfg.pod_cidr = *Cidr::parse("10.244.1.0/24");
     cfg.ipam_dir = dir_;
-    net_ = makePodNetwork(cfg, node_, [this](const std::string& p) -> Result<std::unique_ptr<sys::Netlink>> {
-      if (!world_.ns(p)) return Error(ErrorCode::NotFound, ENOENT, "open netns: No such file or directory");
-      return std::unique_ptr<sys::Netlink>(new FakeNetlink(world_, p));
-    }, ipt_);
+    net_ = makePodNetwork(
+        cfg, node_,
+        [this](const std::string& p) -> Result<std::unique_ptr<sys::Netlink>> {
+          if (!world_.ns(p))
+            return Error(ErrorCode::NotFound, ENOENT, "open netns: No such file or directory");
+          return std::unique_ptr<sys::Netlink>(new FakeNetlink(world_, p));
+        },
+        ipt_);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   Sandbox pod(const std::string& id, std::vector<HostPort> ports = {}) {
@@ -76,7 +80,8 @@ TEST_F(PodNetworkTest, FailedSetupLeavesNothingBehind) {
   ASSERT_TRUE(net_->ensureNode());
   std::size_t links = nodeLinks();
   for (const char* step : {"createVeth", "setHairpin", "addAddress", "setUp", "replaceRoute"}) {
-    world_.failNextForTest(step, Error(ErrorCode::Internal, EIO, std::string(step) + ": Input/output error"));
+    world_.failNextForTest(
+        step, Error(ErrorCode::Internal, EIO, std::string(step) + ": Input/output error"));
     auto r = net_->setup(pod(std::string("f-") + step));
     ASSERT_FALSE(r) << step;
     EXPECT_NE(r.error().message().find(step), std::string::npos) << r.error().message();
@@ -118,15 +123,18 @@ TEST_F(PodNetworkTest, HostPortDnatsToThePodUntilTeardown) {
   auto a = net_->setup(sb);
   ASSERT_TRUE(a) << a.error().message();
   std::set<Ipv4> local{ip("192.168.0.10"), ip("10.244.1.1")};
-  auto r = testing::tracePacket(ipt_, {ip("192.168.0.99"), ip("192.168.0.10"), Protocol::Tcp, 8088}, local);
+  auto r = testing::tracePacket(ipt_, {ip("192.168.0.99"), ip("192.168.0.10"), Protocol::Tcp, 8088},
+                                local);
   EXPECT_EQ(r.destinations, (std::set<std::string>{a->ip.str() + ":80"}));
   ASSERT_TRUE(net_->teardown(sb));
-  r = testing::tracePacket(ipt_, {ip("192.168.0.99"), ip("192.168.0.10"), Protocol::Tcp, 8088}, local);
+  r = testing::tracePacket(ipt_, {ip("192.168.0.99"), ip("192.168.0.10"), Protocol::Tcp, 8088},
+                           local);
   EXPECT_TRUE(r.destinations.empty());
 }
 
 TEST_F(PodNetworkTest, SyncNodeRoutesAddsReplacesAndRemovesOnlyItsOwn) {
-  ASSERT_TRUE(node_.replaceRoute({*Cidr::parse("0.0.0.0/0"), ip("192.168.0.1"), "", 3}));  // not ours
+  ASSERT_TRUE(
+      node_.replaceRoute({*Cidr::parse("0.0.0.0/0"), ip("192.168.0.1"), "", 3}));  // not ours
   ASSERT_TRUE(net_->syncNodeRoutes({{"self", *Cidr::parse("10.244.1.0/24"), ip("192.168.0.10")},
                                     {"b", *Cidr::parse("10.244.2.0/24"), ip("192.168.0.11")},
                                     {"c", *Cidr::parse("10.244.3.0/24"), ip("192.168.0.12")}}));

@@ -63,7 +63,8 @@ TEST_F(ProxyRulesTest, ProbabilitiesAreOneOverRemaining) {
 TEST_F(ProxyRulesTest, NodePortAnswersOnEveryNodeAddressIncludingLocalhost) {
   for (const char* addr : {"192.168.100.1", "10.244.1.1"}) {
     auto r = trace("192.168.100.7", addr, 30080);
-    EXPECT_EQ(r.destinations, (std::set<std::string>{"10.244.1.4:8080", "10.244.2.4:8080"})) << addr;
+    EXPECT_EQ(r.destinations, (std::set<std::string>{"10.244.1.4:8080", "10.244.2.4:8080"}))
+        << addr;
     EXPECT_TRUE(r.masqueraded) << addr;
   }
   auto lo = trace("127.0.0.1", "127.0.0.1", 30080, Protocol::Tcp, true);
@@ -84,7 +85,8 @@ TEST_F(ProxyRulesTest, ClientIpAffinityChecksRecentBeforeRandom) {
   std::string sep0 = endpointChainName("default/sticky", "tcp", "10.244.1.4:8080");
   EXPECT_EQ(render(rules[1]),
             "-m comment --comment \"default/sticky\" -m recent --rcheck --seconds 10800 --reap "
-            "--name " + sep0 + " --mask 255.255.255.255 --rsource -j " + sep0);
+            "--name " +
+                sep0 + " --mask 255.255.255.255 --rsource -j " + sep0);
   auto sep = *ipt_.listRules("nat", sep0);
   EXPECT_NE(render(sep[1]).find("-m recent --set --name " + sep0), std::string::npos);
 }
@@ -146,8 +148,9 @@ TEST(ProxyRulesLargeClusterTest, DropsPerEndpointCommentsAboveThreshold) {
   ProxyConfig cfg;
   cfg.large_cluster_endpoints = 2;
   auto sp = testing::clusterIpPort("a", "b", "", "10.96.0.1", 80);
-  EndpointMap eps{{sp.key(), {testing::endpoint("10.244.0.2", 80), testing::endpoint("10.244.0.3", 80),
-                              testing::endpoint("10.244.0.4", 80)}}};
+  EndpointMap eps{{sp.key(),
+                   {testing::endpoint("10.244.0.2", 80), testing::endpoint("10.244.0.3", 80),
+                    testing::endpoint("10.244.0.4", 80)}}};
   Ruleset rs = buildRuleset(cfg, {sp}, eps);
   for (const Chain& c : rs.nat.chains) {
     if (c.name.rfind("KUBE-SEP-", 0) == 0 || c.name.rfind("KUBE-SVC-", 0) == 0) {

@@ -1,8 +1,8 @@
-#include "skiff/netproxy/chain_names.h"
 #include "skiff/netproxy/service_proxy.h"
 
 #include <gtest/gtest.h>
 
+#include "skiff/netproxy/chain_names.h"
 #include "skiff/netproxy/testing/fake_iptables.h"
 #include "skiff/netproxy/testing/sample_services.h"
 
@@ -65,9 +65,8 @@ TEST(ServiceProxyTest, OneChangedServiceRewritesOnlyItsChains) {
   }
   EXPECT_TRUE(written.count(serviceChainName("ns/svc7:http", "tcp")));
   EXPECT_TRUE(written.count(endpointChainName("ns/svc7:http", "tcp", "10.244.9.9:8080")));
-  auto r = testing::tracePacket(ipt, {*Ipv4::parse("10.0.0.1"), c.ports[7].cluster_ip,
-                                      Protocol::Tcp, 80},
-                                {});
+  auto r = testing::tracePacket(
+      ipt, {*Ipv4::parse("10.0.0.1"), c.ports[7].cluster_ip, Protocol::Tcp, 80}, {});
   EXPECT_EQ(r.destinations.size(), 2u);
 }
 
@@ -90,7 +89,8 @@ TEST(ServiceProxyTest, FailedCommitForcesFullResync) {
   auto proxy = makeIptablesProxy(ProxyConfig{}, ipt, nullptr);
   Cluster c = manyServices(3);
   ASSERT_TRUE(proxy->sync(c.ports, c.eps));
-  ipt.failNextApplyForTest(Error(ErrorCode::Unavailable, "commit: Resource temporarily unavailable"));
+  ipt.failNextApplyForTest(
+      Error(ErrorCode::Unavailable, "commit: Resource temporarily unavailable"));
   c.eps[c.ports[0].key()].push_back(endpoint("10.244.9.9", 8080));
   auto failed = proxy->sync(c.ports, c.eps);
   ASSERT_FALSE(failed);
@@ -102,8 +102,8 @@ TEST(ServiceProxyTest, FailedCommitForcesFullResync) {
 
 TEST(ServiceProxyTest, FirstSyncDeletesStaleChainsFromAnEarlierRun) {
   testing::FakeIptables ipt;
-  ASSERT_TRUE(ipt.restore("*nat\n:KUBE-SVC-STALESTALESTALE - [0:0]\n:OTHER-CHAIN - [0:0]\nCOMMIT\n",
-                          true));
+  ASSERT_TRUE(
+      ipt.restore("*nat\n:KUBE-SVC-STALESTALESTALE - [0:0]\n:OTHER-CHAIN - [0:0]\nCOMMIT\n", true));
   auto proxy = makeIptablesProxy(ProxyConfig{}, ipt, nullptr);
   ASSERT_TRUE(proxy->sync({}, {}));
   EXPECT_FALSE(ipt.table("nat")->hasChain("KUBE-SVC-STALESTALESTALE"));
@@ -134,7 +134,8 @@ TEST(ServiceProxyTest, SyncObjectsSkipsBadObjectsAndProgramsTheRest) {
   auto r = proxy->syncObjects(
       {json::parse(R"({"metadata":{"namespace":"ns1","name":"svc1"},
          "spec":{"clusterIP":"172.30.0.41","ports":[{"name":"p80","port":80}]}})"),
-       json::parse(R"({"metadata":{"namespace":"ns1","name":"broken"},"spec":{"clusterIP":"nope"}})")},
+       json::parse(
+           R"({"metadata":{"namespace":"ns1","name":"broken"},"spec":{"clusterIP":"nope"}})")},
       {json::parse(R"({"metadata":{"namespace":"ns1","name":"svc1-x",
          "labels":{"kubernetes.io/service-name":"svc1"}},"addressType":"IPv4",
          "ports":[{"name":"p80","port":80}],"endpoints":[{"addresses":["10.180.0.1"]}]})")});

@@ -57,7 +57,8 @@ TEST(ServiceTest, BadObjectsAreSkippedWithReasons) {
 }
 
 TEST(ServiceTest, EndpointSlicesJoinByServiceLabelAndPortName) {
-  auto out = endpointsFromJson({json::parse(R"({
+  auto out = endpointsFromJson(
+      {json::parse(R"({
     "metadata":{"namespace":"ns1","name":"svc1-abc","labels":{"kubernetes.io/service-name":"svc1"}},
     "addressType":"IPv4",
     "ports":[{"name":"p80","port":8080,"protocol":"TCP"}],
@@ -68,7 +69,8 @@ TEST(ServiceTest, EndpointSlicesJoinByServiceLabelAndPortName) {
       {"addresses":["bogus"]},
       {"conditions":{"ready":true}}
     ]})"),
-      json::parse(R"({"metadata":{"namespace":"ns1","name":"v6","labels":{"kubernetes.io/service-name":"svc1"}},
+       json::parse(
+           R"({"metadata":{"namespace":"ns1","name":"v6","labels":{"kubernetes.io/service-name":"svc1"}},
        "addressType":"IPv6","endpoints":[]})")});
   const auto& eps = out.endpoints.at("ns1/svc1:p80/tcp");
   ASSERT_EQ(eps.size(), 3u);

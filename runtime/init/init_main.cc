@@ -37,12 +37,12 @@
 
 #include "launch_spec.h"
 #include "seccomp_profile.h"
+#include "skiff/common/file.h"
+#include "skiff/common/unique_fd.h"
 #include "skiff/runtime/sys/capability_plan.h"
 #include "skiff/runtime/sys/init_ops.h"
 #include "skiff/runtime/sys/rootfs_apply.h"
 #include "skiff/runtime/sys/rootfs_plan.h"
-#include "skiff/common/file.h"
-#include "skiff/common/unique_fd.h"
 
 namespace skiff::runtime {
 namespace {
@@ -51,8 +51,10 @@ int g_err_fd = -1;
 
 [[noreturn]] void fail(const std::string& msg, int code = 1) {
   std::string line = msg + "\n";
-  if (g_err_fd >= 0) (void)!::write(g_err_fd, line.data(), line.size());
-  else (void)!::write(2, line.data(), line.size());
+  if (g_err_fd >= 0)
+    (void)!::write(g_err_fd, line.data(), line.size());
+  else
+    (void)!::write(2, line.data(), line.size());
   ::_exit(code);
 }
 
@@ -91,7 +93,8 @@ UniqueFd openInRoot(int rootfd, const std::string& path, bool create, bool file)
     std::string parent = cur.substr(0, cur.rfind('/'));
     struct open_how ph = how;
     ph.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-    UniqueFd pfd(static_cast<int>(::syscall(SYS_openat2, rootfd, parent.empty() ? "/" : parent.c_str(), &ph, sizeof ph)));
+    UniqueFd pfd(static_cast<int>(
+        ::syscall(SYS_openat2, rootfd, parent.empty() ? "/" : parent.c_str(), &ph, sizeof ph)));
     if (!pfd) return UniqueFd();
     std::string pproc = "/proc/self/fd/" + std::to_string(pfd.get());
     UniqueFd real(::open(pproc.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
@@ -108,26 +111,31 @@ UniqueFd openInRoot(int rootfd, const std::string& path, bool create, bool file)
 
 std::string fdPath(const UniqueFd& fd) { return "/proc/self/fd/" + std::to_string(fd.get()); }
 
-void mountAt(int rootfd, const std::string& dest, const char* src, const char* type, unsigned long flags,
-             const char* data, bool file = false) {
+void mountAt(int rootfd, const std::string& dest, const char* src, const char* type,
+             unsigned long flags, const char* data, bool file = false) {
   UniqueFd t = openInRoot(rootfd, dest, true, file);
   if (!t) fail("mount " + dest + ": resolve target: " + std::strerror(errno));
-  sysCheck(::mount(src, fdPath(t).c_str(), type, flags, data), "mount " + std::string(type ? type : "bind") + " on " + dest);
+  sysCheck(::mount(src, fdPath(t).c_str(), type, flags, data),
+           "mount " + std::string(type ? type : "bind") + " on " + dest);
 }
 
 void bindVolume(int rootfd, const sys::RootfsStep& m) {
   struct stat st {};
-  if (::stat(m.source.c_str(), &st) != 0) fail("volume '" + m.source + "': " + std::strerror(errno));
+  if (::stat(m.source.c_str(), &st) != 0)
+    fail("volume '" + m.source + "': " + std::strerror(errno));
   UniqueFd t = openInRoot(rootfd, m.target, true, !S_ISDIR(st.st_mode));
   if (!t) fail("volume target '" + m.target + "': " + std::strerror(errno));
-  sysCheck(::mount(m.source.c_str(), fdPath(t).c_str(), nullptr, MS_BIND | MS_REC, nullptr), "bind '" + m.source + "'");
+  sysCheck(::mount(m.source.c_str(), fdPath(t).c_str(), nullptr, MS_BIND | MS_REC, nullptr),
+           "bind '" + m.source + "'");
   // Re-resolve: the old fd names the covered file, not the new bind mount on top of it.
   UniqueFd b = openInRoot(rootfd, m.target, false, false);
   if (!b) fail("volume target '" + m.target + "': " + std::strerror(errno));
   std::string target = fdPath(b);
-  sysCheck(::mount(nullptr, target.c_str(), nullptr, MS_PRIVATE | MS_REC, nullptr), "make '" + m.target + "' private");
+  sysCheck(::mount(nullptr, target.c_str(), nullptr, MS_PRIVATE | MS_REC, nullptr),
+           "make '" + m.target + "' private");
   if (m.readonly) {
-    sysCheck(::mount(nullptr, target.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, nullptr),
+    sysCheck(::mount(nullptr, target.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC,
+                     nullptr),
              "remount '" + m.target + "' read-only");
   }
 }
@@ -148,13 +156,15 @@ void setupRootfs(const LaunchSpec& s) {
   for (const auto& st : sys::rootfsPlan(req)) {
     switch (st.kind) {
       case K::Mount:
-        mountAt(r, st.target, st.source.c_str(), st.fstype.c_str(), st.flags, st.data.empty() ? nullptr : st.data.c_str());
+        mountAt(r, st.target, st.source.c_str(), st.fstype.c_str(), st.flags,
+                st.data.empty() ? nullptr : st.data.c_str());
         break;
       case K::Mknod: {
         UniqueFd dir = openInRoot(r, st.target.substr(0, st.target.rfind('/')), false, false);
         UniqueFd d(::open(fdPath(dir).c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
         std::string name = st.target.substr(st.target.rfind('/') + 1);
-        sysCheck(::mknodat(d.get(), name.c_str(), S_IFCHR | 0666, ::makedev(st.major, st.minor)), "mknod " + st.target);
+        sysCheck(::mknodat(d.get(), name.c_str(), S_IFCHR | 0666, ::makedev(st.major, st.minor)),
+                 "mknod " + st.target);
         sysCheck(::fchmodat(d.get(), name.c_str(), 0666, 0), "chmod " + st.target);
         break;
       }
@@ -188,12 +198,14 @@ void setupRootfs(const LaunchSpec& s) {
 
 int rlimitResource(const std::string& n) {
   static const std::pair<const char*, int> table[] = {
-      {"RLIMIT_CPU", RLIMIT_CPU}, {"RLIMIT_FSIZE", RLIMIT_FSIZE}, {"RLIMIT_DATA", RLIMIT_DATA},
-      {"RLIMIT_STACK", RLIMIT_STACK}, {"RLIMIT_CORE", RLIMIT_CORE}, {"RLIMIT_RSS", RLIMIT_RSS},
-      {"RLIMIT_NPROC", RLIMIT_NPROC}, {"RLIMIT_NOFILE", RLIMIT_NOFILE}, {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
-      {"RLIMIT_AS", RLIMIT_AS}, {"RLIMIT_LOCKS", RLIMIT_LOCKS}, {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-      {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE}, {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
-      {"RLIMIT_RTTIME", RLIMIT_RTTIME}};
+      {"RLIMIT_CPU", RLIMIT_CPU},           {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+      {"RLIMIT_DATA", RLIMIT_DATA},         {"RLIMIT_STACK", RLIMIT_STACK},
+      {"RLIMIT_CORE", RLIMIT_CORE},         {"RLIMIT_RSS", RLIMIT_RSS},
+      {"RLIMIT_NPROC", RLIMIT_NPROC},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},   {"RLIMIT_AS", RLIMIT_AS},
+      {"RLIMIT_LOCKS", RLIMIT_LOCKS},       {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+      {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
+      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},     {"RLIMIT_RTTIME", RLIMIT_RTTIME}};
   for (auto& [name, v] : table)
     if (n == name) return v;
   return -1;
@@ -219,7 +231,9 @@ void applyProcessSecurity(const LaunchSpec& s) {
   for (const auto& rl : s.rlimits) {
     int res = rlimitResource(rl.type);
     if (res < 0) fail("unknown rlimit '" + rl.type + "'");
-    struct rlimit lim {rl.soft, rl.hard};
+    struct rlimit lim {
+      rl.soft, rl.hard
+    };
     sysCheck(::setrlimit(res, &lim), "setrlimit " + rl.type);
   }
   // Bounding set first (needs CAP_SETPCAP, which we still have).
@@ -232,8 +246,9 @@ void applyProcessSecurity(const LaunchSpec& s) {
   check(sys::dropBoundingSet(sys::realInitOps(), plan), "capabilities");
   if (s.seccomp && !s.privileged) {
     // The runtime's precompiled program when readable, else compile here.
-    auto program = s.seccomp_program.empty() ? Result<std::string>(Error(ErrorCode::NotFound, "none"))
-                                             : readFile(s.seccomp_program, 1u << 20);
+    auto program = s.seccomp_program.empty()
+                       ? Result<std::string>(Error(ErrorCode::NotFound, "none"))
+                       : readFile(s.seccomp_program, 1u << 20);
     check(program ? loadSeccompProgram(*program) : loadDefaultSeccomp(s.capabilities), "seccomp");
   }
   // Keep permitted caps across setuid so an explicit cap_add works for uid 0 only (Docker
@@ -251,7 +266,8 @@ void applyProcessSecurity(const LaunchSpec& s) {
   }
   if (cap_set_proc(caps) != 0) fail(std::string("set capabilities: ") + std::strerror(errno));
   cap_free(caps);
-  if (s.no_new_privs && !s.privileged) sysCheck(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs");
+  if (s.no_new_privs && !s.privileged)
+    sysCheck(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs");
 }
 
 std::string lookPath(const std::string& file, const std::vector<std::string>& env) {
@@ -268,12 +284,14 @@ std::string lookPath(const std::string& file, const std::vector<std::string>& en
     if (dir.empty()) dir = ".";
     std::string cand = dir + "/" + file;
     struct stat st {};
-    if (::stat(cand.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(cand.c_str(), X_OK) == 0) return cand;
+    if (::stat(cand.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(cand.c_str(), X_OK) == 0)
+      return cand;
   }
   return "";
 }
 
-[[noreturn]] void execute(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+[[noreturn]] void execute(const std::vector<std::string>& args,
+                          const std::vector<std::string>& env) {
   std::string bin = lookPath(args[0], env);
   if (bin.empty()) fail("exec: \"" + args[0] + "\": executable file not found in $PATH", 127);
   std::vector<char*> argv, envp;
@@ -322,7 +340,9 @@ void setupConsole(int console_fd, const LaunchSpec& s) {
   if (!slave) fail(std::string("open pty peer: ") + std::strerror(errno));
   (void)::fchown(slave.get(), s.uid, s.gid);
   char byte = 'm';
-  struct iovec iov {&byte, 1};
+  struct iovec iov {
+    &byte, 1
+  };
   char cbuf[CMSG_SPACE(sizeof(int))] = {};
   struct msghdr m {};
   m.msg_iov = &iov;
@@ -335,7 +355,8 @@ void setupConsole(int console_fd, const LaunchSpec& s) {
   c->cmsg_len = CMSG_LEN(sizeof(int));
   int fd = master.get();
   std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  sysCheck(static_cast<int>(::sendmsg(console_fd, &m, MSG_NOSIGNAL)), "send the pty master to the shim");
+  sysCheck(static_cast<int>(::sendmsg(console_fd, &m, MSG_NOSIGNAL)),
+           "send the pty master to the shim");
   ::close(console_fd);
   for (int std_fd : {0, 1, 2}) sysCheck(::dup2(slave.get(), std_fd), "pty as stdio");
 }
@@ -360,7 +381,8 @@ void setupConsole(int console_fd, const LaunchSpec& s) {
   // ^C as SIGINT).
   if (::isatty(0)) (void)::ioctl(0, TIOCSCTTY, 0);
   applyProcessSecurity(s);
-  if (::chdir(s.cwd.c_str()) != 0) fail("chdir to cwd (\"" + s.cwd + "\") set in config.json failed: " + std::strerror(errno));
+  if (::chdir(s.cwd.c_str()) != 0)
+    fail("chdir to cwd (\"" + s.cwd + "\") set in config.json failed: " + std::strerror(errno));
   if (::write(g_err_fd, "ready\n", 6) != 6) ::_exit(1);
   // Block until startContainer opens the fifo for reading (runc's exec.fifo).
   UniqueFd w(::open(fdPath(fifo).c_str(), O_WRONLY | O_CLOEXEC));
@@ -376,17 +398,23 @@ void setupConsole(int console_fd, const LaunchSpec& s) {
   LaunchSpec s = loadSpec(spec_path);
   for (const auto& e : extra_env) {
     std::string key = e.substr(0, e.find('='));
-    auto it = std::find_if(s.env.begin(), s.env.end(), [&](const std::string& x) { return x.substr(0, x.find('=')) == key; });
-    if (it != s.env.end()) *it = e;
-    else s.env.push_back(e);
+    auto it = std::find_if(s.env.begin(), s.env.end(),
+                           [&](const std::string& x) { return x.substr(0, x.find('=')) == key; });
+    if (it != s.env.end())
+      *it = e;
+    else
+      s.env.push_back(e);
   }
   // Open every namespace first: after joining the mount namespace /proc/<pid> may differ.
   std::string base = "/proc/" + std::to_string(pid) + "/ns/";
   std::vector<std::pair<UniqueFd, int>> ns;
-  for (auto [n, t] : {std::pair{"ipc", CLONE_NEWIPC}, std::pair{"uts", CLONE_NEWUTS}, std::pair{"net", CLONE_NEWNET},
-                      std::pair{"pid", CLONE_NEWPID}, std::pair{"cgroup", CLONE_NEWCGROUP}, std::pair{"mnt", CLONE_NEWNS}}) {
+  for (auto [n, t] : {std::pair{"ipc", CLONE_NEWIPC}, std::pair{"uts", CLONE_NEWUTS},
+                      std::pair{"net", CLONE_NEWNET}, std::pair{"pid", CLONE_NEWPID},
+                      std::pair{"cgroup", CLONE_NEWCGROUP}, std::pair{"mnt", CLONE_NEWNS}}) {
     UniqueFd fd(::open((base + n).c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) fail(std::string("open ") + n + " namespace of pid " + std::to_string(pid) + ": " + std::strerror(errno));
+    if (!fd)
+      fail(std::string("open ") + n + " namespace of pid " + std::to_string(pid) + ": " +
+           std::strerror(errno));
     ns.emplace_back(std::move(fd), t);
   }
   joinCgroups(s.cgroup_procs);
@@ -431,6 +459,9 @@ int main(int argc, char** argv) {
       execInContainer(argv[2], std::atoi(argv[3]), std::move(cmd), env);
     }
   }
-  std::fputs("usage: skiff-init run <spec.json> <error fd> [<console fd>] | exec <spec.json> <pid> [-e K=V]... -- cmd...\n", stderr);
+  std::fputs(
+      "usage: skiff-init run <spec.json> <error fd> [<console fd>] | exec <spec.json> <pid> [-e "
+      "K=V]... -- cmd...\n",
+      stderr);
   return 2;
 }

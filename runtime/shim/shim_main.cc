@@ -18,12 +18,12 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,8 +120,9 @@ class CriLog {
     struct tm tm {};
     ::gmtime_r(&ts.tv_sec, &tm);
     char head[96];
-    int h = std::snprintf(head, sizeof head, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ %s %c ", tm.tm_year + 1900,
-                          tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec, stream, tag);
+    int h = std::snprintf(head, sizeof head, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ %s %c ",
+                          tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                          tm.tm_sec, ts.tv_nsec, stream, tag);
     std::string rec(head, static_cast<std::size_t>(h));
     rec.append(p, n);
     rec += '\n';
@@ -133,10 +134,11 @@ class CriLog {
   void rotate(const struct tm& tm) {
     ::close(fd_);
     char suffix[64];
-    std::snprintf(suffix, sizeof suffix, ".%04d%02d%02d-%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    std::snprintf(suffix, sizeof suffix, ".%04d%02d%02d-%02d%02d%02d", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     std::string target = o_.log + suffix;
-    for (int i = 1; ::access(target.c_str(), F_OK) == 0; ++i) target = o_.log + suffix + "-" + std::to_string(i);
+    for (int i = 1; ::access(target.c_str(), F_OK) == 0; ++i)
+      target = o_.log + suffix + "-" + std::to_string(i);
     ::rename(o_.log.c_str(), target.c_str());
     // Keep the newest max_files-1 rotated files next to the live one.
     std::string dir = o_.log.substr(0, o_.log.rfind('/'));
@@ -194,22 +196,38 @@ bool parseArgs(int argc, char** argv, Options& o) {
       return true;
     };
     std::string v;
-    if (a == "--dir") { if (!next(o.dir)) return false; }
-    else if (a == "--log") { if (!next(o.log)) return false; }
-    else if (a == "--oom-file") { if (!next(o.oom_file)) return false; }
-    else if (a == "--stdin") o.stdin_open = true;
-    else if (a == "--stdin-once") o.stdin_once = true;
-    else if (a == "--tty") o.tty = true;
-    else if (a == "--log-max-size") { if (!next(v)) return false; o.log_max_size = std::strtoull(v.c_str(), nullptr, 10); }
-    else if (a == "--log-max-files") { if (!next(v)) return false; o.log_max_files = std::atoi(v.c_str()); }
-    else if (a == "--sync-fd") { if (!next(v)) return false; o.sync_fd = std::atoi(v.c_str()); }
-    else if (a == "--native") { o.native = true; if (!next(o.init_path) || !next(o.spec)) return false; }
-    else if (a == "--runc") {
+    if (a == "--dir") {
+      if (!next(o.dir)) return false;
+    } else if (a == "--log") {
+      if (!next(o.log)) return false;
+    } else if (a == "--oom-file") {
+      if (!next(o.oom_file)) return false;
+    } else if (a == "--stdin")
+      o.stdin_open = true;
+    else if (a == "--stdin-once")
+      o.stdin_once = true;
+    else if (a == "--tty")
+      o.tty = true;
+    else if (a == "--log-max-size") {
+      if (!next(v)) return false;
+      o.log_max_size = std::strtoull(v.c_str(), nullptr, 10);
+    } else if (a == "--log-max-files") {
+      if (!next(v)) return false;
+      o.log_max_files = std::atoi(v.c_str());
+    } else if (a == "--sync-fd") {
+      if (!next(v)) return false;
+      o.sync_fd = std::atoi(v.c_str());
+    } else if (a == "--native") {
+      o.native = true;
+      if (!next(o.init_path) || !next(o.spec)) return false;
+    } else if (a == "--runc") {
       o.native = false;
       if (!next(o.runc) || !next(o.runc_root) || !next(o.bundle) || !next(o.id)) return false;
-    } else return false;
+    } else
+      return false;
   }
-  return !o.dir.empty() && !o.log.empty() && o.sync_fd >= 0 && (o.native ? !o.spec.empty() : !o.id.empty());
+  return !o.dir.empty() && !o.log.empty() && o.sync_fd >= 0 &&
+         (o.native ? !o.spec.empty() : !o.id.empty());
 }
 
 // Attach protocol (<dir>/attach.sock, stream socket, root only: the socket is 0600 in a 0711
@@ -237,7 +255,8 @@ int listenAttach(const std::string& dir) {
   std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   mode_t old = ::umask(0077);
-  bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<struct sockaddr*>(&a), sizeof a) == 0 && ::listen(fd, 8) == 0;
+  bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<struct sockaddr*>(&a), sizeof a) == 0 &&
+            ::listen(fd, 8) == 0;
   ::umask(old);
   ::close(dfd);
   if (!ok) {
@@ -272,8 +291,11 @@ bool acceptClient(int lfd, const Options& o, int ctl, std::vector<Client>& clien
   if (!o.tty) send.push_back(pe[0]);
   if (ctl >= 0) send.push_back(ctl);
   c.has_stdin = ctl >= 0 && (o.tty ? o.stdin_open : true);
-  std::string hello = std::string("ok ") + (o.tty ? "1" : "0") + " " + (c.has_stdin ? "1" : "0") + "\n";
-  struct iovec iov {hello.data(), hello.size()};
+  std::string hello =
+      std::string("ok ") + (o.tty ? "1" : "0") + " " + (c.has_stdin ? "1" : "0") + "\n";
+  struct iovec iov {
+    hello.data(), hello.size()
+  };
   char cbuf[CMSG_SPACE(sizeof(int) * 3)] = {};
   struct msghdr m {};
   m.msg_iov = &iov;
@@ -309,9 +331,12 @@ bool acceptClient(int lfd, const Options& o, int ctl, std::vector<Client>& clien
 int main(int argc, char** argv) {
   Options o;
   if (!parseArgs(argc, argv, o)) {
-    std::fputs("usage: skiff-shim --dir D --log L --sync-fd F [--oom-file P] [--log-max-size N]\n"
-               "                  [--log-max-files N] [--stdin] [--stdin-once] [--tty]\n"
-               "                  (--native <skiff-init> <spec.json> | --runc <runc> <root> <bundle> <id>)\n", stderr);
+    std::fputs(
+        "usage: skiff-shim --dir D --log L --sync-fd F [--oom-file P] [--log-max-size N]\n"
+        "                  [--log-max-files N] [--stdin] [--stdin-once] [--tty]\n"
+        "                  (--native <skiff-init> <spec.json> | --runc <runc> <root> <bundle> "
+        "<id>)\n",
+        stderr);
     return 2;
   }
   for (int sig : {SIGHUP, SIGINT, SIGTERM, SIGPIPE, SIGQUIT}) ::signal(sig, SIG_IGN);
@@ -331,8 +356,10 @@ int main(int argc, char** argv) {
   int sfd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
   int out[2], err[2], errp[2] = {-1, -1};
-  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) syncError(o, "create pipes: " + std::string(std::strerror(errno)));
-  if (o.native && ::pipe2(errp, O_CLOEXEC) != 0) syncError(o, "create pipe: " + std::string(std::strerror(errno)));
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
+    syncError(o, "create pipes: " + std::string(std::strerror(errno)));
+  if (o.native && ::pipe2(errp, O_CLOEXEC) != 0)
+    syncError(o, "create pipe: " + std::string(std::strerror(errno)));
   int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   // The container's stdin: a pipe we keep the write end of, or a pty (the container gets the
   // peer as stdin/stdout/stderr; its output comes back on the master).
@@ -344,12 +371,14 @@ int main(int argc, char** argv) {
   } else if (o.tty) {
     // runc backend: a pty of the host's devpts as runc's (and so the container's) stdio.
     ctl = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (ctl < 0 || ::unlockpt(ctl) != 0) syncError(o, "open pty: " + std::string(std::strerror(errno)));
+    if (ctl < 0 || ::unlockpt(ctl) != 0)
+      syncError(o, "open pty: " + std::string(std::strerror(errno)));
     slave = ::ioctl(ctl, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (slave < 0) syncError(o, "open pty peer: " + std::string(std::strerror(errno)));
   } else if (o.stdin_open) {
     int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) syncError(o, "create stdin pipe: " + std::string(std::strerror(errno)));
+    if (::pipe2(p, O_CLOEXEC) != 0)
+      syncError(o, "create stdin pipe: " + std::string(std::strerror(errno)));
     in_r = p[0];
     ctl = p[1];
   }
@@ -375,13 +404,15 @@ int main(int argc, char** argv) {
   pid_t init_pid = -1;
   std::string pending_error;
   if (o.native) {
-    long pid = ::syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+    long pid = ::syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | SIGCHLD, nullptr, nullptr, nullptr,
+                         nullptr);
     if (pid < 0) syncError(o, "clone: " + std::string(std::strerror(errno)));
     if (pid == 0) {
       childStdio();
       ::dup2(errp[1], 3);
       if (cons[1] >= 0) ::dup2(cons[1], 4);
-      const char* args[] = {o.init_path.c_str(), "run", o.spec.c_str(), "3", cons[1] >= 0 ? "4" : nullptr, nullptr};
+      const char* args[] = {o.init_path.c_str(),          "run",  o.spec.c_str(), "3",
+                            cons[1] >= 0 ? "4" : nullptr, nullptr};
       ::execv(args[0], const_cast<char* const*>(args));
       std::string m = "exec '" + o.init_path + "': " + std::strerror(errno) + "\n";
       writeAll(3, m.data(), m.size());
@@ -408,14 +439,18 @@ int main(int argc, char** argv) {
       // The init sent the pty master before "ready".
       ::close(cons[1]);
       char byte;
-      struct iovec iov {&byte, 1};
+      struct iovec iov {
+        &byte, 1
+      };
       char cbuf[CMSG_SPACE(sizeof(int))] = {};
       struct msghdr m {};
       m.msg_iov = &iov;
       m.msg_iovlen = 1;
       m.msg_control = cbuf;
       m.msg_controllen = sizeof cbuf;
-      struct cmsghdr* c = ::recvmsg(cons[0], &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) == 1 ? CMSG_FIRSTHDR(&m) : nullptr;
+      struct cmsghdr* c = ::recvmsg(cons[0], &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) == 1
+                              ? CMSG_FIRSTHDR(&m)
+                              : nullptr;
       if (!c || c->cmsg_type != SCM_RIGHTS) {
         ::kill(init_pid, SIGKILL);
         syncError(o, "the container init sent no pty");
@@ -430,9 +465,11 @@ int main(int argc, char** argv) {
     if (pid < 0) syncError(o, "fork: " + std::string(std::strerror(errno)));
     if (pid == 0) {
       childStdio();
-      const char* args[] = {o.runc.c_str(), "--root", o.runc_root.c_str(), "--log", runclog.c_str(),
-                            "--log-format", "json", "create", "--bundle", o.bundle.c_str(),
-                            "--pid-file", pidfile.c_str(), o.id.c_str(), nullptr};
+      const char* args[] = {o.runc.c_str(),   "--root",        o.runc_root.c_str(),
+                            "--log",          runclog.c_str(), "--log-format",
+                            "json",           "create",        "--bundle",
+                            o.bundle.c_str(), "--pid-file",    pidfile.c_str(),
+                            o.id.c_str(),     nullptr};
       ::execvp(args[0], const_cast<char* const*>(args));
       ::_exit(127);
     }
@@ -484,12 +521,30 @@ int main(int argc, char** argv) {
     std::vector<struct pollfd> fds;
     int n = 0;
     int io = -1, ie = -1, is = -1, ip = -1, it = -1, il = -1, ic = -1;
-    if (out_open) { io = n++; fds.push_back({out[0], POLLIN, 0}); }
-    if (err_open) { ie = n++; fds.push_back({err[0], POLLIN, 0}); }
-    if (!exited) { is = n++; fds.push_back({sfd, POLLIN, 0}); }
-    if (errp_open) { ip = n++; fds.push_back({errp[0], POLLIN, 0}); }
-    if (tty_open) { it = n++; fds.push_back({ctl, POLLIN, 0}); }
-    if (!exited) { il = n++; fds.push_back({listen_fd, POLLIN, 0}); }
+    if (out_open) {
+      io = n++;
+      fds.push_back({out[0], POLLIN, 0});
+    }
+    if (err_open) {
+      ie = n++;
+      fds.push_back({err[0], POLLIN, 0});
+    }
+    if (!exited) {
+      is = n++;
+      fds.push_back({sfd, POLLIN, 0});
+    }
+    if (errp_open) {
+      ip = n++;
+      fds.push_back({errp[0], POLLIN, 0});
+    }
+    if (tty_open) {
+      it = n++;
+      fds.push_back({ctl, POLLIN, 0});
+    }
+    if (!exited) {
+      il = n++;
+      fds.push_back({listen_fd, POLLIN, 0});
+    }
     ic = n;
     for (const auto& c : clients) {
       fds.push_back({c.sock, POLLIN, 0});
@@ -524,7 +579,8 @@ int main(int argc, char** argv) {
     pump(ie, err[0], "stderr", ebuf, err_open);
     pump(it, ctl, "stdout", obuf, tty_open);
     if (il >= 0 && (fds[il].revents & POLLIN)) (void)acceptClient(listen_fd, o, ctl, clients);
-    for (std::size_t k = 0; ic >= 0 && k + static_cast<std::size_t>(ic) < static_cast<std::size_t>(n); ++k) {
+    for (std::size_t k = 0;
+         ic >= 0 && k + static_cast<std::size_t>(ic) < static_cast<std::size_t>(n); ++k) {
       auto& c = clients[k];
       if (!(fds[static_cast<std::size_t>(ic) + k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       char cmd[64];
@@ -533,16 +589,21 @@ int main(int argc, char** argv) {
       bool gone = got <= 0;
       // 'n': this client never writes stdin; 'c': it closed stdin.
       if (!gone && std::memchr(cmd, 'n', static_cast<std::size_t>(got))) c.has_stdin = false;
-      bool close_stdin = gone ? c.has_stdin : std::memchr(cmd, 'c', static_cast<std::size_t>(got)) != nullptr;
+      bool close_stdin =
+          gone ? c.has_stdin : std::memchr(cmd, 'c', static_cast<std::size_t>(got)) != nullptr;
       if (close_stdin && c.has_stdin && o.stdin_once) closeStdin();
       if (close_stdin) c.has_stdin = false;
       if (gone) closeClient(c);
     }
-    clients.erase(std::remove_if(clients.begin(), clients.end(), [](const Client& c) { return c.sock < 0; }), clients.end());
+    clients.erase(
+        std::remove_if(clients.begin(), clients.end(), [](const Client& c) { return c.sock < 0; }),
+        clients.end());
     if (ip >= 0 && (fds[ip].revents & (POLLIN | POLLHUP | POLLERR))) {
       ssize_t k = ::read(errp[0], buf, sizeof buf);
-      if (k <= 0) errp_open = false;
-      else start_error.append(buf, static_cast<std::size_t>(k));
+      if (k <= 0)
+        errp_open = false;
+      else
+        start_error.append(buf, static_cast<std::size_t>(k));
     }
     if (is >= 0 && (fds[is].revents & POLLIN)) {
       struct signalfd_siginfo si;
@@ -572,8 +633,9 @@ int main(int argc, char** argv) {
   for (char& c : start_error)
     if (c == '\n') c = ' ';
   // <exit code> <finished ns> <oom kills> <signal> [start error message]
-  std::string rec = std::to_string(code) + " " + std::to_string(exited_at) + " " + std::to_string(ooms) + " " +
-                    std::to_string(sig) + (start_error.empty() ? "" : " " + start_error) + "\n";
+  std::string rec = std::to_string(code) + " " + std::to_string(exited_at) + " " +
+                    std::to_string(ooms) + " " + std::to_string(sig) +
+                    (start_error.empty() ? "" : " " + start_error) + "\n";
   writeRecord(o.dir + "/exit", rec);
   std::string bye = "exit " + std::to_string(code) + "\n";
   for (auto& c : clients) {

@@ -19,7 +19,11 @@ namespace {
 class AttachSession : public ExecSession {
  public:
   AttachSession(UniqueFd sock, UniqueFd out, UniqueFd err, UniqueFd ctl, bool tty, bool with_stdin)
-      : sock_(std::move(sock)), out_(std::move(out)), err_(std::move(err)), ctl_(std::move(ctl)), tty_(tty),
+      : sock_(std::move(sock)),
+        out_(std::move(out)),
+        err_(std::move(err)),
+        ctl_(std::move(ctl)),
+        tty_(tty),
         stdin_(with_stdin) {}
 
   int stdinFd() const override { return stdin_ ? ctl_.get() : -1; }
@@ -39,7 +43,8 @@ class AttachSession : public ExecSession {
     struct winsize ws {};
     ws.ws_col = cols;
     ws.ws_row = rows;
-    if (::ioctl(ctl_.get(), TIOCSWINSZ, &ws) != 0) return Error::fromErrno(errno, "resize terminal");
+    if (::ioctl(ctl_.get(), TIOCSWINSZ, &ws) != 0)
+      return Error::fromErrno(errno, "resize terminal");
     return ok();
   }
 
@@ -55,7 +60,8 @@ class AttachSession : public ExecSession {
     }
     if (got.rfind("exit ", 0) == 0) return std::atoi(got.c_str() + 5);
     if (detached_) return Error(ErrorCode::Cancelled, "attach: detached");
-    return Error(ErrorCode::Unavailable, "attach: the container's shim closed the connection without an exit status");
+    return Error(ErrorCode::Unavailable,
+                 "attach: the container's shim closed the connection without an exit status");
   }
 
   void detach() override {
@@ -73,7 +79,8 @@ class AttachSession : public ExecSession {
 
 }  // namespace
 
-Result<std::unique_ptr<ExecSession>> connectAttach(const std::string& dir, const std::string& name, bool want_stdin) {
+Result<std::unique_ptr<ExecSession>> connectAttach(const std::string& dir, const std::string& name,
+                                                   bool want_stdin) {
   UniqueFd dfd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!dfd) return Error::fromErrno(errno, "attach: open container dir");
   // Through the dir fd: the socket's full path can be longer than sun_path.
@@ -86,7 +93,9 @@ Result<std::unique_ptr<ExecSession>> connectAttach(const std::string& dir, const
   if (::connect(sock.get(), reinterpret_cast<struct sockaddr*>(&a), sizeof a) != 0)
     return Error::fromErrno(errno, "attach: connect to the shim of container '" + name + "'");
   char line[64] = {};
-  struct iovec iov {line, sizeof line - 1};
+  struct iovec iov {
+    line, sizeof line - 1
+  };
   char cbuf[CMSG_SPACE(sizeof(int) * 3)] = {};
   struct msghdr m {};
   m.msg_iov = &iov;
@@ -109,11 +118,15 @@ Result<std::unique_ptr<ExecSession>> connectAttach(const std::string& dir, const
   }
   int tty = -1, has_stdin = -1;
   if (std::sscanf(line, "ok %d %d", &tty, &has_stdin) != 2 || (m.msg_flags & MSG_CTRUNC))
-    return Error(ErrorCode::Internal, "attach: bad greeting from the shim of container '" + name + "'");
+    return Error(ErrorCode::Internal,
+                 "attach: bad greeting from the shim of container '" + name + "'");
   std::size_t want = 1 + (tty ? 0 : 1) + ((tty || has_stdin) ? 1 : 0);
-  if (fds.size() != want) return Error(ErrorCode::Internal, "attach: the shim passed " + std::to_string(fds.size()) + " fds, want " + std::to_string(want));
+  if (fds.size() != want)
+    return Error(ErrorCode::Internal, "attach: the shim passed " + std::to_string(fds.size()) +
+                                          " fds, want " + std::to_string(want));
   if (want_stdin && !has_stdin)
-    return Error(ErrorCode::Invalid, "attach: container '" + name + "' was not created with stdin or tty enabled");
+    return Error(ErrorCode::Invalid,
+                 "attach: container '" + name + "' was not created with stdin or tty enabled");
   UniqueFd out = std::move(fds[0]);
   UniqueFd err = tty ? UniqueFd() : std::move(fds[1]);
   UniqueFd ctl = fds.size() > (tty ? 1u : 2u) ? std::move(fds.back()) : UniqueFd();
@@ -122,8 +135,8 @@ Result<std::unique_ptr<ExecSession>> connectAttach(const std::string& dir, const
     (void)::send(sock.get(), "n", 1, MSG_NOSIGNAL);
     if (!tty) ctl.reset();  // with a TTY the master stays, for resize
   }
-  return std::unique_ptr<ExecSession>(std::make_unique<AttachSession>(std::move(sock), std::move(out), std::move(err),
-                                                                      std::move(ctl), tty != 0, want_stdin));
+  return std::unique_ptr<ExecSession>(std::make_unique<AttachSession>(
+      std::move(sock), std::move(out), std::move(err), std::move(ctl), tty != 0, want_stdin));
 }
 
 }  // namespace skiff::runtime

@@ -12,7 +12,7 @@
 namespace skiff::runtime {
 
 // Connects to <container dir>/attach.sock. `want_stdin` without a container stdin: Invalid.
-Result<std::unique_ptr<ExecSession>> connectAttach(const std::string& container_dir, const std::string& name,
-                                                   bool want_stdin);
+Result<std::unique_ptr<ExecSession>> connectAttach(const std::string& container_dir,
+                                                   const std::string& name, bool want_stdin);
 
 }  // namespace skiff::runtime

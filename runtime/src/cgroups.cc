@@ -29,7 +29,8 @@ Result<void> writeValue(const std::string& path, const std::string& value) {
   return ok();
 }
 
-Result<void> mkdirs(const std::string& base, const std::string& rel, const std::function<Result<void>(const std::string&)>& on_parent) {
+Result<void> mkdirs(const std::string& base, const std::string& rel,
+                    const std::function<Result<void>(const std::string&)>& on_parent) {
   std::string cur = base;
   std::size_t pos = 0;
   while (pos < rel.size()) {
@@ -38,10 +39,12 @@ Result<void> mkdirs(const std::string& base, const std::string& rel, const std::
     std::string comp = rel.substr(pos, slash - pos);
     pos = slash + 1;
     if (comp.empty()) continue;
-    if (comp == "." || comp == "..") return Error(ErrorCode::Invalid, "cgroup path '" + rel + "' has '..'");
+    if (comp == "." || comp == "..")
+      return Error(ErrorCode::Invalid, "cgroup path '" + rel + "' has '..'");
     if (on_parent) SKIFF_TRY(on_parent(cur));
     cur += "/" + comp;
-    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return Error::fromErrno(errno, "create cgroup '" + cur + "'");
+    if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
+      return Error::fromErrno(errno, "create cgroup '" + cur + "'");
   }
   return ok();
 }
@@ -93,26 +96,32 @@ class CgroupV1 : public CgroupManager {
     for (const auto& c : controllers_) SKIFF_TRY(mkdirs(root_ + "/" + c, rel, nullptr));
     auto dir = [&](const char* c) { return root_ + "/" + c + "/" + rel; };
     if (has("cpu")) {
-      if (r.cpu_shares > 0) SKIFF_TRY(writeValue(dir("cpu") + "/cpu.shares", std::to_string(std::max<std::int64_t>(2, r.cpu_shares))));
+      if (r.cpu_shares > 0)
+        SKIFF_TRY(writeValue(dir("cpu") + "/cpu.shares",
+                             std::to_string(std::max<std::int64_t>(2, r.cpu_shares))));
       if (r.cpu_quota_us > 0) {
         SKIFF_TRY(writeValue(dir("cpu") + "/cpu.cfs_period_us", std::to_string(r.cpu_period_us)));
         SKIFF_TRY(writeValue(dir("cpu") + "/cpu.cfs_quota_us", std::to_string(r.cpu_quota_us)));
       }
     }
     if (has("memory") && r.memory_limit_bytes > 0) {
-      SKIFF_TRY(writeValue(dir("memory") + "/memory.limit_in_bytes", std::to_string(r.memory_limit_bytes)));
+      SKIFF_TRY(writeValue(dir("memory") + "/memory.limit_in_bytes",
+                           std::to_string(r.memory_limit_bytes)));
       // Without swap accounting limits the OOM killer would swap instead; best effort.
       if (exists(dir("memory") + "/memory.memsw.limit_in_bytes"))
-        (void)writeValue(dir("memory") + "/memory.memsw.limit_in_bytes", std::to_string(r.memory_limit_bytes));
+        (void)writeValue(dir("memory") + "/memory.memsw.limit_in_bytes",
+                         std::to_string(r.memory_limit_bytes));
     }
-    if (has("pids") && r.pids_limit > 0) SKIFF_TRY(writeValue(dir("pids") + "/pids.max", std::to_string(r.pids_limit)));
+    if (has("pids") && r.pids_limit > 0)
+      SKIFF_TRY(writeValue(dir("pids") + "/pids.max", std::to_string(r.pids_limit)));
     if (has("devices") && all_devices && exists(dir("devices") + "/devices.allow")) {
       SKIFF_TRY(writeValue(dir("devices") + "/devices.allow", "a"));
     } else if (has("devices") && exists(dir("devices") + "/devices.deny")) {
       // runc's default device allowlist.
       SKIFF_TRY(writeValue(dir("devices") + "/devices.deny", "a"));
-      for (const char* rule : {"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
-                               "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm"})
+      for (const char* rule :
+           {"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+            "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm"})
         SKIFF_TRY(writeValue(dir("devices") + "/devices.allow", rule));
     }
     return ok();
@@ -137,8 +146,10 @@ class CgroupV1 : public CgroupManager {
       u.memory_usage_bytes = readNumber(m + "/memory.usage_in_bytes");
       auto st = readFile(m + "/memory.stat", 1 << 20);
       std::uint64_t inactive = st ? statField(*st, "total_inactive_file") : 0;
-      u.memory_working_set_bytes = u.memory_usage_bytes > inactive ? u.memory_usage_bytes - inactive : 0;
-      if (auto oc = readFile(m + "/memory.oom_control", 4096)) u.oom_kills = statField(*oc, "oom_kill");
+      u.memory_working_set_bytes =
+          u.memory_usage_bytes > inactive ? u.memory_usage_bytes - inactive : 0;
+      if (auto oc = readFile(m + "/memory.oom_control", 4096))
+        u.oom_kills = statField(*oc, "oom_kill");
     }
     return u;
   }
@@ -155,7 +166,9 @@ class CgroupV1 : public CgroupManager {
   Result<std::vector<int>> pids(const std::string& rel) const override {
     std::vector<int> out;
     if (controllers_.empty()) return out;
-    SKIFF_ASSIGN_OR_RETURN(std::string t, readFile(root_ + "/" + controllers_[0] + "/" + rel + "/cgroup.procs", 1 << 20));
+    SKIFF_ASSIGN_OR_RETURN(
+        std::string t,
+        readFile(root_ + "/" + controllers_[0] + "/" + rel + "/cgroup.procs", 1 << 20));
     std::istringstream in(t);
     int p;
     while (in >> p) out.push_back(p);
@@ -163,7 +176,9 @@ class CgroupV1 : public CgroupManager {
   }
 
  private:
-  bool has(const char* c) const { return std::find(controllers_.begin(), controllers_.end(), c) != controllers_.end(); }
+  bool has(const char* c) const {
+    return std::find(controllers_.begin(), controllers_.end(), c) != controllers_.end();
+  }
   std::string root_;
   std::vector<std::string> controllers_;
 };
@@ -180,14 +195,18 @@ class CgroupV2 : public CgroupManager {
       auto avail = readFile(parent + "/cgroup.controllers", 4096);
       std::string want;
       for (const char* c : {"cpu", "memory", "pids"})
-        if (avail && (" " + *avail + " ").find(std::string(" ") + c) != std::string::npos) want += std::string(want.empty() ? "" : " ") + "+" + c;
+        if (avail && (" " + *avail + " ").find(std::string(" ") + c) != std::string::npos)
+          want += std::string(want.empty() ? "" : " ") + "+" + c;
       if (want.empty()) return ok();
       return writeValue(parent + "/cgroup.subtree_control", want);
     }));
     std::string d = root_ + "/" + rel;
-    if (r.cpu_shares > 0) SKIFF_TRY(writeValue(d + "/cpu.weight", std::to_string(cpuSharesToWeight(static_cast<std::uint64_t>(r.cpu_shares)))));
+    if (r.cpu_shares > 0)
+      SKIFF_TRY(writeValue(d + "/cpu.weight", std::to_string(cpuSharesToWeight(
+                                                  static_cast<std::uint64_t>(r.cpu_shares)))));
     if (r.cpu_quota_us > 0)
-      SKIFF_TRY(writeValue(d + "/cpu.max", std::to_string(r.cpu_quota_us) + " " + std::to_string(r.cpu_period_us)));
+      SKIFF_TRY(writeValue(d + "/cpu.max",
+                           std::to_string(r.cpu_quota_us) + " " + std::to_string(r.cpu_period_us)));
     if (r.memory_limit_bytes > 0) {
       SKIFF_TRY(writeValue(d + "/memory.max", std::to_string(r.memory_limit_bytes)));
       if (exists(d + "/memory.swap.max")) (void)writeValue(d + "/memory.swap.max", "0");
@@ -196,18 +215,24 @@ class CgroupV2 : public CgroupManager {
     return ok();
   }
 
-  std::vector<std::string> joinFiles(const std::string& rel) const override { return {root_ + "/" + rel + "/cgroup.procs"}; }
-  std::string oomFile(const std::string& rel) const override { return root_ + "/" + rel + "/memory.events"; }
+  std::vector<std::string> joinFiles(const std::string& rel) const override {
+    return {root_ + "/" + rel + "/cgroup.procs"};
+  }
+  std::string oomFile(const std::string& rel) const override {
+    return root_ + "/" + rel + "/memory.events";
+  }
 
   Result<CgroupUsage> usage(const std::string& rel) const override {
     std::string d = root_ + "/" + rel;
     if (!exists(d)) return Error(ErrorCode::NotFound, "cgroup '" + rel + "' not found");
     CgroupUsage u;
-    if (auto c = readFile(d + "/cpu.stat", 4096)) u.cpu_usage_ns = statField(*c, "usage_usec") * 1000;
+    if (auto c = readFile(d + "/cpu.stat", 4096))
+      u.cpu_usage_ns = statField(*c, "usage_usec") * 1000;
     u.memory_usage_bytes = readNumber(d + "/memory.current");
     auto st = readFile(d + "/memory.stat", 1 << 20);
     std::uint64_t inactive = st ? statField(*st, "inactive_file") : 0;
-    u.memory_working_set_bytes = u.memory_usage_bytes > inactive ? u.memory_usage_bytes - inactive : 0;
+    u.memory_working_set_bytes =
+        u.memory_usage_bytes > inactive ? u.memory_usage_bytes - inactive : 0;
     if (auto ev = readFile(d + "/memory.events", 4096)) u.oom_kills = statField(*ev, "oom_kill");
     return u;
   }
@@ -244,17 +269,21 @@ Result<void> checkCgroupRoot(const std::string& root, CgroupVersion version) {
     std::string have = " " + (avail ? *avail : std::string()) + " ";
     for (char& c : have) c = (c == '\n' || c == '\t') ? ' ' : c;
     for (const char* c : {"cpu", "memory", "pids"}) {
-      if (have.find(std::string(" ") + c + " ") == std::string::npos) missing += (missing.empty() ? "" : " ") + std::string(c);
+      if (have.find(std::string(" ") + c + " ") == std::string::npos)
+        missing += (missing.empty() ? "" : " ") + std::string(c);
     }
   } else {
     for (const char* c : {"cpu", "cpuacct", "memory", "pids"}) {
-      if (!exists(root + "/" + c + "/tasks")) missing += (missing.empty() ? "" : " ") + std::string(c);
+      if (!exists(root + "/" + c + "/tasks"))
+        missing += (missing.empty() ? "" : " ") + std::string(c);
     }
   }
   if (missing.empty()) return ok();
-  return Error(ErrorCode::Unavailable,
-               "system validation failed - Following Cgroup subsystem not mounted: [" + missing + "] (under " +
-                   root + "; note that `ip netns exec` remounts /sys without them, use `nsenter --net=` instead)");
+  return Error(
+      ErrorCode::Unavailable,
+      "system validation failed - Following Cgroup subsystem not mounted: [" + missing +
+          "] (under " + root +
+          "; note that `ip netns exec` remounts /sys without them, use `nsenter --net=` instead)");
 }
 
 std::uint64_t cpuSharesToWeight(std::uint64_t shares) {

@@ -18,8 +18,8 @@ bool validComponent(std::string_view c) {
       !std::isalnum(static_cast<unsigned char>(c.back())))
     return false;
   for (char ch : c) {
-    if (!(std::islower(static_cast<unsigned char>(ch)) || std::isdigit(static_cast<unsigned char>(ch)) ||
-          ch == '.' || ch == '_' || ch == '-'))
+    if (!(std::islower(static_cast<unsigned char>(ch)) ||
+          std::isdigit(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-'))
       return false;
   }
   return true;
@@ -54,7 +54,8 @@ std::string ImageRef::registryHost() const {
 
 Result<ImageRef> parseImageRef(std::string_view in) {
   auto bad = [&](std::string_view why) {
-    return Error(ErrorCode::Invalid, "parse image reference '" + std::string(in) + "': " + std::string(why));
+    return Error(ErrorCode::Invalid,
+                 "parse image reference '" + std::string(in) + "': " + std::string(why));
   };
   if (in.empty()) return bad("empty");
   if (in.size() > 4096) return bad("too long");
@@ -78,14 +79,18 @@ Result<ImageRef> parseImageRef(std::string_view in) {
   if (first_slash != std::string_view::npos) {
     std::string_view first = rest.substr(0, first_slash);
     if (first.find('.') != std::string_view::npos || first.find(':') != std::string_view::npos ||
-        first == "localhost" || std::any_of(first.begin(), first.end(), [](char c) { return std::isupper(static_cast<unsigned char>(c)); })) {
+        first == "localhost" || std::any_of(first.begin(), first.end(), [](char c) {
+          return std::isupper(static_cast<unsigned char>(c));
+        })) {
       r.domain = std::string(first);
       path = rest.substr(first_slash + 1);
     }
   }
   if (auto c = r.domain.find(':'); c != std::string::npos) {
     std::string_view port = std::string_view(r.domain).substr(c + 1);
-    if (port.empty() || !std::all_of(port.begin(), port.end(), [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); }))
+    if (port.empty() || !std::all_of(port.begin(), port.end(), [](char ch) {
+          return std::isdigit(static_cast<unsigned char>(ch));
+        }))
       return bad("invalid registry port in '" + r.domain + "'");
   }
   if (r.domain.empty()) r.domain = "docker.io";
@@ -98,7 +103,8 @@ Result<ImageRef> parseImageRef(std::string_view in) {
   while (true) {
     auto p = repo.find('/');
     if (!validComponent(repo.substr(0, p)))
-      return bad("invalid repository name '" + r.repository + "' (lower-case letters, digits, '.', '_', '-')");
+      return bad("invalid repository name '" + r.repository +
+                 "' (lower-case letters, digits, '.', '_', '-')");
     if (p == std::string_view::npos) break;
     repo = repo.substr(p + 1);
   }

@@ -5,9 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <random>
 #include <set>
 
@@ -107,7 +107,8 @@ Image imageFromJson(const json& j) {
 
 Result<std::pair<ImageConfig, std::vector<std::string>>> parseImageConfig(const std::string& text) {
   json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Error(ErrorCode::Invalid, "parse image config: not a JSON object");
+  if (j.is_discarded() || !j.is_object())
+    return Error(ErrorCode::Invalid, "parse image config: not a JSON object");
   return jsonTry("parse image config", [&] {
     ImageConfig c;
     c.os = j.value("os", "linux");
@@ -152,13 +153,15 @@ Result<Descriptor> parseDescriptor(const json& j) {
     d.size = j.value("size", std::uint64_t{0});
     return d;
   });
-  if (d && !isValidDigest(d->digest)) return Error(ErrorCode::Invalid, "parse descriptor: bad digest '" + d->digest + "'");
+  if (d && !isValidDigest(d->digest))
+    return Error(ErrorCode::Invalid, "parse descriptor: bad digest '" + d->digest + "'");
   return d;
 }
 
 Result<std::pair<Descriptor, std::vector<Descriptor>>> parseManifest(const std::string& text) {
   json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Error(ErrorCode::Invalid, "parse manifest: not a JSON object");
+  if (j.is_discarded() || !j.is_object())
+    return Error(ErrorCode::Invalid, "parse manifest: not a JSON object");
   if (j.value("schemaVersion", 0) != 2)
     return Error(ErrorCode::Unsupported, "parse manifest: only schemaVersion 2 is supported");
   if (!j.contains("config") || !j.contains("layers") || !j["layers"].is_array())
@@ -167,14 +170,17 @@ Result<std::pair<Descriptor, std::vector<Descriptor>>> parseManifest(const std::
   std::vector<Descriptor> layers;
   for (const auto& l : j["layers"]) {
     SKIFF_ASSIGN_OR_RETURN(Descriptor d, parseDescriptor(l));
-    if (!isValidDigest(d.digest)) return Error(ErrorCode::Invalid, "parse manifest: bad layer digest '" + d.digest + "'");
+    if (!isValidDigest(d.digest))
+      return Error(ErrorCode::Invalid, "parse manifest: bad layer digest '" + d.digest + "'");
     layers.push_back(d);
   }
-  if (!isValidDigest(config.digest)) return Error(ErrorCode::Invalid, "parse manifest: bad config digest");
+  if (!isValidDigest(config.digest))
+    return Error(ErrorCode::Invalid, "parse manifest: bad config digest");
   return std::make_pair(config, layers);
 }
 
-Result<Descriptor> selectPlatform(const std::string& text, const std::string& os, const std::string& arch) {
+Result<Descriptor> selectPlatform(const std::string& text, const std::string& os,
+                                  const std::string& arch) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.contains("manifests") || !j["manifests"].is_array())
     return Error(ErrorCode::Invalid, "parse image index: no manifests");
@@ -186,7 +192,8 @@ Result<Descriptor> selectPlatform(const std::string& text, const std::string& os
     if (r && *r) return parseDescriptor(m);
   }
   // An index without platforms (single-image OCI archives) names its only manifest.
-  if (j["manifests"].size() == 1 && !j["manifests"][0].contains("platform")) return parseDescriptor(j["manifests"][0]);
+  if (j["manifests"].size() == 1 && !j["manifests"][0].contains("platform"))
+    return parseDescriptor(j["manifests"][0]);
   return Error(ErrorCode::NotFound, "no manifest for platform " + os + "/" + arch);
 }
 
@@ -200,7 +207,8 @@ Result<void> ImageStoreImpl::open() {
   if (!exists(db)) return ok();
   SKIFF_ASSIGN_OR_RETURN(std::string text, readFile(db));
   json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_array()) return Error(ErrorCode::Invalid, "parse '" + db + "': not a JSON array");
+  if (j.is_discarded() || !j.is_array())
+    return Error(ErrorCode::Invalid, "parse '" + db + "': not a JSON array");
   for (const auto& e : j) {
     auto im = jsonTry("parse '" + db + "'", [&] { return imageFromJson(e); });
     if (!im) return std::move(im).error();
@@ -209,12 +217,17 @@ Result<void> ImageStoreImpl::open() {
   return ok();
 }
 
-std::string ImageStoreImpl::blobPath(const std::string& d) const { return root_ + "/blobs/sha256/" + digestHex(d); }
-std::string ImageStoreImpl::layerPath(const std::string& d) const { return root_ + "/layers/sha256/" + digestHex(d); }
+std::string ImageStoreImpl::blobPath(const std::string& d) const {
+  return root_ + "/blobs/sha256/" + digestHex(d);
+}
+std::string ImageStoreImpl::layerPath(const std::string& d) const {
+  return root_ + "/layers/sha256/" + digestHex(d);
+}
 
 Result<std::string> ImageStoreImpl::makeTempDir(const std::string& prefix) {
   std::string tmpl = root_ + "/tmp/" + prefix + "-XXXXXX";
-  if (::mkdtemp(tmpl.data()) == nullptr) return Error::fromErrno(errno, "create temp dir under '" + root_ + "/tmp'");
+  if (::mkdtemp(tmpl.data()) == nullptr)
+    return Error::fromErrno(errno, "create temp dir under '" + root_ + "/tmp'");
   return tmpl;
 }
 
@@ -234,20 +247,23 @@ Result<Image> ImageStoreImpl::install(const StagedImage& st) {
       return Error(ErrorCode::NotFound, "blob " + d + " missing from the image");
     }
     SKIFF_ASSIGN_OR_RETURN(std::string got, sha256File(staged(d)));
-    if (got != d) return Error(ErrorCode::Invalid, "blob digest mismatch: expected " + d + ", got " + got);
+    if (got != d)
+      return Error(ErrorCode::Invalid, "blob digest mismatch: expected " + d + ", got " + got);
     return ok();
   };
   SKIFF_TRY(verify(st.manifest_digest));
   SKIFF_TRY(verify(st.config.digest));
   for (const auto& l : st.layers) SKIFF_TRY(verify(l.digest));
 
-  std::string config_path = exists(staged(st.config.digest)) ? staged(st.config.digest) : blobPath(st.config.digest);
+  std::string config_path =
+      exists(staged(st.config.digest)) ? staged(st.config.digest) : blobPath(st.config.digest);
   SKIFF_ASSIGN_OR_RETURN(std::string config_text, readFile(config_path, kMaxJsonBlob));
   SKIFF_ASSIGN_OR_RETURN(auto parsed, parseImageConfig(config_text));
   auto& [config, diff_ids] = parsed;
   if (diff_ids.size() != st.layers.size())
-    return Error(ErrorCode::Invalid, "image config lists " + std::to_string(diff_ids.size()) + " diff ids for " +
-                                         std::to_string(st.layers.size()) + " layers");
+    return Error(ErrorCode::Invalid, "image config lists " + std::to_string(diff_ids.size()) +
+                                         " diff ids for " + std::to_string(st.layers.size()) +
+                                         " layers");
 
   // 2. Unpack missing layers into staging, checking each diff id on the decompressed stream.
   std::vector<std::pair<std::string, std::string>> new_layers;  // staged dir -> final dir
@@ -262,15 +278,19 @@ Result<Image> ImageStoreImpl::install(const StagedImage& st) {
     seen.insert(diff_id);
     SKIFF_ASSIGN_OR_RETURN(std::string dir, makeTempDir("layer"));
     new_layers.emplace_back(dir, layerPath(diff_id));
-    std::string blob = exists(staged(st.layers[i].digest)) ? staged(st.layers[i].digest) : blobPath(st.layers[i].digest);
+    std::string blob = exists(staged(st.layers[i].digest)) ? staged(st.layers[i].digest)
+                                                           : blobPath(st.layers[i].digest);
     UniqueFd fd(::open(blob.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return Error::fromErrno(errno, "open layer blob '" + blob + "'");
     std::unique_ptr<ByteReader> in = fdReader(fd.get());
-    if (isGzipFile(fd.get())) in = gzipReader(std::move(in));
+    if (isGzipFile(fd.get()))
+      in = gzipReader(std::move(in));
     else if (st.layers[i].media_type.find("zstd") != std::string::npos)
-      return Error(ErrorCode::Unsupported, "layer " + st.layers[i].digest + ": zstd layers are not supported");
+      return Error(ErrorCode::Unsupported,
+                   "layer " + st.layers[i].digest + ": zstd layers are not supported");
     Sha256 h;
-    auto hashed = observingReader(std::move(in), [&h](const char* p, std::size_t n) { h.update(p, n); });
+    auto hashed =
+        observingReader(std::move(in), [&h](const char* p, std::size_t n) { h.update(p, n); });
     TarReader tar(*hashed);
     auto r = unpackLayer(tar, dir);
     if (!r) return std::move(r).error().wrap("unpack layer " + st.layers[i].digest);
@@ -282,14 +302,17 @@ Result<Image> ImageStoreImpl::install(const StagedImage& st) {
     }
     std::string got = h.digest();
     if (got != diff_id)
-      return Error(ErrorCode::Invalid, "layer " + st.layers[i].digest + ": diff id mismatch: expected " + diff_id + ", got " + got);
+      return Error(ErrorCode::Invalid, "layer " + st.layers[i].digest +
+                                           ": diff id mismatch: expected " + diff_id + ", got " +
+                                           got);
   }
 
   // 3. Commit: blobs, layers, then the record.
   std::lock_guard lk(mu_);
   auto commitBlob = [&](const std::string& d) -> Result<void> {
     if (exists(blobPath(d)) || !exists(staged(d))) return ok();
-    if (::rename(staged(d).c_str(), blobPath(d).c_str()) != 0) return Error::fromErrno(errno, "store blob " + d);
+    if (::rename(staged(d).c_str(), blobPath(d).c_str()) != 0)
+      return Error::fromErrno(errno, "store blob " + d);
     return ok();
   };
   SKIFF_TRY(commitBlob(st.manifest_digest));
@@ -297,7 +320,8 @@ Result<Image> ImageStoreImpl::install(const StagedImage& st) {
   for (const auto& l : st.layers) SKIFF_TRY(commitBlob(l.digest));
   for (auto& [tmp, fin] : new_layers) {
     if (exists(fin)) continue;  // a concurrent import won
-    if (::rename(tmp.c_str(), fin.c_str()) != 0) return Error::fromErrno(errno, "store layer '" + fin + "'");
+    if (::rename(tmp.c_str(), fin.c_str()) != 0)
+      return Error::fromErrno(errno, "store layer '" + fin + "'");
   }
   Image im;
   im.id = st.config.digest;
@@ -308,7 +332,8 @@ Result<Image> ImageStoreImpl::install(const StagedImage& st) {
   im.size = 0;
   for (const auto& l : st.layers) {
     struct stat sb {};
-    if (::stat(blobPath(l.digest).c_str(), &sb) == 0) im.size += static_cast<std::uint64_t>(sb.st_size);
+    if (::stat(blobPath(l.digest).c_str(), &sb) == 0)
+      im.size += static_cast<std::uint64_t>(sb.st_size);
   }
   if (im.created_at_ns == 0) im.created_at_ns = nowNs();
   im.last_used_ns = nowNs();
@@ -325,7 +350,8 @@ Result<Image> ImageStoreImpl::install(const StagedImage& st) {
   return im;
 }
 
-Result<std::vector<Image>> ImageStoreImpl::importArchive(const std::string& path, const std::string& name_override) {
+Result<std::vector<Image>> ImageStoreImpl::importArchive(const std::string& path,
+                                                         const std::string& name_override) {
   SKIFF_ASSIGN_OR_RETURN(std::string stage, makeTempDir("import"));
   ScopeExit cleanup([&] { (void)removeTree(stage); });
   std::string x = stage + "/archive";
@@ -350,7 +376,8 @@ Result<std::vector<Image>> ImageStoreImpl::importArchive(const std::string& path
   auto resolveManifest = [&](Descriptor d, std::vector<std::string> names) -> Result<void> {
     // An index inside the index: pick our platform.
     for (int depth = 0; depth < 4; ++depth) {
-      if (!isValidDigest(d.digest)) return Error(ErrorCode::Invalid, "bad manifest digest '" + d.digest + "'");
+      if (!isValidDigest(d.digest))
+        return Error(ErrorCode::Invalid, "bad manifest digest '" + d.digest + "'");
       std::string p = x + "/blobs/sha256/" + digestHex(d.digest);
       SKIFF_ASSIGN_OR_RETURN(std::string text, readFile(p, kMaxJsonBlob));
       if (sha256Digest(text) != d.digest)
@@ -394,11 +421,13 @@ Result<std::vector<Image>> ImageStoreImpl::importArchive(const std::string& path
         std::vector<std::string> n;
         if (m.contains("annotations")) {
           const auto& a = m["annotations"];
-          if (a.contains("io.containerd.image.name")) n.push_back(a["io.containerd.image.name"].get<std::string>());
+          if (a.contains("io.containerd.image.name"))
+            n.push_back(a["io.containerd.image.name"].get<std::string>());
           else if (a.contains("org.opencontainers.image.ref.name")) {
             std::string ref = a["org.opencontainers.image.ref.name"].get<std::string>();
             // A bare tag ("latest") names nothing on its own.
-            if (ref.find('/') != std::string::npos || ref.find(':') != std::string::npos) n.push_back(ref);
+            if (ref.find('/') != std::string::npos || ref.find(':') != std::string::npos)
+              n.push_back(ref);
           }
         }
         return n;
@@ -414,23 +443,27 @@ Result<std::vector<Image>> ImageStoreImpl::importArchive(const std::string& path
     // docker save (legacy layout): layers are plain tars named by path; digests are computed.
     SKIFF_ASSIGN_OR_RETURN(std::string text, readFile(x + "/manifest.json", kMaxJsonBlob));
     json arr = json::parse(text, nullptr, false);
-    if (arr.is_discarded() || !arr.is_array()) return Error(ErrorCode::Invalid, "import '" + path + "': bad manifest.json");
+    if (arr.is_discarded() || !arr.is_array())
+      return Error(ErrorCode::Invalid, "import '" + path + "': bad manifest.json");
     for (const auto& e : arr) {
       auto parsed = jsonTry("parse manifest.json", [&] {
-        return std::make_tuple(e.at("Config").get<std::string>(), strings(e, "RepoTags"), strings(e, "Layers"));
+        return std::make_tuple(e.at("Config").get<std::string>(), strings(e, "RepoTags"),
+                               strings(e, "Layers"));
       });
       if (!parsed) return std::move(parsed).error();
       auto& [cfg, tags, layer_paths] = *parsed;
       auto stageFile = [&](const std::string& rel, Descriptor& d) -> Result<void> {
         if (rel.find("..") != std::string::npos || rel.empty() || rel[0] == '/')
-          return Error(ErrorCode::Invalid, "import '" + path + "': bad path '" + rel + "' in manifest.json");
+          return Error(ErrorCode::Invalid,
+                       "import '" + path + "': bad path '" + rel + "' in manifest.json");
         std::string src = x + "/" + rel;
         SKIFF_ASSIGN_OR_RETURN(d.digest, sha256File(src));
         struct stat sb {};
         if (::stat(src.c_str(), &sb) != 0) return Error::fromErrno(errno, "stat '" + rel + "'");
         d.size = static_cast<std::uint64_t>(sb.st_size);
         std::string dst = blobs + "/" + digestHex(d.digest);
-        if (!exists(dst) && ::link(src.c_str(), dst.c_str()) != 0) return Error::fromErrno(errno, "stage '" + rel + "'");
+        if (!exists(dst) && ::link(src.c_str(), dst.c_str()) != 0)
+          return Error::fromErrno(errno, "stage '" + rel + "'");
         return ok();
       };
       StagedImage s;
@@ -445,10 +478,14 @@ Result<std::vector<Image>> ImageStoreImpl::importArchive(const std::string& path
       }
       json man{{"schemaVersion", 2},
                {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
-               {"config", {{"mediaType", s.config.media_type}, {"digest", s.config.digest}, {"size", s.config.size}}},
+               {"config",
+                {{"mediaType", s.config.media_type},
+                 {"digest", s.config.digest},
+                 {"size", s.config.size}}},
                {"layers", json::array()}};
       for (const auto& l : s.layers)
-        man["layers"].push_back({{"mediaType", l.media_type}, {"digest", l.digest}, {"size", l.size}});
+        man["layers"].push_back(
+            {{"mediaType", l.media_type}, {"digest", l.digest}, {"size", l.size}});
       std::string mtext = man.dump();
       s.manifest_digest = sha256Digest(mtext);
       SKIFF_TRY(writeFileAtomic(blobs + "/" + digestHex(s.manifest_digest), mtext, 0600));
@@ -459,11 +496,17 @@ Result<std::vector<Image>> ImageStoreImpl::importArchive(const std::string& path
       todo.push_back(std::move(s));
     }
   } else {
-    return Error(ErrorCode::Invalid, "import '" + path + "': neither an OCI layout (index.json) nor a docker save archive (manifest.json)");
+    return Error(
+        ErrorCode::Invalid,
+        "import '" + path +
+            "': neither an OCI layout (index.json) nor a docker save archive (manifest.json)");
   }
-  if (todo.empty()) return Error(ErrorCode::Invalid, "import '" + path + "': no images in the archive");
+  if (todo.empty())
+    return Error(ErrorCode::Invalid, "import '" + path + "': no images in the archive");
   if (!name_override.empty()) {
-    if (todo.size() != 1) return Error(ErrorCode::Invalid, "import '" + path + "': a name needs a single-image archive");
+    if (todo.size() != 1)
+      return Error(ErrorCode::Invalid,
+                   "import '" + path + "': a name needs a single-image archive");
     SKIFF_ASSIGN_OR_RETURN(std::string nn, normalise(name_override));
     todo[0].names = {nn};
   }
@@ -482,8 +525,10 @@ Result<Image> ImageStoreImpl::pull(const std::string& ref_text, const RegistryOp
   ScopeExit cleanup([&] { (void)removeTree(stage); });
   auto staged = fetchFromRegistry(ref, opts, stage);
   if (!staged) return std::move(staged).error().wrap("pull '" + ref.str() + "'");
-  if (ref.tag.empty()) staged->names = {ref.str()};
-  else staged->names = {ref.name() + ":" + ref.tag};
+  if (ref.tag.empty())
+    staged->names = {ref.str()};
+  else
+    staged->names = {ref.name() + ":" + ref.tag};
   auto r = install(*staged);
   if (!r) return std::move(r).error().wrap("pull '" + ref.str() + "'");
   return r;
@@ -571,7 +616,8 @@ Result<bool> ImageStoreImpl::remove(const std::string& q) {
     return true;
   }
   if (pins_[im.id] > 0)
-    return Error(ErrorCode::Conflict, "remove image '" + q + "': in use by " + std::to_string(pins_[im.id]) + " container(s)");
+    return Error(ErrorCode::Conflict, "remove image '" + q + "': in use by " +
+                                          std::to_string(pins_[im.id]) + " container(s)");
   removeImageLocked(im.id);
   SKIFF_TRY(save());
   return true;
@@ -581,7 +627,8 @@ Result<std::vector<std::string>> ImageStoreImpl::layerDirs(const Image& image) {
   std::vector<std::string> out;
   for (auto it = image.diff_ids.rbegin(); it != image.diff_ids.rend(); ++it) {
     std::string p = layerPath(*it);
-    if (!exists(p)) return Error(ErrorCode::NotFound, "layer " + *it + " of image " + image.id + " is missing");
+    if (!exists(p))
+      return Error(ErrorCode::NotFound, "layer " + *it + " of image " + image.id + " is missing");
     out.push_back(p);
   }
   return out;
@@ -592,13 +639,15 @@ void ImageStoreImpl::markUsed(const std::string& id, int delta) {
   pins_[id] += delta;
   if (pins_[id] <= 0) pins_.erase(id);
   // Last-used only orders GC; it is persisted with the next save, not on every container start.
-  if (auto it = images_.find(id); it != images_.end() && delta > 0) it->second.last_used_ns = nowNs();
+  if (auto it = images_.find(id); it != images_.end() && delta > 0)
+    it->second.last_used_ns = nowNs();
 }
 
-Result<ImageGcResult> ImageStoreImpl::garbageCollect(const ImageGcPolicy& policy, const DiskUsageFn& usage_fn,
+Result<ImageGcResult> ImageStoreImpl::garbageCollect(const ImageGcPolicy& policy,
+                                                     const DiskUsageFn& usage_fn,
                                                      std::chrono::system_clock::time_point now) {
-  if (policy.low_threshold_percent > policy.high_threshold_percent || policy.high_threshold_percent > 100 ||
-      policy.low_threshold_percent < 0)
+  if (policy.low_threshold_percent > policy.high_threshold_percent ||
+      policy.high_threshold_percent > 100 || policy.low_threshold_percent < 0)
     return Error(ErrorCode::Invalid, "image GC: thresholds must satisfy 0 <= low <= high <= 100");
   SKIFF_ASSIGN_OR_RETURN(DiskUsage du, usage_fn());
   ImageGcResult res;
@@ -607,16 +656,20 @@ Result<ImageGcResult> ImageStoreImpl::garbageCollect(const ImageGcPolicy& policy
   // kubelet: usagePercent = 100 - available*100/capacity; act when >= high.
   int usage_percent = static_cast<int>(100 - du.available_bytes * 100 / du.capacity_bytes);
   if (usage_percent < policy.high_threshold_percent) return res;
-  std::uint64_t target = du.capacity_bytes * static_cast<std::uint64_t>(policy.low_threshold_percent) / 100;
+  std::uint64_t target =
+      du.capacity_bytes * static_cast<std::uint64_t>(policy.low_threshold_percent) / 100;
   std::uint64_t to_free = used > target ? used - target : 0;
   res.wanted_bytes = to_free;
 
   std::lock_guard lk(mu_);
   std::vector<Image> candidates;
-  std::int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+  std::int64_t now_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
   for (const auto& [id, im] : images_) {
     if (pins_.count(id)) continue;
-    if (now_ns - im.created_at_ns < std::chrono::duration_cast<std::chrono::nanoseconds>(policy.min_age).count()) continue;
+    if (now_ns - im.created_at_ns <
+        std::chrono::duration_cast<std::chrono::nanoseconds>(policy.min_age).count())
+      continue;
     candidates.push_back(im);
   }
   std::sort(candidates.begin(), candidates.end(),
@@ -635,21 +688,25 @@ DiskUsageFn statvfsDiskUsage(std::string path) {
   return [path = std::move(path)]() -> Result<DiskUsage> {
     struct statvfs st {};
     if (::statvfs(path.c_str(), &st) != 0) return Error::fromErrno(errno, "statvfs '" + path + "'");
-    return DiskUsage{static_cast<std::uint64_t>(st.f_blocks) * st.f_frsize, static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize};
+    return DiskUsage{static_cast<std::uint64_t>(st.f_blocks) * st.f_frsize,
+                     static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize};
   };
 }
 
-Result<bool> importIfMissing(ImageStore& store, const std::string& archive, const std::string& ref) {
+Result<bool> importIfMissing(ImageStore& store, const std::string& archive,
+                             const std::string& ref) {
   if (store.get(ref)) return false;
   SKIFF_ASSIGN_OR_RETURN(auto imported, store.importArchive(archive));
   (void)imported;
-  if (!store.get(ref)) return Error(ErrorCode::NotFound, "archive '" + archive + "' does not contain '" + ref + "'");
+  if (!store.get(ref))
+    return Error(ErrorCode::NotFound, "archive '" + archive + "' does not contain '" + ref + "'");
   return true;
 }
 
 std::string bundledBusyboxArchive() {
   if (const char* env = std::getenv("SKIFF_BUSYBOX_IMAGE"); env && *env) return env;
-  for (const char* p : {SKIFF_INSTALL_PREFIX "/share/skiff/images/busybox-oci.tar", SKIFF_BUILD_BUSYBOX_IMAGE})
+  for (const char* p :
+       {SKIFF_INSTALL_PREFIX "/share/skiff/images/busybox-oci.tar", SKIFF_BUILD_BUSYBOX_IMAGE})
     if (exists(p)) return p;
   return "";
 }

@@ -5,10 +5,9 @@
 
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "skiff/runtime/image_store.h"
 
@@ -32,7 +31,8 @@ struct StagedImage {
 Result<std::pair<Descriptor, std::vector<Descriptor>>> parseManifest(const std::string& text);
 Result<Descriptor> parseDescriptor(const nlohmann::json& j);
 // Picks the manifest for os/arch from an OCI index or Docker manifest list.
-Result<Descriptor> selectPlatform(const std::string& index_text, const std::string& os, const std::string& arch);
+Result<Descriptor> selectPlatform(const std::string& index_text, const std::string& os,
+                                  const std::string& arch);
 // amd64, arm64, ... for this machine.
 std::string nodeArchitecture();
 
@@ -40,7 +40,8 @@ std::string nodeArchitecture();
 std::map<std::string, std::string> parseAuthChallenge(const std::string& header);
 
 // Pull implementation (registry_client.cc): stages blobs and returns what to install.
-Result<StagedImage> fetchFromRegistry(const ImageRef& ref, const RegistryOptions& opts, const std::string& stage_dir);
+Result<StagedImage> fetchFromRegistry(const ImageRef& ref, const RegistryOptions& opts,
+                                      const std::string& stage_dir);
 
 class ImageStoreImpl : public ImageStore {
  public:
@@ -48,7 +49,8 @@ class ImageStoreImpl : public ImageStore {
   Result<void> open();
 
   // skiff::runtime::ImageStore
-  Result<std::vector<Image>> importArchive(const std::string& path, const std::string& name_override) override;
+  Result<std::vector<Image>> importArchive(const std::string& path,
+                                           const std::string& name_override) override;
   Result<Image> pull(const std::string& ref, const RegistryOptions& opts) override;
   Result<Image> get(const std::string& ref_or_id) override;
   Result<std::vector<Image>> list() override;

@@ -9,10 +9,17 @@ namespace skiff::runtime {
 using json = nlohmann::json;
 
 const std::vector<std::string>& defaultMaskedPaths() {
-  static const std::vector<std::string> v = {
-      "/proc/asound",       "/proc/acpi",          "/proc/kcore",        "/proc/keys",
-      "/proc/latency_stats", "/proc/timer_list",   "/proc/timer_stats",  "/proc/sched_debug",
-      "/proc/scsi",         "/sys/firmware",       "/sys/devices/virtual/powercap"};
+  static const std::vector<std::string> v = {"/proc/asound",
+                                             "/proc/acpi",
+                                             "/proc/kcore",
+                                             "/proc/keys",
+                                             "/proc/latency_stats",
+                                             "/proc/timer_list",
+                                             "/proc/timer_stats",
+                                             "/proc/sched_debug",
+                                             "/proc/scsi",
+                                             "/sys/firmware",
+                                             "/sys/devices/virtual/powercap"};
   return v;
 }
 
@@ -24,22 +31,55 @@ const std::vector<std::string>& defaultReadonlyPaths() {
 
 const std::vector<std::string>& defaultCapabilities() {
   static const std::vector<std::string> v = {
-      "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",  "CAP_FOWNER",          "CAP_MKNOD",
-      "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",  "CAP_SETFCAP",         "CAP_SETPCAP",
-      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"};
+      "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+      "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+      "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+      "CAP_KILL",    "CAP_AUDIT_WRITE"};
   return v;
 }
 
 std::vector<std::string> allCapabilities() {
-  return {"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
-          "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
-          "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
-          "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
-          "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-          "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-          "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
-          "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
-          "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"};
+  return {"CAP_CHOWN",
+          "CAP_DAC_OVERRIDE",
+          "CAP_DAC_READ_SEARCH",
+          "CAP_FOWNER",
+          "CAP_FSETID",
+          "CAP_KILL",
+          "CAP_SETGID",
+          "CAP_SETUID",
+          "CAP_SETPCAP",
+          "CAP_LINUX_IMMUTABLE",
+          "CAP_NET_BIND_SERVICE",
+          "CAP_NET_BROADCAST",
+          "CAP_NET_ADMIN",
+          "CAP_NET_RAW",
+          "CAP_IPC_LOCK",
+          "CAP_IPC_OWNER",
+          "CAP_SYS_MODULE",
+          "CAP_SYS_RAWIO",
+          "CAP_SYS_CHROOT",
+          "CAP_SYS_PTRACE",
+          "CAP_SYS_PACCT",
+          "CAP_SYS_ADMIN",
+          "CAP_SYS_BOOT",
+          "CAP_SYS_NICE",
+          "CAP_SYS_RESOURCE",
+          "CAP_SYS_TIME",
+          "CAP_SYS_TTY_CONFIG",
+          "CAP_MKNOD",
+          "CAP_LEASE",
+          "CAP_AUDIT_WRITE",
+          "CAP_AUDIT_CONTROL",
+          "CAP_SETFCAP",
+          "CAP_MAC_OVERRIDE",
+          "CAP_MAC_ADMIN",
+          "CAP_SYSLOG",
+          "CAP_WAKE_ALARM",
+          "CAP_BLOCK_SUSPEND",
+          "CAP_AUDIT_READ",
+          "CAP_PERFMON",
+          "CAP_BPF",
+          "CAP_CHECKPOINT_RESTORE"};
 }
 
 Result<std::vector<std::string>> effectiveCapabilities(const ContainerConfig& c) {
@@ -49,11 +89,13 @@ Result<std::vector<std::string>> effectiveCapabilities(const ContainerConfig& c)
     // allCapabilities() is in kernel numbering order.
     std::vector<std::string> bound;
     for (std::size_t i = 0; i < all.size(); ++i)
-      if (::prctl(PR_CAPBSET_READ, static_cast<unsigned long>(i), 0, 0, 0) == 1) bound.push_back(all[i]);
+      if (::prctl(PR_CAPBSET_READ, static_cast<unsigned long>(i), 0, 0, 0) == 1)
+        bound.push_back(all[i]);
     return bound;
   }
   auto canon = [&](std::string n) -> Result<std::string> {
-    std::transform(n.begin(), n.end(), n.begin(), [](unsigned char ch) { return std::toupper(ch); });
+    std::transform(n.begin(), n.end(), n.begin(),
+                   [](unsigned char ch) { return std::toupper(ch); });
     if (n == "ALL") return n;
     if (n.rfind("CAP_", 0) != 0) n = "CAP_" + n;
     if (std::find(all.begin(), all.end(), n) == all.end())
@@ -63,13 +105,17 @@ Result<std::vector<std::string>> effectiveCapabilities(const ContainerConfig& c)
   std::vector<std::string> caps = defaultCapabilities();
   for (const auto& d : c.cap_drop) {
     SKIFF_ASSIGN_OR_RETURN(std::string n, canon(d));
-    if (n == "ALL") caps.clear();
-    else caps.erase(std::remove(caps.begin(), caps.end(), n), caps.end());
+    if (n == "ALL")
+      caps.clear();
+    else
+      caps.erase(std::remove(caps.begin(), caps.end(), n), caps.end());
   }
   for (const auto& a : c.cap_add) {
     SKIFF_ASSIGN_OR_RETURN(std::string n, canon(a));
-    if (n == "ALL") caps = all;
-    else if (std::find(caps.begin(), caps.end(), n) == caps.end()) caps.push_back(n);
+    if (n == "ALL")
+      caps = all;
+    else if (std::find(caps.begin(), caps.end(), n) == caps.end())
+      caps.push_back(n);
   }
   return caps;
 }
@@ -77,9 +123,11 @@ Result<std::vector<std::string>> effectiveCapabilities(const ContainerConfig& c)
 json toJson(const LaunchSpec& s) {
   json mounts = json::array();
   for (const auto& m : s.mounts)
-    mounts.push_back({{"destination", m.container_path}, {"source", m.host_path}, {"readonly", m.readonly}});
+    mounts.push_back(
+        {{"destination", m.container_path}, {"source", m.host_path}, {"readonly", m.readonly}});
   json rl = json::array();
-  for (const auto& r : s.rlimits) rl.push_back({{"type", r.type}, {"soft", r.soft}, {"hard", r.hard}});
+  for (const auto& r : s.rlimits)
+    rl.push_back({{"type", r.type}, {"soft", r.soft}, {"hard", r.hard}});
   return json{{"id", s.id},
               {"rootfs", s.rootfs},
               {"args", s.args},
@@ -108,7 +156,8 @@ json toJson(const LaunchSpec& s) {
 
 Result<LaunchSpec> launchSpecFromJson(const std::string& text) {
   json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Error(ErrorCode::Invalid, "parse launch spec: not a JSON object");
+  if (j.is_discarded() || !j.is_object())
+    return Error(ErrorCode::Invalid, "parse launch spec: not a JSON object");
   try {
     LaunchSpec s;
     s.id = j.at("id").get<std::string>();

@@ -31,8 +31,10 @@ Result<std::vector<std::string>> splitPath(const std::string& path, std::string_
     pos = slash + 1;
     if (c.empty() || c == ".") continue;
     if (c == "..")
-      return Error(ErrorCode::Invalid, std::string(what) + " '" + path + "' escapes the rootfs ('..' component)");
-    if (c.find('\0') != std::string::npos) return Error(ErrorCode::Invalid, std::string(what) + " has a NUL byte");
+      return Error(ErrorCode::Invalid,
+                   std::string(what) + " '" + path + "' escapes the rootfs ('..' component)");
+    if (c.find('\0') != std::string::npos)
+      return Error(ErrorCode::Invalid, std::string(what) + " has a NUL byte");
     out.push_back(std::move(c));
   }
   return out;
@@ -56,7 +58,8 @@ int openBeneath(int dirfd, const std::string& path, int flags) {
 
 class Unpacker {
  public:
-  Unpacker(TarReader& tar, int rootfd, const UnpackOptions& opts) : tar_(tar), root_(rootfd), opts_(opts) {}
+  Unpacker(TarReader& tar, int rootfd, const UnpackOptions& opts)
+      : tar_(tar), root_(rootfd), opts_(opts) {}
 
   Result<void> run() {
     while (true) {
@@ -68,7 +71,8 @@ class Unpacker {
 
  private:
   // Opens (creating as 0755 root-owned directories) the parent of components[0..n).
-  Result<UniqueFd> openDir(const std::vector<std::string>& comps, std::size_t n, const std::string& entry) {
+  Result<UniqueFd> openDir(const std::vector<std::string>& comps, std::size_t n,
+                           const std::string& entry) {
     UniqueFd fd(::fcntl(root_, F_DUPFD_CLOEXEC, 0));
     for (std::size_t i = 0; i < n; ++i) {
       int next = openBeneath(fd.get(), comps[i], O_DIRECTORY | O_RDONLY);
@@ -82,7 +86,9 @@ class Unpacker {
           return Error(ErrorCode::Invalid, "unpack '" + entry + "': path traverses symlink '" +
                                                joinComponents(comps, i + 1) + "', refusing");
         if (errno == ENOTDIR)
-          return Error(ErrorCode::Invalid, "unpack '" + entry + "': '" + joinComponents(comps, i + 1) + "' is not a directory");
+          return Error(
+              ErrorCode::Invalid,
+              "unpack '" + entry + "': '" + joinComponents(comps, i + 1) + "' is not a directory");
         return Error::fromErrno(errno, "open directory '" + joinComponents(comps, i + 1) + "'");
       }
       fd.reset(next);
@@ -103,7 +109,8 @@ class Unpacker {
         return Error::fromErrno(errno, "replace directory '" + name + "'");
       return ok();
     }
-    if (::unlinkat(dirfd, name.c_str(), 0) != 0) return Error::fromErrno(errno, "replace '" + name + "'");
+    if (::unlinkat(dirfd, name.c_str(), 0) != 0)
+      return Error::fromErrno(errno, "replace '" + name + "'");
     return ok();
   }
 
@@ -128,7 +135,8 @@ class Unpacker {
   Result<void> apply(const TarEntry& e) {
     SKIFF_ASSIGN_OR_RETURN(auto comps, splitPath(e.path, "entry"));
     if (comps.empty()) {
-      if (e.type != TarType::Directory) return Error(ErrorCode::Invalid, "unpack '" + e.path + "': not a directory");
+      if (e.type != TarType::Directory)
+        return Error(ErrorCode::Invalid, "unpack '" + e.path + "': not a directory");
       return setMeta(root_, e);
     }
     const std::string base = comps.back();
@@ -160,7 +168,8 @@ class Unpacker {
       }
       case TarType::File: {
         SKIFF_TRY(clear(dir.get(), base, false));
-        UniqueFd fd(::openat(dir.get(), base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        UniqueFd fd(::openat(dir.get(), base.c_str(),
+                             O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!fd) return Error::fromErrno(errno, "create '" + e.path + "'");
         std::vector<char> buf(128 * 1024);
         while (true) {
@@ -179,7 +188,8 @@ class Unpacker {
         return setMeta(fd.get(), e);
       }
       case TarType::Symlink: {
-        if (e.linkname.empty()) return Error(ErrorCode::Invalid, "unpack '" + e.path + "': empty symlink target");
+        if (e.linkname.empty())
+          return Error(ErrorCode::Invalid, "unpack '" + e.path + "': empty symlink target");
         if (e.linkname[0] != '/') {
           // Lexically resolve from the link's directory; climbing above the root is an escape.
           long depth = static_cast<long>(comps.size()) - 1;
@@ -192,27 +202,31 @@ class Unpacker {
             if (c.empty() || c == ".") continue;
             depth += (c == "..") ? -1 : 1;
             if (depth < 0)
-              return Error(ErrorCode::Invalid, "unpack '" + e.path + "': symlink target '" + e.linkname +
+              return Error(ErrorCode::Invalid, "unpack '" + e.path + "': symlink target '" +
+                                                   e.linkname +
                                                    "' points outside the rootfs, refusing");
           }
         }
         SKIFF_TRY(clear(dir.get(), base, false));
         if (::symlinkat(e.linkname.c_str(), dir.get(), base.c_str()) != 0)
           return Error::fromErrno(errno, "create symlink '" + e.path + "'");
-        if (opts_.apply_ownership && ::fchownat(dir.get(), base.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) != 0)
+        if (opts_.apply_ownership &&
+            ::fchownat(dir.get(), base.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) != 0)
           return Error::fromErrno(errno, "chown '" + e.path + "'");
         return ok();
       }
       case TarType::HardLink: {
         auto target = splitPath(e.linkname, "hardlink target");
         if (!target) return std::move(target).error().wrap("unpack '" + e.path + "'");
-        if (target->empty()) return Error(ErrorCode::Invalid, "unpack '" + e.path + "': hardlink to the root");
+        if (target->empty())
+          return Error(ErrorCode::Invalid, "unpack '" + e.path + "': hardlink to the root");
         SKIFF_ASSIGN_OR_RETURN(UniqueFd tdir, openDir(*target, target->size() - 1, e.linkname));
         struct stat st {};
         if (::fstatat(tdir.get(), target->back().c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
-          return Error(ErrorCode::Invalid, "unpack '" + e.path + "': hardlink target '" + e.linkname +
-                                               "' is not in the layer, refusing");
-        if (S_ISDIR(st.st_mode)) return Error(ErrorCode::Invalid, "unpack '" + e.path + "': hardlink to a directory");
+          return Error(ErrorCode::Invalid, "unpack '" + e.path + "': hardlink target '" +
+                                               e.linkname + "' is not in the layer, refusing");
+        if (S_ISDIR(st.st_mode))
+          return Error(ErrorCode::Invalid, "unpack '" + e.path + "': hardlink to a directory");
         SKIFF_TRY(clear(dir.get(), base, false));
         if (::linkat(tdir.get(), target->back().c_str(), dir.get(), base.c_str(), 0) != 0)
           return Error::fromErrno(errno, "create hardlink '" + e.path + "'");
@@ -223,7 +237,8 @@ class Unpacker {
         if (!opts_.allow_devices) return ok();  // images may not smuggle devices into the rootfs
         SKIFF_TRY(clear(dir.get(), base, false));
         mode_t t = e.type == TarType::CharDevice ? S_IFCHR : S_IFBLK;
-        if (::mknodat(dir.get(), base.c_str(), t | (e.mode & 07777), ::makedev(e.devmajor, e.devminor)) != 0)
+        if (::mknodat(dir.get(), base.c_str(), t | (e.mode & 07777),
+                      ::makedev(e.devmajor, e.devminor)) != 0)
           return Error::fromErrno(errno, "create device '" + e.path + "'");
         return ok();
       }
@@ -231,7 +246,8 @@ class Unpacker {
         SKIFF_TRY(clear(dir.get(), base, false));
         if (::mknodat(dir.get(), base.c_str(), S_IFIFO | (e.mode & 07777), 0) != 0)
           return Error::fromErrno(errno, "create fifo '" + e.path + "'");
-        if (opts_.apply_ownership) (void)::fchownat(dir.get(), base.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW);
+        if (opts_.apply_ownership)
+          (void)::fchownat(dir.get(), base.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW);
         return ok();
       }
     }

@@ -23,23 +23,44 @@ json ociConfig(const LaunchSpec& s, const std::string& cgroups_path, const Resou
                     {"permitted", s.uid == 0 ? caps : json::array()},
                     {"inheritable", s.uid == 0 ? caps : json::array()}}}};
   json rl = json::array();
-  for (const auto& r : s.rlimits) rl.push_back({{"type", r.type}, {"hard", r.hard}, {"soft", r.soft}});
+  for (const auto& r : s.rlimits)
+    rl.push_back({{"type", r.type}, {"hard", r.hard}, {"soft", r.soft}});
   process["rlimits"] = rl;
 
   json mounts = json::array({
-      {{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}, {"options", {"nosuid", "noexec", "nodev"}}},
-      {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
-      {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
+      {{"destination", "/proc"},
+       {"type", "proc"},
+       {"source", "proc"},
+       {"options", {"nosuid", "noexec", "nodev"}}},
+      {{"destination", "/dev"},
+       {"type", "tmpfs"},
+       {"source", "tmpfs"},
+       {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
+      {{"destination", "/dev/pts"},
+       {"type", "devpts"},
+       {"source", "devpts"},
        {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}}},
-      {{"destination", "/dev/shm"}, {"type", "tmpfs"}, {"source", "shm"}, {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
-      {{"destination", "/dev/mqueue"}, {"type", "mqueue"}, {"source", "mqueue"}, {"options", {"nosuid", "noexec", "nodev"}}},
-      {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
-       {"options", s.privileged ? json{"nosuid", "noexec", "nodev"} : json{"nosuid", "noexec", "nodev", "ro"}}},
+      {{"destination", "/dev/shm"},
+       {"type", "tmpfs"},
+       {"source", "shm"},
+       {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
+      {{"destination", "/dev/mqueue"},
+       {"type", "mqueue"},
+       {"source", "mqueue"},
+       {"options", {"nosuid", "noexec", "nodev"}}},
+      {{"destination", "/sys"},
+       {"type", "sysfs"},
+       {"source", "sysfs"},
+       {"options", s.privileged ? json{"nosuid", "noexec", "nodev"}
+                                : json{"nosuid", "noexec", "nodev", "ro"}}},
   });
   for (const auto& m : s.mounts) {
     json opts = {"rbind", "rprivate"};
     if (m.readonly) opts.push_back("ro");
-    mounts.push_back({{"destination", m.container_path}, {"type", "bind"}, {"source", m.host_path}, {"options", opts}});
+    mounts.push_back({{"destination", m.container_path},
+                      {"type", "bind"},
+                      {"source", m.host_path},
+                      {"options", opts}});
   }
 
   json ns = json::array({{{"type", "pid"}}, {{"type", "mount"}}, {{"type", "cgroup"}}});
@@ -70,13 +91,18 @@ json ociConfig(const LaunchSpec& s, const std::string& cgroups_path, const Resou
   if (s.seccomp && !s.privileged) {
     json syscalls = json::array();
     for (const auto& r : defaultSeccompRules(s.capabilities))
-      syscalls.push_back({{"names", {r.syscall}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", r.errno_value}});
-    if (std::find(s.capabilities.begin(), s.capabilities.end(), "CAP_SYS_ADMIN") == s.capabilities.end()) {
-      for (unsigned long bit : {CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP})
-        syscalls.push_back({{"names", {"clone"}},
-                            {"action", "SCMP_ACT_ERRNO"},
-                            {"errnoRet", 1},
-                            {"args", {{{"index", 0}, {"value", bit}, {"valueTwo", bit}, {"op", "SCMP_CMP_MASKED_EQ"}}}}});
+      syscalls.push_back(
+          {{"names", {r.syscall}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", r.errno_value}});
+    if (std::find(s.capabilities.begin(), s.capabilities.end(), "CAP_SYS_ADMIN") ==
+        s.capabilities.end()) {
+      for (unsigned long bit : {CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
+                                CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP})
+        syscalls.push_back(
+            {{"names", {"clone"}},
+             {"action", "SCMP_ACT_ERRNO"},
+             {"errnoRet", 1},
+             {"args",
+              {{{"index", 0}, {"value", bit}, {"valueTwo", bit}, {"op", "SCMP_CMP_MASKED_EQ"}}}}});
     }
     linux_["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"}, {"syscalls", syscalls}};
   }

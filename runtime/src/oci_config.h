@@ -10,6 +10,7 @@
 namespace skiff::runtime {
 
 // `cgroups_path` is runc's linux.cgroupsPath ("/<rel>", cgroupfs driver).
-nlohmann::json ociConfig(const LaunchSpec& spec, const std::string& cgroups_path, const Resources& res);
+nlohmann::json ociConfig(const LaunchSpec& spec, const std::string& cgroups_path,
+                         const Resources& res);
 
 }  // namespace skiff::runtime

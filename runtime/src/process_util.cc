@@ -24,7 +24,9 @@ constexpr std::size_t kMaxCapture = 16u << 20;
 }  // namespace
 
 std::int64_t nowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string randomId() {
@@ -71,9 +73,12 @@ Result<std::string> readUntilEof(int fd, std::chrono::milliseconds timeout) {
   std::string out;
   char buf[4096];
   while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return Error(ErrorCode::Timeout, "timed out waiting for the shim");
-    struct pollfd p {fd, POLLIN, 0};
+    struct pollfd p {
+      fd, POLLIN, 0
+    };
     int r = ::poll(&p, 1, static_cast<int>(left.count()));
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return Error::fromErrno(errno, "poll");
@@ -92,7 +97,8 @@ Result<void> spawnDetached(const std::vector<std::string>& argv, int pass_fd) {
   SKIFF_ASSIGN_OR_RETURN(pid_t pid, spawnProcess(argv, o));
   int code = waitForExit(pid);
   if (code != 0)
-    return Error(ErrorCode::Internal, "spawn '" + argv[0] + "': exited with status " + std::to_string(code));
+    return Error(ErrorCode::Internal,
+                 "spawn '" + argv[0] + "': exited with status " + std::to_string(code));
   return ok();
 }
 
@@ -122,8 +128,8 @@ Result<void> writeFileNew(const std::string& path, std::string_view data, unsign
   return writeAll(fd.get(), data, path);
 }
 
-Result<RunResult> runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
-                             const std::vector<int>& stdio) {
+Result<RunResult> runCommand(const std::vector<std::string>& argv,
+                             std::chrono::milliseconds timeout, const std::vector<int>& stdio) {
   int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return Error::fromErrno(errno, "pipe");
   if (::pipe2(err, O_CLOEXEC) != 0) {
@@ -148,7 +154,8 @@ Result<RunResult> runCommand(const std::vector<std::string>& argv, std::chrono::
   bool o_open = true, e_open = true;
   char buf[16384];
   while (o_open || e_open) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timed_out = true;
       ::kill(*pid, SIGKILL);
@@ -157,8 +164,14 @@ Result<RunResult> runCommand(const std::vector<std::string>& argv, std::chrono::
     struct pollfd p[2];
     int n = 0;
     int io = -1, ie = -1;
-    if (o_open) { io = n; p[n++] = {out_r.get(), POLLIN, 0}; }
-    if (e_open) { ie = n; p[n++] = {err_r.get(), POLLIN, 0}; }
+    if (o_open) {
+      io = n;
+      p[n++] = {out_r.get(), POLLIN, 0};
+    }
+    if (e_open) {
+      ie = n;
+      p[n++] = {err_r.get(), POLLIN, 0};
+    }
     int r = ::poll(p, static_cast<nfds_t>(n), static_cast<int>(left.count()));
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) continue;
@@ -176,7 +189,9 @@ Result<RunResult> runCommand(const std::vector<std::string>& argv, std::chrono::
     pump(ie, err_r, res.err, e_open);
   }
   res.exit_code = waitForExit(*pid);
-  if (timed_out) return Error(ErrorCode::Timeout, "'" + argv[0] + "' timed out after " + std::to_string(timeout.count()) + "ms");
+  if (timed_out)
+    return Error(ErrorCode::Timeout,
+                 "'" + argv[0] + "' timed out after " + std::to_string(timeout.count()) + "ms");
   return res;
 }
 

@@ -25,8 +25,8 @@ struct RunResult {
 // else /dev/null, capturing stdout/stderr (each capped at 16 MiB), killing it at the deadline
 // (Timeout error). A program that cannot be executed gives exit code 127 and the reason on
 // stderr, as a shell would.
-Result<RunResult> runCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
-                             const std::vector<int>& stdio = {});
+Result<RunResult> runCommand(const std::vector<std::string>& argv,
+                             std::chrono::milliseconds timeout, const std::vector<int>& stdio = {});
 
 // Starts `argv` (a program that daemonizes itself: forks and lets its first process exit, as
 // skiff-shim does) with spawnProcess in a new session and `pass_fd` as fd 3. Returns once that

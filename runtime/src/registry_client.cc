@@ -5,6 +5,9 @@
 //   index/manifest list -> the entry for this node's platform -> GET that manifest by digest
 //   GET /v2/<repo>/blobs/<digest> for the config and each layer, streamed into the stage dir
 // Digests are verified by ImageStoreImpl::install (blobs) and here (manifests fetched by digest).
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -12,10 +15,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/version.hpp>
-
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -64,8 +63,10 @@ namespace {
 
 constexpr std::uint64_t kMaxManifest = 4u << 20;
 constexpr const char* kAcceptManifests =
-    "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, "
-    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+    "application/vnd.oci.image.index.v1+json, "
+    "application/vnd.docker.distribution.manifest.list.v2+json, "
+    "application/vnd.oci.image.manifest.v1+json, "
+    "application/vnd.docker.distribution.manifest.v2+json";
 
 struct Url {
   bool https = true;
@@ -77,11 +78,13 @@ struct Url {
 Result<Url> parseUrl(const std::string& s) {
   Url u;
   std::string rest;
-  if (s.rfind("https://", 0) == 0) rest = s.substr(8);
+  if (s.rfind("https://", 0) == 0)
+    rest = s.substr(8);
   else if (s.rfind("http://", 0) == 0) {
     u.https = false;
     rest = s.substr(7);
-  } else return Error(ErrorCode::Invalid, "bad URL '" + s + "'");
+  } else
+    return Error(ErrorCode::Invalid, "bad URL '" + s + "'");
   auto slash = rest.find('/');
   std::string hostport = rest.substr(0, slash);
   u.target = slash == std::string::npos ? "/" : rest.substr(slash);
@@ -101,7 +104,8 @@ std::string urlEncode(const std::string& s) {
   std::string out;
   char b[4];
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
+      out += static_cast<char>(c);
     else {
       std::snprintf(b, sizeof b, "%%%02X", c);
       out += b;
@@ -125,16 +129,19 @@ class HttpClient {
   }
 
   // GET `url`; the body goes to `file_fd` (if >= 0, up to `limit` bytes) or into the response.
-  Result<Response> get(const std::string& url_text, const std::map<std::string, std::string>& headers, int file_fd,
+  Result<Response> get(const std::string& url_text,
+                       const std::map<std::string, std::string>& headers, int file_fd,
                        std::uint64_t limit) {
     std::string current = url_text;
     for (int redirects = 0; redirects < 5; ++redirects) {
       SKIFF_ASSIGN_OR_RETURN(Url u, parseUrl(current));
       SKIFF_ASSIGN_OR_RETURN(Response r, once(u, headers, file_fd, limit));
-      if (r.status == 301 || r.status == 302 || r.status == 303 || r.status == 307 || r.status == 308) {
+      if (r.status == 301 || r.status == 302 || r.status == 303 || r.status == 307 ||
+          r.status == 308) {
         std::string loc = r.headers["location"];
         if (loc.empty()) return Error(ErrorCode::Unavailable, "redirect without a location");
-        if (loc[0] == '/') loc = std::string(u.https ? "https://" : "http://") + u.host + ":" + u.port + loc;
+        if (loc[0] == '/')
+          loc = std::string(u.https ? "https://" : "http://") + u.host + ":" + u.port + loc;
         if (file_fd >= 0 && (::ftruncate(file_fd, 0) != 0 || ::lseek(file_fd, 0, SEEK_SET) != 0))
           return Error::fromErrno(errno, "reset blob file");
         current = loc;
@@ -147,7 +154,8 @@ class HttpClient {
 
  private:
   template <typename Stream>
-  Result<Response> exchange(Stream& stream, const Url& u, const std::map<std::string, std::string>& headers, int file_fd,
+  Result<Response> exchange(Stream& stream, const Url& u,
+                            const std::map<std::string, std::string>& headers, int file_fd,
                             std::uint64_t limit) {
     http::request<http::empty_body> req{http::verb::get, u.target, 11};
     req.set(http::field::host, u.host + ((u.port == "80" || u.port == "443") ? "" : ":" + u.port));
@@ -155,16 +163,20 @@ class HttpClient {
     for (const auto& [k, v] : headers) req.set(k, v);
     beast::error_code ec;
     http::write(stream, req, ec);
-    if (ec) return Error(ErrorCode::Unavailable, "send request to '" + u.host + "': " + ec.message());
+    if (ec)
+      return Error(ErrorCode::Unavailable, "send request to '" + u.host + "': " + ec.message());
     beast::flat_buffer buf;
     Response out;
     if (file_fd >= 0) {
       http::response_parser<http::buffer_body> p;
       p.body_limit(limit);
       http::read_header(stream, buf, p, ec);
-      if (ec) return Error(ErrorCode::Unavailable, "read response from '" + u.host + "': " + ec.message());
+      if (ec)
+        return Error(ErrorCode::Unavailable,
+                     "read response from '" + u.host + "': " + ec.message());
       out.status = p.get().result_int();
-      for (const auto& f : p.get()) out.headers[toLower(std::string(f.name_string()))] = std::string(f.value());
+      for (const auto& f : p.get())
+        out.headers[toLower(std::string(f.name_string()))] = std::string(f.value());
       bool to_file = out.status == 200;
       std::string small;
       char chunk[64 * 1024];
@@ -173,7 +185,8 @@ class HttpClient {
         p.get().body().size = sizeof chunk;
         http::read(stream, buf, p, ec);
         if (ec == http::error::need_buffer) ec = {};
-        if (ec) return Error(ErrorCode::Unavailable, "read body from '" + u.host + "': " + ec.message());
+        if (ec)
+          return Error(ErrorCode::Unavailable, "read body from '" + u.host + "': " + ec.message());
         std::size_t n = sizeof chunk - p.get().body().size;
         if (to_file) {
           std::size_t off = 0;
@@ -192,14 +205,17 @@ class HttpClient {
     http::response_parser<http::string_body> p;
     p.body_limit(limit);
     http::read(stream, buf, p, ec);
-    if (ec) return Error(ErrorCode::Unavailable, "read response from '" + u.host + "': " + ec.message());
+    if (ec)
+      return Error(ErrorCode::Unavailable, "read response from '" + u.host + "': " + ec.message());
     out.status = p.get().result_int();
-    for (const auto& f : p.get()) out.headers[toLower(std::string(f.name_string()))] = std::string(f.value());
+    for (const auto& f : p.get())
+      out.headers[toLower(std::string(f.name_string()))] = std::string(f.value());
     out.body = std::move(p.get().body());
     return out;
   }
 
-  Result<Response> once(const Url& u, const std::map<std::string, std::string>& headers, int file_fd, std::uint64_t limit) {
+  Result<Response> once(const Url& u, const std::map<std::string, std::string>& headers,
+                        int file_fd, std::uint64_t limit) {
     net::io_context ioc;
     tcp::resolver resolver(ioc);
     beast::error_code ec;
@@ -209,7 +225,9 @@ class HttpClient {
       beast::tcp_stream stream(ioc);
       stream.expires_after(o_.timeout);
       stream.connect(results, ec);
-      if (ec) return Error(ErrorCode::Unavailable, "connect to '" + u.host + ":" + u.port + "': " + ec.message());
+      if (ec)
+        return Error(ErrorCode::Unavailable,
+                     "connect to '" + u.host + ":" + u.port + "': " + ec.message());
       auto r = exchange(stream, u, headers, file_fd, limit);
       stream.socket().shutdown(tcp::socket::shutdown_both, ec);
       return r;
@@ -220,9 +238,12 @@ class HttpClient {
     stream.set_verify_callback(net::ssl::host_name_verification(u.host));
     beast::get_lowest_layer(stream).expires_after(o_.timeout);
     beast::get_lowest_layer(stream).connect(results, ec);
-    if (ec) return Error(ErrorCode::Unavailable, "connect to '" + u.host + ":" + u.port + "': " + ec.message());
+    if (ec)
+      return Error(ErrorCode::Unavailable,
+                   "connect to '" + u.host + ":" + u.port + "': " + ec.message());
     stream.handshake(net::ssl::stream_base::client, ec);
-    if (ec) return Error(ErrorCode::Unavailable, "TLS handshake with '" + u.host + "': " + ec.message());
+    if (ec)
+      return Error(ErrorCode::Unavailable, "TLS handshake with '" + u.host + "': " + ec.message());
     auto r = exchange(stream, u, headers, file_fd, limit);
     stream.shutdown(ec);  // peers often close without close_notify; not an error for us
     return r;
@@ -241,7 +262,8 @@ class HttpClient {
 class Puller {
  public:
   Puller(const ImageRef& ref, const RegistryOptions& o) : ref_(ref), o_(o), http_(o) {
-    base_ = std::string(o.insecure_http ? "http://" : "https://") + ref.registryHost() + "/v2/" + ref.repository;
+    base_ = std::string(o.insecure_http ? "http://" : "https://") + ref.registryHost() + "/v2/" +
+            ref.repository;
   }
 
   Result<StagedImage> run(const std::string& stage) {
@@ -263,7 +285,8 @@ class Puller {
     s.config = m.first;
     s.layers = m.second;
     {
-      UniqueFd fd(::open((stage + "/" + digestHex(digest)).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+      UniqueFd fd(::open((stage + "/" + digestHex(digest)).c_str(),
+                         O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
       if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
         return Error::fromErrno(errno, "stage manifest");
     }
@@ -274,35 +297,49 @@ class Puller {
 
  private:
   // GET with the anonymous token dance on 401.
-  Result<Response> authedGet(const std::string& url, std::map<std::string, std::string> headers, int fd,
-                             std::uint64_t limit) {
+  Result<Response> authedGet(const std::string& url, std::map<std::string, std::string> headers,
+                             int fd, std::uint64_t limit) {
     if (!token_.empty()) headers["Authorization"] = "Bearer " + token_;
     SKIFF_ASSIGN_OR_RETURN(Response r, http_.get(url, headers, fd, limit));
     if (r.status != 401 || !token_.empty()) return r;
     auto ch = parseAuthChallenge(r.headers["www-authenticate"]);
     if (ch["scheme"] != "Bearer" || ch["realm"].empty())
-      return Error(ErrorCode::Unauthorized, "registry requires authentication ('" + r.headers["www-authenticate"] + "')");
-    std::string turl = ch["realm"] + (ch["realm"].find('?') == std::string::npos ? "?" : "&") +
-                       "service=" + urlEncode(ch["service"]) + "&scope=" +
-                       urlEncode(ch["scope"].empty() ? "repository:" + ref_.repository + ":pull" : ch["scope"]);
+      return Error(ErrorCode::Unauthorized,
+                   "registry requires authentication ('" + r.headers["www-authenticate"] + "')");
+    std::string turl =
+        ch["realm"] + (ch["realm"].find('?') == std::string::npos ? "?" : "&") +
+        "service=" + urlEncode(ch["service"]) + "&scope=" +
+        urlEncode(ch["scope"].empty() ? "repository:" + ref_.repository + ":pull" : ch["scope"]);
     SKIFF_ASSIGN_OR_RETURN(Response t, http_.get(turl, {}, -1, 1 << 20));
-    if (t.status != 200) return Error(ErrorCode::Unauthorized, "get anonymous token: HTTP " + std::to_string(t.status));
+    if (t.status != 200)
+      return Error(ErrorCode::Unauthorized,
+                   "get anonymous token: HTTP " + std::to_string(t.status));
     json tj = json::parse(t.body, nullptr, false);
-    if (tj.is_object() && tj.contains("token") && tj["token"].is_string()) token_ = tj["token"];
-    else if (tj.is_object() && tj.contains("access_token") && tj["access_token"].is_string()) token_ = tj["access_token"];
-    else return Error(ErrorCode::Unauthorized, "get anonymous token: no token in the reply");
+    if (tj.is_object() && tj.contains("token") && tj["token"].is_string())
+      token_ = tj["token"];
+    else if (tj.is_object() && tj.contains("access_token") && tj["access_token"].is_string())
+      token_ = tj["access_token"];
+    else
+      return Error(ErrorCode::Unauthorized, "get anonymous token: no token in the reply");
     headers["Authorization"] = "Bearer " + token_;
-    if (fd >= 0 && (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0)) return Error::fromErrno(errno, "reset blob file");
+    if (fd >= 0 && (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0))
+      return Error::fromErrno(errno, "reset blob file");
     return http_.get(url, headers, fd, limit);
   }
 
-  Result<std::pair<std::string, std::string>> fetchManifest(const std::string& reference, const std::string& expect) {
-    SKIFF_ASSIGN_OR_RETURN(Response r, authedGet(base_ + "/manifests/" + reference, {{"Accept", kAcceptManifests}}, -1, kMaxManifest));
-    if (r.status == 404) return Error(ErrorCode::NotFound, "manifest '" + reference + "' not found");
-    if (r.status != 200) return Error(ErrorCode::Unavailable, "get manifest '" + reference + "': HTTP " + std::to_string(r.status));
+  Result<std::pair<std::string, std::string>> fetchManifest(const std::string& reference,
+                                                            const std::string& expect) {
+    SKIFF_ASSIGN_OR_RETURN(Response r, authedGet(base_ + "/manifests/" + reference,
+                                                 {{"Accept", kAcceptManifests}}, -1, kMaxManifest));
+    if (r.status == 404)
+      return Error(ErrorCode::NotFound, "manifest '" + reference + "' not found");
+    if (r.status != 200)
+      return Error(ErrorCode::Unavailable,
+                   "get manifest '" + reference + "': HTTP " + std::to_string(r.status));
     std::string digest = sha256Digest(r.body);
     if (!expect.empty() && digest != expect)
-      return Error(ErrorCode::Invalid, "manifest digest mismatch: expected " + expect + ", got " + digest);
+      return Error(ErrorCode::Invalid,
+                   "manifest digest mismatch: expected " + expect + ", got " + digest);
     return std::make_pair(std::move(r.body), digest);
   }
 
@@ -312,8 +349,11 @@ class Puller {
     if (!fd) return Error::fromErrno(errno, "create '" + path + "'");
     // The descriptor's size bounds the download (plus slack for registries that omit it).
     std::uint64_t limit = d.size > 0 ? d.size : (64ull << 30);
-    SKIFF_ASSIGN_OR_RETURN(Response r, authedGet(base_ + "/blobs/" + d.digest, {}, fd.get(), limit));
-    if (r.status != 200) return Error(ErrorCode::Unavailable, "get blob " + d.digest + ": HTTP " + std::to_string(r.status));
+    SKIFF_ASSIGN_OR_RETURN(Response r,
+                           authedGet(base_ + "/blobs/" + d.digest, {}, fd.get(), limit));
+    if (r.status != 200)
+      return Error(ErrorCode::Unavailable,
+                   "get blob " + d.digest + ": HTTP " + std::to_string(r.status));
     return ok();
   }
 
@@ -326,7 +366,8 @@ class Puller {
 
 }  // namespace
 
-Result<StagedImage> fetchFromRegistry(const ImageRef& ref, const RegistryOptions& opts, const std::string& stage_dir) {
+Result<StagedImage> fetchFromRegistry(const ImageRef& ref, const RegistryOptions& opts,
+                                      const std::string& stage_dir) {
   try {
     Puller p(ref, opts);
     return p.run(stage_dir);

@@ -31,11 +31,10 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "attach_session.h"
 #include "digest.h"
@@ -64,7 +63,8 @@ Result<void> mkdirs(const std::string& path, mode_t mode = 0700) {
     pos = path.find('/', pos + 1);
     std::string cur = path.substr(0, pos);
     if (cur.empty()) continue;
-    if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) return Error::fromErrno(errno, "create directory '" + cur + "'");
+    if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST)
+      return Error::fromErrno(errno, "create directory '" + cur + "'");
   }
   return ok();
 }
@@ -84,12 +84,14 @@ std::string readInRoot(const std::string& root, const std::string& path) {
   std::string out;
   char buf[8192];
   ssize_t n;
-  while ((n = ::read(fd.get(), buf, sizeof buf)) > 0 && out.size() < (4u << 20)) out.append(buf, static_cast<std::size_t>(n));
+  while ((n = ::read(fd.get(), buf, sizeof buf)) > 0 && out.size() < (4u << 20))
+    out.append(buf, static_cast<std::size_t>(n));
   return out;
 }
 
 bool isNumber(const std::string& s) {
-  return !s.empty() && s.size() < 11 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return !s.empty() && s.size() < 11 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 struct ResolvedUser {
@@ -128,7 +130,9 @@ Result<ResolvedUser> resolveUser(const std::string& rootfs, const std::string& s
   }
   if (!found) {
     if (user.empty()) user = "0";
-    if (!isNumber(user)) return Error(ErrorCode::Invalid, "unable to find user " + user + ": no matching entries in passwd file");
+    if (!isNumber(user))
+      return Error(ErrorCode::Invalid,
+                   "unable to find user " + user + ": no matching entries in passwd file");
     u.uid = static_cast<std::uint32_t>(std::stoul(user));
     u.gid = u.uid == 0 ? 0 : u.uid;
     if (u.uid != 0) u.gid = 0;  // runc: a numeric uid not in passwd runs with gid 0
@@ -152,7 +156,9 @@ Result<ResolvedUser> resolveUser(const std::string& rootfs, const std::string& s
     }
   }
   if (!group_found) {
-    if (!isNumber(group)) return Error(ErrorCode::Invalid, "unable to find group " + group + ": no matching entries in group file");
+    if (!isNumber(group))
+      return Error(ErrorCode::Invalid,
+                   "unable to find group " + group + ": no matching entries in group file");
     u.gid = static_cast<std::uint32_t>(std::stoul(group));
   }
   return u;
@@ -307,16 +313,18 @@ std::string findBinary(const std::string& configured, const char* name) {
     self[n] = 0;
     std::string dir = dirName(self);
     // Build tree: binaries live in runtime/ next to the others' dirs.
-    for (const std::string& cand : {dir + "/" + name, dir + "/../runtime/" + name, dir + "/../../runtime/" + name,
-                                    dir + "/../../../runtime/" + name, dir + "/../lib/skiff/" + name}) {
+    for (const std::string& cand :
+         {dir + "/" + name, dir + "/../runtime/" + name, dir + "/../../runtime/" + name,
+          dir + "/../../../runtime/" + name, dir + "/../lib/skiff/" + name}) {
       if (::access(cand.c_str(), X_OK) == 0) {
         char real[4096];
         if (::realpath(cand.c_str(), real)) return real;
       }
     }
   }
-  for (const std::string& cand : {std::string("/usr/lib/skiff/") + name, std::string("/usr/local/bin/") + name,
-                                  std::string("/usr/bin/") + name})
+  for (const std::string& cand :
+       {std::string("/usr/lib/skiff/") + name, std::string("/usr/local/bin/") + name,
+        std::string("/usr/bin/") + name})
     if (::access(cand.c_str(), X_OK) == 0) return cand;
   return name;
 }
@@ -348,7 +356,8 @@ class ExecSessionImpl : public ExecSession {
     struct winsize ws {};
     ws.ws_col = cols;
     ws.ws_row = rows;
-    if (::ioctl(out_.get(), TIOCSWINSZ, &ws) != 0) return Error::fromErrno(errno, "resize terminal");
+    if (::ioctl(out_.get(), TIOCSWINSZ, &ws) != 0)
+      return Error::fromErrno(errno, "resize terminal");
     return ok();
   }
   Result<int> wait() override {
@@ -370,7 +379,10 @@ class ExecSessionImpl : public ExecSession {
 class RuntimeImpl : public Runtime {
  public:
   RuntimeImpl(RuntimeOptions o, ImageStorePtr images, sys::CgroupManagerPtr cg)
-      : o_(std::move(o)), images_(std::move(images)), cg_(std::move(cg)), log_(log::get("runtime")) {
+      : o_(std::move(o)),
+        images_(std::move(images)),
+        cg_(std::move(cg)),
+        log_(log::get("runtime")) {
     shim_ = findBinary(o_.shim_path, "skiff-shim");
     init_ = findBinary("", "skiff-init");
   }
@@ -403,17 +415,20 @@ class RuntimeImpl : public Runtime {
             sandboxes_[s.id] = s;
           } else {
             auto c = containerFromJson(j, dir);
-            if (auto st = readFile(dir + "/started", 64)) c.started_at_ns = std::strtoll(st->c_str(), nullptr, 10);
+            if (auto st = readFile(dir + "/started", 64))
+              c.started_at_ns = std::strtoll(st->c_str(), nullptr, 10);
             containers_[c.id] = c;
             images_->markUsed(c.image_id, 1);
           }
         } catch (const std::exception& ex) {
-          SKIFF_LOG_WARN(log_, "Ignoring unreadable state", kv("file", file), kv("err", std::string(ex.what())));
+          SKIFF_LOG_WARN(log_, "Ignoring unreadable state", kv("file", file),
+                         kv("err", std::string(ex.what())));
         }
       }
     }
     if (!containers_.empty())
-      SKIFF_LOG_INFO(log_, "Re-adopted containers", kv("count", containers_.size()), kv("sandboxes", sandboxes_.size()));
+      SKIFF_LOG_INFO(log_, "Re-adopted containers", kv("count", containers_.size()),
+                     kv("sandboxes", sandboxes_.size()));
     return ok();
   }
 
@@ -431,8 +446,12 @@ class RuntimeImpl : public Runtime {
     s.created_at_ns = nowNs();
     s.dir = o_.state_dir + "/sandboxes/" + s.id;
     SKIFF_TRY(mkdirs(s.dir));
-    ScopeExit rollback([&] { teardownSandboxNs(s); (void)removeTree(s.dir); });
-    if (!config.host_network) s.netns = config.netns_path.empty() ? s.dir + "/net" : config.netns_path;
+    ScopeExit rollback([&] {
+      teardownSandboxNs(s);
+      (void)removeTree(s.dir);
+    });
+    if (!config.host_network)
+      s.netns = config.netns_path.empty() ? s.dir + "/net" : config.netns_path;
     s.ipcns = s.dir + "/ipc";
     s.utsns = s.dir + "/uts";
     s.config.netns_path = s.netns;
@@ -442,12 +461,14 @@ class RuntimeImpl : public Runtime {
     rollback.dismiss();
     std::lock_guard lk(mu_);
     sandboxes_[s.id] = s;
-    SKIFF_LOG_INFO(log_, "Pod sandbox created", kv("pod", config.metadata.namespace_ + "/" + config.metadata.name),
+    SKIFF_LOG_INFO(log_, "Pod sandbox created",
+                   kv("pod", config.metadata.namespace_ + "/" + config.metadata.name),
                    kv("podSandboxID", s.id));
     return s.id;
   }
 
-  Result<void> stopPodSandbox(const std::string& id_in, std::chrono::milliseconds timeout) override {
+  Result<void> stopPodSandbox(const std::string& id_in,
+                              std::chrono::milliseconds timeout) override {
     SKIFF_ASSIGN_OR_RETURN(SandboxRecord s, findSandbox(id_in));
     for (const auto& c : containersOf(s.id)) SKIFF_TRY(stopContainer(c, timeout));
     std::lock_guard lk(mu_);
@@ -459,7 +480,9 @@ class RuntimeImpl : public Runtime {
 
   Result<bool> removePodSandbox(const std::string& id_in) override {
     auto found = findSandbox(id_in);
-    if (!found) return found.error().is(ErrorCode::NotFound) ? Result<bool>(false) : Result<bool>(std::move(found).error());
+    if (!found)
+      return found.error().is(ErrorCode::NotFound) ? Result<bool>(false)
+                                                   : Result<bool>(std::move(found).error());
     SandboxRecord s = *found;
     for (const auto& c : containersOf(s.id)) SKIFF_TRY(removeContainer(c));
     teardownSandboxNs(s);
@@ -493,19 +516,23 @@ class RuntimeImpl : public Runtime {
 
   // ---- containers ----
 
-  Result<std::string> createContainer(const std::string& sandbox_id, const ContainerConfig& config) override {
+  Result<std::string> createContainer(const std::string& sandbox_id,
+                                      const ContainerConfig& config) override {
     SKIFF_ASSIGN_OR_RETURN(SandboxRecord sb, findSandbox(sandbox_id));
     if (config.name.empty()) return Error(ErrorCode::Invalid, "create container: name is required");
     // The name is reserved for the duration of the create, so two concurrent creates of the same
     // container (a retrying caller) cannot both succeed.
-    const std::string reservation = sb.id + "/" + config.name + "/" + std::to_string(config.attempt);
+    const std::string reservation =
+        sb.id + "/" + config.name + "/" + std::to_string(config.attempt);
     {
       std::lock_guard lk(mu_);
       bool taken = reserved_.count(reservation) > 0;
       for (const auto& [id, c] : containers_)
-        taken = taken || (c.sandbox_id == sb.id && c.config.name == config.name && c.config.attempt == config.attempt);
+        taken = taken || (c.sandbox_id == sb.id && c.config.name == config.name &&
+                          c.config.attempt == config.attempt);
       if (taken)
-        return Error(ErrorCode::AlreadyExists, "create container '" + config.name + "': name already in use in sandbox (attempt " +
+        return Error(ErrorCode::AlreadyExists, "create container '" + config.name +
+                                                   "': name already in use in sandbox (attempt " +
                                                    std::to_string(config.attempt) + ")");
       reserved_.insert(reservation);
     }
@@ -528,8 +555,8 @@ class RuntimeImpl : public Runtime {
     r.dir = o_.state_dir + "/containers/" + r.id;
     r.cgroup = podCgroup(sb) + "/" + r.id;
     const auto& md = sb.config.metadata;
-    r.log_path = o_.log_dir + "/" + md.namespace_ + "_" + md.name + "_" + md.uid + "/" + config.name + "/" +
-                 std::to_string(config.attempt) + ".log";
+    r.log_path = o_.log_dir + "/" + md.namespace_ + "_" + md.name + "_" + md.uid + "/" +
+                 config.name + "/" + std::to_string(config.attempt) + ".log";
 
     // Everything below is undone unless the create completes (DESIGN: a failed create leaves
     // nothing behind).
@@ -537,7 +564,9 @@ class RuntimeImpl : public Runtime {
     ScopeExit rollback([&] {
       if (r.init_pid > 0) ::kill(r.init_pid, SIGKILL);
       if (r.backend == Backend::Runc)
-        (void)runCommand({o_.runc_path, "--root", o_.state_dir + "/runc", "delete", "--force", r.id}, std::chrono::seconds(10));
+        (void)runCommand(
+            {o_.runc_path, "--root", o_.state_dir + "/runc", "delete", "--force", r.id},
+            std::chrono::seconds(10));
       if (mounted) (void)::umount2((r.dir + "/rootfs").c_str(), MNT_DETACH);
       if (cgroup_made || r.backend == Backend::Runc) (void)cg_->remove(r.cgroup);
       (void)removeTree(r.dir);
@@ -551,7 +580,8 @@ class RuntimeImpl : public Runtime {
     {
       std::string lower;
       for (const auto& l : layers) lower += (lower.empty() ? "" : ":") + l;
-      std::string opts = "lowerdir=" + lower + ",upperdir=" + r.dir + "/upper,workdir=" + r.dir + "/work";
+      std::string opts =
+          "lowerdir=" + lower + ",upperdir=" + r.dir + "/upper,workdir=" + r.dir + "/work";
       if (::mount("overlay", (r.dir + "/rootfs").c_str(), "overlay", 0, opts.c_str()) != 0)
         return Error::fromErrno(errno, "mount overlay rootfs for '" + config.name + "'");
       mounted = true;
@@ -567,7 +597,8 @@ class RuntimeImpl : public Runtime {
     spec.gid = user->gid;
     spec.additional_gids = user->groups;
     for (auto g : config.supplemental_groups)
-      if (std::find(spec.additional_gids.begin(), spec.additional_gids.end(), g) == spec.additional_gids.end())
+      if (std::find(spec.additional_gids.begin(), spec.additional_gids.end(), g) ==
+          spec.additional_gids.end())
         spec.additional_gids.push_back(g);
     // Kubernetes: command replaces Entrypoint, args replace Cmd.
     if (!config.command.empty()) {
@@ -578,17 +609,25 @@ class RuntimeImpl : public Runtime {
       const auto& cmd = config.args.empty() ? image->config.cmd : config.args;
       spec.args.insert(spec.args.end(), cmd.begin(), cmd.end());
     }
-    if (spec.args.empty()) return Error(ErrorCode::Invalid, "create container '" + config.name + "': no command specified");
-    spec.env = mergeEnv(image->config.env, config.env, sb.config.hostname.empty() ? md.name : sb.config.hostname, user->home);
-    spec.cwd = !config.working_dir.empty() ? config.working_dir : (image->config.working_dir.empty() ? "/" : image->config.working_dir);
-    if (spec.cwd[0] != '/') return Error(ErrorCode::Invalid, "create container '" + config.name + "': workingDir must be absolute");
+    if (spec.args.empty())
+      return Error(ErrorCode::Invalid,
+                   "create container '" + config.name + "': no command specified");
+    spec.env = mergeEnv(image->config.env, config.env,
+                        sb.config.hostname.empty() ? md.name : sb.config.hostname, user->home);
+    spec.cwd = !config.working_dir.empty()
+                   ? config.working_dir
+                   : (image->config.working_dir.empty() ? "/" : image->config.working_dir);
+    if (spec.cwd[0] != '/')
+      return Error(ErrorCode::Invalid,
+                   "create container '" + config.name + "': workingDir must be absolute");
     spec.netns = sb.netns;
     spec.ipcns = sb.ipcns;
     spec.utsns = sb.utsns;
     spec.mounts = config.mounts;
     for (const auto& m : spec.mounts)
       if (m.container_path.empty() || m.container_path[0] != '/')
-        return Error(ErrorCode::Invalid, "create container '" + config.name + "': mount path '" + m.container_path + "' must be absolute");
+        return Error(ErrorCode::Invalid, "create container '" + config.name + "': mount path '" +
+                                             m.container_path + "' must be absolute");
     if (!config.privileged) {
       spec.masked_paths = defaultMaskedPaths();
       spec.readonly_paths = defaultReadonlyPaths();
@@ -603,15 +642,25 @@ class RuntimeImpl : public Runtime {
     spec.readonly_rootfs = config.readonly_rootfs;
     if (config.oom_score_adj < -1000 || config.oom_score_adj > 1000)
       return Error(ErrorCode::Invalid, "create container '" + config.name + "': oom_score_adj " +
-                                           std::to_string(config.oom_score_adj) + " out of [-1000, 1000]");
+                                           std::to_string(config.oom_score_adj) +
+                                           " out of [-1000, 1000]");
     spec.oom_score_adj = config.oom_score_adj;
     spec.rlimits = config.rlimits;
     spec.start_fifo = r.dir + "/start.fifo";
 
-    std::vector<std::string> shim_args = {shim_, "--dir", r.dir, "--log", r.log_path, "--log-max-size",
-                                          std::to_string(o_.container_log_max_size), "--log-max-files",
-                                          std::to_string(o_.container_log_max_files), "--sync-fd", "3",
-                                          "--oom-file", cg_->oomFile(r.cgroup)};
+    std::vector<std::string> shim_args = {shim_,
+                                          "--dir",
+                                          r.dir,
+                                          "--log",
+                                          r.log_path,
+                                          "--log-max-size",
+                                          std::to_string(o_.container_log_max_size),
+                                          "--log-max-files",
+                                          std::to_string(o_.container_log_max_files),
+                                          "--sync-fd",
+                                          "3",
+                                          "--oom-file",
+                                          cg_->oomFile(r.cgroup)};
     if (config.stdin_open) shim_args.push_back("--stdin");
     if (config.stdin_open && config.stdin_once) shim_args.push_back("--stdin-once");
     if (config.tty) shim_args.push_back("--tty");
@@ -620,15 +669,18 @@ class RuntimeImpl : public Runtime {
       cgroup_made = true;
       spec.cgroup_procs = cg_->joinFiles(r.cgroup);
       SKIFF_TRY(writeFileNew(r.dir + "/spec.json", toJson(spec).dump(), 0600));
-      if (::mkfifo(spec.start_fifo.c_str(), 0622) != 0) return Error::fromErrno(errno, "create start fifo");
+      if (::mkfifo(spec.start_fifo.c_str(), 0622) != 0)
+        return Error::fromErrno(errno, "create start fifo");
       ::chmod(spec.start_fifo.c_str(), 0622);
       shim_args.insert(shim_args.end(), {"--native", init_, r.dir + "/spec.json"});
     } else {
       // exec needs the process spec too (exec joins the namespaces itself).
       spec.cgroup_procs = cg_->joinFiles(r.cgroup);
       SKIFF_TRY(writeFileNew(r.dir + "/spec.json", toJson(spec).dump(), 0600));
-      SKIFF_TRY(writeFileNew(r.dir + "/config.json", ociConfig(spec, "/" + r.cgroup, config.resources).dump(1), 0600));
-      shim_args.insert(shim_args.end(), {"--runc", o_.runc_path, o_.state_dir + "/runc", r.dir, r.id});
+      SKIFF_TRY(writeFileNew(r.dir + "/config.json",
+                             ociConfig(spec, "/" + r.cgroup, config.resources).dump(1), 0600));
+      shim_args.insert(shim_args.end(),
+                       {"--runc", o_.runc_path, o_.state_dir + "/runc", r.dir, r.id});
     }
 
     int sync[2];
@@ -639,7 +691,9 @@ class RuntimeImpl : public Runtime {
     SKIFF_ASSIGN_OR_RETURN(std::string msg, readUntilEof(sync_r.get(), std::chrono::seconds(60)));
     while (!msg.empty() && msg.back() == '\n') msg.pop_back();
     if (msg.rfind("ok ", 0) != 0) {
-      std::string why = msg.rfind("error ", 0) == 0 ? msg.substr(6) : (msg.empty() ? "shim exited without a report" : msg);
+      std::string why = msg.rfind("error ", 0) == 0
+                            ? msg.substr(6)
+                            : (msg.empty() ? "shim exited without a report" : msg);
       return Error(ErrorCode::Internal, "create container '" + config.name + "': " + why);
     }
     {
@@ -668,24 +722,31 @@ class RuntimeImpl : public Runtime {
     r.started_at_ns = nowNs();
     if (r.backend == Backend::Native) {
       UniqueFd fifo(::open((r.dir + "/start.fifo").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-      if (!fifo) return Error::fromErrno(errno, "start container '" + r.config.name + "': open start fifo");
-      struct pollfd p {fifo.get(), POLLIN, 0};
+      if (!fifo)
+        return Error::fromErrno(errno, "start container '" + r.config.name + "': open start fifo");
+      struct pollfd p {
+        fifo.get(), POLLIN, 0
+      };
       int rc = ::poll(&p, 1, 10000);
       char b = 0;
       if (rc <= 0 || ::read(fifo.get(), &b, 1) != 1)
-        return Error(ErrorCode::Internal, "start container '" + r.config.name + "': the container init did not respond");
+        return Error(ErrorCode::Internal,
+                     "start container '" + r.config.name + "': the container init did not respond");
       ::unlink((r.dir + "/start.fifo").c_str());
     } else {
-      SKIFF_ASSIGN_OR_RETURN(RunResult res, runCommand({o_.runc_path, "--root", o_.state_dir + "/runc", "start", r.id},
-                                                       std::chrono::seconds(30)));
+      SKIFF_ASSIGN_OR_RETURN(
+          RunResult res, runCommand({o_.runc_path, "--root", o_.state_dir + "/runc", "start", r.id},
+                                    std::chrono::seconds(30)));
       if (res.exit_code != 0)
-        return Error(ErrorCode::Internal, "start container '" + r.config.name + "': runc start: " + res.err);
+        return Error(ErrorCode::Internal,
+                     "start container '" + r.config.name + "': runc start: " + res.err);
     }
     // A separate record rather than a rewrite of state.json: never a window without valid state.
     SKIFF_TRY(writeFileNew(r.dir + "/started", std::to_string(r.started_at_ns), 0600));
     std::lock_guard lk(mu_);
     containers_[r.id] = r;
-    SKIFF_LOG_INFO(log_, "Container started", kv("container", r.config.name), kv("containerID", r.id));
+    SKIFF_LOG_INFO(log_, "Container started", kv("container", r.config.name),
+                   kv("containerID", r.id));
     return ok();
   }
 
@@ -699,19 +760,24 @@ class RuntimeImpl : public Runtime {
     }
     if (processAlive(r.init_pid, r.init_start)) ::kill(r.init_pid, SIGKILL);
     if (!waitExit(r, std::chrono::seconds(10)))
-      return Error(ErrorCode::Timeout, "stop container '" + r.config.name + "': still running 10s after SIGKILL");
+      return Error(ErrorCode::Timeout,
+                   "stop container '" + r.config.name + "': still running 10s after SIGKILL");
     SKIFF_LOG_INFO(log_, "Container stopped", kv("containerID", r.id));
     return ok();
   }
 
   Result<bool> removeContainer(const std::string& id_in) override {
     auto found = findContainer(id_in);
-    if (!found) return found.error().is(ErrorCode::NotFound) ? Result<bool>(false) : Result<bool>(std::move(found).error());
+    if (!found)
+      return found.error().is(ErrorCode::NotFound) ? Result<bool>(false)
+                                                   : Result<bool>(std::move(found).error());
     ContainerRecord r = *found;
     SKIFF_TRY(stopContainer(r.id, std::chrono::milliseconds(0)));
     if (r.backend == Backend::Runc)
-      (void)runCommand({o_.runc_path, "--root", o_.state_dir + "/runc", "delete", "--force", r.id}, std::chrono::seconds(30));
-    if (::umount2((r.dir + "/rootfs").c_str(), MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
+      (void)runCommand({o_.runc_path, "--root", o_.state_dir + "/runc", "delete", "--force", r.id},
+                       std::chrono::seconds(30));
+    if (::umount2((r.dir + "/rootfs").c_str(), MNT_DETACH) != 0 && errno != EINVAL &&
+        errno != ENOENT)
       return Error::fromErrno(errno, "remove container: unmount rootfs");
     SKIFF_TRY(cg_->remove(r.cgroup));
     SKIFF_TRY(removeTree(r.dir));
@@ -737,7 +803,8 @@ class RuntimeImpl : public Runtime {
       if (filter.state && s.state != *filter.state) continue;
       out.push_back(std::move(s));
     }
-    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.created_at_ns < b.created_at_ns; });
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.created_at_ns < b.created_at_ns; });
     return out;
   }
 
@@ -746,9 +813,11 @@ class RuntimeImpl : public Runtime {
     return statusOf(r);
   }
 
-  Result<ContainerStatus> waitContainer(const std::string& id, std::chrono::milliseconds timeout) override {
+  Result<ContainerStatus> waitContainer(const std::string& id,
+                                        std::chrono::milliseconds timeout) override {
     SKIFF_ASSIGN_OR_RETURN(ContainerRecord r, findContainer(id));
-    if (!waitExit(r, timeout)) return Error(ErrorCode::Timeout, "container '" + r.config.name + "' still running");
+    if (!waitExit(r, timeout))
+      return Error(ErrorCode::Timeout, "container '" + r.config.name + "' still running");
     return statusOf(r);
   }
 
@@ -757,19 +826,23 @@ class RuntimeImpl : public Runtime {
     SKIFF_ASSIGN_OR_RETURN(ContainerRecord r, findContainer(id));
     SKIFF_TRY(checkRunning(r, "exec"));
     if (cmd.empty()) return Error(ErrorCode::Invalid, "exec: empty command");
-    std::vector<std::string> argv = {init_, "exec", r.dir + "/spec.json", std::to_string(r.init_pid), "--"};
+    std::vector<std::string> argv = {init_, "exec", r.dir + "/spec.json",
+                                     std::to_string(r.init_pid), "--"};
     argv.insert(argv.end(), cmd.begin(), cmd.end());
     SKIFF_ASSIGN_OR_RETURN(RunResult res, runCommand(argv, timeout));
     return ExecSyncResult{res.exit_code, std::move(res.out), std::move(res.err)};
   }
 
-  Result<std::unique_ptr<ExecSession>> exec(const std::string& id, const ExecOptions& opts) override {
+  Result<std::unique_ptr<ExecSession>> exec(const std::string& id,
+                                            const ExecOptions& opts) override {
     SKIFF_ASSIGN_OR_RETURN(ContainerRecord r, findContainer(id));
     SKIFF_TRY(checkRunning(r, "exec"));
     if (opts.cmd.empty()) return Error(ErrorCode::Invalid, "exec: empty command");
-    std::vector<std::string> argv = {init_, "exec", r.dir + "/spec.json", std::to_string(r.init_pid)};
+    std::vector<std::string> argv = {init_, "exec", r.dir + "/spec.json",
+                                     std::to_string(r.init_pid)};
     for (const auto& e : opts.env) {
-      if (e.find('=') == std::string::npos || e[0] == '=') return Error(ErrorCode::Invalid, "exec: bad env '" + e + "'");
+      if (e.find('=') == std::string::npos || e[0] == '=')
+        return Error(ErrorCode::Invalid, "exec: bad env '" + e + "'");
       argv.insert(argv.end(), {"-e", e});
     }
     argv.push_back("--");
@@ -819,8 +892,8 @@ class RuntimeImpl : public Runtime {
                                                           .stdout_fd = child_out,
                                                           .stderr_fd = child_err,
                                                           .new_session = opts.tty}));
-    return std::unique_ptr<ExecSession>(
-        std::make_unique<ExecSessionImpl>(pid, std::move(in_w), std::move(out_r), std::move(err_r), opts.tty));
+    return std::unique_ptr<ExecSession>(std::make_unique<ExecSessionImpl>(
+        pid, std::move(in_w), std::move(out_r), std::move(err_r), opts.tty));
   }
 
   Result<std::unique_ptr<ExecSession>> attach(const std::string& id, bool stdin_open) override {
@@ -871,14 +944,18 @@ class RuntimeImpl : public Runtime {
   std::string podCgroup(const SandboxRecord& s) const {
     std::string base = o_.cgroup_parent.empty() ? "kubepods" : o_.cgroup_parent + "/kubepods";
     switch (s.config.qos) {
-      case QosClass::Guaranteed: return base + "/pod" + s.config.metadata.uid;
-      case QosClass::Burstable: return base + "/burstable/pod" + s.config.metadata.uid;
-      case QosClass::BestEffort: return base + "/besteffort/pod" + s.config.metadata.uid;
+      case QosClass::Guaranteed:
+        return base + "/pod" + s.config.metadata.uid;
+      case QosClass::Burstable:
+        return base + "/burstable/pod" + s.config.metadata.uid;
+      case QosClass::BestEffort:
+        return base + "/besteffort/pod" + s.config.metadata.uid;
     }
     return base;
   }
 
-  static std::vector<std::string> mergeEnv(const std::vector<std::string>& image_env, const std::vector<std::string>& extra,
+  static std::vector<std::string> mergeEnv(const std::vector<std::string>& image_env,
+                                           const std::vector<std::string>& extra,
                                            const std::string& hostname, const std::string& home) {
     std::vector<std::string> out;
     auto set = [&](const std::string& kvs) {
@@ -895,7 +972,8 @@ class RuntimeImpl : public Runtime {
     set("HOSTNAME=" + hostname);
     for (const auto& e : image_env) set(e);
     for (const auto& e : extra) set(e);
-    bool has_home = std::any_of(out.begin(), out.end(), [](const std::string& e) { return e.rfind("HOME=", 0) == 0; });
+    bool has_home = std::any_of(out.begin(), out.end(),
+                                [](const std::string& e) { return e.rfind("HOME=", 0) == 0; });
     if (!has_home) set("HOME=" + home);
     return out;
   }
@@ -941,12 +1019,17 @@ class RuntimeImpl : public Runtime {
         ::close(sk);
       }
       for (const auto& [src, dst] : binds)
-        if (::mount(src.c_str(), dst.c_str(), nullptr, MS_BIND, nullptr) != 0) return die("bind namespace");
+        if (::mount(src.c_str(), dst.c_str(), nullptr, MS_BIND, nullptr) != 0)
+          return die("bind namespace");
       return 0;
     };
     SKIFF_ASSIGN_OR_RETURN(int status, runInVforkChild(child));
-    if (failure.what != nullptr) return Error::fromErrno(failure.err, std::string("create sandbox namespaces: ") + failure.what);
-    if (status != 0) return Error(ErrorCode::Internal, "create sandbox namespaces: helper exited with status " + std::to_string(status));
+    if (failure.what != nullptr)
+      return Error::fromErrno(failure.err,
+                              std::string("create sandbox namespaces: ") + failure.what);
+    if (status != 0)
+      return Error(ErrorCode::Internal, "create sandbox namespaces: helper exited with status " +
+                                            std::to_string(status));
     return ok();
   }
 
@@ -981,7 +1064,8 @@ class RuntimeImpl : public Runtime {
   }
 
   template <typename M>
-  static Result<typename M::mapped_type> findIn(const M& m, const std::string& id, const char* what) {
+  static Result<typename M::mapped_type> findIn(const M& m, const std::string& id,
+                                                const char* what) {
     if (auto it = m.find(id); it != m.end()) return it->second;
     if (id.size() >= 4) {
       const typename M::mapped_type* hit = nullptr;
@@ -992,7 +1076,9 @@ class RuntimeImpl : public Runtime {
           ++n;
         }
       if (n == 1) return *hit;
-      if (n > 1) return Error(ErrorCode::Invalid, std::string(what) + " id prefix '" + id + "' is ambiguous");
+      if (n > 1)
+        return Error(ErrorCode::Invalid,
+                     std::string(what) + " id prefix '" + id + "' is ambiguous");
     }
     return Error(ErrorCode::NotFound, std::string(what) + " '" + id + "' not found");
   }
@@ -1020,7 +1106,8 @@ class RuntimeImpl : public Runtime {
 
   Result<void> checkRunning(const ContainerRecord& r, const char* what) {
     if (statusOf(r).state != ContainerState::Running)
-      return Error(ErrorCode::Conflict, std::string(what) + ": container '" + r.config.name + "' is not running");
+      return Error(ErrorCode::Conflict,
+                   std::string(what) + ": container '" + r.config.name + "' is not running");
     return ok();
   }
 
@@ -1029,15 +1116,19 @@ class RuntimeImpl : public Runtime {
   // closing an inotify instance waits for an SRCU grace period, 5-20 ms here, on every wait.
   bool waitExit(const ContainerRecord& r, std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    UniqueFd pidfd(r.shim_pid > 0 ? static_cast<int>(::syscall(SYS_pidfd_open, r.shim_pid, 0)) : -1);
+    UniqueFd pidfd(r.shim_pid > 0 ? static_cast<int>(::syscall(SYS_pidfd_open, r.shim_pid, 0))
+                                  : -1);
     while (true) {
       auto st = statusOf(r).state;
       if (st == ContainerState::Exited || st == ContainerState::Unknown) return true;
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
       int wait_ms = static_cast<int>(std::min<std::int64_t>(left.count(), 50));
       if (pidfd) {
-        struct pollfd p {pidfd.get(), POLLIN, 0};
+        struct pollfd p {
+          pidfd.get(), POLLIN, 0
+        };
         if (::poll(&p, 1, wait_ms) > 0) pidfd.reset();  // exited: from now on the record decides
       } else {
         std::this_thread::sleep_for(std::chrono::milliseconds(std::min(wait_ms, 5)));
@@ -1094,7 +1185,7 @@ class RuntimeImpl : public Runtime {
   std::mutex mu_;
   std::map<std::string, SandboxRecord> sandboxes_;
   std::map<std::string, ContainerRecord> containers_;
-  std::set<std::string> reserved_;  // sandbox/name/attempt of creates in progress
+  std::set<std::string> reserved_;                    // sandbox/name/attempt of creates in progress
   std::map<std::string, std::string> seccomp_files_;  // capability set -> compiled program file
 };
 
@@ -1105,15 +1196,20 @@ std::string_view backendName(Backend b) { return b == Backend::Runc ? "runc" : "
 Result<Backend> parseBackend(std::string_view name) {
   if (name == "native") return Backend::Native;
   if (name == "runc") return Backend::Runc;
-  return Error(ErrorCode::Invalid, "unknown runtime backend '" + std::string(name) + "' (native, runc)");
+  return Error(ErrorCode::Invalid,
+               "unknown runtime backend '" + std::string(name) + "' (native, runc)");
 }
 
 std::string_view containerStateName(ContainerState s) {
   switch (s) {
-    case ContainerState::Created: return "Created";
-    case ContainerState::Running: return "Running";
-    case ContainerState::Exited: return "Exited";
-    case ContainerState::Unknown: return "Unknown";
+    case ContainerState::Created:
+      return "Created";
+    case ContainerState::Running:
+      return "Running";
+    case ContainerState::Exited:
+      return "Exited";
+    case ContainerState::Unknown:
+      return "Unknown";
   }
   return "Unknown";
 }

@@ -3,8 +3,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 namespace skiff::runtime {
@@ -67,7 +67,8 @@ class GzipReader : public ByteReader {
         continue;
       }
       if (rc != Z_OK && rc != Z_BUF_ERROR)
-        return Error(ErrorCode::Invalid, std::string("decompress gzip: ") + (zs_.msg ? zs_.msg : "corrupt data"));
+        return Error(ErrorCode::Invalid,
+                     std::string("decompress gzip: ") + (zs_.msg ? zs_.msg : "corrupt data"));
     }
     return std::min<std::size_t>(n, 1u << 30) - zs_.avail_out;
   }
@@ -100,7 +101,8 @@ Result<std::uint64_t> parseNumber(const char* f, std::size_t n, std::string_view
   if (n > 0 && (static_cast<unsigned char>(f[0]) & 0x80)) {
     std::uint64_t v = static_cast<unsigned char>(f[0]) & 0x3f;
     for (std::size_t i = 1; i < n; ++i) {
-      if (v >> 56) return Error(ErrorCode::Invalid, "read tar header: " + std::string(what) + " overflows");
+      if (v >> 56)
+        return Error(ErrorCode::Invalid, "read tar header: " + std::string(what) + " overflows");
       v = (v << 8) | static_cast<unsigned char>(f[i]);
     }
     return v;
@@ -109,7 +111,8 @@ Result<std::uint64_t> parseNumber(const char* f, std::size_t n, std::string_view
   std::size_t i = 0;
   while (i < n && (f[i] == ' ' || f[i] == '\0')) ++i;
   for (; i < n && f[i] >= '0' && f[i] <= '7'; ++i) {
-    if (v >> 60) return Error(ErrorCode::Invalid, "read tar header: " + std::string(what) + " overflows");
+    if (v >> 60)
+      return Error(ErrorCode::Invalid, "read tar header: " + std::string(what) + " overflows");
     v = v * 8 + static_cast<std::uint64_t>(f[i] - '0');
   }
   for (; i < n; ++i) {
@@ -125,7 +128,8 @@ Result<void> parsePax(const std::string& data, std::map<std::string, std::string
   std::size_t pos = 0;
   while (pos < data.size()) {
     std::size_t sp = data.find(' ', pos);
-    if (sp == std::string::npos) return Error(ErrorCode::Invalid, "read pax header: missing length");
+    if (sp == std::string::npos)
+      return Error(ErrorCode::Invalid, "read pax header: missing length");
     std::size_t len = 0;
     for (std::size_t i = pos; i < sp; ++i) {
       if (data[i] < '0' || data[i] > '9' || len > kMaxMetaSize)
@@ -136,7 +140,8 @@ Result<void> parsePax(const std::string& data, std::map<std::string, std::string
       return Error(ErrorCode::Invalid, "read pax header: bad record");
     std::string rec = data.substr(sp + 1, pos + len - 1 - (sp + 1));
     auto eq = rec.find('=');
-    if (eq == std::string::npos) return Error(ErrorCode::Invalid, "read pax header: record without '='");
+    if (eq == std::string::npos)
+      return Error(ErrorCode::Invalid, "read pax header: record without '='");
     out[rec.substr(0, eq)] = rec.substr(eq + 1);
     pos += len;
   }
@@ -149,8 +154,8 @@ std::unique_ptr<ByteReader> fdReader(int fd) { return std::make_unique<FdReader>
 std::unique_ptr<ByteReader> gzipReader(std::unique_ptr<ByteReader> inner) {
   return std::make_unique<GzipReader>(std::move(inner));
 }
-std::unique_ptr<ByteReader> observingReader(std::unique_ptr<ByteReader> inner,
-                                            std::function<void(const char*, std::size_t)> observer) {
+std::unique_ptr<ByteReader> observingReader(
+    std::unique_ptr<ByteReader> inner, std::function<void(const char*, std::size_t)> observer) {
   return std::make_unique<ObservingReader>(std::move(inner), std::move(observer));
 }
 
@@ -175,7 +180,8 @@ Result<void> TarReader::skip(std::uint64_t n) {
 }
 
 Result<std::string> TarReader::readAll(std::uint64_t size) {
-  if (size > kMaxMetaSize) return Error(ErrorCode::Invalid, "read tar archive: metadata record too large");
+  if (size > kMaxMetaSize)
+    return Error(ErrorCode::Invalid, "read tar archive: metadata record too large");
   std::string s(static_cast<std::size_t>(size), '\0');
   SKIFF_TRY(readExact(s.data(), s.size()));
   std::uint64_t pad = (kBlock - size % kBlock) % kBlock;
@@ -205,7 +211,8 @@ Result<std::optional<TarEntry>> TarReader::next() {
       if (got == 0) break;
       done += got;
     }
-    if (done == 0 && pax.empty() && gnu_name.empty() && gnu_link.empty()) return std::optional<TarEntry>{};
+    if (done == 0 && pax.empty() && gnu_name.empty() && gnu_link.empty())
+      return std::optional<TarEntry>{};
     if (done < kBlock) return Error(ErrorCode::Invalid, "read tar archive: truncated header");
     bool zero = std::all_of(h, h + kBlock, [](char c) { return c == 0; });
     if (zero) return std::optional<TarEntry>{};
@@ -214,7 +221,9 @@ Result<std::optional<TarEntry>> TarReader::next() {
     std::uint64_t sum = 0;
     for (std::size_t i = 0; i < kBlock; ++i)
       sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(h[i]);
-    if (sum != chk) return Error(ErrorCode::Invalid, "read tar archive: header checksum mismatch (corrupt archive)");
+    if (sum != chk)
+      return Error(ErrorCode::Invalid,
+                   "read tar archive: header checksum mismatch (corrupt archive)");
 
     SKIFF_ASSIGN_OR_RETURN(std::uint64_t size, parseNumber(h + 124, 12, "size"));
     char type = h[156];
@@ -253,28 +262,52 @@ Result<std::optional<TarEntry>> TarReader::next() {
     }
     for (auto& [k, v] : pax) {
       try {
-        if (k == "path") e.path = v;
-        else if (k == "linkpath") e.linkname = v;
-        else if (k == "size") size = std::stoull(v);
-        else if (k == "uid") e.uid = static_cast<std::uint32_t>(std::stoul(v));
-        else if (k == "gid") e.gid = static_cast<std::uint32_t>(std::stoul(v));
-        else if (k == "mtime") e.mtime = std::stoll(v);
-        else if (k.rfind("SCHILY.xattr.", 0) == 0) e.xattrs[k.substr(13)] = v;
+        if (k == "path")
+          e.path = v;
+        else if (k == "linkpath")
+          e.linkname = v;
+        else if (k == "size")
+          size = std::stoull(v);
+        else if (k == "uid")
+          e.uid = static_cast<std::uint32_t>(std::stoul(v));
+        else if (k == "gid")
+          e.gid = static_cast<std::uint32_t>(std::stoul(v));
+        else if (k == "mtime")
+          e.mtime = std::stoll(v);
+        else if (k.rfind("SCHILY.xattr.", 0) == 0)
+          e.xattrs[k.substr(13)] = v;
       } catch (...) {
         return Error(ErrorCode::Invalid, "read pax header: bad value for '" + k + "'");
       }
     }
     switch (type) {
-      case '0': case '\0': case '7': e.type = TarType::File; break;
-      case '1': e.type = TarType::HardLink; break;
-      case '2': e.type = TarType::Symlink; break;
-      case '3': e.type = TarType::CharDevice; break;
-      case '4': e.type = TarType::BlockDevice; break;
-      case '5': e.type = TarType::Directory; break;
-      case '6': e.type = TarType::Fifo; break;
+      case '0':
+      case '\0':
+      case '7':
+        e.type = TarType::File;
+        break;
+      case '1':
+        e.type = TarType::HardLink;
+        break;
+      case '2':
+        e.type = TarType::Symlink;
+        break;
+      case '3':
+        e.type = TarType::CharDevice;
+        break;
+      case '4':
+        e.type = TarType::BlockDevice;
+        break;
+      case '5':
+        e.type = TarType::Directory;
+        break;
+      case '6':
+        e.type = TarType::Fifo;
+        break;
       default:
-        return Error(ErrorCode::Unsupported, std::string("read tar archive: unsupported entry type '") + type +
-                                                 "' for '" + e.path + "'");
+        return Error(ErrorCode::Unsupported,
+                     std::string("read tar archive: unsupported entry type '") + type + "' for '" +
+                         e.path + "'");
     }
     if (e.type == TarType::File) {
       e.size = size;
@@ -284,7 +317,8 @@ Result<std::optional<TarEntry>> TarReader::next() {
       remaining_ = 0;
     }
     padding_ = (kBlock - remaining_ % kBlock) % kBlock;
-    if (e.path.empty()) return Error(ErrorCode::Invalid, "read tar archive: entry with an empty name");
+    if (e.path.empty())
+      return Error(ErrorCode::Invalid, "read tar archive: entry with an empty name");
     return std::optional<TarEntry>(std::move(e));
   }
 }

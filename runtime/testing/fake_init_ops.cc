@@ -32,8 +32,9 @@ sys::PathKind FakeInitOps::pathKind(const std::string& path) {
   return it == kinds_.end() ? sys::PathKind::Missing : it->second;
 }
 
-sys::SysResult FakeInitOps::mount(const std::string& source, const std::string& target, const std::string& fstype,
-                                  unsigned long flags, const std::string& /*data*/) {
+sys::SysResult FakeInitOps::mount(const std::string& source, const std::string& target,
+                                  const std::string& fstype, unsigned long flags,
+                                  const std::string& /*data*/) {
   if (fail_next_ != 0) {
     int e = fail_next_;
     fail_next_ = 0;

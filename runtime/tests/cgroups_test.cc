@@ -41,7 +41,8 @@ TEST_F(CgroupFixture, RootWithoutTheNeededHierarchiesIsRefused) {
   // Nothing mounted (what `ip netns exec` leaves): every v1 hierarchy is named.
   auto bare = checkCgroupRoot(root_, CgroupVersion::V1);
   ASSERT_FALSE(bare);
-  EXPECT_NE(bare.error().message().find("Following Cgroup subsystem not mounted: [cpu cpuacct memory pids]"),
+  EXPECT_NE(bare.error().message().find(
+                "Following Cgroup subsystem not mounted: [cpu cpuacct memory pids]"),
             std::string::npos)
       << bare.error().message();
   for (const char* c : {"cpu", "cpuacct", "pids"}) {
@@ -60,7 +61,8 @@ TEST_F(CgroupFixture, RootWithoutTheNeededHierarchiesIsRefused) {
   auto v2 = checkCgroupRoot(root_, CgroupVersion::V2);
   ASSERT_FALSE(v2);
   EXPECT_NE(v2.error().message().find("not mounted: [memory]"), std::string::npos);
-  ASSERT_TRUE(writeFileAtomic(root_ + "/cgroup.controllers", "cpuset cpu io memory hugetlb pids\n"));
+  ASSERT_TRUE(
+      writeFileAtomic(root_ + "/cgroup.controllers", "cpuset cpu io memory hugetlb pids\n"));
   EXPECT_TRUE(checkCgroupRoot(root_, CgroupVersion::V2));
 }
 
@@ -70,7 +72,8 @@ TEST_F(CgroupFixture, V2WritesLimitsAndEnablesControllersInAncestors) {
   // The kernel creates controller files in new cgroups; the fake tree does it by hand.
   fs::create_directories(root_ + "/kubepods/burstable");
   ASSERT_TRUE(writeFileAtomic(root_ + "/kubepods/cgroup.controllers", "cpu memory pids\n"));
-  ASSERT_TRUE(writeFileAtomic(root_ + "/kubepods/burstable/cgroup.controllers", "cpu memory pids\n"));
+  ASSERT_TRUE(
+      writeFileAtomic(root_ + "/kubepods/burstable/cgroup.controllers", "cpu memory pids\n"));
   Resources r;
   r.cpu_shares = 512;
   r.cpu_quota_us = 50000;
@@ -84,16 +87,20 @@ TEST_F(CgroupFixture, V2WritesLimitsAndEnablesControllersInAncestors) {
   EXPECT_EQ(read("kubepods/burstable/podabc/c1/cpu.max"), "50000 100000");
   EXPECT_EQ(read("kubepods/burstable/podabc/c1/memory.max"), std::to_string(64 << 20));
   EXPECT_EQ(read("kubepods/burstable/podabc/c1/pids.max"), "100");
-  EXPECT_EQ(cg->oomFile("kubepods/burstable/podabc/c1"), root_ + "/kubepods/burstable/podabc/c1/memory.events");
+  EXPECT_EQ(cg->oomFile("kubepods/burstable/podabc/c1"),
+            root_ + "/kubepods/burstable/podabc/c1/memory.events");
 }
 
 TEST_F(CgroupFixture, V2UsageIsWorkingSetAndCpuNanoseconds) {
   auto cg = makeCgroupManager(root_, CgroupVersion::V2);
   fs::create_directories(root_ + "/c");
-  ASSERT_TRUE(writeFileAtomic(root_ + "/c/cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n"));
+  ASSERT_TRUE(
+      writeFileAtomic(root_ + "/c/cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n"));
   ASSERT_TRUE(writeFileAtomic(root_ + "/c/memory.current", "10000\n"));
-  ASSERT_TRUE(writeFileAtomic(root_ + "/c/memory.stat", "anon 6000\nfile 4000\ninactive_file 3000\n"));
-  ASSERT_TRUE(writeFileAtomic(root_ + "/c/memory.events", "low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\n"));
+  ASSERT_TRUE(
+      writeFileAtomic(root_ + "/c/memory.stat", "anon 6000\nfile 4000\ninactive_file 3000\n"));
+  ASSERT_TRUE(
+      writeFileAtomic(root_ + "/c/memory.events", "low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\n"));
   auto u = cg->usage("c");
   ASSERT_TRUE(u);
   EXPECT_EQ(u->cpu_usage_ns, 1500000u);
@@ -103,7 +110,8 @@ TEST_F(CgroupFixture, V2UsageIsWorkingSetAndCpuNanoseconds) {
 }
 
 TEST_F(CgroupFixture, V1WritesPerControllerFiles) {
-  for (const char* c : {"cpu", "cpuacct", "memory", "pids"}) fs::create_directories(root_ + "/" + c);
+  for (const char* c : {"cpu", "cpuacct", "memory", "pids"})
+    fs::create_directories(root_ + "/" + c);
   auto cg = makeCgroupManager(root_, CgroupVersion::V1);
   Resources r;
   r.cpu_shares = 1024;
@@ -118,9 +126,12 @@ TEST_F(CgroupFixture, V1WritesPerControllerFiles) {
   EXPECT_EQ(read("pids/kubepods/podx/c/pids.max"), "42");
   EXPECT_EQ(cg->joinFiles("kubepods/podx/c").size(), 4u);
   // v1 joins by thread (`tasks`): no global lock, no grace period.
-  EXPECT_EQ(cg->joinFiles("kubepods/podx/c")[0].substr(cg->joinFiles("kubepods/podx/c")[0].rfind('/')), "/tasks");
+  EXPECT_EQ(
+      cg->joinFiles("kubepods/podx/c")[0].substr(cg->joinFiles("kubepods/podx/c")[0].rfind('/')),
+      "/tasks");
   ASSERT_TRUE(writeFileAtomic(root_ + "/memory/kubepods/podx/c/memory.usage_in_bytes", "5000\n"));
-  ASSERT_TRUE(writeFileAtomic(root_ + "/memory/kubepods/podx/c/memory.stat", "cache 100\ntotal_inactive_file 1000\n"));
+  ASSERT_TRUE(writeFileAtomic(root_ + "/memory/kubepods/podx/c/memory.stat",
+                              "cache 100\ntotal_inactive_file 1000\n"));
   ASSERT_TRUE(writeFileAtomic(root_ + "/cpuacct/kubepods/podx/c/cpuacct.usage", "123456\n"));
   auto u = cg->usage("kubepods/podx/c");
   ASSERT_TRUE(u);

@@ -31,7 +31,8 @@ Result<void> applyDefaults(InitOps& ops) {
   req.masked_paths = defaultMaskedPaths();
   req.readonly_paths = defaultReadonlyPaths();
   for (const auto& s : rootfsPlan(req))
-    if (s.kind == K::Mask || s.kind == K::ReadOnly || s.kind == K::ReadOnlyRoot) SKIFF_TRY(applyPathStep(ops, s));
+    if (s.kind == K::Mask || s.kind == K::ReadOnly || s.kind == K::ReadOnlyRoot)
+      SKIFF_TRY(applyPathStep(ops, s));
   return ok();
 }
 
@@ -79,8 +80,10 @@ TEST(InitStepsTest, CapabilityPlanKeepsTheDefaultsForRootOnly) {
   auto root = capabilityPlan(keep, 40, 0, allSupported);
   EXPECT_EQ(root.process_caps, (std::vector<int>{CAP_CHOWN, CAP_KILL, CAP_NET_BIND_SERVICE}));
   EXPECT_EQ(root.bounding_drops.size(), 41u - 3u);
-  EXPECT_NE(std::find(root.bounding_drops.begin(), root.bounding_drops.end(), CAP_SYS_ADMIN), root.bounding_drops.end());
-  EXPECT_EQ(std::find(root.bounding_drops.begin(), root.bounding_drops.end(), CAP_KILL), root.bounding_drops.end());
+  EXPECT_NE(std::find(root.bounding_drops.begin(), root.bounding_drops.end(), CAP_SYS_ADMIN),
+            root.bounding_drops.end());
+  EXPECT_EQ(std::find(root.bounding_drops.begin(), root.bounding_drops.end(), CAP_KILL),
+            root.bounding_drops.end());
   // A non-root user keeps the bounding set but starts with no capabilities.
   auto user = capabilityPlan(keep, 40, 1000, allSupported);
   EXPECT_TRUE(user.process_caps.empty());
@@ -107,7 +110,8 @@ TEST(FakeInitOpsTest, ModelsBindsRemountsAndMissingTargets) {
   fs.addDir("/a");
   fs.addFile("/f");
   EXPECT_EQ(fs.mount("tmpfs", "/missing", "tmpfs", 0, "").err, ENOENT);
-  EXPECT_EQ(fs.mount("", "/a", "", MS_BIND | MS_REMOUNT | MS_RDONLY, "").err, EINVAL) << "remount of an unmounted path";
+  EXPECT_EQ(fs.mount("", "/a", "", MS_BIND | MS_REMOUNT | MS_RDONLY, "").err, EINVAL)
+      << "remount of an unmounted path";
   ASSERT_TRUE(fs.mount("/f", "/a", "", MS_BIND, "").ok());
   EXPECT_EQ(fs.pathKind("/a"), PathKind::Other) << "a file bound over the dir";
   ASSERT_TRUE(fs.mount("", "/a", "", MS_BIND | MS_REMOUNT | MS_RDONLY, "").ok());

@@ -32,7 +32,8 @@ RootfsRequest defaults() {
 
 TEST(RootfsPlanTest, DefaultContainerGetsMinimalDevReadOnlySysAndMasks) {
   auto p = rootfsPlan(defaults());
-  for (const char* d : {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"})
+  for (const char* d :
+       {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"})
     EXPECT_NE(find(p, K::Mknod, d), nullptr) << d;
   EXPECT_EQ(find(p, K::Mknod, "/dev/null")->major, 1u);
   EXPECT_EQ(find(p, K::Mknod, "/dev/tty")->major, 5u);

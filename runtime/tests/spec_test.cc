@@ -12,7 +12,9 @@
 namespace skiff::runtime {
 namespace {
 
-bool contains(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
 
 TEST(CapabilitiesTest, DefaultSetWithAddAndDrop) {
   ContainerConfig c;
@@ -44,14 +46,16 @@ TEST(SeccompTest, AdminSyscallsDependOnCapSysAdmin) {
     return n;
   };
   auto def = names(defaultSeccompRules(defaultCapabilities()));
-  for (const char* s : {"mount", "unshare", "setns", "keyctl", "add_key", "init_module", "finit_module", "delete_module",
-                        "kexec_load", "bpf", "reboot", "clone3", "open_by_handle_at"})
+  for (const char* s :
+       {"mount", "unshare", "setns", "keyctl", "add_key", "init_module", "finit_module",
+        "delete_module", "kexec_load", "bpf", "reboot", "clone3", "open_by_handle_at"})
     EXPECT_TRUE(contains(def, s)) << s;
   auto caps = defaultCapabilities();
   caps.push_back("CAP_SYS_ADMIN");
   auto admin = names(defaultSeccompRules(caps));
   EXPECT_FALSE(contains(admin, "mount"));
-  EXPECT_TRUE(contains(admin, "keyctl")) << "keyctl stays refused even with CAP_SYS_ADMIN (Docker default)";
+  EXPECT_TRUE(contains(admin, "keyctl"))
+      << "keyctl stays refused even with CAP_SYS_ADMIN (Docker default)";
 }
 
 LaunchSpec sampleSpec() {
@@ -127,7 +131,8 @@ TEST(OciConfigTest, JoinsSandboxNamespacesAndCarriesTheSecurityDefaults) {
   EXPECT_EQ(j["root"]["path"], "/state/containers/abc/rootfs");
   EXPECT_EQ(j["process"]["user"]["uid"], 33);
   EXPECT_EQ(j["process"]["noNewPrivileges"], true);
-  EXPECT_TRUE(j["process"]["capabilities"]["effective"].empty()) << "non-root gets no effective capabilities";
+  EXPECT_TRUE(j["process"]["capabilities"]["effective"].empty())
+      << "non-root gets no effective capabilities";
   EXPECT_EQ(j["linux"]["cgroupsPath"], "/kubepods/besteffort/podu/abc");
   EXPECT_EQ(j["linux"]["resources"]["memory"]["limit"], 1 << 26);
   EXPECT_EQ(j["linux"]["resources"]["cpu"]["quota"], 20000);
@@ -136,11 +141,12 @@ TEST(OciConfigTest, JoinsSandboxNamespacesAndCarriesTheSecurityDefaults) {
     if (ns["type"] == "network") net = ns["path"] == "/run/netns/pod";
   EXPECT_TRUE(net);
   EXPECT_EQ(j["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ALLOW");
-  EXPECT_TRUE(std::find(j["linux"]["maskedPaths"].begin(), j["linux"]["maskedPaths"].end(), "/proc/kcore") !=
-              j["linux"]["maskedPaths"].end());
+  EXPECT_TRUE(std::find(j["linux"]["maskedPaths"].begin(), j["linux"]["maskedPaths"].end(),
+                        "/proc/kcore") != j["linux"]["maskedPaths"].end());
   bool ro_volume = false;
   for (const auto& m : j["mounts"])
-    if (m["destination"] == "/data") ro_volume = std::find(m["options"].begin(), m["options"].end(), "ro") != m["options"].end();
+    if (m["destination"] == "/data")
+      ro_volume = std::find(m["options"].begin(), m["options"].end(), "ro") != m["options"].end();
   EXPECT_TRUE(ro_volume);
 }
 
@@ -157,8 +163,10 @@ TEST(RegistryAuthTest, ParsesBearerChallenges) {
 
 TEST(PlatformTest, SelectsTheManifestForThisPlatform) {
   std::string a(64, 'a'), b(64, 'b');
-  std::string idx = R"({"manifests":[{"digest":"sha256:)" + a + R"(","platform":{"os":"linux","architecture":"arm64"}},)" +
-                    R"({"digest":"sha256:)" + b + R"(","platform":{"os":"linux","architecture":"amd64"}}]})";
+  std::string idx = R"({"manifests":[{"digest":"sha256:)" + a +
+                    R"(","platform":{"os":"linux","architecture":"arm64"}},)" +
+                    R"({"digest":"sha256:)" + b +
+                    R"(","platform":{"os":"linux","architecture":"amd64"}}]})";
   auto d = selectPlatform(idx, "linux", "amd64");
   ASSERT_TRUE(d);
   EXPECT_EQ(d->digest, "sha256:" + b);

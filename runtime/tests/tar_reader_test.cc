@@ -23,7 +23,8 @@ class StringReader : public ByteReader {
 };
 
 // Builds a ustar header block for tests.
-std::string header(const std::string& name, char type, std::size_t size, const std::string& link = "") {
+std::string header(const std::string& name, char type, std::size_t size,
+                   const std::string& link = "") {
   std::string h(512, '\0');
   std::memcpy(h.data(), name.data(), std::min<std::size_t>(name.size(), 100));
   std::snprintf(h.data() + 100, 8, "%07o", 0644);
@@ -33,7 +34,10 @@ std::string header(const std::string& name, char type, std::size_t size, const s
   std::snprintf(h.data() + 136, 12, "%011o", 0);
   h[156] = type;
   std::memcpy(h.data() + 157, link.data(), std::min<std::size_t>(link.size(), 100));
-  std::memcpy(h.data() + 257, "ustar\0" "00", 8);
+  std::memcpy(h.data() + 257,
+              "ustar\0"
+              "00",
+              8);
   std::memset(h.data() + 148, ' ', 8);
   unsigned sum = 0;
   for (unsigned char c : h) sum += c;

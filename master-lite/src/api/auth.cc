@@ -34,7 +34,8 @@ std::vector<std::string> csv(const std::string& line) {
 }
 
 std::string b64decode(const std::string& in) {
-  static const std::string chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const std::string chars =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   int val = 0, bits = -8;
   for (unsigned char c : in) {
@@ -76,17 +77,25 @@ bool podOnNodeReferences(Registry& reg, const std::string& node, const std::stri
       if (text.find("\"secretName\":\"" + name + "\"") != std::string::npos) return true;
       if (text.find("\"secretRef\":{\"name\":\"" + name + "\"") != std::string::npos) return true;
       if (text.find("\"secretKeyRef\":{\"key\"") != std::string::npos &&
-          text.find("\"name\":\"" + name + "\"") != std::string::npos) return true;
+          text.find("\"name\":\"" + name + "\"") != std::string::npos)
+        return true;
       for (const auto& s : spec.value("imagePullSecrets", json::array())) {
         if (s.value("name", "") == name) return true;
       }
     }
     if (kind == "configmaps") {
-      if (text.find("\"configMap\":{") != std::string::npos && text.find("\"name\":\"" + name + "\"") != std::string::npos) return true;
-      if (text.find("\"configMapRef\":{\"name\":\"" + name + "\"") != std::string::npos) return true;
-      if (text.find("\"configMapKeyRef\":{") != std::string::npos && text.find("\"name\":\"" + name + "\"") != std::string::npos) return true;
+      if (text.find("\"configMap\":{") != std::string::npos &&
+          text.find("\"name\":\"" + name + "\"") != std::string::npos)
+        return true;
+      if (text.find("\"configMapRef\":{\"name\":\"" + name + "\"") != std::string::npos)
+        return true;
+      if (text.find("\"configMapKeyRef\":{") != std::string::npos &&
+          text.find("\"name\":\"" + name + "\"") != std::string::npos)
+        return true;
     }
-    if (kind == "persistentvolumeclaims" && text.find("\"claimName\":\"" + name + "\"") != std::string::npos) return true;
+    if (kind == "persistentvolumeclaims" &&
+        text.find("\"claimName\":\"" + name + "\"") != std::string::npos)
+      return true;
   }
   return false;
 }
@@ -131,10 +140,14 @@ Result<UserInfo> Authenticator::authenticateToken(const std::string& token) {
   for (char c : token) {
     if (c != '.' && !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return unauthorized();
   }
-  auto s = registry_.get(*findResource("", "v1", "secrets"), "kube-system", "bootstrap-token-" + id);
+  auto s =
+      registry_.get(*findResource("", "v1", "secrets"), "kube-system", "bootstrap-token-" + id);
   if (!s) return unauthorized();
   const json& data = s->value("data", json::object());
-  auto field = [&](const char* k) { return data.contains(k) && data[k].is_string() ? b64decode(data[k].get<std::string>()) : std::string(); };
+  auto field = [&](const char* k) {
+    return data.contains(k) && data[k].is_string() ? b64decode(data[k].get<std::string>())
+                                                   : std::string();
+  };
   if (s->value("type", "") != "bootstrap.kubernetes.io/token") return unauthorized();
   if (field("token-id") != id || field("token-secret") != secret) return unauthorized();
   if (field("usage-bootstrap-authentication") != "true") return unauthorized();
@@ -159,7 +172,8 @@ Result<void> authorize(Registry& reg, const UserInfo& user, const RequestAttribu
     // (system:discovery, system:public-info-viewer); health and version for anyone.
     const std::string& p = a.path;
     bool pub = p == "/healthz" || p == "/livez" || p == "/readyz" || p == "/version" ||
-               p.rfind("/healthz/", 0) == 0 || p.rfind("/livez/", 0) == 0 || p.rfind("/readyz/", 0) == 0;
+               p.rfind("/healthz/", 0) == 0 || p.rfind("/livez/", 0) == 0 ||
+               p.rfind("/readyz/", 0) == 0;
     if (pub || (authenticated && (p == "/api" || p.rfind("/api/", 0) == 0 || p == "/apis" ||
                                   p.rfind("/apis/", 0) == 0 || p.rfind("/openapi", 0) == 0))) {
       return ok();
@@ -171,11 +185,14 @@ Result<void> authorize(Registry& reg, const UserInfo& user, const RequestAttribu
     if (user.inGroup("system:nodes") && user.name.rfind("system:node:", 0) == 0) {
       std::string node = user.name.substr(12);
       // The Node authorizer + NodeRestriction admission, simplified to the same outcomes.
-      if (g.empty() && (res == "services" || res == "endpoints" || res == "namespaces") && allowed(kRead, v)) return ok();
+      if (g.empty() && (res == "services" || res == "endpoints" || res == "namespaces") &&
+          allowed(kRead, v))
+        return ok();
       if (g == "discovery.k8s.io" && res == "endpointslices" && allowed(kRead, v)) return ok();
       if (g.empty() && res == "nodes") {
         if (allowed(kRead, v)) return ok();
-        if ((v == "create" || v == "update" || v == "patch") && (a.name.empty() || a.name == node)) return ok();
+        if ((v == "create" || v == "update" || v == "patch") && (a.name.empty() || a.name == node))
+          return ok();
       }
       if (g.empty() && res == "pods") {
         if (allowed(kRead, v) && a.subresource.empty()) return ok();
@@ -189,8 +206,11 @@ Result<void> authorize(Registry& reg, const UserInfo& user, const RequestAttribu
         }
         if (v == "create" && a.subresource.empty()) return ok();  // static (mirror) pods
       }
-      if (g.empty() && res == "events" && (v == "create" || v == "update" || v == "patch")) return ok();
-      if (g == "events.k8s.io" && res == "events" && (v == "create" || v == "update" || v == "patch")) return ok();
+      if (g.empty() && res == "events" && (v == "create" || v == "update" || v == "patch"))
+        return ok();
+      if (g == "events.k8s.io" && res == "events" &&
+          (v == "create" || v == "update" || v == "patch"))
+        return ok();
       if (g == "coordination.k8s.io" && res == "leases" && a.ns == "kube-node-lease" &&
           (a.name == node || a.name.empty()) &&
           (v == "get" || v == "create" || v == "update" || v == "patch" || v == "delete")) {
@@ -200,9 +220,10 @@ Result<void> authorize(Registry& reg, const UserInfo& user, const RequestAttribu
           (v == "create" || v == "get" || v == "list" || v == "watch")) {
         return ok();
       }
-      if (g.empty() && (res == "secrets" || res == "configmaps" || res == "serviceaccounts" ||
-                        res == "persistentvolumeclaims") && v == "get" &&
-          podOnNodeReferences(reg, node, a.ns, res, a.name)) {
+      if (g.empty() &&
+          (res == "secrets" || res == "configmaps" || res == "serviceaccounts" ||
+           res == "persistentvolumeclaims") &&
+          v == "get" && podOnNodeReferences(reg, node, a.ns, res, a.name)) {
         return ok();
       }
     }
@@ -214,16 +235,19 @@ Result<void> authorize(Registry& reg, const UserInfo& user, const RequestAttribu
   }
   std::string who = user.name.empty() ? "system:anonymous" : user.name;
   if (!a.resource) {
-    return Error(ErrorCode::Forbidden, "forbidden: User \"" + who + "\" cannot " + a.verb +
-                                           " path \"" + a.path + "\"");
+    return Error(ErrorCode::Forbidden,
+                 "forbidden: User \"" + who + "\" cannot " + a.verb + " path \"" + a.path + "\"");
   }
   std::string res = a.resource->resource + (a.subresource.empty() ? "" : "/" + a.subresource);
-  std::string subject = a.name.empty() ? a.resource->qualifiedResource() + " is forbidden"
-                                       : a.resource->qualifiedResource() + " \"" + a.name + "\" is forbidden";
+  std::string subject = a.name.empty()
+                            ? a.resource->qualifiedResource() + " is forbidden"
+                            : a.resource->qualifiedResource() + " \"" + a.name + "\" is forbidden";
   std::string msg = subject + ": User \"" + who + "\" cannot " + a.verb + " resource \"" + res +
                     "\" in API group \"" + a.resource->group + "\"";
-  if (a.resource->namespaced && !a.ns.empty()) msg += " in the namespace \"" + a.ns + "\"";
-  else if (!a.resource->namespaced) msg += " at the cluster scope";
+  if (a.resource->namespaced && !a.ns.empty())
+    msg += " in the namespace \"" + a.ns + "\"";
+  else if (!a.resource->namespaced)
+    msg += " at the cluster scope";
   return Error(ErrorCode::Forbidden, msg);
 }
 

@@ -46,7 +46,8 @@ void defaultContainer(json& c) {
     // Requests default to limits when a limit is given and the request is not.
     json& res = c["resources"];
     if (res.contains("limits") && res["limits"].is_object()) {
-      if (!res.contains("requests") || !res["requests"].is_object()) res["requests"] = json::object();
+      if (!res.contains("requests") || !res["requests"].is_object())
+        res["requests"] = json::object();
       for (auto& [k, v] : res["limits"].items()) {
         if (!res["requests"].contains(k)) res["requests"][k] = v;
       }
@@ -88,7 +89,8 @@ void defaultPodSpec(json& spec) {
       for (const char* src : {"secret", "configMap", "projected", "downwardAPI"}) {
         if (v.contains(src) && v[src].is_object()) setIfMissing(v[src], "defaultMode", 420);
       }
-      if (v.contains("hostPath") && v["hostPath"].is_object()) setIfMissing(v["hostPath"], "type", "");
+      if (v.contains("hostPath") && v["hostPath"].is_object())
+        setIfMissing(v["hostPath"], "type", "");
     }
   }
 }
@@ -287,7 +289,8 @@ void admitNewPod(json& pod, const DefaultingOptions& options) {
     for (const auto& t : spec["tolerations"]) {
       if (!t.is_object()) continue;
       std::string eff = t.value("effect", "");
-      if ((t.value("key", "") == key || (t.value("key", "").empty() && t.value("operator", "") == "Exists")) &&
+      if ((t.value("key", "") == key ||
+           (t.value("key", "").empty() && t.value("operator", "") == "Exists")) &&
           (eff.empty() || eff == "NoExecute")) {
         has = true;
       }

@@ -25,7 +25,10 @@ json apiGroup(const std::string& group) {
     if (g.name != group || g.name.empty()) continue;
     json versions = json::array();
     for (const auto& v : g.versions) versions.push_back(gvJson(g.name, v));
-    return {{"kind", "APIGroup"}, {"apiVersion", "v1"}, {"name", g.name}, {"versions", versions},
+    return {{"kind", "APIGroup"},
+            {"apiVersion", "v1"},
+            {"name", g.name},
+            {"versions", versions},
             {"preferredVersion", gvJson(g.name, g.versions.front())}};
   }
   return json();
@@ -49,14 +52,20 @@ json apiResourceList(const std::string& group, const std::string& version) {
   for (const auto& r : allResources()) {
     if (r.group != group || r.version != version) continue;
     any = true;
-    json e = {{"name", r.resource}, {"singularName", r.singular}, {"namespaced", r.namespaced},
-              {"kind", r.kind}, {"verbs", standardVerbs()}};
+    json e = {{"name", r.resource},
+              {"singularName", r.singular},
+              {"namespaced", r.namespaced},
+              {"kind", r.kind},
+              {"verbs", standardVerbs()}};
     if (!r.short_names.empty()) e["shortNames"] = r.short_names;
     if (!r.categories.empty()) e["categories"] = r.categories;
     resources.push_back(e);
     for (const auto& s : r.subresources) {
-      json se = {{"name", r.resource + "/" + s.name}, {"singularName", ""},
-                 {"namespaced", r.namespaced}, {"kind", s.kind}, {"verbs", s.verbs}};
+      json se = {{"name", r.resource + "/" + s.name},
+                 {"singularName", ""},
+                 {"namespaced", r.namespaced},
+                 {"kind", s.kind},
+                 {"verbs", s.verbs}};
       if (s.group != r.group || s.version != r.version) {
         se["group"] = s.group;
         se["version"] = s.version;
@@ -65,7 +74,8 @@ json apiResourceList(const std::string& group, const std::string& version) {
     }
   }
   if (!any) return json();
-  return {{"kind", "APIResourceList"}, {"apiVersion", "v1"},
+  return {{"kind", "APIResourceList"},
+          {"apiVersion", "v1"},
           {"groupVersion", group.empty() ? version : group + "/" + version},
           {"resources", resources}};
 }
@@ -88,9 +98,10 @@ json aggregatedDiscovery(bool core, const std::string& version) {
         if (!r.categories.empty()) e["categories"] = r.categories;
         json subs = json::array();
         for (const auto& s : r.subresources) {
-          subs.push_back({{"subresource", s.name},
-                          {"responseKind", {{"group", s.group}, {"version", s.version}, {"kind", s.kind}}},
-                          {"verbs", s.verbs}});
+          subs.push_back(
+              {{"subresource", s.name},
+               {"responseKind", {{"group", s.group}, {"version", s.version}, {"kind", s.kind}}},
+               {"verbs", s.verbs}});
         }
         if (!subs.empty()) e["subresources"] = subs;
         resources.push_back(e);
@@ -110,7 +121,8 @@ std::string aggregatedDiscoveryVersion(const std::string& accept) {
   std::size_t pos = 0;
   while (pos <= accept.size()) {
     std::size_t comma = accept.find(',', pos);
-    std::string range = accept.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    std::string range =
+        accept.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     if (range.find("g=apidiscovery.k8s.io") != std::string::npos &&
         range.find("as=APIGroupDiscoveryList") != std::string::npos) {
       if (range.find("v=v2beta1") != std::string::npos) return "v2beta1";

@@ -45,19 +45,32 @@ HttpResponse textResponse(int status, const std::string& body) {
 
 std::string reasonFor(ErrorCode c) {
   switch (c) {
-    case ErrorCode::NotFound: return "NotFound";
-    case ErrorCode::AlreadyExists: return "AlreadyExists";
-    case ErrorCode::Conflict: return "Conflict";
-    case ErrorCode::Invalid: return "Invalid";
-    case ErrorCode::BadRequest: return "BadRequest";
-    case ErrorCode::Forbidden: return "Forbidden";
-    case ErrorCode::Unauthorized: return "Unauthorized";
-    case ErrorCode::Gone: return "Expired";
-    case ErrorCode::TooLarge: return "RequestEntityTooLarge";
-    case ErrorCode::Unsupported: return "UnsupportedMediaType";
-    case ErrorCode::Unavailable: return "ServiceUnavailable";
-    case ErrorCode::Timeout: return "Timeout";
-    default: return "InternalError";
+    case ErrorCode::NotFound:
+      return "NotFound";
+    case ErrorCode::AlreadyExists:
+      return "AlreadyExists";
+    case ErrorCode::Conflict:
+      return "Conflict";
+    case ErrorCode::Invalid:
+      return "Invalid";
+    case ErrorCode::BadRequest:
+      return "BadRequest";
+    case ErrorCode::Forbidden:
+      return "Forbidden";
+    case ErrorCode::Unauthorized:
+      return "Unauthorized";
+    case ErrorCode::Gone:
+      return "Expired";
+    case ErrorCode::TooLarge:
+      return "RequestEntityTooLarge";
+    case ErrorCode::Unsupported:
+      return "UnsupportedMediaType";
+    case ErrorCode::Unavailable:
+      return "ServiceUnavailable";
+    case ErrorCode::Timeout:
+      return "Timeout";
+    default:
+      return "InternalError";
   }
 }
 
@@ -92,11 +105,16 @@ json causesFrom(const std::string& msg) {
     if (colon == std::string::npos) continue;
     std::string field = p.substr(0, colon), m = p.substr(colon + 2);
     std::string reason = "FieldValueInvalid";
-    if (m.rfind("Required value", 0) == 0) reason = "FieldValueRequired";
-    else if (m.rfind("Unsupported value", 0) == 0) reason = "FieldValueNotSupported";
-    else if (m.rfind("Duplicate value", 0) == 0) reason = "FieldValueDuplicate";
-    else if (m.rfind("Forbidden", 0) == 0) reason = "FieldValueForbidden";
-    else if (m.rfind("Too long", 0) == 0) reason = "FieldValueTooLong";
+    if (m.rfind("Required value", 0) == 0)
+      reason = "FieldValueRequired";
+    else if (m.rfind("Unsupported value", 0) == 0)
+      reason = "FieldValueNotSupported";
+    else if (m.rfind("Duplicate value", 0) == 0)
+      reason = "FieldValueDuplicate";
+    else if (m.rfind("Forbidden", 0) == 0)
+      reason = "FieldValueForbidden";
+    else if (m.rfind("Too long", 0) == 0)
+      reason = "FieldValueTooLong";
     causes.push_back({{"reason", reason}, {"message", m}, {"field", field}});
   }
   return causes;
@@ -173,17 +191,26 @@ Route route(const std::vector<std::string>& seg) {
 }
 
 HttpResponse notFoundPath() {
-  return jsonResponse(404, {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()},
+  return jsonResponse(404, {{"kind", "Status"},
+                            {"apiVersion", "v1"},
+                            {"metadata", json::object()},
                             {"status", "Failure"},
                             {"message", "the server could not find the requested resource"},
-                            {"reason", "NotFound"}, {"details", json::object()}, {"code", 404}});
+                            {"reason", "NotFound"},
+                            {"details", json::object()},
+                            {"code", 404}});
 }
 
 HttpResponse methodNotAllowed(const std::string& verb, const ResourceInfo& r) {
-  return jsonResponse(405, {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()},
-                            {"status", "Failure"},
-                            {"message", verb + " is not supported on resources of kind \"" + r.resource + "\""},
-                            {"reason", "MethodNotAllowed"}, {"details", json::object()}, {"code", 405}});
+  return jsonResponse(
+      405, {{"kind", "Status"},
+            {"apiVersion", "v1"},
+            {"metadata", json::object()},
+            {"status", "Failure"},
+            {"message", verb + " is not supported on resources of kind \"" + r.resource + "\""},
+            {"reason", "MethodNotAllowed"},
+            {"details", json::object()},
+            {"code", 405}});
 }
 
 bool wantsTable(const std::string& accept) { return accept.find("as=Table") != std::string::npos; }
@@ -206,7 +233,11 @@ class WatchStream : public ResponseStream {
  public:
   WatchStream(WatchQueuePtr q, const ResourceInfo& r, bool table, TableObject include,
               std::chrono::steady_clock::time_point deadline, bool bookmarks)
-      : q_(std::move(q)), r_(r), table_(table), include_(include), deadline_(deadline),
+      : q_(std::move(q)),
+        r_(r),
+        table_(table),
+        include_(include),
+        deadline_(deadline),
         bookmarks_(bookmarks) {}
   ~WatchStream() override { q_->stop(); }
 
@@ -249,7 +280,8 @@ class WatchStream : public ResponseStream {
 // only understands the in-stream form, client-go both).
 class ErrorStream : public ResponseStream {
  public:
-  explicit ErrorStream(json status) : line_(json{{"type", "ERROR"}, {"object", std::move(status)}}.dump() + "\n") {}
+  explicit ErrorStream(json status)
+      : line_(json{{"type", "ERROR"}, {"object", std::move(status)}}.dump() + "\n") {}
   bool read(std::string& out) override {
     out += line_;
     line_.clear();
@@ -306,7 +338,8 @@ DeleteOptions deleteOptionsFrom(const json& body, const Query& query) {
     if (body.value("orphanDependents", false)) d.propagation_policy = "Orphan";
     const json& pre = body.value("preconditions", json());
     if (pre.is_object()) {
-      if (pre.contains("uid") && pre["uid"].is_string()) d.precondition_uid = pre["uid"].get<std::string>();
+      if (pre.contains("uid") && pre["uid"].is_string())
+        d.precondition_uid = pre["uid"].get<std::string>();
       if (pre.contains("resourceVersion") && pre["resourceVersion"].is_string()) {
         d.precondition_resource_version = pre["resourceVersion"].get<std::string>();
       }
@@ -355,19 +388,32 @@ std::string urlDecode(const std::string& s, bool plus_is_space) {
 
 int httpCodeFor(ErrorCode c) {
   switch (c) {
-    case ErrorCode::NotFound: return 404;
-    case ErrorCode::AlreadyExists: return 409;
-    case ErrorCode::Conflict: return 409;
-    case ErrorCode::Invalid: return 422;
-    case ErrorCode::BadRequest: return 400;
-    case ErrorCode::Forbidden: return 403;
-    case ErrorCode::Unauthorized: return 401;
-    case ErrorCode::Gone: return 410;
-    case ErrorCode::TooLarge: return 413;
-    case ErrorCode::Unsupported: return 415;
-    case ErrorCode::Unavailable: return 503;
-    case ErrorCode::Timeout: return 504;
-    default: return 500;
+    case ErrorCode::NotFound:
+      return 404;
+    case ErrorCode::AlreadyExists:
+      return 409;
+    case ErrorCode::Conflict:
+      return 409;
+    case ErrorCode::Invalid:
+      return 422;
+    case ErrorCode::BadRequest:
+      return 400;
+    case ErrorCode::Forbidden:
+      return 403;
+    case ErrorCode::Unauthorized:
+      return 401;
+    case ErrorCode::Gone:
+      return 410;
+    case ErrorCode::TooLarge:
+      return 413;
+    case ErrorCode::Unsupported:
+      return 415;
+    case ErrorCode::Unavailable:
+      return 503;
+    case ErrorCode::Timeout:
+      return 504;
+    default:
+      return 500;
   }
 }
 
@@ -378,8 +424,9 @@ json statusFromError(const Error& e, const ResourceInfo* r, const std::string& n
     code = 429;
     reason = "TooManyRequests";
   }
-  json s = {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()},
-            {"status", "Failure"}, {"message", e.message()}, {"reason", reason}, {"code", code}};
+  json s = {{"kind", "Status"},    {"apiVersion", "v1"},     {"metadata", json::object()},
+            {"status", "Failure"}, {"message", e.message()}, {"reason", reason},
+            {"code", code}};
   json details = json::object();
   if (r && e.code() != ErrorCode::BadRequest && e.code() != ErrorCode::Unauthorized) {
     if (!name.empty()) details["name"] = name;
@@ -392,8 +439,10 @@ json statusFromError(const Error& e, const ResourceInfo* r, const std::string& n
       details["kind"] = r->resource;
     }
     // Namespace lookups on create name the namespace, not the object.
-    if (e.code() == ErrorCode::NotFound && e.message().rfind("namespaces \"", 0) == 0 && r->resource != "namespaces") {
-      details = {{"name", e.message().substr(12, e.message().find('"', 12) - 12)}, {"kind", "namespaces"}};
+    if (e.code() == ErrorCode::NotFound && e.message().rfind("namespaces \"", 0) == 0 &&
+        r->resource != "namespaces") {
+      details = {{"name", e.message().substr(12, e.message().find('"', 12) - 12)},
+                 {"kind", "namespaces"}};
     }
   }
   if (e.code() == ErrorCode::Conflict && e.message().rfind("Apply failed", 0) == 0) {
@@ -404,7 +453,8 @@ json statusFromError(const Error& e, const ResourceInfo* r, const std::string& n
       std::size_t end = m.find('\n', pos);
       std::string field = m.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
       if (field.find(' ') == std::string::npos) {
-        details["causes"].push_back({{"reason", "FieldManagerConflict"}, {"message", "conflict"}, {"field", field}});
+        details["causes"].push_back(
+            {{"reason", "FieldManagerConflict"}, {"message", "conflict"}, {"field", field}});
       }
       if (end == std::string::npos) break;
       pos = end;
@@ -447,7 +497,8 @@ HttpResponse Handler::handle(const HttpRequest& req) {
     authenticated = true;
   }
   std::string authz = req.header("authorization");
-  if (!authenticated && authz.size() > 7 && (authz.rfind("Bearer ", 0) == 0 || authz.rfind("bearer ", 0) == 0)) {
+  if (!authenticated && authz.size() > 7 &&
+      (authz.rfind("Bearer ", 0) == 0 || authz.rfind("bearer ", 0) == 0)) {
     std::string token = authz.substr(7);
     while (!token.empty() && token.back() == ' ') token.pop_back();
     auto u = authn_.authenticateToken(token);
@@ -465,7 +516,8 @@ HttpResponse Handler::handle(const HttpRequest& req) {
     RequestAttributes a;
     a.verb = req.method == "GET" || req.method == "HEAD" ? "get" : "post";
     a.path = path.size() > 1 && path.back() == '/' ? path.substr(0, path.size() - 1) : path;
-    if (!authenticated && !(a.path == "/healthz" || a.path == "/livez" || a.path == "/readyz" || a.path == "/version")) {
+    if (!authenticated && !(a.path == "/healthz" || a.path == "/livez" || a.path == "/readyz" ||
+                            a.path == "/version")) {
       return errorResponse(Error(ErrorCode::Unauthorized, "Unauthorized"));
     }
     if (auto az = authorize(registry_, user, a); !az) return errorResponse(az.error());
@@ -475,27 +527,35 @@ HttpResponse Handler::handle(const HttpRequest& req) {
     }
     if (p == "/readyz" || p.rfind("/readyz/", 0) == 0) {
       bool ready = !options_.ready || options_.ready();
-      return textResponse(ready ? 200 : 500, ready ? "ok" : "[-]skiff-ready failed: not ready yet\nreadyz check failed");
+      return textResponse(
+          ready ? 200 : 500,
+          ready ? "ok" : "[-]skiff-ready failed: not ready yet\nreadyz check failed");
     }
     if (p == "/version") {
       std::string gv = kKubeVersion;
       std::string minor = gv.substr(gv.find('.') + 1);
       minor = minor.substr(0, minor.find('.'));
-      return jsonResponse(200, {{"major", "1"}, {"minor", minor}, {"gitVersion", gv},
+      return jsonResponse(200, {{"major", "1"},
+                                {"minor", minor},
+                                {"gitVersion", gv},
                                 {"gitCommit", std::string("skiff-") + kVersion},
-                                {"gitTreeState", "clean"}, {"buildDate", "2025-01-01T00:00:00Z"},
-                                {"goVersion", "go1.23.4"}, {"compiler", "gc"},
+                                {"gitTreeState", "clean"},
+                                {"buildDate", "2025-01-01T00:00:00Z"},
+                                {"goVersion", "go1.23.4"},
+                                {"compiler", "gc"},
                                 {"platform", "linux/amd64"}});
     }
     if (p == "/api" || p == "/apis") {
       std::string v = aggregatedDiscoveryVersion(accept);
       if (!v.empty()) {
         HttpResponse r = jsonResponse(200, aggregatedDiscovery(p == "/api", v));
-        r.content_type = "application/json;g=apidiscovery.k8s.io;v=" + v + ";as=APIGroupDiscoveryList";
+        r.content_type =
+            "application/json;g=apidiscovery.k8s.io;v=" + v + ";as=APIGroupDiscoveryList";
         r.headers.emplace_back("Vary", "Accept");
         return r;
       }
-      HttpResponse r = jsonResponse(200, p == "/api" ? apiVersions(options_.server_address) : apiGroupList());
+      HttpResponse r =
+          jsonResponse(200, p == "/api" ? apiVersions(options_.server_address) : apiGroupList());
       r.headers.emplace_back("Vary", "Accept");
       return r;
     }
@@ -542,14 +602,16 @@ HttpResponse Handler::handle(const HttpRequest& req) {
 
   RequestAttributes attrs{verb, &r, rt.subresource, rt.ns, rt.name, path};
   // exec/attach/portforward are "create" on the subresource even when sent as GET (websocket).
-  if (rt.subresource == "exec" || rt.subresource == "attach" || rt.subresource == "portforward") attrs.verb = "create";
+  if (rt.subresource == "exec" || rt.subresource == "attach" || rt.subresource == "portforward")
+    attrs.verb = "create";
   if (auto az = authorize(registry_, user, attrs); !az) return errorResponse(az.error());
 
   WriteOptions wopts;
   wopts.user = user;
   wopts.dry_run = q(query, "dryRun") == "All";
   if (!q(query, "dryRun").empty() && q(query, "dryRun") != "All") {
-    return errorResponse(Error(ErrorCode::BadRequest, "Invalid dryRun: " + q(query, "dryRun") + ": supported values: \"All\""));
+    return errorResponse(Error(ErrorCode::BadRequest, "Invalid dryRun: " + q(query, "dryRun") +
+                                                          ": supported values: \"All\""));
   }
   wopts.field_manager = q(query, "fieldManager");
   if (wopts.field_manager.empty()) {
@@ -574,16 +636,19 @@ HttpResponse Handler::handle(const HttpRequest& req) {
       return Error(ErrorCode::TooLarge, "the request body is too large (limit 3 MiB)");
     }
     SKIFF_ASSIGN_OR_RETURN(json body, parseBody(req, allow_empty));
-    if ((validation == "Strict" || validation == "Warn") && body.is_object() && rt.subresource.empty()) {
+    if ((validation == "Strict" || validation == "Warn") && body.is_object() &&
+        rt.subresource.empty()) {
       auto unknown = unknownFields(r, body);
       if (!unknown.empty()) {
         if (validation == "Strict") {
-          std::string m = r.kind + " in version \"" + r.version + "\" cannot be handled as a " + r.kind +
-                          ": strict decoding error: ";
-          for (std::size_t i = 0; i < unknown.size(); ++i) m += (i ? ", " : "") + std::string("unknown field \"") + unknown[i] + "\"";
+          std::string m = r.kind + " in version \"" + r.version + "\" cannot be handled as a " +
+                          r.kind + ": strict decoding error: ";
+          for (std::size_t i = 0; i < unknown.size(); ++i)
+            m += (i ? ", " : "") + std::string("unknown field \"") + unknown[i] + "\"";
           return Error(ErrorCode::BadRequest, m);
         }
-        for (const auto& u : unknown) warnings.emplace_back("Warning", "299 - \"unknown field \\\"" + u + "\\\"\"");
+        for (const auto& u : unknown)
+          warnings.emplace_back("Warning", "299 - \"unknown field \\\"" + u + "\\\"\"");
       }
     }
     return body;
@@ -596,19 +661,25 @@ HttpResponse Handler::handle(const HttpRequest& req) {
     if (!pod) return fail(pod.error());
     std::string node = str(*pod, {"spec", "nodeName"});
     if (node.empty()) {
-      return fail(Error(ErrorCode::BadRequest, "pod " + rt.name + " does not have a host assigned"));
+      return fail(
+          Error(ErrorCode::BadRequest, "pod " + rt.name + " does not have a host assigned"));
     }
     std::string container = q(query, "container");
     std::vector<std::string> names;
-    for (const auto& c : at(*pod, {"spec", "containers"}).is_array() ? at(*pod, {"spec", "containers"}) : json::array()) {
+    for (const auto& c : at(*pod, {"spec", "containers"}).is_array()
+                             ? at(*pod, {"spec", "containers"})
+                             : json::array()) {
       names.push_back(c.value("name", ""));
     }
-    for (const auto& c : at(*pod, {"spec", "initContainers"}).is_array() ? at(*pod, {"spec", "initContainers"}) : json::array()) {
+    for (const auto& c : at(*pod, {"spec", "initContainers"}).is_array()
+                             ? at(*pod, {"spec", "initContainers"})
+                             : json::array()) {
       if (!container.empty() && c.value("name", "") == container) names.push_back(container);
     }
     if (rt.subresource != "portforward") {
       if (container.empty()) {
-        std::string def = str(*pod, {"metadata", "annotations", "kubectl.kubernetes.io/default-container"});
+        std::string def =
+            str(*pod, {"metadata", "annotations", "kubectl.kubernetes.io/default-container"});
         if (names.size() == 1) {
           container = names[0];
         } else if (!def.empty()) {
@@ -616,11 +687,13 @@ HttpResponse Handler::handle(const HttpRequest& req) {
         } else {
           std::string list;
           for (const auto& n : names) list += (list.empty() ? "" : " ") + n;
-          return fail(Error(ErrorCode::BadRequest, "a container name must be specified for pod " + rt.name +
-                                                       ", choose one of: [" + list + "]"));
+          return fail(Error(ErrorCode::BadRequest, "a container name must be specified for pod " +
+                                                       rt.name + ", choose one of: [" + list +
+                                                       "]"));
         }
       } else if (std::find(names.begin(), names.end(), container) == names.end()) {
-        return fail(Error(ErrorCode::BadRequest, "container " + container + " is not valid for pod " + rt.name));
+        return fail(Error(ErrorCode::BadRequest,
+                          "container " + container + " is not valid for pod " + rt.name));
       }
     }
     auto nodeobj = registry_.get(*findResource("", "v1", "nodes"), "", node);
@@ -637,7 +710,9 @@ HttpResponse Handler::handle(const HttpRequest& req) {
         }
       }
     }
-    if (host.empty()) return fail(Error(ErrorCode::BadRequest, "node " + node + " has no address to reach its agent"));
+    if (host.empty())
+      return fail(
+          Error(ErrorCode::BadRequest, "node " + node + " has no address to reach its agent"));
     t.host = host;
     const json& port = at(*nodeobj, {"status", "daemonEndpoints", "kubeletEndpoint", "Port"});
     if (port.is_number_integer() && port.get<int>() > 0) t.port = port.get<int>();
@@ -646,7 +721,8 @@ HttpResponse Handler::handle(const HttpRequest& req) {
       static const char hex[] = "0123456789ABCDEF";
       std::string enc;
       for (unsigned char ch : v) {
-        if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') enc += static_cast<char>(ch);
+        if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~')
+          enc += static_cast<char>(ch);
         else {
           enc += '%';
           enc += hex[ch >> 4];
@@ -656,16 +732,19 @@ HttpResponse Handler::handle(const HttpRequest& req) {
       qs += (qs.empty() ? "?" : "&") + k + "=" + enc;
     };
     if (rt.subresource == "log") {
-      for (const char* k : {"follow", "previous", "sinceSeconds", "sinceTime", "timestamps", "tailLines", "limitBytes", "stream"}) {
+      for (const char* k : {"follow", "previous", "sinceSeconds", "sinceTime", "timestamps",
+                            "tailLines", "limitBytes", "stream"}) {
         if (query.count(k)) add(k, q(query, k));
       }
       t.path = "/containerLogs/" + rt.ns + "/" + rt.name + "/" + container + qs;
     } else if (rt.subresource == "portforward") {
-      for (auto it = query.lower_bound("ports"); it != query.upper_bound("ports"); ++it) add("port", it->second);
+      for (auto it = query.lower_bound("ports"); it != query.upper_bound("ports"); ++it)
+        add("port", it->second);
       t.path = "/portForward/" + rt.ns + "/" + rt.name + qs;
       t.upgrade = true;
     } else {
-      for (auto it = query.lower_bound("command"); it != query.upper_bound("command"); ++it) add("command", it->second);
+      for (auto it = query.lower_bound("command"); it != query.upper_bound("command"); ++it)
+        add("command", it->second);
       if (qbool(query, "stdin")) add("input", "1");
       if (qbool(query, "stdout")) add("output", "1");
       if (qbool(query, "stderr")) add("error", "1");
@@ -694,13 +773,16 @@ HttpResponse Handler::handle(const HttpRequest& req) {
     }
   }
   if (sel.send_initial_events && !sel.allow_bookmarks) {
-    return fail(Error(ErrorCode::Invalid, "ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents: Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true"));
+    return fail(Error(ErrorCode::Invalid,
+                      "ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents: Forbidden: "
+                      "sendInitialEvents requires setting allowWatchBookmarks to true"));
   }
 
   bool table = wantsTable(accept);
   auto respondObject = [&](int code, const json& obj) {
     if (table && obj.value("kind", "") == r.kind) {
-      json t = renderTable(r, {obj}, str(obj, {"metadata", "resourceVersion"}), "", Clock::now(), includeObject(query));
+      json t = renderTable(r, {obj}, str(obj, {"metadata", "resourceVersion"}), "", Clock::now(),
+                           includeObject(query));
       HttpResponse resp = tableResponse(t);
       resp.status = code;
       return finish(std::move(resp));
@@ -726,15 +808,17 @@ HttpResponse Handler::handle(const HttpRequest& req) {
     if (table) {
       std::vector<json> items((*list)["items"].begin(), (*list)["items"].end());
       json t = renderTable(r, items, (*list)["metadata"].value("resourceVersion", ""),
-                           (*list)["metadata"].value("continue", ""), Clock::now(), includeObject(query));
+                           (*list)["metadata"].value("continue", ""), Clock::now(),
+                           includeObject(query));
       return finish(tableResponse(t));
     }
     return finish(jsonResponse(200, *list));
   }
   if (verb == "watch") {
     if (!rt.name.empty()) {
-      sel.field_selector = sel.field_selector.empty() ? "metadata.name=" + rt.name
-                                                      : sel.field_selector + ",metadata.name=" + rt.name;
+      sel.field_selector = sel.field_selector.empty()
+                               ? "metadata.name=" + rt.name
+                               : sel.field_selector + ",metadata.name=" + rt.name;
     }
     auto deadline = std::chrono::steady_clock::now() + options_.default_watch_timeout;
     if (!q(query, "timeoutSeconds").empty()) {
@@ -754,15 +838,16 @@ HttpResponse Handler::handle(const HttpRequest& req) {
       return finish(std::move(resp));
     }
     if (!table) (*w)->encodedOnly();
-    resp.stream = std::make_unique<WatchStream>(std::move(w).value(), r, table, includeObject(query),
-                                                deadline, sel.allow_bookmarks);
+    resp.stream = std::make_unique<WatchStream>(
+        std::move(w).value(), r, table, includeObject(query), deadline, sel.allow_bookmarks);
     return finish(std::move(resp));
   }
   if (verb == "create") {
     auto body = bodyFor(false);
     if (!body) return fail(body.error());
     if (!rt.name.empty() && rt.subresource.empty()) return methodNotAllowed("POST", r);
-    if (rt.name.empty() && body->is_object() && user.inGroup("system:nodes") && !user.inGroup("system:masters")) {
+    if (rt.name.empty() && body->is_object() && user.inGroup("system:nodes") &&
+        !user.inGroup("system:masters")) {
       // NodeRestriction: what a node may create depends on the object's name (its own Node/Lease).
       RequestAttributes named = attrs;
       named.name = str(*body, {"metadata", "name"});
@@ -786,15 +871,20 @@ HttpResponse Handler::handle(const HttpRequest& req) {
     std::string ct = req.header("content-type");
     ct = ct.substr(0, ct.find(';'));
     PatchKind kind;
-    if (ct == "application/json-patch+json") kind = PatchKind::Json;
-    else if (ct == "application/merge-patch+json") kind = PatchKind::Merge;
-    else if (ct == "application/strategic-merge-patch+json") kind = PatchKind::Strategic;
-    else if (ct == "application/apply-patch+yaml" || ct == "application/apply-patch+cbor") kind = PatchKind::Apply;
+    if (ct == "application/json-patch+json")
+      kind = PatchKind::Json;
+    else if (ct == "application/merge-patch+json")
+      kind = PatchKind::Merge;
+    else if (ct == "application/strategic-merge-patch+json")
+      kind = PatchKind::Strategic;
+    else if (ct == "application/apply-patch+yaml" || ct == "application/apply-patch+cbor")
+      kind = PatchKind::Apply;
     else {
-      return fail(Error(ErrorCode::Unsupported,
-                        "the body of the request was in an unknown format - accepted media types include: "
-                        "application/json-patch+json, application/merge-patch+json, "
-                        "application/apply-patch+yaml, application/strategic-merge-patch+json"));
+      return fail(
+          Error(ErrorCode::Unsupported,
+                "the body of the request was in an unknown format - accepted media types include: "
+                "application/json-patch+json, application/merge-patch+json, "
+                "application/apply-patch+yaml, application/strategic-merge-patch+json"));
     }
     std::string saved = validation;
     if (kind != PatchKind::Apply) validation.clear();  // patches are partial objects
@@ -805,7 +895,9 @@ HttpResponse Handler::handle(const HttpRequest& req) {
       return fail(Error(ErrorCode::BadRequest, "force may not be specified for non-apply patch"));
     }
     if (kind == PatchKind::Apply && q(query, "fieldManager").empty()) {
-      return fail(Error(ErrorCode::BadRequest, "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch"));
+      return fail(Error(ErrorCode::BadRequest,
+                        "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: "
+                        "is required for apply patch"));
     }
     auto res = registry_.patch(r, rt.ns, rt.name, kind, *body, wopts, rt.subresource);
     if (!res) return fail(res.error());
@@ -817,7 +909,9 @@ HttpResponse Handler::handle(const HttpRequest& req) {
     std::string ct = req.header("content-type");
     if (!req.body.empty() && ct.find("protobuf") == std::string::npos) {
       body = json::parse(req.body, nullptr, false);
-      if (body.is_discarded()) return fail(Error(ErrorCode::BadRequest, "the body of the request could not be decoded as DeleteOptions"));
+      if (body.is_discarded())
+        return fail(Error(ErrorCode::BadRequest,
+                          "the body of the request could not be decoded as DeleteOptions"));
     }
     DeleteOptions del = deleteOptionsFrom(body, query);
     if (verb == "deletecollection") {

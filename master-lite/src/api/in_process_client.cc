@@ -31,7 +31,8 @@ Selection selectionOf(const ListOptions& o) {
 // Delivers a WatchQueue's events to a handler on its own thread.
 class ThreadWatch : public Watch {
  public:
-  ThreadWatch(WatchQueuePtr q, WatchHandler handler) : q_(std::move(q)), handler_(std::move(handler)) {
+  ThreadWatch(WatchQueuePtr q, WatchHandler handler)
+      : q_(std::move(q)), handler_(std::move(handler)) {
     q_->setNotify([this] {
       std::lock_guard l(mu_);
       signalled_ = true;
@@ -86,8 +87,12 @@ class ThreadWatch : public Watch {
         if (!stopping_) {
           // The queue overflowed or the store watch ended: tell the consumer to re-list, as a
           // reflector does after a 410.
-          json status = {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()},
-                         {"status", "Failure"}, {"reason", "Expired"}, {"code", 410},
+          json status = {{"kind", "Status"},
+                         {"apiVersion", "v1"},
+                         {"metadata", json::object()},
+                         {"status", "Failure"},
+                         {"reason", "Expired"},
+                         {"code", 410},
                          {"message", "watch closed: the consumer fell too far behind"}};
           stopping_ = true;
           mu_.unlock();
@@ -115,13 +120,15 @@ class InProcessClient : public ApiClient {
     opts_.field_manager = "skiff-controller-manager";
   }
 
-  Result<json> get(const GroupVersionResource& r, const std::string& ns, const std::string& name) override {
+  Result<json> get(const GroupVersionResource& r, const std::string& ns,
+                   const std::string& name) override {
     const ResourceInfo* ri = lookup(r);
     if (!ri) return unknown(r);
     return reg_.get(*ri, ns, name);
   }
 
-  Result<ObjectList> list(const GroupVersionResource& r, const std::string& ns, const ListOptions& o) override {
+  Result<ObjectList> list(const GroupVersionResource& r, const std::string& ns,
+                          const ListOptions& o) override {
     const ResourceInfo* ri = lookup(r);
     if (!ri) return unknown(r);
     SKIFF_ASSIGN_OR_RETURN(json l, reg_.list(*ri, ns, selectionOf(o)));
@@ -144,7 +151,8 @@ class InProcessClient : public ApiClient {
                       const std::string& subresource) override {
     const ResourceInfo* ri = lookup(r);
     if (!ri) return unknown(r);
-    std::string name = obj.is_object() ? obj.value("/metadata/name"_json_pointer, std::string()) : "";
+    std::string name =
+        obj.is_object() ? obj.value("/metadata/name"_json_pointer, std::string()) : "";
     if (name.empty()) return Error(ErrorCode::BadRequest, "update: metadata.name is required");
     SKIFF_ASSIGN_OR_RETURN(WriteResult res, reg_.update(*ri, ns, name, obj, opts_, subresource));
     return std::move(res.object);
@@ -154,7 +162,7 @@ class InProcessClient : public ApiClient {
                      PatchType type, const json& p, const std::string& subresource) override {
     const ResourceInfo* ri = lookup(r);
     if (!ri) return unknown(r);
-    PatchKind k = type == PatchType::Json ? PatchKind::Json
+    PatchKind k = type == PatchType::Json    ? PatchKind::Json
                   : type == PatchType::Merge ? PatchKind::Merge
                                              : PatchKind::Strategic;
     SKIFF_ASSIGN_OR_RETURN(WriteResult res, reg_.patch(*ri, ns, name, k, p, opts_, subresource));

@@ -198,7 +198,7 @@ void setEntry(json& obj, const ManagedUpdate& u, const json& fields, bool replac
   }
   if (!entry) {
     json e = {{"manager", u.manager}, {"operation", u.operation}, {"apiVersion", u.api_version},
-              {"time", u.time}, {"fieldsType", "FieldsV1"}, {"fieldsV1", json::object()}};
+              {"time", u.time},       {"fieldsType", "FieldsV1"}, {"fieldsV1", json::object()}};
     if (!u.subresource.empty()) e["subresource"] = u.subresource;
     mf.push_back(e);
     entry = &mf.back();
@@ -216,7 +216,8 @@ void dropEmptyEntries(json& obj) {
   json& mf = managedFieldsOf(obj);
   json kept = json::array();
   for (auto& e : mf) {
-    if (e.contains("fieldsV1") && e["fieldsV1"].is_object() && !e["fieldsV1"].empty()) kept.push_back(e);
+    if (e.contains("fieldsV1") && e["fieldsV1"].is_object() && !e["fieldsV1"].empty())
+      kept.push_back(e);
   }
   mf = std::move(kept);
 }
@@ -252,7 +253,8 @@ void diffLeaves(const json& a, const json& b, const std::string& path, const std
         } else {
           for (auto& [k, v] : el.items()) {
             prefix.push_back("f:" + k);
-            diffLeaves(match->contains(k) ? (*match)[k] : json(), v, path + "/" + field, k, prefix, out);
+            diffLeaves(match->contains(k) ? (*match)[k] : json(), v, path + "/" + field, k, prefix,
+                       out);
             prefix.pop_back();
           }
         }
@@ -308,8 +310,10 @@ json changedFieldSet(const json& old_obj, const json& new_obj) {
     if (o->contains("metadata") && (*o)["metadata"].is_object()) {
       json& m = (*o)["metadata"];
       for (auto it = m.begin(); it != m.end();) {
-        if (isServerMeta(it.key())) it = m.erase(it);
-        else ++it;
+        if (isServerMeta(it.key()))
+          it = m.erase(it);
+        else
+          ++it;
       }
     }
   }
@@ -326,7 +330,8 @@ std::vector<std::string> fieldPaths(const json& set) {
 void recordUpdate(json& obj, const ManagedUpdate& u, const json& fields) {
   if (u.manager.empty() || !obj.is_object()) return;
   auto changed = leavesOf(fields);
-  if (changed.empty() && obj.contains("metadata") && obj["metadata"].contains("managedFields")) return;
+  if (changed.empty() && obj.contains("metadata") && obj["metadata"].contains("managedFields"))
+    return;
   json& mf = managedFieldsOf(obj);
   for (auto& e : mf) {
     if (e.value("manager", "") == u.manager && e.value("operation", "") == u.operation) continue;
@@ -341,7 +346,8 @@ Result<json> serverSideApply(const json& live, const json& applied, const Manage
                              bool force) {
   json applied_set = fieldSetOf(applied);
   json result = live.is_object() ? live : json::object();
-  if (!result.contains("metadata") || !result["metadata"].is_object()) result["metadata"] = json::object();
+  if (!result.contains("metadata") || !result["metadata"].is_object())
+    result["metadata"] = json::object();
   json& mf = managedFieldsOf(result);
   // Conflicts: another manager owns a field this apply sets to a different value.
   std::map<std::string, std::vector<std::string>> conflicts;  // "manager using apiVersion" -> paths
@@ -359,15 +365,16 @@ Result<json> serverSideApply(const json& live, const json& applied, const Manage
       if (force) {
         removePath(e["fieldsV1"], leaf);
       } else {
-        conflicts["\"" + e.value("manager", "") + "\" using " + e.value("apiVersion", "")].push_back(
-            formatPath(leaf));
+        conflicts["\"" + e.value("manager", "") + "\" using " + e.value("apiVersion", "")]
+            .push_back(formatPath(leaf));
       }
     }
   }
   if (!conflicts.empty()) {
     std::size_t n = 0;
     for (auto& [m, paths] : conflicts) n += paths.size();
-    std::string msg = "Apply failed with " + std::to_string(n) + " conflict" + (n > 1 ? "s" : "") + ": ";
+    std::string msg =
+        "Apply failed with " + std::to_string(n) + " conflict" + (n > 1 ? "s" : "") + ": ";
     bool first = true;
     for (auto& [m, paths] : conflicts) {
       if (!first) msg += "\n";
@@ -413,7 +420,8 @@ Result<json> serverSideApply(const json& live, const json& applied, const Manage
   json intent = applied;
   intent.erase("status");
   if (intent.contains("metadata") && intent["metadata"].is_object()) {
-    for (const char* k : {"managedFields", "resourceVersion", "uid", "creationTimestamp", "generation"}) {
+    for (const char* k :
+         {"managedFields", "resourceVersion", "uid", "creationTimestamp", "generation"}) {
       intent["metadata"].erase(k);
     }
   }

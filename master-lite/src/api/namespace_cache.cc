@@ -31,19 +31,21 @@ Result<void> NamespaceCache::start(store::Store& store, const std::string& prefi
   {
     std::lock_guard l(mu_);
     terminating_.clear();
-    for (const auto& kv : listed.items) terminating_[kv.key.substr(prefix.size())] = beingDeleted(kv.value);
+    for (const auto& kv : listed.items)
+      terminating_[kv.key.substr(prefix.size())] = beingDeleted(kv.value);
   }
-  SKIFF_ASSIGN_OR_RETURN(watch_, store.watch(prefix, listed.revision, [this, prefix](const store::EventPtr& ev) {
-    std::string name = ev->kv.key.substr(prefix.size());
-    bool deleted = ev->type == store::EventType::Delete;
-    bool terminating = !deleted && beingDeleted(ev->kv.value);
-    std::lock_guard l(mu_);
-    if (deleted) {
-      terminating_.erase(name);
-    } else {
-      terminating_[name] = terminating;
-    }
-  }));
+  SKIFF_ASSIGN_OR_RETURN(
+      watch_, store.watch(prefix, listed.revision, [this, prefix](const store::EventPtr& ev) {
+        std::string name = ev->kv.key.substr(prefix.size());
+        bool deleted = ev->type == store::EventType::Delete;
+        bool terminating = !deleted && beingDeleted(ev->kv.value);
+        std::lock_guard l(mu_);
+        if (deleted) {
+          terminating_.erase(name);
+        } else {
+          terminating_[name] = terminating;
+        }
+      }));
   return ok();
 }
 

@@ -36,7 +36,8 @@ Result<json> mergeMap(const json& orig, const json& patch, const std::string& pa
 
 Result<json> mergeList(const json& orig, const json& patch, const std::string& path,
                        const std::string& field) {
-  if (!patch.is_array()) return Error(ErrorCode::BadRequest, "field '" + field + "' must be a list");
+  if (!patch.is_array())
+    return Error(ErrorCode::BadRequest, "field '" + field + "' must be a list");
   // Primitive lists with strategy "merge" (finalizers): union, keeping order.
   if (field == "finalizers") {
     json out = orig.is_array() ? orig : json::array();
@@ -50,7 +51,8 @@ Result<json> mergeList(const json& orig, const json& patch, const std::string& p
   if (key.empty() || !orig.is_array()) return stripDirectives(patch);
   json out = orig;
   for (const auto& el : patch) {
-    if (!el.is_object()) return Error(ErrorCode::BadRequest, "list '" + field + "' elements must be objects");
+    if (!el.is_object())
+      return Error(ErrorCode::BadRequest, "list '" + field + "' elements must be objects");
     std::string directive = el.value("$patch", "");
     if (directive == "replace") {
       json rest = json::array();
@@ -203,7 +205,9 @@ Result<json> applyJsonPatch(const json& doc, const json& patch) {
   try {
     return doc.patch(patch);
   } catch (const std::exception& e) {
-    return Error(ErrorCode::Invalid, std::string("the server rejected our request due to an error in our request: ") + e.what());
+    return Error(
+        ErrorCode::Invalid,
+        std::string("the server rejected our request due to an error in our request: ") + e.what());
   }
 }
 

@@ -20,7 +20,7 @@ struct ProtoField {
   ProtoType type;
   const char* message;  // for Message
   bool repeated;
-  ProtoType map_value;          // for Map (keys are strings)
+  ProtoType map_value;  // for Map (keys are strings)
   const char* map_value_message;
 };
 
@@ -43,7 +43,8 @@ const ProtoMessage* findMessage(const std::string& name) {
 }
 
 Error malformed(const std::string& why) {
-  return Error(ErrorCode::BadRequest, "the body of the request could not be decoded as protobuf: " + why);
+  return Error(ErrorCode::BadRequest,
+               "the body of the request could not be decoded as protobuf: " + why);
 }
 
 class Reader {
@@ -76,11 +77,16 @@ class Reader {
   }
   Result<void> skip(int wire) {
     switch (wire) {
-      case 0: return varint().has_value() ? ok() : Result<void>(malformed("bad varint"));
-      case 1: return fixed(8).has_value() ? ok() : Result<void>(malformed("bad fixed64"));
-      case 2: return bytes().has_value() ? ok() : Result<void>(malformed("bad bytes"));
-      case 5: return fixed(4).has_value() ? ok() : Result<void>(malformed("bad fixed32"));
-      default: return malformed("unsupported wire type " + std::to_string(wire));
+      case 0:
+        return varint().has_value() ? ok() : Result<void>(malformed("bad varint"));
+      case 1:
+        return fixed(8).has_value() ? ok() : Result<void>(malformed("bad fixed64"));
+      case 2:
+        return bytes().has_value() ? ok() : Result<void>(malformed("bad bytes"));
+      case 5:
+        return fixed(4).has_value() ? ok() : Result<void>(malformed("bad fixed32"));
+      default:
+        return malformed("unsupported wire type " + std::to_string(wire));
     }
   }
 
@@ -127,7 +133,8 @@ Result<json> decodeScalar(ProtoType t, int wire, Reader& r) {
 }
 
 // apimachinery's special messages have JSON forms of their own.
-Result<json> decodeSpecial(const std::string& name, std::string_view data, int depth, bool* handled) {
+Result<json> decodeSpecial(const std::string& name, std::string_view data, int depth,
+                           bool* handled) {
   *handled = true;
   if (name == "k8s.io.apimachinery.pkg.apis.meta.v1.Time" ||
       name == "k8s.io.apimachinery.pkg.apis.meta.v1.MicroTime") {
@@ -173,7 +180,8 @@ Result<json> decodeMessage(const std::string& qualified, std::string_view data, 
     if (handled) return special;
   }
   const ProtoMessage* msg = findMessage(name);
-  if (!msg) return Error(ErrorCode::Unsupported, "protobuf message " + name + " is not known to skiff");
+  if (!msg)
+    return Error(ErrorCode::Unsupported, "protobuf message " + name + " is not known to skiff");
   json out = json::object();
   Reader r(data);
   while (!r.done()) {
@@ -196,7 +204,8 @@ Result<json> decodeMessage(const std::string& qualified, std::string_view data, 
     }
     json value;
     if (f->type == ProtoType::Message) {
-      if (wire != 2) return malformed(std::string(f->name) + ": message with wire type " + std::to_string(wire));
+      if (wire != 2)
+        return malformed(std::string(f->name) + ": message with wire type " + std::to_string(wire));
       SKIFF_ASSIGN_OR_RETURN(auto bytes, r.bytes());
       SKIFF_ASSIGN_OR_RETURN(value, decodeMessage(f->message, bytes, depth + 1));
     } else if (f->type == ProtoType::Map) {
@@ -219,17 +228,21 @@ Result<json> decodeMessage(const std::string& qualified, std::string_view data, 
           SKIFF_TRY(er.skip(ew));
         }
       }
-      if (v.is_null()) v = f->map_value == ProtoType::String || f->map_value == ProtoType::Bytes ? json("") : json();
+      if (v.is_null())
+        v = f->map_value == ProtoType::String || f->map_value == ProtoType::Bytes ? json("")
+                                                                                  : json();
       if (!out.contains(f->name)) out[f->name] = json::object();
       out[f->name][key] = v;
       continue;
-    } else if (f->repeated && wire == 2 && f->type != ProtoType::String && f->type != ProtoType::Bytes) {
+    } else if (f->repeated && wire == 2 && f->type != ProtoType::String &&
+               f->type != ProtoType::Bytes) {
       // Packed repeated scalars.
       SKIFF_ASSIGN_OR_RETURN(auto packed, r.bytes());
       Reader pr(packed);
       if (!out.contains(f->name)) out[f->name] = json::array();
       while (!pr.done()) {
-        SKIFF_ASSIGN_OR_RETURN(json item, decodeScalar(f->type, f->type == ProtoType::Double ? 1 : 0, pr));
+        SKIFF_ASSIGN_OR_RETURN(json item,
+                               decodeScalar(f->type, f->type == ProtoType::Double ? 1 : 0, pr));
         out[f->name].push_back(item);
       }
       continue;
@@ -248,7 +261,9 @@ Result<json> decodeMessage(const std::string& qualified, std::string_view data, 
 }
 
 std::string packageFor(const std::string& api_version) {
-  std::string group = api_version.find('/') == std::string::npos ? "" : api_version.substr(0, api_version.find('/'));
+  std::string group = api_version.find('/') == std::string::npos
+                          ? ""
+                          : api_version.substr(0, api_version.find('/'));
   std::string version = api_version.substr(api_version.find('/') + 1);
   if (group.empty()) return "k8s.io.api.core." + version;
   auto dot = group.find('.');
@@ -289,8 +304,8 @@ Result<json> decodeKubernetesProtobuf(std::string_view body) {
   if (kind.empty() || api_version.empty()) return malformed("no apiVersion/kind");
   std::string message = packageFor(api_version) + "." + kind;
   if (!findMessage(message)) {
-    return Error(ErrorCode::Unsupported, "skiff cannot decode protobuf " + api_version + " " + kind +
-                                             "; send application/json");
+    return Error(ErrorCode::Unsupported, "skiff cannot decode protobuf " + api_version + " " +
+                                             kind + "; send application/json");
   }
   SKIFF_ASSIGN_OR_RETURN(json obj, decodeMessage(message, raw, 0));
   obj["apiVersion"] = api_version;

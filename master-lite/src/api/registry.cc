@@ -21,7 +21,8 @@ bool UserInfo::inGroup(const std::string& g) const {
 
 std::string ipToString(std::uint32_t ip) {
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+  std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255,
+                ip & 255);
   return buf;
 }
 
@@ -35,7 +36,8 @@ bool parseIpv4(const std::string& s, std::uint32_t* out) {
 }
 
 std::string encodeForStore(json obj) {
-  if (obj.contains("metadata") && obj["metadata"].is_object()) obj["metadata"].erase("resourceVersion");
+  if (obj.contains("metadata") && obj["metadata"].is_object())
+    obj["metadata"].erase("resourceVersion");
   return obj.dump();
 }
 
@@ -106,17 +108,22 @@ json scaleOf(const ResourceInfo& r, const json& obj) {
   const json& sel = at(obj, {"spec", "selector"});
   if (r.kind == "ReplicationController") {
     if (sel.is_object()) {
-      for (auto& [k, v] : sel.items()) selector += (selector.empty() ? "" : ",") + k + "=" + v.get<std::string>();
+      for (auto& [k, v] : sel.items())
+        selector += (selector.empty() ? "" : ",") + k + "=" + v.get<std::string>();
     }
   } else if (auto parsed = LabelSelector::fromJson(sel); parsed) {
     selector = parsed->toString();
   }
-  json status = {{"replicas", at(obj, {"status", "replicas"}).is_number() ? at(obj, {"status", "replicas"}) : json(0)}};
+  json status = {{"replicas", at(obj, {"status", "replicas"}).is_number()
+                                  ? at(obj, {"status", "replicas"})
+                                  : json(0)}};
   if (!selector.empty()) status["selector"] = selector;
   return {{"kind", "Scale"},
           {"apiVersion", "autoscaling/v1"},
           {"metadata", meta},
-          {"spec", {{"replicas", at(obj, {"spec", "replicas"}).is_number() ? at(obj, {"spec", "replicas"}) : json(0)}}},
+          {"spec",
+           {{"replicas",
+             at(obj, {"spec", "replicas"}).is_number() ? at(obj, {"spec", "replicas"}) : json(0)}}},
           {"status", status}};
 }
 
@@ -166,7 +173,8 @@ std::string Registry::prefix(const ResourceInfo& r, const std::string& ns) const
   return p;
 }
 
-std::string Registry::key(const ResourceInfo& r, const std::string& ns, const std::string& name) const {
+std::string Registry::key(const ResourceInfo& r, const std::string& ns,
+                          const std::string& name) const {
   return prefix(r, r.namespaced ? ns : "") + name;
 }
 
@@ -242,7 +250,8 @@ Result<json> Registry::list(const ResourceInfo& r, const std::string& ns, const 
 // Inserts "resourceVersion" into a stored object's text when it starts the way encodeForStore
 // writes objects of this type ({"apiVersion":..,"kind":..,"metadata":{...), else re-encodes.
 static void appendItem(std::string& out, const ResourceInfo& r, const store::KeyValue& kv) {
-  const std::string prefix = "{\"apiVersion\":\"" + r.groupVersion() + "\",\"kind\":\"" + r.kind + "\",\"metadata\":{";
+  const std::string prefix =
+      "{\"apiVersion\":\"" + r.groupVersion() + "\",\"kind\":\"" + r.kind + "\",\"metadata\":{";
   std::string rv = "\"resourceVersion\":\"" + std::to_string(kv.mod_revision) + "\"";
   if (kv.value.compare(0, prefix.size(), prefix) == 0) {
     out.append(prefix);
@@ -257,7 +266,8 @@ static void appendItem(std::string& out, const ResourceInfo& r, const store::Key
   out.append(obj.dump());
 }
 
-Result<std::string> Registry::listText(const ResourceInfo& r, const std::string& ns, const Selection& sel) {
+Result<std::string> Registry::listText(const ResourceInfo& r, const std::string& ns,
+                                       const Selection& sel) {
   SKIFF_ASSIGN_OR_RETURN(LabelSelector labels, LabelSelector::parse(sel.label_selector));
   SKIFF_ASSIGN_OR_RETURN(FieldSelector fields, FieldSelector::parseFor(sel.field_selector, r.kind));
   std::string pfx = prefix(r, ns);
@@ -304,7 +314,8 @@ Result<void> Registry::admitCreate(const ResourceInfo& r, const std::string& ns,
                                    const WriteOptions& opts) {
   if (r.namespaced) {
     using NsState = NamespaceCache::State;
-    SKIFF_ASSIGN_OR_RETURN(NsState state, state_->namespaces.lookup(store_, prefix(namespacesInfo(), ""), ns));
+    SKIFF_ASSIGN_OR_RETURN(NsState state,
+                           state_->namespaces.lookup(store_, prefix(namespacesInfo(), ""), ns));
     if (state == NsState::Missing) return notFound(namespacesInfo(), ns);
     if (state == NsState::Terminating) {
       return Error(ErrorCode::Forbidden,
@@ -372,7 +383,8 @@ Result<void> Registry::admitCreate(const ResourceInfo& r, const std::string& ns,
       if (!cert) {
         return Error(ErrorCode::Invalid,
                      r.qualifiedKind() + " \"" + str(obj, {"metadata", "name"}) +
-                         "\" is invalid: spec.request: Invalid value: []byte{...}: " + cert.error().message());
+                         "\" is invalid: spec.request: Invalid value: []byte{...}: " +
+                         cert.error().message());
       }
       static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
       std::string enc;
@@ -388,9 +400,12 @@ Result<void> Registry::admitCreate(const ResourceInfo& r, const std::string& ns,
       if (bits > -6) enc.push_back(tbl[((val << 8) >> (bits + 8)) & 0x3F]);
       while (enc.size() % 4) enc.push_back('=');
       obj["status"]["conditions"] = json::array(
-          {{{"type", "Approved"}, {"status", "True"}, {"reason", "AutoApproved"},
+          {{{"type", "Approved"},
+            {"status", "True"},
+            {"reason", "AutoApproved"},
             {"message", "Auto approving kubelet client certificate after SubjectAccessReview."},
-            {"lastUpdateTime", nowString()}, {"lastTransitionTime", nowString()}}});
+            {"lastUpdateTime", nowString()},
+            {"lastTransitionTime", nowString()}}});
       obj["status"]["certificate"] = enc;
     }
   }
@@ -409,8 +424,10 @@ Result<void> Registry::admitUpdate(const ResourceInfo& r, json& obj, const json&
       json s = json::parse(kv.value, nullptr, false);
       std::uint32_t ip;
       if (parseIpv4(str(s, {"spec", "clusterIP"}), &ip)) a.ips.insert(ip);
-      for (const auto& p : at(s, {"spec", "ports"}).is_array() ? at(s, {"spec", "ports"}) : json::array()) {
-        if (p.contains("nodePort") && p["nodePort"].is_number_integer()) a.ports.insert(p["nodePort"].get<int>());
+      for (const auto& p :
+           at(s, {"spec", "ports"}).is_array() ? at(s, {"spec", "ports"}) : json::array()) {
+        if (p.contains("nodePort") && p["nodePort"].is_number_integer())
+          a.ports.insert(p["nodePort"].get<int>());
       }
     }
     a.loaded = true;
@@ -480,7 +497,8 @@ Result<void> Registry::admitUpdate(const ResourceInfo& r, json& obj, const json&
       int had = 0;
       if (old_ports.is_array()) {
         for (const auto& op : old_ports) {
-          if (op.value("port", 0) == p.value("port", -1) && op.value("protocol", "TCP") == p.value("protocol", "TCP")) {
+          if (op.value("port", 0) == p.value("port", -1) &&
+              op.value("protocol", "TCP") == p.value("protocol", "TCP")) {
             had = op.value("nodePort", 0);
           }
         }
@@ -491,11 +509,14 @@ Result<void> Registry::admitUpdate(const ResourceInfo& r, json& obj, const json&
         p["nodePort"] = had;
       } else if (want != 0) {
         if (want < options_.node_port_min || want > options_.node_port_max) {
-          errs.push_back({FieldError::Type::Invalid, "spec.ports[" + std::to_string(i) + "].nodePort", want,
+          errs.push_back({FieldError::Type::Invalid,
+                          "spec.ports[" + std::to_string(i) + "].nodePort", want,
                           "provided port is not in the valid range. The range of valid ports is " +
-                              std::to_string(options_.node_port_min) + "-" + std::to_string(options_.node_port_max)});
+                              std::to_string(options_.node_port_min) + "-" +
+                              std::to_string(options_.node_port_max)});
         } else if (a.ports.count(want)) {
-          errs.push_back({FieldError::Type::Invalid, "spec.ports[" + std::to_string(i) + "].nodePort", want,
+          errs.push_back({FieldError::Type::Invalid,
+                          "spec.ports[" + std::to_string(i) + "].nodePort", want,
                           "provided port is already allocated"});
         } else {
           a.ports.insert(want);
@@ -513,7 +534,8 @@ Result<void> Registry::admitUpdate(const ResourceInfo& r, json& obj, const json&
             break;
           }
         }
-        if (!found) return Error(ErrorCode::Internal, "failed to allocate a nodePort: range is full");
+        if (!found)
+          return Error(ErrorCode::Internal, "failed to allocate a nodePort: range is full");
       }
     }
   }
@@ -531,7 +553,8 @@ void Registry::releaseResources(const ResourceInfo& r, const json& obj) {
   const json& ports = at(obj, {"spec", "ports"});
   if (ports.is_array()) {
     for (const auto& p : ports) {
-      if (p.contains("nodePort") && p["nodePort"].is_number_integer()) a.ports.erase(p["nodePort"].get<int>());
+      if (p.contains("nodePort") && p["nodePort"].is_number_integer())
+        a.ports.erase(p["nodePort"].get<int>());
     }
   }
 }
@@ -546,19 +569,22 @@ Result<WriteResult> Registry::create(const ResourceInfo& r, const std::string& n
     if (!obj.is_object()) return Error(ErrorCode::BadRequest, "binding body must be an object");
     std::string node = str(obj, {"target", "name"});
     if (node.empty()) {
-      return Error(ErrorCode::Invalid, "Binding \"" + name + "\" is invalid: target.name: Required value");
+      return Error(ErrorCode::Invalid,
+                   "Binding \"" + name + "\" is invalid: target.name: Required value");
     }
     for (int attempt = 0; attempt < 5; ++attempt) {
       std::int64_t rev = 0;
       SKIFF_ASSIGN_OR_RETURN(json pod, read(r, ns, name, &rev));
       if (hasDeletionTimestamp(pod)) {
-        return Error(ErrorCode::Conflict, "Operation cannot be fulfilled on pods/binding \"" + name +
-                                              "\": pod " + name + " is being deleted, cannot be assigned to a host");
+        return Error(ErrorCode::Conflict, "Operation cannot be fulfilled on pods/binding \"" +
+                                              name + "\": pod " + name +
+                                              " is being deleted, cannot be assigned to a host");
       }
       std::string current = str(pod, {"spec", "nodeName"});
       if (!current.empty()) {
-        return Error(ErrorCode::Conflict, "Operation cannot be fulfilled on pods/binding \"" + name +
-                                              "\": pod " + name + " is already assigned to node \"" + current + "\"");
+        return Error(ErrorCode::Conflict, "Operation cannot be fulfilled on pods/binding \"" +
+                                              name + "\": pod " + name +
+                                              " is already assigned to node \"" + current + "\"");
       }
       json old = pod;
       pod["spec"]["nodeName"] = node;
@@ -575,7 +601,9 @@ Result<WriteResult> Registry::create(const ResourceInfo& r, const std::string& n
         }
       }
       if (!found) {
-        conds.push_back({{"type", "PodScheduled"}, {"status", "True"}, {"lastProbeTime", nullptr},
+        conds.push_back({{"type", "PodScheduled"},
+                         {"status", "True"},
+                         {"lastProbeTime", nullptr},
                          {"lastTransitionTime", nowString()}});
       }
       if (opts.dry_run) break;
@@ -583,9 +611,13 @@ Result<WriteResult> Registry::create(const ResourceInfo& r, const std::string& n
       if (w) break;
       if (!w.error().is(ErrorCode::Conflict)) return std::move(w).error();
     }
-    return WriteResult{{{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()},
-                        {"status", "Success"}, {"code", 201}},
-                       true, true};
+    return WriteResult{{{"kind", "Status"},
+                        {"apiVersion", "v1"},
+                        {"metadata", json::object()},
+                        {"status", "Success"},
+                        {"code", 201}},
+                       true,
+                       true};
   }
   if (r.kind == "Pod" && subresource == "eviction") {
     DeleteOptions del;
@@ -594,7 +626,8 @@ Result<WriteResult> Registry::create(const ResourceInfo& r, const std::string& n
       if (d.contains("gracePeriodSeconds") && d["gracePeriodSeconds"].is_number_integer()) {
         del.grace_period_seconds = d["gracePeriodSeconds"].get<std::int64_t>();
       }
-      if (at(d, {"preconditions", "uid"}).is_string()) del.precondition_uid = at(d, {"preconditions", "uid"}).get<std::string>();
+      if (at(d, {"preconditions", "uid"}).is_string())
+        del.precondition_uid = at(d, {"preconditions", "uid"}).get<std::string>();
     }
     SKIFF_ASSIGN_OR_RETURN(json pod, read(r, ns, name, nullptr));
     // PodDisruptionBudgets: refuse with 429 when an applicable budget allows no disruption.
@@ -615,9 +648,13 @@ Result<WriteResult> Registry::create(const ResourceInfo& r, const std::string& n
       }
     }
     SKIFF_TRY(remove(r, ns, name, del, opts));
-    return WriteResult{{{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()},
-                        {"status", "Success"}, {"code", 201}},
-                       true, true};
+    return WriteResult{{{"kind", "Status"},
+                        {"apiVersion", "v1"},
+                        {"metadata", json::object()},
+                        {"status", "Success"},
+                        {"code", 201}},
+                       true,
+                       true};
   }
   return Error(ErrorCode::NotFound, "the server could not find the requested resource");
 }
@@ -625,14 +662,15 @@ Result<WriteResult> Registry::create(const ResourceInfo& r, const std::string& n
 Result<WriteResult> Registry::createObject(const ResourceInfo& r, const std::string& ns, json obj,
                                            const WriteOptions& opts) {
   if (!obj.is_object()) {
-    return Error(ErrorCode::BadRequest, "the object provided is unrecognized (must be of type " + r.kind + ")");
+    return Error(ErrorCode::BadRequest,
+                 "the object provided is unrecognized (must be of type " + r.kind + ")");
   }
   std::string kind = obj.value("kind", "");
   std::string api = obj.value("apiVersion", "");
   if ((!kind.empty() && kind != r.kind) || (!api.empty() && api != r.groupVersion())) {
     return Error(ErrorCode::BadRequest,
-                 "the object provided is unrecognized (must be of type " + r.kind + "): " +
-                     (kind.empty() ? "<missing kind>" : kind) + " in version \"" + api +
+                 "the object provided is unrecognized (must be of type " + r.kind +
+                     "): " + (kind.empty() ? "<missing kind>" : kind) + " in version \"" + api +
                      "\" cannot be created at " + r.groupVersion() + ", Resource=" + r.resource);
   }
   if (!obj.contains("metadata") || !obj["metadata"].is_object()) obj["metadata"] = json::object();
@@ -640,8 +678,9 @@ Result<WriteResult> Registry::createObject(const ResourceInfo& r, const std::str
   if (r.namespaced) {
     std::string on = meta.value("namespace", "");
     if (!on.empty() && on != ns) {
-      return Error(ErrorCode::BadRequest,
-                   "the namespace of the provided object does not match the namespace sent on the request");
+      return Error(
+          ErrorCode::BadRequest,
+          "the namespace of the provided object does not match the namespace sent on the request");
     }
     meta["namespace"] = ns;
   } else {
@@ -656,11 +695,15 @@ Result<WriteResult> Registry::createObject(const ResourceInfo& r, const std::str
   }
   meta["uid"] = newUid();
   meta["creationTimestamp"] = nowString();
-  if (r.has_generation) meta["generation"] = 1;
-  else meta.erase("generation");
+  if (r.has_generation)
+    meta["generation"] = 1;
+  else
+    meta.erase("generation");
   if (statusIsSubresource(r) && r.kind != "Node" && r.kind != "Namespace") {
-    if (r.kind == "Service") obj["status"] = {{"loadBalancer", json::object()}};
-    else obj["status"] = json::object();
+    if (r.kind == "Service")
+      obj["status"] = {{"loadBalancer", json::object()}};
+    else
+      obj["status"] = json::object();
   }
   applyDefaults(r, obj);
   std::string name = obj["metadata"].value("name", "");
@@ -680,7 +723,8 @@ Result<WriteResult> Registry::createObject(const ResourceInfo& r, const std::str
   if (!kv) {
     releaseResources(r, obj);
     if (kv.error().is(ErrorCode::AlreadyExists)) {
-      return Error(ErrorCode::AlreadyExists, r.qualifiedResource() + " \"" + name + "\" already exists");
+      return Error(ErrorCode::AlreadyExists,
+                   r.qualifiedResource() + " \"" + name + "\" already exists");
     }
     return std::move(kv).error();
   }
@@ -697,16 +741,17 @@ Result<WriteResult> Registry::update(const ResourceInfo& r, const std::string& n
 
 Result<WriteResult> Registry::updateObject(const ResourceInfo& r, const std::string& ns,
                                            const std::string& name, json obj,
-                                           const WriteOptions& opts,
-                                           const std::string& subresource, bool allow_create,
-                                           const json* applied) {
+                                           const WriteOptions& opts, const std::string& subresource,
+                                           bool allow_create, const json* applied) {
   if (!obj.is_object()) {
-    return Error(ErrorCode::BadRequest, "the object provided is unrecognized (must be of type " + r.kind + ")");
+    return Error(ErrorCode::BadRequest,
+                 "the object provided is unrecognized (must be of type " + r.kind + ")");
   }
   std::int64_t rev = 0;
   auto cur = read(r, ns, name, &rev);
   if (!cur) {
-    if (allow_create && cur.error().is(ErrorCode::NotFound)) return createObject(r, ns, std::move(obj), opts);
+    if (allow_create && cur.error().is(ErrorCode::NotFound))
+      return createObject(r, ns, std::move(obj), opts);
     return std::move(cur).error();
   }
   if (subresource == "scale") {
@@ -714,18 +759,21 @@ Result<WriteResult> Registry::updateObject(const ResourceInfo& r, const std::str
     if (!want_rv.empty() && want_rv != std::to_string(rev)) return conflict(r, name);
     const json& replicas = at(obj, {"spec", "replicas"});
     if (!replicas.is_number_integer() || replicas.get<long long>() < 0) {
-      return Error(ErrorCode::Invalid, "Scale.autoscaling \"" + name + "\" is invalid: spec.replicas: Invalid value: " +
-                                           replicas.dump() + ": must be greater than or equal to 0");
+      return Error(ErrorCode::Invalid,
+                   "Scale.autoscaling \"" + name + "\" is invalid: spec.replicas: Invalid value: " +
+                       replicas.dump() + ": must be greater than or equal to 0");
     }
     json next = *cur;
     next["spec"]["replicas"] = replicas;
-    SKIFF_ASSIGN_OR_RETURN(WriteResult res, writeUpdated(r, ns, *cur, next, rev, opts, "", nullptr));
+    SKIFF_ASSIGN_OR_RETURN(WriteResult res,
+                           writeUpdated(r, ns, *cur, next, rev, opts, "", nullptr));
     res.object = scaleOf(r, res.object);
     return res;
   }
   std::string want_rv = str(obj, {"metadata", "resourceVersion"});
   if (!want_rv.empty() && want_rv != std::to_string(rev)) return conflict(r, name);
-  return writeUpdated(r, ns, std::move(cur).value(), std::move(obj), rev, opts, subresource, applied);
+  return writeUpdated(r, ns, std::move(cur).value(), std::move(obj), rev, opts, subresource,
+                      applied);
 }
 
 Result<WriteResult> Registry::writeUpdated(const ResourceInfo& r, const std::string& ns, json old,
@@ -734,7 +782,8 @@ Result<WriteResult> Registry::writeUpdated(const ResourceInfo& r, const std::str
   std::string name = str(old, {"metadata", "name"});
   std::string kind = obj.value("kind", "");
   if (!kind.empty() && kind != r.kind && subresource.empty()) {
-    return Error(ErrorCode::BadRequest, "the object provided is unrecognized (must be of type " + r.kind + "): kind \"" + kind + "\"");
+    return Error(ErrorCode::BadRequest, "the object provided is unrecognized (must be of type " +
+                                            r.kind + "): kind \"" + kind + "\"");
   }
   if (!obj.contains("metadata") || !obj["metadata"].is_object()) obj["metadata"] = json::object();
   std::string body_name = obj["metadata"].value("name", "");
@@ -745,44 +794,55 @@ Result<WriteResult> Registry::writeUpdated(const ResourceInfo& r, const std::str
   if (r.namespaced) {
     std::string on = obj["metadata"].value("namespace", "");
     if (!on.empty() && on != ns) {
-      return Error(ErrorCode::BadRequest,
-                   "the namespace of the provided object does not match the namespace sent on the request");
+      return Error(
+          ErrorCode::BadRequest,
+          "the namespace of the provided object does not match the namespace sent on the request");
     }
   }
   json next;
   if (subresource == "status" || subresource == "approval") {
     next = old;
-    if (obj.contains("status")) next["status"] = obj["status"];
-    else next.erase("status");
+    if (obj.contains("status"))
+      next["status"] = obj["status"];
+    else
+      next.erase("status");
     // Status writers may also touch labels/annotations? Upstream ignores metadata changes here
     // except for a few kinds; we keep the stored metadata.
   } else if (subresource == "finalize") {
     next = old;
-    next["spec"]["finalizers"] = at(obj, {"spec", "finalizers"}).is_array() ? at(obj, {"spec", "finalizers"}) : json::array();
+    next["spec"]["finalizers"] = at(obj, {"spec", "finalizers"}).is_array()
+                                     ? at(obj, {"spec", "finalizers"})
+                                     : json::array();
   } else {
     next = std::move(obj);
     if (statusIsSubresource(r) && r.kind != "Namespace") {
-      if (old.contains("status")) next["status"] = old["status"];
-      else next.erase("status");
+      if (old.contains("status"))
+        next["status"] = old["status"];
+      else
+        next.erase("status");
     }
     if (r.kind == "Namespace" && old.contains("status")) next["status"] = old["status"];
     json& m = next["metadata"];
     const json& om = old["metadata"];
-    for (const char* k : {"uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
-                          "generation", "namespace", "name"}) {
-      if (om.contains(k)) m[k] = om[k];
-      else m.erase(k);
+    for (const char* k : {"uid", "creationTimestamp", "deletionTimestamp",
+                          "deletionGracePeriodSeconds", "generation", "namespace", "name"}) {
+      if (om.contains(k))
+        m[k] = om[k];
+      else
+        m.erase(k);
     }
-    if (!m.contains("managedFields") && om.contains("managedFields")) m["managedFields"] = om["managedFields"];
+    if (!m.contains("managedFields") && om.contains("managedFields"))
+      m["managedFields"] = om["managedFields"];
     applyDefaults(r, next);
     if (r.kind == "Namespace") {
       // Spec finalizers change only through /finalize.
       if (old.contains("spec")) next["spec"] = old["spec"];
     }
     if (r.has_generation && at(next, {"spec"}) != at(old, {"spec"})) {
-      next["metadata"]["generation"] = at(old, {"metadata", "generation"}).is_number_integer()
-                                           ? at(old, {"metadata", "generation"}).get<long long>() + 1
-                                           : 1;
+      next["metadata"]["generation"] =
+          at(old, {"metadata", "generation"}).is_number_integer()
+              ? at(old, {"metadata", "generation"}).get<long long>() + 1
+              : 1;
     }
   }
   next["apiVersion"] = r.groupVersion();
@@ -798,7 +858,8 @@ Result<WriteResult> Registry::writeUpdated(const ResourceInfo& r, const std::str
   if (applied) {
     // Already merged by serverSideApply.
   } else if (!opts.field_manager.empty() || !opts.user.name.empty()) {
-    ManagedUpdate u{managerFor(opts, "unknown"), "Update", r.groupVersion(), sub_for_fields, nowString()};
+    ManagedUpdate u{managerFor(opts, "unknown"), "Update", r.groupVersion(), sub_for_fields,
+                    nowString()};
     json before = old, after = next;
     for (json* o : {&before, &after}) {
       if (!sub_for_fields.empty()) {
@@ -821,8 +882,8 @@ Result<WriteResult> Registry::writeUpdated(const ResourceInfo& r, const std::str
   if (cmp_old == cmp_new) return WriteResult{old, false, true};
   // An object waiting only on its finalizers goes once they are all removed.
   bool terminating = hasDeletionTimestamp(next);
-  bool ns_finalized = r.kind != "Namespace" ||
-                      !at(next, {"spec", "finalizers"}).is_array() || at(next, {"spec", "finalizers"}).empty();
+  bool ns_finalized = r.kind != "Namespace" || !at(next, {"spec", "finalizers"}).is_array() ||
+                      at(next, {"spec", "finalizers"}).empty();
   bool grace_over = r.kind != "Pod" || at(next, {"metadata", "deletionGracePeriodSeconds"}) == 0;
   if (terminating && !hasFinalizers(next) && ns_finalized && grace_over) {
     return finishDelete(r, ns, next, rev, opts);
@@ -838,14 +899,16 @@ Result<WriteResult> Registry::writeUpdated(const ResourceInfo& r, const std::str
   if (r.kind == "Service") {
     json dropped = old;
     std::uint32_t a, b;
-    if (parseIpv4(str(old, {"spec", "clusterIP"}), &a) && parseIpv4(str(next, {"spec", "clusterIP"}), &b) && a == b) {
+    if (parseIpv4(str(old, {"spec", "clusterIP"}), &a) &&
+        parseIpv4(str(next, {"spec", "clusterIP"}), &b) && a == b) {
       dropped["spec"].erase("clusterIP");
     }
     if (dropped["spec"].contains("ports") && dropped["spec"]["ports"].is_array()) {
       json keep = json::array();
       for (auto& p : dropped["spec"]["ports"]) {
         bool still = false;
-        for (const auto& q : at(next, {"spec", "ports"}).is_array() ? at(next, {"spec", "ports"}) : json::array()) {
+        for (const auto& q :
+             at(next, {"spec", "ports"}).is_array() ? at(next, {"spec", "ports"}) : json::array()) {
           if (q.value("nodePort", 0) == p.value("nodePort", -1)) still = true;
         }
         if (!still) keep.push_back(p);
@@ -868,13 +931,18 @@ Result<WriteResult> Registry::patch(const ResourceInfo& r, const std::string& ns
     auto cur = read(r, ns, name, &rev);
     if (!cur) {
       if (kind == PatchKind::Apply && subresource.empty() && cur.error().is(ErrorCode::NotFound)) {
-        if (!patch.is_object()) return Error(ErrorCode::BadRequest, "apply patch must be an object");
+        if (!patch.is_object())
+          return Error(ErrorCode::BadRequest, "apply patch must be an object");
         json obj = patch;
-        if (!obj.contains("metadata") || !obj["metadata"].is_object()) obj["metadata"] = json::object();
+        if (!obj.contains("metadata") || !obj["metadata"].is_object())
+          obj["metadata"] = json::object();
         if (obj["metadata"].value("name", "") != name) {
-          if (obj["metadata"].value("name", "").empty()) obj["metadata"]["name"] = name;
-          else return Error(ErrorCode::BadRequest, "the name of the object (" + obj["metadata"].value("name", "") +
-                                                      ") does not match the name on the URL (" + name + ")");
+          if (obj["metadata"].value("name", "").empty())
+            obj["metadata"]["name"] = name;
+          else
+            return Error(ErrorCode::BadRequest,
+                         "the name of the object (" + obj["metadata"].value("name", "") +
+                             ") does not match the name on the URL (" + name + ")");
         }
         ManagedUpdate u{managerFor(opts, "unknown"), "Apply", r.groupVersion(), "", nowString()};
         SKIFF_ASSIGN_OR_RETURN(json merged, serverSideApply(json::object(), obj, u, true));
@@ -917,7 +985,8 @@ Result<WriteResult> Registry::patch(const ResourceInfo& r, const std::string& ns
         break;
       }
       case PatchKind::Apply: {
-        if (!patch.is_object()) return Error(ErrorCode::BadRequest, "apply patch must be an object");
+        if (!patch.is_object())
+          return Error(ErrorCode::BadRequest, "apply patch must be an object");
         std::string pk = patch.value("kind", ""), pa = patch.value("apiVersion", "");
         if (pk.empty() || pa.empty()) {
           return Error(ErrorCode::BadRequest, "invalid object type: " + pa + ", Kind=" + pk);
@@ -929,7 +998,8 @@ Result<WriteResult> Registry::patch(const ResourceInfo& r, const std::string& ns
         break;
       }
     }
-    if (!patched.is_object()) return Error(ErrorCode::BadRequest, "the patch produced a non-object");
+    if (!patched.is_object())
+      return Error(ErrorCode::BadRequest, "the patch produced a non-object");
     std::string prv = str(patched, {"metadata", "resourceVersion"});
     if (!prv.empty() && prv != std::to_string(rev)) return conflict(r, name);
     Result<WriteResult> res = Error(ErrorCode::Internal, "unreachable");
@@ -970,22 +1040,26 @@ Result<WriteResult> Registry::remove(const ResourceInfo& r, const std::string& n
     SKIFF_ASSIGN_OR_RETURN(json obj, read(r, ns, name, &rev));
     std::string uid = str(obj, {"metadata", "uid"});
     if (del.precondition_uid && *del.precondition_uid != uid) {
-      return Error(ErrorCode::Conflict, "Operation cannot be fulfilled on " + r.qualifiedResource() + " \"" + name +
-                                            "\": Precondition failed: UID in precondition: " + *del.precondition_uid +
-                                            ", UID in object meta: " + uid);
+      return Error(ErrorCode::Conflict,
+                   "Operation cannot be fulfilled on " + r.qualifiedResource() + " \"" + name +
+                       "\": Precondition failed: UID in precondition: " + *del.precondition_uid +
+                       ", UID in object meta: " + uid);
     }
-    if (del.precondition_resource_version && *del.precondition_resource_version != std::to_string(rev)) {
-      return Error(ErrorCode::Conflict, "Operation cannot be fulfilled on " + r.qualifiedResource() + " \"" + name +
-                                            "\": Precondition failed: ResourceVersion in precondition: " +
-                                            *del.precondition_resource_version + ", ResourceVersion in object meta: " +
-                                            std::to_string(rev));
+    if (del.precondition_resource_version &&
+        *del.precondition_resource_version != std::to_string(rev)) {
+      return Error(ErrorCode::Conflict,
+                   "Operation cannot be fulfilled on " + r.qualifiedResource() + " \"" + name +
+                       "\": Precondition failed: ResourceVersion in precondition: " +
+                       *del.precondition_resource_version +
+                       ", ResourceVersion in object meta: " + std::to_string(rev));
     }
     json next = obj;
     json& meta = next["metadata"];
     bool changed = false;
     if (r.kind == "Namespace") {
       if (name == "default" || name == "kube-system" || name == "kube-public") {
-        return Error(ErrorCode::Forbidden, "namespaces \"" + name + "\" is forbidden: this namespace may not be deleted");
+        return Error(ErrorCode::Forbidden,
+                     "namespaces \"" + name + "\" is forbidden: this namespace may not be deleted");
       }
       if (!hasDeletionTimestamp(obj)) {
         meta["deletionTimestamp"] = nowString();
@@ -993,7 +1067,8 @@ Result<WriteResult> Registry::remove(const ResourceInfo& r, const std::string& n
         next["status"]["phase"] = "Terminating";
         changed = true;
       }
-      bool spec_fin = at(next, {"spec", "finalizers"}).is_array() && !at(next, {"spec", "finalizers"}).empty();
+      bool spec_fin =
+          at(next, {"spec", "finalizers"}).is_array() && !at(next, {"spec", "finalizers"}).empty();
       if (!spec_fin && !hasFinalizers(next)) return finishDelete(r, ns, obj, rev, opts);
     } else {
       // Graceful deletion of pods (pkg/registry/core/pod/strategy.go CheckGracefulDelete).
@@ -1003,7 +1078,8 @@ Result<WriteResult> Registry::remove(const ResourceInfo& r, const std::string& n
                 ? at(obj, {"spec", "terminationGracePeriodSeconds"}).get<std::int64_t>()
                 : 30);
         std::string phase = str(obj, {"status", "phase"});
-        if (str(obj, {"spec", "nodeName"}).empty() || phase == "Succeeded" || phase == "Failed") grace = 0;
+        if (str(obj, {"spec", "nodeName"}).empty() || phase == "Succeeded" || phase == "Failed")
+          grace = 0;
         if (grace < 0) grace = 0;
         const json& cur_grace = at(obj, {"metadata", "deletionGracePeriodSeconds"});
         bool shorter = !cur_grace.is_number_integer() || grace < cur_grace.get<std::int64_t>();
@@ -1020,16 +1096,20 @@ Result<WriteResult> Registry::remove(const ResourceInfo& r, const std::string& n
       // Propagation policy: Orphan and Foreground are carried out by the garbage collector,
       // signalled through these finalizers (as upstream).
       auto addFinalizer = [&](const char* f) {
-        if (!meta.contains("finalizers") || !meta["finalizers"].is_array()) meta["finalizers"] = json::array();
-        if (std::find(meta["finalizers"].begin(), meta["finalizers"].end(), f) == meta["finalizers"].end()) {
+        if (!meta.contains("finalizers") || !meta["finalizers"].is_array())
+          meta["finalizers"] = json::array();
+        if (std::find(meta["finalizers"].begin(), meta["finalizers"].end(), f) ==
+            meta["finalizers"].end()) {
           meta["finalizers"].push_back(f);
           changed = true;
         }
       };
       if (del.propagation_policy == "Orphan") addFinalizer("orphan");
       if (del.propagation_policy == "Foreground") addFinalizer("foregroundDeletion");
-      bool waiting_grace = r.kind == "Pod" && at(next, {"metadata", "deletionGracePeriodSeconds"}).is_number_integer() &&
-                           at(next, {"metadata", "deletionGracePeriodSeconds"}).get<std::int64_t>() > 0;
+      bool waiting_grace =
+          r.kind == "Pod" &&
+          at(next, {"metadata", "deletionGracePeriodSeconds"}).is_number_integer() &&
+          at(next, {"metadata", "deletionGracePeriodSeconds"}).get<std::int64_t>() > 0;
       if (!hasFinalizers(next) && !waiting_grace) return finishDelete(r, ns, obj, rev, opts);
       if (!hasDeletionTimestamp(next)) {
         meta["deletionTimestamp"] = nowString();
@@ -1057,7 +1137,8 @@ Result<json> Registry::removeCollection(const ResourceInfo& r, const std::string
   SKIFF_ASSIGN_OR_RETURN(json list, this->list(r, ns, all));
   json items = json::array();
   for (const auto& item : list["items"]) {
-    auto res = remove(r, str(item, {"metadata", "namespace"}), str(item, {"metadata", "name"}), del, opts);
+    auto res =
+        remove(r, str(item, {"metadata", "namespace"}), str(item, {"metadata", "name"}), del, opts);
     if (res) {
       items.push_back(res->object);
     } else if (!res.error().is(ErrorCode::NotFound)) {
@@ -1079,51 +1160,69 @@ Result<void> Registry::bootstrap(const std::string& advertise_address, int secur
     auto got = read(nsr, "", n, nullptr);
     if (got) continue;
     auto made = createObject(nsr, "", json{{"metadata", {{"name", n}}}}, sys);
-    if (!made && !made.error().is(ErrorCode::AlreadyExists)) return std::move(made).error().wrap("create namespace");
+    if (!made && !made.error().is(ErrorCode::AlreadyExists))
+      return std::move(made).error().wrap("create namespace");
   }
   std::string first_ip = ipToString(state_->alloc.base + 1);
   const ResourceInfo& svcr = *findResource("", "v1", "services");
   if (!read(svcr, "default", "kubernetes", nullptr)) {
-    json svc = {{"metadata", {{"name", "kubernetes"}, {"labels", {{"component", "apiserver"}, {"provider", "kubernetes"}}}}},
+    json svc = {{"metadata",
+                 {{"name", "kubernetes"},
+                  {"labels", {{"component", "apiserver"}, {"provider", "kubernetes"}}}}},
                 {"spec",
                  {{"clusterIP", first_ip},
-                  {"ports", json::array({{{"name", "https"}, {"port", 443}, {"protocol", "TCP"}, {"targetPort", secure_port}}})},
+                  {"ports", json::array({{{"name", "https"},
+                                          {"port", 443},
+                                          {"protocol", "TCP"},
+                                          {"targetPort", secure_port}}})},
                   {"sessionAffinity", "None"},
                   {"type", "ClusterIP"}}}};
     auto made = createObject(svcr, "default", svc, sys);
-    if (!made && !made.error().is(ErrorCode::AlreadyExists)) return std::move(made).error().wrap("create kubernetes service");
+    if (!made && !made.error().is(ErrorCode::AlreadyExists))
+      return std::move(made).error().wrap("create kubernetes service");
   }
   // Endpoints and EndpointSlice of the kubernetes Service always point at this server.
   const ResourceInfo& epr = *findResource("", "v1", "endpoints");
-  json ep = {{"metadata", {{"name", "kubernetes"}, {"labels", {{"endpointslice.kubernetes.io/skip-mirror", "true"}}}}},
-             {"subsets", json::array({{{"addresses", json::array({{{"ip", advertise_address}}})},
-                                       {"ports", json::array({{{"name", "https"}, {"port", secure_port}, {"protocol", "TCP"}}})}}})}};
+  json ep = {
+      {"metadata",
+       {{"name", "kubernetes"}, {"labels", {{"endpointslice.kubernetes.io/skip-mirror", "true"}}}}},
+      {"subsets",
+       json::array(
+           {{{"addresses", json::array({{{"ip", advertise_address}}})},
+             {"ports",
+              json::array({{{"name", "https"}, {"port", secure_port}, {"protocol", "TCP"}}})}}})}};
   std::int64_t rev = 0;
   auto cur = read(epr, "default", "kubernetes", &rev);
   if (!cur) {
     auto made = createObject(epr, "default", ep, sys);
-    if (!made && !made.error().is(ErrorCode::AlreadyExists)) return std::move(made).error().wrap("create kubernetes endpoints");
+    if (!made && !made.error().is(ErrorCode::AlreadyExists))
+      return std::move(made).error().wrap("create kubernetes endpoints");
   } else if ((*cur)["subsets"] != ep["subsets"]) {
     json next = *cur;
     next["subsets"] = ep["subsets"];
     (void)writeUpdated(epr, "default", *cur, next, rev, sys, "", nullptr);
   }
   const ResourceInfo& slr = *findResource("discovery.k8s.io", "v1", "endpointslices");
-  json slice = {{"metadata", {{"name", "kubernetes"}, {"labels", {{"kubernetes.io/service-name", "kubernetes"}}}}},
-                {"addressType", "IPv4"},
-                {"endpoints", json::array({{{"addresses", json::array({advertise_address})}, {"conditions", {{"ready", true}}}}})},
-                {"ports", json::array({{{"name", "https"}, {"port", secure_port}, {"protocol", "TCP"}}})}};
+  json slice = {
+      {"metadata",
+       {{"name", "kubernetes"}, {"labels", {{"kubernetes.io/service-name", "kubernetes"}}}}},
+      {"addressType", "IPv4"},
+      {"endpoints", json::array({{{"addresses", json::array({advertise_address})},
+                                  {"conditions", {{"ready", true}}}}})},
+      {"ports", json::array({{{"name", "https"}, {"port", secure_port}, {"protocol", "TCP"}}})}};
   rev = 0;
   auto cur_slice = read(slr, "default", "kubernetes", &rev);
   if (!cur_slice) {
     (void)createObject(slr, "default", slice, sys);
-  } else if ((*cur_slice)["endpoints"] != slice["endpoints"] || (*cur_slice)["ports"] != slice["ports"]) {
+  } else if ((*cur_slice)["endpoints"] != slice["endpoints"] ||
+             (*cur_slice)["ports"] != slice["ports"]) {
     json next = *cur_slice;
     next["endpoints"] = slice["endpoints"];
     next["ports"] = slice["ports"];
     (void)writeUpdated(slr, "default", *cur_slice, next, rev, sys, "", nullptr);
   }
-  SKIFF_LOG_INFO(lg(), "Registry bootstrapped", skiff::log::kv("advertiseAddress", advertise_address));
+  SKIFF_LOG_INFO(lg(), "Registry bootstrapped",
+                 skiff::log::kv("advertiseAddress", advertise_address));
   return ok();
 }
 

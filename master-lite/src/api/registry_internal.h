@@ -3,13 +3,12 @@
 // Pieces of the registry shared between its translation units (CRUD, watch, allocators).
 
 #include <cstdint>
-#include <memory>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "skiff/master/api/registry.h"
 #include "skiff/master/store/store.h"
@@ -24,7 +23,7 @@ struct DecodedEvent {
   std::once_flag once;
   json object;  // metadata.resourceVersion set; apiVersion/kind as stored
   std::once_flag prev_once;
-  json prev;    // the previous value (null when none)
+  json prev;  // the previous value (null when none)
   std::once_flag text_once;
   std::string object_text;  // the object as sent, compact JSON (storage version)
 
@@ -61,7 +60,7 @@ class NamespaceCache {
   std::mutex start_mu_;
   std::mutex mu_;
   std::map<std::string, bool> terminating_;  // name -> being deleted
-  store::WatchPtr watch_;  // last member: stopped before the map goes
+  store::WatchPtr watch_;                    // last member: stopped before the map goes
 };
 
 struct Registry::State {

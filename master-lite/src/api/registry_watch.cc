@@ -18,11 +18,16 @@ constexpr std::size_t kMaxQueued = 20000;
 
 const char* typeName(WatchEventType t) {
   switch (t) {
-    case WatchEventType::Added: return "ADDED";
-    case WatchEventType::Modified: return "MODIFIED";
-    case WatchEventType::Deleted: return "DELETED";
-    case WatchEventType::Bookmark: return "BOOKMARK";
-    case WatchEventType::Error: return "ERROR";
+    case WatchEventType::Added:
+      return "ADDED";
+    case WatchEventType::Modified:
+      return "MODIFIED";
+    case WatchEventType::Deleted:
+      return "DELETED";
+    case WatchEventType::Bookmark:
+      return "BOOKMARK";
+    case WatchEventType::Error:
+      return "ERROR";
   }
   return "ERROR";
 }
@@ -42,9 +47,7 @@ std::string watchLine(WatchEventType t, std::string_view object_text) {
 }  // namespace
 
 void DecodedEvent::decode() {
-  std::call_once(once, [this] {
-    object = decodeFromStore(raw->kv.value, raw->kv.mod_revision);
-  });
+  std::call_once(once, [this] { object = decodeFromStore(raw->kv.value, raw->kv.mod_revision); });
 }
 
 void DecodedEvent::decodePrev() {

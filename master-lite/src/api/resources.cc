@@ -42,27 +42,27 @@ std::vector<ResourceInfo> build() {
   v.push_back(make("", "v1", "endpoints", "endpoints", "Endpoints", true, {"ep"}, {}, {}));
   v.push_back(make("", "v1", "events", "event", "Event", true, {"ev"}, {}, {}));
   v.push_back(make("", "v1", "limitranges", "limitrange", "LimitRange", true, {"limits"}, {}, {}));
-  v.push_back(make("", "v1", "namespaces", "namespace", "Namespace", false, {"ns"}, {},
-                   {{"finalize", "", "v1", "Namespace", {"update"}}, status("", "v1", "Namespace")}));
-  v.push_back(make("", "v1", "nodes", "node", "Node", false, {"no"}, {},
-                   {status("", "v1", "Node")}));
-  v.push_back(make(
-      "", "v1", "pods", "pod", "Pod", true, {"po"}, all,
-      {{"attach", "", "v1", "PodAttachOptions", {"create", "get"}},
-       {"binding", "", "v1", "Binding", {"create"}},
-       {"eviction", "policy", "v1", "Eviction", {"create"}},
-       {"exec", "", "v1", "PodExecOptions", {"create", "get"}},
-       {"log", "", "v1", "Pod", {"get"}},
-       {"portforward", "", "v1", "PodPortForwardOptions", {"create", "get"}},
-       status("", "v1", "Pod")}));
+  v.push_back(
+      make("", "v1", "namespaces", "namespace", "Namespace", false, {"ns"}, {},
+           {{"finalize", "", "v1", "Namespace", {"update"}}, status("", "v1", "Namespace")}));
+  v.push_back(
+      make("", "v1", "nodes", "node", "Node", false, {"no"}, {}, {status("", "v1", "Node")}));
+  v.push_back(make("", "v1", "pods", "pod", "Pod", true, {"po"}, all,
+                   {{"attach", "", "v1", "PodAttachOptions", {"create", "get"}},
+                    {"binding", "", "v1", "Binding", {"create"}},
+                    {"eviction", "policy", "v1", "Eviction", {"create"}},
+                    {"exec", "", "v1", "PodExecOptions", {"create", "get"}},
+                    {"log", "", "v1", "Pod", {"get"}},
+                    {"portforward", "", "v1", "PodPortForwardOptions", {"create", "get"}},
+                    status("", "v1", "Pod")}));
   v.push_back(make("", "v1", "replicationcontrollers", "replicationcontroller",
                    "ReplicationController", true, {"rc"}, all,
                    {scale(), status("", "v1", "ReplicationController")}, true));
   v.push_back(make("", "v1", "resourcequotas", "resourcequota", "ResourceQuota", true, {"quota"},
                    {}, {status("", "v1", "ResourceQuota")}));
   v.push_back(make("", "v1", "secrets", "secret", "Secret", true, {}, {}, {}));
-  v.push_back(make("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, {"sa"},
-                   {}, {}));
+  v.push_back(
+      make("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, {"sa"}, {}, {}));
   v.push_back(make("", "v1", "services", "service", "Service", true, {"svc"}, all,
                    {status("", "v1", "Service")}));
   // apps/v1
@@ -89,7 +89,9 @@ std::vector<ResourceInfo> build() {
                    status(group, version, "Deployment")},
                   true);
     d.storage_version = "v1";
-    d.deprecation = g + " Deployment is deprecated in v1.9+, unavailable in v1.16+; skiff stores it as apps/v1 Deployment; use apps/v1 Deployment";
+    d.deprecation = g +
+                    " Deployment is deprecated in v1.9+, unavailable in v1.16+; skiff stores it as "
+                    "apps/v1 Deployment; use apps/v1 Deployment";
     v.push_back(std::move(d));
   }
   // batch/v1
@@ -98,11 +100,11 @@ std::vector<ResourceInfo> build() {
   v.push_back(make("batch", "v1", "jobs", "job", "Job", true, {}, all,
                    {status("batch", "v1", "Job")}, true));
   // others
-  v.push_back(make("certificates.k8s.io", "v1", "certificatesigningrequests",
-                   "certificatesigningrequest", "CertificateSigningRequest", false, {"csr"}, {},
-                   {{"approval", "certificates.k8s.io", "v1", "CertificateSigningRequest",
-                     kGetPatchUpdate},
-                    status("certificates.k8s.io", "v1", "CertificateSigningRequest")}));
+  v.push_back(
+      make("certificates.k8s.io", "v1", "certificatesigningrequests", "certificatesigningrequest",
+           "CertificateSigningRequest", false, {"csr"}, {},
+           {{"approval", "certificates.k8s.io", "v1", "CertificateSigningRequest", kGetPatchUpdate},
+            status("certificates.k8s.io", "v1", "CertificateSigningRequest")}));
   v.push_back(make("coordination.k8s.io", "v1", "leases", "lease", "Lease", true, {}, {}, {}));
   v.push_back(make("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice",
                    true, {}, {}, {}));

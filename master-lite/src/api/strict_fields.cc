@@ -8,51 +8,137 @@ namespace {
 using json = nlohmann::json;
 using Keys = std::set<std::string>;
 
-const Keys kMeta{"name", "generateName", "namespace", "selfLink", "uid", "resourceVersion",
-                 "generation", "creationTimestamp", "deletionTimestamp",
-                 "deletionGracePeriodSeconds", "labels", "annotations", "ownerReferences",
-                 "finalizers", "managedFields"};
-const Keys kPodSpec{"volumes", "initContainers", "containers", "ephemeralContainers",
-                    "restartPolicy", "terminationGracePeriodSeconds", "activeDeadlineSeconds",
-                    "dnsPolicy", "nodeSelector", "serviceAccountName", "serviceAccount",
-                    "automountServiceAccountToken", "nodeName", "hostNetwork", "hostPID",
-                    "hostIPC", "shareProcessNamespace", "securityContext", "imagePullSecrets",
-                    "hostname", "subdomain", "affinity", "schedulerName", "tolerations",
-                    "hostAliases", "priorityClassName", "priority", "dnsConfig", "readinessGates",
-                    "runtimeClassName", "enableServiceLinks", "preemptionPolicy", "overhead",
-                    "topologySpreadConstraints", "setHostnameAsFQDN", "os", "hostUsers",
-                    "schedulingGates", "resourceClaims", "resources"};
-const Keys kContainer{"name", "image", "command", "args", "workingDir", "ports", "envFrom", "env",
-                      "resources", "resizePolicy", "restartPolicy", "volumeMounts",
-                      "volumeDevices", "livenessProbe", "readinessProbe", "startupProbe",
-                      "lifecycle", "terminationMessagePath", "terminationMessagePolicy",
-                      "imagePullPolicy", "securityContext", "stdin", "stdinOnce", "tty"};
-const Keys kDeploymentSpec{"replicas", "selector", "template", "strategy", "minReadySeconds",
-                           "revisionHistoryLimit", "paused", "progressDeadlineSeconds",
-                           "rollbackTo", "templateGeneration"};
-const Keys kServiceSpec{"ports", "selector", "clusterIP", "clusterIPs", "type", "externalIPs",
-                        "sessionAffinity", "loadBalancerIP", "loadBalancerSourceRanges",
-                        "externalName", "externalTrafficPolicy", "healthCheckNodePort",
-                        "publishNotReadyAddresses", "sessionAffinityConfig", "ipFamilies",
-                        "ipFamilyPolicy", "allocateLoadBalancerNodePorts", "loadBalancerClass",
-                        "internalTrafficPolicy", "trafficDistribution"};
+const Keys kMeta{"name",
+                 "generateName",
+                 "namespace",
+                 "selfLink",
+                 "uid",
+                 "resourceVersion",
+                 "generation",
+                 "creationTimestamp",
+                 "deletionTimestamp",
+                 "deletionGracePeriodSeconds",
+                 "labels",
+                 "annotations",
+                 "ownerReferences",
+                 "finalizers",
+                 "managedFields"};
+const Keys kPodSpec{"volumes",
+                    "initContainers",
+                    "containers",
+                    "ephemeralContainers",
+                    "restartPolicy",
+                    "terminationGracePeriodSeconds",
+                    "activeDeadlineSeconds",
+                    "dnsPolicy",
+                    "nodeSelector",
+                    "serviceAccountName",
+                    "serviceAccount",
+                    "automountServiceAccountToken",
+                    "nodeName",
+                    "hostNetwork",
+                    "hostPID",
+                    "hostIPC",
+                    "shareProcessNamespace",
+                    "securityContext",
+                    "imagePullSecrets",
+                    "hostname",
+                    "subdomain",
+                    "affinity",
+                    "schedulerName",
+                    "tolerations",
+                    "hostAliases",
+                    "priorityClassName",
+                    "priority",
+                    "dnsConfig",
+                    "readinessGates",
+                    "runtimeClassName",
+                    "enableServiceLinks",
+                    "preemptionPolicy",
+                    "overhead",
+                    "topologySpreadConstraints",
+                    "setHostnameAsFQDN",
+                    "os",
+                    "hostUsers",
+                    "schedulingGates",
+                    "resourceClaims",
+                    "resources"};
+const Keys kContainer{"name",
+                      "image",
+                      "command",
+                      "args",
+                      "workingDir",
+                      "ports",
+                      "envFrom",
+                      "env",
+                      "resources",
+                      "resizePolicy",
+                      "restartPolicy",
+                      "volumeMounts",
+                      "volumeDevices",
+                      "livenessProbe",
+                      "readinessProbe",
+                      "startupProbe",
+                      "lifecycle",
+                      "terminationMessagePath",
+                      "terminationMessagePolicy",
+                      "imagePullPolicy",
+                      "securityContext",
+                      "stdin",
+                      "stdinOnce",
+                      "tty"};
+const Keys kDeploymentSpec{"replicas",        "selector",
+                           "template",        "strategy",
+                           "minReadySeconds", "revisionHistoryLimit",
+                           "paused",          "progressDeadlineSeconds",
+                           "rollbackTo",      "templateGeneration"};
+const Keys kServiceSpec{"ports",
+                        "selector",
+                        "clusterIP",
+                        "clusterIPs",
+                        "type",
+                        "externalIPs",
+                        "sessionAffinity",
+                        "loadBalancerIP",
+                        "loadBalancerSourceRanges",
+                        "externalName",
+                        "externalTrafficPolicy",
+                        "healthCheckNodePort",
+                        "publishNotReadyAddresses",
+                        "sessionAffinityConfig",
+                        "ipFamilies",
+                        "ipFamilyPolicy",
+                        "allocateLoadBalancerNodePorts",
+                        "loadBalancerClass",
+                        "internalTrafficPolicy",
+                        "trafficDistribution"};
 const Keys kTemplate{"metadata", "spec"};
 
 Keys topLevel(const ResourceInfo& r) {
   Keys k{"apiVersion", "kind", "metadata"};
   const std::string& kind = r.kind;
-  if (kind == "ConfigMap") return Keys{"apiVersion", "kind", "metadata", "data", "binaryData", "immutable"};
-  if (kind == "Secret") return Keys{"apiVersion", "kind", "metadata", "data", "stringData", "type", "immutable"};
+  if (kind == "ConfigMap")
+    return Keys{"apiVersion", "kind", "metadata", "data", "binaryData", "immutable"};
+  if (kind == "Secret")
+    return Keys{"apiVersion", "kind", "metadata", "data", "stringData", "type", "immutable"};
   if (kind == "Endpoints") return Keys{"apiVersion", "kind", "metadata", "subsets"};
-  if (kind == "ServiceAccount") return Keys{"apiVersion", "kind", "metadata", "secrets", "imagePullSecrets", "automountServiceAccountToken"};
-  if (kind == "EndpointSlice") return Keys{"apiVersion", "kind", "metadata", "addressType", "endpoints", "ports"};
-  if (kind == "ControllerRevision") return Keys{"apiVersion", "kind", "metadata", "data", "revision"};
-  if (kind == "PriorityClass") return Keys{"apiVersion", "kind", "metadata", "value", "globalDefault", "description", "preemptionPolicy"};
+  if (kind == "ServiceAccount")
+    return Keys{"apiVersion",       "kind",
+                "metadata",         "secrets",
+                "imagePullSecrets", "automountServiceAccountToken"};
+  if (kind == "EndpointSlice")
+    return Keys{"apiVersion", "kind", "metadata", "addressType", "endpoints", "ports"};
+  if (kind == "ControllerRevision")
+    return Keys{"apiVersion", "kind", "metadata", "data", "revision"};
+  if (kind == "PriorityClass")
+    return Keys{"apiVersion",    "kind",        "metadata",        "value",
+                "globalDefault", "description", "preemptionPolicy"};
   if (kind == "Event") return Keys{};  // two schemas (core, events.k8s.io): not checked
   return Keys{"apiVersion", "kind", "metadata", "spec", "status"};
 }
 
-void check(const json& obj, const Keys& keys, const std::string& path, std::vector<std::string>& out) {
+void check(const json& obj, const Keys& keys, const std::string& path,
+           std::vector<std::string>& out) {
   if (!obj.is_object() || keys.empty()) return;
   for (auto& [k, v] : obj.items()) {
     if (!keys.count(k)) out.push_back(path.empty() ? k : path + "." + k);
@@ -92,7 +178,8 @@ std::vector<std::string> unknownFields(const ResourceInfo& r, const json& obj) {
     check(spec, kDeploymentSpec, "spec", out);
     if (spec.contains("template")) checkTemplate(spec["template"], "spec.template", out);
   }
-  if (r.kind == "ReplicaSet" || r.kind == "StatefulSet" || r.kind == "DaemonSet" || r.kind == "Job") {
+  if (r.kind == "ReplicaSet" || r.kind == "StatefulSet" || r.kind == "DaemonSet" ||
+      r.kind == "Job") {
     if (spec.contains("template")) checkTemplate(spec["template"], "spec.template", out);
   }
   if (r.kind == "Service") check(spec, kServiceSpec, "spec", out);

@@ -17,9 +17,16 @@ struct Col {
 };
 
 const Col kName{"Name", "string", "name", 0,
-                "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"};
-const Col kAge{"Age", "string", "", 0,
-               "CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC."};
+                "Name must be unique within a namespace. Is required when creating resources, "
+                "although some resources may allow a client to request the generation of an "
+                "appropriate name automatically. Name is primarily intended for creation "
+                "idempotence and configuration definition. Cannot be updated. More info: "
+                "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"};
+const Col kAge{
+    "Age", "string", "", 0,
+    "CreationTimestamp is a timestamp representing the server time when this object was created. "
+    "It is not guaranteed to be set in happens-before order across separate operations. Clients "
+    "may not set this value. It is represented in RFC3339 form and is in UTC."};
 
 Col c(const char* name, const char* type = "string", int priority = 0, const char* desc = "") {
   return {name, type, "", priority, desc};
@@ -28,13 +35,21 @@ Col c(const char* name, const char* type = "string", int priority = 0, const cha
 const std::map<std::string, std::vector<Col>>& columnsByKind() {
   static const std::map<std::string, std::vector<Col>> m{
       {"Pod",
-       {kName, c("Ready", "string", 0, "The aggregate readiness state of this pod for accepting traffic."),
+       {kName,
+        c("Ready", "string", 0, "The aggregate readiness state of this pod for accepting traffic."),
         c("Status", "string", 0, "The aggregate status of the containers in this pod."),
-        c("Restarts", "string", 0, "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted."),
-        kAge, c("IP", "string", 1, "IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated."),
+        c("Restarts", "string", 0,
+          "The number of times the containers in this pod have been restarted and when the last "
+          "container in this pod has restarted."),
+        kAge,
+        c("IP", "string", 1,
+          "IP address allocated to the pod. Routable at least within the cluster. Empty if not yet "
+          "allocated."),
         c("Node", "string", 1, "NodeName is a request to schedule this pod onto a specific node."),
-        c("Nominated Node", "string", 1, "nominatedNodeName is set only when this pod preempts other pods on the node."),
-        c("Readiness Gates", "string", 1, "If specified, all readiness gates will be evaluated for pod readiness.")}},
+        c("Nominated Node", "string", 1,
+          "nominatedNodeName is set only when this pod preempts other pods on the node."),
+        c("Readiness Gates", "string", 1,
+          "If specified, all readiness gates will be evaluated for pod readiness.")}},
       {"Node",
        {kName, c("Status", "string", 0, "The status of the node"),
         c("Roles", "string", 0, "The roles of the node"), kAge,
@@ -43,87 +58,148 @@ const std::map<std::string, std::vector<Col>>& columnsByKind() {
         c("External-IP", "string", 1, "List of external IPs in the node."),
         c("OS-Image", "string", 1, "OS Image reported by the node from /etc/os-release."),
         c("Kernel-Version", "string", 1, "Kernel Version reported by the node from 'uname -r'."),
-        c("Container-Runtime", "string", 1, "ContainerRuntime Version reported by the node through runtime remote API.")}},
+        c("Container-Runtime", "string", 1,
+          "ContainerRuntime Version reported by the node through runtime remote API.")}},
       {"Deployment",
        {kName, c("Ready", "string", 0, "Number of the pod with ready state"),
-        c("Up-to-date", "string", 0, "Total number of non-terminated pods targeted by this deployment that have the desired template spec."),
-        c("Available", "string", 0, "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment."),
+        c("Up-to-date", "string", 0,
+          "Total number of non-terminated pods targeted by this deployment that have the desired "
+          "template spec."),
+        c("Available", "string", 0,
+          "Total number of available pods (ready for at least minReadySeconds) targeted by this "
+          "deployment."),
         kAge, c("Containers", "string", 1, "Names of each container in the template."),
         c("Images", "string", 1, "Images referenced by each container in the template."),
-        c("Selector", "string", 1, "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.")}},
+        c("Selector", "string", 1,
+          "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be "
+          "the ones affected by this deployment.")}},
       {"ReplicaSet",
        {kName, c("Desired", "integer", 0, "Replicas is the number of desired replicas."),
         c("Current", "integer", 0, "Replicas is the most recently observed number of replicas."),
         c("Ready", "integer", 0, "The number of ready replicas for this replica set."), kAge,
         c("Containers", "string", 1, "Names of each container in the template."),
         c("Images", "string", 1, "Images referenced by each container in the template."),
-        c("Selector", "string", 1, "Selector is a label query over pods that should match the replica count.")}},
+        c("Selector", "string", 1,
+          "Selector is a label query over pods that should match the replica count.")}},
       {"StatefulSet",
        {kName, c("Ready", "string", 0, "Number of the pod with ready state"), kAge,
         c("Containers", "string", 1, "Names of each container in the template."),
         c("Images", "string", 1, "Images referenced by each container in the template.")}},
       {"DaemonSet",
-       {kName, c("Desired", "integer", 0, "The total number of nodes that should be running the daemon pod (including nodes correctly running the daemon pod)."),
-        c("Current", "integer", 0, "The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod."),
-        c("Ready", "integer", 0, "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready."),
-        c("Up-to-date", "integer", 0, "The total number of nodes that are running updated daemon pod"),
-        c("Available", "integer", 0, "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)"),
-        c("Node Selector", "string", 0, "NodeSelector is a selector which must be true for the pod to fit on a node. Selector which must match a node's labels for the pod to be scheduled on that node."),
+       {kName,
+        c("Desired", "integer", 0,
+          "The total number of nodes that should be running the daemon pod (including nodes "
+          "correctly running the daemon pod)."),
+        c("Current", "integer", 0,
+          "The number of nodes that are running at least 1 daemon pod and are supposed to run the "
+          "daemon pod."),
+        c("Ready", "integer", 0,
+          "The number of nodes that should be running the daemon pod and have one or more of the "
+          "daemon pod running and ready."),
+        c("Up-to-date", "integer", 0,
+          "The total number of nodes that are running updated daemon pod"),
+        c("Available", "integer", 0,
+          "The number of nodes that should be running the daemon pod and have one or more of the "
+          "daemon pod running and available (ready for at least spec.minReadySeconds)"),
+        c("Node Selector", "string", 0,
+          "NodeSelector is a selector which must be true for the pod to fit on a node. Selector "
+          "which must match a node's labels for the pod to be scheduled on that node."),
         kAge, c("Containers", "string", 1, "Names of each container in the template."),
         c("Images", "string", 1, "Images referenced by each container in the template."),
         c("Selector", "string", 1, "A label query over pods that are managed by the daemon set.")}},
       {"Job",
        {kName, c("Status", "string", 0, "Status of the job."),
-        c("Completions", "string", 0, "The desired number of successfully finished pods the job should be run with."),
+        c("Completions", "string", 0,
+          "The desired number of successfully finished pods the job should be run with."),
         c("Duration", "string", 0, "Time required to complete the job."), kAge,
         c("Containers", "string", 1, "Names of each container in the template."),
         c("Images", "string", 1, "Images referenced by each container in the template."),
         c("Selector", "string", 1, "A label query over pods that should match the pod count.")}},
       {"CronJob",
-       {kName, c("Schedule", "string", 0, "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron."),
-        c("Timezone", "string", 0, "The time zone name for the given schedule, see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones."),
-        c("Suspend", "boolean", 0, "This flag tells the controller to suspend subsequent executions, it does not apply to already started executions."),
+       {kName,
+        c("Schedule", "string", 0,
+          "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron."),
+        c("Timezone", "string", 0,
+          "The time zone name for the given schedule, see "
+          "https://en.wikipedia.org/wiki/List_of_tz_database_time_zones."),
+        c("Suspend", "boolean", 0,
+          "This flag tells the controller to suspend subsequent executions, it does not apply to "
+          "already started executions."),
         c("Active", "integer", 0, "A list of pointers to currently running jobs."),
-        c("Last Schedule", "string", 0, "Information when was the last time the job was successfully scheduled."),
+        c("Last Schedule", "string", 0,
+          "Information when was the last time the job was successfully scheduled."),
         kAge, c("Containers", "string", 1, "Names of each container in the template."),
         c("Images", "string", 1, "Images referenced by each container in the template."),
         c("Selector", "string", 1, "A label query over pods that should match the pod count.")}},
       {"Service",
        {kName, c("Type", "string", 0, "type determines how the Service is exposed."),
-        c("Cluster-IP", "string", 0, "clusterIP is the IP address of the service and is usually assigned randomly by the master."),
-        c("External-IP", "string", 0, "externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service."),
+        c("Cluster-IP", "string", 0,
+          "clusterIP is the IP address of the service and is usually assigned randomly by the "
+          "master."),
+        c("External-IP", "string", 0,
+          "externalIPs is a list of IP addresses for which nodes in the cluster will also accept "
+          "traffic for this service."),
         c("Port(s)", "string", 0, "The list of ports that are exposed by this service."), kAge,
-        c("Selector", "string", 1, "Route service traffic to pods with label keys and values matching this selector.")}},
-      {"Endpoints", {kName, c("Endpoints", "string", 0, "Endpoints is the list of endpoints in the endpoints object."), kAge}},
+        c("Selector", "string", 1,
+          "Route service traffic to pods with label keys and values matching this selector.")}},
+      {"Endpoints",
+       {kName,
+        c("Endpoints", "string", 0, "Endpoints is the list of endpoints in the endpoints object."),
+        kAge}},
       {"EndpointSlice",
-       {kName, c("AddressType", "string", 0, "addressType specifies the type of address carried by this EndpointSlice."),
-        c("Ports", "string", 0, "ports specifies the list of network ports exposed by each endpoint in this slice."),
-        c("Endpoints", "string", 0, "endpoints is a list of unique endpoints in this slice."), kAge}},
+       {kName,
+        c("AddressType", "string", 0,
+          "addressType specifies the type of address carried by this EndpointSlice."),
+        c("Ports", "string", 0,
+          "ports specifies the list of network ports exposed by each endpoint in this slice."),
+        c("Endpoints", "string", 0, "endpoints is a list of unique endpoints in this slice."),
+        kAge}},
       {"Namespace", {kName, c("Status", "string", 0, "The status of the namespace"), kAge}},
       {"ConfigMap", {kName, c("Data", "integer", 0, "Number of data in the ConfigMap"), kAge}},
       {"Secret",
        {kName, c("Type", "string", 0, "The type of the secret"),
         c("Data", "integer", 0, "The number of data in the secret"), kAge}},
-      {"ServiceAccount", {kName, c("Secrets", "integer", 0, "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use."), kAge}},
+      {"ServiceAccount",
+       {kName,
+        c("Secrets", "integer", 0,
+          "Secrets is a list of the secrets in the same namespace that pods running using this "
+          "ServiceAccount are allowed to use."),
+        kAge}},
       {"Event",
        {c("Last Seen", "string", 0, "Time when last event occurred"),
-        c("Type", "string", 0, "Type of this event (Normal, Warning), new types could be added in the future."),
-        c("Reason", "string", 0, "This should be a short, machine understandable string that gives the reason for the transition into the object's current status."),
+        c("Type", "string", 0,
+          "Type of this event (Normal, Warning), new types could be added in the future."),
+        c("Reason", "string", 0,
+          "This should be a short, machine understandable string that gives the reason for the "
+          "transition into the object's current status."),
         c("Object", "string", 0, "The object that this event is about."),
         c("Subobject", "string", 1, "The subobject that this event is about."),
-        c("Source", "string", 1, "The component reporting this event. Should be a short machine understandable string."),
+        c("Source", "string", 1,
+          "The component reporting this event. Should be a short machine understandable string."),
         c("Message", "string", 0, "A human-readable description of the status of this operation."),
-        c("First Seen", "string", 1, "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)"),
+        c("First Seen", "string", 1,
+          "The time at which the event was first recorded. (Time of server receipt is in "
+          "TypeMeta.)"),
         c("Count", "string", 1, "The number of times this event has occurred."),
         {"Name", "string", "name", 1, "Name must be unique within a namespace."}}},
-      {"Lease", {kName, c("Holder", "string", 0, "holderIdentity contains the identity of the holder of a current lease."), kAge}},
+      {"Lease",
+       {kName,
+        c("Holder", "string", 0,
+          "holderIdentity contains the identity of the holder of a current lease."),
+        kAge}},
       {"ControllerRevision",
        {kName, c("Controller", "string", 0, "Controller of the object"),
-        c("Revision", "string", 0, "Revision indicates the revision of the state represented by Data."), kAge}},
+        c("Revision", "string", 0,
+          "Revision indicates the revision of the state represented by Data."),
+        kAge}},
       {"PriorityClass",
        {kName, c("Value", "integer", 0, "The value of this priority class."),
-        c("Global-Default", "boolean", 0, "globalDefault specifies whether this PriorityClass should be considered as the default priority."),
-        kAge, c("PreemptionPolicy", "string", 0, "preemptionPolicy is the Policy for preempting pods with lower priority.")}},
+        c("Global-Default", "boolean", 0,
+          "globalDefault specifies whether this PriorityClass should be considered as the default "
+          "priority."),
+        kAge,
+        c("PreemptionPolicy", "string", 0,
+          "preemptionPolicy is the Policy for preempting pods with lower priority.")}},
       {"CertificateSigningRequest",
        {kName, kAge, c("SignerName", "string", 0, "The name of the signer."),
         c("Requestor", "string", 0, "Name of the user requesting the certificate."),
@@ -131,12 +207,21 @@ const std::map<std::string, std::vector<Col>>& columnsByKind() {
         c("Condition", "string", 0, "Condition of the CSR.")}},
       {"LimitRange", {kName, c("Created At", "date", 0, "Creation timestamp")}},
       {"ResourceQuota",
-       {kName, kAge, c("Request", "string", 0, "Request represents a minimum amount of cpu/memory that a container may consume."),
-        c("Limit", "string", 0, "Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node.")}},
+       {kName, kAge,
+        c("Request", "string", 0,
+          "Request represents a minimum amount of cpu/memory that a container may consume."),
+        c("Limit", "string", 0,
+          "Limits control the maximum amount of cpu/memory that a container may use independent of "
+          "contention on the node.")}},
       {"PodDisruptionBudget",
-       {kName, c("Min Available", "string", 0, "The minimum number of pods that must be available simultaneously."),
-        c("Max Unavailable", "string", 0, "The maximum number of pods that may be unavailable simultaneously."),
-        c("Allowed Disruptions", "integer", 0, "Calculated number of pods that may be disrupted at this time"), kAge}},
+       {kName,
+        c("Min Available", "string", 0,
+          "The minimum number of pods that must be available simultaneously."),
+        c("Max Unavailable", "string", 0,
+          "The maximum number of pods that may be unavailable simultaneously."),
+        c("Allowed Disruptions", "integer", 0,
+          "Calculated number of pods that may be disrupted at this time"),
+        kAge}},
   };
   return m;
 }
@@ -201,7 +286,8 @@ json podRow(const json& pod, Clock::time_point now) {
     if (cs.value("ready", false) && at(cs, {"state", "running"}).is_object()) ++ready;
   }
   restarts = 0;
-  for (const auto& cs : status.value("initContainerStatuses", json::array())) restarts += cs.value("restartCount", 0LL);
+  for (const auto& cs : status.value("initContainerStatuses", json::array()))
+    restarts += cs.value("restartCount", 0LL);
   for (const auto& cs : status.value("containerStatuses", json::array())) note_restart(cs);
   std::string restart_cell = std::to_string(restarts);
   if (!last_restart.empty()) restart_cell += " (" + since(last_restart, now) + " ago)";
@@ -212,47 +298,59 @@ json podRow(const json& pod, Clock::time_point now) {
     long long trues = 0;
     for (const auto& g : rg) {
       for (const auto& cond : status.value("conditions", json::array())) {
-        if (cond.value("type", "") == g.value("conditionType", "") && cond.value("status", "") == "True") ++trues;
+        if (cond.value("type", "") == g.value("conditionType", "") &&
+            cond.value("status", "") == "True")
+          ++trues;
       }
     }
     gates = std::to_string(trues) + "/" + std::to_string(rg.size());
   }
-  return json::array({str(pod, {"metadata", "name"}), std::to_string(ready) + "/" + std::to_string(total),
-                      podStatusReason(pod), restart_cell, age(pod, now), orNone(ip),
-                      orNone(spec.value("nodeName", "")), orNone(status.value("nominatedNodeName", "")),
-                      orNone(gates)});
+  return json::array({str(pod, {"metadata", "name"}),
+                      std::to_string(ready) + "/" + std::to_string(total), podStatusReason(pod),
+                      restart_cell, age(pod, now), orNone(ip), orNone(spec.value("nodeName", "")),
+                      orNone(status.value("nominatedNodeName", "")), orNone(gates)});
 }
 
 json nodeRow(const json& node, Clock::time_point now) {
   // As kubectl's printNode: a Ready condition prints "Ready" when True and "NotReady" for any
   // other status (False or Unknown); only a node without a Ready condition is "Unknown".
   std::string st = "Unknown";
-  for (const auto& cond : at(node, {"status", "conditions"}).is_array() ? at(node, {"status", "conditions"}) : json::array()) {
-    if (cond.value("type", "") == "Ready") st = cond.value("status", "") == "True" ? "Ready" : "NotReady";
+  for (const auto& cond : at(node, {"status", "conditions"}).is_array()
+                              ? at(node, {"status", "conditions"})
+                              : json::array()) {
+    if (cond.value("type", "") == "Ready")
+      st = cond.value("status", "") == "True" ? "Ready" : "NotReady";
   }
   if (at(node, {"spec", "unschedulable"}) == true) st += ",SchedulingDisabled";
   std::vector<std::string> roles;
   const json& labels = at(node, {"metadata", "labels"});
   if (labels.is_object()) {
     for (auto& [k, v] : labels.items()) {
-      if (k.rfind("node-role.kubernetes.io/", 0) == 0 && k.size() > 24) roles.push_back(k.substr(24));
-      else if (k == "kubernetes.io/role" && v.is_string()) roles.push_back(v.get<std::string>());
+      if (k.rfind("node-role.kubernetes.io/", 0) == 0 && k.size() > 24)
+        roles.push_back(k.substr(24));
+      else if (k == "kubernetes.io/role" && v.is_string())
+        roles.push_back(v.get<std::string>());
     }
   }
   std::sort(roles.begin(), roles.end());
   std::string role_cell;
   for (const auto& r : roles) role_cell += (role_cell.empty() ? "" : ",") + r;
   std::string internal, external;
-  for (const auto& a : at(node, {"status", "addresses"}).is_array() ? at(node, {"status", "addresses"}) : json::array()) {
-    if (a.value("type", "") == "InternalIP") internal += (internal.empty() ? "" : ",") + a.value("address", "");
-    if (a.value("type", "") == "ExternalIP") external += (external.empty() ? "" : ",") + a.value("address", "");
+  for (const auto& a : at(node, {"status", "addresses"}).is_array()
+                           ? at(node, {"status", "addresses"})
+                           : json::array()) {
+    if (a.value("type", "") == "InternalIP")
+      internal += (internal.empty() ? "" : ",") + a.value("address", "");
+    if (a.value("type", "") == "ExternalIP")
+      external += (external.empty() ? "" : ",") + a.value("address", "");
   }
   const json& info = at(node, {"status", "nodeInfo"});
-  return json::array({str(node, {"metadata", "name"}), st, orNone(role_cell), age(node, now),
-                      str(info, {"kubeletVersion"}), orNone(internal), orNone(external),
-                      info.is_object() ? orNone(str(info, {"osImage"})) : "<unknown>",
-                      info.is_object() ? orNone(str(info, {"kernelVersion"})) : "<unknown>",
-                      info.is_object() ? orNone(str(info, {"containerRuntimeVersion"})) : "<unknown>"});
+  return json::array(
+      {str(node, {"metadata", "name"}), st, orNone(role_cell), age(node, now),
+       str(info, {"kubeletVersion"}), orNone(internal), orNone(external),
+       info.is_object() ? orNone(str(info, {"osImage"})) : "<unknown>",
+       info.is_object() ? orNone(str(info, {"kernelVersion"})) : "<unknown>",
+       info.is_object() ? orNone(str(info, {"containerRuntimeVersion"})) : "<unknown>"});
 }
 
 json serviceRow(const json& svc, Clock::time_point now) {
@@ -260,10 +358,13 @@ json serviceRow(const json& svc, Clock::time_point now) {
   std::string type = spec.value("type", "ClusterIP");
   std::string cip = spec.value("clusterIP", "");
   std::string ext;
-  for (const auto& ip : spec.value("externalIPs", json::array())) ext += (ext.empty() ? "" : ",") + ip.get<std::string>();
+  for (const auto& ip : spec.value("externalIPs", json::array()))
+    ext += (ext.empty() ? "" : ",") + ip.get<std::string>();
   if (type == "LoadBalancer") {
     std::string lb;
-    for (const auto& ing : at(svc, {"status", "loadBalancer", "ingress"}).is_array() ? at(svc, {"status", "loadBalancer", "ingress"}) : json::array()) {
+    for (const auto& ing : at(svc, {"status", "loadBalancer", "ingress"}).is_array()
+                               ? at(svc, {"status", "loadBalancer", "ingress"})
+                               : json::array()) {
       std::string a = ing.value("ip", ing.value("hostname", ""));
       if (!a.empty()) lb += (lb.empty() ? "" : ",") + a;
     }
@@ -275,7 +376,8 @@ json serviceRow(const json& svc, Clock::time_point now) {
   std::string ports;
   for (const auto& p : spec.value("ports", json::array())) {
     std::string one = std::to_string(p.value("port", 0LL));
-    if (p.contains("nodePort") && p["nodePort"].is_number_integer() && p["nodePort"].get<long long>() != 0) {
+    if (p.contains("nodePort") && p["nodePort"].is_number_integer() &&
+        p["nodePort"].get<long long>() != 0) {
       one += ":" + std::to_string(p["nodePort"].get<long long>());
     }
     one += "/" + p.value("protocol", std::string("TCP"));
@@ -293,7 +395,8 @@ json endpointsRow(const json& ep, Clock::time_point now) {
       if (ports.empty()) {
         list.push_back(a.value("ip", ""));
       } else {
-        for (const auto& p : ports) list.push_back(a.value("ip", "") + ":" + std::to_string(p.value("port", 0LL)));
+        for (const auto& p : ports)
+          list.push_back(a.value("ip", "") + ":" + std::to_string(p.value("port", 0LL)));
       }
     }
   }
@@ -334,24 +437,28 @@ json workloadRow(const std::string& kind, const json& obj, Clock::time_point now
     containersAndImages(at(spec, {"template", "spec"}), &names, &images);
   }
   if (kind == "Deployment") {
-    return json::array({name, std::to_string(num(st, {"readyReplicas"})) + "/" + std::to_string(num(spec, {"replicas"})),
-                        num(st, {"updatedReplicas"}), num(st, {"availableReplicas"}), age(obj, now),
-                        names, images, selectorString(spec.value("selector", json()))});
+    return json::array(
+        {name,
+         std::to_string(num(st, {"readyReplicas"})) + "/" + std::to_string(num(spec, {"replicas"})),
+         num(st, {"updatedReplicas"}), num(st, {"availableReplicas"}), age(obj, now), names, images,
+         selectorString(spec.value("selector", json()))});
   }
   if (kind == "ReplicaSet" || kind == "ReplicationController") {
     std::string sel = kind == "ReplicaSet" ? selectorString(spec.value("selector", json()))
                                            : mapSelector(spec.value("selector", json()));
-    return json::array({name, num(spec, {"replicas"}), num(st, {"replicas"}), num(st, {"readyReplicas"}),
-                        age(obj, now), names, images, sel});
+    return json::array({name, num(spec, {"replicas"}), num(st, {"replicas"}),
+                        num(st, {"readyReplicas"}), age(obj, now), names, images, sel});
   }
   if (kind == "StatefulSet") {
-    return json::array({name, std::to_string(num(st, {"readyReplicas"})) + "/" + std::to_string(num(spec, {"replicas"})),
-                        age(obj, now), names, images});
+    return json::array(
+        {name,
+         std::to_string(num(st, {"readyReplicas"})) + "/" + std::to_string(num(spec, {"replicas"})),
+         age(obj, now), names, images});
   }
   if (kind == "DaemonSet") {
-    return json::array({name, num(st, {"desiredNumberScheduled"}), num(st, {"currentNumberScheduled"}),
-                        num(st, {"numberReady"}), num(st, {"updatedNumberScheduled"}),
-                        num(st, {"numberAvailable"}),
+    return json::array({name, num(st, {"desiredNumberScheduled"}),
+                        num(st, {"currentNumberScheduled"}), num(st, {"numberReady"}),
+                        num(st, {"updatedNumberScheduled"}), num(st, {"numberAvailable"}),
                         mapSelector(at(spec, {"template", "spec", "nodeSelector"})), age(obj, now),
                         names, images, selectorString(spec.value("selector", json()))});
   }
@@ -360,20 +467,28 @@ json workloadRow(const std::string& kind, const json& obj, Clock::time_point now
     for (const auto& cond : st.value("conditions", json::array())) {
       if (cond.value("status", "") != "True") continue;
       std::string t = cond.value("type", "");
-      if (t == "Complete") status = "Complete";
-      else if (t == "Failed") status = "Failed";
-      else if (t == "Suspended") status = "Suspended";
-      else if (t == "FailureTarget") status = "FailureTarget";
-      else if (t == "SuccessCriteriaMet") status = "SuccessCriteriaMet";
+      if (t == "Complete")
+        status = "Complete";
+      else if (t == "Failed")
+        status = "Failed";
+      else if (t == "Suspended")
+        status = "Suspended";
+      else if (t == "FailureTarget")
+        status = "FailureTarget";
+      else if (t == "SuccessCriteriaMet")
+        status = "SuccessCriteriaMet";
     }
-    std::string completions = std::to_string(num(st, {"succeeded"})) + "/" +
-                              (spec.contains("completions") ? std::to_string(num(spec, {"completions"})) : std::string("1"));
+    std::string completions =
+        std::to_string(num(st, {"succeeded"})) + "/" +
+        (spec.contains("completions") ? std::to_string(num(spec, {"completions"}))
+                                      : std::string("1"));
     std::string duration;
     std::string start = str(st, {"startTime"});
     if (!start.empty()) {
       std::string end = str(st, {"completionTime"});
       auto e = end.empty() ? now : parseTime(end);
-      duration = humanDuration(std::chrono::duration_cast<std::chrono::seconds>(e - parseTime(start)));
+      duration =
+          humanDuration(std::chrono::duration_cast<std::chrono::seconds>(e - parseTime(start)));
     }
     return json::array({name, status, completions, duration, age(obj, now), names, images,
                         selectorString(spec.value("selector", json()))});
@@ -399,7 +514,8 @@ json cells(const ResourceInfo& r, const json& obj, Clock::time_point now) {
       k == "StatefulSet" || k == "DaemonSet" || k == "Job" || k == "CronJob") {
     return workloadRow(k, obj, now);
   }
-  if (k == "Namespace") return json::array({name, orNone(str(obj, {"status", "phase"})), age(obj, now)});
+  if (k == "Namespace")
+    return json::array({name, orNone(str(obj, {"status", "phase"})), age(obj, now)});
   if (k == "ConfigMap") {
     long long n = static_cast<long long>(obj.value("data", json::object()).size() +
                                          obj.value("binaryData", json::object()).size());
@@ -407,15 +523,19 @@ json cells(const ResourceInfo& r, const json& obj, Clock::time_point now) {
   }
   if (k == "Secret") {
     return json::array({name, obj.value("type", "Opaque"),
-                        static_cast<long long>(obj.value("data", json::object()).size()), age(obj, now)});
+                        static_cast<long long>(obj.value("data", json::object()).size()),
+                        age(obj, now)});
   }
   if (k == "ServiceAccount") {
-    return json::array({name, static_cast<long long>(obj.value("secrets", json::array()).size()), age(obj, now)});
+    return json::array(
+        {name, static_cast<long long>(obj.value("secrets", json::array()).size()), age(obj, now)});
   }
-  if (k == "Lease") return json::array({name, orNone(str(obj, {"spec", "holderIdentity"})), age(obj, now)});
+  if (k == "Lease")
+    return json::array({name, orNone(str(obj, {"spec", "holderIdentity"})), age(obj, now)});
   if (k == "EndpointSlice") {
     std::string ports, eps;
-    for (const auto& p : obj.value("ports", json::array())) ports += (ports.empty() ? "" : ",") + std::to_string(p.value("port", 0LL));
+    for (const auto& p : obj.value("ports", json::array()))
+      ports += (ports.empty() ? "" : ",") + std::to_string(p.value("port", 0LL));
     int n = 0;
     for (const auto& e : obj.value("endpoints", json::array())) {
       for (const auto& a : e.value("addresses", json::array())) {
@@ -424,11 +544,14 @@ json cells(const ResourceInfo& r, const json& obj, Clock::time_point now) {
       }
     }
     if (n > 3) eps += " + " + std::to_string(n - 3) + " more...";
-    return json::array({name, obj.value("addressType", ""), orNone(ports), orNone(eps), age(obj, now)});
+    return json::array(
+        {name, obj.value("addressType", ""), orNone(ports), orNone(eps), age(obj, now)});
   }
   if (k == "ControllerRevision") {
     std::string ctrl = "<none>";
-    for (const auto& o : at(obj, {"metadata", "ownerReferences"}).is_array() ? at(obj, {"metadata", "ownerReferences"}) : json::array()) {
+    for (const auto& o : at(obj, {"metadata", "ownerReferences"}).is_array()
+                             ? at(obj, {"metadata", "ownerReferences"})
+                             : json::array()) {
       if (o.value("controller", false)) {
         std::string kind = o.value("kind", "");
         std::string api = o.value("apiVersion", "");
@@ -445,7 +568,9 @@ json cells(const ResourceInfo& r, const json& obj, Clock::time_point now) {
   }
   if (k == "CertificateSigningRequest") {
     std::string cond;
-    for (const auto& cd : at(obj, {"status", "conditions"}).is_array() ? at(obj, {"status", "conditions"}) : json::array()) {
+    for (const auto& cd : at(obj, {"status", "conditions"}).is_array()
+                              ? at(obj, {"status", "conditions"})
+                              : json::array()) {
       cond += (cond.empty() ? "" : ",") + cd.value("type", "");
     }
     if (!str(obj, {"status", "certificate"}).empty()) cond += ",Issued";
@@ -460,9 +585,12 @@ json cells(const ResourceInfo& r, const json& obj, Clock::time_point now) {
   if (k == "PodDisruptionBudget") {
     const json& spec = obj.value("spec", json::object());
     auto v = [&](const char* key) {
-      return spec.contains(key) ? (spec[key].is_string() ? spec[key].get<std::string>() : spec[key].dump()) : "N/A";
+      return spec.contains(key)
+                 ? (spec[key].is_string() ? spec[key].get<std::string>() : spec[key].dump())
+                 : "N/A";
     };
-    return json::array({name, v("minAvailable"), v("maxUnavailable"), num(obj, {"status", "disruptionsAllowed"}), age(obj, now)});
+    return json::array({name, v("minAvailable"), v("maxUnavailable"),
+                        num(obj, {"status", "disruptionsAllowed"}), age(obj, now)});
   }
   return json::array({name, age(obj, now)});
 }
@@ -486,14 +614,19 @@ std::string podStatusReason(const json& pod) {
       // A restartable (sidecar) init container that is running.
       bool sidecar = false;
       for (const auto& ic : spec.value("initContainers", json::array())) {
-        if (ic.value("name", "") == cs.value("name", "") && ic.value("restartPolicy", "") == "Always") sidecar = true;
+        if (ic.value("name", "") == cs.value("name", "") &&
+            ic.value("restartPolicy", "") == "Always")
+          sidecar = true;
       }
       if (sidecar) continue;
     }
     if (term.is_object()) {
-      if (!term.value("reason", "").empty()) reason = "Init:" + term.value("reason", "");
-      else if (term.value("signal", 0) != 0) reason = "Init:Signal:" + std::to_string(term.value("signal", 0));
-      else reason = "Init:ExitCode:" + std::to_string(term.value("exitCode", 0));
+      if (!term.value("reason", "").empty())
+        reason = "Init:" + term.value("reason", "");
+      else if (term.value("signal", 0) != 0)
+        reason = "Init:Signal:" + std::to_string(term.value("signal", 0));
+      else
+        reason = "Init:ExitCode:" + std::to_string(term.value("exitCode", 0));
     } else if (wait.is_object() && !wait.value("reason", "").empty() &&
                wait.value("reason", "") != "PodInitializing") {
       reason = "Init:" + wait.value("reason", "");
@@ -506,7 +639,8 @@ std::string podStatusReason(const json& pod) {
   bool initialized = false;
   bool has_ready = false;
   for (const auto& cond : status.value("conditions", json::array())) {
-    if (cond.value("type", "") == "Initialized" && cond.value("status", "") == "True") initialized = true;
+    if (cond.value("type", "") == "Initialized" && cond.value("status", "") == "True")
+      initialized = true;
     if (cond.value("type", "") == "Ready" && cond.value("status", "") == "True") has_ready = true;
   }
   if (!initializing || initialized) {
@@ -521,8 +655,9 @@ std::string podStatusReason(const json& pod) {
       } else if (term.is_object() && !term.value("reason", "").empty()) {
         reason = term.value("reason", "");
       } else if (term.is_object()) {
-        reason = term.value("signal", 0) != 0 ? "Signal:" + std::to_string(term.value("signal", 0))
-                                              : "ExitCode:" + std::to_string(term.value("exitCode", 0));
+        reason = term.value("signal", 0) != 0
+                     ? "Signal:" + std::to_string(term.value("signal", 0))
+                     : "ExitCode:" + std::to_string(term.value("exitCode", 0));
       } else if (cs.value("ready", false) && at(cs, {"state", "running"}).is_object()) {
         has_running = true;
       }
@@ -546,8 +681,11 @@ json tableColumns(const ResourceInfo& r) {
   const auto& cols = it == m.end() ? kDefault : it->second;
   json out = json::array();
   for (const auto& col : cols) {
-    out.push_back({{"name", col.name}, {"type", col.type}, {"format", col.format},
-                   {"description", col.description}, {"priority", col.priority}});
+    out.push_back({{"name", col.name},
+                   {"type", col.type},
+                   {"format", col.format},
+                   {"description", col.description},
+                   {"priority", col.priority}});
   }
   return out;
 }
@@ -557,8 +695,10 @@ json tableRow(const ResourceInfo& r, const json& obj, Clock::time_point now, Tab
   if (r.kind == "Pod") {
     std::string phase = str(obj, {"status", "phase"});
     if (phase == "Succeeded" || phase == "Failed") {
-      row["conditions"] = json::array({{{"type", "Completed"}, {"status", "True"},
-                                        {"reason", phase}, {"message", "The pod has completed successfully."}}});
+      row["conditions"] = json::array({{{"type", "Completed"},
+                                        {"status", "True"},
+                                        {"reason", phase},
+                                        {"message", "The pod has completed successfully."}}});
     }
   }
   if (include == TableObject::Object) {

@@ -44,13 +44,17 @@ class V {
     }
     errs.push_back({Type::NotSupported, f, v, d});
   }
-  void duplicate(const std::string& f, const json& v) { errs.push_back({Type::Duplicate, f, v, ""}); }
+  void duplicate(const std::string& f, const json& v) {
+    errs.push_back({Type::Duplicate, f, v, ""});
+  }
   void forbidden(const std::string& f, const std::string& d) {
     errs.push_back({Type::Forbidden, f, json(), d});
   }
 };
 
-bool present(const json& o, const char* k) { return o.is_object() && o.contains(k) && !o[k].is_null(); }
+bool present(const json& o, const char* k) {
+  return o.is_object() && o.contains(k) && !o[k].is_null();
+}
 
 void validateLabels(V& v, const json& labels, const std::string& path) {
   if (!labels.is_object()) return;
@@ -68,10 +72,11 @@ void validateLabels(V& v, const json& labels, const std::string& path) {
     }
     static const std::regex name_re("^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$");
     if (name.size() > 63 || !std::regex_match(name, name_re)) {
-      v.invalid(path, k,
-                "name part must consist of alphanumeric characters, '-', '_' or '.', and must "
-                "start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or "
-                "'123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')");
+      v.invalid(
+          path, k,
+          "name part must consist of alphanumeric characters, '-', '_' or '.', and must "
+          "start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or "
+          "'123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')");
       continue;
     }
     if (!x.is_string()) {
@@ -108,11 +113,14 @@ void validateMeta(V& v, const ResourceInfo& r, const json& meta) {
   if (meta.contains("annotations") && meta["annotations"].is_object()) {
     std::size_t total = 0;
     for (auto& [k, x] : meta["annotations"].items()) {
-      if (!x.is_string()) v.invalid("metadata.annotations", k, "annotation values must be strings");
-      else total += k.size() + x.get<std::string>().size();
+      if (!x.is_string())
+        v.invalid("metadata.annotations", k, "annotation values must be strings");
+      else
+        total += k.size() + x.get<std::string>().size();
     }
     if (total > 256 * 1024) {
-      v.errs.push_back({Type::TooLong, "metadata.annotations", json(), "may not be more than 262144 bytes"});
+      v.errs.push_back(
+          {Type::TooLong, "metadata.annotations", json(), "may not be more than 262144 bytes"});
     }
   }
 }
@@ -192,16 +200,20 @@ void validatePodSpec(V& v, const json& spec, const std::string& path,
   }
   std::string dp = spec.value("dnsPolicy", "ClusterFirst");
   if (dp != "ClusterFirst" && dp != "ClusterFirstWithHostNet" && dp != "Default" && dp != "None") {
-    v.notSupported(path + ".dnsPolicy", dp, {"ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"});
+    v.notSupported(path + ".dnsPolicy", dp,
+                   {"ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"});
   }
   if (spec.contains("volumes") && spec["volumes"].is_array()) {
     std::set<std::string> vnames;
     for (std::size_t i = 0; i < spec["volumes"].size(); ++i) {
       std::string n = spec["volumes"][i].value("name", "");
       std::string f = path + ".volumes[" + std::to_string(i) + "].name";
-      if (n.empty()) v.required(f);
-      else if (auto m = checkDns1123Label(n); !m.empty()) v.invalid(f, n, m);
-      else if (!vnames.insert(n).second) v.duplicate(f, n);
+      if (n.empty())
+        v.required(f);
+      else if (auto m = checkDns1123Label(n); !m.empty())
+        v.invalid(f, n, m);
+      else if (!vnames.insert(n).second)
+        v.duplicate(f, n);
     }
   }
   if (spec.contains("terminationGracePeriodSeconds") &&
@@ -242,7 +254,8 @@ void validateWorkload(V& v, const ResourceInfo& r, const json& obj) {
       } else {
         const json& labels = at(spec, {"template", "metadata", "labels"});
         if (!parsed->matches(labels)) {
-          v.invalid("spec.template.metadata.labels", labels, "`selector` does not match template `labels`");
+          v.invalid("spec.template.metadata.labels", labels,
+                    "`selector` does not match template `labels`");
         }
       }
     }
@@ -255,11 +268,13 @@ void validateWorkload(V& v, const ResourceInfo& r, const json& obj) {
   validatePodSpec(v, at(spec, {"template", "spec"}), "spec.template.spec", {"Always"});
   if (r.kind == "Deployment") {
     const json& strategy = spec.value("strategy", json());
-    std::string t = strategy.is_object() ? strategy.value("type", "RollingUpdate") : "RollingUpdate";
+    std::string t =
+        strategy.is_object() ? strategy.value("type", "RollingUpdate") : "RollingUpdate";
     if (t != "RollingUpdate" && t != "Recreate") {
       v.notSupported("spec.strategy.type", t, {"Recreate", "RollingUpdate"});
     } else if (t == "Recreate" && strategy.contains("rollingUpdate")) {
-      v.forbidden("spec.strategy.rollingUpdate", "may not be specified when strategy `type` is 'Recreate'");
+      v.forbidden("spec.strategy.rollingUpdate",
+                  "may not be specified when strategy `type` is 'Recreate'");
     }
     validateNonNegative(v, spec, "revisionHistoryLimit", "spec.revisionHistoryLimit");
     validateNonNegative(v, spec, "minReadySeconds", "spec.minReadySeconds");
@@ -269,7 +284,8 @@ void validateWorkload(V& v, const ResourceInfo& r, const json& obj) {
 void validateService(V& v, const json& obj) {
   const json& spec = obj.value("spec", json::object());
   std::string type = spec.value("type", "ClusterIP");
-  static const std::vector<std::string> types{"ClusterIP", "ExternalName", "LoadBalancer", "NodePort"};
+  static const std::vector<std::string> types{"ClusterIP", "ExternalName", "LoadBalancer",
+                                              "NodePort"};
   if (std::find(types.begin(), types.end(), type) == types.end()) {
     v.notSupported("spec.type", type, types);
   }
@@ -301,7 +317,8 @@ void validateService(V& v, const json& obj) {
       v.notSupported(f + ".protocol", proto, {"SCTP", "TCP", "UDP"});
     }
     std::string key = p.value("port", json(0)).dump() + "/" + proto;
-    if (!keys.insert(key).second) v.duplicate(f, json{{"port", p.value("port", json(0))}, {"protocol", proto}});
+    if (!keys.insert(key).second)
+      v.duplicate(f, json{{"port", p.value("port", json(0))}, {"protocol", proto}});
     if (p.contains("nodePort") && (type == "ClusterIP" || type == "ExternalName") &&
         p["nodePort"].is_number_integer() && p["nodePort"].get<long long>() != 0) {
       v.forbidden(f + ".nodePort", "may not be used when `type` is '" + type + "'");
@@ -353,12 +370,18 @@ std::string FieldError::message() const { return field + ": " + causeMessage(); 
 
 std::string FieldError::reason() const {
   switch (type) {
-    case Type::Required: return "FieldValueRequired";
-    case Type::Invalid: return "FieldValueInvalid";
-    case Type::NotSupported: return "FieldValueNotSupported";
-    case Type::Duplicate: return "FieldValueDuplicate";
-    case Type::Forbidden: return "FieldValueForbidden";
-    case Type::TooLong: return "FieldValueTooLong";
+    case Type::Required:
+      return "FieldValueRequired";
+    case Type::Invalid:
+      return "FieldValueInvalid";
+    case Type::NotSupported:
+      return "FieldValueNotSupported";
+    case Type::Duplicate:
+      return "FieldValueDuplicate";
+    case Type::Forbidden:
+      return "FieldValueForbidden";
+    case Type::TooLong:
+      return "FieldValueTooLong";
   }
   return "";
 }
@@ -389,7 +412,12 @@ FieldErrors validateObject(const ResourceInfo& r, const json& obj, const json* o
         }
       }
       if (a != b) {
-        v.forbidden("spec", "pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)");
+        v.forbidden("spec",
+                    "pod updates may not change fields other than "
+                    "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec."
+                    "activeDeadlineSeconds`,`spec.tolerations` (only additions to existing "
+                    "tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if "
+                    "it was previously negative)");
       }
     }
   } else if (k == "Deployment" || k == "ReplicaSet" || k == "StatefulSet" || k == "DaemonSet" ||
@@ -400,7 +428,8 @@ FieldErrors validateObject(const ResourceInfo& r, const json& obj, const json* o
         r.version == "v1") {
       v.invalid("spec.selector", at(obj, {"spec", "selector"}), "field is immutable");
     }
-    if (old && k == "Deployment" && at(obj, {"spec", "selector"}) != at(*old, {"spec", "selector"})) {
+    if (old && k == "Deployment" &&
+        at(obj, {"spec", "selector"}) != at(*old, {"spec", "selector"})) {
       v.invalid("spec.selector", at(obj, {"spec", "selector"}), "field is immutable");
     }
   } else if (k == "Job") {
@@ -411,8 +440,11 @@ FieldErrors validateObject(const ResourceInfo& r, const json& obj, const json* o
       validateNonNegative(v, spec, "parallelism", "spec.parallelism");
       validateNonNegative(v, spec, "completions", "spec.completions");
       validateNonNegative(v, spec, "backoffLimit", "spec.backoffLimit");
-      if (!present(spec, "template")) v.required("spec.template");
-      else validatePodSpec(v, at(spec, {"template", "spec"}), "spec.template.spec", {"OnFailure", "Never"});
+      if (!present(spec, "template"))
+        v.required("spec.template");
+      else
+        validatePodSpec(v, at(spec, {"template", "spec"}), "spec.template.spec",
+                        {"OnFailure", "Never"});
     }
   } else if (k == "CronJob") {
     const json& spec = obj.value("spec", json());
@@ -424,9 +456,11 @@ FieldErrors validateObject(const ResourceInfo& r, const json& obj, const json* o
       if (cp != "Allow" && cp != "Forbid" && cp != "Replace") {
         v.notSupported("spec.concurrencyPolicy", cp, {"Allow", "Forbid", "Replace"});
       }
-      if (!present(at(spec, {"jobTemplate"}), "spec")) v.required("spec.jobTemplate.spec");
-      else validatePodSpec(v, at(spec, {"jobTemplate", "spec", "template", "spec"}),
-                           "spec.jobTemplate.spec.template.spec", {"OnFailure", "Never"});
+      if (!present(at(spec, {"jobTemplate"}), "spec"))
+        v.required("spec.jobTemplate.spec");
+      else
+        validatePodSpec(v, at(spec, {"jobTemplate", "spec", "template", "spec"}),
+                        "spec.jobTemplate.spec.template.spec", {"OnFailure", "Never"});
     }
   } else if (k == "Service") {
     validateService(v, obj);

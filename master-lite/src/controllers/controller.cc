@@ -30,8 +30,8 @@ void Controller::processOne(const std::string& key) {
     queue_.forget(key);
   } else {
     auto lg = log::get("master");
-    SKIFF_LOG_WARN(lg, "Sync failed, will retry", log::kv("controller", name_),
-                   log::kv("key", key), log::kv("err", r.error().message()));
+    SKIFF_LOG_WARN(lg, "Sync failed, will retry", log::kv("controller", name_), log::kv("key", key),
+                   log::kv("err", r.error().message()));
     queue_.addRateLimited(key);
   }
   queue_.done(key);

@@ -60,20 +60,23 @@ Result<bool> field(const std::string& spec, const std::string& text, int lo, int
       to = text.find('/') != std::string::npos ? hi : *a;
     }
     if (N == 7 && to == 7) {  // 7 is Sunday too
-      if (from == 7) from = 0, to = 0;
-      else if ((7 - from) % step == 0) bits->set(0), to = 6;
-      else to = 6;
+      if (from == 7)
+        from = 0, to = 0;
+      else if ((7 - from) % step == 0)
+        bits->set(0), to = 6;
+      else
+        to = 6;
     }
     if (from < lo || to > hi || from > to) {
-      return bad(spec, "'" + part + "' is out of range " + std::to_string(lo) + "-" +
-                           std::to_string(hi));
+      return bad(spec,
+                 "'" + part + "' is out of range " + std::to_string(lo) + "-" + std::to_string(hi));
     }
     for (int i = from; i <= to; i += step) bits->set(static_cast<std::size_t>(i));
   }
   return star;
 }
 
-const char* const kMonths[] = {"jan", "feb", "mar", "apr", "may", "jun", "jul",
+const char* const kMonths[] = {"jan", "feb", "mar", "apr", "may", "jun",  "jul",
                                "aug", "sep", "oct", "nov", "dec", nullptr};
 const char* const kDays[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat", nullptr};
 
@@ -99,7 +102,8 @@ Result<CronSchedule> CronSchedule::parse(const std::string& raw) {
   std::stringstream ss(spec);
   std::string tok;
   while (ss >> tok) f.push_back(tok);
-  if (f.size() != 5) return bad(raw, "expected exactly 5 fields, found " + std::to_string(f.size()));
+  if (f.size() != 5)
+    return bad(raw, "expected exactly 5 fields, found " + std::to_string(f.size()));
   CronSchedule s;
   SKIFF_TRY(field(raw, f[0], 0, 59, nullptr, 0, &s.minute_));
   SKIFF_TRY(field(raw, f[1], 0, 23, nullptr, 0, &s.hour_));
@@ -110,7 +114,8 @@ Result<CronSchedule> CronSchedule::parse(const std::string& raw) {
 }
 
 std::optional<TimePoint> CronSchedule::next(TimePoint t) const {
-  std::time_t secs = std::chrono::system_clock::to_time_t(std::chrono::floor<std::chrono::minutes>(t)) + 60;
+  std::time_t secs =
+      std::chrono::system_clock::to_time_t(std::chrono::floor<std::chrono::minutes>(t)) + 60;
   std::tm tm{};
   ::gmtime_r(&secs, &tm);
   int year_limit = tm.tm_year + 5;

@@ -27,7 +27,8 @@ std::string jobFinished(const json& job) {
 class CronJobController : public Controller {
  public:
   CronJobController(ApiClient& client, std::shared_ptr<Clock> clock)
-      : Controller("cronjob", clock), client_(client),
+      : Controller("cronjob", clock),
+        client_(client),
         recorder_(client, "cronjob-controller", clock) {}
 
   void registerHandlers(SharedInformers& inf) override {
@@ -106,8 +107,11 @@ class CronJobController : public Controller {
     json refs = json::array();
     for (const auto& j : active) {
       if (meta::isDeleting(j)) continue;
-      refs.push_back({{"apiVersion", "batch/v1"}, {"kind", "Job"}, {"name", meta::name(j)},
-                      {"namespace", ns}, {"uid", meta::uid(j)},
+      refs.push_back({{"apiVersion", "batch/v1"},
+                      {"kind", "Job"},
+                      {"name", meta::name(j)},
+                      {"namespace", ns},
+                      {"uid", meta::uid(j)},
                       {"resourceVersion", meta::resourceVersion(j)}});
     }
     if (refs.empty()) {
@@ -124,7 +128,8 @@ class CronJobController : public Controller {
     if (!last_success.empty()) next["lastSuccessfulTime"] = last_success;
     SKIFF_TRY(trimHistory(cj, mine, "Complete",
                           meta::integer(cj, {"spec", "successfulJobsHistoryLimit"}, 3)));
-    SKIFF_TRY(trimHistory(cj, mine, "Failed", meta::integer(cj, {"spec", "failedJobsHistoryLimit"}, 1)));
+    SKIFF_TRY(
+        trimHistory(cj, mine, "Failed", meta::integer(cj, {"spec", "failedJobsHistoryLimit"}, 1)));
     if (next != status) {
       json obj = cj;
       obj["status"] = next;
@@ -159,14 +164,14 @@ class CronJobController : public Controller {
       active.clear();
     }
     json tmpl = meta::at(cj, {"spec", "jobTemplate"});
-    json job = {{"apiVersion", "batch/v1"},
-                {"kind", "Job"},
-                {"metadata",
-                 {{"name", job_name},
-                  {"namespace", ns},
-                  {"ownerReferences",
-                   json::array({meta::makeControllerRef(cj, "batch/v1", "CronJob")})}}},
-                {"spec", meta::at(tmpl, {"spec"})}};
+    json job = {
+        {"apiVersion", "batch/v1"},
+        {"kind", "Job"},
+        {"metadata",
+         {{"name", job_name},
+          {"namespace", ns},
+          {"ownerReferences", json::array({meta::makeControllerRef(cj, "batch/v1", "CronJob")})}}},
+        {"spec", meta::at(tmpl, {"spec"})}};
     for (const char* f : {"labels", "annotations"}) {
       if (meta::at(tmpl, {"metadata", f}).is_object()) job["metadata"][f] = tmpl["metadata"][f];
     }

@@ -46,7 +46,8 @@ json withDaemonTolerations(json tols) {
 class DaemonSetController : public Controller {
  public:
   DaemonSetController(ApiClient& client, std::shared_ptr<Clock> clock)
-      : Controller("daemonset", clock), client_(client),
+      : Controller("daemonset", clock),
+        client_(client),
         recorder_(client, "daemonset-controller", clock) {}
 
   void registerHandlers(SharedInformers& inf) override {
@@ -59,17 +60,18 @@ class DaemonSetController : public Controller {
     auto all = [this](const json&) {
       for (const auto& ds : sets_->list()) queue().add(meta::key(ds));
     };
-    inf.get(gvr::kNodes).addEventHandlers({
-        .on_add = all,
-        .on_update =
-            [this, all](const json& o, const json& n) {
-              if (meta::labels(o) != meta::labels(n) ||
-                  meta::at(o, {"spec", "taints"}) != meta::at(n, {"spec", "taints"})) {
-                all(n);
-              }
-            },
-        .on_delete = all,
-    });
+    inf.get(gvr::kNodes)
+        .addEventHandlers({
+            .on_add = all,
+            .on_update =
+                [this, all](const json& o, const json& n) {
+                  if (meta::labels(o) != meta::labels(n) ||
+                      meta::at(o, {"spec", "taints"}) != meta::at(n, {"spec", "taints"})) {
+                    all(n);
+                  }
+                },
+            .on_delete = all,
+        });
     enqueueControllerOf(inf, gvr::kPods, "DaemonSet");
   }
 
@@ -88,9 +90,9 @@ class DaemonSetController : public Controller {
     SKIFF_ASSIGN_OR_RETURN(ObjectList nodes, client_.list(gvr::kNodes, "", ListOptions{}));
     SKIFF_ASSIGN_OR_RETURN(ObjectList pods, client_.list(gvr::kPods, ns, ListOptions{}));
     json ref = meta::makeControllerRef(ds, "apps/v1", "DaemonSet");
-    SKIFF_ASSIGN_OR_RETURN(std::vector<json> owned,
-                           ctl::claimObjects(client_, gvr::kPods, ds, ref,
-                                             ctl::workloadSelector(ds), pods.items));
+    SKIFF_ASSIGN_OR_RETURN(
+        std::vector<json> owned,
+        ctl::claimObjects(client_, gvr::kPods, ds, ref, ctl::workloadSelector(ds), pods.items));
     std::map<std::string, std::vector<json>> by_node;
     for (const auto& p : owned) {
       if (meta::isDeleting(p)) continue;
@@ -148,17 +150,16 @@ class DaemonSetController : public Controller {
 
  private:
   struct Status {
-    std::int64_t desired = 0, current = 0, misscheduled = 0, ready = 0, available = 0,
-                 updated = 0;
+    std::int64_t desired = 0, current = 0, misscheduled = 0, ready = 0, available = 0, updated = 0;
   };
 
   static std::string nodeOfPod(const json& p) {
     std::string n = meta::str(p, {"spec", "nodeName"});
     if (!n.empty()) return n;
     // Not bound yet: the node it is pinned to through matchFields metadata.name.
-    const json& terms = meta::at(p, {"spec", "affinity", "nodeAffinity",
-                                     "requiredDuringSchedulingIgnoredDuringExecution",
-                                     "nodeSelectorTerms"});
+    const json& terms =
+        meta::at(p, {"spec", "affinity", "nodeAffinity",
+                     "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"});
     if (terms.is_array()) {
       for (const auto& t : terms) {
         for (const auto& f : meta::at(t, {"matchFields"})) {
@@ -186,8 +187,9 @@ class DaemonSetController : public Controller {
       if (it == ni.labels.end() || it->second != v) return false;
     }
     if (!info.required_terms.empty() &&
-        std::none_of(info.required_terms.begin(), info.required_terms.end(),
-                     [&](const sched::NodeSelectorTerm& t) { return t.matches(ni.name, ni.labels); })) {
+        std::none_of(
+            info.required_terms.begin(), info.required_terms.end(),
+            [&](const sched::NodeSelectorTerm& t) { return t.matches(ni.name, ni.labels); })) {
       return false;
     }
     for (const auto& t : ni.taints) {
@@ -204,7 +206,8 @@ class DaemonSetController : public Controller {
     std::string hash = ctl::computeHash(tmpl, std::nullopt);
     std::string ns = meta::ns(ds);
     std::string name = meta::name(ds) + "-" + hash;
-    SKIFF_ASSIGN_OR_RETURN(ObjectList revs, client_.list(gvr::kControllerRevisions, ns, ListOptions{}));
+    SKIFF_ASSIGN_OR_RETURN(ObjectList revs,
+                           client_.list(gvr::kControllerRevisions, ns, ListOptions{}));
     std::int64_t max_rev = 0;
     std::optional<json> mine;
     for (const auto& r : revs.items) {
@@ -226,16 +229,16 @@ class DaemonSetController : public Controller {
     labels[kRevisionHash] = hash;
     json patch_tmpl = tmpl;
     patch_tmpl["$patch"] = "replace";
-    json cr = {{"apiVersion", "apps/v1"},
-               {"kind", "ControllerRevision"},
-               {"metadata",
-                {{"name", name},
-                 {"namespace", ns},
-                 {"labels", labels},
-                 {"ownerReferences",
-                  json::array({meta::makeControllerRef(ds, "apps/v1", "DaemonSet")})}}},
-               {"data", {{"spec", {{"template", patch_tmpl}}}}},
-               {"revision", max_rev + 1}};
+    json cr = {
+        {"apiVersion", "apps/v1"},
+        {"kind", "ControllerRevision"},
+        {"metadata",
+         {{"name", name},
+          {"namespace", ns},
+          {"labels", labels},
+          {"ownerReferences", json::array({meta::makeControllerRef(ds, "apps/v1", "DaemonSet")})}}},
+        {"data", {{"spec", {{"template", patch_tmpl}}}}},
+        {"revision", max_rev + 1}};
     auto r = client_.create(gvr::kControllerRevisions, ns, cr);
     if (!r && !r.error().is(ErrorCode::AlreadyExists)) return std::move(r).error();
     return hash;

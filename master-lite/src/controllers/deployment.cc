@@ -26,7 +26,9 @@ constexpr const char* kMaxReplicas = "deployment.kubernetes.io/max-replicas";
 constexpr const char* kHashLabel = "pod-template-hash";
 
 std::int64_t replicasOf(const json& obj) { return meta::integer(obj, {"spec", "replicas"}, 1); }
-std::int64_t statusInt(const json& obj, const char* f) { return meta::integer(obj, {"status", f}, 0); }
+std::int64_t statusInt(const json& obj, const char* f) {
+  return meta::integer(obj, {"status", f}, 0);
+}
 
 std::int64_t revisionOf(const json& rs) {
   std::string r = meta::str(rs, {"metadata", "annotations", kRevision});
@@ -87,7 +89,8 @@ Result<Strategy> strategyOf(const json& d) {
 class DeploymentController : public Controller {
  public:
   DeploymentController(ApiClient& client, std::shared_ptr<Clock> clock)
-      : Controller("deployment", clock), client_(client),
+      : Controller("deployment", clock),
+        client_(client),
         recorder_(client, "deployment-controller", clock) {}
 
   void registerHandlers(SharedInformers& inf) override {
@@ -105,30 +108,33 @@ class DeploymentController : public Controller {
         return;
       }
       for (const auto& d : deployments_->listNamespace(meta::ns(rs))) {
-        if (ctl::workloadSelector(d).matches(meta::at(rs, {"metadata", "labels"}))) queue().add(meta::key(d));
+        if (ctl::workloadSelector(d).matches(meta::at(rs, {"metadata", "labels"})))
+          queue().add(meta::key(d));
       }
     };
-    inf.get(gvr::kReplicaSets).addEventHandlers({
-        .on_add = owner,
-        .on_update = [owner](const json&, const json& n) { owner(n); },
-        .on_delete = owner,
-    });
+    inf.get(gvr::kReplicaSets)
+        .addEventHandlers({
+            .on_add = owner,
+            .on_update = [owner](const json&, const json& n) { owner(n); },
+            .on_delete = owner,
+        });
     // Recreate waits for old pods to go away.
-    inf.get(gvr::kPods).addEventHandlers({
-        .on_add = nullptr,
-        .on_update = nullptr,
-        .on_delete =
-            [this, &inf](const json& p) {
-              auto ref = meta::controllerRef(p);
-              if (!ref || ref->value("kind", "") != "ReplicaSet") return;
-              auto rs = inf.get(gvr::kReplicaSets).get(meta::ns(p), ref->value("name", ""));
-              if (!rs) return;
-              auto dref = meta::controllerRef(*rs);
-              if (dref && dref->value("kind", "") == "Deployment") {
-                queue().add(meta::key(meta::ns(p), dref->value("name", "")));
-              }
-            },
-    });
+    inf.get(gvr::kPods)
+        .addEventHandlers({
+            .on_add = nullptr,
+            .on_update = nullptr,
+            .on_delete =
+                [this, &inf](const json& p) {
+                  auto ref = meta::controllerRef(p);
+                  if (!ref || ref->value("kind", "") != "ReplicaSet") return;
+                  auto rs = inf.get(gvr::kReplicaSets).get(meta::ns(p), ref->value("name", ""));
+                  if (!rs) return;
+                  auto dref = meta::controllerRef(*rs);
+                  if (dref && dref->value("kind", "") == "Deployment") {
+                    queue().add(meta::key(meta::ns(p), dref->value("name", "")));
+                  }
+                },
+        });
   }
 
   Result<void> sync(const std::string& key) override {
@@ -146,8 +152,8 @@ class DeploymentController : public Controller {
     LabelSelector selector = ctl::workloadSelector(d);
     SKIFF_ASSIGN_OR_RETURN(ObjectList rsl, client_.list(gvr::kReplicaSets, ns, ListOptions{}));
     json ref = meta::makeControllerRef(d, "apps/v1", "Deployment");
-    SKIFF_ASSIGN_OR_RETURN(std::vector<json> owned,
-                           ctl::claimObjects(client_, gvr::kReplicaSets, d, ref, selector, rsl.items));
+    SKIFF_ASSIGN_OR_RETURN(std::vector<json> owned, ctl::claimObjects(client_, gvr::kReplicaSets, d,
+                                                                      ref, selector, rsl.items));
     all_ = owned;
     std::sort(all_.begin(), all_.end(), olderFirst);
     SKIFF_ASSIGN_OR_RETURN(Strategy st, strategyOf(d));
@@ -252,20 +258,20 @@ class DeploymentController : public Controller {
     json selector = meta::at(d, {"spec", "selector"});
     selector["matchLabels"][kHashLabel] = hash;
     std::int64_t replicas = newRSReplicas(d, st, std::nullopt);
-    json rs = {{"apiVersion", "apps/v1"},
-               {"kind", "ReplicaSet"},
-               {"metadata",
-                {{"name", meta::name(d) + "-" + hash},
-                 {"namespace", ns},
-                 {"labels", rs_tmpl["metadata"]["labels"]},
-                 {"annotations", rsAnnotations(d, json::object(), revision, st)},
-                 {"ownerReferences",
-                  json::array({meta::makeControllerRef(d, "apps/v1", "Deployment")})}}},
-               {"spec",
-                {{"replicas", replicas},
-                 {"minReadySeconds", meta::integer(d, {"spec", "minReadySeconds"}, 0)},
-                 {"selector", selector},
-                 {"template", rs_tmpl}}}};
+    json rs = {
+        {"apiVersion", "apps/v1"},
+        {"kind", "ReplicaSet"},
+        {"metadata",
+         {{"name", meta::name(d) + "-" + hash},
+          {"namespace", ns},
+          {"labels", rs_tmpl["metadata"]["labels"]},
+          {"annotations", rsAnnotations(d, json::object(), revision, st)},
+          {"ownerReferences", json::array({meta::makeControllerRef(d, "apps/v1", "Deployment")})}}},
+        {"spec",
+         {{"replicas", replicas},
+          {"minReadySeconds", meta::integer(d, {"spec", "minReadySeconds"}, 0)},
+          {"selector", selector},
+          {"template", rs_tmpl}}}};
     auto created = client_.create(gvr::kReplicaSets, ns, rs);
     if (!created) {
       if (created.error().is(ErrorCode::AlreadyExists)) {
@@ -281,8 +287,8 @@ class DeploymentController : public Controller {
           }
         }
         json patch = {{"status", {{"collisionCount", collisions.value_or(0) + 1}}}};
-        SKIFF_TRY(client_.patch(gvr::kDeployments, ns, meta::name(d), PatchType::Merge, patch,
-                                "status"));
+        SKIFF_TRY(
+            client_.patch(gvr::kDeployments, ns, meta::name(d), PatchType::Merge, patch, "status"));
         return Error(ErrorCode::Conflict, "hash collision for ReplicaSet '" + meta::name(rs) +
                                               "', retrying with a new collisionCount");
       }
@@ -291,9 +297,9 @@ class DeploymentController : public Controller {
       recorder_.event(d, "Warning", "FailedCreate", msg);
       return std::move(created).error();
     }
-    recorder_.event(d, "Normal", "ScalingReplicaSet",
-                    "Scaled up replica set " + meta::name(*created) + " from 0 to " +
-                        std::to_string(replicas));
+    recorder_.event(
+        d, "Normal", "ScalingReplicaSet",
+        "Scaled up replica set " + meta::name(*created) + " from 0 to " + std::to_string(replicas));
     all_.push_back(*created);
     created_rs_ = meta::name(*created);
     SKIFF_TRY(setDeploymentRevision(d, revision));
@@ -303,12 +309,11 @@ class DeploymentController : public Controller {
   Result<void> setDeploymentRevision(json& d, std::int64_t revision) {
     std::string want = std::to_string(revision);
     if (meta::str(d, {"metadata", "annotations", kRevision}) == want) return {};
-    json patch = {{"metadata",
-                   {{"annotations", {{kRevision, want}}},
-                    {"resourceVersion", meta::resourceVersion(d)}}}};
-    SKIFF_ASSIGN_OR_RETURN(json updated,
-                           client_.patch(gvr::kDeployments, meta::ns(d), meta::name(d),
-                                         PatchType::Merge, patch));
+    json patch = {
+        {"metadata",
+         {{"annotations", {{kRevision, want}}}, {"resourceVersion", meta::resourceVersion(d)}}}};
+    SKIFF_ASSIGN_OR_RETURN(json updated, client_.patch(gvr::kDeployments, meta::ns(d),
+                                                       meta::name(d), PatchType::Merge, patch));
     d["metadata"] = updated["metadata"];
     return {};
   }
@@ -555,8 +560,9 @@ class DeploymentController : public Controller {
       ctl::setCondition(conds, ctl::condition("Available", "True", "MinimumReplicasAvailable",
                                               "Deployment has minimum availability.", now));
     } else {
-      ctl::setCondition(conds, ctl::condition("Available", "False", "MinimumReplicasUnavailable",
-                                              "Deployment does not have minimum availability.", now));
+      ctl::setCondition(conds,
+                        ctl::condition("Available", "False", "MinimumReplicasUnavailable",
+                                       "Deployment does not have minimum availability.", now));
     }
     status["conditions"] = conds;
     return status;
@@ -579,9 +585,10 @@ class DeploymentController : public Controller {
       }
     } else if (complete(d, new_rs) && new_rs) {
       if (!prog || prog->value("reason", "") != "NewReplicaSetAvailable") {
-        ctl::setCondition(conds, ctl::condition("Progressing", "True", "NewReplicaSetAvailable",
-                                                "ReplicaSet \"" + rs_name +
-                                                    "\" has successfully progressed.", now));
+        ctl::setCondition(
+            conds,
+            ctl::condition("Progressing", "True", "NewReplicaSetAvailable",
+                           "ReplicaSet \"" + rs_name + "\" has successfully progressed.", now));
       }
     } else if (new_rs) {
       bool progressing =
@@ -608,10 +615,10 @@ class DeploymentController : public Controller {
         TimePoint last;
         if (parseTime(prog->value("lastUpdateTime", ""), &last) &&
             last + std::chrono::seconds(deadline) < now) {
-          ctl::setCondition(conds, ctl::condition("Progressing", "False",
-                                                  "ProgressDeadlineExceeded",
-                                                  "ReplicaSet \"" + rs_name +
-                                                      "\" has timed out progressing.", now));
+          ctl::setCondition(
+              conds,
+              ctl::condition("Progressing", "False", "ProgressDeadlineExceeded",
+                             "ReplicaSet \"" + rs_name + "\" has timed out progressing.", now));
         }
       }
       // Look again when the deadline would pass.
@@ -619,8 +626,8 @@ class DeploymentController : public Controller {
           p && p->value("status", "") == "True") {
         TimePoint last;
         if (parseTime(p->value("lastUpdateTime", ""), &last)) {
-          queue().addAfter(meta::key(d), last + std::chrono::seconds(deadline) - now +
-                                             std::chrono::seconds(1));
+          queue().addAfter(meta::key(d),
+                           last + std::chrono::seconds(deadline) - now + std::chrono::seconds(1));
         }
       }
     }
@@ -635,7 +642,8 @@ class DeploymentController : public Controller {
 
   Result<void> syncStatusOnly(json& d) {
     SKIFF_ASSIGN_OR_RETURN(Strategy st, strategyOf(d));
-    SKIFF_ASSIGN_OR_RETURN(ObjectList rsl, client_.list(gvr::kReplicaSets, meta::ns(d), ListOptions{}));
+    SKIFF_ASSIGN_OR_RETURN(ObjectList rsl,
+                           client_.list(gvr::kReplicaSets, meta::ns(d), ListOptions{}));
     all_.clear();
     for (const auto& rs : rsl.items) {
       auto ref = meta::controllerRef(rs);

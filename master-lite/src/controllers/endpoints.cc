@@ -119,15 +119,16 @@ class ServiceKeyedController : public Controller {
         .on_delete = [this](const json& o) { queue().add(meta::key(o)); },
     });
     auto pod = [this](const json& p) { enqueueServicesOf(p); };
-    inf.get(gvr::kPods).addEventHandlers({
-        .on_add = pod,
-        .on_update =
-            [this](const json& o, const json& n) {
-              enqueueServicesOf(n);
-              if (meta::labels(o) != meta::labels(n)) enqueueServicesOf(o);
-            },
-        .on_delete = pod,
-    });
+    inf.get(gvr::kPods)
+        .addEventHandlers({
+            .on_add = pod,
+            .on_update =
+                [this](const json& o, const json& n) {
+                  enqueueServicesOf(n);
+                  if (meta::labels(o) != meta::labels(n)) enqueueServicesOf(o);
+                },
+            .on_delete = pod,
+        });
   }
 
  protected:
@@ -184,9 +185,8 @@ class EndpointsController : public ServiceKeyedController {
       if (s["ports"].empty()) s.erase("ports");
       list.push_back(s);
     }
-    json labels = meta::at(*svc, {"metadata", "labels"}).is_object()
-                      ? (*svc)["metadata"]["labels"]
-                      : json::object();
+    json labels = meta::at(*svc, {"metadata", "labels"}).is_object() ? (*svc)["metadata"]["labels"]
+                                                                     : json::object();
     if (meta::str(*svc, {"spec", "clusterIP"}) == "None") {
       labels["service.kubernetes.io/headless"] = "";
     }
@@ -227,11 +227,10 @@ class EndpointSliceController : public ServiceKeyedController {
   Result<void> sync(const std::string& key) override {
     std::string ns, name;
     meta::splitKey(key, &ns, &name);
-    SKIFF_ASSIGN_OR_RETURN(
-        ObjectList existing,
-        client_.list(gvr::kEndpointSlices, ns,
-                     opts::labels(std::string(kServiceNameLabel) + "=" + name + "," +
-                                  kManagedByLabel + "=" + kManagedBy)));
+    SKIFF_ASSIGN_OR_RETURN(ObjectList existing,
+                           client_.list(gvr::kEndpointSlices, ns,
+                                        opts::labels(std::string(kServiceNameLabel) + "=" + name +
+                                                     "," + kManagedByLabel + "=" + kManagedBy)));
     auto svc = client_.get(gvr::kServices, ns, name);
     if (!svc && !svc.error().is(ErrorCode::NotFound)) return std::move(svc).error();
     if (!svc || !managedService(*svc) || meta::isDeleting(*svc)) {
@@ -257,9 +256,8 @@ class EndpointSliceController : public ServiceKeyedController {
       groups[k].push_back(ep);
       group_ports[k] = e.ports;
     }
-    json labels = meta::at(*svc, {"metadata", "labels"}).is_object()
-                      ? (*svc)["metadata"]["labels"]
-                      : json::object();
+    json labels = meta::at(*svc, {"metadata", "labels"}).is_object() ? (*svc)["metadata"]["labels"]
+                                                                     : json::object();
     labels[kServiceNameLabel] = name;
     labels[kManagedByLabel] = kManagedBy;
     if (meta::str(*svc, {"spec", "clusterIP"}) == "None") {
@@ -299,13 +297,12 @@ class EndpointSliceController : public ServiceKeyedController {
                      {{"generateName", name + "-"},
                       {"namespace", ns},
                       {"labels", labels},
-                      {"ownerReferences",
-                       json::array({{{"apiVersion", "v1"},
-                                     {"kind", "Service"},
-                                     {"name", name},
-                                     {"uid", meta::uid(*svc)},
-                                     {"controller", true},
-                                     {"blockOwnerDeletion", true}}})}}},
+                      {"ownerReferences", json::array({{{"apiVersion", "v1"},
+                                                        {"kind", "Service"},
+                                                        {"name", name},
+                                                        {"uid", meta::uid(*svc)},
+                                                        {"controller", true},
+                                                        {"blockOwnerDeletion", true}}})}}},
                     {"addressType", "IPv4"},
                     {"endpoints", endpoints},
                     {"ports", ports}};

@@ -11,12 +11,11 @@ namespace {
 constexpr std::size_t kMaxCached = 4096;  // client-go's maxLruCacheEntries
 }
 
-EventRecorder::EventRecorder(ApiClient& client, std::string component,
-                             std::shared_ptr<Clock> clock)
+EventRecorder::EventRecorder(ApiClient& client, std::string component, std::shared_ptr<Clock> clock)
     : client_(client), component_(std::move(component)), clock_(std::move(clock)) {}
 
-void EventRecorder::event(const json& involved, const std::string& type,
-                          const std::string& reason, const std::string& message) {
+void EventRecorder::event(const json& involved, const std::string& type, const std::string& reason,
+                          const std::string& message) {
   std::string ns = meta::ns(involved);
   if (ns.empty()) ns = "default";  // events about cluster-scoped objects live in default
   std::string key = component_ + "\x1f" + meta::uid(involved) + "\x1f" + meta::name(involved) +

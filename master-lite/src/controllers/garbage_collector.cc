@@ -19,14 +19,20 @@ namespace {
 
 // Resources whose objects carry ownerReferences that the collector follows.
 const GroupVersionResource* const kDependents[] = {
-    &gvr::kPods,         &gvr::kReplicaSets, &gvr::kControllerRevisions,
-    &gvr::kEndpointSlices, &gvr::kJobs,      &gvr::kDeployments,
+    &gvr::kPods,           &gvr::kReplicaSets, &gvr::kControllerRevisions,
+    &gvr::kEndpointSlices, &gvr::kJobs,        &gvr::kDeployments,
 };
 // Owners whose foreground/orphan deletion the collector finishes.
 const GroupVersionResource* const kOwners[] = {
-    &gvr::kDeployments, &gvr::kReplicaSets, &gvr::kDaemonSets, &gvr::kStatefulSets,
-    &gvr::kJobs,        &gvr::kCronJobs,    &gvr::kReplicationControllers,
-    &gvr::kServices,    &gvr::kPods,
+    &gvr::kDeployments,
+    &gvr::kReplicaSets,
+    &gvr::kDaemonSets,
+    &gvr::kStatefulSets,
+    &gvr::kJobs,
+    &gvr::kCronJobs,
+    &gvr::kReplicationControllers,
+    &gvr::kServices,
+    &gvr::kPods,
 };
 
 std::string resKey(const GroupVersionResource& r) { return r.group + "/" + r.resource; }
@@ -60,7 +66,8 @@ class GarbageCollector : public Controller {
           // reference diffs): a pod's status updates are most of the traffic.
           .on_update =
               [check](const json& o, const json& n) {
-                if (meta::at(o, {"metadata", "ownerReferences"}) != meta::at(n, {"metadata", "ownerReferences"})) {
+                if (meta::at(o, {"metadata", "ownerReferences"}) !=
+                    meta::at(n, {"metadata", "ownerReferences"})) {
                   check(n);
                 }
               },
@@ -71,7 +78,9 @@ class GarbageCollector : public Controller {
                 if (!refs.is_array()) return;
                 for (const auto& ref : refs) {
                   auto r = ctl::gvrForKind(ref.value("apiVersion", ""), ref.value("kind", ""));
-                  if (r) queue().add("O|" + resKey(*r) + "|" + meta::key(meta::ns(o), ref.value("name", "")));
+                  if (r)
+                    queue().add("O|" + resKey(*r) + "|" +
+                                meta::key(meta::ns(o), ref.value("name", "")));
                 }
               },
       });
@@ -99,7 +108,8 @@ class GarbageCollector : public Controller {
       // They may lag the API only towards "still there"; an owner's deletion event queues
       // its dependents again, and anything else is checked against the API below.
       const Informer* dependents = informerFor(*r);
-      Informer::ObjectPtr cached = dependents ? dependents->getShared(meta::key(ns, name)) : nullptr;
+      Informer::ObjectPtr cached =
+          dependents ? dependents->getShared(meta::key(ns, name)) : nullptr;
       if (cached && ownersCachedAndAlive(*cached)) return {};
     }
     auto got = client_.get(*r, ns, name);
@@ -155,8 +165,10 @@ class GarbageCollector : public Controller {
       auto r = ctl::gvrForKind(ref.value("apiVersion", ""), ref.value("kind", ""));
       const Informer* informer = r ? informerFor(*r) : nullptr;
       if (informer == nullptr) return false;
-      auto owner = informer->getShared(meta::key(ownerNamespace(*r, meta::ns(obj)), ref.value("name", "")));
-      if (!owner || meta::uid(*owner) != ref.value("uid", "") || meta::isDeleting(*owner)) return false;
+      auto owner =
+          informer->getShared(meta::key(ownerNamespace(*r, meta::ns(obj)), ref.value("name", "")));
+      if (!owner || meta::uid(*owner) != ref.value("uid", "") || meta::isDeleting(*owner))
+        return false;
     }
     return true;
   }
@@ -190,8 +202,8 @@ class GarbageCollector : public Controller {
     auto lg = log::get("master");
     if (alive.empty()) {
       if (meta::isDeleting(obj)) return {};
-      SKIFF_LOG_DEBUG(lg, "Deleting object whose owners are gone", log::kv("object", meta::key(obj)),
-                      log::kv("resource", r.resource));
+      SKIFF_LOG_DEBUG(lg, "Deleting object whose owners are gone",
+                      log::kv("object", meta::key(obj)), log::kv("resource", r.resource));
       DeleteOptions d;
       d.propagation_policy = "Background";
       d.precondition_uid = meta::uid(obj);
@@ -202,8 +214,9 @@ class GarbageCollector : public Controller {
       return {};
     }
     if (alive.size() != refs.size()) {
-      json patch = {{"metadata",
-                     {{"ownerReferences", alive}, {"resourceVersion", meta::resourceVersion(obj)}}}};
+      json patch = {
+          {"metadata",
+           {{"ownerReferences", alive}, {"resourceVersion", meta::resourceVersion(obj)}}}};
       auto res = client_.patch(r, meta::ns(obj), meta::name(obj), PatchType::Merge, patch);
       if (!res && !res.error().is(ErrorCode::NotFound)) return std::move(res).error();
     }

@@ -32,11 +32,12 @@ class JobController : public Controller {
       : Controller("job", clock), client_(client), recorder_(client, "job-controller", clock) {}
 
   void registerHandlers(SharedInformers& inf) override {
-    inf.get(gvr::kJobs).addEventHandlers({
-        .on_add = [this](const json& o) { queue().add(meta::key(o)); },
-        .on_update = [this](const json&, const json& n) { queue().add(meta::key(n)); },
-        .on_delete = nullptr,
-    });
+    inf.get(gvr::kJobs)
+        .addEventHandlers({
+            .on_add = [this](const json& o) { queue().add(meta::key(o)); },
+            .on_update = [this](const json&, const json& n) { queue().add(meta::key(n)); },
+            .on_delete = nullptr,
+        });
     enqueueControllerOf(inf, gvr::kPods, "Job");
   }
 
@@ -88,8 +89,8 @@ class JobController : public Controller {
     if (failed > backoff_limit) {
       fail_reason = "BackoffLimitExceeded";
       fail_message = "Job has reached the specified backoff limit";
-    } else if (auto ads = meta::at(job, {"spec", "activeDeadlineSeconds"}); ads.is_number() &&
-                                                                           next.contains("startTime")) {
+    } else if (auto ads = meta::at(job, {"spec", "activeDeadlineSeconds"});
+               ads.is_number() && next.contains("startTime")) {
       TimePoint start;
       if (parseTime(next["startTime"].get<std::string>(), &start)) {
         TimePoint deadline = start + std::chrono::seconds(ads.get<std::int64_t>());
@@ -105,7 +106,8 @@ class JobController : public Controller {
     bool complete = completions ? succeeded >= *completions : (succeeded > 0 && active.empty());
     if (!fail_reason.empty()) {
       for (const auto& p : active) SKIFF_TRY(deletePod(p));
-      ctl::setCondition(conds, ctl::condition("FailureTarget", "True", fail_reason, fail_message, now));
+      ctl::setCondition(conds,
+                        ctl::condition("FailureTarget", "True", fail_reason, fail_message, now));
       ctl::setCondition(conds, ctl::condition("Failed", "True", fail_reason, fail_message, now));
       recorder_.event(job, "Warning", fail_reason, fail_message);
     } else if (complete) {
@@ -122,7 +124,8 @@ class JobController : public Controller {
       want = std::max<std::int64_t>(want, 0);
       std::int64_t have = static_cast<std::int64_t>(active.size());
       for (std::int64_t i = have; i < want; ++i) SKIFF_TRY(createPod(job));
-      for (std::int64_t i = want; i < have; ++i) SKIFF_TRY(deletePod(active[static_cast<std::size_t>(i)]));
+      for (std::int64_t i = want; i < have; ++i)
+        SKIFF_TRY(deletePod(active[static_cast<std::size_t>(i)]));
       active_count = want;
     } else {
       for (const auto& p : active) SKIFF_TRY(deletePod(p));
@@ -149,12 +152,13 @@ class JobController : public Controller {
     json tmpl = meta::at(job, {"spec", "template"});
     std::string uid = meta::uid(job);
     std::string name = meta::name(job);
-    json pod = ctl::podFromTemplate(tmpl, meta::makeControllerRef(job, "batch/v1", "Job"), name + "-");
-    for (const auto& [k, v] : std::map<std::string, std::string>{
-             {"controller-uid", uid},
-             {"job-name", name},
-             {"batch.kubernetes.io/controller-uid", uid},
-             {"batch.kubernetes.io/job-name", name}}) {
+    json pod =
+        ctl::podFromTemplate(tmpl, meta::makeControllerRef(job, "batch/v1", "Job"), name + "-");
+    for (const auto& [k, v] :
+         std::map<std::string, std::string>{{"controller-uid", uid},
+                                            {"job-name", name},
+                                            {"batch.kubernetes.io/controller-uid", uid},
+                                            {"batch.kubernetes.io/job-name", name}}) {
       pod["metadata"]["labels"][k] = v;
     }
     auto r = client_.create(gvr::kPods, meta::ns(job), pod);

@@ -15,12 +15,12 @@ namespace {
 // What a namespace can hold that master-lite serves, dependents before owners so the
 // garbage collector has less to do.
 const GroupVersionResource* const kNamespaced[] = {
-    &gvr::kPods,           &gvr::kReplicaSets,     &gvr::kReplicationControllers,
-    &gvr::kDeployments,    &gvr::kStatefulSets,    &gvr::kDaemonSets,
-    &gvr::kJobs,           &gvr::kCronJobs,        &gvr::kControllerRevisions,
-    &gvr::kServices,       &gvr::kEndpoints,       &gvr::kEndpointSlices,
-    &gvr::kConfigMaps,     &gvr::kSecrets,         &gvr::kServiceAccounts,
-    &gvr::kLeases,         &gvr::kEvents,
+    &gvr::kPods,        &gvr::kReplicaSets,  &gvr::kReplicationControllers,
+    &gvr::kDeployments, &gvr::kStatefulSets, &gvr::kDaemonSets,
+    &gvr::kJobs,        &gvr::kCronJobs,     &gvr::kControllerRevisions,
+    &gvr::kServices,    &gvr::kEndpoints,    &gvr::kEndpointSlices,
+    &gvr::kConfigMaps,  &gvr::kSecrets,      &gvr::kServiceAccounts,
+    &gvr::kLeases,      &gvr::kEvents,
 };
 
 class NamespaceController : public Controller {
@@ -29,11 +29,12 @@ class NamespaceController : public Controller {
       : Controller("namespace", clock), client_(client) {}
 
   void registerHandlers(SharedInformers& inf) override {
-    inf.get(gvr::kNamespaces).addEventHandlers({
-        .on_add = [this](const json& o) { queue().add(meta::name(o)); },
-        .on_update = [this](const json&, const json& n) { queue().add(meta::name(n)); },
-        .on_delete = nullptr,
-    });
+    inf.get(gvr::kNamespaces)
+        .addEventHandlers({
+            .on_add = [this](const json& o) { queue().add(meta::name(o)); },
+            .on_update = [this](const json&, const json& n) { queue().add(meta::name(n)); },
+            .on_delete = nullptr,
+        });
   }
 
   Result<void> sync(const std::string& key) override {
@@ -90,16 +91,18 @@ class ServiceAccountController : public Controller {
       : Controller("serviceaccount", clock), client_(client) {}
 
   void registerHandlers(SharedInformers& inf) override {
-    inf.get(gvr::kNamespaces).addEventHandlers({
-        .on_add = [this](const json& o) { queue().add(meta::name(o)); },
-        .on_update = [this](const json&, const json& n) { queue().add(meta::name(n)); },
-        .on_delete = nullptr,
-    });
-    inf.get(gvr::kServiceAccounts).addEventHandlers({
-        .on_add = nullptr,
-        .on_update = nullptr,
-        .on_delete = [this](const json& sa) { queue().add(meta::ns(sa)); },
-    });
+    inf.get(gvr::kNamespaces)
+        .addEventHandlers({
+            .on_add = [this](const json& o) { queue().add(meta::name(o)); },
+            .on_update = [this](const json&, const json& n) { queue().add(meta::name(n)); },
+            .on_delete = nullptr,
+        });
+    inf.get(gvr::kServiceAccounts)
+        .addEventHandlers({
+            .on_add = nullptr,
+            .on_update = nullptr,
+            .on_delete = [this](const json& sa) { queue().add(meta::ns(sa)); },
+        });
   }
 
   Result<void> sync(const std::string& key) override {

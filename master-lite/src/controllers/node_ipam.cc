@@ -52,23 +52,27 @@ std::string formatCidr(std::uint32_t ip, int prefix) {
 class NodeIpamController : public Controller {
  public:
   NodeIpamController(ApiClient& client, std::shared_ptr<Clock> clock, Cidr cluster, int mask)
-      : Controller("nodeipam", clock), client_(client), cluster_(cluster), mask_(mask),
+      : Controller("nodeipam", clock),
+        client_(client),
+        cluster_(cluster),
+        mask_(mask),
         recorder_(client, "node-controller", clock) {}
 
   void registerHandlers(SharedInformers& inf) override {
-    inf.get(gvr::kNodes).addEventHandlers({
-        .on_add = [this](const json& n) { queue().add(meta::name(n)); },
-        .on_update = [this](const json&, const json& n) { queue().add(meta::name(n)); },
-        .on_delete =
-            [this](const json& n) {
-              std::lock_guard lock(mu_);
-              std::string cidr = meta::str(n, {"spec", "podCIDR"});
-              auto it = owner_.find(cidr);
-              if (it != owner_.end() && it->second == meta::name(n)) {
-                owner_.erase(it);  // ReleaseCIDR
-              }
-            },
-    });
+    inf.get(gvr::kNodes)
+        .addEventHandlers({
+            .on_add = [this](const json& n) { queue().add(meta::name(n)); },
+            .on_update = [this](const json&, const json& n) { queue().add(meta::name(n)); },
+            .on_delete =
+                [this](const json& n) {
+                  std::lock_guard lock(mu_);
+                  std::string cidr = meta::str(n, {"spec", "podCIDR"});
+                  auto it = owner_.find(cidr);
+                  if (it != owner_.end() && it->second == meta::name(n)) {
+                    owner_.erase(it);  // ReleaseCIDR
+                  }
+                },
+        });
   }
 
   Result<void> sync(const std::string& key) override {
@@ -136,9 +140,8 @@ Result<std::unique_ptr<Controller>> newNodeIpamController(ApiClient& client,
                                          std::to_string(options.node_cidr_mask_size) +
                                          " for cluster CIDR '" + options.cluster_cidr + "'");
   }
-  return std::unique_ptr<Controller>(
-      std::make_unique<NodeIpamController>(client, std::move(clock), cidr,
-                                           options.node_cidr_mask_size));
+  return std::unique_ptr<Controller>(std::make_unique<NodeIpamController>(
+      client, std::move(clock), cidr, options.node_cidr_mask_size));
 }
 
 }  // namespace skiff::master

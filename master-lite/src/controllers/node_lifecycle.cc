@@ -46,7 +46,9 @@ class NodeLifecycleController : public Controller {
  public:
   NodeLifecycleController(ApiClient& client, std::shared_ptr<Clock> clock,
                           NodeLifecycleOptions opts)
-      : Controller("nodelifecycle", clock), client_(client), opts_(opts),
+      : Controller("nodelifecycle", clock),
+        client_(client),
+        opts_(opts),
         recorder_(client, "node-controller", clock) {}
 
   void registerHandlers(SharedInformers& inf) override {
@@ -60,11 +62,12 @@ class NodeLifecycleController : public Controller {
               health_.erase(meta::name(n));
             },
     });
-    inf.get(gvr::kLeases).addEventHandlers({
-        .on_add = [this](const json& l) { leaseChanged(l); },
-        .on_update = [this](const json&, const json& l) { leaseChanged(l); },
-        .on_delete = nullptr,
-    });
+    inf.get(gvr::kLeases)
+        .addEventHandlers({
+            .on_add = [this](const json& l) { leaseChanged(l); },
+            .on_update = [this](const json&, const json& l) { leaseChanged(l); },
+            .on_delete = nullptr,
+        });
   }
 
   Duration resyncPeriod() const override { return opts_.node_monitor_period; }
@@ -87,9 +90,9 @@ class NodeLifecycleController : public Controller {
 
  private:
   struct Health {
-    TimePoint probe;           // when we last saw the kubelet alive (our clock, not theirs)
-    std::string heartbeat;     // Ready condition lastHeartbeatTime last seen
-    std::string lease_renew;   // Lease renewTime last seen
+    TimePoint probe;          // when we last saw the kubelet alive (our clock, not theirs)
+    std::string heartbeat;    // Ready condition lastHeartbeatTime last seen
+    std::string lease_renew;  // Lease renewTime last seen
   };
 
   void leaseChanged(const json& lease) {
@@ -155,7 +158,8 @@ class NodeLifecycleController : public Controller {
     node = updated;
     auto lg = log::get("master");
     SKIFF_LOG_INFO(lg, "Node became unreachable", log::kv("node", name));
-    recorder_.event(node, "Normal", "NodeNotReady", "Node " + name + " status is now: NodeNotReady");
+    recorder_.event(node, "Normal", "NodeNotReady",
+                    "Node " + name + " status is now: NodeNotReady");
     return markPodsNotReady(name);
   }
 
@@ -199,11 +203,16 @@ class NodeLifecycleController : public Controller {
     } else if (ready.empty()) {
       add(kNotReady, "NoSchedule");  // registered but never reported
     }
-    if (conditionStatus(node, "MemoryPressure") == "True") add("node.kubernetes.io/memory-pressure", "NoSchedule");
-    if (conditionStatus(node, "DiskPressure") == "True") add("node.kubernetes.io/disk-pressure", "NoSchedule");
-    if (conditionStatus(node, "PIDPressure") == "True") add("node.kubernetes.io/pid-pressure", "NoSchedule");
-    if (conditionStatus(node, "NetworkUnavailable") == "True") add("node.kubernetes.io/network-unavailable", "NoSchedule");
-    if (meta::boolean(node, {"spec", "unschedulable"})) add("node.kubernetes.io/unschedulable", "NoSchedule");
+    if (conditionStatus(node, "MemoryPressure") == "True")
+      add("node.kubernetes.io/memory-pressure", "NoSchedule");
+    if (conditionStatus(node, "DiskPressure") == "True")
+      add("node.kubernetes.io/disk-pressure", "NoSchedule");
+    if (conditionStatus(node, "PIDPressure") == "True")
+      add("node.kubernetes.io/pid-pressure", "NoSchedule");
+    if (conditionStatus(node, "NetworkUnavailable") == "True")
+      add("node.kubernetes.io/network-unavailable", "NoSchedule");
+    if (meta::boolean(node, {"spec", "unschedulable"}))
+      add("node.kubernetes.io/unschedulable", "NoSchedule");
 
     const json& cur = meta::at(node, {"spec", "taints"});
     json next = json::array();
@@ -250,7 +259,8 @@ class NodeLifecycleController : public Controller {
 class TaintEvictionController : public Controller {
  public:
   TaintEvictionController(ApiClient& client, std::shared_ptr<Clock> clock)
-      : Controller("tainteviction", clock), client_(client),
+      : Controller("tainteviction", clock),
+        client_(client),
         recorder_(client, "taint-eviction-controller", clock) {}
 
   void registerHandlers(SharedInformers& inf) override {
@@ -260,7 +270,8 @@ class TaintEvictionController : public Controller {
         .on_add = [this](const json& n) { nodeChanged(n); },
         .on_update =
             [this](const json& o, const json& n) {
-              if (meta::at(o, {"spec", "taints"}) != meta::at(n, {"spec", "taints"})) nodeChanged(n);
+              if (meta::at(o, {"spec", "taints"}) != meta::at(n, {"spec", "taints"}))
+                nodeChanged(n);
             },
         .on_delete = nullptr,
     });
@@ -306,7 +317,8 @@ class TaintEvictionController : public Controller {
           if (op != "Exists" && tol.value("value", "") != t.value("value", "")) continue;
           tolerated = true;
           if (tol.contains("tolerationSeconds") && tol["tolerationSeconds"].is_number()) {
-            std::int64_t s = std::max<std::int64_t>(tol["tolerationSeconds"].get<std::int64_t>(), 0);
+            std::int64_t s =
+                std::max<std::int64_t>(tol["tolerationSeconds"].get<std::int64_t>(), 0);
             secs = secs ? std::min(*secs, s) : s;
           } else {
             forever = true;
@@ -331,7 +343,8 @@ class TaintEvictionController : public Controller {
       return {};
     }
     recorder_.event(*pod, "Normal", "TaintManagerEviction", "Marking for deletion Pod " + key);
-    auto r = client_.remove(gvr::kPods, meta::ns(*pod), meta::name(*pod), opts::withUid(meta::uid(*pod)));
+    auto r = client_.remove(gvr::kPods, meta::ns(*pod), meta::name(*pod),
+                            opts::withUid(meta::uid(*pod)));
     if (!r && !r.error().is(ErrorCode::NotFound) && !r.error().is(ErrorCode::Conflict)) {
       return std::move(r).error();
     }

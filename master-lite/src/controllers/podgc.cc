@@ -52,7 +52,9 @@ class PodGcController : public Controller {
       std::string ns, name;
       meta::splitKey(key.substr(4), &ns, &name);
       auto p = client_.get(gvr::kPods, ns, name);
-      if (!p) return p.error().is(ErrorCode::NotFound) ? Result<void>() : Result<void>(std::move(p).error());
+      if (!p)
+        return p.error().is(ErrorCode::NotFound) ? Result<void>()
+                                                 : Result<void>(std::move(p).error());
       if (meta::isDeleting(*p) && neverStarted(*p)) return forceDelete(*p, "never started");
       return {};
     }
@@ -73,7 +75,8 @@ class PodGcController : public Controller {
         return meta::str(*a, {"metadata", "creationTimestamp"}) <
                meta::str(*b, {"metadata", "creationTimestamp"});
       });
-      std::size_t n = terminated.size() - static_cast<std::size_t>(opts_.terminated_pod_gc_threshold);
+      std::size_t n =
+          terminated.size() - static_cast<std::size_t>(opts_.terminated_pod_gc_threshold);
       for (std::size_t i = 0; i < n; ++i) SKIFF_TRY(forceDelete(*terminated[i], "terminated"));
     }
 
@@ -101,16 +104,18 @@ class PodGcController : public Controller {
         if (!live.error().is(ErrorCode::NotFound)) return std::move(live).error();
         confirmed_gone.insert(node);
       }
-      SKIFF_LOG_INFO(lg, "Deleting pod of a node that no longer exists", log::kv("pod", meta::key(p)),
-                     log::kv("node", node));
+      SKIFF_LOG_INFO(lg, "Deleting pod of a node that no longer exists",
+                     log::kv("pod", meta::key(p)), log::kv("node", node));
       SKIFF_TRY(forceDelete(p, "orphaned"));
     }
-    std::erase_if(missing_since_, [&](const auto& kv) { return still_missing.count(kv.first) == 0; });
+    std::erase_if(missing_since_,
+                  [&](const auto& kv) { return still_missing.count(kv.first) == 0; });
     if (!still_missing.empty()) queue().addAfter("gc", opts_.orphan_quarantine);
 
     // gcUnscheduledTerminating (and terminating pods no kubelet ever started)
     for (const auto& p : pods) {
-      if (meta::isDeleting(*p) && (meta::str(*p, {"spec", "nodeName"}).empty() || neverStarted(*p))) {
+      if (meta::isDeleting(*p) &&
+          (meta::str(*p, {"spec", "nodeName"}).empty() || neverStarted(*p))) {
         SKIFF_TRY(forceDelete(*p, "unscheduled terminating"));
       }
     }

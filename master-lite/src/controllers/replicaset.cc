@@ -123,14 +123,16 @@ class ReplicaSetController : public Controller {
     if (!rs.contains("kind")) rs["kind"] = kind_;
     LabelSelector selector = ctl::workloadSelector(rs);
     json ref = meta::makeControllerRef(rs, api_version_, kind_);
-    SKIFF_ASSIGN_OR_RETURN(std::vector<PodPtr> owned,
-                           ctl::claimObjects(client_, gvr::kPods, rs, ref, selector, candidates(rs)));
+    SKIFF_ASSIGN_OR_RETURN(
+        std::vector<PodPtr> owned,
+        ctl::claimObjects(client_, gvr::kPods, rs, ref, selector, candidates(rs)));
     std::vector<PodPtr> active;
     for (const auto& p : owned) {
       if (ctl::isActive(*p)) active.push_back(p);
     }
     Result<void> manage_err;
-    if (expectations_met && !meta::isDeleting(rs)) manage_err = manageReplicas(key, rs, ref, active);
+    if (expectations_met && !meta::isDeleting(rs))
+      manage_err = manageReplicas(key, rs, ref, active);
     SKIFF_TRY(updateStatus(rs, active, manage_err));
     return manage_err;
   }
@@ -163,7 +165,8 @@ class ReplicaSetController : public Controller {
 
   void enqueueOwner(const json& pod) {
     if (auto ref = meta::controllerRef(pod)) {
-      if (ref->value("kind", "") == kind_) queue().add(meta::key(meta::ns(pod), ref->value("name", "")));
+      if (ref->value("kind", "") == kind_)
+        queue().add(meta::key(meta::ns(pod), ref->value("name", "")));
       return;
     }
     // An orphan: every set in its namespace whose selector matches may adopt it.
@@ -171,12 +174,13 @@ class ReplicaSetController : public Controller {
     for (const auto& rs : sets_->listNamespace(meta::ns(pod))) {
       json r = rs;
       if (!r.contains("kind")) r["kind"] = kind_;
-      if (ctl::workloadSelector(r).matches(meta::at(pod, {"metadata", "labels"}))) queue().add(meta::key(rs));
+      if (ctl::workloadSelector(r).matches(meta::at(pod, {"metadata", "labels"})))
+        queue().add(meta::key(rs));
     }
   }
 
   Result<void> manageReplicas(const std::string& key, const json& rs, const json& ref,
-                             std::vector<PodPtr>& active) {
+                              std::vector<PodPtr>& active) {
     std::int64_t want = meta::integer(rs, {"spec", "replicas"}, 1);
     std::int64_t diff = static_cast<std::int64_t>(active.size()) - want;
     std::string ns = meta::ns(rs);
@@ -192,10 +196,10 @@ class ReplicaSetController : public Controller {
           for (std::int64_t j = i; j < n; ++j) expectations_.creationObserved(key);
           recorder_.event(rs, "Warning", "FailedCreate",
                           "Error creating: " + created.error().message());
-          return std::move(created).error().wrap("create pod for " + kind_ + " '" + meta::key(rs) + "'");
+          return std::move(created).error().wrap("create pod for " + kind_ + " '" + meta::key(rs) +
+                                                 "'");
         }
-        recorder_.event(rs, "Normal", "SuccessfulCreate",
-                        "Created pod: " + meta::name(*created));
+        recorder_.event(rs, "Normal", "SuccessfulCreate", "Created pod: " + meta::name(*created));
       }
     } else if (diff > 0) {
       std::sort(active.begin(), active.end(),
@@ -209,8 +213,7 @@ class ReplicaSetController : public Controller {
         auto r = client_.remove(gvr::kPods, ns, meta::name(p), opts::withUid(meta::uid(p)));
         if (!r) expectations_.deletionObserved(key, meta::key(p));  // no event will count it
         if (!r && !r.error().is(ErrorCode::NotFound)) {
-          recorder_.event(rs, "Warning", "FailedDelete",
-                          "Error deleting: " + r.error().message());
+          recorder_.event(rs, "Warning", "FailedDelete", "Error deleting: " + r.error().message());
           return std::move(r).error();
         }
         recorder_.event(rs, "Normal", "SuccessfulDelete", "Deleted pod: " + meta::name(p));
@@ -274,7 +277,8 @@ class ReplicaSetController : public Controller {
       // The cache was behind: put the same status on the current object, once (upstream's
       // updateReplicaSetStatus retries the same way).
       auto fresh = client_.get(resource_, meta::ns(rs), meta::name(rs));
-      if (!fresh) return fresh.error().is(ErrorCode::NotFound) ? Result<void>{} : std::move(fresh).error();
+      if (!fresh)
+        return fresh.error().is(ErrorCode::NotFound) ? Result<void>{} : std::move(fresh).error();
       (*fresh)["status"] = next;
       r = client_.update(resource_, meta::ns(rs), *fresh, "status");
     }
@@ -295,8 +299,8 @@ class ReplicaSetController : public Controller {
 
 }  // namespace
 
-std::unique_ptr<Controller> newReplicaSetController(ApiClient& client,
-                                                    std::shared_ptr<Clock> clock, bool rc) {
+std::unique_ptr<Controller> newReplicaSetController(ApiClient& client, std::shared_ptr<Clock> clock,
+                                                    bool rc) {
   return std::make_unique<ReplicaSetController>(client, std::move(clock), rc);
 }
 

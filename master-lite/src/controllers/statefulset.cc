@@ -37,15 +37,17 @@ bool runningAndReady(const json& p) {
 class StatefulSetController : public Controller {
  public:
   StatefulSetController(ApiClient& client, std::shared_ptr<Clock> clock)
-      : Controller("statefulset", clock), client_(client),
+      : Controller("statefulset", clock),
+        client_(client),
         recorder_(client, "statefulset-controller", clock) {}
 
   void registerHandlers(SharedInformers& inf) override {
-    inf.get(gvr::kStatefulSets).addEventHandlers({
-        .on_add = [this](const json& o) { queue().add(meta::key(o)); },
-        .on_update = [this](const json&, const json& n) { queue().add(meta::key(n)); },
-        .on_delete = nullptr,
-    });
+    inf.get(gvr::kStatefulSets)
+        .addEventHandlers({
+            .on_add = [this](const json& o) { queue().add(meta::key(o)); },
+            .on_update = [this](const json&, const json& n) { queue().add(meta::key(n)); },
+            .on_delete = nullptr,
+        });
     enqueueControllerOf(inf, gvr::kPods, "StatefulSet");
   }
 
@@ -72,9 +74,9 @@ class StatefulSetController : public Controller {
 
     SKIFF_ASSIGN_OR_RETURN(ObjectList pods, client_.list(gvr::kPods, ns, ListOptions{}));
     json ref = meta::makeControllerRef(set, "apps/v1", "StatefulSet");
-    SKIFF_ASSIGN_OR_RETURN(std::vector<json> owned,
-                           ctl::claimObjects(client_, gvr::kPods, set, ref,
-                                             ctl::workloadSelector(set), pods.items));
+    SKIFF_ASSIGN_OR_RETURN(
+        std::vector<json> owned,
+        ctl::claimObjects(client_, gvr::kPods, set, ref, ctl::workloadSelector(set), pods.items));
     std::int64_t replicas = meta::integer(set, {"spec", "replicas"}, 1);
     bool parallel = meta::str(set, {"spec", "podManagementPolicy"}) == "Parallel";
     std::map<int, json> by_ordinal;
@@ -144,7 +146,8 @@ class StatefulSetController : public Controller {
     std::string hash = ctl::computeHash(tmpl, std::nullopt);
     std::string ns = meta::ns(set);
     std::string name = meta::name(set) + "-" + hash;
-    SKIFF_ASSIGN_OR_RETURN(ObjectList revs, client_.list(gvr::kControllerRevisions, ns, ListOptions{}));
+    SKIFF_ASSIGN_OR_RETURN(ObjectList revs,
+                           client_.list(gvr::kControllerRevisions, ns, ListOptions{}));
     std::int64_t max_rev = 0;
     bool found = false;
     for (const auto& r : revs.items) {
@@ -196,9 +199,9 @@ class StatefulSetController : public Controller {
   Result<void> deletePod(const json& set, const json& p) {
     auto r = client_.remove(gvr::kPods, meta::ns(p), meta::name(p), opts::withUid(meta::uid(p)));
     if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
-    recorder_.event(set, "Normal", "SuccessfulDelete",
-                    "delete Pod " + meta::name(p) + " in StatefulSet " + meta::name(set) +
-                        " successful");
+    recorder_.event(
+        set, "Normal", "SuccessfulDelete",
+        "delete Pod " + meta::name(p) + " in StatefulSet " + meta::name(set) + " successful");
     return {};
   }
 

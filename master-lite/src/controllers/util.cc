@@ -47,7 +47,8 @@ Result<std::int64_t> scaledValue(const json& v, std::int64_t total, bool round_u
   if (v.is_string()) {
     std::string s = v.get<std::string>();
     if (s.empty() || s.back() != '%') {
-      return Error(ErrorCode::Invalid, "invalid value for IntOrString: invalid type: string is not a percentage");
+      return Error(ErrorCode::Invalid,
+                   "invalid value for IntOrString: invalid type: string is not a percentage");
     }
     std::int64_t pct = 0;
     try {
@@ -83,7 +84,8 @@ std::string computeHash(const json& pod_template, std::optional<std::int64_t> co
   if (collision_count) {
     std::uint32_t cc = static_cast<std::uint32_t>(*collision_count);
     unsigned char b[4] = {static_cast<unsigned char>(cc), static_cast<unsigned char>(cc >> 8),
-                          static_cast<unsigned char>(cc >> 16), static_cast<unsigned char>(cc >> 24)};
+                          static_cast<unsigned char>(cc >> 16),
+                          static_cast<unsigned char>(cc >> 24)};
     feed(b, 4);
   }
   return safeEncodeString(std::to_string(h));
@@ -180,7 +182,8 @@ Result<std::vector<Informer::ObjectPtr>> claimObjects(
         if (x.value("uid", "") != owner_uid) refs.push_back(x);
       }
       json patch = {{"metadata",
-                     {{"ownerReferences", refs}, {"uid", meta::uid(obj)},
+                     {{"ownerReferences", refs},
+                      {"uid", meta::uid(obj)},
                       {"resourceVersion", meta::resourceVersion(obj)}}}};
       auto res = client.patch(r, meta::ns(obj), meta::name(obj), PatchType::Merge, patch);
       if (!res && !res.error().is(ErrorCode::NotFound)) return std::move(res).error();
@@ -191,8 +194,8 @@ Result<std::vector<Informer::ObjectPtr>> claimObjects(
     json refs = meta::at(obj, {"metadata", "ownerReferences"});
     if (!refs.is_array()) refs = json::array();
     refs.push_back(owner_ref);
-    json patch = {{"metadata",
-                   {{"ownerReferences", refs}, {"resourceVersion", meta::resourceVersion(obj)}}}};
+    json patch = {
+        {"metadata", {{"ownerReferences", refs}, {"resourceVersion", meta::resourceVersion(obj)}}}};
     auto res = client.patch(r, meta::ns(obj), meta::name(obj), PatchType::Merge, patch);
     if (!res) {
       if (res.error().is(ErrorCode::NotFound)) continue;
@@ -221,7 +224,7 @@ Result<std::vector<json>> claimObjects(ApiClient& client, const GroupVersionReso
 json condition(const std::string& type, const std::string& status, const std::string& reason,
                const std::string& message, TimePoint now) {
   std::string t = formatTime(now);
-  return json{{"type", type},     {"status", status},          {"reason", reason},
+  return json{{"type", type},       {"status", status},        {"reason", reason},
               {"message", message}, {"lastTransitionTime", t}, {"lastUpdateTime", t}};
 }
 

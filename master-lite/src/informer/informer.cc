@@ -7,7 +7,9 @@ namespace skiff::master {
 
 Informer::Informer(ApiClient& client, GroupVersionResource resource, std::string ns,
                    ListOptions selectors)
-    : client_(client), resource_(std::move(resource)), ns_(std::move(ns)),
+    : client_(client),
+      resource_(std::move(resource)),
+      ns_(std::move(ns)),
       selectors_(std::move(selectors)) {}
 
 Informer::~Informer() { stop(); }
@@ -138,7 +140,8 @@ Result<void> Informer::relist() {
   for (const auto& o : deleted) dispatchDelete(*o);
   ListOptions wopts = selectors_;
   wopts.resource_version = fresh.resource_version;
-  auto w = client_.watch(resource_, ns_, wopts, [this](WatchEvent ev) { onWatchEvent(std::move(ev)); });
+  auto w =
+      client_.watch(resource_, ns_, wopts, [this](WatchEvent ev) { onWatchEvent(std::move(ev)); });
   if (!w) {
     std::lock_guard lock(mu_);
     need_relist_ = true;

@@ -101,9 +101,8 @@ const json* controllerRef(const json& obj) {
   return nullptr;
 }
 
-json makeControllerRef(const json& owner, const std::string& api_version,
-                       const std::string& kind) {
-  return json{{"apiVersion", api_version}, {"kind", kind},          {"name", name(owner)},
+json makeControllerRef(const json& owner, const std::string& api_version, const std::string& kind) {
+  return json{{"apiVersion", api_version}, {"kind", kind},       {"name", name(owner)},
               {"uid", uid(owner)},         {"controller", true}, {"blockOwnerDeletion", true}};
 }
 

@@ -15,7 +15,8 @@ Informer& SharedInformers::get(const GroupVersionResource& r) {
   // An update built from a cached object keeps the stored managedFields: the API server
   // carries them over when the body has none.
   inf->setTransform([](json& o) {
-    if (o.is_object() && o.contains("metadata") && o["metadata"].is_object()) o["metadata"].erase("managedFields");
+    if (o.is_object() && o.contains("metadata") && o["metadata"].is_object())
+      o["metadata"].erase("managedFields");
   });
   inf->addIndex(kByOwner, [](const json& o) {
     std::vector<std::string> out;
@@ -31,7 +32,8 @@ Informer& SharedInformers::get(const GroupVersionResource& r) {
       return n.empty() ? std::vector<std::string>{} : std::vector<std::string>{n};
     });
     inf->addIndex(kOrphansByNamespace, [](const json& o) {
-      return meta::controllerRef(o) ? std::vector<std::string>{} : std::vector<std::string>{meta::ns(o)};
+      return meta::controllerRef(o) ? std::vector<std::string>{}
+                                    : std::vector<std::string>{meta::ns(o)};
     });
   }
   Informer* raw = inf.get();

@@ -54,7 +54,9 @@ bool NodeSelectorTerm::matches(const std::string& node_name,
     } else if (auto it = labels.find(r.key); it != labels.end()) {
       v = it->second;
     }
-    auto in = [&] { return v && std::find(r.values.begin(), r.values.end(), *v) != r.values.end(); };
+    auto in = [&] {
+      return v && std::find(r.values.begin(), r.values.end(), *v) != r.values.end();
+    };
     if (r.op == "In") {
       if (!in()) return false;
     } else if (r.op == "NotIn") {
@@ -197,7 +199,8 @@ void NodeInfo::setNode(const json& node) {
   if (ready != "True") {
     bool tainted = std::any_of(taints.begin(), taints.end(), [](const Taint& t) {
       return (t.key == "node.kubernetes.io/not-ready" ||
-              t.key == "node.kubernetes.io/unreachable") && t.effect == "NoSchedule";
+              t.key == "node.kubernetes.io/unreachable") &&
+             t.effect == "NoSchedule";
     });
     if (!tainted) {
       taints.push_back({(ready == "Unknown" && has_ready) ? "node.kubernetes.io/unreachable"
@@ -263,8 +266,8 @@ FilterResult fitResources(const PodInfo& pod, const NodeInfo& node, const Resour
     if (v <= 0) continue;
     auto a = alloc.scalar.find(name);
     auto u = requested.scalar.find(name);
-    std::int64_t free = (a == alloc.scalar.end() ? 0 : a->second) -
-                        (u == requested.scalar.end() ? 0 : u->second);
+    std::int64_t free =
+        (a == alloc.scalar.end() ? 0 : a->second) - (u == requested.scalar.end() ? 0 : u->second);
     if (v > free) r.reasons.push_back("Insufficient " + name);
   }
   return r;
@@ -294,10 +297,9 @@ FilterResult filterNode(const PodInfo& pod, const NodeInfo& node) {
     if (it == node.labels.end() || it->second != v) affinity_ok = false;
   }
   if (affinity_ok && !pod.required_terms.empty()) {
-    affinity_ok = std::any_of(pod.required_terms.begin(), pod.required_terms.end(),
-                              [&](const NodeSelectorTerm& t) {
-                                return t.matches(node.name, node.labels);
-                              });
+    affinity_ok =
+        std::any_of(pod.required_terms.begin(), pod.required_terms.end(),
+                    [&](const NodeSelectorTerm& t) { return t.matches(node.name, node.labels); });
   }
   if (!affinity_ok) {
     r.reasons.push_back("node(s) didn't match Pod's node affinity/selector");
@@ -307,7 +309,8 @@ FilterResult filterNode(const PodInfo& pod, const NodeInfo& node) {
   if (!pod.ports.empty()) {
     for (const auto& [k, p] : node.pods) used.insert(used.end(), p.ports.begin(), p.ports.end());
   }
-  FilterResult fit = fitResources(pod, node, node.requested, static_cast<int>(node.pods.size()), used);
+  FilterResult fit =
+      fitResources(pod, node, node.requested, static_cast<int>(node.pods.size()), used);
   fit.resolvable = true;
   return fit;
 }
@@ -332,11 +335,10 @@ RawScores scoreNode(const PodInfo& pod, const NodeInfo& node) {
   s.balanced = static_cast<std::int64_t>((1 - stddev) * 100);
   for (const auto& t : node.taints) {
     if (t.effect != "PreferNoSchedule") continue;
-    bool tolerated = std::any_of(pod.tolerations.begin(), pod.tolerations.end(),
-                                 [&](const Toleration& x) {
-                                   return (x.effect.empty() || x.effect == "PreferNoSchedule") &&
-                                          x.tolerates(t);
-                                 });
+    bool tolerated =
+        std::any_of(pod.tolerations.begin(), pod.tolerations.end(), [&](const Toleration& x) {
+          return (x.effect.empty() || x.effect == "PreferNoSchedule") && x.tolerates(t);
+        });
     if (!tolerated) s.intolerable_prefer_no_schedule++;
   }
   for (const auto& [w, term] : pod.preferred_terms) {
@@ -360,7 +362,8 @@ std::vector<std::int64_t> combineScores(const std::vector<RawScores>& raw) {
   std::vector<std::int64_t> out;
   out.reserve(raw.size());
   for (const auto& r : raw) {
-    std::int64_t taint = max_taint == 0 ? 100 : 100 - r.intolerable_prefer_no_schedule * 100 / max_taint;
+    std::int64_t taint =
+        max_taint == 0 ? 100 : 100 - r.intolerable_prefer_no_schedule * 100 / max_taint;
     std::int64_t aff = max_aff == 0 ? 0 : r.preferred_affinity * 100 / max_aff;
     // PodTopologySpread's NormalizeScore: fewer matching pods scores higher.
     std::int64_t spread =

@@ -5,23 +5,22 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <tuple>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "skiff/master/selectors.h"
 #include "skiff/master/scheduler/resources.h"
+#include "skiff/master/selectors.h"
 
 namespace skiff::master::sched {
 
 using json = nlohmann::json;
 
 struct Resources {
-  std::int64_t cpu = 0;      // milli-cores
-  std::int64_t memory = 0;   // milli-bytes (quantity milli-units)
+  std::int64_t cpu = 0;     // milli-cores
+  std::int64_t memory = 0;  // milli-bytes (quantity milli-units)
   std::int64_t ephemeral = 0;
   std::map<std::string, std::int64_t> scalar;  // hugepages-*, extended resources
   static Resources from(const ResourceList& list);
@@ -51,7 +50,8 @@ struct NodeSelectorRequirement {
 };
 struct NodeSelectorTerm {
   std::vector<NodeSelectorRequirement> reqs;
-  bool matches(const std::string& node_name, const std::map<std::string, std::string>& labels) const;
+  bool matches(const std::string& node_name,
+               const std::map<std::string, std::string>& labels) const;
 };
 
 // What the scheduler needs of a pod.

@@ -101,7 +101,8 @@ ResourceList containerRequests(const json& c) {
   if (res == c.end() || !res->is_object()) return req;
   if (auto r = res->find("requests"); r != res->end()) req = parseResourceList(*r);
   if (auto l = res->find("limits"); l != res->end()) {
-    for (const auto& [k, v] : parseResourceList(*l)) req.emplace(k, v);  // requests default to limits
+    for (const auto& [k, v] : parseResourceList(*l))
+      req.emplace(k, v);  // requests default to limits
   }
   return req;
 }
@@ -113,7 +114,7 @@ ResourceList computeRequests(const json& pod, bool non_zero) {
     for (const auto& c : *cs) {
       ResourceList r = containerRequests(c);
       if (non_zero) {
-        r.emplace("cpu", 100);                          // 100m
+        r.emplace("cpu", 100);                            // 100m
         r.emplace("memory", 200LL * 1024 * 1024 * 1000);  // 200Mi
       }
       for (const auto& [k, v] : r) total[k] += v;

@@ -38,7 +38,8 @@ bool nodeSchedulingChanged(const json& a, const json& b) {
 class SchedulerImpl : public Scheduler {
  public:
   SchedulerImpl(ApiClient& client, SchedulerOptions opts)
-      : client_(client), opts_(std::move(opts)),
+      : client_(client),
+        opts_(std::move(opts)),
         clock_(opts_.clock ? opts_.clock : realClock()),
         queue_(clock_, opts_.initial_backoff, opts_.max_backoff),
         recorder_(client, opts_.scheduler_name, clock_),
@@ -53,8 +54,8 @@ class SchedulerImpl : public Scheduler {
   Result<void> start(bool run_worker) override {
     nodes_.addEventHandlers({
         .on_add = [this](const json& n) { onNode(n, true); },
-        .on_update =
-            [this](const json& o, const json& n) { onNode(n, nodeSchedulingChanged(o, n)); },
+        .on_update = [this](const json& o,
+                            const json& n) { onNode(n, nodeSchedulingChanged(o, n)); },
         .on_delete = [this](const json& n) { onNodeDelete(n); },
     });
     pods_.addEventHandlers({
@@ -174,8 +175,7 @@ class SchedulerImpl : public Scheduler {
     }
     if (!needsScheduling(pod)) return;
     // Only a change of the pod itself (not its status, which we write) warrants a new attempt.
-    if (!old_pod.is_null() &&
-        meta::at(old_pod, {"spec"}) == meta::at(pod, {"spec"}) &&
+    if (!old_pod.is_null() && meta::at(old_pod, {"spec"}) == meta::at(pod, {"spec"}) &&
         meta::at(old_pod, {"metadata", "labels"}) == meta::at(pod, {"metadata", "labels"})) {
       return;
     }
@@ -213,8 +213,8 @@ class SchedulerImpl : public Scheduler {
   }
 
   static TimePoint steadyNow() {
-    return TimePoint(std::chrono::duration_cast<Duration>(
-        std::chrono::steady_clock::now().time_since_epoch()));
+    return TimePoint(
+        std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now().time_since_epoch()));
   }
 
   void scheduleOne(const std::string& key) {
@@ -309,8 +309,7 @@ class SchedulerImpl : public Scheduler {
     queue_.forget(key);
     SKIFF_LOG_DEBUG(log_, "Pod bound", log::kv("pod", key), log::kv("node", chosen));
     if (opts_.record_scheduled_events) {
-      recorder_.event(pod, "Normal", "Scheduled",
-                      "Successfully assigned " + key + " to " + chosen);
+      recorder_.event(pod, "Normal", "Scheduled", "Successfully assigned " + key + " to " + chosen);
     }
     recordAttempt(started, true, false);
   }

@@ -60,8 +60,9 @@ bool validLabelValue(const std::string& v) {
 
 bool isInteger(const std::string& v) {
   std::size_t i = (!v.empty() && v[0] == '-') ? 1 : 0;
-  return i < v.size() && std::all_of(v.begin() + static_cast<long>(i), v.end(),
-                                     [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+  return i < v.size() && std::all_of(v.begin() + static_cast<long>(i), v.end(), [](char c) {
+           return std::isdigit(static_cast<unsigned char>(c));
+         });
 }
 
 Error badSelector(const std::string& text, const std::string& why) {
@@ -78,7 +79,8 @@ Result<LabelSelector::Requirement> parseTerm(const std::string& text, const std:
     if (t.back() != ')') return badSelector(text, "found '" + t + "', expected: ')'");
     std::string head = trim(t.substr(0, paren));
     auto sp = head.find_last_of(" \t");
-    if (sp == std::string::npos) return badSelector(text, "found '" + head + "', expected: in, notin");
+    if (sp == std::string::npos)
+      return badSelector(text, "found '" + head + "', expected: in, notin");
     std::string op = trim(head.substr(sp + 1));
     r.key = trim(head.substr(0, sp));
     if (op == "in") {
@@ -92,7 +94,8 @@ Result<LabelSelector::Requirement> parseTerm(const std::string& text, const std:
       std::string tv = trim(v);
       if (!tv.empty()) r.values.push_back(tv);
     }
-    if (r.values.empty()) return badSelector(text, "for 'in', 'notin' operators, values set can't be empty");
+    if (r.values.empty())
+      return badSelector(text, "for 'in', 'notin' operators, values set can't be empty");
   } else if (auto ne = t.find("!="); ne != std::string::npos) {
     r = {trim(t.substr(0, ne)), Op::NotEquals, {trim(t.substr(ne + 2))}};
   } else if (auto eq2 = t.find("=="); eq2 != std::string::npos) {
@@ -100,7 +103,8 @@ Result<LabelSelector::Requirement> parseTerm(const std::string& text, const std:
   } else if (auto eq = t.find('='); eq != std::string::npos) {
     r = {trim(t.substr(0, eq)), Op::Equals, {trim(t.substr(eq + 1))}};
   } else if (auto cmp = t.find_first_of("<>"); cmp != std::string::npos) {
-    r = {trim(t.substr(0, cmp)), t[cmp] == '>' ? Op::GreaterThan : Op::LessThan,
+    r = {trim(t.substr(0, cmp)),
+         t[cmp] == '>' ? Op::GreaterThan : Op::LessThan,
          {trim(t.substr(cmp + 1))}};
     if (!isInteger(r.values[0])) {
       return badSelector(text, "for 'Gt', 'Lt' operators, the value must be an integer");
@@ -125,7 +129,8 @@ std::string fieldValue(const json& obj, const std::string& path) {
   std::size_t start = 0;
   while (true) {
     std::size_t dot = path.find('.', start);
-    std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    std::string part =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (!cur->is_object()) return "";
     auto it = cur->find(part);
     if (it == cur->end()) return "";
@@ -179,8 +184,10 @@ Result<LabelSelector> LabelSelector::fromJson(const json& selector) {
     }
   }
   if (auto me = selector.find("matchExpressions"); me != selector.end() && me->is_array()) {
-    static const std::map<std::string, Op> kOps{
-        {"In", Op::In}, {"NotIn", Op::NotIn}, {"Exists", Op::Exists}, {"DoesNotExist", Op::DoesNotExist}};
+    static const std::map<std::string, Op> kOps{{"In", Op::In},
+                                                {"NotIn", Op::NotIn},
+                                                {"Exists", Op::Exists},
+                                                {"DoesNotExist", Op::DoesNotExist}};
     for (const auto& e : *me) {
       if (!e.is_object()) return Error(ErrorCode::Invalid, "selector.matchExpressions: bad entry");
       Requirement r;
@@ -207,7 +214,9 @@ bool LabelSelector::matchesWith(Lookup&& lookup) const {
   if (nothing_) return false;
   for (const auto& r : reqs_) {
     const std::string* v = lookup(r.key);
-    auto listed = [&] { return v && std::find(r.values.begin(), r.values.end(), *v) != r.values.end(); };
+    auto listed = [&] {
+      return v && std::find(r.values.begin(), r.values.end(), *v) != r.values.end();
+    };
     switch (r.op) {
       case Op::Equals:
       case Op::In:
@@ -269,14 +278,30 @@ std::string LabelSelector::toString() const {
       return s;
     };
     switch (r.op) {
-      case Op::Equals: out += r.key + "=" + r.values[0]; break;
-      case Op::NotEquals: out += r.key + "!=" + r.values[0]; break;
-      case Op::In: out += r.key + " in (" + joined() + ")"; break;
-      case Op::NotIn: out += r.key + " notin (" + joined() + ")"; break;
-      case Op::Exists: out += r.key; break;
-      case Op::DoesNotExist: out += "!" + r.key; break;
-      case Op::GreaterThan: out += r.key + ">" + r.values[0]; break;
-      case Op::LessThan: out += r.key + "<" + r.values[0]; break;
+      case Op::Equals:
+        out += r.key + "=" + r.values[0];
+        break;
+      case Op::NotEquals:
+        out += r.key + "!=" + r.values[0];
+        break;
+      case Op::In:
+        out += r.key + " in (" + joined() + ")";
+        break;
+      case Op::NotIn:
+        out += r.key + " notin (" + joined() + ")";
+        break;
+      case Op::Exists:
+        out += r.key;
+        break;
+      case Op::DoesNotExist:
+        out += "!" + r.key;
+        break;
+      case Op::GreaterThan:
+        out += r.key + ">" + r.values[0];
+        break;
+      case Op::LessThan:
+        out += r.key + "<" + r.values[0];
+        break;
     }
   }
   return out;

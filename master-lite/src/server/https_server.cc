@@ -1,6 +1,6 @@
 // Boost.Beast + OpenSSL transport (the one TU with Asio/Beast on the server side, to keep
 // compile times down). Each connection is a C++20 coroutine on its own strand.
-#include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange
+#include <malloc.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -16,8 +16,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <limits>
-#include <malloc.h>
 #include <thread>
+#include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange
 #include <vector>
 
 #include "skiff/common/log.h"
@@ -60,8 +60,8 @@ int alpnSelect(SSL*, const unsigned char** out, unsigned char* outlen, const uns
                unsigned int inlen, void*) {
   // Only HTTP/1.1: Go would switch to HTTP/2 if we offered h2.
   static const unsigned char proto[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-  if (SSL_select_next_proto(const_cast<unsigned char**>(out), outlen, proto, sizeof proto, in, inlen) ==
-      OPENSSL_NPN_NEGOTIATED) {
+  if (SSL_select_next_proto(const_cast<unsigned char**>(out), outlen, proto, sizeof proto, in,
+                            inlen) == OPENSSL_NPN_NEGOTIATED) {
     return SSL_TLSEXT_ERR_OK;
   }
   return SSL_TLSEXT_ERR_NOACK;
@@ -70,7 +70,10 @@ int alpnSelect(SSL*, const unsigned char** out, unsigned char* outlen, const uns
 class Server : public HttpsServer {
  public:
   Server(const ServerOptions& o, api::Handler& h)
-      : opts_(o), handler_(h), ctx_(ssl::context::tls_server), client_ctx_(ssl::context::tls_client),
+      : opts_(o),
+        handler_(h),
+        ctx_(ssl::context::tls_server),
+        client_ctx_(ssl::context::tls_client),
         acceptor_(ioc_) {}
   ~Server() override { stop(); }
 
@@ -79,15 +82,22 @@ class Server : public HttpsServer {
     ctx_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                      ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     ctx_.use_certificate_chain_file(opts_.cert_file, ec);
-    if (ec) return Error(ErrorCode::Internal, "load serving certificate '" + opts_.cert_file + "': " + ec.message());
+    if (ec)
+      return Error(ErrorCode::Internal,
+                   "load serving certificate '" + opts_.cert_file + "': " + ec.message());
     ctx_.use_private_key_file(opts_.key_file, ssl::context::pem, ec);
-    if (ec) return Error(ErrorCode::Internal, "load serving key '" + opts_.key_file + "': " + ec.message());
+    if (ec)
+      return Error(ErrorCode::Internal,
+                   "load serving key '" + opts_.key_file + "': " + ec.message());
     if (!opts_.client_ca_file.empty()) {
       ctx_.load_verify_file(opts_.client_ca_file, ec);
-      if (ec) return Error(ErrorCode::Internal, "load client CA '" + opts_.client_ca_file + "': " + ec.message());
+      if (ec)
+        return Error(ErrorCode::Internal,
+                     "load client CA '" + opts_.client_ca_file + "': " + ec.message());
       // Ask for a certificate, accept connections without one (bearer tokens), and let the
       // handshake finish with a bad one so that the request gets a 401 instead of a TLS error.
-      SSL_CTX_set_verify(ctx_.native_handle(), SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+      SSL_CTX_set_verify(ctx_.native_handle(), SSL_VERIFY_PEER,
+                         [](int, X509_STORE_CTX*) { return 1; });
       STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(opts_.client_ca_file.c_str());
       if (names) SSL_CTX_set_client_CA_list(ctx_.native_handle(), names);
     }
@@ -101,7 +111,9 @@ class Server : public HttpsServer {
       if (ec) return Error(ErrorCode::Internal, "load proxy client certificate: " + ec.message());
     }
     auto addr = net::ip::make_address(opts_.bind_address, ec);
-    if (ec) return Error(ErrorCode::Invalid, "bind address '" + opts_.bind_address + "': " + ec.message());
+    if (ec)
+      return Error(ErrorCode::Invalid,
+                   "bind address '" + opts_.bind_address + "': " + ec.message());
     tcp::endpoint ep(addr, static_cast<unsigned short>(opts_.port));
     acceptor_.open(ep.protocol(), ec);
     if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
@@ -117,7 +129,8 @@ class Server : public HttpsServer {
 
   void run() {
     net::co_spawn(ioc_, accept(), net::detached);
-    for (int i = 0; i < std::max(1, opts_.threads); ++i) threads_.emplace_back([this] { ioc_.run(); });
+    for (int i = 0; i < std::max(1, opts_.threads); ++i)
+      threads_.emplace_back([this] { ioc_.run(); });
   }
 
   int port() const override { return port_; }
@@ -142,7 +155,8 @@ class Server : public HttpsServer {
       if (ec) {
         if (ec == net::error::operation_aborted || !acceptor_.is_open()) co_return;
         if (ec == net::error::no_descriptors) {
-          SKIFF_LOG_WARN(lg(), "Out of file descriptors, pausing accept", skiff::log::kv("err", ec.message()));
+          SKIFF_LOG_WARN(lg(), "Out of file descriptors, pausing accept",
+                         skiff::log::kv("err", ec.message()));
           net::steady_timer t(ioc_, std::chrono::milliseconds(100));
           co_await t.async_wait(tok(ec));
         }
@@ -168,9 +182,11 @@ class Server : public HttpsServer {
       beast::get_lowest_layer(*stream).expires_after(opts_.idle_timeout);
       co_await http::async_read(*stream, buffer, parser, tok(ec));
       if (ec == http::error::body_limit) {
-        co_await writeSimple(*stream, api::errorResponse(Error(ErrorCode::TooLarge,
-                                                               "the request body is too large (limit 3 MiB)")),
-                             11, false);
+        co_await writeSimple(
+            *stream,
+            api::errorResponse(
+                Error(ErrorCode::TooLarge, "the request body is too large (limit 3 MiB)")),
+            11, false);
         break;
       }
       if (ec) break;
@@ -212,7 +228,8 @@ class Server : public HttpsServer {
     for (const auto& [k, v] : r.headers) h.insert(k, v);
   }
 
-  net::awaitable<bool> writeSimple(Stream& s, const api::HttpResponse& r, unsigned version, bool keep) {
+  net::awaitable<bool> writeSimple(Stream& s, const api::HttpResponse& r, unsigned version,
+                                   bool keep) {
     http::response<http::string_body> res{static_cast<http::status>(r.status), version};
     addHeaders(res.base(), r);
     res.body() = r.body;
@@ -306,11 +323,12 @@ class Server : public HttpsServer {
     if (!up) {
       SKIFF_LOG_WARN(lg(), "Dial node agent failed", skiff::log::kv("host", t.host),
                      skiff::log::kv("port", t.port), skiff::log::kv("err", ec.message()));
-      co_await writeSimple(*client,
-                           api::errorResponse(Error(ErrorCode::Internal,
-                                                    "error dialing backend: dial tcp " + t.host + ":" +
-                                                        std::to_string(t.port) + ": " + ec.message())),
-                           req.version(), false);
+      co_await writeSimple(
+          *client,
+          api::errorResponse(Error(ErrorCode::Internal, "error dialing backend: dial tcp " +
+                                                            t.host + ":" + std::to_string(t.port) +
+                                                            ": " + ec.message())),
+          req.version(), false);
       co_return;
     }
     http::request<http::string_body> out{req.method(), t.path, 11};
@@ -355,14 +373,16 @@ class Server : public HttpsServer {
       // Splice both directions; whichever ends first closes both.
       auto ex = co_await net::this_coro::executor;
       auto leftover_up = std::make_shared<std::string>(beast::buffers_to_string(up_buf.data()));
-      auto leftover_client = std::make_shared<std::string>(beast::buffers_to_string(client_buf.data()));
+      auto leftover_client =
+          std::make_shared<std::string>(beast::buffers_to_string(client_buf.data()));
       net::co_spawn(ex, pump(up, client, leftover_up), net::detached);
       co_await pump(client, up, leftover_client);
       co_return;
     }
     // Logs: relay status and body, streaming (follow) as it arrives.
     http::response_parser<http::buffer_body> p;
-    // Not boost::none: Boost 1.74 compares the length against an empty optional (always "exceeded").
+    // Not boost::none: Boost 1.74 compares the length against an empty optional (always
+    // "exceeded").
     p.body_limit(std::numeric_limits<std::uint64_t>::max());
     co_await http::async_read_header(*up, up_buf, p, tok(ec));
     if (ec) {

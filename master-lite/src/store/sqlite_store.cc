@@ -179,11 +179,11 @@ class SqliteStore : public Store {
       if (!upper.empty()) bindText(s.get(), 3, upper);
       int rc;
       while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-        auto ev = std::make_shared<Event>(Event{
-            sqlite3_column_int(s.get(), 2) ? EventType::Delete : EventType::Put,
-            KeyValue{columnText(s.get(), 1), columnText(s.get(), 3),
-                     sqlite3_column_int64(s.get(), 4), sqlite3_column_int64(s.get(), 0)},
-            std::nullopt});
+        auto ev = std::make_shared<Event>(
+            Event{sqlite3_column_int(s.get(), 2) ? EventType::Delete : EventType::Put,
+                  KeyValue{columnText(s.get(), 1), columnText(s.get(), 3),
+                           sqlite3_column_int64(s.get(), 4), sqlite3_column_int64(s.get(), 0)},
+                  std::nullopt});
         if (sqlite3_column_type(s.get(), 5) != SQLITE_NULL) ev->prev_value = columnText(s.get(), 5);
         handler(ev);
       }
@@ -258,8 +258,9 @@ class SqliteStore : public Store {
   }
 
   Result<KeyValue> getLocked(const std::string& key) {
-    SKIFF_ASSIGN_OR_RETURN(sqlite3_stmt * s,
-                           cached(get_stmt_, "SELECT value, create_rev, mod_rev FROM kv WHERE key = ?1"));
+    SKIFF_ASSIGN_OR_RETURN(
+        sqlite3_stmt * s,
+        cached(get_stmt_, "SELECT value, create_rev, mod_rev FROM kv WHERE key = ?1"));
     bindText(s, 1, key);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) return Error(ErrorCode::NotFound, "key '" + key + "' not found");
@@ -282,14 +283,16 @@ class SqliteStore : public Store {
     SKIFF_TRY(exec("BEGIN IMMEDIATE"));
     auto body = [&]() -> Result<void> {
       if (deleted) {
-        SKIFF_ASSIGN_OR_RETURN(sqlite3_stmt * d, cached(del_stmt_, "DELETE FROM kv WHERE key = ?1"));
+        SKIFF_ASSIGN_OR_RETURN(sqlite3_stmt * d,
+                               cached(del_stmt_, "DELETE FROM kv WHERE key = ?1"));
         bindText(d, 1, key);
         SKIFF_TRY(step(d, "delete '" + key + "'"));
       } else {
         SKIFF_ASSIGN_OR_RETURN(
             sqlite3_stmt * p,
-            cached(put_stmt_,
-                   "INSERT OR REPLACE INTO kv(key, value, create_rev, mod_rev) VALUES(?1,?2,?3,?4)"));
+            cached(
+                put_stmt_,
+                "INSERT OR REPLACE INTO kv(key, value, create_rev, mod_rev) VALUES(?1,?2,?3,?4)"));
         bindText(p, 1, key);
         bindText(p, 2, value);
         sqlite3_bind_int64(p, 3, out.create_revision);
@@ -341,7 +344,8 @@ class SqliteStore : public Store {
       SKIFF_ASSIGN_OR_RETURN(Stmt d, prepare("DELETE FROM log WHERE rev <= ?1"));
       sqlite3_bind_int64(d.get(), 1, revision);
       SKIFF_TRY(step(d.get(), "compact log"));
-      SKIFF_ASSIGN_OR_RETURN(Stmt m, prepare("UPDATE meta SET value = ?1 WHERE name = 'compacted'"));
+      SKIFF_ASSIGN_OR_RETURN(Stmt m,
+                             prepare("UPDATE meta SET value = ?1 WHERE name = 'compacted'"));
       sqlite3_bind_int64(m.get(), 1, revision);
       return step(m.get(), "record compaction");
     }();
@@ -372,9 +376,9 @@ void SqliteWatch::stop() {
 
 Result<StorePtr> openSqliteStore(const std::string& path, const Options& options) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   Db db(raw);
   if (rc != SQLITE_OK) {
     return Error(ErrorCode::Internal,

@@ -39,7 +39,8 @@ Result<Endpoint> splitServer(const std::string& url) {
   Endpoint e;
   if (!rest.empty() && rest.front() == '[') {  // [v6]:port
     auto close = rest.find(']');
-    if (close == std::string::npos) return Error(ErrorCode::Invalid, "bad server URL '" + url + "'");
+    if (close == std::string::npos)
+      return Error(ErrorCode::Invalid, "bad server URL '" + url + "'");
     e.host = rest.substr(1, close - 1);
     e.port = close + 2 <= rest.size() ? rest.substr(close + 2) : "";
   } else {
@@ -54,22 +55,34 @@ Result<Endpoint> splitServer(const std::string& url) {
 
 bool isIpLiteral(const std::string& host) {
   unsigned char buf[16];
-  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 || ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
+         ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
 ErrorCode codeForStatus(unsigned status) {
   switch (status) {
-    case 400: return ErrorCode::BadRequest;
-    case 401: return ErrorCode::Unauthorized;
-    case 403: return ErrorCode::Forbidden;
-    case 404: return ErrorCode::NotFound;
-    case 409: return ErrorCode::AlreadyExists;
-    case 410: return ErrorCode::Gone;
-    case 413: return ErrorCode::TooLarge;
-    case 422: return ErrorCode::Invalid;
-    case 503: return ErrorCode::Unavailable;
-    case 504: return ErrorCode::Timeout;
-    default: return ErrorCode::Internal;
+    case 400:
+      return ErrorCode::BadRequest;
+    case 401:
+      return ErrorCode::Unauthorized;
+    case 403:
+      return ErrorCode::Forbidden;
+    case 404:
+      return ErrorCode::NotFound;
+    case 409:
+      return ErrorCode::AlreadyExists;
+    case 410:
+      return ErrorCode::Gone;
+    case 413:
+      return ErrorCode::TooLarge;
+    case 422:
+      return ErrorCode::Invalid;
+    case 503:
+      return ErrorCode::Unavailable;
+    case 504:
+      return ErrorCode::Timeout;
+    default:
+      return ErrorCode::Internal;
   }
 }
 
@@ -78,12 +91,14 @@ ErrorCode codeForStatus(unsigned status) {
 Result<AdminKubeconfig> parseAdminKubeconfig(const std::string& yaml, const std::string& base_dir) {
   SKIFF_ASSIGN_OR_RETURN(AdminKubeconfig out, parseKubeconfig(yaml, base_dir));
   if (out.ca_pem.empty()) {
-    return Error(ErrorCode::Invalid, "parse kubeconfig: the cluster has no certificate-authority; "
-                                     "refusing to send credentials to an unverified server");
+    return Error(ErrorCode::Invalid,
+                 "parse kubeconfig: the cluster has no certificate-authority; "
+                 "refusing to send credentials to an unverified server");
   }
   if (out.token.empty() && (out.client_cert_pem.empty() || out.client_key_pem.empty())) {
-    return Error(ErrorCode::Invalid, "parse kubeconfig: the user has neither a client certificate "
-                                     "and key nor a token");
+    return Error(ErrorCode::Invalid,
+                 "parse kubeconfig: the user has neither a client certificate "
+                 "and key nor a token");
   }
   return out;
 }
@@ -112,8 +127,8 @@ Result<json> apiRequest(const AdminKubeconfig& kc, const std::string& method,
       ctx.use_private_key(net::buffer(kc.client_key_pem), ssl::context::pem);
     }
   } catch (const boost::system::system_error& e) {
-    return Error(ErrorCode::Invalid, "load the kubeconfig's CA and client certificate: " +
-                                         e.code().message());
+    return Error(ErrorCode::Invalid,
+                 "load the kubeconfig's CA and client certificate: " + e.code().message());
   }
   try {
     net::io_context io;
@@ -145,13 +160,15 @@ Result<json> apiRequest(const AdminKubeconfig& kc, const std::string& method,
     unsigned status = res.result_int();
     json parsed = json::parse(res.body(), nullptr, false);
     if (status >= 200 && status < 300) {
-      if (parsed.is_discarded()) return Error(ErrorCode::Internal, where(method + " " + target) + ": reply is not JSON");
+      if (parsed.is_discarded())
+        return Error(ErrorCode::Internal, where(method + " " + target) + ": reply is not JSON");
       return parsed;
     }
     std::string msg = !parsed.is_discarded() && parsed.is_object() && parsed.contains("message")
                           ? parsed.value("message", "")
                           : res.body();
-    return Error(codeForStatus(status), msg.empty() ? "the server answered " + std::to_string(status) : msg);
+    return Error(codeForStatus(status),
+                 msg.empty() ? "the server answered " + std::to_string(status) : msg);
   } catch (const boost::system::system_error& e) {
     return Error(e.code() == beast::error::timeout ? ErrorCode::Timeout : ErrorCode::Unavailable,
                  where("connect to the API server at") + ": " + e.code().message());

@@ -89,8 +89,8 @@ RandomBytes systemRandom() {
 
 Result<std::chrono::seconds> parseTtl(const std::string& text) {
   auto bad = [&] {
-    return Error(ErrorCode::Invalid, "invalid --ttl \"" + text +
-                                         "\": want a duration such as 24h, 1h30m, 90s or 0");
+    return Error(ErrorCode::Invalid,
+                 "invalid --ttl \"" + text + "\": want a duration such as 24h, 1h30m, 90s or 0");
   };
   if (text == "0") return std::chrono::seconds(0);
   if (text.empty()) return bad();
@@ -104,18 +104,24 @@ Result<std::chrono::seconds> parseTtl(const std::string& text) {
     std::size_t ustart = i;
     while (i < text.size() && (text[i] < '0' || text[i] > '9')) ++i;
     std::string unit = text.substr(ustart, i - ustart);
-    if (unit == "h") total_ms += n * 3600'000;
-    else if (unit == "m") total_ms += n * 60'000;
-    else if (unit == "s") total_ms += n * 1000;
-    else if (unit == "ms") total_ms += n;
-    else return bad();
+    if (unit == "h")
+      total_ms += n * 3600'000;
+    else if (unit == "m")
+      total_ms += n * 60'000;
+    else if (unit == "s")
+      total_ms += n * 1000;
+    else if (unit == "ms")
+      total_ms += n;
+    else
+      return bad();
   }
   // Bootstrap Secrets store whole seconds; round sub-second parts up so "500ms" still expires.
   return std::chrono::seconds((total_ms + 999) / 1000);
 }
 
 Result<void> validateTokenOptions(const TokenOptions& o) {
-  if (o.usages.empty()) return Error(ErrorCode::Invalid, "a bootstrap token needs at least one usage");
+  if (o.usages.empty())
+    return Error(ErrorCode::Invalid, "a bootstrap token needs at least one usage");
   for (const auto& u : o.usages) {
     if (u != "signing" && u != "authentication") {
       return Error(ErrorCode::Invalid, "invalid bootstrap token usage \"" + u +
@@ -157,7 +163,8 @@ std::optional<TokenInfo> tokenFromSecret(const json& s) {
   };
   auto tok = parseBootstrapToken(field("token-id") + "." + field("token-secret"));
   if (!tok) return std::nullopt;
-  TokenInfo info{*tok, std::nullopt, {}, field("description"), splitComma(field("auth-extra-groups"))};
+  TokenInfo info{
+      *tok, std::nullopt, {}, field("description"), splitComma(field("auth-extra-groups"))};
   std::string exp = field("expiration");
   if (!exp.empty()) {
     info.expires = parseRfc3339(exp);
@@ -198,8 +205,6 @@ std::string formatTokenTable(const std::vector<TokenInfo>& tokens, Clock::time_p
   }
   return out;
 }
-
-
 
 std::string joinCommand(const std::string& server_url, const BootstrapToken& token,
                         const std::string& ca_cert_hash) {

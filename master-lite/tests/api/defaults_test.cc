@@ -16,7 +16,8 @@ std::int64_t tolerationSeconds(const json& pod, const std::string& key) {
 
 // DefaultTolerationSeconds admission: not-ready and unreachable have their own flags.
 TEST(DefaultTolerationSecondsTest, EachTaintGetsItsOwnDefault) {
-  json pod = R"({"metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"busybox"}]}})"_json;
+  json pod =
+      R"({"metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"busybox"}]}})"_json;
   DefaultingOptions o;
   o.not_ready_toleration_seconds = 7;
   o.unreachable_toleration_seconds = 11;

@@ -24,8 +24,10 @@ TEST(StrategicMergePatchTest, ContainersMergeByNameAndEnvByName) {
 }
 
 TEST(StrategicMergePatchTest, DeleteDirectiveAndNullRemove) {
-  json live = R"({"metadata":{"labels":{"a":"1","b":"2"}},"spec":{"containers":[{"name":"a"},{"name":"b"}]}})"_json;
-  json patch = R"({"metadata":{"labels":{"a":null}},"spec":{"containers":[{"name":"b","$patch":"delete"}]}})"_json;
+  json live =
+      R"({"metadata":{"labels":{"a":"1","b":"2"}},"spec":{"containers":[{"name":"a"},{"name":"b"}]}})"_json;
+  json patch =
+      R"({"metadata":{"labels":{"a":null}},"spec":{"containers":[{"name":"b","$patch":"delete"}]}})"_json;
   auto out = applyStrategicMergePatch(live, patch);
   ASSERT_TRUE(out);
   EXPECT_EQ((*out)["metadata"]["labels"], json({{"b", "2"}}));
@@ -49,7 +51,8 @@ TEST(StrategicMergePatchTest, SetElementOrderAndRetainKeys) {
 
 TEST(StrategicMergePatchTest, PortsKeysDifferForContainersAndServices) {
   json svc = R"({"spec":{"ports":[{"port":80,"targetPort":8080},{"port":443}]}})"_json;
-  auto out = applyStrategicMergePatch(svc, R"({"spec":{"ports":[{"port":80,"targetPort":9090}]}})"_json);
+  auto out =
+      applyStrategicMergePatch(svc, R"({"spec":{"ports":[{"port":80,"targetPort":9090}]}})"_json);
   ASSERT_TRUE(out);
   ASSERT_EQ((*out)["spec"]["ports"].size(), 2u);
   EXPECT_EQ((*out)["spec"]["ports"][0]["targetPort"], 9090);
@@ -59,7 +62,8 @@ TEST(StrategicMergePatchTest, PortsKeysDifferForContainersAndServices) {
 
 TEST(StrategicMergePatchTest, FinalizersMergeAsSetOtherListsReplace) {
   json live = R"({"metadata":{"finalizers":["a"]},"spec":{"args":["x","y"]}})"_json;
-  auto out = applyStrategicMergePatch(live, R"({"metadata":{"finalizers":["b","a"]},"spec":{"args":["z"]}})"_json);
+  auto out = applyStrategicMergePatch(
+      live, R"({"metadata":{"finalizers":["b","a"]},"spec":{"args":["z"]}})"_json);
   ASSERT_TRUE(out);
   EXPECT_EQ((*out)["metadata"]["finalizers"], json({"a", "b"}));
   EXPECT_EQ((*out)["spec"]["args"], json({"z"}));
@@ -73,7 +77,8 @@ TEST(StrategicMergePatchTest, ElementWithoutMergeKeyIsBadRequest) {
 }
 
 TEST(JsonPatchTest, AppliesAndReportsFailures) {
-  auto ok = applyJsonPatch(R"({"data":{}})"_json, R"([{"op":"add","path":"/data/c","value":"3"}])"_json);
+  auto ok =
+      applyJsonPatch(R"({"data":{}})"_json, R"([{"op":"add","path":"/data/c","value":"3"}])"_json);
   ASSERT_TRUE(ok);
   EXPECT_EQ((*ok)["data"]["c"], "3");
   auto bad = applyJsonPatch(R"({"data":{}})"_json, R"([{"op":"remove","path":"/nope"}])"_json);
@@ -83,7 +88,8 @@ TEST(JsonPatchTest, AppliesAndReportsFailures) {
 }
 
 TEST(MergePatchTest, ReplacesListsAndDeletesNulls) {
-  auto out = applyMergePatch(R"({"a":[1,2],"b":1,"c":{"d":1}})"_json, R"({"a":[3],"b":null,"c":{"e":2}})"_json);
+  auto out = applyMergePatch(R"({"a":[1,2],"b":1,"c":{"d":1}})"_json,
+                             R"({"a":[3],"b":null,"c":{"e":2}})"_json);
   ASSERT_TRUE(out);
   EXPECT_EQ(*out, R"({"a":[3],"c":{"d":1,"e":2}})"_json);
 }

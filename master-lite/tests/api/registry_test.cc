@@ -39,10 +39,15 @@ class RegistryTest : public ::testing::Test {
     return *i;
   }
   json deployment(const std::string& name) {
-    return {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"metadata", {{"name", name}}},
-            {"spec", {{"selector", {{"matchLabels", {{"app", name}}}}},
-                      {"template", {{"metadata", {{"labels", {{"app", name}}}}},
-                                    {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "nginx:1"}}})}}}}}}}};
+    return {
+        {"apiVersion", "apps/v1"},
+        {"kind", "Deployment"},
+        {"metadata", {{"name", name}}},
+        {"spec",
+         {{"selector", {{"matchLabels", {{"app", name}}}}},
+          {"template",
+           {{"metadata", {{"labels", {{"app", name}}}}},
+            {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "nginx:1"}}})}}}}}}}};
   }
 
   std::string dir_;
@@ -76,7 +81,8 @@ TEST_F(RegistryTest, ValidationMessagesNameFieldPaths) {
   auto r = reg_->create(res("apps", "v1", "deployments"), "default", bad, opts_);
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().is(ErrorCode::Invalid));
-  EXPECT_EQ(r.error().message(), "Deployment.apps \"bad\" is invalid: spec.template.spec.containers: Required value");
+  EXPECT_EQ(r.error().message(),
+            "Deployment.apps \"bad\" is invalid: spec.template.spec.containers: Required value");
 }
 
 TEST_F(RegistryTest, UpdateConflictsOnStaleResourceVersionAndBumpsGeneration) {
@@ -103,11 +109,13 @@ TEST_F(RegistryTest, StatusSubresourceIsSeparate) {
   auto& d = res("apps", "v1", "deployments");
   ASSERT_TRUE(reg_->create(d, "default", deployment("web"), opts_));
   auto s = reg_->patch(d, "default", "web", PatchKind::Merge,
-                       json{{"status", {{"readyReplicas", 1}}}, {"spec", {{"replicas", 9}}}}, opts_, "status");
+                       json{{"status", {{"readyReplicas", 1}}}, {"spec", {{"replicas", 9}}}}, opts_,
+                       "status");
   ASSERT_TRUE(s) << s.error().message();
   EXPECT_EQ(s->object["status"]["readyReplicas"], 1);
   EXPECT_EQ(s->object["spec"]["replicas"], 1);
-  auto m = reg_->patch(d, "default", "web", PatchKind::Merge, json{{"status", {{"readyReplicas", 7}}}}, opts_);
+  auto m = reg_->patch(d, "default", "web", PatchKind::Merge,
+                       json{{"status", {{"readyReplicas", 7}}}}, opts_);
   ASSERT_TRUE(m);
   EXPECT_EQ(m->object["status"]["readyReplicas"], 1);
 }
@@ -115,7 +123,8 @@ TEST_F(RegistryTest, StatusSubresourceIsSeparate) {
 TEST_F(RegistryTest, ScaleSubresource) {
   auto& d = res("apps", "v1", "deployments");
   ASSERT_TRUE(reg_->create(d, "default", deployment("web"), opts_));
-  auto s = reg_->patch(d, "default", "web", PatchKind::Merge, json{{"spec", {{"replicas", 3}}}}, opts_, "scale");
+  auto s = reg_->patch(d, "default", "web", PatchKind::Merge, json{{"spec", {{"replicas", 3}}}},
+                       opts_, "scale");
   ASSERT_TRUE(s) << s.error().message();
   EXPECT_EQ(s->object["kind"], "Scale");
   EXPECT_EQ(s->object["apiVersion"], "autoscaling/v1");
@@ -140,7 +149,8 @@ TEST_F(RegistryTest, OldDeploymentVersionsAreStoredAsAppsV1) {
 
 TEST_F(RegistryTest, GracefulPodDeletion) {
   auto& p = res("", "v1", "pods");
-  json pod = {{"metadata", {{"name", "p"}}}, {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "x"}}})}}}};
+  json pod = {{"metadata", {{"name", "p"}}},
+              {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "x"}}})}}}};
   ASSERT_TRUE(reg_->create(p, "default", pod, opts_));
   // Unscheduled: gone at once.
   auto d1 = reg_->remove(p, "default", "p", {}, opts_);
@@ -161,12 +171,14 @@ TEST_F(RegistryTest, GracefulPodDeletion) {
 
 TEST_F(RegistryTest, FinalizersHoldDeletionUntilRemoved) {
   auto& cm = res("", "v1", "configmaps");
-  ASSERT_TRUE(reg_->create(cm, "default", json{{"metadata", {{"name", "c"}, {"finalizers", {"x/y"}}}}}, opts_));
+  ASSERT_TRUE(reg_->create(cm, "default",
+                           json{{"metadata", {{"name", "c"}, {"finalizers", {"x/y"}}}}}, opts_));
   auto d = reg_->remove(cm, "default", "c", {}, opts_);
   ASSERT_TRUE(d);
   EXPECT_FALSE(d->deleted_now);
   EXPECT_TRUE(d->object["metadata"].contains("deletionTimestamp"));
-  auto p = reg_->patch(cm, "default", "c", PatchKind::Merge, json{{"metadata", {{"finalizers", nullptr}}}}, opts_);
+  auto p = reg_->patch(cm, "default", "c", PatchKind::Merge,
+                       json{{"metadata", {{"finalizers", nullptr}}}}, opts_);
   ASSERT_TRUE(p) << p.error().message();
   EXPECT_FALSE(reg_->get(cm, "default", "c"));
   // Foreground propagation adds its finalizer for the garbage collector.
@@ -191,7 +203,8 @@ TEST_F(RegistryTest, NamespaceTerminationBlocksNewContent) {
   auto d = reg_->remove(ns, "", "t", {}, opts_);
   ASSERT_TRUE(d);
   EXPECT_EQ(d->object["status"]["phase"], "Terminating");
-  auto c = reg_->create(res("", "v1", "configmaps"), "t", json{{"metadata", {{"name", "x"}}}}, opts_);
+  auto c =
+      reg_->create(res("", "v1", "configmaps"), "t", json{{"metadata", {{"name", "x"}}}}, opts_);
   ASSERT_FALSE(c);
   EXPECT_TRUE(c.error().is(ErrorCode::Forbidden));
   json fin = *reg_->get(ns, "", "t");
@@ -230,7 +243,8 @@ TEST_F(RegistryTest, ConcurrentServiceCreatesGetDistinctIps) {
   std::set<int> ports;
   for (const auto& s : (*list)["items"]) {
     ips.insert(s["spec"]["clusterIP"].get<std::string>());
-    if (s["spec"]["ports"][0].contains("nodePort")) ports.insert(s["spec"]["ports"][0]["nodePort"].get<int>());
+    if (s["spec"]["ports"][0].contains("nodePort"))
+      ports.insert(s["spec"]["ports"][0]["nodePort"].get<int>());
   }
   EXPECT_EQ(ips.size(), 41u);  // + kubernetes
   EXPECT_TRUE(ips.count("10.96.0.1"));
@@ -238,7 +252,8 @@ TEST_F(RegistryTest, ConcurrentServiceCreatesGetDistinctIps) {
   // Released on delete and reusable.
   std::string ip = (*reg_->get(svc, "default", "s0-0"))["spec"]["clusterIP"];
   ASSERT_TRUE(reg_->remove(svc, "default", "s0-0", {}, opts_));
-  json again = {{"metadata", {{"name", "again"}}}, {"spec", {{"clusterIP", ip}, {"ports", json::array({{{"port", 80}}})}}}};
+  json again = {{"metadata", {{"name", "again"}}},
+                {"spec", {{"clusterIP", ip}, {"ports", json::array({{{"port", 80}}})}}}};
   auto a = reg_->create(svc, "default", again, opts_);
   ASSERT_TRUE(a) << a.error().message();
 }
@@ -251,9 +266,12 @@ TEST_F(RegistryTest, WatchSelectorTransitionsAndResume) {
   auto w = reg_->watch(cm, "default", sel);
   ASSERT_TRUE(w);
   ASSERT_TRUE(reg_->create(cm, "default", json{{"metadata", {{"name", "a"}}}}, opts_));
-  ASSERT_TRUE(reg_->patch(cm, "default", "a", PatchKind::Merge, json{{"metadata", {{"labels", {{"app", "x"}}}}}}, opts_));
-  ASSERT_TRUE(reg_->patch(cm, "default", "a", PatchKind::Merge, json{{"data", {{"k", "v"}}}}, opts_));
-  ASSERT_TRUE(reg_->patch(cm, "default", "a", PatchKind::Merge, json{{"metadata", {{"labels", {{"app", "y"}}}}}}, opts_));
+  ASSERT_TRUE(reg_->patch(cm, "default", "a", PatchKind::Merge,
+                          json{{"metadata", {{"labels", {{"app", "x"}}}}}}, opts_));
+  ASSERT_TRUE(
+      reg_->patch(cm, "default", "a", PatchKind::Merge, json{{"data", {{"k", "v"}}}}, opts_));
+  ASSERT_TRUE(reg_->patch(cm, "default", "a", PatchKind::Merge,
+                          json{{"metadata", {{"labels", {{"app", "y"}}}}}}, opts_));
   auto items = (*w)->next();
   ASSERT_EQ(items.size(), 3u);
   EXPECT_EQ(items[0].type, WatchEventType::Added);
@@ -268,16 +286,19 @@ TEST_F(RegistryTest, WatchSelectorTransitionsAndResume) {
   auto lines = reg_->watch(cm, "default", from_now);
   ASSERT_TRUE(lines);
   (*lines)->encodedOnly();
-  ASSERT_TRUE(reg_->patch(cm, "default", "a", PatchKind::Merge, json{{"data", {{"k", "w"}}}}, opts_));
+  ASSERT_TRUE(
+      reg_->patch(cm, "default", "a", PatchKind::Merge, json{{"data", {{"k", "w"}}}}, opts_));
   auto encoded = (*lines)->next();
   ASSERT_EQ(encoded.size(), 1u);
   EXPECT_TRUE(encoded[0].object.is_null());
-  EXPECT_TRUE(encoded[0].encoded.starts_with(R"({"type":"MODIFIED","object":{)")) << encoded[0].encoded;
+  EXPECT_TRUE(encoded[0].encoded.starts_with(R"({"type":"MODIFIED","object":{)"))
+      << encoded[0].encoded;
   EXPECT_EQ(encoded[0].encoded.back(), '\n');
   json line = json::parse(encoded[0].encoded);
   EXPECT_EQ(line["object"]["data"]["k"], "w");
   EXPECT_EQ(line["object"]["kind"], "ConfigMap");
-  EXPECT_EQ(line["object"]["metadata"]["resourceVersion"], std::to_string(store_->currentRevision()));
+  EXPECT_EQ(line["object"]["metadata"]["resourceVersion"],
+            std::to_string(store_->currentRevision()));
   // The shared line of one event carries each watcher's own event type: a selector watch sees
   // the object leave its selection as DELETED while a plain watch sees MODIFIED.
   Selection leaving;
@@ -290,7 +311,8 @@ TEST_F(RegistryTest, WatchSelectorTransitionsAndResume) {
   ASSERT_TRUE(sel_lines && plain_lines);
   (*sel_lines)->encodedOnly();
   (*plain_lines)->encodedOnly();
-  ASSERT_TRUE(reg_->patch(cm, "default", "a", PatchKind::Merge, json{{"metadata", {{"labels", {{"app", "z"}}}}}}, opts_));
+  ASSERT_TRUE(reg_->patch(cm, "default", "a", PatchKind::Merge,
+                          json{{"metadata", {{"labels", {{"app", "z"}}}}}}, opts_));
   auto left = (*sel_lines)->next();
   auto changed = (*plain_lines)->next();
   ASSERT_EQ(left.size(), 1u);
@@ -338,12 +360,14 @@ TEST_F(RegistryTest, ServerSideApplyConflictsAndForce) {
   EXPECT_TRUE(c->created);
   WriteOptions other = opts_;
   other.field_manager = "scaler";
-  ASSERT_TRUE(reg_->patch(d, "default", "web", PatchKind::Merge, json{{"spec", {{"replicas", 4}}}}, other));
+  ASSERT_TRUE(
+      reg_->patch(d, "default", "web", PatchKind::Merge, json{{"spec", {{"replicas", 4}}}}, other));
   applied["spec"]["replicas"] = 2;
   auto conflict = reg_->patch(d, "default", "web", PatchKind::Apply, applied, a);
   ASSERT_FALSE(conflict);
   EXPECT_TRUE(conflict.error().is(ErrorCode::Conflict));
-  EXPECT_NE(conflict.error().message().find("conflict with \"scaler\""), std::string::npos) << conflict.error().message();
+  EXPECT_NE(conflict.error().message().find("conflict with \"scaler\""), std::string::npos)
+      << conflict.error().message();
   a.force = true;
   auto forced = reg_->patch(d, "default", "web", PatchKind::Apply, applied, a);
   ASSERT_TRUE(forced) << forced.error().message();
@@ -352,7 +376,8 @@ TEST_F(RegistryTest, ServerSideApplyConflictsAndForce) {
 
 TEST_F(RegistryTest, InProcessClientSharesTheRegistryPath) {
   auto client = newInProcessClient(*reg_);
-  auto bad = client->create(gvr::kDeployments, "default", json{{"metadata", {{"name", "x"}}}, {"spec", json::object()}});
+  auto bad = client->create(gvr::kDeployments, "default",
+                            json{{"metadata", {{"name", "x"}}}, {"spec", json::object()}});
   ASSERT_FALSE(bad);
   EXPECT_TRUE(bad.error().is(ErrorCode::Invalid));
   std::mutex mu;

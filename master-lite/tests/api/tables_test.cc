@@ -10,17 +10,24 @@ using json = nlohmann::json;
 TEST(PodStatusReasonTest, MirrorsKubectlPrinter) {
   EXPECT_EQ(podStatusReason(R"({"status":{"phase":"Pending"}})"_json), "Pending");
   EXPECT_EQ(podStatusReason(R"({"status":{"phase":"Pending","containerStatuses":[
-      {"name":"c","state":{"waiting":{"reason":"ContainerCreating"}}}]}})"_json), "ContainerCreating");
+      {"name":"c","state":{"waiting":{"reason":"ContainerCreating"}}}]}})"_json),
+            "ContainerCreating");
   EXPECT_EQ(podStatusReason(R"({"status":{"phase":"Running","containerStatuses":[
-      {"name":"c","state":{"waiting":{"reason":"CrashLoopBackOff"}}}]}})"_json), "CrashLoopBackOff");
+      {"name":"c","state":{"waiting":{"reason":"CrashLoopBackOff"}}}]}})"_json),
+            "CrashLoopBackOff");
   EXPECT_EQ(podStatusReason(R"({"status":{"phase":"Succeeded","containerStatuses":[
-      {"name":"c","state":{"terminated":{"reason":"Completed","exitCode":0}}}]}})"_json), "Completed");
+      {"name":"c","state":{"terminated":{"reason":"Completed","exitCode":0}}}]}})"_json),
+            "Completed");
   EXPECT_EQ(podStatusReason(R"({"status":{"phase":"Failed","containerStatuses":[
-      {"name":"c","state":{"terminated":{"exitCode":3}}}]}})"_json), "ExitCode:3");
-  EXPECT_EQ(podStatusReason(R"({"spec":{"initContainers":[{"name":"i"}]},"status":{"phase":"Pending",
-      "initContainerStatuses":[{"name":"i","state":{"running":{}}}]}})"_json), "Init:0/1");
+      {"name":"c","state":{"terminated":{"exitCode":3}}}]}})"_json),
+            "ExitCode:3");
+  EXPECT_EQ(
+      podStatusReason(R"({"spec":{"initContainers":[{"name":"i"}]},"status":{"phase":"Pending",
+      "initContainerStatuses":[{"name":"i","state":{"running":{}}}]}})"_json),
+      "Init:0/1");
   EXPECT_EQ(podStatusReason(R"({"metadata":{"deletionTimestamp":"2025-01-01T00:00:00Z"},
-      "status":{"phase":"Running"}})"_json), "Terminating");
+      "status":{"phase":"Running"}})"_json),
+            "Terminating");
 }
 
 TEST(TableTest, DeploymentColumnsAndCells) {

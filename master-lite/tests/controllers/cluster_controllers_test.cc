@@ -8,26 +8,35 @@ namespace skiff::master::testing {
 namespace {
 
 json node(const std::string& name) {
-  return {{"metadata", {{"name", name}}}, {"spec", json::object()},
-          {"status", {{"conditions", json::array({{{"type", "Ready"}, {"status", "True"},
-                                                   {"lastHeartbeatTime", "2026-01-01T00:00:00Z"}}})}}}};
+  return {{"metadata", {{"name", name}}},
+          {"spec", json::object()},
+          {"status",
+           {{"conditions", json::array({{{"type", "Ready"},
+                                         {"status", "True"},
+                                         {"lastHeartbeatTime", "2026-01-01T00:00:00Z"}}})}}}};
 }
 
 json pod(const std::string& name, json labels, const std::string& /*ip*/, bool /*ready*/) {
-  json p = {{"metadata", {{"name", name}, {"labels", labels}}},
-            {"spec",
-             {{"nodeName", "n1"},
-              {"containers", json::array({{{"name", "c"}, {"image", "x"},
-                                           {"ports", json::array({{{"name", "http"}, {"containerPort", 8080}}})}}})}}}};
+  json p = {
+      {"metadata", {{"name", name}, {"labels", labels}}},
+      {"spec",
+       {{"nodeName", "n1"},
+        {"containers",
+         json::array({{{"name", "c"},
+                       {"image", "x"},
+                       {"ports", json::array({{{"name", "http"}, {"containerPort", 8080}}})}}})}}}};
   return p;
 }
 
 void setStatus(Harness& h, const std::string& name, const std::string& ip, bool ready) {
-  ASSERT_TRUE(h.client.patch(gvr::kPods, "default", name, PatchType::Merge,
-                             json{{"status", {{"phase", "Running"}, {"podIP", ip},
-                                              {"conditions", json::array({{{"type", "Ready"},
-                                                                           {"status", ready ? "True" : "False"}}})}}}},
-                             "status"));
+  ASSERT_TRUE(h.client.patch(
+      gvr::kPods, "default", name, PatchType::Merge,
+      json{{"status",
+            {{"phase", "Running"},
+             {"podIP", ip},
+             {"conditions",
+              json::array({{{"type", "Ready"}, {"status", ready ? "True" : "False"}}})}}}},
+      "status"));
 }
 
 TEST(NodeIpamTest, AssignsDistinctCidrsAndReusesReleasedOnes) {
@@ -57,7 +66,8 @@ TEST(EndpointsTest, ReadyAndNotReadyWithNamedPorts) {
   h.add(newEndpointsController(h.client, h.clock));
   h.add(newEndpointSliceController(h.client, h.clock));
   h.start();
-  json svc = json::parse(R"({"metadata":{"name":"web","labels":{"team":"a"}},"spec":{"selector":{"app":"web"},
+  json svc = json::parse(
+      R"({"metadata":{"name":"web","labels":{"team":"a"}},"spec":{"selector":{"app":"web"},
     "clusterIP":"10.96.0.10","ports":[{"name":"http","port":80,"targetPort":"http","protocol":"TCP"}]}})");
   ASSERT_TRUE(h.client.create(gvr::kServices, "default", svc));
   ASSERT_TRUE(h.client.create(gvr::kPods, "default", pod("p1", {{"app", "web"}}, "", false)));
@@ -77,8 +87,10 @@ TEST(EndpointsTest, ReadyAndNotReadyWithNamedPorts) {
   EXPECT_EQ(ep["subsets"][0]["ports"][0]["name"], "http");
   EXPECT_EQ(ep["metadata"]["labels"]["team"], "a");
 
-  auto slices = h.client.list(gvr::kEndpointSlices, "default",
-                              opts::labels("kubernetes.io/service-name=web"))->items;
+  auto slices =
+      h.client
+          .list(gvr::kEndpointSlices, "default", opts::labels("kubernetes.io/service-name=web"))
+          ->items;
   ASSERT_EQ(slices.size(), 1u);
   json s = slices[0];
   EXPECT_EQ(s["addressType"], "IPv4");
@@ -96,7 +108,9 @@ TEST(EndpointsTest, ReadyAndNotReadyWithNamedPorts) {
   h.settle();
   ep = *h.client.get(gvr::kEndpoints, "default", "web");
   EXPECT_FALSE(ep["subsets"][0].contains("addresses"));
-  s = h.client.list(gvr::kEndpointSlices, "default", opts::labels("kubernetes.io/service-name=web"))->items[0];
+  s = h.client
+          .list(gvr::kEndpointSlices, "default", opts::labels("kubernetes.io/service-name=web"))
+          ->items[0];
   EXPECT_EQ(s["endpoints"][0]["conditions"]["terminating"], true);
   EXPECT_EQ(s["endpoints"][0]["conditions"]["serving"], true);
   EXPECT_EQ(s["endpoints"][0]["conditions"]["ready"], false);
@@ -144,9 +158,14 @@ TEST(GarbageCollectorTest, BackgroundForegroundAndOrphan) {
                             json{{"metadata", {{"name", name}}}, {"spec", {{"replicas", 1}}}});
   };
   auto mkPod = [&](const std::string& name, const json& owner) {
-    json p = {{"metadata", {{"name", name}, {"ownerReferences",
-               json::array({{{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"}, {"name", meta::name(owner)},
-                             {"uid", meta::uid(owner)}, {"controller", true}, {"blockOwnerDeletion", true}}})}}},
+    json p = {{"metadata",
+               {{"name", name},
+                {"ownerReferences", json::array({{{"apiVersion", "apps/v1"},
+                                                  {"kind", "ReplicaSet"},
+                                                  {"name", meta::name(owner)},
+                                                  {"uid", meta::uid(owner)},
+                                                  {"controller", true},
+                                                  {"blockOwnerDeletion", true}}})}}},
               {"spec", json::object()}};
     ASSERT_TRUE(h.client.create(gvr::kPods, "default", p));
   };
@@ -160,7 +179,8 @@ TEST(GarbageCollectorTest, BackgroundForegroundAndOrphan) {
   mkPod("fg-1", fg);
   ASSERT_TRUE(h.client.remove(gvr::kReplicaSets, "default", "fg", opts::propagation("Foreground")));
   h.settle();
-  EXPECT_FALSE(h.client.get(gvr::kPods, "default", "fg-1")) << h.client.get(gvr::kPods, "default", "fg-1")->dump();
+  EXPECT_FALSE(h.client.get(gvr::kPods, "default", "fg-1"))
+      << h.client.get(gvr::kPods, "default", "fg-1")->dump();
   EXPECT_FALSE(h.client.get(gvr::kReplicaSets, "default", "fg"));
 
   json orphan = mkOwner("or");
@@ -180,19 +200,26 @@ TEST(GarbageCollectorTest, LiveOwnersComeFromTheCachesMissingOnesAreCheckedLive)
   json owner = *h.client.create(gvr::kReplicaSets, "default",
                                 json{{"metadata", {{"name", "rs"}}}, {"spec", {{"replicas", 1}}}});
   auto owned = [&](const std::string& name, const std::string& uid) {
-    return json{{"metadata", {{"name", name}, {"ownerReferences",
-                 json::array({{{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"}, {"name", "rs"},
-                               {"uid", uid}, {"controller", true}}})}}},
+    return json{{"metadata",
+                 {{"name", name},
+                  {"ownerReferences", json::array({{{"apiVersion", "apps/v1"},
+                                                    {"kind", "ReplicaSet"},
+                                                    {"name", "rs"},
+                                                    {"uid", uid},
+                                                    {"controller", true}}})}}},
                 {"spec", json::object()}};
   };
   h.settle();
-  auto reads = [&] { return h.client.callsForTest("get pods") + h.client.callsForTest("get replicasets"); };
+  auto reads = [&] {
+    return h.client.callsForTest("get pods") + h.client.callsForTest("get replicasets");
+  };
   int before = reads();
   ASSERT_TRUE(h.client.create(gvr::kPods, "default", owned("kept", meta::uid(owner))));
   h.settle();
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(h.client.patch(gvr::kPods, "default", "kept", PatchType::Merge,
-                               json{{"status", {{"phase", i % 2 ? "Pending" : "Running"}}}}, "status"));
+                               json{{"status", {{"phase", i % 2 ? "Pending" : "Running"}}}},
+                               "status"));
   }
   h.settle();
   EXPECT_EQ(reads(), before);  // a pod whose owner is alive, created and updated: no API reads
@@ -212,13 +239,15 @@ TEST(NodeLifecycleTest, LeaseExpiryMarksUnknownTaintsAndEvicts) {
   h.add(newTaintEvictionController(h.client, h.clock));
   h.start();
   ASSERT_TRUE(h.client.create(gvr::kNodes, "", node("n1")));
-  ASSERT_TRUE(h.client.create(gvr::kLeases, "kube-node-lease",
-                              json{{"metadata", {{"name", "n1"}}},
-                                   {"spec", {{"holderIdentity", "n1"}, {"renewTime", "2026-01-01T00:00:00.000000Z"}}}}));
+  ASSERT_TRUE(h.client.create(
+      gvr::kLeases, "kube-node-lease",
+      json{{"metadata", {{"name", "n1"}}},
+           {"spec", {{"holderIdentity", "n1"}, {"renewTime", "2026-01-01T00:00:00.000000Z"}}}}));
   json tolerant = pod("tolerant", {{"a", "b"}}, "", false);
-  tolerant["spec"]["tolerations"] = json::array(
-      {{{"key", "node.kubernetes.io/unreachable"}, {"operator", "Exists"}, {"effect", "NoExecute"},
-        {"tolerationSeconds", 30}}});
+  tolerant["spec"]["tolerations"] = json::array({{{"key", "node.kubernetes.io/unreachable"},
+                                                  {"operator", "Exists"},
+                                                  {"effect", "NoExecute"},
+                                                  {"tolerationSeconds", 30}}});
   ASSERT_TRUE(h.client.create(gvr::kPods, "default", tolerant));
   ASSERT_TRUE(h.client.create(gvr::kPods, "default", pod("plain", {{"a", "b"}}, "", false)));
   setStatus(h, "tolerant", "10.244.0.2", true);
@@ -255,9 +284,13 @@ TEST(NodeLifecycleTest, LeaseExpiryMarksUnknownTaintsAndEvicts) {
   h.settle();
   EXPECT_TRUE(meta::isDeleting(*h.client.get(gvr::kPods, "default", "tolerant")));
   // Recovery removes the taints.
-  ASSERT_TRUE(h.client.patch(gvr::kNodes, "", "n1", PatchType::Merge,
-                             json{{"status", {{"conditions", json::array({{{"type", "Ready"}, {"status", "True"},
-                                   {"lastHeartbeatTime", "2026-01-01T00:03:00Z"}}})}}}}, "status"));
+  ASSERT_TRUE(h.client.patch(
+      gvr::kNodes, "", "n1", PatchType::Merge,
+      json{{"status",
+            {{"conditions", json::array({{{"type", "Ready"},
+                                          {"status", "True"},
+                                          {"lastHeartbeatTime", "2026-01-01T00:03:00Z"}}})}}}},
+      "status"));
   h.settle();
   EXPECT_FALSE(h.client.get(gvr::kNodes, "", "n1")->at("spec").contains("taints"));
 }
@@ -279,12 +312,13 @@ TEST(TaintEvictionTest, PodsOnANoExecuteNodeGoUnlessToleratedAndCleanNodesCostNo
   EXPECT_FALSE(meta::isDeleting(*h.client.get(gvr::kPods, "default", "a")));
   // A NoExecute taint: the pod that tolerates it forever stays, the other goes.
   json tolerant = pod("tolerant", {{"x", "y"}}, "", false);
-  tolerant["spec"]["tolerations"] = json::array({{{"key", "maintenance"}, {"operator", "Exists"},
-                                                 {"effect", "NoExecute"}}});
+  tolerant["spec"]["tolerations"] =
+      json::array({{{"key", "maintenance"}, {"operator", "Exists"}, {"effect", "NoExecute"}}});
   ASSERT_TRUE(h.client.create(gvr::kPods, "default", tolerant));
-  ASSERT_TRUE(h.client.patch(gvr::kNodes, "", "n1", PatchType::Merge,
-                             json{{"spec", {{"taints", json::array({{{"key", "maintenance"},
-                                                                     {"effect", "NoExecute"}}})}}}}));
+  ASSERT_TRUE(h.client.patch(
+      gvr::kNodes, "", "n1", PatchType::Merge,
+      json{{"spec",
+            {{"taints", json::array({{{"key", "maintenance"}, {"effect", "NoExecute"}}})}}}}));
   h.settle();
   EXPECT_TRUE(meta::isDeleting(*h.client.get(gvr::kPods, "default", "a")));
   EXPECT_TRUE(meta::isDeleting(*h.client.get(gvr::kPods, "default", "b")));

@@ -23,7 +23,8 @@ TEST(ControllerManagerTest, RunsSchedulerAndControllersAndStopsCleanly) {
   FakeApiClient client(realClock(), FakeApiClient::Delivery::Async);
   ASSERT_TRUE(client.create(
       gvr::kNodes, "",
-      json::parse(R"({"metadata":{"name":"n1"},"spec":{},"status":{"allocatable":{"cpu":"4","memory":"8Gi","pods":"110"},
+      json::parse(
+          R"({"metadata":{"name":"n1"},"spec":{},"status":{"allocatable":{"cpu":"4","memory":"8Gi","pods":"110"},
         "conditions":[{"type":"Ready","status":"True"}]}})")));
   ControllerOptions o;
   auto m = newControllerManager(client, o);
@@ -43,7 +44,9 @@ TEST(ControllerManagerTest, RunsSchedulerAndControllersAndStopsCleanly) {
   }
   EXPECT_EQ(n, 2u);
   // Node IPAM runs on its own worker: binding the pods does not wait for it.
-  auto pod_cidr = [&] { return meta::str(*client.get(gvr::kNodes, "", "n1"), {"spec", "podCIDR"}); };
+  auto pod_cidr = [&] {
+    return meta::str(*client.get(gvr::kNodes, "", "n1"), {"spec", "podCIDR"});
+  };
   while (pod_cidr().empty() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

@@ -13,9 +13,10 @@ json node(const std::string& name, json labels = json::object()) {
 }
 
 json daemonSet(const std::string& image, json node_selector = nullptr) {
-  json ds = json::parse(R"({"metadata":{"name":"ds"},"spec":{"selector":{"matchLabels":{"app":"ds"}},
+  json ds =
+      json::parse(R"({"metadata":{"name":"ds"},"spec":{"selector":{"matchLabels":{"app":"ds"}},
     "template":{"metadata":{"labels":{"app":"ds"}},"spec":{"containers":[{"name":"c","image":")" +
-                        image + R"("}]}}}})");
+                  image + R"("}]}}}})");
   if (!node_selector.is_null()) ds["spec"]["template"]["spec"]["nodeSelector"] = node_selector;
   return ds;
 }
@@ -77,8 +78,9 @@ TEST_F(DaemonSetTest, NodeSelectorTaintsAndNodeChanges) {
                              json{{"metadata", {{"labels", {{"disk", "ssd"}}}}}}));
   h.settle();
   EXPECT_EQ(h.activePods("app=ds").size(), 2u);
-  ASSERT_TRUE(h.client.patch(gvr::kNodes, "", "c", PatchType::Merge,
-                             json{{"spec", {{"taints", json::array({{{"key", "x"}, {"effect", "NoSchedule"}}})}}}}));
+  ASSERT_TRUE(h.client.patch(
+      gvr::kNodes, "", "c", PatchType::Merge,
+      json{{"spec", {{"taints", json::array({{{"key", "x"}, {"effect", "NoSchedule"}}})}}}}));
   h.settle();
   auto pods = h.activePods("app=ds");
   ASSERT_EQ(pods.size(), 1u);
@@ -91,9 +93,11 @@ TEST_F(DaemonSetTest, RollingUpdateReplacesWithinMaxUnavailable) {
   for (const auto& p : h.activePods()) h.runPod(p, pinnedNode(p));
   h.settle();
   EXPECT_EQ(ds()["status"]["numberAvailable"], 3);
-  ASSERT_TRUE(h.client.patch(gvr::kDaemonSets, "default", "ds", PatchType::Merge,
-                             json{{"spec", {{"template", {{"spec", {{"containers",
-                                  json::array({{{"name", "c"}, {"image", "v2"}}})}}}}}}}}));
+  ASSERT_TRUE(h.client.patch(
+      gvr::kDaemonSets, "default", "ds", PatchType::Merge,
+      json{{"spec",
+            {{"template",
+              {{"spec", {{"containers", json::array({{{"name", "c"}, {"image", "v2"}}})}}}}}}}}));
   for (int step = 0; step < 20; ++step) {
     h.settle();
     int unavailable = 0;

@@ -7,10 +7,12 @@ namespace {
 
 json deployment(int replicas, const std::string& image, const std::string& strategy = "") {
   json d = json::parse(R"({"metadata":{"name":"web"},
-    "spec":{"replicas":)" + std::to_string(replicas) + R"(,
+    "spec":{"replicas":)" +
+                       std::to_string(replicas) + R"(,
       "selector":{"matchLabels":{"app":"web"}},
       "template":{"metadata":{"labels":{"app":"web"}},
-        "spec":{"containers":[{"name":"c","image":")" + image + R"("}]}}}})");
+        "spec":{"containers":[{"name":"c","image":")" +
+                       image + R"("}]}}}})");
   if (!strategy.empty()) d["spec"]["strategy"] = json::parse(strategy);
   return d;
 }
@@ -27,9 +29,12 @@ class DeploymentTest : public ::testing::Test {
     return h.client.list(gvr::kReplicaSets, "default", ListOptions{})->items;
   }
   void setImage(const std::string& image) {
-    ASSERT_TRUE(h.client.patch(gvr::kDeployments, "default", "web", PatchType::Merge,
-                               json{{"spec", {{"template", {{"spec", {{"containers",
-                                    json::array({{{"name", "c"}, {"image", image}}})}}}}}}}}));
+    ASSERT_TRUE(h.client.patch(
+        gvr::kDeployments, "default", "web", PatchType::Merge,
+        json{
+            {"spec",
+             {{"template",
+               {{"spec", {{"containers", json::array({{{"name", "c"}, {"image", image}}})}}}}}}}}));
   }
   // Drives the rollout like a cluster would, checking the bounds at every step.
   void rollOut(int replicas, int max_surge, int max_unavailable) {
@@ -115,7 +120,8 @@ TEST_F(DeploymentTest, RollingUpdateStaysWithinSurgeAndUnavailable) {
 TEST_F(DeploymentTest, PercentAndIntBoundsWithZeroUnavailable) {
   ASSERT_TRUE(h.client.create(
       gvr::kDeployments, "default",
-      deployment(4, "a", R"({"type":"RollingUpdate","rollingUpdate":{"maxSurge":1,"maxUnavailable":0}})")));
+      deployment(4, "a",
+                 R"({"type":"RollingUpdate","rollingUpdate":{"maxSurge":1,"maxUnavailable":0}})")));
   rollOut(4, 0, 4);
   setImage("b");
   rollOut(4, 1, 0);
@@ -142,8 +148,8 @@ TEST_F(DeploymentTest, UndoReusesOldReplicaSetAsNewRevision) {
 }
 
 TEST_F(DeploymentTest, RecreateScalesOldToZeroFirst) {
-  ASSERT_TRUE(h.client.create(gvr::kDeployments, "default",
-                              deployment(3, "a", R"({"type":"Recreate"})")));
+  ASSERT_TRUE(
+      h.client.create(gvr::kDeployments, "default", deployment(3, "a", R"({"type":"Recreate"})")));
   rollOut(3, 0, 3);
   setImage("b");
   h.settle();

@@ -56,11 +56,12 @@ class Harness {
     std::string now = formatTime(clock->now());
     json patch = {{"spec", {{"nodeName", node}}}};
     (void)client.patch(gvr::kPods, meta::ns(p), meta::name(p), PatchType::Merge, patch);
-    json st = {{"status",
-                {{"phase", "Running"},
-                 {"podIP", "10.244.0." + std::to_string(++ip_)},
-                 {"conditions",
-                  json::array({{{"type", "Ready"}, {"status", "True"}, {"lastTransitionTime", now}}})}}}};
+    json st = {
+        {"status",
+         {{"phase", "Running"},
+          {"podIP", "10.244.0." + std::to_string(++ip_)},
+          {"conditions",
+           json::array({{{"type", "Ready"}, {"status", "True"}, {"lastTransitionTime", now}}})}}}};
     (void)client.patch(gvr::kPods, meta::ns(p), meta::name(p), PatchType::Merge, st, "status");
   }
   void runAllPods() {

@@ -7,7 +7,8 @@ namespace {
 
 json replicaSet(const std::string& name, int replicas, int min_ready = 0) {
   return json::parse(R"({"metadata":{"name":")" + name + R"("},
-    "spec":{"replicas":)" + std::to_string(replicas) + R"(,"minReadySeconds":)" +
+    "spec":{"replicas":)" +
+                     std::to_string(replicas) + R"(,"minReadySeconds":)" +
                      std::to_string(min_ready) + R"(,
       "selector":{"matchLabels":{"app":"web"}},
       "template":{"metadata":{"labels":{"app":"web"}},
@@ -20,7 +21,9 @@ class ReplicaSetTest : public ::testing::Test {
     h.add(newReplicaSetController(h.client, h.clock));
     h.start();
   }
-  json rs(const std::string& name = "web") { return *h.client.get(gvr::kReplicaSets, "default", name); }
+  json rs(const std::string& name = "web") {
+    return *h.client.get(gvr::kReplicaSets, "default", name);
+  }
   Harness h;
 };
 

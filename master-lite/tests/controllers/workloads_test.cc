@@ -8,10 +8,11 @@ namespace skiff::master::testing {
 namespace {
 
 json statefulSet(int replicas, const std::string& image, const std::string& policy = "") {
-  json s = json::parse(R"({"metadata":{"name":"db"},"spec":{"replicas":)" + std::to_string(replicas) +
-                       R"(,"serviceName":"db","selector":{"matchLabels":{"app":"db"}},
+  json s =
+      json::parse(R"({"metadata":{"name":"db"},"spec":{"replicas":)" + std::to_string(replicas) +
+                  R"(,"serviceName":"db","selector":{"matchLabels":{"app":"db"}},
     "template":{"metadata":{"labels":{"app":"db"}},"spec":{"containers":[{"name":"c","image":")" +
-                       image + R"("}]}}}})");
+                  image + R"("}]}}}})");
   if (!policy.empty()) s["spec"]["podManagementPolicy"] = policy;
   return s;
 }
@@ -53,15 +54,18 @@ TEST(StatefulSetTest, ParallelAndRollingUpdateWithPartition) {
   h.add(newStatefulSetController(h.client, h.clock));
   h.start();
   json s = statefulSet(3, "v1", "Parallel");
-  s["spec"]["updateStrategy"] = json::parse(R"({"type":"RollingUpdate","rollingUpdate":{"partition":1}})");
+  s["spec"]["updateStrategy"] =
+      json::parse(R"({"type":"RollingUpdate","rollingUpdate":{"partition":1}})");
   ASSERT_TRUE(h.client.create(gvr::kStatefulSets, "default", s));
   h.settle();
   EXPECT_EQ(h.activePods().size(), 3u);  // all at once
   h.runAllPods();
   h.settle();
-  ASSERT_TRUE(h.client.patch(gvr::kStatefulSets, "default", "db", PatchType::Merge,
-                             json{{"spec", {{"template", {{"spec", {{"containers",
-                                  json::array({{{"name", "c"}, {"image", "v2"}}})}}}}}}}}));
+  ASSERT_TRUE(h.client.patch(
+      gvr::kStatefulSets, "default", "db", PatchType::Merge,
+      json{{"spec",
+            {{"template",
+              {{"spec", {{"containers", json::array({{{"name", "c"}, {"image", "v2"}}})}}}}}}}}));
   for (int i = 0; i < 10; ++i) {
     h.settle();
     h.finishDeletions();
@@ -71,16 +75,18 @@ TEST(StatefulSetTest, ParallelAndRollingUpdateWithPartition) {
   h.settle();
   std::map<std::string, std::string> image;
   for (const auto& p : h.activePods()) image[meta::name(p)] = p["spec"]["containers"][0]["image"];
-  EXPECT_EQ(image, (std::map<std::string, std::string>{{"db-0", "v1"}, {"db-1", "v2"}, {"db-2", "v2"}}));
+  EXPECT_EQ(image,
+            (std::map<std::string, std::string>{{"db-0", "v1"}, {"db-1", "v2"}, {"db-2", "v2"}}));
   json st = h.client.get(gvr::kStatefulSets, "default", "db")->at("status");
   EXPECT_EQ(st["updatedReplicas"], 2);
   EXPECT_NE(st["currentRevision"], st["updateRevision"]);
 }
 
 json job(int completions, int parallelism, int backoff = 6) {
-  return json::parse(R"({"metadata":{"name":"pi"},"spec":{"completions":)" + std::to_string(completions) +
-                     R"(,"parallelism":)" + std::to_string(parallelism) + R"(,"backoffLimit":)" +
-                     std::to_string(backoff) + R"(,
+  return json::parse(R"({"metadata":{"name":"pi"},"spec":{"completions":)" +
+                     std::to_string(completions) + R"(,"parallelism":)" +
+                     std::to_string(parallelism) + R"(,"backoffLimit":)" + std::to_string(backoff) +
+                     R"(,
     "template":{"spec":{"restartPolicy":"Never","containers":[{"name":"c","image":"perl"}]}}}})");
 }
 
@@ -97,7 +103,8 @@ std::string conditionOf(const json& j) {
   const json& conds = meta::at(j, {"status", "conditions"});
   if (!conds.is_array()) return "";
   for (const auto& c : conds) {
-    if ((c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True") return c["type"];
+    if ((c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True")
+      return c["type"];
   }
   return "";
 }
@@ -203,8 +210,10 @@ TEST(CronJobTest, CreatesJobsPerScheduleWithForbidAndHistory) {
   h.settle();
   auto jobs = h.client.list(gvr::kJobs, "default", ListOptions{})->items;
   ASSERT_EQ(jobs.size(), 1u);
-  std::int64_t minutes = std::chrono::duration_cast<std::chrono::minutes>(
-                             std::chrono::floor<std::chrono::minutes>(h.clock->now()).time_since_epoch()).count();
+  std::int64_t minutes =
+      std::chrono::duration_cast<std::chrono::minutes>(
+          std::chrono::floor<std::chrono::minutes>(h.clock->now()).time_since_epoch())
+          .count();
   EXPECT_EQ(meta::name(jobs[0]), "tick-" + std::to_string(minutes));
   json cur = *h.client.get(gvr::kCronJobs, "default", "tick");
   ASSERT_TRUE(cur["status"].contains("active")) << cur.dump();
@@ -215,10 +224,12 @@ TEST(CronJobTest, CreatesJobsPerScheduleWithForbidAndHistory) {
   EXPECT_EQ(h.client.list(gvr::kJobs, "default", ListOptions{})->items.size(), 1u);
   // Finish it: the next run starts and history keeps one successful job.
   auto mark = [&](const json& j) {
-    ASSERT_TRUE(h.client.patch(gvr::kJobs, "default", meta::name(j), PatchType::Merge,
-                               json{{"status", {{"completionTime", formatTime(h.clock->now())},
-                                    {"conditions", json::array({{{"type", "Complete"}, {"status", "True"}}})}}}},
-                               "status"));
+    ASSERT_TRUE(h.client.patch(
+        gvr::kJobs, "default", meta::name(j), PatchType::Merge,
+        json{{"status",
+              {{"completionTime", formatTime(h.clock->now())},
+               {"conditions", json::array({{{"type", "Complete"}, {"status", "True"}}})}}}},
+        "status"));
   };
   mark(jobs[0]);
   h.clock->advance(std::chrono::seconds(60));

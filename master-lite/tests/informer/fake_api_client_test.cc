@@ -8,8 +8,7 @@
 namespace skiff::master::testing {
 namespace {
 
-json pod(const std::string& name, const std::string& node = "",
-         json labels = json::object()) {
+json pod(const std::string& name, const std::string& node = "", json labels = json::object()) {
   json p = {{"metadata", {{"name", name}, {"labels", labels}}},
             {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "busybox"}}})}}}};
   if (!node.empty()) p["spec"]["nodeName"] = node;
@@ -90,9 +89,8 @@ TEST(FakeApiClientTest, WatchReplaysFromRevisionInOrder) {
   ASSERT_TRUE(c.create(gvr::kPods, "default", pod("b")));
   ASSERT_TRUE(c.remove(gvr::kPods, "default", "a"));
   std::vector<std::pair<WatchEventType, std::string>> seen;
-  auto w = c.watch(gvr::kPods, "", opts::fromRevision(rv), [&](const WatchEvent& e) {
-    seen.emplace_back(e.type, meta::name(e.object));
-  });
+  auto w = c.watch(gvr::kPods, "", opts::fromRevision(rv),
+                   [&](const WatchEvent& e) { seen.emplace_back(e.type, meta::name(e.object)); });
   ASSERT_TRUE(w);
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[0], std::make_pair(WatchEventType::Added, std::string("b")));
@@ -123,8 +121,8 @@ TEST(FakeApiClientTest, FieldSelectorWatchSeesBindingAsDelete) {
   std::vector<WatchEventType> seen;
   auto w = c.watch(gvr::kPods, "", opts::fields("spec.nodeName="),
                    [&](const WatchEvent& e) { seen.push_back(e.type); });
-  ASSERT_TRUE(c.create(gvr::kPods, "default",
-                       json{{"target", {{"kind", "Node"}, {"name", "n1"}}}}, "binding", "a"));
+  ASSERT_TRUE(c.create(gvr::kPods, "default", json{{"target", {{"kind", "Node"}, {"name", "n1"}}}},
+                       "binding", "a"));
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0], WatchEventType::Deleted);
   auto p = *c.get(gvr::kPods, "default", "a");
@@ -177,9 +175,11 @@ TEST(FakeApiClientTest, NamespaceFinalizeRemovesIt) {
 
 TEST(FakeApiClientTest, JsonPatchAndInjectedFailures) {
   FakeApiClient c;
-  ASSERT_TRUE(c.create(gvr::kNodes, "", json{{"metadata", {{"name", "n"}}}, {"spec", json::object()}}));
-  auto r = c.patch(gvr::kNodes, "", "n", PatchType::Json,
-                   json::array({{{"op", "add"}, {"path", "/spec/podCIDR"}, {"value", "10.0.0.0/24"}}}));
+  ASSERT_TRUE(
+      c.create(gvr::kNodes, "", json{{"metadata", {{"name", "n"}}}, {"spec", json::object()}}));
+  auto r =
+      c.patch(gvr::kNodes, "", "n", PatchType::Json,
+              json::array({{{"op", "add"}, {"path", "/spec/podCIDR"}, {"value", "10.0.0.0/24"}}}));
   ASSERT_TRUE(r);
   EXPECT_EQ((*r)["spec"]["podCIDR"], "10.0.0.0/24");
   c.failNextForTest("patch", "nodes", ErrorCode::Unavailable);

@@ -35,8 +35,8 @@ TEST(InformerTest, ListsThenWatchesAndIndexes) {
   ASSERT_TRUE(inf.start(false));
   EXPECT_TRUE(inf.hasSynced());
   ASSERT_TRUE(c.create(gvr::kPods, "default", pod("b", "n2")));
-  ASSERT_TRUE(c.patch(gvr::kPods, "default", "b", PatchType::Merge,
-                      json{{"spec", {{"nodeName", "n1"}}}}));
+  ASSERT_TRUE(
+      c.patch(gvr::kPods, "default", "b", PatchType::Merge, json{{"spec", {{"nodeName", "n1"}}}}));
   EXPECT_EQ(inf.byIndex("node", "n1").size(), 2u);
   EXPECT_EQ(inf.byIndex("node", "n2").size(), 0u);
   ASSERT_TRUE(c.remove(gvr::kPods, "default", "a", opts::grace(0)));
@@ -71,7 +71,9 @@ TEST(InformerTest, RelistsAfterGoneAndReportsMissedChanges) {
 
 TEST(SharedInformersTest, CachedObjectsAndHandlersCarryNoManagedFields) {
   FakeApiClient c;
-  json mf = json::array({{{"manager", "kubectl"}, {"operation", "Update"}, {"fieldsV1", {{"f:spec", json::object()}}}}});
+  json mf = json::array({{{"manager", "kubectl"},
+                          {"operation", "Update"},
+                          {"fieldsV1", {{"f:spec", json::object()}}}}});
   json listed = pod("listed");
   listed["metadata"]["managedFields"] = mf;
   ASSERT_TRUE(c.create(gvr::kPods, "default", listed));
@@ -79,7 +81,11 @@ TEST(SharedInformersTest, CachedObjectsAndHandlersCarryNoManagedFields) {
   Informer& inf = shared.get(gvr::kPods);
   int handed_with_fields = 0, handed = 0;
   inf.addEventHandlers({
-      .on_add = [&](const json& o) { ++handed; handed_with_fields += o["metadata"].contains("managedFields"); },
+      .on_add =
+          [&](const json& o) {
+            ++handed;
+            handed_with_fields += o["metadata"].contains("managedFields");
+          },
       .on_update = nullptr,
       .on_delete = nullptr,
   });

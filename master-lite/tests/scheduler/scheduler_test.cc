@@ -14,28 +14,31 @@ using testing::FakeApiClient;
 
 json node(const std::string& name, const std::string& cpu = "2", const std::string& mem = "4Gi",
           bool ready = true) {
-  json n = {{"metadata", {{"name", name}, {"labels", {{"kubernetes.io/hostname", name}}}}},
-            {"spec", json::object()},
-            {"status",
-             {{"capacity", {{"cpu", cpu}, {"memory", mem}, {"pods", "110"}}},
-              {"allocatable", {{"cpu", cpu}, {"memory", mem}, {"pods", "110"}}},
-              {"conditions",
-               json::array({{{"type", "Ready"}, {"status", ready ? "True" : "False"}}})}}}};
+  json n = {
+      {"metadata", {{"name", name}, {"labels", {{"kubernetes.io/hostname", name}}}}},
+      {"spec", json::object()},
+      {"status",
+       {{"capacity", {{"cpu", cpu}, {"memory", mem}, {"pods", "110"}}},
+        {"allocatable", {{"cpu", cpu}, {"memory", mem}, {"pods", "110"}}},
+        {"conditions", json::array({{{"type", "Ready"}, {"status", ready ? "True" : "False"}}})}}}};
   return n;
 }
 
 json pod(const std::string& name, const std::string& cpu = "100m",
          const std::string& owner_uid = "") {
-  json p = {{"metadata", {{"name", name}, {"labels", {{"app", "web"}}}}},
-            {"spec",
-             {{"containers",
-               json::array({{{"name", "c"},
-                             {"image", "busybox"},
-                             {"resources", {{"requests", {{"cpu", cpu}, {"memory", "64Mi"}}}}}}})}}}};
+  json p = {
+      {"metadata", {{"name", name}, {"labels", {{"app", "web"}}}}},
+      {"spec",
+       {{"containers",
+         json::array({{{"name", "c"},
+                       {"image", "busybox"},
+                       {"resources", {{"requests", {{"cpu", cpu}, {"memory", "64Mi"}}}}}}})}}}};
   if (!owner_uid.empty()) {
-    p["metadata"]["ownerReferences"] = json::array(
-        {{{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"}, {"name", "rs"}, {"uid", owner_uid},
-          {"controller", true}}});
+    p["metadata"]["ownerReferences"] = json::array({{{"apiVersion", "apps/v1"},
+                                                     {"kind", "ReplicaSet"},
+                                                     {"name", "rs"},
+                                                     {"uid", owner_uid},
+                                                     {"controller", true}}});
   }
   return p;
 }
@@ -145,12 +148,13 @@ TEST_F(SchedulerTest, CordonedNodeOnlyTakesPodsTolerantOfUnschedulable) {
     ASSERT_TRUE(client_.create(gvr::kPods, "default", pod("p" + std::to_string(i))));
   }
   json ds = pod("ds");
-  ds["spec"]["tolerations"] = json::array(
-      {{{"key", "node.kubernetes.io/unschedulable"}, {"operator", "Exists"}, {"effect", "NoSchedule"}}});
+  ds["spec"]["tolerations"] = json::array({{{"key", "node.kubernetes.io/unschedulable"},
+                                            {"operator", "Exists"},
+                                            {"effect", "NoSchedule"}}});
   ds["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
-    ["nodeSelectorTerms"] = json::array({{{"matchFields", json::array({{{"key", "metadata.name"},
-                                                                      {"operator", "In"},
-                                                                      {"values", {"a"}}}})}}});
+    ["nodeSelectorTerms"] = json::array(
+        {{{"matchFields",
+           json::array({{{"key", "metadata.name"}, {"operator", "In"}, {"values", {"a"}}}})}}});
   ASSERT_TRUE(client_.create(gvr::kPods, "default", ds));
   sched_->runPendingForTest();
   for (int i = 0; i < 4; ++i) EXPECT_EQ(nodeOf("p" + std::to_string(i)), "b");
@@ -176,7 +180,8 @@ TEST_F(SchedulerTest, AssumedPodsCountBeforeTheWatchCatchesUp) {
 TEST_F(SchedulerTest, NodeSelectorTaintsAndHostPorts) {
   json gpu = node("gpu");
   gpu["metadata"]["labels"]["accel"] = "yes";
-  gpu["spec"]["taints"] = json::array({{{"key", "dedicated"}, {"value", "ml"}, {"effect", "NoSchedule"}}});
+  gpu["spec"]["taints"] =
+      json::array({{{"key", "dedicated"}, {"value", "ml"}, {"effect", "NoSchedule"}}});
   ASSERT_TRUE(client_.create(gvr::kNodes, "", gpu));
   ASSERT_TRUE(client_.create(gvr::kNodes, "", node("plain")));
   start();
@@ -191,15 +196,16 @@ TEST_F(SchedulerTest, NodeSelectorTaintsAndHostPorts) {
             "2 Preemption is not helpful for scheduling.");
   json tol = sel;
   tol["metadata"]["name"] = "tol";
-  tol["spec"]["tolerations"] = json::array({{{"key", "dedicated"}, {"operator", "Equal"},
-                                             {"value", "ml"}, {"effect", "NoSchedule"}}});
+  tol["spec"]["tolerations"] = json::array(
+      {{{"key", "dedicated"}, {"operator", "Equal"}, {"value", "ml"}, {"effect", "NoSchedule"}}});
   ASSERT_TRUE(client_.create(gvr::kPods, "default", tol));
   sched_->runPendingForTest();
   EXPECT_EQ(nodeOf("tol"), "gpu");
 
   json hp1 = pod("hp1"), hp2 = pod("hp2"), hp3 = pod("hp3");
   for (json* p : {&hp1, &hp2, &hp3}) {
-    (*p)["spec"]["containers"][0]["ports"] = json::array({{{"containerPort", 80}, {"hostPort", 8080}}});
+    (*p)["spec"]["containers"][0]["ports"] =
+        json::array({{{"containerPort", 80}, {"hostPort", 8080}}});
     (*p)["spec"]["tolerations"] = tol["spec"]["tolerations"];
   }
   for (json* p : {&hp1, &hp2, &hp3}) ASSERT_TRUE(client_.create(gvr::kPods, "default", *p));

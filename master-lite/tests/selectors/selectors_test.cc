@@ -64,7 +64,8 @@ TEST(LabelSelectorTest, FromJsonNullMatchesNothingEmptyMatchesAll) {
   EXPECT_EQ(s->toString(), "app=web,tier in (a,b)");
   EXPECT_TRUE(s->matches(Labels{{"app", "web"}, {"tier", "a"}}));
   EXPECT_FALSE(s->matches(Labels{{"app", "web"}}));
-  auto bad = LabelSelector::fromJson(json::parse(R"({"matchExpressions":[{"key":"a","operator":"Bogus"}]})"));
+  auto bad = LabelSelector::fromJson(
+      json::parse(R"({"matchExpressions":[{"key":"a","operator":"Bogus"}]})"));
   ASSERT_FALSE(bad);
   EXPECT_TRUE(bad.error().is(ErrorCode::Invalid));
 }
@@ -72,8 +73,10 @@ TEST(LabelSelectorTest, FromJsonNullMatchesNothingEmptyMatchesAll) {
 TEST(FieldSelectorTest, MatchesPathsWithMissingFieldsAsEmpty) {
   auto f = FieldSelector::parse("spec.nodeName=n1,status.phase!=Failed");
   ASSERT_TRUE(f);
-  EXPECT_TRUE(f->matches(json::parse(R"({"spec":{"nodeName":"n1"},"status":{"phase":"Running"}})")));
-  EXPECT_FALSE(f->matches(json::parse(R"({"spec":{"nodeName":"n1"},"status":{"phase":"Failed"}})")));
+  EXPECT_TRUE(
+      f->matches(json::parse(R"({"spec":{"nodeName":"n1"},"status":{"phase":"Running"}})")));
+  EXPECT_FALSE(
+      f->matches(json::parse(R"({"spec":{"nodeName":"n1"},"status":{"phase":"Failed"}})")));
   EXPECT_FALSE(f->matches(json::parse(R"({"spec":{}})")));
   auto unbound = FieldSelector::parse("spec.nodeName=");
   ASSERT_TRUE(unbound);
@@ -86,7 +89,8 @@ TEST(FieldSelectorTest, MatchesPathsWithMissingFieldsAsEmpty) {
 TEST(FieldSelectorTest, SupportedFieldsPerKindAndAliases) {
   auto ev = FieldSelector::parseFor("involvedObject.name=p,source=kubelet", "Event");
   ASSERT_TRUE(ev);
-  EXPECT_TRUE(ev->matches(R"({"involvedObject":{"name":"p"},"source":{"component":"kubelet"}})"_json));
+  EXPECT_TRUE(
+      ev->matches(R"({"involvedObject":{"name":"p"},"source":{"component":"kubelet"}})"_json));
   auto bad = FieldSelector::parseFor("spec.nodeName=x", "ConfigMap");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().message(), "field label not supported: spec.nodeName");

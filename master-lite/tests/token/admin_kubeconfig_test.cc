@@ -53,7 +53,8 @@ users:
 contexts:
 - {name: x, context: {cluster: c, user: u}}
 current-context: x
-)", dir);
+)",
+                                 dir);
   std::filesystem::remove_all(dir);
   ASSERT_TRUE(kc) << kc.error().message();
   EXPECT_EQ(kc->ca_pem, "CA-FROM-FILE");
@@ -67,16 +68,19 @@ TEST(AdminKubeconfig, RefusesWhatCannotBeUsedSafely) {
 users: [{name: u, user: {token: t}}]
 contexts: [{name: x, context: {cluster: c, user: u}}]
 current-context: x
-)", "/");
+)",
+                                    "/");
   ASSERT_FALSE(no_ca);
   EXPECT_NE(no_ca.error().message().find("certificate-authority"), std::string::npos);
   auto no_ctx = parseAdminKubeconfig("current-context: missing\n", "/");
   ASSERT_FALSE(no_ctx);
   EXPECT_NE(no_ctx.error().message().find("'missing' not found"), std::string::npos);
-  auto no_user = parseAdminKubeconfig(R"(clusters: [{name: c, cluster: {server: "https://h:1", certificate-authority-data: Q0E=}}]
+  auto no_user = parseAdminKubeconfig(
+      R"(clusters: [{name: c, cluster: {server: "https://h:1", certificate-authority-data: Q0E=}}]
 contexts: [{name: x, context: {cluster: c, user: u}}]
 current-context: x
-)", "/");
+)",
+      "/");
   EXPECT_FALSE(no_user);
   EXPECT_FALSE(parseAdminKubeconfig("clusters: [unclosed", "/"));
   EXPECT_FALSE(parseAdminKubeconfig("- just\n- a list\n", "/"));

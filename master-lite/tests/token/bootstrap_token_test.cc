@@ -18,7 +18,8 @@ std::string decode(const json& v) {
   std::string in = v.get<std::string>();
   std::string out(in.size(), '\0');
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
   out.resize(static_cast<std::size_t>(n));
   while (!out.empty() && out.back() == '\0') out.pop_back();
   return out;
@@ -43,8 +44,9 @@ TEST(BootstrapToken, ParsesTheKubeadmFormat) {
 }
 
 TEST(BootstrapToken, RejectsMalformedTokens) {
-  for (const char* bad : {"", "abcdef", "abcdef.0123456789abcde", "ABCDEF.0123456789abcdef",
-                          "abcdef:0123456789abcdef", "abcde.f0123456789abcdef", "abcdef.0123456789abcdeg!"}) {
+  for (const char* bad :
+       {"", "abcdef", "abcdef.0123456789abcde", "ABCDEF.0123456789abcdef",
+        "abcdef:0123456789abcdef", "abcde.f0123456789abcdef", "abcdef.0123456789abcdeg!"}) {
     auto t = parseBootstrapToken(bad);
     ASSERT_FALSE(t) << bad;
     EXPECT_TRUE(t.error().is(ErrorCode::Invalid));

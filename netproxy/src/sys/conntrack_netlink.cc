@@ -5,20 +5,18 @@
 // that matches the filter by its original tuple (what `conntrack -D` does internally).
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <netinet/in.h>
-
-#include <cstring>
-#include <memory>
-#include <vector>
-
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 
-#include <fmt/format.h>
+#include <cstring>
+#include <memory>
+#include <vector>
 
 #include "skiff/netproxy/sys/conntrack.h"
 
@@ -26,8 +24,12 @@ namespace skiff::netproxy::sys {
 
 namespace {
 
-struct SockDel { void operator()(nl_sock* s) const { nl_socket_free(s); } };
-struct MsgDel { void operator()(nl_msg* m) const { nlmsg_free(m); } };
+struct SockDel {
+  void operator()(nl_sock* s) const { nl_socket_free(s); }
+};
+struct MsgDel {
+  void operator()(nl_msg* m) const { nlmsg_free(m); }
+};
 using NlSocket = std::unique_ptr<nl_sock, SockDel>;
 using NlMsg = std::unique_ptr<nl_msg, MsgDel>;
 
@@ -70,7 +72,8 @@ int onEntry(nl_msg* msg, void* arg) {
   if (nlmsg_parse(hdr, sizeof(nfgenmsg), tb, CTA_MAX, nullptr) < 0) return NL_OK;
   if (!tb[CTA_TUPLE_ORIG] || !tb[CTA_TUPLE_REPLY]) return NL_OK;
   Tuple orig, reply;
-  if (!parseTuple(tb[CTA_TUPLE_ORIG], orig) || !parseTuple(tb[CTA_TUPLE_REPLY], reply)) return NL_OK;
+  if (!parseTuple(tb[CTA_TUPLE_ORIG], orig) || !parseTuple(tb[CTA_TUPLE_REPLY], reply))
+    return NL_OK;
   const ConntrackFilter& f = *st->filter;
   uint8_t want_proto = f.protocol == Protocol::Udp ? IPPROTO_UDP : IPPROTO_TCP;
   if (orig.proto != want_proto || !orig.complete) return NL_OK;

@@ -9,16 +9,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <chrono>
-#include <cstring>
-#include <fstream>
-#include <map>
-#include <thread>
-
+#include <fmt/format.h>
 #include <libiptc/libiptc.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/xt_MARK.h>
@@ -30,8 +21,15 @@
 #include <linux/netfilter/xt_statistic.h>
 #include <linux/netfilter/xt_tcpudp.h>
 #include <linux/netfilter_ipv4/ipt_REJECT.h>
+#include <sys/file.h>
+#include <unistd.h>
 
-#include <fmt/format.h>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <thread>
 
 #include "skiff/common/unique_fd.h"
 #include "skiff/netproxy/sys/iptables.h"
@@ -200,9 +198,12 @@ Result<Rule> decode(const ipt_entry* e, xtc_handle* h) {
   r.src_invert = (e->ip.invflags & IPT_INV_SRCIP) != 0;
   r.dst = cidrOf(e->ip.dst, e->ip.dmsk);
   r.dst_invert = (e->ip.invflags & IPT_INV_DSTIP) != 0;
-  if (e->ip.proto == IPPROTO_TCP) r.proto = Protocol::Tcp;
-  else if (e->ip.proto == IPPROTO_UDP) r.proto = Protocol::Udp;
-  else if (e->ip.proto != 0) return Error(ErrorCode::Unsupported, "decode rule: protocol");
+  if (e->ip.proto == IPPROTO_TCP)
+    r.proto = Protocol::Tcp;
+  else if (e->ip.proto == IPPROTO_UDP)
+    r.proto = Protocol::Udp;
+  else if (e->ip.proto != 0)
+    return Error(ErrorCode::Unsupported, "decode rule: protocol");
   if (e->ip.iniface[0] || e->ip.outiface[0]) {
     return Error(ErrorCode::Unsupported, "decode rule: interface match");
   }
@@ -216,13 +217,15 @@ Result<Rule> decode(const ipt_entry* e, xtc_handle* h) {
     const void* d = m->data;
     if (name == "comment") {
       const auto* i = static_cast<const xt_comment_info*>(d);
-      r.matches.push_back(match::Comment{std::string(i->comment, strnlen(i->comment, XT_MAX_COMMENT_LEN))});
+      r.matches.push_back(
+          match::Comment{std::string(i->comment, strnlen(i->comment, XT_MAX_COMMENT_LEN))});
     } else if (name == "tcp" || name == "udp") {
       uint16_t lo = name == "tcp" ? static_cast<const xt_tcp*>(d)->dpts[0]
                                   : static_cast<const xt_udp*>(d)->dpts[0];
       r.matches.push_back(match::Port{lo});
     } else if (name == "statistic") {
-      r.matches.push_back(match::Statistic{static_cast<const xt_statistic_info*>(d)->u.random.probability});
+      r.matches.push_back(
+          match::Statistic{static_cast<const xt_statistic_info*>(d)->u.random.probability});
     } else if (name == "recent") {
       const auto* i = static_cast<const xt_recent_mtinfo_v1*>(d);
       r.matches.push_back(match::Recent{i->name, (i->check_set & XT_RECENT_SET) != 0, i->seconds});
@@ -231,11 +234,13 @@ Result<Rule> decode(const ipt_entry* e, xtc_handle* h) {
       r.matches.push_back(match::Mark{i->mark, i->mask, i->invert != 0});
     } else if (name == "addrtype") {
       const auto* i = static_cast<const xt_addrtype_info_v1*>(d);
-      r.matches.push_back(match::AddrType{i->source == XT_ADDRTYPE_LOCAL, i->dest == XT_ADDRTYPE_LOCAL,
-                                          (i->flags & (XT_ADDRTYPE_INVERT_SOURCE | XT_ADDRTYPE_INVERT_DEST)) != 0});
+      r.matches.push_back(
+          match::AddrType{i->source == XT_ADDRTYPE_LOCAL, i->dest == XT_ADDRTYPE_LOCAL,
+                          (i->flags & (XT_ADDRTYPE_INVERT_SOURCE | XT_ADDRTYPE_INVERT_DEST)) != 0});
     } else if (name == "conntrack") {
       const auto* i = static_cast<const xt_conntrack_mtinfo3*>(d);
-      r.matches.push_back(match::Conntrack{i->state_mask, (i->invert_flags & XT_CONNTRACK_STATE) != 0});
+      r.matches.push_back(
+          match::Conntrack{i->state_mask, (i->invert_flags & XT_CONNTRACK_STATE) != 0});
     } else {
       return Error(ErrorCode::Unsupported, fmt::format("decode rule: match '{}'", name));
     }
@@ -282,8 +287,9 @@ Result<UniqueFd> lockXtables(const std::string& path, std::chrono::milliseconds 
       return Error::fromErrno(errno, fmt::format("lock '{}'", path));
     }
     if (Clock::now() >= deadline) {
-      return Error(ErrorCode::Timeout,
-                   fmt::format("lock '{}': another app is currently holding the xtables lock", path));
+      return Error(
+          ErrorCode::Timeout,
+          fmt::format("lock '{}': another app is currently holding the xtables lock", path));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -371,7 +377,9 @@ class LegacyIptables final : public Iptables {
       unsigned pos = position[j.chain]++;
       if (findRule(h.get(), j.chain, render(j.rule))) continue;
       unsigned count = 0;
-      for (auto* e = ::iptc_first_rule(j.chain.c_str(), h.get()); e; e = ::iptc_next_rule(e, h.get())) ++count;
+      for (auto* e = ::iptc_first_rule(j.chain.c_str(), h.get()); e;
+           e = ::iptc_next_rule(e, h.get()))
+        ++count;
       EntryBuilder e(j.rule);
       if (!::iptc_insert_entry(j.chain.c_str(), e.get(), std::min(pos, count), h.get())) {
         return iptcError(fmt::format("insert rule into '{}'", j.chain));
@@ -402,7 +410,8 @@ class LegacyIptables final : public Iptables {
 
   Result<std::vector<Rule>> listRules(std::string_view table, std::string_view chain) override {
     if (!tableExists(table)) {
-      return Error(ErrorCode::NotFound, fmt::format("list chain '{}': no table '{}'", chain, table));
+      return Error(ErrorCode::NotFound,
+                   fmt::format("list chain '{}': no table '{}'", chain, table));
     }
     SKIFF_ASSIGN_OR_RETURN(UniqueFd lock, lockXtables(opts_.lock_path, opts_.lock_timeout));
     IptcHandle h(::iptc_init(std::string(table).c_str()));

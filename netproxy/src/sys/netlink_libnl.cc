@@ -4,15 +4,9 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <linux/if_link.h>
 #include <net/if.h>
-#include <sched.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <fstream>
-#include <memory>
-
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -20,8 +14,12 @@
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
 #include <netlink/socket.h>
+#include <sched.h>
+#include <unistd.h>
 
-#include <fmt/format.h>
+#include <cerrno>
+#include <fstream>
+#include <memory>
 
 #include "skiff/common/unique_fd.h"
 #include "skiff/netproxy/sys/netlink.h"
@@ -30,13 +28,27 @@ namespace skiff::netproxy::sys {
 
 namespace {
 
-struct SockDel { void operator()(nl_sock* s) const { nl_socket_free(s); } };
-struct LinkDel { void operator()(rtnl_link* l) const { rtnl_link_put(l); } };
-struct AddrDel { void operator()(rtnl_addr* a) const { rtnl_addr_put(a); } };
-struct NlAddrDel { void operator()(nl_addr* a) const { nl_addr_put(a); } };
-struct RouteDel { void operator()(rtnl_route* r) const { rtnl_route_put(r); } };
-struct CacheDel { void operator()(nl_cache* c) const { nl_cache_free(c); } };
-struct MsgDel { void operator()(nl_msg* m) const { nlmsg_free(m); } };
+struct SockDel {
+  void operator()(nl_sock* s) const { nl_socket_free(s); }
+};
+struct LinkDel {
+  void operator()(rtnl_link* l) const { rtnl_link_put(l); }
+};
+struct AddrDel {
+  void operator()(rtnl_addr* a) const { rtnl_addr_put(a); }
+};
+struct NlAddrDel {
+  void operator()(nl_addr* a) const { nl_addr_put(a); }
+};
+struct RouteDel {
+  void operator()(rtnl_route* r) const { rtnl_route_put(r); }
+};
+struct CacheDel {
+  void operator()(nl_cache* c) const { nl_cache_free(c); }
+};
+struct MsgDel {
+  void operator()(nl_msg* m) const { nlmsg_free(m); }
+};
 using NlSocket = std::unique_ptr<nl_sock, SockDel>;
 using RtnlLink = std::unique_ptr<rtnl_link, LinkDel>;
 using RtnlAddr = std::unique_ptr<rtnl_addr, AddrDel>;
@@ -50,12 +62,29 @@ Error nlError(int err, std::string what) {
   ErrorCode code = ErrorCode::Internal;
   int sys = 0;
   switch (e) {
-    case NLE_EXIST: code = ErrorCode::AlreadyExists; sys = EEXIST; break;
-    case NLE_OBJ_NOTFOUND: case NLE_NODEV: code = ErrorCode::NotFound; sys = ENODEV; break;
-    case NLE_PERM: code = ErrorCode::Forbidden; sys = EPERM; break;
-    case NLE_INVAL: code = ErrorCode::Invalid; sys = EINVAL; break;
-    case NLE_BUSY: code = ErrorCode::Conflict; sys = EBUSY; break;
-    default: break;
+    case NLE_EXIST:
+      code = ErrorCode::AlreadyExists;
+      sys = EEXIST;
+      break;
+    case NLE_OBJ_NOTFOUND:
+    case NLE_NODEV:
+      code = ErrorCode::NotFound;
+      sys = ENODEV;
+      break;
+    case NLE_PERM:
+      code = ErrorCode::Forbidden;
+      sys = EPERM;
+      break;
+    case NLE_INVAL:
+      code = ErrorCode::Invalid;
+      sys = EINVAL;
+      break;
+    case NLE_BUSY:
+      code = ErrorCode::Conflict;
+      sys = EBUSY;
+      break;
+    default:
+      break;
   }
   return Error(code, sys, fmt::format("{}: {}", what, nl_geterror(err)));
 }
@@ -73,7 +102,8 @@ auto inNetns(int netns_fd, F fn) -> decltype(fn()) {
   if (netns_fd < 0) return fn();
   UniqueFd home(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
   if (!home) return Error::fromErrno(errno, "open current network namespace");
-  if (::setns(netns_fd, CLONE_NEWNET) != 0) return Error::fromErrno(errno, "enter network namespace");
+  if (::setns(netns_fd, CLONE_NEWNET) != 0)
+    return Error::fromErrno(errno, "enter network namespace");
   auto r = fn();
   if (::setns(home.get(), CLONE_NEWNET) != 0) {
     // Staying in the wrong namespace would send every later call to the wrong place.
@@ -119,13 +149,15 @@ class LibnlNetlink final : public Netlink {
     if (!pair.peer_netns.empty()) {
       peer_ns = UniqueFd(::open(pair.peer_netns.c_str(), O_RDONLY | O_CLOEXEC));
       if (!peer_ns) {
-        return Error::fromErrno(errno, fmt::format("{}: open network namespace '{}'", what, pair.peer_netns));
+        return Error::fromErrno(
+            errno, fmt::format("{}: open network namespace '{}'", what, pair.peer_netns));
       }
     }
     int master = 0;
     if (!pair.master.empty()) {
       SKIFF_ASSIGN_OR_RETURN(auto br, getLink(pair.master));
-      if (!br) return Error(ErrorCode::NotFound, fmt::format("{}: no bridge '{}'", what, pair.master));
+      if (!br)
+        return Error(ErrorCode::NotFound, fmt::format("{}: no bridge '{}'", what, pair.master));
       master = br->index;
     }
     RtnlLink l(rtnl_link_veth_alloc());
@@ -165,7 +197,8 @@ class LibnlNetlink final : public Netlink {
     // `ip link set X type bridge_slave hairpin on`: IFLA_LINKINFO { INFO_SLAVE_KIND "bridge",
     // INFO_SLAVE_DATA { IFLA_BRPORT_MODE } }. libnl has no builder for slave data.
     SKIFF_ASSIGN_OR_RETURN(auto link, getLink(name));
-    if (!link) return Error(ErrorCode::NotFound, fmt::format("set hairpin on '{}': no such link", name));
+    if (!link)
+      return Error(ErrorCode::NotFound, fmt::format("set hairpin on '{}': no such link", name));
     NlMsg msg(nlmsg_alloc_simple(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK));
     ifinfomsg ifi{};
     ifi.ifi_family = AF_UNSPEC;
@@ -190,7 +223,8 @@ class LibnlNetlink final : public Netlink {
       if (c.addr == address.addr && c.prefix == address.prefix) return false;
     }
     SKIFF_ASSIGN_OR_RETURN(auto link, getLink(name));
-    if (!link) return Error(ErrorCode::NotFound, fmt::format("add address to '{}': no such link", name));
+    if (!link)
+      return Error(ErrorCode::NotFound, fmt::format("add address to '{}': no such link", name));
     RtnlAddr a(rtnl_addr_alloc());
     rtnl_addr_set_ifindex(a.get(), link->index);
     NlAddr local = ipv4Addr(address.addr, address.prefix);
@@ -208,7 +242,8 @@ class LibnlNetlink final : public Netlink {
 
   Result<std::vector<Cidr>> listAddresses(const std::string& name) override {
     SKIFF_ASSIGN_OR_RETURN(auto link, getLink(name));
-    if (!link) return Error(ErrorCode::NotFound, fmt::format("list addresses of '{}': no such link", name));
+    if (!link)
+      return Error(ErrorCode::NotFound, fmt::format("list addresses of '{}': no such link", name));
     nl_cache* raw = nullptr;
     int err = rtnl_addr_alloc_cache(sk_.get(), &raw);
     if (err < 0) return nlError(err, "list addresses");

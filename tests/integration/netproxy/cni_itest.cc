@@ -44,7 +44,8 @@ class CniNetworkIntegration : public ::testing::Test {
         {"type": "bridge", "bridge": "cni-sk0", "isGateway": true, "ipMasq": false,
          "hairpinMode": true,
          "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.250.1.0/24"}]],
-                  "dataDir": ")" + dir_ + R"(/ipam"}})" + extra_plugin + R"(
+                  "dataDir": ")" + dir_ + R"(/ipam"}})" + extra_plugin +
+                                                                 R"(
       ]})";
   }
   std::size_t leases() {
@@ -114,7 +115,8 @@ TEST_F(CniNetworkIntegration, ROOT_CniNetworkFailedChainIsRolledBack) {
   EnterNetns in(node.path());
   auto r = (*net)->setup(Sandbox{"cni-bad", p1.path(), "default/bad", {}});
   ASSERT_FALSE(r);
-  EXPECT_NE(r.error().message().find("skiff-no-such-plugin"), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("skiff-no-such-plugin"), std::string::npos)
+      << r.error().message();
   EXPECT_EQ(leases(), 0u);
   EXPECT_EQ(node.exec("ip -o link show type veth").out, "");
   EXPECT_NE(p1.exec("ip link show eth0").code, 0);

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <fstream>
-#include <thread>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "netns_fixture.h"
 #include "skiff/netproxy/backend_detect.h"

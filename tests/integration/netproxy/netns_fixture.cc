@@ -83,9 +83,9 @@ Background::~Background() {
 std::unique_ptr<Background> startReplyServer(const TestNetns& ns, uint16_t port,
                                              const std::string& reply) {
   auto bg = std::make_unique<Background>(
-      ns.name(), std::vector<std::string>{"socat", "TCP-LISTEN:" + std::to_string(port) +
-                                                       ",fork,reuseaddr",
-                                          "SYSTEM:echo " + reply});
+      ns.name(),
+      std::vector<std::string>{"socat", "TCP-LISTEN:" + std::to_string(port) + ",fork,reuseaddr",
+                               "SYSTEM:echo " + reply});
   for (int i = 0; i < 200; ++i) {
     auto r = ns.exec("ss -Htln sport = :" + std::to_string(port));
     if (r.out.find("LISTEN") != std::string::npos) break;

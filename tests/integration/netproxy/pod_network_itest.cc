@@ -51,14 +51,16 @@ TEST_F(PodNetworkIntegration, ROOT_PodsOnTwoNodesReachEachOtherAcrossNodes) {
   ASSERT_EQ(ip_b, "10.244.2.2");
   // Inside the pod: eth0 with the address, default route via the bridge.
   EXPECT_NE(pa.exec("ip -o addr show dev eth0").out.find("10.244.1.2/24"), std::string::npos);
-  EXPECT_NE(pa.exec("ip route show default").out.find("via 10.244.1.1 dev eth0"), std::string::npos);
+  EXPECT_NE(pa.exec("ip route show default").out.find("via 10.244.1.1 dev eth0"),
+            std::string::npos);
   std::string host_end = a.ns().exec("ip -d link show " + hostVethName("snp-na-p1")).out;
   EXPECT_NE(host_end.find("hairpin on"), std::string::npos) << host_end;
   EXPECT_NE(host_end.find("master skiff0"), std::string::npos) << host_end;
   EXPECT_NE(host_end.find("state UP"), std::string::npos) << host_end;
   // One queue each way, asked for at creation (veth would trim its per-CPU default later).
   EXPECT_NE(host_end.find("numtxqueues 1 numrxqueues 1"), std::string::npos) << host_end;
-  EXPECT_NE(pa.exec("ip -d link show eth0").out.find("numtxqueues 1 numrxqueues 1"), std::string::npos);
+  EXPECT_NE(pa.exec("ip -d link show eth0").out.find("numtxqueues 1 numrxqueues 1"),
+            std::string::npos);
   EXPECT_EQ(a.ns().exec("cat /proc/sys/net/ipv4/ip_forward").out, "1\n");
 
   {
@@ -96,7 +98,8 @@ TEST_F(PodNetworkIntegration, ROOT_PodNetworkTeardownAndFailedSetupLeaveNothingB
   // A sandbox whose netns does not exist: the veth and the IP must be rolled back.
   {
     EnterNetns in(n.ns().path());
-    auto r = n.podNetwork().setup(Sandbox{"bad-sandbox", "/run/netns/snp-does-not-exist", "default/bad", {}});
+    auto r = n.podNetwork().setup(
+        Sandbox{"bad-sandbox", "/run/netns/snp-does-not-exist", "default/bad", {}});
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message().find("default/bad"), std::string::npos) << r.error().message();
   }
@@ -113,7 +116,9 @@ TEST_F(PodNetworkIntegration, ROOT_PodNetworkTeardownAndFailedSetupLeaveNothingB
     ASSERT_TRUE(addr) << addr.error().message();
     pod_ip = addr->ip.str();
   }
-  EXPECT_NE(n.ns().exec("iptables-legacy-save -t nat").out.find("--dport 8088 -j DNAT --to-destination " + pod_ip + ":80"),
+  EXPECT_NE(n.ns()
+                .exec("iptables-legacy-save -t nat")
+                .out.find("--dport 8088 -j DNAT --to-destination " + pod_ip + ":80"),
             std::string::npos);
   EXPECT_EQ(ipamFiles(n.ipamDir()), 1u);
   {

@@ -4,9 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
-#include <algorithm>
 #include <set>
 
 #include "netns_fixture.h"
@@ -102,14 +102,22 @@ TEST_F(ServiceProxyIntegration, ROOT_NodePortServiceAnswersOnEveryNodeAddress) {
   sync({np}, {{np.key(), backends()}});
   std::string err;
   // From outside, to the node's eth0 address.
-  EXPECT_NE(itest::tcpGet(*outside_, "192.168.100.1", 30080, &err).find("backend-"), std::string::npos) << err;
+  EXPECT_NE(itest::tcpGet(*outside_, "192.168.100.1", 30080, &err).find("backend-"),
+            std::string::npos)
+      << err;
   // From a pod, to the bridge address.
-  EXPECT_NE(itest::tcpGet(*client_, "10.244.1.1", 30080, &err).find("backend-"), std::string::npos) << err;
+  EXPECT_NE(itest::tcpGet(*client_, "10.244.1.1", 30080, &err).find("backend-"), std::string::npos)
+      << err;
   // From the node itself, to localhost (route_localnet + masquerade).
-  EXPECT_NE(itest::tcpGet(node_->ns(), "127.0.0.1", 30080, &err).find("backend-"), std::string::npos) << err;
-  EXPECT_NE(itest::tcpGet(node_->ns(), "192.168.100.1", 30080, &err).find("backend-"), std::string::npos) << err;
+  EXPECT_NE(itest::tcpGet(node_->ns(), "127.0.0.1", 30080, &err).find("backend-"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(itest::tcpGet(node_->ns(), "192.168.100.1", 30080, &err).find("backend-"),
+            std::string::npos)
+      << err;
   // And through the ClusterIP from outside the cluster CIDR (the node itself).
-  EXPECT_NE(itest::tcpGet(node_->ns(), "10.96.0.30", 80, &err).find("backend-"), std::string::npos) << err;
+  EXPECT_NE(itest::tcpGet(node_->ns(), "10.96.0.30", 80, &err).find("backend-"), std::string::npos)
+      << err;
 }
 
 TEST_F(ServiceProxyIntegration, ROOT_ServiceSessionAffinityClientIpSticks) {
@@ -155,16 +163,20 @@ TEST_F(ServiceProxyIntegration, ROOT_RemovedUdpEndpointHasItsConntrackEntriesDel
   cfg.cluster_cidr = *Cidr::parse("10.244.0.0/16");
   proxy_ = makeIptablesProxy(cfg, node_->iptables(), ct.get());
   auto dns = clusterIpPort("kube-system", "dns", "dns", "10.96.0.10", 53, Protocol::Udp);
-  EndpointMap eps{{dns.key(), {endpoint(backend_ips_[0].c_str(), 5353), endpoint(backend_ips_[1].c_str(), 5353)}}};
+  EndpointMap eps{
+      {dns.key(),
+       {endpoint(backend_ips_[0].c_str(), 5353), endpoint(backend_ips_[1].c_str(), 5353)}}};
   sync({dns}, eps);
   // Ten UDP "flows" from the client, each DNATed to one of the two endpoints (all ten on the same
   // one: probability 2^-9).
   for (int port = 40001; port <= 40010; ++port) {
-    client_->exec("sh -c 'echo q | socat -T0.2 - UDP:10.96.0.10:53,sourceport=" + std::to_string(port) + "'");
+    client_->exec(
+        "sh -c 'echo q | socat -T0.2 - UDP:10.96.0.10:53,sourceport=" + std::to_string(port) + "'");
   }
   auto flows = [&](const std::string& ep) {
     auto out = node_->ns().exec("conntrack -L -p udp --orig-dst 10.96.0.10 --reply-src " + ep).out;
-    return std::count(out.begin(), out.end(), '\n') - (out.find("flow entries") != std::string::npos ? 1 : 0);
+    return std::count(out.begin(), out.end(), '\n') -
+           (out.find("flow entries") != std::string::npos ? 1 : 0);
   };
   long before0 = flows(backend_ips_[0]);
   long before1 = flows(backend_ips_[1]);

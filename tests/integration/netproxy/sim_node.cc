@@ -16,8 +16,8 @@ SimNode::SimNode(const std::string& name, const char* pod_cidr) : name_(name) {
   PodNetworkConfig cfg;
   cfg.pod_cidr = *Cidr::parse(pod_cidr);
   cfg.ipam_dir = ipam_dir_;
-  podnet_ = makePodNetwork(cfg, *nl_, [](const std::string& p) { return sys::makeLibnlNetlink(p); },
-                           *ipt_);
+  podnet_ = makePodNetwork(
+      cfg, *nl_, [](const std::string& p) { return sys::makeLibnlNetlink(p); }, *ipt_);
   EnterNetns in(ns_->path());
   auto r = podnet_->ensureNode();
   EXPECT_TRUE(r) << (r ? "" : r.error().message());

@@ -26,7 +26,8 @@ class ImageImportTest : public ::testing::Test {
     store_ = std::move(*s);
   }
 
-  Result<std::vector<Image>> importBytes(const std::string& bytes, const std::string& name = "a.tar") {
+  Result<std::vector<Image>> importBytes(const std::string& bytes,
+                                         const std::string& name = "a.tar") {
     std::string p = env_->dir() + "/" + name;
     testing::writeFile(p, bytes);
     return store_->importArchive(p);
@@ -75,12 +76,20 @@ TEST_F(ImageImportTest, ROOT_ImportsBundledBusyboxAndNormalisesItsName) {
 
 TEST_F(ImageImportTest, ROOT_AppliesOwnershipModesAndOverlayWhiteouts) {
   std::string l1 = TarBuilder()
-                       .dir("a/").file("a/x", "x").file("a/keep", "k")
-                       .dir("b/").file("b/y", "y")
+                       .dir("a/")
+                       .file("a/x", "x")
+                       .file("a/keep", "k")
+                       .dir("b/")
+                       .file("b/y", "y")
                        .file("suid", "#!/bin/sh\n", 04755, 1234, 5678)
                        .charDevice("dev-sda", 8, 0)
                        .finish();
-  std::string l2 = TarBuilder().file("a/.wh.x", "").dir("b/").file("b/.wh..wh..opq", "").file("b/z", "z").finish();
+  std::string l2 = TarBuilder()
+                       .file("a/.wh.x", "")
+                       .dir("b/")
+                       .file("b/.wh..wh..opq", "")
+                       .file("b/z", "z")
+                       .finish();
   auto r = importBytes(testing::ociArchive({l1, l2}));
   ASSERT_TRUE(r) << r.error().message();
   auto dirs = store_->layerDirs((*r)[0]);
@@ -111,26 +120,33 @@ TEST_F(ImageImportTest, ROOT_ImportsDockerSaveArchives) {
   EXPECT_TRUE(fs::exists((*dirs)[0] + "/etc/hello"));
 }
 
-TEST_F(ImageImportTest, ROOT_RejectsDotDotEntry) { expectRejected(TarBuilder().file("../evil", "x").finish(), "'..' entry"); }
+TEST_F(ImageImportTest, ROOT_RejectsDotDotEntry) {
+  expectRejected(TarBuilder().file("../evil", "x").finish(), "'..' entry");
+}
 
 TEST_F(ImageImportTest, ROOT_RejectsEntryThroughAbsoluteSymlink) {
-  expectRejected(TarBuilder().symlink("etc", "/etc").file("etc/skiff-escape", "x").finish(), "write through symlink to /etc");
+  expectRejected(TarBuilder().symlink("etc", "/etc").file("etc/skiff-escape", "x").finish(),
+                 "write through symlink to /etc");
   EXPECT_FALSE(fs::exists("/etc/skiff-escape"));
 }
 
 TEST_F(ImageImportTest, ROOT_RejectsRelativeSymlinkOutsideRoot) {
-  expectRejected(TarBuilder().dir("a/").symlink("a/up", "../../../../etc/shadow").finish(), "relative symlink escape");
+  expectRejected(TarBuilder().dir("a/").symlink("a/up", "../../../../etc/shadow").finish(),
+                 "relative symlink escape");
 }
 
 TEST_F(ImageImportTest, ROOT_RejectsHardlinkOutsideLayer) {
-  expectRejected(TarBuilder().hardlink("passwd", "../../../../etc/passwd").finish(), "hardlink to ../../etc/passwd");
-  expectRejected(TarBuilder().hardlink("passwd", "/etc/passwd").finish(), "hardlink to /etc/passwd (not in the layer)");
+  expectRejected(TarBuilder().hardlink("passwd", "../../../../etc/passwd").finish(),
+                 "hardlink to ../../etc/passwd");
+  expectRejected(TarBuilder().hardlink("passwd", "/etc/passwd").finish(),
+                 "hardlink to /etc/passwd (not in the layer)");
 }
 
 TEST_F(ImageImportTest, ROOT_RejectsDigestMismatchAndCorruptArchives) {
   testing::OciArchiveOptions o;
   o.corrupt_layer = true;
-  auto r = importBytes(testing::ociArchive({TarBuilder().file("f", std::string(3000, 'a')).finish()}, o));
+  auto r = importBytes(
+      testing::ociArchive({TarBuilder().file("f", std::string(3000, 'a')).finish()}, o));
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("digest mismatch"), std::string::npos) << r.error().message();
   expectStoreEmpty();
@@ -148,7 +164,8 @@ TEST_F(ImageImportTest, ROOT_RemoveAndGarbageCollectByDiskThresholds) {
   ASSERT_TRUE(store_->importArchive(SKIFF_BUSYBOX_IMAGE));
   testing::OciArchiveOptions o;
   o.name = "docker.io/library/other:1";
-  auto other = importBytes(testing::ociArchive({TarBuilder().file("o", std::string(100000, 'o')).finish()}, o), "o.tar");
+  auto other = importBytes(
+      testing::ociArchive({TarBuilder().file("o", std::string(100000, 'o')).finish()}, o), "o.tar");
   ASSERT_TRUE(other);
   auto bb = store_->get("busybox");
   ASSERT_TRUE(bb);
@@ -156,11 +173,21 @@ TEST_F(ImageImportTest, ROOT_RemoveAndGarbageCollectByDiskThresholds) {
   auto now = std::chrono::system_clock::now() + std::chrono::minutes(10);
   ImageGcPolicy policy;
   // 80% used: below the 85% high threshold, nothing happens.
-  auto none = store_->garbageCollect(policy, [] { return Result<DiskUsage>(DiskUsage{1000000, 200000}); }, now);
+  auto none = store_->garbageCollect(
+      policy,
+      [] {
+        return Result<DiskUsage>(DiskUsage{1000000, 200000});
+      },
+      now);
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->removed.empty());
   // 90% used: free down to 80% (100 kB) -> the unpinned image goes.
-  auto gc = store_->garbageCollect(policy, [] { return Result<DiskUsage>(DiskUsage{1000000, 100000}); }, now);
+  auto gc = store_->garbageCollect(
+      policy,
+      [] {
+        return Result<DiskUsage>(DiskUsage{1000000, 100000});
+      },
+      now);
   ASSERT_TRUE(gc) << gc.error().message();
   EXPECT_EQ(gc->removed, std::vector<std::string>{(*other)[0].id});
   EXPECT_FALSE(store_->get("other:1"));

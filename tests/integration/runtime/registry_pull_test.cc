@@ -15,9 +15,8 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <filesystem>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "skiff/runtime/image_store.h"
 #include "test_env.h"
@@ -49,7 +48,8 @@ struct HttpReply {
   std::string body;
 };
 
-HttpReply request(int port, http::verb verb, const std::string& target, const std::string& body = "",
+HttpReply request(int port, http::verb verb, const std::string& target,
+                  const std::string& body = "",
                   const std::string& content_type = "application/octet-stream") {
   boost::asio::io_context ioc;
   boost::asio::ip::tcp::resolver res(ioc);
@@ -66,7 +66,8 @@ HttpReply request(int port, http::verb verb, const std::string& target, const st
   beast::flat_buffer buf;
   http::response<http::string_body> resp;
   http::read(s, buf, resp, ec);
-  return {static_cast<int>(resp.result_int()), std::string(resp[http::field::location]), resp.body()};
+  return {static_cast<int>(resp.result_int()), std::string(resp[http::field::location]),
+          resp.body()};
 }
 
 class RegistryPullTest : public ::testing::Test {
@@ -76,7 +77,8 @@ class RegistryPullTest : public ::testing::Test {
 
   void SetUp() override {
     if (!testing::isRoot()) GTEST_SKIP() << "needs root (layer ownership, whiteouts)";
-    if (::access("/usr/bin/docker-registry", X_OK) != 0) GTEST_SKIP() << "docker-registry not installed";
+    if (::access("/usr/bin/docker-registry", X_OK) != 0)
+      GTEST_SKIP() << "docker-registry not installed";
     env_ = std::make_unique<testing::TestEnv>();
     port_ = freePort();
     std::string cfg = env_->dir() + "/registry.yml";
@@ -84,14 +86,20 @@ class RegistryPullTest : public ::testing::Test {
     if (tls()) {
       cert_ = env_->dir() + "/cert.pem";
       std::string key = env_->dir() + "/key.pem";
-      std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
-                        key + " -out " + cert_ + " >/dev/null 2>&1";
+      std::string cmd =
+          "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext "
+          "subjectAltName=IP:127.0.0.1 -keyout " +
+          key + " -out " + cert_ + " >/dev/null 2>&1";
       ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl req failed";
       tls_cfg = "  tls:\n    certificate: " + cert_ + "\n    key: " + key + "\n";
     }
-    testing::writeFile(cfg, "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: " +
-                                env_->dir() + "/registry-data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:" +
-                                std::to_string(port_) + "\n" + tls_cfg);
+    testing::writeFile(
+        cfg,
+        "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  "
+        "filesystem:\n    rootdirectory: " +
+            env_->dir() +
+            "/registry-data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:" +
+            std::to_string(port_) + "\n" + tls_cfg);
     pid_ = ::fork();
     ASSERT_GE(pid_, 0);
     if (pid_ == 0) {
@@ -146,24 +154,43 @@ class RegistryPullTest : public ::testing::Test {
   }
 
   // Pushes a one-layer image; returns its manifest (text).
-  std::string pushImage(const std::string& repo, const std::string& layer_tar, const std::string& arch, bool gzip_layer_docker,
-                        const std::string& tag) {
+  std::string pushImage(const std::string& repo, const std::string& layer_tar,
+                        const std::string& arch, bool gzip_layer_docker, const std::string& tag) {
     std::string layer = layer_tar;
-    std::string config = json{{"architecture", arch}, {"os", "linux"}, {"config", {{"Cmd", {"sh"}}}},
-                              {"rootfs", {{"type", "layers"}, {"diff_ids", {"sha256:" + testing::sha256Hex(layer_tar)}}}}}.dump();
+    std::string config =
+        json{{"architecture", arch},
+             {"os", "linux"},
+             {"config", {{"Cmd", {"sh"}}}},
+             {"rootfs",
+              {{"type", "layers"}, {"diff_ids", {"sha256:" + testing::sha256Hex(layer_tar)}}}}}
+            .dump();
     std::string cd = pushBlob(repo, config);
     std::string ld = pushBlob(repo, layer);
-    std::string mt = gzip_layer_docker ? "application/vnd.docker.distribution.manifest.v2+json" : "application/vnd.oci.image.manifest.v1+json";
-    std::string manifest = json{{"schemaVersion", 2},
-                                {"mediaType", mt},
-                                {"config", {{"mediaType", gzip_layer_docker ? "application/vnd.docker.container.image.v1+json" : "application/vnd.oci.image.config.v1+json"}, {"digest", cd}, {"size", config.size()}}},
-                                {"layers", {{{"mediaType", gzip_layer_docker ? "application/vnd.docker.image.rootfs.diff.tar" : "application/vnd.oci.image.layer.v1.tar"}, {"digest", ld}, {"size", layer.size()}}}}}.dump();
-    HttpReply r = request(port_, http::verb::put, "/v2/" + repo + "/manifests/" + tag, manifest, mt);
+    std::string mt = gzip_layer_docker ? "application/vnd.docker.distribution.manifest.v2+json"
+                                       : "application/vnd.oci.image.manifest.v1+json";
+    std::string manifest = json{
+        {"schemaVersion", 2},
+        {"mediaType", mt},
+        {"config",
+         {{"mediaType", gzip_layer_docker ? "application/vnd.docker.container.image.v1+json"
+                                          : "application/vnd.oci.image.config.v1+json"},
+          {"digest", cd},
+          {"size", config.size()}}},
+        {"layers",
+         {{{"mediaType", gzip_layer_docker ? "application/vnd.docker.image.rootfs.diff.tar"
+                                           : "application/vnd.oci.image.layer.v1.tar"},
+           {"digest", ld},
+           {"size",
+            layer.size()}}}}}.dump();
+    HttpReply r =
+        request(port_, http::verb::put, "/v2/" + repo + "/manifests/" + tag, manifest, mt);
     EXPECT_EQ(r.status, 201) << r.body;
     return manifest;
   }
 
-  std::string ref(const std::string& repo_tag) { return "127.0.0.1:" + std::to_string(port_) + "/" + repo_tag; }
+  std::string ref(const std::string& repo_tag) {
+    return "127.0.0.1:" + std::to_string(port_) + "/" + repo_tag;
+  }
 
   std::unique_ptr<testing::TestEnv> env_;
   ImageStorePtr store_;
@@ -178,7 +205,8 @@ class RegistryPullTest : public ::testing::Test {
 };
 
 TEST_F(RegistryPullTest, ROOT_PullsOciAndDockerManifestsByTagAndDigest) {
-  std::string oci = pushImage("team/oci", TarBuilder().file("hello", "oci\n").finish(), "amd64", false, "v1");
+  std::string oci =
+      pushImage("team/oci", TarBuilder().file("hello", "oci\n").finish(), "amd64", false, "v1");
   pushImage("team/docker", TarBuilder().file("hello", "docker\n").finish(), "amd64", true, "v2");
   auto a = store_->pull(ref("team/oci:v1"), plain_);
   ASSERT_TRUE(a) << a.error().message();
@@ -198,18 +226,25 @@ TEST_F(RegistryPullTest, ROOT_PullsOciAndDockerManifestsByTagAndDigest) {
 }
 
 TEST_F(RegistryPullTest, ROOT_ResolvesIndexToThisPlatform) {
-  std::string mine = pushImage("multi/app", TarBuilder().file("arch", "mine\n").finish(), "amd64", false, "amd64-only");
-  std::string other = pushImage("multi/app", TarBuilder().file("arch", "other\n").finish(), "arm64", false, "arm64-only");
+  std::string mine = pushImage("multi/app", TarBuilder().file("arch", "mine\n").finish(), "amd64",
+                               false, "amd64-only");
+  std::string other = pushImage("multi/app", TarBuilder().file("arch", "other\n").finish(), "arm64",
+                                false, "arm64-only");
   RegistryOptions o = plain_;
   o.platform_arch = "amd64";
   json index = {{"schemaVersion", 2},
                 {"mediaType", "application/vnd.oci.image.index.v1+json"},
                 {"manifests",
-                 {{{"mediaType", "application/vnd.oci.image.manifest.v1+json"}, {"digest", "sha256:" + testing::sha256Hex(other)},
-                   {"size", other.size()}, {"platform", {{"os", "linux"}, {"architecture", "arm64"}}}},
-                  {{"mediaType", "application/vnd.oci.image.manifest.v1+json"}, {"digest", "sha256:" + testing::sha256Hex(mine)},
-                   {"size", mine.size()}, {"platform", {{"os", "linux"}, {"architecture", "amd64"}}}}}}};
-  HttpReply r = request(port_, http::verb::put, "/v2/multi/app/manifests/latest", index.dump(), "application/vnd.oci.image.index.v1+json");
+                 {{{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                   {"digest", "sha256:" + testing::sha256Hex(other)},
+                   {"size", other.size()},
+                   {"platform", {{"os", "linux"}, {"architecture", "arm64"}}}},
+                  {{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                   {"digest", "sha256:" + testing::sha256Hex(mine)},
+                   {"size", mine.size()},
+                   {"platform", {{"os", "linux"}, {"architecture", "amd64"}}}}}}};
+  HttpReply r = request(port_, http::verb::put, "/v2/multi/app/manifests/latest", index.dump(),
+                        "application/vnd.oci.image.index.v1+json");
   ASSERT_EQ(r.status, 201) << r.body;
   auto im = store_->pull(ref("multi/app"), o);
   ASSERT_TRUE(im) << im.error().message();
@@ -218,7 +253,8 @@ TEST_F(RegistryPullTest, ROOT_ResolvesIndexToThisPlatform) {
   o.platform_arch = "s390x";
   auto none = store_->pull(ref("multi/app"), o);
   ASSERT_FALSE(none);
-  EXPECT_NE(none.error().message().find("no manifest for platform linux/s390x"), std::string::npos) << none.error().message();
+  EXPECT_NE(none.error().message().find("no manifest for platform linux/s390x"), std::string::npos)
+      << none.error().message();
 }
 
 // Over HTTPS the test cannot push with its plain-HTTP pusher, so it checks the TLS handshake,
@@ -237,7 +273,8 @@ TEST_F(RegistryTlsTest, ROOT_VerifiesTheRegistryCertificate) {
   EXPECT_TRUE(missing.error().is(ErrorCode::NotFound)) << missing.error().message();
   auto untrusted = store_->pull(ref("team/app:v1"), RegistryOptions{});
   ASSERT_FALSE(untrusted);
-  EXPECT_NE(untrusted.error().message().find("TLS handshake"), std::string::npos) << untrusted.error().message();
+  EXPECT_NE(untrusted.error().message().find("TLS handshake"), std::string::npos)
+      << untrusted.error().message();
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // The runtime against the real kernel, on both backends (runtime.Backends/RuntimeTest.*/native
 // and .../runc): isolation defaults, cgroups and OOM, stop/exec/stats/logs, re-adoption after the
 // process owning the Runtime is SIGKILLed, and rollback of failed creates.
+#include "skiff/runtime/runtime.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -14,7 +16,6 @@
 #include <thread>
 
 #include "skiff/common/file.h"
-#include "skiff/runtime/runtime.h"
 #include "test_env.h"
 
 namespace skiff::runtime {
@@ -26,7 +27,8 @@ using namespace std::chrono_literals;
 class RuntimeTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    if (!testing::isRoot()) GTEST_SKIP() << "needs root (CAP_SYS_ADMIN for namespaces, mounts, cgroups)";
+    if (!testing::isRoot())
+      GTEST_SKIP() << "needs root (CAP_SYS_ADMIN for namespaces, mounts, cgroups)";
     env_ = std::make_unique<testing::TestEnv>();
     options_.backend = GetParam();
     options_.state_dir = env_->dir() + "/state";
@@ -43,7 +45,8 @@ class RuntimeTest : public ::testing::TestWithParam<Backend> {
   void TearDown() override {
     if (rt_) {
       if (auto l = rt_->listPodSandbox()) {
-        for (const auto& s : *l) EXPECT_TRUE(rt_->removePodSandbox(s.id)) << "remove sandbox " << s.id;
+        for (const auto& s : *l)
+          EXPECT_TRUE(rt_->removePodSandbox(s.id)) << "remove sandbox " << s.id;
       }
       rt_.reset();
     }
@@ -183,18 +186,22 @@ TEST_P(RuntimeTest, ROOT_PrivilegedSyscallsFail) {
   auto st = runToExit(c);
   ASSERT_EQ(st.exit_code, 0) << output(st, "stderr");
   std::string out = output(st);
-  for (const char* s : {"mount", "unshare", "unshare_net", "init_module", "finit_module", "delete_module", "keyctl",
-                        "add_key", "kexec_load", "reboot", "swapoff", "settimeofday"})
-    EXPECT_NE(out.find(std::string(s) + "=EPERM\n"), std::string::npos) << s << " not refused:\n" << out;
+  for (const char* s :
+       {"mount", "unshare", "unshare_net", "init_module", "finit_module", "delete_module", "keyctl",
+        "add_key", "kexec_load", "reboot", "swapoff", "settimeofday"})
+    EXPECT_NE(out.find(std::string(s) + "=EPERM\n"), std::string::npos) << s << " not refused:\n"
+                                                                        << out;
 }
 
 TEST_P(RuntimeTest, ROOT_MaskedAndReadOnlyPaths) {
-  auto st = runToExit(shell("c",
-                            "for f in /proc/kcore /proc/keys /proc/timer_list; do [ -e $f ] && echo \"$f=$(wc -c < $f)\"; done;"
-                            "ls /sys/firmware | wc -l;"
-                            "touch /sys/kernel/x 2>/dev/null && echo sys-writable;"
-                            "echo 1 > /proc/sys/vm/drop_caches 2>/dev/null && echo procsys-writable;"
-                            "echo ok"));
+  auto st =
+      runToExit(shell("c",
+                      "for f in /proc/kcore /proc/keys /proc/timer_list; do [ -e $f ] && echo "
+                      "\"$f=$(wc -c < $f)\"; done;"
+                      "ls /sys/firmware | wc -l;"
+                      "touch /sys/kernel/x 2>/dev/null && echo sys-writable;"
+                      "echo 1 > /proc/sys/vm/drop_caches 2>/dev/null && echo procsys-writable;"
+                      "echo ok"));
   std::string out = output(st);
   EXPECT_EQ(out.find("writable"), std::string::npos) << out;
   std::istringstream in(out);
@@ -207,7 +214,8 @@ TEST_P(RuntimeTest, ROOT_MaskedAndReadOnlyPaths) {
 }
 
 TEST_P(RuntimeTest, ROOT_DefaultCapabilitiesAndNoNewPrivs) {
-  auto st = runToExit(shell("c", "grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status"));
+  auto st =
+      runToExit(shell("c", "grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status"));
   std::string out = output(st);
   // chown dac_override fowner fsetid kill setgid setuid setpcap net_bind_service net_raw
   // sys_chroot mknod audit_write setfcap: containerd's default set.
@@ -224,8 +232,11 @@ TEST_P(RuntimeTest, ROOT_DefaultCapabilitiesAndNoNewPrivs) {
 }
 
 TEST_P(RuntimeTest, ROOT_PrivilegedDropsTheDefaults) {
-  ContainerConfig c = shell("priv", "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status; mount -t tmpfs t /tmp && echo mounted; "
-                                    "grep -c . /proc/self/status >/dev/null; touch /sys/kernel/x 2>&1 | grep -q Read-only || echo sys-rw");
+  ContainerConfig c = shell(
+      "priv",
+      "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status; mount -t tmpfs t /tmp && echo mounted; "
+      "grep -c . /proc/self/status >/dev/null; touch /sys/kernel/x 2>&1 | grep -q Read-only || "
+      "echo sys-rw");
   c.privileged = true;
   auto st = runToExit(c);
   std::string out = output(st);
@@ -248,7 +259,8 @@ TEST_P(RuntimeTest, ROOT_CgroupLimitsUnderQosHierarchy) {
   ContainerConfig c = shell("c", "sleep 30");
   c.resources = {512, 50000, 100000, 64 << 20, 64};
   std::string id = start(sb, c);
-  std::string base = "/sys/fs/cgroup/%s/" + env_->cgroupParent() + "/kubepods/burstable/poduid-limits/" + id;
+  std::string base =
+      "/sys/fs/cgroup/%s/" + env_->cgroupParent() + "/kubepods/burstable/poduid-limits/" + id;
   auto path = [&](const char* ctrl, const char* file) {
     std::string p = base;
     p.replace(p.find("%s"), 2, ctrl);
@@ -267,7 +279,9 @@ TEST_P(RuntimeTest, ROOT_CgroupLimitsUnderQosHierarchy) {
   // In every hierarchy (the native init joins by thread through `tasks`: the whole process).
   for (const char* ctrl : {"cpu", "cpuacct", "memory", "pids", "devices"}) {
     if (!fs::exists(path(ctrl, ""))) continue;
-    EXPECT_NE(readFile(path(ctrl, "cgroup.procs")).value_or("").find(std::to_string(st->pid)), std::string::npos) << ctrl;
+    EXPECT_NE(readFile(path(ctrl, "cgroup.procs")).value_or("").find(std::to_string(st->pid)),
+              std::string::npos)
+        << ctrl;
   }
   // Its cgroup namespace is rooted there.
   auto self = rt_->execSync(id, {"grep", ":memory:", "/proc/1/cgroup"}, 10s);
@@ -285,7 +299,8 @@ TEST_P(RuntimeTest, ROOT_StopSendsTermThenKillAfterGrace) {
   std::string sb = sandbox();
   // pid 1 without a handler ignores SIGTERM: only the SIGKILL after the grace period stops it.
   std::string stubborn = start(sb, shell("stubborn", "sleep 1000"));
-  std::string polite = start(sb, shell("polite", "trap 'exit 0' TERM; while true; do sleep 0.05; done"));
+  std::string polite =
+      start(sb, shell("polite", "trap 'exit 0' TERM; while true; do sleep 0.05; done"));
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(rt_->stopContainer(stubborn, 300ms));
   auto took = std::chrono::steady_clock::now() - t0;
@@ -309,10 +324,15 @@ TEST_P(RuntimeTest, ROOT_ExecJoinsTheContainer) {
   for (;;) {
     auto comm = rt_->execSync(id, {"cat", "/proc/1/comm"}, 10s);
     if (comm && comm->stdout_data == "sleep\n") break;
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the container never reached its sleep";
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+        << "the container never reached its sleep";
     std::this_thread::sleep_for(20ms);
   }
-  auto r = rt_->execSync(id, {"sh", "-c", "hostname; cat /tmp/f; cat /proc/1/comm; grep NoNewPrivs /proc/self/status; exit 7"}, 10s);
+  auto r = rt_->execSync(
+      id,
+      {"sh", "-c",
+       "hostname; cat /tmp/f; cat /proc/1/comm; grep NoNewPrivs /proc/self/status; exit 7"},
+      10s);
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->exit_code, 7);
   EXPECT_EQ(r->stdout_data, "ex-host\ndata\nsleep\nNoNewPrivs:\t1\n");
@@ -328,7 +348,8 @@ TEST_P(RuntimeTest, ROOT_ExecJoinsTheContainer) {
   char buf[64];
   std::string got;
   ssize_t n;
-  while ((n = ::read((*s)->stdoutFd(), buf, sizeof buf)) > 0) got.append(buf, static_cast<std::size_t>(n));
+  while ((n = ::read((*s)->stdoutFd(), buf, sizeof buf)) > 0)
+    got.append(buf, static_cast<std::size_t>(n));
   EXPECT_EQ(got, "set-by-exec\nabc\n");
   EXPECT_EQ(*(*s)->wait(), 0);
 
@@ -339,7 +360,8 @@ TEST_P(RuntimeTest, ROOT_ExecJoinsTheContainer) {
   ASSERT_TRUE(t) << t.error().message();
   ASSERT_TRUE((*t)->resize(100, 40));
   std::string out;
-  while ((n = ::read((*t)->stdoutFd(), buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  while ((n = ::read((*t)->stdoutFd(), buf, sizeof buf)) > 0)
+    out.append(buf, static_cast<std::size_t>(n));
   EXPECT_EQ(*(*t)->wait(), 0);
   EXPECT_NE(out.find("40 100"), std::string::npos) << out;
   EXPECT_NE(out.find("/dev/pts/"), std::string::npos) << out;
@@ -350,14 +372,16 @@ std::string readAll(int fd, const std::string& until = "") {
   std::string got;
   char buf[256];
   ssize_t n;
-  while ((until.empty() || got.find(until) == std::string::npos) && (n = ::read(fd, buf, sizeof buf)) > 0)
+  while ((until.empty() || got.find(until) == std::string::npos) &&
+         (n = ::read(fd, buf, sizeof buf)) > 0)
     got.append(buf, static_cast<std::size_t>(n));
   return got;
 }
 
 TEST_P(RuntimeTest, ROOT_AttachToStdinOnceContainer) {
   std::string sb = sandbox("att");
-  ContainerConfig c = shell("c", "echo started; while read l; do echo got-$l; echo err-$l >&2; done; echo bye; exit 4");
+  ContainerConfig c = shell(
+      "c", "echo started; while read l; do echo got-$l; echo err-$l >&2; done; echo bye; exit 4");
   c.stdin_open = true;
   c.stdin_once = true;
   auto id = rt_->createContainer(sb, c);
@@ -428,7 +452,9 @@ TEST_P(RuntimeTest, ROOT_UserGroupsWorkdirEnvAndVolumes) {
   std::string host = env_->dir() + "/vol";
   fs::create_directories(host);
   testing::writeFile(host + "/in", "from host\n");
-  ContainerConfig c = shell("c", "id; pwd; echo $GREETING; cat /ro/in; touch /ro/x 2>/dev/null || echo ro-refused; echo w > /rw/out");
+  ContainerConfig c = shell("c",
+                            "id; pwd; echo $GREETING; cat /ro/in; touch /ro/x 2>/dev/null || echo "
+                            "ro-refused; echo w > /rw/out");
   c.user = "www-data";
   c.supplemental_groups = {100};
   c.working_dir = "/tmp";
@@ -436,7 +462,9 @@ TEST_P(RuntimeTest, ROOT_UserGroupsWorkdirEnvAndVolumes) {
   c.mounts = {{"/ro", host, true}, {"/rw", host, false}};
   ::chmod(host.c_str(), 0777);
   auto st = runToExit(c);
-  EXPECT_EQ(output(st), "uid=33(www-data) gid=33(www-data) groups=100(users)\n/tmp\nhi\nfrom host\nro-refused\n");
+  EXPECT_EQ(
+      output(st),
+      "uid=33(www-data) gid=33(www-data) groups=100(users)\n/tmp\nhi\nfrom host\nro-refused\n");
   EXPECT_EQ(readFile(host + "/out").value_or(""), "w\n");
   ContainerConfig n = shell("n", "id -u; id -g");
   n.user = "1234:5678";
@@ -450,7 +478,9 @@ TEST_P(RuntimeTest, ROOT_LogRotationBySize) {
   auto rt = createRuntime(options_);
   ASSERT_TRUE(rt);
   rt_ = std::move(*rt);
-  auto st = runToExit(shell("chatty", "i=0; while [ $i -lt 400 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done"));
+  auto st = runToExit(shell("chatty",
+                            "i=0; while [ $i -lt 400 ]; do echo "
+                            "line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done"));
   EXPECT_EQ(st.exit_code, 0);
   int files = 0;
   for (const auto& e : fs::directory_iterator(fs::path(st.log_path).parent_path())) {
@@ -475,9 +505,11 @@ TEST_P(RuntimeTest, ROOT_FailedCreateLeavesNothingBehind) {
   EXPECT_TRUE(fs::is_empty(options_.state_dir + "/containers"));
   EXPECT_TRUE(testing::mountsUnder(options_.state_dir + "/containers/").empty());
   for (const char* ctrl : {"memory", "cpu", "pids"}) {
-    std::string pod = "/sys/fs/cgroup/" + std::string(ctrl) + "/" + env_->cgroupParent() + "/kubepods/besteffort/poduid-pod";
+    std::string pod = "/sys/fs/cgroup/" + std::string(ctrl) + "/" + env_->cgroupParent() +
+                      "/kubepods/besteffort/poduid-pod";
     if (!fs::exists(pod)) continue;
-    for (const auto& e : fs::directory_iterator(pod)) EXPECT_FALSE(e.is_directory()) << "cgroup left: " << e.path();
+    for (const auto& e : fs::directory_iterator(pod))
+      EXPECT_FALSE(e.is_directory()) << "cgroup left: " << e.path();
   }
   EXPECT_TRUE(rt_->listContainers()->empty());
 }
@@ -549,7 +581,8 @@ TEST_P(RuntimeTest, ROOT_SandboxNamespacesAreSharedAndHeld) {
     EXPECT_NE(ns(a, w), "") << w;
   }
   EXPECT_NE(ns(a, "mnt"), ns(b, "mnt"));
-  EXPECT_NE(ns(a, "net"), fs::read_symlink("/proc/self/ns/net").string() + "\n") << "must not be the host netns";
+  EXPECT_NE(ns(a, "net"), fs::read_symlink("/proc/self/ns/net").string() + "\n")
+      << "must not be the host netns";
   auto lo = rt_->execSync(a, {"cat", "/sys/class/net/lo/operstate"}, 10s);
   ASSERT_TRUE(lo);
   EXPECT_NE(lo->stdout_data, "down\n");
@@ -583,7 +616,9 @@ TEST_P(RuntimeTest, ROOT_ShimIsTheSubreaperParentAndStaysSmall) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RuntimeTest, ::testing::Values(Backend::Native, Backend::Runc),
-                         [](const ::testing::TestParamInfo<Backend>& i) { return std::string(backendName(i.param)); });
+                         [](const ::testing::TestParamInfo<Backend>& i) {
+                           return std::string(backendName(i.param));
+                         });
 
 }  // namespace
 }  // namespace skiff::runtime

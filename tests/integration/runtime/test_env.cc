@@ -11,9 +11,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace skiff::runtime::testing {
 
@@ -35,7 +34,8 @@ std::vector<std::string> mountsUnder(const std::string& prefix) {
 
 int unmountUnder(const std::string& prefix) {
   auto m = mountsUnder(prefix);
-  std::sort(m.begin(), m.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  std::sort(m.begin(), m.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
   int n = 0;
   for (const auto& p : m)
     if (::umount2(p.c_str(), MNT_DETACH) == 0) ++n;
@@ -48,10 +48,13 @@ void removeCgroupTree(const std::string& rel) {
     fs::path top = h.path() / rel;
     if (!fs::exists(top, ec)) continue;
     std::vector<fs::path> dirs;
-    for (auto it = fs::recursive_directory_iterator(top, ec); it != fs::recursive_directory_iterator(); it.increment(ec))
+    for (auto it = fs::recursive_directory_iterator(top, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec))
       if (it->is_directory(ec)) dirs.push_back(it->path());
     dirs.push_back(top);
-    std::sort(dirs.begin(), dirs.end(), [](const fs::path& a, const fs::path& b) { return a.string().size() > b.string().size(); });
+    std::sort(dirs.begin(), dirs.end(), [](const fs::path& a, const fs::path& b) {
+      return a.string().size() > b.string().size();
+    });
     for (const auto& d : dirs) {
       for (int i = 0; i < 100 && ::rmdir(d.c_str()) != 0 && errno == EBUSY; ++i) {
         std::ifstream procs(d / "cgroup.procs");
@@ -92,8 +95,9 @@ std::string sha256Hex(const std::string& data) {
   return s;
 }
 
-void TarBuilder::header(const std::string& path, char type, std::size_t size, unsigned mode, unsigned uid, unsigned gid,
-                        const std::string& link, unsigned major, unsigned minor) {
+void TarBuilder::header(const std::string& path, char type, std::size_t size, unsigned mode,
+                        unsigned uid, unsigned gid, const std::string& link, unsigned major,
+                        unsigned minor) {
   std::string h(512, '\0');
   std::memcpy(h.data(), path.data(), std::min<std::size_t>(path.size(), 100));
   std::snprintf(h.data() + 100, 8, "%07o", mode);
@@ -103,7 +107,10 @@ void TarBuilder::header(const std::string& path, char type, std::size_t size, un
   std::snprintf(h.data() + 136, 12, "%011o", 0);
   h[156] = type;
   std::memcpy(h.data() + 157, link.data(), std::min<std::size_t>(link.size(), 100));
-  std::memcpy(h.data() + 257, "ustar\0" "00", 8);
+  std::memcpy(h.data() + 257,
+              "ustar\0"
+              "00",
+              8);
   std::snprintf(h.data() + 329, 8, "%07o", major);
   std::snprintf(h.data() + 337, 8, "%07o", minor);
   std::memset(h.data() + 148, ' ', 8);
@@ -113,7 +120,8 @@ void TarBuilder::header(const std::string& path, char type, std::size_t size, un
   out_ += h;
 }
 
-TarBuilder& TarBuilder::file(const std::string& path, const std::string& content, unsigned mode, unsigned uid, unsigned gid) {
+TarBuilder& TarBuilder::file(const std::string& path, const std::string& content, unsigned mode,
+                             unsigned uid, unsigned gid) {
   header(path, '0', content.size(), mode, uid, gid, "");
   std::string c = content;
   c.resize((c.size() + 511) / 512 * 512, '\0');
@@ -146,24 +154,35 @@ std::string ociArchive(const std::vector<std::string>& layers, const OciArchiveO
   for (const auto& l : layers) {
     std::string d = sha256Hex(l);
     diff_ids.push_back("sha256:" + d);
-    descs.push_back({{"mediaType", "application/vnd.oci.image.layer.v1.tar"}, {"digest", "sha256:" + d}, {"size", l.size()}});
+    descs.push_back({{"mediaType", "application/vnd.oci.image.layer.v1.tar"},
+                     {"digest", "sha256:" + d},
+                     {"size", l.size()}});
     std::string content = l;
     if (opts.corrupt_layer) content[content.size() / 3] ^= 0x5a;
     t.file("blobs/sha256/" + d, content);
   }
-  std::string config = json{{"architecture", "amd64"}, {"os", "linux"}, {"config", {{"Cmd", opts.cmd}}},
-                            {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}}}.dump();
-  std::string manifest = json{{"schemaVersion", 2},
-                              {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
-                              {"config", {{"mediaType", "application/vnd.oci.image.config.v1+json"}, {"digest", "sha256:" + sha256Hex(config)}, {"size", config.size()}}},
-                              {"layers", descs}}.dump();
+  std::string config = json{{"architecture", "amd64"},
+                            {"os", "linux"},
+                            {"config", {{"Cmd", opts.cmd}}},
+                            {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}}}
+                           .dump();
+  std::string manifest = json{
+      {"schemaVersion", 2},
+      {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+      {"config",
+       {{"mediaType", "application/vnd.oci.image.config.v1+json"},
+        {"digest", "sha256:" + sha256Hex(config)},
+        {"size", config.size()}}},
+      {"layers", descs}}.dump();
   t.file("blobs/sha256/" + sha256Hex(config), config);
   t.file("blobs/sha256/" + sha256Hex(manifest), manifest);
   std::string index = json{{"schemaVersion", 2},
-                           {"manifests", {{{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
-                                           {"digest", "sha256:" + sha256Hex(manifest)},
-                                           {"size", manifest.size()},
-                                           {"annotations", {{"io.containerd.image.name", opts.name}}}}}}}.dump();
+                           {"manifests",
+                            {{{"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                              {"digest", "sha256:" + sha256Hex(manifest)},
+                              {"size", manifest.size()},
+                              {"annotations", {{"io.containerd.image.name", opts.name}}}}}}}
+                          .dump();
   t.file("index.json", index).file("oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
   return t.finish();
 }
@@ -178,11 +197,15 @@ std::string dockerSaveArchive(const std::vector<std::string>& layers, const std:
     t.dir(d + "/").file(d + "/layer.tar", layers[i]).file(d + "/VERSION", "1.0");
     paths.push_back(d + "/layer.tar");
   }
-  std::string config = json{{"architecture", "amd64"}, {"os", "linux"}, {"config", {{"Cmd", {"sh"}}}},
-                            {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}}}.dump();
+  std::string config = json{{"architecture", "amd64"},
+                            {"os", "linux"},
+                            {"config", {{"Cmd", {"sh"}}}},
+                            {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}}}
+                           .dump();
   std::string cfg_name = sha256Hex(config) + ".json";
   t.file(cfg_name, config);
-  t.file("manifest.json", json::array({{{"Config", cfg_name}, {"RepoTags", {repo_tag}}, {"Layers", paths}}}).dump());
+  t.file("manifest.json",
+         json::array({{{"Config", cfg_name}, {"RepoTags", {repo_tag}}, {"Layers", paths}}}).dump());
   return t.finish();
 }
 

@@ -37,8 +37,8 @@ std::string sha256Hex(const std::string& data);
 // Builds ustar archives in memory.
 class TarBuilder {
  public:
-  TarBuilder& file(const std::string& path, const std::string& content, unsigned mode = 0644, unsigned uid = 0,
-                   unsigned gid = 0);
+  TarBuilder& file(const std::string& path, const std::string& content, unsigned mode = 0644,
+                   unsigned uid = 0, unsigned gid = 0);
   TarBuilder& dir(const std::string& path, unsigned mode = 0755);
   TarBuilder& symlink(const std::string& path, const std::string& target);
   TarBuilder& hardlink(const std::string& path, const std::string& target);
@@ -46,8 +46,8 @@ class TarBuilder {
   std::string finish() const;
 
  private:
-  void header(const std::string& path, char type, std::size_t size, unsigned mode, unsigned uid, unsigned gid,
-              const std::string& link, unsigned major = 0, unsigned minor = 0);
+  void header(const std::string& path, char type, std::size_t size, unsigned mode, unsigned uid,
+              unsigned gid, const std::string& link, unsigned major = 0, unsigned minor = 0);
   std::string out_;
 };
 

@@ -4,9 +4,8 @@
 // pods, the kubelet API, the service proxy. runAgent blocks until SIGTERM/SIGINT and returns the
 // process exit code. Pods keep running when the agent stops (they are re-adopted on start).
 
-#include <nlohmann/json.hpp>
-
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "skiff/agent/config.h"

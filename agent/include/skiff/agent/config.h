@@ -5,10 +5,9 @@
 // (reference/kubelet-and-anchors.md §4). As with kubelet, a flag given on the command line
 // overrides the file.
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -32,7 +31,7 @@ struct AgentConfig {
 
   // Resources.
   int max_pods = 110;
-  std::map<std::string, std::string> kube_reserved;    // cpu=100m,memory=256Mi
+  std::map<std::string, std::string> kube_reserved;  // cpu=100m,memory=256Mi
   std::map<std::string, std::string> system_reserved;
   // signal -> threshold ("100Mi", "10%"); kubelet's Linux defaults unless set.
   std::map<std::string, std::string> eviction_hard = {{"memory.available", "100Mi"},

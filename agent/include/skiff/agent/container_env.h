@@ -7,9 +7,8 @@
 // (FOO_SERVICE_HOST, FOO_PORT_80_TCP_ADDR...) for names not already set. Errors carry the
 // message kubelet shows in CreateContainerConfigError.
 
-#include <nlohmann/json.hpp>
-
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,7 +42,7 @@ EnvList serviceEnv(const std::vector<nlohmann::json>& services);
 Result<std::string> podFieldValue(const nlohmann::json& pod, const std::string& path,
                                   const EnvContext& ctx);
 // resourceFieldRef (limits.cpu, requests.memory...) with its divisor.
-Result<std::string> resourceFieldValue(const nlohmann::json& container,
-                                       const nlohmann::json& ref, const EnvContext& ctx);
+Result<std::string> resourceFieldValue(const nlohmann::json& container, const nlohmann::json& ref,
+                                       const EnvContext& ctx);
 
 }  // namespace skiff::agent

@@ -15,8 +15,8 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "skiff/common/result.h"
@@ -70,10 +70,10 @@ struct VolumeMount {
 };
 
 struct LinuxResources {
-  int64_t cpu_shares = 2;        // kubelet: milliCPU * 1024 / 1000, min 2
-  int64_t cpu_quota = 0;         // 0 = unlimited
-  int64_t cpu_period = 100000;   // 100 ms
-  int64_t memory_limit = 0;      // bytes; 0 = unlimited
+  int64_t cpu_shares = 2;       // kubelet: milliCPU * 1024 / 1000, min 2
+  int64_t cpu_quota = 0;        // 0 = unlimited
+  int64_t cpu_period = 100000;  // 100 ms
+  int64_t memory_limit = 0;     // bytes; 0 = unlimited
   int64_t oom_score_adj = 0;
 };
 
@@ -111,11 +111,11 @@ struct ContainerInfo {
   ContainerState state = ContainerState::Unknown;
   int64_t created_at_ns = 0, started_at_ns = 0, finished_at_ns = 0;
   int exit_code = 0;
-  std::string reason;   // Completed, Error, OOMKilled
+  std::string reason;  // Completed, Error, OOMKilled
   std::string message;
-  std::string image;     // as requested
-  std::string image_ref; // resolved id (imageID)
-  std::string log_path;  // absolute
+  std::string image;      // as requested
+  std::string image_ref;  // resolved id (imageID)
+  std::string log_path;   // absolute
   std::map<std::string, std::string> labels, annotations;
 };
 

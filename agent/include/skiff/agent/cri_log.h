@@ -18,9 +18,9 @@ namespace skiff::agent {
 struct CriLogLine {
   std::string timestamp;  // as written (RFC 3339 with nanoseconds)
   int64_t unix_ns = 0;
-  std::string stream;     // stdout | stderr
+  std::string stream;  // stdout | stderr
   bool partial = false;
-  std::string content;    // without the trailing newline
+  std::string content;  // without the trailing newline
 };
 
 // Parses one line (without its '\n'); Invalid for lines not in CRI format.

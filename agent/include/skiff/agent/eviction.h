@@ -19,12 +19,11 @@
 //
 // Stats and the clock are injected so the logic is unit-tested without a loaded machine.
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,16 +36,16 @@ namespace skiff::agent {
 
 // An amount of a signal: absolute, or a share of the signal's capacity.
 struct EvictionQuantity {
-  std::optional<int64_t> quantity; // absolute (bytes, inodes or pids)
-  double percentage = 0;           // 0..1 when `quantity` is empty
+  std::optional<int64_t> quantity;  // absolute (bytes, inodes or pids)
+  double percentage = 0;            // 0..1 when `quantity` is empty
   int64_t resolve(int64_t capacity) const;
 };
 
 // One threshold: `signal < quantity` or `signal < percentage of capacity`.
 struct EvictionThreshold : EvictionQuantity {
-  std::string signal;              // memory.available, nodefs.available, ...
-  std::string text;                // as the user wrote it ("100Mi", "10%")
-  std::chrono::seconds grace_period{0};    // 0: a hard threshold
+  std::string signal;                    // memory.available, nodefs.available, ...
+  std::string text;                      // as the user wrote it ("100Mi", "10%")
+  std::chrono::seconds grace_period{0};  // 0: a hard threshold
   std::optional<EvictionQuantity> min_reclaim;
   bool hard() const { return grace_period.count() == 0; }
 };

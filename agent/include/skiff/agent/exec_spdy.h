@@ -29,6 +29,7 @@ struct SpdyExecOptions {
   std::function<std::string(int exit_code, const std::string& error)> status;
 };
 
-boost::asio::awaitable<void> serveExecSpdy(std::shared_ptr<ByteChannel> channel, SpdyExecOptions options);
+boost::asio::awaitable<void> serveExecSpdy(std::shared_ptr<ByteChannel> channel,
+                                           SpdyExecOptions options);
 
 }  // namespace skiff::agent

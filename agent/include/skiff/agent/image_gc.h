@@ -21,7 +21,8 @@ Result<void> validateImageGcPolicy(const ImageGcPolicy& policy);
 class ImageGcManager {
  public:
   // (type, reason, message) of a node event.
-  using NodeEventFn = std::function<void(const std::string&, const std::string&, const std::string&)>;
+  using NodeEventFn =
+      std::function<void(const std::string&, const std::string&, const std::string&)>;
 
   ImageGcManager(ContainerRuntime& runtime, ImageGcPolicy policy, NodeEventFn event);
 

@@ -6,13 +6,12 @@
 // only when the status changed. A PLEG-style relist of the runtime (every second) triggers a
 // sync of the pods whose containers changed state.
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -60,8 +59,8 @@ nlohmann::json statusMergePatch(const nlohmann::json& from, const nlohmann::json
 
 class Kubelet final : public ReflectorHandler {
  public:
-  Kubelet(KubeClientPtr client, PodSyncer& syncer, ContainerRuntime& runtime,
-          KubeletLimits limits, int worker_threads = 4);
+  Kubelet(KubeClientPtr client, PodSyncer& syncer, ContainerRuntime& runtime, KubeletLimits limits,
+          int worker_threads = 4);
   ~Kubelet() override;
 
   // ReflectorHandler (the pods bound to this node).
@@ -132,15 +131,15 @@ class Kubelet final : public ReflectorHandler {
     std::size_t hash = 0;
     bool settled = false;
   };
-  std::map<std::string, StoredPod> pods_;               // uid -> pod (API or static)
+  std::map<std::string, StoredPod> pods_;  // uid -> pod (API or static)
   std::set<std::string> static_uids_;
-  std::map<std::string, SentStatus> sent_status_;       // uid -> last status patched
+  std::map<std::string, SentStatus> sent_status_;  // uid -> last status patched
   std::set<std::string> admitted_;
   std::set<std::string> finished_;  // reached Succeeded/Failed: containers are not restarted
   std::map<std::string, WaitingReason> rejected_;
   std::map<std::string, Eviction> evicted_;  // by uid
   std::function<std::optional<WaitingReason>(const nlohmann::json&)> admit_hook_;
-  std::map<std::string, std::string> pleg_;             // container id -> state+uid
+  std::map<std::string, std::string> pleg_;  // container id -> state+uid
   bool listed_ = false;
   EventRecorder* events_ = nullptr;
   PodWorkers workers_;

@@ -5,9 +5,8 @@
 // addresses. Consumer-side interface (STYLE.md §2); the hostinfo library backs it through an
 // adapter, and tests use fixed values.
 
-#include <nlohmann/json.hpp>
-
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "skiff/agent/config.h"
@@ -16,11 +15,11 @@
 namespace skiff::agent {
 
 struct NodeFactsSnapshot {
-  nlohmann::json capacity;     // {"cpu":"2","memory":"8049376Ki","pods":"110",...}
+  nlohmann::json capacity;  // {"cpu":"2","memory":"8049376Ki","pods":"110",...}
   nlohmann::json allocatable;
-  nlohmann::json node_info;    // v1.NodeSystemInfo minus the runtime/kubelet versions
-  std::string hostname;        // lower-cased, as kubelet does
-  std::string default_ip;      // first global address, for InternalIP without --node-ip
+  nlohmann::json node_info;  // v1.NodeSystemInfo minus the runtime/kubelet versions
+  std::string hostname;      // lower-cased, as kubelet does
+  std::string default_ip;    // first global address, for InternalIP without --node-ip
 };
 
 class NodeFacts {

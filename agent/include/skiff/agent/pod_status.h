@@ -4,9 +4,8 @@
 // generateAPIPodStatus / getPhase / status.GeneratePodReadyCondition do
 // (pkg/kubelet/kubelet_pods.go, pkg/kubelet/status/generate.go). No I/O: unit-tested on its own.
 
-#include <nlohmann/json.hpp>
-
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>

@@ -7,12 +7,11 @@
 // Every step looks at what the runtime reports first, so a sync is idempotent and an agent
 // restart re-adopts running containers instead of starting them again.
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -40,7 +39,7 @@ class ProbeResults {
 struct PodSyncConfig {
   std::string node_name;
   std::string host_ip;
-  std::string root_dir;                      // pods/<uid> lives here
+  std::string root_dir;  // pods/<uid> lives here
   std::string log_dir = "/var/log/pods";
   std::vector<std::string> cluster_dns;
   std::string cluster_domain = "cluster.local";
@@ -113,7 +112,7 @@ class PodSyncer {
   WallClock clock_;
   EventRecorder* events_ = nullptr;
   std::mutex mu_;
-  std::map<std::string, std::map<std::string, WaitingReason>> waiting_;  // uid -> name -> why
+  std::map<std::string, std::map<std::string, WaitingReason>> waiting_;     // uid -> name -> why
   std::map<std::string, std::map<std::string, std::string>> volume_paths_;  // uid -> vol -> path
 };
 

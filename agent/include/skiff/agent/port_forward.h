@@ -11,14 +11,12 @@
 // binary messages of kubectl's WebSocket tunnel (`SPDY/3.1+portforward.k8s.io`, the default from
 // kubectl 1.31).
 
-#include <utility>  // before asio: its awaitable.hpp uses std::exchange without it
-
 #include <boost/asio/awaitable.hpp>
-
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>  // before asio: its awaitable.hpp uses std::exchange without it
 #include <vector>
 
 #include "skiff/agent/byte_channel.h"
@@ -56,6 +54,7 @@ boost::asio::awaitable<void> servePortForwardChannels(std::shared_ptr<ByteChanne
 
 // The real dialer: a TCP connection to 127.0.0.1:port (then [::1]:port) made from inside the
 // network namespace at `netns_path` (empty: the agent's own, for hostNetwork pods).
-Result<UniqueFd> dialPodPort(const std::string& netns_path, const std::string& sandbox_id, int port);
+Result<UniqueFd> dialPodPort(const std::string& netns_path, const std::string& sandbox_id,
+                             int port);
 
 }  // namespace skiff::agent

@@ -6,9 +6,8 @@
 //
 // TODO(agent): switch to common/quantity.h once the hostinfo branch lands it.
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "skiff/common/result.h"

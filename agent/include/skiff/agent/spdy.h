@@ -55,10 +55,10 @@ enum RstStatus : uint32_t {
 struct Frame {
   FrameType type = FrameType::Data;
   uint8_t flags = 0;
-  uint32_t stream_id = 0;      // data, SYN_STREAM, SYN_REPLY, RST_STREAM, HEADERS, WINDOW_UPDATE;
-                               // GOAWAY: the last good stream
-  uint32_t value = 0;          // RST_STREAM/GOAWAY: status; PING: id; WINDOW_UPDATE: delta
-  std::string payload;         // data: the bytes; SYN_*/HEADERS: the compressed header block
+  uint32_t stream_id = 0;  // data, SYN_STREAM, SYN_REPLY, RST_STREAM, HEADERS, WINDOW_UPDATE;
+                           // GOAWAY: the last good stream
+  uint32_t value = 0;      // RST_STREAM/GOAWAY: status; PING: id; WINDOW_UPDATE: delta
+  std::string payload;     // data: the bytes; SYN_*/HEADERS: the compressed header block
   bool fin() const { return (flags & kFlagFin) != 0; }
 };
 

@@ -7,7 +7,6 @@
 // one into the API (kubernetes.io/config.mirror).
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <vector>
 

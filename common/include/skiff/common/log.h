@@ -1,12 +1,11 @@
 #pragma once
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <fmt/format.h>
 
 namespace skiff::log {
 
@@ -45,18 +44,23 @@ struct fmt::formatter<skiff::log::Kv<T>> : fmt::formatter<std::string_view> {
 
 // SKIFF_LOG_INFO(logger, "Container started", kv("pod", ref), kv("containerID", id))
 // -> Container started pod="default/web-0" containerID="a1b2"
-#define SKIFF_LOG_(lg, lvl, msg, ...)                                              \
-  do {                                                                             \
-    auto& skiff_lg_ = (lg);                                                        \
-    if (skiff_lg_->should_log(lvl)) {                                              \
+#define SKIFF_LOG_(lg, lvl, msg, ...)                                                        \
+  do {                                                                                       \
+    auto& skiff_lg_ = (lg);                                                                  \
+    if (skiff_lg_->should_log(lvl)) {                                                        \
       skiff_lg_->log(lvl, "{}", ::skiff::log::detail::line(msg __VA_OPT__(, ) __VA_ARGS__)); \
-    }                                                                              \
+    }                                                                                        \
   } while (0)
-#define SKIFF_LOG_TRACE(lg, msg, ...) SKIFF_LOG_(lg, spdlog::level::trace, msg __VA_OPT__(, ) __VA_ARGS__)
-#define SKIFF_LOG_DEBUG(lg, msg, ...) SKIFF_LOG_(lg, spdlog::level::debug, msg __VA_OPT__(, ) __VA_ARGS__)
-#define SKIFF_LOG_INFO(lg, msg, ...) SKIFF_LOG_(lg, spdlog::level::info, msg __VA_OPT__(, ) __VA_ARGS__)
-#define SKIFF_LOG_WARN(lg, msg, ...) SKIFF_LOG_(lg, spdlog::level::warn, msg __VA_OPT__(, ) __VA_ARGS__)
-#define SKIFF_LOG_ERROR(lg, msg, ...) SKIFF_LOG_(lg, spdlog::level::err, msg __VA_OPT__(, ) __VA_ARGS__)
+#define SKIFF_LOG_TRACE(lg, msg, ...) \
+  SKIFF_LOG_(lg, spdlog::level::trace, msg __VA_OPT__(, ) __VA_ARGS__)
+#define SKIFF_LOG_DEBUG(lg, msg, ...) \
+  SKIFF_LOG_(lg, spdlog::level::debug, msg __VA_OPT__(, ) __VA_ARGS__)
+#define SKIFF_LOG_INFO(lg, msg, ...) \
+  SKIFF_LOG_(lg, spdlog::level::info, msg __VA_OPT__(, ) __VA_ARGS__)
+#define SKIFF_LOG_WARN(lg, msg, ...) \
+  SKIFF_LOG_(lg, spdlog::level::warn, msg __VA_OPT__(, ) __VA_ARGS__)
+#define SKIFF_LOG_ERROR(lg, msg, ...) \
+  SKIFF_LOG_(lg, spdlog::level::err, msg __VA_OPT__(, ) __VA_ARGS__)
 
 namespace skiff::log::detail {
 template <typename... F>

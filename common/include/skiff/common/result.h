@@ -21,10 +21,10 @@ class [[nodiscard]] Result {
   Result(T&& value) : v_(std::in_place_index<0>, std::move(value)) {}
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}
   template <typename U>
-    requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, T> &&
-             !std::is_same_v<std::decay_t<U>, Error> &&
-             !std::is_same_v<std::decay_t<U>, Result<T>>)
-  Result(U&& value) : v_(std::in_place_index<0>, T(std::forward<U>(value))) {}
+  requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, T> &&
+           !std::is_same_v<std::decay_t<U>, Error> && !std::is_same_v<std::decay_t<U>, Result<T>>)
+      Result(U&& value)
+      : v_(std::in_place_index<0>, T(std::forward<U>(value))) {}
 
   bool has_value() const { return v_.index() == 0; }
   explicit operator bool() const { return has_value(); }
@@ -106,12 +106,12 @@ inline Result<void> ok() { return {}; }
 #define SKIFF_CONCAT_(a, b) SKIFF_CONCAT_INNER_(a, b)
 
 // Propagates the error of an expression returning Result<...>.
-#define SKIFF_TRY(expr)                                   \
-  do {                                                    \
-    auto&& skiff_try_result_ = (expr);                    \
-    if (!skiff_try_result_) {                             \
-      return std::move(skiff_try_result_).error();        \
-    }                                                     \
+#define SKIFF_TRY(expr)                            \
+  do {                                             \
+    auto&& skiff_try_result_ = (expr);             \
+    if (!skiff_try_result_) {                      \
+      return std::move(skiff_try_result_).error(); \
+    }                                              \
   } while (0)
 
 // SKIFF_ASSIGN_OR_RETURN(auto x, expr): binds the value or propagates the error.

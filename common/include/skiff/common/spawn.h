@@ -21,12 +21,12 @@
 namespace skiff {
 
 struct SpawnOptions {
-  int stdin_fd = -1;            // becomes fd 0; -1: /dev/null
-  int stdout_fd = -1;           // becomes fd 1; -1: /dev/null
-  int stderr_fd = -1;           // becomes fd 2; -1: /dev/null
-  std::vector<int> extra_fds{}; // become fds 3, 4, ... in order
-  bool search_path = false;     // argv[0] without a '/' is looked up in PATH
-  bool new_session = false;     // setsid() in the child
+  int stdin_fd = -1;                              // becomes fd 0; -1: /dev/null
+  int stdout_fd = -1;                             // becomes fd 1; -1: /dev/null
+  int stderr_fd = -1;                             // becomes fd 2; -1: /dev/null
+  std::vector<int> extra_fds{};                   // become fds 3, 4, ... in order
+  bool search_path = false;                       // argv[0] without a '/' is looked up in PATH
+  bool new_session = false;                       // setsid() in the child
   const std::vector<std::string>* env = nullptr;  // "K=V" entries; nullptr: this process's
 };
 

@@ -21,7 +21,7 @@ struct ApiServerOptions {
   std::string service_cluster_ip_range = "10.96.0.0/12";
   std::string service_node_port_range = "30000-32767";
   std::string token_auth_file;
-  std::int64_t not_ready_toleration_seconds = 300;    // DefaultTolerationSeconds admission
+  std::int64_t not_ready_toleration_seconds = 300;  // DefaultTolerationSeconds admission
   std::int64_t unreachable_toleration_seconds = 300;
   std::int64_t store_retain_revisions = 10000;
   // false: SQLite WAL with synchronous=NORMAL: an acknowledged write survives kill -9 of the

@@ -20,7 +20,7 @@ struct PkiOptions {
 };
 
 struct PkiFiles {
-  std::string ca_cert, ca_key;          // PEM files
+  std::string ca_cert, ca_key;  // PEM files
   std::string server_cert, server_key;
   std::string admin_cert, admin_key;
   std::string kubelet_client_cert, kubelet_client_key;

@@ -6,10 +6,9 @@
 // informers, so both sides agree on what a selector selects.
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "skiff/common/result.h"
 

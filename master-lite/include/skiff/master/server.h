@@ -15,13 +15,13 @@ namespace skiff::master {
 
 struct ServerOptions {
   std::string bind_address = "0.0.0.0";
-  int port = 6443;  // 0 = any free port
-  std::string cert_file, key_file;  // serving certificate
-  std::string client_ca_file;       // verifies client certificates
+  int port = 6443;                                  // 0 = any free port
+  std::string cert_file, key_file;                  // serving certificate
+  std::string client_ca_file;                       // verifies client certificates
   std::string proxy_client_cert, proxy_client_key;  // presented to node agents
   int threads = 4;
-  std::chrono::seconds idle_timeout{300};     // keep-alive connection without a request
-  std::chrono::seconds write_timeout{60};     // a client that stops reading is cut off
+  std::chrono::seconds idle_timeout{300};  // keep-alive connection without a request
+  std::chrono::seconds write_timeout{60};  // a client that stops reading is cut off
   std::chrono::seconds handshake_timeout{10};
 };
 

@@ -10,10 +10,13 @@ namespace skiff::netproxy {
 // lower case. Test vectors from upstream: "ns1/svc1:p80" + "tcp" -> KUBE-SVC-XPGD46QRK7WJZT7O.
 std::string portProtoHash(std::string_view service_port_name, std::string_view protocol);
 
-std::string serviceChainName(std::string_view svc_port_name, std::string_view protocol);   // KUBE-SVC-
-std::string localChainName(std::string_view svc_port_name, std::string_view protocol);     // KUBE-SVL-
-std::string externalChainName(std::string_view svc_port_name, std::string_view protocol);  // KUBE-EXT-
-std::string firewallChainName(std::string_view svc_port_name, std::string_view protocol);  // KUBE-FW-
+std::string serviceChainName(std::string_view svc_port_name,
+                             std::string_view protocol);                                // KUBE-SVC-
+std::string localChainName(std::string_view svc_port_name, std::string_view protocol);  // KUBE-SVL-
+std::string externalChainName(std::string_view svc_port_name,
+                              std::string_view protocol);  // KUBE-EXT-
+std::string firewallChainName(std::string_view svc_port_name,
+                              std::string_view protocol);  // KUBE-FW-
 // KUBE-SEP-; endpoint is "ip:port".
 std::string endpointChainName(std::string_view svc_port_name, std::string_view protocol,
                               std::string_view endpoint);

@@ -2,10 +2,9 @@
 
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "skiff/common/result.h"
 #include "skiff/netproxy/ipv4.h"
@@ -17,8 +16,8 @@ namespace skiff::netproxy {
 
 struct PodNetworkConfig {
   std::string bridge = "skiff0";
-  Cidr pod_cidr;                                            // this node's spec.podCIDR
-  Cidr cluster_cidr{{0x0af40000}, 16};                      // 10.244.0.0/16 (--pod-network-cidr)
+  Cidr pod_cidr;                        // this node's spec.podCIDR
+  Cidr cluster_cidr{{0x0af40000}, 16};  // 10.244.0.0/16 (--pod-network-cidr)
   std::string ipam_dir = "/var/lib/skiff/agent/ipam";
   int mtu = 1500;
 };
@@ -107,7 +106,7 @@ Result<void> syncHostGwRoutes(sys::Netlink& node, const Cidr& own_cidr,
 // e.g. Debian containernetworking-plugins in /usr/lib/cni), for users who bring their own
 // network. skiff still owns the host-gw routes.
 struct CniConfig {
-  std::string conf_dir = "/etc/cni/net.d";     // the first *.conflist in lexical order is used
+  std::string conf_dir = "/etc/cni/net.d";  // the first *.conflist in lexical order is used
   std::vector<std::string> bin_dirs = {"/usr/lib/cni", "/opt/cni/bin"};
   std::string cache_dir = "/var/lib/skiff/agent/cni";  // final ADD results, needed by DEL
   std::string ifname = "eth0";

@@ -54,7 +54,7 @@ Ruleset buildRuleset(const ProxyConfig& config, const std::vector<ServicePort>& 
 struct ServicePortRules {
   std::vector<std::pair<std::string, Rule>> filter_shared;  // into KUBE-SERVICES etc. (filter)
   std::vector<std::pair<std::string, Rule>> nat_shared;     // into KUBE-SERVICES/KUBE-NODEPORTS
-  std::vector<Chain> nat_chains;  // its own KUBE-SVC/SVL/EXT/SEP chains
+  std::vector<Chain> nat_chains;                            // its own KUBE-SVC/SVL/EXT/SEP chains
   bool has_endpoints = false;
 };
 

@@ -96,8 +96,8 @@ struct Dnat {
 struct Reject {};
 }  // namespace target
 
-using Target = std::variant<target::Jump, target::SetMark, target::Masquerade, target::Dnat,
-                            target::Reject>;
+using Target =
+    std::variant<target::Jump, target::SetMark, target::Masquerade, target::Dnat, target::Reject>;
 
 struct Rule {
   std::optional<Cidr> src;

@@ -2,9 +2,8 @@
 
 #include <chrono>
 #include <memory>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "skiff/common/result.h"
 #include "skiff/netproxy/proxy_rules.h"
@@ -15,9 +14,9 @@
 namespace skiff::netproxy {
 
 struct SyncResult {
-  bool full = false;                 // every owned chain was (re)written
+  bool full = false;  // every owned chain was (re)written
   std::size_t service_ports = 0;
-  std::size_t skipped_objects = 0;   // API objects (or ports) left out, each logged with its reason
+  std::size_t skipped_objects = 0;  // API objects (or ports) left out, each logged with its reason
   std::size_t chains_written = 0;
   std::size_t rules_written = 0;
   std::size_t chains_removed = 0;
@@ -39,8 +38,9 @@ struct SyncResult {
 // chains and its own chains' fingerprints, so a port whose inputs did not change is not rebuilt.
 // A change to one Service among 10,000 therefore rebuilds and rewrites that Service's chains
 // only (plus a shared chain if its ClusterIP/NodePort rule changed); the kernel still replaces
-// the whole table blob on commit, which is the floor of any iptables-legacy update. The first sync, and the sync after any failure, is a full one: it writes
-// every chain and deletes stale KUBE-SVC/SVL/EXT/FW/SEP chains left by an earlier run.
+// the whole table blob on commit, which is the floor of any iptables-legacy update. The first sync,
+// and the sync after any failure, is a full one: it writes every chain and deletes stale
+// KUBE-SVC/SVL/EXT/FW/SEP chains left by an earlier run.
 //
 // Removed UDP endpoints get their conntrack entries deleted after the commit.
 // Not thread-safe: call from one sync loop. The network namespace is the calling thread's.

@@ -38,22 +38,22 @@ struct ImageConfig {
 };
 
 struct Image {
-  std::string id;                 // config digest, sha256:...
-  std::vector<std::string> names; // normalised references (docker.io/library/busybox:latest)
+  std::string id;                  // config digest, sha256:...
+  std::vector<std::string> names;  // normalised references (docker.io/library/busybox:latest)
   std::string manifest_digest;
   std::vector<std::string> diff_ids;  // bottom layer first
-  std::uint64_t size = 0;         // sum of the layer blobs
-  std::int64_t last_used_ns = 0;  // for GC ordering
-  std::int64_t created_at_ns = 0; // when it was stored here
+  std::uint64_t size = 0;             // sum of the layer blobs
+  std::int64_t last_used_ns = 0;      // for GC ordering
+  std::int64_t created_at_ns = 0;     // when it was stored here
   ImageConfig config;
 };
 
 struct RegistryOptions {
-  bool insecure_http = false;     // plain HTTP (registry on loopback in tests)
+  bool insecure_http = false;  // plain HTTP (registry on loopback in tests)
   bool skip_tls_verify = false;
-  std::string ca_file;            // extra CA for HTTPS
+  std::string ca_file;  // extra CA for HTTPS
   std::string platform_os = "linux";
-  std::string platform_arch;      // empty: this node's (amd64, arm64...)
+  std::string platform_arch;  // empty: this node's (amd64, arm64...)
   std::chrono::seconds timeout{120};
 };
 
@@ -68,15 +68,15 @@ using DiskUsageFn = std::function<Result<DiskUsage>()>;
 DiskUsageFn statvfsDiskUsage(std::string path);
 
 struct ImageGcPolicy {
-  int high_threshold_percent = 85;  // imageGCHighThresholdPercent
-  int low_threshold_percent = 80;   // imageGCLowThresholdPercent
+  int high_threshold_percent = 85;    // imageGCHighThresholdPercent
+  int low_threshold_percent = 80;     // imageGCLowThresholdPercent
   std::chrono::seconds min_age{120};  // imageMinimumGCAge
 };
 
 struct ImageGcResult {
   std::vector<std::string> removed;  // image ids
   std::uint64_t freed_bytes = 0;
-  std::uint64_t wanted_bytes = 0;    // what reaching the low threshold needed (0: under high)
+  std::uint64_t wanted_bytes = 0;  // what reaching the low threshold needed (0: under high)
 };
 
 class ImageStore {
@@ -104,7 +104,8 @@ class ImageStore {
   // kubelet image GC: when usage >= high threshold, remove unused images (least recently used
   // first, older than min_age) until usage <= low threshold. Finding too little to remove is not
   // an error: freed_bytes < wanted_bytes tells the caller (the kubelet reports it as an event).
-  virtual Result<ImageGcResult> garbageCollect(const ImageGcPolicy& policy, const DiskUsageFn& usage,
+  virtual Result<ImageGcResult> garbageCollect(const ImageGcPolicy& policy,
+                                               const DiskUsageFn& usage,
                                                std::chrono::system_clock::time_point now) = 0;
   virtual const std::string& root() const = 0;
 };

@@ -62,7 +62,7 @@ struct RuntimeOptions {
   std::string shim_path;
   std::string runc_path = "runc";
   std::uint64_t container_log_max_size = 10u << 20;  // containerLogMaxSize 10Mi
-  int container_log_max_files = 5;                    // containerLogMaxFiles
+  int container_log_max_files = 5;                   // containerLogMaxFiles
 };
 
 // ---- Pod sandboxes -------------------------------------------------------------------------
@@ -111,11 +111,11 @@ struct Mount {
 };
 
 struct Resources {
-  std::int64_t cpu_shares = 0;         // v1 cpu.shares (v2 weight derived); 0 = default
-  std::int64_t cpu_quota_us = 0;       // cfs quota; 0 = unlimited
+  std::int64_t cpu_shares = 0;    // v1 cpu.shares (v2 weight derived); 0 = default
+  std::int64_t cpu_quota_us = 0;  // cfs quota; 0 = unlimited
   std::int64_t cpu_period_us = 100000;
-  std::int64_t memory_limit_bytes = 0; // 0 = unlimited
-  std::int64_t pids_limit = 0;         // 0 = unlimited
+  std::int64_t memory_limit_bytes = 0;  // 0 = unlimited
+  std::int64_t pids_limit = 0;          // 0 = unlimited
 };
 
 struct Rlimit {
@@ -126,8 +126,8 @@ struct Rlimit {
 
 struct ContainerConfig {
   std::string name;
-  std::uint32_t attempt = 0;  // restart count: names the log file <attempt>.log
-  std::string image;          // reference as the user wrote it, or an image id
+  std::uint32_t attempt = 0;         // restart count: names the log file <attempt>.log
+  std::string image;                 // reference as the user wrote it, or an image id
   std::vector<std::string> command;  // entrypoint override; empty: image Entrypoint
   std::vector<std::string> args;     // cmd override; empty: image Cmd (if command empty)
   std::vector<std::string> env;      // KEY=VALUE, appended to the image's Env
@@ -137,7 +137,7 @@ struct ContainerConfig {
   std::vector<std::uint32_t> supplemental_groups;
   std::vector<Mount> mounts;
   Resources resources;
-  std::vector<std::string> cap_add;   // "NET_ADMIN" or "CAP_NET_ADMIN"; "ALL"
+  std::vector<std::string> cap_add;  // "NET_ADMIN" or "CAP_NET_ADMIN"; "ALL"
   std::vector<std::string> cap_drop;
   bool privileged = false;  // all caps, no seccomp, no masked paths, rw /sys
   bool no_new_privs = true;
@@ -178,7 +178,7 @@ struct ContainerStatus {
   // "Unknown" (the shim died without recording an exit: exit_code 255).
   std::string reason;
   std::string message;
-  int pid = 0;          // host pid of the container's init while running
+  int pid = 0;  // host pid of the container's init while running
   // <log_dir>/<ns>_<pod>_<uid>/<container>/<attempt>.log; rotated files sit next to it as
   // <attempt>.log.<YYYYMMDD-HHMMSS> (kubelet's naming), at most container_log_max_files in all.
   std::string log_path;
@@ -194,8 +194,8 @@ struct ContainerFilter {
 struct ContainerStats {
   std::string id;
   std::int64_t timestamp_ns = 0;
-  std::uint64_t cpu_usage_core_ns = 0;        // cumulative
-  std::uint64_t memory_working_set_bytes = 0; // usage - inactive_file
+  std::uint64_t cpu_usage_core_ns = 0;         // cumulative
+  std::uint64_t memory_working_set_bytes = 0;  // usage - inactive_file
   std::uint64_t memory_usage_bytes = 0;
 };
 
@@ -242,8 +242,8 @@ class Runtime {
   virtual Result<std::string> runPodSandbox(const PodSandboxConfig& config) = 0;
   // Stops every container in the sandbox (grace `timeout`) and marks it NotReady. Keeps the netns
   // so the network helper can tear down. Idempotent.
-  virtual Result<void> stopPodSandbox(const std::string& id,
-                                      std::chrono::milliseconds timeout = std::chrono::seconds(30)) = 0;
+  virtual Result<void> stopPodSandbox(
+      const std::string& id, std::chrono::milliseconds timeout = std::chrono::seconds(30)) = 0;
   // Removes the containers, unmounts and deletes the namespaces and the pod cgroup. Unknown id:
   // false.
   virtual Result<bool> removePodSandbox(const std::string& id) = 0;
@@ -263,7 +263,8 @@ class Runtime {
   // Kills if running, then tears down mounts, cgroup and state. The log files stay (kubelet
   // removes the pod log dir). Unknown id: false.
   virtual Result<bool> removeContainer(const std::string& id) = 0;
-  virtual Result<std::vector<ContainerStatus>> listContainers(const ContainerFilter& filter = {}) = 0;
+  virtual Result<std::vector<ContainerStatus>> listContainers(
+      const ContainerFilter& filter = {}) = 0;
   virtual Result<ContainerStatus> containerStatus(const std::string& id) = 0;
   // Waits until the container has exited or `timeout` passed (Timeout error). For tests and the
   // CLI; the agent polls listContainers as its PLEG.
@@ -272,9 +273,11 @@ class Runtime {
 
   // Runs a command in the container's namespaces and cgroup; captures output (each stream capped
   // at 16 MiB). Timeout kills the process (exit code 137 reported with a Timeout error).
-  virtual Result<ExecSyncResult> execSync(const std::string& id, const std::vector<std::string>& cmd,
+  virtual Result<ExecSyncResult> execSync(const std::string& id,
+                                          const std::vector<std::string>& cmd,
                                           std::chrono::milliseconds timeout) = 0;
-  virtual Result<std::unique_ptr<ExecSession>> exec(const std::string& id, const ExecOptions& opts) = 0;
+  virtual Result<std::unique_ptr<ExecSession>> exec(const std::string& id,
+                                                    const ExecOptions& opts) = 0;
   // Connects to the main process of a created or running container (kubectl attach): its
   // output from now
   // on (the CRI log still gets all of it), its stdin when the container was created with

@@ -33,7 +33,7 @@ std::unique_ptr<ByteReader> observingReader(std::unique_ptr<ByteReader> inner,
 enum class TarType { File, HardLink, Symlink, CharDevice, BlockDevice, Directory, Fifo };
 
 struct TarEntry {
-  std::string path;      // as stored (may start with "./")
+  std::string path;  // as stored (may start with "./")
   TarType type = TarType::File;
   std::string linkname;  // symlink target / hardlink target
   std::uint32_t mode = 0;

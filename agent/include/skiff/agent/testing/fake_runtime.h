@@ -41,12 +41,21 @@ class FakeRuntime final : public ContainerRuntime {
 
   // Test controls.
   void addImage(const std::string& ref);
-  void setPullFails(bool fails) { std::lock_guard lk(mu_); pull_fails_ = fails; }
+  void setPullFails(bool fails) {
+    std::lock_guard lk(mu_);
+    pull_fails_ = fails;
+  }
   // Makes the running container `name` of pod `uid` exit with `code` at `finished_ns`.
   void exitContainer(const std::string& uid, const std::string& name, int code,
                      int64_t finished_ns);
-  void setExecExitCode(int code) { std::lock_guard lk(mu_); exec_exit_ = code; }
-  void setNowNs(int64_t ns) { std::lock_guard lk(mu_); now_ns_ = ns; }
+  void setExecExitCode(int code) {
+    std::lock_guard lk(mu_);
+    exec_exit_ = code;
+  }
+  void setNowNs(int64_t ns) {
+    std::lock_guard lk(mu_);
+    now_ns_ = ns;
+  }
   std::map<std::string, ContainerConfig> configs();  // by container id
   std::vector<std::string> stops();                  // "id:timeout" of stopContainer calls
   int startedCount();

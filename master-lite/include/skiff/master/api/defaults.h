@@ -5,7 +5,6 @@
 // DefaultTolerationSeconds).
 
 #include <cstdint>
-
 #include <nlohmann/json.hpp>
 
 #include "skiff/master/api/resources.h"

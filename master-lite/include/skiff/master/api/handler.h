@@ -18,8 +18,8 @@
 namespace skiff::master::api {
 
 struct HttpRequest {
-  std::string method;  // GET POST PUT PATCH DELETE
-  std::string target;  // path?query, as received
+  std::string method;                          // GET POST PUT PATCH DELETE
+  std::string target;                          // path?query, as received
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   // Set by the TLS layer from a verified client certificate; empty when none.
@@ -50,7 +50,7 @@ class ResponseStream {
 struct ProxyTarget {
   std::string host;
   int port = 10250;
-  std::string path;  // path?query on the agent
+  std::string path;      // path?query on the agent
   bool upgrade = false;  // websocket (exec/attach/portforward)
   std::string method = "GET";
 };

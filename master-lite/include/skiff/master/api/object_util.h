@@ -4,9 +4,8 @@
 
 #include <chrono>
 #include <cstdint>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace skiff::master::api {
 
@@ -22,7 +21,8 @@ std::string newUid();
 // 5 characters from the alphabet Kubernetes uses for generateName ("bcdfghjklmnpqrstvwxz2456789").
 std::string randomSuffix(std::size_t n = 5);
 
-// "" when valid, else the Kubernetes message ("a lowercase RFC 1123 subdomain must consist of ...").
+// "" when valid, else the Kubernetes message ("a lowercase RFC 1123 subdomain must consist of
+// ...").
 std::string checkDns1123Subdomain(const std::string& v);
 std::string checkDns1123Label(const std::string& v);
 std::string checkDns1035Label(const std::string& v);

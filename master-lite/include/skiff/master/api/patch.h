@@ -2,9 +2,8 @@
 
 // The three PATCH flavours of the Kubernetes API (reference/kube-api-surface.md §6).
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "skiff/common/result.h"
 

@@ -12,12 +12,11 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "skiff/common/result.h"
 #include "skiff/master/api/defaults.h"
@@ -46,8 +45,8 @@ struct WriteOptions {
 
 struct WriteResult {
   json object;
-  bool created = false;      // 201 instead of 200
-  bool deleted_now = true;   // delete: gone at once (200) or pending (202 with the object)
+  bool created = false;     // 201 instead of 200
+  bool deleted_now = true;  // delete: gone at once (200) or pending (202 with the object)
 };
 
 enum class PatchKind { Json, Merge, Strategic, Apply };
@@ -83,8 +82,8 @@ class WatchQueue {
  public:
   struct Item {
     WatchEventType type;
-    json object;            // ready to send: kind, apiVersion, resourceVersion set (see encodedOnly)
-    std::string encoded;    // the compact JSON line of {"type","object"} (see encodedOnly)
+    json object;          // ready to send: kind, apiVersion, resourceVersion set (see encodedOnly)
+    std::string encoded;  // the compact JSON line of {"type","object"} (see encodedOnly)
   };
   ~WatchQueue();
   // For a consumer that sends `encoded` whenever it is set (an HTTP JSON stream): items of the

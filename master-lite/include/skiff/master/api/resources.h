@@ -9,15 +9,15 @@
 namespace skiff::master::api {
 
 struct SubresourceInfo {
-  std::string name;      // "status", "scale", "log", ...
-  std::string group;     // group/version/kind of what the subresource takes and returns
+  std::string name;   // "status", "scale", "log", ...
+  std::string group;  // group/version/kind of what the subresource takes and returns
   std::string version;
   std::string kind;
   std::vector<std::string> verbs;
 };
 
 struct ResourceInfo {
-  std::string group;     // "" = core
+  std::string group;  // "" = core
   std::string version;
   std::string resource;  // plural, lower case
   std::string singular;
@@ -36,7 +36,9 @@ struct ResourceInfo {
 
   std::string groupVersion() const { return group.empty() ? version : group + "/" + version; }
   // "deployments.apps", "pods": how Status messages name the resource.
-  std::string qualifiedResource() const { return group.empty() ? resource : resource + "." + group; }
+  std::string qualifiedResource() const {
+    return group.empty() ? resource : resource + "." + group;
+  }
   // "Deployment.apps", "Pod": how Invalid messages name the kind.
   std::string qualifiedKind() const { return group.empty() ? kind : kind + "." + group; }
   const SubresourceInfo* subresource(const std::string& name) const;

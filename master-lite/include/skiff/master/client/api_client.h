@@ -13,11 +13,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "skiff/common/result.h"
 
@@ -60,9 +59,9 @@ inline const GroupVersionResource kPriorityClasses{"scheduling.k8s.io", "v1", "p
 }  // namespace gvr
 
 struct ListOptions {
-  std::string label_selector;   // Kubernetes syntax, including set-based: "app=web,tier in (a,b)"
-  std::string field_selector;   // "spec.nodeName=node-1", "metadata.name=x", "status.phase!=Failed"
-  std::int64_t limit = 0;       // 0 = no limit
+  std::string label_selector;  // Kubernetes syntax, including set-based: "app=web,tier in (a,b)"
+  std::string field_selector;  // "spec.nodeName=node-1", "metadata.name=x", "status.phase!=Failed"
+  std::int64_t limit = 0;      // 0 = no limit
   std::string continue_token;
   std::string resource_version;  // list: "" = most recent; watch: start after this revision
   bool allow_watch_bookmarks = false;
@@ -116,12 +115,12 @@ class ApiClient {
   virtual Result<ObjectList> list(const GroupVersionResource& r, const std::string& ns,
                                   const ListOptions& opts) = 0;
   // Create; for subresource "binding"/"eviction" `obj` is the Binding/Eviction and `name` the pod.
-  virtual Result<json> create(const GroupVersionResource& r, const std::string& ns,
-                              const json& obj, const std::string& subresource = "",
+  virtual Result<json> create(const GroupVersionResource& r, const std::string& ns, const json& obj,
+                              const std::string& subresource = "",
                               const std::string& name = "") = 0;
   // Update with optimistic concurrency: a stale metadata.resourceVersion -> Conflict.
-  virtual Result<json> update(const GroupVersionResource& r, const std::string& ns,
-                              const json& obj, const std::string& subresource = "") = 0;
+  virtual Result<json> update(const GroupVersionResource& r, const std::string& ns, const json& obj,
+                              const std::string& subresource = "") = 0;
   virtual Result<json> patch(const GroupVersionResource& r, const std::string& ns,
                              const std::string& name, PatchType type, const json& patch,
                              const std::string& subresource = "") = 0;

@@ -15,8 +15,8 @@
 namespace skiff::master {
 
 struct ControllerOptions {
-  std::string cluster_cidr = "10.244.0.0/16";           // --cluster-cidr
-  int node_cidr_mask_size = 24;                          // --node-cidr-mask-size
+  std::string cluster_cidr = "10.244.0.0/16";  // --cluster-cidr
+  int node_cidr_mask_size = 24;                // --node-cidr-mask-size
   bool allocate_node_cidrs = true;
   Duration node_monitor_period = std::chrono::seconds(5);
   Duration node_monitor_grace_period = std::chrono::seconds(50);

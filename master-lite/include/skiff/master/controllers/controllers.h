@@ -13,24 +13,20 @@
 namespace skiff::master {
 
 // ReplicaSet (apps/v1) or, with replication_controller, ReplicationController (v1).
-std::unique_ptr<Controller> newReplicaSetController(ApiClient& client,
-                                                    std::shared_ptr<Clock> clock,
+std::unique_ptr<Controller> newReplicaSetController(ApiClient& client, std::shared_ptr<Clock> clock,
                                                     bool replication_controller = false);
 std::unique_ptr<Controller> newDeploymentController(ApiClient& client,
                                                     std::shared_ptr<Clock> clock);
-std::unique_ptr<Controller> newDaemonSetController(ApiClient& client,
-                                                   std::shared_ptr<Clock> clock);
+std::unique_ptr<Controller> newDaemonSetController(ApiClient& client, std::shared_ptr<Clock> clock);
 std::unique_ptr<Controller> newStatefulSetController(ApiClient& client,
                                                      std::shared_ptr<Clock> clock);
 std::unique_ptr<Controller> newJobController(ApiClient& client, std::shared_ptr<Clock> clock);
 std::unique_ptr<Controller> newCronJobController(ApiClient& client, std::shared_ptr<Clock> clock);
 // Endpoints and EndpointSlices for Services with selectors.
-std::unique_ptr<Controller> newEndpointsController(ApiClient& client,
-                                                   std::shared_ptr<Clock> clock);
+std::unique_ptr<Controller> newEndpointsController(ApiClient& client, std::shared_ptr<Clock> clock);
 std::unique_ptr<Controller> newEndpointSliceController(ApiClient& client,
                                                        std::shared_ptr<Clock> clock);
-std::unique_ptr<Controller> newNamespaceController(ApiClient& client,
-                                                   std::shared_ptr<Clock> clock);
+std::unique_ptr<Controller> newNamespaceController(ApiClient& client, std::shared_ptr<Clock> clock);
 std::unique_ptr<Controller> newServiceAccountController(ApiClient& client,
                                                         std::shared_ptr<Clock> clock);
 std::unique_ptr<Controller> newGarbageCollector(ApiClient& client, std::shared_ptr<Clock> clock);

@@ -6,9 +6,8 @@
 // kubeconfig's CA. The commands are short-lived; one connection per request is fine.
 
 #include <chrono>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "skiff/common/kubeconfig.h"
 #include "skiff/common/result.h"

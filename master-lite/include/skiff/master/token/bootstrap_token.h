@@ -8,11 +8,10 @@
 
 #include <chrono>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "skiff/common/result.h"
 #include "skiff/common/rfc3339.h"  // formatRfc3339, used for expirations
@@ -68,7 +67,6 @@ std::optional<TokenInfo> tokenFromSecret(const nlohmann::json& secret);
 
 // kubeadm's table: TOKEN TTL EXPIRES USAGES DESCRIPTION EXTRA GROUPS.
 std::string formatTokenTable(const std::vector<TokenInfo>& tokens, Clock::time_point now);
-
 
 // The one line an operator runs on a new node.
 std::string joinCommand(const std::string& server_url, const BootstrapToken& token,

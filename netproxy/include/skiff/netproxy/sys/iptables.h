@@ -29,9 +29,7 @@ struct TableChange {
   // `remove`, so a cleanup can drop the hooks and then the chains in one transaction.
   std::vector<JumpRule> unhook;
 
-  bool empty() const {
-    return write.empty() && remove.empty() && ensure.empty() && unhook.empty();
-  }
+  bool empty() const { return write.empty() && remove.empty() && ensure.empty() && unhook.empty(); }
 };
 
 // Where the time of one transaction went (reported by the benchmark and the sync log).

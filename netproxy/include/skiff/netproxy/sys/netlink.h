@@ -15,14 +15,14 @@ struct LinkInfo {
   int index = 0;
   std::string kind;  // "bridge", "veth", "" for others
   bool up = false;
-  int master = 0;    // ifindex of the bridge, 0 if none
+  int master = 0;  // ifindex of the bridge, 0 if none
 };
 
 struct Route {
-  Cidr dst;                      // 0.0.0.0/0 for the default route
-  std::optional<Ipv4> gateway;   // none: directly connected
-  std::string dev;               // output link; may be empty with a gateway
-  int protocol = 0;              // rtm_protocol (skiff tags its own routes, see kSkiffRouteProtocol)
+  Cidr dst;                     // 0.0.0.0/0 for the default route
+  std::optional<Ipv4> gateway;  // none: directly connected
+  std::string dev;              // output link; may be empty with a gateway
+  int protocol = 0;             // rtm_protocol (skiff tags its own routes, see kSkiffRouteProtocol)
   friend bool operator==(const Route&, const Route&) = default;
 };
 

@@ -36,7 +36,9 @@ class FakeNetworkWorld {
   Namespace* ns(const std::string& path);
 
   // Makes the next call of `method` (e.g. "setUp") anywhere fail with this error.
-  void failNextForTest(const std::string& method, Error e) { fail_.insert_or_assign(method, std::move(e)); }
+  void failNextForTest(const std::string& method, Error e) {
+    fail_.insert_or_assign(method, std::move(e));
+  }
   std::optional<Error> takeFailure(const std::string& method);
 
   int next_index = 100;
@@ -48,7 +50,8 @@ class FakeNetworkWorld {
 
 class FakeNetlink : public sys::Netlink {
  public:
-  FakeNetlink(FakeNetworkWorld& world, std::string ns_path) : world_(world), path_(std::move(ns_path)) {}
+  FakeNetlink(FakeNetworkWorld& world, std::string ns_path)
+      : world_(world), path_(std::move(ns_path)) {}
 
   // sys::Netlink
   Result<std::optional<sys::LinkInfo>> getLink(const std::string& name) override;

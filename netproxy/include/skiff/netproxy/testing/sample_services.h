@@ -10,8 +10,7 @@ namespace skiff::netproxy::testing {
 
 // Small builders for tests that need typed services and endpoints.
 ServicePort clusterIpPort(std::string ns, std::string name, std::string port_name,
-                          const char* cluster_ip, uint16_t port,
-                          Protocol proto = Protocol::Tcp);
+                          const char* cluster_ip, uint16_t port, Protocol proto = Protocol::Tcp);
 Endpoint endpoint(const char* ip, uint16_t port, std::string node = "", bool ready = true);
 
 // The fixed scenario behind the golden iptables-save files (netproxy/tests/golden/*.save):

@@ -48,7 +48,8 @@ class CgroupManager {
   // Creates the cgroup (and missing ancestors; on v2 enabling cpu/memory/pids in each ancestor's
   // cgroup.subtree_control) and writes the limits. Existing cgroup: limits rewritten. On v1 the
   // devices controller gets runc's default allowlist unless `all_devices` (privileged).
-  virtual Result<void> create(const std::string& rel, const Resources& res, bool all_devices = false) = 0;
+  virtual Result<void> create(const std::string& rel, const Resources& res,
+                              bool all_devices = false) = 0;
   // The files a single-threaded process writes "0" to in order to join (one per v1 hierarchy).
   // v1: `tasks`, which moves the calling thread only and so, unlike cgroup.procs, does not take
   // the global cgroup threadgroup rwsem, whose write side waits for an RCU grace period (~10 ms

@@ -24,8 +24,9 @@ class InitOps {
   // stat(2), following symlinks.
   virtual PathKind pathKind(const std::string& path) = 0;
   // mount(2); empty source/fstype/data pass NULL.
-  virtual SysResult mount(const std::string& source, const std::string& target, const std::string& fstype,
-                          unsigned long flags, const std::string& data) = 0;
+  virtual SysResult mount(const std::string& source, const std::string& target,
+                          const std::string& fstype, unsigned long flags,
+                          const std::string& data) = 0;
   // prctl(PR_CAPBSET_DROP, cap).
   virtual SysResult dropBoundingCap(int cap) = 0;
 };

@@ -16,13 +16,13 @@ namespace skiff::runtime::sys {
 
 struct RootfsStep {
   enum class Kind {
-    Mount,         // mount(source, target, fstype, flags, data); creates the target directory
-    Mknod,         // character device target (major, minor), mode 0666
-    Symlink,       // target -> source
-    BindVolume,    // bind host `source` on target (created as file or dir), rprivate, ro if readonly
-    PivotRoot,     // pivot_root into the rootfs and detach the old root
-    Mask,          // /dev/null over a file, an empty read-only tmpfs over a directory; absent: skip
-    ReadOnly,      // bind the path on itself read-only; absent: skip
+    Mount,       // mount(source, target, fstype, flags, data); creates the target directory
+    Mknod,       // character device target (major, minor), mode 0666
+    Symlink,     // target -> source
+    BindVolume,  // bind host `source` on target (created as file or dir), rprivate, ro if readonly
+    PivotRoot,   // pivot_root into the rootfs and detach the old root
+    Mask,        // /dev/null over a file, an empty read-only tmpfs over a directory; absent: skip
+    ReadOnly,    // bind the path on itself read-only; absent: skip
     ReadOnlyRoot,  // remount / read-only
   };
   Kind kind = Kind::Mount;

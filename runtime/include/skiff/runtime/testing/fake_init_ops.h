@@ -37,8 +37,9 @@ class FakeInitOps : public sys::InitOps {
 
   // sys::InitOps
   sys::PathKind pathKind(const std::string& path) override;
-  sys::SysResult mount(const std::string& source, const std::string& target, const std::string& fstype,
-                       unsigned long flags, const std::string& data) override;
+  sys::SysResult mount(const std::string& source, const std::string& target,
+                       const std::string& fstype, unsigned long flags,
+                       const std::string& data) override;
   sys::SysResult dropBoundingCap(int cap) override;
 
  private:

@@ -39,11 +39,11 @@ class FakeApiClient : public ApiClient {
                       const std::string& subresource = "", const std::string& name = "") override;
   Result<json> update(const GroupVersionResource& r, const std::string& ns, const json& obj,
                       const std::string& subresource = "") override;
-  Result<json> patch(const GroupVersionResource& r, const std::string& ns,
-                     const std::string& name, PatchType type, const json& patch,
+  Result<json> patch(const GroupVersionResource& r, const std::string& ns, const std::string& name,
+                     PatchType type, const json& patch,
                      const std::string& subresource = "") override;
-  Result<json> remove(const GroupVersionResource& r, const std::string& ns,
-                      const std::string& name, const DeleteOptions& opts = {}) override;
+  Result<json> remove(const GroupVersionResource& r, const std::string& ns, const std::string& name,
+                      const DeleteOptions& opts = {}) override;
   Result<WatchPtr> watch(const GroupVersionResource& r, const std::string& ns,
                          const ListOptions& opts, WatchHandler handler) override;
 
