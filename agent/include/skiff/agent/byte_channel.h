@@ -3,9 +3,10 @@
 // The byte pipe the kubelet API's SPDY sessions (port-forward, exec over SPDY) run on: the raw
 // connection after `Upgrade: SPDY/3.1`, or WebSocket binary messages.
 
+#include <utility>  // before asio: its awaitable.hpp uses std::exchange without it
+
 #include <boost/asio/awaitable.hpp>
 #include <string>
-#include <utility>  // before asio: its awaitable.hpp uses std::exchange without it
 
 namespace skiff::agent {
 

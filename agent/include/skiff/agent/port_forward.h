@@ -11,12 +11,13 @@
 // binary messages of kubectl's WebSocket tunnel (`SPDY/3.1+portforward.k8s.io`, the default from
 // kubectl 1.31).
 
+#include <utility>  // before asio: its awaitable.hpp uses std::exchange without it
+
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
-#include <utility>  // before asio: its awaitable.hpp uses std::exchange without it
 #include <vector>
 
 #include "skiff/agent/byte_channel.h"
