@@ -9,6 +9,7 @@
 // returns the function main runs when it was selected.
 
 #include <CLI/CLI.hpp>
+
 #include <functional>
 #include <string>
 #include <vector>

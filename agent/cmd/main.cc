@@ -1,6 +1,7 @@
 // skiff-agent: kubelet + kube-proxy in one process. Only wiring lives here (STYLE.md §1): each
 // subcommand (node-info, ctr, the agent run itself) registers from its own *_cmd.cc file.
 #include <CLI/CLI.hpp>
+
 #include <algorithm>
 #include <cstdio>
 

@@ -2,6 +2,7 @@
 // Flags mirror kubelet's names; --config reads a KubeletConfiguration file and flags given on the
 // command line win over it, as with kubelet.
 #include <CLI/CLI.hpp>
+
 #include <cstdio>
 #include <memory>
 

@@ -1,12 +1,14 @@
 #include "skiff/agent/agent.h"
 
 #include <malloc.h>
+
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 
-#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>

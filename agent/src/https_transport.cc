@@ -1,10 +1,10 @@
 // The only TU (with kubelet_server.cc) that instantiates Boost.Beast: keeps compile time down.
 // Exceptions from Asio/Beast are caught here and turned into Error values (STYLE.md §4).
+#include <utility>
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-
-#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -16,6 +16,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <memory>

@@ -21,6 +21,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+
 #include <charconv>
 #include <deque>
 #include <fstream>

@@ -1,7 +1,8 @@
 #include "skiff/agent/runner.h"
 
-#include <algorithm>
 #include <boost/asio/post.hpp>
+
+#include <algorithm>
 
 namespace skiff::agent {
 

@@ -1,13 +1,14 @@
 #include "skiff/agent/kubelet.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
 #include <functional>
 #include <thread>
 #include <tuple>
+
+#include <unistd.h>
 
 #include "skiff/agent/config.h"
 #include "skiff/agent/runner.h"

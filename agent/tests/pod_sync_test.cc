@@ -1,6 +1,7 @@
 #include "skiff/agent/pod_sync.h"
 
 #include <gtest/gtest.h>
+
 #include <unistd.h>
 
 #include <filesystem>

@@ -1,11 +1,12 @@
 #include "skiff/common/log.h"
 
-#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <systemd/sd-journal.h>
 
 #include <cstdlib>
 #include <mutex>
+
+#include <spdlog/sinks/base_sink.h>
 
 namespace skiff::log {
 namespace {

@@ -3,8 +3,8 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <systemd/sd-daemon.h>
-
 #include <CLI/CLI.hpp>
+
 #include <chrono>
 #include <cstdio>
 #include <optional>

@@ -4,6 +4,7 @@
 // master, through its admin kubeconfig.
 
 #include <CLI/CLI.hpp>
+
 #include <functional>
 
 namespace skiff::master::cmd {

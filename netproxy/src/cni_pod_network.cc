@@ -3,11 +3,14 @@
 // reverse with the cached final ADD result. A failed ADD is undone with DEL before returning, so
 // a failed setup leaves nothing behind, as with the native mode.
 
-#include <fmt/format.h>
+#include <unistd.h>
+
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+
+#include <fmt/format.h>
 
 #include "skiff/common/file.h"
 #include "skiff/common/log.h"

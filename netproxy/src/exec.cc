@@ -1,12 +1,13 @@
 #include "skiff/netproxy/exec.h"
 
 #include <fcntl.h>
-#include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "skiff/common/spawn.h"
 #include "skiff/common/unique_fd.h"

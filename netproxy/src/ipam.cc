@@ -1,11 +1,12 @@
 #include "skiff/netproxy/ipam.h"
 
 #include <fcntl.h>
-#include <fmt/format.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <filesystem>
+
+#include <fmt/format.h>
 
 #include "skiff/common/file.h"
 #include "skiff/common/unique_fd.h"

@@ -1,9 +1,10 @@
 #include "skiff/netproxy/ipv4.h"
 
 #include <arpa/inet.h>
-#include <fmt/format.h>
 
 #include <charconv>
+
+#include <fmt/format.h>
 
 namespace skiff::netproxy {
 

@@ -1,10 +1,11 @@
 #include "skiff/netproxy/pod_network.h"
 
-#include <fmt/format.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
 #include <set>
+
+#include <fmt/format.h>
 
 #include "skiff/common/log.h"
 #include "skiff/netproxy/ipam.h"

@@ -1,11 +1,11 @@
 #include "skiff/netproxy/proxy_rules.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <map>
 #include <set>
 #include <unordered_map>
+
+#include <fmt/format.h>
 
 #include "skiff/netproxy/chain_names.h"
 

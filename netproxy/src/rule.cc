@@ -1,11 +1,11 @@
 #include "skiff/netproxy/rule.h"
 
-#include <fmt/format.h>
-
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+#include <fmt/format.h>
 
 namespace skiff::netproxy {
 

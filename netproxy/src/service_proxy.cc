@@ -1,11 +1,11 @@
 #include "skiff/netproxy/service_proxy.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <map>
 #include <set>
 #include <unordered_map>
+
+#include <fmt/format.h>
 
 #include "skiff/common/log.h"
 

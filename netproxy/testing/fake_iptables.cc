@@ -1,10 +1,10 @@
 #include "skiff/netproxy/testing/fake_iptables.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <functional>
 #include <optional>
+
+#include <fmt/format.h>
 
 namespace skiff::netproxy::testing {
 

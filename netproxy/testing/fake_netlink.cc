@@ -1,8 +1,8 @@
 #include "skiff/netproxy/testing/fake_netlink.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
+
+#include <fmt/format.h>
 
 namespace skiff::netproxy::testing {
 

@@ -1,8 +1,9 @@
 #include "skiff/netproxy/ipam.h"
 
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>

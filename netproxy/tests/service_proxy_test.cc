@@ -1,8 +1,8 @@
 #include "skiff/netproxy/service_proxy.h"
+#include "skiff/netproxy/chain_names.h"
 
 #include <gtest/gtest.h>
 
-#include "skiff/netproxy/chain_names.h"
 #include "skiff/netproxy/testing/fake_iptables.h"
 #include "skiff/netproxy/testing/sample_services.h"
 

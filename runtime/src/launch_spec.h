@@ -5,9 +5,10 @@
 // <container dir>/spec.json, and skiff-init only applies it: no policy in the init.
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "skiff/common/result.h"
 #include "skiff/runtime/runtime.h"

@@ -5,9 +5,6 @@
 //   index/manifest list -> the entry for this node's platform -> GET that manifest by digest
 //   GET /v2/<repo>/blobs/<digest> for the config and each layer, streamed into the stage dir
 // Digests are verified by ImageStoreImpl::install (blobs) and here (manifests fetched by digest).
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -15,6 +12,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/version.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <map>
 #include <nlohmann/json.hpp>
 

@@ -6,9 +6,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "skiff/master/api/registry.h"
 #include "skiff/master/store/store.h"

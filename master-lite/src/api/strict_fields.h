@@ -4,9 +4,10 @@
 // (top level, metadata, Deployment/Service specs, pod specs and containers). Elsewhere unknown
 // fields are kept (DESIGN: unknown fields survive a round trip).
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "skiff/master/api/resources.h"
 

@@ -5,11 +5,12 @@
 
 #include <cstdint>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <tuple>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "skiff/master/scheduler/resources.h"
 #include "skiff/master/selectors.h"

@@ -1,11 +1,10 @@
 // Boost.Beast + OpenSSL transport (the one TU with Asio/Beast on the server side, to keep
 // compile times down). Each connection is a C++20 coroutine on its own strand.
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange
 
 #include <malloc.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -5,18 +5,20 @@
 // that matches the filter by its original tuple (what `conntrack -D` does internally).
 
 #include <arpa/inet.h>
-#include <fmt/format.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <netinet/in.h>
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 
-#include <cstring>
-#include <memory>
-#include <vector>
+#include <fmt/format.h>
 
 #include "skiff/netproxy/sys/conntrack.h"
 

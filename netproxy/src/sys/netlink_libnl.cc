@@ -4,9 +4,15 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <fmt/format.h>
 #include <linux/if_link.h>
 #include <net/if.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <memory>
+
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -14,12 +20,8 @@
 #include <netlink/route/link/veth.h>
 #include <netlink/route/route.h>
 #include <netlink/socket.h>
-#include <sched.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <fstream>
-#include <memory>
+#include <fmt/format.h>
 
 #include "skiff/common/unique_fd.h"
 #include "skiff/netproxy/sys/netlink.h"

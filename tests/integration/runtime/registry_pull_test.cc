@@ -15,8 +15,9 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "skiff/runtime/image_store.h"
 #include "test_env.h"

@@ -1,8 +1,6 @@
 // The runtime against the real kernel, on both backends (runtime.Backends/RuntimeTest.*/native
 // and .../runc): isolation defaults, cgroups and OOM, stop/exec/stats/logs, re-adoption after the
 // process owning the Runtime is SIGKILLed, and rollback of failed creates.
-#include "skiff/runtime/runtime.h"
-
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -16,6 +14,7 @@
 #include <thread>
 
 #include "skiff/common/file.h"
+#include "skiff/runtime/runtime.h"
 #include "test_env.h"
 
 namespace skiff::runtime {

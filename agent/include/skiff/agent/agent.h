@@ -4,8 +4,9 @@
 // pods, the kubelet API, the service proxy. runAgent blocks until SIGTERM/SIGINT and returns the
 // process exit code. Pods keep running when the agent stops (they are re-adopted on start).
 
-#include <memory>
 #include <nlohmann/json.hpp>
+
+#include <memory>
 #include <vector>
 
 #include "skiff/agent/config.h"

@@ -6,6 +6,7 @@
 #include <utility>  // before asio: its awaitable.hpp uses std::exchange without it
 
 #include <boost/asio/awaitable.hpp>
+
 #include <string>
 
 namespace skiff::agent {

@@ -5,9 +5,10 @@
 // (reference/kubelet-and-anchors.md §4). As with kubelet, a flag given on the command line
 // overrides the file.
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 

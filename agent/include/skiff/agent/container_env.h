@@ -7,8 +7,9 @@
 // (FOO_SERVICE_HOST, FOO_PORT_80_TCP_ADDR...) for names not already set. Errors carry the
 // message kubelet shows in CreateContainerConfigError.
 
-#include <map>
 #include <nlohmann/json.hpp>
+
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>

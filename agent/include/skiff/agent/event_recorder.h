@@ -7,12 +7,13 @@
 // and `lastTimestamp` are PATCHed, as the correlator's EventLogger does. Best-effort: a failed
 // post is logged and dropped; the queue is bounded (client-go's broadcaster drops too).
 
+#include <nlohmann/json.hpp>
+
 #include <condition_variable>
 #include <deque>
 #include <list>
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 

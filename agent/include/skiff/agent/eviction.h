@@ -19,11 +19,12 @@
 //
 // Stats and the clock are injected so the logic is unit-tested without a loaded machine.
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <functional>
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>

@@ -6,10 +6,11 @@
 //
 // Thread-safe: every call is independent (the transport opens a connection per request).
 
+#include <nlohmann/json.hpp>
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>

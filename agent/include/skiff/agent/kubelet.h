@@ -6,12 +6,13 @@
 // only when the status changed. A PLEG-style relist of the runtime (every second) triggers a
 // sync of the pods whose containers changed state.
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>

@@ -19,8 +19,9 @@
 //   GET  /pods, /stats/summary, /metrics (Prometheus text)
 // and plain HTTP healthz on 127.0.0.1:10248.
 
-#include <memory>
 #include <nlohmann/json.hpp>
+
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>

@@ -5,8 +5,9 @@
 // addresses. Consumer-side interface (STYLE.md §2); the hostinfo library backs it through an
 // adapter, and tests use fixed values.
 
-#include <memory>
 #include <nlohmann/json.hpp>
+
+#include <memory>
 #include <string>
 
 #include "skiff/agent/config.h"

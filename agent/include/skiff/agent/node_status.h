@@ -8,10 +8,11 @@
 // Thread-safety: registerNode/renewLease/syncStatus may run on different threads (the lease has
 // its own so pod work never delays it); shared state is behind a mutex.
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <functional>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "skiff/agent/backoff.h"

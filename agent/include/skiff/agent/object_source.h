@@ -4,9 +4,10 @@
 // service env vars, ServiceAccount tokens), behind a narrow interface so the pod logic is tested
 // without an API server.
 
+#include <nlohmann/json.hpp>
+
 #include <functional>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>

@@ -4,8 +4,9 @@
 // generateAPIPodStatus / getPhase / status.GeneratePodReadyCondition do
 // (pkg/kubelet/kubelet_pods.go, pkg/kubelet/status/generate.go). No I/O: unit-tested on its own.
 
-#include <map>
 #include <nlohmann/json.hpp>
+
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>

@@ -7,11 +7,12 @@
 // Every step looks at what the runtime reports first, so a sync is idempotent and an agent
 // restart re-adopts running containers instead of starting them again.
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 

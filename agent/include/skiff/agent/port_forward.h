@@ -14,6 +14,7 @@
 #include <utility>  // before asio: its awaitable.hpp uses std::exchange without it
 
 #include <boost/asio/awaitable.hpp>
+
 #include <chrono>
 #include <functional>
 #include <memory>

@@ -10,11 +10,12 @@
 // Probes run on one scheduler thread; exec goes through the runtime, httpGet and tcpSocket
 // connect to the pod IP from the agent (the pod network is routable from the node).
 
+#include <nlohmann/json.hpp>
+
 #include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "skiff/agent/pod_sync.h"

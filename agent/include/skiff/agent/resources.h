@@ -6,8 +6,9 @@
 //
 // TODO(agent): switch to common/quantity.h once the hostinfo branch lands it.
 
-#include <cstdint>
 #include <nlohmann/json.hpp>
+
+#include <cstdint>
 #include <string>
 
 #include "skiff/common/result.h"

@@ -7,6 +7,7 @@
 // one into the API (kubernetes.io/config.mirror).
 
 #include <nlohmann/json.hpp>
+
 #include <string>
 #include <vector>
 

@@ -7,9 +7,10 @@
 // is a symlink to it swapped by rename, and each key is a symlink through `..data`, so a
 // container never sees a half-updated set. Secrets sit on tmpfs when the agent may mount.
 
+#include <nlohmann/json.hpp>
+
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "skiff/agent/container_env.h"

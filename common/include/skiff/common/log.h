@@ -1,11 +1,12 @@
 #pragma once
 
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include <fmt/format.h>
 
 namespace skiff::log {
 

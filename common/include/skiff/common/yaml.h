@@ -6,6 +6,7 @@
 // strings, so `{port: 80}` and `{"port": 80}` read the same.
 
 #include <nlohmann/json.hpp>
+
 #include <string_view>
 #include <vector>
 

@@ -6,9 +6,10 @@
 // informers, so both sides agree on what a selector selects.
 
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "skiff/common/result.h"
 

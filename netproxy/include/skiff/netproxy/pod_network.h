@@ -2,9 +2,10 @@
 
 #include <functional>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "skiff/common/result.h"
 #include "skiff/netproxy/ipv4.h"

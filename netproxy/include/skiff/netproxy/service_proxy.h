@@ -2,8 +2,9 @@
 
 #include <chrono>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "skiff/common/result.h"
 #include "skiff/netproxy/proxy_rules.h"

@@ -6,10 +6,11 @@
 // fieldSelector metadata.name / spec.nodeName and labelSelector k=v. Subresources (status) are
 // stored on the parent object. Thread-safe; watches block until events arrive or are cancelled.
 
+#include <nlohmann/json.hpp>
+
 #include <condition_variable>
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>

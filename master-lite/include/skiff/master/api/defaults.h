@@ -5,6 +5,7 @@
 // DefaultTolerationSeconds).
 
 #include <cstdint>
+
 #include <nlohmann/json.hpp>
 
 #include "skiff/master/api/resources.h"

@@ -3,9 +3,10 @@
 // Discovery documents (reference/kube-api-surface.md §1): legacy /api, /apis and per
 // group-version lists, and aggregated discovery (apidiscovery.k8s.io v2 / v2beta1).
 
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 namespace skiff::master::api {
 

@@ -7,9 +7,10 @@
 // (strategicMergeKey); atomic lists and scalars are leaves; ownership changes are computed from
 // the leaves whose values differ.
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "skiff/common/result.h"
 

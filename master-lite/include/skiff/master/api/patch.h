@@ -2,8 +2,9 @@
 
 // The three PATCH flavours of the Kubernetes API (reference/kube-api-surface.md §6).
 
-#include <nlohmann/json.hpp>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "skiff/common/result.h"
 

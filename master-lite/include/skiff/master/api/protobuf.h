@@ -6,8 +6,9 @@
 // object in the k8s.io/api generated.proto encoding, decoded here into the JSON the REST API
 // carries. Responses stay JSON (clients pick the decoder from the response Content-Type).
 
-#include <nlohmann/json.hpp>
 #include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "skiff/common/result.h"
 

@@ -4,8 +4,9 @@
 // columns a Kubernetes 1.32 API server prints for each kind (kubernetes
 // pkg/printers/internalversion/printers.go), wide columns with priority 1.
 
-#include <nlohmann/json.hpp>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "skiff/master/api/object_util.h"
 #include "skiff/master/api/resources.h"

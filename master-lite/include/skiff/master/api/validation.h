@@ -3,9 +3,10 @@
 // Validation of the built-in types with Kubernetes' field paths and messages
 // (k8s.io/apimachinery pkg/util/validation/field, kubernetes pkg/apis/*/validation).
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "skiff/common/error.h"
 #include "skiff/master/api/resources.h"

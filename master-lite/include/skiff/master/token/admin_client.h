@@ -6,8 +6,9 @@
 // kubeconfig's CA. The commands are short-lived; one connection per request is fine.
 
 #include <chrono>
-#include <nlohmann/json.hpp>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "skiff/common/kubeconfig.h"
 #include "skiff/common/result.h"

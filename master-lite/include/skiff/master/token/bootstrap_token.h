@@ -8,10 +8,11 @@
 
 #include <chrono>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "skiff/common/result.h"
 #include "skiff/common/rfc3339.h"  // formatRfc3339, used for expirations
