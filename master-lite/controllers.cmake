@@ -24,7 +24,6 @@ add_library(skiff_master_controllers
   src/controllers/cronjob.cc
   src/controllers/controller_manager.cc
   src/controllers/event_recorder.cc
-  src/scheduler/resources.cc
   src/scheduler/node_info.cc
   src/scheduler/scheduler.cc
 )

@@ -12,6 +12,7 @@
 #include "skiff/agent/eviction.h"
 #include "skiff/agent/image_gc.h"
 #include "skiff/common/log.h"
+#include "skiff/hostinfo/resource_flags.h"
 
 namespace skiff::agent::cmd {
 namespace {
@@ -168,11 +169,13 @@ Added addRun(CLI::App& app) {
     if (!flags->kube_reserved.empty()) {
       auto r = parseKeyValueList(flags->kube_reserved, "--kube-reserved");
       if (!r) return fail(r.error());
+      if (auto q = hostinfo::parseReservedMap(*r, "--kube-reserved"); !q) return fail(q.error());
       cfg.kube_reserved = *r;
     }
     if (!flags->system_reserved.empty()) {
       auto r = parseKeyValueList(flags->system_reserved, "--system-reserved");
       if (!r) return fail(r.error());
+      if (auto q = hostinfo::parseReservedMap(*r, "--system-reserved"); !q) return fail(q.error());
       cfg.system_reserved = *r;
     }
     if (!flags->eviction_hard.empty()) {

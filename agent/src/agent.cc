@@ -412,7 +412,9 @@ int runAgent(const AgentConfig& cfg) {
     return fail(
         Error(ErrorCode::Internal, "create root dir '" + cfg.root_dir + "': " + ec.message()));
 
-  auto facts = makeProcNodeFacts(cfg);
+  auto made_facts = makeNodeFacts(cfg);
+  if (!made_facts) return fail(made_facts.error());
+  NodeFactsPtr facts = std::move(*made_facts);
   auto snapshot = facts->collect();
   if (!snapshot) return fail(snapshot.error());
   std::string node_name =
@@ -521,8 +523,10 @@ int runAgent(const AgentConfig& cfg) {
 
   // Pods.
   KubeletLimits limits;
-  limits.allocatable_milli_cpu = parseMilliCpu(snapshot->allocatable.value("cpu", "0")).value_or(0);
-  limits.allocatable_memory = parseBytes(snapshot->allocatable.value("memory", "0")).value_or(0);
+  limits.allocatable_milli_cpu =
+      quantityMilli(snapshot->allocatable.value("cpu", json("0"))).value_or(0);
+  limits.allocatable_memory =
+      quantityValue(snapshot->allocatable.value("memory", json("0"))).value_or(0);
   limits.max_pods = cfg.max_pods;
   // Made before anything that syncs pods: the object source reads Services from it.
   std::unique_ptr<BoundedFrequencyRunner> proxy_runner;
@@ -544,7 +548,7 @@ int runAgent(const AgentConfig& cfg) {
   psc.log_dir = cfg.pod_log_dir;
   psc.cluster_dns = cfg.cluster_dns;
   psc.cluster_domain = cfg.cluster_domain;
-  psc.memory_capacity = parseBytes(snapshot->capacity.value("memory", "0")).value_or(0);
+  psc.memory_capacity = quantityValue(snapshot->capacity.value("memory", json("0"))).value_or(0);
   psc.min_oom_score_adj = lowestOomScoreAdj();
   psc.allocatable_milli_cpu = limits.allocatable_milli_cpu;
   psc.allocatable_memory = limits.allocatable_memory;

@@ -6,6 +6,7 @@
 
 #include "skiff/common/file.h"
 #include "skiff/common/yaml.h"
+#include "skiff/hostinfo/resource_flags.h"
 
 namespace skiff::agent {
 
@@ -25,20 +26,6 @@ std::vector<std::string> splitComma(const std::string& text) {
   return out;
 }
 
-const std::set<std::string> kEvictionSignals = {"memory.available",   "nodefs.available",
-                                                "nodefs.inodesFree",  "imagefs.available",
-                                                "imagefs.inodesFree", "pid.available"};
-
-Result<void> checkThreshold(const std::string& signal, const std::string& value) {
-  if (!kEvictionSignals.count(signal)) {
-    return Error(ErrorCode::Invalid, "parse eviction threshold: unknown signal '" + signal + "'");
-  }
-  if (value.empty() || value.find_first_not_of("0123456789.%KMGTPEikmgtpe") != std::string::npos) {
-    return Error(ErrorCode::Invalid,
-                 "parse eviction threshold '" + signal + "': bad quantity '" + value + "'");
-  }
-  return ok();
-}
 }  // namespace
 
 Result<std::map<std::string, std::string>> parseKeyValueList(const std::string& text,
@@ -93,18 +80,9 @@ Result<std::chrono::seconds> parseGoDuration(const std::string& text, const std:
 
 Result<std::map<std::string, std::string>> parseEvictionThresholds(const std::string& text,
                                                                    const std::string& flag) {
-  std::map<std::string, std::string> out;
-  for (const auto& term : splitComma(text)) {
-    auto lt = term.find('<');
-    if (lt == std::string::npos || lt == 0) {
-      return Error(ErrorCode::Invalid,
-                   "parse " + flag + ": '" + term + "' is not of the form signal<quantity");
-    }
-    std::string signal = term.substr(0, lt), value = term.substr(lt + 1);
-    SKIFF_TRY(checkThreshold(signal, value));
-    out[signal] = value;
-  }
-  return out;
+  SKIFF_ASSIGN_OR_RETURN(auto thresholds, hostinfo::splitEvictionFlag(text, flag));
+  SKIFF_TRY(hostinfo::parseEvictionThresholdMap(thresholds, flag));
+  return thresholds;
 }
 
 Result<std::vector<json>> parseTaints(const std::string& text) {
@@ -213,14 +191,16 @@ Result<void> applyKubeletConfiguration(const json& doc, AgentConfig& cfg) {
   SKIFF_TRY(string("tlsCertFile", cfg.tls_cert_file));
   SKIFF_TRY(string("tlsPrivateKeyFile", cfg.tls_private_key_file));
   SKIFF_TRY(strMap("kubeReserved", cfg.kube_reserved));
+  SKIFF_TRY(hostinfo::parseReservedMap(cfg.kube_reserved, "kubeReserved"));
   SKIFF_TRY(strMap("systemReserved", cfg.system_reserved));
+  SKIFF_TRY(hostinfo::parseReservedMap(cfg.system_reserved, "systemReserved"));
   if (doc.contains("evictionHard")) {
     SKIFF_TRY(strMap("evictionHard", cfg.eviction_hard));
-    for (const auto& [s, v] : cfg.eviction_hard) SKIFF_TRY(checkThreshold(s, v));
+    SKIFF_TRY(hostinfo::parseEvictionThresholdMap(cfg.eviction_hard, "evictionHard"));
   }
   if (doc.contains("evictionSoft")) {
     SKIFF_TRY(strMap("evictionSoft", cfg.eviction_soft));
-    for (const auto& [s, v] : cfg.eviction_soft) SKIFF_TRY(checkThreshold(s, v));
+    SKIFF_TRY(hostinfo::parseEvictionThresholdMap(cfg.eviction_soft, "evictionSoft"));
   }
   SKIFF_TRY(strMap("evictionSoftGracePeriod", cfg.eviction_soft_grace_period));
   SKIFF_TRY(strMap("evictionMinimumReclaim", cfg.eviction_minimum_reclaim));

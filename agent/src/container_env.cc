@@ -140,8 +140,8 @@ Result<std::string> resourceFieldValue(const json& container, const json& ref,
   if (res == "limits.cpu" || res == "requests.cpu") {
     std::string q = from(res == "limits.cpu" ? "limits" : "requests", "cpu");
     int64_t milli = q.empty() ? (res == "limits.cpu" ? ctx.node_allocatable_milli_cpu : 0)
-                              : parseMilliCpu(q).value_or(0);
-    int64_t div = divisor.empty() ? 1000 : parseMilliCpu(divisor).value_or(1000);
+                              : quantityMilli(json(q)).value_or(0);
+    int64_t div = divisor.empty() ? 1000 : quantityMilli(json(divisor)).value_or(1000);
     if (div <= 0) div = 1000;
     return std::to_string((milli + div - 1) / div);  // kubelet rounds up
   }
@@ -151,8 +151,8 @@ Result<std::string> resourceFieldValue(const json& container, const json& ref,
     std::string name = res.substr(res.find('.') + 1);
     std::string q = from(lim ? "limits" : "requests", name.c_str());
     int64_t bytes = q.empty() ? (lim && name == "memory" ? ctx.node_allocatable_memory : 0)
-                              : parseBytes(q).value_or(0);
-    int64_t div = divisor.empty() ? 1 : parseBytes(divisor).value_or(1);
+                              : quantityValue(json(q)).value_or(0);
+    int64_t div = divisor.empty() ? 1 : quantityValue(json(divisor)).value_or(1);
     if (div <= 0) div = 1;
     return std::to_string((bytes + div - 1) / div);
   }

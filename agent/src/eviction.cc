@@ -70,13 +70,13 @@ std::string uidOf(const json& pod) {
 
 // Requests of the pod for the resource a signal reclaims.
 int64_t podRequestFor(const json& pod, const std::string& resource) {
-  if (resource == "memory") return podRequests(pod).memory_bytes;
+  if (resource == "memory") return cpuAndMemory(podRequests(pod)).memory_bytes;
   if (resource == "ephemeral-storage") {
     int64_t sum = 0;
     for (const auto& c : pod.value("spec", json::object()).value("containers", json::array())) {
       const json& req = c.value("resources", json::object()).value("requests", json::object());
-      if (req.contains("ephemeral-storage") && req["ephemeral-storage"].is_string()) {
-        sum += parseBytes(req["ephemeral-storage"].get<std::string>()).value_or(0);
+      if (req.contains("ephemeral-storage")) {
+        sum += quantityValue(req["ephemeral-storage"]).value_or(0);
       }
     }
     return sum;
@@ -147,7 +147,7 @@ Result<EvictionQuantity> parseEvictionQuantity(const std::string& signal, const 
     }
     q.percentage = pct / 100;
   } else {
-    auto v = parseBytes(text);
+    auto v = quantityValue(json(text));
     if (!v || *v < 0)
       return Error(ErrorCode::Invalid, what + " " + signal + ": invalid quantity '" + text + "'");
     q.quantity = *v;
@@ -287,7 +287,7 @@ std::string EvictionManager::evictionMessage(const EvictionThreshold& t,
     if (it == usage->containers.end()) continue;
     int64_t used = resource == "memory" ? it->second.memory_working_set : it->second.disk_bytes;
     std::string req = requestString(c, resource);
-    int64_t req_bytes = parseBytes(req).value_or(0);
+    int64_t req_bytes = quantityValue(json(req)).value_or(0);
     if (used > req_bytes) {
       msg += "Container " + name + " was using " + formatBinaryQuantity(used) + ", request is " +
              req + ", has larger consumption of " + resource + ". ";
@@ -412,7 +412,7 @@ std::optional<WaitingReason> EvictionManager::admit(const json& pod) {
   // Only memory pressure: non-BestEffort pods fit, and BestEffort ones that tolerate the
   // memory-pressure taint (lifecycle admit handler in eviction_manager.go).
   if (p.memory && !p.disk && !p.pid) {
-    if (qosClass(pod) != "BestEffort") return std::nullopt;
+    if (podQosClass(pod) != QosClass::BestEffort) return std::nullopt;
     for (const auto& tol : pod.value("spec", json::object()).value("tolerations", json::array())) {
       std::string key = tol.value("key", ""), op = tol.value("operator", "Equal");
       std::string effect = tol.value("effect", "");

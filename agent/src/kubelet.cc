@@ -41,7 +41,7 @@ std::vector<std::tuple<std::string, int, std::string>> hostPorts(const json& pod
 }  // namespace
 
 PodFootprint podFootprint(const json& pod) {
-  return PodFootprint{podRequests(pod), hostPorts(pod)};
+  return PodFootprint{cpuAndMemory(podRequests(pod)), hostPorts(pod)};
 }
 
 std::optional<WaitingReason> admitPod(const json& pod, const std::vector<json>& admitted,
@@ -65,7 +65,7 @@ std::optional<WaitingReason> admitPodAmong(const json& pod,
                              std::to_string(admitted.size()) +
                              ", capacity: " + std::to_string(limits.max_pods)};
   }
-  PodResources want = podRequests(pod);
+  PodResources want = cpuAndMemory(podRequests(pod));
   PodResources used;
   for (const PodFootprint* p : admitted) {
     used.cpu_milli += p->requests.cpu_milli;

@@ -3,62 +3,21 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
-#include <sys/statvfs.h>
-#include <sys/utsname.h>
-#include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <sstream>
 
-#include "skiff/agent/resources.h"
 #include "skiff/common/file.h"
+#include "skiff/hostinfo/host_info.h"
+#include "skiff/hostinfo/node_object.h"
+#include "skiff/hostinfo/node_resources.h"
 
 namespace skiff::agent {
 
 using nlohmann::json;
 
 namespace {
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
-  return s;
-}
-
-int64_t meminfoField(const std::string& meminfo, const std::string& key) {
-  std::istringstream in(meminfo);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key + ":", 0) == 0) {
-      std::istringstream ls(line.substr(key.size() + 1));
-      int64_t kb = -1;
-      ls >> kb;
-      return kb < 0 ? -1 : kb * 1024;
-    }
-  }
-  return -1;
-}
-
-std::string osPrettyName() {
-  auto text = readFile("/etc/os-release", 64u << 10);
-  if (!text) return "Linux";
-  std::istringstream in(*text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("PRETTY_NAME=", 0) == 0) {
-      std::string v = line.substr(12);
-      if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'')) v = v.substr(1, v.size() - 2);
-      return v;
-    }
-  }
-  return "Linux";
-}
-
-std::string goArch(const std::string& machine) {
-  if (machine == "x86_64") return "amd64";
-  if (machine == "aarch64") return "arm64";
-  if (machine.rfind("arm", 0) == 0) return "arm";
-  return machine;
-}
 
 std::string firstGlobalIp() {
   struct ifaddrs* ifs = nullptr;
@@ -79,89 +38,23 @@ std::string firstGlobalIp() {
   return out;
 }
 
-int64_t reserved(const std::map<std::string, std::string>& m, const std::string& key, bool cpu) {
-  auto it = m.find(key);
-  if (it == m.end()) return 0;
-  return cpu ? parseMilliCpu(it->second).value_or(0) : parseBytes(it->second).value_or(0);
-}
-
-// A hard eviction threshold as an absolute amount of `capacity`.
-int64_t threshold(const std::map<std::string, std::string>& m, const std::string& signal,
-                  int64_t capacity) {
-  auto it = m.find(signal);
-  if (it == m.end()) return 0;
-  const std::string& v = it->second;
-  if (!v.empty() && v.back() == '%') {
-    double pct = std::strtod(v.c_str(), nullptr);
-    return static_cast<int64_t>(capacity * pct / 100.0);
-  }
-  return parseBytes(v).value_or(0);
-}
-
-std::string milliString(int64_t milli) {
-  if (milli % 1000 == 0) return std::to_string(milli / 1000);
-  return std::to_string(milli) + "m";
-}
-
-std::string kiString(int64_t bytes) {
-  if (bytes % 1024 == 0) return std::to_string(bytes / 1024) + "Ki";
-  return std::to_string(bytes);
-}
-
-class ProcNodeFacts final : public NodeFacts {
+// The node as hostinfo sees it (the code its fixture tests cover): capacity and allocatable as
+// the kubelet computes them, nodeInfo, and the hostname.
+class HostinfoNodeFacts final : public NodeFacts {
  public:
-  explicit ProcNodeFacts(AgentConfig cfg) : cfg_(std::move(cfg)) {}
+  HostinfoNodeFacts(hostinfo::HostPaths paths, hostinfo::NodeConfig config)
+      : paths_(std::move(paths)),
+        config_(std::move(config)),
+        sys_(hostinfo::sys::makeRealHostSys()) {}
 
   Result<NodeFactsSnapshot> collect() override {
+    SKIFF_ASSIGN_OR_RETURN(auto host, hostinfo::collectHostInfo(paths_, *sys_));
+    SKIFF_ASSIGN_OR_RETURN(auto resources, hostinfo::computeNodeResources(host, config_));
     NodeFactsSnapshot s;
-    long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
-    SKIFF_ASSIGN_OR_RETURN(auto meminfo, readFile("/proc/meminfo", 1u << 20));
-    int64_t mem = meminfoField(meminfo, "MemTotal");
-    if (cpus <= 0 || mem <= 0) return Error(ErrorCode::Invalid, "read node capacity: bad /proc");
-    struct statvfs fs {};
-    int64_t eph = 0;
-    std::string fs_path = cfg_.root_dir;
-    while (::statvfs(fs_path.c_str(), &fs) != 0 && fs_path.size() > 1) {
-      fs_path = fs_path.substr(0, std::max<std::size_t>(1, fs_path.rfind('/')));
-    }
-    eph = static_cast<int64_t>(fs.f_blocks) * static_cast<int64_t>(fs.f_frsize);
-    int64_t cpu_milli = cpus * 1000;
-    s.capacity = {{"cpu", std::to_string(cpus)},
-                  {"memory", kiString(mem)},
-                  {"ephemeral-storage", kiString(eph - eph % 1024)},
-                  {"hugepages-1Gi", "0"},
-                  {"hugepages-2Mi", "0"},
-                  {"pods", std::to_string(cfg_.max_pods)}};
-    int64_t a_cpu = cpu_milli - reserved(cfg_.kube_reserved, "cpu", true) -
-                    reserved(cfg_.system_reserved, "cpu", true);
-    int64_t a_mem = mem - reserved(cfg_.kube_reserved, "memory", false) -
-                    reserved(cfg_.system_reserved, "memory", false) -
-                    threshold(cfg_.eviction_hard, "memory.available", mem);
-    int64_t a_eph = eph - reserved(cfg_.kube_reserved, "ephemeral-storage", false) -
-                    reserved(cfg_.system_reserved, "ephemeral-storage", false) -
-                    threshold(cfg_.eviction_hard, "nodefs.available", eph);
-    s.allocatable = {{"cpu", milliString(std::max<int64_t>(0, a_cpu))},
-                     {"memory", kiString(std::max<int64_t>(0, a_mem - a_mem % 1024))},
-                     {"ephemeral-storage", std::to_string(std::max<int64_t>(0, a_eph))},
-                     {"hugepages-1Gi", "0"},
-                     {"hugepages-2Mi", "0"},
-                     {"pods", std::to_string(cfg_.max_pods)}};
-    struct utsname u {};
-    ::uname(&u);
-    std::string machine_id = trim(readFile("/etc/machine-id", 4096).value_or(""));
-    std::string boot_id = trim(readFile("/proc/sys/kernel/random/boot_id", 4096).value_or(""));
-    std::string uuid = trim(readFile("/sys/class/dmi/id/product_uuid", 4096).value_or(""));
-    if (uuid.empty()) uuid = machine_id;
-    s.node_info = {{"machineID", machine_id},
-                   {"systemUUID", uuid},
-                   {"bootID", boot_id},
-                   {"kernelVersion", u.release},
-                   {"osImage", osPrettyName()},
-                   {"operatingSystem", "linux"},
-                   {"architecture", goArch(u.machine)}};
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
-    s.hostname = host;
+    s.capacity = hostinfo::resourceListJson(resources.capacity);
+    s.allocatable = hostinfo::resourceListJson(resources.allocatable);
+    s.node_info = hostinfo::buildNodeInfo(host);
+    s.hostname = host.hostname;
     std::transform(s.hostname.begin(), s.hostname.end(), s.hostname.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     s.default_ip = firstGlobalIp();
@@ -169,29 +62,47 @@ class ProcNodeFacts final : public NodeFacts {
   }
 
  private:
-  AgentConfig cfg_;
+  hostinfo::HostPaths paths_;
+  hostinfo::NodeConfig config_;
+  hostinfo::sys::HostSysPtr sys_;
 };
 
 }  // namespace
 
-NodeFactsPtr makeProcNodeFacts(const AgentConfig& cfg) {
-  return std::make_unique<ProcNodeFacts>(cfg);
+Result<NodeFactsPtr> makeNodeFacts(const AgentConfig& cfg) {
+  hostinfo::NodeConfig config;
+  SKIFF_ASSIGN_OR_RETURN(config.kube_reserved,
+                         hostinfo::parseReservedMap(cfg.kube_reserved, "--kube-reserved"));
+  SKIFF_ASSIGN_OR_RETURN(config.system_reserved,
+                         hostinfo::parseReservedMap(cfg.system_reserved, "--system-reserved"));
+  SKIFF_ASSIGN_OR_RETURN(config.eviction_hard,
+                         hostinfo::parseEvictionThresholdMap(cfg.eviction_hard, "--eviction-hard"));
+  config.max_pods = cfg.max_pods;
+  hostinfo::HostPaths paths;
+  paths.state_dir = cfg.root_dir;
+  return NodeFactsPtr(std::make_unique<HostinfoNodeFacts>(std::move(paths), std::move(config)));
 }
 
 Result<NodeUsage> readNodeUsage(const std::string& root_dir) {
   NodeUsage u;
-  SKIFF_ASSIGN_OR_RETURN(auto meminfo, readFile("/proc/meminfo", 1u << 20));
-  u.memory_available = meminfoField(meminfo, "MemAvailable");
-  u.memory_capacity = meminfoField(meminfo, "MemTotal");
+  hostinfo::HostPaths paths;
+  SKIFF_ASSIGN_OR_RETURN(auto meminfo, hostinfo::readMemInfo(paths));
+  u.memory_available =
+      meminfo.mem_available_bytes ? static_cast<int64_t>(*meminfo.mem_available_bytes) : -1;
+  u.memory_capacity = static_cast<int64_t>(meminfo.mem_total_bytes);
+  auto sys = hostinfo::sys::makeRealHostSys();
   std::string path = root_dir;
-  struct statvfs fs {};
-  while (::statvfs(path.c_str(), &fs) != 0 && path.size() > 1) {
+  auto fs = sys->statfs(path);
+  while (!fs && fs.error().is(ErrorCode::NotFound) && path.size() > 1) {
     path = path.substr(0, std::max<std::size_t>(1, path.rfind('/')));
+    fs = sys->statfs(path);
   }
-  u.nodefs_available = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
-  u.nodefs_capacity = static_cast<int64_t>(fs.f_blocks) * static_cast<int64_t>(fs.f_frsize);
-  u.nodefs_inodes_free = static_cast<int64_t>(fs.f_ffree);
-  u.nodefs_inodes = static_cast<int64_t>(fs.f_files);
+  if (fs) {
+    u.nodefs_available = static_cast<int64_t>(fs->available_bytes);
+    u.nodefs_capacity = static_cast<int64_t>(fs->capacity_bytes);
+    u.nodefs_inodes_free = static_cast<int64_t>(fs->inodes_free);
+    u.nodefs_inodes = static_cast<int64_t>(fs->inodes);
+  }
   auto pid_max = readFile("/proc/sys/kernel/pid_max", 64);
   auto loadavg = readFile("/proc/loadavg", 256);
   if (pid_max && loadavg) {

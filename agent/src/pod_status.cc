@@ -241,7 +241,7 @@ json computePodStatus(const StatusInputs& in) {
     status["phase"] = "Failed";
     status["reason"] = in.terminal_failure->reason;
     status["message"] = in.terminal_failure->message;
-    status["qosClass"] = qosClass(in.pod);
+    status["qosClass"] = qosClassName(podQosClass(in.pod));
     if (!in.host_ip.empty()) {
       status["hostIP"] = in.host_ip;
       status["hostIPs"] = json::array({{{"ip", in.host_ip}}});
@@ -274,7 +274,7 @@ json computePodStatus(const StatusInputs& in) {
     status["podIPs"] = json::array({{{"ip", pod_ip}}});
   }
   status["startTime"] = old.value("startTime", in.now);
-  status["qosClass"] = qosClass(in.pod);
+  status["qosClass"] = qosClassName(podQosClass(in.pod));
   if (!init_statuses.empty()) status["initContainerStatuses"] = init_statuses;
   status["containerStatuses"] = statuses;
 

@@ -67,13 +67,6 @@ std::vector<std::string> strings(const json& arr) {
   return out;
 }
 
-std::string qosCgroupParent(const json& pod) {
-  std::string qos = qosClass(pod);
-  std::string uid = uidOf(pod);
-  if (qos == "Guaranteed") return "kubepods/pod" + uid;
-  return "kubepods/" + std::string(qos == "Burstable" ? "burstable" : "besteffort") + "/pod" + uid;
-}
-
 }  // namespace
 
 PodSyncer::PodSyncer(PodSyncConfig cfg, ContainerRuntime& runtime, PodNetworkManager* network,
@@ -246,7 +239,7 @@ Result<std::string> PodSyncer::ensureSandbox(const json& pod, PodRuntimeView& vi
     if (v.is_string()) sc.labels[k] = v.get<std::string>();
   }
   sc.host_network = spec.value("hostNetwork", false);
-  sc.cgroup_parent = qosCgroupParent(pod);
+  sc.qos = podQosClass(pod);
   for (const auto& c : spec.value("containers", json::array())) {
     for (const auto& p : c.value("ports", json::array())) {
       if (p.value("hostPort", 0) == 0) continue;
@@ -417,7 +410,8 @@ Result<void> PodSyncer::startContainer(const json& pod, const json& spec,
   }
 
   // Resources -> cgroup values (kubelet's helpers_linux.go) and OOM score.
-  PodResources req = containerRequests(spec), lim = containerLimits(spec);
+  PodResources req = cpuAndMemory(containerRequests(spec));
+  PodResources lim = cpuAndMemory(containerLimits(spec));
   cc.resources.cpu_shares = milliCpuToShares(req.cpu_milli);
   cc.resources.cpu_quota = milliCpuToQuota(lim.cpu_milli, cc.resources.cpu_period);
   cc.resources.memory_limit = lim.memory_bytes;

@@ -62,9 +62,9 @@ class RuntimeAdapter final : public ContainerRuntime {
     c.metadata = {cfg.name, cfg.uid, cfg.ns, cfg.attempt};
     c.hostname = cfg.hostname;
     c.host_network = cfg.host_network;
-    c.qos = cfg.cgroup_parent.find("besteffort") != std::string::npos  ? rt::QosClass::BestEffort
-            : cfg.cgroup_parent.find("burstable") != std::string::npos ? rt::QosClass::Burstable
-                                                                       : rt::QosClass::Guaranteed;
+    c.qos = cfg.qos == QosClass::Guaranteed  ? rt::QosClass::Guaranteed
+            : cfg.qos == QosClass::Burstable ? rt::QosClass::Burstable
+                                             : rt::QosClass::BestEffort;
     c.labels = cfg.labels;
     c.annotations = cfg.annotations;
     return r_->runPodSandbox(c);

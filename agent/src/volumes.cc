@@ -65,10 +65,6 @@ Result<void> writeFile(const std::string& path, const std::string& data, unsigne
   return ok();
 }
 
-std::string quantity(const json& v) {
-  return v.is_string() ? v.get<std::string>() : v.is_number() ? v.dump() : "";
-}
-
 }  // namespace
 
 std::unique_ptr<Mounter> makeRealMounter() { return std::make_unique<RealMounter>(); }
@@ -284,8 +280,7 @@ Result<std::string> VolumeManager::setupVolume(const json& pod, const json& vol,
     if (ec) return Error(ErrorCode::Internal, "create '" + dir + "': " + ec.message());
     ::chmod(dir.c_str(), 0777);
     if (ed.value("medium", "") == "Memory" && !mounter_.isMountPoint(dir)) {
-      int64_t size =
-          ed.contains("sizeLimit") ? parseBytes(quantity(ed["sizeLimit"])).value_or(0) : 0;
+      int64_t size = ed.contains("sizeLimit") ? quantityValue(ed["sizeLimit"]).value_or(0) : 0;
       SKIFF_TRY(mounter_.mountTmpfs(dir, size));
       ::chmod(dir.c_str(), 0777);
     }

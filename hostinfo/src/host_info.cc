@@ -111,9 +111,7 @@ Result<void> readCpus(const HostPaths& paths, sys::HostSys& sys, HostInfo& info)
 }
 
 Result<void> readMemory(const HostPaths& paths, HostInfo& info) {
-  const std::string meminfo_path = paths.path("/proc/meminfo");
-  SKIFF_ASSIGN_OR_RETURN(std::string meminfo, detail::readSmallFile(meminfo_path));
-  SKIFF_ASSIGN_OR_RETURN(info.meminfo, parseMemInfo(meminfo, meminfo_path));
+  SKIFF_ASSIGN_OR_RETURN(info.meminfo, readMemInfo(paths));
   SKIFF_ASSIGN_OR_RETURN(info.cgroup_memory_limit, cgroupMemoryLimit(paths, info.cgroups));
   info.memory_capacity_bytes = info.meminfo.mem_total_bytes;
   if (info.cgroup_memory_limit && *info.cgroup_memory_limit < info.memory_capacity_bytes) {
@@ -183,6 +181,12 @@ std::string goArch(std::string_view machine) {
   if (machine == "mips64") return "mips64";
   if (machine == "loongarch64") return "loong64";
   return std::string(machine);
+}
+
+Result<MemInfo> readMemInfo(const HostPaths& paths) {
+  const std::string path = paths.path("/proc/meminfo");
+  SKIFF_ASSIGN_OR_RETURN(std::string text, detail::readSmallFile(path));
+  return parseMemInfo(text, path);
 }
 
 Result<HostInfo> collectHostInfo(const HostPaths& paths, sys::HostSys& sys) {

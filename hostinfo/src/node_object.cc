@@ -4,15 +4,12 @@
 #include "skiff/hostinfo/node_name.h"
 
 namespace skiff::hostinfo {
-namespace {
 
-nlohmann::json toJson(const ResourceList& list) {
+nlohmann::json resourceListJson(const ResourceList& list) {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [name, q] : list) out[name] = q.toString();
   return out;
 }
-
-}  // namespace
 
 nlohmann::json buildNodeInfo(const HostInfo& host) {
   return {
@@ -44,8 +41,8 @@ nlohmann::json buildNodeObject(const std::string& node_name, const HostInfo& hos
       {"metadata", {{"name", node_name}, {"labels", labels}}},
       {"spec", nlohmann::json::object()},
       {"status",
-       {{"capacity", toJson(resources.capacity)},
-        {"allocatable", toJson(resources.allocatable)},
+       {{"capacity", resourceListJson(resources.capacity)},
+        {"allocatable", resourceListJson(resources.allocatable)},
         {"nodeInfo", buildNodeInfo(host)}}},
   };
 }

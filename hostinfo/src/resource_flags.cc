@@ -39,14 +39,22 @@ std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 }  // namespace
 
 Result<ResourceList> parseReservedFlag(std::string_view value, std::string_view flag) {
-  ResourceList out;
+  std::map<std::string, std::string> pairs;
   for (std::string_view item : splitItems(value)) {
     const std::size_t eq = item.find('=');
     if (eq == std::string_view::npos) {
       return flagError(flag, item, "malformed pair, expect string=string");
     }
-    const std::string key(detail::trim(item.substr(0, eq)));
-    const std::string_view v = detail::trim(item.substr(eq + 1));
+    pairs[std::string(detail::trim(item.substr(0, eq)))] = detail::trim(item.substr(eq + 1));
+  }
+  return parseReservedMap(pairs, flag);
+}
+
+Result<ResourceList> parseReservedMap(const std::map<std::string, std::string>& pairs,
+                                      std::string_view flag) {
+  ResourceList out;
+  for (const auto& [key, v] : pairs) {
+    const std::string item = key + "=" + v;
     if (key != kResourceCpu && key != kResourceMemory && key != kResourceEphemeralStorage &&
         key != kResourcePid) {
       return flagError(flag, item, "cannot reserve " + quoted(key) + " resource");
@@ -58,71 +66,87 @@ Result<ResourceList> parseReservedFlag(std::string_view value, std::string_view 
                            " resource: " + q.error().message());
     }
     if (q->sign() < 0) {
-      return flagError(
-          flag, item,
-          "resource quantity for " + quoted(key) + " cannot be negative: " + std::string(v));
+      return flagError(flag, item,
+                       "resource quantity for " + quoted(key) + " cannot be negative: " + v);
     }
     out[key] = *q;
   }
   return out;
 }
 
-Result<std::vector<EvictionThreshold>> parseEvictionThresholds(std::string_view value,
-                                                               std::string_view flag) {
-  std::vector<EvictionThreshold> out;
-  std::vector<std::string> seen;
+Result<std::map<std::string, std::string>> splitEvictionFlag(std::string_view value,
+                                                             std::string_view flag) {
+  std::map<std::string, std::string> out;
   for (std::string_view item : splitItems(value)) {
     const std::size_t lt = item.find('<');
     if (lt == std::string_view::npos) {
       return flagError(flag, item, "malformed pair, expect string<string");
     }
     const std::string signal(detail::trim(item.substr(0, lt)));
-    const std::string_view v = detail::trim(item.substr(lt + 1));
-    bool known = false;
-    for (auto s : kSignals) known = known || s == signal;
-    if (!known) return flagError(flag, item, "unsupported eviction signal " + signal);
-    for (const auto& s : seen) {
-      if (s == signal) {
-        return flagError(flag, item, "found duplicate eviction threshold for signal " + signal);
-      }
+    if (out.count(signal)) {
+      return flagError(flag, item, "found duplicate eviction threshold for signal " + signal);
     }
-    seen.push_back(signal);
-
-    if (v.ends_with("%")) {
-      if (v == "0%" || v == "100%") continue;  // kubelet ignores both
-      std::string number(v);
-      while (!number.empty() && number.back() == '%') number.pop_back();
-      // strconv.ParseFloat(s, 32): the whole string must be a number.
-      char* end = nullptr;
-      errno = 0;
-      const double parsed = number.empty() ? NAN : std::strtod(number.c_str(), &end);
-      if (number.empty() || end != number.c_str() + number.size() || errno == ERANGE ||
-          !std::isfinite(parsed) || number.find_first_of("xXpP") != std::string::npos) {
-        return flagError(flag, item, "invalid percentage " + quoted(v));
-      }
-      const float percentage = static_cast<float>(parsed) / 100.0f;
-      if (percentage < 0) {
-        return flagError(
-            flag, item,
-            "eviction percentage threshold " + signal + " must be >= 0%: " + std::string(v));
-      }
-      if (percentage > 1) {
-        return flagError(
-            flag, item,
-            "eviction percentage threshold " + signal + " must be <= 100%: " + std::string(v));
-      }
-      out.push_back({signal, std::nullopt, percentage});
-      continue;
-    }
-    auto q = Quantity::parse(v);
-    if (!q) return flagError(flag, item, q.error().message());
-    if (q->sign() <= 0) {
-      return flagError(flag, item,
-                       "eviction threshold " + signal + " must be positive: " + q->toString());
-    }
-    out.push_back({signal, *q, 0});
+    out[signal] = detail::trim(item.substr(lt + 1));
   }
   return out;
+}
+
+Result<std::optional<EvictionThreshold>> parseEvictionThreshold(const std::string& signal,
+                                                                std::string_view v,
+                                                                std::string_view flag) {
+  const std::string item = signal + "<" + std::string(v);
+  bool known = false;
+  for (auto s : kSignals) known = known || s == signal;
+  if (!known) return flagError(flag, item, "unsupported eviction signal " + signal);
+  if (v.ends_with("%")) {
+    if (v == "0%" || v == "100%")
+      return std::optional<EvictionThreshold>();  // kubelet ignores both
+    std::string number(v);
+    while (!number.empty() && number.back() == '%') number.pop_back();
+    // strconv.ParseFloat(s, 32): the whole string must be a number.
+    char* end = nullptr;
+    errno = 0;
+    const double parsed = number.empty() ? NAN : std::strtod(number.c_str(), &end);
+    if (number.empty() || end != number.c_str() + number.size() || errno == ERANGE ||
+        !std::isfinite(parsed) || number.find_first_of("xXpP") != std::string::npos) {
+      return flagError(flag, item, "invalid percentage " + quoted(v));
+    }
+    const float percentage = static_cast<float>(parsed) / 100.0f;
+    if (percentage < 0) {
+      return flagError(
+          flag, item,
+          "eviction percentage threshold " + signal + " must be >= 0%: " + std::string(v));
+    }
+    if (percentage > 1) {
+      return flagError(
+          flag, item,
+          "eviction percentage threshold " + signal + " must be <= 100%: " + std::string(v));
+    }
+    return std::optional<EvictionThreshold>(EvictionThreshold{signal, std::nullopt, percentage});
+  }
+  auto q = Quantity::parse(v);
+  if (!q) return flagError(flag, item, q.error().message());
+  if (q->sign() <= 0) {
+    return flagError(flag, item,
+                     "eviction threshold " + signal + " must be positive: " + q->toString());
+  }
+  return std::optional<EvictionThreshold>(EvictionThreshold{signal, *q, 0});
+}
+
+Result<std::vector<EvictionThreshold>> parseEvictionThresholdMap(
+    const std::map<std::string, std::string>& thresholds, std::string_view flag) {
+  std::vector<EvictionThreshold> out;
+  for (const auto& [signal, v] : thresholds) {
+    SKIFF_ASSIGN_OR_RETURN(auto t, parseEvictionThreshold(signal, v, flag));
+    if (t) out.push_back(std::move(*t));
+  }
+  return out;
+}
+
+Result<std::vector<EvictionThreshold>> parseEvictionThresholds(std::string_view value,
+                                                               std::string_view flag) {
+  SKIFF_ASSIGN_OR_RETURN(auto pairs, splitEvictionFlag(value, flag));
+  return parseEvictionThresholdMap(pairs, flag);
 }
 
 std::vector<EvictionThreshold> defaultEvictionHard() {

@@ -7,7 +7,7 @@
 
 namespace skiff::master::sched {
 
-Resources Resources::from(const ResourceList& list) {
+Resources Resources::from(const MilliResourceList& list) {
   Resources r;
   for (const auto& [k, v] : list) {
     if (k == "cpu") {
@@ -177,8 +177,8 @@ void NodeInfo::setNode(const json& node) {
   object = node;
   name = meta::name(node);
   labels = meta::labels(node);
-  ResourceList alloc = parseResourceList(meta::at(node, {"status", "allocatable"}));
-  if (alloc.empty()) alloc = parseResourceList(meta::at(node, {"status", "capacity"}));
+  MilliResourceList alloc = parseMilliResourceList(meta::at(node, {"status", "allocatable"}));
+  if (alloc.empty()) alloc = parseMilliResourceList(meta::at(node, {"status", "capacity"}));
   allocatable = Resources::from(alloc);
   allowed_pods = alloc.count("pods") != 0 ? alloc["pods"] / 1000 : 0;
   unschedulable = meta::boolean(node, {"spec", "unschedulable"});

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "skiff/master/scheduler/resources.h"
+#include "skiff/common/pod_resources.h"
 #include "skiff/master/selectors.h"
 
 namespace skiff::master::sched {
@@ -24,7 +24,7 @@ struct Resources {
   std::int64_t memory = 0;  // milli-bytes (quantity milli-units)
   std::int64_t ephemeral = 0;
   std::map<std::string, std::int64_t> scalar;  // hugepages-*, extended resources
-  static Resources from(const ResourceList& list);
+  static Resources from(const MilliResourceList& list);
   void add(const Resources& o, int sign = 1);
 };
 

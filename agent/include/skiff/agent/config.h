@@ -100,9 +100,8 @@ struct AgentConfig {
 // "a=b,c=d" -> {a:b, c:d}; empty input is an empty map; a term without '=' is an error.
 Result<std::map<std::string, std::string>> parseKeyValueList(const std::string& text,
                                                              const std::string& flag);
-// --eviction-hard "memory.available<100Mi,nodefs.available<10%"; signals are checked against
-// kubelet's list (memory.available, nodefs.available, nodefs.inodesFree, imagefs.available,
-// imagefs.inodesFree, pid.available).
+// --eviction-hard "memory.available<100Mi,nodefs.available<10%" as the kubelet's signal -> value
+// map, checked by hostinfo's parser (the one the node's allocatable is computed with).
 Result<std::map<std::string, std::string>> parseEvictionThresholds(
     const std::string& text, const std::string& flag = "--eviction-hard");
 // Go duration ("5m0s", "30s", "1h30m", "1.5s" rounds down) as whole seconds; >= 0.

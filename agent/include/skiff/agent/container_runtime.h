@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "skiff/common/pod_resources.h"
 #include "skiff/common/result.h"
 
 namespace skiff::agent {
@@ -46,7 +47,7 @@ struct SandboxConfig {
   std::string log_directory;  // /var/log/pods/<ns>_<name>_<uid>
   std::map<std::string, std::string> labels, annotations;
   std::vector<PortMapping> port_mappings;
-  std::string cgroup_parent;  // e.g. kubepods/besteffort/pod<uid>
+  QosClass qos = QosClass::BestEffort;  // picks the pod's cgroup (kubepods/<qos>/pod<uid>)
   bool host_network = false;
   std::vector<std::string> dns_servers, dns_searches, dns_options;
 };

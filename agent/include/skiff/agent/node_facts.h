@@ -2,8 +2,8 @@
 
 // What the node is and what it can hold, as the Node object reports it: capacity, allocatable
 // (capacity - kube-reserved - system-reserved - hard eviction), nodeInfo, the host name and
-// addresses. Consumer-side interface (STYLE.md §2); the hostinfo library backs it through an
-// adapter, and tests use fixed values.
+// addresses. Consumer-side interface (STYLE.md §2); hostinfo backs it (makeNodeFacts), and tests
+// use fixed values.
 
 #include <nlohmann/json.hpp>
 
@@ -30,9 +30,9 @@ class NodeFacts {
 };
 using NodeFactsPtr = std::unique_ptr<NodeFacts>;
 
-// Reads /proc, /etc/os-release, uname and statvfs(root_dir) directly.
-// TODO(agent): replace with the hostinfo adapter once that branch lands.
-NodeFactsPtr makeProcNodeFacts(const AgentConfig& cfg);
+// Backed by hostinfo (collectHostInfo + computeNodeResources), with the reservations and hard
+// eviction thresholds of `cfg`; those are parsed here, so a bad value fails at start.
+Result<NodeFactsPtr> makeNodeFacts(const AgentConfig& cfg);
 
 // Live usage for the eviction manager and node pressure conditions.
 struct NodeUsage {

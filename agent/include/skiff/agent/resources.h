@@ -1,38 +1,25 @@
 #pragma once
 
-// Pod resource arithmetic the agent needs: quantities, effective requests (kubelet's
-// max(sum(containers), max(initContainers)) rule), the QoS class and the cgroup values kubelet
-// derives from them (pkg/kubelet/cm/helpers_linux.go, pkg/kubelet/qos/policy.go).
-//
-// TODO(agent): switch to common/quantity.h once the hostinfo branch lands it.
+// The cgroup values and OOM scores the kubelet derives from a pod's resources
+// (pkg/kubelet/cm/helpers_linux.go, pkg/kubelet/qos/policy.go). Quantities, effective requests and
+// the QoS class come from common (skiff/common/pod_resources.h), the same code the scheduler uses,
+// so node admission and the scheduler agree on whether a pod fits.
 
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
-#include <string>
 
-#include "skiff/common/result.h"
+#include "skiff/common/pod_resources.h"
 
 namespace skiff::agent {
 
-// "500m" -> 500, "2" -> 2000, "1.5" -> 1500.
-Result<int64_t> parseMilliCpu(const std::string& q);
-// "128Mi", "1G", "1e3", "100k", "123" -> bytes (rounded up).
-Result<int64_t> parseBytes(const std::string& q);
-// Quantity as a plain integer of units: "110" -> 110 (pods).
-Result<int64_t> parseCount(const std::string& q);
-
+// The two resources the agent's cgroups and admission act on.
 struct PodResources {
   int64_t cpu_milli = 0;
   int64_t memory_bytes = 0;
 };
-// Effective requests of a pod (init containers run one at a time, so the max of them counts).
-PodResources podRequests(const nlohmann::json& pod);
-PodResources containerRequests(const nlohmann::json& container);
-PodResources containerLimits(const nlohmann::json& container);
-
-// "Guaranteed" | "Burstable" | "BestEffort" (pkg/apis/core/v1/helper/qos).
-std::string qosClass(const nlohmann::json& pod);
+// cpu (milli-cores) and memory (bytes, rounded up) of a resource list.
+PodResources cpuAndMemory(const MilliResourceList& list);
 
 // kubelet: shares = milliCPU*1024/1000 (min 2), quota = milliCPU*period/1000 (min 1000).
 int64_t milliCpuToShares(int64_t milli);

@@ -63,6 +63,9 @@ struct HostInfo {
 // armv7l -> arm, i686 -> 386, riscv64. Unknown names are returned unchanged.
 std::string goArch(std::string_view machine);
 
+// /proc/meminfo under `paths.root`, read now: for live signals (MemAvailable for eviction).
+Result<MemInfo> readMemInfo(const HostPaths& paths);
+
 // Collects HostInfo from the files under `paths.root` and from `sys`.
 //
 // Required (an error naming the file when missing, empty, truncated or binary): /proc/cpuinfo,

@@ -17,6 +17,9 @@ namespace skiff::hostinfo {
 // (the Kubernetes release skiff mirrors), operatingSystem "linux", architecture (Go name).
 nlohmann::json buildNodeInfo(const HostInfo& host);
 
+// A ResourceList as Node.status prints it: {"cpu":"2","memory":"8049376Ki",...}.
+nlohmann::json resourceListJson(const ResourceList& list);
+
 // The Node object. Labels: kubernetes.io/hostname, kubernetes.io/os, kubernetes.io/arch and
 // their beta.kubernetes.io/ predecessors, as kubelet sets them at registration.
 nlohmann::json buildNodeObject(const std::string& node_name, const HostInfo& host,

@@ -31,6 +31,9 @@ inline constexpr const char* kHugePagesPrefix = "hugepages-";
 // keeps the last value. Errors start with the flag name, e.g.
 //   "invalid --kube-reserved 'gpu=1': cannot reserve \"gpu\" resource".
 Result<ResourceList> parseReservedFlag(std::string_view value, std::string_view flag);
+// The same checks for a KubeletConfiguration map (kubeReserved, systemReserved).
+Result<ResourceList> parseReservedMap(const std::map<std::string, std::string>& pairs,
+                                      std::string_view flag);
 
 // One hard eviction threshold: signal < quantity, or signal < percentage of capacity.
 struct EvictionThreshold {
@@ -44,6 +47,19 @@ struct EvictionThreshold {
 // [0%, 100%] with "0%" and "100%" meaning "no threshold" (dropped).
 Result<std::vector<EvictionThreshold>> parseEvictionThresholds(
     std::string_view value, std::string_view flag = "--eviction-hard");
+
+// The steps of parseEvictionThresholds, for callers that keep the kubelet's signal -> value map
+// (KubeletConfiguration evictionHard/evictionSoft):
+// - splitEvictionFlag: "signal<value,..." into the map; malformed pairs and duplicates refused;
+// - parseEvictionThreshold: one statement's checks; nullopt for "0%" and "100%" (no threshold);
+// - parseEvictionThresholdMap: every statement of a map, in signal order.
+Result<std::map<std::string, std::string>> splitEvictionFlag(std::string_view value,
+                                                             std::string_view flag);
+Result<std::optional<EvictionThreshold>> parseEvictionThreshold(const std::string& signal,
+                                                                std::string_view value,
+                                                                std::string_view flag);
+Result<std::vector<EvictionThreshold>> parseEvictionThresholdMap(
+    const std::map<std::string, std::string>& thresholds, std::string_view flag);
 
 // kubelet's Linux default when --eviction-hard is not given:
 // memory.available<100Mi,nodefs.available<10%,imagefs.available<15%,nodefs.inodesFree<5%
