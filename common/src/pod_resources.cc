@@ -155,15 +155,8 @@ QosClass podQosClass(const json& pod) {
 }
 
 const char* qosClassName(QosClass qos) {
-  switch (qos) {
-    case QosClass::Guaranteed:
-      return "Guaranteed";
-    case QosClass::Burstable:
-      return "Burstable";
-    case QosClass::BestEffort:
-      return "BestEffort";
-  }
-  return "BestEffort";
+  static const char* const kNames[] = {"Guaranteed", "Burstable", "BestEffort"};
+  return kNames[static_cast<std::size_t>(qos)];
 }
 
 }  // namespace skiff

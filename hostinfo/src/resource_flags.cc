@@ -36,6 +36,27 @@ std::vector<std::string_view> splitItems(std::string_view value) {
 
 std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
+// "signal<value,..." as (signal, value) pairs in the order given; malformed pairs and duplicate
+// signals refused.
+Result<std::vector<std::pair<std::string, std::string>>> splitEvictionItems(std::string_view value,
+                                                                            std::string_view flag) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (std::string_view item : splitItems(value)) {
+    const std::size_t lt = item.find('<');
+    if (lt == std::string_view::npos) {
+      return flagError(flag, item, "malformed pair, expect string<string");
+    }
+    std::string signal(detail::trim(item.substr(0, lt)));
+    for (const auto& seen : out) {
+      if (seen.first == signal) {
+        return flagError(flag, item, "found duplicate eviction threshold for signal " + signal);
+      }
+    }
+    out.emplace_back(std::move(signal), std::string(detail::trim(item.substr(lt + 1))));
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<ResourceList> parseReservedFlag(std::string_view value, std::string_view flag) {
@@ -76,19 +97,8 @@ Result<ResourceList> parseReservedMap(const std::map<std::string, std::string>& 
 
 Result<std::map<std::string, std::string>> splitEvictionFlag(std::string_view value,
                                                              std::string_view flag) {
-  std::map<std::string, std::string> out;
-  for (std::string_view item : splitItems(value)) {
-    const std::size_t lt = item.find('<');
-    if (lt == std::string_view::npos) {
-      return flagError(flag, item, "malformed pair, expect string<string");
-    }
-    const std::string signal(detail::trim(item.substr(0, lt)));
-    if (out.count(signal)) {
-      return flagError(flag, item, "found duplicate eviction threshold for signal " + signal);
-    }
-    out[signal] = detail::trim(item.substr(lt + 1));
-  }
-  return out;
+  SKIFF_ASSIGN_OR_RETURN(auto items, splitEvictionItems(value, flag));
+  return std::map<std::string, std::string>(items.begin(), items.end());
 }
 
 Result<std::optional<EvictionThreshold>> parseEvictionThreshold(const std::string& signal,
@@ -145,8 +155,13 @@ Result<std::vector<EvictionThreshold>> parseEvictionThresholdMap(
 
 Result<std::vector<EvictionThreshold>> parseEvictionThresholds(std::string_view value,
                                                                std::string_view flag) {
-  SKIFF_ASSIGN_OR_RETURN(auto pairs, splitEvictionFlag(value, flag));
-  return parseEvictionThresholdMap(pairs, flag);
+  SKIFF_ASSIGN_OR_RETURN(auto items, splitEvictionItems(value, flag));
+  std::vector<EvictionThreshold> out;
+  for (const auto& [signal, v] : items) {
+    SKIFF_ASSIGN_OR_RETURN(auto t, parseEvictionThreshold(signal, v, flag));
+    if (t) out.push_back(std::move(*t));
+  }
+  return out;
 }
 
 std::vector<EvictionThreshold> defaultEvictionHard() {
