@@ -94,8 +94,6 @@ Result<std::pair<ImageConfig, std::vector<std::string>>> parseImageConfig(const 
   });
 }
 
-}  // namespace
-
 // Staging dirs are named <prefix>-<pid>-XXXXXX: another process (the agent, `ctr`) may be
 // importing into the same store, so only the debris of dead processes is removed at open.
 void removeDeadStaging(const std::string& tmp) {
@@ -113,6 +111,8 @@ void removeDeadStaging(const std::string& tmp) {
   ::closedir(d);
   for (const auto& p : dead) (void)removeTree(p);
 }
+
+}  // namespace
 
 Result<void> ImageStoreImpl::open() {
   SKIFF_TRY(mkdirs(root_ + "/blobs/sha256"));
