@@ -67,8 +67,11 @@ until_ok 30 never_reason || fail "never1 is not ErrImageNeverPull"
 msg=$(k get pod never1 -o jsonpath='{.status.containerStatuses[0].state.waiting.message}')
 [ "$msg" = 'Container image "example.com/skiff/missing:1" is not present with pull policy of Never' ] ||
   fail "message: $msg"
-until_ok 20 bash -c "kubectl get events --field-selector involvedObject.name=never1,reason=ErrImageNeverPull -o name | grep -q ." ||
-  fail "no ErrImageNeverPull event"
+never_event() {
+  kubectl get events -o jsonpath='{range .items[*]}{.involvedObject.name} {.type} {.reason}{"\n"}{end}' |
+    grep -qx "never1 Warning ErrImageNeverPull"
+}
+until_ok 20 never_event || fail "no ErrImageNeverPull event"
 [ "$(pod_phase never1)" = Pending ] || fail "never1 phase $(pod_phase never1)"
 
 step "ctr rmi is seen at the next pod start"
