@@ -288,7 +288,7 @@ Result<Image> ImageStoreImpl::installOnce(const StagedImage& st, bool& retry) {
   // 3. Commit under the index lock, against the index as it is now.
   std::lock_guard lk(mu_);
   SKIFF_ASSIGN_OR_RETURN(UniqueFd lock, lockIndex());
-  SKIFF_TRY(refreshLocked());
+  SKIFF_TRY(refreshLocked(/*force=*/true));  // writers never trust the stamp
   return commitLocked(st, diff_ids, config, new_layers, retry);
 }
 
@@ -441,7 +441,7 @@ void ImageStoreImpl::removeImageLocked(const std::string& id) {
 Result<bool> ImageStoreImpl::remove(const std::string& q) {
   std::lock_guard lk(mu_);
   SKIFF_ASSIGN_OR_RETURN(UniqueFd lock, lockIndex());
-  SKIFF_TRY(refreshLocked());
+  SKIFF_TRY(refreshLocked(/*force=*/true));  // writers never trust the stamp
   auto found = findLocked(q);
   if (!found) {
     if (found.error().is(ErrorCode::NotFound)) return false;
@@ -508,7 +508,7 @@ Result<ImageGcResult> ImageStoreImpl::garbageCollect(const ImageGcPolicy& policy
 
   std::lock_guard lk(mu_);
   SKIFF_ASSIGN_OR_RETURN(UniqueFd lock, lockIndex());
-  SKIFF_TRY(refreshLocked());
+  SKIFF_TRY(refreshLocked(/*force=*/true));  // writers never trust the stamp
   std::vector<Image> candidates;
   std::int64_t now_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
