@@ -25,12 +25,6 @@ bool endsWith(const std::string& s, const char* suffix) {
   return s.size() > n && s.compare(s.size() - n, n, suffix) == 0;
 }
 
-std::string joinNames(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
-  return out;
-}
-
 }  // namespace
 
 ImageImportDir::ImageImportDir(std::string dir, ImportFn import, ResultFn on_result)
