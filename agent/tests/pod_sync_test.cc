@@ -319,9 +319,6 @@ TEST_F(PodSyncTest, ConfigMapVolumeIsWrittenAtomically) {
   EXPECT_FALSE(std::filesystem::exists(volumes_.podDir("u1")));
 }
 
-}  // namespace
-}  // namespace skiff::agent
-
 // imagePullPolicy as the kubelet's image manager applies it (pkg/kubelet/images/image_manager.go
 // shouldPullImage, EnsureImageExists).
 class PullPolicyTest : public PodSyncTest {
@@ -414,3 +411,6 @@ TEST_F(PullPolicyTest, WithoutAPolicyLatestOrNoTagIsAlwaysAndATagIsIfNotPresent)
   ASSERT_TRUE(syncer_->syncPod(p));
   EXPECT_EQ(runtime_.pulls().size(), before) << "a digest reference defaults to IfNotPresent";
 }
+
+}  // namespace
+}  // namespace skiff::agent
