@@ -27,8 +27,9 @@ store_state() {  # names and blobs of the store, to compare before/after
 
 step "ctr import while the agent runs"
 retag example.com/skiff/probe:1 "$T/probe1.tar"
-"$AGENT" ctr --state-dir "$T/runtime" import "$T/probe1.tar" | grep -q "example.com/skiff/probe:1" ||
-  fail "ctr import"
+"$AGENT" ctr --state-dir "$T/runtime" import "$T/probe1.tar" >/dev/null || fail "ctr import"
+"$AGENT" ctr --state-dir "$T/runtime" images | grep -q "^example.com/skiff/probe  *1 " ||
+  fail "ctr images does not list probe:1: $("$AGENT" ctr --state-dir "$T/runtime" images)"
 t0=$SECONDS
 run_pod probe1 example.com/skiff/probe:1
 until_ok 30 pod_running probe1 || fail "probe1 (ctr-imported image) not Running: $(k get pod probe1 -o jsonpath='{.status.containerStatuses[0].state}')"
