@@ -202,6 +202,8 @@ Result<std::vector<Image>> ImageStoreImpl::importArchive(const std::string& path
   for (const auto& s : a.todo) {
     auto r = install(s);
     if (!r) return std::move(r).error().wrap("import '" + path + "'");
+    // The names this archive gave (the record may carry others, from earlier imports or pulls).
+    r->names = s.names;
     out.push_back(*r);
   }
   return out;

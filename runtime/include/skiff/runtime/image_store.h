@@ -90,7 +90,8 @@ class ImageStore {
 
   // Imports a `docker save` archive or an OCI image-layout archive (tar, optionally gzip).
   // Names come from RepoTags / io.containerd.image.name / org.opencontainers.image.ref.name;
-  // `name_override` (if set) names an archive with a single image. Returns the imported images.
+  // `name_override` (if set) names an archive with a single image. Returns the imported images,
+  // each with the names this archive gave it (get() shows all of an image's names).
   virtual Result<std::vector<Image>> importArchive(const std::string& path,
                                                    const std::string& name_override = "") = 0;
   // Pulls from a registry v2 (anonymous bearer token flow; manifest lists / OCI indexes resolved
