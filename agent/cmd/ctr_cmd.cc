@@ -122,6 +122,18 @@ int cmdPull() {
   return 0;
 }
 
+// `ctr rmi NAME|ID`: a name goes; the image with its last name (or by id). Refused while a
+// container (of the agent or of ctr) uses it.
+int cmdRmi() {
+  auto rt = open();
+  if (!rt) return fail(rt.error());
+  auto r = (*rt)->images().remove(flags().image_ref);
+  if (!r) return fail(r.error());
+  if (!*r) return fail(Error(ErrorCode::NotFound, "image \"" + flags().image_ref + "\" not found"));
+  std::printf("Deleted: %s\n", flags().image_ref.c_str());
+  return 0;
+}
+
 int streamSession(ExecSession& sess, bool tty, bool interactive);
 
 int cmdRun() {
@@ -384,9 +396,9 @@ int cmdInspect() {
 
 Added addCtrCommand(CLI::App& app) {
   auto& f = flags();
-  CLI::App* ctr = app.add_subcommand(
-      "ctr",
-      "Debug the container runtime (images import pull run ps exec attach logs stop rm inspect)");
+  CLI::App* ctr = app.add_subcommand("ctr",
+                                     "Debug the container runtime (images import rmi pull run ps "
+                                     "exec attach logs stop rm inspect)");
   ctr->add_option("--state-dir", f.state_dir, "Runtime state directory")->capture_default_str();
   ctr->add_option("--log-dir", f.log_dir, "Base directory of the CRI container logs")
       ->capture_default_str();
@@ -403,6 +415,8 @@ Added addCtrCommand(CLI::App& app) {
   auto* imp = verb("import", "Import a docker save or OCI archive", cmdImport);
   imp->add_option("file", f.file, "Archive path")->required();
   imp->add_option("--name", f.name, "Name the (single) imported image");
+  auto* rmi = verb("rmi", "Remove an image name (the image goes with its last name)", cmdRmi);
+  rmi->add_option("image", f.image_ref, "Image name or id")->required();
   auto* pull = verb("pull", "Pull an image from a registry", cmdPull);
   pull->add_option("image", f.image_ref)->required();
   pull->add_flag("--plain-http", f.plain_http, "Use HTTP instead of HTTPS");

@@ -91,6 +91,9 @@ Added addRun(CLI::App& app) {
   app.add_option("--preload-image", c.preload_images,
                  "image archives imported at start when missing (repeatable)")
       ->capture_default_str();
+  app.add_option("--image-import-dir", c.image_import_dir,
+                 "air-gap image directory: *.tar, *.tar.gz and *.tar.zst archives there are "
+                 "imported at start and when they appear or change (default <root-dir>/images)");
   app.add_option("--cluster-cidr", c.cluster_cidr, "cluster pod network")->capture_default_str();
   app.add_option("--cluster-dns", flags->cluster_dns, "DNS server IPs for pods, comma separated");
   app.add_option("--cluster-domain", c.cluster_domain, "cluster DNS domain")->capture_default_str();
@@ -132,6 +135,7 @@ Added addRun(CLI::App& app) {
       if (!given("--healthz-bind-address"))
         cfg.healthz_bind_address = from_file.healthz_bind_address;
       if (!given("--pod-manifest-path")) cfg.pod_manifest_path = from_file.pod_manifest_path;
+      if (!given("--image-import-dir")) cfg.image_import_dir = from_file.image_import_dir;
       if (!given("--cluster-domain")) cfg.cluster_domain = from_file.cluster_domain;
       if (!given("--tls-cert-file")) cfg.tls_cert_file = from_file.tls_cert_file;
       if (!given("--tls-private-key-file"))

@@ -19,6 +19,7 @@
 #include "skiff/agent/eviction.h"
 #include "skiff/agent/eviction_stats.h"
 #include "skiff/agent/image_gc.h"
+#include "skiff/agent/image_import_dir.h"
 #include "skiff/agent/join.h"
 #include "skiff/agent/kube_client.h"
 #include "skiff/agent/kubeconfig.h"
@@ -460,10 +461,23 @@ int runAgent(const AgentConfig& cfg) {
     if (!runtime_problem.empty() || !std::filesystem::exists(archive)) continue;
     auto n = importImageArchive(*runtime, archive);
     if (n) {
-      SKIFF_LOG_INFO(lg, "Imported bundled images", kv("archive", archive), kv("images", *n));
+      SKIFF_LOG_INFO(lg, "Imported bundled images", kv("archive", archive),
+                     kv("images", n->size()));
     } else {
       SKIFF_LOG_WARN(lg, "Importing bundled images failed, ignoring", kv("archive", archive),
                      kv("err", n.error().message()));
+    }
+  }
+  // The air-gap directory: archives there (now and later) go into the same store.
+  std::unique_ptr<ImageImportDir> import_dir;
+  if (runtime_problem.empty()) {
+    import_dir = std::make_unique<ImageImportDir>(
+        cfg.image_import_dir.empty() ? cfg.root_dir + "/images" : cfg.image_import_dir,
+        [&runtime](const std::string& path) { return importImageArchive(*runtime, path); });
+    if (auto r = import_dir->start(); !r) {
+      SKIFF_LOG_ERROR(lg, "Image import directory not watched", kv("err", r.error().message()));
+    } else {
+      SKIFF_LOG_INFO(lg, "Watching the image import directory", kv("dir", import_dir->dir()));
     }
   }
   PodNetworkManagerPtr network;

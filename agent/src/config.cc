@@ -187,6 +187,7 @@ Result<void> applyKubeletConfiguration(const json& doc, AgentConfig& cfg) {
   SKIFF_TRY(string("address", cfg.address));
   SKIFF_TRY(string("healthzBindAddress", cfg.healthz_bind_address));
   SKIFF_TRY(string("staticPodPath", cfg.pod_manifest_path));
+  SKIFF_TRY(string("imageImportDir", cfg.image_import_dir));  // skiff's own (k3s: agent/images)
   SKIFF_TRY(string("clusterDomain", cfg.cluster_domain));
   SKIFF_TRY(string("tlsCertFile", cfg.tls_cert_file));
   SKIFF_TRY(string("tlsPrivateKeyFile", cfg.tls_private_key_file));

@@ -249,9 +249,19 @@ class RuntimeAdapter final : public ContainerRuntime {
     ImageInfo o;
     o.id = i.id;
     o.repo_tags = i.names;
-    if (!i.manifest_digest.empty() && !i.names.empty()) {
-      std::string repo = i.names[0].substr(0, i.names[0].rfind(':'));
-      o.repo_digests.push_back(repo + "@" + i.manifest_digest);
+    for (const auto& n : i.names) {
+      if (i.manifest_digest.empty()) break;
+      std::size_t at = n.find('@');
+      std::size_t colon = n.rfind(':');
+      std::size_t slash = n.rfind('/');
+      std::string repo =
+          at != std::string::npos ? n.substr(0, at)
+          : colon != std::string::npos && (slash == std::string::npos || colon > slash)
+              ? n.substr(0, colon)
+              : n;
+      std::string d = repo + "@" + i.manifest_digest;
+      if (std::find(o.repo_digests.begin(), o.repo_digests.end(), d) == o.repo_digests.end())
+        o.repo_digests.push_back(d);
     }
     o.size = i.size;
     return o;
@@ -417,11 +427,17 @@ Result<std::unique_ptr<ServiceProxySink>> makeServiceProxy(const AgentConfig& cf
       std::make_unique<IptablesProxySink>(c, np::sys::makeLegacyIptables(), nullptr));
 }
 
-Result<int> importImageArchive(ContainerRuntime& runtime, const std::string& path) {
+Result<std::vector<std::string>> importImageArchive(ContainerRuntime& runtime,
+                                                    const std::string& path) {
   auto* a = dynamic_cast<RuntimeAdapter*>(&runtime);
   if (a == nullptr) return Error(ErrorCode::Unsupported, "runtime cannot import archives");
   SKIFF_ASSIGN_OR_RETURN(auto imgs, a->runtime().images().importArchive(path));
-  return static_cast<int>(imgs.size());
+  std::vector<std::string> names;
+  for (const auto& i : imgs) {
+    if (i.names.empty()) names.push_back(i.id);
+    for (const auto& n : i.names) names.push_back(n);
+  }
+  return names;
 }
 
 }  // namespace skiff::agent

@@ -135,6 +135,7 @@ Result<std::unique_ptr<ExecSession>> FakeRuntime::exec(const std::string&,
 
 Result<ImageInfo> FakeRuntime::pullImage(const std::string& ref) {
   std::lock_guard lk(mu_);
+  pulls_.push_back(ref);
   if (pull_fails_) return Error(ErrorCode::Unavailable, "registry unreachable");
   images_.insert(ref);
   return ImageInfo{"sha256:" + ref, {ref}, {}, 1000};

@@ -319,5 +319,98 @@ TEST_F(PodSyncTest, ConfigMapVolumeIsWrittenAtomically) {
   EXPECT_FALSE(std::filesystem::exists(volumes_.podDir("u1")));
 }
 
+// imagePullPolicy as the kubelet's image manager applies it (pkg/kubelet/images/image_manager.go
+// shouldPullImage, EnsureImageExists).
+class PullPolicyTest : public PodSyncTest {
+ protected:
+  json podWith(const std::string& image, const std::string& policy) {
+    json p = pod("Never");
+    auto& c = p["spec"]["containers"][0];
+    c["image"] = image;
+    if (policy.empty())
+      c.erase("imagePullPolicy");
+    else
+      c["imagePullPolicy"] = policy;
+    return p;
+  }
+  std::string waitingReason(const json& p) {
+    auto st = syncer_->syncPod(p);
+    EXPECT_TRUE(st);
+    return st ? containerStatus(*st)["state"]["waiting"].value("reason", "") : "";
+  }
+};
+
+TEST_F(PullPolicyTest, NeverWithAMissingImageIsErrImageNeverPullWithTheKubeletsMessage) {
+  json p = podWith("example.com/missing:1", "Never");
+  auto st = syncer_->syncPod(p);
+  ASSERT_TRUE(st);
+  json waiting = containerStatus(*st)["state"]["waiting"];
+  EXPECT_EQ(waiting["reason"], "ErrImageNeverPull");
+  EXPECT_EQ(waiting["message"],
+            "Container image \"example.com/missing:1\" is not present with pull policy of Never");
+  EXPECT_EQ((*st)["phase"], "Pending");
+  EXPECT_TRUE(runtime_.pulls().empty()) << "Never must not touch the registry";
+  EXPECT_EQ(runtime_.startedCount(), 0);
+  // It stays so (no back-off reason takes over) until the image appears.
+  EXPECT_EQ(waitingReason(p), "ErrImageNeverPull");
+  runtime_.addImage("example.com/missing:1");
+  auto again = syncer_->syncPod(p);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(containerStatus(*again)["state"].contains("running"));
+  EXPECT_TRUE(runtime_.pulls().empty());
+}
+
+TEST_F(PullPolicyTest, IfNotPresentAndNeverUseALocalImageWithoutPulling) {
+  runtime_.addImage("example.com/app:1");
+  for (const char* policy : {"IfNotPresent", "Never"}) {
+    json p = podWith("example.com/app:1", policy);
+    p["metadata"]["uid"] = std::string("u-") + policy;
+    auto st = syncer_->syncPod(p);
+    ASSERT_TRUE(st);
+    EXPECT_TRUE(containerStatus(*st)["state"].contains("running")) << policy;
+  }
+  EXPECT_TRUE(runtime_.pulls().empty());
+}
+
+TEST_F(PullPolicyTest, IfNotPresentPullsAMissingImageAndAlwaysPullsEvenWhenPresent) {
+  json p = podWith("example.com/app:2", "IfNotPresent");
+  ASSERT_TRUE(syncer_->syncPod(p));
+  EXPECT_EQ(runtime_.pulls(), std::vector<std::string>{"example.com/app:2"});
+  runtime_.addImage("example.com/app:3");
+  json a = podWith("example.com/app:3", "Always");
+  a["metadata"]["uid"] = "u-always";
+  ASSERT_TRUE(syncer_->syncPod(a));
+  EXPECT_EQ(runtime_.pulls().size(), 2u);
+  EXPECT_EQ(runtime_.pulls().back(), "example.com/app:3");
+}
+
+TEST_F(PullPolicyTest, WithoutAPolicyLatestOrNoTagIsAlwaysAndATagIsIfNotPresent) {
+  // The API server defaults it; a static pod (no API server defaulting) needs the same rule.
+  struct Case {
+    const char* image;
+    bool pulls;
+  } cases[] = {{"example.com/app", true},
+               {"example.com/app:latest", true},
+               {"localhost:5000/app", true},
+               {"example.com/app:1.2", false},
+               {"localhost:5000/app:v1", false}};
+  int n = 0;
+  for (const auto& c : cases) {
+    runtime_.addImage(c.image);
+    json p = podWith(c.image, "");
+    p["metadata"]["uid"] = "u-" + std::to_string(++n);
+    auto before = runtime_.pulls().size();
+    ASSERT_TRUE(syncer_->syncPod(p));
+    EXPECT_EQ(runtime_.pulls().size() > before, c.pulls) << c.image;
+  }
+  std::string by_digest = "example.com/app@sha256:" + std::string(64, 'a');
+  runtime_.addImage(by_digest);
+  json p = podWith(by_digest, "");
+  p["metadata"]["uid"] = "u-digest";
+  auto before = runtime_.pulls().size();
+  ASSERT_TRUE(syncer_->syncPod(p));
+  EXPECT_EQ(runtime_.pulls().size(), before) << "a digest reference defaults to IfNotPresent";
+}
+
 }  // namespace
 }  // namespace skiff::agent

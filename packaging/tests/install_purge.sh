@@ -55,7 +55,7 @@ for f in /usr/bin/skiff-agent /usr/bin/skiff-master /usr/lib/skiff/skiff-shim /u
   [ -e "$f" ] || fail "missing $f"
   echo "  ok $f"
 done
-for d in /var/lib/skiff/agent /var/lib/skiff/runtime /var/lib/skiff/master /etc/skiff/manifests /var/log/pods; do
+for d in /var/lib/skiff/agent /var/lib/skiff/agent/images /var/lib/skiff/runtime /var/lib/skiff/master /etc/skiff/manifests /var/log/pods; do
   [ -d "$d" ] || fail "missing directory $d"
   echo "  ok $d/ ($(stat -c %a "$d"))"
 done

@@ -1,4 +1,7 @@
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
@@ -20,51 +23,16 @@
 #include "skiff/runtime/tar_reader.h"
 
 namespace skiff::runtime {
+
 namespace {
 
 using json = nlohmann::json;
-
-constexpr std::uint64_t kMaxJsonBlob = 4u << 20;  // manifests and configs
+using namespace store_detail;
 
 std::int64_t nowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-Result<void> mkdirs(const std::string& path, mode_t mode = 0700) {
-  std::string cur;
-  std::size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = path.find('/', pos + 1);
-    cur = path.substr(0, pos);
-    if (cur.empty()) continue;
-    if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST)
-      return Error::fromErrno(errno, "create directory '" + cur + "'");
-  }
-  return ok();
-}
-
-bool exists(const std::string& p) {
-  struct stat st {};
-  return ::lstat(p.c_str(), &st) == 0;
-}
-
-// nlohmann throws on type mismatches; confine that to this adapter (STYLE.md §4).
-template <typename F>
-auto jsonTry(std::string_view what, F&& f) -> Result<decltype(f())> {
-  try {
-    return f();
-  } catch (const std::exception& e) {
-    return Error(ErrorCode::Invalid, std::string(what) + ": " + e.what());
-  }
-}
-
-std::vector<std::string> strings(const json& j, const char* key) {
-  std::vector<std::string> out;
-  if (j.contains(key) && j[key].is_array())
-    for (const auto& v : j[key]) out.push_back(v.get<std::string>());
-  return out;
 }
 
 json imageToJson(const Image& im) {
@@ -88,16 +56,16 @@ json imageToJson(const Image& im) {
 Image imageFromJson(const json& j) {
   Image im;
   im.id = j.at("id").get<std::string>();
-  im.names = strings(j, "names");
+  im.names = jsonStrings(j, "names");
   im.manifest_digest = j.value("manifestDigest", "");
-  im.diff_ids = strings(j, "diffIDs");
+  im.diff_ids = jsonStrings(j, "diffIDs");
   im.size = j.value("size", std::uint64_t{0});
   im.last_used_ns = j.value("lastUsed", std::int64_t{0});
   im.created_at_ns = j.value("created", std::int64_t{0});
   const auto& c = j.at("config");
-  im.config.entrypoint = strings(c, "Entrypoint");
-  im.config.cmd = strings(c, "Cmd");
-  im.config.env = strings(c, "Env");
+  im.config.entrypoint = jsonStrings(c, "Entrypoint");
+  im.config.cmd = jsonStrings(c, "Cmd");
+  im.config.env = jsonStrings(c, "Env");
   im.config.working_dir = c.value("WorkingDir", "");
   im.config.user = c.value("User", "");
   im.config.os = c.value("os", "linux");
@@ -115,105 +83,90 @@ Result<std::pair<ImageConfig, std::vector<std::string>>> parseImageConfig(const 
     c.architecture = j.value("architecture", "");
     if (j.contains("config") && j["config"].is_object()) {
       const auto& cc = j["config"];
-      c.entrypoint = strings(cc, "Entrypoint");
-      c.cmd = strings(cc, "Cmd");
-      c.env = strings(cc, "Env");
+      c.entrypoint = jsonStrings(cc, "Entrypoint");
+      c.cmd = jsonStrings(cc, "Cmd");
+      c.env = jsonStrings(cc, "Env");
       c.working_dir = cc.value("WorkingDir", "");
       c.user = cc.value("User", "");
     }
-    std::vector<std::string> diff_ids = strings(j.at("rootfs"), "diff_ids");
+    std::vector<std::string> diff_ids = jsonStrings(j.at("rootfs"), "diff_ids");
     return std::make_pair(c, diff_ids);
   });
 }
 
-bool isGzipFile(int fd) {
-  unsigned char m[2] = {0, 0};
-  ssize_t n = ::pread(fd, m, 2, 0);
-  return n == 2 && m[0] == 0x1f && m[1] == 0x8b;
+// Staging dirs are named <prefix>-<pid>-XXXXXX: another process (the agent, `ctr`) may be
+// importing into the same store, so only the debris of dead processes is removed at open.
+void removeDeadStaging(const std::string& tmp) {
+  DIR* d = ::opendir(tmp.c_str());
+  if (d == nullptr) return;
+  std::vector<std::string> dead;
+  while (const dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n == "." || n == "..") continue;
+    auto a = n.find('-'), b = n.rfind('-');
+    long pid = a != std::string::npos && b > a ? std::strtol(n.c_str() + a + 1, nullptr, 10) : 0;
+    if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH))
+      dead.push_back(tmp + "/" + n);
+  }
+  ::closedir(d);
+  for (const auto& p : dead) (void)removeTree(p);
 }
 
 }  // namespace
 
-std::string nodeArchitecture() {
-  struct utsname u {};
-  ::uname(&u);
-  std::string m = u.machine;
-  if (m == "x86_64") return "amd64";
-  if (m == "aarch64") return "arm64";
-  if (m.rfind("armv7", 0) == 0) return "arm";
-  if (m == "i686" || m == "i386") return "386";
-  return m;
-}
-
-Result<Descriptor> parseDescriptor(const json& j) {
-  auto d = jsonTry("parse descriptor", [&] {
-    Descriptor d;
-    d.media_type = j.value("mediaType", "");
-    d.digest = j.at("digest").get<std::string>();
-    d.size = j.value("size", std::uint64_t{0});
-    return d;
-  });
-  if (d && !isValidDigest(d->digest))
-    return Error(ErrorCode::Invalid, "parse descriptor: bad digest '" + d->digest + "'");
-  return d;
-}
-
-Result<std::pair<Descriptor, std::vector<Descriptor>>> parseManifest(const std::string& text) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    return Error(ErrorCode::Invalid, "parse manifest: not a JSON object");
-  if (j.value("schemaVersion", 0) != 2)
-    return Error(ErrorCode::Unsupported, "parse manifest: only schemaVersion 2 is supported");
-  if (!j.contains("config") || !j.contains("layers") || !j["layers"].is_array())
-    return Error(ErrorCode::Invalid, "parse manifest: missing config or layers");
-  SKIFF_ASSIGN_OR_RETURN(Descriptor config, parseDescriptor(j["config"]));
-  std::vector<Descriptor> layers;
-  for (const auto& l : j["layers"]) {
-    SKIFF_ASSIGN_OR_RETURN(Descriptor d, parseDescriptor(l));
-    if (!isValidDigest(d.digest))
-      return Error(ErrorCode::Invalid, "parse manifest: bad layer digest '" + d.digest + "'");
-    layers.push_back(d);
-  }
-  if (!isValidDigest(config.digest))
-    return Error(ErrorCode::Invalid, "parse manifest: bad config digest");
-  return std::make_pair(config, layers);
-}
-
-Result<Descriptor> selectPlatform(const std::string& text, const std::string& os,
-                                  const std::string& arch) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.contains("manifests") || !j["manifests"].is_array())
-    return Error(ErrorCode::Invalid, "parse image index: no manifests");
-  for (const auto& m : j["manifests"]) {
-    if (!m.contains("platform")) continue;
-    auto r = jsonTry("parse image index", [&] {
-      return m["platform"].value("os", "") == os && m["platform"].value("architecture", "") == arch;
-    });
-    if (r && *r) return parseDescriptor(m);
-  }
-  // An index without platforms (single-image OCI archives) names its only manifest.
-  if (j["manifests"].size() == 1 && !j["manifests"][0].contains("platform"))
-    return parseDescriptor(j["manifests"][0]);
-  return Error(ErrorCode::NotFound, "no manifest for platform " + os + "/" + arch);
-}
-
 Result<void> ImageStoreImpl::open() {
   SKIFF_TRY(mkdirs(root_ + "/blobs/sha256"));
   SKIFF_TRY(mkdirs(root_ + "/layers/sha256"));
-  // Debris of an interrupted import or pull: never half-installed, just staging.
-  (void)removeTree(root_ + "/tmp");
   SKIFF_TRY(mkdirs(root_ + "/tmp"));
+  // Debris of an interrupted import or pull: never half-installed, just staging.
+  removeDeadStaging(root_ + "/tmp");
+  std::lock_guard lk(mu_);
+  return refreshLocked(true);
+}
+
+Result<UniqueFd> ImageStoreImpl::lockIndex() {
+  std::string p = root_ + "/images.lock";
+  UniqueFd fd(::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) return Error::fromErrno(errno, "open '" + p + "'");
+  while (::flock(fd.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) return Error::fromErrno(errno, "lock '" + p + "'");
+  }
+  return fd;  // closing it releases the lock
+}
+
+ImageStoreImpl::Stamp ImageStoreImpl::stampOf(const struct stat& sb) {
+  return Stamp{sb.st_dev, sb.st_ino,
+               static_cast<std::int64_t>(sb.st_mtim.tv_sec) * 1000000000 + sb.st_mtim.tv_nsec,
+               sb.st_size};
+}
+
+Result<void> ImageStoreImpl::refreshLocked(bool force) {
   std::string db = root_ + "/images.json";
-  if (!exists(db)) return ok();
-  SKIFF_ASSIGN_OR_RETURN(std::string text, readFile(db));
+  struct stat sb {};
+  if (::stat(db.c_str(), &sb) != 0) {
+    if (errno != ENOENT) return Error::fromErrno(errno, "stat '" + db + "'");
+    images_.clear();
+    stamp_ = Stamp{};
+    return ok();
+  }
+  Stamp now = stampOf(sb);
+  if (!force && now == stamp_) return ok();
+  // The file may be replaced between the stat and the read: then the next lookup sees a new
+  // stamp and reads again, so a stale view never outlives one call.
+  SKIFF_ASSIGN_OR_RETURN(std::string text, readFile(db, 256u << 20));
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_array())
     return Error(ErrorCode::Invalid, "parse '" + db + "': not a JSON array");
+  std::map<std::string, Image> fresh;
   for (const auto& e : j) {
     auto im = jsonTry("parse '" + db + "'", [&] { return imageFromJson(e); });
     if (!im) return std::move(im).error();
-    images_[im->id] = *im;
+    if (auto u = used_.find(im->id); u != used_.end())
+      im->last_used_ns = std::max(im->last_used_ns, u->second);
+    fresh[im->id] = std::move(*im);
   }
+  images_ = std::move(fresh);
+  stamp_ = now;
   return ok();
 }
 
@@ -225,7 +178,7 @@ std::string ImageStoreImpl::layerPath(const std::string& d) const {
 }
 
 Result<std::string> ImageStoreImpl::makeTempDir(const std::string& prefix) {
-  std::string tmpl = root_ + "/tmp/" + prefix + "-XXXXXX";
+  std::string tmpl = root_ + "/tmp/" + prefix + "-" + std::to_string(::getpid()) + "-XXXXXX";
   if (::mkdtemp(tmpl.data()) == nullptr)
     return Error::fromErrno(errno, "create temp dir under '" + root_ + "/tmp'");
   return tmpl;
@@ -234,16 +187,65 @@ Result<std::string> ImageStoreImpl::makeTempDir(const std::string& prefix) {
 Result<void> ImageStoreImpl::save() {
   json arr = json::array();
   for (const auto& [id, im] : images_) arr.push_back(imageToJson(im));
-  return writeFileAtomic(root_ + "/images.json", arr.dump(1), 0600);
+  std::string db = root_ + "/images.json";
+  if (auto w = writeFileAtomic(db, arr.dump(1), 0600); !w) {
+    stamp_ = Stamp{};  // images_ is ahead of the disk now: the next lookup re-reads it
+    return w;
+  }
+  // Our own write is what images_ holds: take its stamp so the next lookup does not re-read it
+  // (we hold the index lock, so nobody replaced it since).
+  struct stat sb {};
+  if (::stat(db.c_str(), &sb) != 0) return Error::fromErrno(errno, "stat '" + db + "'");
+  stamp_ = stampOf(sb);
+  return ok();
 }
 
+namespace {
+
+// Unpacks one layer blob (plain, gzip or zstd tar) into `dir`, checking its diff id on the
+// decompressed stream.
+Result<void> unpackLayerBlob(const std::string& blob, const std::string& dir,
+                             const std::string& diff_id, const std::string& what) {
+  UniqueFd fd(::open(blob.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Error::fromErrno(errno, "open layer blob '" + blob + "'");
+  auto in = decompressing(fdReader(fd.get()), sniffCompression(fd.get()));
+  if (!in) return std::move(in).error().wrap("layer " + what);
+  Sha256 h;
+  auto hashed =
+      observingReader(std::move(*in), [&h](const char* p, std::size_t n) { h.update(p, n); });
+  TarReader tar(*hashed);
+  auto r = unpackLayer(tar, dir);
+  if (!r) return std::move(r).error().wrap("unpack layer " + what);
+  // Drain the trailing blocks so the digest covers the whole stream.
+  char buf[4096];
+  while (true) {
+    SKIFF_ASSIGN_OR_RETURN(std::size_t n, hashed->read(buf, sizeof buf));
+    if (n == 0) break;
+  }
+  std::string got = h.digest();
+  if (got != diff_id)
+    return Error(ErrorCode::Invalid,
+                 "layer " + what + ": diff id mismatch: expected " + diff_id + ", got " + got);
+  return ok();
+}
+
+}  // namespace
+
 Result<Image> ImageStoreImpl::install(const StagedImage& st) {
+  for (int attempt = 0;; ++attempt) {
+    bool retry = false;
+    auto r = installOnce(st, retry);
+    if (!retry || attempt == 4) return r;
+  }
+}
+
+Result<Image> ImageStoreImpl::installOnce(const StagedImage& st, bool& retry) {
   auto staged = [&](const std::string& d) { return st.blob_dir + "/" + digestHex(d); };
   // 1. Verify every blob we are about to keep.
   auto verify = [&](const std::string& d) -> Result<void> {
     if (!isValidDigest(d)) return Error(ErrorCode::Invalid, "bad digest '" + d + "'");
-    if (!exists(staged(d))) {
-      if (exists(blobPath(d))) return ok();
+    if (!pathExists(staged(d))) {
+      if (pathExists(blobPath(d))) return ok();
       return Error(ErrorCode::NotFound, "blob " + d + " missing from the image");
     }
     SKIFF_ASSIGN_OR_RETURN(std::string got, sha256File(staged(d)));
@@ -256,7 +258,7 @@ Result<Image> ImageStoreImpl::install(const StagedImage& st) {
   for (const auto& l : st.layers) SKIFF_TRY(verify(l.digest));
 
   std::string config_path =
-      exists(staged(st.config.digest)) ? staged(st.config.digest) : blobPath(st.config.digest);
+      pathExists(staged(st.config.digest)) ? staged(st.config.digest) : blobPath(st.config.digest);
   SKIFF_ASSIGN_OR_RETURN(std::string config_text, readFile(config_path, kMaxJsonBlob));
   SKIFF_ASSIGN_OR_RETURN(auto parsed, parseImageConfig(config_text));
   auto& [config, diff_ids] = parsed;
@@ -265,7 +267,7 @@ Result<Image> ImageStoreImpl::install(const StagedImage& st) {
                                          " diff ids for " + std::to_string(st.layers.size()) +
                                          " layers");
 
-  // 2. Unpack missing layers into staging, checking each diff id on the decompressed stream.
+  // 2. Unpack missing layers into staging (outside the lock: this is the slow part).
   std::vector<std::pair<std::string, std::string>> new_layers;  // staged dir -> final dir
   ScopeExit drop_layers([&] {
     for (auto& [tmp, fin] : new_layers) (void)removeTree(tmp);
@@ -274,52 +276,48 @@ Result<Image> ImageStoreImpl::install(const StagedImage& st) {
   for (std::size_t i = 0; i < st.layers.size(); ++i) {
     const std::string& diff_id = diff_ids[i];
     if (!isValidDigest(diff_id)) return Error(ErrorCode::Invalid, "bad diff id '" + diff_id + "'");
-    if (exists(layerPath(diff_id)) || seen.count(diff_id)) continue;
+    if (pathExists(layerPath(diff_id)) || seen.count(diff_id)) continue;
     seen.insert(diff_id);
     SKIFF_ASSIGN_OR_RETURN(std::string dir, makeTempDir("layer"));
     new_layers.emplace_back(dir, layerPath(diff_id));
-    std::string blob = exists(staged(st.layers[i].digest)) ? staged(st.layers[i].digest)
-                                                           : blobPath(st.layers[i].digest);
-    UniqueFd fd(::open(blob.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return Error::fromErrno(errno, "open layer blob '" + blob + "'");
-    std::unique_ptr<ByteReader> in = fdReader(fd.get());
-    if (isGzipFile(fd.get()))
-      in = gzipReader(std::move(in));
-    else if (st.layers[i].media_type.find("zstd") != std::string::npos)
-      return Error(ErrorCode::Unsupported,
-                   "layer " + st.layers[i].digest + ": zstd layers are not supported");
-    Sha256 h;
-    auto hashed =
-        observingReader(std::move(in), [&h](const char* p, std::size_t n) { h.update(p, n); });
-    TarReader tar(*hashed);
-    auto r = unpackLayer(tar, dir);
-    if (!r) return std::move(r).error().wrap("unpack layer " + st.layers[i].digest);
-    // Drain the trailing blocks so the digest covers the whole stream.
-    char buf[4096];
-    while (true) {
-      SKIFF_ASSIGN_OR_RETURN(std::size_t n, hashed->read(buf, sizeof buf));
-      if (n == 0) break;
-    }
-    std::string got = h.digest();
-    if (got != diff_id)
-      return Error(ErrorCode::Invalid, "layer " + st.layers[i].digest +
-                                           ": diff id mismatch: expected " + diff_id + ", got " +
-                                           got);
+    const std::string& dg = st.layers[i].digest;
+    std::string blob = pathExists(staged(dg)) ? staged(dg) : blobPath(dg);
+    SKIFF_TRY(unpackLayerBlob(blob, dir, diff_id, dg));
   }
 
-  // 3. Commit: blobs, layers, then the record.
+  // 3. Commit under the index lock, against the index as it is now.
   std::lock_guard lk(mu_);
-  auto commitBlob = [&](const std::string& d) -> Result<void> {
-    if (exists(blobPath(d)) || !exists(staged(d))) return ok();
+  SKIFF_ASSIGN_OR_RETURN(UniqueFd lock, lockIndex());
+  SKIFF_TRY(refreshLocked(/*force=*/true));  // writers never trust the stamp
+  return commitLocked(st, diff_ids, config, new_layers, retry);
+}
+
+Result<Image> ImageStoreImpl::commitLocked(
+    const StagedImage& st, const std::vector<std::string>& diff_ids, const ImageConfig& config,
+    const std::vector<std::pair<std::string, std::string>>& new_layers, bool& retry) {
+  auto staged = [&](const std::string& d) { return st.blob_dir + "/" + digestHex(d); };
+  // What we found in the store while staging may have been removed since (image GC or `ctr rmi`
+  // in another process): then stage again.
+  std::vector<std::string> blobs{st.manifest_digest, st.config.digest};
+  for (const auto& l : st.layers) blobs.push_back(l.digest);
+  std::set<std::string> fresh_layers;
+  for (const auto& nl : new_layers) fresh_layers.insert(nl.second);
+  bool gone = false;
+  for (const auto& d : blobs) gone = gone || (!pathExists(staged(d)) && !pathExists(blobPath(d)));
+  for (const auto& d : diff_ids)
+    gone = gone || (!fresh_layers.count(layerPath(d)) && !pathExists(layerPath(d)));
+  if (gone) {
+    retry = true;
+    return Error(ErrorCode::Conflict, "install image " + st.config.digest +
+                                          ": a blob or layer was removed while it was staged");
+  }
+  for (const auto& d : blobs) {
+    if (pathExists(blobPath(d)) || !pathExists(staged(d))) continue;
     if (::rename(staged(d).c_str(), blobPath(d).c_str()) != 0)
       return Error::fromErrno(errno, "store blob " + d);
-    return ok();
-  };
-  SKIFF_TRY(commitBlob(st.manifest_digest));
-  SKIFF_TRY(commitBlob(st.config.digest));
-  for (const auto& l : st.layers) SKIFF_TRY(commitBlob(l.digest));
-  for (auto& [tmp, fin] : new_layers) {
-    if (exists(fin)) continue;  // a concurrent import won
+  }
+  for (const auto& [tmp, fin] : new_layers) {
+    if (pathExists(fin)) continue;  // a concurrent import won
     if (::rename(tmp.c_str(), fin.c_str()) != 0)
       return Error::fromErrno(errno, "store layer '" + fin + "'");
   }
@@ -337,6 +335,7 @@ Result<Image> ImageStoreImpl::install(const StagedImage& st) {
   }
   if (im.created_at_ns == 0) im.created_at_ns = nowNs();
   im.last_used_ns = nowNs();
+  used_[im.id] = im.last_used_ns;
   for (const auto& n : st.names) {
     // A name moves to the new image (docker tag semantics).
     for (auto& [id, other] : images_) {
@@ -348,175 +347,6 @@ Result<Image> ImageStoreImpl::install(const StagedImage& st) {
   images_[im.id] = im;
   SKIFF_TRY(save());
   return im;
-}
-
-Result<std::vector<Image>> ImageStoreImpl::importArchive(const std::string& path,
-                                                         const std::string& name_override) {
-  SKIFF_ASSIGN_OR_RETURN(std::string stage, makeTempDir("import"));
-  ScopeExit cleanup([&] { (void)removeTree(stage); });
-  std::string x = stage + "/archive";
-  std::string blobs = stage + "/blobs";
-  SKIFF_TRY(mkdirs(x));
-  SKIFF_TRY(mkdirs(blobs));
-  {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return Error::fromErrno(errno, "open archive '" + path + "'");
-    std::unique_ptr<ByteReader> in = fdReader(fd.get());
-    if (isGzipFile(fd.get())) in = gzipReader(std::move(in));
-    TarReader tar(*in);
-    // The outer archive goes through the same confined unpacker as layers.
-    auto r = unpackLayer(tar, x, UnpackOptions{.allow_devices = false, .apply_ownership = false});
-    if (!r) return std::move(r).error().wrap("import '" + path + "'");
-  }
-  std::vector<StagedImage> todo;
-  auto normalise = [](const std::string& n) -> Result<std::string> {
-    SKIFF_ASSIGN_OR_RETURN(ImageRef ref, parseImageRef(n));
-    return ref.str();
-  };
-  auto resolveManifest = [&](Descriptor d, std::vector<std::string> names) -> Result<void> {
-    // An index inside the index: pick our platform.
-    for (int depth = 0; depth < 4; ++depth) {
-      if (!isValidDigest(d.digest))
-        return Error(ErrorCode::Invalid, "bad manifest digest '" + d.digest + "'");
-      std::string p = x + "/blobs/sha256/" + digestHex(d.digest);
-      SKIFF_ASSIGN_OR_RETURN(std::string text, readFile(p, kMaxJsonBlob));
-      if (sha256Digest(text) != d.digest)
-        return Error(ErrorCode::Invalid, "blob digest mismatch for manifest " + d.digest);
-      json j = json::parse(text, nullptr, false);
-      if (j.is_object() && j.contains("manifests")) {
-        SKIFF_ASSIGN_OR_RETURN(d, selectPlatform(text, "linux", nodeArchitecture()));
-        continue;
-      }
-      SKIFF_ASSIGN_OR_RETURN(auto m, parseManifest(text));
-      StagedImage s;
-      s.blob_dir = blobs;
-      s.manifest_digest = d.digest;
-      s.config = m.first;
-      s.layers = m.second;
-      s.names = std::move(names);
-      // Move the blobs this image needs into the staging blob dir (by digest name).
-      std::vector<std::string> need{d.digest, s.config.digest};
-      for (const auto& l : s.layers) need.push_back(l.digest);
-      for (const auto& dg : need) {
-        std::string src = x + "/blobs/sha256/" + digestHex(dg);
-        std::string dst = blobs + "/" + digestHex(dg);
-        if (exists(src) && !exists(dst) && ::link(src.c_str(), dst.c_str()) != 0)
-          return Error::fromErrno(errno, "stage blob " + dg);
-      }
-      todo.push_back(std::move(s));
-      return ok();
-    }
-    return Error(ErrorCode::Invalid, "image index nested too deeply");
-  };
-
-  if (exists(x + "/index.json")) {
-    SKIFF_ASSIGN_OR_RETURN(std::string text, readFile(x + "/index.json", kMaxJsonBlob));
-    json idx = json::parse(text, nullptr, false);
-    if (idx.is_discarded() || !idx.contains("manifests") || !idx["manifests"].is_array())
-      return Error(ErrorCode::Invalid, "import '" + path + "': index.json has no manifests");
-    for (const auto& m : idx["manifests"]) {
-      SKIFF_ASSIGN_OR_RETURN(Descriptor d, parseDescriptor(m));
-      std::vector<std::string> names;
-      auto r = jsonTry("parse index.json", [&] {
-        std::vector<std::string> n;
-        if (m.contains("annotations")) {
-          const auto& a = m["annotations"];
-          if (a.contains("io.containerd.image.name"))
-            n.push_back(a["io.containerd.image.name"].get<std::string>());
-          else if (a.contains("org.opencontainers.image.ref.name")) {
-            std::string ref = a["org.opencontainers.image.ref.name"].get<std::string>();
-            // A bare tag ("latest") names nothing on its own.
-            if (ref.find('/') != std::string::npos || ref.find(':') != std::string::npos)
-              n.push_back(ref);
-          }
-        }
-        return n;
-      });
-      if (!r) return std::move(r).error();
-      for (const auto& n : *r) {
-        SKIFF_ASSIGN_OR_RETURN(std::string nn, normalise(n));
-        names.push_back(nn);
-      }
-      SKIFF_TRY(resolveManifest(d, names));
-    }
-  } else if (exists(x + "/manifest.json")) {
-    // docker save (legacy layout): layers are plain tars named by path; digests are computed.
-    SKIFF_ASSIGN_OR_RETURN(std::string text, readFile(x + "/manifest.json", kMaxJsonBlob));
-    json arr = json::parse(text, nullptr, false);
-    if (arr.is_discarded() || !arr.is_array())
-      return Error(ErrorCode::Invalid, "import '" + path + "': bad manifest.json");
-    for (const auto& e : arr) {
-      auto parsed = jsonTry("parse manifest.json", [&] {
-        return std::make_tuple(e.at("Config").get<std::string>(), strings(e, "RepoTags"),
-                               strings(e, "Layers"));
-      });
-      if (!parsed) return std::move(parsed).error();
-      auto& [cfg, tags, layer_paths] = *parsed;
-      auto stageFile = [&](const std::string& rel, Descriptor& d) -> Result<void> {
-        if (rel.find("..") != std::string::npos || rel.empty() || rel[0] == '/')
-          return Error(ErrorCode::Invalid,
-                       "import '" + path + "': bad path '" + rel + "' in manifest.json");
-        std::string src = x + "/" + rel;
-        SKIFF_ASSIGN_OR_RETURN(d.digest, sha256File(src));
-        struct stat sb {};
-        if (::stat(src.c_str(), &sb) != 0) return Error::fromErrno(errno, "stat '" + rel + "'");
-        d.size = static_cast<std::uint64_t>(sb.st_size);
-        std::string dst = blobs + "/" + digestHex(d.digest);
-        if (!exists(dst) && ::link(src.c_str(), dst.c_str()) != 0)
-          return Error::fromErrno(errno, "stage '" + rel + "'");
-        return ok();
-      };
-      StagedImage s;
-      s.blob_dir = blobs;
-      s.config.media_type = "application/vnd.oci.image.config.v1+json";
-      SKIFF_TRY(stageFile(cfg, s.config));
-      for (const auto& lp : layer_paths) {
-        Descriptor d;
-        SKIFF_TRY(stageFile(lp, d));
-        d.media_type = "application/vnd.oci.image.layer.v1.tar";
-        s.layers.push_back(d);
-      }
-      json man{{"schemaVersion", 2},
-               {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
-               {"config",
-                {{"mediaType", s.config.media_type},
-                 {"digest", s.config.digest},
-                 {"size", s.config.size}}},
-               {"layers", json::array()}};
-      for (const auto& l : s.layers)
-        man["layers"].push_back(
-            {{"mediaType", l.media_type}, {"digest", l.digest}, {"size", l.size}});
-      std::string mtext = man.dump();
-      s.manifest_digest = sha256Digest(mtext);
-      SKIFF_TRY(writeFileAtomic(blobs + "/" + digestHex(s.manifest_digest), mtext, 0600));
-      for (const auto& t : tags) {
-        SKIFF_ASSIGN_OR_RETURN(std::string nn, normalise(t));
-        s.names.push_back(nn);
-      }
-      todo.push_back(std::move(s));
-    }
-  } else {
-    return Error(
-        ErrorCode::Invalid,
-        "import '" + path +
-            "': neither an OCI layout (index.json) nor a docker save archive (manifest.json)");
-  }
-  if (todo.empty())
-    return Error(ErrorCode::Invalid, "import '" + path + "': no images in the archive");
-  if (!name_override.empty()) {
-    if (todo.size() != 1)
-      return Error(ErrorCode::Invalid,
-                   "import '" + path + "': a name needs a single-image archive");
-    SKIFF_ASSIGN_OR_RETURN(std::string nn, normalise(name_override));
-    todo[0].names = {nn};
-  }
-  std::vector<Image> out;
-  for (const auto& s : todo) {
-    auto r = install(s);
-    if (!r) return std::move(r).error().wrap("import '" + path + "'");
-    out.push_back(*r);
-  }
-  return out;
 }
 
 Result<Image> ImageStoreImpl::pull(const std::string& ref_text, const RegistryOptions& opts) {
@@ -562,11 +392,13 @@ Result<Image> ImageStoreImpl::findLocked(const std::string& q) {
 
 Result<Image> ImageStoreImpl::get(const std::string& q) {
   std::lock_guard lk(mu_);
+  SKIFF_TRY(refreshLocked());
   return findLocked(q);
 }
 
 Result<std::vector<Image>> ImageStoreImpl::list() {
   std::lock_guard lk(mu_);
+  SKIFF_TRY(refreshLocked());
   std::vector<Image> out;
   for (const auto& [id, im] : images_) out.push_back(im);
   return out;
@@ -594,12 +426,22 @@ void ImageStoreImpl::removeImageLocked(const std::string& id) {
   }
   for (const auto& b : blobs)
     if (!blobs_used.count(b)) ::unlink(blobPath(b).c_str());
-  for (const auto& d : gone.diff_ids)
-    if (!layers_used.count(d)) (void)removeTree(layerPath(d));
+  for (const auto& d : gone.diff_ids) {
+    if (layers_used.count(d)) continue;
+    // Out of layers/ in one rename, so a crash mid-removal never leaves a half layer that a
+    // later import would take for the whole one.
+    auto trash = makeTempDir("removing");
+    if (trash && ::rename(layerPath(d).c_str(), (*trash + "/layer").c_str()) == 0)
+      (void)removeTree(*trash);
+    else if (trash)
+      (void)removeTree(*trash);
+  }
 }
 
 Result<bool> ImageStoreImpl::remove(const std::string& q) {
   std::lock_guard lk(mu_);
+  SKIFF_ASSIGN_OR_RETURN(UniqueFd lock, lockIndex());
+  SKIFF_TRY(refreshLocked(/*force=*/true));  // writers never trust the stamp
   auto found = findLocked(q);
   if (!found) {
     if (found.error().is(ErrorCode::NotFound)) return false;
@@ -627,7 +469,7 @@ Result<std::vector<std::string>> ImageStoreImpl::layerDirs(const Image& image) {
   std::vector<std::string> out;
   for (auto it = image.diff_ids.rbegin(); it != image.diff_ids.rend(); ++it) {
     std::string p = layerPath(*it);
-    if (!exists(p))
+    if (!pathExists(p))
       return Error(ErrorCode::NotFound, "layer " + *it + " of image " + image.id + " is missing");
     out.push_back(p);
   }
@@ -638,9 +480,12 @@ void ImageStoreImpl::markUsed(const std::string& id, int delta) {
   std::lock_guard lk(mu_);
   pins_[id] += delta;
   if (pins_[id] <= 0) pins_.erase(id);
-  // Last-used only orders GC; it is persisted with the next save, not on every container start.
-  if (auto it = images_.find(id); it != images_.end() && delta > 0)
-    it->second.last_used_ns = nowNs();
+  // Last-used only orders GC; it is persisted with the next save, not on every container start
+  // (used_ carries it across re-reads of the index until then).
+  if (delta > 0) {
+    used_[id] = nowNs();
+    if (auto it = images_.find(id); it != images_.end()) it->second.last_used_ns = used_[id];
+  }
 }
 
 Result<ImageGcResult> ImageStoreImpl::garbageCollect(const ImageGcPolicy& policy,
@@ -662,6 +507,8 @@ Result<ImageGcResult> ImageStoreImpl::garbageCollect(const ImageGcPolicy& policy
   res.wanted_bytes = to_free;
 
   std::lock_guard lk(mu_);
+  SKIFF_ASSIGN_OR_RETURN(UniqueFd lock, lockIndex());
+  SKIFF_TRY(refreshLocked(/*force=*/true));  // writers never trust the stamp
   std::vector<Image> candidates;
   std::int64_t now_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
@@ -707,7 +554,7 @@ std::string bundledBusyboxArchive() {
   if (const char* env = std::getenv("SKIFF_BUSYBOX_IMAGE"); env && *env) return env;
   for (const char* p :
        {SKIFF_INSTALL_PREFIX "/share/skiff/images/busybox-oci.tar", SKIFF_BUILD_BUSYBOX_IMAGE})
-    if (exists(p)) return p;
+    if (pathExists(p)) return p;
   return "";
 }
 

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -19,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "skiff/common/file.h"
 #include "skiff/runtime/image_store.h"
 #include "test_env.h"
 
@@ -224,6 +226,73 @@ TEST_F(RegistryPullTest, ROOT_PullsOciAndDockerManifestsByTagAndDigest) {
   auto missing = store_->pull(ref("team/oci:nope"), plain_);
   ASSERT_FALSE(missing);
   EXPECT_TRUE(missing.error().is(ErrorCode::NotFound)) << missing.error().message();
+}
+
+// Pulls, archive imports and image GC at once, each through its own store instance (as the agent
+// and `skiff-agent ctr` are separate processes): no operation fails for another's sake, and every
+// image listed afterwards is whole (each blob's digest verified, each layer present).
+TEST_F(RegistryPullTest, ROOT_PullsImportsAndImageGcAtOnceLeaveEveryImageIntact) {
+  const std::string root = env_->dir() + "/images";
+  for (int i = 0; i < 4; ++i)
+    pushImage("race/p" + std::to_string(i),
+              TarBuilder().dir("etc/").file("etc/p", "pulled " + std::to_string(i) + "\n").finish(),
+              "amd64", i % 2 == 1, "v1");
+  std::vector<std::string> archives;
+  for (int i = 0; i < 4; ++i) {
+    std::string p = env_->dir() + "/a" + std::to_string(i) + ".tar";
+    testing::writeFile(
+        p, testing::ociArchive({TarBuilder().file("i", "imported " + std::to_string(i)).finish()},
+                               {.name = "example.com/race/a:" + std::to_string(i)}));
+    archives.push_back(p);
+  }
+  auto puller = openImageStore(root), importer = openImageStore(root),
+       collector = openImageStore(root);
+  ASSERT_TRUE(puller && importer && collector);
+  std::atomic<bool> done{false};
+  std::atomic<int> failures{0}, collected{0};
+  DiskUsageFn full = [] { return Result<DiskUsage>(DiskUsage{1000, 0}); };
+  ImageGcPolicy policy{.min_age = std::chrono::seconds(0)};
+  std::thread gc([&] {
+    while (!done) {
+      auto r = (*collector)->garbageCollect(policy, full, std::chrono::system_clock::now());
+      if (!r) ++failures;
+      if (r) collected += static_cast<int>(r->removed.size());
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  std::thread pulls([&] {
+    for (int round = 0; round < 3; ++round)
+      for (int i = 0; i < 4; ++i)
+        if (!(*puller)->pull(ref("race/p" + std::to_string(i) + ":v1"), plain_)) ++failures;
+  });
+  for (int round = 0; round < 3; ++round)
+    for (const auto& a : archives)
+      if (!(*importer)->importArchive(a)) ++failures;
+  pulls.join();
+  done = true;
+  gc.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_GT(collected.load(), 0) << "GC never overlapped the pulls and imports";
+  auto fresh = openImageStore(root);
+  ASSERT_TRUE(fresh);
+  auto list = (*fresh)->list();
+  ASSERT_TRUE(list);
+  for (const auto& im : *list) {
+    std::vector<std::string> blobs{im.id, im.manifest_digest};
+    auto manifest = readFile(root + "/blobs/sha256/" + im.manifest_digest.substr(7));
+    ASSERT_TRUE(manifest) << im.id;
+    for (const auto& l : json::parse(*manifest)["layers"]) blobs.push_back(l["digest"]);
+    for (const auto& b : blobs) {
+      auto data = readFile(root + "/blobs/sha256/" + b.substr(7), 64u << 20);
+      ASSERT_TRUE(data) << "image " << im.id << " lost blob " << b;
+      EXPECT_EQ("sha256:" + testing::sha256Hex(*data), b);
+    }
+    EXPECT_TRUE((*fresh)->layerDirs(im)) << im.id;
+  }
+  EXPECT_TRUE(fs::is_empty(root + "/tmp"));
+  // And everything can still be had again.
+  ASSERT_TRUE((*fresh)->pull(ref("race/p0:v1"), plain_));
+  ASSERT_TRUE((*fresh)->importArchive(archives[0]));
 }
 
 TEST_F(RegistryPullTest, ROOT_ResolvesIndexToThisPlatform) {

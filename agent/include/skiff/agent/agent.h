@@ -31,7 +31,9 @@ class ServiceProxySink {
 };
 Result<std::unique_ptr<ServiceProxySink>> makeServiceProxy(const AgentConfig& cfg,
                                                            const std::string& node_name);
-// Imports an image archive (the bundled busybox) into the runtime's image store.
-Result<int> importImageArchive(ContainerRuntime& runtime, const std::string& path);
+// Imports an image archive into the runtime's image store; returns the names of its images (an
+// id for an image without one).
+Result<std::vector<std::string>> importImageArchive(ContainerRuntime& runtime,
+                                                    const std::string& path);
 
 }  // namespace skiff::agent

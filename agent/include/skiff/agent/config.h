@@ -63,6 +63,9 @@ struct AgentConfig {
   std::string runtime_cgroup_parent;
   // Image archives imported at start when their images are missing (the bundled busybox).
   std::vector<std::string> preload_images = {"/usr/share/skiff/images/busybox-oci.tar"};
+  // The air-gap directory (k3s' agent/images): every *.tar, *.tar.gz, *.tar.zst archive in it is
+  // imported at start and whenever one appears or changes. Empty: <root_dir>/images.
+  std::string image_import_dir;
   std::string cluster_cidr = "10.244.0.0/16";
   std::string pod_manifest_path = "/etc/skiff/manifests";
   std::vector<std::string> cluster_dns;

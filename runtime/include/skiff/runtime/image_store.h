@@ -9,10 +9,15 @@
 //   layers/sha256/<diffid-hex>/ the unpacked layer (overlay whiteouts: 0/0 char devices and
 //                               trusted.overlay.opaque=y)
 //   images.json                 {name -> manifest digest, config digest, diff ids, size}
-//   tmp/                        staging; anything here at open time is debris of a crash
+//   images.lock                 flock(2) held by whoever changes the store
+//   tmp/                        staging, <what>-<pid>-XXXXXX; a dead pid's is debris of a crash
 //
 // Every write is staged in tmp/ and renamed into place, so a failed import or pull (digest
-// mismatch, corrupt archive, unsafe path) leaves nothing behind. Thread-safe.
+// mismatch, corrupt archive, unsafe path) leaves nothing behind. Thread-safe, and shared by
+// every process that opens the same root (the agent and `skiff-agent ctr`): images.json is the
+// one source of truth, re-read by a lookup when it changed on disk (a stat otherwise), and
+// changed only under images.lock, so an image one process imports, pulls or removes is what the
+// others see at their next lookup.
 
 #include <chrono>
 #include <cstdint>
@@ -85,7 +90,8 @@ class ImageStore {
 
   // Imports a `docker save` archive or an OCI image-layout archive (tar, optionally gzip).
   // Names come from RepoTags / io.containerd.image.name / org.opencontainers.image.ref.name;
-  // `name_override` (if set) names an archive with a single image. Returns the imported images.
+  // `name_override` (if set) names an archive with a single image. Returns the imported images,
+  // each with the names this archive gave it (get() shows all of an image's names).
   virtual Result<std::vector<Image>> importArchive(const std::string& path,
                                                    const std::string& name_override = "") = 0;
   // Pulls from a registry v2 (anonymous bearer token flow; manifest lists / OCI indexes resolved

@@ -26,6 +26,9 @@ class ByteReader {
 std::unique_ptr<ByteReader> fdReader(int fd);
 // gzip-decompressing wrapper (zlib); Invalid on corrupt data or a truncated stream.
 std::unique_ptr<ByteReader> gzipReader(std::unique_ptr<ByteReader> inner);
+// zstd-decompressing wrapper (libzstd; concatenated frames are one stream); Invalid on corrupt
+// data or a truncated stream.
+std::unique_ptr<ByteReader> zstdReader(std::unique_ptr<ByteReader> inner);
 // Wraps `inner`, feeding every byte read into `observer` (digest computation on the fly).
 std::unique_ptr<ByteReader> observingReader(std::unique_ptr<ByteReader> inner,
                                             std::function<void(const char*, std::size_t)> observer);

@@ -59,8 +59,14 @@ class FakeRuntime final : public ContainerRuntime {
   std::map<std::string, ContainerConfig> configs();  // by container id
   std::vector<std::string> stops();                  // "id:timeout" of stopContainer calls
   int startedCount();
+  // Every pullImage call (the pull-policy tests: which policies touch the registry).
+  std::vector<std::string> pulls() {
+    std::lock_guard lk(mu_);
+    return pulls_;
+  }
 
  private:
+  std::vector<std::string> pulls_;
   std::mutex mu_;
   int64_t seq_ = 0;
   int64_t now_ns_ = 1'700'000'000'000'000'000;
