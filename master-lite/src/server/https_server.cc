@@ -1,5 +1,8 @@
 // Boost.Beast + OpenSSL transport (the one TU with Asio/Beast on the server side, to keep
 // compile times down). Each connection is a C++20 coroutine on its own strand.
+// clang-format off
+#include <utility>  // first: Boost < 1.74's awaitable.hpp uses std::exchange without including it
+// clang-format on
 #include <malloc.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -17,7 +20,6 @@
 #include <boost/beast/ssl.hpp>
 #include <limits>
 #include <thread>
-#include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange
 #include <vector>
 
 #include "skiff/common/log.h"
