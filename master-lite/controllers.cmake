@@ -1,16 +1,40 @@
-# Scheduler, controllers and informers (issue 5), included by master-lite/CMakeLists.txt.
-# skiff_master_controllers uses only skiff_common (STYLE.md §1 dependency rule).
-add_library(skiff_master_controllers
+# Scheduler, controllers and what they share (issue 5; included by master-lite/CMakeLists.txt).
+# Neither includes the other's private headers:
+#   skiff_master_informer   informers, work queue, clock, event recorder (client-go's share)
+#   skiff_master_nodeinfo   NodeInfo/PodInfo and the fit predicates (scheduler framework types)
+#   skiff_master_scheduler  the scheduler
+#   skiff_master_controllers the controllers and the ControllerManager, which also runs the
+#                           scheduler in process (its only use of skiff_master_scheduler)
+# All of them use only skiff_common and the master's own headers (STYLE.md §1 dependency rule).
+add_library(skiff_master_informer
   src/informer/clock.cc
   src/informer/meta.cc
   src/informer/workqueue.cc
   src/informer/informer.cc
   src/informer/shared_informers.cc
+  src/informer/event_recorder.cc
+)
+target_include_directories(skiff_master_informer PUBLIC ${CMAKE_CURRENT_LIST_DIR}/include)
+target_link_libraries(skiff_master_informer PUBLIC skiff_common skiff_master_selectors
+  nlohmann_json::nlohmann_json Threads::Threads)
+
+add_library(skiff_master_nodeinfo
+  src/nodeinfo/node_info.cc
+)
+target_include_directories(skiff_master_nodeinfo PUBLIC ${CMAKE_CURRENT_LIST_DIR}/include)
+target_link_libraries(skiff_master_nodeinfo PUBLIC skiff_common skiff_master_selectors
+  nlohmann_json::nlohmann_json)
+
+add_library(skiff_master_scheduler src/scheduler/scheduler.cc)
+target_link_libraries(skiff_master_scheduler PUBLIC skiff_master_informer skiff_master_nodeinfo)
+
+add_library(skiff_master_controllers
   src/controllers/controller.cc
   src/controllers/util.cc
   src/controllers/expectations.cc
   src/controllers/replicaset.cc
   src/controllers/deployment.cc
+  src/controllers/deployment_rollout.cc
   src/controllers/daemonset.cc
   src/controllers/node_ipam.cc
   src/controllers/endpoints.cc
@@ -23,17 +47,13 @@ add_library(skiff_master_controllers
   src/controllers/cron_schedule.cc
   src/controllers/cronjob.cc
   src/controllers/controller_manager.cc
-  src/controllers/event_recorder.cc
-  src/scheduler/node_info.cc
-  src/scheduler/scheduler.cc
 )
-target_include_directories(skiff_master_controllers PUBLIC ${CMAKE_CURRENT_LIST_DIR}/include)
-target_link_libraries(skiff_master_controllers PUBLIC skiff_common skiff_master_selectors nlohmann_json::nlohmann_json
-  Threads::Threads)
+target_link_libraries(skiff_master_controllers PUBLIC skiff_master_informer skiff_master_nodeinfo
+  PRIVATE skiff_master_scheduler)
 
 add_library(skiff_master_testing testing/fake_api_client.cc)
 target_include_directories(skiff_master_testing PUBLIC ${CMAKE_CURRENT_LIST_DIR}/testing/include)
-target_link_libraries(skiff_master_testing PUBLIC skiff_master_controllers)
+target_link_libraries(skiff_master_testing PUBLIC skiff_master_controllers skiff_master_scheduler)
 
 if(SKIFF_BUILD_TESTS)
   skiff_gtest(NAME skiff_master_controllers_tests PREFIX master LABEL unit
@@ -49,6 +69,8 @@ if(SKIFF_BUILD_TESTS)
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/workloads_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/controller_manager_test.cc
     LIBS skiff_master_testing)
+  skiff_script_test(NAME master.includes.scheduler_controllers_apart LABEL unit
+    COMMAND ${CMAKE_CURRENT_LIST_DIR}/tests/check_includes.sh TIMEOUT 30)
 endif()
 
 # skiff-master runs the ControllerManager in process (cmd/main.cc).

@@ -38,6 +38,77 @@ std::vector<std::string> hostIPv4s() {
   return out;
 }
 
+// The address other members and nodes reach this server at: --advertise-address, else the
+// first non-loopback IPv4 address, else the bind address (loopback for 0.0.0.0).
+std::string advertiseAddressFor(const ApiServerOptions& o, const std::vector<std::string>& ips) {
+  if (!o.advertise_address.empty()) return o.advertise_address;
+  for (const auto& ip : ips) {
+    if (ip.rfind("127.", 0) != 0) return ip;
+  }
+  return o.bind_address == "0.0.0.0" ? "127.0.0.1" : o.bind_address;
+}
+
+// The registry's options from the flags (service CIDR, node port range, default tolerations).
+Result<api::RegistryOptions> registryOptionsFor(const ApiServerOptions& o) {
+  api::RegistryOptions ro;
+  ro.service_cidr = o.service_cluster_ip_range;
+  auto dash = o.service_node_port_range.find('-');
+  try {
+    ro.node_port_min = std::stoi(o.service_node_port_range.substr(0, dash));
+    ro.node_port_max = std::stoi(o.service_node_port_range.substr(dash + 1));
+  } catch (...) {
+    return Error(ErrorCode::Invalid,
+                 "--service-node-port-range '" + o.service_node_port_range + "': want <min>-<max>");
+  }
+  ro.defaulting.not_ready_toleration_seconds = o.not_ready_toleration_seconds;
+  ro.defaulting.unreachable_toleration_seconds = o.unreachable_toleration_seconds;
+  return ro;
+}
+
+// The serving certificate's names: the host's, the `kubernetes` Service's (DNS and its
+// ClusterIP, the first address of the service CIDR), the advertise address and loopback.
+PkiOptions pkiOptionsFor(const ApiServerOptions& o, const std::vector<std::string>& ips,
+                         const std::string& advertise) {
+  PkiOptions po;
+  po.dir = o.data_dir + "/pki";
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  po.dns_sans = {"kubernetes", "kubernetes.default", "kubernetes.default.svc",
+                 "kubernetes.default.svc.cluster.local", "localhost"};
+  if (host[0]) po.dns_sans.push_back(host);
+  po.ip_sans = ips;
+  std::uint32_t base = 0;
+  unsigned a, b, c, d;
+  if (std::sscanf(o.service_cluster_ip_range.c_str(), "%u.%u.%u.%u", &a, &b, &c, &d) == 4) {
+    base = (a << 24) | (b << 16) | (c << 8) | d;
+    int bits =
+        std::atoi(o.service_cluster_ip_range.c_str() + o.service_cluster_ip_range.find('/') + 1);
+    if (bits > 0 && bits < 32) base &= ~0u << (32 - bits);
+    std::uint32_t first = base + 1;
+    po.ip_sans.push_back(std::to_string(first >> 24) + "." + std::to_string((first >> 16) & 255) +
+                         "." + std::to_string((first >> 8) & 255) + "." +
+                         std::to_string(first & 255));
+  }
+  if (std::find(po.ip_sans.begin(), po.ip_sans.end(), advertise) == po.ip_sans.end())
+    po.ip_sans.push_back(advertise);
+  if (std::find(po.ip_sans.begin(), po.ip_sans.end(), "127.0.0.1") == po.ip_sans.end())
+    po.ip_sans.push_back("127.0.0.1");
+  return po;
+}
+
+ServerOptions serverOptionsFor(const ApiServerOptions& o, const PkiFiles& pki) {
+  ServerOptions so;
+  so.bind_address = o.bind_address;
+  so.port = o.secure_port;
+  so.cert_file = pki.server_cert;
+  so.key_file = pki.server_key;
+  so.client_ca_file = pki.ca_cert;
+  so.proxy_client_cert = pki.kubelet_client_cert;
+  so.proxy_client_key = pki.kubelet_client_key;
+  so.threads = o.threads;
+  return so;
+}
+
 class ApiServerImpl : public ApiServer {
  public:
   ApiClient& client() override { return *client_; }
@@ -56,59 +127,15 @@ class ApiServerImpl : public ApiServer {
       return Error(ErrorCode::Internal, "create data dir '" + o.data_dir + "': " + ec.message());
     // Addresses.
     std::vector<std::string> ips = hostIPv4s();
-    advertise_ = o.advertise_address;
-    if (advertise_.empty()) {
-      for (const auto& ip : ips) {
-        if (ip.rfind("127.", 0) != 0) {
-          advertise_ = ip;
-          break;
-        }
-      }
-      if (advertise_.empty())
-        advertise_ = o.bind_address == "0.0.0.0" ? "127.0.0.1" : o.bind_address;
-    }
+    advertise_ = advertiseAddressFor(o, ips);
     // Store and registry.
     store::Options so;
     so.retain_revisions = o.store_retain_revisions;
     so.fsync_every_write = o.store_fsync;
     SKIFF_ASSIGN_OR_RETURN(store_, store::openSqliteStore(o.data_dir + "/store.db", so));
-    api::RegistryOptions ro;
-    ro.service_cidr = o.service_cluster_ip_range;
-    auto dash = o.service_node_port_range.find('-');
-    try {
-      ro.node_port_min = std::stoi(o.service_node_port_range.substr(0, dash));
-      ro.node_port_max = std::stoi(o.service_node_port_range.substr(dash + 1));
-    } catch (...) {
-      return Error(ErrorCode::Invalid, "--service-node-port-range '" + o.service_node_port_range +
-                                           "': want <min>-<max>");
-    }
-    ro.defaulting.not_ready_toleration_seconds = o.not_ready_toleration_seconds;
-    ro.defaulting.unreachable_toleration_seconds = o.unreachable_toleration_seconds;
+    SKIFF_ASSIGN_OR_RETURN(api::RegistryOptions ro, registryOptionsFor(o));
     // PKI before the registry uses it to sign node CSRs.
-    PkiOptions po;
-    po.dir = o.data_dir + "/pki";
-    char host[256] = {0};
-    ::gethostname(host, sizeof host - 1);
-    po.dns_sans = {"kubernetes", "kubernetes.default", "kubernetes.default.svc",
-                   "kubernetes.default.svc.cluster.local", "localhost"};
-    if (host[0]) po.dns_sans.push_back(host);
-    po.ip_sans = ips;
-    std::uint32_t base = 0;
-    unsigned a, b, c, d;
-    if (std::sscanf(o.service_cluster_ip_range.c_str(), "%u.%u.%u.%u", &a, &b, &c, &d) == 4) {
-      base = (a << 24) | (b << 16) | (c << 8) | d;
-      int bits =
-          std::atoi(o.service_cluster_ip_range.c_str() + o.service_cluster_ip_range.find('/') + 1);
-      if (bits > 0 && bits < 32) base &= ~0u << (32 - bits);
-      std::uint32_t first = base + 1;
-      po.ip_sans.push_back(std::to_string(first >> 24) + "." + std::to_string((first >> 16) & 255) +
-                           "." + std::to_string((first >> 8) & 255) + "." +
-                           std::to_string(first & 255));
-    }
-    if (std::find(po.ip_sans.begin(), po.ip_sans.end(), advertise_) == po.ip_sans.end())
-      po.ip_sans.push_back(advertise_);
-    if (std::find(po.ip_sans.begin(), po.ip_sans.end(), "127.0.0.1") == po.ip_sans.end())
-      po.ip_sans.push_back("127.0.0.1");
+    PkiOptions po = pkiOptionsFor(o, ips, advertise_);
     SKIFF_ASSIGN_OR_RETURN(pki_, ensurePki(po));
     PkiFiles pki = pki_;
     ro.sign_csr = [pki](const std::string& csr, std::int64_t secs) {
@@ -131,15 +158,7 @@ class ApiServerImpl : public ApiServer {
     ho.server_address = advertise_ + ":" + std::to_string(o.secure_port);
     ho.ready = [this] { return ready_.load(); };
     handler_ = std::make_unique<api::Handler>(*registry_, *authn_, ho);
-    ServerOptions so2;
-    so2.bind_address = o.bind_address;
-    so2.port = o.secure_port;
-    so2.cert_file = pki_.server_cert;
-    so2.key_file = pki_.server_key;
-    so2.client_ca_file = pki_.ca_cert;
-    so2.proxy_client_cert = pki_.kubelet_client_cert;
-    so2.proxy_client_key = pki_.kubelet_client_key;
-    so2.threads = o.threads;
+    ServerOptions so2 = serverOptionsFor(o, pki_);
     SKIFF_ASSIGN_OR_RETURN(server_, startHttpsServer(so2, *handler_));
     // The admin kubeconfig (k3s style): loopback when bound to all addresses.
     std::string host_for_kc = o.bind_address == "0.0.0.0" ? "127.0.0.1" : o.bind_address;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "skiff/common/base64.h"
 #include "skiff/master/api/object_util.h"
 
 namespace skiff::master::api {
@@ -30,24 +31,6 @@ std::vector<std::string> csv(const std::string& line) {
     }
   }
   out.push_back(trim(cur));
-  return out;
-}
-
-std::string b64decode(const std::string& in) {
-  static const std::string chars =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  int val = 0, bits = -8;
-  for (unsigned char c : in) {
-    auto pos = chars.find(static_cast<char>(c));
-    if (pos == std::string::npos) break;
-    val = (val << 6) + static_cast<int>(pos);
-    bits += 6;
-    if (bits >= 0) {
-      out.push_back(static_cast<char>((val >> bits) & 0xFF));
-      bits -= 8;
-    }
-  }
   return out;
 }
 
@@ -145,8 +128,9 @@ Result<UserInfo> Authenticator::authenticateToken(const std::string& token) {
   if (!s) return unauthorized();
   const json& data = s->value("data", json::object());
   auto field = [&](const char* k) {
-    return data.contains(k) && data[k].is_string() ? b64decode(data[k].get<std::string>())
-                                                   : std::string();
+    return data.contains(k) && data[k].is_string()
+               ? base64Decode(data[k].get<std::string>()).value_or("")
+               : std::string();
   };
   if (s->value("type", "") != "bootstrap.kubernetes.io/token") return unauthorized();
   if (field("token-id") != id || field("token-secret") != secret) return unauthorized();

@@ -1,5 +1,6 @@
 #include "skiff/master/api/defaults.h"
 
+#include <map>
 #include <string>
 
 #include "skiff/common/base64.h"
@@ -133,137 +134,192 @@ std::string podQosClass(const json& spec) {
   return guaranteed ? "Guaranteed" : "Burstable";
 }
 
+namespace {
+
+using KindDefaults = void (*)(const ResourceInfo& r, json& obj);
+
+// pkg/apis/core/v1/defaults.go SetDefaults_Pod(Spec).
+void defaultPod(const ResourceInfo&, json& obj) {
+  if (obj.contains("spec")) {
+    defaultPodSpec(obj["spec"]);
+    setIfMissing(obj["spec"], "enableServiceLinks", true);
+  }
+}
+
+// Deployments, ReplicaSets, StatefulSets, DaemonSets, ReplicationControllers (apps/v1 defaults.go).
+void defaultWorkload(const ResourceInfo& r, json& obj) {
+  if (!obj.contains("spec") || !obj["spec"].is_object()) return;
+  json& spec = obj["spec"];
+  if (r.version != "v1" || r.kind == "ReplicationController") {
+    if (r.kind == "ReplicationController") {
+      if (!spec.contains("selector")) {
+        const json& labels = spec.value("/template/metadata/labels"_json_pointer, json());
+        if (labels.is_object()) spec["selector"] = labels;
+      }
+    } else {
+      defaultSelectorFromTemplate(spec);
+    }
+  }
+  if (r.kind != "DaemonSet") setIfMissing(spec, "replicas", 1);
+  defaultTemplate(obj, {"spec", "template"});
+  if (r.kind == "Deployment") {
+    setIfMissing(spec, "strategy", json{{"type", "RollingUpdate"}});
+    if (spec["strategy"].is_object()) {
+      setIfMissing(spec["strategy"], "type", "RollingUpdate");
+      if (spec["strategy"]["type"] == "RollingUpdate") {
+        setIfMissing(spec["strategy"], "rollingUpdate", json::object());
+        setIfMissing(spec["strategy"]["rollingUpdate"], "maxSurge", "25%");
+        setIfMissing(spec["strategy"]["rollingUpdate"], "maxUnavailable", "25%");
+      }
+    }
+    setIfMissing(spec, "revisionHistoryLimit", 10);
+    setIfMissing(spec, "progressDeadlineSeconds", 600);
+  } else if (r.kind == "StatefulSet") {
+    setIfMissing(spec, "podManagementPolicy", "OrderedReady");
+    setIfMissing(spec, "updateStrategy",
+                 json{{"type", "RollingUpdate"}, {"rollingUpdate", {{"partition", 0}}}});
+    setIfMissing(spec, "revisionHistoryLimit", 10);
+    setIfMissing(spec, "persistentVolumeClaimRetentionPolicy",
+                 json{{"whenDeleted", "Retain"}, {"whenScaled", "Retain"}});
+  } else if (r.kind == "DaemonSet") {
+    setIfMissing(spec, "updateStrategy",
+                 json{{"type", "RollingUpdate"},
+                      {"rollingUpdate", {{"maxUnavailable", 1}, {"maxSurge", 0}}}});
+    setIfMissing(spec, "revisionHistoryLimit", 10);
+  }
+}
+
+// pkg/apis/batch/v1/defaults.go SetDefaults_Job.
+void defaultJob(const ResourceInfo&, json& obj) {
+  if (!obj.contains("spec") || !obj["spec"].is_object()) return;
+  json& spec = obj["spec"];
+  if (!spec.contains("completions") && !spec.contains("parallelism")) {
+    spec["completions"] = 1;
+    spec["parallelism"] = 1;
+  }
+  setIfMissing(spec, "parallelism", 1);
+  setIfMissing(spec, "backoffLimit", 6);
+  setIfMissing(spec, "completionMode", "NonIndexed");
+  setIfMissing(spec, "suspend", false);
+  setIfMissing(spec, "podReplacementPolicy", "TerminatingOrFailed");
+  setIfMissing(spec, "manualSelector", json());
+  if (spec["manualSelector"].is_null()) spec.erase("manualSelector");
+  defaultTemplate(obj, {"spec", "template"});
+}
+
+// SetDefaults_CronJob.
+void defaultCronJob(const ResourceInfo&, json& obj) {
+  if (!obj.contains("spec") || !obj["spec"].is_object()) return;
+  json& spec = obj["spec"];
+  setIfMissing(spec, "concurrencyPolicy", "Allow");
+  setIfMissing(spec, "suspend", false);
+  setIfMissing(spec, "successfulJobsHistoryLimit", 3);
+  setIfMissing(spec, "failedJobsHistoryLimit", 1);
+  defaultTemplate(obj, {"spec", "jobTemplate", "spec", "template"});
+}
+
+// SetDefaults_Service.
+void defaultService(const ResourceInfo&, json& obj) {
+  setIfMissing(obj, "spec", json::object());
+  json& spec = obj["spec"];
+  setIfMissing(spec, "type", "ClusterIP");
+  setIfMissing(spec, "sessionAffinity", "None");
+  std::string type = spec.value("type", "ClusterIP");
+  if (type != "ExternalName") {
+    setIfMissing(spec, "internalTrafficPolicy", "Cluster");
+  }
+  if (type == "NodePort" || type == "LoadBalancer") {
+    setIfMissing(spec, "externalTrafficPolicy", "Cluster");
+  }
+  if (spec.contains("ports") && spec["ports"].is_array()) {
+    for (auto& p : spec["ports"]) {
+      if (!p.is_object()) continue;
+      setIfMissing(p, "protocol", "TCP");
+      if (!p.contains("targetPort") && p.contains("port")) p["targetPort"] = p["port"];
+    }
+  }
+  setIfMissing(obj, "status", json{{"loadBalancer", json::object()}});
+}
+
+// SetDefaults_Namespace, plus the kubernetes.io/metadata.name label and the kubernetes finalizer.
+void defaultNamespace(const ResourceInfo&, json& obj) {
+  std::string name = obj["metadata"].value("name", "");
+  if (!obj["metadata"].contains("labels") || !obj["metadata"]["labels"].is_object()) {
+    obj["metadata"]["labels"] = json::object();
+  }
+  if (!name.empty()) obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
+  setIfMissing(obj, "spec", json::object());
+  setIfMissing(obj["spec"], "finalizers", json::array({"kubernetes"}));
+  setIfMissing(obj, "status", json::object());
+  setIfMissing(obj["status"], "phase", "Active");
+}
+
+// SetDefaults_Secret.
+void defaultSecret(const ResourceInfo&, json& obj) {
+  setIfMissing(obj, "type", "Opaque");
+  // stringData is write-only: merged into data (base64) as the API server does.
+  if (obj.contains("stringData") && obj["stringData"].is_object()) {
+    if (!obj.contains("data") || !obj["data"].is_object()) obj["data"] = json::object();
+    for (auto& [key, v] : obj["stringData"].items()) {
+      if (v.is_string()) obj["data"][key] = base64Encode(v.get<std::string>());
+    }
+    obj.erase("stringData");
+  }
+}
+
+// SetDefaults_Endpoints.
+void defaultEndpoints(const ResourceInfo&, json& obj) {
+  if (obj.contains("subsets") && obj["subsets"].is_array()) {
+    for (auto& s : obj["subsets"]) {
+      if (s.is_object() && s.contains("ports") && s["ports"].is_array()) {
+        for (auto& p : s["ports"]) {
+          if (p.is_object()) setIfMissing(p, "protocol", "TCP");
+        }
+      }
+    }
+  }
+}
+
+// SetDefaults_NodeSpec: podCIDRs from podCIDR.
+void defaultNode(const ResourceInfo&, json& obj) {
+  if (obj.contains("spec") && obj["spec"].is_object() && obj["spec"].contains("podCIDR") &&
+      !obj["spec"].contains("podCIDRs")) {
+    obj["spec"]["podCIDRs"] = json::array({obj["spec"]["podCIDR"]});
+  }
+}
+
+// SetDefaults_PriorityClass.
+void defaultPriorityClass(const ResourceInfo&, json& obj) {
+  setIfMissing(obj, "preemptionPolicy", "PreemptLowerPriority");
+}
+
+const std::map<std::string, KindDefaults>& defaultsByKind() {
+  static const std::map<std::string, KindDefaults> m = {
+      {"Pod", defaultPod},
+      {"Deployment", defaultWorkload},
+      {"ReplicaSet", defaultWorkload},
+      {"StatefulSet", defaultWorkload},
+      {"DaemonSet", defaultWorkload},
+      {"ReplicationController", defaultWorkload},
+      {"Job", defaultJob},
+      {"CronJob", defaultCronJob},
+      {"Service", defaultService},
+      {"Namespace", defaultNamespace},
+      {"Secret", defaultSecret},
+      {"Endpoints", defaultEndpoints},
+      {"Node", defaultNode},
+      {"PriorityClass", defaultPriorityClass},
+  };
+  return m;
+}
+
+}  // namespace
+
 void applyDefaults(const ResourceInfo& r, json& obj) {
   if (!obj.is_object()) return;
   if (!obj.contains("metadata") || !obj["metadata"].is_object()) obj["metadata"] = json::object();
-  const std::string& k = r.kind;
-  if (k == "Pod") {
-    if (obj.contains("spec")) {
-      defaultPodSpec(obj["spec"]);
-      setIfMissing(obj["spec"], "enableServiceLinks", true);
-    }
-  } else if (k == "Deployment" || k == "ReplicaSet" || k == "StatefulSet" || k == "DaemonSet" ||
-             k == "ReplicationController") {
-    if (!obj.contains("spec") || !obj["spec"].is_object()) return;
-    json& spec = obj["spec"];
-    if (r.version != "v1" || k == "ReplicationController") {
-      if (k == "ReplicationController") {
-        if (!spec.contains("selector")) {
-          const json& labels = spec.value("/template/metadata/labels"_json_pointer, json());
-          if (labels.is_object()) spec["selector"] = labels;
-        }
-      } else {
-        defaultSelectorFromTemplate(spec);
-      }
-    }
-    if (k != "DaemonSet") setIfMissing(spec, "replicas", 1);
-    defaultTemplate(obj, {"spec", "template"});
-    if (k == "Deployment") {
-      setIfMissing(spec, "strategy", json{{"type", "RollingUpdate"}});
-      if (spec["strategy"].is_object()) {
-        setIfMissing(spec["strategy"], "type", "RollingUpdate");
-        if (spec["strategy"]["type"] == "RollingUpdate") {
-          setIfMissing(spec["strategy"], "rollingUpdate", json::object());
-          setIfMissing(spec["strategy"]["rollingUpdate"], "maxSurge", "25%");
-          setIfMissing(spec["strategy"]["rollingUpdate"], "maxUnavailable", "25%");
-        }
-      }
-      setIfMissing(spec, "revisionHistoryLimit", 10);
-      setIfMissing(spec, "progressDeadlineSeconds", 600);
-    } else if (k == "StatefulSet") {
-      setIfMissing(spec, "podManagementPolicy", "OrderedReady");
-      setIfMissing(spec, "updateStrategy",
-                   json{{"type", "RollingUpdate"}, {"rollingUpdate", {{"partition", 0}}}});
-      setIfMissing(spec, "revisionHistoryLimit", 10);
-      setIfMissing(spec, "persistentVolumeClaimRetentionPolicy",
-                   json{{"whenDeleted", "Retain"}, {"whenScaled", "Retain"}});
-    } else if (k == "DaemonSet") {
-      setIfMissing(spec, "updateStrategy",
-                   json{{"type", "RollingUpdate"},
-                        {"rollingUpdate", {{"maxUnavailable", 1}, {"maxSurge", 0}}}});
-      setIfMissing(spec, "revisionHistoryLimit", 10);
-    }
-  } else if (k == "Job") {
-    if (!obj.contains("spec") || !obj["spec"].is_object()) return;
-    json& spec = obj["spec"];
-    if (!spec.contains("completions") && !spec.contains("parallelism")) {
-      spec["completions"] = 1;
-      spec["parallelism"] = 1;
-    }
-    setIfMissing(spec, "parallelism", 1);
-    setIfMissing(spec, "backoffLimit", 6);
-    setIfMissing(spec, "completionMode", "NonIndexed");
-    setIfMissing(spec, "suspend", false);
-    setIfMissing(spec, "podReplacementPolicy", "TerminatingOrFailed");
-    setIfMissing(spec, "manualSelector", json());
-    if (spec["manualSelector"].is_null()) spec.erase("manualSelector");
-    defaultTemplate(obj, {"spec", "template"});
-  } else if (k == "CronJob") {
-    if (!obj.contains("spec") || !obj["spec"].is_object()) return;
-    json& spec = obj["spec"];
-    setIfMissing(spec, "concurrencyPolicy", "Allow");
-    setIfMissing(spec, "suspend", false);
-    setIfMissing(spec, "successfulJobsHistoryLimit", 3);
-    setIfMissing(spec, "failedJobsHistoryLimit", 1);
-    defaultTemplate(obj, {"spec", "jobTemplate", "spec", "template"});
-  } else if (k == "Service") {
-    setIfMissing(obj, "spec", json::object());
-    json& spec = obj["spec"];
-    setIfMissing(spec, "type", "ClusterIP");
-    setIfMissing(spec, "sessionAffinity", "None");
-    std::string type = spec.value("type", "ClusterIP");
-    if (type != "ExternalName") {
-      setIfMissing(spec, "internalTrafficPolicy", "Cluster");
-    }
-    if (type == "NodePort" || type == "LoadBalancer") {
-      setIfMissing(spec, "externalTrafficPolicy", "Cluster");
-    }
-    if (spec.contains("ports") && spec["ports"].is_array()) {
-      for (auto& p : spec["ports"]) {
-        if (!p.is_object()) continue;
-        setIfMissing(p, "protocol", "TCP");
-        if (!p.contains("targetPort") && p.contains("port")) p["targetPort"] = p["port"];
-      }
-    }
-    setIfMissing(obj, "status", json{{"loadBalancer", json::object()}});
-  } else if (k == "Namespace") {
-    std::string name = obj["metadata"].value("name", "");
-    if (!obj["metadata"].contains("labels") || !obj["metadata"]["labels"].is_object()) {
-      obj["metadata"]["labels"] = json::object();
-    }
-    if (!name.empty()) obj["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
-    setIfMissing(obj, "spec", json::object());
-    setIfMissing(obj["spec"], "finalizers", json::array({"kubernetes"}));
-    setIfMissing(obj, "status", json::object());
-    setIfMissing(obj["status"], "phase", "Active");
-  } else if (k == "Secret") {
-    setIfMissing(obj, "type", "Opaque");
-    // stringData is write-only: merged into data (base64) as the API server does.
-    if (obj.contains("stringData") && obj["stringData"].is_object()) {
-      if (!obj.contains("data") || !obj["data"].is_object()) obj["data"] = json::object();
-      for (auto& [key, v] : obj["stringData"].items()) {
-        if (v.is_string()) obj["data"][key] = base64Encode(v.get<std::string>());
-      }
-      obj.erase("stringData");
-    }
-  } else if (k == "Endpoints") {
-    if (obj.contains("subsets") && obj["subsets"].is_array()) {
-      for (auto& s : obj["subsets"]) {
-        if (s.is_object() && s.contains("ports") && s["ports"].is_array()) {
-          for (auto& p : s["ports"]) {
-            if (p.is_object()) setIfMissing(p, "protocol", "TCP");
-          }
-        }
-      }
-    }
-  } else if (k == "Node") {
-    if (obj.contains("spec") && obj["spec"].is_object() && obj["spec"].contains("podCIDR") &&
-        !obj["spec"].contains("podCIDRs")) {
-      obj["spec"]["podCIDRs"] = json::array({obj["spec"]["podCIDR"]});
-    }
-  } else if (k == "PriorityClass") {
-    setIfMissing(obj, "preemptionPolicy", "PreemptLowerPriority");
-  }
+  auto it = defaultsByKind().find(r.kind);
+  if (it != defaultsByKind().end()) it->second(r, obj);
 }
 
 void admitNewPod(json& pod, const DefaultingOptions& options) {

@@ -342,6 +342,31 @@ void recordUpdate(json& obj, const ManagedUpdate& u, const json& fields) {
   dropEmptyEntries(obj);
 }
 
+namespace {
+
+// "Apply failed with 2 conflicts: conflicts with \"kubectl\" using apps/v1:\n- .spec.replicas..."
+// (manager -> conflicting paths), as upstream's fieldmanager reports them.
+Error applyConflict(const std::map<std::string, std::vector<std::string>>& conflicts) {
+  std::size_t n = 0;
+  for (const auto& [m, paths] : conflicts) n += paths.size();
+  std::string msg =
+      "Apply failed with " + std::to_string(n) + " conflict" + (n > 1 ? "s" : "") + ": ";
+  bool first = true;
+  for (const auto& [m, paths] : conflicts) {
+    if (!first) msg += "\n";
+    first = false;
+    msg += std::string("conflict") + (paths.size() > 1 ? "s" : "") + " with " + m + ":";
+    if (paths.size() == 1 && conflicts.size() == 1) {
+      msg += " " + paths[0];
+    } else {
+      for (const auto& p : paths) msg += "\n- " + p;
+    }
+  }
+  return Error(ErrorCode::Conflict, msg);
+}
+
+}  // namespace
+
 Result<json> serverSideApply(const json& live, const json& applied, const ManagedUpdate& u,
                              bool force) {
   json applied_set = fieldSetOf(applied);
@@ -370,24 +395,7 @@ Result<json> serverSideApply(const json& live, const json& applied, const Manage
       }
     }
   }
-  if (!conflicts.empty()) {
-    std::size_t n = 0;
-    for (auto& [m, paths] : conflicts) n += paths.size();
-    std::string msg =
-        "Apply failed with " + std::to_string(n) + " conflict" + (n > 1 ? "s" : "") + ": ";
-    bool first = true;
-    for (auto& [m, paths] : conflicts) {
-      if (!first) msg += "\n";
-      first = false;
-      msg += std::string("conflict") + (paths.size() > 1 ? "s" : "") + " with " + m + ":";
-      if (paths.size() == 1 && conflicts.size() == 1) {
-        msg += " " + paths[0];
-      } else {
-        for (const auto& p : paths) msg += "\n- " + p;
-      }
-    }
-    return Error(ErrorCode::Conflict, msg);
-  }
+  if (!conflicts.empty()) return applyConflict(conflicts);
   // Prune what this manager applied before and dropped now, unless someone else owns it.
   json previous;
   for (auto& e : mf) {

@@ -8,13 +8,13 @@
 #include <set>
 
 #include "skiff/master/controllers/controllers.h"
-#include "skiff/master/controllers/event_recorder.h"
+#include "skiff/master/informer/event_recorder.h"
 #include "skiff/master/informer/meta.h"
 #include "skiff/master/informer/options.h"
 #include "util.h"
 
 // Shared with the scheduler: the same taint/affinity logic decides eligibility.
-#include "../scheduler/node_info.h"
+#include "skiff/master/nodeinfo/node_info.h"
 
 namespace skiff::master {
 

@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "skiff/master/controllers/controllers.h"
-#include "skiff/master/controllers/event_recorder.h"
+#include "skiff/master/informer/event_recorder.h"
 #include "skiff/master/informer/meta.h"
 #include "skiff/master/informer/options.h"
 #include "util.h"
@@ -24,6 +24,32 @@ bool finished(const json& job, std::string* type = nullptr) {
     }
   }
   return false;
+}
+
+// The Job's pods by state: active ones (to scale), and counts of the rest.
+struct JobPods {
+  std::vector<json> active;
+  std::int64_t succeeded = 0, failed = 0, ready = 0, terminating = 0;
+};
+
+JobPods countPods(const json& job, const std::vector<json>& pods) {
+  JobPods out;
+  for (const auto& p : pods) {
+    auto ref = meta::controllerRef(p);
+    if (!ref || ref->value("uid", "") != meta::uid(job)) continue;
+    std::string phase = meta::str(p, {"status", "phase"});
+    if (phase == "Succeeded") {
+      ++out.succeeded;
+    } else if (phase == "Failed") {
+      ++out.failed;
+    } else if (meta::isDeleting(p)) {
+      ++out.terminating;
+    } else {
+      out.active.push_back(p);
+      if (ctl::isReady(p)) ++out.ready;
+    }
+  }
+  return out;
 }
 
 class JobController : public Controller {
@@ -56,23 +82,10 @@ class JobController : public Controller {
     if (finished(job)) return ttlAfterFinished(job, now);
 
     SKIFF_ASSIGN_OR_RETURN(ObjectList pods, client_.list(gvr::kPods, ns, ListOptions{}));
-    std::vector<json> active;
-    std::int64_t succeeded = 0, failed = 0, ready = 0, terminating = 0;
-    for (const auto& p : pods.items) {
-      auto ref = meta::controllerRef(p);
-      if (!ref || ref->value("uid", "") != meta::uid(job)) continue;
-      std::string phase = meta::str(p, {"status", "phase"});
-      if (phase == "Succeeded") {
-        ++succeeded;
-      } else if (phase == "Failed") {
-        ++failed;
-      } else if (meta::isDeleting(p)) {
-        ++terminating;
-      } else {
-        active.push_back(p);
-        if (ctl::isReady(p)) ++ready;
-      }
-    }
+    JobPods counted = countPods(job, pods.items);
+    std::vector<json>& active = counted.active;
+    const std::int64_t succeeded = counted.succeeded, failed = counted.failed;
+    const std::int64_t ready = counted.ready, terminating = counted.terminating;
     bool suspended = meta::boolean(job, {"spec", "suspend"});
     json status = meta::at(job, {"status"}).is_object() ? job["status"] : json::object();
     json next = status;

@@ -11,7 +11,7 @@
 
 #include "skiff/common/log.h"
 #include "skiff/master/controllers/controllers.h"
-#include "skiff/master/controllers/event_recorder.h"
+#include "skiff/master/informer/event_recorder.h"
 #include "skiff/master/informer/meta.h"
 
 namespace skiff::master {

@@ -9,7 +9,7 @@
 #include <map>
 
 #include "skiff/master/controllers/controllers.h"
-#include "skiff/master/controllers/event_recorder.h"
+#include "skiff/master/informer/event_recorder.h"
 #include "skiff/master/informer/meta.h"
 #include "skiff/master/informer/options.h"
 #include "util.h"

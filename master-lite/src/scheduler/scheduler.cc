@@ -6,12 +6,12 @@
 #include <random>
 #include <thread>
 
-#include "node_info.h"
 #include "skiff/common/log.h"
-#include "skiff/master/controllers/event_recorder.h"
+#include "skiff/master/informer/event_recorder.h"
 #include "skiff/master/informer/informer.h"
 #include "skiff/master/informer/meta.h"
 #include "skiff/master/informer/workqueue.h"
+#include "skiff/master/nodeinfo/node_info.h"
 
 namespace skiff::master {
 

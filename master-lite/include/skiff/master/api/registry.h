@@ -22,6 +22,7 @@
 #include "skiff/common/result.h"
 #include "skiff/master/api/defaults.h"
 #include "skiff/master/api/resources.h"
+#include "skiff/master/api/strategy.h"
 #include "skiff/master/client/api_client.h"
 #include "skiff/master/selectors.h"
 #include "skiff/master/store/store.h"
@@ -59,7 +60,9 @@ struct RegistryOptions {
   DefaultingOptions defaulting;
   // Signs a node client certificate request (PEM CSR) -> PEM certificate. Unset = CSRs stay
   // pending.
-  std::function<Result<std::string>(const std::string& csr_pem, std::int64_t seconds)> sign_csr;
+  using SignCsr =
+      std::function<Result<std::string>(const std::string& csr_pem, std::int64_t seconds)>;
+  SignCsr sign_csr;
 };
 
 // A list request's selection, shared by list, watch and deletecollection.
@@ -138,6 +141,8 @@ class Registry {
   Result<WatchQueuePtr> watch(const ResourceInfo& r, const std::string& ns, const Selection& sel);
 
   store::Store& store() { return store_; }
+  // The per-kind strategies (strategy.h); CustomResourceDefinitions add theirs here.
+  StrategyRegistry& strategies();
 
  private:
   struct State;
@@ -151,19 +156,36 @@ class Registry {
                     std::int64_t* mod_revision);
   Result<WriteResult> createObject(const ResourceInfo& r, const std::string& ns, json obj,
                                    const WriteOptions& opts);
+  Result<WriteResult> storeCreated(const ResourceInfo& r, const std::string& ns, json obj,
+                                   const WriteOptions& opts, Strategy& strategy);
+  // pods/binding and pods/eviction (pod_subresources.cc).
+  Result<WriteResult> bindPod(const ResourceInfo& r, const std::string& ns, const std::string& name,
+                              const json& binding, const WriteOptions& opts);
+  Result<WriteResult> evictPod(const ResourceInfo& r, const std::string& ns,
+                               const std::string& name, const json& eviction,
+                               const WriteOptions& opts);
+  Result<WriteResult> applyCreate(const ResourceInfo& r, const std::string& ns,
+                                  const std::string& name, const json& patch,
+                                  const WriteOptions& opts);
   Result<WriteResult> updateObject(const ResourceInfo& r, const std::string& ns,
                                    const std::string& name, json obj, const WriteOptions& opts,
                                    const std::string& subresource, bool allow_create,
                                    const json* applied_config);
+  Result<WriteResult> updateScale(const ResourceInfo& r, const std::string& ns,
+                                  const std::string& name, const json& scale, json cur,
+                                  std::int64_t rev, const WriteOptions& opts);
   Result<WriteResult> writeUpdated(const ResourceInfo& r, const std::string& ns, json old, json obj,
                                    std::int64_t rev, const WriteOptions& opts,
                                    const std::string& subresource, const json* applied_config);
+  Result<json> nextForUpdate(const ResourceInfo& r, const std::string& ns, const json& old,
+                             json obj, const std::string& subresource, Strategy& strategy);
+  Result<WriteResult> commitUpdate(const ResourceInfo& r, const std::string& ns, const json& old,
+                                   json next, std::int64_t rev, const WriteOptions& opts,
+                                   Strategy& strategy);
   Result<WriteResult> finishDelete(const ResourceInfo& r, const std::string& ns, json obj,
                                    std::int64_t rev, const WriteOptions& opts);
-  Result<void> admitCreate(const ResourceInfo& r, const std::string& ns, json& obj,
-                           const WriteOptions& opts);
-  Result<void> admitUpdate(const ResourceInfo& r, json& obj, const json& old);
-  void releaseResources(const ResourceInfo& r, const json& obj);
+  Result<void> admitNamespaceLifecycle(const ResourceInfo& r, const std::string& ns,
+                                       const json& obj);
   json present(const ResourceInfo& r, json obj, std::int64_t rev) const;
 };
 

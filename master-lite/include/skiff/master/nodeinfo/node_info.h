@@ -1,7 +1,10 @@
 #pragma once
 
-// The scheduler's view of nodes and pods (kube-scheduler's framework.NodeInfo / PodInfo),
+// Nodes and pods as the scheduler sees them (kube-scheduler's framework.NodeInfo / PodInfo),
 // precomputed from JSON once per object change so the per-pod loop over nodes is arithmetic.
+// Shared by the scheduler and the DaemonSet controller, which checks that a daemon pod fits a
+// node with the same predicates (upstream's daemonset controller uses the scheduler framework's
+// too), so that neither includes the other's private headers.
 
 #include <cstdint>
 #include <map>

@@ -1,4 +1,4 @@
-#include "skiff/master/controllers/event_recorder.h"
+#include "skiff/master/informer/event_recorder.h"
 
 #include <cstdio>
 

@@ -1,4 +1,4 @@
-#include "node_info.h"
+#include "skiff/master/nodeinfo/node_info.h"
 
 #include <algorithm>
 #include <cmath>

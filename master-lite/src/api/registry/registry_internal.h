@@ -1,6 +1,6 @@
 #pragma once
 
-// Pieces of the registry shared between its translation units (CRUD, watch, allocators).
+// Pieces of the registry shared between its translation units (CRUD, watch, strategies).
 
 #include <cstdint>
 #include <map>
@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "skiff/common/log.h"
 #include "skiff/master/api/registry.h"
 #include "skiff/master/store/store.h"
 
@@ -30,18 +31,6 @@ struct DecodedEvent {
 
   void decode();
   void decodePrev();
-};
-
-// Allocators for Service cluster IPs and node ports. Loaded from the store on first use.
-struct ServiceAllocator {
-  std::mutex mu;
-  bool loaded = false;
-  std::uint32_t base = 0;  // network address of the service CIDR
-  std::uint32_t size = 0;  // number of addresses
-  std::uint32_t next = 2;  // round-robin cursor (offset)
-  std::set<std::uint32_t> ips;
-  std::set<int> ports;
-  int port_next = 0;
 };
 
 // Which namespaces exist and which are being deleted, for the lifecycle admission of every
@@ -65,18 +54,33 @@ class NamespaceCache {
 };
 
 struct Registry::State {
-  ServiceAllocator alloc;
+  StrategyRegistry strategies;
+  std::string kubernetes_service_ip;  // the first address of the service CIDR
   NamespaceCache namespaces;
   std::mutex cache_mu;
   const store::Event* last_raw = nullptr;
   std::shared_ptr<DecodedEvent> last_decoded;
 };
 
-std::string ipToString(std::uint32_t ip);
-bool parseIpv4(const std::string& s, std::uint32_t* out);
-
 // Strips what is derived on read (resourceVersion) and serialises for the store.
 std::string encodeForStore(json obj);
 json decodeFromStore(const std::string& value, std::int64_t mod_revision);
+// The object with the apiVersion and kind of its storage version, so that lists can be spliced
+// from the stored text (Registry::listText).
+json forStorage(const ResourceInfo& r, json obj);
+
+// Shared by the registry's translation units.
+const std::shared_ptr<spdlog::logger>& registryLog();
+std::string nowString();
+Error notFound(const ResourceInfo& r, const std::string& name);
+// The optimistic-concurrency Conflict upstream returns for a stale resourceVersion.
+Error conflict(const ResourceInfo& r, const std::string& name);
+const ResourceInfo& namespacesInfo();
+bool hasDeletionTimestamp(const json& obj);
+bool hasFinalizers(const json& obj);
+// The field manager of a write: the request's, else `fallback`.
+std::string managerFor(const WriteOptions& opts, const std::string& fallback);
+// The autoscaling/v1 Scale of a scalable object.
+json scaleOf(const ResourceInfo& r, const json& obj);
 
 }  // namespace skiff::master::api

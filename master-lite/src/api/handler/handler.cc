@@ -1,0 +1,196 @@
+// Handler::handle: authenticate, parse the route once, authorize, then dispatch to one function
+// per verb (read.cc, write.cc), the node proxy (node_proxy.cc) or a non-resource path
+// (non_resource.cc) (reference/kube-api-surface.md §0-§6).
+#include "skiff/master/api/handler.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "handler_internal.h"
+#include "skiff/master/api/object_util.h"
+
+namespace skiff::master::api {
+namespace handler {
+
+HttpResponse ResourceRequest::finish(HttpResponse resp) const {
+  for (auto& w : warnings) resp.headers.push_back(w);
+  return resp;
+}
+
+HttpResponse ResourceRequest::fail(const Error& e) const {
+  return finish(errorResponse(e, &r, rt.name));
+}
+
+HttpResponse ResourceRequest::respondObject(int code, const json& obj) const {
+  if (table && obj.value("kind", "") == r.kind) {
+    json t = renderTable(r, {obj}, str(obj, {"metadata", "resourceVersion"}), "", Clock::now(),
+                         includeObject(query));
+    HttpResponse resp = tableResponse(t);
+    resp.status = code;
+    return finish(std::move(resp));
+  }
+  return finish(jsonResponse(code, obj));
+}
+
+namespace {
+
+using VerbFn = HttpResponse (*)(ResourceRequest&);
+
+// The verb table: one handler per Kubernetes verb.
+const std::map<std::string, VerbFn>& verbTable() {
+  static const std::map<std::string, VerbFn> verbs = {
+      {"get", serveGet},       {"list", serveList},
+      {"watch", serveWatch},   {"create", serveCreate},
+      {"update", serveUpdate}, {"patch", servePatch},
+      {"delete", serveDelete}, {"deletecollection", serveDeleteCollection},
+  };
+  return verbs;
+}
+
+struct Caller {
+  UserInfo user;
+  bool authenticated = false;
+};
+
+// A client certificate (verified by TLS), else a bearer token, else system:anonymous.
+Result<Caller> authenticate(const HttpRequest& req, Authenticator& authn) {
+  Caller c;
+  if (req.cert_user) {
+    c.user = *req.cert_user;
+    c.authenticated = true;
+  }
+  std::string authz = req.header("authorization");
+  if (!c.authenticated && authz.size() > 7 &&
+      (authz.rfind("Bearer ", 0) == 0 || authz.rfind("bearer ", 0) == 0)) {
+    std::string token = authz.substr(7);
+    while (!token.empty() && token.back() == ' ') token.pop_back();
+    SKIFF_ASSIGN_OR_RETURN(c.user, authn.authenticateToken(token));
+    c.authenticated = true;
+  }
+  if (!c.authenticated) c.user = {"system:anonymous", {"system:unauthenticated"}};
+  return c;
+}
+
+bool publicPath(const std::string& p) {
+  return p == "/healthz" || p == "/livez" || p == "/readyz" || p == "/version";
+}
+
+HttpResponse handleNonResource(Registry& registry, const HandlerOptions& options,
+                               const HttpRequest& req, const std::string& path,
+                               const std::vector<std::string>& seg, const Caller& caller) {
+  RequestAttributes a;
+  a.verb = req.method == "GET" || req.method == "HEAD" ? "get" : "post";
+  a.path = path.size() > 1 && path.back() == '/' ? path.substr(0, path.size() - 1) : path;
+  if (!caller.authenticated && !publicPath(a.path)) {
+    return errorResponse(Error(ErrorCode::Unauthorized, "Unauthorized"));
+  }
+  if (auto az = authorize(registry, caller.user, a); !az) return errorResponse(az.error());
+  return serveNonResource(a.path, seg, req.header("accept"), options);
+}
+
+// What a write says besides its body: dryRun, fieldManager (default: the user agent's
+// program name), force.
+Result<WriteOptions> writeOptionsOf(const HttpRequest& req, const Query& query,
+                                    const UserInfo& user) {
+  WriteOptions wopts;
+  wopts.user = user;
+  wopts.dry_run = q(query, "dryRun") == "All";
+  if (!q(query, "dryRun").empty() && q(query, "dryRun") != "All") {
+    return Error(ErrorCode::BadRequest,
+                 "Invalid dryRun: " + q(query, "dryRun") + ": supported values: \"All\"");
+  }
+  wopts.field_manager = q(query, "fieldManager");
+  if (wopts.field_manager.empty()) {
+    std::string ua = req.header("user-agent");
+    wopts.field_manager = ua.substr(0, ua.find('/'));
+    if (wopts.field_manager.empty()) wopts.field_manager = "unknown";
+  }
+  wopts.force = qbool(query, "force");
+  return wopts;
+}
+
+Result<Selection> selectionOf(const Query& query) {
+  Selection sel;
+  sel.label_selector = q(query, "labelSelector");
+  sel.field_selector = q(query, "fieldSelector");
+  sel.continue_token = q(query, "continue");
+  sel.resource_version = q(query, "resourceVersion");
+  sel.allow_bookmarks = qbool(query, "allowWatchBookmarks");
+  sel.send_initial_events = qbool(query, "sendInitialEvents");
+  if (!q(query, "limit").empty()) {
+    try {
+      sel.limit = std::max(0LL, std::stoll(q(query, "limit")));
+    } catch (...) {
+      return Error(ErrorCode::BadRequest, "invalid limit: " + q(query, "limit"));
+    }
+  }
+  if (sel.send_initial_events && !sel.allow_bookmarks) {
+    return Error(ErrorCode::Invalid,
+                 "ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents: Forbidden: "
+                 "sendInitialEvents requires setting allowWatchBookmarks to true");
+  }
+  return sel;
+}
+
+// 404 for routes no resource serves; "" when the route is servable, else the response.
+std::optional<HttpResponse> checkRoute(const HttpRequest& req, const Route& rt,
+                                       const std::string& verb) {
+  const ResourceInfo& r = *rt.info;
+  if (verb.empty()) return methodNotAllowed(req.method, r);
+  if (!rt.subresource.empty() && !r.hasSubresource(rt.subresource)) return notFoundPath();
+  if (r.namespaced && rt.ns.empty() && !rt.name.empty()) return notFoundPath();
+  if (r.namespaced && rt.ns.empty() && verb != "list" && verb != "watch") return notFoundPath();
+  return std::nullopt;
+}
+
+HttpResponse handleResource(Registry& registry, const HandlerOptions& options,
+                            const HttpRequest& req, const std::string& path, const Route& rt,
+                            const Query& query, const Caller& caller) {
+  if (!caller.authenticated) return errorResponse(Error(ErrorCode::Unauthorized, "Unauthorized"));
+  if (rt.unknown || !rt.info) return notFoundPath();
+  const ResourceInfo& r = *rt.info;
+  std::string verb = verbFor(req.method, rt, rt.legacy_watch || qbool(query, "watch"));
+  if (auto bad = checkRoute(req, rt, verb)) return std::move(*bad);
+
+  RequestAttributes attrs{verb, &r, rt.subresource, rt.ns, rt.name, path};
+  // exec/attach/portforward are "create" on the subresource even when sent as GET (websocket).
+  if (rt.subresource == "exec" || rt.subresource == "attach" || rt.subresource == "portforward")
+    attrs.verb = "create";
+  if (auto az = authorize(registry, caller.user, attrs); !az) return errorResponse(az.error());
+  auto wopts = writeOptionsOf(req, query, caller.user);
+  if (!wopts) return errorResponse(wopts.error());
+
+  ResourceRequest rq{req,   rt,       r,       query,  caller.user,
+                     attrs, registry, options, *wopts, q(query, "fieldValidation"),
+                     {},    false,    {}};
+  if (!r.deprecation.empty()) {
+    rq.warnings.emplace_back("Warning", "299 - \"" + r.deprecation + "\"");
+  }
+  if (isNodeProxy(rt)) return serveNodeProxy(rq);
+  auto sel = selectionOf(query);
+  if (!sel) return rq.fail(sel.error());
+  rq.sel = std::move(sel).value();
+  rq.table = wantsTable(req.header("accept"));
+  return verbTable().at(verb)(rq);
+}
+
+}  // namespace
+}  // namespace handler
+
+HttpResponse Handler::handle(const HttpRequest& req) {
+  using namespace handler;
+  std::string path = req.target, query_string;
+  if (auto qp = path.find('?'); qp != std::string::npos) {
+    query_string = path.substr(qp + 1);
+    path = path.substr(0, qp);
+  }
+  Query query = parseQuery(query_string);
+  auto caller = authenticate(req, authn_);
+  if (!caller) return errorResponse(caller.error());
+  std::vector<std::string> seg = splitPath(path);
+  Route rt = parseRoute(seg);
+  if (!rt.resource) return handleNonResource(registry_, options_, req, path, seg, *caller);
+  return handleResource(registry_, options_, req, path, rt, query, *caller);
+}
+
+}  // namespace skiff::master::api

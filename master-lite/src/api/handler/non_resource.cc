@@ -1,0 +1,107 @@
+// Non-resource paths: health, version, discovery and OpenAPI (reference/kube-api-surface.md
+// §1-§2). Authentication and authorization happen in Handler::handle before these run.
+#include <map>
+
+#include "handler_internal.h"
+#include "skiff/common/version.h"
+#include "skiff/master/api/discovery.h"
+
+namespace skiff::master::api::handler {
+namespace {
+
+struct NonResourceRequest {
+  const std::string& path;  // without a trailing '/'
+  const std::vector<std::string>& seg;
+  const std::string& accept;
+  const HandlerOptions& options;
+};
+
+using NonResourceFn = HttpResponse (*)(const NonResourceRequest&);
+
+HttpResponse serveHealth(const NonResourceRequest&) { return textResponse(200, "ok"); }
+
+HttpResponse serveReadyz(const NonResourceRequest& rq) {
+  bool ready = !rq.options.ready || rq.options.ready();
+  return textResponse(ready ? 200 : 500,
+                      ready ? "ok" : "[-]skiff-ready failed: not ready yet\nreadyz check failed");
+}
+
+HttpResponse serveVersion(const NonResourceRequest&) {
+  std::string gv = kKubeVersion;
+  std::string minor = gv.substr(gv.find('.') + 1);
+  minor = minor.substr(0, minor.find('.'));
+  return jsonResponse(200, {{"major", "1"},
+                            {"minor", minor},
+                            {"gitVersion", gv},
+                            {"gitCommit", std::string("skiff-") + kVersion},
+                            {"gitTreeState", "clean"},
+                            {"buildDate", "2025-01-01T00:00:00Z"},
+                            {"goVersion", "go1.23.4"},
+                            {"compiler", "gc"},
+                            {"platform", "linux/amd64"}});
+}
+
+// /api and /apis: aggregated discovery when the client asks for it, else the legacy lists.
+HttpResponse serveDiscoveryRoot(const NonResourceRequest& rq) {
+  const bool core = rq.path == "/api";
+  std::string v = aggregatedDiscoveryVersion(rq.accept);
+  if (!v.empty()) {
+    HttpResponse r = jsonResponse(200, aggregatedDiscovery(core, v));
+    r.content_type = "application/json;g=apidiscovery.k8s.io;v=" + v + ";as=APIGroupDiscoveryList";
+    r.headers.emplace_back("Vary", "Accept");
+    return r;
+  }
+  HttpResponse r =
+      jsonResponse(200, core ? apiVersions(rq.options.server_address) : apiGroupList());
+  r.headers.emplace_back("Vary", "Accept");
+  return r;
+}
+
+HttpResponse serveOpenApiV3(const NonResourceRequest&) {
+  return jsonResponse(200, {{"paths", json::object()}});
+}
+
+HttpResponse serveOpenApiV2(const NonResourceRequest&) {
+  // An empty protobuf Document: kubectl then skips client-side schema checks (the server
+  // validates). See reference §2 for why the Content-Type has no '@'.
+  HttpResponse r;
+  r.status = 200;
+  r.content_type = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+  return r;
+}
+
+const std::map<std::string, NonResourceFn>& exactPaths() {
+  static const std::map<std::string, NonResourceFn> paths = {
+      {"/healthz", serveHealth},       {"/livez", serveHealth},
+      {"/healthz/ping", serveHealth},  {"/livez/ping", serveHealth},
+      {"/readyz", serveReadyz},        {"/version", serveVersion},
+      {"/api", serveDiscoveryRoot},    {"/apis", serveDiscoveryRoot},
+      {"/openapi/v3", serveOpenApiV3}, {"/openapi/v2", serveOpenApiV2},
+  };
+  return paths;
+}
+
+// /api/<v>, /apis/<g>, /apis/<g>/<v>: 404 for a group or version this server does not serve.
+HttpResponse serveGroupDiscovery(const std::vector<std::string>& seg) {
+  json doc;
+  if (seg.size() == 2 && seg[0] == "api") {
+    doc = apiResourceList("", seg[1]);
+  } else if (seg.size() == 2 && seg[0] == "apis") {
+    doc = apiGroup(seg[1]);
+  } else if (seg.size() == 3 && seg[0] == "apis") {
+    doc = apiResourceList(seg[1], seg[2]);
+  }
+  return doc.is_null() ? notFoundPath() : jsonResponse(200, doc);
+}
+
+}  // namespace
+
+HttpResponse serveNonResource(const std::string& path, const std::vector<std::string>& seg,
+                              const std::string& accept, const HandlerOptions& options) {
+  NonResourceRequest rq{path, seg, accept, options};
+  if (auto it = exactPaths().find(path); it != exactPaths().end()) return it->second(rq);
+  if (path.rfind("/readyz/", 0) == 0) return serveReadyz(rq);
+  return serveGroupDiscovery(seg);
+}
+
+}  // namespace skiff::master::api::handler

@@ -1,0 +1,227 @@
+// Responses: Kubernetes Status bodies for errors (reason, code, details with causes), and the
+// small JSON/text/Table response builders the verb handlers share
+// (reference/kube-api-surface.md §5-§6).
+#include "handler_internal.h"
+
+namespace skiff::master::api {
+namespace {
+
+std::string reasonFor(ErrorCode c) {
+  switch (c) {
+    case ErrorCode::NotFound:
+      return "NotFound";
+    case ErrorCode::AlreadyExists:
+      return "AlreadyExists";
+    case ErrorCode::Conflict:
+      return "Conflict";
+    case ErrorCode::Invalid:
+      return "Invalid";
+    case ErrorCode::BadRequest:
+      return "BadRequest";
+    case ErrorCode::Forbidden:
+      return "Forbidden";
+    case ErrorCode::Unauthorized:
+      return "Unauthorized";
+    case ErrorCode::Gone:
+      return "Expired";
+    case ErrorCode::TooLarge:
+      return "RequestEntityTooLarge";
+    case ErrorCode::Unsupported:
+      return "UnsupportedMediaType";
+    case ErrorCode::Unavailable:
+      return "ServiceUnavailable";
+    case ErrorCode::Timeout:
+      return "Timeout";
+    default:
+      return "InternalError";
+  }
+}
+
+// Invalid messages carry "<field>: <detail>" parts; rebuild StatusCauses from them.
+json causesFrom(const std::string& msg) {
+  json causes = json::array();
+  auto pos = msg.find(" is invalid: ");
+  if (pos == std::string::npos) return causes;
+  std::string rest = msg.substr(pos + 13);
+  std::vector<std::string> parts;
+  if (!rest.empty() && rest.front() == '[' && rest.back() == ']') {
+    rest = rest.substr(1, rest.size() - 2);
+    std::size_t start = 0;
+    // Parts are separated by ", " followed by a field path and ": ".
+    for (std::size_t i = 0; i + 2 < rest.size(); ++i) {
+      if (rest[i] == ',' && rest[i + 1] == ' ') {
+        std::string next = rest.substr(i + 2, 80);
+        auto colon = next.find(": ");
+        auto space = next.find(' ');
+        if (colon != std::string::npos && (space == std::string::npos || colon < space)) {
+          parts.push_back(rest.substr(start, i - start));
+          start = i + 2;
+        }
+      }
+    }
+    parts.push_back(rest.substr(start));
+  } else {
+    parts.push_back(rest);
+  }
+  for (const auto& p : parts) {
+    auto colon = p.find(": ");
+    if (colon == std::string::npos) continue;
+    std::string field = p.substr(0, colon), m = p.substr(colon + 2);
+    std::string reason = "FieldValueInvalid";
+    if (m.rfind("Required value", 0) == 0)
+      reason = "FieldValueRequired";
+    else if (m.rfind("Unsupported value", 0) == 0)
+      reason = "FieldValueNotSupported";
+    else if (m.rfind("Duplicate value", 0) == 0)
+      reason = "FieldValueDuplicate";
+    else if (m.rfind("Forbidden", 0) == 0)
+      reason = "FieldValueForbidden";
+    else if (m.rfind("Too long", 0) == 0)
+      reason = "FieldValueTooLong";
+    causes.push_back({{"reason", reason}, {"message", m}, {"field", field}});
+  }
+  return causes;
+}
+
+}  // namespace
+
+int httpCodeFor(ErrorCode c) {
+  switch (c) {
+    case ErrorCode::NotFound:
+      return 404;
+    case ErrorCode::AlreadyExists:
+      return 409;
+    case ErrorCode::Conflict:
+      return 409;
+    case ErrorCode::Invalid:
+      return 422;
+    case ErrorCode::BadRequest:
+      return 400;
+    case ErrorCode::Forbidden:
+      return 403;
+    case ErrorCode::Unauthorized:
+      return 401;
+    case ErrorCode::Gone:
+      return 410;
+    case ErrorCode::TooLarge:
+      return 413;
+    case ErrorCode::Unsupported:
+      return 415;
+    case ErrorCode::Unavailable:
+      return 503;
+    case ErrorCode::Timeout:
+      return 504;
+    default:
+      return 500;
+  }
+}
+
+json statusFromError(const Error& e, const ResourceInfo* r, const std::string& name) {
+  int code = httpCodeFor(e.code());
+  std::string reason = reasonFor(e.code());
+  if (e.message().rfind("Cannot evict pod", 0) == 0) {
+    code = 429;
+    reason = "TooManyRequests";
+  }
+  json s = {{"kind", "Status"},    {"apiVersion", "v1"},     {"metadata", json::object()},
+            {"status", "Failure"}, {"message", e.message()}, {"reason", reason},
+            {"code", code}};
+  json details = json::object();
+  if (r && e.code() != ErrorCode::BadRequest && e.code() != ErrorCode::Unauthorized) {
+    if (!name.empty()) details["name"] = name;
+    if (e.code() == ErrorCode::Invalid) {
+      details["group"] = r->group;
+      details["kind"] = r->kind;
+      details["causes"] = causesFrom(e.message());
+    } else {
+      details["group"] = r->group;
+      details["kind"] = r->resource;
+    }
+    // Namespace lookups on create name the namespace, not the object.
+    if (e.code() == ErrorCode::NotFound && e.message().rfind("namespaces \"", 0) == 0 &&
+        r->resource != "namespaces") {
+      details = {{"name", e.message().substr(12, e.message().find('"', 12) - 12)},
+                 {"kind", "namespaces"}};
+    }
+  }
+  if (e.code() == ErrorCode::Conflict && e.message().rfind("Apply failed", 0) == 0) {
+    details["causes"] = json::array();
+    std::string m = e.message();
+    std::size_t pos = 0;
+    while ((pos = m.find('.', pos)) != std::string::npos) {
+      std::size_t end = m.find('\n', pos);
+      std::string field = m.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+      if (field.find(' ') == std::string::npos) {
+        details["causes"].push_back(
+            {{"reason", "FieldManagerConflict"}, {"message", "conflict"}, {"field", field}});
+      }
+      if (end == std::string::npos) break;
+      pos = end;
+    }
+  }
+  if (!details.empty()) s["details"] = details;
+  return s;
+}
+
+HttpResponse errorResponse(const Error& e, const ResourceInfo* r, const std::string& name) {
+  json s = statusFromError(e, r, name);
+  return handler::jsonResponse(s["code"].get<int>(), s);
+}
+
+namespace handler {
+
+HttpResponse jsonResponse(int status, const json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+HttpResponse textResponse(int status, const std::string& body) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = body;
+  return r;
+}
+
+HttpResponse notFoundPath() {
+  return jsonResponse(404, {{"kind", "Status"},
+                            {"apiVersion", "v1"},
+                            {"metadata", json::object()},
+                            {"status", "Failure"},
+                            {"message", "the server could not find the requested resource"},
+                            {"reason", "NotFound"},
+                            {"details", json::object()},
+                            {"code", 404}});
+}
+
+HttpResponse methodNotAllowed(const std::string& verb, const ResourceInfo& r) {
+  return jsonResponse(
+      405, {{"kind", "Status"},
+            {"apiVersion", "v1"},
+            {"metadata", json::object()},
+            {"status", "Failure"},
+            {"message", verb + " is not supported on resources of kind \"" + r.resource + "\""},
+            {"reason", "MethodNotAllowed"},
+            {"details", json::object()},
+            {"code", 405}});
+}
+
+bool wantsTable(const std::string& accept) { return accept.find("as=Table") != std::string::npos; }
+
+TableObject includeObject(const Query& query) {
+  std::string v = q(query, "includeObject");
+  if (v == "None") return TableObject::None;
+  if (v == "Object") return TableObject::Object;
+  return TableObject::Metadata;
+}
+
+HttpResponse tableResponse(const json& table) {
+  HttpResponse r = jsonResponse(200, table);
+  r.content_type = "application/json;as=Table;v=v1;g=meta.k8s.io";
+  return r;
+}
+
+}  // namespace handler
+}  // namespace skiff::master::api

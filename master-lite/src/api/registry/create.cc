@@ -1,0 +1,133 @@
+// CREATE: object checks, server-set metadata, the kind's strategy (reset, defaults, validation,
+// admission), the namespace lifecycle admission, field ownership, and the store write.
+// Subresource creates (pods/binding, pods/eviction) dispatch through a table.
+#include <map>
+
+#include "registry_internal.h"
+#include "skiff/master/api/managed_fields.h"
+#include "skiff/master/api/object_util.h"
+
+namespace skiff::master::api {
+namespace {
+
+// The object's apiVersion/kind must be the route's; metadata.namespace must be the request's.
+// Sets metadata.namespace (or removes it for cluster-scoped kinds) and the server-owned fields.
+Result<void> prepareMetadata(const ResourceInfo& r, const std::string& ns, json& obj) {
+  std::string kind = obj.value("kind", "");
+  std::string api = obj.value("apiVersion", "");
+  if ((!kind.empty() && kind != r.kind) || (!api.empty() && api != r.groupVersion())) {
+    return Error(ErrorCode::BadRequest,
+                 "the object provided is unrecognized (must be of type " + r.kind +
+                     "): " + (kind.empty() ? "<missing kind>" : kind) + " in version \"" + api +
+                     "\" cannot be created at " + r.groupVersion() + ", Resource=" + r.resource);
+  }
+  if (!obj.contains("metadata") || !obj["metadata"].is_object()) obj["metadata"] = json::object();
+  json& meta = obj["metadata"];
+  if (r.namespaced) {
+    std::string on = meta.value("namespace", "");
+    if (!on.empty() && on != ns) {
+      return Error(
+          ErrorCode::BadRequest,
+          "the namespace of the provided object does not match the namespace sent on the request");
+    }
+    meta["namespace"] = ns;
+  } else {
+    meta.erase("namespace");
+  }
+  if (meta.value("name", "").empty() && !meta.value("generateName", "").empty()) {
+    meta["name"] = meta["generateName"].get<std::string>() + randomSuffix();
+  }
+  for (const char* k : {"resourceVersion", "uid", "creationTimestamp", "deletionTimestamp",
+                        "deletionGracePeriodSeconds", "selfLink", "managedFields"}) {
+    meta.erase(k);
+  }
+  meta["uid"] = newUid();
+  meta["creationTimestamp"] = nowString();
+  if (r.has_generation)
+    meta["generation"] = 1;
+  else
+    meta.erase("generation");
+  return ok();
+}
+
+using SubresourceCreate = Result<WriteResult> (Registry::*)(const ResourceInfo&, const std::string&,
+                                                            const std::string&, const json&,
+                                                            const WriteOptions&);
+
+}  // namespace
+
+// NamespaceLifecycle: no new content in a namespace that is missing or being deleted.
+Result<void> Registry::admitNamespaceLifecycle(const ResourceInfo& r, const std::string& ns,
+                                               const json& obj) {
+  if (!r.namespaced) return ok();
+  using NsState = NamespaceCache::State;
+  SKIFF_ASSIGN_OR_RETURN(NsState state,
+                         state_->namespaces.lookup(store_, prefix(namespacesInfo(), ""), ns));
+  if (state == NsState::Missing) return notFound(namespacesInfo(), ns);
+  if (state == NsState::Terminating) {
+    return Error(ErrorCode::Forbidden,
+                 r.qualifiedResource() + " \"" + str(obj, {"metadata", "name"}) +
+                     "\" is forbidden: unable to create new content in namespace " + ns +
+                     " because it is being terminated");
+  }
+  return ok();
+}
+
+Result<WriteResult> Registry::create(const ResourceInfo& r, const std::string& ns, json obj,
+                                     const WriteOptions& opts, const std::string& subresource,
+                                     const std::string& name) {
+  if (subresource.empty()) return createObject(r, ns, std::move(obj), opts);
+  static const std::map<std::pair<std::string, std::string>, SubresourceCreate> subresources = {
+      {{"Pod", "binding"}, &Registry::bindPod},
+      {{"Pod", "eviction"}, &Registry::evictPod},
+  };
+  auto it = subresources.find({r.kind, subresource});
+  if (it == subresources.end()) {
+    return Error(ErrorCode::NotFound, "the server could not find the requested resource");
+  }
+  return (this->*(it->second))(r, ns, name, obj, opts);
+}
+
+Result<WriteResult> Registry::createObject(const ResourceInfo& r, const std::string& ns, json obj,
+                                           const WriteOptions& opts) {
+  if (!obj.is_object()) {
+    return Error(ErrorCode::BadRequest,
+                 "the object provided is unrecognized (must be of type " + r.kind + ")");
+  }
+  SKIFF_TRY(prepareMetadata(r, ns, obj));
+  StrategyPtr strategy = state_->strategies.forResource(r);
+  strategy->prepareForCreate(r, obj);
+  strategy->defaults(r, obj);
+  std::string name = obj["metadata"].value("name", "");
+  FieldErrors errs = strategy->validate(r, obj, nullptr);
+  if (!errs.empty()) return invalidError(r, name, errs);
+  SKIFF_TRY(admitNamespaceLifecycle(r, ns, obj));
+  SKIFF_TRY(strategy->admitCreate(r, obj, opts));
+  return storeCreated(r, ns, std::move(obj), opts, *strategy);
+}
+
+Result<WriteResult> Registry::storeCreated(const ResourceInfo& r, const std::string& ns, json obj,
+                                           const WriteOptions& opts, Strategy& strategy) {
+  std::string name = obj["metadata"].value("name", "");
+  if (!opts.field_manager.empty() || !opts.user.name.empty()) {
+    ManagedUpdate u{managerFor(opts, "unknown"), "Update", r.groupVersion(), "", nowString()};
+    json fields = fieldSetOf(obj);
+    recordUpdate(obj, u, fields);
+  }
+  if (opts.dry_run) {
+    strategy.released(r, obj);
+    return WriteResult{present(r, obj, 0), true, true};
+  }
+  auto kv = store_.create(key(r, ns, name), encodeForStore(forStorage(r, obj)));
+  if (!kv) {
+    strategy.released(r, obj);
+    if (kv.error().is(ErrorCode::AlreadyExists)) {
+      return Error(ErrorCode::AlreadyExists,
+                   r.qualifiedResource() + " \"" + name + "\" already exists");
+    }
+    return std::move(kv).error();
+  }
+  return WriteResult{present(r, obj, kv->mod_revision), true, true};
+}
+
+}  // namespace skiff::master::api

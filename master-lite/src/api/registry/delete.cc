@@ -1,0 +1,119 @@
+// DELETE and DELETECOLLECTION: preconditions, the kind's graceful deletion (strategy
+// beginDelete), propagation policies as finalizers for the garbage collector, and removal once
+// nothing holds the object.
+#include <algorithm>
+
+#include "registry_internal.h"
+#include "skiff/master/api/object_util.h"
+
+namespace skiff::master::api {
+namespace {
+
+Result<void> checkPreconditions(const ResourceInfo& r, const std::string& name, const json& obj,
+                                std::int64_t rev, const DeleteOptions& del) {
+  std::string uid = str(obj, {"metadata", "uid"});
+  if (del.precondition_uid && *del.precondition_uid != uid) {
+    return Error(ErrorCode::Conflict,
+                 "Operation cannot be fulfilled on " + r.qualifiedResource() + " \"" + name +
+                     "\": Precondition failed: UID in precondition: " + *del.precondition_uid +
+                     ", UID in object meta: " + uid);
+  }
+  if (del.precondition_resource_version &&
+      *del.precondition_resource_version != std::to_string(rev)) {
+    return Error(ErrorCode::Conflict,
+                 "Operation cannot be fulfilled on " + r.qualifiedResource() + " \"" + name +
+                     "\": Precondition failed: ResourceVersion in precondition: " +
+                     *del.precondition_resource_version +
+                     ", ResourceVersion in object meta: " + std::to_string(rev));
+  }
+  return ok();
+}
+
+// Orphan and Foreground are carried out by the garbage collector, signalled through these
+// finalizers (as upstream). True when a finalizer was added.
+bool addPropagationFinalizer(json& meta, const std::string& policy) {
+  const char* f = policy == "Orphan"       ? "orphan"
+                  : policy == "Foreground" ? "foregroundDeletion"
+                                           : nullptr;
+  if (!f) return false;
+  if (!meta.contains("finalizers") || !meta["finalizers"].is_array())
+    meta["finalizers"] = json::array();
+  if (std::find(meta["finalizers"].begin(), meta["finalizers"].end(), f) !=
+      meta["finalizers"].end()) {
+    return false;
+  }
+  meta["finalizers"].push_back(f);
+  return true;
+}
+
+}  // namespace
+
+Result<WriteResult> Registry::finishDelete(const ResourceInfo& r, const std::string& ns, json obj,
+                                           std::int64_t rev, const WriteOptions& opts) {
+  std::string name = str(obj, {"metadata", "name"});
+  if (opts.dry_run) return WriteResult{present(r, obj, rev), false, true};
+  auto kv = store_.remove(key(r, ns, name), rev);
+  if (!kv) {
+    if (kv.error().is(ErrorCode::Conflict)) return conflict(r, name);
+    if (kv.error().is(ErrorCode::NotFound)) return notFound(r, name);
+    return std::move(kv).error();
+  }
+  state_->strategies.forResource(r)->released(r, obj);
+  return WriteResult{present(r, obj, kv->mod_revision), false, true};
+}
+
+Result<WriteResult> Registry::remove(const ResourceInfo& r, const std::string& ns,
+                                     const std::string& name, const DeleteOptions& del,
+                                     const WriteOptions& opts) {
+  StrategyPtr strategy = state_->strategies.forResource(r);
+  for (int attempt = 0;; ++attempt) {
+    std::int64_t rev = 0;
+    SKIFF_ASSIGN_OR_RETURN(json obj, read(r, ns, name, &rev));
+    SKIFF_TRY(checkPreconditions(r, name, obj, rev, del));
+    json next = obj;
+    SKIFF_ASSIGN_OR_RETURN(bool changed, strategy->beginDelete(r, next, del));
+    json& meta = next["metadata"];
+    if (strategy->propagationFinalizers()) {
+      changed = addPropagationFinalizer(meta, del.propagation_policy) || changed;
+    }
+    if (!hasFinalizers(next) && strategy->readyToRemove(next)) {
+      return finishDelete(r, ns, obj, rev, opts);
+    }
+    if (!hasDeletionTimestamp(next)) {
+      meta["deletionTimestamp"] = nowString();
+      if (!meta.contains("deletionGracePeriodSeconds")) meta["deletionGracePeriodSeconds"] = 0;
+      changed = true;
+    }
+    if (!changed || opts.dry_run) return WriteResult{present(r, next, rev), false, false};
+    auto kv = store_.update(key(r, ns, name), encodeForStore(forStorage(r, next)), rev);
+    if (!kv) {
+      if (kv.error().is(ErrorCode::Conflict) && attempt < 10) continue;
+      if (kv.error().is(ErrorCode::NotFound)) return notFound(r, name);
+      return std::move(kv).error();
+    }
+    return WriteResult{present(r, next, kv->mod_revision), false, false};
+  }
+}
+
+Result<json> Registry::removeCollection(const ResourceInfo& r, const std::string& ns,
+                                        const Selection& sel, const DeleteOptions& del,
+                                        const WriteOptions& opts) {
+  Selection all = sel;
+  all.limit = 0;
+  all.continue_token.clear();
+  SKIFF_ASSIGN_OR_RETURN(json list, this->list(r, ns, all));
+  json items = json::array();
+  for (const auto& item : list["items"]) {
+    auto res =
+        remove(r, str(item, {"metadata", "namespace"}), str(item, {"metadata", "name"}), del, opts);
+    if (res) {
+      items.push_back(res->object);
+    } else if (!res.error().is(ErrorCode::NotFound)) {
+      return std::move(res).error();
+    }
+  }
+  list["items"] = items;
+  return list;
+}
+
+}  // namespace skiff::master::api

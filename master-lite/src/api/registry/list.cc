@@ -1,0 +1,136 @@
+// LIST: pages from the store filtered by label and field selectors, with continue tokens, as a
+// DOM (for Tables and in-process callers) or spliced from the stored text (HTTP JSON).
+#include <algorithm>
+
+#include "registry_internal.h"
+#include "skiff/master/api/object_util.h"
+
+namespace skiff::master::api {
+namespace {
+
+// Where a paged list resumes: the ?continue= token this registry handed out with the previous
+// page (JSON {"start": <next key>, "rv": <revision of the first page>}). A token for another
+// prefix, or one that is not ours, is BadRequest as upstream says it.
+struct ContinueToken {
+  std::string start;
+  std::int64_t revision = 0;
+};
+
+Result<ContinueToken> parseContinueToken(const std::string& text, const std::string& pfx) {
+  if (text.empty()) return ContinueToken{};
+  json tok = json::parse(text, nullptr, false);
+  if (!tok.is_object() || !tok.contains("start") || !tok["start"].is_string() ||
+      tok["start"].get<std::string>().rfind(pfx, 0) != 0) {
+    return Error(ErrorCode::BadRequest, "continue key is not valid: invalid continue token");
+  }
+  return ContinueToken{tok["start"].get<std::string>(), tok.value("rv", 0LL)};
+}
+
+// Inserts "resourceVersion" into a stored object's text when it starts the way encodeForStore
+// writes objects of this type ({"apiVersion":..,"kind":..,"metadata":{...), else re-encodes.
+void appendItem(std::string& out, const ResourceInfo& r, const store::KeyValue& kv) {
+  const std::string prefix =
+      "{\"apiVersion\":\"" + r.groupVersion() + "\",\"kind\":\"" + r.kind + "\",\"metadata\":{";
+  std::string rv = "\"resourceVersion\":\"" + std::to_string(kv.mod_revision) + "\"";
+  if (kv.value.compare(0, prefix.size(), prefix) == 0) {
+    out.append(prefix);
+    out.append(rv);
+    if (kv.value.size() > prefix.size() && kv.value[prefix.size()] != '}') out.push_back(',');
+    out.append(kv.value, prefix.size(), std::string::npos);
+    return;
+  }
+  json obj = decodeFromStore(kv.value, kv.mod_revision);
+  obj["apiVersion"] = r.groupVersion();
+  obj["kind"] = r.kind;
+  out.append(obj.dump());
+}
+
+}  // namespace
+
+Result<json> Registry::list(const ResourceInfo& r, const std::string& ns, const Selection& sel) {
+  SKIFF_ASSIGN_OR_RETURN(LabelSelector labels, LabelSelector::parse(sel.label_selector));
+  SKIFF_ASSIGN_OR_RETURN(FieldSelector fields, FieldSelector::parseFor(sel.field_selector, r.kind));
+  std::string pfx = prefix(r, ns);
+  SKIFF_ASSIGN_OR_RETURN(ContinueToken resume, parseContinueToken(sel.continue_token, pfx));
+  std::string start = resume.start;
+  std::int64_t list_rev = resume.revision;
+  json items = json::array();
+  bool more = false;
+  std::string last_key;
+  const std::int64_t chunk = sel.limit > 0 ? std::max<std::int64_t>(sel.limit, 100) : 0;
+  for (;;) {
+    SKIFF_ASSIGN_OR_RETURN(store::ListResult page, store_.list(pfx, start, chunk));
+    if (list_rev == 0) list_rev = page.revision;
+    for (auto& kv : page.items) {
+      start = kv.key;
+      if (sel.limit > 0 && static_cast<std::int64_t>(items.size()) == sel.limit) {
+        more = true;
+        break;
+      }
+      if (!labels.empty() || !fields.empty()) {
+        json obj = decodeFromStore(kv.value, kv.mod_revision);
+        if (!labels.matches(at(obj, {"metadata", "labels"})) || !fields.matches(obj)) continue;
+        obj["apiVersion"] = r.groupVersion();
+        obj["kind"] = r.kind;
+        items.push_back(std::move(obj));
+      } else {
+        json obj = decodeFromStore(kv.value, kv.mod_revision);
+        obj["apiVersion"] = r.groupVersion();
+        obj["kind"] = r.kind;
+        items.push_back(std::move(obj));
+      }
+      last_key = kv.key;
+    }
+    if (more || !page.more || chunk == 0) break;
+  }
+  json out = {{"kind", r.kind + "List"},
+              {"apiVersion", r.groupVersion()},
+              {"metadata", {{"resourceVersion", std::to_string(list_rev)}}},
+              {"items", std::move(items)}};
+  if (more) out["metadata"]["continue"] = json{{"rv", list_rev}, {"start", last_key}}.dump();
+  return out;
+}
+
+Result<std::string> Registry::listText(const ResourceInfo& r, const std::string& ns,
+                                       const Selection& sel) {
+  SKIFF_ASSIGN_OR_RETURN(LabelSelector labels, LabelSelector::parse(sel.label_selector));
+  SKIFF_ASSIGN_OR_RETURN(FieldSelector fields, FieldSelector::parseFor(sel.field_selector, r.kind));
+  std::string pfx = prefix(r, ns);
+  SKIFF_ASSIGN_OR_RETURN(ContinueToken resume, parseContinueToken(sel.continue_token, pfx));
+  std::string start = resume.start;
+  std::int64_t list_rev = resume.revision;
+  std::string items;
+  std::int64_t count = 0;
+  bool more = false;
+  std::string last_key;
+  const std::int64_t chunk = sel.limit > 0 ? std::max<std::int64_t>(sel.limit, 100) : 1000;
+  bool filtered = !labels.empty() || !fields.empty();
+  for (;;) {
+    SKIFF_ASSIGN_OR_RETURN(store::ListResult page, store_.list(pfx, start, chunk));
+    if (list_rev == 0) list_rev = page.revision;
+    for (auto& kv : page.items) {
+      start = kv.key;
+      if (sel.limit > 0 && count == sel.limit) {
+        more = true;
+        break;
+      }
+      if (filtered) {
+        json obj = json::parse(kv.value, nullptr, false);
+        if (!labels.matches(at(obj, {"metadata", "labels"})) || !fields.matches(obj)) continue;
+      }
+      if (count++) items.push_back(',');
+      appendItem(items, r, kv);
+      last_key = kv.key;
+    }
+    if (more || !page.more) break;
+  }
+  json meta = {{"resourceVersion", std::to_string(list_rev)}};
+  if (more) meta["continue"] = json{{"rv", list_rev}, {"start", last_key}}.dump();
+  std::string out = "{\"apiVersion\":\"" + r.groupVersion() + "\",\"items\":[";
+  out.reserve(out.size() + items.size() + 128);
+  out += items;
+  out += "],\"kind\":\"" + r.kind + "List\",\"metadata\":" + meta.dump() + "}";
+  return out;
+}
+
+}  // namespace skiff::master::api

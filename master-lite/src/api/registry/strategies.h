@@ -1,0 +1,25 @@
+#pragma once
+
+// The built-in strategies (one file per kind under src/api/registry/) and the table they are
+// registered in.
+
+#include <memory>
+
+#include "service_strategy.h"
+#include "skiff/master/api/registry.h"
+#include "skiff/master/api/strategy.h"
+
+namespace skiff::master::api {
+
+StrategyPtr newPodStrategy(const DefaultingOptions& defaulting);
+StrategyPtr newNamespaceStrategy();
+StrategyPtr newNodeStrategy();
+StrategyPtr newJobStrategy();
+StrategyPtr newCertificateSigningRequestStrategy(RegistryOptions::SignCsr sign);
+
+// Registers every built-in kind's strategy in `table`; `services` is the Service strategy
+// (its allocators are also the registry's, for the `kubernetes` Service).
+void registerBuiltinStrategies(StrategyRegistry& table, const RegistryOptions& options,
+                               std::shared_ptr<ServiceStrategy> services);
+
+}  // namespace skiff::master::api

@@ -1,0 +1,78 @@
+// The generic strategy (what every kind gets unless it registers its own) and the table of
+// strategies.
+#include "skiff/master/api/strategy.h"
+
+#include "skiff/master/api/defaults.h"
+#include "strategies.h"
+
+namespace skiff::master::api {
+
+void Strategy::prepareForCreate(const ResourceInfo& r, json& obj) const {
+  if (r.hasSubresource("status")) obj["status"] = json::object();
+}
+
+void Strategy::defaults(const ResourceInfo& r, json& obj) const { applyDefaults(r, obj); }
+
+FieldErrors Strategy::validate(const ResourceInfo& r, const json& obj, const json* old) const {
+  return validateObject(r, obj, old);
+}
+
+Result<void> Strategy::admitCreate(const ResourceInfo&, json&, const WriteOptions&) { return ok(); }
+
+void Strategy::prepareForUpdate(const ResourceInfo& r, json& obj, const json& old) const {
+  if (!r.hasSubresource("status")) return;
+  if (old.contains("status"))
+    obj["status"] = old["status"];
+  else
+    obj.erase("status");
+}
+
+json Strategy::prepareForStatusUpdate(const ResourceInfo&, const json& obj, const json& old) const {
+  // Upstream also drops metadata changes sent to /status (for most kinds): keep the stored
+  // metadata.
+  json next = old;
+  if (obj.contains("status"))
+    next["status"] = obj["status"];
+  else
+    next.erase("status");
+  return next;
+}
+
+Result<void> Strategy::admitUpdate(const ResourceInfo&, json&, const json&) { return ok(); }
+
+void Strategy::afterUpdate(const ResourceInfo&, const json&, const json&) {}
+
+Result<bool> Strategy::beginDelete(const ResourceInfo&, json&, const DeleteOptions&) const {
+  return false;
+}
+
+bool Strategy::readyToRemove(const json&) const { return true; }
+
+void Strategy::released(const ResourceInfo&, const json&) {}
+
+StrategyRegistry::StrategyRegistry() : generic_(std::make_shared<Strategy>()) {}
+
+void StrategyRegistry::add(const std::string& group, const std::string& resource,
+                           StrategyPtr strategy) {
+  std::unique_lock lock(mu_);
+  strategies_[{group, resource}] = std::move(strategy);
+}
+
+StrategyPtr StrategyRegistry::forResource(const ResourceInfo& r) const {
+  std::shared_lock lock(mu_);
+  auto it = strategies_.find({r.group, r.resource});
+  return it == strategies_.end() ? generic_ : it->second;
+}
+
+void registerBuiltinStrategies(StrategyRegistry& table, const RegistryOptions& options,
+                               std::shared_ptr<ServiceStrategy> services) {
+  table.add("", "pods", newPodStrategy(options.defaulting));
+  table.add("", "services", std::move(services));
+  table.add("", "namespaces", newNamespaceStrategy());
+  table.add("", "nodes", newNodeStrategy());
+  table.add("batch", "jobs", newJobStrategy());
+  table.add("certificates.k8s.io", "certificatesigningrequests",
+            newCertificateSigningRequestStrategy(options.sign_csr));
+}
+
+}  // namespace skiff::master::api
