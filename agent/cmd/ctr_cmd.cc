@@ -15,6 +15,7 @@
 #include "command.h"
 #include "skiff/common/file.h"
 #include "skiff/common/log.h"
+#include "skiff/hostinfo/cgroups.h"
 #include "skiff/runtime/runtime.h"
 
 namespace skiff::agent::cmd {
@@ -55,6 +56,8 @@ Result<RuntimePtr> open() {
   o.state_dir = flags().state_dir;
   o.log_dir = flags().log_dir;
   o.cgroup_parent = flags().cgroup_parent;
+  SKIFF_ASSIGN_OR_RETURN(auto cgroups, hostinfo::detectCgroups({}));
+  o.cgroup_mode = cgroups.mode;
   return createRuntime(o);
 }
 

@@ -7,6 +7,7 @@
 #include "skiff/agent/agent.h"
 #include "skiff/common/log.h"
 #include "skiff/common/version.h"
+#include "skiff/hostinfo/cgroups.h"
 #include "skiff/netproxy/ipam.h"
 #include "skiff/netproxy/pod_network.h"
 #include "skiff/netproxy/service_proxy.h"
@@ -381,6 +382,9 @@ Result<ContainerRuntimePtr> makeContainerRuntime(const AgentConfig& cfg) {
   o.state_dir = cfg.runtime_root;
   o.log_dir = cfg.pod_log_dir;
   o.cgroup_parent = cfg.runtime_cgroup_parent;
+  // The cgroup layout comes from hostinfo, the one place that detects it.
+  SKIFF_ASSIGN_OR_RETURN(auto cgroups, hostinfo::detectCgroups({}));
+  o.cgroup_mode = cgroups.mode;
   SKIFF_ASSIGN_OR_RETURN(auto r, rt::createRuntime(o));
   return ContainerRuntimePtr(std::make_shared<RuntimeAdapter>(std::move(r)));
 }

@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "skiff/common/log.h"
+#include "skiff/common/run_command.h"
 #include "skiff/common/unique_fd.h"
-#include "skiff/netproxy/exec.h"
 #include "skiff/netproxy/proxy_rules.h"
 #include "skiff/netproxy/service_proxy.h"
 #include "skiff/netproxy/sys/iptables.h"
@@ -110,11 +110,11 @@ double restore(const std::string& netns, const std::string& text, bool noflush) 
   std::vector<std::string> argv = {"ip", "netns", "exec", netns, "iptables-legacy-restore", "-w"};
   if (noflush) argv.push_back("--noflush");
   auto t0 = Clock::now();
-  auto r = runCommand(argv, true, text);
+  auto r = runCommand(argv, {.stdin_data = text, .merge_stderr = true});
   double took = ms(Clock::now() - t0);
   if (!r || r->exit_code != 0) {
     std::fprintf(stderr, "iptables-legacy-restore failed: %s\n",
-                 r ? r->output.c_str() : r.error().message().c_str());
+                 r ? r->out.c_str() : r.error().message().c_str());
     std::exit(1);
   }
   return took;
@@ -236,7 +236,7 @@ int main(int argc, char** argv) {
     }
     return out;
   };
-  bool same = a && b && strip(a->output) == strip(b->output);
+  bool same = a && b && strip(a->out) == strip(b->out);
   std::printf("\nkernel nat tables identical after the run: %s\n", same ? "yes" : "NO");
 
   rusage ru{};

@@ -57,6 +57,8 @@ std::vector<double> benchRuntime(Backend b, const std::string& dir, const std::s
   o.image_dir = images;
   o.log_dir = dir + "/logs";
   o.cgroup_parent = cgparent;
+  auto cgroups = skiff::hostinfo::detectCgroups({});
+  if (cgroups) o.cgroup_mode = cgroups->mode;
   auto rt = createRuntime(o);
   if (!rt) {
     std::fprintf(stderr, "runtime: %s\n", rt.error().message().c_str());

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "skiff/netproxy/exec.h"
+#include "skiff/common/run_command.h"
 
 namespace skiff::netproxy {
 
@@ -35,12 +35,12 @@ class CommandProbe final : public BackendProbe {
 
  private:
   static Result<std::string> save(const char* tool) {
-    SKIFF_ASSIGN_OR_RETURN(ExecResult r, runCommand({tool}));
+    SKIFF_ASSIGN_OR_RETURN(RunResult r, runCommand({tool}));
     if (r.exit_code == 127) return std::string();  // tool not installed: nothing there
     if (r.exit_code != 0) {
       return Error(ErrorCode::Internal, fmt::format("run '{}': exit code {}", tool, r.exit_code));
     }
-    return r.output;
+    return r.out;
   }
 };
 

@@ -14,7 +14,7 @@
 
 #include "skiff/common/file.h"
 #include "skiff/common/log.h"
-#include "skiff/netproxy/exec.h"
+#include "skiff/common/run_command.h"
 #include "skiff/netproxy/pod_network.h"
 
 namespace skiff::netproxy {
@@ -146,14 +146,15 @@ class CniPodNetwork final : public PodNetwork {
                                     "CNI_IFNAME=" + cfg_.ifname,
                                     "CNI_PATH=" + fmt::format("{}", fmt::join(cfg_.bin_dirs, ":")),
                                     "PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
-    SKIFF_ASSIGN_OR_RETURN(ExecResult r, runCommandEnv({path}, env, false, conf.dump()));
-    json out = json::parse(r.output, nullptr, false);
+    SKIFF_ASSIGN_OR_RETURN(RunResult r,
+                           runCommand({path}, {.stdin_data = conf.dump(), .env = &env}));
+    json out = json::parse(r.out, nullptr, false);
     if (r.exit_code != 0) {
       std::string msg = out.is_object() ? out.value("msg", std::string()) : std::string();
       std::string details = out.is_object() ? out.value("details", std::string()) : std::string();
       return Error(ErrorCode::Internal,
                    fmt::format("CNI plugin '{}' {}: {}{}{} (exit code {})", type, command,
-                               msg.empty() ? r.output : msg, details.empty() ? "" : ": ", details,
+                               msg.empty() ? r.out : msg, details.empty() ? "" : ": ", details,
                                r.exit_code));
     }
     if (std::string(command) == "DEL") return json();

@@ -35,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "fd_passing.h"
 #include "launch_spec.h"
 #include "seccomp_profile.h"
 #include "skiff/common/file.h"
@@ -340,22 +341,8 @@ void setupConsole(int console_fd, const LaunchSpec& s) {
   if (!slave) fail(std::string("open pty peer: ") + std::strerror(errno));
   (void)::fchown(slave.get(), s.uid, s.gid);
   char byte = 'm';
-  struct iovec iov {
-    &byte, 1
-  };
-  char cbuf[CMSG_SPACE(sizeof(int))] = {};
-  struct msghdr m {};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = cbuf;
-  m.msg_controllen = sizeof cbuf;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&m);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
   int fd = master.get();
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  sysCheck(static_cast<int>(::sendmsg(console_fd, &m, MSG_NOSIGNAL)),
+  sysCheck(static_cast<int>(sendFds(console_fd, &byte, 1, &fd, 1)),
            "send the pty master to the shim");
   ::close(console_fd);
   for (int std_fd : {0, 1, 2}) sysCheck(::dup2(slave.get(), std_fd), "pty as stdio");

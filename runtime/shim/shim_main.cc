@@ -36,6 +36,12 @@
 #include <string>
 #include <vector>
 
+#include "fd_passing.h"
+
+using skiff::runtime::kMaxPassedFds;
+using skiff::runtime::recvFds;
+using skiff::runtime::sendFds;
+
 namespace {
 
 struct Options {
@@ -293,21 +299,8 @@ bool acceptClient(int lfd, const Options& o, int ctl, std::vector<Client>& clien
   c.has_stdin = ctl >= 0 && (o.tty ? o.stdin_open : true);
   std::string hello =
       std::string("ok ") + (o.tty ? "1" : "0") + " " + (c.has_stdin ? "1" : "0") + "\n";
-  struct iovec iov {
-    hello.data(), hello.size()
-  };
-  char cbuf[CMSG_SPACE(sizeof(int) * 3)] = {};
-  struct msghdr m {};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = cbuf;
-  m.msg_controllen = CMSG_SPACE(sizeof(int) * send.size());
-  struct cmsghdr* cm = CMSG_FIRSTHDR(&m);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int) * send.size());
-  std::memcpy(CMSG_DATA(cm), send.data(), sizeof(int) * send.size());
-  bool sent = ::sendmsg(s, &m, MSG_NOSIGNAL) == static_cast<ssize_t>(hello.size());
+  bool sent = sendFds(s, hello.data(), hello.size(), send.data(), send.size()) ==
+              static_cast<ssize_t>(hello.size());
   ::close(po[0]);
   if (pe[0] >= 0) ::close(pe[0]);
   c.out = po[1];
@@ -439,23 +432,15 @@ int main(int argc, char** argv) {
       // The init sent the pty master before "ready".
       ::close(cons[1]);
       char byte;
-      struct iovec iov {
-        &byte, 1
-      };
-      char cbuf[CMSG_SPACE(sizeof(int))] = {};
-      struct msghdr m {};
-      m.msg_iov = &iov;
-      m.msg_iovlen = 1;
-      m.msg_control = cbuf;
-      m.msg_controllen = sizeof cbuf;
-      struct cmsghdr* c = ::recvmsg(cons[0], &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) == 1
-                              ? CMSG_FIRSTHDR(&m)
-                              : nullptr;
-      if (!c || c->cmsg_type != SCM_RIGHTS) {
+      int got[kMaxPassedFds];
+      std::size_t n = 0;
+      bool truncated = false;
+      if (recvFds(cons[0], &byte, 1, MSG_DONTWAIT, got, &n, &truncated) != 1 || n != 1) {
+        for (std::size_t i = 0; i < n; ++i) ::close(got[i]);
         ::kill(init_pid, SIGKILL);
         syncError(o, "the container init sent no pty");
       }
-      std::memcpy(&ctl, CMSG_DATA(c), sizeof ctl);
+      ctl = got[0];
       ::close(cons[0]);
     }
   } else {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "fd_passing.h"
 #include "skiff/common/unique_fd.h"
 
 namespace skiff::runtime {
@@ -93,31 +94,15 @@ Result<std::unique_ptr<ExecSession>> connectAttach(const std::string& dir, const
   if (::connect(sock.get(), reinterpret_cast<struct sockaddr*>(&a), sizeof a) != 0)
     return Error::fromErrno(errno, "attach: connect to the shim of container '" + name + "'");
   char line[64] = {};
-  struct iovec iov {
-    line, sizeof line - 1
-  };
-  char cbuf[CMSG_SPACE(sizeof(int) * 3)] = {};
-  struct msghdr m {};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = cbuf;
-  m.msg_controllen = sizeof cbuf;
-  ssize_t n;
-  while ((n = ::recvmsg(sock.get(), &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
-  }
+  int got[kMaxPassedFds];
+  std::size_t nfds = 0;
+  bool truncated = false;
+  ssize_t n = recvFds(sock.get(), line, sizeof line - 1, 0, got, &nfds, &truncated);
   if (n < 0) return Error::fromErrno(errno, "attach: read the shim's greeting");
   std::vector<UniqueFd> fds;
-  for (struct cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    std::size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (std::size_t i = 0; i < k; ++i) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-      fds.emplace_back(fd);
-    }
-  }
+  for (std::size_t i = 0; i < nfds; ++i) fds.emplace_back(got[i]);
   int tty = -1, has_stdin = -1;
-  if (std::sscanf(line, "ok %d %d", &tty, &has_stdin) != 2 || (m.msg_flags & MSG_CTRUNC))
+  if (std::sscanf(line, "ok %d %d", &tty, &has_stdin) != 2 || truncated)
     return Error(ErrorCode::Internal,
                  "attach: bad greeting from the shim of container '" + name + "'");
   std::size_t want = 1 + (tty ? 0 : 1) + ((tty || has_stdin) ? 1 : 0);

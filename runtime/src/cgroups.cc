@@ -90,7 +90,6 @@ class CgroupV1 : public CgroupManager {
     for (const char* c : {"cpu", "cpuacct", "memory", "pids", "devices"})
       if (exists(root_ + "/" + c)) controllers_.push_back(c);
   }
-  CgroupVersion version() const override { return CgroupVersion::V1; }
 
   Result<void> create(const std::string& rel, const Resources& r, bool all_devices) override {
     for (const auto& c : controllers_) SKIFF_TRY(mkdirs(root_ + "/" + c, rel, nullptr));
@@ -186,7 +185,6 @@ class CgroupV1 : public CgroupManager {
 class CgroupV2 : public CgroupManager {
  public:
   explicit CgroupV2(std::string root) : root_(std::move(root)) {}
-  CgroupVersion version() const override { return CgroupVersion::V2; }
 
   // v2 device access is a BPF program (runc attaches one); the native backend does not yet.
   Result<void> create(const std::string& rel, const Resources& r, bool) override {
@@ -258,13 +256,11 @@ class CgroupV2 : public CgroupManager {
 
 }  // namespace
 
-CgroupVersion detectCgroupVersion(const std::string& root) {
-  return exists(root + "/cgroup.controllers") ? CgroupVersion::V2 : CgroupVersion::V1;
-}
-
-Result<void> checkCgroupRoot(const std::string& root, CgroupVersion version) {
+Result<void> checkCgroupRoot(const std::string& root, hostinfo::CgroupMode mode) {
+  if (mode == hostinfo::CgroupMode::None)
+    return Error(ErrorCode::Unavailable, "system validation failed - no cgroup filesystem mounted");
   std::string missing;
-  if (version == CgroupVersion::V2) {
+  if (mode == hostinfo::CgroupMode::V2) {
     auto avail = readFile(root + "/cgroup.controllers", 4096);
     std::string have = " " + (avail ? *avail : std::string()) + " ";
     for (char& c : have) c = (c == '\n' || c == '\t') ? ' ' : c;
@@ -293,9 +289,18 @@ std::uint64_t cpuSharesToWeight(std::uint64_t shares) {
   return 1 + ((shares - 2) * 9999) / 262142;
 }
 
-CgroupManagerPtr makeCgroupManager(const std::string& root, CgroupVersion v) {
-  if (v == CgroupVersion::V2) return std::make_unique<CgroupV2>(root);
-  return std::make_unique<CgroupV1>(root);
+Result<CgroupManagerPtr> makeCgroupManager(const std::string& root, hostinfo::CgroupMode mode) {
+  switch (mode) {
+    case hostinfo::CgroupMode::V2:
+      return CgroupManagerPtr(std::make_unique<CgroupV2>(root));
+    case hostinfo::CgroupMode::V1:
+    case hostinfo::CgroupMode::Hybrid:
+      return CgroupManagerPtr(std::make_unique<CgroupV1>(root));
+    case hostinfo::CgroupMode::None:
+      break;
+  }
+  return Error(ErrorCode::Unavailable, "cgroups: no cgroup filesystem mounted (mode " +
+                                           std::string(hostinfo::cgroupModeName(mode)) + ")");
 }
 
 }  // namespace skiff::runtime::sys

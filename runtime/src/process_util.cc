@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +23,18 @@ namespace {
 constexpr std::size_t kMaxCapture = 16u << 20;
 
 }  // namespace
+
+Result<void> mkdirs(const std::string& path, unsigned mode) {
+  std::size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    std::string cur = path.substr(0, pos);
+    if (cur.empty()) continue;
+    if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST)
+      return Error::fromErrno(errno, "create directory '" + cur + "'");
+  }
+  return ok();
+}
 
 std::int64_t nowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -126,73 +139,6 @@ Result<void> writeFileNew(const std::string& path, std::string_view data, unsign
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (!fd) return Error::fromErrno(errno, "create '" + path + "'");
   return writeAll(fd.get(), data, path);
-}
-
-Result<RunResult> runCommand(const std::vector<std::string>& argv,
-                             std::chrono::milliseconds timeout, const std::vector<int>& stdio) {
-  int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return Error::fromErrno(errno, "pipe");
-  if (::pipe2(err, O_CLOEXEC) != 0) {
-    ::close(out[0]);
-    ::close(out[1]);
-    return Error::fromErrno(errno, "pipe");
-  }
-  UniqueFd out_r(out[0]), out_w(out[1]), err_r(err[0]), err_w(err[1]);
-  auto pid = spawnProcess(argv, {.stdin_fd = stdio.empty() ? -1 : stdio[0],
-                                 .stdout_fd = out_w.get(),
-                                 .stderr_fd = err_w.get(),
-                                 .search_path = true});
-  if (!pid && isExecFailure(pid.error())) {
-    return RunResult{127, "", pid.error().message() + "\n"};  // what a shell reports
-  }
-  if (!pid) return std::move(pid).error();
-  out_w.reset();
-  err_w.reset();
-  RunResult res;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  bool timed_out = false;
-  bool o_open = true, e_open = true;
-  char buf[16384];
-  while (o_open || e_open) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      timed_out = true;
-      ::kill(*pid, SIGKILL);
-      break;
-    }
-    struct pollfd p[2];
-    int n = 0;
-    int io = -1, ie = -1;
-    if (o_open) {
-      io = n;
-      p[n++] = {out_r.get(), POLLIN, 0};
-    }
-    if (e_open) {
-      ie = n;
-      p[n++] = {err_r.get(), POLLIN, 0};
-    }
-    int r = ::poll(p, static_cast<nfds_t>(n), static_cast<int>(left.count()));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) continue;
-    auto pump = [&](int idx, UniqueFd& fd, std::string& dst, bool& open) {
-      if (idx < 0 || !(p[idx].revents & (POLLIN | POLLHUP | POLLERR))) return;
-      ssize_t k = ::read(fd.get(), buf, sizeof buf);
-      if (k < 0 && errno == EINTR) return;
-      if (k <= 0) {
-        open = false;
-        return;
-      }
-      if (dst.size() < kMaxCapture) dst.append(buf, static_cast<std::size_t>(k));
-    };
-    pump(io, out_r, res.out, o_open);
-    pump(ie, err_r, res.err, e_open);
-  }
-  res.exit_code = waitForExit(*pid);
-  if (timed_out)
-    return Error(ErrorCode::Timeout,
-                 "'" + argv[0] + "' timed out after " + std::to_string(timeout.count()) + "ms");
-  return res;
 }
 
 }  // namespace skiff::runtime

@@ -15,19 +15,6 @@
 
 namespace skiff::runtime {
 
-struct RunResult {
-  int exit_code = -1;  // 128+signal when killed
-  std::string out;
-  std::string err;
-};
-
-// Runs `argv` (looked up in PATH, started with spawnProcess) with stdin from stdio[0] if given,
-// else /dev/null, capturing stdout/stderr (each capped at 16 MiB), killing it at the deadline
-// (Timeout error). A program that cannot be executed gives exit code 127 and the reason on
-// stderr, as a shell would.
-Result<RunResult> runCommand(const std::vector<std::string>& argv,
-                             std::chrono::milliseconds timeout, const std::vector<int>& stdio = {});
-
 // Starts `argv` (a program that daemonizes itself: forks and lets its first process exit, as
 // skiff-shim does) with spawnProcess in a new session and `pass_fd` as fd 3. Returns once that
 // first process is reaped.
@@ -52,6 +39,9 @@ bool processAlive(int pid, std::uint64_t start_time);
 
 // Creates a new file (O_EXCL) with `data`: one inode, no temp file. For records written once.
 Result<void> writeFileNew(const std::string& path, std::string_view data, unsigned mode = 0600);
+
+// mkdir -p: creates the missing directories of `path` with `mode`.
+Result<void> mkdirs(const std::string& path, unsigned mode = 0700);
 
 std::string randomId();  // 64 hex characters
 std::int64_t nowNs();

@@ -31,15 +31,38 @@ class CgroupFixture : public ::testing::Test {
   std::string root_;
 };
 
-TEST_F(CgroupFixture, DetectsVersionFromTheRootFiles) {
-  EXPECT_EQ(detectCgroupVersion(root_), CgroupVersion::V1);
-  ASSERT_TRUE(writeFileAtomic(root_ + "/cgroup.controllers", "cpu memory pids\n"));
-  EXPECT_EQ(detectCgroupVersion(root_), CgroupVersion::V2);
+TEST_F(CgroupFixture, HostWithoutCgroupsGetsNoManager) {
+  // The mode comes from hostinfo::detectCgroups; None (nothing mounted) cannot run containers.
+  auto cg = makeCgroupManager(root_, hostinfo::CgroupMode::None);
+  ASSERT_FALSE(cg);
+  EXPECT_TRUE(cg.error().is(ErrorCode::Unavailable));
+  auto check = checkCgroupRoot(root_, hostinfo::CgroupMode::None);
+  ASSERT_FALSE(check);
+  EXPECT_NE(check.error().message().find("no cgroup filesystem"), std::string::npos);
+}
+
+TEST_F(CgroupFixture, HybridHostIsDrivenThroughTheV1Hierarchies) {
+  // systemd's hybrid layout: v1 controllers plus the unified tree at <root>/unified.
+  for (const char* c : {"cpu", "cpuacct", "memory", "pids"}) {
+    fs::create_directories(root_ + "/" + c);
+    ASSERT_TRUE(writeFileAtomic(root_ + "/" + c + "/tasks", ""));
+  }
+  fs::create_directories(root_ + "/unified");
+  ASSERT_TRUE(writeFileAtomic(root_ + "/unified/cgroup.controllers", ""));
+  EXPECT_TRUE(checkCgroupRoot(root_, hostinfo::CgroupMode::Hybrid));
+  auto cg = makeCgroupManager(root_, hostinfo::CgroupMode::Hybrid);
+  ASSERT_TRUE(cg);
+  Resources r;
+  r.memory_limit_bytes = 64 << 20;
+  ASSERT_TRUE((*cg)->create("kubepods/podx", r));
+  EXPECT_EQ(read("memory/kubepods/podx/memory.limit_in_bytes"), std::to_string(64 << 20));
+  EXPECT_FALSE(fs::exists(root_ + "/unified/kubepods"));
+  EXPECT_EQ((*cg)->joinFiles("kubepods/podx")[0], root_ + "/cpu/kubepods/podx/tasks");
 }
 
 TEST_F(CgroupFixture, RootWithoutTheNeededHierarchiesIsRefused) {
   // Nothing mounted (what `ip netns exec` leaves): every v1 hierarchy is named.
-  auto bare = checkCgroupRoot(root_, CgroupVersion::V1);
+  auto bare = checkCgroupRoot(root_, hostinfo::CgroupMode::V1);
   ASSERT_FALSE(bare);
   EXPECT_NE(bare.error().message().find(
                 "Following Cgroup subsystem not mounted: [cpu cpuacct memory pids]"),
@@ -49,26 +72,26 @@ TEST_F(CgroupFixture, RootWithoutTheNeededHierarchiesIsRefused) {
     fs::create_directories(root_ + "/" + c);
     ASSERT_TRUE(writeFileAtomic(root_ + "/" + c + "/tasks", ""));
   }
-  auto no_memory = checkCgroupRoot(root_, CgroupVersion::V1);
+  auto no_memory = checkCgroupRoot(root_, hostinfo::CgroupMode::V1);
   ASSERT_FALSE(no_memory);
   EXPECT_NE(no_memory.error().message().find("not mounted: [memory]"), std::string::npos);
   fs::create_directories(root_ + "/memory");
   ASSERT_TRUE(writeFileAtomic(root_ + "/memory/tasks", ""));
-  EXPECT_TRUE(checkCgroupRoot(root_, CgroupVersion::V1));
+  EXPECT_TRUE(checkCgroupRoot(root_, hostinfo::CgroupMode::V1));
 
   // v2: the controllers the root offers.
   ASSERT_TRUE(writeFileAtomic(root_ + "/cgroup.controllers", "cpuset cpu io hugetlb pids\n"));
-  auto v2 = checkCgroupRoot(root_, CgroupVersion::V2);
+  auto v2 = checkCgroupRoot(root_, hostinfo::CgroupMode::V2);
   ASSERT_FALSE(v2);
   EXPECT_NE(v2.error().message().find("not mounted: [memory]"), std::string::npos);
   ASSERT_TRUE(
       writeFileAtomic(root_ + "/cgroup.controllers", "cpuset cpu io memory hugetlb pids\n"));
-  EXPECT_TRUE(checkCgroupRoot(root_, CgroupVersion::V2));
+  EXPECT_TRUE(checkCgroupRoot(root_, hostinfo::CgroupMode::V2));
 }
 
 TEST_F(CgroupFixture, V2WritesLimitsAndEnablesControllersInAncestors) {
   ASSERT_TRUE(writeFileAtomic(root_ + "/cgroup.controllers", "cpuset cpu io memory pids\n"));
-  auto cg = makeCgroupManager(root_, CgroupVersion::V2);
+  auto cg = *makeCgroupManager(root_, hostinfo::CgroupMode::V2);
   // The kernel creates controller files in new cgroups; the fake tree does it by hand.
   fs::create_directories(root_ + "/kubepods/burstable");
   ASSERT_TRUE(writeFileAtomic(root_ + "/kubepods/cgroup.controllers", "cpu memory pids\n"));
@@ -92,7 +115,7 @@ TEST_F(CgroupFixture, V2WritesLimitsAndEnablesControllersInAncestors) {
 }
 
 TEST_F(CgroupFixture, V2UsageIsWorkingSetAndCpuNanoseconds) {
-  auto cg = makeCgroupManager(root_, CgroupVersion::V2);
+  auto cg = *makeCgroupManager(root_, hostinfo::CgroupMode::V2);
   fs::create_directories(root_ + "/c");
   ASSERT_TRUE(
       writeFileAtomic(root_ + "/c/cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n"));
@@ -112,7 +135,7 @@ TEST_F(CgroupFixture, V2UsageIsWorkingSetAndCpuNanoseconds) {
 TEST_F(CgroupFixture, V1WritesPerControllerFiles) {
   for (const char* c : {"cpu", "cpuacct", "memory", "pids"})
     fs::create_directories(root_ + "/" + c);
-  auto cg = makeCgroupManager(root_, CgroupVersion::V1);
+  auto cg = *makeCgroupManager(root_, hostinfo::CgroupMode::V1);
   Resources r;
   r.cpu_shares = 1024;
   r.cpu_quota_us = 20000;
@@ -146,7 +169,7 @@ TEST(CgroupMathTest, SharesToWeightMatchesRunc) {
 }
 
 TEST(CgroupMathTest, RejectsDotDotPaths) {
-  auto cg = makeCgroupManager("/nonexistent-skiff", CgroupVersion::V2);
+  auto cg = *makeCgroupManager("/nonexistent-skiff", hostinfo::CgroupMode::V2);
   EXPECT_FALSE(cg->create("a/../../etc", Resources{}));
 }
 

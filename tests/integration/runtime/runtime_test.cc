@@ -34,6 +34,9 @@ class RuntimeTest : public ::testing::TestWithParam<Backend> {
     options_.log_dir = env_->dir() + "/logs";
     options_.cgroup_parent = env_->cgroupParent();
     options_.shim_path = SKIFF_SHIM;
+    auto cgroups = hostinfo::detectCgroups({});
+    ASSERT_TRUE(cgroups) << cgroups.error().message();
+    options_.cgroup_mode = cgroups->mode;
     auto rt = createRuntime(options_);
     ASSERT_TRUE(rt) << rt.error().message();
     rt_ = std::move(*rt);

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "skiff/common/result.h"
+#include "skiff/hostinfo/cgroups.h"
 #include "skiff/runtime/image_store.h"
 
 namespace skiff::runtime {
@@ -56,6 +57,10 @@ struct RuntimeOptions {
   std::string log_dir = "/var/log/pods";
   // Mount point of the cgroup hierarchies (v1 controllers under it, or the v2 unified tree).
   std::string cgroup_root = "/sys/fs/cgroup";
+  // The host's cgroup layout, as hostinfo::detectCgroups found it: the runtime does not detect
+  // it again. V1 and Hybrid drive the v1 hierarchies under cgroup_root, V2 the unified tree;
+  // None (the default: the caller did not say) refuses to open.
+  hostinfo::CgroupMode cgroup_mode = hostinfo::CgroupMode::None;
   // Parent of kubepods inside each hierarchy (tests use "skiff-test-<pid>"); empty = top.
   std::string cgroup_parent;
   // The skiff-shim binary; empty: next to /proc/self/exe, then $PATH.

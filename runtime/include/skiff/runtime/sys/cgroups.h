@@ -6,8 +6,9 @@
 // `root` (default /sys/fs/cgroup), so the logic runs against fixture trees in unit tests (youki
 // tests its controllers the same way).
 //
-// Hybrid hosts (v1 controllers plus a v2 tree at <root>/unified) are driven through v1: that is
-// where the controllers are.
+// Which layout the host has is hostinfo's to detect (hostinfo/cgroups.h, the one place that reads
+// mountinfo); the caller passes the mode it found. Hybrid hosts (v1 controllers plus a v2 tree at
+// <root>/unified) are driven through v1: that is where the controllers are.
 
 #include <cstdint>
 #include <memory>
@@ -15,21 +16,17 @@
 #include <vector>
 
 #include "skiff/common/result.h"
+#include "skiff/hostinfo/cgroups.h"
 #include "skiff/runtime/runtime.h"
 
 namespace skiff::runtime::sys {
-
-enum class CgroupVersion { V1, V2 };
-
-// v2 when <root>/cgroup.controllers exists, v1 otherwise.
-CgroupVersion detectCgroupVersion(const std::string& root);
 
 // Refuses a cgroup root that lacks a hierarchy containers need (v1: cpu, cpuacct, memory, pids
 // mounted under it; v2: those controllers listed in cgroup.controllers), as the kubelet refuses
 // to start ("system validation failed - Following Cgroup subsystem not mounted"). Without the
 // check a root with nothing mounted (/sys remounted by `ip netns exec`) would run every container
 // with no limits and no accounting.
-Result<void> checkCgroupRoot(const std::string& root, CgroupVersion version);
+Result<void> checkCgroupRoot(const std::string& root, hostinfo::CgroupMode mode);
 
 // cpu.shares -> cpu.weight, the formula runc and the kubelet use (kubernetes/kubernetes#131216).
 std::uint64_t cpuSharesToWeight(std::uint64_t shares);
@@ -44,7 +41,6 @@ struct CgroupUsage {
 class CgroupManager {
  public:
   virtual ~CgroupManager() = default;
-  virtual CgroupVersion version() const = 0;
   // Creates the cgroup (and missing ancestors; on v2 enabling cpu/memory/pids in each ancestor's
   // cgroup.subtree_control) and writes the limits. Existing cgroup: limits rewritten. On v1 the
   // devices controller gets runc's default allowlist unless `all_devices` (privileged).
@@ -67,6 +63,8 @@ class CgroupManager {
 };
 
 using CgroupManagerPtr = std::unique_ptr<CgroupManager>;
-CgroupManagerPtr makeCgroupManager(const std::string& root, CgroupVersion version);
+// The cgroupfs driver for `mode` (v1 and hybrid: the v1 hierarchies under `root`; v2: the
+// unified tree at `root`). Unavailable for CgroupMode::None.
+Result<CgroupManagerPtr> makeCgroupManager(const std::string& root, hostinfo::CgroupMode mode);
 
 }  // namespace skiff::runtime::sys

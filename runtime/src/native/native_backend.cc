@@ -1,0 +1,49 @@
+// The native backend: skiff-init, started by the shim, joins the cgroup the runtime made, enters
+// the sandbox's namespaces, applies spec.json and blocks on a start fifo until startContainer
+// reads it.
+#include <unistd.h>
+
+#include "container_backend.h"
+#include "process_util.h"
+
+namespace skiff::runtime {
+namespace {
+
+class NativeBackend final : public ContainerBackend {
+ public:
+  explicit NativeBackend(BackendContext ctx) : ctx_(std::move(ctx)) {}
+
+  Backend kind() const override { return Backend::Native; }
+  bool wantsSeccompProgram() const override { return true; }
+
+  Result<std::vector<std::string>> prepare(const ContainerRecord& r, LaunchSpec& spec,
+                                           const ContainerConfig& config) override {
+    SKIFF_TRY(ctx_.cgroups.create(r.cgroup, config.resources, config.privileged));
+    spec.cgroup_procs = ctx_.cgroups.joinFiles(r.cgroup);
+    spec.start_fifo = r.dir + "/start.fifo";
+    SKIFF_TRY(writeFileNew(r.dir + "/spec.json", toJson(spec).dump(), 0600));
+    SKIFF_TRY(ctx_.sys.mkfifo(spec.start_fifo, 0622));
+    return std::vector<std::string>{"--native", ctx_.init_path, r.dir + "/spec.json"};
+  }
+
+  Result<void> start(const ContainerRecord& r) override {
+    auto done = ctx_.sys.readStartFifo(r.dir + "/start.fifo", std::chrono::seconds(10));
+    if (!done) return std::move(done).error().wrap("start container '" + r.config.name + "'");
+    (void)::unlink((r.dir + "/start.fifo").c_str());
+    return ok();
+  }
+
+  // The init and its cgroup are the runtime's to kill and remove; nothing of the backend's own.
+  void cleanup(const ContainerRecord&) override {}
+
+ private:
+  BackendContext ctx_;
+};
+
+}  // namespace
+
+ContainerBackendPtr makeNativeBackend(const BackendContext& ctx) {
+  return std::make_unique<NativeBackend>(ctx);
+}
+
+}  // namespace skiff::runtime
