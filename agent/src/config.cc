@@ -188,6 +188,7 @@ Result<void> applyKubeletConfiguration(const json& doc, AgentConfig& cfg) {
   SKIFF_TRY(string("healthzBindAddress", cfg.healthz_bind_address));
   SKIFF_TRY(string("staticPodPath", cfg.pod_manifest_path));
   SKIFF_TRY(string("clusterDomain", cfg.cluster_domain));
+  SKIFF_TRY(string("resolvConf", cfg.resolv_conf));
   SKIFF_TRY(string("tlsCertFile", cfg.tls_cert_file));
   SKIFF_TRY(string("tlsPrivateKeyFile", cfg.tls_private_key_file));
   SKIFF_TRY(strMap("kubeReserved", cfg.kube_reserved));
