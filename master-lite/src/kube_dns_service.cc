@@ -32,7 +32,7 @@ Result<std::string> clusterDnsIpFor(const std::string& service_cidr) {
 Result<void> ensureKubeDnsService(ApiClient& client, const std::string& cluster_ip) {
   auto cur = client.get(kServices, "kube-system", "kube-dns");
   if (!cur) {
-    if (cur.error().code != ErrorCode::NotFound)
+    if (cur.error().code() != ErrorCode::NotFound)
       return std::move(cur).error().wrap("read service 'kube-system/kube-dns'");
     json svc = {
         {"apiVersion", "v1"},
@@ -44,7 +44,7 @@ Result<void> ensureKubeDnsService(ApiClient& client, const std::string& cluster_
           {"clusterIPs", json::array({cluster_ip})},
           {"ports", kPorts}}}};
     auto made = client.create(kServices, "kube-system", svc);
-    if (!made && made.error().code != ErrorCode::AlreadyExists)
+    if (!made && made.error().code() != ErrorCode::AlreadyExists)
       return std::move(made).error().wrap("create service 'kube-system/kube-dns'");
     return ok();
   }

@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -40,7 +41,8 @@ std::optional<std::pair<asio::ip::address, std::uint16_t>> parseUpstream(const s
     auto close = s.find(']');
     if (close == std::string::npos) return std::nullopt;
     host = s.substr(1, close - 1);
-    if (close + 2 < s.size() && s[close + 1] == ':') port = std::stoi(s.substr(close + 2));
+    if (close + 2 < s.size() && s[close + 1] == ':')
+      port = static_cast<std::uint16_t>(std::atoi(s.c_str() + close + 2));
   } else if (std::count(s.begin(), s.end(), ':') == 1) {
     host = s.substr(0, s.find(':'));
     port = static_cast<std::uint16_t>(std::atoi(s.c_str() + s.find(':') + 1));

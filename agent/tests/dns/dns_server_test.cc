@@ -154,7 +154,7 @@ TEST(DnsServerBindTest, AddressInUseIsUnavailable) {
   o.port = (*a)->port();
   auto b = startDnsServer(o, nullptr);
   ASSERT_FALSE(b);
-  EXPECT_EQ(b.error().code, ErrorCode::Unavailable);
+  EXPECT_EQ(b.error().code(), ErrorCode::Unavailable);
 }
 
 TEST(ResponseCacheTest, ExpiresAndEvictsLeastRecentlyUsed) {
