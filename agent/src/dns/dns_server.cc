@@ -178,12 +178,15 @@ class DnsServerImpl final : public DnsServer {
     auto now = ResponseCache::Clock::now();
     if (auto hit = cache_.get(key, now)) {
       metrics_.cacheHit(hit->negative);
-      Bytes out = responder_.adapt(hit->wire, q, hit->age_seconds);
-      co_return std::make_pair(out, static_cast<int>(out.size() >= 4 ? out[3] & 15 : 2));
+      std::pair<Bytes, int> res{responder_.adapt(hit->wire, q, hit->age_seconds), 2};
+      if (res.first.size() >= 4) res.second = res.first[3] & 15;
+      co_return res;
     }
     metrics_.cacheMiss();
-    if (inflight_ >= o_.max_inflight_forwards)
-      co_return std::make_pair(responder_.errorReply(q, 2), 2);
+    if (inflight_ >= o_.max_inflight_forwards) {
+      std::pair<Bytes, int> res{responder_.errorReply(q, 2), 2};
+      co_return res;
+    }
     ++inflight_;
     Bytes reply;
     auto ups = upstreams_;
@@ -191,18 +194,26 @@ class DnsServerImpl final : public DnsServer {
       auto ep = parseUpstream(u);
       if (!ep) continue;
       metrics_.forwardTo();
-      reply = tcp ? co_await exchangeTcp(*ep, query) : co_await exchangeUdp(*ep, query);
+      // Two statements, not `?:`: GCC 12 destroys a co_await temporary of a conditional twice.
+      if (tcp) {
+        reply = co_await exchangeTcp(*ep, query);
+      } else {
+        reply = co_await exchangeUdp(*ep, query);
+      }
       if (!reply.empty()) break;
     }
     --inflight_;
-    if (reply.empty()) co_return std::make_pair(responder_.errorReply(q, 2), 2);  // SERVFAIL
+    if (reply.empty()) {
+      std::pair<Bytes, int> res{responder_.errorReply(q, 2), 2};
+      co_return res;
+    }  // SERVFAIL
     auto v = cacheVerdict(reply);
     if (v.cacheable) {
       cache_.put(key, reply, v.ttl, v.negative, now);
       metrics_.setCacheEntries(cache_.size());
     }
-    Bytes out = responder_.adapt(reply, q, 0);
-    co_return std::make_pair(out, static_cast<int>(reply[3] & 15));
+    std::pair<Bytes, int> res{responder_.adapt(reply, q, 0), reply[3] & 15};
+    co_return res;
   }
 
   // Sends `query` under a fresh random ID (the client's comes back through adapt()) and waits

@@ -133,7 +133,8 @@ void RecordIndex::addService(const json& svc, const std::vector<const json*>& sl
   }
   // Headless: the ready endpoints of every slice of this Service (not-ready ones too when
   // publishNotReadyAddresses, as the endpoints controller publishes them).
-  bool publish_not_ready = spec.value("publishNotReadyAddresses", false);
+  auto pnr = spec.find("publishNotReadyAddresses");
+  bool publish_not_ready = pnr != spec.end() && pnr->is_boolean() && pnr->get<bool>();
   std::vector<Endpoint> eps;
   std::map<std::string, std::vector<std::pair<std::string, std::uint16_t>>> ports;  // name
   for (const json* sl : slices) {
