@@ -12,7 +12,6 @@
 // dnsmasq is missing (then only skiff's figures are printed), 1 when skiff's server fails.
 
 #include <arpa/inet.h>
-#include <ldns/ldns.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -29,6 +28,9 @@
 #include <vector>
 
 #include "skiff/agent/dns/dns_server.h"
+
+// After the C++ headers: ldns/common.h defines `bool` for C, which breaks <optional>.
+#include <ldns/ldns.h>
 
 using namespace skiff::agent::dns;
 using Clock = std::chrono::steady_clock;
@@ -61,15 +63,15 @@ std::vector<std::uint8_t> wireQuery(const std::string& name) {
   return out;
 }
 
-struct Result {
+struct LoadResult {
   double qps = 0, p50_us = 0, p99_us = 0;
   long answered = 0, lost = 0, errors = 0;
 };
 
 // Closed loop: `window` queries in flight from one UDP socket, IDs index the send times; a query
 // unanswered for 200 ms counts as lost and is replaced.
-Result load(std::uint16_t port, const std::vector<std::vector<std::uint8_t>>& queries, double secs,
-            int window) {
+LoadResult load(std::uint16_t port, const std::vector<std::vector<std::uint8_t>>& queries,
+                double secs, int window) {
   int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   sockaddr_in to{};
   to.sin_family = AF_INET;
@@ -80,7 +82,7 @@ Result load(std::uint16_t port, const std::vector<std::vector<std::uint8_t>>& qu
   std::vector<bool> busy(65536, false);
   std::vector<double> lat;
   lat.reserve(1 << 20);
-  Result r;
+  LoadResult r;
   std::uint16_t next_id = 1;
   std::size_t qi = 0;
   int inflight = 0;
@@ -94,7 +96,9 @@ Result load(std::uint16_t port, const std::vector<std::vector<std::uint8_t>>& qu
     ++next_id;
     if (::send(fd, q.data(), q.size(), 0) > 0) ++inflight;
   };
-  auto start = Clock::now(), end = start + std::chrono::duration<double>(secs);
+  auto start = Clock::now();
+  auto end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(secs));
   std::uint8_t buf[4096];
   while (Clock::now() < end) {
     while (inflight < window) send_one();
@@ -128,7 +132,7 @@ Result load(std::uint16_t port, const std::vector<std::vector<std::uint8_t>>& qu
   return r;
 }
 
-void print(const char* what, const char* who, const Result& r) {
+void print(const char* what, const char* who, const LoadResult& r) {
   std::printf(
       "%-28s %-8s %10.0f q/s  p50 %7.1f us  p99 %7.1f us  (answered %ld, lost %ld, "
       "not NOERROR+answer %ld)\n",
@@ -225,13 +229,13 @@ int main(int argc, char** argv) {
   ::usleep(300000);
   bool have_dnsmasq = dm > 0 && ::waitpid(dm, nullptr, WNOHANG) == 0;
 
-  char load[64] = "?";
-  std::ifstream("/proc/loadavg").getline(load, sizeof load);
+  char loadavg[64] = "?";
+  std::ifstream("/proc/loadavg").getline(loadavg, sizeof loadavg);
   std::printf("dns_bench: %d Services, %.1f s per phase, window %d, loadavg %s\n", services, secs,
-              window, load);
-  Result ss = load(skiff.value()->port(), svc_queries, secs, window);
+              window, loadavg);
+  LoadResult ss = load(skiff.value()->port(), svc_queries, secs, window);
   print("service lookup", "skiff", ss);
-  Result ds;
+  LoadResult ds;
   if (have_dnsmasq) {
     ds = load(mport, svc_queries, secs, window);
     print("service lookup", "dnsmasq", ds);
@@ -239,9 +243,9 @@ int main(int argc, char** argv) {
   // Warm both caches, then measure cached outside names.
   (void)load(skiff.value()->port(), out_queries, 0.5, 4);
   if (have_dnsmasq) (void)load(mport, out_queries, 0.5, 4);
-  Result sc = load(skiff.value()->port(), out_queries, secs, window);
+  LoadResult sc = load(skiff.value()->port(), out_queries, secs, window);
   print("cached outside name", "skiff", sc);
-  Result dc;
+  LoadResult dc;
   if (have_dnsmasq) {
     dc = load(mport, out_queries, secs, window);
     print("cached outside name", "dnsmasq", dc);
