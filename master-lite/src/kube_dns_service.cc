@@ -30,7 +30,7 @@ Result<std::string> clusterDnsIpFor(const std::string& service_cidr) {
 }
 
 Result<void> ensureKubeDnsService(ApiClient& client, const std::string& cluster_ip) {
-  auto cur = client.get(kServices, "kube-system", "kube-dns");
+  auto cur = client.get(gvr::kServices, "kube-system", "kube-dns");
   if (!cur) {
     if (cur.error().code() != ErrorCode::NotFound)
       return std::move(cur).error().wrap("read service 'kube-system/kube-dns'");
@@ -43,7 +43,7 @@ Result<void> ensureKubeDnsService(ApiClient& client, const std::string& cluster_
           {"clusterIP", cluster_ip},
           {"clusterIPs", json::array({cluster_ip})},
           {"ports", kPorts}}}};
-    auto made = client.create(kServices, "kube-system", svc);
+    auto made = client.create(gvr::kServices, "kube-system", svc);
     if (!made && made.error().code() != ErrorCode::AlreadyExists)
       return std::move(made).error().wrap("create service 'kube-system/kube-dns'");
     return ok();
@@ -77,7 +77,7 @@ Result<void> ensureKubeDnsService(ApiClient& client, const std::string& cluster_
     }
   }
   if (!changed) return ok();
-  auto upd = client.update(kServices, "kube-system", svc);
+  auto upd = client.update(gvr::kServices, "kube-system", svc);
   if (!upd) return std::move(upd).error().wrap("update service 'kube-system/kube-dns'");
   return ok();
 }
