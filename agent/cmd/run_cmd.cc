@@ -97,6 +97,15 @@ Added addRun(CLI::App& app) {
   app.add_option("--cluster-cidr", c.cluster_cidr, "cluster pod network")->capture_default_str();
   app.add_option("--cluster-dns", flags->cluster_dns, "DNS server IPs for pods, comma separated");
   app.add_option("--cluster-domain", c.cluster_domain, "cluster DNS domain")->capture_default_str();
+  app.add_option("--resolv-conf", c.resolv_conf,
+                 "host resolver config for dnsPolicy Default and DNS forwarding")
+      ->capture_default_str();
+  app.add_option("--serve-cluster-dns", c.serve_cluster_dns,
+                 "run the node-local cluster DNS server for --cluster-dns")
+      ->capture_default_str();
+  app.add_option("--cluster-dns-ttl", c.cluster_dns_ttl, "TTL of cluster DNS records, seconds")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600));
   app.add_option("--pod-manifest-path", c.pod_manifest_path, "directory of static pod manifests")
       ->capture_default_str();
   app.add_option("--port", c.port, "kubelet API port (HTTPS)")->capture_default_str();
@@ -137,6 +146,7 @@ Added addRun(CLI::App& app) {
       if (!given("--pod-manifest-path")) cfg.pod_manifest_path = from_file.pod_manifest_path;
       if (!given("--image-import-dir")) cfg.image_import_dir = from_file.image_import_dir;
       if (!given("--cluster-domain")) cfg.cluster_domain = from_file.cluster_domain;
+      if (!given("--resolv-conf")) cfg.resolv_conf = from_file.resolv_conf;
       if (!given("--tls-cert-file")) cfg.tls_cert_file = from_file.tls_cert_file;
       if (!given("--tls-private-key-file"))
         cfg.tls_private_key_file = from_file.tls_private_key_file;

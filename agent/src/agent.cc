@@ -15,6 +15,7 @@
 #include <fstream>
 #include <thread>
 
+#include "skiff/agent/dns/node_local_dns.h"
 #include "skiff/agent/event_recorder.h"
 #include "skiff/agent/eviction.h"
 #include "skiff/agent/eviction_stats.h"
@@ -543,9 +544,10 @@ int runAgent(const AgentConfig& cfg) {
       quantityValue(snapshot->allocatable.value("memory", json("0"))).value_or(0);
   limits.max_pods = cfg.max_pods;
   // Made before anything that syncs pods: the object source reads Services from it.
-  std::unique_ptr<BoundedFrequencyRunner> proxy_runner;
+  std::unique_ptr<BoundedFrequencyRunner> proxy_runner, dns_runner;
   auto poke = [&] {
     if (proxy_runner) proxy_runner->run();
+    if (dns_runner) dns_runner->run();
   };
   auto services_cache = std::make_unique<ObjectCache>(poke);
   auto slices_cache = std::make_unique<ObjectCache>(poke);
@@ -562,6 +564,7 @@ int runAgent(const AgentConfig& cfg) {
   psc.log_dir = cfg.pod_log_dir;
   psc.cluster_dns = cfg.cluster_dns;
   psc.cluster_domain = cfg.cluster_domain;
+  psc.resolv_conf = cfg.resolv_conf;
   psc.memory_capacity = quantityValue(snapshot->capacity.value("memory", json("0"))).value_or(0);
   psc.min_oom_score_adj = lowestOomScoreAdj();
   psc.allocatable_milli_cpu = limits.allocatable_milli_cpu;
@@ -655,12 +658,39 @@ int runAgent(const AgentConfig& cfg) {
   Reflector pods_reflector(client, apiPath("", "v1", "pods"), pod_sel, kubelet, "pods");
   threads.list.emplace_back([&] { pods_reflector.run(cancel); });
 
+  // Cluster DNS (issue 18): a node-local server fed by the proxy's Service/EndpointSlice caches.
+  std::unique_ptr<dns::NodeLocalDns> cluster_dns;
+  boost::asio::io_context dns_io;
+  auto dns_guard = boost::asio::make_work_guard(dns_io);
+  auto listen_dns = [&](const std::string& cidr) {
+    if (auto r = cluster_dns->listenFor(cidr); !r) {
+      SKIFF_LOG_ERROR(lg, "Cluster DNS unavailable", kv("err", r.error().message()));
+    } else if (proxy_runner) {
+      proxy_runner->run();  // its node-local kube-dns endpoint now exists
+    }
+  };
+  if (cfg.serve_cluster_dns && !cfg.cluster_dns.empty()) {
+    cluster_dns = std::make_unique<dns::NodeLocalDns>(dns::NodeLocalDnsOptions{
+        cfg.cluster_dns, cfg.cluster_domain, static_cast<std::uint32_t>(cfg.cluster_dns_ttl),
+        cfg.resolv_conf, 53, 9153});
+    if (!status->podCidr().empty()) listen_dns(status->podCidr());
+    dns_runner = std::make_unique<BoundedFrequencyRunner>(
+        dns_io, "cluster-dns",
+        [&] {
+          cluster_dns->update(services_cache->snapshot(), slices_cache->snapshot());
+          return true;
+        },
+        std::chrono::milliseconds(100), std::chrono::seconds(30), std::chrono::seconds(1));
+    dns_runner->start();
+    threads.list.emplace_back([&] { dns_io.run(); });
+  }
   NodeWatch node_watch(
       node_name, *status,
       [&] {
         std::string cidr = status->podCidr();
         SKIFF_LOG_INFO(lg, "Pod CIDR assigned", kv("node", node_name), kv("podCIDR", cidr));
         if (network) network->setPodCidr(cidr);
+        if (cluster_dns) listen_dns(cidr);
         status_runner.run();
       },
       network.get());
@@ -681,20 +711,25 @@ int runAgent(const AgentConfig& cfg) {
     }
   }
   std::unique_ptr<Reflector> services_reflector, slices_reflector;
-  if (proxy) {
-    proxy_runner = std::make_unique<BoundedFrequencyRunner>(
-        proxy_io, "service-proxy",
-        [&] {
-          auto r = proxy->sync(services_cache->snapshot(), slices_cache->snapshot());
-          if (!r) {
-            SKIFF_LOG_WARN(lg, "Service proxy sync failed, will retry",
-                           kv("err", r.error().message()));
-            return false;
-          }
-          SKIFF_LOG_DEBUG(lg, "Service proxy synced", kv("result", *r));
-          return true;
-        },
-        std::chrono::seconds(1), std::chrono::seconds(30), std::chrono::seconds(5));
+  if (proxy || cluster_dns) {
+    if (proxy)
+      proxy_runner = std::make_unique<BoundedFrequencyRunner>(
+          proxy_io, "service-proxy",
+          [&] {
+            auto slices = slices_cache->snapshot();
+            if (cluster_dns) {
+              if (auto local = cluster_dns->localEndpointSlice(node_name)) slices.push_back(*local);
+            }
+            auto r = proxy->sync(services_cache->snapshot(), slices);
+            if (!r) {
+              SKIFF_LOG_WARN(lg, "Service proxy sync failed, will retry",
+                             kv("err", r.error().message()));
+              return false;
+            }
+            SKIFF_LOG_DEBUG(lg, "Service proxy synced", kv("result", *r));
+            return true;
+          },
+          std::chrono::seconds(1), std::chrono::seconds(30), std::chrono::seconds(5));
     services_reflector = std::make_unique<Reflector>(client, apiPath("", "v1", "services"),
                                                      ListOptions{}, *services_cache, "services");
     slices_reflector =
@@ -702,8 +737,10 @@ int runAgent(const AgentConfig& cfg) {
                                     ListOptions{}, *slices_cache, "endpointslices");
     threads.list.emplace_back([&] { services_reflector->run(cancel); });
     threads.list.emplace_back([&] { slices_reflector->run(cancel); });
-    proxy_runner->start();
-    threads.list.emplace_back([&] { proxy_io.run(); });
+    if (proxy_runner) {
+      proxy_runner->start();
+      threads.list.emplace_back([&] { proxy_io.run(); });
+    }
   }
 
   // PLEG relist every second; full resync every 10 s (backoff expiry, volume refresh).
@@ -786,6 +823,7 @@ int runAgent(const AgentConfig& cfg) {
     cancel.cancel();
     lease_io.stop();
     status_io.stop();
+    dns_io.stop();
     for (auto& t : threads.list) {
       if (t.joinable()) t.join();
     }
@@ -817,8 +855,10 @@ int runAgent(const AgentConfig& cfg) {
   lease_runner.stop();
   status_runner.stop();
   if (proxy_runner) proxy_runner->stop();
+  if (dns_runner) dns_runner->stop();
   proxy_guard.reset();
   proxy_io.stop();
+  dns_io.stop();
   lease_guard.reset();
   status_guard.reset();
   lease_io.stop();

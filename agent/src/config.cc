@@ -189,6 +189,7 @@ Result<void> applyKubeletConfiguration(const json& doc, AgentConfig& cfg) {
   SKIFF_TRY(string("staticPodPath", cfg.pod_manifest_path));
   SKIFF_TRY(string("imageImportDir", cfg.image_import_dir));  // skiff's own (k3s: agent/images)
   SKIFF_TRY(string("clusterDomain", cfg.cluster_domain));
+  SKIFF_TRY(string("resolvConf", cfg.resolv_conf));
   SKIFF_TRY(string("tlsCertFile", cfg.tls_cert_file));
   SKIFF_TRY(string("tlsPrivateKeyFile", cfg.tls_private_key_file));
   SKIFF_TRY(strMap("kubeReserved", cfg.kube_reserved));

@@ -1,5 +1,7 @@
 #include "skiff/agent/pod_sync.h"
 
+#include "skiff/agent/pod_dns.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -172,35 +174,23 @@ Result<void> PodSyncer::writePodFiles(const json& pod, const std::string& pod_ip
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Error(ErrorCode::Internal, "create '" + dir + "': " + ec.message());
-  std::string name = pod["metadata"].value("name", "");
-  std::string hostname = pod["spec"].value("hostname", name);
-  std::string hosts =
-      "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
-      "ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\n"
-      "fe00::2\tip6-allrouters\n";
-  if (!pod_ip.empty()) {
-    std::string fqdn;
-    std::string sub = pod["spec"].value("subdomain", "");
-    if (!sub.empty()) {
-      fqdn = hostname + "." + sub + "." + pod["metadata"].value("namespace", "") + ".svc." +
-             cfg_.cluster_domain + "\t";
-    }
-    hosts += pod_ip + "\t" + fqdn + hostname + "\n";
-  }
-  SKIFF_TRY(writeIfChanged(dir + "/etc-hosts", hosts));
-  SKIFF_TRY(writeIfChanged(dir + "/hostname", hostname + "\n"));
-  std::string resolv;
-  if (!cfg_.cluster_dns.empty() &&
-      pod["spec"].value("dnsPolicy", "ClusterFirst") == "ClusterFirst" &&
-      !pod["spec"].value("hostNetwork", false)) {
-    std::string ns = pod["metadata"].value("namespace", "default");
-    resolv = "search " + ns + ".svc." + cfg_.cluster_domain + " svc." + cfg_.cluster_domain + " " +
-             cfg_.cluster_domain + "\n";
-    for (const auto& s : cfg_.cluster_dns) resolv += "nameserver " + s + "\n";
-    resolv += "options ndots:5\n";
-  } else {
-    auto host = readFile("/etc/resolv.conf", 64u << 10);
-    resolv = host ? *host : "";
+  // kubelet's rules live in pod_dns.cc (issue 18): ClusterFirst & co., dnsConfig, limits.
+  std::vector<std::string> ips;
+  if (!pod_ip.empty()) ips.push_back(pod_ip);
+  std::string node_hosts;
+  if (pod["spec"].value("hostNetwork", false))
+    node_hosts = readFile("/etc/hosts", 1u << 20).value_or("");
+  SKIFF_TRY(
+      writeIfChanged(dir + "/etc-hosts", podHostsFile(pod, ips, cfg_.cluster_domain, node_hosts)));
+  SKIFF_TRY(writeIfChanged(dir + "/hostname", podUtsHostname(pod, cfg_.cluster_domain) + "\n"));
+  auto host = dns::loadHostResolvConf(cfg_.resolv_conf);
+  auto files =
+      podResolvConf(pod, cfg_.cluster_dns, cfg_.cluster_domain, host ? *host : dns::ResolvConf{});
+  const std::string& resolv = files.resolv_conf;
+  // Events only when the file changes, so a sync every few seconds does not repeat them.
+  auto cur = readFile(dir + "/resolv.conf", 1u << 20);
+  if (events_ != nullptr && !(cur && *cur == resolv)) {
+    for (const auto& e : files.events) events_->podEvent(pod, "", e.type, e.reason, e.message);
   }
   SKIFF_TRY(writeIfChanged(dir + "/resolv.conf", resolv));
   return ok();
@@ -231,7 +221,7 @@ Result<std::string> PodSyncer::ensureSandbox(const json& pod, PodRuntimeView& vi
   sc.ns = pod["metadata"].value("namespace", "");
   sc.uid = uidOf(pod);
   sc.attempt = attempt;
-  sc.hostname = spec.value("hostname", sc.name);
+  sc.hostname = podUtsHostname(pod, cfg_.cluster_domain);
   sc.log_directory = cfg_.log_dir + "/" + sc.ns + "_" + sc.name + "_" + sc.uid;
   sc.labels = {{kLabelPodUid, sc.uid}, {kLabelPodName, sc.name}, {kLabelPodNamespace, sc.ns}};
   const json labels = pod["metadata"].value("labels", json::object());  // items() references

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <filesystem>
 
+#include "kube_dns_service.h"
 #include "skiff/common/file.h"
 #include "skiff/common/log.h"
 #include "skiff/master/api/handler.h"
@@ -144,6 +145,14 @@ class ApiServerImpl : public ApiServer {
     registry_ = std::make_unique<api::Registry>(*store_, ro);
     SKIFF_TRY(registry_->bootstrap(advertise_, o.secure_port));
     client_ = api::newInProcessClient(*registry_);
+    // kube-system/kube-dns: the cluster DNS address each agent serves node-locally (issue 18).
+    if (auto dns_ip = clusterDnsIpFor(o.service_cluster_ip_range); !dns_ip) {
+      SKIFF_LOG_WARN(lg(), "No cluster DNS Service, ignoring",
+                     skiff::log::kv("err", dns_ip.error().message()));
+    } else if (auto r = ensureKubeDnsService(*client_, *dns_ip); !r) {
+      SKIFF_LOG_WARN(lg(), "Creating the kube-dns Service failed, ignoring",
+                     skiff::log::kv("err", r.error().message()));
+    }
     // Authentication.
     std::map<std::string, api::TokenEntry> tokens;
     if (!o.token_auth_file.empty()) {

@@ -68,8 +68,14 @@ struct AgentConfig {
   std::string image_import_dir;
   std::string cluster_cidr = "10.244.0.0/16";
   std::string pod_manifest_path = "/etc/skiff/manifests";
-  std::vector<std::string> cluster_dns;
+  // kube-system/kube-dns's ClusterIP, which skiff-master creates (issue 18).
+  std::vector<std::string> cluster_dns = {"10.96.0.10"};
   std::string cluster_domain = "cluster.local";
+  // kubelet --resolv-conf: host DNS settings for dnsPolicy Default and the DNS forwarder.
+  std::string resolv_conf = "/etc/resolv.conf";
+  // The node-local cluster DNS server (agent/src/dns) and its record TTL in seconds.
+  bool serve_cluster_dns = true;
+  int cluster_dns_ttl = 30;
 
   // Serving.
   int port = 10250;

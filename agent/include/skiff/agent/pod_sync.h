@@ -44,6 +44,7 @@ struct PodSyncConfig {
   std::string log_dir = "/var/log/pods";
   std::vector<std::string> cluster_dns;
   std::string cluster_domain = "cluster.local";
+  std::string resolv_conf = "/etc/resolv.conf";  // kubelet --resolv-conf
   int64_t memory_capacity = 0;
   // Lowest oom_score_adj a container can get: without CAP_SYS_RESOURCE no process may go below
   // what it inherited from the agent, so the QoS value is raised to this floor.

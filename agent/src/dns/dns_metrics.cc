@@ -1,0 +1,112 @@
+#include "skiff/agent/dns/dns_metrics.h"
+
+#include <cstring>
+#include <sstream>
+
+#include "skiff/agent/dns/responder.h"
+
+namespace skiff::agent::dns {
+
+namespace {
+constexpr const char* kTypeNames[] = {"A",   "AAAA", "SRV", "PTR", "TXT",  "CNAME",
+                                      "SOA", "NS",   "MX",  "ANY", "other"};
+constexpr const char* kRcodeNames[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                       "NOTIMP",  "REFUSED", "other"};
+std::size_t typeIndex(std::uint16_t t) {
+  const char* l = typeLabel(t);
+  for (std::size_t i = 0; i < DnsMetrics::kTypes; ++i)
+    if (std::strcmp(l, kTypeNames[i]) == 0) return i;
+  return DnsMetrics::kTypes - 1;
+}
+std::size_t rcodeIndex(int r) {
+  const char* l = rcodeLabel(r);
+  for (std::size_t i = 0; i < DnsMetrics::kRcodes; ++i)
+    if (std::strcmp(l, kRcodeNames[i]) == 0) return i;
+  return DnsMetrics::kRcodes - 1;
+}
+double bucketBound(std::size_t i) { return 0.00025 * static_cast<double>(1u << i); }
+}  // namespace
+
+void DnsMetrics::request(bool tcp, std::uint16_t qtype) {
+  requests_[tcp ? 1 : 0][typeIndex(qtype)].fetch_add(1, std::memory_order_relaxed);
+}
+
+void DnsMetrics::response(int rcode, bool forwarded, std::uint16_t qtype, double seconds) {
+  responses_[forwarded ? 1 : 0][rcodeIndex(rcode)].fetch_add(1, std::memory_order_relaxed);
+  std::size_t t = typeIndex(qtype);
+  std::size_t b = 0;
+  while (b < kBuckets && seconds > bucketBound(b)) ++b;
+  duration_[t][b].fetch_add(1, std::memory_order_relaxed);
+  duration_count_[t].fetch_add(1, std::memory_order_relaxed);
+  duration_sum_ns_[t].fetch_add(static_cast<std::uint64_t>(seconds * 1e9),
+                                std::memory_order_relaxed);
+}
+
+std::uint64_t DnsMetrics::requests() const {
+  std::uint64_t n = 0;
+  for (const auto& p : requests_)
+    for (const auto& c : p) n += c.load();
+  return n;
+}
+
+std::string DnsMetrics::render() const {
+  std::ostringstream o;
+  const std::string srv = "server=\"" + server_ + "\"";
+  o << "# HELP coredns_dns_requests_total Counter of DNS requests made per zone, protocol and "
+       "family.\n# TYPE coredns_dns_requests_total counter\n";
+  for (int p = 0; p < 2; ++p) {
+    for (std::size_t t = 0; t < kTypes; ++t) {
+      auto v = requests_[p][t].load();
+      if (v == 0) continue;
+      o << "coredns_dns_requests_total{" << srv << ",zone=\".\",view=\"\",proto=\""
+        << (p ? "tcp" : "udp") << "\",family=\"1\",type=\"" << kTypeNames[t] << "\"} " << v << "\n";
+    }
+  }
+  o << "# HELP coredns_dns_responses_total Counter of response status codes.\n"
+       "# TYPE coredns_dns_responses_total counter\n";
+  for (int p = 0; p < 2; ++p) {
+    for (std::size_t r = 0; r < kRcodes; ++r) {
+      auto v = responses_[p][r].load();
+      if (v == 0) continue;
+      o << "coredns_dns_responses_total{" << srv << ",zone=\".\",view=\"\",rcode=\""
+        << kRcodeNames[r] << "\",plugin=\"" << (p ? "forward" : "kubernetes") << "\"} " << v
+        << "\n";
+    }
+  }
+  o << "# HELP coredns_dns_request_duration_seconds Histogram of the time (in seconds) each "
+       "request took per zone.\n# TYPE coredns_dns_request_duration_seconds histogram\n";
+  for (std::size_t t = 0; t < kTypes; ++t) {
+    auto count = duration_count_[t].load();
+    if (count == 0) continue;
+    std::string l = srv + ",zone=\".\",view=\"\",type=\"" + kTypeNames[t] + "\"";
+    std::uint64_t cum = 0;
+    for (std::size_t b = 0; b < kBuckets; ++b) {
+      cum += duration_[t][b].load();
+      o << "coredns_dns_request_duration_seconds_bucket{" << l << ",le=\"" << bucketBound(b)
+        << "\"} " << cum << "\n";
+    }
+    o << "coredns_dns_request_duration_seconds_bucket{" << l << ",le=\"+Inf\"} " << count << "\n";
+    o << "coredns_dns_request_duration_seconds_sum{" << l << "} "
+      << static_cast<double>(duration_sum_ns_[t].load()) / 1e9 << "\n";
+    o << "coredns_dns_request_duration_seconds_count{" << l << "} " << count << "\n";
+  }
+  o << "# HELP coredns_cache_hits_total The count of cache hits.\n"
+       "# TYPE coredns_cache_hits_total counter\n"
+    << "coredns_cache_hits_total{" << srv << ",type=\"success\",view=\"\",zones=\".\"} "
+    << cache_success_.load() << "\n"
+    << "coredns_cache_hits_total{" << srv << ",type=\"denial\",view=\"\",zones=\".\"} "
+    << cache_denial_.load() << "\n"
+    << "# HELP coredns_cache_misses_total The count of cache misses.\n"
+       "# TYPE coredns_cache_misses_total counter\n"
+    << "coredns_cache_misses_total{" << srv << ",view=\"\",zones=\".\"} " << cache_misses_.load()
+    << "\n# HELP coredns_cache_entries The number of elements in the cache.\n"
+       "# TYPE coredns_cache_entries gauge\n"
+    << "coredns_cache_entries{" << srv << ",type=\"success\",view=\"\",zones=\".\"} "
+    << cache_entries_.load() << "\n"
+    << "# HELP coredns_forward_requests_total Counter of requests made per upstream.\n"
+       "# TYPE coredns_forward_requests_total counter\n"
+    << "coredns_forward_requests_total{to=\"upstream\"} " << forwards_.load() << "\n";
+  return o.str();
+}
+
+}  // namespace skiff::agent::dns

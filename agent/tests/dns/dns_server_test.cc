@@ -1,0 +1,177 @@
+#include "skiff/agent/dns/dns_server.h"
+
+#include <gtest/gtest.h>
+
+#include <utility>  // before asio (Boost 1.74 awaitable.hpp)
+
+#include <boost/asio.hpp>
+
+#include "dns_test_util.h"
+#include "skiff/agent/dns/response_cache.h"
+
+namespace skiff::agent::dns {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::ip::udp;
+using namespace testing;
+using Bytes = std::vector<std::uint8_t>;
+
+Bytes udpAsk(std::uint16_t port, const Bytes& q, int timeout_ms = 3000) {
+  asio::io_context io;
+  udp::socket s(io, udp::v4());
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  s.send_to(asio::buffer(q), {asio::ip::make_address("127.0.0.1"), port});
+  Bytes buf(65535);
+  boost::system::error_code ec;
+  std::size_t n = s.receive(asio::buffer(buf), 0, ec);
+  if (ec) return {};
+  buf.resize(n);
+  return buf;
+}
+
+Bytes tcpAsk(std::uint16_t port, const Bytes& q) {
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), port});
+  std::uint8_t len[2] = {static_cast<std::uint8_t>(q.size() >> 8),
+                         static_cast<std::uint8_t>(q.size())};
+  asio::write(s, asio::buffer(len));
+  asio::write(s, asio::buffer(q));
+  asio::read(s, asio::buffer(len));
+  Bytes out((std::size_t(len[0]) << 8) | len[1]);
+  asio::read(s, asio::buffer(out));
+  return out;
+}
+
+std::string httpGet(std::uint16_t port, const std::string& path) {
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect({asio::ip::make_address("127.0.0.1"), port});
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  asio::write(s, asio::buffer(req));
+  std::string out;
+  boost::system::error_code ec;
+  asio::read(s, asio::dynamic_buffer(out), ec);
+  return out;
+}
+
+// Two servers: `upstream_` is authoritative for example.com (a RecordIndex with that domain),
+// and `server_` serves cluster.local and forwards everything else to it.
+class DnsServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    DnsServerOptions uo;
+    uo.port = 0;
+    uo.metrics_port = -1;
+    auto up_index = RecordIndex::build({service("ns", "www", "192.0.2.10")}, {}, "example.com");
+    auto up = startDnsServer(uo, up_index);
+    ASSERT_TRUE(up) << up.error().message();
+    upstream_ = std::move(*up);
+    DnsServerOptions o;
+    o.port = 0;
+    o.metrics_port = 0;
+    o.upstreams = {"127.0.0.1:" + std::to_string(upstream_->port())};
+    o.upstream_timeout = std::chrono::milliseconds(300);
+    auto big = json::array();
+    for (int i = 1; i <= 60; ++i) big.push_back(endpoint("10.244.7." + std::to_string(i)));
+    auto s = startDnsServer(o, RecordIndex::build({service("default", "hello", "10.96.3.4"),
+                                                   service("default", "big", "None")},
+                                                  {slice("default", "big", big)}, "cluster.local"));
+    ASSERT_TRUE(s) << s.error().message();
+    server_ = std::move(*s);
+  }
+  std::unique_ptr<DnsServer> upstream_, server_;
+};
+
+TEST_F(DnsServerTest, AnswersClusterNamesOverUdpAndTcp) {
+  auto p =
+      parse(udpAsk(server_->port(), query("hello.default.svc.cluster.local.", LDNS_RR_TYPE_A)));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(answers(p.get()), std::vector<std::string>{"10.96.3.4"});
+  p = parse(tcpAsk(server_->port(), query("hello.default.svc.cluster.local.", LDNS_RR_TYPE_A)));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(answers(p.get()), std::vector<std::string>{"10.96.3.4"});
+}
+
+TEST_F(DnsServerTest, TruncatedOverUdpThenWholeOverTcp) {
+  auto p = parse(udpAsk(server_->port(), query("big.default.svc.cluster.local.", LDNS_RR_TYPE_A)));
+  ASSERT_NE(p, nullptr);
+  EXPECT_TRUE(ldns_pkt_tc(p.get()));
+  p = parse(tcpAsk(server_->port(), query("big.default.svc.cluster.local.", LDNS_RR_TYPE_A)));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(ldns_pkt_ancount(p.get()), 60);
+}
+
+TEST_F(DnsServerTest, ForwardsOutsideNamesAndCachesThem) {
+  for (int i = 0; i < 2; ++i) {
+    auto p =
+        parse(udpAsk(server_->port(), query("www.ns.svc.example.com.", LDNS_RR_TYPE_A, 0, 77)));
+    ASSERT_NE(p, nullptr) << i;
+    EXPECT_EQ(ldns_pkt_id(p.get()), 77);
+    EXPECT_EQ(answers(p.get()), std::vector<std::string>{"192.0.2.10"});
+  }
+  auto nx = parse(tcpAsk(server_->port(), query("nope.example.com.", LDNS_RR_TYPE_A)));
+  ASSERT_NE(nx, nullptr);
+  EXPECT_EQ(ldns_pkt_get_rcode(nx.get()), LDNS_RCODE_NXDOMAIN);
+  std::string m = httpGet(server_->metricsPort(), "/metrics");
+  EXPECT_NE(m.find("HTTP/1.1 200 OK"), std::string::npos);
+  EXPECT_NE(
+      m.find("coredns_cache_hits_total{server=\"dns://127.0.0.1:" +
+             std::to_string(server_->port()) + "\",type=\"success\",view=\"\",zones=\".\"} 1"),
+      std::string::npos)
+      << m;
+  EXPECT_NE(m.find("coredns_cache_misses_total"), std::string::npos);
+  EXPECT_NE(m.find("rcode=\"NXDOMAIN\",plugin=\"forward\"} 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("coredns_dns_request_duration_seconds_bucket"), std::string::npos);
+  EXPECT_NE(m.find("coredns_dns_requests_total"), std::string::npos);
+  EXPECT_NE(httpGet(server_->metricsPort(), "/nope").find("404"), std::string::npos);
+}
+
+TEST_F(DnsServerTest, NoUpstreamAnswerIsServfail) {
+  upstream_->stop();
+  auto p = parse(udpAsk(server_->port(), query("gone.example.org.", LDNS_RR_TYPE_A)));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(ldns_pkt_get_rcode(p.get()), LDNS_RCODE_SERVFAIL);
+}
+
+TEST_F(DnsServerTest, NewIndexIsServedAfterSwap) {
+  server_->setIndex(
+      RecordIndex::build({service("default", "late", "10.96.9.9")}, {}, "cluster.local"));
+  auto p = parse(udpAsk(server_->port(), query("late.default.svc.cluster.local.", LDNS_RR_TYPE_A)));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(answers(p.get()), std::vector<std::string>{"10.96.9.9"});
+}
+
+TEST(DnsServerBindTest, AddressInUseIsUnavailable) {
+  DnsServerOptions o;
+  o.port = 0;
+  o.metrics_port = -1;
+  auto a = startDnsServer(o, nullptr);
+  ASSERT_TRUE(a);
+  o.port = (*a)->port();
+  auto b = startDnsServer(o, nullptr);
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error().code(), ErrorCode::Unavailable);
+}
+
+TEST(ResponseCacheTest, ExpiresAndEvictsLeastRecentlyUsed) {
+  ResponseCache c(2, 30);
+  auto t0 = ResponseCache::Clock::time_point{};
+  c.put("a", {1}, 10, false, t0);
+  c.put("b", {2}, 100, true, t0);  // capped to 30
+  ASSERT_TRUE(c.get("a", t0 + std::chrono::seconds(3)));
+  EXPECT_EQ(c.get("a", t0 + std::chrono::seconds(3))->age_seconds, 3u);
+  c.put("c", {3}, 10, false, t0);  // evicts b, the least recently used
+  EXPECT_FALSE(c.get("b", t0));
+  EXPECT_FALSE(c.get("a", t0 + std::chrono::seconds(10)));  // expired
+  EXPECT_TRUE(c.get("c", t0 + std::chrono::seconds(9)));
+  EXPECT_EQ(c.size(), 1u);
+  c.put("d", {4}, 0, false, t0);  // TTL 0: not cached
+  EXPECT_FALSE(c.get("d", t0));
+}
+
+}  // namespace
+}  // namespace skiff::agent::dns

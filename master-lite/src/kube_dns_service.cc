@@ -1,0 +1,85 @@
+#include "kube_dns_service.h"
+
+#include <arpa/inet.h>
+
+namespace skiff::master {
+
+namespace {
+const json kPorts = json::array({
+    {{"name", "dns"}, {"port", 53}, {"protocol", "UDP"}, {"targetPort", 53}},
+    {{"name", "dns-tcp"}, {"port", 53}, {"protocol", "TCP"}, {"targetPort", 53}},
+    {{"name", "metrics"}, {"port", 9153}, {"protocol", "TCP"}, {"targetPort", 9153}},
+});
+const json kLabels = {{"k8s-app", "kube-dns"},
+                      {"kubernetes.io/cluster-service", "true"},
+                      {"kubernetes.io/name", "CoreDNS"}};
+}  // namespace
+
+Result<std::string> clusterDnsIpFor(const std::string& service_cidr) {
+  auto slash = service_cidr.find('/');
+  std::string base = service_cidr.substr(0, slash);
+  int bits = slash == std::string::npos ? 32 : std::atoi(service_cidr.c_str() + slash + 1);
+  in_addr a{};
+  if (::inet_pton(AF_INET, base.c_str(), &a) != 1 || bits < 1 || bits > 28)
+    return Error(ErrorCode::Invalid, "service CIDR '" + service_cidr + "': want an IPv4 /1../28");
+  std::uint32_t net = ntohl(a.s_addr) & (~0u << (32 - bits));
+  in_addr out{htonl(net + 10)};
+  char buf[INET_ADDRSTRLEN];
+  ::inet_ntop(AF_INET, &out, buf, sizeof buf);
+  return std::string(buf);
+}
+
+Result<void> ensureKubeDnsService(ApiClient& client, const std::string& cluster_ip) {
+  auto cur = client.get(gvr::kServices, "kube-system", "kube-dns");
+  if (!cur) {
+    if (cur.error().code() != ErrorCode::NotFound)
+      return std::move(cur).error().wrap("read service 'kube-system/kube-dns'");
+    json svc = {
+        {"apiVersion", "v1"},
+        {"kind", "Service"},
+        {"metadata", {{"name", "kube-dns"}, {"namespace", "kube-system"}, {"labels", kLabels}}},
+        {"spec",
+         {{"type", "ClusterIP"},
+          {"clusterIP", cluster_ip},
+          {"clusterIPs", json::array({cluster_ip})},
+          {"ports", kPorts}}}};
+    auto made = client.create(gvr::kServices, "kube-system", svc);
+    if (!made && made.error().code() != ErrorCode::AlreadyExists)
+      return std::move(made).error().wrap("create service 'kube-system/kube-dns'");
+    return ok();
+  }
+  json svc = *cur;
+  bool changed = false;
+  json& labels = svc["metadata"]["labels"];
+  if (!labels.is_object()) labels = json::object();
+  for (const auto& [k, v] : kLabels.items()) {
+    if (labels.value(k, "") != v) {
+      labels[k] = v;
+      changed = true;
+    }
+  }
+  json& ports = svc["spec"]["ports"];
+  for (const auto& want : kPorts) {
+    bool found = false;
+    for (auto& p : ports) {
+      if (p.value("name", "") != want["name"]) continue;
+      found = true;
+      for (const char* f : {"port", "protocol", "targetPort"}) {
+        if (p.value(f, json()) != want[f]) {
+          p[f] = want[f];
+          changed = true;
+        }
+      }
+    }
+    if (!found) {
+      ports.push_back(want);
+      changed = true;
+    }
+  }
+  if (!changed) return ok();
+  auto upd = client.update(gvr::kServices, "kube-system", svc);
+  if (!upd) return std::move(upd).error().wrap("update service 'kube-system/kube-dns'");
+  return ok();
+}
+
+}  // namespace skiff::master
