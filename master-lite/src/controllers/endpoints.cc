@@ -252,6 +252,11 @@ class EndpointSliceController : public ServiceKeyedController {
                  {"targetRef", targetRef(e.pod)}};
       std::string node = meta::str(e.pod, {"spec", "nodeName"});
       if (!node.empty()) ep["nodeName"] = node;
+      // As for Endpoints above (upstream's ShouldSetHostname): StatefulSet pods get DNS names.
+      std::string hostname = meta::str(e.pod, {"spec", "hostname"});
+      if (!hostname.empty() && meta::str(e.pod, {"spec", "subdomain"}) == name) {
+        ep["hostname"] = hostname;
+      }
       std::string k = e.ports.dump();
       groups[k].push_back(ep);
       group_ports[k] = e.ports;
