@@ -30,7 +30,7 @@
 #include "skiff/agent/dns/dns_server.h"
 
 // After the C++ headers: ldns/common.h defines `bool` for C, which breaks <optional>.
-#include <ldns/ldns.h>
+#include "skiff/agent/dns/ldns.h"
 
 using namespace skiff::agent::dns;
 using Clock = std::chrono::steady_clock;

@@ -1,7 +1,7 @@
 #include "skiff/agent/dns/responder.h"
 
 #include <arpa/inet.h>
-#include <ldns/ldns.h>
+#include "skiff/agent/dns/ldns.h"
 
 #include <algorithm>
 #include <cstring>

@@ -3,7 +3,7 @@
 // Test helpers: queries built and replies read with ldns, so tests speak the wire format through
 // the same maintained library the server uses, not through hand-made bytes.
 
-#include <ldns/ldns.h>
+#include "skiff/agent/dns/ldns.h"
 
 #include <memory>
 #include <string>

@@ -72,10 +72,7 @@ TEST(RecordIndexTest, HeadlessServiceListsReadyEndpointsByHostnameOrDashedIp) {
   EXPECT_EQ(ptr->ptr, std::vector<std::string>{"pg-0.pg.db.svc.cluster.local"});
 }
 
-// TODO(cluster-dns): fails: the index does not see publishNotReadyAddresses on this test's object;
-// found at the deadline, not yet understood (the spec lookup or the test's JSON). Disabled, not
-// deleted.
-TEST(RecordIndexTest, DISABLED_PublishNotReadyAddressesIncludesNotReadyEndpoints) {
+TEST(RecordIndexTest, PublishNotReadyAddressesIncludesNotReadyEndpoints) {
   json svc = service("db", "pg", "None");
   svc["spec"]["publishNotReadyAddresses"] = true;
   std::vector<json> svcs{svc};
