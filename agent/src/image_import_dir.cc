@@ -99,10 +99,11 @@ Result<void> ImageImportDir::start() {
     stop();
     return Error::fromErrno(err, "eventfd");
   }
-  thread_ = std::thread([this] {
-    scan();
-    watchLoop();
-  });
+  // The first scan runs here, before start() returns: archives already in the directory are
+  // in the store before the first pod sync (as k3s imports at start), and no scan runs beside
+  // a writer that the watch will report anyway.
+  scan();
+  thread_ = std::thread([this] { watchLoop(); });
   return ok();
 }
 
