@@ -11,7 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "skiff/master/api/auth.h"
+#include "skiff/master/api/authenticator.h"
+#include "skiff/master/api/authorizer.h"
 #include "skiff/master/api/handler.h"
 #include "skiff/master/api/registry.h"
 #include "skiff/master/api/tables.h"

@@ -9,7 +9,9 @@ import re, sys
 API, MACH = sys.argv[1], sys.argv[2]
 FILES = [f"{API}/{g}/generated.proto" for g in (
     "core/v1", "apps/v1", "batch/v1", "policy/v1", "scheduling/v1", "coordination/v1",
-    "discovery/v1", "certificates/v1")] + [
+    "discovery/v1", "certificates/v1", "rbac/v1", "authorization/v1", "authentication/v1",
+    "networking/v1", "storage/v1", "autoscaling/v1", "autoscaling/v2", "admissionregistration/v1",
+    "node/v1", "events/v1")] + [
     f"{MACH}/pkg/apis/meta/v1/generated.proto", f"{MACH}/pkg/util/intstr/generated.proto",
     f"{MACH}/pkg/api/resource/generated.proto", f"{MACH}/pkg/runtime/generated.proto"]
 SCALARS = {"string": "String", "bytes": "Bytes", "bool": "Bool", "int32": "Int32", "int64": "Int64",

@@ -12,7 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "skiff/master/api/auth.h"
+#include "skiff/master/api/authenticator.h"
+#include "skiff/master/api/authorizer.h"
 #include "skiff/master/api/registry.h"
 
 namespace skiff::master::api {

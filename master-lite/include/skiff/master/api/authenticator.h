@@ -1,9 +1,7 @@
 #pragma once
 
-// Authentication (bearer tokens: static token file, bootstrap tokens) and authorization
-// (system:masters, the Node authorizer's rules, bootstrappers' CSRs, discovery for everyone
-// authenticated). Client certificates are authenticated by the TLS layer (CN = user,
-// O = groups) before a request reaches here.
+// Authentication of bearer tokens (static token file, bootstrap tokens). Client certificates are
+// authenticated by the TLS layer (CN = user, O = groups) before a request reaches here.
 
 #include <map>
 #include <mutex>
@@ -33,17 +31,5 @@ class Authenticator {
   Registry& registry_;
   std::map<std::string, TokenEntry> tokens_;
 };
-
-struct RequestAttributes {
-  std::string verb;  // get list watch create update patch delete deletecollection
-  const ResourceInfo* resource = nullptr;  // nullptr for non-resource paths
-  std::string subresource;
-  std::string ns;
-  std::string name;
-  std::string path;  // non-resource requests
-};
-
-// Forbidden with the upstream message when the user may not do this.
-Result<void> authorize(Registry& registry, const UserInfo& user, const RequestAttributes& a);
 
 }  // namespace skiff::master::api
