@@ -63,9 +63,7 @@ class RuntimeAdapter final : public ContainerRuntime {
     c.metadata = {cfg.name, cfg.uid, cfg.ns, cfg.attempt};
     c.hostname = cfg.hostname;
     c.host_network = cfg.host_network;
-    c.qos = cfg.qos == QosClass::Guaranteed  ? rt::QosClass::Guaranteed
-            : cfg.qos == QosClass::Burstable ? rt::QosClass::Burstable
-                                             : rt::QosClass::BestEffort;
+    c.qos = cfg.qos;
     c.labels = cfg.labels;
     c.annotations = cfg.annotations;
     return r_->runPodSandbox(c);

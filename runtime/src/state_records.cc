@@ -6,6 +6,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 
 #include "process_util.h"
 #include "skiff/common/file.h"
@@ -46,7 +47,10 @@ SandboxRecord sandboxFromJson(const json& j, const std::string& dir) {
   c.metadata.attempt = j.at("attempt").get<std::uint32_t>();
   c.hostname = j.at("hostname").get<std::string>();
   c.host_network = j.at("hostNetwork").get<bool>();
-  c.qos = static_cast<QosClass>(j.at("qos").get<int>());
+  int qos = j.at("qos").get<int>();
+  if (qos < static_cast<int>(QosClass::Guaranteed) || qos > static_cast<int>(QosClass::BestEffort))
+    throw std::out_of_range("qos class " + std::to_string(qos));
+  c.qos = static_cast<QosClass>(qos);
   c.labels = j.at("labels").get<StringMap>();
   c.annotations = j.at("annotations").get<StringMap>();
   s.created_at_ns = j.at("created").get<std::int64_t>();

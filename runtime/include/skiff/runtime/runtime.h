@@ -37,6 +37,7 @@
 #include <string>
 #include <vector>
 
+#include "skiff/common/pod_resources.h"
 #include "skiff/common/result.h"
 #include "skiff/hostinfo/cgroups.h"
 #include "skiff/runtime/image_store.h"
@@ -79,7 +80,8 @@ struct PodSandboxMetadata {
   std::uint32_t attempt = 0;
 };
 
-enum class QosClass { Guaranteed, Burstable, BestEffort };
+// The pod's QoS class picks its cgroup (kubepods/<qos>/pod<uid>); one enum for the whole tree.
+using QosClass = skiff::QosClass;
 
 struct PodSandboxConfig {
   PodSandboxMetadata metadata;
