@@ -72,6 +72,14 @@ Result<bool> FakeNetlink::createBridge(const std::string& name) {
   return true;
 }
 
+Result<bool> FakeNetlink::createDummy(const std::string& name) {
+  FAKE_FAIL("createDummy");
+  SKIFF_ASSIGN_OR_RETURN(auto* n, here());
+  if (n->links.count(name)) return false;
+  n->links[name].info = sys::LinkInfo{name, world_.next_index++, "dummy", false, 0};
+  return true;
+}
+
 Result<void> FakeNetlink::createVeth(const sys::VethPair& pair) {
   FAKE_FAIL("createVeth");
   SKIFF_ASSIGN_OR_RETURN(auto* n, here());
@@ -156,6 +164,12 @@ Result<bool> FakeNetlink::addAddress(const std::string& name, const Cidr& addres
 Result<std::vector<Cidr>> FakeNetlink::listAddresses(const std::string& name) {
   SKIFF_ASSIGN_OR_RETURN(auto* l, link(name, "list addresses"));
   return l->addresses;
+}
+
+Result<bool> FakeNetlink::deleteAddress(const std::string& name, const Cidr& address) {
+  FAKE_FAIL("deleteAddress");
+  SKIFF_ASSIGN_OR_RETURN(auto* l, link(name, "delete address"));
+  return std::erase(l->addresses, address) > 0;
 }
 
 Result<void> FakeNetlink::replaceRoute(const sys::Route& route) {

@@ -145,6 +145,19 @@ class LibnlNetlink final : public Netlink {
     return true;
   }
 
+  Result<bool> createDummy(const std::string& name) override {
+    SKIFF_ASSIGN_OR_RETURN(auto existing, getLink(name));
+    if (existing) return false;
+    RtnlLink l(rtnl_link_alloc());
+    rtnl_link_set_name(l.get(), name.c_str());
+    if (int err = rtnl_link_set_type(l.get(), "dummy"); err < 0)
+      return nlError(err, fmt::format("create dummy '{}'", name));
+    int err = rtnl_link_add(sk_.get(), l.get(), NLM_F_CREATE | NLM_F_EXCL);
+    if (err == -NLE_EXIST) return false;
+    if (err < 0) return nlError(err, fmt::format("create dummy '{}'", name));
+    return true;
+  }
+
   Result<void> createVeth(const VethPair& pair) override {
     const std::string what = fmt::format("create veth '{}' peer '{}'", pair.name, pair.peer);
     UniqueFd peer_ns;
@@ -261,6 +274,23 @@ class LibnlNetlink final : public Netlink {
       out.push_back(Cidr{{ntohl(be)}, rtnl_addr_get_prefixlen(a)});
     }
     return out;
+  }
+
+  Result<bool> deleteAddress(const std::string& name, const Cidr& address) override {
+    SKIFF_ASSIGN_OR_RETURN(auto link, getLink(name));
+    if (!link)
+      return Error(ErrorCode::NotFound,
+                   fmt::format("delete address from '{}': no such link", name));
+    RtnlAddr a(rtnl_addr_alloc());
+    rtnl_addr_set_ifindex(a.get(), link->index);
+    NlAddr local = ipv4Addr(address.addr, address.prefix);
+    rtnl_addr_set_local(a.get(), local.get());
+    rtnl_addr_set_prefixlen(a.get(), address.prefix);
+    int err = rtnl_addr_delete(sk_.get(), a.get(), 0);
+    if (err == -NLE_NOADDR || err == -NLE_OBJ_NOTFOUND) return false;
+    if (err < 0)
+      return nlError(err, fmt::format("delete address {} from '{}'", address.str(), name));
+    return true;
   }
 
   Result<void> replaceRoute(const Route& r) override {

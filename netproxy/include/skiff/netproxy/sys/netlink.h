@@ -55,6 +55,9 @@ class Netlink {
   virtual Result<std::optional<LinkInfo>> getLink(const std::string& name) = 0;
   // Creates a bridge; false if a link with that name already exists.
   virtual Result<bool> createBridge(const std::string& name) = 0;
+  // Creates a dummy link (left down: its addresses are local all the same, which is what the
+  // IPVS mode needs of skiff-ipvs0); false if a link with that name already exists.
+  virtual Result<bool> createDummy(const std::string& name) = 0;
   // Creates a veth pair as one request; nothing is left behind if it fails. AlreadyExists if
   // either name is taken in its namespace, NotFound if the peer's namespace or the bridge is.
   virtual Result<void> createVeth(const VethPair& pair) = 0;
@@ -66,6 +69,8 @@ class Netlink {
   // false if the address was already there.
   virtual Result<bool> addAddress(const std::string& name, const Cidr& address) = 0;
   virtual Result<std::vector<Cidr>> listAddresses(const std::string& name) = 0;
+  // false if the address was not there.
+  virtual Result<bool> deleteAddress(const std::string& name, const Cidr& address) = 0;
   // Adds or replaces the route to route.dst in the main table (NLM_F_REPLACE).
   virtual Result<void> replaceRoute(const Route& route) = 0;
   // false if no such route.

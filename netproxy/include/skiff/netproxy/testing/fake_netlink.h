@@ -56,12 +56,14 @@ class FakeNetlink : public sys::Netlink {
   // sys::Netlink
   Result<std::optional<sys::LinkInfo>> getLink(const std::string& name) override;
   Result<bool> createBridge(const std::string& name) override;
+  Result<bool> createDummy(const std::string& name) override;
   Result<void> createVeth(const sys::VethPair& pair) override;
   Result<bool> deleteLink(const std::string& name) override;
   Result<void> setUp(const std::string& name) override;
   Result<void> setHairpin(const std::string& name, bool on) override;
   Result<bool> addAddress(const std::string& name, const Cidr& address) override;
   Result<std::vector<Cidr>> listAddresses(const std::string& name) override;
+  Result<bool> deleteAddress(const std::string& name, const Cidr& address) override;
   Result<void> replaceRoute(const sys::Route& route) override;
   Result<bool> deleteRoute(const sys::Route& route) override;
   Result<std::vector<sys::Route>> listRoutes(int protocol) override;
