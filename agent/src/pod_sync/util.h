@@ -1,0 +1,23 @@
+#pragma once
+
+// Small helpers the parts of PodSyncer share (internal to agent/src/pod_sync/).
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace skiff::agent::podsync {
+
+// Go's time.Duration String() of a duration truncated to milliseconds: "0s", "523ms", "1.2s",
+// "1m3.25s" (the kubelet's Pulled event prints pull times this way).
+std::string goDurationMs(std::chrono::milliseconds d);
+// "<namespace>/<name>"
+std::string podRef(const nlohmann::json& pod);
+std::string uidOf(const nlohmann::json& pod);
+// kubelet's default: Always for :latest or no tag, IfNotPresent otherwise.
+std::string pullPolicy(const nlohmann::json& c);
+// A JSON array as strings (non-strings dumped).
+std::vector<std::string> strings(const nlohmann::json& arr);
+
+}  // namespace skiff::agent::podsync
