@@ -200,7 +200,8 @@ int main(int argc, char** argv) {
   uo.port = 0;
   uo.metrics_port = -1;
   uo.responder.ttl = 3600;
-  auto upstream = startDnsServer(uo, RecordIndex::build(outside, {}, "example.test"));
+  auto upstream =
+      startDnsServer(uo, RecordIndex::build(outside, {}, "example.test", uo.responder.ttl));
   if (!upstream) {
     std::fprintf(stderr, "upstream: %s\n", upstream.error().message().c_str());
     return 1;
