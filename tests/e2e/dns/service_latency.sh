@@ -2,8 +2,10 @@
 # Issue 18's "a Service created is resolvable on every node within 1 s", measured: on the
 # three-node cluster, each node's own DNS (10.96.0.10 from the node's network namespace, which
 # its proxy sends to that node's server) is polled every 5 ms by poll_name.py while kubectl
-# creates a Service; the latency is from kubectl's return (the Service is stored) to the first
-# answer on each node. Five Services; prints every figure and the worst, fails over 1 s.
+# creates a Service. The Service is stored somewhere between kubectl's start and its return
+# (which comes after the answers, ~200 ms of kubectl's own start-up and exit): the latency is
+# taken from kubectl's start, an upper bound, and from its return (negative when the name
+# resolved first). Five Services; prints every figure and the worst, fails over 1 s.
 S=$(cd "$(dirname "$0")" && pwd)
 . "$S/../cluster/lib.sh"
 
@@ -14,7 +16,7 @@ for n in "${NODES[@]}"; do
 done
 step "every node's DNS answers"
 
-worst=0
+worst=-100000
 for i in 1 2 3 4 5; do
   name=lat-$i
   pollers=()
@@ -31,12 +33,12 @@ for i in 1 2 3 4 5; do
   for n in "${NODES[@]}"; do
     got=$(tail -1 "$T/poll-$n")
     [ "$got" != timeout ] || fail "$name never resolved on $n"
-    ms=$(awk -v a="$t1" -v b="$got" 'BEGIN{printf "%.0f", (b-a)*1000}')
-    line+=" $n ${ms} ms"
+    ms=$(awk -v a="$t0" -v b="$got" 'BEGIN{printf "%.0f", (b-a)*1000}')
+    line+=" $n ${ms} ms ($(awk -v a="$t1" -v b="$got" 'BEGIN{printf "%.0f", (b-a)*1000}'))"
     [ "$ms" -gt "$worst" ] && worst=$ms
   done
   echo "$line"
 done
-echo "worst: ${worst} ms from creation to an answer on every node"
+echo "worst: ${worst} ms from kubectl create's start to an answer on every node"
 [ "$worst" -le 1000 ] || fail "a Service took ${worst} ms to resolve on some node (goal: 1 s)"
 echo PASS
