@@ -15,7 +15,7 @@ struct NameRecords;
 
 // The fast path's view of the wire format (issue 18's throughput goal). ldns stays the parser
 // for everything unusual and the reference the fast path is tested against
-// (responder_fast_test.cc compares both on every record kind); what is here only reads the one
+// (wire_test.cc compares both on every record kind); what is here only reads the one
 // shape almost every stub resolver sends, and writes the records the index holds.
 
 // RR types and classes the fast path knows (RFC 1035, 2782, 3596, 6891).
