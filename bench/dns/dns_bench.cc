@@ -7,7 +7,10 @@
 //  2. cached outside names: 1,000 names both forward to one upstream (a third, skiff-built
 //     server authoritative for example.test), after a warm-up pass fills both caches;
 //  3. the RSS the 10,000-Service index adds to this process, and its build time (the delay a new
-//     Service adds before it resolves, beyond the watch event's arrival).
+//     Service adds before it resolves, beyond the watch event's arrival);
+//  4. the CPU time Responder::handle() takes per Service lookup, from the prebuilt replies and
+//     through ldns (the fast path off), measured on the thread's CPU clock so that a loaded
+//     machine does not change it.
 // Prints queries/s, p50 and p99 latency for each, and skiff/dnsmasq ratios. Exits 0 even when
 // dnsmasq is missing (then only skiff's figures are printed), 1 when skiff's server fails.
 
@@ -139,6 +142,20 @@ void print(const char* what, const char* who, const LoadResult& r) {
       what, who, r.qps, r.p50_us, r.p99_us, r.answered, r.lost, r.errors);
 }
 
+// CPU time per Responder::handle() call on this thread (CLOCK_THREAD_CPUTIME_ID: what the
+// query costs, whatever else the machine runs), over every query `rounds` times.
+double handleNs(const Responder& r, const RecordIndex& index,
+                const std::vector<std::vector<std::uint8_t>>& queries, int rounds) {
+  timespec a{}, b{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+  std::size_t bytes = 0;
+  for (int i = 0; i < rounds; ++i)
+    for (const auto& q : queries) bytes += r.handle(q.data(), q.size(), index, false).wire.size();
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+  double ns = (b.tv_sec - a.tv_sec) * 1e9 + static_cast<double>(b.tv_nsec - a.tv_nsec);
+  return bytes > 0 ? ns / (static_cast<double>(queries.size()) * rounds) : 0;
+}
+
 std::uint16_t freePort() {
   int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in a{};
@@ -200,7 +217,8 @@ int main(int argc, char** argv) {
   uo.port = 0;
   uo.metrics_port = -1;
   uo.responder.ttl = 3600;
-  auto upstream = startDnsServer(uo, RecordIndex::build(outside, {}, "example.test"));
+  auto upstream =
+      startDnsServer(uo, RecordIndex::build(outside, {}, "example.test", uo.responder.ttl));
   if (!upstream) {
     std::fprintf(stderr, "upstream: %s\n", upstream.error().message().c_str());
     return 1;
@@ -222,6 +240,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   long rss1 = rssKb();
+  double fast_ns = handleNs(Responder(ResponderOptions{}), *index, svc_queries, 5);
+  double ldns_ns =
+      handleNs(Responder(ResponderOptions{.fast_path = false}), *index, svc_queries, 5);
   index.reset();
 
   std::uint16_t mport = freePort();
@@ -252,6 +273,8 @@ int main(int argc, char** argv) {
   }
   std::printf("index: %d Services built in %.1f ms; agent RSS growth %.1f MiB (index + server)\n",
               services, build_ms, static_cast<double>(rss1 - rss0) / 1024.0);
+  std::printf("responder CPU per Service lookup: %.0f ns prebuilt reply, %.0f ns through ldns\n",
+              fast_ns, ldns_ns);
   if (have_dnsmasq) {
     std::printf(
         "ratio skiff/dnsmasq: service lookups %.2fx q/s (p99 %.2fx), cached outside %.2fx "

@@ -154,6 +154,17 @@ class DnsServerImpl final : public DnsServer {
       metrics_.response(out.rcode, false, out.question.type, since(t0));
       return;
     }
+    // A cache hit is answered here too, without a coroutine; only a miss waits for upstreams.
+    const Question& q = out.question;
+    auto key = ResponseCache::key(q.name, q.type, q.klass, q.edns, q.dnssec_ok);
+    if (auto res = fromCache(q, key, ResponseCache::Clock::now())) {
+      auto& [reply, rcode] = *res;
+      searchFallback(q, rbuf_.data(), n, reply, rcode);
+      boost::system::error_code ec;
+      if (!reply.empty()) udp_.send_to(asio::buffer(reply), remote_, 0, ec);
+      metrics_.response(rcode, true, q.type, since(t0));
+      return;
+    }
     asio::co_spawn(io_,
                    forwardUdp(out.question, Bytes(rbuf_.data(), rbuf_.data() + n), remote_, t0),
                    asio::detached);
@@ -164,7 +175,8 @@ class DnsServerImpl final : public DnsServer {
 
   awaitable<void> forwardUdp(Question q, Bytes query, udp::endpoint client,
                              std::chrono::steady_clock::time_point t0) {
-    auto [reply, rcode] = co_await resolve(q, std::move(query), false);
+    auto [reply, rcode] = co_await resolve(q, query, false);
+    searchFallback(q, query.data(), query.size(), reply, rcode);
     boost::system::error_code ec;
     if (!reply.empty())
       co_await udp_.async_send_to(asio::buffer(reply), client,
@@ -172,16 +184,34 @@ class DnsServerImpl final : public DnsServer {
     metrics_.response(rcode, true, q.type, since(t0));
   }
 
+  // `kubernetes.default` asked as is (Responder::searchFallback), once the upstreams had no
+  // answer for it.
+  void searchFallback(const Question& q, const std::uint8_t* query, std::size_t len, Bytes& reply,
+                      int& rcode) const {
+    if (rcode != 2 && rcode != 3 && rcode != 5) return;  // SERVFAIL, NXDOMAIN, REFUSED
+    if (auto fb = responder_.searchFallback(query, len, q, *index_)) {
+      reply = std::move(*fb);
+      rcode = 0;
+    }
+  }
+
   // The cache, then each upstream in turn. Returns the reply for the client and its rcode.
+  std::optional<std::pair<Bytes, int>> fromCache(const Question& q, const std::string& key,
+                                                 ResponseCache::Clock::time_point now) {
+    auto hit = cache_.get(key, now);
+    if (!hit) return std::nullopt;
+    metrics_.cacheHit(hit->negative);
+    const CachedReply& c = *hit->reply;
+    std::pair<Bytes, int> res{
+        responder_.adapt(c.wire, q, hit->age_seconds, c.mapped ? &c.ttls : nullptr), 2};
+    if (res.first.size() >= 4) res.second = res.first[3] & 15;
+    return res;
+  }
+
   awaitable<std::pair<Bytes, int>> resolve(const Question& q, Bytes query, bool tcp) {
     std::string key = ResponseCache::key(q.name, q.type, q.klass, q.edns, q.dnssec_ok);
     auto now = ResponseCache::Clock::now();
-    if (auto hit = cache_.get(key, now)) {
-      metrics_.cacheHit(hit->negative);
-      std::pair<Bytes, int> res{responder_.adapt(hit->wire, q, hit->age_seconds), 2};
-      if (res.first.size() >= 4) res.second = res.first[3] & 15;
-      co_return res;
-    }
+    if (auto res = fromCache(q, key, now)) co_return std::move(*res);
     metrics_.cacheMiss();
     if (inflight_ >= o_.max_inflight_forwards) {
       std::pair<Bytes, int> res{responder_.errorReply(q, 2), 2};
@@ -306,7 +336,10 @@ class DnsServerImpl final : public DnsServer {
       if (out.action == Action::Drop) continue;
       metrics_.request(true, out.question.type);
       bool fwd = out.action == Action::Forward;
-      if (fwd) std::tie(out.wire, out.rcode) = co_await resolve(out.question, std::move(msg), true);
+      if (fwd) {
+        std::tie(out.wire, out.rcode) = co_await resolve(out.question, msg, true);
+        searchFallback(out.question, msg.data(), msg.size(), out.wire, out.rcode);
+      }
       std::array<std::uint8_t, 2> olen{static_cast<std::uint8_t>(out.wire.size() >> 8),
                                        static_cast<std::uint8_t>(out.wire.size())};
       std::array<asio::const_buffer, 2> bufs{asio::buffer(olen), asio::buffer(out.wire)};

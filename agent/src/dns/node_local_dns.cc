@@ -48,7 +48,7 @@ Result<void> NodeLocalDns::listenFor(const std::string& pod_cidr) {
   }
   if (server_) server_->stop();
   server_.reset();
-  auto index = index_ ? index_ : RecordIndex::build({}, {}, o_.cluster_domain);
+  auto index = index_ ? index_ : RecordIndex::build({}, {}, o_.cluster_domain, o_.ttl);
   SKIFF_ASSIGN_OR_RETURN(server_, startDnsServer(so, index));
   cidr_ = pod_cidr;
   address_ = gw;
@@ -59,7 +59,7 @@ Result<void> NodeLocalDns::listenFor(const std::string& pod_cidr) {
 
 void NodeLocalDns::update(const std::vector<nlohmann::json>& services,
                           const std::vector<nlohmann::json>& slices) {
-  auto idx = RecordIndex::build(services, slices, o_.cluster_domain);
+  auto idx = RecordIndex::build(services, slices, o_.cluster_domain, o_.ttl);
   std::lock_guard lk(mu_);
   index_ = idx;
   if (server_) server_->setIndex(std::move(idx));

@@ -179,9 +179,10 @@ void RecordIndex::addService(const json& svc, const std::vector<const json*>& sl
 
 std::shared_ptr<const RecordIndex> RecordIndex::build(const std::vector<json>& services,
                                                       const std::vector<json>& slices,
-                                                      std::string domain) {
+                                                      std::string domain, std::uint32_t ttl) {
   auto idx = std::make_shared<RecordIndex>();
   idx->domain_ = canonicalName(domain);
+  idx->ttl_ = ttl;
   std::unordered_map<std::string, std::vector<const json*>> by_service;
   for (const auto& sl : slices) {
     const json& meta = obj(sl, "metadata");
@@ -196,17 +197,19 @@ std::shared_ptr<const RecordIndex> RecordIndex::build(const std::vector<json>& s
     idx->addService(svc, it == by_service.end() ? kNone : it->second);
   }
   idx->at("dns-version." + idx->domain_).txt = "1.1.0";
+  auto find = [&idx](std::string_view n) { return idx->find(n); };
+  for (auto& [name, recs] : idx->names_) recs.templates = buildTemplates(name, recs, ttl, find);
   return idx;
 }
 
 const NameRecords* RecordIndex::find(std::string_view name) const {
-  auto it = names_.find(std::string(name));
+  auto it = names_.find(name);
   return it == names_.end() ? nullptr : &it->second;
 }
 
 bool RecordIndex::exists(std::string_view name) const {
-  std::string n(name);
-  return names_.count(n) > 0 || nonterminals_.count(n) > 0 || n == domain_;
+  return names_.find(name) != names_.end() || nonterminals_.find(name) != nonterminals_.end() ||
+         name == domain_;
 }
 
 bool RecordIndex::inZone(std::string_view name) const {

@@ -76,14 +76,36 @@ struct Builder {
     }
     return n;
   }
+  // CNAME owner -> target, then (unless CNAME was asked) the target's records while it is inside
+  // the cluster zone, link after link (at most kMaxChase, against ExternalName loops).
+  int chase(const ldns_rdf* owner, const NameRecords& r, std::uint16_t type,
+            const RecordIndex& idx) {
+    constexpr int kMaxChase = 8;
+    ldns_rr* rr = newRr(ldns_rdf_clone(owner), LDNS_RR_TYPE_CNAME, ttl);
+    ldns_rr_push_rdf(rr, dname(r.cname));
+    push(rr, LDNS_SECTION_ANSWER);
+    int n = 1;
+    std::string target = r.cname;
+    for (int hop = 0; hop < kMaxChase && type != LDNS_RR_TYPE_CNAME && idx.inZone(target); ++hop) {
+      const NameRecords* t = idx.find(target);
+      if (t == nullptr) break;
+      ldns_rdf* towner = dname(target);
+      if (t->cname.empty()) {
+        n += answer(towner, *t, type, idx);
+        ldns_rdf_deep_free(towner);
+        break;
+      }
+      rr = newRr(towner, LDNS_RR_TYPE_CNAME, ttl);
+      ldns_rr_push_rdf(rr, dname(t->cname));
+      push(rr, LDNS_SECTION_ANSWER);
+      ++n;
+      target = t->cname;
+    }
+    return n;
+  }
   int answer(const ldns_rdf* owner, const NameRecords& r, std::uint16_t type,
              const RecordIndex& idx) {
-    if (!r.cname.empty()) {
-      ldns_rr* rr = newRr(ldns_rdf_clone(owner), LDNS_RR_TYPE_CNAME, ttl);
-      ldns_rr_push_rdf(rr, dname(r.cname));
-      push(rr, LDNS_SECTION_ANSWER);
-      return 1;
-    }
+    if (!r.cname.empty()) return chase(owner, r, type, idx);
     int n = addresses(owner, r, type, LDNS_SECTION_ANSWER);
     if (type == LDNS_RR_TYPE_SRV || type == LDNS_RR_TYPE_ANY) {
       for (const auto& s : r.srv) {
@@ -187,6 +209,7 @@ Outcome Responder::handle(const std::uint8_t* data, std::size_t len, const Recor
                           bool tcp) const {
   Outcome out;
   if (len < 12 || (data[2] & 0x80) != 0) return out;  // not a query: never answer a reply
+  if (fastHandle(data, len, idx, tcp, &out)) return out;
   ldns_pkt* raw = nullptr;
   if (ldns_wire2pkt(&raw, data, len) != LDNS_STATUS_OK) {
     ldns_pkt_free(raw);
@@ -214,9 +237,7 @@ Outcome Responder::handle(const std::uint8_t* data, std::size_t len, const Recor
   qi.recursion_desired = ldns_pkt_rd(q.get());
   qi.edns = ldns_pkt_edns(q.get());
   qi.dnssec_ok = ldns_pkt_edns_do(q.get());
-  qi.max_reply = tcp       ? 65535
-                 : qi.edns ? std::max<std::size_t>(512, ldns_pkt_edns_udp_size(q.get()))
-                           : 512;
+  qi.max_reply = replyLimit(tcp, qi.edns, ldns_pkt_edns_udp_size(q.get()), o_.edns_udp_size);
 
   bool ours = idx.inZone(qi.name);
   const NameRecords* recs = idx.find(qi.name);
@@ -247,8 +268,57 @@ Outcome Responder::handle(const std::uint8_t* data, std::size_t len, const Recor
   return out;
 }
 
+std::optional<std::vector<std::uint8_t>> Responder::searchFallback(const std::uint8_t* data,
+                                                                   std::size_t len,
+                                                                   const Question& qi,
+                                                                   const RecordIndex& idx) const {
+  if (qi.klass != LDNS_RR_CLASS_IN && qi.klass != LDNS_RR_CLASS_ANY) return std::nullopt;
+  // <svc>.<ns> or <svc>.<ns>.svc: two labels, or three ending in "svc".
+  std::string_view n = qi.name;
+  if (n.ends_with(".svc")) n.remove_suffix(4);
+  auto dot = n.find('.');
+  if (dot == 0 || dot == std::string_view::npos || dot + 1 == n.size() ||
+      n.find('.', dot + 1) != std::string_view::npos)
+    return std::nullopt;
+  std::string target = std::string(n) + ".svc." + idx.domain();
+  const NameRecords* recs = idx.find(target);
+  if (recs == nullptr) return std::nullopt;
+  ldns_pkt* raw = nullptr;
+  if (ldns_wire2pkt(&raw, data, len) != LDNS_STATUS_OK || ldns_pkt_qdcount(raw) != 1) {
+    ldns_pkt_free(raw);
+    return std::nullopt;
+  }
+  Pkt q(raw);
+  Pkt r = replyTo(q.get(), qi, o_.edns_udp_size);
+  Builder b{r.get(), o_.ttl};
+  const ldns_rdf* owner = ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(q.get()), 0));
+  ldns_rr* cname = newRr(ldns_rdf_clone(owner), LDNS_RR_TYPE_CNAME, o_.ttl);
+  ldns_rr_push_rdf(cname, dname(target));
+  b.push(cname, LDNS_SECTION_ANSWER);
+  if (qi.type != LDNS_RR_TYPE_CNAME) {
+    ldns_rdf* towner = dname(target);
+    int n_answers = b.answer(towner, *recs, qi.type, idx);
+    ldns_rdf_deep_free(towner);
+    if (n_answers == 0) b.soa(idx.domain(), LDNS_SECTION_AUTHORITY);  // NODATA at the target
+  }
+  return fit(r.get(), qi.max_reply);
+}
+
 std::vector<std::uint8_t> Responder::adapt(const std::vector<std::uint8_t>& wire, const Question& q,
-                                           std::uint32_t age) const {
+                                           std::uint32_t age, const TtlMap* ttls) const {
+  if (ttls != nullptr && wire.size() >= 12 && wire.size() <= q.max_reply &&
+      (q.edns || !ttls->has_opt)) {
+    auto out = wire;
+    out[0] = static_cast<std::uint8_t>(q.id >> 8);
+    out[1] = static_cast<std::uint8_t>(q.id);
+    for (std::uint16_t at : ttls->offsets) {
+      std::uint32_t t = (std::uint32_t(out[at]) << 24) | (std::uint32_t(out[at + 1]) << 16) |
+                        (std::uint32_t(out[at + 2]) << 8) | out[at + 3];
+      t = t > age ? t - age : 0;
+      for (int i = 0; i < 4; ++i) out[at + i] = static_cast<std::uint8_t>(t >> (24 - 8 * i));
+    }
+    return out;
+  }
   ldns_pkt* raw = nullptr;
   if (ldns_wire2pkt(&raw, wire.data(), wire.size()) != LDNS_STATUS_OK) {
     ldns_pkt_free(raw);

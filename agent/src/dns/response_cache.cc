@@ -22,13 +22,16 @@ std::optional<ResponseCache::Hit> ResponseCache::get(const std::string& key,
   }
   lru_.splice(lru_.begin(), lru_, it->second.lru);
   auto age = std::chrono::duration_cast<std::chrono::seconds>(now - it->second.stored).count();
-  return Hit{it->second.wire, static_cast<std::uint32_t>(age), it->second.negative};
+  return Hit{it->second.reply, static_cast<std::uint32_t>(age), it->second.negative};
 }
 
 void ResponseCache::put(const std::string& key, std::vector<std::uint8_t> wire, std::uint32_t ttl,
                         bool negative, Clock::time_point now) {
   ttl = std::min(ttl, max_ttl_);
   if (ttl == 0 || capacity_ == 0) return;
+  auto reply = std::make_shared<CachedReply>();
+  reply->mapped = mapTtls(wire.data(), wire.size(), &reply->ttls);
+  reply->wire = std::move(wire);
   std::lock_guard lk(mu_);
   auto it = map_.find(key);
   if (it != map_.end()) {
@@ -41,7 +44,7 @@ void ResponseCache::put(const std::string& key, std::vector<std::uint8_t> wire, 
   }
   lru_.push_front(key);
   map_.emplace(
-      key, Entry{std::move(wire), now, now + std::chrono::seconds(ttl), negative, lru_.begin()});
+      key, Entry{std::move(reply), now, now + std::chrono::seconds(ttl), negative, lru_.begin()});
 }
 
 std::size_t ResponseCache::size() const {

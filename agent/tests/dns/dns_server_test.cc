@@ -145,6 +145,49 @@ TEST_F(DnsServerTest, NewIndexIsServedAfterSwap) {
   EXPECT_EQ(answers(p.get()), std::vector<std::string>{"10.96.9.9"});
 }
 
+TEST_F(DnsServerTest, ServiceDotNamespaceAskedAsIsIsAnsweredAfterTheUpstreamFails) {
+  // The upstream knows only example.com: it answers "hello.default." with SERVFAIL (no
+  // upstream of its own), so the name is the cluster's Service, by CNAME.
+  for (int i = 0; i < 2; ++i) {
+    auto p = parse(udpAsk(server_->port(), query("hello.default.", LDNS_RR_TYPE_A)));
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(ldns_pkt_get_rcode(p.get()), LDNS_RCODE_NOERROR);
+    EXPECT_EQ(answers(p.get()),
+              (std::vector<std::string>{"hello.default.svc.cluster.local.", "10.96.3.4"}));
+  }
+  auto p = parse(tcpAsk(server_->port(), query("hello.default.", LDNS_RR_TYPE_A)));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(ldns_pkt_ancount(p.get()), 2);
+  p = parse(udpAsk(server_->port(), query("nosuch.default.", LDNS_RR_TYPE_A)));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(ldns_pkt_get_rcode(p.get()), LDNS_RCODE_SERVFAIL);
+}
+
+TEST(DnsServerFallbackTest, AnUpstreamAnswerIsNeverShadowed) {
+  // An upstream authoritative for "default", holding dns-version.default TXT, and a cluster
+  // with a Service dns-version in namespace default.
+  DnsServerOptions uo;
+  uo.port = 0;
+  uo.metrics_port = -1;
+  auto up = startDnsServer(uo, RecordIndex::build({}, {}, "default"));
+  ASSERT_TRUE(up);
+  DnsServerOptions o;
+  o.port = 0;
+  o.metrics_port = -1;
+  o.upstreams = {"127.0.0.1:" + std::to_string((*up)->port())};
+  auto s = startDnsServer(
+      o, RecordIndex::build({service("default", "dns-version", "10.96.1.1")}, {}, "cluster.local"));
+  ASSERT_TRUE(s);
+  auto p = parse(udpAsk((*s)->port(), query("dns-version.default.", LDNS_RR_TYPE_TXT)));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(answers(p.get()), std::vector<std::string>{"\"1.1.0\""});
+  // NODATA upstream is an answer too: no CNAME to the Service.
+  p = parse(udpAsk((*s)->port(), query("dns-version.default.", LDNS_RR_TYPE_A)));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(ldns_pkt_get_rcode(p.get()), LDNS_RCODE_NOERROR);
+  EXPECT_EQ(ldns_pkt_ancount(p.get()), 0);
+}
+
 TEST(DnsServerBindTest, AddressInUseIsUnavailable) {
   DnsServerOptions o;
   o.port = 0;

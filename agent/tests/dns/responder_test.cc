@@ -114,12 +114,92 @@ TEST_F(ResponderTest, BigAnswerIsTruncatedOverUdpAndWholeOverTcpOrEdns) {
   p = parse(tcp.wire);
   EXPECT_FALSE(ldns_pkt_tc(p.get()));
   EXPECT_EQ(ldns_pkt_ancount(p.get()), 100);
+  // A client advertising 4096 gets at most our 1232 (BIND/Unbound/Knot's cap): TC here.
   Outcome edns = ask("big.default.svc.cluster.local.", LDNS_RR_TYPE_A, 4096);
+  EXPECT_EQ(edns.question.max_reply, 1232u);
+  p = parse(edns.wire);
+  EXPECT_TRUE(ldns_pkt_tc(p.get()));
+  EXPECT_EQ(ldns_pkt_edns_udp_size(p.get()), 1232);
+  // With a larger cap configured, the whole answer fits in the client's 4096.
+  Responder wide(ResponderOptions{.edns_udp_size = 4096});
+  auto q = query("big.default.svc.cluster.local.", LDNS_RR_TYPE_A, 4096);
+  edns = wide.handle(q.data(), q.size(), *idx_, false);
   EXPECT_LE(edns.wire.size(), 4096u);
   p = parse(edns.wire);
   EXPECT_FALSE(ldns_pkt_tc(p.get()));
   EXPECT_EQ(ldns_pkt_ancount(p.get()), 100);
-  EXPECT_EQ(ldns_pkt_edns_udp_size(p.get()), 1232);
+  // A client advertising less than 512 still gets 512 (RFC 6891 6.2.5).
+  EXPECT_EQ(ask("hello.default.svc.cluster.local.", LDNS_RR_TYPE_A, 100).question.max_reply, 512u);
+}
+
+TEST_F(ResponderTest, ExternalNameInsideTheClusterIsChasedWithinTheAnswer) {
+  std::vector<json> svcs = {
+      service("default", "hello", "10.96.3.4"),
+      {{"metadata", {{"namespace", "default"}, {"name", "alias"}}},
+       {"spec", {{"type", "ExternalName"}, {"externalName", "hello.default.svc.cluster.local"}}}},
+      {{"metadata", {{"namespace", "other"}, {"name", "alias2"}}},
+       {"spec", {{"type", "ExternalName"}, {"externalName", "alias.default.svc.cluster.local."}}}},
+      {{"metadata", {{"namespace", "default"}, {"name", "loop-a"}}},
+       {"spec", {{"type", "ExternalName"}, {"externalName", "loop-b.default.svc.cluster.local"}}}},
+      {{"metadata", {{"namespace", "default"}, {"name", "loop-b"}}},
+       {"spec", {{"type", "ExternalName"}, {"externalName", "loop-a.default.svc.cluster.local"}}}},
+      {{"metadata", {{"namespace", "default"}, {"name", "out"}}},
+       {"spec", {{"type", "ExternalName"}, {"externalName", "example.com"}}}},
+  };
+  auto idx = RecordIndex::build(svcs, {}, "cluster.local");
+  auto run = [&](const std::string& name, ldns_rr_type t) {
+    auto q = query(name, t);
+    return parse(r_.handle(q.data(), q.size(), *idx, false).wire);
+  };
+  auto p = run("alias2.other.svc.cluster.local.", LDNS_RR_TYPE_A);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(ldns_pkt_get_rcode(p.get()), LDNS_RCODE_NOERROR);
+  EXPECT_EQ(answers(p.get()),
+            (std::vector<std::string>{"alias.default.svc.cluster.local.",
+                                      "hello.default.svc.cluster.local.", "10.96.3.4"}));
+  // Asked for the CNAME itself: only it.
+  p = run("alias.default.svc.cluster.local.", LDNS_RR_TYPE_CNAME);
+  EXPECT_EQ(answers(p.get()), std::vector<std::string>{"hello.default.svc.cluster.local."});
+  // A target outside the cluster domain is left to the client's resolver.
+  p = run("out.default.svc.cluster.local.", LDNS_RR_TYPE_A);
+  EXPECT_EQ(answers(p.get()), std::vector<std::string>{"example.com."});
+  // A loop ends after 8 links, with an answer rather than a hang.
+  p = run("loop-a.default.svc.cluster.local.", LDNS_RR_TYPE_A);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(ldns_pkt_ancount(p.get()), 9);
+}
+
+TEST_F(ResponderTest, SearchFallbackAnswersServiceDotNamespaceAskedAsIs) {
+  auto fallback = [&](const std::string& name, ldns_rr_type t) {
+    auto q = query(name, t);
+    Outcome o = r_.handle(q.data(), q.size(), *idx_, false);
+    EXPECT_EQ(o.action, Action::Forward) << name;  // always forwarded first
+    return r_.searchFallback(q.data(), q.size(), o.question, *idx_);
+  };
+  auto wire = fallback("Kubernetes.Default.", LDNS_RR_TYPE_A);
+  ASSERT_TRUE(wire);
+  auto p = parse(*wire);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(ldns_pkt_get_rcode(p.get()), LDNS_RCODE_NOERROR);
+  EXPECT_EQ(ldns_pkt_id(p.get()), 4242);
+  EXPECT_FALSE(ldns_pkt_aa(p.get()));  // not our zone
+  EXPECT_EQ(answers(p.get()),
+            (std::vector<std::string>{"kubernetes.default.svc.cluster.local.", "10.96.0.1"}));
+  char* owner = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_answer(p.get()), 0)));
+  EXPECT_STREQ(owner, "Kubernetes.Default.");
+  free(owner);
+  p = parse(*fallback("hello.default.svc.", LDNS_RR_TYPE_A));
+  EXPECT_EQ(answers(p.get()),
+            (std::vector<std::string>{"hello.default.svc.cluster.local.", "10.96.3.4"}));
+  // No AAAA at the target: the CNAME and the zone's SOA (NODATA).
+  p = parse(*fallback("kubernetes.default.", LDNS_RR_TYPE_AAAA));
+  EXPECT_EQ(ldns_pkt_ancount(p.get()), 1);
+  EXPECT_EQ(ldns_pkt_nscount(p.get()), 1);
+  // Not a Service, or not of the shape: nothing.
+  EXPECT_FALSE(fallback("nosuch.default.", LDNS_RR_TYPE_A));
+  EXPECT_FALSE(fallback("kubernetes.", LDNS_RR_TYPE_A));
+  EXPECT_FALSE(fallback("a.kubernetes.default.", LDNS_RR_TYPE_A));
+  EXPECT_FALSE(fallback("example.com.", LDNS_RR_TYPE_A));
 }
 
 TEST_F(ResponderTest, NonInternetClassIsRefused) {
@@ -144,6 +224,27 @@ TEST_F(ResponderTest, AdaptRewritesIdAndAgesTtls) {
   auto p = parse(r_.adapt(reply, q, 12));
   EXPECT_EQ(ldns_pkt_id(p.get()), 99);
   EXPECT_EQ(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p.get()), 0)), 18u);
+  // The same by patching bytes (a cache hit): every TTL but the OPT's, ID, nothing else.
+  TtlMap ttls;
+  ASSERT_TRUE(mapTtls(reply.data(), reply.size(), &ttls));
+  EXPECT_TRUE(ttls.has_opt);
+  EXPECT_EQ(ttls.offsets.size(), 1u);
+  auto patched = r_.adapt(reply, q, 12, &ttls);
+  EXPECT_EQ(patched.size(), reply.size());
+  p = parse(patched);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(ldns_pkt_id(p.get()), 99);
+  EXPECT_EQ(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p.get()), 0)), 18u);
+  EXPECT_EQ(ldns_pkt_edns_udp_size(p.get()), 1232);
+  p = parse(r_.adapt(reply, q, 100, &ttls));  // older than its TTL: 0, never wrapped
+  EXPECT_EQ(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p.get()), 0)), 0u);
+  // An NXDOMAIN with its SOA (compressed names in the authority section) maps too.
+  auto nx = ask("nosuch.default.svc.cluster.local.", LDNS_RR_TYPE_A).wire;
+  ASSERT_TRUE(mapTtls(nx.data(), nx.size(), &ttls));
+  EXPECT_FALSE(ttls.has_opt);
+  EXPECT_EQ(ttls.offsets.size(), 1u);
+  nx.push_back(0);  // a trailing byte: not walked cleanly
+  EXPECT_FALSE(mapTtls(nx.data(), nx.size(), &ttls));
 }
 
 TEST_F(ResponderTest, CacheVerdicts) {

@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "skiff/agent/dns/wire.h"
+
 namespace skiff::agent::dns {
 
 using nlohmann::json;
@@ -30,6 +32,13 @@ struct NameRecords {
   std::vector<std::string> ptr;
   std::string cname;  // ExternalName Services
   std::string txt;    // dns-version.<domain>
+  // Prebuilt replies (wire.h) for the types above that this name holds; filled by build().
+  std::vector<ReplyTemplate> templates;
+  const ReplyTemplate* replyTemplate(std::uint16_t type) const {
+    for (const auto& t : templates)
+      if (t.type == type) return &t;
+    return nullptr;
+  }
 };
 
 // An immutable snapshot of every cluster name, built from the Service and EndpointSlice informer
@@ -48,9 +57,10 @@ struct NameRecords {
 class RecordIndex {
  public:
   // Never fails: an object without the fields a record needs is skipped (counted in skipped()).
+  // `ttl` goes into the prebuilt replies (a Responder with another TTL does not use them).
   static std::shared_ptr<const RecordIndex> build(const std::vector<json>& services,
                                                   const std::vector<json>& slices,
-                                                  std::string domain);
+                                                  std::string domain, std::uint32_t ttl = 30);
   // nullptr when the name holds no record.
   const NameRecords* find(std::string_view name) const;
   // True when the name holds records or is an ancestor of a name that does.
@@ -58,6 +68,7 @@ class RecordIndex {
   // True for <domain> and every name under it: the zone this server is authoritative for.
   bool inZone(std::string_view name) const;
   const std::string& domain() const { return domain_; }
+  std::uint32_t ttl() const { return ttl_; }
   std::size_t names() const { return names_.size(); }
   std::size_t services() const { return services_; }
   std::size_t skipped() const { return skipped_; }
@@ -65,9 +76,15 @@ class RecordIndex {
  private:
   NameRecords& at(const std::string& name);
   void addService(const json& svc, const std::vector<const json*>& slices);
+  // Lookups by string_view without building a std::string (the serving path allocates nothing).
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   std::string domain_;
-  std::unordered_map<std::string, NameRecords> names_;
-  std::unordered_set<std::string> nonterminals_;
+  std::uint32_t ttl_ = 30;
+  std::unordered_map<std::string, NameRecords, NameHash, std::equal_to<>> names_;
+  std::unordered_set<std::string, NameHash, std::equal_to<>> nonterminals_;
   std::size_t services_ = 0;
   std::size_t skipped_ = 0;
 };

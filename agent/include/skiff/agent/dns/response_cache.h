@@ -9,7 +9,20 @@
 #include <unordered_map>
 #include <vector>
 
+#include <memory>
+
+#include "skiff/agent/dns/wire.h"
+
 namespace skiff::agent::dns {
+
+// One cached upstream reply, shared by the entry and the hits being served from it, with where
+// its TTLs are (so a hit is aged by patching bytes, without parsing; `mapped` false when the
+// walk failed and the slow path must rewrite it).
+struct CachedReply {
+  std::vector<std::uint8_t> wire;
+  TtlMap ttls;
+  bool mapped = false;
+};
 
 // Forwarded replies, positive and negative, kept until their TTL (capped: kubeadm's Corefile
 // runs `cache 30`) runs out, at most `capacity` entries, least recently used evicted first.
@@ -19,7 +32,7 @@ class ResponseCache {
  public:
   using Clock = std::chrono::steady_clock;
   struct Hit {
-    std::vector<std::uint8_t> wire;
+    std::shared_ptr<const CachedReply> reply;
     std::uint32_t age_seconds = 0;
     bool negative = false;
   };
@@ -34,7 +47,7 @@ class ResponseCache {
 
  private:
   struct Entry {
-    std::vector<std::uint8_t> wire;
+    std::shared_ptr<const CachedReply> reply;
     Clock::time_point stored, expires;
     bool negative;
     std::list<std::string>::iterator lru;
