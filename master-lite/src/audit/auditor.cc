@@ -49,10 +49,42 @@ json jsonBody(const std::string& body) {
 
 // The request's object: JSON as sent, or a Kubernetes protobuf envelope (typed clients such as
 // kubectl create configmap) decoded to JSON.
-json requestBody(const api::HttpRequest& req) {
-  if (req.header("content-type").find("protobuf") == std::string::npos) return jsonBody(req.body);
-  auto decoded = api::decodeKubernetesProtobuf(req.body);
+json requestBody(const std::string& body, bool protobuf) {
+  if (!protobuf) return jsonBody(body);
+  auto decoded = api::decodeKubernetesProtobuf(body);
   return decoded ? std::move(decoded).value() : json();
+}
+
+// The raw bodies of a request, turned into the event's objects on the writer's thread.
+struct Bodies {
+  std::string request;
+  bool request_protobuf = false;
+  bool name_from_request = false;  // objectRef.name from a created object's metadata.name
+  bool request_object = false;     // level Request and above
+  bool has_response = false;
+  int code = 0;
+  std::string response;  // kept for failures (Status) and at RequestResponse
+  bool response_object = false;
+};
+
+void fillFromBodies(Event& ev, const Bodies& b, bool omit_managed_fields) {
+  if (!b.request.empty()) {
+    json body = requestBody(b.request, b.request_protobuf);
+    const json& meta = body.is_object() && body.contains("metadata") ? body["metadata"] : json();
+    if (b.name_from_request && ev.object_ref && meta.is_object())
+      ev.object_ref->name = meta.value("name", "");
+    if (b.request_object && !body.is_null()) {
+      if (omit_managed_fields) omitManagedFields(body);
+      ev.request_object = std::move(body);
+    }
+  }
+  if (!b.has_response) return;
+  json body = b.response.empty() ? json() : jsonBody(b.response);
+  ev.response_status = responseStatusOf(b.code, body);
+  if (b.response_object && !body.is_null()) {
+    if (omit_managed_fields) omitManagedFields(body);
+    ev.response_object = std::move(body);
+  }
 }
 
 class Record;
@@ -78,11 +110,16 @@ class Record final : public api::AuditRecord {
   Record(Auditor& auditor, Decision d, Event ev)
       : auditor_(auditor), d_(std::move(d)), ev_(std::move(ev)) {}
 
-  void emitStage(Stage s) {
+  // Queues the event of stage `s`; the bodies are parsed and the line encoded on the writer's
+  // thread, so a request pays for copies, not for JSON work.
+  void emitStage(Stage s, std::shared_ptr<const Bodies> bodies = nullptr) {
     if (d_.omit_stages.count(s)) return;
     ev_.stage = s;
     ev_.stage_time = auditor_.now();
-    auditor_.emit(encodeEvent(ev_));
+    auditor_.emit([ev = ev_, bodies, omit = d_.omit_managed_fields]() mutable {
+      if (bodies) fillFromBodies(ev, *bodies, omit);
+      return encodeEvent(ev);
+    });
   }
 
   void finish(const api::RequestAuditInfo& info, api::HttpResponse& resp) override;
@@ -109,35 +146,27 @@ void Record::finish(const api::RequestAuditInfo& info, api::HttpResponse& resp) 
   if (!ev_.impersonated_user && info.impersonated_user)
     ev_.impersonated_user = eventUser(*info.impersonated_user);
   if (ev_.user.username.empty() && !info.user.name.empty()) ev_.user = eventUser(info.user);
-  if (req_) {
-    bool named = !ev_.object_ref || !ev_.object_ref->name.empty();
-    json body = named && !atLeast(d_.level, Level::Request) ? json() : requestBody(*req_);
-    if (ev_.object_ref && ev_.object_ref->name.empty() && body.is_object())
-      ev_.object_ref->name = body.contains("metadata") && body["metadata"].is_object()
-                                 ? body["metadata"].value("name", "")
-                                 : "";
-    if (atLeast(d_.level, Level::Request) && !body.is_null()) {
-      if (d_.omit_managed_fields) omitManagedFields(body);
-      ev_.request_object = std::move(body);
-    }
+  auto b = std::make_shared<Bodies>();
+  b->name_from_request = ev_.object_ref && ev_.object_ref->name.empty();
+  b->request_object = atLeast(d_.level, Level::Request);
+  if (req_ && (b->name_from_request || b->request_object)) {
+    b->request = req_->body;
+    b->request_protobuf = req_->header("content-type").find("protobuf") != std::string::npos;
   }
   req_ = nullptr;
   if (resp.stream) {
     ev_.response_status = responseStatusOf(resp.status, json());
-    emitStage(Stage::ResponseStarted);
+    emitStage(Stage::ResponseStarted, b);
     auto shared = std::make_shared<Record>(auditor_, d_, ev_);
     resp.stream = std::make_unique<AuditedStream>(std::move(resp.stream), shared);
     return;
   }
-  bool want_body = atLeast(d_.level, Level::RequestResponse) &&
-                   resp.content_type.find("json") != std::string::npos;
-  json body = (resp.status >= 400 || want_body) ? jsonBody(resp.body) : json();
-  ev_.response_status = responseStatusOf(resp.status, body);
-  if (want_body && !body.is_null()) {
-    if (d_.omit_managed_fields) omitManagedFields(body);
-    ev_.response_object = std::move(body);
-  }
-  emitStage(Stage::ResponseComplete);
+  b->has_response = true;
+  b->code = resp.status;
+  b->response_object = atLeast(d_.level, Level::RequestResponse) &&
+                       resp.content_type.find("json") != std::string::npos;
+  if (resp.status >= 400 || b->response_object) b->response = resp.body;
+  emitStage(Stage::ResponseComplete, std::move(b));
 }
 
 }  // namespace
@@ -153,8 +182,8 @@ Auditor::~Auditor() {
 
 // A full queue means the disk is slower than the requests: drop (kube-apiserver's batch
 // backend does the same) and say so now and then, not per event.
-void Auditor::emit(std::string line) {
-  if (writer_->push(std::move(line))) return;
+void Auditor::emit(AsyncWriter::MakeLine make) {
+  if (writer_->push(std::move(make))) return;
   std::uint64_t n = writer_->dropped();
   if (n == 1 || n % 1000 == 0) {
     static const auto lg = skiff::log::get("master");

@@ -180,13 +180,17 @@ AsyncWriter::~AsyncWriter() {
 }
 
 bool AsyncWriter::push(std::string line) {
+  return push(MakeLine([l = std::move(line)]() mutable { return std::move(l); }));
+}
+
+bool AsyncWriter::push(MakeLine make) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (queue_.size() >= capacity_) {
       ++dropped_;
       return false;
     }
-    queue_.push_back(std::move(line));
+    queue_.push_back(std::move(make));
   }
   cv_.notify_one();
   return true;
@@ -207,20 +211,20 @@ std::uint64_t AsyncWriter::writeErrors() const {
   return write_errors_;
 }
 
-// Takes everything queued at once and hands it to the sink line by line outside the lock, so
-// request threads only ever contend for a push onto the deque.
+// Takes everything queued at once and makes and writes the lines outside the lock, so request
+// threads only ever contend for a push onto the deque.
 void AsyncWriter::run() {
   std::unique_lock<std::mutex> lk(mu_);
   for (;;) {
     cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
     if (queue_.empty() && stopping_) return;
-    std::deque<std::string> batch;
+    std::deque<MakeLine> batch;
     batch.swap(queue_);
     busy_ = true;
     lk.unlock();
     std::uint64_t errors = 0;
-    for (const std::string& line : batch) {
-      if (!sink_(line)) ++errors;
+    for (MakeLine& make : batch) {
+      if (!sink_(make())) ++errors;
     }
     lk.lock();
     busy_ = false;

@@ -35,8 +35,8 @@ class Auditor : public api::RequestAuditor {
   void flush();
   std::uint64_t dropped() const;
 
-  // Used by the records: queue one event line.
-  void emit(std::string line);
+  // Used by the records: queue one event line (made on the writer's thread).
+  void emit(AsyncWriter::MakeLine make);
   std::chrono::system_clock::time_point now() const { return now_(); }
 
  private:

@@ -58,14 +58,18 @@ class RotatingFile {
 };
 
 // A bounded queue drained by one thread into a sink. push() never blocks: when `capacity`
-// events are waiting, the event is dropped and counted.
+// events are waiting, the event is dropped and counted. A line may be queued as a function that
+// makes it, so that the work of building it (parsing and encoding bodies) is done on the
+// writer's thread, not the request's.
 class AsyncWriter {
  public:
-  using Sink = std::function<Result<void>(const std::string& batch)>;
+  using Sink = std::function<Result<void>(const std::string& line)>;
+  using MakeLine = std::function<std::string()>;
   AsyncWriter(Sink sink, std::size_t capacity);
   ~AsyncWriter();  // writes what is queued, then joins
   // False when the queue was full and the line was dropped.
   bool push(std::string line);
+  bool push(MakeLine make);
   // Blocks until everything pushed so far was handed to the sink.
   void flush();
   std::uint64_t dropped() const;
@@ -78,7 +82,7 @@ class AsyncWriter {
   std::size_t capacity_;
   mutable std::mutex mu_;
   std::condition_variable cv_, idle_cv_;
-  std::deque<std::string> queue_;
+  std::deque<MakeLine> queue_;
   bool stopping_ = false, busy_ = false;
   std::uint64_t dropped_ = 0, write_errors_ = 0;
   std::thread thread_;
