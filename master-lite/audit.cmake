@@ -11,6 +11,6 @@ target_link_libraries(skiff_master_server PUBLIC skiff_master_audit)
 if(SKIFF_BUILD_TESTS)
   skiff_gtest(NAME skiff_master_audit_tests PREFIX master.audit LABEL unit
     SOURCES tests/audit/policy_test.cc tests/audit/event_test.cc tests/audit/log_writer_test.cc
-            tests/audit/auditor_test.cc
-    LIBS skiff_master_audit)
+            tests/audit/auditor_test.cc tests/audit/handler_audit_test.cc
+    LIBS skiff_master_audit skiff_master_pod_security)
 endif()
