@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <exception>
 
 #include "skiff/common/file.h"
 #include "skiff/common/log.h"
@@ -122,6 +123,20 @@ class Record final : public api::AuditRecord {
     });
   }
 
+  // A request whose handling threw never reaches finish(): its record ends with the Panic
+  // stage and a 500, as kube-apiserver's audit filter records a panicking handler.
+  ~Record() override {
+    if (finished_ || std::uncaught_exceptions() == 0) return;
+    nlohmann::ordered_json st;
+    st["metadata"] = nlohmann::ordered_json::object();
+    st["status"] = "Failure";
+    st["message"] = "APIServer panic'd: exception";
+    st["reason"] = "InternalError";
+    st["code"] = 500;
+    ev_.response_status = std::move(st);
+    emitStage(Stage::Panic);
+  }
+
   void finish(const api::RequestAuditInfo& info, api::HttpResponse& resp) override;
   void completeStream() { emitStage(Stage::ResponseComplete); }
 
@@ -129,6 +144,7 @@ class Record final : public api::AuditRecord {
   Decision d_;
   Event ev_;
   const api::HttpRequest* req_ = nullptr;
+  bool finished_ = false;
 };
 
 AuditedStream::~AuditedStream() {
@@ -138,6 +154,7 @@ AuditedStream::~AuditedStream() {
 
 // What the response and the handler added since RequestReceived.
 void Record::finish(const api::RequestAuditInfo& info, api::HttpResponse& resp) {
+  finished_ = true;
   if (!info.authz_decision.empty()) {
     ev_.annotations["authorization.k8s.io/decision"] = info.authz_decision;
     ev_.annotations["authorization.k8s.io/reason"] = info.authz_reason;
@@ -158,6 +175,7 @@ void Record::finish(const api::RequestAuditInfo& info, api::HttpResponse& resp) 
     ev_.response_status = responseStatusOf(resp.status, json());
     emitStage(Stage::ResponseStarted, b);
     auto shared = std::make_shared<Record>(auditor_, d_, ev_);
+    shared->finished_ = true;  // its end is the stream's, recorded as ResponseComplete
     resp.stream = std::make_unique<AuditedStream>(std::move(resp.stream), shared);
     return;
   }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <mutex>
+#include <stdexcept>
 
 namespace skiff::master::audit {
 namespace {
@@ -164,6 +165,22 @@ TEST_F(AuditorTest, WatchStartsThenCompletesWhenTheStreamEnds) {
   EXPECT_EQ(ev[1]["stage"], "ResponseStarted");
   EXPECT_EQ(ev[2]["stage"], "ResponseComplete");
   EXPECT_EQ(ev[2]["responseStatus"]["code"], 200);
+}
+
+TEST_F(AuditorTest, ThrowingHandlerEndsWithPanic) {
+  make(R"({"apiVersion":"audit.k8s.io/v1","kind":"Policy","rules":[{"level":"Metadata",
+           "omitStages":["RequestReceived"]}]})");
+  api::HttpRequest req = createPod();
+  try {
+    auto rec = auditor_->begin(req, info("create"));
+    throw std::runtime_error("boom");
+  } catch (const std::runtime_error&) {
+  }
+  auto ev = events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0]["stage"], "Panic");
+  EXPECT_EQ(ev[0]["responseStatus"]["code"], 500);
+  EXPECT_EQ(ev[0]["responseStatus"]["reason"], "InternalError");
 }
 
 TEST(NewAuditorTest, FlagsValidated) {
