@@ -101,6 +101,21 @@ int main(int argc, char** argv) {
       "--store-fsync", api.store_fsync,
       "fsync every write (survives power loss; slower). Default: survives process crashes");
   app.add_option("--api-threads", api.threads, "HTTPS worker threads")->capture_default_str();
+  app.add_option("--admission-control-config-file", api.admission_control_config_file,
+                 "AdmissionConfiguration file (PodSecurity plugin defaults and exemptions)");
+  app.add_option("--audit-policy-file", api.audit_policy_file,
+                 "audit.k8s.io/v1 Policy deciding what the audit log records");
+  app.add_option("--audit-log-path", api.audit_log_path,
+                 "Audit log file ('-' = stdout); no audit log when unset");
+  app.add_option("--audit-log-maxsize", api.audit_log_maxsize,
+                 "Megabytes of audit log before it is rotated (0 = 100)")
+      ->check(kNonNegative);
+  app.add_option("--audit-log-maxbackup", api.audit_log_maxbackup,
+                 "Rotated audit log files to keep (0 = all)")
+      ->check(kNonNegative);
+  app.add_option("--audit-log-maxage", api.audit_log_maxage,
+                 "Days to keep rotated audit log files (0 = no limit)")
+      ->check(kNonNegative);
   app.add_option("--cluster-cidr", ctl.cluster_cidr, "Pod network CIDR")->capture_default_str();
   app.add_option("--node-cidr-mask-size", ctl.node_cidr_mask_size, "Per-node pod CIDR size")
       ->capture_default_str();

@@ -11,8 +11,10 @@
 #include "kube_dns_service.h"
 #include "skiff/common/file.h"
 #include "skiff/common/log.h"
+#include "skiff/master/admission/pod_security.h"
 #include "skiff/master/api/handler.h"
 #include "skiff/master/api/registry.h"
+#include "skiff/master/audit/auditor.h"
 #include "skiff/master/pki.h"
 #include "skiff/master/server.h"
 #include "skiff/master/store/store.h"
@@ -50,6 +52,26 @@ std::string advertiseAddressFor(const ApiServerOptions& o, const std::vector<std
 }
 
 // The registry's options from the flags (service CIDR, node port range, default tolerations).
+// The PodSecurity admission plugin (--admission-control-config-file) on the registry, and the
+// audit log the --audit-* flags ask for (null without --audit-log-path).
+Result<std::unique_ptr<audit::Auditor>> setUpAdmissionAndAudit(const ApiServerOptions& o,
+                                                               api::Registry& registry) {
+  admission::PodSecurityConfig psa;
+  if (!o.admission_control_config_file.empty()) {
+    auto cfg = admission::loadAdmissionConfiguration(o.admission_control_config_file);
+    if (!cfg) return std::move(cfg).error().wrap("--admission-control-config-file");
+    psa = std::move(cfg).value();
+  }
+  registry.addAdmissionPlugin(admission::newPodSecurityAdmission(registry, std::move(psa)));
+  audit::AuditOptions ao;
+  ao.policy_file = o.audit_policy_file;
+  ao.log.path = o.audit_log_path;
+  ao.log.max_size_mb = o.audit_log_maxsize;
+  ao.log.max_backups = o.audit_log_maxbackup;
+  ao.log.max_age_days = o.audit_log_maxage;
+  return audit::newAuditor(ao);
+}
+
 Result<api::RegistryOptions> registryOptionsFor(const ApiServerOptions& o) {
   api::RegistryOptions ro;
   ro.service_cidr = o.service_cluster_ip_range;
@@ -144,6 +166,7 @@ class ApiServerImpl : public ApiServer {
     };
     registry_ = std::make_unique<api::Registry>(*store_, ro);
     SKIFF_TRY(registry_->bootstrap(advertise_, o.secure_port));
+    SKIFF_ASSIGN_OR_RETURN(auditor_, setUpAdmissionAndAudit(o, *registry_));
     client_ = api::newInProcessClient(*registry_);
     // kube-system/kube-dns: the cluster DNS address each agent serves node-locally (issue 18).
     if (auto dns_ip = clusterDnsIpFor(o.service_cluster_ip_range); !dns_ip) {
@@ -167,6 +190,7 @@ class ApiServerImpl : public ApiServer {
     ho.server_address = advertise_ + ":" + std::to_string(o.secure_port);
     ho.ready = [this] { return ready_.load(); };
     handler_ = std::make_unique<api::Handler>(*registry_, *authn_, ho);
+    handler_->setAuditor(auditor_.get());
     ServerOptions so2 = serverOptionsFor(o, pki_);
     SKIFF_ASSIGN_OR_RETURN(server_, startHttpsServer(so2, *handler_));
     // The admin kubeconfig (k3s style): loopback when bound to all addresses.
@@ -190,6 +214,7 @@ class ApiServerImpl : public ApiServer {
   std::unique_ptr<api::Registry> registry_;
   std::unique_ptr<ApiClient> client_;
   std::unique_ptr<api::Authenticator> authn_;
+  std::unique_ptr<audit::Auditor> auditor_;  // outlives the handler and the server
   std::unique_ptr<api::Handler> handler_;
   std::unique_ptr<HttpsServer> server_;
   PkiFiles pki_;

@@ -170,6 +170,7 @@ class Server : public HttpsServer {
   net::awaitable<void> session(tcp::socket sock) {
     error_code ec;
     sock.set_option(tcp::no_delay(true), ec);
+    std::string remote_addr = sock.remote_endpoint(ec).address().to_string();
     auto stream = std::make_shared<Stream>(beast::tcp_stream(std::move(sock)), ctx_);
     beast::get_lowest_layer(*stream).expires_after(opts_.handshake_timeout);
     co_await stream->async_handshake(ssl::stream_base::server, tok(ec));
@@ -201,6 +202,7 @@ class Server : public HttpsServer {
       }
       r.body = std::move(req.body());
       r.cert_user = cert_user;
+      r.remote_addr = remote_addr;
       beast::get_lowest_layer(*stream).expires_after(opts_.write_timeout);
       api::HttpResponse resp = handler_.handle(r);
       bool keep = req.keep_alive();
@@ -222,7 +224,6 @@ class Server : public HttpsServer {
 
   static void addHeaders(http::response_header<>& h, const api::HttpResponse& r) {
     h.set(http::field::content_type, r.content_type);
-    h.set("Audit-Id", "skiff");
     h.set("Cache-Control", "no-cache, private");
     h.set("X-Kubernetes-Pf-Flowschema-Uid", "");
     for (const auto& [k, v] : r.headers) h.insert(k, v);

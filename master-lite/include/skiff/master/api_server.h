@@ -28,6 +28,15 @@ struct ApiServerOptions {
   // process (it is in the WAL file), not a power loss. true: synchronous=FULL (fsync per write).
   bool store_fsync = false;
   int threads = 4;
+  // AdmissionConfiguration file (the PodSecurity plugin's defaults and exemptions); "" =
+  // everything privileged, nothing exempt.
+  std::string admission_control_config_file;
+  // Audit log (kube-apiserver's --audit-* flags); no log without a path. "-" = stdout.
+  std::string audit_policy_file;
+  std::string audit_log_path;
+  int audit_log_maxsize = 0;    // MB before rotation (0 = 100, lumberjack's default)
+  int audit_log_maxbackup = 0;  // rotated files kept (0 = all)
+  int audit_log_maxage = 0;     // days rotated files are kept (0 = forever)
 };
 
 class ApiServer {

@@ -4,6 +4,7 @@
 #include "skiff/master/api/handler.h"
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
 
 #include "handler_internal.h"
@@ -75,16 +76,52 @@ bool publicPath(const std::string& p) {
   return p == "/healthz" || p == "/livez" || p == "/readyz" || p == "/version";
 }
 
+// Warning: 299 - "<text>" with the text quoted as Go's strconv.Quote (kube-apiserver).
+std::string warningHeader(const std::string& text) {
+  std::string out = "299 - \"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// The request as the audit policy sees it, before authorization.
+RequestAuditInfo auditInfoOf(const HttpRequest& req, const std::string& path, const Route& rt,
+                             const Query& query, const UserInfo* user) {
+  RequestAuditInfo a;
+  a.audit_id = req.header("audit-id").empty() ? newUid() : req.header("audit-id");
+  if (user) a.user = *user;
+  a.path = path;
+  a.resource_request = rt.resource && rt.info;
+  if (!a.resource_request) {
+    a.verb = req.method;
+    for (char& c : a.verb) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return a;
+  }
+  a.verb = verbFor(req.method, rt, rt.legacy_watch || qbool(query, "watch"));
+  a.api_group = rt.group;
+  a.api_version = rt.version;
+  a.resource = rt.info->resource;
+  a.subresource = rt.subresource;
+  a.ns = rt.ns;
+  a.name = rt.name;
+  return a;
+}
+
 HttpResponse handleNonResource(Registry& registry, const HandlerOptions& options,
                                const HttpRequest& req, const std::string& path,
-                               const std::vector<std::string>& seg, const Caller& caller) {
+                               const std::vector<std::string>& seg, const Caller& caller,
+                               RequestAuditInfo& audit) {
   RequestAttributes a;
   a.verb = req.method == "GET" || req.method == "HEAD" ? "get" : "post";
   a.path = path.size() > 1 && path.back() == '/' ? path.substr(0, path.size() - 1) : path;
   if (!caller.authenticated && !publicPath(a.path)) {
     return errorResponse(Error(ErrorCode::Unauthorized, "Unauthorized"));
   }
-  if (auto az = authorize(registry, caller.user, a); !az) return errorResponse(az.error());
+  auto az = authorize(registry, caller.user, a);
+  audit.authz_decision = az ? "allow" : "forbid";
+  if (!az) return errorResponse(az.error());
   return serveNonResource(a.path, seg, req.header("accept"), options);
 }
 
@@ -145,7 +182,7 @@ std::optional<HttpResponse> checkRoute(const HttpRequest& req, const Route& rt,
 
 HttpResponse handleResource(Registry& registry, const HandlerOptions& options,
                             const HttpRequest& req, const std::string& path, const Route& rt,
-                            const Query& query, const Caller& caller) {
+                            const Query& query, const Caller& caller, RequestAuditInfo& audit) {
   if (!caller.authenticated) return errorResponse(Error(ErrorCode::Unauthorized, "Unauthorized"));
   if (rt.unknown || !rt.info) return notFoundPath();
   const ResourceInfo& r = *rt.info;
@@ -156,9 +193,12 @@ HttpResponse handleResource(Registry& registry, const HandlerOptions& options,
   // exec/attach/portforward are "create" on the subresource even when sent as GET (websocket).
   if (rt.subresource == "exec" || rt.subresource == "attach" || rt.subresource == "portforward")
     attrs.verb = "create";
-  if (auto az = authorize(registry, caller.user, attrs); !az) return errorResponse(az.error());
+  auto az = authorize(registry, caller.user, attrs);
+  audit.authz_decision = az ? "allow" : "forbid";
+  if (!az) return errorResponse(az.error());
   auto wopts = writeOptionsOf(req, query, caller.user);
   if (!wopts) return errorResponse(wopts.error());
+  wopts->notes = &audit.notes;
 
   ResourceRequest rq{req,   rt,       r,       query,  caller.user,
                      attrs, registry, options, *wopts, q(query, "fieldValidation"),
@@ -171,7 +211,10 @@ HttpResponse handleResource(Registry& registry, const HandlerOptions& options,
   if (!sel) return rq.fail(sel.error());
   rq.sel = std::move(sel).value();
   rq.table = wantsTable(req.header("accept"));
-  return verbTable().at(verb)(rq);
+  HttpResponse resp = verbTable().at(verb)(rq);
+  for (const std::string& w : audit.notes.warnings)
+    resp.headers.emplace_back("Warning", warningHeader(w));
+  return resp;
 }
 
 }  // namespace
@@ -185,12 +228,18 @@ HttpResponse Handler::handle(const HttpRequest& req) {
     path = path.substr(0, qp);
   }
   Query query = parseQuery(query_string);
-  auto caller = authenticate(req, authn_);
-  if (!caller) return errorResponse(caller.error());
   std::vector<std::string> seg = splitPath(path);
   Route rt = parseRoute(seg);
-  if (!rt.resource) return handleNonResource(registry_, options_, req, path, seg, *caller);
-  return handleResource(registry_, options_, req, path, rt, query, *caller);
+  auto caller = authenticate(req, authn_);
+  RequestAuditInfo audit = auditInfoOf(req, path, rt, query, caller ? &caller->user : nullptr);
+  std::unique_ptr<AuditRecord> record = auditor_ ? auditor_->begin(req, audit) : nullptr;
+  HttpResponse resp =
+      !caller        ? errorResponse(caller.error())
+      : !rt.resource ? handleNonResource(registry_, options_, req, path, seg, *caller, audit)
+                     : handleResource(registry_, options_, req, path, rt, query, *caller, audit);
+  resp.headers.emplace_back("Audit-Id", audit.audit_id);
+  if (record) record->finish(audit, resp);
+  return resp;
 }
 
 }  // namespace skiff::master::api

@@ -25,6 +25,8 @@ struct HttpRequest {
   std::string body;
   // Set by the TLS layer from a verified client certificate; empty when none.
   std::optional<UserInfo> cert_user;
+  // The peer's IP address ("" when unknown), for the audit log's sourceIPs.
+  std::string remote_addr;
 
   std::string header(const std::string& lower_name) const {
     auto it = headers.find(lower_name);
@@ -73,17 +75,52 @@ struct HandlerOptions {
   std::function<bool()> ready;  // /readyz
 };
 
+// What the audit log records about one request; the handler fills it in as it serves it
+// (audit/auditor.h turns it into audit.k8s.io/v1 Events).
+struct RequestAuditInfo {
+  std::string audit_id;  // the client's Audit-ID header, else a new UUID; sent back as Audit-Id
+  UserInfo user;         // empty name when authentication failed
+  std::optional<UserInfo> impersonated_user;
+  std::string verb;  // Kubernetes verb, or the lower-case method for a non-resource path
+  bool resource_request = false;
+  std::string api_group, api_version, resource, subresource, ns, name;
+  std::string path;                          // without the query
+  std::string authz_decision, authz_reason;  // "allow"/"forbid" and the authorizer's reason
+  AdmissionNotes notes;                      // admission warnings and audit annotations
+};
+
+// One request being audited.
+class AuditRecord {
+ public:
+  virtual ~AuditRecord() = default;
+  // Called with the response before it is sent (ResponseComplete, or ResponseStarted for a
+  // stream, whose end is recorded when the stream is destroyed).
+  virtual void finish(const RequestAuditInfo& info, HttpResponse& resp) = 0;
+};
+
+class RequestAuditor {
+ public:
+  virtual ~RequestAuditor() = default;
+  // Called once the request is authenticated and routed, before authorization (records
+  // RequestReceived). Null when the audit policy says None for it. Thread-safe.
+  virtual std::unique_ptr<AuditRecord> begin(const HttpRequest& req,
+                                             const RequestAuditInfo& info) = 0;
+};
+
 class Handler {
  public:
   Handler(Registry& registry, Authenticator& authn, HandlerOptions options)
       : registry_(registry), authn_(authn), options_(std::move(options)) {}
   HttpResponse handle(const HttpRequest& req);
   const HandlerOptions& options() const { return options_; }
+  // Audits every request through `auditor` (not owned; null = no audit log). Set before serving.
+  void setAuditor(RequestAuditor* auditor) { auditor_ = auditor; }
 
  private:
   Registry& registry_;
   Authenticator& authn_;
   HandlerOptions options_;
+  RequestAuditor* auditor_ = nullptr;
 };
 
 // A Status response for an error (reason, code, details with causes for Invalid).

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "skiff/common/result.h"
+#include "skiff/master/api/admission.h"
 #include "skiff/master/api/defaults.h"
 #include "skiff/master/api/resources.h"
 #include "skiff/master/api/strategy.h"
@@ -43,6 +44,8 @@ struct WriteOptions {
   std::string field_manager;  // "" = derived from the caller
   bool force = false;         // server-side apply: take over conflicting fields
   UserInfo user;
+  // Where admission plugins put warnings and audit annotations (null: dropped).
+  AdmissionNotes* notes = nullptr;
 };
 
 struct WriteResult {
@@ -143,12 +146,16 @@ class Registry {
   store::Store& store() { return store_; }
   // The per-kind strategies (strategy.h); CustomResourceDefinitions add theirs here.
   StrategyRegistry& strategies();
+  // Adds a validating admission plugin (admission.h), run on every create and update of a main
+  // resource after the kind's strategy admitted it. Call before serving requests.
+  void addAdmissionPlugin(std::shared_ptr<AdmissionPlugin> plugin);
 
  private:
   struct State;
   store::Store& store_;
   RegistryOptions options_;
   std::unique_ptr<State> state_;
+  std::vector<std::shared_ptr<AdmissionPlugin>> admission_;
 
   std::string key(const ResourceInfo& r, const std::string& ns, const std::string& name) const;
   std::string prefix(const ResourceInfo& r, const std::string& ns) const;
@@ -187,6 +194,9 @@ class Registry {
   Result<void> admitNamespaceLifecycle(const ResourceInfo& r, const std::string& ns,
                                        const json& obj);
   json present(const ResourceInfo& r, json obj, std::int64_t rev) const;
+  // The admission plugins in order; the first rejection wins (admission.cc).
+  Result<void> runAdmission(const ResourceInfo& r, const std::string& ns, const json& obj,
+                            const json* old, const WriteOptions& opts);
 };
 
 // The wire line of a watch item: {"type":"ADDED","object":{...}}\n

@@ -1,0 +1,30 @@
+// The validating admission chain after the kinds' own strategies (admission.h).
+#include "registry_internal.h"
+#include "skiff/master/api/object_util.h"
+
+namespace skiff::master::api {
+
+void Registry::addAdmissionPlugin(std::shared_ptr<AdmissionPlugin> plugin) {
+  admission_.push_back(std::move(plugin));
+}
+
+Result<void> Registry::runAdmission(const ResourceInfo& r, const std::string& ns, const json& obj,
+                                    const json* old, const WriteOptions& opts) {
+  if (admission_.empty()) return ok();
+  AdmissionAttributes a;
+  a.operation =
+      old ? AdmissionAttributes::Operation::Update : AdmissionAttributes::Operation::Create;
+  a.resource = &r;
+  a.ns = r.namespaced ? ns : "";
+  a.name = str(obj, {"metadata", "name"});
+  a.object = &obj;
+  a.old_object = old;
+  a.user = &opts.user;
+  a.dry_run = opts.dry_run;
+  AdmissionNotes scratch;
+  AdmissionNotes& notes = opts.notes ? *opts.notes : scratch;
+  for (const auto& plugin : admission_) SKIFF_TRY(plugin->validate(a, notes));
+  return ok();
+}
+
+}  // namespace skiff::master::api
