@@ -39,6 +39,7 @@ add_library(skiff_master_controllers
   src/controllers/node_ipam.cc
   src/controllers/endpoints.cc
   src/controllers/namespace.cc
+  src/controllers/root_ca_publisher.cc
   src/controllers/garbage_collector.cc
   src/controllers/node_lifecycle.cc
   src/controllers/podgc.cc

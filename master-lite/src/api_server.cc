@@ -148,6 +148,8 @@ class ApiServerImpl : public ApiServer {
     SKIFF_ASSIGN_OR_RETURN(auto sa_key, serviceaccount::RsaKey::fromPrivatePem(sa_pem));
     sa_tokens_ = std::make_shared<const serviceaccount::TokenIssuer>(std::move(sa_key));
     ro.service_account_tokens = sa_tokens_;
+    SKIFF_ASSIGN_OR_RETURN(ca_pem_, readFile(pki_.ca_cert));
+    ro.root_ca_pem = ca_pem_;
     ro.service_account_admission = true;
     registry_ = std::make_unique<api::Registry>(*store_, ro);
     SKIFF_TRY(registry_->bootstrap(advertise_, o.secure_port));
@@ -180,7 +182,6 @@ class ApiServerImpl : public ApiServer {
     SKIFF_ASSIGN_OR_RETURN(server_, startHttpsServer(so2, *handler_));
     // The admin kubeconfig (k3s style): loopback when bound to all addresses.
     std::string host_for_kc = o.bind_address == "0.0.0.0" ? "127.0.0.1" : o.bind_address;
-    SKIFF_ASSIGN_OR_RETURN(ca_pem_, readFile(pki_.ca_cert));
     const std::string& ca_pem = ca_pem_;
     SKIFF_ASSIGN_OR_RETURN(std::string cert_pem, readFile(pki_.admin_cert));
     SKIFF_ASSIGN_OR_RETURN(std::string key_pem, readFile(pki_.admin_key));

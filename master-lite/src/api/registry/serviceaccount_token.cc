@@ -147,14 +147,17 @@ Result<WriteResult> Registry::requestToken(const ResourceInfo& r, const std::str
   SKIFF_ASSIGN_OR_RETURN(auto issued,
                          options_.service_account_tokens->issueBound(request, now.count()));
   spec["audiences"] = issued.audiences;
-  json out = {{"kind", "TokenRequest"},
-              {"apiVersion", "authentication.k8s.io/v1"},
-              {"metadata", {{"name", name}, {"namespace", ns}, {"creationTimestamp", nullptr}}},
-              {"spec", spec},
-              {"status",
-               {{"token", issued.token},
-                {"expirationTimestamp",
-                 formatTime(Clock::time_point(std::chrono::seconds(issued.expiration)))}}}};
+  json out = {
+      {"kind", "TokenRequest"},
+      {"apiVersion", "authentication.k8s.io/v1"},
+      {"metadata", {{"name", name}, {"namespace", ns}, {"creationTimestamp", nullptr}}},
+      {"spec", spec},
+      {"status",
+       {{"token", issued.token},
+        // The requested lifetime even when the token's exp was extended: the kubelet
+        // refreshes at 80 % of what it asked for (upstream reports it the same way).
+        {"expirationTimestamp",
+         formatTime(Clock::time_point(now + std::chrono::seconds(request.expiration_seconds)))}}}};
   return WriteResult{out, true, true};
 }
 

@@ -15,6 +15,9 @@ namespace skiff::master::api {
 // `service_accounts` null: no ServiceAccount admission (RegistryOptions).
 StrategyPtr newPodStrategy(const DefaultingOptions& defaulting,
                            ServiceAccountLookup service_accounts = nullptr);
+// kubernetes.io/service-account-token Secrets get a legacy token signed by `tokens`.
+StrategyPtr newSecretStrategy(std::shared_ptr<const serviceaccount::TokenIssuer> tokens,
+                              std::string ca_pem, ServiceAccountLookup lookup);
 StrategyPtr newNamespaceStrategy();
 StrategyPtr newNodeStrategy();
 StrategyPtr newJobStrategy();

@@ -70,6 +70,7 @@ struct RegistryOptions {
   SignCsr sign_csr;
   // Signs ServiceAccount tokens (serviceaccounts/token). Unset = the subresource is not served.
   std::shared_ptr<const serviceaccount::TokenIssuer> service_account_tokens;
+  std::string root_ca_pem;  // ca.crt of legacy token Secrets
   // ServiceAccount admission on pod create (plugin/pkg/admission/serviceaccount): the account
   // must exist, and the kube-api-access-<suffix> volume is mounted. skiff-master turns it on.
   bool service_account_admission = false;
