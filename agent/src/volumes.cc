@@ -218,9 +218,9 @@ Result<void> VolumeManager::addProjection(const json& pod, const json& src,
   if (src.contains("serviceAccountToken")) {
     const json& s = src["serviceAccountToken"];
     std::string sa = pod["spec"].value("serviceAccountName", "default");
-    auto tok = objects_.serviceAccountToken(ns, sa, pod["metadata"].value("name", ""),
-                                            pod["metadata"].value("uid", ""),
-                                            s.value("expirationSeconds", 3607));
+    auto tok = objects_.serviceAccountToken(
+        ns, sa, s.value("audience", ""), pod["metadata"].value("name", ""),
+        pod["metadata"].value("uid", ""), s.value("expirationSeconds", 3607));
     if (!tok) return std::move(tok).error().wrap("get service account token for '" + sa + "'");
     files[s.value("path", "token")] = FileEntry{*tok, default_mode};
   }
@@ -338,6 +338,7 @@ Result<std::map<std::string, std::string>> VolumeManager::setupPod(const json& p
 }
 
 Result<void> VolumeManager::teardownPod(const std::string& uid) {
+  objects_.forgetPod(uid);
   std::string dir = podDir(uid);
   std::error_code ec;
   if (!fs::exists(dir, ec)) return ok();

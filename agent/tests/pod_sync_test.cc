@@ -53,7 +53,7 @@ class FakeObjects : public ObjectSource {
   Result<std::vector<json>> services(const std::string&) override { return svcs; }
   Result<std::string> serviceAccountToken(const std::string&, const std::string&,
                                           const std::string&, const std::string&,
-                                          int64_t) override {
+                                          const std::string&, int64_t) override {
     return std::string("token-abc");
   }
   Result<std::string> rootCa(const std::string&) override { return std::string("CA"); }
