@@ -183,8 +183,14 @@ Result<void> VolumeManager::addProjection(const json& pod, const json& src,
       if (s.value("optional", false) && cm.error().is(ErrorCode::NotFound)) return ok();
       return Error(ErrorCode::NotFound, "configmap \"" + name + "\" not found");
     }
-    SKIFF_TRY(addItems(cm->value("data", json::object()), false, s, "ConfigMap", name));
-    SKIFF_TRY(addItems(cm->value("binaryData", json::object()), true, s, "ConfigMap", name));
+    // data and binaryData are one key space: `items` may name keys of either.
+    json all = cm->value("data", json::object());
+    for (const auto& [k, v] : cm->value("binaryData", json::object()).items()) {
+      auto bytes = base64Decode(v.is_string() ? v.get<std::string>() : "");
+      if (!bytes) return Error(ErrorCode::Invalid, "configmap \"" + name + "\": bad binaryData");
+      all[k] = *bytes;
+    }
+    SKIFF_TRY(addItems(all, false, s, "ConfigMap", name));
   }
   if (src.contains("secret")) {
     const json& s = src["secret"];
