@@ -185,7 +185,8 @@ Result<void> VolumeManager::addProjection(const json& pod, const json& src,
     }
     // data and binaryData are one key space: `items` may name keys of either.
     json all = cm->value("data", json::object());
-    for (const auto& [k, v] : cm->value("binaryData", json::object()).items()) {
+    const json binary = cm->value("binaryData", json::object());
+    for (const auto& [k, v] : binary.items()) {
       auto bytes = base64Decode(v.is_string() ? v.get<std::string>() : "");
       if (!bytes) return Error(ErrorCode::Invalid, "configmap \"" + name + "\": bad binaryData");
       all[k] = *bytes;
