@@ -39,6 +39,7 @@ add_library(skiff_master_controllers
   src/controllers/node_ipam.cc
   src/controllers/endpoints.cc
   src/controllers/namespace.cc
+  src/controllers/root_ca_publisher.cc
   src/controllers/garbage_collector.cc
   src/controllers/node_lifecycle.cc
   src/controllers/podgc.cc
@@ -68,6 +69,7 @@ if(SKIFF_BUILD_TESTS)
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/cluster_controllers_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/workloads_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/controller_manager_test.cc
+      ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/root_ca_publisher_test.cc
     LIBS skiff_master_testing)
   skiff_script_test(NAME master.includes.scheduler_controllers_apart LABEL unit
     COMMAND ${CMAKE_CURRENT_LIST_DIR}/tests/check_includes.sh TIMEOUT 30)

@@ -1,5 +1,8 @@
 #include "skiff/agent/object_source.h"
 
+#include "skiff/agent/token_manager.h"
+#include "skiff/common/rfc3339.h"
+
 namespace skiff::agent {
 namespace {
 
@@ -8,7 +11,9 @@ using nlohmann::json;
 class ApiObjectSource final : public ObjectSource {
  public:
   ApiObjectSource(KubeClientPtr c, ServiceLister lister)
-      : c_(std::move(c)), lister_(std::move(lister)) {}
+      : c_(std::move(c)),
+        lister_(std::move(lister)),
+        tokens_([this](const TokenRequestSpec& s) { return requestToken(s); }) {}
 
   Result<json> configMap(const std::string& ns, const std::string& name) override {
     return c_->get(apiPath("", "v1", "configmaps", ns, name));
@@ -38,21 +43,14 @@ class ApiObjectSource final : public ObjectSource {
     return out;
   }
   Result<std::string> serviceAccountToken(const std::string& ns, const std::string& sa,
-                                          const std::string& pod_name, const std::string& pod_uid,
+                                          const std::string& audience, const std::string& pod_name,
+                                          const std::string& pod_uid,
                                           int64_t expiration_seconds) override {
-    json req = {
-        {"apiVersion", "authentication.k8s.io/v1"},
-        {"kind", "TokenRequest"},
-        {"spec",
-         {{"audiences", json::array()},
-          {"expirationSeconds", expiration_seconds},
-          {"boundObjectRef",
-           {{"kind", "Pod"}, {"apiVersion", "v1"}, {"name", pod_name}, {"uid", pod_uid}}}}}};
-    SKIFF_ASSIGN_OR_RETURN(auto resp,
-                           c_->create(apiPath("", "v1", "serviceaccounts", ns, sa, "token"), req));
-    std::string tok = resp.value("status", json::object()).value("token", "");
-    if (tok.empty()) return Error(ErrorCode::Invalid, "token request for '" + sa + "': no token");
-    return tok;
+    return tokens_.getServiceAccountToken(
+        {ns, sa, audience, expiration_seconds, pod_name, pod_uid});
+  }
+  void forgetPod(const std::string& pod_uid) override {
+    tokens_.deleteServiceAccountTokens(pod_uid);
   }
   Result<std::string> rootCa(const std::string& ns) override {
     auto cm = c_->get(apiPath("", "v1", "configmaps", ns, "kube-root-ca.crt"));
@@ -65,8 +63,33 @@ class ApiObjectSource final : public ObjectSource {
   }
 
  private:
+  Result<IssuedServiceAccountToken> requestToken(const TokenRequestSpec& s) {
+    json audiences = json::array();
+    if (!s.audience.empty()) audiences.push_back(s.audience);
+    json req = {
+        {"apiVersion", "authentication.k8s.io/v1"},
+        {"kind", "TokenRequest"},
+        {"spec",
+         {{"audiences", audiences},
+          {"expirationSeconds", s.expiration_seconds},
+          {"boundObjectRef",
+           {{"kind", "Pod"}, {"apiVersion", "v1"}, {"name", s.pod_name}, {"uid", s.pod_uid}}}}}};
+    SKIFF_ASSIGN_OR_RETURN(
+        auto resp,
+        c_->create(apiPath("", "v1", "serviceaccounts", s.ns, s.service_account, "token"), req));
+    const json& status = resp.value("status", json::object());
+    std::string tok = status.value("token", "");
+    auto exp = parseRfc3339(status.value("expirationTimestamp", ""));
+    if (tok.empty() || !exp) {
+      return Error(ErrorCode::Invalid,
+                   "token request for '" + s.service_account + "': no token in the response");
+    }
+    return IssuedServiceAccountToken{tok, *exp};
+  }
+
   KubeClientPtr c_;
   ServiceLister lister_;
+  ServiceAccountTokenManager tokens_;
 };
 
 }  // namespace

@@ -183,8 +183,15 @@ Result<void> VolumeManager::addProjection(const json& pod, const json& src,
       if (s.value("optional", false) && cm.error().is(ErrorCode::NotFound)) return ok();
       return Error(ErrorCode::NotFound, "configmap \"" + name + "\" not found");
     }
-    SKIFF_TRY(addItems(cm->value("data", json::object()), false, s, "ConfigMap", name));
-    SKIFF_TRY(addItems(cm->value("binaryData", json::object()), true, s, "ConfigMap", name));
+    // data and binaryData are one key space: `items` may name keys of either.
+    json all = cm->value("data", json::object());
+    const json binary = cm->value("binaryData", json::object());
+    for (const auto& [k, v] : binary.items()) {
+      auto bytes = base64Decode(v.is_string() ? v.get<std::string>() : "");
+      if (!bytes) return Error(ErrorCode::Invalid, "configmap \"" + name + "\": bad binaryData");
+      all[k] = *bytes;
+    }
+    SKIFF_TRY(addItems(all, false, s, "ConfigMap", name));
   }
   if (src.contains("secret")) {
     const json& s = src["secret"];
@@ -218,9 +225,9 @@ Result<void> VolumeManager::addProjection(const json& pod, const json& src,
   if (src.contains("serviceAccountToken")) {
     const json& s = src["serviceAccountToken"];
     std::string sa = pod["spec"].value("serviceAccountName", "default");
-    auto tok = objects_.serviceAccountToken(ns, sa, pod["metadata"].value("name", ""),
-                                            pod["metadata"].value("uid", ""),
-                                            s.value("expirationSeconds", 3607));
+    auto tok = objects_.serviceAccountToken(
+        ns, sa, s.value("audience", ""), pod["metadata"].value("name", ""),
+        pod["metadata"].value("uid", ""), s.value("expirationSeconds", 3607));
     if (!tok) return std::move(tok).error().wrap("get service account token for '" + sa + "'");
     files[s.value("path", "token")] = FileEntry{*tok, default_mode};
   }
@@ -338,6 +345,7 @@ Result<std::map<std::string, std::string>> VolumeManager::setupPod(const json& p
 }
 
 Result<void> VolumeManager::teardownPod(const std::string& uid) {
+  objects_.forgetPod(uid);
   std::string dir = podDir(uid);
   std::error_code ec;
   if (!fs::exists(dir, ec)) return ok();

@@ -155,7 +155,7 @@ class NullObjects : public ObjectSource {
   Result<std::vector<json>> services(const std::string&) override { return std::vector<json>{}; }
   Result<std::string> serviceAccountToken(const std::string&, const std::string&,
                                           const std::string&, const std::string&,
-                                          int64_t) override {
+                                          const std::string&, int64_t) override {
     return std::string("t");
   }
   Result<std::string> rootCa(const std::string&) override { return std::string("ca"); }

@@ -53,7 +53,7 @@ class FakeObjects : public ObjectSource {
   Result<std::vector<json>> services(const std::string&) override { return svcs; }
   Result<std::string> serviceAccountToken(const std::string&, const std::string&,
                                           const std::string&, const std::string&,
-                                          int64_t) override {
+                                          const std::string&, int64_t) override {
     return std::string("token-abc");
   }
   Result<std::string> rootCa(const std::string&) override { return std::string("CA"); }
@@ -317,6 +317,35 @@ TEST_F(PodSyncTest, ConfigMapVolumeIsWrittenAtomically) {
   EXPECT_TRUE(mounted);
   ASSERT_TRUE(syncer_->cleanupPod("u1"));
   EXPECT_FALSE(std::filesystem::exists(volumes_.podDir("u1")));
+}
+
+// The kube-api-access volume ServiceAccount admission adds: token, ca.crt (an item of the
+// kube-root-ca.crt ConfigMap, which has no binaryData) and namespace, behind ..data.
+TEST_F(PodSyncTest, ProjectedServiceAccountVolumeHasTokenCaAndNamespace) {
+  objects_.cms["default/kube-root-ca.crt"] = {{"data", {{"ca.crt", "PEM"}}}};
+  objects_.cms["default/bin"] = {{"binaryData", {{"b", "AAE="}}}};
+  json p = pod();
+  json sources = json::parse(R"([
+      {"serviceAccountToken":{"expirationSeconds":3607,"path":"token"}},
+      {"configMap":{"name":"kube-root-ca.crt","items":[{"key":"ca.crt","path":"ca.crt"}]}},
+      {"configMap":{"name":"bin","items":[{"key":"b","path":"bin"}]}},
+      {"downwardAPI":{"items":[{"path":"namespace",
+          "fieldRef":{"apiVersion":"v1","fieldPath":"metadata.namespace"}}]}}])");
+  p["spec"]["volumes"] = {
+      {{"name", "kube-api-access-abcde"}, {"projected", {{"sources", sources}}}}};
+  ASSERT_TRUE(syncer_->syncPod(p));
+  std::string dir =
+      volumes_.podDir("u1") + "/volumes/kubernetes.io~projected/kube-api-access-abcde";
+  auto read = [](const std::string& path) {
+    std::ifstream f(path);
+    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  };
+  EXPECT_EQ(read(dir + "/token"), "token-abc");
+  EXPECT_EQ(read(dir + "/ca.crt"), "PEM");
+  EXPECT_EQ(read(dir + "/namespace"), "default");
+  EXPECT_EQ(read(dir + "/bin"), std::string("\x00\x01", 2));
+  EXPECT_EQ(std::filesystem::read_symlink(dir + "/token").string(), "..data/token");
+  ASSERT_TRUE(syncer_->cleanupPod("u1"));
 }
 
 // imagePullPolicy as the kubelet's image manager applies it (pkg/kubelet/images/image_manager.go

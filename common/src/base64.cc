@@ -34,4 +34,28 @@ Result<std::string> base64Decode(std::string_view text) {
   return out;
 }
 
+std::string base64UrlEncode(std::string_view data) {
+  std::string s = base64Encode(data);
+  while (!s.empty() && s.back() == '=') s.pop_back();
+  for (char& c : s) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  return s;
+}
+
+Result<std::string> base64UrlDecode(std::string_view text) {
+  if (text.size() % 4 == 1) return Error(ErrorCode::Invalid, "decode base64url: bad length");
+  std::string s;
+  s.reserve(text.size() + 3);
+  for (char c : text) {
+    bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (!alnum && c != '-' && c != '_')
+      return Error(ErrorCode::Invalid, "decode base64url: invalid character");
+    s.push_back(c == '-' ? '+' : c == '_' ? '/' : c);
+  }
+  while (s.size() % 4 != 0) s.push_back('=');
+  return base64Decode(s);
+}
+
 }  // namespace skiff

@@ -161,6 +161,7 @@ int main(int argc, char** argv) {
   copts.cluster_cidr = ctl.cluster_cidr;
   copts.node_cidr_mask_size = ctl.node_cidr_mask_size;
   copts.node_monitor_grace_period = *grace;
+  copts.root_ca_pem = (*server)->rootCaPem();
   auto controllers = skiff::master::newControllerManager(client, copts);
   if (!controllers) {
     SKIFF_LOG_ERROR(lg, "Failed to set up the controllers",

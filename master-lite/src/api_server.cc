@@ -17,6 +17,7 @@
 #include "skiff/master/audit/auditor.h"
 #include "skiff/master/pki.h"
 #include "skiff/master/server.h"
+#include "skiff/master/serviceaccount/tokens.h"
 #include "skiff/master/store/store.h"
 
 namespace skiff::master {
@@ -137,6 +138,7 @@ class ApiServerImpl : public ApiServer {
   ApiClient& client() override { return *client_; }
   int port() const override { return server_->port(); }
   const std::string& advertiseAddress() const override { return advertise_; }
+  const std::string& rootCaPem() const override { return ca_pem_; }
   void stop() override {
     if (stopped_.exchange(true)) return;
     if (server_) server_->stop();
@@ -164,6 +166,13 @@ class ApiServerImpl : public ApiServer {
     ro.sign_csr = [pki](const std::string& csr, std::int64_t secs) {
       return signNodeClientCsr(pki, csr, secs);
     };
+    SKIFF_ASSIGN_OR_RETURN(std::string sa_pem, readFile(pki_.sa_key));
+    SKIFF_ASSIGN_OR_RETURN(auto sa_key, serviceaccount::RsaKey::fromPrivatePem(sa_pem));
+    sa_tokens_ = std::make_shared<const serviceaccount::TokenIssuer>(std::move(sa_key));
+    ro.service_account_tokens = sa_tokens_;
+    SKIFF_ASSIGN_OR_RETURN(ca_pem_, readFile(pki_.ca_cert));
+    ro.root_ca_pem = ca_pem_;
+    ro.service_account_admission = true;
     registry_ = std::make_unique<api::Registry>(*store_, ro);
     SKIFF_TRY(registry_->bootstrap(advertise_, o.secure_port));
     SKIFF_ASSIGN_OR_RETURN(auditor_, setUpAdmissionAndAudit(o, *registry_));
@@ -185,17 +194,19 @@ class ApiServerImpl : public ApiServer {
         return std::move(parsed).error().wrap("--token-auth-file '" + o.token_auth_file + "'");
       tokens = std::move(parsed).value();
     }
-    authn_ = std::make_unique<api::Authenticator>(*registry_, std::move(tokens));
+    authn_ = std::make_unique<api::Authenticator>(*registry_, std::move(tokens), sa_tokens_);
     api::HandlerOptions ho;
     ho.server_address = advertise_ + ":" + std::to_string(o.secure_port);
     ho.ready = [this] { return ready_.load(); };
+    ho.service_account_tokens = sa_tokens_;
+    ho.jwks_uri = "https://" + ho.server_address + "/openid/v1/jwks";
     handler_ = std::make_unique<api::Handler>(*registry_, *authn_, ho);
     handler_->setAuditor(auditor_.get());
     ServerOptions so2 = serverOptionsFor(o, pki_);
     SKIFF_ASSIGN_OR_RETURN(server_, startHttpsServer(so2, *handler_));
     // The admin kubeconfig (k3s style): loopback when bound to all addresses.
     std::string host_for_kc = o.bind_address == "0.0.0.0" ? "127.0.0.1" : o.bind_address;
-    SKIFF_ASSIGN_OR_RETURN(std::string ca_pem, readFile(pki_.ca_cert));
+    const std::string& ca_pem = ca_pem_;
     SKIFF_ASSIGN_OR_RETURN(std::string cert_pem, readFile(pki_.admin_cert));
     SKIFF_ASSIGN_OR_RETURN(std::string key_pem, readFile(pki_.admin_key));
     SKIFF_TRY(writeKubeconfig(o.kubeconfig_out,
@@ -218,6 +229,8 @@ class ApiServerImpl : public ApiServer {
   std::unique_ptr<api::Handler> handler_;
   std::unique_ptr<HttpsServer> server_;
   PkiFiles pki_;
+  std::shared_ptr<const serviceaccount::TokenIssuer> sa_tokens_;
+  std::string ca_pem_;
   std::string advertise_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> stopped_{false};

@@ -14,6 +14,7 @@
 
 #include "skiff/common/file.h"
 #include "skiff/common/kubeconfig.h"
+#include "skiff/master/serviceaccount/jwt.h"
 #include "x509_subject.h"
 
 namespace skiff::master {
@@ -144,6 +145,20 @@ Result<void> ensureClient(const PkiFiles& f, const std::string& cert_path,
   return writePair(cert_path, key_path, c.get(), k.get());
 }
 
+// sa.key/sa.pub: made once; sa.pub is rewritten from sa.key when missing.
+Result<void> ensureServiceAccountKey(const PkiFiles& f) {
+  if (exists(f.sa_key)) {
+    SKIFF_ASSIGN_OR_RETURN(std::string pem, readFile(f.sa_key));
+    auto key = serviceaccount::RsaKey::fromPrivatePem(pem);
+    if (!key) return std::move(key).error().wrap("load '" + f.sa_key + "'");
+    if (!exists(f.sa_pub)) SKIFF_TRY(writeFileAtomic(f.sa_pub, key->publicPem(), 0644));
+    return ok();
+  }
+  SKIFF_ASSIGN_OR_RETURN(auto key, serviceaccount::RsaKey::generate());
+  SKIFF_TRY(writeFileAtomic(f.sa_key, key.privatePem(), 0600));
+  return writeFileAtomic(f.sa_pub, key.publicPem(), 0644);
+}
+
 }  // namespace
 
 Result<PkiFiles> ensurePki(const PkiOptions& o) {
@@ -158,7 +173,9 @@ Result<PkiFiles> ensurePki(const PkiOptions& o) {
              o.dir + "/admin.crt",
              o.dir + "/admin.key",
              o.dir + "/apiserver-kubelet-client.crt",
-             o.dir + "/apiserver-kubelet-client.key"};
+             o.dir + "/apiserver-kubelet-client.key",
+             o.dir + "/sa.key",
+             o.dir + "/sa.pub"};
   Key ca_key;
   Cert ca;
   if (exists(f.ca_cert) && exists(f.ca_key)) {
@@ -177,6 +194,7 @@ Result<PkiFiles> ensurePki(const PkiOptions& o) {
   SKIFF_TRY(ensureClient(f, f.kubelet_client_cert, f.kubelet_client_key,
                          {"kube-apiserver-kubelet-client", {"system:masters"}}, ca.get(),
                          ca_key.get()));
+  SKIFF_TRY(ensureServiceAccountKey(f));
   // The serving certificate follows this start's names and addresses.
   SKIFF_ASSIGN_OR_RETURN(Key sk, newKey());
   SKIFF_ASSIGN_OR_RETURN(

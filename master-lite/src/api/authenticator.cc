@@ -38,6 +38,8 @@ Error unauthorized() { return Error(ErrorCode::Unauthorized, "Unauthorized"); }
 
 }  // namespace
 
+bool looksLikeJwt(const std::string& token);  // authenticator_serviceaccount.cc
+
 Result<std::map<std::string, TokenEntry>> parseTokenFile(const std::string& text) {
   std::map<std::string, TokenEntry> out;
   std::istringstream in(text);
@@ -69,6 +71,7 @@ Result<std::map<std::string, TokenEntry>> parseTokenFile(const std::string& text
 
 Result<UserInfo> Authenticator::authenticateToken(const std::string& token) {
   if (auto it = tokens_.find(token); it != tokens_.end()) return it->second.user;
+  if (sa_tokens_ && looksLikeJwt(token)) return authenticateServiceAccount(token);
   // Bootstrap token "abcdef.0123456789abcdef" -> secret kube-system/bootstrap-token-abcdef.
   auto dot = token.find('.');
   if (dot != 6 || token.size() != 23) return unauthorized();

@@ -67,6 +67,10 @@ Result<void> authorize(Registry& reg, const UserInfo& user, const RequestAttribu
     bool pub = p == "/healthz" || p == "/livez" || p == "/readyz" || p == "/version" ||
                p.rfind("/healthz/", 0) == 0 || p.rfind("/livez/", 0) == 0 ||
                p.rfind("/readyz/", 0) == 0;
+    // system:service-account-issuer-discovery: ServiceAccounts read the issuer documents.
+    if ((p == "/.well-known/openid-configuration" || p == "/openid/v1/jwks") &&
+        user.inGroup("system:serviceaccounts"))
+      return ok();
     if (pub || (authenticated && (p == "/api" || p.rfind("/api/", 0) == 0 || p == "/apis" ||
                                   p.rfind("/apis/", 0) == 0 || p.rfind("/openapi", 0) == 0))) {
       return ok();
@@ -113,6 +117,11 @@ Result<void> authorize(Registry& reg, const UserInfo& user, const RequestAttribu
           (v == "create" || v == "get" || v == "list" || v == "watch")) {
         return ok();
       }
+      // TokenRequest for the ServiceAccount of a pod on this node (NodeRestriction checks
+      // the bound pod in the registry).
+      if (g.empty() && res == "serviceaccounts" && a.subresource == "token" && v == "create" &&
+          podOnNodeReferences(reg, node, a.ns, res, a.name))
+        return ok();
       if (g.empty() &&
           (res == "secrets" || res == "configmaps" || res == "serviceaccounts" ||
            res == "persistentvolumeclaims") &&

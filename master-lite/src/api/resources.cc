@@ -61,8 +61,8 @@ std::vector<ResourceInfo> build() {
   v.push_back(make("", "v1", "resourcequotas", "resourcequota", "ResourceQuota", true, {"quota"},
                    {}, {status("", "v1", "ResourceQuota")}));
   v.push_back(make("", "v1", "secrets", "secret", "Secret", true, {}, {}, {}));
-  v.push_back(
-      make("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, {"sa"}, {}, {}));
+  v.push_back(make("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, {"sa"},
+                   {}, {{"token", "authentication.k8s.io", "v1", "TokenRequest", {"create"}}}));
   v.push_back(make("", "v1", "services", "service", "Service", true, {"svc"}, all,
                    {status("", "v1", "Service")}));
   // apps/v1

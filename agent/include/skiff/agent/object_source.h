@@ -24,11 +24,16 @@ class ObjectSource {
   virtual Result<nlohmann::json> secret(const std::string& ns, const std::string& name) = 0;
   // Services of the namespace (and of "default" for the kubernetes service), for env vars.
   virtual Result<std::vector<nlohmann::json>> services(const std::string& ns) = 0;
-  // A bound ServiceAccount token (TokenRequest); audience empty = the API server's.
+  // A bound ServiceAccount token (TokenRequest bound to the pod); audience empty = the API
+  // server's. The API source caches tokens and refreshes them at 80 % of their life
+  // (ServiceAccountTokenManager).
   virtual Result<std::string> serviceAccountToken(const std::string& ns, const std::string& sa,
+                                                  const std::string& audience,
                                                   const std::string& pod_name,
                                                   const std::string& pod_uid,
                                                   int64_t expiration_seconds) = 0;
+  // The pod's volumes are gone: forget what was cached for it (its tokens).
+  virtual void forgetPod(const std::string& pod_uid) { (void)pod_uid; }
   // PEM of the cluster CA the pods should trust (kube-root-ca.crt ConfigMap).
   virtual Result<std::string> rootCa(const std::string& ns) = 0;
 };

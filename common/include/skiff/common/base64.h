@@ -15,4 +15,10 @@ std::string base64Encode(std::string_view data);
 // character outside the alphabet is an Invalid error.
 Result<std::string> base64Decode(std::string_view text);
 
+// URL-safe base64 without padding (RFC 4648 §5, RFC 7515 "base64url"), as JSON Web Tokens and
+// JWKs carry bytes.
+std::string base64UrlEncode(std::string_view data);
+// Strict: only the URL-safe alphabet, no padding, no whitespace; a length of 1 mod 4 is invalid.
+Result<std::string> base64UrlDecode(std::string_view text);
+
 }  // namespace skiff

@@ -46,6 +46,8 @@ class ApiServer {
   virtual ApiClient& client() = 0;
   virtual int port() const = 0;
   virtual const std::string& advertiseAddress() const = 0;
+  // PEM of the cluster CA (published to pods as the kube-root-ca.crt ConfigMap).
+  virtual const std::string& rootCaPem() const = 0;
   virtual void stop() = 0;
 };
 

@@ -3,7 +3,7 @@
 // First-start PKI for skiff-master (reference/kube-api-surface.md §8): a CA, a serving
 // certificate with every name and address clients use, an admin client certificate
 // (CN=kubernetes-admin, O=system:masters) and the client certificate the API server presents to
-// node agents; plus the admin kubeconfig.
+// node agents; the ServiceAccount signing key pair; plus the admin kubeconfig.
 
 #include <cstdint>
 #include <string>
@@ -24,6 +24,9 @@ struct PkiFiles {
   std::string server_cert, server_key;
   std::string admin_cert, admin_key;
   std::string kubelet_client_cert, kubelet_client_key;
+  // The ServiceAccount token signing key pair (kubeadm's sa.key/sa.pub): RSA, created on the
+  // first start and kept, so tokens issued before a restart stay valid.
+  std::string sa_key, sa_pub;
 };
 
 // Loads the CA and client certificates when present (creating them otherwise) and (re)issues the

@@ -70,13 +70,36 @@ HttpResponse serveOpenApiV2(const NonResourceRequest&) {
   return r;
 }
 
+// ServiceAccount issuer discovery (OIDC): the document and the key set other systems verify
+// the cluster's ServiceAccount tokens with.
+HttpResponse serveOpenIdConfiguration(const NonResourceRequest& rq) {
+  const auto& tokens = rq.options.service_account_tokens;
+  if (!tokens) return notFoundPath();
+  return jsonResponse(200, tokens->openidConfiguration(rq.options.jwks_uri));
+}
+
+HttpResponse serveJwks(const NonResourceRequest& rq) {
+  const auto& tokens = rq.options.service_account_tokens;
+  if (!tokens) return notFoundPath();
+  HttpResponse r = jsonResponse(200, tokens->jwks());
+  r.content_type = "application/jwk-set+json";
+  return r;
+}
+
 const std::map<std::string, NonResourceFn>& exactPaths() {
   static const std::map<std::string, NonResourceFn> paths = {
-      {"/healthz", serveHealth},       {"/livez", serveHealth},
-      {"/healthz/ping", serveHealth},  {"/livez/ping", serveHealth},
-      {"/readyz", serveReadyz},        {"/version", serveVersion},
-      {"/api", serveDiscoveryRoot},    {"/apis", serveDiscoveryRoot},
-      {"/openapi/v3", serveOpenApiV3}, {"/openapi/v2", serveOpenApiV2},
+      {"/healthz", serveHealth},
+      {"/livez", serveHealth},
+      {"/healthz/ping", serveHealth},
+      {"/livez/ping", serveHealth},
+      {"/readyz", serveReadyz},
+      {"/version", serveVersion},
+      {"/api", serveDiscoveryRoot},
+      {"/apis", serveDiscoveryRoot},
+      {"/openapi/v3", serveOpenApiV3},
+      {"/openapi/v2", serveOpenApiV2},
+      {"/.well-known/openid-configuration", serveOpenIdConfiguration},
+      {"/openid/v1/jwks", serveJwks},
   };
   return paths;
 }

@@ -80,6 +80,7 @@ Result<WriteResult> Registry::create(const ResourceInfo& r, const std::string& n
   static const std::map<std::pair<std::string, std::string>, SubresourceCreate> subresources = {
       {{"Pod", "binding"}, &Registry::bindPod},
       {{"Pod", "eviction"}, &Registry::evictPod},
+      {{"ServiceAccount", "token"}, &Registry::requestToken},
   };
   auto it = subresources.find({r.kind, subresource});
   if (it == subresources.end()) {

@@ -4,6 +4,7 @@
 // node's agent confirms it is gone (a second delete with grace 0).
 #include <chrono>
 
+#include "serviceaccount_admission.h"
 #include "skiff/master/api/defaults.h"
 #include "skiff/master/api/object_util.h"
 #include "strategies.h"
@@ -18,9 +19,11 @@ bool hasDeletionTimestamp(const json& obj) {
 
 class PodStrategy : public Strategy {
  public:
-  explicit PodStrategy(DefaultingOptions defaulting) : defaulting_(defaulting) {}
+  PodStrategy(DefaultingOptions defaulting, ServiceAccountLookup service_accounts)
+      : defaulting_(defaulting), service_accounts_(std::move(service_accounts)) {}
 
   Result<void> admitCreate(const ResourceInfo&, json& obj, const WriteOptions&) override {
+    if (service_accounts_) SKIFF_TRY(admitPodServiceAccount(obj, service_accounts_));
     admitNewPod(obj, defaulting_);
     json status = json::object();
     status["phase"] = "Pending";
@@ -66,12 +69,14 @@ class PodStrategy : public Strategy {
 
  private:
   DefaultingOptions defaulting_;
+  ServiceAccountLookup service_accounts_;
 };
 
 }  // namespace
 
-StrategyPtr newPodStrategy(const DefaultingOptions& defaulting) {
-  return std::make_shared<PodStrategy>(defaulting);
+StrategyPtr newPodStrategy(const DefaultingOptions& defaulting,
+                           ServiceAccountLookup service_accounts) {
+  return std::make_shared<PodStrategy>(defaulting, std::move(service_accounts));
 }
 
 }  // namespace skiff::master::api

@@ -105,6 +105,17 @@ Registry::Registry(store::Store& store, RegistryOptions options)
   auto services = std::make_shared<ServiceStrategy>(store_, options_);
   state_->kubernetes_service_ip = services->firstClusterIp();
   registerBuiltinStrategies(state_->strategies, options_, std::move(services));
+  // ServiceAccounts: pods are admitted against them, token Secrets are filled from them.
+  ServiceAccountLookup accounts = [this](const std::string& ns, const std::string& name) {
+    return get(*findResource("", "v1", "serviceaccounts"), ns, name);
+  };
+  if (options_.service_account_admission)
+    state_->strategies.add("", "pods", newPodStrategy(options_.defaulting, accounts));
+  if (options_.service_account_tokens) {
+    state_->strategies.add(
+        "", "secrets",
+        newSecretStrategy(options_.service_account_tokens, options_.root_ca_pem, accounts));
+  }
 }
 
 Registry::~Registry() = default;

@@ -6,12 +6,18 @@
 #include <memory>
 
 #include "service_strategy.h"
+#include "serviceaccount_admission.h"
 #include "skiff/master/api/registry.h"
 #include "skiff/master/api/strategy.h"
 
 namespace skiff::master::api {
 
-StrategyPtr newPodStrategy(const DefaultingOptions& defaulting);
+// `service_accounts` null: no ServiceAccount admission (RegistryOptions).
+StrategyPtr newPodStrategy(const DefaultingOptions& defaulting,
+                           ServiceAccountLookup service_accounts = nullptr);
+// kubernetes.io/service-account-token Secrets get a legacy token signed by `tokens`.
+StrategyPtr newSecretStrategy(std::shared_ptr<const serviceaccount::TokenIssuer> tokens,
+                              std::string ca_pem, ServiceAccountLookup lookup);
 StrategyPtr newNamespaceStrategy();
 StrategyPtr newNodeStrategy();
 StrategyPtr newJobStrategy();

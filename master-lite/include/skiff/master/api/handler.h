@@ -73,6 +73,10 @@ struct HandlerOptions {
   std::chrono::seconds default_watch_timeout{1800};
   std::chrono::seconds bookmark_interval{60};
   std::function<bool()> ready;  // /readyz
+  // /.well-known/openid-configuration and /openid/v1/jwks (ServiceAccount issuer discovery);
+  // 404 when unset. `jwks_uri` is the JWKS address the configuration document names.
+  std::shared_ptr<const serviceaccount::TokenIssuer> service_account_tokens;
+  std::string jwks_uri;
 };
 
 // What the audit log records about one request; the handler fills it in as it serves it

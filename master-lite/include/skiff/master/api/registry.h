@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -26,6 +27,7 @@
 #include "skiff/master/api/strategy.h"
 #include "skiff/master/client/api_client.h"
 #include "skiff/master/selectors.h"
+#include "skiff/master/serviceaccount/tokens.h"
 #include "skiff/master/store/store.h"
 
 namespace skiff::master::api {
@@ -35,6 +37,9 @@ using json = nlohmann::json;
 struct UserInfo {
   std::string name;
   std::vector<std::string> groups;
+  // Defaulted so that {name, groups} initialisers stay warning-free.
+  std::string uid = {};                                        // "" when the source has none
+  std::map<std::string, std::vector<std::string>> extra = {};  // user.Info's Extra
   bool inGroup(const std::string& g) const;
 };
 
@@ -66,6 +71,12 @@ struct RegistryOptions {
   using SignCsr =
       std::function<Result<std::string>(const std::string& csr_pem, std::int64_t seconds)>;
   SignCsr sign_csr;
+  // Signs ServiceAccount tokens (serviceaccounts/token). Unset = the subresource is not served.
+  std::shared_ptr<const serviceaccount::TokenIssuer> service_account_tokens;
+  std::string root_ca_pem;  // ca.crt of legacy token Secrets
+  // ServiceAccount admission on pod create (plugin/pkg/admission/serviceaccount): the account
+  // must exist, and the kube-api-access-<suffix> volume is mounted. skiff-master turns it on.
+  bool service_account_admission = false;
 };
 
 // A list request's selection, shared by list, watch and deletecollection.
@@ -171,6 +182,13 @@ class Registry {
   Result<WriteResult> evictPod(const ResourceInfo& r, const std::string& ns,
                                const std::string& name, const json& eviction,
                                const WriteOptions& opts);
+  // serviceaccounts/token (serviceaccount_token.cc).
+  Result<WriteResult> requestToken(const ResourceInfo& r, const std::string& ns,
+                                   const std::string& name, const json& token_request,
+                                   const WriteOptions& opts);
+  Result<void> bindTokenRequest(const std::string& ns, const std::string& sa_name,
+                                const json& bound_object_ref,
+                                serviceaccount::BoundTokenRequest& request);
   Result<WriteResult> applyCreate(const ResourceInfo& r, const std::string& ns,
                                   const std::string& name, const json& patch,
                                   const WriteOptions& opts);

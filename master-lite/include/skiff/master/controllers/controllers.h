@@ -29,6 +29,9 @@ std::unique_ptr<Controller> newEndpointSliceController(ApiClient& client,
 std::unique_ptr<Controller> newNamespaceController(ApiClient& client, std::shared_ptr<Clock> clock);
 std::unique_ptr<Controller> newServiceAccountController(ApiClient& client,
                                                         std::shared_ptr<Clock> clock);
+// Publishes the ConfigMap kube-root-ca.crt (data ca.crt = `ca_pem`) in every namespace.
+std::unique_ptr<Controller> newRootCaPublisher(ApiClient& client, std::shared_ptr<Clock> clock,
+                                               std::string ca_pem);
 std::unique_ptr<Controller> newGarbageCollector(ApiClient& client, std::shared_ptr<Clock> clock);
 
 struct NodeIpamOptions {

@@ -1,0 +1,84 @@
+// Root CA publisher (pkg/controller/certificates/rootcacertpublisher): the ConfigMap
+// kube-root-ca.crt with the cluster CA in every active namespace, put back when it is deleted
+// or its data edited. Pods read it through their kube-api-access volume to trust the API server.
+#include "skiff/common/log.h"
+#include "skiff/master/controllers/controllers.h"
+#include "skiff/master/informer/meta.h"
+
+namespace skiff::master {
+namespace {
+
+constexpr char kRootCaName[] = "kube-root-ca.crt";
+constexpr char kDescription[] =
+    "Contains a CA bundle that can be used to verify the kube-apiserver when using internal "
+    "endpoints such as the internal service IP or kubernetes.default.svc. No other usage is "
+    "guaranteed across distributions of Kubernetes clusters.";
+
+class RootCaPublisher : public Controller {
+ public:
+  RootCaPublisher(ApiClient& client, std::shared_ptr<Clock> clock, std::string ca_pem)
+      : Controller("root-ca-cert-publisher", clock), client_(client), ca_(std::move(ca_pem)) {}
+
+  void registerHandlers(SharedInformers& inf) override {
+    inf.get(gvr::kNamespaces)
+        .addEventHandlers({
+            .on_add = [this](const json& o) { queue().add(meta::name(o)); },
+            .on_update = [this](const json&, const json& n) { queue().add(meta::name(n)); },
+            .on_delete = nullptr,
+        });
+    auto ours = [this](const json& cm) {
+      if (meta::name(cm) == kRootCaName) queue().add(meta::ns(cm));
+    };
+    inf.get(gvr::kConfigMaps)
+        .addEventHandlers({
+            .on_add = nullptr,
+            .on_update = [ours](const json&, const json& n) { ours(n); },
+            .on_delete = ours,
+        });
+  }
+
+  Result<void> sync(const std::string& ns) override {
+    auto got = client_.get(gvr::kNamespaces, "", ns);
+    if (!got) return got.error().is(ErrorCode::NotFound) ? Result<void>{} : std::move(got).error();
+    if (meta::isDeleting(*got)) return {};
+    auto cm = client_.get(gvr::kConfigMaps, ns, kRootCaName);
+    if (!cm) {
+      if (!cm.error().is(ErrorCode::NotFound)) return std::move(cm).error();
+      json obj = {{"apiVersion", "v1"},
+                  {"kind", "ConfigMap"},
+                  {"metadata",
+                   {{"name", kRootCaName},
+                    {"namespace", ns},
+                    {"annotations", {{"kubernetes.io/description", kDescription}}}}},
+                  {"data", {{"ca.crt", ca_}}}};
+      auto r = client_.create(gvr::kConfigMaps, ns, obj);
+      if (!r && !r.error().is(ErrorCode::AlreadyExists)) return std::move(r).error();
+      return {};
+    }
+    json want = {{"ca.crt", ca_}};
+    if (cm->value("data", json()) == want &&
+        meta::at(*cm, {"metadata", "annotations", "kubernetes.io/description"}) == kDescription)
+      return {};
+    json next = *cm;
+    next["data"] = want;
+    next.erase("binaryData");
+    next["metadata"]["annotations"]["kubernetes.io/description"] = kDescription;
+    auto r = client_.update(gvr::kConfigMaps, ns, next);
+    if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
+    if (!r) queue().add(ns);  // deleted meanwhile: create it again
+    return {};
+  }
+
+ private:
+  ApiClient& client_;
+  std::string ca_;
+};
+
+}  // namespace
+
+std::unique_ptr<Controller> newRootCaPublisher(ApiClient& client, std::shared_ptr<Clock> clock,
+                                               std::string ca_pem) {
+  return std::make_unique<RootCaPublisher>(client, std::move(clock), std::move(ca_pem));
+}
+
+}  // namespace skiff::master
