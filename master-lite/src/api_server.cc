@@ -13,7 +13,9 @@
 #include "skiff/common/log.h"
 #include "skiff/master/api/handler.h"
 #include "skiff/master/api/registry.h"
+#include "skiff/master/api/reviews.h"
 #include "skiff/master/pki.h"
+#include "skiff/master/rbac/bootstrap_policy.h"
 #include "skiff/master/server.h"
 #include "skiff/master/store/store.h"
 
@@ -142,8 +144,16 @@ class ApiServerImpl : public ApiServer {
     ro.sign_csr = [pki](const std::string& csr, std::int64_t secs) {
       return signNodeClientCsr(pki, csr, secs);
     };
+    ro.sign_client_csr = [pki](const std::string& csr, std::int64_t secs) {
+      return signClientCsr(pki, csr, secs);
+    };
     registry_ = std::make_unique<api::Registry>(*store_, ro);
     SKIFF_TRY(registry_->bootstrap(advertise_, o.secure_port));
+    SKIFF_ASSIGN_OR_RETURN(rbac::ReconcileReport policy,
+                           rbac::reconcileBootstrapPolicy(*registry_));
+    SKIFF_LOG_INFO(
+        lg(), "Bootstrap RBAC policy reconciled", skiff::log::kv("created", policy.created),
+        skiff::log::kv("updated", policy.updated), skiff::log::kv("unchanged", policy.unchanged));
     client_ = api::newInProcessClient(*registry_);
     // kube-system/kube-dns: the cluster DNS address each agent serves node-locally (issue 18).
     if (auto dns_ip = clusterDnsIpFor(o.service_cluster_ip_range); !dns_ip) {
@@ -163,6 +173,7 @@ class ApiServerImpl : public ApiServer {
       tokens = std::move(parsed).value();
     }
     authn_ = std::make_unique<api::Authenticator>(*registry_, std::move(tokens));
+    api::registerTokenReview(*registry_, *authn_);
     api::HandlerOptions ho;
     ho.server_address = advertise_ + ":" + std::to_string(o.secure_port);
     ho.ready = [this] { return ready_.load(); };

@@ -32,6 +32,7 @@ class ControllerManagerImpl : public ControllerManager {
     add(newEndpointSliceController(client_, clock), 1);
     add(newNamespaceController(client_, clock), 1);
     add(newServiceAccountController(client_, clock), 1);
+    add(newClusterRoleAggregationController(client_, clock), 1);
     add(newGarbageCollector(client_, clock), opts_.concurrent_syncs);
     if (opts_.allocate_node_cidrs) {
       NodeIpamOptions ipam;

@@ -1,9 +1,33 @@
 #include "csr_approval.h"
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <memory>
+
 #include "skiff/common/base64.h"
 #include "skiff/master/api/object_util.h"
 
 namespace skiff::master::api {
+
+std::set<std::string> csrOrganizations(const std::string& csr_pem) {
+  std::set<std::string> out;
+  std::unique_ptr<BIO, decltype(&BIO_free)> b(
+      BIO_new_mem_buf(csr_pem.data(), static_cast<int>(csr_pem.size())), BIO_free);
+  if (!b) return out;
+  std::unique_ptr<X509_REQ, decltype(&X509_REQ_free)> req(
+      PEM_read_bio_X509_REQ(b.get(), nullptr, nullptr, nullptr), X509_REQ_free);
+  if (!req) return out;
+  X509_NAME* name = X509_REQ_get_subject_name(req.get());
+  for (int i = -1; (i = X509_NAME_get_index_by_NID(name, NID_organizationName, i)) >= 0;) {
+    ASN1_STRING* v = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
+    unsigned char* utf8 = nullptr;
+    int n = ASN1_STRING_to_UTF8(&utf8, v);
+    if (n >= 0) out.insert(std::string(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(n)));
+    OPENSSL_free(utf8);
+  }
+  return out;
+}
 
 bool autoApproves(const std::string& signer, const UserInfo& user) {
   bool node_client = signer == "kubernetes.io/kube-apiserver-client-kubelet";

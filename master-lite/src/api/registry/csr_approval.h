@@ -5,11 +5,17 @@
 // kubernetes.io/kube-apiserver-client-kubelet from a bootstrapper, a node or an admin is
 // approved and signed on create.
 
+#include <set>
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 #include "skiff/master/api/registry.h"
 
 namespace skiff::master::api {
+
+// The O= values of a PEM certificate request's subject (empty when it does not parse).
+std::set<std::string> csrOrganizations(const std::string& csr_pem);
 
 // Whether `user` may have a `signer` CSR approved on create.
 bool autoApproves(const std::string& signer, const UserInfo& user);

@@ -105,11 +105,18 @@ Registry::Registry(store::Store& store, RegistryOptions options)
   auto services = std::make_shared<ServiceStrategy>(store_, options_);
   state_->kubernetes_service_ip = services->firstClusterIp();
   registerBuiltinStrategies(state_->strategies, options_, std::move(services));
+  registerRbacStrategies(*this);
+  if (auto followed = state_->policy.follow(store_); !followed) {
+    SKIFF_LOG_ERROR(registryLog(), "Following RBAC objects failed",
+                    skiff::log::kv("err", followed.error().message()));
+  }
 }
 
 Registry::~Registry() = default;
 
 StrategyRegistry& Registry::strategies() { return state_->strategies; }
+
+rbac::PolicyIndex& Registry::policy() { return state_->policy; }
 
 std::string Registry::prefix(const ResourceInfo& r, const std::string& ns) const {
   std::string group = r.group.empty() ? "core" : r.group;

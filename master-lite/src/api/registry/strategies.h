@@ -15,7 +15,13 @@ StrategyPtr newPodStrategy(const DefaultingOptions& defaulting);
 StrategyPtr newNamespaceStrategy();
 StrategyPtr newNodeStrategy();
 StrategyPtr newJobStrategy();
-StrategyPtr newCertificateSigningRequestStrategy(RegistryOptions::SignCsr sign);
+StrategyPtr newCertificateSigningRequestStrategy(RegistryOptions::SignCsr sign,
+                                                 RegistryOptions::SignCsr sign_client);
+
+// Role, ClusterRole, RoleBinding, ClusterRoleBinding (rbac_strategy.cc) and the access reviews
+// that need no authenticator (review_strategy.cc): validation, roleRef immutability,
+// escalation prevention, SubjectAccessReview and friends.
+void registerRbacStrategies(Registry& registry);
 
 // Registers every built-in kind's strategy in `table`; `services` is the Service strategy
 // (its allocators are also the registry's, for the `kubernetes` Service).

@@ -19,6 +19,12 @@ FieldErrors Strategy::validate(const ResourceInfo& r, const json& obj, const jso
 
 Result<void> Strategy::admitCreate(const ResourceInfo&, json&, const WriteOptions&) { return ok(); }
 
+Result<json> Strategy::review(const ResourceInfo& r, const std::string&, json,
+                              const WriteOptions&) {
+  return Error(ErrorCode::Unsupported,
+               "create is not supported on resources of kind \"" + r.resource + "\"");
+}
+
 void Strategy::prepareForUpdate(const ResourceInfo& r, json& obj, const json& old) const {
   if (!r.hasSubresource("status")) return;
   if (old.contains("status"))
@@ -39,6 +45,11 @@ json Strategy::prepareForStatusUpdate(const ResourceInfo&, const json& obj, cons
 }
 
 Result<void> Strategy::admitUpdate(const ResourceInfo&, json&, const json&) { return ok(); }
+
+Result<void> Strategy::admitUpdateBy(const ResourceInfo&, const json&, const json&,
+                                     const WriteOptions&) {
+  return ok();
+}
 
 void Strategy::afterUpdate(const ResourceInfo&, const json&, const json&) {}
 
@@ -72,7 +83,7 @@ void registerBuiltinStrategies(StrategyRegistry& table, const RegistryOptions& o
   table.add("", "nodes", newNodeStrategy());
   table.add("batch", "jobs", newJobStrategy());
   table.add("certificates.k8s.io", "certificatesigningrequests",
-            newCertificateSigningRequestStrategy(options.sign_csr));
+            newCertificateSigningRequestStrategy(options.sign_csr, options.sign_client_csr));
 }
 
 }  // namespace skiff::master::api

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,6 +28,10 @@
 #include "skiff/master/selectors.h"
 #include "skiff/master/store/store.h"
 
+namespace skiff::master::rbac {
+class PolicyIndex;
+}
+
 namespace skiff::master::api {
 
 using json = nlohmann::json;
@@ -34,6 +39,8 @@ using json = nlohmann::json;
 struct UserInfo {
   std::string name;
   std::vector<std::string> groups;
+  std::string uid{};
+  std::map<std::string, std::vector<std::string>> extra{};
   bool inGroup(const std::string& g) const;
 };
 
@@ -63,6 +70,9 @@ struct RegistryOptions {
   using SignCsr =
       std::function<Result<std::string>(const std::string& csr_pem, std::int64_t seconds)>;
   SignCsr sign_csr;
+  // The kubernetes.io/kube-apiserver-client signer: signs a user's client certificate request
+  // once the CSR is approved (`kubectl certificate approve`). Unset = such CSRs stay unsigned.
+  SignCsr sign_client_csr;
 };
 
 // A list request's selection, shared by list, watch and deletecollection.
@@ -143,6 +153,8 @@ class Registry {
   store::Store& store() { return store_; }
   // The per-kind strategies (strategy.h); CustomResourceDefinitions add theirs here.
   StrategyRegistry& strategies();
+  // The RBAC objects of the store, indexed by subject and kept current (rbac/policy_index.h).
+  rbac::PolicyIndex& policy();
 
  private:
   struct State;
@@ -155,6 +167,8 @@ class Registry {
   Result<json> read(const ResourceInfo& r, const std::string& ns, const std::string& name,
                     std::int64_t* mod_revision);
   Result<WriteResult> createObject(const ResourceInfo& r, const std::string& ns, json obj,
+                                   const WriteOptions& opts);
+  Result<WriteResult> createReview(const ResourceInfo& r, const std::string& ns, json obj,
                                    const WriteOptions& opts);
   Result<WriteResult> storeCreated(const ResourceInfo& r, const std::string& ns, json obj,
                                    const WriteOptions& opts, Strategy& strategy);

@@ -29,6 +29,9 @@ std::unique_ptr<Controller> newEndpointSliceController(ApiClient& client,
 std::unique_ptr<Controller> newNamespaceController(ApiClient& client, std::shared_ptr<Clock> clock);
 std::unique_ptr<Controller> newServiceAccountController(ApiClient& client,
                                                         std::shared_ptr<Clock> clock);
+// ClusterRoles with an aggregationRule get the rules of the ClusterRoles their selectors match.
+std::unique_ptr<Controller> newClusterRoleAggregationController(ApiClient& client,
+                                                                std::shared_ptr<Clock> clock);
 std::unique_ptr<Controller> newGarbageCollector(ApiClient& client, std::shared_ptr<Clock> clock);
 
 struct NodeIpamOptions {
