@@ -61,8 +61,18 @@ class ClusterRoleAggregationController : public Controller {
     }
     if (role->value("rules", json::array()) == rules) return {};
     json next = *role;
-    next["rules"] = std::move(rules);
+    next["rules"] = rules;
     auto r = client_.update(kClusterRoles, "", next);
+    if (!r && r.error().is(ErrorCode::Conflict)) {
+      // The cache lags a write this controller just made (edit changes when view does): the
+      // rules are computed, only the resourceVersion is stale.
+      auto cur = client_.get(kClusterRoles, "", key);
+      if (!cur)
+        return cur.error().is(ErrorCode::NotFound) ? Result<void>{} : std::move(cur).error();
+      if (!aggregates(*cur)) return {};
+      (*cur)["rules"] = std::move(rules);
+      r = client_.update(kClusterRoles, "", *cur);
+    }
     if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
     return {};
   }

@@ -82,4 +82,43 @@ expect_has "$out" 'pods is forbidden: User "bob" cannot list resource "pods" in 
 out=$(ka auth whoami --as bob); expect_has "$out" "bob"
 out=$(ka get pods -n team --as bob --as-group system:masters 2>&1 || true)
 expect_has "$out" 'groups "system:masters" is forbidden: User "alice" cannot impersonate resource "groups"'
+
+# A user through a CSR (kubernetes.io/kube-apiserver-client, `kubectl certificate approve`),
+# bound to view in team: the same decisions as for a token user.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/O=dev/CN=carol" \
+  -keyout "$T/carol.key" -out "$T/carol.csr" >/dev/null 2>&1
+k create -f - >/dev/null <<Y
+{"apiVersion":"certificates.k8s.io/v1","kind":"CertificateSigningRequest","metadata":{"name":"carol"},
+ "spec":{"signerName":"kubernetes.io/kube-apiserver-client","usages":["client auth"],"expirationSeconds":86400,
+ "request":"$(base64 -w0 "$T/carol.csr")"}}
+Y
+expect_eq "$(k get csr carol -o jsonpath='{.status.certificate}')" "" "certificate before approval"
+k certificate approve carol >/dev/null
+expect_has "$(k get csr carol)" "Approved,Issued"
+k get csr carol -o jsonpath='{.status.certificate}' | base64 -d >"$T/carol.crt"
+kubectl --kubeconfig "$T/carol.kubeconfig" config set-cluster c --server "$SRV" \
+  --certificate-authority "$T/data/pki/ca.crt" >/dev/null
+kubectl --kubeconfig "$T/carol.kubeconfig" config set-credentials carol --client-certificate "$T/carol.crt" \
+  --client-key "$T/carol.key" --embed-certs >/dev/null
+kubectl --kubeconfig "$T/carol.kubeconfig" config set-context c --cluster c --user carol >/dev/null
+kubectl --kubeconfig "$T/carol.kubeconfig" config use-context c >/dev/null
+kc() { timeout 20 kubectl --kubeconfig "$T/carol.kubeconfig" "$@"; }
+expect_has "$(kc auth whoami)" "[dev system:authenticated]"
+out=$(kc get pods -n team 2>&1 || true)
+expect_has "$out" 'pods is forbidden: User "carol" cannot list resource "pods" in API group "" in the namespace "team"'
+k create rolebinding carol-view -n team --clusterrole=view --user=carol >/dev/null
+out=$(kc get pods -n team 2>&1); expect_has "$out" "No resources found in team namespace."
+out=$(kc create configmap x -n team 2>&1 || true)
+expect_has "$out" 'configmaps is forbidden: User "carol" cannot create resource "configmaps" in API group "" in the namespace "team"'
+expect_eq "$(kc auth can-i list pods -n kube-system || true)" "no" "carol kube-system"
+# Nobody gets system:masters from this signer.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/O=system:masters/CN=mallory" \
+  -keyout "$T/m.key" -out "$T/m.csr" >/dev/null 2>&1
+out=$(k create -f - 2>&1 <<Y || true
+{"apiVersion":"certificates.k8s.io/v1","kind":"CertificateSigningRequest","metadata":{"name":"mallory"},
+ "spec":{"signerName":"kubernetes.io/kube-apiserver-client","usages":["client auth"],
+ "request":"$(base64 -w0 "$T/m.csr")"}}
+Y
+)
+expect_has "$out" "use of kubernetes.io/kube-apiserver-client signer with system:masters group is not allowed"
 echo "PASS"
