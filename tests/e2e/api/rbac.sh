@@ -28,7 +28,7 @@ out=$(k get clusterrolebinding cluster-admin -o wide)
 expect_has "$out" "ClusterRole/cluster-admin"
 expect_has "$out" "system:masters"
 # view is aggregated from system:aggregate-to-view by the controller.
-for _ in $(seq 1 50); do
+for _ in $(seq 1 200); do
   [ -n "$(k get clusterrole view -o jsonpath='{.rules[0].verbs}')" ] && break; sleep 0.1
 done
 expect_has "$(k get clusterrole view -o jsonpath='{.rules[*].resources}')" "pods/log"
