@@ -5,6 +5,7 @@
 // does, and may not ask for system:masters (the CertificateSubjectRestriction admission).
 #include "csr_approval.h"
 #include "skiff/common/base64.h"
+#include "skiff/master/api/authorizer.h"
 #include "skiff/master/api/object_util.h"
 #include "strategies.h"
 
@@ -14,8 +15,8 @@ namespace {
 class CertificateSigningRequestStrategy : public Strategy {
  public:
   CertificateSigningRequestStrategy(RegistryOptions::SignCsr sign,
-                                    RegistryOptions::SignCsr sign_client)
-      : sign_(std::move(sign)), sign_client_(std::move(sign_client)) {}
+                                    RegistryOptions::SignCsr sign_client, Registry& registry)
+      : sign_(std::move(sign)), sign_client_(std::move(sign_client)), registry_(registry) {}
 
   Result<void> admitCreate(const ResourceInfo& r, json& obj, const WriteOptions& opts) override {
     json& spec = obj["spec"];
@@ -28,7 +29,19 @@ class CertificateSigningRequestStrategy : public Strategy {
     spec["username"] = opts.user.name;
     spec["groups"] = opts.user.groups;
     obj["status"] = json::object();
-    if (sign_ && autoApproves(spec.value("signerName", ""), opts.user)) {
+    std::string pem;
+    if (spec.value("request", json()).is_string())
+      pem = base64Decode(spec["request"].get<std::string>()).value_or("");
+    auto may = [&](const std::string& sub) {
+      rbac::Attributes a;
+      a.user = opts.user.name;
+      a.verb = "create";
+      a.api_group = "certificates.k8s.io";
+      a.resource = "certificatesigningrequests";
+      a.subresource = sub;
+      return authorizeAttributes(registry_, opts.user, a).allowed;
+    };
+    if (sign_ && autoApproves(spec.value("signerName", ""), pem, opts.user.name, may)) {
       SKIFF_TRY(approveAndSign(r, obj, sign_));
     }
     return ok();
@@ -83,14 +96,16 @@ class CertificateSigningRequestStrategy : public Strategy {
 
   RegistryOptions::SignCsr sign_;
   RegistryOptions::SignCsr sign_client_;
+  Registry& registry_;
 };
 
 }  // namespace
 
 StrategyPtr newCertificateSigningRequestStrategy(RegistryOptions::SignCsr sign,
-                                                 RegistryOptions::SignCsr sign_client) {
+                                                 RegistryOptions::SignCsr sign_client,
+                                                 Registry& registry) {
   return std::make_shared<CertificateSigningRequestStrategy>(std::move(sign),
-                                                             std::move(sign_client));
+                                                             std::move(sign_client), registry);
 }
 
 }  // namespace skiff::master::api

@@ -104,7 +104,7 @@ Registry::Registry(store::Store& store, RegistryOptions options)
     : store_(store), options_(std::move(options)), state_(std::make_unique<State>()) {
   auto services = std::make_shared<ServiceStrategy>(store_, options_);
   state_->kubernetes_service_ip = services->firstClusterIp();
-  registerBuiltinStrategies(state_->strategies, options_, std::move(services));
+  registerBuiltinStrategies(state_->strategies, options_, std::move(services), *this);
   registerRbacStrategies(*this);
   if (auto followed = state_->policy.follow(store_); !followed) {
     SKIFF_LOG_ERROR(registryLog(), "Following RBAC objects failed",

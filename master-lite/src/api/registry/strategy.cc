@@ -76,14 +76,15 @@ StrategyPtr StrategyRegistry::forResource(const ResourceInfo& r) const {
 }
 
 void registerBuiltinStrategies(StrategyRegistry& table, const RegistryOptions& options,
-                               std::shared_ptr<ServiceStrategy> services) {
+                               std::shared_ptr<ServiceStrategy> services, Registry& registry) {
   table.add("", "pods", newPodStrategy(options.defaulting));
   table.add("", "services", std::move(services));
   table.add("", "namespaces", newNamespaceStrategy());
   table.add("", "nodes", newNodeStrategy());
   table.add("batch", "jobs", newJobStrategy());
-  table.add("certificates.k8s.io", "certificatesigningrequests",
-            newCertificateSigningRequestStrategy(options.sign_csr, options.sign_client_csr));
+  table.add(
+      "certificates.k8s.io", "certificatesigningrequests",
+      newCertificateSigningRequestStrategy(options.sign_csr, options.sign_client_csr, registry));
 }
 
 }  // namespace skiff::master::api
