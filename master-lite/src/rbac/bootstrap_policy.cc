@@ -83,6 +83,10 @@ json crb(const std::string& name, json subjects, bool defaults = true) {
 json group(const std::string& n) { return subject("Group", n); }
 json user(const std::string& n) { return subject("User", n); }
 
+void aggregateToRoles(std::vector<json>& v);
+void componentRoles(std::vector<json>& v);
+void controlPlaneRoles(std::vector<json>& v);
+
 std::vector<json> clusterRoles() {
   std::vector<json> v;
   v.push_back(
@@ -107,6 +111,13 @@ std::vector<json> clusterRoles() {
   v.push_back(aggregated("admin", kAggAdmin, json::object()));
   v.push_back(aggregated("edit", kAggEdit, {{kAggAdmin, "true"}}));
   v.push_back(aggregated("view", kAggView, {{kAggEdit, "true"}}));
+  aggregateToRoles(v);
+  componentRoles(v);
+  return v;
+}
+
+// What admin, edit and view aggregate (policy.go's system:aggregate-to-*).
+void aggregateToRoles(std::vector<json>& v) {
   v.push_back(clusterRole(
       "system:aggregate-to-admin",
       json::array({rule({"create"}, {"authorization.k8s.io"}, {"localsubjectaccessreviews"}),
@@ -165,6 +176,10 @@ std::vector<json> clusterRoles() {
            rule(kRead, {"networking.k8s.io"},
                 {"networkpolicies", "ingresses", "ingresses/status"})}),
       {{kAggView, "true"}}));
+}
+
+// The components' roles: nodes, kube-proxy, DNS, bootstrappers, auth delegation.
+void componentRoles(std::vector<json>& v) {
   v.push_back(clusterRole("system:heapster",
                           json::array({rule(kRead, {""}, {"events", "pods", "nodes", "namespaces"}),
                                        rule(kRead, {"extensions"}, {"deployments"})})));
@@ -213,6 +228,11 @@ std::vector<json> clusterRoles() {
       "system:auth-delegator",
       json::array({rule({"create"}, {"authentication.k8s.io"}, {"tokenreviews"}),
                    rule({"create"}, {"authorization.k8s.io"}, {"subjectaccessreviews"})})));
+  controlPlaneRoles(v);
+}
+
+// The control plane's roles: controller manager, scheduler, issuer discovery, CSR signers.
+void controlPlaneRoles(std::vector<json>& v) {
   v.push_back(clusterRole(
       "system:kube-controller-manager",
       json::array({eventsRule(), rule({"create"}, {"coordination.k8s.io"}, {"leases"}),
@@ -271,7 +291,6 @@ std::vector<json> clusterRoles() {
                             json::array({rule({"approve"}, {"certificates.k8s.io"}, {"signers"},
                                               {std::string("kubernetes.io/") + signer})})));
   }
-  return v;
 }
 
 std::vector<json> clusterRoleBindings() {
