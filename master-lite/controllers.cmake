@@ -30,6 +30,7 @@ target_link_libraries(skiff_master_scheduler PUBLIC skiff_master_informer skiff_
 
 add_library(skiff_master_controllers
   src/controllers/controller.cc
+  src/controllers/clusterrole_aggregation.cc
   src/controllers/util.cc
   src/controllers/expectations.cc
   src/controllers/replicaset.cc
@@ -63,6 +64,7 @@ if(SKIFF_BUILD_TESTS)
       ${CMAKE_CURRENT_LIST_DIR}/tests/informer/informer_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/scheduler/scheduler_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/expectations_test.cc
+      ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/clusterrole_aggregation_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/replicaset_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/deployment_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/daemonset_test.cc

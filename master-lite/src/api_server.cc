@@ -14,8 +14,10 @@
 #include "skiff/master/admission/pod_security.h"
 #include "skiff/master/api/handler.h"
 #include "skiff/master/api/registry.h"
+#include "skiff/master/api/reviews.h"
 #include "skiff/master/audit/auditor.h"
 #include "skiff/master/pki.h"
+#include "skiff/master/rbac/bootstrap_policy.h"
 #include "skiff/master/server.h"
 #include "skiff/master/serviceaccount/tokens.h"
 #include "skiff/master/store/store.h"
@@ -166,6 +168,9 @@ class ApiServerImpl : public ApiServer {
     ro.sign_csr = [pki](const std::string& csr, std::int64_t secs) {
       return signNodeClientCsr(pki, csr, secs);
     };
+    ro.sign_client_csr = [pki](const std::string& csr, std::int64_t secs) {
+      return signClientCsr(pki, csr, secs);
+    };
     SKIFF_ASSIGN_OR_RETURN(std::string sa_pem, readFile(pki_.sa_key));
     SKIFF_ASSIGN_OR_RETURN(auto sa_key, serviceaccount::RsaKey::fromPrivatePem(sa_pem));
     sa_tokens_ = std::make_shared<const serviceaccount::TokenIssuer>(std::move(sa_key));
@@ -175,6 +180,11 @@ class ApiServerImpl : public ApiServer {
     ro.service_account_admission = true;
     registry_ = std::make_unique<api::Registry>(*store_, ro);
     SKIFF_TRY(registry_->bootstrap(advertise_, o.secure_port));
+    SKIFF_ASSIGN_OR_RETURN(rbac::ReconcileReport policy,
+                           rbac::reconcileBootstrapPolicy(*registry_));
+    SKIFF_LOG_INFO(
+        lg(), "Bootstrap RBAC policy reconciled", skiff::log::kv("created", policy.created),
+        skiff::log::kv("updated", policy.updated), skiff::log::kv("unchanged", policy.unchanged));
     SKIFF_ASSIGN_OR_RETURN(auditor_, setUpAdmissionAndAudit(o, *registry_));
     client_ = api::newInProcessClient(*registry_);
     // kube-system/kube-dns: the cluster DNS address each agent serves node-locally (issue 18).
@@ -195,6 +205,7 @@ class ApiServerImpl : public ApiServer {
       tokens = std::move(parsed).value();
     }
     authn_ = std::make_unique<api::Authenticator>(*registry_, std::move(tokens), sa_tokens_);
+    api::registerTokenReview(*registry_, *authn_);
     api::HandlerOptions ho;
     ho.server_address = advertise_ + ":" + std::to_string(o.secure_port);
     ho.ready = [this] { return ready_.load(); };

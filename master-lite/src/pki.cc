@@ -204,8 +204,12 @@ Result<PkiFiles> ensurePki(const PkiOptions& o) {
   return f;
 }
 
-Result<std::string> signNodeClientCsr(const PkiFiles& pki, const std::string& csr_pem,
-                                      std::int64_t seconds) {
+namespace {
+
+// Signs `csr_pem` as a client certificate; `node_only` requires CN=system:node:<name>,
+// O=system:nodes (the kubelet client signer).
+Result<std::string> signClient(const PkiFiles& pki, const std::string& csr_pem,
+                               std::int64_t seconds, bool node_only) {
   Bio b(BIO_new_mem_buf(csr_pem.data(), static_cast<int>(csr_pem.size())));
   Req req(PEM_read_bio_X509_REQ(b.get(), nullptr, nullptr, nullptr));
   if (!req) return Error(ErrorCode::Invalid, "PEM block type must be CERTIFICATE REQUEST");
@@ -215,10 +219,11 @@ Result<std::string> signNodeClientCsr(const PkiFiles& pki, const std::string& cs
   }
   X509_NAME* name = X509_REQ_get_subject_name(req.get());
   Subject subj = readCertSubject(name);
-  if (subj.cn.rfind("system:node:", 0) != 0 || subj.cn.size() <= 12 ||
-      subj.orgs != std::vector<std::string>{"system:nodes"}) {
+  if (node_only && (subj.cn.rfind("system:node:", 0) != 0 || subj.cn.size() <= 12 ||
+                    subj.orgs != std::vector<std::string>{"system:nodes"})) {
     return Error(ErrorCode::Invalid, "subject must be CN=system:node:<name>, O=system:nodes");
   }
+  if (subj.cn.empty()) return Error(ErrorCode::Invalid, "subject must have a common name (CN)");
   SKIFF_ASSIGN_OR_RETURN(std::string cpem, readFile(pki.ca_cert));
   SKIFF_ASSIGN_OR_RETURN(std::string kpem, readFile(pki.ca_key));
   SKIFF_ASSIGN_OR_RETURN(Cert ca, readCert(cpem));
@@ -227,6 +232,18 @@ Result<std::string> signNodeClientCsr(const PkiFiles& pki, const std::string& cs
   SKIFF_ASSIGN_OR_RETURN(Cert c, issue(pub.get(), subj, ca.get(), ca_key.get(),
                                        static_cast<long>(seconds), false, "clientAuth", {}, {}));
   return pemOf(c.get());
+}
+
+}  // namespace
+
+Result<std::string> signNodeClientCsr(const PkiFiles& pki, const std::string& csr_pem,
+                                      std::int64_t seconds) {
+  return signClient(pki, csr_pem, seconds, true);
+}
+
+Result<std::string> signClientCsr(const PkiFiles& pki, const std::string& csr_pem,
+                                  std::int64_t seconds) {
+  return signClient(pki, csr_pem, seconds, false);
 }
 
 Result<void> writeKubeconfig(const std::string& path, const std::string& server_url,

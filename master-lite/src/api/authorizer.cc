@@ -1,9 +1,10 @@
-// Authorization: system:masters, the Node authorizer's rules, bootstrappers' CSRs, discovery.
+// Authorization: the Node authorizer's rules, then RBAC (authorizer.h).
 #include "skiff/master/api/authorizer.h"
 
 #include <algorithm>
 
 #include "skiff/master/api/object_util.h"
+#include "skiff/master/rbac/policy_index.h"
 
 namespace skiff::master::api {
 namespace {
@@ -55,102 +56,106 @@ bool podOnNodeReferences(Registry& reg, const std::string& node, const std::stri
   return false;
 }
 
+// The Node authorizer (plugin/pkg/auth/authorizer/node) with NodeRestriction's outcomes: a node
+// reads services, endpoints and its pods' secrets/configmaps/serviceaccounts/claims, writes its
+// own Node, Lease, pod status and events, creates CSRs and mirror pods.
+bool nodeAllows(Registry& reg, const std::string& node, const rbac::Attributes& a) {
+  if (!a.resource_request) return false;
+  const std::string& res = a.resource;
+  const std::string& g = a.api_group;
+  const std::string& v = a.verb;
+  const ResourceInfo* pods = findResource("", "v1", "pods");
+  if (g.empty() && (res == "services" || res == "endpoints" || res == "namespaces") &&
+      allowed(kRead, v))
+    return true;
+  if (g == "discovery.k8s.io" && res == "endpointslices" && allowed(kRead, v)) return true;
+  if (g.empty() && res == "nodes") {
+    if (allowed(kRead, v)) return true;
+    if ((v == "create" || v == "update" || v == "patch") && (a.name.empty() || a.name == node))
+      return true;
+  }
+  if (g.empty() && res == "pods") {
+    if (allowed(kRead, v) && a.subresource.empty()) return true;
+    bool status_write = (v == "update" || v == "patch") && a.subresource == "status";
+    bool del = v == "delete" && a.subresource.empty();
+    if (status_write || del) {
+      auto pod = reg.get(*pods, a.ns, a.name);
+      if (pod && str(*pod, {"spec", "nodeName"}) == node) return true;
+    }
+    if (v == "create" && a.subresource.empty()) return true;  // static (mirror) pods
+  }
+  if ((g.empty() || g == "events.k8s.io") && res == "events" &&
+      (v == "create" || v == "update" || v == "patch"))
+    return true;
+  if (g == "coordination.k8s.io" && res == "leases" && a.ns == "kube-node-lease" &&
+      (a.name == node || a.name.empty()) &&
+      (v == "get" || v == "create" || v == "update" || v == "patch" || v == "delete")) {
+    return true;
+  }
+  if (g == "certificates.k8s.io" && res == "certificatesigningrequests" && a.subresource.empty() &&
+      (v == "create" || v == "get" || v == "list" || v == "watch")) {
+    return true;
+  }
+  // TokenRequest for the ServiceAccount of a pod on this node (NodeRestriction checks the bound
+  // pod in the registry).
+  if (g.empty() && res == "serviceaccounts" && a.subresource == "token" && v == "create" &&
+      podOnNodeReferences(reg, node, a.ns, res, a.name))
+    return true;
+  return g.empty() &&
+         (res == "secrets" || res == "configmaps" || res == "serviceaccounts" ||
+          res == "persistentvolumeclaims") &&
+         v == "get" && podOnNodeReferences(reg, node, a.ns, res, a.name);
+}
+
 }  // namespace
 
-Result<void> authorize(Registry& reg, const UserInfo& user, const RequestAttributes& a) {
-  if (user.inGroup("system:masters")) return ok();
-  bool authenticated = user.inGroup("system:authenticated") || !user.name.empty();
-  if (!a.resource) {
-    // Non-resource URLs: health, version and discovery for everyone authenticated
-    // (system:discovery, system:public-info-viewer); health and version for anyone.
-    const std::string& p = a.path;
-    bool pub = p == "/healthz" || p == "/livez" || p == "/readyz" || p == "/version" ||
-               p.rfind("/healthz/", 0) == 0 || p.rfind("/livez/", 0) == 0 ||
-               p.rfind("/readyz/", 0) == 0;
-    // system:service-account-issuer-discovery: ServiceAccounts read the issuer documents.
-    if ((p == "/.well-known/openid-configuration" || p == "/openid/v1/jwks") &&
-        user.inGroup("system:serviceaccounts"))
-      return ok();
-    if (pub || (authenticated && (p == "/api" || p.rfind("/api/", 0) == 0 || p == "/apis" ||
-                                  p.rfind("/apis/", 0) == 0 || p.rfind("/openapi", 0) == 0))) {
-      return ok();
-    }
+rbac::Attributes attributesOf(const UserInfo& user, const RequestAttributes& a) {
+  rbac::Attributes out;
+  out.user = user.name;
+  out.verb = a.verb;
+  out.resource_request = a.resource != nullptr;
+  if (a.resource) {
+    out.api_group = a.resource->group;
+    out.resource = a.resource->resource;
+  }
+  out.subresource = a.subresource;
+  out.ns = a.ns;
+  out.name = a.name;
+  out.path = a.path;
+  return out;
+}
+
+AuthzDecision authorizeAttributes(Registry& reg, const UserInfo& user, const rbac::Attributes& a) {
+  if (user.inGroup("system:nodes") && user.name.rfind("system:node:", 0) == 0 &&
+      nodeAllows(reg, user.name.substr(12), a)) {
+    return {true, ""};
+  }
+  rbac::Decision d = reg.policy().authorize({user.name, user.groups}, a);
+  return {d.allowed, d.reason};
+}
+
+Error forbidden(const UserInfo& user, const rbac::Attributes& a, const std::string& reason) {
+  std::string who = user.name;
+  std::string msg;
+  if (!a.resource_request) {
+    msg = "forbidden: User \"" + who + "\" cannot " + a.verb + " path \"" + a.path + "\"";
   } else {
-    const std::string& res = a.resource->resource;
-    const std::string& g = a.resource->group;
-    const std::string& v = a.verb;
-    if (user.inGroup("system:nodes") && user.name.rfind("system:node:", 0) == 0) {
-      std::string node = user.name.substr(12);
-      // The Node authorizer + NodeRestriction admission, simplified to the same outcomes.
-      if (g.empty() && (res == "services" || res == "endpoints" || res == "namespaces") &&
-          allowed(kRead, v))
-        return ok();
-      if (g == "discovery.k8s.io" && res == "endpointslices" && allowed(kRead, v)) return ok();
-      if (g.empty() && res == "nodes") {
-        if (allowed(kRead, v)) return ok();
-        if ((v == "create" || v == "update" || v == "patch") && (a.name.empty() || a.name == node))
-          return ok();
-      }
-      if (g.empty() && res == "pods") {
-        if (allowed(kRead, v) && a.subresource.empty()) return ok();
-        if ((v == "update" || v == "patch") && a.subresource == "status") {
-          auto pod = reg.get(*a.resource, a.ns, a.name);
-          if (pod && str(*pod, {"spec", "nodeName"}) == node) return ok();
-        }
-        if (v == "delete" && a.subresource.empty()) {
-          auto pod = reg.get(*a.resource, a.ns, a.name);
-          if (pod && str(*pod, {"spec", "nodeName"}) == node) return ok();
-        }
-        if (v == "create" && a.subresource.empty()) return ok();  // static (mirror) pods
-      }
-      if (g.empty() && res == "events" && (v == "create" || v == "update" || v == "patch"))
-        return ok();
-      if (g == "events.k8s.io" && res == "events" &&
-          (v == "create" || v == "update" || v == "patch"))
-        return ok();
-      if (g == "coordination.k8s.io" && res == "leases" && a.ns == "kube-node-lease" &&
-          (a.name == node || a.name.empty()) &&
-          (v == "get" || v == "create" || v == "update" || v == "patch" || v == "delete")) {
-        return ok();
-      }
-      if (g == "certificates.k8s.io" && res == "certificatesigningrequests" &&
-          (v == "create" || v == "get" || v == "list" || v == "watch")) {
-        return ok();
-      }
-      // TokenRequest for the ServiceAccount of a pod on this node (NodeRestriction checks
-      // the bound pod in the registry).
-      if (g.empty() && res == "serviceaccounts" && a.subresource == "token" && v == "create" &&
-          podOnNodeReferences(reg, node, a.ns, res, a.name))
-        return ok();
-      if (g.empty() &&
-          (res == "secrets" || res == "configmaps" || res == "serviceaccounts" ||
-           res == "persistentvolumeclaims") &&
-          v == "get" && podOnNodeReferences(reg, node, a.ns, res, a.name)) {
-        return ok();
-      }
-    }
-    if (user.inGroup("system:bootstrappers") && g == "certificates.k8s.io" &&
-        res == "certificatesigningrequests" &&
-        (v == "create" || v == "get" || v == "list" || v == "watch")) {
-      return ok();
-    }
+    std::string qualified = a.api_group.empty() ? a.resource : a.resource + "." + a.api_group;
+    std::string res = a.resource + (a.subresource.empty() ? "" : "/" + a.subresource);
+    msg = (a.name.empty() ? qualified : qualified + " \"" + a.name + "\"") +
+          " is forbidden: User \"" + who + "\" cannot " + a.verb + " resource \"" + res +
+          "\" in API group \"" + a.api_group + "\"" +
+          (a.ns.empty() ? " at the cluster scope" : " in the namespace \"" + a.ns + "\"");
   }
-  std::string who = user.name.empty() ? "system:anonymous" : user.name;
-  if (!a.resource) {
-    return Error(ErrorCode::Forbidden,
-                 "forbidden: User \"" + who + "\" cannot " + a.verb + " path \"" + a.path + "\"");
-  }
-  std::string res = a.resource->resource + (a.subresource.empty() ? "" : "/" + a.subresource);
-  std::string subject = a.name.empty()
-                            ? a.resource->qualifiedResource() + " is forbidden"
-                            : a.resource->qualifiedResource() + " \"" + a.name + "\" is forbidden";
-  std::string msg = subject + ": User \"" + who + "\" cannot " + a.verb + " resource \"" + res +
-                    "\" in API group \"" + a.resource->group + "\"";
-  if (a.resource->namespaced && !a.ns.empty())
-    msg += " in the namespace \"" + a.ns + "\"";
-  else if (!a.resource->namespaced)
-    msg += " at the cluster scope";
+  if (!reason.empty()) msg += ": " + reason;
   return Error(ErrorCode::Forbidden, msg);
+}
+
+Result<void> authorize(Registry& reg, const UserInfo& user, const RequestAttributes& a) {
+  rbac::Attributes attrs = attributesOf(user, a);
+  AuthzDecision d = authorizeAttributes(reg, user, attrs);
+  if (d.allowed) return ok();
+  return forbidden(user, attrs, d.reason);
 }
 
 }  // namespace skiff::master::api

@@ -56,7 +56,7 @@ json apiResourceList(const std::string& group, const std::string& version) {
               {"singularName", r.singular},
               {"namespaced", r.namespaced},
               {"kind", r.kind},
-              {"verbs", standardVerbs()}};
+              {"verbs", r.servedVerbs()}};
     if (!r.short_names.empty()) e["shortNames"] = r.short_names;
     if (!r.categories.empty()) e["categories"] = r.categories;
     resources.push_back(e);
@@ -93,7 +93,7 @@ json aggregatedDiscovery(bool core, const std::string& version) {
                   {"responseKind", {{"group", r.group}, {"version", r.version}, {"kind", r.kind}}},
                   {"scope", r.namespaced ? "Namespaced" : "Cluster"},
                   {"singularResource", r.singular},
-                  {"verbs", standardVerbs()}};
+                  {"verbs", r.servedVerbs()}};
         if (!r.short_names.empty()) e["shortNames"] = r.short_names;
         if (!r.categories.empty()) e["categories"] = r.categories;
         json subs = json::array();

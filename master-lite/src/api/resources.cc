@@ -34,6 +34,33 @@ ResourceInfo make(std::string group, std::string version, std::string resource,
   return r;
 }
 
+// RBAC (stored) and the reviews of authentication.k8s.io and authorization.k8s.io (create only).
+void addAccessResources(std::vector<ResourceInfo>& v) {
+  const std::string rbac = "rbac.authorization.k8s.io";
+  v.push_back(make(rbac, "v1", "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding",
+                   false, {}, {}, {}));
+  v.push_back(make(rbac, "v1", "clusterroles", "clusterrole", "ClusterRole", false, {}, {}, {}));
+  v.push_back(make(rbac, "v1", "rolebindings", "rolebinding", "RoleBinding", true, {}, {}, {}));
+  v.push_back(make(rbac, "v1", "roles", "role", "Role", true, {}, {}, {}));
+  auto review = [&](const std::string& g, std::string res, std::string singular, std::string kind,
+                    bool namespaced) {
+    auto r =
+        make(g, "v1", std::move(res), std::move(singular), std::move(kind), namespaced, {}, {}, {});
+    r.verbs = {"create"};
+    v.push_back(std::move(r));
+  };
+  review("authentication.k8s.io", "selfsubjectreviews", "selfsubjectreview", "SelfSubjectReview",
+         false);
+  review("authentication.k8s.io", "tokenreviews", "tokenreview", "TokenReview", false);
+  const std::string az = "authorization.k8s.io";
+  review(az, "localsubjectaccessreviews", "localsubjectaccessreview", "LocalSubjectAccessReview",
+         true);
+  review(az, "selfsubjectaccessreviews", "selfsubjectaccessreview", "SelfSubjectAccessReview",
+         false);
+  review(az, "selfsubjectrulesreviews", "selfsubjectrulesreview", "SelfSubjectRulesReview", false);
+  review(az, "subjectaccessreviews", "subjectaccessreview", "SubjectAccessReview", false);
+}
+
 std::vector<ResourceInfo> build() {
   std::vector<ResourceInfo> v;
   const std::vector<std::string> all{"all"};
@@ -114,6 +141,7 @@ std::vector<ResourceInfo> build() {
                    {status("policy", "v1", "PodDisruptionBudget")}, true));
   v.push_back(make("scheduling.k8s.io", "v1", "priorityclasses", "priorityclass", "PriorityClass",
                    false, {"pc"}, {}, {}));
+  addAccessResources(v);
   return v;
 }
 
@@ -124,6 +152,10 @@ const SubresourceInfo* ResourceInfo::subresource(const std::string& name) const 
     if (s.name == name) return &s;
   }
   return nullptr;
+}
+
+const std::vector<std::string>& ResourceInfo::servedVerbs() const {
+  return verbs.empty() ? standardVerbs() : verbs;
 }
 
 const std::vector<ResourceInfo>& allResources() {
@@ -143,6 +175,9 @@ const std::vector<GroupInfo>& allGroups() {
       {"policy", {"v1"}},
       {"scheduling.k8s.io", {"v1"}},
       {"extensions", {"v1beta1"}},
+      {"authentication.k8s.io", {"v1"}},
+      {"authorization.k8s.io", {"v1"}},
+      {"rbac.authorization.k8s.io", {"v1"}},
   };
   return g;
 }

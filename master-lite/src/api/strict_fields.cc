@@ -134,6 +134,11 @@ Keys topLevel(const ResourceInfo& r) {
     return Keys{"apiVersion",    "kind",        "metadata",        "value",
                 "globalDefault", "description", "preemptionPolicy"};
   if (kind == "Event") return Keys{};  // two schemas (core, events.k8s.io): not checked
+  if (kind == "Role") return Keys{"apiVersion", "kind", "metadata", "rules"};
+  if (kind == "ClusterRole")
+    return Keys{"apiVersion", "kind", "metadata", "rules", "aggregationRule"};
+  if (kind == "RoleBinding" || kind == "ClusterRoleBinding")
+    return Keys{"apiVersion", "kind", "metadata", "subjects", "roleRef"};
   return Keys{"apiVersion", "kind", "metadata", "spec", "status"};
 }
 

@@ -205,6 +205,12 @@ const std::map<std::string, std::vector<Col>> kColumnsByKind{
       c("RequestedDuration", "string", 0, "The requested duration."),
       c("Condition", "string", 0, "Condition of the CSR.")}},
     {"LimitRange", {kName, c("Created At", "date", 0, "Creation timestamp")}},
+    {"Role", {kName, c("Created At", "date", 0, kAge.description)}},
+    {"RoleBinding",
+     {kName, c("Role", "string", 0, "Role is used to reference the Role or ClusterRole."), kAge,
+      c("Users", "string", 1, "Users in the roleBinding"),
+      c("Groups", "string", 1, "Groups in the roleBinding"),
+      c("ServiceAccounts", "string", 1, "ServiceAccounts in the roleBinding")}},
     {"ResourceQuota",
      {kName, kAge,
       c("Request", "string", 0,
@@ -229,6 +235,8 @@ json tableColumns(const ResourceInfo& r) {
   const auto& m = kColumnsByKind;
   std::string key = r.kind;
   if (r.kind == "ReplicationController") key = "ReplicaSet";
+  if (r.kind == "ClusterRole") key = "Role";
+  if (r.kind == "ClusterRoleBinding") key = "RoleBinding";
   if (r.kind == "Event" && !r.group.empty()) key = "";
   auto it = m.find(key);
   static const std::vector<Col> kDefault{kName, kAge};

@@ -210,6 +210,26 @@ json eventRow(const json& ev, Clock::time_point now) {
                       since(first, now), std::to_string(count), str(ev, {"metadata", "name"})});
 }
 
+// printRoleBinding: ROLE is kind/name; -o wide lists subjects by kind (rbac.SubjectsStrings).
+json bindingRow(const json& obj, Clock::time_point now) {
+  std::string users, groups, sas;
+  auto add = [](std::string& list, const std::string& v) {
+    list += (list.empty() ? "" : ", ") + v;
+  };
+  for (const auto& s : obj.value("subjects", json::array())) {
+    std::string kind = s.value("kind", ""), name = s.value("name", "");
+    if (kind == "User") add(users, name);
+    if (kind == "Group") add(groups, name);
+    if (kind == "ServiceAccount") {
+      std::string ns = s.value("namespace", "");
+      add(sas, ns.empty() ? name : ns + "/" + name);
+    }
+  }
+  return json::array({str(obj, {"metadata", "name"}),
+                      str(obj, {"roleRef", "kind"}) + "/" + str(obj, {"roleRef", "name"}),
+                      age(obj, now), users, groups, sas});
+}
+
 json workloadRow(const std::string& kind, const json& obj, Clock::time_point now) {
   const json& spec = obj.value("spec", json::object());
   const json& st = obj.value("status", json::object());
@@ -364,7 +384,9 @@ json cells(const ResourceInfo& r, const json& obj, Clock::time_point now) {
                         secs ? humanDuration(std::chrono::seconds(secs)) : "<none>",
                         cond.empty() ? "Pending" : cond});
   }
-  if (k == "LimitRange") return json::array({name, str(obj, {"metadata", "creationTimestamp"})});
+  if (k == "LimitRange" || k == "Role" || k == "ClusterRole")
+    return json::array({name, str(obj, {"metadata", "creationTimestamp"})});
+  if (k == "RoleBinding" || k == "ClusterRoleBinding") return bindingRow(obj, now);
   if (k == "ResourceQuota") return json::array({name, age(obj, now), "", ""});
   if (k == "PodDisruptionBudget") {
     const json& spec = obj.value("spec", json::object());

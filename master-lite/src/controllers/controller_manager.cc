@@ -33,6 +33,7 @@ class ControllerManagerImpl : public ControllerManager {
     add(newNamespaceController(client_, clock), 1);
     add(newServiceAccountController(client_, clock), 1);
     if (!opts_.root_ca_pem.empty()) add(newRootCaPublisher(client_, clock, opts_.root_ca_pem), 1);
+    add(newClusterRoleAggregationController(client_, clock), 1);
     add(newGarbageCollector(client_, clock), opts_.concurrent_syncs);
     if (opts_.allocate_node_cidrs) {
       NodeIpamOptions ipam;

@@ -198,7 +198,12 @@ class Server : public HttpsServer {
       for (const auto& f : req) {
         std::string name(f.name_string());
         for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        r.headers[name] = std::string(f.value());
+        // Repeated Impersonate-* headers (kubectl --as-group a --as-group b) keep every value.
+        auto seen = r.headers.find(name);
+        if (seen != r.headers.end() && name.rfind("impersonate-", 0) == 0)
+          seen->second += "\n" + std::string(f.value());
+        else
+          r.headers[name] = std::string(f.value());
       }
       r.body = std::move(req.body());
       r.cert_user = cert_user;

@@ -27,7 +27,7 @@ expect_has "$(cat "$T/body")" 'strict decoding error: unknown field \"spec.repli
 expect_has "$(cat "$T/body")" 'unknown field \"spec.template.spec.containers[0].imag\"'
 
 # Protobuf: decoded for the built-in kinds (kubectl create uses it), 415 for others, 400 garbage.
-printf 'k8s\0\x0a\x24\x0a\x1crbac.authorization.k8s.io/v1\x12\x04Role' >"$T/pb"
+printf 'k8s\0\x0a\x18\x0a\x0eexample.com/v1\x12\x06Widget' >"$T/pb"
 c=$(code -X POST -H 'Content-Type: application/vnd.kubernetes.protobuf' --data-binary @"$T/pb" "$A/api/v1/namespaces/default/configmaps")
 expect_eq "$c" 415 "protobuf of an unknown kind"; expect_has "$(cat "$T/body")" 'UnsupportedMediaType'
 printf 'k8s\0\x0a\x02v1' >"$T/pb2"

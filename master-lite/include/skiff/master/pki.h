@@ -33,6 +33,11 @@ struct PkiFiles {
 // serving certificate so its SANs match this start's addresses.
 Result<PkiFiles> ensurePki(const PkiOptions& options);
 
+// The kubernetes.io/kube-apiserver-client signer: signs a PEM CSR as a client certificate for
+// whatever subject it names (CN = user, O = groups); the CSR's approval is the policy.
+Result<std::string> signClientCsr(const PkiFiles& pki, const std::string& csr_pem,
+                                  std::int64_t seconds);
+
 // Signs a PEM CSR as a node client certificate: the subject must be CN=system:node:<name>,
 // O=system:nodes. Returns the PEM certificate.
 Result<std::string> signNodeClientCsr(const PkiFiles& pki, const std::string& csr_pem,

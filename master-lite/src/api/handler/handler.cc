@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "handler_internal.h"
+#include "skiff/master/api/impersonation.h"
 #include "skiff/master/api/object_util.h"
 
 namespace skiff::master::api {
@@ -69,6 +70,15 @@ Result<Caller> authenticate(const HttpRequest& req, Authenticator& authn) {
     c.authenticated = true;
   }
   if (!c.authenticated) c.user = {"system:anonymous", {"system:unauthenticated"}};
+  return c;
+}
+
+// Impersonate-* headers: the request acts as the impersonated user once the caller may.
+Result<Caller> impersonateIfAsked(const HttpRequest& req, Registry& registry, Caller c) {
+  ImpersonationRequest ir = impersonationOf(req.headers);
+  if (!ir.any()) return c;
+  if (!c.authenticated) return Error(ErrorCode::Unauthorized, "Unauthorized");
+  SKIFF_ASSIGN_OR_RETURN(c.user, impersonate(registry, c.user, ir));
   return c;
 }
 
@@ -174,6 +184,9 @@ std::optional<HttpResponse> checkRoute(const HttpRequest& req, const Route& rt,
                                        const std::string& verb) {
   const ResourceInfo& r = *rt.info;
   if (verb.empty()) return methodNotAllowed(req.method, r);
+  const auto& served = r.servedVerbs();
+  if (rt.subresource.empty() && std::find(served.begin(), served.end(), verb) == served.end())
+    return methodNotAllowed(req.method, r);
   if (!rt.subresource.empty() && !r.hasSubresource(rt.subresource)) return notFoundPath();
   if (r.namespaced && rt.ns.empty() && !rt.name.empty()) return notFoundPath();
   if (r.namespaced && rt.ns.empty() && verb != "list" && verb != "watch") return notFoundPath();
@@ -231,6 +244,7 @@ HttpResponse Handler::handle(const HttpRequest& req) {
   std::vector<std::string> seg = splitPath(path);
   Route rt = parseRoute(seg);
   auto caller = authenticate(req, authn_);
+  if (caller) caller = impersonateIfAsked(req, registry_, std::move(caller).value());
   RequestAuditInfo audit = auditInfoOf(req, path, rt, query, caller ? &caller->user : nullptr);
   std::unique_ptr<AuditRecord> record = auditor_ ? auditor_->begin(req, audit) : nullptr;
   HttpResponse resp =

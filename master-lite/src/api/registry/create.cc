@@ -95,6 +95,7 @@ Result<WriteResult> Registry::createObject(const ResourceInfo& r, const std::str
     return Error(ErrorCode::BadRequest,
                  "the object provided is unrecognized (must be of type " + r.kind + ")");
   }
+  if (r.createOnly()) return createReview(r, ns, std::move(obj), opts);
   SKIFF_TRY(prepareMetadata(r, ns, obj));
   StrategyPtr strategy = state_->strategies.forResource(r);
   strategy->prepareForCreate(r, obj);
@@ -106,6 +107,24 @@ Result<WriteResult> Registry::createObject(const ResourceInfo& r, const std::str
   SKIFF_TRY(strategy->admitCreate(r, obj, opts));
   SKIFF_TRY(runAdmission(r, ns, obj, nullptr, opts));
   return storeCreated(r, ns, std::move(obj), opts, *strategy);
+}
+
+// The reviews: checked like any object, answered by their strategy, never stored (upstream's
+// rest.Creater without a store, e.g. pkg/registry/authorization/subjectaccessreview/rest.go).
+Result<WriteResult> Registry::createReview(const ResourceInfo& r, const std::string& ns, json obj,
+                                           const WriteOptions& opts) {
+  std::string kind = obj.value("kind", "");
+  std::string api = obj.value("apiVersion", "");
+  if ((!kind.empty() && kind != r.kind) || (!api.empty() && api != r.groupVersion())) {
+    return Error(ErrorCode::BadRequest,
+                 "the object provided is unrecognized (must be of type " + r.kind + ")");
+  }
+  if (!obj.contains("metadata") || !obj["metadata"].is_object()) obj["metadata"] = json::object();
+  SKIFF_ASSIGN_OR_RETURN(json answer,
+                         state_->strategies.forResource(r)->review(r, ns, std::move(obj), opts));
+  answer["apiVersion"] = r.groupVersion();
+  answer["kind"] = r.kind;
+  return WriteResult{std::move(answer), true, true};
 }
 
 Result<WriteResult> Registry::storeCreated(const ResourceInfo& r, const std::string& ns, json obj,

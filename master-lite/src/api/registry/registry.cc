@@ -104,7 +104,8 @@ Registry::Registry(store::Store& store, RegistryOptions options)
     : store_(store), options_(std::move(options)), state_(std::make_unique<State>()) {
   auto services = std::make_shared<ServiceStrategy>(store_, options_);
   state_->kubernetes_service_ip = services->firstClusterIp();
-  registerBuiltinStrategies(state_->strategies, options_, std::move(services));
+  registerBuiltinStrategies(state_->strategies, options_, std::move(services), *this);
+  registerRbacStrategies(*this);
   // ServiceAccounts: pods are admitted against them, token Secrets are filled from them.
   ServiceAccountLookup accounts = [this](const std::string& ns, const std::string& name) {
     return get(*findResource("", "v1", "serviceaccounts"), ns, name);
@@ -116,11 +117,17 @@ Registry::Registry(store::Store& store, RegistryOptions options)
         "", "secrets",
         newSecretStrategy(options_.service_account_tokens, options_.root_ca_pem, accounts));
   }
+  if (auto followed = state_->policy.follow(store_); !followed) {
+    SKIFF_LOG_ERROR(registryLog(), "Following RBAC objects failed",
+                    skiff::log::kv("err", followed.error().message()));
+  }
 }
 
 Registry::~Registry() = default;
 
 StrategyRegistry& Registry::strategies() { return state_->strategies; }
+
+rbac::PolicyIndex& Registry::policy() { return state_->policy; }
 
 std::string Registry::prefix(const ResourceInfo& r, const std::string& ns) const {
   std::string group = r.group.empty() ? "core" : r.group;

@@ -13,6 +13,7 @@
 
 #include "skiff/common/log.h"
 #include "skiff/master/api/registry.h"
+#include "skiff/master/rbac/policy_index.h"
 #include "skiff/master/store/store.h"
 
 namespace skiff::master::api {
@@ -55,6 +56,7 @@ class NamespaceCache {
 
 struct Registry::State {
   StrategyRegistry strategies;
+  rbac::PolicyIndex policy;
   std::string kubernetes_service_ip;  // the first address of the service CIDR
   NamespaceCache namespaces;
   std::mutex cache_mu;

@@ -21,11 +21,18 @@ StrategyPtr newSecretStrategy(std::shared_ptr<const serviceaccount::TokenIssuer>
 StrategyPtr newNamespaceStrategy();
 StrategyPtr newNodeStrategy();
 StrategyPtr newJobStrategy();
-StrategyPtr newCertificateSigningRequestStrategy(RegistryOptions::SignCsr sign);
+StrategyPtr newCertificateSigningRequestStrategy(RegistryOptions::SignCsr sign,
+                                                 RegistryOptions::SignCsr sign_client,
+                                                 Registry& registry);
+
+// Role, ClusterRole, RoleBinding, ClusterRoleBinding (rbac_strategy.cc) and the access reviews
+// that need no authenticator (review_strategy.cc): validation, roleRef immutability,
+// escalation prevention, SubjectAccessReview and friends.
+void registerRbacStrategies(Registry& registry);
 
 // Registers every built-in kind's strategy in `table`; `services` is the Service strategy
 // (its allocators are also the registry's, for the `kubernetes` Service).
 void registerBuiltinStrategies(StrategyRegistry& table, const RegistryOptions& options,
-                               std::shared_ptr<ServiceStrategy> services);
+                               std::shared_ptr<ServiceStrategy> services, Registry& registry);
 
 }  // namespace skiff::master::api

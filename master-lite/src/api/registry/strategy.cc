@@ -19,6 +19,12 @@ FieldErrors Strategy::validate(const ResourceInfo& r, const json& obj, const jso
 
 Result<void> Strategy::admitCreate(const ResourceInfo&, json&, const WriteOptions&) { return ok(); }
 
+Result<json> Strategy::review(const ResourceInfo& r, const std::string&, json,
+                              const WriteOptions&) {
+  return Error(ErrorCode::Unsupported,
+               "create is not supported on resources of kind \"" + r.resource + "\"");
+}
+
 void Strategy::prepareForUpdate(const ResourceInfo& r, json& obj, const json& old) const {
   if (!r.hasSubresource("status")) return;
   if (old.contains("status"))
@@ -39,6 +45,11 @@ json Strategy::prepareForStatusUpdate(const ResourceInfo&, const json& obj, cons
 }
 
 Result<void> Strategy::admitUpdate(const ResourceInfo&, json&, const json&) { return ok(); }
+
+Result<void> Strategy::admitUpdateBy(const ResourceInfo&, const json&, const json&,
+                                     const WriteOptions&) {
+  return ok();
+}
 
 void Strategy::afterUpdate(const ResourceInfo&, const json&, const json&) {}
 
@@ -65,14 +76,15 @@ StrategyPtr StrategyRegistry::forResource(const ResourceInfo& r) const {
 }
 
 void registerBuiltinStrategies(StrategyRegistry& table, const RegistryOptions& options,
-                               std::shared_ptr<ServiceStrategy> services) {
+                               std::shared_ptr<ServiceStrategy> services, Registry& registry) {
   table.add("", "pods", newPodStrategy(options.defaulting));
   table.add("", "services", std::move(services));
   table.add("", "namespaces", newNamespaceStrategy());
   table.add("", "nodes", newNodeStrategy());
   table.add("batch", "jobs", newJobStrategy());
-  table.add("certificates.k8s.io", "certificatesigningrequests",
-            newCertificateSigningRequestStrategy(options.sign_csr));
+  table.add(
+      "certificates.k8s.io", "certificatesigningrequests",
+      newCertificateSigningRequestStrategy(options.sign_csr, options.sign_client_csr, registry));
 }
 
 }  // namespace skiff::master::api

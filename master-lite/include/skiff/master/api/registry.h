@@ -30,6 +30,10 @@
 #include "skiff/master/serviceaccount/tokens.h"
 #include "skiff/master/store/store.h"
 
+namespace skiff::master::rbac {
+class PolicyIndex;
+}
+
 namespace skiff::master::api {
 
 using json = nlohmann::json;
@@ -77,6 +81,9 @@ struct RegistryOptions {
   // ServiceAccount admission on pod create (plugin/pkg/admission/serviceaccount): the account
   // must exist, and the kube-api-access-<suffix> volume is mounted. skiff-master turns it on.
   bool service_account_admission = false;
+  // The kubernetes.io/kube-apiserver-client signer: signs a user's client certificate request
+  // once the CSR is approved (`kubectl certificate approve`). Unset = such CSRs stay unsigned.
+  SignCsr sign_client_csr;
 };
 
 // A list request's selection, shared by list, watch and deletecollection.
@@ -160,6 +167,8 @@ class Registry {
   // Adds a validating admission plugin (admission.h), run on every create and update of a main
   // resource after the kind's strategy admitted it. Call before serving requests.
   void addAdmissionPlugin(std::shared_ptr<AdmissionPlugin> plugin);
+  // The RBAC objects of the store, indexed by subject and kept current (rbac/policy_index.h).
+  rbac::PolicyIndex& policy();
 
  private:
   struct State;
@@ -173,6 +182,8 @@ class Registry {
   Result<json> read(const ResourceInfo& r, const std::string& ns, const std::string& name,
                     std::int64_t* mod_revision);
   Result<WriteResult> createObject(const ResourceInfo& r, const std::string& ns, json obj,
+                                   const WriteOptions& opts);
+  Result<WriteResult> createReview(const ResourceInfo& r, const std::string& ns, json obj,
                                    const WriteOptions& opts);
   Result<WriteResult> storeCreated(const ResourceInfo& r, const std::string& ns, json obj,
                                    const WriteOptions& opts, Strategy& strategy);

@@ -33,6 +33,9 @@ struct ResourceInfo {
   bool has_generation = false;
   // A deprecation warning sent with every response for this group-version (Warning header).
   std::string deprecation;
+  // The verbs served, when not the standard ones: {"create"} for the review kinds, which are
+  // answered and never stored (SubjectAccessReview, TokenReview, ...).
+  std::vector<std::string> verbs;
 
   std::string groupVersion() const { return group.empty() ? version : group + "/" + version; }
   // "deployments.apps", "pods": how Status messages name the resource.
@@ -42,6 +45,10 @@ struct ResourceInfo {
   // "Deployment.apps", "Pod": how Invalid messages name the kind.
   std::string qualifiedKind() const { return group.empty() ? kind : kind + "." + group; }
   const SubresourceInfo* subresource(const std::string& name) const;
+  // `verbs`, or the standard verbs when it is empty.
+  const std::vector<std::string>& servedVerbs() const;
+  // Create-only and never stored (a review).
+  bool createOnly() const { return verbs.size() == 1 && verbs[0] == "create"; }
   bool hasSubresource(const std::string& name) const { return subresource(name) != nullptr; }
 };
 

@@ -51,6 +51,12 @@ class Strategy {
   virtual Result<void> admitCreate(const ResourceInfo& r, nlohmann::json& obj,
                                    const WriteOptions& opts);
 
+  // A create of a kind that is never stored (ResourceInfo::createOnly(): the reviews): the
+  // answer, i.e. the object with its status filled in. Nothing is stored and no watch sees it.
+  // Generic: MethodNotAllowed.
+  virtual Result<nlohmann::json> review(const ResourceInfo& r, const std::string& ns,
+                                        nlohmann::json obj, const WriteOptions& opts);
+
   // ---- update -------------------------------------------------------------------------------
   // An update of the main resource (PrepareForUpdate): `obj` is the client's object, `old` the
   // stored one. Generic: the stored status is kept when status is a subresource.
@@ -63,6 +69,10 @@ class Strategy {
   // Mutating admission on update of the main resource, after validation. Generic: nothing.
   virtual Result<void> admitUpdate(const ResourceInfo& r, nlohmann::json& obj,
                                    const nlohmann::json& old);
+  // Admission on update that depends on who asks (RBAC's escalation checks), after
+  // admitUpdate. Generic: nothing.
+  virtual Result<void> admitUpdateBy(const ResourceInfo& r, const nlohmann::json& obj,
+                                     const nlohmann::json& old, const WriteOptions& opts);
   // After an update was stored: return what `obj` no longer holds (e.g. node ports). Generic:
   // nothing.
   virtual void afterUpdate(const ResourceInfo& r, const nlohmann::json& old,

@@ -32,6 +32,9 @@ std::unique_ptr<Controller> newServiceAccountController(ApiClient& client,
 // Publishes the ConfigMap kube-root-ca.crt (data ca.crt = `ca_pem`) in every namespace.
 std::unique_ptr<Controller> newRootCaPublisher(ApiClient& client, std::shared_ptr<Clock> clock,
                                                std::string ca_pem);
+// ClusterRoles with an aggregationRule get the rules of the ClusterRoles their selectors match.
+std::unique_ptr<Controller> newClusterRoleAggregationController(ApiClient& client,
+                                                                std::shared_ptr<Clock> clock);
 std::unique_ptr<Controller> newGarbageCollector(ApiClient& client, std::shared_ptr<Clock> clock);
 
 struct NodeIpamOptions {
