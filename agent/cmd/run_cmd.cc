@@ -123,6 +123,23 @@ Added addRun(CLI::App& app) {
       ->check(CLI::Range(-1000, 1000))
       ->capture_default_str();
   app.add_flag("!--no-proxy", c.run_proxy, "do not run the service proxy");
+  app.add_option("--proxy-mode", c.proxy_mode,
+                 "service proxy (and pod network rules) backend: iptables, nftables, ipvs or "
+                 "auto (nftables unless the host uses iptables-legacy; ipvs falls back to "
+                 "nftables)")
+      ->check(CLI::IsMember({"auto", "iptables", "nftables", "ipvs"}))
+      ->capture_default_str();
+  app.add_option("--nodeport-addresses", c.nodeport_addresses,
+                 "CIDRs whose local addresses serve NodePorts (default: every local address)")
+      ->delimiter(',');
+  app.add_option_function<int>(
+         "--sync-period", [&c](int s) { c.proxy_sync_period = std::chrono::seconds(s); },
+         "seconds between full service proxy resyncs (default 30)")
+      ->check(CLI::Range(1, 86400));
+  app.add_option_function<int>(
+         "--min-sync-period", [&c](int s) { c.proxy_min_sync_period = std::chrono::seconds(s); },
+         "minimum seconds between service proxy syncs (default 1)")
+      ->check(CLI::Range(0, 3600));
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
 
@@ -151,6 +168,8 @@ Added addRun(CLI::App& app) {
       if (!given("--tls-private-key-file"))
         cfg.tls_private_key_file = from_file.tls_private_key_file;
       if (!given("--client-ca-file")) cfg.client_ca_file = from_file.client_ca_file;
+      if (!given("--proxy-mode")) cfg.proxy_mode = from_file.proxy_mode;
+      if (!given("--nodeport-addresses")) cfg.nodeport_addresses = from_file.nodeport_addresses;
       cfg.kube_reserved = from_file.kube_reserved;
       cfg.system_reserved = from_file.system_reserved;
       cfg.eviction_hard = from_file.eviction_hard;

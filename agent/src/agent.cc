@@ -729,7 +729,7 @@ int runAgent(const AgentConfig& cfg) {
             SKIFF_LOG_DEBUG(lg, "Service proxy synced", kv("result", *r));
             return true;
           },
-          std::chrono::seconds(1), std::chrono::seconds(30), std::chrono::seconds(5));
+          cfg.proxy_min_sync_period, cfg.proxy_sync_period, std::chrono::seconds(5));
     services_reflector = std::make_unique<Reflector>(client, apiPath("", "v1", "services"),
                                                      ListOptions{}, *services_cache, "services");
     slices_reflector =

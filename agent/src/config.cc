@@ -192,6 +192,15 @@ Result<void> applyKubeletConfiguration(const json& doc, AgentConfig& cfg) {
   SKIFF_TRY(string("resolvConf", cfg.resolv_conf));
   SKIFF_TRY(string("tlsCertFile", cfg.tls_cert_file));
   SKIFF_TRY(string("tlsPrivateKeyFile", cfg.tls_private_key_file));
+  SKIFF_TRY(string("proxyMode", cfg.proxy_mode));  // skiff's own: kube-proxy's `mode`
+  if (doc.contains("nodePortAddresses")) {
+    if (!doc["nodePortAddresses"].is_array())
+      return Error(ErrorCode::Invalid, "kubelet config: nodePortAddresses must be a list");
+    cfg.nodeport_addresses.clear();
+    for (const auto& v : doc["nodePortAddresses"]) {
+      if (v.is_string()) cfg.nodeport_addresses.push_back(v.get<std::string>());
+    }
+  }
   SKIFF_TRY(strMap("kubeReserved", cfg.kube_reserved));
   SKIFF_TRY(hostinfo::parseReservedMap(cfg.kube_reserved, "kubeReserved"));
   SKIFF_TRY(strMap("systemReserved", cfg.system_reserved));
@@ -243,6 +252,12 @@ Result<void> applyKubeletConfiguration(const json& doc, AgentConfig& cfg) {
     }
   }
   if (cfg.max_pods <= 0) return Error(ErrorCode::Invalid, "kubelet config: maxPods must be > 0");
+  if (cfg.proxy_mode != "auto" && cfg.proxy_mode != "iptables" && cfg.proxy_mode != "nftables" &&
+      cfg.proxy_mode != "ipvs") {
+    return Error(ErrorCode::Invalid,
+                 "kubelet config: proxyMode must be iptables, nftables, ipvs or auto, not '" +
+                     cfg.proxy_mode + "'");
+  }
   return ok();
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "proxy_backend.h"
 #include "skiff/agent/agent.h"
 #include "skiff/common/log.h"
 #include "skiff/common/version.h"
@@ -14,6 +15,7 @@
 #include "skiff/netproxy/sys/conntrack.h"
 #include "skiff/netproxy/sys/iptables.h"
 #include "skiff/netproxy/sys/netlink.h"
+#include "skiff/netproxy/sys/nftables.h"
 #include "skiff/runtime/runtime.h"
 
 namespace skiff::agent {
@@ -270,13 +272,16 @@ class RuntimeAdapter final : public ContainerRuntime {
 
 class NetworkAdapter final : public PodNetworkManager {
  public:
+  // Exactly one of `ipt` / `nft` is set: the backend of the pod network's rules.
   NetworkAdapter(std::string node, std::string ipam_dir, np::Cidr cluster,
-                 std::unique_ptr<np::sys::Netlink> nl, std::unique_ptr<np::sys::Iptables> ipt)
+                 std::unique_ptr<np::sys::Netlink> nl, std::unique_ptr<np::sys::Iptables> ipt,
+                 std::unique_ptr<np::sys::Nftables> nft)
       : node_(std::move(node)),
         ipam_dir_(std::move(ipam_dir)),
         cluster_(cluster),
         nl_(std::move(nl)),
-        ipt_(std::move(ipt)) {}
+        ipt_(std::move(ipt)),
+        nft_(std::move(nft)) {}
 
   Result<std::string> setup(const std::string& sandbox_id, const std::string& pod_ref,
                             const std::string& netns_path,
@@ -332,8 +337,9 @@ class NetworkAdapter final : public PodNetworkManager {
     c.pod_cidr = *parsed;
     c.cluster_cidr = cluster_;
     c.ipam_dir = ipam_dir_;
-    net_ = np::makePodNetwork(
-        c, *nl_, [](const std::string& path) { return np::sys::makeLibnlNetlink(path); }, *ipt_);
+    auto pod_nl = [](const std::string& path) { return np::sys::makeLibnlNetlink(path); };
+    net_ = nft_ ? np::makePodNetwork(c, *nl_, pod_nl, *nft_)
+                : np::makePodNetwork(c, *nl_, pod_nl, *ipt_);
     ipam_ = std::make_unique<np::Ipam>(*parsed, ipam_dir_);
     auto r = net_->ensureNode();
     if (!r) {
@@ -366,6 +372,7 @@ class NetworkAdapter final : public PodNetworkManager {
   np::Cidr cluster_;
   std::unique_ptr<np::sys::Netlink> nl_;
   std::unique_ptr<np::sys::Iptables> ipt_;
+  std::unique_ptr<np::sys::Nftables> nft_;
   mutable std::mutex mu_;
   std::unique_ptr<np::PodNetwork> net_;
   std::unique_ptr<np::Ipam> ipam_;
@@ -390,19 +397,30 @@ Result<ContainerRuntimePtr> makeContainerRuntime(const AgentConfig& cfg) {
 Result<PodNetworkManagerPtr> makePodNetwork(const AgentConfig& cfg, const std::string& node_name) {
   SKIFF_ASSIGN_OR_RETURN(auto cluster, np::Cidr::parse(cfg.cluster_cidr));
   SKIFF_ASSIGN_OR_RETURN(auto nl, np::sys::makeLibnlNetlink(""));
-  auto ipt = np::sys::makeLegacyIptables();
+  SKIFF_ASSIGN_OR_RETURN(ProxyBackend backend, proxyBackend(cfg));
+  std::unique_ptr<np::sys::Iptables> ipt;
+  std::unique_ptr<np::sys::Nftables> nft;
+  if (backend.mode == np::ProxyMode::Nftables) {
+    nft = np::sys::makeNetlinkNftables();
+  } else {
+    ipt = np::sys::makeLegacyIptables();
+  }
   return PodNetworkManagerPtr(std::make_shared<NetworkAdapter>(
-      node_name, cfg.root_dir + "/ipam", cluster, std::move(nl), std::move(ipt)));
+      node_name, cfg.root_dir + "/ipam", cluster, std::move(nl), std::move(ipt), std::move(nft)));
 }
 
 namespace {
-class IptablesProxySink final : public ServiceProxySink {
+// The proxy of the chosen mode with the seams it owns.
+class ProxySink final : public ServiceProxySink {
  public:
-  IptablesProxySink(np::ProxyConfig c, std::unique_ptr<np::sys::Iptables> ipt,
-                    std::unique_ptr<np::sys::Conntrack> ct)
-      : ipt_(std::move(ipt)),
-        ct_(std::move(ct)),
-        proxy_(np::makeIptablesProxy(c, *ipt_, ct_.get())) {}
+  ProxySink(std::unique_ptr<np::sys::Iptables> ipt, std::unique_ptr<np::sys::Nftables> nft,
+            std::unique_ptr<np::sys::Conntrack> ct)
+      : ipt_(std::move(ipt)), nft_(std::move(nft)), ct_(std::move(ct)) {}
+  void setProxy(std::unique_ptr<np::ServiceProxy> p) { proxy_ = std::move(p); }
+  np::sys::Iptables* iptables() { return ipt_.get(); }
+  np::sys::Nftables* nftables() { return nft_.get(); }
+  np::sys::Conntrack* conntrack() { return ct_.get(); }
+
   Result<std::string> sync(const std::vector<nlohmann::json>& services,
                            const std::vector<nlohmann::json>& slices) override {
     SKIFF_ASSIGN_OR_RETURN(auto r, proxy_->syncObjects(services, slices));
@@ -413,6 +431,7 @@ class IptablesProxySink final : public ServiceProxySink {
 
  private:
   std::unique_ptr<np::sys::Iptables> ipt_;
+  std::unique_ptr<np::sys::Nftables> nft_;
   std::unique_ptr<np::sys::Conntrack> ct_;
   std::unique_ptr<np::ServiceProxy> proxy_;
 };
@@ -424,9 +443,24 @@ Result<std::unique_ptr<ServiceProxySink>> makeServiceProxy(const AgentConfig& cf
   c.hostname = node_name;
   SKIFF_ASSIGN_OR_RETURN(auto cluster, np::Cidr::parse(cfg.cluster_cidr));
   c.cluster_cidr = cluster;
+  for (const std::string& a : cfg.nodeport_addresses) {
+    auto cidr = np::Cidr::parse(a);
+    if (!cidr) return std::move(cidr).error().wrap("parse --nodeport-addresses");
+    c.nodeport_addresses.push_back(*cidr);
+  }
+  SKIFF_ASSIGN_OR_RETURN(ProxyBackend backend, proxyBackend(cfg));
+  if (backend.mode == np::ProxyMode::Nftables) {
+    auto sink = std::make_unique<ProxySink>(nullptr, np::sys::makeNetlinkNftables(),
+                                            np::sys::makeNetlinkConntrack());
+    np::NftProxyOptions o;
+    o.full_sync_period = cfg.proxy_sync_period;
+    sink->setProxy(np::makeNftablesProxy(c, *sink->nftables(), sink->conntrack(), o));
+    return std::unique_ptr<ServiceProxySink>(std::move(sink));
+  }
   // TODO(agent): pass makeNetlinkConntrack() once netproxy builds it (UDP endpoint cleanup).
-  return std::unique_ptr<ServiceProxySink>(
-      std::make_unique<IptablesProxySink>(c, np::sys::makeLegacyIptables(), nullptr));
+  auto sink = std::make_unique<ProxySink>(np::sys::makeLegacyIptables(), nullptr, nullptr);
+  sink->setProxy(np::makeIptablesProxy(c, *sink->iptables(), nullptr));
+  return std::unique_ptr<ServiceProxySink>(std::move(sink));
 }
 
 Result<std::vector<std::string>> importImageArchive(ContainerRuntime& runtime,

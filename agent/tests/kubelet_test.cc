@@ -130,6 +130,13 @@ TEST(ConfigTest, ParsesFlagsLikeKubelet) {
   EXPECT_FALSE(applyKubeletConfiguration({{"evictionMaxPodGracePeriod", -1}}, cfg));
   EXPECT_FALSE(applyKubeletConfiguration({{"evictionSoft", {{"cpu.available", "1"}}}}, cfg));
   EXPECT_FALSE(applyKubeletConfiguration({{"kind", "Pod"}}, cfg));
+  // The proxy's mode and NodePort addresses (kube-proxy's mode / nodePortAddresses).
+  EXPECT_EQ(AgentConfig{}.proxy_mode, "auto");
+  ASSERT_TRUE(applyKubeletConfiguration(
+      {{"proxyMode", "nftables"}, {"nodePortAddresses", {"192.168.1.0/24"}}}, cfg));
+  EXPECT_EQ(cfg.proxy_mode, "nftables");
+  EXPECT_EQ(cfg.nodeport_addresses, std::vector<std::string>{"192.168.1.0/24"});
+  EXPECT_FALSE(applyKubeletConfiguration({{"proxyMode", "userspace"}}, cfg));
 }
 
 }  // namespace

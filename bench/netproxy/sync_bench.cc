@@ -1,4 +1,8 @@
-// netproxy_sync_bench [services=10000] [endpoints=5] [rounds=5]
+// netproxy_sync_bench [--proxy-mode iptables|nftables] [services=10000] [endpoints=5] [rounds=5]
+//
+// --proxy-mode nftables first measures the nftables mode (skiff's netlink batches vs `nft -f` of
+// the same ruleset / the same one-Service change as text, and the RSS growth), then runs the
+// iptables mode below on the same cluster in the same run.
 //
 // Measures, inside network namespaces it creates and deletes (root required):
 //  1. full sync of the whole rule set: skiff (ServiceProxy over libiptc) vs
@@ -17,6 +21,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -24,9 +29,12 @@
 #include "skiff/common/log.h"
 #include "skiff/common/run_command.h"
 #include "skiff/common/unique_fd.h"
+#include "skiff/netproxy/nft_rules.h"
 #include "skiff/netproxy/proxy_rules.h"
 #include "skiff/netproxy/service_proxy.h"
 #include "skiff/netproxy/sys/iptables.h"
+#include "skiff/netproxy/sys/nftables.h"
+#include "skiff/netproxy/testing/fake_nftables.h"
 
 using namespace skiff;
 using namespace skiff::netproxy;
@@ -135,18 +143,124 @@ double median(std::vector<double> v) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  int services = argc > 1 ? std::atoi(argv[1]) : 10000;
-  int eps_per = argc > 2 ? std::atoi(argv[2]) : 5;
-  int rounds = argc > 3 ? std::atoi(argv[3]) : 5;
-  if (::geteuid() != 0) {
-    std::printf("netproxy_sync_bench: needs root (network namespaces, iptables); skipped\n");
-    return 0;
+// Resident set size of this process, from /proc/self/status (VmRSS, KiB).
+long rssKib() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
   }
-  skiff::log::setup("warn", true);
-  std::vector<ServicePort> ports;
-  EndpointMap eps;
-  buildCluster(services, eps_per, ports, eps);
+  return 0;
+}
+
+double nftLoad(const std::string& netns, const std::string& text) {
+  std::string path = "/tmp/netproxy-bench-" + std::to_string(::getpid()) + ".nft";
+  std::ofstream(path) << text;
+  auto t0 = Clock::now();
+  auto r = runCommand({"ip", "netns", "exec", netns, "nft", "-f", path}, {.merge_stderr = true});
+  double took = ms(Clock::now() - t0);
+  ::unlink(path.c_str());
+  if (!r || r->exit_code != 0) {
+    std::fprintf(stderr, "nft -f failed: %s\n", r ? r->out.c_str() : r.error().message().c_str());
+    std::exit(1);
+  }
+  return took;
+}
+
+// nftables mode: skiff's netlink batches vs `nft -f` of the same changes as text, in two
+// namespaces; the one-Service batch is what a second proxy (on the fake) sent for that change.
+int runNftables(const std::vector<ServicePort>& ports_in, EndpointMap eps, int services,
+                int eps_per, int rounds) {
+  std::vector<ServicePort> ports = ports_in;
+  ProxyConfig cfg;
+  cfg.hostname = "bench-node";
+  cfg.cluster_cidr = *Cidr::parse("10.244.0.0/16");
+  nft::Batch full = nftrules::fullBatch(cfg, ports, eps);
+  std::string text = nft::nftText(full);
+  std::size_t rules = 0, chains = 0;
+  for (const nft::Op& op : full.ops) {
+    rules += std::holds_alternative<nft::op::AddRule>(op);
+    chains += std::holds_alternative<nft::op::AddChain>(op);
+  }
+  std::printf(
+      "nftables rule set: %d services x %d endpoints = %zu rules, %zu chains (nft text "
+      "%.1f MiB)\n",
+      services, eps_per, rules, chains, text.size() / 1048576.0);
+
+  Netns ref("snp-bench-nftref");
+  double ref_full = nftLoad(ref.name, text);
+  Netns ns("snp-bench-nft");
+  auto seam = sys::makeNetlinkNftables();
+  testing::FakeNftables fake;
+  long rss0 = rssKib();
+  auto proxy = makeNftablesProxy(cfg, *seam, nullptr);
+  auto shadow = makeNftablesProxy(cfg, fake, nullptr);
+  SyncResult first;
+  double skiff_full;
+  {
+    Enter in("/run/netns/" + ns.name);
+    auto t0 = Clock::now();
+    auto r = proxy->sync(ports, eps);
+    skiff_full = ms(Clock::now() - t0);
+    if (!r) {
+      std::fprintf(stderr, "skiff sync failed: %s\n", r.error().message().c_str());
+      return 1;
+    }
+    first = *r;
+  }
+  long rss1 = rssKib();
+  if (!shadow->sync(ports, eps)) return 1;
+  std::printf("\nfull sync: skiff %.0f ms vs nft -f %.0f ms (ratio %.1fx)\n", skiff_full, ref_full,
+              ref_full / skiff_full);
+  std::printf(
+      "  skiff: build+diff %.0f ms | libnftnl encode %.0f ms | kernel %.0f ms | %zu "
+      "netlink messages\n",
+      ms(first.build), ms(first.nft.encode), ms(first.nft.kernel), first.nft.messages);
+
+  std::vector<double> skiff_one, ref_one;
+  SyncResult last;
+  for (int round = 0; round < rounds; ++round) {
+    auto& list = eps[ports[static_cast<std::size_t>(services / 2 + round)].key()];
+    list[0].ip = Ipv4{0x0b000000u + static_cast<uint32_t>(round) + 1};  // 11.0.0.x
+    fake.clearBatches();
+    if (!shadow->sync(ports, eps) || fake.batches().size() != 1) return 1;
+    ref_one.push_back(nftLoad(ref.name, nft::nftText(fake.batches()[0])));
+    Enter in("/run/netns/" + ns.name);
+    auto t0 = Clock::now();
+    auto r = proxy->sync(ports, eps);
+    skiff_one.push_back(ms(Clock::now() - t0));
+    if (!r) {
+      std::fprintf(stderr, "skiff sync failed: %s\n", r.error().message().c_str());
+      return 1;
+    }
+    last = *r;
+  }
+  double s1 = median(skiff_one), r1 = median(ref_one);
+  std::printf(
+      "\none changed Service (median of %d): skiff %.2f ms vs nft -f %.1f ms (ratio %.1fx)\n",
+      rounds, s1, r1, r1 / s1);
+  std::printf(
+      "  skiff sent %zu netlink messages (%zu chains written, %zu removed, %zu rules); "
+      "build+diff %.2f ms, encode %.2f ms, kernel %.2f ms\n",
+      last.nft.messages, last.chains_written, last.chains_removed, last.rules_written,
+      ms(last.build), ms(last.nft.encode), ms(last.nft.kernel));
+  auto a = runCommand({"ip", "netns", "exec", ref.name, "nft", "list", "table", "ip", "skiff"});
+  auto b = runCommand({"ip", "netns", "exec", ns.name, "nft", "list", "table", "ip", "skiff"});
+  bool same = a && b && a->exit_code == 0 && a->out == b->out;
+  std::printf("\nkernel tables identical (nft -f vs skiff) after the run: %s\n",
+              same ? "yes" : "NO");
+  std::printf(
+      "proxy state kept between syncs: %.1f MiB; RSS growth for %d Services (proxy "
+      "created + first full sync): %.1f MiB\n",
+      proxy->stateBytes() / 1048576.0, services, (rss1 - rss0) / 1024.0);
+  return same ? 0 : 1;
+}
+
+// The iptables-mode run (the original bench): returns its exit status; `prefix` labels its
+// summary lines when it runs beside the nftables mode.
+int runIptables(const std::vector<ServicePort>& ports_in, EndpointMap eps, int services,
+                int eps_per, int rounds, const char* prefix) {
+  std::vector<ServicePort> ports = ports_in;
   ProxyConfig cfg;
   cfg.hostname = "bench-node";
   cfg.cluster_cidr = *Cidr::parse("10.244.0.0/16");
@@ -181,8 +295,8 @@ int main(int argc, char** argv) {
     }
     first = *r;
   }
-  std::printf("\nfull sync: skiff %.0f ms vs iptables-legacy-restore %.0f ms (ratio %.2fx)\n",
-              skiff_full, ref_full, ref_full / skiff_full);
+  std::printf("\n%sfull sync: skiff %.0f ms vs iptables-legacy-restore %.0f ms (ratio %.2fx)\n",
+              prefix, skiff_full, ref_full, ref_full / skiff_full);
   std::printf(
       "  skiff: build+diff %.0f ms | filter: fetch %.1f build %.1f commit %.1f ms | "
       "nat: fetch %.1f build %.0f commit %.0f ms\n",
@@ -213,9 +327,9 @@ int main(int argc, char** argv) {
   }
   double s1 = median(skiff_one), r1 = median(ref_one);
   std::printf(
-      "\none changed Service (median of %d): skiff %.0f ms vs iptables-legacy-restore --noflush "
+      "\n%sone changed Service (median of %d): skiff %.0f ms vs iptables-legacy-restore --noflush "
       "%.0f ms (ratio %.2fx)\n",
-      rounds, s1, r1, r1 / s1);
+      prefix, rounds, s1, r1, r1 / s1);
   std::printf(
       "  skiff wrote %zu chains / %zu rules, removed %zu; build+diff %.0f ms | nat: lock %.1f "
       "fetch %.0f build %.1f commit %.0f ms\n",
@@ -256,4 +370,35 @@ int main(int argc, char** argv) {
       "rules) for any iptables-legacy writer, restore --noflush included.\n",
       100 * fetch / total, 100 * commit / total, 100 * user / total);
   return same ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::string mode = "iptables";
+  if (args.size() >= 2 && args[0] == "--proxy-mode") {
+    mode = args[1];
+    args.erase(args.begin(), args.begin() + 2);
+  }
+  if (mode != "iptables" && mode != "nftables") {
+    std::fprintf(stderr,
+                 "usage: netproxy_sync_bench [--proxy-mode iptables|nftables] "
+                 "[services] [endpoints] [rounds]\n");
+    return 2;
+  }
+  int services = args.size() > 0 ? std::atoi(args[0].c_str()) : 10000;
+  int eps_per = args.size() > 1 ? std::atoi(args[1].c_str()) : 5;
+  int rounds = args.size() > 2 ? std::atoi(args[2].c_str()) : 5;
+  if (::geteuid() != 0) {
+    std::printf("netproxy_sync_bench: needs root (network namespaces, iptables); skipped\n");
+    return 0;
+  }
+  skiff::log::setup("warn", true);
+  std::vector<ServicePort> ports;
+  EndpointMap eps;
+  buildCluster(services, eps_per, ports, eps);
+  if (mode == "iptables") return runIptables(ports, eps, services, eps_per, rounds, "");
+  int rc = runNftables(ports, eps, services, eps_per, rounds);
+  if (rc != 0) return rc;
+  std::printf("\n---- the same cluster in iptables mode (libiptc), same run ----\n");
+  return runIptables(ports, eps, services, eps_per, rounds, "iptables mode: ");
 }

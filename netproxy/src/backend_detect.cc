@@ -13,14 +13,17 @@ struct SaveSummary {
   bool hint = false;
 };
 
-SaveSummary summarize(const std::string& save) {
+SaveSummary summarize(const std::string& save, bool skip_skiff = false) {
   SaveSummary s;
   std::size_t pos = 0;
   while (pos < save.size()) {
     auto nl = save.find('\n', pos);
     std::string_view line(save.data() + pos, (nl == std::string::npos ? save.size() : nl) - pos);
     pos = nl == std::string::npos ? save.size() : nl + 1;
-    if (line.substr(0, 1) == "-") ++s.rules;
+    if (line.substr(0, 1) == "-" &&
+        !(skip_skiff && line.find(" SKIFF-") != std::string_view::npos)) {
+      ++s.rules;
+    }
     if (line.rfind(":KUBE-IPTABLES-HINT ", 0) == 0 || line.rfind(":KUBE-KUBELET-CANARY ", 0) == 0) {
       s.hint = true;
     }
@@ -74,19 +77,78 @@ Result<BackendDecision> detectIptablesBackend(BackendProbe& probe) {
   return d;
 }
 
-Result<BackendDecision> requireLegacyBackend(BackendProbe& probe) {
-  SKIFF_ASSIGN_OR_RETURN(BackendDecision d, detectIptablesBackend(probe));
-  if (d.backend == IptablesBackend::Nft) {
-    return Error(ErrorCode::Unsupported,
-                 fmt::format("detect iptables backend: this host uses iptables-nft ({}), but "
-                             "skiff's proxy programs iptables-legacy through libiptc; its rules "
-                             "would be invisible to the host's iptables and race with them. "
-                             "Switch the host to legacy (update-alternatives --set iptables "
-                             "/usr/sbin/iptables-legacy, then flush the nft rules) or run the "
-                             "proxy where iptables-legacy is in use",
-                             d.reason));
+Result<ProxyMode> parseProxyMode(std::string_view text) {
+  if (text.empty() || text == "auto") return ProxyMode::Auto;
+  if (text == "iptables") return ProxyMode::Iptables;
+  if (text == "nftables") return ProxyMode::Nftables;
+  if (text == "ipvs") return ProxyMode::Ipvs;
+  return Error(
+      ErrorCode::Invalid,
+      fmt::format("invalid proxy mode '{}': must be iptables, nftables, ipvs or auto", text));
+}
+
+std::string_view proxyModeName(ProxyMode mode) {
+  switch (mode) {
+    case ProxyMode::Auto:
+      return "auto";
+    case ProxyMode::Iptables:
+      return "iptables";
+    case ProxyMode::Nftables:
+      return "nftables";
+    case ProxyMode::Ipvs:
+      return "ipvs";
   }
-  return d;
+  return "auto";
+}
+
+Result<ModeDecision> chooseProxyMode(ProxyMode requested, const Result<void>& nf_tables,
+                                     BackendProbe& probe) {
+  std::string no_nft = nf_tables ? "" : nf_tables.error().message();
+  switch (requested) {
+    case ProxyMode::Iptables:
+      return ModeDecision{ProxyMode::Iptables, "--proxy-mode iptables"};
+    case ProxyMode::Nftables:
+      if (!nf_tables) {
+        return Error(ErrorCode::Unavailable,
+                     fmt::format("use nftables proxy mode: the kernel has no nf_tables ({}); "
+                                 "use --proxy-mode iptables",
+                                 no_nft));
+      }
+      return ModeDecision{ProxyMode::Nftables, "--proxy-mode nftables"};
+    case ProxyMode::Ipvs:
+      if (!nf_tables) {
+        return ModeDecision{ProxyMode::Iptables,
+                            "--proxy-mode ipvs: IPVS mode is not available in this build and "
+                            "the kernel has no nf_tables; falling back to iptables"};
+      }
+      return ModeDecision{ProxyMode::Nftables,
+                          "--proxy-mode ipvs: IPVS mode is not available in this build; falling "
+                          "back to nftables"};
+    case ProxyMode::Auto:
+      break;
+  }
+  if (!nf_tables) {
+    return ModeDecision{ProxyMode::Iptables,
+                        fmt::format("auto: the kernel has no nf_tables ({})", no_nft)};
+  }
+  SKIFF_ASSIGN_OR_RETURN(std::string nft, probe.nftSave());
+  SKIFF_ASSIGN_OR_RETURN(std::string legacy, probe.legacySave());
+  SaveSummary n = summarize(nft, true), l = summarize(legacy, true);
+  if (l.hint && !n.hint) {
+    return ModeDecision{ProxyMode::Iptables,
+                        "auto: kubelet's KUBE-IPTABLES-HINT/KUBE-KUBELET-CANARY chain is in "
+                        "iptables-legacy"};
+  }
+  if (l.rules > n.rules) {
+    return ModeDecision{ProxyMode::Iptables,
+                        fmt::format("auto: the host uses iptables-legacy ({} legacy rules, {} "
+                                    "iptables-nft rules)",
+                                    l.rules, n.rules)};
+  }
+  return ModeDecision{ProxyMode::Nftables,
+                      fmt::format("auto: the kernel has nf_tables and the host is not "
+                                  "iptables-legacy ({} legacy rules, {} iptables-nft rules)",
+                                  l.rules, n.rules)};
 }
 
 }  // namespace skiff::netproxy

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "pod_rules.h"
 #include "skiff/common/log.h"
 #include "skiff/netproxy/ipam.h"
 
@@ -15,11 +16,6 @@ namespace skiff::netproxy {
 namespace {
 
 using skiff::log::kv;
-
-constexpr const char* kPostrouting = "SKIFF-POSTROUTING";
-constexpr const char* kForward = "SKIFF-FORWARD";
-constexpr const char* kHostPorts = "SKIFF-HOSTPORTS";
-constexpr uint32_t kMasqMark = 0x4000;  // kube-proxy's bit; flannel RETURNs on it too
 
 std::string hexHash(const std::string& s, std::size_t n) {
   unsigned char d[SHA256_DIGEST_LENGTH];
@@ -36,21 +32,14 @@ bool validSandboxId(const std::string& id) {
   });
 }
 
-Rule jumpRule(std::string comment, std::string to) {
-  Rule r;
-  r.matches = {match::Comment{std::move(comment)}};
-  r.target = target::Jump{std::move(to)};
-  return r;
-}
-
 class PodNetworkImpl final : public PodNetwork {
  public:
   PodNetworkImpl(PodNetworkConfig cfg, sys::Netlink& node, NetlinkFactory pod_nl,
-                 sys::Iptables& ipt)
+                 std::unique_ptr<PodRules> rules)
       : cfg_(std::move(cfg)),
         node_(node),
         pod_nl_(std::move(pod_nl)),
-        ipt_(ipt),
+        rules_(std::move(rules)),
         ipam_(Cidr{cfg_.pod_cidr.network(), cfg_.pod_cidr.prefix}, cfg_.ipam_dir),
         log_(skiff::log::get("netproxy")) {}
 
@@ -68,8 +57,7 @@ class PodNetworkImpl final : public PodNetwork {
       SKIFF_LOG_WARN(log_, "Cannot enable bridge-nf-call-iptables, ignoring",
                      kv("err", r.error().message()));
     }
-    SKIFF_TRY(ipt_.apply(natChange()));
-    SKIFF_TRY(ipt_.apply(filterChange()));
+    SKIFF_TRY(rules_->ensure());
     if (created) {
       SKIFF_LOG_INFO(log_, "Created pod bridge", kv("link", cfg_.bridge), kv("address", gw.str()));
     }
@@ -106,7 +94,8 @@ class PodNetworkImpl final : public PodNetwork {
       SKIFF_TRY(pod->setUp("lo"));
       SKIFF_TRY(pod->setUp("eth0"));
       SKIFF_TRY(pod->replaceRoute(sys::Route{Cidr{{0}, 0}, ipam_.gateway(), "eth0", 0}));
-      if (!sb.host_ports.empty()) SKIFF_TRY(writeHostPorts(sb.id, sb.pod, *ip, sb.host_ports));
+      if (!sb.host_ports.empty())
+        SKIFF_TRY(rules_->setHostPorts(sb.id, sb.pod, *ip, sb.host_ports));
       return ok();
     };
     if (auto r = wire(); !r) {
@@ -125,7 +114,7 @@ class PodNetworkImpl final : public PodNetwork {
       return Error(ErrorCode::Invalid,
                    fmt::format("tear down pod network: bad sandbox id '{}'", sb.id));
     }
-    SKIFF_ASSIGN_OR_RETURN(bool rules, writeHostPorts(sb.id, sb.pod, Ipv4{}, {}));
+    SKIFF_ASSIGN_OR_RETURN(bool rules, rules_->setHostPorts(sb.id, sb.pod, Ipv4{}, {}));
     SKIFF_ASSIGN_OR_RETURN(bool link, node_.deleteLink(hostVethName(sb.id)));
     SKIFF_ASSIGN_OR_RETURN(bool ip, ipam_.release(sb.id));
     if (link || ip || rules) SKIFF_LOG_INFO(log_, "Pod network torn down", kv("pod", sb.pod));
@@ -138,125 +127,20 @@ class PodNetworkImpl final : public PodNetwork {
 
   Result<void> cleanupNode() override {
     SKIFF_TRY(syncNodeRoutes({}));
-    sys::TableChange nat = natChange();
-    nat.unhook = nat.ensure;
-    nat.ensure.clear();
-    nat.remove = {kPostrouting, kHostPorts};
-    nat.write.clear();
-    SKIFF_TRY(ipt_.apply(nat));
-    sys::TableChange filter = filterChange();
-    filter.unhook = filter.ensure;
-    filter.ensure.clear();
-    filter.remove = {kForward};
-    filter.write.clear();
-    SKIFF_TRY(ipt_.apply(filter));
+    SKIFF_TRY(rules_->cleanup());
     SKIFF_TRY(node_.deleteLink(cfg_.bridge));
     node_ready_ = false;
     return ok();
   }
 
  private:
-  sys::TableChange natChange() {
-    sys::TableChange t;
-    t.table = "nat";
-    std::vector<Rule> rules;
-    Rule r;
-    r.matches = {match::Comment{"kube-proxy will masquerade"},
-                 match::Mark{kMasqMark, kMasqMark, false}};
-    r.target = target::Jump{"RETURN"};
-    rules.push_back(r);
-    r = Rule{};
-    r.src = cfg_.cluster_cidr;
-    r.dst = cfg_.cluster_cidr;
-    r.matches = {match::Comment{"pod to pod"}};
-    r.target = target::Jump{"RETURN"};
-    rules.push_back(r);
-    r = Rule{};
-    r.src = cfg_.cluster_cidr;
-    r.dst = Cidr{{0xe0000000}, 4};
-    r.dst_invert = true;
-    r.matches = {match::Comment{"pods leaving the cluster"}};
-    r.target = target::Masquerade{true};
-    rules.push_back(r);
-    t.write = {Chain{kPostrouting, rules}};
-    // SKIFF-HOSTPORTS is created if missing but its rules are owned by writeHostPorts.
-    if (!hostports_ready_) {
-      auto existing = ipt_.listChains("nat");
-      bool have =
-          existing && std::find(existing->begin(), existing->end(), kHostPorts) != existing->end();
-      if (!have) t.write.push_back(Chain{kHostPorts, {}});
-      hostports_ready_ = true;
-    }
-    t.ensure = {JumpRule{"POSTROUTING", jumpRule("skiff pod masquerade", kPostrouting)}};
-    Rule hp;
-    hp.matches = {match::Comment{"skiff hostports"}, match::AddrType{false, true, false}};
-    hp.target = target::Jump{kHostPorts};
-    t.ensure.push_back(JumpRule{"PREROUTING", hp});
-    t.ensure.push_back(JumpRule{"OUTPUT", hp});
-    return t;
-  }
-
-  sys::TableChange filterChange() {
-    sys::TableChange t;
-    t.table = "filter";
-    Rule a;
-    a.src = cfg_.cluster_cidr;
-    a.target = target::Jump{"ACCEPT"};
-    Rule b;
-    b.dst = cfg_.cluster_cidr;
-    b.target = target::Jump{"ACCEPT"};
-    t.write = {Chain{kForward, {a, b}}};
-    t.ensure = {JumpRule{"FORWARD", jumpRule("skiff pod forwarding", kForward)}};
-    return t;
-  }
-
-  // Rewrites SKIFF-HOSTPORTS without the rules of sandbox `id`, plus `ports` for it (when
-  // non-empty). Returns whether any rule of `id` was removed.
-  Result<bool> writeHostPorts(const std::string& id, const std::string& pod, Ipv4 ip,
-                              const std::vector<HostPort>& ports) {
-    auto current = ipt_.listRules("nat", kHostPorts);
-    if (!current) {
-      if (current.error().is(ErrorCode::NotFound) && ports.empty()) return false;
-      return std::move(current).error();
-    }
-    std::string tag = "skiff hostport " + id;
-    std::vector<Rule> keep;
-    bool removed = false;
-    for (const Rule& r : *current) {
-      bool mine = !r.matches.empty() && std::holds_alternative<match::Comment>(r.matches[0]) &&
-                  std::get<match::Comment>(r.matches[0]).text.rfind(tag + " ", 0) == 0;
-      if (mine)
-        removed = true;
-      else
-        keep.push_back(r);
-    }
-    if (!removed && ports.empty()) return false;
-    for (const HostPort& p : ports) {
-      if (p.host_port == 0 || p.container_port == 0) {
-        return Error(ErrorCode::Invalid,
-                     fmt::format("hostPort of pod '{}': ports must be 1-65535", pod));
-      }
-      Rule r;
-      r.proto = p.protocol;
-      r.matches = {match::Comment{fmt::format("{} {}", tag, pod)}, match::Port{p.host_port}};
-      r.target = target::Dnat{ip, p.container_port};
-      keep.push_back(r);
-    }
-    sys::TableChange t;
-    t.table = "nat";
-    t.write = {Chain{kHostPorts, keep}};
-    SKIFF_TRY(ipt_.apply(t));
-    return removed;
-  }
-
   PodNetworkConfig cfg_;
   sys::Netlink& node_;
   NetlinkFactory pod_nl_;
-  sys::Iptables& ipt_;
+  std::unique_ptr<PodRules> rules_;
   Ipam ipam_;
   std::shared_ptr<spdlog::logger> log_;
   bool node_ready_ = false;
-  bool hostports_ready_ = false;
 };
 
 }  // namespace
@@ -291,12 +175,28 @@ Result<void> syncHostGwRoutes(sys::Netlink& node, const Cidr& own_cidr,
   return ok();
 }
 
+Result<void> cleanupPodRules(sys::Iptables& iptables) {
+  return makeIptablesPodRules(PodNetworkConfig{}, iptables)->cleanup();
+}
+
+Result<void> cleanupPodRules(sys::Nftables& nft) {
+  return makeNftPodRules(PodNetworkConfig{}, nft)->cleanup();
+}
+
 std::string hostVethName(const std::string& sandbox_id) { return "sk" + hexHash(sandbox_id, 11); }
 
 std::unique_ptr<PodNetwork> makePodNetwork(PodNetworkConfig config, sys::Netlink& node,
                                            NetlinkFactory pod_netlink, sys::Iptables& iptables) {
+  auto rules = makeIptablesPodRules(config, iptables);
   return std::make_unique<PodNetworkImpl>(std::move(config), node, std::move(pod_netlink),
-                                          iptables);
+                                          std::move(rules));
+}
+
+std::unique_ptr<PodNetwork> makePodNetwork(PodNetworkConfig config, sys::Netlink& node,
+                                           NetlinkFactory pod_netlink, sys::Nftables& nft) {
+  auto rules = makeNftPodRules(config, nft);
+  return std::make_unique<PodNetworkImpl>(std::move(config), node, std::move(pod_netlink),
+                                          std::move(rules));
 }
 
 }  // namespace skiff::netproxy

@@ -478,6 +478,8 @@ uint64_t servicePortInputHash(const ServicePort& p, const std::vector<Endpoint>*
   num(large_cluster);
   num(p.external_ips.size());
   for (Ipv4 ip : p.external_ips) num(ip.value);
+  num(p.load_balancer_ips.size());
+  for (Ipv4 ip : p.load_balancer_ips) num(ip.value);
   if (eps) {
     num(eps->size());
     for (const Endpoint& e : *eps) {

@@ -100,6 +100,19 @@ ConvertedServices servicesFromJson(const std::vector<json>& services) {
       }
     }
     if (bad) continue;
+    // status.loadBalancer.ingress[].ip, as a cloud (or MetalLB) writes it; hostname-only
+    // ingresses have nothing to program.
+    if (const json* st = field(svc, "status"); st && type == "LoadBalancer") {
+      const json* lb = field(*st, "loadBalancer");
+      const json* ingress = lb ? field(*lb, "ingress") : nullptr;
+      if (ingress && ingress->is_array()) {
+        for (const json& in : *ingress) {
+          std::string text = in.is_object() ? str(in, "ip") : "";
+          if (text.empty()) continue;
+          if (auto ip = Ipv4::parse(text)) base.load_balancer_ips.push_back(*ip);
+        }
+      }
+    }
     if (str(*spec, "sessionAffinity") == "ClientIP") {
       base.affinity_client_ip = true;
       if (const json* cfg = field(*spec, "sessionAffinityConfig")) {

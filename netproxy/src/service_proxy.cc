@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "skiff/common/log.h"
+#include "skiff/netproxy/stale_udp.h"
 
 namespace skiff::netproxy {
 
@@ -129,7 +130,7 @@ class IptablesProxy final : public ServiceProxy {
       commitState(*t);
     }
     synced_ = true;
-    res.conntrack_deleted = clearStaleUdp(ports, eps);
+    res.conntrack_deleted = udp_.update(ports, eps, ct_);
     auto dur = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
     SKIFF_LOG_INFO(log_, "Synced proxy rules", kv("full", full ? "true" : "false"),
                    kv("servicePorts", res.service_ports), kv("chainsWritten", res.chains_written),
@@ -185,10 +186,7 @@ class IptablesProxy final : public ServiceProxy {
         for (const auto& [chain, rule] : *shared) n += sizeof(rule) + 96 + render(rule).size();
       }
     }
-    for (const auto& [k, v] : udp_endpoints_) {
-      n += k.capacity() + 48;
-      n += v.second.size() * (sizeof(Ipv4) + 32);
-    }
+    n += udp_.stateBytes();
     return n;
   }
 
@@ -235,43 +233,6 @@ class IptablesProxy final : public ServiceProxy {
     for (const Chain& c : t.write) s[c.name] = fingerprint(c);
   }
 
-  std::size_t clearStaleUdp(const std::vector<ServicePort>& ports, const EndpointMap& eps) {
-    std::map<std::string, std::pair<Ipv4, std::set<Ipv4>>> now;
-    for (const ServicePort& sp : ports) {
-      if (sp.protocol != Protocol::Udp) continue;
-      auto& entry = now[sp.key()];
-      entry.first = sp.cluster_ip;
-      if (auto it = eps.find(sp.key()); it != eps.end()) {
-        for (const Endpoint& e : it->second) {
-          if (e.ready || (e.serving && e.terminating)) entry.second.insert(e.ip);
-        }
-      }
-    }
-    std::size_t deleted = 0;
-    if (ct_) {
-      for (const auto& [key, old] : udp_endpoints_) {
-        auto it = now.find(key);
-        for (Ipv4 ip : old.second) {
-          if (it != now.end() && it->second.second.count(ip)) continue;
-          sys::ConntrackFilter f;
-          f.protocol = Protocol::Udp;
-          f.orig_dst = old.first;
-          f.reply_src = ip;
-          auto n = ct_->deleteEntries(f);
-          if (!n) {
-            SKIFF_LOG_WARN(log_, "Failed to delete stale UDP conntrack entries, ignoring",
-                           kv("service", key), kv("endpoint", ip.str()),
-                           kv("err", n.error().message()));
-          } else {
-            deleted += *n;
-          }
-        }
-      }
-    }
-    udp_endpoints_ = std::move(now);
-    return deleted;
-  }
-
   ProxyConfig cfg_;
   sys::Iptables& ipt_;
   sys::Conntrack* ct_;
@@ -280,7 +241,7 @@ class IptablesProxy final : public ServiceProxy {
   std::map<std::string, ChainState> state_;
   std::unordered_map<std::string, CachedPort> cache_;
   uint64_t generation_ = 0;
-  std::map<std::string, std::pair<Ipv4, std::set<Ipv4>>> udp_endpoints_;
+  StaleUdpTracker udp_;
 };
 
 }  // namespace

@@ -19,21 +19,55 @@ class FakeProbe : public BackendProbe {
 const char* kRules = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n-A INPUT -j DROP\nCOMMIT\n";
 const char* kHint = "*mangle\n:KUBE-IPTABLES-HINT - [0:0]\nCOMMIT\n";
 
-TEST(BackendDetectTest, EmptyNamespaceUsesLegacyAndSaysSo) {
+const Result<void> kHasNft = ok();
+
+TEST(ProxyModeTest, AutoOnAnEmptyHostIsNftables) {
   FakeProbe p("", "");
-  auto d = requireLegacyBackend(p);
-  ASSERT_TRUE(d);
-  EXPECT_EQ(d->backend, IptablesBackend::Legacy);
-  EXPECT_NE(d->reason.find("no iptables rules"), std::string::npos);
+  auto d = chooseProxyMode(ProxyMode::Auto, kHasNft, p);
+  ASSERT_TRUE(d) << d.error().message();
+  EXPECT_EQ(d->mode, ProxyMode::Nftables);
+  EXPECT_NE(d->reason.find("auto"), std::string::npos);
 }
 
-TEST(BackendDetectTest, NftOnlyRulesAreRefusedWithAClearMessage) {
+TEST(ProxyModeTest, AutoOnAnNftHostWithRulesIsNftables) {
+  // Docker or ufw through iptables-nft: never refused, nftables.
   FakeProbe p(kRules, "");
-  auto d = requireLegacyBackend(p);
-  ASSERT_FALSE(d);
-  EXPECT_TRUE(d.error().is(ErrorCode::Unsupported));
-  EXPECT_NE(d.error().message().find("iptables-nft holds 2 rules"), std::string::npos);
-  EXPECT_NE(d.error().message().find("update-alternatives"), std::string::npos);
+  auto d = chooseProxyMode(ProxyMode::Auto, kHasNft, p);
+  ASSERT_TRUE(d) << d.error().message();
+  EXPECT_EQ(d->mode, ProxyMode::Nftables);
+}
+
+TEST(ProxyModeTest, AutoOnALegacyHostIsIptables) {
+  FakeProbe rules("", kRules);
+  auto d = chooseProxyMode(ProxyMode::Auto, kHasNft, rules);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->mode, ProxyMode::Iptables);
+  EXPECT_NE(d->reason.find("2 legacy rules"), std::string::npos) << d->reason;
+  FakeProbe hint("", kHint);
+  EXPECT_EQ(chooseProxyMode(ProxyMode::Auto, kHasNft, hint)->mode, ProxyMode::Iptables);
+}
+
+TEST(ProxyModeTest, SkiffsOwnLegacyChainsDoNotPinTheHost) {
+  FakeProbe p("",
+              "*nat\n:SKIFF-POSTROUTING - [0:0]\n-A POSTROUTING -j SKIFF-POSTROUTING\n"
+              "-A SKIFF-POSTROUTING -j MASQUERADE\nCOMMIT\n");
+  EXPECT_EQ(chooseProxyMode(ProxyMode::Auto, kHasNft, p)->mode, ProxyMode::Nftables);
+}
+
+TEST(ProxyModeTest, ExplicitModesAndIpvsFallback) {
+  FakeProbe p("", kRules);
+  EXPECT_EQ(chooseProxyMode(ProxyMode::Nftables, kHasNft, p)->mode, ProxyMode::Nftables);
+  EXPECT_EQ(chooseProxyMode(ProxyMode::Iptables, kHasNft, p)->mode, ProxyMode::Iptables);
+  auto ipvs = chooseProxyMode(ProxyMode::Ipvs, kHasNft, p);
+  EXPECT_EQ(ipvs->mode, ProxyMode::Nftables);
+  EXPECT_NE(ipvs->reason.find("falling back to nftables"), std::string::npos);
+  Result<void> none = Error(ErrorCode::Unavailable, "open nfnetlink socket: not supported");
+  auto nft = chooseProxyMode(ProxyMode::Nftables, none, p);
+  ASSERT_FALSE(nft);
+  EXPECT_NE(nft.error().message().find("no nf_tables"), std::string::npos);
+  EXPECT_EQ(chooseProxyMode(ProxyMode::Auto, none, p)->mode, ProxyMode::Iptables);
+  EXPECT_EQ(*parseProxyMode(""), ProxyMode::Auto);
+  EXPECT_FALSE(parseProxyMode("userspace"));
 }
 
 TEST(BackendDetectTest, KubeletHintWinsOverRuleCounts) {
@@ -45,8 +79,9 @@ TEST(BackendDetectTest, KubeletHintWinsOverRuleCounts) {
 
 TEST(BackendDetectTest, MoreLegacyRulesMeansLegacy) {
   FakeProbe p("", kRules);
-  auto d = requireLegacyBackend(p);
+  auto d = detectIptablesBackend(p);
   ASSERT_TRUE(d);
+  EXPECT_EQ(d->backend, IptablesBackend::Legacy);
   EXPECT_EQ(d->legacy_rules, 2u);
 }
 

@@ -14,6 +14,7 @@
 #include "skiff/netproxy/proxy_rules.h"
 #include "skiff/netproxy/service_proxy.h"
 #include "skiff/netproxy/sys/iptables.h"
+#include "skiff/netproxy/sys/nftables.h"
 #include "skiff/netproxy/testing/sample_services.h"
 
 namespace skiff::netproxy {
@@ -114,26 +115,26 @@ TEST_F(IptablesIntegration, ROOT_ProxyResyncRewritesOnlyChangedChains) {
   EXPECT_TRUE(ipt->listRules("filter", "INPUT")->empty());
 }
 
-TEST_F(IptablesIntegration, ROOT_BackendDetectionRefusesNftNamespace) {
+TEST_F(IptablesIntegration, ROOT_AutoProxyModeChoosesNftablesUnlessLegacyIsInUse) {
   TestNetns empty("snp-empty");
   TestNetns nft("snp-nft");
+  TestNetns legacy("snp-legacy");
   ASSERT_EQ(nft.exec("iptables-nft -A INPUT -s 192.0.2.1 -j DROP").code, 0);
+  ASSERT_EQ(legacy.exec("iptables-legacy -A INPUT -s 192.0.2.1 -j DROP").code, 0);
   auto probe = makeCommandBackendProbe();
-  {
-    EnterNetns in(empty.path());
-    ASSERT_TRUE(in.ok());
-    auto d = requireLegacyBackend(*probe);
-    ASSERT_TRUE(d) << d.error().message();
-    EXPECT_EQ(d->backend, IptablesBackend::Legacy);
-  }
-  {
-    EnterNetns in(nft.path());
-    ASSERT_TRUE(in.ok());
-    auto d = requireLegacyBackend(*probe);
-    ASSERT_FALSE(d);
-    EXPECT_NE(d.error().message().find("iptables-nft holds 1 rules"), std::string::npos)
-        << d.error().message();
-  }
+  auto nfnl = sys::makeNetlinkNftables();
+  auto choose = [&](TestNetns& ns) {
+    EnterNetns in(ns.path());
+    EXPECT_TRUE(in.ok());
+    auto tables = nfnl->listTables(nft::Family::Ip);
+    Result<void> has = tables ? ok() : Result<void>(tables.error());
+    auto d = chooseProxyMode(ProxyMode::Auto, has, *probe);
+    EXPECT_TRUE(d) << d.error().message();
+    return d ? d->mode : ProxyMode::Auto;
+  };
+  EXPECT_EQ(choose(empty), ProxyMode::Nftables);
+  EXPECT_EQ(choose(nft), ProxyMode::Nftables);
+  EXPECT_EQ(choose(legacy), ProxyMode::Iptables);
   // Probing did not create legacy tables in the nft namespace.
   EXPECT_EQ(nft.exec("cat /proc/net/ip_tables_names").out, "");
 }

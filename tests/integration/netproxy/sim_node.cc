@@ -5,7 +5,7 @@
 
 namespace skiff::netproxy::itest {
 
-SimNode::SimNode(const std::string& name, const char* pod_cidr) : name_(name) {
+SimNode::SimNode(const std::string& name, const char* pod_cidr, bool nft) : name_(name) {
   ns_ = std::make_unique<TestNetns>(name);
   ipam_dir_ = "/tmp/skiff-np-itest-" + name + "-" + std::to_string(::getpid());
   std::filesystem::remove_all(ipam_dir_);
@@ -13,11 +13,13 @@ SimNode::SimNode(const std::string& name, const char* pod_cidr) : name_(name) {
   EXPECT_TRUE(nl) << (nl ? "" : nl.error().message());
   if (nl) nl_ = std::move(*nl);
   ipt_ = sys::makeLegacyIptables();
+  nft_ = sys::makeNetlinkNftables();
   PodNetworkConfig cfg;
   cfg.pod_cidr = *Cidr::parse(pod_cidr);
   cfg.ipam_dir = ipam_dir_;
-  podnet_ = makePodNetwork(
-      cfg, *nl_, [](const std::string& p) { return sys::makeLibnlNetlink(p); }, *ipt_);
+  auto pod_nl = [](const std::string& p) { return sys::makeLibnlNetlink(p); };
+  podnet_ =
+      nft ? makePodNetwork(cfg, *nl_, pod_nl, *nft_) : makePodNetwork(cfg, *nl_, pod_nl, *ipt_);
   EnterNetns in(ns_->path());
   auto r = podnet_->ensureNode();
   EXPECT_TRUE(r) << (r ? "" : r.error().message());

@@ -12,16 +12,19 @@
 #include "skiff/netproxy/pod_network.h"
 #include "skiff/netproxy/sys/iptables.h"
 #include "skiff/netproxy/sys/netlink.h"
+#include "skiff/netproxy/sys/nftables.h"
 
 namespace skiff::netproxy::itest {
 
 class SimNode {
  public:
-  SimNode(const std::string& name, const char* pod_cidr);
+  // `nft`: the pod network's rules go to nftables (table ip skiff-podnet) instead of libiptc.
+  SimNode(const std::string& name, const char* pod_cidr, bool nft = false);
   ~SimNode();
 
   TestNetns& ns() { return *ns_; }
   sys::Iptables& iptables() { return *ipt_; }
+  sys::Nftables& nftables() { return *nft_; }
   sys::Netlink& netlink() { return *nl_; }
   PodNetwork& podNetwork() { return *podnet_; }
   const std::string& ipamDir() const { return ipam_dir_; }
@@ -34,6 +37,7 @@ class SimNode {
   std::unique_ptr<TestNetns> ns_;
   std::unique_ptr<sys::Netlink> nl_;
   std::unique_ptr<sys::Iptables> ipt_;
+  std::unique_ptr<sys::Nftables> nft_;
   std::unique_ptr<PodNetwork> podnet_;
   std::string ipam_dir_;
   std::map<std::string, std::unique_ptr<TestNetns>> pods_;

@@ -29,6 +29,12 @@ class ServiceProxySink {
   virtual Result<std::string> sync(const std::vector<nlohmann::json>& services,
                                    const std::vector<nlohmann::json>& slices) = 0;
 };
+// Removes the service proxy's and the pod network's rules of the nftables and/or iptables modes
+// in this network namespace (`skiff-agent cleanup-proxy`, and a mode switch at start): the
+// nftables tables `ip skiff` and `ip skiff-podnet`, the legacy KUBE-* and SKIFF-* chains (only
+// from legacy tables that already exist). Other tables and chains are left alone. Idempotent.
+Result<void> cleanupProxyRules(bool nftables, bool iptables);
+
 Result<std::unique_ptr<ServiceProxySink>> makeServiceProxy(const AgentConfig& cfg,
                                                            const std::string& node_name);
 // Imports an image archive into the runtime's image store; returns the names of its images (an

@@ -99,6 +99,14 @@ struct AgentConfig {
   int oom_score_adj = -999;
 
   bool run_proxy = true;
+  // kube-proxy's --proxy-mode: iptables | nftables | ipvs | auto (nftables unless the host is
+  // demonstrably iptables-legacy; ipvs falls back to nftables). Also the pod network's rules.
+  std::string proxy_mode = "auto";
+  // kube-proxy's --nodeport-addresses (CIDRs); empty: every local address.
+  std::vector<std::string> nodeport_addresses;
+  // kube-proxy's --sync-period (full resync) and --min-sync-period.
+  std::chrono::seconds proxy_sync_period{30};
+  std::chrono::seconds proxy_min_sync_period{1};
   std::string log_level = "info";
 
   std::string kubeconfigPath() const {

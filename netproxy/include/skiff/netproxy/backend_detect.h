@@ -36,8 +36,28 @@ struct BackendDecision {
 // namespace) picks legacy, the only backend libiptc can drive.
 Result<BackendDecision> detectIptablesBackend(BackendProbe& probe);
 
-// detectIptablesBackend, turned into skiff's policy: Legacy is fine; Nft is refused with an
-// error saying what was found and what to do.
-Result<BackendDecision> requireLegacyBackend(BackendProbe& probe);
+// The proxy's modes (kube-proxy --proxy-mode). IPVS is accepted but not built yet: it falls back
+// to nftables (the seam for it is ServiceProxy, one implementation per mode).
+enum class ProxyMode { Auto, Iptables, Nftables, Ipvs };
+Result<ProxyMode> parseProxyMode(std::string_view text);  // "" means auto
+std::string_view proxyModeName(ProxyMode mode);
+
+struct ModeDecision {
+  ProxyMode mode = ProxyMode::Nftables;  // Iptables or Nftables
+  std::string reason;                    // why, for the start-up log line
+};
+
+// Picks the mode to run. `nf_tables` says whether the kernel answered an nf_tables request
+// (an error describing why not otherwise).
+//  - iptables: always iptables (libiptc, iptables-legacy).
+//  - nftables: nftables; an error when the kernel has no nf_tables.
+//  - ipvs: nftables, saying IPVS is not available yet (iptables without nf_tables).
+//  - auto: nftables when the kernel has nf_tables, unless the host demonstrably uses
+//    iptables-legacy: kubelet's KUBE-IPTABLES-HINT/KUBE-KUBELET-CANARY chain in legacy (and not
+//    in nft), or more legacy rules than iptables-nft rules (skiff's own SKIFF-* chains are not
+//    counted, so an earlier skiff run in iptables mode does not pin the host to it). An empty
+//    host, or one with Docker/firewalld/ufw nft rules, gets nftables.
+Result<ModeDecision> chooseProxyMode(ProxyMode requested, const Result<void>& nf_tables,
+                                     BackendProbe& probe);
 
 }  // namespace skiff::netproxy

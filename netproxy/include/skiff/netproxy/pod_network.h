@@ -12,6 +12,7 @@
 #include "skiff/netproxy/rule.h"
 #include "skiff/netproxy/sys/iptables.h"
 #include "skiff/netproxy/sys/netlink.h"
+#include "skiff/netproxy/sys/nftables.h"
 
 namespace skiff::netproxy {
 
@@ -97,6 +98,11 @@ using NetlinkFactory =
 // sandbox's namespace (makeLibnlNetlink in production).
 std::unique_ptr<PodNetwork> makePodNetwork(PodNetworkConfig config, sys::Netlink& node,
                                            NetlinkFactory pod_netlink, sys::Iptables& iptables);
+// The same with the rules in nftables (table `ip skiff-podnet`: a postrouting chain with the
+// masquerade order above, a forward chain accepting cluster-CIDR traffic, and per sandbox with
+// hostPorts a pair of nat base chains DNATing them), for nodes whose proxy runs in nftables mode.
+std::unique_ptr<PodNetwork> makePodNetwork(PodNetworkConfig config, sys::Netlink& node,
+                                           NetlinkFactory pod_netlink, sys::Nftables& nft);
 
 // flannel host-gw: makes the routes tagged kSkiffRouteProtocol exactly one per other node's pod
 // CIDR via its InternalIP (own_cidr skipped). Used by both pod network modes.
@@ -119,6 +125,12 @@ Result<nlohmann::json> loadCniNetworkList(const std::string& conf_dir);
 
 // `node` is used for host-gw routes only. Plugins run in the calling thread's namespaces.
 Result<std::unique_ptr<PodNetwork>> makeCniPodNetwork(CniConfig config, sys::Netlink& node);
+
+// Removes only the pod network's packet-filter rules of one backend (a mode switch, or
+// `skiff-agent cleanup-proxy`): legacy SKIFF-* chains where they exist, or the nftables table
+// `ip skiff-podnet`. The bridge, routes and addresses stay. Idempotent.
+Result<void> cleanupPodRules(sys::Iptables& iptables);
+Result<void> cleanupPodRules(sys::Nftables& nft);
 
 // The host-side veth name for a sandbox id: "sk" + 11 hex digits of sha256(id).
 std::string hostVethName(const std::string& sandbox_id);

@@ -21,6 +21,9 @@ struct ProxyConfig {
   // Above this many endpoints in total, per-endpoint comments are dropped (kube-proxy's
   // largeClusterEndpointsThreshold), shrinking the rule set by up to 40 %.
   std::size_t large_cluster_endpoints = 1000;
+  // --nodeport-addresses (nftables mode): NodePorts answer on local addresses inside these
+  // prefixes; empty means every local address except 127.0.0.0/8 (`fib daddr type local`).
+  std::vector<Cidr> nodeport_addresses;
 
   uint32_t masqueradeMark() const { return 1u << masquerade_bit; }
 };

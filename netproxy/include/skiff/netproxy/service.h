@@ -34,6 +34,7 @@ struct ServicePort {
   uint16_t port = 0;
   uint16_t node_port = 0;  // 0: not a NodePort
   std::vector<Ipv4> external_ips;
+  std::vector<Ipv4> load_balancer_ips;  // status.loadBalancer.ingress[].ip (type LoadBalancer)
   bool affinity_client_ip = false;
   uint32_t affinity_seconds = kDefaultAffinitySeconds;
   bool external_policy_local = false;  // externalTrafficPolicy: Local (only for NodePort/LB)
@@ -42,7 +43,9 @@ struct ServicePort {
 
   // Key into an EndpointMap: "<svcPortName>/<protocol>".
   std::string key() const;
-  bool externallyAccessible() const { return node_port != 0 || !external_ips.empty(); }
+  bool externallyAccessible() const {
+    return node_port != 0 || !external_ips.empty() || !load_balancer_ips.empty();
+  }
 };
 
 struct Endpoint {

@@ -1,7 +1,9 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -11,6 +13,7 @@
 #include "skiff/netproxy/service.h"
 #include "skiff/netproxy/sys/conntrack.h"
 #include "skiff/netproxy/sys/iptables.h"
+#include "skiff/netproxy/sys/nftables.h"
 
 namespace skiff::netproxy {
 
@@ -25,8 +28,16 @@ struct SyncResult {
   std::chrono::nanoseconds build{0};  // computing the desired rule set and the diff
   sys::CommitStats filter;
   sys::CommitStats nat;
+  // nftables mode: map elements added/removed and the netlink batch.
+  std::size_t elements_added = 0;
+  std::size_t elements_removed = 0;
+  sys::NftStats nft;
 };
 
+// The service proxy of one node: one implementation per kube-proxy mode (iptables, nftables;
+// IPVS would be a third), chosen once at start (proxy_mode.h). The contract below is shared; the
+// iptables description is that implementation's, makeNftablesProxy documents its own.
+//
 // kube-proxy's iptables Proxier (syncProxyRules), driven from outside: the caller (the agent's
 // informers and its BoundedFrequencyRunner) passes the complete current Services and
 // EndpointSlices on each call.
@@ -67,5 +78,33 @@ class ServiceProxy {
 // `conntrack` may be null (no conntrack cleanup, e.g. in unit tests with only a fake iptables).
 std::unique_ptr<ServiceProxy> makeIptablesProxy(ProxyConfig config, sys::Iptables& iptables,
                                                 sys::Conntrack* conntrack);
+
+struct NftProxyOptions {
+  nft::Family family = nft::Family::Ip;
+  std::string table = "skiff";
+  // kube-proxy's --sync-period: a sync at least this long after the last full one rewrites the
+  // whole table (flush and fill in one batch), repairing drift such as `nft flush ruleset`.
+  std::chrono::milliseconds full_sync_period{30000};
+  std::function<std::chrono::steady_clock::time_point()> now = [] {
+    return std::chrono::steady_clock::now();
+  };
+};
+
+// kube-proxy's nftables Proxier (KEP-3866, reference/netproxy.md §4) in its own table `ip skiff`:
+// base chains at kube-proxy's priorities, the service-ips / service-nodeports verdict maps and
+// their no-endpoint twins, a chain per service port (numgen random vmap over endpoint chains)
+// and per endpoint (hairpin mark + DNAT), affinity sets with timeouts.
+//
+// Incremental by construction: per service port the proxy keeps a fingerprint of its inputs and
+// of every chain, set and map element it programmed. A sync rebuilds only ports whose inputs
+// changed and sends ONE netlink batch with exactly the changed elements, chains and sets, so a
+// one-Service change among 10,000 is a few messages. The first sync (and the one after a failed
+// batch) replaces the table (add + delete + add in the same batch, which removes whatever an
+// earlier run left); a sync at least full_sync_period after the last full one flushes and refills
+// the table in place (affinity sets keep their entries). Other tables are never touched. cleanup()
+// deletes the table. Not thread-safe; acts in the calling thread's network namespace.
+std::unique_ptr<ServiceProxy> makeNftablesProxy(ProxyConfig config, sys::Nftables& nft,
+                                                sys::Conntrack* conntrack,
+                                                NftProxyOptions options = {});
 
 }  // namespace skiff::netproxy

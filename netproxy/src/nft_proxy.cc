@@ -1,0 +1,347 @@
+// kube-proxy's nftables mode over the nftables seam; see makeNftablesProxy in service_proxy.h.
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "skiff/common/log.h"
+#include "skiff/netproxy/nft_rules.h"
+#include "skiff/netproxy/service_proxy.h"
+#include "skiff/netproxy/stale_udp.h"
+
+namespace skiff::netproxy {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using skiff::log::kv;
+using namespace nftrules;
+
+uint64_t chainFingerprint(const NftChain& c) {
+  uint64_t h = 0x9e3779b97f4a7c15ull;
+  for (const nft::Rule& r : c.rules) h = nft::fingerprint(r, h);
+  return h ^ c.rules.size();
+}
+
+bool sameElement(const MapElement& a, const MapElement& b) {
+  return a.map.name == b.map.name && !(a.element < b.element) && !(b.element < a.element) &&
+         a.element.verdict == b.element.verdict;
+}
+
+// What one service port has in the kernel.
+struct PortState {
+  uint64_t input = 0;
+  uint64_t generation = 0;
+  std::vector<std::pair<std::string, uint64_t>> chains;
+  std::vector<nft::SetSpec> sets;
+  std::vector<MapElement> elements;
+};
+
+// The changes of one incremental sync, grouped so they can be emitted in a safe order.
+struct Delta {
+  std::vector<nft::SetSpec> add_sets;
+  std::vector<std::string> add_chains;
+  std::vector<MapElement> del_elements;
+  std::vector<std::string> flush_chains;  // changed chains (refilled below)
+  std::vector<std::string> del_chains;
+  std::vector<std::string> del_sets;
+  std::vector<NftChain> fill;  // new and changed chains' rules
+  std::vector<MapElement> add_elements;
+};
+
+void groupElements(nft::Batch& b, std::vector<MapElement>& elems, bool add) {
+  std::map<std::string, std::pair<nft::SetSpec, std::vector<nft::Element>>> by_map;
+  for (MapElement& e : elems) {
+    auto& slot = by_map[e.map.name];
+    slot.first = e.map;
+    slot.second.push_back(std::move(e.element));
+  }
+  for (auto& [name, v] : by_map) {
+    if (add) {
+      b.ops.push_back(nft::op::AddElements{std::move(v.first), std::move(v.second)});
+    } else {
+      b.ops.push_back(nft::op::DeleteElements{std::move(v.first), std::move(v.second)});
+    }
+  }
+}
+
+// Compares what a port has with what it should have now.
+void diffPort(const PortState* old, PortObjects& now, Delta& d) {
+  std::unordered_map<std::string, uint64_t> had;
+  if (old) {
+    for (const auto& [n, fp] : old->chains) had.emplace(n, fp);
+  }
+  std::set<std::string> keep;
+  for (NftChain& c : now.chains) {
+    keep.insert(c.name);
+    auto it = had.find(c.name);
+    if (it == had.end()) {
+      d.add_chains.push_back(c.name);
+      d.fill.push_back(std::move(c));
+    } else if (it->second != chainFingerprint(c)) {
+      d.flush_chains.push_back(c.name);
+      d.fill.push_back(std::move(c));
+    }
+  }
+  for (const auto& [n, fp] : had) {
+    if (!keep.count(n)) d.del_chains.push_back(n);
+  }
+  std::set<std::string> want_sets;
+  for (const nft::SetSpec& s : now.sets) {
+    want_sets.insert(s.name);
+    bool existed = old && std::any_of(old->sets.begin(), old->sets.end(), [&](const auto& o) {
+                     return o.name == s.name && o.timeout_s == s.timeout_s;
+                   });
+    if (!existed) {
+      // A changed timeout needs a new set: the old one goes first (it is unreferenced by then).
+      if (old && std::any_of(old->sets.begin(), old->sets.end(),
+                             [&](const auto& o) { return o.name == s.name; })) {
+        d.del_sets.push_back(s.name);
+      }
+      d.add_sets.push_back(s);
+    }
+  }
+  if (old) {
+    for (const nft::SetSpec& s : old->sets) {
+      if (!want_sets.count(s.name)) d.del_sets.push_back(s.name);
+    }
+    for (const MapElement& e : old->elements) {
+      bool kept = std::any_of(now.elements.begin(), now.elements.end(),
+                              [&](const MapElement& n) { return sameElement(e, n); });
+      if (!kept) d.del_elements.push_back(e);
+    }
+  }
+  for (const MapElement& e : now.elements) {
+    bool had_it = old && std::any_of(old->elements.begin(), old->elements.end(),
+                                     [&](const MapElement& o) { return sameElement(e, o); });
+    if (!had_it) d.add_elements.push_back(e);
+  }
+}
+
+class NftablesProxy final : public ServiceProxy {
+ public:
+  NftablesProxy(ProxyConfig cfg, sys::Nftables& nft, sys::Conntrack* ct, NftProxyOptions o)
+      : cfg_(std::move(cfg)),
+        nft_(nft),
+        ct_(ct),
+        opt_(std::move(o)),
+        log_(skiff::log::get("netproxy")) {}
+
+  // netproxy::ServiceProxy
+  Result<SyncResult> sync(const std::vector<ServicePort>& ports, const EndpointMap& eps) override {
+    auto start = Clock::now();
+    SyncResult res;
+    res.service_ports = ports.size();
+    bool fresh = !synced_;
+    bool full = fresh || opt_.now() - last_full_ >= opt_.full_sync_period;
+    res.full = full;
+    nft::Batch batch = newBatch();
+    Delta d;
+    uint64_t gen = ++generation_;
+    std::unordered_map<std::string, PortState> next_state;
+    // In (name, protocol) order, so chains are created in the order a full rule set lists them.
+    for (const ServicePort* spp : sortedPorts(ports)) {
+      const ServicePort& sp = *spp;
+      auto it = eps.find(sp.key());
+      const std::vector<Endpoint>* list = it == eps.end() ? nullptr : &it->second;
+      uint64_t input = servicePortInputHash(sp, list, false);
+      auto st = state_.find(sp.key());
+      if (!full && st != state_.end() && st->second.input == input) {
+        st->second.generation = gen;
+        continue;
+      }
+      if (st != state_.end()) st->second.generation = gen;  // replaced below, not removed
+      PortObjects now = buildPortObjects(cfg_, sp, list);
+      PortState ns;
+      ns.input = input;
+      ns.generation = gen;
+      for (const NftChain& c : now.chains) ns.chains.emplace_back(c.name, chainFingerprint(c));
+      ns.sets = now.sets;
+      ns.elements = now.elements;
+      if (full) {
+        // Everything is rewritten: the delta is the whole desired state.
+        diffPort(nullptr, now, d);
+      } else {
+        diffPort(st == state_.end() ? nullptr : &st->second, now, d);
+      }
+      next_state[sp.key()] = std::move(ns);
+    }
+    // Ports that are gone (and, on a full sync, every old object no longer wanted).
+    std::set<std::string> wanted_chains, wanted_sets;
+    if (full) {
+      for (const auto& [k, s] : next_state) {
+        for (const auto& [n, fp] : s.chains) wanted_chains.insert(n);
+        for (const auto& set : s.sets) wanted_sets.insert(set.name);
+      }
+    }
+    for (auto it = state_.begin(); it != state_.end();) {
+      if (full || it->second.generation != gen) {
+        if (!fresh) {
+          for (const auto& [n, fp] : it->second.chains) {
+            if (!full || !wanted_chains.count(n)) d.del_chains.push_back(n);
+          }
+          for (const auto& s : it->second.sets) {
+            if (!full || !wanted_sets.count(s.name)) d.del_sets.push_back(s.name);
+          }
+          if (!full)
+            d.del_elements.insert(d.del_elements.end(), it->second.elements.begin(),
+                                  it->second.elements.end());
+        }
+        it = state_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (full) {
+      fullPrologue(batch, fresh, d);
+    }
+    emitDelta(batch, d, full);
+    res.build = Clock::now() - start;
+    res.chains_written = d.fill.size();
+    for (const NftChain& c : d.fill) res.rules_written += c.rules.size();
+    res.chains_removed = d.del_chains.size();
+    res.elements_added = d.add_elements.size();
+    res.elements_removed = d.del_elements.size();
+
+    auto applied = batch.empty() ? Result<sys::NftStats>(sys::NftStats{}) : nft_.apply(batch);
+    if (!applied) {
+      synced_ = false;  // the next sync replaces the table
+      state_.clear();
+      return std::move(applied).error().wrap("sync nftables proxy rules");
+    }
+    res.nft = *applied;
+    for (auto& [k, s] : next_state) state_[k] = std::move(s);
+    synced_ = true;
+    if (full) last_full_ = opt_.now();
+    res.conntrack_deleted = udp_.update(ports, eps, ct_);
+    auto dur = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+    SKIFF_LOG_INFO(log_, "Synced proxy rules", kv("mode", "nftables"),
+                   kv("full", full ? "true" : "false"), kv("servicePorts", res.service_ports),
+                   kv("chainsWritten", res.chains_written), kv("rulesWritten", res.rules_written),
+                   kv("chainsRemoved", res.chains_removed), kv("elementsAdded", res.elements_added),
+                   kv("elementsRemoved", res.elements_removed), kv("messages", res.nft.messages),
+                   kv("durationMs", fmt::format("{:.3f}", dur.count() / 1000.0)));
+    return res;
+  }
+
+  Result<SyncResult> syncObjects(const std::vector<nlohmann::json>& services,
+                                 const std::vector<nlohmann::json>& slices) override {
+    ConvertedServices svcs = servicesFromJson(services);
+    ConvertedEndpoints eps = endpointsFromJson(slices);
+    for (const Skipped& s : svcs.skipped) {
+      SKIFF_LOG_WARN(log_, "Skipping service, ignoring", kv("service", s.object),
+                     kv("reason", s.reason));
+    }
+    for (const Skipped& s : eps.skipped) {
+      SKIFF_LOG_WARN(log_, "Skipping endpoint slice, ignoring", kv("endpointSlice", s.object),
+                     kv("reason", s.reason));
+    }
+    SKIFF_ASSIGN_OR_RETURN(SyncResult res, sync(svcs.ports, eps.endpoints));
+    res.skipped_objects = svcs.skipped.size() + eps.skipped.size();
+    return res;
+  }
+
+  Result<void> cleanup() override {
+    SKIFF_ASSIGN_OR_RETURN(auto tables, nft_.listTables(opt_.family));
+    state_.clear();
+    synced_ = false;
+    if (std::find(tables.begin(), tables.end(), opt_.table) == tables.end()) return ok();
+    nft::Batch b = newBatch();
+    b.ops.push_back(nft::op::DeleteTable{});
+    SKIFF_TRY(nft_.apply(b));
+    SKIFF_LOG_INFO(log_, "Removed proxy rules",
+                   kv("table", fmt::format("{} {}", nft::familyName(opt_.family), opt_.table)));
+    return ok();
+  }
+
+  std::size_t stateBytes() const override {
+    std::size_t n = sizeof(*this);
+    for (const auto& [k, s] : state_) {
+      n += k.capacity() + sizeof(s) + 64;
+      for (const auto& [name, fp] : s.chains) n += name.capacity() + sizeof(fp) + 32;
+      for (const auto& set : s.sets) n += sizeof(set) + set.name.capacity();
+      for (const auto& e : s.elements) {
+        n += sizeof(e) + e.map.name.capacity() +
+             (e.element.verdict ? e.element.verdict->chain.capacity() : 0);
+      }
+    }
+    return n + udp_.stateBytes();
+  }
+
+ private:
+  nft::Batch newBatch() const {
+    nft::Batch b;
+    b.family = opt_.family;
+    b.table = opt_.table;
+    return b;
+  }
+
+  // A full sync: (re)create the table and the static objects, then empty every chain and map so
+  // the delta (which on a full sync is the whole desired state) fills them again. A fresh sync
+  // replaces the table outright instead, which also drops objects an earlier run left.
+  void fullPrologue(nft::Batch& b, bool fresh, const Delta& d) {
+    b.ops.push_back(nft::op::AddTable{});
+    if (fresh) {
+      b.ops.push_back(nft::op::DeleteTable{});
+      b.ops.push_back(nft::op::AddTable{});
+    }
+    Skeleton sk = buildTableSkeleton(cfg_);
+    for (const nft::ChainSpec& c : sk.chains) b.ops.push_back(nft::op::AddChain{c});
+    for (const nft::SetSpec& m : sk.maps) b.ops.push_back(nft::op::AddSet{m});
+    if (!fresh) {
+      b.ops.push_back(nft::op::FlushTable{});
+      for (const nft::SetSpec& m : sk.maps) b.ops.push_back(nft::op::FlushSet{m.name});
+    }
+    (void)d;
+    for (auto& [chain, rule] : sk.rules) b.ops.push_back(nft::op::AddRule{chain, std::move(rule)});
+  }
+
+  // Order matters to the kernel: sets and chains exist before rules use them; elements and
+  // rules that refer to a chain go before the chain is deleted; a chain is emptied before it is
+  // deleted, so chains being deleted together never hold each other busy.
+  void emitDelta(nft::Batch& b, Delta& d, bool full) {
+    for (nft::SetSpec& s : d.add_sets) {
+      if (std::find(d.del_sets.begin(), d.del_sets.end(), s.name) != d.del_sets.end()) continue;
+      b.ops.push_back(nft::op::AddSet{s});
+    }
+    for (std::string& c : d.add_chains) b.ops.push_back(nft::op::AddChain{nft::ChainSpec{c, {}}});
+    if (!full) groupElements(b, d.del_elements, false);
+    for (std::string& c : d.flush_chains) b.ops.push_back(nft::op::FlushChain{c});
+    for (std::string& c : d.del_chains) b.ops.push_back(nft::op::FlushChain{c});
+    for (std::string& c : d.del_chains) b.ops.push_back(nft::op::DeleteChain{c});
+    for (std::string& s : d.del_sets) b.ops.push_back(nft::op::DeleteSet{s});
+    for (nft::SetSpec& s : d.add_sets) {
+      if (std::find(d.del_sets.begin(), d.del_sets.end(), s.name) != d.del_sets.end()) {
+        b.ops.push_back(nft::op::AddSet{s});  // recreated with its new timeout
+      }
+    }
+    for (NftChain& c : d.fill) {
+      for (nft::Rule& r : c.rules) b.ops.push_back(nft::op::AddRule{c.name, std::move(r)});
+    }
+    groupElements(b, d.add_elements, true);
+  }
+
+  ProxyConfig cfg_;
+  sys::Nftables& nft_;
+  sys::Conntrack* ct_;
+  NftProxyOptions opt_;
+  std::shared_ptr<spdlog::logger> log_;
+  bool synced_ = false;
+  Clock::time_point last_full_{};
+  uint64_t generation_ = 0;
+  std::unordered_map<std::string, PortState> state_;
+  StaleUdpTracker udp_;
+};
+
+}  // namespace
+
+std::unique_ptr<ServiceProxy> makeNftablesProxy(ProxyConfig config, sys::Nftables& nft,
+                                                sys::Conntrack* conntrack,
+                                                NftProxyOptions options) {
+  return std::make_unique<NftablesProxy>(std::move(config), nft, conntrack, std::move(options));
+}
+
+}  // namespace skiff::netproxy

@@ -1,0 +1,333 @@
+#include "skiff/netproxy/nft_rules.h"
+
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "skiff/netproxy/chain_names.h"
+
+namespace skiff::netproxy::nftrules {
+
+namespace {
+
+using nft::Element;
+using nft::Family;
+using nft::KeyShape;
+using nft::Op;
+using nft::SetKind;
+using nft::SetSpec;
+using nft::Stmt;
+namespace op = nft::op;
+namespace stmt = nft::stmt;
+using NRule = nft::Rule;
+using nft::BaseHook;
+using nft::Batch;
+using nft::ChainSpec;
+
+constexpr std::size_t kMaxName = 255;  // NFT_NAME_MAXLEN - 1
+
+stmt::Verdict jump(std::string c) { return {stmt::VerdictKind::Jump, std::move(c)}; }
+stmt::Verdict go(std::string c) { return {stmt::VerdictKind::Goto, std::move(c)}; }
+
+Element mapKey(Ipv4 ip, const ServicePort& sp, uint16_t port, stmt::Verdict v) {
+  Element e;
+  e.ip = ip;
+  e.protocol = sp.protocol;
+  e.port = port;
+  e.verdict = std::move(v);
+  return e;
+}
+
+// The nodeport dispatch rules of `services` / `endpoints-check` (kube-proxy: `fib daddr type
+// local ip daddr != 127.0.0.0/8 ...`, or one rule per --nodeport-addresses prefix).
+std::vector<NRule> nodePortRules(const ProxyConfig& cfg, const std::string& map) {
+  std::vector<NRule> out;
+  Stmt vmap = stmt::Vmap{KeyShape::ProtoPort, map};
+  if (cfg.nodeport_addresses.empty()) {
+    out.push_back({stmt::FibLocal{false}, stmt::Addr{false, true, Cidr{{0x7f000000}, 8}}, vmap});
+  }
+  for (const Cidr& c : cfg.nodeport_addresses) {
+    out.push_back({stmt::Addr{false, false, c}, stmt::FibLocal{false}, vmap});
+  }
+  return out;
+}
+
+// CategorizeEndpoints (pkg/proxy/topology.go), as the iptables builder does it.
+struct Categorized {
+  std::vector<const Endpoint*> cluster, local, all;
+  bool any = false;
+};
+Categorized categorize(const ProxyConfig& cfg, const ServicePort& sp,
+                       const std::vector<Endpoint>* eps) {
+  Categorized c;
+  std::vector<const Endpoint*> ready, fallback;
+  if (eps) {
+    for (const Endpoint& e : *eps) {
+      if (e.ready) {
+        ready.push_back(&e);
+      } else if (e.serving && e.terminating) {
+        fallback.push_back(&e);
+      }
+    }
+  }
+  const auto& usable = ready.empty() ? fallback : ready;
+  c.any = !usable.empty();
+  bool uses_cluster = !sp.internal_policy_local || sp.externallyAccessible();
+  bool uses_local =
+      sp.internal_policy_local || (sp.external_policy_local && sp.externallyAccessible());
+  if (uses_cluster) c.cluster = usable;
+  if (uses_local) {
+    for (const Endpoint* e : usable) {
+      if (!e->node_name.empty() && e->node_name == cfg.hostname) c.local.push_back(e);
+    }
+  }
+  c.all = c.cluster;
+  for (const Endpoint* e : c.local) {
+    if (std::find(c.all.begin(), c.all.end(), e) == c.all.end()) c.all.push_back(e);
+  }
+  return c;
+}
+
+// Affinity checks, then the uniform pick (kube-proxy's service/local chain tail).
+void dispatch(NftChain& chain, const ServicePort& sp, const std::vector<const Endpoint*>& eps) {
+  if (sp.affinity_client_ip) {
+    for (const Endpoint* e : eps) {
+      chain.rules.push_back(
+          {stmt::InSet{true, false, affinitySet(sp, *e)}, go(endpointChain(sp, *e))});
+    }
+  }
+  stmt::NumgenVmap pick;
+  for (const Endpoint* e : eps) pick.chains.push_back(endpointChain(sp, *e));
+  chain.rules.push_back({pick});
+}
+
+}  // namespace
+
+std::string hashAndTruncate(std::string_view name) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  ::SHA256(reinterpret_cast<const unsigned char*>(name.data()), name.size(), digest);
+  std::string out = base32Encode(digest, sizeof digest).substr(0, 8);
+  out += '-';
+  out.append(name);
+  return out;
+}
+
+namespace {
+std::string named(std::string_view prefix, std::string_view base) {
+  std::string n(prefix);
+  n += hashAndTruncate(base);
+  if (n.size() > kMaxName) n.resize(kMaxName);
+  return n;
+}
+std::string endpointBase(const ServicePort& sp, const Endpoint& ep) {
+  return fmt::format("{}__{}/{}", servicePortBase(sp), ep.ip.str(), ep.port);
+}
+}  // namespace
+
+std::string servicePortBase(const ServicePort& sp) {
+  return fmt::format("{}/{}/{}/{}", sp.id.ns, sp.id.name, protocolName(sp.protocol), sp.id.port);
+}
+std::string serviceChain(const ServicePort& sp) { return named("service-", servicePortBase(sp)); }
+std::string localChain(const ServicePort& sp) { return named("local-", servicePortBase(sp)); }
+std::string externalChain(const ServicePort& sp) { return named("external-", servicePortBase(sp)); }
+std::string endpointChain(const ServicePort& sp, const Endpoint& ep) {
+  return named("endpoint-", endpointBase(sp, ep));
+}
+std::string affinitySet(const ServicePort& sp, const Endpoint& ep) {
+  return named("affinity-", endpointBase(sp, ep));
+}
+
+SetSpec mapSpec(const std::string& name) {
+  SetSpec s;
+  s.name = name;
+  s.kind = SetKind::VerdictMap;
+  bool nodeports = name == kServiceNodePorts || name == kNoEndpointNodePorts;
+  s.keys = nodeports ? KeyShape::ProtoPort : KeyShape::AddrProtoPort;
+  return s;
+}
+
+PortObjects buildPortObjects(const ProxyConfig& cfg, const ServicePort& sp,
+                             const std::vector<Endpoint>* eps) {
+  PortObjects out;
+  Categorized c = categorize(cfg, sp, eps);
+  const std::string svc = serviceChain(sp), local = localChain(sp), ext = externalChain(sp);
+
+  bool has_internal = c.any && (!sp.internal_policy_local || !c.local.empty());
+  bool has_external = c.any && (!sp.external_policy_local || !c.local.empty());
+  // A Local policy without a local endpoint drops (the service exists elsewhere); a service
+  // without any endpoint rejects (kube-proxy's no-endpoint maps).
+  stmt::Verdict internal_none =
+      c.any ? stmt::Verdict{stmt::VerdictKind::Drop, ""} : go(kRejectChain);
+  stmt::Verdict external_none = internal_none;
+
+  if (!c.cluster.empty()) {
+    NftChain ch{svc, {}};
+    NRule masq = {stmt::Addr{false, false, Cidr{sp.cluster_ip, 32}},
+                  stmt::Proto{sp.protocol, sp.port}};
+    if (cfg.masquerade_all) {
+      masq.push_back(jump(kMarkForMasq));
+      ch.rules.push_back(std::move(masq));
+    } else if (cfg.cluster_cidr) {
+      masq.push_back(stmt::Addr{true, true, *cfg.cluster_cidr});
+      masq.push_back(jump(kMarkForMasq));
+      ch.rules.push_back(std::move(masq));
+    }
+    dispatch(ch, sp, c.cluster);
+    out.chains.push_back(std::move(ch));
+  }
+  if (!c.local.empty()) {
+    NftChain ch{local, {}};
+    dispatch(ch, sp, c.local);
+    out.chains.push_back(std::move(ch));
+  }
+  if (has_external && sp.externallyAccessible()) {
+    NftChain ch{ext, {}};
+    if (!sp.external_policy_local) {
+      ch.rules.push_back({jump(kMarkForMasq)});
+      ch.rules.push_back({go(svc)});
+    } else {
+      // Pods and the node itself reach every endpoint, as if they had gone out to the load
+      // balancer and come back; outside clients reach only this node's endpoints, unmasqueraded.
+      if (cfg.cluster_cidr)
+        ch.rules.push_back({stmt::Addr{true, false, *cfg.cluster_cidr}, go(svc)});
+      ch.rules.push_back({stmt::FibLocal{true}, jump(kMarkForMasq)});
+      ch.rules.push_back({stmt::FibLocal{true}, go(svc)});
+      ch.rules.push_back({go(local)});
+    }
+    out.chains.push_back(std::move(ch));
+  }
+  for (const Endpoint* e : c.all) {
+    NftChain ch{endpointChain(sp, *e), {}};
+    ch.rules.push_back({stmt::Addr{true, false, Cidr{e->ip, 32}}, jump(kMarkForMasq)});
+    if (sp.affinity_client_ip) {
+      std::string set = affinitySet(sp, *e);
+      ch.rules.push_back({stmt::UpdateSaddr{set}});
+      SetSpec s;
+      s.name = set;
+      s.kind = SetKind::AffinitySet;
+      s.timeout_s = sp.affinity_seconds;
+      out.sets.push_back(std::move(s));
+    }
+    ch.rules.push_back({stmt::Dnat{sp.protocol, e->ip, e->port}});
+    out.chains.push_back(std::move(ch));
+  }
+
+  auto element = [&](const char* map, Ipv4 ip, uint16_t port, stmt::Verdict v) {
+    out.elements.push_back({mapSpec(map), mapKey(ip, sp, port, std::move(v))});
+  };
+  const std::string& internal_chain = sp.internal_policy_local ? local : svc;
+  if (has_internal) {
+    element(kServiceIps, sp.cluster_ip, sp.port, go(internal_chain));
+  } else {
+    element(kNoEndpointServices, sp.cluster_ip, sp.port, internal_none);
+  }
+  std::vector<Ipv4> outside = sp.external_ips;
+  outside.insert(outside.end(), sp.load_balancer_ips.begin(), sp.load_balancer_ips.end());
+  for (Ipv4 ip : outside) {
+    if (has_external) {
+      element(kServiceIps, ip, sp.port, go(ext));
+    } else {
+      element(kNoEndpointServices, ip, sp.port, external_none);
+    }
+  }
+  if (sp.node_port != 0) {
+    if (has_external) {
+      element(kServiceNodePorts, Ipv4{}, sp.node_port, go(ext));
+    } else {
+      element(kNoEndpointNodePorts, Ipv4{}, sp.node_port, external_none);
+    }
+  }
+  return out;
+}
+
+Skeleton buildTableSkeleton(const ProxyConfig& cfg) {
+  Skeleton s;
+  for (const char* c :
+       {kMarkForMasq, kMasquerading, kRejectChain, kServicesChain, kEndpointsCheck}) {
+    s.chains.push_back(ChainSpec{c, std::nullopt});
+  }
+  // kube-proxy's priorities: filter chains at dstnat-10 see pre-DNAT addresses; nat at dstnat
+  // and srcnat.
+  struct Base {
+    const char* name;
+    const char* type;
+    const char* hook;
+    int priority;
+  };
+  for (const Base& b : {Base{"filter-input", "filter", "input", -110},
+                        Base{"filter-forward", "filter", "forward", -110},
+                        Base{"filter-output", "filter", "output", -110},
+                        Base{"nat-prerouting", "nat", "prerouting", -100},
+                        Base{"nat-output", "nat", "output", -100},
+                        Base{"nat-postrouting", "nat", "postrouting", 100}}) {
+    s.chains.push_back(ChainSpec{b.name, BaseHook{b.type, b.hook, b.priority}});
+  }
+  for (const char* m :
+       {kServiceIps, kServiceNodePorts, kNoEndpointServices, kNoEndpointNodePorts}) {
+    s.maps.push_back(mapSpec(m));
+  }
+  uint32_t mark = cfg.masqueradeMark();
+  auto add = [&](const char* chain, NRule r) { s.rules.emplace_back(chain, std::move(r)); };
+  // reject is only valid in input/forward/output: endpoints-check is called from those hooks,
+  // for new connections only.
+  for (const char* c : {"filter-input", "filter-forward", "filter-output"}) {
+    add(c, {stmt::CtNew{}, jump(kEndpointsCheck)});
+  }
+  add("nat-prerouting", {jump(kServicesChain)});
+  add("nat-output", {jump(kServicesChain)});
+  add("nat-postrouting", {jump(kMasquerading)});
+  add(kMarkForMasq, {stmt::MarkSet{mark, false}});
+  add(kMasquerading, {stmt::MarkTest{mark, false}, stmt::Verdict{stmt::VerdictKind::Return, ""}});
+  add(kMasquerading, {stmt::MarkSet{mark, true}});
+  add(kMasquerading, {stmt::Masquerade{cfg.random_fully}});
+  // TCP clients get a reset, everything else ICMP port-unreachable: both read as "connection
+  // refused" at once.
+  add(kRejectChain, {stmt::Proto{Protocol::Tcp, 0}, stmt::Reject{true}});
+  add(kRejectChain, {stmt::Reject{false}});
+  add(kServicesChain, {stmt::Vmap{KeyShape::AddrProtoPort, kServiceIps}});
+  for (NRule& r : nodePortRules(cfg, kServiceNodePorts)) add(kServicesChain, std::move(r));
+  add(kEndpointsCheck, {stmt::Vmap{KeyShape::AddrProtoPort, kNoEndpointServices}});
+  for (NRule& r : nodePortRules(cfg, kNoEndpointNodePorts)) add(kEndpointsCheck, std::move(r));
+  return s;
+}
+
+Batch fullBatch(const ProxyConfig& cfg, const std::vector<ServicePort>& ports,
+                const EndpointMap& endpoints) {
+  Batch b;
+  b.table = kTable;
+  b.ops.push_back(op::AddTable{});
+  b.ops.push_back(op::DeleteTable{});
+  b.ops.push_back(op::AddTable{});
+  Skeleton sk = buildTableSkeleton(cfg);
+  for (const ChainSpec& c : sk.chains) b.ops.push_back(op::AddChain{c});
+  for (const SetSpec& m : sk.maps) b.ops.push_back(op::AddSet{m});
+  std::vector<PortObjects> objs;
+  for (const ServicePort* sp : sortedPorts(ports)) {
+    auto it = endpoints.find(sp->key());
+    objs.push_back(buildPortObjects(cfg, *sp, it == endpoints.end() ? nullptr : &it->second));
+  }
+  for (const PortObjects& o : objs) {
+    for (const NftChain& c : o.chains) b.ops.push_back(op::AddChain{ChainSpec{c.name, {}}});
+    for (const SetSpec& s : o.sets) b.ops.push_back(op::AddSet{s});
+  }
+  for (auto& [chain, rule] : sk.rules) b.ops.push_back(op::AddRule{chain, rule});
+  std::map<std::string, op::AddElements> elems;
+  for (const PortObjects& o : objs) {
+    // Endpoint chains last in `chains`, but rules may be added in any order once all exist.
+    for (const NftChain& c : o.chains) {
+      for (const NRule& r : c.rules) b.ops.push_back(op::AddRule{c.name, r});
+    }
+    for (const MapElement& e : o.elements) {
+      auto& ae = elems[e.map.name];
+      ae.set = e.map;
+      ae.elements.push_back(e.element);
+    }
+  }
+  for (auto& [name, ae] : elems) b.ops.push_back(std::move(ae));
+  return b;
+}
+
+}  // namespace skiff::netproxy::nftrules

@@ -1,0 +1,249 @@
+#include "skiff/netproxy/testing/fake_nftables.h"
+
+#include <errno.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace skiff::netproxy::testing {
+
+namespace {
+
+using nft::Element;
+using nft::Family;
+using nft::KeyShape;
+using nft::Op;
+using nft::SetKind;
+using nft::SetSpec;
+using nft::Stmt;
+namespace op = nft::op;
+namespace stmt = nft::stmt;
+using NRule = nft::Rule;
+using nft::Batch;
+using Table = FakeNftables::Table;
+
+Error fail(ErrorCode code, int e, std::size_t index, const std::string& what) {
+  return Error(code, e, fmt::format("op {} ({}): {}", index, what, std::strerror(e)));
+}
+
+// Chains a rule can pass control to, and sets it reads or writes.
+void references(const NRule& rule, std::vector<std::string>* chains,
+                std::vector<std::string>* sets) {
+  for (const Stmt& s : rule) {
+    if (auto* v = std::get_if<stmt::Verdict>(&s); v && !v->chain.empty())
+      chains->push_back(v->chain);
+    if (auto* n = std::get_if<stmt::NumgenVmap>(&s)) {
+      chains->insert(chains->end(), n->chains.begin(), n->chains.end());
+    }
+    if (auto* m = std::get_if<stmt::Vmap>(&s)) sets->push_back(m->map);
+    if (auto* i = std::get_if<stmt::InSet>(&s)) sets->push_back(i->set);
+    if (auto* u = std::get_if<stmt::UpdateSaddr>(&s)) sets->push_back(u->set);
+  }
+}
+
+bool chainReferenced(const Table& t, const std::string& name) {
+  for (const auto& [cn, c] : t.chains) {
+    if (cn == name) continue;
+    for (const NRule& r : c.rules) {
+      std::vector<std::string> chains, sets;
+      references(r, &chains, &sets);
+      if (std::find(chains.begin(), chains.end(), name) != chains.end()) return true;
+    }
+  }
+  for (const auto& [sn, s] : t.sets) {
+    for (const auto& [k, v] : s.elements) {
+      if (v && v->chain == name) return true;
+    }
+  }
+  return false;
+}
+
+bool setReferenced(const Table& t, const std::string& name) {
+  for (const auto& [cn, c] : t.chains) {
+    for (const NRule& r : c.rules) {
+      std::vector<std::string> chains, sets;
+      references(r, &chains, &sets);
+      if (std::find(sets.begin(), sets.end(), name) != sets.end()) return true;
+    }
+  }
+  return false;
+}
+
+struct Applier {
+  std::optional<Table>& table;  // nullopt: the table does not exist
+  std::size_t index = 0;
+
+  Result<void> need() {
+    if (!table) return fail(ErrorCode::NotFound, ENOENT, index, "table");
+    return ok();
+  }
+  Result<FakeNftables::Chain*> chain(const std::string& name) {
+    SKIFF_TRY(need());
+    auto it = table->chains.find(name);
+    if (it == table->chains.end()) return fail(ErrorCode::NotFound, ENOENT, index, "chain " + name);
+    return &it->second;
+  }
+  Result<FakeNftables::Set*> set(const std::string& name) {
+    SKIFF_TRY(need());
+    auto it = table->sets.find(name);
+    if (it == table->sets.end()) return fail(ErrorCode::NotFound, ENOENT, index, "set " + name);
+    return &it->second;
+  }
+
+  Result<void> operator()(const op::AddTable&) {
+    if (!table) table.emplace();
+    return ok();
+  }
+  Result<void> operator()(const op::DeleteTable&) {
+    SKIFF_TRY(need());
+    table.reset();
+    return ok();
+  }
+  Result<void> operator()(const op::FlushTable&) {
+    SKIFF_TRY(need());
+    for (auto& [n, c] : table->chains) c.rules.clear();
+    return ok();
+  }
+  Result<void> operator()(const op::AddChain& o) {
+    SKIFF_TRY(need());
+    table->chains.try_emplace(o.chain.name, FakeNftables::Chain{o.chain, {}});
+    return ok();
+  }
+  Result<void> operator()(const op::FlushChain& o) {
+    SKIFF_ASSIGN_OR_RETURN(auto* c, chain(o.chain));
+    c->rules.clear();
+    return ok();
+  }
+  Result<void> operator()(const op::DeleteChain& o) {
+    SKIFF_ASSIGN_OR_RETURN(auto* c, chain(o.chain));
+    (void)c;
+    if (chainReferenced(*table, o.chain)) {
+      return fail(ErrorCode::Internal, EBUSY, index, "delete chain " + o.chain);
+    }
+    table->chains.erase(o.chain);
+    return ok();
+  }
+  Result<void> operator()(const op::AddSet& o) {
+    SKIFF_TRY(need());
+    table->sets.try_emplace(o.set.name, FakeNftables::Set{o.set, {}});
+    return ok();
+  }
+  Result<void> operator()(const op::FlushSet& o) {
+    SKIFF_ASSIGN_OR_RETURN(auto* s, set(o.set));
+    s->elements.clear();
+    return ok();
+  }
+  Result<void> operator()(const op::DeleteSet& o) {
+    SKIFF_ASSIGN_OR_RETURN(auto* s, set(o.set));
+    (void)s;
+    if (setReferenced(*table, o.set)) {
+      return fail(ErrorCode::Internal, EBUSY, index, "delete set " + o.set);
+    }
+    table->sets.erase(o.set);
+    return ok();
+  }
+  Result<void> operator()(const op::AddRule& o) {
+    SKIFF_ASSIGN_OR_RETURN(auto* c, chain(o.chain));
+    std::vector<std::string> chains, sets;
+    references(o.rule, &chains, &sets);
+    for (const auto& n : chains) SKIFF_TRY(chain(n));
+    for (const auto& n : sets) SKIFF_TRY(set(n));
+    c->rules.push_back(o.rule);
+    return ok();
+  }
+  Result<void> operator()(const op::AddElements& o) {
+    SKIFF_ASSIGN_OR_RETURN(auto* s, set(o.set.name));
+    for (const Element& e : o.elements) {
+      if (e.verdict && !e.verdict->chain.empty()) SKIFF_TRY(chain(e.verdict->chain));
+      auto [it, fresh] = s->elements.try_emplace(e, e.verdict);
+      if (!fresh && it->second != e.verdict) {
+        return fail(ErrorCode::AlreadyExists, EEXIST, index, "add element to " + o.set.name);
+      }
+    }
+    return ok();
+  }
+  Result<void> operator()(const op::DeleteElements& o) {
+    SKIFF_ASSIGN_OR_RETURN(auto* s, set(o.set.name));
+    for (const Element& e : o.elements) {
+      if (s->elements.erase(e) == 0) {
+        return fail(ErrorCode::NotFound, ENOENT, index, "delete element from " + o.set.name);
+      }
+    }
+    return ok();
+  }
+};
+
+}  // namespace
+
+Result<sys::NftStats> FakeNftables::apply(const Batch& batch) {
+  if (fail_next_) {
+    Error e = std::move(*fail_next_);
+    fail_next_.reset();
+    return e;
+  }
+  auto key = std::make_pair(batch.family, batch.table);
+  std::optional<Table> work;
+  if (auto it = tables_.find(key); it != tables_.end()) work = it->second;
+  Applier a{work};
+  for (std::size_t i = 0; i < batch.ops.size(); ++i) {
+    a.index = i;
+    if (auto r = std::visit(a, batch.ops[i]); !r) {
+      return std::move(r).error().wrap(
+          fmt::format("nftables batch on table '{} {}'", familyName(batch.family), batch.table));
+    }
+  }
+  if (work) {
+    tables_[key] = std::move(*work);
+  } else {
+    tables_.erase(key);
+  }
+  batches_.push_back(batch);
+  sys::NftStats st;
+  st.messages = batch.ops.size();
+  return st;
+}
+
+Result<std::vector<std::string>> FakeNftables::listTables(Family family) {
+  std::vector<std::string> out;
+  for (const auto& [k, t] : tables_) {
+    if (k.first == family) out.push_back(k.second);
+  }
+  return out;
+}
+
+const FakeNftables::Table* FakeNftables::table(Family family, const std::string& name) const {
+  auto it = tables_.find({family, name});
+  return it == tables_.end() ? nullptr : &it->second;
+}
+
+std::string FakeNftables::dump(Family family, const std::string& name) const {
+  const Table* t = table(family, name);
+  if (!t) return "";
+  std::string out = fmt::format("table {} {} {{\n", familyName(family), name);
+  for (const auto& [sn, s] : t->sets) {
+    out += fmt::format("\tset {} {{\n", sn);
+    for (const auto& [e, v] : s.elements) {
+      std::string key = s.spec.kind == SetKind::VerdictMap
+                            ? (s.spec.keys == KeyShape::AddrProtoPort ? e.ip.str() + " . " : "") +
+                                  fmt::format("{} . {}", protocolName(e.protocol), e.port)
+                            : e.ip.str();
+      NRule r;
+      if (v) r.push_back(*v);
+      out += "\t\t" + key + (v ? " : " + nft::nftText(r) : "") + "\n";
+    }
+    out += "\t}\n";
+  }
+  for (const auto& [cn, c] : t->chains) {
+    out += fmt::format("\tchain {} {{\n", cn);
+    if (c.spec.base) {
+      out += fmt::format("\t\ttype {} hook {} priority {}\n", c.spec.base->type, c.spec.base->hook,
+                         c.spec.base->priority);
+    }
+    for (const NRule& r : c.rules) out += "\t\t" + nft::nftText(r) + "\n";
+    out += "\t}\n";
+  }
+  return out + "}\n";
+}
+
+}  // namespace skiff::netproxy::testing
