@@ -227,23 +227,6 @@ class NftablesProxy final : public ServiceProxy {
     return res;
   }
 
-  Result<SyncResult> syncObjects(const std::vector<nlohmann::json>& services,
-                                 const std::vector<nlohmann::json>& slices) override {
-    ConvertedServices svcs = servicesFromJson(services);
-    ConvertedEndpoints eps = endpointsFromJson(slices);
-    for (const Skipped& s : svcs.skipped) {
-      SKIFF_LOG_WARN(log_, "Skipping service, ignoring", kv("service", s.object),
-                     kv("reason", s.reason));
-    }
-    for (const Skipped& s : eps.skipped) {
-      SKIFF_LOG_WARN(log_, "Skipping endpoint slice, ignoring", kv("endpointSlice", s.object),
-                     kv("reason", s.reason));
-    }
-    SKIFF_ASSIGN_OR_RETURN(SyncResult res, sync(svcs.ports, eps.endpoints));
-    res.skipped_objects = svcs.skipped.size() + eps.skipped.size();
-    return res;
-  }
-
   Result<void> cleanup() override {
     SKIFF_ASSIGN_OR_RETURN(auto tables, nft_.listTables(opt_.family));
     state_.clear();

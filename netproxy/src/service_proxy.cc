@@ -139,23 +139,6 @@ class IptablesProxy final : public ServiceProxy {
     return res;
   }
 
-  Result<SyncResult> syncObjects(const std::vector<nlohmann::json>& services,
-                                 const std::vector<nlohmann::json>& slices) override {
-    ConvertedServices svcs = servicesFromJson(services);
-    ConvertedEndpoints eps = endpointsFromJson(slices);
-    for (const Skipped& s : svcs.skipped) {
-      SKIFF_LOG_WARN(log_, "Skipping service, ignoring", kv("service", s.object),
-                     kv("reason", s.reason));
-    }
-    for (const Skipped& s : eps.skipped) {
-      SKIFF_LOG_WARN(log_, "Skipping endpoint slice, ignoring", kv("endpointSlice", s.object),
-                     kv("reason", s.reason));
-    }
-    SKIFF_ASSIGN_OR_RETURN(SyncResult res, sync(svcs.ports, eps.endpoints));
-    res.skipped_objects = svcs.skipped.size() + eps.skipped.size();
-    return res;
-  }
-
   Result<void> cleanup() override {
     Ruleset empty = buildRuleset(cfg_, {}, {});
     for (const TableRules* want : {&empty.filter, &empty.nat}) {
@@ -249,6 +232,24 @@ class IptablesProxy final : public ServiceProxy {
 std::unique_ptr<ServiceProxy> makeIptablesProxy(ProxyConfig config, sys::Iptables& iptables,
                                                 sys::Conntrack* conntrack) {
   return std::make_unique<IptablesProxy>(std::move(config), iptables, conntrack);
+}
+
+Result<SyncResult> ServiceProxy::syncObjects(const std::vector<nlohmann::json>& services,
+                                             const std::vector<nlohmann::json>& slices) {
+  auto lg = skiff::log::get("netproxy");
+  ConvertedServices svcs = servicesFromJson(services);
+  ConvertedEndpoints eps = endpointsFromJson(slices);
+  for (const Skipped& s : svcs.skipped) {
+    SKIFF_LOG_WARN(lg, "Skipping service, ignoring", skiff::log::kv("service", s.object),
+                   skiff::log::kv("reason", s.reason));
+  }
+  for (const Skipped& s : eps.skipped) {
+    SKIFF_LOG_WARN(lg, "Skipping endpoint slice, ignoring",
+                   skiff::log::kv("endpointSlice", s.object), skiff::log::kv("reason", s.reason));
+  }
+  SKIFF_ASSIGN_OR_RETURN(SyncResult res, sync(svcs.ports, eps.endpoints));
+  res.skipped_objects = svcs.skipped.size() + eps.skipped.size();
+  return res;
 }
 
 }  // namespace skiff::netproxy

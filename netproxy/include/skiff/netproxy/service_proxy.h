@@ -64,9 +64,10 @@ class ServiceProxy {
                                   const EndpointMap& endpoints) = 0;
 
   // The same from API objects (v1 Service, discovery.k8s.io/v1 EndpointSlice as JSON). Invalid
-  // objects are skipped with a logged reason; they never fail the sync.
-  virtual Result<SyncResult> syncObjects(const std::vector<nlohmann::json>& services,
-                                         const std::vector<nlohmann::json>& endpoint_slices) = 0;
+  // objects are skipped with a logged reason; they never fail the sync. Every mode converts the
+  // same way, so this is one function over the mode's sync().
+  Result<SyncResult> syncObjects(const std::vector<nlohmann::json>& services,
+                                 const std::vector<nlohmann::json>& endpoint_slices);
 
   // Removes every chain and jump rule this proxy owns (kube-proxy --cleanup). Idempotent.
   virtual Result<void> cleanup() = 0;
