@@ -9,10 +9,12 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cstring>
 #include <random>
 #include <thread>
 
 #include "skiff/agent/dns/response_cache.h"
+#include "udp_batch.h"
 
 namespace skiff::agent::dns {
 
@@ -83,6 +85,8 @@ class DnsServerImpl final : public DnsServer {
     if (o_.freebind) setFreebind(udp_.native_handle());
     udp_.bind({addr, o_.port}, ec);
     if (ec) return fail("bind udp");
+    udp_.non_blocking(true, ec);  // drain() reads until the queue is empty
+    if (ec) return fail("udp non-blocking");
     std::uint16_t port = udp_.local_endpoint().port();
     // TCP on the same port as UDP (an ephemeral UDP port is reused for TCP).
     if (!listen(tcp_, addr, port, ec)) return fail("bind tcp");
@@ -134,24 +138,41 @@ class DnsServerImpl final : public DnsServer {
     return !ec;
   }
 
-  // The UDP fast path: cluster names are answered inline, without a coroutine or a copy of the
-  // query; only forwarded names leave this handler.
+  // The UDP fast path: the socket's queue is drained in batches (recvmmsg, then one sendmmsg
+  // for the replies); cluster names and cache hits are answered inline, without a coroutine or
+  // a copy of the query; only forwarded names leave this handler. At most kRounds batches per
+  // wakeup, so TCP clients and upstream replies get their turn under a flood.
   void receive() {
-    udp_.async_receive_from(asio::buffer(rbuf_), remote_, [this](auto ec, std::size_t n) {
+    udp_.async_wait(udp::socket::wait_read, [this](auto ec) {
       if (ec == asio::error::operation_aborted || stopped_) return;
-      if (!ec) onDatagram(n);
+      if (!ec) drain();
       receive();
     });
   }
-  void onDatagram(std::size_t n) {
+  void drain() {
+    constexpr int kRounds = 4;
+    const int fd = udp_.native_handle();
+    for (int round = 0; round < kRounds; ++round) {
+      int n = batch_.receive(fd);
+      if (n <= 0) return;
+      for (int i = 0; i < n; ++i) {
+        if (!batch_.truncated(i)) onDatagram(static_cast<std::size_t>(i));
+      }
+      batch_.flush(fd);
+      if (static_cast<std::size_t>(n) < UdpBatch::kSize) return;
+    }
+  }
+  void onDatagram(std::size_t i) {
     auto t0 = std::chrono::steady_clock::now();
-    Outcome out = responder_.handle(rbuf_.data(), n, *index_, false);
+    const std::uint8_t* query = batch_.data(i);
+    const std::size_t n = batch_.length(i);
+    Outcome out = responder_.handle(query, n, *index_, false);
     if (out.action == Action::Drop) return;
     metrics_.request(false, out.question.type);
     if (out.action == Action::Reply) {
-      boost::system::error_code ec;
-      udp_.send_to(asio::buffer(out.wire), remote_, 0, ec);
-      metrics_.response(out.rcode, false, out.question.type, since(t0));
+      int rcode = out.rcode;
+      batch_.reply(i, std::move(out.wire));
+      metrics_.response(rcode, false, out.question.type, since(t0));
       return;
     }
     // A cache hit is answered here too, without a coroutine; only a miss waits for upstreams.
@@ -159,14 +180,15 @@ class DnsServerImpl final : public DnsServer {
     auto key = ResponseCache::key(q.name, q.type, q.klass, q.edns, q.dnssec_ok);
     if (auto res = fromCache(q, key, ResponseCache::Clock::now())) {
       auto& [reply, rcode] = *res;
-      searchFallback(q, rbuf_.data(), n, reply, rcode);
-      boost::system::error_code ec;
-      if (!reply.empty()) udp_.send_to(asio::buffer(reply), remote_, 0, ec);
+      searchFallback(q, query, n, reply, rcode);
+      batch_.reply(i, std::move(reply));
       metrics_.response(rcode, true, q.type, since(t0));
       return;
     }
-    asio::co_spawn(io_,
-                   forwardUdp(out.question, Bytes(rbuf_.data(), rbuf_.data() + n), remote_, t0),
+    udp::endpoint client;
+    std::memcpy(client.data(), &batch_.source(i), batch_.sourceLength(i));
+    client.resize(batch_.sourceLength(i));
+    asio::co_spawn(io_, forwardUdp(out.question, Bytes(query, query + n), client, t0),
                    asio::detached);
   }
   static double since(std::chrono::steady_clock::time_point t0) {
@@ -394,8 +416,7 @@ class DnsServerImpl final : public DnsServer {
   udp::socket udp_;
   tcp::acceptor tcp_;
   tcp::acceptor metrics_acc_;
-  udp::endpoint remote_;
-  std::array<std::uint8_t, 65535> rbuf_{};
+  UdpBatch batch_;  // the io thread's receive and reply buffers
   std::mt19937 rng_;
   std::size_t inflight_ = 0;
   std::uint16_t port_ = 0, metrics_port_ = 0;

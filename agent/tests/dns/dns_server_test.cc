@@ -96,6 +96,48 @@ TEST_F(DnsServerTest, AnswersClusterNamesOverUdpAndTcp) {
   EXPECT_EQ(answers(p.get()), std::vector<std::string>{"10.96.3.4"});
 }
 
+// Many queries queued at once from several clients (one batch of recvmmsg and sendmmsg, and
+// more than one): each client gets exactly its own replies, under its own IDs; an oversized
+// datagram in the middle is dropped without disturbing the others.
+TEST_F(DnsServerTest, BatchedRepliesGoToTheirOwnClients) {
+  asio::io_context io;
+  const udp::endpoint to{asio::ip::make_address("127.0.0.1"), server_->port()};
+  constexpr int kClients = 3, kEach = 40;  // 120 queries: more than one batch of 32
+  std::vector<std::unique_ptr<udp::socket>> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.push_back(std::make_unique<udp::socket>(io, udp::v4()));
+    timeval tv{3, 0};
+    ::setsockopt(clients.back()->native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  for (int k = 0; k < kEach; ++k) {
+    for (int c = 0; c < kClients; ++c) {
+      Bytes q = query("hello.default.svc.cluster.local.", LDNS_RR_TYPE_A);
+      q[0] = static_cast<std::uint8_t>(c);
+      q[1] = static_cast<std::uint8_t>(k);
+      clients[c]->send_to(asio::buffer(q), to);
+    }
+    if (k == kEach / 2) clients[0]->send_to(asio::buffer(Bytes(9000, 0x41)), to);
+  }
+  for (int c = 0; c < kClients; ++c) {
+    std::vector<bool> seen(kEach, false);
+    for (int k = 0; k < kEach; ++k) {
+      Bytes buf(65535);
+      boost::system::error_code ec;
+      std::size_t n = clients[c]->receive(asio::buffer(buf), 0, ec);
+      ASSERT_FALSE(ec) << "client " << c << " got " << k << " of " << kEach << " replies";
+      ASSERT_GE(n, 12u);
+      EXPECT_EQ(buf[0], c);
+      ASSERT_LT(buf[1], kEach);
+      EXPECT_FALSE(seen[buf[1]]) << "reply " << int(buf[1]) << " twice";
+      seen[buf[1]] = true;
+      buf.resize(n);
+      auto p = parse(buf);
+      ASSERT_NE(p, nullptr);
+      EXPECT_EQ(answers(p.get()), std::vector<std::string>{"10.96.3.4"});
+    }
+  }
+}
+
 TEST_F(DnsServerTest, TruncatedOverUdpThenWholeOverTcp) {
   auto p = parse(udpAsk(server_->port(), query("big.default.svc.cluster.local.", LDNS_RR_TYPE_A)));
   ASSERT_NE(p, nullptr);
