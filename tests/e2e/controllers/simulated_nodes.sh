@@ -11,9 +11,10 @@ BIN=${SKIFF_BINARY_DIR:?}/master-lite/skiff-master
 [ -x "$BIN" ] || { echo "no skiff-master at $BIN"; exit 1; }
 command -v kubectl >/dev/null || { echo "SKIP: kubectl not installed"; exit 0; }
 T=$(mktemp -d)
-MASTER_PID=""; KUBELET_PID=""
+MASTER_PID=""; KUBELET_PID=""; LEASE_PID=""
 cleanup() {
   [ -n "$KUBELET_PID" ] && kill "$KUBELET_PID" 2>/dev/null || true
+  [ -n "$LEASE_PID" ] && kill "$LEASE_PID" 2>/dev/null || true
   [ -n "$MASTER_PID" ] && kill "$MASTER_PID" 2>/dev/null && wait "$MASTER_PID" 2>/dev/null || true
   rm -rf "$T"
 }
@@ -53,14 +54,23 @@ Y
   k patch node "$n" --subresource=status --type merge -p "{\"status\":{\"capacity\":{\"cpu\":\"2\",\"memory\":\"4Gi\",\"pods\":\"110\"},\"allocatable\":{\"cpu\":\"2\",\"memory\":\"4Gi\",\"pods\":\"110\"},\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\",\"reason\":\"KubeletReady\",\"lastHeartbeatTime\":\"$ts\",\"lastTransitionTime\":\"$ts\"}]}}" >/dev/null
 done
 
-# The simulated kubelets: renew Leases of live nodes, run bound pods, finish deletions.
-kubelet_loop() {
-  local i=0
+# The simulated kubelets: renew Leases of live nodes (a loop of its own, as the kubelet's lease
+# controller is, so that a long pass over pods on a loaded machine cannot starve it past the
+# 40 s grace period), run bound pods, finish deletions.
+lease_loop() {
   while true; do
     for n in $(cat "$T/alive"); do
       kubectl patch lease "$n" -n kube-node-lease --type merge \
         -p "{\"spec\":{\"renewTime\":\"$(now)\"}}" >/dev/null 2>&1 || true
     done
+    sleep 2
+  done
+}
+lease_loop &
+LEASE_PID=$!
+kubelet_loop() {
+  local i=0
+  while true; do
     kubectl get pods -A -o jsonpath='{range .items[*]}{.metadata.namespace} {.metadata.name} {.spec.nodeName} {.status.phase} {.metadata.deletionTimestamp}{"\n"}{end}' 2>/dev/null |
     while read -r ns name node phase deleting; do
       [ -z "$node" ] && continue
