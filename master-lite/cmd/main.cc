@@ -100,6 +100,10 @@ int main(int argc, char** argv) {
   app.add_flag(
       "--store-fsync", api.store_fsync,
       "fsync every write (survives power loss; slower). Default: survives process crashes");
+  app.add_option("--anonymous-auth", api.anonymous_auth,
+                 "Requests without credentials are system:anonymous (RBAC decides; the bootstrap "
+                 "policy allows only /healthz, /livez, /readyz, /version); false: 401")
+      ->capture_default_str();
   app.add_option("--api-threads", api.threads, "HTTPS worker threads")->capture_default_str();
   app.add_option("--admission-control-config-file", api.admission_control_config_file,
                  "AdmissionConfiguration file (PodSecurity plugin defaults and exemptions)");

@@ -209,6 +209,7 @@ class ApiServerImpl : public ApiServer {
     api::HandlerOptions ho;
     ho.server_address = advertise_ + ":" + std::to_string(o.secure_port);
     ho.ready = [this] { return ready_.load(); };
+    ho.anonymous_auth = o.anonymous_auth;
     ho.service_account_tokens = sa_tokens_;
     ho.jwks_uri = "https://" + ho.server_address + "/openid/v1/jwks";
     handler_ = std::make_unique<api::Handler>(*registry_, *authn_, ho);

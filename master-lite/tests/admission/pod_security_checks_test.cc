@@ -23,6 +23,13 @@ std::string detail(Level level, const json& spec, const json& meta = json::objec
   return r.allowed ? "" : r.forbiddenDetail();
 }
 
+// As a server of a later release would evaluate it: the checks ported ahead of v1.32.
+std::string detailAtRelease(int release_minor, Level level, const json& spec,
+                            Version v = Version{}) {
+  AggregateResult r = evaluatePodAtRelease({level, v}, release_minor, json::object(), spec);
+  return r.allowed ? "" : r.forbiddenDetail();
+}
+
 json& container(json& spec) { return spec["containers"][0]; }
 
 TEST(PodSecurityChecksTest, CompliantPodPassesEveryLevel) {
@@ -83,10 +90,12 @@ TEST(PodSecurityChecksTest, HostProbesAndLifecycleFromV1_34) {
   EXPECT_EQ(detail(Level::Baseline, s), "");
   container(s)["livenessProbe"]["httpGet"]["host"] = "evil.example";
   container(s)["lifecycle"] = json::parse(R"({"preStop":{"tcpSocket":{"host":"1.2.3.4"}}})");
-  EXPECT_EQ(detail(Level::Baseline, s),
+  // Not a v1.32 check: latest on this server allows it.
+  EXPECT_EQ(detail(Level::Baseline, s), "");
+  EXPECT_EQ(detailAtRelease(34, Level::Baseline, s),
             "probe or lifecycle host (container \"c\" uses probe or lifecycle hosts "
             "\"1.2.3.4\", \"evil.example\")");
-  EXPECT_EQ(detail(Level::Baseline, s, json::object(), Version::v1(33)), "");
+  EXPECT_EQ(detailAtRelease(34, Level::Baseline, s, Version::v1(33)), "");
 }
 
 TEST(PodSecurityChecksTest, ProcMount) {
@@ -96,10 +105,11 @@ TEST(PodSecurityChecksTest, ProcMount) {
   container(s)["securityContext"]["procMount"] = "Unmasked";
   EXPECT_EQ(detail(Level::Baseline, s),
             "procMount (container \"c\" must not set securityContext.procMount to \"Unmasked\")");
-  // v1.35: a user-namespaced pod may unmask at baseline, not at restricted.
+  // v1.35: a user-namespaced pod may unmask at baseline, not at restricted; not on v1.32.
   s["hostUsers"] = false;
-  EXPECT_EQ(detail(Level::Baseline, s), "");
-  EXPECT_EQ(detail(Level::Restricted, s),
+  EXPECT_NE(detail(Level::Baseline, s), "");
+  EXPECT_EQ(detailAtRelease(35, Level::Baseline, s), "");
+  EXPECT_EQ(detailAtRelease(35, Level::Restricted, s),
             "procMount (container \"c\" must not set securityContext.procMount to \"Unmasked\")");
 }
 

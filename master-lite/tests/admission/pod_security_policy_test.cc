@@ -72,8 +72,14 @@ TEST(PodSecurityPolicyTest, InvalidLabels) {
   EXPECT_EQ(p.warn.level, Level::Privileged);
 }
 
-TEST(PodSecurityPolicyTest, LatestIsTheNewestCheckVersion) {
-  EXPECT_EQ(maxCheckVersion().str(), "v1.37");
+// "latest" (and any newer version) is the server's own release, v1.32: checks upstream added in
+// later releases (host in probes, 1.34) are not applied.
+TEST(PodSecurityPolicyTest, LatestIsTheServersRelease) {
+  EXPECT_EQ(maxCheckVersion().str(), "v1.32");
+  nlohmann::json probe = nlohmann::json::parse(
+      R"({"containers":[{"name":"c","livenessProbe":{"httpGet":{"host":"192.0.2.1","port":80}}}]})");
+  EXPECT_TRUE(evaluatePod({Level::Baseline, Version{}}, {}, probe).allowed);
+  EXPECT_TRUE(evaluatePod({Level::Baseline, Version::v1(35)}, {}, probe).allowed);
   nlohmann::json spec = nlohmann::json::parse(
       R"({"containers":[{"name":"c","securityContext":{"privileged":true}}]})");
   auto a = evaluatePod({Level::Baseline, Version{}}, {}, spec);

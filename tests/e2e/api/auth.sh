@@ -14,10 +14,13 @@ out=$(kt --token admintoken get ns); expect_has "$out" "kube-system"
 out=$(kt --token alicetoken get pods 2>&1 || true)
 expect_has "$out" 'Error from server (Forbidden): pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "default"'
 out=$(kt --token nope get pods 2>&1 || true); expect_has "$out" "You must be logged in to the server"
-# Anonymous: /version and health are public, the rest is 401 (kubectl would prompt for a
-# password without credentials, so curl asks here).
+# Anonymous (--anonymous-auth, on by default as in kube-apiserver): /version and health are
+# public (system:public-info-viewer), the rest is 403 for system:anonymous (kubectl would prompt
+# for a password without credentials, so curl asks here).
 out=$(curl -sS --cacert "$T/data/pki/ca.crt" "$SRV/version"); expect_has "$out" "v1.32.0"
-out=$(curl -sS --cacert "$T/data/pki/ca.crt" "$SRV/api/v1/pods"); expect_has "$out" '"code":401'
+out=$(curl -sS --cacert "$T/data/pki/ca.crt" "$SRV/api/v1/pods")
+expect_has "$out" '"code":403'
+expect_has "$out" 'pods is forbidden: User \"system:anonymous\" cannot list resource \"pods\"'
 
 # Bootstrap token -> CSR (auto-approved for system:bootstrappers) -> node client certificate.
 k create -f - >/dev/null <<'Y'

@@ -21,6 +21,11 @@ struct ApiServerOptions {
   std::string service_cluster_ip_range = "10.96.0.0/12";
   std::string service_node_port_range = "30000-32767";
   std::string token_auth_file;
+  // --anonymous-auth (kube-apiserver's default true): a request without credentials is
+  // system:anonymous (group system:unauthenticated) and authorized like any other, which the
+  // bootstrap RBAC policy allows only the public-info paths (/healthz, /version, ...): 403
+  // elsewhere. false: every such request is 401.
+  bool anonymous_auth = true;
   std::int64_t not_ready_toleration_seconds = 300;  // DefaultTolerationSeconds admission
   std::int64_t unreachable_toleration_seconds = 300;
   std::int64_t store_retain_revisions = 10000;

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "checks.h"
+#include "skiff/common/version.h"
 #include "skiff/master/admission/pod_security_policy.h"
 
 namespace skiff::master::admission {
@@ -146,17 +147,23 @@ std::string AggregateResult::forbiddenDetail() const {
   return out;
 }
 
-Version maxCheckVersion() {
-  static const Version v = [] {
+namespace {
+
+int newestCheckMinor() {
+  static const int minor = [] {
     int max_minor = 0;
     for (const auto* table : {&checks::baselineChecks(), &checks::restrictedChecks()}) {
       for (const checks::Check& c : *table)
         max_minor = std::max(max_minor, c.versions.back().min_minor);
     }
-    return Version::v1(max_minor);
+    return max_minor;
   }();
-  return v;
+  return minor;
 }
+
+}  // namespace
+
+Version maxCheckVersion() { return Version::v1(std::min(newestCheckMinor(), kKubeMinor)); }
 
 namespace {
 
@@ -180,10 +187,17 @@ void record(AggregateResult& agg, CheckResult r) {
 
 AggregateResult evaluatePod(const LevelVersion& lv, const nlohmann::json& pod_metadata,
                             const nlohmann::json& pod_spec) {
+  return evaluatePodAtRelease(lv, kKubeMinor, pod_metadata, pod_spec);
+}
+
+AggregateResult evaluatePodAtRelease(const LevelVersion& lv, int release_minor,
+                                     const nlohmann::json& pod_metadata,
+                                     const nlohmann::json& pod_spec) {
   AggregateResult agg;
   if (lv.level == Level::Privileged) return agg;
+  const Version newest = Version::v1(std::min(newestCheckMinor(), release_minor));
   Version v = lv.version;
-  if (maxCheckVersion().olderThan(v)) v = maxCheckVersion();
+  if (newest.olderThan(v)) v = newest;
   std::set<std::string> overridden;
   std::vector<const checks::VersionedCheck*> restricted;
   if (lv.level == Level::Restricted) {

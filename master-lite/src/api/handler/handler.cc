@@ -54,8 +54,9 @@ struct Caller {
   bool authenticated = false;
 };
 
-// A client certificate (verified by TLS), else a bearer token, else system:anonymous.
-Result<Caller> authenticate(const HttpRequest& req, Authenticator& authn) {
+// A client certificate (verified by TLS), else a bearer token, else system:anonymous (401
+// instead when anonymous requests are off).
+Result<Caller> authenticate(const HttpRequest& req, Authenticator& authn, bool anonymous_auth) {
   Caller c;
   if (req.cert_user) {
     c.user = *req.cert_user;
@@ -69,6 +70,7 @@ Result<Caller> authenticate(const HttpRequest& req, Authenticator& authn) {
     SKIFF_ASSIGN_OR_RETURN(c.user, authn.authenticateToken(token));
     c.authenticated = true;
   }
+  if (!c.authenticated && !anonymous_auth) return Error(ErrorCode::Unauthorized, "Unauthorized");
   if (!c.authenticated) c.user = {"system:anonymous", {"system:unauthenticated"}};
   return c;
 }
@@ -77,13 +79,8 @@ Result<Caller> authenticate(const HttpRequest& req, Authenticator& authn) {
 Result<Caller> impersonateIfAsked(const HttpRequest& req, Registry& registry, Caller c) {
   ImpersonationRequest ir = impersonationOf(req.headers);
   if (!ir.any()) return c;
-  if (!c.authenticated) return Error(ErrorCode::Unauthorized, "Unauthorized");
   SKIFF_ASSIGN_OR_RETURN(c.user, impersonate(registry, c.user, ir));
   return c;
-}
-
-bool publicPath(const std::string& p) {
-  return p == "/healthz" || p == "/livez" || p == "/readyz" || p == "/version";
 }
 
 // Warning: 299 - "<text>" with the text quoted as Go's strconv.Quote (kube-apiserver).
@@ -126,9 +123,6 @@ HttpResponse handleNonResource(Registry& registry, const HandlerOptions& options
   RequestAttributes a;
   a.verb = req.method == "GET" || req.method == "HEAD" ? "get" : "post";
   a.path = path.size() > 1 && path.back() == '/' ? path.substr(0, path.size() - 1) : path;
-  if (!caller.authenticated && !publicPath(a.path)) {
-    return errorResponse(Error(ErrorCode::Unauthorized, "Unauthorized"));
-  }
   auto az = authorize(registry, caller.user, a);
   audit.authz_decision = az ? "allow" : "forbid";
   if (!az) return errorResponse(az.error());
@@ -196,7 +190,6 @@ std::optional<HttpResponse> checkRoute(const HttpRequest& req, const Route& rt,
 HttpResponse handleResource(Registry& registry, const HandlerOptions& options,
                             const HttpRequest& req, const std::string& path, const Route& rt,
                             const Query& query, const Caller& caller, RequestAuditInfo& audit) {
-  if (!caller.authenticated) return errorResponse(Error(ErrorCode::Unauthorized, "Unauthorized"));
   if (rt.unknown || !rt.info) return notFoundPath();
   const ResourceInfo& r = *rt.info;
   std::string verb = verbFor(req.method, rt, rt.legacy_watch || qbool(query, "watch"));
@@ -243,7 +236,7 @@ HttpResponse Handler::handle(const HttpRequest& req) {
   Query query = parseQuery(query_string);
   std::vector<std::string> seg = splitPath(path);
   Route rt = parseRoute(seg);
-  auto caller = authenticate(req, authn_);
+  auto caller = authenticate(req, authn_, options_.anonymous_auth);
   if (caller) caller = impersonateIfAsked(req, registry_, std::move(caller).value());
   RequestAuditInfo audit = auditInfoOf(req, path, rt, query, caller ? &caller->user : nullptr);
   std::unique_ptr<AuditRecord> record = auditor_ ? auditor_->begin(req, audit) : nullptr;

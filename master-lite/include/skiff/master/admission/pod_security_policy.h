@@ -95,12 +95,20 @@ struct AggregateResult {
   std::string forbiddenDetail() const;
 };
 
-// The newest policy version any check has (what "latest" evaluates as).
+// What "latest" evaluates as: the checks of the Kubernetes release skiff serves (v1.32), as
+// kube-apiserver's "latest" is its own release's. The check tables also carry the versions of
+// checks upstream added after it (ported ahead); a v1.32 server does not apply those, even to a
+// namespace that asks for v1.35.
 Version maxCheckVersion();
 
 // Evaluates the pod (its metadata and spec, as JSON) against one level and version: the
-// checks that applied at that version, newer versions evaluated as the newest one.
+// checks that applied at that version, newer versions (and latest) evaluated as this server's
+// release.
 AggregateResult evaluatePod(const LevelVersion& lv, const nlohmann::json& pod_metadata,
                             const nlohmann::json& pod_spec);
+// The same, as a server of release v1.<release_minor> would (tests of the checks ported ahead).
+AggregateResult evaluatePodAtRelease(const LevelVersion& lv, int release_minor,
+                                     const nlohmann::json& pod_metadata,
+                                     const nlohmann::json& pod_spec);
 
 }  // namespace skiff::master::admission

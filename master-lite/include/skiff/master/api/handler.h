@@ -77,6 +77,7 @@ struct HandlerOptions {
   // 404 when unset. `jwks_uri` is the JWKS address the configuration document names.
   std::shared_ptr<const serviceaccount::TokenIssuer> service_account_tokens;
   std::string jwks_uri;
+  bool anonymous_auth = true;  // see ApiServerOptions::anonymous_auth
 };
 
 // What the audit log records about one request; the handler fills it in as it serves it

@@ -1,0 +1,74 @@
+// Requests without credentials through api::Handler, as kube-apiserver treats them: with
+// --anonymous-auth (the default) they are system:anonymous and RBAC decides (the bootstrap
+// policy's system:public-info-viewer allows /healthz, /livez, /readyz and /version; anything
+// else is 403 with the authorizer's message); with it off, every one is 401.
+#include <gtest/gtest.h>
+
+#include "skiff/master/api/authenticator.h"
+#include "skiff/master/api/handler.h"
+#include "skiff/master/testing/temp_registry.h"
+
+namespace skiff::master::api {
+namespace {
+
+using json = nlohmann::json;
+
+class AnonymousTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    std::string err;
+    reg_ = testing::TempRegistry::create({}, &err);
+    ASSERT_NE(reg_, nullptr) << err;
+    ASSERT_TRUE(reg_->addBootstrapPolicy());
+    authn_ = std::make_unique<Authenticator>(reg_->registry(), std::map<std::string, TokenEntry>{});
+    HandlerOptions ho;
+    ho.anonymous_auth = GetParam();
+    ho.ready = [] { return true; };
+    handler_ = std::make_unique<Handler>(reg_->registry(), *authn_, ho);
+  }
+  HttpResponse get(const std::string& target, const std::string& impersonate = "") {
+    HttpRequest r;
+    r.method = "GET";
+    r.target = target;
+    r.headers = {{"accept", "application/json"}};
+    if (!impersonate.empty()) r.headers["impersonate-user"] = impersonate;
+    return handler_->handle(r);
+  }
+  std::unique_ptr<testing::TempRegistry> reg_;
+  std::unique_ptr<Authenticator> authn_;
+  std::unique_ptr<Handler> handler_;
+};
+
+TEST_P(AnonymousTest, PublicInfoPathsAndEverythingElse) {
+  const bool anonymous = GetParam();
+  for (const char* p : {"/healthz", "/livez", "/readyz", "/version"})
+    EXPECT_EQ(get(p).status, anonymous ? 200 : 401) << p;
+  HttpResponse api = get("/api");
+  HttpResponse pods = get("/api/v1/namespaces/default/pods");
+  HttpResponse imp = get("/api/v1/namespaces/default/pods", "kubernetes-admin");
+  if (!anonymous) {
+    for (const HttpResponse* r : {&api, &pods, &imp}) {
+      EXPECT_EQ(r->status, 401);
+      EXPECT_EQ(json::parse(r->body)["message"], "Unauthorized");
+    }
+    return;
+  }
+  EXPECT_EQ(api.status, 403);
+  EXPECT_EQ(json::parse(api.body)["message"],
+            "forbidden: User \"system:anonymous\" cannot get path \"/api\"");
+  EXPECT_EQ(pods.status, 403);
+  EXPECT_EQ(json::parse(pods.body)["message"],
+            "pods is forbidden: User \"system:anonymous\" cannot list resource \"pods\" in API "
+            "group \"\" in the namespace \"default\"");
+  // Anonymous may not impersonate either: 403 from the impersonation check, not 401.
+  EXPECT_EQ(imp.status, 403);
+  EXPECT_EQ(json::parse(imp.body)["message"],
+            "users \"kubernetes-admin\" is forbidden: User \"system:anonymous\" cannot impersonate "
+            "resource \"users\" in API group \"\" at the cluster scope");
+}
+
+INSTANTIATE_TEST_SUITE_P(AnonymousAuth, AnonymousTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "On" : "Off"; });
+
+}  // namespace
+}  // namespace skiff::master::api
