@@ -14,4 +14,5 @@ if(SKIFF_BUILD_TESTS)
     SOURCES tests/admission/pod_security_checks_test.cc tests/admission/pod_security_policy_test.cc
             tests/admission/pod_security_admission_test.cc
     LIBS skiff_master_pod_security)
+  target_include_directories(skiff_master_admission_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR}/testing/include)
 endif()

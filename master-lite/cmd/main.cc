@@ -104,6 +104,9 @@ int main(int argc, char** argv) {
                  "Requests without credentials are system:anonymous (RBAC decides; the bootstrap "
                  "policy allows only /healthz, /livez, /readyz, /version); false: 401")
       ->capture_default_str();
+  app.add_option("--authorization-mode", api.authorization_mode,
+                 "Ordered list of authorizers: Node, RBAC, AlwaysAllow, AlwaysDeny")
+      ->capture_default_str();
   app.add_option("--api-threads", api.threads, "HTTPS worker threads")->capture_default_str();
   app.add_option("--admission-control-config-file", api.admission_control_config_file,
                  "AdmissionConfiguration file (PodSecurity plugin defaults and exemptions)");

@@ -4,6 +4,7 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <atomic>
 #include <filesystem>
@@ -85,6 +86,22 @@ Result<api::RegistryOptions> registryOptionsFor(const ApiServerOptions& o) {
   } catch (...) {
     return Error(ErrorCode::Invalid,
                  "--service-node-port-range '" + o.service_node_port_range + "': want <min>-<max>");
+  }
+  ro.authorization_modes.clear();
+  std::string modes = o.authorization_mode;
+  for (std::size_t start = 0; start <= modes.size();) {
+    std::size_t comma = std::min(modes.find(',', start), modes.size());
+    std::string m = modes.substr(start, comma - start);
+    start = comma + 1;
+    if (m != "Node" && m != "RBAC" && m != "AlwaysAllow" && m != "AlwaysDeny")
+      return Error(ErrorCode::Invalid, "--authorization-mode: authorization-mode \"" + m +
+                                           "\" is not a valid mode (Node, RBAC, AlwaysAllow, "
+                                           "AlwaysDeny)");
+    if (std::find(ro.authorization_modes.begin(), ro.authorization_modes.end(), m) !=
+        ro.authorization_modes.end())
+      return Error(ErrorCode::Invalid, "--authorization-mode: authorization-mode \"" + m +
+                                           "\" has mode specified more than once");
+    ro.authorization_modes.push_back(m);
   }
   ro.defaulting.not_ready_toleration_seconds = o.not_ready_toleration_seconds;
   ro.defaulting.unreachable_toleration_seconds = o.unreachable_toleration_seconds;

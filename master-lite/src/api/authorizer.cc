@@ -129,12 +129,22 @@ AuthzDecision authorizeAttributes(Registry& reg, const UserInfo& user, const rba
   // kube-apiserver puts a privileged-group authorizer for system:masters before the chain, so
   // the cluster's admins are never locked out by an edited or deleted cluster-admin binding.
   if (user.inGroup("system:masters")) return {true, ""};
-  if (user.inGroup("system:nodes") && user.name.rfind("system:node:", 0) == 0 &&
-      nodeAllows(reg, user.name.substr(12), a)) {
-    return {true, ""};
+  std::string reasons;
+  for (const std::string& mode : reg.authorizationModes()) {
+    if (mode == "AlwaysAllow") return {true, ""};
+    if (mode == "AlwaysDeny") {
+      reasons += (reasons.empty() ? "" : "\n") + std::string("Everything is forbidden.");
+    } else if (mode == "Node") {
+      if (user.inGroup("system:nodes") && user.name.rfind("system:node:", 0) == 0 &&
+          nodeAllows(reg, user.name.substr(12), a))
+        return {true, ""};
+    } else if (mode == "RBAC") {
+      rbac::Decision d = reg.policy().authorize({user.name, user.groups}, a);
+      if (d.allowed) return {true, d.reason};
+      if (!d.reason.empty()) reasons += (reasons.empty() ? "" : "\n") + d.reason;
+    }
   }
-  rbac::Decision d = reg.policy().authorize({user.name, user.groups}, a);
-  return {d.allowed, d.reason};
+  return {false, reasons};
 }
 
 Error forbidden(const UserInfo& user, const rbac::Attributes& a, const std::string& reason) {

@@ -8,6 +8,7 @@
 
 #include "skiff/master/admission/pod_security.h"
 #include "skiff/master/api/registry.h"
+#include "skiff/master/testing/temp_registry.h"
 
 namespace skiff::master::admission {
 namespace {
@@ -19,24 +20,16 @@ using api::findResource;
 class PodSecurityAdmissionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/skiff-psa-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    store::Options so;
-    so.fsync_every_write = false;
-    auto s = store::openSqliteStore(dir_ + "/db", so);
-    ASSERT_TRUE(s);
-    store_ = std::move(s).value();
-    reg_ = std::make_unique<api::Registry>(*store_, api::RegistryOptions{});
-    ASSERT_TRUE(reg_->bootstrap("192.0.2.10", 6443));
+    std::string err;
+    tmp_ = ::skiff::master::testing::TempRegistry::create(api::RegistryOptions{}, &err);
+    ASSERT_NE(tmp_, nullptr) << err;
+    reg_ = &tmp_->registry();
+    store_ = &tmp_->store();
+    dir_ = tmp_->dir();
     opts_.user = {"alice", {"system:authenticated"}};
     opts_.notes = &notes_;
   }
-  void TearDown() override {
-    reg_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { tmp_.reset(); }
   void install(PodSecurityConfig cfg = {}) {
     reg_->addAdmissionPlugin(newPodSecurityAdmission(*reg_, std::move(cfg)));
   }
@@ -53,9 +46,10 @@ class PodSecurityAdmissionTest : public ::testing::Test {
     return reg_->create(*findResource("", "v1", "pods"), ns, std::move(p), opts_);
   }
 
+  std::unique_ptr<::skiff::master::testing::TempRegistry> tmp_;
   std::string dir_;
-  store::StorePtr store_;
-  std::unique_ptr<api::Registry> reg_;
+  store::Store* store_ = nullptr;
+  api::Registry* reg_ = nullptr;
   api::WriteOptions opts_;
   AdmissionNotes notes_;
 };

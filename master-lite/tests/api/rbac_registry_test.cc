@@ -9,6 +9,7 @@
 #include "skiff/master/api/registry.h"
 #include "skiff/master/rbac/bootstrap_policy.h"
 #include "skiff/master/rbac/policy_index.h"
+#include "skiff/master/testing/temp_registry.h"
 
 namespace skiff::master::api {
 namespace {
@@ -18,27 +19,19 @@ using json = nlohmann::json;
 class RbacRegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/skiff-rbac-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    store::Options so;
-    so.fsync_every_write = false;
-    auto s = store::openSqliteStore(dir_ + "/db", so);
-    ASSERT_TRUE(s);
-    store_ = std::move(s).value();
-    reg_ = std::make_unique<Registry>(*store_, RegistryOptions{});
-    ASSERT_TRUE(reg_->bootstrap("192.0.2.10", 6443));
+    std::string err;
+    tmp_ = ::skiff::master::testing::TempRegistry::create(RegistryOptions{}, &err);
+    ASSERT_NE(tmp_, nullptr) << err;
+    reg_ = &tmp_->registry();
+    store_ = &tmp_->store();
+    dir_ = tmp_->dir();
     auto rep = rbac::reconcileBootstrapPolicy(*reg_);
     ASSERT_TRUE(rep) << rep.error().message();
     admin_.user = {"admin", {"system:masters", "system:authenticated"}};
     alice_.user = {"alice", {"dev", "system:authenticated"}};
     ASSERT_TRUE(reg_->create(res("namespaces"), "", {{"metadata", {{"name", "team"}}}}, admin_));
   }
-  void TearDown() override {
-    reg_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { tmp_.reset(); }
   static const ResourceInfo& res(const std::string& r) {
     for (const char* g :
          {"", "rbac.authorization.k8s.io", "authorization.k8s.io", "authentication.k8s.io"}) {
@@ -63,9 +56,10 @@ class RbacRegistryTest : public ::testing::Test {
     return w->object;
   }
 
+  std::unique_ptr<::skiff::master::testing::TempRegistry> tmp_;
   std::string dir_;
-  store::StorePtr store_;
-  std::unique_ptr<Registry> reg_;
+  store::Store* store_ = nullptr;
+  Registry* reg_ = nullptr;
   WriteOptions admin_, alice_;
 };
 

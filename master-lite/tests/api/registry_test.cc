@@ -1,4 +1,5 @@
 #include "skiff/master/api/registry.h"
+#include "skiff/master/testing/temp_registry.h"
 
 #include <gtest/gtest.h>
 
@@ -15,24 +16,16 @@ using json = nlohmann::json;
 class RegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/skiff-registry-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    store::Options so;
-    so.fsync_every_write = false;
-    auto s = store::openSqliteStore(dir_ + "/db", so);
-    ASSERT_TRUE(s);
-    store_ = std::move(s).value();
-    reg_ = std::make_unique<Registry>(*store_, RegistryOptions{});
-    ASSERT_TRUE(reg_->bootstrap("192.0.2.10", 6443));
+    std::string err;
+    tmp_ = ::skiff::master::testing::TempRegistry::create(RegistryOptions{}, &err);
+    ASSERT_NE(tmp_, nullptr) << err;
+    reg_ = &tmp_->registry();
+    store_ = &tmp_->store();
+    dir_ = tmp_->dir();
     opts_.user = {"admin", {"system:masters"}};
     opts_.field_manager = "test";
   }
-  void TearDown() override {
-    reg_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { tmp_.reset(); }
   const ResourceInfo& res(const std::string& g, const std::string& v, const std::string& r) {
     const ResourceInfo* i = findResource(g, v, r);
     EXPECT_NE(i, nullptr);
@@ -50,9 +43,10 @@ class RegistryTest : public ::testing::Test {
             {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "nginx:1"}}})}}}}}}}};
   }
 
+  std::unique_ptr<::skiff::master::testing::TempRegistry> tmp_;
   std::string dir_;
-  store::StorePtr store_;
-  std::unique_ptr<Registry> reg_;
+  store::Store* store_ = nullptr;
+  Registry* reg_ = nullptr;
   WriteOptions opts_;
 };
 

@@ -9,6 +9,7 @@
 #include "skiff/master/api/authenticator.h"
 #include "skiff/master/api/object_util.h"
 #include "skiff/master/api/registry.h"
+#include "skiff/master/testing/temp_registry.h"
 
 namespace skiff::master::api {
 namespace {
@@ -24,27 +25,23 @@ std::shared_ptr<const sa::TokenIssuer> issuer() {
 class ServiceAccountTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/skiff-satoken-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    store::Options so;
-    so.fsync_every_write = false;
-    store_ = std::move(store::openSqliteStore(dir_ + "/db", so)).value();
     RegistryOptions ro;
     ro.service_account_tokens = issuer();
     ro.service_account_admission = true;
     ro.root_ca_pem = "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n";
-    reg_ = std::make_unique<Registry>(*store_, ro);
-    ASSERT_TRUE(reg_->bootstrap("192.0.2.10", 6443));
+    std::string err;
+    tmp_ = ::skiff::master::testing::TempRegistry::create(ro, &err);
+    ASSERT_NE(tmp_, nullptr) << err;
+    reg_ = &tmp_->registry();
+    store_ = &tmp_->store();
+    dir_ = tmp_->dir();
     authn_ = std::make_unique<Authenticator>(*reg_, std::map<std::string, TokenEntry>{}, issuer());
     opts_.user = {"admin", {"system:masters"}};
     sa_uid_ = createAccount("default", json());
   }
   void TearDown() override {
     authn_.reset();
-    reg_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
+    tmp_.reset();
   }
   const ResourceInfo& res(const std::string& r) { return *findResource("", "v1", r); }
   std::string createAccount(const std::string& name, const json& automount) {
@@ -74,9 +71,10 @@ class ServiceAccountTest : public ::testing::Test {
             {"uid", pod["metadata"]["uid"]}};
   }
 
+  std::unique_ptr<::skiff::master::testing::TempRegistry> tmp_;
   std::string dir_;
-  store::StorePtr store_;
-  std::unique_ptr<Registry> reg_;
+  store::Store* store_ = nullptr;
+  Registry* reg_ = nullptr;
   std::unique_ptr<Authenticator> authn_;
   WriteOptions opts_;
   std::string sa_uid_;

@@ -9,6 +9,7 @@
 #include "../../src/api/registry/cluster_ip_allocator.h"
 #include "../../src/api/registry/node_port_allocator.h"
 #include "skiff/master/api/registry.h"
+#include "skiff/master/testing/temp_registry.h"
 
 namespace skiff::master::api {
 namespace {
@@ -18,27 +19,19 @@ using json = nlohmann::json;
 class StrategyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/skiff-strategy-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    store::Options so;
-    so.fsync_every_write = false;
-    auto s = store::openSqliteStore(dir_ + "/db", so);
-    ASSERT_TRUE(s);
-    store_ = std::move(s).value();
     RegistryOptions ro;
     ro.node_port_min = 30000;
     ro.node_port_max = 30001;
-    reg_ = std::make_unique<Registry>(*store_, ro);
-    ASSERT_TRUE(reg_->bootstrap("192.0.2.10", 6443));
+    std::string err;
+    tmp_ = ::skiff::master::testing::TempRegistry::create(ro, &err);
+    ASSERT_NE(tmp_, nullptr) << err;
+    reg_ = &tmp_->registry();
+    store_ = &tmp_->store();
+    dir_ = tmp_->dir();
     opts_.user = {"admin", {"system:masters"}};
     opts_.field_manager = "test";
   }
-  void TearDown() override {
-    reg_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { tmp_.reset(); }
   const ResourceInfo& res(const std::string& g, const std::string& r) {
     return *findResource(g, "v1", r);
   }
@@ -49,9 +42,10 @@ class StrategyTest : public ::testing::Test {
             {"spec", {{"type", "NodePort"}, {"ports", json::array({p})}}}};
   }
 
+  std::unique_ptr<::skiff::master::testing::TempRegistry> tmp_;
   std::string dir_;
-  store::StorePtr store_;
-  std::unique_ptr<Registry> reg_;
+  store::Store* store_ = nullptr;
+  Registry* reg_ = nullptr;
   WriteOptions opts_;
 };
 

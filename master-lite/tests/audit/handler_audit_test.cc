@@ -9,6 +9,7 @@
 #include "skiff/master/admission/pod_security.h"
 #include "skiff/master/api/handler.h"
 #include "skiff/master/audit/auditor.h"
+#include "skiff/master/testing/temp_registry.h"
 
 namespace skiff::master::audit {
 namespace {
@@ -18,16 +19,12 @@ using json = nlohmann::json;
 class HandlerAuditTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/skiff-haudit-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    store::Options so;
-    so.fsync_every_write = false;
-    auto s = store::openSqliteStore(dir_ + "/db", so);
-    ASSERT_TRUE(s);
-    store_ = std::move(s).value();
-    reg_ = std::make_unique<api::Registry>(*store_, api::RegistryOptions{});
-    ASSERT_TRUE(reg_->bootstrap("192.0.2.10", 6443));
+    std::string err;
+    tmp_ = ::skiff::master::testing::TempRegistry::create(api::RegistryOptions{}, &err);
+    ASSERT_NE(tmp_, nullptr) << err;
+    reg_ = &tmp_->registry();
+    store_ = &tmp_->store();
+    dir_ = tmp_->dir();
     reg_->addAdmissionPlugin(admission::newPodSecurityAdmission(*reg_, {}));
     authn_ = std::make_unique<api::Authenticator>(*reg_, std::map<std::string, api::TokenEntry>{});
     handler_ = std::make_unique<api::Handler>(*reg_, *authn_, api::HandlerOptions{});
@@ -49,9 +46,7 @@ class HandlerAuditTest : public ::testing::Test {
     handler_.reset();
     auditor_.reset();
     authn_.reset();
-    reg_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
+    tmp_.reset();
   }
   api::HttpResponse send(const std::string& method, const std::string& target, json body) {
     api::HttpRequest r;
@@ -74,9 +69,10 @@ class HandlerAuditTest : public ::testing::Test {
     return lines_;
   }
 
+  std::unique_ptr<::skiff::master::testing::TempRegistry> tmp_;
   std::string dir_;
-  store::StorePtr store_;
-  std::unique_ptr<api::Registry> reg_;
+  store::Store* store_ = nullptr;
+  api::Registry* reg_ = nullptr;
   std::unique_ptr<api::Authenticator> authn_;
   std::unique_ptr<api::Handler> handler_;
   std::unique_ptr<Auditor> auditor_;

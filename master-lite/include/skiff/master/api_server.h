@@ -26,6 +26,9 @@ struct ApiServerOptions {
   // bootstrap RBAC policy allows only the public-info paths (/healthz, /version, ...): 403
   // elsewhere. false: every such request is 401.
   bool anonymous_auth = true;
+  // --authorization-mode: comma-separated authorizers in order (Node, RBAC, AlwaysAllow,
+  // AlwaysDeny), as kube-apiserver's flag.
+  std::string authorization_mode = "Node,RBAC";
   std::int64_t not_ready_toleration_seconds = 300;  // DefaultTolerationSeconds admission
   std::int64_t unreachable_toleration_seconds = 300;
   std::int64_t store_retain_revisions = 10000;

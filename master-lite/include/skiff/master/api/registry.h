@@ -84,6 +84,10 @@ struct RegistryOptions {
   // The kubernetes.io/kube-apiserver-client signer: signs a user's client certificate request
   // once the CSR is approved (`kubectl certificate approve`). Unset = such CSRs stay unsigned.
   SignCsr sign_client_csr;
+  // --authorization-mode: the authorizers in order, the first that allows decides (kube-
+  // apiserver's chain): "Node", "RBAC", "AlwaysAllow", "AlwaysDeny". system:masters is allowed
+  // before any of them. Requests, SubjectAccessReviews and the RBAC escalation checks all ask it.
+  std::vector<std::string> authorization_modes{"Node", "RBAC"};
 };
 
 // A list request's selection, shared by list, watch and deletecollection.
@@ -169,6 +173,9 @@ class Registry {
   void addAdmissionPlugin(std::shared_ptr<AdmissionPlugin> plugin);
   // The RBAC objects of the store, indexed by subject and kept current (rbac/policy_index.h).
   rbac::PolicyIndex& policy();
+  const std::vector<std::string>& authorizationModes() const {
+    return options_.authorization_modes;
+  }
 
  private:
   struct State;
