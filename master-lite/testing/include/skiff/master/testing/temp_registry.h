@@ -2,8 +2,8 @@
 
 // A Registry over a fresh SQLite store in its own temporary directory, bootstrapped as
 // skiff-master bootstraps it (the `kubernetes` Service, default namespaces; the bootstrap RBAC
-// policy on request), for tests of the registry, the handler and admission. The directory is removed on destruction.
-// Header-only, so test binaries of any master library can use it.
+// policy on request), for tests of the registry, the handler and admission. The directory is
+// removed on destruction. Header-only, so test binaries of any master library can use it.
 
 #include <stdlib.h>
 
