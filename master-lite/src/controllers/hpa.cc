@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 
+#include "skiff/common/log.h"
 #include "skiff/common/pod_resources.h"
 #include "skiff/common/quantity.h"
 #include "skiff/master/controllers/controllers.h"
@@ -162,6 +163,10 @@ class HpaController : public Controller {
     std::map<std::string, json> usage;
     if (pm) {
       for (auto& m : pm->items) usage[meta::name(m)] = std::move(m);
+    } else {
+      static const auto lg = log::get("master");
+      SKIFF_LOG_WARN(lg, "Listing pod metrics failed", log::kv("hpa", meta::key(hpa)),
+                     log::kv("err", pm.error().message()));
     }
     std::optional<MetricResult> best;
     json current_metrics = json::array();
