@@ -10,9 +10,11 @@
 #include <filesystem>
 
 #include "kube_dns_service.h"
+#include "metrics/scraper.h"
 #include "skiff/common/file.h"
 #include "skiff/common/log.h"
 #include "skiff/master/admission/pod_security.h"
+#include "skiff/master/admission/quota.h"
 #include "skiff/master/api/handler.h"
 #include "skiff/master/api/registry.h"
 #include "skiff/master/api/reviews.h"
@@ -66,7 +68,9 @@ Result<std::unique_ptr<audit::Auditor>> setUpAdmissionAndAudit(const ApiServerOp
     if (!cfg) return std::move(cfg).error().wrap("--admission-control-config-file");
     psa = std::move(cfg).value();
   }
+  registry.addAdmissionPlugin(admission::newLimitRanger(registry));
   registry.addAdmissionPlugin(admission::newPodSecurityAdmission(registry, std::move(psa)));
+  registry.addAdmissionPlugin(admission::newResourceQuotaAdmission(registry));
   audit::AuditOptions ao;
   ao.policy_file = o.audit_policy_file;
   ao.log.path = o.audit_log_path;
@@ -161,6 +165,7 @@ class ApiServerImpl : public ApiServer {
   void stop() override {
     if (stopped_.exchange(true)) return;
     if (server_) server_->stop();
+    if (scraper_) scraper_->stop();
   }
   ~ApiServerImpl() override { stop(); }
 
@@ -204,6 +209,11 @@ class ApiServerImpl : public ApiServer {
         skiff::log::kv("updated", policy.updated), skiff::log::kv("unchanged", policy.unchanged));
     SKIFF_ASSIGN_OR_RETURN(auditor_, setUpAdmissionAndAudit(o, *registry_));
     client_ = api::newInProcessClient(*registry_);
+    // metrics.k8s.io from the agents' /stats/summary (kubectl top, the HPA controller).
+    scraper_ = std::make_unique<metrics::Scraper>(
+        *client_, metrics::ScraperOptions{pki_.kubelet_client_cert, pki_.kubelet_client_key});
+    registry_->setMetricsSource(scraper_->source());
+    scraper_->start();
     // kube-system/kube-dns: the cluster DNS address each agent serves node-locally (issue 18).
     if (auto dns_ip = clusterDnsIpFor(o.service_cluster_ip_range); !dns_ip) {
       SKIFF_LOG_WARN(lg(), "No cluster DNS Service, ignoring",
@@ -253,6 +263,7 @@ class ApiServerImpl : public ApiServer {
   store::StorePtr store_;
   std::unique_ptr<api::Registry> registry_;
   std::unique_ptr<ApiClient> client_;
+  std::unique_ptr<metrics::Scraper> scraper_;
   std::unique_ptr<api::Authenticator> authn_;
   std::unique_ptr<audit::Auditor> auditor_;  // outlives the handler and the server
   std::unique_ptr<api::Handler> handler_;

@@ -3,6 +3,7 @@
 #include "skiff/master/api/resources.h"
 
 #include <map>
+#include <tuple>
 
 namespace skiff::master::api {
 namespace {
@@ -59,6 +60,26 @@ void addAccessResources(std::vector<ResourceInfo>& v) {
          false);
   review(az, "selfsubjectrulesreviews", "selfsubjectrulesreview", "SelfSubjectRulesReview", false);
   review(az, "subjectaccessreviews", "subjectaccessreview", "SubjectAccessReview", false);
+}
+
+// Issue 22: the HorizontalPodAutoscaler (autoscaling/v2, stored as v2; autoscaling/v1 served
+// from it) and the resource metrics API skiff-master serves itself, as metrics-server's
+// APIService would (get and list only).
+void addPolicyResources(std::vector<ResourceInfo>& v) {
+  v.push_back(make("autoscaling", "v2", "horizontalpodautoscalers", "horizontalpodautoscaler",
+                   "HorizontalPodAutoscaler", true, {"hpa"}, {"all"},
+                   {status("autoscaling", "v2", "HorizontalPodAutoscaler")}));
+  auto v1 = make("autoscaling", "v1", "horizontalpodautoscalers", "horizontalpodautoscaler",
+                 "HorizontalPodAutoscaler", true, {}, {},
+                 {status("autoscaling", "v1", "HorizontalPodAutoscaler")});
+  v1.storage_version = "v2";
+  v.push_back(std::move(v1));
+  for (auto [res, singular, kind, namespaced] :
+       {std::tuple{"nodes", "", "NodeMetrics", false}, {"pods", "", "PodMetrics", true}}) {
+    auto m = make("metrics.k8s.io", "v1beta1", res, singular, kind, namespaced, {}, {}, {});
+    m.verbs = {"get", "list"};
+    v.push_back(std::move(m));
+  }
 }
 
 std::vector<ResourceInfo> build() {
@@ -142,6 +163,7 @@ std::vector<ResourceInfo> build() {
   v.push_back(make("scheduling.k8s.io", "v1", "priorityclasses", "priorityclass", "PriorityClass",
                    false, {"pc"}, {}, {}));
   addAccessResources(v);
+  addPolicyResources(v);
   return v;
 }
 
@@ -178,6 +200,8 @@ const std::vector<GroupInfo>& allGroups() {
       {"authentication.k8s.io", {"v1"}},
       {"authorization.k8s.io", {"v1"}},
       {"rbac.authorization.k8s.io", {"v1"}},
+      {"autoscaling", {"v2", "v1"}},
+      {"metrics.k8s.io", {"v1beta1"}},
   };
   return g;
 }

@@ -218,6 +218,12 @@ const std::map<std::string, std::vector<Col>> kColumnsByKind{
       c("Limit", "string", 0,
         "Limits control the maximum amount of cpu/memory that a container may use independent of "
         "contention on the node.")}},
+    {"HorizontalPodAutoscaler",
+     {kName, c("Reference", "string", 0, "Reference to the target resource of the scaling"),
+      c("Targets", "string", 0, "The current and target values of the metrics"),
+      c("MinPods", "string", 0, "The lower limit for the number of pods"),
+      c("MaxPods", "integer", 0, "The upper limit for the number of pods"),
+      c("Replicas", "integer", 0, "The current number of replicas"), kAge}},
     {"PodDisruptionBudget",
      {kName,
       c("Min Available", "string", 0,

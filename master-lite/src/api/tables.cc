@@ -211,6 +211,61 @@ json eventRow(const json& ev, Clock::time_point now) {
 }
 
 // printRoleBinding: ROLE is kind/name; -o wide lists subjects by kind (rbac.SubjectsStrings).
+// printResourceQuota: "pods: 1/3" for requests and object counts, "limits.cpu: 0/1" apart.
+json quotaRow(const json& obj, Clock::time_point now) {
+  std::string req, lim;
+  const json& hard = at(obj, {"status", "hard"});
+  const json& used = at(obj, {"status", "used"});
+  if (hard.is_object()) {
+    for (const auto& el : hard.items()) {
+      const std::string& res = el.key();
+      std::string u = used.is_object() && used.contains(res) && used[res].is_string()
+                          ? used[res].get<std::string>()
+                          : "0";
+      std::string h = el.value().is_string() ? el.value().get<std::string>() : el.value().dump();
+      std::string& into = res.rfind("limits.", 0) == 0 ? lim : req;
+      into += (into.empty() ? "" : ", ") + res + ": " + u + "/" + h;
+    }
+  }
+  return json::array({str(obj, {"metadata", "name"}), age(obj, now), req, lim});
+}
+
+// printHorizontalPodAutoscaler: "cpu: 12%/50%" per metric (at most three shown).
+json hpaRow(const json& obj, Clock::time_point now) {
+  const json& ref = at(obj, {"spec", "scaleTargetRef"});
+  std::string targets;
+  int shown = 0, total = 0;
+  const json& metrics = at(obj, {"spec", "metrics"});
+  for (const auto& m : metrics.is_array() ? metrics : json::array()) {
+    if (m.value("type", "") != "Resource") continue;
+    ++total;
+    if (shown == 3) continue;
+    std::string res = str(m, {"resource", "name"});
+    const json& t = at(m, {"resource", "target"});
+    bool util = t.value("type", "") == "Utilization";
+    std::string want = util ? std::to_string(t.value("averageUtilization", 0)) + "%"
+                            : t.value("averageValue", std::string());
+    std::string cur = "<unknown>";
+    const json& cms = at(obj, {"status", "currentMetrics"});
+    for (const auto& c : cms.is_array() ? cms : json::array()) {
+      if (str(c, {"resource", "name"}) != res) continue;
+      const json& v = at(c, {"resource", "current"});
+      if (util && v.contains("averageUtilization"))
+        cur = std::to_string(v["averageUtilization"].get<long long>()) + "%";
+      if (!util && v.contains("averageValue")) cur = v["averageValue"].get<std::string>();
+    }
+    targets += (targets.empty() ? "" : ", ") + res + ": " + cur + "/" + want;
+    ++shown;
+  }
+  if (total > shown) targets += " + " + std::to_string(total - shown) + " more...";
+  if (targets.empty()) targets = "<none>";
+  const json& min = at(obj, {"spec", "minReplicas"});
+  return json::array({str(obj, {"metadata", "name"}), str(ref, {"kind"}) + "/" + str(ref, {"name"}),
+                      targets, min.is_number() ? min.dump() : "<unset>",
+                      num(obj, {"spec", "maxReplicas"}), num(obj, {"status", "currentReplicas"}),
+                      age(obj, now)});
+}
+
 json bindingRow(const json& obj, Clock::time_point now) {
   std::string users, groups, sas;
   auto add = [](std::string& list, const std::string& v) {
@@ -387,7 +442,8 @@ json cells(const ResourceInfo& r, const json& obj, Clock::time_point now) {
   if (k == "LimitRange" || k == "Role" || k == "ClusterRole")
     return json::array({name, str(obj, {"metadata", "creationTimestamp"})});
   if (k == "RoleBinding" || k == "ClusterRoleBinding") return bindingRow(obj, now);
-  if (k == "ResourceQuota") return json::array({name, age(obj, now), "", ""});
+  if (k == "ResourceQuota") return quotaRow(obj, now);
+  if (k == "HorizontalPodAutoscaler") return hpaRow(obj, now);
   if (k == "PodDisruptionBudget") {
     const json& spec = obj.value("spec", json::object());
     auto v = [&](const char* key) {

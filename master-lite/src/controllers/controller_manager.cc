@@ -51,6 +51,9 @@ class ControllerManagerImpl : public ControllerManager {
     gc.terminated_pod_gc_threshold = opts_.terminated_pod_gc_threshold;
     gc.period = opts_.pod_gc_period;
     add(newPodGcController(client_, clock, gc), 1);
+    add(newResourceQuotaController(client_, clock), 1);
+    add(newDisruptionController(client_, clock), 1);
+    add(newHorizontalPodAutoscalerController(client_, clock), 1);
     for (auto& [c, n] : controllers_) c->registerHandlers(informers_);
     if (opts_.run_scheduler) {
       SchedulerOptions so;

@@ -27,4 +27,20 @@ Result<void> Registry::runAdmission(const ResourceInfo& r, const std::string& ns
   return ok();
 }
 
+Result<void> Registry::runMutatingAdmission(const ResourceInfo& r, const std::string& ns, json& obj,
+                                            const WriteOptions& opts) {
+  if (admission_.empty()) return ok();
+  AdmissionAttributes a;
+  a.resource = &r;
+  a.ns = r.namespaced ? ns : "";
+  a.name = str(obj, {"metadata", "name"});
+  a.object = &obj;
+  a.user = &opts.user;
+  a.dry_run = opts.dry_run;
+  AdmissionNotes scratch;
+  AdmissionNotes& notes = opts.notes ? *opts.notes : scratch;
+  for (const auto& plugin : admission_) SKIFF_TRY(plugin->admit(a, obj, notes));
+  return ok();
+}
+
 }  // namespace skiff::master::api

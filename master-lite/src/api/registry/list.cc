@@ -39,7 +39,7 @@ void appendItem(std::string& out, const ResourceInfo& r, const store::KeyValue& 
     out.append(kv.value, prefix.size(), std::string::npos);
     return;
   }
-  json obj = decodeFromStore(kv.value, kv.mod_revision);
+  json obj = convertForRead(r, decodeFromStore(kv.value, kv.mod_revision));
   obj["apiVersion"] = r.groupVersion();
   obj["kind"] = r.kind;
   out.append(obj.dump());
@@ -48,6 +48,7 @@ void appendItem(std::string& out, const ResourceInfo& r, const store::KeyValue& 
 }  // namespace
 
 Result<json> Registry::list(const ResourceInfo& r, const std::string& ns, const Selection& sel) {
+  if (r.group == "metrics.k8s.io" && metrics_) return metrics_(r, ns, "", sel);
   SKIFF_ASSIGN_OR_RETURN(LabelSelector labels, LabelSelector::parse(sel.label_selector));
   SKIFF_ASSIGN_OR_RETURN(FieldSelector fields, FieldSelector::parseFor(sel.field_selector, r.kind));
   std::string pfx = prefix(r, ns);
@@ -68,13 +69,13 @@ Result<json> Registry::list(const ResourceInfo& r, const std::string& ns, const 
         break;
       }
       if (!labels.empty() || !fields.empty()) {
-        json obj = decodeFromStore(kv.value, kv.mod_revision);
+        json obj = convertForRead(r, decodeFromStore(kv.value, kv.mod_revision));
         if (!labels.matches(at(obj, {"metadata", "labels"})) || !fields.matches(obj)) continue;
         obj["apiVersion"] = r.groupVersion();
         obj["kind"] = r.kind;
         items.push_back(std::move(obj));
       } else {
-        json obj = decodeFromStore(kv.value, kv.mod_revision);
+        json obj = convertForRead(r, decodeFromStore(kv.value, kv.mod_revision));
         obj["apiVersion"] = r.groupVersion();
         obj["kind"] = r.kind;
         items.push_back(std::move(obj));
@@ -93,6 +94,10 @@ Result<json> Registry::list(const ResourceInfo& r, const std::string& ns, const 
 
 Result<std::string> Registry::listText(const ResourceInfo& r, const std::string& ns,
                                        const Selection& sel) {
+  if (r.group == "metrics.k8s.io" && metrics_) {
+    SKIFF_ASSIGN_OR_RETURN(json l, metrics_(r, ns, "", sel));
+    return l.dump();
+  }
   SKIFF_ASSIGN_OR_RETURN(LabelSelector labels, LabelSelector::parse(sel.label_selector));
   SKIFF_ASSIGN_OR_RETURN(FieldSelector fields, FieldSelector::parseFor(sel.field_selector, r.kind));
   std::string pfx = prefix(r, ns);

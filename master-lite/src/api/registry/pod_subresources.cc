@@ -85,25 +85,69 @@ Result<WriteResult> Registry::evictPod(const ResourceInfo& r, const std::string&
       del.precondition_uid = at(d, {"preconditions", "uid"}).get<std::string>();
   }
   SKIFF_ASSIGN_OR_RETURN(json pod, read(r, ns, name, nullptr));
-  // PodDisruptionBudgets: refuse with 429 when an applicable budget allows no disruption.
-  const ResourceInfo* pdbs = findResource("policy", "v1", "poddisruptionbudgets");
-  if (pdbs) {
-    auto list = store_.list(prefix(*pdbs, ns));
-    if (list) {
-      for (const auto& kv : list->items) {
-        json pdb = json::parse(kv.value, nullptr, false);
-        auto sel = LabelSelector::fromJson(at(pdb, {"spec", "selector"}));
-        if (!sel || sel->empty() || !sel->matches(at(pod, {"metadata", "labels"}))) continue;
-        if (at(pdb, {"status", "disruptionsAllowed"}).is_number_integer() &&
-            at(pdb, {"status", "disruptionsAllowed"}).get<long long>() <= 0) {
-          return Error(ErrorCode::Unavailable,
-                       "Cannot evict pod as it would violate the pod's disruption budget.");
-        }
-      }
-    }
+  // PodDisruptionBudgets (EvictionREST.Create): a pod that is not running yet, is finished or
+  // is being deleted goes without asking; otherwise its budget must allow one more disruption,
+  // which this eviction takes (disruptionsAllowed - 1, the pod in disruptedPods) under the
+  // budget's resourceVersion, so concurrent evictions (kubectl drain) never overdraw it.
+  std::string phase = str(pod, {"status", "phase"});
+  if (phase == "Running" && !hasDeletionTimestamp(pod)) {
+    SKIFF_TRY(chargeDisruptionBudget(ns, pod, opts.dry_run));
   }
   SKIFF_TRY(remove(r, ns, name, del, opts));
   return WriteResult{successStatus(), true, true};
+}
+
+Result<void> Registry::chargeDisruptionBudget(const std::string& ns, const json& pod,
+                                              bool dry_run) {
+  const ResourceInfo* pdbs = findResource("policy", "v1", "poddisruptionbudgets");
+  if (!pdbs) return ok();
+  const std::string violate = "Cannot evict pod as it would violate the pod's disruption budget.";
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    SKIFF_ASSIGN_OR_RETURN(json list, this->list(*pdbs, ns, Selection{}));
+    std::vector<json> matching;
+    for (auto& pdb : list["items"]) {
+      auto sel = LabelSelector::fromJson(at(pdb, {"spec", "selector"}));
+      if (sel && sel->matches(at(pod, {"metadata", "labels"}))) matching.push_back(std::move(pdb));
+    }
+    if (matching.empty()) return ok();
+    if (matching.size() > 1) {
+      return Error(ErrorCode::Internal,
+                   "This pod has more than one PodDisruptionBudget, which the eviction "
+                   "subresource does not support.");
+    }
+    json& pdb = matching[0];
+    std::string pdb_name = str(pdb, {"metadata", "name"});
+    const json& observed = at(pdb, {"status", "observedGeneration"});
+    const json& generation = at(pdb, {"metadata", "generation"});
+    if (!observed.is_number_integer() ||
+        (generation.is_number_integer() && observed.get<long long>() < generation.get<long long>()))
+      return Error(ErrorCode::Unavailable, violate);
+    const json& allowed_j = at(pdb, {"status", "disruptionsAllowed"});
+    long long allowed = allowed_j.is_number_integer() ? allowed_j.get<long long>() : 0;
+    if (allowed < 0) {
+      return Error(ErrorCode::Forbidden,
+                   "poddisruptionbudgets.policy \"" + pdb_name +
+                       "\" is forbidden: pdb disruptions allowed is negative");
+    }
+    if (allowed == 0) return Error(ErrorCode::Unavailable, violate);
+    if (dry_run) return ok();
+    pdb["status"]["disruptionsAllowed"] = allowed - 1;
+    if (allowed - 1 == 0 && pdb["status"].contains("conditions") &&
+        pdb["status"]["conditions"].is_array()) {
+      for (auto& c : pdb["status"]["conditions"]) {
+        if (c.value("type", "") != "DisruptionAllowed" || c.value("status", "") == "False")
+          continue;
+        c["status"] = "False";
+        c["reason"] = "InsufficientPods";
+        c["lastTransitionTime"] = nowString();
+      }
+    }
+    pdb["status"]["disruptedPods"][str(pod, {"metadata", "name"})] = nowString();
+    auto w = update(*pdbs, ns, pdb_name, pdb, WriteOptions{}, "status");
+    if (w) return ok();
+    if (!w.error().is(ErrorCode::Conflict)) return std::move(w).error();
+  }
+  return Error(ErrorCode::Unavailable, violate);
 }
 
 }  // namespace skiff::master::api

@@ -143,6 +143,7 @@ std::string Registry::key(const ResourceInfo& r, const std::string& ns,
 }
 
 json Registry::present(const ResourceInfo& r, json obj, std::int64_t rev) const {
+  if (r.version != r.storage_version) obj = convertForRead(r, std::move(obj));
   obj["apiVersion"] = r.groupVersion();
   obj["kind"] = r.kind;
   if (rev > 0) obj["metadata"]["resourceVersion"] = std::to_string(rev);
@@ -162,6 +163,10 @@ Result<json> Registry::read(const ResourceInfo& r, const std::string& ns, const 
 
 Result<json> Registry::get(const ResourceInfo& r, const std::string& ns, const std::string& name,
                            const std::string& subresource) {
+  if (r.group == "metrics.k8s.io") {
+    if (!metrics_) return notFound(r, name);
+    return metrics_(r, ns, name, Selection{});
+  }
   SKIFF_ASSIGN_OR_RETURN(json obj, read(r, ns, name, nullptr));
   if (subresource == "scale") return scaleOf(r, obj);
   return obj;

@@ -82,6 +82,9 @@ bool hasDeletionTimestamp(const json& obj);
 bool hasFinalizers(const json& obj);
 // The field manager of a write: the request's, else `fallback`.
 std::string managerFor(const WriteOptions& opts, const std::string& fallback);
+// A stored object as a served version that differs from the storage version in shape
+// (autoscaling/v1 HorizontalPodAutoscaler); other objects as they are (hpa_strategy.cc).
+json convertForRead(const ResourceInfo& r, json obj);
 // The autoscaling/v1 Scale of a scalable object.
 json scaleOf(const ResourceInfo& r, const json& obj);
 

@@ -79,7 +79,7 @@ struct WatchQueue::Impl {
   }
 
   json prepared(const json& obj) const {
-    json o = obj;
+    json o = convertForRead(*r, obj);
     o["apiVersion"] = r->groupVersion();
     o["kind"] = r->kind;
     return o;

@@ -30,6 +30,8 @@ StrategyPtr newCertificateSigningRequestStrategy(RegistryOptions::SignCsr sign,
 // escalation prevention, SubjectAccessReview and friends.
 void registerRbacStrategies(Registry& registry);
 
+// HorizontalPodAutoscaler and LimitRange (hpa_strategy.cc, issue 22).
+void registerPolicyStrategies(StrategyRegistry& table);
 // Registers every built-in kind's strategy in `table`; `services` is the Service strategy
 // (its allocators are also the registry's, for the `kubernetes` Service).
 void registerBuiltinStrategies(StrategyRegistry& table, const RegistryOptions& options,

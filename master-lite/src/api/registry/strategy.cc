@@ -78,6 +78,7 @@ StrategyPtr StrategyRegistry::forResource(const ResourceInfo& r) const {
 void registerBuiltinStrategies(StrategyRegistry& table, const RegistryOptions& options,
                                std::shared_ptr<ServiceStrategy> services, Registry& registry) {
   table.add("", "pods", newPodStrategy(options.defaulting));
+  registerPolicyStrategies(table);
   table.add("", "services", std::move(services));
   table.add("", "namespaces", newNamespaceStrategy());
   table.add("", "nodes", newNodeStrategy());

@@ -176,6 +176,11 @@ class Registry {
   const std::vector<std::string>& authorizationModes() const {
     return options_.authorization_modes;
   }
+  // Where get and list of metrics.k8s.io (NodeMetrics, PodMetrics) are answered from: the
+  // built-in metrics scraper, not the store. `name` "" = list. Unset: NotFound / empty lists.
+  using MetricsSource = std::function<Result<json>(const ResourceInfo& r, const std::string& ns,
+                                                   const std::string& name, const Selection& sel)>;
+  void setMetricsSource(MetricsSource source) { metrics_ = std::move(source); }
 
  private:
   struct State;
@@ -183,6 +188,7 @@ class Registry {
   RegistryOptions options_;
   std::unique_ptr<State> state_;
   std::vector<std::shared_ptr<AdmissionPlugin>> admission_;
+  MetricsSource metrics_;
 
   std::string key(const ResourceInfo& r, const std::string& ns, const std::string& name) const;
   std::string prefix(const ResourceInfo& r, const std::string& ns) const;
@@ -200,6 +206,8 @@ class Registry {
   Result<WriteResult> evictPod(const ResourceInfo& r, const std::string& ns,
                                const std::string& name, const json& eviction,
                                const WriteOptions& opts);
+  // The eviction's charge against the pod's PodDisruptionBudget (429 when it allows none).
+  Result<void> chargeDisruptionBudget(const std::string& ns, const json& pod, bool dry_run);
   // serviceaccounts/token (serviceaccount_token.cc).
   Result<WriteResult> requestToken(const ResourceInfo& r, const std::string& ns,
                                    const std::string& name, const json& token_request,
@@ -233,6 +241,9 @@ class Registry {
   // The admission plugins in order; the first rejection wins (admission.cc).
   Result<void> runAdmission(const ResourceInfo& r, const std::string& ns, const json& obj,
                             const json* old, const WriteOptions& opts);
+  // The plugins' mutating phase on create (AdmissionPlugin::admit), before runAdmission.
+  Result<void> runMutatingAdmission(const ResourceInfo& r, const std::string& ns, json& obj,
+                                    const WriteOptions& opts);
 };
 
 // The wire line of a watch item: {"type":"ADDED","object":{...}}\n

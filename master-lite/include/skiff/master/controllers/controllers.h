@@ -66,4 +66,14 @@ struct PodGcOptions {
 std::unique_ptr<Controller> newPodGcController(ApiClient& client, std::shared_ptr<Clock> clock,
                                                PodGcOptions options);
 
+// Issue 22: the resource quota controller (status.hard/used) and the disruption controller
+// (PodDisruptionBudget status).
+std::unique_ptr<Controller> newResourceQuotaController(ApiClient& client,
+                                                       std::shared_ptr<Clock> clock);
+std::unique_ptr<Controller> newDisruptionController(ApiClient& client,
+                                                    std::shared_ptr<Clock> clock);
+// The horizontal pod autoscaler controller (15 s sync, metrics.k8s.io).
+std::unique_ptr<Controller> newHorizontalPodAutoscalerController(ApiClient& client,
+                                                                 std::shared_ptr<Clock> clock);
+
 }  // namespace skiff::master

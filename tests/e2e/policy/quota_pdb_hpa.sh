@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Issue 22 with real kubectl on a quickstart cluster: a quota of 2 pods refuses the third with
+# upstream's message and `kubectl describe quota` shows used/hard; a LimitRange default lands in
+# a pod's spec; `kubectl drain` honours a PodDisruptionBudget (one eviction, then it waits and
+# retries on 429); a Job with ttlSecondsAfterFinished goes; `kubectl top nodes/pods` print
+# metrics; an HPA scales a CPU-burning Deployment up and, once the load stops, back down.
+set -euo pipefail
+B=${SKIFF_BINARY_DIR:?}
+S=${SKIFF_SOURCE_DIR:?}
+[ "$(id -u)" = 0 ] || { echo "FAIL: needs root (netns, cgroups)"; exit 1; }
+export SKIFF_QUICKSTART_NAME=skiff-qs-policy SKIFF_QUICKSTART_SKIP_DEPS=1 SKIFF_QUICKSTART_BIN_DIR=$B
+QS=$S/scripts/quickstart
+NS=$SKIFF_QUICKSTART_NAME
+KC=/run/$NS/admin.kubeconfig
+OUT=$(mktemp /tmp/skiff-policy-e2e.XXXXXX)
+trap '"$QS" --down >/dev/null 2>&1 || true; rm -f "$OUT"' EXIT
+fail() { echo "FAIL: $*"; for l in master agent; do echo "--- $l log"; tail -20 "/run/$NS/$l.log" 2>/dev/null; done; exit 1; }
+K() { ip netns exec "$NS" kubectl --kubeconfig "$KC" --request-timeout 30s "$@"; }
+until_ok() { local t=$1; shift; local end=$((SECONDS + t)); until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $end ] && return 1; sleep 1; done; }
+jp() { K get "$@" 2>/dev/null; }
+
+echo "== quickstart"
+"$QS" >"$OUT" 2>&1 || { cat "$OUT"; fail "quickstart failed"; }
+
+echo "== ResourceQuota"
+K create namespace q >/dev/null
+K create quota q --hard=pods=2,count/configmaps=5 -n q >/dev/null || fail "create quota"
+until_ok 30 bash -c "[ \"\$(ip netns exec $NS kubectl --kubeconfig $KC get quota q -n q -o jsonpath='{.status.hard.pods}')\" = 2 ]" \
+  || fail "quota status.hard not set: $(jp quota q -n q -o yaml)"
+for i in 1 2; do K run "p$i" -n q --image=busybox --image-pull-policy=IfNotPresent --restart=Never -- sleep 600 >/dev/null || fail "p$i refused"; done
+out=$(K run p3 -n q --image=busybox --image-pull-policy=IfNotPresent --restart=Never -- sleep 600 2>&1) && fail "p3 admitted over quota"
+grep -q 'pods "p3" is forbidden: exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2' <<<"$out" \
+  || fail "wrong refusal: $out"
+desc=$(K describe quota q -n q)
+grep -Eq '^pods +2 +2$' <<<"$desc" || fail "describe quota: $desc"
+K delete pod p1 -n q --grace-period=0 --force >/dev/null 2>&1
+until_ok 30 bash -c "[ \"\$(ip netns exec $NS kubectl --kubeconfig $KC get quota q -n q -o jsonpath='{.status.used.pods}')\" = 1 ]" \
+  || fail "quota not replenished after a delete: $(jp quota q -n q -o jsonpath='{.status}')"
+K create quota compute --hard=limits.cpu=1 -n q >/dev/null
+until_ok 30 bash -c "[ -n \"\$(ip netns exec $NS kubectl --kubeconfig $KC get quota compute -n q -o jsonpath='{.status.used}')\" ]" || fail "compute quota status"
+out=$(K run p4 -n q --image=busybox --restart=Never -- sleep 600 2>&1) && fail "p4 without limits admitted"
+grep -q 'failed quota: compute: must specify limits.cpu for: p4' <<<"$out" || fail "constraint message: $out"
+
+echo "== LimitRange"
+K create namespace lr >/dev/null
+K apply -f - >/dev/null <<'YAML' || fail "create limitrange"
+apiVersion: v1
+kind: LimitRange
+metadata: {name: d, namespace: lr}
+spec:
+  limits:
+  - type: Container
+    default: {memory: 128Mi}
+    defaultRequest: {memory: 64Mi}
+    max: {memory: 256Mi}
+YAML
+K run lp -n lr --image=busybox --image-pull-policy=IfNotPresent --restart=Never -- sleep 600 >/dev/null || fail "lp refused"
+[ "$(jp pod lp -n lr -o jsonpath='{.spec.containers[0].resources.limits.memory}')" = 128Mi ] || fail "no default limit"
+[ "$(jp pod lp -n lr -o jsonpath='{.spec.containers[0].resources.requests.memory}')" = 64Mi ] || fail "no default request"
+out=$(K run big -n lr --image=busybox --restart=Never --overrides='{"spec":{"containers":[{"name":"big","image":"busybox","resources":{"limits":{"memory":"1Gi"}}}]}}' 2>&1) && fail "over max admitted"
+grep -q 'pods "big" is forbidden: maximum memory usage per Container is 256Mi, but limit is 1Gi' <<<"$out" || fail "max message: $out"
+
+echo "== TTL after finished"
+K apply -f - >/dev/null <<'YAML' || fail "create job"
+apiVersion: batch/v1
+kind: Job
+metadata: {name: ttl}
+spec:
+  ttlSecondsAfterFinished: 5
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: busybox, imagePullPolicy: IfNotPresent, command: ["true"]}]
+YAML
+until_ok 60 bash -c "[ -n \"\$(ip netns exec $NS kubectl --kubeconfig $KC get job ttl -o jsonpath='{.status.completionTime}')\" ]" || fail "job did not complete"
+t0=$SECONDS
+until_ok 30 bash -c "! ip netns exec $NS kubectl --kubeconfig $KC get job ttl" || fail "job still there 30 s after finishing"
+echo "   job gone $((SECONDS - t0)) s after completion was seen"
+
+echo "== kubectl top"
+until_ok 90 bash -c "ip netns exec $NS kubectl --kubeconfig $KC top nodes | grep -q '%'" || fail "kubectl top nodes: $(K top nodes 2>&1)"
+K top nodes
+until_ok 60 bash -c "ip netns exec $NS kubectl --kubeconfig $KC top pods -n lr --containers | grep -q lp" || fail "kubectl top pods: $(K top pods -n lr 2>&1)"
+K top pods -n lr --containers
+
+echo "== HorizontalPodAutoscaler"
+K apply -f - >/dev/null <<'YAML' || fail "create burner"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: burn}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: burn}}
+  template:
+    metadata: {labels: {app: burn}}
+    spec:
+      containers:
+      - name: c
+        image: busybox
+        imagePullPolicy: IfNotPresent
+        command: [sh, -c, "while true; do :; done"]
+        resources: {requests: {cpu: 100m}}
+YAML
+K apply -f - >/dev/null <<'YAML' || fail "create hpa"
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: burn}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: burn}
+  minReplicas: 1
+  maxReplicas: 3
+  metrics:
+  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+  behavior:
+    scaleDown: {stabilizationWindowSeconds: 20}
+YAML
+until_ok 180 bash -c "[ \"\$(ip netns exec $NS kubectl --kubeconfig $KC get deploy burn -o jsonpath='{.spec.replicas}')\" -gt 1 ]" \
+  || fail "HPA did not scale up: $(K describe hpa burn)"
+K get hpa burn
+ev=$(K get events --field-selector involvedObject.name=burn,reason=SuccessfulRescale -o jsonpath='{.items[*].message}')
+grep -q 'New size: [23]; reason: cpu resource utilization (percentage of request) above target' <<<"$ev" || fail "no rescale event: $ev"
+[ "$(jp hpa burn -o jsonpath='{.status.conditions[?(@.type=="ScalingActive")].reason}')" = ValidMetricFound ] || fail "ScalingActive: $(K describe hpa burn)"
+[ "$(jp hpa.v1.autoscaling burn -o jsonpath='{.spec.targetCPUUtilizationPercentage}')" = 50 ] || fail "autoscaling/v1 view"
+echo "   load stops"
+K patch deploy burn --type=json -p '[{"op":"replace","path":"/spec/template/spec/containers/0/command","value":["sleep","3600"]}]' >/dev/null
+until_ok 240 bash -c "[ \"\$(ip netns exec $NS kubectl --kubeconfig $KC get deploy burn -o jsonpath='{.spec.replicas}')\" = 1 ]" \
+  || fail "HPA did not scale back down: $(K describe hpa burn)"
+K describe hpa burn | sed -n '/Conditions/,$p'
+
+echo "== kubectl drain with a PodDisruptionBudget"
+K create deployment pdbd --image=busybox --replicas=2 -- sleep 3600 >/dev/null
+until_ok 90 bash -c "[ \"\$(ip netns exec $NS kubectl --kubeconfig $KC get deploy pdbd -o jsonpath='{.status.readyReplicas}')\" = 2 ]" || fail "pdbd not ready"
+K create poddisruptionbudget pdbd --selector=app=pdbd --min-available=1 >/dev/null
+until_ok 30 bash -c "[ \"\$(ip netns exec $NS kubectl --kubeconfig $KC get pdb pdbd -o jsonpath='{.status.disruptionsAllowed}')\" = 1 ]" \
+  || fail "pdb status: $(jp pdb pdbd -o yaml)"
+node=$(K get nodes -o jsonpath='{.items[0].metadata.name}')
+out=$(K drain "$node" --ignore-daemonsets --delete-emptydir-data --pod-selector=app=pdbd --timeout=25s 2>&1) && fail "drain finished although the budget forbids it: $out"
+K uncordon "$node" >/dev/null
+grep -q "Cannot evict pod as it would violate the pod's disruption budget." <<<"$out" || fail "drain did not wait on the budget: $out"
+n=$(grep -c '^pod/pdbd-.* evicted' <<<"$out" || true)
+[ "$n" = 1 ] || fail "drain evicted $n pods of the budget instead of 1: $out"
+echo "PASS"
