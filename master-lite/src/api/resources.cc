@@ -61,6 +61,24 @@ void addAccessResources(std::vector<ResourceInfo>& v) {
   review(az, "subjectaccessreviews", "subjectaccessreview", "SubjectAccessReview", false);
 }
 
+// Persistent storage: core/v1 PersistentVolume(Claim)s and the storage.k8s.io/v1 kinds.
+void addStorageResources(std::vector<ResourceInfo>& v) {
+  v.push_back(make("", "v1", "persistentvolumeclaims", "persistentvolumeclaim",
+                   "PersistentVolumeClaim", true, {"pvc"}, {},
+                   {status("", "v1", "PersistentVolumeClaim")}));
+  v.push_back(make("", "v1", "persistentvolumes", "persistentvolume", "PersistentVolume", false,
+                   {"pv"}, {}, {status("", "v1", "PersistentVolume")}));
+  const std::string st = "storage.k8s.io";
+  v.push_back(make(st, "v1", "csidrivers", "csidriver", "CSIDriver", false, {}, {}, {}));
+  v.push_back(make(st, "v1", "csinodes", "csinode", "CSINode", false, {}, {}, {}));
+  v.push_back(make(st, "v1", "csistoragecapacities", "csistoragecapacity", "CSIStorageCapacity",
+                   true, {}, {}, {}));
+  v.push_back(
+      make(st, "v1", "storageclasses", "storageclass", "StorageClass", false, {"sc"}, {}, {}));
+  v.push_back(make(st, "v1", "volumeattachments", "volumeattachment", "VolumeAttachment", false, {},
+                   {}, {status(st, "v1", "VolumeAttachment")}));
+}
+
 std::vector<ResourceInfo> build() {
   std::vector<ResourceInfo> v;
   const std::vector<std::string> all{"all"};
@@ -142,6 +160,7 @@ std::vector<ResourceInfo> build() {
   v.push_back(make("scheduling.k8s.io", "v1", "priorityclasses", "priorityclass", "PriorityClass",
                    false, {"pc"}, {}, {}));
   addAccessResources(v);
+  addStorageResources(v);
   return v;
 }
 
@@ -178,6 +197,7 @@ const std::vector<GroupInfo>& allGroups() {
       {"authentication.k8s.io", {"v1"}},
       {"authorization.k8s.io", {"v1"}},
       {"rbac.authorization.k8s.io", {"v1"}},
+      {"storage.k8s.io", {"v1"}},
   };
   return g;
 }

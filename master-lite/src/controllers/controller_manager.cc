@@ -51,6 +51,7 @@ class ControllerManagerImpl : public ControllerManager {
     gc.terminated_pod_gc_threshold = opts_.terminated_pod_gc_threshold;
     gc.period = opts_.pod_gc_period;
     add(newPodGcController(client_, clock, gc), 1);
+    add(newPersistentVolumeController(client_, clock), 1);
     for (auto& [c, n] : controllers_) c->registerHandlers(informers_);
     if (opts_.run_scheduler) {
       SchedulerOptions so;

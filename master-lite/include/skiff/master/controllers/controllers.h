@@ -66,4 +66,7 @@ struct PodGcOptions {
 std::unique_ptr<Controller> newPodGcController(ApiClient& client, std::shared_ptr<Clock> clock,
                                                PodGcOptions options);
 
+// PersistentVolume binder, local-path provisioner and the pvc/pv-protection finalizers.
+std::unique_ptr<Controller> newPersistentVolumeController(ApiClient& client,
+                                                          std::shared_ptr<Clock> clock);
 }  // namespace skiff::master
