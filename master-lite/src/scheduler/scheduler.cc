@@ -115,8 +115,10 @@ class SchedulerImpl : public Scheduler {
 
   // VolumeBinding's PreFilter failure applies to every node; its Filter to each.
   void filterVolumes(const sched::PodVolumes& vols, const NodeInfo& ni, FilterResult& r) const {
+    // UnschedulableAndUnresolvable: evicting pods cannot help.
     if (!vols.error.empty()) {
       r.reasons.push_back(vols.error);
+      r.resolvable = false;
       return;
     }
     if (vols.empty()) return;
@@ -124,7 +126,10 @@ class SchedulerImpl : public Scheduler {
     for (const auto& [k, v] : ni.labels) labels[k] = v;
     json node = {{"metadata", {{"name", ni.name}, {"labels", labels}}}};
     std::string why = volumes_.filter(vols, node);
-    if (!why.empty()) r.reasons.push_back(why);
+    if (!why.empty()) {
+      r.reasons.push_back(why);
+      r.resolvable = false;
+    }
   }
 
   bool needsScheduling(const json& pod) const {
