@@ -25,8 +25,13 @@ target_include_directories(skiff_master_nodeinfo PUBLIC ${CMAKE_CURRENT_LIST_DIR
 target_link_libraries(skiff_master_nodeinfo PUBLIC skiff_common skiff_master_selectors
   nlohmann_json::nlohmann_json)
 
-add_library(skiff_master_scheduler src/scheduler/scheduler.cc)
-target_link_libraries(skiff_master_scheduler PUBLIC skiff_master_informer skiff_master_nodeinfo)
+# Persistent volume matching and the local-path volume (API admission, PV controller, scheduler).
+add_library(skiff_master_volume src/volume/volume.cc)
+target_link_libraries(skiff_master_volume PUBLIC skiff_master_informer skiff_master_nodeinfo)
+
+add_library(skiff_master_scheduler src/scheduler/scheduler.cc src/scheduler/volume_binding.cc)
+target_link_libraries(skiff_master_scheduler PUBLIC skiff_master_informer skiff_master_nodeinfo
+  PRIVATE skiff_master_volume)
 
 add_library(skiff_master_controllers
   src/controllers/controller.cc
@@ -45,13 +50,14 @@ add_library(skiff_master_controllers
   src/controllers/node_lifecycle.cc
   src/controllers/podgc.cc
   src/controllers/statefulset.cc
+  src/controllers/persistent_volume.cc
   src/controllers/job.cc
   src/controllers/cron_schedule.cc
   src/controllers/cronjob.cc
   src/controllers/controller_manager.cc
 )
 target_link_libraries(skiff_master_controllers PUBLIC skiff_master_informer skiff_master_nodeinfo
-  PRIVATE skiff_master_scheduler)
+  PRIVATE skiff_master_scheduler skiff_master_volume)
 
 add_library(skiff_master_testing testing/fake_api_client.cc)
 target_include_directories(skiff_master_testing PUBLIC ${CMAKE_CURRENT_LIST_DIR}/testing/include)
@@ -72,7 +78,9 @@ if(SKIFF_BUILD_TESTS)
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/workloads_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/controller_manager_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/root_ca_publisher_test.cc
-    LIBS skiff_master_testing)
+      ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/persistent_volume_test.cc
+      ${CMAKE_CURRENT_LIST_DIR}/tests/volume/volume_test.cc
+    LIBS skiff_master_testing skiff_master_volume)
   skiff_script_test(NAME master.includes.scheduler_controllers_apart LABEL unit
     COMMAND ${CMAKE_CURRENT_LIST_DIR}/tests/check_includes.sh TIMEOUT 30)
 endif()

@@ -86,6 +86,9 @@ Added addRun(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--runtime-cgroup-parent", c.runtime_cgroup_parent,
                  "cgroup under which the runtime creates kubepods (default: the top)");
+  app.add_option("--storage-root", c.storage_root,
+                 "where local-path PersistentVolumes of this node are created")
+      ->capture_default_str();
   app.add_option("--pod-log-dir", c.pod_log_dir, "where container logs are written")
       ->capture_default_str();
   app.add_option("--preload-image", c.preload_images,

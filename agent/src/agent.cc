@@ -28,6 +28,7 @@
 #include "skiff/agent/kubeconfig.h"
 #include "skiff/agent/kubelet.h"
 #include "skiff/agent/kubelet_server.h"
+#include "skiff/agent/local_storage.h"
 #include "skiff/agent/node_facts.h"
 #include "skiff/agent/node_status.h"
 #include "skiff/agent/object_source.h"
@@ -171,6 +172,7 @@ int runAgent(const AgentConfig& cfg) {
   reg.name = node_name;
   reg.node_ip = cfg.node_ip;
   reg.labels = cfg.node_labels;
+  reg.annotations[kStorageRootAnnotation] = cfg.storage_root;
   reg.taints = cfg.register_with_taints;
   reg.kubelet_port = cfg.port;
   reg.lease_duration_seconds = cfg.node_lease_duration_seconds;
@@ -233,6 +235,7 @@ int runAgent(const AgentConfig& cfg) {
       client, [&](const std::string& ns) { return services_cache->inNamespace(ns); });
   auto mounter = makeRealMounter();
   VolumeManager volumes(cfg.root_dir, *objects, *mounter);
+  volumes.setStorageRoot(cfg.storage_root);
   Backoff crash(cfg.crash_loop_initial, cfg.crash_loop_max, wall);
   Backoff image_backoff(std::chrono::seconds(10), std::chrono::seconds(300), wall);
   PodSyncConfig psc;
@@ -440,6 +443,16 @@ int runAgent(const AgentConfig& cfg) {
       } else if (tick % 5 == 0) {
         kubelet.resyncAll(false);
       }
+    }
+  });
+
+  // Released local-path volumes of this node with reclaim Delete: directory, then PV.
+  threads.list.emplace_back([&] {
+    while (!cancel.waitFor(std::chrono::seconds(5))) {
+      auto n = reclaimLocalPathVolumes(*client, node_name, cfg.storage_root);
+      if (!n)
+        SKIFF_LOG_WARN(lg, "Reclaiming local-path volumes failed, will retry",
+                       kv("err", n.error().message()));
     }
   });
 

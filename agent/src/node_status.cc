@@ -52,6 +52,7 @@ json NodeStatusManager::nodeObject(const NodeFactsSnapshot& facts) {
                   {{"node.alpha.kubernetes.io/ttl", "0"},
                    {"volumes.kubernetes.io/controller-managed-attach-detach", "true"}}}}},
                {"spec", json::object()}};
+  for (const auto& [k, v] : reg_.annotations) node["metadata"]["annotations"][k] = v;
   if (!reg_.taints.empty()) node["spec"]["taints"] = reg_.taints;
   return node;
 }

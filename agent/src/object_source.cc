@@ -21,6 +21,12 @@ class ApiObjectSource final : public ObjectSource {
   Result<json> secret(const std::string& ns, const std::string& name) override {
     return c_->get(apiPath("", "v1", "secrets", ns, name));
   }
+  Result<json> persistentVolumeClaim(const std::string& ns, const std::string& name) override {
+    return c_->get(apiPath("", "v1", "persistentvolumeclaims", ns, name));
+  }
+  Result<json> persistentVolume(const std::string& name) override {
+    return c_->get(apiPath("", "v1", "persistentvolumes", "", name));
+  }
   Result<std::vector<json>> services(const std::string& ns) override {
     if (lister_) {
       if (auto cached = lister_(ns)) {

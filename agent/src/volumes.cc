@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 
+#include "skiff/agent/local_storage.h"
 #include "skiff/agent/resources.h"
 #include "skiff/agent/tls_util.h"
 #include "skiff/common/file.h"
@@ -332,8 +333,28 @@ Result<std::string> VolumeManager::setupVolume(const json& pod, const json& vol,
 
 Result<std::map<std::string, std::string>> VolumeManager::setupPod(const json& pod,
                                                                    const EnvContext& ctx) {
-  std::map<std::string, std::string> out;
+  // Claims first: an unbound or missing claim keeps the pod waiting with kubelet's message
+  // (the volume manager's "Unable to attach or mount volumes"), before anything is set up.
+  std::vector<json> vols;
+  std::string all_names;
   for (const auto& vol : pod["spec"].value("volumes", json::array())) {
+    all_names += (all_names.empty() ? "" : " ") + vol.value("name", "");
+  }
+  for (const auto& vol : pod["spec"].value("volumes", json::array())) {
+    if (!vol.contains("persistentVolumeClaim")) {
+      vols.push_back(vol);
+      continue;
+    }
+    auto source = claimVolumeSource(objects_, pod, vol, storage_root_);
+    if (!source) {
+      return Error(source.error().code(), "Unable to attach or mount volumes: unmounted volumes=[" +
+                                              vol.value("name", "") + "], unattached volumes=[" +
+                                              all_names + "]: " + source.error().message());
+    }
+    vols.push_back(std::move(*source));
+  }
+  std::map<std::string, std::string> out;
+  for (const auto& vol : vols) {
     auto path = setupVolume(pod, vol, ctx);
     if (!path) {
       return std::move(path).error().wrap("MountVolume.SetUp failed for volume \"" +

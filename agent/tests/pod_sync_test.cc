@@ -319,6 +319,29 @@ TEST_F(PodSyncTest, ConfigMapVolumeIsWrittenAtomically) {
   EXPECT_FALSE(std::filesystem::exists(volumes_.podDir("u1")));
 }
 
+// A subPath that a symlink inside the volume leads out of is refused and nothing is mounted
+// (CreateContainerConfigError); a plain subPath is created inside the volume.
+TEST_F(PodSyncTest, SubPathThroughASymlinkOutOfTheVolumeIsRefused) {
+  json p = pod();
+  p["spec"]["volumes"] = {{{"name", "scratch"}, {"emptyDir", json::object()}}};
+  p["spec"]["containers"][0]["volumeMounts"] = {
+      {{"name", "scratch"}, {"mountPath", "/s"}, {"subPath", "out/etc"}}};
+  std::string dir = volumes_.podDir("u1") + "/volumes/kubernetes.io~empty-dir/scratch";
+  std::filesystem::create_directories(dir);
+  std::filesystem::create_directory_symlink("/", dir + "/out");
+  auto st = syncer_->syncPod(p);
+  ASSERT_TRUE(st);
+  json cs = containerStatus(*st);
+  EXPECT_EQ(cs["state"]["waiting"]["reason"], "CreateContainerConfigError");
+  EXPECT_NE(cs["state"]["waiting"]["message"].get<std::string>().find("leads outside the volume"),
+            std::string::npos);
+  EXPECT_TRUE(runtime_.configs().empty());
+  std::filesystem::remove(dir + "/out");
+  p["spec"]["containers"][0]["volumeMounts"][0]["subPath"] = "in/deeper";
+  ASSERT_TRUE(syncer_->syncPod(p));
+  EXPECT_TRUE(std::filesystem::is_directory(dir + "/in/deeper"));
+}
+
 // The kube-api-access volume ServiceAccount admission adds: token, ca.crt (an item of the
 // kube-root-ca.crt ConfigMap, which has no binaryData) and namespace, behind ..data.
 TEST_F(PodSyncTest, ProjectedServiceAccountVolumeHasTokenCaAndNamespace) {

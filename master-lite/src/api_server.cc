@@ -18,6 +18,7 @@
 #include "skiff/master/api/handler.h"
 #include "skiff/master/api/registry.h"
 #include "skiff/master/api/reviews.h"
+#include "skiff/master/api/storage.h"
 #include "skiff/master/audit/auditor.h"
 #include "skiff/master/pki.h"
 #include "skiff/master/rbac/bootstrap_policy.h"
@@ -202,6 +203,7 @@ class ApiServerImpl : public ApiServer {
     ro.service_account_admission = true;
     registry_ = std::make_unique<api::Registry>(*store_, ro);
     SKIFF_TRY(registry_->bootstrap(advertise_, o.secure_port));
+    SKIFF_TRY(api::ensureLocalPathStorageClass(*registry_));
     SKIFF_ASSIGN_OR_RETURN(rbac::ReconcileReport policy,
                            rbac::reconcileBootstrapPolicy(*registry_));
     SKIFF_LOG_INFO(

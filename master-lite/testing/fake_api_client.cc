@@ -41,6 +41,9 @@ const KindInfo* kindOf(const GroupVersionResource& r) {
       {"endpointslices", "EndpointSlice", true, false},
       {"leases", "Lease", true, false},
       {"priorityclasses", "PriorityClass", false, false},
+      {"persistentvolumeclaims", "PersistentVolumeClaim", true, true},
+      {"persistentvolumes", "PersistentVolume", false, true},
+      {"storageclasses", "StorageClass", false, false},
   };
   for (const auto& k : kKinds) {
     if (r.resource == k.resource) return &k;

@@ -22,6 +22,31 @@ using skiff::log::kv;
 using namespace podsync;
 namespace fs = std::filesystem;
 
+namespace {
+
+// A persistentVolumeClaim volume with readOnly: true is mounted read-only in every container.
+bool claimReadOnly(const json& pod, const std::string& volume) {
+  for (const auto& v : pod["spec"].value("volumes", json::array())) {
+    if (v.value("name", "") == volume && v.contains("persistentVolumeClaim"))
+      return v["persistentVolumeClaim"].value("readOnly", false);
+  }
+  return false;
+}
+
+// A subPath resolves inside its volume: no symlink in it may lead out (kubelet's subpath
+// safe-open).
+bool insideVolume(const std::string& volume, const std::string& path) {
+  std::error_code ec;
+  fs::path base = fs::weakly_canonical(volume, ec);
+  if (ec) return false;
+  fs::path p = fs::weakly_canonical(path, ec);
+  if (ec) return false;
+  fs::path rel = p.lexically_relative(base);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+}  // namespace
+
 Result<void> PodSyncer::ensureImage(const json& pod, const json& spec) {
   std::string image = spec.value("image", "");
   std::string name = spec.value("name", "");
@@ -141,12 +166,20 @@ Result<void> PodSyncer::startContainer(const json& pod, const json& spec,
         return Error(ErrorCode::Invalid, msg);
       }
       host += "/" + sub;
+      if (!insideVolume(it->second, host)) {
+        std::string msg = "failed to prepare subPath for volumeMount \"" + vname +
+                          "\" of container \"" + name + "\": subPath \"" + sub +
+                          "\" leads outside the volume";
+        setWaiting(uid, name, "CreateContainerConfigError", msg);
+        return Error(ErrorCode::Invalid, msg);
+      }
       std::error_code ec;
       if (!fs::exists(host, ec)) fs::create_directories(host, ec);
     }
     std::string target = vm.value("mountPath", "");
     targets.insert(target);
-    cc.mounts.push_back(VolumeMount{host, target, vm.value("readOnly", false)});
+    cc.mounts.push_back(
+        VolumeMount{host, target, vm.value("readOnly", false) || claimReadOnly(pod, vname)});
   }
   std::string pdir = volumes_.podDir(uid);
   if (!pod["spec"].value("hostNetwork", false) && !targets.count("/etc/hosts")) {

@@ -56,6 +56,24 @@ bool podOnNodeReferences(Registry& reg, const std::string& node, const std::stri
   return false;
 }
 
+// A PersistentVolume made by the built-in provisioner for `node` (kubernetes.io/hostname In
+// [node]) and Released: the only kind a node may delete.
+bool localPathVolumeOf(Registry& reg, const std::string& node, const std::string& name) {
+  auto pv = reg.get(*findResource("", "v1", "persistentvolumes"), "", name);
+  if (!pv || str(*pv, {"metadata", "annotations", "pv.kubernetes.io/provisioned-by"}) !=
+                 "rancher.io/local-path")
+    return false;
+  if (str(*pv, {"status", "phase"}) != "Released") return false;
+  for (const auto& t : at(*pv, {"spec", "nodeAffinity", "required", "nodeSelectorTerms"})) {
+    for (const auto& e : t.value("matchExpressions", json::array())) {
+      if (e.value("key", "") == "kubernetes.io/hostname" && e.value("operator", "") == "In" &&
+          e.value("values", json::array()) == json::array({node}))
+        return true;
+    }
+  }
+  return false;
+}
+
 // The Node authorizer (plugin/pkg/auth/authorizer/node) with NodeRestriction's outcomes: a node
 // reads services, endpoints and its pods' secrets/configmaps/serviceaccounts/claims, writes its
 // own Node, Lease, pod status and events, creates CSRs and mirror pods.
@@ -95,6 +113,14 @@ bool nodeAllows(Registry& reg, const std::string& node, const rbac::Attributes& 
   if (g == "certificates.k8s.io" && res == "certificatesigningrequests" && a.subresource.empty() &&
       (v == "create" || v == "get" || v == "list" || v == "watch")) {
     return true;
+  }
+  // PersistentVolumes: a node reads them (its pods' claims resolve to them; upstream allows get
+  // of those only, skiff also list/watch so the agent finds the local-path volumes it must
+  // reclaim) and deletes a Released local-path volume pinned to itself once its directory is
+  // gone (local_storage.h).
+  if (g.empty() && res == "persistentvolumes") {
+    if (allowed(kRead, v)) return true;
+    if (v == "delete" && localPathVolumeOf(reg, node, a.name)) return true;
   }
   // TokenRequest for the ServiceAccount of a pod on this node (NodeRestriction checks the bound
   // pod in the registry).

@@ -181,6 +181,17 @@ void defaultWorkload(const ResourceInfo& r, json& obj) {
     setIfMissing(spec, "revisionHistoryLimit", 10);
     setIfMissing(spec, "persistentVolumeClaimRetentionPolicy",
                  json{{"whenDeleted", "Retain"}, {"whenScaled", "Retain"}});
+    // SetDefaults_PersistentVolumeClaim{,Spec} on each volumeClaimTemplate.
+    if (spec.contains("volumeClaimTemplates") && spec["volumeClaimTemplates"].is_array()) {
+      for (auto& t : spec["volumeClaimTemplates"]) {
+        if (!t.is_object()) continue;
+        setIfMissing(t, "apiVersion", "v1");
+        setIfMissing(t, "kind", "PersistentVolumeClaim");
+        if (t.contains("spec") && t["spec"].is_object())
+          setIfMissing(t["spec"], "volumeMode", "Filesystem");
+        setIfMissing(t, "status", json{{"phase", "Pending"}});
+      }
+    }
   } else if (r.kind == "DaemonSet") {
     setIfMissing(spec, "updateStrategy",
                  json{{"type", "RollingUpdate"},

@@ -3,6 +3,7 @@
 #include <map>
 #include <vector>
 
+#include "skiff/master/api/storage.h"
 #include "skiff/master/api/tables.h"
 
 namespace skiff::master::api {
@@ -238,6 +239,9 @@ const std::map<std::string, std::vector<Col>> kColumnsByKind{
 }  // namespace
 
 json tableColumns(const ResourceInfo& r) {
+  if (auto cols = storageTableColumns(r.kind);
+      cols && (r.group.empty() || r.group == "storage.k8s.io"))
+    return *cols;
   const auto& m = kColumnsByKind;
   std::string key = r.kind;
   if (r.kind == "ReplicationController") key = "ReplicaSet";

@@ -2,6 +2,8 @@
 // pkg/printers/internalversion/printers.go); the column definitions are in table_columns.cc.
 #include "skiff/master/api/tables.h"
 
+#include "skiff/master/api/storage.h"
+
 #include <algorithm>
 #include <map>
 
@@ -365,6 +367,9 @@ json cells(const ResourceInfo& r, const json& obj, Clock::time_point now) {
   const std::string& k = r.kind;
   std::string name = str(obj, {"metadata", "name"});
   if (k == "Pod") return podRow(obj, now);
+  if (r.group.empty() || r.group == "storage.k8s.io") {
+    if (auto row = storageTableRow(k, obj, now)) return *row;
+  }
   if (k == "Node") return nodeRow(obj, now);
   if (k == "Service") return serviceRow(obj, now);
   if (k == "Endpoints") return endpointsRow(obj, now);

@@ -54,6 +54,7 @@ class ControllerManagerImpl : public ControllerManager {
     add(newResourceQuotaController(client_, clock), 1);
     add(newDisruptionController(client_, clock), 1);
     add(newHorizontalPodAutoscalerController(client_, clock), 1);
+    add(newPersistentVolumeController(client_, clock), 1);
     for (auto& [c, n] : controllers_) c->registerHandlers(informers_);
     if (opts_.run_scheduler) {
       SchedulerOptions so;

@@ -2,8 +2,10 @@
 // hostnames, created in order and each only once its predecessors are Running and Ready
 // (OrderedReady) or all at once (Parallel), removed from the highest ordinal down, and rolled
 // to a new ControllerRevision from the highest ordinal down to spec.updateStrategy.
-// rollingUpdate.partition. volumeClaimTemplates are not provisioned (master-lite has no
-// PersistentVolume support): a Warning event says so.
+// rollingUpdate.partition. Each volumeClaimTemplate becomes the claim <template>-<set>-<ordinal>,
+// created before its pod and kept across pod restarts; persistentVolumeClaimRetentionPolicy
+// (default Retain/Retain) decides whether claims go with the set (whenDeleted: Delete, through
+// an ownerReference the garbage collector follows) or with a scaled-down ordinal (whenScaled).
 
 #include <algorithm>
 #include <map>
@@ -19,6 +21,7 @@ namespace skiff::master {
 namespace {
 
 constexpr const char* kRevisionHash = "controller-revision-hash";
+const GroupVersionResource kClaims{"", "v1", "persistentvolumeclaims"};
 
 int ordinalOf(const std::string& set, const std::string& pod) {
   if (pod.size() <= set.size() + 1 || pod.compare(0, set.size() + 1, set + "-") != 0) return -1;
@@ -62,12 +65,6 @@ class StatefulSetController : public Controller {
     json set = std::move(*got);
     set["kind"] = "StatefulSet";
     if (meta::isDeleting(set)) return {};
-    const json& vcts = meta::at(set, {"spec", "volumeClaimTemplates"});
-    if (vcts.is_array() && !vcts.empty()) {
-      recorder_.event(set, "Warning", "FailedCreate",
-                      "volumeClaimTemplates are not supported by master-lite; pods are created "
-                      "without their PersistentVolumeClaims");
-    }
     SKIFF_ASSIGN_OR_RETURN(std::string update_rev, ensureRevision(set));
     std::string current_rev = meta::str(set, {"status", "currentRevision"});
     if (current_rev.empty()) current_rev = update_rev;
@@ -119,6 +116,7 @@ class StatefulSetController : public Controller {
           continue;
         }
         SKIFF_TRY(deletePod(set, p));
+        SKIFF_TRY(deleteScaledClaims(set, p));
         if (!parallel) break;
       }
     }
@@ -172,9 +170,73 @@ class StatefulSetController : public Controller {
     return name;
   }
 
+  // createPersistentVolumeClaims: every template's claim for the ordinal, unless it exists.
+  Result<void> ensureClaims(const json& set, const std::string& pod_name, json& pod) {
+    const json& vcts = meta::at(set, {"spec", "volumeClaimTemplates"});
+    if (!vcts.is_array()) return {};
+    json& vols = pod["spec"]["volumes"];
+    if (!vols.is_array()) vols = json::array();
+    for (const auto& t : vcts) {
+      std::string tname = meta::name(t);
+      std::string claim = tname + "-" + pod_name;
+      json keep = json::array();
+      for (const auto& v : vols) {
+        if (v.value("name", "") != tname) keep.push_back(v);
+      }
+      keep.push_back({{"name", tname}, {"persistentVolumeClaim", {{"claimName", claim}}}});
+      vols = keep;
+      auto got = client_.get(kClaims, meta::ns(set), claim);
+      if (got) continue;
+      if (!got.error().is(ErrorCode::NotFound)) return std::move(got).error();
+      json pvc = {{"apiVersion", "v1"},
+                  {"kind", "PersistentVolumeClaim"},
+                  {"metadata", {{"name", claim}, {"namespace", meta::ns(set)}}},
+                  {"spec", meta::at(t, {"spec"})}};
+      json labels = meta::at(t, {"metadata", "labels"}).is_object()
+                        ? meta::at(t, {"metadata", "labels"})
+                        : json::object();
+      for (const auto& [k, v] : meta::at(set, {"spec", "selector", "matchLabels"}).items())
+        labels[k] = v;
+      if (!labels.empty()) pvc["metadata"]["labels"] = labels;
+      if (meta::at(t, {"metadata", "annotations"}).is_object())
+        pvc["metadata"]["annotations"] = meta::at(t, {"metadata", "annotations"});
+      if (meta::str(set, {"spec", "persistentVolumeClaimRetentionPolicy", "whenDeleted"}) ==
+          "Delete") {
+        json owner = meta::makeControllerRef(set, "apps/v1", "StatefulSet");
+        owner["controller"] = false;
+        pvc["metadata"]["ownerReferences"] = json::array({owner});
+      }
+      auto made = client_.create(kClaims, meta::ns(set), pvc);
+      if (!made && !made.error().is(ErrorCode::AlreadyExists)) {
+        recorder_.event(set, "Warning", "FailedCreate",
+                        "create Claim " + claim + " for Pod " + pod_name + " in StatefulSet " +
+                            meta::name(set) + " failed error: " + made.error().message());
+        return std::move(made).error();
+      }
+      recorder_.event(set, "Normal", "SuccessfulCreate",
+                      "create Claim " + claim + " Pod " + pod_name + " in StatefulSet " +
+                          meta::name(set) + " success");
+    }
+    return {};
+  }
+
+  // whenScaled: Delete removes a condemned ordinal's claims with its pod.
+  Result<void> deleteScaledClaims(const json& set, const json& p) {
+    if (meta::str(set, {"spec", "persistentVolumeClaimRetentionPolicy", "whenScaled"}) != "Delete")
+      return {};
+    const json& vcts = meta::at(set, {"spec", "volumeClaimTemplates"});
+    for (const auto& t : vcts.is_array() ? vcts : json::array()) {
+      std::string claim = meta::name(t) + "-" + meta::name(p);
+      auto r = client_.remove(kClaims, meta::ns(set), claim);
+      if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
+    }
+    return {};
+  }
+
   Result<void> createPod(const json& set, const json& ref, int ordinal, const std::string& hash) {
     std::string name = meta::name(set) + "-" + std::to_string(ordinal);
     json pod = ctl::podFromTemplate(meta::at(set, {"spec", "template"}), ref, "");
+    SKIFF_TRY(ensureClaims(set, name, pod));
     pod["metadata"].erase("generateName");
     pod["metadata"]["name"] = name;
     pod["metadata"]["labels"][kRevisionHash] = hash;

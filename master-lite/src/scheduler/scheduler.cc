@@ -12,6 +12,7 @@
 #include "skiff/master/informer/meta.h"
 #include "skiff/master/informer/workqueue.h"
 #include "skiff/master/nodeinfo/node_info.h"
+#include "volume_binding.h"
 
 namespace skiff::master {
 
@@ -45,6 +46,11 @@ class SchedulerImpl : public Scheduler {
         recorder_(client, opts_.scheduler_name, clock_),
         pods_(client, gvr::kPods),
         nodes_(client, gvr::kNodes),
+        volumes_(client,
+                 [this] {
+                   std::lock_guard lock(mu_);
+                   wakeUnschedulableLocked();
+                 }),
         rng_(opts_.seed != 0 ? opts_.seed : std::random_device{}()),
         log_(log::get("master")) {}
 
@@ -63,6 +69,7 @@ class SchedulerImpl : public Scheduler {
         .on_update = [this](const json& o, const json& n) { onPod(o, n); },
         .on_delete = [this](const json& p) { onPodDelete(p); },
     });
+    SKIFF_TRY(volumes_.start(run_worker));
     SKIFF_TRY(nodes_.start(run_worker));
     SKIFF_TRY(pods_.start(run_worker));
     if (run_worker) {
@@ -82,6 +89,7 @@ class SchedulerImpl : public Scheduler {
     if (worker_.joinable()) worker_.join();
     pods_.stop();
     nodes_.stop();
+    volumes_.stop();
   }
 
   SchedulerStats stats() const override {
@@ -103,6 +111,25 @@ class SchedulerImpl : public Scheduler {
   bool responsible(const json& pod) const {
     std::string s = meta::str(pod, {"spec", "schedulerName"});
     return s.empty() || s == opts_.scheduler_name;
+  }
+
+  // VolumeBinding's PreFilter failure applies to every node; its Filter to each.
+  void filterVolumes(const sched::PodVolumes& vols, const NodeInfo& ni, FilterResult& r) const {
+    // UnschedulableAndUnresolvable: evicting pods cannot help.
+    if (!vols.error.empty()) {
+      r.reasons.push_back(vols.error);
+      r.resolvable = false;
+      return;
+    }
+    if (vols.empty()) return;
+    json labels = json::object();
+    for (const auto& [k, v] : ni.labels) labels[k] = v;
+    json node = {{"metadata", {{"name", ni.name}, {"labels", labels}}}};
+    std::string why = volumes_.filter(vols, node);
+    if (!why.empty()) {
+      r.reasons.push_back(why);
+      r.resolvable = false;
+    }
   }
 
   bool needsScheduling(const json& pod) const {
@@ -227,6 +254,7 @@ class SchedulerImpl : public Scheduler {
     }
     const json& pod = *cached;
     PodInfo info = PodInfo::from(pod);
+    sched::PodVolumes vols = volumes_.prepare(pod);
 
     std::string chosen;
     std::vector<std::vector<std::string>> failures;
@@ -247,6 +275,7 @@ class SchedulerImpl : public Scheduler {
       for (; visited < all.size() && feasible.size() < want; ++visited) {
         NodeInfo* ni = all[(start + visited) % all.size()];
         FilterResult r = sched::filterNode(info, *ni);
+        if (r.ok()) filterVolumes(vols, *ni, r);
         if (r.ok()) {
           feasible.push_back(ni);
         } else {
@@ -284,6 +313,17 @@ class SchedulerImpl : public Scheduler {
     if (chosen.empty()) {
       handleUnschedulable(pod, info, num_nodes, failures, failed_nodes);
       recordAttempt(started, false, false);
+      return;
+    }
+    if (auto pre = volumes_.preBind(vols, chosen); !pre) {
+      {
+        std::lock_guard lock(mu_);
+        if (assumed_.count(key) != 0) removeFromCacheLocked(key);
+      }
+      SKIFF_LOG_WARN(log_, "Volume PreBind failed, will retry", log::kv("pod", key),
+                     log::kv("err", pre.error().message()));
+      queue_.addRateLimited(key);
+      recordAttempt(started, false, true);
       return;
     }
     json binding = {{"apiVersion", "v1"},
@@ -458,6 +498,7 @@ class SchedulerImpl : public Scheduler {
   EventRecorder recorder_;
   Informer pods_;
   Informer nodes_;
+  sched::VolumeBinding volumes_;
   std::mt19937_64 rng_;
   std::shared_ptr<spdlog::logger> log_;
 

@@ -83,6 +83,79 @@ TEST_F(SchedulerTest, SpreadsOneOwnersPodsAcrossNodes) {
   EXPECT_EQ(p["status"]["conditions"][0]["status"], "True");
 }
 
+json claimPod(const std::string& name, const std::string& claim) {
+  json p = pod(name);
+  p["metadata"]["namespace"] = "default";
+  p["spec"]["volumes"] =
+      json::array({{{"name", "d"}, {"persistentVolumeClaim", {{"claimName", claim}}}}});
+  return p;
+}
+
+json claimObj(const std::string& name, const std::string& cls, const std::string& volume = "") {
+  json c = {{"metadata", {{"name", name}, {"namespace", "default"}}},
+            {"spec",
+             {{"accessModes", {"ReadWriteOnce"}},
+              {"storageClassName", cls},
+              {"resources", {{"requests", {{"storage", "1Gi"}}}}}}},
+            {"status", {{"phase", volume.empty() ? "Pending" : "Bound"}}}};
+  if (!volume.empty()) c["spec"]["volumeName"] = volume;
+  return c;
+}
+
+const GroupVersionResource kPvcs{"", "v1", "persistentvolumeclaims"};
+const GroupVersionResource kPvs{"", "v1", "persistentvolumes"};
+const GroupVersionResource kClasses{"storage.k8s.io", "v1", "storageclasses"};
+
+// VolumeBinding: a bound local volume's node affinity filters nodes; WaitForFirstConsumer
+// claims get the chosen node; a missing or unbound Immediate claim keeps the pod Pending.
+TEST_F(SchedulerTest, VolumeBindingFollowsTheVolumesNodeAffinity) {
+  for (auto n : {"a", "b", "c"}) ASSERT_TRUE(client_.create(gvr::kNodes, "", node(n)));
+  json pv = json::parse(R"({"metadata": {"name": "pv-b"},
+    "spec": {"capacity": {"storage": "1Gi"}, "nodeAffinity": {"required": {"nodeSelectorTerms":
+      [{"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In",
+                              "values": ["b"]}]}]}}},
+    "status": {"phase": "Bound"}})");
+  ASSERT_TRUE(client_.create(kPvs, "", pv));
+  pv["metadata"]["name"] = "pv-gone";
+  pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0]["values"] =
+      {"elsewhere"};
+  ASSERT_TRUE(client_.create(kPvs, "", pv));
+  ASSERT_TRUE(client_.create(kPvcs, "default", claimObj("on-b", "", "pv-b")));
+  ASSERT_TRUE(client_.create(kPvcs, "default", claimObj("lost", "", "pv-gone")));
+  ASSERT_TRUE(client_.create(kPvcs, "default", claimObj("later", "local-path")));
+  ASSERT_TRUE(client_.create(kPvcs, "default", claimObj("now", "")));
+  ASSERT_TRUE(client_.create(kClasses, "",
+                             json{{"metadata", {{"name", "local-path"}}},
+                                  {"provisioner", "rancher.io/local-path"},
+                                  {"volumeBindingMode", "WaitForFirstConsumer"}}));
+  start();
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(client_.create(gvr::kPods, "default", claimPod("p" + std::to_string(i), "on-b")));
+  ASSERT_TRUE(client_.create(gvr::kPods, "default", claimPod("stuck", "lost")));
+  ASSERT_TRUE(client_.create(gvr::kPods, "default", claimPod("wffc", "later")));
+  ASSERT_TRUE(client_.create(gvr::kPods, "default", claimPod("immediate", "now")));
+  ASSERT_TRUE(client_.create(gvr::kPods, "default", claimPod("missing", "nope")));
+  sched_->runPendingForTest();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(nodeOf("p" + std::to_string(i)), "b");
+  EXPECT_EQ(nodeOf("stuck"), "");
+  std::string wffc_node = nodeOf("wffc");
+  EXPECT_NE(wffc_node, "");
+  EXPECT_EQ(meta::str(*client_.get(kPvcs, "default", "later"),
+                      {"metadata", "annotations", "volume.kubernetes.io/selected-node"}),
+            wffc_node);
+  EXPECT_EQ(nodeOf("immediate"), "");
+  EXPECT_EQ(nodeOf("missing"), "");
+  std::map<std::string, std::string> why;
+  for (const auto& e : events("FailedScheduling"))
+    why[meta::str(e, {"involvedObject", "name"})] = e.value("message", "");
+  EXPECT_EQ(why["stuck"],
+            "0/3 nodes are available: 3 node(s) didn't match PersistentVolume's node affinity. "
+            "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.");
+  EXPECT_NE(why["immediate"].find("pod has unbound immediate PersistentVolumeClaims"),
+            std::string::npos);
+  EXPECT_NE(why["missing"].find("persistentvolumeclaim \"nope\" not found"), std::string::npos);
+}
+
 TEST_F(SchedulerTest, InsufficientCpuKeepsPodPendingWithUpstreamMessage) {
   for (auto n : {"a", "b", "c"}) ASSERT_TRUE(client_.create(gvr::kNodes, "", node(n)));
   start();

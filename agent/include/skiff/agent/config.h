@@ -59,6 +59,8 @@ struct AgentConfig {
   std::string runtime = "native";  // native | runc
   std::string runtime_root = "/var/lib/skiff/runtime";
   std::string pod_log_dir = "/var/log/pods";
+  // Where local-path PersistentVolumes of this node are (k3s: /var/lib/rancher/k3s/storage).
+  std::string storage_root = "/var/lib/skiff/storage";
   // Parent of kubepods in each cgroup hierarchy (tests use a throwaway one); empty = top.
   std::string runtime_cgroup_parent;
   // Image archives imported at start when their images are missing (the bundled busybox).

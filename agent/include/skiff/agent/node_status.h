@@ -35,6 +35,7 @@ struct NodeRegistration {
   std::string name;
   std::string node_ip;  // empty: NodeFacts default
   std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;  // added to the registered Node
   std::vector<nlohmann::json> taints;
   int kubelet_port = 10250;
   int lease_duration_seconds = 40;

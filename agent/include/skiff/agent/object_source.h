@@ -32,6 +32,16 @@ class ObjectSource {
                                                   const std::string& pod_name,
                                                   const std::string& pod_uid,
                                                   int64_t expiration_seconds) = 0;
+  // A PersistentVolumeClaim and a PersistentVolume (claim-backed volumes). The defaults say
+  // the source has none, for sources that serve no storage.
+  virtual Result<nlohmann::json> persistentVolumeClaim(const std::string& ns,
+                                                       const std::string& name) {
+    return Error(ErrorCode::NotFound, "persistentvolumeclaims \"" + name + "\" not found");
+    (void)ns;
+  }
+  virtual Result<nlohmann::json> persistentVolume(const std::string& name) {
+    return Error(ErrorCode::NotFound, "persistentvolumes \"" + name + "\" not found");
+  }
   // The pod's volumes are gone: forget what was cached for it (its tokens).
   virtual void forgetPod(const std::string& pod_uid) { (void)pod_uid; }
   // PEM of the cluster CA the pods should trust (kube-root-ca.crt ConfigMap).

@@ -2,10 +2,11 @@
 
 // Pod volumes under <root-dir>/pods/<uid>/volumes/kubernetes.io~<plugin>/<name> (kubelet's
 // layout): emptyDir (disk, or tmpfs for medium Memory with sizeLimit), hostPath with its type
-// checks, configMap / secret / downwardAPI / projected (ServiceAccount token, CA, namespace)
-// written with kubelet's AtomicWriter scheme: files live in a timestamped directory, `..data`
-// is a symlink to it swapped by rename, and each key is a symlink through `..data`, so a
-// container never sees a half-updated set. Secrets sit on tmpfs when the agent may mount.
+// checks, persistentVolumeClaim (the bound volume's path, local_storage.h), configMap / secret /
+// downwardAPI / projected (ServiceAccount token, CA, namespace) written with kubelet's AtomicWriter
+// scheme: files live in a timestamped directory, `..data` is a symlink to it swapped by rename, and
+// each key is a symlink through `..data`, so a container never sees a half-updated set. Secrets sit
+// on tmpfs when the agent may mount.
 
 #include <nlohmann/json.hpp>
 
@@ -48,6 +49,8 @@ class VolumeManager {
   // Unmounts and removes <root>/pods/<uid>; unknown uids are fine.
   Result<void> teardownPod(const std::string& uid);
   std::string podDir(const std::string& uid) const { return root_ + "/pods/" + uid; }
+  // Where local-path PersistentVolumes of this node live (local_storage.h).
+  void setStorageRoot(std::string root) { storage_root_ = std::move(root); }
 
  private:
   Result<std::string> setupVolume(const nlohmann::json& pod, const nlohmann::json& vol,
@@ -56,6 +59,7 @@ class VolumeManager {
                              std::map<std::string, FileEntry>& files, unsigned default_mode,
                              const EnvContext& ctx);
   std::string root_;
+  std::string storage_root_ = "/var/lib/skiff/storage";
   ObjectSource& objects_;
   Mounter& mounter_;
 };

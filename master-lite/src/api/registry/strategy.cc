@@ -3,6 +3,7 @@
 #include "skiff/master/api/strategy.h"
 
 #include "skiff/master/api/defaults.h"
+#include "skiff/master/api/storage.h"
 #include "strategies.h"
 
 namespace skiff::master::api {
@@ -86,6 +87,7 @@ void registerBuiltinStrategies(StrategyRegistry& table, const RegistryOptions& o
   table.add(
       "certificates.k8s.io", "certificatesigningrequests",
       newCertificateSigningRequestStrategy(options.sign_csr, options.sign_client_csr, registry));
+  registerStorageStrategies(table, registry);
 }
 
 }  // namespace skiff::master::api

@@ -76,4 +76,7 @@ std::unique_ptr<Controller> newDisruptionController(ApiClient& client,
 std::unique_ptr<Controller> newHorizontalPodAutoscalerController(ApiClient& client,
                                                                  std::shared_ptr<Clock> clock);
 
+// PersistentVolume binder, local-path provisioner and the pvc/pv-protection finalizers.
+std::unique_ptr<Controller> newPersistentVolumeController(ApiClient& client,
+                                                          std::shared_ptr<Clock> clock);
 }  // namespace skiff::master

@@ -1,0 +1,150 @@
+// Claim-backed volumes: claim -> bound PV -> host path, the storage-root confinement of
+// local-path volumes, and the unbound-claim message the pod waits with.
+#include "skiff/agent/local_storage.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+#include "skiff/agent/volumes.h"
+
+namespace skiff::agent {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+class ClaimObjects : public ObjectSource {
+ public:
+  std::map<std::string, json> claims, volumes;
+  Result<json> configMap(const std::string&, const std::string& n) override {
+    return Error(ErrorCode::NotFound, "configmaps \"" + n + "\" not found");
+  }
+  Result<json> secret(const std::string&, const std::string& n) override {
+    return Error(ErrorCode::NotFound, "secrets \"" + n + "\" not found");
+  }
+  Result<std::vector<json>> services(const std::string&) override { return std::vector<json>{}; }
+  Result<std::string> serviceAccountToken(const std::string&, const std::string&,
+                                          const std::string&, const std::string&,
+                                          const std::string&, int64_t) override {
+    return std::string("t");
+  }
+  Result<std::string> rootCa(const std::string&) override { return std::string("ca"); }
+  Result<json> persistentVolumeClaim(const std::string& ns, const std::string& n) override {
+    auto it = claims.find(ns + "/" + n);
+    if (it == claims.end())
+      return Error(ErrorCode::NotFound, "persistentvolumeclaims \"" + n + "\" not found");
+    return it->second;
+  }
+  Result<json> persistentVolume(const std::string& n) override {
+    auto it = volumes.find(n);
+    if (it == volumes.end())
+      return Error(ErrorCode::NotFound, "persistentvolumes \"" + n + "\" not found");
+    return it->second;
+  }
+};
+
+class NoMount : public Mounter {
+ public:
+  Result<void> mountTmpfs(const std::string&, int64_t) override { return ok(); }
+  Result<void> unmount(const std::string&) override { return ok(); }
+  bool isMountPoint(const std::string&) override { return false; }
+};
+
+class LocalStorageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/skiff-localstorage-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    root_ = dir_ + "/storage";
+    fs::create_directories(root_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void bound(const std::string& path, bool provisioned = true) {
+    objects_.claims["default/data"] = {
+        {"metadata", {{"name", "data"}, {"namespace", "default"}, {"uid", "u1"}}},
+        {"spec", {{"volumeName", "pvc-u1"}}},
+        {"status", {{"phase", "Bound"}}}};
+    json pv = {{"metadata", {{"name", "pvc-u1"}}},
+               {"spec",
+                {{"hostPath", {{"path", path}, {"type", "DirectoryOrCreate"}}},
+                 {"claimRef", {{"uid", "u1"}}}}}};
+    if (provisioned)
+      pv["metadata"]["annotations"] = {
+          {"pv.kubernetes.io/provisioned-by", "rancher.io/local-path"}};
+    objects_.volumes["pvc-u1"] = pv;
+  }
+
+  json pod_ = {
+      {"metadata", {{"name", "p"}, {"namespace", "default"}, {"uid", "pod1"}}},
+      {"spec",
+       {{"volumes",
+         json::array({{{"name", "d"}, {"persistentVolumeClaim", {{"claimName", "data"}}}}})}}}};
+  std::string dir_, root_;
+  ClaimObjects objects_;
+};
+
+TEST_F(LocalStorageTest, BoundClaimResolvesToItsDirectoryWhichIsCreated) {
+  std::string path = root_ + "/pvc-u1_default_data";
+  bound(path);
+  auto src = claimVolumeSource(objects_, pod_, pod_["spec"]["volumes"][0], root_);
+  ASSERT_TRUE(src) << src.error().message();
+  EXPECT_EQ((*src)["hostPath"]["path"], path);
+  EXPECT_EQ((*src)["name"], "d");
+  EXPECT_TRUE(fs::is_directory(path));
+  EXPECT_EQ(fs::status(path).permissions() & fs::perms::all, fs::perms::all);
+
+  NoMount m;
+  VolumeManager vm(dir_ + "/agent", objects_, m);
+  vm.setStorageRoot(root_);
+  auto paths = vm.setupPod(pod_, EnvContext{});
+  ASSERT_TRUE(paths) << paths.error().message();
+  EXPECT_EQ(paths->at("d"), path);
+}
+
+TEST_F(LocalStorageTest, UnboundOrMissingClaimKeepsThePodWaiting) {
+  NoMount m;
+  VolumeManager vm(dir_ + "/agent", objects_, m);
+  vm.setStorageRoot(root_);
+  auto r = vm.setupPod(pod_, EnvContext{});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(),
+            "Unable to attach or mount volumes: unmounted volumes=[d], unattached volumes=[d]: "
+            "error processing PVC default/data: persistentvolumeclaim \"data\" not found");
+  objects_.claims["default/data"] = {{"metadata", {{"name", "data"}, {"uid", "u1"}}},
+                                     {"status", {{"phase", "Pending"}}}};
+  r = vm.setupPod(pod_, EnvContext{});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(),
+            "Unable to attach or mount volumes: unmounted volumes=[d], unattached volumes=[d]: "
+            "error processing PVC default/data: PVC is not bound");
+}
+
+TEST_F(LocalStorageTest, LocalPathOutsideTheRootIsRefusedAndNothingCreated) {
+  bound(dir_ + "/elsewhere");
+  auto src = claimVolumeSource(objects_, pod_, pod_["spec"]["volumes"][0], root_);
+  ASSERT_FALSE(src);
+  EXPECT_NE(src.error().message().find("is outside the storage root"), std::string::npos);
+  EXPECT_FALSE(fs::exists(dir_ + "/elsewhere"));
+  // A symlink planted in the root does not lead out either.
+  fs::create_directory_symlink(dir_, root_ + "/link");
+  EXPECT_FALSE(insideStorageRoot(root_, root_ + "/link/x"));
+  EXPECT_FALSE(insideStorageRoot(root_, root_ + "/../x"));
+  EXPECT_FALSE(insideStorageRoot(root_, root_));
+  EXPECT_TRUE(insideStorageRoot(root_, root_ + "/pvc-1_a_b"));
+}
+
+TEST_F(LocalStorageTest, HandMadeHostPathVolumeIsUsedAsIs) {
+  std::string path = dir_ + "/manual";
+  bound(path, false);
+  auto src = claimVolumeSource(objects_, pod_, pod_["spec"]["volumes"][0], root_);
+  ASSERT_TRUE(src) << src.error().message();
+  EXPECT_EQ((*src)["hostPath"]["type"], "DirectoryOrCreate");
+  EXPECT_EQ((*src)["hostPath"]["path"], path);
+}
+
+}  // namespace
+}  // namespace skiff::agent

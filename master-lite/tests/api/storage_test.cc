@@ -1,0 +1,246 @@
+// The storage kinds through the registry: defaults, validation messages, DefaultStorageClass
+// admission, the protection finalizers, the built-in local-path class and kubectl's columns.
+#include "skiff/master/api/storage.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "skiff/master/api/registry.h"
+#include "skiff/master/api/tables.h"
+#include "skiff/master/testing/temp_registry.h"
+
+namespace skiff::master::api {
+namespace {
+
+using json = nlohmann::json;
+
+class StorageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string err;
+    tmp_ = ::skiff::master::testing::TempRegistry::create(RegistryOptions{}, &err);
+    ASSERT_NE(tmp_, nullptr) << err;
+    reg_ = &tmp_->registry();
+    store_ = &tmp_->store();
+    dir_ = tmp_->dir();
+    opts_.user = {"admin", {"system:masters"}};
+    opts_.field_manager = "test";
+  }
+  void TearDown() override { tmp_.reset(); }
+  const ResourceInfo& pvcs() { return *findResource("", "v1", "persistentvolumeclaims"); }
+  const ResourceInfo& pvs() { return *findResource("", "v1", "persistentvolumes"); }
+  const ResourceInfo& classes() { return *findResource("storage.k8s.io", "v1", "storageclasses"); }
+  static json claim(const std::string& name, const json& storage = "1Gi") {
+    return {{"metadata", {{"name", name}}},
+            {"spec",
+             {{"accessModes", {"ReadWriteOnce"}},
+              {"resources", {{"requests", {{"storage", storage}}}}}}}};
+  }
+  static json hostPathVolume(const std::string& name) {
+    return {{"metadata", {{"name", name}}},
+            {"spec",
+             {{"capacity", {{"storage", "5Gi"}}},
+              {"accessModes", {"ReadWriteOnce"}},
+              {"hostPath", {{"path", "/srv/" + name}}}}}};
+  }
+
+  std::unique_ptr<::skiff::master::testing::TempRegistry> tmp_;
+  std::string dir_;
+  store::Store* store_ = nullptr;
+  Registry* reg_ = nullptr;
+  WriteOptions opts_;
+};
+
+TEST_F(StorageTest, LocalPathClassIsTheDefaultAndClaimsGetIt) {
+  ASSERT_TRUE(ensureLocalPathStorageClass(*reg_));
+  ASSERT_TRUE(ensureLocalPathStorageClass(*reg_));  // idempotent
+  auto sc = reg_->get(classes(), "", "local-path");
+  ASSERT_TRUE(sc);
+  EXPECT_EQ((*sc)["provisioner"], "rancher.io/local-path");
+  EXPECT_EQ((*sc)["volumeBindingMode"], "WaitForFirstConsumer");
+  EXPECT_EQ((*sc)["reclaimPolicy"], "Delete");
+  EXPECT_EQ((*sc)["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"],
+            "true");
+
+  auto made = reg_->create(pvcs(), "default", claim("data"), opts_);
+  ASSERT_TRUE(made) << made.error().message();
+  const json& pvc = made->object;
+  EXPECT_EQ(pvc["spec"]["storageClassName"], "local-path");
+  EXPECT_EQ(pvc["spec"]["volumeMode"], "Filesystem");
+  EXPECT_EQ(pvc["status"]["phase"], "Pending");
+  EXPECT_EQ(pvc["metadata"]["finalizers"], json::array({"kubernetes.io/pvc-protection"}));
+
+  // An explicit "" means no class: admission leaves it alone.
+  json none = claim("none");
+  none["spec"]["storageClassName"] = "";
+  auto n = reg_->create(pvcs(), "default", none, opts_);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->object["spec"]["storageClassName"], json("")) << n->object.dump();
+}
+
+TEST_F(StorageTest, NewestDefaultClassWins) {
+  ASSERT_TRUE(ensureLocalPathStorageClass(*reg_));
+  json fast = {{"metadata",
+                {{"name", "fast"},
+                 {"annotations", {{"storageclass.kubernetes.io/is-default-class", "true"}}}}},
+               {"provisioner", "example.com/fast"}};
+  // Created in the same second: the name breaks the tie (fast < local-path).
+  auto made = reg_->create(classes(), "", fast, opts_);
+  ASSERT_TRUE(made);
+  EXPECT_EQ(made->object["reclaimPolicy"], "Delete");
+  EXPECT_EQ(made->object["volumeBindingMode"], "Immediate");
+  auto pvc = reg_->create(pvcs(), "default", claim("c"), opts_);
+  ASSERT_TRUE(pvc);
+  std::string got = pvc->object["spec"]["storageClassName"];
+  EXPECT_TRUE(got == "fast" || got == "local-path");
+}
+
+TEST_F(StorageTest, ClaimValidationMessages) {
+  json no_modes = claim("a");
+  no_modes["spec"].erase("accessModes");
+  auto r = reg_->create(pvcs(), "default", no_modes, opts_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find(
+                "spec.accessModes: Required value: at least 1 access mode is required"),
+            std::string::npos)
+      << r.error().message();
+
+  json no_storage = claim("b");
+  no_storage["spec"].erase("resources");
+  r = reg_->create(pvcs(), "default", no_storage, opts_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("spec.resources[storage]: Required value"), std::string::npos);
+
+  r = reg_->create(pvcs(), "default", claim("c", "lots"), opts_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("spec.resources.requests[storage]: Invalid value: \"lots\""),
+            std::string::npos)
+      << r.error().message();
+
+  r = reg_->create(pvcs(), "default", claim("d", "0"), opts_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("must be greater than zero"), std::string::npos);
+
+  json bad_mode = claim("e");
+  bad_mode["spec"]["accessModes"] = {"ReadWriteSometimes"};
+  r = reg_->create(pvcs(), "default", bad_mode, opts_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("spec.accessModes: Unsupported value: "
+                                     "\"ReadWriteSometimes\": supported values: \"ReadOnlyMany\""),
+            std::string::npos)
+      << r.error().message();
+  // Nothing half-written.
+  auto list = reg_->list(pvcs(), "default", {});
+  ASSERT_TRUE(list);
+  EXPECT_TRUE((*list)["items"].empty());
+}
+
+TEST_F(StorageTest, ClaimSpecIsImmutableButMayGrowWhenTheClassAllows) {
+  auto made = reg_->create(pvcs(), "default", claim("data"), opts_);
+  ASSERT_TRUE(made);
+  json next = made->object;
+  next["spec"]["accessModes"] = {"ReadOnlyMany"};
+  auto r = reg_->update(pvcs(), "default", "data", next, opts_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("spec: Forbidden: spec is immutable after creation"),
+            std::string::npos);
+  next = made->object;
+  next["spec"]["resources"]["requests"]["storage"] = "2Gi";
+  r = reg_->update(pvcs(), "default", "data", next, opts_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(), "Only bound persistent volume claims can be expanded");
+}
+
+TEST_F(StorageTest, VolumeDefaultsAndValidation) {
+  auto made = reg_->create(pvs(), "", hostPathVolume("v1"), opts_);
+  ASSERT_TRUE(made) << made.error().message();
+  const json& pv = made->object;
+  EXPECT_EQ(pv["spec"]["persistentVolumeReclaimPolicy"], "Retain");
+  EXPECT_EQ(pv["spec"]["volumeMode"], "Filesystem");
+  EXPECT_EQ(pv["status"]["phase"], "Pending");
+  EXPECT_EQ(pv["metadata"]["finalizers"], json::array({"kubernetes.io/pv-protection"}));
+
+  json none = hostPathVolume("v2");
+  none["spec"].erase("hostPath");
+  auto r = reg_->create(pvs(), "", none, opts_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("spec: Required value: must specify a volume type"),
+            std::string::npos);
+
+  json back = hostPathVolume("v3");
+  back["spec"]["hostPath"]["path"] = "/srv/../etc";
+  r = reg_->create(pvs(), "", back, opts_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("spec.hostPath.path: Invalid value: \"/srv/../etc\": must "
+                                     "not contain '..'"),
+            std::string::npos);
+
+  json local = hostPathVolume("v4");
+  local["spec"].erase("hostPath");
+  local["spec"]["local"] = {{"path", "/mnt/disk"}};
+  r = reg_->create(pvs(), "", local, opts_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find(
+                "spec.nodeAffinity: Required value: Local volume requires node affinity"),
+            std::string::npos);
+}
+
+TEST_F(StorageTest, StorageClassUpdatesAreRestricted) {
+  ASSERT_TRUE(ensureLocalPathStorageClass(*reg_));
+  auto sc = reg_->get(classes(), "", "local-path");
+  ASSERT_TRUE(sc);
+  json next = *sc;
+  next["provisioner"] = "example.com/other";
+  next["reclaimPolicy"] = "Retain";
+  auto r = reg_->update(classes(), "", "local-path", next, opts_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("provisioner: Forbidden: updates to provisioner are "
+                                     "forbidden."),
+            std::string::npos);
+  EXPECT_NE(r.error().message().find("reclaimPolicy: Forbidden: updates to reclaimPolicy are "
+                                     "forbidden."),
+            std::string::npos);
+  // The annotation may change (the user picks another default).
+  next = *sc;
+  next["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] = "false";
+  EXPECT_TRUE(reg_->update(classes(), "", "local-path", next, opts_));
+}
+
+TEST_F(StorageTest, KubectlColumns) {
+  ASSERT_TRUE(ensureLocalPathStorageClass(*reg_));
+  auto sc = reg_->get(classes(), "", "local-path");
+  json row = tableRow(classes(), *sc, Clock::now(), TableObject::None)["cells"];
+  EXPECT_EQ(row[0], "local-path (default)");
+  EXPECT_EQ(row[1], "rancher.io/local-path");
+  EXPECT_EQ(row[2], "Delete");
+  EXPECT_EQ(row[3], "WaitForFirstConsumer");
+  EXPECT_EQ(row[4], "false");
+  EXPECT_EQ(tableColumns(classes())[1]["name"], "Provisioner");
+
+  json pvc = claim("data");
+  pvc["metadata"]["creationTimestamp"] = formatTime(Clock::now());
+  pvc["spec"]["volumeName"] = "pvc-1";
+  pvc["spec"]["storageClassName"] = "local-path";
+  pvc["spec"]["volumeMode"] = "Filesystem";
+  pvc["status"] = {{"phase", "Bound"},
+                   {"accessModes", {"ReadWriteOnce", "ReadOnlyMany"}},
+                   {"capacity", {{"storage", "1024Mi"}}}};
+  row = tableRow(pvcs(), pvc, Clock::now(), TableObject::None)["cells"];
+  EXPECT_EQ(row, json::array({"data", "Bound", "pvc-1", "1Gi", "RWO,ROX", "local-path", "<unset>",
+                              "0s", "Filesystem"}));
+  json pv = hostPathVolume("pv1");
+  pv["spec"]["persistentVolumeReclaimPolicy"] = "Retain";
+  pv["spec"]["claimRef"] = {{"namespace", "default"}, {"name", "data"}};
+  pv["status"] = {{"phase", "Bound"}};
+  row = tableRow(pvs(), pv, Clock::now(), TableObject::None)["cells"];
+  EXPECT_EQ(row[1], "5Gi");
+  EXPECT_EQ(row[2], "RWO");
+  EXPECT_EQ(row[3], "Retain");
+  EXPECT_EQ(row[4], "Bound");
+  EXPECT_EQ(row[5], "default/data");
+  EXPECT_EQ(tableColumns(pvs()).size(), 11u);
+}
+
+}  // namespace
+}  // namespace skiff::master::api

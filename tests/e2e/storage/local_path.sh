@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The built-in local-path storage end to end, with real kubectl against scripts/quickstart:
+# default StorageClass, WaitForFirstConsumer claim provisioned on the pod's node, data that
+# outlives its pod, StatefulSet volumeClaimTemplates, reclaim Delete removing the directory and
+# the PV, and claims that cannot bind (unknown class, no volume, bad quantity) reported as
+# upstream does.
+set -euo pipefail
+B=${SKIFF_BINARY_DIR:?}
+S=${SKIFF_SOURCE_DIR:?}
+[ "$(id -u)" = 0 ] || { echo "FAIL: needs root (netns, cgroups)"; exit 1; }
+export SKIFF_QUICKSTART_NAME=skiff-qs-storage SKIFF_QUICKSTART_SKIP_DEPS=1 SKIFF_QUICKSTART_BIN_DIR=$B
+QS=$S/scripts/quickstart
+NS=$SKIFF_QUICKSTART_NAME
+KC=/run/$NS/admin.kubeconfig
+ROOT=/run/$NS/storage
+OUT=$(mktemp /tmp/skiff-storage-e2e.XXXXXX)
+trap '"$QS" --down >/dev/null 2>&1 || true; rm -f "$OUT"' EXIT
+fail() { echo "FAIL: $*"; for l in master agent; do echo "--- $l log"; tail -20 "/run/$NS/$l.log" 2>/dev/null; done; exit 1; }
+K() { ip netns exec "$NS" kubectl --kubeconfig "$KC" --request-timeout 30s "$@"; }
+until_ok() { local t=$1; shift; local end=$((SECONDS + t)); until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $end ] && return 1; sleep 1; done; }
+phase() { [ "$(K get "$1" "$2" -o jsonpath='{.status.phase}')" = "$3" ]; }
+event() { K get events --field-selector "involvedObject.name=$1" -o jsonpath='{range .items[*]}{.reason}: {.message}{"\n"}{end}' | grep -qF "$2"; }
+
+echo "== quickstart"
+"$QS" >"$OUT" 2>&1 || { cat "$OUT"; fail "quickstart failed"; }
+
+echo "== default StorageClass"
+sc=$(K get sc --no-headers) || fail "kubectl get sc"
+grep -Eq '^local-path \(default\) +rancher.io/local-path +Delete +WaitForFirstConsumer +false' <<<"$sc" \
+  || fail "kubectl get sc printed: $sc"
+
+echo "== a claim waits for its first consumer, then binds on the pod's node"
+K apply -f - >/dev/null <<'Y' || fail "create claim"
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 64Mi}}}
+Y
+[ "$(K get pvc data -o jsonpath='{.spec.storageClassName}')" = local-path ] || fail "no default class on the claim"
+until_ok 20 event data "WaitForFirstConsumer: waiting for first consumer to be created before binding" \
+  || fail "no WaitForFirstConsumer event"
+phase pvc data Pending || fail "claim not Pending before a consumer"
+pod() {  # pod NAME COMMAND
+  K apply -f - >/dev/null <<Y
+apiVersion: v1
+kind: Pod
+metadata: {name: $1}
+spec:
+  restartPolicy: Never
+  containers:
+  - {name: c, image: busybox, imagePullPolicy: IfNotPresent, command: [sh, -c, "$2"], volumeMounts: [{name: d, mountPath: /data}]}
+  volumes: [{name: d, persistentVolumeClaim: {claimName: data}}]
+Y
+}
+pod writer "echo kept > /data/f && sleep 3600" || fail "create writer"
+until_ok 60 phase pvc data Bound || fail "claim not Bound: $(K get pvc data -o wide)"
+until_ok 60 phase pod writer Running || fail "writer not Running: $(K describe pod writer | tail -5)"
+NODE=$(K get pod writer -o jsonpath='{.spec.nodeName}')
+PV=$(K get pvc data -o jsonpath='{.spec.volumeName}')
+UID_=$(K get pvc data -o jsonpath='{.metadata.uid}')
+DIR=$ROOT/pvc-${UID_}_default_data
+[ "$(K get pvc data -o jsonpath='{.metadata.annotations.volume\.kubernetes\.io/selected-node}')" = "$NODE" ] \
+  || fail "no selected-node annotation"
+[ "$(K get pv "$PV" -o jsonpath='{.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values[0]}')" = "$NODE" ] \
+  || fail "PV without node affinity to $NODE"
+row=$(K get pvc data --no-headers)
+grep -Eq "^data +Bound +$PV +64Mi +RWO +local-path" <<<"$row" || fail "kubectl get pvc printed: $row"
+row=$(K get pv "$PV" --no-headers)
+grep -Eq "^$PV +64Mi +RWO +Delete +Bound +default/data +local-path" <<<"$row" || fail "kubectl get pv printed: $row"
+until_ok 20 test -f "$DIR/f" || fail "no $DIR/f on the node"
+[ "$(cat "$DIR/f")" = kept ] || fail "the volume holds '$(cat "$DIR/f")'"
+
+echo "== a claim in use waits on its protection finalizer"
+K delete pvc data --wait=false >/dev/null || fail "delete claim"
+sleep 2
+[ "$(K get pvc data -o jsonpath='{.metadata.deletionTimestamp}')" != "" ] || fail "claim gone while in use"
+phase pvc data Bound || fail "claim in use not Bound"
+
+echo "== data outlives the pod"
+K delete pod writer --timeout=60s >/dev/null || fail "delete writer"
+until_ok 30 bash -c "! ip netns exec $NS kubectl --kubeconfig $KC get pvc data" || fail "claim not removed after its pod went"
+until_ok 60 bash -c "! ip netns exec $NS kubectl --kubeconfig $KC get pv $PV" || fail "PV $PV not deleted: $(K get pv "$PV" -o wide)"
+until_ok 10 bash -c "[ ! -e '$DIR' ]" || fail "$DIR not removed on reclaim Delete"
+
+echo "== StatefulSet volumeClaimTemplates keep each ordinal's data"
+K apply -f - >/dev/null <<'Y' || fail "create sts"
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: web}
+spec:
+  serviceName: web
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: c, image: busybox, imagePullPolicy: IfNotPresent, command: [sh, -c, "[ -f /www/who ] || hostname > /www/who; sleep 3600"], volumeMounts: [{name: www, mountPath: /www}]}
+  volumeClaimTemplates:
+  - metadata: {name: www}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 32Mi}}}
+Y
+bound2() { [ "$(K get pvc www-web-0 www-web-1 -o jsonpath='{.items[*].status.phase}')" = "Bound Bound" ]; }
+running2() { [ "$(K get pods -l app=web -o jsonpath='{.items[*].status.phase}')" = "Running Running" ]; }
+until_ok 120 bound2 || fail "sts claims not bound: $(K get pvc)"
+until_ok 120 running2 || fail "sts pods not running: $(K get pods -o wide)"
+W1=$(K get pvc www-web-1 -o jsonpath='{.spec.volumeName}')
+K delete pod web-1 --timeout=60s >/dev/null || fail "delete web-1"
+until_ok 120 running2 || fail "web-1 not back"
+[ "$(K get pvc www-web-1 -o jsonpath='{.spec.volumeName}')" = "$W1" ] || fail "web-1 got another volume"
+[ "$(K exec web-1 -- cat /www/who)" = web-1 ] || fail "web-1 does not read its own data"
+K scale sts web --replicas=1 >/dev/null || fail "scale down"
+until_ok 60 bash -c "[ \$(ip netns exec $NS kubectl --kubeconfig $KC get pods -l app=web --no-headers | wc -l) -eq 1 ]" || fail "not scaled down"
+phase pvc www-web-1 Bound || fail "www-web-1 not kept on scale-down (retention Retain)"
+
+echo "== claims that cannot bind"
+K apply -f - >/dev/null <<'Y' || fail "create odd claims"
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: nowhere}
+spec: {storageClassName: gold, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: static}
+spec: {storageClassName: "", accessModes: [ReadWriteOnce], resources: {requests: {storage: 100Ti}}}
+Y
+until_ok 20 event nowhere 'ProvisioningFailed: storageclass.storage.k8s.io "gold" not found' || fail "no event for an unknown class"
+until_ok 20 event static "FailedBinding: no persistent volumes available for this claim and no storage class is set" \
+  || fail "no event for a claim no volume fits"
+phase pvc nowhere Pending && phase pvc static Pending || fail "unbindable claims not Pending"
+err=$(K apply -f - 2>&1 <<'Y') && fail "a bad quantity was accepted"
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: bad}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: lots}}}
+Y
+grep -q "quantities must match the regular expression" <<<"$err" || fail "bad quantity error: $err"
+echo "PASS"
