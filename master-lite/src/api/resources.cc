@@ -61,6 +61,28 @@ void addAccessResources(std::vector<ResourceInfo>& v) {
   review(az, "subjectaccessreviews", "subjectaccessreview", "SubjectAccessReview", false);
 }
 
+// networking.k8s.io, node.k8s.io, core PodTemplates, admissionregistration.k8s.io and
+// apiregistration.k8s.io (issue 20): stored and validated; scopes and short names as upstream.
+void addExtensionResources(std::vector<ResourceInfo>& v) {
+  v.push_back(make("", "v1", "podtemplates", "podtemplate", "PodTemplate", true, {}, {}, {}));
+  const std::string net = "networking.k8s.io";
+  v.push_back(make(net, "v1", "ingressclasses", "ingressclass", "IngressClass", false, {}, {}, {}));
+  v.push_back(make(net, "v1", "ingresses", "ingress", "Ingress", true, {"ing"}, {},
+                   {status(net, "v1", "Ingress")}, true));
+  v.push_back(make(net, "v1", "networkpolicies", "networkpolicy", "NetworkPolicy", true, {"netpol"},
+                   {}, {}, true));
+  v.push_back(make("node.k8s.io", "v1", "runtimeclasses", "runtimeclass", "RuntimeClass", false, {},
+                   {}, {}));
+  const std::string adm = "admissionregistration.k8s.io";
+  v.push_back(make(adm, "v1", "mutatingwebhookconfigurations", "mutatingwebhookconfiguration",
+                   "MutatingWebhookConfiguration", false, {}, {"api-extensions"}, {}, true));
+  v.push_back(make(adm, "v1", "validatingwebhookconfigurations", "validatingwebhookconfiguration",
+                   "ValidatingWebhookConfiguration", false, {}, {"api-extensions"}, {}, true));
+  const std::string agg = "apiregistration.k8s.io";
+  v.push_back(make(agg, "v1", "apiservices", "apiservice", "APIService", false, {},
+                   {"api-extensions"}, {status(agg, "v1", "APIService")}));
+}
+
 std::vector<ResourceInfo> build() {
   std::vector<ResourceInfo> v;
   const std::vector<std::string> all{"all"};
@@ -142,6 +164,7 @@ std::vector<ResourceInfo> build() {
   v.push_back(make("scheduling.k8s.io", "v1", "priorityclasses", "priorityclass", "PriorityClass",
                    false, {"pc"}, {}, {}));
   addAccessResources(v);
+  addExtensionResources(v);
   return v;
 }
 
@@ -178,6 +201,10 @@ const std::vector<GroupInfo>& allGroups() {
       {"authentication.k8s.io", {"v1"}},
       {"authorization.k8s.io", {"v1"}},
       {"rbac.authorization.k8s.io", {"v1"}},
+      {"networking.k8s.io", {"v1"}},
+      {"node.k8s.io", {"v1"}},
+      {"admissionregistration.k8s.io", {"v1"}},
+      {"apiregistration.k8s.io", {"v1"}},
   };
   return g;
 }

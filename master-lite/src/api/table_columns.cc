@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "skiff/master/api/tables.h"
+#include "tables_ext.h"
 
 namespace skiff::master::api {
 namespace {
@@ -232,6 +233,7 @@ const std::map<std::string, std::vector<Col>> kColumnsByKind{
 }  // namespace
 
 json tableColumns(const ResourceInfo& r) {
+  if (auto ext = extensionTableColumns(r)) return *ext;
   const auto& m = kColumnsByKind;
   std::string key = r.kind;
   if (r.kind == "ReplicationController") key = "ReplicaSet";

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "skiff/master/selectors.h"
+#include "tables_ext.h"
 
 namespace skiff::master::api {
 namespace {
@@ -309,6 +310,7 @@ json workloadRow(const std::string& kind, const json& obj, Clock::time_point now
 json cells(const ResourceInfo& r, const json& obj, Clock::time_point now) {
   const std::string& k = r.kind;
   std::string name = str(obj, {"metadata", "name"});
+  if (auto ext = extensionTableCells(r, obj, now)) return *ext;
   if (k == "Pod") return podRow(obj, now);
   if (k == "Node") return nodeRow(obj, now);
   if (k == "Service") return serviceRow(obj, now);

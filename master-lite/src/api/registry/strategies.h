@@ -30,6 +30,14 @@ StrategyPtr newCertificateSigningRequestStrategy(RegistryOptions::SignCsr sign,
 // escalation prevention, SubjectAccessReview and friends.
 void registerRbacStrategies(Registry& registry);
 
+// Issue 20's kinds: Ingress, IngressClass, NetworkPolicy, RuntimeClass
+// (networking_strategy.cc); webhook configurations and APIService
+// (webhook_config_strategy.cc).
+StrategyPtr newNetworkingStrategy();
+StrategyPtr newWebhookConfigurationStrategy(bool mutating);
+StrategyPtr newAPIServiceStrategy();
+void registerExtensionStrategies(StrategyRegistry& table);
+
 // Registers every built-in kind's strategy in `table`; `services` is the Service strategy
 // (its allocators are also the registry's, for the `kubernetes` Service).
 void registerBuiltinStrategies(StrategyRegistry& table, const RegistryOptions& options,

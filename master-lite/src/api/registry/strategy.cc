@@ -85,6 +85,7 @@ void registerBuiltinStrategies(StrategyRegistry& table, const RegistryOptions& o
   table.add(
       "certificates.k8s.io", "certificatesigningrequests",
       newCertificateSigningRequestStrategy(options.sign_csr, options.sign_client_csr, registry));
+  registerExtensionStrategies(table);
 }
 
 }  // namespace skiff::master::api
