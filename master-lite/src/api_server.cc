@@ -12,6 +12,8 @@
 #include "skiff/common/file.h"
 #include "skiff/common/log.h"
 #include "skiff/master/admission/pod_security.h"
+#include "skiff/master/admission/webhook.h"
+#include "skiff/master/aggregator/aggregator.h"
 #include "skiff/master/api/handler.h"
 #include "skiff/master/api/registry.h"
 #include "skiff/master/api/reviews.h"
@@ -66,6 +68,9 @@ Result<std::unique_ptr<audit::Auditor>> setUpAdmissionAndAudit(const ApiServerOp
     psa = std::move(cfg).value();
   }
   registry.addAdmissionPlugin(admission::newPodSecurityAdmission(registry, std::move(psa)));
+  // Admission webhooks: their mutating phase runs before every plugin's validation, their
+  // validating phase last (after PodSecurity), as kube-apiserver orders them.
+  registry.addAdmissionPlugin(admission::newWebhookAdmission(registry));
   audit::AuditOptions ao;
   ao.policy_file = o.audit_policy_file;
   ao.log.path = o.audit_log_path;
@@ -211,6 +216,7 @@ class ApiServerImpl : public ApiServer {
     ho.ready = [this] { return ready_.load(); };
     ho.service_account_tokens = sa_tokens_;
     ho.jwks_uri = "https://" + ho.server_address + "/openid/v1/jwks";
+    ho.aggregator = aggregator::newApiAggregator(*registry_);
     handler_ = std::make_unique<api::Handler>(*registry_, *authn_, ho);
     handler_->setAuditor(auditor_.get());
     ServerOptions so2 = serverOptionsFor(o, pki_);

@@ -164,6 +164,22 @@ FieldErrors validateWebhookConfiguration(const json& obj, bool mutating) {
   return v.errs;
 }
 
+// matchConditions are CEL expressions, which skiff cannot evaluate: the configuration is
+// accepted, the client is told, and the webhook is called as if they matched.
+void warnMatchConditions(const json& obj, const WriteOptions& opts) {
+  if (!opts.notes) return;
+  const json& hooks = at(obj, {"webhooks"});
+  for (std::size_t i = 0; hooks.is_array() && i < hooks.size(); ++i) {
+    const json& conds = at(hooks[i], {"matchConditions"});
+    if (!conds.is_array() || conds.empty()) continue;
+    std::string names;
+    for (const auto& c : conds) names += (names.empty() ? "" : ", ") + str(c, {"name"});
+    opts.notes->warnings.push_back(
+        idx("webhooks", i) + ".matchConditions: skiff does not evaluate CEL; webhook \"" +
+        str(hooks[i], {"name"}) + "\" is called as if these conditions matched: " + names);
+  }
+}
+
 class WebhookConfigurationStrategy : public Strategy {
  public:
   explicit WebhookConfigurationStrategy(bool mutating) : mutating_(mutating) {}
@@ -177,6 +193,15 @@ class WebhookConfigurationStrategy : public Strategy {
     FieldErrors more = validateWebhookConfiguration(obj, mutating_);
     errs.insert(errs.end(), more.begin(), more.end());
     return errs;
+  }
+  Result<void> admitCreate(const ResourceInfo&, json& obj, const WriteOptions& opts) override {
+    warnMatchConditions(obj, opts);
+    return ok();
+  }
+  Result<void> admitUpdateBy(const ResourceInfo&, const json& obj, const json&,
+                             const WriteOptions& opts) override {
+    warnMatchConditions(obj, opts);
+    return ok();
   }
   // Upstream bumps generation when webhooks change (there is no spec).
   void prepareForUpdate(const ResourceInfo& r, json& obj, const json& old) const override {

@@ -42,6 +42,14 @@ class AdmissionPlugin {
   // Ok to admit; an Error (Forbidden, Invalid, InternalError) rejects the write with nothing
   // stored. Called concurrently from request threads.
   virtual Result<void> validate(const AdmissionAttributes& attrs, AdmissionNotes& notes) = 0;
+  // The mutating phase (mutating admission webhooks), before any plugin's validate: may change
+  // `obj` (attrs.object points to it); the registry validates the kind again when it changed.
+  // Default: nothing.
+  virtual Result<void> admit(const AdmissionAttributes& attrs, nlohmann::json& obj,
+                             AdmissionNotes& notes) {
+    (void)attrs, (void)obj, (void)notes;
+    return ok();
+  }
 };
 
 }  // namespace skiff::master::api
