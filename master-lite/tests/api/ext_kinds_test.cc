@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "../../src/api/strict_fields.h"
 #include "skiff/master/api/discovery.h"
 #include "skiff/master/api/registry.h"
 #include "skiff/master/api/tables.h"
@@ -256,6 +257,24 @@ TEST_F(ExtKindsTest, DiscoveryListsTheNewGroups) {
   for (const auto& r : list["resources"]) res.insert(r["name"].get<std::string>());
   EXPECT_TRUE(res.count("ingresses/status"));
   EXPECT_TRUE(res.count("networkpolicies"));
+}
+
+// kubectl apply validates strictly by default: the kinds without a spec must not have their
+// fields reported as unknown.
+TEST_F(ExtKindsTest, StrictFieldValidationKnowsTheTopLevelFields) {
+  json cfg = webhookConfig(goodHook());
+  cfg["apiVersion"] = "admissionregistration.k8s.io/v1";
+  cfg["kind"] = "ValidatingWebhookConfiguration";
+  EXPECT_TRUE(
+      unknownFields(res("admissionregistration.k8s.io", "validatingwebhookconfigurations"), cfg)
+          .empty());
+  json rc = {{"metadata", {{"name", "r"}}}, {"handler", "runc"}, {"overhead", json::object()}};
+  EXPECT_TRUE(unknownFields(res("node.k8s.io", "runtimeclasses"), rc).empty());
+  json pt = {
+      {"metadata", {{"name", "t"}}},
+      {"template", {{"spec", {{"containers", json::array({{{"name", "c"}, {"imag", "x"}}})}}}}}};
+  EXPECT_EQ(unknownFields(res("", "podtemplates"), pt),
+            std::vector<std::string>{"template.spec.containers[0].imag"});
 }
 
 }  // namespace
