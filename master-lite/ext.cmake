@@ -20,6 +20,7 @@ add_library(skiff_master_webhook
   src/admission/webhook/matching.cc
   src/admission/webhook/webhook_admission.cc
   src/admission/webhook/webhook_call.cc
+  src/admission/runtimeclass.cc
   src/aggregator/aggregator.cc)
 target_link_libraries(skiff_master_webhook PUBLIC skiff_master_api
   PRIVATE Boost::boost OpenSSL::SSL OpenSSL::Crypto)

@@ -12,6 +12,7 @@
 #include "skiff/common/file.h"
 #include "skiff/common/log.h"
 #include "skiff/master/admission/pod_security.h"
+#include "skiff/master/admission/runtimeclass.h"
 #include "skiff/master/admission/webhook.h"
 #include "skiff/master/aggregator/aggregator.h"
 #include "skiff/master/api/handler.h"
@@ -70,6 +71,7 @@ Result<std::unique_ptr<audit::Auditor>> setUpAdmissionAndAudit(const ApiServerOp
   registry.addAdmissionPlugin(admission::newPodSecurityAdmission(registry, std::move(psa)));
   // Admission webhooks: their mutating phase runs before every plugin's validation, their
   // validating phase last (after PodSecurity), as kube-apiserver orders them.
+  registry.addAdmissionPlugin(admission::newRuntimeClassAdmission(registry));
   registry.addAdmissionPlugin(admission::newWebhookAdmission(registry));
   audit::AuditOptions ao;
   ao.policy_file = o.audit_policy_file;

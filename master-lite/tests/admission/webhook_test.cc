@@ -3,6 +3,7 @@
 // failurePolicy Ignore/Fail, timeouts, selectors, reinvocation.
 #include "skiff/master/admission/webhook.h"
 
+#include "skiff/master/admission/runtimeclass.h"
 #include "skiff/master/aggregator/aggregator.h"
 
 #include <gtest/gtest.h>
@@ -392,6 +393,31 @@ TEST_F(WebhookTest, MatchConditionsAreAcceptedWithAWarning) {
   ASSERT_EQ(notes.warnings.size(), 1u);
   EXPECT_NE(notes.warnings[0].find("skiff does not evaluate CEL"), std::string::npos);
   EXPECT_FALSE(createPod("bad"));  // called as if the conditions matched
+}
+
+TEST_F(WebhookTest, RuntimeClassAdmissionSetsOverheadAndRejectsUnknownClasses) {
+  reg_->addAdmissionPlugin(newRuntimeClassAdmission(*reg_));
+  ASSERT_TRUE(reg_->create(res("node.k8s.io", "runtimeclasses"), "",
+                           {{"metadata", {{"name", "runc"}}},
+                            {"handler", "runc"},
+                            {"overhead", {{"podFixed", {{"memory", "10Mi"}}}}},
+                            {"scheduling", {{"nodeSelector", {{"runtime", "runc"}}}}}},
+                           opts_));
+  json pod = {{"metadata", {{"name", "p"}}},
+              {"spec",
+               {{"runtimeClassName", "runc"},
+                {"containers", json::array({{{"name", "c"}, {"image", "busybox"}}})}}}};
+  auto ok = reg_->create(res("", "pods"), "default", pod, opts_);
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_EQ(ok->object["spec"]["overhead"]["memory"], "10Mi");
+  EXPECT_EQ(ok->object["spec"]["nodeSelector"]["runtime"], "runc");
+  pod["metadata"]["name"] = "q";
+  pod["spec"]["runtimeClassName"] = "gvisor";
+  auto bad = reg_->create(res("", "pods"), "default", pod, opts_);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message(),
+            "pods \"q\" is forbidden: pod rejected: RuntimeClass \"gvisor\" not found");
+  EXPECT_TRUE(bad.error().is(ErrorCode::Forbidden));
 }
 
 TEST_F(WebhookTest, AggregatorProbesAndProxiesAnAPIService) {
