@@ -15,6 +15,9 @@
 #include "skiff/common/log.h"
 #include "skiff/master/admission/pod_security.h"
 #include "skiff/master/admission/quota.h"
+#include "skiff/master/admission/runtimeclass.h"
+#include "skiff/master/admission/webhook.h"
+#include "skiff/master/aggregator/aggregator.h"
 #include "skiff/master/api/handler.h"
 #include "skiff/master/api/registry.h"
 #include "skiff/master/api/reviews.h"
@@ -71,6 +74,11 @@ Result<std::unique_ptr<audit::Auditor>> setUpAdmissionAndAudit(const ApiServerOp
   }
   registry.addAdmissionPlugin(admission::newLimitRanger(registry));
   registry.addAdmissionPlugin(admission::newPodSecurityAdmission(registry, std::move(psa)));
+  // Admission webhooks: their mutating phase runs before every plugin's validation, their
+  // validating phase last (after PodSecurity), as kube-apiserver orders them.
+  registry.addAdmissionPlugin(admission::newRuntimeClassAdmission(registry));
+  registry.addAdmissionPlugin(admission::newWebhookAdmission(registry));
+  // ResourceQuota last, as upstream: it charges what every other plugin let through.
   registry.addAdmissionPlugin(admission::newResourceQuotaAdmission(registry));
   audit::AuditOptions ao;
   ao.policy_file = o.audit_policy_file;
@@ -241,6 +249,7 @@ class ApiServerImpl : public ApiServer {
     ho.anonymous_auth = o.anonymous_auth;
     ho.service_account_tokens = sa_tokens_;
     ho.jwks_uri = "https://" + ho.server_address + "/openid/v1/jwks";
+    ho.aggregator = aggregator::newApiAggregator(*registry_);
     handler_ = std::make_unique<api::Handler>(*registry_, *authn_, ho);
     handler_->setAuditor(auditor_.get());
     ServerOptions so2 = serverOptionsFor(o, pki_);

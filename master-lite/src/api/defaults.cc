@@ -304,6 +304,9 @@ void defaultPriorityClass(const ResourceInfo&, json& obj) {
   setIfMissing(obj, "preemptionPolicy", "PreemptLowerPriority");
 }
 
+// core/v1 PodTemplate: its template's pod spec is defaulted as a pod's.
+void defaultPodTemplate(const ResourceInfo&, json& obj) { defaultTemplate(obj, {"template"}); }
+
 const std::map<std::string, KindDefaults>& defaultsByKind() {
   static const std::map<std::string, KindDefaults> m = {
       {"Pod", defaultPod},
@@ -320,6 +323,7 @@ const std::map<std::string, KindDefaults>& defaultsByKind() {
       {"Endpoints", defaultEndpoints},
       {"Node", defaultNode},
       {"PriorityClass", defaultPriorityClass},
+      {"PodTemplate", defaultPodTemplate},
   };
   return m;
 }

@@ -139,6 +139,12 @@ Keys topLevel(const ResourceInfo& r) {
     return Keys{"apiVersion", "kind", "metadata", "rules", "aggregationRule"};
   if (kind == "RoleBinding" || kind == "ClusterRoleBinding")
     return Keys{"apiVersion", "kind", "metadata", "subjects", "roleRef"};
+  // Issue 20's kinds without a spec.
+  if (kind == "ValidatingWebhookConfiguration" || kind == "MutatingWebhookConfiguration")
+    return Keys{"apiVersion", "kind", "metadata", "webhooks"};
+  if (kind == "RuntimeClass")
+    return Keys{"apiVersion", "kind", "metadata", "handler", "overhead", "scheduling"};
+  if (kind == "PodTemplate") return Keys{"apiVersion", "kind", "metadata", "template"};
   return Keys{"apiVersion", "kind", "metadata", "spec", "status"};
 }
 
@@ -176,6 +182,8 @@ std::vector<std::string> unknownFields(const ResourceInfo& r, const json& obj) {
   if (!obj.is_object()) return out;
   check(obj, topLevel(r), "", out);
   if (obj.contains("metadata")) check(obj["metadata"], kMeta, "metadata", out);
+  if (r.kind == "PodTemplate" && obj.contains("template"))
+    checkTemplate(obj["template"], "template", out);
   const json& spec = obj.value("spec", json());
   if (!spec.is_object()) return out;
   if (r.kind == "Pod") checkPodSpec(spec, "spec", out);

@@ -5,6 +5,7 @@
 
 #include "skiff/master/api/storage.h"
 #include "skiff/master/api/tables.h"
+#include "tables_ext.h"
 
 namespace skiff::master::api {
 namespace {
@@ -242,6 +243,7 @@ json tableColumns(const ResourceInfo& r) {
   if (auto cols = storageTableColumns(r.kind);
       cols && (r.group.empty() || r.group == "storage.k8s.io"))
     return *cols;
+  if (auto ext = extensionTableColumns(r)) return *ext;
   const auto& m = kColumnsByKind;
   std::string key = r.kind;
   if (r.kind == "ReplicationController") key = "ReplicaSet";

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "skiff/master/selectors.h"
+#include "tables_ext.h"
 
 namespace skiff::master::api {
 namespace {
@@ -366,6 +367,7 @@ json workloadRow(const std::string& kind, const json& obj, Clock::time_point now
 json cells(const ResourceInfo& r, const json& obj, Clock::time_point now) {
   const std::string& k = r.kind;
   std::string name = str(obj, {"metadata", "name"});
+  if (auto ext = extensionTableCells(r, obj, now)) return *ext;
   if (k == "Pod") return podRow(obj, now);
   if (r.group.empty() || r.group == "storage.k8s.io") {
     if (auto row = storageTableRow(k, obj, now)) return *row;

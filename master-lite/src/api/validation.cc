@@ -480,6 +480,13 @@ FieldErrors validateObject(const ResourceInfo& r, const json& obj, const json* o
     if (old && old->value("type", "Opaque") != obj.value("type", "Opaque")) {
       v.invalid("type", obj.value("type", ""), "field is immutable");
     }
+  } else if (k == "PodTemplate") {
+    if (!present(obj, "template")) {
+      v.required("template");
+    } else {
+      validateLabels(v, at(obj, {"template", "metadata", "labels"}), "template.metadata.labels");
+      validatePodSpec(v, at(obj, {"template", "spec"}), "template.spec");
+    }
   } else if (k == "Lease") {
     validateNonNegative(v, obj.value("spec", json::object()), "leaseDurationSeconds",
                         "spec.leaseDurationSeconds");

@@ -240,10 +240,16 @@ HttpResponse Handler::handle(const HttpRequest& req) {
   if (caller) caller = impersonateIfAsked(req, registry_, std::move(caller).value());
   RequestAuditInfo audit = auditInfoOf(req, path, rt, query, caller ? &caller->user : nullptr);
   std::unique_ptr<AuditRecord> record = auditor_ ? auditor_->begin(req, audit) : nullptr;
+  // Group-versions served through an APIService go to their backend (aggregated.cc).
+  std::optional<HttpResponse> proxied =
+      caller ? serveAggregated(registry_, options_, req, seg, caller->user, caller->authenticated)
+             : std::nullopt;
   HttpResponse resp =
-      !caller        ? errorResponse(caller.error())
+      proxied        ? std::move(*proxied)
+      : !caller      ? errorResponse(caller.error())
       : !rt.resource ? handleNonResource(registry_, options_, req, path, seg, *caller, audit)
                      : handleResource(registry_, options_, req, path, rt, query, *caller, audit);
+  if (path == "/apis") mergeAggregatedDiscovery(options_, req.header("accept"), resp);
   resp.headers.emplace_back("Audit-Id", audit.audit_id);
   if (record) record->finish(audit, resp);
   return resp;

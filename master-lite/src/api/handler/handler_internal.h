@@ -55,6 +55,15 @@ Route parseRoute(const std::vector<std::string>& seg);
 // deletecollection; "" when the method is not one of the REST methods.
 std::string verbFor(const std::string& method, const Route& r, bool watch);
 
+// APIService aggregation (aggregated.cc): the response for a path under an aggregated
+// group-version (nullopt: not one), and the aggregated groups merged into an /apis answer.
+std::optional<HttpResponse> serveAggregated(Registry& registry, const HandlerOptions& options,
+                                            const HttpRequest& req,
+                                            const std::vector<std::string>& seg,
+                                            const UserInfo& user, bool authenticated);
+void mergeAggregatedDiscovery(const HandlerOptions& options, const std::string& accept,
+                              HttpResponse& resp);
+
 // Serves /healthz, /livez, /readyz, /version, discovery (/api, /apis, /api/<v>,
 // /apis/<g>[/<v>]) and /openapi/v2|v3; 404 for any other path.
 HttpResponse serveNonResource(const std::string& path, const std::vector<std::string>& seg,

@@ -8,6 +8,31 @@ void Registry::addAdmissionPlugin(std::shared_ptr<AdmissionPlugin> plugin) {
   admission_.push_back(std::move(plugin));
 }
 
+Result<void> Registry::runMutatingAdmission(const ResourceInfo& r, const std::string& ns, json& obj,
+                                            const json* old, const WriteOptions& opts,
+                                            Strategy& strategy) {
+  if (admission_.empty()) return ok();
+  AdmissionAttributes a;
+  a.operation =
+      old ? AdmissionAttributes::Operation::Update : AdmissionAttributes::Operation::Create;
+  a.resource = &r;
+  a.ns = r.namespaced ? ns : "";
+  a.name = str(obj, {"metadata", "name"});
+  a.object = &obj;
+  a.old_object = old;
+  a.user = &opts.user;
+  a.dry_run = opts.dry_run;
+  AdmissionNotes scratch;
+  AdmissionNotes& notes = opts.notes ? *opts.notes : scratch;
+  json before = obj;
+  for (const auto& plugin : admission_) SKIFF_TRY(plugin->admit(a, obj, notes));
+  if (obj != before) {
+    FieldErrors errs = strategy.validate(r, obj, old);
+    if (!errs.empty()) return invalidError(r, a.name, errs);
+  }
+  return ok();
+}
+
 Result<void> Registry::runAdmission(const ResourceInfo& r, const std::string& ns, const json& obj,
                                     const json* old, const WriteOptions& opts) {
   if (admission_.empty()) return ok();
@@ -24,22 +49,6 @@ Result<void> Registry::runAdmission(const ResourceInfo& r, const std::string& ns
   AdmissionNotes scratch;
   AdmissionNotes& notes = opts.notes ? *opts.notes : scratch;
   for (const auto& plugin : admission_) SKIFF_TRY(plugin->validate(a, notes));
-  return ok();
-}
-
-Result<void> Registry::runMutatingAdmission(const ResourceInfo& r, const std::string& ns, json& obj,
-                                            const WriteOptions& opts) {
-  if (admission_.empty()) return ok();
-  AdmissionAttributes a;
-  a.resource = &r;
-  a.ns = r.namespaced ? ns : "";
-  a.name = str(obj, {"metadata", "name"});
-  a.object = &obj;
-  a.user = &opts.user;
-  a.dry_run = opts.dry_run;
-  AdmissionNotes scratch;
-  AdmissionNotes& notes = opts.notes ? *opts.notes : scratch;
-  for (const auto& plugin : admission_) SKIFF_TRY(plugin->admit(a, obj, notes));
   return ok();
 }
 

@@ -105,7 +105,7 @@ Result<WriteResult> Registry::createObject(const ResourceInfo& r, const std::str
   if (!errs.empty()) return invalidError(r, name, errs);
   SKIFF_TRY(admitNamespaceLifecycle(r, ns, obj));
   SKIFF_TRY(strategy->admitCreate(r, obj, opts));
-  SKIFF_TRY(runMutatingAdmission(r, ns, obj, opts));
+  SKIFF_TRY(runMutatingAdmission(r, ns, obj, nullptr, opts, *strategy));
   SKIFF_TRY(runAdmission(r, ns, obj, nullptr, opts));
   return storeCreated(r, ns, std::move(obj), opts, *strategy);
 }

@@ -32,6 +32,14 @@ void registerRbacStrategies(Registry& registry);
 
 // HorizontalPodAutoscaler and LimitRange (hpa_strategy.cc, issue 22).
 void registerPolicyStrategies(StrategyRegistry& table);
+// Issue 20's kinds: Ingress, IngressClass, NetworkPolicy, RuntimeClass
+// (networking_strategy.cc); webhook configurations and APIService
+// (webhook_config_strategy.cc).
+StrategyPtr newNetworkingStrategy();
+StrategyPtr newWebhookConfigurationStrategy(bool mutating);
+StrategyPtr newAPIServiceStrategy();
+void registerExtensionStrategies(StrategyRegistry& table);
+
 // Registers every built-in kind's strategy in `table`; `services` is the Service strategy
 // (its allocators are also the registry's, for the `kubernetes` Service).
 void registerBuiltinStrategies(StrategyRegistry& table, const RegistryOptions& options,

@@ -88,6 +88,7 @@ void registerBuiltinStrategies(StrategyRegistry& table, const RegistryOptions& o
       "certificates.k8s.io", "certificatesigningrequests",
       newCertificateSigningRequestStrategy(options.sign_csr, options.sign_client_csr, registry));
   registerStorageStrategies(table, registry);
+  registerExtensionStrategies(table);
 }
 
 }  // namespace skiff::master::api

@@ -163,6 +163,7 @@ Result<WriteResult> Registry::writeUpdated(const ResourceInfo& r, const std::str
     if (!errs.empty()) return invalidError(r, name, errs);
     SKIFF_TRY(strategy->admitUpdate(r, next, old));
     SKIFF_TRY(strategy->admitUpdateBy(r, next, old, opts));
+    SKIFF_TRY(runMutatingAdmission(r, ns, next, &old, opts, *strategy));
     SKIFF_TRY(runAdmission(r, ns, next, &old, opts));
   }
   // Field ownership; an apply was already merged by serverSideApply.

@@ -42,12 +42,13 @@ class AdmissionPlugin {
   // Ok to admit; an Error (Forbidden, Invalid, InternalError) rejects the write with nothing
   // stored. Called concurrently from request threads.
   virtual Result<void> validate(const AdmissionAttributes& attrs, AdmissionNotes& notes) = 0;
-  // Mutating admission (LimitRanger's defaults), run on creates before every plugin's validate;
-  // `obj` is the object about to be stored (attrs.object points at it). Default: nothing.
+  // The mutating phase (LimitRanger's defaults, RuntimeClass, mutating admission webhooks), before
+  // any plugin's validate: may change `obj` (attrs.object points to it); the registry validates the
+  // kind again when it changed. Default: nothing.
   virtual Result<void> admit(const AdmissionAttributes& attrs, nlohmann::json& obj,
                              AdmissionNotes& notes) {
     (void)attrs, (void)obj, (void)notes;
-    return {};
+    return ok();
   }
 };
 

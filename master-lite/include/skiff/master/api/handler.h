@@ -67,6 +67,24 @@ struct HttpResponse {
   std::optional<ProxyTarget> proxy;
 };
 
+// APIService aggregation (apiregistration.k8s.io/v1, src/aggregator/): the group-versions
+// other servers serve, their discovery, and the proxy to them. Thread-safe.
+class ApiAggregator {
+ public:
+  virtual ~ApiAggregator() = default;
+  // Whether group/version is served by an APIService with a service reference (and not by
+  // this server).
+  virtual bool serves(const std::string& group, const std::string& version) = 0;
+  // The aggregated groups, preferred version first: what /apis adds.
+  virtual std::vector<GroupInfo> groups() = 0;
+  // The backend's APIResourceList of group/version, as last fetched; null when unknown.
+  virtual nlohmann::json resourceList(const std::string& group, const std::string& version) = 0;
+  // The request forwarded to the backend of group/version, its answer relayed. `user` is sent
+  // as X-Remote-User/X-Remote-Group, as kube-aggregator does.
+  virtual HttpResponse proxy(const HttpRequest& req, const std::string& group,
+                             const std::string& version, const UserInfo& user) = 0;
+};
+
 struct HandlerOptions {
   std::string server_address = "127.0.0.1:6443";  // for /api serverAddressByClientCIDRs
   std::size_t max_body_bytes = 3u << 20;
@@ -78,6 +96,8 @@ struct HandlerOptions {
   std::shared_ptr<const serviceaccount::TokenIssuer> service_account_tokens;
   std::string jwks_uri;
   bool anonymous_auth = true;  // see ApiServerOptions::anonymous_auth
+  // APIService aggregation; null = none.
+  std::shared_ptr<ApiAggregator> aggregator;
 };
 
 // What the audit log records about one request; the handler fills it in as it serves it

@@ -238,12 +238,13 @@ class Registry {
   Result<void> admitNamespaceLifecycle(const ResourceInfo& r, const std::string& ns,
                                        const json& obj);
   json present(const ResourceInfo& r, json obj, std::int64_t rev) const;
+  // The plugins' mutating phase, then the kind's validation again if the object changed
+  // (admission.cc).
+  Result<void> runMutatingAdmission(const ResourceInfo& r, const std::string& ns, json& obj,
+                                    const json* old, const WriteOptions& opts, Strategy& strategy);
   // The admission plugins in order; the first rejection wins (admission.cc).
   Result<void> runAdmission(const ResourceInfo& r, const std::string& ns, const json& obj,
                             const json* old, const WriteOptions& opts);
-  // The plugins' mutating phase on create (AdmissionPlugin::admit), before runAdmission.
-  Result<void> runMutatingAdmission(const ResourceInfo& r, const std::string& ns, json& obj,
-                                    const WriteOptions& opts);
 };
 
 // The wire line of a watch item: {"type":"ADDED","object":{...}}\n

@@ -1,0 +1,28 @@
+#pragma once
+
+// One webhook call: where its clientConfig points (a URL, or a Service resolved to one of its
+// endpoints through the store), the AdmissionReview v1 POST with the webhook's timeout, and
+// the checks of the answer's envelope. Also used for APIService backends (resolveService).
+
+#include <chrono>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "https_post.h"
+#include "skiff/master/api/registry.h"
+
+namespace skiff::master::admission::webhook {
+
+// A Service port -> an endpoint's address and port (the Endpoints object's subset whose port
+// carries the Service port's name), verified as `<name>.<ns>.svc`. Errors as upstream's
+// resolver: `service "x" not found`, `no endpoints available for service "x"`.
+Result<HttpsTarget> resolveService(api::Registry& registry, const std::string& ns,
+                                   const std::string& name, int port);
+
+// Posts `request` (an AdmissionReview request) to the webhook `spec` and returns its
+// `response`. Errors are the text after `failed calling webhook "<name>": `.
+Result<nlohmann::json> callWebhook(api::Registry& registry, const nlohmann::json& spec,
+                                   const nlohmann::json& request);
+
+}  // namespace skiff::master::admission::webhook

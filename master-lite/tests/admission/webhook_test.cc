@@ -1,0 +1,459 @@
+// Admission webhooks against a small in-test HTTPS server (Boost.Beast, a throwaway CA made
+// with the openssl CLI): deny and patch through a Service and a URL, caBundle verification,
+// failurePolicy Ignore/Fail, timeouts, selectors, reinvocation.
+#include "skiff/master/admission/webhook.h"
+
+#include "skiff/master/admission/runtimeclass.h"
+#include "skiff/master/aggregator/aggregator.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "skiff/common/base64.h"
+#include "skiff/common/file.h"
+
+namespace skiff::master::admission {
+namespace {
+
+using json = nlohmann::json;
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+
+// An HTTPS server on 127.0.0.1 answering POSTs with handler(path, AdmissionReview).
+class HookServer {
+ public:
+  using Handler = std::function<json(const std::string& path, const json& review)>;
+  HookServer(const std::string& cert, const std::string& key, Handler h)
+      : ctx_(ssl::context::tls_server), acceptor_(io_), handler_(std::move(h)) {
+    ctx_.use_certificate_chain_file(cert);
+    ctx_.use_private_key_file(key, ssl::context::pem);
+    tcp::endpoint ep(net::ip::make_address("127.0.0.1"), 0);
+    acceptor_.open(ep.protocol());
+    acceptor_.set_option(tcp::acceptor::reuse_address(true));
+    acceptor_.bind(ep);
+    acceptor_.listen();
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~HookServer() {
+    stop_ = true;
+    try {  // wake the blocking accept
+      net::io_context io;
+      tcp::socket s(io);
+      s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+    } catch (...) {
+    }
+    thread_.join();
+    for (auto& t : conns_) t.join();
+  }
+  int port() const { return port_; }
+  int calls(const std::string& path) {
+    std::lock_guard lock(mu_);
+    return counts_[path];
+  }
+
+ private:
+  void loop() {
+    while (!stop_) {
+      tcp::socket sock(io_);
+      boost::system::error_code ec;
+      acceptor_.accept(sock, ec);
+      if (ec || stop_) break;
+      conns_.emplace_back([this, s = std::move(sock)]() mutable { serve(std::move(s)); });
+    }
+  }
+  void serve(tcp::socket sock) {
+    try {
+      beast::ssl_stream<tcp::socket> stream(std::move(sock), ctx_);
+      stream.handshake(ssl::stream_base::server);
+      beast::flat_buffer buf;
+      http::request<http::string_body> req;
+      http::read(stream, buf, req);
+      std::string path(req.target());
+      path = path.substr(0, path.find('?'));
+      {
+        std::lock_guard lock(mu_);
+        ++counts_[path];
+      }
+      json answer = handler_(path, json::parse(req.body(), nullptr, false));
+      http::response<http::string_body> res{http::status::ok, 11};
+      res.set(http::field::content_type, "application/json");
+      res.body() = answer.is_string() ? answer.get<std::string>() : answer.dump();
+      res.prepare_payload();
+      http::write(stream, res);
+      beast::error_code ignored;
+      stream.shutdown(ignored);
+    } catch (...) {
+    }
+  }
+
+  net::io_context io_;
+  ssl::context ctx_;
+  tcp::acceptor acceptor_;
+  Handler handler_;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::vector<std::thread> conns_;
+  std::mutex mu_;
+  std::map<std::string, int> counts_;
+};
+
+json allow(const json& review, json patch = json()) {
+  json resp = {{"uid", review["request"]["uid"]}, {"allowed", true}};
+  if (!patch.is_null()) {
+    resp["patchType"] = "JSONPatch";
+    resp["patch"] = base64Encode(patch.dump());
+  }
+  return {{"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}, {"response", resp}};
+}
+
+json deny(const json& review, const std::string& message) {
+  return {{"apiVersion", "admission.k8s.io/v1"},
+          {"kind", "AdmissionReview"},
+          {"response",
+           {{"uid", review["request"]["uid"]},
+            {"allowed", false},
+            {"status", {{"code", 403}, {"message", message}}}}}};
+}
+
+class WebhookTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/skiff-webhook-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    std::string d = dir_;
+    std::string cmd =
+        "cd " + d +
+        " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout ca.key -out ca.crt -days 1 -subj /CN=test-ca && "
+        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout srv.key "
+        "-out srv.csr -subj /CN=hook.default.svc && "
+        "printf 'subjectAltName=DNS:hook.default.svc,IP:127.0.0.1' > ext.cnf && "
+        "openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out srv.crt "
+        "-days 1 -extfile ext.cnf && "
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout other.key -out other.crt -days 1 -subj /CN=other-ca) >/dev/null 2>&1";
+    ASSERT_EQ(std::system(("(" + cmd).c_str()), 0);
+    ca_ = base64Encode(*readFile(d + "/ca.crt", 1 << 20));
+    other_ca_ = base64Encode(*readFile(d + "/other.crt", 1 << 20));
+    store::Options so;
+    so.fsync_every_write = false;
+    auto s = store::openSqliteStore(d + "/db", so);
+    ASSERT_TRUE(s);
+    store_ = std::move(s).value();
+    reg_ = std::make_unique<api::Registry>(*store_, api::RegistryOptions{});
+    ASSERT_TRUE(reg_->bootstrap("192.0.2.10", 6443));
+    reg_->addAdmissionPlugin(newWebhookAdmission(*reg_));
+    opts_.user = {"admin", {"system:masters"}};
+    server_ = std::make_unique<HookServer>(
+        d + "/srv.crt", d + "/srv.key",
+        [this](const std::string& p, const json& r) { return handle(p, r); });
+  }
+  void TearDown() override {
+    server_.reset();
+    reg_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  json handle(const std::string& path, const json& review) {
+    if (path == "/apis/example.com/v1")
+      return {{"kind", "APIResourceList"},
+              {"apiVersion", "v1"},
+              {"groupVersion", "example.com/v1"},
+              {"resources", json::array({{{"name", "widgets"},
+                                          {"singularName", "widget"},
+                                          {"namespaced", true},
+                                          {"kind", "Widget"},
+                                          {"verbs", {"get", "list"}}}})}};
+    if (path.rfind("/apis/example.com/v1/", 0) == 0)
+      return {{"kind", "WidgetList"}, {"apiVersion", "example.com/v1"}, {"items", json::array()}};
+    const json& pod = review["request"]["object"];
+    if (path == "/validate") {
+      if (pod["metadata"]["name"] == "bad") return deny(review, "no pods named bad");
+      return allow(review);
+    }
+    if (path == "/mutate")
+      return allow(
+          review,
+          json::array(
+              {{{"op", "add"}, {"path", "/metadata/labels"}, {"value", {{"mutated", "yes"}}}}}));
+    if (path == "/hang") {
+      std::this_thread::sleep_for(std::chrono::seconds(3));
+      return allow(review);
+    }
+    if (path == "/garbage") return "this is not json";
+    if (path == "/second") {
+      if (pod["metadata"].contains("annotations")) return allow(review);
+      return allow(
+          review,
+          json::array(
+              {{{"op", "add"}, {"path", "/metadata/annotations"}, {"value", {{"second", "1"}}}}}));
+    }
+    return allow(review);
+  }
+
+  const api::ResourceInfo& res(const std::string& g, const std::string& r) {
+    return *api::findResource(g, "v1", r);
+  }
+  json hook(const std::string& name, const std::string& path, json extra = json::object()) {
+    json w = {{"name", name},
+              {"clientConfig",
+               {{"url", "https://127.0.0.1:" + std::to_string(server_->port()) + path},
+                {"caBundle", ca_}}},
+              {"rules", json::array({{{"operations", {"CREATE", "UPDATE"}},
+                                      {"apiGroups", {""}},
+                                      {"apiVersions", {"v1"}},
+                                      {"resources", {"pods"}}}})},
+              {"sideEffects", "None"},
+              {"admissionReviewVersions", {"v1"}}};
+    w.update(extra);
+    return w;
+  }
+  void configure(bool mutating, json hooks) {
+    std::string r = mutating ? "mutatingwebhookconfigurations" : "validatingwebhookconfigurations";
+    auto c = reg_->create(
+        res("admissionregistration.k8s.io", r), "",
+        {{"metadata", {{"name", "cfg-" + std::to_string(++n_)}}}, {"webhooks", std::move(hooks)}},
+        opts_);
+    ASSERT_TRUE(c) << c.error().message();
+  }
+  // A Service "hook" in default whose Endpoints are the test server.
+  void hookService() {
+    auto svc = reg_->create(
+        res("", "services"), "default",
+        {{"metadata", {{"name", "hook"}}},
+         {"spec", {{"ports", json::array({{{"port", 443}, {"targetPort", server_->port()}}})}}}},
+        opts_);
+    ASSERT_TRUE(svc) << svc.error().message();
+    auto eps = reg_->create(
+        res("", "endpoints"), "default",
+        {{"metadata", {{"name", "hook"}}},
+         {"subsets", json::array({{{"addresses", json::array({{{"ip", "127.0.0.1"}}})},
+                                   {"ports", json::array({{{"port", server_->port()}}})}}})}},
+        opts_);
+    ASSERT_TRUE(eps) << eps.error().message();
+  }
+  Result<api::WriteResult> createPod(const std::string& name, json labels = json::object()) {
+    json pod = {{"metadata", {{"name", name}}},
+                {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "busybox"}}})}}}};
+    if (!labels.empty()) pod["metadata"]["labels"] = labels;
+    return reg_->create(res("", "pods"), "default", pod, opts_);
+  }
+
+  std::string dir_, ca_, other_ca_;
+  store::StorePtr store_;
+  std::unique_ptr<api::Registry> reg_;
+  api::WriteOptions opts_;
+  std::unique_ptr<HookServer> server_;
+  int n_ = 0;
+};
+
+TEST_F(WebhookTest, ValidatingWebhookThroughAServiceDenies) {
+  hookService();
+  json w = hook("deny.example.com", "");
+  w["clientConfig"] = {
+      {"service", {{"namespace", "default"}, {"name", "hook"}, {"path", "/validate"}}},
+      {"caBundle", ca_}};
+  configure(false, json::array({w}));
+  auto bad = createPod("bad");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message(),
+            "admission webhook \"deny.example.com\" denied the request: no pods named bad");
+  EXPECT_TRUE(bad.error().is(ErrorCode::Forbidden));
+  EXPECT_FALSE(reg_->get(res("", "pods"), "default", "bad"));
+  auto good = createPod("good");
+  ASSERT_TRUE(good) << good.error().message();
+  EXPECT_EQ(server_->calls("/validate"), 2);
+}
+
+TEST_F(WebhookTest, MutatingWebhookPatchesBeforeStorage) {
+  configure(true, json::array({hook("label.example.com", "/mutate")}));
+  auto p = createPod("p");
+  ASSERT_TRUE(p) << p.error().message();
+  EXPECT_EQ(p->object["metadata"]["labels"]["mutated"], "yes");
+  auto stored = reg_->get(res("", "pods"), "default", "p");
+  ASSERT_TRUE(stored);
+  EXPECT_EQ((*stored)["metadata"]["labels"]["mutated"], "yes");
+}
+
+TEST_F(WebhookTest, FailurePolicyIgnoreAndFailWhenTheWebhookIsDown) {
+  int dead = 0;
+  {
+    net::io_context io;
+    tcp::acceptor a(io, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    dead = a.local_endpoint().port();
+  }
+  json down = hook("down.example.com", "/x", {{"failurePolicy", "Ignore"}});
+  down["clientConfig"]["url"] = "https://127.0.0.1:" + std::to_string(dead) + "/x";
+  configure(false, json::array({down}));
+  ASSERT_TRUE(createPod("ignored"));
+  down["name"] = "fail.example.com";
+  down["failurePolicy"] = "Fail";
+  configure(false, json::array({down}));
+  auto r = createPod("failed");
+  ASSERT_FALSE(r);
+  std::string port = std::to_string(dead);
+  EXPECT_EQ(r.error().message(),
+            "Internal error occurred: failed calling webhook \"fail.example.com\": failed to call "
+            "webhook: Post \"https://127.0.0.1:" +
+                port + "/x?timeout=10s\": dial tcp 127.0.0.1:" + port +
+                ": connect: connection refused");
+  EXPECT_TRUE(r.error().is(ErrorCode::Internal));
+}
+
+TEST_F(WebhookTest, AHangingWebhookCostsAtMostItsTimeout) {
+  configure(false, json::array({hook("hang.example.com", "/hang", {{"timeoutSeconds", 1}})}));
+  auto start = std::chrono::steady_clock::now();
+  auto r = createPod("slow");
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("/hang?timeout=1s\": context deadline exceeded"),
+            std::string::npos)
+      << r.error().message();
+  EXPECT_LT(took, std::chrono::milliseconds(2000));
+}
+
+TEST_F(WebhookTest, CaBundleIsVerifiedAndGarbageIsAFailure) {
+  json wrong = hook("ca.example.com", "/validate");
+  wrong["clientConfig"]["caBundle"] = other_ca_;
+  configure(false, json::array({wrong}));
+  auto r = createPod("p");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("x509: certificate signed by unknown authority"),
+            std::string::npos)
+      << r.error().message();
+  EXPECT_EQ(server_->calls("/validate"), 0);
+}
+
+TEST_F(WebhookTest, GarbageAnswerIsAnInternalError) {
+  configure(false, json::array({hook("garbage.example.com", "/garbage")}));
+  auto r = createPod("p");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(),
+            "Internal error occurred: failed calling webhook \"garbage.example.com\": received "
+            "invalid webhook response: the response is not JSON");
+}
+
+TEST_F(WebhookTest, SelectorsAndRulesDecideWhoIsCalled) {
+  configure(false,
+            json::array({hook("obj.example.com", "/validate",
+                              {{"objectSelector", {{"matchLabels", {{"hooked", "yes"}}}}}}),
+                         hook("ns.example.com", "/validate",
+                              {{"namespaceSelector", {{"matchLabels", {{"team", "x"}}}}}})}));
+  ASSERT_TRUE(createPod("bad"));  // neither selector matches: not called
+  EXPECT_EQ(server_->calls("/validate"), 0);
+  auto r = createPod("bad", {{"hooked", "yes"}});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(server_->calls("/validate"), 1);
+  // A ConfigMap is not in the rules.
+  ASSERT_TRUE(
+      reg_->create(res("", "configmaps"), "default", {{"metadata", {{"name", "bad"}}}}, opts_));
+  EXPECT_EQ(server_->calls("/validate"), 1);
+}
+
+TEST_F(WebhookTest, ReinvocationIfNeeded) {
+  configure(true,
+            json::array({hook("a.example.com", "/mutate", {{"reinvocationPolicy", "IfNeeded"}}),
+                         hook("b.example.com", "/second")}));
+  auto p = createPod("p");
+  ASSERT_TRUE(p) << p.error().message();
+  EXPECT_EQ(p->object["metadata"]["annotations"]["second"], "1");
+  EXPECT_EQ(server_->calls("/mutate"), 2);  // b changed the object after a saw it
+  EXPECT_EQ(server_->calls("/second"), 1);
+}
+
+TEST_F(WebhookTest, MatchConditionsAreAcceptedWithAWarning) {
+  api::AdmissionNotes notes;
+  api::WriteOptions o = opts_;
+  o.notes = &notes;
+  json w = hook("cel.example.com", "/validate");
+  w["matchConditions"] = json::array({{{"name", "not-bad"}, {"expression", "true"}}});
+  auto c = reg_->create(res("admissionregistration.k8s.io", "validatingwebhookconfigurations"), "",
+                        {{"metadata", {{"name", "cel"}}}, {"webhooks", json::array({w})}}, o);
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(notes.warnings.size(), 1u);
+  EXPECT_NE(notes.warnings[0].find("skiff does not evaluate CEL"), std::string::npos);
+  EXPECT_FALSE(createPod("bad"));  // called as if the conditions matched
+}
+
+TEST_F(WebhookTest, RuntimeClassAdmissionSetsOverheadAndRejectsUnknownClasses) {
+  reg_->addAdmissionPlugin(newRuntimeClassAdmission(*reg_));
+  ASSERT_TRUE(reg_->create(res("node.k8s.io", "runtimeclasses"), "",
+                           {{"metadata", {{"name", "runc"}}},
+                            {"handler", "runc"},
+                            {"overhead", {{"podFixed", {{"memory", "10Mi"}}}}},
+                            {"scheduling", {{"nodeSelector", {{"runtime", "runc"}}}}}},
+                           opts_));
+  json pod = {{"metadata", {{"name", "p"}}},
+              {"spec",
+               {{"runtimeClassName", "runc"},
+                {"containers", json::array({{{"name", "c"}, {"image", "busybox"}}})}}}};
+  auto ok = reg_->create(res("", "pods"), "default", pod, opts_);
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_EQ(ok->object["spec"]["overhead"]["memory"], "10Mi");
+  EXPECT_EQ(ok->object["spec"]["nodeSelector"]["runtime"], "runc");
+  pod["metadata"]["name"] = "q";
+  pod["spec"]["runtimeClassName"] = "gvisor";
+  auto bad = reg_->create(res("", "pods"), "default", pod, opts_);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message(),
+            "pods \"q\" is forbidden: pod rejected: RuntimeClass \"gvisor\" not found");
+  EXPECT_TRUE(bad.error().is(ErrorCode::Forbidden));
+}
+
+TEST_F(WebhookTest, AggregatorProbesAndProxiesAnAPIService) {
+  hookService();
+  json apisvc = {{"metadata", {{"name", "v1.example.com"}}},
+                 {"spec",
+                  {{"group", "example.com"},
+                   {"version", "v1"},
+                   {"groupPriorityMinimum", 100},
+                   {"versionPriority", 10},
+                   {"caBundle", ca_},
+                   {"service", {{"namespace", "default"}, {"name", "hook"}}}}}};
+  ASSERT_TRUE(reg_->create(res("apiregistration.k8s.io", "apiservices"), "", apisvc, opts_));
+  auto agg = aggregator::newApiAggregator(*reg_, std::chrono::seconds(1));
+  std::string available;
+  for (int i = 0; i < 50 && available != "True"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto a = reg_->get(res("apiregistration.k8s.io", "apiservices"), "", "v1.example.com");
+    ASSERT_TRUE(a);
+    for (const auto& c : (*a)["status"].value("conditions", json::array()))
+      if (c["type"] == "Available") available = c["status"];
+  }
+  EXPECT_EQ(available, "True");
+  EXPECT_TRUE(agg->serves("example.com", "v1"));
+  EXPECT_FALSE(agg->serves("apps", "v1"));
+  auto groups = agg->groups();
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].name, "example.com");
+  EXPECT_EQ(agg->resourceList("example.com", "v1")["resources"][0]["name"], "widgets");
+  api::HttpRequest req;
+  req.method = "GET";
+  req.target = "/apis/example.com/v1/namespaces/default/widgets";
+  api::HttpResponse r = agg->proxy(req, "example.com", "v1", opts_.user);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body)["kind"], "WidgetList");
+}
+
+}  // namespace
+}  // namespace skiff::master::admission

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Admission webhooks and APIService aggregation with real kubectl (issue 20). A small HTTPS
+# server (hook_server.py, certificate from a throwaway CA) runs in the quickstart's network
+# namespace, reached through a selectorless Service with Endpoints, or through a URL:
+#   - a validating webhook denies pods named bad*, with upstream's message;
+#   - a mutating webhook labels pods (JSONPatch), on server dry run and in the store;
+#   - with the server down, failurePolicy Ignore admits and Fail rejects with upstream's text;
+#   - an APIService proxied to the server becomes Available, appears in `kubectl
+#     api-resources` and answers `kubectl get`.
+# Brings up scripts/quickstart under its own name with the built binaries.
+set -euo pipefail
+B=${SKIFF_BINARY_DIR:?}
+S=${SKIFF_SOURCE_DIR:?}
+[ "$(id -u)" = 0 ] || { echo "FAIL: needs root (netns, cgroups)"; exit 1; }
+export SKIFF_QUICKSTART_NAME=skiff-qs-ext SKIFF_QUICKSTART_SKIP_DEPS=1 SKIFF_QUICKSTART_BIN_DIR=$B
+QS=$S/scripts/quickstart
+NS=$SKIFF_QUICKSTART_NAME
+KC=/run/$NS/admin.kubeconfig
+NODE_IP=10.250.0.1
+PORT=8443
+D=$(mktemp -d /tmp/skiff-ext-e2e.XXXXXX)
+SERVER_PID=
+stop_server() {
+  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  SERVER_PID=
+}
+trap 'stop_server; "$QS" --down >/dev/null 2>&1 || true; rm -rf "$D"' EXIT
+fail() {
+  echo "FAIL: $*"
+  echo "--- master log"; tail -30 "/run/$NS/master.log" 2>/dev/null || true
+  echo "--- hook server"; tail -20 "$D/server.log" 2>/dev/null || true
+  exit 1
+}
+K() { ip netns exec "$NS" kubectl --kubeconfig "$KC" --request-timeout 30s "$@"; }
+until_ok() { local t=$1; shift; local end=$((SECONDS + t)); until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $end ] && return 1; sleep 1; done; }
+start_server() {
+  ip netns exec "$NS" python3 "$S/tests/e2e/extensibility/hook_server.py" "$NODE_IP" "$PORT" \
+    "$D/srv.crt" "$D/srv.key" >>"$D/server.log" 2>&1 &
+  SERVER_PID=$!
+  until_ok 10 ip netns exec "$NS" curl -sk --max-time 2 "https://$NODE_IP:$PORT/apis/demo.skiff.io/v1" \
+    || fail "hook server did not start"
+}
+
+echo "== certificates"
+(cd "$D" &&
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key \
+    -out ca.crt -days 1 -subj /CN=e2e-hook-ca &&
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout srv.key \
+    -out srv.csr -subj /CN=hook.webhook-e2e.svc &&
+  printf 'subjectAltName=DNS:hook.webhook-e2e.svc,IP:%s\n' "$NODE_IP" >ext.cnf &&
+  openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out srv.crt -days 1 \
+    -extfile ext.cnf) >/dev/null 2>&1 || fail "openssl"
+CA=$(base64 -w0 "$D/ca.crt")
+
+echo "== quickstart"
+"$QS" >"$D/qs.log" 2>&1 || { cat "$D/qs.log"; fail "quickstart failed"; }
+start_server
+
+echo "== webhook configurations through a Service"
+K apply -f - >/dev/null <<YAML || fail "apply service and configurations"
+apiVersion: v1
+kind: Namespace
+metadata: {name: webhook-e2e}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: hooked, labels: {webhook-e2e: "on"}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: hook, namespace: webhook-e2e}
+spec:
+  ports: [{port: 443, targetPort: $PORT}]
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: hook, namespace: webhook-e2e}
+subsets:
+- addresses: [{ip: $NODE_IP}]
+  ports: [{port: $PORT}]
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: deny-bad}
+webhooks:
+- name: deny.e2e.skiff.io
+  clientConfig:
+    service: {namespace: webhook-e2e, name: hook, path: /validate}
+    caBundle: $CA
+  rules: [{operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [pods]}]
+  namespaceSelector: {matchLabels: {webhook-e2e: "on"}}
+  sideEffects: None
+  admissionReviewVersions: [v1]
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata: {name: label-pods}
+webhooks:
+- name: label.e2e.skiff.io
+  clientConfig:
+    service: {namespace: webhook-e2e, name: hook, path: /mutate}
+    caBundle: $CA
+  rules: [{operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [pods]}]
+  namespaceSelector: {matchLabels: {webhook-e2e: "on"}}
+  sideEffects: None
+  admissionReviewVersions: [v1]
+YAML
+K get validatingwebhookconfigurations deny-bad -o jsonpath='{.webhooks[0].failurePolicy} {.webhooks[0].timeoutSeconds}' \
+  | grep -qx 'Fail 10' || fail "webhook defaults: $(K get validatingwebhookconfigurations deny-bad -o yaml)"
+K get mutatingwebhookconfigurations | grep -q '^label-pods  *1 ' || fail "WEBHOOKS column: $(K get mutatingwebhookconfigurations)"
+
+out=$(K run bad1 -n hooked --image=busybox --restart=Never 2>&1) && fail "pod bad1 was admitted"
+grep -qF 'admission webhook "deny.e2e.skiff.io" denied the request: pods named bad* are not welcome' <<<"$out" \
+  || fail "deny message: $out"
+echo "denied: $out"
+lbl=$(K run good1 -n hooked --image=busybox --restart=Never --dry-run=server -o jsonpath='{.metadata.labels.webhook}') \
+  || fail "dry-run create of good1"
+[ "$lbl" = mutated ] || fail "dry run not mutated: '$lbl'"
+K run good2 -n hooked --image=busybox --restart=Never --command -- sleep 600 >/dev/null || fail "create good2"
+[ "$(K get pod good2 -n hooked -o jsonpath='{.metadata.labels.webhook}')" = mutated ] || fail "stored pod not mutated"
+K run bad2 -n default --image=busybox --restart=Never --dry-run=server >/dev/null \
+  || fail "namespaceSelector: a pod outside the selected namespaces was sent to the webhook"
+
+echo "== failurePolicy with the webhook down"
+stop_server
+K apply -f - >/dev/null <<YAML || fail "apply URL configurations"
+apiVersion: v1
+kind: Namespace
+metadata: {name: ns-ignore, labels: {webhook-e2e: ignore}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: ns-fail, labels: {webhook-e2e: fail}}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: down}
+webhooks:
+- name: ignore.e2e.skiff.io
+  clientConfig: {url: "https://$NODE_IP:$PORT/validate", caBundle: $CA}
+  rules: [{operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [pods]}]
+  namespaceSelector: {matchLabels: {webhook-e2e: ignore}}
+  failurePolicy: Ignore
+  timeoutSeconds: 2
+  sideEffects: None
+  admissionReviewVersions: [v1]
+- name: fail.e2e.skiff.io
+  clientConfig: {url: "https://$NODE_IP:$PORT/validate", caBundle: $CA}
+  rules: [{operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [pods]}]
+  namespaceSelector: {matchLabels: {webhook-e2e: fail}}
+  failurePolicy: Fail
+  timeoutSeconds: 2
+  sideEffects: None
+  admissionReviewVersions: [v1]
+YAML
+K run p1 -n ns-ignore --image=busybox --restart=Never --dry-run=server >/dev/null || fail "Ignore did not admit"
+out=$(K run p1 -n ns-fail --image=busybox --restart=Never --dry-run=server 2>&1) && fail "Fail admitted"
+grep -qF "Internal error occurred: failed calling webhook \"fail.e2e.skiff.io\": failed to call webhook: Post \"https://$NODE_IP:$PORT/validate?timeout=2s\": dial tcp $NODE_IP:$PORT: connect: connection refused" <<<"$out" \
+  || fail "Fail message: $out"
+echo "rejected: $out"
+
+echo "== APIService"
+start_server
+K apply -f - >/dev/null <<YAML || fail "apply APIService"
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1.demo.skiff.io}
+spec:
+  group: demo.skiff.io
+  version: v1
+  groupPriorityMinimum: 1000
+  versionPriority: 15
+  service: {namespace: webhook-e2e, name: hook}
+  caBundle: $CA
+YAML
+K wait --for=condition=Available apiservice/v1.demo.skiff.io --timeout=60s >/dev/null \
+  || fail "APIService not Available: $(K get apiservice v1.demo.skiff.io -o yaml)"
+K get apiservice v1.demo.skiff.io | grep -q 'webhook-e2e/hook  *True' || fail "APIService columns: $(K get apiservice v1.demo.skiff.io)"
+K api-resources | grep -qw gadgets || fail "gadgets not in api-resources: $(K api-resources | tail -5)"
+got=$(K get gadgets -n default) || fail "kubectl get gadgets: $got"
+grep -q '^g1  *green' <<<"$got" || fail "kubectl get gadgets printed: $got"
+[ "$(K get gadgets -n default -o jsonpath='{.items[0].metadata.name}')" = g1 ] || fail "-o jsonpath through the proxy"
+echo "$got"
+echo "PASS"
