@@ -15,6 +15,7 @@
 #include "skiff/master/api/handler.h"
 #include "skiff/master/api/registry.h"
 #include "skiff/master/api/reviews.h"
+#include "skiff/master/apiextensions/apiextensions.h"
 #include "skiff/master/audit/auditor.h"
 #include "skiff/master/pki.h"
 #include "skiff/master/rbac/bootstrap_policy.h"
@@ -144,6 +145,7 @@ class ApiServerImpl : public ApiServer {
   void stop() override {
     if (stopped_.exchange(true)) return;
     if (server_) server_->stop();
+    if (crds_) crds_->stop();
   }
   ~ApiServerImpl() override { stop(); }
 
@@ -185,6 +187,8 @@ class ApiServerImpl : public ApiServer {
     SKIFF_LOG_INFO(
         lg(), "Bootstrap RBAC policy reconciled", skiff::log::kv("created", policy.created),
         skiff::log::kv("updated", policy.updated), skiff::log::kv("unchanged", policy.unchanged));
+    // CustomResourceDefinitions: names, Established, serving and cleanup (apiextensions).
+    crds_ = apiextensions::startCrdController(*registry_);
     SKIFF_ASSIGN_OR_RETURN(auditor_, setUpAdmissionAndAudit(o, *registry_));
     client_ = api::newInProcessClient(*registry_);
     // kube-system/kube-dns: the cluster DNS address each agent serves node-locally (issue 18).
@@ -234,6 +238,7 @@ class ApiServerImpl : public ApiServer {
  private:
   store::StorePtr store_;
   std::unique_ptr<api::Registry> registry_;
+  std::unique_ptr<apiextensions::CrdController> crds_;  // stopped before the registry goes
   std::unique_ptr<ApiClient> client_;
   std::unique_ptr<api::Authenticator> authn_;
   std::unique_ptr<audit::Auditor> auditor_;  // outlives the handler and the server

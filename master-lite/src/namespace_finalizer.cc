@@ -46,7 +46,8 @@ class Finalizer : public NamespaceFinalizer {
       if (std::find(fin.begin(), fin.end(), "kubernetes") == fin.end()) continue;
       std::string name = meta.value("name", "");
       bool remaining = false;
-      for (const auto& r : api::allResources()) {
+      for (const api::ResourceInfo* rp : api::servedResources()) {
+        const api::ResourceInfo& r = *rp;
         if (!r.namespaced || r.version != r.storage_version || r.group == "extensions") continue;
         GroupVersionResource g{r.group, r.version, r.resource};
         auto items = client_.list(g, name, {});

@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include "custom_resource_table.h"
+
 namespace skiff::master::api {
 namespace {
 
@@ -59,6 +61,15 @@ void addAccessResources(std::vector<ResourceInfo>& v) {
          false);
   review(az, "selfsubjectrulesreviews", "selfsubjectrulesreview", "SelfSubjectRulesReview", false);
   review(az, "subjectaccessreviews", "subjectaccessreview", "SubjectAccessReview", false);
+}
+
+// apiextensions.k8s.io: CustomResourceDefinitions (the resources they define are served from
+// the live table, custom_resource_table.cc).
+void addApiExtensionsResources(std::vector<ResourceInfo>& v) {
+  v.push_back(make("apiextensions.k8s.io", "v1", "customresourcedefinitions",
+                   "customresourcedefinition", "CustomResourceDefinition", false, {"crd", "crds"},
+                   {"api-extensions"},
+                   {status("apiextensions.k8s.io", "v1", "CustomResourceDefinition")}, true));
 }
 
 std::vector<ResourceInfo> build() {
@@ -142,6 +153,7 @@ std::vector<ResourceInfo> build() {
   v.push_back(make("scheduling.k8s.io", "v1", "priorityclasses", "priorityclass", "PriorityClass",
                    false, {"pc"}, {}, {}));
   addAccessResources(v);
+  addApiExtensionsResources(v);
   return v;
 }
 
@@ -178,6 +190,7 @@ const std::vector<GroupInfo>& allGroups() {
       {"authentication.k8s.io", {"v1"}},
       {"authorization.k8s.io", {"v1"}},
       {"rbac.authorization.k8s.io", {"v1"}},
+      {"apiextensions.k8s.io", {"v1"}},
   };
   return g;
 }
@@ -190,7 +203,7 @@ const ResourceInfo* findResource(const std::string& group, const std::string& ve
     return m;
   }();
   auto it = index.find(group + "/" + version + "/" + resource);
-  return it == index.end() ? nullptr : it->second;
+  return it == index.end() ? findCustomResource(group, version, resource) : it->second;
 }
 
 const ResourceInfo* findByKind(const std::string& group, const std::string& version,
@@ -198,7 +211,7 @@ const ResourceInfo* findByKind(const std::string& group, const std::string& vers
   for (const auto& r : allResources()) {
     if (r.group == group && r.version == version && r.kind == kind) return &r;
   }
-  return nullptr;
+  return findCustomResourceByKind(group, version, kind);
 }
 
 }  // namespace skiff::master::api

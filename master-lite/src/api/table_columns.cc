@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "skiff/master/api/tables.h"
+#include "skiff/master/apiextensions/apiextensions.h"
 
 namespace skiff::master::api {
 namespace {
@@ -232,6 +233,7 @@ const std::map<std::string, std::vector<Col>> kColumnsByKind{
 }  // namespace
 
 json tableColumns(const ResourceInfo& r) {
+  if (r.custom) return apiextensions::customTableColumns(r);
   const auto& m = kColumnsByKind;
   std::string key = r.kind;
   if (r.kind == "ReplicationController") key = "ReplicaSet";
