@@ -30,7 +30,9 @@ expect_has "$out" 'spec.versions[0].schema.openAPIV3Schema.properties[spec].type
 crd things.wrong.com example.com things Thing >"$T/badname.yaml"
 out=$(k apply -f "$T/badname.yaml" 2>&1 || true)
 expect_has "$out" 'metadata.name: Invalid value: "things.wrong.com": must be spec.names.plural+"."+spec.group'
-crd things.example.com example.com things Thing | sed 's/storage: true/storage: true\n  - {name: v2, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}/' >"$T/twostorage.yaml"
+{ crd things.example.com example.com things Thing
+  echo '  - {name: v2, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}'
+} >"$T/twostorage.yaml"
 out=$(k apply -f "$T/twostorage.yaml" 2>&1 || true)
 expect_has "$out" 'spec.versions: Invalid value: "<value omitted>": must have exactly one version marked as storage version'
 # Conflicting names: the second CRD's kind is already in use in the group.
