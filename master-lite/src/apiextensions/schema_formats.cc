@@ -2,6 +2,7 @@
 // x-kubernetes-list-type uniqueness rules.
 #include <arpa/inet.h>
 
+#include <map>
 #include <regex>
 
 #include "schema_internal.h"
@@ -10,8 +11,12 @@
 namespace skiff::master::apiextensions {
 namespace {
 
+// The format expressions are literals: each is compiled once per thread.
 bool matches(const char* re, const std::string& v) {
-  return std::regex_match(v, std::regex(re, std::regex::ECMAScript));
+  thread_local std::map<const char*, std::regex> cache;
+  auto it = cache.find(re);
+  if (it == cache.end()) it = cache.emplace(re, std::regex(re, std::regex::ECMAScript)).first;
+  return std::regex_match(v, it->second);
 }
 
 bool isIp(const std::string& v, int family) {
