@@ -127,28 +127,34 @@ std::vector<GroupInfo> servedGroups() {
   return out;
 }
 
-const ResourceInfo* findCustomResource(const std::string& group, const std::string& version,
-                                       const std::string& resource) {
+namespace {
+
+template <typename Match>
+const ResourceInfo* findCustom(Match match) {
   Table& t = table();
   std::shared_lock lock(t.mu);
   for (const auto& [name, entries] : t.by_crd) {
     for (const auto& e : entries) {
-      if (e->group == group && e->version == version && e->resource == resource) return e.get();
+      if (match(*e)) return e.get();
     }
   }
   return nullptr;
 }
 
+}  // namespace
+
+const ResourceInfo* findCustomResource(const std::string& group, const std::string& version,
+                                       const std::string& resource) {
+  return findCustom([&](const ResourceInfo& e) {
+    return e.group == group && e.version == version && e.resource == resource;
+  });
+}
+
 const ResourceInfo* findCustomResourceByKind(const std::string& group, const std::string& version,
                                              const std::string& kind) {
-  Table& t = table();
-  std::shared_lock lock(t.mu);
-  for (const auto& [name, entries] : t.by_crd) {
-    for (const auto& e : entries) {
-      if (e->group == group && e->version == version && e->kind == kind) return e.get();
-    }
-  }
-  return nullptr;
+  return findCustom([&](const ResourceInfo& e) {
+    return e.group == group && e.version == version && e.kind == kind;
+  });
 }
 
 }  // namespace skiff::master::api

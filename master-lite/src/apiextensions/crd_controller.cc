@@ -21,8 +21,6 @@ using api::at;
 using api::ResourceInfo;
 using api::str;
 
-const char* const kCleanupFinalizer = "customresourcecleanup.apiextensions.k8s.io";
-
 const ResourceInfo& crdInfo() {
   return *api::findResource("apiextensions.k8s.io", "v1", "customresourcedefinitions");
 }

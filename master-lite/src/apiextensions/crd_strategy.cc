@@ -13,8 +13,6 @@ using api::at;
 using api::ResourceInfo;
 using api::str;
 
-const char* const kCleanupFinalizer = "customresourcecleanup.apiextensions.k8s.io";
-
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;

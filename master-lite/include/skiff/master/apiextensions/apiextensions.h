@@ -20,6 +20,9 @@ namespace skiff::master::apiextensions {
 
 using json = nlohmann::json;
 
+// The finalizer a deleted CRD carries until its objects are gone (crd_finalizer.go).
+inline constexpr const char* kCleanupFinalizer = "customresourcecleanup.apiextensions.k8s.io";
+
 // ---- schemas (schema_*.cc) --------------------------------------------------------------------
 // The structural-schema rules of a CRD version's schema (pkg/apiserver/schema/validation.go and
 // the CRD validation's schema checks), paths under `path`
