@@ -57,4 +57,12 @@ out=$(kcurl -X POST -H 'Content-Type: application/json' --data-binary @"$T/big.j
 expect_has "$out" '"code":413'
 out=$(k get things 2>&1); expect_has "$out" "No resources found"
 k get --raw /readyz >/dev/null
+# x-kubernetes-validations (CEL) is accepted, and every write says the rules were not enforced.
+crd gizmos.example.com example.com gizmos Gizmo \
+  "type: object, x-kubernetes-validations: [{rule: \"self.a != 'x'\"}]" | k apply -f - >/dev/null
+k wait --for condition=established crd/gizmos.example.com --timeout=30s >/dev/null
+printf 'apiVersion: example.com/v1\nkind: Gizmo\nmetadata: {name: g1}\nspec: {a: ok}\n' >"$T/g1.yaml"
+out=$(k apply -f "$T/g1.yaml" 2>&1)
+expect_has "$out" "Warning: x-kubernetes-validations rules are not enforced by this server (no CEL): spec: self.a != 'x'"
+expect_has "$out" "gizmo.example.com/g1 created"
 echo PASS
