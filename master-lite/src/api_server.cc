@@ -22,6 +22,7 @@
 #include "skiff/master/api/registry.h"
 #include "skiff/master/api/reviews.h"
 #include "skiff/master/api/storage.h"
+#include "skiff/master/apiextensions/apiextensions.h"
 #include "skiff/master/audit/auditor.h"
 #include "skiff/master/pki.h"
 #include "skiff/master/rbac/bootstrap_policy.h"
@@ -175,6 +176,7 @@ class ApiServerImpl : public ApiServer {
     if (stopped_.exchange(true)) return;
     if (server_) server_->stop();
     if (scraper_) scraper_->stop();
+    if (crds_) crds_->stop();
   }
   ~ApiServerImpl() override { stop(); }
 
@@ -217,6 +219,8 @@ class ApiServerImpl : public ApiServer {
     SKIFF_LOG_INFO(
         lg(), "Bootstrap RBAC policy reconciled", skiff::log::kv("created", policy.created),
         skiff::log::kv("updated", policy.updated), skiff::log::kv("unchanged", policy.unchanged));
+    // CustomResourceDefinitions: names, Established, serving and cleanup (apiextensions).
+    crds_ = apiextensions::startCrdController(*registry_);
     SKIFF_ASSIGN_OR_RETURN(auditor_, setUpAdmissionAndAudit(o, *registry_));
     client_ = api::newInProcessClient(*registry_);
     // metrics.k8s.io from the agents' /stats/summary (kubectl top, the HPA controller).
@@ -273,6 +277,7 @@ class ApiServerImpl : public ApiServer {
  private:
   store::StorePtr store_;
   std::unique_ptr<api::Registry> registry_;
+  std::unique_ptr<apiextensions::CrdController> crds_;  // stopped before the registry goes
   std::unique_ptr<ApiClient> client_;
   std::unique_ptr<metrics::Scraper> scraper_;
   std::unique_ptr<api::Authenticator> authn_;

@@ -46,7 +46,8 @@ class Finalizer : public NamespaceFinalizer {
       if (std::find(fin.begin(), fin.end(), "kubernetes") == fin.end()) continue;
       std::string name = meta.value("name", "");
       bool remaining = false;
-      for (const auto& r : api::allResources()) {
+      for (const api::ResourceInfo* rp : api::servedResources()) {
+        const api::ResourceInfo& r = *rp;
         if (!r.namespaced || r.version != r.storage_version || r.group == "extensions") continue;
         if (r.group == "metrics.k8s.io") continue;  // not stored: the metrics API's reads
         GroupVersionResource g{r.group, r.version, r.resource};

@@ -21,7 +21,7 @@ json apiVersions(const std::string& server_address) {
 }
 
 json apiGroup(const std::string& group) {
-  for (const auto& g : allGroups()) {
+  for (const auto& g : servedGroups()) {
     if (g.name != group || g.name.empty()) continue;
     json versions = json::array();
     for (const auto& v : g.versions) versions.push_back(gvJson(g.name, v));
@@ -36,7 +36,7 @@ json apiGroup(const std::string& group) {
 
 json apiGroupList() {
   json groups = json::array();
-  for (const auto& g : allGroups()) {
+  for (const auto& g : servedGroups()) {
     if (g.name.empty()) continue;
     json a = apiGroup(g.name);
     a.erase("kind");
@@ -49,7 +49,8 @@ json apiGroupList() {
 json apiResourceList(const std::string& group, const std::string& version) {
   json resources = json::array();
   bool any = false;
-  for (const auto& r : allResources()) {
+  for (const ResourceInfo* rp : servedResources()) {
+    const ResourceInfo& r = *rp;
     if (r.group != group || r.version != version) continue;
     any = true;
     json e = {{"name", r.resource},
@@ -82,12 +83,13 @@ json apiResourceList(const std::string& group, const std::string& version) {
 
 json aggregatedDiscovery(bool core, const std::string& version) {
   json items = json::array();
-  for (const auto& g : allGroups()) {
+  for (const auto& g : servedGroups()) {
     if (core != g.name.empty()) continue;
     json versions = json::array();
     for (const auto& v : g.versions) {
       json resources = json::array();
-      for (const auto& r : allResources()) {
+      for (const ResourceInfo* rp : servedResources()) {
+        const ResourceInfo& r = *rp;
         if (r.group != g.name || r.version != v) continue;
         json e = {{"resource", r.resource},
                   {"responseKind", {{"group", r.group}, {"version", r.version}, {"kind", r.kind}}},

@@ -5,6 +5,8 @@
 #include <map>
 #include <tuple>
 
+#include "custom_resource_table.h"
+
 namespace skiff::master::api {
 namespace {
 
@@ -122,6 +124,15 @@ void addExtensionResources(std::vector<ResourceInfo>& v) {
                    {"api-extensions"}, {status(agg, "v1", "APIService")}));
 }
 
+// apiextensions.k8s.io: CustomResourceDefinitions (the resources they define are served from
+// the live table, custom_resource_table.cc).
+void addApiExtensionsResources(std::vector<ResourceInfo>& v) {
+  v.push_back(make("apiextensions.k8s.io", "v1", "customresourcedefinitions",
+                   "customresourcedefinition", "CustomResourceDefinition", false, {"crd", "crds"},
+                   {"api-extensions"},
+                   {status("apiextensions.k8s.io", "v1", "CustomResourceDefinition")}, true));
+}
+
 std::vector<ResourceInfo> build() {
   std::vector<ResourceInfo> v;
   const std::vector<std::string> all{"all"};
@@ -206,6 +217,7 @@ std::vector<ResourceInfo> build() {
   addPolicyResources(v);
   addStorageResources(v);
   addExtensionResources(v);
+  addApiExtensionsResources(v);
   return v;
 }
 
@@ -249,6 +261,7 @@ const std::vector<GroupInfo>& allGroups() {
       {"node.k8s.io", {"v1"}},
       {"admissionregistration.k8s.io", {"v1"}},
       {"apiregistration.k8s.io", {"v1"}},
+      {"apiextensions.k8s.io", {"v1"}},
   };
   return g;
 }
@@ -261,7 +274,7 @@ const ResourceInfo* findResource(const std::string& group, const std::string& ve
     return m;
   }();
   auto it = index.find(group + "/" + version + "/" + resource);
-  return it == index.end() ? nullptr : it->second;
+  return it == index.end() ? findCustomResource(group, version, resource) : it->second;
 }
 
 const ResourceInfo* findByKind(const std::string& group, const std::string& version,
@@ -269,7 +282,7 @@ const ResourceInfo* findByKind(const std::string& group, const std::string& vers
   for (const auto& r : allResources()) {
     if (r.group == group && r.version == version && r.kind == kind) return &r;
   }
-  return nullptr;
+  return findCustomResourceByKind(group, version, kind);
 }
 
 }  // namespace skiff::master::api

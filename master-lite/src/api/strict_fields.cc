@@ -1,5 +1,7 @@
 #include "strict_fields.h"
 
+#include "skiff/master/apiextensions/apiextensions.h"
+
 #include <set>
 
 namespace skiff::master::api {
@@ -180,6 +182,13 @@ void checkTemplate(const json& t, const std::string& path, std::vector<std::stri
 std::vector<std::string> unknownFields(const ResourceInfo& r, const json& obj) {
   std::vector<std::string> out;
   if (!obj.is_object()) return out;
+  if (r.custom) {
+    // Custom resources: what pruning by the CRD's schema would drop, plus unknown metadata.
+    json copy = obj;
+    if (r.custom->schema.is_object()) apiextensions::pruneBySchema(r.custom->schema, copy, &out);
+    if (obj.contains("metadata")) check(obj["metadata"], kMeta, "metadata", out);
+    return out;
+  }
   check(obj, topLevel(r), "", out);
   if (obj.contains("metadata")) check(obj["metadata"], kMeta, "metadata", out);
   if (r.kind == "PodTemplate" && obj.contains("template"))

@@ -5,6 +5,7 @@
 
 #include "skiff/master/api/storage.h"
 #include "skiff/master/api/tables.h"
+#include "skiff/master/apiextensions/apiextensions.h"
 #include "tables_ext.h"
 
 namespace skiff::master::api {
@@ -244,6 +245,7 @@ json tableColumns(const ResourceInfo& r) {
       cols && (r.group.empty() || r.group == "storage.k8s.io"))
     return *cols;
   if (auto ext = extensionTableColumns(r)) return *ext;
+  if (r.custom) return apiextensions::customTableColumns(r);
   const auto& m = kColumnsByKind;
   std::string key = r.kind;
   if (r.kind == "ReplicationController") key = "ReplicaSet";

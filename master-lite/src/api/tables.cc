@@ -1,6 +1,7 @@
 // Table rows per kind, as kubectl prints them (upstream's
 // pkg/printers/internalversion/printers.go); the column definitions are in table_columns.cc.
 #include "skiff/master/api/tables.h"
+#include "skiff/master/apiextensions/apiextensions.h"
 
 #include "skiff/master/api/storage.h"
 
@@ -365,6 +366,7 @@ json workloadRow(const std::string& kind, const json& obj, Clock::time_point now
 }
 
 json cells(const ResourceInfo& r, const json& obj, Clock::time_point now) {
+  if (r.custom) return apiextensions::customTableCells(r, obj, now);
   const std::string& k = r.kind;
   std::string name = str(obj, {"metadata", "name"});
   if (auto ext = extensionTableCells(r, obj, now)) return *ext;

@@ -362,6 +362,8 @@ std::string FieldError::causeMessage() const {
       return detail.empty() ? "Forbidden" : "Forbidden: " + detail;
     case Type::TooLong:
       return "Too long: " + detail;
+    case Type::TooMany:
+      return "Too many: " + goValue(bad_value) + ": " + detail;
   }
   return "";
 }
@@ -382,6 +384,8 @@ std::string FieldError::reason() const {
       return "FieldValueForbidden";
     case Type::TooLong:
       return "FieldValueTooLong";
+    case Type::TooMany:
+      return "FieldValueTooMany";
   }
   return "";
 }

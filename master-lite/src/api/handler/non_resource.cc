@@ -5,6 +5,7 @@
 #include "handler_internal.h"
 #include "skiff/common/version.h"
 #include "skiff/master/api/discovery.h"
+#include "skiff/master/apiextensions/apiextensions.h"
 
 namespace skiff::master::api::handler {
 namespace {
@@ -57,13 +58,26 @@ HttpResponse serveDiscoveryRoot(const NonResourceRequest& rq) {
   return r;
 }
 
+// The group-versions with a document: those of custom resources (apiextensions/openapi.cc).
 HttpResponse serveOpenApiV3(const NonResourceRequest&) {
-  return jsonResponse(200, {{"paths", json::object()}});
+  return jsonResponse(200, apiextensions::openApiV3Index());
 }
 
-HttpResponse serveOpenApiV2(const NonResourceRequest&) {
-  // An empty protobuf Document: kubectl then skips client-side schema checks (the server
+// /openapi/v3/apis/<group>/<version>
+HttpResponse serveOpenApiV3Document(const NonResourceRequest& rq) {
+  if (rq.seg.size() != 5 || rq.seg[2] != "apis") return notFoundPath();
+  json doc = apiextensions::openApiV3Document(rq.seg[3], rq.seg[4]);
+  return doc.is_null() ? notFoundPath() : jsonResponse(200, doc);
+}
+
+HttpResponse serveOpenApiV2(const NonResourceRequest& rq) {
+  // JSON to clients that ask for it (the custom kinds' definitions). kubectl asks for protobuf
+  // and gets an empty Document: it then skips client-side schema checks (the server
   // validates). See reference §2 for why the Content-Type has no '@'.
+  if (rq.accept.find("application/json") != std::string::npos &&
+      rq.accept.find("protobuf") == std::string::npos) {
+    return jsonResponse(200, apiextensions::openApiV2());
+  }
   HttpResponse r;
   r.status = 200;
   r.content_type = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
@@ -124,6 +138,7 @@ HttpResponse serveNonResource(const std::string& path, const std::vector<std::st
   NonResourceRequest rq{path, seg, accept, options};
   if (auto it = exactPaths().find(path); it != exactPaths().end()) return it->second(rq);
   if (path.rfind("/readyz/", 0) == 0) return serveReadyz(rq);
+  if (path.rfind("/openapi/v3/", 0) == 0) return serveOpenApiV3Document(rq);
   return serveGroupDiscovery(seg);
 }
 

@@ -8,6 +8,7 @@
 
 #include "registry_internal.h"
 #include "skiff/master/api/object_util.h"
+#include "skiff/master/apiextensions/apiextensions.h"
 #include "strategies.h"
 
 namespace skiff::master::api {
@@ -72,6 +73,7 @@ std::string managerFor(const WriteOptions& opts, const std::string& fallback) {
 }
 
 json scaleOf(const ResourceInfo& r, const json& obj) {
+  if (r.custom) return apiextensions::customScale(r, obj);
   json meta = {{"name", str(obj, {"metadata", "name"})},
                {"namespace", str(obj, {"metadata", "namespace"})},
                {"uid", str(obj, {"metadata", "uid"})},

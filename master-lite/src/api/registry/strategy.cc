@@ -4,6 +4,7 @@
 
 #include "skiff/master/api/defaults.h"
 #include "skiff/master/api/storage.h"
+#include "skiff/master/apiextensions/apiextensions.h"
 #include "strategies.h"
 
 namespace skiff::master::api {
@@ -62,7 +63,8 @@ bool Strategy::readyToRemove(const json&) const { return true; }
 
 void Strategy::released(const ResourceInfo&, const json&) {}
 
-StrategyRegistry::StrategyRegistry() : generic_(std::make_shared<Strategy>()) {}
+StrategyRegistry::StrategyRegistry()
+    : generic_(std::make_shared<Strategy>()), custom_(apiextensions::newCustomResourceStrategy()) {}
 
 void StrategyRegistry::add(const std::string& group, const std::string& resource,
                            StrategyPtr strategy) {
@@ -73,7 +75,8 @@ void StrategyRegistry::add(const std::string& group, const std::string& resource
 StrategyPtr StrategyRegistry::forResource(const ResourceInfo& r) const {
   std::shared_lock lock(mu_);
   auto it = strategies_.find({r.group, r.resource});
-  return it == strategies_.end() ? generic_ : it->second;
+  if (it != strategies_.end()) return it->second;
+  return r.custom ? custom_ : generic_;
 }
 
 void registerBuiltinStrategies(StrategyRegistry& table, const RegistryOptions& options,
@@ -84,6 +87,7 @@ void registerBuiltinStrategies(StrategyRegistry& table, const RegistryOptions& o
   table.add("", "namespaces", newNamespaceStrategy());
   table.add("", "nodes", newNodeStrategy());
   table.add("batch", "jobs", newJobStrategy());
+  table.add("apiextensions.k8s.io", "customresourcedefinitions", apiextensions::newCrdStrategy());
   table.add(
       "certificates.k8s.io", "certificatesigningrequests",
       newCertificateSigningRequestStrategy(options.sign_csr, options.sign_client_csr, registry));

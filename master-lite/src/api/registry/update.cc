@@ -4,6 +4,7 @@
 #include "registry_internal.h"
 #include "skiff/master/api/managed_fields.h"
 #include "skiff/master/api/object_util.h"
+#include "skiff/master/apiextensions/apiextensions.h"
 
 namespace skiff::master::api {
 namespace {
@@ -103,7 +104,10 @@ Result<WriteResult> Registry::updateScale(const ResourceInfo& r, const std::stri
                                          replicas.dump() + ": must be greater than or equal to 0");
   }
   json next = cur;
-  next["spec"]["replicas"] = replicas;
+  if (r.custom)
+    apiextensions::setCustomReplicas(r, next, replicas);
+  else
+    next["spec"]["replicas"] = replicas;
   SKIFF_ASSIGN_OR_RETURN(WriteResult res, writeUpdated(r, ns, cur, next, rev, opts, "", nullptr));
   res.object = scaleOf(r, res.object);
   return res;

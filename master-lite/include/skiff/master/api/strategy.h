@@ -103,13 +103,15 @@ class StrategyRegistry {
   StrategyRegistry();
   // Registers `strategy` for group/resource, replacing any earlier one.
   void add(const std::string& group, const std::string& resource, StrategyPtr strategy);
-  // The strategy for `r`: the registered one, else the generic one. Never null.
+  // The strategy for `r`: the registered one, else the custom resource strategy for resources
+  // of a CustomResourceDefinition, else the generic one. Never null.
   StrategyPtr forResource(const ResourceInfo& r) const;
 
  private:
   mutable std::shared_mutex mu_;
   std::map<std::pair<std::string, std::string>, StrategyPtr> strategies_;
   StrategyPtr generic_;
+  StrategyPtr custom_;
 };
 
 }  // namespace skiff::master::api

@@ -14,7 +14,7 @@
 namespace skiff::master::api {
 
 struct FieldError {
-  enum class Type { Required, Invalid, NotSupported, Duplicate, Forbidden, TooLong };
+  enum class Type { Required, Invalid, NotSupported, Duplicate, Forbidden, TooLong, TooMany };
   Type type;
   std::string field;
   nlohmann::json bad_value;

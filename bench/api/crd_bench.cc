@@ -1,0 +1,139 @@
+// Custom resources next to ConfigMaps (issue 20: create/get/list p99 of a custom resource with a
+// 50-property schema within 1.5x of ConfigMaps), in process through the registry, in the same
+// run and on the same store: the difference is what the schema costs (pruning, defaulting,
+// validation) plus the live resource table.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <vector>
+
+#include "skiff/master/api/registry.h"
+#include "skiff/master/apiextensions/apiextensions.h"
+
+namespace {
+
+using namespace skiff::master;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double p(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(q * v.size()))];
+}
+
+json crd() {
+  json props = json::object();
+  for (int i = 0; i < 50; ++i) {
+    std::string k = "f" + std::to_string(i);
+    if (i % 3 == 0)
+      props[k] = {{"type", "integer"}, {"minimum", 0}, {"maximum", 1000000}, {"default", i}};
+    else if (i % 3 == 1)
+      props[k] = {{"type", "string"}, {"maxLength", 64}, {"pattern", "^[a-z0-9-]*$"}};
+    else
+      props[k] = {{"type", "boolean"}};
+  }
+  return {{"apiVersion", "apiextensions.k8s.io/v1"},
+          {"kind", "CustomResourceDefinition"},
+          {"metadata", {{"name", "benches.example.com"}}},
+          {"spec",
+           {{"group", "example.com"},
+            {"scope", "Namespaced"},
+            {"names", {{"plural", "benches"}, {"kind", "Bench"}}},
+            {"versions",
+             json::array({{{"name", "v1"},
+                           {"served", true},
+                           {"storage", true},
+                           {"schema",
+                            {{"openAPIV3Schema",
+                              {{"type", "object"},
+                               {"properties",
+                                {{"spec", {{"type", "object"}, {"properties", props}}}}}}}}}}})}}}};
+}
+
+json spec() {
+  json s = json::object();
+  for (int i = 0; i < 50; ++i) {
+    std::string k = "f" + std::to_string(i);
+    if (i % 3 == 1) s[k] = "value-" + std::to_string(i);
+    if (i % 3 == 2) s[k] = true;
+  }
+  return s;
+}
+
+struct Figures {
+  std::vector<double> create, get, list;
+};
+
+template <typename F>
+double timed(F&& f) {
+  auto t0 = Clock::now();
+  f();
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+void report(const char* what, const std::vector<double>& cr, const std::vector<double>& cm) {
+  double a = p(cr, 0.99), b = p(cm, 0.99);
+  std::printf("%-7s p50 %7.3f ms / %7.3f ms   p99 %7.3f ms / %7.3f ms   p99 ratio %.2fx\n", what,
+              p(cr, 0.5), p(cm, 0.5), a, b, a / b);
+}
+
+}  // namespace
+
+int main() {
+  char tmpl[] = "/tmp/skiff-crd-bench-XXXXXX";
+  if (!::mkdtemp(tmpl)) return 1;
+  std::string dir = tmpl;
+  store::Options so;
+  so.fsync_every_write = false;
+  auto st = store::openSqliteStore(dir + "/db", so);
+  if (!st) return 1;
+  auto reg = std::make_unique<api::Registry>(**st, api::RegistryOptions{});
+  (void)reg->bootstrap("192.0.2.10", 6443);
+  auto ctl = apiextensions::startCrdController(*reg, false);
+  api::WriteOptions opts;
+  opts.user = {"admin", {"system:masters"}};
+  const auto& crds = *api::findResource("apiextensions.k8s.io", "v1", "customresourcedefinitions");
+  if (!reg->create(crds, "", crd(), opts)) return 1;
+  ctl->sync();
+  const api::ResourceInfo* cr = api::findResource("example.com", "v1", "benches");
+  const api::ResourceInfo& cm = *api::findResource("", "v1", "configmaps");
+  if (!cr) return 1;
+  const int n = 1000;
+  Figures a, b;
+  json data = json::object();
+  const json sp = spec();
+  for (const auto& [k, v] : sp.items()) data[k] = v.is_string() ? v.get<std::string>() : "true";
+  for (int i = 0; i < n; ++i) {
+    std::string name = "o" + std::to_string(i);
+    json o = {{"apiVersion", "example.com/v1"},
+              {"kind", "Bench"},
+              {"metadata", {{"name", name}}},
+              {"spec", spec()}};
+    json c = {{"apiVersion", "v1"},
+              {"kind", "ConfigMap"},
+              {"metadata", {{"name", name}}},
+              {"data", data}};
+    a.create.push_back(timed([&] { (void)reg->create(*cr, "default", o, opts); }));
+    b.create.push_back(timed([&] { (void)reg->create(cm, "default", c, opts); }));
+  }
+  for (int i = 0; i < n; ++i) {
+    std::string name = "o" + std::to_string(i);
+    a.get.push_back(timed([&] { (void)reg->get(*cr, "default", name); }));
+    b.get.push_back(timed([&] { (void)reg->get(cm, "default", name); }));
+  }
+  for (int i = 0; i < 30; ++i) {
+    a.list.push_back(timed([&] { (void)reg->listText(*cr, "default", {}); }));
+    b.list.push_back(timed([&] { (void)reg->listText(cm, "default", {}); }));
+  }
+  std::printf("custom resource (50-property schema) / ConfigMap, %d objects, in process\n", n);
+  report("create", a.create, b.create);
+  report("get", a.get, b.get);
+  report("list", a.list, b.list);
+  ctl.reset();
+  reg.reset();
+  std::filesystem::remove_all(dir);
+  return 0;
+}

@@ -1,0 +1,29 @@
+#pragma once
+
+// What a resource served from a CustomResourceDefinition version carries (ResourceInfo::custom):
+// the version's OpenAPI v3 schema, its printer columns and the scale subresource's paths.
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "skiff/master/api/resources.h"
+
+namespace skiff::master::api {
+
+struct CustomResourceInfo {
+  std::string crd_name;   // "widgets.example.com"
+  std::string list_kind;  // "WidgetList"
+  nlohmann::json schema;  // spec.versions[].schema.openAPIV3Schema (null: none)
+  nlohmann::json printer_columns = nlohmann::json::array();  // additionalPrinterColumns
+  bool scale = false;                                        // subresources.scale
+  std::string spec_replicas_path;                            // ".spec.replicas"
+  std::string status_replicas_path;                          // ".status.replicas"
+  std::string label_selector_path;                           // "" = none
+  // x-kubernetes-validations rules ("<path>: <rule>"), not enforced here (no CEL): each write
+  // gets a Warning naming them.
+  std::vector<std::string> validation_rules;
+};
+
+}  // namespace skiff::master::api

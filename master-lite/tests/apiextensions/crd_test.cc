@@ -1,0 +1,242 @@
+// CustomResourceDefinitions through the registry: validation of the CRD, the controller's
+// conditions and serving, custom objects validated/defaulted/pruned by their schema, tables,
+// scale, several versions, and deletion.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "skiff/master/api/registry.h"
+#include "skiff/master/api/tables.h"
+#include "skiff/master/apiextensions/apiextensions.h"
+
+namespace skiff::master::apiextensions {
+namespace {
+
+using api::findResource;
+using api::ResourceInfo;
+
+json widgetCrd(const std::string& group = "example.com") {
+  return json::parse(R"({"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
+  "metadata":{"name":"widgets.)" +
+                     group + R"("},
+  "spec":{"group":")" +
+                     group + R"(","scope":"Namespaced",
+    "names":{"plural":"widgets","singular":"widget","kind":"Widget","shortNames":["wdg"]},
+    "versions":[
+      {"name":"v1","served":true,"storage":true,
+       "subresources":{"status":{},"scale":{"specReplicasPath":".spec.replicas","statusReplicasPath":".status.replicas"}},
+       "additionalPrinterColumns":[{"name":"Size","type":"integer","jsonPath":".spec.size"},
+                                   {"name":"Color","type":"string","jsonPath":".spec.color"}],
+       "schema":{"openAPIV3Schema":{"type":"object","properties":{
+         "spec":{"type":"object","properties":{
+           "size":{"type":"integer","minimum":1,"maximum":10,"default":3},
+           "replicas":{"type":"integer"},
+           "color":{"type":"string","enum":["red","blue"]}}},
+         "status":{"type":"object","properties":{"ready":{"type":"boolean"},"replicas":{"type":"integer"}}}}}}},
+      {"name":"v1beta1","served":true,"storage":false,
+       "schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}})");
+}
+
+class CrdTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/skiff-crd-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    store::Options so;
+    so.fsync_every_write = false;
+    auto s = store::openSqliteStore(dir_ + "/db", so);
+    ASSERT_TRUE(s);
+    store_ = std::move(s).value();
+    reg_ = std::make_unique<api::Registry>(*store_, api::RegistryOptions{});
+    ASSERT_TRUE(reg_->bootstrap("192.0.2.10", 6443));
+    ctl_ = startCrdController(*reg_, false);
+    opts_.user = {"admin", {"system:masters"}};
+  }
+  void TearDown() override {
+    ctl_.reset();
+    for (const char* n : {"widgets.example.com", "things.example.com", "gadgets.example.com"})
+      api::removeCustomResources(n);
+    reg_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  const ResourceInfo& crds() {
+    return *findResource("apiextensions.k8s.io", "v1", "customresourcedefinitions");
+  }
+  Result<api::WriteResult> createCrd(const json& crd) {
+    auto r = reg_->create(crds(), "", crd, opts_);
+    ctl_->sync();
+    return r;
+  }
+  json widget(const std::string& name, const json& spec) {
+    return {{"apiVersion", "example.com/v1"},
+            {"kind", "Widget"},
+            {"metadata", {{"name", name}}},
+            {"spec", spec}};
+  }
+  std::string condition(const std::string& name, const std::string& type) {
+    auto c = reg_->get(crds(), "", name);
+    if (!c) return "";
+    for (const auto& x : (*c)["status"].value("conditions", json::array()))
+      if (x["type"] == type)
+        return x["status"].get<std::string>() + "/" + x["reason"].get<std::string>();
+    return "";
+  }
+
+  std::string dir_;
+  store::StorePtr store_;
+  std::unique_ptr<api::Registry> reg_;
+  std::unique_ptr<CrdController> ctl_;
+  api::WriteOptions opts_;
+};
+
+TEST_F(CrdTest, EstablishedAndServedLive) {
+  EXPECT_EQ(findResource("example.com", "v1", "widgets"), nullptr);
+  ASSERT_TRUE(createCrd(widgetCrd()));
+  EXPECT_EQ(condition("widgets.example.com", "NamesAccepted"), "True/NoConflicts");
+  EXPECT_EQ(condition("widgets.example.com", "Established"), "True/InitialNamesAccepted");
+  auto crd = reg_->get(crds(), "", "widgets.example.com");
+  EXPECT_EQ((*crd)["status"]["storedVersions"], json::array({"v1"}));
+  EXPECT_EQ((*crd)["status"]["acceptedNames"]["listKind"], "WidgetList");
+  EXPECT_EQ((*crd)["spec"]["conversion"]["strategy"], "None");
+  const ResourceInfo* w = findResource("example.com", "v1", "widgets");
+  ASSERT_NE(w, nullptr);
+  EXPECT_TRUE(w->namespaced);
+  EXPECT_EQ(w->short_names, std::vector<std::string>{"wdg"});
+  EXPECT_TRUE(w->hasSubresource("status"));
+  EXPECT_TRUE(w->hasSubresource("scale"));
+  bool grouped = false;
+  for (const auto& g : api::servedGroups()) {
+    if (g.name == "example.com") grouped = g.versions == std::vector<std::string>{"v1", "v1beta1"};
+  }
+  EXPECT_TRUE(grouped);
+}
+
+TEST_F(CrdTest, ObjectsAreDefaultedValidatedAndPruned) {
+  ASSERT_TRUE(createCrd(widgetCrd()));
+  const ResourceInfo& w = *findResource("example.com", "v1", "widgets");
+  auto w1 = reg_->create(w, "default", widget("w1", {{"color", "red"}}), opts_);
+  ASSERT_TRUE(w1) << w1.error().message();
+  EXPECT_EQ(w1->object["spec"]["size"], 3);
+  EXPECT_EQ(w1->object["metadata"]["generation"], 1);
+  auto w2 = reg_->create(w, "default", widget("w2", {{"color", "red"}, {"size", 20}}), opts_);
+  ASSERT_FALSE(w2);
+  EXPECT_EQ(w2.error().message(),
+            "Widget.example.com \"w2\" is invalid: spec.size: Invalid value: 20: spec.size in "
+            "body should be less than or equal to 10");
+  auto bad = reg_->create(w, "default", widget("w4", {{"color", "green"}, {"size", "x"}}), opts_);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message(),
+            "Widget.example.com \"w4\" is invalid: [spec.color: Unsupported value: \"green\": "
+            "supported values: \"red\", \"blue\", spec.size: Invalid value: \"string\": spec.size "
+            "in body must be of type integer: \"string\"]");
+  auto w3 = reg_->create(w, "default", widget("w3", {{"color", "blue"}, {"extra", "x"}}), opts_);
+  ASSERT_TRUE(w3);
+  EXPECT_FALSE(w3->object["spec"].contains("extra"));
+  // The v1beta1 view of the same object: apiVersion rewritten (conversion None).
+  const ResourceInfo& wb = *findResource("example.com", "v1beta1", "widgets");
+  auto old = reg_->get(wb, "default", "w3");
+  ASSERT_TRUE(old);
+  EXPECT_EQ((*old)["apiVersion"], "example.com/v1beta1");
+  EXPECT_EQ((*old)["spec"]["color"], "blue");
+}
+
+TEST_F(CrdTest, StatusIsASubresourceAndTablesUseTheColumns) {
+  ASSERT_TRUE(createCrd(widgetCrd()));
+  const ResourceInfo& w = *findResource("example.com", "v1", "widgets");
+  json obj = widget("w1", {{"size", 5}, {"color", "blue"}});
+  obj["status"] = {{"ready", true}};
+  auto c = reg_->create(w, "default", obj, opts_);
+  ASSERT_TRUE(c);
+  EXPECT_FALSE(c->object.contains("status"));
+  json st = c->object;
+  st["status"] = {{"ready", true}, {"replicas", 2}};
+  ASSERT_TRUE(reg_->update(w, "default", "w1", st, opts_, "status"));
+  auto got = reg_->get(w, "default", "w1");
+  EXPECT_EQ((*got)["status"]["ready"], true);
+  json cols = api::tableColumns(w);
+  ASSERT_EQ(cols.size(), 3u);
+  EXPECT_EQ(cols[1]["name"], "Size");
+  EXPECT_EQ(cols[2]["name"], "Color");
+  json row = api::tableRow(w, *got, api::Clock::now(), api::TableObject::None);
+  EXPECT_EQ(row["cells"], json::array({"w1", 5, "blue"}));
+  // scale: spec.replicas and status.replicas by the CRD's paths.
+  auto scale = reg_->get(w, "default", "w1", "scale");
+  ASSERT_TRUE(scale);
+  EXPECT_EQ((*scale)["status"]["replicas"], 2);
+  json s = *scale;
+  s["spec"]["replicas"] = 4;
+  ASSERT_TRUE(reg_->update(w, "default", "w1", s, opts_, "scale"));
+  EXPECT_EQ((*reg_->get(w, "default", "w1"))["spec"]["replicas"], 4);
+}
+
+TEST_F(CrdTest, InvalidDefinitionsAreRefused) {
+  json crd = widgetCrd();
+  crd["metadata"]["name"] = "widgets.wrong.com";
+  auto r = reg_->create(crds(), "", crd, opts_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("metadata.name: Invalid value: \"widgets.wrong.com\": must be "
+                                     "spec.names.plural+\".\"+spec.group"),
+            std::string::npos);
+  crd = widgetCrd();
+  crd["spec"]["versions"][1]["storage"] = true;
+  r = reg_->create(crds(), "", crd, opts_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("must have exactly one version marked as storage version"),
+            std::string::npos);
+  crd = widgetCrd();
+  crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"].erase("type");
+  r = reg_->create(crds(), "", crd, opts_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(),
+            "CustomResourceDefinition.apiextensions.k8s.io \"widgets.example.com\" is invalid: "
+            "spec.versions[0].schema.openAPIV3Schema.properties[spec].type: Required value: must "
+            "not be empty for specified object fields");
+}
+
+TEST_F(CrdTest, ConflictingNamesAreNotAccepted) {
+  ASSERT_TRUE(createCrd(widgetCrd()));
+  json other = widgetCrd();
+  other["metadata"]["name"] = "gadgets.example.com";
+  other["spec"]["names"] = {{"plural", "gadgets"}, {"kind", "Widget"}};
+  ASSERT_TRUE(createCrd(other));
+  // The singular defaults to "widget" (the lower-case kind), checked before the kind.
+  EXPECT_EQ(condition("gadgets.example.com", "NamesAccepted"), "False/SingularConflict");
+  other["metadata"]["name"] = "things.example.com";
+  other["spec"]["names"] = {{"plural", "things"}, {"singular", "thing"}, {"kind", "Widget"}};
+  ASSERT_TRUE(createCrd(other));
+  EXPECT_EQ(condition("things.example.com", "NamesAccepted"), "False/KindConflict");
+  EXPECT_EQ(condition("gadgets.example.com", "Established"), "False/NotAccepted");
+  EXPECT_EQ(findResource("example.com", "v1", "gadgets"), nullptr);
+}
+
+TEST_F(CrdTest, DeletingTheDefinitionDeletesItsObjects) {
+  ASSERT_TRUE(createCrd(widgetCrd()));
+  const ResourceInfo* w = findResource("example.com", "v1", "widgets");
+  ASSERT_TRUE(reg_->create(*w, "default", widget("w1", {{"color", "red"}}), opts_));
+  auto d = reg_->remove(crds(), "", "widgets.example.com", {}, opts_);
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->deleted_now);
+  EXPECT_EQ(condition("widgets.example.com", "Terminating"), "True/InstanceDeletionPending");
+  ctl_->sync();  // deletes the objects
+  ctl_->sync();  // none left: the finalizer goes, and with it the CRD
+  EXPECT_FALSE(reg_->get(crds(), "", "widgets.example.com"));
+  EXPECT_EQ(findResource("example.com", "v1", "widgets"), nullptr);
+  EXPECT_FALSE(reg_->get(*w, "default", "w1"));
+}
+
+TEST_F(CrdTest, OpenApiDocumentsDescribeTheKind) {
+  ASSERT_TRUE(createCrd(widgetCrd()));
+  json index = openApiV3Index();
+  EXPECT_TRUE(index["paths"].contains("apis/example.com/v1"));
+  json doc = openApiV3Document("example.com", "v1");
+  const json& s = doc["components"]["schemas"]["com.example.v1.Widget"];
+  EXPECT_EQ(s["properties"]["spec"]["properties"]["size"]["type"], "integer");
+  EXPECT_EQ(s["x-kubernetes-group-version-kind"][0]["kind"], "Widget");
+  EXPECT_TRUE(openApiV3Document("example.com", "v9").is_null());
+  EXPECT_TRUE(openApiV2()["definitions"].contains("com.example.v1.Widget"));
+}
+
+}  // namespace
+}  // namespace skiff::master::apiextensions
