@@ -1,17 +1,13 @@
-// The validating admission chain after the kinds' own strategies (admission.h).
+// The admission chain after the kinds' own strategies (admission.h): every plugin's mutating
+// phase, then every plugin's validation.
 #include "registry_internal.h"
 #include "skiff/master/api/object_util.h"
 
 namespace skiff::master::api {
+namespace {
 
-void Registry::addAdmissionPlugin(std::shared_ptr<AdmissionPlugin> plugin) {
-  admission_.push_back(std::move(plugin));
-}
-
-Result<void> Registry::runMutatingAdmission(const ResourceInfo& r, const std::string& ns, json& obj,
-                                            const json* old, const WriteOptions& opts,
-                                            Strategy& strategy) {
-  if (admission_.empty()) return ok();
+AdmissionAttributes attributesOf(const ResourceInfo& r, const std::string& ns, const json& obj,
+                                 const json* old, const WriteOptions& opts) {
   AdmissionAttributes a;
   a.operation =
       old ? AdmissionAttributes::Operation::Update : AdmissionAttributes::Operation::Create;
@@ -22,6 +18,20 @@ Result<void> Registry::runMutatingAdmission(const ResourceInfo& r, const std::st
   a.old_object = old;
   a.user = &opts.user;
   a.dry_run = opts.dry_run;
+  return a;
+}
+
+}  // namespace
+
+void Registry::addAdmissionPlugin(std::shared_ptr<AdmissionPlugin> plugin) {
+  admission_.push_back(std::move(plugin));
+}
+
+Result<void> Registry::runMutatingAdmission(const ResourceInfo& r, const std::string& ns, json& obj,
+                                            const json* old, const WriteOptions& opts,
+                                            Strategy& strategy) {
+  if (admission_.empty()) return ok();
+  AdmissionAttributes a = attributesOf(r, ns, obj, old, opts);
   AdmissionNotes scratch;
   AdmissionNotes& notes = opts.notes ? *opts.notes : scratch;
   json before = obj;
@@ -36,16 +46,7 @@ Result<void> Registry::runMutatingAdmission(const ResourceInfo& r, const std::st
 Result<void> Registry::runAdmission(const ResourceInfo& r, const std::string& ns, const json& obj,
                                     const json* old, const WriteOptions& opts) {
   if (admission_.empty()) return ok();
-  AdmissionAttributes a;
-  a.operation =
-      old ? AdmissionAttributes::Operation::Update : AdmissionAttributes::Operation::Create;
-  a.resource = &r;
-  a.ns = r.namespaced ? ns : "";
-  a.name = str(obj, {"metadata", "name"});
-  a.object = &obj;
-  a.old_object = old;
-  a.user = &opts.user;
-  a.dry_run = opts.dry_run;
+  AdmissionAttributes a = attributesOf(r, ns, obj, old, opts);
   AdmissionNotes scratch;
   AdmissionNotes& notes = opts.notes ? *opts.notes : scratch;
   for (const auto& plugin : admission_) SKIFF_TRY(plugin->validate(a, notes));
