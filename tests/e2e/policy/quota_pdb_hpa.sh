@@ -118,7 +118,6 @@ YAML
 # The HPA reads its target's scale and the pods' metrics: AbleToScale becomes True.
 until_ok 60 bash -c "[ \"\$(ip netns exec $NS kubectl --kubeconfig $KC get hpa burn -o jsonpath='{.status.conditions[?(@.type==\"AbleToScale\")].status}')\" = True ]" \
   || fail "HPA AbleToScale: $(K describe hpa burn)"
-[ "$(jp hpa.v1.autoscaling burn -o jsonpath='{.spec.targetCPUUtilizationPercentage}')" = 50 ] || fail "autoscaling/v1 view"
 # Scaling up and back down: KNOWN TO FAIL today (the controller finds no pod metrics although
 # `kubectl top pods` shows them; issue 22's closing note), so only the e2e-slow variant
 # (SKIFF_E2E_HPA_SCALING=1, e2e.policy.hpa_scaling) asserts it.
@@ -147,6 +146,9 @@ node=$(K get nodes -o jsonpath='{.items[0].metadata.name}')
 out=$(K drain "$node" --ignore-daemonsets --delete-emptydir-data --pod-selector=app=pdbd --timeout=25s 2>&1) && fail "drain finished although the budget forbids it: $out"
 K uncordon "$node" >/dev/null
 grep -q "Cannot evict pod as it would violate the pod's disruption budget." <<<"$out" || fail "drain did not wait on the budget: $out"
-n=$(grep -c '^pod/pdbd-.* evicted' <<<"$out" || true)
-[ "$n" = 1 ] || fail "drain evicted $n pods of the budget instead of 1: $out"
+# Evictions the budget allowed: pods drain asked for minus pods it was refused for (the
+# allowed pod is still in its 30 s grace period when drain gives up, so no "evicted" line).
+asked=$(grep -o '^evicting pod default/pdbd-[a-z0-9-]*' <<<"$out" | sort -u | wc -l)
+refused=$(grep -o 'evicting pods/"pdbd-[a-z0-9-]*"' <<<"$out" | sort -u | wc -l)
+[ "$asked" = 2 ] && [ "$refused" = 1 ] || fail "drain: $asked pods asked, $refused refused (want 2 and 1): $out"
 echo "PASS"
