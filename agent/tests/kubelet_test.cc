@@ -146,27 +146,13 @@ TEST(ConfigTest, ParsesFlagsLikeKubelet) {
 // graceful delete stops it with its grace period, cleans up and deletes the object.
 #include "skiff/agent/testing/fake_api_server.h"
 #include "skiff/agent/testing/fake_runtime.h"
+#include "skiff/agent/testing/null_object_source.h"
 #include "skiff/agent/volumes.h"
 
 namespace skiff::agent {
 namespace {
 
-class NullObjects : public ObjectSource {
- public:
-  Result<json> configMap(const std::string&, const std::string& n) override {
-    return Error(ErrorCode::NotFound, "configmaps \"" + n + "\" not found");
-  }
-  Result<json> secret(const std::string&, const std::string& n) override {
-    return Error(ErrorCode::NotFound, "secrets \"" + n + "\" not found");
-  }
-  Result<std::vector<json>> services(const std::string&) override { return std::vector<json>{}; }
-  Result<std::string> serviceAccountToken(const std::string&, const std::string&,
-                                          const std::string&, const std::string&,
-                                          const std::string&, int64_t) override {
-    return std::string("t");
-  }
-  Result<std::string> rootCa(const std::string&) override { return std::string("ca"); }
-};
+using NullObjects = testing::NullObjectSource;
 
 class NoMount : public Mounter {
  public:

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 
+#include "skiff/agent/testing/null_object_source.h"
 #include "skiff/agent/volumes.h"
 
 namespace skiff::agent {
@@ -15,22 +16,9 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-class ClaimObjects : public ObjectSource {
+class ClaimObjects : public testing::NullObjectSource {
  public:
   std::map<std::string, json> claims, volumes;
-  Result<json> configMap(const std::string&, const std::string& n) override {
-    return Error(ErrorCode::NotFound, "configmaps \"" + n + "\" not found");
-  }
-  Result<json> secret(const std::string&, const std::string& n) override {
-    return Error(ErrorCode::NotFound, "secrets \"" + n + "\" not found");
-  }
-  Result<std::vector<json>> services(const std::string&) override { return std::vector<json>{}; }
-  Result<std::string> serviceAccountToken(const std::string&, const std::string&,
-                                          const std::string&, const std::string&,
-                                          const std::string&, int64_t) override {
-    return std::string("t");
-  }
-  Result<std::string> rootCa(const std::string&) override { return std::string("ca"); }
   Result<json> persistentVolumeClaim(const std::string& ns, const std::string& n) override {
     auto it = claims.find(ns + "/" + n);
     if (it == claims.end())
