@@ -8,7 +8,7 @@
 
 #include "skiff/master/admission/pod_security.h"
 #include "skiff/master/api/registry.h"
-#include "skiff/master/testing/temp_registry.h"
+#include "skiff/master/testing/registry_fixture.h"
 
 namespace skiff::master::admission {
 namespace {
@@ -17,19 +17,14 @@ using json = nlohmann::json;
 using api::AdmissionNotes;
 using api::findResource;
 
-class PodSecurityAdmissionTest : public ::testing::Test {
+class PodSecurityAdmissionTest : public ::skiff::master::testing::RegistryFixture {
  protected:
   void SetUp() override {
-    std::string err;
-    tmp_ = ::skiff::master::testing::TempRegistry::create(api::RegistryOptions{}, &err);
-    ASSERT_NE(tmp_, nullptr) << err;
-    reg_ = &tmp_->registry();
-    store_ = &tmp_->store();
-    dir_ = tmp_->dir();
+    RegistryFixture::SetUp();
+    if (HasFatalFailure()) return;
     opts_.user = {"alice", {"system:authenticated"}};
     opts_.notes = &notes_;
   }
-  void TearDown() override { tmp_.reset(); }
   void install(PodSecurityConfig cfg = {}) {
     reg_->addAdmissionPlugin(newPodSecurityAdmission(*reg_, std::move(cfg)));
   }
@@ -46,10 +41,6 @@ class PodSecurityAdmissionTest : public ::testing::Test {
     return reg_->create(*findResource("", "v1", "pods"), ns, std::move(p), opts_);
   }
 
-  std::unique_ptr<::skiff::master::testing::TempRegistry> tmp_;
-  std::string dir_;
-  store::Store* store_ = nullptr;
-  api::Registry* reg_ = nullptr;
   api::WriteOptions opts_;
   AdmissionNotes notes_;
 };

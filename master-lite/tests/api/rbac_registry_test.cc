@@ -9,29 +9,24 @@
 #include "skiff/master/api/registry.h"
 #include "skiff/master/rbac/bootstrap_policy.h"
 #include "skiff/master/rbac/policy_index.h"
-#include "skiff/master/testing/temp_registry.h"
+#include "skiff/master/testing/registry_fixture.h"
 
 namespace skiff::master::api {
 namespace {
 
 using json = nlohmann::json;
 
-class RbacRegistryTest : public ::testing::Test {
+class RbacRegistryTest : public ::skiff::master::testing::RegistryFixture {
  protected:
   void SetUp() override {
-    std::string err;
-    tmp_ = ::skiff::master::testing::TempRegistry::create(RegistryOptions{}, &err);
-    ASSERT_NE(tmp_, nullptr) << err;
-    reg_ = &tmp_->registry();
-    store_ = &tmp_->store();
-    dir_ = tmp_->dir();
+    RegistryFixture::SetUp();
+    if (HasFatalFailure()) return;
     auto rep = rbac::reconcileBootstrapPolicy(*reg_);
     ASSERT_TRUE(rep) << rep.error().message();
     admin_.user = {"admin", {"system:masters", "system:authenticated"}};
     alice_.user = {"alice", {"dev", "system:authenticated"}};
     ASSERT_TRUE(reg_->create(res("namespaces"), "", {{"metadata", {{"name", "team"}}}}, admin_));
   }
-  void TearDown() override { tmp_.reset(); }
   static const ResourceInfo& res(const std::string& r) {
     for (const char* g :
          {"", "rbac.authorization.k8s.io", "authorization.k8s.io", "authentication.k8s.io"}) {
@@ -56,10 +51,6 @@ class RbacRegistryTest : public ::testing::Test {
     return w->object;
   }
 
-  std::unique_ptr<::skiff::master::testing::TempRegistry> tmp_;
-  std::string dir_;
-  store::Store* store_ = nullptr;
-  Registry* reg_ = nullptr;
   WriteOptions admin_, alice_;
 };
 

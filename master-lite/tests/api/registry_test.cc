@@ -1,5 +1,5 @@
 #include "skiff/master/api/registry.h"
-#include "skiff/master/testing/temp_registry.h"
+#include "skiff/master/testing/registry_fixture.h"
 
 #include <gtest/gtest.h>
 
@@ -13,19 +13,14 @@ namespace {
 
 using json = nlohmann::json;
 
-class RegistryTest : public ::testing::Test {
+class RegistryTest : public ::skiff::master::testing::RegistryFixture {
  protected:
   void SetUp() override {
-    std::string err;
-    tmp_ = ::skiff::master::testing::TempRegistry::create(RegistryOptions{}, &err);
-    ASSERT_NE(tmp_, nullptr) << err;
-    reg_ = &tmp_->registry();
-    store_ = &tmp_->store();
-    dir_ = tmp_->dir();
+    RegistryFixture::SetUp();
+    if (HasFatalFailure()) return;
     opts_.user = {"admin", {"system:masters"}};
     opts_.field_manager = "test";
   }
-  void TearDown() override { tmp_.reset(); }
   const ResourceInfo& res(const std::string& g, const std::string& v, const std::string& r) {
     const ResourceInfo* i = findResource(g, v, r);
     EXPECT_NE(i, nullptr);
@@ -43,10 +38,6 @@ class RegistryTest : public ::testing::Test {
             {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "nginx:1"}}})}}}}}}}};
   }
 
-  std::unique_ptr<::skiff::master::testing::TempRegistry> tmp_;
-  std::string dir_;
-  store::Store* store_ = nullptr;
-  Registry* reg_ = nullptr;
   WriteOptions opts_;
 };
 

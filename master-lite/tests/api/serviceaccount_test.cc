@@ -9,7 +9,7 @@
 #include "skiff/master/api/authenticator.h"
 #include "skiff/master/api/object_util.h"
 #include "skiff/master/api/registry.h"
-#include "skiff/master/testing/temp_registry.h"
+#include "skiff/master/testing/registry_fixture.h"
 
 namespace skiff::master::api {
 namespace {
@@ -22,19 +22,18 @@ std::shared_ptr<const sa::TokenIssuer> issuer() {
   return i;
 }
 
-class ServiceAccountTest : public ::testing::Test {
+class ServiceAccountTest : public ::skiff::master::testing::RegistryFixture {
  protected:
-  void SetUp() override {
+  RegistryOptions registryOptions() const override {
     RegistryOptions ro;
     ro.service_account_tokens = issuer();
     ro.service_account_admission = true;
     ro.root_ca_pem = "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n";
-    std::string err;
-    tmp_ = ::skiff::master::testing::TempRegistry::create(ro, &err);
-    ASSERT_NE(tmp_, nullptr) << err;
-    reg_ = &tmp_->registry();
-    store_ = &tmp_->store();
-    dir_ = tmp_->dir();
+    return ro;
+  }
+  void SetUp() override {
+    RegistryFixture::SetUp();
+    if (HasFatalFailure()) return;
     authn_ = std::make_unique<Authenticator>(*reg_, std::map<std::string, TokenEntry>{}, issuer());
     opts_.user = {"admin", {"system:masters"}};
     sa_uid_ = createAccount("default", json());
@@ -71,10 +70,6 @@ class ServiceAccountTest : public ::testing::Test {
             {"uid", pod["metadata"]["uid"]}};
   }
 
-  std::unique_ptr<::skiff::master::testing::TempRegistry> tmp_;
-  std::string dir_;
-  store::Store* store_ = nullptr;
-  Registry* reg_ = nullptr;
   std::unique_ptr<Authenticator> authn_;
   WriteOptions opts_;
   std::string sa_uid_;

@@ -8,26 +8,21 @@
 
 #include "skiff/master/api/registry.h"
 #include "skiff/master/api/tables.h"
-#include "skiff/master/testing/temp_registry.h"
+#include "skiff/master/testing/registry_fixture.h"
 
 namespace skiff::master::api {
 namespace {
 
 using json = nlohmann::json;
 
-class StorageTest : public ::testing::Test {
+class StorageTest : public ::skiff::master::testing::RegistryFixture {
  protected:
   void SetUp() override {
-    std::string err;
-    tmp_ = ::skiff::master::testing::TempRegistry::create(RegistryOptions{}, &err);
-    ASSERT_NE(tmp_, nullptr) << err;
-    reg_ = &tmp_->registry();
-    store_ = &tmp_->store();
-    dir_ = tmp_->dir();
+    RegistryFixture::SetUp();
+    if (HasFatalFailure()) return;
     opts_.user = {"admin", {"system:masters"}};
     opts_.field_manager = "test";
   }
-  void TearDown() override { tmp_.reset(); }
   const ResourceInfo& pvcs() { return *findResource("", "v1", "persistentvolumeclaims"); }
   const ResourceInfo& pvs() { return *findResource("", "v1", "persistentvolumes"); }
   const ResourceInfo& classes() { return *findResource("storage.k8s.io", "v1", "storageclasses"); }
@@ -45,10 +40,6 @@ class StorageTest : public ::testing::Test {
               {"hostPath", {{"path", "/srv/" + name}}}}}};
   }
 
-  std::unique_ptr<::skiff::master::testing::TempRegistry> tmp_;
-  std::string dir_;
-  store::Store* store_ = nullptr;
-  Registry* reg_ = nullptr;
   WriteOptions opts_;
 };
 

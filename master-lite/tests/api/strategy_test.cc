@@ -9,29 +9,27 @@
 #include "../../src/api/registry/cluster_ip_allocator.h"
 #include "../../src/api/registry/node_port_allocator.h"
 #include "skiff/master/api/registry.h"
-#include "skiff/master/testing/temp_registry.h"
+#include "skiff/master/testing/registry_fixture.h"
 
 namespace skiff::master::api {
 namespace {
 
 using json = nlohmann::json;
 
-class StrategyTest : public ::testing::Test {
+class StrategyTest : public ::skiff::master::testing::RegistryFixture {
  protected:
-  void SetUp() override {
+  RegistryOptions registryOptions() const override {
     RegistryOptions ro;
     ro.node_port_min = 30000;
     ro.node_port_max = 30001;
-    std::string err;
-    tmp_ = ::skiff::master::testing::TempRegistry::create(ro, &err);
-    ASSERT_NE(tmp_, nullptr) << err;
-    reg_ = &tmp_->registry();
-    store_ = &tmp_->store();
-    dir_ = tmp_->dir();
+    return ro;
+  }
+  void SetUp() override {
+    RegistryFixture::SetUp();
+    if (HasFatalFailure()) return;
     opts_.user = {"admin", {"system:masters"}};
     opts_.field_manager = "test";
   }
-  void TearDown() override { tmp_.reset(); }
   const ResourceInfo& res(const std::string& g, const std::string& r) {
     return *findResource(g, "v1", r);
   }
@@ -42,10 +40,6 @@ class StrategyTest : public ::testing::Test {
             {"spec", {{"type", "NodePort"}, {"ports", json::array({p})}}}};
   }
 
-  std::unique_ptr<::skiff::master::testing::TempRegistry> tmp_;
-  std::string dir_;
-  store::Store* store_ = nullptr;
-  Registry* reg_ = nullptr;
   WriteOptions opts_;
 };
 

@@ -9,22 +9,18 @@
 #include "skiff/master/admission/pod_security.h"
 #include "skiff/master/api/handler.h"
 #include "skiff/master/audit/auditor.h"
-#include "skiff/master/testing/temp_registry.h"
+#include "skiff/master/testing/registry_fixture.h"
 
 namespace skiff::master::audit {
 namespace {
 
 using json = nlohmann::json;
 
-class HandlerAuditTest : public ::testing::Test {
+class HandlerAuditTest : public ::skiff::master::testing::RegistryFixture {
  protected:
   void SetUp() override {
-    std::string err;
-    tmp_ = ::skiff::master::testing::TempRegistry::create(api::RegistryOptions{}, &err);
-    ASSERT_NE(tmp_, nullptr) << err;
-    reg_ = &tmp_->registry();
-    store_ = &tmp_->store();
-    dir_ = tmp_->dir();
+    RegistryFixture::SetUp();
+    if (HasFatalFailure()) return;
     reg_->addAdmissionPlugin(admission::newPodSecurityAdmission(*reg_, {}));
     authn_ = std::make_unique<api::Authenticator>(*reg_, std::map<std::string, api::TokenEntry>{});
     handler_ = std::make_unique<api::Handler>(*reg_, *authn_, api::HandlerOptions{});
@@ -69,10 +65,6 @@ class HandlerAuditTest : public ::testing::Test {
     return lines_;
   }
 
-  std::unique_ptr<::skiff::master::testing::TempRegistry> tmp_;
-  std::string dir_;
-  store::Store* store_ = nullptr;
-  api::Registry* reg_ = nullptr;
   std::unique_ptr<api::Authenticator> authn_;
   std::unique_ptr<api::Handler> handler_;
   std::unique_ptr<Auditor> auditor_;
