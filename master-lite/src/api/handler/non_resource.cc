@@ -28,12 +28,9 @@ HttpResponse serveReadyz(const NonResourceRequest& rq) {
 }
 
 HttpResponse serveVersion(const NonResourceRequest&) {
-  std::string gv = kKubeVersion;
-  std::string minor = gv.substr(gv.find('.') + 1);
-  minor = minor.substr(0, minor.find('.'));
   return jsonResponse(200, {{"major", "1"},
-                            {"minor", minor},
-                            {"gitVersion", gv},
+                            {"minor", std::to_string(kKubeMinor)},
+                            {"gitVersion", kKubeVersion},
                             {"gitCommit", std::string("skiff-") + kVersion},
                             {"gitTreeState", "clean"},
                             {"buildDate", "2025-01-01T00:00:00Z"},
