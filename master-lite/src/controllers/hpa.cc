@@ -162,7 +162,12 @@ class HpaController : public Controller {
     auto pm = client_.list(kPodMetrics, ns, lo);
     std::map<std::string, json> usage;
     if (pm) {
-      for (auto& m : pm->items) usage[meta::name(m)] = std::move(m);
+      // The name first: `usage[name(m)] = std::move(m)` evaluates the right side first (C++17),
+      // so json's by-value operator= would have emptied m before its name was read.
+      for (auto& m : pm->items) {
+        std::string name = meta::name(m);
+        usage[name] = std::move(m);
+      }
     } else {
       static const auto lg = log::get("master");
       SKIFF_LOG_WARN(lg, "Listing pod metrics failed", log::kv("hpa", meta::key(hpa)),
