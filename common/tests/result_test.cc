@@ -72,5 +72,18 @@ TEST(ResultDeathTest, ValueOnErrorAborts) {
   EXPECT_DEATH((void)r.value(), "check failed");
 }
 
+// What a client makes of an API server's (or a webhook's) answer: 409 is AlreadyExists only when
+// the Status reason says so; unknown 4xx/5xx fall back to BadRequest/Internal.
+TEST(ErrorCodeTest, FromHttpStatus) {
+  EXPECT_EQ(errorCodeForHttpStatus(404), ErrorCode::NotFound);
+  EXPECT_EQ(errorCodeForHttpStatus(409), ErrorCode::Conflict);
+  EXPECT_EQ(errorCodeForHttpStatus(409, "AlreadyExists"), ErrorCode::AlreadyExists);
+  EXPECT_EQ(errorCodeForHttpStatus(410), ErrorCode::Gone);
+  EXPECT_EQ(errorCodeForHttpStatus(422), ErrorCode::Invalid);
+  EXPECT_EQ(errorCodeForHttpStatus(429), ErrorCode::BadRequest);
+  EXPECT_EQ(errorCodeForHttpStatus(503), ErrorCode::Unavailable);
+  EXPECT_EQ(errorCodeForHttpStatus(502), ErrorCode::Internal);
+}
+
 }  // namespace
 }  // namespace skiff

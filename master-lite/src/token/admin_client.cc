@@ -59,33 +59,6 @@ bool isIpLiteral(const std::string& host) {
          ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
-ErrorCode codeForStatus(unsigned status) {
-  switch (status) {
-    case 400:
-      return ErrorCode::BadRequest;
-    case 401:
-      return ErrorCode::Unauthorized;
-    case 403:
-      return ErrorCode::Forbidden;
-    case 404:
-      return ErrorCode::NotFound;
-    case 409:
-      return ErrorCode::AlreadyExists;
-    case 410:
-      return ErrorCode::Gone;
-    case 413:
-      return ErrorCode::TooLarge;
-    case 422:
-      return ErrorCode::Invalid;
-    case 503:
-      return ErrorCode::Unavailable;
-    case 504:
-      return ErrorCode::Timeout;
-    default:
-      return ErrorCode::Internal;
-  }
-}
-
 }  // namespace
 
 Result<AdminKubeconfig> parseAdminKubeconfig(const std::string& yaml, const std::string& base_dir) {
@@ -167,7 +140,9 @@ Result<json> apiRequest(const AdminKubeconfig& kc, const std::string& method,
     std::string msg = !parsed.is_discarded() && parsed.is_object() && parsed.contains("message")
                           ? parsed.value("message", "")
                           : res.body();
-    return Error(codeForStatus(status),
+    std::string reason =
+        !parsed.is_discarded() && parsed.is_object() ? parsed.value("reason", "") : "";
+    return Error(errorCodeForHttpStatus(static_cast<int>(status), reason),
                  msg.empty() ? "the server answered " + std::to_string(status) : msg);
   } catch (const boost::system::system_error& e) {
     return Error(e.code() == beast::error::timeout ? ErrorCode::Timeout : ErrorCode::Unavailable,

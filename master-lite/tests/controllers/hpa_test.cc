@@ -50,18 +50,24 @@ std::string condition(const json& h, const std::string& type, const char* field)
   return "";
 }
 
-TEST(HpaControllerTest, ScalesUpOnTheMetricsOfTheTargetsPods) {
-  Harness h;
+// The Deployment `burn` with one running pod burn-1 (100m CPU requested), PodMetrics for
+// `metrics_pod` using 900m, and the HPA; then the controller runs until it settles.
+void runHpa(Harness& h, const std::string& metrics_pod) {
   h.add(newHorizontalPodAutoscalerController(h.client, h.clock));
   ASSERT_TRUE(h.client.create(gvr::kDeployments, "default", deployment()));
   auto p = h.client.create(gvr::kPods, "default", pod("burn-1"));
   ASSERT_TRUE(p);
   h.runPod(*p);
-  // 900m used of 100m requested (900%) against a 50% target: as many replicas as allowed.
-  ASSERT_TRUE(h.client.create(kPodMetrics, "default", podMetrics("burn-1", "900m")));
+  ASSERT_TRUE(h.client.create(kPodMetrics, "default", podMetrics(metrics_pod, "900m")));
   ASSERT_TRUE(h.client.create(kHpas, "default", hpa()));
   h.start();
   h.settle();
+}
+
+TEST(HpaControllerTest, ScalesUpOnTheMetricsOfTheTargetsPods) {
+  Harness h;
+  // 900m used of 100m requested (900%) against a 50% target: as many replicas as allowed.
+  runHpa(h, "burn-1");
 
   auto d = h.client.get(gvr::kDeployments, "default", "burn");
   ASSERT_TRUE(d);
@@ -87,16 +93,8 @@ TEST(HpaControllerTest, ScalesUpOnTheMetricsOfTheTargetsPods) {
 
 TEST(HpaControllerTest, ReportsMissingMetricsAndKeepsTheScale) {
   Harness h;
-  h.add(newHorizontalPodAutoscalerController(h.client, h.clock));
-  ASSERT_TRUE(h.client.create(gvr::kDeployments, "default", deployment()));
-  auto p = h.client.create(gvr::kPods, "default", pod("burn-1"));
-  ASSERT_TRUE(p);
-  h.runPod(*p);
   // Metrics of some other pod only: none for the target's.
-  ASSERT_TRUE(h.client.create(kPodMetrics, "default", podMetrics("other", "900m")));
-  ASSERT_TRUE(h.client.create(kHpas, "default", hpa()));
-  h.start();
-  h.settle();
+  runHpa(h, "other");
 
   auto d = h.client.get(gvr::kDeployments, "default", "burn");
   ASSERT_TRUE(d);

@@ -71,23 +71,6 @@ json reviewRequest(const AdmissionAttributes& a, const json& obj) {
   return req;
 }
 
-ErrorCode codeForStatus(long long code) {
-  switch (code) {
-    case 401:
-      return ErrorCode::Unauthorized;
-    case 403:
-      return ErrorCode::Forbidden;
-    case 404:
-      return ErrorCode::NotFound;
-    case 409:
-      return ErrorCode::Conflict;
-    case 422:
-      return ErrorCode::Invalid;
-    default:
-      return code >= 500 ? ErrorCode::Internal : ErrorCode::BadRequest;
-  }
-}
-
 // webhookerrors.ToStatusErr.
 Error denied(const std::string& name, const json& response) {
   const json& st = api::at(response, {"status"});
@@ -100,7 +83,7 @@ Error denied(const std::string& name, const json& response) {
     by += ": " + reason;
   else
     by += " without explanation";
-  return Error(codeForStatus(code < 400 ? 400 : code), by);
+  return Error(errorCodeForHttpStatus(code < 400 ? 400 : static_cast<int>(code), reason), by);
 }
 
 class WebhookAdmission : public api::AdmissionPlugin {
