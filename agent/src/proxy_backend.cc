@@ -34,15 +34,9 @@ Result<void> cleanupProxyRules(bool nftables, bool iptables) {
   auto lg = skiff::log::get("agent");
   if (nftables) {
     auto nft = np::sys::makeNetlinkNftables();
+    // `ip skiff` and its Service shard tables `ip skiff-svc-<k>` (the proxy's own cleanup).
     if (auto tables = nft->listTables(np::nft::Family::Ip); tables) {
-      for (const char* t : {"skiff"}) {
-        if (std::find(tables->begin(), tables->end(), t) == tables->end()) continue;
-        np::nft::Batch b;
-        b.table = t;
-        b.ops.push_back(np::nft::op::DeleteTable{});
-        SKIFF_TRY(nft->apply(b));
-        SKIFF_LOG_INFO(lg, "Removed nftables proxy rules", kv("table", std::string("ip ") + t));
-      }
+      SKIFF_TRY(np::makeNftablesProxy(np::ProxyConfig{}, *nft, nullptr)->cleanup());
     }
     SKIFF_TRY(np::cleanupPodRules(*nft));
   }

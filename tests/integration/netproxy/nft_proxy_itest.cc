@@ -90,6 +90,8 @@ class NftProxyIntegration : public ::testing::Test {
       EXPECT_TRUE(proxy_->cleanup());
     }
     EXPECT_NE(node_->ns().exec("nft list table ip skiff").code, 0) << "cleanup leaves no table";
+    EXPECT_EQ(node_->ns().exec("nft list tables").out.find("skiff-svc-"), std::string::npos)
+        << "cleanup leaves no shard table";
     node_.reset();
     outside_.reset();
     EXPECT_EQ(itest::hostFingerprint(), host_before_) << "host network changed";
@@ -131,16 +133,25 @@ TEST_F(NftProxyIntegration, ROOT_NftGoldenTableEqualsNftsOwnParseOfTheSameRulese
   auto g = testing::goldenScenario();
   proxy_ = makeNftablesProxy(g.config, node_->nftables(), nullptr);
   sync(g.ports, g.endpoints);
-  std::string ours = node_->ns().exec("nft list table ip skiff").out;
+  // A few Services: the main table and one shard.
+  const char* list = "sh -c 'nft list table ip skiff && nft list table ip skiff-svc-0'";
+  std::string ours = node_->ns().exec(list).out;
+  EXPECT_NE(node_->ns().exec("nft list table ip skiff-svc-1").code, 0) << "one shard";
   // The same rule set as text through `nft -f` in a fresh namespace: the kernel holds the same
-  // table whichever way it was written (our netlink encoding == nft's).
+  // tables whichever way they were written (our netlink encoding == nft's).
   TestNetns ref("snp-nft-ref");
   std::string path = "/tmp/skiff-nft-golden-" + std::to_string(::getpid()) + ".nft";
-  std::ofstream(path) << nft::nftText(nftrules::fullBatch(g.config, g.ports, g.endpoints));
+  {
+    std::ofstream out(path);
+    for (const nft::Batch& b :
+         nftrules::fullBatches(g.config, g.ports, g.endpoints, kDefaultNftShardSize)) {
+      out << nft::nftText(b);
+    }
+  }
   auto load = ref.exec("nft -f " + path);
   std::filesystem::remove(path);
   ASSERT_EQ(load.code, 0) << load.out;
-  EXPECT_EQ(ref.exec("nft list table ip skiff").out, ours);
+  EXPECT_EQ(ref.exec(list).out, ours);
 
   std::string golden = testing::goldenDir() + "/nft_skiff.nft";
   if (std::getenv("SKIFF_UPDATE_GOLDEN")) std::ofstream(golden) << ours;
