@@ -31,11 +31,11 @@ Result<ProxyBackend> decide(const AgentConfig& cfg) {
 }  // namespace
 
 Result<void> cleanupProxyRules(bool nftables, bool iptables) {
-  auto lg = skiff::log::get("agent");
   if (nftables) {
     auto nft = np::sys::makeNetlinkNftables();
     // `ip skiff` and its Service shard tables `ip skiff-svc-<k>` (the proxy's own cleanup).
-    if (auto tables = nft->listTables(np::nft::Family::Ip); tables) {
+    // No nf_tables in the kernel: nothing to remove.
+    if (nft->listTables(np::nft::Family::Ip)) {
       SKIFF_TRY(np::makeNftablesProxy(np::ProxyConfig{}, *nft, nullptr)->cleanup());
     }
     SKIFF_TRY(np::cleanupPodRules(*nft));
