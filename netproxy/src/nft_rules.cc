@@ -330,30 +330,57 @@ std::optional<std::size_t> shardOf(std::string_view table, std::string_view name
 std::string serviceOf(const ServicePort& sp) { return sp.id.ns + "/" + sp.id.name; }
 
 std::size_t ShardAssignment::assign(const std::string& service) {
-  if (auto it = of_.find(service); it != of_.end()) return it->second;
+  if (auto it = of_.find(service); it != of_.end()) return it->second.shard;
   std::size_t k = 0;
   while (k < count_.size() && count_[k] >= size_) ++k;
   if (k == count_.size()) count_.push_back(0);
   ++count_[k];
-  of_.emplace(service, k);
+  of_.emplace(service, Entry{k, 0});
   return k;
 }
 
 std::optional<std::size_t> ShardAssignment::find(const std::string& service) const {
   auto it = of_.find(service);
   if (it == of_.end()) return std::nullopt;
-  return it->second;
+  return it->second.shard;
+}
+
+void ShardAssignment::drop(std::size_t shard) {
+  --count_[shard];
+  while (!count_.empty() && count_.back() == 0) count_.pop_back();
 }
 
 bool ShardAssignment::release(const std::string& service) {
   auto it = of_.find(service);
   if (it == of_.end()) return false;
-  std::size_t k = it->second;
+  std::size_t k = it->second.shard;
   of_.erase(it);
-  --count_[k];
-  bool empty = count_[k] == 0;
-  while (!count_.empty() && count_.back() == 0) count_.pop_back();
-  return empty;
+  drop(k);
+  return services(k) == 0;
+}
+
+void ShardAssignment::mark(const std::string& service, uint64_t mark) {
+  if (auto it = of_.find(service); it != of_.end()) it->second.mark = mark;
+}
+
+std::vector<std::size_t> ShardAssignment::releaseUnmarked(uint64_t mark) {
+  std::vector<std::size_t> touched;
+  for (auto it = of_.begin(); it != of_.end();) {
+    if (it->second.mark == mark) {
+      ++it;
+      continue;
+    }
+    touched.push_back(it->second.shard);
+    drop(it->second.shard);
+    it = of_.erase(it);
+  }
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  std::vector<std::size_t> emptied;
+  for (std::size_t k : touched) {
+    if (services(k) == 0) emptied.push_back(k);
+  }
+  return emptied;
 }
 
 std::size_t ShardAssignment::services(std::size_t shard) const {
@@ -365,13 +392,6 @@ std::vector<std::size_t> ShardAssignment::shards() const {
   for (std::size_t k = 0; k < count_.size(); ++k) {
     if (count_[k] > 0) out.push_back(k);
   }
-  return out;
-}
-
-std::vector<std::string> ShardAssignment::servicesList() const {
-  std::vector<std::string> out;
-  out.reserve(of_.size());
-  for (const auto& [svc, k] : of_) out.push_back(svc);
   return out;
 }
 

@@ -100,17 +100,25 @@ class ShardAssignment {
   std::optional<std::size_t> find(const std::string& service) const;
   // Forgets `service`; true when its shard is left empty (its table should go).
   bool release(const std::string& service);
+  // Sweeping out Services that are gone without building a set of the present ones: mark every
+  // present one, then release the rest; returns the shards left empty.
+  void mark(const std::string& service, uint64_t mark);
+  std::vector<std::size_t> releaseUnmarked(uint64_t mark);
   std::size_t services(std::size_t shard) const;
   std::vector<std::size_t> shards() const;  // the non-empty ones, ascending
-  std::vector<std::string> servicesList() const;
   void clear() {
     of_.clear();
     count_.clear();
   }
 
  private:
+  struct Entry {
+    std::size_t shard = 0;
+    uint64_t mark = 0;
+  };
+  void drop(std::size_t shard);  // one Service fewer in `shard`
   std::size_t size_;
-  std::unordered_map<std::string, std::size_t> of_;
+  std::unordered_map<std::string, Entry> of_;
   std::vector<std::size_t> count_;
 };
 
