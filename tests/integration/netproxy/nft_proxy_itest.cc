@@ -227,6 +227,38 @@ TEST_F(NftProxyIntegration, ROOT_NftExternalTrafficPolicyLocalReachesOnlyLocalEn
   EXPECT_EQ(seen, (std::map<std::string, int>{{"backend-0", 10}}));
 }
 
+TEST_F(NftProxyIntegration, ROOT_NftServicesInSeparateShardTablesAllAnswer) {
+  // One Service per shard table: three tables with dstnat chains at the same priority; each
+  // connection is translated by its Service's shard only, and masquerade (main table) still
+  // applies to what the shards marked.
+  NftProxyOptions o;
+  o.shard_size = 1;
+  proxy_ = makeNftablesProxy(cfg_, node_->nftables(), nullptr, o);
+  auto a = clusterIpPort("default", "a", "http", "10.96.0.21", 80);
+  auto b = clusterIpPort("default", "b", "http", "10.96.0.22", 80);
+  b.node_port = 30083;
+  auto c = clusterIpPort("default", "c", "http", "10.96.0.23", 80);
+  auto eps = backends();
+  EndpointMap map = {{a.key(), {eps[0]}}, {b.key(), {eps[1]}}, {c.key(), {eps[2]}}};
+  sync({a, b, c}, map);
+  std::string tables = node_->ns().exec("nft list tables").out;
+  for (const char* t : {"skiff-svc-0", "skiff-svc-1", "skiff-svc-2"}) {
+    EXPECT_NE(tables.find(t), std::string::npos) << tables;
+  }
+  std::string err;
+  EXPECT_EQ(itest::tcpGet(*client_, "10.96.0.21", 80, &err), "backend-0") << err;
+  EXPECT_EQ(itest::tcpGet(*client_, "10.96.0.22", 80, &err), "backend-1") << err;
+  EXPECT_EQ(itest::tcpGet(*client_, "10.96.0.23", 80, &err), "backend-2") << err;
+  EXPECT_EQ(itest::tcpGet(*outside_, "192.168.100.1", 30083, &err), "backend-1") << err;
+  EXPECT_EQ(itest::tcpGet(node_->ns(), "10.96.0.22", 80, &err), "backend-1") << err;
+  // Deleting the middle Service deletes its shard table; the others keep answering.
+  sync({a, c}, map);
+  tables = node_->ns().exec("nft list tables").out;
+  EXPECT_EQ(tables.find("skiff-svc-1"), std::string::npos) << tables;
+  EXPECT_EQ(itest::tcpGet(*client_, "10.96.0.23", 80, &err), "backend-2") << err;
+  EXPECT_TRUE(itest::tcpGet(*client_, "10.96.0.22", 80, &err, 1).empty());
+}
+
 TEST_F(NftProxyIntegration, ROOT_NftCoexistsWithDockerAndFirewalldTables) {
   std::string path = "/tmp/skiff-nft-foreign-" + std::to_string(::getpid()) + ".nft";
   std::ofstream(path) << kForeignRuleset;
