@@ -185,8 +185,8 @@ class NftablesProxy final : public ServiceProxy {
     res.build = Clock::now() - start;
     for (const nft::Batch& b : batches) res.nft_tables += b.empty() ? 0 : 1;
 
-    auto applied =
-        res.nft_tables == 0 ? Result<sys::NftStats>(sys::NftStats{}) : nft_.applyAll(batches);
+    auto applied = res.nft_tables == 0 ? Result<sys::NftStats>(sys::NftStats{})
+                                       : send(batches, full, res.nft_transactions);
     if (!applied) {
       synced_ = false;  // the next sync replaces the tables
       state_.clear();
@@ -203,6 +203,7 @@ class NftablesProxy final : public ServiceProxy {
     SKIFF_LOG_INFO(log_, "Synced proxy rules", kv("mode", "nftables"),
                    kv("full", full ? "true" : "false"), kv("servicePorts", res.service_ports),
                    kv("shards", shards_.shards().size()), kv("tablesChanged", res.nft_tables),
+                   kv("transactions", res.nft_transactions),
                    kv("chainsWritten", res.chains_written), kv("rulesWritten", res.rules_written),
                    kv("chainsRemoved", res.chains_removed), kv("elementsAdded", res.elements_added),
                    kv("elementsRemoved", res.elements_removed), kv("messages", res.nft.messages),
@@ -246,6 +247,34 @@ class NftablesProxy final : public ServiceProxy {
   }
 
  private:
+  // One transaction for every table, except for a full sync larger than
+  // opt_.max_full_sync_transaction_ops: the kernel's cost per anonymous map (numgen) grows with
+  // the length of the transaction it is in (__nft_set_trans_bind walks the whole transaction on
+  // every bind), so such a sync sends each table as its own transaction, the shards first and
+  // the main table last. Each table still changes atomically, so every Service's translation is
+  // either the old or the new one at any moment. A failure part way leaves the next sync a
+  // fresh one, which replaces every table.
+  Result<sys::NftStats> send(const std::vector<nft::Batch>& batches, bool full,
+                             std::size_t& transactions) {
+    std::size_t ops = 0;
+    for (const nft::Batch& b : batches) ops += b.ops.size();
+    if (!full || ops <= opt_.max_full_sync_transaction_ops) {
+      transactions = 1;
+      return nft_.applyAll(batches);
+    }
+    sys::NftStats total;
+    for (std::size_t i = 1; i <= batches.size(); ++i) {
+      const nft::Batch& b = batches[i % batches.size()];  // batches[0] is the main table
+      if (b.empty()) continue;
+      SKIFF_ASSIGN_OR_RETURN(sys::NftStats st, nft_.apply(b));
+      ++transactions;
+      total.messages += st.messages;
+      total.encode += st.encode;
+      total.kernel += st.kernel;
+    }
+    return total;
+  }
+
   nft::Batch newBatch(std::string table) const {
     nft::Batch b;
     b.family = opt_.family;

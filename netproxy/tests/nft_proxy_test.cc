@@ -344,6 +344,38 @@ TEST_F(NftProxyTest, FullResyncRecreatesADeletedShardAndDropsStrayShards) {
             (std::vector<std::string>{"skiff-podnet", "skiff-svc-x"}));
 }
 
+TEST_F(NftProxyTest, LargeFullSyncGoesTableByTableIncrementalOnesStayOneTransaction) {
+  NftProxyOptions o;
+  o.now = [this] { return now_; };
+  o.shard_size = 4;
+  o.max_full_sync_transaction_ops = 100;
+  proxy_ = makeNftablesProxy(cfg_, nft_, nullptr, o);
+  EndpointMap eps;
+  auto ports = manyPorts(10, eps, three());
+  auto r = sync(ports, eps);
+  EXPECT_EQ(r.nft_transactions, 4u);
+  ASSERT_EQ(nft_.transactions().size(), 4u);
+  EXPECT_EQ(nft_.transactions().back()[0].table, "skiff") << "the main table last";
+  for (int i = 0; i < 10; ++i) {
+    std::string cip = "10.96.0." + std::to_string(i + 1);
+    EXPECT_TRUE(nat("10.244.1.9", cip.c_str(), 80).dnat) << cip;
+  }
+  // A change to two Services in two shards and a new one without endpoints: one transaction.
+  nft_.clearBatches();
+  eps[ports[0].key()][0] = endpoint("10.244.9.9", 8080, "node-a");
+  eps[ports[9].key()][0] = endpoint("10.244.9.8", 8080, "node-a");
+  ports.push_back(clusterIpPort("ns", "zero", "http", "10.96.5.1", 80));
+  r = sync(ports, eps);
+  EXPECT_FALSE(r.full);
+  EXPECT_EQ(r.nft_transactions, 1u);
+  ASSERT_EQ(nft_.transactions().size(), 1u);
+  EXPECT_EQ(filter("10.244.1.9", "10.96.5.1", 80).verdict, Verdict::Reject);
+  // The default keeps a small cluster's full sync in one transaction.
+  makeProxy(4);
+  nft_.clearBatches();
+  EXPECT_EQ(sync(ports, eps).nft_transactions, 1u);
+}
+
 TEST(NftShardTest, NamesAndAssignment) {
   EXPECT_EQ(nftrules::shardTable("skiff", 3), "skiff-svc-3");
   EXPECT_EQ(nftrules::shardOf("skiff", "skiff-svc-12"), 12u);

@@ -31,7 +31,8 @@ struct SyncResult {
   // nftables mode: map elements added/removed and the netlink batch.
   std::size_t elements_added = 0;
   std::size_t elements_removed = 0;
-  std::size_t nft_tables = 0;  // tables the sync's one transaction changed
+  std::size_t nft_tables = 0;        // tables the sync changed
+  std::size_t nft_transactions = 0;  // 1, or one per table for a large full sync
   sys::NftStats nft;
 };
 
@@ -94,6 +95,9 @@ struct NftProxyOptions {
   std::chrono::milliseconds full_sync_period{30000};
   // Services per shard table `<table>-svc-<k>` (see makeNftablesProxy).
   std::size_t shard_size = kDefaultNftShardSize;
+  // A full sync with more changes than this goes table by table instead of as one transaction
+  // (see the proxy's send()); every incremental sync is one transaction.
+  std::size_t max_full_sync_transaction_ops = 20000;
   std::function<std::chrono::steady_clock::time_point()> now = [] {
     return std::chrono::steady_clock::now();
   };
@@ -120,9 +124,10 @@ struct NftProxyOptions {
 // Incremental by construction: per service port the proxy keeps a fingerprint of its inputs and
 // of every chain, set and map element it programmed. A sync rebuilds only ports whose inputs
 // changed and sends ONE netlink transaction (every changed table in one BATCH_BEGIN..END) with
-// exactly the changed elements, chains and sets, so a one-Service change among 10,000 touches
-// its shard's table (and the main table only if its no-endpoint entry changes). The first sync
-// (and the one after a failed batch) replaces the tables (add + delete + add, which removes
+// exactly the changed elements, chains and sets (a full sync of a large cluster goes table by
+// table, see NftProxyOptions::max_full_sync_transaction_ops), so a one-Service change among 10,000
+// touches its shard's table (and the main table only if its no-endpoint entry changes). The first
+// sync (and the one after a failed batch) replaces the tables (add + delete + add, which removes
 // whatever an earlier run left, including shard tables it no longer has); a sync at least
 // full_sync_period after the last full one flushes and refills every table in place (affinity
 // sets keep their entries) and recreates tables that disappeared. Other tables are never
