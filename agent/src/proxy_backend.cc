@@ -31,18 +31,12 @@ Result<ProxyBackend> decide(const AgentConfig& cfg) {
 }  // namespace
 
 Result<void> cleanupProxyRules(bool nftables, bool iptables) {
-  auto lg = skiff::log::get("agent");
   if (nftables) {
     auto nft = np::sys::makeNetlinkNftables();
-    if (auto tables = nft->listTables(np::nft::Family::Ip); tables) {
-      for (const char* t : {"skiff"}) {
-        if (std::find(tables->begin(), tables->end(), t) == tables->end()) continue;
-        np::nft::Batch b;
-        b.table = t;
-        b.ops.push_back(np::nft::op::DeleteTable{});
-        SKIFF_TRY(nft->apply(b));
-        SKIFF_LOG_INFO(lg, "Removed nftables proxy rules", kv("table", std::string("ip ") + t));
-      }
+    // `ip skiff` and its Service shard tables `ip skiff-svc-<k>` (the proxy's own cleanup).
+    // No nf_tables in the kernel: nothing to remove.
+    if (nft->listTables(np::nft::Family::Ip)) {
+      SKIFF_TRY(np::makeNftablesProxy(np::ProxyConfig{}, *nft, nullptr)->cleanup());
     }
     SKIFF_TRY(np::cleanupPodRules(*nft));
   }

@@ -1,8 +1,10 @@
-// netproxy_sync_bench [--proxy-mode iptables|nftables] [services=10000] [endpoints=5] [rounds=5]
+// netproxy_sync_bench [--proxy-mode iptables|nftables] [--shard-size N] [services=10000]
+//                     [endpoints=5] [rounds=5]
 //
 // --proxy-mode nftables first measures the nftables mode (skiff's netlink batches vs `nft -f` of
-// the same ruleset / the same one-Service change as text, and the RSS growth), then runs the
-// iptables mode below on the same cluster in the same run.
+// the same ruleset / the same one-Service change as text, and vs `nft -f` of the same Services
+// in one unsharded table as kube-proxy lays them out; the RSS growth), then runs the iptables
+// mode below on the same cluster in the same run. --shard-size: Services per shard table.
 //
 // Measures, inside network namespaces it creates and deletes (root required):
 //  1. full sync of the whole rule set: skiff (ServiceProxy over libiptc) vs
@@ -169,32 +171,56 @@ double nftLoad(const std::string& netns, const std::string& text) {
 
 // nftables mode: skiff's netlink batches vs `nft -f` of the same changes as text, in two
 // namespaces; the one-Service batch is what a second proxy (on the fake) sent for that change.
+std::string nftText(const std::vector<nft::Batch>& batches) {
+  std::string text;
+  for (const nft::Batch& b : batches) text += nft::nftText(b);
+  return text;
+}
+
+// `nft -f` of the same Services in a single shard (one table holding every Service chain, as
+// kube-proxy's nftables mode has them), in a namespace of its own: the reference.
+double unshardedLoad(const ProxyConfig& cfg, const std::vector<ServicePort>& ports,
+                     const EndpointMap& eps) {
+  Netns one("snp-bench-nftone");
+  return nftLoad(one.name, nftText(nftrules::fullBatches(cfg, ports, eps, ports.size() + 1)));
+}
+
+std::string listRuleset(const std::string& netns) {
+  auto r = runCommand({"ip", "netns", "exec", netns, "nft", "list", "ruleset"});
+  return r && r->exit_code == 0 ? r->out : "(nft list ruleset failed)";
+}
+
 int runNftables(const std::vector<ServicePort>& ports_in, EndpointMap eps, int services,
-                int eps_per, int rounds) {
+                int eps_per, int rounds, std::size_t shard_size) {
   std::vector<ServicePort> ports = ports_in;
   ProxyConfig cfg;
   cfg.hostname = "bench-node";
   cfg.cluster_cidr = *Cidr::parse("10.244.0.0/16");
-  nft::Batch full = nftrules::fullBatch(cfg, ports, eps);
-  std::string text = nft::nftText(full);
+  auto full = nftrules::fullBatches(cfg, ports, eps, shard_size);
+  std::string text = nftText(full);
   std::size_t rules = 0, chains = 0;
-  for (const nft::Op& op : full.ops) {
-    rules += std::holds_alternative<nft::op::AddRule>(op);
-    chains += std::holds_alternative<nft::op::AddChain>(op);
+  for (const nft::Batch& b : full) {
+    for (const nft::Op& op : b.ops) {
+      rules += std::holds_alternative<nft::op::AddRule>(op);
+      chains += std::holds_alternative<nft::op::AddChain>(op);
+    }
   }
   std::printf(
-      "nftables rule set: %d services x %d endpoints = %zu rules, %zu chains (nft text "
-      "%.1f MiB)\n",
-      services, eps_per, rules, chains, text.size() / 1048576.0);
+      "nftables rule set: %d services x %d endpoints = %zu rules, %zu chains in %zu tables "
+      "(%zu Services per shard table; nft text %.1f MiB)\n",
+      services, eps_per, rules, chains, full.size(), shard_size, text.size() / 1048576.0);
 
+  double one_table = unshardedLoad(cfg, ports, eps);
   Netns ref("snp-bench-nftref");
   double ref_full = nftLoad(ref.name, text);
   Netns ns("snp-bench-nft");
   auto seam = sys::makeNetlinkNftables();
   testing::FakeNftables fake;
+  NftProxyOptions opt;
+  opt.shard_size = shard_size;
   long rss0 = rssKib();
-  auto proxy = makeNftablesProxy(cfg, *seam, nullptr);
-  auto shadow = makeNftablesProxy(cfg, fake, nullptr);
+  auto proxy = makeNftablesProxy(cfg, *seam, nullptr, opt);
+  auto shadow = makeNftablesProxy(cfg, fake, nullptr, opt);
   SyncResult first;
   double skiff_full;
   {
@@ -213,6 +239,10 @@ int runNftables(const std::vector<ServicePort>& ports_in, EndpointMap eps, int s
   std::printf("\nfull sync: skiff %.0f ms vs nft -f %.0f ms (ratio %.1fx)\n", skiff_full, ref_full,
               ref_full / skiff_full);
   std::printf(
+      "  vs nft -f of the same Services in one table (kube-proxy's layout) %.0f ms (ratio "
+      "%.1fx)\n",
+      one_table, one_table / skiff_full);
+  std::printf(
       "  skiff: build+diff %.0f ms | libnftnl encode %.0f ms | kernel %.0f ms | %zu "
       "netlink messages\n",
       ms(first.build), ms(first.nft.encode), ms(first.nft.kernel), first.nft.messages);
@@ -223,8 +253,8 @@ int runNftables(const std::vector<ServicePort>& ports_in, EndpointMap eps, int s
     auto& list = eps[ports[static_cast<std::size_t>(services / 2 + round)].key()];
     list[0].ip = Ipv4{0x0b000000u + static_cast<uint32_t>(round) + 1};  // 11.0.0.x
     fake.clearBatches();
-    if (!shadow->sync(ports, eps) || fake.batches().size() != 1) return 1;
-    ref_one.push_back(nftLoad(ref.name, nft::nftText(fake.batches()[0])));
+    if (!shadow->sync(ports, eps) || fake.transactions().size() != 1) return 1;
+    ref_one.push_back(nftLoad(ref.name, nftText(fake.transactions()[0])));
     Enter in("/run/netns/" + ns.name);
     auto t0 = Clock::now();
     auto r = proxy->sync(ports, eps);
@@ -240,13 +270,12 @@ int runNftables(const std::vector<ServicePort>& ports_in, EndpointMap eps, int s
       "\none changed Service (median of %d): skiff %.2f ms vs nft -f %.1f ms (ratio %.1fx)\n",
       rounds, s1, r1, r1 / s1);
   std::printf(
-      "  skiff sent %zu netlink messages (%zu chains written, %zu removed, %zu rules); "
-      "build+diff %.2f ms, encode %.2f ms, kernel %.2f ms\n",
-      last.nft.messages, last.chains_written, last.chains_removed, last.rules_written,
-      ms(last.build), ms(last.nft.encode), ms(last.nft.kernel));
-  auto a = runCommand({"ip", "netns", "exec", ref.name, "nft", "list", "table", "ip", "skiff"});
-  auto b = runCommand({"ip", "netns", "exec", ns.name, "nft", "list", "table", "ip", "skiff"});
-  bool same = a && b && a->exit_code == 0 && a->out == b->out;
+      "  skiff sent %zu netlink messages to %zu table(s) (%zu chains written, %zu removed, %zu "
+      "rules); build+diff %.2f ms, encode %.2f ms, kernel %.2f ms\n",
+      last.nft.messages, last.nft_tables, last.chains_written, last.chains_removed,
+      last.rules_written, ms(last.build), ms(last.nft.encode), ms(last.nft.kernel));
+  std::string a = listRuleset(ref.name), b = listRuleset(ns.name);
+  bool same = a == b && a.find("table ip skiff") != std::string::npos;
   std::printf("\nkernel tables identical (nft -f vs skiff) after the run: %s\n",
               same ? "yes" : "NO");
   std::printf(
@@ -375,13 +404,18 @@ int runIptables(const std::vector<ServicePort>& ports_in, EndpointMap eps, int s
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string mode = "iptables";
-  if (args.size() >= 2 && args[0] == "--proxy-mode") {
-    mode = args[1];
+  long shard_size = static_cast<long>(kDefaultNftShardSize);
+  while (args.size() >= 2 && (args[0] == "--proxy-mode" || args[0] == "--shard-size")) {
+    if (args[0] == "--proxy-mode") {
+      mode = args[1];
+    } else {
+      shard_size = std::atol(args[1].c_str());
+    }
     args.erase(args.begin(), args.begin() + 2);
   }
-  if (mode != "iptables" && mode != "nftables") {
+  if ((mode != "iptables" && mode != "nftables") || shard_size <= 0) {
     std::fprintf(stderr,
-                 "usage: netproxy_sync_bench [--proxy-mode iptables|nftables] "
+                 "usage: netproxy_sync_bench [--proxy-mode iptables|nftables] [--shard-size N] "
                  "[services] [endpoints] [rounds]\n");
     return 2;
   }
@@ -397,7 +431,7 @@ int main(int argc, char** argv) {
   EndpointMap eps;
   buildCluster(services, eps_per, ports, eps);
   if (mode == "iptables") return runIptables(ports, eps, services, eps_per, rounds, "");
-  int rc = runNftables(ports, eps, services, eps_per, rounds);
+  int rc = runNftables(ports, eps, services, eps_per, rounds, static_cast<std::size_t>(shard_size));
   if (rc != 0) return rc;
   std::printf("\n---- the same cluster in iptables mode (libiptc), same run ----\n");
   return runIptables(ports, eps, services, eps_per, rounds, "iptables mode: ");

@@ -35,6 +35,7 @@ bool sameElement(const MapElement& a, const MapElement& b) {
 struct PortState {
   uint64_t input = 0;
   uint64_t generation = 0;
+  std::size_t shard = 0;  // its Service's shard table
   std::vector<std::pair<std::string, uint64_t>> chains;
   std::vector<nft::SetSpec> sets;
   std::vector<MapElement> elements;
@@ -121,6 +122,32 @@ void diffPort(const PortState* old, PortObjects& now, Delta& d) {
   }
 }
 
+// Everything one sync changes, per table.
+struct Plan {
+  Delta main;
+  std::map<std::size_t, Delta> shards;
+  std::vector<std::size_t> emptied;  // shards whose last Service went: their tables go
+};
+
+// Moves the elements of the main table's maps (no-endpoint-*) out of a shard's delta.
+void splitMainElements(Delta& shard, Delta& main) {
+  for (auto [from, to] : {std::pair{&shard.add_elements, &main.add_elements},
+                          std::pair{&shard.del_elements, &main.del_elements}}) {
+    auto mid = std::stable_partition(from->begin(), from->end(),
+                                     [](const MapElement& e) { return !inMainTable(e.map.name); });
+    to->insert(to->end(), std::make_move_iterator(mid), std::make_move_iterator(from->end()));
+    from->erase(mid, from->end());
+  }
+}
+
+void countDelta(const Delta& d, SyncResult& res) {
+  res.chains_written += d.fill.size();
+  for (const NftChain& c : d.fill) res.rules_written += c.rules.size();
+  res.chains_removed += d.del_chains.size();
+  res.elements_added += d.add_elements.size();
+  res.elements_removed += d.del_elements.size();
+}
+
 class NftablesProxy final : public ServiceProxy {
  public:
   NftablesProxy(ProxyConfig cfg, sys::Nftables& nft, sys::Conntrack* ct, NftProxyOptions o)
@@ -128,7 +155,8 @@ class NftablesProxy final : public ServiceProxy {
         nft_(nft),
         ct_(ct),
         opt_(std::move(o)),
-        log_(skiff::log::get("netproxy")) {}
+        log_(skiff::log::get("netproxy")),
+        shards_(opt_.shard_size) {}
 
   // netproxy::ServiceProxy
   Result<SyncResult> sync(const std::vector<ServicePort>& ports, const EndpointMap& eps) override {
@@ -138,88 +166,44 @@ class NftablesProxy final : public ServiceProxy {
     bool fresh = !synced_;
     bool full = fresh || opt_.now() - last_full_ >= opt_.full_sync_period;
     res.full = full;
-    nft::Batch batch = newBatch();
-    Delta d;
-    uint64_t gen = ++generation_;
+    std::vector<std::string> existing;  // on a full sync: the tables there are now
+    if (full) {
+      auto tables = nft_.listTables(opt_.family);
+      if (!tables) return std::move(tables).error().wrap("sync nftables proxy rules");
+      existing = std::move(*tables);
+    }
+    if (fresh) shards_.clear();  // the first sync packs the Services anew
+    Plan plan;
+    releaseGoneServices(ports, plan);  // first, so new Services can fill the room they leave
     std::unordered_map<std::string, PortState> next_state;
-    // In (name, protocol) order, so chains are created in the order a full rule set lists them.
-    for (const ServicePort* spp : sortedPorts(ports)) {
-      const ServicePort& sp = *spp;
-      auto it = eps.find(sp.key());
-      const std::vector<Endpoint>* list = it == eps.end() ? nullptr : &it->second;
-      uint64_t input = servicePortInputHash(sp, list, false);
-      auto st = state_.find(sp.key());
-      if (!full && st != state_.end() && st->second.input == input) {
-        st->second.generation = gen;
-        continue;
-      }
-      if (st != state_.end()) st->second.generation = gen;  // replaced below, not removed
-      PortObjects now = buildPortObjects(cfg_, sp, list);
-      PortState ns;
-      ns.input = input;
-      ns.generation = gen;
-      for (const NftChain& c : now.chains) ns.chains.emplace_back(c.name, chainFingerprint(c));
-      ns.sets = now.sets;
-      ns.elements = now.elements;
-      if (full) {
-        // Everything is rewritten: the delta is the whole desired state.
-        diffPort(nullptr, now, d);
-      } else {
-        diffPort(st == state_.end() ? nullptr : &st->second, now, d);
-      }
-      next_state[sp.key()] = std::move(ns);
-    }
-    // Ports that are gone (and, on a full sync, every old object no longer wanted).
-    std::set<std::string> wanted_chains, wanted_sets;
-    if (full) {
-      for (const auto& [k, s] : next_state) {
-        for (const auto& [n, fp] : s.chains) wanted_chains.insert(n);
-        for (const auto& set : s.sets) wanted_sets.insert(set.name);
-      }
-    }
-    for (auto it = state_.begin(); it != state_.end();) {
-      if (full || it->second.generation != gen) {
-        if (!fresh) {
-          for (const auto& [n, fp] : it->second.chains) {
-            if (!full || !wanted_chains.count(n)) d.del_chains.push_back(n);
-          }
-          for (const auto& s : it->second.sets) {
-            if (!full || !wanted_sets.count(s.name)) d.del_sets.push_back(s.name);
-          }
-          if (!full)
-            d.del_elements.insert(d.del_elements.end(), it->second.elements.begin(),
-                                  it->second.elements.end());
-        }
-        it = state_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    if (full) {
-      fullPrologue(batch, fresh, d);
-    }
-    emitDelta(batch, d, full);
+    planPorts(ports, eps, full, plan, next_state);
+    planRemovals(fresh, full, next_state, plan);
+    for (auto& [k, d] : plan.shards) splitMainElements(d, plan.main);
+    countDelta(plan.main, res);
+    for (const auto& [k, d] : plan.shards) countDelta(d, res);
+    std::vector<nft::Batch> batches = emitPlan(plan, fresh, full, existing);
     res.build = Clock::now() - start;
-    res.chains_written = d.fill.size();
-    for (const NftChain& c : d.fill) res.rules_written += c.rules.size();
-    res.chains_removed = d.del_chains.size();
-    res.elements_added = d.add_elements.size();
-    res.elements_removed = d.del_elements.size();
+    for (const nft::Batch& b : batches) res.nft_tables += b.empty() ? 0 : 1;
 
-    auto applied = batch.empty() ? Result<sys::NftStats>(sys::NftStats{}) : nft_.apply(batch);
+    auto applied = res.nft_tables == 0 ? Result<sys::NftStats>(sys::NftStats{})
+                                       : send(batches, full, res.nft_transactions);
     if (!applied) {
-      synced_ = false;  // the next sync replaces the table
+      synced_ = false;  // the next sync replaces the tables
       state_.clear();
       return std::move(applied).error().wrap("sync nftables proxy rules");
     }
     res.nft = *applied;
     for (auto& [k, s] : next_state) state_[k] = std::move(s);
+    tables_.clear();
+    for (std::size_t k : shards_.shards()) tables_.insert(k);
     synced_ = true;
     if (full) last_full_ = opt_.now();
     res.conntrack_deleted = udp_.update(ports, eps, ct_);
     auto dur = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
     SKIFF_LOG_INFO(log_, "Synced proxy rules", kv("mode", "nftables"),
                    kv("full", full ? "true" : "false"), kv("servicePorts", res.service_ports),
+                   kv("shards", shards_.shards().size()), kv("tablesChanged", res.nft_tables),
+                   kv("transactions", res.nft_transactions),
                    kv("chainsWritten", res.chains_written), kv("rulesWritten", res.rules_written),
                    kv("chainsRemoved", res.chains_removed), kv("elementsAdded", res.elements_added),
                    kv("elementsRemoved", res.elements_removed), kv("messages", res.nft.messages),
@@ -230,20 +214,28 @@ class NftablesProxy final : public ServiceProxy {
   Result<void> cleanup() override {
     SKIFF_ASSIGN_OR_RETURN(auto tables, nft_.listTables(opt_.family));
     state_.clear();
+    shards_.clear();
+    tables_.clear();
     synced_ = false;
-    if (std::find(tables.begin(), tables.end(), opt_.table) == tables.end()) return ok();
-    nft::Batch b = newBatch();
-    b.ops.push_back(nft::op::DeleteTable{});
-    SKIFF_TRY(nft_.apply(b));
+    std::vector<nft::Batch> batches;
+    for (const std::string& t : tables) {
+      if (t == opt_.table || shardOf(opt_.table, t)) {
+        batches.push_back(newBatch(t));
+        batches.back().ops.push_back(nft::op::DeleteTable{});
+      }
+    }
+    if (batches.empty()) return ok();
+    SKIFF_TRY(nft_.applyAll(batches));
     SKIFF_LOG_INFO(log_, "Removed proxy rules",
-                   kv("table", fmt::format("{} {}", nft::familyName(opt_.family), opt_.table)));
+                   kv("table", fmt::format("{} {}", nft::familyName(opt_.family), opt_.table)),
+                   kv("tables", batches.size()));
     return ok();
   }
 
   std::size_t stateBytes() const override {
     std::size_t n = sizeof(*this);
     for (const auto& [k, s] : state_) {
-      n += k.capacity() + sizeof(s) + 64;
+      n += 2 * k.capacity() + sizeof(s) + 64 + 48;  // and its Service's shard entry
       for (const auto& [name, fp] : s.chains) n += name.capacity() + sizeof(fp) + 32;
       for (const auto& set : s.sets) n += sizeof(set) + set.name.capacity();
       for (const auto& e : s.elements) {
@@ -255,37 +247,186 @@ class NftablesProxy final : public ServiceProxy {
   }
 
  private:
-  nft::Batch newBatch() const {
+  // One transaction for every table, except for a full sync larger than
+  // opt_.max_full_sync_transaction_ops: the kernel's cost per anonymous map (numgen) grows with
+  // the length of the transaction it is in (__nft_set_trans_bind walks the whole transaction on
+  // every bind), so such a sync sends each table as its own transaction, the shards first and
+  // the main table last. Each table still changes atomically, so every Service's translation is
+  // either the old or the new one at any moment. A failure part way leaves the next sync a
+  // fresh one, which replaces every table.
+  Result<sys::NftStats> send(const std::vector<nft::Batch>& batches, bool full,
+                             std::size_t& transactions) {
+    std::size_t ops = 0;
+    for (const nft::Batch& b : batches) ops += b.ops.size();
+    if (!full || ops <= opt_.max_full_sync_transaction_ops) {
+      transactions = 1;
+      return nft_.applyAll(batches);
+    }
+    sys::NftStats total;
+    for (std::size_t i = 1; i <= batches.size(); ++i) {
+      const nft::Batch& b = batches[i % batches.size()];  // batches[0] is the main table
+      if (b.empty()) continue;
+      SKIFF_ASSIGN_OR_RETURN(sys::NftStats st, nft_.apply(b));
+      ++transactions;
+      total.messages += st.messages;
+      total.encode += st.encode;
+      total.kernel += st.kernel;
+    }
+    return total;
+  }
+
+  nft::Batch newBatch(std::string table) const {
     nft::Batch b;
     b.family = opt_.family;
-    b.table = opt_.table;
+    b.table = std::move(table);
     return b;
   }
 
-  // A full sync: (re)create the table and the static objects, then empty every chain and map so
-  // the delta (which on a full sync is the whole desired state) fills them again. A fresh sync
-  // replaces the table outright instead, which also drops objects an earlier run left.
-  void fullPrologue(nft::Batch& b, bool fresh, const Delta& d) {
+  // Rebuilds the ports whose inputs changed (every port on a full sync) into their shards'
+  // deltas. A full sync goes in (name, protocol) order, so chains are created in the order a full
+  // rule set lists them and a fresh sync packs Services into shards in name order; an
+  // incremental one takes the ports as they come (sorting 10,000 names costs milliseconds).
+  void planPorts(const std::vector<ServicePort>& ports, const EndpointMap& eps, bool full,
+                 Plan& plan, std::unordered_map<std::string, PortState>& next_state) {
+    uint64_t gen = generation_;
+    std::vector<const ServicePort*> order;
+    if (full) {
+      order = sortedPorts(ports);
+    } else {
+      order.reserve(ports.size());
+      for (const ServicePort& sp : ports) order.push_back(&sp);
+    }
+    for (const ServicePort* spp : order) {
+      const ServicePort& sp = *spp;
+      std::string key = sp.key();
+      auto it = eps.find(key);
+      const std::vector<Endpoint>* list = it == eps.end() ? nullptr : &it->second;
+      uint64_t input = servicePortInputHash(sp, list, false);
+      auto st = state_.find(key);
+      if (!full && st != state_.end() && st->second.input == input) {
+        st->second.generation = gen;
+        continue;
+      }
+      std::size_t shard = shards_.assign(serviceOf(sp));
+      if (st != state_.end()) st->second.generation = gen;  // replaced below, not removed
+      PortObjects now = buildPortObjects(cfg_, sp, list);
+      PortState ns;
+      ns.input = input;
+      ns.generation = gen;
+      ns.shard = shard;
+      for (const NftChain& c : now.chains) ns.chains.emplace_back(c.name, chainFingerprint(c));
+      ns.sets = now.sets;
+      ns.elements = now.elements;
+      // A full sync rewrites everything: the delta is the whole desired state.
+      diffPort(full || st == state_.end() ? nullptr : &st->second, now, plan.shards[shard]);
+      next_state[std::move(key)] = std::move(ns);
+    }
+  }
+
+  // Services that are gone leave their shards; a shard left empty loses its table (unless a new
+  // Service of this sync moves in).
+  void releaseGoneServices(const std::vector<ServicePort>& ports, Plan& plan) {
+    uint64_t gen = ++generation_;
+    for (const ServicePort& sp : ports) shards_.mark(serviceOf(sp), gen);
+    plan.emptied = shards_.releaseUnmarked(gen);
+  }
+
+  // Ports that are gone (and, on a full sync, every old object no longer wanted).
+  void planRemovals(bool fresh, bool full,
+                    const std::unordered_map<std::string, PortState>& next_state, Plan& plan) {
+    std::set<std::string> wanted_chains, wanted_sets;
+    if (full) {
+      for (const auto& [k, s] : next_state) {
+        for (const auto& [n, fp] : s.chains) wanted_chains.insert(n);
+        for (const auto& set : s.sets) wanted_sets.insert(set.name);
+      }
+    }
+    for (auto it = state_.begin(); it != state_.end();) {
+      if (!full && it->second.generation == generation_) {
+        ++it;
+        continue;
+      }
+      if (!fresh) {
+        Delta& d = plan.shards[it->second.shard];
+        for (const auto& [n, fp] : it->second.chains) {
+          if (!full || !wanted_chains.count(n)) d.del_chains.push_back(n);
+        }
+        for (const auto& s : it->second.sets) {
+          if (!full || !wanted_sets.count(s.name)) d.del_sets.push_back(s.name);
+        }
+        if (!full) {
+          d.del_elements.insert(d.del_elements.end(), it->second.elements.begin(),
+                                it->second.elements.end());
+        }
+      }
+      it = state_.erase(it);
+    }
+  }
+
+  // One batch per table: the main table, each shard with changes (all of them on a full sync),
+  // emptied shards' deletions and, on a full sync, the deletion of shard tables nobody owns
+  // (left by an earlier run).
+  std::vector<nft::Batch> emitPlan(Plan& plan, bool fresh, bool full,
+                                   const std::vector<std::string>& existing) {
+    std::vector<nft::Batch> out;
+    out.push_back(newBatch(opt_.table));
+    if (full) prologue(out.back(), buildTableSkeleton(cfg_), fresh);
+    emitDelta(out.back(), plan.main, full);
+    std::set<std::size_t> active;
+    for (std::size_t k : shards_.shards()) active.insert(k);
+    std::set<std::size_t> todo = active;
+    if (!full) {
+      todo.clear();
+      for (const auto& [k, d] : plan.shards) todo.insert(k);
+    }
+    Skeleton sk = buildShardSkeleton(cfg_);
+    for (std::size_t k : todo) {
+      if (!active.count(k)) continue;  // emptied: deleted below
+      out.push_back(newBatch(shardTable(opt_.table, k)));
+      // A shard opened by this sync gets its table created from scratch.
+      bool created = !tables_.count(k);
+      if (full || created) prologue(out.back(), sk, fresh || created);
+      emitDelta(out.back(), plan.shards[k], full);
+    }
+    std::set<std::string> gone;
+    for (std::size_t k : plan.emptied) {
+      if (active.count(k)) continue;
+      gone.insert(shardTable(opt_.table, k));
+      out.push_back(newBatch(shardTable(opt_.table, k)));
+      out.back().ops.push_back(nft::op::AddTable{});  // it may have drifted away
+      out.back().ops.push_back(nft::op::DeleteTable{});
+    }
+    for (const std::string& t : existing) {
+      auto k = shardOf(opt_.table, t);
+      if (!k || active.count(*k) || gone.count(t)) continue;
+      out.push_back(newBatch(t));
+      out.back().ops.push_back(nft::op::DeleteTable{});
+    }
+    return out;
+  }
+
+  // A full sync of one table: (re)create it and its static objects, then empty every chain and
+  // map so the delta (which on a full sync is the whole desired state) fills them again. A fresh
+  // sync replaces the table outright instead, which also drops objects an earlier run left.
+  static void prologue(nft::Batch& b, Skeleton sk, bool fresh) {
     b.ops.push_back(nft::op::AddTable{});
     if (fresh) {
       b.ops.push_back(nft::op::DeleteTable{});
       b.ops.push_back(nft::op::AddTable{});
     }
-    Skeleton sk = buildTableSkeleton(cfg_);
     for (const nft::ChainSpec& c : sk.chains) b.ops.push_back(nft::op::AddChain{c});
     for (const nft::SetSpec& m : sk.maps) b.ops.push_back(nft::op::AddSet{m});
     if (!fresh) {
       b.ops.push_back(nft::op::FlushTable{});
       for (const nft::SetSpec& m : sk.maps) b.ops.push_back(nft::op::FlushSet{m.name});
     }
-    (void)d;
     for (auto& [chain, rule] : sk.rules) b.ops.push_back(nft::op::AddRule{chain, std::move(rule)});
   }
 
   // Order matters to the kernel: sets and chains exist before rules use them; elements and
   // rules that refer to a chain go before the chain is deleted; a chain is emptied before it is
   // deleted, so chains being deleted together never hold each other busy.
-  void emitDelta(nft::Batch& b, Delta& d, bool full) {
+  static void emitDelta(nft::Batch& b, Delta& d, bool full) {
     for (nft::SetSpec& s : d.add_sets) {
       if (std::find(d.del_sets.begin(), d.del_sets.end(), s.name) != d.del_sets.end()) continue;
       b.ops.push_back(nft::op::AddSet{s});
@@ -316,6 +457,8 @@ class NftablesProxy final : public ServiceProxy {
   Clock::time_point last_full_{};
   uint64_t generation_ = 0;
   std::unordered_map<std::string, PortState> state_;
+  ShardAssignment shards_;
+  std::set<std::size_t> tables_;  // shards whose tables the last successful sync left in place
   StaleUdpTracker udp_;
 };
 

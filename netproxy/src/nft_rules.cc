@@ -243,32 +243,32 @@ PortObjects buildPortObjects(const ProxyConfig& cfg, const ServicePort& sp,
   return out;
 }
 
-Skeleton buildTableSkeleton(const ProxyConfig& cfg) {
-  Skeleton s;
-  for (const char* c :
-       {kMarkForMasq, kMasquerading, kRejectChain, kServicesChain, kEndpointsCheck}) {
-    s.chains.push_back(ChainSpec{c, std::nullopt});
-  }
-  // kube-proxy's priorities: filter chains at dstnat-10 see pre-DNAT addresses; nat at dstnat
-  // and srcnat.
-  struct Base {
-    const char* name;
-    const char* type;
-    const char* hook;
-    int priority;
-  };
-  for (const Base& b : {Base{"filter-input", "filter", "input", -110},
-                        Base{"filter-forward", "filter", "forward", -110},
-                        Base{"filter-output", "filter", "output", -110},
-                        Base{"nat-prerouting", "nat", "prerouting", -100},
-                        Base{"nat-output", "nat", "output", -100},
-                        Base{"nat-postrouting", "nat", "postrouting", 100}}) {
+namespace {
+struct Base {
+  const char* name;
+  const char* type;
+  const char* hook;
+  int priority;
+};
+void addBases(Skeleton& s, std::initializer_list<Base> bases) {
+  for (const Base& b : bases) {
     s.chains.push_back(ChainSpec{b.name, BaseHook{b.type, b.hook, b.priority}});
   }
-  for (const char* m :
-       {kServiceIps, kServiceNodePorts, kNoEndpointServices, kNoEndpointNodePorts}) {
-    s.maps.push_back(mapSpec(m));
+}
+}  // namespace
+
+Skeleton buildTableSkeleton(const ProxyConfig& cfg) {
+  Skeleton s;
+  for (const char* c : {kMasquerading, kRejectChain, kEndpointsCheck}) {
+    s.chains.push_back(ChainSpec{c, std::nullopt});
   }
+  // kube-proxy's priorities: filter chains at dstnat-10 see pre-DNAT addresses; masquerade at
+  // srcnat. The dstnat chains are the shards' (buildShardSkeleton).
+  addBases(s, {Base{"filter-input", "filter", "input", -110},
+               Base{"filter-forward", "filter", "forward", -110},
+               Base{"filter-output", "filter", "output", -110},
+               Base{"nat-postrouting", "nat", "postrouting", 100}});
+  for (const char* m : {kNoEndpointServices, kNoEndpointNodePorts}) s.maps.push_back(mapSpec(m));
   uint32_t mark = cfg.masqueradeMark();
   auto add = [&](const char* chain, NRule r) { s.rules.emplace_back(chain, std::move(r)); };
   // reject is only valid in input/forward/output: endpoints-check is called from those hooks,
@@ -276,10 +276,7 @@ Skeleton buildTableSkeleton(const ProxyConfig& cfg) {
   for (const char* c : {"filter-input", "filter-forward", "filter-output"}) {
     add(c, {stmt::CtNew{}, jump(kEndpointsCheck)});
   }
-  add("nat-prerouting", {jump(kServicesChain)});
-  add("nat-output", {jump(kServicesChain)});
   add("nat-postrouting", {jump(kMasquerading)});
-  add(kMarkForMasq, {stmt::MarkSet{mark, false}});
   add(kMasquerading, {stmt::MarkTest{mark, false}, stmt::Verdict{stmt::VerdictKind::Return, ""}});
   add(kMasquerading, {stmt::MarkSet{mark, true}});
   add(kMasquerading, {stmt::Masquerade{cfg.random_fully}});
@@ -287,47 +284,171 @@ Skeleton buildTableSkeleton(const ProxyConfig& cfg) {
   // refused" at once.
   add(kRejectChain, {stmt::Proto{Protocol::Tcp, 0}, stmt::Reject{true}});
   add(kRejectChain, {stmt::Reject{false}});
-  add(kServicesChain, {stmt::Vmap{KeyShape::AddrProtoPort, kServiceIps}});
-  for (NRule& r : nodePortRules(cfg, kServiceNodePorts)) add(kServicesChain, std::move(r));
   add(kEndpointsCheck, {stmt::Vmap{KeyShape::AddrProtoPort, kNoEndpointServices}});
   for (NRule& r : nodePortRules(cfg, kNoEndpointNodePorts)) add(kEndpointsCheck, std::move(r));
   return s;
 }
 
-Batch fullBatch(const ProxyConfig& cfg, const std::vector<ServicePort>& ports,
-                const EndpointMap& endpoints) {
+Skeleton buildShardSkeleton(const ProxyConfig& cfg) {
+  Skeleton s;
+  for (const char* c : {kMarkForMasq, kServicesChain}) {
+    s.chains.push_back(ChainSpec{c, std::nullopt});
+  }
+  addBases(s, {Base{"nat-prerouting", "nat", "prerouting", -100},
+               Base{"nat-output", "nat", "output", -100}});
+  for (const char* m : {kServiceIps, kServiceNodePorts}) s.maps.push_back(mapSpec(m));
+  auto add = [&](const char* chain, NRule r) { s.rules.emplace_back(chain, std::move(r)); };
+  add("nat-prerouting", {jump(kServicesChain)});
+  add("nat-output", {jump(kServicesChain)});
+  add(kMarkForMasq, {stmt::MarkSet{cfg.masqueradeMark(), false}});
+  add(kServicesChain, {stmt::Vmap{KeyShape::AddrProtoPort, kServiceIps}});
+  for (NRule& r : nodePortRules(cfg, kServiceNodePorts)) add(kServicesChain, std::move(r));
+  return s;
+}
+
+bool inMainTable(const std::string& map) {
+  return map == kNoEndpointServices || map == kNoEndpointNodePorts;
+}
+
+std::string shardTable(std::string_view table, std::size_t shard) {
+  return fmt::format("{}-svc-{}", table, shard);
+}
+
+std::optional<std::size_t> shardOf(std::string_view table, std::string_view name) {
+  std::string prefix = fmt::format("{}-svc-", table);
+  if (name.size() <= prefix.size() || name.substr(0, prefix.size()) != prefix) return std::nullopt;
+  std::string_view digits = name.substr(prefix.size());
+  if (digits.size() > 6 || (digits.size() > 1 && digits[0] == '0')) return std::nullopt;
+  std::size_t n = 0;
+  for (char ch : digits) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    n = n * 10 + static_cast<std::size_t>(ch - '0');
+  }
+  return n;
+}
+
+std::string serviceOf(const ServicePort& sp) { return sp.id.ns + "/" + sp.id.name; }
+
+std::size_t ShardAssignment::assign(const std::string& service) {
+  if (auto it = of_.find(service); it != of_.end()) return it->second.shard;
+  std::size_t k = 0;
+  while (k < count_.size() && count_[k] >= size_) ++k;
+  if (k == count_.size()) count_.push_back(0);
+  ++count_[k];
+  of_.emplace(service, Entry{k, 0});
+  return k;
+}
+
+std::optional<std::size_t> ShardAssignment::find(const std::string& service) const {
+  auto it = of_.find(service);
+  if (it == of_.end()) return std::nullopt;
+  return it->second.shard;
+}
+
+void ShardAssignment::drop(std::size_t shard) {
+  --count_[shard];
+  while (!count_.empty() && count_.back() == 0) count_.pop_back();
+}
+
+bool ShardAssignment::release(const std::string& service) {
+  auto it = of_.find(service);
+  if (it == of_.end()) return false;
+  std::size_t k = it->second.shard;
+  of_.erase(it);
+  drop(k);
+  return services(k) == 0;
+}
+
+void ShardAssignment::mark(const std::string& service, uint64_t mark) {
+  if (auto it = of_.find(service); it != of_.end()) it->second.mark = mark;
+}
+
+std::vector<std::size_t> ShardAssignment::releaseUnmarked(uint64_t mark) {
+  std::vector<std::size_t> touched;
+  for (auto it = of_.begin(); it != of_.end();) {
+    if (it->second.mark == mark) {
+      ++it;
+      continue;
+    }
+    touched.push_back(it->second.shard);
+    drop(it->second.shard);
+    it = of_.erase(it);
+  }
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  std::vector<std::size_t> emptied;
+  for (std::size_t k : touched) {
+    if (services(k) == 0) emptied.push_back(k);
+  }
+  return emptied;
+}
+
+std::size_t ShardAssignment::services(std::size_t shard) const {
+  return shard < count_.size() ? count_[shard] : 0;
+}
+
+std::vector<std::size_t> ShardAssignment::shards() const {
+  std::vector<std::size_t> out;
+  for (std::size_t k = 0; k < count_.size(); ++k) {
+    if (count_[k] > 0) out.push_back(k);
+  }
+  return out;
+}
+
+namespace {
+// One table created from scratch: add, delete and re-add it (drops whatever was there), then its
+// static objects.
+Batch freshTable(std::string name, const Skeleton& sk) {
   Batch b;
-  b.table = kTable;
+  b.table = std::move(name);
   b.ops.push_back(op::AddTable{});
   b.ops.push_back(op::DeleteTable{});
   b.ops.push_back(op::AddTable{});
-  Skeleton sk = buildTableSkeleton(cfg);
   for (const ChainSpec& c : sk.chains) b.ops.push_back(op::AddChain{c});
   for (const SetSpec& m : sk.maps) b.ops.push_back(op::AddSet{m});
-  std::vector<PortObjects> objs;
+  return b;
+}
+void addRules(Batch& b, const Skeleton& sk) {
+  for (const auto& [chain, rule] : sk.rules) b.ops.push_back(op::AddRule{chain, rule});
+}
+void addElements(Batch& b, std::map<std::string, op::AddElements>& elems) {
+  for (auto& [name, ae] : elems) b.ops.push_back(std::move(ae));
+}
+}  // namespace
+
+std::vector<Batch> fullBatches(const ProxyConfig& cfg, const std::vector<ServicePort>& ports,
+                               const EndpointMap& endpoints, std::size_t shard_size) {
+  Skeleton main_sk = buildTableSkeleton(cfg), shard_sk = buildShardSkeleton(cfg);
+  std::vector<Batch> out{freshTable(kTable, main_sk)};
+  addRules(out[0], main_sk);
+  std::map<std::string, op::AddElements> main_elems;
+  ShardAssignment shards(shard_size);
+  std::vector<std::map<std::string, op::AddElements>> shard_elems;
   for (const ServicePort* sp : sortedPorts(ports)) {
+    std::size_t k = shards.assign(serviceOf(*sp));
+    if (k + 1 >= out.size()) {
+      out.push_back(freshTable(shardTable(kTable, k), shard_sk));
+      addRules(out.back(), shard_sk);
+      shard_elems.emplace_back();
+    }
+    Batch& b = out[k + 1];
     auto it = endpoints.find(sp->key());
-    objs.push_back(buildPortObjects(cfg, *sp, it == endpoints.end() ? nullptr : &it->second));
-  }
-  for (const PortObjects& o : objs) {
+    PortObjects o = buildPortObjects(cfg, *sp, it == endpoints.end() ? nullptr : &it->second);
     for (const NftChain& c : o.chains) b.ops.push_back(op::AddChain{ChainSpec{c.name, {}}});
     for (const SetSpec& s : o.sets) b.ops.push_back(op::AddSet{s});
-  }
-  for (auto& [chain, rule] : sk.rules) b.ops.push_back(op::AddRule{chain, rule});
-  std::map<std::string, op::AddElements> elems;
-  for (const PortObjects& o : objs) {
-    // Endpoint chains last in `chains`, but rules may be added in any order once all exist.
+    // Endpoint chains come last in `chains` but exist by now: rules can go in any order.
     for (const NftChain& c : o.chains) {
       for (const NRule& r : c.rules) b.ops.push_back(op::AddRule{c.name, r});
     }
     for (const MapElement& e : o.elements) {
-      auto& ae = elems[e.map.name];
+      auto& ae = inMainTable(e.map.name) ? main_elems[e.map.name] : shard_elems[k][e.map.name];
       ae.set = e.map;
       ae.elements.push_back(e.element);
     }
   }
-  for (auto& [name, ae] : elems) b.ops.push_back(std::move(ae));
-  return b;
+  addElements(out[0], main_elems);
+  for (std::size_t k = 0; k < shard_elems.size(); ++k) addElements(out[k + 1], shard_elems[k]);
+  return out;
 }
 
 }  // namespace skiff::netproxy::nftrules

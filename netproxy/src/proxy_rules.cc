@@ -1,6 +1,7 @@
 #include "skiff/netproxy/proxy_rules.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -448,20 +449,24 @@ void finishRuleset(const ProxyConfig& config, Ruleset& set) {
 
 uint64_t servicePortInputHash(const ServicePort& p, const std::vector<Endpoint>* eps,
                               bool large_cluster) {
-  // FNV-1a over every field buildServicePortRules reads (called for every port on every sync,
-  // so no formatting).
+  // A multiply-xorshift hash, 8 bytes a step, over every field buildServicePortRules reads
+  // (called for every port on every sync: at 10,000 ports a byte-wise hash costs milliseconds).
   uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](const void* data, std::size_t n) {
-    const auto* b = static_cast<const unsigned char*>(data);
-    for (std::size_t i = 0; i < n; ++i) {
-      h ^= b[i];
-      h *= 1099511628211ull;
-    }
+  auto num = [&h](uint64_t v) {
+    h = (h ^ v) * 0x9e3779b97f4a7c15ull;
+    h ^= h >> 29;
   };
-  auto num = [&mix](uint64_t v) { mix(&v, sizeof v); };
-  auto str = [&](const std::string& s) {
+  auto str = [&num](const std::string& s) {
     num(s.size());
-    mix(s.data(), s.size());
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      num(w);
+    }
+    uint64_t tail = 0;
+    std::memcpy(&tail, s.data() + i, s.size() - i);
+    num(tail);
   };
   str(p.id.ns);
   str(p.id.name);

@@ -176,35 +176,59 @@ struct Applier {
 
 }  // namespace
 
-Result<sys::NftStats> FakeNftables::apply(const Batch& batch) {
+Result<sys::NftStats> FakeNftables::apply(const Batch& batch) { return applyAll({batch}); }
+
+Result<sys::NftStats> FakeNftables::applyAll(const std::vector<Batch>& batches) {
   if (fail_next_) {
     Error e = std::move(*fail_next_);
     fail_next_.reset();
     return e;
   }
-  auto key = std::make_pair(batch.family, batch.table);
-  std::optional<Table> work;
-  if (auto it = tables_.find(key); it != tables_.end()) work = it->second;
-  Applier a{work};
-  for (std::size_t i = 0; i < batch.ops.size(); ++i) {
-    a.index = i;
-    if (auto r = std::visit(a, batch.ops[i]); !r) {
-      return std::move(r).error().wrap(
-          fmt::format("nftables batch on table '{} {}'", familyName(batch.family), batch.table));
+  // Every table the transaction touches, copied; swapped in only if every op succeeded.
+  std::map<std::pair<Family, std::string>, std::optional<Table>> work;
+  std::vector<Batch> applied;
+  sys::NftStats st;
+  for (const Batch& batch : batches) {
+    if (batch.empty()) continue;
+    auto key = std::make_pair(batch.family, batch.table);
+    auto [slot, fresh] = work.try_emplace(key);
+    if (fresh) {
+      if (auto it = tables_.find(key); it != tables_.end()) slot->second = it->second;
+    }
+    Applier a{slot->second};
+    for (std::size_t i = 0; i < batch.ops.size(); ++i) {
+      a.index = i;
+      if (auto r = std::visit(a, batch.ops[i]); !r) {
+        return std::move(r).error().wrap(
+            fmt::format("nftables batch on table '{} {}'", familyName(batch.family), batch.table));
+      }
+    }
+    st.messages += batch.ops.size();
+    applied.push_back(batch);
+  }
+  for (auto& [key, t] : work) {
+    if (t) {
+      tables_[key] = std::move(*t);
+    } else {
+      tables_.erase(key);
     }
   }
-  if (work) {
-    tables_[key] = std::move(*work);
-  } else {
-    tables_.erase(key);
+  if (!applied.empty()) {
+    batches_.insert(batches_.end(), applied.begin(), applied.end());
+    transactions_.push_back(std::move(applied));
   }
-  batches_.push_back(batch);
-  sys::NftStats st;
-  st.messages = batch.ops.size();
   return st;
 }
 
 Result<std::vector<std::string>> FakeNftables::listTables(Family family) {
+  std::vector<std::string> out;
+  for (const auto& [k, t] : tables_) {
+    if (k.first == family) out.push_back(k.second);
+  }
+  return out;
+}
+
+std::vector<std::string> FakeNftables::tableNames(Family family) const {
   std::vector<std::string> out;
   for (const auto& [k, t] : tables_) {
     if (k.first == family) out.push_back(k.second);

@@ -3,6 +3,7 @@
 // drop and reject end the packet).
 
 #include <algorithm>
+#include <tuple>
 
 #include "skiff/netproxy/testing/fake_nftables.h"
 
@@ -154,6 +155,39 @@ FakeNftables::Outcome FakeNftables::trace(Family family, const std::string& name
     Tracer tr{*t, cur, o};
     if (tr.run(c->spec.name) == Flow::Stop) break;
     cur.mark = tr.p.mark;
+  }
+  return o;
+}
+
+FakeNftables::Outcome FakeNftables::traceAll(Family family, const std::string& type,
+                                             const std::string& hook, const Packet& p) const {
+  Outcome o;
+  o.mark = p.mark;
+  struct Base {
+    int priority;
+    const std::string* table_name;
+    const Table* table;
+    const Chain* chain;
+  };
+  std::vector<Base> base;
+  for (const auto& [key, t] : tables_) {
+    if (key.first != family) continue;
+    for (const auto& [n, c] : t.chains) {
+      if (c.spec.base && c.spec.base->type == type && c.spec.base->hook == hook) {
+        base.push_back(Base{c.spec.base->priority, &key.second, &t, &c});
+      }
+    }
+  }
+  std::stable_sort(base.begin(), base.end(), [](const Base& a, const Base& b) {
+    return std::tie(a.priority, *a.table_name) < std::tie(b.priority, *b.table_name);
+  });
+  Packet cur = p;
+  for (const Base& b : base) {
+    Tracer tr{*b.table, cur, o};
+    if (tr.run(b.chain->spec.name) == Flow::Stop) break;
+    cur.mark = tr.p.mark;
+    // nf_nat: a connection whose destination was translated skips later nat chains of the hook.
+    if (type == "nat" && (o.dnat || o.masquerade)) break;
   }
   return o;
 }

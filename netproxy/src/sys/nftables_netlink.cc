@@ -18,6 +18,8 @@
 
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -95,19 +97,29 @@ std::string describe(const Op& op) {
   return std::visit(V{}, op);
 }
 
-// Builds the messages of one batch into one contiguous buffer, remembering which op each
-// sequence number belongs to.
+// The op behind one message: which batch (table) of the transaction and which op in it.
+struct OpRef {
+  std::size_t batch = 0;
+  std::size_t op = 0;
+};
+
+// Builds the messages of one transaction (one or more tables' batches) into one contiguous
+// buffer, remembering which op each sequence number belongs to.
 class BatchWriter {
  public:
-  BatchWriter(const Batch& b, uint32_t seq0) : b_(b), seq0_(seq0) {
+  explicit BatchWriter(uint32_t seq0) : seq0_(seq0) {
     reserve();
     nftnl_batch_begin(at(), seq0_);
     advance();
   }
 
-  void write(const Op& op, std::size_t index) {
-    index_ = index;
-    std::visit([this](const auto& o) { emit(o); }, op);
+  // The ops of `b` (the transaction's batch number `batch`), in order.
+  void write(const Batch& b, std::size_t batch) {
+    b_ = &b;
+    for (std::size_t i = 0; i < b.ops.size(); ++i) {
+      index_ = OpRef{batch, i};
+      std::visit([this](const auto& o) { emit(o); }, b.ops[i]);
+    }
   }
 
   // Closes the batch; the last real message asks for an ACK so the reader knows it is done.
@@ -120,10 +132,10 @@ class BatchWriter {
   }
 
   uint32_t lastSeq() const { return seq0_ + static_cast<uint32_t>(ops_.size()); }
-  // The op behind a sequence number (-1: begin/end).
-  long opOf(uint32_t seq) const {
-    if (seq <= seq0_ || seq > lastSeq()) return -1;
-    return static_cast<long>(ops_[seq - seq0_ - 1]);
+  // The op behind a sequence number (nullopt: begin/end).
+  std::optional<OpRef> opOf(uint32_t seq) const {
+    if (seq <= seq0_ || seq > lastSeq()) return std::nullopt;
+    return ops_[seq - seq0_ - 1];
   }
   std::size_t messages() const { return ops_.size(); }
 
@@ -140,7 +152,7 @@ class BatchWriter {
   nlmsghdr* header(uint16_t type, uint16_t flags) {
     reserve();
     ops_.push_back(index_);
-    auto* nlh = nftnl_nlmsg_build_hdr(at(), type, nfproto(b_.family), flags,
+    auto* nlh = nftnl_nlmsg_build_hdr(at(), type, nfproto(b_->family), flags,
                                       seq0_ + static_cast<uint32_t>(ops_.size()));
     last_ = nullptr;
     return nlh;
@@ -152,7 +164,7 @@ class BatchWriter {
 
   void tableMsg(uint16_t type, uint16_t flags) {
     Table t(nftnl_table_alloc());
-    nftnl_table_set_str(t.p, NFTNL_TABLE_NAME, b_.table.c_str());
+    nftnl_table_set_str(t.p, NFTNL_TABLE_NAME, b_->table.c_str());
     nlmsghdr* nlh = header(type, flags);
     nftnl_table_nlmsg_build_payload(nlh, t.p);
     done(nlh);
@@ -163,7 +175,7 @@ class BatchWriter {
   void emit(const op::FlushChain& o) { ruleFlush(&o.chain); }
   void ruleFlush(const std::string* chain) {
     RuleObj r(nftnl_rule_alloc());
-    nftnl_rule_set_str(r.p, NFTNL_RULE_TABLE, b_.table.c_str());
+    nftnl_rule_set_str(r.p, NFTNL_RULE_TABLE, b_->table.c_str());
     if (chain) nftnl_rule_set_str(r.p, NFTNL_RULE_CHAIN, chain->c_str());
     nlmsghdr* nlh = header(NFT_MSG_DELRULE, 0);
     nftnl_rule_nlmsg_build_payload(nlh, r.p);
@@ -171,7 +183,7 @@ class BatchWriter {
   }
   void chainMsg(uint16_t type, uint16_t flags, const ChainSpec& spec) {
     ChainObj c(nftnl_chain_alloc());
-    nftnl_chain_set_str(c.p, NFTNL_CHAIN_TABLE, b_.table.c_str());
+    nftnl_chain_set_str(c.p, NFTNL_CHAIN_TABLE, b_->table.c_str());
     nftnl_chain_set_str(c.p, NFTNL_CHAIN_NAME, spec.name.c_str());
     if (spec.base) {
       nftnl_chain_set_u32(c.p, NFTNL_CHAIN_HOOKNUM,
@@ -189,9 +201,9 @@ class BatchWriter {
 
   nftnl_set* setObj(const std::string& name) {
     nftnl_set* s = nftnl_set_alloc();
-    nftnl_set_set_str(s, NFTNL_SET_TABLE, b_.table.c_str());
+    nftnl_set_set_str(s, NFTNL_SET_TABLE, b_->table.c_str());
     nftnl_set_set_str(s, NFTNL_SET_NAME, name.c_str());
-    nftnl_set_set_u32(s, NFTNL_SET_FAMILY, nfproto(b_.family));
+    nftnl_set_set_u32(s, NFTNL_SET_FAMILY, nfproto(b_->family));
     return s;
   }
   void emit(const op::AddSet& o) {
@@ -244,9 +256,9 @@ class BatchWriter {
 
   void emit(const op::AddRule& o) {
     RuleObj r(nftnl_rule_alloc());
-    nftnl_rule_set_str(r.p, NFTNL_RULE_TABLE, b_.table.c_str());
+    nftnl_rule_set_str(r.p, NFTNL_RULE_TABLE, b_->table.c_str());
     nftnl_rule_set_str(r.p, NFTNL_RULE_CHAIN, o.chain.c_str());
-    nftnl_rule_set_u32(r.p, NFTNL_RULE_FAMILY, nfproto(b_.family));
+    nftnl_rule_set_u32(r.p, NFTNL_RULE_FAMILY, nfproto(b_->family));
     auto anon = detail::encodeRule(r.p, o.rule, next_set_id_);
     for (const detail::AnonMap& m : anon) {
       SetObj s(setObj("__map%d"));
@@ -276,12 +288,12 @@ class BatchWriter {
     done(nlh);
   }
 
-  const Batch& b_;
+  const Batch* b_ = nullptr;  // the batch being written
   uint32_t seq0_;
   std::vector<char> buf_;
   std::size_t len_ = 0;
-  std::vector<std::size_t> ops_;  // op index per message, in sequence order
-  std::size_t index_ = 0;
+  std::vector<OpRef> ops_;  // op per message, in sequence order
+  OpRef index_;
   nlmsghdr* last_ = nullptr;
   uint32_t next_set_id_ = 1;
 };
@@ -328,14 +340,30 @@ std::string extAckText(const nlmsghdr* nlh) {
 class NetlinkNftables final : public Nftables {
  public:
   // netproxy::sys::Nftables
-  Result<NftStats> apply(const Batch& batch) override {
+  Result<NftStats> apply(const Batch& batch) override { return send({&batch}); }
+
+  Result<NftStats> applyAll(const std::vector<Batch>& batches) override {
+    std::vector<const Batch*> list;
+    for (const Batch& b : batches) {
+      if (!b.empty()) list.push_back(&b);
+    }
+    return send(list);
+  }
+
+  Result<std::vector<std::string>> listTables(Family family) override {
+    return listTableNames(family);
+  }
+
+ private:
+  static Result<NftStats> send(const std::vector<const Batch*>& batches) {
     NftStats st;
-    if (batch.empty()) return st;
+    if (batches.empty() || (batches.size() == 1 && batches[0]->empty())) return st;
     auto t0 = Clock::now();
     uint32_t seq0 = static_cast<uint32_t>(::time(nullptr)) & 0x3fffffff;
-    BatchWriter w(batch, seq0);
-    for (std::size_t i = 0; i < batch.ops.size(); ++i) w.write(batch.ops[i], i);
+    BatchWriter w(seq0);
+    for (std::size_t i = 0; i < batches.size(); ++i) w.write(*batches[i], i);
     auto [data, len] = w.finish();
+
     st.messages = w.messages();
     auto t1 = Clock::now();
     st.encode = t1 - t0;
@@ -357,12 +385,12 @@ class NetlinkNftables final : public Nftables {
       int e = errno;
       return Error::fromErrno(e, fmt::format("send nftables batch ({} bytes)", len));
     }
-    SKIFF_TRY(readReplies(nl.get(), w, batch));
+    SKIFF_TRY(readReplies(nl.get(), w, batches));
     st.kernel = Clock::now() - t1;
     return st;
   }
 
-  Result<std::vector<std::string>> listTables(Family family) override {
+  static Result<std::vector<std::string>> listTableNames(Family family) {
     SKIFF_ASSIGN_OR_RETURN(MnlSocket nl, openSocket());
     char buf[MNL_SOCKET_BUFFER_SIZE];
     uint32_t seq = static_cast<uint32_t>(::time(nullptr));
@@ -396,8 +424,8 @@ class NetlinkNftables final : public Nftables {
     return names;
   }
 
- private:
-  static Result<void> readReplies(mnl_socket* nl, const BatchWriter& w, const Batch& batch) {
+  static Result<void> readReplies(mnl_socket* nl, const BatchWriter& w,
+                                  const std::vector<const Batch*>& batches) {
     std::vector<char> buf(1 << 16);
     uint32_t last = w.lastSeq();
     std::optional<Error> first;
@@ -417,21 +445,22 @@ class NetlinkNftables final : public Nftables {
         uint32_t seq = nlh->nlmsg_seq;
         if (err->error != 0 && !first) {
           int e = -err->error;
-          long op = w.opOf(seq);
+          auto ref = w.opOf(seq);
           std::string text = std::strerror(e);
           if (auto ext = extAckText(nlh); !ext.empty()) text += " (" + ext + ")";
-          std::string what = op < 0
-                                 ? std::string("commit")
-                                 : fmt::format("op {} ({})", op,
-                                               describe(batch.ops[static_cast<std::size_t>(op)]));
+          // A commit-time error (sequence of BATCH_END) belongs to no table in particular.
+          const Batch& b = *batches[ref ? ref->batch : 0];
+          std::string where = ref || batches.size() == 1
+                                  ? fmt::format("table '{} {}'", familyName(b.family), b.table)
+                                  : fmt::format("{} tables", batches.size());
+          std::string what = ref ? fmt::format("op {} ({})", ref->op, describe(b.ops[ref->op]))
+                                 : std::string("commit");
           first = Error(e == ENOENT   ? ErrorCode::NotFound
                         : e == EEXIST ? ErrorCode::AlreadyExists
                                       : ErrorCode::Internal,
-                        e,
-                        fmt::format("nftables batch on table '{} {}': {}: {}",
-                                    familyName(batch.family), batch.table, what, text));
+                        e, fmt::format("nftables batch on {}: {}: {}", where, what, text));
         }
-        if (seq == last || w.opOf(seq) < 0) done = true;
+        if (seq == last || !w.opOf(seq)) done = true;
       }
       if (done) break;
     }

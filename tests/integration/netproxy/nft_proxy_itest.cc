@@ -90,6 +90,8 @@ class NftProxyIntegration : public ::testing::Test {
       EXPECT_TRUE(proxy_->cleanup());
     }
     EXPECT_NE(node_->ns().exec("nft list table ip skiff").code, 0) << "cleanup leaves no table";
+    EXPECT_EQ(node_->ns().exec("nft list tables").out.find("skiff-svc-"), std::string::npos)
+        << "cleanup leaves no shard table";
     node_.reset();
     outside_.reset();
     EXPECT_EQ(itest::hostFingerprint(), host_before_) << "host network changed";
@@ -131,16 +133,25 @@ TEST_F(NftProxyIntegration, ROOT_NftGoldenTableEqualsNftsOwnParseOfTheSameRulese
   auto g = testing::goldenScenario();
   proxy_ = makeNftablesProxy(g.config, node_->nftables(), nullptr);
   sync(g.ports, g.endpoints);
-  std::string ours = node_->ns().exec("nft list table ip skiff").out;
+  // A few Services: the main table and one shard.
+  const char* list = "sh -c 'nft list table ip skiff && nft list table ip skiff-svc-0'";
+  std::string ours = node_->ns().exec(list).out;
+  EXPECT_NE(node_->ns().exec("nft list table ip skiff-svc-1").code, 0) << "one shard";
   // The same rule set as text through `nft -f` in a fresh namespace: the kernel holds the same
-  // table whichever way it was written (our netlink encoding == nft's).
+  // tables whichever way they were written (our netlink encoding == nft's).
   TestNetns ref("snp-nft-ref");
   std::string path = "/tmp/skiff-nft-golden-" + std::to_string(::getpid()) + ".nft";
-  std::ofstream(path) << nft::nftText(nftrules::fullBatch(g.config, g.ports, g.endpoints));
+  {
+    std::ofstream out(path);
+    for (const nft::Batch& b :
+         nftrules::fullBatches(g.config, g.ports, g.endpoints, kDefaultNftShardSize)) {
+      out << nft::nftText(b);
+    }
+  }
   auto load = ref.exec("nft -f " + path);
   std::filesystem::remove(path);
   ASSERT_EQ(load.code, 0) << load.out;
-  EXPECT_EQ(ref.exec("nft list table ip skiff").out, ours);
+  EXPECT_EQ(ref.exec(list).out, ours);
 
   std::string golden = testing::goldenDir() + "/nft_skiff.nft";
   if (std::getenv("SKIFF_UPDATE_GOLDEN")) std::ofstream(golden) << ours;
@@ -214,6 +225,38 @@ TEST_F(NftProxyIntegration, ROOT_NftExternalTrafficPolicyLocalReachesOnlyLocalEn
   sync({np}, {{np.key(), eps}});
   auto seen = spread(*outside_, "192.168.100.1", 30090, 10);
   EXPECT_EQ(seen, (std::map<std::string, int>{{"backend-0", 10}}));
+}
+
+TEST_F(NftProxyIntegration, ROOT_NftServicesInSeparateShardTablesAllAnswer) {
+  // One Service per shard table: three tables with dstnat chains at the same priority; each
+  // connection is translated by its Service's shard only, and masquerade (main table) still
+  // applies to what the shards marked.
+  NftProxyOptions o;
+  o.shard_size = 1;
+  proxy_ = makeNftablesProxy(cfg_, node_->nftables(), nullptr, o);
+  auto a = clusterIpPort("default", "a", "http", "10.96.0.21", 80);
+  auto b = clusterIpPort("default", "b", "http", "10.96.0.22", 80);
+  b.node_port = 30083;
+  auto c = clusterIpPort("default", "c", "http", "10.96.0.23", 80);
+  auto eps = backends();
+  EndpointMap map = {{a.key(), {eps[0]}}, {b.key(), {eps[1]}}, {c.key(), {eps[2]}}};
+  sync({a, b, c}, map);
+  std::string tables = node_->ns().exec("nft list tables").out;
+  for (const char* t : {"skiff-svc-0", "skiff-svc-1", "skiff-svc-2"}) {
+    EXPECT_NE(tables.find(t), std::string::npos) << tables;
+  }
+  std::string err;
+  EXPECT_EQ(itest::tcpGet(*client_, "10.96.0.21", 80, &err), "backend-0") << err;
+  EXPECT_EQ(itest::tcpGet(*client_, "10.96.0.22", 80, &err), "backend-1") << err;
+  EXPECT_EQ(itest::tcpGet(*client_, "10.96.0.23", 80, &err), "backend-2") << err;
+  EXPECT_EQ(itest::tcpGet(*outside_, "192.168.100.1", 30083, &err), "backend-1") << err;
+  EXPECT_EQ(itest::tcpGet(node_->ns(), "10.96.0.22", 80, &err), "backend-1") << err;
+  // Deleting the middle Service deletes its shard table; the others keep answering.
+  sync({a, c}, map);
+  tables = node_->ns().exec("nft list tables").out;
+  EXPECT_EQ(tables.find("skiff-svc-1"), std::string::npos) << tables;
+  EXPECT_EQ(itest::tcpGet(*client_, "10.96.0.23", 80, &err), "backend-2") << err;
+  EXPECT_TRUE(itest::tcpGet(*client_, "10.96.0.22", 80, &err, 1).empty());
 }
 
 TEST_F(NftProxyIntegration, ROOT_NftCoexistsWithDockerAndFirewalldTables) {

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -10,8 +12,8 @@
 #include "skiff/netproxy/sys/nftables.h"
 
 // kube-proxy's nftables mode (KEP-3866, reference/netproxy.md §4) as typed nft values: what the
-// table `ip skiff` holds for a set of Services. Pure functions; the proxier (nft_proxy.cc) diffs
-// their output between syncs.
+// tables `ip skiff` and `ip skiff-svc-<k>` hold for a set of Services. Pure functions; the proxier
+// (nft_proxy.cc) diffs their output between syncs.
 namespace skiff::netproxy::nftrules {
 
 inline constexpr const char* kTable = "skiff";
@@ -59,22 +61,74 @@ struct PortObjects {
 PortObjects buildPortObjects(const ProxyConfig& config, const ServicePort& sp,
                              const std::vector<Endpoint>* endpoints);
 
-// The static part: base chains with their hooks (kube-proxy's priorities), helper chains and the
-// four verdict maps. Chains are listed in dependency order (a chain before any chain jumping
-// to it).
+// The static part of a table: base chains with their hooks (kube-proxy's priorities), helper
+// chains and maps. Chains are listed in dependency order (a chain before any chain jumping to
+// it).
 struct Skeleton {
   std::vector<nft::ChainSpec> chains;
   std::vector<std::pair<std::string, nft::Rule>> rules;  // (chain, rule), in order
   std::vector<nft::SetSpec> maps;
 };
+
+// Services are sharded across tables (see makeNftablesProxy): the main table `ip skiff` holds
+// what every packet needs and is small (the filter-side no-endpoint check with its two maps and
+// reject-chain, masquerade on the mark in nat postrouting); each shard table `ip skiff-svc-<k>`
+// holds the translation of its Services (nat prerouting/output at dstnat jumping to `services`,
+// the service-ips and service-nodeports maps, per-service and per-endpoint chains, affinity
+// sets, its own mark-for-masquerade). Jumps never cross tables.
 Skeleton buildTableSkeleton(const ProxyConfig& config);
+Skeleton buildShardSkeleton(const ProxyConfig& config);
+
+// True for the maps that live in the main table (no-endpoint-services, no-endpoint-nodeports);
+// the others are a shard's.
+bool inMainTable(const std::string& map);
+
+// "<table>-svc-<k>", and back (nullopt for any other name, e.g. "skiff-podnet").
+std::string shardTable(std::string_view table, std::size_t shard);
+std::optional<std::size_t> shardOf(std::string_view table, std::string_view name);
+
+// "ns/name": the unit of sharding (every port of a Service lives in the same shard).
+std::string serviceOf(const ServicePort& sp);
+
+// Which shard each Service lives in. A new Service goes to the lowest shard with fewer than
+// `shard_size` Services, and stays there until released, so a change to one Service only ever
+// touches its own shard's table.
+class ShardAssignment {
+ public:
+  explicit ShardAssignment(std::size_t shard_size) : size_(shard_size == 0 ? 1 : shard_size) {}
+  std::size_t assign(const std::string& service);
+  std::optional<std::size_t> find(const std::string& service) const;
+  // Forgets `service`; true when its shard is left empty (its table should go).
+  bool release(const std::string& service);
+  // Sweeping out Services that are gone without building a set of the present ones: mark every
+  // present one, then release the rest; returns the shards left empty.
+  void mark(const std::string& service, uint64_t mark);
+  std::vector<std::size_t> releaseUnmarked(uint64_t mark);
+  std::size_t services(std::size_t shard) const;
+  std::vector<std::size_t> shards() const;  // the non-empty ones, ascending
+  void clear() {
+    of_.clear();
+    count_.clear();
+  }
+
+ private:
+  struct Entry {
+    std::size_t shard = 0;
+    uint64_t mark = 0;
+  };
+  void drop(std::size_t shard);  // one Service fewer in `shard`
+  std::size_t size_;
+  std::unordered_map<std::string, Entry> of_;
+  std::vector<std::size_t> count_;
+};
 
 // The specs of the four maps, for element ops.
 nft::SetSpec mapSpec(const std::string& name);
 
-// The whole table for `ports` in one batch, as the proxier's first sync writes it (add, delete
-// and re-add the table, then everything), e.g. for `nft -f` or golden files.
-nft::Batch fullBatch(const ProxyConfig& config, const std::vector<ServicePort>& ports,
-                     const EndpointMap& endpoints);
+// Every table for `ports` from scratch (the main table first, then the shards in order), as the
+// proxier's first sync writes them with the same shard size, e.g. for `nft -f` or golden files.
+std::vector<nft::Batch> fullBatches(const ProxyConfig& config,
+                                    const std::vector<ServicePort>& ports,
+                                    const EndpointMap& endpoints, std::size_t shard_size);
 
 }  // namespace skiff::netproxy::nftrules

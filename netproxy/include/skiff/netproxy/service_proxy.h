@@ -31,6 +31,8 @@ struct SyncResult {
   // nftables mode: map elements added/removed and the netlink batch.
   std::size_t elements_added = 0;
   std::size_t elements_removed = 0;
+  std::size_t nft_tables = 0;        // tables the sync changed
+  std::size_t nft_transactions = 0;  // 1, or one per table for a large full sync
   sys::NftStats nft;
 };
 
@@ -80,30 +82,57 @@ class ServiceProxy {
 std::unique_ptr<ServiceProxy> makeIptablesProxy(ProxyConfig config, sys::Iptables& iptables,
                                                 sys::Conntrack* conntrack);
 
+// How many Services share one shard table. The kernel re-validates, on every commit that adds a
+// jump or goto, all chains reachable from the base chains of each table the commit touched:
+// shards bound that walk; each shard adds two base chains to the path of a new connection.
+inline constexpr std::size_t kDefaultNftShardSize = 256;
+
 struct NftProxyOptions {
   nft::Family family = nft::Family::Ip;
   std::string table = "skiff";
   // kube-proxy's --sync-period: a sync at least this long after the last full one rewrites the
   // whole table (flush and fill in one batch), repairing drift such as `nft flush ruleset`.
   std::chrono::milliseconds full_sync_period{30000};
+  // Services per shard table `<table>-svc-<k>` (see makeNftablesProxy).
+  std::size_t shard_size = kDefaultNftShardSize;
+  // A full sync with more changes than this goes table by table instead of as one transaction
+  // (see the proxy's send()); every incremental sync is one transaction.
+  std::size_t max_full_sync_transaction_ops = 20000;
   std::function<std::chrono::steady_clock::time_point()> now = [] {
     return std::chrono::steady_clock::now();
   };
 };
 
-// kube-proxy's nftables Proxier (KEP-3866, reference/netproxy.md §4) in its own table `ip skiff`:
-// base chains at kube-proxy's priorities, the service-ips / service-nodeports verdict maps and
-// their no-endpoint twins, a chain per service port (numgen random vmap over endpoint chains)
-// and per endpoint (hairpin mark + DNAT), affinity sets with timeouts.
+// kube-proxy's nftables Proxier (KEP-3866, reference/netproxy.md §4), sharded: base chains at
+// kube-proxy's priorities, the service-ips / service-nodeports verdict maps and their
+// no-endpoint twins, a chain per service port (numgen random vmap over endpoint chains) and per
+// endpoint (hairpin mark + DNAT), affinity sets with timeouts.
+//
+// Tables: `ip skiff` holds what is global and small (the filter-side no-endpoint check with its
+// maps and reject-chain, masquerade on the mark in nat postrouting). Services are spread over
+// shard tables `ip skiff-svc-<k>`, each with its own nat prerouting/output base chains (dstnat)
+// doing the service-ips/service-nodeports lookups for its Services, their chains and sets and its
+// own mark-for-masquerade; jumps never cross tables. After one shard translated a connection,
+// nf_nat runs no other nat chain of that hook, so the shards' lookups never compete. Why shards:
+// a commit that adds a jump/goto makes the kernel re-validate every chain reachable from the
+// base chains of each table it touched (nf_tables_validate), so with one table a one-Service
+// change at 10,000 Services walks 60,000 chains; with shards it walks one shard. A new Service
+// goes to the lowest shard with fewer than shard_size Services and stays there until deleted;
+// a shard left empty has its table deleted; the first sync (and the one after a failed batch)
+// packs Services anew in name order.
 //
 // Incremental by construction: per service port the proxy keeps a fingerprint of its inputs and
 // of every chain, set and map element it programmed. A sync rebuilds only ports whose inputs
-// changed and sends ONE netlink batch with exactly the changed elements, chains and sets, so a
-// one-Service change among 10,000 is a few messages. The first sync (and the one after a failed
-// batch) replaces the table (add + delete + add in the same batch, which removes whatever an
-// earlier run left); a sync at least full_sync_period after the last full one flushes and refills
-// the table in place (affinity sets keep their entries). Other tables are never touched. cleanup()
-// deletes the table. Not thread-safe; acts in the calling thread's network namespace.
+// changed and sends ONE netlink transaction (every changed table in one BATCH_BEGIN..END) with
+// exactly the changed elements, chains and sets (a full sync of a large cluster goes table by
+// table, see NftProxyOptions::max_full_sync_transaction_ops), so a one-Service change among 10,000
+// touches its shard's table (and the main table only if its no-endpoint entry changes). The first
+// sync (and the one after a failed batch) replaces the tables (add + delete + add, which removes
+// whatever an earlier run left, including shard tables it no longer has); a sync at least
+// full_sync_period after the last full one flushes and refills every table in place (affinity
+// sets keep their entries) and recreates tables that disappeared. Other tables are never
+// touched. cleanup() deletes the main and every shard table. Not thread-safe; acts in the
+// calling thread's network namespace.
 std::unique_ptr<ServiceProxy> makeNftablesProxy(ProxyConfig config, sys::Nftables& nft,
                                                 sys::Conntrack* conntrack,
                                                 NftProxyOptions options = {});

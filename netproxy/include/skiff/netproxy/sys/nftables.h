@@ -221,6 +221,11 @@ class Nftables {
   // No such file or directory").
   virtual Result<NftStats> apply(const nft::Batch& batch) = 0;
 
+  // Changes to several tables (of any family) as ONE transaction: the batches' messages go
+  // between a single BATCH_BEGIN/END in order, so the kernel applies all of them or none. Empty
+  // batches are skipped. Errors name the table and the op index within its batch.
+  virtual Result<NftStats> applyAll(const std::vector<nft::Batch>& batches) = 0;
+
   // The tables of `family` in this namespace. Unavailable when the kernel has no nf_tables.
   virtual Result<std::vector<std::string>> listTables(nft::Family family) = 0;
 };

@@ -32,13 +32,21 @@ class FakeNftables final : public sys::Nftables {
 
   // netproxy::sys::Nftables
   Result<sys::NftStats> apply(const nft::Batch& batch) override;
+  Result<sys::NftStats> applyAll(const std::vector<nft::Batch>& batches) override;
   Result<std::vector<std::string>> listTables(nft::Family family) override;
 
   // State, for assertions. nullptr when the table does not exist.
   const Table* table(nft::Family family, const std::string& name) const;
-  // Every batch applied successfully, in order (a recording, for "what did one sync send").
+  // Every non-empty batch applied successfully, in order (a recording, for "what did one sync
+  // send"), and the same grouped by transaction (one apply/applyAll call each).
   const std::vector<nft::Batch>& batches() const { return batches_; }
-  void clearBatches() { batches_.clear(); }
+  const std::vector<std::vector<nft::Batch>>& transactions() const { return transactions_; }
+  void clearBatches() {
+    batches_.clear();
+    transactions_.clear();
+  }
+  // Table names of `family`, sorted.
+  std::vector<std::string> tableNames(nft::Family family) const;
   // Drift, as `nft flush ruleset` would cause.
   void flushRuleset() { tables_.clear(); }
   // The next apply fails with this error (once).
@@ -68,10 +76,16 @@ class FakeNftables final : public sys::Nftables {
   // Runs the chains of the given base hook type ("nat" or "filter") and hook name.
   Outcome trace(nft::Family family, const std::string& name, const std::string& type,
                 const std::string& hook, const Packet& p) const;
+  // The same over every table of `family`: their base chains for the hook in priority order
+  // (ties by table name), as the kernel runs them. As nf_nat does, once a nat chain has
+  // translated the packet no further nat chain of that hook sees it; a drop or reject ends it.
+  Outcome traceAll(nft::Family family, const std::string& type, const std::string& hook,
+                   const Packet& p) const;
 
  private:
   std::map<std::pair<nft::Family, std::string>, Table> tables_;
   std::vector<nft::Batch> batches_;
+  std::vector<std::vector<nft::Batch>> transactions_;
   std::optional<Error> fail_next_;
 };
 
