@@ -139,23 +139,23 @@ GOB=(-p "$BUILD_JOBS" -trimpath -tags selinux,notest -ldflags "$LDFLAGS")
 # agnhost reports its own version (2.21 for v1.20.2's test/images/agnhost/VERSION).
 AGNHOST_VERSION=$(cat test/images/agnhost/VERSION)
 
-build() { # build NAME GO-ARGS...: compile into bin/NAME unless it is newer than the tree
-  local name=$1; shift
+build() { # build NAME PACKAGE GO-ARGS...: compile into bin/NAME unless it is newer than the tree
+  local name=$1 pkg=$2; shift 2
   if [ "${REBUILD:-0}" != 1 ] && [ "$CACHE/bin/$name" -nt "$SRC/.skiff-source" ] \
      && [ -f "$CACHE/bin/.$name.ok" ]; then
     log "$name: up to date"; return 0
   fi
   log "compiling $name"
   local t0=$SECONDS
-  "${SLOT[@]}" nice -n 19 go "$@" -o "$CACHE/bin/$name.new"
+  "${SLOT[@]}" nice -n 19 go "$@" -o "$CACHE/bin/$name.new" "$pkg"
   mv "$CACHE/bin/$name.new" "$CACHE/bin/$name"
   touch "$CACHE/bin/.$name.ok"
   echo "${name}_build_seconds=$((SECONDS - t0))" >>"$CACHE/bin/build-times.txt"
 }
-build e2e.test test -c -vet=off "${GOB[@]}" ./test/e2e
-build kubectl build "${GOB[@]}" ./cmd/kubectl
-build agnhost build -p "$BUILD_JOBS" -trimpath -ldflags "-s -w -X main.Version=$AGNHOST_VERSION" ./test/images/agnhost
-build sample-apiserver build "${GOB[@]}" k8s.io/sample-apiserver
+build e2e.test ./test/e2e test -c -vet=off "${GOB[@]}"
+build kubectl ./cmd/kubectl build "${GOB[@]}"
+build agnhost ./test/images/agnhost build -p "$BUILD_JOBS" -trimpath -ldflags "-s -w -X main.Version=$AGNHOST_VERSION"
+build sample-apiserver k8s.io/sample-apiserver build "${GOB[@]}"
 
 {
   echo "kubernetes_version=$K8S_VERSION"
