@@ -6,12 +6,24 @@
                                    of the thousands of <skipped/> cases ginkgo v1 writes)
   junit.py skips TESTS SKIPLIST    "SKIP name: reason" for each chosen test the skip list names
   junit.py group RESULTS           the FAIL lines grouped by their first error line, most first
+  junit.py rescan RESULTS_DIR [TMO] the PASS/FAIL lines of a (finished or running) results dir
 """
 import collections, glob, os, re, sys, xml.etree.ElementTree as ET
 
 
 def squash(s, n=400):
     return re.sub(r'\s+', ' ', s or '').strip()[:n]
+
+
+def failure_text(fl):
+    """The message of a ginkgo v1 <failure>: its text is 'component location\\nmessage\\n
+    location'; the framework's Failf prefixes the message with a timestamp."""
+    text = fl.get('message') or fl.text or 'failed'
+    lines = text.strip('\n').split('\n')
+    if len(lines) >= 3 and re.match(r'^\S+\.go:\d+$', lines[0].strip()):
+        lines = lines[1:-1]
+    msg = '\n'.join(lines)
+    return re.sub(r'^[A-Z][a-z]{2} +\d+ [\d:.]+: ', '', msg.strip())
 
 
 def cases(d):
@@ -28,8 +40,7 @@ def cases(d):
             if fl is None:
                 fl = tc.find('error')
             if fl is not None:
-                out.append((tc.get('name', '?'), 'fail',
-                            squash(fl.get('message') or fl.text or 'failed')))
+                out.append((tc.get('name', '?'), 'fail', squash(failure_text(fl))))
             elif tc.find('skipped') is not None:
                 out.append((tc.get('name', '?'), 'skip', ''))
             else:
@@ -65,6 +76,14 @@ def main(argv):
             print('FAIL %s: skipped by the framework (see %s/log.txt)' % (name, d))
         else:
             print('FAIL %s: no result (exit status %d; see %s/log.txt)' % (name, rc, d))
+    elif mode == 'rescan':  # the PASS/FAIL lines of a results dir, read again from its files
+        for d in sorted(glob.glob(os.path.join(argv[2], 'tests', '*'))):
+            try:
+                name = open(os.path.join(d, 'name')).read().rstrip('\n')
+                rc = int(open(os.path.join(d, 'rc')).read())
+            except (OSError, ValueError):
+                continue  # still running
+            main(['junit.py', 'one', d, name, str(rc), argv[3] if len(argv) > 3 else '?'])
     elif mode == 'skips':
         rules = []
         for line in open(argv[3]):

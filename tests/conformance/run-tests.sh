@@ -93,6 +93,15 @@ if [ "$SUBSET" -gt 0 ] && [ "$SUBSET" -lt "$(grep -c . "$RES/tests.txt")" ]; the
     'NR == 1 || int((NR - 1) * k / n) != int((NR - 2) * k / n)' "$RES/tests.txt" >"$RES/subset.txt"
   mv "$RES/subset.txt" "$RES/tests.txt"
 fi
+# Run order: interleaved (a stride coprime to the count walks the sorted list), so that the
+# tests running side by side come from different SIGs and a run stopped early is still a spread.
+python3 -c '
+import math, sys
+t = [l for l in open(sys.argv[1]).read().split("\n") if l]
+n = len(t); p = max(1, int(n * 0.382))
+while math.gcd(p, n) != 1: p += 1
+print("\n".join(t[(i * p) % n] for i in range(n)))' "$RES/tests.txt" >"$RES/order.txt"
+mv "$RES/order.txt" "$RES/tests.txt"
 TOTAL=$(grep -c . "$RES/tests.txt")
 echo "# INFO $ALL tests chosen, $(grep -c . "$RES/skipped.txt") on the skip list, $TOTAL to run ($(grep -c '\[Serial\]' "$RES/tests.txt") [Serial])"
 cat "$RES/skipped.txt"
