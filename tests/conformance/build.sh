@@ -13,7 +13,7 @@
 #                              src/       the unpacked, build-fixed source tree (kept)
 #                              go-build/  the Go build cache (GOCACHE; ~1.5 GB; warm rebuilds
 #                                         take about a minute)
-#                              bin/       e2e.test kubectl agnhost sample-apiserver build-info.txt
+#                              bin/       e2e.test kubectl agnhost sample-apiserver nnp build-info.txt
 #   DEBIAN_MIRROR   default: the first Debian archive URI of this machine's apt sources
 #   DEBIAN_SUITE    default bookworm (the last Debian release whose kubernetes source has test/e2e)
 #   BUILD_JOBS      go -p and GOMAXPROCS (default 2)
@@ -156,13 +156,14 @@ build e2e.test ./test/e2e test -c -vet=off "${GOB[@]}"
 build kubectl ./cmd/kubectl build "${GOB[@]}"
 build agnhost ./test/images/agnhost build -p "$BUILD_JOBS" -trimpath -ldflags "-s -w -X main.Version=$AGNHOST_VERSION"
 build sample-apiserver k8s.io/sample-apiserver build "${GOB[@]}"
+build nnp ./test/images/nonewprivs build "${GOB[@]}"
 
 {
   echo "kubernetes_version=$K8S_VERSION"
   echo "source=$(sed -n 's/^orig=//p' "$SRC/.skiff-source") (Debian $DEBIAN_SUITE)"
   echo "go=$(go env GOVERSION)"
   echo "agnhost_version=$AGNHOST_VERSION"
-  for b in e2e.test kubectl agnhost sample-apiserver; do
+  for b in e2e.test kubectl agnhost sample-apiserver nnp; do
     echo "$b sha256=$(sha256sum "$CACHE/bin/$b" | cut -d' ' -f1)"
   done
 } >"$CACHE/bin/build-info.txt"

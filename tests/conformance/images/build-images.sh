@@ -6,7 +6,7 @@
 # its <root-dir>/images drop directory, or `skiffctl ctr import`). See README.md for the table.
 #
 # Usage: tests/conformance/images/build-images.sh [IMAGE...]   (default: all of them)
-#   IMAGE is one of: pause busybox agnhost sample-apiserver jessie-dnsutils httpd nginx etcd
+#   IMAGE is one of: pause busybox agnhost sample-apiserver nonewprivs jessie-dnsutils httpd nginx etcd
 # Needs root (mmdebstrap --mode=root), gcc, busybox-static, mmdebstrap and the binaries of
 # ../build.sh (agnhost, sample-apiserver) in $SKIFF_CONFORMANCE_CACHE/bin.
 # Environment: SKIFF_CONFORMANCE_CACHE (as build.sh), DEBIAN_MIRROR, DEBIAN_SUITE (bookworm),
@@ -153,6 +153,17 @@ img_sample-apiserver() {  # gcr.io/kubernetes-e2e-test-images/sample-apiserver:1
     '{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Entrypoint":["/sample-apiserver"]}' \
     gcr.io/kubernetes-e2e-test-images/sample-apiserver:1.17
 }
+img_nonewprivs() {  # gcr.io/kubernetes-e2e-test-images/nonewprivs:1.0 - test/images/nonewprivs
+  local R=$WORK/nonewprivs
+  [ -x "$BIN/nnp" ] || die "no $BIN/nnp: run tests/conformance/build.sh first"
+  busybox_root "$R"   # upstream: alpine 3.6
+  mkdir -p "$R/usr/local/bin"
+  cp "$BIN/nnp" "$R/usr/local/bin/nnp"
+  chmod 4755 "$R/usr/local/bin/nnp"   # setuid root, as upstream's `chmod +s`
+  oci_archive "$OUT/nonewprivs.tar" "$R" \
+    '{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["nnp"]}' \
+    gcr.io/kubernetes-e2e-test-images/nonewprivs:1.0
+}
 img_jessie-dnsutils() {  # gcr.io/kubernetes-e2e-test-images/jessie-dnsutils:1.0 - debian + dnsutils
   local R=$WORK/jessie-dnsutils
   debian_root "$R" bind9-dnsutils dnsutils wget
@@ -210,11 +221,12 @@ img_etcd() {  # k8s.gcr.io/etcd:3.4.13-0 - Debian's etcd-server 3.4, at /usr/loc
     k8s.gcr.io/etcd:3.4.13-0
 }
 
-ALL=(pause busybox agnhost sample-apiserver jessie-dnsutils httpd nginx etcd)
+ALL=(pause busybox agnhost sample-apiserver nonewprivs jessie-dnsutils httpd nginx etcd)
 [ $# -gt 0 ] || set -- "${ALL[@]}"
-STAMP=$(sha256sum "$0" | cut -c1-16)
 for i in "$@"; do
   declare -F "img_$i" >/dev/null || die "unknown image '$i' (one of: ${ALL[*]})"
+  # An archive is current when the code that makes it is unchanged.
+  STAMP=$(declare -f "img_$i" oci_archive busybox_root debian_root | sha256sum | cut -c1-16)
   if [ "${REBUILD:-0}" != 1 ] && [ -f "$OUT/$i.tar" ] && [ "$(cat "$OUT/.$i.stamp" 2>/dev/null)" = "$STAMP" ]; then
     log "$i: up to date"; continue
   fi
