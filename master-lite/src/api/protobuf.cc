@@ -1,6 +1,7 @@
 #include "skiff/master/api/protobuf.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <string>
@@ -16,7 +17,7 @@ enum class ProtoType { String, Bytes, Bool, Int32, Int64, Double, Message, Map }
 
 struct ProtoField {
   int number;
-  const char* name;
+  const char* name;  // the JSON name; "" for a Go-embedded (inline) struct
   ProtoType type;
   const char* message;  // for Message
   bool repeated;
@@ -139,18 +140,25 @@ Result<json> decodeSpecial(const std::string& name, std::string_view data, int d
   if (name == "k8s.io.apimachinery.pkg.apis.meta.v1.Time" ||
       name == "k8s.io.apimachinery.pkg.apis.meta.v1.MicroTime") {
     Reader r(data);
-    std::int64_t secs = 0;
+    std::int64_t secs = 0, nanos = 0;
     while (!r.done()) {
       SKIFF_ASSIGN_OR_RETURN(auto tag, r.varint());
-      if ((tag >> 3) == 1 && (tag & 7) == 0) {
+      if ((tag >> 3) <= 2 && (tag & 7) == 0) {
         SKIFF_ASSIGN_OR_RETURN(auto v, r.varint());
-        secs = static_cast<std::int64_t>(v);
+        ((tag >> 3) == 1 ? secs : nanos) = static_cast<std::int64_t>(v);
       } else {
         SKIFF_TRY(r.skip(static_cast<int>(tag & 7)));
       }
     }
-    if (secs == 0) return json();
-    return json(formatTime(Clock::from_time_t(static_cast<std::time_t>(secs))));
+    if (secs == 0 && nanos == 0) return json();
+    std::string t = formatTime(Clock::from_time_t(static_cast<std::time_t>(secs)));
+    if (name.ends_with("MicroTime") && !t.empty() && t.back() == 'Z') {
+      // metav1.MicroTime's JSON form: RFC 3339 with exactly six fractional digits.
+      char frac[16];
+      std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(nanos / 1000 % 1000000));
+      t.insert(t.size() - 1, frac);
+    }
+    return json(t);
   }
   if (name == "k8s.io.apimachinery.pkg.util.intstr.IntOrString") {
     SKIFF_ASSIGN_OR_RETURN(json v, decodeMessage(name + ".raw", data, depth));
@@ -208,6 +216,10 @@ Result<json> decodeMessage(const std::string& qualified, std::string_view data, 
         return malformed(std::string(f->name) + ": message with wire type " + std::to_string(wire));
       SKIFF_ASSIGN_OR_RETURN(auto bytes, r.bytes());
       SKIFF_ASSIGN_OR_RETURN(value, decodeMessage(f->message, bytes, depth + 1));
+      if (f->name[0] == '\0') {  // a Go-embedded struct: its fields belong to this object
+        for (auto& [k, v] : value.items()) out[k] = std::move(v);
+        continue;
+      }
     } else if (f->type == ProtoType::Map) {
       SKIFF_ASSIGN_OR_RETURN(auto entry, r.bytes());
       Reader er(entry);

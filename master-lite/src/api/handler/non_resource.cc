@@ -68,11 +68,11 @@ HttpResponse serveOpenApiV3Document(const NonResourceRequest& rq) {
 }
 
 HttpResponse serveOpenApiV2(const NonResourceRequest& rq) {
-  // JSON to clients that ask for it (the custom kinds' definitions). kubectl asks for protobuf
-  // and gets an empty Document: it then skips client-side schema checks (the server
-  // validates). See reference §2 for why the Content-Type has no '@'.
-  if (rq.accept.find("application/json") != std::string::npos &&
-      rq.accept.find("protobuf") == std::string::npos) {
+  // JSON (the custom kinds' definitions) unless protobuf is asked for, as kube-apiserver: a
+  // client sending no Accept or */* gets JSON. kubectl asks for protobuf and gets an empty
+  // Document: it then skips client-side schema checks (the server validates). See reference
+  // §2 for why the Content-Type has no '@'.
+  if (rq.accept.find("protobuf") == std::string::npos) {
     return jsonResponse(200, apiextensions::openApiV2());
   }
   HttpResponse r;

@@ -4,7 +4,7 @@ messages) from the generated.proto files of k8s.io/api and k8s.io/apimachinery, 
 can decode the protobuf request bodies that kubectl >= 1.32 typed clients send.
 
 usage: gen_schema.py <k8s.io/api checkout> <k8s.io/apimachinery checkout> > proto_schema.inc"""
-import re, sys
+import glob, os, re, sys
 
 API, MACH = sys.argv[1], sys.argv[2]
 FILES = [f"{API}/{g}/generated.proto" for g in (
@@ -42,6 +42,29 @@ for path in FILES:
         if m:
             cur.append((int(m.group(4)), m.group(3), m.group(2), None, m.group(1) == "repeated", pkg))
 
+# Go-embedded struct fields (`VolumeSource \`json:",inline" protobuf:"bytes,2,..."\``) are a
+# nested message on the wire but flattened into their parent in JSON: Volume's volumeSource,
+# Probe's handler, the LocalObjectReference of configMap/secret references, ... Their fields
+# are emitted with the empty JSON name, which the decoder merges into the parent object.
+inline = set()
+for path in FILES:
+    pkg = re.search(r"^package ([\w.]+);", open(path).read(), re.M).group(1)
+    for go in glob.glob(os.path.join(os.path.dirname(path), "*.go")):
+        if go.endswith("_test.go") or os.path.basename(go).startswith(("generated", "zz_")):
+            continue
+        struct = None
+        for line in open(go):
+            m = re.match(r"type (\w+) struct \{", line)
+            if m:
+                struct = m.group(1)
+                continue
+            if line.startswith("}"):
+                struct = None
+                continue
+            m = re.match(r'\t\*?[\w.]+ `json:"(,inline)?"[^`]*protobuf:"bytes,(\d+),', line)
+            if struct and m:
+                inline.add((pkg + "." + struct, int(m.group(2))))
+
 def resolve(t, pkg):
     if t in SCALARS:
         return SCALARS[t], ""
@@ -61,6 +84,8 @@ for i, name in enumerate(names):
             fields.append(f'{{{num}, "{fname}", ProtoType::Map, "", false, ProtoType::{vt}, "{vm}"}}')
         else:
             tt, tm = resolve(t, pkg)
+            if (name, num) in inline:
+                fname = ""
             fields.append(f'{{{num}, "{fname}", ProtoType::{tt}, "{tm}", {"true" if rep else "false"}, ProtoType::String, ""}}')
     print(f"static const ProtoField kFields{i}[] = {{" + (", ".join(fields) if fields else "{0, \"\", ProtoType::String, \"\", false, ProtoType::String, \"\"}") + "};")
 print("static const ProtoMessage kMessages[] = {")
