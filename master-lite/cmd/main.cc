@@ -14,6 +14,7 @@
 #include "skiff/common/version.h"
 #include "skiff/master/api_server.h"
 #include "skiff/master/controllers/controller_manager.h"
+#include "skiff/master/leaderelection/leader_elector.h"
 #include "token_cmd.h"
 
 namespace {
@@ -41,6 +42,83 @@ std::optional<std::chrono::system_clock::duration> parseDurationFlag(const std::
   if (unit == "h") return duration_cast<system_clock::duration>(hours(n));
   return std::nullopt;
 }
+
+// --etcd-servers and --etcd-compaction-interval into the options, checked as kube-apiserver does.
+skiff::Result<void> storageFlags(skiff::master::ApiServerOptions& api, const std::string& servers,
+                                 const std::string& compaction) {
+  using skiff::Error;
+  using skiff::ErrorCode;
+  std::size_t start = 0;
+  while (start <= servers.size() && !servers.empty()) {
+    auto comma = servers.find(',', start);
+    std::string s = servers.substr(start, comma == std::string::npos ? comma : comma - start);
+    if (!s.empty()) api.etcd_servers.push_back(s);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (api.storage == "etcd" && api.etcd_servers.empty())
+    return Error(ErrorCode::Invalid, "--etcd-servers must be specified");
+  auto every = parseDurationFlag(compaction);
+  if (!every)
+    return Error(ErrorCode::Invalid,
+                 "--etcd-compaction-interval '" + compaction + "': want a duration such as 5m");
+  api.etcd_compaction_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*every);
+  while (api.etcd_prefix.size() > 1 && api.etcd_prefix.back() == '/') api.etcd_prefix.pop_back();
+  if (api.etcd_prefix.empty() || api.etcd_prefix.front() != '/')
+    api.etcd_prefix = "/" + api.etcd_prefix;
+  return skiff::ok();
+}
+
+// A ControllerManager that runs while its lease is held: set up once (so bad options fail at
+// start), started on acquiring, stopped and set up anew on losing (a stopped manager does not
+// start again).
+class LeaderGated {
+ public:
+  LeaderGated(skiff::master::ApiClient& client, skiff::master::ControllerOptions opts,
+              std::string lease, std::string identity, bool single_master)
+      : client_(client), opts_(std::move(opts)), lease_(std::move(lease)) {
+    skiff::master::LeaderElectionConfig c;
+    c.lock_name = lease_;
+    c.identity = std::move(identity);
+    c.force_acquire = single_master;
+    c.on_started_leading = [this] { started(); };
+    c.on_stopped_leading = [this] { stopped(); };
+    elector_ = std::make_unique<skiff::master::LeaderElector>(client_, std::move(c));
+  }
+  skiff::Result<void> prepare() {
+    SKIFF_ASSIGN_OR_RETURN(manager_, skiff::master::newControllerManager(client_, opts_));
+    return skiff::ok();
+  }
+  void start() { elector_->start(); }
+  void stop() { elector_->stop(); }
+
+ private:
+  void started() {
+    auto lg = skiff::log::get("master");
+    if (!manager_) {
+      if (auto r = prepare(); !r) {
+        SKIFF_LOG_ERROR(lg, "Failed to set up the controllers", skiff::log::kv("lease", lease_),
+                        skiff::log::kv("err", r.error().message()));
+        return;
+      }
+    }
+    if (auto r = manager_->start(); !r) {
+      SKIFF_LOG_ERROR(lg, "Failed to start the controllers", skiff::log::kv("lease", lease_),
+                      skiff::log::kv("err", r.error().message()));
+    }
+  }
+  void stopped() {
+    if (!manager_) return;
+    manager_->stop();
+    manager_.reset();
+  }
+
+  skiff::master::ApiClient& client_;
+  skiff::master::ControllerOptions opts_;
+  std::string lease_;
+  std::unique_ptr<skiff::master::ControllerManager> manager_;
+  std::unique_ptr<skiff::master::LeaderElector> elector_;
+};
 
 // Many idle connections (watchers, kubelets) need more than the default 1024 descriptors.
 void raiseFdLimit() {
@@ -96,6 +174,26 @@ int main(int argc, char** argv) {
       ->check(kNonNegative);
   app.add_option("--store-retain-revisions", api.store_retain_revisions,
                  "Watch history kept in the store (older revisions answer 410 Gone)")
+      ->capture_default_str();
+  std::string etcd_servers, etcd_compaction = "5m";
+  app.add_option("--storage", api.storage,
+                 "Where objects are stored: sqlite (<data-dir>/store.db) or etcd")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"sqlite", "etcd"}));
+  app.add_option("--etcd-servers", etcd_servers,
+                 "List of etcd servers to connect with (scheme://ip:port), comma separated");
+  app.add_option("--etcd-prefix", api.etcd_prefix,
+                 "The prefix to prepend to all resource paths in etcd")
+      ->capture_default_str();
+  app.add_option("--etcd-cafile", api.etcd_cafile,
+                 "SSL Certificate Authority file used to secure etcd communication");
+  app.add_option("--etcd-certfile", api.etcd_certfile,
+                 "SSL certification file used to secure etcd communication");
+  app.add_option("--etcd-keyfile", api.etcd_keyfile,
+                 "SSL key file used to secure etcd communication");
+  app.add_option("--etcd-compaction-interval", etcd_compaction,
+                 "The interval of compaction requests. If 0, the compaction request from apiserver "
+                 "is disabled")
       ->capture_default_str();
   app.add_flag(
       "--store-fsync", api.store_fsync,
@@ -155,6 +253,10 @@ int main(int argc, char** argv) {
                     skiff::log::kv("value", ctl.node_monitor_grace_period));
     return 1;
   }
+  if (auto r = storageFlags(api, etcd_servers, etcd_compaction); !r) {
+    SKIFF_LOG_ERROR(lg, "Invalid storage flags", skiff::log::kv("err", r.error().message()));
+    return 1;
+  }
   auto server = skiff::master::startApiServer(api);
   if (!server) {
     SKIFF_LOG_ERROR(lg, "Failed to start the API server",
@@ -164,24 +266,32 @@ int main(int argc, char** argv) {
   skiff::master::ApiClient& client = (*server)->client();
 
   // ---- controllers start here ----------------------------------------------------------------
+  // The controllers and the scheduler each run while this master holds their Lease in
+  // kube-system (kube-controller-manager, kube-scheduler), so that several masters on one etcd
+  // run exactly one of each. With SQLite there is one master: it takes the leases at once.
   skiff::master::ControllerOptions copts;
   copts.cluster_cidr = ctl.cluster_cidr;
   copts.node_cidr_mask_size = ctl.node_cidr_mask_size;
   copts.node_monitor_grace_period = *grace;
   copts.root_ca_pem = (*server)->rootCaPem();
-  auto controllers = skiff::master::newControllerManager(client, copts);
-  if (!controllers) {
-    SKIFF_LOG_ERROR(lg, "Failed to set up the controllers",
-                    skiff::log::kv("err", controllers.error().message()));
-    (*server)->stop();
-    return 1;
+  copts.run_scheduler = false;
+  skiff::master::ControllerOptions sopts = copts;
+  sopts.run_controllers = false;
+  sopts.run_scheduler = true;
+  std::string identity = skiff::master::leaderElectionIdentity();
+  bool single = api.storage != "etcd";
+  LeaderGated controllers(client, copts, "kube-controller-manager", identity, single);
+  LeaderGated scheduler(client, sopts, "kube-scheduler", identity, single);
+  for (LeaderGated* g : {&controllers, &scheduler}) {
+    if (auto r = g->prepare(); !r) {
+      SKIFF_LOG_ERROR(lg, "Failed to set up the controllers",
+                      skiff::log::kv("err", r.error().message()));
+      (*server)->stop();
+      return 1;
+    }
   }
-  if (auto started = (*controllers)->start(); !started) {
-    SKIFF_LOG_ERROR(lg, "Failed to start the controllers",
-                    skiff::log::kv("err", started.error().message()));
-    (*server)->stop();
-    return 1;
-  }
+  controllers.start();
+  scheduler.start();
   // ---- end of controllers ---------------------------------------------------------------------
   // systemd (Type=notify): ready once the API serves and the controllers run. A no-op when not
   // started by systemd (no NOTIFY_SOCKET).
@@ -191,7 +301,8 @@ int main(int argc, char** argv) {
   sigwait(&sigs, &sig);
   SKIFF_LOG_INFO(lg, "Shutting down", skiff::log::kv("signal", sig));
   (void)sd_notify(0, "STOPPING=1");
-  (*controllers)->stop();
+  scheduler.stop();
+  controllers.stop();
   (*server)->stop();
   return 0;
 }

@@ -22,6 +22,7 @@
 #include "skiff/master/api/registry.h"
 #include "skiff/master/api/reviews.h"
 #include "skiff/master/api/storage.h"
+#include "skiff/master/api/storage_keys.h"
 #include "skiff/master/apiextensions/apiextensions.h"
 #include "skiff/master/audit/auditor.h"
 #include "skiff/master/pki.h"
@@ -153,6 +154,36 @@ PkiOptions pkiOptionsFor(const ApiServerOptions& o, const std::vector<std::strin
   return po;
 }
 
+// The store --storage names; SQLite databases of older skiff versions get the current key layout.
+Result<store::StorePtr> openStore(const ApiServerOptions& o) {
+  store::Options so;
+  so.retain_revisions = o.store_retain_revisions;
+  so.fsync_every_write = o.store_fsync;
+  if (o.storage == "etcd") {
+    store::EtcdOptions eo;
+    eo.servers = o.etcd_servers;
+    eo.prefix = o.etcd_prefix;
+    eo.ca_file = o.etcd_cafile;
+    eo.cert_file = o.etcd_certfile;
+    eo.key_file = o.etcd_keyfile;
+    eo.compaction_interval = o.etcd_compaction_interval;
+    SKIFF_ASSIGN_OR_RETURN(auto s, store::openEtcdStore(eo, so));
+    SKIFF_LOG_INFO(lg(), "Store on etcd", skiff::log::kv("servers", eo.servers.size()),
+                   skiff::log::kv("prefix", eo.prefix),
+                   skiff::log::kv("revision", s->currentRevision()));
+    return s;
+  }
+  if (o.storage != "sqlite")
+    return Error(ErrorCode::Invalid, "--storage '" + o.storage + "': want sqlite or etcd");
+  SKIFF_ASSIGN_OR_RETURN(auto s, store::openSqliteStore(o.data_dir + "/store.db", so));
+  SKIFF_ASSIGN_OR_RETURN(int moved, api::migrateLegacyStorageKeys(*s, api::kDefaultStoragePrefix));
+  if (moved > 0) {
+    SKIFF_LOG_INFO(lg(), "Store keys moved to kube-apiserver's layout",
+                   skiff::log::kv("keys", moved));
+  }
+  return s;
+}
+
 ServerOptions serverOptionsFor(const ApiServerOptions& o, const PkiFiles& pki) {
   ServerOptions so;
   so.bind_address = o.bind_address;
@@ -189,11 +220,9 @@ class ApiServerImpl : public ApiServer {
     std::vector<std::string> ips = hostIPv4s();
     advertise_ = advertiseAddressFor(o, ips);
     // Store and registry.
-    store::Options so;
-    so.retain_revisions = o.store_retain_revisions;
-    so.fsync_every_write = o.store_fsync;
-    SKIFF_ASSIGN_OR_RETURN(store_, store::openSqliteStore(o.data_dir + "/store.db", so));
+    SKIFF_ASSIGN_OR_RETURN(store_, openStore(o));
     SKIFF_ASSIGN_OR_RETURN(api::RegistryOptions ro, registryOptionsFor(o));
+    ro.storage_prefix = o.storage == "etcd" ? o.etcd_prefix : api::kDefaultStoragePrefix;
     // PKI before the registry uses it to sign node CSRs.
     PkiOptions po = pkiOptionsFor(o, ips, advertise_);
     SKIFF_ASSIGN_OR_RETURN(pki_, ensurePki(po));

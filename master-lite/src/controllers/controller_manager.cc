@@ -21,6 +21,17 @@ class ControllerManagerImpl : public ControllerManager {
 
   Result<void> init() {
     auto clock = opts_.clock;
+    if (opts_.run_controllers) SKIFF_TRY(addControllers());
+    if (opts_.run_scheduler) {
+      SchedulerOptions so;
+      so.clock = clock;
+      scheduler_ = newScheduler(client_, so);
+    }
+    return {};
+  }
+
+  Result<void> addControllers() {
+    auto clock = opts_.clock;
     add(newReplicaSetController(client_, clock), opts_.concurrent_syncs);
     add(newReplicaSetController(client_, clock, true), 1);
     add(newDeploymentController(client_, clock), 1);  // one worker: see DeploymentController
@@ -56,11 +67,6 @@ class ControllerManagerImpl : public ControllerManager {
     add(newHorizontalPodAutoscalerController(client_, clock), 1);
     add(newPersistentVolumeController(client_, clock), 1);
     for (auto& [c, n] : controllers_) c->registerHandlers(informers_);
-    if (opts_.run_scheduler) {
-      SchedulerOptions so;
-      so.clock = clock;
-      scheduler_ = newScheduler(client_, so);
-    }
     return {};
   }
 

@@ -16,9 +16,12 @@ struct ParsedKey {
   std::string resource, ns, name;
 };
 
-// "/registry/rbac.authorization.k8s.io/rolebindings/<ns>/<name>" -> parts.
-std::optional<ParsedKey> parseKey(const std::string& key) {
-  std::string p(kStorePrefix);
+const char* const kRbacResources[] = {"roles", "rolebindings", "clusterroles",
+                                      "clusterrolebindings"};
+
+// "<root>/rolebindings/<ns>/<name>" -> parts.
+std::optional<ParsedKey> parseKey(const std::string& root, const std::string& key) {
+  std::string p = root + "/";
   if (key.compare(0, p.size(), p) != 0) return std::nullopt;
   std::string rest = key.substr(p.size());
   auto s1 = rest.find('/');
@@ -51,21 +54,25 @@ std::string notFound(const std::string& kind, const std::string& name) {
 }  // namespace
 
 PolicyIndex::~PolicyIndex() {
-  if (watch_) watch_->stop();
+  for (auto& w : watches_) w->stop();
 }
 
-Result<void> PolicyIndex::follow(store::Store& store) {
-  auto listed = store.list(kStorePrefix);
-  if (!listed) return std::move(listed).error().wrap("list rbac objects");
-  for (const auto& kv : listed->items) put(kv.key, kv.value);
-  auto w = store.watch(kStorePrefix, listed->revision, [this](const store::EventPtr& ev) {
-    if (ev->type == store::EventType::Put)
-      put(ev->kv.key, ev->kv.value);
-    else
-      remove(ev->kv.key);
-  });
-  if (!w) return std::move(w).error().wrap("watch rbac objects");
-  watch_ = std::move(w).value();
+Result<void> PolicyIndex::follow(store::Store& store, const std::string& root) {
+  root_ = root;
+  for (const char* resource : kRbacResources) {
+    std::string prefix = root + "/" + resource + "/";
+    auto listed = store.list(prefix);
+    if (!listed) return std::move(listed).error().wrap("list rbac " + std::string(resource));
+    for (const auto& kv : listed->items) put(kv.key, kv.value);
+    auto w = store.watch(prefix, listed->revision, [this](const store::EventPtr& ev) {
+      if (ev->type == store::EventType::Put)
+        put(ev->kv.key, ev->kv.value);
+      else
+        remove(ev->kv.key);
+    });
+    if (!w) return std::move(w).error().wrap("watch rbac " + std::string(resource));
+    watches_.push_back(std::move(w).value());
+  }
   return ok();
 }
 
@@ -85,7 +92,7 @@ void PolicyIndex::unindex(const std::string& key) {
 }
 
 void PolicyIndex::put(const std::string& key, const std::string& value) {
-  auto k = parseKey(key);
+  auto k = parseKey(root_, key);
   if (!k) return;
   json obj = json::parse(value, nullptr, false);
   if (!obj.is_object()) return;
@@ -128,7 +135,7 @@ void PolicyIndex::put(const std::string& key, const std::string& value) {
 }
 
 void PolicyIndex::remove(const std::string& key) {
-  auto k = parseKey(key);
+  auto k = parseKey(root_, key);
   if (!k) return;
   std::unique_lock lock(mu_);
   if (k->resource == "roles") roles_.erase(k->ns + "/" + k->name);

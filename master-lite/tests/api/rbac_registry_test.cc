@@ -221,7 +221,9 @@ TEST_F(RbacRegistryTest, AccessReviewsAnswerWithoutStoring) {
   ASSERT_FALSE(l);
   EXPECT_EQ(l.error().message(), "spec.resourceAttributes.namespace must match namespace: team");
   // Nothing was stored.
-  EXPECT_EQ(store_->list("/registry/authorization.k8s.io/")->items.size(), 0u);
+  for (const char* r : {"subjectaccessreviews", "localsubjectaccessreviews",
+                        "selfsubjectaccessreviews", "selfsubjectrulesreviews"})
+    EXPECT_EQ(store_->list(std::string("/registry/") + r + "/")->items.size(), 0u) << r;
 }
 
 TEST_F(RbacRegistryTest, ForbiddenMessagesAndTheRbacSuffix) {

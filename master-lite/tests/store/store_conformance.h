@@ -25,6 +25,10 @@ template <typename Factory>
 class StoreConformance : public ::testing::Test {
  protected:
   void SetUp() override {
+    // A backend that needs an outside program (etcd) says why it cannot run.
+    if constexpr (requires { Factory::unavailable(); }) {
+      if (std::string why = Factory::unavailable(); !why.empty()) GTEST_SKIP() << why;
+    }
     char tmpl[] = "/tmp/skiff-store-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;

@@ -3,9 +3,11 @@
 // skiff-master's API server, assembled: store (SQLite), registry, authentication, HTTPS, PKI and
 // the admin kubeconfig. client() is the in-process ApiClient the scheduler and controllers use.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "skiff/common/result.h"
 #include "skiff/master/client/api_client.h"
@@ -32,6 +34,12 @@ struct ApiServerOptions {
   std::int64_t not_ready_toleration_seconds = 300;  // DefaultTolerationSeconds admission
   std::int64_t unreachable_toleration_seconds = 300;
   std::int64_t store_retain_revisions = 10000;
+  // --storage: "sqlite" (<data-dir>/store.db) or "etcd" (kube-apiserver's --etcd-* flags).
+  std::string storage = "sqlite";
+  std::vector<std::string> etcd_servers;
+  std::string etcd_prefix = "/registry";
+  std::string etcd_cafile, etcd_certfile, etcd_keyfile;
+  std::chrono::milliseconds etcd_compaction_interval{std::chrono::minutes(5)};
   // false: SQLite WAL with synchronous=NORMAL: an acknowledged write survives kill -9 of the
   // process (it is in the WAL file), not a power loss. true: synchronous=FULL (fsync per write).
   bool store_fsync = false;

@@ -8,6 +8,7 @@
 
 #include "registry_internal.h"
 #include "skiff/master/api/object_util.h"
+#include "skiff/master/api/storage_keys.h"
 #include "skiff/master/apiextensions/apiextensions.h"
 #include "strategies.h"
 
@@ -119,7 +120,7 @@ Registry::Registry(store::Store& store, RegistryOptions options)
         "", "secrets",
         newSecretStrategy(options_.service_account_tokens, options_.root_ca_pem, accounts));
   }
-  if (auto followed = state_->policy.follow(store_); !followed) {
+  if (auto followed = state_->policy.follow(store_, options_.storage_prefix); !followed) {
     SKIFF_LOG_ERROR(registryLog(), "Following RBAC objects failed",
                     skiff::log::kv("err", followed.error().message()));
   }
@@ -132,11 +133,7 @@ StrategyRegistry& Registry::strategies() { return state_->strategies; }
 rbac::PolicyIndex& Registry::policy() { return state_->policy; }
 
 std::string Registry::prefix(const ResourceInfo& r, const std::string& ns) const {
-  std::string group = r.group.empty() ? "core" : r.group;
-  if (group == "extensions") group = "apps";
-  std::string p = "/registry/" + group + "/" + r.resource + "/";
-  if (r.namespaced && !ns.empty()) p += ns + "/";
-  return p;
+  return storagePrefix(options_.storage_prefix, r, ns);
 }
 
 std::string Registry::key(const ResourceInfo& r, const std::string& ns,

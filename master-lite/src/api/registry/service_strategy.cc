@@ -1,11 +1,13 @@
 #include "service_strategy.h"
 
 #include "skiff/master/api/object_util.h"
+#include "skiff/master/api/storage_keys.h"
 
 namespace skiff::master::api {
 
 ServiceStrategy::ServiceStrategy(store::Store& store, const RegistryOptions& options)
     : store_(store),
+      storage_prefix_(options.storage_prefix),
       service_cidr_(options.service_cidr),
       ips_(options.service_cidr),
       ports_(options.node_port_min, options.node_port_max) {}
@@ -18,9 +20,13 @@ Result<void> ServiceStrategy::admitCreate(const ResourceInfo& r, json& obj, cons
   return admitUpdate(r, obj, json());
 }
 
+// Re-read before every allocation, not once: masters sharing one etcd allocate from the same
+// range, and an address or port another master handed out must not be handed out again. Marks
+// only add (an allocation admitted here but not yet stored stays marked); a release by another
+// master is seen after this master restarts. Two masters admitting at the same instant can
+// still pick the same free address (upstream serialises through a stored allocation bitmap).
 Result<void> ServiceStrategy::loadLocked() {
-  if (loaded_) return ok();
-  auto all = store_.list("/registry/core/services/");
+  auto all = store_.list(storagePrefix(storage_prefix_, *findResource("", "v1", "services"), ""));
   if (!all) return std::move(all).error();
   for (const auto& kv : all->items) {
     json s = json::parse(kv.value, nullptr, false);
@@ -32,7 +38,6 @@ Result<void> ServiceStrategy::loadLocked() {
         ports_.mark(p["nodePort"].get<int>());
     }
   }
-  loaded_ = true;
   return ok();
 }
 

@@ -37,9 +37,9 @@ class ServiceStrategy : public Strategy {
   Result<void> assignNodePorts(json& spec, const json& old, FieldErrors& errs);
 
   store::Store& store_;
+  std::string storage_prefix_;
   const std::string service_cidr_;
   std::mutex mu_;
-  bool loaded_ = false;
   ClusterIpAllocator ips_;
   NodePortAllocator ports_;
 };

@@ -66,6 +66,8 @@ struct WriteResult {
 enum class PatchKind { Json, Merge, Strategic, Apply };
 
 struct RegistryOptions {
+  // The root of every store key (kube-apiserver's --etcd-prefix; storage_keys.h).
+  std::string storage_prefix = "/registry";
   std::string service_cidr = "10.96.0.0/12";
   int node_port_min = 30000;
   int node_port_max = 32767;

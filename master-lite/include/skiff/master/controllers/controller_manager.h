@@ -26,6 +26,8 @@ struct ControllerOptions {
   // deployments/replicasets, 2 for daemonsets...; one is plenty for a small cluster).
   int concurrent_syncs = 2;
   bool run_scheduler = true;
+  // false: the scheduler alone (it holds its own leader election lease, kube-scheduler).
+  bool run_controllers = true;
   // PEM of the cluster CA; "" = no kube-root-ca.crt ConfigMaps are published.
   std::string root_ca_pem;
   std::shared_ptr<Clock> clock;  // null: the real clock

@@ -29,9 +29,10 @@
 
 namespace skiff::master::rbac {
 
-// The store prefix of the rbac.authorization.k8s.io objects (the registry's key layout:
-// /registry/<group>/<resource>/[<namespace>/]<name>).
-inline constexpr const char* kStorePrefix = "/registry/rbac.authorization.k8s.io/";
+// The rbac.authorization.k8s.io objects in the store (storage_keys.h, kube-apiserver's layout):
+// <root>/{roles,rolebindings}/<namespace>/<name>, <root>/{clusterroles,clusterrolebindings}/<name>.
+// kStorePrefix is the default root with its slash.
+inline constexpr const char* kStorePrefix = "/registry/";
 
 struct Subject {
   std::string user;
@@ -52,10 +53,11 @@ class PolicyIndex {
   PolicyIndex(const PolicyIndex&) = delete;
   PolicyIndex& operator=(const PolicyIndex&) = delete;
 
-  // Loads every RBAC object from `store` and follows its changes until destroyed.
-  Result<void> follow(store::Store& store);
+  // Loads every RBAC object under `root` (the registry's storage prefix) from `store` and
+  // follows its changes until destroyed.
+  Result<void> follow(store::Store& store, const std::string& root = "/registry");
 
-  // Applies one stored object (key under kStorePrefix, value its JSON) or its removal. Other
+  // Applies one stored object (key under the root, value its JSON) or its removal. Other
   // keys are ignored. follow() calls these; tests may too.
   void put(const std::string& key, const std::string& value);
   void remove(const std::string& key);
@@ -97,7 +99,8 @@ class PolicyIndex {
   std::unordered_map<std::string, BindingPtr> bindings_;     // store key -> binding
   std::unordered_map<std::string, std::vector<BindingPtr>> cluster_by_subject_;
   std::unordered_map<std::string, std::vector<BindingPtr>> ns_by_subject_;  // "<subj>\n<ns>"
-  store::WatchPtr watch_;
+  std::vector<store::WatchPtr> watches_;
+  std::string root_ = "/registry";  // set by follow() before any watch delivers
 };
 
 }  // namespace skiff::master::rbac

@@ -8,6 +8,7 @@
 // SQLite (embedded, default) implements it today; an etcd v3 backend must pass the same
 // conformance suite (master-lite/tests/store/store_conformance.h).
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -100,5 +101,25 @@ using StorePtr = std::unique_ptr<Store>;
 
 // Opens (creating if needed) the SQLite database at `path` in WAL mode.
 Result<StorePtr> openSqliteStore(const std::string& path, const Options& options = {});
+
+// etcd v3 (kube-apiserver's --etcd-* flags). The store follows every key under `prefix` with one
+// etcd watch and keeps the last Options::retain_revisions events in memory (kube-apiserver's
+// watch cache): watches are served from that window, older revisions are Gone. A write returns
+// after its event has reached this store's watchers, so the Store contract above (events seen by
+// the time the write returns) holds; writes made by other processes sharing the etcd arrive
+// through the same watch. Options::fsync_every_write does not apply (etcd always fsyncs).
+struct EtcdOptions {
+  std::vector<std::string> servers;  // http(s)://host:port, tried in turn
+  std::string ca_file, cert_file, key_file;
+  std::string prefix = "/registry";  // the keys this store serves and watches
+  // Prepended to every key in etcd and stripped on the way back (tests share one etcd).
+  std::string key_namespace;
+  std::chrono::milliseconds request_timeout{5000};
+  // kube-apiserver's --etcd-compaction-interval: every interval, compact to the revision seen
+  // at the previous tick, coordinated between masters through the `compact_rev_key` key.
+  // 0 = never.
+  std::chrono::milliseconds compaction_interval{std::chrono::minutes(5)};
+};
+Result<StorePtr> openEtcdStore(const EtcdOptions& etcd, const Options& options = {});
 
 }  // namespace skiff::master::store

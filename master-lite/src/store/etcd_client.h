@@ -1,0 +1,73 @@
+#pragma once
+
+// A small client of etcd v3's JSON gateway (the grpc-gateway every etcd 3.4 member serves on its
+// client URLs: POST /v3/kv/range, /v3/kv/txn, /v3/kv/compaction, /v3/watch), over Boost.Beast with
+// optional client TLS. skiff talks to etcd through the gateway rather than gRPC because etcd's
+// .proto files (and generated stubs) are not packaged in Debian; the gateway carries the same
+// messages as JSON, with int64 fields as strings and bytes fields in base64.
+//
+// Thread-safe. Requests go to the endpoint that answered last; a member that cannot be reached
+// is skipped for the next one. Error codes tell the caller whether a write may have happened:
+//   Unavailable — the request was not delivered (connect failed) or etcd refused it (no leader):
+//                 nothing was written, retrying is safe;
+//   Timeout     — the request was sent and no answer came in time (or etcd said "request timed
+//                 out"): the write may or may not have been applied; re-read before retrying;
+//   Gone        — the revision asked for has been compacted;
+//   Internal    — a malformed reply or any other failure.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "skiff/common/result.h"
+
+namespace skiff::master::store {
+
+struct EtcdClientOptions {
+  std::vector<std::string> servers;  // http://host:port or https://host:port
+  std::string ca_file, cert_file, key_file;
+  std::chrono::milliseconds request_timeout{5000};
+};
+
+struct EtcdEndpoint {
+  bool tls = false;
+  std::string host, port;
+  std::string url() const { return (tls ? "https://" : "http://") + host + ":" + port; }
+};
+
+// Parses one --etcd-servers entry.
+Result<EtcdEndpoint> parseEtcdEndpoint(const std::string& url);
+
+// One /v3/watch stream (one HTTP response that never ends): each next() returns the next
+// WatchResponse (the object under "result"). close() may be called from another thread and makes
+// a blocked next() return Cancelled.
+class EtcdWatchStream {
+ public:
+  virtual ~EtcdWatchStream() = default;
+  virtual Result<nlohmann::json> next() = 0;
+  virtual void close() = 0;
+};
+
+class EtcdClient {
+ public:
+  virtual ~EtcdClient() = default;
+  // POSTs `body` to `path` and returns the parsed reply. `idempotent` requests (reads) are
+  // retried on the next member after any transport failure; others only when nothing was sent.
+  virtual Result<nlohmann::json> call(const std::string& path, const nlohmann::json& body,
+                                      bool idempotent) = 0;
+  // Opens a watch with this WatchCreateRequest on the first member that answers, starting from
+  // the member after the one used last (so a reconnect moves on).
+  virtual Result<std::unique_ptr<EtcdWatchStream>> watch(const nlohmann::json& create_request) = 0;
+  virtual const std::vector<EtcdEndpoint>& endpoints() const = 0;
+};
+
+Result<std::unique_ptr<EtcdClient>> newEtcdClient(const EtcdClientOptions& options);
+
+// int64 fields arrive as strings ("12") from the gateway and are omitted when zero.
+std::int64_t etcdInt(const nlohmann::json& obj, const char* field);
+
+}  // namespace skiff::master::store
