@@ -169,6 +169,10 @@ int main(int argc, char** argv) {
   copts.node_cidr_mask_size = ctl.node_cidr_mask_size;
   copts.node_monitor_grace_period = *grace;
   copts.root_ca_pem = (*server)->rootCaPem();
+  // Each controller as its ServiceAccount, the scheduler as system:kube-scheduler.
+  copts.client_for = [srv = server->get()](const std::string& identity) {
+    return srv->clientFor(identity);
+  };
   auto controllers = skiff::master::newControllerManager(client, copts);
   if (!controllers) {
     SKIFF_LOG_ERROR(lg, "Failed to set up the controllers",
