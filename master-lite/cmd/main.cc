@@ -275,6 +275,10 @@ int main(int argc, char** argv) {
   copts.node_monitor_grace_period = *grace;
   copts.root_ca_pem = (*server)->rootCaPem();
   copts.run_scheduler = false;
+  // Each controller as its ServiceAccount, the scheduler as system:kube-scheduler.
+  copts.client_for = [srv = server->get()](const std::string& identity) {
+    return srv->clientFor(identity);
+  };
   skiff::master::ControllerOptions sopts = copts;
   sopts.run_controllers = false;
   sopts.run_scheduler = true;

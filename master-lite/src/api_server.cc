@@ -200,6 +200,9 @@ ServerOptions serverOptionsFor(const ApiServerOptions& o, const PkiFiles& pki) {
 class ApiServerImpl : public ApiServer {
  public:
   ApiClient& client() override { return *client_; }
+  std::unique_ptr<ApiClient> clientFor(const std::string& identity) override {
+    return api::newInProcessClient(*registry_, api::componentIdentity(identity));
+  }
   int port() const override { return server_->port(); }
   const std::string& advertiseAddress() const override { return advertise_; }
   const std::string& rootCaPem() const override { return ca_pem_; }

@@ -280,6 +280,30 @@ void FakeApiClient::waitIdleForTest() {
 
 Result<json> FakeApiClient::get(const GroupVersionResource& r, const std::string& ns,
                                 const std::string& name) {
+  if (auto slash = r.resource.find('/'); slash != std::string::npos) {
+    GroupVersionResource base = r;
+    base.resource = r.resource.substr(0, slash);
+    if (r.resource.substr(slash + 1) != "scale")
+      return Error(ErrorCode::NotFound, "get: unknown subresource '" + r.resource + "'");
+    countCall("get", base, "scale");
+    std::lock_guard lock(mu_);
+    auto it = objects_.find(storeKey(base, ns, name));
+    if (it == objects_.end())
+      return Error(ErrorCode::NotFound, base.resource + " \"" + name + "\" not found");
+    const json& o = it->second;
+    auto sel = LabelSelector::fromJson(meta::at(o, {"spec", "selector"}));
+    return json{{"apiVersion", "autoscaling/v1"},
+                {"kind", "Scale"},
+                {"metadata",
+                 {{"name", name},
+                  {"namespace", ns},
+                  {"uid", meta::uid(o)},
+                  {"resourceVersion", meta::resourceVersion(o)}}},
+                {"spec", {{"replicas", meta::integer(o, {"spec", "replicas"}, 1)}}},
+                {"status",
+                 {{"replicas", meta::integer(o, {"status", "replicas"}, 0)},
+                  {"selector", sel ? sel->toString() : ""}}}};
+  }
   countCall("get", r, "");
   std::lock_guard lock(mu_);
   auto it = objects_.find(storeKey(r, ns, name));
@@ -451,6 +475,12 @@ Result<json> FakeApiClient::updateLocked(const GroupVersionResource& r, const st
         (!mf.is_array() || mf.empty())) {
       eraseLocked(r, next);
       return next;
+    }
+  } else if (subresource == "scale") {
+    next = cur;
+    next["spec"]["replicas"] = meta::integer(obj, {"spec", "replicas"}, 0);
+    if (specPart(next) != specPart(cur)) {
+      next["metadata"]["generation"] = meta::generation(cur) + 1;
     }
   } else if (!subresource.empty()) {
     return Error(ErrorCode::NotFound, "update: unknown subresource '" + subresource + "'");

@@ -1,8 +1,11 @@
-// ApiClient for the scheduler and controllers: the registry called directly, as
-// system:masters, with the same semantics as an HTTP request.
+// ApiClient for the scheduler, the controllers and the API server's own work: the registry
+// called directly with the same semantics as an HTTP request, each call authorized for the
+// client's identity through the --authorization-mode chain first (a refusal is the 403 an
+// HTTP client would get).
 #include <condition_variable>
 #include <thread>
 
+#include "skiff/master/api/authorizer.h"
 #include "skiff/master/api/registry.h"
 
 namespace skiff::master::api {
@@ -115,22 +118,30 @@ class ThreadWatch : public Watch {
 
 class InProcessClient : public ApiClient {
  public:
-  explicit InProcessClient(Registry& reg) : reg_(reg) {
-    opts_.user = {"system:kube-controller-manager", {"system:masters", "system:authenticated"}};
-    opts_.field_manager = "skiff-controller-manager";
+  InProcessClient(Registry& reg, InProcessIdentity who) : reg_(reg) {
+    opts_.user = std::move(who.user);
+    opts_.field_manager = std::move(who.field_manager);
   }
 
   Result<json> get(const GroupVersionResource& r, const std::string& ns,
                    const std::string& name) override {
-    const ResourceInfo* ri = lookup(r);
-    if (!ri) return unknown(r);
-    return reg_.get(*ri, ns, name);
+    GroupVersionResource base = r;
+    std::string subresource;
+    if (auto slash = r.resource.find('/'); slash != std::string::npos) {
+      base.resource = r.resource.substr(0, slash);
+      subresource = r.resource.substr(slash + 1);
+    }
+    const ResourceInfo* ri = lookup(base);
+    if (!ri) return unknown(base);
+    SKIFF_TRY(allowed("get", ri, subresource, ns, name));
+    return reg_.get(*ri, ns, name, subresource);
   }
 
   Result<ObjectList> list(const GroupVersionResource& r, const std::string& ns,
                           const ListOptions& o) override {
     const ResourceInfo* ri = lookup(r);
     if (!ri) return unknown(r);
+    SKIFF_TRY(allowed("list", ri, "", ns, ""));
     SKIFF_ASSIGN_OR_RETURN(json l, reg_.list(*ri, ns, selectionOf(o)));
     ObjectList out;
     out.resource_version = l["metadata"].value("resourceVersion", "");
@@ -143,6 +154,7 @@ class InProcessClient : public ApiClient {
                       const std::string& subresource, const std::string& name) override {
     const ResourceInfo* ri = lookup(r);
     if (!ri) return unknown(r);
+    SKIFF_TRY(allowed("create", ri, subresource, ns, subresource.empty() ? "" : name));
     SKIFF_ASSIGN_OR_RETURN(WriteResult res, reg_.create(*ri, ns, obj, opts_, subresource, name));
     return std::move(res.object);
   }
@@ -154,6 +166,7 @@ class InProcessClient : public ApiClient {
     std::string name =
         obj.is_object() ? obj.value("/metadata/name"_json_pointer, std::string()) : "";
     if (name.empty()) return Error(ErrorCode::BadRequest, "update: metadata.name is required");
+    SKIFF_TRY(allowed("update", ri, subresource, ns, name));
     SKIFF_ASSIGN_OR_RETURN(WriteResult res, reg_.update(*ri, ns, name, obj, opts_, subresource));
     return std::move(res.object);
   }
@@ -162,6 +175,7 @@ class InProcessClient : public ApiClient {
                      PatchType type, const json& p, const std::string& subresource) override {
     const ResourceInfo* ri = lookup(r);
     if (!ri) return unknown(r);
+    SKIFF_TRY(allowed("patch", ri, subresource, ns, name));
     PatchKind k = type == PatchType::Json    ? PatchKind::Json
                   : type == PatchType::Merge ? PatchKind::Merge
                                              : PatchKind::Strategic;
@@ -173,6 +187,7 @@ class InProcessClient : public ApiClient {
                       const DeleteOptions& del) override {
     const ResourceInfo* ri = lookup(r);
     if (!ri) return unknown(r);
+    SKIFF_TRY(allowed("delete", ri, "", ns, name));
     SKIFF_ASSIGN_OR_RETURN(WriteResult res, reg_.remove(*ri, ns, name, del, opts_));
     return std::move(res.object);
   }
@@ -181,6 +196,7 @@ class InProcessClient : public ApiClient {
                          WatchHandler handler) override {
     const ResourceInfo* ri = lookup(r);
     if (!ri) return unknown(r);
+    SKIFF_TRY(allowed("watch", ri, "", ns, ""));
     Selection s = selectionOf(o);
     // ""/"0" mean "from now" for this interface (the caller lists first).
     if (s.resource_version.empty() || s.resource_version == "0") {
@@ -191,14 +207,43 @@ class InProcessClient : public ApiClient {
   }
 
  private:
+  // The authorizer chain's decision for this call, as the handler asks it for an HTTP request.
+  Result<void> allowed(const char* verb, const ResourceInfo* ri, const std::string& subresource,
+                       const std::string& ns, const std::string& name) {
+    RequestAttributes a;
+    a.verb = verb;
+    a.resource = ri;
+    a.subresource = subresource;
+    a.ns = ri->namespaced ? ns : "";
+    a.name = name;
+    return authorize(reg_, opts_.user, a);
+  }
+
   Registry& reg_;
   WriteOptions opts_;
 };
 
 }  // namespace
 
+InProcessIdentity apiServerIdentity() {
+  return {{"system:apiserver", {"system:masters", "system:authenticated"}}, "kube-apiserver"};
+}
+
+InProcessIdentity componentIdentity(const std::string& component) {
+  if (component == "kube-scheduler" || component == "kube-controller-manager")
+    return {{"system:" + component, {"system:authenticated"}}, component};
+  return {
+      {"system:serviceaccount:kube-system:" + component,
+       {"system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"}},
+      "kube-controller-manager"};
+}
+
+std::unique_ptr<ApiClient> newInProcessClient(Registry& registry, InProcessIdentity identity) {
+  return std::make_unique<InProcessClient>(registry, std::move(identity));
+}
+
 std::unique_ptr<ApiClient> newInProcessClient(Registry& registry) {
-  return std::make_unique<InProcessClient>(registry);
+  return newInProcessClient(registry, apiServerIdentity());
 }
 
 }  // namespace skiff::master::api

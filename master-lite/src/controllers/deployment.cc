@@ -264,9 +264,10 @@ Result<std::optional<json>> DeploymentController::newReplicaSet(json& d, const S
           return std::optional<json>(*other);
         }
       }
-      json patch = {{"status", {{"collisionCount", collisions.value_or(0) + 1}}}};
-      SKIFF_TRY(
-          client_.patch(gvr::kDeployments, ns, meta::name(d), PatchType::Merge, patch, "status"));
+      // UpdateStatus as upstream (the role may update deployments/status, not patch it).
+      json next = d;
+      next["status"]["collisionCount"] = collisions.value_or(0) + 1;
+      SKIFF_TRY(client_.update(gvr::kDeployments, ns, next, "status"));
       return Error(ErrorCode::Conflict, "hash collision for ReplicaSet '" + meta::name(rs) +
                                             "', retrying with a new collisionCount");
     }
@@ -287,11 +288,10 @@ Result<std::optional<json>> DeploymentController::newReplicaSet(json& d, const S
 Result<void> DeploymentController::setDeploymentRevision(json& d, std::int64_t revision) {
   std::string want = std::to_string(revision);
   if (meta::str(d, {"metadata", "annotations", kRevision}) == want) return {};
-  json patch = {
-      {"metadata",
-       {{"annotations", {{kRevision, want}}}, {"resourceVersion", meta::resourceVersion(d)}}}};
-  SKIFF_ASSIGN_OR_RETURN(json updated, client_.patch(gvr::kDeployments, meta::ns(d), meta::name(d),
-                                                     PatchType::Merge, patch));
+  // An update at d's resourceVersion, as upstream (the role may update deployments, not patch).
+  json next = d;
+  next["metadata"]["annotations"][kRevision] = want;
+  SKIFF_ASSIGN_OR_RETURN(json updated, client_.update(gvr::kDeployments, meta::ns(d), next));
   d["metadata"] = updated["metadata"];
   return {};
 }

@@ -68,10 +68,13 @@ class HpaController : public Controller {
     json conds = status.value("conditions", json::array());
     const json& ref = meta::at(hpa, {"spec", "scaleTargetRef"});
     auto target_gvr = ctl::gvrForKind(ref.value("apiVersion", ""), ref.value("kind", ""));
+    // The target's Scale, as upstream's scale client (the role: get/update */scale).
+    std::optional<GroupVersionResource> scale_gvr = target_gvr;
+    if (scale_gvr) scale_gvr->resource += "/scale";
     Result<json> target =
-        target_gvr ? client_.get(*target_gvr, ns, ref.value("name", ""))
-                   : Result<json>(Error(ErrorCode::NotFound,
-                                        "no scale subresource for " + ref.value("kind", "")));
+        scale_gvr ? client_.get(*scale_gvr, ns, ref.value("name", ""))
+                  : Result<json>(Error(ErrorCode::NotFound,
+                                       "no scale subresource for " + ref.value("kind", "")));
     if (!target) {
       std::string msg = "the HPA controller was unable to get the target's current scale: " +
                         target.error().message();
@@ -118,8 +121,9 @@ class HpaController : public Controller {
     ctl::setCondition(conds, ctl::condition("ScalingLimited", d.limited ? "True" : "False",
                                             d.limited_reason, d.limited_message, now));
     if (d.replicas != current) {
-      json patch = {{"spec", {{"replicas", d.replicas}}}};
-      auto w = client_.patch(*target_gvr, ns, ref.value("name", ""), PatchType::Merge, patch);
+      json scale = *target;
+      scale["spec"]["replicas"] = d.replicas;
+      auto w = client_.update(*target_gvr, ns, scale, "scale");
       if (!w) {
         recorder_.event(
             hpa, "Warning", "FailedRescale",
@@ -153,7 +157,10 @@ class HpaController : public Controller {
   // The replica count of every Resource metric (the largest wins, as upstream).
   Result<MetricResult> computeMetrics(const json& hpa, const json& target, std::int32_t current,
                                       json& status) {
-    auto sel = LabelSelector::fromJson(meta::at(target, {"spec", "selector"}));
+    // The Scale's status.selector, as upstream.
+    std::string selector = meta::str(target, {"status", "selector"});
+    if (selector.empty()) return Error(ErrorCode::Invalid, "selector is required");
+    auto sel = LabelSelector::parse(selector);
     if (!sel) return Error(ErrorCode::Invalid, "the target's selector is invalid");
     std::string ns = meta::ns(hpa);
     ListOptions lo;

@@ -54,8 +54,11 @@ JobPods countPods(const json& job, const std::vector<json>& pods) {
 
 class JobController : public Controller {
  public:
-  JobController(ApiClient& client, std::shared_ptr<Clock> clock)
-      : Controller("job", clock), client_(client), recorder_(client, "job-controller", clock) {}
+  JobController(ApiClient& client, std::shared_ptr<Clock> clock, ApiClient& ttl_client)
+      : Controller("job", clock),
+        client_(client),
+        ttl_client_(ttl_client),
+        recorder_(client, "job-controller", clock) {}
 
   void registerHandlers(SharedInformers& inf) override {
     inf.get(gvr::kJobs)
@@ -207,19 +210,22 @@ class JobController : public Controller {
     }
     DeleteOptions d = opts::propagation("Foreground");
     d.precondition_uid = meta::uid(job);
-    auto r = client_.remove(gvr::kJobs, meta::ns(job), meta::name(job), d);
+    auto r = ttl_client_.remove(gvr::kJobs, meta::ns(job), meta::name(job), d);
     if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
     return {};
   }
 
   ApiClient& client_;
+  ApiClient& ttl_client_;  // the TTL-after-finished controller's deletes
   EventRecorder recorder_;
 };
 
 }  // namespace
 
-std::unique_ptr<Controller> newJobController(ApiClient& client, std::shared_ptr<Clock> clock) {
-  return std::make_unique<JobController>(client, std::move(clock));
+std::unique_ptr<Controller> newJobController(ApiClient& client, std::shared_ptr<Clock> clock,
+                                             ApiClient* ttl_client) {
+  return std::make_unique<JobController>(client, std::move(clock),
+                                         ttl_client ? *ttl_client : client);
 }
 
 }  // namespace skiff::master

@@ -91,30 +91,26 @@ class ServiceAccountController : public Controller {
       : Controller("serviceaccount", clock), client_(client) {}
 
   void registerHandlers(SharedInformers& inf) override {
-    inf.get(gvr::kNamespaces)
-        .addEventHandlers({
-            .on_add = [this](const json& o) { queue().add(meta::name(o)); },
-            .on_update = [this](const json&, const json& n) { queue().add(meta::name(n)); },
-            .on_delete = nullptr,
-        });
-    inf.get(gvr::kServiceAccounts)
-        .addEventHandlers({
-            .on_add = nullptr,
-            .on_update = nullptr,
-            .on_delete = [this](const json& sa) { queue().add(meta::ns(sa)); },
-        });
+    namespaces_ = &inf.get(gvr::kNamespaces);
+    serviceaccounts_ = &inf.get(gvr::kServiceAccounts);
+    namespaces_->addEventHandlers({
+        .on_add = [this](const json& o) { queue().add(meta::name(o)); },
+        .on_update = [this](const json&, const json& n) { queue().add(meta::name(n)); },
+        .on_delete = nullptr,
+    });
+    serviceaccounts_->addEventHandlers({
+        .on_add = nullptr,
+        .on_update = nullptr,
+        .on_delete = [this](const json& sa) { queue().add(meta::ns(sa)); },
+    });
   }
 
   Result<void> sync(const std::string& key) override {
-    auto ns = client_.get(gvr::kNamespaces, "", key);
-    if (!ns) {
-      if (ns.error().is(ErrorCode::NotFound)) return {};
-      return std::move(ns).error();
-    }
-    if (meta::isDeleting(*ns)) return {};
-    auto sa = client_.get(gvr::kServiceAccounts, key, "default");
-    if (sa) return {};
-    if (!sa.error().is(ErrorCode::NotFound)) return std::move(sa).error();
+    // From the informers, as upstream's listers: system:controller:service-account-controller
+    // may only create ServiceAccounts.
+    auto ns = namespaces_->getShared(key);
+    if (!ns || meta::isDeleting(*ns)) return {};
+    if (serviceaccounts_->getShared(meta::key(key, "default"))) return {};
     json obj = {{"apiVersion", "v1"},
                 {"kind", "ServiceAccount"},
                 {"metadata", {{"name", "default"}, {"namespace", key}}}};
@@ -125,6 +121,8 @@ class ServiceAccountController : public Controller {
 
  private:
   ApiClient& client_;
+  Informer* namespaces_ = nullptr;
+  Informer* serviceaccounts_ = nullptr;
 };
 
 }  // namespace

@@ -62,12 +62,12 @@ class NodeLifecycleController : public Controller {
               health_.erase(meta::name(n));
             },
     });
-    inf.get(gvr::kLeases)
-        .addEventHandlers({
-            .on_add = [this](const json& l) { leaseChanged(l); },
-            .on_update = [this](const json&, const json& l) { leaseChanged(l); },
-            .on_delete = nullptr,
-        });
+    leases_ = &inf.get(gvr::kLeases);
+    leases_->addEventHandlers({
+        .on_add = [this](const json& l) { leaseChanged(l); },
+        .on_update = [this](const json&, const json& l) { leaseChanged(l); },
+        .on_delete = nullptr,
+    });
   }
 
   Duration resyncPeriod() const override { return opts_.node_monitor_period; }
@@ -106,7 +106,8 @@ class NodeLifecycleController : public Controller {
     const json* ready = ctl::findCondition(meta::at(node, {"status", "conditions"}), "Ready");
     std::string heartbeat = ready ? ready->value("lastHeartbeatTime", "") : "";
     std::string renew;
-    auto lease = client_.get(gvr::kLeases, "kube-node-lease", name);
+    // From the informer, as upstream's lease lister (the node controller's role has no leases).
+    auto lease = leases_->getShared(meta::key("kube-node-lease", name));
     if (lease) renew = meta::str(*lease, {"spec", "renewTime"});
     bool expired = false;
     {
@@ -252,6 +253,7 @@ class NodeLifecycleController : public Controller {
   NodeLifecycleOptions opts_;
   EventRecorder recorder_;
   Informer* nodes_ = nullptr;
+  Informer* leases_ = nullptr;
   std::mutex mu_;
   std::map<std::string, Health> health_;
 };

@@ -49,12 +49,10 @@ class PodGcController : public Controller {
 
   Result<void> sync(const std::string& key) override {
     if (key.rfind("pod|", 0) == 0) {
-      std::string ns, name;
-      meta::splitKey(key.substr(4), &ns, &name);
-      auto p = client_.get(gvr::kPods, ns, name);
-      if (!p)
-        return p.error().is(ErrorCode::NotFound) ? Result<void>()
-                                                 : Result<void>(std::move(p).error());
+      // From the informer, as upstream's lister: system:controller:pod-garbage-collector may
+      // list, watch and delete pods, not get them.
+      auto p = pods_->get(key.substr(4));
+      if (!p) return {};
       if (meta::isDeleting(*p) && neverStarted(*p)) return forceDelete(*p, "never started");
       return {};
     }

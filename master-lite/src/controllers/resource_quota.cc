@@ -98,8 +98,9 @@ class ResourceQuotaController : public Controller {
   Result<void> sync(const std::string& key) override {
     std::string ns, name;
     meta::splitKey(key, &ns, &name);
-    auto got = client_.get(kQuotas, ns, name);
-    if (!got) return got.error().is(ErrorCode::NotFound) ? Result<void>{} : std::move(got).error();
+    // From the informer, as upstream's lister (the role may list and watch, not get).
+    auto got = quotas_ ? quotas_->get(key) : std::nullopt;
+    if (!got) return {};
     json q = std::move(*got);
     if (meta::isDeleting(q)) return {};
     quota::ResourceList hard = quota::parseList(meta::at(q, {"spec", "hard"}));

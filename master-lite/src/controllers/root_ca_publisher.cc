@@ -20,30 +20,30 @@ class RootCaPublisher : public Controller {
       : Controller("root-ca-cert-publisher", clock), client_(client), ca_(std::move(ca_pem)) {}
 
   void registerHandlers(SharedInformers& inf) override {
-    inf.get(gvr::kNamespaces)
-        .addEventHandlers({
-            .on_add = [this](const json& o) { queue().add(meta::name(o)); },
-            .on_update = [this](const json&, const json& n) { queue().add(meta::name(n)); },
-            .on_delete = nullptr,
-        });
+    namespaces_ = &inf.get(gvr::kNamespaces);
+    configmaps_ = &inf.get(gvr::kConfigMaps);
+    namespaces_->addEventHandlers({
+        .on_add = [this](const json& o) { queue().add(meta::name(o)); },
+        .on_update = [this](const json&, const json& n) { queue().add(meta::name(n)); },
+        .on_delete = nullptr,
+    });
     auto ours = [this](const json& cm) {
       if (meta::name(cm) == kRootCaName) queue().add(meta::ns(cm));
     };
-    inf.get(gvr::kConfigMaps)
-        .addEventHandlers({
-            .on_add = nullptr,
-            .on_update = [ours](const json&, const json& n) { ours(n); },
-            .on_delete = ours,
-        });
+    configmaps_->addEventHandlers({
+        .on_add = nullptr,
+        .on_update = [ours](const json&, const json& n) { ours(n); },
+        .on_delete = ours,
+    });
   }
 
   Result<void> sync(const std::string& ns) override {
-    auto got = client_.get(gvr::kNamespaces, "", ns);
-    if (!got) return got.error().is(ErrorCode::NotFound) ? Result<void>{} : std::move(got).error();
-    if (meta::isDeleting(*got)) return {};
-    auto cm = client_.get(gvr::kConfigMaps, ns, kRootCaName);
+    // From the informers, as upstream's listers: system:controller:root-ca-cert-publisher may
+    // only create and update ConfigMaps.
+    auto got = namespaces_->getShared(ns);
+    if (!got || meta::isDeleting(*got)) return {};
+    auto cm = configmaps_->get(ns, kRootCaName);
     if (!cm) {
-      if (!cm.error().is(ErrorCode::NotFound)) return std::move(cm).error();
       json obj = {{"apiVersion", "v1"},
                   {"kind", "ConfigMap"},
                   {"metadata",
@@ -71,6 +71,8 @@ class RootCaPublisher : public Controller {
 
  private:
   ApiClient& client_;
+  Informer* namespaces_ = nullptr;
+  Informer* configmaps_ = nullptr;
   std::string ca_;
 };
 

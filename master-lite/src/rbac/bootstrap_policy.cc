@@ -256,7 +256,7 @@ void controlPlaneRoles(std::vector<json>& v) {
                    rule({"create"}, {""}, {"endpoints"}),
                    rule({"get", "update"}, {""}, {"endpoints"}, {"kube-scheduler"}),
                    rule(kRead, {""}, {"nodes"}),
-                   rule(kRead, {""}, {"pods"}),
+                   rule({"get", "list", "watch", "delete"}, {""}, {"pods"}),
                    rule({"create"}, {""}, {"pods/binding", "bindings"}),
                    rule({"patch", "update"}, {""}, {"pods/status"}),
                    rule(kRead, {""}, {"replicationcontrollers", "services"}),
@@ -351,6 +351,7 @@ const BootstrapPolicy& bootstrapPolicy() {
     BootstrapPolicy out;
     out.cluster_roles = clusterRoles();
     out.cluster_role_bindings = clusterRoleBindings();
+    appendControllerPolicy(out);
     const std::string ks = "kube-system";
     out.roles.push_back(nsRole(ks, "extension-apiserver-authentication-reader",
                                json::array({rule({"get", "list", "watch"}, {""}, {"configmaps"},

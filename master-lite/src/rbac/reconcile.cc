@@ -88,6 +88,25 @@ Result<void> reconcileOne(api::Registry& reg, const ResourceInfo& r, const json&
   return ok();
 }
 
+// The controllers' ServiceAccounts in kube-system (created once, then the admin's).
+Result<void> ensureControllerServiceAccounts(api::Registry& reg, const api::WriteOptions& sys,
+                                             ReconcileReport& report) {
+  const ResourceInfo& sa = *api::findResource("", "v1", "serviceaccounts");
+  for (const std::string& name : controllerServiceAccounts()) {
+    auto cur = reg.get(sa, "kube-system", name);
+    if (cur) continue;
+    if (!cur.error().is(ErrorCode::NotFound)) return std::move(cur).error();
+    json obj = {{"apiVersion", "v1"},
+                {"kind", "ServiceAccount"},
+                {"metadata", {{"name", name}, {"namespace", "kube-system"}}}};
+    auto made = reg.create(sa, "kube-system", obj, sys);
+    if (!made && !made.error().is(ErrorCode::AlreadyExists))
+      return std::move(made).error().wrap("create ServiceAccount 'kube-system/" + name + "'");
+    ++report.created;
+  }
+  return ok();
+}
+
 }  // namespace
 
 Result<ReconcileReport> reconcileBootstrapPolicy(api::Registry& registry) {
@@ -113,6 +132,7 @@ Result<ReconcileReport> reconcileBootstrapPolicy(api::Registry& registry) {
       }
     }
   }
+  SKIFF_TRY(ensureControllerServiceAccounts(registry, sys, report));
   return report;
 }
 

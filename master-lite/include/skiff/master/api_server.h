@@ -1,7 +1,8 @@
 #pragma once
 
 // skiff-master's API server, assembled: store (SQLite), registry, authentication, HTTPS, PKI and
-// the admin kubeconfig. client() is the in-process ApiClient the scheduler and controllers use.
+// the admin kubeconfig. client() is the in-process ApiClient of the API server's own work
+// (system:apiserver); clientFor() the one a controller or the scheduler acts through.
 
 #include <chrono>
 #include <cstdint>
@@ -60,6 +61,10 @@ class ApiServer {
   virtual ~ApiServer() = default;
   // system:masters, same path as HTTP (validation, defaulting, admission, store, watch).
   virtual ApiClient& client() = 0;
+  // A client acting as a component's identity (api::componentIdentity: "kube-scheduler",
+  // "kube-controller-manager" or a controller's ServiceAccount name), authorized as HTTP
+  // requests are. Valid while the server is.
+  virtual std::unique_ptr<ApiClient> clientFor(const std::string& identity) = 0;
   virtual int port() const = 0;
   virtual const std::string& advertiseAddress() const = 0;
   // PEM of the cluster CA (published to pods as the kube-root-ca.crt ConfigMap).

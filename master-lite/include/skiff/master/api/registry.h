@@ -252,7 +252,26 @@ class Registry {
 // The wire line of a watch item: {"type":"ADDED","object":{...}}\n
 std::string encodeWatchLine(const WatchQueue::Item& item);
 
-// The in-process ApiClient over a Registry (acting as system:masters).
+// Who an in-process client acts as, and the field manager its writes record.
+struct InProcessIdentity {
+  UserInfo user;
+  std::string field_manager;
+};
+// kube-apiserver's loopback identity for its own work (bootstrap objects, the kube-dns Service,
+// the metrics scraper): system:apiserver in system:masters, manager "kube-apiserver".
+InProcessIdentity apiServerIdentity();
+// The identity a component acts as, as kube-controller-manager with
+// --use-service-account-credentials and kube-scheduler do: "kube-scheduler" and
+// "kube-controller-manager" are users system:<name> (group system:authenticated); any other
+// name is a controller's ServiceAccount kube-system/<name> (user
+// system:serviceaccount:kube-system:<name>, groups system:serviceaccounts,
+// system:serviceaccounts:kube-system, system:authenticated). Field manager: the component
+// (kube-controller-manager for a controller).
+InProcessIdentity componentIdentity(const std::string& component);
+// The in-process ApiClient over a Registry acting as `identity`: every call is authorized
+// through the --authorization-mode chain first (Forbidden with upstream's text on refusal).
+std::unique_ptr<ApiClient> newInProcessClient(Registry& registry, InProcessIdentity identity);
+// The same acting as apiServerIdentity().
 std::unique_ptr<ApiClient> newInProcessClient(Registry& registry);
 
 // Status body for an error from the registry (reason, code, details).

@@ -111,6 +111,7 @@ class ApiClient {
  public:
   virtual ~ApiClient() = default;
 
+  // r.resource may name a subresource: "deployments/scale" gets the autoscaling/v1 Scale.
   virtual Result<json> get(const GroupVersionResource& r, const std::string& ns,
                            const std::string& name) = 0;
   virtual Result<ObjectList> list(const GroupVersionResource& r, const std::string& ns,

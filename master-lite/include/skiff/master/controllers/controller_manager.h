@@ -1,11 +1,13 @@
 #pragma once
 
-// Runs the scheduler and every controller in process against one ApiClient (the API server's
-// own registry in skiff-master), sharing one set of informers. start() lists every watched
+// Runs the scheduler and every controller in process, each through the client of its own
+// identity (ControllerOptions::client_for) or all through one ApiClient, sharing one set of
+// informers. start() lists every watched
 // resource before the workers begin; stop() stops workers first, then informers, and returns
 // when no controller thread is left.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -31,6 +33,12 @@ struct ControllerOptions {
   // PEM of the cluster CA; "" = no kube-root-ca.crt ConfigMaps are published.
   std::string root_ca_pem;
   std::shared_ptr<Clock> clock;  // null: the real clock
+  // The client an identity acts through, as kube-controller-manager with
+  // --use-service-account-credentials: each controller gets one for its ServiceAccount
+  // kube-system/<name> (replicaset-controller, node-controller...), the shared informers one for
+  // "kube-controller-manager", the scheduler one for "kube-scheduler". Null: everything uses
+  // the client given to newControllerManager.
+  std::function<std::unique_ptr<ApiClient>(const std::string& identity)> client_for;
 };
 
 class ControllerManager {

@@ -20,7 +20,10 @@ std::unique_ptr<Controller> newDeploymentController(ApiClient& client,
 std::unique_ptr<Controller> newDaemonSetController(ApiClient& client, std::shared_ptr<Clock> clock);
 std::unique_ptr<Controller> newStatefulSetController(ApiClient& client,
                                                      std::shared_ptr<Clock> clock);
-std::unique_ptr<Controller> newJobController(ApiClient& client, std::shared_ptr<Clock> clock);
+// Finished Jobs past spec.ttlSecondsAfterFinished are deleted through `ttl_client` (the
+// ttl-after-finished-controller's identity; null: `client`).
+std::unique_ptr<Controller> newJobController(ApiClient& client, std::shared_ptr<Clock> clock,
+                                             ApiClient* ttl_client = nullptr);
 std::unique_ptr<Controller> newCronJobController(ApiClient& client, std::shared_ptr<Clock> clock);
 // Endpoints and EndpointSlices for Services with selectors.
 std::unique_ptr<Controller> newEndpointsController(ApiClient& client, std::shared_ptr<Clock> clock);

@@ -33,6 +33,13 @@ struct BootstrapPolicy {
 // bootstrapping label: they are created when missing and then left to the admin.
 const BootstrapPolicy& bootstrapPolicy();
 
+// The controllers' roles (controller_policy.go): ClusterRole system:controller:<name> and a
+// ClusterRoleBinding of that name to ServiceAccount kube-system/<name>, appended to `p`.
+void appendControllerPolicy(BootstrapPolicy& p);
+// The kube-system ServiceAccounts those bindings name (the controllers' identities); the
+// bootstrap creates them, as kube-controller-manager's --use-service-account-credentials does.
+const std::vector<std::string>& controllerServiceAccounts();
+
 struct ReconcileReport {
   int created = 0;
   int updated = 0;
@@ -40,7 +47,8 @@ struct ReconcileReport {
 };
 
 // Creates or reconciles every object of bootstrapPolicy() through the registry as
-// system:apiserver (system:masters). Idempotent.
+// system:apiserver (system:masters), and creates the controllers' ServiceAccounts in
+// kube-system when missing. Idempotent.
 Result<ReconcileReport> reconcileBootstrapPolicy(api::Registry& registry);
 
 }  // namespace skiff::master::rbac
