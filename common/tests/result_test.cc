@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "skiff/common/http_status.h"
+
 namespace skiff {
 namespace {
 

@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "skiff/common/file.h"
+#include "skiff/common/http_status.h"
 
 namespace skiff::master::token {
 namespace {

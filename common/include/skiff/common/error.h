@@ -30,11 +30,6 @@ enum class ErrorCode {
 
 std::string_view errorCodeName(ErrorCode code);
 
-// The code for an HTTP status a Kubernetes API server (or a webhook) answered with. 409 is
-// AlreadyExists when the Status reason says so, else Conflict; other 4xx are BadRequest, other
-// 5xx Internal.
-ErrorCode errorCodeForHttpStatus(int status, std::string_view reason = "");
-
 // A value-based error (STYLE.md §4): a code, the errno captured at the failing call (0 if none),
 // a lower-case message in the form "verb object: cause", and where it was made.
 class Error {

@@ -10,6 +10,7 @@
 #include "https_post.h"
 #include "matching.h"
 #include "skiff/common/base64.h"
+#include "skiff/common/http_status.h"
 #include "skiff/common/log.h"
 #include "skiff/master/admission/webhook.h"
 #include "skiff/master/api/object_util.h"
