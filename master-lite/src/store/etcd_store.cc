@@ -20,6 +20,7 @@
 
 #include "etcd_client.h"
 #include "etcd_watch_cache.h"
+#include "key_range.h"
 #include "skiff/common/base64.h"
 #include "skiff/common/log.h"
 #include "skiff/master/store/store.h"
@@ -32,19 +33,6 @@ using json = nlohmann::json;
 const std::shared_ptr<spdlog::logger>& lg() {
   static const auto l = skiff::log::get("store");
   return l;
-}
-
-// Smallest string greater than every string starting with `prefix`; "\0" (every key) for "".
-std::string prefixEnd(std::string prefix) {
-  while (!prefix.empty()) {
-    unsigned char c = static_cast<unsigned char>(prefix.back());
-    if (c < 0xff) {
-      prefix.back() = static_cast<char>(c + 1);
-      return prefix;
-    }
-    prefix.pop_back();
-  }
-  return std::string(1, '\0');
 }
 
 std::string b64(const std::string& s) { return base64Encode(s); }
@@ -89,11 +77,12 @@ class EtcdStore : public Store {
 
   Result<void> init() {
     // The current revision, which also proves a member answers.
-    SKIFF_ASSIGN_OR_RETURN(json reply, client_->call("/v3/kv/range",
-                                                     {{"key", b64(ns(eo_.prefix))},
-                                                      {"range_end", b64(prefixEnd(ns(eo_.prefix)))},
-                                                      {"count_only", true}},
-                                                     true));
+    SKIFF_ASSIGN_OR_RETURN(json reply,
+                           client_->call("/v3/kv/range",
+                                         {{"key", b64(ns(eo_.prefix))},
+                                          {"range_end", b64(etcdRangeEnd(ns(eo_.prefix)))},
+                                          {"count_only", true}},
+                                         true));
     std::int64_t rev = headerRevision(reply);
     if (rev <= 0)
       return Error(ErrorCode::Internal, "malformed reply from etcd: no header revision");
@@ -101,7 +90,7 @@ class EtcdStore : public Store {
     SKIFF_ASSIGN_OR_RETURN(json newest,
                            client_->call("/v3/kv/range",
                                          {{"key", b64(ns(eo_.prefix))},
-                                          {"range_end", b64(prefixEnd(ns(eo_.prefix)))},
+                                          {"range_end", b64(etcdRangeEnd(ns(eo_.prefix)))},
                                           {"limit", "1"},
                                           {"keys_only", true},
                                           {"sort_order", "DESCEND"},
@@ -128,7 +117,7 @@ class EtcdStore : public Store {
                           std::int64_t limit) override {
     bool after = !start_after.empty() && start_after >= prefix;
     json req = {{"key", b64(ns(after ? start_after + std::string(1, '\0') : prefix))},
-                {"range_end", b64(prefixEnd(ns(prefix)))}};
+                {"range_end", b64(etcdRangeEnd(ns(prefix)))}};
     if (limit > 0) req["limit"] = std::to_string(limit);
     SKIFF_ASSIGN_OR_RETURN(json reply, client_->call("/v3/kv/range", req, true));
     ListResult out;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 
+#include "key_range.h"
 #include "skiff/common/base64.h"
 #include "skiff/common/log.h"
 
@@ -15,18 +16,6 @@ using json = nlohmann::json;
 const std::shared_ptr<spdlog::logger>& lg() {
   static const auto l = skiff::log::get("store");
   return l;
-}
-
-std::string prefixEnd(std::string prefix) {
-  while (!prefix.empty()) {
-    unsigned char c = static_cast<unsigned char>(prefix.back());
-    if (c < 0xff) {
-      prefix.back() = static_cast<char>(c + 1);
-      return prefix;
-    }
-    prefix.pop_back();
-  }
-  return std::string(1, '\0');
 }
 
 class CacheWatch : public Watch {
@@ -91,7 +80,7 @@ void EtcdWatchCache::loop() {
       from = dispatched_ + 1;
     }
     json req = {{"key", base64Encode(prefix_)},
-                {"range_end", base64Encode(prefixEnd(prefix_))},
+                {"range_end", base64Encode(etcdRangeEnd(prefix_))},
                 {"start_revision", std::to_string(from)},
                 {"prev_kv", true},
                 {"progress_notify", true}};

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "key_range.h"
 #include "skiff/master/store/store.h"
 
 namespace skiff::master::store {
@@ -34,19 +35,6 @@ std::string columnText(sqlite3_stmt* s, int i) {
   const void* p = sqlite3_column_blob(s, i);
   int n = sqlite3_column_bytes(s, i);
   return p ? std::string(static_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string();
-}
-
-// Smallest string greater than every string starting with `prefix` ("" = no upper bound).
-std::string prefixEnd(std::string prefix) {
-  while (!prefix.empty()) {
-    unsigned char c = static_cast<unsigned char>(prefix.back());
-    if (c < 0xff) {
-      prefix.back() = static_cast<char>(c + 1);
-      return prefix;
-    }
-    prefix.pop_back();
-  }
-  return prefix;
 }
 
 class SqliteStore;
