@@ -64,7 +64,9 @@ class ControllerManagerImpl : public ControllerManager {
     nl.node_monitor_period = opts_.node_monitor_period;
     nl.node_monitor_grace_period = opts_.node_monitor_grace_period;
     add(newNodeLifecycleController(node_controller, clock, nl), 1);
-    add(newTaintEvictionController(as("taint-eviction-controller"), clock), 1);
+    // Under node-controller's role, as upstream ("taint-manager uses existing cluster role from
+    // node-controller"); its events still say taint-eviction-controller.
+    add(newTaintEvictionController(node_controller, clock), 1);
     PodGcOptions gc;
     gc.terminated_pod_gc_threshold = opts_.terminated_pod_gc_threshold;
     gc.period = opts_.pod_gc_period;

@@ -32,6 +32,10 @@ json defaultsMeta(const std::string& name) {
 struct ControllerRole {
   std::string name;  // the ServiceAccount's name; the role is system:controller:<name>
   json rules;
+  // Whether skiff-master runs this controller (and so needs its ServiceAccount). kube-apiserver
+  // creates every role and binding whatever the controller manager runs; the ServiceAccounts
+  // come from the controllers that act with them.
+  bool runs = true;
 };
 
 std::vector<ControllerRole> workloadRoles() {
@@ -185,9 +189,75 @@ std::vector<ControllerRole> clusterRoles() {
                json::array({rule({"create", "update"}, {""}, {"configmaps"}), eventsRule()})});
   v.push_back({"service-account-controller",
                json::array({rule({"create"}, {""}, {"serviceaccounts"}), eventsRule()})});
-  v.push_back({"taint-eviction-controller",
-               json::array({rule({"patch", "update"}, {""}, {"pods/status"}),
-                            rule({"list", "get", "delete"}, {""}, {"pods"}), eventsRule()})});
+  return v;
+}
+
+// Roles of controllers skiff-master does not run (no cloud provider, no attach/detach or
+// expansion of external volumes, no ValidatingAdmissionPolicy): bootstrapped all the same, as
+// kube-apiserver does, so that manifests and `kubectl get clusterroles` find them.
+std::vector<ControllerRole> idleRoles() {
+  const std::string storage = "storage.k8s.io";
+  std::vector<ControllerRole> v;
+  v.push_back(
+      {"attachdetach-controller",
+       json::array(
+           {rule({"list", "watch"}, {""}, {"persistentvolumes", "persistentvolumeclaims"}),
+            rule({"get", "list", "watch"}, {""}, {"nodes"}),
+            rule({"patch", "update"}, {""}, {"nodes/status"}),
+            rule({"list", "watch"}, {""}, {"pods"}), eventsRule(),
+            rule({"get", "create", "delete", "list", "watch"}, {storage}, {"volumeattachments"}),
+            rule({"get", "watch", "list"}, {storage}, {"csidrivers"}),
+            rule({"get", "watch", "list"}, {storage}, {"csinodes"})}),
+       false});
+  v.push_back({"endpointslicemirroring-controller",
+               json::array({rule({"get", "list", "watch"}, {""}, {"services", "endpoints"}),
+                            rule({"update"}, {""}, {"services/finalizers"}),
+                            rule({"update"}, {""}, {"endpoints/finalizers"}),
+                            rule({"get", "list", "create", "update", "delete"},
+                                 {"discovery.k8s.io"}, {"endpointslices"}),
+                            eventsRule()}),
+               false});
+  v.push_back(
+      {"expand-controller",
+       json::array({rule({"get", "list", "watch", "update", "patch"}, {""}, {"persistentvolumes"}),
+                    rule({"update", "patch"}, {""}, {"persistentvolumeclaims/status"}),
+                    rule({"get", "list", "watch"}, {""}, {"persistentvolumeclaims"}),
+                    rule({"get", "list", "watch"}, {storage}, {"storageclasses"}),
+                    rule({"get"}, {""}, {"services", "endpoints"}),
+                    rule({"get"}, {""}, {"secrets"}), eventsRule()}),
+       false});
+  v.push_back(
+      {"ephemeral-volume-controller",
+       json::array({rule({"get", "list", "watch"}, {""}, {"pods"}),
+                    rule({"update"}, {""}, {"pods/finalizers"}),
+                    rule({"get", "list", "watch", "create"}, {""}, {"persistentvolumeclaims"}),
+                    eventsRule()}),
+       false});
+  v.push_back({"route-controller",
+               json::array({rule({"list", "watch"}, {""}, {"nodes"}),
+                            rule({"patch"}, {""}, {"nodes/status"}), eventsRule()}),
+               false});
+  v.push_back({"service-controller",
+               json::array({rule({"get", "list", "watch"}, {""}, {"services"}),
+                            rule({"patch", "update"}, {""}, {"services/status"}),
+                            rule({"list", "watch"}, {""}, {"nodes"}), eventsRule()}),
+               false});
+  v.push_back(
+      {"ttl-controller",
+       json::array({rule({"update", "patch", "list", "watch"}, {""}, {"nodes"}), eventsRule()}),
+       false});
+  v.push_back({"validatingadmissionpolicy-status-controller",
+               json::array({rule({"get", "list", "watch"}, {"admissionregistration.k8s.io"},
+                                 {"validatingadmissionpolicies"}),
+                            rule({"get", "patch", "update"}, {"admissionregistration.k8s.io"},
+                                 {"validatingadmissionpolicies/status"}),
+                            eventsRule()}),
+               false});
+  v.push_back({"legacy-service-account-token-cleaner",
+               json::array({rule({"get"}, {""}, {"configmaps"},
+                                 {"kube-apiserver-legacy-service-account-token-tracking"}),
+                            rule({"patch", "delete"}, {""}, {"secrets"})}),
+               false});
   return v;
 }
 
@@ -195,6 +265,7 @@ const std::vector<ControllerRole>& controllerRoles() {
   static const std::vector<ControllerRole> all = [] {
     std::vector<ControllerRole> v = workloadRoles();
     for (auto& r : clusterRoles()) v.push_back(std::move(r));
+    for (auto& r : idleRoles()) v.push_back(std::move(r));
     return v;
   }();
   return all;
@@ -205,7 +276,9 @@ const std::vector<ControllerRole>& controllerRoles() {
 const std::vector<std::string>& controllerServiceAccounts() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> v;
-    for (const auto& r : controllerRoles()) v.push_back(r.name);
+    for (const auto& r : controllerRoles()) {
+      if (r.runs) v.push_back(r.name);
+    }
     return v;
   }();
   return names;

@@ -51,7 +51,6 @@ TEST_F(ControllerIdentityTest, EveryControllerRoleAndBindingIsBootstrapped) {
                         "certificate-controller",
                         "pvc-protection-controller",
                         "pv-protection-controller",
-                        "taint-eviction-controller",
                         "replication-controller"}) {
     std::string name = std::string("system:controller:") + n;
     auto role = reg_->get(rbacRes("clusterroles"), "", name);
@@ -71,6 +70,21 @@ TEST_F(ControllerIdentityTest, EveryControllerRoleAndBindingIsBootstrapped) {
     EXPECT_EQ((*b)["metadata"]["labels"]["kubernetes.io/bootstrapping"], "rbac-defaults");
     EXPECT_TRUE(reg_->get(sas, "kube-system", n)) << n;
   }
+  // Roles of controllers skiff does not run exist with their bindings, as kube-apiserver makes
+  // them; their ServiceAccounts do not (nothing acts with them).
+  for (const char* n :
+       {"attachdetach-controller", "endpointslicemirroring-controller", "expand-controller",
+        "ephemeral-volume-controller", "route-controller", "service-controller", "ttl-controller",
+        "validatingadmissionpolicy-status-controller", "legacy-service-account-token-cleaner"}) {
+    std::string name = std::string("system:controller:") + n;
+    EXPECT_TRUE(reg_->get(rbacRes("clusterroles"), "", name)) << name;
+    EXPECT_TRUE(reg_->get(rbacRes("clusterrolebindings"), "", name)) << name;
+    EXPECT_FALSE(reg_->get(sas, "kube-system", n)) << n;
+  }
+  // The taint eviction controller works under node-controller's role, as upstream: there is no
+  // role of its own.
+  EXPECT_FALSE(
+      reg_->get(rbacRes("clusterroles"), "", "system:controller:taint-eviction-controller"));
   // Upstream's rules, e.g. the deployment controller's.
   auto dc = reg_->get(rbacRes("clusterroles"), "", "system:controller:deployment-controller");
   ASSERT_TRUE(dc);
