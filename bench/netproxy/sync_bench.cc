@@ -25,6 +25,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -185,9 +186,22 @@ double unshardedLoad(const ProxyConfig& cfg, const std::vector<ServicePort>& por
   return nftLoad(one.name, nftText(nftrules::fullBatches(cfg, ports, eps, ports.size() + 1)));
 }
 
+// `nft list ruleset` with its tables in name order: the kernel lists tables in the order they
+// were created, and skiff (shards first, main last) and nft -f of the same text create them in
+// different orders, which says nothing about their contents.
 std::string listRuleset(const std::string& netns) {
   auto r = runCommand({"ip", "netns", "exec", netns, "nft", "list", "ruleset"});
-  return r && r->exit_code == 0 ? r->out : "(nft list ruleset failed)";
+  if (!r || r->exit_code != 0) return "(nft list ruleset failed)";
+  std::vector<std::string> tables;
+  std::istringstream in(r->out);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("table ", 0) == 0 || tables.empty()) tables.emplace_back();
+    tables.back() += line + "\n";
+  }
+  std::sort(tables.begin(), tables.end());
+  std::string out;
+  for (const auto& t : tables) out += t;
+  return out;
 }
 
 int runNftables(const std::vector<ServicePort>& ports_in, EndpointMap eps, int services,
