@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -241,6 +242,94 @@ TEST_F(RegistryTest, ConcurrentServiceCreatesGetDistinctIps) {
                 {"spec", {{"clusterIP", ip}, {"ports", json::array({{{"port", 80}}})}}}};
   auto a = reg_->create(svc, "default", again, opts_);
   ASSERT_TRUE(a) << a.error().message();
+}
+
+// Two masters on one store (one etcd): each allocation is a stored reservation, so concurrent
+// creates on both never share an address or port, and what one master releases the other can
+// hand out again.
+TEST_F(RegistryTest, ServicesFromTwoMastersOnOneStoreGetDistinctIpsAndPorts) {
+  Registry second(*store_, RegistryOptions{});
+  auto& svc = res("", "v1", "services");
+  std::atomic<int> failed{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 2; ++t) {
+    ts.emplace_back([&, t] {
+      Registry& master = t == 0 ? *reg_ : second;
+      for (int i = 0; i < 20; ++i) {
+        json s = {{"metadata", {{"name", "m" + std::to_string(t) + "-" + std::to_string(i)}}},
+                  {"spec", {{"type", "NodePort"}, {"ports", json::array({{{"port", 80}}})}}}};
+        auto made = master.create(svc, "default", s, opts_);
+        if (!made) {
+          ADD_FAILURE() << made.error().message();
+          ++failed;
+        }
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  ASSERT_EQ(failed.load(), 0);
+  auto list = reg_->list(svc, "default", {});
+  ASSERT_TRUE(list);
+  std::set<std::string> ips;
+  std::set<int> ports;
+  for (const auto& s : (*list)["items"]) {
+    ips.insert(s["spec"]["clusterIP"].get<std::string>());
+    if (s["spec"]["ports"][0].contains("nodePort"))
+      ports.insert(s["spec"]["ports"][0]["nodePort"].get<int>());
+  }
+  EXPECT_EQ(ips.size(), 41u);  // + kubernetes
+  EXPECT_EQ(ports.size(), 40u);
+  auto keys = store_->list("/registry/ranges/skiff/serviceips/");
+  ASSERT_TRUE(keys);
+  EXPECT_EQ(keys->items.size(), 41u);
+  // Released on the first master, taken on the second by asking for it.
+  std::string ip = (*reg_->get(svc, "default", "m0-0"))["spec"]["clusterIP"];
+  int port = (*reg_->get(svc, "default", "m0-0"))["spec"]["ports"][0]["nodePort"];
+  ASSERT_TRUE(reg_->remove(svc, "default", "m0-0", {}, opts_));
+  json again = {{"metadata", {{"name", "again"}}},
+                {"spec",
+                 {{"type", "NodePort"},
+                  {"clusterIP", ip},
+                  {"ports", json::array({{{"port", 80}, {"nodePort", port}}})}}}};
+  auto a = second.create(svc, "default", again, opts_);
+  ASSERT_TRUE(a) << a.error().message();
+  // Taken means taken, whichever master is asked.
+  json dup = again;
+  dup["metadata"]["name"] = "dup";
+  auto d = reg_->create(svc, "default", dup, opts_);
+  ASSERT_FALSE(d);
+  EXPECT_NE(d.error().message().find("failed to allocate IP " + ip +
+                                     ": provided IP is already allocated"),
+            std::string::npos)
+      << d.error().message();
+  // The refused create gave back nothing it did not hold.
+  EXPECT_TRUE(store_->get("/registry/ranges/skiff/serviceips/" + ip));
+}
+
+// The repair pass at a master's first allocation: a reservation no Service holds goes once it is
+// older than the grace period (a create refused after allocation), a recent one stays (another
+// master's Service may be about to be stored).
+TEST_F(RegistryTest, ServiceReservationsAreRepaired) {
+  const std::string prefix = "/registry/ranges/skiff/serviceips/";
+  ASSERT_TRUE(store_->create(prefix + "10.96.0.50", R"({"owner":"default/gone","taken":1})"));
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  ASSERT_TRUE(store_->create(prefix + "10.96.0.51",
+                             R"({"owner":"default/soon","taken":)" + std::to_string(now) + "}"));
+  Registry fresh(*store_, RegistryOptions{});
+  auto& svc = res("", "v1", "services");
+  auto svcWith = [](const std::string& name, const std::string& ip) {
+    return json{{"metadata", {{"name", name}}},
+                {"spec", {{"clusterIP", ip}, {"ports", json::array({{{"port", 80}}})}}}};
+  };
+  auto old = fresh.create(svc, "default", svcWith("a", "10.96.0.50"), opts_);
+  EXPECT_TRUE(old) << old.error().message();
+  auto recent = fresh.create(svc, "default", svcWith("b", "10.96.0.51"), opts_);
+  ASSERT_FALSE(recent);
+  EXPECT_NE(recent.error().message().find("provided IP is already allocated"), std::string::npos);
+  // The kubernetes Service's address (stored at bootstrap) is reserved.
+  EXPECT_TRUE(store_->get(prefix + "10.96.0.1"));
 }
 
 TEST_F(RegistryTest, WatchSelectorTransitionsAndResume) {

@@ -28,6 +28,8 @@ class ClusterIpAllocator {
   // Marks `ip` as used (an existing Service's, or one a client asked for).
   void mark(std::uint32_t ip) { ips_.insert(ip); }
   void release(std::uint32_t ip) { ips_.erase(ip); }
+  // Forgets every mark (before marking what is taken afresh); the cursor stays.
+  void clear() { ips_.clear(); }
   // The next free address round-robin, marked used; nullopt when the range is full.
   std::optional<std::uint32_t> allocateNext();
 

@@ -105,8 +105,14 @@ Result<WriteResult> Registry::createObject(const ResourceInfo& r, const std::str
   if (!errs.empty()) return invalidError(r, name, errs);
   SKIFF_TRY(admitNamespaceLifecycle(r, ns, obj));
   SKIFF_TRY(strategy->admitCreate(r, obj, opts));
-  SKIFF_TRY(runMutatingAdmission(r, ns, obj, nullptr, opts, *strategy));
-  SKIFF_TRY(runAdmission(r, ns, obj, nullptr, opts));
+  // What admitCreate allocated (a Service's address and node ports) goes back when a later
+  // admission step refuses the object.
+  auto admitted = runMutatingAdmission(r, ns, obj, nullptr, opts, *strategy);
+  if (admitted) admitted = runAdmission(r, ns, obj, nullptr, opts);
+  if (!admitted) {
+    strategy->released(r, obj);
+    return std::move(admitted).error();
+  }
   return storeCreated(r, ns, std::move(obj), opts, *strategy);
 }
 

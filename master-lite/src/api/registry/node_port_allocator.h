@@ -19,6 +19,8 @@ class NodePortAllocator {
   bool allocated(int port) const { return ports_.count(port) > 0; }
   // Marks `port` as used (an existing Service's, or one a client asked for).
   void mark(int port) { ports_.insert(port); }
+  // Forgets every mark (before marking what is taken afresh); the cursor stays.
+  void clear() { ports_.clear(); }
   void release(int port) { ports_.erase(port); }
   // The next free port round-robin, marked used; nullopt when the range is full.
   std::optional<int> allocateNext();

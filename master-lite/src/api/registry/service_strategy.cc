@@ -1,16 +1,57 @@
 #include "service_strategy.h"
 
+#include <cstdlib>
+#include <map>
+#include <set>
+
 #include "skiff/master/api/object_util.h"
 #include "skiff/master/api/storage_keys.h"
 
 namespace skiff::master::api {
+
+namespace {
+
+// Another master's allocation is stored a moment after it is reserved: a reservation no Service
+// holds is left alone this long before the repair pass takes it back.
+constexpr auto kRepairGrace = std::chrono::seconds(60);
+constexpr auto kRepairEvery = std::chrono::minutes(3);
+
+std::string ownerOf(const json& obj) {
+  return str(obj, {"metadata", "namespace"}) + "/" + str(obj, {"metadata", "name"});
+}
+
+// Makes the reservations under `keys` match `held` (value -> owner, from the stored Services);
+// returns every value now taken.
+Result<std::set<std::string>> reconcile(StoredReservations& keys,
+                                        const std::map<std::string, std::string>& held,
+                                        StoredReservations::Clock::time_point now) {
+  SKIFF_ASSIGN_OR_RETURN(auto have, keys.list());
+  std::set<std::string> taken;
+  for (const auto& [value, owner] : held) {
+    if (!have.count(value)) SKIFF_TRY(keys.reserve(value, owner));
+    taken.insert(value);
+  }
+  for (const auto& [value, entry] : have) {
+    if (held.count(value)) continue;
+    if (now - entry.taken < kRepairGrace) {
+      taken.insert(value);
+    } else {
+      SKIFF_TRY(keys.release(value));
+    }
+  }
+  return taken;
+}
+
+}  // namespace
 
 ServiceStrategy::ServiceStrategy(store::Store& store, const RegistryOptions& options)
     : store_(store),
       storage_prefix_(options.storage_prefix),
       service_cidr_(options.service_cidr),
       ips_(options.service_cidr),
-      ports_(options.node_port_min, options.node_port_max) {}
+      ports_(options.node_port_min, options.node_port_max),
+      ip_keys_(store, options.storage_prefix + "/ranges/skiff/serviceips/"),
+      port_keys_(store, options.storage_prefix + "/ranges/skiff/servicenodeports/") {}
 
 void ServiceStrategy::prepareForCreate(const ResourceInfo&, json& obj) const {
   obj["status"] = {{"loadBalancer", json::object()}};
@@ -20,28 +61,43 @@ Result<void> ServiceStrategy::admitCreate(const ResourceInfo& r, json& obj, cons
   return admitUpdate(r, obj, json());
 }
 
-// Re-read before every allocation, not once: masters sharing one etcd allocate from the same
-// range, and an address or port another master handed out must not be handed out again. Marks
-// only add (an allocation admitted here but not yet stored stays marked); a release by another
-// master is seen after this master restarts. Two masters admitting at the same instant can
-// still pick the same free address (upstream serialises through a stored allocation bitmap).
-Result<void> ServiceStrategy::loadLocked() {
+// Reconciles the reservations with the stored Services: an address or port a Service holds
+// without a reservation gets one (Services stored before reservations existed), and one no
+// Service holds goes after kRepairGrace (an allocation whose Service was never written: a
+// create refused later in admission, a failed update). The in-memory allocators are rebuilt
+// from what is reserved, so what other masters released becomes free here too.
+Result<void> ServiceStrategy::repairLocked() {
+  auto now = StoredReservations::Clock::now();
+  if (repaired_ && now - last_repair_ < kRepairEvery) return ok();
   auto all = store_.list(storagePrefix(storage_prefix_, *findResource("", "v1", "services"), ""));
   if (!all) return std::move(all).error();
+  std::map<std::string, std::string> ips, ports;
   for (const auto& kv : all->items) {
     json s = json::parse(kv.value, nullptr, false);
     std::uint32_t ip;
-    if (parseIpv4(str(s, {"spec", "clusterIP"}), &ip)) ips_.mark(ip);
+    if (parseIpv4(str(s, {"spec", "clusterIP"}), &ip)) ips[ipToString(ip)] = ownerOf(s);
     for (const auto& p :
          at(s, {"spec", "ports"}).is_array() ? at(s, {"spec", "ports"}) : json::array()) {
       if (p.contains("nodePort") && p["nodePort"].is_number_integer())
-        ports_.mark(p["nodePort"].get<int>());
+        ports[std::to_string(p["nodePort"].get<int>())] = ownerOf(s);
     }
   }
+  SKIFF_ASSIGN_OR_RETURN(auto taken_ips, reconcile(ip_keys_, ips, now));
+  SKIFF_ASSIGN_OR_RETURN(auto taken_ports, reconcile(port_keys_, ports, now));
+  ips_.clear();
+  for (const auto& v : taken_ips) {
+    std::uint32_t ip;
+    if (parseIpv4(v, &ip)) ips_.mark(ip);
+  }
+  ports_.clear();
+  for (const auto& v : taken_ports) ports_.mark(std::atoi(v.c_str()));
+  repaired_ = true;
+  last_repair_ = now;
   return ok();
 }
 
-Result<void> ServiceStrategy::assignClusterIp(json& spec, const json& old, FieldErrors& errs) {
+Result<void> ServiceStrategy::assignClusterIp(json& spec, const json& old, const std::string& owner,
+                                              FieldErrors& errs) {
   std::string want = spec.value("clusterIP", "");
   std::string had = old.is_object() ? str(old, {"spec", "clusterIP"}) : "";
   if (want.empty() && !had.empty()) want = had;
@@ -58,18 +114,29 @@ Result<void> ServiceStrategy::assignClusterIp(json& spec, const json& old, Field
                       "failed to allocate IP " + want + ": the provided IP (" + want +
                           ") is not in the valid range. The range of valid IPs is " +
                           service_cidr_});
-    } else if (ips_.allocated(ip)) {
-      errs.push_back({FieldError::Type::Invalid, "spec.clusterIPs", json::array({want}),
-                      "failed to allocate IP " + want + ": provided IP is already allocated"});
     } else {
+      // The store decides, not this master's marks: another master may have released it.
+      SKIFF_ASSIGN_OR_RETURN(bool reserved, ip_keys_.reserve(ipToString(ip), owner));
       ips_.mark(ip);
-      spec["clusterIPs"] = json::array({want});
+      if (!reserved) {
+        errs.push_back({FieldError::Type::Invalid, "spec.clusterIPs", json::array({want}),
+                        "failed to allocate IP " + want + ": provided IP is already allocated"});
+      } else {
+        spec["clusterIPs"] = json::array({want});
+      }
     }
   } else {
-    auto ip = ips_.allocateNext();
-    if (!ip) return Error(ErrorCode::Internal, "failed to allocate a serviceIP: range is full");
-    spec["clusterIP"] = ipToString(*ip);
-    spec["clusterIPs"] = json::array({spec["clusterIP"]});
+    // Round-robin from this master's cursor; an address another master took is marked and
+    // skipped.
+    for (;;) {
+      auto ip = ips_.allocateNext();
+      if (!ip) return Error(ErrorCode::Internal, "failed to allocate a serviceIP: range is full");
+      SKIFF_ASSIGN_OR_RETURN(bool reserved, ip_keys_.reserve(ipToString(*ip), owner));
+      if (!reserved) continue;
+      spec["clusterIP"] = ipToString(*ip);
+      spec["clusterIPs"] = json::array({spec["clusterIP"]});
+      break;
+    }
   }
   if (spec.value("clusterIP", "") != "None") {
     spec["ipFamilies"] = json::array({"IPv4"});
@@ -81,7 +148,8 @@ Result<void> ServiceStrategy::assignClusterIp(json& spec, const json& old, Field
   return ok();
 }
 
-Result<void> ServiceStrategy::assignNodePorts(json& spec, const json& old, FieldErrors& errs) {
+Result<void> ServiceStrategy::assignNodePorts(json& spec, const json& old, const std::string& owner,
+                                              FieldErrors& errs) {
   std::string type = spec.value("type", "ClusterIP");
   bool wants_node_ports = type == "NodePort" || type == "LoadBalancer";
   if (!spec.contains("ports") || !spec["ports"].is_array()) return ok();
@@ -111,16 +179,23 @@ Result<void> ServiceStrategy::assignNodePorts(json& spec, const json& old, Field
         errs.push_back({FieldError::Type::Invalid, field, want,
                         "provided port is not in the valid range. The range of valid ports is " +
                             std::to_string(ports_.min()) + "-" + std::to_string(ports_.max())});
-      } else if (ports_.allocated(want)) {
-        errs.push_back(
-            {FieldError::Type::Invalid, field, want, "provided port is already allocated"});
       } else {
+        SKIFF_ASSIGN_OR_RETURN(bool reserved, port_keys_.reserve(std::to_string(want), owner));
         ports_.mark(want);
+        if (!reserved)
+          errs.push_back(
+              {FieldError::Type::Invalid, field, want, "provided port is already allocated"});
       }
     } else {
-      auto port = ports_.allocateNext();
-      if (!port) return Error(ErrorCode::Internal, "failed to allocate a nodePort: range is full");
-      p["nodePort"] = *port;
+      for (;;) {
+        auto port = ports_.allocateNext();
+        if (!port)
+          return Error(ErrorCode::Internal, "failed to allocate a nodePort: range is full");
+        SKIFF_ASSIGN_OR_RETURN(bool reserved, port_keys_.reserve(std::to_string(*port), owner));
+        if (!reserved) continue;
+        p["nodePort"] = *port;
+        break;
+      }
     }
   }
   return ok();
@@ -128,15 +203,27 @@ Result<void> ServiceStrategy::assignNodePorts(json& spec, const json& old, Field
 
 Result<void> ServiceStrategy::admitUpdate(const ResourceInfo& r, json& obj, const json& old) {
   std::lock_guard lock(mu_);
-  SKIFF_TRY(loadLocked());
+  SKIFF_TRY(repairLocked());
   json& spec = obj["spec"];
   std::string name = str(obj, {"metadata", "name"});
+  std::string owner = ownerOf(obj);
   FieldErrors errs;
   if (spec.value("type", "ClusterIP") != "ExternalName") {
-    SKIFF_TRY(assignClusterIp(spec, old, errs));
+    SKIFF_TRY(assignClusterIp(spec, old, owner, errs));
   }
-  SKIFF_TRY(assignNodePorts(spec, old, errs));
-  if (!errs.empty()) return invalidError(r, name, errs);
+  SKIFF_TRY(assignNodePorts(spec, old, owner, errs));
+  if (!errs.empty()) {
+    // Nothing is stored: what this call reserved goes back (only what `owner` holds, so a
+    // requested address another Service holds stays with it).
+    json tried = obj;
+    if (old.is_object()) {
+      if (str(old, {"spec", "clusterIP"}) == str(obj, {"spec", "clusterIP"}))
+        tried["spec"].erase("clusterIP");
+      tried["spec"].erase("ports");
+    }
+    releaseLocked(tried);
+    return invalidError(r, name, errs);
+  }
   return ok();
 }
 
@@ -165,13 +252,23 @@ void ServiceStrategy::afterUpdate(const ResourceInfo& r, const json& old, const 
 
 void ServiceStrategy::released(const ResourceInfo&, const json& obj) {
   std::lock_guard lock(mu_);
+  releaseLocked(obj);
+}
+
+void ServiceStrategy::releaseLocked(const json& obj) {
+  // A failed release leaves the key to the repair pass (the Service no longer holds it).
   std::uint32_t ip;
-  if (parseIpv4(str(obj, {"spec", "clusterIP"}), &ip)) ips_.release(ip);
+  if (parseIpv4(str(obj, {"spec", "clusterIP"}), &ip)) {
+    ips_.release(ip);
+    (void)ip_keys_.release(ipToString(ip), ownerOf(obj));
+  }
   const json& ports = at(obj, {"spec", "ports"});
   if (ports.is_array()) {
     for (const auto& p : ports) {
-      if (p.contains("nodePort") && p["nodePort"].is_number_integer())
+      if (p.contains("nodePort") && p["nodePort"].is_number_integer()) {
         ports_.release(p["nodePort"].get<int>());
+        (void)port_keys_.release(std::to_string(p["nodePort"].get<int>()), ownerOf(obj));
+      }
     }
   }
 }

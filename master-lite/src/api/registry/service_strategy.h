@@ -1,8 +1,11 @@
 #pragma once
 
 // Services (pkg/registry/core/service): status starts as an empty load balancer, and admission
-// allocates the ClusterIP and node ports (also on update, for type changes) from allocators
-// loaded from the stored Services on first use; deletes and updates give them back.
+// allocates the ClusterIP and node ports (also on update, for type changes); deletes and
+// updates give them back. Every allocation is a reservation in the store (stored_reservations.h)
+// so that masters sharing one etcd never hand out the same address or port; the in-memory
+// allocators only say where to look first, and are rebuilt from the reservations by the repair
+// pass (at first use, then every 3 minutes, as kube-apiserver's allocator repair loop).
 
 #include <mutex>
 #include <string>
@@ -12,6 +15,7 @@
 #include "skiff/master/api/registry.h"
 #include "skiff/master/api/strategy.h"
 #include "skiff/master/store/store.h"
+#include "stored_reservations.h"
 
 namespace skiff::master::api {
 
@@ -30,11 +34,16 @@ class ServiceStrategy : public Strategy {
   void released(const ResourceInfo& r, const json& obj) override;
 
  private:
-  Result<void> loadLocked();
-  // Sets spec.clusterIP(s) and the IP families; field errors for a bad requested IP.
-  Result<void> assignClusterIp(json& spec, const json& old, FieldErrors& errs);
+  Result<void> repairLocked();
+  // Gives back obj's address and node ports, in memory and in the store (if obj holds them).
+  void releaseLocked(const json& obj);
+  // Sets spec.clusterIP(s) and the IP families; field errors for a bad requested IP. `owner`
+  // is "<namespace>/<name>".
+  Result<void> assignClusterIp(json& spec, const json& old, const std::string& owner,
+                               FieldErrors& errs);
   // Sets or clears each port's nodePort by the Service type.
-  Result<void> assignNodePorts(json& spec, const json& old, FieldErrors& errs);
+  Result<void> assignNodePorts(json& spec, const json& old, const std::string& owner,
+                               FieldErrors& errs);
 
   store::Store& store_;
   std::string storage_prefix_;
@@ -42,6 +51,9 @@ class ServiceStrategy : public Strategy {
   std::mutex mu_;
   ClusterIpAllocator ips_;
   NodePortAllocator ports_;
+  StoredReservations ip_keys_, port_keys_;
+  bool repaired_ = false;
+  StoredReservations::Clock::time_point last_repair_{};
 };
 
 }  // namespace skiff::master::api
