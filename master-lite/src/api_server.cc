@@ -7,7 +7,11 @@
 #include <algorithm>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "kube_dns_service.h"
 #include "metrics/scraper.h"
@@ -208,6 +212,18 @@ class ApiServerImpl : public ApiServer {
   const std::string& rootCaPem() const override { return ca_pem_; }
   void stop() override {
     if (stopped_.exchange(true)) return;
+    if (lease_thread_.joinable()) {
+      {
+        std::lock_guard lock(lease_mu_);
+        lease_stop_ = true;
+      }
+      lease_cv_.notify_all();
+      lease_thread_.join();
+      // The `kubernetes` endpoints stop naming this server at once, not a TTL later.
+      if (auto r = registry_->removeMasterEndpoint(advertise_, secure_port_); !r)
+        SKIFF_LOG_WARN(lg(), "Removing this server from the kubernetes endpoints failed",
+                       skiff::log::kv("err", r.error().message()));
+    }
     if (server_) server_->stop();
     if (scraper_) scraper_->stop();
     if (crds_) crds_->stop();
@@ -298,6 +314,8 @@ class ApiServerImpl : public ApiServer {
     SKIFF_TRY(writeKubeconfig(o.kubeconfig_out,
                               "https://" + host_for_kc + ":" + std::to_string(server_->port()),
                               ca_pem, cert_pem, key_pem));
+    secure_port_ = o.secure_port;
+    lease_thread_ = std::thread([this] { renewMasterLease(); });
     ready_ = true;
     SKIFF_LOG_INFO(lg(), "API server serving", skiff::log::kv("address", o.bind_address),
                    skiff::log::kv("port", server_->port()),
@@ -322,6 +340,25 @@ class ApiServerImpl : public ApiServer {
   std::string advertise_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> stopped_{false};
+  // The master lease behind the `kubernetes` endpoints (Registry::reconcileMasterEndpoints).
+  int secure_port_ = 0;
+  std::mutex lease_mu_;
+  std::condition_variable lease_cv_;
+  bool lease_stop_ = false;
+  std::thread lease_thread_;
+
+  void renewMasterLease() {
+    std::unique_lock lock(lease_mu_);
+    while (!lease_cv_.wait_for(lock, api::kMasterLeaseRenewEvery, [this] { return lease_stop_; })) {
+      lock.unlock();
+      auto r = registry_->reconcileMasterEndpoints(
+          advertise_, secure_port_, std::chrono::system_clock::now(), api::kMasterLeaseTtl);
+      if (!r)
+        SKIFF_LOG_WARN(lg(), "Renewing the master lease failed",
+                       skiff::log::kv("err", r.error().message()));
+      lock.lock();
+    }
+  }
 };
 
 }  // namespace

@@ -332,6 +332,39 @@ TEST_F(RegistryTest, ServiceReservationsAreRepaired) {
   EXPECT_TRUE(store_->get(prefix + "10.96.0.1"));
 }
 
+// Several API servers: the `kubernetes` endpoints list every server whose lease is live
+// (kube-apiserver's lease reconciler), a server that stops renewing drops out after the TTL, and
+// one that shuts down cleanly drops out at once.
+TEST_F(RegistryTest, KubernetesEndpointsFollowTheMasterLeases) {
+  using std::chrono::seconds;
+  auto t0 = std::chrono::system_clock::now();
+  auto addresses = [&] {
+    std::vector<std::string> out;
+    auto ep = reg_->get(res("", "v1", "endpoints"), "default", "kubernetes");
+    EXPECT_TRUE(ep);
+    for (const auto& a : (*ep)["subsets"][0]["addresses"]) out.push_back(a["ip"]);
+    auto slice =
+        reg_->get(res("discovery.k8s.io", "v1", "endpointslices"), "default", "kubernetes");
+    EXPECT_TRUE(slice);
+    EXPECT_EQ((*slice)["endpoints"].size(), out.size());
+    return out;
+  };
+  // The fixture bootstrapped 192.0.2.10; a second master comes up.
+  ASSERT_TRUE(reg_->reconcileMasterEndpoints("192.0.2.11", 6443, t0, seconds(15)));
+  EXPECT_EQ(addresses(), (std::vector<std::string>{"192.0.2.10", "192.0.2.11"}));
+  // 192.0.2.10 stops renewing: 20 s later only the renewing server is listed.
+  ASSERT_TRUE(reg_->reconcileMasterEndpoints("192.0.2.11", 6443, t0 + seconds(20), seconds(15)));
+  EXPECT_EQ(addresses(), (std::vector<std::string>{"192.0.2.11"}));
+  EXPECT_FALSE(store_->get("/registry/masterleases/192.0.2.10"));
+  // A third joins; the second shuts down cleanly and leaves at once.
+  auto now = std::chrono::system_clock::now();
+  ASSERT_TRUE(reg_->reconcileMasterEndpoints("192.0.2.11", 6443, now, seconds(15)));
+  ASSERT_TRUE(reg_->reconcileMasterEndpoints("192.0.2.12", 6443, now, seconds(15)));
+  EXPECT_EQ(addresses(), (std::vector<std::string>{"192.0.2.11", "192.0.2.12"}));
+  ASSERT_TRUE(reg_->removeMasterEndpoint("192.0.2.11", 6443));
+  EXPECT_EQ(addresses(), (std::vector<std::string>{"192.0.2.12"}));
+}
+
 TEST_F(RegistryTest, WatchSelectorTransitionsAndResume) {
   auto& cm = res("", "v1", "configmaps");
   Selection sel;

@@ -6,6 +6,7 @@
 // Tables, Status bodies) live in the handler; errors here are skiff::Error whose code maps to
 // the Status reason and whose message is the Kubernetes message.
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -137,6 +138,11 @@ class WatchQueue {
 };
 using WatchQueuePtr = std::unique_ptr<WatchQueue>;
 
+// kube-apiserver's master lease TTL (--endpoint-reconciler-type=lease) and how often each server
+// renews its lease and reconciles the `kubernetes` endpoints.
+inline constexpr std::chrono::seconds kMasterLeaseTtl{15};
+inline constexpr std::chrono::seconds kMasterLeaseRenewEvery{10};
+
 class Registry {
  public:
   Registry(store::Store& store, RegistryOptions options);
@@ -144,6 +150,15 @@ class Registry {
 
   // Creates the default namespaces and the `kubernetes` Service/Endpoints (idempotent).
   Result<void> bootstrap(const std::string& advertise_address, int secure_port);
+  // kube-apiserver's lease endpoint reconciler (--endpoint-reconciler-type=lease): renews this
+  // server's lease under <prefix>/masterleases/<address> until `now + ttl`, drops the leases
+  // of servers that stopped renewing, and points the `kubernetes` Endpoints and EndpointSlice
+  // at every server still holding one, so in-cluster clients reach whichever masters are up.
+  Result<void> reconcileMasterEndpoints(const std::string& advertise_address, int secure_port,
+                                        std::chrono::system_clock::time_point now,
+                                        std::chrono::seconds ttl);
+  // On a clean shutdown: this server's lease goes and the endpoints follow at once.
+  Result<void> removeMasterEndpoint(const std::string& advertise_address, int secure_port);
 
   Result<json> get(const ResourceInfo& r, const std::string& ns, const std::string& name,
                    const std::string& subresource = "");
@@ -196,6 +211,7 @@ class Registry {
   std::string prefix(const ResourceInfo& r, const std::string& ns) const;
   Result<json> read(const ResourceInfo& r, const std::string& ns, const std::string& name,
                     std::int64_t* mod_revision);
+  Result<void> writeKubernetesEndpoints(const std::vector<std::string>& addresses, int secure_port);
   Result<WriteResult> createObject(const ResourceInfo& r, const std::string& ns, json obj,
                                    const WriteOptions& opts);
   Result<WriteResult> createReview(const ResourceInfo& r, const std::string& ns, json obj,
