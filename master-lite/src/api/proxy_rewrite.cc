@@ -171,6 +171,14 @@ std::string lower(std::string s) {
   return s;
 }
 
+// Where </name (any case) starts at or after `from`; the end of the text when it does not.
+std::size_t findEndTag(const std::string& h, std::size_t from, const std::string& name) {
+  for (std::size_t p = h.find("</", from); p != std::string::npos; p = h.find("</", p + 2)) {
+    if (lower(h.substr(p + 2, name.size())) == name) return p;
+  }
+  return h.size();
+}
+
 struct Tag {
   std::string name;
   std::vector<std::pair<std::string, std::string>> attrs;  // lower-case key, unescaped value
@@ -279,9 +287,7 @@ std::string rewriteProxyHtml(const std::string& html, const ProxyRewrite& rw) {
     i = t.end;
     if (isRawText(t.name) && !t.self_closing) {
       // Script and style bodies are text, not markup.
-      std::string lc = lower(html.substr(i));
-      std::size_t close = lc.find("</" + t.name);
-      std::size_t e = close == std::string::npos ? html.size() : i + close;
+      std::size_t e = findEndTag(html, i, t.name);
       out.append(html, i, e - i);
       i = e;
     }

@@ -261,11 +261,11 @@ net::awaitable<void> relayProxy(std::shared_ptr<ClientStream> client,
   beast::tcp_stream tcp_up(ex);
   tcp_up.expires_after(std::chrono::seconds(30));  // kube-apiserver's proxy dialer timeout
   auto ep = co_await tcp_up.async_connect(results, tok(ec));
-  std::string addr = hostPort(t);
-  if (!ec)
-    addr = ep.address().to_string().find(':') != std::string::npos
-               ? "[" + ep.address().to_string() + "]:" + std::to_string(ep.port())
-               : ep.address().to_string() + ":" + std::to_string(ep.port());
+  // The address as Go prints it: the resolved one (a named port as its number).
+  if (ec && !results.empty()) ep = results.begin()->endpoint();
+  std::string ip = ep.address().to_string();
+  std::string addr =
+      (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" + std::to_string(ep.port());
   if (ec) {
     std::string why = ec == beast::error::timeout ? "i/o timeout" : "connect: " + goError(ec);
     co_await writeStatus(*client, req.version(),
