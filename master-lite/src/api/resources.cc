@@ -12,6 +12,8 @@ namespace {
 
 using Subs = std::vector<SubresourceInfo>;
 const std::vector<std::string> kGetPatchUpdate{"get", "patch", "update"};
+// The proxy subresources' verbs, as kube-apiserver's discovery lists them.
+const std::vector<std::string> kProxyVerbs{"create", "delete", "get", "patch", "update"};
 
 SubresourceInfo status(const std::string& g, const std::string& v, const std::string& kind) {
   return {"status", g, v, kind, kGetPatchUpdate};
@@ -145,7 +147,8 @@ std::vector<ResourceInfo> build() {
       make("", "v1", "namespaces", "namespace", "Namespace", false, {"ns"}, {},
            {{"finalize", "", "v1", "Namespace", {"update"}}, status("", "v1", "Namespace")}));
   v.push_back(
-      make("", "v1", "nodes", "node", "Node", false, {"no"}, {}, {status("", "v1", "Node")}));
+      make("", "v1", "nodes", "node", "Node", false, {"no"}, {},
+           {{"proxy", "", "v1", "NodeProxyOptions", kProxyVerbs}, status("", "v1", "Node")}));
   v.push_back(make("", "v1", "pods", "pod", "Pod", true, {"po"}, all,
                    {{"attach", "", "v1", "PodAttachOptions", {"create", "get"}},
                     {"binding", "", "v1", "Binding", {"create"}},
@@ -153,6 +156,7 @@ std::vector<ResourceInfo> build() {
                     {"exec", "", "v1", "PodExecOptions", {"create", "get"}},
                     {"log", "", "v1", "Pod", {"get"}},
                     {"portforward", "", "v1", "PodPortForwardOptions", {"create", "get"}},
+                    {"proxy", "", "v1", "PodProxyOptions", kProxyVerbs},
                     status("", "v1", "Pod")}));
   v.push_back(make("", "v1", "replicationcontrollers", "replicationcontroller",
                    "ReplicationController", true, {"rc"}, all,
@@ -162,8 +166,9 @@ std::vector<ResourceInfo> build() {
   v.push_back(make("", "v1", "secrets", "secret", "Secret", true, {}, {}, {}));
   v.push_back(make("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, {"sa"},
                    {}, {{"token", "authentication.k8s.io", "v1", "TokenRequest", {"create"}}}));
-  v.push_back(make("", "v1", "services", "service", "Service", true, {"svc"}, all,
-                   {status("", "v1", "Service")}));
+  v.push_back(
+      make("", "v1", "services", "service", "Service", true, {"svc"}, all,
+           {{"proxy", "", "v1", "ServiceProxyOptions", kProxyVerbs}, status("", "v1", "Service")}));
   // apps/v1
   v.push_back(make("apps", "v1", "controllerrevisions", "controllerrevision", "ControllerRevision",
                    true, {}, {}, {}));

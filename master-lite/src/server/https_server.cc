@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "proxy_relay.h"
 #include "skiff/common/log.h"
 #include "skiff/master/server.h"
 #include "x509_subject.h"
@@ -74,6 +75,7 @@ class Server : public HttpsServer {
         handler_(h),
         ctx_(ssl::context::tls_server),
         client_ctx_(ssl::context::tls_client),
+        plain_client_ctx_(ssl::context::tls_client),
         acceptor_(ioc_) {}
   ~Server() override { stop(); }
 
@@ -105,6 +107,9 @@ class Server : public HttpsServer {
     // Idle connections (watchers, kubelets) give their ~34 KiB TLS buffers back.
     SSL_CTX_set_mode(ctx_.native_handle(), SSL_MODE_RELEASE_BUFFERS);
     client_ctx_.set_verify_mode(ssl::verify_none);  // node agents serve self-signed certificates
+    // https: proxy targets in pods are not verified either (kube-apiserver's proxy transport
+    // skips verification); they get no client certificate.
+    plain_client_ctx_.set_verify_mode(ssl::verify_none);
     if (!opts_.proxy_client_cert.empty()) {
       client_ctx_.use_certificate_chain_file(opts_.proxy_client_cert, ec);
       if (!ec) client_ctx_.use_private_key_file(opts_.proxy_client_key, ssl::context::pem, ec);
@@ -211,6 +216,12 @@ class Server : public HttpsServer {
       beast::get_lowest_layer(*stream).expires_after(opts_.write_timeout);
       api::HttpResponse resp = handler_.handle(r);
       bool keep = req.keep_alive();
+      if (resp.proxy && resp.proxy->relay) {
+        server::RelayContext rc{client_ctx_, plain_client_ctx_, opts_.write_timeout, remote_addr,
+                                resp.headers};
+        co_await server::relayProxy(stream, req, *resp.proxy, rc);
+        break;
+      }
       if (resp.proxy) {
         co_await proxy(stream, req, buffer, *resp.proxy);
         break;
@@ -228,7 +239,7 @@ class Server : public HttpsServer {
   }
 
   static void addHeaders(http::response_header<>& h, const api::HttpResponse& r) {
-    h.set(http::field::content_type, r.content_type);
+    if (!r.content_type.empty()) h.set(http::field::content_type, r.content_type);
     h.set("Cache-Control", "no-cache, private");
     h.set("X-Kubernetes-Pf-Flowschema-Uid", "");
     for (const auto& [k, v] : r.headers) h.insert(k, v);
@@ -446,6 +457,7 @@ class Server : public HttpsServer {
   net::io_context ioc_;
   ssl::context ctx_;
   ssl::context client_ctx_;
+  ssl::context plain_client_ctx_;
   tcp::acceptor acceptor_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopped_{false};

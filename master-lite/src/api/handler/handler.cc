@@ -193,7 +193,12 @@ HttpResponse handleResource(Registry& registry, const HandlerOptions& options,
   if (rt.unknown || !rt.info) return notFoundPath();
   const ResourceInfo& r = *rt.info;
   std::string verb = verbFor(req.method, rt, rt.legacy_watch || qbool(query, "watch"));
+  // The proxy subresources relay OPTIONS too; it maps to no verb, as in kube-apiserver's
+  // RequestInfo, so only a "*" rule allows it.
+  bool proxy = isProxySubresource(rt);
+  if (proxy && req.method == "OPTIONS") verb = "*";
   if (auto bad = checkRoute(req, rt, verb)) return std::move(*bad);
+  if (proxy && req.method == "OPTIONS") verb = "";
 
   RequestAttributes attrs{verb, &r, rt.subresource, rt.ns, rt.name, path};
   // exec/attach/portforward are "create" on the subresource even when sent as GET (websocket).
@@ -202,7 +207,9 @@ HttpResponse handleResource(Registry& registry, const HandlerOptions& options,
   auto az = authorize(registry, caller.user, attrs);
   audit.authz_decision = az ? "allow" : "forbid";
   if (!az) return errorResponse(az.error());
-  auto wopts = writeOptionsOf(req, query, caller.user);
+  // A proxied request's query is the backend's: no dryRun or fieldManager of ours.
+  auto wopts =
+      proxy ? Result<WriteOptions>(WriteOptions{}) : writeOptionsOf(req, query, caller.user);
   if (!wopts) return errorResponse(wopts.error());
   wopts->notes = &audit.notes;
 
@@ -213,6 +220,7 @@ HttpResponse handleResource(Registry& registry, const HandlerOptions& options,
     rq.warnings.emplace_back("Warning", "299 - \"" + r.deprecation + "\"");
   }
   if (isNodeProxy(rt)) return serveNodeProxy(rq);
+  if (proxy) return serveProxySubresource(rq);
   auto sel = selectionOf(query);
   if (!sel) return rq.fail(sel.error());
   rq.sel = std::move(sel).value();

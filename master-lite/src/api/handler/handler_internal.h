@@ -109,5 +109,12 @@ HttpResponse serveDeleteCollection(ResourceRequest& rq);
 // (node_proxy.cc). True when the route is one of them.
 bool isNodeProxy(const Route& rt);
 HttpResponse serveNodeProxy(ResourceRequest& rq);
+// The agent of a node: its address and kubelet port (node_proxy.cc).
+Result<ProxyTarget> agentOf(Registry& registry, const std::string& node);
+
+// pods|services|nodes/<id>/proxy[/<path>]: relayed to a pod, an endpoint of the Service, or the
+// node (proxy_subresource.cc), as kube-apiserver's ProxyREST storages do.
+bool isProxySubresource(const Route& rt);
+HttpResponse serveProxySubresource(ResourceRequest& rq);
 
 }  // namespace skiff::master::api::handler

@@ -41,6 +41,8 @@ Result<std::string> containerFor(const ResourceRequest& rq, const json& pod) {
   return container;
 }
 
+}  // namespace
+
 // The agent's address from the Node: InternalIP, else ExternalIP, else Hostname; the port
 // from status.daemonEndpoints.kubeletEndpoint.
 Result<ProxyTarget> agentOf(Registry& registry, const std::string& node) {
@@ -65,6 +67,8 @@ Result<ProxyTarget> agentOf(Registry& registry, const std::string& node) {
   if (port.is_number_integer() && port.get<int>() > 0) t.port = port.get<int>();
   return t;
 }
+
+namespace {
 
 // Percent-encodes a query value (RFC 3986 unreserved characters stay).
 std::string encodeQueryValue(const std::string& v) {

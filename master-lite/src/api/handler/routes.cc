@@ -100,7 +100,9 @@ Route parseRoute(const std::vector<std::string>& seg) {
     r.ns = rest[1];
     rest.erase(rest.begin(), rest.begin() + 2);
   }
-  if (rest.empty() || rest.size() > 3) {
+  // .../<name>/proxy/<path...>: the proxy subresources take the rest of the path.
+  bool proxy_path = rest.size() > 3 && rest[2] == "proxy";
+  if (rest.empty() || (rest.size() > 3 && !proxy_path)) {
     r.unknown = true;
     return r;
   }
@@ -110,13 +112,14 @@ Route parseRoute(const std::vector<std::string>& seg) {
     return r;
   }
   if (rest.size() >= 2) r.name = rest[1];
-  if (rest.size() == 3) r.subresource = rest[2];
+  if (rest.size() >= 3) r.subresource = rest[2];
+  if (proxy_path && !r.info->hasSubresource("proxy")) r.unknown = true;
   if (!r.info->namespaced && !r.ns.empty()) r.unknown = true;
   return r;
 }
 
 std::string verbFor(const std::string& method, const Route& r, bool watch) {
-  if (method == "GET") {
+  if (method == "GET" || (method == "HEAD" && r.subresource == "proxy")) {
     if (!r.name.empty()) return "get";
     return watch ? "watch" : "list";
   }

@@ -49,13 +49,24 @@ class ResponseStream {
   virtual std::string idle() = 0;
 };
 
-// Where a pods/log|exec|attach|portforward request goes: the node agent's API.
+// Where a proxied request goes: pods/log|exec|attach|portforward go to the node agent's API;
+// the proxy subresources (pods|services|nodes/<id>/proxy/...) are relayed as they are, over
+// HTTP or HTTPS, to a pod, an endpoint of a Service or a node.
 struct ProxyTarget {
   std::string host;
   int port = 10250;
-  std::string path;      // path?query on the agent
-  bool upgrade = false;  // websocket (exec/attach/portforward)
+  std::string port_name;  // a port given by name ("http"): resolved as a service name instead
+  std::string path;       // path?query on the backend
+  bool upgrade = false;   // websocket (exec/attach/portforward)
   std::string method = "GET";
+  // A proxy subresource: every method, the client's headers (less its credentials) pass through,
+  // redirects and HTML links are rewritten under `path_prepend` (the API path up to .../proxy).
+  bool relay = false;
+  bool tls = true;  // https (the agent's API, or an https: proxy name); else plain http
+  // Presents the API server's kubelet client certificate (the agent's own port); pods and
+  // other ports get none.
+  bool kubelet_client = true;
+  std::string path_prepend;
 };
 
 struct HttpResponse {
