@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "skiff/agent/resources.h"
+#include "skiff/agent/termination_message.h"
 #include "skiff/common/rfc3339.h"
 
 namespace skiff::agent {
@@ -43,13 +44,13 @@ namespace {
 
 std::string containerId(const ContainerInfo& c) { return "skiff://" + c.id; }
 
-json terminatedState(const ContainerInfo& c) {
+json terminatedState(const ContainerInfo& c, std::size_t message_budget) {
   json t = {{"exitCode", c.exit_code},
             {"reason", c.reason.empty() ? (c.exit_code == 0 ? "Completed" : "Error") : c.reason},
             {"startedAt", c.started_at_ns ? json(rfc3339FromNs(c.started_at_ns)) : json(nullptr)},
             {"finishedAt", rfc3339FromNs(c.finished_at_ns)},
             {"containerID", containerId(c)}};
-  if (!c.message.empty()) t["message"] = c.message;
+  if (!c.message.empty()) t["message"] = statusMessage(c.message, message_budget);
   return t;
 }
 
@@ -60,6 +61,11 @@ json containerStatus(const json& spec_container, const StatusInputs& in, bool is
              {"restartCount", 0}, {"started", false}};
   const ContainerInfo* cur = in.runtime.latest(name);
   const ContainerInfo* prev = in.runtime.previous(name);
+  const json& pod_spec = in.pod["spec"];
+  std::size_t budget =
+      terminationMessageBudget(pod_spec.value("containers", json::array()).size() +
+                               pod_spec.value("initContainers", json::array()).size());
+  auto terminated = [budget](const ContainerInfo& c) { return terminatedState(c, budget); };
   auto w = in.waiting.find(name);
   if (cur == nullptr) {
     std::string reason = is_init ? "PodInitializing" : "ContainerCreating";
@@ -102,7 +108,7 @@ json containerStatus(const json& spec_container, const StatusInputs& in, bool is
     st["started"] = started;
     st["ready"] = ready;
     if (prev != nullptr && prev->state == ContainerState::Exited) {
-      st["lastState"] = {{"terminated", terminatedState(*prev)}};
+      st["lastState"] = {{"terminated", terminated(*prev)}};
     }
   } else if (cur->state == ContainerState::Exited) {
     if (w != in.waiting.end()) {
@@ -110,11 +116,11 @@ json containerStatus(const json& spec_container, const StatusInputs& in, bool is
       json waiting = {{"reason", w->second.reason}};
       if (!w->second.message.empty()) waiting["message"] = w->second.message;
       st["state"] = {{"waiting", waiting}};
-      st["lastState"] = {{"terminated", terminatedState(*cur)}};
+      st["lastState"] = {{"terminated", terminated(*cur)}};
     } else {
-      st["state"] = {{"terminated", terminatedState(*cur)}};
+      st["state"] = {{"terminated", terminated(*cur)}};
       if (prev != nullptr && prev->state == ContainerState::Exited) {
-        st["lastState"] = {{"terminated", terminatedState(*prev)}};
+        st["lastState"] = {{"terminated", terminated(*prev)}};
       }
       // A completed init container counts as ready (kubelet reports ready=true for it... it
       // does not; keep false as kubelet 1.32 does).
