@@ -74,6 +74,9 @@ std::string renderCriLog(std::string_view text, const LogOptions& opts) {
     partial_text.clear();
     partial_ts.clear();
   }
+  // A last partial record is output that ended without a newline (`echo -n DONE`): kubelet
+  // prints it as it is.
+  if (!partial_ts.empty()) entries.push_back({partial_ts, partial_ns, partial_text});
   if (opts.since_unix_ns) {
     std::erase_if(entries, [&](const Entry& e) { return e.unix_ns < *opts.since_unix_ns; });
   }

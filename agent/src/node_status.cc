@@ -5,6 +5,7 @@
 
 #include "skiff/agent/pod_status.h"
 #include "skiff/common/log.h"
+#include "skiff/common/quantity.h"
 #include "skiff/common/rfc3339.h"
 
 namespace skiff::agent {
@@ -26,7 +27,67 @@ json withoutHeartbeats(json status) {
   return status;
 }
 
+// A DNS-1123 label run ("a-b.c" parts) and a qualified name's name part, as apimachinery's
+// validation checks them.
+bool dnsSubdomain(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t dot = s.find('.', start);
+    std::string_view label = s.substr(start, dot == std::string_view::npos ? s.npos : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+      return false;
+    }
+    for (char c : label) {
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+bool qualifiedNamePart(std::string_view s) {
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (s.empty() || s.size() > 63 || !alnum(s.front()) || !alnum(s.back())) return false;
+  for (char c : s) {
+    if (!alnum(c) && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
+
+// kubelet's MachineInfo setter works on the Node as the API server has it: what the agent does
+// not compute stays in capacity (an extended resource a client PATCHed in, such as the
+// preemption test's example.com/fakecpu; a hugepages size the host no longer reports), and
+// allocatable gets each of them as capacity minus reservation (nothing is reserved of them),
+// never negative.
+void keepUncomputedResources(const json& old_status, json& status) {
+  const json& old_capacity = old_status.value("capacity", json::object());
+  for (const auto& [name, value] : old_capacity.items()) {
+    if (status["capacity"].contains(name)) continue;
+    status["capacity"][name] = value;
+    json allocatable = value;
+    if (value.is_string()) {
+      auto q = Quantity::parse(value.get<std::string>());
+      if (q && q->sign() < 0) allocatable = "0";
+    }
+    status["allocatable"][name] = allocatable;
+  }
+}
+
 }  // namespace
+
+bool isExtendedResourceName(std::string_view name) {
+  std::size_t slash = name.find('/');
+  if (slash == std::string_view::npos) return false;                        // native: cpu, pods
+  if (name.find("kubernetes.io/") != std::string_view::npos) return false;  // prefixed native
+  if (name.substr(0, 9) == "requests.") return false;                       // quota's prefix
+  // As a quota key ("requests.<name>") it must be a qualified name.
+  return name.find('/', slash + 1) == std::string_view::npos &&
+         dnsSubdomain("requests." + std::string(name.substr(0, slash))) &&
+         qualifiedNamePart(name.substr(slash + 1));
+}
 
 NodeStatusManager::NodeStatusManager(KubeClientPtr client, NodeRegistration reg, NodeFacts& facts,
                                      std::function<NodeHealth()> health, WallClock clock)
@@ -121,6 +182,7 @@ Result<json> NodeStatusManager::computeStatus(const json& old_status) {
                                             {{"type", "Hostname"}, {"address", reg_.name}}})},
                  {"daemonEndpoints", {{"kubeletEndpoint", {{"Port", reg_.kubelet_port}}}}},
                  {"nodeInfo", info}};
+  keepUncomputedResources(old_status, status);
   json images = json::array();
   for (std::size_t i = 0; i < h.images.size() && i < 50; ++i) images.push_back(h.images[i]);
   status["images"] = images;
@@ -204,9 +266,18 @@ Result<bool> NodeStatusManager::syncStatus() {
     std::lock_guard lk(mu_);
     if (comparable == last_reported_ && now - last_report_ < reg_.report_frequency) return false;
   }
-  // Merge patch: lists (conditions, addresses, images) are replaced whole, which is what we want.
-  auto patched = client_->patch(apiPath("", "v1", "nodes", "", reg_.name, "status"),
-                                {{"status", status}}, PatchType::Merge);
+  // Merge patch: lists (conditions, addresses, images) are replaced whole, which is what we want;
+  // maps merge, so an extended resource that left capacity is removed from allocatable by name
+  // (kubelet drops those, and only those).
+  json body = {{"status", status}};
+  const json old_allocatable = old_status.value("allocatable", json::object());
+  for (const auto& [name, _] : old_allocatable.items()) {
+    if (!status["allocatable"].contains(name) && isExtendedResourceName(name)) {
+      body["status"]["allocatable"][name] = nullptr;
+    }
+  }
+  auto patched =
+      client_->patch(apiPath("", "v1", "nodes", "", reg_.name, "status"), body, PatchType::Merge);
   if (!patched) return std::move(patched).error().wrap("update node status");
   std::lock_guard lk(mu_);
   node_ = *patched;

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "skiff/agent/resources.h"
+#include "skiff/agent/termination_message.h"
 #include "skiff/common/rfc3339.h"
 
 namespace skiff::agent {
@@ -43,13 +44,13 @@ namespace {
 
 std::string containerId(const ContainerInfo& c) { return "skiff://" + c.id; }
 
-json terminatedState(const ContainerInfo& c) {
+json terminatedState(const ContainerInfo& c, std::size_t message_budget) {
   json t = {{"exitCode", c.exit_code},
             {"reason", c.reason.empty() ? (c.exit_code == 0 ? "Completed" : "Error") : c.reason},
             {"startedAt", c.started_at_ns ? json(rfc3339FromNs(c.started_at_ns)) : json(nullptr)},
             {"finishedAt", rfc3339FromNs(c.finished_at_ns)},
             {"containerID", containerId(c)}};
-  if (!c.message.empty()) t["message"] = c.message;
+  if (!c.message.empty()) t["message"] = statusMessage(c.message, message_budget);
   return t;
 }
 
@@ -60,6 +61,11 @@ json containerStatus(const json& spec_container, const StatusInputs& in, bool is
              {"restartCount", 0}, {"started", false}};
   const ContainerInfo* cur = in.runtime.latest(name);
   const ContainerInfo* prev = in.runtime.previous(name);
+  const json& pod_spec = in.pod["spec"];
+  std::size_t budget =
+      terminationMessageBudget(pod_spec.value("containers", json::array()).size() +
+                               pod_spec.value("initContainers", json::array()).size());
+  auto terminated = [budget](const ContainerInfo& c) { return terminatedState(c, budget); };
   auto w = in.waiting.find(name);
   if (cur == nullptr) {
     std::string reason = is_init ? "PodInitializing" : "ContainerCreating";
@@ -102,7 +108,7 @@ json containerStatus(const json& spec_container, const StatusInputs& in, bool is
     st["started"] = started;
     st["ready"] = ready;
     if (prev != nullptr && prev->state == ContainerState::Exited) {
-      st["lastState"] = {{"terminated", terminatedState(*prev)}};
+      st["lastState"] = {{"terminated", terminated(*prev)}};
     }
   } else if (cur->state == ContainerState::Exited) {
     if (w != in.waiting.end()) {
@@ -110,14 +116,16 @@ json containerStatus(const json& spec_container, const StatusInputs& in, bool is
       json waiting = {{"reason", w->second.reason}};
       if (!w->second.message.empty()) waiting["message"] = w->second.message;
       st["state"] = {{"waiting", waiting}};
-      st["lastState"] = {{"terminated", terminatedState(*cur)}};
+      st["lastState"] = {{"terminated", terminated(*cur)}};
     } else {
-      st["state"] = {{"terminated", terminatedState(*cur)}};
+      st["state"] = {{"terminated", terminated(*cur)}};
       if (prev != nullptr && prev->state == ContainerState::Exited) {
-        st["lastState"] = {{"terminated", terminatedState(*prev)}};
+        st["lastState"] = {{"terminated", terminated(*prev)}};
       }
-      // A completed init container counts as ready (kubelet reports ready=true for it... it
-      // does not; keep false as kubelet 1.32 does).
+      // An init container that completed is ready (prober manager's UpdatePodStatus), which is
+      // what the Initialized condition counts; a sidecar's readiness comes from its probes.
+      st["ready"] =
+          is_init && cur->exit_code == 0 && spec_container.value("restartPolicy", "") != "Always";
     }
   } else {
     json waiting = {{"reason", "ContainerCreating"}};
@@ -156,6 +164,98 @@ std::string joinNames(const std::vector<std::string>& names) {
   std::string out = "[";
   for (std::size_t i = 0; i < names.size(); ++i) out += (i ? " " : "") + names[i];
   return out + "]";
+}
+
+// strings.Join(messages, ", ")
+std::string joinList(const std::vector<std::string>& parts) {
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? ", " : "") + parts[i];
+  return out;
+}
+
+const json* statusNamed(const json& statuses, const std::string& name) {
+  for (const auto& s : statuses) {
+    if (s.value("name", "") == name) return &s;
+  }
+  return nullptr;
+}
+
+// kubecontainer.HasAnyRegularContainerStarted (kubelet 1.28+): an app container that ran means
+// the pod was initialized, even while a sidecar restarts.
+bool anyRegularContainerStarted(const json& statuses) {
+  for (const auto& s : statuses) {
+    const json& state = s.value("state", json::object());
+    if (state.contains("running") || state.contains("terminated")) return true;
+  }
+  return false;
+}
+
+// status.GeneratePodInitializedCondition: every init container not ready (a plain one is ready
+// once it exited 0, a sidecar once it started) is incomplete, in spec order; only Succeeded
+// overrides that, so a pod Failed by an init container stays uninitialized.
+json initializedCondition(const json& old, const json& spec, const json& init_statuses,
+                          const json& statuses, const std::string& phase, const std::string& now) {
+  std::vector<std::string> unknown, incomplete;
+  for (const auto& ic : spec.value("initContainers", json::array())) {
+    std::string name = ic.value("name", "");
+    const json* st = statusNamed(init_statuses, name);
+    if (st == nullptr) {
+      unknown.push_back(name);
+      continue;
+    }
+    bool sidecar = ic.value("restartPolicy", "") == "Always";
+    if (!st->value(sidecar ? "started" : "ready", false)) incomplete.push_back(name);
+  }
+  if (phase == "Succeeded" && unknown.empty()) {
+    return condition(old, "Initialized", true, "PodCompleted", "", now);
+  }
+  if (anyRegularContainerStarted(statuses)) return condition(old, "Initialized", true, "", "", now);
+  std::vector<std::string> messages;
+  if (!unknown.empty()) messages.push_back("containers with unknown status: " + joinNames(unknown));
+  if (!incomplete.empty()) {
+    messages.push_back("containers with incomplete status: " + joinNames(incomplete));
+  }
+  if (messages.empty()) return condition(old, "Initialized", true, "", "", now);
+  return condition(old, "Initialized", false, "ContainersNotInitialized", joinList(messages), now);
+}
+
+// status.GenerateContainersReadyCondition: Succeeded is PodCompleted; otherwise every app
+// container not ready is listed (a Failed pod's exited containers too).
+json containersReadyCondition(const json& old, const json& statuses, const std::string& phase,
+                              const std::string& now) {
+  if (phase == "Succeeded")
+    return condition(old, "ContainersReady", false, "PodCompleted", "", now);
+  std::vector<std::string> unready;
+  for (const auto& s : statuses) {
+    if (!s.value("ready", false)) unready.push_back(s.value("name", ""));
+  }
+  if (unready.empty()) return condition(old, "ContainersReady", true, "", "", now);
+  return condition(old, "ContainersReady", false, "ContainersNotReady",
+                   "containers with unready status: " + joinNames(unready), now);
+}
+
+// status.GeneratePodReadyCondition: ContainersReady's verdict when it is not True, else every
+// readiness gate's condition must be True in the current status.
+json podReadyCondition(const json& old, const json& spec, const json& containers_ready,
+                       const std::string& now) {
+  if (containers_ready.value("status", "") != "True") {
+    return condition(old, "Ready", false, containers_ready.value("reason", ""),
+                     containers_ready.value("message", ""), now);
+  }
+  std::vector<std::string> messages;
+  for (const auto& g : spec.value("readinessGates", json::array())) {
+    std::string t = g.value("conditionType", "");
+    json c = findCondition(old, t);
+    if (!c.is_object()) {
+      messages.push_back("corresponding condition of pod readiness gate \"" + t +
+                         "\" does not exist.");
+    } else if (c.value("status", "") != "True") {
+      messages.push_back("the status of pod readiness gate \"" + t + "\" is not \"True\", but " +
+                         c.value("status", ""));
+    }
+  }
+  if (messages.empty()) return condition(old, "Ready", true, "", "", now);
+  return condition(old, "Ready", false, "ReadinessGatesNotReady", joinList(messages), now);
 }
 
 }  // namespace
@@ -284,54 +384,10 @@ json computePodStatus(const StatusInputs& in) {
                        (!pod_ip.empty() || spec.value("hostNetwork", false));
   conds.push_back(condition(old, "PodReadyToStartContainers", sandbox_ready, "", "", in.now));
 
-  std::vector<std::string> not_init;
-  for (const auto& s : init_statuses) {
-    const json& state = s["state"];
-    bool done = state.contains("terminated") && state["terminated"].value("exitCode", 1) == 0;
-    std::string name = s["name"];
-    bool sidecar = false;
-    for (const auto& ic : spec.value("initContainers", json::array())) {
-      if (ic.value("name", "") == name) sidecar = ic.value("restartPolicy", "") == "Always";
-    }
-    if (sidecar) done = s.value("started", false);
-    if (!done) not_init.push_back(name);
-  }
-  bool completed = phase == "Succeeded" || phase == "Failed";
-  if (not_init.empty() || completed) {
-    conds.push_back(condition(old, "Initialized", true,
-                              completed && !not_init.empty() ? "PodCompleted" : "", "", in.now));
-  } else {
-    conds.push_back(condition(old, "Initialized", false, "ContainersNotInitialized",
-                              "containers with incomplete status: " + joinNames(not_init), in.now));
-  }
-  std::vector<std::string> unready;
-  for (const auto& s : statuses) {
-    if (!s.value("ready", false)) unready.push_back(s["name"]);
-  }
-  bool ready = unready.empty() && !completed;
-  std::string reason, message;
-  if (completed) {
-    reason = "PodCompleted";
-  } else if (!unready.empty()) {
-    reason = "ContainersNotReady";
-    message = "containers with unready status: " + joinNames(unready);
-  }
-  // Readiness gates: every gate's condition must be True in the current status.
-  std::vector<std::string> gates_missing;
-  for (const auto& g : spec.value("readinessGates", json::array())) {
-    std::string t = g.value("conditionType", "");
-    json c = findCondition(old, t);
-    if (!c.is_object() || c.value("status", "") != "True") gates_missing.push_back(t);
-  }
-  conds.push_back(condition(old, "ContainersReady", ready, reason, message, in.now));
-  bool pod_ready = ready && gates_missing.empty();
-  std::string ready_reason = reason, ready_message = message;
-  if (ready && !gates_missing.empty()) {
-    ready_reason = "ReadinessGatesNotReady";
-    ready_message = "corresponding condition of pod readiness gate \"" + gates_missing[0] +
-                    "\" does not exist.";
-  }
-  conds.push_back(condition(old, "Ready", pod_ready, ready_reason, ready_message, in.now));
+  conds.push_back(initializedCondition(old, spec, init_statuses, statuses, phase, in.now));
+  json containers_ready = containersReadyCondition(old, statuses, phase, in.now);
+  conds.push_back(containers_ready);
+  conds.push_back(podReadyCondition(old, spec, containers_ready, in.now));
   json sched = findCondition(old, "PodScheduled");
   if (sched.is_object()) {
     conds.push_back(sched);

@@ -42,6 +42,15 @@ TEST(CriLogTest, RendersJoinedLinesWithOptions) {
   EXPECT_EQ(renderCriLog(kLog, limit), "one\nt");
 }
 
+TEST(CriLogTest, ALastPartialRecordIsOutputWithoutANewline) {
+  // `echo -n DONE` then exit: the runtime leaves a partial record, shown as written.
+  std::string log = std::string(kLog) + "2024-01-02T03:04:08Z stdout P DONE\n";
+  EXPECT_EQ(renderCriLog(log, {}), "one\ntwo-part\nthree\nDONE");
+  LogOptions tail;
+  tail.tail_lines = 2;
+  EXPECT_EQ(renderCriLog(log, tail), "three\nDONE");
+}
+
 TEST(CriLogTest, FollowerHandlesSplitWrites) {
   CriLogFollower f({});
   EXPECT_EQ(f.feed("2024-01-02T03:04:05Z stdout F he"), "");

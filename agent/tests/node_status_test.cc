@@ -135,5 +135,63 @@ TEST_F(NodeStatusTest, NotReadyWithKubeletReasonWhenNetworkMissing) {
   EXPECT_EQ(condition(*node, "NetworkUnavailable")["status"], "True");
 }
 
+TEST_F(NodeStatusTest, ResourcesPatchedIntoCapacityAreKeptAndMirroredIntoAllocatable) {
+  auto m = make();
+  ASSERT_TRUE(m->registerNode());
+  // What the preemption conformance test does: PATCH nodes/node-1/status with an extended
+  // resource in capacity. The agent sees it through its Node watch.
+  json node = *api_->object("nodes", "", "node-1");
+  node["status"]["capacity"]["example.com/fakecpu"] = "1k";
+  node["status"]["capacity"]["hugepages-1Gi"] = "2Gi";
+  node["status"]["capacity"]["example.com/debt"] = "-5";
+  node["status"]["capacity"]["cpu"] = "64";  // ours: recomputed
+  api_->put("nodes", "", node);
+  m->observeNode(node);
+  now_ += std::chrono::seconds(10);
+  auto r = m->syncStatus();
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(*r);
+  node = *api_->object("nodes", "", "node-1");
+  const json& cap = node["status"]["capacity"];
+  const json& alloc = node["status"]["allocatable"];
+  EXPECT_EQ(cap["example.com/fakecpu"], "1k");
+  EXPECT_EQ(alloc["example.com/fakecpu"], "1k");
+  EXPECT_EQ(cap["hugepages-1Gi"], "2Gi");
+  EXPECT_EQ(alloc["hugepages-1Gi"], "2Gi");
+  EXPECT_EQ(alloc["example.com/debt"], "0");  // never negative
+  EXPECT_EQ(cap["cpu"], "4");
+  EXPECT_EQ(alloc["cpu"], "3800m");
+  // Stable: the next sync has nothing to say.
+  now_ += std::chrono::seconds(10);
+  EXPECT_FALSE(*m->syncStatus());
+
+  // Taken out of capacity again: the extended resource leaves allocatable too; a native name
+  // that is not ours is left where it is, as kubelet does.
+  node["status"]["capacity"].erase("example.com/fakecpu");
+  node["status"]["capacity"].erase("hugepages-1Gi");
+  api_->put("nodes", "", node);
+  m->observeNode(node);
+  now_ += std::chrono::seconds(10);
+  ASSERT_TRUE(*m->syncStatus());
+  node = *api_->object("nodes", "", "node-1");
+  EXPECT_FALSE(node["status"]["capacity"].contains("example.com/fakecpu"));
+  EXPECT_FALSE(node["status"]["allocatable"].contains("example.com/fakecpu"));
+  EXPECT_EQ(node["status"]["allocatable"]["hugepages-1Gi"], "2Gi");
+  EXPECT_EQ(node["status"]["allocatable"]["cpu"], "3800m");
+}
+
+TEST(ExtendedResourceNameTest, DomainPrefixedNamesOutsideKubernetesIo) {
+  EXPECT_TRUE(isExtendedResourceName("example.com/fakecpu"));
+  EXPECT_TRUE(isExtendedResourceName("nvidia.com/gpu"));
+  EXPECT_FALSE(isExtendedResourceName("cpu"));
+  EXPECT_FALSE(isExtendedResourceName("hugepages-2Mi"));
+  EXPECT_FALSE(isExtendedResourceName("kubernetes.io/batch"));
+  EXPECT_FALSE(isExtendedResourceName("foo.kubernetes.io/bar"));
+  EXPECT_FALSE(isExtendedResourceName("requests.example.com/x"));
+  EXPECT_FALSE(isExtendedResourceName("Example.com/x"));
+  EXPECT_FALSE(isExtendedResourceName("example.com/-x"));
+  EXPECT_FALSE(isExtendedResourceName("example.com/a/b"));
+}
+
 }  // namespace
 }  // namespace skiff::agent

@@ -4,9 +4,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
+#include "skiff/agent/termination_message.h"
 #include "skiff/agent/testing/fake_runtime.h"
 
 namespace skiff::agent {
@@ -91,6 +93,7 @@ class PodSyncTest : public ::testing::Test {
     cfg.node_name = "node-1";
     cfg.host_ip = "192.168.1.10";
     cfg.root_dir = root_.string();
+    cfg.log_dir = (root_ / "logs").string();
     cfg.memory_capacity = int64_t(8) << 30;
     return std::make_unique<PodSyncer>(cfg, runtime_, &network_, volumes_, objects_, crash_,
                                        images_, nullptr, clock());
@@ -344,6 +347,106 @@ TEST_F(PodSyncTest, SubPathThroughASymlinkOutOfTheVolumeIsRefused) {
 
 // The kube-api-access volume ServiceAccount admission adds: token, ca.crt (an item of the
 // kube-root-ca.crt ConfigMap, which has no binaryData) and namespace, behind ..data.
+// The message file a started container got (kubelet's makeMounts), by container name.
+std::string messageFile(FakeRuntime& rt, const std::string& name, uint32_t attempt = 0) {
+  for (const auto& [id, cfg] : rt.configs()) {
+    if (cfg.name != name || cfg.attempt != attempt) continue;
+    auto it = cfg.annotations.find(kAnnotationTerminationMessageFile);
+    return it == cfg.annotations.end() ? "" : it->second;
+  }
+  return "";
+}
+
+TEST_F(PodSyncTest, EveryContainerInstanceGetsAWritableTerminationMessageFile) {
+  json p = pod("OnFailure");
+  p["spec"]["containers"][0]["terminationMessagePath"] = "/dev/termination-custom-log";
+  p["spec"]["containers"][0]["terminationMessagePolicy"] = "File";
+  ASSERT_TRUE(syncer_->syncPod(p));
+  auto cfgs = runtime_.configs();
+  ASSERT_EQ(cfgs.size(), 1u);
+  const ContainerConfig& cc = cfgs.begin()->second;
+  std::string file = messageFile(runtime_, "c");
+  ASSERT_FALSE(file.empty());
+  EXPECT_EQ(std::filesystem::path(file).parent_path(),
+            std::filesystem::path(vol_root_) / "pods" / "u1" / "containers" / "c");
+  auto mount = std::find_if(cc.mounts.begin(), cc.mounts.end(), [](const VolumeMount& m) {
+    return m.container_path == "/dev/termination-custom-log";
+  });
+  ASSERT_NE(mount, cc.mounts.end());
+  EXPECT_EQ(mount->host_path, file);
+  EXPECT_FALSE(mount->readonly);
+  EXPECT_EQ(cc.annotations.at(kAnnotationTerminationMessagePath), "/dev/termination-custom-log");
+  EXPECT_EQ(cc.annotations.at(kAnnotationTerminationMessagePolicy), "File");
+  EXPECT_EQ(std::filesystem::status(file).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms(0666));
+
+  // The container writes its message and fails: the message is in state.terminated, and after
+  // the restart in lastState.terminated; the new instance has a new, empty file.
+  std::ofstream(file) << "DONE";
+  runtime_.exitContainer("u1", "c", 2, now_ns_);
+  auto st = syncer_->currentStatus(p);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(containerStatus(*st)["state"]["terminated"]["message"], "DONE");
+  st = syncer_->syncPod(p);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(containerStatus(*st)["restartCount"], 1);
+  EXPECT_EQ(containerStatus(*st)["lastState"]["terminated"]["message"], "DONE");
+  std::string second = messageFile(runtime_, "c", 1);
+  ASSERT_FALSE(second.empty());
+  EXPECT_NE(second, file);
+  EXPECT_EQ(std::filesystem::file_size(second), 0u);
+  // The files go with the pod.
+  ASSERT_TRUE(syncer_->cleanupPod("u1"));
+  EXPECT_FALSE(std::filesystem::exists(file));
+}
+
+TEST_F(PodSyncTest, FallbackToLogsOnErrorUsesTheLogOfAFailedContainerOnly) {
+  json p = pod("Never");
+  p["spec"]["containers"][0]["terminationMessagePolicy"] = "FallbackToLogsOnError";
+  ASSERT_TRUE(syncer_->syncPod(p));
+  auto list = runtime_.listContainers();
+  ASSERT_TRUE(list);
+  ASSERT_EQ(list->size(), 1u);
+  std::string log = list->front().log_path;
+  std::filesystem::create_directories(std::filesystem::path(log).parent_path());
+  std::ofstream(log) << "2024-01-02T03:04:05.000000001Z stdout P DONE\n";
+  runtime_.exitContainer("u1", "c", 1, now_ns_);
+  auto st = syncer_->syncPod(p);
+  ASSERT_TRUE(st);
+  EXPECT_EQ((*st)["phase"], "Failed");
+  EXPECT_EQ(containerStatus(*st)["state"]["terminated"]["message"], "DONE");
+  // Read once: the status no longer depends on the log.
+  std::filesystem::remove(log);
+  st = syncer_->currentStatus(p);
+  EXPECT_EQ(containerStatus(*st)["state"]["terminated"]["message"], "DONE");
+
+  // Succeeded with an empty file: no message at all.
+  p["metadata"]["uid"] = "u2";
+  ASSERT_TRUE(syncer_->syncPod(p));
+  runtime_.exitContainer("u2", "c", 0, now_ns_);
+  st = syncer_->syncPod(p);
+  EXPECT_EQ((*st)["phase"], "Succeeded");
+  EXPECT_FALSE(containerStatus(*st)["state"]["terminated"].contains("message"));
+}
+
+TEST_F(PodSyncTest, TerminationMessagesShareThePodsBudget) {
+  json p = pod("Never");
+  p["spec"]["containers"].push_back(
+      {{"name", "d"}, {"image", "busybox"}, {"imagePullPolicy", "IfNotPresent"}});
+  p["spec"]["containers"].push_back(
+      {{"name", "e"}, {"image", "busybox"}, {"imagePullPolicy", "IfNotPresent"}});
+  p["spec"]["containers"].push_back(
+      {{"name", "f"}, {"image", "busybox"}, {"imagePullPolicy", "IfNotPresent"}});
+  ASSERT_TRUE(syncer_->syncPod(p));
+  std::ofstream(messageFile(runtime_, "c")) << std::string(4000, 'm');
+  runtime_.exitContainer("u1", "c", 0, now_ns_);
+  auto st = syncer_->currentStatus(p);
+  ASSERT_TRUE(st);
+  // 12 KiB for the pod, four containers: 3072 bytes each.
+  EXPECT_EQ(containerStatus(*st)["state"]["terminated"]["message"].get<std::string>().size(),
+            3072u);
+}
+
 TEST_F(PodSyncTest, ProjectedServiceAccountVolumeHasTokenCaAndNamespace) {
   objects_.cms["default/kube-root-ca.crt"] = {{"data", {{"ca.crt", "PEM"}}}};
   objects_.cms["default/bin"] = {{"binaryData", {{"b", "AAE="}}}};

@@ -28,8 +28,10 @@ void CriLog::write(const char* stream, std::string& buf, const char* data, std::
     line(stream, 'P', buf.data(), kMaxLine);
     buf.erase(0, kMaxLine);
   }
+  // Output that ends without a newline stays a partial record, as containerd writes it: readers
+  // (kubectl logs, a FallbackToLogsOnError termination message) show it without a '\n'.
   if (eof && !buf.empty()) {
-    line(stream, 'F', buf.data(), buf.size());
+    line(stream, 'P', buf.data(), buf.size());
     buf.clear();
   }
 }

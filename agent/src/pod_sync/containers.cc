@@ -11,6 +11,7 @@
 #include "skiff/agent/pod_dns.h"
 #include "skiff/agent/pod_sync.h"
 #include "skiff/agent/resources.h"
+#include "skiff/agent/termination_message.h"
 #include "skiff/common/file.h"
 #include "skiff/common/log.h"
 #include "util.h"
@@ -43,6 +44,28 @@ bool insideVolume(const std::string& volume, const std::string& path) {
   if (ec) return false;
   fs::path rel = p.lexically_relative(base);
   return !rel.empty() && *rel.begin() != "..";
+}
+
+// kubelet's makeMounts: an empty, world-writable file per container instance, bind-mounted at
+// terminationMessagePath and read back once the container exited (termination_message.h). The
+// API server defaults both fields; a static pod's spec is defaulted the same way here. As in
+// kubelet, a file that cannot be made costs the message, not the container.
+void mountTerminationMessage(const std::string& pod_dir, const json& spec, ContainerConfig& cc) {
+  std::string path = spec.value("terminationMessagePath", "/dev/termination-log");
+  if (path.empty()) return;
+  auto file = createTerminationMessageFile(pod_dir + "/containers/" + cc.name);
+  if (!file) {
+    auto lg = skiff::log::get("agent");
+    SKIFF_LOG_WARN(lg, "Termination message file not created", kv("container", cc.name),
+                   kv("err", file.error().message()));
+    return;
+  }
+  std::string target = absoluteContainerPath(path);
+  cc.mounts.push_back(VolumeMount{*file, target, false});
+  cc.annotations[kAnnotationTerminationMessagePath] = target;
+  cc.annotations[kAnnotationTerminationMessagePolicy] =
+      spec.value("terminationMessagePolicy", "File");
+  cc.annotations[kAnnotationTerminationMessageFile] = *file;
 }
 
 }  // namespace
@@ -191,6 +214,7 @@ Result<void> PodSyncer::startContainer(const json& pod, const json& spec,
   if (!targets.count("/etc/resolv.conf")) {
     cc.mounts.push_back(VolumeMount{pdir + "/resolv.conf", "/etc/resolv.conf", false});
   }
+  mountTerminationMessage(pdir, spec, cc);
 
   // Resources -> cgroup values (kubelet's helpers_linux.go) and OOM score.
   PodResources req = cpuAndMemory(containerRequests(spec));

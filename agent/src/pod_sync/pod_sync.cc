@@ -11,6 +11,7 @@
 #include "skiff/agent/pod_dns.h"
 #include "skiff/agent/pod_sync.h"
 #include "skiff/agent/resources.h"
+#include "skiff/agent/termination_message.h"
 #include "skiff/common/file.h"
 #include "skiff/common/log.h"
 #include "util.h"
@@ -89,10 +90,37 @@ Result<PodRuntimeView> PodSyncer::runtimeView(const std::string& uid) {
       return a.attempt != b.attempt ? a.attempt > b.attempt : a.created_at_ns > b.created_at_ns;
     });
   }
+  addTerminationMessages(uid, view);
   if (view.sandbox && network_ != nullptr && !view.sandbox->netns_path.empty()) {
     view.pod_ip = network_->podIp(view.sandbox->id);
   }
   return view;
+}
+
+void PodSyncer::addTerminationMessages(const std::string& uid, PodRuntimeView& view) {
+  std::map<std::string, std::string> known;
+  {
+    std::lock_guard lk(mu_);
+    auto it = termination_messages_.find(uid);
+    if (it != termination_messages_.end()) known = it->second;
+  }
+  std::map<std::string, std::string> now;  // only containers that still exist
+  for (auto& [_, list] : view.containers) {
+    for (auto& c : list) {
+      if (c.state != ContainerState::Exited) continue;
+      auto k = known.find(c.id);
+      // The runtime's own message, then what the container left behind (": " between them).
+      if (k == known.end()) addTerminationMessage(c);
+      if (k != known.end()) c.message = k->second;
+      now[c.id] = c.message;
+    }
+  }
+  std::lock_guard lk(mu_);
+  if (now.empty()) {
+    termination_messages_.erase(uid);
+  } else {
+    termination_messages_[uid] = std::move(now);
+  }
 }
 
 Result<std::map<std::string, std::string>> PodSyncer::runtimePods() {

@@ -121,6 +121,7 @@ Result<void> PodSyncer::cleanupPod(const std::string& uid) {
   SKIFF_TRY(volumes_.teardownPod(uid));
   std::lock_guard lk(mu_);
   waiting_.erase(uid);
+  termination_messages_.erase(uid);
   volume_paths_.erase(uid);
   return ok();
 }

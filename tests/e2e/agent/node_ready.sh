@@ -17,6 +17,33 @@ k get node node-1 -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].addre
   grep -qx "$NODE_IP" || fail "InternalIP is not $NODE_IP"
 k get node node-1 -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}' |
   grep -qx KubeletReady || fail "Ready reason is not KubeletReady"
+step "an extended resource PATCHed into capacity becomes allocatable and schedulable"
+k patch node node-1 --subresource=status --type=merge \
+  -p '{"status":{"capacity":{"example.com/fakecpu":"1k"}}}' >/dev/null
+until_ok 30 bash -c '[ "$(kubectl get node node-1 -o jsonpath="{.status.allocatable.example\.com/fakecpu}")" = 1k ]' ||
+  fail "allocatable has no example.com/fakecpu: $(kubectl get node node-1 -o jsonpath='{.status.allocatable}')"
+fake_pod() {
+  cat <<Y | k apply -f - >/dev/null
+apiVersion: v1
+kind: Pod
+metadata: {name: $1}
+spec:
+  containers:
+  - name: c
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sleep", "3600"]
+    resources: {requests: {example.com/fakecpu: 600}, limits: {example.com/fakecpu: 600}}
+Y
+}
+fake_pod fake-1
+until_ok 30 bash -c '[ "$(kubectl get pod fake-1 -o jsonpath="{.spec.nodeName}")" = node-1 ]' ||
+  fail "pod requesting example.com/fakecpu not scheduled"
+fake_pod fake-2
+until_ok 30 bash -c 'kubectl get events --field-selector involvedObject.name=fake-2,reason=FailedScheduling \
+  -o jsonpath="{.items[*].message}" | grep -q "Insufficient example.com/fakecpu"' ||
+  fail "second pod not refused for example.com/fakecpu: $(kubectl get events --field-selector involvedObject.name=fake-2)"
+k delete pod fake-1 fake-2 --grace-period=0 --force >/dev/null 2>&1 || true
 step "lease renewed"
 r1=$(k get lease -n kube-node-lease node-1 -o jsonpath='{.spec.renewTime}')
 sleep 11

@@ -9,6 +9,45 @@ metadata: {name: crash}
 spec:
   containers: [{name: c, image: busybox, imagePullPolicy: IfNotPresent, command: ["sh", "-c", "echo dying; exit 1"]}]
 Y
+# Termination messages (the four upstream conformance cases) and an init container failing a
+# restartPolicy Never pod, run beside the crash loop.
+tm_pod() {  # name, policy, path, script, [runAsUser]
+  cat <<Y
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: $1}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["/bin/sh", "-c", "$4"]
+    terminationMessagePath: $3
+    terminationMessagePolicy: $2
+    securityContext: {runAsUser: ${5:-0}}
+Y
+}
+{
+  tm_pod tm-nonroot File /dev/termination-custom-log '/bin/echo -n DONE > /dev/termination-custom-log' 1000
+  tm_pod tm-fromlog FallbackToLogsOnError /dev/termination-log '/bin/echo -n DONE; /bin/false'
+  tm_pod tm-empty FallbackToLogsOnError /dev/termination-log '/bin/echo -n DONE; /bin/true'
+  tm_pod tm-file FallbackToLogsOnError /dev/termination-log '/bin/echo -n OK > /dev/termination-log; /bin/echo DONE; /bin/true'
+  cat <<Y
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: init-fail}
+spec:
+  restartPolicy: Never
+  initContainers:
+  - {name: init1, image: busybox, imagePullPolicy: IfNotPresent, command: ["/bin/true"]}
+  - {name: init2, image: busybox, imagePullPolicy: IfNotPresent, command: ["/bin/false"]}
+  containers:
+  - {name: run1, image: busybox, imagePullPolicy: IfNotPresent, command: ["/bin/true"]}
+Y
+} | k apply -f - >/dev/null
 reason() { kubectl get pod crash -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}'; }
 restarts() { kubectl get pod crash -o jsonpath='{.status.containerStatuses[0].restartCount}'; }
 step "CrashLoopBackOff"
@@ -40,4 +79,27 @@ started=$(evs '{.items[?(@.reason=="Started")].count}')
   fail "Started events not aggregated into one with count >= 3: '$started'"
 evs '{.items[?(@.reason=="Started")].involvedObject.fieldPath}' | grep -qx 'spec.containers{c}' ||
   fail "Started event has no fieldPath spec.containers{c}"
+step "termination messages"
+phase() { kubectl get pod "$1" -o jsonpath='{.status.phase}'; }
+message() { kubectl get pod "$1" -o jsonpath='{.status.containerStatuses[0].state.terminated.message}'; }
+for want in tm-nonroot:Succeeded:DONE tm-fromlog:Failed:DONE tm-empty:Succeeded: tm-file:Succeeded:OK; do
+  IFS=: read -r name ph msg <<<"$want"
+  until_ok 60 bash -c "[ \"\$(kubectl get pod $name -o jsonpath='{.status.phase}')\" = $ph ]" ||
+    fail "$name: phase $(phase "$name"), want $ph"
+  [ "$(message "$name")" = "$msg" ] || fail "$name: termination message '$(message "$name")', want '$msg'"
+done
+k describe pod tm-file | grep -qE '^ +Message: +OK$' || fail "kubectl describe shows no Message: OK"
+step "init container failing a restartPolicy Never pod"
+until_ok 60 bash -c '[ "$(kubectl get pod init-fail -o jsonpath="{.status.phase}")" = Failed ]' ||
+  fail "init-fail: phase $(phase init-fail), want Failed"
+cond() { kubectl get pod init-fail -o jsonpath="{.status.conditions[?(@.type==\"$1\")].$2}"; }
+[ "$(cond Initialized status)/$(cond Initialized reason)" = False/ContainersNotInitialized ] ||
+  fail "Initialized: $(cond Initialized status)/$(cond Initialized reason)"
+[ "$(cond Initialized message)" = "containers with incomplete status: [init2]" ] ||
+  fail "Initialized message: $(cond Initialized message)"
+[ "$(cond Ready reason)" = ContainersNotReady ] || fail "Ready reason: $(cond Ready reason)"
+[ "$(kubectl get pod init-fail -o jsonpath='{.status.initContainerStatuses[0].ready}')" = true ] ||
+  fail "completed init1 is not ready"
+kubectl get pod init-fail -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}' |
+  grep -qx PodInitializing || fail "run1 is not waiting in PodInitializing"
 echo PASS

@@ -14,12 +14,17 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "skiff/agent/backoff.h"
 #include "skiff/agent/kube_client.h"
 #include "skiff/agent/node_facts.h"
 
 namespace skiff::agent {
+
+// v1helper.IsExtendedResourceName: a domain-prefixed resource outside kubernetes.io
+// ("example.com/fakecpu", "nvidia.com/gpu"), not a quota "requests." name.
+bool isExtendedResourceName(std::string_view name);
 
 struct NodeHealth {
   bool runtime_ready = true;

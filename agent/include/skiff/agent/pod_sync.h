@@ -101,6 +101,8 @@ class PodSyncer {
                   std::string message);
   void clearWaiting(const std::string& uid, const std::string& name);
   std::map<std::string, WaitingReason> waitingFor(const std::string& uid);
+  // Exited containers' termination messages (termination_message.h), cached per container.
+  void addTerminationMessages(const std::string& uid, PodRuntimeView& view);
   Result<void> writePodFiles(const nlohmann::json& pod, const std::string& pod_ip);
 
   PodSyncConfig cfg_;
@@ -116,6 +118,9 @@ class PodSyncer {
   std::mutex mu_;
   std::map<std::string, std::map<std::string, WaitingReason>> waiting_;     // uid -> name -> why
   std::map<std::string, std::map<std::string, std::string>> volume_paths_;  // uid -> vol -> path
+  // uid -> container id -> termination message of an exited container: read once, as it can no
+  // longer change (a log fallback reads up to 80 lines of the log).
+  std::map<std::string, std::map<std::string, std::string>> termination_messages_;
 };
 
 }  // namespace skiff::agent
