@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -57,6 +58,18 @@ class StoreConformance : public ::testing::Test {
     std::vector<Event> take() {
       std::lock_guard l(mu);
       return events;
+    }
+    // The events once there are at least `n` (or after 5 s): an etcd store delivers a watch's
+    // replay and live events from its watch thread, so they may trail the call that caused them.
+    std::vector<Event> waitFor(std::size_t n) {
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      for (;;) {
+        {
+          std::lock_guard l(mu);
+          if (events.size() >= n || std::chrono::steady_clock::now() > deadline) return events;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
     }
   };
 
@@ -162,7 +175,7 @@ TYPED_TEST_P(StoreConformance, WatchReplaysThenDeliversLive) {
   auto w = s.watch("/w/", a->mod_revision - 1, rec.handler());
   ASSERT_TRUE(w) << w.error().message();
   ASSERT_TRUE(s.remove("/w/a", 0));
-  auto ev = rec.take();
+  auto ev = rec.waitFor(3);
   ASSERT_EQ(ev.size(), 3u);
   EXPECT_EQ(ev[0].type, EventType::Put);
   EXPECT_EQ(ev[0].kv.value, "1");
@@ -190,7 +203,7 @@ TYPED_TEST_P(StoreConformance, WatchFromCompactedRevisionIsGone) {
   EXPECT_TRUE(gone.error().is(ErrorCode::Gone));
   auto okw = s.watch("/c/", rev - 2, rec.handler());
   ASSERT_TRUE(okw);
-  EXPECT_EQ(rec.take().size(), 2u);
+  EXPECT_EQ(rec.waitFor(2).size(), 2u);
   // Current values survive compaction.
   EXPECT_EQ(s.list("/c/")->items.size(), 5u);
 }
@@ -209,7 +222,7 @@ TYPED_TEST_P(StoreConformance, AcknowledgedWritesSurviveReopen) {
   typename TestFixture::Recorder rec;
   auto w = s.watch("/p/", rev - 1, rec.handler());
   ASSERT_TRUE(w);
-  EXPECT_EQ(rec.take().size(), 2u);
+  EXPECT_EQ(rec.waitFor(2).size(), 2u);
 }
 
 TYPED_TEST_P(StoreConformance, ConcurrentWritersGetDistinctRevisions) {
@@ -228,7 +241,7 @@ TYPED_TEST_P(StoreConformance, ConcurrentWritersGetDistinctRevisions) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
-  auto ev = rec.take();
+  auto ev = rec.waitFor(100);
   ASSERT_EQ(ev.size(), 100u);
   for (std::size_t i = 1; i < ev.size(); ++i) {
     EXPECT_EQ(ev[i].kv.mod_revision, ev[i - 1].kv.mod_revision + 1);
