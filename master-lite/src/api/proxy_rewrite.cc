@@ -11,17 +11,14 @@
 #include <vector>
 
 namespace skiff::master::api {
-namespace {
 
-// path.Join(a, b) of Go: joined with one slash, "." and ".." resolved, no trailing slash.
-std::string joinClean(const std::string& a, const std::string& b) {
+std::string cleanUrlPath(const std::string& path) {
   std::vector<std::string> parts;
-  std::string all = a + "/" + b;
   std::size_t i = 0;
-  while (i <= all.size()) {
-    std::size_t j = all.find('/', i);
-    if (j == std::string::npos) j = all.size();
-    std::string s = all.substr(i, j - i);
+  while (i <= path.size()) {
+    std::size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    std::string s = path.substr(i, j - i);
     if (s == "..") {
       if (!parts.empty()) parts.pop_back();
     } else if (!s.empty() && s != ".") {
@@ -32,6 +29,13 @@ std::string joinClean(const std::string& a, const std::string& b) {
   std::string out;
   for (const auto& p : parts) out += "/" + p;
   return out.empty() ? "/" : out;
+}
+
+namespace {
+
+// path.Join(a, b) of Go: joined with one slash, "." and ".." resolved, no trailing slash.
+std::string joinClean(const std::string& a, const std::string& b) {
+  return cleanUrlPath(a + "/" + b);
 }
 
 struct Url {

@@ -39,6 +39,17 @@ class RegistryTest : public ::skiff::master::testing::RegistryFixture {
             {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "nginx:1"}}})}}}}}}}};
   }
 
+  // Every ClusterIP, and every first port's nodePort, of the Services in default.
+  void serviceAddresses(std::set<std::string>* ips, std::set<int>* ports) {
+    auto list = reg_->list(res("", "v1", "services"), "default", {});
+    ASSERT_TRUE(list);
+    for (const auto& s : (*list)["items"]) {
+      ips->insert(s["spec"]["clusterIP"].get<std::string>());
+      if (s["spec"]["ports"][0].contains("nodePort"))
+        ports->insert(s["spec"]["ports"][0]["nodePort"].get<int>());
+    }
+  }
+
   WriteOptions opts_;
 };
 
@@ -223,15 +234,9 @@ TEST_F(RegistryTest, ConcurrentServiceCreatesGetDistinctIps) {
   }
   for (auto& t : ts) t.join();
   EXPECT_EQ(failed.load(), 0);
-  auto list = reg_->list(svc, "default", {});
-  ASSERT_TRUE(list);
   std::set<std::string> ips;
   std::set<int> ports;
-  for (const auto& s : (*list)["items"]) {
-    ips.insert(s["spec"]["clusterIP"].get<std::string>());
-    if (s["spec"]["ports"][0].contains("nodePort"))
-      ports.insert(s["spec"]["ports"][0]["nodePort"].get<int>());
-  }
+  serviceAddresses(&ips, &ports);
   EXPECT_EQ(ips.size(), 41u);  // + kubernetes
   EXPECT_TRUE(ips.count("10.96.0.1"));
   EXPECT_EQ(ports.size(), 40u);
@@ -268,15 +273,9 @@ TEST_F(RegistryTest, ServicesFromTwoMastersOnOneStoreGetDistinctIpsAndPorts) {
   }
   for (auto& t : ts) t.join();
   ASSERT_EQ(failed.load(), 0);
-  auto list = reg_->list(svc, "default", {});
-  ASSERT_TRUE(list);
   std::set<std::string> ips;
   std::set<int> ports;
-  for (const auto& s : (*list)["items"]) {
-    ips.insert(s["spec"]["clusterIP"].get<std::string>());
-    if (s["spec"]["ports"][0].contains("nodePort"))
-      ports.insert(s["spec"]["ports"][0]["nodePort"].get<int>());
-  }
+  serviceAddresses(&ips, &ports);
   EXPECT_EQ(ips.size(), 41u);  // + kubernetes
   EXPECT_EQ(ports.size(), 40u);
   auto keys = store_->list("/registry/ranges/skiff/serviceips/");

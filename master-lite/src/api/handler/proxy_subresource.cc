@@ -8,6 +8,7 @@
 
 #include "handler_internal.h"
 #include "skiff/master/api/object_util.h"
+#include "skiff/master/api/proxy_rewrite.h"
 
 namespace skiff::master::api::handler {
 namespace {
@@ -203,22 +204,8 @@ std::string pathAfterProxy(const std::string& path, std::size_t proxy_segment) {
 
 // The backend's path: the rest cleaned as Go's path.Join does, the trailing slash kept.
 std::string backendPath(const std::string& rest) {
-  std::vector<std::string> parts;
-  std::size_t i = 0;
-  while (i <= rest.size()) {
-    std::size_t j = rest.find('/', i);
-    if (j == std::string::npos) j = rest.size();
-    std::string s = rest.substr(i, j - i);
-    if (s == "..") {
-      if (!parts.empty()) parts.pop_back();
-    } else if (!s.empty() && s != ".") {
-      parts.push_back(s);
-    }
-    i = j + 1;
-  }
-  std::string out;
-  for (const auto& p : parts) out += "/" + p;
-  if (out.empty() || rest.back() == '/') out += "/";
+  std::string out = cleanUrlPath(rest);
+  if (out != "/" && !rest.empty() && rest.back() == '/') out += "/";
   return out;
 }
 

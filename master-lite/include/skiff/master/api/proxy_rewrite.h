@@ -14,6 +14,10 @@ struct ProxyRewrite {
   std::string request_host;  // the client's Host header
 };
 
+// Go's path.Clean of an absolute path: "." and ".." resolved, slashes collapsed, no trailing
+// slash; "/" when nothing is left.
+std::string cleanUrlPath(const std::string& path);
+
 // One URL (a Location header, an href): a relative-path URL on the backend (or on the host the
 // client asked) is moved under path_prepend; other hosts and relative references stay.
 std::string rewriteProxyUrl(const std::string& url, const ProxyRewrite& rw);
