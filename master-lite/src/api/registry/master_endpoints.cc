@@ -16,6 +16,13 @@ std::int64_t epochSeconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
+// Whether a stored lease is still held at `now` (an unreadable one is not).
+bool leaseLive(const store::KeyValue& kv, std::int64_t now) {
+  json v = json::parse(kv.value, nullptr, false);
+  return v.is_object() && v.value("expires", json()).is_number_integer() &&
+         v["expires"].get<std::int64_t>() > now;
+}
+
 }  // namespace
 
 Result<void> Registry::reconcileMasterEndpoints(const std::string& advertise_address,
@@ -33,10 +40,8 @@ Result<void> Registry::reconcileMasterEndpoints(const std::string& advertise_add
   SKIFF_ASSIGN_OR_RETURN(store::ListResult leases, store_.list(prefix));
   std::vector<std::string> live = {advertise_address};
   for (const auto& kv : leases.items) {
-    json v = json::parse(kv.value, nullptr, false);
     std::string ip = kv.key.substr(prefix.size());
-    bool valid = v.is_object() && v.value("expires", json()).is_number_integer();
-    if (valid && v["expires"].get<std::int64_t>() > epochSeconds(now)) {
+    if (leaseLive(kv, epochSeconds(now))) {
       if (ip != advertise_address) live.push_back(ip);
       continue;
     }
@@ -55,10 +60,7 @@ Result<void> Registry::removeMasterEndpoint(const std::string& advertise_address
   std::vector<std::string> live;
   auto now = epochSeconds(std::chrono::system_clock::now());
   for (const auto& kv : leases.items) {
-    json v = json::parse(kv.value, nullptr, false);
-    if (v.is_object() && v.value("expires", json()).is_number_integer() &&
-        v["expires"].get<std::int64_t>() > now)
-      live.push_back(kv.key.substr(prefix.size()));
+    if (leaseLive(kv, now)) live.push_back(kv.key.substr(prefix.size()));
   }
   // The last server going leaves its address: nothing else could answer anyway, and a
   // restart finds the Service as it left it (upstream keeps it too).
