@@ -230,7 +230,11 @@ TEST_F(PortForwardTest, ChannelProtocolForwardsEachPortOnItsChannels) {
   };
   startChannels({8080, 81});
   // Each channel opens with its port, little-endian; then port 81's error channel says why.
-  ASSERT_TRUE(runUntil([&] { return dialed_.size() == 2 && !pods_.empty(); }));
+  // The session dials before its writer has flushed, so wait for the last message to be out.
+  ASSERT_TRUE(runUntil([&] {
+    return dialed_.size() == 2 && !pods_.empty() &&
+           chan_->out_.find("error forwarding port 81") != std::string::npos;
+  }));
   std::string greeting = chan_->out_;
   std::string expected{'\x00', '\x90', '\x1f', '\x01', '\x90', '\x1f',
                        '\x02', 'Q',    '\x00', '\x03', 'Q',    '\x00'};
