@@ -16,13 +16,12 @@ endif()
 # Admission webhooks (src/admission/webhook/): AdmissionReview v1 over HTTPS, wired in by
 # api_server.cc after PodSecurity.
 add_library(skiff_master_webhook
-  src/admission/webhook/https_post.cc
   src/admission/webhook/matching.cc
   src/admission/webhook/webhook_admission.cc
   src/admission/webhook/webhook_call.cc
   src/admission/runtimeclass.cc
   src/aggregator/aggregator.cc)
-target_link_libraries(skiff_master_webhook PUBLIC skiff_master_api
+target_link_libraries(skiff_master_webhook PUBLIC skiff_master_api skiff_master_https
   PRIVATE Boost::boost OpenSSL::SSL OpenSSL::Crypto)
 target_link_libraries(skiff_master_server PUBLIC skiff_master_webhook)
 

@@ -3,7 +3,7 @@
 add_library(skiff_master_token src/token/bootstrap_token.cc src/token/admin_client.cc)
 target_include_directories(skiff_master_token PUBLIC include)
 target_link_libraries(skiff_master_token PUBLIC skiff_common nlohmann_json::nlohmann_json
-  PRIVATE OpenSSL::SSL OpenSSL::Crypto Boost::boost Threads::Threads)
+  PRIVATE skiff_master_https OpenSSL::Crypto)
 
 if(SKIFF_BUILD_TESTS)
   skiff_gtest(NAME skiff_master_token_tests PREFIX master.token LABEL unit

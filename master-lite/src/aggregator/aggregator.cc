@@ -10,11 +10,11 @@
 #include <mutex>
 #include <thread>
 
-#include "../admission/webhook/https_post.h"
 #include "../admission/webhook/webhook_call.h"
 #include "skiff/common/base64.h"
 #include "skiff/common/log.h"
 #include "skiff/master/api/object_util.h"
+#include "skiff/master/https/https_request.h"
 
 namespace skiff::master::aggregator {
 namespace {
@@ -121,7 +121,7 @@ class Aggregator : public api::ApiAggregator {
           Error(ErrorCode::BadRequest,
                 "skiff does not relay watches to aggregated APIs (" + version + "." + group + ")"));
     }
-    auto reply = wh::httpsRequest(
+    auto reply = https::httpsRequest(
         *target, req.method, req.target, req.body,
         req.header("content-type").empty() ? "application/json" : req.header("content-type"),
         std::chrono::seconds(60));
@@ -173,11 +173,12 @@ class Aggregator : public api::ApiAggregator {
     return Backend{version + "." + group, group, version, 0, 0, spec};
   }
 
-  Result<wh::HttpsTarget> targetOf(const Backend& b) {
+  Result<https::HttpsTarget> targetOf(const Backend& b) {
     const json& svc = at(b.spec, {"service"});
     int port = at(svc, {"port"}).is_number_integer() ? svc["port"].get<int>() : 443;
-    SKIFF_ASSIGN_OR_RETURN(wh::HttpsTarget t, wh::resolveService(registry_, str(svc, {"namespace"}),
-                                                                 str(svc, {"name"}), port));
+    SKIFF_ASSIGN_OR_RETURN(
+        https::HttpsTarget t,
+        wh::resolveService(registry_, str(svc, {"namespace"}), str(svc, {"name"}), port));
     t.insecure = at(b.spec, {"insecureSkipTLSVerify"}) == true;
     std::string ca = str(b.spec, {"caBundle"});
     if (!ca.empty()) {
@@ -204,7 +205,7 @@ class Aggregator : public api::ApiAggregator {
               json()};
     }
     std::string path = "/apis/" + b.group + "/" + b.version;
-    auto reply = wh::httpsRequest(*target, "GET", path, "", "", std::chrono::seconds(5));
+    auto reply = https::httpsRequest(*target, "GET", path, "", "", std::chrono::seconds(5));
     std::string url = "https://" + target->connect_host + ":" + target->port + path;
     if (!reply || reply->status != 200) {
       std::string why = reply ? "bad status from " + url + ": " + std::to_string(reply->status)

@@ -1,25 +1,14 @@
 // The metrics scraper and the metrics.k8s.io read source (scraper.h).
 #include "scraper.h"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
-
+#include "skiff/common/file.h"
 #include "skiff/common/log.h"
 #include "skiff/master/api/object_util.h"
+#include "skiff/master/https/https_request.h"
 #include "skiff/master/selectors.h"
 
 namespace skiff::master::metrics {
 namespace {
-
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace ssl = net::ssl;
-using tcp = net::ip::tcp;
 
 // The agent's address and port from the Node (InternalIP, else ExternalIP, else Hostname).
 bool agentOf(const json& node, std::string& host, int& port) {
@@ -34,33 +23,15 @@ bool agentOf(const json& node, std::string& host, int& port) {
   return !host.empty();
 }
 
-Result<json> getSummary(ssl::context& ctx, const std::string& host, int port) {
-  try {
-    net::io_context io;
-    tcp::resolver resolver(io);
-    beast::ssl_stream<beast::tcp_stream> s(io, ctx);
-    beast::get_lowest_layer(s).expires_after(std::chrono::seconds(10));
-    beast::get_lowest_layer(s).connect(resolver.resolve(host, std::to_string(port)));
-    s.handshake(ssl::stream_base::client);
-    http::request<http::empty_body> req{http::verb::get, "/stats/summary", 11};
-    req.set(http::field::host, host);
-    req.set(http::field::accept, "application/json");
-    http::write(s, req);
-    beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(s, buf, res);
-    beast::error_code ec;
-    s.shutdown(ec);
-    if (res.result_int() != 200) {
-      return Error(ErrorCode::Unavailable,
-                   "GET /stats/summary: HTTP " + std::to_string(res.result_int()));
-    }
-    json out = json::parse(res.body(), nullptr, false);
-    if (!out.is_object()) return Error(ErrorCode::Unavailable, "GET /stats/summary: not JSON");
-    return out;
-  } catch (const std::exception& e) {
-    return Error(ErrorCode::Unavailable, std::string("GET /stats/summary: ") + e.what());
+Result<json> getSummary(const https::HttpsTarget& agent) {
+  auto res = https::httpsRequest(agent, "GET", "/stats/summary", "", "", std::chrono::seconds(10));
+  if (!res) return std::move(res).error().wrap("GET /stats/summary");
+  if (res->status != 200) {
+    return Error(ErrorCode::Unavailable, "GET /stats/summary: HTTP " + std::to_string(res->status));
   }
+  json out = json::parse(res->body, nullptr, false);
+  if (!out.is_object()) return Error(ErrorCode::Unavailable, "GET /stats/summary: not JSON");
+  return out;
 }
 
 Error notFound(const api::ResourceInfo& r, const std::string& name) {
@@ -99,22 +70,25 @@ void Scraper::scrapeAll() {
   static const auto lg = skiff::log::get("master");
   auto nodes = client_.list(gvr::kNodes, "", {});
   if (!nodes) return;
-  ssl::context ctx(ssl::context::tls_client);
-  ctx.set_verify_mode(ssl::verify_none);  // agents serve self-signed certificates
-  beast::error_code ec;
-  ctx.use_certificate_chain_file(opts_.client_cert_file, ec);
-  if (!ec) ctx.use_private_key_file(opts_.client_key_file, ssl::context::pem, ec);
-  if (ec) {
+  https::HttpsTarget agent;
+  agent.insecure = true;  // agents serve self-signed certificates
+  auto cert = readFile(opts_.client_cert_file, 1u << 20);
+  auto key = readFile(opts_.client_key_file, 1u << 20);
+  if (!cert || !key) {
     SKIFF_LOG_WARN(lg, "Metrics scraper has no client certificate",
-                   skiff::log::kv("err", ec.message()));
+                   skiff::log::kv("err", (cert ? key.error() : cert.error()).message()));
     return;
   }
+  agent.client_cert_pem = std::move(*cert);
+  agent.client_key_pem = std::move(*key);
   for (const auto& n : nodes->items) {
     std::string name = api::str(n, {"metadata", "name"});
     std::string host;
     int port = 0;
     if (!agentOf(n, host, port)) continue;
-    auto summary = getSummary(ctx, host, port);
+    agent.connect_host = agent.server_name = host;
+    agent.port = std::to_string(port);
+    auto summary = getSummary(agent);
     if (!summary) {
       SKIFF_LOG_DEBUG(lg, "Scraping node failed", skiff::log::kv("node", name),
                       skiff::log::kv("err", summary.error().message()));

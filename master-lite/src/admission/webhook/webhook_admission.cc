@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <optional>
 
-#include "https_post.h"
 #include "matching.h"
 #include "skiff/common/base64.h"
 #include "skiff/common/http_status.h"

@@ -11,7 +11,7 @@ using api::at;
 using api::str;
 
 struct Endpoint {
-  HttpsTarget target;
+  https::HttpsTarget target;
   std::string url;  // as Go prints it in errors
   std::string path;
 };
@@ -73,12 +73,12 @@ Result<Endpoint> endpointOf(api::Registry& registry, const json& cc, int timeout
 
 }  // namespace
 
-Result<HttpsTarget> resolveService(api::Registry& registry, const std::string& ns,
-                                   const std::string& name, int port) {
+Result<https::HttpsTarget> resolveService(api::Registry& registry, const std::string& ns,
+                                          const std::string& name, int port) {
   auto svc = registry.get(*api::findResource("", "v1", "services"), ns, name);
   if (!svc) return Error(ErrorCode::NotFound, "service \"" + name + "\" not found");
   SKIFF_ASSIGN_OR_RETURN(auto sp, servicePort(*svc, port));
-  HttpsTarget t;
+  https::HttpsTarget t;
   t.server_name = name + "." + ns + ".svc";
   std::string type = str(*svc, {"spec", "type"});
   if (type == "ExternalName") {
@@ -112,8 +112,8 @@ Result<json> callWebhook(api::Registry& registry, const json& spec, const json& 
   std::string target =
       ep->path +
       ep->url.substr(ep->url.find('?') == std::string::npos ? ep->url.size() : ep->url.find('?'));
-  auto reply = httpsRequest(ep->target, "POST", target, review.dump(), "application/json",
-                            std::chrono::seconds(timeout_s));
+  auto reply = https::httpsRequest(ep->target, "POST", target, review.dump(), "application/json",
+                                   std::chrono::seconds(timeout_s));
   if (!reply)
     return Error(reply.error().code(),
                  "failed to call webhook: Post \"" + ep->url + "\": " + reply.error().message());

@@ -9,16 +9,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "https_post.h"
 #include "skiff/master/api/registry.h"
+#include "skiff/master/https/https_request.h"
 
 namespace skiff::master::admission::webhook {
 
 // A Service port -> an endpoint's address and port (the Endpoints object's subset whose port
 // carries the Service port's name), verified as `<name>.<ns>.svc`. Errors as upstream's
 // resolver: `service "x" not found`, `no endpoints available for service "x"`.
-Result<HttpsTarget> resolveService(api::Registry& registry, const std::string& ns,
-                                   const std::string& name, int port);
+Result<https::HttpsTarget> resolveService(api::Registry& registry, const std::string& ns,
+                                          const std::string& name, int port);
 
 // Posts `request` (an AdmissionReview request) to the webhook `spec` and returns its
 // `response`. Errors are the text after `failed calling webhook "<name>": `.

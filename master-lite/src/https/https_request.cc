@@ -1,6 +1,6 @@
-// The deadline-bound HTTPS request of https_post.h: Boost.Beast on a private io_context, run
+// The deadline-bound HTTPS request of https_request.h: Boost.Beast on a private io_context, run
 // for at most the deadline; whatever is still pending then is abandoned with the context.
-#include "https_post.h"
+#include "skiff/master/https/https_request.h"
 
 #include <openssl/ssl.h>
 #include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange
@@ -16,7 +16,7 @@
 #include <boost/beast/ssl.hpp>
 #include <optional>
 
-namespace skiff::master::admission::webhook {
+namespace skiff::master::https {
 namespace {
 
 namespace net = boost::asio;
@@ -113,6 +113,15 @@ Result<HttpsReply> httpsRequest(const HttpsTarget& t, const std::string& method,
   } catch (const boost::system::system_error& e) {
     return Error(ErrorCode::Invalid, "x509: malformed certificate: " + e.code().message());
   }
+  if (!t.client_cert_pem.empty() || !t.client_key_pem.empty()) {
+    try {
+      ctx.use_certificate_chain(net::buffer(t.client_cert_pem));
+      ctx.use_private_key(net::buffer(t.client_key_pem), ssl::context::pem);
+    } catch (const boost::system::system_error& e) {
+      return Error(ErrorCode::Invalid,
+                   "tls: failed to load the client certificate and key: " + e.code().message());
+    }
+  }
   // Declared before the context: on a timeout the context's destructor destroys the pending
   // coroutine, which must not outlive what it refers to.
   Exchange x{t, method, target, body, content_type, body_limit, std::nullopt};
@@ -134,4 +143,4 @@ Result<HttpsReply> httpsRequest(const HttpsTarget& t, const std::string& method,
   return std::move(*x.out);
 }
 
-}  // namespace skiff::master::admission::webhook
+}  // namespace skiff::master::https
