@@ -207,7 +207,8 @@ class Aggregator : public api::ApiAggregator {
     std::string path = "/apis/" + b.group + "/" + b.version;
     auto reply = https::httpsRequest(*target, "GET", path, "", "", std::chrono::seconds(5));
     std::string url = "https://" + target->connect_host + ":" + target->port + path;
-    if (!reply || reply->status != 200) {
+    // Any 2xx passes, as kube-aggregator's availability check; the body only feeds discovery.
+    if (!reply || reply->status < 200 || reply->status >= 300) {
       std::string why = reply ? "bad status from " + url + ": " + std::to_string(reply->status)
                               : "Get \"" + url + "\": " + reply.error().message();
       return {"False", "FailedDiscoveryCheck",
