@@ -1,6 +1,7 @@
 // Authentication of bearer tokens: the static token file and bootstrap tokens.
 #include "skiff/master/api/authenticator.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "skiff/common/base64.h"
@@ -70,8 +71,48 @@ Result<std::map<std::string, TokenEntry>> parseTokenFile(const std::string& text
 }
 
 Result<UserInfo> Authenticator::authenticateToken(const std::string& token) {
+  if (sa_tokens_ && looksLikeJwt(token) && !tokens_.count(token)) {
+    std::vector<std::string> matched;
+    auto u = authenticateServiceAccount(token, {}, matched);
+    if (!u) return unauthorized();  // the reason is not told to the client
+    return u;
+  }
+  return authenticateOther(token);
+}
+
+const std::vector<std::string>& Authenticator::apiAudiences() const {
+  static const std::vector<std::string> kDefault = {serviceaccount::kDefaultIssuer};
+  return sa_tokens_ ? sa_tokens_->apiAudiences() : kDefault;
+}
+
+Authenticator::Review Authenticator::reviewToken(const std::string& token,
+                                                 const std::vector<std::string>& audiences) {
+  Review r;
+  Result<UserInfo> u = unauthorized();
+  if (sa_tokens_ && looksLikeJwt(token) && !tokens_.count(token)) {
+    u = authenticateServiceAccount(token, audiences, r.audiences);
+    if (!u && u.error().message().rfind("token audiences ", 0) == 0) r.error = u.error().message();
+  } else {
+    // Audience-agnostic: valid only where the asked audiences meet the API server's.
+    for (const auto& a : audiences.empty() ? apiAudiences() : audiences) {
+      const auto& api = apiAudiences();
+      if (std::find(api.begin(), api.end(), a) != api.end()) r.audiences.push_back(a);
+    }
+    if (!r.audiences.empty()) u = authenticateOther(token);
+  }
+  if (u) {
+    r.authenticated = true;
+    r.user = std::move(*u);
+  } else {
+    r.audiences.clear();
+    if (!u.error().is(ErrorCode::Unauthorized)) r.error = u.error().message();
+  }
+  return r;
+}
+
+// Static and bootstrap tokens.
+Result<UserInfo> Authenticator::authenticateOther(const std::string& token) {
   if (auto it = tokens_.find(token); it != tokens_.end()) return it->second.user;
-  if (sa_tokens_ && looksLikeJwt(token)) return authenticateServiceAccount(token);
   // Bootstrap token "abcdef.0123456789abcdef" -> secret kube-system/bootstrap-token-abcdef.
   auto dot = token.find('.');
   if (dot != 6 || token.size() != 23) return unauthorized();

@@ -42,12 +42,13 @@ bool looksLikeJwt(const std::string& token) {
   return dots == 2 && token.rfind("eyJ", 0) == 0;
 }
 
-Result<UserInfo> Authenticator::authenticateServiceAccount(const std::string& token) {
+Result<UserInfo> Authenticator::authenticateServiceAccount(
+    const std::string& token, const std::vector<std::string>& audiences,
+    std::vector<std::string>& matched) {
   Clock::time_point now = Clock::now();
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  auto claims = sa_tokens_->validate(token, secs);
-  if (!claims) return unauthorized();
-  const sa::TokenClaims& c = *claims;
+  SKIFF_ASSIGN_OR_RETURN(sa::TokenClaims c, sa_tokens_->validate(token, secs, audiences));
+  matched = c.audiences;
   SKIFF_ASSIGN_OR_RETURN(json account,
                          live(registry_, "serviceaccounts", c.ns, c.service_account, now));
   UserInfo u;

@@ -58,6 +58,26 @@ Result<void> checkTimes(const json& c, std::int64_t now) {
   return ok();
 }
 
+// The audiences of `have` that are also in `want`, in `want`'s order (authenticator.Audiences'
+// Intersect).
+std::vector<std::string> intersect(const std::vector<std::string>& want,
+                                   const std::vector<std::string>& have) {
+  std::vector<std::string> out;
+  for (const auto& a : want) {
+    if (std::find(have.begin(), have.end(), a) != have.end() &&
+        std::find(out.begin(), out.end(), a) == out.end())
+      out.push_back(a);
+  }
+  return out;
+}
+
+// Go's %q of a []string: ["a" "b"].
+std::string goQuoted(const std::vector<std::string>& list) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < list.size(); ++i) out += (i ? " " : "") + json(list[i]).dump();
+  return out + "]";
+}
+
 }  // namespace
 
 TokenIssuer::TokenIssuer(RsaKey key, std::string issuer, std::vector<std::string> api_audiences,
@@ -101,10 +121,29 @@ Result<std::string> TokenIssuer::issueLegacy(const std::string& ns, const Object
   return key_.sign(claims);
 }
 
-Result<TokenClaims> TokenIssuer::validate(std::string_view token, std::int64_t now) const {
+Result<std::vector<std::string>> TokenIssuer::matchAudiences(
+    const std::vector<std::string>& token_audiences,
+    const std::vector<std::string>& requested) const {
+  const std::vector<std::string>& want = requested.empty() ? audiences_ : requested;
+  std::vector<std::string> auds = intersect(want, token_audiences);
+  if (auds.empty()) {
+    return Error(ErrorCode::Unauthorized, "token audiences " + goQuoted(token_audiences) +
+                                              " is invalid for the target audiences " +
+                                              goQuoted(want));
+  }
+  return auds;
+}
+
+Result<TokenClaims> TokenIssuer::validate(std::string_view token, std::int64_t now,
+                                          const std::vector<std::string>& requested) const {
   SKIFF_ASSIGN_OR_RETURN(json c, key_.verify(token));
   std::string iss = strClaim(c, "iss");
-  if (iss == kLegacyIssuer) return legacyClaims(c);
+  if (iss == kLegacyIssuer) {
+    // A legacy token carries no audience: it is valid for the API server's own (jwt.go).
+    SKIFF_ASSIGN_OR_RETURN(TokenClaims t, legacyClaims(c));
+    SKIFF_ASSIGN_OR_RETURN(t.audiences, matchAudiences(audiences_, requested));
+    return t;
+  }
   if (iss != issuer_) return unauthorized("unknown issuer");
   SKIFF_TRY(checkTimes(c, now));
   std::vector<std::string> aud;
@@ -113,10 +152,8 @@ Result<TokenClaims> TokenIssuer::validate(std::string_view token, std::int64_t n
     for (const auto& a : c["aud"])
       if (a.is_string()) aud.push_back(a.get<std::string>());
   }
-  bool shared = std::any_of(aud.begin(), aud.end(), [&](const std::string& a) {
-    return std::find(audiences_.begin(), audiences_.end(), a) != audiences_.end();
-  });
-  if (!shared) return unauthorized("token audiences are invalid for this server");
+  if (aud.empty()) aud = audiences_;
+  SKIFF_ASSIGN_OR_RETURN(std::vector<std::string> matched, matchAudiences(aud, requested));
   const json& k8s = c.contains("kubernetes.io") ? c["kubernetes.io"] : json();
   if (!k8s.is_object()) return unauthorized("no kubernetes.io claims");
   TokenClaims t;
@@ -131,6 +168,7 @@ Result<TokenClaims> TokenIssuer::validate(std::string_view token, std::int64_t n
   t.secret = refOf(k8s, "secret");
   t.node = refOf(k8s, "node");
   t.jti = strClaim(c, "jti");
+  t.audiences = std::move(matched);
   return t;
 }
 

@@ -123,6 +123,53 @@ TEST_F(ServiceAccountTest, WrongAudienceIsUnauthorized) {
   EXPECT_EQ(u.error().message(), "Unauthorized");
 }
 
+// TokenReview's audiences (tokenreview/storage.go, serviceaccount/jwt.go): the token is valid
+// for the asked audiences it carries; none in common is upstream's error, not a bare false.
+TEST_F(ServiceAccountTest, ReviewTellsTheAudiencesTheTokenIsValidFor) {
+  auto r = requestToken({{"audiences", {"vault", "api"}}});
+  ASSERT_TRUE(r) << r.error().message();
+  std::string token = r->object["status"]["token"];
+  auto both = authn_->reviewToken(token, {"api", "other", "vault"});
+  EXPECT_TRUE(both.authenticated);
+  EXPECT_EQ(both.user.name, "system:serviceaccount:default:default");
+  EXPECT_EQ(both.audiences, (std::vector<std::string>{"api", "vault"}));
+  EXPECT_EQ(both.error, "");
+  auto none = authn_->reviewToken(token, {"other"});
+  EXPECT_FALSE(none.authenticated);
+  EXPECT_TRUE(none.audiences.empty());
+  EXPECT_EQ(none.error,
+            "token audiences [\"vault\" \"api\"] is invalid for the target audiences "
+            "[\"other\"]");
+  // No audiences asked: the API server's, which this token was not issued for.
+  auto api = authn_->reviewToken(token, {});
+  EXPECT_FALSE(api.authenticated);
+  EXPECT_EQ(api.error,
+            "token audiences [\"vault\" \"api\"] is invalid for the target audiences "
+            "[\"https://kubernetes.default.svc.cluster.local\"]");
+  auto plain = requestToken(json());
+  ASSERT_TRUE(plain);
+  auto ok = authn_->reviewToken(plain->object["status"]["token"], {});
+  EXPECT_TRUE(ok.authenticated);
+  EXPECT_EQ(ok.audiences,
+            (std::vector<std::string>{"https://kubernetes.default.svc.cluster.local"}));
+}
+
+// A static token knows no audience: it serves the API server's own only (upstream's
+// audience-agnostic wrapper), and another audience is a plain "not authenticated".
+TEST_F(ServiceAccountTest, StaticTokensReviewOnlyForTheApiServersAudiences) {
+  std::map<std::string, TokenEntry> tokens;
+  tokens["static-secret"] = TokenEntry{UserInfo{"alice", {"dev"}}, "1"};
+  Authenticator authn(*reg_, tokens, issuer());
+  auto api = authn.reviewToken("static-secret", {});
+  EXPECT_TRUE(api.authenticated);
+  EXPECT_EQ(api.user.name, "alice");
+  EXPECT_EQ(api.audiences,
+            (std::vector<std::string>{"https://kubernetes.default.svc.cluster.local"}));
+  auto other = authn.reviewToken("static-secret", {"vault"});
+  EXPECT_FALSE(other.authenticated);
+  EXPECT_EQ(other.error, "");
+}
+
 TEST_F(ServiceAccountTest, BoundObjectMustExistWithItsUid) {
   auto pod = createPod(json::object());
   ASSERT_TRUE(pod) << pod.error().message();

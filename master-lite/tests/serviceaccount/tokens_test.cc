@@ -172,6 +172,9 @@ TEST(TokenIssuerTest, OtherAudiencesAndIssuersAreRefused) {
   std::string t = issuer.issueBound(r, kNow)->token;
   EXPECT_EQ(payloadOf(t)["aud"], json({"vault"}));
   EXPECT_FALSE(issuer.validate(t, kNow));
+  auto asked = issuer.validate(t, kNow, {"x", "vault"});  // a TokenReview naming the audience
+  ASSERT_TRUE(asked);
+  EXPECT_EQ(asked->audiences, std::vector<std::string>{"vault"});
   TokenIssuer vault(key1(), kDefaultIssuer, {"vault"});
   EXPECT_TRUE(vault.validate(t, kNow));
   TokenIssuer other(key1(), "https://elsewhere");

@@ -173,16 +173,13 @@ class TokenReviewStrategy : public Strategy {
       return Error(ErrorCode::BadRequest, "token is required for TokenReview in authentication");
     }
     json status = {{"authenticated", false}, {"user", json::object()}};
-    auto user = authn_.authenticateToken(token);
-    if (user) {
+    Authenticator::Review r = authn_.reviewToken(token, strings(spec.value("audiences", json())));
+    if (r.authenticated) {
       status["authenticated"] = true;
-      status["user"] = userInfoJson(*user);
-      std::vector<std::string> auds = strings(spec.value("audiences", json()));
-      if (auds.empty()) auds = {"https://kubernetes.default.svc.cluster.local"};
-      status["audiences"] = auds;
-    } else if (!user.error().is(ErrorCode::Unauthorized)) {
-      status["error"] = user.error().message();
+      status["user"] = userInfoJson(r.user);
+      status["audiences"] = r.audiences;
     }
+    if (!r.error.empty()) status["error"] = r.error;
     obj["status"] = std::move(status);
     return obj;
   }

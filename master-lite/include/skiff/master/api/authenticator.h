@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "skiff/common/result.h"
 #include "skiff/master/api/registry.h"
@@ -40,8 +41,26 @@ class Authenticator {
   // credential-id), as kube-apiserver's ServiceAccount authenticator.
   Result<UserInfo> authenticateToken(const std::string& token);
 
+  // A TokenReview's answer (pkg/registry/authentication/tokenreview): whether the token
+  // authenticates for one of `audiences` (empty: the API server's), as whom, for which of them,
+  // and why not when the reason may be told (an audience mismatch, in upstream's words).
+  // Static and bootstrap tokens are valid for the API server's audiences only, as upstream's
+  // audience-agnostic authenticators.
+  struct Review {
+    bool authenticated = false;
+    UserInfo user;
+    std::vector<std::string> audiences;
+    std::string error;
+  };
+  Review reviewToken(const std::string& token, const std::vector<std::string>& audiences);
+
  private:
-  Result<UserInfo> authenticateServiceAccount(const std::string& token);
+  // `audiences` as reviewToken's; fills `matched`; the error's message says why (for reviews).
+  Result<UserInfo> authenticateServiceAccount(const std::string& token,
+                                              const std::vector<std::string>& audiences,
+                                              std::vector<std::string>& matched);
+  Result<UserInfo> authenticateOther(const std::string& token);
+  const std::vector<std::string>& apiAudiences() const;
 
   Registry& registry_;
   std::map<std::string, TokenEntry> tokens_;

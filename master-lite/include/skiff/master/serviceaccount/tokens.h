@@ -57,6 +57,8 @@ struct TokenClaims {
   ObjectRef service_account;
   std::optional<ObjectRef> pod, secret, node;
   std::string jti;
+  // The requested audiences the token is valid for (never empty for a valid token).
+  std::vector<std::string> audiences;
 };
 
 class TokenIssuer {
@@ -75,9 +77,16 @@ class TokenIssuer {
                                   const std::string& secret_name) const;
 
   // The claims of a token this issuer signed: signature, issuer, exp/nbf at `now` (with
-  // kLeewaySeconds), an audience shared with apiAudiences() (bound tokens), the claims'
-  // shape. Every failure is Unauthorized; its message is for logs only.
-  Result<TokenClaims> validate(std::string_view token, std::int64_t now) const;
+  // kLeewaySeconds), an audience shared with `requested` (empty: apiAudiences(); a legacy token
+  // counts as issued for apiAudiences(), as upstream), the claims' shape. Every failure is
+  // Unauthorized; its message is for logs and TokenReview only (an audience mismatch reads as
+  // upstream's: `token audiences ["a"] is invalid for the target audiences ["b"]`).
+  Result<TokenClaims> validate(std::string_view token, std::int64_t now,
+                               const std::vector<std::string>& requested = {}) const;
+  // The audiences of `requested` (empty: apiAudiences()) that `token_audiences` holds, or the
+  // audience mismatch error.
+  Result<std::vector<std::string>> matchAudiences(const std::vector<std::string>& token_audiences,
+                                                  const std::vector<std::string>& requested) const;
 
   // /.well-known/openid-configuration; `jwks_uri` is where /openid/v1/jwks is reachable.
   nlohmann::json openidConfiguration(const std::string& jwks_uri) const;
