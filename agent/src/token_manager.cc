@@ -1,9 +1,19 @@
 #include "skiff/agent/token_manager.h"
 
+#include <random>
+
 namespace skiff::agent {
 namespace {
 
 constexpr auto kMaxTtl = std::chrono::hours(24);
+
+// Whole seconds in [0, kMaxRefreshJitter], as the kubelet's rand.Float64()*maxJitter.
+std::chrono::seconds refreshJitter() {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  std::uniform_int_distribution<int> d(
+      0, static_cast<int>(ServiceAccountTokenManager::kMaxRefreshJitter.count()));
+  return std::chrono::seconds(d(rng));
+}
 
 }  // namespace
 
@@ -14,10 +24,11 @@ ServiceAccountTokenManager::ServiceAccountTokenManager(Fetch fetch, Clock clock)
 
 bool ServiceAccountTokenManager::requiresRefresh(const IssuedServiceAccountToken& t,
                                                  std::int64_t expiration_seconds,
-                                                 std::chrono::system_clock::time_point now) {
+                                                 std::chrono::system_clock::time_point now,
+                                                 std::chrono::seconds jitter) {
   auto iat = t.expiration - std::chrono::seconds(expiration_seconds);
   if (now >= iat + kMaxTtl) return true;
-  return now >= t.expiration - std::chrono::seconds(expiration_seconds * 20 / 100);
+  return now >= t.expiration - std::chrono::seconds(expiration_seconds * 20 / 100) - jitter;
 }
 
 Result<std::string> ServiceAccountTokenManager::getServiceAccountToken(const TokenRequestSpec& s) {
@@ -30,7 +41,8 @@ Result<std::string> ServiceAccountTokenManager::getServiceAccountToken(const Tok
       it = now > it->second.expiration ? cache_.erase(it) : std::next(it);
     }
     auto it = cache_.find(key);
-    if (it != cache_.end() && !requiresRefresh(it->second, s.expiration_seconds, now))
+    if (it != cache_.end() &&
+        !requiresRefresh(it->second, s.expiration_seconds, now, refreshJitter()))
       return it->second.token;
   }
   auto fresh = fetch_(s);

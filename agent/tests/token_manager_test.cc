@@ -43,11 +43,11 @@ TEST(ServiceAccountTokenManagerTest, ServesTheCachedTokenUntilEightyPercentOfIts
   auto m = f.manager();
   EXPECT_EQ(*m.getServiceAccountToken(podSpec(600)), "tok-1");
   EXPECT_EQ(f.last.pod_uid, "uid-1");
-  f.now += 479s;
+  f.now += 469s;  // before 80 % less the largest jitter
   EXPECT_EQ(*m.getServiceAccountToken(podSpec(600)), "tok-1");
-  f.now += 1s;  // 480 s = 80 % of 600
+  f.now += 11s;  // 480 s = 80 % of 600
   EXPECT_EQ(*m.getServiceAccountToken(podSpec(600)), "tok-2");
-  f.now += 479s;
+  f.now += 469s;
   EXPECT_EQ(*m.getServiceAccountToken(podSpec(600)), "tok-2");
   EXPECT_EQ(f.issued, 2);
 }
@@ -68,6 +68,9 @@ TEST(ServiceAccountTokenManagerTest, RequiresRefreshBoundaries) {
   IssuedServiceAccountToken t{"x", t0 + 3607s};
   EXPECT_FALSE(ServiceAccountTokenManager::requiresRefresh(t, 3607, t0 + 2885s));
   EXPECT_TRUE(ServiceAccountTokenManager::requiresRefresh(t, 3607, t0 + 2886s));
+  // A jitter moves the refresh earlier by that much.
+  EXPECT_TRUE(ServiceAccountTokenManager::requiresRefresh(t, 3607, t0 + 2876s, 10s));
+  EXPECT_FALSE(ServiceAccountTokenManager::requiresRefresh(t, 3607, t0 + 2875s, 10s));
 }
 
 TEST(ServiceAccountTokenManagerTest, KeysSeparatePodsAudiencesAndLifetimes) {

@@ -48,9 +48,13 @@ class ServiceAccountTokenManager {
   Result<std::string> getServiceAccountToken(const TokenRequestSpec& spec);
   // Drops every token of the pod (its volumes were torn down).
   void deleteServiceAccountTokens(const std::string& pod_uid);
-  // Whether `t`, requested for `expiration_seconds`, needs a refresh at `now`.
+  // Whether `t`, requested for `expiration_seconds`, needs a refresh at `now`: older than 24 h,
+  // or within 20 % of its life plus `jitter` of expiring (the kubelet picks a jitter of up to
+  // kMaxRefreshJitter per check, so many pods' tokens do not renew in the same second).
   static bool requiresRefresh(const IssuedServiceAccountToken& t, std::int64_t expiration_seconds,
-                              std::chrono::system_clock::time_point now);
+                              std::chrono::system_clock::time_point now,
+                              std::chrono::seconds jitter = std::chrono::seconds(0));
+  static constexpr std::chrono::seconds kMaxRefreshJitter{10};
   std::size_t sizeForTest() const;
 
  private:
