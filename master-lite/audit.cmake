@@ -12,6 +12,7 @@ if(SKIFF_BUILD_TESTS)
   skiff_gtest(NAME skiff_master_audit_tests PREFIX master.audit LABEL unit
     SOURCES tests/audit/policy_test.cc tests/audit/event_test.cc tests/audit/log_writer_test.cc
             tests/audit/auditor_test.cc tests/audit/handler_audit_test.cc
+            tests/audit/in_process_audit_test.cc
     LIBS skiff_master_audit skiff_master_pod_security)
   target_include_directories(skiff_master_audit_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR}/testing/include)
 endif()

@@ -205,7 +205,7 @@ class ApiServerImpl : public ApiServer {
  public:
   ApiClient& client() override { return *client_; }
   std::unique_ptr<ApiClient> clientFor(const std::string& identity) override {
-    return api::newInProcessClient(*registry_, api::componentIdentity(identity));
+    return api::newInProcessClient(*registry_, api::componentIdentity(identity), auditor_.get());
   }
   int port() const override { return server_->port(); }
   const std::string& advertiseAddress() const override { return advertise_; }
@@ -270,7 +270,7 @@ class ApiServerImpl : public ApiServer {
     // CustomResourceDefinitions: names, Established, serving and cleanup (apiextensions).
     crds_ = apiextensions::startCrdController(*registry_);
     SKIFF_ASSIGN_OR_RETURN(auditor_, setUpAdmissionAndAudit(o, *registry_));
-    client_ = api::newInProcessClient(*registry_);
+    client_ = api::newInProcessClient(*registry_, api::apiServerIdentity(), auditor_.get());
     // metrics.k8s.io from the agents' /stats/summary (kubectl top, the HPA controller).
     scraper_ = std::make_unique<metrics::Scraper>(
         *client_, metrics::ScraperOptions{pki_.kubelet_client_cert, pki_.kubelet_client_key});

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <thread>
 
+#include "in_process_audit.h"
 #include "skiff/master/api/authorizer.h"
 #include "skiff/master/api/registry.h"
 
@@ -34,8 +35,9 @@ Selection selectionOf(const ListOptions& o) {
 // Delivers a WatchQueue's events to a handler on its own thread.
 class ThreadWatch : public Watch {
  public:
-  ThreadWatch(WatchQueuePtr q, WatchHandler handler)
-      : q_(std::move(q)), handler_(std::move(handler)) {
+  // `audited` (may be null) is the watch's audit record, completed when the watch stops.
+  ThreadWatch(WatchQueuePtr q, WatchHandler handler, std::unique_ptr<ResponseStream> audited)
+      : q_(std::move(q)), handler_(std::move(handler)), audited_(std::move(audited)) {
     q_->setNotify([this] {
       std::lock_guard l(mu_);
       signalled_ = true;
@@ -56,6 +58,7 @@ class ThreadWatch : public Watch {
       cv_.notify_one();
     }
     q_->stop();
+    audited_.reset();
     if (thread_.joinable()) {
       if (std::this_thread::get_id() == thread_.get_id()) {
         thread_.detach();  // stop() from inside the handler: the loop exits after it returns
@@ -109,6 +112,7 @@ class ThreadWatch : public Watch {
 
   WatchQueuePtr q_;
   WatchHandler handler_;
+  std::unique_ptr<ResponseStream> audited_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool signalled_ = false;
@@ -118,7 +122,8 @@ class ThreadWatch : public Watch {
 
 class InProcessClient : public ApiClient {
  public:
-  InProcessClient(Registry& reg, InProcessIdentity who) : reg_(reg) {
+  InProcessClient(Registry& reg, InProcessIdentity who, RequestAuditor* auditor)
+      : reg_(reg), audit_(auditor, who.user, inProcessUserAgent(who)) {
     opts_.user = std::move(who.user);
     opts_.field_manager = std::move(who.field_manager);
   }
@@ -133,16 +138,18 @@ class InProcessClient : public ApiClient {
     }
     const ResourceInfo* ri = lookup(base);
     if (!ri) return unknown(base);
-    SKIFF_TRY(allowed("get", ri, subresource, ns, name));
-    return reg_.get(*ri, ns, name, subresource);
+    return call({"get", *ri, subresource, ns, name}, nullptr,
+                [&](const WriteOptions&, bool&) { return reg_.get(*ri, ns, name, subresource); });
   }
 
   Result<ObjectList> list(const GroupVersionResource& r, const std::string& ns,
                           const ListOptions& o) override {
     const ResourceInfo* ri = lookup(r);
     if (!ri) return unknown(r);
-    SKIFF_TRY(allowed("list", ri, "", ns, ""));
-    SKIFF_ASSIGN_OR_RETURN(json l, reg_.list(*ri, ns, selectionOf(o)));
+    SKIFF_ASSIGN_OR_RETURN(
+        json l, call({"list", *ri, "", ns, ""}, nullptr, [&](const WriteOptions&, bool&) {
+          return reg_.list(*ri, ns, selectionOf(o));
+        }));
     ObjectList out;
     out.resource_version = l["metadata"].value("resourceVersion", "");
     out.continue_token = l["metadata"].value("continue", "");
@@ -154,9 +161,12 @@ class InProcessClient : public ApiClient {
                       const std::string& subresource, const std::string& name) override {
     const ResourceInfo* ri = lookup(r);
     if (!ri) return unknown(r);
-    SKIFF_TRY(allowed("create", ri, subresource, ns, subresource.empty() ? "" : name));
-    SKIFF_ASSIGN_OR_RETURN(WriteResult res, reg_.create(*ri, ns, obj, opts_, subresource, name));
-    return std::move(res.object);
+    Target t{"create", *ri, subresource, ns, subresource.empty() ? "" : name};
+    return call(t, &obj, [&](const WriteOptions& o, bool& created) -> Result<json> {
+      SKIFF_ASSIGN_OR_RETURN(WriteResult res, reg_.create(*ri, ns, obj, o, subresource, name));
+      created = res.created;
+      return std::move(res.object);
+    });
   }
 
   Result<json> update(const GroupVersionResource& r, const std::string& ns, const json& obj,
@@ -166,61 +176,101 @@ class InProcessClient : public ApiClient {
     std::string name =
         obj.is_object() ? obj.value("/metadata/name"_json_pointer, std::string()) : "";
     if (name.empty()) return Error(ErrorCode::BadRequest, "update: metadata.name is required");
-    SKIFF_TRY(allowed("update", ri, subresource, ns, name));
-    SKIFF_ASSIGN_OR_RETURN(WriteResult res, reg_.update(*ri, ns, name, obj, opts_, subresource));
-    return std::move(res.object);
+    return call({"update", *ri, subresource, ns, name}, &obj,
+                [&](const WriteOptions& o, bool&) -> Result<json> {
+                  SKIFF_ASSIGN_OR_RETURN(WriteResult res,
+                                         reg_.update(*ri, ns, name, obj, o, subresource));
+                  return std::move(res.object);
+                });
   }
 
   Result<json> patch(const GroupVersionResource& r, const std::string& ns, const std::string& name,
                      PatchType type, const json& p, const std::string& subresource) override {
     const ResourceInfo* ri = lookup(r);
     if (!ri) return unknown(r);
-    SKIFF_TRY(allowed("patch", ri, subresource, ns, name));
     PatchKind k = type == PatchType::Json    ? PatchKind::Json
                   : type == PatchType::Merge ? PatchKind::Merge
                                              : PatchKind::Strategic;
-    SKIFF_ASSIGN_OR_RETURN(WriteResult res, reg_.patch(*ri, ns, name, k, p, opts_, subresource));
-    return std::move(res.object);
+    return call({"patch", *ri, subresource, ns, name}, &p,
+                [&](const WriteOptions& o, bool&) -> Result<json> {
+                  SKIFF_ASSIGN_OR_RETURN(WriteResult res,
+                                         reg_.patch(*ri, ns, name, k, p, o, subresource));
+                  return std::move(res.object);
+                });
   }
 
   Result<json> remove(const GroupVersionResource& r, const std::string& ns, const std::string& name,
                       const DeleteOptions& del) override {
     const ResourceInfo* ri = lookup(r);
     if (!ri) return unknown(r);
-    SKIFF_TRY(allowed("delete", ri, "", ns, name));
-    SKIFF_ASSIGN_OR_RETURN(WriteResult res, reg_.remove(*ri, ns, name, del, opts_));
-    return std::move(res.object);
+    return call({"delete", *ri, "", ns, name}, nullptr,
+                [&](const WriteOptions& o, bool&) -> Result<json> {
+                  SKIFF_ASSIGN_OR_RETURN(WriteResult res, reg_.remove(*ri, ns, name, del, o));
+                  return std::move(res.object);
+                });
   }
 
   Result<WatchPtr> watch(const GroupVersionResource& r, const std::string& ns, const ListOptions& o,
                          WatchHandler handler) override {
     const ResourceInfo* ri = lookup(r);
     if (!ri) return unknown(r);
-    SKIFF_TRY(allowed("watch", ri, "", ns, ""));
+    auto audit = audit_.begin("watch", *ri, "", ns, "", nullptr, "watch=true");
+    auto az = allowed({"watch", *ri, "", ns, ""});
+    InProcessAudit::decided(audit, az);
     Selection s = selectionOf(o);
     // ""/"0" mean "from now" for this interface (the caller lists first).
     if (s.resource_version.empty() || s.resource_version == "0") {
       s.resource_version = std::to_string(reg_.store().currentRevision());
     }
-    SKIFF_ASSIGN_OR_RETURN(WatchQueuePtr q, reg_.watch(*ri, ns, s));
-    return WatchPtr(std::make_unique<ThreadWatch>(std::move(q), std::move(handler)));
+    auto q = az ? reg_.watch(*ri, ns, s) : Result<WatchQueuePtr>(az.error());
+    if (!q) {
+      InProcessAudit::finish(audit, q.error());
+      return std::move(q).error();
+    }
+    return WatchPtr(std::make_unique<ThreadWatch>(std::move(*q), std::move(handler),
+                                                  InProcessAudit::finishWatch(audit)));
   }
 
  private:
+  // What a call acts on, as the authorizer and the audit log see it.
+  struct Target {
+    const char* verb;
+    const ResourceInfo& ri;
+    std::string subresource, ns, name;
+  };
+
   // The authorizer chain's decision for this call, as the handler asks it for an HTTP request.
-  Result<void> allowed(const char* verb, const ResourceInfo* ri, const std::string& subresource,
-                       const std::string& ns, const std::string& name) {
+  Result<void> allowed(const Target& t) {
     RequestAttributes a;
-    a.verb = verb;
-    a.resource = ri;
-    a.subresource = subresource;
-    a.ns = ri->namespaced ? ns : "";
-    a.name = name;
+    a.verb = t.verb;
+    a.resource = &t.ri;
+    a.subresource = t.subresource;
+    a.ns = t.ri.namespaced ? t.ns : "";
+    a.name = t.name;
     return authorize(reg_, opts_.user, a);
+  }
+
+  // Authorizes, runs and audits one call (the audit log's record of the request it stands for).
+  template <typename Run>
+  Result<json> call(const Target& t, const json* body, Run run) {
+    auto audit = audit_.begin(t.verb, t.ri, t.subresource, t.ns, t.name, body);
+    auto az = allowed(t);
+    InProcessAudit::decided(audit, az);
+    if (!az) {
+      InProcessAudit::finish(audit, az.error());
+      return std::move(az).error();
+    }
+    WriteOptions o = opts_;
+    if (audit) o.notes = &audit->info.notes;
+    bool created = false;
+    Result<json> res = run(o, created);
+    InProcessAudit::finish(audit, res, created);
+    return res;
   }
 
   Registry& reg_;
   WriteOptions opts_;
+  InProcessAudit audit_;
 };
 
 }  // namespace
@@ -238,8 +288,9 @@ InProcessIdentity componentIdentity(const std::string& component) {
       "kube-controller-manager"};
 }
 
-std::unique_ptr<ApiClient> newInProcessClient(Registry& registry, InProcessIdentity identity) {
-  return std::make_unique<InProcessClient>(registry, std::move(identity));
+std::unique_ptr<ApiClient> newInProcessClient(Registry& registry, InProcessIdentity identity,
+                                              RequestAuditor* auditor) {
+  return std::make_unique<InProcessClient>(registry, std::move(identity), auditor);
 }
 
 std::unique_ptr<ApiClient> newInProcessClient(Registry& registry) {

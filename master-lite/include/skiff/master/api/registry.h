@@ -269,6 +269,8 @@ class Registry {
 std::string encodeWatchLine(const WatchQueue::Item& item);
 
 // Who an in-process client acts as, and the field manager its writes record.
+class RequestAuditor;  // handler.h
+
 struct InProcessIdentity {
   UserInfo user;
   std::string field_manager;
@@ -286,7 +288,9 @@ InProcessIdentity apiServerIdentity();
 InProcessIdentity componentIdentity(const std::string& component);
 // The in-process ApiClient over a Registry acting as `identity`: every call is authorized
 // through the --authorization-mode chain first (Forbidden with upstream's text on refusal).
-std::unique_ptr<ApiClient> newInProcessClient(Registry& registry, InProcessIdentity identity);
+// `auditor` (not owned, may be null): each call is audited as the HTTP request it stands for.
+std::unique_ptr<ApiClient> newInProcessClient(Registry& registry, InProcessIdentity identity,
+                                              RequestAuditor* auditor = nullptr);
 // The same acting as apiServerIdentity().
 std::unique_ptr<ApiClient> newInProcessClient(Registry& registry);
 

@@ -1,0 +1,110 @@
+// In-process calls in the audit log, as kube-apiserver records the requests of
+// kube-controller-manager and its own loopback client: a controller's create, a refused call
+// (403, decision forbid) and a watch (ResponseStarted, then ResponseComplete when it stops).
+#include <gtest/gtest.h>
+
+#include <mutex>
+
+#include "skiff/master/api/handler.h"
+#include "skiff/master/audit/auditor.h"
+#include "skiff/master/testing/registry_fixture.h"
+
+namespace skiff::master::audit {
+namespace {
+
+using json = nlohmann::json;
+
+class InProcessAuditTest : public ::skiff::master::testing::RegistryFixture {
+ protected:
+  void SetUp() override {
+    RegistryFixture::SetUp();
+    if (HasFatalFailure()) return;
+    auto p = parsePolicy(json::parse(
+        R"({"apiVersion":"audit.k8s.io/v1","kind":"Policy","omitStages":["RequestReceived"],
+            "rules":[{"level":"Request","resources":[{"resources":["configmaps"]}]},
+                     {"level":"None"}]})"));
+    ASSERT_TRUE(p);
+    auditor_ = std::make_unique<Auditor>(
+        *p,
+        [this](const std::string& line) -> Result<void> {
+          std::lock_guard<std::mutex> lk(mu_);
+          lines_.push_back(json::parse(line));
+          return ok();
+        },
+        100, nullptr);
+  }
+  void TearDown() override {
+    auditor_.reset();
+    tmp_.reset();
+  }
+  std::vector<json> events() {
+    auditor_->flush();
+    std::lock_guard<std::mutex> lk(mu_);
+    return lines_;
+  }
+  std::unique_ptr<Auditor> auditor_;
+  std::mutex mu_;
+  std::vector<json> lines_;
+};
+
+const GroupVersionResource kConfigMaps{"", "v1", "configmaps"};
+
+TEST_F(InProcessAuditTest, AControllersCallIsAuditedAsItsRequest) {
+  auto client = api::newInProcessClient(*reg_, api::apiServerIdentity(), auditor_.get());
+  json cm = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "a"}}}};
+  ASSERT_TRUE(client->create(kConfigMaps, "default", cm));
+  ASSERT_TRUE(client->get(kConfigMaps, "default", "a"));
+  auto ev = events();
+  ASSERT_EQ(ev.size(), 2u);
+  const json& c = ev[0];
+  EXPECT_EQ(c["stage"], "ResponseComplete");
+  EXPECT_EQ(c["level"], "Request");
+  EXPECT_EQ(c["verb"], "create");
+  EXPECT_EQ(c["requestURI"], "/api/v1/namespaces/default/configmaps");
+  EXPECT_EQ(c["user"]["username"], "system:apiserver");
+  EXPECT_EQ(c["sourceIPs"], json({"127.0.0.1"}));
+  EXPECT_EQ(c["userAgent"].get<std::string>().rfind("kube-apiserver/v1.", 0), 0u);
+  EXPECT_EQ(c["objectRef"]["name"], "a");
+  EXPECT_EQ(c["responseStatus"]["code"], 201);
+  EXPECT_EQ(c["requestObject"]["metadata"]["name"], "a");
+  EXPECT_EQ(c["annotations"]["authorization.k8s.io/decision"], "allow");
+  EXPECT_EQ(ev[1]["verb"], "get");
+  EXPECT_EQ(ev[1]["requestURI"], "/api/v1/namespaces/default/configmaps/a");
+  EXPECT_EQ(ev[1]["responseStatus"]["code"], 200);
+  EXPECT_NE(c["auditID"], ev[1]["auditID"]);
+}
+
+TEST_F(InProcessAuditTest, ARefusedCallIsAuditedAs403) {
+  // A controller identity with no role for ConfigMaps in kube-public.
+  auto client = api::newInProcessClient(*reg_, api::componentIdentity("ttl-controller"),
+                                        auditor_.get());
+  json cm = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "b"}}}};
+  auto r = client->create(kConfigMaps, "kube-public", cm);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(ErrorCode::Forbidden)) << r.error().message();
+  auto ev = events();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0]["user"]["username"], "system:serviceaccount:kube-system:ttl-controller");
+  EXPECT_NE(ev[0]["userAgent"].get<std::string>().find("/ttl-controller"), std::string::npos);
+  EXPECT_EQ(ev[0]["responseStatus"]["code"], 403);
+  EXPECT_EQ(ev[0]["annotations"]["authorization.k8s.io/decision"], "forbid");
+}
+
+TEST_F(InProcessAuditTest, AWatchEndsItsRecordWhenItStops) {
+  auto client = api::newInProcessClient(*reg_, api::apiServerIdentity(), auditor_.get());
+  auto w = client->watch(kConfigMaps, "default", {}, [](const WatchEvent&) {});
+  ASSERT_TRUE(w);
+  auto started = events();
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_EQ(started[0]["stage"], "ResponseStarted");
+  EXPECT_EQ(started[0]["verb"], "watch");
+  EXPECT_EQ(started[0]["requestURI"], "/api/v1/namespaces/default/configmaps?watch=true");
+  (*w)->stop();
+  auto all = events();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1]["stage"], "ResponseComplete");
+  EXPECT_EQ(all[1]["auditID"], started[0]["auditID"]);
+}
+
+}  // namespace
+}  // namespace skiff::master::audit
