@@ -41,6 +41,7 @@
 #include "skiff/agent/resources.h"
 #include "skiff/agent/runner.h"
 #include "skiff/agent/static_pods.h"
+#include "skiff/agent/stats_summary.h"
 #include "skiff/agent/tls_util.h"
 #include "skiff/agent/volumes.h"
 #include "skiff/common/file.h"
@@ -284,79 +285,8 @@ class ApiSource final : public KubeletApiSource {
            std::to_string(rss_pages * ::sysconf(_SC_PAGESIZE)) + "\n";
     return out;
   }
-  json statsSummary() override {
-    std::string now = rfc3339Now();
-    json pods = json::array();
-    std::map<std::string, ContainerStats> stats;
-    auto st = r_.listContainerStats();
-    if (st) {
-      for (const auto& c : *st) stats[c.id] = c;
-    }
-    auto containers = r_.listContainers();
-    std::map<std::string, json> by_pod;
-    if (containers) {
-      for (const auto& c : *containers) {
-        if (c.state != ContainerState::Running) continue;
-        auto uid = c.labels.count(kLabelPodUid) ? c.labels.at(kLabelPodUid) : "";
-        json& p = by_pod[uid];
-        if (p.is_null()) {
-          p = {{"podRef",
-                {{"name", c.labels.count(kLabelPodName) ? c.labels.at(kLabelPodName) : ""},
-                 {"namespace",
-                  c.labels.count(kLabelPodNamespace) ? c.labels.at(kLabelPodNamespace) : ""},
-                 {"uid", uid}}},
-               {"startTime", rfc3339FromNs(c.started_at_ns)},
-               {"containers", json::array()}};
-        }
-        const ContainerStats& cs = stats[c.id];
-        p["containers"].push_back(
-            {{"name", c.name},
-             {"startTime", rfc3339FromNs(c.started_at_ns)},
-             {"cpu", {{"time", now}, {"usageCoreNanoSeconds", cs.cpu_usage_core_nano_seconds}}},
-             {"memory",
-              {{"time", now},
-               {"workingSetBytes", cs.memory_working_set_bytes},
-               {"usageBytes", cs.memory_usage_bytes}}}});
-      }
-    }
-    for (auto& [_, p] : by_pod) pods.push_back(p);
-    json node = {{"nodeName", node_}, {"startTime", now}};
-    auto usage = readNodeUsage("/");
-    if (usage) {
-      node["memory"] = {{"time", now}, {"availableBytes", usage->memory_available}};
-      if (usage->memory_capacity > 0 && usage->memory_available >= 0) {
-        // The node's working set as the metrics API reports it: what is not available.
-        std::int64_t ws = usage->memory_capacity - usage->memory_available;
-        node["memory"]["workingSetBytes"] = ws;
-        node["memory"]["usageBytes"] = ws;
-      }
-      node["fs"] = {{"time", now},
-                    {"availableBytes", usage->nodefs_available},
-                    {"capacityBytes", usage->nodefs_capacity},
-                    {"inodesFree", usage->nodefs_inodes_free},
-                    {"inodes", usage->nodefs_inodes}};
-    }
-    if (std::uint64_t cpu = nodeCpuUsageNanos()) {
-      node["cpu"] = {{"time", now}, {"usageCoreNanoSeconds", cpu}};
-    }
-    return {{"node", node}, {"pods", pods}};
-  }
-
-  // Cumulative busy CPU time of the node (every state of /proc/stat's "cpu" line but idle and
-  // iowait), in core-nanoseconds: the counter the metrics API turns into a rate.
-  static std::uint64_t nodeCpuUsageNanos() {
-    auto stat = readFile("/proc/stat", 4096);
-    if (!stat) return 0;
-    unsigned long long user = 0, nice = 0, sys = 0, idle = 0, iowait = 0, irq = 0, softirq = 0,
-                       steal = 0;
-    if (std::sscanf(stat->c_str(), "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice,
-                    &sys, &idle, &iowait, &irq, &softirq, &steal) < 4)
-      return 0;
-    long hz = ::sysconf(_SC_CLK_TCK);
-    if (hz <= 0) return 0;
-    unsigned long long busy = user + nice + sys + irq + softirq + steal;
-    return static_cast<std::uint64_t>(busy) * (1000000000ULL / static_cast<unsigned long long>(hz));
-  }
+  json statsSummary() override { return statsSummaryJson(collectStats(r_, node_)); }
+  std::string resourceMetrics() override { return resourceMetricsText(collectStats(r_, node_)); }
 
  private:
   Kubelet& k_;

@@ -203,6 +203,11 @@ class Server final : public KubeletServer {
           *stream, reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", src_.metrics()));
       co_return kKeep;
     }
+    if (segs.size() == 2 && segs[0] == "metrics" && segs[1] == "resource") {
+      co_await sendReply(*stream, reply(req, 200, "text/plain; version=0.0.4; charset=utf-8",
+                                        src_.resourceMetrics()));
+      co_return kKeep;
+    }
     if (segs.size() == 2 && segs[0] == "stats" && segs[1] == "summary") {
       co_await sendReply(*stream, reply(req, 200, "application/json", src_.statsSummary().dump()));
       co_return kKeep;

@@ -328,6 +328,38 @@ std::string podConstraints(const json& pod, const std::vector<std::string>& requ
   return "must specify " + out;
 }
 
+bool handlesUpdate(const std::string& group, const std::string& resource) {
+  return group.empty() && (resource == "services" || resource == "persistentvolumeclaims");
+}
+
+ResourceList requestDelta(const std::string& group, const std::string& resource, const json& obj,
+                          const json* old) {
+  ResourceList delta = usageOf(group, resource, obj);
+  const json& rv = old ? field(*old, {"metadata", "resourceVersion"}) : json();
+  if (old && rv.is_string() && !rv.get<std::string>().empty()) {
+    // quota.SubtractWithNonNegativeResult: a shrink or a removal charges nothing.
+    ResourceList prev = usageOf(group, resource, *old);
+    for (auto& [k, v] : delta) {
+      auto it = prev.find(k);
+      if (it == prev.end()) continue;
+      if (auto d = v.sub(it->second)) v = *d;
+    }
+  }
+  ResourceList out;  // quota.RemoveZeros, and negative results as zero
+  for (const auto& [k, v] : delta) {
+    if (v.sign() > 0) out[k] = v;
+  }
+  return out;
+}
+
+std::vector<std::string> negative(const ResourceList& list) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : list) {
+    if (v.sign() < 0) out.push_back(k);
+  }
+  return out;
+}
+
 Charge charge(const std::string& quota_name, const json& quota, const ResourceList& delta) {
   ResourceList hard = parseList(field(quota, {"status", "hard"}));
   ResourceList used = parseList(field(quota, {"status", "used"}));

@@ -99,5 +99,84 @@ TEST(QuotaTracks, MatchingResources) {
             (std::vector<std::string>{"secrets", "count/secrets"}));
 }
 
+json service(const std::string& type, int ports, const std::string& rv = "7") {
+  json p = json::array();
+  for (int i = 0; i < ports; ++i) p.push_back({{"port", 80 + i}});
+  return {{"metadata", {{"name", "s"}, {"resourceVersion", rv}}},
+          {"spec", {{"type", type}, {"ports", p}}}};
+}
+
+json claim(const std::string& size, const std::string& rv = "7") {
+  return {{"metadata", {{"name", "data"}, {"resourceVersion", rv}}},
+          {"spec", {{"resources", {{"requests", {{"storage", size}}}}}}}};
+}
+
+TEST(QuotaUpdate, OnlyServicesAndClaimsAreChargedOnUpdate) {
+  EXPECT_TRUE(handlesUpdate("", "services"));
+  EXPECT_TRUE(handlesUpdate("", "persistentvolumeclaims"));
+  EXPECT_FALSE(handlesUpdate("", "pods"));
+  EXPECT_FALSE(handlesUpdate("", "configmaps"));
+  EXPECT_FALSE(handlesUpdate("apps", "deployments"));
+}
+
+TEST(QuotaUpdate, ServiceTypeChangeChargesTheDelta) {
+  json old = service("ClusterIP", 2);
+  EXPECT_EQ(prettyPrint(requestDelta("", "services", service("NodePort", 2), &old)),
+            "services.nodeports=2");
+  EXPECT_EQ(prettyPrint(requestDelta("", "services", service("LoadBalancer", 2), &old)),
+            "services.loadbalancers=1,services.nodeports=2");
+  // Nothing changes, or usage shrinks: nothing to charge.
+  EXPECT_TRUE(requestDelta("", "services", service("ClusterIP", 2), &old).empty());
+  json np = service("NodePort", 3);
+  EXPECT_TRUE(requestDelta("", "services", service("ClusterIP", 3), &np).empty());
+  // One port more on a NodePort Service: one node port more.
+  EXPECT_EQ(prettyPrint(requestDelta("", "services", service("NodePort", 4), &np)),
+            "services.nodeports=1");
+  // An old object without a resourceVersion (create on update) is billed in full.
+  json unstored = service("ClusterIP", 2, "");
+  EXPECT_EQ(prettyPrint(requestDelta("", "services", service("NodePort", 2), &unstored)),
+            "count/services=1,services=1,services.nodeports=2");
+}
+
+TEST(QuotaUpdate, ServiceTurnedNodePortRefusedWithUpstreamMessage) {
+  json q = quotaWith({{"services", "10"}, {"services.nodeports", "2"}},
+                     {{"services", "3"}, {"services.nodeports", "1"}});
+  json old = service("ClusterIP", 2);
+  Charge c = charge("q", q, requestDelta("", "services", service("NodePort", 2), &old));
+  EXPECT_EQ(c.error,
+            "exceeded quota: q, requested: services.nodeports=2, used: services.nodeports=1, "
+            "limited: services.nodeports=2");
+}
+
+TEST(QuotaUpdate, GrownClaimChargesTheIncrease) {
+  json old = claim("1Gi");
+  auto delta = requestDelta("", "persistentvolumeclaims", claim("3Gi"), &old);
+  EXPECT_EQ(prettyPrint(delta), "requests.storage=2Gi");
+  json q = quotaWith({{"requests.storage", "5Gi"}, {"persistentvolumeclaims", "5"}},
+                     {{"requests.storage", "4Gi"}, {"persistentvolumeclaims", "2"}});
+  Charge c = charge("q", q, delta);
+  EXPECT_EQ(c.error,
+            "exceeded quota: q, requested: requests.storage=2Gi, used: requests.storage=4Gi, "
+            "limited: requests.storage=5Gi");
+  json roomy = quotaWith({{"requests.storage", "10Gi"}}, {{"requests.storage", "4Gi"}});
+  Charge ok = charge("q", roomy, delta);
+  EXPECT_EQ(ok.error, "");
+  EXPECT_EQ(prettyPrint(ok.used), "requests.storage=6Gi");
+}
+
+TEST(QuotaUpdate, ZeroDeltaIsNotCheckedAgainstAnOverfullQuota) {
+  // The quota was lowered below its use: an update that adds nothing still passes.
+  json old = service("NodePort", 2);
+  auto delta = requestDelta("", "services", service("NodePort", 2), &old);
+  EXPECT_TRUE(delta.empty());
+  EXPECT_TRUE(isZero(delta));
+}
+
+TEST(QuotaUpdate, NegativeUsageNamed) {
+  ResourceList l = {{"requests.storage", Quantity::parse("-1Gi").value()},
+                    {"pods", Quantity::parse("1").value()}};
+  EXPECT_EQ(negative(l), (std::vector<std::string>{"requests.storage"}));
+}
+
 }  // namespace
 }  // namespace skiff::master::quota

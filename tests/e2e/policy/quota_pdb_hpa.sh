@@ -41,6 +41,14 @@ until_ok 30 bash -c "[ -n \"\$(ip netns exec $NS kubectl --kubeconfig $KC get qu
 out=$(K run p4 -n q --image=busybox --restart=Never -- sleep 600 2>&1) && fail "p4 without limits admitted"
 grep -q 'failed quota: compute: must specify limits.cpu for: p4' <<<"$out" || fail "constraint message: $out"
 
+# An update is charged too: a Service turned NodePort pays services.nodeports.
+K create quota np --hard=services.nodeports=0 -n q >/dev/null
+until_ok 30 bash -c "[ -n \"\$(ip netns exec $NS kubectl --kubeconfig $KC get quota np -n q -o jsonpath='{.status.used}')\" ]" || fail "np quota status"
+K create service clusterip web --tcp=80 -n q >/dev/null || fail "ClusterIP Service refused under a nodeports quota"
+out=$(K patch service web -n q -p '{"spec":{"type":"NodePort"}}' 2>&1) && fail "Service turned NodePort over quota"
+grep -q 'services "web" is forbidden: exceeded quota: np, requested: services.nodeports=1, used: services.nodeports=0, limited: services.nodeports=0' <<<"$out" \
+  || fail "update quota message: $out"
+
 echo "== LimitRange"
 K create namespace lr >/dev/null
 K apply -f - >/dev/null <<'YAML' || fail "create limitrange"
@@ -82,6 +90,14 @@ until_ok 90 bash -c "ip netns exec $NS kubectl --kubeconfig $KC top nodes | grep
 K top nodes
 until_ok 60 bash -c "ip netns exec $NS kubectl --kubeconfig $KC top pods -n lr --containers | grep -q lp" || fail "kubectl top pods: $(K top pods -n lr 2>&1)"
 K top pods -n lr --containers
+# The kubelet's resource metrics, what metrics-server >= 0.6 scrapes, through nodes/proxy.
+lpnode=$(K get pod lp -n lr -o jsonpath='{.spec.nodeName}')
+res=$(K get --raw "/api/v1/nodes/$lpnode/proxy/metrics/resource") || fail "metrics/resource"
+grep -Eq '^node_cpu_usage_seconds_total [0-9.e+]+ [0-9]{13}$' <<<"$res" || fail "node cpu in metrics/resource: $res"
+grep -q '^# TYPE container_memory_working_set_bytes gauge$' <<<"$res" || fail "metrics/resource TYPE: $res"
+grep -Eq '^container_cpu_usage_seconds_total\{container="lp",namespace="lr",pod="[^"]+"\} [0-9.e+-]+ [0-9]{13}$' <<<"$res" \
+  || fail "container cpu in metrics/resource: $res"
+grep -q '^resource_scrape_error 0$' <<<"$res" || fail "resource_scrape_error: $res"
 
 echo "== HorizontalPodAutoscaler"
 K apply -f - >/dev/null <<'YAML' || fail "create burner"

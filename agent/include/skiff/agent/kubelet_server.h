@@ -16,7 +16,7 @@
 //   GET|POST /portForward/{ns}/{pod}                SPDY/3.1 (port_forward.h), after
 //        `Upgrade: SPDY/3.1` + X-Stream-Protocol-Version portforward.k8s.io, or tunnelled in a
 //        WebSocket with subprotocol SPDY/3.1+portforward.k8s.io (kubectl >= 1.31)
-//   GET  /pods, /stats/summary, /metrics (Prometheus text)
+//   GET  /pods, /stats/summary, /metrics and /metrics/resource (Prometheus text)
 // and plain HTTP healthz on 127.0.0.1:10248.
 
 #include <nlohmann/json.hpp>
@@ -44,6 +44,8 @@ class KubeletApiSource {
   // Extra Prometheus lines (agent-wide gauges).
   virtual std::string metrics() = 0;
   virtual nlohmann::json statsSummary() = 0;
+  // GET /metrics/resource: the kubelet's resource metrics in Prometheus text (stats_summary.h).
+  virtual std::string resourceMetrics() = 0;
 };
 
 struct KubeletServerOptions {

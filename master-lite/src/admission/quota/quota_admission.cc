@@ -65,12 +65,25 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
   explicit ResourceQuotaAdmission(api::Registry& registry) : registry_(registry) {}
 
   Result<void> validate(const api::AdmissionAttributes& a, api::AdmissionNotes&) override {
-    if (a.operation != api::AdmissionAttributes::Operation::Create || !a.subresource.empty() ||
-        !a.resource->namespaced || a.ns.empty())
-      return {};
+    if (!a.subresource.empty() || !a.resource->namespaced || a.ns.empty()) return {};
+    const std::string& group = a.resource->group;
+    const std::string& resource = a.resource->resource;
+    bool update = a.operation == api::AdmissionAttributes::Operation::Update;
+    if (update && !quota::handlesUpdate(group, resource)) return {};
     const api::ResourceInfo* quotas = api::findResource("", "v1", "resourcequotas");
     if (!quotas) return {};
-    quota::ResourceList delta = quota::usageOf(a.resource->group, a.resource->resource, *a.object);
+    auto negative = quota::negative(quota::usageOf(group, resource, *a.object));
+    if (!negative.empty()) {
+      std::string names;
+      for (const auto& n : negative) names += (names.empty() ? "" : ",") + n;
+      return forbidden(a, "quota usage is negative for resource(s): " + names);
+    }
+    if (update && !a.old_object) {
+      return forbidden(a,
+                       "unable to get previous usage since prior version of object was not found");
+    }
+    // An update charges what it adds: a Service turned NodePort, a claim grown.
+    quota::ResourceList delta = quota::requestDelta(group, resource, *a.object, a.old_object);
     std::lock_guard<std::mutex> lock(lockFor(a.ns));
     for (int attempt = 0; attempt < 10; ++attempt) {
       SKIFF_ASSIGN_OR_RETURN(auto all, listCore(registry_, "resourcequotas", a.ns));

@@ -43,6 +43,20 @@ std::string prettyPrint(const ResourceList& list);
 // and the legacy names for configmaps, secrets, replicationcontrollers, resourcequotas.
 ResourceList usageOf(const std::string& group, const std::string& resource, const json& obj);
 
+// Whether the quota admission evaluates an UPDATE of group/resource (the evaluators' Handles):
+// Services (a type change charges services.nodeports/loadbalancers) and PersistentVolumeClaims
+// (a grown request charges requests.storage). Pods only with InPlacePodVerticalScaling (alpha,
+// off in 1.32); every other kind on create only.
+bool handlesUpdate(const std::string& group, const std::string& resource);
+
+// What a create or update charges (CheckRequest's deltaUsage): the new object's usage, less the
+// old object's for an update of a stored object (one with a resourceVersion), never negative,
+// zeros removed. Empty when there is nothing to charge.
+ResourceList requestDelta(const std::string& group, const std::string& resource, const json& obj,
+                          const json* old);
+// The resources of `list` below zero (quota.IsNegative), sorted.
+std::vector<std::string> negative(const ResourceList& list);
+
 // Whether quota resource `name` is one that objects of group/resource can charge
 // (evaluator.MatchingResources).
 bool tracks(const std::string& group, const std::string& resource, const std::string& name);
