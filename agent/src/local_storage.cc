@@ -73,7 +73,8 @@ bool insideStorageRoot(const std::string& root, const std::string& path) {
 }
 
 Result<json> claimVolumeSource(ObjectSource& objects, const json& pod, const json& vol,
-                               const std::string& storage_root) {
+                               const std::string& storage_root, bool* supports_ownership) {
+  if (supports_ownership != nullptr) *supports_ownership = false;
   std::string ns = strAt(pod, {"metadata", "namespace"});
   std::string claim = strAt(vol, {"persistentVolumeClaim", "claimName"});
   std::string ref = ns + "/" + claim;
@@ -97,6 +98,7 @@ Result<json> claimVolumeSource(ObjectSource& objects, const json& pod, const jso
   std::string name = vol.value("name", "");
   const json& spec = (*pv)["spec"];
   if (spec.contains("local")) {
+    if (supports_ownership != nullptr) *supports_ownership = true;
     return json{{"name", name}, {"hostPath", {{"path", volumePath(*pv)}, {"type", "Directory"}}}};
   }
   if (!spec.contains("hostPath")) {
@@ -105,6 +107,7 @@ Result<json> claimVolumeSource(ObjectSource& objects, const json& pod, const jso
   }
   std::string path = volumePath(*pv);
   if (provisionedHere(*pv)) {
+    if (supports_ownership != nullptr) *supports_ownership = true;
     if (!insideStorageRoot(storage_root, path)) {
       return Error(ErrorCode::Invalid, "PersistentVolume \"" + pv_name + "\": path " + path +
                                            " is outside the storage root " + storage_root);

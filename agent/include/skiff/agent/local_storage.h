@@ -25,9 +25,11 @@ inline constexpr char kStorageRootAnnotation[] = "skiff.io/storage-root";
 // it. Errors: the claim is missing or not bound (kubelet's "PVC is not bound"), the volume is
 // bound elsewhere, its type is not a local one, or a local-path volume's directory is outside
 // `storage_root`. Creates a local-path volume's directory (0777, as local-path-provisioner).
+// `supports_ownership` (optional) is set when fsGroup applies to the volume: a `local` PV or
+// one of the built-in provisioner; not a hand-made hostPath PV (the kubelet leaves those alone).
 Result<nlohmann::json> claimVolumeSource(ObjectSource& objects, const nlohmann::json& pod,
-                                         const nlohmann::json& vol,
-                                         const std::string& storage_root);
+                                         const nlohmann::json& vol, const std::string& storage_root,
+                                         bool* supports_ownership = nullptr);
 
 // `path` lexically inside `root` (no "..", not root itself), and no existing component of it
 // below root a symlink: true when a volume directory may be created or removed there.

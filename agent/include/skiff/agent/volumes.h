@@ -12,10 +12,13 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "skiff/agent/container_env.h"
 #include "skiff/agent/object_source.h"
+#include "skiff/agent/volume_ownership.h"
 #include "skiff/common/result.h"
 
 namespace skiff::agent {
@@ -39,6 +42,13 @@ struct FileEntry {
 // Paths with ".." or absolute paths are refused.
 Result<bool> writeAtomicDir(const std::string& dir, const std::map<std::string, FileEntry>& files);
 
+// The pod's fsGroup and fsGroupChangePolicy (spec.securityContext).
+OwnershipRequest podOwnership(const nlohmann::json& pod);
+
+// fsGroup ownership (volume_ownership.h) is applied to emptyDirs when they are created, to
+// configMap/secret/downwardAPI/projected volumes when their files are (re)written, and to
+// claim-backed local and local-path volumes that are not read-only on a pod's first mount
+// (honouring fsGroupChangePolicy); hostPath volumes are never changed.
 class VolumeManager {
  public:
   VolumeManager(std::string root_dir, ObjectSource& objects, Mounter& mounter);
@@ -51,10 +61,14 @@ class VolumeManager {
   std::string podDir(const std::string& uid) const { return root_ + "/pods/" + uid; }
   // Where local-path PersistentVolumes of this node live (local_storage.h).
   void setStorageRoot(std::string root) { storage_root_ = std::move(root); }
+  // Test seam for the ownership walk (defaults to the real filesystem).
+  void setOwnershipFs(OwnershipFs& fs) { ownership_ = &fs; }
 
  private:
   Result<std::string> setupVolume(const nlohmann::json& pod, const nlohmann::json& vol,
-                                  const EnvContext& ctx);
+                                  const EnvContext& ctx, const OwnershipRequest& owner);
+  Result<void> claimOwnership(const std::string& uid, const std::string& name,
+                              const std::string& path, const OwnershipRequest& owner);
   Result<void> addProjection(const nlohmann::json& pod, const nlohmann::json& src,
                              std::map<std::string, FileEntry>& files, unsigned default_mode,
                              const EnvContext& ctx);
@@ -62,6 +76,10 @@ class VolumeManager {
   std::string storage_root_ = "/var/lib/skiff/storage";
   ObjectSource& objects_;
   Mounter& mounter_;
+  std::unique_ptr<OwnershipFs> real_ownership_;
+  OwnershipFs* ownership_;
+  std::mutex mu_;
+  std::set<std::string> owned_;  // "<uid>/<volume>" claims whose ownership was set
 };
 
 }  // namespace skiff::agent
