@@ -46,6 +46,15 @@ bool affinityNames(const json& pv, const std::string& node) {
   return false;
 }
 
+// metav1.IsControlledBy: the controller ownerReference has `uid`.
+bool controlledBy(const json& obj, const std::string& uid) {
+  const json meta = obj.value("metadata", json::object());
+  for (const auto& r : meta.value("ownerReferences", json::array())) {
+    if (r.value("controller", false)) return !uid.empty() && r.value("uid", "") == uid;
+  }
+  return false;
+}
+
 std::string volumePath(const json& pv) {
   std::string p = strAt(pv, {"spec", "hostPath", "path"});
   return p.empty() ? strAt(pv, {"spec", "local", "path"}) : p;
@@ -77,6 +86,9 @@ Result<json> claimVolumeSource(ObjectSource& objects, const json& pod, const jso
   if (supports_ownership != nullptr) *supports_ownership = false;
   std::string ns = strAt(pod, {"metadata", "namespace"});
   std::string claim = strAt(vol, {"persistentVolumeClaim", "claimName"});
+  // A generic ephemeral volume's claim is <pod>-<volume>, and must be the pod's own.
+  bool ephemeral = !vol.contains("persistentVolumeClaim") && vol.contains("ephemeral");
+  if (ephemeral) claim = strAt(pod, {"metadata", "name"}) + "-" + vol.value("name", "");
   std::string ref = ns + "/" + claim;
   auto pvc = objects.persistentVolumeClaim(ns, claim);
   if (!pvc) {
@@ -84,6 +96,10 @@ Result<json> claimVolumeSource(ObjectSource& objects, const json& pod, const jso
       return Error(ErrorCode::NotFound, "error processing PVC " + ref +
                                             ": persistentvolumeclaim \"" + claim + "\" not found");
     return std::move(pvc).error().wrap("error processing PVC " + ref);
+  }
+  if (ephemeral && !controlledBy(*pvc, strAt(pod, {"metadata", "uid"}))) {
+    return Error(ErrorCode::Invalid, "PVC " + ref + " was not created for pod " + ns + "/" +
+                                         strAt(pod, {"metadata", "name"}) + " (pod is not owner)");
   }
   std::string pv_name = strAt(*pvc, {"spec", "volumeName"});
   if (pv_name.empty() || strAt(*pvc, {"status", "phase"}) != "Bound")

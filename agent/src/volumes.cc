@@ -369,7 +369,7 @@ Result<std::map<std::string, std::string>> VolumeManager::setupPod(const json& p
     all_names += (all_names.empty() ? "" : " ") + vol.value("name", "");
   }
   for (const auto& vol : pod["spec"].value("volumes", json::array())) {
-    if (!vol.contains("persistentVolumeClaim")) {
+    if (!vol.contains("persistentVolumeClaim") && !vol.contains("ephemeral")) {
       vols.push_back(vol);
       continue;
     }
@@ -381,7 +381,7 @@ Result<std::map<std::string, std::string>> VolumeManager::setupPod(const json& p
                                               all_names + "]: " + source.error().message());
     }
     // A read-only claim's ownership is left alone (the kubelet's local volume does the same).
-    if (managed && !vol["persistentVolumeClaim"].value("readOnly", false))
+    if (managed && !vol.value("persistentVolumeClaim", json::object()).value("readOnly", false))
       owned_claims.insert(vol.value("name", ""));
     vols.push_back(std::move(*source));
   }

@@ -134,5 +134,37 @@ TEST_F(LocalStorageTest, HandMadeHostPathVolumeIsUsedAsIs) {
   EXPECT_EQ((*src)["hostPath"]["path"], path);
 }
 
+TEST_F(LocalStorageTest, EphemeralVolumeUsesThePodsOwnClaimOnly) {
+  std::string path = root_ + "/pvc-u1_default_p-d";
+  bound(path);
+  json claim = objects_.claims["default/data"];
+  claim["metadata"]["name"] = "p-d";
+  objects_.claims.erase("default/data");
+  json pod = pod_;
+  pod["spec"]["volumes"] = json::array(
+      {{{"name", "d"}, {"ephemeral", {{"volumeClaimTemplate", {{"spec", json::object()}}}}}}});
+  NoMount m;
+  VolumeManager vm(dir_ + "/agent", objects_, m);
+  vm.setStorageRoot(root_);
+  // Not created for this pod (no controller reference, or another pod's).
+  objects_.claims["default/p-d"] = claim;
+  auto r = vm.setupPod(pod, EnvContext{});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(),
+            "Unable to attach or mount volumes: unmounted volumes=[d], unattached volumes=[d]: "
+            "PVC default/p-d was not created for pod default/p (pod is not owner)");
+  claim["metadata"]["ownerReferences"] =
+      json::array({{{"kind", "Pod"}, {"name", "p"}, {"uid", "other"}, {"controller", true}}});
+  objects_.claims["default/p-d"] = claim;
+  EXPECT_FALSE(vm.setupPod(pod, EnvContext{}));
+  EXPECT_FALSE(fs::exists(path));
+  claim["metadata"]["ownerReferences"][0]["uid"] = "pod1";
+  objects_.claims["default/p-d"] = claim;
+  auto paths = vm.setupPod(pod, EnvContext{});
+  ASSERT_TRUE(paths) << paths.error().message();
+  EXPECT_EQ(paths->at("d"), path);
+  EXPECT_TRUE(fs::is_directory(path));
+}
+
 }  // namespace
 }  // namespace skiff::agent

@@ -231,8 +231,7 @@ std::vector<ControllerRole> idleRoles() {
        json::array({rule({"get", "list", "watch"}, {""}, {"pods"}),
                     rule({"update"}, {""}, {"pods/finalizers"}),
                     rule({"get", "list", "watch", "create"}, {""}, {"persistentvolumeclaims"}),
-                    eventsRule()}),
-       false});
+                    eventsRule()})});
   v.push_back({"route-controller",
                json::array({rule({"list", "watch"}, {""}, {"nodes"}),
                             rule({"patch"}, {""}, {"nodes/status"}), eventsRule()}),

@@ -35,17 +35,25 @@ PodVolumes VolumeBinding::prepare(const json& pod) const {
   PodVolumes out;
   const json& vols = meta::at(pod, {"spec", "volumes"});
   for (const auto& v : vols.is_array() ? vols : json::array()) {
-    std::string name = meta::str(v, {"persistentVolumeClaim", "claimName"});
-    if (name.empty() && v.contains("ephemeral")) name = meta::name(pod) + "-" + v.value("name", "");
+    std::string name = volume::podVolumeClaimName(pod, v);
     if (name.empty()) continue;
+    bool ephemeral = !v.contains("persistentVolumeClaim");
     auto pvc = claims_.get(meta::ns(pod), name);
     if (!pvc) {
-      out.error = "persistentvolumeclaim \"" + name + "\" not found";
+      // Normal right after a pod with a generic ephemeral volume is created (podHasPVCs).
+      out.error = ephemeral ? "waiting for ephemeral volume controller to create the "
+                              "persistentvolumeclaim \"" +
+                                  name + "\""
+                            : "persistentvolumeclaim \"" + name + "\" not found";
       return out;
     }
     if (meta::isDeleting(*pvc)) {
       out.error = "persistentvolumeclaim \"" + name + "\" is being deleted";
       return out;
+    }
+    if (ephemeral) {
+      out.error = volume::ephemeralClaimNotForPod(pod, *pvc);
+      if (!out.error.empty()) return out;
     }
     std::string pv_name = meta::str(*pvc, {"spec", "volumeName"});
     if (!pv_name.empty() && meta::str(*pvc, {"status", "phase"}) == "Bound") {

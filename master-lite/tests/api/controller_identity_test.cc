@@ -51,7 +51,8 @@ TEST_F(ControllerIdentityTest, EveryControllerRoleAndBindingIsBootstrapped) {
                         "certificate-controller",
                         "pvc-protection-controller",
                         "pv-protection-controller",
-                        "replication-controller"}) {
+                        "replication-controller",
+                        "ephemeral-volume-controller"}) {
     std::string name = std::string("system:controller:") + n;
     auto role = reg_->get(rbacRes("clusterroles"), "", name);
     ASSERT_TRUE(role) << name;
@@ -74,7 +75,7 @@ TEST_F(ControllerIdentityTest, EveryControllerRoleAndBindingIsBootstrapped) {
   // them; their ServiceAccounts do not (nothing acts with them).
   for (const char* n :
        {"attachdetach-controller", "endpointslicemirroring-controller", "expand-controller",
-        "ephemeral-volume-controller", "route-controller", "service-controller", "ttl-controller",
+        "route-controller", "service-controller", "ttl-controller",
         "validatingadmissionpolicy-status-controller", "legacy-service-account-token-cleaner"}) {
     std::string name = std::string("system:controller:") + n;
     EXPECT_TRUE(reg_->get(rbacRes("clusterroles"), "", name)) << name;

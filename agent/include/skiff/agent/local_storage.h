@@ -21,12 +21,13 @@ namespace skiff::agent {
 inline constexpr char kLocalPathProvisioner[] = "rancher.io/local-path";
 inline constexpr char kStorageRootAnnotation[] = "skiff.io/storage-root";
 
-// The volume `vol` (a persistentVolumeClaim volume of `pod`) as the hostPath volume that backs
-// it. Errors: the claim is missing or not bound (kubelet's "PVC is not bound"), the volume is
-// bound elsewhere, its type is not a local one, or a local-path volume's directory is outside
-// `storage_root`. Creates a local-path volume's directory (0777, as local-path-provisioner).
-// `supports_ownership` (optional) is set when fsGroup applies to the volume: a `local` PV or
-// one of the built-in provisioner; not a hand-made hostPath PV (the kubelet leaves those alone).
+// The volume `vol` (a persistentVolumeClaim volume of `pod`, or a generic ephemeral volume whose
+// claim <pod>-<volume> the pod must control) as the hostPath volume that backs it. Errors: the
+// claim is missing or not bound (kubelet's "PVC is not bound"), the volume is bound elsewhere, its
+// type is not a local one, or a local-path volume's directory is outside `storage_root`. Creates a
+// local-path volume's directory (0777, as local-path-provisioner). `supports_ownership` (optional)
+// is set when fsGroup applies to the volume: a `local` PV or one of the built-in provisioner; not a
+// hand-made hostPath PV (the kubelet leaves those alone).
 Result<nlohmann::json> claimVolumeSource(ObjectSource& objects, const nlohmann::json& pod,
                                          const nlohmann::json& vol, const std::string& storage_root,
                                          bool* supports_ownership = nullptr);
