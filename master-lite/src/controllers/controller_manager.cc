@@ -76,6 +76,7 @@ class ControllerManagerImpl : public ControllerManager {
     add(newHorizontalPodAutoscalerController(as("horizontal-pod-autoscaler"), clock), 1);
     add(newPersistentVolumeController(as("persistent-volume-binder"), clock), 1);
     add(newEphemeralVolumeController(as("ephemeral-volume-controller"), clock), 1);
+    add(newVolumeExpandController(as("expand-controller"), clock), 1);
     for (auto& [c, n] : controllers_) c->registerHandlers(informers_);
     return {};
   }

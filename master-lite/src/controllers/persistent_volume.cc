@@ -263,7 +263,9 @@ class PersistentVolumeController : public Controller {
     next["status"]["phase"] = phase;
     if (pv) {
       next["status"]["accessModes"] = meta::at(*pv, {"spec", "accessModes"});
-      next["status"]["capacity"] = meta::at(*pv, {"spec", "capacity"});
+      // Capacity only as the claim becomes Bound: afterwards the resizer owns it.
+      if (meta::str(pvc, {"status", "phase"}) != phase)
+        next["status"]["capacity"] = meta::at(*pv, {"spec", "capacity"});
     }
     if (next["status"] == meta::at(pvc, {"status"})) return {};
     auto r = client_.update(kPersistentVolumeClaims, meta::ns(pvc), next, "status");

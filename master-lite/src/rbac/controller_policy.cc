@@ -224,8 +224,7 @@ std::vector<ControllerRole> idleRoles() {
                     rule({"get", "list", "watch"}, {""}, {"persistentvolumeclaims"}),
                     rule({"get", "list", "watch"}, {storage}, {"storageclasses"}),
                     rule({"get"}, {""}, {"services", "endpoints"}),
-                    rule({"get"}, {""}, {"secrets"}), eventsRule()}),
-       false});
+                    rule({"get"}, {""}, {"secrets"}), eventsRule()})});
   v.push_back(
       {"ephemeral-volume-controller",
        json::array({rule({"get", "list", "watch"}, {""}, {"pods"}),
