@@ -80,6 +80,7 @@ std::string VolumeBinding::filter(const PodVolumes& vols, const json& node) cons
   }
   if (vols.delayed_claims.empty()) return "";
   std::vector<json> pvs = volumes_.list();
+  std::int64_t to_provision = 0;  // bytes the built-in provisioner would take on this node
   for (const auto& pvc : vols.delayed_claims) {
     if (volume::findMatchingVolume(pvs, pvc, &node) >= 0) continue;
     auto sc = classes_.get("", volume::claimClass(pvc));
@@ -87,6 +88,12 @@ std::string VolumeBinding::filter(const PodVolumes& vols, const json& node) cons
     if (provisioner.empty() || provisioner == "kubernetes.io/no-provisioner") {
       return "node(s) didn't find available persistent volumes to bind";
     }
+    if (provisioner == volume::kLocalPathProvisioner)
+      to_provision += volume::claimRequest(pvc).value_or(0);
+  }
+  if (to_provision > 0) {
+    auto free = volume::localPathSpaceLeft(pvs, node);
+    if (free && to_provision > *free) return "node(s) did not have enough free storage";
   }
   return "";
 }

@@ -226,4 +226,16 @@ std::string ephemeralClaimNotForPod(const json& pod, const json& pvc) {
          meta::ns(pod) + "/" + meta::name(pod) + " (pod is not owner)";
 }
 
+std::optional<std::int64_t> localPathSpaceLeft(const std::vector<json>& pvs, const json& node) {
+  auto left = bytesAt(node, {"status", "allocatable", "ephemeral-storage"});
+  if (!left) return std::nullopt;
+  for (const auto& pv : pvs) {
+    if (meta::str(pv, {"metadata", "annotations", kAnnProvisionedBy}) != kLocalPathProvisioner ||
+        !meta::at(pv, {"spec", "nodeAffinity"}).is_object() || !nodeAffinityAdmits(pv, node))
+      continue;
+    *left -= volumeCapacity(pv).value_or(0);
+  }
+  return *left;
+}
+
 }  // namespace skiff::master::volume

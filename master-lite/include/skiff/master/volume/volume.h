@@ -82,4 +82,9 @@ std::string podVolumeClaimName(const json& pod, const json& vol);
 // else upstream's "PVC <ns>/<name> was not created for pod <ns>/<pod> (pod is not owner)".
 std::string ephemeralClaimNotForPod(const json& pod, const json& pvc);
 
+// Room the built-in provisioner has left on `node`: its allocatable ephemeral-storage (the
+// filesystem the agent reports, which holds the storage root) less the capacity of the local-path
+// volumes already made there (those not yet reclaimed). nullopt when the node reports none.
+std::optional<std::int64_t> localPathSpaceLeft(const std::vector<json>& pvs, const json& node);
+
 }  // namespace skiff::master::volume
