@@ -186,7 +186,54 @@ VolumeManager::VolumeManager(std::string root_dir, ObjectSource& objects, Mounte
       objects_(objects),
       mounter_(mounter),
       real_ownership_(makeRealOwnershipFs()),
-      ownership_(real_ownership_.get()) {}
+      ownership_(real_ownership_.get()),
+      real_dirs_(makeRealVolumeDirs()),
+      dirs_(real_dirs_.get()) {
+  setClock([] { return std::chrono::system_clock::now(); });
+}
+
+void VolumeManager::setClock(WallClock clock) {
+  clock_ = clock;
+  create_backoff_ = std::make_unique<Backoff>(std::chrono::seconds(1), std::chrono::seconds(122),
+                                              std::move(clock));
+}
+
+// claimVolumeSource, with a failed local-path directory reported on the claim and not retried
+// before its backoff ends.
+Result<json> VolumeManager::claimSource(const json& pod, const json& vol,
+                                        bool* supports_ownership) {
+  std::string ns = pod["metadata"].value("namespace", "default");
+  std::string claim = vol.contains("persistentVolumeClaim")
+                          ? vol["persistentVolumeClaim"].value("claimName", "")
+                          : pod["metadata"].value("name", "") + "-" + vol.value("name", "");
+  std::string key = ns + "/" + claim;
+  {
+    std::lock_guard lk(mu_);
+    auto it = create_failed_.find(key);
+    if (it != create_failed_.end() && create_backoff_->inBackoffSince(key, it->second.first)) {
+      return Error(ErrorCode::Unavailable, "Back-off creating the volume directory of PVC " + key +
+                                               ": " + it->second.second);
+    }
+  }
+  ClaimSetup setup;
+  setup.dirs = dirs_;
+  auto source = claimVolumeSource(objects_, pod, vol, storage_root_, &setup);
+  *supports_ownership = setup.supports_ownership;
+  std::lock_guard lk(mu_);
+  if (source || !setup.create_failed) {
+    if (create_failed_.erase(key) > 0) create_backoff_->reset(key);
+    return source;
+  }
+  create_backoff_->next(key);
+  create_failed_[key] = {clock_(), source.error().message()};
+  if (claim_event_) {
+    std::string cls = setup.claim["spec"].value("storageClassName", "");
+    claim_event_(setup.claim, "ProvisioningFailed",
+                 "failed to provision volume with StorageClass \"" + cls +
+                     "\": " + source.error().message());
+  }
+  return source;
+}
 
 OwnershipRequest podOwnership(const json& pod) {
   const json& psc = pod["spec"].value("securityContext", json::object());
@@ -374,7 +421,7 @@ Result<std::map<std::string, std::string>> VolumeManager::setupPod(const json& p
       continue;
     }
     bool managed = false;
-    auto source = claimVolumeSource(objects_, pod, vol, storage_root_, &managed);
+    auto source = claimSource(pod, vol, &managed);
     if (!source) {
       return Error(source.error().code(), "Unable to attach or mount volumes: unmounted volumes=[" +
                                               vol.value("name", "") + "], unattached volumes=[" +
