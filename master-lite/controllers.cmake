@@ -51,6 +51,8 @@ add_library(skiff_master_controllers
   src/controllers/podgc.cc
   src/controllers/statefulset.cc
   src/controllers/persistent_volume.cc
+  src/controllers/ephemeral_volume.cc
+  src/controllers/volume_expand.cc
   src/controllers/job.cc
   src/controllers/cron_schedule.cc
   src/controllers/cronjob.cc
@@ -79,6 +81,8 @@ if(SKIFF_BUILD_TESTS)
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/controller_manager_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/root_ca_publisher_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/persistent_volume_test.cc
+      ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/ephemeral_volume_test.cc
+      ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/volume_expand_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/hpa_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/volume/volume_test.cc
     LIBS skiff_master_testing skiff_master_volume)

@@ -262,6 +262,10 @@ int runAgent(const AgentConfig& cfg) {
 
   // Kubelet events (posted from their own thread).
   EventRecorder recorder(client, node_name, wall);
+  volumes.setClaimEvents(
+      [&recorder](const json& pvc, const std::string& reason, const std::string& msg) {
+        recorder.claimEvent(pvc, "Warning", reason, msg);
+      });
   syncer.setEventRecorder(&recorder);
   kubelet.setEventRecorder(&recorder);
   probes.setFailureHook([&](const std::string& uid, const std::string& container, ProbeType type,

@@ -58,6 +58,18 @@ void EventRecorder::podEvent(const json& pod, const std::string& field_path,
   enqueue({std::move(involved), type, reason, message, timeOf(clock_())});
 }
 
+void EventRecorder::claimEvent(const json& pvc, const std::string& type, const std::string& reason,
+                               const std::string& message) {
+  const json& md = pvc.value("metadata", json::object());
+  json involved = {{"kind", "PersistentVolumeClaim"},
+                   {"namespace", md.value("namespace", "default")},
+                   {"name", md.value("name", "")},
+                   {"uid", md.value("uid", "")},
+                   {"apiVersion", "v1"}};
+  if (md.contains("resourceVersion")) involved["resourceVersion"] = md["resourceVersion"];
+  enqueue({std::move(involved), type, reason, message, timeOf(clock_())});
+}
+
 void EventRecorder::nodeEvent(const std::string& type, const std::string& reason,
                               const std::string& message) {
   // The kubelet's node reference: kind Node, name and uid both the node name.

@@ -2,7 +2,9 @@
 #include "skiff/agent/local_storage.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 
 #include "skiff/common/log.h"
@@ -46,12 +48,45 @@ bool affinityNames(const json& pv, const std::string& node) {
   return false;
 }
 
+// metav1.IsControlledBy: the controller ownerReference has `uid`.
+bool controlledBy(const json& obj, const std::string& uid) {
+  const json meta = obj.value("metadata", json::object());
+  for (const auto& r : meta.value("ownerReferences", json::array())) {
+    if (r.value("controller", false)) return !uid.empty() && r.value("uid", "") == uid;
+  }
+  return false;
+}
+
 std::string volumePath(const json& pv) {
   std::string p = strAt(pv, {"spec", "hostPath", "path"});
   return p.empty() ? strAt(pv, {"spec", "local", "path"}) : p;
 }
 
 }  // namespace
+
+namespace {
+
+class RealVolumeDirs final : public VolumeDirs {
+ public:
+  Result<void> create(const std::string& path) override {
+    std::error_code ec;
+    fs::create_directories(fs::path(path).parent_path(), ec);
+    if (ec)
+      return Error(ErrorCode::Internal, "create volume directory " + path + ": " + ec.message());
+    if (::mkdir(path.c_str(), 0777) != 0 && errno != EEXIST)
+      return Error::fromErrno(errno, "create volume directory " + path);
+    if (::chmod(path.c_str(), 0777) != 0) {
+      int err = errno;
+      ::rmdir(path.c_str());
+      return Error::fromErrno(err, "create volume directory " + path);
+    }
+    return ok();
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<VolumeDirs> makeRealVolumeDirs() { return std::make_unique<RealVolumeDirs>(); }
 
 bool insideStorageRoot(const std::string& root, const std::string& path) {
   fs::path r = fs::path(root).lexically_normal();
@@ -73,9 +108,16 @@ bool insideStorageRoot(const std::string& root, const std::string& path) {
 }
 
 Result<json> claimVolumeSource(ObjectSource& objects, const json& pod, const json& vol,
-                               const std::string& storage_root) {
+                               const std::string& storage_root, ClaimSetup* setup) {
+  ClaimSetup local;
+  if (setup == nullptr) setup = &local;
+  setup->supports_ownership = false;
+  setup->create_failed = false;
   std::string ns = strAt(pod, {"metadata", "namespace"});
   std::string claim = strAt(vol, {"persistentVolumeClaim", "claimName"});
+  // A generic ephemeral volume's claim is <pod>-<volume>, and must be the pod's own.
+  bool ephemeral = !vol.contains("persistentVolumeClaim") && vol.contains("ephemeral");
+  if (ephemeral) claim = strAt(pod, {"metadata", "name"}) + "-" + vol.value("name", "");
   std::string ref = ns + "/" + claim;
   auto pvc = objects.persistentVolumeClaim(ns, claim);
   if (!pvc) {
@@ -84,6 +126,11 @@ Result<json> claimVolumeSource(ObjectSource& objects, const json& pod, const jso
                                             ": persistentvolumeclaim \"" + claim + "\" not found");
     return std::move(pvc).error().wrap("error processing PVC " + ref);
   }
+  if (ephemeral && !controlledBy(*pvc, strAt(pod, {"metadata", "uid"}))) {
+    return Error(ErrorCode::Invalid, "PVC " + ref + " was not created for pod " + ns + "/" +
+                                         strAt(pod, {"metadata", "name"}) + " (pod is not owner)");
+  }
+  setup->claim = *pvc;
   std::string pv_name = strAt(*pvc, {"spec", "volumeName"});
   if (pv_name.empty() || strAt(*pvc, {"status", "phase"}) != "Bound")
     return Error(ErrorCode::Unavailable, "error processing PVC " + ref + ": PVC is not bound");
@@ -97,6 +144,7 @@ Result<json> claimVolumeSource(ObjectSource& objects, const json& pod, const jso
   std::string name = vol.value("name", "");
   const json& spec = (*pv)["spec"];
   if (spec.contains("local")) {
+    setup->supports_ownership = true;
     return json{{"name", name}, {"hostPath", {{"path", volumePath(*pv)}, {"type", "Directory"}}}};
   }
   if (!spec.contains("hostPath")) {
@@ -105,16 +153,20 @@ Result<json> claimVolumeSource(ObjectSource& objects, const json& pod, const jso
   }
   std::string path = volumePath(*pv);
   if (provisionedHere(*pv)) {
+    setup->supports_ownership = true;
     if (!insideStorageRoot(storage_root, path)) {
       return Error(ErrorCode::Invalid, "PersistentVolume \"" + pv_name + "\": path " + path +
                                            " is outside the storage root " + storage_root);
     }
     std::error_code ec;
     if (!fs::exists(path, ec)) {
-      fs::create_directories(path, ec);
-      if (ec)
-        return Error(ErrorCode::Internal, "create volume dir '" + path + "': " + ec.message());
-      ::chmod(path.c_str(), 0777);
+      std::unique_ptr<VolumeDirs> real;
+      if (setup->dirs == nullptr) real = makeRealVolumeDirs();
+      auto made = (setup->dirs != nullptr ? *setup->dirs : *real).create(path);
+      if (!made) {
+        setup->create_failed = true;
+        return std::move(made).error();
+      }
     }
   }
   json hp = spec["hostPath"];

@@ -66,6 +66,45 @@ Result<void> writeFile(const std::string& path, const std::string& data, unsigne
   return ok();
 }
 
+// hostPath volumes: the type checks (and the *OrCreate creations) of the kubelet's plugin.
+Result<std::string> setupHostPath(const json& hp) {
+  std::error_code ec;
+  std::string path = hp.value("path", "");
+  std::string type = hp.value("type", "");
+  fs::file_status st = fs::status(path, ec);
+  auto fail = [&](const std::string& what) {
+    return Error(ErrorCode::Invalid, "hostPath type check failed: " + path + " is not a " + what);
+  };
+  if (type == "DirectoryOrCreate") {
+    if (!fs::exists(st)) {
+      fs::create_directories(path, ec);
+      if (ec) return Error(ErrorCode::Internal, "create hostPath '" + path + "': " + ec.message());
+      ::chmod(path.c_str(), 0755);
+    } else if (!fs::is_directory(st)) {
+      return fail("directory");
+    }
+  } else if (type == "Directory") {
+    if (!fs::is_directory(st)) return fail("directory");
+  } else if (type == "FileOrCreate") {
+    if (!fs::exists(st)) {
+      SKIFF_TRY(writeFile(path, "", 0644));
+    } else if (!fs::is_regular_file(st)) {
+      return fail("file");
+    }
+  } else if (type == "File") {
+    if (!fs::is_regular_file(st)) return fail("file");
+  } else if (type == "Socket") {
+    if (!fs::is_socket(st)) return fail("socket");
+  } else if (type == "CharDevice") {
+    if (!fs::is_character_file(st)) return fail("character device");
+  } else if (type == "BlockDevice") {
+    if (!fs::is_block_file(st)) return fail("block device");
+  } else if (!type.empty()) {
+    return Error(ErrorCode::Invalid, "hostPath type '" + type + "' is not supported");
+  }
+  return path;
+}
+
 }  // namespace
 
 std::unique_ptr<Mounter> makeRealMounter() { return std::make_unique<RealMounter>(); }
@@ -143,7 +182,67 @@ Result<bool> writeAtomicDir(const std::string& dir, const std::map<std::string, 
 }
 
 VolumeManager::VolumeManager(std::string root_dir, ObjectSource& objects, Mounter& mounter)
-    : root_(std::move(root_dir)), objects_(objects), mounter_(mounter) {}
+    : root_(std::move(root_dir)),
+      objects_(objects),
+      mounter_(mounter),
+      real_ownership_(makeRealOwnershipFs()),
+      ownership_(real_ownership_.get()),
+      real_dirs_(makeRealVolumeDirs()),
+      dirs_(real_dirs_.get()) {
+  setClock([] { return std::chrono::system_clock::now(); });
+}
+
+void VolumeManager::setClock(WallClock clock) {
+  clock_ = clock;
+  create_backoff_ = std::make_unique<Backoff>(std::chrono::seconds(1), std::chrono::seconds(122),
+                                              std::move(clock));
+}
+
+// claimVolumeSource, with a failed local-path directory reported on the claim and not retried
+// before its backoff ends.
+Result<json> VolumeManager::claimSource(const json& pod, const json& vol,
+                                        bool* supports_ownership) {
+  std::string ns = pod["metadata"].value("namespace", "default");
+  std::string claim = vol.contains("persistentVolumeClaim")
+                          ? vol["persistentVolumeClaim"].value("claimName", "")
+                          : pod["metadata"].value("name", "") + "-" + vol.value("name", "");
+  std::string key = ns + "/" + claim;
+  {
+    std::lock_guard lk(mu_);
+    auto it = create_failed_.find(key);
+    if (it != create_failed_.end() && create_backoff_->inBackoffSince(key, it->second.first)) {
+      return Error(ErrorCode::Unavailable, "Back-off creating the volume directory of PVC " + key +
+                                               ": " + it->second.second);
+    }
+  }
+  ClaimSetup setup;
+  setup.dirs = dirs_;
+  auto source = claimVolumeSource(objects_, pod, vol, storage_root_, &setup);
+  *supports_ownership = setup.supports_ownership;
+  std::lock_guard lk(mu_);
+  if (source || !setup.create_failed) {
+    if (create_failed_.erase(key) > 0) create_backoff_->reset(key);
+    return source;
+  }
+  create_backoff_->next(key);
+  create_failed_[key] = {clock_(), source.error().message()};
+  if (claim_event_) {
+    std::string cls = setup.claim["spec"].value("storageClassName", "");
+    claim_event_(setup.claim, "ProvisioningFailed",
+                 "failed to provision volume with StorageClass \"" + cls +
+                     "\": " + source.error().message());
+  }
+  return source;
+}
+
+OwnershipRequest podOwnership(const json& pod) {
+  const json& psc = pod["spec"].value("securityContext", json::object());
+  OwnershipRequest req;
+  if (psc.contains("fsGroup") && psc["fsGroup"].is_number_integer())
+    req.fs_group = psc["fsGroup"].get<int64_t>();
+  req.change_policy = psc.value("fsGroupChangePolicy", "");
+  return req;
+}
 
 Result<void> VolumeManager::addProjection(const json& pod, const json& src,
                                           std::map<std::string, FileEntry>& files,
@@ -236,62 +335,31 @@ Result<void> VolumeManager::addProjection(const json& pod, const json& src,
 }
 
 Result<std::string> VolumeManager::setupVolume(const json& pod, const json& vol,
-                                               const EnvContext& ctx) {
+                                               const EnvContext& ctx,
+                                               const OwnershipRequest& owner) {
   std::string uid = pod["metadata"].value("uid", "");
   std::string name = vol.value("name", "");
   auto dirFor = [&](const std::string& plugin) {
     return podDir(uid) + "/volumes/kubernetes.io~" + plugin + "/" + name;
   };
   std::error_code ec;
-  if (vol.contains("hostPath")) {
-    const json& hp = vol["hostPath"];
-    std::string path = hp.value("path", "");
-    std::string type = hp.value("type", "");
-    fs::file_status st = fs::status(path, ec);
-    auto fail = [&](const std::string& what) {
-      return Error(ErrorCode::Invalid, "hostPath type check failed: " + path + " is not a " + what);
-    };
-    if (type == "DirectoryOrCreate") {
-      if (!fs::exists(st)) {
-        fs::create_directories(path, ec);
-        if (ec)
-          return Error(ErrorCode::Internal, "create hostPath '" + path + "': " + ec.message());
-        ::chmod(path.c_str(), 0755);
-      } else if (!fs::is_directory(st)) {
-        return fail("directory");
-      }
-    } else if (type == "Directory") {
-      if (!fs::is_directory(st)) return fail("directory");
-    } else if (type == "FileOrCreate") {
-      if (!fs::exists(st)) {
-        SKIFF_TRY(writeFile(path, "", 0644));
-      } else if (!fs::is_regular_file(st)) {
-        return fail("file");
-      }
-    } else if (type == "File") {
-      if (!fs::is_regular_file(st)) return fail("file");
-    } else if (type == "Socket") {
-      if (!fs::is_socket(st)) return fail("socket");
-    } else if (type == "CharDevice") {
-      if (!fs::is_character_file(st)) return fail("character device");
-    } else if (type == "BlockDevice") {
-      if (!fs::is_block_file(st)) return fail("block device");
-    } else if (!type.empty()) {
-      return Error(ErrorCode::Invalid, "hostPath type '" + type + "' is not supported");
-    }
-    return path;
-  }
+  if (vol.contains("hostPath")) return setupHostPath(vol["hostPath"]);
   if (vol.contains("emptyDir")) {
     const json& ed = vol["emptyDir"];
     std::string dir = dirFor("empty-dir");
+    // Set up once (the kubelet's ready marker): a new directory or a new tmpfs.
+    bool fresh = !fs::exists(dir, ec);
     fs::create_directories(dir, ec);
     if (ec) return Error(ErrorCode::Internal, "create '" + dir + "': " + ec.message());
-    ::chmod(dir.c_str(), 0777);
+    if (fresh) ::chmod(dir.c_str(), 0777);
     if (ed.value("medium", "") == "Memory" && !mounter_.isMountPoint(dir)) {
       int64_t size = ed.contains("sizeLimit") ? quantityValue(ed["sizeLimit"]).value_or(0) : 0;
       SKIFF_TRY(mounter_.mountTmpfs(dir, size));
       ::chmod(dir.c_str(), 0777);
+      fresh = true;
     }
+    // emptyDir ignores fsGroupChangePolicy (the kubelet passes none).
+    if (fresh) SKIFF_TRY(setVolumeOwnership(*ownership_, dir, {owner.fs_group, "", false}));
     return dir;
   }
   std::map<std::string, FileEntry> files;
@@ -327,7 +395,13 @@ Result<std::string> VolumeManager::setupVolume(const json& pod, const json& vol,
     // Secrets never touch disk (kubelet mounts a tmpfs per secret volume).
     SKIFF_TRY(mounter_.mountTmpfs(dir, 0));
   }
-  SKIFF_TRY(writeAtomicDir(dir, files));
+  // These volumes are read-only: fsGroup adds g+r to every file, which is folded into the
+  // declared modes so that an unchanged set still compares equal on the next sync.
+  if (owner.fs_group) {
+    for (auto& [_, e] : files) e.mode |= 0440;
+  }
+  SKIFF_ASSIGN_OR_RETURN(bool changed, writeAtomicDir(dir, files));
+  if (changed) SKIFF_TRY(setVolumeOwnership(*ownership_, dir, {owner.fs_group, "", true}));
   return dir;
 }
 
@@ -336,37 +410,66 @@ Result<std::map<std::string, std::string>> VolumeManager::setupPod(const json& p
   // Claims first: an unbound or missing claim keeps the pod waiting with kubelet's message
   // (the volume manager's "Unable to attach or mount volumes"), before anything is set up.
   std::vector<json> vols;
+  std::set<std::string> owned_claims;
   std::string all_names;
   for (const auto& vol : pod["spec"].value("volumes", json::array())) {
     all_names += (all_names.empty() ? "" : " ") + vol.value("name", "");
   }
   for (const auto& vol : pod["spec"].value("volumes", json::array())) {
-    if (!vol.contains("persistentVolumeClaim")) {
+    if (!vol.contains("persistentVolumeClaim") && !vol.contains("ephemeral")) {
       vols.push_back(vol);
       continue;
     }
-    auto source = claimVolumeSource(objects_, pod, vol, storage_root_);
+    bool managed = false;
+    auto source = claimSource(pod, vol, &managed);
     if (!source) {
       return Error(source.error().code(), "Unable to attach or mount volumes: unmounted volumes=[" +
                                               vol.value("name", "") + "], unattached volumes=[" +
                                               all_names + "]: " + source.error().message());
     }
+    // A read-only claim's ownership is left alone (the kubelet's local volume does the same).
+    if (managed && !vol.value("persistentVolumeClaim", json::object()).value("readOnly", false))
+      owned_claims.insert(vol.value("name", ""));
     vols.push_back(std::move(*source));
   }
+  OwnershipRequest owner = podOwnership(pod);
+  std::string uid = pod["metadata"].value("uid", "");
   std::map<std::string, std::string> out;
   for (const auto& vol : vols) {
-    auto path = setupVolume(pod, vol, ctx);
-    if (!path) {
-      return std::move(path).error().wrap("MountVolume.SetUp failed for volume \"" +
-                                          vol.value("name", "") + "\"");
+    std::string name = vol.value("name", "");
+    auto path = setupVolume(pod, vol, ctx, owner);
+    if (path && owned_claims.count(name)) {
+      auto done = claimOwnership(uid, name, *path, owner);
+      if (!done) path = std::move(done).error();
     }
-    out[vol.value("name", "")] = *path;
+    if (!path) {
+      return std::move(path).error().wrap("MountVolume.SetUp failed for volume \"" + name + "\"");
+    }
+    out[name] = *path;
   }
   return out;
 }
 
+Result<void> VolumeManager::claimOwnership(const std::string& uid, const std::string& name,
+                                           const std::string& path, const OwnershipRequest& owner) {
+  // Once per pod and volume, as the kubelet changes a local volume's owner on its first mount.
+  std::string key = uid + "/" + name;
+  {
+    std::lock_guard lk(mu_);
+    if (owned_.count(key)) return ok();
+  }
+  SKIFF_TRY(setVolumeOwnership(*ownership_, path, owner));
+  std::lock_guard lk(mu_);
+  owned_.insert(key);
+  return ok();
+}
+
 Result<void> VolumeManager::teardownPod(const std::string& uid) {
   objects_.forgetPod(uid);
+  {
+    std::lock_guard lk(mu_);
+    owned_.erase(owned_.lower_bound(uid + "/"), owned_.lower_bound(uid + "0"));
+  }
   std::string dir = podDir(uid);
   std::error_code ec;
   if (!fs::exists(dir, ec)) return ok();

@@ -134,5 +134,108 @@ TEST_F(LocalStorageTest, HandMadeHostPathVolumeIsUsedAsIs) {
   EXPECT_EQ((*src)["hostPath"]["path"], path);
 }
 
+TEST_F(LocalStorageTest, EphemeralVolumeUsesThePodsOwnClaimOnly) {
+  std::string path = root_ + "/pvc-u1_default_p-d";
+  bound(path);
+  json claim = objects_.claims["default/data"];
+  claim["metadata"]["name"] = "p-d";
+  objects_.claims.erase("default/data");
+  json pod = pod_;
+  pod["spec"]["volumes"] = json::array(
+      {{{"name", "d"}, {"ephemeral", {{"volumeClaimTemplate", {{"spec", json::object()}}}}}}});
+  NoMount m;
+  VolumeManager vm(dir_ + "/agent", objects_, m);
+  vm.setStorageRoot(root_);
+  // Not created for this pod (no controller reference, or another pod's).
+  objects_.claims["default/p-d"] = claim;
+  auto r = vm.setupPod(pod, EnvContext{});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(),
+            "Unable to attach or mount volumes: unmounted volumes=[d], unattached volumes=[d]: "
+            "PVC default/p-d was not created for pod default/p (pod is not owner)");
+  claim["metadata"]["ownerReferences"] =
+      json::array({{{"kind", "Pod"}, {"name", "p"}, {"uid", "other"}, {"controller", true}}});
+  objects_.claims["default/p-d"] = claim;
+  EXPECT_FALSE(vm.setupPod(pod, EnvContext{}));
+  EXPECT_FALSE(fs::exists(path));
+  claim["metadata"]["ownerReferences"][0]["uid"] = "pod1";
+  objects_.claims["default/p-d"] = claim;
+  auto paths = vm.setupPod(pod, EnvContext{});
+  ASSERT_TRUE(paths) << paths.error().message();
+  EXPECT_EQ(paths->at("d"), path);
+  EXPECT_TRUE(fs::is_directory(path));
+}
+
+// A disk that is full (ENOSPC from the directory seam) until told otherwise.
+class FullDisk : public VolumeDirs {
+ public:
+  bool full = true;
+  int calls = 0;
+  Result<void> create(const std::string& path) override {
+    ++calls;
+    if (full) return Error::fromErrno(ENOSPC, "create volume directory " + path);
+    return makeRealVolumeDirs()->create(path);
+  }
+};
+
+TEST_F(LocalStorageTest, FullDiskIsReportedOnTheClaimAndRetriedWithBackoff) {
+  std::string path = root_ + "/pvc-u1_default_data";
+  bound(path);
+  objects_.claims["default/data"]["spec"]["storageClassName"] = "local-path";
+  NoMount m;
+  FullDisk disk;
+  VolumeManager vm(dir_ + "/agent", objects_, m);
+  vm.setStorageRoot(root_);
+  vm.setVolumeDirs(disk);
+  auto now = std::chrono::system_clock::time_point{} + std::chrono::hours(1000);
+  vm.setClock([&] { return now; });
+  std::vector<std::pair<std::string, std::string>> events;
+  vm.setClaimEvents([&](const json& pvc, const std::string& reason, const std::string& msg) {
+    EXPECT_EQ(pvc["metadata"]["name"], "data");
+    events.emplace_back(reason, msg);
+  });
+
+  auto r = vm.setupPod(pod_, EnvContext{});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("o space left on device"), std::string::npos)
+      << r.error().message();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].first, "ProvisioningFailed");
+  EXPECT_EQ(events[0].second.rfind("failed to provision volume with StorageClass \"local-path\": "
+                                   "create volume directory " +
+                                       path,
+                                   0),
+            0u)
+      << events[0].second;
+  EXPECT_FALSE(fs::exists(path));
+  EXPECT_FALSE(fs::exists(dir_ + "/agent/pods/pod1"));  // nothing of the pod set up either
+
+  // Within the backoff the disk is not tried again; the pod keeps waiting.
+  now += std::chrono::milliseconds(500);
+  r = vm.setupPod(pod_, EnvContext{});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("Back-off creating the volume directory of PVC default/data"),
+            std::string::npos)
+      << r.error().message();
+  EXPECT_EQ(disk.calls, 1);
+  // After it: tried again, fails again, the delay doubles (2 s).
+  now += std::chrono::milliseconds(600);
+  EXPECT_FALSE(vm.setupPod(pod_, EnvContext{}));
+  EXPECT_EQ(disk.calls, 2);
+  EXPECT_EQ(events.size(), 2u);
+  now += std::chrono::milliseconds(1500);
+  EXPECT_FALSE(vm.setupPod(pod_, EnvContext{}));
+  EXPECT_EQ(disk.calls, 2);
+  // Space freed: the next attempt after the backoff makes the volume.
+  disk.full = false;
+  now += std::chrono::seconds(1);
+  auto paths = vm.setupPod(pod_, EnvContext{});
+  ASSERT_TRUE(paths) << paths.error().message();
+  EXPECT_EQ(paths->at("d"), path);
+  EXPECT_TRUE(fs::is_directory(path));
+  EXPECT_EQ(disk.calls, 3);
+  EXPECT_EQ(events.size(), 2u);
+}
+
 }  // namespace
 }  // namespace skiff::agent

@@ -52,6 +52,14 @@ bool podOnNodeReferences(Registry& reg, const std::string& node, const std::stri
     if (kind == "persistentvolumeclaims" &&
         text.find("\"claimName\":\"" + name + "\"") != std::string::npos)
       return true;
+    if (kind == "persistentvolumeclaims") {
+      // A generic ephemeral volume's claim is <pod>-<volume>.
+      for (const auto& v : spec.value("volumes", json::array())) {
+        if (v.contains("ephemeral") &&
+            str(pod, {"metadata", "name"}) + "-" + v.value("name", "") == name)
+          return true;
+      }
+    }
   }
   return false;
 }

@@ -158,6 +158,30 @@ FieldErrors validatePersistentVolume(const json& pv, const json* old) {
   return errs;
 }
 
+namespace {
+
+std::optional<std::int64_t> bytesOf(const json& v) {
+  if (!v.is_string()) return std::nullopt;
+  auto q = Quantity::parse(v.get<std::string>());
+  if (!q) return std::nullopt;
+  return q->value();
+}
+
+// A smaller request is allowed only while it stays above status.capacity (1.32's
+// RecoverVolumeExpansionFailure: a user may take back part of an expansion that failed).
+void shrinkBelowCapacity(FieldErrors& errs, const json& storage, const json& old) {
+  auto now = bytesOf(storage);
+  auto was = bytesOf(at(old, {"spec", "resources", "requests", "storage"}));
+  if (!now || !was || *now >= *was) return;
+  auto capacity = bytesOf(at(old, {"status", "capacity", "storage"}));
+  if (!capacity || *now <= *capacity) {
+    errs.push_back({Type::Forbidden, "spec.resources.requests.storage", nullptr,
+                    "field can not be less than status.capacity"});
+  }
+}
+
+}  // namespace
+
 FieldErrors validatePersistentVolumeClaim(const json& pvc, const json* old) {
   FieldErrors errs;
   const json& spec = pvc.value("spec", json::object());
@@ -172,11 +196,17 @@ FieldErrors validatePersistentVolumeClaim(const json& pvc, const json* old) {
   if (!oneOf(mode, {"Block", "Filesystem"}))
     notSupported(errs, "spec.volumeMode", mode, {"Block", "Filesystem"});
   if (old) {
-    // ValidatePersistentVolumeClaimUpdate: only requests change (and volumeName once set from
-    // empty, which the binder does).
+    // ValidatePersistentVolumeClaimUpdate: only a bound claim's storage request changes (and
+    // volumeName once set from empty, which the binder does).
     json a = spec, b = old->value("spec", json::object());
-    for (json* s : {&a, &b}) {
-      if (s->contains("resources")) (*s)["resources"].erase("requests");
+    bool bound = at(*old, {"status", "phase"}) == "Bound";
+    if (bound && a.contains("resources") && a["resources"].contains("requests")) {
+      const json& was_storage = at(b, {"resources", "requests", "storage"});
+      if (was_storage.is_null()) {
+        a["resources"]["requests"].erase("storage");
+      } else {
+        a["resources"]["requests"]["storage"] = was_storage;
+      }
     }
     if (b.value("volumeName", "").empty()) a.erase("volumeName"), b.erase("volumeName");
     if (a != b) {
@@ -184,6 +214,7 @@ FieldErrors validatePersistentVolumeClaim(const json& pvc, const json* old) {
                       "spec is immutable after creation except resources.requests and "
                       "volumeAttributesClassName for bound claims"});
     }
+    shrinkBelowCapacity(errs, storage, *old);
   }
   return errs;
 }

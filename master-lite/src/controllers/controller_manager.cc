@@ -75,6 +75,8 @@ class ControllerManagerImpl : public ControllerManager {
     add(newDisruptionController(as("disruption-controller"), clock), 1);
     add(newHorizontalPodAutoscalerController(as("horizontal-pod-autoscaler"), clock), 1);
     add(newPersistentVolumeController(as("persistent-volume-binder"), clock), 1);
+    add(newEphemeralVolumeController(as("ephemeral-volume-controller"), clock), 1);
+    add(newVolumeExpandController(as("expand-controller"), clock), 1);
     for (auto& [c, n] : controllers_) c->registerHandlers(informers_);
     return {};
   }

@@ -11,6 +11,7 @@
 #include "skiff/common/log.h"
 #include "skiff/master/controllers/controllers.h"
 #include "skiff/master/informer/meta.h"
+#include "skiff/master/volume/volume.h"
 #include "util.h"
 
 namespace skiff::master {
@@ -19,8 +20,15 @@ namespace {
 
 // Resources whose objects carry ownerReferences that the collector follows.
 const GroupVersionResource* const kDependents[] = {
-    &gvr::kPods,           &gvr::kReplicaSets, &gvr::kControllerRevisions,
-    &gvr::kEndpointSlices, &gvr::kJobs,        &gvr::kDeployments,
+    &gvr::kPods,
+    &gvr::kReplicaSets,
+    &gvr::kControllerRevisions,
+    &gvr::kEndpointSlices,
+    &gvr::kJobs,
+    &gvr::kDeployments,
+    // Claims of generic ephemeral volumes (owned by their pod) and of StatefulSets whose
+    // retention policy deletes them with the set.
+    &volume::kPersistentVolumeClaims,
 };
 // Owners whose foreground/orphan deletion the collector finishes.
 const GroupVersionResource* const kOwners[] = {

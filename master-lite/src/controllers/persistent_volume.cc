@@ -41,10 +41,7 @@ bool podUsesClaim(const json& pod, const std::string& claim) {
   for (const auto& v : meta::at(pod, {"spec", "volumes"}).is_array()
                            ? meta::at(pod, {"spec", "volumes"})
                            : json::array()) {
-    if (meta::str(v, {"persistentVolumeClaim", "claimName"}) == claim) return true;
-    // Generic ephemeral volumes name their claim <pod>-<volume>.
-    if (v.contains("ephemeral") && meta::name(pod) + "-" + v.value("name", "") == claim)
-      return true;
+    if (volume::podVolumeClaimName(pod, v) == claim) return true;
   }
   return false;
 }
@@ -85,7 +82,7 @@ class PersistentVolumeController : public Controller {
       for (const auto& v : meta::at(pod, {"spec", "volumes"}).is_array()
                                ? meta::at(pod, {"spec", "volumes"})
                                : json::array()) {
-        std::string c = meta::str(v, {"persistentVolumeClaim", "claimName"});
+        std::string c = volume::podVolumeClaimName(pod, v);
         if (!c.empty()) queue().add("claim:" + meta::key(meta::ns(pod), c));
       }
     };
@@ -266,7 +263,9 @@ class PersistentVolumeController : public Controller {
     next["status"]["phase"] = phase;
     if (pv) {
       next["status"]["accessModes"] = meta::at(*pv, {"spec", "accessModes"});
-      next["status"]["capacity"] = meta::at(*pv, {"spec", "capacity"});
+      // Capacity only as the claim becomes Bound: afterwards the resizer owns it.
+      if (meta::str(pvc, {"status", "phase"}) != phase)
+        next["status"]["capacity"] = meta::at(*pv, {"spec", "capacity"});
     }
     if (next["status"] == meta::at(pvc, {"status"})) return {};
     auto r = client_.update(kPersistentVolumeClaims, meta::ns(pvc), next, "status");

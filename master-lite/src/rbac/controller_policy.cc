@@ -224,15 +224,13 @@ std::vector<ControllerRole> idleRoles() {
                     rule({"get", "list", "watch"}, {""}, {"persistentvolumeclaims"}),
                     rule({"get", "list", "watch"}, {storage}, {"storageclasses"}),
                     rule({"get"}, {""}, {"services", "endpoints"}),
-                    rule({"get"}, {""}, {"secrets"}), eventsRule()}),
-       false});
+                    rule({"get"}, {""}, {"secrets"}), eventsRule()})});
   v.push_back(
       {"ephemeral-volume-controller",
        json::array({rule({"get", "list", "watch"}, {""}, {"pods"}),
                     rule({"update"}, {""}, {"pods/finalizers"}),
                     rule({"get", "list", "watch", "create"}, {""}, {"persistentvolumeclaims"}),
-                    eventsRule()}),
-       false});
+                    eventsRule()})});
   v.push_back({"route-controller",
                json::array({rule({"list", "watch"}, {""}, {"nodes"}),
                             rule({"patch"}, {""}, {"nodes/status"}), eventsRule()}),

@@ -125,6 +125,10 @@ class SchedulerImpl : public Scheduler {
     json labels = json::object();
     for (const auto& [k, v] : ni.labels) labels[k] = v;
     json node = {{"metadata", {{"name", ni.name}, {"labels", labels}}}};
+    // Room for local-path volumes (VolumeBinding's capacity check); milli-bytes in NodeInfo.
+    if (ni.allocatable.ephemeral > 0)
+      node["status"]["allocatable"]["ephemeral-storage"] =
+          std::to_string(ni.allocatable.ephemeral / 1000);
     std::string why = volumes_.filter(vols, node);
     if (!why.empty()) {
       r.reasons.push_back(why);

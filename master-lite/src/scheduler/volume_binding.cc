@@ -35,17 +35,25 @@ PodVolumes VolumeBinding::prepare(const json& pod) const {
   PodVolumes out;
   const json& vols = meta::at(pod, {"spec", "volumes"});
   for (const auto& v : vols.is_array() ? vols : json::array()) {
-    std::string name = meta::str(v, {"persistentVolumeClaim", "claimName"});
-    if (name.empty() && v.contains("ephemeral")) name = meta::name(pod) + "-" + v.value("name", "");
+    std::string name = volume::podVolumeClaimName(pod, v);
     if (name.empty()) continue;
+    bool ephemeral = !v.contains("persistentVolumeClaim");
     auto pvc = claims_.get(meta::ns(pod), name);
     if (!pvc) {
-      out.error = "persistentvolumeclaim \"" + name + "\" not found";
+      // Normal right after a pod with a generic ephemeral volume is created (podHasPVCs).
+      out.error = ephemeral ? "waiting for ephemeral volume controller to create the "
+                              "persistentvolumeclaim \"" +
+                                  name + "\""
+                            : "persistentvolumeclaim \"" + name + "\" not found";
       return out;
     }
     if (meta::isDeleting(*pvc)) {
       out.error = "persistentvolumeclaim \"" + name + "\" is being deleted";
       return out;
+    }
+    if (ephemeral) {
+      out.error = volume::ephemeralClaimNotForPod(pod, *pvc);
+      if (!out.error.empty()) return out;
     }
     std::string pv_name = meta::str(*pvc, {"spec", "volumeName"});
     if (!pv_name.empty() && meta::str(*pvc, {"status", "phase"}) == "Bound") {
@@ -72,6 +80,7 @@ std::string VolumeBinding::filter(const PodVolumes& vols, const json& node) cons
   }
   if (vols.delayed_claims.empty()) return "";
   std::vector<json> pvs = volumes_.list();
+  std::int64_t to_provision = 0;  // bytes the built-in provisioner would take on this node
   for (const auto& pvc : vols.delayed_claims) {
     if (volume::findMatchingVolume(pvs, pvc, &node) >= 0) continue;
     auto sc = classes_.get("", volume::claimClass(pvc));
@@ -79,6 +88,12 @@ std::string VolumeBinding::filter(const PodVolumes& vols, const json& node) cons
     if (provisioner.empty() || provisioner == "kubernetes.io/no-provisioner") {
       return "node(s) didn't find available persistent volumes to bind";
     }
+    if (provisioner == volume::kLocalPathProvisioner)
+      to_provision += volume::claimRequest(pvc).value_or(0);
+  }
+  if (to_provision > 0) {
+    auto free = volume::localPathSpaceLeft(pvs, node);
+    if (free && to_provision > *free) return "node(s) did not have enough free storage";
   }
   return "";
 }

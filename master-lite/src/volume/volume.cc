@@ -209,4 +209,33 @@ json provisionLocalPathVolume(const json& pvc, const json& sc, const std::string
           {"spec", std::move(spec)}};
 }
 
+std::string ephemeralClaimName(const json& pod, const json& vol) {
+  if (!vol.is_object() || !vol.contains("ephemeral")) return "";
+  return meta::name(pod) + "-" + vol.value("name", "");
+}
+
+std::string podVolumeClaimName(const json& pod, const json& vol) {
+  std::string c = meta::str(vol, {"persistentVolumeClaim", "claimName"});
+  return c.empty() ? ephemeralClaimName(pod, vol) : c;
+}
+
+std::string ephemeralClaimNotForPod(const json& pod, const json& pvc) {
+  const json* ref = meta::controllerRef(pvc);
+  if (ref != nullptr && ref->value("uid", "") == meta::uid(pod)) return "";
+  return "PVC " + meta::ns(pvc) + "/" + meta::name(pvc) + " was not created for pod " +
+         meta::ns(pod) + "/" + meta::name(pod) + " (pod is not owner)";
+}
+
+std::optional<std::int64_t> localPathSpaceLeft(const std::vector<json>& pvs, const json& node) {
+  auto left = bytesAt(node, {"status", "allocatable", "ephemeral-storage"});
+  if (!left) return std::nullopt;
+  for (const auto& pv : pvs) {
+    if (meta::str(pv, {"metadata", "annotations", kAnnProvisionedBy}) != kLocalPathProvisioner ||
+        !meta::at(pv, {"spec", "nodeAffinity"}).is_object() || !nodeAffinityAdmits(pv, node))
+      continue;
+    *left -= volumeCapacity(pv).value_or(0);
+  }
+  return *left;
+}
+
 }  // namespace skiff::master::volume

@@ -51,7 +51,9 @@ TEST_F(ControllerIdentityTest, EveryControllerRoleAndBindingIsBootstrapped) {
                         "certificate-controller",
                         "pvc-protection-controller",
                         "pv-protection-controller",
-                        "replication-controller"}) {
+                        "replication-controller",
+                        "ephemeral-volume-controller",
+                        "expand-controller"}) {
     std::string name = std::string("system:controller:") + n;
     auto role = reg_->get(rbacRes("clusterroles"), "", name);
     ASSERT_TRUE(role) << name;
@@ -73,9 +75,9 @@ TEST_F(ControllerIdentityTest, EveryControllerRoleAndBindingIsBootstrapped) {
   // Roles of controllers skiff does not run exist with their bindings, as kube-apiserver makes
   // them; their ServiceAccounts do not (nothing acts with them).
   for (const char* n :
-       {"attachdetach-controller", "endpointslicemirroring-controller", "expand-controller",
-        "ephemeral-volume-controller", "route-controller", "service-controller", "ttl-controller",
-        "validatingadmissionpolicy-status-controller", "legacy-service-account-token-cleaner"}) {
+       {"attachdetach-controller", "endpointslicemirroring-controller", "route-controller",
+        "service-controller", "ttl-controller", "validatingadmissionpolicy-status-controller",
+        "legacy-service-account-token-cleaner"}) {
     std::string name = std::string("system:controller:") + n;
     EXPECT_TRUE(reg_->get(rbacRes("clusterroles"), "", name)) << name;
     EXPECT_TRUE(reg_->get(rbacRes("clusterrolebindings"), "", name)) << name;

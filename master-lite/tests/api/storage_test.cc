@@ -136,11 +136,72 @@ TEST_F(StorageTest, ClaimSpecIsImmutableButMayGrowWhenTheClassAllows) {
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message().find("spec: Forbidden: spec is immutable after creation"),
             std::string::npos);
+  // An unbound claim's request is part of its immutable spec (validation runs before the
+  // resize admission, as upstream's).
   next = made->object;
   next["spec"]["resources"]["requests"]["storage"] = "2Gi";
   r = reg_->update(pvcs(), "default", "data", next, opts_);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().message(), "Only bound persistent volume claims can be expanded");
+  EXPECT_NE(r.error().message().find("spec: Forbidden: spec is immutable after creation"),
+            std::string::npos)
+      << r.error().message();
+}
+
+TEST_F(StorageTest, BoundClaimGrowsOnlyWhenItsClassAllowsAndNeverShrinksBelowCapacity) {
+  json fixed = {{"metadata", {{"name", "fixed"}}}, {"provisioner", "rancher.io/local-path"}};
+  json growing = {{"metadata", {{"name", "growing"}}},
+                  {"provisioner", "rancher.io/local-path"},
+                  {"allowVolumeExpansion", true}};
+  ASSERT_TRUE(reg_->create(classes(), "", fixed, opts_));
+  ASSERT_TRUE(reg_->create(classes(), "", growing, opts_));
+  auto bind = [&](const std::string& name, const std::string& cls) {
+    json c = claim(name);
+    c["spec"]["storageClassName"] = cls;
+    auto made = reg_->create(pvcs(), "default", c, opts_);
+    EXPECT_TRUE(made) << made.error().message();
+    json next = made->object;
+    next["spec"]["volumeName"] = "pv-" + name;
+    auto r = reg_->update(pvcs(), "default", name, next, opts_);
+    EXPECT_TRUE(r) << r.error().message();
+    next = r->object;
+    next["status"] = {{"phase", "Bound"}, {"capacity", {{"storage", "1Gi"}}}};
+    r = reg_->update(pvcs(), "default", name, next, opts_, "status");
+    EXPECT_TRUE(r) << r.error().message();
+    return r->object;
+  };
+  json f = bind("f", "fixed");
+  f["spec"]["resources"]["requests"]["storage"] = "2Gi";
+  auto r = reg_->update(pvcs(), "default", "f", f, opts_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(),
+            "only dynamically provisioned pvc can be resized and the storageclass that "
+            "provisions the pvc must support resize");
+  EXPECT_TRUE(r.error().is(ErrorCode::Forbidden));
+
+  json g = bind("g", "growing");
+  g["spec"]["resources"]["requests"]["storage"] = "3Gi";
+  r = reg_->update(pvcs(), "default", "g", g, opts_);
+  ASSERT_TRUE(r) << r.error().message();
+  // Taking back part of a growth that has not happened yet is fine; going to or below the
+  // capacity is not.
+  g = r->object;
+  g["spec"]["resources"]["requests"]["storage"] = "2Gi";
+  r = reg_->update(pvcs(), "default", "g", g, opts_);
+  ASSERT_TRUE(r) << r.error().message();
+  g = r->object;
+  g["spec"]["resources"]["requests"]["storage"] = "1Gi";
+  r = reg_->update(pvcs(), "default", "g", g, opts_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("spec.resources.requests.storage: Forbidden: field can not "
+                                     "be less than status.capacity"),
+            std::string::npos)
+      << r.error().message();
+  // Other spec fields stay immutable on a bound claim.
+  g["spec"]["resources"]["requests"]["storage"] = "2Gi";
+  g["spec"]["accessModes"] = {"ReadWriteMany"};
+  r = reg_->update(pvcs(), "default", "g", g, opts_);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("spec is immutable"), std::string::npos);
 }
 
 TEST_F(StorageTest, VolumeDefaultsAndValidation) {

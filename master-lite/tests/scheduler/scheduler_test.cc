@@ -156,6 +156,99 @@ TEST_F(SchedulerTest, VolumeBindingFollowsTheVolumesNodeAffinity) {
   EXPECT_NE(why["missing"].find("persistentvolumeclaim \"nope\" not found"), std::string::npos);
 }
 
+// A generic ephemeral volume is its claim <pod>-<volume>: scheduled as any WaitForFirstConsumer
+// claim once the pod owns it; before the claim exists, or when the pod does not own it, the pod
+// waits with upstream's message.
+TEST_F(SchedulerTest, EphemeralVolumesAreTheirPodsClaims) {
+  ASSERT_TRUE(client_.create(gvr::kNodes, "", node("a")));
+  ASSERT_TRUE(client_.create(kClasses, "",
+                             json{{"metadata", {{"name", "local-path"}}},
+                                  {"provisioner", "rancher.io/local-path"},
+                                  {"volumeBindingMode", "WaitForFirstConsumer"}}));
+  start();
+  auto ephemeralPod = [](const std::string& name) {
+    json p = pod(name);
+    p["metadata"]["namespace"] = "default";
+    p["spec"]["volumes"] = json::array(
+        {{{"name", "d"},
+          {"ephemeral",
+           {{"volumeClaimTemplate", {{"spec", claimObj("x", "local-path")["spec"]}}}}}}});
+    return p;
+  };
+  auto owned = client_.create(gvr::kPods, "default", ephemeralPod("owned"));
+  ASSERT_TRUE(owned);
+  ASSERT_TRUE(client_.create(gvr::kPods, "default", ephemeralPod("foreign")));
+  sched_->runPendingForTest();
+  EXPECT_EQ(nodeOf("owned"), "");
+  std::map<std::string, std::string> why;
+  for (const auto& e : events("FailedScheduling"))
+    why[meta::str(e, {"involvedObject", "name"})] = e.value("message", "");
+  EXPECT_NE(why["owned"].find("waiting for ephemeral volume controller to create the "
+                              "persistentvolumeclaim \"owned-d\""),
+            std::string::npos)
+      << why["owned"];
+
+  json c = claimObj("owned-d", "local-path");
+  c["metadata"]["ownerReferences"] = json::array({meta::makeControllerRef(*owned, "v1", "Pod")});
+  ASSERT_TRUE(client_.create(kPvcs, "default", c));
+  ASSERT_TRUE(client_.create(kPvcs, "default", claimObj("foreign-d", "local-path")));
+  clock_->advance(std::chrono::seconds(400));
+  sched_->runPendingForTest();
+  EXPECT_EQ(nodeOf("owned"), "a");
+  EXPECT_EQ(meta::str(*client_.get(kPvcs, "default", "owned-d"),
+                      {"metadata", "annotations", "volume.kubernetes.io/selected-node"}),
+            "a");
+  EXPECT_EQ(nodeOf("foreign"), "");
+  why.clear();
+  for (const auto& e : events("FailedScheduling"))
+    why[meta::str(e, {"involvedObject", "name"})] = e.value("message", "");
+  EXPECT_NE(why["foreign"].find("PVC default/foreign-d was not created for pod default/foreign "
+                                "(pod is not owner)"),
+            std::string::npos)
+      << why["foreign"];
+}
+
+// A local-path claim needs room on the node: allocatable ephemeral-storage less the local-path
+// volumes already there; too large for every node, the pod stays Pending with upstream's reason.
+TEST_F(SchedulerTest, LocalPathClaimsNeedFreeStorageOnTheNode) {
+  for (auto n : {"a", "b"}) {
+    json nd = node(n);
+    nd["status"]["allocatable"]["ephemeral-storage"] = "10Gi";
+    ASSERT_TRUE(client_.create(gvr::kNodes, "", nd));
+  }
+  json used = json::parse(R"({"metadata": {"name": "pvc-old",
+      "annotations": {"pv.kubernetes.io/provisioned-by": "rancher.io/local-path"}},
+    "spec": {"capacity": {"storage": "8Gi"}, "nodeAffinity": {"required": {"nodeSelectorTerms":
+      [{"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In",
+                              "values": ["a"]}]}]}}},
+    "status": {"phase": "Bound"}})");
+  ASSERT_TRUE(client_.create(kPvs, "", used));
+  ASSERT_TRUE(client_.create(kClasses, "",
+                             json{{"metadata", {{"name", "local-path"}}},
+                                  {"provisioner", "rancher.io/local-path"},
+                                  {"volumeBindingMode", "WaitForFirstConsumer"}}));
+  json fits = claimObj("fits", "local-path");
+  fits["spec"]["resources"]["requests"]["storage"] = "5Gi";
+  json huge = claimObj("huge", "local-path");
+  huge["spec"]["resources"]["requests"]["storage"] = "20Gi";
+  ASSERT_TRUE(client_.create(kPvcs, "default", fits));
+  ASSERT_TRUE(client_.create(kPvcs, "default", huge));
+  start();
+  ASSERT_TRUE(client_.create(gvr::kPods, "default", claimPod("small", "fits")));
+  ASSERT_TRUE(client_.create(gvr::kPods, "default", claimPod("big", "huge")));
+  sched_->runPendingForTest();
+  EXPECT_EQ(nodeOf("small"), "b");  // a has 2Gi left
+  EXPECT_EQ(nodeOf("big"), "");
+  std::string why;
+  for (const auto& e : events("FailedScheduling")) {
+    if (meta::str(e, {"involvedObject", "name"}) == "big") why = e.value("message", "");
+  }
+  EXPECT_EQ(why.rfind("0/2 nodes are available: 2 node(s) did not have enough free storage.", 0),
+            0u)
+      << why;
+  EXPECT_EQ(meta::str(*client_.get(kPvcs, "default", "huge"), {"status", "phase"}), "Pending");
+}
+
 TEST_F(SchedulerTest, InsufficientCpuKeepsPodPendingWithUpstreamMessage) {
   for (auto n : {"a", "b", "c"}) ASSERT_TRUE(client_.create(gvr::kNodes, "", node(n)));
   start();

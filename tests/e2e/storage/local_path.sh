@@ -2,7 +2,8 @@
 # The built-in local-path storage end to end, with real kubectl against scripts/quickstart:
 # default StorageClass, WaitForFirstConsumer claim provisioned on the pod's node, data that
 # outlives its pod, StatefulSet volumeClaimTemplates, reclaim Delete removing the directory and
-# the PV, and claims that cannot bind (unknown class, no volume, bad quantity) reported as
+# the PV, a generic ephemeral volume (owned claim, fsGroup, expansion, deleted with its pod, a
+# foreign claim refused), and claims that cannot bind (unknown class, no volume, bad quantity) reported as
 # upstream does.
 set -euo pipefail
 B=${SKIFF_BINARY_DIR:?}
@@ -112,6 +113,70 @@ until_ok 120 running2 || fail "web-1 not back"
 K scale sts web --replicas=1 >/dev/null || fail "scale down"
 until_ok 60 bash -c "[ \$(ip netns exec $NS kubectl --kubeconfig $KC get pods -l app=web --no-headers | wc -l) -eq 1 ]" || fail "not scaled down"
 phase pvc www-web-1 Bound || fail "www-web-1 not kept on scale-down (retention Retain)"
+
+echo "== a generic ephemeral volume: the pod's own claim, fsGroup applied, grown, gone with the pod"
+K apply -f - >/dev/null <<'Y' || fail "create eph"
+apiVersion: v1
+kind: Pod
+metadata: {name: eph}
+spec:
+  securityContext: {fsGroup: 2345}
+  containers:
+  - {name: c, image: busybox, imagePullPolicy: IfNotPresent, command: [sh, -c, "touch /scratch/f; sleep 3600"], volumeMounts: [{name: scratch, mountPath: /scratch}]}
+  volumes:
+  - name: scratch
+    ephemeral:
+      volumeClaimTemplate:
+        metadata: {labels: {kind: scratch}}
+        spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 16Mi}}}
+Y
+until_ok 60 phase pvc eph-scratch Bound || fail "ephemeral claim not Bound: $(K get pvc -o wide)"
+until_ok 60 phase pod eph Running || fail "eph not Running: $(K describe pod eph | tail -5)"
+own=$(K get pvc eph-scratch -o jsonpath='{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}/{.metadata.ownerReferences[0].controller}/{.metadata.labels.kind}')
+[ "$own" = "Pod/eph/true/scratch" ] || fail "ephemeral claim owner/labels: $own"
+EPV=$(K get pvc eph-scratch -o jsonpath='{.spec.volumeName}')
+EDIR=$ROOT/pvc-$(K get pvc eph-scratch -o jsonpath='{.metadata.uid}')_default_eph-scratch
+until_ok 20 test -f "$EDIR/f" || fail "no $EDIR/f"
+[ "$(stat -c '%g %a' "$EDIR")" = "2345 2777" ] || fail "fsGroup on the volume: $(stat -c '%g %a' "$EDIR")"
+[ "$(stat -c '%g' "$EDIR/f")" = 2345 ] || fail "a new file does not inherit the fsGroup"
+err=$(K patch pvc eph-scratch -p '{"spec":{"resources":{"requests":{"storage":"32Mi"}}}}' 2>&1) && fail "grew without allowVolumeExpansion"
+grep -qF "only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize" <<<"$err" \
+  || fail "resize refusal: $err"
+K patch sc local-path -p '{"allowVolumeExpansion":true}' >/dev/null || fail "allow expansion"
+K patch pvc eph-scratch -p '{"spec":{"resources":{"requests":{"storage":"32Mi"}}}}' >/dev/null || fail "grow the claim"
+until_ok 30 bash -c "[ \"\$(ip netns exec $NS kubectl --kubeconfig $KC get pvc eph-scratch -o jsonpath='{.status.capacity.storage}')\" = 32Mi ]" \
+  || fail "claim not grown: $(K get pvc eph-scratch -o yaml | tail -15)"
+[ "$(K get pv "$EPV" -o jsonpath='{.spec.capacity.storage}')" = 32Mi ] || fail "volume not grown"
+until_ok 20 event eph-scratch "VolumeResizeSuccessful: Resize volume succeeded" || fail "no VolumeResizeSuccessful event"
+err=$(K patch pvc eph-scratch -p '{"spec":{"resources":{"requests":{"storage":"16Mi"}}}}' 2>&1) && fail "shrank"
+grep -qF "field can not be less than status.capacity" <<<"$err" || fail "shrink refusal: $err"
+K patch sc local-path -p '{"allowVolumeExpansion":false}' >/dev/null || fail "disallow expansion"
+K delete pod eph --timeout=60s >/dev/null || fail "delete eph"
+until_ok 60 bash -c "! ip netns exec $NS kubectl --kubeconfig $KC get pvc eph-scratch" || fail "ephemeral claim outlived its pod"
+until_ok 60 bash -c "[ ! -e '$EDIR' ]" || fail "$EDIR not removed with its pod"
+
+echo "== an ephemeral volume whose claim the pod does not own"
+K apply -f - >/dev/null <<'Y' || fail "create foreign"
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: foreign-scratch}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 16Mi}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: foreign}
+spec:
+  containers:
+  - {name: c, image: busybox, imagePullPolicy: IfNotPresent, command: [sleep, "3600"], volumeMounts: [{name: scratch, mountPath: /scratch}]}
+  volumes:
+  - name: scratch
+    ephemeral: {volumeClaimTemplate: {spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 16Mi}}}}}
+Y
+until_ok 20 event foreign "FailedBinding: ephemeral volume scratch: PVC default/foreign-scratch was not created for pod default/foreign (pod is not owner)" \
+  || fail "no event for a foreign claim: $(K get events --field-selector involvedObject.name=foreign)"
+until_ok 20 event foreign "PVC default/foreign-scratch was not created for pod default/foreign (pod is not owner)" || fail "no scheduler event"
+phase pod foreign Pending || fail "foreign pod not Pending"
+K delete pod foreign --wait=false >/dev/null; K delete pvc foreign-scratch --wait=false >/dev/null
 
 echo "== claims that cannot bind"
 K apply -f - >/dev/null <<'Y' || fail "create odd claims"

@@ -50,6 +50,9 @@ class EventRecorder {
   // An event about a pod; `field_path` names a container ("spec.containers{c}") or is empty.
   void podEvent(const nlohmann::json& pod, const std::string& field_path, const std::string& type,
                 const std::string& reason, const std::string& message);
+  // An event about a PersistentVolumeClaim (the node's part of provisioning a local-path volume).
+  void claimEvent(const nlohmann::json& pvc, const std::string& type, const std::string& reason,
+                  const std::string& message);
   // An event about this node (kind Node, uid = node name as the kubelet's node reference has).
   void nodeEvent(const std::string& type, const std::string& reason, const std::string& message);
   // Waits until every queued event was posted (tests, shutdown).

@@ -82,4 +82,10 @@ std::unique_ptr<Controller> newHorizontalPodAutoscalerController(ApiClient& clie
 // PersistentVolume binder, local-path provisioner and the pvc/pv-protection finalizers.
 std::unique_ptr<Controller> newPersistentVolumeController(ApiClient& client,
                                                           std::shared_ptr<Clock> clock);
+// Generic ephemeral volumes: the claim <pod>-<volume>, owned by the pod.
+std::unique_ptr<Controller> newEphemeralVolumeController(ApiClient& client,
+                                                         std::shared_ptr<Clock> clock);
+// Volume expansion of bound claims whose class allows it (completes at once for local-path).
+std::unique_ptr<Controller> newVolumeExpandController(ApiClient& client,
+                                                      std::shared_ptr<Clock> clock);
 }  // namespace skiff::master

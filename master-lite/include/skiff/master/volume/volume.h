@@ -73,4 +73,18 @@ std::string localPathDir(const std::string& root, const json& pvc);
 json provisionLocalPathVolume(const json& pvc, const json& sc, const std::string& node,
                               const std::string& root);
 
+// Generic ephemeral volumes (pkg/volume/util/ephemeral): the claim of volume `vol` of `pod` is
+// named <pod>-<volume>; "" when `vol` is not an ephemeral volume.
+std::string ephemeralClaimName(const json& pod, const json& vol);
+// The claim a pod volume uses: its persistentVolumeClaim.claimName, or the ephemeral claim.
+std::string podVolumeClaimName(const json& pod, const json& vol);
+// VolumeIsForPod: "" when the pod controls `pvc` (ownerReference controller=true, same uid),
+// else upstream's "PVC <ns>/<name> was not created for pod <ns>/<pod> (pod is not owner)".
+std::string ephemeralClaimNotForPod(const json& pod, const json& pvc);
+
+// Room the built-in provisioner has left on `node`: its allocatable ephemeral-storage (the
+// filesystem the agent reports, which holds the storage root) less the capacity of the local-path
+// volumes already made there (those not yet reclaimed). nullopt when the node reports none.
+std::optional<std::int64_t> localPathSpaceLeft(const std::vector<json>& pvs, const json& node);
+
 }  // namespace skiff::master::volume
