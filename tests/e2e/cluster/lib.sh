@@ -13,7 +13,8 @@
 # Each node's network namespace is held by a `sleep` started with `unshare --net` (no
 # /run/netns entries needed); agents run in it through `nsenter --net=/proc/<pid>/ns/net`, so
 # they keep the test's mount namespace and the host's cgroup mounts. Each agent has its own
-# root dir, runtime state, pod logs and cgroup parent (unique per node and per test); cleanup()
+# root dir, runtime state, pod logs, local-path storage root ($T/<node>/storage) and cgroup parent
+# (unique per node and per test); cleanup()
 # removes those cgroups and the temporary directory, also after a failure.
 # SKIFF_E2E_KEEP=1 prints the work dir and keeps the daemons' logs in /tmp/skiff-e2e-cluster-logs.
 set -euo pipefail
@@ -141,7 +142,7 @@ start_agent() {
   nsenter --net=/proc/"${NS_PID[$n]}"/ns/net -- "$AGENT" --hostname-override "$n" "${join[@]}" \
     --node-ip "${NODE_IP[$n]}" --root-dir "$d/agent" --runtime-root "$d/runtime" \
     --pod-log-dir "$d/logs" --pod-manifest-path "$d/manifests" --runtime-cgroup-parent "$CG-$n" \
-    --preload-image "$IMAGE" "$@" >>"$T/$n.log" 2>&1 &
+    --storage-root "$d/storage" --preload-image "$IMAGE" "$@" >>"$T/$n.log" 2>&1 &
   AGENT_PID[$n]=$!
 }
 
