@@ -109,13 +109,9 @@ for i in "${ON_X[@]}"; do
     sfail "db-$i left Pending: $(pod_field "db-$i" .status.phase) on '$(pod_field "db-$i" .spec.nodeName)'"
   msg=$(kubectl get pod "db-$i" -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].message}')
   echo "db-$i PodScheduled: $msg"
-  # kube-scheduler 1.32: "0/3 nodes are available: 1 node(s) had untolerated taint
-  # {node.kubernetes.io/unschedulable: }, 2 node(s) didn't match PersistentVolume's node affinity.
-  # preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
-  grep -qF "0/3 nodes are available: " <<<"$msg" || sfail "db-$i message '$msg' does not start with 0/3 nodes are available"
-  grep -qF "2 node(s) didn't match PersistentVolume's node affinity" <<<"$msg" || sfail "db-$i message '$msg' lacks the PV node affinity reason"
-  grep -qF "1 node(s) had untolerated taint {node.kubernetes.io/unschedulable: }" <<<"$msg" ||
-    sfail "db-$i message '$msg' lacks the cordoned node's taint"
+  # kube-scheduler 1.32: NodeUnschedulable fails the cordoned node, VolumeBinding the other two.
+  want="0/3 nodes are available: 1 node(s) were unschedulable, 2 node(s) didn't match PersistentVolume's node affinity. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+  [ "$msg" = "$want" ] || sfail "db-$i PodScheduled message '$msg', want '$want'"
   k describe pod "db-$i" | grep -E "Warning +FailedScheduling .*didn't match PersistentVolume's node affinity" ||
     sfail "kubectl describe pod db-$i shows no FailedScheduling event with the PV node affinity reason"
 done
