@@ -22,7 +22,12 @@ pod_field() { kubectl get pod "$1" -o jsonpath="{$2}"; }
 db_ready() { [ "$(pods_by_node app=db | wc -l)" = "$1" ] && [ "$(running_count app=db)" = "$1" ]; }
 gone() { ! kubectl get "$@" >/dev/null 2>&1; }
 # storage_dirs: every directory directly under the three nodes' storage roots, one a line, sorted.
-storage_dirs() { for n in "${NODES[@]}"; do [ -d "$T/$n/storage" ] && find "$T/$n/storage" -mindepth 1 -maxdepth 1; done | sort; }
+storage_dirs() {
+  local n
+  for n in "${NODES[@]}"; do
+    if [ -d "$T/$n/storage" ]; then find "$T/$n/storage" -mindepth 1 -maxdepth 1; fi
+  done | sort
+}
 # pv_dirs: the host path of every PersistentVolume, one a line, sorted.
 pv_dirs() { kubectl get pv -o jsonpath='{range .items[*]}{.spec.hostPath.path}{.spec.local.path}{"\n"}{end}' | sed '/^$/d' | sort; }
 roots_match_pvs() { [ "$(storage_dirs)" = "$(pv_dirs)" ]; }
