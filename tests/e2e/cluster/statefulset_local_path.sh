@@ -12,8 +12,8 @@
 start_cluster
 
 sfail() {
-  kubectl get sts,pvc,pv -o wide 2>/dev/null
-  kubectl describe pods -l app=db 2>/dev/null | grep -A8 -E '^(Name|Conditions|Events):'
+  kubectl get sts,pvc,pv -o wide 2>/dev/null || true
+  kubectl describe pods -l app=db 2>/dev/null | grep -A8 -E '^(Name|Conditions|Events):' || true
   fail "$@"
 }
 # pod_field POD JSONPATH
