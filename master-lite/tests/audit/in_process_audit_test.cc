@@ -76,8 +76,8 @@ TEST_F(InProcessAuditTest, AControllersCallIsAuditedAsItsRequest) {
 
 TEST_F(InProcessAuditTest, ARefusedCallIsAuditedAs403) {
   // A controller identity with no role for ConfigMaps in kube-public.
-  auto client = api::newInProcessClient(*reg_, api::componentIdentity("ttl-controller"),
-                                        auditor_.get());
+  auto client =
+      api::newInProcessClient(*reg_, api::componentIdentity("ttl-controller"), auditor_.get());
   json cm = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "b"}}}};
   auto r = client->create(kConfigMaps, "kube-public", cm);
   ASSERT_FALSE(r);
