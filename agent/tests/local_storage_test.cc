@@ -61,8 +61,7 @@ class LocalStorageTest : public ::testing::Test {
                 {{"hostPath", {{"path", path}, {"type", "DirectoryOrCreate"}}},
                  {"claimRef", {{"uid", "u1"}}}}}};
     if (provisioned)
-      pv["metadata"]["annotations"] = {
-          {"pv.kubernetes.io/provisioned-by", "rancher.io/local-path"}};
+      pv["metadata"]["annotations"] = {{"pv.kubernetes.io/provisioned-by", "skiff.io/local-path"}};
     objects_.volumes["pvc-u1"] = pv;
   }
 

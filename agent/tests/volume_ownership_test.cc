@@ -206,7 +206,7 @@ class PodOwnershipTest : public ::testing::Test {
                {{"hostPath", {{"path", path}, {"type", "DirectoryOrCreate"}}},
                 {"claimRef", {{"uid", "u-" + name}}}}}};
     if (provisioned)
-      v["metadata"]["annotations"] = {{"pv.kubernetes.io/provisioned-by", "rancher.io/local-path"}};
+      v["metadata"]["annotations"] = {{"pv.kubernetes.io/provisioned-by", "skiff.io/local-path"}};
     objects_.volumes[pv] = v;
   }
   json pod(const json& sc, bool ro_claim = false) {

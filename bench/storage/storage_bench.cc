@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
   }
   if (!client.create(kClasses, "",
                      json{{"metadata", {{"name", "local-path"}}},
-                          {"provisioner", "rancher.io/local-path"},
+                          {"provisioner", "skiff.io/local-path"},
                           {"reclaimPolicy", "Delete"},
                           {"volumeBindingMode", "WaitForFirstConsumer"}}))
     return 1;

@@ -5,6 +5,7 @@
 
 #include "skiff/master/api/object_util.h"
 #include "skiff/master/rbac/policy_index.h"
+#include "skiff/master/volume/volume.h"
 
 namespace skiff::master::api {
 namespace {
@@ -68,8 +69,8 @@ bool podOnNodeReferences(Registry& reg, const std::string& node, const std::stri
 // [node]) and Released: the only kind a node may delete.
 bool localPathVolumeOf(Registry& reg, const std::string& node, const std::string& name) {
   auto pv = reg.get(*findResource("", "v1", "persistentvolumes"), "", name);
-  if (!pv || str(*pv, {"metadata", "annotations", "pv.kubernetes.io/provisioned-by"}) !=
-                 "rancher.io/local-path")
+  if (!pv || str(*pv, {"metadata", "annotations", volume::kAnnProvisionedBy}) !=
+                 volume::kLocalPathProvisioner)
     return false;
   if (str(*pv, {"status", "phase"}) != "Released") return false;
   for (const auto& t : at(*pv, {"spec", "nodeAffinity", "required", "nodeSelectorTerms"})) {

@@ -48,7 +48,7 @@ TEST_F(StorageTest, LocalPathClassIsTheDefaultAndClaimsGetIt) {
   ASSERT_TRUE(ensureLocalPathStorageClass(*reg_));  // idempotent
   auto sc = reg_->get(classes(), "", "local-path");
   ASSERT_TRUE(sc);
-  EXPECT_EQ((*sc)["provisioner"], "rancher.io/local-path");
+  EXPECT_EQ((*sc)["provisioner"], "skiff.io/local-path");
   EXPECT_EQ((*sc)["volumeBindingMode"], "WaitForFirstConsumer");
   EXPECT_EQ((*sc)["reclaimPolicy"], "Delete");
   EXPECT_EQ((*sc)["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"],
@@ -148,9 +148,9 @@ TEST_F(StorageTest, ClaimSpecIsImmutableButMayGrowWhenTheClassAllows) {
 }
 
 TEST_F(StorageTest, BoundClaimGrowsOnlyWhenItsClassAllowsAndNeverShrinksBelowCapacity) {
-  json fixed = {{"metadata", {{"name", "fixed"}}}, {"provisioner", "rancher.io/local-path"}};
+  json fixed = {{"metadata", {{"name", "fixed"}}}, {"provisioner", "skiff.io/local-path"}};
   json growing = {{"metadata", {{"name", "growing"}}},
-                  {"provisioner", "rancher.io/local-path"},
+                  {"provisioner", "skiff.io/local-path"},
                   {"allowVolumeExpansion", true}};
   ASSERT_TRUE(reg_->create(classes(), "", fixed, opts_));
   ASSERT_TRUE(reg_->create(classes(), "", growing, opts_));
@@ -264,7 +264,7 @@ TEST_F(StorageTest, KubectlColumns) {
   auto sc = reg_->get(classes(), "", "local-path");
   json row = tableRow(classes(), *sc, Clock::now(), TableObject::None)["cells"];
   EXPECT_EQ(row[0], "local-path (default)");
-  EXPECT_EQ(row[1], "rancher.io/local-path");
+  EXPECT_EQ(row[1], "skiff.io/local-path");
   EXPECT_EQ(row[2], "Delete");
   EXPECT_EQ(row[3], "WaitForFirstConsumer");
   EXPECT_EQ(row[4], "false");

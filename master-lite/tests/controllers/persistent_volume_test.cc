@@ -37,7 +37,7 @@ json pvc(const std::string& name, const std::string& size, const std::string& cl
 
 json localPathClass() {
   return {{"metadata", {{"name", "local-path"}}},
-          {"provisioner", "rancher.io/local-path"},
+          {"provisioner", "skiff.io/local-path"},
           {"reclaimPolicy", "Delete"},
           {"volumeBindingMode", "WaitForFirstConsumer"}};
 }
@@ -132,7 +132,7 @@ TEST(PersistentVolumeControllerTest, WaitsForFirstConsumerThenProvisionsOnTheSel
                          "nodeSelectorTerms"})[0]["matchExpressions"][0]["values"],
             json::array({"n1"}));
   EXPECT_EQ(meta::str(v, {"metadata", "annotations", "pv.kubernetes.io/provisioned-by"}),
-            "rancher.io/local-path");
+            "skiff.io/local-path");
   EXPECT_EQ(meta::str(v, {"status", "phase"}), "Bound");
   reasons = h.eventReasons();
   EXPECT_NE(std::find(reasons.begin(), reasons.end(), "ProvisioningSucceeded"), reasons.end());

@@ -19,7 +19,7 @@ struct ExpandHarness : Harness {
     add(newVolumeExpandController(client, clock));
     (void)client.create(kStorageClasses, "",
                         json{{"metadata", {{"name", "grow"}}},
-                             {"provisioner", "rancher.io/local-path"},
+                             {"provisioner", "skiff.io/local-path"},
                              {"allowVolumeExpansion", true},
                              {"volumeBindingMode", "Immediate"}});
   }
@@ -61,7 +61,7 @@ struct ExpandHarness : Harness {
 
 TEST(VolumeExpandControllerTest, LocalPathClaimGrowsAtOnce) {
   ExpandHarness h;
-  h.bound("data", "rancher.io/local-path");
+  h.bound("data", "skiff.io/local-path");
   h.start();
   h.settle();
   json c = *h.client.get(kPersistentVolumeClaims, "default", "data");

@@ -126,7 +126,7 @@ TEST_F(SchedulerTest, VolumeBindingFollowsTheVolumesNodeAffinity) {
   ASSERT_TRUE(client_.create(kPvcs, "default", claimObj("now", "")));
   ASSERT_TRUE(client_.create(kClasses, "",
                              json{{"metadata", {{"name", "local-path"}}},
-                                  {"provisioner", "rancher.io/local-path"},
+                                  {"provisioner", "skiff.io/local-path"},
                                   {"volumeBindingMode", "WaitForFirstConsumer"}}));
   start();
   for (int i = 0; i < 3; ++i)
@@ -163,7 +163,7 @@ TEST_F(SchedulerTest, EphemeralVolumesAreTheirPodsClaims) {
   ASSERT_TRUE(client_.create(gvr::kNodes, "", node("a")));
   ASSERT_TRUE(client_.create(kClasses, "",
                              json{{"metadata", {{"name", "local-path"}}},
-                                  {"provisioner", "rancher.io/local-path"},
+                                  {"provisioner", "skiff.io/local-path"},
                                   {"volumeBindingMode", "WaitForFirstConsumer"}}));
   start();
   auto ephemeralPod = [](const std::string& name) {
@@ -217,7 +217,7 @@ TEST_F(SchedulerTest, LocalPathClaimsNeedFreeStorageOnTheNode) {
     ASSERT_TRUE(client_.create(gvr::kNodes, "", nd));
   }
   json used = json::parse(R"({"metadata": {"name": "pvc-old",
-      "annotations": {"pv.kubernetes.io/provisioned-by": "rancher.io/local-path"}},
+      "annotations": {"pv.kubernetes.io/provisioned-by": "skiff.io/local-path"}},
     "spec": {"capacity": {"storage": "8Gi"}, "nodeAffinity": {"required": {"nodeSelectorTerms":
       [{"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In",
                               "values": ["a"]}]}]}}},
@@ -225,7 +225,7 @@ TEST_F(SchedulerTest, LocalPathClaimsNeedFreeStorageOnTheNode) {
   ASSERT_TRUE(client_.create(kPvs, "", used));
   ASSERT_TRUE(client_.create(kClasses, "",
                              json{{"metadata", {{"name", "local-path"}}},
-                                  {"provisioner", "rancher.io/local-path"},
+                                  {"provisioner", "skiff.io/local-path"},
                                   {"volumeBindingMode", "WaitForFirstConsumer"}}));
   json fits = claimObj("fits", "local-path");
   fits["spec"]["resources"]["requests"]["storage"] = "5Gi";

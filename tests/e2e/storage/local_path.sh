@@ -27,7 +27,7 @@ echo "== quickstart"
 
 echo "== default StorageClass"
 sc=$(K get sc --no-headers) || fail "kubectl get sc"
-grep -Eq '^local-path \(default\) +rancher.io/local-path +Delete +WaitForFirstConsumer +false' <<<"$sc" \
+grep -Eq '^local-path \(default\) +skiff.io/local-path +Delete +WaitForFirstConsumer +false' <<<"$sc" \
   || fail "kubectl get sc printed: $sc"
 
 echo "== a claim waits for its first consumer, then binds on the pod's node"

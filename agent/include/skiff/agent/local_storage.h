@@ -3,7 +3,7 @@
 // Claim-backed volumes on this node: a persistentVolumeClaim volume resolves claim -> bound
 // PersistentVolume -> its hostPath or local path, which the volume manager then sets up as a
 // hostPath volume (bind-mounted into the containers). Volumes of the built-in local-path
-// provisioner (rancher.io/local-path) live in <storage root>/pvc-<uid>_<ns>_<name>: the agent
+// provisioner (skiff.io/local-path) live in <storage root>/pvc-<uid>_<ns>_<name>: the agent
 // creates the directory when a pod first mounts it and removes it when the PersistentVolume is
 // Released with reclaim policy Delete (then deletes the PV), since the master never touches a
 // node's disk.
@@ -19,7 +19,7 @@
 
 namespace skiff::agent {
 
-inline constexpr char kLocalPathProvisioner[] = "rancher.io/local-path";
+inline constexpr char kLocalPathProvisioner[] = "skiff.io/local-path";
 inline constexpr char kStorageRootAnnotation[] = "skiff.io/storage-root";
 
 // Creates one volume directory (mode 0777, as local-path-provisioner); the seam through which

@@ -27,7 +27,7 @@ std::optional<nlohmann::json> storageTableRow(const std::string& kind, const nlo
 // Registers the storage kinds' strategies (storage_strategy.cc).
 void registerStorageStrategies(StrategyRegistry& table, Registry& registry);
 
-// The built-in default StorageClass `local-path` (provisioner rancher.io/local-path,
+// The built-in default StorageClass `local-path` (provisioner skiff.io/local-path,
 // WaitForFirstConsumer, Delete), created at every master start when absent, as k3s re-applies
 // its local-storage manifest on start: edits are kept, a deleted class comes back on restart.
 Result<void> ensureLocalPathStorageClass(Registry& registry);

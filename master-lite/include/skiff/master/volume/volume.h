@@ -33,9 +33,11 @@ inline constexpr char kAnnDefaultClass[] = "storageclass.kubernetes.io/is-defaul
 inline constexpr char kAnnBetaDefaultClass[] = "storageclass.beta.kubernetes.io/is-default-class";
 inline constexpr char kPvcProtection[] = "kubernetes.io/pvc-protection";
 inline constexpr char kPvProtection[] = "kubernetes.io/pv-protection";
-// The built-in provisioner, named as k3s's local-path-provisioner is, so manifests written for
-// k3s (storageClassName: local-path, provisioner rancher.io/local-path) work unchanged.
-inline constexpr char kLocalPathProvisioner[] = "rancher.io/local-path";
+// The built-in provisioner. Its class is named `local-path` as k3s's, so manifests written for
+// k3s (storageClassName: local-path) work unchanged; the provisioner has skiff's own name, so
+// a user who also deploys rancher's local-path-provisioner (rancher.io/local-path) never has two
+// provisioners answering the same claim.
+inline constexpr char kLocalPathProvisioner[] = "skiff.io/local-path";
 inline constexpr char kLocalPathClass[] = "local-path";
 inline constexpr char kDefaultStorageRoot[] = "/var/lib/skiff/storage";
 
