@@ -72,12 +72,11 @@ std::optional<InProcessAudit::Call> InProcessAudit::begin(
   req.target = c.info.path + (query.empty() ? "" : "?" + query);
   req.headers["user-agent"] = user_agent_;
   req.remote_addr = "127.0.0.1";  // the loopback a co-located kube-controller-manager uses
-  if (body != nullptr) {
-    req.headers["content-type"] = "application/json";
-    req.body = body->dump();
-  }
+  if (body != nullptr) req.headers["content-type"] = "application/json";
   c.record = auditor_->begin(req, c.info);
   if (!c.record) return std::nullopt;
+  // Serialized only for a call the policy audits (the record reads it when it finishes).
+  if (body != nullptr) req.body = body->dump();
   return c;
 }
 

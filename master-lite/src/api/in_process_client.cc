@@ -260,9 +260,10 @@ class InProcessClient : public ApiClient {
       InProcessAudit::finish(audit, az.error());
       return std::move(az).error();
     }
-    WriteOptions o = opts_;
-    if (audit) o.notes = &audit->info.notes;
     bool created = false;
+    if (!audit) return run(opts_, created);  // no copy of the options on the unaudited path
+    WriteOptions o = opts_;
+    o.notes = &audit->info.notes;
     Result<json> res = run(o, created);
     InProcessAudit::finish(audit, res, created);
     return res;
