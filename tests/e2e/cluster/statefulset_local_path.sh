@@ -89,7 +89,12 @@ k get pods,pvc -o wide
 check_roots
 
 step "pods deleted and recreated: each reads back its own data on its PV's node"
-k delete pod db-0 db-1 db-2 --timeout=60s >/dev/null || sfail "kubectl delete pod"
+# --wait=false: kubectl's wait GETs each pod, then lists and watches it by name from the list's
+# revision. The three pods end within milliseconds of each other and the StatefulSet recreates
+# them at once, so the GET can still see the old db-1 while the list already holds the new one:
+# the old one's DELETED event precedes the watch and kubectl waits out its timeout (kubectl does
+# the same against kube-apiserver). The new UIDs are checked below instead.
+k delete pod db-0 db-1 db-2 --wait=false >/dev/null || sfail "kubectl delete pod"
 until_ok 90 db_ready 3 || sfail "db pods not back"
 for i in 0 1 2; do
   [ "$(pod_field "db-$i" .metadata.uid)" != "${UID0[$i]}" ] || sfail "db-$i was not recreated"
