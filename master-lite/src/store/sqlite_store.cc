@@ -17,6 +17,7 @@
 
 #include "key_range.h"
 #include "skiff/master/store/store.h"
+#include "wal_checkpointer.h"
 
 namespace skiff::master::store {
 namespace {
@@ -60,9 +61,11 @@ class SqliteStore : public Store {
  public:
   SqliteStore(Db db, Options options) : db_(std::move(db)), options_(options) {}
 
-  Result<void> init() {
+  Result<void> init(const std::string& path) {
     const char* pragmas[] = {
         "PRAGMA journal_mode=WAL",
+        // After a burst grew the WAL, the next reset truncates it back to this size.
+        "PRAGMA journal_size_limit=16777216",
         options_.fsync_every_write ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
         "PRAGMA foreign_keys=OFF",
         "PRAGMA temp_store=MEMORY",
@@ -78,7 +81,7 @@ class SqliteStore : public Store {
     for (const char* sql : pragmas) SKIFF_TRY(exec(sql));
     SKIFF_ASSIGN_OR_RETURN(rev_, readMeta("rev"));
     SKIFF_ASSIGN_OR_RETURN(compacted_, readMeta("compacted"));
-    return ok();
+    return checkpointer_.start(db_.get(), path);
   }
 
   Result<KeyValue> get(const std::string& key) override {
@@ -348,6 +351,7 @@ class SqliteStore : public Store {
 
   std::mutex mu_;
   Db db_;
+  WalCheckpointer checkpointer_;  // after db_: stops before the connection closes
   Options options_;
   std::int64_t rev_ = 0;
   std::int64_t compacted_ = 0;
@@ -374,7 +378,7 @@ Result<StorePtr> openSqliteStore(const std::string& path, const Options& options
   }
   sqlite3_busy_timeout(raw, 5000);
   auto store = std::make_unique<SqliteStore>(std::move(db), options);
-  if (auto r = store->init(); !r) return std::move(r).error().wrap("open store '" + path + "'");
+  if (auto r = store->init(path); !r) return std::move(r).error().wrap("open store '" + path + "'");
   return StorePtr(std::move(store));
 }
 
