@@ -31,6 +31,7 @@ skiff_pkg(SYSTEMD libsystemd libsystemd-dev)
 skiff_pkg(YAML yaml-0.1 libyaml-dev)
 skiff_pkg(ZSTD libzstd libzstd-dev)
 skiff_pkg(LDNS ldns libldns-dev)
+skiff_pkg(RE2 re2 libre2-dev)
 
 skiff_find(Threads build-essential)
 skiff_find(Boost libboost-dev 1.74)

@@ -7,6 +7,7 @@ target_sources(skiff_master_api PRIVATE
   src/apiextensions/crd_controller.cc
   src/apiextensions/crd_strategy.cc
   src/apiextensions/crd_validation.cc
+  src/apiextensions/go_regexp.cc
   src/apiextensions/jsonpath.cc
   src/apiextensions/openapi.cc
   src/apiextensions/printer_columns.cc
@@ -14,6 +15,7 @@ target_sources(skiff_master_api PRIVATE
   src/apiextensions/schema_formats.cc
   src/apiextensions/schema_structural.cc
   src/apiextensions/schema_validate.cc)
+target_link_libraries(skiff_master_api PRIVATE PkgConfig::RE2)
 
 if(SKIFF_BUILD_TESTS)
   skiff_gtest(NAME skiff_master_apiextensions_tests PREFIX master.apiextensions LABEL unit

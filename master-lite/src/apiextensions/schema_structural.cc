@@ -3,9 +3,9 @@
 // (pkg/apis/apiextensions/validation/validation.go, ValidateCustomResourceDefinitionOpenAPISchema),
 // with upstream's paths and messages.
 #include <algorithm>
-#include <regex>
 #include <set>
 
+#include "go_regexp.h"
 #include "skiff/master/apiextensions/apiextensions.h"
 
 namespace skiff::master::apiextensions {
@@ -143,11 +143,9 @@ class StructuralChecker {
 
   void pattern(const json& s, const std::string& p) {
     if (!s.contains("pattern") || !s["pattern"].is_string()) return;
-    try {
-      std::regex re(s["pattern"].get<std::string>(), std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
+    if (auto why = goRegexpError(s["pattern"].get<std::string>())) {
       errs.push_back({Type::Invalid, p + ".pattern", s["pattern"],
-                      std::string("must be a valid regular expression, but isn't: ") + e.what()});
+                      "must be a valid regular expression, but isn't: " + *why});
     }
   }
 
