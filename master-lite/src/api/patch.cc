@@ -38,8 +38,8 @@ Result<json> mergeList(const json& orig, const json& patch, const std::string& p
                        const std::string& field) {
   if (!patch.is_array())
     return Error(ErrorCode::BadRequest, "field '" + field + "' must be a list");
-  // Primitive lists with strategy "merge" (finalizers): union, keeping order.
-  if (field == "finalizers") {
+  // Primitive lists with strategy "merge" (finalizers, a Node's podCIDRs): union, keeping order.
+  if (field == "finalizers" || field == "podCIDRs") {
     json out = orig.is_array() ? orig : json::array();
     for (const auto& v : patch) {
       if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
@@ -176,11 +176,16 @@ Result<json> mergeMap(const json& orig, const json& patch, const std::string& pa
 
 std::string strategicMergeKey(const std::string& path, const std::string& field,
                               const json& first) {
+  // The patchMergeKey tags of k8s.io/api's types, by field name (where one name carries two
+  // keys, below, the path or the element tells them apart).
   if (field == "containers" || field == "initContainers" || field == "ephemeralContainers" ||
       field == "env" || field == "volumes" || field == "imagePullSecrets" ||
-      field == "resourceClaims") {
+      field == "resourceClaims" || field == "schedulingGates" || field == "secrets" ||
+      field == "webhooks" || field == "matchConditions" || field == "variables" ||
+      field == "drivers" || field == "allocatedResourcesStatus") {
     return "name";
   }
+  if (field == "podIPs" || field == "hostIPs") return "ip";
   if (field == "ports") {
     if (first.is_object() && first.contains("containerPort")) return "containerPort";
     // Endpoints subsets' ports are atomic; Service ports merge on port.

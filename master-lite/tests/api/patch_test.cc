@@ -69,6 +69,39 @@ TEST(StrategicMergePatchTest, FinalizersMergeAsSetOtherListsReplace) {
   EXPECT_EQ((*out)["spec"]["args"], json({"z"}));
 }
 
+// kubectl apply's patch of ingress-nginx's ValidatingWebhookConfiguration carries only what
+// changed in the webhook (its rules) beside the merge key: the rest of the webhook stays.
+TEST(StrategicMergePatchTest, WebhooksMergeByNameKeepingTheirOtherFields) {
+  json live = R"({"webhooks":[{"name":"validate.nginx.ingress.kubernetes.io",
+      "sideEffects":"None","admissionReviewVersions":["v1"],
+      "clientConfig":{"service":{"namespace":"ingress-nginx","name":"admission"}},
+      "matchConditions":[{"name":"a","expression":"true"}],
+      "rules":[{"operations":["CREATE"],"resources":["ingresses"],"scope":"*"}]}]})"_json;
+  json patch = R"({"$setElementOrder/webhooks":[{"name":"validate.nginx.ingress.kubernetes.io"}],
+      "webhooks":[{"name":"validate.nginx.ingress.kubernetes.io",
+      "matchConditions":[{"name":"b","expression":"false"}],
+      "rules":[{"operations":["CREATE","UPDATE"],"resources":["ingresses"]}]}]})"_json;
+  auto out = applyStrategicMergePatch(live, patch);
+  ASSERT_TRUE(out);
+  ASSERT_EQ((*out)["webhooks"].size(), 1u);
+  const json& w = (*out)["webhooks"][0];
+  EXPECT_EQ(w["sideEffects"], "None");
+  EXPECT_EQ(w["admissionReviewVersions"], json::array({"v1"}));
+  EXPECT_EQ(w["clientConfig"]["service"]["name"], "admission");
+  EXPECT_EQ(w["rules"][0]["operations"].size(), 2u);  // rules are atomic: replaced
+  EXPECT_EQ(w["matchConditions"].size(), 2u);         // merged by name
+}
+
+TEST(StrategicMergePatchTest, PodIPsMergeByIpAndPodCIDRsAsASet) {
+  json live =
+      R"({"spec":{"podCIDRs":["10.0.0.0/24"]},"status":{"podIPs":[{"ip":"10.0.0.5"}]}})"_json;
+  json patch = R"({"spec":{"podCIDRs":["fd00::/64"]},"status":{"podIPs":[{"ip":"fd00::5"}]}})"_json;
+  auto out = applyStrategicMergePatch(live, patch);
+  ASSERT_TRUE(out);
+  EXPECT_EQ((*out)["spec"]["podCIDRs"], json::array({"10.0.0.0/24", "fd00::/64"}));
+  EXPECT_EQ((*out)["status"]["podIPs"].size(), 2u);
+}
+
 TEST(StrategicMergePatchTest, ElementWithoutMergeKeyIsBadRequest) {
   auto out = applyStrategicMergePatch(R"({"spec":{"containers":[{"name":"a"}]}})"_json,
                                       R"({"spec":{"containers":[{"image":"x"}]}})"_json);
