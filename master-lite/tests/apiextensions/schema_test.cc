@@ -232,6 +232,34 @@ TEST(StructuralSchema, UpstreamMessages) {
           .empty());
 }
 
+// Patterns are Go regexps (RE2 syntax): prometheus-operator's CRDs use inline flags.
+TEST(SchemaValidation, PatternsAreGoRegexps) {
+  json p = withField({{"type", "string"}, {"pattern", "^(?i)(abort|warn)?$"}});
+  EXPECT_TRUE(check(p, {{"field", "WARN"}}).empty());
+  EXPECT_TRUE(check(p, {{"field", ""}}).empty());
+  EXPECT_EQ(
+      check(p, {{"field", "stop"}}),
+      std::vector<std::string>{
+          R"(field: Invalid value: "stop": field in body should match '^(?i)(abort|warn)?$')"});
+  // Unanchored, as Go's MatchString.
+  EXPECT_TRUE(
+      check(withField({{"type", "string"}, {"pattern", "[0-9]"}}), {{"field", "a1b"}}).empty());
+  EXPECT_TRUE(validateSchema(json::parse(R"j({"type":"object","properties":{
+      "m":{"type":"string","pattern":"^((?i)january|1[0-2]|[1-9])(?:(:(?i)may)$|$)"}}})j"),
+                             "s")
+                  .empty());
+  // What Go refuses, in Go's words.
+  EXPECT_EQ(messages(validateSchema(json::parse(R"j({"type":"object","properties":{
+      "a":{"type":"string","pattern":"(?<=x)y"},"b":{"type":"string","pattern":"(a"}}})j"),
+                                    "s")),
+            (std::vector<std::string>{
+                "s.properties[a].pattern: Invalid value: \"(?<=x)y\": must be a valid regular "
+                "expression, but isn't: error parsing regexp: invalid or unsupported Perl syntax: "
+                "`(?<`",
+                "s.properties[b].pattern: Invalid value: \"(a\": must be a valid regular "
+                "expression, but isn't: error parsing regexp: missing closing ): `(a`"}));
+}
+
 TEST(StructuralSchema, DefaultsMustValidate) {
   json s = json::parse(
       R"({"type":"object","properties":{"size":{"type":"integer","maximum":10,"default":20}}})");

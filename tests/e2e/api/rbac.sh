@@ -55,6 +55,18 @@ expect_has "$out" "selfsubjectaccessreviews.authorization.k8s.io"
 out=$(ka auth whoami)
 expect_has "$out" "alice"
 expect_has "$out" "[dev system:authenticated]"
+# A review has no table form: a client that takes only a Table gets 406, as from kube-apiserver
+# (conformance "Servers with support for Table transformation should return a 406 ...").
+ssar='{"apiVersion":"authorization.k8s.io/v1","kind":"SelfSubjectAccessReview","spec":{"resourceAttributes":{"verb":"list","resource":"pods"}}}'
+ssar_code() {
+  kcurl -o "$T/ssar" -w '%{http_code}' -X POST -H 'Content-Type: application/json' -H "Accept: $1" \
+    -d "$ssar" "$(api)/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+}
+expect_eq "$(ssar_code 'application/json;as=Table;v=v1;g=meta.k8s.io')" 406 "SSAR as Table only"
+expect_has "$(cat "$T/ssar")" '"reason":"NotAcceptable"'
+expect_has "$(cat "$T/ssar")" 'only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf'
+expect_eq "$(ssar_code 'application/json;as=Table;v=v1;g=meta.k8s.io, application/json')" 201 "SSAR Table or JSON"
+expect_has "$(cat "$T/ssar")" '"kind":"SelfSubjectAccessReview"'
 # The admin asks about alice (SubjectAccessReview through --as) and gets the same answers.
 expect_eq "$(k auth can-i list pods -n team --as alice)" "yes" "as alice team"
 expect_eq "$(k auth can-i list pods -n default --as alice || true)" "no" "as alice default"

@@ -36,6 +36,11 @@ HttpResponse notFoundPath();
 HttpResponse methodNotAllowed(const std::string& verb, const ResourceInfo& r);
 HttpResponse tableResponse(const json& table);
 bool wantsTable(const std::string& accept);
+// Every media range of `accept` asks for a conversion (as=Table, as=PartialObjectMetadata): the
+// client takes no plain object.
+bool acceptsOnlyConversions(const std::string& accept);
+// 406 NotAcceptable, kube-apiserver's negotiation error.
+HttpResponse notAcceptable();
 TableObject includeObject(const Query& query);
 
 // A request path parsed once: /api/v1/..., /apis/<g>/<v>/... name a resource (and optionally a

@@ -1,6 +1,8 @@
 // Responses: Kubernetes Status bodies for errors (reason, code, details with causes), and the
 // small JSON/text/Table response builders the verb handlers share
 // (reference/kube-api-surface.md §5-§6).
+#include <algorithm>
+
 #include "handler_internal.h"
 
 namespace skiff::master::api {
@@ -209,6 +211,33 @@ HttpResponse methodNotAllowed(const std::string& verb, const ResourceInfo& r) {
 }
 
 bool wantsTable(const std::string& accept) { return accept.find("as=Table") != std::string::npos; }
+
+bool acceptsOnlyConversions(const std::string& accept) {
+  std::size_t start = 0;
+  while (start <= accept.size()) {
+    std::size_t end = std::min(accept.find(',', start), accept.size());
+    std::string range = accept.substr(start, end - start);
+    if (range.find_first_not_of(" \t") != std::string::npos &&
+        range.find("as=") == std::string::npos) {
+      return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
+HttpResponse notAcceptable() {
+  return jsonResponse(406, {{"kind", "Status"},
+                            {"apiVersion", "v1"},
+                            {"metadata", json::object()},
+                            {"status", "Failure"},
+                            {"message",
+                             "only the following media types are accepted: application/json, "
+                             "application/yaml, application/vnd.kubernetes.protobuf"},
+                            {"reason", "NotAcceptable"},
+                            {"details", json::object()},
+                            {"code", 406}});
+}
 
 TableObject includeObject(const Query& query) {
   std::string v = q(query, "includeObject");
