@@ -15,6 +15,8 @@
 #include <boost/beast/ssl.hpp>
 
 #include "skiff/agent/http_transport.h"
+#include "skiff/agent/probe_manager.h"
+#include "skiff/agent/testing/fake_runtime.h"
 #include "skiff/agent/tls_util.h"
 
 namespace skiff::agent {
@@ -176,6 +178,22 @@ TEST_F(HttpsTransportTest, AnUntrustedServerIsRefused) {
   auto r = (*t)->send(req);
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().is(ErrorCode::Unavailable)) << r.error().message();
+}
+
+// An httpGet probe with scheme HTTPS speaks TLS to the container and does not verify its
+// self-signed certificate (conformance's webhook deployments probe /readyz on 8444 this way); the
+// same port probed as HTTP fails.
+TEST_F(HttpsTransportTest, HttpsProbeSkipsVerification) {
+  TlsServer server(cert_, TlsServer::After::KeepOpen);
+  testing::FakeRuntime rt;
+  auto runner = makeProbeRunner(rt);
+  nlohmann::json probe = {
+      {"httpGet", {{"path", "/readyz"}, {"port", server.port()}, {"scheme", "HTTPS"}}},
+      {"timeoutSeconds", 2}};
+  std::string out;
+  EXPECT_TRUE(runner->run(probe, nlohmann::json::object(), "cid", "127.0.0.1", out)) << out;
+  probe["httpGet"]["scheme"] = "HTTP";
+  EXPECT_FALSE(runner->run(probe, nlohmann::json::object(), "cid", "127.0.0.1", out));
 }
 
 }  // namespace
