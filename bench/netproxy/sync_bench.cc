@@ -186,21 +186,69 @@ double unshardedLoad(const ProxyConfig& cfg, const std::vector<ServicePort>& por
   return nftLoad(one.name, nftText(nftrules::fullBatches(cfg, ports, eps, ports.size() + 1)));
 }
 
-// `nft list ruleset` with its tables in name order: the kernel lists tables in the order they
-// were created, and skiff (shards first, main last) and nft -f of the same text create them in
-// different orders, which says nothing about their contents.
+// The members of every `{ ... }` list (a map's `elements = { ... }`, possibly over several
+// lines, and a rule's anonymous `vmap { ... }`) in sorted order, on one line: the kernel lists a
+// hash set's elements in its hash table's order, which is seeded per set.
+std::string sortLists(const std::string& block) {
+  std::string out;
+  std::size_t pos = 0;
+  for (;;) {
+    std::size_t open = block.find("{ ", pos);
+    if (open == std::string::npos) break;
+    std::size_t close = block.find('}', open);
+    if (close == std::string::npos) break;
+    out.append(block, pos, open + 2 - pos);
+    std::vector<std::string> items;
+    std::istringstream in(block.substr(open + 2, close - open - 2));
+    for (std::string item; std::getline(in, item, ',');) {
+      auto b = item.find_first_not_of(" \t\n"), e = item.find_last_not_of(" \t\n");
+      if (b != std::string::npos) items.push_back(item.substr(b, e - b + 1));
+    }
+    std::sort(items.begin(), items.end());
+    for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
+    out += " }";
+    pos = close + 1;
+  }
+  return out + block.substr(pos);
+}
+
+// `nft list ruleset` normalised for comparison: tables in name order, the chains, maps and sets
+// of each table in name order, every element list sorted. The kernel lists tables and chains in
+// the order they were created, and skiff (shards first, main last, for a large full sync) and
+// nft -f of the same text create them in different orders, which says nothing about their
+// contents.
 std::string listRuleset(const std::string& netns) {
   auto r = runCommand({"ip", "netns", "exec", netns, "nft", "list", "ruleset"});
   if (!r || r->exit_code != 0) return "(nft list ruleset failed)";
-  std::vector<std::string> tables;
+  struct Table {
+    std::string header;
+    std::vector<std::string> blocks;
+  };
+  std::vector<Table> tables;
   std::istringstream in(r->out);
+  bool in_block = false;
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind("table ", 0) == 0 || tables.empty()) tables.emplace_back();
-    tables.back() += line + "\n";
+    if (line.rfind("table ", 0) == 0 || tables.empty()) {
+      tables.push_back({line + "\n", {}});
+      in_block = false;
+    } else if (line.size() > 1 && line[0] == '\t' && line[1] != '\t' && line != "\t}") {
+      tables.back().blocks.push_back(line + "\n");  // "\tchain x {", "\tmap y {", ...
+      in_block = true;
+    } else if (in_block && !line.empty() && line != "}") {
+      tables.back().blocks.back() += line + "\n";
+    }
   }
-  std::sort(tables.begin(), tables.end());
+  std::vector<std::string> texts;
+  for (Table& t : tables) {
+    for (std::string& b : t.blocks) b = sortLists(b);
+    std::sort(t.blocks.begin(), t.blocks.end());
+    std::string text = t.header;
+    for (const std::string& b : t.blocks) text += b;
+    texts.push_back(std::move(text));
+  }
+  std::sort(texts.begin(), texts.end());
   std::string out;
-  for (const auto& t : tables) out += t;
+  for (const auto& t : texts) out += t;
   return out;
 }
 
@@ -290,6 +338,13 @@ int runNftables(const std::vector<ServicePort>& ports_in, EndpointMap eps, int s
       last.rules_written, ms(last.build), ms(last.nft.encode), ms(last.nft.kernel));
   std::string a = listRuleset(ref.name), b = listRuleset(ns.name);
   bool same = a == b && a.find("table ip skiff") != std::string::npos;
+  if (!same) {  // for a diff
+    std::ofstream("/tmp/netproxy-bench-nft-f.txt") << a;
+    std::ofstream("/tmp/netproxy-bench-skiff.txt") << b;
+    std::printf(
+        "(normalised listings: /tmp/netproxy-bench-nft-f.txt, "
+        "/tmp/netproxy-bench-skiff.txt)\n");
+  }
   std::printf("\nkernel tables identical (nft -f vs skiff) after the run: %s\n",
               same ? "yes" : "NO");
   std::printf(
