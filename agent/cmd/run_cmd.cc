@@ -129,8 +129,11 @@ Added addRun(CLI::App& app) {
   app.add_option("--proxy-mode", c.proxy_mode,
                  "service proxy (and pod network rules) backend: iptables, nftables, ipvs or "
                  "auto (nftables unless the host uses iptables-legacy; ipvs falls back to "
-                 "nftables)")
+                 "nftables when the kernel has no IPVS)")
       ->check(CLI::IsMember({"auto", "iptables", "nftables", "ipvs"}))
+      ->capture_default_str();
+  app.add_option("--ipvs-scheduler", c.ipvs_scheduler,
+                 "IPVS scheduler of every virtual server in IPVS mode (rr, lc, dh, sh, ...)")
       ->capture_default_str();
   app.add_option("--nodeport-addresses", c.nodeport_addresses,
                  "CIDRs whose local addresses serve NodePorts (default: every local address)")
@@ -172,6 +175,7 @@ Added addRun(CLI::App& app) {
         cfg.tls_private_key_file = from_file.tls_private_key_file;
       if (!given("--client-ca-file")) cfg.client_ca_file = from_file.client_ca_file;
       if (!given("--proxy-mode")) cfg.proxy_mode = from_file.proxy_mode;
+      if (!given("--ipvs-scheduler")) cfg.ipvs_scheduler = from_file.ipvs_scheduler;
       if (!given("--nodeport-addresses")) cfg.nodeport_addresses = from_file.nodeport_addresses;
       cfg.kube_reserved = from_file.kube_reserved;
       cfg.system_reserved = from_file.system_reserved;

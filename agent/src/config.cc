@@ -192,7 +192,8 @@ Result<void> applyKubeletConfiguration(const json& doc, AgentConfig& cfg) {
   SKIFF_TRY(string("resolvConf", cfg.resolv_conf));
   SKIFF_TRY(string("tlsCertFile", cfg.tls_cert_file));
   SKIFF_TRY(string("tlsPrivateKeyFile", cfg.tls_private_key_file));
-  SKIFF_TRY(string("proxyMode", cfg.proxy_mode));  // skiff's own: kube-proxy's `mode`
+  SKIFF_TRY(string("proxyMode", cfg.proxy_mode));          // skiff's own: kube-proxy's `mode`
+  SKIFF_TRY(string("ipvsScheduler", cfg.ipvs_scheduler));  // kube-proxy's `ipvs.scheduler`
   if (doc.contains("nodePortAddresses")) {
     if (!doc["nodePortAddresses"].is_array())
       return Error(ErrorCode::Invalid, "kubelet config: nodePortAddresses must be a list");
@@ -257,6 +258,9 @@ Result<void> applyKubeletConfiguration(const json& doc, AgentConfig& cfg) {
     return Error(ErrorCode::Invalid,
                  "kubelet config: proxyMode must be iptables, nftables, ipvs or auto, not '" +
                      cfg.proxy_mode + "'");
+  }
+  if (cfg.ipvs_scheduler.empty()) {
+    return Error(ErrorCode::Invalid, "kubelet config: ipvsScheduler must not be empty");
   }
   return ok();
 }

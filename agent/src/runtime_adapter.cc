@@ -400,7 +400,7 @@ Result<PodNetworkManagerPtr> makePodNetwork(const AgentConfig& cfg, const std::s
   SKIFF_ASSIGN_OR_RETURN(ProxyBackend backend, proxyBackend(cfg));
   std::unique_ptr<np::sys::Iptables> ipt;
   std::unique_ptr<np::sys::Nftables> nft;
-  if (backend.mode == np::ProxyMode::Nftables) {
+  if (backend.mode != np::ProxyMode::Iptables) {  // nftables and IPVS mode
     nft = np::sys::makeNetlinkNftables();
   } else {
     ipt = np::sys::makeLegacyIptables();
@@ -413,13 +413,21 @@ namespace {
 // The proxy of the chosen mode with the seams it owns.
 class ProxySink final : public ServiceProxySink {
  public:
-  ProxySink(std::unique_ptr<np::sys::Iptables> ipt, std::unique_ptr<np::sys::Nftables> nft,
-            std::unique_ptr<np::sys::Conntrack> ct)
-      : ipt_(std::move(ipt)), nft_(std::move(nft)), ct_(std::move(ct)) {}
+  ProxySeams seams() const { return {ipt_.get(), nft_.get(), ct_.get(), nl_.get(), genl_.get()}; }
+  Result<void> open(np::ProxyMode mode) {
+    if (mode == np::ProxyMode::Iptables) {
+      ipt_ = np::sys::makeLegacyIptables();
+      return ok();
+    }
+    nft_ = np::sys::makeNetlinkNftables();
+    ct_ = np::sys::makeNetlinkConntrack();
+    if (mode == np::ProxyMode::Ipvs) {
+      SKIFF_ASSIGN_OR_RETURN(nl_, np::sys::makeLibnlNetlink(""));
+      SKIFF_ASSIGN_OR_RETURN(genl_, np::ipvs::openGenlSocket());
+    }
+    return ok();
+  }
   void setProxy(std::unique_ptr<np::ServiceProxy> p) { proxy_ = std::move(p); }
-  np::sys::Iptables* iptables() { return ipt_.get(); }
-  np::sys::Nftables* nftables() { return nft_.get(); }
-  np::sys::Conntrack* conntrack() { return ct_.get(); }
 
   Result<std::string> sync(const std::vector<nlohmann::json>& services,
                            const std::vector<nlohmann::json>& slices) override {
@@ -433,6 +441,8 @@ class ProxySink final : public ServiceProxySink {
   std::unique_ptr<np::sys::Iptables> ipt_;
   std::unique_ptr<np::sys::Nftables> nft_;
   std::unique_ptr<np::sys::Conntrack> ct_;
+  std::unique_ptr<np::sys::Netlink> nl_;
+  std::unique_ptr<np::ipvs::GenlTransport> genl_;
   std::unique_ptr<np::ServiceProxy> proxy_;
 };
 }  // namespace
@@ -449,17 +459,10 @@ Result<std::unique_ptr<ServiceProxySink>> makeServiceProxy(const AgentConfig& cf
     c.nodeport_addresses.push_back(*cidr);
   }
   SKIFF_ASSIGN_OR_RETURN(ProxyBackend backend, proxyBackend(cfg));
-  if (backend.mode == np::ProxyMode::Nftables) {
-    auto sink = std::make_unique<ProxySink>(nullptr, np::sys::makeNetlinkNftables(),
-                                            np::sys::makeNetlinkConntrack());
-    np::NftProxyOptions o;
-    o.full_sync_period = cfg.proxy_sync_period;
-    sink->setProxy(np::makeNftablesProxy(c, *sink->nftables(), sink->conntrack(), o));
-    return std::unique_ptr<ServiceProxySink>(std::move(sink));
-  }
-  // TODO(agent): pass makeNetlinkConntrack() once netproxy builds it (UDP endpoint cleanup).
-  auto sink = std::make_unique<ProxySink>(np::sys::makeLegacyIptables(), nullptr, nullptr);
-  sink->setProxy(np::makeIptablesProxy(c, *sink->iptables(), nullptr));
+  auto sink = std::make_unique<ProxySink>();
+  SKIFF_TRY(sink->open(backend.mode));
+  SKIFF_ASSIGN_OR_RETURN(auto proxy, makeModeProxy(backend, std::move(c), cfg, sink->seams()));
+  sink->setProxy(std::move(proxy));
   return std::unique_ptr<ServiceProxySink>(std::move(sink));
 }
 

@@ -1,10 +1,11 @@
-// netproxy_sync_bench [--proxy-mode iptables|nftables] [--shard-size N] [services=10000]
-//                     [endpoints=5] [rounds=5]
+// netproxy_sync_bench [--skiff-only] [--proxy-mode iptables|nftables] [--shard-size N]
+//                     [services=10000] [endpoints=5] [rounds=5]
 //
 // --proxy-mode nftables first measures the nftables mode (skiff's netlink batches vs `nft -f` of
 // the same ruleset / the same one-Service change as text, and vs `nft -f` of the same Services
 // in one unsharded table as kube-proxy lays them out; the RSS growth), then runs the iptables
 // mode below on the same cluster in the same run. --shard-size: Services per shard table.
+// --skiff-only (nftables): only skiff's own syncs, for profiling.
 //
 // Measures, inside network namespaces it creates and deletes (root required):
 //  1. full sync of the whole rule set: skiff (ServiceProxy over libiptc) vs
@@ -186,26 +187,74 @@ double unshardedLoad(const ProxyConfig& cfg, const std::vector<ServicePort>& por
   return nftLoad(one.name, nftText(nftrules::fullBatches(cfg, ports, eps, ports.size() + 1)));
 }
 
-// `nft list ruleset` with its tables in name order: the kernel lists tables in the order they
-// were created, and skiff (shards first, main last) and nft -f of the same text create them in
-// different orders, which says nothing about their contents.
+// The members of every `{ ... }` list (a map's `elements = { ... }`, possibly over several
+// lines, and a rule's anonymous `vmap { ... }`) in sorted order, on one line: the kernel lists a
+// hash set's elements in its hash table's order, which is seeded per set.
+std::string sortLists(const std::string& block) {
+  std::string out;
+  std::size_t pos = 0;
+  for (;;) {
+    std::size_t open = block.find("{ ", pos);
+    if (open == std::string::npos) break;
+    std::size_t close = block.find('}', open);
+    if (close == std::string::npos) break;
+    out.append(block, pos, open + 2 - pos);
+    std::vector<std::string> items;
+    std::istringstream in(block.substr(open + 2, close - open - 2));
+    for (std::string item; std::getline(in, item, ',');) {
+      auto b = item.find_first_not_of(" \t\n"), e = item.find_last_not_of(" \t\n");
+      if (b != std::string::npos) items.push_back(item.substr(b, e - b + 1));
+    }
+    std::sort(items.begin(), items.end());
+    for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
+    out += " }";
+    pos = close + 1;
+  }
+  return out + block.substr(pos);
+}
+
+// `nft list ruleset` normalised for comparison: tables in name order, the chains, maps and sets
+// of each table in name order, every element list sorted. The kernel lists tables and chains in
+// the order they were created, and skiff (shards first, main last, for a large full sync) and
+// nft -f of the same text create them in different orders, which says nothing about their
+// contents.
 std::string listRuleset(const std::string& netns) {
   auto r = runCommand({"ip", "netns", "exec", netns, "nft", "list", "ruleset"});
   if (!r || r->exit_code != 0) return "(nft list ruleset failed)";
-  std::vector<std::string> tables;
+  struct Table {
+    std::string header;
+    std::vector<std::string> blocks;
+  };
+  std::vector<Table> tables;
   std::istringstream in(r->out);
+  bool in_block = false;
   for (std::string line; std::getline(in, line);) {
-    if (line.rfind("table ", 0) == 0 || tables.empty()) tables.emplace_back();
-    tables.back() += line + "\n";
+    if (line.rfind("table ", 0) == 0 || tables.empty()) {
+      tables.push_back({line + "\n", {}});
+      in_block = false;
+    } else if (line.size() > 1 && line[0] == '\t' && line[1] != '\t' && line != "\t}") {
+      tables.back().blocks.push_back(line + "\n");  // "\tchain x {", "\tmap y {", ...
+      in_block = true;
+    } else if (in_block && !line.empty() && line != "}") {
+      tables.back().blocks.back() += line + "\n";
+    }
   }
-  std::sort(tables.begin(), tables.end());
+  std::vector<std::string> texts;
+  for (Table& t : tables) {
+    for (std::string& b : t.blocks) b = sortLists(b);
+    std::sort(t.blocks.begin(), t.blocks.end());
+    std::string text = t.header;
+    for (const std::string& b : t.blocks) text += b;
+    texts.push_back(std::move(text));
+  }
+  std::sort(texts.begin(), texts.end());
   std::string out;
-  for (const auto& t : tables) out += t;
+  for (const auto& t : texts) out += t;
   return out;
 }
 
 int runNftables(const std::vector<ServicePort>& ports_in, EndpointMap eps, int services,
-                int eps_per, int rounds, std::size_t shard_size) {
+                int eps_per, int rounds, std::size_t shard_size, bool skiff_only) {
   std::vector<ServicePort> ports = ports_in;
   ProxyConfig cfg;
   cfg.hostname = "bench-node";
@@ -224,9 +273,9 @@ int runNftables(const std::vector<ServicePort>& ports_in, EndpointMap eps, int s
       "(%zu Services per shard table; nft text %.1f MiB)\n",
       services, eps_per, rules, chains, full.size(), shard_size, text.size() / 1048576.0);
 
-  double one_table = unshardedLoad(cfg, ports, eps);
+  double one_table = skiff_only ? 0 : unshardedLoad(cfg, ports, eps);
   Netns ref("snp-bench-nftref");
-  double ref_full = nftLoad(ref.name, text);
+  double ref_full = skiff_only ? 0 : nftLoad(ref.name, text);
   Netns ns("snp-bench-nft");
   auto seam = sys::makeNetlinkNftables();
   testing::FakeNftables fake;
@@ -268,7 +317,7 @@ int runNftables(const std::vector<ServicePort>& ports_in, EndpointMap eps, int s
     list[0].ip = Ipv4{0x0b000000u + static_cast<uint32_t>(round) + 1};  // 11.0.0.x
     fake.clearBatches();
     if (!shadow->sync(ports, eps) || fake.transactions().size() != 1) return 1;
-    ref_one.push_back(nftLoad(ref.name, nftText(fake.transactions()[0])));
+    ref_one.push_back(skiff_only ? 0 : nftLoad(ref.name, nftText(fake.transactions()[0])));
     Enter in("/run/netns/" + ns.name);
     auto t0 = Clock::now();
     auto r = proxy->sync(ports, eps);
@@ -288,8 +337,20 @@ int runNftables(const std::vector<ServicePort>& ports_in, EndpointMap eps, int s
       "rules); build+diff %.2f ms, encode %.2f ms, kernel %.2f ms\n",
       last.nft.messages, last.nft_tables, last.chains_written, last.chains_removed,
       last.rules_written, ms(last.build), ms(last.nft.encode), ms(last.nft.kernel));
+  if (skiff_only) {
+    std::printf("proxy state kept between syncs: %.1f MiB; RSS growth %.1f MiB\n",
+                proxy->stateBytes() / 1048576.0, (rss1 - rss0) / 1024.0);
+    return 0;
+  }
   std::string a = listRuleset(ref.name), b = listRuleset(ns.name);
   bool same = a == b && a.find("table ip skiff") != std::string::npos;
+  if (!same) {  // for a diff
+    std::ofstream("/tmp/netproxy-bench-nft-f.txt") << a;
+    std::ofstream("/tmp/netproxy-bench-skiff.txt") << b;
+    std::printf(
+        "(normalised listings: /tmp/netproxy-bench-nft-f.txt, "
+        "/tmp/netproxy-bench-skiff.txt)\n");
+  }
   std::printf("\nkernel tables identical (nft -f vs skiff) after the run: %s\n",
               same ? "yes" : "NO");
   std::printf(
@@ -419,6 +480,11 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string mode = "iptables";
   long shard_size = static_cast<long>(kDefaultNftShardSize);
+  bool skiff_only = false;
+  while (!args.empty() && args[0] == "--skiff-only") {
+    skiff_only = true;  // nftables: skiff's syncs only, no nft -f or iptables reference
+    args.erase(args.begin());
+  }
   while (args.size() >= 2 && (args[0] == "--proxy-mode" || args[0] == "--shard-size")) {
     if (args[0] == "--proxy-mode") {
       mode = args[1];
@@ -429,8 +495,8 @@ int main(int argc, char** argv) {
   }
   if ((mode != "iptables" && mode != "nftables") || shard_size <= 0) {
     std::fprintf(stderr,
-                 "usage: netproxy_sync_bench [--proxy-mode iptables|nftables] [--shard-size N] "
-                 "[services] [endpoints] [rounds]\n");
+                 "usage: netproxy_sync_bench [--skiff-only] [--proxy-mode iptables|nftables] "
+                 "[--shard-size N] [services] [endpoints] [rounds]\n");
     return 2;
   }
   int services = args.size() > 0 ? std::atoi(args[0].c_str()) : 10000;
@@ -445,8 +511,9 @@ int main(int argc, char** argv) {
   EndpointMap eps;
   buildCluster(services, eps_per, ports, eps);
   if (mode == "iptables") return runIptables(ports, eps, services, eps_per, rounds, "");
-  int rc = runNftables(ports, eps, services, eps_per, rounds, static_cast<std::size_t>(shard_size));
-  if (rc != 0) return rc;
+  int rc = runNftables(ports, eps, services, eps_per, rounds, static_cast<std::size_t>(shard_size),
+                       skiff_only);
+  if (rc != 0 || skiff_only) return rc;
   std::printf("\n---- the same cluster in iptables mode (libiptc), same run ----\n");
   return runIptables(ports, eps, services, eps_per, rounds, "iptables mode: ");
 }

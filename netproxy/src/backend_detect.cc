@@ -103,6 +103,13 @@ std::string_view proxyModeName(ProxyMode mode) {
 
 Result<ModeDecision> chooseProxyMode(ProxyMode requested, const Result<void>& nf_tables,
                                      BackendProbe& probe) {
+  return chooseProxyMode(
+      requested, nf_tables,
+      Error(ErrorCode::NotFound, "the IPVS generic netlink family was not looked up"), probe);
+}
+
+Result<ModeDecision> chooseProxyMode(ProxyMode requested, const Result<void>& nf_tables,
+                                     const Result<void>& ipvs, BackendProbe& probe) {
   std::string no_nft = nf_tables ? "" : nf_tables.error().message();
   switch (requested) {
     case ProxyMode::Iptables:
@@ -116,14 +123,27 @@ Result<ModeDecision> chooseProxyMode(ProxyMode requested, const Result<void>& nf
       }
       return ModeDecision{ProxyMode::Nftables, "--proxy-mode nftables"};
     case ProxyMode::Ipvs:
+      if (ipvs && nf_tables) {
+        return ModeDecision{ProxyMode::Ipvs,
+                            "--proxy-mode ipvs: the kernel's IPVS generic netlink family "
+                            "resolved (masquerading through nftables)"};
+      }
+      if (ipvs) {
+        return ModeDecision{ProxyMode::Iptables,
+                            fmt::format("--proxy-mode ipvs: the kernel has IPVS but no nf_tables "
+                                        "({}) for its masquerade rules; falling back to iptables",
+                                        no_nft)};
+      }
       if (!nf_tables) {
         return ModeDecision{ProxyMode::Iptables,
-                            "--proxy-mode ipvs: IPVS mode is not available in this build and "
-                            "the kernel has no nf_tables; falling back to iptables"};
+                            fmt::format("--proxy-mode ipvs: the kernel has no IPVS ({}) and no "
+                                        "nf_tables ({}); falling back to iptables",
+                                        ipvs.error().message(), no_nft)};
       }
       return ModeDecision{ProxyMode::Nftables,
-                          "--proxy-mode ipvs: IPVS mode is not available in this build; falling "
-                          "back to nftables"};
+                          fmt::format("--proxy-mode ipvs: the kernel has no IPVS ({}); falling "
+                                      "back to nftables",
+                                      ipvs.error().message())};
     case ProxyMode::Auto:
       break;
   }

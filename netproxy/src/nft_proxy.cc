@@ -174,7 +174,6 @@ class NftablesProxy final : public ServiceProxy {
     }
     if (fresh) shards_.clear();  // the first sync packs the Services anew
     Plan plan;
-    releaseGoneServices(ports, plan);  // first, so new Services can fill the room they leave
     std::unordered_map<std::string, PortState> next_state;
     planPorts(ports, eps, full, plan, next_state);
     planRemovals(fresh, full, next_state, plan);
@@ -282,13 +281,23 @@ class NftablesProxy final : public ServiceProxy {
     return b;
   }
 
+  // A port to rebuild, with its inputs and what it had (null: new).
+  struct Todo {
+    const ServicePort* sp;
+    const std::vector<Endpoint>* endpoints;
+    uint64_t input;
+    const PortState* old;
+  };
+
   // Rebuilds the ports whose inputs changed (every port on a full sync) into their shards'
   // deltas. A full sync goes in (name, protocol) order, so chains are created in the order a full
   // rule set lists them and a fresh sync packs Services into shards in name order; an
   // incremental one takes the ports as they come (sorting 10,000 names costs milliseconds).
+  // Per unchanged port the work is one key, one endpoint lookup, the input hash and one state
+  // lookup (which marks it current): nothing else walks every port or Service.
   void planPorts(const std::vector<ServicePort>& ports, const EndpointMap& eps, bool full,
                  Plan& plan, std::unordered_map<std::string, PortState>& next_state) {
-    uint64_t gen = generation_;
+    uint64_t gen = ++generation_;
     std::vector<const ServicePort*> order;
     if (full) {
       order = sortedPorts(ports);
@@ -296,39 +305,38 @@ class NftablesProxy final : public ServiceProxy {
       order.reserve(ports.size());
       for (const ServicePort& sp : ports) order.push_back(&sp);
     }
-    for (const ServicePort* spp : order) {
-      const ServicePort& sp = *spp;
-      std::string key = sp.key();
-      auto it = eps.find(key);
+    std::vector<Todo> todo;
+    for (const ServicePort* sp : order) {
+      sp->keyInto(key_);
+      auto it = eps.find(key_);
       const std::vector<Endpoint>* list = it == eps.end() ? nullptr : &it->second;
-      uint64_t input = servicePortInputHash(sp, list, false);
-      auto st = state_.find(key);
-      if (!full && st != state_.end() && st->second.input == input) {
-        st->second.generation = gen;
-        continue;
+      uint64_t input = servicePortInputHash(*sp, list, false);
+      auto st = state_.find(key_);
+      if (st != state_.end()) st->second.generation = gen;  // kept or replaced, not removed
+      if (!full && st != state_.end() && st->second.input == input) continue;
+      todo.push_back({sp, list, input, st == state_.end() ? nullptr : &st->second});
+    }
+    // Gone ports leave their Services' shards first, so new Services can fill the room; a shard
+    // left empty loses its table (unless a new Service of this sync moves in).
+    for (const auto& [key, st] : state_) {
+      if (st.generation != gen && shards_.releasePort(serviceOfKey(key))) {
+        plan.emptied.push_back(st.shard);
       }
-      std::size_t shard = shards_.assign(serviceOf(sp));
-      if (st != state_.end()) st->second.generation = gen;  // replaced below, not removed
-      PortObjects now = buildPortObjects(cfg_, sp, list);
+    }
+    for (const Todo& t : todo) {
+      std::size_t shard = t.old ? t.old->shard : shards_.assignPort(serviceOf(*t.sp));
+      PortObjects now = buildPortObjects(cfg_, *t.sp, t.endpoints);
       PortState ns;
-      ns.input = input;
+      ns.input = t.input;
       ns.generation = gen;
       ns.shard = shard;
       for (const NftChain& c : now.chains) ns.chains.emplace_back(c.name, chainFingerprint(c));
       ns.sets = now.sets;
       ns.elements = now.elements;
       // A full sync rewrites everything: the delta is the whole desired state.
-      diffPort(full || st == state_.end() ? nullptr : &st->second, now, plan.shards[shard]);
-      next_state[std::move(key)] = std::move(ns);
+      diffPort(full ? nullptr : t.old, now, plan.shards[shard]);
+      next_state[t.sp->key()] = std::move(ns);
     }
-  }
-
-  // Services that are gone leave their shards; a shard left empty loses its table (unless a new
-  // Service of this sync moves in).
-  void releaseGoneServices(const std::vector<ServicePort>& ports, Plan& plan) {
-    uint64_t gen = ++generation_;
-    for (const ServicePort& sp : ports) shards_.mark(serviceOf(sp), gen);
-    plan.emptied = shards_.releaseUnmarked(gen);
   }
 
   // Ports that are gone (and, on a full sync, every old object no longer wanted).
@@ -459,6 +467,7 @@ class NftablesProxy final : public ServiceProxy {
   std::unordered_map<std::string, PortState> state_;
   ShardAssignment shards_;
   std::set<std::size_t> tables_;  // shards whose tables the last successful sync left in place
+  std::string key_;               // planPorts' key buffer
   StaleUdpTracker udp_;
 };
 

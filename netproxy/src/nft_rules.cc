@@ -329,6 +329,13 @@ std::optional<std::size_t> shardOf(std::string_view table, std::string_view name
 
 std::string serviceOf(const ServicePort& sp) { return sp.id.ns + "/" + sp.id.name; }
 
+std::string_view serviceOfKey(std::string_view key) {
+  // Namespace, name and port name are DNS labels: no ':' or '/' in them.
+  std::size_t end = key.find(':');
+  if (end == std::string_view::npos) end = key.rfind('/');
+  return key.substr(0, end);
+}
+
 std::size_t ShardAssignment::assign(const std::string& service) {
   if (auto it = of_.find(service); it != of_.end()) return it->second.shard;
   std::size_t k = 0;
@@ -359,28 +366,24 @@ bool ShardAssignment::release(const std::string& service) {
   return services(k) == 0;
 }
 
-void ShardAssignment::mark(const std::string& service, uint64_t mark) {
-  if (auto it = of_.find(service); it != of_.end()) it->second.mark = mark;
+std::size_t ShardAssignment::assignPort(std::string_view service) {
+  std::string name(service);
+  std::size_t k = assign(name);
+  ++of_.find(name)->second.ports;
+  return k;
 }
 
-std::vector<std::size_t> ShardAssignment::releaseUnmarked(uint64_t mark) {
-  std::vector<std::size_t> touched;
-  for (auto it = of_.begin(); it != of_.end();) {
-    if (it->second.mark == mark) {
-      ++it;
-      continue;
-    }
-    touched.push_back(it->second.shard);
-    drop(it->second.shard);
-    it = of_.erase(it);
+bool ShardAssignment::releasePort(std::string_view service) {
+  auto it = of_.find(std::string(service));
+  if (it == of_.end()) return false;
+  if (it->second.ports > 1) {
+    --it->second.ports;
+    return false;
   }
-  std::sort(touched.begin(), touched.end());
-  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-  std::vector<std::size_t> emptied;
-  for (std::size_t k : touched) {
-    if (services(k) == 0) emptied.push_back(k);
-  }
-  return emptied;
+  std::size_t k = it->second.shard;
+  of_.erase(it);
+  drop(k);
+  return services(k) == 0;
 }
 
 std::size_t ShardAssignment::services(std::size_t shard) const {

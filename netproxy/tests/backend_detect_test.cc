@@ -61,6 +61,13 @@ TEST(ProxyModeTest, ExplicitModesAndIpvsFallback) {
   auto ipvs = chooseProxyMode(ProxyMode::Ipvs, kHasNft, p);
   EXPECT_EQ(ipvs->mode, ProxyMode::Nftables);
   EXPECT_NE(ipvs->reason.find("falling back to nftables"), std::string::npos);
+  Result<void> no_ipvs = Error(ErrorCode::NotFound, "Object not found");
+  ipvs = chooseProxyMode(ProxyMode::Ipvs, kHasNft, no_ipvs, p);
+  EXPECT_EQ(ipvs->mode, ProxyMode::Nftables);
+  EXPECT_EQ(ipvs->reason,
+            "--proxy-mode ipvs: the kernel has no IPVS (Object not found); falling back to "
+            "nftables");
+  EXPECT_EQ(chooseProxyMode(ProxyMode::Ipvs, kHasNft, ok(), p)->mode, ProxyMode::Ipvs);
   Result<void> none = Error(ErrorCode::Unavailable, "open nfnetlink socket: not supported");
   auto nft = chooseProxyMode(ProxyMode::Nftables, none, p);
   ASSERT_FALSE(nft);

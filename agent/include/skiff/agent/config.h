@@ -102,8 +102,11 @@ struct AgentConfig {
 
   bool run_proxy = true;
   // kube-proxy's --proxy-mode: iptables | nftables | ipvs | auto (nftables unless the host is
-  // demonstrably iptables-legacy; ipvs falls back to nftables). Also the pod network's rules.
+  // demonstrably iptables-legacy; ipvs falls back to nftables when the kernel has no IPVS).
+  // Also the pod network's rules (nftables in IPVS mode).
   std::string proxy_mode = "auto";
+  // kube-proxy's --ipvs-scheduler (IPVS mode): rr, lc, sh, ...
+  std::string ipvs_scheduler = "rr";
   // kube-proxy's --nodeport-addresses (CIDRs); empty: every local address.
   std::vector<std::string> nodeport_addresses;
   // kube-proxy's --sync-period (full resync) and --min-sync-period.

@@ -36,27 +36,30 @@ struct BackendDecision {
 // namespace) picks legacy, the only backend libiptc can drive.
 Result<BackendDecision> detectIptablesBackend(BackendProbe& probe);
 
-// The proxy's modes (kube-proxy --proxy-mode). IPVS is accepted but not built yet: it falls back
-// to nftables (the seam for it is ServiceProxy, one implementation per mode).
+// The proxy's modes (kube-proxy --proxy-mode); each is one ServiceProxy implementation.
 enum class ProxyMode { Auto, Iptables, Nftables, Ipvs };
 Result<ProxyMode> parseProxyMode(std::string_view text);  // "" means auto
 std::string_view proxyModeName(ProxyMode mode);
 
 struct ModeDecision {
-  ProxyMode mode = ProxyMode::Nftables;  // Iptables or Nftables
+  ProxyMode mode = ProxyMode::Nftables;  // Iptables, Nftables or Ipvs
   std::string reason;                    // why, for the start-up log line
 };
 
-// Picks the mode to run. `nf_tables` says whether the kernel answered an nf_tables request
-// (an error describing why not otherwise).
+// Picks the mode to run. `nf_tables` says whether the kernel answered an nf_tables request,
+// `ipvs` whether the IPVS generic netlink family resolved (each an error describing why not
+// otherwise; the three-argument form has not looked IPVS up).
 //  - iptables: always iptables (libiptc, iptables-legacy).
 //  - nftables: nftables; an error when the kernel has no nf_tables.
-//  - ipvs: nftables, saying IPVS is not available yet (iptables without nf_tables).
+//  - ipvs: IPVS (masquerading through nftables) when both resolve; otherwise nftables, or
+//    iptables without nf_tables, with the reason (e.g. the kernel has no IPVS).
 //  - auto: nftables when the kernel has nf_tables, unless the host demonstrably uses
 //    iptables-legacy: kubelet's KUBE-IPTABLES-HINT/KUBE-KUBELET-CANARY chain in legacy (and not
 //    in nft), or more legacy rules than iptables-nft rules (skiff's own SKIFF-* chains are not
 //    counted, so an earlier skiff run in iptables mode does not pin the host to it). An empty
 //    host, or one with Docker/firewalld/ufw nft rules, gets nftables.
+Result<ModeDecision> chooseProxyMode(ProxyMode requested, const Result<void>& nf_tables,
+                                     const Result<void>& ipvs, BackendProbe& probe);
 Result<ModeDecision> chooseProxyMode(ProxyMode requested, const Result<void>& nf_tables,
                                      BackendProbe& probe);
 

@@ -89,6 +89,8 @@ std::optional<std::size_t> shardOf(std::string_view table, std::string_view name
 
 // "ns/name": the unit of sharding (every port of a Service lives in the same shard).
 std::string serviceOf(const ServicePort& sp);
+// The same from a ServicePort::key() ("ns/name:port/TCP" or "ns/name/TCP").
+std::string_view serviceOfKey(std::string_view key);
 
 // Which shard each Service lives in. A new Service goes to the lowest shard with fewer than
 // `shard_size` Services, and stays there until released, so a change to one Service only ever
@@ -100,10 +102,11 @@ class ShardAssignment {
   std::optional<std::size_t> find(const std::string& service) const;
   // Forgets `service`; true when its shard is left empty (its table should go).
   bool release(const std::string& service);
-  // Sweeping out Services that are gone without building a set of the present ones: mark every
-  // present one, then release the rest; returns the shards left empty.
-  void mark(const std::string& service, uint64_t mark);
-  std::vector<std::size_t> releaseUnmarked(uint64_t mark);
+  // Per service port, for the proxier: assignPort places the port's Service (as assign) and
+  // counts the port; releasePort uncounts it and releases the Service with its last port
+  // (true: its shard is left empty). No sync has to visit every Service to find the gone ones.
+  std::size_t assignPort(std::string_view service);
+  bool releasePort(std::string_view service);
   std::size_t services(std::size_t shard) const;
   std::vector<std::size_t> shards() const;  // the non-empty ones, ascending
   void clear() {
@@ -114,7 +117,7 @@ class ShardAssignment {
  private:
   struct Entry {
     std::size_t shard = 0;
-    uint64_t mark = 0;
+    std::size_t ports = 0;  // counted by assignPort
   };
   void drop(std::size_t shard);  // one Service fewer in `shard`
   std::size_t size_;

@@ -43,6 +43,8 @@ struct ServicePort {
 
   // Key into an EndpointMap: "<svcPortName>/<protocol>".
   std::string key() const;
+  // The same into `out` (cleared first), reusing its buffer.
+  void keyInto(std::string& out) const;
   bool externallyAccessible() const {
     return node_port != 0 || !external_ips.empty() || !load_balancer_ips.empty();
   }
