@@ -2,6 +2,7 @@
 #include "skiff/master/api/authorizer.h"
 
 #include <algorithm>
+#include <set>
 
 #include "skiff/master/api/object_util.h"
 #include "skiff/master/rbac/policy_index.h"
@@ -16,8 +17,51 @@ bool allowed(const std::vector<std::string>& verbs, const std::string& v) {
 
 const std::vector<std::string> kRead{"get", "list", "watch"};
 
+// The secrets or configmaps a pod spec names, as upstream's VisitPodSecretNames and
+// VisitPodConfigmapNames walk it: image pull secrets, every container's env and envFrom, and the
+// volume sources (projected sources included).
+void addName(std::set<std::string>& out, const json& ref, const char* field = "name") {
+  if (ref.is_object() && ref.contains(field) && ref[field].is_string())
+    out.insert(ref[field].get<std::string>());
+}
+
+std::set<std::string> referencedNames(const json& spec, bool secrets) {
+  std::set<std::string> out;
+  const char* from_ref = secrets ? "secretRef" : "configMapRef";
+  const char* key_ref = secrets ? "secretKeyRef" : "configMapKeyRef";
+  if (secrets) {
+    for (const auto& s : spec.value("imagePullSecrets", json::array())) addName(out, s);
+  }
+  for (const char* list : {"initContainers", "containers", "ephemeralContainers"}) {
+    for (const auto& c : spec.value(list, json::array())) {
+      for (const auto& e : c.value("envFrom", json::array()))
+        addName(out, e.value(from_ref, json()));
+      for (const auto& e : c.value("env", json::array()))
+        addName(out, at(e, {"valueFrom", key_ref}));
+    }
+  }
+  for (const auto& v : spec.value("volumes", json::array())) {
+    if (!v.is_object()) continue;
+    if (!secrets) {
+      addName(out, v.value("configMap", json()));
+      for (const auto& src : at(v, {"projected", "sources"}))
+        addName(out, src.value("configMap", json()));
+      continue;
+    }
+    addName(out, v.value("secret", json()), "secretName");
+    addName(out, v.value("azureFile", json()), "secretName");
+    for (const char* plugin :
+         {"cephfs", "cinder", "flexVolume", "rbd", "scaleIO", "iscsi", "storageos"})
+      addName(out, at(v, {plugin, "secretRef"}));
+    addName(out, at(v, {"csi", "nodePublishSecretRef"}));
+    for (const auto& src : at(v, {"projected", "sources"}))
+      addName(out, src.value("secret", json()));
+  }
+  return out;
+}
+
 // Node authorizer: may the node read this secret/configmap/serviceaccount/pvc? Only when a pod
-// bound to it references the object.
+// bound to it references the object (upstream's node graph, evaluated on demand).
 bool podOnNodeReferences(Registry& reg, const std::string& node, const std::string& ns,
                          const std::string& kind, const std::string& name) {
   Selection sel;
@@ -27,39 +71,16 @@ bool podOnNodeReferences(Registry& reg, const std::string& node, const std::stri
   for (const auto& pod : (*pods)["items"]) {
     const json& spec = pod.value("spec", json::object());
     if (kind == "serviceaccounts" && spec.value("serviceAccountName", "") == name) return true;
-    std::string text = spec.dump();
-    // Volumes, envFrom and env valueFrom all name the object; a textual check of the exact
-    // reference shapes keeps this small.
-    if (kind == "secrets") {
-      if (text.find("\"secretName\":\"" + name + "\"") != std::string::npos) return true;
-      if (text.find("\"secretRef\":{\"name\":\"" + name + "\"") != std::string::npos) return true;
-      if (text.find("\"secretKeyRef\":{\"key\"") != std::string::npos &&
-          text.find("\"name\":\"" + name + "\"") != std::string::npos)
-        return true;
-      for (const auto& s : spec.value("imagePullSecrets", json::array())) {
-        if (s.value("name", "") == name) return true;
-      }
-    }
-    if (kind == "configmaps") {
-      if (text.find("\"configMap\":{") != std::string::npos &&
-          text.find("\"name\":\"" + name + "\"") != std::string::npos)
-        return true;
-      if (text.find("\"configMapRef\":{\"name\":\"" + name + "\"") != std::string::npos)
-        return true;
-      if (text.find("\"configMapKeyRef\":{") != std::string::npos &&
-          text.find("\"name\":\"" + name + "\"") != std::string::npos)
-        return true;
-    }
-    if (kind == "persistentvolumeclaims" &&
-        text.find("\"claimName\":\"" + name + "\"") != std::string::npos)
+    if ((kind == "secrets" || kind == "configmaps") &&
+        referencedNames(spec, kind == "secrets").count(name))
       return true;
-    if (kind == "persistentvolumeclaims") {
+    if (kind != "persistentvolumeclaims") continue;
+    for (const auto& v : spec.value("volumes", json::array())) {
+      if (at(v, {"persistentVolumeClaim", "claimName"}) == name) return true;
       // A generic ephemeral volume's claim is <pod>-<volume>.
-      for (const auto& v : spec.value("volumes", json::array())) {
-        if (v.contains("ephemeral") &&
-            str(pod, {"metadata", "name"}) + "-" + v.value("name", "") == name)
-          return true;
-      }
+      if (v.contains("ephemeral") &&
+          str(pod, {"metadata", "name"}) + "-" + v.value("name", "") == name)
+        return true;
     }
   }
   return false;
