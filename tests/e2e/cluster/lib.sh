@@ -132,6 +132,8 @@ Y
 
 # start_agent NODE [extra flags...]: joins with the bootstrap token the first time; later starts
 # use the credentials stored in the node's root dir.
+# Image GC is off (--image-gc-high-threshold 100): the preloaded busybox cannot be pulled again,
+# and this host's disk reads over 80 % used to a kubelet (reserved blocks).
 start_agent() {
   local n=$1; shift
   local d=$T/$n join=()
@@ -142,7 +144,8 @@ start_agent() {
   nsenter --net=/proc/"${NS_PID[$n]}"/ns/net -- "$AGENT" --hostname-override "$n" "${join[@]}" \
     --node-ip "${NODE_IP[$n]}" --root-dir "$d/agent" --runtime-root "$d/runtime" \
     --pod-log-dir "$d/logs" --pod-manifest-path "$d/manifests" --runtime-cgroup-parent "$CG-$n" \
-    --storage-root "$d/storage" --preload-image "$IMAGE" "$@" >>"$T/$n.log" 2>&1 &
+    --storage-root "$d/storage" --preload-image "$IMAGE" --image-gc-high-threshold 100 "$@" \
+    >>"$T/$n.log" 2>&1 &
   AGENT_PID[$n]=$!
 }
 
