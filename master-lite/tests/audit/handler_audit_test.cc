@@ -18,9 +18,7 @@ using json = nlohmann::json;
 
 class HandlerAuditTest : public ::skiff::master::testing::RegistryFixture {
  protected:
-  void SetUp() override {
-    RegistryFixture::SetUp();
-    if (HasFatalFailure()) return;
+  void setUpRegistry() override {
     reg_->addAdmissionPlugin(admission::newPodSecurityAdmission(*reg_, {}));
     authn_ = std::make_unique<api::Authenticator>(*reg_, std::map<std::string, api::TokenEntry>{});
     handler_ = std::make_unique<api::Handler>(*reg_, *authn_, api::HandlerOptions{});

@@ -16,9 +16,7 @@ using json = nlohmann::json;
 
 class InProcessAuditTest : public ::skiff::master::testing::RegistryFixture {
  protected:
-  void SetUp() override {
-    RegistryFixture::SetUp();
-    if (HasFatalFailure()) return;
+  void setUpRegistry() override {
     auto p = parsePolicy(json::parse(
         R"({"apiVersion":"audit.k8s.io/v1","kind":"Policy","omitStages":["RequestReceived"],
             "rules":[{"level":"Request","resources":[{"resources":["configmaps"]}]},
