@@ -11,6 +11,8 @@ if(SKIFF_BUILD_TESTS)
   skiff_gtest(NAME skiff_master_ext_tests PREFIX master.ext LABEL unit
     SOURCES tests/api/ext_kinds_test.cc
     LIBS skiff_master_api)
+  target_include_directories(skiff_master_ext_tests PRIVATE
+    ${CMAKE_CURRENT_LIST_DIR}/testing/include)
 endif()
 
 # Admission webhooks (src/admission/webhook/): AdmissionReview v1 over HTTPS, wired in by

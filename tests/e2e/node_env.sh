@@ -39,3 +39,46 @@ e2e_enter_namespaces() {
     exec unshare --net --mount --propagation private --pid --fork --mount-proc -- "$0" "$@"
   fi
 }
+
+# e2e_remove_cgroups DIR...: kills what still runs in the test's cgroup subtrees (containers
+# outlive their agent by design; here they would die with the PID namespace, but their cgroups
+# can go only once they are gone) and removes the subtrees, deepest first. DIRs that do not
+# exist (an unmatched glob) are skipped.
+e2e_remove_cgroups() {
+  local d
+  for d in "$@"; do
+    [ -d "$d" ] || continue
+    find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r p; do kill -9 "$p" 2>/dev/null; done
+  done
+  sleep 0.5
+  for d in "$@"; do
+    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+  done
+}
+
+# e2e_unmount_below DIR: everything mounted below DIR (rootfs overlays, namespace bind mounts),
+# deepest first; the mount namespace dies with the test anyway, but rm needs them gone now.
+e2e_unmount_below() {
+  awk -v t="$1" '$2 ~ "^"t {print $2}' /proc/self/mounts | sort -r | while read -r m; do
+    umount -l "$m" 2>/dev/null
+  done
+}
+
+# The bootstrap token agents join with (kubeadm's form), and the CA hash they pin.
+TOKEN=abcdef.0123456789abcdef
+ca_hash() {
+  kubectl config view --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' |
+    base64 -d | openssl x509 -pubkey -noout | openssl pkey -pubin -outform der |
+    sha256sum | cut -d' ' -f1
+}
+# create_bootstrap_token: TOKEN's Secret in kube-system.
+create_bootstrap_token() {
+  cat <<Y | k apply -f - >/dev/null
+apiVersion: v1
+kind: Secret
+metadata: {name: bootstrap-token-abcdef, namespace: kube-system}
+type: bootstrap.kubernetes.io/token
+# data, not stringData: base64 of abcdef / 0123456789abcdef / true / true
+data: {token-id: YWJjZGVm, token-secret: MDEyMzQ1Njc4OWFiY2RlZg==, usage-bootstrap-authentication: dHJ1ZQ==, usage-bootstrap-signing: dHJ1ZQ==}
+Y
+}

@@ -35,6 +35,11 @@ Col c(const char* name, const char* type = "string", int priority = 0, const cha
   return {name, type, "", priority, desc};
 }
 
+// The workload kinds' wide columns for their pod template.
+const Col kContainers = c("Containers", "string", 1, "Names of each container in the template.");
+const Col kImages =
+    c("Images", "string", 1, "Images referenced by each container in the template.");
+
 // Kinds not listed get Name and Age.
 const std::map<std::string, std::vector<Col>> kColumnsByKind{
     {"Pod",
@@ -71,8 +76,7 @@ const std::map<std::string, std::vector<Col>> kColumnsByKind{
       c("Available", "string", 0,
         "Total number of available pods (ready for at least minReadySeconds) targeted by this "
         "deployment."),
-      kAge, c("Containers", "string", 1, "Names of each container in the template."),
-      c("Images", "string", 1, "Images referenced by each container in the template."),
+      kAge, kContainers, kImages,
       c("Selector", "string", 1,
         "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be "
         "the ones affected by this deployment.")}},
@@ -80,14 +84,12 @@ const std::map<std::string, std::vector<Col>> kColumnsByKind{
      {kName, c("Desired", "integer", 0, "Replicas is the number of desired replicas."),
       c("Current", "integer", 0, "Replicas is the most recently observed number of replicas."),
       c("Ready", "integer", 0, "The number of ready replicas for this replica set."), kAge,
-      c("Containers", "string", 1, "Names of each container in the template."),
-      c("Images", "string", 1, "Images referenced by each container in the template."),
+      kContainers, kImages,
       c("Selector", "string", 1,
         "Selector is a label query over pods that should match the replica count.")}},
     {"StatefulSet",
-     {kName, c("Ready", "string", 0, "Number of the pod with ready state"), kAge,
-      c("Containers", "string", 1, "Names of each container in the template."),
-      c("Images", "string", 1, "Images referenced by each container in the template.")}},
+     {kName, c("Ready", "string", 0, "Number of the pod with ready state"), kAge, kContainers,
+      kImages}},
     {"DaemonSet",
      {kName,
       c("Desired", "integer", 0,
@@ -107,16 +109,13 @@ const std::map<std::string, std::vector<Col>> kColumnsByKind{
       c("Node Selector", "string", 0,
         "NodeSelector is a selector which must be true for the pod to fit on a node. Selector "
         "which must match a node's labels for the pod to be scheduled on that node."),
-      kAge, c("Containers", "string", 1, "Names of each container in the template."),
-      c("Images", "string", 1, "Images referenced by each container in the template."),
+      kAge, kContainers, kImages,
       c("Selector", "string", 1, "A label query over pods that are managed by the daemon set.")}},
     {"Job",
      {kName, c("Status", "string", 0, "Status of the job."),
       c("Completions", "string", 0,
         "The desired number of successfully finished pods the job should be run with."),
-      c("Duration", "string", 0, "Time required to complete the job."), kAge,
-      c("Containers", "string", 1, "Names of each container in the template."),
-      c("Images", "string", 1, "Images referenced by each container in the template."),
+      c("Duration", "string", 0, "Time required to complete the job."), kAge, kContainers, kImages,
       c("Selector", "string", 1, "A label query over pods that should match the pod count.")}},
     {"CronJob",
      {kName,
@@ -131,8 +130,7 @@ const std::map<std::string, std::vector<Col>> kColumnsByKind{
       c("Active", "integer", 0, "A list of pointers to currently running jobs."),
       c("Last Schedule", "string", 0,
         "Information when was the last time the job was successfully scheduled."),
-      kAge, c("Containers", "string", 1, "Names of each container in the template."),
-      c("Images", "string", 1, "Images referenced by each container in the template."),
+      kAge, kContainers, kImages,
       c("Selector", "string", 1, "A label query over pods that should match the pod count.")}},
     {"Service",
      {kName, c("Type", "string", 0, "type determines how the Service is exposed."),

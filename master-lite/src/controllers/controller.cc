@@ -10,6 +10,17 @@ Controller::Controller(std::string name, std::shared_ptr<Clock> clock)
 
 Controller::~Controller() { stop(); }
 
+Informer& Controller::enqueueAddedAndUpdated(SharedInformers& informers,
+                                             const GroupVersionResource& resource) {
+  Informer& inf = informers.get(resource);
+  inf.addEventHandlers({
+      .on_add = [this](const json& o) { queue_.add(meta::key(o)); },
+      .on_update = [this](const json&, const json& n) { queue_.add(meta::key(n)); },
+      .on_delete = nullptr,
+  });
+  return inf;
+}
+
 void Controller::enqueueControllerOf(SharedInformers& informers, const GroupVersionResource& owned,
                                      std::string owner_kind) {
   auto owner = [this, kind = std::move(owner_kind)](const json& obj) {

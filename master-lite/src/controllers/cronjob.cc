@@ -32,12 +32,7 @@ class CronJobController : public Controller {
         recorder_(client, "cronjob-controller", clock) {}
 
   void registerHandlers(SharedInformers& inf) override {
-    cronjobs_ = &inf.get(gvr::kCronJobs);
-    cronjobs_->addEventHandlers({
-        .on_add = [this](const json& o) { queue().add(meta::key(o)); },
-        .on_update = [this](const json&, const json& n) { queue().add(meta::key(n)); },
-        .on_delete = nullptr,
-    });
+    cronjobs_ = &enqueueAddedAndUpdated(inf, gvr::kCronJobs);
     enqueueControllerOf(inf, gvr::kJobs, "CronJob");
   }
 
@@ -49,16 +44,11 @@ class CronJobController : public Controller {
   }
 
   Result<void> sync(const std::string& key) override {
-    std::string ns, name;
-    meta::splitKey(key, &ns, &name);
-    auto got = client_.get(gvr::kCronJobs, ns, name);
-    if (!got) {
-      if (got.error().is(ErrorCode::NotFound)) return {};
-      return std::move(got).error();
-    }
-    json cj = std::move(*got);
-    cj["kind"] = "CronJob";
-    if (meta::isDeleting(cj)) return {};
+    SKIFF_ASSIGN_OR_RETURN(std::optional<json> live,
+                           ctl::liveObject(client_, gvr::kCronJobs, key, "CronJob"));
+    if (!live) return {};
+    json cj = std::move(*live);
+    std::string ns = meta::ns(cj), name = meta::name(cj);
     TimePoint now = clock().now();
 
     SKIFF_ASSIGN_OR_RETURN(ObjectList jobs, client_.list(gvr::kJobs, ns, ListOptions{}));

@@ -51,12 +51,7 @@ class DaemonSetController : public Controller {
         recorder_(client, "daemonset-controller", clock) {}
 
   void registerHandlers(SharedInformers& inf) override {
-    sets_ = &inf.get(gvr::kDaemonSets);
-    sets_->addEventHandlers({
-        .on_add = [this](const json& o) { queue().add(meta::key(o)); },
-        .on_update = [this](const json&, const json& n) { queue().add(meta::key(n)); },
-        .on_delete = nullptr,
-    });
+    sets_ = &enqueueAddedAndUpdated(inf, gvr::kDaemonSets);
     auto all = [this](const json&) {
       for (const auto& ds : sets_->list()) queue().add(meta::key(ds));
     };
@@ -76,16 +71,11 @@ class DaemonSetController : public Controller {
   }
 
   Result<void> sync(const std::string& key) override {
-    std::string ns, name;
-    meta::splitKey(key, &ns, &name);
-    auto got = client_.get(gvr::kDaemonSets, ns, name);
-    if (!got) {
-      if (got.error().is(ErrorCode::NotFound)) return {};
-      return std::move(got).error();
-    }
-    json ds = std::move(*got);
-    ds["kind"] = "DaemonSet";
-    if (meta::isDeleting(ds)) return {};
+    SKIFF_ASSIGN_OR_RETURN(std::optional<json> live,
+                           ctl::liveObject(client_, gvr::kDaemonSets, key, "DaemonSet"));
+    if (!live) return {};
+    json ds = std::move(*live);
+    std::string ns = meta::ns(ds), name = meta::name(ds);
     SKIFF_ASSIGN_OR_RETURN(std::string hash, ensureRevision(ds));
     SKIFF_ASSIGN_OR_RETURN(ObjectList nodes, client_.list(gvr::kNodes, "", ListOptions{}));
     SKIFF_ASSIGN_OR_RETURN(ObjectList pods, client_.list(gvr::kPods, ns, ListOptions{}));

@@ -63,13 +63,8 @@ class DisruptionController : public Controller {
       : Controller("disruption", std::move(clock)), client_(client) {}
 
   void registerHandlers(SharedInformers& inf) override {
-    pdbs_ = &inf.get(kPdbs);
+    pdbs_ = &enqueueAddedAndUpdated(inf, kPdbs);
     pods_ = &inf.get(gvr::kPods);
-    pdbs_->addEventHandlers({
-        .on_add = [this](const json& o) { queue().add(meta::key(o)); },
-        .on_update = [this](const json&, const json& n) { queue().add(meta::key(n)); },
-        .on_delete = nullptr,
-    });
     auto pod = [this](const json& p) { enqueueFor(p); };
     pods_->addEventHandlers({
         .on_add = pod,

@@ -61,26 +61,16 @@ class JobController : public Controller {
         recorder_(client, "job-controller", clock) {}
 
   void registerHandlers(SharedInformers& inf) override {
-    inf.get(gvr::kJobs)
-        .addEventHandlers({
-            .on_add = [this](const json& o) { queue().add(meta::key(o)); },
-            .on_update = [this](const json&, const json& n) { queue().add(meta::key(n)); },
-            .on_delete = nullptr,
-        });
+    enqueueAddedAndUpdated(inf, gvr::kJobs);
     enqueueControllerOf(inf, gvr::kPods, "Job");
   }
 
   Result<void> sync(const std::string& key) override {
-    std::string ns, name;
-    meta::splitKey(key, &ns, &name);
-    auto got = client_.get(gvr::kJobs, ns, name);
-    if (!got) {
-      if (got.error().is(ErrorCode::NotFound)) return {};
-      return std::move(got).error();
-    }
-    json job = std::move(*got);
-    job["kind"] = "Job";
-    if (meta::isDeleting(job)) return {};
+    SKIFF_ASSIGN_OR_RETURN(std::optional<json> live,
+                           ctl::liveObject(client_, gvr::kJobs, key, "Job"));
+    if (!live) return {};
+    json job = std::move(*live);
+    std::string ns = meta::ns(job), name = meta::name(job);
     TimePoint now = clock().now();
     if (finished(job)) return ttlAfterFinished(job, now);
 

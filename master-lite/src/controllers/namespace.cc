@@ -29,12 +29,7 @@ class NamespaceController : public Controller {
       : Controller("namespace", clock), client_(client) {}
 
   void registerHandlers(SharedInformers& inf) override {
-    inf.get(gvr::kNamespaces)
-        .addEventHandlers({
-            .on_add = [this](const json& o) { queue().add(meta::name(o)); },
-            .on_update = [this](const json&, const json& n) { queue().add(meta::name(n)); },
-            .on_delete = nullptr,
-        });
+    enqueueAddedAndUpdated(inf, gvr::kNamespaces);
   }
 
   Result<void> sync(const std::string& key) override {
@@ -91,13 +86,8 @@ class ServiceAccountController : public Controller {
       : Controller("serviceaccount", clock), client_(client) {}
 
   void registerHandlers(SharedInformers& inf) override {
-    namespaces_ = &inf.get(gvr::kNamespaces);
+    namespaces_ = &enqueueAddedAndUpdated(inf, gvr::kNamespaces);
     serviceaccounts_ = &inf.get(gvr::kServiceAccounts);
-    namespaces_->addEventHandlers({
-        .on_add = [this](const json& o) { queue().add(meta::name(o)); },
-        .on_update = [this](const json&, const json& n) { queue().add(meta::name(n)); },
-        .on_delete = nullptr,
-    });
     serviceaccounts_->addEventHandlers({
         .on_add = nullptr,
         .on_update = nullptr,

@@ -20,13 +20,8 @@ class RootCaPublisher : public Controller {
       : Controller("root-ca-cert-publisher", clock), client_(client), ca_(std::move(ca_pem)) {}
 
   void registerHandlers(SharedInformers& inf) override {
-    namespaces_ = &inf.get(gvr::kNamespaces);
+    namespaces_ = &enqueueAddedAndUpdated(inf, gvr::kNamespaces);
     configmaps_ = &inf.get(gvr::kConfigMaps);
-    namespaces_->addEventHandlers({
-        .on_add = [this](const json& o) { queue().add(meta::name(o)); },
-        .on_update = [this](const json&, const json& n) { queue().add(meta::name(n)); },
-        .on_delete = nullptr,
-    });
     auto ours = [this](const json& cm) {
       if (meta::name(cm) == kRootCaName) queue().add(meta::ns(cm));
     };

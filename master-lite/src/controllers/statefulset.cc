@@ -45,26 +45,16 @@ class StatefulSetController : public Controller {
         recorder_(client, "statefulset-controller", clock) {}
 
   void registerHandlers(SharedInformers& inf) override {
-    inf.get(gvr::kStatefulSets)
-        .addEventHandlers({
-            .on_add = [this](const json& o) { queue().add(meta::key(o)); },
-            .on_update = [this](const json&, const json& n) { queue().add(meta::key(n)); },
-            .on_delete = nullptr,
-        });
+    enqueueAddedAndUpdated(inf, gvr::kStatefulSets);
     enqueueControllerOf(inf, gvr::kPods, "StatefulSet");
   }
 
   Result<void> sync(const std::string& key) override {
-    std::string ns, name;
-    meta::splitKey(key, &ns, &name);
-    auto got = client_.get(gvr::kStatefulSets, ns, name);
-    if (!got) {
-      if (got.error().is(ErrorCode::NotFound)) return {};
-      return std::move(got).error();
-    }
-    json set = std::move(*got);
-    set["kind"] = "StatefulSet";
-    if (meta::isDeleting(set)) return {};
+    SKIFF_ASSIGN_OR_RETURN(std::optional<json> live,
+                           ctl::liveObject(client_, gvr::kStatefulSets, key, "StatefulSet"));
+    if (!live) return {};
+    json set = std::move(*live);
+    std::string ns = meta::ns(set), name = meta::name(set);
     SKIFF_ASSIGN_OR_RETURN(std::string update_rev, ensureRevision(set));
     std::string current_rev = meta::str(set, {"status", "currentRevision"});
     if (current_rev.empty()) current_rev = update_rev;

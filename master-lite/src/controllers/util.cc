@@ -7,6 +7,21 @@
 
 namespace skiff::master::ctl {
 
+Result<std::optional<json>> liveObject(ApiClient& client, const GroupVersionResource& r,
+                                       const std::string& key, const std::string& kind) {
+  std::string ns, name;
+  meta::splitKey(key, &ns, &name);
+  auto got = client.get(r, ns, name);
+  if (!got) {
+    if (got.error().is(ErrorCode::NotFound)) return std::optional<json>();
+    return std::move(got).error();
+  }
+  json obj = std::move(*got);
+  obj["kind"] = kind;
+  if (meta::isDeleting(obj)) return std::optional<json>();
+  return std::optional<json>(std::move(obj));
+}
+
 bool isTerminal(const json& pod) {
   std::string phase = meta::str(pod, {"status", "phase"});
   return phase == "Succeeded" || phase == "Failed";

@@ -15,6 +15,11 @@
 
 namespace skiff::master::ctl {
 
+// The object a workload controller's sync(key) works on: `key` (namespace/name) of `r` read
+// through the API with its kind set; nullopt when it is gone or being deleted (nothing to do).
+Result<std::optional<json>> liveObject(ApiClient& client, const GroupVersionResource& r,
+                                       const std::string& key, const std::string& kind);
+
 bool isTerminal(const json& pod);
 // Active: not terminal and not being deleted (controller.IsPodActive).
 bool isActive(const json& pod);

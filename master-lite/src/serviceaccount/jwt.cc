@@ -66,44 +66,45 @@ Error unauthorized(const std::string& why) {
   return Error(ErrorCode::Unauthorized, "invalid bearer token: " + why);
 }
 
-Result<RsaKey> requireRsa(EVP_PKEY* k, const char* what) {
+// Frees a key that is not RSA.
+Result<void> requireRsa(EVP_PKEY* k, const char* what) {
   if (!k) return Error(ErrorCode::Invalid, std::string("parse ") + what + ": not a PEM key");
   if (EVP_PKEY_get_base_id(k) != EVP_PKEY_RSA) {
     EVP_PKEY_free(k);
     return Error(ErrorCode::Invalid, std::string("parse ") + what + ": not an RSA key");
   }
-  return RsaKey();
+  return ok();
 }
 
 }  // namespace
 
+RsaKey RsaKey::adopt(void* evp_pkey, bool has_private) {
+  auto* k = static_cast<EVP_PKEY*>(evp_pkey);
+  RsaKey out;
+  out.key_ = own(k);
+  out.has_private_ = has_private;
+  out.kid_ = keyIdOf(k);
+  return out;
+}
+
 Result<RsaKey> RsaKey::generate() {
   EVP_PKEY* k = EVP_RSA_gen(2048);
   if (!k) return Error(ErrorCode::Internal, "generate RSA key: openssl failure");
-  RsaKey out;
-  out.key_ = own(k);
-  out.has_private_ = true;
-  out.kid_ = keyIdOf(k);
-  return out;
+  return adopt(k, true);
 }
 
 Result<RsaKey> RsaKey::fromPrivatePem(std::string_view pem) {
   Bio b(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   EVP_PKEY* k = PEM_read_bio_PrivateKey(b.get(), nullptr, nullptr, nullptr);
-  SKIFF_ASSIGN_OR_RETURN(RsaKey out, requireRsa(k, "private key"));
-  out.key_ = own(k);
-  out.has_private_ = true;
-  out.kid_ = keyIdOf(k);
-  return out;
+  SKIFF_TRY(requireRsa(k, "private key"));
+  return adopt(k, true);
 }
 
 Result<RsaKey> RsaKey::fromPublicPem(std::string_view pem) {
   Bio b(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   EVP_PKEY* k = PEM_read_bio_PUBKEY(b.get(), nullptr, nullptr, nullptr);
-  SKIFF_ASSIGN_OR_RETURN(RsaKey out, requireRsa(k, "public key"));
-  out.key_ = own(k);
-  out.kid_ = keyIdOf(k);
-  return out;
+  SKIFF_TRY(requireRsa(k, "public key"));
+  return adopt(k, false);
 }
 
 std::string RsaKey::privatePem() const {

@@ -19,9 +19,7 @@ using api::findResource;
 
 class PodSecurityAdmissionTest : public ::skiff::master::testing::RegistryFixture {
  protected:
-  void SetUp() override {
-    RegistryFixture::SetUp();
-    if (HasFatalFailure()) return;
+  void setUpRegistry() override {
     opts_.user = {"alice", {"system:authenticated"}};
     opts_.notes = &notes_;
   }

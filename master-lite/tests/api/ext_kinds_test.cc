@@ -2,38 +2,20 @@
 // table rows, discovery.
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include "../../src/api/strict_fields.h"
 #include "skiff/master/api/discovery.h"
 #include "skiff/master/api/registry.h"
 #include "skiff/master/api/tables.h"
+#include "skiff/master/testing/registry_fixture.h"
 
 namespace skiff::master::api {
 namespace {
 
 using json = nlohmann::json;
 
-class ExtKindsTest : public ::testing::Test {
+class ExtKindsTest : public ::skiff::master::testing::RegistryFixture {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/skiff-extkinds-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    store::Options so;
-    so.fsync_every_write = false;
-    auto s = store::openSqliteStore(dir_ + "/db", so);
-    ASSERT_TRUE(s);
-    store_ = std::move(s).value();
-    reg_ = std::make_unique<Registry>(*store_, RegistryOptions{});
-    ASSERT_TRUE(reg_->bootstrap("192.0.2.10", 6443));
-    opts_.user = {"admin", {"system:masters"}};
-  }
-  void TearDown() override {
-    reg_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void setUpRegistry() override { opts_.user = {"admin", {"system:masters"}}; }
   const ResourceInfo& res(const std::string& g, const std::string& r) {
     const ResourceInfo* info = findResource(g, "v1", r);
     EXPECT_NE(info, nullptr) << g << "/" << r;
@@ -44,9 +26,6 @@ class ExtKindsTest : public ::testing::Test {
     return reg_->create(res(g, r), ns, obj, opts_);
   }
 
-  std::string dir_;
-  store::StorePtr store_;
-  std::unique_ptr<Registry> reg_;
   WriteOptions opts_;
 };
 

@@ -18,9 +18,7 @@ using json = nlohmann::json;
 
 class RbacRegistryTest : public ::skiff::master::testing::RegistryFixture {
  protected:
-  void SetUp() override {
-    RegistryFixture::SetUp();
-    if (HasFatalFailure()) return;
+  void setUpRegistry() override {
     auto rep = rbac::reconcileBootstrapPolicy(*reg_);
     ASSERT_TRUE(rep) << rep.error().message();
     admin_.user = {"admin", {"system:masters", "system:authenticated"}};

@@ -16,12 +16,6 @@ using json = nlohmann::json;
 
 class RegistryTest : public ::skiff::master::testing::RegistryFixture {
  protected:
-  void SetUp() override {
-    RegistryFixture::SetUp();
-    if (HasFatalFailure()) return;
-    opts_.user = {"admin", {"system:masters"}};
-    opts_.field_manager = "test";
-  }
   const ResourceInfo& res(const std::string& g, const std::string& v, const std::string& r) {
     const ResourceInfo* i = findResource(g, v, r);
     EXPECT_NE(i, nullptr);
@@ -50,7 +44,7 @@ class RegistryTest : public ::skiff::master::testing::RegistryFixture {
     }
   }
 
-  WriteOptions opts_;
+  WriteOptions opts_ = adminWrites();
 };
 
 TEST_F(RegistryTest, CreateSetsMetadataAndDefaults) {

@@ -31,9 +31,7 @@ class ServiceAccountTest : public ::skiff::master::testing::RegistryFixture {
     ro.root_ca_pem = "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n";
     return ro;
   }
-  void SetUp() override {
-    RegistryFixture::SetUp();
-    if (HasFatalFailure()) return;
+  void setUpRegistry() override {
     authn_ = std::make_unique<Authenticator>(*reg_, std::map<std::string, TokenEntry>{}, issuer());
     opts_.user = {"admin", {"system:masters"}};
     sa_uid_ = createAccount("default", json());

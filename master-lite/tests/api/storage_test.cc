@@ -17,12 +17,6 @@ using json = nlohmann::json;
 
 class StorageTest : public ::skiff::master::testing::RegistryFixture {
  protected:
-  void SetUp() override {
-    RegistryFixture::SetUp();
-    if (HasFatalFailure()) return;
-    opts_.user = {"admin", {"system:masters"}};
-    opts_.field_manager = "test";
-  }
   const ResourceInfo& pvcs() { return *findResource("", "v1", "persistentvolumeclaims"); }
   const ResourceInfo& pvs() { return *findResource("", "v1", "persistentvolumes"); }
   const ResourceInfo& classes() { return *findResource("storage.k8s.io", "v1", "storageclasses"); }
@@ -40,7 +34,7 @@ class StorageTest : public ::skiff::master::testing::RegistryFixture {
               {"hostPath", {{"path", "/srv/" + name}}}}}};
   }
 
-  WriteOptions opts_;
+  WriteOptions opts_ = adminWrites();
 };
 
 TEST_F(StorageTest, LocalPathClassIsTheDefaultAndClaimsGetIt) {

@@ -24,12 +24,6 @@ class StrategyTest : public ::skiff::master::testing::RegistryFixture {
     ro.node_port_max = 30001;
     return ro;
   }
-  void SetUp() override {
-    RegistryFixture::SetUp();
-    if (HasFatalFailure()) return;
-    opts_.user = {"admin", {"system:masters"}};
-    opts_.field_manager = "test";
-  }
   const ResourceInfo& res(const std::string& g, const std::string& r) {
     return *findResource(g, "v1", r);
   }
@@ -40,7 +34,7 @@ class StrategyTest : public ::skiff::master::testing::RegistryFixture {
             {"spec", {{"type", "NodePort"}, {"ports", json::array({p})}}}};
   }
 
-  WriteOptions opts_;
+  WriteOptions opts_ = adminWrites();
 };
 
 // A strategy registered at run time (as a CustomResourceDefinition's will be) is the one the

@@ -3,11 +3,10 @@
 // scale, several versions, and deletion.
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
 #include "skiff/master/api/registry.h"
 #include "skiff/master/api/tables.h"
 #include "skiff/master/apiextensions/apiextensions.h"
+#include "skiff/master/testing/registry_fixture.h"
 
 namespace skiff::master::apiextensions {
 namespace {
@@ -37,19 +36,9 @@ json widgetCrd(const std::string& group = "example.com") {
        "schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}})");
 }
 
-class CrdTest : public ::testing::Test {
+class CrdTest : public ::skiff::master::testing::RegistryFixture {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/skiff-crd-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    store::Options so;
-    so.fsync_every_write = false;
-    auto s = store::openSqliteStore(dir_ + "/db", so);
-    ASSERT_TRUE(s);
-    store_ = std::move(s).value();
-    reg_ = std::make_unique<api::Registry>(*store_, api::RegistryOptions{});
-    ASSERT_TRUE(reg_->bootstrap("192.0.2.10", 6443));
+  void setUpRegistry() override {
     ctl_ = startCrdController(*reg_, false);
     opts_.user = {"admin", {"system:masters"}};
   }
@@ -57,9 +46,7 @@ class CrdTest : public ::testing::Test {
     ctl_.reset();
     for (const char* n : {"widgets.example.com", "things.example.com", "gadgets.example.com"})
       api::removeCustomResources(n);
-    reg_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
+    RegistryFixture::TearDown();
   }
   const ResourceInfo& crds() {
     return *findResource("apiextensions.k8s.io", "v1", "customresourcedefinitions");
@@ -84,9 +71,6 @@ class CrdTest : public ::testing::Test {
     return "";
   }
 
-  std::string dir_;
-  store::StorePtr store_;
-  std::unique_ptr<api::Registry> reg_;
   std::unique_ptr<CrdController> ctl_;
   api::WriteOptions opts_;
 };

@@ -4,8 +4,9 @@
 
 #include <gtest/gtest.h>
 
-#include <mutex>
 #include <stdexcept>
+
+#include "collected_audit.h"
 
 namespace skiff::master::audit {
 namespace {
@@ -22,24 +23,11 @@ class FakeStream : public api::ResponseStream {
   std::string idle() override { return ""; }
 };
 
-class AuditorTest : public ::testing::Test {
+class AuditorTest : public ::testing::Test, protected CollectedAudit {
  protected:
   void make(const char* policy) {
-    auto p = parsePolicy(json::parse(policy));
-    ASSERT_TRUE(p) << p.error().message();
-    auditor_ = std::make_unique<Auditor>(
-        *p,
-        [this](const std::string& line) -> Result<void> {
-          std::lock_guard<std::mutex> lk(mu_);
-          lines_.push_back(json::parse(line));
-          return ok();
-        },
-        100, [] { return std::chrono::system_clock::time_point(std::chrono::seconds(1)); });
-  }
-  std::vector<json> events() {
-    auditor_->flush();
-    std::lock_guard<std::mutex> lk(mu_);
-    return lines_;
+    startAuditor(policy,
+                 [] { return std::chrono::system_clock::time_point(std::chrono::seconds(1)); });
   }
   api::HttpRequest createPod() {
     api::HttpRequest r;
@@ -62,10 +50,6 @@ class AuditorTest : public ::testing::Test {
     i.path = "/api/v1/namespaces/default/pods";
     return i;
   }
-
-  std::unique_ptr<Auditor> auditor_;
-  std::mutex mu_;
-  std::vector<json> lines_;
 };
 
 TEST_F(AuditorTest, MetadataCreateWritesReceivedAndComplete) {

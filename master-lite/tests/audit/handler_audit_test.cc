@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <mutex>
 
+#include "collected_audit.h"
 #include "skiff/master/admission/pod_security.h"
 #include "skiff/master/api/handler.h"
 #include "skiff/master/audit/auditor.h"
@@ -16,26 +16,17 @@ namespace {
 
 using json = nlohmann::json;
 
-class HandlerAuditTest : public ::skiff::master::testing::RegistryFixture {
+class HandlerAuditTest : public ::skiff::master::testing::RegistryFixture,
+                         protected CollectedAudit {
  protected:
-  void SetUp() override {
-    RegistryFixture::SetUp();
-    if (HasFatalFailure()) return;
+  void setUpRegistry() override {
     reg_->addAdmissionPlugin(admission::newPodSecurityAdmission(*reg_, {}));
     authn_ = std::make_unique<api::Authenticator>(*reg_, std::map<std::string, api::TokenEntry>{});
     handler_ = std::make_unique<api::Handler>(*reg_, *authn_, api::HandlerOptions{});
-    auto p = parsePolicy(json::parse(
+    startAuditor(
         R"({"apiVersion":"audit.k8s.io/v1","kind":"Policy","omitStages":["RequestReceived"],
-            "rules":[{"level":"Metadata"}]})"));
-    ASSERT_TRUE(p);
-    auditor_ = std::make_unique<Auditor>(
-        *p,
-        [this](const std::string& line) -> Result<void> {
-          std::lock_guard<std::mutex> lk(mu_);
-          lines_.push_back(json::parse(line));
-          return ok();
-        },
-        100, nullptr);
+                     "rules":[{"level":"Metadata"}]})");
+    if (HasFatalFailure()) return;
     handler_->setAuditor(auditor_.get());
   }
   void TearDown() override {
@@ -59,17 +50,9 @@ class HandlerAuditTest : public ::skiff::master::testing::RegistryFixture {
       if (k == name) return v;
     return "";
   }
-  std::vector<json> events() {
-    auditor_->flush();
-    std::lock_guard<std::mutex> lk(mu_);
-    return lines_;
-  }
 
   std::unique_ptr<api::Authenticator> authn_;
   std::unique_ptr<api::Handler> handler_;
-  std::unique_ptr<Auditor> auditor_;
-  std::mutex mu_;
-  std::vector<json> lines_;
 };
 
 json privilegedPod(const std::string& name) {

@@ -3,8 +3,7 @@
 // (403, decision forbid) and a watch (ResponseStarted, then ResponseComplete when it stops).
 #include <gtest/gtest.h>
 
-#include <mutex>
-
+#include "collected_audit.h"
 #include "skiff/master/api/handler.h"
 #include "skiff/master/audit/auditor.h"
 #include "skiff/master/testing/registry_fixture.h"
@@ -14,37 +13,19 @@ namespace {
 
 using json = nlohmann::json;
 
-class InProcessAuditTest : public ::skiff::master::testing::RegistryFixture {
+class InProcessAuditTest : public ::skiff::master::testing::RegistryFixture,
+                           protected CollectedAudit {
  protected:
-  void SetUp() override {
-    RegistryFixture::SetUp();
-    if (HasFatalFailure()) return;
-    auto p = parsePolicy(json::parse(
+  void setUpRegistry() override {
+    startAuditor(
         R"({"apiVersion":"audit.k8s.io/v1","kind":"Policy","omitStages":["RequestReceived"],
             "rules":[{"level":"Request","resources":[{"resources":["configmaps"]}]},
-                     {"level":"None"}]})"));
-    ASSERT_TRUE(p);
-    auditor_ = std::make_unique<Auditor>(
-        *p,
-        [this](const std::string& line) -> Result<void> {
-          std::lock_guard<std::mutex> lk(mu_);
-          lines_.push_back(json::parse(line));
-          return ok();
-        },
-        100, nullptr);
+                     {"level":"None"}]})");
   }
   void TearDown() override {
     auditor_.reset();
     tmp_.reset();
   }
-  std::vector<json> events() {
-    auditor_->flush();
-    std::lock_guard<std::mutex> lk(mu_);
-    return lines_;
-  }
-  std::unique_ptr<Auditor> auditor_;
-  std::mutex mu_;
-  std::vector<json> lines_;
 };
 
 const GroupVersionResource kConfigMaps{"", "v1", "configmaps"};

@@ -22,21 +22,8 @@ cleanup() {
   set +e
   [ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
   [ -n "$MASTER_PID" ] && kill "$MASTER_PID" 2>/dev/null && wait "$MASTER_PID" 2>/dev/null
-  # Containers outlive the agent by design; here they die with the PID namespace, but kill them
-  # now so their cgroups can go.
-  for d in /sys/fs/cgroup/*/"$CG" /sys/fs/cgroup/unified/"$CG"; do
-    [ -d "$d" ] || continue
-    find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r p; do kill -9 "$p" 2>/dev/null; done
-  done
-  sleep 0.5
-  for d in /sys/fs/cgroup/*/"$CG" /sys/fs/cgroup/unified/"$CG"; do
-    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
-  done
-  # Everything the runtime mounted below $T (rootfs overlays, namespace bind mounts), deepest
-  # first; the mount namespace dies with the test anyway, but rm needs them gone now.
-  awk -v t="$T" '$2 ~ "^"t {print $2}' /proc/self/mounts | sort -r | while read -r m; do
-    umount -l "$m" 2>/dev/null
-  done
+  e2e_remove_cgroups /sys/fs/cgroup/*/"$CG" /sys/fs/cgroup/unified/"$CG"
+  e2e_unmount_below "$T"
   if [ -n "${SKIFF_E2E_KEEP:-}" ]; then cp "$T"/*.log /tmp/ 2>/dev/null; fi
   rm -rf "$T"
 }
@@ -65,23 +52,9 @@ start_master() {
   until_ok 30 kubectl get --raw /readyz || fail "skiff-master not ready"
 }
 
-TOKEN=abcdef.0123456789abcdef
-ca_hash() {
-  kubectl config view --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' |
-    base64 -d | openssl x509 -pubkey -noout | openssl pkey -pubin -outform der |
-    sha256sum | cut -d' ' -f1
-}
-
 start_agent() {  # extra flags...
   if [ ! -s "$T/agent/kubelet.kubeconfig" ]; then
-    cat <<Y | k apply -f - >/dev/null
-apiVersion: v1
-kind: Secret
-metadata: {name: bootstrap-token-abcdef, namespace: kube-system}
-type: bootstrap.kubernetes.io/token
-# data, not stringData: base64 of abcdef / 0123456789abcdef / true / true
-data: {token-id: YWJjZGVm, token-secret: MDEyMzQ1Njc4OWFiY2RlZg==, usage-bootstrap-authentication: dHJ1ZQ==, usage-bootstrap-signing: dHJ1ZQ==}
-Y
+    create_bootstrap_token
     JOIN=(--server https://127.0.0.1:$PORT --token $TOKEN --ca-cert-hash "sha256:$(ca_hash)")
   else
     JOIN=()

@@ -43,23 +43,9 @@ cleanup() {
   for n in "${!AGENT_PID[@]}"; do kill "${AGENT_PID[$n]}" 2>/dev/null; done
   for n in "${!AGENT_PID[@]}"; do wait "${AGENT_PID[$n]}" 2>/dev/null; done
   [ -n "$MASTER_PID" ] && kill "$MASTER_PID" 2>/dev/null && wait "$MASTER_PID" 2>/dev/null
-  # Containers outlive their agent by design; here they die with the PID namespace, but kill
-  # them now so their cgroups can go.
-  local d
-  for d in /sys/fs/cgroup/*/"$CG"-node-* /sys/fs/cgroup/unified/"$CG"-node-*; do
-    [ -d "$d" ] || continue
-    find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r p; do kill -9 "$p" 2>/dev/null; done
-  done
-  sleep 0.5
-  for d in /sys/fs/cgroup/*/"$CG"-node-* /sys/fs/cgroup/unified/"$CG"-node-*; do
-    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
-  done
+  e2e_remove_cgroups /sys/fs/cgroup/*/"$CG"-node-* /sys/fs/cgroup/unified/"$CG"-node-*
   for n in "${!NS_PID[@]}"; do kill "${NS_PID[$n]}" 2>/dev/null; done
-  # Everything the runtimes mounted below $T (rootfs overlays, namespace bind mounts), deepest
-  # first; the mount namespace dies with the test anyway, but rm needs them gone now.
-  awk -v t="$T" '$2 ~ "^"t {print $2}' /proc/self/mounts | sort -r | while read -r m; do
-    umount -l "$m" 2>/dev/null
-  done
+  e2e_unmount_below "$T"
   if [ -n "${SKIFF_E2E_KEEP:-}" ]; then mkdir -p /tmp/skiff-e2e-cluster-logs && cp "$T"/*.log /tmp/skiff-e2e-cluster-logs/ 2>/dev/null; fi
   rm -rf "$T"
 }
@@ -110,24 +96,6 @@ start_master() {
     --bind-address 0.0.0.0 --advertise-address $MASTER_IP "${MASTER_FLAGS[@]}" >>"$T/master.log" 2>&1 &
   MASTER_PID=$!
   until_ok 30 kubectl get --raw /readyz || fail "skiff-master not ready"
-}
-
-TOKEN=abcdef.0123456789abcdef
-ca_hash() {
-  kubectl config view --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' |
-    base64 -d | openssl x509 -pubkey -noout | openssl pkey -pubin -outform der |
-    sha256sum | cut -d' ' -f1
-}
-
-create_bootstrap_token() {
-  cat <<Y | k apply -f - >/dev/null
-apiVersion: v1
-kind: Secret
-metadata: {name: bootstrap-token-abcdef, namespace: kube-system}
-type: bootstrap.kubernetes.io/token
-# base64 of abcdef / 0123456789abcdef / true / true
-data: {token-id: YWJjZGVm, token-secret: MDEyMzQ1Njc4OWFiY2RlZg==, usage-bootstrap-authentication: dHJ1ZQ==, usage-bootstrap-signing: dHJ1ZQ==}
-Y
 }
 
 # start_agent NODE [extra flags...]: joins with the bootstrap token the first time; later starts

@@ -9,13 +9,7 @@
 #     api-resources` and answers `kubectl get`.
 # Brings up scripts/quickstart under its own name with the built binaries.
 set -euo pipefail
-B=${SKIFF_BINARY_DIR:?}
-S=${SKIFF_SOURCE_DIR:?}
-[ "$(id -u)" = 0 ] || { echo "FAIL: needs root (netns, cgroups)"; exit 1; }
-export SKIFF_QUICKSTART_NAME=skiff-qs-ext SKIFF_QUICKSTART_SKIP_DEPS=1 SKIFF_QUICKSTART_BIN_DIR=$B
-QS=$S/scripts/quickstart
-NS=$SKIFF_QUICKSTART_NAME
-KC=/run/$NS/admin.kubeconfig
+. "${SKIFF_SOURCE_DIR:?}/tests/e2e/quickstart/lib.sh" skiff-qs-ext
 NODE_IP=10.250.0.1
 PORT=8443
 D=$(mktemp -d /tmp/skiff-ext-e2e.XXXXXX)
@@ -24,15 +18,13 @@ stop_server() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
   SERVER_PID=
 }
-trap 'stop_server; "$QS" --down >/dev/null 2>&1 || true; rm -rf "$D"' EXIT
+trap 'stop_server; qs_cleanup; rm -rf "$D"' EXIT
 fail() {
   echo "FAIL: $*"
   echo "--- master log"; tail -30 "/run/$NS/master.log" 2>/dev/null || true
   echo "--- hook server"; tail -20 "$D/server.log" 2>/dev/null || true
   exit 1
 }
-K() { ip netns exec "$NS" kubectl --kubeconfig "$KC" --request-timeout 30s "$@"; }
-until_ok() { local t=$1; shift; local end=$((SECONDS + t)); until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $end ] && return 1; sleep 1; done; }
 start_server() {
   ip netns exec "$NS" python3 "$S/tests/e2e/extensibility/hook_server.py" "$NODE_IP" "$PORT" \
     "$D/srv.crt" "$D/srv.key" >>"$D/server.log" 2>&1 &
@@ -53,7 +45,7 @@ echo "== certificates"
 CA=$(base64 -w0 "$D/ca.crt")
 
 echo "== quickstart"
-"$QS" >"$D/qs.log" 2>&1 || { cat "$D/qs.log"; fail "quickstart failed"; }
+qs_up
 start_server
 
 echo "== webhook configurations through a Service"

@@ -5,22 +5,11 @@
 # retries on 429); a Job with ttlSecondsAfterFinished goes; `kubectl top nodes/pods` print
 # metrics; an HPA scales a CPU-burning Deployment up and, once the load stops, back down.
 set -euo pipefail
-B=${SKIFF_BINARY_DIR:?}
-S=${SKIFF_SOURCE_DIR:?}
-[ "$(id -u)" = 0 ] || { echo "FAIL: needs root (netns, cgroups)"; exit 1; }
-export SKIFF_QUICKSTART_NAME=skiff-qs-policy SKIFF_QUICKSTART_SKIP_DEPS=1 SKIFF_QUICKSTART_BIN_DIR=$B
-QS=$S/scripts/quickstart
-NS=$SKIFF_QUICKSTART_NAME
-KC=/run/$NS/admin.kubeconfig
-OUT=$(mktemp /tmp/skiff-policy-e2e.XXXXXX)
-trap '"$QS" --down >/dev/null 2>&1 || true; rm -f "$OUT"' EXIT
-fail() { echo "FAIL: $*"; for l in master agent; do echo "--- $l log"; tail -20 "/run/$NS/$l.log" 2>/dev/null; done; exit 1; }
-K() { ip netns exec "$NS" kubectl --kubeconfig "$KC" --request-timeout 30s "$@"; }
-until_ok() { local t=$1; shift; local end=$((SECONDS + t)); until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $end ] && return 1; sleep 1; done; }
+. "${SKIFF_SOURCE_DIR:?}/tests/e2e/quickstart/lib.sh" skiff-qs-policy
 jp() { K get "$@" 2>/dev/null; }
 
 echo "== quickstart"
-"$QS" >"$OUT" 2>&1 || { cat "$OUT"; fail "quickstart failed"; }
+qs_up
 
 echo "== ResourceQuota"
 K create namespace q >/dev/null

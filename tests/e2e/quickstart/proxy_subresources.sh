@@ -6,22 +6,15 @@
 # agent (/healthz) and another node port; redirects and HTML links rewritten; upstream's errors;
 # RBAC by method on pods/proxy.
 set -euo pipefail
-B=${SKIFF_BINARY_DIR:?}
-S=${SKIFF_SOURCE_DIR:?}
-[ "$(id -u)" = 0 ] || { echo "FAIL: needs root (netns, cgroups)"; exit 1; }
-export SKIFF_QUICKSTART_NAME=skiff-qs-proxy SKIFF_QUICKSTART_SKIP_DEPS=1 SKIFF_QUICKSTART_BIN_DIR=$B
-QS=$S/scripts/quickstart
-NAME=$SKIFF_QUICKSTART_NAME
-KC=/run/$NAME/admin.kubeconfig
-OUT=$(mktemp /tmp/skiff-qs-proxy.XXXXXX)
-trap '"$QS" --down >/dev/null 2>&1 || true; rm -f "$OUT" "$OUT.body"' EXIT
+. "${SKIFF_SOURCE_DIR:?}/tests/e2e/quickstart/lib.sh" skiff-qs-proxy
+trap 'qs_cleanup; rm -f "$OUT.body"' EXIT
 fail() {
   echo "FAIL: $*"
   echo "--- quickstart output"; cat "$OUT"
-  echo "--- master log (tail)"; tail -30 "/run/$NAME/master.log" 2>/dev/null || true
+  echo "--- master log (tail)"; tail -30 "/run/$NS/master.log" 2>/dev/null || true
   exit 1
 }
-k() { nsenter --net="/run/netns/$NAME" -- kubectl --kubeconfig "$KC" "$@"; }
+k() { nsenter --net="/run/netns/$NS" -- kubectl --kubeconfig "$KC" "$@"; }
 # raw <path>: the body of a GET through the API server (kubectl follows redirects).
 raw() { k get --raw "$1" 2>&1 || true; }
 expect_has() { grep -qF -- "$2" <<<"$1" || fail "expected '$2' in: $1"; }

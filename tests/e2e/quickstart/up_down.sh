@@ -5,22 +5,15 @@
 # processes, containers, mounts, cgroups, the netns and the state dir, and a second --down is a
 # no-op.
 set -euo pipefail
-B=${SKIFF_BINARY_DIR:?}
-S=${SKIFF_SOURCE_DIR:?}
-[ "$(id -u)" = 0 ] || { echo "FAIL: needs root (netns, cgroups)"; exit 1; }
-export SKIFF_QUICKSTART_NAME=skiff-qs-e2e SKIFF_QUICKSTART_SKIP_DEPS=1 SKIFF_QUICKSTART_BIN_DIR=$B
-QS=$S/scripts/quickstart
-NAME=$SKIFF_QUICKSTART_NAME
-OUT=$(mktemp /tmp/skiff-qs-e2e.XXXXXX)
-trap '"$QS" --down >/dev/null 2>&1 || true; rm -f "$OUT"' EXIT
+. "${SKIFF_SOURCE_DIR:?}/tests/e2e/quickstart/lib.sh" skiff-qs-e2e
 fail() { echo "FAIL: $*"; echo "--- quickstart output"; cat "$OUT"; exit 1; }
 
 leftovers() {
-  ip netns list | grep -q "^$NAME\( \|$\)" && echo "netns $NAME"
-  [ -e "/run/$NAME" ] && echo "state dir /run/$NAME"
-  ls -d /sys/fs/cgroup/*/"$NAME" /sys/fs/cgroup/unified/"$NAME" 2>/dev/null
-  grep " /run/$NAME/" /proc/self/mounts
-  pgrep -f -- "/run/$NAME/"
+  ip netns list | grep -q "^$NS\( \|$\)" && echo "netns $NS"
+  [ -e "/run/$NS" ] && echo "state dir /run/$NS"
+  ls -d /sys/fs/cgroup/*/"$NS" /sys/fs/cgroup/unified/"$NS" 2>/dev/null
+  grep " /run/$NS/" /proc/self/mounts
+  pgrep -f -- "/run/$NS/"
   true
 }
 
@@ -31,7 +24,7 @@ grep -q "node/.* Ready " "$OUT" || fail "no Ready node in the output"
 grep -q "curl http://10\..*/ -> hello from pod hello-" "$OUT" || fail "the Service did not answer"
 grep -q "skiff-agent --server https://10.250.0.1:6443 --token [a-z0-9]\{6\}\.[a-z0-9]\{16\} --ca-cert-hash sha256:[0-9a-f]\{64\}" "$OUT" \
   || fail "no join command"
-for p in master agent; do kill -0 "$(cat /run/$NAME/$p.pid)" || fail "$p not running after the script exited"; done
+for p in master agent; do kill -0 "$(cat /run/$NS/$p.pid)" || fail "$p not running after the script exited"; done
 grep -E "waiting for pods|curl http" "$OUT" | tr '\r' '\n' | tail -5
 
 echo "== up again: already running"

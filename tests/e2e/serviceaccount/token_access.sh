@@ -5,24 +5,13 @@
 # Brings up scripts/quickstart under its own name with the built binaries.
 #   SKIFF_SATOKEN_SKIP_ROTATION=1   skip the ~8 min rotation wait
 set -euo pipefail
-B=${SKIFF_BINARY_DIR:?}
-S=${SKIFF_SOURCE_DIR:?}
-[ "$(id -u)" = 0 ] || { echo "FAIL: needs root (netns, cgroups)"; exit 1; }
-export SKIFF_QUICKSTART_NAME=skiff-qs-satoken SKIFF_QUICKSTART_SKIP_DEPS=1 SKIFF_QUICKSTART_BIN_DIR=$B
-QS=$S/scripts/quickstart
-NS=$SKIFF_QUICKSTART_NAME
-KC=/run/$NS/admin.kubeconfig
-OUT=$(mktemp /tmp/skiff-satoken-e2e.XXXXXX)
-trap '"$QS" --down >/dev/null 2>&1 || true; rm -f "$OUT"' EXIT
-fail() { echo "FAIL: $*"; for l in master agent; do echo "--- $l log"; tail -20 "/run/$NS/$l.log" 2>/dev/null; done; exit 1; }
-K() { ip netns exec "$NS" kubectl --kubeconfig "$KC" --request-timeout 30s "$@"; }
+. "${SKIFF_SOURCE_DIR:?}/tests/e2e/quickstart/lib.sh" skiff-qs-satoken
 # code TOKEN PATH -> HTTP status of GET https://10.96.0.1PATH from the node's namespace
 code() { ip netns exec "$NS" curl -sk -o /dev/null -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $1" "https://10.96.0.1$2"; }
-until_ok() { local t=$1; shift; local end=$((SECONDS + t)); until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $end ] && return 1; sleep 1; done; }
 running() { [ "$(K get pod "$1" -o jsonpath='{.status.phase}')" = Running ]; }
 
 echo "== quickstart"
-"$QS" >"$OUT" 2>&1 || { cat "$OUT"; fail "quickstart failed"; }
+qs_up
 
 echo "== kubectl create token"
 T0=$(K create token default --duration=10m) || fail "create token"

@@ -6,24 +6,13 @@
 # foreign claim refused), and claims that cannot bind (unknown class, no volume, bad quantity) reported as
 # upstream does.
 set -euo pipefail
-B=${SKIFF_BINARY_DIR:?}
-S=${SKIFF_SOURCE_DIR:?}
-[ "$(id -u)" = 0 ] || { echo "FAIL: needs root (netns, cgroups)"; exit 1; }
-export SKIFF_QUICKSTART_NAME=skiff-qs-storage SKIFF_QUICKSTART_SKIP_DEPS=1 SKIFF_QUICKSTART_BIN_DIR=$B
-QS=$S/scripts/quickstart
-NS=$SKIFF_QUICKSTART_NAME
-KC=/run/$NS/admin.kubeconfig
+. "${SKIFF_SOURCE_DIR:?}/tests/e2e/quickstart/lib.sh" skiff-qs-storage
 ROOT=/run/$NS/storage
-OUT=$(mktemp /tmp/skiff-storage-e2e.XXXXXX)
-trap '"$QS" --down >/dev/null 2>&1 || true; rm -f "$OUT"' EXIT
-fail() { echo "FAIL: $*"; for l in master agent; do echo "--- $l log"; tail -20 "/run/$NS/$l.log" 2>/dev/null; done; exit 1; }
-K() { ip netns exec "$NS" kubectl --kubeconfig "$KC" --request-timeout 30s "$@"; }
-until_ok() { local t=$1; shift; local end=$((SECONDS + t)); until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $end ] && return 1; sleep 1; done; }
 phase() { [ "$(K get "$1" "$2" -o jsonpath='{.status.phase}')" = "$3" ]; }
 event() { K get events --field-selector "involvedObject.name=$1" -o jsonpath='{range .items[*]}{.reason}: {.message}{"\n"}{end}' | grep -qF "$2"; }
 
 echo "== quickstart"
-"$QS" >"$OUT" 2>&1 || { cat "$OUT"; fail "quickstart failed"; }
+qs_up
 
 echo "== default StorageClass"
 sc=$(K get sc --no-headers) || fail "kubectl get sc"

@@ -82,6 +82,19 @@ class PodSecurityAdmission final : public api::AdmissionPlugin {
   void annotate(api::AdmissionNotes& notes, const std::string& k, const std::string& v) {
     notes.audit_annotations[kAnnotationPrefix + k] = v;
   }
+  // A request in an exempt namespace or by an exempt user is admitted unchecked, with the
+  // exemption in the audit annotations.
+  bool exemptRequest(const api::AdmissionAttributes& a, api::AdmissionNotes& notes) {
+    if (contains(config_.exempt_namespaces, a.ns)) {
+      annotate(notes, "exempt", "namespace");
+      return true;
+    }
+    if (a.user && contains(config_.exempt_usernames, a.user->name)) {
+      annotate(notes, "exempt", "user");
+      return true;
+    }
+    return false;
+  }
 };
 
 Result<std::map<std::string, std::string>> PodSecurityAdmission::namespaceLabels(
@@ -135,14 +148,7 @@ Result<void> PodSecurityAdmission::validateNamespace(const api::AdmissionAttribu
 
 Result<void> PodSecurityAdmission::validatePod(const api::AdmissionAttributes& a,
                                                api::AdmissionNotes& notes) {
-  if (contains(config_.exempt_namespaces, a.ns)) {
-    annotate(notes, "exempt", "namespace");
-    return ok();
-  }
-  if (a.user && contains(config_.exempt_usernames, a.user->name)) {
-    annotate(notes, "exempt", "user");
-    return ok();
-  }
+  if (exemptRequest(a, notes)) return ok();
   auto labels = namespaceLabels(a.ns);
   if (!labels) {
     std::string msg = "Internal error occurred: failed to lookup namespace \"" + a.ns + "\"";
@@ -164,14 +170,7 @@ Result<void> PodSecurityAdmission::validateController(const api::AdmissionAttrib
                                                       api::AdmissionNotes& notes) {
   json meta, spec;
   if (!extractPodSpec(a.resource->group, a.resource->resource, *a.object, meta, spec)) return ok();
-  if (contains(config_.exempt_namespaces, a.ns)) {
-    annotate(notes, "exempt", "namespace");
-    return ok();
-  }
-  if (a.user && contains(config_.exempt_usernames, a.user->name)) {
-    annotate(notes, "exempt", "user");
-    return ok();
-  }
+  if (exemptRequest(a, notes)) return ok();
   auto labels = namespaceLabels(a.ns);
   if (!labels) {
     annotate(notes, "error",

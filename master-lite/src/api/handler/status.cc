@@ -8,35 +8,33 @@
 namespace skiff::master::api {
 namespace {
 
-std::string reasonFor(ErrorCode c) {
-  switch (c) {
-    case ErrorCode::NotFound:
-      return "NotFound";
-    case ErrorCode::AlreadyExists:
-      return "AlreadyExists";
-    case ErrorCode::Conflict:
-      return "Conflict";
-    case ErrorCode::Invalid:
-      return "Invalid";
-    case ErrorCode::BadRequest:
-      return "BadRequest";
-    case ErrorCode::Forbidden:
-      return "Forbidden";
-    case ErrorCode::Unauthorized:
-      return "Unauthorized";
-    case ErrorCode::Gone:
-      return "Expired";
-    case ErrorCode::TooLarge:
-      return "RequestEntityTooLarge";
-    case ErrorCode::Unsupported:
-      return "UnsupportedMediaType";
-    case ErrorCode::Unavailable:
-      return "ServiceUnavailable";
-    case ErrorCode::Timeout:
-      return "Timeout";
-    default:
-      return "InternalError";
-  }
+// Each error code's HTTP status and Status reason, as apimachinery's errors package answers
+// them (Gone is a watch's expired resourceVersion). Codes not listed are 500 InternalError.
+struct StatusOf {
+  ErrorCode code;
+  int http;
+  const char* reason;
+};
+constexpr StatusOf kStatusOf[] = {
+    {ErrorCode::NotFound, 404, "NotFound"},
+    {ErrorCode::AlreadyExists, 409, "AlreadyExists"},
+    {ErrorCode::Conflict, 409, "Conflict"},
+    {ErrorCode::Invalid, 422, "Invalid"},
+    {ErrorCode::BadRequest, 400, "BadRequest"},
+    {ErrorCode::Forbidden, 403, "Forbidden"},
+    {ErrorCode::Unauthorized, 401, "Unauthorized"},
+    {ErrorCode::Gone, 410, "Expired"},
+    {ErrorCode::TooLarge, 413, "RequestEntityTooLarge"},
+    {ErrorCode::Unsupported, 415, "UnsupportedMediaType"},
+    {ErrorCode::Unavailable, 503, "ServiceUnavailable"},
+    {ErrorCode::Timeout, 504, "Timeout"},
+};
+constexpr StatusOf kInternal = {ErrorCode::Internal, 500, "InternalError"};
+
+const StatusOf& statusOf(ErrorCode c) {
+  for (const auto& s : kStatusOf)
+    if (s.code == c) return s;
+  return kInternal;
 }
 
 // Invalid messages carry "<field>: <detail>" parts; rebuild StatusCauses from them.
@@ -87,40 +85,11 @@ json causesFrom(const std::string& msg) {
 
 }  // namespace
 
-int httpCodeFor(ErrorCode c) {
-  switch (c) {
-    case ErrorCode::NotFound:
-      return 404;
-    case ErrorCode::AlreadyExists:
-      return 409;
-    case ErrorCode::Conflict:
-      return 409;
-    case ErrorCode::Invalid:
-      return 422;
-    case ErrorCode::BadRequest:
-      return 400;
-    case ErrorCode::Forbidden:
-      return 403;
-    case ErrorCode::Unauthorized:
-      return 401;
-    case ErrorCode::Gone:
-      return 410;
-    case ErrorCode::TooLarge:
-      return 413;
-    case ErrorCode::Unsupported:
-      return 415;
-    case ErrorCode::Unavailable:
-      return 503;
-    case ErrorCode::Timeout:
-      return 504;
-    default:
-      return 500;
-  }
-}
+int httpCodeFor(ErrorCode c) { return statusOf(c).http; }
 
 json statusFromError(const Error& e, const ResourceInfo* r, const std::string& name) {
   int code = httpCodeFor(e.code());
-  std::string reason = reasonFor(e.code());
+  std::string reason = statusOf(e.code()).reason;
   if (e.message().rfind("Cannot evict pod", 0) == 0) {
     code = 429;
     reason = "TooManyRequests";

@@ -37,6 +37,10 @@ class Controller {
   // Wires informer event handlers to queue keys; called once before the informers start.
   virtual void registerHandlers(SharedInformers& informers) { (void)informers; }
 
+  // Registers handlers on the informer of `resource` that queue the key of every object added or
+  // updated (a deleted one is not queued: there is nothing left to sync). Returns the informer.
+  Informer& enqueueAddedAndUpdated(SharedInformers& informers,
+                                   const GroupVersionResource& resource);
   // Registers handlers on the informer of `owned` (e.g. pods) that queue the key of the object's
   // controlling owner when that owner is of `owner_kind` (ownerReferences controller=true).
   void enqueueControllerOf(SharedInformers& informers, const GroupVersionResource& owned,

@@ -40,6 +40,9 @@ class RsaKey {
   Result<nlohmann::json> verify(std::string_view token) const;
 
  private:
+  // The key owning `evp_pkey` (an EVP_PKEY, RSA), with its key ID.
+  static RsaKey adopt(void* evp_pkey, bool has_private);
+
   std::shared_ptr<void> key_;  // EVP_PKEY, freed with EVP_PKEY_free
   bool has_private_ = false;
   std::string kid_;

@@ -1,8 +1,8 @@
 #pragma once
 
-// A GoogleTest fixture over a TempRegistry: SetUp() opens it with registryOptions() and leaves
-// `reg_`, `store_` and `dir_` pointing into it; TearDown() removes it. Fixtures that need more
-// call RegistryFixture::SetUp() first and return on HasFatalFailure().
+// A GoogleTest fixture over a TempRegistry: SetUp() opens it with registryOptions(), leaves
+// `reg_`, `store_` and `dir_` pointing into it and then calls setUpRegistry(), where a fixture
+// that needs more does it (ASSERTs there fail the test); TearDown() removes it.
 
 #include <gtest/gtest.h>
 
@@ -16,6 +16,14 @@ namespace skiff::master::testing {
 class RegistryFixture : public ::testing::Test {
  protected:
   virtual api::RegistryOptions registryOptions() const { return {}; }
+  virtual void setUpRegistry() {}
+  // The writes of a cluster admin (system:masters) with field manager "test".
+  static api::WriteOptions adminWrites() {
+    api::WriteOptions o;
+    o.user = {"admin", {"system:masters"}};
+    o.field_manager = "test";
+    return o;
+  }
   void SetUp() override {
     std::string err;
     tmp_ = TempRegistry::create(registryOptions(), &err);
@@ -23,6 +31,7 @@ class RegistryFixture : public ::testing::Test {
     reg_ = &tmp_->registry();
     store_ = &tmp_->store();
     dir_ = tmp_->dir();
+    setUpRegistry();
   }
   void TearDown() override { tmp_.reset(); }
 

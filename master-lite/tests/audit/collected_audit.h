@@ -1,0 +1,47 @@
+#pragma once
+
+// For the audit tests: an Auditor whose events are kept in memory, parsed, in the order the
+// auditor wrote them.
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "skiff/master/audit/auditor.h"
+
+namespace skiff::master::audit {
+
+class CollectedAudit {
+ protected:
+  // Starts `auditor_` with the policy (JSON); an invalid policy fails the test.
+  void startAuditor(const char* policy_json, SystemClock now = nullptr) {
+    auto p = parsePolicy(nlohmann::json::parse(policy_json));
+    ASSERT_TRUE(p) << p.error().message();
+    auditor_ = std::make_unique<Auditor>(
+        *p,
+        [this](const std::string& line) -> Result<void> {
+          std::lock_guard<std::mutex> lk(mu_);
+          lines_.push_back(nlohmann::json::parse(line));
+          return ok();
+        },
+        100, std::move(now));
+  }
+  // The events written so far (the auditor flushed first).
+  std::vector<nlohmann::json> events() {
+    auditor_->flush();
+    std::lock_guard<std::mutex> lk(mu_);
+    return lines_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<nlohmann::json> lines_;
+
+ protected:
+  std::unique_ptr<Auditor> auditor_;  // after the lines it writes to, so destroyed before them
+};
+
+}  // namespace skiff::master::audit
