@@ -156,27 +156,25 @@ HttpResponse textResponse(int status, const std::string& body) {
   return r;
 }
 
+// A Status for an error that no Error value carries (routing and negotiation refusals).
+static HttpResponse failure(int code, const char* reason, const std::string& message) {
+  return jsonResponse(code, {{"kind", "Status"},
+                             {"apiVersion", "v1"},
+                             {"metadata", json::object()},
+                             {"status", "Failure"},
+                             {"message", message},
+                             {"reason", reason},
+                             {"details", json::object()},
+                             {"code", code}});
+}
+
 HttpResponse notFoundPath() {
-  return jsonResponse(404, {{"kind", "Status"},
-                            {"apiVersion", "v1"},
-                            {"metadata", json::object()},
-                            {"status", "Failure"},
-                            {"message", "the server could not find the requested resource"},
-                            {"reason", "NotFound"},
-                            {"details", json::object()},
-                            {"code", 404}});
+  return failure(404, "NotFound", "the server could not find the requested resource");
 }
 
 HttpResponse methodNotAllowed(const std::string& verb, const ResourceInfo& r) {
-  return jsonResponse(
-      405, {{"kind", "Status"},
-            {"apiVersion", "v1"},
-            {"metadata", json::object()},
-            {"status", "Failure"},
-            {"message", verb + " is not supported on resources of kind \"" + r.resource + "\""},
-            {"reason", "MethodNotAllowed"},
-            {"details", json::object()},
-            {"code", 405}});
+  return failure(405, "MethodNotAllowed",
+                 verb + " is not supported on resources of kind \"" + r.resource + "\"");
 }
 
 bool wantsTable(const std::string& accept) { return accept.find("as=Table") != std::string::npos; }
@@ -196,16 +194,9 @@ bool acceptsOnlyConversions(const std::string& accept) {
 }
 
 HttpResponse notAcceptable() {
-  return jsonResponse(406, {{"kind", "Status"},
-                            {"apiVersion", "v1"},
-                            {"metadata", json::object()},
-                            {"status", "Failure"},
-                            {"message",
-                             "only the following media types are accepted: application/json, "
-                             "application/yaml, application/vnd.kubernetes.protobuf"},
-                            {"reason", "NotAcceptable"},
-                            {"details", json::object()},
-                            {"code", 406}});
+  return failure(406, "NotAcceptable",
+                 "only the following media types are accepted: application/json, "
+                 "application/yaml, application/vnd.kubernetes.protobuf");
 }
 
 TableObject includeObject(const Query& query) {
