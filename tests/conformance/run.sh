@@ -46,13 +46,21 @@ for n in "${NODES[@]}"; do
   for i in "${IMAGES[@]}"; do
     ln "$C/images/$i.tar" "$T/$n/agent/images/$i.tar" 2>/dev/null || cp "$C/images/$i.tar" "$T/$n/agent/images/"
   done
-  # The test images cannot be pulled here, so image GC must never take them: this host's disk
-  # reads 83 % used to a kubelet at rest (252 G size, 97 G used + available), and during a run it
-  # crossed the 85 % default and removed agnhost from every node (ImagePullBackOff after that).
-  start_agent "$n" --image-gc-high-threshold 100
+  # start_agent turns image GC off: the test images cannot be pulled here, and this host's disk
+  # reads 83 % used to a kubelet at rest (252 G size, 97 G used + available); during a run it
+  # crossed the 85 % default and GC removed agnhost from every node (ImagePullBackOff after that).
+  start_agent "$n"
 done
 for n in "${NODES[@]}"; do until_ok 120 node_ready "$n" || fail "$n did not become Ready"; done
 step "cluster up: ${NODES[*]} Ready"
+# The API server dials pods itself, as kube-apiserver on a cluster's network does: admission
+# webhooks, aggregated APIs and pods/services proxy reach pod IPs. The master is no node here, so
+# give its namespace a route to each node's podCIDR via that node.
+for n in "${NODES[@]}"; do
+  cidr=$(kubectl get node "$n" -o jsonpath='{.spec.podCIDR}')
+  [ -n "$cidr" ] || fail "$n has no podCIDR"
+  ip route replace "$cidr" via "${NODE_IP[$n]}"
+done
 
 # The names of test/utils/image/manifest.go, read back from the archives' index.json.
 WANT=$(for i in "${IMAGES[@]}"; do
