@@ -66,6 +66,30 @@ TEST(ProtobufTest, MicroTimeHasMicroseconds) {
   EXPECT_EQ((*got)["metadata"]["creationTimestamp"], "2017-09-19T13:49:16Z");
 }
 
+// Fields whose protobuf name is not their JSON name (`protobuf:"bytes,2,rep,name=Webhooks"` on
+// `json:"webhooks"`): the decoder writes the JSON name. With the protobuf name, a webhook
+// configuration client-go created had no "webhooks" and was never called.
+TEST(ProtobufTest, FieldsGetTheirJsonNameNotTheirProtobufName) {
+  std::string rule =
+      field(1, "CREATE") + field(2, field(1, "") + field(2, "v1") + field(3, "pods"));
+  std::string hook = field(1, "deny.example.com") + field(3, rule);
+  auto got = decodeKubernetesProtobuf(envelope("admissionregistration.k8s.io/v1",
+                                               "ValidatingWebhookConfiguration",
+                                               field(1, field(1, "cfg")) + field(2, hook)));
+  ASSERT_TRUE(got) << got.error().message();
+  ASSERT_TRUE(got->contains("webhooks")) << got->dump();
+  const json& w = (*got)["webhooks"][0];
+  EXPECT_EQ(w["name"], "deny.example.com");
+  EXPECT_EQ(w["rules"][0]["resources"], json::array({"pods"}));
+  EXPECT_EQ(w["rules"][0]["operations"], json::array({"CREATE"}));
+  // BoundObjectReference.uid (protobuf name uID): a TokenRequest bound to a pod.
+  std::string bound = field(1, "Pod") + field(3, "p") + field(4, "1234");
+  auto token = decodeKubernetesProtobuf(
+      envelope("authentication.k8s.io/v1", "TokenRequest", field(2, field(3, bound))));
+  ASSERT_TRUE(token) << token.error().message();
+  EXPECT_EQ((*token)["spec"]["boundObjectRef"]["uid"], "1234") << token->dump();
+}
+
 TEST(ProtobufTest, TruncatedBodyIsBadRequest) {
   std::string body = envelope("v1", "Pod", field(1, field(1, "p")));
   body.resize(body.size() - 2);

@@ -47,6 +47,7 @@ for path in FILES:
 # Probe's handler, the LocalObjectReference of configMap/secret references, ... Their fields
 # are emitted with the empty JSON name, which the decoder merges into the parent object.
 inline = set()
+json_names = {}
 for path in FILES:
     pkg = re.search(r"^package ([\w.]+);", open(path).read(), re.M).group(1)
     for go in glob.glob(os.path.join(os.path.dirname(path), "*.go")):
@@ -64,6 +65,12 @@ for path in FILES:
             m = re.match(r'\t\*?[\w.]+ `json:"(,inline)?"[^`]*protobuf:"bytes,(\d+),', line)
             if struct and m:
                 inline.add((pkg + "." + struct, int(m.group(2))))
+                continue
+            # A field's JSON name where the protobuf name differs (`json:"webhooks" ...
+            # protobuf:"bytes,2,rep,name=Webhooks"`): the decoder must produce the JSON name.
+            m = re.match(r'\t\w+\s[^`]*`json:"([^",]+)[^`]*protobuf:"\w+,(\d+),', line)
+            if struct and m and m.group(1) != "-":
+                json_names[(pkg + "." + struct, int(m.group(2)))] = m.group(1)
 
 def resolve(t, pkg):
     if t in SCALARS:
@@ -86,6 +93,8 @@ for i, name in enumerate(names):
             tt, tm = resolve(t, pkg)
             if (name, num) in inline:
                 fname = ""
+            elif (name, num) in json_names:
+                fname = json_names[(name, num)]
             fields.append(f'{{{num}, "{fname}", ProtoType::{tt}, "{tm}", {"true" if rep else "false"}, ProtoType::String, ""}}')
     print(f"static const ProtoField kFields{i}[] = {{" + (", ".join(fields) if fields else "{0, \"\", ProtoType::String, \"\", false, ProtoType::String, \"\"}") + "};")
 print("static const ProtoMessage kMessages[] = {")
