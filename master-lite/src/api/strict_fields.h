@@ -1,8 +1,9 @@
 #pragma once
 
-// fieldValidation=Strict|Warn: unknown fields in the places whose field lists are complete here
-// (top level, metadata, Deployment/Service specs, pod specs and containers). Elsewhere unknown
-// fields are kept (DESIGN: unknown fields survive a round trip).
+// fieldValidation=Strict|Warn: the fields of a request body its kind does not have, by the
+// built-in kinds' generated OpenAPI definitions (skiff/master/openapi/openapi.h) or a custom
+// kind's CRD schema. The fields are only reported: unknown fields are kept (DESIGN: unknown
+// fields survive a round trip).
 
 #include <string>
 #include <vector>

@@ -26,6 +26,10 @@ args+=(
   -pkg k8s.io/kube-aggregator/pkg/apis/apiregistration/v1
   -pkg k8s.io/metrics/pkg/apis/metrics/v1beta1
 )
+# What every group-version's operations take or return besides its kinds.
+for t in DeleteOptions Status WatchEvent Patch APIResourceList; do
+  args+=(-type "k8s.io/apimachinery/pkg/apis/meta/v1.$t")
+done
 cd "$here/gen" && go run main.go "${args[@]}" > "$here/definitions.json.new"
 mv "$here/definitions.json.new" "$here/definitions.json"
 echo "wrote $here/definitions.json ($(wc -c < "$here/definitions.json") bytes)"

@@ -6,6 +6,7 @@
 #include "skiff/master/api/registry.h"
 #include "skiff/master/api/tables.h"
 #include "skiff/master/apiextensions/apiextensions.h"
+#include "skiff/master/openapi/openapi.h"
 #include "skiff/master/testing/registry_fixture.h"
 
 namespace skiff::master::apiextensions {
@@ -212,14 +213,22 @@ TEST_F(CrdTest, DeletingTheDefinitionDeletesItsObjects) {
 
 TEST_F(CrdTest, OpenApiDocumentsDescribeTheKind) {
   ASSERT_TRUE(createCrd(widgetCrd()));
-  json index = openApiV3Index();
+  json index = openapi::v3Index();
   EXPECT_TRUE(index["paths"].contains("apis/example.com/v1"));
-  json doc = openApiV3Document("example.com", "v1");
-  const json& s = doc["components"]["schemas"]["com.example.v1.Widget"];
+  auto text = openapi::v3Document("apis/example.com/v1");
+  ASSERT_TRUE(text);
+  json doc = json::parse(*text);
+  const json& schemas = doc["components"]["schemas"];
+  const json& s = schemas["com.example.v1.Widget"];
   EXPECT_EQ(s["properties"]["spec"]["properties"]["size"]["type"], "integer");
   EXPECT_EQ(s["x-kubernetes-group-version-kind"][0]["kind"], "Widget");
-  EXPECT_TRUE(openApiV3Document("example.com", "v9").is_null());
-  EXPECT_TRUE(openApiV2()["definitions"].contains("com.example.v1.Widget"));
+  // metadata is the built-in ObjectMeta, carried in the document with what it references.
+  EXPECT_EQ(s["properties"]["metadata"]["allOf"][0]["$ref"],
+            "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
+  EXPECT_TRUE(schemas.contains("io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry"));
+  EXPECT_TRUE(doc["paths"].contains("/apis/example.com/v1/namespaces/{namespace}/widgets/{name}"));
+  EXPECT_FALSE(openapi::v3Document("apis/example.com/v9"));
+  EXPECT_TRUE(json::parse(openapi::v2Json())["definitions"].contains("com.example.v1.Widget"));
 }
 
 }  // namespace

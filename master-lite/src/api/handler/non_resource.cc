@@ -5,7 +5,7 @@
 #include "handler_internal.h"
 #include "skiff/common/version.h"
 #include "skiff/master/api/discovery.h"
-#include "skiff/master/apiextensions/apiextensions.h"
+#include "skiff/master/openapi/openapi.h"
 
 namespace skiff::master::api::handler {
 namespace {
@@ -55,29 +55,33 @@ HttpResponse serveDiscoveryRoot(const NonResourceRequest& rq) {
   return r;
 }
 
-// The group-versions with a document: those of custom resources (apiextensions/openapi.cc).
+// The group-versions with a document (skiff/master/openapi/openapi.h).
 HttpResponse serveOpenApiV3(const NonResourceRequest&) {
-  return jsonResponse(200, apiextensions::openApiV3Index());
+  return jsonResponse(200, openapi::v3Index());
 }
 
-// /openapi/v3/apis/<group>/<version>
+// /openapi/v3/api/v1, /openapi/v3/apis/<group>/<version>
 HttpResponse serveOpenApiV3Document(const NonResourceRequest& rq) {
-  if (rq.seg.size() != 5 || rq.seg[2] != "apis") return notFoundPath();
-  json doc = apiextensions::openApiV3Document(rq.seg[3], rq.seg[4]);
-  return doc.is_null() ? notFoundPath() : jsonResponse(200, doc);
+  auto doc = openapi::v3Document(rq.path.substr(std::string_view("/openapi/v3/").size()));
+  if (!doc) return notFoundPath();
+  HttpResponse r;
+  r.status = 200;
+  r.body = std::move(*doc);
+  r.headers.emplace_back("Etag", "\"" + openapi::documentHash(r.body) + "\"");
+  return r;
 }
 
 HttpResponse serveOpenApiV2(const NonResourceRequest& rq) {
-  // JSON (the custom kinds' definitions) unless protobuf is asked for, as kube-apiserver: a
-  // client sending no Accept or */* gets JSON. kubectl asks for protobuf and gets an empty
-  // Document: it then skips client-side schema checks (the server validates). See reference
-  // §2 for why the Content-Type has no '@'.
-  if (rq.accept.find("protobuf") == std::string::npos) {
-    return jsonResponse(200, apiextensions::openApiV2());
-  }
+  // JSON unless protobuf is asked for, as kube-apiserver: a client sending no Accept or */* gets
+  // JSON. See reference §2 for why the protobuf Content-Type has no '@'.
   HttpResponse r;
   r.status = 200;
+  if (rq.accept.find("protobuf") == std::string::npos) {
+    r.body = openapi::v2Json();
+    return r;
+  }
   r.content_type = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+  r.body = openapi::v2ProtobufDocument();
   return r;
 }
 

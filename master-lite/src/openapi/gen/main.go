@@ -49,10 +49,11 @@ type pkg struct {
 }
 
 type typeDecl struct {
-	name    string
-	doc     string // raw comment text
-	tags    string // doc plus the comment block just above it: where "+genclient" and
-	// "+k8s:deepcopy-gen:interfaces" usually sit, separated from the doc by a blank line
+	name string
+	doc  string // raw comment text
+	// doc plus the comment block just above it: where "+genclient" and
+	// "+k8s:deepcopy-gen:interfaces" usually sit, separated from the doc by a blank line.
+	tags    string
 	expr    ast.Expr
 	imports map[string]string // the declaring file's imports: name -> path
 }
@@ -76,9 +77,10 @@ type ref struct {
 }
 
 func main() {
-	var srcs, pkgPaths listFlag
+	var srcs, pkgPaths, extra listFlag
 	flag.Var(&srcs, "src", "MODULE=DIR: where a module's sources are (repeatable)")
 	flag.Var(&pkgPaths, "pkg", "a package whose kinds are served (repeatable)")
+	flag.Var(&extra, "type", "PACKAGE.Type: a definition every document carries (repeatable)")
 	flag.Parse()
 	g := &generator{roots: map[string]string{}, pkgs: map[string]*pkg{},
 		defs: map[string]map[string]interface{}{}, v3: map[string][]string{}}
@@ -102,6 +104,13 @@ func main() {
 		for _, n := range names {
 			g.want(pk, n)
 		}
+	}
+	for _, t := range extra {
+		i := strings.LastIndex(t, ".")
+		if i < 0 {
+			fail("-type wants PACKAGE.Type, got %q", t)
+		}
+		g.want(g.load(t[:i]), t[i+1:])
 	}
 	for len(g.queued) > 0 {
 		r := g.queued[0]

@@ -75,14 +75,12 @@ json customTableCells(const api::ResourceInfo& r, const json& obj, api::Clock::t
 // The values a printer column's JSONPath selects (`.status.conditions[?(@.type=="Ready")].status`).
 std::vector<json> evalJsonPath(const std::string& path, const json& obj);
 
-// ---- OpenAPI (openapi.cc) ----------------------------------------------------------------------
-// GET /openapi/v3: {"paths": {"apis/example.com/v1": {"serverRelativeURL": ...}}} for every
-// served group-version.
-json openApiV3Index();
-// GET /openapi/v3/apis/<group>/<version> (or api/v1): the components.schemas of its kinds; null
-// when the group-version is not served.
-json openApiV3Document(const std::string& group, const std::string& version);
-// GET /openapi/v2: definitions of every custom kind (and the built-ins this server describes).
-json openApiV2();
+// ---- OpenAPI (openapi.cc; the documents: skiff/master/openapi/openapi.h) ---------------------
+// The definitions of a custom kind as the CRD OpenAPI builder publishes them, by name: the kind
+// ("com.example.v1.Widget", its version's schema with apiVersion, kind and metadata) and its
+// list. Refs point at "#/components/schemas/" (v3) or "#/definitions/" (v2).
+json customKindDefinitions(const api::ResourceInfo& r, bool v3);
+// "com.example.v1.Widget"
+std::string customKindDefinitionName(const api::ResourceInfo& r);
 
 }  // namespace skiff::master::apiextensions
