@@ -257,8 +257,10 @@ std::optional<std::string> v3Document(const std::string& path) {
   return doc->body;
 }
 
-std::string v2Json() {
-  const auto& defs = BuiltinDefinitions::get();
+namespace {
+
+// The v2 document without the built-in definitions: info, paths, custom kinds' definitions.
+json v2Head() {
   json paths = json::object();
   json custom = json::object();
   for (const api::ResourceInfo* r : api::servedResources()) {
@@ -274,9 +276,27 @@ std::string v2Json() {
       paths[itemPath(*r)] = {{"patch", patchOperation(*r, def, false)}};
     }
   }
-  json head = {{"swagger", "2.0"},
-               {"info", {{"title", "Kubernetes"}, {"version", "v1.32.0"}}},
-               {"paths", paths}};
+  return {{"swagger", "2.0"},
+          {"info", {{"title", "Kubernetes"}, {"version", "v1.32.0"}}},
+          {"paths", paths},
+          {"definitions", custom}};
+}
+
+// The built-in definitions no custom kind replaces, as text.
+std::vector<std::pair<std::string, std::string_view>> builtinTexts(const json& custom) {
+  std::vector<std::pair<std::string, std::string_view>> out;
+  for (const auto& [name, text] : BuiltinDefinitions::get().all()) {
+    if (!custom.contains(name)) out.emplace_back(name, text);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string v2Json() {
+  json head = v2Head();
+  json custom = std::move(head["definitions"]);
+  head.erase("definitions");
   // The generated definitions go in as text: 900 KB that need no parsing.
   std::string out = head.dump();
   out.pop_back();
@@ -289,23 +309,23 @@ std::string v2Json() {
     out += ':';
     out += text;
   };
-  for (const auto& [name, text] : defs.all()) {
-    if (!custom.contains(name)) add(name, text);
-  }
+  for (const auto& [name, text] : builtinTexts(custom)) add(name, text);
   for (const auto& [name, s] : custom.items()) add(name, s.dump());
   out += "}}";
   return out;
 }
 
 std::string v2ProtobufDocument() {
-  // Encoding parses the JSON (~50 ms); the document changes only with CRDs.
+  // The document changes only with CRDs: encoded again when the head (paths, custom kinds)
+  // differs from the last one.
   static std::mutex mu;
-  static std::string last_json, last_protobuf;
-  std::string doc = v2Json();
+  static std::string last_head, last_protobuf;
+  json head = v2Head();
+  std::string key = head.dump();
   std::lock_guard lock(mu);
-  if (doc != last_json) {
-    last_protobuf = v2Protobuf(json::parse(doc));
-    last_json = std::move(doc);
+  if (key != last_head) {
+    last_protobuf = v2Protobuf(head, builtinTexts(head["definitions"]));
+    last_head = std::move(key);
   }
   return last_protobuf;
 }

@@ -207,7 +207,8 @@ Writer operation(const json& op) {
 
 }  // namespace
 
-std::string v2Protobuf(const json& doc) {
+std::string v2Protobuf(const json& doc,
+                       const std::vector<std::pair<std::string, std::string_view>>& texts) {
   Writer w;
   w.bytes(1, doc.value("swagger", "2.0"));
   Writer info;
@@ -230,13 +231,15 @@ std::string v2Protobuf(const json& doc) {
   }
   w.message(8, paths);
   Writer defs;
-  const json defs_in = doc.value("definitions", json::object());
-  for (const auto& [name, s] : defs_in.items()) {
+  auto add = [&](const std::string& name, const json& s) {
     Writer named;
     named.bytes(1, name);
     named.message(2, schema(s));
     defs.message(1, named);
-  }
+  };
+  const json defs_in = doc.value("definitions", json::object());
+  for (const auto& [name, s] : defs_in.items()) add(name, s);
+  for (const auto& [name, text] : texts) add(name, json::parse(text));
   w.message(9, defs);
   return w.str();
 }
