@@ -34,9 +34,60 @@ json gvk(const api::ResourceInfo& r, const std::string& kind) {
   return json::array({{{"group", r.group}, {"kind", kind}, {"version", r.version}}});
 }
 
-// The kind's schema as upstream publishes it: apiVersion, kind and metadata filled in.
+bool preservesUnknown(const json& s) {
+  return s.value("x-kubernetes-preserve-unknown-fields", false) == true;
+}
+
+// What OpenAPI v2 can say of a structural schema (the CRD builder's ToStructuralOpenAPIV2): no
+// junctors; a nullable value and one that preserves unknown fields lose the parts kubectl's
+// client-side validation would misread (type, items, properties), and so does an array left
+// without items.
+void toV2(json& s) {
+  if (!s.is_object()) return;
+  for (const char* junctor : {"allOf", "oneOf", "anyOf", "not"}) s.erase(junctor);
+  if (s.value("nullable", false) == true) {
+    for (const char* k : {"type", "nullable", "items", "properties"}) s.erase(k);
+  }
+  if (preservesUnknown(s)) {
+    s.erase("items");
+    s.erase("properties");
+  }
+  if (!s.contains("items") && s.value("type", "") == "array") s.erase("type");
+  if (preservesUnknown(s) && s.value("type", "") == "object") s.erase("type");
+  if (auto props = s.find("properties"); props != s.end() && props->is_object()) {
+    if (auto req = s.find("required"); req != s.end() && req->is_array()) {
+      json kept = json::array();
+      for (const auto& f : *req) {
+        if (!(f.is_string() && props->contains(f.get<std::string>()) &&
+              (*props)[f.get<std::string>()].value("nullable", false) == true))
+          kept.push_back(f);
+      }
+      if (kept.empty()) {
+        s.erase("required");
+      } else {
+        *req = kept;
+      }
+    }
+    for (auto& [name, p] : props->items()) toV2(p);
+  }
+  if (auto add = s.find("additionalProperties"); add != s.end() && add->is_object()) {
+    if (add->value("nullable", false) == true) s.erase("required");
+    toV2(*add);
+  }
+  if (auto items = s.find("items"); items != s.end()) toV2(*items);
+}
+
+// The kind's schema as upstream publishes it: apiVersion, kind and metadata filled in. In v2 a
+// schema that preserves unknown fields at its root is only {type: object}: kubectl (<= 1.26
+// validates on the client with v2) would refuse every field outside the listed properties.
 json kindSchema(const api::ResourceInfo& r, bool v3) {
   json s = r.custom && r.custom->schema.is_object() ? r.custom->schema : json{{"type", "object"}};
+  if (!v3) {
+    if (!(r.custom && r.custom->schema.is_object()) || preservesUnknown(s)) {
+      return {{"type", "object"}, {"x-kubernetes-group-version-kind", gvk(r, r.kind)}};
+    }
+    toV2(s);
+  }
   json& props = s["properties"];
   if (!props.is_object()) props = json::object();
   props["apiVersion"] = {{"type", "string"},

@@ -228,7 +228,13 @@ TEST_F(CrdTest, OpenApiDocumentsDescribeTheKind) {
   EXPECT_TRUE(schemas.contains("io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry"));
   EXPECT_TRUE(doc["paths"].contains("/apis/example.com/v1/namespaces/{namespace}/widgets/{name}"));
   EXPECT_FALSE(openapi::v3Document("apis/example.com/v9"));
-  EXPECT_TRUE(json::parse(openapi::v2Json())["definitions"].contains("com.example.v1.Widget"));
+  json v2 = json::parse(openapi::v2Json())["definitions"];
+  EXPECT_EQ(v2["com.example.v1.Widget"]["properties"]["spec"]["properties"]["size"]["maximum"], 10);
+  // A root that preserves unknown fields is only {type: object} in v2, as upstream: kubectl's
+  // client-side validation would refuse any field not listed.
+  EXPECT_EQ(v2["com.example.v1beta1.Widget"],
+            json::parse(R"({"type":"object","x-kubernetes-group-version-kind":
+                [{"group":"example.com","kind":"Widget","version":"v1beta1"}]})"));
 }
 
 }  // namespace
