@@ -13,19 +13,7 @@ namespace skiff::netproxy::nftrules {
 
 namespace {
 
-using nft::Element;
-using nft::Family;
-using nft::KeyShape;
-using nft::Op;
-using nft::SetKind;
-using nft::SetSpec;
-using nft::Stmt;
-namespace op = nft::op;
-namespace stmt = nft::stmt;
-using NRule = nft::Rule;
-using nft::BaseHook;
-using nft::Batch;
-using nft::ChainSpec;
+using namespace nft::vocabulary;
 
 constexpr std::size_t kMaxName = 255;  // NFT_NAME_MAXLEN - 1
 

@@ -10,17 +10,7 @@ namespace skiff::netproxy::testing {
 
 namespace {
 
-using nft::Element;
-using nft::Family;
-using nft::KeyShape;
-using nft::Op;
-using nft::SetKind;
-using nft::SetSpec;
-using nft::Stmt;
-namespace op = nft::op;
-namespace stmt = nft::stmt;
-using NRule = nft::Rule;
-using nft::Batch;
+using namespace nft::vocabulary;
 using Table = FakeNftables::Table;
 
 Error fail(ErrorCode code, int e, std::size_t index, const std::string& what) {

@@ -11,16 +11,7 @@ namespace skiff::netproxy::testing {
 
 namespace {
 
-using nft::Element;
-using nft::Family;
-using nft::KeyShape;
-using nft::Op;
-using nft::SetKind;
-using nft::SetSpec;
-using nft::Stmt;
-namespace op = nft::op;
-namespace stmt = nft::stmt;
-using NRule = nft::Rule;
+using namespace nft::vocabulary;
 using Outcome = FakeNftables::Outcome;
 using Packet = FakeNftables::Packet;
 

@@ -16,18 +16,7 @@ namespace skiff::netproxy::sys::detail {
 
 namespace {
 
-using nft::Element;
-using nft::Family;
-using nft::KeyShape;
-using nft::Op;
-using nft::SetKind;
-using nft::SetSpec;
-using nft::Stmt;
-namespace op = nft::op;
-namespace stmt = nft::stmt;
-using NRule = nft::Rule;
-using nft::Batch;
-using nft::ChainSpec;
+using namespace nft::vocabulary;
 
 // nft's datatype ids (src/datatype.h), for the key types `nft list` prints.
 constexpr uint32_t kTypeInteger = 4;

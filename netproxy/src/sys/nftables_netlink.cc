@@ -30,18 +30,7 @@ namespace skiff::netproxy::sys {
 
 namespace {
 
-using nft::Element;
-using nft::Family;
-using nft::KeyShape;
-using nft::Op;
-using nft::SetKind;
-using nft::SetSpec;
-using nft::Stmt;
-namespace op = nft::op;
-namespace stmt = nft::stmt;
-using NRule = nft::Rule;
-using nft::Batch;
-using nft::ChainSpec;
+using namespace nft::vocabulary;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxMessage = 64 * 1024;    // room reserved for the next message

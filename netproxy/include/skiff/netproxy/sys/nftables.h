@@ -198,6 +198,25 @@ std::string nftText(const Batch& batch);
 // One rule as nft prints it inside a chain (approximately: kernel-side normalisation aside).
 std::string nftText(const Rule& rule);
 
+// The model's names for the files that build, encode or interpret batches (the rule writers, the
+// netlink seam, the fake and its tracer): `using namespace nft::vocabulary;` in their anonymous
+// namespace instead of the same dozen using-declarations in each.
+namespace vocabulary {
+using nft::BaseHook;
+using nft::Batch;
+using nft::ChainSpec;
+using nft::Element;
+using nft::Family;
+using nft::KeyShape;
+using nft::Op;
+using nft::SetKind;
+using nft::SetSpec;
+using nft::Stmt;
+using NRule = nft::Rule;
+namespace op = nft::op;
+namespace stmt = nft::stmt;
+}  // namespace vocabulary
+
 }  // namespace skiff::netproxy::nft
 
 namespace skiff::netproxy::sys {
