@@ -88,6 +88,18 @@ class QuotaCache {
   // `prefix`: every ResourceQuota's key prefix ("<root>/resourcequotas/").
   explicit QuotaCache(std::string prefix) : prefix_(std::move(prefix)) {}
 
+  // The object this server just stored at `revision` (a charge): kept as the entry's decoded
+  // value unless the entry has moved on since.
+  void keep(const std::string& ns, const std::string& name, std::int64_t revision, json object) {
+    std::lock_guard l(mu_);
+    auto it = by_ns_.find(ns);
+    if (it == by_ns_.end()) return;
+    auto e = it->second.find(name);
+    if (e == it->second.end() || e->second.mod_revision != revision || e->second.decoded) return;
+    object["metadata"]["resourceVersion"] = std::to_string(revision);
+    e->second.decoded = std::make_shared<const json>(std::move(object));
+  }
+
   Result<Quotas> get(store::Store& store, const std::string& ns) {
     SKIFF_TRY(start(store));
     Quotas out;
@@ -180,18 +192,6 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
     const std::string& resource = a.resource->resource;
     bool update = a.operation == api::AdmissionAttributes::Operation::Update;
     if (update && !quota::handlesUpdate(group, resource)) return {};
-    auto negative = quota::negative(quota::usageOf(group, resource, *a.object));
-    if (!negative.empty()) {
-      std::string names;
-      for (const auto& n : negative) names += (names.empty() ? "" : ",") + n;
-      return forbidden(a, "quota usage is negative for resource(s): " + names);
-    }
-    if (update && !a.old_object) {
-      return forbidden(a,
-                       "unable to get previous usage since prior version of object was not found");
-    }
-    // An update charges what it adds: a Service turned NodePort, a claim grown.
-    quota::ResourceList delta = quota::requestDelta(group, resource, *a.object, a.old_object);
     // One request of a namespace at a time, from the check until its charge is stored (for a
     // create: until the registry committed the object with it).
     std::unique_lock<std::mutex> lock(lockFor(a.ns));
@@ -203,7 +203,7 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
       SKIFF_ASSIGN_OR_RETURN(Quotas all, live ? liveQuotas(a.ns) : quotasOf(a.ns));
       if (all.empty()) return {};
       std::vector<json> charged;
-      if (auto checked = check(a, all, delta, charged); !checked) {
+      if (auto checked = check(a, all, charged); !checked) {
         if (live) return checked;
         // Memory may trail another server's write: a refusal is confirmed against the store.
         live = true;
@@ -213,7 +213,12 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
       if (a.writes) {
         for (auto& q : charged) {
           std::int64_t rev = revisionOf(q);
-          a.writes->writes.push_back(api::AdmissionWrite{quotas_, a.ns, std::move(q), rev});
+          std::string name = q["metadata"].value("name", "");
+          a.writes->writes.push_back(
+              api::AdmissionWrite{quotas_, a.ns, std::move(q), rev,
+                                  [this, ns = a.ns, name](std::int64_t revision, json written) {
+                                    cache_.keep(ns, name, revision, std::move(written));
+                                  }});
         }
         a.writes->holds.push_back(std::make_shared<std::unique_lock<std::mutex>>(std::move(lock)));
         return {};
@@ -262,10 +267,12 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
     return out;
   }
 
-  // Upstream's checkRequest: constraints and usage stats of every matching quota, then the
-  // charge of each; `charged` gets the quotas with their new status.used.
+  // Upstream's CheckRequest: constraints and usage stats of every matching quota; then, when
+  // one matches, the request's usage (never negative; an update charges what it adds: a
+  // Service turned NodePort, a claim grown) and its charge to each; `charged` gets the quotas
+  // with their new status.used.
   Result<void> check(const api::AdmissionAttributes& a, const Quotas& all,
-                     const quota::ResourceList& delta, std::vector<json>& charged) {
+                     std::vector<json>& charged) {
     const std::string& group = a.resource->group;
     const std::string& resource = a.resource->resource;
     std::vector<const json*> interesting;
@@ -292,7 +299,19 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
       }
       interesting.push_back(&q);
     }
-    if (interesting.empty() || quota::isZero(delta)) return {};
+    if (interesting.empty()) return {};
+    auto negative = quota::negative(quota::usageOf(group, resource, *a.object));
+    if (!negative.empty()) {
+      std::string names;
+      for (const auto& n : negative) names += (names.empty() ? "" : ",") + n;
+      return forbidden(a, "quota usage is negative for resource(s): " + names);
+    }
+    if (a.operation == api::AdmissionAttributes::Operation::Update && !a.old_object) {
+      return forbidden(a,
+                       "unable to get previous usage since prior version of object was not found");
+    }
+    quota::ResourceList delta = quota::requestDelta(group, resource, *a.object, a.old_object);
+    if (quota::isZero(delta)) return {};
     for (const json* q : interesting) {
       std::string name = (*q)["metadata"].value("name", "");
       quota::Charge ch = quota::charge(name, *q, delta);

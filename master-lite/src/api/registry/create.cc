@@ -171,6 +171,10 @@ Result<WriteResult> Registry::storeCreated(const ResourceInfo& r, const std::str
     }
     auto committed = store_.commit(ops);
     if (committed) {
+      for (std::size_t i = 0; i < writes->writes.size(); ++i) {
+        AdmissionWrite& w = writes->writes[i];
+        if (w.committed) w.committed((*committed)[i + 1].mod_revision, std::move(w.object));
+      }
       kv = std::move(committed->front());
       break;
     }

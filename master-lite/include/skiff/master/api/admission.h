@@ -6,6 +6,7 @@
 // warnings and audit annotations to the request's AdmissionNotes.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -38,6 +39,10 @@ struct AdmissionWrite {
   std::string ns;
   nlohmann::json object;
   std::int64_t expected_revision = 0;
+  // Called once the transaction committed, before the holds go, with the revision `object`
+  // was stored at and the object itself (a plugin's cache keeps it instead of decoding the
+  // stored text again). May be empty.
+  std::function<void(std::int64_t revision, nlohmann::json object)> committed;
 };
 
 // Where plugins put such writes on a create (AdmissionAttributes::writes). The registry commits
