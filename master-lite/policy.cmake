@@ -28,6 +28,12 @@ if(SKIFF_BUILD_TESTS)
   skiff_gtest(NAME skiff_master_quota_tests PREFIX master.quota LABEL unit
     SOURCES tests/quota/quota_test.cc tests/quota/limit_range_test.cc
     LIBS skiff_master_quota)
+  # The ResourceQuota admission plugin over a real registry (testing/include: TempRegistry).
+  skiff_gtest(NAME skiff_master_quota_admission_tests PREFIX master.quota_admission LABEL unit
+    SOURCES tests/admission/quota_admission_test.cc
+    LIBS skiff_master_quota_admission)
+  target_include_directories(skiff_master_quota_admission_tests PRIVATE
+    ${CMAKE_CURRENT_LIST_DIR}/testing/include)
 endif()
 
 if(SKIFF_BUILD_TESTS)

@@ -217,6 +217,82 @@ class EtcdStore : public Store {
     }
   }
 
+  // One etcd Txn: a compare per op (create_revision == 0 for a create; for an update the
+  // key's mod_revision, or that it exists), a put per op; on failure a range per key tells
+  // which precondition failed. Every op gets the transaction's revision.
+  Result<std::vector<KeyValue>> commit(const std::vector<TxnOp>& ops) override {
+    if (ops.empty()) return Error(ErrorCode::Invalid, "commit: no operations");
+    json compares = json::array(), puts = json::array(), ranges = json::array();
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      const TxnOp& op = ops[i];
+      for (std::size_t j = 0; j < i; ++j) {
+        if (ops[j].key == op.key)
+          return Error(ErrorCode::Invalid, "commit: key '" + op.key + "' twice");
+      }
+      bool create = op.kind == TxnOp::Kind::Create;
+      compares.push_back(create ? json{{"key", b64(ns(op.key))},
+                                       {"target", "CREATE"},
+                                       {"result", "EQUAL"},
+                                       {"create_revision", "0"}}
+                                : compareFor(ns(op.key), op.expected_mod_revision));
+      puts.push_back(
+          {{"request_put",
+            {{"key", b64(ns(op.key))}, {"value", b64(op.value)}, {"prev_kv", !create}}}});
+      ranges.push_back({{"request_range", {{"key", b64(ns(op.key))}}}});
+    }
+    json txn = {{"compare", std::move(compares)},
+                {"success", std::move(puts)},
+                {"failure", std::move(ranges)}};
+    for (int attempt = 0;; ++attempt) {
+      auto reply = client_->call("/v3/kv/txn", txn, false);
+      if (reply) {
+        std::int64_t rev = headerRevision(*reply);
+        noteRevision(rev);
+        auto responses = reply->find("responses");
+        if (responses == reply->end() || !responses->is_array() ||
+            responses->size() != ops.size()) {
+          return Error(ErrorCode::Internal, "commit: malformed txn reply from etcd");
+        }
+        if (!reply->value("succeeded", false)) return failedPrecondition(ops, *responses);
+        std::vector<KeyValue> out;
+        for (std::size_t i = 0; i < ops.size(); ++i) {
+          std::int64_t created = rev;
+          if (ops[i].kind == TxnOp::Kind::Update) {
+            const json& r = (*responses)[i];
+            if (!r.is_object() || r.empty())
+              return Error(ErrorCode::Internal, "commit: malformed txn reply from etcd");
+            SKIFF_ASSIGN_OR_RETURN(auto prev,
+                                   parseKv(r.begin().value().value("prev_kv", json::object())));
+            created = prev.create_revision;
+          }
+          out.push_back(KeyValue{ops[i].key, ops[i].value, created, rev});
+        }
+        cache_.waitFor(rev, eo_.request_timeout);
+        return out;
+      }
+      if (!reply.error().is(ErrorCode::Timeout) || attempt >= 2) return std::move(reply).error();
+      // Unknown outcome: it happened if every key holds what we wrote (at one revision); it did
+      // not if every precondition still holds (then it is sent again); otherwise the first
+      // precondition that fails now is the answer.
+      std::vector<KeyValue> now;
+      for (const auto& op : ops) {
+        auto kv = get(op.key);
+        if (!kv && !kv.error().is(ErrorCode::NotFound)) return std::move(kv).error();
+        now.push_back(kv ? std::move(kv).value() : KeyValue{op.key, "", 0, 0});
+      }
+      bool ours = true;
+      for (std::size_t i = 0; i < ops.size(); ++i) {
+        ours = ours && now[i].mod_revision != 0 && now[i].value == ops[i].value &&
+               now[i].mod_revision == now[0].mod_revision;
+      }
+      if (ours) {
+        (void)waited(now.back());
+        return now;
+      }
+      SKIFF_TRY(checkPreconditions(ops, now));
+    }
+  }
+
   Result<WatchPtr> watch(const std::string& prefix, std::int64_t from,
                          WatchHandler handler) override {
     return cache_.watch(prefix, from, std::move(handler));
@@ -290,6 +366,41 @@ class EtcdStore : public Store {
     SKIFF_ASSIGN_OR_RETURN(auto kvs, parseKvs(range, "kvs"));
     if (kvs.empty()) return Error(ErrorCode::NotFound, "key '" + key + "' not found");
     return Error(ErrorCode::Conflict, "key '" + key + "' was modified");
+  }
+
+  // The first op whose precondition fails against `now` (each key's current value; revision 0
+  // = absent), as create()/update() report it.
+  static Result<void> checkPreconditions(const std::vector<TxnOp>& ops,
+                                         const std::vector<KeyValue>& now) {
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      bool present = now[i].mod_revision != 0;
+      if (ops[i].kind == TxnOp::Kind::Create) {
+        if (present)
+          return Error(ErrorCode::AlreadyExists, "key '" + ops[i].key + "' already exists");
+      } else if (!present) {
+        return Error(ErrorCode::NotFound, "key '" + ops[i].key + "' not found");
+      } else if (ops[i].expected_mod_revision != 0 &&
+                 now[i].mod_revision != ops[i].expected_mod_revision) {
+        return Error(ErrorCode::Conflict, "key '" + ops[i].key + "' was modified");
+      }
+    }
+    return ok();
+  }
+
+  // A failed commit's ranges (one per op) say which precondition failed.
+  Result<std::vector<KeyValue>> failedPrecondition(const std::vector<TxnOp>& ops,
+                                                   const json& responses) {
+    std::vector<KeyValue> now;
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      const json& r = responses[i];
+      if (!r.is_object() || r.empty())
+        return Error(ErrorCode::Internal, "commit: malformed txn reply from etcd");
+      SKIFF_ASSIGN_OR_RETURN(auto kvs, parseKvs(r.begin().value(), "kvs"));
+      now.push_back(kvs.empty() ? KeyValue{ops[i].key, "", 0, 0} : std::move(kvs.front()));
+    }
+    SKIFF_TRY(checkPreconditions(ops, now));
+    // Not reached: the ranges are read in the failed transaction itself.
+    return Error(ErrorCode::Conflict, "commit: keys were modified concurrently");
   }
 
   // kube-apiserver's compactor (staging/src/k8s.io/apiserver/pkg/storage/etcd3/compact.go):

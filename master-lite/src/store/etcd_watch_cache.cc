@@ -167,9 +167,11 @@ Result<void> EtcdWatchCache::dispatch(const json& result) {
     }
   }
   std::lock_guard l(mu_);
+  // The events of one transaction share its revision and arrive in one response.
+  const std::int64_t before = dispatched_;
   for (auto& ev : batch) {
     std::int64_t rev = ev->kv.mod_revision;
-    if (rev <= dispatched_) continue;  // replayed after a reconnect
+    if (rev <= before) continue;  // replayed after a reconnect
     for (auto& w : watchers_) {
       if (rev > w.from && ev->kv.key.compare(0, w.prefix.size(), w.prefix) == 0) w.handler(ev);
     }

@@ -2,7 +2,8 @@
 //
 // Schema: `kv` holds the current value of every key; `log` holds one row per revision (the event
 // history that watches replay, trimmed by compaction); `meta` holds the current and compacted
-// revisions. Every write is one transaction that touches all three, so the revision counter,
+// revisions. Every write is one transaction that touches all three (a commit() of several
+// writes is one transaction with one revision and one log row per write), so the revision counter,
 // the current values and the history can never disagree, also after kill -9 (WAL mode: a
 // committed transaction is in the WAL file before sqlite3_step returns).
 #include <sqlite3.h>
@@ -148,6 +149,31 @@ class SqliteStore : public Store {
     return writeLocked(key, last, true, std::move(cur));
   }
 
+  Result<std::vector<KeyValue>> commit(const std::vector<TxnOp>& ops) override {
+    if (ops.empty()) return Error(ErrorCode::Invalid, "commit: no operations");
+    std::lock_guard lock(mu_);
+    std::vector<Pending> writes;
+    writes.reserve(ops.size());
+    for (const auto& op : ops) {
+      for (const auto& w : writes) {
+        if (w.key == op.key) return Error(ErrorCode::Invalid, "commit: key '" + op.key + "' twice");
+      }
+      auto cur = getLocked(op.key);
+      if (!cur && !cur.error().is(ErrorCode::NotFound)) return std::move(cur).error();
+      if (op.kind == TxnOp::Kind::Create) {
+        if (cur) return Error(ErrorCode::AlreadyExists, "key '" + op.key + "' already exists");
+        writes.push_back(Pending{op.key, op.value, false, std::nullopt});
+        continue;
+      }
+      if (!cur) return std::move(cur).error();
+      if (op.expected_mod_revision != 0 && cur->mod_revision != op.expected_mod_revision) {
+        return Error(ErrorCode::Conflict, "key '" + op.key + "' was modified");
+      }
+      writes.push_back(Pending{op.key, op.value, false, std::move(cur).value()});
+    }
+    return applyLocked(std::move(writes));
+  }
+
   Result<WatchPtr> watch(const std::string& prefix, std::int64_t from,
                          WatchHandler handler) override {
     std::lock_guard lock(mu_);
@@ -266,65 +292,90 @@ class SqliteStore : public Store {
     return ok();
   }
 
-  // One transaction: kv row, log row, revision. Watchers are notified after the commit.
+  struct Pending {
+    std::string key;
+    std::string value;
+    bool deleted;
+    std::optional<KeyValue> prev;
+  };
+
   Result<KeyValue> writeLocked(const std::string& key, const std::string& value, bool deleted,
                                std::optional<KeyValue> prev) {
-    std::int64_t rev = rev_ + 1;
-    KeyValue out{key, value, prev ? prev->create_revision : rev, rev};
+    std::vector<Pending> one;
+    one.push_back(Pending{key, value, deleted, std::move(prev)});
+    SKIFF_ASSIGN_OR_RETURN(auto out, applyLocked(std::move(one)));
+    return std::move(out.front());
+  }
+
+  // One transaction: per write its kv row and its log row (consecutive revisions), then the
+  // revision. Watchers are notified after the commit, in write order.
+  Result<std::vector<KeyValue>> applyLocked(std::vector<Pending> writes) {
+    std::vector<KeyValue> out;
+    out.reserve(writes.size());
     SKIFF_TRY(exec("BEGIN IMMEDIATE"));
     auto body = [&]() -> Result<void> {
-      if (deleted) {
-        SKIFF_ASSIGN_OR_RETURN(sqlite3_stmt * d,
-                               cached(del_stmt_, "DELETE FROM kv WHERE key = ?1"));
-        bindText(d, 1, key);
-        SKIFF_TRY(step(d, "delete '" + key + "'"));
-      } else {
-        SKIFF_ASSIGN_OR_RETURN(
-            sqlite3_stmt * p,
-            cached(
-                put_stmt_,
-                "INSERT OR REPLACE INTO kv(key, value, create_rev, mod_rev) VALUES(?1,?2,?3,?4)"));
-        bindText(p, 1, key);
-        bindText(p, 2, value);
-        sqlite3_bind_int64(p, 3, out.create_revision);
-        sqlite3_bind_int64(p, 4, rev);
-        SKIFF_TRY(step(p, "put '" + key + "'"));
+      std::int64_t rev = rev_;
+      for (const auto& w : writes) {
+        ++rev;
+        out.push_back(KeyValue{w.key, w.value, w.prev ? w.prev->create_revision : rev, rev});
+        SKIFF_TRY(stageLocked(w, out.back()));
       }
-      SKIFF_ASSIGN_OR_RETURN(
-          sqlite3_stmt * l,
-          cached(log_stmt_,
-                 "INSERT INTO log(rev, key, deleted, value, create_rev, prev_value) "
-                 "VALUES(?1,?2,?3,?4,?5,?6)"));
-      sqlite3_bind_int64(l, 1, rev);
-      bindText(l, 2, key);
-      sqlite3_bind_int(l, 3, deleted ? 1 : 0);
-      bindText(l, 4, value);
-      sqlite3_bind_int64(l, 5, out.create_revision);
-      if (prev) bindText(l, 6, prev->value);
-      SKIFF_TRY(step(l, "append log"));
       SKIFF_ASSIGN_OR_RETURN(sqlite3_stmt * m,
                              cached(rev_stmt_, "UPDATE meta SET value = ?1 WHERE name = 'rev'"));
       sqlite3_bind_int64(m, 1, rev);
-      SKIFF_TRY(step(m, "bump revision"));
-      return ok();
+      return step(m, "bump revision");
     }();
     if (!body) {
       (void)exec("ROLLBACK");
       return std::move(body).error();
     }
     SKIFF_TRY(exec("COMMIT"));
-    rev_ = rev;
-    auto ev = std::make_shared<const Event>(
-        Event{deleted ? EventType::Delete : EventType::Put, out,
-              prev ? std::optional<std::string>(prev->value) : std::nullopt});
-    for (auto& [id, w] : watchers_) {
-      if (key.compare(0, w.prefix.size(), w.prefix) == 0) w.handler(ev);
+    rev_ = out.back().mod_revision;
+    for (std::size_t i = 0; i < writes.size(); ++i) {
+      const Pending& w = writes[i];
+      auto ev = std::make_shared<const Event>(Event{
+          w.deleted ? EventType::Delete : EventType::Put, out[i],
+          w.prev ? std::optional<std::string>(std::move(writes[i].prev->value)) : std::nullopt});
+      for (auto& [id, watcher] : watchers_) {
+        if (w.key.compare(0, watcher.prefix.size(), watcher.prefix) == 0) watcher.handler(ev);
+      }
     }
-    if (options_.retain_revisions > 0 && rev - compacted_ > 2 * options_.retain_revisions) {
+    if (options_.retain_revisions > 0 && rev_ - compacted_ > 2 * options_.retain_revisions) {
       // Amortised: compact in batches of retain_revisions.
-      (void)compactLocked(rev - options_.retain_revisions);
+      (void)compactLocked(rev_ - options_.retain_revisions);
     }
     return out;
+  }
+
+  // Inside an open transaction: the write's kv row (or its removal) and its log row.
+  Result<void> stageLocked(const Pending& w, const KeyValue& kv) {
+    if (w.deleted) {
+      SKIFF_ASSIGN_OR_RETURN(sqlite3_stmt * d, cached(del_stmt_, "DELETE FROM kv WHERE key = ?1"));
+      bindText(d, 1, w.key);
+      SKIFF_TRY(step(d, "delete '" + w.key + "'"));
+    } else {
+      SKIFF_ASSIGN_OR_RETURN(
+          sqlite3_stmt * p,
+          cached(put_stmt_,
+                 "INSERT OR REPLACE INTO kv(key, value, create_rev, mod_rev) VALUES(?1,?2,?3,?4)"));
+      bindText(p, 1, w.key);
+      bindText(p, 2, w.value);
+      sqlite3_bind_int64(p, 3, kv.create_revision);
+      sqlite3_bind_int64(p, 4, kv.mod_revision);
+      SKIFF_TRY(step(p, "put '" + w.key + "'"));
+    }
+    SKIFF_ASSIGN_OR_RETURN(
+        sqlite3_stmt * l,
+        cached(log_stmt_,
+               "INSERT INTO log(rev, key, deleted, value, create_rev, prev_value) "
+               "VALUES(?1,?2,?3,?4,?5,?6)"));
+    sqlite3_bind_int64(l, 1, kv.mod_revision);
+    bindText(l, 2, w.key);
+    sqlite3_bind_int(l, 3, w.deleted ? 1 : 0);
+    bindText(l, 4, w.value);
+    sqlite3_bind_int64(l, 5, kv.create_revision);
+    if (w.prev) bindText(l, 6, w.prev->value);
+    return step(l, "append log");
   }
 
   Result<void> compactLocked(std::int64_t revision) {

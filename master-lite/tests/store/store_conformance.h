@@ -248,9 +248,124 @@ TYPED_TEST_P(StoreConformance, ConcurrentWritersGetDistinctRevisions) {
   }
 }
 
+// commit(): every op or none, one event per op in op order, revisions that never go back.
+TYPED_TEST_P(StoreConformance, CommitWritesEveryOpTogether) {
+  auto& s = *this->store_;
+  auto q = s.create("/t/quotas/q", "used=0");
+  ASSERT_TRUE(q);
+  typename TestFixture::Recorder rec;
+  auto w = s.watch("/t/", s.currentRevision(), rec.handler());
+  ASSERT_TRUE(w);
+  std::int64_t before = s.currentRevision();
+  auto c = s.commit({{TxnOp::Kind::Create, "/t/pods/p", "pod", 0},
+                     {TxnOp::Kind::Update, "/t/quotas/q", "used=1", q->mod_revision}});
+  ASSERT_TRUE(c) << c.error().message();
+  ASSERT_EQ(c->size(), 2u);
+  const KeyValue& pod = (*c)[0];
+  const KeyValue& quota = (*c)[1];
+  EXPECT_EQ(pod.key, "/t/pods/p");
+  EXPECT_EQ(pod.create_revision, pod.mod_revision);
+  EXPECT_GT(pod.mod_revision, before);
+  EXPECT_EQ(quota.create_revision, q->create_revision);
+  EXPECT_GE(quota.mod_revision, pod.mod_revision);
+  EXPECT_EQ(quota.mod_revision, s.currentRevision());
+  EXPECT_EQ(s.get("/t/pods/p")->value, "pod");
+  auto now = s.get("/t/quotas/q");
+  EXPECT_EQ(now->value, "used=1");
+  EXPECT_EQ(now->mod_revision, quota.mod_revision);
+  auto ev = rec.waitFor(2);
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].kv.key, "/t/pods/p");
+  EXPECT_FALSE(ev[0].prev_value.has_value());
+  EXPECT_EQ(ev[1].kv.key, "/t/quotas/q");
+  EXPECT_EQ(ev[1].kv.value, "used=1");
+  EXPECT_EQ(ev[1].prev_value.value_or(""), "used=0");
+  EXPECT_EQ(ev[1].kv.mod_revision, quota.mod_revision);
+  // A watch resumed from before the commit replays both ops.
+  typename TestFixture::Recorder replay;
+  auto w2 = s.watch("/t/", before, replay.handler());
+  ASSERT_TRUE(w2) << w2.error().message();
+  EXPECT_EQ(replay.waitFor(2).size(), 2u);
+  // The next write comes after the whole transaction.
+  auto after = s.create("/t/pods/p2", "pod2");
+  ASSERT_TRUE(after);
+  EXPECT_GT(after->mod_revision, quota.mod_revision);
+}
+
+TYPED_TEST_P(StoreConformance, CommitWithAFailedPreconditionWritesNothing) {
+  auto& s = *this->store_;
+  auto q = s.create("/t/quotas/q", "used=0");
+  ASSERT_TRUE(q);
+  ASSERT_TRUE(s.update("/t/quotas/q", "used=5", 0));  // q's revision is now stale
+  typename TestFixture::Recorder rec;
+  auto w = s.watch("/t/", s.currentRevision(), rec.handler());
+  ASSERT_TRUE(w);
+  std::int64_t before = s.currentRevision();
+  auto stale = s.commit({{TxnOp::Kind::Create, "/t/pods/p", "pod", 0},
+                         {TxnOp::Kind::Update, "/t/quotas/q", "used=1", q->mod_revision}});
+  ASSERT_FALSE(stale);
+  EXPECT_TRUE(stale.error().is(ErrorCode::Conflict)) << stale.error().message();
+  auto exists = s.commit({{TxnOp::Kind::Create, "/t/pods/x", "x", 0},
+                          {TxnOp::Kind::Create, "/t/quotas/q", "again", 0}});
+  ASSERT_FALSE(exists);
+  EXPECT_TRUE(exists.error().is(ErrorCode::AlreadyExists)) << exists.error().message();
+  auto missing = s.commit({{TxnOp::Kind::Create, "/t/pods/y", "y", 0},
+                           {TxnOp::Kind::Update, "/t/quotas/none", "v", 0}});
+  ASSERT_FALSE(missing);
+  EXPECT_TRUE(missing.error().is(ErrorCode::NotFound)) << missing.error().message();
+  auto twice = s.commit(
+      {{TxnOp::Kind::Create, "/t/pods/z", "z", 0}, {TxnOp::Kind::Update, "/t/pods/z", "z2", 0}});
+  ASSERT_FALSE(twice);
+  EXPECT_TRUE(twice.error().is(ErrorCode::Invalid));
+  EXPECT_FALSE(s.commit({}));
+  for (const char* k : {"/t/pods/p", "/t/pods/x", "/t/pods/y", "/t/pods/z"}) {
+    EXPECT_TRUE(s.get(k).error().is(ErrorCode::NotFound)) << k;
+  }
+  EXPECT_EQ(s.get("/t/quotas/q")->value, "used=5");
+  EXPECT_EQ(s.currentRevision(), before);
+  // Nothing was delivered: the next event a watcher gets is the next write's.
+  ASSERT_TRUE(s.create("/t/pods/after", "a"));
+  auto ev = rec.waitFor(1);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].kv.key, "/t/pods/after");
+}
+
+// Concurrent commits against one key: exactly one per revision of it wins (the quota's lock).
+TYPED_TEST_P(StoreConformance, ConcurrentCommitsOnOneKeySerialise) {
+  auto& s = *this->store_;
+  ASSERT_TRUE(s.create("/t/quotas/q", "0"));
+  std::atomic<int> won{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        for (;;) {
+          auto cur = s.get("/t/quotas/q");
+          if (!cur) return;
+          std::string next = std::to_string(std::stoi(cur->value) + 1);
+          auto c = s.commit({{TxnOp::Kind::Create,
+                              "/t/pods/" + std::to_string(t) + "-" + std::to_string(i), "p", 0},
+                             {TxnOp::Kind::Update, "/t/quotas/q", next, cur->mod_revision}});
+          if (c) {
+            ++won;
+            break;
+          }
+          if (!c.error().is(ErrorCode::Conflict)) return;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(won.load(), 40);
+  EXPECT_EQ(s.get("/t/quotas/q")->value, "40");
+  EXPECT_EQ(s.list("/t/pods/")->items.size(), 40u);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(StoreConformance, CreateGetAndRevisions, UpdateChecksExpectedRevision,
                             RemoveReturnsLastValue, ListByPrefixWithPaging,
                             WatchReplaysThenDeliversLive, WatchFromCompactedRevisionIsGone,
-                            AcknowledgedWritesSurviveReopen, ConcurrentWritersGetDistinctRevisions);
+                            AcknowledgedWritesSurviveReopen, ConcurrentWritersGetDistinctRevisions,
+                            CommitWritesEveryOpTogether, CommitWithAFailedPreconditionWritesNothing,
+                            ConcurrentCommitsOnOneKeySerialise);
 
 }  // namespace skiff::master::store::testing

@@ -1,5 +1,8 @@
 // The ResourceQuota and LimitRanger admission plugins (admission/quota.h).
+#include <chrono>
+#include <cstdlib>
 #include <map>
+#include <memory>
 #include <mutex>
 
 #include "skiff/master/admission/quota.h"
@@ -60,61 +63,221 @@ class LimitRanger : public api::AdmissionPlugin {
   api::Registry& registry_;
 };
 
+using Quotas = std::vector<std::shared_ptr<const json>>;
+
+// A stored ResourceQuota as the registry would read it (metadata.resourceVersion set); null
+// when the value is not an object.
+std::shared_ptr<const json> decodeQuota(const std::string& value, std::int64_t mod_revision) {
+  json q = json::parse(value, nullptr, false);
+  if (!q.is_object()) return nullptr;
+  q["metadata"]["resourceVersion"] = std::to_string(mod_revision);
+  return std::make_shared<const json>(std::move(q));
+}
+
+std::int64_t revisionOf(const json& q) {
+  const json& rv = q["metadata"]["resourceVersion"];
+  return rv.is_string() ? std::strtoll(rv.get<std::string>().c_str(), nullptr, 10) : 0;
+}
+
+// Every namespace's ResourceQuotas in memory (quota.h): the stored values by namespace and
+// name, listed on first use and then kept current by a store watch whose handler runs inside
+// each committed write (before the write returns, also on etcd), so a lookup sees every quota
+// change that finished before it. A value is decoded once, by the first lookup after it changed.
+class QuotaCache {
+ public:
+  // `prefix`: every ResourceQuota's key prefix ("<root>/resourcequotas/").
+  explicit QuotaCache(std::string prefix) : prefix_(std::move(prefix)) {}
+
+  // The object this server just stored at `revision` (a charge): kept as the entry's decoded
+  // value unless the entry has moved on since.
+  void keep(const std::string& ns, const std::string& name, std::int64_t revision, json object) {
+    std::lock_guard l(mu_);
+    auto it = by_ns_.find(ns);
+    if (it == by_ns_.end()) return;
+    auto e = it->second.find(name);
+    if (e == it->second.end() || e->second.mod_revision != revision || e->second.decoded) return;
+    object["metadata"]["resourceVersion"] = std::to_string(revision);
+    e->second.decoded = std::make_shared<const json>(std::move(object));
+  }
+
+  Result<Quotas> get(store::Store& store, const std::string& ns) {
+    SKIFF_TRY(start(store));
+    Quotas out;
+    std::lock_guard l(mu_);
+    auto it = by_ns_.find(ns);
+    if (it == by_ns_.end()) return out;
+    for (auto& [name, e] : it->second) {
+      if (!e.decoded) e.decoded = decodeQuota(e.value, e.mod_revision);
+      if (e.decoded) out.push_back(e.decoded);
+    }
+    return out;
+  }
+
+ private:
+  struct Entry {
+    std::string value;
+    std::int64_t mod_revision = 0;
+    std::shared_ptr<const json> decoded;  // null until a lookup needs it
+  };
+
+  Result<void> start(store::Store& store) {
+    std::lock_guard s(start_mu_);
+    if (watch_) return ok();
+    // The watch replays every change after the list's revision before it goes live, so the map
+    // ends at the store's current state whatever was written in between.
+    SKIFF_ASSIGN_OR_RETURN(store::ListResult listed, store.list(prefix_));
+    {
+      std::lock_guard l(mu_);
+      by_ns_.clear();
+      for (auto& kv : listed.items) put(kv.key, std::move(kv.value), kv.mod_revision);
+    }
+    SKIFF_ASSIGN_OR_RETURN(watch_,
+                           store.watch(prefix_, listed.revision, [this](const store::EventPtr& ev) {
+                             std::lock_guard l(mu_);
+                             if (ev->type == store::EventType::Delete) {
+                               erase(ev->kv.key);
+                             } else {
+                               put(ev->kv.key, ev->kv.value, ev->kv.mod_revision);
+                             }
+                           }));
+    return ok();
+  }
+
+  // "<prefix><ns>/<name>" -> {ns, name}; false for any other key.
+  bool split(const std::string& key, std::string& ns, std::string& name) const {
+    if (key.compare(0, prefix_.size(), prefix_) != 0) return false;
+    auto slash = key.find('/', prefix_.size());
+    if (slash == std::string::npos) return false;
+    ns = key.substr(prefix_.size(), slash - prefix_.size());
+    name = key.substr(slash + 1);
+    return true;
+  }
+
+  void put(const std::string& key, std::string value, std::int64_t mod_revision) {
+    std::string ns, name;
+    if (!split(key, ns, name)) return;
+    by_ns_[ns][name] = Entry{std::move(value), mod_revision, nullptr};
+  }
+
+  void erase(const std::string& key) {
+    std::string ns, name;
+    if (!split(key, ns, name)) return;
+    auto it = by_ns_.find(ns);
+    if (it == by_ns_.end()) return;
+    it->second.erase(name);
+    if (it->second.empty()) by_ns_.erase(it);
+  }
+
+  const std::string prefix_;
+  std::mutex start_mu_;
+  std::mutex mu_;
+  std::map<std::string, std::map<std::string, Entry>> by_ns_;
+  store::WatchPtr watch_;  // last member: stopped before the map goes
+};
+
+// How many times one request's charge is tried again after the quota changed under it.
+constexpr int kMaxQuotaRetries = 10;
+
 class ResourceQuotaAdmission : public api::AdmissionPlugin {
  public:
-  explicit ResourceQuotaAdmission(api::Registry& registry) : registry_(registry) {}
+  ResourceQuotaAdmission(api::Registry& registry, const ResourceQuotaOptions& options)
+      : registry_(registry),
+        options_(options),
+        quotas_(api::findResource("", "v1", "resourcequotas")),
+        cache_(quotas_ ? registry.storageKey(*quotas_, "") : std::string()) {}
 
   Result<void> validate(const api::AdmissionAttributes& a, api::AdmissionNotes&) override {
-    if (!a.subresource.empty() || !a.resource->namespaced || a.ns.empty()) return {};
+    if (!quotas_ || !a.subresource.empty() || !a.resource->namespaced || a.ns.empty()) return {};
     const std::string& group = a.resource->group;
     const std::string& resource = a.resource->resource;
     bool update = a.operation == api::AdmissionAttributes::Operation::Update;
     if (update && !quota::handlesUpdate(group, resource)) return {};
-    const api::ResourceInfo* quotas = api::findResource("", "v1", "resourcequotas");
-    if (!quotas) return {};
-    auto negative = quota::negative(quota::usageOf(group, resource, *a.object));
-    if (!negative.empty()) {
-      std::string names;
-      for (const auto& n : negative) names += (names.empty() ? "" : ",") + n;
-      return forbidden(a, "quota usage is negative for resource(s): " + names);
-    }
-    if (update && !a.old_object) {
-      return forbidden(a,
-                       "unable to get previous usage since prior version of object was not found");
-    }
-    // An update charges what it adds: a Service turned NodePort, a claim grown.
-    quota::ResourceList delta = quota::requestDelta(group, resource, *a.object, a.old_object);
-    std::lock_guard<std::mutex> lock(lockFor(a.ns));
-    for (int attempt = 0; attempt < 10; ++attempt) {
-      SKIFF_ASSIGN_OR_RETURN(auto all, listCore(registry_, "resourcequotas", a.ns));
+    // One request of a namespace at a time, from the check until its charge is stored (for a
+    // create: until the registry committed the object with it).
+    std::unique_lock<std::mutex> lock(lockFor(a.ns));
+    // After a conflict the quotas are read from the store, not from memory.
+    bool live = a.retry > 0;
+    for (int attempt = a.retry;; ++attempt) {
+      if (attempt >= kMaxQuotaRetries)
+        return Error(ErrorCode::Unavailable, "resource quota evaluation timed out");
+      SKIFF_ASSIGN_OR_RETURN(Quotas all, live ? liveQuotas(a.ns) : quotasOf(a.ns));
       if (all.empty()) return {};
       std::vector<json> charged;
-      SKIFF_TRY(check(a, all, delta, charged));
+      if (auto checked = check(a, all, charged); !checked) {
+        if (live) return checked;
+        // Memory may trail another server's write: a refusal is confirmed against the store.
+        live = true;
+        continue;
+      }
       if (a.dry_run || charged.empty()) return {};
+      if (a.writes) {
+        for (auto& q : charged) {
+          std::int64_t rev = revisionOf(q);
+          std::string name = q["metadata"].value("name", "");
+          a.writes->writes.push_back(
+              api::AdmissionWrite{quotas_, a.ns, std::move(q), rev,
+                                  [this, ns = a.ns, name](std::int64_t revision, json written) {
+                                    cache_.keep(ns, name, revision, std::move(written));
+                                  }});
+        }
+        a.writes->holds.push_back(std::make_shared<std::unique_lock<std::mutex>>(std::move(lock)));
+        return {};
+      }
       bool conflict = false;
       for (auto& q : charged) {
         api::WriteOptions wo;
-        auto w = registry_.update(*quotas, a.ns, q["metadata"].value("name", ""), q, wo, "status");
-        if (!w && w.error().is(ErrorCode::Conflict)) {
+        auto w = registry_.update(*quotas_, a.ns, q["metadata"].value("name", ""), q, wo, "status");
+        if (!w && (w.error().is(ErrorCode::Conflict) || w.error().is(ErrorCode::NotFound))) {
           conflict = true;
           break;
         }
         if (!w) return std::move(w).error();
       }
       if (!conflict) return {};
+      live = true;
     }
-    return Error(ErrorCode::Unavailable, "resource quota evaluation timed out");
   }
 
  private:
-  // Upstream's checkRequest: constraints and usage stats of every matching quota, then the
-  // charge of each; `charged` gets the quotas with their new status.used.
-  Result<void> check(const api::AdmissionAttributes& a, const std::vector<json>& all,
-                     const quota::ResourceList& delta, std::vector<json>& charged) {
+  // The namespace's quotas from memory; when memory has none, upstream's live lookup, its
+  // answer reused for live_ttl.
+  Result<Quotas> quotasOf(const std::string& ns) {
+    SKIFF_ASSIGN_OR_RETURN(Quotas cached, cache_.get(registry_.store(), ns));
+    if (!cached.empty()) return cached;
+    auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard l(mu_);
+      auto it = live_.find(ns);
+      if (it != live_.end() && now < it->second.expiry) return it->second.quotas;
+    }
+    SKIFF_ASSIGN_OR_RETURN(Quotas fresh, liveQuotas(ns));
+    std::lock_guard l(mu_);
+    if (live_.size() >= 1000) live_.clear();  // upstream keeps an LRU of 100
+    live_[ns] = LiveEntry{now + options_.live_ttl, fresh};
+    return fresh;
+  }
+
+  Result<Quotas> liveQuotas(const std::string& ns) {
+    SKIFF_ASSIGN_OR_RETURN(store::ListResult listed,
+                           registry_.store().list(registry_.storageKey(*quotas_, ns)));
+    Quotas out;
+    for (const auto& kv : listed.items) {
+      if (auto q = decodeQuota(kv.value, kv.mod_revision)) out.push_back(std::move(q));
+    }
+    return out;
+  }
+
+  // Upstream's CheckRequest: constraints and usage stats of every matching quota; then, when
+  // one matches, the request's usage (never negative; an update charges what it adds: a
+  // Service turned NodePort, a claim grown) and its charge to each; `charged` gets the quotas
+  // with their new status.used.
+  Result<void> check(const api::AdmissionAttributes& a, const Quotas& all,
+                     std::vector<json>& charged) {
     const std::string& group = a.resource->group;
     const std::string& resource = a.resource->resource;
     std::vector<const json*> interesting;
-    for (const auto& q : all) {
+    for (const auto& qp : all) {
+      const json& q = *qp;
       auto hard =
           quota::names(quota::parseList(q.value("status", json::object()).value("hard", json())));
       auto restricted = quota::matchingResources(group, resource, hard);
@@ -136,14 +299,28 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
       }
       interesting.push_back(&q);
     }
-    if (interesting.empty() || quota::isZero(delta)) return {};
+    if (interesting.empty()) return {};
+    auto negative = quota::negative(quota::usageOf(group, resource, *a.object));
+    if (!negative.empty()) {
+      std::string names;
+      for (const auto& n : negative) names += (names.empty() ? "" : ",") + n;
+      return forbidden(a, "quota usage is negative for resource(s): " + names);
+    }
+    if (a.operation == api::AdmissionAttributes::Operation::Update && !a.old_object) {
+      return forbidden(a,
+                       "unable to get previous usage since prior version of object was not found");
+    }
+    quota::ResourceList delta = quota::requestDelta(group, resource, *a.object, a.old_object);
+    if (quota::isZero(delta)) return {};
     for (const json* q : interesting) {
       std::string name = (*q)["metadata"].value("name", "");
       quota::Charge ch = quota::charge(name, *q, delta);
       if (!ch.error.empty()) return forbidden(a, ch.error);
+      json next_used = quota::toJson(ch.used);
+      if (next_used == q->value("status", json::object()).value("used", json())) continue;
       json next = *q;
-      next["status"]["used"] = quota::toJson(ch.used);
-      if (next != *q) charged.push_back(std::move(next));
+      next["status"]["used"] = std::move(next_used);
+      charged.push_back(std::move(next));
     }
     return {};
   }
@@ -153,9 +330,18 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
     return locks_[ns];
   }
 
+  struct LiveEntry {
+    std::chrono::steady_clock::time_point expiry;
+    Quotas quotas;
+  };
+
   api::Registry& registry_;
+  const ResourceQuotaOptions options_;
+  const api::ResourceInfo* quotas_;
+  QuotaCache cache_;
   std::mutex mu_;
   std::map<std::string, std::mutex> locks_;
+  std::map<std::string, LiveEntry> live_;
 };
 
 }  // namespace
@@ -164,8 +350,9 @@ std::shared_ptr<api::AdmissionPlugin> newLimitRanger(api::Registry& registry) {
   return std::make_shared<LimitRanger>(registry);
 }
 
-std::shared_ptr<api::AdmissionPlugin> newResourceQuotaAdmission(api::Registry& registry) {
-  return std::make_shared<ResourceQuotaAdmission>(registry);
+std::shared_ptr<api::AdmissionPlugin> newResourceQuotaAdmission(
+    api::Registry& registry, const ResourceQuotaOptions& options) {
+  return std::make_shared<ResourceQuotaAdmission>(registry, options);
 }
 
 }  // namespace skiff::master::admission

@@ -1,5 +1,7 @@
 // The admission chain after the kinds' own strategies (admission.h): every plugin's mutating
 // phase, then every plugin's validation.
+#include <algorithm>
+
 #include "registry_internal.h"
 #include "skiff/master/api/object_util.h"
 
@@ -44,12 +46,21 @@ Result<void> Registry::runMutatingAdmission(const ResourceInfo& r, const std::st
 }
 
 Result<void> Registry::runAdmission(const ResourceInfo& r, const std::string& ns, const json& obj,
-                                    const json* old, const WriteOptions& opts) {
+                                    const json* old, const WriteOptions& opts,
+                                    AdmissionWrites* writes, int retry,
+                                    const std::vector<AdmissionPlugin*>* only) {
   if (admission_.empty()) return ok();
   AdmissionAttributes a = attributesOf(r, ns, obj, old, opts);
+  a.writes = writes;
+  a.retry = retry;
   AdmissionNotes scratch;
   AdmissionNotes& notes = opts.notes ? *opts.notes : scratch;
-  for (const auto& plugin : admission_) SKIFF_TRY(plugin->validate(a, notes));
+  for (const auto& plugin : admission_) {
+    if (only && std::find(only->begin(), only->end(), plugin.get()) == only->end()) continue;
+    std::size_t before = writes ? writes->writes.size() : 0;
+    SKIFF_TRY(plugin->validate(a, notes));
+    if (writes && writes->writes.size() > before) writes->writers.push_back(plugin.get());
+  }
   return ok();
 }
 

@@ -10,6 +10,11 @@
 namespace skiff::master::api {
 namespace {
 
+// How often a create's transaction is tried again after an admission plugin's write conflicted
+// (each plugin also has its own limit: ResourceQuota gives up after 10 tries as upstream's
+// evaluator gives up on a quota it cannot update).
+constexpr int kMaxAdmissionRetries = 64;
+
 // The object's apiVersion/kind must be the route's; metadata.namespace must be the request's.
 // Sets metadata.namespace (or removes it for cluster-scoped kinds) and the server-owned fields.
 Result<void> prepareMetadata(const ResourceInfo& r, const std::string& ns, json& obj) {
@@ -105,15 +110,18 @@ Result<WriteResult> Registry::createObject(const ResourceInfo& r, const std::str
   if (!errs.empty()) return invalidError(r, name, errs);
   SKIFF_TRY(admitNamespaceLifecycle(r, ns, obj));
   SKIFF_TRY(strategy->admitCreate(r, obj, opts));
+  // Plugins' writes (a quota's charge) commit with the object; a dry run writes nothing.
+  AdmissionWrites writes;
   // What admitCreate allocated (a Service's address and node ports) goes back when a later
   // admission step refuses the object.
   auto admitted = runMutatingAdmission(r, ns, obj, nullptr, opts, *strategy);
-  if (admitted) admitted = runAdmission(r, ns, obj, nullptr, opts);
+  if (admitted)
+    admitted = runAdmission(r, ns, obj, nullptr, opts, opts.dry_run ? nullptr : &writes);
   if (!admitted) {
     strategy->released(r, obj);
     return std::move(admitted).error();
   }
-  return storeCreated(r, ns, std::move(obj), opts, *strategy);
+  return storeCreated(r, ns, std::move(obj), opts, *strategy, &writes);
 }
 
 // The reviews: checked like any object, answered by their strategy, never stored (upstream's
@@ -135,7 +143,8 @@ Result<WriteResult> Registry::createReview(const ResourceInfo& r, const std::str
 }
 
 Result<WriteResult> Registry::storeCreated(const ResourceInfo& r, const std::string& ns, json obj,
-                                           const WriteOptions& opts, Strategy& strategy) {
+                                           const WriteOptions& opts, Strategy& strategy,
+                                           AdmissionWrites* writes) {
   std::string name = obj["metadata"].value("name", "");
   if (!opts.field_manager.empty() || !opts.user.name.empty()) {
     ManagedUpdate u{managerFor(opts, "unknown"), "Update", r.groupVersion(), "", nowString()};
@@ -146,7 +155,45 @@ Result<WriteResult> Registry::storeCreated(const ResourceInfo& r, const std::str
     strategy.released(r, obj);
     return WriteResult{present(r, obj, 0), true, true};
   }
-  auto kv = store_.create(key(r, ns, name), encodeForStore(forStorage(r, obj)));
+  std::string k = key(r, ns, name);
+  std::string value = encodeForStore(forStorage(r, obj));
+  Result<store::KeyValue> kv = Error(ErrorCode::Internal, "not written");
+  for (int retry = 1;; ++retry) {
+    if (!writes || writes->writes.empty()) {
+      kv = store_.create(k, value);
+      break;
+    }
+    std::vector<store::TxnOp> ops{{store::TxnOp::Kind::Create, k, value, 0}};
+    for (const auto& w : writes->writes) {
+      ops.push_back({store::TxnOp::Kind::Update,
+                     key(*w.resource, w.ns, str(w.object, {"metadata", "name"})),
+                     encodeForStore(forStorage(*w.resource, w.object)), w.expected_revision});
+    }
+    auto committed = store_.commit(ops);
+    if (committed) {
+      for (std::size_t i = 0; i < writes->writes.size(); ++i) {
+        AdmissionWrite& w = writes->writes[i];
+        if (w.committed) w.committed((*committed)[i + 1].mod_revision, std::move(w.object));
+      }
+      kv = std::move(committed->front());
+      break;
+    }
+    // The object's own op can only fail as AlreadyExists: a Conflict or NotFound is a plugin's
+    // write that lost a race (the quota changed), so those plugins decide again.
+    bool raced =
+        committed.error().is(ErrorCode::Conflict) || committed.error().is(ErrorCode::NotFound);
+    if (!raced || retry > kMaxAdmissionRetries) {
+      kv = std::move(committed).error();
+      break;
+    }
+    std::vector<AdmissionPlugin*> again = std::move(writes->writers);
+    *writes = AdmissionWrites{};  // releases the plugins' holds before they run again
+    if (auto re = runAdmission(r, ns, obj, nullptr, opts, writes, retry, &again); !re) {
+      strategy.released(r, obj);
+      return std::move(re).error();
+    }
+  }
+  if (writes) *writes = AdmissionWrites{};
   if (!kv) {
     strategy.released(r, obj);
     if (kv.error().is(ErrorCode::AlreadyExists)) {

@@ -3,6 +3,7 @@
 // The ResourceQuota and LimitRanger admission plugins (plugin/pkg/admission/resourcequota and
 // plugin/pkg/admission/limitranger of Kubernetes 1.32), over the registry they read through.
 
+#include <chrono>
 #include <memory>
 
 #include "skiff/master/api/admission.h"
@@ -18,6 +19,22 @@ std::shared_ptr<api::AdmissionPlugin> newLimitRanger(api::Registry& registry);
 // status.hard; an admitted create is charged to status.used at once, with the quota's
 // resourceVersion as the lock (a concurrent charge conflicts and is retried), so concurrent
 // creates never over-admit. The resource quota controller recomputes status.used later.
-std::shared_ptr<api::AdmissionPlugin> newResourceQuotaAdmission(api::Registry& registry);
+//
+// The namespace's quotas come from memory, as upstream reads them from an informer-fed lister:
+// listed once, then kept current by a store watch that sees every write before the write
+// returns, so a quota created or changed just before a create is honoured. A namespace with
+// none in memory is looked up live in the store (upstream's live lookup on a lister miss, its
+// result reused for `live_ttl`); a refusal is confirmed against the store before it is given,
+// and a charge is written only if the quota is still at the revision it was checked at.
+//
+// A create's charge is committed in the same store transaction as the object
+// (api::AdmissionWrites): both or neither are stored, and watchers see the quota's MODIFIED
+// and the object's ADDED event. Updates (a Service turned NodePort, a claim grown) write the
+// charge first, as upstream does for every request.
+struct ResourceQuotaOptions {
+  std::chrono::milliseconds live_ttl{std::chrono::seconds(30)};  // upstream's liveTTL
+};
+std::shared_ptr<api::AdmissionPlugin> newResourceQuotaAdmission(
+    api::Registry& registry, const ResourceQuotaOptions& options = {});
 
 }  // namespace skiff::master::admission

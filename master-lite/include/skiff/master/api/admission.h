@@ -5,7 +5,10 @@
 // reject the write (its Error becomes the Status) and, whether or not it does, add response
 // warnings and audit annotations to the request's AdmissionNotes.
 
+#include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,6 +28,36 @@ struct AdmissionNotes {
   std::map<std::string, std::string> audit_annotations;  // added to the audit event
 };
 
+class AdmissionPlugin;
+
+// A write a validating plugin needs in the same store transaction as the object it admits
+// (ResourceQuota's charge to a quota's status.used): `object`, whole and ready to store (the
+// stored object with the plugin's change, no resourceVersion needed), under `resource`/`ns`/
+// metadata.name, written only if the stored one still has mod_revision `expected_revision`.
+struct AdmissionWrite {
+  const ResourceInfo* resource = nullptr;
+  std::string ns;
+  nlohmann::json object;
+  std::int64_t expected_revision = 0;
+  // Called once the transaction committed, before the holds go, with the revision `object`
+  // was stored at and the object itself (a plugin's cache keeps it instead of decoding the
+  // stored text again). May be empty.
+  std::function<void(std::int64_t revision, nlohmann::json object)> committed;
+};
+
+// Where plugins put such writes on a create (AdmissionAttributes::writes). The registry commits
+// the object and every write in one transaction (store.h Store::commit). When a write's
+// precondition fails (Conflict: the object changed since the plugin read it; NotFound: it is
+// gone) nothing is stored and the registry runs the validation of each plugin in `writers`
+// again with `retry` counting up, so the plugin decides anew on fresh state (upstream's quota
+// evaluator retries its status update with the quota's resourceVersion as the lock the same
+// way). `holds` (e.g. a plugin's lock) are released once the transaction is done.
+struct AdmissionWrites {
+  std::vector<AdmissionWrite> writes;
+  std::vector<AdmissionPlugin*> writers;
+  std::vector<std::shared_ptr<void>> holds;
+};
+
 struct AdmissionAttributes {
   enum class Operation { Create, Update };
   Operation operation = Operation::Create;
@@ -34,6 +67,12 @@ struct AdmissionAttributes {
   const nlohmann::json* old_object = nullptr;  // the stored object (update only)
   const UserInfo* user = nullptr;
   bool dry_run = false;
+  // Create only, not for a dry run: where the plugin puts writes to commit with the object
+  // (null: the plugin writes itself, as on an update).
+  AdmissionWrites* writes = nullptr;
+  // How many times this create's transaction failed on a plugin's write (0: the first try);
+  // from 1 on, plugins read what they check from the store, not from a cache.
+  int retry = 0;
 };
 
 class AdmissionPlugin {

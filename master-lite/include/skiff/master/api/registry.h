@@ -183,6 +183,12 @@ class Registry {
   Result<WatchQueuePtr> watch(const ResourceInfo& r, const std::string& ns, const Selection& sel);
 
   store::Store& store() { return store_; }
+  // Where `r`'s objects of namespace `ns` live in the store (storage_keys.h, under this
+  // registry's root), ending in '/'; with `name`, that object's key.
+  std::string storageKey(const ResourceInfo& r, const std::string& ns,
+                         const std::string& name = "") const {
+    return key(r, ns, name);
+  }
   // The per-kind strategies (strategy.h); CustomResourceDefinitions add theirs here.
   StrategyRegistry& strategies();
   // Adds a validating admission plugin (admission.h), run on every create and update of a main
@@ -216,8 +222,10 @@ class Registry {
                                    const WriteOptions& opts);
   Result<WriteResult> createReview(const ResourceInfo& r, const std::string& ns, json obj,
                                    const WriteOptions& opts);
+  // `writes`: the admission plugins' writes to commit with the object (null: none).
   Result<WriteResult> storeCreated(const ResourceInfo& r, const std::string& ns, json obj,
-                                   const WriteOptions& opts, Strategy& strategy);
+                                   const WriteOptions& opts, Strategy& strategy,
+                                   AdmissionWrites* writes = nullptr);
   // pods/binding and pods/eviction (pod_subresources.cc).
   Result<WriteResult> bindPod(const ResourceInfo& r, const std::string& ns, const std::string& name,
                               const json& binding, const WriteOptions& opts);
@@ -260,9 +268,13 @@ class Registry {
   // (admission.cc).
   Result<void> runMutatingAdmission(const ResourceInfo& r, const std::string& ns, json& obj,
                                     const json* old, const WriteOptions& opts, Strategy& strategy);
-  // The admission plugins in order; the first rejection wins (admission.cc).
+  // The admission plugins in order; the first rejection wins (admission.cc). `writes`: where
+  // plugins put writes to commit with a created object; `only`: run just these plugins (a
+  // retry after one of their writes conflicted, `retry` counting the attempts).
   Result<void> runAdmission(const ResourceInfo& r, const std::string& ns, const json& obj,
-                            const json* old, const WriteOptions& opts);
+                            const json* old, const WriteOptions& opts,
+                            AdmissionWrites* writes = nullptr, int retry = 0,
+                            const std::vector<AdmissionPlugin*>* only = nullptr);
 };
 
 // The wire line of a watch item: {"type":"ADDED","object":{...}}\n

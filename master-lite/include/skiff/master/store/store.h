@@ -33,6 +33,16 @@ struct ListResult {
   bool more = false;          // `limit` cut the list short
 };
 
+// One write of a transaction (Store::commit), with its precondition.
+struct TxnOp {
+  enum class Kind { Create, Update };
+  Kind kind = Kind::Create;
+  std::string key;
+  std::string value;
+  // Update only: the key's mod_revision must be this one (0: any; the key must exist).
+  std::int64_t expected_mod_revision = 0;
+};
+
 enum class EventType { Put, Delete };
 
 struct Event {
@@ -86,6 +96,16 @@ class Store {
   // Returns the deleted value with mod_revision = the delete's revision. NotFound / Conflict as
   // update.
   virtual Result<KeyValue> remove(const std::string& key, std::int64_t expected_mod_revision) = 0;
+  // All of `ops` or none of them, as one etcd Txn (compares, then puts): each op's precondition
+  // is checked as create() and update() check theirs, against the state before the
+  // transaction, and the first op whose precondition fails gives the error (AlreadyExists,
+  // NotFound, Conflict) with nothing written. On success, each op's KeyValue in op order;
+  // watchers get one event per op, in op order, before commit() returns, and no other write
+  // comes between them. Revisions: etcd gives every op of a transaction the transaction's
+  // revision; SQLite gives them consecutive ones; either way they never decrease in op order
+  // and the last op's mod_revision is the store's revision after the commit. A key appears at
+  // most once (Invalid otherwise); no ops is Invalid.
+  virtual Result<std::vector<KeyValue>> commit(const std::vector<TxnOp>& ops) = 0;
   // Delivers every event on keys under `prefix` with revision > from_revision, then live events.
   // Gone when from_revision is older than the compacted revision.
   virtual Result<WatchPtr> watch(const std::string& prefix, std::int64_t from_revision,
