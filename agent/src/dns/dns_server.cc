@@ -80,16 +80,25 @@ class DnsServerImpl final : public DnsServer {
       return Error(ErrorCode::Unavailable, what + " '" + o_.listen_address + ":" +
                                                std::to_string(o_.port) + "': " + ec.message());
     };
-    udp_.open(addr.is_v4() ? udp::v4() : udp::v6(), ec);
-    if (ec) return fail("open udp");
-    if (o_.freebind) setFreebind(udp_.native_handle());
-    udp_.bind({addr, o_.port}, ec);
-    if (ec) return fail("bind udp");
-    udp_.non_blocking(true, ec);  // drain() reads until the queue is empty
-    if (ec) return fail("udp non-blocking");
-    std::uint16_t port = udp_.local_endpoint().port();
-    // TCP on the same port as UDP (an ephemeral UDP port is reused for TCP).
-    if (!listen(tcp_, addr, port, ec)) return fail("bind tcp");
+    // TCP on the same port as UDP. An ephemeral UDP port (port 0) may be taken for TCP by
+    // another socket: then both are closed and another port is drawn, a few times.
+    std::uint16_t port = 0;
+    for (int attempt = 0;; ++attempt) {
+      udp_.open(addr.is_v4() ? udp::v4() : udp::v6(), ec);
+      if (ec) return fail("open udp");
+      if (o_.freebind) setFreebind(udp_.native_handle());
+      udp_.bind({addr, o_.port}, ec);
+      if (ec) return fail("bind udp");
+      udp_.non_blocking(true, ec);  // drain() reads until the queue is empty
+      if (ec) return fail("udp non-blocking");
+      port = udp_.local_endpoint().port();
+      if (listen(tcp_, addr, port, ec)) break;
+      if (o_.port != 0 || ec != boost::asio::error::address_in_use || attempt == 15)
+        return fail("bind tcp");
+      boost::system::error_code ignored;
+      tcp_.close(ignored);
+      udp_.close(ignored);
+    }
     port_ = port;
     if (o_.metrics_port >= 0) {
       if (!listen(metrics_acc_, addr, static_cast<std::uint16_t>(o_.metrics_port), ec))
