@@ -143,13 +143,8 @@ std::vector<std::string> builtinRoots(const api::ResourceInfo& r) {
   return out;
 }
 
-struct V3Doc {
-  std::string body;
-  std::string hash;
-};
-
 // One group-version's v3 document.
-std::optional<V3Doc> buildV3(const std::string& group, const std::string& version) {
+std::shared_ptr<const V3Document> buildV3(const std::string& group, const std::string& version) {
   const auto& defs = BuiltinDefinitions::get();
   std::vector<std::string> roots = defs.common();
   json schemas = json::object();
@@ -172,7 +167,7 @@ std::optional<V3Doc> buildV3(const std::string& group, const std::string& versio
     if (!def.empty() && patchable(*r))
       paths[itemPath(*r)] = {{"patch", patchOperation(*r, def, true)}};
   }
-  if (!any) return std::nullopt;
+  if (!any) return nullptr;
   for (const auto& name : defs.closure(roots)) {
     if (schemas.contains(name)) continue;
     json s = toV3(json::parse(defs.all().find(name)->second));
@@ -188,8 +183,9 @@ std::optional<V3Doc> buildV3(const std::string& group, const std::string& versio
               {"info", {{"title", "Kubernetes"}, {"version", "v1.32.0"}}},
               {"paths", paths},
               {"components", {{"schemas", schemas}}}};
-  V3Doc out{doc.dump(), ""};
-  out.hash = documentHash(out.body);
+  auto out = std::make_shared<V3Document>();
+  out->body = doc.dump();
+  out->hash = documentHash(out->body);
   return out;
 }
 
@@ -201,10 +197,10 @@ bool hasCustomKinds(const std::string& group, const std::string& version) {
 }
 
 // Built-in group-versions' documents, built on first request: they never change.
-std::optional<V3Doc> v3For(const std::string& group, const std::string& version) {
+std::shared_ptr<const V3Document> v3For(const std::string& group, const std::string& version) {
   if (hasCustomKinds(group, version)) return buildV3(group, version);
   static std::mutex mu;
-  static std::map<std::string, std::optional<V3Doc>> built;
+  static std::map<std::string, std::shared_ptr<const V3Document>> built;
   std::lock_guard lock(mu);
   auto key = docPath(group, version);
   auto it = built.find(key);
@@ -240,7 +236,7 @@ json v3Index() {
   return {{"paths", paths}};
 }
 
-std::optional<std::string> v3Document(const std::string& path) {
+std::shared_ptr<const V3Document> v3Document(const std::string& path) {
   std::string group, version;
   if (path.rfind("api/", 0) == 0 && path.find('/', 4) == std::string::npos) {
     version = path.substr(4);
@@ -252,9 +248,7 @@ std::optional<std::string> v3Document(const std::string& path) {
     if (group.empty()) return {};
   }
   if (version.empty()) return {};
-  auto doc = v3For(group, version);
-  if (!doc) return {};
-  return doc->body;
+  return v3For(group, version);
 }
 
 namespace {

@@ -217,7 +217,7 @@ TEST_F(CrdTest, OpenApiDocumentsDescribeTheKind) {
   EXPECT_TRUE(index["paths"].contains("apis/example.com/v1"));
   auto text = openapi::v3Document("apis/example.com/v1");
   ASSERT_TRUE(text);
-  json doc = json::parse(*text);
+  json doc = json::parse(text->body);
   const json& schemas = doc["components"]["schemas"];
   const json& s = schemas["com.example.v1.Widget"];
   EXPECT_EQ(s["properties"]["spec"]["properties"]["size"]["type"], "integer");

@@ -66,8 +66,8 @@ HttpResponse serveOpenApiV3Document(const NonResourceRequest& rq) {
   if (!doc) return notFoundPath();
   HttpResponse r;
   r.status = 200;
-  r.body = std::move(*doc);
-  r.headers.emplace_back("Etag", "\"" + openapi::documentHash(r.body) + "\"");
+  r.body = doc->body;
+  r.headers.emplace_back("Etag", "\"" + doc->hash + "\"");
   return r;
 }
 

@@ -6,6 +6,7 @@
 // explain reads them, kubectl apply and diff look in them for the PATCH parameters the server
 // takes (fieldValidation, dryRun). Thread-safe.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,9 +20,15 @@ using json = nlohmann::json;
 // GET /openapi/v3: {"paths": {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1?hash=…"}}} for
 // every served group-version, the hash being the document's (kube-openapi's cache key).
 json v3Index();
+// A v3 document and its hash (the ETag). Built-in group-versions' documents are built once and
+// shared, so a request copies neither the text nor the hashing.
+struct V3Document {
+  std::string body;
+  std::string hash;  // documentHash(body)
+};
 // GET /openapi/v3/<path> where path is "api/v1" or "apis/<group>/<version>": the group-version's
-// kinds, what they reference and their PATCH operations; nullopt when nothing is served there.
-std::optional<std::string> v3Document(const std::string& path);
+// kinds, what they reference and their PATCH operations; null when nothing is served there.
+std::shared_ptr<const V3Document> v3Document(const std::string& path);
 // GET /openapi/v2 as JSON: every served kind's definition and PATCH operation.
 std::string v2Json();
 // The same document as gnostic's protobuf openapi_v2.Document (what kubectl asks for).
