@@ -9,6 +9,19 @@ MASTER=${SKIFF_E2E_MASTER:-$B/master-lite/skiff-master}
 AGENT=$B/agent/skiff-agent
 IMAGE=$B/packaging/busybox/busybox-oci.tar
 
+# The tests check skiff, not how full this machine's disk is. kubelet's default hard thresholds
+# (imagefs.available<15%, nodefs.available<10%) put a node on a CI machine with a disk 86 % full
+# under DiskPressure: tainted, no test pod schedules (CI failed exactly so). Test agents evict
+# on disk only below 512 MiB free; memory keeps the default, so allocatable is still capacity
+# minus 100Mi. A test of eviction passes its own --eviction-hard, which replaces this one.
+E2E_EVICTION_HARD='memory.available<100Mi,nodefs.available<512Mi,imagefs.available<512Mi,nodefs.inodesFree<5%'
+# e2e_eviction_flags ARGS...: the --eviction-hard a test agent gets unless ARGS bring their own.
+e2e_eviction_flags() {
+  local a
+  for a in "$@"; do [ "$a" = --eviction-hard ] && return 0; done
+  echo "--eviction-hard=$E2E_EVICTION_HARD"
+}
+
 # k ARGS...: kubectl that cannot hang a test.
 k() { timeout 60 kubectl "$@"; }
 # until_ok SECONDS CMD...: retries CMD every 0.5 s until it succeeds or SECONDS pass.

@@ -62,7 +62,7 @@ start_agent() {  # extra flags...
   ${SKIFF_E2E_AGENT_WRAP:-} "$AGENT" --hostname-override node-1 "${JOIN[@]}" --node-ip $NODE_IP \
     --root-dir "$T/agent" --runtime-root "$T/runtime" --pod-log-dir "$T/logs" \
     --pod-manifest-path "$T/manifests" --runtime-cgroup-parent "$CG" \
-    --preload-image "$IMAGE" "$@" >>"$T/agent.log" 2>&1 &
+    --preload-image "$IMAGE" $(e2e_eviction_flags "$@") "$@" >>"$T/agent.log" 2>&1 &
   AGENT_PID=$!
 }
 

@@ -112,7 +112,8 @@ start_agent() {
   nsenter --net=/proc/"${NS_PID[$n]}"/ns/net -- "$AGENT" --hostname-override "$n" "${join[@]}" \
     --node-ip "${NODE_IP[$n]}" --root-dir "$d/agent" --runtime-root "$d/runtime" \
     --pod-log-dir "$d/logs" --pod-manifest-path "$d/manifests" --runtime-cgroup-parent "$CG-$n" \
-    --storage-root "$d/storage" --preload-image "$IMAGE" --image-gc-high-threshold 100 "$@" \
+    --storage-root "$d/storage" --preload-image "$IMAGE" --image-gc-high-threshold 100 \
+    $(e2e_eviction_flags "$@") "$@" \
     >>"$T/$n.log" 2>&1 &
   AGENT_PID[$n]=$!
 }
