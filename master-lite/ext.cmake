@@ -16,19 +16,22 @@ if(SKIFF_BUILD_TESTS)
 endif()
 
 # Admission webhooks (src/admission/webhook/): AdmissionReview v1 over HTTPS, wired in by
-# api_server.cc after PodSecurity.
+# api_server.cc after PodSecurity; CRD conversion webhooks (ConversionReview) over the same client.
 add_library(skiff_master_webhook
   src/admission/webhook/matching.cc
   src/admission/webhook/webhook_admission.cc
   src/admission/webhook/webhook_call.cc
   src/admission/runtimeclass.cc
-  src/aggregator/aggregator.cc)
+  src/aggregator/aggregator.cc
+  src/apiextensions/conversion_webhook.cc)
 target_link_libraries(skiff_master_webhook PUBLIC skiff_master_api skiff_master_https
   PRIVATE Boost::boost OpenSSL::SSL OpenSSL::Crypto)
 target_link_libraries(skiff_master_server PUBLIC skiff_master_webhook)
 
 if(SKIFF_BUILD_TESTS)
   skiff_gtest(NAME skiff_master_webhook_tests PREFIX master.webhook LABEL unit
-    SOURCES tests/admission/webhook_test.cc
+    SOURCES tests/admission/webhook_test.cc tests/apiextensions/conversion_webhook_test.cc
     LIBS skiff_master_webhook Boost::boost OpenSSL::SSL OpenSSL::Crypto Threads::Threads)
+  target_include_directories(skiff_master_webhook_tests PRIVATE
+    ${CMAKE_CURRENT_LIST_DIR}/testing/include)
 endif()

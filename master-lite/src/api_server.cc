@@ -28,6 +28,7 @@
 #include "skiff/master/api/storage.h"
 #include "skiff/master/api/storage_keys.h"
 #include "skiff/master/apiextensions/apiextensions.h"
+#include "skiff/master/apiextensions/conversion_webhook.h"
 #include "skiff/master/audit/auditor.h"
 #include "skiff/master/pki.h"
 #include "skiff/master/rbac/bootstrap_policy.h"
@@ -267,7 +268,9 @@ class ApiServerImpl : public ApiServer {
     SKIFF_LOG_INFO(
         lg(), "Bootstrap RBAC policy reconciled", skiff::log::kv("created", policy.created),
         skiff::log::kv("updated", policy.updated), skiff::log::kv("unchanged", policy.unchanged));
-    // CustomResourceDefinitions: names, Established, serving and cleanup (apiextensions).
+    // CustomResourceDefinitions: names, Established, serving and cleanup (apiextensions);
+    // custom objects change version through their CRD's conversion webhook.
+    registry_->setCustomConverter(apiextensions::newWebhookConverter(*registry_));
     crds_ = apiextensions::startCrdController(*registry_);
     SKIFF_ASSIGN_OR_RETURN(auditor_, setUpAdmissionAndAudit(o, *registry_));
     client_ = api::newInProcessClient(*registry_, api::apiServerIdentity(), auditor_.get());

@@ -167,6 +167,8 @@ std::vector<ResourceInfo> resourcesOf(const json& crd) {
       info->label_selector_path = scale.value("labelSelectorPath", "");
     }
     info->validation_rules = celRules(info->schema);
+    if (str(spec, {"conversion", "strategy"}) == "Webhook")
+      info->conversion_webhook = at(spec, {"conversion", "webhook"});
     r.custom = std::move(info);
     out.push_back(std::move(r));
   }

@@ -1,6 +1,6 @@
-// Admission webhooks against a small in-test HTTPS server (Boost.Beast, a throwaway CA made
-// with the openssl CLI): deny and patch through a Service and a URL, caBundle verification,
-// failurePolicy Ignore/Fail, timeouts, selectors, reinvocation.
+// Admission webhooks against a small in-test HTTPS server (testing/hook_server.h): deny and patch
+// through a Service and a URL, caBundle verification, failurePolicy Ignore/Fail, timeouts,
+// selectors, reinvocation.
 #include "skiff/master/admission/webhook.h"
 
 #include "skiff/master/admission/runtimeclass.h"
@@ -9,111 +9,22 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
-#include <functional>
-#include <mutex>
 #include <thread>
 
 #include "skiff/common/base64.h"
-#include "skiff/common/file.h"
+#include "skiff/master/testing/hook_server.h"
 
 namespace skiff::master::admission {
 namespace {
 
 using json = nlohmann::json;
 namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
-// An HTTPS server on 127.0.0.1 answering POSTs with handler(path, AdmissionReview).
-class HookServer {
- public:
-  using Handler = std::function<json(const std::string& path, const json& review)>;
-  HookServer(const std::string& cert, const std::string& key, Handler h)
-      : ctx_(ssl::context::tls_server), acceptor_(io_), handler_(std::move(h)) {
-    ctx_.use_certificate_chain_file(cert);
-    ctx_.use_private_key_file(key, ssl::context::pem);
-    tcp::endpoint ep(net::ip::make_address("127.0.0.1"), 0);
-    acceptor_.open(ep.protocol());
-    acceptor_.set_option(tcp::acceptor::reuse_address(true));
-    acceptor_.bind(ep);
-    acceptor_.listen();
-    port_ = acceptor_.local_endpoint().port();
-    thread_ = std::thread([this] { loop(); });
-  }
-  ~HookServer() {
-    stop_ = true;
-    try {  // wake the blocking accept
-      net::io_context io;
-      tcp::socket s(io);
-      s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
-    } catch (...) {
-    }
-    thread_.join();
-    for (auto& t : conns_) t.join();
-  }
-  int port() const { return port_; }
-  int calls(const std::string& path) {
-    std::lock_guard lock(mu_);
-    return counts_[path];
-  }
-
- private:
-  void loop() {
-    while (!stop_) {
-      tcp::socket sock(io_);
-      boost::system::error_code ec;
-      acceptor_.accept(sock, ec);
-      if (ec || stop_) break;
-      conns_.emplace_back([this, s = std::move(sock)]() mutable { serve(std::move(s)); });
-    }
-  }
-  void serve(tcp::socket sock) {
-    try {
-      beast::ssl_stream<tcp::socket> stream(std::move(sock), ctx_);
-      stream.handshake(ssl::stream_base::server);
-      beast::flat_buffer buf;
-      http::request<http::string_body> req;
-      http::read(stream, buf, req);
-      std::string path(req.target());
-      path = path.substr(0, path.find('?'));
-      {
-        std::lock_guard lock(mu_);
-        ++counts_[path];
-      }
-      json answer = handler_(path, json::parse(req.body(), nullptr, false));
-      http::response<http::string_body> res{http::status::ok, 11};
-      res.set(http::field::content_type, "application/json");
-      res.body() = answer.is_string() ? answer.get<std::string>() : answer.dump();
-      res.prepare_payload();
-      http::write(stream, res);
-      beast::error_code ignored;
-      stream.shutdown(ignored);
-    } catch (...) {
-    }
-  }
-
-  net::io_context io_;
-  ssl::context ctx_;
-  tcp::acceptor acceptor_;
-  Handler handler_;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-  std::vector<std::thread> conns_;
-  std::mutex mu_;
-  std::map<std::string, int> counts_;
-};
+using testing::HookServer;
 
 json allow(const json& review, json patch = json()) {
   json resp = {{"uid", review["request"]["uid"]}, {"allowed", true}};
@@ -140,20 +51,9 @@ class WebhookTest : public ::testing::Test {
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
     std::string d = dir_;
-    std::string cmd =
-        "cd " + d +
-        " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-        "-keyout ca.key -out ca.crt -days 1 -subj /CN=test-ca && "
-        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout srv.key "
-        "-out srv.csr -subj /CN=hook.default.svc && "
-        "printf 'subjectAltName=DNS:hook.default.svc,IP:127.0.0.1' > ext.cnf && "
-        "openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out srv.crt "
-        "-days 1 -extfile ext.cnf && "
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-        "-keyout other.key -out other.crt -days 1 -subj /CN=other-ca) >/dev/null 2>&1";
-    ASSERT_EQ(std::system(("(" + cmd).c_str()), 0);
-    ca_ = base64Encode(*readFile(d + "/ca.crt", 1 << 20));
-    other_ca_ = base64Encode(*readFile(d + "/other.crt", 1 << 20));
+    ASSERT_TRUE(pki_.make(d)) << "openssl failed";
+    ca_ = pki_.ca;
+    other_ca_ = pki_.other_ca;
     store::Options so;
     so.fsync_every_write = false;
     auto s = store::openSqliteStore(d + "/db", so);
@@ -164,8 +64,7 @@ class WebhookTest : public ::testing::Test {
     reg_->addAdmissionPlugin(newWebhookAdmission(*reg_));
     opts_.user = {"admin", {"system:masters"}};
     server_ = std::make_unique<HookServer>(
-        d + "/srv.crt", d + "/srv.key",
-        [this](const std::string& p, const json& r) { return handle(p, r); });
+        pki_.cert, pki_.key, [this](const std::string& p, const json& r) { return handle(p, r); });
   }
   void TearDown() override {
     server_.reset();
@@ -259,6 +158,7 @@ class WebhookTest : public ::testing::Test {
     return reg_->create(res("", "pods"), "default", pod, opts_);
   }
 
+  testing::HookPki pki_;
   std::string dir_, ca_, other_ca_;
   store::StorePtr store_;
   std::unique_ptr<api::Registry> reg_;

@@ -5,6 +5,8 @@
 
 POST /validate   AdmissionReview v1: denies pods whose name starts with "bad"
 POST /mutate     AdmissionReview v1: JSONPatch adding the label webhook=mutated
+POST /convert    ConversionReview: conv.skiff.io Gizmos, v1 spec.hostPort "h:p" <-> v2 spec.host
+                 and spec.port (upstream's sample converter, e2e crd-conversion-webhook)
 GET  /apis/demo.skiff.io/v1              APIResourceList with one resource, "gadgets"
 GET  /apis/demo.skiff.io/v1/.../gadgets  a GadgetList (or Table) with one item
 """
@@ -32,8 +34,26 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def convert(self, review):
+        req = review["request"]
+        to = req["desiredAPIVersion"]
+        out = []
+        for obj in req["objects"]:
+            spec = obj.setdefault("spec", {})
+            if obj["apiVersion"].endswith("/v1") and to.endswith("/v2") and "hostPort" in spec:
+                spec["host"], spec["port"] = spec.pop("hostPort").split(":", 1)
+            elif obj["apiVersion"].endswith("/v2") and to.endswith("/v1") and "host" in spec:
+                spec["hostPort"] = spec.pop("host") + ":" + spec.pop("port")
+            obj["apiVersion"] = to
+            out.append(obj)
+        self.reply({"apiVersion": review["apiVersion"], "kind": "ConversionReview",
+                    "response": {"uid": req["uid"], "result": {"status": "Success"},
+                                 "convertedObjects": out}})
+
     def do_POST(self):
         review = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.path.split("?")[0] == "/convert":
+            return self.convert(review)
         req = review["request"]
         resp = {"uid": req["uid"], "allowed": True}
         path = self.path.split("?")[0]

@@ -6,7 +6,10 @@
 #   - a mutating webhook labels pods (JSONPatch), on server dry run and in the store;
 #   - with the server down, failurePolicy Ignore admits and Fail rejects with upstream's text;
 #   - an APIService proxied to the server becomes Available, appears in `kubectl
-#     api-resources` and answers `kubectl get`.
+#     api-resources` and answers `kubectl get`;
+#   - a CRD whose versions convert through the server's conversion webhook: written at v1,
+#     stored and read at v2 in another shape, listed at v1; with the server down, reads of the
+#     other version fail with upstream's message.
 # Brings up scripts/quickstart under its own name with the built binaries.
 set -euo pipefail
 . "${SKIFF_SOURCE_DIR:?}/tests/e2e/quickstart/lib.sh" skiff-qs-ext
@@ -203,4 +206,60 @@ got=$(K get gadgets -n default) || fail "kubectl get gadgets: $got"
 grep -q '^g1  *green' <<<"$got" || fail "kubectl get gadgets printed: $got"
 [ "$(K get gadgets -n default -o jsonpath='{.items[0].metadata.name}')" = g1 ] || fail "-o jsonpath through the proxy"
 echo "$got"
+
+echo "== CRD conversion webhook"
+K apply -f - >/dev/null <<YAML || fail "apply the converting CRD"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gizmos.conv.skiff.io}
+spec:
+  group: conv.skiff.io
+  scope: Namespaced
+  names: {plural: gizmos, singular: gizmo, kind: Gizmo}
+  versions:
+  - name: v1
+    served: true
+    storage: false
+    schema: {openAPIV3Schema: {type: object, properties: {spec: {type: object, properties: {hostPort: {type: string}}}}}}
+  - name: v2
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, properties: {spec: {type: object, properties: {host: {type: string}, port: {type: string}}}}}}
+  conversion:
+    strategy: Webhook
+    webhook:
+      conversionReviewVersions: [v1, v1beta1]
+      clientConfig:
+        service: {namespace: webhook-e2e, name: hook, path: /convert}
+        caBundle: $CA
+YAML
+K wait --for=condition=Established crd/gizmos.conv.skiff.io --timeout=30s >/dev/null || fail "CRD not Established"
+until_ok 30 K get gizmos.v1.conv.skiff.io -n default || fail "gizmos not served"
+K apply -f - >/dev/null <<YAML || fail "create gizmos at v1"
+apiVersion: conv.skiff.io/v1
+kind: Gizmo
+metadata: {name: g1, namespace: default}
+spec: {hostPort: "localhost:8080"}
+---
+apiVersion: conv.skiff.io/v1
+kind: Gizmo
+metadata: {name: g2, namespace: default}
+spec: {hostPort: "example.net:443"}
+YAML
+v2=$(K get gizmos.v2.conv.skiff.io g1 -n default -o jsonpath='{.apiVersion} {.spec.host} {.spec.port}')
+[ "$v2" = "conv.skiff.io/v2 localhost 8080" ] || fail "g1 at v2: '$v2'"
+v1=$(K get gizmos.v1.conv.skiff.io -n default -o jsonpath='{range .items[*]}{.apiVersion} {.spec.hostPort};{end}')
+[ "$v1" = "conv.skiff.io/v1 localhost:8080;conv.skiff.io/v1 example.net:443;" ] || fail "gizmos at v1: '$v1'"
+grep -c "POST /convert" "$D/server.log" | grep -qx '[1-9][0-9]*' || fail "no ConversionReview reached the server"
+K patch gizmos.v1.conv.skiff.io g2 -n default --type=merge -p '{"spec":{"hostPort":"example.net:8443"}}' >/dev/null \
+  || fail "patch g2 at v1"
+[ "$(K get gizmos.v2.conv.skiff.io g2 -n default -o jsonpath='{.spec.port}')" = 8443 ] || fail "patched g2 not stored at v2"
+stop_server
+out=$(K get gizmos.v1.conv.skiff.io g1 -n default 2>&1) && fail "read at v1 with the converter down: $out"
+grep -qF "Error from server: conversion webhook for conv.skiff.io/v2, Kind=Gizmo failed: Post \"https://hook.webhook-e2e.svc:443/convert\": " <<<"$out" \
+  || fail "conversion failure message: $out"
+echo "with the converter down: $out"
+[ "$(K get gizmos.v2.conv.skiff.io g1 -n default -o jsonpath='{.spec.host}')" = localhost ] \
+  || fail "the storage version needs no converter"
+K delete crd gizmos.conv.skiff.io --timeout=60s >/dev/null || fail "delete the converting CRD"
 echo "PASS"

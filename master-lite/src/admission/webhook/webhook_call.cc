@@ -30,9 +30,10 @@ Result<std::pair<std::string, json>> servicePort(const json& svc, int port) {
 }
 
 // The URL or Service of a clientConfig.
-Result<Endpoint> endpointOf(api::Registry& registry, const json& cc, int timeout_s) {
+Result<Endpoint> endpointOf(api::Registry& registry, const json& cc, int timeout_s,
+                            bool timeout_in_url) {
   Endpoint e;
-  std::string query = "?timeout=" + std::to_string(timeout_s) + "s";
+  std::string query = timeout_in_url ? "?timeout=" + std::to_string(timeout_s) + "s" : "";
   if (cc.contains("url") && cc["url"].is_string()) {
     std::string u = cc["url"].get<std::string>();
     e.url = u + (u.find('?') == std::string::npos ? query : "");
@@ -102,27 +103,32 @@ Result<https::HttpsTarget> resolveService(api::Registry& registry, const std::st
   return Error(ErrorCode::Unavailable, "no endpoints available for service \"" + name + "\"");
 }
 
+Result<std::string> postReview(api::Registry& registry, const json& client_config, int timeout_s,
+                               bool timeout_in_url, const json& review) {
+  SKIFF_ASSIGN_OR_RETURN(Endpoint ep,
+                         endpointOf(registry, client_config, timeout_s, timeout_in_url));
+  std::size_t q = ep.url.find('?');
+  std::string target = ep.path + (q == std::string::npos ? "" : ep.url.substr(q));
+  auto reply = https::httpsRequest(ep.target, "POST", target, review.dump(), "application/json",
+                                   std::chrono::seconds(timeout_s));
+  if (!reply)
+    return Error(reply.error().code(), "Post \"" + ep.url + "\": " + reply.error().message());
+  if (reply->status < 200 || reply->status >= 300) {
+    std::string body = reply->body.substr(0, 256);
+    return Error(ErrorCode::Internal, "an error on the server (\"" + body +
+                                          "\") has prevented the request from succeeding");
+  }
+  return std::move(reply->body);
+}
+
 Result<json> callWebhook(api::Registry& registry, const json& spec, const json& request) {
   int timeout_s =
       at(spec, {"timeoutSeconds"}).is_number_integer() ? spec["timeoutSeconds"].get<int>() : 10;
-  auto ep = endpointOf(registry, at(spec, {"clientConfig"}), timeout_s);
-  if (!ep) return Error(ep.error().code(), "failed to call webhook: " + ep.error().message());
   json review = {
       {"apiVersion", "admission.k8s.io/v1"}, {"kind", "AdmissionReview"}, {"request", request}};
-  std::string target =
-      ep->path +
-      ep->url.substr(ep->url.find('?') == std::string::npos ? ep->url.size() : ep->url.find('?'));
-  auto reply = https::httpsRequest(ep->target, "POST", target, review.dump(), "application/json",
-                                   std::chrono::seconds(timeout_s));
-  if (!reply)
-    return Error(reply.error().code(),
-                 "failed to call webhook: Post \"" + ep->url + "\": " + reply.error().message());
-  if (reply->status < 200 || reply->status >= 300) {
-    std::string body = reply->body.substr(0, 256);
-    return Error(ErrorCode::Internal, "failed to call webhook: an error on the server (\"" + body +
-                                          "\") has prevented the request from succeeding");
-  }
-  json answer = json::parse(reply->body, nullptr, false);
+  auto body = postReview(registry, at(spec, {"clientConfig"}), timeout_s, true, review);
+  if (!body) return Error(body.error().code(), "failed to call webhook: " + body.error().message());
+  json answer = json::parse(*body, nullptr, false);
   if (answer.is_discarded() || !answer.is_object())
     return Error(ErrorCode::Internal,
                  "received invalid webhook response: the response is not JSON");

@@ -20,6 +20,13 @@ namespace skiff::master::admission::webhook {
 Result<https::HttpsTarget> resolveService(api::Registry& registry, const std::string& ns,
                                           const std::string& name, int port);
 
+// POSTs `review` (JSON) to a webhook's clientConfig and returns the body of its 2xx answer.
+// `timeout_s` bounds the call; `timeout_in_url` adds `?timeout=<n>s` as Go's REST client does
+// for admission (not for conversion). Errors as Go's REST client words them: `Post "<url>":
+// <cause>`, `an error on the server ("<body>") has prevented the request from succeeding`.
+Result<std::string> postReview(api::Registry& registry, const nlohmann::json& client_config,
+                               int timeout_s, bool timeout_in_url, const nlohmann::json& review);
+
 // Posts `request` (an AdmissionReview request) to the webhook `spec` and returns its
 // `response`. Errors are the text after `failed calling webhook "<name>": `.
 Result<nlohmann::json> callWebhook(api::Registry& registry, const nlohmann::json& spec,

@@ -88,6 +88,12 @@ json causesFrom(const std::string& msg) {
 int httpCodeFor(ErrorCode c) { return statusOf(c).http; }
 
 json statusFromError(const Error& e, const ResourceInfo* r, const std::string& name) {
+  if (e.message().rfind("conversion webhook for ", 0) == 0) {
+    // Upstream's converter returns a plain error, which the API server sends with code 500,
+    // reason Unknown (omitted) and no details: kubectl prints "Error from server: <message>".
+    return {{"kind", "Status"},    {"apiVersion", "v1"},     {"metadata", json::object()},
+            {"status", "Failure"}, {"message", e.message()}, {"code", 500}};
+  }
   int code = httpCodeFor(e.code());
   std::string reason = statusOf(e.code()).reason;
   if (e.message().rfind("Cannot evict pod", 0) == 0) {

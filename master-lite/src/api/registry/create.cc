@@ -153,10 +153,16 @@ Result<WriteResult> Registry::storeCreated(const ResourceInfo& r, const std::str
   }
   if (opts.dry_run) {
     strategy.released(r, obj);
-    return WriteResult{present(r, obj, 0), true, true};
+    SKIFF_ASSIGN_OR_RETURN(json shown, present(r, obj, 0));
+    return WriteResult{std::move(shown), true, true};
   }
   std::string k = key(r, ns, name);
-  std::string value = encodeForStore(forStorage(r, obj));
+  auto stored = forStorage(r, obj);
+  if (!stored) {
+    strategy.released(r, obj);
+    return std::move(stored).error();
+  }
+  std::string value = encodeForStore(std::move(*stored));
   Result<store::KeyValue> kv = Error(ErrorCode::Internal, "not written");
   for (int retry = 1;; ++retry) {
     if (!writes || writes->writes.empty()) {
@@ -165,9 +171,9 @@ Result<WriteResult> Registry::storeCreated(const ResourceInfo& r, const std::str
     }
     std::vector<store::TxnOp> ops{{store::TxnOp::Kind::Create, k, value, 0}};
     for (const auto& w : writes->writes) {
-      ops.push_back({store::TxnOp::Kind::Update,
-                     key(*w.resource, w.ns, str(w.object, {"metadata", "name"})),
-                     encodeForStore(forStorage(*w.resource, w.object)), w.expected_revision});
+      ops.push_back(
+          {store::TxnOp::Kind::Update, key(*w.resource, w.ns, str(w.object, {"metadata", "name"})),
+           encodeForStore(relabelForStorage(*w.resource, w.object)), w.expected_revision});
     }
     auto committed = store_.commit(ops);
     if (committed) {
@@ -202,7 +208,8 @@ Result<WriteResult> Registry::storeCreated(const ResourceInfo& r, const std::str
     }
     return std::move(kv).error();
   }
-  return WriteResult{present(r, obj, kv->mod_revision), true, true};
+  SKIFF_ASSIGN_OR_RETURN(json shown, present(r, obj, kv->mod_revision));
+  return WriteResult{std::move(shown), true, true};
 }
 
 }  // namespace skiff::master::api

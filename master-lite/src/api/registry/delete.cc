@@ -51,7 +51,10 @@ bool addPropagationFinalizer(json& meta, const std::string& policy) {
 Result<WriteResult> Registry::finishDelete(const ResourceInfo& r, const std::string& ns, json obj,
                                            std::int64_t rev, const WriteOptions& opts) {
   std::string name = str(obj, {"metadata", "name"});
-  if (opts.dry_run) return WriteResult{present(r, obj, rev), false, true};
+  if (opts.dry_run) {
+    SKIFF_ASSIGN_OR_RETURN(json shown, present(r, obj, rev));
+    return WriteResult{std::move(shown), false, true};
+  }
   auto kv = store_.remove(key(r, ns, name), rev);
   if (!kv) {
     if (kv.error().is(ErrorCode::Conflict)) return conflict(r, name);
@@ -59,7 +62,8 @@ Result<WriteResult> Registry::finishDelete(const ResourceInfo& r, const std::str
     return std::move(kv).error();
   }
   state_->strategies.forResource(r)->released(r, obj);
-  return WriteResult{present(r, obj, kv->mod_revision), false, true};
+  SKIFF_ASSIGN_OR_RETURN(json shown, present(r, obj, kv->mod_revision));
+  return WriteResult{std::move(shown), false, true};
 }
 
 Result<WriteResult> Registry::remove(const ResourceInfo& r, const std::string& ns,
@@ -84,14 +88,19 @@ Result<WriteResult> Registry::remove(const ResourceInfo& r, const std::string& n
       if (!meta.contains("deletionGracePeriodSeconds")) meta["deletionGracePeriodSeconds"] = 0;
       changed = true;
     }
-    if (!changed || opts.dry_run) return WriteResult{present(r, next, rev), false, false};
-    auto kv = store_.update(key(r, ns, name), encodeForStore(forStorage(r, next)), rev);
+    if (!changed || opts.dry_run) {
+      SKIFF_ASSIGN_OR_RETURN(json shown, present(r, next, rev));
+      return WriteResult{std::move(shown), false, false};
+    }
+    SKIFF_ASSIGN_OR_RETURN(json stored, forStorage(r, next));
+    auto kv = store_.update(key(r, ns, name), encodeForStore(std::move(stored)), rev);
     if (!kv) {
       if (kv.error().is(ErrorCode::Conflict) && attempt < 10) continue;
       if (kv.error().is(ErrorCode::NotFound)) return notFound(r, name);
       return std::move(kv).error();
     }
-    return WriteResult{present(r, next, kv->mod_revision), false, false};
+    SKIFF_ASSIGN_OR_RETURN(json shown, present(r, next, kv->mod_revision));
+    return WriteResult{std::move(shown), false, false};
   }
 }
 

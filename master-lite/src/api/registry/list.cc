@@ -62,25 +62,22 @@ Result<json> Registry::list(const ResourceInfo& r, const std::string& ns, const 
   for (;;) {
     SKIFF_ASSIGN_OR_RETURN(store::ListResult page, store_.list(pfx, start, chunk));
     if (list_rev == 0) list_rev = page.revision;
-    for (auto& kv : page.items) {
-      start = kv.key;
+    // The page at r's version first: a conversion webhook gets one call per page, and
+    // selectors see the objects as the client will.
+    std::vector<json> objs;
+    objs.reserve(page.items.size());
+    for (const auto& kv : page.items) objs.push_back(decodeFromStore(kv.value, kv.mod_revision));
+    SKIFF_TRY(presentAll(r, objs));
+    for (std::size_t i = 0; i < page.items.size(); ++i) {
+      start = page.items[i].key;
       if (sel.limit > 0 && static_cast<std::int64_t>(items.size()) == sel.limit) {
         more = true;
         break;
       }
-      if (!labels.empty() || !fields.empty()) {
-        json obj = convertForRead(r, decodeFromStore(kv.value, kv.mod_revision));
-        if (!labels.matches(at(obj, {"metadata", "labels"})) || !fields.matches(obj)) continue;
-        obj["apiVersion"] = r.groupVersion();
-        obj["kind"] = r.kind;
-        items.push_back(std::move(obj));
-      } else {
-        json obj = convertForRead(r, decodeFromStore(kv.value, kv.mod_revision));
-        obj["apiVersion"] = r.groupVersion();
-        obj["kind"] = r.kind;
-        items.push_back(std::move(obj));
-      }
-      last_key = kv.key;
+      json& obj = objs[i];
+      if (!labels.matches(at(obj, {"metadata", "labels"})) || !fields.matches(obj)) continue;
+      items.push_back(std::move(obj));
+      last_key = start;
     }
     if (more || !page.more || chunk == 0) break;
   }
@@ -94,8 +91,9 @@ Result<json> Registry::list(const ResourceInfo& r, const std::string& ns, const 
 
 Result<std::string> Registry::listText(const ResourceInfo& r, const std::string& ns,
                                        const Selection& sel) {
-  if (r.group == "metrics.k8s.io" && metrics_) {
-    SKIFF_ASSIGN_OR_RETURN(json l, metrics_(r, ns, "", sel));
+  // Metrics are not stored; webhook-converted objects are not spliced from their stored text.
+  if ((r.group == "metrics.k8s.io" && metrics_) || convertsByWebhook(r)) {
+    SKIFF_ASSIGN_OR_RETURN(json l, list(r, ns, sel));
     return l.dump();
   }
   SKIFF_ASSIGN_OR_RETURN(LabelSelector labels, LabelSelector::parse(sel.label_selector));

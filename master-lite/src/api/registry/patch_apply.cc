@@ -65,8 +65,11 @@ Result<WriteResult> Registry::applyCreate(const ResourceInfo& r, const std::stri
     json withmf = *created;
     withmf["metadata"]["managedFields"] = mf;
     for (auto& e : withmf["metadata"]["managedFields"]) e["time"] = nowString();
-    auto kv = store_.update(key(r, ns, name), encodeForStore(forStorage(r, withmf)), nrev);
-    if (kv) res.object = present(r, withmf, kv->mod_revision);
+    SKIFF_ASSIGN_OR_RETURN(json stored, forStorage(r, withmf));
+    auto kv = store_.update(key(r, ns, name), encodeForStore(std::move(stored)), nrev);
+    if (kv) {
+      SKIFF_ASSIGN_OR_RETURN(res.object, present(r, withmf, kv->mod_revision));
+    }
   }
   return res;
 }

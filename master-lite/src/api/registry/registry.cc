@@ -24,7 +24,7 @@ std::string encodeForStore(json obj) {
   return obj.dump();
 }
 
-json forStorage(const ResourceInfo& r, json obj) {
+json relabelForStorage(const ResourceInfo& r, json obj) {
   std::string group = r.group == "extensions" ? "apps" : r.group;
   obj["apiVersion"] = group.empty() ? r.storage_version : group + "/" + r.storage_version;
   obj["kind"] = r.kind;
@@ -139,14 +139,6 @@ std::string Registry::prefix(const ResourceInfo& r, const std::string& ns) const
 std::string Registry::key(const ResourceInfo& r, const std::string& ns,
                           const std::string& name) const {
   return prefix(r, r.namespaced ? ns : "") + name;
-}
-
-json Registry::present(const ResourceInfo& r, json obj, std::int64_t rev) const {
-  if (r.version != r.storage_version) obj = convertForRead(r, std::move(obj));
-  obj["apiVersion"] = r.groupVersion();
-  obj["kind"] = r.kind;
-  if (rev > 0) obj["metadata"]["resourceVersion"] = std::to_string(rev);
-  return obj;
 }
 
 Result<json> Registry::read(const ResourceInfo& r, const std::string& ns, const std::string& name,

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -28,7 +29,8 @@ struct DecodedEvent {
   std::once_flag prev_once;
   json prev;  // the previous value (null when none)
   std::once_flag text_once;
-  std::string object_text;  // the object as sent, compact JSON (storage version)
+  std::string object_text;            // the object as sent, compact JSON (storage version)
+  std::optional<Error> object_error;  // why it could not be converted to the storage version
 
   void decode();
   void decodePrev();
@@ -68,8 +70,8 @@ struct Registry::State {
 std::string encodeForStore(json obj);
 json decodeFromStore(const std::string& value, std::int64_t mod_revision);
 // The object with the apiVersion and kind of its storage version, so that lists can be spliced
-// from the stored text (Registry::listText).
-json forStorage(const ResourceInfo& r, json obj);
+// from the stored text (Registry::listText). Registry::forStorage also converts custom objects.
+json relabelForStorage(const ResourceInfo& r, json obj);
 
 // Shared by the registry's translation units.
 const std::shared_ptr<spdlog::logger>& registryLog();

@@ -78,12 +78,8 @@ struct WatchQueue::Impl {
     return labels.matches(at(obj, {"metadata", "labels"})) && fields.matches(obj);
   }
 
-  json prepared(const json& obj) const {
-    json o = convertForRead(*r, obj);
-    o["apiVersion"] = r->groupVersion();
-    o["kind"] = r->kind;
-    return o;
-  }
+  // An event's object at r's version (Registry::present; a conversion webhook may fail).
+  std::function<Result<json>(json)> present;
 
   void push(std::shared_ptr<DecodedEvent> ev) {
     std::function<void()> n;
@@ -187,11 +183,34 @@ std::vector<WatchQueue::Item> WatchQueue::next(std::size_t max) {
     Item item{type, json(), ""};
     // The JSON text is shared by every stream watching the stored version; in-process
     // consumers take objects and never need it.
+    std::optional<Error> failed;
     if (s.storage_version && s.encoded_only) {
-      std::call_once(ev->text_once, [&] { ev->object_text = s.prepared(ev->object).dump(); });
-      item.encoded = watchLine(type, ev->object_text);
+      std::call_once(ev->text_once, [&] {
+        auto shown = s.present(ev->object);
+        if (shown) {
+          ev->object_text = shown->dump();
+        } else {
+          ev->object_error = std::move(shown).error();
+        }
+      });
+      if (ev->object_error) {
+        failed = ev->object_error;
+      } else {
+        item.encoded = watchLine(type, ev->object_text);
+      }
+    } else if (auto shown = s.present(ev->object); shown) {
+      item.object = std::move(*shown);
     } else {
-      item.object = s.prepared(ev->object);
+      failed = std::move(shown).error();
+    }
+    if (failed) {
+      // A conversion webhook failed: as the API server's watch encoder, the client gets the
+      // error and the watch ends (it lists and watches again).
+      out.push_back({WatchEventType::Error, statusFromError(*failed), ""});
+      std::lock_guard l(s.mu);
+      s.closed = true;
+      s.raw.clear();
+      break;
     }
     out.push_back(std::move(item));
   }
@@ -202,6 +221,7 @@ Result<WatchQueuePtr> Registry::watch(const ResourceInfo& r, const std::string& 
                                       const Selection& sel) {
   auto impl = std::make_shared<WatchQueue::Impl>();
   impl->r = &r;
+  impl->present = [this, &r](json obj) { return present(r, std::move(obj), 0); };
   // Shared encodings are keyed by event, not by version: only the stored version may share.
   impl->storage_version = r.version == r.storage_version && r.group != "extensions";
   SKIFF_ASSIGN_OR_RETURN(impl->labels, LabelSelector::parse(sel.label_selector));

@@ -186,14 +186,16 @@ Result<WriteResult> Registry::commitUpdate(const ResourceInfo& r, const std::str
     return finishDelete(r, ns, next, rev, opts);
   }
   if (opts.dry_run) return WriteResult{next, false, true};
-  auto kv = store_.update(key(r, ns, name), encodeForStore(forStorage(r, next)), rev);
+  SKIFF_ASSIGN_OR_RETURN(json stored, forStorage(r, next));
+  auto kv = store_.update(key(r, ns, name), encodeForStore(std::move(stored)), rev);
   if (!kv) {
     if (kv.error().is(ErrorCode::Conflict)) return conflict(r, name);
     if (kv.error().is(ErrorCode::NotFound)) return notFound(r, name);
     return std::move(kv).error();
   }
   strategy.afterUpdate(r, old, next);
-  return WriteResult{present(r, next, kv->mod_revision), false, true};
+  SKIFF_ASSIGN_OR_RETURN(json shown, present(r, next, kv->mod_revision));
+  return WriteResult{std::move(shown), false, true};
 }
 
 }  // namespace skiff::master::api

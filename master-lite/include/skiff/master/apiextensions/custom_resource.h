@@ -1,7 +1,8 @@
 #pragma once
 
 // What a resource served from a CustomResourceDefinition version carries (ResourceInfo::custom):
-// the version's OpenAPI v3 schema, its printer columns and the scale subresource's paths.
+// the version's OpenAPI v3 schema, its printer columns, the scale subresource's paths and how
+// objects convert between versions.
 
 #include <string>
 #include <vector>
@@ -24,6 +25,9 @@ struct CustomResourceInfo {
   // x-kubernetes-validations rules ("<path>: <rule>"), not enforced here (no CEL): each write
   // gets a Warning naming them.
   std::vector<std::string> validation_rules;
+  // spec.conversion.webhook (clientConfig, conversionReviewVersions) when the CRD's conversion
+  // strategy is Webhook; null for None (versions differ only in apiVersion).
+  nlohmann::json conversion_webhook;
 };
 
 }  // namespace skiff::master::api
