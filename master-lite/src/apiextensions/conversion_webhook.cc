@@ -2,8 +2,8 @@
 
 #include "../admission/webhook/webhook_call.h"
 #include "skiff/master/api/object_util.h"
-#include "skiff/master/apiextensions/custom_resource.h"
 #include "skiff/master/api/validation.h"
+#include "skiff/master/apiextensions/custom_resource.h"
 
 namespace skiff::master::apiextensions {
 namespace {
@@ -98,8 +98,8 @@ Result<json> convertedObjects(const std::string& body, const std::string& review
     return Error(ErrorCode::Internal, "the response is not a ConversionReview (not JSON)");
   const std::string review_gv = "apiextensions.k8s.io/" + review_version;
   // v1beta1 answers were never checked for their kind or uid; upstream keeps it so.
-  if (review_version == "v1" && (str(answer, {"apiVersion"}) != review_gv ||
-                                 str(answer, {"kind"}) != "ConversionReview"))
+  if (review_version == "v1" &&
+      (str(answer, {"apiVersion"}) != review_gv || str(answer, {"kind"}) != "ConversionReview"))
     return Error(ErrorCode::Internal,
                  "expected webhook response of apiextensions.k8s.io/v1, Kind=ConversionReview, "
                  "got " +
@@ -107,14 +107,13 @@ Result<json> convertedObjects(const std::string& body, const std::string& review
   const json& response = at(answer, {"response"});
   if (!response.is_object()) return Error(ErrorCode::Internal, "no response provided");
   if (review_version == "v1" && str(response, {"uid"}) != uid)
-    return Error(ErrorCode::Internal, "expected response.uid=\"" + uid + "\", got \"" +
-                                          str(response, {"uid"}) + "\"");
+    return Error(ErrorCode::Internal,
+                 "expected response.uid=\"" + uid + "\", got \"" + str(response, {"uid"}) + "\"");
   std::string status = str(response, {"result", "status"});
   if (status != "Success") {
     std::string message = str(response, {"result", "message"});
     if (!message.empty()) return Error(ErrorCode::Internal, message);
-    return Error(ErrorCode::Internal,
-                 "response.result.status was '" + status + "', not 'Success'");
+    return Error(ErrorCode::Internal, "response.result.status was '" + status + "', not 'Success'");
   }
   const json& objs = at(response, {"convertedObjects"});
   return objs.is_array() ? objs : json::array();
@@ -139,12 +138,13 @@ class WebhookConverter {
         break;
       }
     }
-    if (version.empty()) return Error(ErrorCode::Internal, "no supported conversion review versions");
+    if (version.empty())
+      return Error(ErrorCode::Internal, "no supported conversion review versions");
     std::string uid = api::newUid();
-    json review = {{"kind", "ConversionReview"},
-                   {"apiVersion", "apiextensions.k8s.io/" + version},
-                   {"request",
-                    {{"uid", uid}, {"desiredAPIVersion", desired}, {"objects", objects}}}};
+    json review = {
+        {"kind", "ConversionReview"},
+        {"apiVersion", "apiextensions.k8s.io/" + version},
+        {"request", {{"uid", uid}, {"desiredAPIVersion", desired}, {"objects", objects}}}};
     auto body = admission::webhook::postReview(registry_, at(webhook, {"clientConfig"}),
                                                kTimeoutSeconds, false, review);
     if (!body) return fail("failed: ", body.error());
@@ -161,25 +161,25 @@ class WebhookConverter {
     for (std::size_t i = 0; i < objects.size(); ++i) {
       json converted = std::move((*got)[i]);
       const std::string at_index = " at index " + std::to_string(i) + ": ";
-      const std::string object = list ? "returned invalid converted object" : "returned invalid object";
+      const std::string object =
+          list ? "returned invalid converted object" : "returned invalid object";
       if (!converted.is_object())
         return fail(object + at_index, Error(ErrorCode::Internal, "not a JSON object"));
       std::string gv = str(converted, {"apiVersion"});
       if (gv != desired)
-        return fail(object + at_index, Error(ErrorCode::Internal,
-                                             "invalid groupVersion (expected " + desired +
-                                                 ", received " + gv + ")"));
+        return fail(object + at_index,
+                    Error(ErrorCode::Internal,
+                          "invalid groupVersion (expected " + desired + ", received " + gv + ")"));
       std::string kind = str(converted, {"kind"}), want = str(objects[i], {"kind"});
       if (kind != want)
-        return fail(object + at_index, Error(ErrorCode::Internal, "invalid kind (expected " +
-                                                                      want + ", received " +
-                                                                      kind + ")"));
+        return fail(object + at_index, Error(ErrorCode::Internal, "invalid kind (expected " + want +
+                                                                      ", received " + kind + ")"));
       if (auto same = sameIdentity(objects[i], converted); !same)
         return fail(list ? object + at_index : object + ": ", same.error());
       if (auto meta = restoreMetadata(r, objects[i], converted); !meta)
-        return fail(list ? "returned invalid metadata in object" + at_index
-                         : "returned invalid metadata: ",
-                    meta.error());
+        return fail(
+            list ? "returned invalid metadata in object" + at_index : "returned invalid metadata: ",
+            meta.error());
       out.push_back(std::move(converted));
     }
     return out;

@@ -24,12 +24,10 @@ std::string jobFinished(const json& job) {
   return "";
 }
 
-class CronJobController : public Controller {
+class CronJobController : public RecordingController {
  public:
   CronJobController(ApiClient& client, std::shared_ptr<Clock> clock)
-      : Controller("cronjob", clock),
-        client_(client),
-        recorder_(client, "cronjob-controller", clock) {}
+      : RecordingController("cronjob", client, std::move(clock), "cronjob-controller") {}
 
   void registerHandlers(SharedInformers& inf) override {
     cronjobs_ = &enqueueAddedAndUpdated(inf, gvr::kCronJobs);
@@ -200,8 +198,6 @@ class CronJobController : public Controller {
     return {};
   }
 
-  ApiClient& client_;
-  EventRecorder recorder_;
   Informer* cronjobs_ = nullptr;
 };
 

@@ -43,12 +43,10 @@ json withDaemonTolerations(json tols) {
   return tols;
 }
 
-class DaemonSetController : public Controller {
+class DaemonSetController : public RecordingController {
  public:
   DaemonSetController(ApiClient& client, std::shared_ptr<Clock> clock)
-      : Controller("daemonset", clock),
-        client_(client),
-        recorder_(client, "daemonset-controller", clock) {}
+      : RecordingController("daemonset", client, std::move(clock), "daemonset-controller") {}
 
   void registerHandlers(SharedInformers& inf) override {
     sets_ = &enqueueAddedAndUpdated(inf, gvr::kDaemonSets);
@@ -311,8 +309,6 @@ class DaemonSetController : public Controller {
     return {};
   }
 
-  ApiClient& client_;
-  EventRecorder recorder_;
   Informer* sets_ = nullptr;
 };
 

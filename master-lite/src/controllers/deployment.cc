@@ -69,9 +69,7 @@ Result<Strategy> strategyOf(const json& d) {
 }
 
 DeploymentController::DeploymentController(ApiClient& client, std::shared_ptr<Clock> clock)
-    : Controller("deployment", clock),
-      client_(client),
-      recorder_(client, "deployment-controller", clock) {}
+    : RecordingController("deployment", client, std::move(clock), "deployment-controller") {}
 
 void DeploymentController::registerHandlers(SharedInformers& inf) {
   deployments_ = &inf.get(gvr::kDeployments);

@@ -41,7 +41,7 @@ struct Strategy {
 // The rollout strategy with maxSurge/maxUnavailable resolved against spec.replicas.
 Result<Strategy> strategyOf(const json& d);
 
-class DeploymentController : public Controller {
+class DeploymentController : public RecordingController {
  public:
   DeploymentController(ApiClient& client, std::shared_ptr<Clock> clock);
 
@@ -102,8 +102,6 @@ class DeploymentController : public Controller {
 
   Result<void> syncStatusOnly(json& d);
 
-  ApiClient& client_;
-  EventRecorder recorder_;
   Informer* deployments_ = nullptr;
   // Per-sync scratch state (one worker syncs one key at a time; see ControllerManager).
   std::mutex sync_mu_;

@@ -23,12 +23,10 @@ bool hasEphemeralVolumes(const json& pod) {
   return false;
 }
 
-class EphemeralVolumeController : public Controller {
+class EphemeralVolumeController : public RecordingController {
  public:
   EphemeralVolumeController(ApiClient& client, std::shared_ptr<Clock> clock)
-      : Controller("ephemeral-volume", clock),
-        client_(client),
-        recorder_(client, "ephemeral_volume", clock) {}
+      : RecordingController("ephemeral-volume", client, std::move(clock), "ephemeral_volume") {}
 
   void registerHandlers(SharedInformers& inf) override {
     pods_ = &inf.get(gvr::kPods);
@@ -99,8 +97,6 @@ class EphemeralVolumeController : public Controller {
     }
   }
 
-  ApiClient& client_;
-  EventRecorder recorder_;
   Informer* pods_ = nullptr;
   Informer* pvcs_ = nullptr;
 };

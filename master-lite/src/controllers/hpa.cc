@@ -30,12 +30,11 @@ struct MetricResult {
   std::string what;  // "cpu resource utilization (percentage of request)"
 };
 
-class HpaController : public Controller {
+class HpaController : public RecordingController {
  public:
   HpaController(ApiClient& client, std::shared_ptr<Clock> clock)
-      : Controller("horizontal-pod-autoscaler", clock),
-        client_(client),
-        recorder_(client, "horizontal-pod-autoscaler", clock) {}
+      : RecordingController("horizontal-pod-autoscaler", client, std::move(clock),
+                            "horizontal-pod-autoscaler") {}
 
   void registerHandlers(SharedInformers& inf) override {
     inf.get(kHpas).addEventHandlers({
@@ -269,8 +268,6 @@ class HpaController : public Controller {
   struct History {
     std::deque<hpa::Sample> recommendations, ups, downs;
   };
-  ApiClient& client_;
-  EventRecorder recorder_;
   std::mutex mu_;
   std::map<std::string, History> history_;
 };

@@ -52,13 +52,11 @@ JobPods countPods(const json& job, const std::vector<json>& pods) {
   return out;
 }
 
-class JobController : public Controller {
+class JobController : public RecordingController {
  public:
   JobController(ApiClient& client, std::shared_ptr<Clock> clock, ApiClient& ttl_client)
-      : Controller("job", clock),
-        client_(client),
-        ttl_client_(ttl_client),
-        recorder_(client, "job-controller", clock) {}
+      : RecordingController("job", client, std::move(clock), "job-controller"),
+        ttl_client_(ttl_client) {}
 
   void registerHandlers(SharedInformers& inf) override {
     enqueueAddedAndUpdated(inf, gvr::kJobs);
@@ -205,9 +203,7 @@ class JobController : public Controller {
     return {};
   }
 
-  ApiClient& client_;
   ApiClient& ttl_client_;  // the TTL-after-finished controller's deletes
-  EventRecorder recorder_;
 };
 
 }  // namespace

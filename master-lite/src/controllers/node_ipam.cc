@@ -49,14 +49,12 @@ std::string formatCidr(std::uint32_t ip, int prefix) {
   return std::string(buf) + "/" + std::to_string(prefix);
 }
 
-class NodeIpamController : public Controller {
+class NodeIpamController : public RecordingController {
  public:
   NodeIpamController(ApiClient& client, std::shared_ptr<Clock> clock, Cidr cluster, int mask)
-      : Controller("nodeipam", clock),
-        client_(client),
+      : RecordingController("nodeipam", client, std::move(clock), "node-controller"),
         cluster_(cluster),
-        mask_(mask),
-        recorder_(client, "node-controller", clock) {}
+        mask_(mask) {}
 
   void registerHandlers(SharedInformers& inf) override {
     inf.get(gvr::kNodes)
@@ -119,10 +117,8 @@ class NodeIpamController : public Controller {
   }
 
  private:
-  ApiClient& client_;
   Cidr cluster_;
   int mask_;
-  EventRecorder recorder_;
   std::mutex mu_;
   bool initialised_ = false;
   std::map<std::string, std::string> owner_;  // cidr -> node

@@ -42,14 +42,12 @@ std::string conditionStatus(const json& node, const std::string& type) {
   return c == nullptr ? "" : c->value("status", "");
 }
 
-class NodeLifecycleController : public Controller {
+class NodeLifecycleController : public RecordingController {
  public:
   NodeLifecycleController(ApiClient& client, std::shared_ptr<Clock> clock,
                           NodeLifecycleOptions opts)
-      : Controller("nodelifecycle", clock),
-        client_(client),
-        opts_(opts),
-        recorder_(client, "node-controller", clock) {}
+      : RecordingController("nodelifecycle", client, std::move(clock), "node-controller"),
+        opts_(opts) {}
 
   void registerHandlers(SharedInformers& inf) override {
     nodes_ = &inf.get(gvr::kNodes);
@@ -249,21 +247,18 @@ class NodeLifecycleController : public Controller {
     return {};
   }
 
-  ApiClient& client_;
   NodeLifecycleOptions opts_;
-  EventRecorder recorder_;
   Informer* nodes_ = nullptr;
   Informer* leases_ = nullptr;
   std::mutex mu_;
   std::map<std::string, Health> health_;
 };
 
-class TaintEvictionController : public Controller {
+class TaintEvictionController : public RecordingController {
  public:
   TaintEvictionController(ApiClient& client, std::shared_ptr<Clock> clock)
-      : Controller("tainteviction", clock),
-        client_(client),
-        recorder_(client, "taint-eviction-controller", clock) {}
+      : RecordingController("tainteviction", client, std::move(clock),
+                            "taint-eviction-controller") {}
 
   void registerHandlers(SharedInformers& inf) override {
     pods_ = &inf.get(gvr::kPods);
@@ -380,8 +375,6 @@ class TaintEvictionController : public Controller {
     if (node && hasNoExecuteTaint(*node)) queue().add(meta::key(pod));
   }
 
-  ApiClient& client_;
-  EventRecorder recorder_;
   Informer* pods_ = nullptr;
   Informer* nodes_ = nullptr;
 };

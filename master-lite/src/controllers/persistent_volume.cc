@@ -46,12 +46,11 @@ bool podUsesClaim(const json& pod, const std::string& claim) {
   return false;
 }
 
-class PersistentVolumeController : public Controller {
+class PersistentVolumeController : public RecordingController {
  public:
   PersistentVolumeController(ApiClient& client, std::shared_ptr<Clock> clock)
-      : Controller("persistentvolume-binder", clock),
-        client_(client),
-        recorder_(client, "persistentvolume-controller", clock) {}
+      : RecordingController("persistentvolume-binder", client, std::move(clock),
+                            "persistentvolume-controller") {}
 
   void registerHandlers(SharedInformers& inf) override {
     pvs_ = &inf.get(kPersistentVolumes);
@@ -356,8 +355,6 @@ class PersistentVolumeController : public Controller {
     return {};
   }
 
-  ApiClient& client_;
-  EventRecorder recorder_;
   Informer* pvs_ = nullptr;
   Informer* pvcs_ = nullptr;
   Informer* classes_ = nullptr;

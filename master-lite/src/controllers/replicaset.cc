@@ -57,16 +57,15 @@ bool deleteFirst(const json& a, const json& b) {
   return meta::name(a) > meta::name(b);
 }
 
-class ReplicaSetController : public Controller {
+class ReplicaSetController : public RecordingController {
  public:
   ReplicaSetController(ApiClient& client, std::shared_ptr<Clock> clock, bool rc)
-      : Controller(rc ? "replicationcontroller" : "replicaset", clock),
-        client_(client),
+      : RecordingController(rc ? "replicationcontroller" : "replicaset", client, clock,
+                            rc ? "replication-controller" : "replicaset-controller"),
         rc_(rc),
         resource_(rc ? gvr::kReplicationControllers : gvr::kReplicaSets),
         kind_(rc ? "ReplicationController" : "ReplicaSet"),
         api_version_(rc ? "v1" : "apps/v1"),
-        recorder_(client, rc ? "replication-controller" : "replicaset-controller", clock),
         expectations_(clock) {}
 
   void registerHandlers(SharedInformers& inf) override {
@@ -286,12 +285,10 @@ class ReplicaSetController : public Controller {
     return {};
   }
 
-  ApiClient& client_;
   bool rc_;
   GroupVersionResource resource_;
   std::string kind_;
   std::string api_version_;
-  EventRecorder recorder_;
   ControllerExpectations expectations_;
   Informer* sets_ = nullptr;
   Informer* pods_ = nullptr;

@@ -37,12 +37,10 @@ bool runningAndReady(const json& p) {
   return meta::str(p, {"status", "phase"}) == "Running" && ctl::isReady(p);
 }
 
-class StatefulSetController : public Controller {
+class StatefulSetController : public RecordingController {
  public:
   StatefulSetController(ApiClient& client, std::shared_ptr<Clock> clock)
-      : Controller("statefulset", clock),
-        client_(client),
-        recorder_(client, "statefulset-controller", clock) {}
+      : RecordingController("statefulset", client, std::move(clock), "statefulset-controller") {}
 
   void registerHandlers(SharedInformers& inf) override {
     enqueueAddedAndUpdated(inf, gvr::kStatefulSets);
@@ -298,9 +296,6 @@ class StatefulSetController : public Controller {
     if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
     return {};
   }
-
-  ApiClient& client_;
-  EventRecorder recorder_;
 };
 
 }  // namespace

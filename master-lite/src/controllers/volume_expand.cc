@@ -26,12 +26,10 @@ std::optional<std::int64_t> bytes(const json& v) {
   return q->value();
 }
 
-class VolumeExpandController : public Controller {
+class VolumeExpandController : public RecordingController {
  public:
   VolumeExpandController(ApiClient& client, std::shared_ptr<Clock> clock)
-      : Controller("volume-expand", clock),
-        client_(client),
-        recorder_(client, "volume_expand", clock) {}
+      : RecordingController("volume-expand", client, std::move(clock), "volume_expand") {}
 
   void registerHandlers(SharedInformers& inf) override {
     pvcs_ = &inf.get(kPersistentVolumeClaims);
@@ -114,8 +112,6 @@ class VolumeExpandController : public Controller {
     return {};
   }
 
-  ApiClient& client_;
-  EventRecorder recorder_;
   Informer* pvcs_ = nullptr;
   Informer* pvs_ = nullptr;
   Informer* classes_ = nullptr;

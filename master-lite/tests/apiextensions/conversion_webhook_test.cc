@@ -66,12 +66,12 @@ class ConversionWebhookTest : public testing::RegistryFixture {
  protected:
   void setUpRegistry() override {
     ASSERT_TRUE(pki_.make(dir_)) << "openssl failed";
-    server_ = std::make_unique<testing::HookServer>(
-        pki_.cert, pki_.key, [this](const std::string&, const json& review) {
-          std::lock_guard l(mu_);
-          last_review_ = review;
-          return convert(review, mode_);
-        });
+    server_ = std::make_unique<testing::HookServer>(pki_.cert, pki_.key,
+                                                    [this](const std::string&, const json& review) {
+                                                      std::lock_guard l(mu_);
+                                                      last_review_ = review;
+                                                      return convert(review, mode_);
+                                                    });
     reg_->setCustomConverter(newWebhookConverter(*reg_));
     ctl_ = startCrdController(*reg_, false);
     opts_ = adminWrites();
@@ -102,21 +102,22 @@ class ConversionWebhookTest : public testing::RegistryFixture {
              {{"group", "conv.example.com"},
               {"scope", "Namespaced"},
               {"names", {{"plural", "gizmos"}, {"singular", "gizmo"}, {"kind", "Gizmo"}}},
-              {"versions", {version("v1", false, {{"hostPort", str}}),
-                            version("v2", true, {{"host", str}, {"port", str}})}},
+              {"versions",
+               {version("v1", false, {{"hostPort", str}}),
+                version("v2", true, {{"host", str}, {"port", str}})}},
               {"conversion",
                {{"strategy", "Webhook"},
                 {"webhook",
                  {{"conversionReviewVersions", std::move(review_versions)},
                   {"clientConfig",
-                   {{"url", "https://127.0.0.1:" +
-                                std::to_string(port ? port : server_->port()) + "/convert"},
+                   {{"url", "https://127.0.0.1:" + std::to_string(port ? port : server_->port()) +
+                                "/convert"},
                     {"caBundle", pki_.ca}}}}}}}}}};
   }
   void serve(json c) {
-    auto made = reg_->create(*findResource("apiextensions.k8s.io", "v1",
-                                           "customresourcedefinitions"),
-                             "", std::move(c), opts_);
+    auto made =
+        reg_->create(*findResource("apiextensions.k8s.io", "v1", "customresourcedefinitions"), "",
+                     std::move(c), opts_);
     ASSERT_TRUE(made) << made.error().message();
     ctl_->sync();
     ASSERT_NE(findResource("conv.example.com", "v2", "gizmos"), nullptr);
@@ -145,9 +146,8 @@ class ConversionWebhookTest : public testing::RegistryFixture {
     return last_review_;
   }
   json stored(const std::string& name) {
-    auto kv = store_->get(api::storagePrefix(api::RegistryOptions{}.storage_prefix, v2(),
-                                             "default") +
-                          name);
+    auto kv = store_->get(
+        api::storagePrefix(api::RegistryOptions{}.storage_prefix, v2(), "default") + name);
     return kv ? json::parse(kv->value) : json();
   }
 
@@ -274,17 +274,17 @@ TEST_F(ConversionWebhookTest, FailuresNameTheWebhookAndAFailedWriteStoresNothing
 TEST_F(ConversionWebhookTest, AnUnreachableWebhookIsAPostError) {
   int dead = 0;
   {
-    testing::HookServer gone(pki_.cert, pki_.key, [](const std::string&, const json&) {
-      return json::object();
-    });
+    testing::HookServer gone(pki_.cert, pki_.key,
+                             [](const std::string&, const json&) { return json::object(); });
     dead = gone.port();
   }
   serve(crd({"v1"}, dead));
   auto made = reg_->create(v1(), "default", atV1("a", "x:1"), opts_);
   ASSERT_FALSE(made);
-  std::string want = "conversion webhook for conv.example.com/v1, Kind=Gizmo failed: Post "
-                     "\"https://127.0.0.1:" +
-                     std::to_string(dead) + "/convert\": ";
+  std::string want =
+      "conversion webhook for conv.example.com/v1, Kind=Gizmo failed: Post "
+      "\"https://127.0.0.1:" +
+      std::to_string(dead) + "/convert\": ";
   EXPECT_EQ(made.error().message().rfind(want, 0), 0u) << made.error().message();
 }
 

@@ -59,8 +59,8 @@ Result<json> Registry::forStorage(const ResourceInfo& r, json obj) const {
     SKIFF_ASSIGN_OR_RETURN(std::vector<json> got,
                            converter_(r, std::move(one), group + r.storage_version));
     if (got.size() != 1)
-      return Error(ErrorCode::Internal, "conversion returned " + std::to_string(got.size()) +
-                                            " objects, expected 1");
+      return Error(ErrorCode::Internal,
+                   "conversion returned " + std::to_string(got.size()) + " objects, expected 1");
     obj = std::move(got[0]);
   }
   return relabelForStorage(r, std::move(obj));

@@ -14,6 +14,7 @@
 
 #include "skiff/master/client/api_client.h"
 #include "skiff/master/informer/clock.h"
+#include "skiff/master/informer/event_recorder.h"
 #include "skiff/master/informer/shared_informers.h"
 #include "skiff/master/informer/workqueue.h"
 
@@ -64,6 +65,20 @@ class Controller {
   std::vector<std::thread> workers_;
   std::thread ticker_;
   std::atomic<bool> stopping_{false};
+};
+
+// A controller that reads and writes through one client and reports Events as `component`, the
+// event source kube-controller-manager gives each controller ("deployment-controller").
+class RecordingController : public Controller {
+ protected:
+  RecordingController(std::string name, ApiClient& client, std::shared_ptr<Clock> clock,
+                      std::string component)
+      : Controller(std::move(name), clock),
+        client_(client),
+        recorder_(client, std::move(component), std::move(clock)) {}
+
+  ApiClient& client_;
+  EventRecorder recorder_;
 };
 
 }  // namespace skiff::master

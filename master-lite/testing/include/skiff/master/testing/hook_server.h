@@ -122,7 +122,8 @@ class HookServer {
         targets_[path] = target;
       }
       json answer = handler_(path, json::parse(req.body(), nullptr, false));
-      boost::beast::http::response<boost::beast::http::string_body> res{boost::beast::http::status::ok, 11};
+      boost::beast::http::response<boost::beast::http::string_body> res{
+          boost::beast::http::status::ok, 11};
       res.set(boost::beast::http::field::content_type, "application/json");
       res.body() = answer.is_string() ? answer.get<std::string>() : answer.dump();
       res.prepare_payload();
