@@ -62,22 +62,33 @@ Result<json> Registry::list(const ResourceInfo& r, const std::string& ns, const 
   for (;;) {
     SKIFF_ASSIGN_OR_RETURN(store::ListResult page, store_.list(pfx, start, chunk));
     if (list_rev == 0) list_rev = page.revision;
-    // The page at r's version first: a conversion webhook gets one call per page, and
-    // selectors see the objects as the client will.
-    std::vector<json> objs;
-    objs.reserve(page.items.size());
-    for (const auto& kv : page.items) objs.push_back(decodeFromStore(kv.value, kv.mod_revision));
-    SKIFF_TRY(presentAll(r, objs));
+    // Objects at r's version before the selectors see them. A kind converted by a webhook
+    // has its whole page converted in one call; others are decoded one by one, only as far
+    // as the page is needed (the item past the limit is only looked at, never decoded).
+    const bool batch = convertsByWebhook(r);
+    std::vector<json> converted;
+    if (batch) {
+      converted.reserve(page.items.size());
+      for (const auto& kv : page.items)
+        converted.push_back(decodeFromStore(kv.value, kv.mod_revision));
+      SKIFF_TRY(presentAll(r, converted));
+    }
     for (std::size_t i = 0; i < page.items.size(); ++i) {
-      start = page.items[i].key;
+      const store::KeyValue& kv = page.items[i];
+      start = kv.key;
       if (sel.limit > 0 && static_cast<std::int64_t>(items.size()) == sel.limit) {
         more = true;
         break;
       }
-      json& obj = objs[i];
+      json obj;
+      if (batch) {
+        obj = std::move(converted[i]);
+      } else {
+        SKIFF_ASSIGN_OR_RETURN(obj, present(r, decodeFromStore(kv.value, kv.mod_revision), 0));
+      }
       if (!labels.matches(at(obj, {"metadata", "labels"})) || !fields.matches(obj)) continue;
       items.push_back(std::move(obj));
-      last_key = start;
+      last_key = kv.key;
     }
     if (more || !page.more || chunk == 0) break;
   }
