@@ -146,7 +146,12 @@ std::string fieldValue(const json& obj, const std::string& path) {
 
 // The API server's field label conversions that are not plain paths.
 std::string selectableFieldValue(const json& obj, const std::string& field) {
-  if (field == "source") return fieldValue(obj, "source.component");
+  // A core Event's source is its reporting component when it has no source
+  // (pkg/registry/core/event's ToSelectableFields).
+  if (field == "source") {
+    std::string component = fieldValue(obj, "source.component");
+    return component.empty() ? fieldValue(obj, "reportingComponent") : component;
+  }
   if (field == "status.podIPs") return fieldValue(obj, "status.podIP");
   std::string v = fieldValue(obj, field);
   if (field == "spec.unschedulable" && v.empty()) return "false";
@@ -342,7 +347,10 @@ Result<FieldSelector> FieldSelector::parseFor(const std::string& text, const std
        {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
         "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
         "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type",
-        "regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid"}},
+        // events.k8s.io/v1 names the same fields so (its field label conversion)
+        "regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid",
+        "regarding.apiVersion", "regarding.resourceVersion", "regarding.fieldPath",
+        "reportingController"}},
       {"Node", {"spec.unschedulable"}},
       {"Namespace", {"status.phase"}},
       {"Secret", {"type"}},

@@ -46,14 +46,16 @@ TEST(StorageKeysTest, KubeApiserverLayout) {
   EXPECT_EQ(storagePrefix(root, cr, "ns"), "/registry/example.com/widgets/ns/");
 }
 
-// Two kinds in one prefix would list each other's objects.
+// Two kinds in one prefix would list each other's objects; only one kind served by two groups
+// (extensions/apps Deployments, core and events.k8s.io Events) shares one.
 TEST(StorageKeysTest, EveryStoredKindHasItsOwnPrefix) {
   std::map<std::string, std::set<std::string>> owners;
   for (const auto& r : allResources()) {
     if (r.createOnly() || r.group == "metrics.k8s.io") continue;
-    std::string group = r.group == "extensions" ? "apps" : r.group;
-    owners[storagePrefix("/registry", r, "")].insert(group + "/" + r.resource);
+    owners[storagePrefix("/registry", r, "")].insert(storageGroup(r) + "/" + r.resource);
   }
+  EXPECT_EQ(storagePrefix("/registry", res("events.k8s.io", "v1", "events"), "a"),
+            storagePrefix("/registry", res("", "v1", "events"), "a"));
   for (const auto& [prefix, kinds] : owners) {
     EXPECT_EQ(kinds.size(), 1u) << prefix << " holds " << *kinds.begin() << " and "
                                 << *kinds.rbegin();
@@ -76,6 +78,9 @@ TEST(StorageKeysTest, LegacySqliteKeysMoveOnceWithValuesIntact) {
       {"/registry/apps/deployments/web/d", R"({"spec":{"replicas":3}})"},
       {"/registry/rbac.authorization.k8s.io/clusterroles/view", R"({"rules":[]})"},
       {"/registry/example.com/widgets/default/w", R"({"spec":{}})"},  // a CR: already right
+      // events.k8s.io Events were stored apart in their own shape: moved and stored as core.
+      {"/registry/events.k8s.io/events/default/e",
+       R"({"apiVersion":"events.k8s.io/v1","kind":"Event","note":"hi","regarding":{"name":"p"},"reportingController":"c"})"},
   };
   {
     auto s = store::openSqliteStore(db);
@@ -86,7 +91,7 @@ TEST(StorageKeysTest, LegacySqliteKeysMoveOnceWithValuesIntact) {
   ASSERT_TRUE(s);
   auto moved = migrateLegacyStorageKeys(**s, "/registry");
   ASSERT_TRUE(moved) << moved.error().message();
-  EXPECT_EQ(*moved, 5);
+  EXPECT_EQ(*moved, 6);
   const std::map<std::string, std::string> now = {
       {"/registry/configmaps/default/a", old.at("/registry/core/configmaps/default/a")},
       {"/registry/services/specs/default/kubernetes",
@@ -97,6 +102,8 @@ TEST(StorageKeysTest, LegacySqliteKeysMoveOnceWithValuesIntact) {
        old.at("/registry/rbac.authorization.k8s.io/clusterroles/view")},
       {"/registry/example.com/widgets/default/w",
        old.at("/registry/example.com/widgets/default/w")},
+      {"/registry/events/default/e",
+       R"({"apiVersion":"v1","involvedObject":{"name":"p"},"kind":"Event","message":"hi","reportingComponent":"c"})"},
   };
   auto all = (*s)->list("/registry/");
   ASSERT_TRUE(all);

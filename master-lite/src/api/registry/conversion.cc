@@ -3,9 +3,18 @@
 // a webhook. A CRD with conversion strategy None only relabels apiVersion. Objects already at
 // the wanted version are never sent to the webhook (upstream's getObjectsToConvert).
 #include "registry_internal.h"
+#include "skiff/master/api/storage_keys.h"
 #include "skiff/master/apiextensions/custom_resource.h"
 
 namespace skiff::master::api {
+
+json convertForRead(const ResourceInfo& r, json obj) {
+  if (r.group == "autoscaling" && r.resource == "horizontalpodautoscalers" && r.version == "v1")
+    return hpaToV1(std::move(obj));
+  if (r.group == "events.k8s.io" && r.resource == "events")
+    return coreEventToEventsV1(std::move(obj));
+  return obj;
+}
 
 bool Registry::convertsByWebhook(const ResourceInfo& r) const {
   return converter_ && r.custom && !r.custom->conversion_webhook.is_null();
@@ -31,7 +40,7 @@ Result<void> Registry::presentAll(const ResourceInfo& r, std::vector<json>& objs
                                               " objects, expected " + std::to_string(at.size()));
       for (std::size_t k = 0; k < at.size(); ++k) objs[at[k]] = std::move(got[k]);
     }
-  } else if (r.version != r.storage_version) {
+  } else if (r.version != r.storage_version || storageGroup(r) != r.group) {
     for (auto& o : objs) o = convertForRead(r, std::move(o));
   }
   for (auto& o : objs) {
@@ -63,6 +72,8 @@ Result<json> Registry::forStorage(const ResourceInfo& r, json obj) const {
                    "conversion returned " + std::to_string(got.size()) + " objects, expected 1");
     obj = std::move(got[0]);
   }
+  if (r.group == "events.k8s.io" && r.resource == "events")
+    obj = eventsV1ToCoreEvent(std::move(obj));
   return relabelForStorage(r, std::move(obj));
 }
 

@@ -10,10 +10,6 @@
 namespace skiff::master::api {
 namespace {
 
-bool isHpa(const ResourceInfo& r) {
-  return r.group == "autoscaling" && r.resource == "horizontalpodautoscalers";
-}
-
 json cpuUtilizationMetric(const json& percent) {
   return {
       {"type", "Resource"},
@@ -128,8 +124,8 @@ class LimitRangeStrategy : public Strategy {
 
 }  // namespace
 
-json convertForRead(const ResourceInfo& r, json obj) {
-  if (isHpa(r) && r.version == "v1") toV1(obj);
+json hpaToV1(json obj) {
+  toV1(obj);
   return obj;
 }
 

@@ -4,6 +4,7 @@
 
 #include "registry_internal.h"
 #include "skiff/master/api/object_util.h"
+#include "skiff/master/api/storage_keys.h"
 
 namespace skiff::master::api {
 namespace {
@@ -119,6 +120,8 @@ Result<std::string> Registry::listText(const ResourceInfo& r, const std::string&
   std::string last_key;
   const std::int64_t chunk = sel.limit > 0 ? std::max<std::int64_t>(sel.limit, 100) : 1000;
   bool filtered = !labels.empty() || !fields.empty();
+  // Selectors see objects in r's shape, not the stored one (events.k8s.io Events).
+  bool reshaped = r.version != r.storage_version || storageGroup(r) != r.group;
   for (;;) {
     SKIFF_ASSIGN_OR_RETURN(store::ListResult page, store_.list(pfx, start, chunk));
     if (list_rev == 0) list_rev = page.revision;
@@ -130,6 +133,7 @@ Result<std::string> Registry::listText(const ResourceInfo& r, const std::string&
       }
       if (filtered) {
         json obj = json::parse(kv.value, nullptr, false);
+        if (reshaped) obj = convertForRead(r, std::move(obj));
         if (!labels.matches(at(obj, {"metadata", "labels"})) || !fields.matches(obj)) continue;
       }
       if (count++) items.push_back(',');

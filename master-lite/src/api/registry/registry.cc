@@ -25,7 +25,7 @@ std::string encodeForStore(json obj) {
 }
 
 json relabelForStorage(const ResourceInfo& r, json obj) {
-  std::string group = r.group == "extensions" ? "apps" : r.group;
+  std::string group = storageGroup(r);
   obj["apiVersion"] = group.empty() ? r.storage_version : group + "/" + r.storage_version;
   obj["kind"] = r.kind;
   return obj;

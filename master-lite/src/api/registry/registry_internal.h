@@ -85,8 +85,15 @@ bool hasFinalizers(const json& obj);
 // The field manager of a write: the request's, else `fallback`.
 std::string managerFor(const WriteOptions& opts, const std::string& fallback);
 // A stored object as a served version that differs from the storage version in shape
-// (autoscaling/v1 HorizontalPodAutoscaler); other objects as they are (hpa_strategy.cc).
+// (autoscaling/v1 HorizontalPodAutoscaler, events.k8s.io/v1 Event); other objects as they are
+// (conversion.cc).
 json convertForRead(const ResourceInfo& r, json obj);
+// The v2 HorizontalPodAutoscaler as autoscaling/v1 shows it (hpa_strategy.cc).
+json hpaToV1(json obj);
+// An events.k8s.io/v1 Event as the core v1 Event it is stored as, and back
+// (event_conversion.cc).
+json eventsV1ToCoreEvent(json obj);
+json coreEventToEventsV1(json obj);
 // The autoscaling/v1 Scale of a scalable object.
 json scaleOf(const ResourceInfo& r, const json& obj);
 

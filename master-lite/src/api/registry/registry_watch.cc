@@ -8,6 +8,7 @@
 
 #include "registry_internal.h"
 #include "skiff/master/api/object_util.h"
+#include "skiff/master/api/storage_keys.h"
 
 namespace skiff::master::api {
 
@@ -73,8 +74,13 @@ struct WatchQueue::Impl {
   std::int64_t last_rev = 0;
   store::WatchPtr watch;
 
-  bool matches(const json& obj) const {
+  // Selectors see the object in r's shape (an events.k8s.io watcher selects on `regarding`).
+  bool matches(const json& stored) const {
     if (!filtered) return true;
+    if (storage_version || !stored.is_object()) return matchesShown(stored);
+    return matchesShown(convertForRead(*r, stored));
+  }
+  bool matchesShown(const json& obj) const {
     return labels.matches(at(obj, {"metadata", "labels"})) && fields.matches(obj);
   }
 
@@ -223,7 +229,7 @@ Result<WatchQueuePtr> Registry::watch(const ResourceInfo& r, const std::string& 
   impl->r = &r;
   impl->present = [this, &r](json obj) { return present(r, std::move(obj), 0); };
   // Shared encodings are keyed by event, not by version: only the stored version may share.
-  impl->storage_version = r.version == r.storage_version && r.group != "extensions";
+  impl->storage_version = r.version == r.storage_version && storageGroup(r) == r.group;
   SKIFF_ASSIGN_OR_RETURN(impl->labels, LabelSelector::parse(sel.label_selector));
   SKIFF_ASSIGN_OR_RETURN(impl->fields, FieldSelector::parseFor(sel.field_selector, r.kind));
   impl->filtered = !impl->labels.empty() || !impl->fields.empty();

@@ -3,6 +3,8 @@
 // networking/ingress: "ingress") and apiextensions/apiregistration's group-qualified prefixes.
 #include "skiff/master/api/storage_keys.h"
 
+#include "registry_internal.h"
+
 #include <map>
 #include <vector>
 
@@ -22,10 +24,15 @@ const ResourceInfo* builtinFor(const std::string& group, const std::string& reso
 
 }  // namespace
 
+std::string storageGroup(const ResourceInfo& r) {
+  if (r.group == "extensions") return "apps";
+  if (r.group == "events.k8s.io" && r.resource == "events") return "";
+  return r.group;
+}
+
 std::string storageResourcePath(const ResourceInfo& r) {
-  std::string group = r.group == "extensions" ? "apps" : r.group;
-  if (r.custom || group == "apiextensions.k8s.io" || group == "apiregistration.k8s.io" ||
-      group == "events.k8s.io")
+  std::string group = storageGroup(r);
+  if (r.custom || group == "apiextensions.k8s.io" || group == "apiregistration.k8s.io")
     return group + "/" + r.resource;
   if (group.empty()) {
     if (r.resource == "services") return "services/specs";
@@ -58,7 +65,14 @@ Result<int> migrateLegacyStorageKeys(store::Store& store, const std::string& roo
     std::string new_prefix = storagePrefix(root, *r, "");
     for (const auto& kv : items.items) {
       std::string to = new_prefix + kv.key.substr(old_prefix.size());
-      auto c = store.create(to, kv.value);
+      // events.k8s.io Events were once stored apart, in their own shape.
+      std::string value = kv.value;
+      if (r->group == "events.k8s.io") {
+        json obj = json::parse(kv.value, nullptr, false);
+        if (obj.is_object() && obj.value("apiVersion", "") == "events.k8s.io/v1")
+          value = eventsV1ToCoreEvent(std::move(obj)).dump();
+      }
+      auto c = store.create(to, value);
       if (!c && !c.error().is(ErrorCode::AlreadyExists))
         return std::move(c).error().wrap("move '" + kv.key + "' to '" + to + "'");
       auto d = store.remove(kv.key, kv.mod_revision);

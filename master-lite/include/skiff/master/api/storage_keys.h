@@ -25,6 +25,9 @@ inline constexpr const char* kDefaultStoragePrefix = "/registry";
 
 // "configmaps", "services/specs", "apiextensions.k8s.io/customresourcedefinitions", ...
 std::string storageResourcePath(const ResourceInfo& r);
+// The group r's objects are stored as: "apps" for extensions, core ("") for events.k8s.io
+// (kube-apiserver keeps both Event APIs in /registry/events), else r's own.
+std::string storageGroup(const ResourceInfo& r);
 // "<root>/<path>/" or, for a namespaced kind with `ns` given, "<root>/<path>/<ns>/".
 std::string storagePrefix(const std::string& root, const ResourceInfo& r, const std::string& ns);
 
