@@ -2,6 +2,7 @@
 
 #include "skiff/agent/resources.h"
 #include "skiff/common/log.h"
+#include "skiff/common/rfc3339.h"
 
 namespace skiff::agent {
 
@@ -49,6 +50,16 @@ std::vector<json> Kubelet::activePods() {
   return out;
 }
 
+bool Kubelet::pastActiveDeadline(const json& pod) {
+  const json& spec = pod.value("spec", json::object());
+  auto deadline = spec.find("activeDeadlineSeconds");
+  if (deadline == spec.end() || !deadline->is_number_integer()) return false;
+  auto start = skiff::parseRfc3339(pod.value("status", json::object()).value("startTime", ""));
+  if (!start) return false;
+  return std::chrono::system_clock::now() - *start >=
+         std::chrono::seconds(deadline->get<std::int64_t>());
+}
+
 bool Kubelet::evictPod(const json& pod, const std::string& message,
                        std::chrono::seconds grace_period) {
   std::string uid = pod["metadata"].value("uid", "");
@@ -79,7 +90,7 @@ void Kubelet::syncEvicted(const json& pod, const Eviction& eviction) {
   // DisruptionTarget condition (TerminationByKubelet); nothing is ready any more.
   json s = *st;
   s["phase"] = "Failed";
-  s["reason"] = "Evicted";
+  s["reason"] = eviction.reason;
   s["message"] = message;
   json conds = json::array();
   std::string now = rfc3339Now();
@@ -97,6 +108,7 @@ void Kubelet::syncEvicted(const json& pod, const Eviction& eviction) {
     if (type == "DisruptionTarget") have_disruption = true;
     conds.push_back(c);
   }
+  if (!eviction.disruption) have_disruption = true;  // nothing to add
   if (!have_disruption) {
     for (const auto& c : pod.value("status", json::object()).value("conditions", json::array())) {
       if (c.value("type", "") == "DisruptionTarget") {
@@ -150,6 +162,8 @@ Kubelet::StoredPod Kubelet::store(const json& pod) {
   s.cbor = json::to_cbor(pod);
   s.terminal = terminalPhase(pod);
   s.deleting = md.contains("deletionTimestamp") && !md["deletionTimestamp"].is_null();
+  s.deadline = pod.contains("spec") && pod["spec"].contains("activeDeadlineSeconds") &&
+               pod["spec"]["activeDeadlineSeconds"].is_number_integer();
   s.footprint = podFootprint(pod);
   return s;
 }
@@ -268,12 +282,14 @@ void Kubelet::resyncAll(bool full) {
   std::vector<std::string> uids;
   {
     std::lock_guard lk(mu_);
-    for (const auto& [uid, _] : pods_) {
+    for (const auto& [uid, stored] : pods_) {
       // Between full resyncs only pods that are not settled need a look: something waiting
       // (CrashLoopBackOff/ImagePullBackOff expiry) or not ready (volumes, probes). Settled pods
       // are woken by the PLEG, probes and watch events.
       auto st = sent_status_.find(uid);
       bool settled = !full && st != sent_status_.end() && st->second.settled;
+      // kubelet's activeDeadlineHandler.ShouldSync: a running pod's deadline needs a look.
+      if (stored.deadline && !stored.terminal) settled = false;
       if (!settled) uids.push_back(uid);
     }
   }
@@ -481,6 +497,29 @@ void Kubelet::syncUid(const std::string& uid) {
     return;
   }
   if (is_static) ensureMirrorPod(*pod);
+  if (!terminalPhase(*pod) && pastActiveDeadline(*pod)) {
+    // kubelet's activeDeadlineHandler: the pod is failed and its containers are killed with
+    // the pod's own grace period; the Event says why.
+    static const std::string kMessage =
+        "Pod was active on the node longer than the specified deadline";
+    Eviction deadline{kMessage,
+                      std::chrono::seconds(
+                          (*pod)["spec"].value("terminationGracePeriodSeconds", std::int64_t(30))),
+                      events::kDeadlineExceeded, false};
+    bool first;
+    {
+      std::lock_guard lk(mu_);
+      first = evicted_.emplace(uid, deadline).second;
+      finished_.insert(uid);
+    }
+    if (first) {
+      SKIFF_LOG_INFO(lg, "Pod past its active deadline", kv("pod", podRef(*pod)));
+      if (events_ != nullptr)
+        events_->podEvent(*pod, "", "Normal", events::kDeadlineExceeded, kMessage);
+    }
+    syncEvicted(*pod, deadline);
+    return;
+  }
   bool finished;
   {
     std::lock_guard lk(mu_);

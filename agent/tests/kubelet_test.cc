@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "skiff/common/rfc3339.h"
+
 #include <atomic>
 #include <filesystem>
 #include <functional>
@@ -243,6 +245,47 @@ TEST(KubeletTest, PodLifecycleThroughTheApi) {
   ASSERT_FALSE(stops.empty());
   EXPECT_EQ(stops[0].substr(stops[0].find(':')), ":9");
   EXPECT_TRUE(runtime.listContainers()->empty());
+}
+
+// activeDeadlineSeconds raised on a running pod (the v1.20 conformance test "Pods should allow
+// activeDeadlineSeconds to be updated"): not yet due, nothing happens; once due the pod is
+// Failed with kubelet's DeadlineExceeded reason and message, its containers stopped with its
+// own grace period, and no DisruptionTarget (that is the eviction manager's).
+TEST(KubeletTest, ActiveDeadlineFailsTheRunningPod) {
+  PodSyncConfig base;
+  base.node_name = "node-1";
+  KubeletRig rig(KubeletLimits{4000, int64_t(8) << 30, 110}, base);
+  json pod = {{"metadata", {{"name", "p"}, {"namespace", "default"}}},
+              {"spec",
+               {{"nodeName", "node-1"},
+                {"terminationGracePeriodSeconds", 7},
+                {"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
+  rig.kubelet.replace({rig.api->put("pods", "default", pod)});
+  rig.kubelet.waitIdleForTest();
+  json running = *rig.api->object("pods", "default", "p");
+  ASSERT_EQ(running["status"]["phase"], "Running");
+
+  json later = running;
+  later["spec"]["activeDeadlineSeconds"] = 3600;
+  rig.kubelet.apply(WatchEvent{"MODIFIED", rig.api->put("pods", "default", later)});
+  rig.kubelet.waitIdleForTest();
+  EXPECT_EQ((*rig.api->object("pods", "default", "p"))["status"]["phase"], "Running");
+
+  json due = *rig.api->object("pods", "default", "p");
+  due["spec"]["activeDeadlineSeconds"] = 5;
+  due["status"]["startTime"] =
+      formatRfc3339(std::chrono::system_clock::now() - std::chrono::seconds(10));
+  rig.kubelet.apply(WatchEvent{"MODIFIED", rig.api->put("pods", "default", due)});
+  rig.kubelet.waitIdleForTest();
+  json got = *rig.api->object("pods", "default", "p");
+  EXPECT_EQ(got["status"]["phase"], "Failed");
+  EXPECT_EQ(got["status"]["reason"], "DeadlineExceeded");
+  EXPECT_EQ(got["status"]["message"],
+            "Pod was active on the node longer than the specified deadline");
+  for (const auto& c : got["status"]["conditions"]) EXPECT_NE(c["type"], "DisruptionTarget");
+  auto stops = rig.runtime.stops();
+  ASSERT_FALSE(stops.empty());
+  EXPECT_EQ(stops.back().substr(stops.back().find(':')), ":7");
 }
 
 // A kubelet running one restartPolicy: Never pod, "once", whose uid is `uid`.

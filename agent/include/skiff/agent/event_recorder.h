@@ -35,6 +35,7 @@ inline constexpr const char* kKilling = "Killing";
 inline constexpr const char* kUnhealthy = "Unhealthy";
 inline constexpr const char* kFailedMount = "FailedMount";
 inline constexpr const char* kEvicted = "Evicted";
+inline constexpr const char* kDeadlineExceeded = "DeadlineExceeded";
 inline constexpr const char* kFailedPostStartHook = "FailedPostStartHook";
 inline constexpr const char* kFailedPreStopHook = "FailedPreStopHook";
 }  // namespace events

@@ -103,10 +103,16 @@ class Kubelet final : public ReflectorHandler {
   // sync starts is reported as new a second later and costs the pod a sync that does nothing.
   void notePlegState(const std::string& uid, const PodRuntimeView& view);
   void ensureMirrorPod(const nlohmann::json& pod);
+  // Why the kubelet itself ends a pod: the eviction manager (reason Evicted, with the
+  // DisruptionTarget condition) or the pod's activeDeadlineSeconds (DeadlineExceeded).
   struct Eviction {
     std::string message;
     std::chrono::seconds grace_period{1};
+    std::string reason = "Evicted";
+    bool disruption = true;
   };
+  // activeDeadlineHandler: the pod has run `spec.activeDeadlineSeconds` since status.startTime.
+  static bool pastActiveDeadline(const nlohmann::json& pod);
   void syncEvicted(const nlohmann::json& pod, const Eviction& eviction);
 
   KubeClientPtr client_;
@@ -122,6 +128,7 @@ class Kubelet final : public ReflectorHandler {
     std::vector<std::uint8_t> cbor;
     bool terminal = false;  // status.phase Succeeded or Failed
     bool deleting = false;  // metadata.deletionTimestamp set
+    bool deadline = false;  // spec.activeDeadlineSeconds set: looked at on every short resync
     PodFootprint footprint;
     nlohmann::json decode() const { return nlohmann::json::from_cbor(cbor); }
   };
