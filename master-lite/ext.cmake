@@ -21,6 +21,7 @@ add_library(skiff_master_webhook
   src/admission/webhook/matching.cc
   src/admission/webhook/webhook_admission.cc
   src/admission/webhook/webhook_call.cc
+  src/admission/priority.cc
   src/admission/runtimeclass.cc
   src/aggregator/aggregator.cc
   src/apiextensions/conversion_webhook.cc)
@@ -31,6 +32,7 @@ target_link_libraries(skiff_master_server PUBLIC skiff_master_webhook)
 if(SKIFF_BUILD_TESTS)
   skiff_gtest(NAME skiff_master_webhook_tests PREFIX master.webhook LABEL unit
     SOURCES tests/admission/webhook_test.cc tests/apiextensions/conversion_webhook_test.cc
+            tests/admission/priority_test.cc
     LIBS skiff_master_webhook Boost::boost OpenSSL::SSL OpenSSL::Crypto Threads::Threads)
   target_include_directories(skiff_master_webhook_tests PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/testing/include)

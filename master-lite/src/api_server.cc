@@ -18,6 +18,7 @@
 #include "skiff/common/file.h"
 #include "skiff/common/log.h"
 #include "skiff/master/admission/pod_security.h"
+#include "skiff/master/admission/priority.h"
 #include "skiff/master/admission/quota.h"
 #include "skiff/master/admission/runtimeclass.h"
 #include "skiff/master/admission/webhook.h"
@@ -80,6 +81,7 @@ Result<std::unique_ptr<audit::Auditor>> setUpAdmissionAndAudit(const ApiServerOp
     psa = std::move(cfg).value();
   }
   registry.addAdmissionPlugin(admission::newLimitRanger(registry));
+  registry.addAdmissionPlugin(admission::newPriorityAdmission(registry));
   registry.addAdmissionPlugin(admission::newPodSecurityAdmission(registry, std::move(psa)));
   // Admission webhooks: their mutating phase runs before every plugin's validation, their
   // validating phase last (after PodSecurity), as kube-apiserver orders them.
@@ -263,6 +265,7 @@ class ApiServerImpl : public ApiServer {
     registry_ = std::make_unique<api::Registry>(*store_, ro);
     SKIFF_TRY(registry_->bootstrap(advertise_, o.secure_port));
     SKIFF_TRY(api::ensureLocalPathStorageClass(*registry_));
+    SKIFF_TRY(admission::ensureSystemPriorityClasses(*registry_));
     SKIFF_ASSIGN_OR_RETURN(rbac::ReconcileReport policy,
                            rbac::reconcileBootstrapPolicy(*registry_));
     SKIFF_LOG_INFO(

@@ -345,9 +345,8 @@ void admitNewPod(json& pod, const DefaultingOptions& options) {
     spec["serviceAccountName"] = spec.value("serviceAccount", std::string("default"));
   }
   spec["serviceAccount"] = spec["serviceAccountName"];
-  // Priority admission (no PriorityClasses resolved here: the default priority is 0).
-  setIfMissing(spec, "priority", 0);
-  setIfMissing(spec, "preemptionPolicy", "PreemptLowerPriority");
+  // spec.priority and preemptionPolicy: the Priority admission plugin
+  // (admission/priority.cc) resolves them from the PriorityClass.
   // DefaultTolerationSeconds admission.
   if (!spec.contains("tolerations") || !spec["tolerations"].is_array()) {
     spec["tolerations"] = json::array();

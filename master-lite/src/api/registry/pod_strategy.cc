@@ -32,6 +32,20 @@ class PodStrategy : public Strategy {
     return ok();
   }
 
+  // The Priority admission plugin sets spec.priority and preemptionPolicy on create and keeps
+  // them on an update that leaves them out (its Update branch); here, because this registry
+  // validates an update before the mutating admission runs.
+  void prepareForUpdate(const ResourceInfo& r, json& obj, const json& old) const override {
+    Strategy::prepareForUpdate(r, obj, old);
+    if (!obj.contains("spec") || !obj["spec"].is_object()) return;
+    json& spec = obj["spec"];
+    const json& was = at(old, {"spec"});
+    for (const char* k : {"priority", "preemptionPolicy"}) {
+      if ((!spec.contains(k) || spec[k].is_null()) && was.is_object() && was.contains(k))
+        spec[k] = was[k];
+    }
+  }
+
   // CheckGracefulDelete: the grace period is the request's, else the pod's
   // terminationGracePeriodSeconds (30); 0 for a pod never bound or already finished. A delete
   // may only shorten a grace period already running.
