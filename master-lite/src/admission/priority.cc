@@ -55,8 +55,8 @@ class PriorityAdmission : public api::AdmissionPlugin {
       if (!pc) {
         if (pc.error().is(ErrorCode::NotFound))
           return forbidden(a, "no PriorityClass with name " + name + " was found");
-        return Error(pc.error().code(), "failed to get PriorityClass with name " + name + ": " +
-                                            pc.error().message());
+        return Error(pc.error().code(),
+                     "failed to get PriorityClass with name " + name + ": " + pc.error().message());
       }
       priority = pc->value("value", 0);
       if (pc->contains("preemptionPolicy")) policy = (*pc)["preemptionPolicy"];

@@ -484,6 +484,12 @@ FieldErrors validateObject(const ResourceInfo& r, const json& obj, const json* o
     if (old && old->value("type", "Opaque") != obj.value("type", "Opaque")) {
       v.invalid("type", obj.value("type", ""), "field is immutable");
     }
+  } else if (k == "PriorityClass") {
+    // ValidatePriorityClassUpdate: value and preemptionPolicy are immutable.
+    if (old && old->value("value", json()) != obj.value("value", json()))
+      v.forbidden("value", "may not be changed in an update.");
+    if (old && old->value("preemptionPolicy", json()) != obj.value("preemptionPolicy", json()))
+      v.invalid("preemptionPolicy", obj.value("preemptionPolicy", json()), "field is immutable");
   } else if (k == "PodTemplate") {
     if (!present(obj, "template")) {
       v.required("template");

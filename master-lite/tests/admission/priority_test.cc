@@ -67,8 +67,8 @@ TEST_F(PriorityAdmissionTest, UnknownClassesAndContradictionsAreForbidden) {
             "pod spec; priority admission controller computed 2000000000 from the given "
             "PriorityClass name");
   ASSERT_TRUE(priorityClass("never", 1, {{"preemptionPolicy", "Never"}}));
-  auto policy = pod("r", {{"priorityClassName", "never"},
-                          {"preemptionPolicy", "PreemptLowerPriority"}});
+  auto policy =
+      pod("r", {{"priorityClassName", "never"}, {"preemptionPolicy", "PreemptLowerPriority"}});
   ASSERT_FALSE(policy);
   EXPECT_EQ(policy.error().message(),
             "pods \"r\" is forbidden: the string value of PreemptionPolicy (PreemptLowerPriority) "
@@ -94,6 +94,22 @@ TEST_F(PriorityAdmissionTest, TheGlobalDefaultIsUsedAndThereIsOnlyOne) {
   auto updated = reg_->update(pods(), "default", "p", next, adminWrites());
   ASSERT_TRUE(updated) << updated.error().message();
   EXPECT_EQ(updated->object["spec"]["priority"], 5);
+}
+
+TEST_F(PriorityAdmissionTest, AClassValueCannotChange) {
+  ASSERT_TRUE(priorityClass("batch", 7));
+  auto pc = reg_->get(classes(), "", "batch");
+  ASSERT_TRUE(pc);
+  json next = *pc;
+  next["value"] = 8;
+  auto changed = reg_->update(classes(), "", "batch", next, adminWrites());
+  ASSERT_FALSE(changed);
+  EXPECT_EQ(changed.error().message(),
+            "PriorityClass.scheduling.k8s.io \"batch\" is invalid: value: Forbidden: may not be "
+            "changed in an update.");
+  next = *pc;
+  next["description"] = "batch jobs";
+  EXPECT_TRUE(reg_->update(classes(), "", "batch", next, adminWrites()));
 }
 
 }  // namespace
