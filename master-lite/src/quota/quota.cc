@@ -361,8 +361,12 @@ std::vector<std::string> negative(const ResourceList& list) {
 }
 
 Charge charge(const std::string& quota_name, const json& quota, const ResourceList& delta) {
-  ResourceList hard = parseList(field(quota, {"status", "hard"}));
-  ResourceList used = parseList(field(quota, {"status", "used"}));
+  return charge(quota_name, parseList(field(quota, {"status", "hard"})),
+                parseList(field(quota, {"status", "used"})), delta);
+}
+
+Charge charge(const std::string& quota_name, const ResourceList& hard, const ResourceList& used,
+              const ResourceList& delta) {
   ResourceList requested = mask(delta, names(hard));
   ResourceList next = add(used, requested);
   ResourceList masked = mask(next, names(requested));

@@ -40,8 +40,8 @@ struct AdmissionWrite {
   nlohmann::json object;
   std::int64_t expected_revision = 0;
   // Called once the transaction committed, before the holds go, with the revision `object`
-  // was stored at and the object itself (a plugin's cache keeps it instead of decoding the
-  // stored text again). May be empty.
+  // was stored at and the object itself as stored (without resourceVersion; a plugin's cache
+  // keeps it instead of decoding the stored text again). May be empty.
   std::function<void(std::int64_t revision, nlohmann::json object)> committed;
 };
 

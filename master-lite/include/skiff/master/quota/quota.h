@@ -80,5 +80,8 @@ struct Charge {
   std::string error;  // non-empty when refused
 };
 Charge charge(const std::string& quota_name, const json& quota, const ResourceList& delta);
+// The same with the quota's status.hard and status.used already parsed (parseList).
+Charge charge(const std::string& quota_name, const ResourceList& hard, const ResourceList& used,
+              const ResourceList& delta);
 
 }  // namespace skiff::master::quota
