@@ -6,6 +6,11 @@
 // writes is one transaction with one revision and one log row per write), so the revision counter,
 // the current values and the history can never disagree, also after kill -9 (WAL mode: a
 // committed transaction is in the WAL file before sqlite3_step returns).
+//
+// A log row's previous value (a replayed event's prev_value) is not a second copy: `prev_rev`
+// names the log row that wrote it, so an update of a 1 KB object (a quota's charge) logs 1 KB,
+// not 2. Compaction copies such a value into `prev_value` before it deletes the row holding it;
+// a write whose previous value's row is already compacted stores the value in `prev_value`.
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -75,11 +80,15 @@ class SqliteStore : public Store {
         " create_rev INTEGER NOT NULL, mod_rev INTEGER NOT NULL) WITHOUT ROWID",
         "CREATE TABLE IF NOT EXISTS log(rev INTEGER PRIMARY KEY, key TEXT NOT NULL,"
         " deleted INTEGER NOT NULL, value BLOB NOT NULL, create_rev INTEGER NOT NULL,"
-        " prev_value BLOB)",
+        " prev_value BLOB, prev_rev INTEGER)",
         "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
         "INSERT OR IGNORE INTO meta(name, value) VALUES('rev', 0), ('compacted', 0)",
     };
     for (const char* sql : pragmas) SKIFF_TRY(exec(sql));
+    // A store written before prev_rev existed: its rows all carry prev_value itself.
+    if (!prepare("SELECT prev_rev FROM log LIMIT 0")) {
+      SKIFF_TRY(exec("ALTER TABLE log ADD COLUMN prev_rev INTEGER"));
+    }
     SKIFF_ASSIGN_OR_RETURN(rev_, readMeta("rev"));
     SKIFF_ASSIGN_OR_RETURN(compacted_, readMeta("compacted"));
     return checkpointer_.start(db_.get(), path);
@@ -186,10 +195,11 @@ class SqliteStore : public Store {
       // registration.
       std::string upper = prefixEnd(prefix);
       std::string sql =
-          "SELECT rev, key, deleted, value, create_rev, prev_value FROM log WHERE rev > ?1 AND "
-          "key >= ?2";
-      if (!upper.empty()) sql += " AND key < ?3";
-      sql += " ORDER BY rev";
+          "SELECT l.rev, l.key, l.deleted, l.value, l.create_rev, COALESCE(l.prev_value, p.value) "
+          "FROM log AS l LEFT JOIN log AS p ON p.rev = l.prev_rev WHERE l.rev > ?1 AND "
+          "l.key >= ?2";
+      if (!upper.empty()) sql += " AND l.key < ?3";
+      sql += " ORDER BY l.rev";
       SKIFF_ASSIGN_OR_RETURN(Stmt s, prepare(sql));
       sqlite3_bind_int64(s.get(), 1, from);
       bindText(s.get(), 2, prefix);
@@ -367,14 +377,21 @@ class SqliteStore : public Store {
     SKIFF_ASSIGN_OR_RETURN(
         sqlite3_stmt * l,
         cached(log_stmt_,
-               "INSERT INTO log(rev, key, deleted, value, create_rev, prev_value) "
-               "VALUES(?1,?2,?3,?4,?5,?6)"));
+               "INSERT INTO log(rev, key, deleted, value, create_rev, prev_value, prev_rev) "
+               "VALUES(?1,?2,?3,?4,?5,?6,?7)"));
     sqlite3_bind_int64(l, 1, kv.mod_revision);
     bindText(l, 2, w.key);
     sqlite3_bind_int(l, 3, w.deleted ? 1 : 0);
     bindText(l, 4, w.value);
     sqlite3_bind_int64(l, 5, kv.create_revision);
-    if (w.prev) bindText(l, 6, w.prev->value);
+    if (w.prev) {
+      // The log row of the revision that wrote the previous value holds it while not compacted.
+      if (w.prev->mod_revision > compacted_) {
+        sqlite3_bind_int64(l, 7, w.prev->mod_revision);
+      } else {
+        bindText(l, 6, w.prev->value);
+      }
+    }
     return step(l, "append log");
   }
 
@@ -383,6 +400,12 @@ class SqliteStore : public Store {
     if (revision <= compacted_) return ok();
     SKIFF_TRY(exec("BEGIN IMMEDIATE"));
     auto body = [&]() -> Result<void> {
+      // Previous values that live in rows about to go are copied into the rows that need them.
+      SKIFF_ASSIGN_OR_RETURN(
+          Stmt c, prepare("UPDATE log SET prev_value = (SELECT p.value FROM log AS p WHERE p.rev ="
+                          " log.prev_rev), prev_rev = NULL WHERE rev > ?1 AND prev_rev <= ?1"));
+      sqlite3_bind_int64(c.get(), 1, revision);
+      SKIFF_TRY(step(c.get(), "keep previous values"));
       SKIFF_ASSIGN_OR_RETURN(Stmt d, prepare("DELETE FROM log WHERE rev <= ?1"));
       sqlite3_bind_int64(d.get(), 1, revision);
       SKIFF_TRY(step(d.get(), "compact log"));
