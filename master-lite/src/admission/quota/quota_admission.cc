@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string_view>
 
 #include "skiff/master/admission/quota.h"
 #include "skiff/master/quota/limit_range.h"
@@ -75,6 +76,8 @@ const json& field(const json& obj, std::initializer_list<const char*> path) {
   return *cur;
 }
 
+constexpr std::string_view kUsedKey = "\"used\":";
+
 // A stored ResourceQuota as the registry would read it (metadata.resourceVersion set), with
 // what every check reads parsed once: a quota is decoded and parsed once per revision, not
 // once per request.
@@ -84,10 +87,44 @@ struct CachedQuota {
   std::int64_t revision = 0;
   quota::ResourceList hard, used;      // status.hard, status.used
   std::vector<std::string> resources;  // the names in status.hard
+  // The stored text, with where status.used's value is in it: a charge changes nothing else,
+  // so its text is this one with the new value spliced in, not the whole quota serialised
+  // again. Empty when status.used's JSON is not found exactly once in the text.
+  std::string stored;
+  std::size_t used_at = 0, used_len = 0;
+
+  // Finds status.used's value in `text`, the stored text of `object`.
+  void locateUsed(std::string text) {
+    const json& u = field(object, {"status", "used"});
+    if (!u.is_object()) return;
+    std::string needle = std::string(kUsedKey) + u.dump();
+    auto at = text.find(needle);
+    if (at == std::string::npos || text.find(needle, at + 1) != std::string::npos) return;
+    used_at = at + kUsedKey.size();
+    used_len = needle.size() - kUsedKey.size();
+    stored = std::move(text);
+  }
+
+  // The stored text with status.used = `next_used`, into `into` (with where the value is in
+  // it); nothing when this quota's text is not known.
+  void withUsed(const json& next_used, CachedQuota& into) const {
+    if (stored.empty()) return;
+    std::string value = next_used.dump();
+    into.stored.reserve(stored.size() - used_len + value.size());
+    into.stored.assign(stored, 0, used_at);
+    into.stored += value;
+    into.stored.append(stored, used_at + used_len);
+    into.used_at = used_at;
+    into.used_len = value.size();
+  }
 };
 using Quotas = std::vector<std::shared_ptr<const CachedQuota>>;
 
-std::shared_ptr<const CachedQuota> parsedQuota(json q, std::int64_t mod_revision) {
+// Null when the value is not an object.
+std::shared_ptr<const CachedQuota> decodeQuota(const std::string& value,
+                                               std::int64_t mod_revision) {
+  json q = json::parse(value, nullptr, false);
+  if (!q.is_object()) return nullptr;
   auto c = std::make_shared<CachedQuota>();
   q["metadata"]["resourceVersion"] = std::to_string(mod_revision);
   c->name = q["metadata"].value("name", "");
@@ -96,16 +133,17 @@ std::shared_ptr<const CachedQuota> parsedQuota(json q, std::int64_t mod_revision
   c->used = quota::parseList(field(q, {"status", "used"}));
   c->resources = quota::names(c->hard);
   c->object = std::move(q);
+  c->locateUsed(value);
   return c;
 }
 
-// Null when the value is not an object.
-std::shared_ptr<const CachedQuota> decodeQuota(const std::string& value,
-                                               std::int64_t mod_revision) {
-  json q = json::parse(value, nullptr, false);
-  if (!q.is_object()) return nullptr;
-  return parsedQuota(std::move(q), mod_revision);
-}
+// A charge: the quota it was checked against, and the quota with the new status.used (object,
+// used, and its stored text when it could be spliced; revision and resourceVersion are set once
+// it is committed).
+struct Charged {
+  const CachedQuota* from;
+  std::shared_ptr<CachedQuota> next;
+};
 
 // Every namespace's ResourceQuotas in memory (quota.h): the stored values by namespace and
 // name, listed on first use and then kept current by a store watch whose handler runs inside
@@ -116,19 +154,14 @@ class QuotaCache {
   // `prefix`: every ResourceQuota's key prefix ("<root>/resourcequotas/").
   explicit QuotaCache(std::string prefix) : prefix_(std::move(prefix)) {}
 
-  // The object this server just stored at `revision` (a charge): kept as the entry's decoded
-  // value unless the entry has moved on since.
-  void keep(const std::string& ns, const std::string& name, std::int64_t revision, json object) {
-    {
-      std::lock_guard l(mu_);
-      Entry* e = find(ns, name);
-      if (!e || e->mod_revision != revision || e->decoded) return;
-    }
-    // Parsed outside the lock; kept only if the entry is still at `revision` and undecoded.
-    auto parsed = parsedQuota(std::move(object), revision);
+  // The quota this server just stored (a charge, committed at next->revision): kept as the
+  // entry's decoded value unless the entry has moved on since.
+  void keep(const std::string& ns, const std::shared_ptr<CachedQuota>& next) {
     std::lock_guard l(mu_);
-    Entry* e = find(ns, name);
-    if (e && e->mod_revision == revision && !e->decoded) e->decoded = std::move(parsed);
+    Entry* e = find(ns, next->name);
+    if (!e || e->mod_revision != next->revision || e->decoded) return;
+    if (next->stored.empty()) next->locateUsed(e->value);
+    e->decoded = next;
   }
 
   Result<Quotas> get(store::Store& store, const std::string& ns) {
@@ -240,7 +273,7 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
         return Error(ErrorCode::Unavailable, "resource quota evaluation timed out");
       SKIFF_ASSIGN_OR_RETURN(Quotas all, live ? liveQuotas(a.ns) : quotasOf(a.ns));
       if (all.empty()) return {};
-      std::vector<std::pair<const CachedQuota*, json>> charged;
+      std::vector<Charged> charged;
       if (auto checked = check(a, all, charged); !checked) {
         if (live) return checked;
         // Memory may trail another server's write: a refusal is confirmed against the store.
@@ -249,20 +282,25 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
       }
       if (a.dry_run || charged.empty()) return {};
       if (a.writes) {
-        for (auto& [q, next] : charged) {
-          a.writes->writes.push_back(api::AdmissionWrite{
-              quotas_, a.ns, std::move(next), q->revision,
-              [this, ns = a.ns, name = q->name](std::int64_t revision, json written) {
-                cache_.keep(ns, name, revision, std::move(written));
-              }});
+        for (auto& c : charged) {
+          // Committed: the charged quota, parsed already, becomes the cache's.
+          auto committed = [this, ns = a.ns, next = c.next](std::int64_t revision, json written) {
+            written["metadata"]["resourceVersion"] = std::to_string(revision);
+            next->object = std::move(written);
+            next->revision = revision;
+            cache_.keep(ns, next);
+          };
+          a.writes->writes.push_back(api::AdmissionWrite{quotas_, a.ns, std::move(c.next->object),
+                                                         c.from->revision, std::move(committed),
+                                                         c.next->stored});
         }
         a.writes->holds.push_back(std::make_shared<std::unique_lock<std::mutex>>(std::move(lock)));
         return {};
       }
       bool conflict = false;
-      for (auto& [q, next] : charged) {
+      for (auto& c : charged) {
         api::WriteOptions wo;
-        auto w = registry_.update(*quotas_, a.ns, q->name, next, wo, "status");
+        auto w = registry_.update(*quotas_, a.ns, c.from->name, c.next->object, wo, "status");
         if (!w && (w.error().is(ErrorCode::Conflict) || w.error().is(ErrorCode::NotFound))) {
           conflict = true;
           break;
@@ -306,9 +344,9 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
   // Upstream's CheckRequest: constraints and usage stats of every matching quota; then, when
   // one matches, the request's usage (never negative; an update charges what it adds: a
   // Service turned NodePort, a claim grown) and its charge to each; `charged` gets the quotas
-  // with their new status.used (each with the quota it charges; `all` outlives them).
+  // with their new status.used (`all` outlives them).
   Result<void> check(const api::AdmissionAttributes& a, const Quotas& all,
-                     std::vector<std::pair<const CachedQuota*, json>>& charged) {
+                     std::vector<Charged>& charged) {
     const std::string& group = a.resource->group;
     const std::string& resource = a.resource->resource;
     std::vector<const CachedQuota*> interesting;
@@ -349,9 +387,15 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
       if (!ch.error.empty()) return forbidden(a, ch.error);
       json next_used = quota::toJson(ch.used);
       if (next_used == field(q->object, {"status", "used"})) continue;
-      json next = q->object;
-      next["status"]["used"] = std::move(next_used);
-      charged.emplace_back(q, std::move(next));
+      auto next = std::make_shared<CachedQuota>();
+      next->name = q->name;
+      next->hard = q->hard;
+      next->used = std::move(ch.used);
+      next->resources = q->resources;
+      q->withUsed(next_used, *next);
+      next->object = q->object;
+      next->object["status"]["used"] = std::move(next_used);
+      charged.push_back(Charged{q, std::move(next)});
     }
     return {};
   }
