@@ -106,26 +106,34 @@ class SqliteStore : public Store {
     bool after = !start_after.empty() && start_after >= prefix;
     std::string lower = after ? start_after : prefix;
     std::string upper = prefixEnd(prefix);
-    std::string sql = std::string("SELECT key, value, create_rev, mod_rev FROM kv WHERE key ") +
-                      (after ? ">" : ">=") + " ?1";
-    if (!upper.empty()) sql += " AND key < ?2";
-    sql += " ORDER BY key";
-    if (limit > 0) sql += " LIMIT " + std::to_string(limit + 1);
-    SKIFF_ASSIGN_OR_RETURN(Stmt s, prepare(sql));
-    bindText(s.get(), 1, lower);
-    if (!upper.empty()) bindText(s.get(), 2, upper);
+    // Four shapes (after start_after or from the prefix; bounded above or not), each prepared
+    // once; the limit is bound (-1: none).
+    static const char* const kListSql[2][2] = {
+        {"SELECT key, value, create_rev, mod_rev FROM kv WHERE key >= ?1 ORDER BY key LIMIT ?3",
+         "SELECT key, value, create_rev, mod_rev FROM kv WHERE key >= ?1 AND key < ?2 ORDER BY "
+         "key LIMIT ?3"},
+        {"SELECT key, value, create_rev, mod_rev FROM kv WHERE key > ?1 ORDER BY key LIMIT ?3",
+         "SELECT key, value, create_rev, mod_rev FROM kv WHERE key > ?1 AND key < ?2 ORDER BY "
+         "key LIMIT ?3"}};
+    bool bounded = !upper.empty();
+    SKIFF_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                           cached(list_stmts_[after][bounded], kListSql[after][bounded]));
+    bindText(s, 1, lower);
+    if (bounded) bindText(s, 2, upper);
+    sqlite3_bind_int64(s, 3, limit > 0 ? limit + 1 : -1);
     ListResult out;
     out.revision = rev_;
     int rc;
-    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-      KeyValue kv{columnText(s.get(), 0), columnText(s.get(), 1), sqlite3_column_int64(s.get(), 2),
-                  sqlite3_column_int64(s.get(), 3)};
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      KeyValue kv{columnText(s, 0), columnText(s, 1), sqlite3_column_int64(s, 2),
+                  sqlite3_column_int64(s, 3)};
       if (limit > 0 && static_cast<std::int64_t>(out.items.size()) == limit) {
         out.more = true;
         break;
       }
       out.items.push_back(std::move(kv));
     }
+    sqlite3_reset(s);  // ends the statement's read now, not at its next use
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return dbError("list keys");
     return out;
   }
@@ -255,18 +263,19 @@ class SqliteStore : public Store {
     return Error(ErrorCode::Internal, what + ": " + sqlite3_errmsg(db_.get()));
   }
 
-  Result<Stmt> prepare(const std::string& sql) {
+  // `flags`: sqlite3_prepare_v3's (SQLITE_PREPARE_PERSISTENT for statements kept for reuse).
+  Result<Stmt> prepare(const std::string& sql, unsigned flags = 0) {
     sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &s, nullptr) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(db_.get(), sql.c_str(), -1, flags, &s, nullptr) != SQLITE_OK) {
       return dbError("prepare '" + sql + "'");
     }
     return Stmt(s);
   }
 
-  // Cached statements for the hot paths.
+  // Cached statements for the hot paths, prepared once and reset for each use.
   Result<sqlite3_stmt*> cached(Stmt& slot, const char* sql) {
     if (!slot) {
-      SKIFF_ASSIGN_OR_RETURN(slot, prepare(sql));
+      SKIFF_ASSIGN_OR_RETURN(slot, prepare(sql, SQLITE_PREPARE_PERSISTENT));
     }
     sqlite3_reset(slot.get());
     sqlite3_clear_bindings(slot.get());
@@ -430,6 +439,7 @@ class SqliteStore : public Store {
   std::int64_t rev_ = 0;
   std::int64_t compacted_ = 0;
   Stmt get_stmt_, put_stmt_, del_stmt_, log_stmt_, rev_stmt_;
+  Stmt list_stmts_[2][2];  // [after start_after][bounded above]
   std::uint64_t next_watch_id_ = 1;
   std::vector<std::pair<std::uint64_t, Watcher>> watchers_;
 };
