@@ -376,7 +376,9 @@ class SqliteStore : public Store {
       SKIFF_ASSIGN_OR_RETURN(
           sqlite3_stmt * p,
           cached(put_stmt_,
-                 "INSERT OR REPLACE INTO kv(key, value, create_rev, mod_rev) VALUES(?1,?2,?3,?4)"));
+                 "INSERT INTO kv(key, value, create_rev, mod_rev) VALUES(?1,?2,?3,?4) ON "
+                 "CONFLICT(key) DO UPDATE SET value = excluded.value, create_rev = "
+                 "excluded.create_rev, mod_rev = excluded.mod_rev"));
       bindText(p, 1, w.key);
       bindText(p, 2, w.value);
       sqlite3_bind_int64(p, 3, kv.create_revision);
