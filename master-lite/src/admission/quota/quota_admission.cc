@@ -370,7 +370,8 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
       interesting.push_back(&q);
     }
     if (interesting.empty()) return {};
-    auto negative = quota::negative(quota::usageOf(group, resource, *a.object));
+    quota::ResourceList usage = quota::usageOf(group, resource, *a.object);
+    auto negative = quota::negative(usage);
     if (!negative.empty()) {
       std::string names;
       for (const auto& n : negative) names += (names.empty() ? "" : ",") + n;
@@ -380,7 +381,8 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
       return forbidden(a,
                        "unable to get previous usage since prior version of object was not found");
     }
-    quota::ResourceList delta = quota::requestDelta(group, resource, *a.object, a.old_object);
+    quota::ResourceList delta =
+        quota::requestDelta(group, resource, std::move(usage), a.old_object);
     if (quota::isZero(delta)) return {};
     for (const CachedQuota* q : interesting) {
       quota::Charge ch = quota::charge(q->name, q->hard, q->used, delta);

@@ -54,6 +54,9 @@ bool handlesUpdate(const std::string& group, const std::string& resource);
 // zeros removed. Empty when there is nothing to charge.
 ResourceList requestDelta(const std::string& group, const std::string& resource, const json& obj,
                           const json* old);
+// The same with `usage` = usageOf(group, resource, obj), computed already.
+ResourceList requestDelta(const std::string& group, const std::string& resource, ResourceList usage,
+                          const json* old);
 // The resources of `list` below zero (quota.IsNegative), sorted.
 std::vector<std::string> negative(const ResourceList& list);
 
