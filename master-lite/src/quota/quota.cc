@@ -304,14 +304,16 @@ std::string podConstraints(const json& pod, const std::vector<std::string>& requ
   auto check = [&](const json& c) {
     const json& r = field(c, {"resources", "requests"});
     const json& l = field(c, {"resources", "limits"});
-    MilliResourceList rq, lm;
-    for (const char* k : {"cpu", "memory"}) {
-      if (r.is_object() && r.contains(k)) rq[k] = 1;
-      if (l.is_object() && l.contains(k)) lm[k] = 1;
-    }
-    ResourceList have = computeUsage(rq, lm);
+    // What the container's usage would list (computeUsage): requests.cpu and cpu from a cpu
+    // request, limits.cpu from a cpu limit; memory alike.
+    auto has = [&](const std::string& n) {
+      bool limit = n.rfind("limits.", 0) == 0;
+      const json& list = limit ? l : r;
+      std::string k = n.substr(n.find('.') == std::string::npos ? 0 : n.find('.') + 1);
+      return list.is_object() && list.contains(k);
+    };
     for (const auto& n : req) {
-      if (!have.count(n)) missing[n].insert(c.value("name", ""));
+      if (!has(n)) missing[n].insert(c.value("name", ""));
     }
   };
   for (const char* list : {"containers", "initContainers"}) {
@@ -334,7 +336,11 @@ bool handlesUpdate(const std::string& group, const std::string& resource) {
 
 ResourceList requestDelta(const std::string& group, const std::string& resource, const json& obj,
                           const json* old) {
-  ResourceList delta = usageOf(group, resource, obj);
+  return requestDelta(group, resource, usageOf(group, resource, obj), old);
+}
+
+ResourceList requestDelta(const std::string& group, const std::string& resource, ResourceList delta,
+                          const json* old) {
   const json& rv = old ? field(*old, {"metadata", "resourceVersion"}) : json();
   if (old && rv.is_string() && !rv.get<std::string>().empty()) {
     // quota.SubtractWithNonNegativeResult: a shrink or a removal charges nothing.
@@ -361,8 +367,12 @@ std::vector<std::string> negative(const ResourceList& list) {
 }
 
 Charge charge(const std::string& quota_name, const json& quota, const ResourceList& delta) {
-  ResourceList hard = parseList(field(quota, {"status", "hard"}));
-  ResourceList used = parseList(field(quota, {"status", "used"}));
+  return charge(quota_name, parseList(field(quota, {"status", "hard"})),
+                parseList(field(quota, {"status", "used"})), delta);
+}
+
+Charge charge(const std::string& quota_name, const ResourceList& hard, const ResourceList& used,
+              const ResourceList& delta) {
   ResourceList requested = mask(delta, names(hard));
   ResourceList next = add(used, requested);
   ResourceList masked = mask(next, names(requested));

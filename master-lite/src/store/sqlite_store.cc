@@ -6,6 +6,11 @@
 // writes is one transaction with one revision and one log row per write), so the revision counter,
 // the current values and the history can never disagree, also after kill -9 (WAL mode: a
 // committed transaction is in the WAL file before sqlite3_step returns).
+//
+// A log row's previous value (a replayed event's prev_value) is not a second copy: `prev_rev`
+// names the log row that wrote it, so an update of a 1 KB object (a quota's charge) logs 1 KB,
+// not 2. Compaction copies such a value into `prev_value` before it deletes the row holding it;
+// a write whose previous value's row is already compacted stores the value in `prev_value`.
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -75,11 +80,15 @@ class SqliteStore : public Store {
         " create_rev INTEGER NOT NULL, mod_rev INTEGER NOT NULL) WITHOUT ROWID",
         "CREATE TABLE IF NOT EXISTS log(rev INTEGER PRIMARY KEY, key TEXT NOT NULL,"
         " deleted INTEGER NOT NULL, value BLOB NOT NULL, create_rev INTEGER NOT NULL,"
-        " prev_value BLOB)",
+        " prev_value BLOB, prev_rev INTEGER)",
         "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
         "INSERT OR IGNORE INTO meta(name, value) VALUES('rev', 0), ('compacted', 0)",
     };
     for (const char* sql : pragmas) SKIFF_TRY(exec(sql));
+    // A store written before prev_rev existed: its rows all carry prev_value itself.
+    if (!prepare("SELECT prev_rev FROM log LIMIT 0")) {
+      SKIFF_TRY(exec("ALTER TABLE log ADD COLUMN prev_rev INTEGER"));
+    }
     SKIFF_ASSIGN_OR_RETURN(rev_, readMeta("rev"));
     SKIFF_ASSIGN_OR_RETURN(compacted_, readMeta("compacted"));
     return checkpointer_.start(db_.get(), path);
@@ -97,26 +106,34 @@ class SqliteStore : public Store {
     bool after = !start_after.empty() && start_after >= prefix;
     std::string lower = after ? start_after : prefix;
     std::string upper = prefixEnd(prefix);
-    std::string sql = std::string("SELECT key, value, create_rev, mod_rev FROM kv WHERE key ") +
-                      (after ? ">" : ">=") + " ?1";
-    if (!upper.empty()) sql += " AND key < ?2";
-    sql += " ORDER BY key";
-    if (limit > 0) sql += " LIMIT " + std::to_string(limit + 1);
-    SKIFF_ASSIGN_OR_RETURN(Stmt s, prepare(sql));
-    bindText(s.get(), 1, lower);
-    if (!upper.empty()) bindText(s.get(), 2, upper);
+    // Four shapes (after start_after or from the prefix; bounded above or not), each prepared
+    // once; the limit is bound (-1: none).
+    static const char* const kListSql[2][2] = {
+        {"SELECT key, value, create_rev, mod_rev FROM kv WHERE key >= ?1 ORDER BY key LIMIT ?3",
+         "SELECT key, value, create_rev, mod_rev FROM kv WHERE key >= ?1 AND key < ?2 ORDER BY "
+         "key LIMIT ?3"},
+        {"SELECT key, value, create_rev, mod_rev FROM kv WHERE key > ?1 ORDER BY key LIMIT ?3",
+         "SELECT key, value, create_rev, mod_rev FROM kv WHERE key > ?1 AND key < ?2 ORDER BY "
+         "key LIMIT ?3"}};
+    bool bounded = !upper.empty();
+    SKIFF_ASSIGN_OR_RETURN(sqlite3_stmt * s,
+                           cached(list_stmts_[after][bounded], kListSql[after][bounded]));
+    bindText(s, 1, lower);
+    if (bounded) bindText(s, 2, upper);
+    sqlite3_bind_int64(s, 3, limit > 0 ? limit + 1 : -1);
     ListResult out;
     out.revision = rev_;
     int rc;
-    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-      KeyValue kv{columnText(s.get(), 0), columnText(s.get(), 1), sqlite3_column_int64(s.get(), 2),
-                  sqlite3_column_int64(s.get(), 3)};
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      KeyValue kv{columnText(s, 0), columnText(s, 1), sqlite3_column_int64(s, 2),
+                  sqlite3_column_int64(s, 3)};
       if (limit > 0 && static_cast<std::int64_t>(out.items.size()) == limit) {
         out.more = true;
         break;
       }
       out.items.push_back(std::move(kv));
     }
+    sqlite3_reset(s);  // ends the statement's read now, not at its next use
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return dbError("list keys");
     return out;
   }
@@ -186,10 +203,11 @@ class SqliteStore : public Store {
       // registration.
       std::string upper = prefixEnd(prefix);
       std::string sql =
-          "SELECT rev, key, deleted, value, create_rev, prev_value FROM log WHERE rev > ?1 AND "
-          "key >= ?2";
-      if (!upper.empty()) sql += " AND key < ?3";
-      sql += " ORDER BY rev";
+          "SELECT l.rev, l.key, l.deleted, l.value, l.create_rev, COALESCE(l.prev_value, p.value) "
+          "FROM log AS l LEFT JOIN log AS p ON p.rev = l.prev_rev WHERE l.rev > ?1 AND "
+          "l.key >= ?2";
+      if (!upper.empty()) sql += " AND l.key < ?3";
+      sql += " ORDER BY l.rev";
       SKIFF_ASSIGN_OR_RETURN(Stmt s, prepare(sql));
       sqlite3_bind_int64(s.get(), 1, from);
       bindText(s.get(), 2, prefix);
@@ -245,18 +263,19 @@ class SqliteStore : public Store {
     return Error(ErrorCode::Internal, what + ": " + sqlite3_errmsg(db_.get()));
   }
 
-  Result<Stmt> prepare(const std::string& sql) {
+  // `flags`: sqlite3_prepare_v3's (SQLITE_PREPARE_PERSISTENT for statements kept for reuse).
+  Result<Stmt> prepare(const std::string& sql, unsigned flags = 0) {
     sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &s, nullptr) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(db_.get(), sql.c_str(), -1, flags, &s, nullptr) != SQLITE_OK) {
       return dbError("prepare '" + sql + "'");
     }
     return Stmt(s);
   }
 
-  // Cached statements for the hot paths.
+  // Cached statements for the hot paths, prepared once and reset for each use.
   Result<sqlite3_stmt*> cached(Stmt& slot, const char* sql) {
     if (!slot) {
-      SKIFF_ASSIGN_OR_RETURN(slot, prepare(sql));
+      SKIFF_ASSIGN_OR_RETURN(slot, prepare(sql, SQLITE_PREPARE_PERSISTENT));
     }
     sqlite3_reset(slot.get());
     sqlite3_clear_bindings(slot.get());
@@ -357,7 +376,9 @@ class SqliteStore : public Store {
       SKIFF_ASSIGN_OR_RETURN(
           sqlite3_stmt * p,
           cached(put_stmt_,
-                 "INSERT OR REPLACE INTO kv(key, value, create_rev, mod_rev) VALUES(?1,?2,?3,?4)"));
+                 "INSERT INTO kv(key, value, create_rev, mod_rev) VALUES(?1,?2,?3,?4) ON "
+                 "CONFLICT(key) DO UPDATE SET value = excluded.value, create_rev = "
+                 "excluded.create_rev, mod_rev = excluded.mod_rev"));
       bindText(p, 1, w.key);
       bindText(p, 2, w.value);
       sqlite3_bind_int64(p, 3, kv.create_revision);
@@ -367,14 +388,21 @@ class SqliteStore : public Store {
     SKIFF_ASSIGN_OR_RETURN(
         sqlite3_stmt * l,
         cached(log_stmt_,
-               "INSERT INTO log(rev, key, deleted, value, create_rev, prev_value) "
-               "VALUES(?1,?2,?3,?4,?5,?6)"));
+               "INSERT INTO log(rev, key, deleted, value, create_rev, prev_value, prev_rev) "
+               "VALUES(?1,?2,?3,?4,?5,?6,?7)"));
     sqlite3_bind_int64(l, 1, kv.mod_revision);
     bindText(l, 2, w.key);
     sqlite3_bind_int(l, 3, w.deleted ? 1 : 0);
     bindText(l, 4, w.value);
     sqlite3_bind_int64(l, 5, kv.create_revision);
-    if (w.prev) bindText(l, 6, w.prev->value);
+    if (w.prev) {
+      // The log row of the revision that wrote the previous value holds it while not compacted.
+      if (w.prev->mod_revision > compacted_) {
+        sqlite3_bind_int64(l, 7, w.prev->mod_revision);
+      } else {
+        bindText(l, 6, w.prev->value);
+      }
+    }
     return step(l, "append log");
   }
 
@@ -383,6 +411,12 @@ class SqliteStore : public Store {
     if (revision <= compacted_) return ok();
     SKIFF_TRY(exec("BEGIN IMMEDIATE"));
     auto body = [&]() -> Result<void> {
+      // Previous values that live in rows about to go are copied into the rows that need them.
+      SKIFF_ASSIGN_OR_RETURN(
+          Stmt c, prepare("UPDATE log SET prev_value = (SELECT p.value FROM log AS p WHERE p.rev ="
+                          " log.prev_rev), prev_rev = NULL WHERE rev > ?1 AND prev_rev <= ?1"));
+      sqlite3_bind_int64(c.get(), 1, revision);
+      SKIFF_TRY(step(c.get(), "keep previous values"));
       SKIFF_ASSIGN_OR_RETURN(Stmt d, prepare("DELETE FROM log WHERE rev <= ?1"));
       sqlite3_bind_int64(d.get(), 1, revision);
       SKIFF_TRY(step(d.get(), "compact log"));
@@ -407,6 +441,7 @@ class SqliteStore : public Store {
   std::int64_t rev_ = 0;
   std::int64_t compacted_ = 0;
   Stmt get_stmt_, put_stmt_, del_stmt_, log_stmt_, rev_stmt_;
+  Stmt list_stmts_[2][2];  // [after start_after][bounded above]
   std::uint64_t next_watch_id_ = 1;
   std::vector<std::pair<std::uint64_t, Watcher>> watchers_;
 };

@@ -205,6 +205,30 @@ TEST_F(QuotaAdmissionTest, ChargeIsCommittedWithTheObject) {
   EXPECT_EQ(usedPods(), "1");
 }
 
+// A charge's stored text is spliced from the quota's previous text (only status.used changes):
+// it must be exactly what serialising the charged quota gives, also when the usage's length
+// changes ("9" -> "10"), and the quota read back is the charged one.
+TEST_F(QuotaAdmissionTest, ChargeIsStoredAsTheWholeQuotaWouldBe) {
+  setQuota({{"pods", "100"}, {"count/pods", "100"}, {"requests.cpu", "10"}},
+           {{"pods", "0"}, {"count/pods", "0"}, {"requests.cpu", "0"}});
+  const std::string key = reg_->storageKey(res("resourcequotas"), "ns", "q");
+  for (int i = 1; i <= 11; ++i) {
+    json p = pod("p" + std::to_string(i));
+    p["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "100m";
+    ASSERT_TRUE(reg_->create(res("pods"), "ns", p, admin()));
+    auto stored = store_->get(key);
+    ASSERT_TRUE(stored);
+    json parsed = json::parse(stored->value);
+    EXPECT_EQ(parsed.dump(), stored->value);
+    EXPECT_FALSE(parsed["metadata"].contains("resourceVersion"));
+    json used = {{"pods", std::to_string(i)},
+                 {"count/pods", std::to_string(i)},
+                 {"requests.cpu", i == 10 ? std::string("1") : std::to_string(i * 100) + "m"}};
+    EXPECT_EQ(parsed["status"]["used"], used) << "after pod " << i;
+    EXPECT_EQ(quota()["status"]["used"], used);
+  }
+}
+
 // A quota created, or lowered, just before a create is honoured by that create.
 TEST_F(QuotaAdmissionTest, QuotaWrittenJustBeforeIsHonoured) {
   ASSERT_TRUE(createPod("free"));  // memory is filled, with no quota in ns

@@ -70,6 +70,11 @@ TEST(QuotaConstraints, ComputeQuotaRequiresLimits) {
             "must specify limits.cpu for: c; limits.memory for: c");
   EXPECT_EQ(podConstraints(pod("p", {{"limits", {{"cpu", "1"}}}}), {"limits.cpu"}), "");
   EXPECT_EQ(podConstraints(pod("p"), {"pods"}), "");
+  // A request satisfies requests.<name> and the bare <name>; a limit only limits.<name>.
+  json requests_memory = pod("p", {{"requests", {{"memory", "1Gi"}}}, {"limits", {{"cpu", "1"}}}});
+  EXPECT_EQ(podConstraints(requests_memory, {"memory", "requests.memory", "limits.cpu"}), "");
+  EXPECT_EQ(podConstraints(requests_memory, {"cpu", "requests.cpu", "limits.memory"}),
+            "must specify cpu for: c; limits.memory for: c; requests.cpu for: c");
 }
 
 TEST(QuotaScopes, BestEffortAndTerminating) {

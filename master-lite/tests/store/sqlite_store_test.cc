@@ -1,3 +1,5 @@
+#include <sqlite3.h>
+
 #include <chrono>
 #include <thread>
 
@@ -55,6 +57,95 @@ TEST(SqliteStoreTest, CheckpointsTheWalInTheBackground) {
   ASSERT_TRUE(l);
   EXPECT_EQ(l->items.size(), 600u);
   EXPECT_EQ(l->items.front().value, value);
+  std::filesystem::remove_all(tmpl);
+}
+
+// An update's log row names the row holding its previous value (sqlite_store.cc); compaction
+// copies that value in before it deletes the row. Replays after a compaction, also after a
+// reopen, still carry every previous value.
+TEST(SqliteStoreTest, ReplayAfterCompactionKeepsPreviousValues) {
+  char tmpl[] = "/tmp/skiff-store-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string db = std::string(tmpl) + "/db";
+  Options o;
+  o.fsync_every_write = false;
+  auto replay = [](Store& s, std::int64_t from) {
+    std::vector<Event> out;
+    auto w = s.watch("/k/", from, [&](const EventPtr& e) { out.push_back(*e); });
+    EXPECT_TRUE(w) << w.error().message();
+    return out;
+  };
+  std::int64_t first = 0;
+  {
+    auto s = openSqliteStore(db, o);
+    ASSERT_TRUE(s);
+    auto a = (*s)->create("/k/a", "a1");
+    ASSERT_TRUE(a);
+    first = a->mod_revision;
+    ASSERT_TRUE((*s)->update("/k/a", "a2", 0));  // its previous value: row `first`
+    ASSERT_TRUE((*s)->create("/k/b", "b1"));
+    ASSERT_TRUE((*s)->update("/k/a", "a3", 0));  // row first + 1
+    ASSERT_TRUE((*s)->compact(first + 1));       // rows first and first + 1 go; "a2" is kept
+    ASSERT_TRUE((*s)->update("/k/a", "a4", 0));  // row first + 3
+    ASSERT_TRUE((*s)->remove("/k/b", 0));        // row first + 2
+    auto ev = replay(**s, first + 1);
+    ASSERT_EQ(ev.size(), 4u);
+    EXPECT_EQ(ev[0].kv.value, "b1");
+    EXPECT_FALSE(ev[0].prev_value.has_value());
+    EXPECT_EQ(ev[1].kv.value, "a3");
+    EXPECT_EQ(ev[1].prev_value.value_or("-"), "a2");
+    EXPECT_EQ(ev[2].kv.value, "a4");
+    EXPECT_EQ(ev[2].prev_value.value_or("-"), "a3");
+    EXPECT_EQ(ev[3].type, EventType::Delete);
+    EXPECT_EQ(ev[3].prev_value.value_or("-"), "b1");
+  }
+  auto s = openSqliteStore(db, o);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE((*s)->compact(first + 3));
+  auto ev = replay(**s, first + 3);
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].prev_value.value_or("-"), "a3");
+  EXPECT_EQ(ev[1].prev_value.value_or("-"), "b1");
+  std::filesystem::remove_all(tmpl);
+}
+
+// A store whose log was written before `prev_rev` existed opens, replays its old rows' previous
+// values and goes on writing.
+TEST(SqliteStoreTest, OpensAStoreWithTheOlderLogSchema) {
+  char tmpl[] = "/tmp/skiff-store-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string db = std::string(tmpl) + "/db";
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+    const char* sql =
+        "PRAGMA journal_mode=WAL;"
+        "CREATE TABLE kv(key TEXT PRIMARY KEY, value BLOB NOT NULL, create_rev INTEGER NOT NULL,"
+        " mod_rev INTEGER NOT NULL) WITHOUT ROWID;"
+        "CREATE TABLE log(rev INTEGER PRIMARY KEY, key TEXT NOT NULL, deleted INTEGER NOT NULL,"
+        " value BLOB NOT NULL, create_rev INTEGER NOT NULL, prev_value BLOB);"
+        "CREATE TABLE meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+        "INSERT INTO meta VALUES('rev', 2), ('compacted', 0);"
+        // Keys and values are blobs, as the store binds them.
+        "INSERT INTO kv VALUES(CAST('/k/a' AS BLOB), CAST('a2' AS BLOB), 1, 2);"
+        "INSERT INTO log VALUES(1, CAST('/k/a' AS BLOB), 0, CAST('a1' AS BLOB), 1, NULL),"
+        " (2, CAST('/k/a' AS BLOB), 0, CAST('a2' AS BLOB), 1, CAST('a1' AS BLOB));";
+    ASSERT_EQ(sqlite3_exec(raw, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(raw);
+    sqlite3_close(raw);
+  }
+  Options o;
+  o.fsync_every_write = false;
+  auto s = openSqliteStore(db, o);
+  ASSERT_TRUE(s) << s.error().message();
+  ASSERT_TRUE((*s)->update("/k/a", "a3", 2));
+  std::vector<Event> ev;
+  auto w = (*s)->watch("/k/", 0, [&](const EventPtr& e) { ev.push_back(*e); });
+  ASSERT_TRUE(w) << w.error().message();
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_FALSE(ev[0].prev_value.has_value());
+  EXPECT_EQ(ev[1].prev_value.value_or("-"), "a1");
+  EXPECT_EQ(ev[2].kv.value, "a3");
+  EXPECT_EQ(ev[2].prev_value.value_or("-"), "a2");
   std::filesystem::remove_all(tmpl);
 }
 

@@ -1,9 +1,10 @@
 // The ResourceQuota and LimitRanger admission plugins (admission/quota.h).
 #include <chrono>
-#include <cstdlib>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string_view>
 
 #include "skiff/master/admission/quota.h"
 #include "skiff/master/quota/limit_range.h"
@@ -63,21 +64,86 @@ class LimitRanger : public api::AdmissionPlugin {
   api::Registry& registry_;
 };
 
-using Quotas = std::vector<std::shared_ptr<const json>>;
+const json& field(const json& obj, std::initializer_list<const char*> path) {
+  static const json null;
+  const json* cur = &obj;
+  for (const char* k : path) {
+    if (!cur->is_object()) return null;
+    auto it = cur->find(k);
+    if (it == cur->end()) return null;
+    cur = &*it;
+  }
+  return *cur;
+}
 
-// A stored ResourceQuota as the registry would read it (metadata.resourceVersion set); null
-// when the value is not an object.
-std::shared_ptr<const json> decodeQuota(const std::string& value, std::int64_t mod_revision) {
+constexpr std::string_view kUsedKey = "\"used\":";
+
+// A stored ResourceQuota as the registry would read it (metadata.resourceVersion set), with
+// what every check reads parsed once: a quota is decoded and parsed once per revision, not
+// once per request.
+struct CachedQuota {
+  json object;
+  std::string name;
+  std::int64_t revision = 0;
+  quota::ResourceList hard, used;      // status.hard, status.used
+  std::vector<std::string> resources;  // the names in status.hard
+  // The stored text, with where status.used's value is in it: a charge changes nothing else,
+  // so its text is this one with the new value spliced in, not the whole quota serialised
+  // again. Empty when status.used's JSON is not found exactly once in the text.
+  std::string stored;
+  std::size_t used_at = 0, used_len = 0;
+
+  // Finds status.used's value in `text`, the stored text of `object`.
+  void locateUsed(std::string text) {
+    const json& u = field(object, {"status", "used"});
+    if (!u.is_object()) return;
+    std::string needle = std::string(kUsedKey) + u.dump();
+    auto at = text.find(needle);
+    if (at == std::string::npos || text.find(needle, at + 1) != std::string::npos) return;
+    used_at = at + kUsedKey.size();
+    used_len = needle.size() - kUsedKey.size();
+    stored = std::move(text);
+  }
+
+  // The stored text with status.used = `next_used`, into `into` (with where the value is in
+  // it); nothing when this quota's text is not known.
+  void withUsed(const json& next_used, CachedQuota& into) const {
+    if (stored.empty()) return;
+    std::string value = next_used.dump();
+    into.stored.reserve(stored.size() - used_len + value.size());
+    into.stored.assign(stored, 0, used_at);
+    into.stored += value;
+    into.stored.append(stored, used_at + used_len);
+    into.used_at = used_at;
+    into.used_len = value.size();
+  }
+};
+using Quotas = std::vector<std::shared_ptr<const CachedQuota>>;
+
+// Null when the value is not an object.
+std::shared_ptr<const CachedQuota> decodeQuota(const std::string& value,
+                                               std::int64_t mod_revision) {
   json q = json::parse(value, nullptr, false);
   if (!q.is_object()) return nullptr;
+  auto c = std::make_shared<CachedQuota>();
   q["metadata"]["resourceVersion"] = std::to_string(mod_revision);
-  return std::make_shared<const json>(std::move(q));
+  c->name = q["metadata"].value("name", "");
+  c->revision = mod_revision;
+  c->hard = quota::parseList(field(q, {"status", "hard"}));
+  c->used = quota::parseList(field(q, {"status", "used"}));
+  c->resources = quota::names(c->hard);
+  c->object = std::move(q);
+  c->locateUsed(value);
+  return c;
 }
 
-std::int64_t revisionOf(const json& q) {
-  const json& rv = q["metadata"]["resourceVersion"];
-  return rv.is_string() ? std::strtoll(rv.get<std::string>().c_str(), nullptr, 10) : 0;
-}
+// A charge: the quota it was checked against, and the quota with the new status.used (object,
+// used, and its stored text when it could be spliced; revision and resourceVersion are set once
+// it is committed).
+struct Charged {
+  const CachedQuota* from;
+  std::shared_ptr<CachedQuota> next;
+};
 
 // Every namespace's ResourceQuotas in memory (quota.h): the stored values by namespace and
 // name, listed on first use and then kept current by a store watch whose handler runs inside
@@ -88,16 +154,14 @@ class QuotaCache {
   // `prefix`: every ResourceQuota's key prefix ("<root>/resourcequotas/").
   explicit QuotaCache(std::string prefix) : prefix_(std::move(prefix)) {}
 
-  // The object this server just stored at `revision` (a charge): kept as the entry's decoded
-  // value unless the entry has moved on since.
-  void keep(const std::string& ns, const std::string& name, std::int64_t revision, json object) {
+  // The quota this server just stored (a charge, committed at next->revision): kept as the
+  // entry's decoded value unless the entry has moved on since.
+  void keep(const std::string& ns, const std::shared_ptr<CachedQuota>& next) {
     std::lock_guard l(mu_);
-    auto it = by_ns_.find(ns);
-    if (it == by_ns_.end()) return;
-    auto e = it->second.find(name);
-    if (e == it->second.end() || e->second.mod_revision != revision || e->second.decoded) return;
-    object["metadata"]["resourceVersion"] = std::to_string(revision);
-    e->second.decoded = std::make_shared<const json>(std::move(object));
+    Entry* e = find(ns, next->name);
+    if (!e || e->mod_revision != next->revision || e->decoded) return;
+    if (next->stored.empty()) next->locateUsed(e->value);
+    e->decoded = next;
   }
 
   Result<Quotas> get(store::Store& store, const std::string& ns) {
@@ -117,8 +181,15 @@ class QuotaCache {
   struct Entry {
     std::string value;
     std::int64_t mod_revision = 0;
-    std::shared_ptr<const json> decoded;  // null until a lookup needs it
+    std::shared_ptr<const CachedQuota> decoded;  // null until a lookup needs it
   };
+
+  Entry* find(const std::string& ns, const std::string& name) {
+    auto it = by_ns_.find(ns);
+    if (it == by_ns_.end()) return nullptr;
+    auto e = it->second.find(name);
+    return e == it->second.end() ? nullptr : &e->second;
+  }
 
   Result<void> start(store::Store& store) {
     std::lock_guard s(start_mu_);
@@ -202,7 +273,7 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
         return Error(ErrorCode::Unavailable, "resource quota evaluation timed out");
       SKIFF_ASSIGN_OR_RETURN(Quotas all, live ? liveQuotas(a.ns) : quotasOf(a.ns));
       if (all.empty()) return {};
-      std::vector<json> charged;
+      std::vector<Charged> charged;
       if (auto checked = check(a, all, charged); !checked) {
         if (live) return checked;
         // Memory may trail another server's write: a refusal is confirmed against the store.
@@ -211,22 +282,25 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
       }
       if (a.dry_run || charged.empty()) return {};
       if (a.writes) {
-        for (auto& q : charged) {
-          std::int64_t rev = revisionOf(q);
-          std::string name = q["metadata"].value("name", "");
-          a.writes->writes.push_back(
-              api::AdmissionWrite{quotas_, a.ns, std::move(q), rev,
-                                  [this, ns = a.ns, name](std::int64_t revision, json written) {
-                                    cache_.keep(ns, name, revision, std::move(written));
-                                  }});
+        for (auto& c : charged) {
+          // Committed: the charged quota, parsed already, becomes the cache's.
+          auto committed = [this, ns = a.ns, next = c.next](std::int64_t revision, json written) {
+            written["metadata"]["resourceVersion"] = std::to_string(revision);
+            next->object = std::move(written);
+            next->revision = revision;
+            cache_.keep(ns, next);
+          };
+          a.writes->writes.push_back(api::AdmissionWrite{quotas_, a.ns, std::move(c.next->object),
+                                                         c.from->revision, std::move(committed),
+                                                         c.next->stored});
         }
         a.writes->holds.push_back(std::make_shared<std::unique_lock<std::mutex>>(std::move(lock)));
         return {};
       }
       bool conflict = false;
-      for (auto& q : charged) {
+      for (auto& c : charged) {
         api::WriteOptions wo;
-        auto w = registry_.update(*quotas_, a.ns, q["metadata"].value("name", ""), q, wo, "status");
+        auto w = registry_.update(*quotas_, a.ns, c.from->name, c.next->object, wo, "status");
         if (!w && (w.error().is(ErrorCode::Conflict) || w.error().is(ErrorCode::NotFound))) {
           conflict = true;
           break;
@@ -270,37 +344,34 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
   // Upstream's CheckRequest: constraints and usage stats of every matching quota; then, when
   // one matches, the request's usage (never negative; an update charges what it adds: a
   // Service turned NodePort, a claim grown) and its charge to each; `charged` gets the quotas
-  // with their new status.used.
+  // with their new status.used (`all` outlives them).
   Result<void> check(const api::AdmissionAttributes& a, const Quotas& all,
-                     std::vector<json>& charged) {
+                     std::vector<Charged>& charged) {
     const std::string& group = a.resource->group;
     const std::string& resource = a.resource->resource;
-    std::vector<const json*> interesting;
+    std::vector<const CachedQuota*> interesting;
     for (const auto& qp : all) {
-      const json& q = *qp;
-      auto hard =
-          quota::names(quota::parseList(q.value("status", json::object()).value("hard", json())));
-      auto restricted = quota::matchingResources(group, resource, hard);
-      if (restricted.empty() || !quota::matchesScopes(q, resource, *a.object)) continue;
-      std::string name = q["metadata"].value("name", "");
+      const CachedQuota& q = *qp;
+      auto restricted = quota::matchingResources(group, resource, q.resources);
+      if (restricted.empty() || !quota::matchesScopes(q.object, resource, *a.object)) continue;
       if (group.empty() && resource == "pods") {
         std::string c = quota::podConstraints(*a.object, restricted);
-        if (!c.empty()) return forbidden(a, "failed quota: " + name + ": " + c);
+        if (!c.empty()) return forbidden(a, "failed quota: " + q.name + ": " + c);
       }
-      auto used = quota::parseList(q.value("status", json::object()).value("used", json()));
       std::string missing;
       for (const auto& n : restricted) {
-        if (!used.count(n)) missing += (missing.empty() ? "" : ",") + n;
+        if (!q.used.count(n)) missing += (missing.empty() ? "" : ",") + n;
       }
       if (!missing.empty()) {
         std::string all_names;
         for (const auto& n : restricted) all_names += (all_names.empty() ? "" : ",") + n;
-        return forbidden(a, "status unknown for quota: " + name + ", resources: " + all_names);
+        return forbidden(a, "status unknown for quota: " + q.name + ", resources: " + all_names);
       }
       interesting.push_back(&q);
     }
     if (interesting.empty()) return {};
-    auto negative = quota::negative(quota::usageOf(group, resource, *a.object));
+    quota::ResourceList usage = quota::usageOf(group, resource, *a.object);
+    auto negative = quota::negative(usage);
     if (!negative.empty()) {
       std::string names;
       for (const auto& n : negative) names += (names.empty() ? "" : ",") + n;
@@ -310,17 +381,23 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
       return forbidden(a,
                        "unable to get previous usage since prior version of object was not found");
     }
-    quota::ResourceList delta = quota::requestDelta(group, resource, *a.object, a.old_object);
+    quota::ResourceList delta =
+        quota::requestDelta(group, resource, std::move(usage), a.old_object);
     if (quota::isZero(delta)) return {};
-    for (const json* q : interesting) {
-      std::string name = (*q)["metadata"].value("name", "");
-      quota::Charge ch = quota::charge(name, *q, delta);
+    for (const CachedQuota* q : interesting) {
+      quota::Charge ch = quota::charge(q->name, q->hard, q->used, delta);
       if (!ch.error.empty()) return forbidden(a, ch.error);
       json next_used = quota::toJson(ch.used);
-      if (next_used == q->value("status", json::object()).value("used", json())) continue;
-      json next = *q;
-      next["status"]["used"] = std::move(next_used);
-      charged.push_back(std::move(next));
+      if (next_used == field(q->object, {"status", "used"})) continue;
+      auto next = std::make_shared<CachedQuota>();
+      next->name = q->name;
+      next->hard = q->hard;
+      next->used = std::move(ch.used);
+      next->resources = q->resources;
+      q->withUsed(next_used, *next);
+      next->object = q->object;
+      next->object["status"]["used"] = std::move(next_used);
+      charged.push_back(Charged{q, std::move(next)});
     }
     return {};
   }

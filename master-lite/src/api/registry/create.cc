@@ -170,10 +170,16 @@ Result<WriteResult> Registry::storeCreated(const ResourceInfo& r, const std::str
       break;
     }
     std::vector<store::TxnOp> ops{{store::TxnOp::Kind::Create, k, value, 0}};
-    for (const auto& w : writes->writes) {
+    for (auto& w : writes->writes) {
+      std::string k = key(*w.resource, w.ns, str(w.object, {"metadata", "name"}));
+      if (!w.encoded.empty()) {
+        ops.push_back({store::TxnOp::Kind::Update, std::move(k), w.encoded, w.expected_revision});
+        continue;
+      }
+      // Encoded in place, not copied (a quota with its managedFields is ~1 KB of JSON).
+      w.object = relabelForStorage(*w.resource, std::move(w.object));
       ops.push_back(
-          {store::TxnOp::Kind::Update, key(*w.resource, w.ns, str(w.object, {"metadata", "name"})),
-           encodeForStore(relabelForStorage(*w.resource, w.object)), w.expected_revision});
+          {store::TxnOp::Kind::Update, std::move(k), encodeStored(w.object), w.expected_revision});
     }
     auto committed = store_.commit(ops);
     if (committed) {

@@ -18,7 +18,9 @@ bool UserInfo::inGroup(const std::string& g) const {
   return std::find(groups.begin(), groups.end(), g) != groups.end();
 }
 
-std::string encodeForStore(json obj) {
+std::string encodeForStore(json obj) { return encodeStored(obj); }
+
+std::string encodeStored(json& obj) {
   if (obj.contains("metadata") && obj["metadata"].is_object())
     obj["metadata"].erase("resourceVersion");
   return obj.dump();

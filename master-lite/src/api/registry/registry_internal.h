@@ -68,6 +68,8 @@ struct Registry::State {
 
 // Strips what is derived on read (resourceVersion) and serialises for the store.
 std::string encodeForStore(json obj);
+// The same without a copy: strips resourceVersion from `obj` itself.
+std::string encodeStored(json& obj);
 json decodeFromStore(const std::string& value, std::int64_t mod_revision);
 // The object with the apiVersion and kind of its storage version, so that lists can be spliced
 // from the stored text (Registry::listText). Registry::forStorage also converts custom objects.

@@ -41,8 +41,12 @@ struct AdmissionWrite {
   std::int64_t expected_revision = 0;
   // Called once the transaction committed, before the holds go, with the revision `object`
   // was stored at and the object itself (a plugin's cache keeps it instead of decoding the
-  // stored text again). May be empty.
+  // stored text again; its resourceVersion is not the new one). May be empty.
   std::function<void(std::int64_t revision, nlohmann::json object)> committed;
+  // When not empty: `object`'s text as the store is to hold it, which the registry writes as
+  // it is instead of serialising `object` (a quota's charge splices its new status.used into
+  // the stored text).
+  std::string encoded;
 };
 
 // Where plugins put such writes on a create (AdmissionAttributes::writes). The registry commits

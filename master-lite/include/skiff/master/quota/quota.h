@@ -54,6 +54,9 @@ bool handlesUpdate(const std::string& group, const std::string& resource);
 // zeros removed. Empty when there is nothing to charge.
 ResourceList requestDelta(const std::string& group, const std::string& resource, const json& obj,
                           const json* old);
+// The same with `usage` = usageOf(group, resource, obj), computed already.
+ResourceList requestDelta(const std::string& group, const std::string& resource, ResourceList usage,
+                          const json* old);
 // The resources of `list` below zero (quota.IsNegative), sorted.
 std::vector<std::string> negative(const ResourceList& list);
 
@@ -80,5 +83,8 @@ struct Charge {
   std::string error;  // non-empty when refused
 };
 Charge charge(const std::string& quota_name, const json& quota, const ResourceList& delta);
+// The same with the quota's status.hard and status.used already parsed (parseList).
+Charge charge(const std::string& quota_name, const ResourceList& hard, const ResourceList& used,
+              const ResourceList& delta);
 
 }  // namespace skiff::master::quota
