@@ -272,6 +272,13 @@ Result<json> decodeMessage(const std::string& qualified, std::string_view data, 
   return out;
 }
 
+// The kinds every group-version carries from meta/v1 (metav1.AddToGroupVersion): a typed
+// client sends DeleteOptions under its own group-version ("v1", "apps/v1").
+bool isMetaKind(const std::string& kind) {
+  return kind == "DeleteOptions" || kind == "CreateOptions" || kind == "UpdateOptions" ||
+         kind == "PatchOptions" || kind == "GetOptions" || kind == "ListOptions";
+}
+
 std::string packageFor(const std::string& api_version) {
   std::string group = api_version.find('/') == std::string::npos
                           ? ""
@@ -314,7 +321,9 @@ Result<json> decodeKubernetesProtobuf(std::string_view body) {
     }
   }
   if (kind.empty() || api_version.empty()) return malformed("no apiVersion/kind");
-  std::string message = packageFor(api_version) + "." + kind;
+  std::string message = (isMetaKind(kind) ? std::string("k8s.io.apimachinery.pkg.apis.meta.v1")
+                                          : packageFor(api_version)) +
+                        "." + kind;
   if (!findMessage(message)) {
     return Error(ErrorCode::Unsupported, "skiff cannot decode protobuf " + api_version + " " +
                                              kind + "; send application/json");

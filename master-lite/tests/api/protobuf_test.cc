@@ -35,6 +35,21 @@ std::string envelope(const std::string& api_version, const std::string& kind,
   return std::string("k8s\0", 4) + field(1, type_meta) + field(2, raw);
 }
 
+// A typed client deletes with DeleteOptions under its own group-version (metav1's kinds are in
+// every group-version): `kubectl delete --cascade=orphan`, the garbage collector conformance
+// tests' Orphan policy, preconditions and grace periods all travel this way.
+TEST(ProtobufTest, DeleteOptionsUnderAnyGroupVersion) {
+  std::string opts =
+      intField(1, 0) + field(2, field(1, "uid-1") + field(2, "42")) + field(4, "Orphan");
+  for (const char* gv : {"v1", "apps/v1"}) {
+    auto got = decodeKubernetesProtobuf(envelope(gv, "DeleteOptions", opts));
+    ASSERT_TRUE(got) << got.error().message();
+    EXPECT_EQ((*got)["propagationPolicy"], "Orphan") << gv;
+    EXPECT_EQ((*got)["gracePeriodSeconds"], 0) << gv;
+    EXPECT_EQ((*got)["preconditions"], json({{"uid", "uid-1"}, {"resourceVersion", "42"}}));
+  }
+}
+
 TEST(ProtobufTest, EmbeddedStructsAreFlattenedIntoTheirParent) {
   std::string empty_dir_volume = field(1, "scratch") + field(2, field(2, ""));
   std::string cm_volume =

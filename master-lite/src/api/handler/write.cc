@@ -66,11 +66,19 @@ DeleteOptions deleteOptionsFrom(const json& body, const Query& query) {
   return d;
 }
 
-// DELETE bodies may be protobuf from kubectl >= 1.32 typed clients: ignore those.
+// DELETE bodies are JSON, or protobuf from typed client-go clients (kubectl >= 1.32, the
+// controllers and e2e tests: their propagationPolicy, grace period and preconditions).
 Result<DeleteOptions> deleteOptionsOf(const ResourceRequest& rq) {
   json body;
   std::string ct = rq.req.header("content-type");
-  if (!rq.req.body.empty() && ct.find("protobuf") == std::string::npos) {
+  if (!rq.req.body.empty() && ct.find("protobuf") != std::string::npos) {
+    auto decoded = decodeKubernetesProtobuf(rq.req.body);
+    if (!decoded)
+      return Error(ErrorCode::BadRequest,
+                   "the body of the request could not be decoded as DeleteOptions: " +
+                       decoded.error().message());
+    body = std::move(*decoded);
+  } else if (!rq.req.body.empty()) {
     body = json::parse(rq.req.body, nullptr, false);
     if (body.is_discarded())
       return Error(ErrorCode::BadRequest,
