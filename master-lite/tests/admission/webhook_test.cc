@@ -95,6 +95,10 @@ class WebhookTest : public ::testing::Test {
           review,
           json::array(
               {{{"op", "add"}, {"path", "/metadata/labels"}, {"value", {{"mutated", "yes"}}}}}));
+    if (path == "/addinit")
+      return allow(review, json::array({{{"op", "add"},
+                                         {"path", "/spec/initContainers"},
+                                         {"value", {{{"name", "init"}, {"image", "busybox"}}}}}}));
     if (path == "/hang") {
       std::this_thread::sleep_for(std::chrono::seconds(3));
       return allow(review);
@@ -193,6 +197,18 @@ TEST_F(WebhookTest, MutatingWebhookPatchesBeforeStorage) {
   auto stored = reg_->get(res("", "pods"), "default", "p");
   ASSERT_TRUE(stored);
   EXPECT_EQ((*stored)["metadata"]["labels"]["mutated"], "yes");
+}
+
+// The conformance test "should mutate pod and apply defaults after mutation": what a webhook
+// adds is defaulted as the rest of the object.
+TEST_F(WebhookTest, WhatAMutatingWebhookAddsIsDefaulted) {
+  configure(true, json::array({hook("init.example.com", "/addinit")}));
+  auto p = createPod("p");
+  ASSERT_TRUE(p) << p.error().message();
+  const json& init = p->object["spec"]["initContainers"][0];
+  EXPECT_EQ(init["terminationMessagePolicy"], "File");
+  EXPECT_EQ(init["terminationMessagePath"], "/dev/termination-log");
+  EXPECT_EQ(init["imagePullPolicy"], "Always");
 }
 
 TEST_F(WebhookTest, FailurePolicyIgnoreAndFailWhenTheWebhookIsDown) {

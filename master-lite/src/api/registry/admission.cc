@@ -39,6 +39,10 @@ Result<void> Registry::runMutatingAdmission(const ResourceInfo& r, const std::st
   json before = obj;
   for (const auto& plugin : admission_) SKIFF_TRY(plugin->admit(a, obj, notes));
   if (obj != before) {
+    // What a mutating webhook returns is decoded with the type's defaults (and a custom
+    // resource pruned by its schema) before validation, as the webhook dispatcher does: a
+    // container it adds gets terminationMessagePolicy File, a field the schema lacks goes.
+    strategy.defaults(r, obj);
     FieldErrors errs = strategy.validate(r, obj, old);
     if (!errs.empty()) return invalidError(r, a.name, errs);
   }
