@@ -243,6 +243,37 @@ TEST_F(RegistryTest, ConcurrentServiceCreatesGetDistinctIps) {
   ASSERT_TRUE(a) << a.error().message();
 }
 
+// The conformance test "should be able to change the type from NodePort to ExternalName": the
+// client changes type and externalName and leaves the allocated fields as they were; the
+// update wipes them (dropTypeDependentFields) and gives the address and port back.
+TEST_F(RegistryTest, ATypeChangeDropsWhatTheNewTypeCannotHave) {
+  auto& svc = res("", "v1", "services");
+  json s = {{"metadata", {{"name", "np"}}},
+            {"spec", {{"type", "NodePort"}, {"ports", json::array({{{"port", 80}}})}}}};
+  auto made = reg_->create(svc, "default", s, opts_);
+  ASSERT_TRUE(made) << made.error().message();
+  json next = made->object;
+  next["spec"]["type"] = "ExternalName";
+  next["spec"]["externalName"] = "foo.example.com";
+  auto changed = reg_->update(svc, "default", "np", next, opts_);
+  ASSERT_TRUE(changed) << changed.error().message();
+  const json& spec = changed->object["spec"];
+  EXPECT_FALSE(spec.contains("clusterIP"));
+  EXPECT_FALSE(spec.contains("clusterIPs"));
+  EXPECT_FALSE(spec["ports"][0].contains("nodePort"));
+  EXPECT_FALSE(spec.contains("externalTrafficPolicy"));
+  // Both were given back: another Service can ask for them.
+  json again = {
+      {"metadata", {{"name", "again"}}},
+      {"spec",
+       {{"type", "NodePort"},
+        {"clusterIP", made->object["spec"]["clusterIP"]},
+        {"ports", json::array({{{"port", 80},
+                                {"nodePort", made->object["spec"]["ports"][0]["nodePort"]}}})}}}};
+  auto reused = reg_->create(svc, "default", again, opts_);
+  EXPECT_TRUE(reused) << reused.error().message();
+}
+
 // Two masters on one store (one etcd): each allocation is a stored reservation, so concurrent
 // creates on both never share an address or port, and what one master releases the other can
 // hand out again.

@@ -201,6 +201,66 @@ Result<void> ServiceStrategy::assignNodePorts(json& spec, const json& old, const
   return ok();
 }
 
+namespace {
+
+std::string serviceType(const json& svc) {
+  std::string t = str(svc, {"spec", "type"});
+  return t.empty() ? "ClusterIP" : t;
+}
+bool needsClusterIp(const json& svc) { return serviceType(svc) != "ExternalName"; }
+bool needsNodePort(const json& svc) {
+  std::string t = serviceType(svc);
+  return t == "NodePort" || t == "LoadBalancer";
+}
+bool externallyAccessible(const json& svc) {
+  return needsNodePort(svc) || at(svc, {"spec", "externalIPs"}).is_array();
+}
+// The same value of spec.<field> in both (both absent counts as the same).
+bool same(const json& a, const json& b, const char* field) {
+  return at(a, {"spec", field}) == at(b, {"spec", field});
+}
+bool sameNodePorts(const json& old, const json& obj) {
+  const json& a = at(old, {"spec", "ports"});
+  const json& b = at(obj, {"spec", "ports"});
+  if (!a.is_array() || !b.is_array() || a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].value("nodePort", 0) != b[i].value("nodePort", 0)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void ServiceStrategy::prepareForUpdate(const ResourceInfo& r, json& obj, const json& old) const {
+  Strategy::prepareForUpdate(r, obj, old);
+  if (!obj.contains("spec") || !obj["spec"].is_object()) return;
+  json& spec = obj["spec"];
+  if (needsClusterIp(old) && !needsClusterIp(obj)) {
+    if (same(old, obj, "clusterIP") && same(old, obj, "clusterIPs")) {
+      spec.erase("clusterIP");
+      spec.erase("clusterIPs");
+    }
+    if (same(old, obj, "ipFamilies")) spec.erase("ipFamilies");
+    if (same(old, obj, "ipFamilyPolicy")) spec.erase("ipFamilyPolicy");
+  }
+  if (needsNodePort(old) && !needsNodePort(obj) && sameNodePorts(old, obj)) {
+    for (auto& p : spec["ports"]) {
+      if (p.is_object()) p.erase("nodePort");
+    }
+  }
+  bool was_lb = serviceType(old) == "LoadBalancer", is_lb = serviceType(obj) == "LoadBalancer";
+  if (was_lb && !is_lb) {
+    // Health check node port: only LoadBalancer with externalTrafficPolicy Local has one.
+    if (same(old, obj, "healthCheckNodePort")) spec.erase("healthCheckNodePort");
+    if (same(old, obj, "allocateLoadBalancerNodePorts"))
+      spec.erase("allocateLoadBalancerNodePorts");
+    if (same(old, obj, "loadBalancerClass")) spec.erase("loadBalancerClass");
+  }
+  if (externallyAccessible(old) && !externallyAccessible(obj) &&
+      same(old, obj, "externalTrafficPolicy"))
+    spec.erase("externalTrafficPolicy");
+}
+
 Result<void> ServiceStrategy::admitUpdate(const ResourceInfo& r, json& obj, const json& old) {
   std::lock_guard lock(mu_);
   SKIFF_TRY(repairLocked());

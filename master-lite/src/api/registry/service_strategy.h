@@ -29,6 +29,10 @@ class ServiceStrategy : public Strategy {
   // Strategy
   void prepareForCreate(const ResourceInfo& r, json& obj) const override;
   Result<void> admitCreate(const ResourceInfo& r, json& obj, const WriteOptions& opts) override;
+  // dropTypeDependentFields: a type change wipes what the new type cannot have, when the
+  // update left it as it was (so an allocated nodePort does not make NodePort -> ExternalName
+  // invalid).
+  void prepareForUpdate(const ResourceInfo& r, json& obj, const json& old) const override;
   Result<void> admitUpdate(const ResourceInfo& r, json& obj, const json& old) override;
   void afterUpdate(const ResourceInfo& r, const json& old, const json& obj) override;
   void released(const ResourceInfo& r, const json& obj) override;
