@@ -3,6 +3,7 @@
 #include <map>
 
 #include "handler_internal.h"
+#include "skiff/common/build_info.h"
 #include "skiff/common/version.h"
 #include "skiff/master/api/discovery.h"
 #include "skiff/master/openapi/openapi.h"
@@ -31,7 +32,7 @@ HttpResponse serveVersion(const NonResourceRequest&) {
   return jsonResponse(200, {{"major", "1"},
                             {"minor", std::to_string(kKubeMinor)},
                             {"gitVersion", kKubeVersion},
-                            {"gitCommit", std::string("skiff-") + kVersion},
+                            {"gitCommit", kGitCommit},
                             {"gitTreeState", "clean"},
                             {"buildDate", "2025-01-01T00:00:00Z"},
                             {"goVersion", "go1.23.4"},
