@@ -151,14 +151,22 @@ Result<json> decodeSpecial(const std::string& name, std::string_view data, int d
       }
     }
     if (secs == 0 && nanos == 0) return json();
-    std::string t = formatTime(Clock::from_time_t(static_cast<std::time_t>(secs)));
-    if (name.ends_with("MicroTime") && !t.empty() && t.back() == 'Z') {
-      // metav1.MicroTime's JSON form: RFC 3339 with exactly six fractional digits.
-      char frac[16];
-      std::snprintf(frac, sizeof frac, ".%06lld", static_cast<long long>(nanos / 1000 % 1000000));
-      t.insert(t.size() - 1, frac);
+    // From the seconds themselves: a nanosecond time_point cannot hold the years Go can send
+    // (a Lease's acquireTime of time.Time{}+2s is year 1), and Go writes the year in four
+    // digits ("0001-01-01T00:00:02.000000Z").
+    std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    if (::gmtime_r(&t, &tm) == nullptr) return malformed("time out of range");
+    char buf[64];
+    int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                          tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    std::string text(buf, static_cast<std::size_t>(n));
+    // metav1.MicroTime's JSON form: RFC 3339 with exactly six fractional digits.
+    if (name.ends_with("MicroTime")) {
+      std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(nanos / 1000 % 1000000));
+      text += buf;
     }
-    return json(t);
+    return json(text + "Z");
   }
   if (name == "k8s.io.apimachinery.pkg.util.intstr.IntOrString") {
     SKIFF_ASSIGN_OR_RETURN(json v, decodeMessage(name + ".raw", data, depth));

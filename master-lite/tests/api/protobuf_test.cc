@@ -50,6 +50,18 @@ TEST(ProtobufTest, DeleteOptionsUnderAnyGroupVersion) {
   }
 }
 
+// The Lease conformance test's times: time.Time{} + 2 s is year 1, negative Unix seconds.
+TEST(ProtobufTest, TimesBeforeTheEpochAndYearOne) {
+  std::string spec = field(1, "holder") + intField(2, 30) +
+                     field(3, intField(1, static_cast<std::uint64_t>(-62135596798LL))) +
+                     field(4, intField(1, static_cast<std::uint64_t>(-62135596795LL)));
+  std::string lease = field(1, field(1, "lease")) + field(2, spec);
+  auto got = decodeKubernetesProtobuf(envelope("coordination.k8s.io/v1", "Lease", lease));
+  ASSERT_TRUE(got) << got.error().message();
+  EXPECT_EQ((*got)["spec"]["acquireTime"], "0001-01-01T00:00:02.000000Z");
+  EXPECT_EQ((*got)["spec"]["renewTime"], "0001-01-01T00:00:05.000000Z");
+}
+
 TEST(ProtobufTest, EmbeddedStructsAreFlattenedIntoTheirParent) {
   std::string empty_dir_volume = field(1, "scratch") + field(2, field(2, ""));
   std::string cm_volume =
