@@ -188,13 +188,20 @@ asio::awaitable<bool> handleExec(KubeletApiSource& src, std::shared_ptr<TlsStrea
         },
         asio::detached);
   };
+  // The error channel: v4 and v5 carry a metav1.Status, Success included; the older protocols
+  // only a failure's message as text, and nothing on success (remotecommand's
+  // v1WriteStatusFunc). A v1.20 client fails on any non-empty frame there after a clean run.
+  const bool json_status = proto == "v5.channel.k8s.io" || proto == "v4.channel.k8s.io";
   auto finishStatus = [&](int code, const std::string& err) {
-    return std::string(1, '\x03') + execStatus(code, err, cmd);
+    if (json_status) return std::string(1, '\x03') + execStatus(code, err, cmd);
+    if (err.empty() && code == 0) return std::string();
+    json st = json::parse(execStatus(code, err, cmd));
+    return std::string(1, '\x03') + st.value("message", "");
   };
 
   auto started = startExec(src, ns, name, container, cmd, tty, want_stdin, attach);
   if (!started) {
-    send(finishStatus(0, started.error().message()));
+    if (auto f = finishStatus(0, started.error().message()); !f.empty()) send(std::move(f));
     co_await drainAndClose(ws, state);
     co_return true;
   }
@@ -288,10 +295,8 @@ asio::awaitable<bool> handleExec(KubeletApiSource& src, std::shared_ptr<TlsStrea
   }
   // An attach ends with Success whatever the container's exit code (the kubelet's
   // streaming server does the same); a detach is not an error.
-  if (attach)
-    send(finishStatus(0, state->exit_error));
-  else
-    send(finishStatus(state->exit_code, state->exit_error));
+  std::string last = finishStatus(attach ? 0 : state->exit_code, state->exit_error);
+  if (!last.empty()) send(std::move(last));
   co_await drainAndClose(ws, state);
   co_return true;
 }
