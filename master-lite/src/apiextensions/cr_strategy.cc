@@ -113,6 +113,20 @@ class CustomResourceStrategy : public api::Strategy {
   }
 };
 
+// Whether any schema node has a `default` (a property named "default" counts too: it only
+// costs a defaulting pass).
+bool hasDefaults(const json& schema) {
+  if (schema.is_object()) {
+    if (schema.contains("default")) return true;
+    for (const auto& [_, v] : schema.items())
+      if (hasDefaults(v)) return true;
+  } else if (schema.is_array()) {
+    for (const auto& v : schema)
+      if (hasDefaults(v)) return true;
+  }
+  return false;
+}
+
 json subresourceList(const json& version, const std::string& group, const std::string& name,
                      const std::string& kind, std::vector<api::SubresourceInfo>& subs) {
   const json& sr = version.contains("subresources") ? version["subresources"] : json();
@@ -167,6 +181,7 @@ std::vector<ResourceInfo> resourcesOf(const json& crd) {
       info->label_selector_path = scale.value("labelSelectorPath", "");
     }
     info->validation_rules = celRules(info->schema);
+    info->defaults_on_read = hasDefaults(info->schema);
     if (str(spec, {"conversion", "strategy"}) == "Webhook")
       info->conversion_webhook = at(spec, {"conversion", "webhook"});
     r.custom = std::move(info);

@@ -76,6 +76,38 @@ class CrdTest : public ::skiff::master::testing::RegistryFixture {
   api::WriteOptions opts_;
 };
 
+// The conformance test "custom resource defaulting for requests and from storage works": a
+// default added to the schema later shows on objects stored before it, in get, list (also the
+// HTTP list's text) and watch.
+TEST_F(CrdTest, DefaultsAddedLaterApplyOnRead) {
+  json crd = widgetCrd();
+  crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+     ["size"]
+         .erase("default");
+  ASSERT_TRUE(createCrd(crd));
+  const ResourceInfo* r = findResource("example.com", "v1", "widgets");
+  ASSERT_NE(r, nullptr);
+  auto made = reg_->create(*r, "default", widget("w", {{"color", "red"}}), opts_);
+  ASSERT_TRUE(made) << made.error().message();
+  EXPECT_FALSE(made->object["spec"].contains("size"));
+
+  auto now = reg_->get(crds(), "", "widgets.example.com");
+  ASSERT_TRUE(now);
+  json next = *now;
+  next["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+      ["size"]["default"] = 5;
+  ASSERT_TRUE(reg_->update(crds(), "", "widgets.example.com", next, opts_));
+  ctl_->sync();
+  r = findResource("example.com", "v1", "widgets");
+  ASSERT_NE(r, nullptr);
+  auto got = reg_->get(*r, "default", "w");
+  ASSERT_TRUE(got) << got.error().message();
+  EXPECT_EQ((*got)["spec"]["size"], 5);
+  auto text = reg_->listText(*r, "default", {});
+  ASSERT_TRUE(text) << text.error().message();
+  EXPECT_EQ(json::parse(*text)["items"][0]["spec"]["size"], 5);
+}
+
 TEST_F(CrdTest, EstablishedAndServedLive) {
   EXPECT_EQ(findResource("example.com", "v1", "widgets"), nullptr);
   ASSERT_TRUE(createCrd(widgetCrd()));

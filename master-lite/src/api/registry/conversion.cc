@@ -4,6 +4,7 @@
 // the wanted version are never sent to the webhook (upstream's getObjectsToConvert).
 #include "registry_internal.h"
 #include "skiff/master/api/storage_keys.h"
+#include "skiff/master/apiextensions/apiextensions.h"
 #include "skiff/master/apiextensions/custom_resource.h"
 
 namespace skiff::master::api {
@@ -43,9 +44,13 @@ Result<void> Registry::presentAll(const ResourceInfo& r, std::vector<json>& objs
   } else if (r.version != r.storage_version || storageGroup(r) != r.group) {
     for (auto& o : objs) o = convertForRead(r, std::move(o));
   }
+  const bool defaults = r.custom && r.custom->defaults_on_read;
   for (auto& o : objs) {
     o["apiVersion"] = gv;
     o["kind"] = r.kind;
+    // Defaulting on read, as the CRD storage decoder does: an object stored before its
+    // version's schema had a default shows it.
+    if (defaults) apiextensions::applySchemaDefaults(r.custom->schema, o);
   }
   return ok();
 }

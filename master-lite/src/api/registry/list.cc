@@ -5,6 +5,7 @@
 #include "registry_internal.h"
 #include "skiff/master/api/object_util.h"
 #include "skiff/master/api/storage_keys.h"
+#include "skiff/master/apiextensions/custom_resource.h"
 
 namespace skiff::master::api {
 namespace {
@@ -103,8 +104,10 @@ Result<json> Registry::list(const ResourceInfo& r, const std::string& ns, const 
 
 Result<std::string> Registry::listText(const ResourceInfo& r, const std::string& ns,
                                        const Selection& sel) {
-  // Metrics are not stored; webhook-converted objects are not spliced from their stored text.
-  if ((r.group == "metrics.k8s.io" && metrics_) || convertsByWebhook(r)) {
+  // Metrics are not stored; webhook-converted objects and custom objects defaulted on read are
+  // not spliced from their stored text.
+  if ((r.group == "metrics.k8s.io" && metrics_) || convertsByWebhook(r) ||
+      (r.custom && r.custom->defaults_on_read)) {
     SKIFF_ASSIGN_OR_RETURN(json l, list(r, ns, sel));
     return l.dump();
   }

@@ -28,6 +28,9 @@ struct CustomResourceInfo {
   // spec.conversion.webhook (clientConfig, conversionReviewVersions) when the CRD's conversion
   // strategy is Webhook; null for None (versions differ only in apiVersion).
   nlohmann::json conversion_webhook;
+  // The schema has `default`s: objects read from the store get them too (defaulting on read,
+  // for objects stored before a default was added), so lists are not spliced from stored text.
+  bool defaults_on_read = false;
 };
 
 }  // namespace skiff::master::api
