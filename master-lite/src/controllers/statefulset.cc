@@ -33,6 +33,16 @@ int ordinalOf(const std::string& set, const std::string& pod) {
   return std::stoi(tail);
 }
 
+// A pod's controller-revision-hash is the ControllerRevision's name ("web-5d4f8c7b9"), as
+// upstream labels StatefulSet pods; pods labelled with the bare hash by older skiff versions
+// count as the same revision (no restart on upgrade).
+bool atRevision(const json& pod, const std::string& revision) {
+  std::string label = meta::str(pod, {"metadata", "labels", kRevisionHash});
+  if (label.empty()) return false;
+  if (label == revision) return true;
+  return revision.size() > label.size() + 1 && revision.ends_with("-" + label);
+}
+
 bool runningAndReady(const json& p) {
   return meta::str(p, {"status", "phase"}) == "Running" && ctl::isReady(p);
 }
@@ -75,13 +85,12 @@ class StatefulSetController : public RecordingController {
         condemned.push_back(p);
       }
     }
-    std::string hash_now = update_rev.substr(update_rev.rfind('-') + 1);
     // Create / replace in ordinal order.
     bool blocked = false;
     for (int i = 0; i < replicas && !blocked; ++i) {
       auto it = by_ordinal.find(i);
       if (it == by_ordinal.end()) {
-        SKIFF_TRY(createPod(set, ref, i, hash_now));
+        SKIFF_TRY(createPod(set, ref, i, update_rev));
         if (!parallel) blocked = true;
         continue;
       }
@@ -117,13 +126,13 @@ class StatefulSetController : public RecordingController {
     if (!on_delete && all_ready) {
       for (int i = static_cast<int>(replicas) - 1; i >= partition; --i) {
         const json& p = by_ordinal[i];
-        if (meta::str(p, {"metadata", "labels", kRevisionHash}) != hash_now) {
+        if (!atRevision(p, update_rev)) {
           SKIFF_TRY(deletePod(set, p));
           break;
         }
       }
     }
-    return updateStatus(set, by_ordinal, current_rev, update_rev, hash_now, replicas, partition);
+    return updateStatus(set, by_ordinal, current_rev, update_rev, replicas, partition);
   }
 
  private:
@@ -221,13 +230,14 @@ class StatefulSetController : public RecordingController {
     return {};
   }
 
-  Result<void> createPod(const json& set, const json& ref, int ordinal, const std::string& hash) {
+  Result<void> createPod(const json& set, const json& ref, int ordinal,
+                         const std::string& revision) {
     std::string name = meta::name(set) + "-" + std::to_string(ordinal);
     json pod = ctl::podFromTemplate(meta::at(set, {"spec", "template"}), ref, "");
     SKIFF_TRY(ensureClaims(set, name, pod));
     pod["metadata"].erase("generateName");
     pod["metadata"]["name"] = name;
-    pod["metadata"]["labels"][kRevisionHash] = hash;
+    pod["metadata"]["labels"][kRevisionHash] = revision;
     pod["metadata"]["labels"]["statefulset.kubernetes.io/pod-name"] = name;
     pod["metadata"]["labels"]["apps.kubernetes.io/pod-index"] = std::to_string(ordinal);
     pod["spec"]["hostname"] = name;
@@ -257,8 +267,7 @@ class StatefulSetController : public RecordingController {
 
   Result<void> updateStatus(const json& set, const std::map<int, json>& pods,
                             const std::string& current_rev, const std::string& update_rev,
-                            const std::string& hash_now, std::int64_t replicas,
-                            std::int64_t partition) {
+                            std::int64_t replicas, std::int64_t partition) {
     std::int64_t n = 0, ready = 0, available = 0, updated = 0, current = 0;
     std::int64_t min_ready = meta::integer(set, {"spec", "minReadySeconds"}, 0);
     TimePoint now = clock().now();
@@ -267,16 +276,13 @@ class StatefulSetController : public RecordingController {
       ++n;
       if (ctl::isReady(p)) ++ready;
       if (ctl::isAvailable(p, min_ready, now)) ++available;
-      if (meta::str(p, {"metadata", "labels", kRevisionHash}) == hash_now) ++updated;
+      if (atRevision(p, update_rev)) ++updated;
     }
     std::string cur = current_rev;
     // The update is done when every pod at or above the partition runs the update revision.
     if (updated == replicas && n == replicas && partition == 0) cur = update_rev;
-    std::string cur_hash = cur.substr(cur.rfind('-') + 1);
     for (const auto& [i, p] : pods) {
-      if (!meta::isDeleting(p) && meta::str(p, {"metadata", "labels", kRevisionHash}) == cur_hash) {
-        ++current;
-      }
+      if (!meta::isDeleting(p) && atRevision(p, cur)) ++current;
     }
     json status = meta::at(set, {"status"}).is_object() ? set["status"] : json::object();
     json next = status;

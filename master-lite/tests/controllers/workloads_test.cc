@@ -80,6 +80,12 @@ TEST(StatefulSetTest, ParallelAndRollingUpdateWithPartition) {
   json st = h.client.get(gvr::kStatefulSets, "default", "db")->at("status");
   EXPECT_EQ(st["updatedReplicas"], 2);
   EXPECT_NE(st["currentRevision"], st["updateRevision"]);
+  // Each pod's controller-revision-hash is its ControllerRevision's name, as upstream labels
+  // StatefulSet pods (what the conformance tests compare with status.*Revision).
+  for (const auto& p : h.activePods()) {
+    std::string want = meta::name(p) == "db-0" ? st["currentRevision"] : st["updateRevision"];
+    EXPECT_EQ(p["metadata"]["labels"]["controller-revision-hash"], want) << meta::name(p);
+  }
 }
 
 json job(int completions, int parallelism, int backoff = 6) {
