@@ -28,9 +28,16 @@ void Controller::enqueueControllerOf(SharedInformers& informers, const GroupVers
       queue_.add(meta::key(meta::ns(obj), ref->value("name", "")));
     }
   };
+  // A changed controller reference also wakes the previous owner: a pod whose reference was
+  // removed (orphaned) and still matches is adopted again (the controllers' updatePod).
   informers.get(owned).addEventHandlers({
       .on_add = owner,
-      .on_update = [owner](const json&, const json& n) { owner(n); },
+      .on_update =
+          [owner](const json& o, const json& n) {
+            owner(n);
+            auto was = meta::controllerRef(o), is = meta::controllerRef(n);
+            if (was && (!is || is->value("uid", "") != was->value("uid", ""))) owner(o);
+          },
       .on_delete = owner,
   });
 }

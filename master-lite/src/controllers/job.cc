@@ -52,6 +52,15 @@ JobPods countPods(const json& job, const std::vector<json>& pods) {
   return out;
 }
 
+// spec.selector; a Job that has none (never through the API, which generates it) selects the
+// pods it labels with its uid, as the generated selector does.
+LabelSelector selectorOf(const json& job) {
+  if (meta::at(job, {"spec", "selector"}).is_object()) return ctl::workloadSelector(job);
+  auto generated = LabelSelector::fromJson(
+      json{{"matchLabels", {{"batch.kubernetes.io/controller-uid", meta::uid(job)}}}});
+  return generated ? *generated : LabelSelector::nothing();
+}
+
 class JobController : public RecordingController {
  public:
   JobController(ApiClient& client, std::shared_ptr<Clock> clock, ApiClient& ttl_client)
@@ -73,7 +82,13 @@ class JobController : public RecordingController {
     if (finished(job)) return ttlAfterFinished(job, now);
 
     SKIFF_ASSIGN_OR_RETURN(ObjectList pods, client_.list(gvr::kPods, ns, ListOptions{}));
-    JobPods counted = countPods(job, pods.items);
+    // The ControllerRefManager's claim: matching orphans are adopted, owned pods that no longer
+    // match are released.
+    SKIFF_ASSIGN_OR_RETURN(
+        std::vector<json> owned,
+        ctl::claimObjects(client_, gvr::kPods, job, meta::makeControllerRef(job, "batch/v1", "Job"),
+                          selectorOf(job), pods.items));
+    JobPods counted = countPods(job, owned);
     std::vector<json>& active = counted.active;
     const std::int64_t succeeded = counted.succeeded, failed = counted.failed;
     const std::int64_t ready = counted.ready, terminating = counted.terminating;

@@ -137,6 +137,33 @@ TEST(JobTest, RunsToCompletionsWithParallelism) {
   EXPECT_TRUE(j["status"].contains("completionTime"));
 }
 
+// The conformance test "Job should adopt matching orphans and release non-matching pods".
+TEST(JobTest, AdoptsMatchingOrphansAndReleasesNonMatchingPods) {
+  Harness h;
+  h.add(newJobController(h.client, h.clock));
+  h.start();
+  ASSERT_TRUE(h.client.create(gvr::kJobs, "default", job(2, 2)));
+  h.settle();
+  ASSERT_EQ(h.pods().size(), 2u);
+  std::string pod = meta::name(h.pods()[0]);
+  ASSERT_TRUE(h.client.patch(gvr::kPods, "default", pod, PatchType::Merge,
+                             json{{"metadata", {{"ownerReferences", nullptr}}}}));
+  h.settle();
+  auto adopted = h.client.get(gvr::kPods, "default", pod);
+  ASSERT_TRUE(adopted);
+  auto ref = meta::controllerRef(*adopted);
+  ASSERT_TRUE(ref);
+  EXPECT_EQ(ref->value("kind", ""), "Job");
+  EXPECT_EQ(h.pods().size(), 2u) << "the orphan was adopted, not replaced";
+
+  ASSERT_TRUE(h.client.patch(gvr::kPods, "default", pod, PatchType::Merge,
+                             json{{"metadata", {{"labels", nullptr}}}}));
+  h.settle();
+  auto released = h.client.get(gvr::kPods, "default", pod);
+  ASSERT_TRUE(released);
+  EXPECT_FALSE(meta::controllerRef(*released));
+}
+
 TEST(JobTest, BackoffLimitAndTtl) {
   Harness h;
   h.add(newJobController(h.client, h.clock));
