@@ -8,6 +8,7 @@
 
 #include "skiff/master/admission/quota.h"
 #include "skiff/master/quota/limit_range.h"
+#include "skiff/master/api/object_util.h"
 #include "skiff/master/quota/quota.h"
 
 namespace skiff::master::admission {
@@ -64,18 +65,6 @@ class LimitRanger : public api::AdmissionPlugin {
   api::Registry& registry_;
 };
 
-const json& field(const json& obj, std::initializer_list<const char*> path) {
-  static const json null;
-  const json* cur = &obj;
-  for (const char* k : path) {
-    if (!cur->is_object()) return null;
-    auto it = cur->find(k);
-    if (it == cur->end()) return null;
-    cur = &*it;
-  }
-  return *cur;
-}
-
 constexpr std::string_view kUsedKey = "\"used\":";
 
 // A stored ResourceQuota as the registry would read it (metadata.resourceVersion set), with
@@ -95,7 +84,7 @@ struct CachedQuota {
 
   // Finds status.used's value in `text`, the stored text of `object`.
   void locateUsed(std::string text) {
-    const json& u = field(object, {"status", "used"});
+    const json& u = api::at(object, {"status", "used"});
     if (!u.is_object()) return;
     std::string needle = std::string(kUsedKey) + u.dump();
     auto at = text.find(needle);
@@ -129,8 +118,8 @@ std::shared_ptr<const CachedQuota> decodeQuota(const std::string& value,
   q["metadata"]["resourceVersion"] = std::to_string(mod_revision);
   c->name = q["metadata"].value("name", "");
   c->revision = mod_revision;
-  c->hard = quota::parseList(field(q, {"status", "hard"}));
-  c->used = quota::parseList(field(q, {"status", "used"}));
+  c->hard = quota::parseList(api::at(q, {"status", "hard"}));
+  c->used = quota::parseList(api::at(q, {"status", "used"}));
   c->resources = quota::names(c->hard);
   c->object = std::move(q);
   c->locateUsed(value);
@@ -388,7 +377,7 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
       quota::Charge ch = quota::charge(q->name, q->hard, q->used, delta);
       if (!ch.error.empty()) return forbidden(a, ch.error);
       json next_used = quota::toJson(ch.used);
-      if (next_used == field(q->object, {"status", "used"})) continue;
+      if (next_used == api::at(q->object, {"status", "used"})) continue;
       auto next = std::make_shared<CachedQuota>();
       next->name = q->name;
       next->hard = q->hard;
