@@ -7,8 +7,8 @@
 #include <string_view>
 
 #include "skiff/master/admission/quota.h"
-#include "skiff/master/quota/limit_range.h"
 #include "skiff/master/api/object_util.h"
+#include "skiff/master/quota/limit_range.h"
 #include "skiff/master/quota/quota.h"
 
 namespace skiff::master::admission {
