@@ -181,7 +181,13 @@ std::vector<ResourceInfo> resourcesOf(const json& crd) {
       info->label_selector_path = scale.value("labelSelectorPath", "");
     }
     info->validation_rules = celRules(info->schema);
-    info->defaults_on_read = hasDefaults(info->schema);
+    if (hasDefaults(info->schema)) {
+      try {
+        info->defaults_before_rev = std::stoll(str(crd, {"metadata", "resourceVersion"}));
+      } catch (...) {
+        info->defaults_before_rev = INT64_MAX;  // unknown: default every object on read
+      }
+    }
     if (str(spec, {"conversion", "strategy"}) == "Webhook")
       info->conversion_webhook = at(spec, {"conversion", "webhook"});
     r.custom = std::move(info);

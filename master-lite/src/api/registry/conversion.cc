@@ -3,6 +3,7 @@
 // a webhook. A CRD with conversion strategy None only relabels apiVersion. Objects already at
 // the wanted version are never sent to the webhook (upstream's getObjectsToConvert).
 #include "registry_internal.h"
+#include "skiff/master/api/object_util.h"
 #include "skiff/master/api/storage_keys.h"
 #include "skiff/master/apiextensions/apiextensions.h"
 #include "skiff/master/apiextensions/custom_resource.h"
@@ -15,6 +16,17 @@ json convertForRead(const ResourceInfo& r, json obj) {
   if (r.group == "events.k8s.io" && r.resource == "events")
     return coreEventToEventsV1(std::move(obj));
   return obj;
+}
+
+bool needsDefaultsOnRead(const ResourceInfo& r, const json& obj) {
+  if (!r.custom || r.custom->defaults_before_rev == 0) return false;
+  const json& rv = at(obj, {"metadata", "resourceVersion"});
+  if (!rv.is_string()) return true;
+  try {
+    return std::stoll(rv.get<std::string>()) < r.custom->defaults_before_rev;
+  } catch (...) {
+    return true;
+  }
 }
 
 bool Registry::convertsByWebhook(const ResourceInfo& r) const {
@@ -44,13 +56,12 @@ Result<void> Registry::presentAll(const ResourceInfo& r, std::vector<json>& objs
   } else if (r.version != r.storage_version || storageGroup(r) != r.group) {
     for (auto& o : objs) o = convertForRead(r, std::move(o));
   }
-  const bool defaults = r.custom && r.custom->defaults_on_read;
   for (auto& o : objs) {
     o["apiVersion"] = gv;
     o["kind"] = r.kind;
     // Defaulting on read, as the CRD storage decoder does: an object stored before its
     // version's schema had a default shows it.
-    if (defaults) apiextensions::applySchemaDefaults(r.custom->schema, o);
+    if (needsDefaultsOnRead(r, o)) apiextensions::applySchemaDefaults(r.custom->schema, o);
   }
   return ok();
 }

@@ -104,10 +104,8 @@ Result<json> Registry::list(const ResourceInfo& r, const std::string& ns, const 
 
 Result<std::string> Registry::listText(const ResourceInfo& r, const std::string& ns,
                                        const Selection& sel) {
-  // Metrics are not stored; webhook-converted objects and custom objects defaulted on read are
-  // not spliced from their stored text.
-  if ((r.group == "metrics.k8s.io" && metrics_) || convertsByWebhook(r) ||
-      (r.custom && r.custom->defaults_on_read)) {
+  // Metrics are not stored; webhook-converted objects are not spliced from their stored text.
+  if ((r.group == "metrics.k8s.io" && metrics_) || convertsByWebhook(r)) {
     SKIFF_ASSIGN_OR_RETURN(json l, list(r, ns, sel));
     return l.dump();
   }
@@ -140,7 +138,13 @@ Result<std::string> Registry::listText(const ResourceInfo& r, const std::string&
         if (!labels.matches(at(obj, {"metadata", "labels"})) || !fields.matches(obj)) continue;
       }
       if (count++) items.push_back(',');
-      appendItem(items, r, kv);
+      if (r.custom && kv.mod_revision < r.custom->defaults_before_rev) {
+        // Written before the schema's defaults last changed: read through present().
+        SKIFF_ASSIGN_OR_RETURN(json obj, present(r, decodeFromStore(kv.value, kv.mod_revision), 0));
+        items += obj.dump();
+      } else {
+        appendItem(items, r, kv);
+      }
       last_key = kv.key;
     }
     if (more || !page.more) break;

@@ -90,6 +90,8 @@ std::string managerFor(const WriteOptions& opts, const std::string& fallback);
 // (autoscaling/v1 HorizontalPodAutoscaler, events.k8s.io/v1 Event); other objects as they are
 // (conversion.cc).
 json convertForRead(const ResourceInfo& r, json obj);
+// A custom object written before its CRD's schema last changed (it may lack a default).
+bool needsDefaultsOnRead(const ResourceInfo& r, const json& obj);
 // The v2 HorizontalPodAutoscaler as autoscaling/v1 shows it (hpa_strategy.cc).
 json hpaToV1(json obj);
 // An events.k8s.io/v1 Event as the core v1 Event it is stored as, and back

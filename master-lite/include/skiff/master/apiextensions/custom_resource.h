@@ -28,9 +28,10 @@ struct CustomResourceInfo {
   // spec.conversion.webhook (clientConfig, conversionReviewVersions) when the CRD's conversion
   // strategy is Webhook; null for None (versions differ only in apiVersion).
   nlohmann::json conversion_webhook;
-  // The schema has `default`s: objects read from the store get them too (defaulting on read,
-  // for objects stored before a default was added), so lists are not spliced from stored text.
-  bool defaults_on_read = false;
+  // The schema has `default`s: objects read from the store get them too (defaulting on read),
+  // but only objects last written before this revision (the CRD's when it was served) can lack
+  // one; later ones were defaulted on write and are read as stored. 0: no defaults.
+  std::int64_t defaults_before_rev = 0;
 };
 
 }  // namespace skiff::master::api
