@@ -81,7 +81,11 @@ Result<WriteResult> Registry::remove(const ResourceInfo& r, const std::string& n
       changed = addPropagationFinalizer(meta, del.propagation_policy) || changed;
     }
     if (!hasFinalizers(next) && strategy->readyToRemove(next)) {
-      return finishDelete(r, ns, obj, rev, opts);
+      // Changed since it was read (a controller's status write): read it again and decide
+      // anew, as upstream's deletion does; preconditions are checked again on the new read.
+      auto done = finishDelete(r, ns, obj, rev, opts);
+      if (!done && done.error().is(ErrorCode::Conflict) && attempt < 10) continue;
+      return done;
     }
     if (!hasDeletionTimestamp(next)) {
       meta["deletionTimestamp"] = nowString();
