@@ -111,6 +111,42 @@ TEST_F(RegistryTest, StatusSubresourceIsSeparate) {
   EXPECT_EQ(m->object["status"]["readyReplicas"], 1);
 }
 
+// As upstream's status strategies: a /status write keeps its annotation and label changes
+// (only the spec is reset), except a Deployment's labels; system fields stay the stored ones.
+TEST_F(RegistryTest, StatusWriteKeepsMetadataChangesAsUpstream) {
+  auto& d = res("apps", "v1", "deployments");
+  auto created = reg_->create(d, "default", deployment("web"), opts_);
+  ASSERT_TRUE(created);
+  auto s = reg_->patch(d, "default", "web", PatchKind::Merge,
+                       json{{"metadata",
+                             {{"annotations", {{"patchedstatus", "true"}}},
+                              {"labels", {{"extra", "x"}}},
+                              {"uid", "forged"}}},
+                            {"status", {{"readyReplicas", 1}}}},
+                       opts_, "status");
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->object["metadata"]["annotations"]["patchedstatus"], "true");
+  EXPECT_FALSE(s->object["metadata"].contains("labels") &&
+               s->object["metadata"]["labels"].contains("extra"));
+  EXPECT_EQ(s->object["metadata"]["uid"], created->object["metadata"]["uid"]);
+
+  auto& ing = res("networking.k8s.io", "v1", "ingresses");
+  json i = {
+      {"apiVersion", "networking.k8s.io/v1"},
+      {"kind", "Ingress"},
+      {"metadata", {{"name", "in"}}},
+      {"spec", {{"defaultBackend", {{"service", {{"name", "s"}, {"port", {{"number", 80}}}}}}}}}};
+  ASSERT_TRUE(reg_->create(ing, "default", i, opts_));
+  auto is =
+      reg_->patch(ing, "default", "in", PatchKind::Merge,
+                  json{{"metadata", {{"labels", {{"l", "v"}}}}},
+                       {"status", {{"loadBalancer", {{"ingress", {{{"ip", "192.0.2.1"}}}}}}}}},
+                  opts_, "status");
+  ASSERT_TRUE(is) << is.error().message();
+  EXPECT_EQ(is->object["metadata"]["labels"]["l"], "v");
+  EXPECT_EQ(is->object["status"]["loadBalancer"]["ingress"][0]["ip"], "192.0.2.1");
+}
+
 TEST_F(RegistryTest, ScaleSubresource) {
   auto& d = res("apps", "v1", "deployments");
   ASSERT_TRUE(reg_->create(d, "default", deployment("web"), opts_));

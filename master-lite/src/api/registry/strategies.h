@@ -12,6 +12,11 @@
 
 namespace skiff::master::api {
 
+// What an update may not change in metadata (uid, creationTimestamp, deletion fields,
+// generation, name, namespace) taken back from the stored object, and its managedFields when
+// the request leaves them out.
+void keepSystemMetadata(nlohmann::json& meta, const nlohmann::json& old_meta);
+
 // `service_accounts` null: no ServiceAccount admission (RegistryOptions).
 StrategyPtr newPodStrategy(const DefaultingOptions& defaulting,
                            ServiceAccountLookup service_accounts = nullptr);

@@ -2,7 +2,10 @@
 // strategies.
 #include "skiff/master/api/strategy.h"
 
+#include <set>
+
 #include "skiff/master/api/defaults.h"
+#include "skiff/master/api/object_util.h"
 #include "skiff/master/api/storage.h"
 #include "skiff/master/apiextensions/apiextensions.h"
 #include "strategies.h"
@@ -35,14 +38,56 @@ void Strategy::prepareForUpdate(const ResourceInfo& r, json& obj, const json& ol
     obj.erase("status");
 }
 
-json Strategy::prepareForStatusUpdate(const ResourceInfo&, const json& obj, const json& old) const {
-  // Upstream also drops metadata changes sent to /status (for most kinds): keep the stored
-  // metadata.
+namespace {
+
+bool statusKeepsStoredMetadata(const ResourceInfo& r) {
+  static const std::set<std::string> kinds = {"customresourcedefinitions",   "apiservices",
+                                              "volumeattachments",           "flowschemas",
+                                              "prioritylevelconfigurations", "storageversions"};
+  return r.custom || kinds.count(r.resource) > 0;
+}
+
+}  // namespace
+
+void keepSystemMetadata(json& meta, const json& old_meta) {
+  for (const char* k : {"uid", "creationTimestamp", "deletionTimestamp",
+                        "deletionGracePeriodSeconds", "generation", "namespace", "name"}) {
+    if (old_meta.contains(k))
+      meta[k] = old_meta[k];
+    else
+      meta.erase(k);
+  }
+  if (!meta.contains("managedFields") && old_meta.contains("managedFields"))
+    meta["managedFields"] = old_meta["managedFields"];
+}
+
+json Strategy::prepareForStatusUpdate(const ResourceInfo& r, const json& obj,
+                                      const json& old) const {
   json next = old;
   if (obj.contains("status"))
     next["status"] = obj["status"];
   else
     next.erase("status");
+  // Most built-in kinds' status strategies reset only the spec, so what a /status write changes
+  // in labels and annotations stays (the conformance tests patch annotations through /status);
+  // custom resources and the kinds below keep the stored metadata (ResetObjectMetaForStatus).
+  const json& meta = at(obj, {"metadata"});
+  if (statusKeepsStoredMetadata(r) || !meta.is_object() || !old.contains("metadata")) return next;
+  json m = meta;
+  const json& om = old["metadata"];
+  keepSystemMetadata(m, om);
+  // deploymentStatusStrategy keeps the labels; podStatusStrategy the owner references (old
+  // kubelets corrupted them).
+  const char* kept = r.resource == "deployments" ? "labels"
+                     : r.resource == "pods"      ? "ownerReferences"
+                                                 : nullptr;
+  if (kept && r.group == (r.resource == "pods" ? "" : "apps")) {
+    if (om.contains(kept))
+      m[kept] = om[kept];
+    else
+      m.erase(kept);
+  }
+  next["metadata"] = std::move(m);
   return next;
 }
 

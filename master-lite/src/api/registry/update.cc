@@ -5,6 +5,7 @@
 #include "skiff/master/api/managed_fields.h"
 #include "skiff/master/api/object_util.h"
 #include "skiff/master/apiextensions/apiextensions.h"
+#include "strategies.h"
 
 namespace skiff::master::api {
 namespace {
@@ -132,17 +133,7 @@ Result<json> Registry::nextForUpdate(const ResourceInfo& r, const std::string& n
   }
   json next = std::move(obj);
   strategy.prepareForUpdate(r, next, old);
-  json& m = next["metadata"];
-  const json& om = old["metadata"];
-  for (const char* k : {"uid", "creationTimestamp", "deletionTimestamp",
-                        "deletionGracePeriodSeconds", "generation", "namespace", "name"}) {
-    if (om.contains(k))
-      m[k] = om[k];
-    else
-      m.erase(k);
-  }
-  if (!m.contains("managedFields") && om.contains("managedFields"))
-    m["managedFields"] = om["managedFields"];
+  keepSystemMetadata(next["metadata"], old["metadata"]);
   strategy.defaults(r, next);
   if (r.has_generation && at(next, {"spec"}) != at(old, {"spec"})) {
     next["metadata"]["generation"] = at(old, {"metadata", "generation"}).is_number_integer()
