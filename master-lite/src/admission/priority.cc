@@ -26,7 +26,9 @@ class PriorityAdmission : public api::AdmissionPlugin {
   explicit PriorityAdmission(api::Registry& registry) : registry_(registry) {}
 
   Result<void> admit(const AdmissionAttributes& a, json& obj, api::AdmissionNotes&) override {
-    if (!a.resource || !a.subresource.empty()) return ok();
+    if (!a.resource || !a.subresource.empty() ||
+        a.operation == AdmissionAttributes::Operation::Delete)
+      return ok();
     if (a.resource->group.empty() && a.resource->resource == "pods") return admitPod(a, obj);
     if (a.resource->group == "scheduling.k8s.io" && a.resource->resource == "priorityclasses")
       return admitPriorityClass(a, obj);

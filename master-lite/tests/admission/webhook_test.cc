@@ -86,6 +86,13 @@ class WebhookTest : public ::testing::Test {
     if (path.rfind("/apis/example.com/v1/", 0) == 0)
       return {{"kind", "WidgetList"}, {"apiVersion", "example.com/v1"}, {"items", json::array()}};
     const json& pod = review["request"]["object"];
+    if (path == "/nodelete") {
+      last_delete_review_ = review["request"];
+      const json& old = review["request"]["oldObject"];
+      if (review["request"]["operation"] == "DELETE" && old["metadata"]["name"] == "keep")
+        return deny(review, "pods named keep stay");
+      return allow(review);
+    }
     if (path == "/validate") {
       if (pod["metadata"]["name"] == "bad") return deny(review, "no pods named bad");
       return allow(review);
@@ -169,6 +176,7 @@ class WebhookTest : public ::testing::Test {
   api::WriteOptions opts_;
   std::unique_ptr<HookServer> server_;
   int n_ = 0;
+  json last_delete_review_;
 };
 
 TEST_F(WebhookTest, ValidatingWebhookThroughAServiceDenies) {
@@ -187,6 +195,30 @@ TEST_F(WebhookTest, ValidatingWebhookThroughAServiceDenies) {
   auto good = createPod("good");
   ASSERT_TRUE(good) << good.error().message();
   EXPECT_EQ(server_->calls("/validate"), 2);
+}
+
+// A DELETE goes through validating webhooks whose rules name it, with the stored object as
+// oldObject and no object (as upstream), and a denial leaves the object in place.
+TEST_F(WebhookTest, ValidatingWebhookCanDenyADelete) {
+  json w = hook("nodelete.example.com", "/nodelete");
+  w["rules"][0]["operations"] = {"DELETE"};
+  ASSERT_TRUE(createPod("keep"));
+  ASSERT_TRUE(createPod("go"));
+  configure(false, json::array({w}));
+  auto& pods = res("", "pods");
+  auto refused = reg_->remove(pods, "default", "keep", {}, opts_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message(),
+            "admission webhook \"nodelete.example.com\" denied the request: pods named keep stay");
+  EXPECT_TRUE(reg_->get(pods, "default", "keep"));
+  EXPECT_EQ(last_delete_review_["operation"], "DELETE");
+  EXPECT_TRUE(last_delete_review_["object"].is_null());
+  EXPECT_EQ(last_delete_review_["oldObject"]["metadata"]["name"], "keep");
+  EXPECT_EQ(last_delete_review_["options"]["kind"], "DeleteOptions");
+  ASSERT_TRUE(reg_->remove(pods, "default", "go", {}, opts_));
+  // Creates are not sent to a hook that names only DELETE.
+  ASSERT_TRUE(createPod("new"));
+  EXPECT_EQ(server_->calls("/nodelete"), 2);
 }
 
 TEST_F(WebhookTest, MutatingWebhookPatchesBeforeStorage) {

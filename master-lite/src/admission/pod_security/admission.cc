@@ -54,7 +54,8 @@ class PodSecurityAdmission final : public api::AdmissionPlugin {
 
   Result<void> validate(const api::AdmissionAttributes& a, api::AdmissionNotes& notes) override {
     const api::ResourceInfo& r = *a.resource;
-    if (!a.subresource.empty()) return ok();
+    if (!a.subresource.empty() || a.operation == api::AdmissionAttributes::Operation::Delete)
+      return ok();
     if (r.group.empty() && r.resource == "namespaces") return validateNamespace(a, notes);
     if (r.group.empty() && r.resource == "pods") return validatePod(a, notes);
     return validateController(a, notes);

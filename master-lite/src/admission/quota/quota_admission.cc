@@ -247,7 +247,9 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
         cache_(quotas_ ? registry.storageKey(*quotas_, "") : std::string()) {}
 
   Result<void> validate(const api::AdmissionAttributes& a, api::AdmissionNotes&) override {
-    if (!quotas_ || !a.subresource.empty() || !a.resource->namespaced || a.ns.empty()) return {};
+    if (!quotas_ || !a.subresource.empty() || !a.resource->namespaced || a.ns.empty() ||
+        a.operation == api::AdmissionAttributes::Operation::Delete)
+      return {};
     const std::string& group = a.resource->group;
     const std::string& resource = a.resource->resource;
     bool update = a.operation == api::AdmissionAttributes::Operation::Update;

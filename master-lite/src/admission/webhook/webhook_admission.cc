@@ -37,7 +37,27 @@ struct Hook {
 };
 
 std::string operationOf(const AdmissionAttributes& a) {
-  return a.operation == AdmissionAttributes::Operation::Create ? "CREATE" : "UPDATE";
+  switch (a.operation) {
+    case AdmissionAttributes::Operation::Create:
+      return "CREATE";
+    case AdmissionAttributes::Operation::Update:
+      return "UPDATE";
+    case AdmissionAttributes::Operation::Delete:
+      return "DELETE";
+  }
+  return "";
+}
+
+const char* optionsKindOf(const AdmissionAttributes& a) {
+  switch (a.operation) {
+    case AdmissionAttributes::Operation::Create:
+      return "CreateOptions";
+    case AdmissionAttributes::Operation::Update:
+      return "UpdateOptions";
+    case AdmissionAttributes::Operation::Delete:
+      return "DeleteOptions";
+  }
+  return "";
 }
 
 json reviewRequest(const AdmissionAttributes& a, const json& obj) {
@@ -51,21 +71,18 @@ json reviewRequest(const AdmissionAttributes& a, const json& obj) {
     user["groups"] = a.user->groups;
     if (!a.user->extra.empty()) user["extra"] = a.user->extra;
   }
-  bool create = a.operation == AdmissionAttributes::Operation::Create;
-  json req = {
-      {"uid", api::newUid()},
-      {"kind", kind},
-      {"resource", resource},
-      {"requestKind", kind},
-      {"requestResource", resource},
-      {"name", a.name},
-      {"operation", operationOf(a)},
-      {"userInfo", user},
-      {"object", obj},
-      {"oldObject", a.old_object ? *a.old_object : json()},
-      {"dryRun", a.dry_run},
-      {"options",
-       {{"apiVersion", "meta.k8s.io/v1"}, {"kind", create ? "CreateOptions" : "UpdateOptions"}}}};
+  json req = {{"uid", api::newUid()},
+              {"kind", kind},
+              {"resource", resource},
+              {"requestKind", kind},
+              {"requestResource", resource},
+              {"name", a.name},
+              {"operation", operationOf(a)},
+              {"userInfo", user},
+              {"object", obj},
+              {"oldObject", a.old_object ? *a.old_object : json()},
+              {"dryRun", a.dry_run},
+              {"options", {{"apiVersion", "meta.k8s.io/v1"}, {"kind", optionsKindOf(a)}}}};
   if (!a.ns.empty()) req["namespace"] = a.ns;
   if (!a.subresource.empty()) req["subResource"] = a.subresource;
   return req;
@@ -164,8 +181,10 @@ class WebhookAdmission : public api::AdmissionPlugin {
   bool namespaceMatches(const json& w, const AdmissionAttributes& a, const json& obj,
                         std::optional<json>& ns_labels) {
     const json& sel = api::at(w, {"namespaceSelector"});
-    if (a.resource->kind == "Namespace" && a.resource->group.empty())
-      return webhook::selectorMatches(sel, api::at(obj, {"metadata", "labels"}));
+    if (a.resource->kind == "Namespace" && a.resource->group.empty()) {
+      const json& ns = a.object || !a.old_object ? obj : *a.old_object;  // a delete: the stored one
+      return webhook::selectorMatches(sel, api::at(ns, {"metadata", "labels"}));
+    }
     if (a.ns.empty()) return true;  // cluster-scoped: the selector does not apply
     if (!ns_labels) {
       auto ns = registry_.get(*api::findResource("", "v1", "namespaces"), "", a.ns);

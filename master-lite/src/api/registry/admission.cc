@@ -68,4 +68,18 @@ Result<void> Registry::runAdmission(const ResourceInfo& r, const std::string& ns
   return ok();
 }
 
+Result<void> Registry::runDeleteAdmission(const ResourceInfo& r, const std::string& ns,
+                                          const json& stored, const WriteOptions& opts) {
+  if (admission_.empty()) return ok();
+  AdmissionAttributes a = attributesOf(r, ns, stored, &stored, opts);
+  a.operation = AdmissionAttributes::Operation::Delete;
+  a.object = nullptr;
+  AdmissionNotes scratch;
+  AdmissionNotes& notes = opts.notes ? *opts.notes : scratch;
+  json discarded;
+  for (const auto& plugin : admission_) SKIFF_TRY(plugin->admit(a, discarded, notes));
+  for (const auto& plugin : admission_) SKIFF_TRY(plugin->validate(a, notes));
+  return ok();
+}
+
 }  // namespace skiff::master::api

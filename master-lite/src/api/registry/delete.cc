@@ -74,6 +74,7 @@ Result<WriteResult> Registry::remove(const ResourceInfo& r, const std::string& n
     std::int64_t rev = 0;
     SKIFF_ASSIGN_OR_RETURN(json obj, read(r, ns, name, &rev));
     SKIFF_TRY(checkPreconditions(r, name, obj, rev, del));
+    SKIFF_TRY(runDeleteAdmission(r, ns, obj, opts));
     json next = obj;
     SKIFF_ASSIGN_OR_RETURN(bool changed, strategy->beginDelete(r, next, del));
     json& meta = next["metadata"];

@@ -63,12 +63,14 @@ struct AdmissionWrites {
 };
 
 struct AdmissionAttributes {
-  enum class Operation { Create, Update };
+  enum class Operation { Create, Update, Delete };
   Operation operation = Operation::Create;
   const ResourceInfo* resource = nullptr;
   std::string ns, name, subresource;
-  const nlohmann::json* object = nullptr;      // the object about to be stored
-  const nlohmann::json* old_object = nullptr;  // the stored object (update only)
+  // The object about to be stored; null on a delete (as upstream's attributes: a plugin that
+  // does not act on deletes returns before it reads the object).
+  const nlohmann::json* object = nullptr;
+  const nlohmann::json* old_object = nullptr;  // the stored object (update and delete)
   const UserInfo* user = nullptr;
   bool dry_run = false;
   // Create only, not for a dry run: where the plugin puts writes to commit with the object

@@ -292,6 +292,10 @@ class Registry {
                             const json* old, const WriteOptions& opts,
                             AdmissionWrites* writes = nullptr, int retry = 0,
                             const std::vector<AdmissionPlugin*>* only = nullptr);
+  // A DELETE's admission: every plugin's mutating phase (its changes discarded, as upstream's
+  // AdmissionToValidateObjectDeleteFunc) and validation, with the stored object as the old one.
+  Result<void> runDeleteAdmission(const ResourceInfo& r, const std::string& ns, const json& stored,
+                                  const WriteOptions& opts);
 };
 
 // The wire line of a watch item: {"type":"ADDED","object":{...}}\n
