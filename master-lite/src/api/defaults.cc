@@ -246,7 +246,12 @@ void defaultService(const ResourceInfo&, json& obj) {
     for (auto& p : spec["ports"]) {
       if (!p.is_object()) continue;
       setIfMissing(p, "protocol", "TCP");
-      if (!p.contains("targetPort") && p.contains("port")) p["targetPort"] = p["port"];
+      // Unset, 0 or "" (what client-go's protobuf sends for a zero IntOrString) all mean the
+      // port itself, as SetDefaults_Service.
+      const json& tp = p.contains("targetPort") ? p["targetPort"] : json();
+      bool unset = tp.is_null() || (tp.is_number_integer() && tp.get<long long>() == 0) ||
+                   (tp.is_string() && tp.get<std::string>().empty());
+      if (unset && p.contains("port")) p["targetPort"] = p["port"];
     }
   }
   setIfMissing(obj, "status", json{{"loadBalancer", json::object()}});

@@ -1,4 +1,5 @@
 #include "skiff/master/api/defaults.h"
+#include "skiff/master/api/resources.h"
 
 #include <gtest/gtest.h>
 
@@ -34,6 +35,35 @@ TEST(DefaultTolerationSecondsTest, KeepsThePodsOwnToleration) {
   EXPECT_EQ(tolerationSeconds(pod, "node.kubernetes.io/unreachable"), 2);
   EXPECT_EQ(tolerationSeconds(pod, "node.kubernetes.io/not-ready"), 300);
   EXPECT_EQ(pod["spec"]["tolerations"].size(), 2u);
+}
+
+}  // namespace
+}  // namespace skiff::master::api
+
+namespace skiff::master::api {
+namespace {
+
+// SetDefaults_Service: a port's targetPort left out, 0 or "" (client-go's protobuf sends a zero
+// IntOrString) is the port itself; a named or numbered one stays.
+TEST(ServiceDefaultsTest, ZeroOrEmptyTargetPortIsThePort) {
+  const ResourceInfo* services = findResource("", "v1", "services");
+  ASSERT_NE(services, nullptr);
+  json svc = {{"apiVersion", "v1"},
+              {"kind", "Service"},
+              {"metadata", {{"name", "s"}}},
+              {"spec",
+               {{"ports", json::array({{{"name", "a"}, {"port", 80}},
+                                       {{"name", "b"}, {"port", 81}, {"targetPort", 0}},
+                                       {{"name", "c"}, {"port", 82}, {"targetPort", ""}},
+                                       {{"name", "d"}, {"port", 83}, {"targetPort", "http"}},
+                                       {{"name", "e"}, {"port", 84}, {"targetPort", 8080}}})}}}};
+  applyDefaults(*services, svc);
+  const json& ports = svc["spec"]["ports"];
+  EXPECT_EQ(ports[0]["targetPort"], 80);
+  EXPECT_EQ(ports[1]["targetPort"], 81);
+  EXPECT_EQ(ports[2]["targetPort"], 82);
+  EXPECT_EQ(ports[3]["targetPort"], "http");
+  EXPECT_EQ(ports[4]["targetPort"], 8080);
 }
 
 }  // namespace
