@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "log_websocket.h"
 #include "proxy_relay.h"
 #include "skiff/common/log.h"
 #include "skiff/master/server.h"
@@ -354,8 +355,11 @@ class Server : public HttpsServer {
       std::string n(f.name_string());
       std::string lower = n;
       for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (lower == "upgrade" || lower == "connection" || lower.rfind("sec-websocket-", 0) == 0 ||
-          lower == "x-stream-protocol-version" || lower == "accept") {
+      bool handshake = lower == "upgrade" || lower == "connection" ||
+                       lower.rfind("sec-websocket-", 0) == 0 ||
+                       lower == "x-stream-protocol-version";
+      // A websocket log is a plain GET to the agent; the handshake is answered here.
+      if ((handshake && !t.websocket_log) || lower == "accept") {
         out.insert(f.name_string(), f.value());
       }
     }
@@ -405,6 +409,20 @@ class Server : public HttpsServer {
     if (ec) {
       SKIFF_LOG_WARN(lg(), "Read node agent response failed", skiff::log::kv("host", t.host),
                      skiff::log::kv("err", ec.message()));
+      co_return;
+    }
+    if (t.websocket_log && p.get().result() == http::status::ok) {
+      std::string offered(req[http::field::sec_websocket_protocol]);
+      auto protocol = server::logWebSocketProtocol(offered);
+      if (!protocol) {
+        co_await writeSimple(
+            *client,
+            api::errorResponse(Error(ErrorCode::BadRequest,
+                                     "requested protocol(s) are not supported: " + offered)),
+            req.version(), false);
+        co_return;
+      }
+      co_await server::relayLogAsWebSocket(*client, req, *protocol, *up, up_buf, p);
       co_return;
     }
     http::response<http::empty_body> res{p.get().result(), 11};

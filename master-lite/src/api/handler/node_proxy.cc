@@ -138,6 +138,10 @@ HttpResponse serveNodeProxy(ResourceRequest& rq) {
   auto target = agentOf(rq.registry, node);
   if (!target) return rq.fail(target.error());
   setAgentPath(*target, rq, *container);
+  std::string upgrade = rq.req.header("upgrade");
+  std::transform(upgrade.begin(), upgrade.end(), upgrade.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  target->websocket_log = rq.rt.subresource == "log" && upgrade == "websocket";
   target->method = rq.req.method;
   HttpResponse resp;
   resp.proxy = std::move(target).value();

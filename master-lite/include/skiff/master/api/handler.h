@@ -58,6 +58,9 @@ struct ProxyTarget {
   std::string port_name;  // a port given by name ("http"): resolved as a service name instead
   std::string path;       // path?query on the backend
   bool upgrade = false;   // websocket (exec/attach/portforward)
+  // pods/log asked for over a websocket: the agent's plain stream is framed by the API server
+  // (as kube-apiserver's wsstream), the protocol chosen from the client's offer.
+  bool websocket_log = false;
   std::string method = "GET";
   // A proxy subresource: every method, the client's headers (less its credentials) pass through,
   // redirects and HTML links are rewritten under `path_prepend` (the API path up to .../proxy).

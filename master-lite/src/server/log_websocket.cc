@@ -1,0 +1,74 @@
+// pods/log over a WebSocket (log_websocket.h), as k8s.io/apimachinery's wsstream.Reader.
+#include "log_websocket.h"
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <sstream>
+
+#include "skiff/common/base64.h"
+
+namespace skiff::master::server {
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using error_code = boost::system::error_code;
+
+namespace {
+auto tok(error_code& ec) { return net::redirect_error(net::use_awaitable, ec); }
+}  // namespace
+
+std::optional<std::string> logWebSocketProtocol(std::string_view offered) {
+  std::stringstream in{std::string(offered)};
+  std::string item;
+  bool any = false;
+  while (std::getline(in, item, ',')) {
+    auto b = item.find_first_not_of(" \t");
+    auto e = item.find_last_not_of(" \t");
+    if (b == std::string::npos) continue;
+    item = item.substr(b, e - b + 1);
+    any = true;
+    if (item == "binary.k8s.io" || item == "base64.binary.k8s.io") return item;
+  }
+  if (any) return std::nullopt;
+  return std::string();
+}
+
+net::awaitable<void> relayLogAsWebSocket(LogStream& client,
+                                         const http::request<http::string_body>& req,
+                                         const std::string& protocol, LogStream& up,
+                                         beast::flat_buffer& up_buf,
+                                         http::response_parser<http::buffer_body>& p) {
+  error_code ec;
+  websocket::stream<LogStream&> ws(client);
+  ws.set_option(websocket::stream_base::decorator([protocol](websocket::response_type& res) {
+    if (!protocol.empty()) res.set(http::field::sec_websocket_protocol, protocol);
+  }));
+  beast::get_lowest_layer(client).expires_never();
+  co_await ws.async_accept(req, tok(ec));
+  if (ec) co_return;
+  bool text = protocol == "base64.binary.k8s.io";
+  ws.binary(!text);
+  char buf[16384];
+  while (!p.is_done()) {
+    p.get().body().data = buf;
+    p.get().body().size = sizeof buf;
+    co_await http::async_read_some(up, up_buf, p, tok(ec));
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) break;
+    std::size_t n = sizeof buf - p.get().body().size;
+    if (n == 0) continue;
+    if (text) {
+      std::string encoded = base64Encode(std::string_view(buf, n));
+      co_await ws.async_write(net::buffer(encoded), tok(ec));
+    } else {
+      co_await ws.async_write(net::buffer(buf, n), tok(ec));
+    }
+    if (ec) co_return;
+  }
+  co_await ws.async_close(websocket::close_code::normal, tok(ec));
+}
+
+}  // namespace skiff::master::server
