@@ -86,6 +86,12 @@ class WebhookTest : public ::testing::Test {
     if (path.rfind("/apis/example.com/v1/", 0) == 0)
       return {{"kind", "WidgetList"}, {"apiVersion", "example.com/v1"}, {"items", json::array()}};
     const json& pod = review["request"]["object"];
+    if (path == "/noattach") {
+      last_connect_review_ = review["request"];
+      if (pod["stdin"] == true && pod["container"] == "c")
+        return deny(review, "attaching to pod 'p' is not allowed");
+      return allow(review);
+    }
     if (path == "/nodelete") {
       last_delete_review_ = review["request"];
       const json& old = review["request"]["oldObject"];
@@ -177,6 +183,7 @@ class WebhookTest : public ::testing::Test {
   std::unique_ptr<HookServer> server_;
   int n_ = 0;
   json last_delete_review_;
+  json last_connect_review_;
 };
 
 TEST_F(WebhookTest, ValidatingWebhookThroughAServiceDenies) {
@@ -219,6 +226,44 @@ TEST_F(WebhookTest, ValidatingWebhookCanDenyADelete) {
   // Creates are not sent to a hook that names only DELETE.
   ASSERT_TRUE(createPod("new"));
   EXPECT_EQ(server_->calls("/nodelete"), 2);
+}
+
+// exec/attach/portforward are CONNECTs on the pods subresource, admitted with their options as
+// the object (what the agnhost webhook of "deny attaching pod" decodes).
+TEST_F(WebhookTest, ValidatingWebhookCanDenyAnAttach) {
+  json w = hook("noattach.example.com", "/noattach");
+  w["rules"][0]["operations"] = {"CONNECT"};
+  w["rules"][0]["resources"] = {"pods/attach"};
+  configure(false, json::array({w}));
+  auto& pods = res("", "pods");
+  json attach = {{"kind", "PodAttachOptions"},
+                 {"apiVersion", "v1"},
+                 {"stdin", true},
+                 {"stdout", true},
+                 {"stderr", true},
+                 {"tty", false},
+                 {"container", "c"}};
+  auto refused = reg_->admitConnect(pods, "default", "p", "attach", attach, opts_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message(),
+            "admission webhook \"noattach.example.com\" denied the request: attaching to pod 'p' "
+            "is not allowed");
+  EXPECT_EQ(last_connect_review_["operation"], "CONNECT");
+  EXPECT_EQ(last_connect_review_["kind"]["kind"], "PodAttachOptions");
+  EXPECT_EQ(last_connect_review_["resource"]["resource"], "pods");
+  EXPECT_EQ(last_connect_review_["subResource"], "attach");
+  EXPECT_EQ(last_connect_review_["name"], "p");
+  EXPECT_TRUE(last_connect_review_["options"].is_null());
+  attach["stdin"] = false;
+  EXPECT_TRUE(reg_->admitConnect(pods, "default", "p", "attach", attach, opts_));
+  // An exec is another subresource: the hook is not called.
+  json exec = {{"kind", "PodExecOptions"},
+               {"apiVersion", "v1"},
+               {"stdin", true},
+               {"container", "c"},
+               {"command", {"sh"}}};
+  EXPECT_TRUE(reg_->admitConnect(pods, "default", "p", "exec", exec, opts_));
+  EXPECT_EQ(server_->calls("/noattach"), 2);
 }
 
 TEST_F(WebhookTest, MutatingWebhookPatchesBeforeStorage) {

@@ -36,33 +36,27 @@ struct Hook {
   std::string configuration;
 };
 
+// The review's operation and the kind of its options (a CONNECT has none: its object is the
+// options).
 std::string operationOf(const AdmissionAttributes& a) {
-  switch (a.operation) {
-    case AdmissionAttributes::Operation::Create:
-      return "CREATE";
-    case AdmissionAttributes::Operation::Update:
-      return "UPDATE";
-    case AdmissionAttributes::Operation::Delete:
-      return "DELETE";
-  }
-  return "";
+  static const char* names[] = {"CREATE", "UPDATE", "DELETE", "CONNECT"};
+  return names[static_cast<int>(a.operation)];
 }
 
-const char* optionsKindOf(const AdmissionAttributes& a) {
-  switch (a.operation) {
-    case AdmissionAttributes::Operation::Create:
-      return "CreateOptions";
-    case AdmissionAttributes::Operation::Update:
-      return "UpdateOptions";
-    case AdmissionAttributes::Operation::Delete:
-      return "DeleteOptions";
-  }
-  return "";
+json optionsOf(const AdmissionAttributes& a) {
+  static const char* kinds[] = {"CreateOptions", "UpdateOptions", "DeleteOptions", nullptr};
+  const char* kind = kinds[static_cast<int>(a.operation)];
+  if (!kind) return json();
+  return {{"apiVersion", "meta.k8s.io/v1"}, {"kind", kind}};
 }
 
 json reviewRequest(const AdmissionAttributes& a, const json& obj) {
   const api::ResourceInfo& r = *a.resource;
-  json kind = {{"group", r.group}, {"version", r.version}, {"kind", r.kind}};
+  // A CONNECT's kind is its options' (PodAttachOptions...), as upstream's connect attributes.
+  bool connect = a.operation == AdmissionAttributes::Operation::Connect;
+  json kind = {{"group", r.group},
+               {"version", r.version},
+               {"kind", connect ? api::str(obj, {"kind"}) : r.kind}};
   json resource = {{"group", r.group}, {"version", r.version}, {"resource", r.resource}};
   json user = json::object();
   if (a.user) {
@@ -82,7 +76,7 @@ json reviewRequest(const AdmissionAttributes& a, const json& obj) {
               {"object", obj},
               {"oldObject", a.old_object ? *a.old_object : json()},
               {"dryRun", a.dry_run},
-              {"options", {{"apiVersion", "meta.k8s.io/v1"}, {"kind", optionsKindOf(a)}}}};
+              {"options", optionsOf(a)}};
   if (!a.ns.empty()) req["namespace"] = a.ns;
   if (!a.subresource.empty()) req["subResource"] = a.subresource;
   return req;

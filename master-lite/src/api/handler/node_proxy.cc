@@ -117,6 +117,38 @@ void setAgentPath(ProxyTarget& t, const ResourceRequest& rq, const std::string& 
   }
 }
 
+// The options object a CONNECT is admitted with (PodExecOptions, PodAttachOptions,
+// PodPortForwardOptions), from the request's query as upstream decodes it.
+json connectOptions(const ResourceRequest& rq, const std::string& container) {
+  const Query& query = rq.query;
+  const std::string& sub = rq.rt.subresource;
+  if (sub == "portforward") {
+    json ports = json::array();
+    for (auto it = query.lower_bound("ports"); it != query.upper_bound("ports"); ++it) {
+      try {
+        ports.push_back(std::stoi(it->second));
+      } catch (const std::exception&) {
+        // left to the agent, which refuses a port that is not a number
+      }
+    }
+    return {{"kind", "PodPortForwardOptions"}, {"apiVersion", "v1"}, {"ports", ports}};
+  }
+  json o = {{"kind", sub == "exec" ? "PodExecOptions" : "PodAttachOptions"},
+            {"apiVersion", "v1"},
+            {"stdin", qbool(query, "stdin")},
+            {"stdout", qbool(query, "stdout")},
+            {"stderr", qbool(query, "stderr")},
+            {"tty", qbool(query, "tty")},
+            {"container", container}};
+  if (sub == "exec") {
+    json command = json::array();
+    for (auto it = query.lower_bound("command"); it != query.upper_bound("command"); ++it)
+      command.push_back(it->second);
+    o["command"] = command;
+  }
+  return o;
+}
+
 }  // namespace
 
 bool isNodeProxy(const Route& rt) {
@@ -135,6 +167,13 @@ HttpResponse serveNodeProxy(ResourceRequest& rq) {
   }
   auto container = containerFor(rq, *pod);
   if (!container) return rq.fail(container.error());
+  if (rq.rt.subresource != "log") {
+    WriteOptions wo;
+    wo.user = rq.user;
+    auto admitted = rq.registry.admitConnect(rq.r, rq.rt.ns, rq.rt.name, rq.rt.subresource,
+                                             connectOptions(rq, *container), wo);
+    if (!admitted) return rq.fail(admitted.error());
+  }
   auto target = agentOf(rq.registry, node);
   if (!target) return rq.fail(target.error());
   setAgentPath(*target, rq, *container);

@@ -82,4 +82,20 @@ Result<void> Registry::runDeleteAdmission(const ResourceInfo& r, const std::stri
   return ok();
 }
 
+Result<void> Registry::admitConnect(const ResourceInfo& r, const std::string& ns,
+                                    const std::string& name, const std::string& subresource,
+                                    const json& options, const WriteOptions& opts) {
+  if (admission_.empty()) return ok();
+  AdmissionAttributes a = attributesOf(r, ns, options, nullptr, opts);
+  a.operation = AdmissionAttributes::Operation::Connect;
+  a.name = name;
+  a.subresource = subresource;
+  AdmissionNotes scratch;
+  AdmissionNotes& notes = opts.notes ? *opts.notes : scratch;
+  json discarded = options;
+  for (const auto& plugin : admission_) SKIFF_TRY(plugin->admit(a, discarded, notes));
+  for (const auto& plugin : admission_) SKIFF_TRY(plugin->validate(a, notes));
+  return ok();
+}
+
 }  // namespace skiff::master::api

@@ -63,7 +63,8 @@ struct AdmissionWrites {
 };
 
 struct AdmissionAttributes {
-  enum class Operation { Create, Update, Delete };
+  // Connect: exec, attach and portforward, the object their options (PodExecOptions...).
+  enum class Operation { Create, Update, Delete, Connect };
   Operation operation = Operation::Create;
   const ResourceInfo* resource = nullptr;
   std::string ns, name, subresource;

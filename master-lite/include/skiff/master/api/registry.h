@@ -296,6 +296,14 @@ class Registry {
   // AdmissionToValidateObjectDeleteFunc) and validation, with the stored object as the old one.
   Result<void> runDeleteAdmission(const ResourceInfo& r, const std::string& ns, const json& stored,
                                   const WriteOptions& opts);
+
+ public:
+  // A CONNECT's admission (pods/exec, attach, portforward): `options` the request's
+  // PodExecOptions, PodAttachOptions or PodPortForwardOptions, validated by every plugin, as
+  // upstream's connect handler does before it dials the kubelet.
+  Result<void> admitConnect(const ResourceInfo& r, const std::string& ns, const std::string& name,
+                            const std::string& subresource, const json& options,
+                            const WriteOptions& opts);
 };
 
 // The wire line of a watch item: {"type":"ADDED","object":{...}}\n
