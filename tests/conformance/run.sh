@@ -21,7 +21,7 @@ if [ -z "${SKIFF_CONFORMANCE_RESULTS:-}" ]; then
   export SKIFF_CONFORMANCE_RESULTS=${1:-$C/results/$(date -u +%Y%m%d-%H%M%S)}
 fi
 RESULTS=$SKIFF_CONFORMANCE_RESULTS
-IMAGES=(pause busybox agnhost sample-apiserver nonewprivs jessie-dnsutils httpd nginx etcd)
+IMAGES=(pause busybox agnhost kitten nautilus sample-apiserver nonewprivs jessie-dnsutils httpd nginx etcd)
 if [ -z "${SKIFF_E2E_CLUSTER_INNS:-}" ]; then  # checks before the namespaces are entered
   for b in e2e.test kubectl; do
     [ -x "$C/bin/$b" ] || { echo "FAIL: no $C/bin/$b: run tests/conformance/build.sh --deps"; exit 1; }

@@ -6,7 +6,8 @@
 # its <root-dir>/images drop directory, or `skiffctl ctr import`). See README.md for the table.
 #
 # Usage: tests/conformance/images/build-images.sh [IMAGE...]   (default: all of them)
-#   IMAGE is one of: pause busybox agnhost sample-apiserver nonewprivs jessie-dnsutils httpd nginx etcd
+#   IMAGE is one of: pause busybox agnhost kitten nautilus sample-apiserver nonewprivs
+#   jessie-dnsutils httpd nginx etcd
 # Needs root (mmdebstrap --mode=root), gcc, busybox-static, mmdebstrap and the binaries of
 # ../build.sh (agnhost, sample-apiserver) in $SKIFF_CONFORMANCE_CACHE/bin.
 # Environment: SKIFF_CONFORMANCE_CACHE (as build.sh), DEBIAN_MIRROR, DEBIAN_SUITE (bookworm),
@@ -130,8 +131,8 @@ img_busybox() {  # docker.io/library/busybox:1.29
     '{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["sh"]}' \
     docker.io/library/busybox:1.29
 }
-img_agnhost() {  # k8s.gcr.io/e2e-test-images/agnhost:2.21 - test/images/agnhost/Dockerfile
-  local R=$WORK/agnhost
+agnhost_root() {  # the agnhost image's root at $1 (test/images/agnhost/Dockerfile)
+  local R=$1
   [ -x "$BIN/agnhost" ] || die "no $BIN/agnhost: run tests/conformance/build.sh first"
   # upstream: alpine + bind-tools curl netcat-openbsd iproute2 iperf bash
   debian_root "$R" bind9-dnsutils curl netcat-openbsd iproute2 iperf ca-certificates
@@ -140,10 +141,27 @@ img_agnhost() {  # k8s.gcr.io/e2e-test-images/agnhost:2.21 - test/images/agnhost
   ln -s agnhost "$R/agnhost-2"
   cp "$SRC/test/images/agnhost/porter/localhost.crt" "$SRC/test/images/agnhost/porter/localhost.key" "$R/"
   ln -sf /usr/bin/iperf "$R/usr/local/bin/iperf"
+}
+AGNHOST_CONFIG='"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Entrypoint":["/agnhost"]'
+img_agnhost() {  # k8s.gcr.io/e2e-test-images/agnhost:2.21 - test/images/agnhost/Dockerfile
+  local R=$WORK/agnhost
+  agnhost_root "$R"
   oci_archive "$OUT/agnhost.tar" "$R" \
     '{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Entrypoint":["/agnhost"],"Cmd":["pause"],"ExposedPorts":{"80/tcp":{},"8080/tcp":{},"8081/tcp":{},"9376/tcp":{}}}' \
     k8s.gcr.io/e2e-test-images/agnhost:2.21
 }
+# kitten and nautilus (the kubectl "Update Demo" tests' replication controllers):
+# test/images/{kitten,nautilus}/Dockerfile, agnhost with the picture and data.json at / and
+# `test-webserver` serving them on port 80.
+agnhost_webserver() {
+  local name=$1 R=$WORK/$1
+  agnhost_root "$R"
+  cp "$SRC/test/images/$name/html/$name.jpg" "$SRC/test/images/$name/html/data.json" "$R/"
+  oci_archive "$OUT/$name.tar" "$R" "{$AGNHOST_CONFIG,\"Cmd\":[\"test-webserver\"],\"ExposedPorts\":{\"80/tcp\":{}}}" \
+    "gcr.io/kubernetes-e2e-test-images/$name:1.0"
+}
+img_kitten() { agnhost_webserver kitten; }      # gcr.io/kubernetes-e2e-test-images/kitten:1.0
+img_nautilus() { agnhost_webserver nautilus; }  # gcr.io/kubernetes-e2e-test-images/nautilus:1.0
 img_sample-apiserver() {  # gcr.io/kubernetes-e2e-test-images/sample-apiserver:1.17 - FROM busybox
   local R=$WORK/sample-apiserver
   [ -x "$BIN/sample-apiserver" ] || die "no $BIN/sample-apiserver: run tests/conformance/build.sh first"
@@ -221,12 +239,12 @@ img_etcd() {  # k8s.gcr.io/etcd:3.4.13-0 - Debian's etcd-server 3.4, at /usr/loc
     k8s.gcr.io/etcd:3.4.13-0
 }
 
-ALL=(pause busybox agnhost sample-apiserver nonewprivs jessie-dnsutils httpd nginx etcd)
+ALL=(pause busybox agnhost kitten nautilus sample-apiserver nonewprivs jessie-dnsutils httpd nginx etcd)
 [ $# -gt 0 ] || set -- "${ALL[@]}"
 for i in "$@"; do
   declare -F "img_$i" >/dev/null || die "unknown image '$i' (one of: ${ALL[*]})"
   # An archive is current when the code that makes it is unchanged.
-  STAMP=$(declare -f "img_$i" oci_archive busybox_root debian_root | sha256sum | cut -c1-16)
+  STAMP=$(declare -f "img_$i" oci_archive busybox_root debian_root agnhost_root agnhost_webserver | sha256sum | cut -c1-16)
   if [ "${REBUILD:-0}" != 1 ] && [ -f "$OUT/$i.tar" ] && [ "$(cat "$OUT/.$i.stamp" 2>/dev/null)" = "$STAMP" ]; then
     log "$i: up to date"; continue
   fi
