@@ -67,6 +67,38 @@ TEST_P(AnonymousTest, PublicInfoPathsAndEverythingElse) {
             "resource \"users\" in API group \"\" at the cluster scope");
 }
 
+// A list whose fieldSelector names one object is authorized as a request for that name, so a
+// Role's resourceNames allow it (how aggregated API servers read
+// extension-apiserver-authentication through the bootstrap reader role).
+TEST_P(AnonymousTest, ListPinnedByFieldSelectorMatchesResourceNames) {
+  if (!GetParam()) GTEST_SKIP() << "anonymous requests are refused outright";
+  Registry& reg = reg_->registry();
+  WriteOptions admin;
+  admin.user = {"admin", {"system:masters"}};
+  json binding = {{"metadata", {{"name", "reader"}}},
+                  {"roleRef",
+                   {{"apiGroup", "rbac.authorization.k8s.io"},
+                    {"kind", "Role"},
+                    {"name", "extension-apiserver-authentication-reader"}}},
+                  {"subjects", json::array({{{"kind", "User"},
+                                             {"apiGroup", "rbac.authorization.k8s.io"},
+                                             {"name", "system:anonymous"}}})}};
+  auto b = reg.create(*findResource("rbac.authorization.k8s.io", "v1", "rolebindings"),
+                      "kube-system", binding, admin);
+  ASSERT_TRUE(b) << b.error().message();
+  const std::string cms = "/api/v1/namespaces/kube-system/configmaps";
+  EXPECT_EQ(get(cms + "?fieldSelector=metadata.name%3Dextension-apiserver-authentication").status,
+            200);
+  EXPECT_EQ(get(cms + "?fieldSelector=metadata.name%3Dextension-apiserver-authentication&watch=1"
+                      "&timeoutSeconds=1")
+                .status,
+            200);
+  EXPECT_EQ(get(cms).status, 403);
+  EXPECT_EQ(get(cms + "?fieldSelector=metadata.name%3Dother").status, 403);
+  EXPECT_EQ(get(cms + "?fieldSelector=metadata.name!%3Dextension-apiserver-authentication").status,
+            403);
+}
+
 INSTANTIATE_TEST_SUITE_P(AnonymousAuth, AnonymousTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "On" : "Off"; });
 

@@ -10,6 +10,7 @@
 #include "handler_internal.h"
 #include "skiff/master/api/impersonation.h"
 #include "skiff/master/api/object_util.h"
+#include "skiff/master/selectors.h"
 
 namespace skiff::master::api {
 namespace handler {
@@ -47,6 +48,24 @@ const std::map<std::string, VerbFn>& verbTable() {
       {"delete", serveDelete}, {"deletecollection", serveDeleteCollection},
   };
   return verbs;
+}
+
+// RequestInfo: a list, watch or deletecollection whose fieldSelector pins metadata.name is
+// authorized (and audited) as a request for that name, so a Role's resourceNames can allow it
+// (extension-apiserver-authentication-reader, which aggregated API servers list through).
+std::string nameFromFieldSelector(const std::string& verb, const Query& query) {
+  if (verb != "list" && verb != "watch" && verb != "deletecollection") return "";
+  auto sel = FieldSelector::parse(q(query, "fieldSelector"));
+  if (!sel) return "";
+  for (const auto& t : sel->terms()) {
+    if (t.field != "metadata.name" || !t.equal) continue;
+    // IsValidPathSegmentName
+    if (t.value.empty() || t.value == "." || t.value == ".." ||
+        t.value.find_first_of("/%") != std::string::npos)
+      return "";
+    return t.value;
+  }
+  return "";
 }
 
 struct Caller {
@@ -112,7 +131,7 @@ RequestAuditInfo auditInfoOf(const HttpRequest& req, const std::string& path, co
   a.resource = rt.info->resource;
   a.subresource = rt.subresource;
   a.ns = rt.ns;
-  a.name = rt.name;
+  a.name = rt.name.empty() ? nameFromFieldSelector(a.verb, query) : rt.name;
   return a;
 }
 
@@ -200,7 +219,12 @@ HttpResponse handleResource(Registry& registry, const HandlerOptions& options,
   if (auto bad = checkRoute(req, rt, verb)) return std::move(*bad);
   if (proxy && req.method == "OPTIONS") verb = "";
 
-  RequestAttributes attrs{verb, &r, rt.subresource, rt.ns, rt.name, path};
+  RequestAttributes attrs{verb,
+                          &r,
+                          rt.subresource,
+                          rt.ns,
+                          rt.name.empty() ? nameFromFieldSelector(verb, query) : rt.name,
+                          path};
   // exec/attach/portforward are "create" on the subresource even when sent as GET (websocket).
   if (rt.subresource == "exec" || rt.subresource == "attach" || rt.subresource == "portforward")
     attrs.verb = "create";
