@@ -4,6 +4,7 @@
 
 #include <climits>
 
+#include "skiff/master/api/object_cache.h"
 #include "skiff/master/api/object_util.h"
 
 namespace skiff::master::admission {
@@ -23,7 +24,8 @@ Error forbidden(const AdmissionAttributes& a, const std::string& why) {
 
 class PriorityAdmission : public api::AdmissionPlugin {
  public:
-  explicit PriorityAdmission(api::Registry& registry) : registry_(registry) {}
+  explicit PriorityAdmission(api::Registry& registry)
+      : registry_(registry), classes_(registry, priorityClasses()) {}
 
   Result<void> admit(const AdmissionAttributes& a, json& obj, api::AdmissionNotes&) override {
     if (!a.resource || !a.subresource.empty() ||
@@ -94,17 +96,18 @@ class PriorityAdmission : public api::AdmissionPlugin {
 
   // The globalDefault class (several: the lowest value, as getDefaultPriorityClass), or null.
   Result<json> globalDefault() {
-    SKIFF_ASSIGN_OR_RETURN(json list, registry_.list(priorityClasses(), "", {}));
-    json best;
-    for (auto& pc : list["items"]) {
-      if (!pc.value("globalDefault", false)) continue;
-      if (best.is_null() || pc.value("value", LLONG_MAX) < best.value("value", LLONG_MAX))
-        best = std::move(pc);
+    SKIFF_ASSIGN_OR_RETURN(auto all, classes_.list());
+    const json* best = nullptr;
+    for (const auto& pc : all) {
+      if (!pc->value("globalDefault", false)) continue;
+      if (!best || pc->value("value", LLONG_MAX) < best->value("value", LLONG_MAX)) best = pc.get();
     }
-    return best;
+    return best ? *best : json();
   }
 
   api::Registry& registry_;
+  // Every pod created without a class looks for the default: from memory, not a store list.
+  api::ObjectCache classes_;
 };
 
 }  // namespace

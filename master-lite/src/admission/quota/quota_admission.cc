@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "skiff/master/admission/quota.h"
+#include "skiff/master/api/object_cache.h"
 #include "skiff/master/api/object_util.h"
 #include "skiff/master/quota/limit_range.h"
 #include "skiff/master/quota/quota.h"
@@ -25,25 +26,15 @@ bool isCore(const api::AdmissionAttributes& a, const char* resource) {
   return a.resource->group.empty() && a.resource->resource == resource && a.subresource.empty();
 }
 
-// The namespace's objects of core/v1 `resource` (LimitRanges, ResourceQuotas).
-Result<std::vector<json>> listCore(api::Registry& registry, const char* resource,
-                                   const std::string& ns) {
-  const api::ResourceInfo* r = api::findResource("", "v1", resource);
-  if (!r) return std::vector<json>{};
-  SKIFF_ASSIGN_OR_RETURN(json list, registry.list(*r, ns, api::Selection{}));
-  std::vector<json> out;
-  for (auto& item : list["items"]) out.push_back(std::move(item));
-  return out;
-}
-
 class LimitRanger : public api::AdmissionPlugin {
  public:
-  explicit LimitRanger(api::Registry& registry) : registry_(registry) {}
+  explicit LimitRanger(api::Registry& registry)
+      : ranges_(registry, *api::findResource("", "v1", "limitranges")) {}
 
   Result<void> admit(const api::AdmissionAttributes& a, json& obj, api::AdmissionNotes&) override {
     if (a.operation != api::AdmissionAttributes::Operation::Create || !isCore(a, "pods")) return {};
-    SKIFF_ASSIGN_OR_RETURN(auto ranges, listCore(registry_, "limitranges", a.ns));
-    for (const auto& lr : ranges) quota::applyContainerDefaults(lr, obj);
+    SKIFF_ASSIGN_OR_RETURN(auto ranges, ranges_.list(a.ns));
+    for (const auto& lr : ranges) quota::applyContainerDefaults(*lr, obj);
     return {};
   }
 
@@ -51,10 +42,10 @@ class LimitRanger : public api::AdmissionPlugin {
     if (a.operation != api::AdmissionAttributes::Operation::Create) return {};
     bool pod = isCore(a, "pods");
     if (!pod && !isCore(a, "persistentvolumeclaims")) return {};
-    SKIFF_ASSIGN_OR_RETURN(auto ranges, listCore(registry_, "limitranges", a.ns));
+    SKIFF_ASSIGN_OR_RETURN(auto ranges, ranges_.list(a.ns));
     std::vector<std::string> errs;
     for (const auto& lr : ranges) {
-      auto e = pod ? quota::validatePod(lr, *a.object) : quota::validatePvc(lr, *a.object);
+      auto e = pod ? quota::validatePod(*lr, *a.object) : quota::validatePvc(*lr, *a.object);
       if (!e.empty()) errs.push_back(quota::aggregate(e));
     }
     if (errs.empty()) return {};
@@ -62,7 +53,8 @@ class LimitRanger : public api::AdmissionPlugin {
   }
 
  private:
-  api::Registry& registry_;
+  // Every pod create reads its namespace's LimitRanges twice (defaults, then validation).
+  api::ObjectCache ranges_;
 };
 
 constexpr std::string_view kUsedKey = "\"used\":";

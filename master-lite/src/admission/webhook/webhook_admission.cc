@@ -12,6 +12,7 @@
 #include "skiff/common/http_status.h"
 #include "skiff/common/log.h"
 #include "skiff/master/admission/webhook.h"
+#include "skiff/master/api/object_cache.h"
 #include "skiff/master/api/object_util.h"
 #include "skiff/master/api/patch.h"
 #include "webhook_call.h"
@@ -99,7 +100,12 @@ Error denied(const std::string& name, const json& response) {
 
 class WebhookAdmission : public api::AdmissionPlugin {
  public:
-  explicit WebhookAdmission(api::Registry& registry) : registry_(registry) {}
+  explicit WebhookAdmission(api::Registry& registry)
+      : registry_(registry),
+        mutating_(registry,
+                  *api::findResource(kAdmissionGroup, "v1", "mutatingwebhookconfigurations")),
+        validating_(registry,
+                    *api::findResource(kAdmissionGroup, "v1", "validatingwebhookconfigurations")) {}
 
   Result<void> admit(const AdmissionAttributes& a, json& obj, AdmissionNotes& notes) override {
     if (skipped(a)) return ok();
@@ -138,25 +144,19 @@ class WebhookAdmission : public api::AdmissionPlugin {
 
   std::vector<Hook> matching(const AdmissionAttributes& a, const json& obj, bool mutating) {
     std::vector<Hook> out;
-    const char* res =
-        mutating ? "mutatingwebhookconfigurations" : "validatingwebhookconfigurations";
-    const api::ResourceInfo* info = api::findResource(kAdmissionGroup, "v1", res);
-    if (!info) return out;
-    auto list = registry_.list(*info, "", api::Selection{});
-    if (!list) {
+    // In name order (cluster-scoped keys are "<prefix><name>").
+    auto items = (mutating ? mutating_ : validating_).list();
+    if (!items) {
       SKIFF_LOG_WARN(lg(), "Webhook admission cannot list its configurations",
-                     skiff::log::kv("resource", res),
-                     skiff::log::kv("err", list.error().message()));
+                     skiff::log::kv("mutating", mutating),
+                     skiff::log::kv("err", items.error().message()));
       return out;
     }
-    json items = list->value("items", json::array());
-    std::sort(items.begin(), items.end(), [](const json& x, const json& y) {
-      return api::str(x, {"metadata", "name"}) < api::str(y, {"metadata", "name"});
-    });
     const api::ResourceInfo& r = *a.resource;
     RequestFacts facts{operationOf(a), r.group, r.version, r.resource, a.subresource, r.namespaced};
     std::optional<json> ns_labels;
-    for (const auto& cfg : items) {
+    for (const auto& cfg_ptr : *items) {
+      const json& cfg = *cfg_ptr;
       for (const auto& w : cfg.value("webhooks", json::array())) {
         if (!webhook::rulesMatch(w, facts)) continue;
         if (!webhook::selectorMatches(api::at(w, {"objectSelector"}),
@@ -238,6 +238,8 @@ class WebhookAdmission : public api::AdmissionPlugin {
   }
 
   api::Registry& registry_;
+  // Every write (and delete and connect) looks for matching webhooks: from memory.
+  api::ObjectCache mutating_, validating_;
 };
 
 }  // namespace

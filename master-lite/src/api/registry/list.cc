@@ -49,6 +49,11 @@ void appendItem(std::string& out, const ResourceInfo& r, const store::KeyValue& 
 
 }  // namespace
 
+Result<json> Registry::decodeStored(const ResourceInfo& r, const std::string& value,
+                                    std::int64_t mod_revision) const {
+  return present(r, decodeFromStore(value, mod_revision), 0);
+}
+
 Result<json> Registry::list(const ResourceInfo& r, const std::string& ns, const Selection& sel) {
   if (r.group == "metrics.k8s.io" && metrics_) return metrics_(r, ns, "", sel);
   SKIFF_ASSIGN_OR_RETURN(LabelSelector labels, LabelSelector::parse(sel.label_selector));

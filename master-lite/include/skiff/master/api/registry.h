@@ -183,6 +183,10 @@ class Registry {
   Result<WatchQueuePtr> watch(const ResourceInfo& r, const std::string& ns, const Selection& sel);
 
   store::Store& store() { return store_; }
+  // A stored value of `r` as list and get return it (resourceVersion `mod_revision`, converted
+  // to r's version): for caches fed by a store watch (object_cache.h).
+  Result<json> decodeStored(const ResourceInfo& r, const std::string& value,
+                            std::int64_t mod_revision) const;
   // Where `r`'s objects of namespace `ns` live in the store (storage_keys.h, under this
   // registry's root), ending in '/'; with `name`, that object's key.
   std::string storageKey(const ResourceInfo& r, const std::string& ns,
