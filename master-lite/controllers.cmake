@@ -37,6 +37,7 @@ add_library(skiff_master_controllers
   src/controllers/controller.cc
   src/controllers/clusterrole_aggregation.cc
   src/controllers/util.cc
+  src/controllers/go_template_form.cc
   src/controllers/expectations.cc
   src/controllers/replicaset.cc
   src/controllers/deployment.cc

@@ -215,7 +215,8 @@ class DaemonSetController : public RecordingController {
     json labels = meta::at(tmpl, {"metadata", "labels"}).is_object() ? tmpl["metadata"]["labels"]
                                                                      : json::object();
     labels[kRevisionHash] = hash;
-    json patch_tmpl = tmpl;
+    // daemon.Match's form: the template as a Go client encodes it, replacing the whole.
+    json patch_tmpl = ctl::goTemplateForm(tmpl);
     patch_tmpl["$patch"] = "replace";
     json cr = {
         {"apiVersion", "apps/v1"},

@@ -212,6 +212,17 @@ Result<std::optional<json>> DeploymentController::newReplicaSet(json& d, const S
     std::int64_t cur_rev = revisionOf(rs);
     std::int64_t keep = cur_rev > max_old ? cur_rev : revision;  // SetNewReplicaSetAnnotations
     json ann = rsAnnotations(d, rs, keep, st);
+    // desired/max-replicas stay as the set was last scaled (SetNewReplicaSetAnnotations sets
+    // them only on creation): scale() reads them to size its proportional share, and
+    // scaleRS writes them together with spec.replicas.
+    for (const char* k : {kDesiredReplicas, kMaxReplicas}) {
+      const json& was = meta::at(rs, {"metadata", "annotations", k});
+      if (was.is_null()) {
+        ann.erase(k);
+      } else {
+        ann[k] = was;
+      }
+    }
     if (ann != meta::at(rs, {"metadata", "annotations"})) {
       rs["metadata"]["annotations"] = ann;
       // minReadySeconds follows the Deployment.

@@ -2,6 +2,7 @@
 // sync.go): rolling updates under maxSurge/maxUnavailable, Recreate, proportional scaling,
 // revision history cleanup, and the status with its Progressing/Available conditions.
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "deployment_controller.h"
@@ -140,7 +141,38 @@ Result<void> DeploymentController::rolloutRecreate(json& d, const Strategy& st) 
   return syncRolloutStatus(d, st, new_rs);
 }
 
-// sync(): scaling while paused or when spec.replicas changed mid-rollout, proportionally.
+// getReplicaSetFraction + getProportion: the share of the replicas being added (or removed)
+// that one ReplicaSet takes. Its size grows by the ratio of the new allowed size to the
+// allowed size it was last scaled for (its max-replicas annotation), rounded to nearest, and
+// is capped so the shares never exceed what is left to hand out.
+static std::int64_t proportionOf(const json& rs, const json& d, const Strategy& st,
+                                 std::int64_t to_add, std::int64_t added) {
+  std::int64_t r = replicasOf(rs);
+  if (r == 0 || to_add == 0 || to_add == added) return 0;
+  std::int64_t fraction;
+  if (replicasOf(d) == 0) {
+    fraction = -r;
+  } else {
+    std::int64_t allowed_size = replicasOf(d) + (st.recreate ? 0 : st.max_surge);
+    std::int64_t annotated = statusInt(d, "replicas");  // fallback when unannotated
+    std::string ann = meta::str(rs, {"metadata", "annotations", kMaxReplicas});
+    if (!ann.empty()) {
+      try {
+        annotated = std::stoll(ann);
+      } catch (const std::exception&) {
+      }
+    }
+    if (annotated <= 0) annotated = r;
+    double size = static_cast<double>(r * allowed_size) / static_cast<double>(annotated);
+    fraction = static_cast<std::int64_t>(std::llround(size)) - r;
+  }
+  std::int64_t left = to_add - added;
+  return to_add > 0 ? std::min(fraction, left) : std::max(fraction, left);
+}
+
+// sync() / scale(): scaling while paused or when spec.replicas changed mid-rollout. With one
+// active ReplicaSet it takes the whole count; with several, the surge-inclusive difference is
+// split in proportion to their sizes so a half-finished rollout keeps its shape.
 Result<void> DeploymentController::syncScale(json& d, const Strategy& st, bool rollout_allowed) {
   (void)rollout_allowed;
   SKIFF_ASSIGN_OR_RETURN(std::optional<json> new_rs, newReplicaSet(d, st, false));
@@ -150,38 +182,40 @@ Result<void> DeploymentController::syncScale(json& d, const Strategy& st, bool r
   }
   std::int64_t want = replicasOf(d);
   if (active.size() <= 1) {
-    json target = active.empty() ? (new_rs ? *new_rs : json()) : active[0];
+    // FindActiveOrLatest: the only active set, else the new one, else the newest old one.
+    json target = !active.empty() ? active[0]
+                  : new_rs        ? *new_rs
+                  : all_.empty()  ? json()
+                                  : all_.back();
     if (!target.is_null()) SKIFF_TRY(scaleRS(target, want, d, st));
   } else if (new_rs && replicasOf(*new_rs) == want &&
+             meta::str(*new_rs, {"metadata", "annotations", kDesiredReplicas}) ==
+                 std::to_string(want) &&
              statusInt(*new_rs, "availableReplicas") >= want) {
-    for (auto& rs : oldRSs(new_rs)) SKIFF_TRY(scaleRS(rs, 0, d, st));
-  } else {
-    std::int64_t allowed = want + (st.recreate ? 0 : st.max_surge);
+    // IsSaturated: the new set carries the rollout; old ones go.
+    for (auto& rs : oldRSs(new_rs)) {
+      if (replicasOf(rs) > 0) SKIFF_TRY(scaleRS(rs, 0, d, st));
+    }
+  } else if (!st.recreate) {
+    std::int64_t allowed = want > 0 ? want + st.max_surge : 0;
     std::int64_t current = 0;
     for (const auto& rs : active) current += replicasOf(rs);
     std::int64_t to_add = allowed - current;
-    if (to_add != 0) {
-      // Largest first when scaling up, smallest first when down; newer wins ties.
-      std::sort(active.begin(), active.end(), [&](const json& a, const json& b) {
-        if (replicasOf(a) != replicasOf(b)) {
-          return to_add > 0 ? replicasOf(a) > replicasOf(b) : replicasOf(a) < replicasOf(b);
-        }
-        return olderFirst(b, a);
-      });
-      std::int64_t added = 0;
-      std::vector<std::int64_t> sizes;
-      for (const auto& rs : active) {
-        std::int64_t share = current == 0 ? 0 : replicasOf(rs) * to_add / current;
-        sizes.push_back(replicasOf(rs) + share);
-        added += share;
-      }
-      if (!sizes.empty()) sizes[0] += to_add - added;  // leftover to the first
-      for (std::size_t i = 0; i < active.size(); ++i) {
-        SKIFF_TRY(scaleRS(active[i], std::max<std::int64_t>(sizes[i], 0), d, st));
-      }
-    } else {
-      for (auto& rs : active) SKIFF_TRY(scaleRS(rs, replicasOf(rs), d, st));
+    // Largest first (it takes the rounding leftover); among equals the newer one first when
+    // growing, the older one first when shrinking.
+    std::stable_sort(active.begin(), active.end(), [&](const json& a, const json& b) {
+      if (replicasOf(a) != replicasOf(b)) return replicasOf(a) > replicasOf(b);
+      return to_add > 0 ? olderFirst(b, a) : olderFirst(a, b);
+    });
+    std::vector<std::int64_t> sizes;
+    std::int64_t added = 0;
+    for (const auto& rs : active) {
+      std::int64_t share = proportionOf(rs, d, st, to_add, added);
+      sizes.push_back(replicasOf(rs) + share);
+      added += share;
     }
+    if (to_add != 0) sizes[0] = std::max<std::int64_t>(sizes[0] + to_add - added, 0);
+    for (std::size_t i = 0; i < active.size(); ++i) SKIFF_TRY(scaleRS(active[i], sizes[i], d, st));
   }
   if (meta::boolean(d, {"spec", "paused"}) && complete(d, new_rs)) SKIFF_TRY(cleanup(d, new_rs));
   return syncRolloutStatus(d, st, new_rs);

@@ -47,6 +47,8 @@ bool runningAndReady(const json& p) {
   return meta::str(p, {"status", "phase"}) == "Running" && ctl::isReady(p);
 }
 
+bool healthy(const json& p) { return runningAndReady(p) && !meta::isDeleting(p); }
+
 class StatefulSetController : public RecordingController {
  public:
   StatefulSetController(ApiClient& client, std::shared_ptr<Clock> clock)
@@ -90,7 +92,7 @@ class StatefulSetController : public RecordingController {
     for (int i = 0; i < replicas && !blocked; ++i) {
       auto it = by_ordinal.find(i);
       if (it == by_ordinal.end()) {
-        SKIFF_TRY(createPod(set, ref, i, update_rev));
+        SKIFF_TRY(createPod(set, ref, i, current_rev, update_rev));
         if (!parallel) blocked = true;
         continue;
       }
@@ -106,12 +108,22 @@ class StatefulSetController : public RecordingController {
     std::sort(condemned.begin(), condemned.end(), [&](const json& a, const json& b) {
       return ordinalOf(name, meta::name(a)) > ordinalOf(name, meta::name(b));
     });
+    // OrderedReady halts while any pod is unhealthy; only the lowest-ordinal unhealthy pod may
+    // still be removed (it is the one holding the set back).
+    std::string first_unhealthy;
+    for (const auto& [i, p] : by_ordinal) {
+      if (first_unhealthy.empty() && !healthy(p)) first_unhealthy = meta::name(p);
+    }
+    for (auto it = condemned.rbegin(); it != condemned.rend() && first_unhealthy.empty(); ++it) {
+      if (!healthy(*it)) first_unhealthy = meta::name(*it);
+    }
     if (!blocked) {
       for (const auto& p : condemned) {
         if (meta::isDeleting(p)) {
           if (!parallel) break;
           continue;
         }
+        if (!parallel && !runningAndReady(p) && meta::name(p) != first_unhealthy) break;
         SKIFF_TRY(deletePod(set, p));
         SKIFF_TRY(deleteScaledClaims(set, p));
         if (!parallel) break;
@@ -230,10 +242,24 @@ class StatefulSetController : public RecordingController {
     return {};
   }
 
+  // newVersionedStatefulSetPod: during a partitioned rolling update an ordinal below the
+  // partition is (re)created from the current revision, so a deleted pod there comes back as
+  // it was rather than jumping ahead of the rollout; the rest get the update revision.
   Result<void> createPod(const json& set, const json& ref, int ordinal,
-                         const std::string& revision) {
+                         const std::string& current_rev, const std::string& update_rev) {
     std::string name = meta::name(set) + "-" + std::to_string(ordinal);
-    json pod = ctl::podFromTemplate(meta::at(set, {"spec", "template"}), ref, "");
+    json tmpl = meta::at(set, {"spec", "template"});
+    std::string revision = update_rev;
+    if (current_rev != update_rev && belowPartition(set, ordinal)) {
+      auto cr = client_.get(gvr::kControllerRevisions, meta::ns(set), current_rev);
+      if (!cr && !cr.error().is(ErrorCode::NotFound)) return std::move(cr).error();
+      const json old_tmpl = cr ? meta::at(*cr, {"data", "spec", "template"}) : json();
+      if (old_tmpl.is_object()) {
+        tmpl = old_tmpl;
+        revision = current_rev;
+      }
+    }
+    json pod = ctl::podFromTemplate(tmpl, ref, "");
     SKIFF_TRY(ensureClaims(set, name, pod));
     pod["metadata"].erase("generateName");
     pod["metadata"]["name"] = name;
@@ -254,6 +280,15 @@ class StatefulSetController : public RecordingController {
     recorder_.event(set, "Normal", "SuccessfulCreate",
                     "create Pod " + name + " in StatefulSet " + meta::name(set) + " successful");
     return {};
+  }
+
+  // RollingUpdate keeps ordinals below spec.updateStrategy.rollingUpdate.partition (or, with
+  // no rollingUpdate block, below status.currentReplicas) on the current revision.
+  static bool belowPartition(const json& set, int ordinal) {
+    if (meta::str(set, {"spec", "updateStrategy", "type"}) == "OnDelete") return false;
+    const json& ru = meta::at(set, {"spec", "updateStrategy", "rollingUpdate"});
+    if (ru.is_object()) return ordinal < meta::integer(ru, {"partition"}, 0);
+    return ordinal < meta::integer(set, {"status", "currentReplicas"}, 0);
   }
 
   Result<void> deletePod(const json& set, const json& p) {

@@ -37,6 +37,10 @@ Result<std::int64_t> scaledValue(const json& int_or_percent, std::int64_t total,
 std::string computeHash(const json& pod_template, std::optional<std::int64_t> collision_count);
 std::string safeEncodeString(const std::string& s);
 
+// The pod template as a Go client re-encodes it (go_template_form.cc): zero values of
+// non-pointer omitempty fields dropped, metadata.creationTimestamp null when unset.
+json goTemplateForm(const json& pod_template);
+
 // A Pod for the controller from its template (controller.GetPodFromTemplate).
 json podFromTemplate(const json& pod_template, const json& owner_ref,
                      const std::string& generate_name);

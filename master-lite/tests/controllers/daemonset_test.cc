@@ -120,5 +120,35 @@ TEST_F(DaemonSetTest, RollingUpdateReplacesWithinMaxUnavailable) {
   EXPECT_EQ(h.client.list(gvr::kControllerRevisions, "default", ListOptions{})->items.size(), 2u);
 }
 
+// daemon.Match compares the revision's data byte for byte with a Go client's encoding of the
+// DaemonSet: zero values of non-pointer fields (what a protobuf create stores) are left out,
+// pointer fields keep theirs, and the template's metadata carries creationTimestamp: null.
+TEST_F(DaemonSetTest, RevisionDataIsTheTemplateAsGoEncodesIt) {
+  json d = daemonSet("a");
+  json& tmpl = d["spec"]["template"];
+  tmpl["metadata"]["generation"] = 0;
+  tmpl["spec"]["hostNetwork"] = false;
+  tmpl["spec"]["automountServiceAccountToken"] = false;
+  tmpl["spec"]["terminationGracePeriodSeconds"] = 0;
+  tmpl["spec"]["volumes"] = json::parse(R"([{"name":"h","hostPath":{"path":"/x","type":""}}])");
+  json& c = tmpl["spec"]["containers"][0];
+  c["stdin"] = false;
+  c["command"] = json::array();
+  c["resources"] = json::object();
+  c["ports"] = json::parse(R"([{"containerPort":9376,"hostPort":0,"protocol":"TCP"}])");
+  c["securityContext"] = json::parse(R"({"privileged":false})");
+  ASSERT_TRUE(h.client.create(gvr::kDaemonSets, "default", d));
+  h.settle();
+  auto revs = h.client.list(gvr::kControllerRevisions, "default", ListOptions{})->items;
+  ASSERT_EQ(revs.size(), 1u);
+  EXPECT_EQ(revs[0]["data"].dump(),
+            R"({"spec":{"template":{"$patch":"replace","metadata":{"creationTimestamp":null,)"
+            R"("labels":{"app":"ds"}},"spec":{"automountServiceAccountToken":false,)"
+            R"("containers":[{"image":"a","name":"c","ports":[{"containerPort":9376,)"
+            R"("protocol":"TCP"}],"resources":{},"securityContext":{"privileged":false}}],)"
+            R"("terminationGracePeriodSeconds":0,"volumes":[{"hostPath":{"path":"/x","type":""},)"
+            R"("name":"h"}]}}}})");
+}
+
 }  // namespace
 }  // namespace skiff::master::testing

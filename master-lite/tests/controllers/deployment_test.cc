@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "harness.h"
 
 namespace skiff::master::testing {
@@ -202,6 +204,41 @@ TEST_F(DeploymentTest, PausedDeploymentOnlyScales) {
                              json{{"spec", {{"paused", nullptr}}}}));
   h.settle();
   EXPECT_EQ(replicaSets().size(), 2u);
+}
+
+// testProportionalScalingDeployment: a rollout stuck on a bad image is scaled 10 -> 30; the
+// 20 extra replicas (plus surge) split 8:5 by rounding to nearest, 20 and 13, not by flooring
+// with the remainder on the largest set (21 and 12).
+TEST_F(DeploymentTest, ScalingMidRolloutSplitsProportionally) {
+  const char* strategy =
+      R"({"type":"RollingUpdate","rollingUpdate":{"maxSurge":3,"maxUnavailable":2}})";
+  ASSERT_TRUE(h.client.create(gvr::kDeployments, "default", deployment(10, "a", strategy)));
+  rollOut(10, 0, 10);
+  setImage("missing:404");
+  for (int i = 0; i < 5; ++i) {  // new pods never run
+    h.settle();
+    h.finishDeletions();
+  }
+  auto sizes = [&] {
+    std::map<std::string, std::int64_t> out;
+    for (const auto& rs : replicaSets()) {
+      out[rs["spec"]["template"]["spec"]["containers"][0]["image"]] = rs["spec"]["replicas"];
+    }
+    return out;
+  };
+  auto before = sizes();
+  ASSERT_EQ(before["a"], 8);
+  ASSERT_EQ(before["missing:404"], 5);
+  ASSERT_TRUE(h.client.patch(gvr::kDeployments, "default", "web", PatchType::Merge,
+                             json{{"spec", {{"replicas", 30}}}}));
+  h.settle();
+  auto after = sizes();
+  EXPECT_EQ(after["a"], 20);
+  EXPECT_EQ(after["missing:404"], 13);
+  for (const auto& rs : replicaSets()) {
+    EXPECT_EQ(rs["metadata"]["annotations"]["deployment.kubernetes.io/desired-replicas"], "30");
+    EXPECT_EQ(rs["metadata"]["annotations"]["deployment.kubernetes.io/max-replicas"], "33");
+  }
 }
 
 TEST_F(DeploymentTest, ProgressDeadlineExceeded) {

@@ -1,6 +1,8 @@
 // StatefulSet, Job, CronJob and cron schedule parsing against the fake API.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "harness.h"
 #include "skiff/master/controllers/cron_schedule.h"
 
@@ -86,6 +88,94 @@ TEST(StatefulSetTest, ParallelAndRollingUpdateWithPartition) {
     std::string want = meta::name(p) == "db-0" ? st["currentRevision"] : st["updateRevision"];
     EXPECT_EQ(p["metadata"]["labels"]["controller-revision-hash"], want) << meta::name(p);
   }
+}
+
+// The canary test: a pod below the partition that is deleted comes back from the current
+// revision's template and label, not the update revision's.
+TEST(StatefulSetTest, PodBelowPartitionIsRecreatedAtCurrentRevision) {
+  Harness h;
+  h.add(newStatefulSetController(h.client, h.clock));
+  h.start();
+  json s = statefulSet(3, "v1");
+  s["spec"]["updateStrategy"] =
+      json::parse(R"({"type":"RollingUpdate","rollingUpdate":{"partition":2}})");
+  ASSERT_TRUE(h.client.create(gvr::kStatefulSets, "default", s));
+  for (int i = 0; i < 4; ++i) {
+    h.settle();
+    h.runAllPods();
+  }
+  ASSERT_TRUE(h.client.patch(
+      gvr::kStatefulSets, "default", "db", PatchType::Merge,
+      json{{"spec",
+            {{"template",
+              {{"spec", {{"containers", json::array({{{"name", "c"}, {"image", "v2"}}})}}}}}}}}));
+  auto roll = [&] {
+    for (int i = 0; i < 6; ++i) {
+      h.settle();
+      h.finishDeletions();
+      h.settle();
+      h.runAllPods();
+    }
+    h.settle();
+  };
+  roll();
+  ASSERT_TRUE(h.client.remove(gvr::kPods, "default", "db-0"));
+  ASSERT_TRUE(h.client.remove(gvr::kPods, "default", "db-2"));
+  roll();
+  json st = h.client.get(gvr::kStatefulSets, "default", "db")->at("status");
+  ASSERT_NE(st["currentRevision"], st["updateRevision"]);
+  std::map<std::string, std::string> image, revision;
+  for (const auto& p : h.activePods()) {
+    image[meta::name(p)] = p["spec"]["containers"][0]["image"];
+    revision[meta::name(p)] = p["metadata"]["labels"]["controller-revision-hash"];
+  }
+  EXPECT_EQ(image,
+            (std::map<std::string, std::string>{{"db-0", "v1"}, {"db-1", "v1"}, {"db-2", "v2"}}));
+  EXPECT_EQ(revision["db-0"], st["currentRevision"]);
+  EXPECT_EQ(revision["db-2"], st["updateRevision"]);
+  // Lowering the partition to 0 finishes the rollout and the current revision follows.
+  ASSERT_TRUE(h.client.patch(
+      gvr::kStatefulSets, "default", "db", PatchType::Merge,
+      json{{"spec", {{"updateStrategy", {{"rollingUpdate", {{"partition", 0}}}}}}}}));
+  roll();
+  roll();
+  st = h.client.get(gvr::kStatefulSets, "default", "db")->at("status");
+  EXPECT_EQ(st["currentRevision"], st["updateRevision"]);
+  for (const auto& p : h.activePods()) EXPECT_EQ(p["spec"]["containers"][0]["image"], "v2");
+}
+
+// OrderedReady scale-down halts while a pod is unready; only the lowest unhealthy ordinal
+// (the one holding the set back) may still go.
+TEST(StatefulSetTest, OrderedScaleDownHaltsOnUnhealthyPod) {
+  Harness h;
+  h.add(newStatefulSetController(h.client, h.clock));
+  h.start();
+  ASSERT_TRUE(h.client.create(gvr::kStatefulSets, "default", statefulSet(3, "v1")));
+  for (int i = 0; i < 4; ++i) {
+    h.settle();
+    h.runAllPods();
+  }
+  ASSERT_EQ(h.activePods().size(), 3u);
+  auto setReady = [&](const std::string& pod, bool ready) {
+    json st = {{"status",
+                {{"conditions",
+                  json::array({{{"type", "Ready"}, {"status", ready ? "True" : "False"}}})}}}};
+    ASSERT_TRUE(h.client.patch(gvr::kPods, "default", pod, PatchType::Merge, st, "status"));
+  };
+  for (auto p : {"db-0", "db-1", "db-2"}) setReady(p, false);
+  ASSERT_TRUE(h.client.patch(gvr::kStatefulSets, "default", "db", PatchType::Merge,
+                             json{{"spec", {{"replicas", 0}}}}));
+  h.settle();
+  h.finishDeletions();
+  h.settle();
+  EXPECT_EQ(names(h.activePods()), (std::vector<std::string>{"db-0", "db-1", "db-2"}));
+  for (auto p : {"db-0", "db-1", "db-2"}) setReady(p, true);
+  h.settle();
+  EXPECT_EQ(names(h.activePods()), (std::vector<std::string>{"db-0", "db-1"}));
+  setReady("db-1", false);  // db-1 is now the first unhealthy pod: it may go
+  h.finishDeletions();
+  h.settle();
+  EXPECT_EQ(names(h.activePods()), (std::vector<std::string>{"db-0"}));
 }
 
 json job(int completions, int parallelism, int backoff = 6) {
