@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "body_piece.h"
 #include "log_websocket.h"
 #include "proxy_relay.h"
 #include "skiff/common/log.h"
@@ -435,14 +436,8 @@ class Server : public HttpsServer {
     if (ec) co_return;
     char buf[16384];
     while (!p.is_done()) {
-      p.get().body().data = buf;
-      p.get().body().size = sizeof buf;
-      // read_some, not read: read waits until the 16 KiB buffer is full, which holds back
-      // `kubectl logs -f` lines until that much has been written.
-      co_await http::async_read_some(*up, up_buf, p, tok(ec));
-      if (ec == http::error::need_buffer) ec = {};
+      std::size_t n = co_await server::readBodyPiece(*up, up_buf, p, buf, sizeof buf, ec);
       if (ec) break;
-      std::size_t n = sizeof buf - p.get().body().size;
       if (n == 0) continue;
       beast::get_lowest_layer(*client).expires_after(opts_.write_timeout);
       error_code wec;

@@ -1,6 +1,8 @@
 // pods/log over a WebSocket (log_websocket.h), as k8s.io/apimachinery's wsstream.Reader.
 #include "log_websocket.h"
 
+#include "body_piece.h"
+
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/websocket.hpp>
@@ -53,12 +55,8 @@ net::awaitable<void> relayLogAsWebSocket(LogStream& client,
   ws.binary(!text);
   char buf[16384];
   while (!p.is_done()) {
-    p.get().body().data = buf;
-    p.get().body().size = sizeof buf;
-    co_await http::async_read_some(up, up_buf, p, tok(ec));
-    if (ec == http::error::need_buffer) ec = {};
+    std::size_t n = co_await readBodyPiece(up, up_buf, p, buf, sizeof buf, ec);
     if (ec) break;
-    std::size_t n = sizeof buf - p.get().body().size;
     if (n == 0) continue;
     if (text) {
       std::string encoded = base64Encode(std::string_view(buf, n));

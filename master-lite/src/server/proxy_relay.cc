@@ -15,6 +15,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "body_piece.h"
 #include "skiff/master/api/proxy_rewrite.h"
 
 namespace skiff::master::server {
@@ -199,12 +200,8 @@ net::awaitable<void> relayResponse(S& up, ClientStream& client, bool head,
   }
   char buf[16384];
   while (!p.is_done()) {
-    p.get().body().data = buf;
-    p.get().body().size = sizeof buf;
-    co_await http::async_read_some(up, up_buf, p, tok(ec));
-    if (ec == http::error::need_buffer) ec = {};
+    std::size_t n = co_await readBodyPiece(up, up_buf, p, buf, sizeof buf, ec);
     if (ec) break;
-    std::size_t n = sizeof buf - p.get().body().size;
     if (n == 0) continue;
     if (html) {
       page.append(buf, n);
