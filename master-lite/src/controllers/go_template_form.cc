@@ -18,8 +18,7 @@ const std::set<std::string>& pointerScalars() {
   static const std::set<std::string> keys = {
       // PodSpec
       "terminationGracePeriodSeconds", "activeDeadlineSeconds", "automountServiceAccountToken",
-      "shareProcessNamespace", "priority", "enableServiceLinks", "setHostnameAsFQDN",
-      "hostUsers",
+      "shareProcessNamespace", "priority", "enableServiceLinks", "setHostnameAsFQDN", "hostUsers",
       // (Pod)SecurityContext, WindowsSecurityContextOptions
       "privileged", "runAsUser", "runAsGroup", "runAsNonRoot", "readOnlyRootFilesystem",
       "allowPrivilegeEscalation", "fsGroup", "hostProcess",
@@ -33,8 +32,8 @@ const std::set<std::string>& pointerScalars() {
 // map[string]string / ResourceList fields: Go's omitempty drops them when empty (structs
 // and pointers to structs, written as {}, are kept).
 const std::set<std::string>& mapFields() {
-  static const std::set<std::string> keys = {"labels", "annotations", "nodeSelector", "limits",
-                                             "requests", "overhead"};
+  static const std::set<std::string> keys = {"labels", "annotations", "nodeSelector",
+                                             "limits", "requests",    "overhead"};
   return keys;
 }
 
@@ -48,8 +47,8 @@ void normalize(json& v) {
     const std::string& k = it.key();
     json& x = it.value();
     normalize(x);
-    bool zero_scalar = (x.is_boolean() && !x.get<bool>()) ||
-                       (x.is_number_integer() && x.get<std::int64_t>() == 0);
+    bool zero_scalar =
+        (x.is_boolean() && !x.get<bool>()) || (x.is_number_integer() && x.get<std::int64_t>() == 0);
     bool drop = x.is_null() || (zero_scalar && pointerScalars().count(k) == 0) ||
                 (x.is_string() && x.get<std::string>().empty() && k != "type") ||
                 (x.is_array() && x.empty() && k != "containers") ||
