@@ -357,6 +357,37 @@ std::string messageFile(FakeRuntime& rt, const std::string& name, uint32_t attem
   return "";
 }
 
+TEST_F(PodSyncTest, EtcHostsIsMountedForHostNetworkPodsUnlessTheContainerMountsItsOwn) {
+  // KubeletManagedEtcHosts: a host-network pod sees the node's hosts under the "(host network)"
+  // header, a pod-network one the managed file, and a container mounting /etc/hosts keeps that.
+  auto hostsMount = [](const ContainerConfig& cc) {
+    auto m = std::find_if(cc.mounts.begin(), cc.mounts.end(),
+                          [](const VolumeMount& v) { return v.container_path == "/etc/hosts"; });
+    return m == cc.mounts.end() ? std::string() : m->host_path;
+  };
+  json p = pod();
+  p["spec"]["hostNetwork"] = true;
+  ASSERT_TRUE(syncer_->syncPod(p));
+  auto cfgs = runtime_.configs();
+  ASSERT_EQ(cfgs.size(), 1u);
+  std::string file = hostsMount(cfgs.begin()->second);
+  ASSERT_FALSE(file.empty());
+  std::ifstream in(file);
+  std::string first;
+  std::getline(in, first);
+  EXPECT_EQ(first, "# Kubernetes-managed hosts file (host network).");
+
+  json own = pod();
+  own["metadata"]["uid"] = "u2";
+  own["spec"]["volumes"] = {{{"name", "h"}, {"hostPath", {{"path", "/etc/hosts"}}}}};
+  own["spec"]["containers"][0]["volumeMounts"] = {{{"name", "h"}, {"mountPath", "/etc/hosts"}}};
+  ASSERT_TRUE(syncer_->syncPod(own));
+  for (const auto& [id, cc] : runtime_.configs()) {
+    if (id == cfgs.begin()->first) continue;
+    EXPECT_EQ(hostsMount(cc), "/etc/hosts");
+  }
+}
+
 TEST_F(PodSyncTest, EveryContainerInstanceGetsAWritableTerminationMessageFile) {
   json p = pod("OnFailure");
   p["spec"]["containers"][0]["terminationMessagePath"] = "/dev/termination-custom-log";

@@ -205,7 +205,9 @@ Result<void> PodSyncer::startContainer(const json& pod, const json& spec,
         VolumeMount{host, target, vm.value("readOnly", false) || claimReadOnly(pod, vname)});
   }
   std::string pdir = volumes_.podDir(uid);
-  if (!pod["spec"].value("hostNetwork", false) && !targets.count("/etc/hosts")) {
+  // Host-network pods get the file too, a copy of the node's /etc/hosts under the "(host
+  // network)" header (kubelet's nodeHostsFileContent): the image's own /etc/hosts may be absent.
+  if (!targets.count("/etc/hosts")) {
     cc.mounts.push_back(VolumeMount{pdir + "/etc-hosts", "/etc/hosts", false});
   }
   if (!targets.count("/etc/hostname")) {
