@@ -388,6 +388,52 @@ TEST_F(PodSyncTest, EtcHostsIsMountedForHostNetworkPodsUnlessTheContainerMountsI
   }
 }
 
+class RecordingHookGetter : public HookHttpGetter {
+ public:
+  Result<int> get(const HttpHookTarget& t, const json&, std::chrono::seconds) override {
+    urls.push_back(t.url());
+    if (refuse) return Error(ErrorCode::Unavailable, "connection refused");
+    return 200;
+  }
+  std::vector<std::string> urls;
+  bool refuse = false;
+};
+
+TEST_F(PodSyncTest, HttpGetLifecycleHooksGoToThePodIpFromTheNode) {
+  RecordingHookGetter getter;
+  syncer_->setHookHttpGetter(&getter);
+  json p = pod();
+  json& c = p["spec"]["containers"][0];
+  c["ports"] = {{{"name", "http"}, {"containerPort", 8080}}};
+  c["lifecycle"] = {
+      {"postStart", {{"httpGet", {{"path", "/echo?msg=poststart"}, {"port", "http"}}}}},
+      {"preStop",
+       {{"httpGet", {{"host", "10.244.9.9"}, {"path", "/echo?msg=prestop"}, {"port", 8080}}}}}};
+  auto st = syncer_->syncPod(p);
+  ASSERT_TRUE(st);
+  ASSERT_EQ(getter.urls.size(), 1u);
+  EXPECT_EQ(getter.urls[0], "http://10.244.1.2:8080/echo?msg=poststart");
+  EXPECT_TRUE(containerStatus(*st)["state"].contains("running"));
+
+  ASSERT_TRUE(syncer_->killPod(p, std::chrono::seconds(2)));
+  ASSERT_EQ(getter.urls.size(), 2u);
+  EXPECT_EQ(getter.urls[1], "http://10.244.9.9:8080/echo?msg=prestop");
+}
+
+TEST_F(PodSyncTest, FailedHttpGetPostStartHookKillsTheContainer) {
+  RecordingHookGetter getter;
+  getter.refuse = true;
+  syncer_->setHookHttpGetter(&getter);
+  json p = pod();
+  p["spec"]["containers"][0]["lifecycle"] = {
+      {"postStart", {{"httpGet", {{"path", "/hook"}, {"port", 80}}}}}};
+  ASSERT_TRUE(syncer_->syncPod(p));
+  auto view = syncer_->runtimeView("u1");
+  ASSERT_TRUE(view);
+  ASSERT_NE(view->latest("c"), nullptr);
+  EXPECT_EQ(view->latest("c")->state, ContainerState::Exited);
+}
+
 TEST_F(PodSyncTest, EveryContainerInstanceGetsAWritableTerminationMessageFile) {
   json p = pod("OnFailure");
   p["spec"]["containers"][0]["terminationMessagePath"] = "/dev/termination-custom-log";
