@@ -32,8 +32,8 @@ Result<HttpHookTarget> httpHookTarget(const json& http_get, const json& containe
       t.port = std::atoi(name.c_str());
     }
     if (t.port == 0) {
-      return Error(ErrorCode::Invalid, "couldn't find port: " + name + " in " +
-                                           container.value("name", std::string()));
+      return Error(ErrorCode::Invalid,
+                   "couldn't find port: " + name + " in " + container.value("name", std::string()));
     }
   }
   if (t.port <= 0 || t.port > 65535) {

@@ -16,8 +16,8 @@ using nlohmann::json;
 
 TEST(HttpHookTargetTest, HostDefaultsToThePodIpAndNamedPortsComeFromTheContainer) {
   json container = {{"name", "c"}, {"ports", {{{"name", "web"}, {"containerPort", 8080}}}}};
-  auto t = httpHookTarget({{"path", "/echo?msg=poststart"}, {"port", "web"}}, container,
-                          "10.244.1.7");
+  auto t =
+      httpHookTarget({{"path", "/echo?msg=poststart"}, {"port", "web"}}, container, "10.244.1.7");
   ASSERT_TRUE(t) << t.error().message();
   EXPECT_EQ(t->host, "10.244.1.7");
   EXPECT_EQ(t->port, 8080);
@@ -91,8 +91,8 @@ TEST(HookHttpGetterTest, SendsOneGetWithTheHeadersAndAnyStatusIsAnAnswer) {
   OneShotServer server(500);
   auto getter = makeHookHttpGetter();
   json h = {{"httpHeaders", {{{"name", "X-Hook"}, {"value", "poststart"}}}}};
-  auto code = getter->get({"127.0.0.1", server.port(), "/echo?msg=poststart"}, h,
-                          std::chrono::seconds(5));
+  auto code =
+      getter->get({"127.0.0.1", server.port(), "/echo?msg=poststart"}, h, std::chrono::seconds(5));
   ASSERT_TRUE(code) << code.error().message();
   EXPECT_EQ(*code, 500);
   std::string req = server.request();
@@ -106,8 +106,8 @@ TEST(HookHttpGetterTest, RefusedConnectionIsAnError) {
     OneShotServer closed(200);  // a port that was free a moment ago
     port = closed.port();
   }
-  auto code = makeHookHttpGetter()->get({"127.0.0.1", port, "/"}, json::object(),
-                                        std::chrono::seconds(2));
+  auto code =
+      makeHookHttpGetter()->get({"127.0.0.1", port, "/"}, json::object(), std::chrono::seconds(2));
   ASSERT_FALSE(code);
   EXPECT_NE(code.error().message().find("connection refused"), std::string::npos)
       << code.error().message();

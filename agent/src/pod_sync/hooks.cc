@@ -11,8 +11,8 @@ using nlohmann::json;
 using namespace podsync;
 
 std::optional<std::string> PodSyncer::runHook(const json& pod, const json& spec,
-                                              const std::string& container_id,
-                                              const json& handler, const std::string& pod_ip,
+                                              const std::string& container_id, const json& handler,
+                                              const std::string& pod_ip,
                                               std::chrono::seconds timeout) {
   if (handler.contains("exec")) {
     auto cmd = strings(handler["exec"].value("command", json::array()));
