@@ -100,7 +100,11 @@ json containerStatus(const json& spec_container, const StatusInputs& in, bool is
       auto s = in.probes.started.find(cur->id);
       started = s != in.probes.started.end() && s->second;
     }
-    bool ready = started;
+    // A running init container is not ready: it counts only once it exited 0 (prober manager's
+    // UpdatePodStatus), so one that fails and restarts stays incomplete in Initialized. Only a
+    // sidecar (restartPolicy Always) is ready while running.
+    bool plain_init = is_init && spec_container.value("restartPolicy", "") != "Always";
+    bool ready = started && !plain_init;
     if (ready && in.probes.has_readiness.count(name) && in.probes.has_readiness.at(name)) {
       auto r = in.probes.ready.find(cur->id);
       ready = r != in.probes.ready.end() && r->second;

@@ -12,6 +12,7 @@
 
 #include "skiff/agent/http_transport.h"
 #include "skiff/common/log.h"
+#include "tcp_dial.h"
 
 namespace skiff::agent {
 
@@ -29,46 +30,6 @@ int resolvePort(const json& port, const json& container) {
     return std::atoi(name.c_str());
   }
   return 0;
-}
-
-// Connects with a deadline; returns the fd or -1 with `why` set as Go's dialer words it.
-int connectTimeout(const std::string& ip, int port, int timeout_ms, std::string& why) {
-  std::string target = ip + ":" + std::to_string(port);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (::inet_pton(AF_INET, ip.c_str(), &addr.sin_addr) != 1) {
-    why = "dial tcp " + target + ": invalid address";
-    return -1;
-  }
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) {
-    why = std::string("dial tcp ") + target + ": socket: " + std::strerror(errno);
-    return -1;
-  }
-  int r = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  if (r != 0 && errno != EINPROGRESS) {
-    why = std::string("dial tcp ") + target + ": connect: " + std::strerror(errno);
-    ::close(fd);
-    return -1;
-  }
-  pollfd p{fd, POLLOUT, 0};
-  if (r != 0 && (::poll(&p, 1, timeout_ms) != 1)) {
-    why = "dial tcp " + target + ": i/o timeout";
-    ::close(fd);
-    return -1;
-  }
-  int err = 0;
-  socklen_t len = sizeof err;
-  ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-  if (err != 0) {
-    std::string msg = std::strerror(err);
-    for (auto& ch : msg) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    why = "dial tcp " + target + ": connect: " + msg;
-    ::close(fd);
-    return -1;
-  }
-  return fd;
 }
 
 // scheme: HTTPS. TLS without verifying the serving certificate, as the kubelet's prober does
@@ -123,8 +84,8 @@ class RealProbeRunner final : public ProbeRunner {
     if (probe.contains("tcpSocket")) {
       const json& t = probe["tcpSocket"];
       std::string host = t.value("host", pod_ip);
-      int fd = connectTimeout(host, resolvePort(t.value("port", json(0)), container),
-                              timeout * 1000, output);
+      int fd =
+          dialTcp(host, resolvePort(t.value("port", json(0)), container), timeout * 1000, output);
       if (fd < 0) return false;
       ::close(fd);
       return true;
@@ -137,7 +98,7 @@ class RealProbeRunner final : public ProbeRunner {
       if (h.value("scheme", "HTTP") == "HTTPS")
         return httpsGet(host, port, path, h, timeout, output);
       std::string why;
-      int fd = connectTimeout(host, port, timeout * 1000, why);
+      int fd = dialTcp(host, port, timeout * 1000, why);
       if (fd < 0) {
         output = "Get \"http://" + host + ":" + std::to_string(port) + path + "\": " + why;
         return false;

@@ -299,6 +299,12 @@ class NetworkAdapter final : public PodNetworkManager {
     sb.pod = pod_ref;
     for (const auto& p : host_ports) {
       np::HostPort hp;
+      if (!p.host_ip.empty() && p.host_ip != "::") {
+        auto host_ip = np::Ipv4::parse(p.host_ip);
+        // The pod network is IPv4 only: an IPv6 hostIP has no address here to listen on.
+        if (!host_ip) continue;
+        hp.host_ip = *host_ip;
+      }
       hp.protocol = p.protocol == "UDP" ? np::Protocol::Udp : np::Protocol::Tcp;
       hp.host_port = static_cast<uint16_t>(p.host_port);
       hp.container_port = static_cast<uint16_t>(p.container_port);

@@ -100,6 +100,21 @@ TEST_F(PodStatusTest, InitContainerFailingOnRestartAlwaysListsEveryIncompleteOne
                   "containers with unready status: [run1]");
 }
 
+TEST_F(PodStatusTest, RunningRestartedInitContainerIsNotReadyAndStaysIncomplete) {
+  // The conformance test "should not start app containers if init containers fail on a
+  // RestartAlways pod" reads the pod while init1 runs its fourth attempt.
+  json p = pod("Always", {named("init1"), named("init2")}, {named("run1")});
+  exited("init1", 1, 2);
+  running("init1");
+  view_.containers["init1"][0].attempt = 3;
+  json st = status(p);
+  EXPECT_EQ(st["phase"], "Pending");
+  EXPECT_EQ(st["initContainerStatuses"][0]["ready"], false);
+  EXPECT_EQ(st["initContainerStatuses"][0]["restartCount"], 3);
+  expectCondition(st, "Initialized", "False", "ContainersNotInitialized",
+                  "containers with incomplete status: [init1 init2]");
+}
+
 TEST_F(PodStatusTest, CompletedInitContainersAreReadyAndInitializeThePod) {
   json p = pod("Always", {named("init1"), named("init2")}, {named("run1")});
   exited("init1", 0);

@@ -357,6 +357,83 @@ std::string messageFile(FakeRuntime& rt, const std::string& name, uint32_t attem
   return "";
 }
 
+TEST_F(PodSyncTest, EtcHostsIsMountedForHostNetworkPodsUnlessTheContainerMountsItsOwn) {
+  // KubeletManagedEtcHosts: a host-network pod sees the node's hosts under the "(host network)"
+  // header, a pod-network one the managed file, and a container mounting /etc/hosts keeps that.
+  auto hostsMount = [](const ContainerConfig& cc) {
+    auto m = std::find_if(cc.mounts.begin(), cc.mounts.end(),
+                          [](const VolumeMount& v) { return v.container_path == "/etc/hosts"; });
+    return m == cc.mounts.end() ? std::string() : m->host_path;
+  };
+  json p = pod();
+  p["spec"]["hostNetwork"] = true;
+  ASSERT_TRUE(syncer_->syncPod(p));
+  auto cfgs = runtime_.configs();
+  ASSERT_EQ(cfgs.size(), 1u);
+  std::string file = hostsMount(cfgs.begin()->second);
+  ASSERT_FALSE(file.empty());
+  std::ifstream in(file);
+  std::string first;
+  std::getline(in, first);
+  EXPECT_EQ(first, "# Kubernetes-managed hosts file (host network).");
+
+  json own = pod();
+  own["metadata"]["uid"] = "u2";
+  own["spec"]["volumes"] = {{{"name", "h"}, {"hostPath", {{"path", "/etc/hosts"}}}}};
+  own["spec"]["containers"][0]["volumeMounts"] = {{{"name", "h"}, {"mountPath", "/etc/hosts"}}};
+  ASSERT_TRUE(syncer_->syncPod(own));
+  for (const auto& [id, cc] : runtime_.configs()) {
+    if (id == cfgs.begin()->first) continue;
+    EXPECT_EQ(hostsMount(cc), "/etc/hosts");
+  }
+}
+
+class RecordingHookGetter : public HookHttpGetter {
+ public:
+  Result<int> get(const HttpHookTarget& t, const json&, std::chrono::seconds) override {
+    urls.push_back(t.url());
+    if (refuse) return Error(ErrorCode::Unavailable, "connection refused");
+    return 200;
+  }
+  std::vector<std::string> urls;
+  bool refuse = false;
+};
+
+TEST_F(PodSyncTest, HttpGetLifecycleHooksGoToThePodIpFromTheNode) {
+  RecordingHookGetter getter;
+  syncer_->setHookHttpGetter(&getter);
+  json p = pod();
+  json& c = p["spec"]["containers"][0];
+  c["ports"] = {{{"name", "http"}, {"containerPort", 8080}}};
+  c["lifecycle"] = {
+      {"postStart", {{"httpGet", {{"path", "/echo?msg=poststart"}, {"port", "http"}}}}},
+      {"preStop",
+       {{"httpGet", {{"host", "10.244.9.9"}, {"path", "/echo?msg=prestop"}, {"port", 8080}}}}}};
+  auto st = syncer_->syncPod(p);
+  ASSERT_TRUE(st);
+  ASSERT_EQ(getter.urls.size(), 1u);
+  EXPECT_EQ(getter.urls[0], "http://10.244.1.2:8080/echo?msg=poststart");
+  EXPECT_TRUE(containerStatus(*st)["state"].contains("running"));
+
+  ASSERT_TRUE(syncer_->killPod(p, std::chrono::seconds(2)));
+  ASSERT_EQ(getter.urls.size(), 2u);
+  EXPECT_EQ(getter.urls[1], "http://10.244.9.9:8080/echo?msg=prestop");
+}
+
+TEST_F(PodSyncTest, FailedHttpGetPostStartHookKillsTheContainer) {
+  RecordingHookGetter getter;
+  getter.refuse = true;
+  syncer_->setHookHttpGetter(&getter);
+  json p = pod();
+  p["spec"]["containers"][0]["lifecycle"] = {
+      {"postStart", {{"httpGet", {{"path", "/hook"}, {"port", 80}}}}}};
+  ASSERT_TRUE(syncer_->syncPod(p));
+  auto view = syncer_->runtimeView("u1");
+  ASSERT_TRUE(view);
+  ASSERT_NE(view->latest("c"), nullptr);
+  EXPECT_EQ(view->latest("c")->state, ContainerState::Exited);
+}
+
 TEST_F(PodSyncTest, EveryContainerInstanceGetsAWritableTerminationMessageFile) {
   json p = pod("OnFailure");
   p["spec"]["containers"][0]["terminationMessagePath"] = "/dev/termination-custom-log";

@@ -133,9 +133,11 @@ class CniPodNetwork final : public PodNetwork {
     if (plugin.contains("capabilities") && plugin["capabilities"].value("portMappings", false)) {
       json maps = json::array();
       for (const HostPort& hp : sb.host_ports) {
-        maps.push_back({{"hostPort", hp.host_port},
-                        {"containerPort", hp.container_port},
-                        {"protocol", std::string(protocolName(hp.protocol))}});
+        json m = {{"hostPort", hp.host_port},
+                  {"containerPort", hp.container_port},
+                  {"protocol", std::string(protocolName(hp.protocol))}};
+        if (hp.host_ip.value != 0) m["hostIP"] = hp.host_ip.str();
+        maps.push_back(std::move(m));
       }
       conf["runtimeConfig"]["portMappings"] = maps;
     }

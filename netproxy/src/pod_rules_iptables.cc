@@ -145,6 +145,7 @@ class IptablesPodRules final : public PodRules {
       }
       Rule r;
       r.proto = p.protocol;
+      if (p.host_ip.value != 0) r.dst = Cidr{p.host_ip, 32};  // -d hostIP/32: that address only
       r.matches = {match::Comment{fmt::format("{} {}", tag, pod)}, match::Port{p.host_port}};
       r.target = target::Dnat{ip, p.container_port};
       keep.push_back(r);

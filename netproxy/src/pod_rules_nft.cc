@@ -66,9 +66,13 @@ class NftPodRules final : public PodRules {
       b.ops.push_back(chain(out, "nat", "output", -100));
       for (const HostPort& p : ports) {
         for (const std::string& c : {pre, out}) {
-          rule(b, c,
-               {stmt::FibLocal{false}, stmt::Proto{p.protocol, p.host_port},
-                stmt::Dnat{p.protocol, ip, p.container_port}});
+          nft::Rule r{stmt::FibLocal{false}};
+          // A hostIP narrows the mapping to that address, so pods can share a hostPort on
+          // different addresses of the node (127.0.0.1 and the node IP, say).
+          if (p.host_ip.value != 0) r.push_back(stmt::Addr{false, false, Cidr{p.host_ip, 32}});
+          r.push_back(stmt::Proto{p.protocol, p.host_port});
+          r.push_back(stmt::Dnat{p.protocol, ip, p.container_port});
+          rule(b, c, std::move(r));
         }
       }
     }

@@ -7,6 +7,7 @@
 
 #include "skiff/netproxy/testing/fake_iptables.h"
 #include "skiff/netproxy/testing/fake_netlink.h"
+#include "skiff/netproxy/testing/fake_nftables.h"
 
 namespace skiff::netproxy {
 namespace {
@@ -119,7 +120,7 @@ TEST_F(PodNetworkTest, PodTrafficLeavingTheClusterIsMasqueradedPodToPodIsNot) {
 }
 
 TEST_F(PodNetworkTest, HostPortDnatsToThePodUntilTeardown) {
-  Sandbox sb = pod("web", {{Protocol::Tcp, 8088, 80}});
+  Sandbox sb = pod("web", {{Protocol::Tcp, 8088, 80, {}}});
   auto a = net_->setup(sb);
   ASSERT_TRUE(a) << a.error().message();
   std::set<Ipv4> local{ip("192.168.0.10"), ip("10.244.1.1")};
@@ -130,6 +131,58 @@ TEST_F(PodNetworkTest, HostPortDnatsToThePodUntilTeardown) {
   r = testing::tracePacket(ipt_, {ip("192.168.0.99"), ip("192.168.0.10"), Protocol::Tcp, 8088},
                            local);
   EXPECT_TRUE(r.destinations.empty());
+}
+
+// The scheduler's "no conflict between pods with same hostPort but different hostIP and
+// protocol": 127.0.0.1/TCP, the node IP/TCP and the node IP/UDP go to three different pods.
+TEST_F(PodNetworkTest, HostPortWithAHostIpOnlyTakesThatAddress) {
+  auto a = net_->setup(pod("lo", {{Protocol::Tcp, 54321, 80, ip("127.0.0.1")}}));
+  auto b = net_->setup(pod("node", {{Protocol::Tcp, 54321, 80, ip("192.168.0.10")}}));
+  auto c = net_->setup(pod("udp", {{Protocol::Udp, 54321, 80, ip("192.168.0.10")}}));
+  ASSERT_TRUE(a && b && c);
+  std::set<Ipv4> local{ip("127.0.0.1"), ip("192.168.0.10"), ip("10.244.1.1")};
+  auto to = [&](const char* dst, Protocol proto) {
+    return testing::tracePacket(ipt_, {ip("192.168.0.10"), ip(dst), proto, 54321}, local)
+        .destinations;
+  };
+  EXPECT_EQ(to("127.0.0.1", Protocol::Tcp), (std::set<std::string>{a->ip.str() + ":80"}));
+  EXPECT_EQ(to("192.168.0.10", Protocol::Tcp), (std::set<std::string>{b->ip.str() + ":80"}));
+  EXPECT_EQ(to("192.168.0.10", Protocol::Udp), (std::set<std::string>{c->ip.str() + ":80"}));
+  EXPECT_TRUE(to("10.244.1.1", Protocol::Tcp).empty());
+}
+
+TEST_F(PodNetworkTest, NftHostPortWithAHostIpOnlyTakesThatAddress) {
+  testing::FakeNftables nft;
+  PodNetworkConfig cfg;
+  cfg.pod_cidr = *Cidr::parse("10.244.1.0/24");
+  cfg.ipam_dir = dir_ / "nft";
+  auto net = makePodNetwork(
+      cfg, node_,
+      [this](const std::string& p) -> Result<std::unique_ptr<sys::Netlink>> {
+        return std::unique_ptr<sys::Netlink>(new FakeNetlink(world_, p));
+      },
+      nft);
+  auto a = net->setup(pod("lo", {{Protocol::Tcp, 54321, 80, ip("127.0.0.1")}}));
+  auto b = net->setup(pod("node", {{Protocol::Tcp, 54321, 80, ip("192.168.0.10")}}));
+  auto any = net->setup(pod("any", {{Protocol::Udp, 54322, 81, {}}}));
+  ASSERT_TRUE(a && b && any);
+  auto to = [&](const char* hook, const char* dst, Protocol proto, uint16_t port) {
+    testing::FakeNftables::Packet p;
+    p.saddr = ip("192.168.0.10");
+    p.daddr = ip(dst);
+    p.protocol = proto;
+    p.dport = port;
+    p.local_addresses = {ip("127.0.0.1"), ip("192.168.0.10"), ip("10.244.1.1")};
+    auto out = nft.traceAll(nft::Family::Ip, "nat", hook, p);
+    return out.dnat ? out.dnat->first.str() + ":" + std::to_string(out.dnat->second) : "";
+  };
+  EXPECT_EQ(to("output", "127.0.0.1", Protocol::Tcp, 54321), a->ip.str() + ":80");
+  EXPECT_EQ(to("output", "192.168.0.10", Protocol::Tcp, 54321), b->ip.str() + ":80");
+  EXPECT_EQ(to("prerouting", "192.168.0.10", Protocol::Tcp, 54321), b->ip.str() + ":80");
+  EXPECT_EQ(to("output", "192.168.0.10", Protocol::Udp, 54321), "");
+  // Without a hostIP every local address is taken.
+  EXPECT_EQ(to("prerouting", "10.244.1.1", Protocol::Udp, 54322), any->ip.str() + ":81");
+  EXPECT_EQ(to("output", "127.0.0.1", Protocol::Udp, 54322), any->ip.str() + ":81");
 }
 
 TEST_F(PodNetworkTest, SyncNodeRoutesAddsReplacesAndRemovesOnlyItsOwn) {

@@ -205,7 +205,9 @@ Result<void> PodSyncer::startContainer(const json& pod, const json& spec,
         VolumeMount{host, target, vm.value("readOnly", false) || claimReadOnly(pod, vname)});
   }
   std::string pdir = volumes_.podDir(uid);
-  if (!pod["spec"].value("hostNetwork", false) && !targets.count("/etc/hosts")) {
+  // Host-network pods get the file too, a copy of the node's /etc/hosts under the "(host
+  // network)" header (kubelet's nodeHostsFileContent): the image's own /etc/hosts may be absent.
+  if (!targets.count("/etc/hosts")) {
     cc.mounts.push_back(VolumeMount{pdir + "/etc-hosts", "/etc/hosts", false});
   }
   if (!targets.count("/etc/hostname")) {
@@ -296,20 +298,15 @@ Result<void> PodSyncer::startContainer(const json& pod, const json& spec,
 
   // postStart: a failing hook kills the container (kubelet: FailedPostStartHook).
   const json& post = spec.value("lifecycle", json::object()).value("postStart", json::object());
-  if (post.contains("exec")) {
-    auto cmd = strings(post["exec"].value("command", json::array()));
-    auto r = runtime_.execSync(*id, cmd, std::chrono::seconds(30));
-    if (!r || r->exit_code != 0) {
-      std::string msg = !r ? r.error().message()
-                           : "command '" + (cmd.empty() ? "" : cmd[0]) + "' exited with " +
-                                 std::to_string(r->exit_code) + ": " + r->out + r->err;
-      SKIFF_LOG_WARN(lg, "PostStartHook failed", kv("pod", podRef(pod)), kv("container", name),
-                     kv("err", msg));
-      event(pod, name, "Warning", events::kFailedPostStartHook, msg);
-      event(pod, name, "Normal", events::kKilling, "FailedPostStartHook");
-      (void)runtime_.stopContainer(
-          *id, std::chrono::seconds(pod["spec"].value("terminationGracePeriodSeconds", 30)));
-    }
+  std::string pod_ip = view.pod_ip;
+  if (pod_ip.empty() && pod["spec"].value("hostNetwork", false)) pod_ip = cfg_.host_ip;
+  if (auto failed = runHook(pod, spec, *id, post, pod_ip, std::chrono::seconds(30))) {
+    SKIFF_LOG_WARN(lg, "PostStartHook failed", kv("pod", podRef(pod)), kv("container", name),
+                   kv("err", *failed));
+    event(pod, name, "Warning", events::kFailedPostStartHook, *failed);
+    event(pod, name, "Normal", events::kKilling, "FailedPostStartHook");
+    (void)runtime_.stopContainer(
+        *id, std::chrono::seconds(pod["spec"].value("terminationGracePeriodSeconds", 30)));
   }
   return ok();
 }

@@ -217,7 +217,7 @@ Result<json> PodSyncer::syncPod(const json& pod, PodRuntimeView* status_view) {
         event(pod, name, "Normal", events::kKilling,
               "Container " + name + " failed liveness probe, will be restarted");
         int64_t grace = spec.value("terminationGracePeriodSeconds", 30);
-        (void)killContainer(pod, &c, last, std::chrono::seconds(grace));
+        (void)killContainer(pod, &c, last, std::chrono::seconds(grace), view.pod_ip);
         probes_->forget(last.id);
         auto refreshed = runtimeView(uid);
         if (!refreshed || refreshed->latest(name) == nullptr) continue;

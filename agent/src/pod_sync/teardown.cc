@@ -22,25 +22,16 @@ using namespace podsync;
 namespace fs = std::filesystem;
 
 Result<void> PodSyncer::killContainer(const json& pod, const json* spec, const ContainerInfo& c,
-                                      std::chrono::seconds grace) {
+                                      std::chrono::seconds grace, const std::string& pod_ip) {
   auto lg = skiff::log::get("agent");
   auto start = clock_();
   if (spec != nullptr && c.state == ContainerState::Running) {
     const json& pre = spec->value("lifecycle", json::object()).value("preStop", json::object());
-    if (pre.contains("exec")) {
-      auto cmd = strings(pre["exec"].value("command", json::array()));
-      auto r = runtime_.execSync(c.id, cmd, std::max(grace, std::chrono::seconds(1)));
-      if (!r || r->exit_code != 0) {
-        std::string msg = !r ? r.error().message()
-                             : "command '" + (cmd.empty() ? "" : cmd[0]) + "' exited with " +
-                                   std::to_string(r->exit_code) + ": " + r->out + r->err;
-        SKIFF_LOG_WARN(lg, "PreStop hook failed", kv("pod", podRef(pod)), kv("container", c.name),
-                       kv("err", msg));
-        event(pod, c.name, "Warning", events::kFailedPreStopHook, msg);
-      }
-    } else if (pre.contains("sleep")) {
-      int64_t secs = pre["sleep"].value("seconds", 0);
-      std::this_thread::sleep_for(std::chrono::seconds(std::min<int64_t>(secs, grace.count())));
+    auto failed = runHook(pod, *spec, c.id, pre, pod_ip, std::max(grace, std::chrono::seconds(1)));
+    if (failed) {
+      SKIFF_LOG_WARN(lg, "PreStop hook failed", kv("pod", podRef(pod)), kv("container", c.name),
+                     kv("err", *failed));
+      event(pod, c.name, "Warning", events::kFailedPreStopHook, *failed);
     }
   }
   auto spent = std::chrono::duration_cast<std::chrono::seconds>(clock_() - start);
@@ -57,6 +48,8 @@ Result<void> PodSyncer::killContainer(const json& pod, const json* spec, const C
 Result<void> PodSyncer::killPod(const json& pod, std::chrono::seconds grace) {
   std::string uid = uidOf(pod);
   SKIFF_ASSIGN_OR_RETURN(auto view, runtimeView(uid));
+  std::string pod_ip = view.pod_ip;
+  if (pod_ip.empty() && pod["spec"].value("hostNetwork", false)) pod_ip = cfg_.host_ip;
   std::vector<std::thread> killers;
   std::mutex err_mu;
   std::optional<Error> first_error;
@@ -74,7 +67,7 @@ Result<void> PodSyncer::killPod(const json& pod, std::chrono::seconds grace) {
       if (c.state != ContainerState::Running && c.state != ContainerState::Created) continue;
       event(pod, name, "Normal", events::kKilling, "Stopping container " + name);
       killers.emplace_back([&, spec, c] {
-        auto r = killContainer(pod, spec, c, grace);
+        auto r = killContainer(pod, spec, c, grace, pod_ip);
         if (!r) {
           std::lock_guard lk(err_mu);
           if (!first_error) first_error = r.error();

@@ -108,7 +108,7 @@ TEST_F(PodNetworkIntegration, ROOT_PodNetworkTeardownAndFailedSetupLeaveNothingB
 
   // A pod with a hostPort: DNAT rule present while it runs, gone after teardown.
   TestNetns pod("snp-nc-hp");
-  Sandbox sb{"snp-nc-hp", pod.path(), "default/hp", {{Protocol::Tcp, 8088, 80}}};
+  Sandbox sb{"snp-nc-hp", pod.path(), "default/hp", {{Protocol::Tcp, 8088, 80, {}}}};
   std::string pod_ip;
   {
     EnterNetns in(n.ns().path());

@@ -20,6 +20,7 @@
 #include "skiff/agent/container_env.h"
 #include "skiff/agent/container_runtime.h"
 #include "skiff/agent/event_recorder.h"
+#include "skiff/agent/lifecycle_hooks.h"
 #include "skiff/agent/object_source.h"
 #include "skiff/agent/pod_status.h"
 #include "skiff/agent/volumes.h"
@@ -80,6 +81,8 @@ class PodSyncer {
 
   // Kubelet events (Pulling, Pulled, Created, Started, Killing, BackOff, Failed, FailedMount).
   void setEventRecorder(EventRecorder* recorder) { events_ = recorder; }
+  // Where httpGet lifecycle hooks are sent (a real socket client unless replaced, for tests).
+  void setHookHttpGetter(HookHttpGetter* getter) { http_hooks_ = getter; }
 
   // Exposed for tests: the service-style key of a container's backoff entry.
   static std::string backoffKey(const nlohmann::json& pod, const std::string& container);
@@ -89,8 +92,14 @@ class PodSyncer {
   Result<void> startContainer(const nlohmann::json& pod, const nlohmann::json& spec,
                               const PodRuntimeView& view, uint32_t attempt);
   Result<void> ensureImage(const nlohmann::json& pod, const nlohmann::json& spec);
+  // `pod_ip` is where a preStop httpGet hook without a host goes.
   Result<void> killContainer(const nlohmann::json& pod, const nlohmann::json* spec,
-                             const ContainerInfo& c, std::chrono::seconds grace);
+                             const ContainerInfo& c, std::chrono::seconds grace,
+                             const std::string& pod_ip);
+  // Runs a postStart/preStop handler (exec, httpGet, sleep); the failure message, if it failed.
+  std::optional<std::string> runHook(const nlohmann::json& pod, const nlohmann::json& spec,
+                                     const std::string& container_id, const nlohmann::json& handler,
+                                     const std::string& pod_ip, std::chrono::seconds timeout);
   // Restart decision for an exited container: true = start now, false = wait (backoff reason
   // recorded) or never (restartPolicy).
   bool shouldStartAgain(const nlohmann::json& pod, const nlohmann::json& spec,
@@ -115,6 +124,8 @@ class PodSyncer {
   ProbeResults* probes_;
   WallClock clock_;
   EventRecorder* events_ = nullptr;
+  HookHttpGetterPtr own_http_hooks_ = makeHookHttpGetter();
+  HookHttpGetter* http_hooks_ = own_http_hooks_.get();
   std::mutex mu_;
   std::map<std::string, std::map<std::string, WaitingReason>> waiting_;     // uid -> name -> why
   std::map<std::string, std::map<std::string, std::string>> volume_paths_;  // uid -> vol -> path

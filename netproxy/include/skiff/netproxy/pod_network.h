@@ -28,6 +28,9 @@ struct HostPort {
   Protocol protocol = Protocol::Tcp;
   uint16_t host_port = 0;
   uint16_t container_port = 0;
+  // The pod's hostIP: only packets to this local address are DNATed; 0.0.0.0 (the default)
+  // means every local address, as the portmap plugin treats an empty hostIP.
+  Ipv4 host_ip;
 };
 
 // What the runtime hands over for one pod sandbox.
