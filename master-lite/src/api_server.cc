@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "authentication_info.h"
 #include "kube_dns_service.h"
 #include "metrics/scraper.h"
 #include "skiff/common/file.h"
@@ -290,6 +291,12 @@ class ApiServerImpl : public ApiServer {
       SKIFF_LOG_WARN(lg(), "Creating the kube-dns Service failed, ignoring",
                      skiff::log::kv("err", r.error().message()));
     }
+    // How aggregated API servers authenticate what the aggregator relays to them.
+    SKIFF_ASSIGN_OR_RETURN(std::string front_proxy_ca, readFile(pki_.front_proxy_ca_cert));
+    if (auto r = ensureAuthenticationInfo(*client_, ca_pem_, front_proxy_ca); !r) {
+      SKIFF_LOG_WARN(lg(), "Publishing extension-apiserver-authentication failed, ignoring",
+                     skiff::log::kv("err", r.error().message()));
+    }
     // Authentication.
     std::map<std::string, api::TokenEntry> tokens;
     if (!o.token_auth_file.empty()) {
@@ -307,7 +314,10 @@ class ApiServerImpl : public ApiServer {
     ho.anonymous_auth = o.anonymous_auth;
     ho.service_account_tokens = sa_tokens_;
     ho.jwks_uri = "https://" + ho.server_address + "/openid/v1/jwks";
-    ho.aggregator = aggregator::newApiAggregator(*registry_);
+    aggregator::AggregatorOptions ao;
+    SKIFF_ASSIGN_OR_RETURN(ao.proxy_client_cert_pem, readFile(pki_.front_proxy_client_cert));
+    SKIFF_ASSIGN_OR_RETURN(ao.proxy_client_key_pem, readFile(pki_.front_proxy_client_key));
+    ho.aggregator = aggregator::newApiAggregator(*registry_, ao);
     handler_ = std::make_unique<api::Handler>(*registry_, *authn_, ho);
     handler_->setAuditor(auditor_.get());
     ServerOptions so2 = serverOptionsFor(o, pki_);

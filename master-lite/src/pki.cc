@@ -145,6 +145,28 @@ Result<void> ensureClient(const PkiFiles& f, const std::string& cert_path,
   return writePair(cert_path, key_path, c.get(), k.get());
 }
 
+// A CA's pair at `cert_path`/`key_path`: loaded when both exist, else made (10 years) and written.
+struct Ca {
+  Key key;
+  Cert cert;
+};
+Result<Ca> ensureCa(const std::string& cert_path, const std::string& key_path,
+                    const std::string& cn) {
+  Ca ca;
+  if (exists(cert_path) && exists(key_path)) {
+    SKIFF_ASSIGN_OR_RETURN(std::string cpem, readFile(cert_path));
+    SKIFF_ASSIGN_OR_RETURN(std::string kpem, readFile(key_path));
+    SKIFF_ASSIGN_OR_RETURN(ca.cert, readCert(cpem));
+    SKIFF_ASSIGN_OR_RETURN(ca.key, readKey(kpem));
+    return ca;
+  }
+  SKIFF_ASSIGN_OR_RETURN(ca.key, newKey());
+  SKIFF_ASSIGN_OR_RETURN(ca.cert, issue(ca.key.get(), {cn, {}}, nullptr, nullptr,
+                                        10L * 365 * 24 * 3600, true, "", {}, {}));
+  SKIFF_TRY(writePair(cert_path, key_path, ca.cert.get(), ca.key.get()));
+  return ca;
+}
+
 // sa.key/sa.pub: made once; sa.pub is rewritten from sa.key when missing.
 Result<void> ensureServiceAccountKey(const PkiFiles& f) {
   if (exists(f.sa_key)) {
@@ -175,31 +197,30 @@ Result<PkiFiles> ensurePki(const PkiOptions& o) {
              o.dir + "/apiserver-kubelet-client.crt",
              o.dir + "/apiserver-kubelet-client.key",
              o.dir + "/sa.key",
-             o.dir + "/sa.pub"};
-  Key ca_key;
-  Cert ca;
-  if (exists(f.ca_cert) && exists(f.ca_key)) {
-    SKIFF_ASSIGN_OR_RETURN(std::string cpem, readFile(f.ca_cert));
-    SKIFF_ASSIGN_OR_RETURN(std::string kpem, readFile(f.ca_key));
-    SKIFF_ASSIGN_OR_RETURN(ca, readCert(cpem));
-    SKIFF_ASSIGN_OR_RETURN(ca_key, readKey(kpem));
-  } else {
-    SKIFF_ASSIGN_OR_RETURN(ca_key, newKey());
-    SKIFF_ASSIGN_OR_RETURN(ca, issue(ca_key.get(), {"skiff-ca", {}}, nullptr, nullptr,
-                                     10L * 365 * 24 * 3600, true, "", {}, {}));
-    SKIFF_TRY(writePair(f.ca_cert, f.ca_key, ca.get(), ca_key.get()));
-  }
-  SKIFF_TRY(ensureClient(f, f.admin_cert, f.admin_key, {"kubernetes-admin", {"system:masters"}},
-                         ca.get(), ca_key.get()));
+             o.dir + "/sa.pub",
+             o.dir + "/front-proxy-ca.crt",
+             o.dir + "/front-proxy-ca.key",
+             o.dir + "/front-proxy-client.crt",
+             o.dir + "/front-proxy-client.key"};
+  SKIFF_ASSIGN_OR_RETURN(Ca cluster, ensureCa(f.ca_cert, f.ca_key, "skiff-ca"));
+  X509* ca = cluster.cert.get();
+  EVP_PKEY* ca_key = cluster.key.get();
+  // The aggregator's own CA and client certificate (kubeadm's front-proxy-ca and
+  // front-proxy-client): aggregated API servers trust X-Remote-User only from it.
+  SKIFF_ASSIGN_OR_RETURN(Ca front,
+                         ensureCa(f.front_proxy_ca_cert, f.front_proxy_ca_key, "front-proxy-ca"));
+  SKIFF_TRY(ensureClient(f, f.front_proxy_client_cert, f.front_proxy_client_key,
+                         {"front-proxy-client", {}}, front.cert.get(), front.key.get()));
+  SKIFF_TRY(ensureClient(f, f.admin_cert, f.admin_key, {"kubernetes-admin", {"system:masters"}}, ca,
+                         ca_key));
   SKIFF_TRY(ensureClient(f, f.kubelet_client_cert, f.kubelet_client_key,
-                         {"kube-apiserver-kubelet-client", {"system:masters"}}, ca.get(),
-                         ca_key.get()));
+                         {"kube-apiserver-kubelet-client", {"system:masters"}}, ca, ca_key));
   SKIFF_TRY(ensureServiceAccountKey(f));
   // The serving certificate follows this start's names and addresses.
   SKIFF_ASSIGN_OR_RETURN(Key sk, newKey());
   SKIFF_ASSIGN_OR_RETURN(
-      Cert sc, issue(sk.get(), {"kube-apiserver", {}}, ca.get(), ca_key.get(), 365L * 24 * 3600,
-                     false, "serverAuth", o.dns_sans, o.ip_sans));
+      Cert sc, issue(sk.get(), {"kube-apiserver", {}}, ca, ca_key, 365L * 24 * 3600, false,
+                     "serverAuth", o.dns_sans, o.ip_sans));
   SKIFF_TRY(writePair(f.server_cert, f.server_key, sc.get(), sk.get()));
   return f;
 }

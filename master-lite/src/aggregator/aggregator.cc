@@ -50,8 +50,8 @@ struct Backend {
 
 class Aggregator : public api::ApiAggregator {
  public:
-  Aggregator(api::Registry& registry, std::chrono::seconds every)
-      : registry_(registry), every_(every) {
+  Aggregator(api::Registry& registry, AggregatorOptions options)
+      : registry_(registry), options_(std::move(options)), every_(options_.probe_every) {
     thread_ = std::thread([this] { loop(); });
   }
   ~Aggregator() override {
@@ -180,6 +180,9 @@ class Aggregator : public api::ApiAggregator {
         https::HttpsTarget t,
         wh::resolveService(registry_, str(svc, {"namespace"}), str(svc, {"name"}), port));
     t.insecure = at(b.spec, {"insecureSkipTLSVerify"}) == true;
+    // The front proxy's certificate: what makes the backend believe X-Remote-User.
+    t.client_cert_pem = options_.proxy_client_cert_pem;
+    t.client_key_pem = options_.proxy_client_key_pem;
     std::string ca = str(b.spec, {"caBundle"});
     if (!ca.empty()) {
       auto pem = base64Decode(ca);
@@ -205,6 +208,10 @@ class Aggregator : public api::ApiAggregator {
               json()};
     }
     std::string path = "/apis/" + b.group + "/" + b.version;
+    // As the AvailableConditionController: the front proxy's identity for itself, so the check
+    // is never refused for want of rights.
+    target->headers.emplace_back("X-Remote-User", "system:kube-aggregator");
+    target->headers.emplace_back("X-Remote-Group", "system:masters");
     auto reply = https::httpsRequest(*target, "GET", path, "", "", std::chrono::seconds(5));
     std::string url = "https://" + target->connect_host + ":" + target->port + path;
     // Any 2xx passes, as kube-aggregator's availability check; the body only feeds discovery.
@@ -274,6 +281,7 @@ class Aggregator : public api::ApiAggregator {
   }
 
   api::Registry& registry_;
+  const AggregatorOptions options_;
   std::chrono::seconds every_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -285,8 +293,8 @@ class Aggregator : public api::ApiAggregator {
 }  // namespace
 
 std::shared_ptr<api::ApiAggregator> newApiAggregator(api::Registry& registry,
-                                                     std::chrono::seconds probe_every) {
-  return std::make_shared<Aggregator>(registry, probe_every);
+                                                     AggregatorOptions options) {
+  return std::make_shared<Aggregator>(registry, std::move(options));
 }
 
 }  // namespace skiff::master::aggregator

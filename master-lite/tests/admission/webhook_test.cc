@@ -424,7 +424,8 @@ TEST_F(WebhookTest, AggregatorProbesAndProxiesAnAPIService) {
                    {"caBundle", ca_},
                    {"service", {{"namespace", "default"}, {"name", "hook"}}}}}};
   ASSERT_TRUE(reg_->create(res("apiregistration.k8s.io", "apiservices"), "", apisvc, opts_));
-  auto agg = aggregator::newApiAggregator(*reg_, std::chrono::seconds(1));
+  auto agg = aggregator::newApiAggregator(
+      *reg_, aggregator::AggregatorOptions{std::chrono::seconds(1), "", ""});
   std::string available;
   for (int i = 0; i < 50 && available != "True"; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

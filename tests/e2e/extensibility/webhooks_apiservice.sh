@@ -6,7 +6,8 @@
 #   - a mutating webhook labels pods (JSONPatch), on server dry run and in the store;
 #   - with the server down, failurePolicy Ignore admits and Fail rejects with upstream's text;
 #   - an APIService proxied to the server becomes Available, appears in `kubectl
-#     api-resources` and answers `kubectl get`;
+#     api-resources` and answers `kubectl get`; kube-system/extension-apiserver-authentication
+#     publishes the requestheader settings and the front proxy's CA;
 #   - a CRD whose versions convert through the server's conversion webhook: written at v1,
 #     stored and read at v2 in another shape, listed at v1; with the server down, reads of the
 #     other version fail with upstream's message.
@@ -171,6 +172,15 @@ YAML
 K wait --for=condition=Available apiservice/v1.demo.skiff.io --timeout=60s >/dev/null \
   || fail "APIService not Available: $(K get apiservice v1.demo.skiff.io -o yaml)"
 K get apiservice v1.demo.skiff.io | grep -q 'webhook-e2e/hook  *True' || fail "APIService columns: $(K get apiservice v1.demo.skiff.io)"
+# What an aggregated API server reads to trust the aggregator's X-Remote-User: the published
+# requestheader settings, and a front-proxy client certificate signed by the published CA.
+eaa() { K get configmap -n kube-system extension-apiserver-authentication -o jsonpath="{.data.$1}"; }
+[ "$(eaa requestheader-allowed-names)" = '["front-proxy-client"]' ] \
+  || fail "extension-apiserver-authentication: $(K get cm -n kube-system extension-apiserver-authentication -o yaml)"
+[ "$(eaa requestheader-username-headers)" = '["X-Remote-User"]' ] || fail "requestheader-username-headers: $(eaa requestheader-username-headers)"
+eaa requestheader-client-ca-file >"$D/front-proxy-ca.crt"
+openssl verify -CAfile "$D/front-proxy-ca.crt" "/run/$NS/master/pki/front-proxy-client.crt" >/dev/null \
+  || fail "front-proxy-client.crt is not signed by the published requestheader CA"
 # What /apis says about demo.skiff.io in aggregated discovery (the document kubectl asks for).
 aggregated_demo() {
   ip netns exec "$NS" python3 - "$KC" <<'PY'

@@ -27,6 +27,10 @@ struct PkiFiles {
   // The ServiceAccount token signing key pair (kubeadm's sa.key/sa.pub): RSA, created on the
   // first start and kept, so tokens issued before a restart stay valid.
   std::string sa_key, sa_pub;
+  // The front proxy's CA and the client certificate (CN=front-proxy-client) the aggregator
+  // presents to aggregated API servers with X-Remote-User/-Group (kubeadm's file names).
+  std::string front_proxy_ca_cert, front_proxy_ca_key;
+  std::string front_proxy_client_cert, front_proxy_client_key;
 };
 
 // Loads the CA and client certificates when present (creating them otherwise) and (re)issues the
