@@ -194,19 +194,22 @@ class GarbageCollector : public Controller {
     return std::optional<json>(*got);
   }
 
+  // attemptToDeleteItem: owners are solid (alive, not waiting), waiting (being deleted in the
+  // foreground) or dangling (gone). With a solid owner the dependent stays and only the other
+  // references go (the waiting owner must not wait for it); with none it is deleted, in the
+  // foreground when an owner waits for it.
   Result<void> processDependent(const GroupVersionResource& r, const json& obj) {
     const json& refs = meta::at(obj, {"metadata", "ownerReferences"});
     if (!refs.is_array() || refs.empty()) return {};
-    json alive = json::array();
-    bool waiting_foreground = false;
+    json solid = json::array(), alive = json::array();
     for (const auto& ref : refs) {
       SKIFF_ASSIGN_OR_RETURN(std::optional<json> owner, resolveOwner(ref, meta::ns(obj)));
       if (!owner) continue;
       alive.push_back(ref);
-      if (meta::isDeleting(*owner) && meta::hasFinalizer(*owner, "foregroundDeletion")) {
-        waiting_foreground = true;
-      }
+      if (!(meta::isDeleting(*owner) && meta::hasFinalizer(*owner, "foregroundDeletion")))
+        solid.push_back(ref);
     }
+    bool waiting_foreground = alive.size() != solid.size();
     auto lg = log::get("master");
     if (alive.empty()) {
       if (meta::isDeleting(obj)) return {};
@@ -221,16 +224,16 @@ class GarbageCollector : public Controller {
       }
       return {};
     }
-    if (alive.size() != refs.size()) {
-      json patch = {
-          {"metadata",
-           {{"ownerReferences", alive}, {"resourceVersion", meta::resourceVersion(obj)}}}};
+    const json& keep = solid.empty() ? alive : solid;
+    if (keep.size() != refs.size()) {
+      json patch = {{"metadata",
+                     {{"ownerReferences", keep}, {"resourceVersion", meta::resourceVersion(obj)}}}};
       auto res = client_.patch(r, meta::ns(obj), meta::name(obj), PatchType::Merge, patch);
       if (!res && !res.error().is(ErrorCode::NotFound)) return std::move(res).error();
     }
-    if (waiting_foreground && !meta::isDeleting(obj)) {
-      // The owner waits for its dependents: delete this one, itself in the foreground when it
-      // has dependents of its own.
+    if (solid.empty() && waiting_foreground && !meta::isDeleting(obj)) {
+      // Every live owner waits for its dependents: delete this one, itself in the foreground
+      // when it has dependents of its own.
       DeleteOptions d;
       d.propagation_policy = "Foreground";
       d.precondition_uid = meta::uid(obj);

@@ -193,6 +193,44 @@ TEST(GarbageCollectorTest, BackgroundForegroundAndOrphan) {
   EXPECT_TRUE((*kept)["metadata"]["ownerReferences"].empty());
 }
 
+// attemptToDeleteItem: a dependent with a solid owner besides one deleting in the foreground
+// stays, and loses only the waiting owner's reference (conformance "should not delete
+// dependents that have both valid owner and owner that's waiting for dependents to be
+// deleted"); the waiting owner then goes.
+TEST(GarbageCollectorTest, ASolidOwnerKeepsTheDependentOfAForegroundDeletion) {
+  Harness h;
+  h.add(newGarbageCollector(h.client, h.clock));
+  h.start();
+  auto mkOwner = [&](const std::string& name) {
+    return *h.client.create(gvr::kReplicaSets, "default",
+                            json{{"metadata", {{"name", name}}}, {"spec", {{"replicas", 1}}}});
+  };
+  auto ref = [](const json& owner, bool controller) {
+    return json{{"apiVersion", "apps/v1"},   {"kind", "ReplicaSet"},
+                {"name", meta::name(owner)}, {"uid", meta::uid(owner)},
+                {"controller", controller},  {"blockOwnerDeletion", true}};
+  };
+  json going = mkOwner("going"), staying = mkOwner("staying");
+  json both = {{"metadata",
+                {{"name", "both"},
+                 {"ownerReferences", json::array({ref(going, true), ref(staying, false)})}}},
+               {"spec", json::object()}};
+  json only = {
+      {"metadata", {{"name", "only"}, {"ownerReferences", json::array({ref(going, true)})}}},
+      {"spec", json::object()}};
+  ASSERT_TRUE(h.client.create(gvr::kPods, "default", both));
+  ASSERT_TRUE(h.client.create(gvr::kPods, "default", only));
+  ASSERT_TRUE(
+      h.client.remove(gvr::kReplicaSets, "default", "going", opts::propagation("Foreground")));
+  h.settle();
+  EXPECT_FALSE(h.client.get(gvr::kPods, "default", "only"));
+  auto kept = h.client.get(gvr::kPods, "default", "both");
+  ASSERT_TRUE(kept);
+  ASSERT_EQ((*kept)["metadata"]["ownerReferences"].size(), 1u);
+  EXPECT_EQ((*kept)["metadata"]["ownerReferences"][0]["name"], "staying");
+  EXPECT_FALSE(h.client.get(gvr::kReplicaSets, "default", "going"));
+}
+
 TEST(GarbageCollectorTest, LiveOwnersComeFromTheCachesMissingOnesAreCheckedLive) {
   Harness h;
   h.add(newGarbageCollector(h.client, h.clock));
