@@ -150,6 +150,17 @@ class GarbageCollector : public Controller {
     }
   }
 
+  // Whether a cached dependent of `uid` is being deleted in the foreground.
+  bool hasForegroundDependent(const std::string& uid) const {
+    for (const auto& [r, informer] : dependents_) {
+      (void)r;
+      for (const auto& d : informer->byIndex(SharedInformers::kByOwner, uid)) {
+        if (meta::isDeleting(d) && meta::hasFinalizer(d, "foregroundDeletion")) return true;
+      }
+    }
+    return false;
+  }
+
   const Informer* informerFor(const GroupVersionResource& r) const {
     for (const auto* list : {&owners_, &dependents_}) {
       for (const auto& [res, informer] : *list) {
@@ -224,8 +235,14 @@ class GarbageCollector : public Controller {
       }
       return {};
     }
-    const json& keep = solid.empty() ? alive : solid;
-    if (keep.size() != refs.size()) {
+    json keep = solid.empty() ? alive : solid;
+    if (solid.empty() && waiting_foreground && hasForegroundDependent(meta::uid(obj))) {
+      // A cycle (upstream's detection): a dependent of this object waits for its own
+      // dependents, so this object stops blocking its owners before it is deleted; else every
+      // object of the circle waits for the next.
+      for (auto& ref : keep) ref["blockOwnerDeletion"] = false;
+    }
+    if (keep != refs) {
       json patch = {{"metadata",
                      {{"ownerReferences", keep}, {"resourceVersion", meta::resourceVersion(obj)}}}};
       auto res = client_.patch(r, meta::ns(obj), meta::name(obj), PatchType::Merge, patch);

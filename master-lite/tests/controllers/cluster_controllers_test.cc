@@ -231,6 +231,38 @@ TEST(GarbageCollectorTest, ASolidOwnerKeepsTheDependentOfAForegroundDeletion) {
   EXPECT_FALSE(h.client.get(gvr::kReplicaSets, "default", "going"));
 }
 
+// Conformance "should not be blocked by dependency circle": pod1 <- pod2 <- pod3 <- pod1, all
+// blocking; a foreground delete of pod1 ends with all three gone, not each waiting for the next.
+TEST(GarbageCollectorTest, AForegroundDeleteOfACircleDeletesAllOfIt) {
+  Harness h;
+  h.add(newGarbageCollector(h.client, h.clock));
+  h.start();
+  std::vector<json> pods;
+  for (const char* n : {"p1", "p2", "p3"}) {
+    pods.push_back(*h.client.create(gvr::kPods, "default",
+                                    json{{"metadata", {{"name", n}}}, {"spec", json::object()}}));
+  }
+  auto own = [&](int dependent, int owner) {
+    json ref = {{"apiVersion", "v1"},
+                {"kind", "Pod"},
+                {"name", meta::name(pods[owner])},
+                {"uid", meta::uid(pods[owner])},
+                {"blockOwnerDeletion", true}};
+    ASSERT_TRUE(h.client.patch(gvr::kPods, "default", meta::name(pods[dependent]), PatchType::Merge,
+                               json{{"metadata", {{"ownerReferences", json::array({ref})}}}}));
+  };
+  own(0, 2);
+  own(1, 0);
+  own(2, 1);
+  ASSERT_TRUE(h.client.remove(gvr::kPods, "default", "p1", opts::propagation("Foreground")));
+  for (int i = 0; i < 10; ++i) {
+    h.clock->advance(std::chrono::seconds(2));
+    h.settle();
+  }
+  for (const char* n : {"p1", "p2", "p3"})
+    EXPECT_FALSE(h.client.get(gvr::kPods, "default", n)) << n;
+}
+
 TEST(GarbageCollectorTest, LiveOwnersComeFromTheCachesMissingOnesAreCheckedLive) {
   Harness h;
   h.add(newGarbageCollector(h.client, h.clock));
