@@ -292,7 +292,11 @@ class GarbageCollector : public Controller {
         }
         if (foreground) {
           if (blocks) ++blocking;
-          if (!meta::isDeleting(o)) {
+          if (!kept.empty()) {
+            // Other owners too: processDependent decides (a solid one keeps it and drops this
+            // reference), as upstream sends every dependent through attemptToDeleteItem.
+            queue().add(depKey(*dr, o));
+          } else if (!meta::isDeleting(o)) {
             DeleteOptions d;
             d.propagation_policy = "Foreground";
             auto res = client_.remove(*dr, meta::ns(o), meta::name(o), d);
