@@ -1,5 +1,5 @@
-// The nftables seam over libnftnl + libmnl: one NETLINK_NETFILTER socket per call, a whole
-// transaction sent with a single sendmsg (nfnetlink processes a batch only when BEGIN..END
+// The nftables seam over libnftnl + libmnl: one NETLINK_NETFILTER socket kept across calls, a
+// whole transaction sent with a single sendmsg (nfnetlink processes a batch only when BEGIN..END
 // arrive in one skb), errors read back and mapped to the change that caused them.
 
 #include <errno.h>
@@ -14,10 +14,12 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -326,6 +328,20 @@ std::string extAckText(const nlmsghdr* nlh) {
   return "";
 }
 
+// The network namespace the calling thread is in (its nsfs inode), or 0 when unknown.
+ino_t currentNetns() {
+  struct stat st {};
+  return ::stat("/proc/thread-self/ns/net", &st) == 0 ? st.st_ino : 0;
+}
+
+// Reads and drops whatever is queued on the socket (replies of an exchange cut short by an error),
+// so the next exchange reads only its own.
+void drain(mnl_socket* nl) {
+  char buf[4096];
+  while (::recv(mnl_socket_get_fd(nl), buf, sizeof buf, MSG_DONTWAIT) > 0) {
+  }
+}
+
 class NetlinkNftables final : public Nftables {
  public:
   // netproxy::sys::Nftables
@@ -340,24 +356,66 @@ class NetlinkNftables final : public Nftables {
   }
 
   Result<std::vector<std::string>> listTables(Family family) override {
-    return listTableNames(family);
+    std::lock_guard lock(mu_);
+    SKIFF_ASSIGN_OR_RETURN(mnl_socket * nl, socket());
+    auto names = listTableNames(nl, nextSeq(1), family);
+    if (!names) nl_.reset();
+    return names;
   }
 
  private:
-  static Result<NftStats> send(const std::vector<const Batch*>& batches) {
+  // The socket, opened on first use and kept: closing an nfnetlink socket right after a commit
+  // that removed objects waits for the kernel's deferred destroy work (nft_rcv_nl_event flushes
+  // it, an RCU grace period: ~11 ms here), which cost an open-per-call seam more than the commit
+  // of a one-Service change. A socket belongs to the namespace it was made in, so a caller that
+  // has moved to another network namespace gets a new one; after an error the next call does too.
+  Result<mnl_socket*> socket() {
+    ino_t ns = currentNetns();
+    if (nl_ && ns == netns_ && ns != 0) {
+      drain(nl_.get());
+      return nl_.get();
+    }
+    nl_.reset();
+    SKIFF_ASSIGN_OR_RETURN(nl_, openSocket());
+    netns_ = ns;
+    return nl_.get();
+  }
+
+  // The first of `n` fresh sequence numbers (a batch advances seq_ past its own): numbers do not
+  // repeat on the kept socket, so a late reply cannot be taken for one of this exchange.
+  uint32_t nextSeq(uint32_t n) {
+    if (seq_ == 0) seq_ = static_cast<uint32_t>(::time(nullptr)) & 0x3fffffff;
+    uint32_t first = seq_;
+    seq_ += n;
+    return first;
+  }
+
+  Result<NftStats> send(const std::vector<const Batch*>& batches) {
     NftStats st;
     if (batches.empty() || (batches.size() == 1 && batches[0]->empty())) return st;
+    std::lock_guard lock(mu_);
     auto t0 = Clock::now();
-    uint32_t seq0 = static_cast<uint32_t>(::time(nullptr)) & 0x3fffffff;
-    BatchWriter w(seq0);
+    BatchWriter w(nextSeq(0));
     for (std::size_t i = 0; i < batches.size(); ++i) w.write(*batches[i], i);
     auto [data, len] = w.finish();
+    seq_ = w.lastSeq() + 1;
 
     st.messages = w.messages();
     auto t1 = Clock::now();
     st.encode = t1 - t0;
-    SKIFF_ASSIGN_OR_RETURN(MnlSocket nl, openSocket());
-    int fd = mnl_socket_get_fd(nl.get());
+    SKIFF_ASSIGN_OR_RETURN(mnl_socket * nl, socket());
+    auto sent = sendBatch(nl, w, data, len, batches);
+    if (!sent) {
+      nl_.reset();  // the next call starts on a clean socket
+      return std::move(sent).error();
+    }
+    st.kernel = Clock::now() - t1;
+    return st;
+  }
+
+  static Result<void> sendBatch(mnl_socket* nl, const BatchWriter& w, const char* data,
+                                std::size_t len, const std::vector<const Batch*>& batches) {
+    int fd = mnl_socket_get_fd(nl);
     int size = static_cast<int>(std::min<std::size_t>(len + 65536, 1u << 30));
     if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0) {
       (void)::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
@@ -374,17 +432,14 @@ class NetlinkNftables final : public Nftables {
       int e = errno;
       return Error::fromErrno(e, fmt::format("send nftables batch ({} bytes)", len));
     }
-    SKIFF_TRY(readReplies(nl.get(), w, batches));
-    st.kernel = Clock::now() - t1;
-    return st;
+    return readReplies(nl, w, batches);
   }
 
-  static Result<std::vector<std::string>> listTableNames(Family family) {
-    SKIFF_ASSIGN_OR_RETURN(MnlSocket nl, openSocket());
+  static Result<std::vector<std::string>> listTableNames(mnl_socket* nl, uint32_t seq,
+                                                         Family family) {
     char buf[MNL_SOCKET_BUFFER_SIZE];
-    uint32_t seq = static_cast<uint32_t>(::time(nullptr));
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, nfproto(family), NLM_F_DUMP, seq);
-    if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0) {
+    if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
       return Error::fromErrno(errno, "list nftables tables");
     }
     std::vector<std::string> names;
@@ -395,9 +450,9 @@ class NetlinkNftables final : public Nftables {
           nftnl_table_get_str(t.p, NFTNL_TABLE_NAME));
       return MNL_CB_OK;
     };
-    uint32_t portid = mnl_socket_get_portid(nl.get());
+    uint32_t portid = mnl_socket_get_portid(nl);
     for (;;) {
-      ssize_t n = mnl_socket_recvfrom(nl.get(), buf, sizeof buf);
+      ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof buf);
       if (n < 0) {
         return Error::fromErrno(errno, "list nftables tables");
       }
@@ -456,6 +511,11 @@ class NetlinkNftables final : public Nftables {
     if (first) return *first;
     return ok();
   }
+
+  std::mutex mu_;  // one exchange at a time on the kept socket
+  MnlSocket nl_;
+  ino_t netns_ = 0;  // the namespace nl_ belongs to
+  uint32_t seq_ = 0;
 };
 
 }  // namespace
