@@ -6,9 +6,12 @@
 #include "skiff/master/aggregator/aggregator.h"
 
 #include <algorithm>
+#include <cctype>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "../admission/webhook/webhook_call.h"
 #include "skiff/common/base64.h"
@@ -39,6 +42,21 @@ bool builtIn(const std::string& group, const std::string& version) {
     }
   }
   return false;
+}
+
+// An extra's key as a header name: characters outside an RFC 7230 token, and '%', become
+// %XX (client-go's headerKeyEscape; the backend's requestheader authenticator unescapes them).
+std::string headerKeyEscape(const std::string& key) {
+  static const std::string kTokenChars = "!#$&'*+-.^_`|~";
+  std::string out;
+  for (unsigned char c : key) {
+    if (std::isalnum(c) || kTokenChars.find(static_cast<char>(c)) != std::string::npos) {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
 }
 
 struct Backend {
@@ -111,8 +129,13 @@ class Aggregator : public api::ApiAggregator {
       return api::errorResponse(Error(
           ErrorCode::Unavailable, "error trying to reach service: " + target.error().message()));
     }
+    // The user as the front proxy asserts it (kube-aggregator's SetAuthProxyHeaders).
     target->headers.emplace_back("X-Remote-User", user.name);
     for (const auto& g : user.groups) target->headers.emplace_back("X-Remote-Group", g);
+    for (const auto& [key, values] : user.extra) {
+      for (const auto& v : values)
+        target->headers.emplace_back("X-Remote-Extra-" + headerKeyEscape(key), v);
+    }
     std::string accept = req.header("accept");
     if (!accept.empty()) target->headers.emplace_back("Accept", accept);
     if (req.target.find("watch=true") != std::string::npos ||

@@ -71,7 +71,10 @@ struct Exchange {
     req.set(http::field::host, t.server_name + ":" + t.port);
     req.set(http::field::user_agent, "skiff-master");
     req.set(http::field::accept, "application/json, */*");
-    for (const auto& [k, v] : t.headers) req.set(k, v);
+    // An extra header replaces a default of its name; a name given several times is sent several
+    // times (a front proxy's X-Remote-Group, once per group: set() would keep only the last).
+    for (const auto& [k, v] : t.headers) req.erase(k);
+    for (const auto& [k, v] : t.headers) req.insert(k, v);
     if (!body.empty()) {
       req.set(http::field::content_type, content_type);
       req.body() = body;

@@ -444,9 +444,20 @@ TEST_F(WebhookTest, AggregatorProbesAndProxiesAnAPIService) {
   api::HttpRequest req;
   req.method = "GET";
   req.target = "/apis/example.com/v1/namespaces/default/widgets";
-  api::HttpResponse r = agg->proxy(req, "example.com", "v1", opts_.user);
+  // The backend learns the user from the front proxy's headers: every group (each its own
+  // X-Remote-Group header) and the extras, the key escaped as client-go does.
+  api::UserInfo user{"kubernetes-admin", {"system:masters", "system:authenticated"}};
+  user.extra["scopes.example/x y"] = {"a", "b"};
+  api::HttpResponse r = agg->proxy(req, "example.com", "v1", user);
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(json::parse(r.body)["kind"], "WidgetList");
+  const std::string path = "/apis/example.com/v1/namespaces/default/widgets";
+  EXPECT_EQ(server_->lastHeader(path, "X-Remote-User"),
+            std::vector<std::string>{"kubernetes-admin"});
+  EXPECT_EQ(server_->lastHeader(path, "X-Remote-Group"),
+            (std::vector<std::string>{"system:masters", "system:authenticated"}));
+  EXPECT_EQ(server_->lastHeader(path, "X-Remote-Extra-scopes.example%2Fx%20y"),
+            (std::vector<std::string>{"a", "b"}));
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -96,6 +97,15 @@ class HookServer {
     std::lock_guard lock(mu_);
     return targets_[path];
   }
+  // The values of header `name` (case-insensitive) in the last request to `path`, in order.
+  std::vector<std::string> lastHeader(const std::string& path, const std::string& name) {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out;
+    for (const auto& [k, v] : headers_[path]) {
+      if (boost::beast::iequals(k, name)) out.push_back(v);
+    }
+    return out;
+  }
 
  private:
   void loop() {
@@ -120,6 +130,9 @@ class HookServer {
         std::lock_guard lock(mu_);
         ++counts_[path];
         targets_[path] = target;
+        auto& h = headers_[path];
+        h.clear();
+        for (const auto& f : req) h.emplace_back(f.name_string(), f.value());
       }
       json answer = handler_(path, json::parse(req.body(), nullptr, false));
       boost::beast::http::response<boost::beast::http::string_body> res{
@@ -145,6 +158,7 @@ class HookServer {
   std::mutex mu_;
   std::map<std::string, int> counts_;
   std::map<std::string, std::string> targets_;
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> headers_;
 };
 
 }  // namespace skiff::master::testing
