@@ -23,6 +23,10 @@ struct ProtoField {
   bool repeated;
   ProtoType map_value;  // for Map (keys are strings)
   const char* map_value_message;
+  // A scalar whose zero value Go's JSON form leaves out (non-pointer, omitempty): gogo-protobuf
+  // writes it anyway (stdin: false), so the decoder drops it. A pointer field's zero is a value
+  // the client set (storageClassName: "", replicas: 0) and is kept, as is a non-omitempty one.
+  bool omit_empty;
 };
 
 struct ProtoMessage {
@@ -97,6 +101,11 @@ class Reader {
 };
 
 Result<json> decodeMessage(const std::string& name, std::string_view data, int depth);
+
+bool isZero(const json& v) {
+  return (v.is_boolean() && !v.get<bool>()) || (v.is_number() && v == 0) ||
+         (v.is_string() && v.get_ref<const std::string&>().empty());
+}
 
 Result<json> decodeScalar(ProtoType t, int wire, Reader& r) {
   switch (t) {
@@ -272,8 +281,8 @@ Result<json> decodeMessage(const std::string& qualified, std::string_view data, 
     if (f->repeated) {
       if (!out.contains(f->name)) out[f->name] = json::array();
       out[f->name].push_back(std::move(value));
-    } else if (!value.is_null() && !(value.is_string() && value.get<std::string>().empty() &&
-                                     f->type == ProtoType::String)) {
+    } else if (!value.is_null() &&
+               !(f->omit_empty && f->type != ProtoType::Message && isZero(value))) {
       out[f->name] = std::move(value);
     }
   }

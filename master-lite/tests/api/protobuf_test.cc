@@ -117,6 +117,31 @@ TEST(ProtobufTest, FieldsGetTheirJsonNameNotTheirProtobufName) {
   EXPECT_EQ((*token)["spec"]["boundObjectRef"]["uid"], "1234") << token->dump();
 }
 
+// gogo-protobuf writes a non-pointer field even when zero, a pointer field only when set. Go's
+// JSON form leaves out the zero of a non-pointer omitempty field (stdin: false, hostPort: 0),
+// keeps a pointer field's zero (storageClassName: "" asks for no class, replicas: 0) and a
+// non-omitempty field's (containerPort). The stored object must be that JSON form.
+TEST(ProtobufTest, ZeroValuesAsGoJsonWritesThem) {
+  std::string port = intField(2, 0) + intField(3, 0) + field(4, "TCP");
+  std::string container = field(1, "c") + field(2, "busybox") + field(6, port) + intField(16, 0) +
+                          intField(17, 0) + intField(18, 0);
+  std::string pod = field(1, field(1, "p")) + field(2, field(2, container));
+  auto got = decodeKubernetesProtobuf(envelope("v1", "Pod", pod));
+  ASSERT_TRUE(got) << got.error().message();
+  EXPECT_EQ((*got)["spec"]["containers"][0], json::parse(R"({"name": "c", "image": "busybox",
+                            "ports": [{"containerPort": 0, "protocol": "TCP"}]})"));
+
+  std::string claim = field(1, field(1, "pvc")) + field(2, field(5, "") + field(3, ""));
+  auto pvc = decodeKubernetesProtobuf(envelope("v1", "PersistentVolumeClaim", claim));
+  ASSERT_TRUE(pvc) << pvc.error().message();
+  EXPECT_EQ((*pvc)["spec"], json::parse(R"({"storageClassName": ""})"));
+
+  std::string deploy = field(1, field(1, "d")) + field(2, intField(1, 0) + intField(5, 0));
+  auto d = decodeKubernetesProtobuf(envelope("apps/v1", "Deployment", deploy));
+  ASSERT_TRUE(d) << d.error().message();
+  EXPECT_EQ((*d)["spec"], json::parse(R"({"replicas": 0})"));
+}
+
 TEST(ProtobufTest, TruncatedBodyIsBadRequest) {
   std::string body = envelope("v1", "Pod", field(1, field(1, "p")));
   body.resize(body.size() - 2);

@@ -48,6 +48,7 @@ for path in FILES:
 # are emitted with the empty JSON name, which the decoder merges into the parent object.
 inline = set()
 json_names = {}
+omit_empty = {}
 for path in FILES:
     pkg = re.search(r"^package ([\w.]+);", open(path).read(), re.M).group(1)
     for go in glob.glob(os.path.join(os.path.dirname(path), "*.go")):
@@ -71,6 +72,13 @@ for path in FILES:
             m = re.match(r'\t\w+\s[^`]*`json:"([^",]+)[^`]*protobuf:"\w+,(\d+),', line)
             if struct and m and m.group(1) != "-":
                 json_names[(pkg + "." + struct, int(m.group(2)))] = m.group(1)
+            # Whether Go's JSON form leaves out the field's zero value: a non-pointer field
+            # tagged omitempty. gogo-protobuf writes such a field even when zero (stdin: false,
+            # hostPort: 0), a pointer one only when set (storageClassName: "" means something).
+            m = re.match(r'\t\w+\s+(\S+)\s+`json:"[^",]*([^"]*)"[^`]*protobuf:"\w+,(\d+),', line)
+            if struct and m:
+                omit_empty[(pkg + "." + struct, int(m.group(3)))] = (
+                    not m.group(1).startswith("*") and "omitempty" in m.group(2))
 
 def resolve(t, pkg):
     if t in SCALARS:
@@ -88,15 +96,18 @@ for i, name in enumerate(names):
     for num, fname, t, mv, rep, pkg in sorted(msgs[name]):
         if t == "Map":
             vt, vm = resolve(mv, pkg)
-            fields.append(f'{{{num}, "{fname}", ProtoType::Map, "", false, ProtoType::{vt}, "{vm}"}}')
+            fields.append(f'{{{num}, "{fname}", ProtoType::Map, "", false, ProtoType::{vt}, "{vm}", false}}')
         else:
             tt, tm = resolve(t, pkg)
             if (name, num) in inline:
                 fname = ""
             elif (name, num) in json_names:
                 fname = json_names[(name, num)]
-            fields.append(f'{{{num}, "{fname}", ProtoType::{tt}, "{tm}", {"true" if rep else "false"}, ProtoType::String, ""}}')
-    print(f"static const ProtoField kFields{i}[] = {{" + (", ".join(fields) if fields else "{0, \"\", ProtoType::String, \"\", false, ProtoType::String, \"\"}") + "};")
+            # A field no Go struct declares (the .raw forms of apimachinery's special types)
+            # keeps the old rule: an empty string is left out, other zero values kept.
+            omit = omit_empty.get((name, num), tt == "String")
+            fields.append(f'{{{num}, "{fname}", ProtoType::{tt}, "{tm}", {"true" if rep else "false"}, ProtoType::String, "", {"true" if omit else "false"}}}')
+    print(f"static const ProtoField kFields{i}[] = {{" + (", ".join(fields) if fields else "{0, \"\", ProtoType::String, \"\", false, ProtoType::String, \"\", false}") + "};")
 print("static const ProtoMessage kMessages[] = {")
 for i, name in enumerate(names):
     n = len(msgs[name])
