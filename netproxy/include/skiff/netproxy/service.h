@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -60,8 +61,10 @@ struct Endpoint {
   std::string str() const;  // "ip:port"
 };
 
-// Endpoints per ServicePort::key(), in the order the slices list them.
-using EndpointMap = std::map<std::string, std::vector<Endpoint>>;
+// Endpoints per ServicePort::key(), in the order the slices list them. Hashed: every sync looks
+// up every port's endpoints, and an ordered map's string compares over keys sharing long
+// prefixes cost milliseconds at 10,000 Services. Nothing depends on its iteration order.
+using EndpointMap = std::unordered_map<std::string, std::vector<Endpoint>>;
 
 // Something in an API object the proxy could not use; the object (or the part named) is skipped
 // and the reason logged, never a crash.
