@@ -85,6 +85,20 @@ start_lan() {
     on "$n" ip addr add "${NODE_IP[$n]}/24" dev eth0
     on "$n" ip link set eth0 up
     on "$n" ip route add default via $MASTER_IP
+    # A host's own nftables tables (Docker through iptables-nft, firewalld) before the agent runs.
+    # Kept in $T/<node>.foreign-tables as loaded, for the test to compare with later.
+    if [ -n "${FOREIGN_NFT_RULESET:-}" ]; then
+      on "$n" nft -f "$FOREIGN_NFT_RULESET" || fail "cannot load $FOREIGN_NFT_RULESET into $n"
+      foreign_tables "$n" >"$T/$n.foreign-tables"
+    fi
+  done
+}
+
+# foreign_tables NODE: the node's nftables tables that are not skiff's, listed.
+foreign_tables() {
+  local fam name
+  on "$1" nft list tables | grep -v ' skiff' | while read -r _ fam name; do
+    on "$1" nft list table "$fam" "$name"
   done
 }
 

@@ -2,7 +2,11 @@
 # Three nodes on a simulated LAN: each Ready with its own podCIDR from 10.244.0.0/16; a
 # 6-replica Deployment spreads over all of them; pods reach pods on the other nodes (host-gw
 # routes); a ClusterIP Service reaches backends on every node; a NodePort answers on each node's
-# address.
+# address. Every node starts as a host with Docker and firewalld does: their nftables tables are
+# there before the agent, whose proxy (mode auto) must choose nftables, leave those tables as they
+# were and write nothing to legacy iptables.
+FOREIGN_NFT_RULESET=$(cd "$(dirname "$0")/../../data/netproxy" && pwd)/docker-firewalld.nft
+export FOREIGN_NFT_RULESET
 . "$(dirname "$0")/lib.sh"
 start_cluster
 
@@ -87,5 +91,15 @@ for n in "${NODES[@]}"; do
   got=$(curl -fsS -m 3 "http://${NODE_IP[$n]}:$NP/")
   web_pods=$(k get pods -l app=web -o name)  # (no grep -q on a live pipe: pipefail + SIGPIPE)
   grep -qx "pod/$got" <<<"$web_pods" || fail "NodePort on $n answered '$got', not a web pod"
+done
+step "proxy mode auto chose nftables beside the foreign tables, which are untouched"
+for n in "${NODES[@]}"; do
+  grep -q 'Using proxy mode.*mode="\?nftables' "$T/$n.log" ||
+    fail "$n's agent did not choose nftables: $(grep 'Using proxy mode' "$T/$n.log")"
+  on "$n" nft list table ip skiff >/dev/null || fail "$n has no table ip skiff"
+  [ "$(foreign_tables "$n")" = "$(cat "$T/$n.foreign-tables")" ] ||
+    fail "$n's Docker/firewalld tables changed: $(diff <(foreign_tables "$n") "$T/$n.foreign-tables")"
+  legacy=$(on "$n" iptables-legacy-save 2>/dev/null | grep -c 'KUBE-\|SKIFF' || true)
+  [ "$legacy" = 0 ] || fail "$n has $legacy legacy iptables lines of skiff's"
 done
 echo PASS

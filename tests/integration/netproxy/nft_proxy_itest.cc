@@ -25,38 +25,8 @@ using testing::clusterIpPort;
 using testing::endpoint;
 
 // A Docker-like iptables-nft ruleset and a firewalld table, loaded before the proxy runs.
-constexpr const char* kForeignRuleset = R"(table ip filter {
-	chain DOCKER {
-	}
-	chain DOCKER-USER {
-		return
-	}
-	chain FORWARD {
-		type filter hook forward priority filter; policy accept;
-		jump DOCKER-USER
-		oifname "docker0" ct state established,related accept
-	}
-}
-table ip nat {
-	chain DOCKER {
-	}
-	chain PREROUTING {
-		type nat hook prerouting priority dstnat; policy accept;
-		fib daddr type local jump DOCKER
-	}
-	chain POSTROUTING {
-		type nat hook postrouting priority srcnat; policy accept;
-		ip saddr 172.17.0.0/16 oifname != "docker0" masquerade
-	}
-}
-table inet firewalld {
-	chain filter_INPUT {
-		type filter hook input priority filter + 10; policy accept;
-		ct state established,related accept
-		iifname "lo" accept
-	}
-}
-)";
+const std::string kForeignRuleset =
+    std::string(SKIFF_SOURCE_DIR) + "/tests/data/netproxy/docker-firewalld.nft";
 
 class NftProxyIntegration : public ::testing::Test {
  protected:
@@ -260,10 +230,7 @@ TEST_F(NftProxyIntegration, ROOT_NftServicesInSeparateShardTablesAllAnswer) {
 }
 
 TEST_F(NftProxyIntegration, ROOT_NftCoexistsWithDockerAndFirewalldTables) {
-  std::string path = "/tmp/skiff-nft-foreign-" + std::to_string(::getpid()) + ".nft";
-  std::ofstream(path) << kForeignRuleset;
-  auto load = node_->ns().exec("nft -f " + path);
-  std::filesystem::remove(path);
+  auto load = node_->ns().exec("nft -f " + kForeignRuleset);
   ASSERT_EQ(load.code, 0) << load.out;
   auto foreign = [&] {
     return node_->ns().exec("nft list table ip filter").out +
