@@ -17,9 +17,6 @@ using namespace nft::vocabulary;
 
 constexpr std::size_t kMaxName = 255;  // NFT_NAME_MAXLEN - 1
 
-stmt::Verdict jump(std::string c) { return {stmt::VerdictKind::Jump, std::move(c)}; }
-stmt::Verdict go(std::string c) { return {stmt::VerdictKind::Goto, std::move(c)}; }
-
 Element mapKey(Ipv4 ip, const ServicePort& sp, uint16_t port, stmt::Verdict v) {
   Element e;
   e.ip = ip;
@@ -84,7 +81,7 @@ void dispatch(NftChain& chain, const ServicePort& sp, const std::vector<const En
   if (sp.affinity_client_ip) {
     for (const Endpoint* e : eps) {
       chain.rules.push_back(
-          {stmt::InSet{true, false, affinitySet(sp, *e)}, go(endpointChain(sp, *e))});
+          {stmt::InSet{true, false, affinitySet(sp, *e)}, goTo(endpointChain(sp, *e))});
     }
   }
   stmt::NumgenVmap pick;
@@ -148,7 +145,7 @@ PortObjects buildPortObjects(const ProxyConfig& cfg, const ServicePort& sp,
   // A Local policy without a local endpoint drops (the service exists elsewhere); a service
   // without any endpoint rejects (kube-proxy's no-endpoint maps).
   stmt::Verdict internal_none =
-      c.any ? stmt::Verdict{stmt::VerdictKind::Drop, ""} : go(kRejectChain);
+      c.any ? stmt::Verdict{stmt::VerdictKind::Drop, ""} : goTo(kRejectChain);
   stmt::Verdict external_none = internal_none;
 
   if (!c.cluster.empty()) {
@@ -156,11 +153,11 @@ PortObjects buildPortObjects(const ProxyConfig& cfg, const ServicePort& sp,
     NRule masq = {stmt::Addr{false, false, Cidr{sp.cluster_ip, 32}},
                   stmt::Proto{sp.protocol, sp.port}};
     if (cfg.masquerade_all) {
-      masq.push_back(jump(kMarkForMasq));
+      masq.push_back(jumpTo(kMarkForMasq));
       ch.rules.push_back(std::move(masq));
     } else if (cfg.cluster_cidr) {
       masq.push_back(stmt::Addr{true, true, *cfg.cluster_cidr});
-      masq.push_back(jump(kMarkForMasq));
+      masq.push_back(jumpTo(kMarkForMasq));
       ch.rules.push_back(std::move(masq));
     }
     dispatch(ch, sp, c.cluster);
@@ -174,22 +171,22 @@ PortObjects buildPortObjects(const ProxyConfig& cfg, const ServicePort& sp,
   if (has_external && sp.externallyAccessible()) {
     NftChain ch{ext, {}};
     if (!sp.external_policy_local) {
-      ch.rules.push_back({jump(kMarkForMasq)});
-      ch.rules.push_back({go(svc)});
+      ch.rules.push_back({jumpTo(kMarkForMasq)});
+      ch.rules.push_back({goTo(svc)});
     } else {
       // Pods and the node itself reach every endpoint, as if they had gone out to the load
       // balancer and come back; outside clients reach only this node's endpoints, unmasqueraded.
       if (cfg.cluster_cidr)
-        ch.rules.push_back({stmt::Addr{true, false, *cfg.cluster_cidr}, go(svc)});
-      ch.rules.push_back({stmt::FibLocal{true}, jump(kMarkForMasq)});
-      ch.rules.push_back({stmt::FibLocal{true}, go(svc)});
-      ch.rules.push_back({go(local)});
+        ch.rules.push_back({stmt::Addr{true, false, *cfg.cluster_cidr}, goTo(svc)});
+      ch.rules.push_back({stmt::FibLocal{true}, jumpTo(kMarkForMasq)});
+      ch.rules.push_back({stmt::FibLocal{true}, goTo(svc)});
+      ch.rules.push_back({goTo(local)});
     }
     out.chains.push_back(std::move(ch));
   }
   for (const Endpoint* e : c.all) {
     NftChain ch{endpointChain(sp, *e), {}};
-    ch.rules.push_back({stmt::Addr{true, false, Cidr{e->ip, 32}}, jump(kMarkForMasq)});
+    ch.rules.push_back({stmt::Addr{true, false, Cidr{e->ip, 32}}, jumpTo(kMarkForMasq)});
     if (sp.affinity_client_ip) {
       std::string set = affinitySet(sp, *e);
       ch.rules.push_back({stmt::UpdateSaddr{set}});
@@ -208,7 +205,7 @@ PortObjects buildPortObjects(const ProxyConfig& cfg, const ServicePort& sp,
   };
   const std::string& internal_chain = sp.internal_policy_local ? local : svc;
   if (has_internal) {
-    element(kServiceIps, sp.cluster_ip, sp.port, go(internal_chain));
+    element(kServiceIps, sp.cluster_ip, sp.port, goTo(internal_chain));
   } else {
     element(kNoEndpointServices, sp.cluster_ip, sp.port, internal_none);
   }
@@ -216,14 +213,14 @@ PortObjects buildPortObjects(const ProxyConfig& cfg, const ServicePort& sp,
   outside.insert(outside.end(), sp.load_balancer_ips.begin(), sp.load_balancer_ips.end());
   for (Ipv4 ip : outside) {
     if (has_external) {
-      element(kServiceIps, ip, sp.port, go(ext));
+      element(kServiceIps, ip, sp.port, goTo(ext));
     } else {
       element(kNoEndpointServices, ip, sp.port, external_none);
     }
   }
   if (sp.node_port != 0) {
     if (has_external) {
-      element(kServiceNodePorts, Ipv4{}, sp.node_port, go(ext));
+      element(kServiceNodePorts, Ipv4{}, sp.node_port, goTo(ext));
     } else {
       element(kNoEndpointNodePorts, Ipv4{}, sp.node_port, external_none);
     }
@@ -240,7 +237,7 @@ struct Base {
 };
 void addBases(Skeleton& s, std::initializer_list<Base> bases) {
   for (const Base& b : bases) {
-    s.chains.push_back(ChainSpec{b.name, BaseHook{b.type, b.hook, b.priority}});
+    s.chains.push_back(baseChain(b.name, b.type, b.hook, b.priority));
   }
 }
 }  // namespace
@@ -262,9 +259,9 @@ Skeleton buildTableSkeleton(const ProxyConfig& cfg) {
   // reject is only valid in input/forward/output: endpoints-check is called from those hooks,
   // for new connections only.
   for (const char* c : {"filter-input", "filter-forward", "filter-output"}) {
-    add(c, {stmt::CtNew{}, jump(kEndpointsCheck)});
+    add(c, {stmt::CtNew{}, jumpTo(kEndpointsCheck)});
   }
-  add("nat-postrouting", {jump(kMasquerading)});
+  add("nat-postrouting", {jumpTo(kMasquerading)});
   add(kMasquerading, {stmt::MarkTest{mark, false}, stmt::Verdict{stmt::VerdictKind::Return, ""}});
   add(kMasquerading, {stmt::MarkSet{mark, true}});
   add(kMasquerading, {stmt::Masquerade{cfg.random_fully}});
@@ -286,8 +283,8 @@ Skeleton buildShardSkeleton(const ProxyConfig& cfg) {
                Base{"nat-output", "nat", "output", -100}});
   for (const char* m : {kServiceIps, kServiceNodePorts}) s.maps.push_back(mapSpec(m));
   auto add = [&](const char* chain, NRule r) { s.rules.emplace_back(chain, std::move(r)); };
-  add("nat-prerouting", {jump(kServicesChain)});
-  add("nat-output", {jump(kServicesChain)});
+  add("nat-prerouting", {jumpTo(kServicesChain)});
+  add("nat-output", {jumpTo(kServicesChain)});
   add(kMarkForMasq, {stmt::MarkSet{cfg.masqueradeMark(), false}});
   add(kServicesChain, {stmt::Vmap{KeyShape::AddrProtoPort, kServiceIps}});
   for (NRule& r : nodePortRules(cfg, kServiceNodePorts)) add(kServicesChain, std::move(r));

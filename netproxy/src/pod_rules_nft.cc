@@ -27,20 +27,21 @@ class NftPodRules final : public PodRules {
     nft::Batch b = batch();
     b.ops.push_back(nft::op::AddTable{});
     // After the proxy's masquerading chain (srcnat): marked packets are the proxy's.
-    b.ops.push_back(chain("postrouting", "nat", "postrouting", 110));
-    b.ops.push_back(chain("forward", "filter", "forward", 0));
+    b.ops.push_back(nft::op::AddChain{nft::baseChain("postrouting", "nat", "postrouting", 110)});
+    b.ops.push_back(nft::op::AddChain{nft::baseChain("forward", "filter", "forward", 0)});
     b.ops.push_back(nft::op::FlushChain{"postrouting"});
     b.ops.push_back(nft::op::FlushChain{"forward"});
     const Cidr& cc = cfg_.cluster_cidr;
     auto ret = stmt::Verdict{stmt::VerdictKind::Return, ""};
     auto accept = stmt::Verdict{stmt::VerdictKind::Accept, ""};
-    rule(b, "postrouting", {stmt::MarkTest{kMasqMark, true}, ret});
-    rule(b, "postrouting", {stmt::Addr{true, false, cc}, stmt::Addr{false, false, cc}, ret});
-    rule(b, "postrouting",
-         {stmt::Addr{true, false, cc}, stmt::Addr{false, true, Cidr{{0xe0000000}, 4}},
-          stmt::Masquerade{true}});
-    rule(b, "forward", {stmt::Addr{true, false, cc}, accept});
-    rule(b, "forward", {stmt::Addr{false, false, cc}, accept});
+    nft::addRule(b, "postrouting", {stmt::MarkTest{kMasqMark, true}, ret});
+    nft::addRule(b, "postrouting",
+                 {stmt::Addr{true, false, cc}, stmt::Addr{false, false, cc}, ret});
+    nft::addRule(b, "postrouting",
+                 {stmt::Addr{true, false, cc}, stmt::Addr{false, true, Cidr{{0xe0000000}, 4}},
+                  stmt::Masquerade{true}});
+    nft::addRule(b, "forward", {stmt::Addr{true, false, cc}, accept});
+    nft::addRule(b, "forward", {stmt::Addr{false, false, cc}, accept});
     SKIFF_TRY(nft_.apply(b));
     return ok();
   }
@@ -62,8 +63,8 @@ class NftPodRules final : public PodRules {
       b.ops.push_back(nft::op::DeleteChain{c});
     }
     if (!ports.empty()) {
-      b.ops.push_back(chain(pre, "nat", "prerouting", -100));
-      b.ops.push_back(chain(out, "nat", "output", -100));
+      b.ops.push_back(nft::op::AddChain{nft::baseChain(pre, "nat", "prerouting", -100)});
+      b.ops.push_back(nft::op::AddChain{nft::baseChain(out, "nat", "output", -100)});
       for (const HostPort& p : ports) {
         for (const std::string& c : {pre, out}) {
           nft::Rule r{stmt::FibLocal{false}};
@@ -72,7 +73,7 @@ class NftPodRules final : public PodRules {
           if (p.host_ip.value != 0) r.push_back(stmt::Addr{false, false, Cidr{p.host_ip, 32}});
           r.push_back(stmt::Proto{p.protocol, p.host_port});
           r.push_back(stmt::Dnat{p.protocol, ip, p.container_port});
-          rule(b, c, std::move(r));
+          nft::addRule(b, c, std::move(r));
         }
       }
     }
@@ -97,13 +98,6 @@ class NftPodRules final : public PodRules {
     nft::Batch b;
     b.table = kPodNftTable;
     return b;
-  }
-  static nft::op::AddChain chain(const std::string& name, const char* type, const char* hook,
-                                 int prio) {
-    return nft::op::AddChain{nft::ChainSpec{name, nft::BaseHook{type, hook, prio}}};
-  }
-  static void rule(nft::Batch& b, const std::string& chain, nft::Rule r) {
-    b.ops.push_back(nft::op::AddRule{chain, std::move(r)});
   }
 
   PodNetworkConfig cfg_;

@@ -30,8 +30,6 @@ nft::SetSpec vmap(const char* name, nft::KeyShape keys) {
   return nft::SetSpec{name, nft::SetKind::VerdictMap, keys, 0};
 }
 
-stmt::Verdict jump(const char* chain) { return {stmt::VerdictKind::Jump, chain}; }
-
 nft::Element markElement(Ipv4 ip, Protocol proto, uint16_t port) {
   nft::Element e;
   e.ip = ip;
@@ -42,11 +40,7 @@ nft::Element markElement(Ipv4 ip, Protocol proto, uint16_t port) {
 }
 
 void addBase(nft::Batch& b, const char* name, const char* type, const char* hook, int prio) {
-  b.ops.push_back(op::AddChain{nft::ChainSpec{name, nft::BaseHook{type, hook, prio}}});
-}
-
-void rule(nft::Batch& b, const char* chain, nft::Rule r) {
-  b.ops.push_back(op::AddRule{chain, std::move(r)});
+  b.ops.push_back(op::AddChain{nft::baseChain(name, type, hook, prio)});
 }
 
 // The static chains, maps and rules.
@@ -62,35 +56,35 @@ void skeleton(nft::Batch& b, const ProxyConfig& cfg) {
   b.ops.push_back(op::AddSet{vmap(kExternalIps, KeyShape::AddrProtoPort)});
   b.ops.push_back(op::AddSet{vmap(kNodePorts, KeyShape::ProtoPort)});
   uint32_t mark = cfg.masqueradeMark();
-  rule(b, "nat-prerouting", {jump("services")});
-  rule(b, "nat-output", {jump("services")});
-  rule(b, kMarkForMasq, {stmt::MarkSet{mark, false}});
+  nft::addRule(b, "nat-prerouting", {nft::jumpTo("services")});
+  nft::addRule(b, "nat-output", {nft::jumpTo("services")});
+  nft::addRule(b, kMarkForMasq, {stmt::MarkSet{mark, false}});
   // kube-proxy: masquerade-all marks every ClusterIP packet; otherwise those from outside the
   // cluster CIDR; without a cluster CIDR none.
   if (cfg.masquerade_all) {
-    rule(b, "services", {stmt::Vmap{KeyShape::AddrProtoPort, kClusterIps}});
+    nft::addRule(b, "services", {stmt::Vmap{KeyShape::AddrProtoPort, kClusterIps}});
   } else if (cfg.cluster_cidr) {
-    rule(b, "services",
-         {stmt::Addr{true, true, *cfg.cluster_cidr},
-          stmt::Vmap{KeyShape::AddrProtoPort, kClusterIps}});
+    nft::addRule(b, "services",
+                 {stmt::Addr{true, true, *cfg.cluster_cidr},
+                  stmt::Vmap{KeyShape::AddrProtoPort, kClusterIps}});
   }
-  rule(b, "services", {stmt::Vmap{KeyShape::AddrProtoPort, kExternalIps}});
+  nft::addRule(b, "services", {stmt::Vmap{KeyShape::AddrProtoPort, kExternalIps}});
   if (cfg.nodeport_addresses.empty()) {
-    rule(b, "services",
-         {stmt::FibLocal{false}, stmt::Addr{false, true, Cidr{{0x7f000000}, 8}},
-          stmt::Vmap{KeyShape::ProtoPort, kNodePorts}});
+    nft::addRule(b, "services",
+                 {stmt::FibLocal{false}, stmt::Addr{false, true, Cidr{{0x7f000000}, 8}},
+                  stmt::Vmap{KeyShape::ProtoPort, kNodePorts}});
   }
   for (const Cidr& c : cfg.nodeport_addresses) {
-    rule(b, "services",
-         {stmt::Addr{false, false, c}, stmt::FibLocal{false},
-          stmt::Vmap{KeyShape::ProtoPort, kNodePorts}});
+    nft::addRule(b, "services",
+                 {stmt::Addr{false, false, c}, stmt::FibLocal{false},
+                  stmt::Vmap{KeyShape::ProtoPort, kNodePorts}});
   }
-  rule(b, "nat-postrouting", {jump(kHairpin)});
-  rule(b, "nat-postrouting", {jump(kMasquerading)});
-  rule(b, kMasquerading,
-       {stmt::MarkTest{mark, false}, stmt::Verdict{stmt::VerdictKind::Return, ""}});
-  rule(b, kMasquerading, {stmt::MarkSet{mark, true}});
-  rule(b, kMasquerading, {stmt::Masquerade{cfg.random_fully}});
+  nft::addRule(b, "nat-postrouting", {nft::jumpTo(kHairpin)});
+  nft::addRule(b, "nat-postrouting", {nft::jumpTo(kMasquerading)});
+  nft::addRule(b, kMasquerading,
+               {stmt::MarkTest{mark, false}, stmt::Verdict{stmt::VerdictKind::Return, ""}});
+  nft::addRule(b, kMasquerading, {stmt::MarkSet{mark, true}});
+  nft::addRule(b, kMasquerading, {stmt::Masquerade{cfg.random_fully}});
 }
 
 }  // namespace
@@ -117,9 +111,9 @@ nft::Batch masqueradeBatch(const ProxyConfig& cfg, const std::vector<ServicePort
   }
   // A pod reaching itself through its Service: the reply must come back through the node.
   for (Ipv4 ip : hairpin) {
-    rule(b, kHairpin,
-         {stmt::Addr{true, false, Cidr{ip, 32}}, stmt::Addr{false, false, Cidr{ip, 32}},
-          stmt::Masquerade{cfg.random_fully}});
+    nft::addRule(b, kHairpin,
+                 {stmt::Addr{true, false, Cidr{ip, 32}}, stmt::Addr{false, false, Cidr{ip, 32}},
+                  stmt::Masquerade{cfg.random_fully}});
   }
   for (auto [name, keys, elems] :
        {std::tuple{kClusterIps, nft::KeyShape::AddrProtoPort, &cluster},

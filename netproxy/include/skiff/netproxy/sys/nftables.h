@@ -193,6 +193,18 @@ struct Batch {
   bool empty() const { return ops.empty(); }
 };
 
+// Builders the rule writers (Service rules, IPVS masquerade, pod network) share.
+inline stmt::Verdict jumpTo(std::string chain) {
+  return {stmt::VerdictKind::Jump, std::move(chain)};
+}
+inline stmt::Verdict goTo(std::string chain) { return {stmt::VerdictKind::Goto, std::move(chain)}; }
+inline ChainSpec baseChain(std::string name, std::string type, std::string hook, int priority) {
+  return ChainSpec{std::move(name), BaseHook{std::move(type), std::move(hook), priority}};
+}
+inline void addRule(Batch& b, std::string chain, Rule r) {
+  b.ops.push_back(op::AddRule{std::move(chain), std::move(r)});
+}
+
 // The batch as `nft -f` input (table-qualified commands, one per line).
 std::string nftText(const Batch& batch);
 // One rule as nft prints it inside a chain (approximately: kernel-side normalisation aside).
@@ -202,11 +214,15 @@ std::string nftText(const Rule& rule);
 // netlink seam, the fake and its tracer): `using namespace nft::vocabulary;` in their anonymous
 // namespace instead of the same dozen using-declarations in each.
 namespace vocabulary {
+using nft::addRule;
+using nft::baseChain;
 using nft::BaseHook;
 using nft::Batch;
 using nft::ChainSpec;
 using nft::Element;
 using nft::Family;
+using nft::goTo;
+using nft::jumpTo;
 using nft::KeyShape;
 using nft::Op;
 using nft::SetKind;
