@@ -1,6 +1,7 @@
 // The deadline-bound HTTPS request of https_request.h: Boost.Beast on a private io_context, run
 // for at most the deadline; whatever is still pending then is abandoned with the context.
 #include "skiff/master/https/https_request.h"
+#include "skiff/master/https/beast_names.h"
 
 #include <openssl/ssl.h>
 #include <utility>  // before Boost 1.74 awaitable.hpp, which uses std::exchange
@@ -19,17 +20,7 @@
 namespace skiff::master::https {
 namespace {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace ssl = net::ssl;
-using tcp = net::ip::tcp;
-
-bool isIpLiteral(const std::string& host) {
-  unsigned char buf[16];
-  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
-         ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
+using namespace beast_names;
 
 // Go's wording for the common failures.
 std::string describe(const boost::system::error_code& ec, const HttpsTarget& t, bool connected) {
@@ -95,6 +86,12 @@ struct Exchange {
 };
 
 }  // namespace
+
+bool isIpLiteral(const std::string& host) {
+  unsigned char buf[16];
+  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
+         ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
 
 Result<HttpsReply> httpsRequest(const HttpsTarget& t, const std::string& method,
                                 const std::string& target, const std::string& body,

@@ -24,17 +24,14 @@
 #include "log_websocket.h"
 #include "proxy_relay.h"
 #include "skiff/common/log.h"
+#include "skiff/master/https/beast_names.h"
 #include "skiff/master/server.h"
 #include "x509_subject.h"
 
 namespace skiff::master {
 namespace {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace ssl = net::ssl;
-using tcp = net::ip::tcp;
+using namespace beast_names;
 using Stream = beast::ssl_stream<beast::tcp_stream>;
 using boost::system::error_code;
 

@@ -17,15 +17,12 @@
 
 #include "body_piece.h"
 #include "skiff/master/api/proxy_rewrite.h"
+#include "skiff/master/https/beast_names.h"
 
 namespace skiff::master::server {
 namespace {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace ssl = net::ssl;
-using tcp = net::ip::tcp;
+using namespace beast_names;
 using boost::system::error_code;
 
 auto tok(error_code& ec) { return net::redirect_error(net::use_awaitable, ec); }

@@ -2,11 +2,11 @@
 // io_context; every step (connect, handshake, write, read) is an async operation bounded by
 // beast::tcp_stream's expiry, run to completion on the calling thread.
 #include "etcd_client.h"
+#include "skiff/master/https/beast_names.h"
+#include "skiff/master/https/https_request.h"
 
 #include <openssl/ssl.h>
 #include <utility>  // before Boost 1.74's asio headers, which use std::exchange
-
-#include <arpa/inet.h>
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
@@ -21,19 +21,9 @@
 namespace skiff::master::store {
 namespace {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace ssl = net::ssl;
-using tcp = net::ip::tcp;
+using namespace beast_names;
 using json = nlohmann::json;
 using boost::system::error_code;
-
-bool isIpLiteral(const std::string& host) {
-  unsigned char buf[16];
-  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
-         ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
 
 // grpc-gateway error body: {"error": "...", "code": <grpc code>, "message": "..."}.
 Error replyError(unsigned status, const std::string& body, const std::string& what) {
@@ -66,7 +56,7 @@ class Conn {
     if (ctx_) {
       tls_.emplace(io_, *ctx_);
       tls_->set_verify_callback(ssl::host_name_verification(endpoint_.host));
-      if (!isIpLiteral(endpoint_.host))
+      if (!https::isIpLiteral(endpoint_.host))
         SSL_set_tlsext_host_name(tls_->native_handle(), endpoint_.host.c_str());
     } else {
       tcp_.emplace(io_);

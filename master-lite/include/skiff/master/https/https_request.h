@@ -32,6 +32,10 @@ struct HttpsReply {
   std::string body;
 };
 
+// True for an IPv4 or IPv6 address literal: a TLS client sends no SNI for one (RFC 6066) and
+// the certificate must carry it as an IP SAN.
+bool isIpLiteral(const std::string& host);
+
 // Errors carry Go's net/http wording where there is one ("context deadline exceeded",
 // "connect: connection refused", "tls: failed to verify certificate: ..."), without the
 // `Post "<url>": ` prefix, which the caller adds. A CA or client certificate that does not load
