@@ -147,6 +147,44 @@ TEST_F(RegistryTest, StatusWriteKeepsMetadataChangesAsUpstream) {
   EXPECT_EQ(is->object["status"]["loadBalancer"]["ingress"][0]["ip"], "192.0.2.1");
 }
 
+// The per-kind status strategies: a Pod keeps its stored owner references (its labels may
+// change), a VolumeAttachment keeps all stored metadata (ResetObjectMetaForStatus).
+TEST_F(RegistryTest, StatusWriteKeepsWhatEachKindsStatusStrategyKeeps) {
+  auto& p = res("", "v1", "pods");
+  json owner = {{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"}, {"name", "rs"}, {"uid", "u1"}};
+  json pod = {{"metadata", {{"name", "p"}, {"ownerReferences", json::array({owner})}}},
+              {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "x"}}})}}}};
+  ASSERT_TRUE(reg_->create(p, "default", pod, opts_));
+  json forged = owner;
+  forged["uid"] = "u2";
+  auto ps = reg_->patch(
+      p, "default", "p", PatchKind::Merge,
+      json{{"metadata", {{"labels", {{"l", "v"}}}, {"ownerReferences", json::array({forged})}}},
+           {"status", {{"phase", "Running"}}}},
+      opts_, "status");
+  ASSERT_TRUE(ps) << ps.error().message();
+  EXPECT_EQ(ps->object["status"]["phase"], "Running");
+  EXPECT_EQ(ps->object["metadata"]["labels"]["l"], "v");
+  EXPECT_EQ(ps->object["metadata"]["ownerReferences"], json::array({owner}));
+
+  auto& va = res("storage.k8s.io", "v1", "volumeattachments");
+  json a = {{"apiVersion", "storage.k8s.io/v1"},
+            {"kind", "VolumeAttachment"},
+            {"metadata", {{"name", "va"}}},
+            {"spec",
+             {{"attacher", "csi.example.com"},
+              {"nodeName", "n1"},
+              {"source", {{"persistentVolumeName", "pv1"}}}}}};
+  ASSERT_TRUE(reg_->create(va, "", a, opts_));
+  auto vs =
+      reg_->patch(va, "", "va", PatchKind::Merge,
+                  json{{"metadata", {{"labels", {{"l", "v"}}}}}, {"status", {{"attached", true}}}},
+                  opts_, "status");
+  ASSERT_TRUE(vs) << vs.error().message();
+  EXPECT_EQ(vs->object["status"]["attached"], true);
+  EXPECT_FALSE(vs->object["metadata"].contains("labels"));
+}
+
 TEST_F(RegistryTest, ScaleSubresource) {
   auto& d = res("apps", "v1", "deployments");
   ASSERT_TRUE(reg_->create(d, "default", deployment("web"), opts_));
