@@ -39,6 +39,20 @@ void setStatus(Harness& h, const std::string& name, const std::string& ip, bool 
       "status"));
 }
 
+// A ReplicaSet in "default" to own things in the garbage collector tests.
+json createOwner(Harness& h, const std::string& name) {
+  auto made = h.client.create(gvr::kReplicaSets, "default",
+                              json{{"metadata", {{"name", name}}}, {"spec", {{"replicas", 1}}}});
+  EXPECT_TRUE(made) << made.error().message();
+  return made ? *made : json::object();
+}
+
+// A blocking owner reference to `owner`, a ReplicaSet.
+json ownerRef(const json& owner, bool controller) {
+  return json{{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"},     {"name", meta::name(owner)},
+              {"uid", meta::uid(owner)}, {"controller", controller}, {"blockOwnerDeletion", true}};
+}
+
 TEST(NodeIpamTest, AssignsDistinctCidrsAndReusesReleasedOnes) {
   Harness h;
   auto c = newNodeIpamController(h.client, h.clock, NodeIpamOptions{});
@@ -153,29 +167,19 @@ TEST(GarbageCollectorTest, BackgroundForegroundAndOrphan) {
   Harness h;
   h.add(newGarbageCollector(h.client, h.clock));
   h.start();
-  auto mkOwner = [&](const std::string& name) {
-    return *h.client.create(gvr::kReplicaSets, "default",
-                            json{{"metadata", {{"name", name}}}, {"spec", {{"replicas", 1}}}});
-  };
   auto mkPod = [&](const std::string& name, const json& owner) {
-    json p = {{"metadata",
-               {{"name", name},
-                {"ownerReferences", json::array({{{"apiVersion", "apps/v1"},
-                                                  {"kind", "ReplicaSet"},
-                                                  {"name", meta::name(owner)},
-                                                  {"uid", meta::uid(owner)},
-                                                  {"controller", true},
-                                                  {"blockOwnerDeletion", true}}})}}},
-              {"spec", json::object()}};
+    json p = {
+        {"metadata", {{"name", name}, {"ownerReferences", json::array({ownerRef(owner, true)})}}},
+        {"spec", json::object()}};
     ASSERT_TRUE(h.client.create(gvr::kPods, "default", p));
   };
-  json bg = mkOwner("bg");
+  json bg = createOwner(h, "bg");
   mkPod("bg-1", bg);
   ASSERT_TRUE(h.client.remove(gvr::kReplicaSets, "default", "bg", opts::propagation("Background")));
   h.settle();
   EXPECT_FALSE(h.client.get(gvr::kPods, "default", "bg-1"));
 
-  json fg = mkOwner("fg");
+  json fg = createOwner(h, "fg");
   mkPod("fg-1", fg);
   ASSERT_TRUE(h.client.remove(gvr::kReplicaSets, "default", "fg", opts::propagation("Foreground")));
   h.settle();
@@ -183,7 +187,7 @@ TEST(GarbageCollectorTest, BackgroundForegroundAndOrphan) {
       << h.client.get(gvr::kPods, "default", "fg-1")->dump();
   EXPECT_FALSE(h.client.get(gvr::kReplicaSets, "default", "fg"));
 
-  json orphan = mkOwner("or");
+  json orphan = createOwner(h, "or");
   mkPod("or-1", orphan);
   ASSERT_TRUE(h.client.remove(gvr::kReplicaSets, "default", "or", opts::propagation("Orphan")));
   h.settle();
@@ -201,22 +205,14 @@ TEST(GarbageCollectorTest, ASolidOwnerKeepsTheDependentOfAForegroundDeletion) {
   Harness h;
   h.add(newGarbageCollector(h.client, h.clock));
   h.start();
-  auto mkOwner = [&](const std::string& name) {
-    return *h.client.create(gvr::kReplicaSets, "default",
-                            json{{"metadata", {{"name", name}}}, {"spec", {{"replicas", 1}}}});
-  };
-  auto ref = [](const json& owner, bool controller) {
-    return json{{"apiVersion", "apps/v1"},   {"kind", "ReplicaSet"},
-                {"name", meta::name(owner)}, {"uid", meta::uid(owner)},
-                {"controller", controller},  {"blockOwnerDeletion", true}};
-  };
-  json going = mkOwner("going"), staying = mkOwner("staying");
-  json both = {{"metadata",
-                {{"name", "both"},
-                 {"ownerReferences", json::array({ref(going, true), ref(staying, false)})}}},
-               {"spec", json::object()}};
+  json going = createOwner(h, "going"), staying = createOwner(h, "staying");
+  json both = {
+      {"metadata",
+       {{"name", "both"},
+        {"ownerReferences", json::array({ownerRef(going, true), ownerRef(staying, false)})}}},
+      {"spec", json::object()}};
   json only = {
-      {"metadata", {{"name", "only"}, {"ownerReferences", json::array({ref(going, true)})}}},
+      {"metadata", {{"name", "only"}, {"ownerReferences", json::array({ownerRef(going, true)})}}},
       {"spec", json::object()}};
   ASSERT_TRUE(h.client.create(gvr::kPods, "default", both));
   ASSERT_TRUE(h.client.create(gvr::kPods, "default", only));
@@ -267,8 +263,7 @@ TEST(GarbageCollectorTest, LiveOwnersComeFromTheCachesMissingOnesAreCheckedLive)
   Harness h;
   h.add(newGarbageCollector(h.client, h.clock));
   h.start();
-  json owner = *h.client.create(gvr::kReplicaSets, "default",
-                                json{{"metadata", {{"name", "rs"}}}, {"spec", {{"replicas", 1}}}});
+  json owner = createOwner(h, "rs");
   auto owned = [&](const std::string& name, const std::string& uid) {
     return json{{"metadata",
                  {{"name", name},
