@@ -234,6 +234,53 @@ TEST_F(RegistryTest, GracefulPodDeletion) {
   EXPECT_FALSE(reg_->get(p, "default", "p"));
 }
 
+// An admission plugin that records which operations reached its admit and validate.
+class RecordingPlugin : public AdmissionPlugin {
+ public:
+  using Op = AdmissionAttributes::Operation;
+  explicit RecordingPlugin(std::set<Op> handled) : handled_(std::move(handled)) {}
+  bool handles(Op op) const override { return handled_.count(op) > 0; }
+  Result<void> admit(const AdmissionAttributes& a, json&, AdmissionNotes&) override {
+    admitted.push_back(a.operation);
+    return ok();
+  }
+  Result<void> validate(const AdmissionAttributes& a, AdmissionNotes&) override {
+    validated.push_back(a.operation);
+    return ok();
+  }
+  std::vector<Op> admitted, validated;
+
+ private:
+  std::set<Op> handled_;
+};
+
+// AdmissionPlugin::handles: a plugin sees only the operations it declares, so that a DELETE
+// (the garbage collector's, a namespace's contents) or a CONNECT skips the plugins that act on
+// creates and updates only; a plugin that declares DELETE and CONNECT still sees them.
+TEST_F(RegistryTest, AdmissionPluginsSeeOnlyTheOperationsTheyHandle) {
+  using Op = AdmissionAttributes::Operation;
+  auto create_only = std::make_shared<RecordingPlugin>(std::set<Op>{Op::Create});
+  auto every = std::make_shared<RecordingPlugin>(
+      std::set<Op>{Op::Create, Op::Update, Op::Delete, Op::Connect});
+  reg_->addAdmissionPlugin(create_only);
+  reg_->addAdmissionPlugin(every);
+  auto& cm = res("", "v1", "configmaps");
+  auto made = reg_->create(cm, "default", json{{"metadata", {{"name", "c"}}}}, opts_);
+  ASSERT_TRUE(made) << made.error().message();
+  json next = made->object;
+  next["data"] = {{"k", "v"}};
+  ASSERT_TRUE(reg_->update(cm, "default", "c", next, opts_));
+  ASSERT_TRUE(reg_->remove(cm, "default", "c", {}, opts_));
+  ASSERT_TRUE(reg_->admitConnect(res("", "v1", "pods"), "default", "p", "exec",
+                                 json{{"kind", "PodExecOptions"}}, opts_));
+
+  EXPECT_EQ(create_only->admitted, std::vector<Op>{Op::Create});
+  EXPECT_EQ(create_only->validated, std::vector<Op>{Op::Create});
+  std::vector<Op> all = {Op::Create, Op::Update, Op::Delete, Op::Connect};
+  EXPECT_EQ(every->admitted, all);
+  EXPECT_EQ(every->validated, all);
+}
+
 TEST_F(RegistryTest, FinalizersHoldDeletionUntilRemoved) {
   auto& cm = res("", "v1", "configmaps");
   ASSERT_TRUE(reg_->create(cm, "default",
