@@ -227,6 +227,76 @@ TEST(GarbageCollectorTest, ASolidOwnerKeepsTheDependentOfAForegroundDeletion) {
   EXPECT_FALSE(h.client.get(gvr::kReplicaSets, "default", "going"));
 }
 
+// An owner's dependents come from the informers' by-owner index: finishing an orphan or a
+// foreground deletion lists no dependent kind through the API.
+TEST(GarbageCollectorTest, OwnerDependentsComeFromTheIndexNotFromLists) {
+  Harness h;
+  h.add(newGarbageCollector(h.client, h.clock));
+  h.start();
+  auto mkPod = [&](const std::string& name, const json& owner) {
+    json p = {
+        {"metadata", {{"name", name}, {"ownerReferences", json::array({ownerRef(owner, true)})}}},
+        {"spec", json::object()}};
+    ASSERT_TRUE(h.client.create(gvr::kPods, "default", p));
+  };
+  json orphaned = createOwner(h, "orphaned"), fg = createOwner(h, "fg"),
+       other = createOwner(h, "other");
+  mkPod("orphaned-1", orphaned);
+  mkPod("orphaned-2", orphaned);
+  mkPod("fg-1", fg);
+  mkPod("other-1", other);
+  h.settle();
+  h.client.resetCallsForTest();
+
+  ASSERT_TRUE(
+      h.client.remove(gvr::kReplicaSets, "default", "orphaned", opts::propagation("Orphan")));
+  ASSERT_TRUE(h.client.remove(gvr::kReplicaSets, "default", "fg", opts::propagation("Foreground")));
+  h.settle();
+  EXPECT_FALSE(h.client.get(gvr::kReplicaSets, "default", "orphaned"));
+  EXPECT_FALSE(h.client.get(gvr::kReplicaSets, "default", "fg"));
+  for (const char* n : {"orphaned-1", "orphaned-2"}) {
+    auto kept = h.client.get(gvr::kPods, "default", n);
+    ASSERT_TRUE(kept) << n;
+    EXPECT_TRUE((*kept)["metadata"]["ownerReferences"].empty()) << n;
+  }
+  EXPECT_FALSE(h.client.get(gvr::kPods, "default", "fg-1"));
+  auto untouched = h.client.get(gvr::kPods, "default", "other-1");
+  ASSERT_TRUE(untouched);
+  EXPECT_EQ((*untouched)["metadata"]["ownerReferences"].size(), 1u);
+  for (const char* r : {"pods", "replicasets", "controllerrevisions", "endpointslices", "jobs",
+                        "deployments", "persistentvolumeclaims"}) {
+    EXPECT_EQ(h.client.callsForTest(std::string("list ") + r), 0) << r;
+  }
+}
+
+// A write to a dependent refused as stale (its cached copy lagged the API) keeps the owner's
+// finalizer: the dependent is orphaned on the next try, never left with a dangling reference
+// that would have it collected.
+TEST(GarbageCollectorTest, AStaleDependentKeepsTheOwnerUntilItIsOrphaned) {
+  Harness h;
+  h.add(newGarbageCollector(h.client, h.clock));
+  h.start();
+  json owner = createOwner(h, "o");
+  ASSERT_TRUE(h.client.create(
+      gvr::kPods, "default",
+      json{{"metadata",
+            {{"name", "o-1"}, {"ownerReferences", json::array({ownerRef(owner, true)})}}},
+           {"spec", json::object()}}));
+  h.settle();
+  h.client.failNextForTest("patch", "pods", ErrorCode::Conflict);
+  ASSERT_TRUE(h.client.remove(gvr::kReplicaSets, "default", "o", opts::propagation("Orphan")));
+  h.settle();
+  auto waiting = h.client.get(gvr::kReplicaSets, "default", "o");
+  ASSERT_TRUE(waiting);
+  EXPECT_TRUE(meta::hasFinalizer(*waiting, "orphan"));
+  h.clock->advance(std::chrono::seconds(2));
+  h.settle();
+  EXPECT_FALSE(h.client.get(gvr::kReplicaSets, "default", "o"));
+  auto kept = h.client.get(gvr::kPods, "default", "o-1");
+  ASSERT_TRUE(kept);
+  EXPECT_TRUE((*kept)["metadata"]["ownerReferences"].empty());
+}
+
 // Conformance "should not be blocked by dependency circle": pod1 <- pod2 <- pod3 <- pod1, all
 // blocking; a foreground delete of pod1 ends with all three gone, not each waiting for the next.
 TEST(GarbageCollectorTest, AForegroundDeleteOfACircleDeletesAllOfIt) {
