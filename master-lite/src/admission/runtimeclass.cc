@@ -53,6 +53,11 @@ class RuntimeClassAdmission : public api::AdmissionPlugin {
  public:
   explicit RuntimeClassAdmission(api::Registry& registry) : registry_(registry) {}
 
+  // The overhead and scheduling of a RuntimeClass are set on new pods only.
+  bool handles(AdmissionAttributes::Operation op) const override {
+    return op == AdmissionAttributes::Operation::Create;
+  }
+
   Result<void> admit(const AdmissionAttributes& a, json& obj, api::AdmissionNotes&) override {
     if (!a.resource || a.resource->kind != "Pod" || !a.resource->group.empty()) return ok();
     if (a.operation != AdmissionAttributes::Operation::Create) return ok();

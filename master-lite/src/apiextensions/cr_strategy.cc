@@ -86,6 +86,12 @@ class CustomResourceStrategy : public api::Strategy {
     api::Strategy::prepareForUpdate(r, obj, old);
   }
 
+  // The custom resource status strategy keeps all stored metadata on /status.
+  json prepareForStatusUpdate(const ResourceInfo&, const json& obj,
+                              const json& old) const override {
+    return statusOnly(obj, old);
+  }
+
   Result<void> admitUpdateBy(const ResourceInfo& r, const json&, const json&,
                              const api::WriteOptions& opts) override {
     warnRules(r, opts);

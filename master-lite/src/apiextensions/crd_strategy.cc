@@ -83,6 +83,12 @@ class CrdStrategy : public api::Strategy {
     addStoredVersion(obj);
   }
 
+  // statusStrategy.PrepareForUpdate: all metadata stays as stored on /status.
+  json prepareForStatusUpdate(const ResourceInfo&, const json& obj,
+                              const json& old) const override {
+    return statusOnly(obj, old);
+  }
+
   // etcd.go Delete: the cleanup finalizer and the Terminating condition; the finalizing
   // controller deletes the objects and then lets the CRD go.
   Result<bool> beginDelete(const ResourceInfo&, json& obj, const DeleteOptions&) const override {

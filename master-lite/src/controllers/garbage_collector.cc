@@ -260,6 +260,11 @@ class GarbageCollector : public Controller {
     return {};
   }
 
+  // The owner's dependents come from the informers' by-owner index, as upstream's graph
+  // holds them, not from a list of every dependent kind on each sync. The cache may lag the
+  // API: each write to a dependent names the cached resourceVersion, so a stale copy is
+  // refused (Conflict) instead of overwriting or deleting what changed since, and the owner is
+  // synced again a moment later, its finalizer still on.
   Result<void> processOwner(const GroupVersionResource& r, const json& owner) {
     if (!meta::isDeleting(owner)) return {};
     std::string uid = meta::uid(owner);
@@ -267,10 +272,19 @@ class GarbageCollector : public Controller {
     bool orphan = meta::hasFinalizer(owner, "orphan");
     bool foreground = meta::hasFinalizer(owner, "foregroundDeletion");
     std::size_t blocking = 0;
+    bool stale = false;
+    // NotFound: the dependent is gone; Conflict: the cached copy is stale.
+    auto settled = [&stale](const auto& res) -> Result<void> {
+      if (res || res.error().is(ErrorCode::NotFound)) return {};
+      if (!res.error().is(ErrorCode::Conflict)) return res.error();
+      stale = true;
+      return {};
+    };
     for (const auto& [dr, informer] : dependents_) {
-      (void)informer;
-      SKIFF_ASSIGN_OR_RETURN(ObjectList objs, client_.list(*dr, ns, ListOptions{}));
-      for (const auto& o : objs.items) {
+      for (const auto& cached : informer->byIndexShared(SharedInformers::kByOwner, uid)) {
+        const json& o = *cached;
+        // A namespaced owner's dependents live in its namespace.
+        if (!ns.empty() && meta::ns(o) != ns) continue;
         const json& refs = meta::at(o, {"metadata", "ownerReferences"});
         if (!refs.is_array()) continue;
         json kept = json::array();
@@ -285,9 +299,11 @@ class GarbageCollector : public Controller {
         }
         if (!mine) continue;
         if (orphan) {
-          json patch = {{"metadata", {{"ownerReferences", kept}}}};
-          auto res = client_.patch(*dr, meta::ns(o), meta::name(o), PatchType::Merge, patch);
-          if (!res && !res.error().is(ErrorCode::NotFound)) return std::move(res).error();
+          json patch = {
+              {"metadata",
+               {{"ownerReferences", kept}, {"resourceVersion", meta::resourceVersion(o)}}}};
+          SKIFF_TRY(
+              settled(client_.patch(*dr, meta::ns(o), meta::name(o), PatchType::Merge, patch)));
           continue;
         }
         if (foreground) {
@@ -299,13 +315,14 @@ class GarbageCollector : public Controller {
           } else if (!meta::isDeleting(o)) {
             DeleteOptions d;
             d.propagation_policy = "Foreground";
-            auto res = client_.remove(*dr, meta::ns(o), meta::name(o), d);
-            if (!res && !res.error().is(ErrorCode::NotFound)) return std::move(res).error();
+            d.precondition_uid = meta::uid(o);
+            d.precondition_resource_version = meta::resourceVersion(o);
+            SKIFF_TRY(settled(client_.remove(*dr, meta::ns(o), meta::name(o), d)));
           }
         }
       }
     }
-    if (foreground && blocking > 0) {
+    if (stale || (foreground && blocking > 0)) {
       queue().addAfter("O|" + resKey(r) + "|" + meta::key(owner), std::chrono::seconds(1));
       return {};
     }

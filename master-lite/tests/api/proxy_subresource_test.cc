@@ -243,6 +243,26 @@ TEST_F(ProxySubresourceTest, NodeAgentOrAnotherPort) {
             std::make_pair(400, std::string("invalid node request \"a:b:c:d\"")));
 }
 
+// pods/log is relayed as a websocket when the client asks for one, whatever the case of the
+// Upgrade header's value (RFC 9110: upgrade tokens compare case-insensitively).
+TEST_F(ProxySubresourceTest, PodLogWebsocketUpgradeIgnoresCase) {
+  auto logTarget = [&](const std::string& upgrade) {
+    HttpRequest r;
+    r.method = "GET";
+    r.target = kPods + "web/log";
+    r.headers = {{"accept", "application/json"}};
+    if (!upgrade.empty()) r.headers["upgrade"] = upgrade;
+    r.cert_user = UserInfo{"admin", {"system:masters", "system:authenticated"}};
+    HttpResponse resp = handler_->handle(r);
+    EXPECT_TRUE(resp.proxy.has_value()) << resp.status << " " << resp.body;
+    return resp.proxy.value_or(ProxyTarget{});
+  };
+  EXPECT_FALSE(logTarget("").websocket_log);
+  EXPECT_TRUE(logTarget("websocket").websocket_log);
+  EXPECT_TRUE(logTarget("WebSocket").websocket_log);
+  EXPECT_FALSE(logTarget("h2c").websocket_log);
+}
+
 TEST_F(ProxySubresourceTest, EveryMethodPassesThrough) {
   for (const char* m : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
     ProxyTarget t = target(kPods + "web/proxy/x?dryRun=whatever", m);

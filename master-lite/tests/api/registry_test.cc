@@ -147,6 +147,44 @@ TEST_F(RegistryTest, StatusWriteKeepsMetadataChangesAsUpstream) {
   EXPECT_EQ(is->object["status"]["loadBalancer"]["ingress"][0]["ip"], "192.0.2.1");
 }
 
+// The per-kind status strategies: a Pod keeps its stored owner references (its labels may
+// change), a VolumeAttachment keeps all stored metadata (ResetObjectMetaForStatus).
+TEST_F(RegistryTest, StatusWriteKeepsWhatEachKindsStatusStrategyKeeps) {
+  auto& p = res("", "v1", "pods");
+  json owner = {{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"}, {"name", "rs"}, {"uid", "u1"}};
+  json pod = {{"metadata", {{"name", "p"}, {"ownerReferences", json::array({owner})}}},
+              {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "x"}}})}}}};
+  ASSERT_TRUE(reg_->create(p, "default", pod, opts_));
+  json forged = owner;
+  forged["uid"] = "u2";
+  auto ps = reg_->patch(
+      p, "default", "p", PatchKind::Merge,
+      json{{"metadata", {{"labels", {{"l", "v"}}}, {"ownerReferences", json::array({forged})}}},
+           {"status", {{"phase", "Running"}}}},
+      opts_, "status");
+  ASSERT_TRUE(ps) << ps.error().message();
+  EXPECT_EQ(ps->object["status"]["phase"], "Running");
+  EXPECT_EQ(ps->object["metadata"]["labels"]["l"], "v");
+  EXPECT_EQ(ps->object["metadata"]["ownerReferences"], json::array({owner}));
+
+  auto& va = res("storage.k8s.io", "v1", "volumeattachments");
+  json a = {{"apiVersion", "storage.k8s.io/v1"},
+            {"kind", "VolumeAttachment"},
+            {"metadata", {{"name", "va"}}},
+            {"spec",
+             {{"attacher", "csi.example.com"},
+              {"nodeName", "n1"},
+              {"source", {{"persistentVolumeName", "pv1"}}}}}};
+  ASSERT_TRUE(reg_->create(va, "", a, opts_));
+  auto vs =
+      reg_->patch(va, "", "va", PatchKind::Merge,
+                  json{{"metadata", {{"labels", {{"l", "v"}}}}}, {"status", {{"attached", true}}}},
+                  opts_, "status");
+  ASSERT_TRUE(vs) << vs.error().message();
+  EXPECT_EQ(vs->object["status"]["attached"], true);
+  EXPECT_FALSE(vs->object["metadata"].contains("labels"));
+}
+
 TEST_F(RegistryTest, ScaleSubresource) {
   auto& d = res("apps", "v1", "deployments");
   ASSERT_TRUE(reg_->create(d, "default", deployment("web"), opts_));
@@ -194,6 +232,53 @@ TEST_F(RegistryTest, GracefulPodDeletion) {
   auto d3 = reg_->remove(p, "default", "p", now, opts_);
   ASSERT_TRUE(d3);
   EXPECT_FALSE(reg_->get(p, "default", "p"));
+}
+
+// An admission plugin that records which operations reached its admit and validate.
+class RecordingPlugin : public AdmissionPlugin {
+ public:
+  using Op = AdmissionAttributes::Operation;
+  explicit RecordingPlugin(std::set<Op> handled) : handled_(std::move(handled)) {}
+  bool handles(Op op) const override { return handled_.count(op) > 0; }
+  Result<void> admit(const AdmissionAttributes& a, json&, AdmissionNotes&) override {
+    admitted.push_back(a.operation);
+    return ok();
+  }
+  Result<void> validate(const AdmissionAttributes& a, AdmissionNotes&) override {
+    validated.push_back(a.operation);
+    return ok();
+  }
+  std::vector<Op> admitted, validated;
+
+ private:
+  std::set<Op> handled_;
+};
+
+// AdmissionPlugin::handles: a plugin sees only the operations it declares, so that a DELETE
+// (the garbage collector's, a namespace's contents) or a CONNECT skips the plugins that act on
+// creates and updates only; a plugin that declares DELETE and CONNECT still sees them.
+TEST_F(RegistryTest, AdmissionPluginsSeeOnlyTheOperationsTheyHandle) {
+  using Op = AdmissionAttributes::Operation;
+  auto create_only = std::make_shared<RecordingPlugin>(std::set<Op>{Op::Create});
+  auto every = std::make_shared<RecordingPlugin>(
+      std::set<Op>{Op::Create, Op::Update, Op::Delete, Op::Connect});
+  reg_->addAdmissionPlugin(create_only);
+  reg_->addAdmissionPlugin(every);
+  auto& cm = res("", "v1", "configmaps");
+  auto made = reg_->create(cm, "default", json{{"metadata", {{"name", "c"}}}}, opts_);
+  ASSERT_TRUE(made) << made.error().message();
+  json next = made->object;
+  next["data"] = {{"k", "v"}};
+  ASSERT_TRUE(reg_->update(cm, "default", "c", next, opts_));
+  ASSERT_TRUE(reg_->remove(cm, "default", "c", {}, opts_));
+  ASSERT_TRUE(reg_->admitConnect(res("", "v1", "pods"), "default", "p", "exec",
+                                 json{{"kind", "PodExecOptions"}}, opts_));
+
+  EXPECT_EQ(create_only->admitted, std::vector<Op>{Op::Create});
+  EXPECT_EQ(create_only->validated, std::vector<Op>{Op::Create});
+  std::vector<Op> all = {Op::Create, Op::Update, Op::Delete, Op::Connect};
+  EXPECT_EQ(every->admitted, all);
+  EXPECT_EQ(every->validated, all);
 }
 
 TEST_F(RegistryTest, FinalizersHoldDeletionUntilRemoved) {

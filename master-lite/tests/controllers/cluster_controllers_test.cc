@@ -39,6 +39,20 @@ void setStatus(Harness& h, const std::string& name, const std::string& ip, bool 
       "status"));
 }
 
+// A ReplicaSet in "default" to own things in the garbage collector tests.
+json createOwner(Harness& h, const std::string& name) {
+  auto made = h.client.create(gvr::kReplicaSets, "default",
+                              json{{"metadata", {{"name", name}}}, {"spec", {{"replicas", 1}}}});
+  EXPECT_TRUE(made) << made.error().message();
+  return made ? *made : json::object();
+}
+
+// A blocking owner reference to `owner`, a ReplicaSet.
+json ownerRef(const json& owner, bool controller) {
+  return json{{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"},     {"name", meta::name(owner)},
+              {"uid", meta::uid(owner)}, {"controller", controller}, {"blockOwnerDeletion", true}};
+}
+
 TEST(NodeIpamTest, AssignsDistinctCidrsAndReusesReleasedOnes) {
   Harness h;
   auto c = newNodeIpamController(h.client, h.clock, NodeIpamOptions{});
@@ -153,29 +167,19 @@ TEST(GarbageCollectorTest, BackgroundForegroundAndOrphan) {
   Harness h;
   h.add(newGarbageCollector(h.client, h.clock));
   h.start();
-  auto mkOwner = [&](const std::string& name) {
-    return *h.client.create(gvr::kReplicaSets, "default",
-                            json{{"metadata", {{"name", name}}}, {"spec", {{"replicas", 1}}}});
-  };
   auto mkPod = [&](const std::string& name, const json& owner) {
-    json p = {{"metadata",
-               {{"name", name},
-                {"ownerReferences", json::array({{{"apiVersion", "apps/v1"},
-                                                  {"kind", "ReplicaSet"},
-                                                  {"name", meta::name(owner)},
-                                                  {"uid", meta::uid(owner)},
-                                                  {"controller", true},
-                                                  {"blockOwnerDeletion", true}}})}}},
-              {"spec", json::object()}};
+    json p = {
+        {"metadata", {{"name", name}, {"ownerReferences", json::array({ownerRef(owner, true)})}}},
+        {"spec", json::object()}};
     ASSERT_TRUE(h.client.create(gvr::kPods, "default", p));
   };
-  json bg = mkOwner("bg");
+  json bg = createOwner(h, "bg");
   mkPod("bg-1", bg);
   ASSERT_TRUE(h.client.remove(gvr::kReplicaSets, "default", "bg", opts::propagation("Background")));
   h.settle();
   EXPECT_FALSE(h.client.get(gvr::kPods, "default", "bg-1"));
 
-  json fg = mkOwner("fg");
+  json fg = createOwner(h, "fg");
   mkPod("fg-1", fg);
   ASSERT_TRUE(h.client.remove(gvr::kReplicaSets, "default", "fg", opts::propagation("Foreground")));
   h.settle();
@@ -183,7 +187,7 @@ TEST(GarbageCollectorTest, BackgroundForegroundAndOrphan) {
       << h.client.get(gvr::kPods, "default", "fg-1")->dump();
   EXPECT_FALSE(h.client.get(gvr::kReplicaSets, "default", "fg"));
 
-  json orphan = mkOwner("or");
+  json orphan = createOwner(h, "or");
   mkPod("or-1", orphan);
   ASSERT_TRUE(h.client.remove(gvr::kReplicaSets, "default", "or", opts::propagation("Orphan")));
   h.settle();
@@ -201,22 +205,14 @@ TEST(GarbageCollectorTest, ASolidOwnerKeepsTheDependentOfAForegroundDeletion) {
   Harness h;
   h.add(newGarbageCollector(h.client, h.clock));
   h.start();
-  auto mkOwner = [&](const std::string& name) {
-    return *h.client.create(gvr::kReplicaSets, "default",
-                            json{{"metadata", {{"name", name}}}, {"spec", {{"replicas", 1}}}});
-  };
-  auto ref = [](const json& owner, bool controller) {
-    return json{{"apiVersion", "apps/v1"},   {"kind", "ReplicaSet"},
-                {"name", meta::name(owner)}, {"uid", meta::uid(owner)},
-                {"controller", controller},  {"blockOwnerDeletion", true}};
-  };
-  json going = mkOwner("going"), staying = mkOwner("staying");
-  json both = {{"metadata",
-                {{"name", "both"},
-                 {"ownerReferences", json::array({ref(going, true), ref(staying, false)})}}},
-               {"spec", json::object()}};
+  json going = createOwner(h, "going"), staying = createOwner(h, "staying");
+  json both = {
+      {"metadata",
+       {{"name", "both"},
+        {"ownerReferences", json::array({ownerRef(going, true), ownerRef(staying, false)})}}},
+      {"spec", json::object()}};
   json only = {
-      {"metadata", {{"name", "only"}, {"ownerReferences", json::array({ref(going, true)})}}},
+      {"metadata", {{"name", "only"}, {"ownerReferences", json::array({ownerRef(going, true)})}}},
       {"spec", json::object()}};
   ASSERT_TRUE(h.client.create(gvr::kPods, "default", both));
   ASSERT_TRUE(h.client.create(gvr::kPods, "default", only));
@@ -229,6 +225,76 @@ TEST(GarbageCollectorTest, ASolidOwnerKeepsTheDependentOfAForegroundDeletion) {
   ASSERT_EQ((*kept)["metadata"]["ownerReferences"].size(), 1u);
   EXPECT_EQ((*kept)["metadata"]["ownerReferences"][0]["name"], "staying");
   EXPECT_FALSE(h.client.get(gvr::kReplicaSets, "default", "going"));
+}
+
+// An owner's dependents come from the informers' by-owner index: finishing an orphan or a
+// foreground deletion lists no dependent kind through the API.
+TEST(GarbageCollectorTest, OwnerDependentsComeFromTheIndexNotFromLists) {
+  Harness h;
+  h.add(newGarbageCollector(h.client, h.clock));
+  h.start();
+  auto mkPod = [&](const std::string& name, const json& owner) {
+    json p = {
+        {"metadata", {{"name", name}, {"ownerReferences", json::array({ownerRef(owner, true)})}}},
+        {"spec", json::object()}};
+    ASSERT_TRUE(h.client.create(gvr::kPods, "default", p));
+  };
+  json orphaned = createOwner(h, "orphaned"), fg = createOwner(h, "fg"),
+       other = createOwner(h, "other");
+  mkPod("orphaned-1", orphaned);
+  mkPod("orphaned-2", orphaned);
+  mkPod("fg-1", fg);
+  mkPod("other-1", other);
+  h.settle();
+  h.client.resetCallsForTest();
+
+  ASSERT_TRUE(
+      h.client.remove(gvr::kReplicaSets, "default", "orphaned", opts::propagation("Orphan")));
+  ASSERT_TRUE(h.client.remove(gvr::kReplicaSets, "default", "fg", opts::propagation("Foreground")));
+  h.settle();
+  EXPECT_FALSE(h.client.get(gvr::kReplicaSets, "default", "orphaned"));
+  EXPECT_FALSE(h.client.get(gvr::kReplicaSets, "default", "fg"));
+  for (const char* n : {"orphaned-1", "orphaned-2"}) {
+    auto kept = h.client.get(gvr::kPods, "default", n);
+    ASSERT_TRUE(kept) << n;
+    EXPECT_TRUE((*kept)["metadata"]["ownerReferences"].empty()) << n;
+  }
+  EXPECT_FALSE(h.client.get(gvr::kPods, "default", "fg-1"));
+  auto untouched = h.client.get(gvr::kPods, "default", "other-1");
+  ASSERT_TRUE(untouched);
+  EXPECT_EQ((*untouched)["metadata"]["ownerReferences"].size(), 1u);
+  for (const char* r : {"pods", "replicasets", "controllerrevisions", "endpointslices", "jobs",
+                        "deployments", "persistentvolumeclaims"}) {
+    EXPECT_EQ(h.client.callsForTest(std::string("list ") + r), 0) << r;
+  }
+}
+
+// A write to a dependent refused as stale (its cached copy lagged the API) keeps the owner's
+// finalizer: the dependent is orphaned on the next try, never left with a dangling reference
+// that would have it collected.
+TEST(GarbageCollectorTest, AStaleDependentKeepsTheOwnerUntilItIsOrphaned) {
+  Harness h;
+  h.add(newGarbageCollector(h.client, h.clock));
+  h.start();
+  json owner = createOwner(h, "o");
+  ASSERT_TRUE(h.client.create(
+      gvr::kPods, "default",
+      json{{"metadata",
+            {{"name", "o-1"}, {"ownerReferences", json::array({ownerRef(owner, true)})}}},
+           {"spec", json::object()}}));
+  h.settle();
+  h.client.failNextForTest("patch", "pods", ErrorCode::Conflict);
+  ASSERT_TRUE(h.client.remove(gvr::kReplicaSets, "default", "o", opts::propagation("Orphan")));
+  h.settle();
+  auto waiting = h.client.get(gvr::kReplicaSets, "default", "o");
+  ASSERT_TRUE(waiting);
+  EXPECT_TRUE(meta::hasFinalizer(*waiting, "orphan"));
+  h.clock->advance(std::chrono::seconds(2));
+  h.settle();
+  EXPECT_FALSE(h.client.get(gvr::kReplicaSets, "default", "o"));
+  auto kept = h.client.get(gvr::kPods, "default", "o-1");
+  ASSERT_TRUE(kept);
+  EXPECT_TRUE((*kept)["metadata"]["ownerReferences"].empty());
 }
 
 // Conformance "should not be blocked by dependency circle": pod1 <- pod2 <- pod3 <- pod1, all
@@ -267,8 +333,7 @@ TEST(GarbageCollectorTest, LiveOwnersComeFromTheCachesMissingOnesAreCheckedLive)
   Harness h;
   h.add(newGarbageCollector(h.client, h.clock));
   h.start();
-  json owner = *h.client.create(gvr::kReplicaSets, "default",
-                                json{{"metadata", {{"name", "rs"}}}, {"spec", {{"replicas", 1}}}});
+  json owner = createOwner(h, "rs");
   auto owned = [&](const std::string& name, const std::string& uid) {
     return json{{"metadata",
                  {{"name", name},

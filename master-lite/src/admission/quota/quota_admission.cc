@@ -31,6 +31,11 @@ class LimitRanger : public api::AdmissionPlugin {
   explicit LimitRanger(api::Registry& registry)
       : ranges_(registry, *api::findResource("", "v1", "limitranges")) {}
 
+  // Defaults and limits apply to new pods and claims only.
+  bool handles(api::AdmissionAttributes::Operation op) const override {
+    return op == api::AdmissionAttributes::Operation::Create;
+  }
+
   Result<void> admit(const api::AdmissionAttributes& a, json& obj, api::AdmissionNotes&) override {
     if (a.operation != api::AdmissionAttributes::Operation::Create || !isCore(a, "pods")) return {};
     SKIFF_ASSIGN_OR_RETURN(auto ranges, ranges_.list(a.ns));

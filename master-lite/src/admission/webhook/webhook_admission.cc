@@ -107,6 +107,10 @@ class WebhookAdmission : public api::AdmissionPlugin {
         validating_(registry,
                     *api::findResource(kAdmissionGroup, "v1", "validatingwebhookconfigurations")) {}
 
+  // Webhooks register for any operation (their rules' operations: CREATE, UPDATE, DELETE,
+  // CONNECT); which of them match is decided per call.
+  bool handles(AdmissionAttributes::Operation) const override { return true; }
+
   Result<void> admit(const AdmissionAttributes& a, json& obj, AdmissionNotes& notes) override {
     if (skipped(a)) return ok();
     std::vector<Hook> hooks = matching(a, obj, true);

@@ -2,6 +2,7 @@
 // serves them (the HTTPS server then proxies, upgrading to a websocket for exec/attach/
 // portforward), as kube-apiserver's pod REST "connect" storage does via the kubelet.
 #include <algorithm>
+#include <boost/beast/core/string.hpp>
 
 #include "handler_internal.h"
 #include "skiff/master/api/object_util.h"
@@ -177,10 +178,8 @@ HttpResponse serveNodeProxy(ResourceRequest& rq) {
   auto target = agentOf(rq.registry, node);
   if (!target) return rq.fail(target.error());
   setAgentPath(*target, rq, *container);
-  std::string upgrade = rq.req.header("upgrade");
-  std::transform(upgrade.begin(), upgrade.end(), upgrade.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  target->websocket_log = rq.rt.subresource == "log" && upgrade == "websocket";
+  target->websocket_log =
+      rq.rt.subresource == "log" && boost::beast::iequals(rq.req.header("upgrade"), "websocket");
   target->method = rq.req.method;
   HttpResponse resp;
   resp.proxy = std::move(target).value();

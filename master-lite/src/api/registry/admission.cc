@@ -1,5 +1,5 @@
-// The admission chain after the kinds' own strategies (admission.h): every plugin's mutating
-// phase, then every plugin's validation.
+// The admission chain after the kinds' own strategies (admission.h): the mutating phase of
+// every plugin that handles the operation, then their validation.
 #include <algorithm>
 
 #include "registry_internal.h"
@@ -25,6 +25,11 @@ AdmissionAttributes attributesOf(const ResourceInfo& r, const std::string& ns, c
 
 }  // namespace
 
+bool Registry::admissionHandles(AdmissionAttributes::Operation op) const {
+  return std::any_of(admission_.begin(), admission_.end(),
+                     [op](const auto& plugin) { return plugin->handles(op); });
+}
+
 void Registry::addAdmissionPlugin(std::shared_ptr<AdmissionPlugin> plugin) {
   admission_.push_back(std::move(plugin));
 }
@@ -37,7 +42,9 @@ Result<void> Registry::runMutatingAdmission(const ResourceInfo& r, const std::st
   AdmissionNotes scratch;
   AdmissionNotes& notes = opts.notes ? *opts.notes : scratch;
   json before = obj;
-  for (const auto& plugin : admission_) SKIFF_TRY(plugin->admit(a, obj, notes));
+  for (const auto& plugin : admission_) {
+    if (plugin->handles(a.operation)) SKIFF_TRY(plugin->admit(a, obj, notes));
+  }
   if (obj != before) {
     // What a mutating webhook returns is decoded with the type's defaults (and a custom
     // resource pruned by its schema) before validation, as the webhook dispatcher does: a
@@ -60,6 +67,7 @@ Result<void> Registry::runAdmission(const ResourceInfo& r, const std::string& ns
   AdmissionNotes scratch;
   AdmissionNotes& notes = opts.notes ? *opts.notes : scratch;
   for (const auto& plugin : admission_) {
+    if (!plugin->handles(a.operation)) continue;
     if (only && std::find(only->begin(), only->end(), plugin.get()) == only->end()) continue;
     std::size_t before = writes ? writes->writes.size() : 0;
     SKIFF_TRY(plugin->validate(a, notes));
@@ -70,22 +78,26 @@ Result<void> Registry::runAdmission(const ResourceInfo& r, const std::string& ns
 
 Result<void> Registry::runDeleteAdmission(const ResourceInfo& r, const std::string& ns,
                                           const json& stored, const WriteOptions& opts) {
-  if (admission_.empty()) return ok();
+  if (!admissionHandles(AdmissionAttributes::Operation::Delete)) return ok();
   AdmissionAttributes a = attributesOf(r, ns, stored, &stored, opts);
   a.operation = AdmissionAttributes::Operation::Delete;
   a.object = nullptr;
   AdmissionNotes scratch;
   AdmissionNotes& notes = opts.notes ? *opts.notes : scratch;
   json discarded;
-  for (const auto& plugin : admission_) SKIFF_TRY(plugin->admit(a, discarded, notes));
-  for (const auto& plugin : admission_) SKIFF_TRY(plugin->validate(a, notes));
+  for (const auto& plugin : admission_) {
+    if (plugin->handles(a.operation)) SKIFF_TRY(plugin->admit(a, discarded, notes));
+  }
+  for (const auto& plugin : admission_) {
+    if (plugin->handles(a.operation)) SKIFF_TRY(plugin->validate(a, notes));
+  }
   return ok();
 }
 
 Result<void> Registry::admitConnect(const ResourceInfo& r, const std::string& ns,
                                     const std::string& name, const std::string& subresource,
                                     const json& options, const WriteOptions& opts) {
-  if (admission_.empty()) return ok();
+  if (!admissionHandles(AdmissionAttributes::Operation::Connect)) return ok();
   AdmissionAttributes a = attributesOf(r, ns, options, nullptr, opts);
   a.operation = AdmissionAttributes::Operation::Connect;
   a.name = name;
@@ -93,8 +105,12 @@ Result<void> Registry::admitConnect(const ResourceInfo& r, const std::string& ns
   AdmissionNotes scratch;
   AdmissionNotes& notes = opts.notes ? *opts.notes : scratch;
   json discarded = options;
-  for (const auto& plugin : admission_) SKIFF_TRY(plugin->admit(a, discarded, notes));
-  for (const auto& plugin : admission_) SKIFF_TRY(plugin->validate(a, notes));
+  for (const auto& plugin : admission_) {
+    if (plugin->handles(a.operation)) SKIFF_TRY(plugin->admit(a, discarded, notes));
+  }
+  for (const auto& plugin : admission_) {
+    if (plugin->handles(a.operation)) SKIFF_TRY(plugin->validate(a, notes));
+  }
   return ok();
 }
 

@@ -46,6 +46,14 @@ class PodStrategy : public Strategy {
     }
   }
 
+  // podStatusStrategy: the owner references stay as stored (old kubelets corrupted them).
+  json prepareForStatusUpdate(const ResourceInfo& r, const json& obj,
+                              const json& old) const override {
+    json next = Strategy::prepareForStatusUpdate(r, obj, old);
+    keepStoredMetadataField(next, old, "ownerReferences");
+    return next;
+  }
+
   // CheckGracefulDelete: the grace period is the request's, else the pod's
   // terminationGracePeriodSeconds (30); 0 for a pod never bound or already finished. A delete
   // may only shorten a grace period already running.

@@ -142,6 +142,15 @@ class CsiDriverStrategy : public Strategy {
   }
 };
 
+// VolumeAttachments: volumeAttachmentStatusStrategy resets all metadata on /status.
+class VolumeAttachmentStrategy : public Strategy {
+ public:
+  json prepareForStatusUpdate(const ResourceInfo&, const json& obj,
+                              const json& old) const override {
+    return statusOnly(obj, old);
+  }
+};
+
 }  // namespace
 
 void registerStorageStrategies(StrategyRegistry& table, Registry& registry) {
@@ -150,6 +159,7 @@ void registerStorageStrategies(StrategyRegistry& table, Registry& registry) {
             std::make_shared<PersistentVolumeClaimStrategy>(registry));
   table.add("storage.k8s.io", "storageclasses", std::make_shared<StorageClassStrategy>());
   table.add("storage.k8s.io", "csidrivers", std::make_shared<CsiDriverStrategy>());
+  table.add("storage.k8s.io", "volumeattachments", std::make_shared<VolumeAttachmentStrategy>());
 }
 
 }  // namespace skiff::master::api

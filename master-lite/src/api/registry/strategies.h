@@ -16,6 +16,10 @@ namespace skiff::master::api {
 // generation, name, namespace) taken back from the stored object, and its managedFields when
 // the request leaves them out.
 void keepSystemMetadata(nlohmann::json& meta, const nlohmann::json& old_meta);
+// For a status strategy that keeps one more metadata field as stored (a Deployment's labels, a
+// Pod's ownerReferences): metadata.<field> of `next` taken back from `old`, or removed when
+// `old` has none.
+void keepStoredMetadataField(nlohmann::json& next, const nlohmann::json& old, const char* field);
 
 // `service_accounts` null: no ServiceAccount admission (RegistryOptions).
 StrategyPtr newPodStrategy(const DefaultingOptions& defaulting,
@@ -25,6 +29,7 @@ StrategyPtr newSecretStrategy(std::shared_ptr<const serviceaccount::TokenIssuer>
                               std::string ca_pem, ServiceAccountLookup lookup);
 StrategyPtr newNamespaceStrategy();
 StrategyPtr newNodeStrategy();
+StrategyPtr newDeploymentStrategy();
 StrategyPtr newJobStrategy();
 StrategyPtr newCertificateSigningRequestStrategy(RegistryOptions::SignCsr sign,
                                                  RegistryOptions::SignCsr sign_client,

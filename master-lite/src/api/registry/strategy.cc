@@ -2,8 +2,6 @@
 // strategies.
 #include "skiff/master/api/strategy.h"
 
-#include <set>
-
 #include "skiff/master/api/defaults.h"
 #include "skiff/master/api/object_util.h"
 #include "skiff/master/api/storage.h"
@@ -38,17 +36,6 @@ void Strategy::prepareForUpdate(const ResourceInfo& r, json& obj, const json& ol
     obj.erase("status");
 }
 
-namespace {
-
-bool statusKeepsStoredMetadata(const ResourceInfo& r) {
-  static const std::set<std::string> kinds = {"customresourcedefinitions",   "apiservices",
-                                              "volumeattachments",           "flowschemas",
-                                              "prioritylevelconfigurations", "storageversions"};
-  return r.custom || kinds.count(r.resource) > 0;
-}
-
-}  // namespace
-
 void keepSystemMetadata(json& meta, const json& old_meta) {
   for (const char* k : {"uid", "creationTimestamp", "deletionTimestamp",
                         "deletionGracePeriodSeconds", "generation", "namespace", "name"}) {
@@ -61,34 +48,32 @@ void keepSystemMetadata(json& meta, const json& old_meta) {
     meta["managedFields"] = old_meta["managedFields"];
 }
 
-json Strategy::prepareForStatusUpdate(const ResourceInfo& r, const json& obj,
-                                      const json& old) const {
+json Strategy::statusOnly(const json& obj, const json& old) {
   json next = old;
   if (obj.contains("status"))
     next["status"] = obj["status"];
   else
     next.erase("status");
-  // Most built-in kinds' status strategies reset only the spec, so what a /status write changes
-  // in labels and annotations stays (the conformance tests patch annotations through /status);
-  // custom resources and the kinds below keep the stored metadata (ResetObjectMetaForStatus).
+  return next;
+}
+
+json Strategy::prepareForStatusUpdate(const ResourceInfo&, const json& obj, const json& old) const {
+  json next = statusOnly(obj, old);
   const json& meta = at(obj, {"metadata"});
-  if (statusKeepsStoredMetadata(r) || !meta.is_object() || !old.contains("metadata")) return next;
+  if (!meta.is_object() || !old.contains("metadata")) return next;
   json m = meta;
-  const json& om = old["metadata"];
-  keepSystemMetadata(m, om);
-  // deploymentStatusStrategy keeps the labels; podStatusStrategy the owner references (old
-  // kubelets corrupted them).
-  const char* kept = r.resource == "deployments" ? "labels"
-                     : r.resource == "pods"      ? "ownerReferences"
-                                                 : nullptr;
-  if (kept && r.group == (r.resource == "pods" ? "" : "apps")) {
-    if (om.contains(kept))
-      m[kept] = om[kept];
-    else
-      m.erase(kept);
-  }
+  keepSystemMetadata(m, old["metadata"]);
   next["metadata"] = std::move(m);
   return next;
+}
+
+void keepStoredMetadataField(json& next, const json& old, const char* field) {
+  const json& om = at(old, {"metadata"});
+  if (!om.is_object() || !next.contains("metadata") || !next["metadata"].is_object()) return;
+  if (om.contains(field))
+    next["metadata"][field] = om[field];
+  else
+    next["metadata"].erase(field);
 }
 
 Result<void> Strategy::admitUpdate(const ResourceInfo&, json&, const json&) { return ok(); }
@@ -131,6 +116,7 @@ void registerBuiltinStrategies(StrategyRegistry& table, const RegistryOptions& o
   table.add("", "services", std::move(services));
   table.add("", "namespaces", newNamespaceStrategy());
   table.add("", "nodes", newNodeStrategy());
+  table.add("apps", "deployments", newDeploymentStrategy());
   table.add("batch", "jobs", newJobStrategy());
   table.add("apiextensions.k8s.io", "customresourcedefinitions", apiextensions::newCrdStrategy());
   table.add(

@@ -288,6 +288,12 @@ class APIServiceStrategy : public Strategy {
                         {"message", "Local APIServices are always available"}}});
     }
   }
+
+  // apiServerStatusStrategy resets all metadata on /status.
+  json prepareForStatusUpdate(const ResourceInfo&, const json& obj,
+                              const json& old) const override {
+    return statusOnly(obj, old);
+  }
 };
 
 }  // namespace

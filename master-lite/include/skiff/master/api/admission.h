@@ -85,6 +85,14 @@ struct AdmissionAttributes {
 class AdmissionPlugin {
  public:
   virtual ~AdmissionPlugin() = default;
+  // The operations the plugin acts on (upstream's admission.Interface Handles): the registry
+  // calls admit and validate only for those, so that a DELETE (the garbage collector's, a
+  // namespace's contents) or a CONNECT does not run plugins that would return at once.
+  // Default: Create and Update.
+  virtual bool handles(AdmissionAttributes::Operation op) const {
+    return op == AdmissionAttributes::Operation::Create ||
+           op == AdmissionAttributes::Operation::Update;
+  }
   // Ok to admit; an Error (Forbidden, Invalid, InternalError) rejects the write with nothing
   // stored. Called concurrently from request threads.
   virtual Result<void> validate(const AdmissionAttributes& attrs, AdmissionNotes& notes) = 0;

@@ -296,15 +296,18 @@ class Registry {
                             const json* old, const WriteOptions& opts,
                             AdmissionWrites* writes = nullptr, int retry = 0,
                             const std::vector<AdmissionPlugin*>* only = nullptr);
-  // A DELETE's admission: every plugin's mutating phase (its changes discarded, as upstream's
-  // AdmissionToValidateObjectDeleteFunc) and validation, with the stored object as the old one.
+  // Whether any admission plugin handles `op` (AdmissionPlugin::handles).
+  bool admissionHandles(AdmissionAttributes::Operation op) const;
+  // A DELETE's admission: the mutating phase of every plugin that handles deletes (its changes
+  // discarded, as upstream's AdmissionToValidateObjectDeleteFunc) and their validation, with
+  // the stored object as the old one.
   Result<void> runDeleteAdmission(const ResourceInfo& r, const std::string& ns, const json& stored,
                                   const WriteOptions& opts);
 
  public:
   // A CONNECT's admission (pods/exec, attach, portforward): `options` the request's
-  // PodExecOptions, PodAttachOptions or PodPortForwardOptions, validated by every plugin, as
-  // upstream's connect handler does before it dials the kubelet.
+  // PodExecOptions, PodAttachOptions or PodPortForwardOptions, validated by every plugin that
+  // handles connects, as upstream's connect handler does before it dials the kubelet.
   Result<void> admitConnect(const ResourceInfo& r, const std::string& ns, const std::string& name,
                             const std::string& subresource, const json& options,
                             const WriteOptions& opts);

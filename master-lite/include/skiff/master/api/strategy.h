@@ -62,8 +62,12 @@ class Strategy {
   // stored one. Generic: the stored status is kept when status is a subresource.
   virtual void prepareForUpdate(const ResourceInfo& r, nlohmann::json& obj,
                                 const nlohmann::json& old) const;
-  // An update of /status (the status strategy's PrepareForUpdate): the stored object with only
-  // the new status; spec and metadata stay as stored.
+  // An update of /status (the status strategy's PrepareForUpdate): the stored object with the
+  // new status. Generic, as most built-in kinds' status strategies, which reset only the spec:
+  // what the write changes in labels and annotations stays (the conformance tests patch
+  // annotations through /status), the system metadata (uid, name, generation, ...) stays as
+  // stored. A kind whose status strategy resets all metadata (ResetObjectMetaForStatus)
+  // overrides this with statusOnly().
   virtual nlohmann::json prepareForStatusUpdate(const ResourceInfo& r, const nlohmann::json& obj,
                                                 const nlohmann::json& old) const;
   // Mutating admission on update of the main resource, after validation. Generic: nothing.
@@ -92,6 +96,11 @@ class Strategy {
   // The object left the store, or a create/dry run did not store it: give back what admission
   // allocated for it. Must accept objects that allocated nothing. Generic: nothing.
   virtual void released(const ResourceInfo& r, const nlohmann::json& obj);
+
+ protected:
+  // The stored object `old` with only `obj`'s status: spec and all metadata stay as stored
+  // (upstream's ResetObjectMetaForStatus), for the kinds whose status strategy does that.
+  static nlohmann::json statusOnly(const nlohmann::json& obj, const nlohmann::json& old);
 };
 using StrategyPtr = std::shared_ptr<Strategy>;
 

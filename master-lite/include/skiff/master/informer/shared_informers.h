@@ -1,9 +1,11 @@
 #pragma once
 
 // One informer per resource shared by every controller in the process (client-go's
-// SharedInformerFactory). Each informer indexes objects by controller owner uid ("owner"); pods
-// are also indexed by spec.nodeName ("node") and, when no controller owns them, by namespace
-// ("orphans"), so a workload controller finds its candidates without copying the namespace.
+// SharedInformerFactory). Each informer indexes objects by the uid of every owner their
+// ownerReferences name, controller or not ("owner": the garbage collector finds an owner's
+// dependents there); pods are also indexed by spec.nodeName ("node") and, when no controller
+// owns them, by namespace ("orphans"), so a workload controller finds its candidates without
+// copying the namespace.
 
 #include <map>
 #include <memory>
