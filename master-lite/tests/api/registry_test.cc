@@ -302,6 +302,40 @@ TEST_F(RegistryTest, FinalizersHoldDeletionUntilRemoved) {
   EXPECT_EQ(f->object["metadata"]["finalizers"], json({"foregroundDeletion"}));
 }
 
+// Which policy finalizer a delete leaves, as upstream's deletionFinalizersForGarbageCollection:
+// the request's orphanDependents or propagationPolicy, else a policy finalizer the object has,
+// else the kind's default (Orphan for v1 ReplicationControllers, Background for the rest).
+TEST_F(RegistryTest, DeletePolicyFinalizersFollowRequestThenObjectThenKind) {
+  auto& cm = res("", "v1", "configmaps");
+  auto& rc = res("", "v1", "replicationcontrollers");
+  const json rc_spec = json::parse(R"({"selector": {"app": "x"}, "template": {
+      "metadata": {"labels": {"app": "x"}},
+      "spec": {"containers": [{"name": "c", "image": "busybox"}]}}})");
+  auto finalizersAfter = [&](const ResourceInfo& r, const std::string& name, json fins,
+                             const DeleteOptions& del) {
+    json obj = {{"metadata", {{"name", name}, {"finalizers", fins}}}};
+    if (&r == &rc) obj["spec"] = rc_spec;
+    auto c = reg_->create(r, "default", obj, opts_);
+    EXPECT_TRUE(c) << c.error().message();
+    auto d = reg_->remove(r, "default", name, del, opts_);
+    EXPECT_TRUE(d) << d.error().message();
+    return d ? d->object["metadata"].value("finalizers", json::array()) : json();
+  };
+  DeleteOptions none, orphan_false, background, orphan;
+  orphan_false.orphan_dependents = false;
+  background.propagation_policy = "Background";
+  orphan.propagation_policy = "Orphan";
+  // A ReplicationController deleted with no policy orphans its pods (the Python client's delete).
+  EXPECT_EQ(finalizersAfter(rc, "rc1", {"x/y"}, none), json({"x/y", "orphan"}));
+  EXPECT_EQ(finalizersAfter(rc, "rc2", {"x/y"}, background), json({"x/y"}));
+  // The object's own policy finalizer outlives a delete naming none; a request's policy wins.
+  EXPECT_EQ(finalizersAfter(cm, "c1", {"x/y", "orphan"}, none), json({"x/y", "orphan"}));
+  EXPECT_EQ(finalizersAfter(cm, "c2", {"x/y", "orphan"}, orphan_false), json({"x/y"}));
+  EXPECT_EQ(finalizersAfter(cm, "c3", {"x/y", "foregroundDeletion"}, orphan),
+            json({"x/y", "orphan"}));
+  EXPECT_EQ(finalizersAfter(cm, "c4", {"x/y"}, none), json({"x/y"}));
+}
+
 // The admission reads namespaces from a cache the store's watch keeps current: each step
 // below sees the namespace change made just before it.
 TEST_F(RegistryTest, NamespaceTerminationBlocksNewContent) {

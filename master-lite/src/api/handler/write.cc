@@ -46,7 +46,8 @@ DeleteOptions deleteOptionsFrom(const json& body, const Query& query) {
       d.grace_period_seconds = body["gracePeriodSeconds"].get<std::int64_t>();
     }
     d.propagation_policy = body.value("propagationPolicy", "");
-    if (body.value("orphanDependents", false)) d.propagation_policy = "Orphan";
+    if (body.contains("orphanDependents") && body["orphanDependents"].is_boolean())
+      d.orphan_dependents = body["orphanDependents"].get<bool>();
     const json& pre = body.value("preconditions", json());
     if (pre.is_object()) {
       if (pre.contains("uid") && pre["uid"].is_string())
@@ -63,6 +64,8 @@ DeleteOptions deleteOptionsFrom(const json& body, const Query& query) {
     }
   }
   if (!q(query, "propagationPolicy").empty()) d.propagation_policy = q(query, "propagationPolicy");
+  if (!q(query, "orphanDependents").empty())
+    d.orphan_dependents = q(query, "orphanDependents") == "true";
   return d;
 }
 

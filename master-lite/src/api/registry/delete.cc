@@ -29,20 +29,38 @@ Result<void> checkPreconditions(const ResourceInfo& r, const std::string& name, 
   return ok();
 }
 
-// Orphan and Foreground are carried out by the garbage collector, signalled through these
-// finalizers (as upstream). True when a finalizer was added.
-bool addPropagationFinalizer(json& meta, const std::string& policy) {
-  const char* f = policy == "Orphan"       ? "orphan"
-                  : policy == "Foreground" ? "foregroundDeletion"
-                                           : nullptr;
-  if (!f) return false;
-  if (!meta.contains("finalizers") || !meta["finalizers"].is_array())
-    meta["finalizers"] = json::array();
-  if (std::find(meta["finalizers"].begin(), meta["finalizers"].end(), f) !=
-      meta["finalizers"].end()) {
-    return false;
+// Orphan and Foreground are carried out by the garbage collector, signalled through the orphan
+// and foregroundDeletion finalizers, decided as upstream's deletionFinalizersForGarbageCollection:
+// the request's policy (orphanDependents, then propagationPolicy) over a policy finalizer the
+// object already carries, over the kind's default. True when the finalizers changed.
+bool setPropagationFinalizers(json& meta, const DeleteOptions& del, bool orphan_by_default) {
+  const json& fins =
+      meta.contains("finalizers") && meta["finalizers"].is_array() ? meta["finalizers"] : json();
+  auto has = [&fins](const char* f) {
+    return fins.is_array() && std::find(fins.begin(), fins.end(), f) != fins.end();
+  };
+  bool orphan = orphan_by_default, foreground = false;
+  if (has("orphan")) {
+    orphan = true;
+  } else if (has("foregroundDeletion")) {
+    orphan = false;
+    foreground = true;
   }
-  meta["finalizers"].push_back(f);
+  if (del.orphan_dependents) {
+    orphan = *del.orphan_dependents;
+    foreground = false;
+  } else if (!del.propagation_policy.empty()) {
+    orphan = del.propagation_policy == "Orphan";
+    foreground = del.propagation_policy == "Foreground";
+  }
+  json next = json::array();
+  for (const auto& f : fins.is_array() ? fins : json::array()) {
+    if (f != "orphan" && f != "foregroundDeletion") next.push_back(f);
+  }
+  if (orphan) next.push_back("orphan");
+  if (foreground) next.push_back("foregroundDeletion");
+  if (next == (fins.is_array() ? fins : json::array())) return false;
+  meta["finalizers"] = std::move(next);
   return true;
 }
 
@@ -79,7 +97,7 @@ Result<WriteResult> Registry::remove(const ResourceInfo& r, const std::string& n
     SKIFF_ASSIGN_OR_RETURN(bool changed, strategy->beginDelete(r, next, del));
     json& meta = next["metadata"];
     if (strategy->propagationFinalizers()) {
-      changed = addPropagationFinalizer(meta, del.propagation_policy) || changed;
+      changed = setPropagationFinalizers(meta, del, strategy->orphansByDefault()) || changed;
     }
     if (!hasFinalizers(next) && strategy->readyToRemove(next)) {
       // Changed since it was read (a controller's status write): read it again and decide

@@ -30,6 +30,7 @@ StrategyPtr newSecretStrategy(std::shared_ptr<const serviceaccount::TokenIssuer>
 StrategyPtr newNamespaceStrategy();
 StrategyPtr newNodeStrategy();
 StrategyPtr newDeploymentStrategy();
+StrategyPtr newReplicationControllerStrategy();
 StrategyPtr newJobStrategy();
 StrategyPtr newCertificateSigningRequestStrategy(RegistryOptions::SignCsr sign,
                                                  RegistryOptions::SignCsr sign_client,

@@ -117,6 +117,7 @@ void registerBuiltinStrategies(StrategyRegistry& table, const RegistryOptions& o
   table.add("", "namespaces", newNamespaceStrategy());
   table.add("", "nodes", newNodeStrategy());
   table.add("apps", "deployments", newDeploymentStrategy());
+  table.add("", "replicationcontrollers", newReplicationControllerStrategy());
   table.add("batch", "jobs", newJobStrategy());
   table.add("apiextensions.k8s.io", "customresourcedefinitions", apiextensions::newCrdStrategy());
   table.add(

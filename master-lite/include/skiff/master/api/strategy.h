@@ -90,6 +90,10 @@ class Strategy {
   // Whether DeleteOptions.propagationPolicy Orphan/Foreground become the orphan/
   // foregroundDeletion finalizers (the garbage collector carries them out). Generic: true.
   virtual bool propagationFinalizers() const { return true; }
+  // A delete that names no policy (and whose object carries no policy finalizer) orphans the
+  // dependents: upstream's DefaultGarbageCollectionPolicy OrphanDependents, which v1
+  // ReplicationControllers keep for backward compatibility. Generic: false (Background).
+  virtual bool orphansByDefault() const { return false; }
   // Beyond metadata.finalizers: whether a terminating object may leave the store now (a pod's
   // grace period, a namespace's spec.finalizers). Generic: true.
   virtual bool readyToRemove(const nlohmann::json& obj) const;

@@ -82,7 +82,8 @@ enum class PatchType {
 
 struct DeleteOptions {
   std::optional<std::int64_t> grace_period_seconds;
-  std::string propagation_policy;  // "", "Background", "Foreground", "Orphan"
+  std::string propagation_policy;         // "", "Background", "Foreground", "Orphan"
+  std::optional<bool> orphan_dependents;  // the deprecated form: true = Orphan, false = Background
   std::optional<std::string> precondition_uid;
   std::optional<std::string> precondition_resource_version;
 };
