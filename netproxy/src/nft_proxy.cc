@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -306,19 +307,27 @@ class NftablesProxy final : public ServiceProxy {
       for (const ServicePort& sp : ports) order.push_back(&sp);
     }
     std::vector<Todo> todo;
+    std::size_t kept = 0;  // ports of state_ this sync has (each counted once)
     for (const ServicePort* sp : order) {
       sp->keyInto(key_);
       auto it = eps.find(key_);
       const std::vector<Endpoint>* list = it == eps.end() ? nullptr : &it->second;
       uint64_t input = servicePortInputHash(*sp, list, false);
       auto st = state_.find(key_);
-      if (st != state_.end()) st->second.generation = gen;  // kept or replaced, not removed
+      if (st != state_.end() && st->second.generation != gen) {
+        st->second.generation = gen;  // kept or replaced, not removed
+        ++kept;
+      }
       if (!full && st != state_.end() && st->second.input == input) continue;
       todo.push_back({sp, list, input, st == state_.end() ? nullptr : &st->second});
     }
+    // When every port of state_ is still here (most syncs), nothing is removed and the two walks
+    // over all of state_ below and in planRemovals are skipped.
+    ports_gone_ = kept != state_.size();
     // Gone ports leave their Services' shards first, so new Services can fill the room; a shard
     // left empty loses its table (unless a new Service of this sync moves in).
     for (const auto& [key, st] : state_) {
+      if (!ports_gone_) break;
       if (st.generation != gen && shards_.releasePort(serviceOfKey(key))) {
         plan.emptied.push_back(st.shard);
       }
@@ -349,6 +358,7 @@ class NftablesProxy final : public ServiceProxy {
         for (const auto& set : s.sets) wanted_sets.insert(set.name);
       }
     }
+    if (!full && !ports_gone_) return;
     for (auto it = state_.begin(); it != state_.end();) {
       if (!full && it->second.generation == generation_) {
         ++it;
@@ -387,13 +397,16 @@ class NftablesProxy final : public ServiceProxy {
       todo.clear();
       for (const auto& [k, d] : plan.shards) todo.insert(k);
     }
-    Skeleton sk = buildShardSkeleton(cfg_);
+    std::optional<Skeleton> sk;  // built only when a shard table is (re)written whole
     for (std::size_t k : todo) {
       if (!active.count(k)) continue;  // emptied: deleted below
       out.push_back(newBatch(shardTable(opt_.table, k)));
       // A shard opened by this sync gets its table created from scratch.
       bool created = !tables_.count(k);
-      if (full || created) prologue(out.back(), sk, fresh || created);
+      if (full || created) {
+        if (!sk) sk = buildShardSkeleton(cfg_);
+        prologue(out.back(), *sk, fresh || created);
+      }
       emitDelta(out.back(), plan.shards[k], full);
     }
     std::set<std::string> gone;
@@ -464,6 +477,7 @@ class NftablesProxy final : public ServiceProxy {
   bool synced_ = false;
   Clock::time_point last_full_{};
   uint64_t generation_ = 0;
+  bool ports_gone_ = false;  // planPorts: some port of state_ is not in this sync
   std::unordered_map<std::string, PortState> state_;
   ShardAssignment shards_;
   std::set<std::size_t> tables_;  // shards whose tables the last successful sync left in place
