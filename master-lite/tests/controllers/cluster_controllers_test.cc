@@ -53,6 +53,14 @@ json ownerRef(const json& owner, bool controller) {
               {"uid", meta::uid(owner)}, {"controller", controller}, {"blockOwnerDeletion", true}};
 }
 
+// A pod in "default" controlled by `owner`.
+void createPodOf(Harness& h, const std::string& name, const json& owner) {
+  json p = {
+      {"metadata", {{"name", name}, {"ownerReferences", json::array({ownerRef(owner, true)})}}},
+      {"spec", json::object()}};
+  ASSERT_TRUE(h.client.create(gvr::kPods, "default", p));
+}
+
 TEST(NodeIpamTest, AssignsDistinctCidrsAndReusesReleasedOnes) {
   Harness h;
   auto c = newNodeIpamController(h.client, h.clock, NodeIpamOptions{});
@@ -167,20 +175,14 @@ TEST(GarbageCollectorTest, BackgroundForegroundAndOrphan) {
   Harness h;
   h.add(newGarbageCollector(h.client, h.clock));
   h.start();
-  auto mkPod = [&](const std::string& name, const json& owner) {
-    json p = {
-        {"metadata", {{"name", name}, {"ownerReferences", json::array({ownerRef(owner, true)})}}},
-        {"spec", json::object()}};
-    ASSERT_TRUE(h.client.create(gvr::kPods, "default", p));
-  };
   json bg = createOwner(h, "bg");
-  mkPod("bg-1", bg);
+  createPodOf(h, "bg-1", bg);
   ASSERT_TRUE(h.client.remove(gvr::kReplicaSets, "default", "bg", opts::propagation("Background")));
   h.settle();
   EXPECT_FALSE(h.client.get(gvr::kPods, "default", "bg-1"));
 
   json fg = createOwner(h, "fg");
-  mkPod("fg-1", fg);
+  createPodOf(h, "fg-1", fg);
   ASSERT_TRUE(h.client.remove(gvr::kReplicaSets, "default", "fg", opts::propagation("Foreground")));
   h.settle();
   EXPECT_FALSE(h.client.get(gvr::kPods, "default", "fg-1"))
@@ -188,7 +190,7 @@ TEST(GarbageCollectorTest, BackgroundForegroundAndOrphan) {
   EXPECT_FALSE(h.client.get(gvr::kReplicaSets, "default", "fg"));
 
   json orphan = createOwner(h, "or");
-  mkPod("or-1", orphan);
+  createPodOf(h, "or-1", orphan);
   ASSERT_TRUE(h.client.remove(gvr::kReplicaSets, "default", "or", opts::propagation("Orphan")));
   h.settle();
   EXPECT_FALSE(h.client.get(gvr::kReplicaSets, "default", "or"));
@@ -233,18 +235,12 @@ TEST(GarbageCollectorTest, OwnerDependentsComeFromTheIndexNotFromLists) {
   Harness h;
   h.add(newGarbageCollector(h.client, h.clock));
   h.start();
-  auto mkPod = [&](const std::string& name, const json& owner) {
-    json p = {
-        {"metadata", {{"name", name}, {"ownerReferences", json::array({ownerRef(owner, true)})}}},
-        {"spec", json::object()}};
-    ASSERT_TRUE(h.client.create(gvr::kPods, "default", p));
-  };
   json orphaned = createOwner(h, "orphaned"), fg = createOwner(h, "fg"),
        other = createOwner(h, "other");
-  mkPod("orphaned-1", orphaned);
-  mkPod("orphaned-2", orphaned);
-  mkPod("fg-1", fg);
-  mkPod("other-1", other);
+  createPodOf(h, "orphaned-1", orphaned);
+  createPodOf(h, "orphaned-2", orphaned);
+  createPodOf(h, "fg-1", fg);
+  createPodOf(h, "other-1", other);
   h.settle();
   h.client.resetCallsForTest();
 
