@@ -10,11 +10,10 @@
 #include <sstream>
 
 #include "skiff/common/base64.h"
+#include "skiff/master/https/beast_names.h"
 
 namespace skiff::master::server {
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
+using namespace beast_names;
 namespace websocket = beast::websocket;
 using error_code = boost::system::error_code;
 
