@@ -243,9 +243,9 @@ struct NftStats {
   std::chrono::nanoseconds kernel{0};  // send + wait for every ACK
 };
 
-// One method per netlink transaction, no policy. Not thread-safe. Acts on the network namespace
-// of the thread that created the seam (its netlink socket is opened per call, in the calling
-// thread's namespace, as the libiptc seam does).
+// One method per netlink transaction, no policy. Acts on the network namespace of the calling
+// thread. Implementations need not be thread-safe (the fake is not); the netlink one serializes
+// its calls and keeps one socket, reopened when the caller is in another namespace.
 class Nftables {
  public:
   virtual ~Nftables() = default;
