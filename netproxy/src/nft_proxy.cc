@@ -326,10 +326,11 @@ class NftablesProxy final : public ServiceProxy {
     ports_gone_ = kept != state_.size();
     // Gone ports leave their Services' shards first, so new Services can fill the room; a shard
     // left empty loses its table (unless a new Service of this sync moves in).
-    for (const auto& [key, st] : state_) {
-      if (!ports_gone_) break;
-      if (st.generation != gen && shards_.releasePort(serviceOfKey(key))) {
-        plan.emptied.push_back(st.shard);
+    if (ports_gone_) {
+      for (const auto& [key, st] : state_) {
+        if (st.generation != gen && shards_.releasePort(serviceOfKey(key))) {
+          plan.emptied.push_back(st.shard);
+        }
       }
     }
     for (const Todo& t : todo) {
