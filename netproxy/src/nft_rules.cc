@@ -312,15 +312,6 @@ std::optional<std::size_t> shardOf(std::string_view table, std::string_view name
   return n;
 }
 
-std::string serviceOf(const ServicePort& sp) { return sp.id.ns + "/" + sp.id.name; }
-
-std::string_view serviceOfKey(std::string_view key) {
-  // Namespace, name and port name are DNS labels: no ':' or '/' in them.
-  std::size_t end = key.find(':');
-  if (end == std::string_view::npos) end = key.rfind('/');
-  return key.substr(0, end);
-}
-
 std::size_t ShardAssignment::assign(const std::string& service) {
   if (auto it = of_.find(service); it != of_.end()) return it->second.shard;
   std::size_t k = 0;

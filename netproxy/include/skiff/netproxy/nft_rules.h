@@ -87,11 +87,6 @@ bool inMainTable(const std::string& map);
 std::string shardTable(std::string_view table, std::size_t shard);
 std::optional<std::size_t> shardOf(std::string_view table, std::string_view name);
 
-// "ns/name": the unit of sharding (every port of a Service lives in the same shard).
-std::string serviceOf(const ServicePort& sp);
-// The same from a ServicePort::key() ("ns/name:port/TCP" or "ns/name/TCP").
-std::string_view serviceOfKey(std::string_view key);
-
 // Which shard each Service lives in. A new Service goes to the lowest shard with fewer than
 // `shard_size` Services, and stays there until released, so a change to one Service only ever
 // touches its own shard's table.

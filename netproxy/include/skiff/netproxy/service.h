@@ -49,7 +49,13 @@ struct ServicePort {
   bool externallyAccessible() const {
     return node_port != 0 || !external_ips.empty() || !load_balancer_ips.empty();
   }
+  friend bool operator==(const ServicePort&, const ServicePort&) = default;
 };
+
+// "ns/name", the Service a port belongs to (the unit of change tracking and of nft sharding).
+std::string serviceOf(const ServicePort& sp);
+// The same from a ServicePort::key() ("ns/name:port/tcp" or "ns/name/tcp").
+std::string_view serviceOfKey(std::string_view key);
 
 struct Endpoint {
   Ipv4 ip;
@@ -59,6 +65,7 @@ struct Endpoint {
   bool terminating = false;
   std::string node_name;
   std::string str() const;  // "ip:port"
+  friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
 
 // Endpoints per ServicePort::key(), in the order the slices list them. Hashed: every sync looks
@@ -82,6 +89,8 @@ struct ConvertedServices {
 // have no proxy rules and are left out silently, as kube-proxy does. Invalid objects and ports
 // (bad IPs, ports out of range, SCTP) are reported in `skipped`.
 ConvertedServices servicesFromJson(const std::vector<nlohmann::json>& services);
+// The same for one Service, appended to `out` (the change tracker converts each as it arrives).
+void appendServicePortsFromJson(const nlohmann::json& service, ConvertedServices& out);
 
 struct ConvertedEndpoints {
   EndpointMap endpoints;
@@ -92,5 +101,6 @@ struct ConvertedEndpoints {
 // kubernetes.io/service-name label and the port name. Only IPv4 slices are used (a v6 slice is
 // skipped with its reason); a missing `ready` condition means ready, as the API documents.
 ConvertedEndpoints endpointsFromJson(const std::vector<nlohmann::json>& slices);
+void appendEndpointsFromJson(const nlohmann::json& slice, ConvertedEndpoints& out);
 
 }  // namespace skiff::netproxy
