@@ -1,6 +1,7 @@
 // kube-proxy's nftables mode over the nftables seam; see makeNftablesProxy in service_proxy.h.
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -161,59 +162,46 @@ class NftablesProxy final : public ServiceProxy {
 
   // netproxy::ServiceProxy
   Result<SyncResult> sync(const std::vector<ServicePort>& ports, const EndpointMap& eps) override {
-    auto start = Clock::now();
-    SyncResult res;
-    res.service_ports = ports.size();
-    bool fresh = !synced_;
-    bool full = fresh || opt_.now() - last_full_ >= opt_.full_sync_period;
-    res.full = full;
-    std::vector<std::string> existing;  // on a full sync: the tables there are now
+    bool full = fullDue();
+    Visit v;
+    v.walk = true;
     if (full) {
-      auto tables = nft_.listTables(opt_.family);
-      if (!tables) return std::move(tables).error().wrap("sync nftables proxy rules");
-      existing = std::move(*tables);
+      v.order = sortedPorts(ports);
+    } else {
+      v.order.reserve(ports.size());
+      for (const ServicePort& sp : ports) v.order.push_back(&sp);
     }
-    if (fresh) shards_.clear();  // the first sync packs the Services anew
-    Plan plan;
-    std::unordered_map<std::string, PortState> next_state;
-    planPorts(ports, eps, full, plan, next_state);
-    planRemovals(fresh, full, next_state, plan);
-    for (auto& [k, d] : plan.shards) splitMainElements(d, plan.main);
-    countDelta(plan.main, res);
-    for (const auto& [k, d] : plan.shards) countDelta(d, res);
-    std::vector<nft::Batch> batches = emitPlan(plan, fresh, full, existing);
-    res.build = Clock::now() - start;
-    for (const nft::Batch& b : batches) res.nft_tables += b.empty() ? 0 : 1;
+    return run(v, eps, full, [&] { return udp_.update(ports, eps, ct_); });
+  }
 
-    auto applied = res.nft_tables == 0 ? Result<sys::NftStats>(sys::NftStats{})
-                                       : send(batches, full, res.nft_transactions);
-    if (!applied) {
-      synced_ = false;  // the next sync replaces the tables
-      state_.clear();
-      return std::move(applied).error().wrap("sync nftables proxy rules");
+  // An incremental sync visits the changed Services' ports and, of what it programmed before,
+  // only those Services' ports: its cost follows the change, not the cluster.
+  Result<SyncResult> syncChanges(const ServiceView& view, const ServiceChanges& changes) override {
+    if (changes.all || fullDue()) return sync(view.allPorts(), view.endpoints);
+    Visit v;
+    for (const std::string& service : changes.services) {
+      auto now = view.ports.find(service);
+      if (now != view.ports.end()) {
+        for (const ServicePort& sp : now->second) v.order.push_back(&sp);
+      }
+      auto had = keys_of_.find(service);
+      if (had == keys_of_.end()) continue;
+      for (const std::string& key : had->second) {
+        bool kept = now != view.ports.end() &&
+                    std::any_of(now->second.begin(), now->second.end(), [&](const ServicePort& sp) {
+                      sp.keyInto(key_);
+                      return key_ == key;
+                    });
+        if (!kept) v.gone.push_back(key);
+      }
     }
-    res.nft = *applied;
-    for (auto& [k, s] : next_state) state_[k] = std::move(s);
-    tables_.clear();
-    for (std::size_t k : shards_.shards()) tables_.insert(k);
-    synced_ = true;
-    if (full) last_full_ = opt_.now();
-    res.conntrack_deleted = udp_.update(ports, eps, ct_);
-    auto dur = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
-    SKIFF_LOG_INFO(log_, "Synced proxy rules", kv("mode", "nftables"),
-                   kv("full", full ? "true" : "false"), kv("servicePorts", res.service_ports),
-                   kv("shards", shards_.shards().size()), kv("tablesChanged", res.nft_tables),
-                   kv("transactions", res.nft_transactions),
-                   kv("chainsWritten", res.chains_written), kv("rulesWritten", res.rules_written),
-                   kv("chainsRemoved", res.chains_removed), kv("elementsAdded", res.elements_added),
-                   kv("elementsRemoved", res.elements_removed), kv("messages", res.nft.messages),
-                   kv("durationMs", fmt::format("{:.3f}", dur.count() / 1000.0)));
-    return res;
+    return run(v, view.endpoints, false,
+               [&] { return udp_.updateServices(changes.services, view, ct_); });
   }
 
   Result<void> cleanup() override {
     SKIFF_ASSIGN_OR_RETURN(auto tables, nft_.listTables(opt_.family));
-    state_.clear();
+    clearState();
     shards_.clear();
     tables_.clear();
     synced_ = false;
@@ -243,10 +231,75 @@ class NftablesProxy final : public ServiceProxy {
              (e.element.verdict ? e.element.verdict->chain.capacity() : 0);
       }
     }
+    for (const auto& [service, keys] : keys_of_) {
+      n += service.capacity() + 64;
+      for (const std::string& k : keys) n += k.capacity() + sizeof(k);
+    }
     return n + udp_.stateBytes();
   }
 
  private:
+  bool fullDue() const { return !synced_ || opt_.now() - last_full_ >= opt_.full_sync_period; }
+
+  // What a sync visits: `order` holds every port (walk: the gone ones are found by walking the
+  // state) or the changed Services' ports (`gone` names their ports that went away).
+  struct Visit {
+    std::vector<const ServicePort*> order;
+    bool walk = false;
+    std::vector<std::string> gone;
+  };
+
+  Result<SyncResult> run(Visit& v, const EndpointMap& eps, bool full,
+                         const std::function<std::size_t()>& update_udp) {
+    auto start = Clock::now();
+    SyncResult res;
+    bool fresh = !synced_;
+    res.full = full;
+    std::vector<std::string> existing;  // on a full sync: the tables there are now
+    if (full) {
+      auto tables = nft_.listTables(opt_.family);
+      if (!tables) return std::move(tables).error().wrap("sync nftables proxy rules");
+      existing = std::move(*tables);
+    }
+    if (fresh) shards_.clear();  // the first sync packs the Services anew
+    Plan plan;
+    std::unordered_map<std::string, PortState> next_state;
+    planPorts(v, eps, full, plan, next_state);
+    planRemovals(fresh, full, v.gone, next_state, plan);
+    for (auto& [k, d] : plan.shards) splitMainElements(d, plan.main);
+    countDelta(plan.main, res);
+    for (const auto& [k, d] : plan.shards) countDelta(d, res);
+    std::vector<nft::Batch> batches = emitPlan(plan, fresh, full, existing);
+    res.build = Clock::now() - start;
+    for (const nft::Batch& b : batches) res.nft_tables += b.empty() ? 0 : 1;
+
+    auto applied = res.nft_tables == 0 ? Result<sys::NftStats>(sys::NftStats{})
+                                       : send(batches, full, res.nft_transactions);
+    if (!applied) {
+      synced_ = false;  // the next sync replaces the tables
+      clearState();
+      return std::move(applied).error().wrap("sync nftables proxy rules");
+    }
+    res.nft = *applied;
+    for (auto& [k, s] : next_state) remember(k, std::move(s));
+    res.service_ports = v.walk ? v.order.size() : state_.size();
+    tables_.clear();
+    for (std::size_t k : shards_.shards()) tables_.insert(k);
+    synced_ = true;
+    if (full) last_full_ = opt_.now();
+    res.conntrack_deleted = update_udp();
+    auto dur = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+    SKIFF_LOG_INFO(log_, "Synced proxy rules", kv("mode", "nftables"),
+                   kv("full", full ? "true" : "false"), kv("servicePorts", res.service_ports),
+                   kv("shards", shards_.shards().size()), kv("tablesChanged", res.nft_tables),
+                   kv("transactions", res.nft_transactions),
+                   kv("chainsWritten", res.chains_written), kv("rulesWritten", res.rules_written),
+                   kv("chainsRemoved", res.chains_removed), kv("elementsAdded", res.elements_added),
+                   kv("elementsRemoved", res.elements_removed), kv("messages", res.nft.messages),
+                   kv("durationMs", fmt::format("{:.3f}", dur.count() / 1000.0)));
+    return res;
+  }
+
   // One transaction for every table, except for a full sync larger than
   // opt_.max_full_sync_transaction_ops: the kernel's cost per anonymous map (numgen) grows with
   // the length of the transaction it is in (__nft_set_trans_bind walks the whole transaction on
@@ -296,19 +349,12 @@ class NftablesProxy final : public ServiceProxy {
   // incremental one takes the ports as they come (sorting 10,000 names costs milliseconds).
   // Per unchanged port the work is one key, one endpoint lookup, the input hash and one state
   // lookup (which marks it current): nothing else walks every port or Service.
-  void planPorts(const std::vector<ServicePort>& ports, const EndpointMap& eps, bool full,
-                 Plan& plan, std::unordered_map<std::string, PortState>& next_state) {
+  void planPorts(Visit& v, const EndpointMap& eps, bool full, Plan& plan,
+                 std::unordered_map<std::string, PortState>& next_state) {
     uint64_t gen = ++generation_;
-    std::vector<const ServicePort*> order;
-    if (full) {
-      order = sortedPorts(ports);
-    } else {
-      order.reserve(ports.size());
-      for (const ServicePort& sp : ports) order.push_back(&sp);
-    }
     std::vector<Todo> todo;
     std::size_t kept = 0;  // ports of state_ this sync has (each counted once)
-    for (const ServicePort* sp : order) {
+    for (const ServicePort* sp : v.order) {
       sp->keyInto(key_);
       auto it = eps.find(key_);
       const std::vector<Endpoint>* list = it == eps.end() ? nullptr : &it->second;
@@ -321,17 +367,17 @@ class NftablesProxy final : public ServiceProxy {
       if (!full && st != state_.end() && st->second.input == input) continue;
       todo.push_back({sp, list, input, st == state_.end() ? nullptr : &st->second});
     }
-    // When every port of state_ is still here (most syncs), nothing is removed and the two walks
-    // over all of state_ below and in planRemovals are skipped.
-    ports_gone_ = kept != state_.size();
+    // When every port of state_ is still here (most syncs), the walk over all of state_ for the
+    // gone ones is skipped.
+    if (v.walk && kept != state_.size()) {
+      for (const auto& [key, st] : state_) {
+        if (st.generation != gen) v.gone.push_back(key);
+      }
+    }
     // Gone ports leave their Services' shards first, so new Services can fill the room; a shard
     // left empty loses its table (unless a new Service of this sync moves in).
-    if (ports_gone_) {
-      for (const auto& [key, st] : state_) {
-        if (st.generation != gen && shards_.releasePort(serviceOfKey(key))) {
-          plan.emptied.push_back(st.shard);
-        }
-      }
+    for (const std::string& key : v.gone) {
+      if (shards_.releasePort(serviceOfKey(key))) plan.emptied.push_back(state_.at(key).shard);
     }
     for (const Todo& t : todo) {
       std::size_t shard = t.old ? t.old->shard : shards_.assignPort(serviceOf(*t.sp));
@@ -350,36 +396,57 @@ class NftablesProxy final : public ServiceProxy {
   }
 
   // Ports that are gone (and, on a full sync, every old object no longer wanted).
-  void planRemovals(bool fresh, bool full,
+  void planRemovals(bool fresh, bool full, const std::vector<std::string>& gone,
                     const std::unordered_map<std::string, PortState>& next_state, Plan& plan) {
-    std::set<std::string> wanted_chains, wanted_sets;
-    if (full) {
-      for (const auto& [k, s] : next_state) {
-        for (const auto& [n, fp] : s.chains) wanted_chains.insert(n);
-        for (const auto& set : s.sets) wanted_sets.insert(set.name);
+    if (!full) {
+      for (const std::string& key : gone) {
+        auto it = state_.find(key);
+        Delta& d = plan.shards[it->second.shard];
+        for (const auto& [n, fp] : it->second.chains) d.del_chains.push_back(n);
+        for (const auto& s : it->second.sets) d.del_sets.push_back(s.name);
+        d.del_elements.insert(d.del_elements.end(), it->second.elements.begin(),
+                              it->second.elements.end());
+        forget(it);
       }
+      return;
     }
-    if (!full && !ports_gone_) return;
+    std::set<std::string> wanted_chains, wanted_sets;
+    for (const auto& [k, s] : next_state) {
+      for (const auto& [n, fp] : s.chains) wanted_chains.insert(n);
+      for (const auto& set : s.sets) wanted_sets.insert(set.name);
+    }
     for (auto it = state_.begin(); it != state_.end();) {
-      if (!full && it->second.generation == generation_) {
-        ++it;
-        continue;
-      }
       if (!fresh) {
         Delta& d = plan.shards[it->second.shard];
         for (const auto& [n, fp] : it->second.chains) {
-          if (!full || !wanted_chains.count(n)) d.del_chains.push_back(n);
+          if (!wanted_chains.count(n)) d.del_chains.push_back(n);
         }
         for (const auto& s : it->second.sets) {
-          if (!full || !wanted_sets.count(s.name)) d.del_sets.push_back(s.name);
-        }
-        if (!full) {
-          d.del_elements.insert(d.del_elements.end(), it->second.elements.begin(),
-                                it->second.elements.end());
+          if (!wanted_sets.count(s.name)) d.del_sets.push_back(s.name);
         }
       }
-      it = state_.erase(it);
+      it = forget(it);
     }
+  }
+
+  // state_ with its by-Service index (keys_of_), which an incremental sync of a changed Service
+  // reads to find the ports it had.
+  void remember(const std::string& key, PortState s) {
+    auto [it, added] = state_.insert_or_assign(key, std::move(s));
+    if (added) keys_of_[std::string(serviceOfKey(key))].push_back(key);
+  }
+  std::unordered_map<std::string, PortState>::iterator forget(
+      std::unordered_map<std::string, PortState>::iterator it) {
+    auto of = keys_of_.find(std::string(serviceOfKey(it->first)));
+    if (of != keys_of_.end()) {
+      std::erase(of->second, it->first);
+      if (of->second.empty()) keys_of_.erase(of);
+    }
+    return state_.erase(it);
+  }
+  void clearState() {
+    state_.clear();
+    keys_of_.clear();
   }
 
   // One batch per table: the main table, each shard with changes (all of them on a full sync),
@@ -478,8 +545,8 @@ class NftablesProxy final : public ServiceProxy {
   bool synced_ = false;
   Clock::time_point last_full_{};
   uint64_t generation_ = 0;
-  bool ports_gone_ = false;  // planPorts: some port of state_ is not in this sync
-  std::unordered_map<std::string, PortState> state_;
+  std::unordered_map<std::string, PortState> state_;                   // by port key
+  std::unordered_map<std::string, std::vector<std::string>> keys_of_;  // Service -> its keys
   ShardAssignment shards_;
   std::set<std::size_t> tables_;  // shards whose tables the last successful sync left in place
   std::string key_;               // planPorts' key buffer

@@ -234,6 +234,10 @@ std::unique_ptr<ServiceProxy> makeIptablesProxy(ProxyConfig config, sys::Iptable
   return std::make_unique<IptablesProxy>(std::move(config), iptables, conntrack);
 }
 
+Result<SyncResult> ServiceProxy::syncChanges(const ServiceView& view, const ServiceChanges&) {
+  return sync(view.allPorts(), view.endpoints);
+}
+
 Result<SyncResult> ServiceProxy::syncObjects(const std::vector<nlohmann::json>& services,
                                              const std::vector<nlohmann::json>& slices) {
   auto lg = skiff::log::get("netproxy");

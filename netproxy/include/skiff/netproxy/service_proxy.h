@@ -11,6 +11,7 @@
 #include "skiff/common/result.h"
 #include "skiff/netproxy/proxy_rules.h"
 #include "skiff/netproxy/service.h"
+#include "skiff/netproxy/service_tracker.h"
 #include "skiff/netproxy/sys/conntrack.h"
 #include "skiff/netproxy/sys/iptables.h"
 #include "skiff/netproxy/sys/nftables.h"
@@ -64,6 +65,12 @@ class ServiceProxy {
 
   virtual Result<SyncResult> sync(const std::vector<ServicePort>& ports,
                                   const EndpointMap& endpoints) = 0;
+
+  // The same from a ServiceView and what changed in it since the last call (ServiceTracker,
+  // the agent's path). A mode that can use the changes (nftables) visits only the changed
+  // Services on an incremental sync; the others sync the whole view. After a failed sync the
+  // caller passes everything as changed (ServiceTracker::markAll).
+  virtual Result<SyncResult> syncChanges(const ServiceView& view, const ServiceChanges& changes);
 
   // The same from API objects (v1 Service, discovery.k8s.io/v1 EndpointSlice as JSON). Invalid
   // objects are skipped with a logged reason; they never fail the sync. Every mode converts the
