@@ -396,16 +396,20 @@ int runAgent(const AgentConfig& cfg) {
     }
   }
   std::unique_ptr<Reflector> services_reflector, slices_reflector;
+  netproxy::ServiceTracker proxy_changes;
+  ProxyFeed services_feed(proxy_changes, ProxyFeed::Kind::Services, *services_cache);
+  ProxyFeed slices_feed(proxy_changes, ProxyFeed::Kind::EndpointSlices, *slices_cache);
   if (proxy || cluster_dns) {
     if (proxy)
       proxy_runner = std::make_unique<BoundedFrequencyRunner>(
           proxy_io, "service-proxy",
           [&] {
-            auto slices = slices_cache->snapshot();
-            if (cluster_dns) {
-              if (auto local = cluster_dns->localEndpointSlice(node_name)) slices.push_back(*local);
+            if (cluster_dns) {  // the node-local kube-dns endpoint, once its server listens
+              if (auto local = cluster_dns->localEndpointSlice(node_name)) {
+                proxy_changes.setSlice(*local);
+              }
             }
-            auto r = proxy->sync(services_cache->snapshot(), slices);
+            auto r = proxy->sync(proxy_changes);
             if (!r) {
               SKIFF_LOG_WARN(lg, "Service proxy sync failed, will retry",
                              kv("err", r.error().message()));
@@ -415,11 +419,12 @@ int runAgent(const AgentConfig& cfg) {
             return true;
           },
           cfg.proxy_min_sync_period, cfg.proxy_sync_period, std::chrono::seconds(5));
-    services_reflector = std::make_unique<Reflector>(client, apiPath("", "v1", "services"),
-                                                     ListOptions{}, *services_cache, "services");
-    slices_reflector =
-        std::make_unique<Reflector>(client, apiPath("discovery.k8s.io", "v1", "endpointslices"),
-                                    ListOptions{}, *slices_cache, "endpointslices");
+    services_reflector = std::make_unique<Reflector>(
+        client, apiPath("", "v1", "services"), ListOptions{},
+        proxy ? static_cast<ReflectorHandler&>(services_feed) : *services_cache, "services");
+    slices_reflector = std::make_unique<Reflector>(
+        client, apiPath("discovery.k8s.io", "v1", "endpointslices"), ListOptions{},
+        proxy ? static_cast<ReflectorHandler&>(slices_feed) : *slices_cache, "endpointslices");
     threads.list.emplace_back([&] { services_reflector->run(cancel); });
     threads.list.emplace_back([&] { slices_reflector->run(cancel); });
     if (proxy_runner) {

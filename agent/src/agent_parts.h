@@ -236,6 +236,38 @@ class ObjectCache final : public ReflectorHandler {
   bool listed_ = false;
 };
 
+// Hands a watched Services or EndpointSlices collection to the service proxy's change tracker
+// (which converts each object once, as it arrives), then to `next`: the ObjectCache, whose
+// callback pokes the proxy runner, so the tracker knows of a change before the sync it causes.
+class ProxyFeed final : public ReflectorHandler {
+ public:
+  enum class Kind { Services, EndpointSlices };
+  ProxyFeed(netproxy::ServiceTracker& tracker, Kind kind, ReflectorHandler& next)
+      : tracker_(tracker), kind_(kind), next_(next) {}
+  void replace(const std::vector<json>& items) override {
+    if (kind_ == Kind::Services) {
+      tracker_.replaceServices(items);
+    } else {
+      tracker_.replaceSlices(items);
+    }
+    next_.replace(items);
+  }
+  void apply(const WatchEvent& ev) override {
+    bool gone = ev.type == "DELETED";
+    if (kind_ == Kind::Services) {
+      gone ? tracker_.removeService(ev.object) : tracker_.setService(ev.object);
+    } else {
+      gone ? tracker_.removeSlice(ev.object) : tracker_.setSlice(ev.object);
+    }
+    next_.apply(ev);
+  }
+
+ private:
+  netproxy::ServiceTracker& tracker_;
+  Kind kind_;
+  ReflectorHandler& next_;
+};
+
 class ApiSource final : public KubeletApiSource {
  public:
   ApiSource(Kubelet& k, PodSyncer& s, ContainerRuntime& r, std::string node)

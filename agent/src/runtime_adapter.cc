@@ -435,12 +435,19 @@ class ProxySink final : public ServiceProxySink {
   }
   void setProxy(std::unique_ptr<np::ServiceProxy> p) { proxy_ = std::move(p); }
 
-  Result<std::string> sync(const std::vector<nlohmann::json>& services,
-                           const std::vector<nlohmann::json>& slices) override {
-    SKIFF_ASSIGN_OR_RETURN(auto r, proxy_->syncObjects(services, slices));
-    return std::string(r.full ? "full" : "partial") + " sync: " + std::to_string(r.service_ports) +
-           " service ports, " + std::to_string(r.chains_written) + " chains written, " +
-           std::to_string(r.rules_written) + " rules";
+  Result<std::string> sync(np::ServiceTracker& changes) override {
+    np::ServiceChanges changed = changes.takeInto(view_);
+    auto r = proxy_->syncChanges(view_, changed);
+    if (!r) {
+      changes.markAll();  // what this sync took is not in the kernel: the next one redoes all
+      return std::move(r).error();
+    }
+    return std::string(r->full ? "full" : "partial") +
+           " sync: " + std::to_string(r->service_ports) + " service ports (" +
+           (changed.all ? std::string("all") : std::to_string(changed.services.size())) +
+           " Services changed, " + std::to_string(changes.skipped()) + " objects skipped), " +
+           std::to_string(r->chains_written) + " chains written, " +
+           std::to_string(r->rules_written) + " rules";
   }
 
  private:
@@ -450,6 +457,7 @@ class ProxySink final : public ServiceProxySink {
   std::unique_ptr<np::sys::Netlink> nl_;
   std::unique_ptr<np::ipvs::GenlTransport> genl_;
   std::unique_ptr<np::ServiceProxy> proxy_;
+  np::ServiceView view_;  // what the last sync programmed, by Service
 };
 }  // namespace
 

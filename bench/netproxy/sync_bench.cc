@@ -36,6 +36,7 @@
 #include "skiff/netproxy/nft_rules.h"
 #include "skiff/netproxy/proxy_rules.h"
 #include "skiff/netproxy/service_proxy.h"
+#include "skiff/netproxy/service_tracker.h"
 #include "skiff/netproxy/sys/iptables.h"
 #include "skiff/netproxy/sys/nftables.h"
 #include "skiff/netproxy/testing/fake_nftables.h"
@@ -90,6 +91,31 @@ void buildCluster(int services, int eps_per, std::vector<ServicePort>& ports, En
     }
     ports.push_back(std::move(sp));
   }
+}
+
+// The API objects behind buildCluster's ports, as the agent's informers hand them to the
+// proxy's change tracker: a v1 Service and one discovery.k8s.io/v1 EndpointSlice per Service.
+nlohmann::json serviceJson(const ServicePort& sp) {
+  return {{"metadata", {{"namespace", sp.id.ns}, {"name", sp.id.name}}},
+          {"spec",
+           {{"clusterIP", sp.cluster_ip.str()},
+            {"ports", {{{"name", sp.id.port}, {"port", sp.port}, {"protocol", "TCP"}}}}}}};
+}
+
+nlohmann::json sliceJson(const ServicePort& sp, const std::vector<Endpoint>& list) {
+  nlohmann::json eps = nlohmann::json::array();
+  for (const Endpoint& e : list) {
+    eps.push_back({{"addresses", {e.ip.str()}}, {"conditions", {{"ready", e.ready}}}});
+  }
+  return {
+      {"metadata",
+       {{"namespace", sp.id.ns},
+        {"name", sp.id.name + "-abcde"},
+        {"labels", {{"kubernetes.io/service-name", sp.id.name}}}}},
+      {"addressType", "IPv4"},
+      {"ports",
+       {{{"name", sp.id.port}, {"port", list.empty() ? 8080 : list[0].port}, {"protocol", "TCP"}}}},
+      {"endpoints", eps}};
 }
 
 // The chains whose content differs between two rule sets (the reference's --noflush input).
@@ -310,27 +336,55 @@ int runNftables(const std::vector<ServicePort>& ports_in, EndpointMap eps, int s
       "netlink messages\n",
       ms(first.build), ms(first.nft.encode), ms(first.nft.kernel), first.nft.messages);
 
+  // The one-Service changes go the agent's way: the informers' objects in the change tracker
+  // (loaded here, untimed, as the agent's first list), then per change the EndpointSlice event,
+  // the tracker's hand-over of the changed Service and the proxy's sync of it, timed together.
+  ServiceTracker tracker;
+  {
+    std::vector<nlohmann::json> svc_objs, slice_objs;
+    for (const ServicePort& sp : ports) {
+      svc_objs.push_back(serviceJson(sp));
+      slice_objs.push_back(sliceJson(sp, eps[sp.key()]));
+    }
+    tracker.replaceServices(svc_objs);
+    tracker.replaceSlices(slice_objs);
+  }
+  ServiceView view;
+  tracker.takeInto(view);
+  if (view.allPorts().size() != ports.size() || view.endpoints != eps) {
+    std::fprintf(stderr, "the tracker's view differs from the cluster it was given\n");
+    return 1;
+  }
   std::vector<double> skiff_one, ref_one;
   SyncResult last;
   for (int round = 0; round < rounds; ++round) {
-    auto& list = eps[ports[static_cast<std::size_t>(services / 2 + round)].key()];
+    const ServicePort& sp = ports[static_cast<std::size_t>(services / 2 + round)];
+    auto& list = eps[sp.key()];
     list[0].ip = Ipv4{0x0b000000u + static_cast<uint32_t>(round) + 1};  // 11.0.0.x
     fake.clearBatches();
     if (!shadow->sync(ports, eps) || fake.transactions().size() != 1) return 1;
     ref_one.push_back(skiff_only ? 0 : nftLoad(ref.name, nftText(fake.transactions()[0])));
+    nlohmann::json event = sliceJson(sp, list);  // what the watch delivered
     Enter in("/run/netns/" + ns.name);
     auto t0 = Clock::now();
-    auto r = proxy->sync(ports, eps);
+    tracker.setSlice(event);
+    ServiceChanges changed = tracker.takeInto(view);
+    auto r = proxy->syncChanges(view, changed);
     skiff_one.push_back(ms(Clock::now() - t0));
     if (!r) {
       std::fprintf(stderr, "skiff sync failed: %s\n", r.error().message().c_str());
+      return 1;
+    }
+    if (changed.all || changed.services.size() != 1 || r->full) {
+      std::fprintf(stderr, "expected one changed Service and an incremental sync\n");
       return 1;
     }
     last = *r;
   }
   double s1 = median(skiff_one), r1 = median(ref_one);
   std::printf(
-      "\none changed Service (median of %d): skiff %.2f ms vs nft -f %.1f ms (ratio %.1fx)\n",
+      "\none changed Service (median of %d): skiff %.2f ms vs nft -f %.1f ms (ratio %.1fx)\n"
+      "  (skiff: the EndpointSlice event into the change tracker, its hand-over and the sync)\n",
       rounds, s1, r1, r1 / s1);
   std::printf(
       "  skiff sent %zu netlink messages to %zu table(s) (%zu chains written, %zu removed, %zu "
@@ -502,6 +556,13 @@ int main(int argc, char** argv) {
   int services = args.size() > 0 ? std::atoi(args[0].c_str()) : 10000;
   int eps_per = args.size() > 1 ? std::atoi(args[1].c_str()) : 5;
   int rounds = args.size() > 2 ? std::atoi(args[2].c_str()) : 5;
+  // Each round changes another Service from the middle on: at least 2 x rounds Services.
+  if (args.size() > 3 || services < 2 || eps_per < 1 || rounds < 1 || services < 2 * rounds) {
+    std::fprintf(stderr,
+                 "netproxy_sync_bench: want services >= 2 x rounds, endpoints >= 1, rounds >= 1 "
+                 "(options before the numbers)\n");
+    return 2;
+  }
   if (::geteuid() != 0) {
     std::printf("netproxy_sync_bench: needs root (network namespaces, iptables); skipped\n");
     return 0;

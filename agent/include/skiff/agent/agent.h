@@ -11,6 +11,7 @@
 
 #include "skiff/agent/config.h"
 #include "skiff/agent/container_runtime.h"
+#include "skiff/netproxy/service_tracker.h"
 
 namespace skiff::agent {
 
@@ -21,13 +22,13 @@ int runAgent(const AgentConfig& cfg);
 // with that message.
 Result<ContainerRuntimePtr> makeContainerRuntime(const AgentConfig& cfg);
 Result<PodNetworkManagerPtr> makePodNetwork(const AgentConfig& cfg, const std::string& node_name);
-// kube-proxy's part: the full current Services and EndpointSlices in, iptables rules out
-// (netproxy's ServiceProxy). Returns a one-line summary for the log.
+// kube-proxy's part: the Services and EndpointSlices that changed since the last sync (the
+// informers feed `changes` as events arrive), rules of the chosen mode out (netproxy's
+// ServiceProxy). Returns a one-line summary for the log. Called from one sync loop.
 class ServiceProxySink {
  public:
   virtual ~ServiceProxySink() = default;
-  virtual Result<std::string> sync(const std::vector<nlohmann::json>& services,
-                                   const std::vector<nlohmann::json>& slices) = 0;
+  virtual Result<std::string> sync(netproxy::ServiceTracker& changes) = 0;
 };
 // Removes the service proxy's and the pod network's rules of the nftables and/or iptables modes
 // in this network namespace (`skiff-agent cleanup-proxy`, and a mode switch at start): the
