@@ -126,8 +126,7 @@ void ServiceTracker::setSlice(const json& slice) {
   appendEndpointsFromJson(slice, c);
   logSkipped(c.skipped, "Skipping endpoint slice, ignoring", "endpointSlice");
   std::lock_guard lk(mu_);
-  putSlice(objectKey(slice), Slice{sliceService(slice), std::move(c.endpoints)},
-           c.skipped.size());
+  putSlice(objectKey(slice), Slice{sliceService(slice), std::move(c.endpoints)}, c.skipped.size());
 }
 
 void ServiceTracker::removeSlice(const json& slice) {

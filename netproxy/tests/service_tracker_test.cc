@@ -23,13 +23,12 @@ json slice(const std::string& name, const std::string& svc, std::vector<std::str
   for (const std::string& ip : ips) {
     eps.push_back({{"addresses", {ip}}, {"conditions", {{"ready", true}}}});
   }
-  return {{"metadata",
-           {{"namespace", "ns"},
-            {"name", name},
-            {"labels", {{"kubernetes.io/service-name", svc}}}}},
-          {"addressType", "IPv4"},
-          {"ports", {{{"name", "http"}, {"port", 8080}, {"protocol", "TCP"}}}},
-          {"endpoints", eps}};
+  return {
+      {"metadata",
+       {{"namespace", "ns"}, {"name", name}, {"labels", {{"kubernetes.io/service-name", svc}}}}},
+      {"addressType", "IPv4"},
+      {"ports", {{{"name", "http"}, {"port", 8080}, {"protocol", "TCP"}}}},
+      {"endpoints", eps}};
 }
 
 std::vector<std::string> ipsOf(const ServiceView& v, const std::string& key) {
@@ -147,8 +146,9 @@ TEST(ServiceTrackerTest, SkippedObjectsAreCountedUntilFixedAndMarkAllResends) {
 }
 
 TEST(ServiceViewTest, AllPortsListsServicesInNameOrder) {
-  ConvertedServices c = servicesFromJson(
-      {service("b", "10.96.0.2", 80), service("a", "10.96.0.1", 80), service("c", "10.96.0.3", 80)});
+  ConvertedServices c =
+      servicesFromJson({service("b", "10.96.0.2", 80), service("a", "10.96.0.1", 80),
+                        service("c", "10.96.0.3", 80)});
   ServiceView v = ServiceView::of(c.ports, {});
   std::vector<std::string> names;
   for (const ServicePort& sp : v.allPorts()) names.push_back(sp.id.name);

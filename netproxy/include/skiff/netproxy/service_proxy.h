@@ -129,8 +129,11 @@ struct NftProxyOptions {
 // packs Services anew in name order.
 //
 // Incremental by construction: per service port the proxy keeps a fingerprint of its inputs and
-// of every chain, set and map element it programmed. A sync rebuilds only ports whose inputs
-// changed and sends ONE netlink transaction (every changed table in one BATCH_BEGIN..END) with
+// of every chain, set and map element it programmed, indexed by Service. Given the changed
+// Services (syncChanges, ServiceTracker's path) an incremental sync visits only their ports, old
+// and new, so its user-space cost follows the change, not the cluster; given whole lists (sync)
+// it looks at every port's input fingerprint. A sync rebuilds only ports whose inputs changed and
+// sends ONE netlink transaction (every changed table in one BATCH_BEGIN..END) with
 // exactly the changed elements, chains and sets (a full sync of a large cluster goes table by
 // table, see NftProxyOptions::max_full_sync_transaction_ops), so a one-Service change among 10,000
 // touches its shard's table (and the main table only if its no-endpoint entry changes). The first

@@ -73,12 +73,12 @@ class ServiceTracker {
   EndpointMap endpointsOf(const std::string& service) const;
 
   mutable std::mutex mu_;
-  std::unordered_map<std::string, std::vector<ServicePort>> services_;  // by Service
-  std::unordered_map<std::string, std::size_t> service_skips_;          // by Service
-  std::unordered_map<std::string, Slice> slices_;                       // by "ns/slice"
-  std::unordered_map<std::string, std::set<std::string>> slices_of_;    // Service -> slice keys
+  std::unordered_map<std::string, std::vector<ServicePort>> services_;   // by Service
+  std::unordered_map<std::string, std::size_t> service_skips_;           // by Service
+  std::unordered_map<std::string, Slice> slices_;                        // by "ns/slice"
+  std::unordered_map<std::string, std::set<std::string>> slices_of_;     // Service -> slice keys
   std::unordered_map<std::string, std::vector<std::string>> view_keys_;  // endpoint keys in view
-  std::unordered_map<std::string, std::size_t> slice_skips_;            // by "ns/slice"
+  std::unordered_map<std::string, std::size_t> slice_skips_;             // by "ns/slice"
   std::set<std::string> changed_;
   bool all_ = true;
 };
