@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "migrate_cmd.h"
 #include "skiff/common/log.h"
 #include "skiff/common/version.h"
 #include "skiff/master/api_server.h"
@@ -231,9 +232,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   // Subcommands (the server itself runs when none is given).
   auto token = skiff::master::cmd::addTokenCommand(app);
+  auto migrate = skiff::master::cmd::addMigrateCommand(app);
   app.require_subcommand(0, 1);
   CLI11_PARSE(app, argc, argv);
   if (token.command->parsed()) return token.run();
+  if (migrate.command->parsed()) {
+    skiff::log::setup(log_level);
+    return migrate.run();
+  }
 
   skiff::log::setup(log_level);
   auto lg = skiff::log::get("master");

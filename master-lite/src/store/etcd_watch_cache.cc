@@ -99,6 +99,13 @@ void EtcdWatchCache::loop() {
     } else {
       ended = std::move(stream).error();
     }
+    if (!ended && ended.error().is(ErrorCode::Gone)) {
+      // History before etcd's last compaction is gone (every start after a compaction, and
+      // after `skiff-master migrate`): follow() logged an error if a watcher lost events.
+      SKIFF_LOG_INFO(lg(), "Watch on etcd resumes after its compaction",
+                     skiff::log::kv("revision", from));
+      continue;
+    }
     if (!ended) {
       SKIFF_LOG_WARN(lg(), "Watch on etcd ended, will resume", skiff::log::kv("revision", from),
                      skiff::log::kv("err", ended.error().message()));
