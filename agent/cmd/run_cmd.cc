@@ -30,7 +30,9 @@ struct RunFlags {
 Added addRun(CLI::App& app) {
   auto flags = std::make_shared<RunFlags>();
   AgentConfig& c = flags->cfg;
-  app.add_option("--server", c.server, "API server to join, https://HOST:6443");
+  app.add_option("--server", c.server,
+                 "API server(s), https://HOST:6443; several masters comma separated (the first "
+                 "joins, the others are fallbacks)");
   app.add_option("--token", c.token, "bootstrap token <id>.<secret> for the first join");
   app.add_option("--ca-cert-hash", c.ca_cert_hash,
                  "sha256:<hex> of the cluster CA's public key (pins the CA on join)");

@@ -109,8 +109,9 @@ int runAgent(const AgentConfig& cfg) {
     auto loaded = loadKubeconfig(kc_path);
     if (!loaded) return fail(loaded.error());
     kc = *loaded;
-    if (!cfg.server.empty() && kc.server != cfg.server) {
-      SKIFF_LOG_WARN(lg, "Kubeconfig server differs from --server, using the kubeconfig",
+    auto listed = splitServerList(cfg.server);
+    if (!listed.empty() && std::find(listed.begin(), listed.end(), kc.server) == listed.end()) {
+      SKIFF_LOG_WARN(lg, "Kubeconfig server is not one of --server, using the kubeconfig first",
                      kv("kubeconfig", kc.server), kv("server", cfg.server));
     }
   } else if (!cfg.token.empty()) {
@@ -122,7 +123,8 @@ int runAgent(const AgentConfig& cfg) {
                                               "': join with --server, --token and "
                                               "--ca-cert-hash, or pass --kubeconfig"));
   }
-  auto transport = transportFromKubeconfig(kc);
+  // HA masters: every --server entry besides the kubeconfig's is a fallback.
+  auto transport = transportFromKubeconfig(kc, splitServerList(cfg.server));
   if (!transport) return fail(transport.error());
   auto client = std::make_shared<KubeClient>(*transport);
 

@@ -209,6 +209,7 @@ class HttpsTransport final : public HttpTransport {
     beast::flat_buffer buf;
     Exchange result;
     Clock::time_point idle_since;
+    bool connected = false;  // TCP and TLS are up: from here on the request may have left
   };
 
   Result<std::unique_ptr<Conn>> newConn() {
@@ -248,6 +249,7 @@ class HttpsTransport final : public HttpTransport {
     co_await tcp_layer.async_connect(endpoints, asio::use_awaitable);
     tcp_layer.expires_after(req.timeout);
     co_await conn.stream.async_handshake(ssl::stream_base::client, asio::use_awaitable);
+    conn.connected = true;
     co_await roundTrip(conn, req, on_data, answered);
   }
 
@@ -342,6 +344,9 @@ class HttpsTransport final : public HttpTransport {
     try {
       std::rethrow_exception(failure);
     } catch (const boost::system::system_error& e) {
+      if (!conn.connected) {  // resolve, connect or TLS handshake: nothing reached the server
+        return Error(ErrorCode::Unavailable, ENOTCONN, what + ": connect: " + e.code().message());
+      }
       if (e.code() == beast::error::timeout) return Error(ErrorCode::Timeout, what + ": timeout");
       if (e.code() == http::error::end_of_stream || e.code() == asio::error::eof ||
           e.code() == asio::ssl::error::stream_truncated) {

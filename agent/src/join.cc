@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "skiff/agent/kube_client.h"
+#include "skiff/agent/kubeconfig.h"
 #include "skiff/agent/tls_util.h"
 #include "skiff/common/file.h"
 #include "skiff/common/log.h"
@@ -70,7 +71,7 @@ Result<std::string> discoverCa(const AgentConfig& cfg, const ServerAddress& addr
 
 Result<KubeConfig> joinCluster(const AgentConfig& cfg, const std::string& node_name) {
   auto lg = skiff::log::get("agent");
-  if (cfg.server.empty() || cfg.token.empty()) {
+  if (splitServerList(cfg.server).empty() || cfg.token.empty()) {
     return Error(ErrorCode::Invalid, "join needs --server and --token");
   }
   SKIFF_TRY(validateBootstrapToken(cfg.token));
@@ -79,9 +80,12 @@ Result<KubeConfig> joinCluster(const AgentConfig& cfg, const std::string& node_n
                  "--ca-cert-hash must be sha256:<64 hex digits> (kubeadm's "
                  "discovery-token-ca-cert-hash)");
   }
-  SKIFF_ASSIGN_OR_RETURN(auto addr, parseServerUrl(cfg.server));
+  // With several masters (--server a,b) the node joins through the first; the others are the
+  // running agent's fallbacks.
+  const std::string server = splitServerList(cfg.server).front();
+  SKIFF_ASSIGN_OR_RETURN(auto addr, parseServerUrl(server));
   SKIFF_ASSIGN_OR_RETURN(std::string ca, discoverCa(cfg, addr));
-  SKIFF_LOG_INFO(lg, "Cluster CA verified against the pinned public key", kv("server", cfg.server));
+  SKIFF_LOG_INFO(lg, "Cluster CA verified against the pinned public key", kv("server", server));
 
   TlsOptions tls;
   tls.ca_pem = ca;
@@ -105,7 +109,7 @@ Result<KubeConfig> joinCluster(const AgentConfig& cfg, const std::string& node_n
     if (!cert_b64.empty()) {
       SKIFF_ASSIGN_OR_RETURN(auto cert, base64Decode(cert_b64));
       KubeConfig out;
-      out.server = cfg.server;
+      out.server = server;
       out.tls.ca_pem = ca;
       out.tls.client_cert_pem = cert;
       out.tls.client_key_pem = csr.key_pem;

@@ -2,6 +2,8 @@
 
 #include "skiff/common/kubeconfig.h"
 
+#include <algorithm>
+
 namespace skiff::agent {
 namespace {
 
@@ -33,9 +35,34 @@ std::string renderKubeconfig(const KubeConfig& cfg) {
                                   cfg.tls.client_key_pem, cfg.token, cfg.tls.insecure_skip_verify});
 }
 
-Result<HttpTransportPtr> transportFromKubeconfig(const KubeConfig& cfg) {
-  SKIFF_ASSIGN_OR_RETURN(auto addr, parseServerUrl(cfg.server));
-  return makeHttpsTransport(std::move(addr), cfg.tls, cfg.token);
+Result<HttpTransportPtr> transportFromKubeconfig(const KubeConfig& cfg,
+                                                 const std::vector<std::string>& also) {
+  std::vector<HttpTransportPtr> servers;
+  std::vector<std::string> urls = {cfg.server};
+  for (const std::string& url : also) {
+    if (std::find(urls.begin(), urls.end(), url) == urls.end()) urls.push_back(url);
+  }
+  for (const std::string& url : urls) {
+    SKIFF_ASSIGN_OR_RETURN(auto addr, parseServerUrl(url));
+    SKIFF_ASSIGN_OR_RETURN(auto t, makeHttpsTransport(std::move(addr), cfg.tls, cfg.token));
+    servers.push_back(std::move(t));
+  }
+  return makeFailoverTransport(std::move(servers));
+}
+
+std::vector<std::string> splitServerList(const std::string& servers) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= servers.size()) {
+    std::size_t comma = servers.find(',', start);
+    if (comma == std::string::npos) comma = servers.size();
+    std::string one = servers.substr(start, comma - start);
+    while (!one.empty() && one.front() == ' ') one.erase(0, 1);
+    while (!one.empty() && one.back() == ' ') one.pop_back();
+    if (!one.empty()) out.push_back(std::move(one));
+    start = comma + 1;
+  }
+  return out;
 }
 
 }  // namespace skiff::agent

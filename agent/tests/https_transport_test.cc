@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -178,6 +179,59 @@ TEST_F(HttpsTransportTest, AnUntrustedServerIsRefused) {
   auto r = (*t)->send(req);
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().is(ErrorCode::Unavailable)) << r.error().message();
+}
+
+// HA masters: a server that cannot be reached is skipped (its error says nothing left), the
+// one that answered is kept for the next requests.
+TEST_F(HttpsTransportTest, FailoverSkipsAServerThatCannotBeReachedAndStaysOnTheOther) {
+  unsigned short closed;
+  {
+    TlsServer gone(cert_, TlsServer::After::KeepOpen);
+    closed = gone.port();
+  }  // its port now refuses connections
+  TlsServer live(cert_, TlsServer::After::KeepOpen);
+  TlsOptions tls;
+  tls.ca_pem = cert_.cert_pem;
+  auto dead = makeHttpsTransport(ServerAddress{"127.0.0.1", std::to_string(closed)}, tls, "");
+  ASSERT_TRUE(dead);
+  HttpRequest req;
+  req.method = "POST";
+  req.target = "/create";
+  req.timeout = std::chrono::seconds(5);
+  auto refused = (*dead)->send(req);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().sysErrno(), ENOTCONN) << refused.error().message();
+
+  auto t = makeFailoverTransport({*dead, client(live)});
+  expectThreeRequestsAnswered(*t);  // the POST among them went to `live`, once
+  EXPECT_EQ(live.accepted(), 1);
+  EXPECT_EQ(t->serverUrl(), "https://127.0.0.1:" + std::to_string(live.port()));
+}
+
+// A write that reached a server and got no answer may have happened: it is not sent to another
+// server. A read is.
+TEST_F(HttpsTransportTest, FailoverRepeatsReadsButNotWritesThatReachedAServer) {
+  TlsServer hangs(cert_, TlsServer::After::HangOnSecond);
+  TlsServer other(cert_, TlsServer::After::KeepOpen);
+  auto t = makeFailoverTransport({client(hangs), client(other)});
+  HttpRequest req;
+  req.method = "POST";
+  req.target = "/once";
+  req.timeout = std::chrono::milliseconds(300);
+  ASSERT_TRUE(t->send(req));
+  auto r = t->send(req);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(ErrorCode::Timeout)) << r.error().message();
+  EXPECT_EQ(other.accepted(), 0);
+
+  TlsServer hangs2(cert_, TlsServer::After::HangOnSecond);
+  auto t2 = makeFailoverTransport({client(hangs2), client(other)});
+  req.method = "GET";
+  ASSERT_TRUE(t2->send(req));
+  auto read = t2->send(req);  // hangs on the first server, answered by the second
+  ASSERT_TRUE(read) << read.error().message();
+  EXPECT_EQ(read->body, "/once");
+  EXPECT_EQ(other.accepted(), 1);
 }
 
 // An httpGet probe with scheme HTTPS speaks TLS to the container and does not verify its

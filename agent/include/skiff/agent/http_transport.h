@@ -81,7 +81,9 @@ class HttpTransport {
  public:
   virtual ~HttpTransport() = default;
   // One request, whole body read. Transport failures (refused, TLS, timeout) are Errors with code
-  // Unavailable/Timeout; any HTTP status is a value.
+  // Unavailable/Timeout; any HTTP status is a value. A failure before the request could leave
+  // (resolve, connect, TLS handshake) is Unavailable with errno ENOTCONN: the request may be sent
+  // elsewhere without any risk of running twice.
   virtual Result<HttpResponse> send(const HttpRequest& req) = 0;
   // Streams a response body: for a 2xx status each piece of body is passed to `on_data` as it
   // arrives (chunk boundaries are not preserved); for any other status the body is collected into
@@ -101,5 +103,14 @@ using HttpTransportPtr = std::shared_ptr<HttpTransport>;
 // streams get a connection of their own. Thread-safe.
 Result<HttpTransportPtr> makeHttpsTransport(ServerAddress server, TlsOptions tls,
                                             std::string bearer_token);
+
+// Several API servers (HA masters) behind one transport, as client-go sees one URL behind a load
+// balancer and k3s's agent keeps its list of servers. Requests go to the server that answered
+// last; when it cannot be reached (ENOTCONN above: a killed master, a dead box) the same request
+// goes to the next, so losing a master costs its clients one failed connect. A request that
+// reached a server and then failed is sent again elsewhere only when it is a plain GET (a read is
+// safe to repeat; a stream may have passed data on already); a write's outcome is unknown and its
+// error is returned. `servers` must not be empty; one server is returned as it is. Thread-safe.
+HttpTransportPtr makeFailoverTransport(std::vector<HttpTransportPtr> servers);
 
 }  // namespace skiff::agent

@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "skiff/agent/http_transport.h"
 #include "skiff/common/result.h"
@@ -27,7 +28,13 @@ Result<KubeConfig> loadKubeconfig(const std::string& path);
 // base64, as k3s writes them). YAML that is also plain to read.
 std::string renderKubeconfig(const KubeConfig& cfg);
 
-// A transport for the kubeconfig's server with its credentials.
-Result<HttpTransportPtr> transportFromKubeconfig(const KubeConfig& cfg);
+// A transport for the kubeconfig's server with its credentials; with `also` (HA masters: the
+// other entries of --server), one over the kubeconfig's server first and then those, failing
+// over between them (makeFailoverTransport).
+Result<HttpTransportPtr> transportFromKubeconfig(const KubeConfig& cfg,
+                                                 const std::vector<std::string>& also = {});
+
+// "https://a:6443,https://b:6443" (--server with several masters) -> its entries.
+std::vector<std::string> splitServerList(const std::string& servers);
 
 }  // namespace skiff::agent
