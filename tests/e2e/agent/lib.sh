@@ -38,13 +38,17 @@ fail() {
 step() { echo "== $*"; }
 
 NODE_IP=10.99.0.1
-start_master() {
+node_links() {
   ip link set lo up
   # The node's address on a veth pair inside the namespace (no dummy module on every host).
   ip link add skiff-e2e0 type veth peer name skiff-e2e1
   ip addr add $NODE_IP/24 dev skiff-e2e0
   ip link set skiff-e2e0 up
   ip link set skiff-e2e1 up
+}
+
+start_master() {
+  node_links
   PORT=6443
   "$MASTER" --data-dir "$T/master" --kubeconfig-out "$KUBECONFIG" --secure-port $PORT \
     --bind-address 127.0.0.1 >"$T/master.log" 2>&1 &
@@ -55,7 +59,9 @@ start_master() {
 start_agent() {  # extra flags...
   if [ ! -s "$T/agent/kubelet.kubeconfig" ]; then
     create_bootstrap_token
-    JOIN=(--server https://127.0.0.1:$PORT --token $TOKEN --ca-cert-hash "sha256:$(ca_hash)")
+    # AGENT_SERVERS: several masters, comma separated (the first joins).
+    JOIN=(--server "${AGENT_SERVERS:-https://127.0.0.1:$PORT}" --token $TOKEN
+          --ca-cert-hash "sha256:$(ca_hash)")
   else
     JOIN=()
   fi
