@@ -87,6 +87,13 @@ void appendServicePortsFromJson(const json& svc, ConvertedServices& out) {
     skip("spec is required");
     return;
   }
+  // A Service labelled service.kubernetes.io/service-proxy-name belongs to another proxy: kube-
+  // proxy's informer leaves it out (label selector !service.kubernetes.io/service-proxy-name).
+  if (const json* labels = field(*meta, "labels");
+      labels && labels->is_object() &&
+      labels->contains("service.kubernetes.io/service-proxy-name")) {
+    return;
+  }
   std::string type = str(*spec, "type");
   if (type.empty()) type = "ClusterIP";
   if (type == "ExternalName") return;

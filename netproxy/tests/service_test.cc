@@ -38,6 +38,17 @@ TEST(ServiceTest, SkipsHeadlessAndExternalNameSilently) {
   EXPECT_TRUE(out.skipped.empty());
 }
 
+TEST(ServiceTest, LeavesServicesOfAnotherProxyOut) {
+  const char* mine =
+      R"({"metadata":{"namespace":"a","name":"s"},"spec":{"clusterIP":"10.96.0.5","ports":[{"port":80}]}})";
+  json other = svc(mine);
+  other["metadata"]["labels"] = {{"service.kubernetes.io/service-proxy-name", "foo-bar"}};
+  EXPECT_EQ(servicesFromJson({svc(mine)}).ports.size(), 1u);
+  auto out = servicesFromJson({other});
+  EXPECT_TRUE(out.ports.empty());
+  EXPECT_TRUE(out.skipped.empty());
+}
+
 TEST(ServiceTest, BadObjectsAreSkippedWithReasons) {
   auto out = servicesFromJson({
       json("not an object"),

@@ -85,8 +85,9 @@ struct ConvertedServices {
   std::vector<Skipped> skipped;
 };
 
-// Service objects (v1) -> service ports. Headless (clusterIP None) and ExternalName services
-// have no proxy rules and are left out silently, as kube-proxy does. Invalid objects and ports
+// Service objects (v1) -> service ports. Headless (clusterIP None) and ExternalName services,
+// and those labelled service.kubernetes.io/service-proxy-name (another proxy's), have no proxy
+// rules and are left out silently, as kube-proxy does. Invalid objects and ports
 // (bad IPs, ports out of range, SCTP) are reported in `skipped`.
 ConvertedServices servicesFromJson(const std::vector<nlohmann::json>& services);
 // The same for one Service, appended to `out` (the change tracker converts each as it arrives).
