@@ -310,7 +310,9 @@ class EtcdClientImpl : public EtcdClient {
       if (transport || e.is(ErrorCode::Unavailable)) rotate((*conn)->index());
       last = std::move(e);
     }
-    return *last;
+    // What the API answers with 503/504 when the cluster has lost its quorum or every member.
+    return std::move(*last).wrap("etcd: no member could serve the request (" +
+                                 std::to_string(endpoints_.size()) + " tried)");
   }
 
   Result<std::unique_ptr<EtcdWatchStream>> watch(const json& create_request) override {
