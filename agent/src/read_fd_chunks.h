@@ -25,8 +25,8 @@ boost::asio::awaitable<void> readFdChunks(int fd, OnChunk on_chunk) {
   std::array<char, 16384> b{};
   for (;;) {
     boost::system::error_code ec;
-    std::size_t n = co_await sd.async_read_some(asio::buffer(b),
-                                                asio::redirect_error(asio::use_awaitable, ec));
+    std::size_t n =
+        co_await sd.async_read_some(asio::buffer(b), asio::redirect_error(asio::use_awaitable, ec));
     if (n > 0) co_await on_chunk(std::string_view(b.data(), n));
     if (ec) break;
   }
