@@ -9,6 +9,7 @@
 
 #include "skiff/agent/testing/null_object_source.h"
 #include "skiff/agent/volumes.h"
+#include "skiff/common/testing/temp_dir.h"
 
 namespace skiff::agent {
 namespace {
@@ -42,14 +43,12 @@ class NoMount : public Mounter {
 
 class LocalStorageTest : public ::testing::Test {
  protected:
+  skiff::testing::TempDir temp_dir_{"localstorage"};
   void SetUp() override {
-    char tmpl[] = "/tmp/skiff-localstorage-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = temp_dir_.path();
     root_ = dir_ + "/storage";
     fs::create_directories(root_);
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   void bound(const std::string& path, bool provisioned = true) {
     objects_.claims["default/data"] = {

@@ -12,6 +12,7 @@
 
 #include "skiff/agent/testing/null_object_source.h"
 #include "skiff/agent/volumes.h"
+#include "skiff/common/testing/temp_dir.h"
 
 namespace skiff::agent {
 namespace {
@@ -180,10 +181,9 @@ class NoMounts : public Mounter {
 
 class PodOwnershipTest : public ::testing::Test {
  protected:
+  skiff::testing::TempDir temp_dir_{"ownership"};
   void SetUp() override {
-    char tmpl[] = "/tmp/skiff-ownership-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = temp_dir_.path();
     root_ = dir_ + "/storage";
     host_ = dir_ + "/host";
     fs::create_directories(root_);
@@ -194,7 +194,6 @@ class PodOwnershipTest : public ::testing::Test {
     claim("manual", "pv-manual", dir_ + "/manual", false);
     fs::create_directories(dir_ + "/manual");
   }
-  void TearDown() override { fs::remove_all(dir_); }
   void claim(const std::string& name, const std::string& pv, const std::string& path,
              bool provisioned) {
     objects_.claims["default/" + name] = {

@@ -1,4 +1,5 @@
 #include "skiff/common/file.h"
+#include "skiff/common/testing/temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -14,13 +15,8 @@ namespace {
 
 class FileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/skiff-file-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  skiff::testing::TempDir temp_dir_{"file-test"};
+  const std::string dir_ = temp_dir_.path();
 };
 
 TEST_F(FileTest, WriteAtomicThenRead) {

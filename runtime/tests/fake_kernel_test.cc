@@ -9,19 +9,18 @@
 #include <filesystem>
 
 #include "skiff/common/file.h"
+#include "skiff/common/testing/temp_dir.h"
 
 namespace skiff::runtime::testing {
 namespace {
 
 class FakeKernelTest : public ::testing::Test {
  protected:
+  skiff::testing::TempDir temp_dir_{"fakek"};
   void SetUp() override {
-    char tmpl[] = "/tmp/skiff-fakek-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    tmp_ = tmpl;
+    tmp_ = temp_dir_.path();
     std::filesystem::create_directories(tmp_ + "/c1/rootfs");
   }
-  void TearDown() override { std::filesystem::remove_all(tmp_); }
 
   // Launches a container the way the runtime does; returns the shim's report.
   std::string launchNative() {

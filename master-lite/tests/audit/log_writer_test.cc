@@ -1,5 +1,6 @@
 // lumberjack's rotation with a fake clock and a tiny size limit, and the writer thread's bound.
 #include "skiff/master/audit/log_writer.h"
+#include "skiff/common/testing/temp_dir.h"
 
 #include <gtest/gtest.h>
 
@@ -16,14 +17,12 @@ using std::chrono::system_clock;
 
 class RotatingFileTest : public ::testing::Test {
  protected:
+  skiff::testing::TempDir temp_dir_{"audit"};
   void SetUp() override {
-    char tmpl[] = "/tmp/skiff-audit-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    dir_ = temp_dir_.path();
     // 2024-01-02T03:04:05.678Z
     now_ = system_clock::time_point(std::chrono::milliseconds(1704164645678LL));
   }
-  void TearDown() override { fs::remove_all(dir_); }
   RotationOptions opts(std::int64_t max_bytes) {
     RotationOptions o;
     o.path = dir_ + "/audit.log";
