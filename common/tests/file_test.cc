@@ -1,5 +1,4 @@
 #include "skiff/common/file.h"
-#include "skiff/common/testing/temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -9,6 +8,8 @@
 #include <filesystem>
 #include <thread>
 #include <vector>
+
+#include "skiff/common/testing/temp_dir.h"
 
 namespace skiff {
 namespace {

@@ -16,7 +16,6 @@ class ContainerSpecTest : public ::testing::Test {
  protected:
   skiff::testing::TempDir temp_dir_{"rtspec"};
   void SetUp() override {
-    rootfs_ = temp_dir_.path();
     std::filesystem::create_directories(rootfs_ + "/etc");
     ASSERT_TRUE(writeFileReplace(rootfs_ + "/etc/passwd",
                                  "root:x:0:0:root:/root:/bin/sh\n"
@@ -32,7 +31,7 @@ class ContainerSpecTest : public ::testing::Test {
   Result<LaunchSpec> build(const ContainerConfig& c) {
     return buildLaunchSpec(c, image_, sandbox_, rootfs_, {"CAP_CHOWN"});
   }
-  std::string rootfs_;
+  const std::string rootfs_ = temp_dir_.path();
   Image image_;
   PodSandboxConfig sandbox_;
 };

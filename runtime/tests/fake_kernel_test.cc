@@ -17,10 +17,7 @@ namespace {
 class FakeKernelTest : public ::testing::Test {
  protected:
   skiff::testing::TempDir temp_dir_{"fakek"};
-  void SetUp() override {
-    tmp_ = temp_dir_.path();
-    std::filesystem::create_directories(tmp_ + "/c1/rootfs");
-  }
+  void SetUp() override { std::filesystem::create_directories(tmp_ + "/c1/rootfs"); }
 
   // Launches a container the way the runtime does; returns the shim's report.
   std::string launchNative() {
@@ -41,7 +38,7 @@ class FakeKernelTest : public ::testing::Test {
     return {init, shim};
   }
 
-  std::string tmp_;
+  const std::string tmp_ = temp_dir_.path();
   FakeKernel k_;
 };
 

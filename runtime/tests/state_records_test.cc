@@ -16,11 +16,10 @@ class StateRecordsTest : public ::testing::Test {
  protected:
   skiff::testing::TempDir temp_dir_{"rtstate"};
   void SetUp() override {
-    root_ = temp_dir_.path();
     std::filesystem::create_directories(root_ + "/sandboxes");
     std::filesystem::create_directories(root_ + "/containers");
   }
-  std::string root_;
+  const std::string root_ = temp_dir_.path();
 };
 
 TEST_F(StateRecordsTest, SandboxAndContainerRecordsRoundTrip) {

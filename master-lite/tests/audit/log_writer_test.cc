@@ -1,6 +1,5 @@
 // lumberjack's rotation with a fake clock and a tiny size limit, and the writer thread's bound.
 #include "skiff/master/audit/log_writer.h"
-#include "skiff/common/testing/temp_dir.h"
 
 #include <gtest/gtest.h>
 
@@ -8,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "skiff/common/testing/temp_dir.h"
 
 namespace skiff::master::audit {
 namespace {
@@ -19,7 +20,6 @@ class RotatingFileTest : public ::testing::Test {
  protected:
   skiff::testing::TempDir temp_dir_{"audit"};
   void SetUp() override {
-    dir_ = temp_dir_.path();
     // 2024-01-02T03:04:05.678Z
     now_ = system_clock::time_point(std::chrono::milliseconds(1704164645678LL));
   }
@@ -37,7 +37,7 @@ class RotatingFileTest : public ::testing::Test {
     return ss.str();
   }
 
-  std::string dir_;
+  const std::string dir_ = temp_dir_.path();
   system_clock::time_point now_;
 };
 
