@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 
 #include <array>
@@ -13,6 +12,7 @@
 #include <thread>
 
 #include "ordered_writer.h"
+#include "read_fd_chunks.h"
 #include "skiff/agent/spdy.h"
 #include "skiff/common/log.h"
 
@@ -183,18 +183,11 @@ class ExecSpdySession : public std::enable_shared_from_this<ExecSpdySession> {
     asio::co_spawn(
         ex_,
         [self = shared_from_this(), dupfd, stream]() -> asio::awaitable<void> {
-          asio::posix::stream_descriptor sd(co_await asio::this_coro::executor, dupfd);
-          std::array<char, 16384> b{};
-          for (;;) {
-            boost::system::error_code ec;
-            std::size_t n = co_await sd.async_read_some(
-                asio::buffer(b), asio::redirect_error(asio::use_awaitable, ec));
-            if (n > 0) {
-              self->out_->send(spdy::encodeData(stream, std::string_view(b.data(), n), false));
-              co_await self->out_->waitBelow(1 << 20);
-            }
-            if (ec) break;
-          }
+          auto send = [self, stream](std::string_view chunk) -> asio::awaitable<void> {
+            self->out_->send(spdy::encodeData(stream, chunk, false));
+            co_await self->out_->waitBelow(1 << 20);
+          };
+          co_await readFdChunks(dupfd, send);
           --self->open_pumps_;
           self->maybeFinish();
         },

@@ -11,23 +11,16 @@
 #include <ctime>
 #include <memory>
 
+#include "skiff/common/openssl_ptr.h"
+
 namespace skiff::agent {
 namespace {
 
-template <typename T, void (*F)(T*)>
-struct Deleter {
-  void operator()(T* p) const { F(p); }
-};
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
-using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using ReqPtr = std::unique_ptr<X509_REQ, Deleter<X509_REQ, X509_REQ_free>>;
-
-std::string bioString(BIO* bio) {
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<std::size_t>(n));
-}
+using openssl::BioPtr;
+using openssl::memBioString;
+using openssl::PkeyPtr;
+using openssl::X509Ptr;
+using openssl::X509ReqPtr;
 
 Result<PkeyPtr> newEcKey() {
   PkeyPtr key(EVP_EC_gen("P-256"));
@@ -38,14 +31,14 @@ Result<PkeyPtr> newEcKey() {
 std::string keyPem(EVP_PKEY* key) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
-  return bioString(bio.get());
+  return memBioString(bio.get());
 }
 
 }  // namespace
 
 Result<CsrAndKey> makeCsr(const std::string& common_name, const std::string& organization) {
   SKIFF_ASSIGN_OR_RETURN(auto key, newEcKey());
-  ReqPtr req(X509_REQ_new());
+  X509ReqPtr req(X509_REQ_new());
   X509_NAME* name = X509_REQ_get_subject_name(req.get());
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
                              reinterpret_cast<const unsigned char*>(organization.c_str()), -1, -1,
@@ -59,7 +52,7 @@ Result<CsrAndKey> makeCsr(const std::string& common_name, const std::string& org
   }
   BioPtr bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509_REQ(bio.get(), req.get());
-  return CsrAndKey{bioString(bio.get()), keyPem(key.get())};
+  return CsrAndKey{memBioString(bio.get()), keyPem(key.get())};
 }
 
 Result<CertAndKey> makeSelfSignedServingCert(const std::string& host,
@@ -99,7 +92,7 @@ Result<CertAndKey> makeSelfSignedServingCert(const std::string& host,
   }
   BioPtr bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509(bio.get(), cert.get());
-  return CertAndKey{bioString(bio.get()), keyPem(key.get())};
+  return CertAndKey{memBioString(bio.get()), keyPem(key.get())};
 }
 
 }  // namespace skiff::agent
@@ -128,7 +121,7 @@ Result<std::vector<std::string>> fetchServerCertificates(const std::string& host
   for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) {
     BioPtr mem(BIO_new(BIO_s_mem()));
     PEM_write_bio_X509(mem.get(), sk_X509_value(chain, i));
-    out.push_back(bioString(mem.get()));
+    out.push_back(memBioString(mem.get()));
   }
   return out;
 }

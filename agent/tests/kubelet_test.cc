@@ -148,6 +148,7 @@ TEST(ConfigTest, ParsesFlagsLikeKubelet) {
 // graceful delete stops it with its grace period, cleans up and deletes the object.
 #include "skiff/agent/testing/fake_api_server.h"
 #include "skiff/agent/testing/fake_runtime.h"
+#include "skiff/agent/testing/null_mounter.h"
 #include "skiff/agent/testing/null_object_source.h"
 #include "skiff/agent/volumes.h"
 
@@ -155,13 +156,6 @@ namespace skiff::agent {
 namespace {
 
 using NullObjects = testing::NullObjectSource;
-
-class NoMount : public Mounter {
- public:
-  Result<void> mountTmpfs(const std::string&, int64_t) override { return ok(); }
-  Result<void> unmount(const std::string&) override { return ok(); }
-  bool isMountPoint(const std::string&) override { return false; }
-};
 
 // A kubelet over a fake API server and a fake runtime, its files under a root of its own.
 struct KubeletRig {
@@ -198,7 +192,7 @@ struct KubeletRig {
   std::shared_ptr<KubeClient> client = std::make_shared<KubeClient>(api);
   testing::FakeRuntime runtime;
   NullObjects objects;
-  NoMount mounter;
+  testing::NullMounter mounter;
   std::string root = "/tmp/skiff-kubelet-test-" + std::to_string(::getpid()) + "-" +
                      ::testing::UnitTest::GetInstance()->current_test_info()->name();
   VolumeManager volumes{root, objects, mounter};

@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <map>
 
+#include "skiff/agent/testing/null_mounter.h"
 #include "skiff/agent/testing/null_object_source.h"
 #include "skiff/agent/volumes.h"
+#include "skiff/common/testing/temp_dir.h"
 
 namespace skiff::agent {
 namespace {
@@ -33,23 +35,13 @@ class ClaimObjects : public testing::NullObjectSource {
   }
 };
 
-class NoMount : public Mounter {
- public:
-  Result<void> mountTmpfs(const std::string&, int64_t) override { return ok(); }
-  Result<void> unmount(const std::string&) override { return ok(); }
-  bool isMountPoint(const std::string&) override { return false; }
-};
-
 class LocalStorageTest : public ::testing::Test {
  protected:
+  skiff::testing::TempDir temp_dir_{"localstorage"};
   void SetUp() override {
-    char tmpl[] = "/tmp/skiff-localstorage-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     root_ = dir_ + "/storage";
     fs::create_directories(root_);
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   void bound(const std::string& path, bool provisioned = true) {
     objects_.claims["default/data"] = {
@@ -70,7 +62,8 @@ class LocalStorageTest : public ::testing::Test {
       {"spec",
        {{"volumes",
          json::array({{{"name", "d"}, {"persistentVolumeClaim", {{"claimName", "data"}}}}})}}}};
-  std::string dir_, root_;
+  const std::string dir_ = temp_dir_.path();
+  std::string root_;
   ClaimObjects objects_;
 };
 
@@ -84,7 +77,7 @@ TEST_F(LocalStorageTest, BoundClaimResolvesToItsDirectoryWhichIsCreated) {
   EXPECT_TRUE(fs::is_directory(path));
   EXPECT_EQ(fs::status(path).permissions() & fs::perms::all, fs::perms::all);
 
-  NoMount m;
+  testing::NullMounter m;
   VolumeManager vm(dir_ + "/agent", objects_, m);
   vm.setStorageRoot(root_);
   auto paths = vm.setupPod(pod_, EnvContext{});
@@ -93,7 +86,7 @@ TEST_F(LocalStorageTest, BoundClaimResolvesToItsDirectoryWhichIsCreated) {
 }
 
 TEST_F(LocalStorageTest, UnboundOrMissingClaimKeepsThePodWaiting) {
-  NoMount m;
+  testing::NullMounter m;
   VolumeManager vm(dir_ + "/agent", objects_, m);
   vm.setStorageRoot(root_);
   auto r = vm.setupPod(pod_, EnvContext{});
@@ -142,7 +135,7 @@ TEST_F(LocalStorageTest, EphemeralVolumeUsesThePodsOwnClaimOnly) {
   json pod = pod_;
   pod["spec"]["volumes"] = json::array(
       {{{"name", "d"}, {"ephemeral", {{"volumeClaimTemplate", {{"spec", json::object()}}}}}}});
-  NoMount m;
+  testing::NullMounter m;
   VolumeManager vm(dir_ + "/agent", objects_, m);
   vm.setStorageRoot(root_);
   // Not created for this pod (no controller reference, or another pod's).
@@ -181,7 +174,7 @@ TEST_F(LocalStorageTest, FullDiskIsReportedOnTheClaimAndRetriedWithBackoff) {
   std::string path = root_ + "/pvc-u1_default_data";
   bound(path);
   objects_.claims["default/data"]["spec"]["storageClassName"] = "local-path";
-  NoMount m;
+  testing::NullMounter m;
   FullDisk disk;
   VolumeManager vm(dir_ + "/agent", objects_, m);
   vm.setStorageRoot(root_);

@@ -10,6 +10,7 @@
 
 #include "skiff/agent/termination_message.h"
 #include "skiff/agent/testing/fake_runtime.h"
+#include "skiff/agent/testing/null_mounter.h"
 
 namespace skiff::agent {
 namespace {
@@ -61,13 +62,6 @@ class FakeObjects : public ObjectSource {
   Result<std::string> rootCa(const std::string&) override { return std::string("CA"); }
   std::map<std::string, json> cms, secrets;
   std::vector<json> svcs;
-};
-
-class NoMounter : public Mounter {
- public:
-  Result<void> mountTmpfs(const std::string&, int64_t) override { return ok(); }
-  Result<void> unmount(const std::string&) override { return ok(); }
-  bool isMountPoint(const std::string&) override { return false; }
 };
 
 constexpr int64_t kSec = 1'000'000'000;
@@ -137,7 +131,7 @@ class PodSyncTest : public ::testing::Test {
   FakeRuntime runtime_;
   FakeNetwork network_;
   FakeObjects objects_;
-  NoMounter mounter_;
+  testing::NullMounter mounter_;
   std::string vol_root_ = std::filesystem::temp_directory_path().string() + "/skiff-podsync-vol-" +
                           std::to_string(::getpid());
   VolumeManager volumes_{vol_root_, objects_, mounter_};

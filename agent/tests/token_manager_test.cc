@@ -7,6 +7,7 @@
 
 #include "skiff/agent/volumes.h"
 #include "skiff/common/file.h"
+#include "skiff/common/testing/temp_dir.h"
 
 namespace skiff::agent {
 namespace {
@@ -107,16 +108,11 @@ TEST(ServiceAccountTokenManagerTest, FailedRefreshKeepsAValidTokenAndExpiredOnes
 
 class AtomicWriterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/skiff-atomic-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  skiff::testing::TempDir temp_dir_{"atomic"};
   std::string link(const std::string& name) {
     return std::filesystem::read_symlink(dir_ + "/" + name).string();
   }
-  std::string dir_;
+  const std::string dir_ = temp_dir_.path();
 };
 
 TEST_F(AtomicWriterTest, KeysPointThroughDataAtATimestampedDirectory) {

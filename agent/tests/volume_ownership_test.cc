@@ -10,8 +10,10 @@
 #include <fstream>
 #include <map>
 
+#include "skiff/agent/testing/null_mounter.h"
 #include "skiff/agent/testing/null_object_source.h"
 #include "skiff/agent/volumes.h"
+#include "skiff/common/testing/temp_dir.h"
 
 namespace skiff::agent {
 namespace {
@@ -171,19 +173,10 @@ class OwnershipObjects : public testing::NullObjectSource {
   }
 };
 
-class NoMounts : public Mounter {
- public:
-  Result<void> mountTmpfs(const std::string&, int64_t) override { return ok(); }
-  Result<void> unmount(const std::string&) override { return ok(); }
-  bool isMountPoint(const std::string&) override { return false; }
-};
-
 class PodOwnershipTest : public ::testing::Test {
  protected:
+  skiff::testing::TempDir temp_dir_{"ownership"};
   void SetUp() override {
-    char tmpl[] = "/tmp/skiff-ownership-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     root_ = dir_ + "/storage";
     host_ = dir_ + "/host";
     fs::create_directories(root_);
@@ -194,7 +187,6 @@ class PodOwnershipTest : public ::testing::Test {
     claim("manual", "pv-manual", dir_ + "/manual", false);
     fs::create_directories(dir_ + "/manual");
   }
-  void TearDown() override { fs::remove_all(dir_); }
   void claim(const std::string& name, const std::string& pv, const std::string& path,
              bool provisioned) {
     objects_.claims["default/" + name] = {
@@ -228,9 +220,10 @@ class PodOwnershipTest : public ::testing::Test {
     EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
     return st.st_mode & 07777;
   }
-  std::string dir_, root_, host_;
+  const std::string dir_ = temp_dir_.path();
+  std::string root_, host_;
   OwnershipObjects objects_;
-  NoMounts mounter_;
+  testing::NullMounter mounter_;
   RecordingFs fs_;
 };
 

@@ -5,15 +5,13 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
-#include <memory>
+#include "skiff/common/openssl_ptr.h"
 
 namespace skiff {
 
 Result<std::string> caCertHash(std::string_view ca_pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free_all)> bio(
-      BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size())), BIO_free_all);
-  std::unique_ptr<X509, decltype(&X509_free)> cert(
-      PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
+  openssl::BioPtr bio(BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size())));
+  openssl::X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!cert) return Error(ErrorCode::Invalid, "read ca certificate: not a PEM certificate");
   unsigned char* der = nullptr;
   int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert.get()), &der);

@@ -9,18 +9,15 @@
 #include <thread>
 #include <vector>
 
+#include "skiff/common/testing/temp_dir.h"
+
 namespace skiff {
 namespace {
 
 class FileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/skiff-file-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  skiff::testing::TempDir temp_dir_{"file-test"};
+  const std::string dir_ = temp_dir_.path();
 };
 
 TEST_F(FileTest, WriteAtomicThenRead) {

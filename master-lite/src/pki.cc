@@ -14,20 +14,17 @@
 
 #include "skiff/common/file.h"
 #include "skiff/common/kubeconfig.h"
+#include "skiff/common/openssl_ptr.h"
 #include "skiff/master/serviceaccount/jwt.h"
 #include "x509_subject.h"
 
 namespace skiff::master {
 namespace {
 
-template <typename T, void (*F)(T*)>
-struct Deleter {
-  void operator()(T* p) const { F(p); }
-};
-using Key = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
-using Cert = std::unique_ptr<X509, Deleter<X509, X509_free>>;
-using Req = std::unique_ptr<X509_REQ, Deleter<X509_REQ, X509_REQ_free>>;
-using Bio = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
+using Key = openssl::PkeyPtr;
+using Cert = openssl::X509Ptr;
+using Req = openssl::X509ReqPtr;
+using Bio = openssl::BioPtr;
 
 Error sslError(const std::string& what) {
   return Error(ErrorCode::Internal, what + ": openssl failure");
@@ -42,17 +39,13 @@ Result<Key> newKey() {
 std::string pemOf(EVP_PKEY* k) {
   Bio b(BIO_new(BIO_s_mem()));
   PEM_write_bio_PrivateKey(b.get(), k, nullptr, nullptr, 0, nullptr, nullptr);
-  char* data;
-  long n = BIO_get_mem_data(b.get(), &data);
-  return std::string(data, static_cast<std::size_t>(n));
+  return openssl::memBioString(b.get());
 }
 
 std::string pemOf(X509* c) {
   Bio b(BIO_new(BIO_s_mem()));
   PEM_write_bio_X509(b.get(), c);
-  char* data;
-  long n = BIO_get_mem_data(b.get(), &data);
-  return std::string(data, static_cast<std::size_t>(n));
+  return openssl::memBioString(b.get());
 }
 
 Result<Key> readKey(const std::string& pem) {

@@ -31,16 +31,9 @@ Result<void> writeValue(const std::string& path, const std::string& value) {
 
 Result<void> mkdirs(const std::string& base, const std::string& rel,
                     const std::function<Result<void>(const std::string&)>& on_parent) {
+  SKIFF_ASSIGN_OR_RETURN(std::vector<std::string> comps, cgroupPathComponents(rel));
   std::string cur = base;
-  std::size_t pos = 0;
-  while (pos < rel.size()) {
-    std::size_t slash = rel.find('/', pos);
-    if (slash == std::string::npos) slash = rel.size();
-    std::string comp = rel.substr(pos, slash - pos);
-    pos = slash + 1;
-    if (comp.empty()) continue;
-    if (comp == "." || comp == "..")
-      return Error(ErrorCode::Invalid, "cgroup path '" + rel + "' has '..'");
+  for (const std::string& comp : comps) {
     if (on_parent) SKIFF_TRY(on_parent(cur));
     cur += "/" + comp;
     if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)

@@ -396,16 +396,9 @@ Result<void> FakeKernel::setWindowSize(int fd, std::uint16_t, std::uint16_t) {
 Result<void> FakeKernel::createCgroup(const std::string& rel, const Resources& res,
                                       bool all_devices) {
   if (auto e = takeFailure("cgroupCreate")) return *e;
+  SKIFF_ASSIGN_OR_RETURN(std::vector<std::string> comps, sys::cgroupPathComponents(rel));
   std::string cur;
-  std::size_t pos = 0;
-  while (pos <= rel.size()) {
-    std::size_t slash = rel.find('/', pos);
-    if (slash == std::string::npos) slash = rel.size();
-    std::string comp = rel.substr(pos, slash - pos);
-    pos = slash + 1;
-    if (comp.empty()) continue;
-    if (comp == "." || comp == "..")
-      return Error(ErrorCode::Invalid, "cgroup path '" + rel + "' has '..'");
+  for (const std::string& comp : comps) {
     cur += (cur.empty() ? "" : "/") + comp;
     cgroups_[cur];
   }

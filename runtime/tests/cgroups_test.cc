@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "skiff/common/file.h"
+#include "skiff/common/testing/temp_dir.h"
 
 namespace skiff::runtime::sys {
 namespace {
@@ -18,17 +19,12 @@ namespace fs = std::filesystem;
 
 class CgroupFixture : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/skiff-cgfake-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(root_); }
+  skiff::testing::TempDir temp_dir_{"cgfake"};
   std::string read(const std::string& rel) {
     auto r = readFile(root_ + "/" + rel);
     return r ? *r : "<missing>";
   }
-  std::string root_;
+  const std::string root_ = temp_dir_.path();
 };
 
 TEST_F(CgroupFixture, HostWithoutCgroupsGetsNoManager) {

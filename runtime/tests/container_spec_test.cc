@@ -7,16 +7,15 @@
 #include <filesystem>
 
 #include "skiff/common/file.h"
+#include "skiff/common/testing/temp_dir.h"
 
 namespace skiff::runtime {
 namespace {
 
 class ContainerSpecTest : public ::testing::Test {
  protected:
+  skiff::testing::TempDir temp_dir_{"rtspec"};
   void SetUp() override {
-    char tmpl[] = "/tmp/skiff-rtspec-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    rootfs_ = tmpl;
     std::filesystem::create_directories(rootfs_ + "/etc");
     ASSERT_TRUE(writeFileReplace(rootfs_ + "/etc/passwd",
                                  "root:x:0:0:root:/root:/bin/sh\n"
@@ -29,11 +28,10 @@ class ContainerSpecTest : public ::testing::Test {
     image_.config.env = {"PATH=/opt/bin", "A=image"};
     sandbox_.metadata.name = "web-0";
   }
-  void TearDown() override { std::filesystem::remove_all(rootfs_); }
   Result<LaunchSpec> build(const ContainerConfig& c) {
     return buildLaunchSpec(c, image_, sandbox_, rootfs_, {"CAP_CHOWN"});
   }
-  std::string rootfs_;
+  const std::string rootfs_ = temp_dir_.path();
   Image image_;
   PodSandboxConfig sandbox_;
 };

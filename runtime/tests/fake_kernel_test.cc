@@ -9,19 +9,15 @@
 #include <filesystem>
 
 #include "skiff/common/file.h"
+#include "skiff/common/testing/temp_dir.h"
 
 namespace skiff::runtime::testing {
 namespace {
 
 class FakeKernelTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/skiff-fakek-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    tmp_ = tmpl;
-    std::filesystem::create_directories(tmp_ + "/c1/rootfs");
-  }
-  void TearDown() override { std::filesystem::remove_all(tmp_); }
+  skiff::testing::TempDir temp_dir_{"fakek"};
+  void SetUp() override { std::filesystem::create_directories(tmp_ + "/c1/rootfs"); }
 
   // Launches a container the way the runtime does; returns the shim's report.
   std::string launchNative() {
@@ -42,7 +38,7 @@ class FakeKernelTest : public ::testing::Test {
     return {init, shim};
   }
 
-  std::string tmp_;
+  const std::string tmp_ = temp_dir_.path();
   FakeKernel k_;
 };
 

@@ -7,21 +7,19 @@
 #include <filesystem>
 
 #include "skiff/common/file.h"
+#include "skiff/common/testing/temp_dir.h"
 
 namespace skiff::runtime {
 namespace {
 
 class StateRecordsTest : public ::testing::Test {
  protected:
+  skiff::testing::TempDir temp_dir_{"rtstate"};
   void SetUp() override {
-    char tmpl[] = "/tmp/skiff-rtstate-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
     std::filesystem::create_directories(root_ + "/sandboxes");
     std::filesystem::create_directories(root_ + "/containers");
   }
-  void TearDown() override { std::filesystem::remove_all(root_); }
-  std::string root_;
+  const std::string root_ = temp_dir_.path();
 };
 
 TEST_F(StateRecordsTest, SandboxAndContainerRecordsRoundTrip) {

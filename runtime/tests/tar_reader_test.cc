@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "skiff/runtime/testing/tar_builder.h"
+
 namespace skiff::runtime {
 namespace {
 
@@ -22,32 +24,10 @@ class StringReader : public ByteReader {
   std::size_t pos_ = 0;
 };
 
-// Builds a ustar header block for tests.
+// A ustar header block owned by uid/gid 1000.
 std::string header(const std::string& name, char type, std::size_t size,
                    const std::string& link = "") {
-  std::string h(512, '\0');
-  std::memcpy(h.data(), name.data(), std::min<std::size_t>(name.size(), 100));
-  std::snprintf(h.data() + 100, 8, "%07o", 0644);
-  std::snprintf(h.data() + 108, 8, "%07o", 1000);
-  std::snprintf(h.data() + 116, 8, "%07o", 1000);
-  std::snprintf(h.data() + 124, 12, "%011zo", size);
-  std::snprintf(h.data() + 136, 12, "%011o", 0);
-  h[156] = type;
-  std::memcpy(h.data() + 157, link.data(), std::min<std::size_t>(link.size(), 100));
-  std::memcpy(h.data() + 257,
-              "ustar\0"
-              "00",
-              8);
-  std::memset(h.data() + 148, ' ', 8);
-  unsigned sum = 0;
-  for (unsigned char c : h) sum += c;
-  std::snprintf(h.data() + 148, 8, "%06o", sum);
-  return h;
-}
-
-std::string pad(std::string s) {
-  s.resize((s.size() + 511) / 512 * 512, '\0');
-  return s;
+  return testing::tarHeader(name, type, size, 0644, 1000, 1000, link);
 }
 
 TEST(TarReaderTest, ReadsFilesLinksAndPaxPaths) {
@@ -55,9 +35,9 @@ TEST(TarReaderTest, ReadsFilesLinksAndPaxPaths) {
   std::string pax_rec = "path=" + long_name + "\n";
   std::string rec = std::to_string(pax_rec.size() + 4) + " " + pax_rec;  // 3-digit length + space
   ASSERT_EQ(rec.size(), pax_rec.size() + 4);
-  std::string tar = header("a.txt", '0', 5) + pad("hello") + header("ln", '2', 0, "a.txt") +
-                    header("PaxHeader", 'x', rec.size()) + pad(rec) + header("short", '0', 0) +
-                    std::string(1024, '\0');
+  std::string tar = header("a.txt", '0', 5) + testing::tarPad("hello") +
+                    header("ln", '2', 0, "a.txt") + header("PaxHeader", 'x', rec.size()) +
+                    testing::tarPad(rec) + header("short", '0', 0) + std::string(1024, '\0');
   StringReader in(tar);
   TarReader r(in);
   auto e1 = r.next();

@@ -6,11 +6,11 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <thread>
 
+#include "../read_fd_chunks.h"
 #include "skiff/agent/exec_spdy.h"
 #include "skiff/common/log.h"
 #include "stream.h"
@@ -217,15 +217,11 @@ asio::awaitable<bool> handleExec(KubeletApiSource& src, std::shared_ptr<TlsStrea
     asio::co_spawn(
         ex,
         [dupfd, channel, send, state, signal]() -> asio::awaitable<void> {
-          asio::posix::stream_descriptor sd(co_await asio::this_coro::executor, dupfd);
-          std::array<char, 16384> b{};
-          for (;;) {
-            boost::system::error_code ec;
-            std::size_t n = co_await sd.async_read_some(
-                asio::buffer(b), asio::redirect_error(asio::use_awaitable, ec));
-            if (n > 0) send(std::string(1, channel) + std::string(b.data(), n));
-            if (ec) break;
-          }
+          auto on_chunk = [channel, send](std::string_view chunk) -> asio::awaitable<void> {
+            send(std::string(1, channel) + std::string(chunk));
+            co_return;
+          };
+          co_await readFdChunks(dupfd, on_chunk);
           if (--state->open_streams == 0) signal->cancel();
         },
         asio::detached);

@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 
 #include "skiff/common/base64.h"
+#include "skiff/common/openssl_ptr.h"
 
 namespace skiff::master::serviceaccount {
 namespace {
@@ -21,20 +22,11 @@ std::shared_ptr<void> own(EVP_PKEY* k) {
   return std::shared_ptr<void>(k, [](void* p) { EVP_PKEY_free(static_cast<EVP_PKEY*>(p)); });
 }
 
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free_all(b); }
-};
-using Bio = std::unique_ptr<BIO, BioFree>;
+using Bio = openssl::BioPtr;
 struct MdCtxFree {
   void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
 };
 using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
-
-std::string bioText(BIO* b) {
-  char* data = nullptr;
-  long n = BIO_get_mem_data(b, &data);
-  return n > 0 ? std::string(data, static_cast<std::size_t>(n)) : std::string();
-}
 
 std::string publicDer(EVP_PKEY* k) {
   unsigned char* der = nullptr;
@@ -111,13 +103,13 @@ std::string RsaKey::privatePem() const {
   if (!has_private_) return {};
   Bio b(BIO_new(BIO_s_mem()));
   PEM_write_bio_PrivateKey(b.get(), pkey(key_), nullptr, nullptr, 0, nullptr, nullptr);
-  return bioText(b.get());
+  return openssl::memBioString(b.get());
 }
 
 std::string RsaKey::publicPem() const {
   Bio b(BIO_new(BIO_s_mem()));
   PEM_write_bio_PUBKEY(b.get(), pkey(key_));
-  return bioText(b.get());
+  return openssl::memBioString(b.get());
 }
 
 json RsaKey::jwk() const {

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "skiff/common/testing/temp_dir.h"
+
 namespace skiff::master::audit {
 namespace {
 
@@ -16,14 +18,11 @@ using std::chrono::system_clock;
 
 class RotatingFileTest : public ::testing::Test {
  protected:
+  skiff::testing::TempDir temp_dir_{"audit"};
   void SetUp() override {
-    char tmpl[] = "/tmp/skiff-audit-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     // 2024-01-02T03:04:05.678Z
     now_ = system_clock::time_point(std::chrono::milliseconds(1704164645678LL));
   }
-  void TearDown() override { fs::remove_all(dir_); }
   RotationOptions opts(std::int64_t max_bytes) {
     RotationOptions o;
     o.path = dir_ + "/audit.log";
@@ -38,7 +37,7 @@ class RotatingFileTest : public ::testing::Test {
     return ss.str();
   }
 
-  std::string dir_;
+  const std::string dir_ = temp_dir_.path();
   system_clock::time_point now_;
 };
 

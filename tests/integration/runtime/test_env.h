@@ -1,13 +1,15 @@
 #pragma once
 
 // Shared helpers for the runtime integration tests: a throwaway environment (temp dir, a cgroup
-// subtree named skiff-test-<pid>-<n> in every hierarchy) cleaned up even after failures, and a
-// small archive builder for image import tests.
+// subtree named skiff-test-<pid>-<n> in every hierarchy) cleaned up even after failures, and
+// image archives for image import tests (their tars from skiff/runtime/testing/tar_builder.h).
 
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
+
+#include "skiff/runtime/testing/tar_builder.h"
 
 namespace skiff::runtime::testing {
 
@@ -33,23 +35,6 @@ std::vector<std::string> mountsUnder(const std::string& prefix);
 void removeCgroupTree(const std::string& rel);
 
 std::string sha256Hex(const std::string& data);
-
-// Builds ustar archives in memory.
-class TarBuilder {
- public:
-  TarBuilder& file(const std::string& path, const std::string& content, unsigned mode = 0644,
-                   unsigned uid = 0, unsigned gid = 0);
-  TarBuilder& dir(const std::string& path, unsigned mode = 0755);
-  TarBuilder& symlink(const std::string& path, const std::string& target);
-  TarBuilder& hardlink(const std::string& path, const std::string& target);
-  TarBuilder& charDevice(const std::string& path, unsigned major, unsigned minor);
-  std::string finish() const;
-
- private:
-  void header(const std::string& path, char type, std::size_t size, unsigned mode, unsigned uid,
-              unsigned gid, const std::string& link, unsigned major = 0, unsigned minor = 0);
-  std::string out_;
-};
 
 // An OCI image-layout archive with the given (uncompressed) layers, named `name`.
 // `corrupt_blob` replaces a blob's content after its digest was computed.

@@ -28,6 +28,36 @@ Result<ContinueToken> parseContinueToken(const std::string& text, const std::str
   return ContinueToken{tok["start"].get<std::string>(), tok.value("rv", 0LL)};
 }
 
+// What a list reads and keeps: its selectors, the key prefix of the resource in the namespace,
+// and where the continue token (if any) resumes it.
+struct ListScope {
+  LabelSelector labels;
+  FieldSelector fields;
+  std::string prefix;
+  ContinueToken resume;
+
+  bool selects(const json& obj) const {
+    return labels.matches(at(obj, {"metadata", "labels"})) && fields.matches(obj);
+  }
+};
+
+Result<ListScope> listScope(const ResourceInfo& r, std::string pfx, const Selection& sel) {
+  ListScope s;
+  SKIFF_ASSIGN_OR_RETURN(s.labels, LabelSelector::parse(sel.label_selector));
+  SKIFF_ASSIGN_OR_RETURN(s.fields, FieldSelector::parseFor(sel.field_selector, r.kind));
+  SKIFF_ASSIGN_OR_RETURN(s.resume, parseContinueToken(sel.continue_token, pfx));
+  s.prefix = std::move(pfx);
+  return s;
+}
+
+// A list's metadata: the revision of its first page, and the token for the next page when this
+// one stopped before the end.
+json listMetadata(std::int64_t list_rev, bool more, const std::string& last_key) {
+  json meta = {{"resourceVersion", std::to_string(list_rev)}};
+  if (more) meta["continue"] = json{{"rv", list_rev}, {"start", last_key}}.dump();
+  return meta;
+}
+
 // Inserts "resourceVersion" into a stored object's text when it starts the way encodeForStore
 // writes objects of this type ({"apiVersion":..,"kind":..,"metadata":{...), else re-encodes.
 void appendItem(std::string& out, const ResourceInfo& r, const store::KeyValue& kv) {
@@ -56,18 +86,15 @@ Result<json> Registry::decodeStored(const ResourceInfo& r, const std::string& va
 
 Result<json> Registry::list(const ResourceInfo& r, const std::string& ns, const Selection& sel) {
   if (r.group == "metrics.k8s.io" && metrics_) return metrics_(r, ns, "", sel);
-  SKIFF_ASSIGN_OR_RETURN(LabelSelector labels, LabelSelector::parse(sel.label_selector));
-  SKIFF_ASSIGN_OR_RETURN(FieldSelector fields, FieldSelector::parseFor(sel.field_selector, r.kind));
-  std::string pfx = prefix(r, ns);
-  SKIFF_ASSIGN_OR_RETURN(ContinueToken resume, parseContinueToken(sel.continue_token, pfx));
-  std::string start = resume.start;
-  std::int64_t list_rev = resume.revision;
+  SKIFF_ASSIGN_OR_RETURN(ListScope scope, listScope(r, prefix(r, ns), sel));
+  std::string start = scope.resume.start;
+  std::int64_t list_rev = scope.resume.revision;
   json items = json::array();
   bool more = false;
   std::string last_key;
   const std::int64_t chunk = sel.limit > 0 ? std::max<std::int64_t>(sel.limit, 100) : 0;
   for (;;) {
-    SKIFF_ASSIGN_OR_RETURN(store::ListResult page, store_.list(pfx, start, chunk));
+    SKIFF_ASSIGN_OR_RETURN(store::ListResult page, store_.list(scope.prefix, start, chunk));
     if (list_rev == 0) list_rev = page.revision;
     // Objects at r's version before the selectors see them. A kind converted by a webhook
     // has its whole page converted in one call; others are decoded one by one, only as far
@@ -93,18 +120,16 @@ Result<json> Registry::list(const ResourceInfo& r, const std::string& ns, const 
       } else {
         SKIFF_ASSIGN_OR_RETURN(obj, present(r, decodeFromStore(kv.value, kv.mod_revision), 0));
       }
-      if (!labels.matches(at(obj, {"metadata", "labels"})) || !fields.matches(obj)) continue;
+      if (!scope.selects(obj)) continue;
       items.push_back(std::move(obj));
       last_key = kv.key;
     }
     if (more || !page.more || chunk == 0) break;
   }
-  json out = {{"kind", r.kind + "List"},
+  return json{{"kind", r.kind + "List"},
               {"apiVersion", r.groupVersion()},
-              {"metadata", {{"resourceVersion", std::to_string(list_rev)}}},
+              {"metadata", listMetadata(list_rev, more, last_key)},
               {"items", std::move(items)}};
-  if (more) out["metadata"]["continue"] = json{{"rv", list_rev}, {"start", last_key}}.dump();
-  return out;
 }
 
 Result<std::string> Registry::listText(const ResourceInfo& r, const std::string& ns,
@@ -114,22 +139,19 @@ Result<std::string> Registry::listText(const ResourceInfo& r, const std::string&
     SKIFF_ASSIGN_OR_RETURN(json l, list(r, ns, sel));
     return l.dump();
   }
-  SKIFF_ASSIGN_OR_RETURN(LabelSelector labels, LabelSelector::parse(sel.label_selector));
-  SKIFF_ASSIGN_OR_RETURN(FieldSelector fields, FieldSelector::parseFor(sel.field_selector, r.kind));
-  std::string pfx = prefix(r, ns);
-  SKIFF_ASSIGN_OR_RETURN(ContinueToken resume, parseContinueToken(sel.continue_token, pfx));
-  std::string start = resume.start;
-  std::int64_t list_rev = resume.revision;
+  SKIFF_ASSIGN_OR_RETURN(ListScope scope, listScope(r, prefix(r, ns), sel));
+  std::string start = scope.resume.start;
+  std::int64_t list_rev = scope.resume.revision;
   std::string items;
   std::int64_t count = 0;
   bool more = false;
   std::string last_key;
   const std::int64_t chunk = sel.limit > 0 ? std::max<std::int64_t>(sel.limit, 100) : 1000;
-  bool filtered = !labels.empty() || !fields.empty();
+  bool filtered = !scope.labels.empty() || !scope.fields.empty();
   // Selectors see objects in r's shape, not the stored one (events.k8s.io Events).
   bool reshaped = r.version != r.storage_version || storageGroup(r) != r.group;
   for (;;) {
-    SKIFF_ASSIGN_OR_RETURN(store::ListResult page, store_.list(pfx, start, chunk));
+    SKIFF_ASSIGN_OR_RETURN(store::ListResult page, store_.list(scope.prefix, start, chunk));
     if (list_rev == 0) list_rev = page.revision;
     for (auto& kv : page.items) {
       start = kv.key;
@@ -140,7 +162,7 @@ Result<std::string> Registry::listText(const ResourceInfo& r, const std::string&
       if (filtered) {
         json obj = json::parse(kv.value, nullptr, false);
         if (reshaped) obj = convertForRead(r, std::move(obj));
-        if (!labels.matches(at(obj, {"metadata", "labels"})) || !fields.matches(obj)) continue;
+        if (!scope.selects(obj)) continue;
       }
       if (count++) items.push_back(',');
       if (r.custom && kv.mod_revision < r.custom->defaults_before_rev) {
@@ -154,8 +176,7 @@ Result<std::string> Registry::listText(const ResourceInfo& r, const std::string&
     }
     if (more || !page.more) break;
   }
-  json meta = {{"resourceVersion", std::to_string(list_rev)}};
-  if (more) meta["continue"] = json{{"rv", list_rev}, {"start", last_key}}.dump();
+  json meta = listMetadata(list_rev, more, last_key);
   std::string out = "{\"apiVersion\":\"" + r.groupVersion() + "\",\"items\":[";
   out.reserve(out.size() + items.size() + 128);
   out += items;

@@ -67,4 +67,22 @@ using CgroupManagerPtr = std::unique_ptr<CgroupManager>;
 // unified tree at `root`). Unavailable for CgroupMode::None.
 Result<CgroupManagerPtr> makeCgroupManager(const std::string& root, hostinfo::CgroupMode mode);
 
+// The components of a cgroup path relative to the hierarchy ("a//b/" is a, b); Invalid when one
+// is "." or "..". The driver and its fake create a cgroup's parents from them.
+inline Result<std::vector<std::string>> cgroupPathComponents(const std::string& rel) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < rel.size()) {
+    std::size_t slash = rel.find('/', pos);
+    if (slash == std::string::npos) slash = rel.size();
+    std::string comp = rel.substr(pos, slash - pos);
+    pos = slash + 1;
+    if (comp.empty()) continue;
+    if (comp == "." || comp == "..")
+      return Error(ErrorCode::Invalid, "cgroup path '" + rel + "' has '..'");
+    out.push_back(std::move(comp));
+  }
+  return out;
+}
+
 }  // namespace skiff::runtime::sys
