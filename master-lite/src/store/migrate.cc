@@ -6,9 +6,9 @@
 
 #include <fmt/format.h>
 
-#include "skiff/common/base64.h"
 #include "etcd_client.h"
 #include "key_range.h"
+#include "skiff/common/base64.h"
 
 namespace skiff::master::store {
 
@@ -79,9 +79,8 @@ Result<std::int64_t> putBatch(EtcdClient& etcd, const std::vector<const KeyValue
         {{"key", k}, {"target", "CREATE"}, {"result", "EQUAL"}, {"create_revision", "0"}});
     success.push_back({{"request_put", {{"key", k}, {"value", base64Encode(batch[i]->value)}}}});
   }
-  SKIFF_ASSIGN_OR_RETURN(json reply,
-                         etcd.call("/v3/kv/txn", {{"compare", compare}, {"success", success}},
-                                   false));
+  SKIFF_ASSIGN_OR_RETURN(
+      json reply, etcd.call("/v3/kv/txn", {{"compare", compare}, {"success", success}}, false));
   if (!reply.value("succeeded", false)) {
     return Error(ErrorCode::AlreadyExists,
                  "copy into etcd: a key of the batch from '" + keys.front() +
@@ -105,22 +104,20 @@ Result<MigrateResult> migrateToEtcd(Store& from, const EtcdOptions& to,
   std::vector<const KeyValue*> order;
   for (const KeyValue& kv : all.items) {
     if (!kv.key.starts_with(options.from_prefix + "/")) {
-      return Error(ErrorCode::Invalid,
-                   fmt::format("key '{}' of the source is outside '{}/'", kv.key,
-                               options.from_prefix));
+      return Error(ErrorCode::Invalid, fmt::format("key '{}' of the source is outside '{}/'",
+                                                   kv.key, options.from_prefix));
     }
     if (kv.value.size() > kMaxObjectBytes) {
       return Error(ErrorCode::TooLarge,
-                   fmt::format("'{}' is {} bytes, more than etcd takes in one request",
-                               kv.key, kv.value.size()));
+                   fmt::format("'{}' is {} bytes, more than etcd takes in one request", kv.key,
+                               kv.value.size()));
     }
     res.bytes += kv.value.size();
     order.push_back(&kv);
   }
-  std::stable_sort(order.begin(), order.end(),
-                   [](const KeyValue* a, const KeyValue* b) {
-                     return a->mod_revision < b->mod_revision;
-                   });
+  std::stable_sort(order.begin(), order.end(), [](const KeyValue* a, const KeyValue* b) {
+    return a->mod_revision < b->mod_revision;
+  });
 
   EtcdClientOptions co;
   co.servers = to.servers;
@@ -138,8 +135,8 @@ Result<MigrateResult> migrateToEtcd(Store& from, const EtcdOptions& to,
                              present, target));
   }
 
-  options.progress(fmt::format("raising etcd's revision past {} (the source's last)",
-                               res.source_revision));
+  options.progress(
+      fmt::format("raising etcd's revision past {} (the source's last)", res.source_revision));
   SKIFF_ASSIGN_OR_RETURN(std::int64_t before,
                          raiseRevision(*etcd, res.source_revision, options.revision_writers));
 
@@ -171,8 +168,8 @@ Result<MigrateResult> migrateToEtcd(Store& from, const EtcdOptions& to,
   SKIFF_ASSIGN_OR_RETURN(std::int64_t copied, countUnder(*etcd, target));
   if (copied != static_cast<std::int64_t>(order.size())) {
     return Error(ErrorCode::Internal,
-                 fmt::format("check the copy: etcd holds {} keys under '{}' after copying {}", copied,
-                             target, order.size()));
+                 fmt::format("check the copy: etcd holds {} keys under '{}' after copying {}",
+                             copied, target, order.size()));
   }
   // Watches from before the copy are Gone: clients relist once.
   auto compacted = etcd->call("/v3/kv/compaction", {{"revision", std::to_string(before)}}, true);
