@@ -39,7 +39,8 @@ pods() {
 }
 objects >"$T/before.txt"
 pods >"$T/pods-before.txt"
-last_rv=$(kubectl get configmaps -A -o jsonpath='{.metadata.resourceVersion}')
+last_rv=$(kubectl get --raw /api/v1/configmaps |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["resourceVersion"])')
 [ "$(wc -l <"$T/before.txt")" -gt 100 ] || fail "too few objects listed: $(wc -l <"$T/before.txt")"
 
 step "stop the master; etcd on loopback; skiff-master migrate"
