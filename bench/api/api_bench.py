@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""skiff-master API benchmark (issue 4): mutating latency with 50 concurrent clients on loopback,
-LIST of 10k pods, fan-out to 1,000 watchers, and the server's RSS with 10k pods stored. Each
-figure is printed beside the Kubernetes API SLO it corresponds to.
+"""skiff-master API benchmark (issues 4 and 23): mutating latency with 50 concurrent clients on
+loopback, LIST of 10k pods, fan-out to 1,000 watchers, and the server's RSS with 10k pods
+stored, for each store side by side in one run: SQLite, and etcd with one and with three members
+(Debian's etcd-server, started here on loopback ports; skipped when it is not installed). Each
+figure is printed beside the Kubernetes API SLO it corresponds to, then a table of all stores.
 
-usage: api_bench.py <skiff-master binary> [--pods 10000] [--clients 50] [--watchers 1000]"""
-import argparse, asyncio, json, os, socket, ssl, statistics, subprocess, sys, tempfile, time
+usage: api_bench.py <skiff-master binary> [--pods 10000] [--clients 50] [--watchers 1000]
+                    [--stores sqlite,etcd1,etcd3]"""
+import argparse, asyncio, json, os, shutil, socket, ssl, statistics, subprocess, sys, tempfile, time
+import urllib.request
 
 ap = argparse.ArgumentParser()
 ap.add_argument("master")
@@ -12,14 +16,77 @@ ap.add_argument("--pods", type=int, default=10000)
 ap.add_argument("--clients", type=int, default=50)
 ap.add_argument("--watchers", type=int, default=1000)
 ap.add_argument("--mutations", type=int, default=4000)
+ap.add_argument("--stores", default="sqlite,etcd1,etcd3")
 args = ap.parse_args()
 
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
+    return p
+
 tmp = tempfile.mkdtemp(prefix="skiff-bench-api.")
-s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
-proc = subprocess.Popen([args.master, "--data-dir", f"{tmp}/data", "--kubeconfig-out", f"{tmp}/kc",
-                         "--secure-port", str(port), "--bind-address", "127.0.0.1", "--v", "warn"],
-                        stdout=subprocess.DEVNULL, stderr=open(f"{tmp}/master.log", "w"))
-pki = f"{tmp}/data/pki"
+proc = None          # the skiff-master under test
+port = pki = None    # its HTTPS port and PKI directory (read by the client processes too)
+etcds = []           # the etcd members of the current store
+
+def start_etcd(members, where):
+    """`members` etcd processes on loopback forming one cluster; returns the client URLs."""
+    names = [f"e{i}" for i in range(members)]
+    cports = {n: free_port() for n in names}
+    pports = {n: free_port() for n in names}
+    cluster = ",".join(f"{n}=http://127.0.0.1:{pports[n]}" for n in names)
+    for n in names:
+        etcds.append(subprocess.Popen(
+            ["etcd", "--name", n, "--data-dir", f"{where}/{n}",
+             "--listen-client-urls", f"http://127.0.0.1:{cports[n]}",
+             "--advertise-client-urls", f"http://127.0.0.1:{cports[n]}",
+             "--listen-peer-urls", f"http://127.0.0.1:{pports[n]}",
+             "--initial-advertise-peer-urls", f"http://127.0.0.1:{pports[n]}",
+             "--initial-cluster", cluster, "--initial-cluster-state", "new",
+             "--quota-backend-bytes", str(8 << 30)],
+            stdout=subprocess.DEVNULL, stderr=open(f"{where}/{n}.log", "w")))
+    urls = [f"http://127.0.0.1:{cports[n]}" for n in names]
+    for _ in range(200):
+        try:
+            with urllib.request.urlopen(urls[0] + "/health", timeout=1) as r:
+                if json.load(r).get("health") == "true":
+                    return urls
+        except Exception:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("etcd did not become healthy")
+
+def start_master(store):
+    global proc, port, pki
+    where = f"{tmp}/{store}"
+    os.makedirs(where)
+    extra = []
+    if store.startswith("etcd"):
+        urls = start_etcd(int(store[4:]), where)
+        extra = ["--storage", "etcd", "--etcd-servers", ",".join(urls)]
+    port = free_port()
+    proc = subprocess.Popen([args.master, "--data-dir", f"{where}/data", "--kubeconfig-out",
+                             f"{where}/kc", "--secure-port", str(port), "--bind-address",
+                             "127.0.0.1", "--v", "warn"] + extra,
+                            stdout=subprocess.DEVNULL, stderr=open(f"{where}/master.log", "w"))
+    pki = f"{where}/data/pki"
+
+def stop_all():
+    global proc
+    for p in ([proc] if proc else []) + etcds:
+        p.terminate()
+    for p in ([proc] if proc else []) + etcds:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill(); p.wait()
+    proc = None
+    etcds.clear()
+
+def rss_of(p):
+    try:
+        return rss_mib(p.pid)
+    except FileNotFoundError:
+        return 0
 
 def rss_mib(pid):
     with open(f"/proc/{pid}/status") as f:
@@ -187,9 +254,10 @@ async def fanout():
     await asyncio.wait_for(asyncio.gather(*tasks), 60)
     return [(g - t0) * 1000 for g in got]
 
-async def main():
+async def run_store(store):
+    """Every phase against one store; prints as it goes, returns the row for the table."""
     await wait_ready()
-    print(f"skiff-master API benchmark (loopback TLS, {args.clients} concurrent clients)")
+    print(f"\n== {store}: skiff-master API benchmark (loopback TLS, {args.clients} concurrent clients)")
     lat, tput = await mutating()
     print(f"mutating (POST configmap): n={len(lat)} p50={pct(lat,50):.2f} ms p99={pct(lat,99):.2f} ms "
           f"throughput={tput:.0f} req/s   [Kubernetes SLO: p99 <= 1000 ms]")
@@ -198,15 +266,36 @@ async def main():
     n, times = await list_pods()
     print(f"LIST all pods: items={n} best={min(times):.0f} ms worst={max(times):.0f} ms   "
           f"[Kubernetes SLO: cluster-scoped LIST p99 <= 30000 ms]")
-    print(f"RSS with {args.pods} pods stored: {rss_mib(proc.pid):.1f} MiB   [goal: < 100 MiB]")
+    rss = rss_mib(proc.pid)
+    etcd_rss = sum(rss_of(p) for p in etcds)
+    print(f"RSS with {args.pods} pods stored: {rss:.1f} MiB   [goal: < 100 MiB]"
+          + (f"   (etcd members together: {etcd_rss:.0f} MiB)" if etcds else ""))
     fan = await fanout()
     print(f"watch fan-out to {args.watchers} watchers: p50={pct(fan,50):.1f} ms p99={pct(fan,99):.1f} ms "
           f"max={max(fan):.1f} ms   [Kubernetes SLO: watch latency p99 <= 5000 ms]")
     print(f"RSS after fan-out: {rss_mib(proc.pid):.1f} MiB")
+    return (store, pct(lat, 50), pct(lat, 99), tput, args.pods / took, min(times), pct(fan, 50),
+            pct(fan, 99), rss)
 
+rows = []
 try:
-    asyncio.run(main())
+    for store in args.stores.split(","):
+        if store.startswith("etcd") and not shutil.which("etcd"):
+            print(f"\n== {store}: skipped (etcd is not installed: Debian's etcd-server)")
+            continue
+        if store not in ("sqlite", "etcd1", "etcd3"):
+            raise SystemExit(f"--stores: unknown store {store!r} (sqlite, etcd1, etcd3)")
+        start_master(store)
+        try:
+            rows.append(asyncio.run(run_store(store)))
+        finally:
+            stop_all()
+    print("\nside by side (same run, same machine):")
+    print(f"{'store':8} {'POST p50':>9} {'POST p99':>9} {'req/s':>7} {'pods/s':>7} "
+          f"{'LIST':>9} {'watch p50':>10} {'watch p99':>10} {'master RSS':>11}")
+    for r in rows:
+        print(f"{r[0]:8} {r[1]:7.2f}ms {r[2]:7.2f}ms {r[3]:7.0f} {r[4]:7.0f} {r[5]:7.0f}ms "
+              f"{r[6]:8.1f}ms {r[7]:8.1f}ms {r[8]:8.1f}MiB")
 finally:
-    proc.terminate()
-    proc.wait()
+    stop_all()
     subprocess.run(["rm", "-rf", tmp])
