@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A node with two masters (one etcd): `skiff-agent --server https://m1,https://m2`. kill -9 the
-# master the agent talks to: the agent moves to the other (its log says so), the node's Lease
-# keeps being renewed and the node stays Ready, and a Deployment scaled through the surviving
-# master gets its new pod started on the node. Skipped without etcd-server.
+# master the agent talks to, which also leads the scheduler and controllers: the other takes the
+# leases over (the time is printed), the agent moves to it (its log says so), the node's Lease
+# keeps being renewed and the node stays Ready, and Deployments created before and during the
+# kill reach their replicas on the node. Skipped without etcd-server.
 command -v etcd >/dev/null || { echo "SKIP: etcd is not installed (Debian's etcd-server)"; exit 0; }
 . "$(dirname "$0")/../agent/lib.sh"
 node_links
@@ -33,10 +34,22 @@ running() {
 }
 until_ok 90 running 1 || { k get pods -o wide; fail "web not Running"; }
 
-step "kill -9 the master the agent uses"
+step "kill -9 the master the agent uses (it also leads the controllers)"
+grep -q "Successfully acquired lease.*kube-controller-manager" "$T/m1.log" ||
+  fail "m1, started first, does not hold the controller-manager lease"
+holder=$(kubectl get lease kube-controller-manager -n kube-system -o jsonpath='{.spec.holderIdentity}')
 kill -9 "$MASTER_PID"; wait "$MASTER_PID" 2>/dev/null || true; MASTER_PID=$M2
+t0=$(date +%s.%N)
 export KUBECONFIG=$T/m2.kubeconfig
 killed=$(date -u +%s)
+k create deployment during --image=busybox -- sleep 3600 >/dev/null
+new_leader() {
+  local h
+  h=$(kubectl get lease kube-controller-manager -n kube-system -o jsonpath='{.spec.holderIdentity}')
+  [ -n "$h" ] && [ "$h" != "$holder" ]
+}
+until_ok 40 new_leader || fail "m2 did not take the controller-manager lease over"
+echo "controllers taken over $(python3 -c "import time;print(f'{time.time()-$t0:.1f}')")s after the kill"
 renewed_after_kill() {
   local t
   t=$(kubectl get lease node-1 -n kube-node-lease -o jsonpath='{.spec.renewTime}')
@@ -47,5 +60,9 @@ until_ok 30 grep -q "Switched API server" "$T/agent.log" || fail "the agent did 
 grep "Switched API server" "$T/agent.log" | head -1
 k scale deployment web --replicas 2 >/dev/null
 until_ok 90 running 2 || { k get pods -o wide; fail "the second replica did not start after the kill"; }
+during_running() {
+  [ "$(kubectl get pods -l app=during -o jsonpath='{.items[*].status.phase}')" = Running ]
+}
+until_ok 60 during_running || { k get pods -o wide; fail "the Deployment created during the kill is not Running"; }
 node_ready || fail "node-1 is not Ready after the kill"
 echo PASS
