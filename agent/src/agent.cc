@@ -42,6 +42,7 @@
 #include "skiff/agent/volumes.h"
 #include "skiff/common/file.h"
 #include "skiff/common/log.h"
+#include "skiff/common/split_list.h"
 #include "skiff/common/version.h"
 
 namespace skiff::agent {
@@ -109,7 +110,7 @@ int runAgent(const AgentConfig& cfg) {
     auto loaded = loadKubeconfig(kc_path);
     if (!loaded) return fail(loaded.error());
     kc = *loaded;
-    auto listed = splitServerList(cfg.server);
+    auto listed = splitList(cfg.server);
     if (!listed.empty() && std::find(listed.begin(), listed.end(), kc.server) == listed.end()) {
       SKIFF_LOG_WARN(lg, "Kubeconfig server is not one of --server, using the kubeconfig first",
                      kv("kubeconfig", kc.server), kv("server", cfg.server));
@@ -124,7 +125,7 @@ int runAgent(const AgentConfig& cfg) {
                                               "--ca-cert-hash, or pass --kubeconfig"));
   }
   // HA masters: every --server entry besides the kubeconfig's is a fallback.
-  auto transport = transportFromKubeconfig(kc, splitServerList(cfg.server));
+  auto transport = transportFromKubeconfig(kc, splitList(cfg.server));
   if (!transport) return fail(transport.error());
   auto client = std::make_shared<KubeClient>(*transport);
 

@@ -10,6 +10,7 @@
 #include "skiff/agent/tls_util.h"
 #include "skiff/common/file.h"
 #include "skiff/common/log.h"
+#include "skiff/common/split_list.h"
 
 namespace skiff::agent {
 
@@ -71,7 +72,7 @@ Result<std::string> discoverCa(const AgentConfig& cfg, const ServerAddress& addr
 
 Result<KubeConfig> joinCluster(const AgentConfig& cfg, const std::string& node_name) {
   auto lg = skiff::log::get("agent");
-  if (splitServerList(cfg.server).empty() || cfg.token.empty()) {
+  if (splitList(cfg.server).empty() || cfg.token.empty()) {
     return Error(ErrorCode::Invalid, "join needs --server and --token");
   }
   SKIFF_TRY(validateBootstrapToken(cfg.token));
@@ -82,7 +83,7 @@ Result<KubeConfig> joinCluster(const AgentConfig& cfg, const std::string& node_n
   }
   // With several masters (--server a,b) the node joins through the first; the others are the
   // running agent's fallbacks.
-  const std::string server = splitServerList(cfg.server).front();
+  const std::string server = splitList(cfg.server).front();
   SKIFF_ASSIGN_OR_RETURN(auto addr, parseServerUrl(server));
   SKIFF_ASSIGN_OR_RETURN(std::string ca, discoverCa(cfg, addr));
   SKIFF_LOG_INFO(lg, "Cluster CA verified against the pinned public key", kv("server", server));

@@ -50,19 +50,4 @@ Result<HttpTransportPtr> transportFromKubeconfig(const KubeConfig& cfg,
   return makeFailoverTransport(std::move(servers));
 }
 
-std::vector<std::string> splitServerList(const std::string& servers) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= servers.size()) {
-    std::size_t comma = servers.find(',', start);
-    if (comma == std::string::npos) comma = servers.size();
-    std::string one = servers.substr(start, comma - start);
-    while (!one.empty() && one.front() == ' ') one.erase(0, 1);
-    while (!one.empty() && one.back() == ' ') one.pop_back();
-    if (!one.empty()) out.push_back(std::move(one));
-    start = comma + 1;
-  }
-  return out;
-}
-
 }  // namespace skiff::agent

@@ -12,6 +12,7 @@
 
 #include "migrate_cmd.h"
 #include "skiff/common/log.h"
+#include "skiff/common/split_list.h"
 #include "skiff/common/version.h"
 #include "skiff/master/api_server.h"
 #include "skiff/master/controllers/controller_manager.h"
@@ -49,14 +50,7 @@ skiff::Result<void> storageFlags(skiff::master::ApiServerOptions& api, const std
                                  const std::string& compaction) {
   using skiff::Error;
   using skiff::ErrorCode;
-  std::size_t start = 0;
-  while (start <= servers.size() && !servers.empty()) {
-    auto comma = servers.find(',', start);
-    std::string s = servers.substr(start, comma == std::string::npos ? comma : comma - start);
-    if (!s.empty()) api.etcd_servers.push_back(s);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
+  for (std::string& s : skiff::splitList(servers)) api.etcd_servers.push_back(std::move(s));
   if (api.storage == "etcd" && api.etcd_servers.empty())
     return Error(ErrorCode::Invalid, "--etcd-servers must be specified");
   auto every = parseDurationFlag(compaction);

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "skiff/common/split_list.h"
 #include "skiff/master/api/storage_keys.h"
 #include "skiff/master/store/migrate.h"
 
@@ -41,14 +42,7 @@ Result<std::vector<std::string>> etcdServers(const std::string& to) {
   if (!to.starts_with("etcd:")) {
     return Error(ErrorCode::Invalid, "--to '" + to + "': want etcd:URL[,URL...]");
   }
-  std::vector<std::string> out;
-  std::string rest = to.substr(5);
-  for (std::size_t start = 0; start <= rest.size();) {
-    std::size_t comma = rest.find(',', start);
-    if (comma == std::string::npos) comma = rest.size();
-    if (comma > start) out.push_back(rest.substr(start, comma - start));
-    start = comma + 1;
-  }
+  std::vector<std::string> out = splitList(std::string_view(to).substr(5));
   if (out.empty()) return Error(ErrorCode::Invalid, "--to: no etcd server given");
   return out;
 }

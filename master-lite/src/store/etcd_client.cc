@@ -449,4 +449,14 @@ std::int64_t etcdInt(const json& obj, const char* field) {
   return 0;
 }
 
+Result<std::unique_ptr<EtcdClient>> newEtcdClient(const EtcdOptions& store_options) {
+  EtcdClientOptions co;
+  co.servers = store_options.servers;
+  co.ca_file = store_options.ca_file;
+  co.cert_file = store_options.cert_file;
+  co.key_file = store_options.key_file;
+  co.request_timeout = store_options.request_timeout;
+  return newEtcdClient(co);
+}
+
 }  // namespace skiff::master::store

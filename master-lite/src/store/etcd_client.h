@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "skiff/common/result.h"
+#include "skiff/master/store/store.h"
 
 namespace skiff::master::store {
 
@@ -66,6 +67,8 @@ class EtcdClient {
 };
 
 Result<std::unique_ptr<EtcdClient>> newEtcdClient(const EtcdClientOptions& options);
+// A client for the servers and credentials of a store's options (openEtcdStore, migrate).
+Result<std::unique_ptr<EtcdClient>> newEtcdClient(const EtcdOptions& store_options);
 
 // int64 fields arrive as strings ("12") from the gateway and are omitted when zero.
 std::int64_t etcdInt(const nlohmann::json& obj, const char* field);

@@ -463,13 +463,7 @@ class EtcdStore : public Store {
 }  // namespace
 
 Result<StorePtr> openEtcdStore(const EtcdOptions& etcd, const Options& options) {
-  EtcdClientOptions co;
-  co.servers = etcd.servers;
-  co.ca_file = etcd.ca_file;
-  co.cert_file = etcd.cert_file;
-  co.key_file = etcd.key_file;
-  co.request_timeout = etcd.request_timeout;
-  SKIFF_ASSIGN_OR_RETURN(auto client, newEtcdClient(co));
+  SKIFF_ASSIGN_OR_RETURN(auto client, newEtcdClient(etcd));
   auto store = std::make_unique<EtcdStore>(std::move(client), etcd, options);
   std::string where;
   for (const auto& s : etcd.servers) where += (where.empty() ? "" : ",") + s;

@@ -119,13 +119,7 @@ Result<MigrateResult> migrateToEtcd(Store& from, const EtcdOptions& to,
     return a->mod_revision < b->mod_revision;
   });
 
-  EtcdClientOptions co;
-  co.servers = to.servers;
-  co.ca_file = to.ca_file;
-  co.cert_file = to.cert_file;
-  co.key_file = to.key_file;
-  co.request_timeout = to.request_timeout;
-  SKIFF_ASSIGN_OR_RETURN(auto etcd, newEtcdClient(co));
+  SKIFF_ASSIGN_OR_RETURN(auto etcd, newEtcdClient(to));
   const std::string target = options.to_prefix + "/";
   SKIFF_ASSIGN_OR_RETURN(std::int64_t present, countUnder(*etcd, target));
   if (present > 0) {

@@ -7,75 +7,20 @@
 #    number), the writer moving to the other master: every acknowledged object is there and no
 #    sequence number was created twice.
 # Skipped without Debian's etcd-server.
-set -euo pipefail
-MASTER=${SKIFF_BINARY_DIR:?}/master-lite/skiff-master
-command -v etcd >/dev/null || { echo "SKIP: etcd is not installed (Debian's etcd-server)"; exit 0; }
-T=$(mktemp -d /tmp/skiff-e2e-faults.XXXXXX)
-export HOME=$T
-declare -A PID
-cleanup() {
-  local rc=$?
-  for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ $rc -ne 0 ]; then for f in "$T"/*.log; do echo "--- $f"; tail -15 "$f"; done; fi
-  [ -n "${KEEP:-}" ] || rm -rf "$T"
-  exit $rc
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-now() { date +%s.%N; }
-since() { python3 -c "import time;print(f'{time.time()-$1:.1f}')"; }
-
-declare -A CPORT PPORT
-cluster=
-for m in e1 e2 e3; do
-  CPORT[$m]=$(port); PPORT[$m]=$(port)
-  cluster="$cluster${cluster:+,}$m=http://127.0.0.1:${PPORT[$m]}"
-done
-etcd_start() {
-  etcd --name "$1" --data-dir "$T/$1" --listen-client-urls "http://127.0.0.1:${CPORT[$1]}" \
-    --advertise-client-urls "http://127.0.0.1:${CPORT[$1]}" \
-    --listen-peer-urls "http://127.0.0.1:${PPORT[$1]}" \
-    --initial-advertise-peer-urls "http://127.0.0.1:${PPORT[$1]}" \
-    --initial-cluster "$cluster" --initial-cluster-state new >>"$T/$1.log" 2>&1 &
-  PID[$1]=$!
-}
-for m in e1 e2 e3; do etcd_start $m; done
-SERVERS="http://127.0.0.1:${CPORT[e1]},http://127.0.0.1:${CPORT[e2]},http://127.0.0.1:${CPORT[e3]}"
-for _ in $(seq 1 100); do
-  ETCDCTL_API=3 etcdctl --endpoints "$SERVERS" endpoint health >/dev/null 2>&1 && break
-  sleep 0.2
-done
-
-declare -A MPORT
-master_start() {
-  MPORT[$1]=${MPORT[$1]:-$(port)}
-  "$MASTER" --storage etcd --etcd-servers "$SERVERS" --data-dir "$T/$1" \
-    --kubeconfig-out "$T/$1.kubeconfig" --secure-port "${MPORT[$1]}" --bind-address 127.0.0.1 \
-    >>"$T/$1.log" 2>&1 &
-  PID[$1]=$!
-  for _ in $(seq 1 150); do
-    [ -s "$T/$1.kubeconfig" ] &&
-      kubectl --kubeconfig "$T/$1.kubeconfig" get --raw /readyz >/dev/null 2>&1 && return 0
-    kill -0 "${PID[$1]}" 2>/dev/null || fail "$1 exited"
-    sleep 0.2
-  done
-  fail "$1 not ready"
-}
-k() { local m=$1; shift; timeout 60 kubectl --kubeconfig "$T/$m.kubeconfig" "$@"; }
+. "$(dirname "$0")/lib.sh"
+etcd_cluster e1 e2 e3
 master_start m1
 mkdir -p "$T/m2" && cp -a "$T/m1/pki" "$T/m2/pki"
 master_start m2
 
 echo "== one etcd member stopped: writes go on"
-kill -9 "${PID[e1]}"; wait "${PID[e1]}" 2>/dev/null || true
+kill9 e1
 t0=$(now)
 for i in $(seq 1 20); do k m1 create configmap one-down-$i >/dev/null || fail "write $i failed with one member down"; done
 echo "20 writes with e1 down in $(since "$t0")s"
 
 echo "== two stopped (no quorum): a clear 5xx, not a hang"
-kill -9 "${PID[e2]}"; wait "${PID[e2]}" 2>/dev/null || true
+kill9 e2
 t0=$(now)
 code=$(curl -s -m 60 -o "$T/no-quorum.json" -w '%{http_code}' --cacert "$T/m1/pki/ca.crt" \
   --cert "$T/m1/pki/admin.crt" --key "$T/m1/pki/admin.key" -H 'Content-Type: application/json' \
@@ -146,17 +91,17 @@ json.dump({"acked": acked, "unknown": unknown}, open(f"{tmp}/acked.json", "w"))
 print(f"1000 acknowledged; {unknown} writes of unknown outcome looked up before retrying")
 PY
 python3 "$T/writer.py" "$T" "${MPORT[m1]},${MPORT[m2]}" >"$T/writer.log" 2>&1 &
-W=$!
+W=$!; PID[writer]=$W
 until grep -q "^300 created" "$T/writer.log" 2>/dev/null; do
   kill -0 $W 2>/dev/null || fail "writer ended early: $(tail -3 "$T/writer.log")"; sleep 0.1
 done
-kill -9 "${PID[m1]}"; wait "${PID[m1]}" 2>/dev/null || true
+kill9 m1
 echo "m1 killed at $(tail -1 "$T/writer.log")"
 master_start m1
 until grep -q "^700 created" "$T/writer.log" 2>/dev/null; do
   kill -0 $W 2>/dev/null || fail "writer ended early: $(tail -3 "$T/writer.log")"; sleep 0.1
 done
-kill -9 "${PID[m2]}"; wait "${PID[m2]}" 2>/dev/null || true
+kill9 m2
 echo "m2 killed at $(tail -1 "$T/writer.log")"
 wait $W || fail "writer failed: $(tail -5 "$T/writer.log")"
 tail -1 "$T/writer.log"

@@ -2,64 +2,21 @@
 # Two skiff-masters on one etcd: both serve reads and writes, exactly one runs the scheduler and
 # the controllers (Leases kube-system/kube-scheduler and kube-controller-manager); kill -9 the
 # leader and the other takes both leases over (the time is printed) and its controllers act.
-set -euo pipefail
-MASTER=${SKIFF_BINARY_DIR:?}/master-lite/skiff-master
-command -v etcd >/dev/null || { echo "SKIP: etcd is not installed (Debian's etcd-server)"; exit 0; }
-T=$(mktemp -d /tmp/skiff-e2e-etcd.XXXXXX)
-export HOME=$T
-PIDS=()
-cleanup() {
-  local rc=$?
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ $rc -ne 0 ]; then for f in "$T"/*.log; do echo "--- $f"; tail -15 "$f"; done; fi
-  [ -n "${KEEP:-}" ] || rm -rf "$T"
-  exit $rc
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-
-EC=$(port); EP=$(port)
-etcd --name a --data-dir "$T/etcd" --listen-client-urls "http://127.0.0.1:$EC" \
-  --advertise-client-urls "http://127.0.0.1:$EC" --listen-peer-urls "http://127.0.0.1:$EP" \
-  --initial-advertise-peer-urls "http://127.0.0.1:$EP" --initial-cluster "a=http://127.0.0.1:$EP" \
-  >"$T/etcd.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 100); do
-  ETCDCTL_API=3 etcdctl --endpoints "http://127.0.0.1:$EC" endpoint health >/dev/null 2>&1 && break
-  sleep 0.2
-done
-
-declare -A PID PORTS
-start() {  # start NAME: a master on the shared etcd
-  PORTS[$1]=${PORTS[$1]:-$(port)}
-  "$MASTER" --storage etcd --etcd-servers "http://127.0.0.1:$EC" --data-dir "$T/$1" \
-    --kubeconfig-out "$T/$1.kubeconfig" --secure-port "${PORTS[$1]}" --bind-address 127.0.0.1 \
-    >>"$T/$1.log" 2>&1 &
-  PID[$1]=$!
-  PIDS+=("${PID[$1]}")
-  for _ in $(seq 1 150); do
-    [ -s "$T/$1.kubeconfig" ] && kubectl --kubeconfig "$T/$1.kubeconfig" get --raw /readyz >/dev/null 2>&1 && return 0
-    kill -0 "${PID[$1]}" 2>/dev/null || fail "$1 exited"
-    sleep 0.2
-  done
-  fail "$1 not ready"
-}
-k() { local m=$1; shift; timeout 20 kubectl --kubeconfig "$T/$m.kubeconfig" "$@"; }
+. "$(dirname "$0")/lib.sh"
+etcd_cluster e1
 holder() { k "$1" get lease "$2" -n kube-system -o jsonpath='{.spec.holderIdentity}' 2>/dev/null || true; }
 
-start m1
+master_start m1
 # The second master shares the cluster's PKI and service-account key (a copy of m1's pki/).
 mkdir -p "$T/m2" && cp -a "$T/m1/pki" "$T/m2/pki"
-start m2
+master_start m2
 
 # Both serve the same objects.
 k m1 create configmap from-m1 --from-literal=k=v >/dev/null
 k m2 get configmap from-m1 >/dev/null || fail "m2 does not see m1's write"
 k m2 create configmap from-m2 --from-literal=k=v >/dev/null
 k m1 get configmap from-m2 >/dev/null || fail "m1 does not see m2's write"
-[ "$(ETCDCTL_API=3 etcdctl --endpoints "http://127.0.0.1:$EC" get --keys-only --prefix /registry/configmaps/default/ | grep -c from-)" = 2 ] ||
+[ "$(ETCDCTL_API=3 etcdctl --endpoints "$SERVERS" get --keys-only --prefix /registry/configmaps/default/ | grep -c from-)" = 2 ] ||
   fail "configmaps are not under /registry/configmaps/default/ in etcd"
 
 # One leader per lease, and it is one of the two masters.
@@ -80,7 +37,7 @@ for _ in $(seq 1 50); do [ -n "$(k "$other" get rs -l app=before -o name 2>/dev/
 
 # kill -9 the leader: the other master takes both leases within lease duration + retry.
 t0=$(date +%s.%N)
-kill -9 "${PID[$leader]}"; wait "${PID[$leader]}" 2>/dev/null || true
+kill9 "$leader"
 k "$other" create deployment during --image=busybox >/dev/null
 took=
 for _ in $(seq 1 150); do

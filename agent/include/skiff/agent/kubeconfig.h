@@ -34,7 +34,4 @@ std::string renderKubeconfig(const KubeConfig& cfg);
 Result<HttpTransportPtr> transportFromKubeconfig(const KubeConfig& cfg,
                                                  const std::vector<std::string>& also = {});
 
-// "https://a:6443,https://b:6443" (--server with several masters) -> its entries.
-std::vector<std::string> splitServerList(const std::string& servers);
-
 }  // namespace skiff::agent

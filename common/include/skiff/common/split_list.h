@@ -1,0 +1,24 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace skiff {
+
+// "a, b,,c" -> {"a", "b", "c"}: a flag's comma-separated list (--etcd-servers, --server), each
+// entry trimmed of spaces, empty entries dropped.
+inline std::vector<std::string> splitList(std::string_view text, char sep = ',') {
+  std::vector<std::string> out;
+  while (true) {
+    std::size_t end = text.find(sep);
+    std::string_view one = text.substr(0, end);
+    while (!one.empty() && one.front() == ' ') one.remove_prefix(1);
+    while (!one.empty() && one.back() == ' ') one.remove_suffix(1);
+    if (!one.empty()) out.emplace_back(one);
+    if (end == std::string_view::npos) return out;
+    text.remove_prefix(end + 1);
+  }
+}
+
+}  // namespace skiff
