@@ -78,9 +78,13 @@ ResourceList computeUsage(const MilliResourceList& requests, const MilliResource
 }
 
 ResourceList podUsage(const json& pod) {
-  ResourceList out{{"count/pods", one()}};
-  if (isTerminal(pod) || !text(pod, {"metadata", "deletionTimestamp"}).empty()) return out;
-  return add(out, computeUsage(podRequests(pod), podLimits(pod)));
+  if (isTerminal(pod) || !text(pod, {"metadata", "deletionTimestamp"}).empty()) {
+    return {{"count/pods", one()}};
+  }
+  // computeUsage never lists count/pods: adding it is inserting it.
+  ResourceList out = computeUsage(podRequests(pod), podLimits(pod));
+  out.emplace("count/pods", one());
+  return out;
 }
 
 ResourceList serviceUsage(const json& svc) {
@@ -373,6 +377,24 @@ Charge charge(const std::string& quota_name, const json& quota, const ResourceLi
 
 Charge charge(const std::string& quota_name, const ResourceList& hard, const ResourceList& used,
               const ResourceList& delta) {
+  // What follows in one pass, for the usual answer (it fits): used + the delta's names that
+  // the quota limits, none over its hard limit.
+  ResourceList sum = used;
+  bool fits = true;
+  for (const auto& [k, v] : delta) {
+    auto h = hard.find(k);
+    if (h == hard.end()) continue;
+    auto [it, added] = sum.try_emplace(k, v);
+    if (!added) {
+      if (auto s = it->second.add(v)) it->second = *s;
+    }
+    if (it->second.compare(h->second) > 0) {
+      fits = false;
+      break;
+    }
+  }
+  if (fits) return {std::move(sum), ""};
+  // Refused: upstream's computation, for its message.
   ResourceList requested = mask(delta, names(hard));
   ResourceList next = add(used, requested);
   ResourceList masked = mask(next, names(requested));
