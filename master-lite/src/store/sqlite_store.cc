@@ -371,12 +371,16 @@ class SqliteStore : public Store {
     SKIFF_TRY(exec("COMMIT"));
     rev_ = out.back().mod_revision;
     for (std::size_t i = 0; i < writes.size(); ++i) {
-      const Pending& w = writes[i];
-      auto ev = std::make_shared<const Event>(Event{
-          w.deleted ? EventType::Delete : EventType::Put, out[i],
-          w.prev ? std::optional<std::string>(std::move(writes[i].prev->value)) : std::nullopt});
+      // The event takes the staged key and value over (`out` has its own copies).
+      Pending& w = writes[i];
+      auto ev = std::make_shared<const Event>(
+          Event{w.deleted ? EventType::Delete : EventType::Put,
+                KeyValue{std::move(w.key), std::move(w.value), out[i].create_revision,
+                         out[i].mod_revision},
+                w.prev ? std::optional<std::string>(std::move(w.prev->value)) : std::nullopt});
+      const std::string& key = ev->kv.key;
       for (auto& [id, watcher] : watchers_) {
-        if (w.key.compare(0, watcher.prefix.size(), watcher.prefix) == 0) watcher.handler(ev);
+        if (key.compare(0, watcher.prefix.size(), watcher.prefix) == 0) watcher.handler(ev);
       }
     }
     if (options_.retain_revisions > 0 && rev_ - compacted_ > 2 * options_.retain_revisions) {
