@@ -73,6 +73,20 @@ struct QuotaShape {
   std::string name;
   quota::ResourceList hard;            // status.hard
   std::vector<std::string> resources;  // the names in status.hard
+
+  // quota::matchingResources of `resources` for group/resource, worked out once per kind.
+  const std::vector<std::string>& matching(const std::string& group,
+                                           const std::string& resource) const {
+    std::lock_guard l(mu);
+    auto [it, added] = matched.try_emplace(group + "/" + resource);
+    if (added) it->second = quota::matchingResources(group, resource, resources);
+    return it->second;
+  }
+
+ private:
+  mutable std::mutex mu;
+  // Never erased from: a returned list stays valid as long as the shape.
+  mutable std::map<std::string, std::vector<std::string>> matched;
 };
 
 // A stored ResourceQuota at one revision: its shape and its status.used.
@@ -166,7 +180,7 @@ class QuotaCache {
     std::lock_guard l(mu_);
     Entry* e = find(ns, next->shape->name);
     if (!e || e->mod_revision != next->revision || e->decoded) return;
-    if (next->stored.empty()) next->locateUsed(e->value);
+    if (next->stored.empty()) next->locateUsed(*e->value);
     e->decoded = next;
   }
 
@@ -177,7 +191,7 @@ class QuotaCache {
     auto it = by_ns_.find(ns);
     if (it == by_ns_.end()) return out;
     for (auto& [name, e] : it->second) {
-      if (!e.decoded) e.decoded = decodeQuota(e.value, e.mod_revision);
+      if (!e.decoded) e.decoded = decodeQuota(*e.value, e.mod_revision);
       if (e.decoded) out.push_back(e.decoded);
     }
     return out;
@@ -185,7 +199,8 @@ class QuotaCache {
 
  private:
   struct Entry {
-    std::string value;
+    // The stored text: the watch event's own, not a copy.
+    std::shared_ptr<const std::string> value;
     std::int64_t mod_revision = 0;
     std::shared_ptr<const CachedQuota> decoded;  // null until a lookup needs it
   };
@@ -206,17 +221,20 @@ class QuotaCache {
     {
       std::lock_guard l(mu_);
       by_ns_.clear();
-      for (auto& kv : listed.items) put(kv.key, std::move(kv.value), kv.mod_revision);
+      for (auto& kv : listed.items) {
+        put(kv.key, std::make_shared<const std::string>(std::move(kv.value)), kv.mod_revision);
+      }
     }
-    SKIFF_ASSIGN_OR_RETURN(watch_,
-                           store.watch(prefix_, listed.revision, [this](const store::EventPtr& ev) {
-                             std::lock_guard l(mu_);
-                             if (ev->type == store::EventType::Delete) {
-                               erase(ev->kv.key);
-                             } else {
-                               put(ev->kv.key, ev->kv.value, ev->kv.mod_revision);
-                             }
-                           }));
+    SKIFF_ASSIGN_OR_RETURN(
+        watch_, store.watch(prefix_, listed.revision, [this](const store::EventPtr& ev) {
+          std::lock_guard l(mu_);
+          if (ev->type == store::EventType::Delete) {
+            erase(ev->kv.key);
+          } else {
+            put(ev->kv.key, std::shared_ptr<const std::string>(ev, &ev->kv.value),
+                ev->kv.mod_revision);
+          }
+        }));
     return ok();
   }
 
@@ -230,7 +248,8 @@ class QuotaCache {
     return true;
   }
 
-  void put(const std::string& key, std::string value, std::int64_t mod_revision) {
+  void put(const std::string& key, std::shared_ptr<const std::string> value,
+           std::int64_t mod_revision) {
     std::string ns, name;
     if (!split(key, ns, name)) return;
     by_ns_[ns][name] = Entry{std::move(value), mod_revision, nullptr};
@@ -365,7 +384,7 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
     for (const auto& qp : all) {
       const CachedQuota& q = *qp;
       const QuotaShape& shape = *q.shape;
-      auto restricted = quota::matchingResources(group, resource, shape.resources);
+      const std::vector<std::string>& restricted = shape.matching(group, resource);
       if (restricted.empty() || !quota::matchesScopes(shape.object, resource, *a.object)) continue;
       if (group.empty() && resource == "pods") {
         std::string c = quota::podConstraints(*a.object, restricted);
