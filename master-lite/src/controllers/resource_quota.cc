@@ -1,7 +1,9 @@
 // The resource quota controller (pkg/controller/resourcequota): status.hard is spec.hard and
 // status.used is recomputed from the namespace's objects, on every quota change, whenever a
-// pod, service or claim in its namespace comes, goes or finishes (replenishment), and on a
-// periodic full resync. Admission charges status.used between two syncs (admission/quota.h).
+// pod or service in its namespace goes, finishes or changes type (replenishment), and on a
+// periodic full resync. A create is not a replenishment: admission charged it to status.used
+// in the create's own transaction (admission/quota.h), so, as upstream's QuotaMonitor (update
+// and delete handlers only), a new pod does not make the controller list the namespace again.
 #include <map>
 #include <set>
 
@@ -76,7 +78,7 @@ class ResourceQuotaController : public Controller {
     auto ns_of = [this](const json& o) { enqueueNamespace(meta::ns(o)); };
     for (const auto& r : {gvr::kPods, gvr::kServices}) {
       inf.get(r).addEventHandlers({
-          .on_add = ns_of,
+          .on_add = nullptr,
           .on_update =
               [ns_of](const json& o, const json& n) {
                 if (meta::str(o, {"status", "phase"}) != meta::str(n, {"status", "phase"}) ||
