@@ -67,10 +67,15 @@ class ResourceQuotaController : public Controller {
     quotas_ = &inf.get(kQuotas);
     quotas_->addEventHandlers({
         .on_add = [this](const json& q) { queue().add(meta::key(q)); },
+        // A changed spec, or a hard limit not yet in status. Compared as quantities, as upstream
+        // does (quota.Equals, Semantic.DeepEqual): status.hard is written in canonical form
+        // ("100k" for a spec's "100000"), so comparing the text would take every status write,
+        // each admission charge among them, for a new intent and recount the namespace.
         .on_update =
             [this](const json& o, const json& n) {
               if (meta::at(o, {"spec"}) != meta::at(n, {"spec"}) ||
-                  meta::at(n, {"status", "hard"}) != meta::at(n, {"spec", "hard"}))
+                  quota::parseList(meta::at(n, {"status", "hard"})) !=
+                      quota::parseList(meta::at(n, {"spec", "hard"})))
                 queue().add(meta::key(n));
             },
         .on_delete = nullptr,

@@ -53,5 +53,43 @@ TEST(ResourceQuotaControllerTest, RecountsOnReplenishmentNotOnEveryCreate) {
   EXPECT_EQ(used(h), json({{"pods", "0"}, {"requests.cpu", "0"}}));
 }
 
+// The controller writes status.hard in canonical form ("1k" for "1000"); a status write that
+// leaves the limits as they are (an admission charge) is not a new intent and recounts nothing.
+TEST(ResourceQuotaControllerTest, AChargeIsNotANewIntent) {
+  Harness h;
+  h.add(newResourceQuotaController(h.client, h.clock));
+  h.start();
+  ASSERT_TRUE(h.client.create(gvr::kPods, "default", pod("a")));
+  json q = {{"metadata", {{"name", "q"}, {"namespace", "default"}}},
+            {"spec", {{"hard", {{"pods", "1000"}}}}}};
+  ASSERT_TRUE(h.client.create(kQuotas, "default", q));
+  h.settle();
+  auto synced = h.client.get(kQuotas, "default", "q");
+  ASSERT_TRUE(synced);
+  EXPECT_EQ((*synced)["status"]["hard"], json({{"pods", "1k"}}));
+  EXPECT_EQ((*synced)["status"]["used"], json({{"pods", "1"}}));
+
+  int lists = h.client.callsForTest("list pods");
+  json charged = *synced;
+  charged["status"]["used"]["pods"] = "2";  // what admission writes for a second pod
+  ASSERT_TRUE(h.client.update(kQuotas, "default", charged, "status"));
+  ASSERT_TRUE(h.client.create(gvr::kPods, "default", pod("b")));
+  h.settle();
+  EXPECT_EQ(h.client.callsForTest("list pods"), lists);
+  EXPECT_EQ(used(h), json({{"pods", "2"}}));
+
+  // A new limit is an intent: recounted, and status.hard follows.
+  auto cur = h.client.get(kQuotas, "default", "q");
+  ASSERT_TRUE(cur);
+  json raised = *cur;
+  raised["spec"]["hard"]["pods"] = "2000";
+  ASSERT_TRUE(h.client.update(kQuotas, "default", raised));
+  h.settle();
+  EXPECT_GT(h.client.callsForTest("list pods"), lists);
+  auto after = h.client.get(kQuotas, "default", "q");
+  ASSERT_TRUE(after);
+  EXPECT_EQ((*after)["status"]["hard"], json({{"pods", "2k"}}));
+}
+
 }  // namespace
 }  // namespace skiff::master::testing
