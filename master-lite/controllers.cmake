@@ -85,6 +85,7 @@ if(SKIFF_BUILD_TESTS)
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/ephemeral_volume_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/volume_expand_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/hpa_test.cc
+      ${CMAKE_CURRENT_LIST_DIR}/tests/controllers/resource_quota_test.cc
       ${CMAKE_CURRENT_LIST_DIR}/tests/volume/volume_test.cc
     LIBS skiff_master_testing skiff_master_volume)
   skiff_script_test(NAME master.includes.scheduler_controllers_apart LABEL unit

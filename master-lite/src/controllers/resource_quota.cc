@@ -1,7 +1,9 @@
 // The resource quota controller (pkg/controller/resourcequota): status.hard is spec.hard and
 // status.used is recomputed from the namespace's objects, on every quota change, whenever a
-// pod, service or claim in its namespace comes, goes or finishes (replenishment), and on a
-// periodic full resync. Admission charges status.used between two syncs (admission/quota.h).
+// pod or service in its namespace goes, finishes or changes type (replenishment), and on a
+// periodic full resync. A create is not a replenishment: admission charged it to status.used
+// in the create's own transaction (admission/quota.h), so, as upstream's QuotaMonitor (update
+// and delete handlers only), a new pod does not make the controller list the namespace again.
 #include <map>
 #include <set>
 
@@ -65,10 +67,15 @@ class ResourceQuotaController : public Controller {
     quotas_ = &inf.get(kQuotas);
     quotas_->addEventHandlers({
         .on_add = [this](const json& q) { queue().add(meta::key(q)); },
+        // A changed spec, or a hard limit not yet in status. Compared as quantities, as upstream
+        // does (quota.Equals, Semantic.DeepEqual): status.hard is written in canonical form
+        // ("100k" for a spec's "100000"), so comparing the text would take every status write,
+        // each admission charge among them, for a new intent and recount the namespace.
         .on_update =
             [this](const json& o, const json& n) {
               if (meta::at(o, {"spec"}) != meta::at(n, {"spec"}) ||
-                  meta::at(n, {"status", "hard"}) != meta::at(n, {"spec", "hard"}))
+                  quota::parseList(meta::at(n, {"status", "hard"})) !=
+                      quota::parseList(meta::at(n, {"spec", "hard"})))
                 queue().add(meta::key(n));
             },
         .on_delete = nullptr,
@@ -76,7 +83,7 @@ class ResourceQuotaController : public Controller {
     auto ns_of = [this](const json& o) { enqueueNamespace(meta::ns(o)); };
     for (const auto& r : {gvr::kPods, gvr::kServices}) {
       inf.get(r).addEventHandlers({
-          .on_add = ns_of,
+          .on_add = nullptr,
           .on_update =
               [ns_of](const json& o, const json& n) {
                 if (meta::str(o, {"status", "phase"}) != meta::str(n, {"status", "phase"}) ||

@@ -78,9 +78,13 @@ ResourceList computeUsage(const MilliResourceList& requests, const MilliResource
 }
 
 ResourceList podUsage(const json& pod) {
-  ResourceList out{{"count/pods", one()}};
-  if (isTerminal(pod) || !text(pod, {"metadata", "deletionTimestamp"}).empty()) return out;
-  return add(out, computeUsage(podRequests(pod), podLimits(pod)));
+  if (isTerminal(pod) || !text(pod, {"metadata", "deletionTimestamp"}).empty()) {
+    return {{"count/pods", one()}};
+  }
+  // computeUsage never lists count/pods: adding it is inserting it.
+  ResourceList out = computeUsage(podRequests(pod), podLimits(pod));
+  out.emplace("count/pods", one());
+  return out;
 }
 
 ResourceList serviceUsage(const json& svc) {
@@ -292,7 +296,40 @@ bool matchesScopes(const json& quota, const std::string& resource, const json& o
                      [&](const Sel& s) { return scopeMatches(s.scope, s.op, s.values, obj); });
 }
 
+namespace {
+
+// For a name the pod evaluator validates, the resource a container must state and whether as a
+// limit ("limits.cpu": cpu, limit; "memory", "requests.memory": memory, request); null for any
+// other name.
+const char* constrainedResource(const std::string& n, bool& limit) {
+  limit = n == "limits.cpu" || n == "limits.memory";
+  if (n == "cpu" || n == "requests.cpu" || n == "limits.cpu") return "cpu";
+  if (n == "memory" || n == "requests.memory" || n == "limits.memory") return "memory";
+  return nullptr;
+}
+
+}  // namespace
+
 std::string podConstraints(const json& pod, const std::vector<std::string>& required) {
+  // The usual answer first, with nothing allocated: every container states what is required.
+  bool satisfied = true;
+  for (const char* list : {"containers", "initContainers"}) {
+    const json& cs = field(pod, {"spec", list});
+    if (!satisfied || !cs.is_array()) continue;
+    for (const auto& c : cs) {
+      const json& r = field(c, {"resources", "requests"});
+      const json& l = field(c, {"resources", "limits"});
+      for (const auto& n : required) {
+        bool limit = false;
+        const char* k = constrainedResource(n, limit);
+        if (k == nullptr) continue;
+        const json& stated = limit ? l : r;
+        if (!stated.is_object() || !stated.contains(k)) satisfied = false;
+      }
+    }
+  }
+  if (satisfied) return "";
+  // Something is missing: upstream's message, container by container.
   static const std::set<std::string> validation{
       "requests.cpu", "requests.memory", "limits.cpu", "limits.memory", "cpu", "memory"};
   std::set<std::string> req;
@@ -373,6 +410,24 @@ Charge charge(const std::string& quota_name, const json& quota, const ResourceLi
 
 Charge charge(const std::string& quota_name, const ResourceList& hard, const ResourceList& used,
               const ResourceList& delta) {
+  // What follows in one pass, for the usual answer (it fits): used + the delta's names that
+  // the quota limits, none over its hard limit.
+  ResourceList sum = used;
+  bool fits = true;
+  for (const auto& [k, v] : delta) {
+    auto h = hard.find(k);
+    if (h == hard.end()) continue;
+    auto [it, added] = sum.try_emplace(k, v);
+    if (!added) {
+      if (auto s = it->second.add(v)) it->second = *s;
+    }
+    if (it->second.compare(h->second) > 0) {
+      fits = false;
+      break;
+    }
+  }
+  if (fits) return {std::move(sum), ""};
+  // Refused: upstream's computation, for its message.
   ResourceList requested = mask(delta, names(hard));
   ResourceList next = add(used, requested);
   ResourceList masked = mask(next, names(requested));

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -138,57 +139,74 @@ class SqliteStore : public Store {
     return out;
   }
 
+  // The current values are read and the preconditions checked inside the write transaction
+  // (applyLocked): each read on its own would open and close a read transaction of its own,
+  // with its WAL read-lock calls, for every key a write touches.
   Result<KeyValue> create(const std::string& key, const std::string& value) override {
     std::lock_guard lock(mu_);
-    auto existing = getLocked(key);
-    if (existing) return Error(ErrorCode::AlreadyExists, "key '" + key + "' already exists");
-    if (!existing.error().is(ErrorCode::NotFound)) return std::move(existing).error();
-    return writeLocked(key, value, false, std::nullopt);
+    return writeLocked([&](std::vector<Pending>& writes) -> Result<void> {
+      auto existing = getLocked(key);
+      if (existing) return Error(ErrorCode::AlreadyExists, "key '" + key + "' already exists");
+      if (!existing.error().is(ErrorCode::NotFound)) return std::move(existing).error();
+      writes.push_back(Pending{key, value, false, std::nullopt});
+      return ok();
+    });
   }
 
   Result<KeyValue> update(const std::string& key, const std::string& value,
                           std::int64_t expected) override {
     std::lock_guard lock(mu_);
-    SKIFF_ASSIGN_OR_RETURN(KeyValue cur, getLocked(key));
-    if (expected != 0 && cur.mod_revision != expected) {
-      return Error(ErrorCode::Conflict, "key '" + key + "' was modified");
-    }
-    return writeLocked(key, value, false, std::move(cur));
+    return writeLocked([&](std::vector<Pending>& writes) -> Result<void> {
+      SKIFF_ASSIGN_OR_RETURN(KeyValue cur, getLocked(key));
+      if (expected != 0 && cur.mod_revision != expected) {
+        return Error(ErrorCode::Conflict, "key '" + key + "' was modified");
+      }
+      writes.push_back(Pending{key, value, false, std::move(cur)});
+      return ok();
+    });
   }
 
   Result<KeyValue> remove(const std::string& key, std::int64_t expected) override {
     std::lock_guard lock(mu_);
-    SKIFF_ASSIGN_OR_RETURN(KeyValue cur, getLocked(key));
-    if (expected != 0 && cur.mod_revision != expected) {
-      return Error(ErrorCode::Conflict, "key '" + key + "' was modified");
-    }
-    std::string last = cur.value;
-    return writeLocked(key, last, true, std::move(cur));
+    return writeLocked([&](std::vector<Pending>& writes) -> Result<void> {
+      SKIFF_ASSIGN_OR_RETURN(KeyValue cur, getLocked(key));
+      if (expected != 0 && cur.mod_revision != expected) {
+        return Error(ErrorCode::Conflict, "key '" + key + "' was modified");
+      }
+      std::string last = cur.value;
+      writes.push_back(Pending{key, std::move(last), true, std::move(cur)});
+      return ok();
+    });
   }
 
   Result<std::vector<KeyValue>> commit(const std::vector<TxnOp>& ops) override {
     if (ops.empty()) return Error(ErrorCode::Invalid, "commit: no operations");
     std::lock_guard lock(mu_);
-    std::vector<Pending> writes;
-    writes.reserve(ops.size());
-    for (const auto& op : ops) {
-      for (const auto& w : writes) {
-        if (w.key == op.key) return Error(ErrorCode::Invalid, "commit: key '" + op.key + "' twice");
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      for (std::size_t j = 0; j < i; ++j) {
+        if (ops[j].key == ops[i].key) {
+          return Error(ErrorCode::Invalid, "commit: key '" + ops[i].key + "' twice");
+        }
       }
-      auto cur = getLocked(op.key);
-      if (!cur && !cur.error().is(ErrorCode::NotFound)) return std::move(cur).error();
-      if (op.kind == TxnOp::Kind::Create) {
-        if (cur) return Error(ErrorCode::AlreadyExists, "key '" + op.key + "' already exists");
-        writes.push_back(Pending{op.key, op.value, false, std::nullopt});
-        continue;
-      }
-      if (!cur) return std::move(cur).error();
-      if (op.expected_mod_revision != 0 && cur->mod_revision != op.expected_mod_revision) {
-        return Error(ErrorCode::Conflict, "key '" + op.key + "' was modified");
-      }
-      writes.push_back(Pending{op.key, op.value, false, std::move(cur).value()});
     }
-    return applyLocked(std::move(writes));
+    return applyLocked([&](std::vector<Pending>& writes) -> Result<void> {
+      writes.reserve(ops.size());
+      for (const auto& op : ops) {
+        auto cur = getLocked(op.key);
+        if (!cur && !cur.error().is(ErrorCode::NotFound)) return std::move(cur).error();
+        if (op.kind == TxnOp::Kind::Create) {
+          if (cur) return Error(ErrorCode::AlreadyExists, "key '" + op.key + "' already exists");
+          writes.push_back(Pending{op.key, op.value, false, std::nullopt});
+          continue;
+        }
+        if (!cur) return std::move(cur).error();
+        if (op.expected_mod_revision != 0 && cur->mod_revision != op.expected_mod_revision) {
+          return Error(ErrorCode::Conflict, "key '" + op.key + "' was modified");
+        }
+        writes.push_back(Pending{op.key, op.value, false, std::move(cur).value()});
+      }
+      return ok();
+    });
   }
 
   Result<WatchPtr> watch(const std::string& prefix, std::int64_t from,
@@ -318,21 +336,23 @@ class SqliteStore : public Store {
     std::optional<KeyValue> prev;
   };
 
-  Result<KeyValue> writeLocked(const std::string& key, const std::string& value, bool deleted,
-                               std::optional<KeyValue> prev) {
-    std::vector<Pending> one;
-    one.push_back(Pending{key, value, deleted, std::move(prev)});
-    SKIFF_ASSIGN_OR_RETURN(auto out, applyLocked(std::move(one)));
+  // Reads what a write of one key needs (`prepare`), then writes it (applyLocked).
+  using Prepare = std::function<Result<void>(std::vector<Pending>&)>;
+  Result<KeyValue> writeLocked(const Prepare& prepare) {
+    SKIFF_ASSIGN_OR_RETURN(auto out, applyLocked(prepare));
     return std::move(out.front());
   }
 
-  // One transaction: per write its kv row and its log row (consecutive revisions), then the
-  // revision. Watchers are notified after the commit, in write order.
-  Result<std::vector<KeyValue>> applyLocked(std::vector<Pending> writes) {
+  // One transaction: `prepare` reads the current values and checks the preconditions (an error
+  // rolls back, with nothing written), then per write its kv row and its log row (consecutive
+  // revisions), then the revision. Watchers are notified after the commit, in write order.
+  Result<std::vector<KeyValue>> applyLocked(const Prepare& prepare) {
+    std::vector<Pending> writes;
     std::vector<KeyValue> out;
-    out.reserve(writes.size());
     SKIFF_TRY(exec("BEGIN IMMEDIATE"));
     auto body = [&]() -> Result<void> {
+      SKIFF_TRY(prepare(writes));
+      out.reserve(writes.size());
       std::int64_t rev = rev_;
       for (const auto& w : writes) {
         ++rev;
@@ -351,12 +371,16 @@ class SqliteStore : public Store {
     SKIFF_TRY(exec("COMMIT"));
     rev_ = out.back().mod_revision;
     for (std::size_t i = 0; i < writes.size(); ++i) {
-      const Pending& w = writes[i];
-      auto ev = std::make_shared<const Event>(Event{
-          w.deleted ? EventType::Delete : EventType::Put, out[i],
-          w.prev ? std::optional<std::string>(std::move(writes[i].prev->value)) : std::nullopt});
+      // The event takes the staged key and value over (`out` has its own copies).
+      Pending& w = writes[i];
+      auto ev = std::make_shared<const Event>(
+          Event{w.deleted ? EventType::Delete : EventType::Put,
+                KeyValue{std::move(w.key), std::move(w.value), out[i].create_revision,
+                         out[i].mod_revision},
+                w.prev ? std::optional<std::string>(std::move(w.prev->value)) : std::nullopt});
+      const std::string& key = ev->kv.key;
       for (auto& [id, watcher] : watchers_) {
-        if (w.key.compare(0, watcher.prefix.size(), watcher.prefix) == 0) watcher.handler(ev);
+        if (key.compare(0, watcher.prefix.size(), watcher.prefix) == 0) watcher.handler(ev);
       }
     }
     if (options_.retain_revisions > 0 && rev_ - compacted_ > 2 * options_.retain_revisions) {

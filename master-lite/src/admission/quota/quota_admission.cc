@@ -64,26 +64,57 @@ class LimitRanger : public api::AdmissionPlugin {
 
 constexpr std::string_view kUsedKey = "\"used\":";
 
-// A stored ResourceQuota as the registry would read it (metadata.resourceVersion set), with
-// what every check reads parsed once: a quota is decoded and parsed once per revision, not
-// once per request.
-struct CachedQuota {
-  json object;
+// What a charge leaves as it was, shared by a decoded quota and the charges this server made on
+// it since (a charge changes status.used and nothing else): the object as decoded, with what
+// every check reads parsed once, so that a quota is decoded and parsed once per outside change,
+// not once per request, and a charge copies none of it.
+struct QuotaShape {
+  json object;  // as decoded; its status.used and resourceVersion are the decoded revision's
   std::string name;
-  std::int64_t revision = 0;
-  quota::ResourceList hard, used;      // status.hard, status.used
+  quota::ResourceList hard;            // status.hard
   std::vector<std::string> resources;  // the names in status.hard
+
+  // quota::matchingResources of `resources` for group/resource, worked out once per kind.
+  const std::vector<std::string>& matching(const std::string& group,
+                                           const std::string& resource) const {
+    std::lock_guard l(mu);
+    auto [it, added] = matched.try_emplace(group + "/" + resource);
+    if (added) it->second = quota::matchingResources(group, resource, resources);
+    return it->second;
+  }
+
+ private:
+  mutable std::mutex mu;
+  // Never erased from: a returned list stays valid as long as the shape.
+  mutable std::map<std::string, std::vector<std::string>> matched;
+};
+
+// A stored ResourceQuota at one revision: its shape and its status.used.
+struct CachedQuota {
+  std::shared_ptr<const QuotaShape> shape;
+  // The revision this is stored at; a charge not committed yet has the revision it was checked
+  // against (its resourceVersion precondition).
+  std::int64_t revision = 0;
+  quota::ResourceList used;  // status.used
+  json used_json;            // status.used as stored (null when the quota has none)
   // The stored text, with where status.used's value is in it: a charge changes nothing else,
   // so its text is this one with the new value spliced in, not the whole quota serialised
   // again. Empty when status.used's JSON is not found exactly once in the text.
   std::string stored;
   std::size_t used_at = 0, used_len = 0;
 
-  // Finds status.used's value in `text`, the stored text of `object`.
+  // The whole quota as the registry would read it (metadata.resourceVersion set).
+  json object() const {
+    json o = shape->object;
+    if (!used_json.is_null()) o["status"]["used"] = used_json;
+    o["metadata"]["resourceVersion"] = std::to_string(revision);
+    return o;
+  }
+
+  // Finds status.used's value in `text`, the stored text of this quota.
   void locateUsed(std::string text) {
-    const json& u = api::at(object, {"status", "used"});
-    if (!u.is_object()) return;
-    std::string needle = std::string(kUsedKey) + u.dump();
+    if (!used_json.is_object()) return;
+    std::string needle = std::string(kUsedKey) + used_json.dump();
     auto at = text.find(needle);
     if (at == std::string::npos || text.find(needle, at + 1) != std::string::npos) return;
     used_at = at + kUsedKey.size();
@@ -91,11 +122,11 @@ struct CachedQuota {
     stored = std::move(text);
   }
 
-  // The stored text with status.used = `next_used`, into `into` (with where the value is in
+  // The stored text with status.used = into.used_json, into `into` (with where the value is in
   // it); nothing when this quota's text is not known.
-  void withUsed(const json& next_used, CachedQuota& into) const {
+  void withUsed(CachedQuota& into) const {
     if (stored.empty()) return;
-    std::string value = next_used.dump();
+    std::string value = into.used_json.dump();
     into.stored.reserve(stored.size() - used_len + value.size());
     into.stored.assign(stored, 0, used_at);
     into.stored += value;
@@ -111,21 +142,24 @@ std::shared_ptr<const CachedQuota> decodeQuota(const std::string& value,
                                                std::int64_t mod_revision) {
   json q = json::parse(value, nullptr, false);
   if (!q.is_object()) return nullptr;
-  auto c = std::make_shared<CachedQuota>();
+  auto shape = std::make_shared<QuotaShape>();
   q["metadata"]["resourceVersion"] = std::to_string(mod_revision);
-  c->name = q["metadata"].value("name", "");
+  shape->name = q["metadata"].value("name", "");
+  shape->hard = quota::parseList(api::at(q, {"status", "hard"}));
+  shape->resources = quota::names(shape->hard);
+  auto c = std::make_shared<CachedQuota>();
   c->revision = mod_revision;
-  c->hard = quota::parseList(api::at(q, {"status", "hard"}));
-  c->used = quota::parseList(api::at(q, {"status", "used"}));
-  c->resources = quota::names(c->hard);
-  c->object = std::move(q);
+  const json& used = api::at(q, {"status", "used"});
+  c->used = quota::parseList(used);
+  if (used.is_object()) c->used_json = used;
+  shape->object = std::move(q);
+  c->shape = std::move(shape);
   c->locateUsed(value);
   return c;
 }
 
-// A charge: the quota it was checked against, and the quota with the new status.used (object,
-// used, and its stored text when it could be spliced; revision and resourceVersion are set once
-// it is committed).
+// A charge: the quota it was checked against, and the quota with the new status.used (and its
+// stored text when it could be spliced; its revision is set once it is committed).
 struct Charged {
   const CachedQuota* from;
   std::shared_ptr<CachedQuota> next;
@@ -144,9 +178,9 @@ class QuotaCache {
   // entry's decoded value unless the entry has moved on since.
   void keep(const std::string& ns, const std::shared_ptr<CachedQuota>& next) {
     std::lock_guard l(mu_);
-    Entry* e = find(ns, next->name);
+    Entry* e = find(ns, next->shape->name);
     if (!e || e->mod_revision != next->revision || e->decoded) return;
-    if (next->stored.empty()) next->locateUsed(e->value);
+    if (next->stored.empty()) next->locateUsed(*e->value);
     e->decoded = next;
   }
 
@@ -157,7 +191,7 @@ class QuotaCache {
     auto it = by_ns_.find(ns);
     if (it == by_ns_.end()) return out;
     for (auto& [name, e] : it->second) {
-      if (!e.decoded) e.decoded = decodeQuota(e.value, e.mod_revision);
+      if (!e.decoded) e.decoded = decodeQuota(*e.value, e.mod_revision);
       if (e.decoded) out.push_back(e.decoded);
     }
     return out;
@@ -165,7 +199,8 @@ class QuotaCache {
 
  private:
   struct Entry {
-    std::string value;
+    // The stored text: the watch event's own, not a copy.
+    std::shared_ptr<const std::string> value;
     std::int64_t mod_revision = 0;
     std::shared_ptr<const CachedQuota> decoded;  // null until a lookup needs it
   };
@@ -186,17 +221,20 @@ class QuotaCache {
     {
       std::lock_guard l(mu_);
       by_ns_.clear();
-      for (auto& kv : listed.items) put(kv.key, std::move(kv.value), kv.mod_revision);
+      for (auto& kv : listed.items) {
+        put(kv.key, std::make_shared<const std::string>(std::move(kv.value)), kv.mod_revision);
+      }
     }
-    SKIFF_ASSIGN_OR_RETURN(watch_,
-                           store.watch(prefix_, listed.revision, [this](const store::EventPtr& ev) {
-                             std::lock_guard l(mu_);
-                             if (ev->type == store::EventType::Delete) {
-                               erase(ev->kv.key);
-                             } else {
-                               put(ev->kv.key, ev->kv.value, ev->kv.mod_revision);
-                             }
-                           }));
+    SKIFF_ASSIGN_OR_RETURN(
+        watch_, store.watch(prefix_, listed.revision, [this](const store::EventPtr& ev) {
+          std::lock_guard l(mu_);
+          if (ev->type == store::EventType::Delete) {
+            erase(ev->kv.key);
+          } else {
+            put(ev->kv.key, std::shared_ptr<const std::string>(ev, &ev->kv.value),
+                ev->kv.mod_revision);
+          }
+        }));
     return ok();
   }
 
@@ -210,7 +248,8 @@ class QuotaCache {
     return true;
   }
 
-  void put(const std::string& key, std::string value, std::int64_t mod_revision) {
+  void put(const std::string& key, std::shared_ptr<const std::string> value,
+           std::int64_t mod_revision) {
     std::string ns, name;
     if (!split(key, ns, name)) return;
     by_ns_[ns][name] = Entry{std::move(value), mod_revision, nullptr};
@@ -272,13 +311,16 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
       if (a.writes) {
         for (auto& c : charged) {
           // Committed: the charged quota, parsed already, becomes the cache's.
-          auto committed = [this, ns = a.ns, next = c.next](std::int64_t revision, json written) {
-            written["metadata"]["resourceVersion"] = std::to_string(revision);
-            next->object = std::move(written);
+          auto committed = [this, ns = a.ns, next = c.next](std::int64_t revision, json) {
             next->revision = revision;
             cache_.keep(ns, next);
           };
-          a.writes->writes.push_back(api::AdmissionWrite{quotas_, a.ns, std::move(c.next->object),
+          // With its stored text spliced the registry needs only the quota's name (the key);
+          // else the whole quota, which it serialises.
+          json object = c.next->stored.empty()
+                            ? c.next->object()
+                            : json{{"metadata", {{"name", c.from->shape->name}}}};
+          a.writes->writes.push_back(api::AdmissionWrite{quotas_, a.ns, std::move(object),
                                                          c.from->revision, std::move(committed),
                                                          c.next->stored});
         }
@@ -288,7 +330,8 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
       bool conflict = false;
       for (auto& c : charged) {
         api::WriteOptions wo;
-        auto w = registry_.update(*quotas_, a.ns, c.from->name, c.next->object, wo, "status");
+        auto w =
+            registry_.update(*quotas_, a.ns, c.from->shape->name, c.next->object(), wo, "status");
         if (!w && (w.error().is(ErrorCode::Conflict) || w.error().is(ErrorCode::NotFound))) {
           conflict = true;
           break;
@@ -340,11 +383,12 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
     std::vector<const CachedQuota*> interesting;
     for (const auto& qp : all) {
       const CachedQuota& q = *qp;
-      auto restricted = quota::matchingResources(group, resource, q.resources);
-      if (restricted.empty() || !quota::matchesScopes(q.object, resource, *a.object)) continue;
+      const QuotaShape& shape = *q.shape;
+      const std::vector<std::string>& restricted = shape.matching(group, resource);
+      if (restricted.empty() || !quota::matchesScopes(shape.object, resource, *a.object)) continue;
       if (group.empty() && resource == "pods") {
         std::string c = quota::podConstraints(*a.object, restricted);
-        if (!c.empty()) return forbidden(a, "failed quota: " + q.name + ": " + c);
+        if (!c.empty()) return forbidden(a, "failed quota: " + shape.name + ": " + c);
       }
       std::string missing;
       for (const auto& n : restricted) {
@@ -353,7 +397,8 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
       if (!missing.empty()) {
         std::string all_names;
         for (const auto& n : restricted) all_names += (all_names.empty() ? "" : ",") + n;
-        return forbidden(a, "status unknown for quota: " + q.name + ", resources: " + all_names);
+        return forbidden(a,
+                         "status unknown for quota: " + shape.name + ", resources: " + all_names);
       }
       interesting.push_back(&q);
     }
@@ -373,18 +418,16 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
         quota::requestDelta(group, resource, std::move(usage), a.old_object);
     if (quota::isZero(delta)) return {};
     for (const CachedQuota* q : interesting) {
-      quota::Charge ch = quota::charge(q->name, q->hard, q->used, delta);
+      quota::Charge ch = quota::charge(q->shape->name, q->shape->hard, q->used, delta);
       if (!ch.error.empty()) return forbidden(a, ch.error);
-      json next_used = quota::toJson(ch.used);
-      if (next_used == api::at(q->object, {"status", "used"})) continue;
+      // Upstream's quota.Equals: nothing to write when the usage is numerically the same.
+      if (ch.used == q->used) continue;
       auto next = std::make_shared<CachedQuota>();
-      next->name = q->name;
-      next->hard = q->hard;
+      next->shape = q->shape;
+      next->revision = q->revision;
       next->used = std::move(ch.used);
-      next->resources = q->resources;
-      q->withUsed(next_used, *next);
-      next->object = q->object;
-      next->object["status"]["used"] = std::move(next_used);
+      next->used_json = quota::toJson(next->used);
+      q->withUsed(*next);
       charged.push_back(Charged{q, std::move(next)});
     }
     return {};

@@ -173,7 +173,9 @@ Result<WriteResult> Registry::storeCreated(const ResourceInfo& r, const std::str
     for (auto& w : writes->writes) {
       std::string k = key(*w.resource, w.ns, str(w.object, {"metadata", "name"}));
       if (!w.encoded.empty()) {
-        ops.push_back({store::TxnOp::Kind::Update, std::move(k), w.encoded, w.expected_revision});
+        // Moved: a retry runs the plugins again, which give new writes.
+        ops.push_back(
+            {store::TxnOp::Kind::Update, std::move(k), std::move(w.encoded), w.expected_revision});
         continue;
       }
       // Encoded in place, not copied (a quota with its managedFields is ~1 KB of JSON).

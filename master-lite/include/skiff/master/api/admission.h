@@ -45,7 +45,7 @@ struct AdmissionWrite {
   std::function<void(std::int64_t revision, nlohmann::json object)> committed;
   // When not empty: `object`'s text as the store is to hold it, which the registry writes as
   // it is instead of serialising `object` (a quota's charge splices its new status.used into
-  // the stored text).
+  // the stored text). `object` then need only carry metadata.name, which names the key.
   std::string encoded;
 };
 
