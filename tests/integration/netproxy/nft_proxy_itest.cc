@@ -9,8 +9,7 @@
 #include <map>
 #include <set>
 
-#include "netns_fixture.h"
-#include "sim_node.h"
+#include "proxy_testbed.h"
 #include "skiff/netproxy/nft_rules.h"
 #include "skiff/netproxy/service_proxy.h"
 #include "skiff/netproxy/testing/sample_services.h"
@@ -28,75 +27,24 @@ using testing::endpoint;
 const std::string kForeignRuleset =
     std::string(SKIFF_SOURCE_DIR) + "/tests/data/netproxy/docker-firewalld.nft";
 
-class NftProxyIntegration : public ::testing::Test {
+class NftProxyIntegration : public itest::ProxyTestBed {
  protected:
   void SetUp() override {
-    if (!itest::isRoot()) {
-      GTEST_SKIP() << "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)";
-    }
-    host_before_ = itest::hostFingerprint();
-    node_ = std::make_unique<SimNode>("snp-nft", "10.244.1.0/24", /*nft=*/true);
-    outside_ = std::make_unique<TestNetns>("snp-nft-out");
-    itest::connectNodes(node_->ns(), *outside_, "192.168.100.1", "192.168.100.2");
-    node_->ns().exec("ip route add default via 192.168.100.2");
-    for (int i = 0; i < 3; ++i) {
-      std::string ip;
-      TestNetns& pod = node_->addPod("b" + std::to_string(i), &ip);
-      backend_ips_.push_back(ip);
-      servers_.push_back(itest::startReplyServer(pod, 8080, "backend-" + std::to_string(i)));
-    }
-    client_ = &node_->addPod("client", &client_ip_);
-    cfg_.hostname = "node-a";
-    cfg_.cluster_cidr = *Cidr::parse("10.244.0.0/16");
+    setUpNode("snp-nft", /*nft=*/true);
+    if (IsSkipped()) return;
     proxy_ = makeNftablesProxy(cfg_, node_->nftables(), nullptr);
   }
   void TearDown() override {
     if (!itest::isRoot()) return;
     EXPECT_EQ(node_->ns().exec("cat /proc/net/ip_tables_names").out, "")
         << "nftables mode must not create iptables-legacy tables";
-    servers_.clear();
-    if (proxy_) {
-      EnterNetns in(node_->ns().path());
-      EXPECT_TRUE(proxy_->cleanup());
-    }
-    EXPECT_NE(node_->ns().exec("nft list table ip skiff").code, 0) << "cleanup leaves no table";
-    EXPECT_EQ(node_->ns().exec("nft list tables").out.find("skiff-svc-"), std::string::npos)
-        << "cleanup leaves no shard table";
-    node_.reset();
-    outside_.reset();
-    EXPECT_EQ(itest::hostFingerprint(), host_before_) << "host network changed";
+    tearDownNode([&](bool cleaned) {
+      EXPECT_TRUE(cleaned);
+      EXPECT_NE(node_->ns().exec("nft list table ip skiff").code, 0) << "cleanup leaves no table";
+      EXPECT_EQ(node_->ns().exec("nft list tables").out.find("skiff-svc-"), std::string::npos)
+          << "cleanup leaves no shard table";
+    });
   }
-
-  void sync(const std::vector<ServicePort>& ports, const EndpointMap& eps) {
-    EnterNetns in(node_->ns().path());
-    auto r = proxy_->sync(ports, eps);
-    ASSERT_TRUE(r) << r.error().message();
-  }
-  std::vector<Endpoint> backends() {
-    std::vector<Endpoint> out;
-    for (const auto& ip : backend_ips_) out.push_back(endpoint(ip.c_str(), 8080, "node-a"));
-    return out;
-  }
-  std::map<std::string, int> spread(TestNetns& from, const char* ip, uint16_t port, int n) {
-    std::map<std::string, int> seen;
-    for (int i = 0; i < n; ++i) {
-      std::string err;
-      std::string reply = itest::tcpGet(from, ip, port, &err);
-      EXPECT_FALSE(reply.empty()) << "connection " << i << ": " << err;
-      ++seen[reply];
-    }
-    return seen;
-  }
-
-  std::string host_before_;
-  std::unique_ptr<SimNode> node_;
-  std::unique_ptr<TestNetns> outside_;
-  std::vector<std::string> backend_ips_;
-  std::vector<std::unique_ptr<itest::Background>> servers_;
-  TestNetns* client_ = nullptr;
-  std::string client_ip_;
-  ProxyConfig cfg_;
-  std::unique_ptr<ServiceProxy> proxy_;
 };
 
 TEST_F(NftProxyIntegration, ROOT_NftGoldenTableEqualsNftsOwnParseOfTheSameRuleset) {

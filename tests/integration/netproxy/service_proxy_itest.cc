@@ -9,8 +9,7 @@
 #include <map>
 #include <set>
 
-#include "netns_fixture.h"
-#include "sim_node.h"
+#include "proxy_testbed.h"
 #include "skiff/netproxy/service_proxy.h"
 #include "skiff/netproxy/sys/conntrack.h"
 #include "skiff/netproxy/testing/sample_services.h"
@@ -24,61 +23,16 @@ using itest::TestNetns;
 using testing::clusterIpPort;
 using testing::endpoint;
 
-class ServiceProxyIntegration : public ::testing::Test {
+class ServiceProxyIntegration : public itest::ProxyTestBed {
  protected:
   void SetUp() override {
-    if (!itest::isRoot()) {
-      GTEST_SKIP() << "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)";
-    }
-    host_before_ = itest::hostFingerprint();
-    node_ = std::make_unique<SimNode>("snp-svc", "10.244.1.0/24");
-    outside_ = std::make_unique<TestNetns>("snp-svc-out");
-    itest::connectNodes(node_->ns(), *outside_, "192.168.100.1", "192.168.100.2");
-    // Like any real node, a default route (the service CIDR itself is never routed anywhere).
-    node_->ns().exec("ip route add default via 192.168.100.2");
-    for (int i = 0; i < 3; ++i) {
-      std::string ip;
-      TestNetns& pod = node_->addPod("b" + std::to_string(i), &ip);
-      backend_ips_.push_back(ip);
-      servers_.push_back(itest::startReplyServer(pod, 8080, "backend-" + std::to_string(i)));
-    }
-    client_ = &node_->addPod("client", &client_ip_);
-    ProxyConfig cfg;
-    cfg.hostname = "node-a";
-    cfg.cluster_cidr = *Cidr::parse("10.244.0.0/16");
-    proxy_ = makeIptablesProxy(cfg, node_->iptables(), nullptr);
+    setUpNode("snp-svc", /*nft=*/false);
+    if (IsSkipped()) return;
+    proxy_ = makeIptablesProxy(cfg_, node_->iptables(), nullptr);
   }
   void TearDown() override {
-    if (!itest::isRoot()) return;
-    servers_.clear();
-    if (proxy_) {
-      EnterNetns in(node_->ns().path());
-      (void)proxy_->cleanup();
-    }
-    node_.reset();
-    outside_.reset();
-    EXPECT_EQ(itest::hostFingerprint(), host_before_) << "host network changed";
+    if (itest::isRoot()) tearDownNode();
   }
-
-  void sync(const std::vector<ServicePort>& ports, const EndpointMap& eps) {
-    EnterNetns in(node_->ns().path());
-    auto r = proxy_->sync(ports, eps);
-    ASSERT_TRUE(r) << r.error().message();
-  }
-  std::vector<Endpoint> backends() {
-    std::vector<Endpoint> out;
-    for (const auto& ip : backend_ips_) out.push_back(endpoint(ip.c_str(), 8080, "node-a"));
-    return out;
-  }
-
-  std::string host_before_;
-  std::unique_ptr<SimNode> node_;
-  std::unique_ptr<TestNetns> outside_;
-  std::vector<std::string> backend_ips_;
-  std::vector<std::unique_ptr<itest::Background>> servers_;
-  TestNetns* client_ = nullptr;
-  std::string client_ip_;
-  std::unique_ptr<ServiceProxy> proxy_;
 };
 
 TEST_F(ServiceProxyIntegration, ROOT_ClusterIpSpreadsConnectionsOverThreeBackends) {

@@ -1,0 +1,95 @@
+#pragma once
+
+// The test bed of the Service proxy integration tests (iptables and nftables modes): a simulated
+// node (its own namespace) with three reply servers "backend-<i>" on 8080 and a client pod on its
+// bridge, an outside machine connected to it, the host's network checked unchanged at the end.
+// A mode's fixture derives, names its namespaces and makes its proxy.
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "netns_fixture.h"
+#include "sim_node.h"
+#include "skiff/netproxy/service_proxy.h"
+#include "skiff/netproxy/testing/sample_services.h"
+
+namespace skiff::netproxy::itest {
+
+class ProxyTestBed : public ::testing::Test {
+ protected:
+  // `name`: the node's namespace ("<name>-out" for the outside machine); `nft`: the node's pod
+  // network in nftables rather than iptables-legacy.
+  void setUpNode(const std::string& name, bool nft) {
+    if (!isRoot()) GTEST_SKIP() << "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)";
+    host_before_ = hostFingerprint();
+    node_ = std::make_unique<SimNode>(name, "10.244.1.0/24", nft);
+    outside_ = std::make_unique<TestNetns>(name + "-out");
+    connectNodes(node_->ns(), *outside_, "192.168.100.1", "192.168.100.2");
+    // Like any real node, a default route (the service CIDR itself is never routed anywhere).
+    node_->ns().exec("ip route add default via 192.168.100.2");
+    for (int i = 0; i < 3; ++i) {
+      std::string ip;
+      TestNetns& pod = node_->addPod("b" + std::to_string(i), &ip);
+      backend_ips_.push_back(ip);
+      servers_.push_back(startReplyServer(pod, 8080, "backend-" + std::to_string(i)));
+    }
+    client_ = &node_->addPod("client", &client_ip_);
+    cfg_.hostname = "node-a";
+    cfg_.cluster_cidr = *Cidr::parse("10.244.0.0/16");
+  }
+  // Stops the servers, removes the proxy's rules, runs `check` (with whether the removal
+  // succeeded) while the namespaces are still there, removes them and checks the host.
+  void tearDownNode(const std::function<void(bool cleaned)>& check = {}) {
+    servers_.clear();
+    bool cleaned = true;
+    if (proxy_) {
+      EnterNetns in(node_->ns().path());
+      cleaned = static_cast<bool>(proxy_->cleanup());
+    }
+    if (check) check(cleaned);
+    node_.reset();
+    outside_.reset();
+    EXPECT_EQ(hostFingerprint(), host_before_) << "host network changed";
+  }
+
+  void sync(const std::vector<ServicePort>& ports, const EndpointMap& eps) {
+    EnterNetns in(node_->ns().path());
+    auto r = proxy_->sync(ports, eps);
+    ASSERT_TRUE(r) << r.error().message();
+  }
+  std::vector<Endpoint> backends() {
+    std::vector<Endpoint> out;
+    for (const auto& ip : backend_ips_) {
+      out.push_back(netproxy::testing::endpoint(ip.c_str(), 8080, "node-a"));
+    }
+    return out;
+  }
+  // Replies to `n` connections from `from` to ip:port, by reply.
+  std::map<std::string, int> spread(TestNetns& from, const char* ip, uint16_t port, int n) {
+    std::map<std::string, int> seen;
+    for (int i = 0; i < n; ++i) {
+      std::string err;
+      std::string reply = tcpGet(from, ip, port, &err);
+      EXPECT_FALSE(reply.empty()) << "connection " << i << ": " << err;
+      ++seen[reply];
+    }
+    return seen;
+  }
+
+  std::string host_before_;
+  std::unique_ptr<SimNode> node_;
+  std::unique_ptr<TestNetns> outside_;
+  std::vector<std::string> backend_ips_;
+  std::vector<std::unique_ptr<Background>> servers_;
+  TestNetns* client_ = nullptr;
+  std::string client_ip_;
+  ProxyConfig cfg_;
+  std::unique_ptr<ServiceProxy> proxy_;
+};
+
+}  // namespace skiff::netproxy::itest
