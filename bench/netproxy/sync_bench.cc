@@ -26,6 +26,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -75,6 +76,22 @@ struct Enter {
   }
   ~Enter() { (void)::setns(home.get(), CLONE_NEWNET); }
 };
+
+// One whole-list sync of `proxy` inside the namespace `netns`, timed into `took_ms`; a failure
+// is printed.
+std::optional<SyncResult> timedSync(ServiceProxy& proxy, const std::string& netns,
+                                    const std::vector<ServicePort>& ports, const EndpointMap& eps,
+                                    double& took_ms) {
+  Enter in("/run/netns/" + netns);
+  auto t0 = Clock::now();
+  auto r = proxy.sync(ports, eps);
+  took_ms = ms(Clock::now() - t0);
+  if (!r) {
+    std::fprintf(stderr, "skiff sync failed: %s\n", r.error().message().c_str());
+    return std::nullopt;
+  }
+  return *r;
+}
 
 void buildCluster(int services, int eps_per, std::vector<ServicePort>& ports, EndpointMap& eps) {
   for (int s = 0; s < services; ++s) {
@@ -310,19 +327,10 @@ int runNftables(const std::vector<ServicePort>& ports_in, EndpointMap eps, int s
   long rss0 = rssKib();
   auto proxy = makeNftablesProxy(cfg, *seam, nullptr, opt);
   auto shadow = makeNftablesProxy(cfg, fake, nullptr, opt);
-  SyncResult first;
-  double skiff_full;
-  {
-    Enter in("/run/netns/" + ns.name);
-    auto t0 = Clock::now();
-    auto r = proxy->sync(ports, eps);
-    skiff_full = ms(Clock::now() - t0);
-    if (!r) {
-      std::fprintf(stderr, "skiff sync failed: %s\n", r.error().message().c_str());
-      return 1;
-    }
-    first = *r;
-  }
+  double skiff_full = 0;
+  auto synced = timedSync(*proxy, ns.name, ports, eps, skiff_full);
+  if (!synced) return 1;
+  SyncResult first = *synced;
   long rss1 = rssKib();
   if (!shadow->sync(ports, eps)) return 1;
   std::printf("\nfull sync: skiff %.0f ms vs nft -f %.0f ms (ratio %.1fx)\n", skiff_full, ref_full,
@@ -440,19 +448,10 @@ int runIptables(const std::vector<ServicePort>& ports_in, EndpointMap eps, int s
   Netns ns("snp-bench-skiff");
   auto ipt = sys::makeLegacyIptables();
   auto proxy = makeIptablesProxy(cfg, *ipt, nullptr);
-  SyncResult first;
-  double skiff_full;
-  {
-    Enter in("/run/netns/" + ns.name);
-    auto t0 = Clock::now();
-    auto r = proxy->sync(ports, eps);
-    skiff_full = ms(Clock::now() - t0);
-    if (!r) {
-      std::fprintf(stderr, "skiff sync failed: %s\n", r.error().message().c_str());
-      return 1;
-    }
-    first = *r;
-  }
+  double skiff_full = 0;
+  auto synced = timedSync(*proxy, ns.name, ports, eps, skiff_full);
+  if (!synced) return 1;
+  SyncResult first = *synced;
   std::printf("\n%sfull sync: skiff %.0f ms vs iptables-legacy-restore %.0f ms (ratio %.2fx)\n",
               prefix, skiff_full, ref_full, ref_full / skiff_full);
   std::printf(

@@ -4,6 +4,7 @@
 
 #include "skiff/netproxy/ipvs/ipvs_proxier.h"
 #include "skiff/netproxy/testing/fake_ipvs_peer.h"
+#include "skiff/netproxy/testing/sample_services.h"
 
 namespace skiff::netproxy::ipvs {
 namespace {
@@ -13,21 +14,13 @@ using testing::FakeIpvsPeer;
 Ipv4 ip(const char* s) { return *Ipv4::parse(s); }
 
 ServicePort web(uint16_t node_port = 0) {
-  ServicePort sp;
-  sp.id = {"default", "web", "http"};
-  sp.cluster_ip = ip("10.96.0.20");
-  sp.port = 80;
+  ServicePort sp = testing::clusterIpPort("default", "web", "http", "10.96.0.20", 80);
   sp.node_port = node_port;
   return sp;
 }
 
 Endpoint ep(const char* addr, const char* node = "n1", bool ready = true) {
-  Endpoint e;
-  e.ip = ip(addr);
-  e.port = 8080;
-  e.ready = ready;
-  e.node_name = node;
-  return e;
+  return testing::endpoint(addr, 8080, node, ready);
 }
 
 class IpvsProxierTest : public ::testing::Test {

@@ -5,6 +5,7 @@
 #include "skiff/netproxy/ipvs/ipvs_service_proxy.h"
 #include "skiff/netproxy/testing/fake_ipvs_peer.h"
 #include "skiff/netproxy/testing/fake_netlink.h"
+#include "skiff/netproxy/testing/sample_services.h"
 
 namespace skiff::netproxy::ipvs {
 namespace {
@@ -14,10 +15,7 @@ using testing::FakeIpvsPeer;
 Ipv4 ip(const char* s) { return *Ipv4::parse(s); }
 
 ServicePort web(uint16_t node_port = 0) {
-  ServicePort sp;
-  sp.id = {"default", "web", "http"};
-  sp.cluster_ip = ip("10.96.0.20");
-  sp.port = 80;
+  ServicePort sp = testing::clusterIpPort("default", "web", "http", "10.96.0.20", 80);
   sp.node_port = node_port;
   return sp;
 }
