@@ -234,6 +234,11 @@ int runAgent(const AgentConfig& cfg) {
   };
   auto services_cache = std::make_unique<ObjectCache>(poke);
   auto slices_cache = std::make_unique<ObjectCache>(poke);
+  // The proxy's change tracker, fed by the Service and EndpointSlice reflectors before their
+  // caches poke the proxy runner. Declared before `threads`, which joins the reflectors.
+  netproxy::ServiceTracker proxy_changes;
+  ProxyFeed services_feed(proxy_changes, ProxyFeed::Kind::Services, *services_cache);
+  ProxyFeed slices_feed(proxy_changes, ProxyFeed::Kind::EndpointSlices, *slices_cache);
   auto objects = makeApiObjectSource(
       client, [&](const std::string& ns) { return services_cache->inNamespace(ns); });
   auto mounter = makeRealMounter();
@@ -399,9 +404,6 @@ int runAgent(const AgentConfig& cfg) {
     }
   }
   std::unique_ptr<Reflector> services_reflector, slices_reflector;
-  netproxy::ServiceTracker proxy_changes;
-  ProxyFeed services_feed(proxy_changes, ProxyFeed::Kind::Services, *services_cache);
-  ProxyFeed slices_feed(proxy_changes, ProxyFeed::Kind::EndpointSlices, *slices_cache);
   if (proxy || cluster_dns) {
     if (proxy)
       proxy_runner = std::make_unique<BoundedFrequencyRunner>(
