@@ -506,10 +506,37 @@ int runAgent(const AgentConfig& cfg) {
     }
   });
 
+  // Stops every loop and joins every thread, before the reflectors and caches (declared after
+  // `threads`) are destroyed: on the way out, and on a failure from here on (a kubelet port
+  // already taken must end the agent with its error, not hang on threads that never stop).
+  auto stop_all = [&] {
+    cancel.cancel();
+    lease_runner.stop();
+    status_runner.stop();
+    if (proxy_runner) proxy_runner->stop();
+    if (dns_runner) dns_runner->stop();
+    proxy_guard.reset();
+    proxy_io.stop();
+    dns_io.stop();
+    lease_guard.reset();
+    status_guard.reset();
+    lease_io.stop();
+    status_io.stop();
+    for (auto& t : threads.list) {
+      if (t.joinable()) t.join();
+    }
+    probes.stop();
+    kubelet.stop();
+  };
+  auto stop_and_fail = [&](const Error& e) {
+    stop_all();
+    return fail(e);
+  };
+
   // Kubelet API (:10250) and healthz (127.0.0.1:10248).
   ApiSource api_source(kubelet, syncer, *runtime, node_name);
   auto serving = servingCert(cfg, node_name, status->nodeIp());
-  if (!serving) return fail(serving.error());
+  if (!serving) return stop_and_fail(serving.error());
   KubeletServerOptions so;
   so.address = cfg.address;
   so.port = cfg.port;
@@ -520,22 +547,11 @@ int runAgent(const AgentConfig& cfg) {
   so.client_ca_pem = kc.tls.ca_pem;
   if (!cfg.client_ca_file.empty()) {
     auto ca = readFile(cfg.client_ca_file, 1u << 20);
-    if (!ca) return fail(ca.error());
+    if (!ca) return stop_and_fail(ca.error());
     so.client_ca_pem = *ca;
   }
   auto server = startKubeletServer(so, api_source);
-  if (!server) {
-    cancel.cancel();
-    lease_io.stop();
-    status_io.stop();
-    dns_io.stop();
-    for (auto& t : threads.list) {
-      if (t.joinable()) t.join();
-    }
-    probes.stop();
-    kubelet.stop();
-    return fail(server.error());
-  }
+  if (!server) return stop_and_fail(server.error());
   SKIFF_LOG_INFO(lg, "Kubelet API serving", kv("port", (*server)->port()),
                  kv("healthzPort", (*server)->healthzPort()));
 
@@ -556,24 +572,7 @@ int runAgent(const AgentConfig& cfg) {
   SKIFF_LOG_INFO(lg, "Agent stopping; pods keep running", kv("node", node_name));
   (void)sd_notify(0, "STOPPING=1");
   (*server)->stop();
-  cancel.cancel();
-  lease_runner.stop();
-  status_runner.stop();
-  if (proxy_runner) proxy_runner->stop();
-  if (dns_runner) dns_runner->stop();
-  proxy_guard.reset();
-  proxy_io.stop();
-  dns_io.stop();
-  lease_guard.reset();
-  status_guard.reset();
-  lease_io.stop();
-  status_io.stop();
-  // Join before the reflectors and caches (declared after `threads`) are destroyed.
-  for (auto& t : threads.list) {
-    if (t.joinable()) t.join();
-  }
-  probes.stop();
-  kubelet.stop();
+  stop_all();
   return 0;
 }
 
