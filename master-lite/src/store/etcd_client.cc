@@ -449,6 +449,11 @@ std::int64_t etcdInt(const json& obj, const char* field) {
   return 0;
 }
 
+std::int64_t etcdHeaderRevision(const json& reply) {
+  auto it = reply.find("header");
+  return it == reply.end() ? 0 : etcdInt(*it, "revision");
+}
+
 Result<std::unique_ptr<EtcdClient>> newEtcdClient(const EtcdOptions& store_options) {
   EtcdClientOptions co;
   co.servers = store_options.servers;

@@ -72,5 +72,7 @@ Result<std::unique_ptr<EtcdClient>> newEtcdClient(const EtcdOptions& store_optio
 
 // int64 fields arrive as strings ("12") from the gateway and are omitted when zero.
 std::int64_t etcdInt(const nlohmann::json& obj, const char* field);
+// The store revision a reply was made at (its header's), 0 when absent.
+std::int64_t etcdHeaderRevision(const nlohmann::json& reply);
 
 }  // namespace skiff::master::store

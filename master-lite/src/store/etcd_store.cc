@@ -45,11 +45,6 @@ Result<std::string> unb64(const json& obj, const char* field) {
   return base64Decode(it->get<std::string>());
 }
 
-std::int64_t headerRevision(const json& reply) {
-  auto it = reply.find("header");
-  return it == reply.end() ? 0 : etcdInt(*it, "revision");
-}
-
 json compareFor(const std::string& key, std::int64_t expected) {
   if (expected != 0) {
     return {{"key", b64(key)},
@@ -83,7 +78,7 @@ class EtcdStore : public Store {
                                           {"range_end", b64(etcdRangeEnd(ns(eo_.prefix)))},
                                           {"count_only", true}},
                                          true));
-    std::int64_t rev = headerRevision(reply);
+    std::int64_t rev = etcdHeaderRevision(reply);
     if (rev <= 0)
       return Error(ErrorCode::Internal, "malformed reply from etcd: no header revision");
     noteRevision(rev);
@@ -107,7 +102,7 @@ class EtcdStore : public Store {
   Result<KeyValue> get(const std::string& key) override {
     SKIFF_ASSIGN_OR_RETURN(json reply,
                            client_->call("/v3/kv/range", {{"key", b64(ns(key))}}, true));
-    noteRevision(headerRevision(reply));
+    noteRevision(etcdHeaderRevision(reply));
     SKIFF_ASSIGN_OR_RETURN(auto kvs, parseKvs(reply, "kvs"));
     if (kvs.empty()) return Error(ErrorCode::NotFound, "key '" + key + "' not found");
     return std::move(kvs.front());
@@ -121,7 +116,7 @@ class EtcdStore : public Store {
     if (limit > 0) req["limit"] = std::to_string(limit);
     SKIFF_ASSIGN_OR_RETURN(json reply, client_->call("/v3/kv/range", req, true));
     ListResult out;
-    out.revision = headerRevision(reply);
+    out.revision = etcdHeaderRevision(reply);
     noteRevision(out.revision);
     SKIFF_ASSIGN_OR_RETURN(out.items, parseKvs(reply, "kvs"));
     out.more = reply.value("more", false);
@@ -138,7 +133,7 @@ class EtcdStore : public Store {
     for (int attempt = 0;; ++attempt) {
       auto reply = client_->call("/v3/kv/txn", txn, false);
       if (reply) {
-        std::int64_t rev = headerRevision(*reply);
+        std::int64_t rev = etcdHeaderRevision(*reply);
         noteRevision(rev);
         if (!reply->value("succeeded", false))
           return Error(ErrorCode::AlreadyExists, "key '" + key + "' already exists");
@@ -168,7 +163,7 @@ class EtcdStore : public Store {
         SKIFF_ASSIGN_OR_RETURN(json r0, txnFirst(*reply, key));
         if (!reply->value("succeeded", false)) return preconditionFailed(key, r0);
         SKIFF_ASSIGN_OR_RETURN(auto prev, parseKv(r0.value("prev_kv", json::object())));
-        std::int64_t rev = headerRevision(*reply);
+        std::int64_t rev = etcdHeaderRevision(*reply);
         cache_.waitFor(rev, eo_.request_timeout);
         return KeyValue{key, value, prev.create_revision, rev};
       }
@@ -197,7 +192,7 @@ class EtcdStore : public Store {
         if (prevs.empty())
           return Error(ErrorCode::Internal,
                        "delete '" + key + "': etcd returned no previous value");
-        std::int64_t rev = headerRevision(*reply);
+        std::int64_t rev = etcdHeaderRevision(*reply);
         cache_.waitFor(rev, eo_.request_timeout);
         return KeyValue{key, prevs.front().value, prevs.front().create_revision, rev};
       }
@@ -246,7 +241,7 @@ class EtcdStore : public Store {
     for (int attempt = 0;; ++attempt) {
       auto reply = client_->call("/v3/kv/txn", txn, false);
       if (reply) {
-        std::int64_t rev = headerRevision(*reply);
+        std::int64_t rev = etcdHeaderRevision(*reply);
         noteRevision(rev);
         auto responses = reply->find("responses");
         if (responses == reply->end() || !responses->is_array() ||
@@ -430,7 +425,7 @@ class EtcdStore : public Store {
                        skiff::log::kv("err", reply.error().message()));
         continue;
       }
-      std::int64_t cur = headerRevision(*reply);
+      std::int64_t cur = etcdHeaderRevision(*reply);
       if (!reply->value("succeeded", false)) {
         auto r0 = txnFirst(*reply, key);
         const json* kvs = r0 ? &(*r0)["kvs"] : nullptr;

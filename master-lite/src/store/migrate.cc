@@ -25,11 +25,6 @@ constexpr std::size_t kMaxObjectBytes = 1536 * 1024 - 4096;  // what one put can
 // (kube-apiserver keeps its compact_rev_key outside the prefix the same way).
 constexpr const char* kScratchKey = "skiff_migrate_rev_key";
 
-std::int64_t headerRevision(const json& reply) {
-  auto it = reply.find("header");
-  return it == reply.end() ? 0 : etcdInt(*it, "revision");
-}
-
 Result<std::int64_t> countUnder(EtcdClient& etcd, const std::string& prefix) {
   json req = {{"key", base64Encode(prefix)},
               {"range_end", base64Encode(etcdRangeEnd(prefix))},
@@ -54,7 +49,7 @@ Result<std::int64_t> raiseRevision(EtcdClient& etcd, std::int64_t target, int wr
         failed = true;
         return;
       }
-      std::int64_t rev = headerRevision(*reply);
+      std::int64_t rev = etcdHeaderRevision(*reply);
       std::int64_t prev = seen.load();
       while (rev > prev && !seen.compare_exchange_weak(prev, rev)) {
       }
@@ -66,7 +61,7 @@ Result<std::int64_t> raiseRevision(EtcdClient& etcd, std::int64_t target, int wr
   if (error) return std::move(*error).wrap("raise the etcd revision");
   json del = {{"key", base64Encode(kScratchKey)}};
   SKIFF_ASSIGN_OR_RETURN(json reply, etcd.call("/v3/kv/deleterange", del, false));
-  return headerRevision(reply);
+  return etcdHeaderRevision(reply);
 }
 
 // One transaction creating `batch` (each only if absent).
@@ -86,7 +81,7 @@ Result<std::int64_t> putBatch(EtcdClient& etcd, const std::vector<const KeyValue
                  "copy into etcd: a key of the batch from '" + keys.front() +
                      "' appeared in etcd during the migration (is a master already using it?)");
   }
-  return headerRevision(reply);
+  return etcdHeaderRevision(reply);
 }
 
 }  // namespace
