@@ -5,8 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-
+#include "skiff/common/testing/temp_dir.h"
 #include "skiff/master/testing/etcd_cluster.h"
 
 namespace skiff::master::store {
@@ -18,18 +17,14 @@ class MigrateTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (std::string why = EtcdCluster::unavailable(); !why.empty()) GTEST_SKIP() << why;
-    char tmpl[] = "/tmp/skiff-migrate-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    auto s = openSqliteStore(dir_ + "/store.db");
+    auto s = openSqliteStore(dir_.path() + "/store.db");
     ASSERT_TRUE(s) << s.error().message();
     sqlite_ = std::move(s).value();
-    cluster_ = std::make_unique<EtcdCluster>(dir_ + "/etcd", 1);
+    cluster_ = std::make_unique<EtcdCluster>(dir_.path() + "/etcd", 1);
   }
   void TearDown() override {
     sqlite_.reset();
     cluster_.reset();
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
   EtcdOptions target() {
     EtcdOptions eo;
@@ -45,7 +40,7 @@ class MigrateTest : public ::testing::Test {
     return s ? std::move(s).value() : nullptr;
   }
 
-  std::string dir_;
+  skiff::testing::TempDir dir_{"migrate"};  // first: removed after the stores
   StorePtr sqlite_;
   std::unique_ptr<EtcdCluster> cluster_;
 };
