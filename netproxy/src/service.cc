@@ -72,6 +72,18 @@ Result<uint16_t> portOf(const json& port, const char* key, bool required) {
 
 }  // namespace
 
+std::string objectKeyOf(const json& object) {
+  const json* meta = field(object, "metadata");
+  return meta ? str(*meta, "namespace") + "/" + str(*meta, "name") : "/";
+}
+
+std::string sliceServiceOf(const json& slice) {
+  const json* meta = field(slice, "metadata");
+  const json* labels = meta ? field(*meta, "labels") : nullptr;
+  std::string svc = labels ? str(*labels, "kubernetes.io/service-name") : "";
+  return svc.empty() ? "" : str(*meta, "namespace") + "/" + svc;
+}
+
 void appendServicePortsFromJson(const json& svc, ConvertedServices& out) {
   const json* meta = field(svc, "metadata");
   const json* spec = field(svc, "spec");

@@ -11,32 +11,6 @@ namespace {
 using nlohmann::json;
 using skiff::log::kv;
 
-std::string objectKey(const json& obj) {
-  const json* meta = obj.is_object() && obj.contains("metadata") ? &obj["metadata"] : nullptr;
-  auto get = [&](const char* k) {
-    return meta && meta->is_object() && meta->contains(k) && (*meta)[k].is_string()
-               ? (*meta)[k].get<std::string>()
-               : std::string();
-  };
-  return get("namespace") + "/" + get("name");
-}
-
-// The Service a slice belongs to: "ns/<kubernetes.io/service-name>", or "" without the label.
-std::string sliceService(const json& slice) {
-  const json* labels = nullptr;
-  if (slice.is_object() && slice.contains("metadata") && slice["metadata"].is_object()) {
-    const json& meta = slice["metadata"];
-    if (meta.contains("labels") && meta["labels"].is_object()) labels = &meta["labels"];
-  }
-  if (!labels || !labels->contains("kubernetes.io/service-name") ||
-      !(*labels)["kubernetes.io/service-name"].is_string()) {
-    return "";
-  }
-  std::string key = objectKey(slice);
-  return key.substr(0, key.find('/') + 1) +
-         (*labels)["kubernetes.io/service-name"].get<std::string>();
-}
-
 void logSkipped(const std::vector<Skipped>& skipped, const char* what, const char* field) {
   if (skipped.empty()) return;
   auto lg = skiff::log::get("netproxy");
@@ -60,28 +34,19 @@ ConvertedService convertService(const json& svc) {
 }  // namespace
 
 std::vector<ServicePort> ServiceView::allPorts() const {
-  std::vector<const std::string*> names;
-  names.reserve(ports.size());
-  for (const auto& [name, _] : ports) names.push_back(&name);
-  std::sort(names.begin(), names.end(), [](const auto* a, const auto* b) { return *a < *b; });
+  std::vector<const decltype(ports)::value_type*> services;
+  services.reserve(ports.size());
+  for (const auto& entry : ports) services.push_back(&entry);
+  std::sort(services.begin(), services.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
   std::vector<ServicePort> out;
-  for (const std::string* n : names) {
-    const auto& list = ports.at(*n);
-    out.insert(out.end(), list.begin(), list.end());
-  }
+  for (const auto* s : services) out.insert(out.end(), s->second.begin(), s->second.end());
   return out;
-}
-
-ServiceView ServiceView::of(const std::vector<ServicePort>& ports, EndpointMap endpoints) {
-  ServiceView v;
-  for (const ServicePort& sp : ports) v.ports[serviceOf(sp)].push_back(sp);
-  v.endpoints = std::move(endpoints);
-  return v;
 }
 
 void ServiceTracker::replaceServices(const std::vector<json>& services) {
   std::unordered_map<std::string, ConvertedService> now;
-  for (const json& svc : services) now[objectKey(svc)] = convertService(svc);
+  for (const json& svc : services) now[objectKeyOf(svc)] = convertService(svc);
   std::lock_guard lk(mu_);
   std::vector<std::string> gone;
   for (const auto& [key, _] : services_) {
@@ -95,12 +60,12 @@ void ServiceTracker::replaceServices(const std::vector<json>& services) {
 void ServiceTracker::setService(const json& service) {
   ConvertedService c = convertService(service);
   std::lock_guard lk(mu_);
-  putService(objectKey(service), std::move(c.ports), c.skips);
+  putService(objectKeyOf(service), std::move(c.ports), c.skips);
 }
 
 void ServiceTracker::removeService(const json& service) {
   std::lock_guard lk(mu_);
-  putService(objectKey(service), {}, 0);
+  putService(objectKeyOf(service), {}, 0);
 }
 
 void ServiceTracker::replaceSlices(const std::vector<json>& slices) {
@@ -109,7 +74,7 @@ void ServiceTracker::replaceSlices(const std::vector<json>& slices) {
     ConvertedEndpoints c;
     appendEndpointsFromJson(s, c);
     logSkipped(c.skipped, "Skipping endpoint slice, ignoring", "endpointSlice");
-    now[objectKey(s)] = {Slice{sliceService(s), std::move(c.endpoints)}, c.skipped.size()};
+    now[objectKeyOf(s)] = {Slice{sliceServiceOf(s), std::move(c.endpoints)}, c.skipped.size()};
   }
   std::lock_guard lk(mu_);
   std::vector<std::string> gone;
@@ -126,12 +91,13 @@ void ServiceTracker::setSlice(const json& slice) {
   appendEndpointsFromJson(slice, c);
   logSkipped(c.skipped, "Skipping endpoint slice, ignoring", "endpointSlice");
   std::lock_guard lk(mu_);
-  putSlice(objectKey(slice), Slice{sliceService(slice), std::move(c.endpoints)}, c.skipped.size());
+  putSlice(objectKeyOf(slice), Slice{sliceServiceOf(slice), std::move(c.endpoints)},
+           c.skipped.size());
 }
 
 void ServiceTracker::removeSlice(const json& slice) {
   std::lock_guard lk(mu_);
-  std::string key = objectKey(slice);
+  std::string key = objectKeyOf(slice);
   slice_skips_.erase(key);
   dropSlice(key);
 }

@@ -149,7 +149,8 @@ TEST(ServiceViewTest, AllPortsListsServicesInNameOrder) {
   ConvertedServices c =
       servicesFromJson({service("b", "10.96.0.2", 80), service("a", "10.96.0.1", 80),
                         service("c", "10.96.0.3", 80)});
-  ServiceView v = ServiceView::of(c.ports, {});
+  ServiceView v;
+  for (const ServicePort& sp : c.ports) v.ports[serviceOf(sp)].push_back(sp);
   std::vector<std::string> names;
   for (const ServicePort& sp : v.allPorts()) names.push_back(sp.id.name);
   EXPECT_EQ(names, (std::vector<std::string>{"a", "b", "c"}));

@@ -104,4 +104,10 @@ struct ConvertedEndpoints {
 ConvertedEndpoints endpointsFromJson(const std::vector<nlohmann::json>& slices);
 void appendEndpointsFromJson(const nlohmann::json& slice, ConvertedEndpoints& out);
 
+// "ns/name" of an API object (a part missing is empty), the key the change tracker files it by.
+std::string objectKeyOf(const nlohmann::json& object);
+// The Service an EndpointSlice belongs to, "ns/<label kubernetes.io/service-name>", or "" when
+// the slice has no such label.
+std::string sliceServiceOf(const nlohmann::json& slice);
+
 }  // namespace skiff::netproxy

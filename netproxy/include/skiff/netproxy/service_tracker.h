@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstddef>
-#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -22,8 +21,6 @@ struct ServiceView {
 
   // Every port, Services in name order (what a mode that rebuilds everything takes).
   std::vector<ServicePort> allPorts() const;
-  // A view of ports and endpoints given whole (tests, benchmarks).
-  static ServiceView of(const std::vector<ServicePort>& ports, EndpointMap endpoints);
 };
 
 // What changed since the sync loop last took the changes: every Service (the first time, after
