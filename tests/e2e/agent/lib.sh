@@ -84,3 +84,7 @@ start_cluster() {
 
 pod_phase() { kubectl get pod "$1" -o jsonpath='{.status.phase}'; }
 pod_running() { [ "$(pod_phase "$1")" = Running ]; }
+# running_with SELECTOR N: exactly N pods matching the label selector are Running.
+running_with() {
+  [ "$(kubectl get pods -l "$1" -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c Running)" = "$2" ]
+}

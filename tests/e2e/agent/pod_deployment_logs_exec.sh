@@ -21,10 +21,7 @@ spec:
         imagePullPolicy: IfNotPresent
         command: ["sh", "-c", "i=0; while true; do echo tick \$i; i=\$((i+1)); sleep 1; done"]
 Y
-all_running() {
-  [ "$(kubectl get pods -l app=web -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c Running)" = 3 ]
-}
-until_ok 120 all_running || { k get pods -o wide; fail "3 replicas not Running"; }
+until_ok 120 running_with app=web 3 || { k get pods -o wide; fail "3 replicas not Running"; }
 P=$(k get pods -l app=web -o jsonpath='{.items[0].metadata.name}')
 step "kubectl logs"
 until_ok 20 bash -c "kubectl logs $P | grep -q 'tick 1'" || fail "logs do not show ticks"

@@ -29,10 +29,7 @@ step "node-1 with --server listing both"
 AGENT_SERVERS=https://127.0.0.1:6443,https://127.0.0.1:6444 start_agent
 until_ok 60 node_ready || fail "node-1 did not become Ready"
 k create deployment web --image=busybox -- sleep 3600 >/dev/null
-running() {
-  [ "$(kubectl get pods -l app=web -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c Running)" = "$1" ]
-}
-until_ok 90 running 1 || { k get pods -o wide; fail "web not Running"; }
+until_ok 90 running_with app=web 1 || { k get pods -o wide; fail "web not Running"; }
 
 step "kill -9 the master the agent uses (it also leads the controllers)"
 grep -q "Successfully acquired lease.*kube-controller-manager" "$T/m1.log" ||
@@ -59,10 +56,7 @@ until_ok 30 renewed_after_kill || fail "the node's Lease was not renewed through
 until_ok 30 grep -q "Switched API server" "$T/agent.log" || fail "the agent did not switch servers"
 grep "Switched API server" "$T/agent.log" | head -1
 k scale deployment web --replicas 2 >/dev/null
-until_ok 90 running 2 || { k get pods -o wide; fail "the second replica did not start after the kill"; }
-during_running() {
-  [ "$(kubectl get pods -l app=during -o jsonpath='{.items[*].status.phase}')" = Running ]
-}
-until_ok 60 during_running || { k get pods -o wide; fail "the Deployment created during the kill is not Running"; }
+until_ok 90 running_with app=web 2 || { k get pods -o wide; fail "the second replica did not start after the kill"; }
+until_ok 60 running_with app=during 1 || { k get pods -o wide; fail "the Deployment created during the kill is not Running"; }
 node_ready || fail "node-1 is not Ready after the kill"
 echo PASS

@@ -26,10 +26,7 @@ Y
 for i in $(seq 1 20); do k create configmap cm-$i --from-literal=i=$i >/dev/null; done
 k create secret generic s1 --from-literal=password=hunter2 >/dev/null
 k expose deployment web --port 80 >/dev/null
-running() {
-  [ "$(kubectl get pods -l app=web -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c Running)" = "$1" ]
-}
-until_ok 120 running 2 || { k get pods -o wide; fail "2 replicas not Running"; }
+until_ok 120 running_with app=web 2 || { k get pods -o wide; fail "2 replicas not Running"; }
 objects() {
   kubectl get namespaces,configmaps,secrets,services,serviceaccounts,deployments,replicasets,pods,nodes,endpointslices,roles,rolebindings,clusterroles,clusterrolebindings -A \
     -o jsonpath='{range .items[*]}{.kind}/{.metadata.namespace}/{.metadata.name} {.metadata.uid}{"\n"}{end}' | sort
@@ -80,5 +77,5 @@ new_rv=$(kubectl create configmap after -o jsonpath='{.metadata.resourceVersion}
 
 step "controllers, scheduler and the node act on etcd"
 k scale deployment web --replicas 3 >/dev/null
-until_ok 90 running 3 || { k get pods -o wide; fail "the third replica did not start on etcd"; }
+until_ok 90 running_with app=web 3 || { k get pods -o wide; fail "the third replica did not start on etcd"; }
 echo "PASS (objects $(wc -l <"$T/after.txt"), resourceVersion $last_rv -> $new_rv)"
