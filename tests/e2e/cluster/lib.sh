@@ -120,7 +120,8 @@ start_agent() {
   local n=$1; shift
   local d=$T/$n join=()
   if [ ! -s "$d/agent/kubelet.kubeconfig" ]; then
-    join=(--server "https://$MASTER_IP:$PORT" --token $TOKEN --ca-cert-hash "sha256:$(ca_hash)")
+    # AGENT_SERVERS: several masters, comma separated (the first answering joins).
+    join=(--server "${AGENT_SERVERS:-https://$MASTER_IP:$PORT}" --token $TOKEN --ca-cert-hash "sha256:$(ca_hash)")
   fi
   mkdir -p "$d/manifests"
   nsenter --net=/proc/"${NS_PID[$n]}"/ns/net -- "$AGENT" --hostname-override "$n" "${join[@]}" \

@@ -40,57 +40,8 @@ echo "writes again $(since "$t0")s after e2 was started"
 etcd_start e1
 
 echo "== kill -9 the master during 1,000 creates"
-cat >"$T/writer.py" <<'PY'
-import http.client, json, ssl, sys, time
-tmp, ports = sys.argv[1], sys.argv[2].split(",")
-ctx = ssl.create_default_context(cafile=f"{tmp}/m1/pki/ca.crt")
-ctx.load_cert_chain(f"{tmp}/m1/pki/admin.crt", f"{tmp}/m1/pki/admin.key")
-path = "/api/v1/namespaces/default/configmaps"
-which, conn = 0, None
-def send(method, url, body=None):
-    global conn, which
-    for attempt in range(200):
-        try:
-            if conn is None:
-                conn = http.client.HTTPSConnection("127.0.0.1", int(ports[which]), context=ctx, timeout=10)
-            conn.request(method, url, json.dumps(body) if body else None,
-                         {"Content-Type": "application/json", "Accept": "application/json"})
-            r = conn.getresponse()
-            return r.status, json.loads(r.read() or b"{}")
-        except (OSError, http.client.HTTPException):
-            conn = None
-            if method != "GET":
-                return None, None  # sent, outcome unknown: the caller looks before trying again
-            which = (which + 1) % len(ports)
-            time.sleep(0.05)
-    raise SystemExit("no master answered")
-acked, unknown = {}, 0
-for seq in range(1000):
-    while True:
-        body = {"metadata": {"generateName": "w-", "labels": {"run": "faults", "seq": str(seq)}},
-                "data": {"seq": str(seq)}}
-        st, obj = send("POST", path, body)
-        if st == 201:
-            acked[seq] = obj["metadata"]["name"]
-            break
-        if st is None:
-            unknown += 1
-            which = (which + 1) % len(ports)
-            st, lst = send("GET", f"{path}?labelSelector=run%3Dfaults%2Cseq%3D{seq}")
-            if st == 200 and lst["items"]:
-                acked[seq] = lst["items"][0]["metadata"]["name"]
-                break
-            continue
-        if st >= 500:
-            time.sleep(0.1)
-            continue
-        raise SystemExit(f"create {seq}: HTTP {st} {obj}")
-    if seq % 100 == 0:
-        print(f"{seq} created", flush=True)
-json.dump({"acked": acked, "unknown": unknown}, open(f"{tmp}/acked.json", "w"))
-print(f"1000 acknowledged; {unknown} writes of unknown outcome looked up before retrying")
-PY
-python3 "$T/writer.py" "$T" "${MPORT[m1]},${MPORT[m2]}" >"$T/writer.log" 2>&1 &
+W_PY=$(dirname "$0")/writer.py
+python3 "$W_PY" write "$T/m1/pki" "$T/acked.json" "127.0.0.1:${MPORT[m1]},127.0.0.1:${MPORT[m2]}" >"$T/writer.log" 2>&1 &
 W=$!; PID[writer]=$W
 until grep -q "^300 created" "$T/writer.log" 2>/dev/null; do
   kill -0 $W 2>/dev/null || fail "writer ended early: $(tail -3 "$T/writer.log")"; sleep 0.1
@@ -106,16 +57,5 @@ echo "m2 killed at $(tail -1 "$T/writer.log")"
 wait $W || fail "writer failed: $(tail -5 "$T/writer.log")"
 tail -1 "$T/writer.log"
 k m1 get configmaps -l run=faults -o json >"$T/all.json"
-python3 - "$T" <<'PY' || fail "acknowledged objects missing or created twice"
-import collections, json, sys
-tmp = sys.argv[1]
-acked = json.load(open(f"{tmp}/acked.json"))["acked"]
-items = json.load(open(f"{tmp}/all.json"))["items"]
-names = {i["metadata"]["name"] for i in items}
-per_seq = collections.Counter(i["metadata"]["labels"]["seq"] for i in items)
-missing = [n for n in acked.values() if n not in names]
-twice = [s for s, c in per_seq.items() if c > 1]
-print(f"{len(items)} objects, {len(acked)} acknowledged, missing {len(missing)}, created twice {len(twice)}")
-sys.exit(1 if missing or twice or len(items) != 1000 else 0)
-PY
+python3 "$W_PY" check "$T/acked.json" "$T/all.json" || fail "acknowledged objects missing or created twice"
 echo PASS

@@ -7,7 +7,8 @@ MASTER=${SKIFF_BINARY_DIR:?}/master-lite/skiff-master
 command -v etcd >/dev/null || { echo "SKIP: etcd is not installed (Debian's etcd-server)"; exit 0; }
 T=$(mktemp -d /tmp/skiff-e2e-etcd.XXXXXX)
 export HOME=$T
-declare -A PID CPORT PPORT MPORT
+declare -A MPORT
+. "$(dirname "${BASH_SOURCE[0]}")/members.sh"
 cleanup() {
   local rc=$?
   for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null || true; done
@@ -18,36 +19,9 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 now() { date +%s.%N; }
 since() { python3 -c "import time;print(f'{time.time()-$1:.1f}')"; }
 
-# etcd_cluster NAME...: one member per name on loopback ports, started and healthy; SERVERS is
-# the --etcd-servers list.
-etcd_cluster() {
-  ETCD_CLUSTER=
-  SERVERS=
-  for m in "$@"; do
-    CPORT[$m]=$(port); PPORT[$m]=$(port)
-    ETCD_CLUSTER="$ETCD_CLUSTER${ETCD_CLUSTER:+,}$m=http://127.0.0.1:${PPORT[$m]}"
-    SERVERS="$SERVERS${SERVERS:+,}http://127.0.0.1:${CPORT[$m]}"
-  done
-  for m in "$@"; do etcd_start "$m"; done
-  for _ in $(seq 1 100); do
-    ETCDCTL_API=3 etcdctl --endpoints "$SERVERS" endpoint health >/dev/null 2>&1 && return 0
-    sleep 0.2
-  done
-  fail "etcd did not become healthy"
-}
-# etcd_start NAME: (re)starts one member of the cluster etcd_cluster made.
-etcd_start() {
-  etcd --name "$1" --data-dir "$T/$1" --listen-client-urls "http://127.0.0.1:${CPORT[$1]}" \
-    --advertise-client-urls "http://127.0.0.1:${CPORT[$1]}" \
-    --listen-peer-urls "http://127.0.0.1:${PPORT[$1]}" \
-    --initial-advertise-peer-urls "http://127.0.0.1:${PPORT[$1]}" \
-    --initial-cluster "$ETCD_CLUSTER" --initial-cluster-state new >>"$T/$1.log" 2>&1 &
-  PID[$1]=$!
-}
 # master_start NAME: a skiff-master on the etcd (same port when restarted), ready.
 master_start() {
   MPORT[$1]=${MPORT[$1]:-$(port)}
@@ -63,6 +37,4 @@ master_start() {
   done
   fail "$1 not ready"
 }
-# kill9 NAME: kill -9 of a member or master, waited for.
-kill9() { kill -9 "${PID[$1]}"; wait "${PID[$1]}" 2>/dev/null || true; }
 k() { local m=$1; shift; timeout 60 kubectl --kubeconfig "$T/$m.kubeconfig" "$@"; }

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# etcd members for the etcd e2e tests, on loopback ports of the namespace the test runs in, with
+# their data in $T (the sourcing lib's work dir). PID[name] is every process the test started
+# here (members, masters, writers), for its cleanup to stop by pid.
+declare -A PID CPORT PPORT
+port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+
+# etcd_cluster NAME...: one member per name on loopback ports, started and healthy; SERVERS is
+# the --etcd-servers list.
+etcd_cluster() {
+  ETCD_CLUSTER=
+  SERVERS=
+  for m in "$@"; do
+    CPORT[$m]=$(port); PPORT[$m]=$(port)
+    ETCD_CLUSTER="$ETCD_CLUSTER${ETCD_CLUSTER:+,}$m=http://127.0.0.1:${PPORT[$m]}"
+    SERVERS="$SERVERS${SERVERS:+,}http://127.0.0.1:${CPORT[$m]}"
+  done
+  for m in "$@"; do etcd_start "$m"; done
+  for _ in $(seq 1 100); do
+    ETCDCTL_API=3 etcdctl --endpoints "$SERVERS" endpoint health >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  fail "etcd did not become healthy"
+}
+# etcd_start NAME: (re)starts one member of the cluster etcd_cluster made.
+etcd_start() {
+  etcd --name "$1" --data-dir "$T/$1" --listen-client-urls "http://127.0.0.1:${CPORT[$1]}" \
+    --advertise-client-urls "http://127.0.0.1:${CPORT[$1]}" \
+    --listen-peer-urls "http://127.0.0.1:${PPORT[$1]}" \
+    --initial-advertise-peer-urls "http://127.0.0.1:${PPORT[$1]}" \
+    --initial-cluster "$ETCD_CLUSTER" --initial-cluster-state new >>"$T/$1.log" 2>&1 &
+  PID[$1]=$!
+}
+# kill9 NAME: kill -9 of a member or master, waited for.
+kill9() { kill -9 "${PID[$1]}"; wait "${PID[$1]}" 2>/dev/null || true; }
