@@ -488,6 +488,47 @@ TEST_F(RegistryTest, ServicesFromTwoMastersOnOneStoreGetDistinctIpsAndPorts) {
 // The repair pass at a master's first allocation: a reservation no Service holds goes once it is
 // older than the grace period (a create refused after allocation), a recent one stays (another
 // master's Service may be about to be stored).
+TEST_F(RegistryTest, ATakenGeneratedNameIsGeneratedAgainEightTimesInAll) {
+  // Upstream's RetryGenerateName: the create runs again with a new suffix; what the refused
+  // attempts allocated (a Service's address) goes back.
+  std::vector<std::string> suffixes;
+  std::size_t next = 0;
+  RegistryOptions o;
+  o.name_suffix = [&] { return suffixes[std::min(next++, suffixes.size() - 1)]; };
+  Registry reg(*store_, o);
+  auto& svc = res("", "v1", "services");
+  json s = {{"metadata", {{"generateName", "web-"}}},
+            {"spec", {{"ports", json::array({{{"port", 80}}})}}}};
+  suffixes = {"aaaaa"};
+  ASSERT_TRUE(reg.create(svc, "default", s, opts_));
+  suffixes = {"aaaaa", "aaaaa", "aaaaa", "bbbbb"};
+  next = 0;
+  auto made = reg.create(svc, "default", s, opts_);
+  ASSERT_TRUE(made) << made.error().message();
+  EXPECT_EQ(made->object["metadata"]["name"], "web-bbbbb");
+  EXPECT_EQ(next, 4u);
+  std::set<std::string> ips;
+  std::set<int> ports;
+  serviceAddresses(&ips, &ports);
+  auto kept = store_->list("/registry/ranges/skiff/serviceips/");
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->items.size(), ips.size());  // no address of a refused attempt is held
+  // Eight taken names in a row: the 409 names the last one, as upstream's.
+  suffixes = {"aaaaa"};
+  next = 0;
+  auto taken = reg.create(svc, "default", s, opts_);
+  ASSERT_FALSE(taken);
+  EXPECT_TRUE(taken.error().is(ErrorCode::AlreadyExists));
+  EXPECT_EQ(taken.error().message(), "services \"web-aaaaa\" already exists");
+  EXPECT_EQ(next, 8u);
+  // A name the client chose is never changed.
+  json named = {{"metadata", {{"name", "web-aaaaa"}, {"generateName", "web-"}}},
+                {"spec", {{"ports", json::array({{{"port", 80}}})}}}};
+  next = 0;
+  EXPECT_FALSE(reg.create(svc, "default", named, opts_));
+  EXPECT_EQ(next, 0u);
+}
+
 TEST_F(RegistryTest, ServiceReservationsAreRepaired) {
   const std::string prefix = "/registry/ranges/skiff/serviceips/";
   ASSERT_TRUE(store_->create(prefix + "10.96.0.50", R"({"owner":"default/gone","taken":1})"));

@@ -23,9 +23,10 @@ declare -A MIP=([m1]=$LAN.1 [m2]=$LAN.2 [m3]=$LAN.3)
 SERVICE_IP=10.96.0.1  # the `kubernetes` Service's ClusterIP (first of the default range)
 
 stop_all() {  # then the cluster lib's cleanup (agents, cgroups, mounts, work dir)
+  set +e
   local p
   for p in "${PID[@]}"; do kill -9 "$p" 2>/dev/null; done
-  wait 2>/dev/null
+  for p in "${PID[@]}"; do wait "$p" 2>/dev/null; done  # not `wait`: the nodes' holders live on
   cleanup
 }
 trap stop_all EXIT

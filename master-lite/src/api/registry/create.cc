@@ -14,10 +14,14 @@ namespace {
 // (each plugin also has its own limit: ResourceQuota gives up after 10 tries as upstream's
 // evaluator gives up on a quota it cannot update).
 constexpr int kMaxAdmissionRetries = 64;
+// Upstream's RetryGenerateName (GA in 1.31, store.go's maxNameGenerationCreateAttempts): a
+// generated name that is taken is generated again, 8 attempts in all, before the 409.
+constexpr int kMaxNameGenerationAttempts = 8;
 
 // The object's apiVersion/kind must be the route's; metadata.namespace must be the request's.
 // Sets metadata.namespace (or removes it for cluster-scoped kinds) and the server-owned fields.
-Result<void> prepareMetadata(const ResourceInfo& r, const std::string& ns, json& obj) {
+Result<void> prepareMetadata(const ResourceInfo& r, const std::string& ns, json& obj,
+                             const std::function<std::string()>& name_suffix) {
   std::string kind = obj.value("kind", "");
   std::string api = obj.value("apiVersion", "");
   if ((!kind.empty() && kind != r.kind) || (!api.empty() && api != r.groupVersion())) {
@@ -40,7 +44,8 @@ Result<void> prepareMetadata(const ResourceInfo& r, const std::string& ns, json&
     meta.erase("namespace");
   }
   if (meta.value("name", "").empty() && !meta.value("generateName", "").empty()) {
-    meta["name"] = meta["generateName"].get<std::string>() + randomSuffix();
+    meta["name"] =
+        meta["generateName"].get<std::string>() + (name_suffix ? name_suffix() : randomSuffix());
   }
   for (const char* k : {"resourceVersion", "uid", "creationTimestamp", "deletionTimestamp",
                         "deletionGracePeriodSeconds", "selfLink", "managedFields"}) {
@@ -96,12 +101,27 @@ Result<WriteResult> Registry::create(const ResourceInfo& r, const std::string& n
 
 Result<WriteResult> Registry::createObject(const ResourceInfo& r, const std::string& ns, json obj,
                                            const WriteOptions& opts) {
+  const bool generated = obj.is_object() && obj.contains("metadata") &&
+                         obj["metadata"].is_object() && obj["metadata"].value("name", "").empty() &&
+                         !obj["metadata"].value("generateName", "").empty();
+  if (!generated) return createObjectOnce(r, ns, std::move(obj), opts);
+  // Each attempt runs the whole create again (admission included, as upstream's e.create), on
+  // the object as it came: what a refused attempt allocated was released.
+  for (int attempt = 1;; ++attempt) {
+    auto made = createObjectOnce(r, ns, obj, opts);
+    if (made || attempt == kMaxNameGenerationAttempts || !made.error().is(ErrorCode::AlreadyExists))
+      return made;
+  }
+}
+
+Result<WriteResult> Registry::createObjectOnce(const ResourceInfo& r, const std::string& ns,
+                                               json obj, const WriteOptions& opts) {
   if (!obj.is_object()) {
     return Error(ErrorCode::BadRequest,
                  "the object provided is unrecognized (must be of type " + r.kind + ")");
   }
   if (r.createOnly()) return createReview(r, ns, std::move(obj), opts);
-  SKIFF_TRY(prepareMetadata(r, ns, obj));
+  SKIFF_TRY(prepareMetadata(r, ns, obj, options_.name_suffix));
   StrategyPtr strategy = state_->strategies.forResource(r);
   strategy->prepareForCreate(r, obj);
   strategy->defaults(r, obj);

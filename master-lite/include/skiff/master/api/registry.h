@@ -91,6 +91,9 @@ struct RegistryOptions {
   // apiserver's chain): "Node", "RBAC", "AlwaysAllow", "AlwaysDeny". system:masters is allowed
   // before any of them. Requests, SubjectAccessReviews and the RBAC escalation checks all ask it.
   std::vector<std::string> authorization_modes{"Node", "RBAC"};
+  // The suffix a generateName gets (unset: 5 random characters, as upstream's); tests set it to
+  // provoke a taken name.
+  std::function<std::string()> name_suffix;
 };
 
 // A list request's selection, shared by list, watch and deletecollection.
@@ -232,6 +235,9 @@ class Registry {
   Result<void> writeKubernetesEndpoints(const std::vector<std::string>& addresses, int secure_port);
   Result<WriteResult> createObject(const ResourceInfo& r, const std::string& ns, json obj,
                                    const WriteOptions& opts);
+  // One attempt of createObject (with one generated name, when the object asks for one).
+  Result<WriteResult> createObjectOnce(const ResourceInfo& r, const std::string& ns, json obj,
+                                       const WriteOptions& opts);
   Result<WriteResult> createReview(const ResourceInfo& r, const std::string& ns, json obj,
                                    const WriteOptions& opts);
   // `writes`: the admission plugins' writes to commit with the object (null: none).
