@@ -9,7 +9,9 @@
 #   tests/conformance/run.sh [RESULTS_DIR]
 #     RESULTS_DIR default $SKIFF_CONFORMANCE_CACHE/results/<UTC date-time>
 # Environment: SKIFF_BINARY_DIR (the skiff build, default <repo>/build/ci), SKIFF_CONFORMANCE_CACHE,
-#   and everything run-tests.sh reads (PARALLEL, TEST_TIMEOUT, SUBSET, FOCUS, SKIP, SKIP_LIST).
+#   everything run-tests.sh reads (PARALLEL, TEST_TIMEOUT, SUBSET, FOCUS, SKIP, SKIP_LIST), and
+#   STORAGE: sqlite (the default) or etcd (a one-member etcd in the test's namespace, Debian's
+#   etcd-server, and skiff-master on it).
 # Exit status: 0 when every test run passed.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -33,13 +35,26 @@ fi
 . "$REPO/tests/e2e/cluster/lib.sh"   # re-executes this script in its own namespaces
 
 mkdir -p "$RESULTS/cluster"
-keep_logs() { cp "$T"/*.log "$RESULTS/cluster/" 2>/dev/null || true; cleanup; }
+declare -A PID=()  # processes this script starts itself (etcd), stopped by pid at exit
+keep_logs() {
+  set +e
+  cp "$T"/*.log "$RESULTS/cluster/" 2>/dev/null
+  local p
+  for p in "${PID[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  cleanup
+}
 trap keep_logs EXIT
 
 # Every node gets the archives in its air-gap drop directory (<root-dir>/images) before its
 # agent starts, so they are in the node's store when it registers; hard links when possible.
 start_lan
-start_master
+if [ "${STORAGE:-sqlite}" = etcd ]; then
+  . "$REPO/tests/e2e/etcd/members.sh"
+  etcd_cluster e1
+  start_master --storage etcd --etcd-servers "$SERVERS"
+else
+  start_master
+fi
 create_bootstrap_token
 for n in "${NODES[@]}"; do
   mkdir -p "$T/$n/agent/images"

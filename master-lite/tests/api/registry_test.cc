@@ -529,6 +529,40 @@ TEST_F(RegistryTest, ATakenGeneratedNameIsGeneratedAgainEightTimesInAll) {
   EXPECT_EQ(next, 0u);
 }
 
+TEST_F(RegistryTest, UpdatesWithoutResourceVersionNeverConflict) {
+  // Upstream's unconditional update (the ResourceQuota conformance test's Update sends no
+  // resourceVersion while the quota controller writes status): a write landing between the
+  // read and the write makes the server read and apply again, not answer 409.
+  auto& rq = res("", "v1", "resourcequotas");
+  json q = {{"metadata", {{"name", "q"}}}, {"spec", {{"hard", {{"pods", "1"}}}}}};
+  ASSERT_TRUE(reg_->create(rq, "default", q, opts_));
+  std::atomic<int> failed{0};
+  auto writer = [&](bool status) {
+    for (int i = 0; i < 150; ++i) {
+      json o = q;
+      if (status)
+        o["status"] = {{"hard", {{"pods", "1"}}}, {"used", {{"pods", std::to_string(i)}}}};
+      else
+        o["spec"]["hard"]["pods"] = std::to_string(i + 2);
+      auto w = reg_->update(rq, "default", "q", o, opts_, status ? "status" : "");
+      if (!w) {
+        ADD_FAILURE() << w.error().message();
+        ++failed;
+      }
+    }
+  };
+  std::thread a(writer, false), b(writer, true);
+  a.join();
+  b.join();
+  EXPECT_EQ(failed.load(), 0);
+  // One that names a resourceVersion still gets the 409 when it is stale.
+  json stale = q;
+  stale["metadata"]["resourceVersion"] = "1";
+  auto w = reg_->update(rq, "default", "q", stale, opts_);
+  ASSERT_FALSE(w);
+  EXPECT_TRUE(w.error().is(ErrorCode::Conflict));
+}
+
 TEST_F(RegistryTest, ServiceReservationsAreRepaired) {
   const std::string prefix = "/registry/ranges/skiff/serviceips/";
   ASSERT_TRUE(store_->create(prefix + "10.96.0.50", R"({"owner":"default/gone","taken":1})"));

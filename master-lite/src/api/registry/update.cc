@@ -10,6 +10,10 @@
 namespace skiff::master::api {
 namespace {
 
+// How often an update without a resourceVersion is read and applied again after losing a race
+// (upstream loops until its request deadline; a busy writer can make a short bound lose).
+constexpr int kMaxUnconditionalUpdateAttempts = 100;
+
 // The body's kind, name and namespace must match the route.
 Result<void> checkIdentity(const ResourceInfo& r, const std::string& ns, const std::string& name,
                            json& obj, const std::string& subresource) {
@@ -76,28 +80,33 @@ Result<WriteResult> Registry::updateObject(const ResourceInfo& r, const std::str
     return Error(ErrorCode::BadRequest,
                  "the object provided is unrecognized (must be of type " + r.kind + ")");
   }
-  std::int64_t rev = 0;
-  auto cur = read(r, ns, name, &rev);
-  if (!cur) {
-    if (allow_create && cur.error().is(ErrorCode::NotFound))
-      return createObject(r, ns, std::move(obj), opts);
-    return std::move(cur).error();
+  // An update that names no resourceVersion applies to whatever is stored (upstream's
+  // unconditional update): when another write lands between the read and the write it is read
+  // and applied again, as GuaranteedUpdate does, rather than answered with a 409.
+  const std::string want_rv = str(obj, {"metadata", "resourceVersion"});
+  for (int attempt = 0;; ++attempt) {
+    std::int64_t rev = 0;
+    auto cur = read(r, ns, name, &rev);
+    if (!cur) {
+      if (allow_create && cur.error().is(ErrorCode::NotFound))
+        return createObject(r, ns, std::move(obj), opts);
+      return std::move(cur).error();
+    }
+    if (!want_rv.empty() && want_rv != std::to_string(rev)) return conflict(r, name);
+    const bool last = !want_rv.empty() || attempt >= kMaxUnconditionalUpdateAttempts;
+    auto res = subresource == "scale"
+                   ? updateScale(r, ns, name, last ? std::move(obj) : obj, std::move(cur).value(),
+                                 rev, opts)
+                   : writeUpdated(r, ns, std::move(cur).value(), last ? std::move(obj) : obj, rev,
+                                  opts, subresource, applied);
+    if (res || last || !res.error().is(ErrorCode::Conflict)) return res;
   }
-  if (subresource == "scale") {
-    return updateScale(r, ns, name, obj, std::move(cur).value(), rev, opts);
-  }
-  std::string want_rv = str(obj, {"metadata", "resourceVersion"});
-  if (!want_rv.empty() && want_rv != std::to_string(rev)) return conflict(r, name);
-  return writeUpdated(r, ns, std::move(cur).value(), std::move(obj), rev, opts, subresource,
-                      applied);
 }
 
 // PUT .../scale: only spec.replicas changes; the answer is the new Scale.
 Result<WriteResult> Registry::updateScale(const ResourceInfo& r, const std::string& ns,
                                           const std::string& name, const json& scale, json cur,
                                           std::int64_t rev, const WriteOptions& opts) {
-  std::string want_rv = str(scale, {"metadata", "resourceVersion"});
-  if (!want_rv.empty() && want_rv != std::to_string(rev)) return conflict(r, name);
   const json& replicas = at(scale, {"spec", "replicas"});
   if (!replicas.is_number_integer() || replicas.get<long long>() < 0) {
     return Error(ErrorCode::Invalid, "Scale.autoscaling \"" + name +
