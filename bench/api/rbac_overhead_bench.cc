@@ -4,11 +4,11 @@
 // allows, with 1,000 other RoleBindings in the cluster. Two servers in the same run and on the
 // same objects: --authorization-mode=Node,RBAC (the default) and AlwaysAllow (no RBAC: the
 // reference). The two are interleaved request by request so that machine load hits both alike.
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <vector>
 
+#include "bench_util.h"
 #include "skiff/master/api/authenticator.h"
 #include "skiff/master/api/handler.h"
 #include "skiff/master/testing/temp_registry.h"
@@ -16,17 +16,10 @@
 namespace {
 
 using namespace skiff::master;
+using skiff::bench::pct;
+using skiff::bench::res;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-double pct(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(q * v.size()))];
-}
-
-const api::ResourceInfo& res(const char* g, const char* r) {
-  return *api::findResource(g, "v1", r);
-}
 
 struct Server {
   std::unique_ptr<testing::TempRegistry> tmp;
@@ -45,8 +38,7 @@ bool setUp(Server& s, std::vector<std::string> modes) {
     return false;
   }
   api::Registry& reg = s.tmp->registry();
-  api::WriteOptions admin;
-  admin.user = {"admin", {"system:masters", "system:authenticated"}};
+  const api::WriteOptions admin = skiff::bench::admin();
   for (const char* ns : {"bench", "listed"})
     if (!reg.create(res("", "namespaces"), "", {{"metadata", {{"name", ns}}}}, admin)) return false;
   for (int i = 0; i < 1000; ++i) {
