@@ -9,9 +9,7 @@
 #include <vector>
 
 #include "bench_util.h"
-#include "skiff/master/api/authenticator.h"
-#include "skiff/master/api/handler.h"
-#include "skiff/master/testing/temp_registry.h"
+#include "skiff/master/testing/temp_handler.h"
 
 namespace {
 
@@ -22,9 +20,7 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 struct Server {
-  std::unique_ptr<testing::TempRegistry> tmp;
-  std::unique_ptr<api::Authenticator> authn;
-  std::unique_ptr<api::Handler> handler;
+  std::unique_ptr<testing::TempHandler> tmp;
   std::vector<double> create_us, list_us;
 };
 
@@ -32,8 +28,8 @@ bool setUp(Server& s, std::vector<std::string> modes) {
   api::RegistryOptions ro;
   ro.authorization_modes = std::move(modes);
   std::string err;
-  s.tmp = testing::TempRegistry::create(ro, &err);
-  if (!s.tmp || !s.tmp->addBootstrapPolicy()) {
+  s.tmp = testing::TempHandler::create(ro, api::HandlerOptions{}, &err);
+  if (!s.tmp) {
     std::fprintf(stderr, "registry: %s\n", err.c_str());
     return false;
   }
@@ -66,8 +62,6 @@ bool setUp(Server& s, std::vector<std::string> modes) {
                {"data", {{"k", std::string(200, 'x')}}}};
     if (!reg.create(res("", "configmaps"), "listed", cm, admin)) return false;
   }
-  s.authn = std::make_unique<api::Authenticator>(reg, std::map<std::string, api::TokenEntry>{});
-  s.handler = std::make_unique<api::Handler>(reg, *s.authn, api::HandlerOptions{});
   return true;
 }
 
@@ -91,11 +85,11 @@ bool round(Server& s, int i) {
                           {"data", {{"k", std::string(200, 'y')}}}}
                          .dump();
   auto t0 = Clock::now();
-  api::HttpResponse c =
-      s.handler->handle(request("POST", "/api/v1/namespaces/bench/configmaps", std::move(body)));
+  api::HttpResponse c = s.tmp->handler().handle(
+      request("POST", "/api/v1/namespaces/bench/configmaps", std::move(body)));
   auto t1 = Clock::now();
   api::HttpResponse l =
-      s.handler->handle(request("GET", "/api/v1/namespaces/listed/configmaps", ""));
+      s.tmp->handler().handle(request("GET", "/api/v1/namespaces/listed/configmaps", ""));
   auto t2 = Clock::now();
   s.create_us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
   s.list_us.push_back(std::chrono::duration<double, std::micro>(t2 - t1).count());
