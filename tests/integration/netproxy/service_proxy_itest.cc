@@ -15,8 +15,6 @@ namespace skiff::netproxy {
 namespace {
 
 using itest::EnterNetns;
-using itest::SimNode;
-using itest::TestNetns;
 using testing::clusterIpPort;
 using testing::endpoint;
 
