@@ -278,6 +278,24 @@ TEST_F(PodSyncTest, MissingConfigMapKeyIsCreateContainerConfigError) {
   EXPECT_TRUE(found);
 }
 
+// runAsNonRoot with user 0, or with no numeric user to check, is refused as kubelet's
+// verifyRunAsNonRoot refuses it, naming the pod and the container.
+TEST_F(PodSyncTest, RunAsNonRootWithRootOrAnUnknownUserIsCreateContainerConfigError) {
+  for (auto [security, why] :
+       {std::pair{json{{"runAsNonRoot", true}, {"runAsUser", 0}},
+                  "container's runAsUser breaks non-root policy"},
+        std::pair{json{{"runAsNonRoot", true}},
+                  "container has runAsNonRoot and image will run as root"}}) {
+    json p = pod();
+    p["spec"]["containers"][0]["securityContext"] = security;
+    auto st = syncer_->syncPod(p);
+    ASSERT_TRUE(st);
+    json waiting = containerStatus(*st)["state"]["waiting"];
+    EXPECT_EQ(waiting["reason"], "CreateContainerConfigError");
+    EXPECT_EQ(waiting["message"], std::string(why) + " (pod: \"web_default(u1)\", container: c)");
+  }
+}
+
 TEST_F(PodSyncTest, ImagePullFailureBacksOff) {
   json p = pod();
   p["spec"]["containers"][0]["image"] = "registry.io/app:1";
