@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "dns_test_util.h"
 #include "skiff/agent/dns/dns_server.h"
 
 // After the C++ headers: ldns/common.h defines `bool` for C, which breaks <optional>.
@@ -54,16 +55,9 @@ long rssKb() {
   return 0;
 }
 
+// An A query for `name` (load() rewrites its ID for each send).
 std::vector<std::uint8_t> wireQuery(const std::string& name) {
-  ldns_pkt* p = ldns_pkt_query_new(ldns_dname_new_frm_str(name.c_str()), LDNS_RR_TYPE_A,
-                                   LDNS_RR_CLASS_IN, LDNS_RD);
-  std::uint8_t* buf = nullptr;
-  std::size_t n = 0;
-  ldns_pkt2wire(&buf, p, &n);
-  std::vector<std::uint8_t> out(buf, buf + n);
-  free(buf);
-  ldns_pkt_free(p);
-  return out;
+  return testing::query(name, LDNS_RR_TYPE_A);
 }
 
 struct LoadResult {
