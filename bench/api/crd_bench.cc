@@ -13,7 +13,7 @@
 namespace {
 
 using namespace skiff::master;
-using skiff::bench::pct;
+using namespace skiff::bench;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
@@ -80,12 +80,12 @@ int main() {
   if (!tmp) return 1;
   api::Registry& reg = tmp->registry();
   auto ctl = apiextensions::startCrdController(reg, false);
-  const api::WriteOptions opts = skiff::bench::admin();
-  const auto& crds = skiff::bench::res("apiextensions.k8s.io", "customresourcedefinitions");
+  const api::WriteOptions opts = admin();
+  const auto& crds = res("apiextensions.k8s.io", "customresourcedefinitions");
   if (!reg.create(crds, "", crd(), opts)) return 1;
   ctl->sync();
   const api::ResourceInfo* cr = api::findResource("example.com", "v1", "benches");
-  const api::ResourceInfo& cm = skiff::bench::res("", "configmaps");
+  const api::ResourceInfo& cm = res("", "configmaps");
   if (!cr) return 1;
   const int n = 1000;
   Figures a, b;

@@ -14,8 +14,7 @@
 namespace {
 
 using namespace skiff::master;
-using skiff::bench::pct;
-using skiff::bench::res;
+using namespace skiff::bench;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
