@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "skiff/common/http_status.h"
 #include "skiff/common/log.h"
 
 namespace skiff::agent {
@@ -34,6 +35,19 @@ std::string apiPath(const std::string& group, const std::string& version,
   return p;
 }
 
+namespace {
+// common's reading of an API server's status, but for two things the agent's callers rely on:
+// what a busy or restarting server answers (429, 500, 502) is Unavailable, retried like a 503,
+// and a 4xx common has no name for is Internal, not BadRequest.
+ErrorCode codeForStatus(int http_status, const std::string& reason) {
+  if (http_status == 429 || http_status == 500 || http_status == 502) {
+    return ErrorCode::Unavailable;
+  }
+  ErrorCode code = errorCodeForHttpStatus(http_status, reason);
+  return code == ErrorCode::BadRequest && http_status != 400 ? ErrorCode::Internal : code;
+}
+}  // namespace
+
 Error statusError(int http_status, const std::string& body, const std::string& what) {
   json st = json::parse(body, nullptr, false);
   std::string message;
@@ -44,48 +58,7 @@ Error statusError(int http_status, const std::string& body, const std::string& w
   }
   if (message.empty()) message = body.substr(0, 200);
   if (message.empty()) message = "http status " + std::to_string(http_status);
-  ErrorCode code = ErrorCode::Internal;
-  switch (http_status) {
-    case 400:
-      code = ErrorCode::BadRequest;
-      break;
-    case 401:
-      code = ErrorCode::Unauthorized;
-      break;
-    case 403:
-      code = ErrorCode::Forbidden;
-      break;
-    case 404:
-      code = ErrorCode::NotFound;
-      break;
-    case 409:
-      code = reason == "AlreadyExists" ? ErrorCode::AlreadyExists : ErrorCode::Conflict;
-      break;
-    case 410:
-      code = ErrorCode::Gone;
-      break;
-    case 413:
-      code = ErrorCode::TooLarge;
-      break;
-    case 415:
-      code = ErrorCode::Unsupported;
-      break;
-    case 422:
-      code = ErrorCode::Invalid;
-      break;
-    case 429:
-    case 500:
-    case 502:
-    case 503:
-      code = ErrorCode::Unavailable;
-      break;
-    case 504:
-      code = ErrorCode::Timeout;
-      break;
-    default:
-      break;
-  }
-  return Error(code, what + ": " + message);
+  return Error(codeForStatus(http_status, reason), what + ": " + message);
 }
 
 Result<json> KubeClient::call(const std::string& method, const std::string& path,

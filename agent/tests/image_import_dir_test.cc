@@ -1,4 +1,5 @@
 #include "skiff/agent/image_import_dir.h"
+#include "skiff/common/testing/temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -20,16 +21,7 @@ namespace fs = std::filesystem;
 // (the store's import is tested in tests/integration/runtime).
 class ImageImportDirTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("skiff-importdir-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-  }
-  void TearDown() override {
-    watcher_.reset();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { watcher_.reset(); }
   void make() {
     watcher_ = std::make_unique<ImageImportDir>(
         dir_.string(), [this](const std::string& path) -> Result<std::vector<std::string>> {
@@ -53,7 +45,8 @@ class ImageImportDirTest : public ::testing::Test {
     return imports_;
   }
 
-  fs::path dir_;
+  skiff::testing::TempDir tmp_{"importdir"};
+  fs::path dir_ = fs::path(tmp_.path()) / "images";  // not there yet
   std::unique_ptr<ImageImportDir> watcher_;
   std::mutex mu_;
   std::condition_variable cv_;

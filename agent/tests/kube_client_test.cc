@@ -138,5 +138,36 @@ TEST_F(KubeClientTest, ReflectorListsThenWatchesAndRelistsOnExpiry) {
   t2.join();
 }
 
+// An API server's error status as the agent reads it: the Status message, and codes the
+// callers branch on; a busy or restarting server (429, 500, 502, 503) is Unavailable, retried.
+TEST(StatusErrorTest, StatusCodesAndMessages) {
+  const std::string conflict =
+      R"({"kind":"Status","reason":"AlreadyExists","message":"pods \"web\" already exists"})";
+  Error e = statusError(409, conflict, "POST /api/v1/namespaces/default/pods");
+  EXPECT_EQ(e.code(), ErrorCode::AlreadyExists);
+  EXPECT_EQ(e.message(), "POST /api/v1/namespaces/default/pods: pods \"web\" already exists");
+  EXPECT_EQ(statusError(409, R"({"reason":"Conflict"})", "x").code(), ErrorCode::Conflict);
+  EXPECT_EQ(statusError(500, "", "GET /x").message(), "GET /x: http status 500");
+  EXPECT_EQ(statusError(502, "bad gateway", "GET /x").message(), "GET /x: bad gateway");
+  for (auto [status, code] : {std::pair{400, ErrorCode::BadRequest},
+                              {401, ErrorCode::Unauthorized},
+                              {403, ErrorCode::Forbidden},
+                              {404, ErrorCode::NotFound},
+                              {405, ErrorCode::Internal},
+                              {410, ErrorCode::Gone},
+                              {413, ErrorCode::TooLarge},
+                              {415, ErrorCode::Unsupported},
+                              {422, ErrorCode::Invalid},
+                              {429, ErrorCode::Unavailable},
+                              {500, ErrorCode::Unavailable},
+                              {501, ErrorCode::Internal},
+                              {502, ErrorCode::Unavailable},
+                              {503, ErrorCode::Unavailable},
+                              {504, ErrorCode::Timeout},
+                              {302, ErrorCode::Internal}}) {
+    EXPECT_EQ(statusError(status, "", "x").code(), code) << status;
+  }
+}
+
 }  // namespace
 }  // namespace skiff::agent

@@ -151,6 +151,7 @@ TEST(ConfigTest, ParsesFlagsLikeKubelet) {
 #include "skiff/agent/testing/null_mounter.h"
 #include "skiff/agent/testing/null_object_source.h"
 #include "skiff/agent/volumes.h"
+#include "skiff/common/testing/temp_dir.h"
 
 namespace skiff::agent {
 namespace {
@@ -166,10 +167,7 @@ struct KubeletRig {
         kubelet(client, syncer, runtime, limits) {
     runtime.addImage("busybox");
   }
-  ~KubeletRig() {
-    kubelet.stop();
-    std::filesystem::remove_all(root);
-  }
+  ~KubeletRig() { kubelet.stop(); }
   // Lists a restartPolicy: Never pod and syncs it; its uid once it runs, "" otherwise.
   std::string startRunOncePod(const std::string& name) {
     json pod = {{"metadata", {{"name", name}, {"namespace", "default"}}},
@@ -193,8 +191,8 @@ struct KubeletRig {
   testing::FakeRuntime runtime;
   NullObjects objects;
   testing::NullMounter mounter;
-  std::string root = "/tmp/skiff-kubelet-test-" + std::to_string(::getpid()) + "-" +
-                     ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  skiff::testing::TempDir tmp{"kubelet-test"};
+  std::string root = tmp.path() + "/root";  // not there yet
   VolumeManager volumes{root, objects, mounter};
   WallClock clock = [] { return std::chrono::system_clock::now(); };
   Backoff crash{std::chrono::seconds(10), std::chrono::seconds(300), clock};

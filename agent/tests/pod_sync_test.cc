@@ -11,6 +11,7 @@
 #include "skiff/agent/termination_message.h"
 #include "skiff/agent/testing/fake_runtime.h"
 #include "skiff/agent/testing/null_mounter.h"
+#include "skiff/common/testing/temp_dir.h"
 
 namespace skiff::agent {
 namespace {
@@ -69,17 +70,9 @@ constexpr int64_t kSec = 1'000'000'000;
 class PodSyncTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = std::filesystem::temp_directory_path() /
-            ("skiff-podsync-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(root_);
     runtime_.addImage("busybox");
     runtime_.setNowNs(now_ns_);
     syncer_ = makeSyncer();
-  }
-  void TearDown() override {
-    std::filesystem::remove_all(root_);
-    std::filesystem::remove_all(vol_root_);
   }
 
   std::unique_ptr<PodSyncer> makeSyncer() {
@@ -126,14 +119,15 @@ class PodSyncTest : public ::testing::Test {
     return "";
   }
 
-  std::filesystem::path root_;
+  // The node's root dir and the volumes' root, neither there yet.
+  skiff::testing::TempDir tmp_{"podsync"};
+  std::filesystem::path root_ = std::filesystem::path(tmp_.path()) / "root";
   int64_t now_ns_ = 1'700'000'000 * kSec;
   FakeRuntime runtime_;
   FakeNetwork network_;
   FakeObjects objects_;
   testing::NullMounter mounter_;
-  std::string vol_root_ = std::filesystem::temp_directory_path().string() + "/skiff-podsync-vol-" +
-                          std::to_string(::getpid());
+  std::string vol_root_ = tmp_.path() + "/volumes";
   VolumeManager volumes_{vol_root_, objects_, mounter_};
   Backoff crash_{std::chrono::seconds(10), std::chrono::seconds(300), clock()};
   Backoff images_{std::chrono::seconds(10), std::chrono::seconds(300), clock()};
@@ -276,6 +270,24 @@ TEST_F(PodSyncTest, MissingConfigMapKeyIsCreateContainerConfigError) {
     for (const auto& [k, v] : cfg.second.env) found |= (k == "X" && v == "v");
   }
   EXPECT_TRUE(found);
+}
+
+// runAsNonRoot with user 0, or with no numeric user to check, is refused as kubelet's
+// verifyRunAsNonRoot refuses it, naming the pod and the container.
+TEST_F(PodSyncTest, RunAsNonRootWithRootOrAnUnknownUserIsCreateContainerConfigError) {
+  for (auto [security, why] :
+       {std::pair{json{{"runAsNonRoot", true}, {"runAsUser", 0}},
+                  "container's runAsUser breaks non-root policy"},
+        std::pair{json{{"runAsNonRoot", true}},
+                  "container has runAsNonRoot and image will run as root"}}) {
+    json p = pod();
+    p["spec"]["containers"][0]["securityContext"] = security;
+    auto st = syncer_->syncPod(p);
+    ASSERT_TRUE(st);
+    json waiting = containerStatus(*st)["state"]["waiting"];
+    EXPECT_EQ(waiting["reason"], "CreateContainerConfigError");
+    EXPECT_EQ(waiting["message"], std::string(why) + " (pod: \"web_default(u1)\", container: c)");
+  }
 }
 
 TEST_F(PodSyncTest, ImagePullFailureBacksOff) {

@@ -1,4 +1,5 @@
 #include "skiff/agent/termination_message.h"
+#include "skiff/common/testing/temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -14,15 +15,6 @@ namespace fs = std::filesystem;
 
 class TerminationMessageTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("skiff-termmsg-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string write(const std::string& name, const std::string& data) {
     std::string p = (dir_ / name).string();
     std::ofstream(p, std::ios::binary) << data;
@@ -47,7 +39,8 @@ class TerminationMessageTest : public ::testing::Test {
     return "2024-01-02T03:04:05.123456789Z stdout " + std::string(1, tag) + " " + text + "\n";
   }
 
-  fs::path dir_;
+  skiff::testing::TempDir tmp_{"termmsg"};
+  fs::path dir_ = tmp_.path();
 };
 
 TEST_F(TerminationMessageTest, FileIsCreatedEmptyAndWorldWritableWhateverTheUmask) {

@@ -2,27 +2,20 @@
 // 50-property schema within 1.5x of ConfigMaps), in process through the registry, in the same
 // run and on the same store: the difference is what the schema costs (pruning, defaulting,
 // validation) plus the live resource table.
-#include <unistd.h>
-
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <vector>
 
-#include "skiff/master/api/registry.h"
+#include "bench_util.h"
 #include "skiff/master/apiextensions/apiextensions.h"
+#include "skiff/master/testing/temp_registry.h"
 
 namespace {
 
 using namespace skiff::master;
+using namespace skiff::bench;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-double p(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(q * v.size()))];
-}
 
 json crd() {
   json props = json::object();
@@ -75,31 +68,24 @@ double timed(F&& f) {
 }
 
 void report(const char* what, const std::vector<double>& cr, const std::vector<double>& cm) {
-  double a = p(cr, 0.99), b = p(cm, 0.99);
+  double a = pct(cr, 0.99), b = pct(cm, 0.99);
   std::printf("%-7s p50 %7.3f ms / %7.3f ms   p99 %7.3f ms / %7.3f ms   p99 ratio %.2fx\n", what,
-              p(cr, 0.5), p(cm, 0.5), a, b, a / b);
+              pct(cr, 0.5), pct(cm, 0.5), a, b, a / b);
 }
 
 }  // namespace
 
 int main() {
-  char tmpl[] = "/tmp/skiff-crd-bench-XXXXXX";
-  if (!::mkdtemp(tmpl)) return 1;
-  std::string dir = tmpl;
-  store::Options so;
-  so.fsync_every_write = false;
-  auto st = store::openSqliteStore(dir + "/db", so);
-  if (!st) return 1;
-  auto reg = std::make_unique<api::Registry>(**st, api::RegistryOptions{});
-  (void)reg->bootstrap("192.0.2.10", 6443);
-  auto ctl = apiextensions::startCrdController(*reg, false);
-  api::WriteOptions opts;
-  opts.user = {"admin", {"system:masters"}};
-  const auto& crds = *api::findResource("apiextensions.k8s.io", "v1", "customresourcedefinitions");
-  if (!reg->create(crds, "", crd(), opts)) return 1;
+  auto tmp = testing::TempRegistry::create();
+  if (!tmp) return 1;
+  api::Registry& reg = tmp->registry();
+  auto ctl = apiextensions::startCrdController(reg, false);
+  const api::WriteOptions opts = admin();
+  const auto& crds = res("apiextensions.k8s.io", "customresourcedefinitions");
+  if (!reg.create(crds, "", crd(), opts)) return 1;
   ctl->sync();
   const api::ResourceInfo* cr = api::findResource("example.com", "v1", "benches");
-  const api::ResourceInfo& cm = *api::findResource("", "v1", "configmaps");
+  const api::ResourceInfo& cm = res("", "configmaps");
   if (!cr) return 1;
   const int n = 1000;
   Figures a, b;
@@ -116,24 +102,22 @@ int main() {
               {"kind", "ConfigMap"},
               {"metadata", {{"name", name}}},
               {"data", data}};
-    a.create.push_back(timed([&] { (void)reg->create(*cr, "default", o, opts); }));
-    b.create.push_back(timed([&] { (void)reg->create(cm, "default", c, opts); }));
+    a.create.push_back(timed([&] { (void)reg.create(*cr, "default", o, opts); }));
+    b.create.push_back(timed([&] { (void)reg.create(cm, "default", c, opts); }));
   }
   for (int i = 0; i < n; ++i) {
     std::string name = "o" + std::to_string(i);
-    a.get.push_back(timed([&] { (void)reg->get(*cr, "default", name); }));
-    b.get.push_back(timed([&] { (void)reg->get(cm, "default", name); }));
+    a.get.push_back(timed([&] { (void)reg.get(*cr, "default", name); }));
+    b.get.push_back(timed([&] { (void)reg.get(cm, "default", name); }));
   }
   for (int i = 0; i < 30; ++i) {
-    a.list.push_back(timed([&] { (void)reg->listText(*cr, "default", {}); }));
-    b.list.push_back(timed([&] { (void)reg->listText(cm, "default", {}); }));
+    a.list.push_back(timed([&] { (void)reg.listText(*cr, "default", {}); }));
+    b.list.push_back(timed([&] { (void)reg.listText(cm, "default", {}); }));
   }
   std::printf("custom resource (50-property schema) / ConfigMap, %d objects, in process\n", n);
   report("create", a.create, b.create);
   report("get", a.get, b.get);
   report("list", a.list, b.list);
   ctl.reset();
-  reg.reset();
-  std::filesystem::remove_all(dir);
   return 0;
 }

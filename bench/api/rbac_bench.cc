@@ -3,32 +3,20 @@
 // does (review strategy -> Node/RBAC chain -> the policy index). The reference, measured in
 // the same run on the same objects, is what the index avoids: a decision made by reading every
 // binding from the store and evaluating it (a scan of all objects per request).
-#include <unistd.h>
-
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <vector>
 
-#include "skiff/master/api/registry.h"
-#include "skiff/master/rbac/bootstrap_policy.h"
+#include "bench_util.h"
 #include "skiff/master/rbac/rules.h"
+#include "skiff/master/testing/temp_registry.h"
 
 namespace {
 
 using namespace skiff::master;
+using namespace skiff::bench;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-const api::ResourceInfo& res(const char* g, const char* r) {
-  return *api::findResource(g, "v1", r);
-}
-
-double p(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(q * v.size()))];
-}
 
 // The naive decision: list every (Cluster)RoleBinding and evaluate the ones naming the user.
 bool scanDecision(api::Registry& reg, const std::string& user, const rbac::Attributes& a) {
@@ -58,22 +46,15 @@ bool scanDecision(api::Registry& reg, const std::string& user, const rbac::Attri
 }  // namespace
 
 int main() {
-  char tmpl[] = "/tmp/skiff-rbac-bench-XXXXXX";
-  if (!::mkdtemp(tmpl)) return 1;
-  std::string dir = tmpl;
-  store::Options so;
-  so.fsync_every_write = false;
-  auto st = store::openSqliteStore(dir + "/db", so);
-  if (!st) return 1;
-  auto reg = std::make_unique<api::Registry>(**st, api::RegistryOptions{});
-  if (!reg->bootstrap("127.0.0.1", 6443) || !rbac::reconcileBootstrapPolicy(*reg)) return 1;
-  api::WriteOptions admin;
-  admin.user = {"admin", {"system:masters", "system:authenticated"}};
+  auto tmp = testing::TempRegistry::create();
+  if (!tmp || !tmp->addBootstrapPolicy()) return 1;
+  api::Registry& reg = tmp->registry();
+  const api::WriteOptions admin = skiff::bench::admin();
   const int kBindings = 1000, kNamespaces = 100;
   for (int n = 0; n < kNamespaces; ++n) {
     std::string ns = "ns-" + std::to_string(n);
-    (void)reg->create(res("", "namespaces"), "", {{"metadata", {{"name", ns}}}}, admin);
-    (void)reg->create(
+    (void)reg.create(res("", "namespaces"), "", {{"metadata", {{"name", ns}}}}, admin);
+    (void)reg.create(
         res("rbac.authorization.k8s.io", "roles"), ns,
         {{"metadata", {{"name", "pod-reader"}}},
          {"rules",
@@ -91,7 +72,7 @@ int main() {
               {"subjects",
                json::array({{{"kind", "User"}, {"name", "user-" + std::to_string(i)}},
                             {{"kind", "Group"}, {"name", "team-" + std::to_string(i % 10)}}})}};
-    if (!reg->create(res("rbac.authorization.k8s.io", "rolebindings"), ns, b, admin)) return 1;
+    if (!reg.create(res("rbac.authorization.k8s.io", "rolebindings"), ns, b, admin)) return 1;
   }
   const auto& sar = res("authorization.k8s.io", "subjectaccessreviews");
   std::vector<double> indexed, scanned;
@@ -106,7 +87,7 @@ int main() {
           {"groups", {"team-" + std::to_string(u % 10), "system:authenticated"}},
           {"resourceAttributes", {{"verb", "list"}, {"resource", "pods"}, {"namespace", ns}}}}}};
     auto t0 = Clock::now();
-    auto r = reg->create(sar, "", std::move(review), admin);
+    auto r = reg.create(sar, "", std::move(review), admin);
     indexed.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
     if (r && r->object["status"]["allowed"] == true) ++allowed;
   }
@@ -117,7 +98,7 @@ int main() {
     a.resource = "pods";
     a.ns = "ns-" + std::to_string((u + (i % 2)) % kNamespaces);
     auto t0 = Clock::now();
-    (void)scanDecision(*reg, "user-" + std::to_string(u), a);
+    (void)scanDecision(reg, "user-" + std::to_string(u), a);
     scanned.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
   }
   std::printf(
@@ -126,13 +107,10 @@ int main() {
   std::printf(
       "  indexed (registry create -> Node,RBAC -> policy index): p50 %.1f us  p99 %.1f us  "
       "(goal p99 < 1000 us)\n",
-      p(indexed, 0.5), p(indexed, 0.99));
+      pct(indexed, 0.5), pct(indexed, 0.99));
   std::printf(
       "  reference, scan of every binding per decision:          p50 %.1f us  p99 %.1f us  "
       "(%.0fx the indexed p99)\n",
-      p(scanned, 0.5), p(scanned, 0.99), p(scanned, 0.99) / p(indexed, 0.99));
-  reg.reset();
-  st->reset();
-  std::filesystem::remove_all(dir);
-  return p(indexed, 0.99) < 1000.0 ? 0 : 1;
+      pct(scanned, 0.5), pct(scanned, 0.99), pct(scanned, 0.99) / pct(indexed, 0.99));
+  return pct(indexed, 0.99) < 1000.0 ? 0 : 1;
 }

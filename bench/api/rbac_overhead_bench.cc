@@ -4,34 +4,22 @@
 // allows, with 1,000 other RoleBindings in the cluster. Two servers in the same run and on the
 // same objects: --authorization-mode=Node,RBAC (the default) and AlwaysAllow (no RBAC: the
 // reference). The two are interleaved request by request so that machine load hits both alike.
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <vector>
 
-#include "skiff/master/api/authenticator.h"
-#include "skiff/master/api/handler.h"
-#include "skiff/master/testing/temp_registry.h"
+#include "bench_util.h"
+#include "skiff/master/testing/temp_handler.h"
 
 namespace {
 
 using namespace skiff::master;
+using namespace skiff::bench;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-double pct(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(q * v.size()))];
-}
-
-const api::ResourceInfo& res(const char* g, const char* r) {
-  return *api::findResource(g, "v1", r);
-}
-
 struct Server {
-  std::unique_ptr<testing::TempRegistry> tmp;
-  std::unique_ptr<api::Authenticator> authn;
-  std::unique_ptr<api::Handler> handler;
+  std::unique_ptr<testing::TempHandler> tmp;
   std::vector<double> create_us, list_us;
 };
 
@@ -39,14 +27,13 @@ bool setUp(Server& s, std::vector<std::string> modes) {
   api::RegistryOptions ro;
   ro.authorization_modes = std::move(modes);
   std::string err;
-  s.tmp = testing::TempRegistry::create(ro, &err);
-  if (!s.tmp || !s.tmp->addBootstrapPolicy()) {
+  s.tmp = testing::TempHandler::create(ro, api::HandlerOptions{}, &err);
+  if (!s.tmp) {
     std::fprintf(stderr, "registry: %s\n", err.c_str());
     return false;
   }
   api::Registry& reg = s.tmp->registry();
-  api::WriteOptions admin;
-  admin.user = {"admin", {"system:masters", "system:authenticated"}};
+  const api::WriteOptions admin = skiff::bench::admin();
   for (const char* ns : {"bench", "listed"})
     if (!reg.create(res("", "namespaces"), "", {{"metadata", {{"name", ns}}}}, admin)) return false;
   for (int i = 0; i < 1000; ++i) {
@@ -74,8 +61,6 @@ bool setUp(Server& s, std::vector<std::string> modes) {
                {"data", {{"k", std::string(200, 'x')}}}};
     if (!reg.create(res("", "configmaps"), "listed", cm, admin)) return false;
   }
-  s.authn = std::make_unique<api::Authenticator>(reg, std::map<std::string, api::TokenEntry>{});
-  s.handler = std::make_unique<api::Handler>(reg, *s.authn, api::HandlerOptions{});
   return true;
 }
 
@@ -99,11 +84,11 @@ bool round(Server& s, int i) {
                           {"data", {{"k", std::string(200, 'y')}}}}
                          .dump();
   auto t0 = Clock::now();
-  api::HttpResponse c =
-      s.handler->handle(request("POST", "/api/v1/namespaces/bench/configmaps", std::move(body)));
+  api::HttpResponse c = s.tmp->handler().handle(
+      request("POST", "/api/v1/namespaces/bench/configmaps", std::move(body)));
   auto t1 = Clock::now();
   api::HttpResponse l =
-      s.handler->handle(request("GET", "/api/v1/namespaces/listed/configmaps", ""));
+      s.tmp->handler().handle(request("GET", "/api/v1/namespaces/listed/configmaps", ""));
   auto t2 = Clock::now();
   s.create_us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
   s.list_us.push_back(std::chrono::duration<double, std::micro>(t2 - t1).count());

@@ -28,8 +28,10 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "dns_test_util.h"
 #include "skiff/agent/dns/dns_server.h"
 
 // After the C++ headers: ldns/common.h defines `bool` for C, which breaks <optional>.
@@ -54,16 +56,9 @@ long rssKb() {
   return 0;
 }
 
+// An A query for `name` (load() rewrites its ID for each send).
 std::vector<std::uint8_t> wireQuery(const std::string& name) {
-  ldns_pkt* p = ldns_pkt_query_new(ldns_dname_new_frm_str(name.c_str()), LDNS_RR_TYPE_A,
-                                   LDNS_RR_CLASS_IN, LDNS_RD);
-  std::uint8_t* buf = nullptr;
-  std::size_t n = 0;
-  ldns_pkt2wire(&buf, p, &n);
-  std::vector<std::uint8_t> out(buf, buf + n);
-  free(buf);
-  ldns_pkt_free(p);
-  return out;
+  return testing::query(name, LDNS_RR_TYPE_A);
 }
 
 struct LoadResult {
@@ -254,23 +249,22 @@ int main(int argc, char** argv) {
   std::ifstream("/proc/loadavg").getline(loadavg, sizeof loadavg);
   std::printf("dns_bench: %d Services, %.1f s per phase, window %d, loadavg %s\n", services, secs,
               window, loadavg);
-  LoadResult ss = load(skiff.value()->port(), svc_queries, secs, window);
-  print("service lookup", "skiff", ss);
-  LoadResult ds;
-  if (have_dnsmasq) {
-    ds = load(mport, svc_queries, secs, window);
-    print("service lookup", "dnsmasq", ds);
-  }
+  // One phase: skiff, then (when it runs) dnsmasq, on the same queries; skiff's and dnsmasq's.
+  auto phase = [&](const char* what, const std::vector<std::vector<std::uint8_t>>& queries) {
+    std::pair<LoadResult, LoadResult> r;
+    r.first = load(skiff.value()->port(), queries, secs, window);
+    print(what, "skiff", r.first);
+    if (have_dnsmasq) {
+      r.second = load(mport, queries, secs, window);
+      print(what, "dnsmasq", r.second);
+    }
+    return r;
+  };
+  const auto [ss, ds] = phase("service lookup", svc_queries);
   // Warm both caches, then measure cached outside names.
   (void)load(skiff.value()->port(), out_queries, 0.5, 4);
   if (have_dnsmasq) (void)load(mport, out_queries, 0.5, 4);
-  LoadResult sc = load(skiff.value()->port(), out_queries, secs, window);
-  print("cached outside name", "skiff", sc);
-  LoadResult dc;
-  if (have_dnsmasq) {
-    dc = load(mport, out_queries, secs, window);
-    print("cached outside name", "dnsmasq", dc);
-  }
+  const auto [sc, dc] = phase("cached outside name", out_queries);
   std::printf("index: %d Services built in %.1f ms; agent RSS growth %.1f MiB (index + server)\n",
               services, build_ms, static_cast<double>(rss1 - rss0) / 1024.0);
   std::printf("responder CPU per Service lookup: %.0f ns prebuilt reply, %.0f ns through ldns\n",

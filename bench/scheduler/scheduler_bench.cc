@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "fake_nodes.h"
 #include "skiff/master/informer/meta.h"
 #include "skiff/master/scheduler/scheduler.h"
 #include "skiff/master/testing/fake_api_client.h"
@@ -18,23 +19,11 @@
 using namespace skiff::master;
 
 int main(int argc, char** argv) {
-  int pods = argc > 1 ? std::atoi(argv[1]) : 10000;
-  int nodes = argc > 2 ? std::atoi(argv[2]) : 1000;
-  if (pods <= 0 || nodes <= 0) {
-    std::fprintf(stderr, "usage: %s [pods] [nodes]\n", argv[0]);
-    return 2;
-  }
+  int pods = 10000, nodes = 1000;
+  if (!skiff::bench::podsAndNodes(argc, argv, pods, nodes)) return 2;
   auto clock = std::make_shared<FakeClock>();
   testing::FakeApiClient client(clock);
-  for (int i = 0; i < nodes; ++i) {
-    std::string name = "node-" + std::to_string(i);
-    json n = {{"metadata", {{"name", name}, {"labels", {{"kubernetes.io/hostname", name}}}}},
-              {"spec", json::object()},
-              {"status",
-               {{"allocatable", {{"cpu", "32"}, {"memory", "128Gi"}, {"pods", "110"}}},
-                {"conditions", json::array({{{"type", "Ready"}, {"status", "True"}}})}}}};
-    if (!client.create(gvr::kNodes, "", n)) return 1;
-  }
+  if (!skiff::bench::createNodes(client, nodes)) return 1;
   SchedulerOptions o;
   o.clock = clock;
   o.seed = 1;

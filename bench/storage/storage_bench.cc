@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "fake_nodes.h"
 #include "skiff/master/controllers/controllers.h"
 #include "skiff/master/informer/meta.h"
 #include "skiff/master/informer/shared_informers.h"
@@ -52,28 +53,15 @@ double pct(std::vector<double> v, double q) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int pods = argc > 1 ? std::atoi(argv[1]) : 100;
-  int nodes = argc > 2 ? std::atoi(argv[2]) : 3;
-  if (pods <= 0 || nodes <= 0) {
-    std::fprintf(stderr, "usage: %s [pods] [nodes]\n", argv[0]);
-    return 2;
-  }
+  int pods = 100, nodes = 3;
+  if (!skiff::bench::podsAndNodes(argc, argv, pods, nodes)) return 2;
   auto clock = std::make_shared<FakeClock>();
   testing::FakeApiClient client(clock);
-  for (int i = 0; i < nodes; ++i) {
-    std::string name = "node-" + std::to_string(i);
-    json n = {
-        {"metadata",
-         {{"name", name},
-          {"labels", {{"kubernetes.io/hostname", name}}},
-          {"annotations", {{"skiff.io/storage-root", "/var/lib/skiff/storage"}}}}},
-        {"spec", json::object()},
-        {"status",
-         {{"allocatable",
-           {{"cpu", "32"}, {"memory", "128Gi"}, {"pods", "110"}, {"ephemeral-storage", "1Ti"}}},
-          {"conditions", json::array({{{"type", "Ready"}, {"status", "True"}}})}}}};
-    if (!client.create(gvr::kNodes, "", n)) return 1;
-  }
+  // Local-path volumes go under each node's storage root.
+  const json local_path = {
+      {"metadata", {{"annotations", {{"skiff.io/storage-root", "/var/lib/skiff/storage"}}}}},
+      {"status", {{"allocatable", {{"ephemeral-storage", "1Ti"}}}}}};
+  if (!skiff::bench::createNodes(client, nodes, local_path)) return 1;
   if (!client.create(kClasses, "",
                      json{{"metadata", {{"name", "local-path"}}},
                           {"provisioner", "skiff.io/local-path"},

@@ -1,4 +1,5 @@
 #include "skiff/netproxy/ipam.h"
+#include "skiff/common/testing/temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -15,14 +16,8 @@ namespace {
 
 class IpamTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("skiff-ipam-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::filesystem::path dir_;
+  skiff::testing::TempDir tmp_{"ipam-test"};
+  std::filesystem::path dir_ = std::filesystem::path(tmp_.path()) / "ipam";  // not there yet
 };
 
 TEST_F(IpamTest, AllocatesAfterTheGatewayAndIsIdempotentPerOwner) {

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "skiff/common/testing/temp_dir.h"
 #include "skiff/netproxy/testing/fake_iptables.h"
 #include "skiff/netproxy/testing/fake_netlink.h"
 #include "skiff/netproxy/testing/fake_nftables.h"
@@ -21,10 +22,6 @@ Ipv4 ip(const char* s) { return *Ipv4::parse(s); }
 class PodNetworkTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("skiff-podnet-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
     PodNetworkConfig cfg;
     cfg.pod_cidr = *Cidr::parse("10.244.1.0/24");
     cfg.ipam_dir = dir_;
@@ -37,14 +34,14 @@ class PodNetworkTest : public ::testing::Test {
         },
         ipt_);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   Sandbox pod(const std::string& id, std::vector<HostPort> ports = {}) {
     world_.addNamespace("/run/netns/" + id);
     return Sandbox{id, "/run/netns/" + id, "default/" + id, std::move(ports)};
   }
   std::size_t nodeLinks() { return world_.ns("")->links.size(); }
 
-  std::filesystem::path dir_;
+  skiff::testing::TempDir tmp_{"podnet-test"};
+  std::filesystem::path dir_ = std::filesystem::path(tmp_.path()) / "ipam";  // not there yet
   FakeNetworkWorld world_;
   FakeNetlink node_{world_, ""};
   FakeIptables ipt_;

@@ -53,6 +53,21 @@ e2e_enter_namespaces() {
   fi
 }
 
+# e2e_node_suite SUITE FLAG ARGS...: what a node suite's lib.sh does first: the checks, the
+# namespaces (FLAG marks the second run), then T (the work dir, printed with SKIFF_E2E_KEEP), CG
+# (the test's cgroup name), PATH with the shims and KUBECONFIG (the admin's, in T).
+e2e_node_suite() {
+  local suite=$1 flag=$2
+  shift 2
+  e2e_node_checks "$suite"
+  e2e_enter_namespaces "$flag" "$@"
+  T=$(mktemp -d "/tmp/skiff-e2e-$suite.XXXXXX")
+  [ -n "${SKIFF_E2E_KEEP:-}" ] && echo "workdir $T"
+  CG=skiff-e2e-$(basename "$T")
+  export PATH=$B/runtime:$PATH
+  export KUBECONFIG=$T/admin.kubeconfig
+}
+
 # e2e_remove_cgroups DIR...: kills what still runs in the test's cgroup subtrees (containers
 # outlive their agent by design; here they would die with the PID namespace, but their cgroups
 # can go only once they are gone) and removes the subtrees, deepest first. DIRs that do not

@@ -244,23 +244,21 @@ Result<void> PodSyncer::startContainer(const json& pod, const json& spec,
     cc.security.supplemental_groups.push_back(psc["fsGroup"].get<int64_t>());
   }
   bool run_as_non_root = csc.value("runAsNonRoot", psc.value("runAsNonRoot", false));
-  if (run_as_non_root && cc.security.run_as_user && *cc.security.run_as_user == 0) {
-    std::string msg = "container's runAsUser breaks non-root policy (pod: \"" +
-                      pod["metadata"].value("name", "") + "_" +
+  // kubelet's verifyRunAsNonRoot refusal: the container waits in CreateContainerConfigError.
+  auto refuseNonRoot = [&](const std::string& why) {
+    std::string msg = why + " (pod: \"" + pod["metadata"].value("name", "") + "_" +
                       pod["metadata"].value("namespace", "") + "(" + uid +
                       ")\", container: " + name + ")";
     setWaiting(uid, name, "CreateContainerConfigError", msg);
     return Error(ErrorCode::Invalid, msg);
+  };
+  if (run_as_non_root && cc.security.run_as_user && *cc.security.run_as_user == 0) {
+    return refuseNonRoot("container's runAsUser breaks non-root policy");
   }
   if (run_as_non_root && !cc.security.run_as_user) {
     // Without a numeric user we cannot verify the image's user (kubelet checks the image
     // config); refuse like kubelet does for a non-numeric image user.
-    std::string msg = "container has runAsNonRoot and image will run as root (pod: \"" +
-                      pod["metadata"].value("name", "") + "_" +
-                      pod["metadata"].value("namespace", "") + "(" + uid +
-                      ")\", container: " + name + ")";
-    setWaiting(uid, name, "CreateContainerConfigError", msg);
-    return Error(ErrorCode::Invalid, msg);
+    return refuseNonRoot("container has runAsNonRoot and image will run as root");
   }
   cc.security.privileged = csc.value("privileged", false);
   cc.security.readonly_rootfs = csc.value("readOnlyRootFilesystem", false);

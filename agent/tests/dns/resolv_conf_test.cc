@@ -1,4 +1,5 @@
 #include "skiff/agent/dns/resolv_conf.h"
+#include "skiff/common/testing/temp_dir.h"
 
 #include <gtest/gtest.h>
 
@@ -20,17 +21,14 @@ TEST(ResolvConfTest, ParsesNameserversSearchAndOptions) {
 class HostResolvConfTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = std::filesystem::temp_directory_path() /
-            ("skiff-resolv-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::create_directories(root_ / "etc");
     std::filesystem::create_directories(root_ / "run/systemd/resolve");
   }
-  void TearDown() override { std::filesystem::remove_all(root_); }
   void write(const std::string& rel, const std::string& text) {
     std::ofstream(root_ / rel) << text;
   }
-  std::filesystem::path root_;
+  skiff::testing::TempDir tmp_{"resolv"};
+  std::filesystem::path root_ = tmp_.path();
 };
 
 TEST_F(HostResolvConfTest, SystemdStubIsReplacedByTheRealUpstreams) {

@@ -4,9 +4,7 @@
 // else is 403 with the authorizer's message); with it off, every one is 401.
 #include <gtest/gtest.h>
 
-#include "skiff/master/api/authenticator.h"
-#include "skiff/master/api/handler.h"
-#include "skiff/master/testing/temp_registry.h"
+#include "skiff/master/testing/temp_handler.h"
 
 namespace skiff::master::api {
 namespace {
@@ -16,15 +14,12 @@ using json = nlohmann::json;
 class AnonymousTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    std::string err;
-    reg_ = testing::TempRegistry::create({}, &err);
-    ASSERT_NE(reg_, nullptr) << err;
-    ASSERT_TRUE(reg_->addBootstrapPolicy());
-    authn_ = std::make_unique<Authenticator>(reg_->registry(), std::map<std::string, TokenEntry>{});
     HandlerOptions ho;
     ho.anonymous_auth = GetParam();
     ho.ready = [] { return true; };
-    handler_ = std::make_unique<Handler>(reg_->registry(), *authn_, ho);
+    std::string err;
+    server_ = testing::TempHandler::create({}, ho, &err);
+    ASSERT_NE(server_, nullptr) << err;
   }
   HttpResponse get(const std::string& target, const std::string& impersonate = "") {
     HttpRequest r;
@@ -32,11 +27,9 @@ class AnonymousTest : public ::testing::TestWithParam<bool> {
     r.target = target;
     r.headers = {{"accept", "application/json"}};
     if (!impersonate.empty()) r.headers["impersonate-user"] = impersonate;
-    return handler_->handle(r);
+    return server_->handler().handle(r);
   }
-  std::unique_ptr<testing::TempRegistry> reg_;
-  std::unique_ptr<Authenticator> authn_;
-  std::unique_ptr<Handler> handler_;
+  std::unique_ptr<testing::TempHandler> server_;
 };
 
 TEST_P(AnonymousTest, PublicInfoPathsAndEverythingElse) {
@@ -72,7 +65,7 @@ TEST_P(AnonymousTest, PublicInfoPathsAndEverythingElse) {
 // extension-apiserver-authentication through the bootstrap reader role).
 TEST_P(AnonymousTest, ListPinnedByFieldSelectorMatchesResourceNames) {
   if (!GetParam()) GTEST_SKIP() << "anonymous requests are refused outright";
-  Registry& reg = reg_->registry();
+  Registry& reg = server_->registry();
   WriteOptions admin;
   admin.user = {"admin", {"system:masters"}};
   json binding = {{"metadata", {{"name", "reader"}}},

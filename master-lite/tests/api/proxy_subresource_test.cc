@@ -6,11 +6,9 @@
 
 #include <set>
 
-#include "skiff/master/api/authenticator.h"
-#include "skiff/master/api/handler.h"
 #include "skiff/master/api/proxy_rewrite.h"
 #include "skiff/master/api/resources.h"
-#include "skiff/master/testing/temp_registry.h"
+#include "skiff/master/testing/temp_handler.h"
 
 namespace skiff::master::api {
 namespace {
@@ -33,14 +31,11 @@ json address(const std::string& ip, const std::string& pod) {
 class ProxySubresourceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string err;
-    reg_ = testing::TempRegistry::create({}, &err);
-    ASSERT_NE(reg_, nullptr) << err;
-    ASSERT_TRUE(reg_->addBootstrapPolicy());
-    authn_ = std::make_unique<Authenticator>(reg_->registry(), std::map<std::string, TokenEntry>{});
     HandlerOptions ho;
     ho.ready = [] { return true; };
-    handler_ = std::make_unique<Handler>(reg_->registry(), *authn_, ho);
+    std::string err;
+    server_ = testing::TempHandler::create({}, ho, &err);
+    ASSERT_NE(server_, nullptr) << err;
     opts_.user = {"admin", {"system:masters"}};
     opts_.field_manager = "test";
     make("", "nodes", {{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", {{"name", "n1"}}}});
@@ -83,13 +78,13 @@ class ProxySubresourceTest : public ::testing::Test {
   }
 
   void make(const std::string& ns, const std::string& resource, const json& obj) {
-    auto r = reg_->registry().create(*findResource("", "v1", resource), ns, obj, opts_);
+    auto r = server_->registry().create(*findResource("", "v1", resource), ns, obj, opts_);
     ASSERT_TRUE(r) << r.error().message();
   }
   void status(const std::string& ns, const std::string& resource, const std::string& name,
               const json& st) {
-    auto r = reg_->registry().patch(*findResource("", "v1", resource), ns, name, PatchKind::Merge,
-                                    json{{"status", st}}, opts_, "status");
+    auto r = server_->registry().patch(*findResource("", "v1", resource), ns, name,
+                                       PatchKind::Merge, json{{"status", st}}, opts_, "status");
     ASSERT_TRUE(r) << r.error().message();
   }
   void podIp(const std::string& pod, const std::string& ip) {
@@ -103,7 +98,7 @@ class ProxySubresourceTest : public ::testing::Test {
     r.target = target;
     r.headers = {{"accept", "application/json"}};
     r.cert_user = std::move(user);
-    return handler_->handle(r);
+    return server_->handler().handle(r);
   }
   // The target of a GET, failing the test when it is an error.
   ProxyTarget target(const std::string& path, const std::string& method = "GET") {
@@ -119,9 +114,7 @@ class ProxySubresourceTest : public ::testing::Test {
     return {resp.status, body.is_object() ? body.value("message", "") : resp.body};
   }
 
-  std::unique_ptr<testing::TempRegistry> reg_;
-  std::unique_ptr<Authenticator> authn_;
-  std::unique_ptr<Handler> handler_;
+  std::unique_ptr<testing::TempHandler> server_;
   WriteOptions opts_;
 };
 
@@ -253,7 +246,7 @@ TEST_F(ProxySubresourceTest, PodLogWebsocketUpgradeIgnoresCase) {
     r.headers = {{"accept", "application/json"}};
     if (!upgrade.empty()) r.headers["upgrade"] = upgrade;
     r.cert_user = UserInfo{"admin", {"system:masters", "system:authenticated"}};
-    HttpResponse resp = handler_->handle(r);
+    HttpResponse resp = server_->handler().handle(r);
     EXPECT_TRUE(resp.proxy.has_value()) << resp.status << " " << resp.body;
     return resp.proxy.value_or(ProxyTarget{});
   };
@@ -278,7 +271,7 @@ TEST_F(ProxySubresourceTest, AuthorizedByMethodOnTheSubresource) {
   EXPECT_EQ(json::parse(denied.body)["message"],
             "pods \"web:80\" is forbidden: User \"alice\" cannot get resource \"pods/proxy\" in "
             "API group \"\" in the namespace \"default\"");
-  auto role = reg_->registry().create(
+  auto role = server_->registry().create(
       *findResource("rbac.authorization.k8s.io", "v1", "roles"), "default",
       {{"apiVersion", "rbac.authorization.k8s.io/v1"},
        {"kind", "Role"},
@@ -286,7 +279,7 @@ TEST_F(ProxySubresourceTest, AuthorizedByMethodOnTheSubresource) {
        {"rules", {{{"apiGroups", {""}}, {"resources", {"pods/proxy"}}, {"verbs", {"get"}}}}}},
       opts_);
   ASSERT_TRUE(role) << role.error().message();
-  auto rb = reg_->registry().create(
+  auto rb = server_->registry().create(
       *findResource("rbac.authorization.k8s.io", "v1", "rolebindings"), "default",
       {{"apiVersion", "rbac.authorization.k8s.io/v1"},
        {"kind", "RoleBinding"},

@@ -171,10 +171,22 @@ TEST(NamespaceTest, DeletesContentsThenFinalizesAndDefaultServiceAccount) {
   EXPECT_FALSE(h.client.get(gvr::kNamespaces, "", "t"));
 }
 
+// The garbage collector alone on the fake API, started.
+struct GcHarness : Harness {
+  GcHarness() {
+    add(newGarbageCollector(client, clock));
+    start();
+  }
+  // The pod `name` in "default" is still there, orphaned: no owner references left.
+  void expectOrphaned(const std::string& name) {
+    auto kept = client.get(gvr::kPods, "default", name);
+    ASSERT_TRUE(kept) << name;
+    EXPECT_TRUE((*kept)["metadata"]["ownerReferences"].empty()) << name;
+  }
+};
+
 TEST(GarbageCollectorTest, BackgroundForegroundAndOrphan) {
-  Harness h;
-  h.add(newGarbageCollector(h.client, h.clock));
-  h.start();
+  GcHarness h;
   json bg = createOwner(h, "bg");
   createPodOf(h, "bg-1", bg);
   ASSERT_TRUE(h.client.remove(gvr::kReplicaSets, "default", "bg", opts::propagation("Background")));
@@ -194,9 +206,7 @@ TEST(GarbageCollectorTest, BackgroundForegroundAndOrphan) {
   ASSERT_TRUE(h.client.remove(gvr::kReplicaSets, "default", "or", opts::propagation("Orphan")));
   h.settle();
   EXPECT_FALSE(h.client.get(gvr::kReplicaSets, "default", "or"));
-  auto kept = h.client.get(gvr::kPods, "default", "or-1");
-  ASSERT_TRUE(kept);
-  EXPECT_TRUE((*kept)["metadata"]["ownerReferences"].empty());
+  h.expectOrphaned("or-1");
 }
 
 // attemptToDeleteItem: a dependent with a solid owner besides one deleting in the foreground
@@ -204,9 +214,7 @@ TEST(GarbageCollectorTest, BackgroundForegroundAndOrphan) {
 // dependents that have both valid owner and owner that's waiting for dependents to be
 // deleted"); the waiting owner then goes.
 TEST(GarbageCollectorTest, ASolidOwnerKeepsTheDependentOfAForegroundDeletion) {
-  Harness h;
-  h.add(newGarbageCollector(h.client, h.clock));
-  h.start();
+  GcHarness h;
   json going = createOwner(h, "going"), staying = createOwner(h, "staying");
   json both = {
       {"metadata",
@@ -232,9 +240,7 @@ TEST(GarbageCollectorTest, ASolidOwnerKeepsTheDependentOfAForegroundDeletion) {
 // An owner's dependents come from the informers' by-owner index: finishing an orphan or a
 // foreground deletion lists no dependent kind through the API.
 TEST(GarbageCollectorTest, OwnerDependentsComeFromTheIndexNotFromLists) {
-  Harness h;
-  h.add(newGarbageCollector(h.client, h.clock));
-  h.start();
+  GcHarness h;
   json orphaned = createOwner(h, "orphaned"), fg = createOwner(h, "fg"),
        other = createOwner(h, "other");
   createPodOf(h, "orphaned-1", orphaned);
@@ -250,11 +256,7 @@ TEST(GarbageCollectorTest, OwnerDependentsComeFromTheIndexNotFromLists) {
   h.settle();
   EXPECT_FALSE(h.client.get(gvr::kReplicaSets, "default", "orphaned"));
   EXPECT_FALSE(h.client.get(gvr::kReplicaSets, "default", "fg"));
-  for (const char* n : {"orphaned-1", "orphaned-2"}) {
-    auto kept = h.client.get(gvr::kPods, "default", n);
-    ASSERT_TRUE(kept) << n;
-    EXPECT_TRUE((*kept)["metadata"]["ownerReferences"].empty()) << n;
-  }
+  for (const char* n : {"orphaned-1", "orphaned-2"}) h.expectOrphaned(n);
   EXPECT_FALSE(h.client.get(gvr::kPods, "default", "fg-1"));
   auto untouched = h.client.get(gvr::kPods, "default", "other-1");
   ASSERT_TRUE(untouched);
@@ -269,15 +271,9 @@ TEST(GarbageCollectorTest, OwnerDependentsComeFromTheIndexNotFromLists) {
 // finalizer: the dependent is orphaned on the next try, never left with a dangling reference
 // that would have it collected.
 TEST(GarbageCollectorTest, AStaleDependentKeepsTheOwnerUntilItIsOrphaned) {
-  Harness h;
-  h.add(newGarbageCollector(h.client, h.clock));
-  h.start();
+  GcHarness h;
   json owner = createOwner(h, "o");
-  ASSERT_TRUE(h.client.create(
-      gvr::kPods, "default",
-      json{{"metadata",
-            {{"name", "o-1"}, {"ownerReferences", json::array({ownerRef(owner, true)})}}},
-           {"spec", json::object()}}));
+  createPodOf(h, "o-1", owner);
   h.settle();
   h.client.failNextForTest("patch", "pods", ErrorCode::Conflict);
   ASSERT_TRUE(h.client.remove(gvr::kReplicaSets, "default", "o", opts::propagation("Orphan")));
@@ -288,17 +284,13 @@ TEST(GarbageCollectorTest, AStaleDependentKeepsTheOwnerUntilItIsOrphaned) {
   h.clock->advance(std::chrono::seconds(2));
   h.settle();
   EXPECT_FALSE(h.client.get(gvr::kReplicaSets, "default", "o"));
-  auto kept = h.client.get(gvr::kPods, "default", "o-1");
-  ASSERT_TRUE(kept);
-  EXPECT_TRUE((*kept)["metadata"]["ownerReferences"].empty());
+  h.expectOrphaned("o-1");
 }
 
 // Conformance "should not be blocked by dependency circle": pod1 <- pod2 <- pod3 <- pod1, all
 // blocking; a foreground delete of pod1 ends with all three gone, not each waiting for the next.
 TEST(GarbageCollectorTest, AForegroundDeleteOfACircleDeletesAllOfIt) {
-  Harness h;
-  h.add(newGarbageCollector(h.client, h.clock));
-  h.start();
+  GcHarness h;
   std::vector<json> pods;
   for (const char* n : {"p1", "p2", "p3"}) {
     pods.push_back(*h.client.create(gvr::kPods, "default",
@@ -326,9 +318,7 @@ TEST(GarbageCollectorTest, AForegroundDeleteOfACircleDeletesAllOfIt) {
 }
 
 TEST(GarbageCollectorTest, LiveOwnersComeFromTheCachesMissingOnesAreCheckedLive) {
-  Harness h;
-  h.add(newGarbageCollector(h.client, h.clock));
-  h.start();
+  GcHarness h;
   json owner = createOwner(h, "rs");
   auto owned = [&](const std::string& name, const std::string& uid) {
     return json{{"metadata",

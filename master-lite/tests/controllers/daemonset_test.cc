@@ -93,11 +93,7 @@ TEST_F(DaemonSetTest, RollingUpdateReplacesWithinMaxUnavailable) {
   for (const auto& p : h.activePods()) h.runPod(p, pinnedNode(p));
   h.settle();
   EXPECT_EQ(ds()["status"]["numberAvailable"], 3);
-  ASSERT_TRUE(h.client.patch(
-      gvr::kDaemonSets, "default", "ds", PatchType::Merge,
-      json{{"spec",
-            {{"template",
-              {{"spec", {{"containers", json::array({{{"name", "c"}, {"image", "v2"}}})}}}}}}}}));
+  ASSERT_TRUE(h.setImage(gvr::kDaemonSets, "ds", "v2"));
   for (int step = 0; step < 20; ++step) {
     h.settle();
     int unavailable = 0;

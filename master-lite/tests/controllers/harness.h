@@ -69,6 +69,16 @@ class Harness {
       if (!meta::isDeleting(p) && meta::str(p, {"status", "phase"}) != "Running") runPod(p);
     }
   }
+  // `kubectl set image`: the workload's (a Deployment, StatefulSet, DaemonSet...) pod template
+  // gets the one container `c` running `image`.
+  bool setImage(const GroupVersionResource& workloads, const std::string& name,
+                const std::string& image) {
+    json containers = json::array({{{"name", "c"}, {"image", image}}});
+    return client
+        .patch(workloads, "default", name, PatchType::Merge,
+               json{{"spec", {{"template", {{"spec", {{"containers", containers}}}}}}}})
+        .has_value();
+  }
   // Kubelet confirms graceful deletions.
   void finishDeletions() {
     for (auto& p : pods()) {

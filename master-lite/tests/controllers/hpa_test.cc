@@ -50,33 +50,41 @@ std::string condition(const json& h, const std::string& type, const char* field)
   return "";
 }
 
-// The Deployment `burn` with one running pod burn-1 (100m CPU requested), PodMetrics for
-// `metrics_pod` using 900m, and the HPA; then the controller runs until it settles.
-void runHpa(Harness& h, const std::string& metrics_pod) {
-  h.add(newHorizontalPodAutoscalerController(h.client, h.clock));
-  ASSERT_TRUE(h.client.create(gvr::kDeployments, "default", deployment()));
-  auto p = h.client.create(gvr::kPods, "default", pod("burn-1"));
-  ASSERT_TRUE(p);
-  h.runPod(*p);
-  ASSERT_TRUE(h.client.create(kPodMetrics, "default", podMetrics(metrics_pod, "900m")));
-  ASSERT_TRUE(h.client.create(kHpas, "default", hpa()));
-  h.start();
-  h.settle();
-}
+struct HpaHarness : Harness {
+  // The Deployment `burn` with one running pod burn-1 (100m CPU requested), PodMetrics for
+  // `metrics_pod` using 900m, and the HPA; then the controller runs until it settles, and
+  // `autoscaler` is the HPA as it left it.
+  void run(const std::string& metrics_pod) {
+    add(newHorizontalPodAutoscalerController(client, clock));
+    ASSERT_TRUE(client.create(gvr::kDeployments, "default", deployment()));
+    auto p = client.create(gvr::kPods, "default", pod("burn-1"));
+    ASSERT_TRUE(p);
+    runPod(*p);
+    ASSERT_TRUE(client.create(kPodMetrics, "default", podMetrics(metrics_pod, "900m")));
+    ASSERT_TRUE(client.create(kHpas, "default", hpa()));
+    start();
+    settle();
+    auto got = client.get(kHpas, "default", "burn");
+    ASSERT_TRUE(got);
+    autoscaler = *got;
+  }
+  // The Deployment's spec.replicas.
+  json replicas() {
+    auto d = client.get(gvr::kDeployments, "default", "burn");
+    return d ? meta::at(*d, {"spec", "replicas"}) : json();
+  }
+  json autoscaler;
+};
 
 TEST(HpaControllerTest, ScalesUpOnTheMetricsOfTheTargetsPods) {
-  Harness h;
+  HpaHarness h;
   // 900m used of 100m requested (900%) against a 50% target: as many replicas as allowed.
-  runHpa(h, "burn-1");
+  ASSERT_NO_FATAL_FAILURE(h.run("burn-1"));
 
-  auto d = h.client.get(gvr::kDeployments, "default", "burn");
-  ASSERT_TRUE(d);
-  EXPECT_EQ(meta::at(*d, {"spec", "replicas"}), 3);
-  auto got = h.client.get(kHpas, "default", "burn");
-  ASSERT_TRUE(got);
-  EXPECT_EQ(condition(*got, "ScalingActive", "reason"), "ValidMetricFound");
-  EXPECT_EQ(meta::at(*got, {"status", "desiredReplicas"}), 3);
-  const json& current = meta::at(*got, {"status", "currentMetrics"});
+  EXPECT_EQ(h.replicas(), 3);
+  EXPECT_EQ(condition(h.autoscaler, "ScalingActive", "reason"), "ValidMetricFound");
+  EXPECT_EQ(meta::at(h.autoscaler, {"status", "desiredReplicas"}), 3);
+  const json& current = meta::at(h.autoscaler, {"status", "currentMetrics"});
   ASSERT_EQ(current.size(), 1u);
   EXPECT_EQ(meta::at(current[0], {"resource", "current", "averageUtilization"}), 900);
   auto events = h.client.list(gvr::kEvents, "default", {});
@@ -92,18 +100,14 @@ TEST(HpaControllerTest, ScalesUpOnTheMetricsOfTheTargetsPods) {
 }
 
 TEST(HpaControllerTest, ReportsMissingMetricsAndKeepsTheScale) {
-  Harness h;
+  HpaHarness h;
   // Metrics of some other pod only: none for the target's.
-  runHpa(h, "other");
+  ASSERT_NO_FATAL_FAILURE(h.run("other"));
 
-  auto d = h.client.get(gvr::kDeployments, "default", "burn");
-  ASSERT_TRUE(d);
-  EXPECT_EQ(meta::at(*d, {"spec", "replicas"}), 1);
-  auto got = h.client.get(kHpas, "default", "burn");
-  ASSERT_TRUE(got);
-  EXPECT_EQ(condition(*got, "ScalingActive", "status"), "False");
-  EXPECT_EQ(condition(*got, "ScalingActive", "reason"), "FailedGetResourceMetric");
-  EXPECT_EQ(condition(*got, "ScalingActive", "message"),
+  EXPECT_EQ(h.replicas(), 1);
+  EXPECT_EQ(condition(h.autoscaler, "ScalingActive", "status"), "False");
+  EXPECT_EQ(condition(h.autoscaler, "ScalingActive", "reason"), "FailedGetResourceMetric");
+  EXPECT_EQ(condition(h.autoscaler, "ScalingActive", "message"),
             "the HPA was unable to compute the replica count: unable to get metrics for "
             "resource cpu: no metrics returned from resource metrics API");
 }

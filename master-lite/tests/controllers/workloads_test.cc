@@ -63,11 +63,7 @@ TEST(StatefulSetTest, ParallelAndRollingUpdateWithPartition) {
   EXPECT_EQ(h.activePods().size(), 3u);  // all at once
   h.runAllPods();
   h.settle();
-  ASSERT_TRUE(h.client.patch(
-      gvr::kStatefulSets, "default", "db", PatchType::Merge,
-      json{{"spec",
-            {{"template",
-              {{"spec", {{"containers", json::array({{{"name", "c"}, {"image", "v2"}}})}}}}}}}}));
+  ASSERT_TRUE(h.setImage(gvr::kStatefulSets, "db", "v2"));
   for (int i = 0; i < 10; ++i) {
     h.settle();
     h.finishDeletions();
@@ -104,11 +100,7 @@ TEST(StatefulSetTest, PodBelowPartitionIsRecreatedAtCurrentRevision) {
     h.settle();
     h.runAllPods();
   }
-  ASSERT_TRUE(h.client.patch(
-      gvr::kStatefulSets, "default", "db", PatchType::Merge,
-      json{{"spec",
-            {{"template",
-              {{"spec", {{"containers", json::array({{{"name", "c"}, {"image", "v2"}}})}}}}}}}}));
+  ASSERT_TRUE(h.setImage(gvr::kStatefulSets, "db", "v2"));
   auto roll = [&] {
     for (int i = 0; i < 6; ++i) {
       h.settle();

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <map>
 #include <thread>
+#include <type_traits>
 
 #include <libiptc/libiptc.h>
 #include <linux/netfilter/nf_nat.h>
@@ -72,25 +73,28 @@ class EntryBuilder {
 
   template <typename T>
   T* match(const char* name, uint8_t revision) {
-    std::size_t off = buf_.size();
-    std::size_t size = XT_ALIGN(sizeof(xt_entry_match)) + XT_ALIGN(sizeof(T));
-    buf_.resize(off + size);
-    auto* m = reinterpret_cast<xt_entry_match*>(buf_.data() + off);
-    m->u.match_size = static_cast<uint16_t>(size);
-    std::strncpy(m->u.user.name, name, sizeof(m->u.user.name) - 1);
-    m->u.user.revision = revision;
-    return reinterpret_cast<T*>(m->data);
+    return append<xt_entry_match, T>(name, revision);
   }
   template <typename T>
   T* targetOf(const char* name, uint8_t revision) {
+    return append<xt_entry_target, T>(name, revision);
+  }
+  // Appends a match or target header (Header: xt_entry_match or xt_entry_target, which differ
+  // only in the name of their size field) for extension `name` and returns its data, a T.
+  template <typename Header, typename T>
+  T* append(const char* name, uint8_t revision) {
     std::size_t off = buf_.size();
-    std::size_t size = XT_ALIGN(sizeof(xt_entry_target)) + XT_ALIGN(sizeof(T));
+    std::size_t size = XT_ALIGN(sizeof(Header)) + XT_ALIGN(sizeof(T));
     buf_.resize(off + size);
-    auto* t = reinterpret_cast<xt_entry_target*>(buf_.data() + off);
-    t->u.target_size = static_cast<uint16_t>(size);
-    std::strncpy(t->u.user.name, name, sizeof(t->u.user.name) - 1);
-    t->u.user.revision = revision;
-    return reinterpret_cast<T*>(t->data);
+    auto* h = reinterpret_cast<Header*>(buf_.data() + off);
+    if constexpr (std::is_same_v<Header, xt_entry_match>) {
+      h->u.match_size = static_cast<uint16_t>(size);
+    } else {
+      h->u.target_size = static_cast<uint16_t>(size);
+    }
+    std::strncpy(h->u.user.name, name, sizeof(h->u.user.name) - 1);
+    h->u.user.revision = revision;
+    return reinterpret_cast<T*>(h->data);
   }
 
   void add(const Rule&, const match::Comment& c) {

@@ -2,13 +2,7 @@
 # SIGKILL skiff-agent and start it again: the running pod is re-adopted, not restarted.
 . "$(dirname "$0")/lib.sh"
 start_cluster
-cat <<Y | k apply -f - >/dev/null
-apiVersion: v1
-kind: Pod
-metadata: {name: survivor}
-spec:
-  containers: [{name: c, image: busybox, imagePullPolicy: IfNotPresent, command: ["sh", "-c", "sleep 3600"]}]
-Y
+busybox_pod survivor '["sh", "-c", "sleep 3600"]' | k apply -f - >/dev/null
 until_ok 60 pod_running survivor || fail "pod not Running"
 id1=$(k get pod survivor -o jsonpath='{.status.containerStatuses[0].containerID}')
 rc1=$(k get pod survivor -o jsonpath='{.status.containerStatuses[0].restartCount}')

@@ -8,15 +8,8 @@
 # cgroup subtree and the temporary directory.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../node_env.sh"
-e2e_node_checks agent
-e2e_enter_namespaces SKIFF_E2E_INNS "$@"
-
-T=$(mktemp -d /tmp/skiff-e2e-agent.XXXXXX)
-[ -n "${SKIFF_E2E_KEEP:-}" ] && echo "workdir $T"
-CG=skiff-e2e-$(basename "$T")
+e2e_node_suite agent SKIFF_E2E_INNS "$@"
 MASTER_PID=""; AGENT_PID=""
-export PATH=$B/runtime:$PATH
-export KUBECONFIG=$T/admin.kubeconfig
 
 cleanup() {
   set +e
@@ -87,4 +80,21 @@ pod_running() { [ "$(pod_phase "$1")" = Running ]; }
 # running_with SELECTOR N: exactly N pods matching the label selector are Running.
 running_with() {
   [ "$(kubectl get pods -l "$1" -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c Running)" = "$2" ]
+}
+# busybox_pod NAME COMMAND [RESOURCES]: the manifest of a pod NAME with one container `c` of the
+# preloaded busybox running COMMAND (a YAML flow sequence), with RESOURCES (a flow mapping).
+busybox_pod() {
+  local resources=${3:-"{}"}
+  cat <<Y
+apiVersion: v1
+kind: Pod
+metadata: {name: $1}
+spec:
+  containers:
+  - name: c
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: $2
+    resources: $resources
+Y
 }

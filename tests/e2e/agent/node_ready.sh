@@ -23,18 +23,8 @@ k patch node node-1 --subresource=status --type=merge \
 until_ok 30 bash -c '[ "$(kubectl get node node-1 -o jsonpath="{.status.allocatable.example\.com/fakecpu}")" = 1k ]' ||
   fail "allocatable has no example.com/fakecpu: $(kubectl get node node-1 -o jsonpath='{.status.allocatable}')"
 fake_pod() {
-  cat <<Y | k apply -f - >/dev/null
-apiVersion: v1
-kind: Pod
-metadata: {name: $1}
-spec:
-  containers:
-  - name: c
-    image: busybox
-    imagePullPolicy: IfNotPresent
-    command: ["sleep", "3600"]
-    resources: {requests: {example.com/fakecpu: 600}, limits: {example.com/fakecpu: 600}}
-Y
+  busybox_pod "$1" '["sleep", "3600"]' \
+    '{requests: {example.com/fakecpu: 600}, limits: {example.com/fakecpu: 600}}' | k apply -f - >/dev/null
 }
 fake_pod fake-1
 until_ok 30 bash -c '[ "$(kubectl get pod fake-1 -o jsonpath="{.spec.nodeName}")" = node-1 ]' ||

@@ -2,13 +2,7 @@
 # A failing container goes to CrashLoopBackOff and the delays between restarts grow.
 . "$(dirname "$0")/lib.sh"
 start_cluster
-cat <<Y | k apply -f - >/dev/null
-apiVersion: v1
-kind: Pod
-metadata: {name: crash}
-spec:
-  containers: [{name: c, image: busybox, imagePullPolicy: IfNotPresent, command: ["sh", "-c", "echo dying; exit 1"]}]
-Y
+busybox_pod crash '["sh", "-c", "echo dying; exit 1"]' | k apply -f - >/dev/null
 # Termination messages (the four upstream conformance cases) and an init container failing a
 # restartPolicy Never pod, run beside the crash loop.
 tm_pod() {  # name, policy, path, script, [runAsUser]

@@ -59,18 +59,8 @@ if sh -c 'echo -1 >/proc/self/oom_score_adj' 2>/dev/null; then LOW=1; else LOW="
 if [ -n "$LOW" ]; then
   [ "$(cat /proc/$AGENT_PID/oom_score_adj)" = -999 ] || fail "agent oom_score_adj != -999"
 fi
-cat <<Y | k apply -f - >/dev/null
-apiVersion: v1
-kind: Pod
-metadata: {name: guaranteed}
-spec:
-  containers:
-  - name: c
-    image: busybox
-    imagePullPolicy: IfNotPresent
-    command: ["sleep", "3600"]
-    resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {cpu: 100m, memory: 64Mi}}
-Y
+busybox_pod guaranteed '["sleep", "3600"]' \
+  '{requests: {cpu: 100m, memory: 64Mi}, limits: {cpu: 100m, memory: 64Mi}}' | k apply -f - >/dev/null
 until_ok 60 pod_running guaranteed || fail "guaranteed pod not Running"
 want=-997; [ -n "$LOW" ] || want=$(cat /proc/$AGENT_PID/oom_score_adj)
 [ "$(k exec guaranteed -- cat /proc/1/oom_score_adj)" = "$want" ] || fail "Guaranteed container oom_score_adj != $want"

@@ -2,13 +2,7 @@
 # A static pod from --pod-manifest-path runs and shows up in the API as a mirror pod.
 . "$(dirname "$0")/lib.sh"
 mkdir -p "$T/manifests"
-cat >"$T/manifests/static-web.yaml" <<Y
-apiVersion: v1
-kind: Pod
-metadata: {name: static-web}
-spec:
-  containers: [{name: c, image: busybox, imagePullPolicy: IfNotPresent, command: ["sleep", "3600"]}]
-Y
+busybox_pod static-web '["sleep", "3600"]' >"$T/manifests/static-web.yaml"
 start_cluster
 mirror_running() { [ "$(kubectl get pod static-web-node-1 -o jsonpath='{.status.phase}')" = Running ]; }
 until_ok 60 mirror_running || { k get pods -o wide; fail "mirror pod static-web-node-1 not Running"; }

@@ -19,14 +19,7 @@
 # SKIFF_E2E_KEEP=1 prints the work dir and keeps the daemons' logs in /tmp/skiff-e2e-cluster-logs.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../node_env.sh"
-e2e_node_checks cluster
-e2e_enter_namespaces SKIFF_E2E_CLUSTER_INNS "$@"
-
-T=$(mktemp -d /tmp/skiff-e2e-cluster.XXXXXX)
-[ -n "${SKIFF_E2E_KEEP:-}" ] && echo "workdir $T"
-CG=skiff-e2e-$(basename "$T")
-export PATH=$B/runtime:$PATH
-export KUBECONFIG=$T/admin.kubeconfig
+e2e_node_suite cluster SKIFF_E2E_CLUSTER_INNS "$@"
 
 LAN=10.98.0
 MASTER_IP=$LAN.1

@@ -43,20 +43,9 @@ std::string golden(const char* name) {
   return ss.str();
 }
 
-class IptablesIntegration : public ::testing::Test {
+class IptablesIntegration : public itest::HostUnchangedTest {
  protected:
-  void SetUp() override {
-    if (!itest::isRoot()) {
-      GTEST_SKIP() << "needs CAP_NET_ADMIN (run as root)";
-    }
-    host_before_ = itest::hostFingerprint();
-  }
-  void TearDown() override {
-    if (itest::isRoot()) {
-      EXPECT_EQ(itest::hostFingerprint(), host_before_) << "host network changed";
-    }
-  }
-  std::string host_before_;
+  IptablesIntegration() : HostUnchangedTest("CAP_NET_ADMIN") {}
 };
 
 TEST_F(IptablesIntegration, ROOT_KernelIptablesSaveMatchesGoldenRules) {

@@ -3,11 +3,13 @@
 // Helpers for netproxy's integration tests. Every test works in network namespaces it creates
 // (`ip netns add`) and deletes, never in the host's; SetUp removes leftovers of a crashed run.
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "skiff/common/unique_fd.h"
@@ -79,5 +81,25 @@ std::string tcpGet(const TestNetns& ns, const std::string& ip, uint16_t port,
 
 // Number of links and legacy KUBE rules in the host namespace (to prove we left it alone).
 std::string hostFingerprint();
+
+// A test that runs only as root (skipped, naming the capabilities `needs`, otherwise) and must
+// leave the host's own network as it found it: SetUp takes its fingerprint, TearDown compares.
+class HostUnchangedTest : public ::testing::Test {
+ protected:
+  explicit HostUnchangedTest(std::string needs) : needs_(std::move(needs)) {}
+  void SetUp() override {
+    if (!isRoot()) GTEST_SKIP() << "needs " << needs_ << " (run as root)";
+    host_before_ = hostFingerprint();
+  }
+  void TearDown() override {
+    if (isRoot()) {
+      EXPECT_EQ(hostFingerprint(), host_before_) << "host network changed";
+    }
+  }
+
+ private:
+  std::string needs_;
+  std::string host_before_;
+};
 
 }  // namespace skiff::netproxy::itest

@@ -15,20 +15,9 @@ using itest::EnterNetns;
 using itest::SimNode;
 using itest::TestNetns;
 
-class PodNetworkIntegration : public ::testing::Test {
+class PodNetworkIntegration : public itest::HostUnchangedTest {
  protected:
-  void SetUp() override {
-    if (!itest::isRoot()) {
-      GTEST_SKIP() << "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)";
-    }
-    host_before_ = itest::hostFingerprint();
-  }
-  void TearDown() override {
-    if (itest::isRoot()) {
-      EXPECT_EQ(itest::hostFingerprint(), host_before_) << "host network changed";
-    }
-  }
-  std::string host_before_;
+  PodNetworkIntegration() : HostUnchangedTest("CAP_NET_ADMIN and CAP_SYS_ADMIN") {}
 };
 
 std::size_t ipamFiles(const std::string& dir) {

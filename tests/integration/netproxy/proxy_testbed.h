@@ -7,10 +7,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "netns_fixture.h"
@@ -79,6 +81,29 @@ class ProxyTestBed : public ::testing::Test {
       ++seen[reply];
     }
     return seen;
+  }
+
+  // The Service web (ClusterIP 10.96.0.20:80, NodePort 30081) answers; scaled to zero it refuses
+  // connections from a pod and from outside at once (no client hangs); scaled back up through
+  // the same rules it answers again.
+  void expectScaledToZeroRefusesImmediately() {
+    auto web = netproxy::testing::clusterIpPort("default", "web", "http", "10.96.0.20", 80);
+    web.node_port = 30081;
+    sync({web}, {{web.key(), backends()}});
+    std::string err;
+    ASSERT_FALSE(tcpGet(*client_, "10.96.0.20", 80, &err).empty()) << err;
+    sync({web}, {});  // no endpoints at all
+    for (auto [ns, ip, port] : {std::tuple{client_, "10.96.0.20", 80},
+                                std::tuple{outside_.get(), "192.168.100.1", 30081}}) {
+      auto start = std::chrono::steady_clock::now();
+      std::string reply = tcpGet(*ns, ip, static_cast<uint16_t>(port), &err, 5);
+      auto took = std::chrono::steady_clock::now() - start;
+      EXPECT_TRUE(reply.empty());
+      EXPECT_NE(err.find("Connection refused"), std::string::npos) << ip << ": " << err;
+      EXPECT_LT(took, std::chrono::seconds(2)) << ip << ": clients must not hang";
+    }
+    sync({web}, {{web.key(), backends()}});
+    EXPECT_FALSE(tcpGet(*client_, "10.96.0.20", 80, &err).empty()) << err;
   }
 
   std::string host_before_;

@@ -5,9 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
-#include <map>
-#include <set>
 
 #include "proxy_testbed.h"
 #include "skiff/netproxy/service_proxy.h"
@@ -18,8 +15,6 @@ namespace skiff::netproxy {
 namespace {
 
 using itest::EnterNetns;
-using itest::SimNode;
-using itest::TestNetns;
 using testing::clusterIpPort;
 using testing::endpoint;
 
@@ -38,13 +33,7 @@ class ServiceProxyIntegration : public itest::ProxyTestBed {
 TEST_F(ServiceProxyIntegration, ROOT_ClusterIpSpreadsConnectionsOverThreeBackends) {
   auto web = clusterIpPort("default", "web", "http", "10.96.0.20", 80);
   sync({web}, {{web.key(), backends()}});
-  std::map<std::string, int> seen;
-  for (int i = 0; i < 30; ++i) {
-    std::string err;
-    std::string reply = itest::tcpGet(*client_, "10.96.0.20", 80, &err);
-    ASSERT_FALSE(reply.empty()) << "connection " << i << ": " << err;
-    ++seen[reply];
-  }
+  auto seen = spread(*client_, "10.96.0.20", 80, 30);
   // Uniform 1/3 each: missing one backend in 30 tries has probability ~1.5e-5.
   EXPECT_EQ(seen.size(), 3u) << "replies: " << seen.size();
   EXPECT_TRUE(seen.count("backend-0") && seen.count("backend-1") && seen.count("backend-2"));
@@ -78,36 +67,12 @@ TEST_F(ServiceProxyIntegration, ROOT_ServiceSessionAffinityClientIpSticks) {
   auto sticky = clusterIpPort("default", "sticky", "", "10.96.0.40", 80);
   sticky.affinity_client_ip = true;
   sync({sticky}, {{sticky.key(), backends()}});
-  std::set<std::string> seen;
-  for (int i = 0; i < 12; ++i) {
-    std::string err;
-    std::string reply = itest::tcpGet(*client_, "10.96.0.40", 80, &err);
-    ASSERT_FALSE(reply.empty()) << err;
-    seen.insert(reply);
-  }
+  auto seen = spread(*client_, "10.96.0.40", 80, 12);
   EXPECT_EQ(seen.size(), 1u) << "affinity broke: " << seen.size() << " backends answered";
 }
 
 TEST_F(ServiceProxyIntegration, ROOT_ServiceScaledToZeroRefusesConnectionsImmediately) {
-  auto web = clusterIpPort("default", "web", "http", "10.96.0.20", 80);
-  web.node_port = 30081;
-  sync({web}, {{web.key(), backends()}});
-  std::string err;
-  ASSERT_FALSE(itest::tcpGet(*client_, "10.96.0.20", 80, &err).empty()) << err;
-
-  sync({web}, {});  // scaled to 0: no endpoints at all
-  for (auto [ns, ip, port] : {std::tuple{client_, "10.96.0.20", 80},
-                              std::tuple{outside_.get(), "192.168.100.1", 30081}}) {
-    auto start = std::chrono::steady_clock::now();
-    std::string reply = itest::tcpGet(*ns, ip, static_cast<uint16_t>(port), &err, 5);
-    auto took = std::chrono::steady_clock::now() - start;
-    EXPECT_TRUE(reply.empty());
-    EXPECT_NE(err.find("Connection refused"), std::string::npos) << ip << ": " << err;
-    EXPECT_LT(took, std::chrono::seconds(2)) << ip << ": clients must not hang";
-  }
-  // Scaling back up works through the same chains.
-  sync({web}, {{web.key(), backends()}});
-  EXPECT_FALSE(itest::tcpGet(*client_, "10.96.0.20", 80, &err).empty()) << err;
+  expectScaledToZeroRefusesImmediately();
 }
 
 TEST_F(ServiceProxyIntegration, ROOT_RemovedUdpEndpointHasItsConntrackEntriesDeleted) {

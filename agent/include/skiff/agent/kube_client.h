@@ -44,8 +44,9 @@ std::string apiPath(const std::string& group, const std::string& version,
                     const std::string& name = "", const std::string& subresource = "");
 std::string urlEscape(const std::string& s);
 
-// Maps an HTTP status and its (Status-shaped, when it is one) body to an Error:
-// 404 NotFound, 409 AlreadyExists|Conflict, 410 Gone, 422 Invalid, 401/403, 5xx Unavailable.
+// Maps an HTTP status and its (Status-shaped, when it is one) body to an Error: the codes of
+// common's errorCodeForHttpStatus (404 NotFound, 409 AlreadyExists|Conflict, 410 Gone, 422
+// Invalid, 401/403, ...), with 429, 500, 502 and 503 Unavailable (to be retried).
 Error statusError(int http_status, const std::string& body, const std::string& what);
 
 class KubeClient {

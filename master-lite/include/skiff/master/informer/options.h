@@ -5,40 +5,37 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "skiff/master/client/api_client.h"
 
 namespace skiff::master::opts {
 
-inline ListOptions labels(std::string selector) {
-  ListOptions o;
-  o.label_selector = std::move(selector);
+// Options (ListOptions, DeleteOptions) with the one field `member` set to `value`.
+template <typename Options, typename Field, typename Value>
+Options with(Field Options::*member, Value&& value) {
+  Options o;
+  o.*member = std::forward<Value>(value);
   return o;
+}
+
+inline ListOptions labels(std::string selector) {
+  return with(&ListOptions::label_selector, std::move(selector));
 }
 inline ListOptions fields(std::string selector) {
-  ListOptions o;
-  o.field_selector = std::move(selector);
-  return o;
+  return with(&ListOptions::field_selector, std::move(selector));
 }
 inline ListOptions fromRevision(std::string rv) {
-  ListOptions o;
-  o.resource_version = std::move(rv);
-  return o;
+  return with(&ListOptions::resource_version, std::move(rv));
 }
 inline DeleteOptions grace(std::int64_t seconds) {
-  DeleteOptions o;
-  o.grace_period_seconds = seconds;
-  return o;
+  return with(&DeleteOptions::grace_period_seconds, seconds);
 }
 inline DeleteOptions propagation(std::string policy) {
-  DeleteOptions o;
-  o.propagation_policy = std::move(policy);
-  return o;
+  return with(&DeleteOptions::propagation_policy, std::move(policy));
 }
 inline DeleteOptions withUid(std::string uid) {
-  DeleteOptions o;
-  o.precondition_uid = std::move(uid);
-  return o;
+  return with(&DeleteOptions::precondition_uid, std::move(uid));
 }
 
 }  // namespace skiff::master::opts
