@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "skiff/master/admission/quota.h"
 #include "skiff/master/testing/temp_registry.h"
 
@@ -21,18 +22,10 @@ using namespace skiff::master;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-double pct(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(q * v.size()))];
-}
+using skiff::bench::admin;
+using skiff::bench::pct;
 
-const api::ResourceInfo& res(const char* r) { return *api::findResource("", "v1", r); }
-
-api::WriteOptions admin() {
-  api::WriteOptions w;
-  w.user = {"admin", {"system:masters", "system:authenticated"}};
-  return w;
-}
+const api::ResourceInfo& res(const char* r) { return skiff::bench::res("", r); }
 
 json pod(const std::string& name) {
   return {
