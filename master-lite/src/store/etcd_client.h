@@ -30,6 +30,7 @@ namespace skiff::master::store {
 
 struct EtcdClientOptions {
   std::vector<std::string> servers;  // http://host:port or https://host:port
+  EtcdTransport transport = EtcdTransport::Gateway;
   std::string ca_file, cert_file, key_file;
   std::chrono::milliseconds request_timeout{5000};
 };
@@ -66,7 +67,13 @@ class EtcdClient {
   virtual const std::vector<EtcdEndpoint>& endpoints() const = 0;
 };
 
+// The client of options.transport, after checking the servers and TLS flags.
 Result<std::unique_ptr<EtcdClient>> newEtcdClient(const EtcdClientOptions& options);
+// The two transports (etcd_client.cc, etcd_grpc_client.cc), for endpoints already parsed.
+Result<std::unique_ptr<EtcdClient>> newGatewayEtcdClient(std::vector<EtcdEndpoint> endpoints,
+                                                         const EtcdClientOptions& options);
+Result<std::unique_ptr<EtcdClient>> newGrpcEtcdClient(std::vector<EtcdEndpoint> endpoints,
+                                                      const EtcdClientOptions& options);
 // A client for the servers and credentials of a store's options (openEtcdStore, migrate).
 Result<std::unique_ptr<EtcdClient>> newEtcdClient(const EtcdOptions& store_options);
 
