@@ -1,8 +1,9 @@
 // The etcd client itself, through each transport, against a real one-member etcd on loopback
 // (skipped without the etcd binary): both give the gateway's JSON, compaction is Gone, leases,
-// watch streams and their close(), and a member that is not there.
+// watch streams and their close(), client TLS, and a member that is not there.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <thread>
 
 #include "etcd_client.h"
@@ -134,6 +135,75 @@ TEST_P(EtcdClientTest, WatchDeliversEventsAndCloseUnblocksNext) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, EtcdClientTest,
+                         ::testing::Values(EtcdTransport::Gateway, EtcdTransport::Grpc),
+                         [](const auto& p) { return std::string(etcdTransportName(p.param)); });
+
+// The files README's several-masters setup makes with openssl: a CA, the member's pair (its
+// address as subjectAltName, no extendedKeyUsage: etcd's gateway dials the member's own gRPC
+// with it as a client certificate) and a client pair. Empty on success, else the failure.
+std::string makeTlsFiles(const std::string& d) {
+  std::string script =
+      "set -e; cd '" + d +
+      "';"
+      "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2"
+      "  -subj /CN=etcd-ca;"
+      "for n in etcd client; do"
+      "  openssl req -new -newkey rsa:2048 -nodes -keyout $n.key -out $n.csr -subj /CN=$n;"
+      "  echo subjectAltName=IP:127.0.0.1 > $n.ext;"
+      "  openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2"
+      "    -extfile $n.ext -out $n.crt;"
+      "done";
+  std::ofstream(d + "/make-tls.sh") << script;
+  int rc = std::system(("bash '" + d + "/make-tls.sh' >'" + d + "/openssl.log' 2>&1").c_str());
+  return rc == 0 ? "" : "openssl failed, see " + d + "/openssl.log";
+}
+
+// etcd serving https with --client-cert-auth, as README's several-masters setup has it: the
+// client verifies the member against --etcd-cafile and presents --etcd-certfile/--etcd-keyfile.
+class EtcdClientTlsTest : public ::testing::TestWithParam<EtcdTransport> {
+ protected:
+  void SetUp() override {
+    if (std::string why = EtcdCluster::unavailable(); !why.empty()) GTEST_SKIP() << why;
+    ASSERT_EQ(makeTlsFiles(dir_.path()), "");
+    testing::EtcdClusterTls tls{file("etcd.crt"), file("etcd.key"), file("ca.crt")};
+    cluster_ = std::make_unique<EtcdCluster>(dir_.path() + "/etcd", 1, &tls);
+  }
+  std::string file(const char* name) { return dir_.path() + "/" + name; }
+  EtcdOptions options() {
+    EtcdOptions eo;
+    eo.transport = GetParam();
+    eo.ca_file = file("ca.crt");
+    eo.cert_file = file("client.crt");
+    eo.key_file = file("client.key");
+    eo.compaction_interval = std::chrono::milliseconds(0);
+    eo.request_timeout = std::chrono::milliseconds(2000);
+    return eo;
+  }
+
+  skiff::testing::TempDir dir_{"etcd-tls"};
+  std::unique_ptr<EtcdCluster> cluster_;
+};
+
+TEST_P(EtcdClientTlsTest, StoreWorksOverClientTls) {
+  auto s = cluster_->open(options());
+  ASSERT_TRUE(s) << s.error().message();
+  ASSERT_TRUE((*s)->create("/registry/pods/default/a", "a"));
+  EXPECT_EQ((*s)->get("/registry/pods/default/a")->value, "a");
+}
+
+TEST_P(EtcdClientTlsTest, MemberRefusesAClientWithoutCertificate) {
+  ASSERT_TRUE(cluster_->open(options()));  // up and serving
+  EtcdOptions eo = options();
+  eo.servers = cluster_->clientUrls();
+  eo.cert_file.clear();
+  eo.key_file.clear();
+  auto s = openEtcdStore(eo);
+  ASSERT_FALSE(s);
+  EXPECT_TRUE(s.error().is(ErrorCode::Unavailable) || s.error().is(ErrorCode::Timeout))
+      << s.error().message();
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, EtcdClientTlsTest,
                          ::testing::Values(EtcdTransport::Gateway, EtcdTransport::Grpc),
                          [](const auto& p) { return std::string(etcdTransportName(p.param)); });
 
