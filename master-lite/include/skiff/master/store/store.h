@@ -139,7 +139,7 @@ const char* etcdTransportName(EtcdTransport t);
 
 struct EtcdOptions {
   std::vector<std::string> servers;  // http(s)://host:port, tried in turn
-  EtcdTransport transport = EtcdTransport::Gateway;
+  EtcdTransport transport = EtcdTransport::Grpc;
   std::string ca_file, cert_file, key_file;
   std::string prefix = "/registry";  // the keys this store serves and watches
   // Prepended to every key in etcd and stripped on the way back (tests share one etcd).
