@@ -19,6 +19,9 @@ namespace {
 using json = nlohmann::json;
 namespace pb = etcdserverpb;
 
+// etcd's rpctypes.MetadataRequireLeaderKey.
+constexpr char kRequireLeader[] = "hasleader";
+
 struct Member {
   EtcdEndpoint endpoint;
   std::shared_ptr<grpc::Channel> channel;
@@ -226,6 +229,10 @@ class GrpcEtcdClient : public EtcdClient {
       Member& m = *members_[idx];
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + options_.request_timeout);
+      // clientv3.WithRequireLeader: a member without a leader answers "etcdserver: no leader"
+      // at once (nothing written, try the next) instead of holding the request to the deadline.
+      // The gateway's own requests carry it too, which is why it failed over that fast.
+      ctx.AddMetadata(kRequireLeader, "true");
       grpc::Status st = rpc.invoke(m, ctx);
       if (st.ok()) return rpc.reply();
       Error e = statusError(st, m.endpoint);
@@ -254,9 +261,9 @@ class GrpcEtcdClient : public EtcdClient {
         continue;
       }
       auto ctx = std::make_unique<grpc::ClientContext>();
-      // clientv3.WithRequireLeader, as kube-apiserver's watches: a member cut off from the
-      // leader ends the stream instead of going silent, and the watch moves on.
-      ctx->AddMetadata("hasleader", "true");
+      // As kube-apiserver's watches: a member cut off from the leader ends the stream instead
+      // of going silent, and the watch moves on.
+      ctx->AddMetadata(kRequireLeader, "true");
       auto stream = m.watch->Watch(ctx.get());
       if (!stream->Write(req)) {
         last = statusError(stream->Finish(), m.endpoint).wrap("watch");
