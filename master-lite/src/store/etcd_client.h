@@ -9,9 +9,10 @@
 //   gateway — the grpc-gateway every etcd 3.4 member serves on its client URLs, over Boost.Beast
 //             HTTP/1.1 (etcd_client.cc).
 // gRPC is the default, by the API benchmark (bench/api/api_bench.py, 10,000 pods, 2 cores, both
-// in one run, twice): LIST of every pod 605-609 ms against 930-1001 ms on one member and 786-818
-// against 1178-1218 ms on three; mutating p50/p99 within run-to-run noise of each other (either
-// was ahead by 5-25% depending on the run); master RSS the same within noise, with 7 more threads.
+// in one run, three runs): LIST of every pod 590-609 ms against 930-1001 ms on one member and
+// 786-818 against 1178-1218 ms on three; mutating p50/p99 with no consistent winner (each was
+// ahead in some run); master RSS the same within run-to-run noise (420-470 MiB either way), with
+// 7 more threads.
 // The JSON conversion is not where gRPC's time goes: protobuf to JSON text costs ~35 ms for those
 // 10,000 pods (the JSON parse after it, ~100 ms, the gateway pays too). The gateway also needs the
 // member's certificate to allow client auth (it dials the member's own gRPC with it); gRPC does
