@@ -4,9 +4,12 @@ loopback, LIST of 10k pods, fan-out to 1,000 watchers, and the server's RSS with
 stored, for each store side by side in one run: SQLite, and etcd with one and with three members
 (Debian's etcd-server, started here on loopback ports; skipped when it is not installed). Each
 figure is printed beside the Kubernetes API SLO it corresponds to, then a table of all stores.
+An etcd store may name the master's --etcd-transport: etcd1-grpc, etcd3-gateway (plain etcd1 and
+etcd3 use the master's default), so that one run compares the two transports.
 
 usage: api_bench.py <skiff-master binary> [--pods 10000] [--clients 50] [--watchers 1000]
-                    [--stores sqlite,etcd1,etcd3]"""
+                    [--stores sqlite,etcd1,etcd3]
+       api_bench.py ... --stores sqlite,etcd1-gateway,etcd1-grpc,etcd3-gateway,etcd3-grpc"""
 import argparse, asyncio, json, os, shutil, socket, ssl, statistics, subprocess, sys, tempfile, time
 import urllib.request
 
@@ -61,8 +64,11 @@ def start_master(store):
     os.makedirs(where)
     extra = []
     if store.startswith("etcd"):
-        urls = start_etcd(int(store[4:]), where)
+        members, _, transport = store[4:].partition("-")
+        urls = start_etcd(int(members), where)
         extra = ["--storage", "etcd", "--etcd-servers", ",".join(urls)]
+        if transport:
+            extra += ["--etcd-transport", transport]
     port = free_port()
     proc = subprocess.Popen([args.master, "--data-dir", f"{where}/data", "--kubeconfig-out",
                              f"{where}/kc", "--secure-port", str(port), "--bind-address",
@@ -93,6 +99,13 @@ def rss_mib(pid):
         for line in f:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
+    return 0
+
+def threads_of(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
     return 0
 
 def pct(xs, p):
@@ -268,8 +281,8 @@ async def run_store(store):
           f"[Kubernetes SLO: cluster-scoped LIST p99 <= 30000 ms]")
     rss = rss_mib(proc.pid)
     etcd_rss = sum(rss_of(p) for p in etcds)
-    print(f"RSS with {args.pods} pods stored: {rss:.1f} MiB   [goal: < 100 MiB]"
-          + (f"   (etcd members together: {etcd_rss:.0f} MiB)" if etcds else ""))
+    print(f"RSS with {args.pods} pods stored: {rss:.1f} MiB, {threads_of(proc.pid)} threads   "
+          f"[goal: < 100 MiB]" + (f"   (etcd members together: {etcd_rss:.0f} MiB)" if etcds else ""))
     fan = await fanout()
     print(f"watch fan-out to {args.watchers} watchers: p50={pct(fan,50):.1f} ms p99={pct(fan,99):.1f} ms "
           f"max={max(fan):.1f} ms   [Kubernetes SLO: watch latency p99 <= 5000 ms]")
@@ -283,18 +296,20 @@ try:
         if store.startswith("etcd") and not shutil.which("etcd"):
             print(f"\n== {store}: skipped (etcd is not installed: Debian's etcd-server)")
             continue
-        if store not in ("sqlite", "etcd1", "etcd3"):
-            raise SystemExit(f"--stores: unknown store {store!r} (sqlite, etcd1, etcd3)")
+        if store not in ("sqlite", "etcd1", "etcd3") and not (
+                store[:5] in ("etcd1", "etcd3") and store[5:] in ("-grpc", "-gateway")):
+            raise SystemExit(f"--stores: unknown store {store!r} "
+                             "(sqlite, etcd1, etcd3, optionally etcdN-grpc or etcdN-gateway)")
         start_master(store)
         try:
             rows.append(asyncio.run(run_store(store)))
         finally:
             stop_all()
     print("\nside by side (same run, same machine):")
-    print(f"{'store':8} {'POST p50':>9} {'POST p99':>9} {'req/s':>7} {'pods/s':>7} "
+    print(f"{'store':13} {'POST p50':>9} {'POST p99':>9} {'req/s':>7} {'pods/s':>7} "
           f"{'LIST':>9} {'watch p50':>10} {'watch p99':>10} {'master RSS':>11}")
     for r in rows:
-        print(f"{r[0]:8} {r[1]:7.2f}ms {r[2]:7.2f}ms {r[3]:7.0f} {r[4]:7.0f} {r[5]:7.0f}ms "
+        print(f"{r[0]:13} {r[1]:7.2f}ms {r[2]:7.2f}ms {r[3]:7.0f} {r[4]:7.0f} {r[5]:7.0f}ms "
               f"{r[6]:8.1f}ms {r[7]:8.1f}ms {r[8]:8.1f}MiB")
 finally:
     stop_all()

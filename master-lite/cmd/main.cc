@@ -186,6 +186,10 @@ int main(int argc, char** argv) {
                  "SSL certification file used to secure etcd communication");
   app.add_option("--etcd-keyfile", api.etcd_keyfile,
                  "SSL key file used to secure etcd communication");
+  app.add_option("--etcd-transport", api.etcd_transport,
+                 "How to reach etcd: grpc (its gRPC API) or gateway (its JSON gateway over "
+                 "HTTP/1.1); default grpc")
+      ->check(CLI::IsMember({"grpc", "gateway"}));
   app.add_option("--etcd-compaction-interval", etcd_compaction,
                  "The interval of compaction requests. If 0, the compaction request from apiserver "
                  "is disabled")

@@ -16,6 +16,7 @@ struct MigrateFlags {
   std::string from, to;
   std::string etcd_prefix = "/registry";
   std::string ca_file, cert_file, key_file;
+  std::string transport;
 };
 
 int fail(const Error& e) {
@@ -67,6 +68,7 @@ int runMigrate(const MigrateFlags& f) {
   to.ca_file = f.ca_file;
   to.cert_file = f.cert_file;
   to.key_file = f.key_file;
+  if (!f.transport.empty()) to.transport = *store::parseEtcdTransport(f.transport);
   store::MigrateOptions mo;
   mo.from_prefix = api::kDefaultStoragePrefix;
   mo.to_prefix = prefix;
@@ -103,6 +105,9 @@ MigrateCommand addMigrateCommand(CLI::App& app) {
   cmd->add_option("--etcd-certfile", f->cert_file,
                   "SSL certification file used to secure etcd communication");
   cmd->add_option("--etcd-keyfile", f->key_file, "SSL key file used to secure etcd communication");
+  cmd->add_option("--etcd-transport", f->transport,
+                  "How to reach etcd: grpc or gateway (as skiff-master --etcd-transport)")
+      ->check(CLI::IsMember({"grpc", "gateway"}));
   return {cmd, [f] { return runMigrate(*f); }};
 }
 

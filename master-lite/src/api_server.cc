@@ -175,8 +175,12 @@ Result<store::StorePtr> openStore(const ApiServerOptions& o) {
     eo.cert_file = o.etcd_certfile;
     eo.key_file = o.etcd_keyfile;
     eo.compaction_interval = o.etcd_compaction_interval;
+    if (!o.etcd_transport.empty()) {
+      SKIFF_ASSIGN_OR_RETURN(eo.transport, store::parseEtcdTransport(o.etcd_transport));
+    }
     SKIFF_ASSIGN_OR_RETURN(auto s, store::openEtcdStore(eo, so));
     SKIFF_LOG_INFO(lg(), "Store on etcd", skiff::log::kv("servers", eo.servers.size()),
+                   skiff::log::kv("transport", store::etcdTransportName(eo.transport)),
                    skiff::log::kv("prefix", eo.prefix),
                    skiff::log::kv("revision", s->currentRevision()));
     return s;

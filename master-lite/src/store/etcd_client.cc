@@ -429,9 +429,25 @@ Result<std::unique_ptr<EtcdClient>> newEtcdClient(const EtcdClientOptions& optio
   }
   if ((!options.cert_file.empty()) != (!options.key_file.empty()))
     return Error(ErrorCode::Invalid, "--etcd-certfile and --etcd-keyfile must be given together");
-  auto c = std::make_unique<EtcdClientImpl>(std::move(eps), options);
+  if (options.transport == EtcdTransport::Grpc) return newGrpcEtcdClient(std::move(eps), options);
+  return newGatewayEtcdClient(std::move(eps), options);
+}
+
+Result<std::unique_ptr<EtcdClient>> newGatewayEtcdClient(std::vector<EtcdEndpoint> endpoints,
+                                                         const EtcdClientOptions& options) {
+  auto c = std::make_unique<EtcdClientImpl>(std::move(endpoints), options);
   SKIFF_TRY(c->initTls());
   return std::unique_ptr<EtcdClient>(std::move(c));
+}
+
+Result<EtcdTransport> parseEtcdTransport(const std::string& name) {
+  if (name == "grpc") return EtcdTransport::Grpc;
+  if (name == "gateway") return EtcdTransport::Gateway;
+  return Error(ErrorCode::Invalid, "etcd transport '" + name + "': want grpc or gateway");
+}
+
+const char* etcdTransportName(EtcdTransport t) {
+  return t == EtcdTransport::Grpc ? "grpc" : "gateway";
 }
 
 std::int64_t etcdInt(const json& obj, const char* field) {
@@ -457,6 +473,7 @@ std::int64_t etcdHeaderRevision(const json& reply) {
 Result<std::unique_ptr<EtcdClient>> newEtcdClient(const EtcdOptions& store_options) {
   EtcdClientOptions co;
   co.servers = store_options.servers;
+  co.transport = store_options.transport;
   co.ca_file = store_options.ca_file;
   co.cert_file = store_options.cert_file;
   co.key_file = store_options.key_file;

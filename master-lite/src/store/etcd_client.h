@@ -1,17 +1,30 @@
 #pragma once
 
-// A small client of etcd v3's JSON gateway (the grpc-gateway every etcd 3.4 member serves on its
-// client URLs: POST /v3/kv/range, /v3/kv/txn, /v3/kv/compaction, /v3/watch), over Boost.Beast with
-// optional client TLS. skiff talks to etcd through the gateway rather than gRPC because etcd's
-// .proto files (and generated stubs) are not packaged in Debian; the gateway carries the same
-// messages as JSON, with int64 fields as strings and bytes fields in base64.
+// A small client of etcd v3, in the shape of its JSON gateway (POST /v3/kv/range, /v3/kv/txn,
+// /v3/kv/compaction, /v3/watch with JSON bodies: int64 fields as strings, bytes in base64), over
+// one of two transports (EtcdOptions::transport, skiff-master --etcd-transport):
+//   grpc    — etcd's gRPC API (etcd_grpc_client.cc; stubs generated from our own subset of etcd
+//             3.4's .proto, etcd_rpc.proto, since Debian packages none usable), each message
+//             converted to and from the gateway's JSON so that the store is the same for both;
+//   gateway — the grpc-gateway every etcd 3.4 member serves on its client URLs, over Boost.Beast
+//             HTTP/1.1 (etcd_client.cc).
+// gRPC is the default, by the API benchmark (bench/api/api_bench.py, 10,000 pods, 2 cores, both
+// in one run, three runs): LIST of every pod 590-609 ms against 930-1001 ms on one member and
+// 786-818 against 1178-1218 ms on three; mutating p50/p99 with no consistent winner (each was
+// ahead in some run); master RSS the same within run-to-run noise (420-470 MiB either way), with
+// 7 more threads.
+// The JSON conversion is not where gRPC's time goes: protobuf to JSON text costs ~35 ms for those
+// 10,000 pods (the JSON parse after it, ~100 ms, the gateway pays too). The gateway also needs the
+// member's certificate to allow client auth (it dials the member's own gRPC with it); gRPC does
+// not.
 //
 // Thread-safe. Requests go to the endpoint that answered last; a member that cannot be reached
 // is skipped for the next one. Error codes tell the caller whether a write may have happened:
 //   Unavailable — the request was not delivered (connect failed) or etcd refused it (no leader):
 //                 nothing was written, retrying is safe;
-//   Timeout     — the request was sent and no answer came in time (or etcd said "request timed
-//                 out"): the write may or may not have been applied; re-read before retrying;
+//   Timeout     — the request was sent and no answer came in time, or the connection was lost
+//                 after sending (or etcd said "request timed out"): the write may or may not
+//                 have been applied; re-read before retrying;
 //   Gone        — the revision asked for has been compacted;
 //   Internal    — a malformed reply or any other failure.
 
@@ -30,6 +43,7 @@ namespace skiff::master::store {
 
 struct EtcdClientOptions {
   std::vector<std::string> servers;  // http://host:port or https://host:port
+  EtcdTransport transport = EtcdTransport::Grpc;
   std::string ca_file, cert_file, key_file;
   std::chrono::milliseconds request_timeout{5000};
 };
@@ -66,7 +80,13 @@ class EtcdClient {
   virtual const std::vector<EtcdEndpoint>& endpoints() const = 0;
 };
 
+// The client of options.transport, after checking the servers and TLS flags.
 Result<std::unique_ptr<EtcdClient>> newEtcdClient(const EtcdClientOptions& options);
+// The two transports (etcd_client.cc, etcd_grpc_client.cc), for endpoints already parsed.
+Result<std::unique_ptr<EtcdClient>> newGatewayEtcdClient(std::vector<EtcdEndpoint> endpoints,
+                                                         const EtcdClientOptions& options);
+Result<std::unique_ptr<EtcdClient>> newGrpcEtcdClient(std::vector<EtcdEndpoint> endpoints,
+                                                      const EtcdClientOptions& options);
 // A client for the servers and credentials of a store's options (openEtcdStore, migrate).
 Result<std::unique_ptr<EtcdClient>> newEtcdClient(const EtcdOptions& store_options);
 

@@ -13,7 +13,7 @@ namespace {
 
 using skiff::master::testing::EtcdCluster;
 
-class MigrateTest : public ::testing::Test {
+class MigrateTest : public ::testing::TestWithParam<EtcdTransport> {
  protected:
   void SetUp() override {
     if (std::string why = EtcdCluster::unavailable(); !why.empty()) GTEST_SKIP() << why;
@@ -29,6 +29,7 @@ class MigrateTest : public ::testing::Test {
   EtcdOptions target() {
     EtcdOptions eo;
     eo.servers = cluster_->clientUrls();
+    eo.transport = GetParam();
     return eo;
   }
   StorePtr openTarget(const std::string& prefix) {
@@ -45,7 +46,7 @@ class MigrateTest : public ::testing::Test {
   std::unique_ptr<EtcdCluster> cluster_;
 };
 
-TEST_F(MigrateTest, CopiesEveryKeyAboveTheSourcesRevisionAndOnlyOnce) {
+TEST_P(MigrateTest, CopiesEveryKeyAboveTheSourcesRevisionAndOnlyOnce) {
   // 150 objects (more than one etcd transaction), some updated and one deleted, so the source's
   // revision (≈ 300) is far above a fresh etcd's.
   for (int i = 0; i < 150; ++i) {
@@ -97,7 +98,7 @@ TEST_F(MigrateTest, CopiesEveryKeyAboveTheSourcesRevisionAndOnlyOnce) {
   EXPECT_EQ(openTarget("/skiff")->currentRevision(), rev);
 }
 
-TEST_F(MigrateTest, RefusesASourceItCannotCopyWholeBeforeWritingAnything) {
+TEST_P(MigrateTest, RefusesASourceItCannotCopyWholeBeforeWritingAnything) {
   ASSERT_TRUE(sqlite_->create("/registry/pods/default/p", "ok"));
   ASSERT_TRUE(sqlite_->create("/other/thing", "not under /registry"));
   auto r = migrateToEtcd(*sqlite_, target());
@@ -112,6 +113,10 @@ TEST_F(MigrateTest, RefusesASourceItCannotCopyWholeBeforeWritingAnything) {
   ASSERT_TRUE(etcd);
   EXPECT_TRUE(etcd->list("/registry/")->items.empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(Transports, MigrateTest,
+                         ::testing::Values(EtcdTransport::Gateway, EtcdTransport::Grpc),
+                         [](const auto& p) { return std::string(etcdTransportName(p.param)); });
 
 }  // namespace
 }  // namespace skiff::master::store

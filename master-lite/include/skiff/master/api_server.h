@@ -40,6 +40,8 @@ struct ApiServerOptions {
   std::vector<std::string> etcd_servers;
   std::string etcd_prefix = "/registry";
   std::string etcd_cafile, etcd_certfile, etcd_keyfile;
+  // --etcd-transport: "grpc" or "gateway" (etcd's JSON gateway); empty = the store's default.
+  std::string etcd_transport;
   std::chrono::milliseconds etcd_compaction_interval{std::chrono::minutes(5)};
   // false: SQLite WAL with synchronous=NORMAL: an acknowledged write survives kill -9 of the
   // process (it is in the WAL file), not a power loss. true: synchronous=FULL (fsync per write).

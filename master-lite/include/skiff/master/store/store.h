@@ -128,8 +128,18 @@ Result<StorePtr> openSqliteStore(const std::string& path, const Options& options
 // after its event has reached this store's watchers, so the Store contract above (events seen by
 // the time the write returns) holds; writes made by other processes sharing the etcd arrive
 // through the same watch. Options::fsync_every_write does not apply (etcd always fsyncs).
+//
+// The store reaches etcd through its gRPC API or through the JSON gateway every etcd member also
+// serves on its client URLs (skiff-master --etcd-transport): the same requests and semantics,
+// only the encoding differs (src/store/etcd_client.h has the measured comparison).
+enum class EtcdTransport { Grpc, Gateway };
+// "grpc" or "gateway"; Invalid otherwise.
+Result<EtcdTransport> parseEtcdTransport(const std::string& name);
+const char* etcdTransportName(EtcdTransport t);
+
 struct EtcdOptions {
   std::vector<std::string> servers;  // http(s)://host:port, tried in turn
+  EtcdTransport transport = EtcdTransport::Grpc;
   std::string ca_file, cert_file, key_file;
   std::string prefix = "/registry";  // the keys this store serves and watches
   // Prepended to every key in etcd and stripped on the way back (tests share one etcd).

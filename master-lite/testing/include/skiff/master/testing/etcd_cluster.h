@@ -2,7 +2,8 @@
 
 // A throwaway etcd cluster for tests: `members` etcd processes on free loopback ports, data in
 // `dir`, stopped by pid (SIGTERM, then SIGKILL) when the object goes. Needs Debian's etcd-server
-// (`etcd` on PATH); available() says why not.
+// (`etcd` on PATH); available() says why not. With `tls`, clients must use https and present a
+// certificate signed by tls.ca (peers stay on plain http).
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -11,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -35,6 +37,10 @@ inline int freeLoopbackPort() {
   return ntohs(a.sin_port);
 }
 
+struct EtcdClusterTls {
+  std::string cert_file, key_file, ca_file;  // the members' serving pair and the clients' CA
+};
+
 class EtcdCluster {
  public:
   // "" when an etcd binary is on PATH, else the reason tests skip.
@@ -44,12 +50,14 @@ class EtcdCluster {
                : "etcd is not installed (Debian's etcd-server; scripts/deps installs it)";
   }
 
-  EtcdCluster(std::string dir, int members) : dir_(std::move(dir)) {
+  EtcdCluster(std::string dir, int members, const EtcdClusterTls* tls = nullptr)
+      : dir_(std::move(dir)) {
     std::string initial;
     for (int i = 0; i < members; ++i) {
       Member m;
       m.name = "m" + std::to_string(i);
-      m.client = "http://127.0.0.1:" + std::to_string(freeLoopbackPort());
+      m.client =
+          (tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(freeLoopbackPort());
       m.peer = "http://127.0.0.1:" + std::to_string(freeLoopbackPort());
       initial += (initial.empty() ? "" : ",") + m.name + "=" + m.peer;
       members_.push_back(m);
@@ -74,6 +82,10 @@ class EtcdCluster {
                 "new",
                 "--experimental-watch-progress-notify-interval",
                 "1s"};
+      if (tls) {
+        m.argv.insert(m.argv.end(), {"--cert-file", tls->cert_file, "--key-file", tls->key_file,
+                                     "--trusted-ca-file", tls->ca_file, "--client-cert-auth"});
+      }
       startMember(m);
     }
   }
@@ -100,7 +112,8 @@ class EtcdCluster {
   void restart(std::size_t i) {
     auto& m = members_[i];
     stopMember(m);
-    m.argv[m.argv.size() - 3] = "existing";
+    auto state = std::find(m.argv.begin(), m.argv.end(), "--initial-cluster-state");
+    *(state + 1) = "existing";
     startMember(m);
   }
 
