@@ -11,6 +11,12 @@
 // names the log row that wrote it, so an update of a 1 KB object (a quota's charge) logs 1 KB,
 // not 2. Compaction copies such a value into `prev_value` before it deletes the row holding it;
 // a write whose previous value's row is already compacted stores the value in `prev_value`.
+//
+// `kv` is an ordinary (rowid) table with an index on key, not WITHOUT ROWID: with 4 KiB pages
+// SQLite keeps at most ~1,000 bytes of a WITHOUT ROWID row on its b-tree page, so nearly every
+// object (a pod is ~1.5-2 KiB) spilled to an overflow page and every write rewrote two pages.
+// A rowid table keeps rows up to ~4 KiB on the page and an update rewrites one (the key, so the
+// index, is unchanged). Stores made before are converted once when opened (convertKvToRowid).
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -77,8 +83,7 @@ class SqliteStore : public Store {
         "PRAGMA foreign_keys=OFF",
         "PRAGMA temp_store=MEMORY",
         "PRAGMA cache_size=-8000",  // 8 MiB page cache: keeps RSS small with 10k objects
-        "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value BLOB NOT NULL,"
-        " create_rev INTEGER NOT NULL, mod_rev INTEGER NOT NULL) WITHOUT ROWID",
+        kCreateKv,
         "CREATE TABLE IF NOT EXISTS log(rev INTEGER PRIMARY KEY, key TEXT NOT NULL,"
         " deleted INTEGER NOT NULL, value BLOB NOT NULL, create_rev INTEGER NOT NULL,"
         " prev_value BLOB, prev_rev INTEGER)",
@@ -86,6 +91,7 @@ class SqliteStore : public Store {
         "INSERT OR IGNORE INTO meta(name, value) VALUES('rev', 0), ('compacted', 0)",
     };
     for (const char* sql : pragmas) SKIFF_TRY(exec(sql));
+    SKIFF_TRY(convertKvToRowid());
     // A store written before prev_rev existed: its rows all carry prev_value itself.
     if (!prepare("SELECT prev_rev FROM log LIMIT 0")) {
       SKIFF_TRY(exec("ALTER TABLE log ADD COLUMN prev_rev INTEGER"));
@@ -267,6 +273,37 @@ class SqliteStore : public Store {
   }
 
  private:
+  static constexpr const char* kCreateKv =
+      "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value BLOB NOT NULL,"
+      " create_rev INTEGER NOT NULL, mod_rev INTEGER NOT NULL)";
+
+  // A store made when `kv` was WITHOUT ROWID gets the rowid table, rows unchanged, in one
+  // transaction: a failure (or kill -9) leaves the old table as it was, to be converted next time.
+  Result<void> convertKvToRowid() {
+    std::string sql;
+    {
+      SKIFF_ASSIGN_OR_RETURN(Stmt s,
+                             prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND "
+                                     "name = 'kv'"));
+      if (sqlite3_step(s.get()) == SQLITE_ROW) sql = columnText(s.get(), 0);
+    }
+    if (sql.find("WITHOUT ROWID") == std::string::npos) return ok();
+    SKIFF_TRY(exec("BEGIN IMMEDIATE"));
+    auto body = [&]() -> Result<void> {
+      SKIFF_TRY(exec("ALTER TABLE kv RENAME TO kv_without_rowid"));
+      SKIFF_TRY(exec(kCreateKv));
+      SKIFF_TRY(
+          exec("INSERT INTO kv(key, value, create_rev, mod_rev) SELECT key, value, create_rev, "
+               "mod_rev FROM kv_without_rowid ORDER BY key"));
+      return exec("DROP TABLE kv_without_rowid");
+    }();
+    if (!body) {
+      (void)exec("ROLLBACK");
+      return std::move(body).error().wrap("convert the kv table to a rowid table");
+    }
+    return exec("COMMIT");
+  }
+
   Result<void> exec(const char* sql) {
     char* msg = nullptr;
     if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, &msg) != SQLITE_OK) {

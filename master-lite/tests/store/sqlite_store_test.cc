@@ -3,6 +3,7 @@
 #include <chrono>
 #include <thread>
 
+#include "skiff/common/testing/temp_dir.h"
 #include "store_conformance.h"
 
 namespace skiff::master::store::testing {
@@ -16,6 +17,63 @@ struct SqliteFactory {
 };
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, StoreConformance, ::testing::Types<SqliteFactory>);
+
+// A store made when `kv` was WITHOUT ROWID (before 2026-12) is converted when opened: same keys,
+// values and revisions, a watch from before replays as it did, and the table is a rowid table.
+TEST(SqliteStoreTest, OpensAStoreWhoseKvTableIsWithoutRowid) {
+  skiff::testing::TempDir dir("store");
+  const std::string db = dir.path() + "/db";
+  Options o;
+  o.fsync_every_write = false;
+  std::int64_t before = 0;
+  {
+    auto s = openSqliteStore(db, o);
+    ASSERT_TRUE(s);
+    ASSERT_TRUE((*s)->create("/k/a", std::string(3000, 'a')));
+    before = (*s)->currentRevision();
+    ASSERT_TRUE((*s)->create("/k/b", "b"));
+    auto b = (*s)->get("/k/b");
+    ASSERT_TRUE(b && (*s)->update("/k/b", "b2", b->mod_revision));
+  }
+  auto rawExec = [&](const char* sql) {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(h, sql, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_free(err);
+    sqlite3_close(h);
+  };
+  rawExec(
+      "BEGIN; ALTER TABLE kv RENAME TO kv_new; CREATE TABLE kv(key TEXT PRIMARY KEY, value BLOB "
+      "NOT NULL, create_rev INTEGER NOT NULL, mod_rev INTEGER NOT NULL) WITHOUT ROWID; INSERT "
+      "INTO kv SELECT key, value, create_rev, mod_rev FROM kv_new; DROP TABLE kv_new; COMMIT");
+  auto s = openSqliteStore(db, o);
+  ASSERT_TRUE(s) << s.error().message();
+  auto l = (*s)->list("/k/");
+  ASSERT_TRUE(l);
+  ASSERT_EQ(l->items.size(), 2u);
+  EXPECT_EQ(l->items[0].value, std::string(3000, 'a'));
+  EXPECT_EQ(l->items[1].value, "b2");
+  EXPECT_EQ(l->items[1].mod_revision, (*s)->currentRevision());
+  EXPECT_EQ(l->items[1].create_revision, before + 1);
+  std::vector<Event> replayed;
+  auto w = (*s)->watch("/k/", before, [&](const EventPtr& e) { replayed.push_back(*e); });
+  ASSERT_TRUE(w);
+  ASSERT_EQ(replayed.size(), 2u);
+  EXPECT_EQ(replayed[1].prev_value, "b");
+  ASSERT_TRUE((*s)->create("/k/c", "c"));  // and it takes writes
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(
+      sqlite3_prepare_v2(h, "SELECT sql FROM sqlite_master WHERE name = 'kv'", -1, &st, nullptr),
+      SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  std::string sql = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  EXPECT_EQ(sql.find("WITHOUT ROWID"), std::string::npos) << sql;
+}
 
 TEST(SqliteStoreTest, CompactsAutomaticallyBeyondRetainWindow) {
   char tmpl[] = "/tmp/skiff-store-XXXXXX";
