@@ -22,13 +22,10 @@ echo "20 writes with e1 down in $(since "$t0")s"
 echo "== two stopped (no quorum): a clear 5xx, not a hang"
 kill9 e2
 t0=$(now)
-code=$(curl -s -m 60 -o "$T/no-quorum.json" -w '%{http_code}' --cacert "$T/m1/pki/ca.crt" \
-  --cert "$T/m1/pki/admin.crt" --key "$T/m1/pki/admin.key" -H 'Content-Type: application/json' \
-  -d '{"metadata":{"name":"no-quorum"}}' \
-  "https://127.0.0.1:${MPORT[m1]}/api/v1/namespaces/default/configmaps" || true)
+code=$(post_configmap "127.0.0.1:${MPORT[m1]}" no-quorum)
 took=$(since "$t0")
-echo "without quorum after ${took}s: HTTP $code $(cat "$T/no-quorum.json")"
-[ "${code:-0}" -ge 500 ] && grep -q '"kind":"Status"' "$T/no-quorum.json" ||
+echo "without quorum after ${took}s: HTTP $code $(cat "$T/write.json")"
+[ "${code:-0}" -ge 500 ] && grep -q '"kind":"Status"' "$T/write.json" ||
   fail "want a 5xx Status, got HTTP $code"
 python3 -c "import sys; sys.exit(0 if $took <= 30 else 1)" || fail "the failed write took ${took}s (> 30 s)"
 echo "== a member back: writes work again"

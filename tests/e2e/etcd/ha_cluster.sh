@@ -30,8 +30,6 @@ stop_all() {  # then the cluster lib's cleanup (agents, cgroups, mounts, work di
   cleanup
 }
 trap stop_all EXIT
-now() { date +%s.%N; }
-since() { python3 -c "import time;print(f'{time.time()-$1:.1f}')"; }
 kc() { local m=$1; shift; timeout 60 kubectl --kubeconfig "$T/$m.kubeconfig" "$@"; }
 
 # master_on NAME: skiff-master NAME on its own LAN address (port 6443), ready.
@@ -55,13 +53,7 @@ service_steady() {  # 10 requests in a row, from both nodes
   for i in 1 2 3 4 5; do for n in "${NODES[@]}"; do through_service "$n" || return 1; done; done
 }
 holder() { kubectl get lease "$1" -n kube-system -o jsonpath='{.spec.holderIdentity}'; }
-# A write's HTTP status through master M with the admin's client certificate (curl, so that a
-# hang shows as a timeout rather than kubectl's retries).
-write_status() {  # M NAME
-  curl -s -m 60 -o "$T/write.json" -w '%{http_code}' --cacert "$T/m1/pki/ca.crt" \
-    --cert "$T/m1/pki/admin.crt" --key "$T/m1/pki/admin.key" -H 'Content-Type: application/json' \
-    -d "{\"metadata\":{\"name\":\"$2\"}}" "https://${MIP[$1]}:$PORT/api/v1/namespaces/default/configmaps" || true
-}
+write_status() { post_configmap "${MIP[$1]}:$PORT" "$2"; }  # M NAME
 
 step "LAN, three etcd members, three masters sharing m1's PKI"
 start_lan

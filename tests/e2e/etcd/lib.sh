@@ -19,8 +19,6 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-now() { date +%s.%N; }
-since() { python3 -c "import time;print(f'{time.time()-$1:.1f}')"; }
 
 # master_start NAME: a skiff-master on the etcd (same port when restarted), ready.
 master_start() {

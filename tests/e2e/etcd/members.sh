@@ -3,6 +3,16 @@
 # their data in $T (the sourcing lib's work dir). PID[name] is every process the test started
 # here (members, masters, writers), for its cleanup to stop by pid.
 declare -A PID CPORT PPORT
+now() { date +%s.%N; }
+since() { python3 -c "import time;print(f'{time.time()-$1:.1f}')"; }
+# post_configmap HOST:PORT NAME: creates ConfigMap NAME through that master as the admin of m1's
+# PKI with curl (so that a hang shows as a timeout, not as kubectl's retries); prints the HTTP
+# status, the reply goes to $T/write.json.
+post_configmap() {
+  curl -s -m 60 -o "$T/write.json" -w '%{http_code}' --cacert "$T/m1/pki/ca.crt" \
+    --cert "$T/m1/pki/admin.crt" --key "$T/m1/pki/admin.key" -H 'Content-Type: application/json' \
+    -d "{\"metadata\":{\"name\":\"$2\"}}" "https://$1/api/v1/namespaces/default/configmaps" || true
+}
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
 # etcd_cluster NAME...: one member per name on loopback ports, started and healthy; SERVERS is
