@@ -13,6 +13,5 @@ if(SKIFF_BUILD_TESTS)
   skiff_gtest(NAME skiff_master_admission_tests PREFIX master.admission LABEL unit
     SOURCES tests/admission/pod_security_checks_test.cc tests/admission/pod_security_policy_test.cc
             tests/admission/pod_security_admission_test.cc
-    LIBS skiff_master_pod_security)
-  target_include_directories(skiff_master_admission_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR}/testing/include)
+    LIBS skiff_master_pod_security skiff_master_testing_headers)
 endif()

@@ -20,7 +20,5 @@ target_link_libraries(skiff_master_api PRIVATE PkgConfig::RE2)
 if(SKIFF_BUILD_TESTS)
   skiff_gtest(NAME skiff_master_apiextensions_tests PREFIX master.apiextensions LABEL unit
     SOURCES tests/apiextensions/schema_test.cc tests/apiextensions/crd_test.cc
-    LIBS skiff_master_api)
-  target_include_directories(skiff_master_apiextensions_tests PRIVATE
-    ${CMAKE_CURRENT_LIST_DIR}/testing/include)
+    LIBS skiff_master_api skiff_master_testing_headers)
 endif()

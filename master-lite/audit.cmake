@@ -13,6 +13,5 @@ if(SKIFF_BUILD_TESTS)
     SOURCES tests/audit/policy_test.cc tests/audit/event_test.cc tests/audit/log_writer_test.cc
             tests/audit/auditor_test.cc tests/audit/handler_audit_test.cc
             tests/audit/in_process_audit_test.cc
-    LIBS skiff_master_audit skiff_master_pod_security)
-  target_include_directories(skiff_master_audit_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR}/testing/include)
+    LIBS skiff_master_audit skiff_master_pod_security skiff_master_testing_headers)
 endif()

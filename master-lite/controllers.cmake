@@ -63,8 +63,8 @@ target_link_libraries(skiff_master_controllers PUBLIC skiff_master_informer skif
   PRIVATE skiff_master_scheduler skiff_master_volume)
 
 add_library(skiff_master_testing testing/fake_api_client.cc)
-target_include_directories(skiff_master_testing PUBLIC ${CMAKE_CURRENT_LIST_DIR}/testing/include)
-target_link_libraries(skiff_master_testing PUBLIC skiff_master_controllers skiff_master_scheduler)
+target_link_libraries(skiff_master_testing PUBLIC skiff_master_testing_headers skiff_master_controllers
+  skiff_master_scheduler)
 
 if(SKIFF_BUILD_TESTS)
   skiff_gtest(NAME skiff_master_controllers_tests PREFIX master LABEL unit

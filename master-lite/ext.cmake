@@ -10,9 +10,7 @@ target_sources(skiff_master_api PRIVATE
 if(SKIFF_BUILD_TESTS)
   skiff_gtest(NAME skiff_master_ext_tests PREFIX master.ext LABEL unit
     SOURCES tests/api/ext_kinds_test.cc
-    LIBS skiff_master_api)
-  target_include_directories(skiff_master_ext_tests PRIVATE
-    ${CMAKE_CURRENT_LIST_DIR}/testing/include)
+    LIBS skiff_master_api skiff_master_testing_headers)
 endif()
 
 # Admission webhooks (src/admission/webhook/): AdmissionReview v1 over HTTPS, wired in by
@@ -33,7 +31,6 @@ if(SKIFF_BUILD_TESTS)
   skiff_gtest(NAME skiff_master_webhook_tests PREFIX master.webhook LABEL unit
     SOURCES tests/admission/webhook_test.cc tests/apiextensions/conversion_webhook_test.cc
             tests/admission/priority_test.cc
-    LIBS skiff_master_webhook Boost::boost OpenSSL::SSL OpenSSL::Crypto Threads::Threads)
-  target_include_directories(skiff_master_webhook_tests PRIVATE
-    ${CMAKE_CURRENT_LIST_DIR}/testing/include)
+    LIBS skiff_master_webhook Boost::boost OpenSSL::SSL OpenSSL::Crypto Threads::Threads
+      skiff_master_testing_headers)
 endif()

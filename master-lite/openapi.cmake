@@ -22,7 +22,6 @@ target_sources(skiff_master_api PRIVATE
 if(SKIFF_BUILD_TESTS)
   skiff_gtest(NAME skiff_master_openapi_tests PREFIX master.openapi LABEL unit
     SOURCES tests/openapi/openapi_test.cc
-    LIBS skiff_master_api)
-  target_include_directories(skiff_master_openapi_tests PRIVATE
-    ${CMAKE_CURRENT_LIST_DIR}/testing/include ${CMAKE_CURRENT_LIST_DIR}/src/openapi)
+    LIBS skiff_master_api skiff_master_testing_headers)
+  target_include_directories(skiff_master_openapi_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR}/src/openapi)
 endif()

@@ -33,6 +33,7 @@
 
 #include "dns_test_util.h"
 #include "skiff/agent/dns/dns_server.h"
+#include "skiff/common/testing/free_port.h"
 
 // After the C++ headers: ldns/common.h defines `bool` for C, which breaks <optional>.
 #include "skiff/agent/dns/ldns.h"
@@ -151,18 +152,6 @@ double handleNs(const Responder& r, const RecordIndex& index,
   return bytes > 0 ? ns / (static_cast<double>(queries.size()) * rounds) : 0;
 }
 
-std::uint16_t freePort() {
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 pid_t startDnsmasq(std::uint16_t port, const std::string& hosts, std::uint16_t upstream) {
   pid_t pid = ::fork();
   if (pid == 0) {
@@ -240,7 +229,7 @@ int main(int argc, char** argv) {
       handleNs(Responder(ResponderOptions{.fast_path = false}), *index, svc_queries, 5);
   index.reset();
 
-  std::uint16_t mport = freePort();
+  std::uint16_t mport = skiff::testing::freeLoopbackPort(SOCK_DGRAM);
   pid_t dm = startDnsmasq(mport, hosts_path, (*upstream)->port());
   ::usleep(300000);
   bool have_dnsmasq = dm > 0 && ::waitpid(dm, nullptr, WNOHANG) == 0;

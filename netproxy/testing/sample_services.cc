@@ -2,6 +2,8 @@
 
 namespace skiff::netproxy::testing {
 
+Ipv4 ip(const char* s) { return *Ipv4::parse(s); }
+
 ServicePort clusterIpPort(std::string ns, std::string name, std::string port_name,
                           const char* cluster_ip, uint16_t port, Protocol proto) {
   ServicePort sp;
@@ -20,6 +22,12 @@ Endpoint endpoint(const char* ip, uint16_t port, std::string node, bool ready) {
   e.ready = ready;
   e.serving = ready;
   return e;
+}
+
+ServicePort webPort(uint16_t node_port) {
+  ServicePort sp = clusterIpPort("default", "web", "http", "10.96.0.20", 80);
+  sp.node_port = node_port;
+  return sp;
 }
 
 GoldenScenario goldenScenario() {

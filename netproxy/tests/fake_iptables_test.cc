@@ -1,11 +1,10 @@
 #include "skiff/netproxy/testing/fake_iptables.h"
+#include "skiff/netproxy/testing/sample_services.h"
 
 #include <gtest/gtest.h>
 
 namespace skiff::netproxy::testing {
 namespace {
-
-Ipv4 ip(const char* s) { return *Ipv4::parse(s); }
 
 const char* kNat = R"(*nat
 :PREROUTING ACCEPT [0:0]

@@ -9,11 +9,12 @@
 #include "skiff/netproxy/testing/fake_ipvs_peer.h"
 #include "skiff/netproxy/testing/fake_netlink.h"
 #include "skiff/netproxy/testing/fake_nftables.h"
+#include "skiff/netproxy/testing/sample_services.h"
 
 namespace skiff::netproxy::ipvs {
 namespace {
 
-Ipv4 ip(const char* s) { return *Ipv4::parse(s); }
+using testing::ip;
 
 struct Fixture {
   testing::FakeNetworkWorld world;

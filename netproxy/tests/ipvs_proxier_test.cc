@@ -10,14 +10,8 @@ namespace skiff::netproxy::ipvs {
 namespace {
 
 using testing::FakeIpvsPeer;
-
-Ipv4 ip(const char* s) { return *Ipv4::parse(s); }
-
-ServicePort web(uint16_t node_port = 0) {
-  ServicePort sp = testing::clusterIpPort("default", "web", "http", "10.96.0.20", 80);
-  sp.node_port = node_port;
-  return sp;
-}
+using testing::ip;
+using testing::webPort;
 
 Endpoint ep(const char* addr, const char* node = "n1", bool ready = true) {
   return testing::endpoint(addr, 8080, node, ready);
@@ -45,7 +39,7 @@ class IpvsProxierTest : public ::testing::Test {
 
 TEST_F(IpvsProxierTest, ClusterIpAndNodePortsGetOneVirtualServerEachWithReadyEndpoints) {
   IpvsProxier p(*kernel_, opts_);
-  auto sp = web(30080);
+  auto sp = webPort(30080);
   EndpointMap eps{
       {sp.key(), {ep("10.244.1.5"), ep("10.244.2.6", "n2"), ep("10.244.1.7", "n1", false)}}};
   auto st = sync(p, {sp}, eps);
@@ -66,7 +60,7 @@ TEST_F(IpvsProxierTest, ClusterIpAndNodePortsGetOneVirtualServerEachWithReadyEnd
 
 TEST_F(IpvsProxierTest, ASecondSyncOfTheSameStateOnlyReads) {
   IpvsProxier p(*kernel_, opts_);
-  auto sp = web();
+  auto sp = webPort();
   EndpointMap eps{{sp.key(), {ep("10.244.1.5")}}};
   sync(p, {sp}, eps);
   peer_.log.clear();
@@ -77,7 +71,7 @@ TEST_F(IpvsProxierTest, ASecondSyncOfTheSameStateOnlyReads) {
 
 TEST_F(IpvsProxierTest, AffinityAndSchedulerChangesUpdateTheVirtualServerInPlace) {
   IpvsProxier p(*kernel_, opts_);
-  auto sp = web();
+  auto sp = webPort();
   sync(p, {sp}, {});
   sp.affinity_client_ip = true;
   sp.affinity_seconds = 600;
@@ -90,7 +84,7 @@ TEST_F(IpvsProxierTest, AffinityAndSchedulerChangesUpdateTheVirtualServerInPlace
 
 TEST_F(IpvsProxierTest, ARemovedEndpointDrainsWithWeightZeroThenGoes) {
   IpvsProxier p(*kernel_, opts_);
-  auto sp = web();
+  auto sp = webPort();
   sync(p, {sp}, {{sp.key(), {ep("10.244.1.5"), ep("10.244.1.6")}}});
   peer_.setConnections("10.96.0.20:80/TCP", "10.244.1.6:8080", 3, 1);
   auto st = sync(p, {sp}, {{sp.key(), {ep("10.244.1.5")}}});
@@ -107,7 +101,7 @@ TEST_F(IpvsProxierTest, ARemovedEndpointDrainsWithWeightZeroThenGoes) {
 
 TEST_F(IpvsProxierTest, AnEndpointBackWhileDrainingGetsItsWeightBack) {
   IpvsProxier p(*kernel_, opts_);
-  auto sp = web();
+  auto sp = webPort();
   sync(p, {sp}, {{sp.key(), {ep("10.244.1.6")}}});
   peer_.setConnections("10.96.0.20:80/TCP", "10.244.1.6:8080", 1, 0);
   sync(p, {sp}, {});
@@ -129,7 +123,7 @@ TEST_F(IpvsProxierTest, DeletedServicesGoButOthersVirtualServersStay) {
   ASSERT_TRUE(kernel_->addService(stale));
   opts_.previously_bound = {ip("10.96.0.99")};
   IpvsProxier p(*kernel_, opts_);
-  auto sp = web(30080);
+  auto sp = webPort(30080);
   sync(p, {sp}, {});
   auto st = sync(p, {}, {});
   EXPECT_EQ(st.services_deleted, 3);  // ClusterIP and both NodePorts
@@ -140,7 +134,7 @@ TEST_F(IpvsProxierTest, DeletedServicesGoButOthersVirtualServersStay) {
 
 TEST_F(IpvsProxierTest, LocalTrafficPolicyKeepsOnlyThisNodesEndpoints) {
   IpvsProxier p(*kernel_, opts_);
-  auto sp = web(30080);
+  auto sp = webPort(30080);
   sp.external_policy_local = true;
   sync(p, {sp}, {{sp.key(), {ep("10.244.1.5", "n1"), ep("10.244.2.6", "n2")}}});
   EXPECT_EQ(peer_.services.at("10.96.0.20:80/TCP").dests.size(), 2u);

@@ -11,14 +11,8 @@ namespace skiff::netproxy::ipvs {
 namespace {
 
 using testing::FakeIpvsPeer;
-
-Ipv4 ip(const char* s) { return *Ipv4::parse(s); }
-
-ServicePort web(uint16_t node_port = 0) {
-  ServicePort sp = testing::clusterIpPort("default", "web", "http", "10.96.0.20", 80);
-  sp.node_port = node_port;
-  return sp;
-}
+using testing::ip;
+using testing::webPort;
 
 TEST(IpvsServiceProxyTest, ClusterIpsLiveOnTheDummyInterfaceWhileTheirServicesDo) {
   testing::FakeNetworkWorld world;
@@ -30,8 +24,8 @@ TEST(IpvsServiceProxyTest, ClusterIpsLiveOnTheDummyInterfaceWhileTheirServicesDo
   opts.node_ips = {ip("192.168.1.10")};
   auto proxy = IpvsServiceProxy::create(**k, nl, opts);
   ASSERT_TRUE(proxy) << proxy.error().message();
-  auto a = web(30080);
-  auto b = web();
+  auto a = webPort(30080);
+  auto b = webPort();
   b.id.name = "api";
   b.cluster_ip = ip("10.96.0.30");
   b.external_ips = {ip("203.0.113.7")};

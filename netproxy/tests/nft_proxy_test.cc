@@ -17,9 +17,8 @@ namespace {
 using testing::clusterIpPort;
 using testing::endpoint;
 using testing::FakeNftables;
+using testing::ip;
 using Verdict = FakeNftables::Outcome::Verdict;
-
-Ipv4 ip(const char* s) { return *Ipv4::parse(s); }
 
 class NftProxyTest : public ::testing::Test {
  protected:

@@ -9,6 +9,7 @@
 #include "skiff/netproxy/testing/fake_iptables.h"
 #include "skiff/netproxy/testing/fake_netlink.h"
 #include "skiff/netproxy/testing/fake_nftables.h"
+#include "skiff/netproxy/testing/sample_services.h"
 
 namespace skiff::netproxy {
 namespace {
@@ -16,8 +17,7 @@ namespace {
 using testing::FakeIptables;
 using testing::FakeNetlink;
 using testing::FakeNetworkWorld;
-
-Ipv4 ip(const char* s) { return *Ipv4::parse(s); }
+using testing::ip;
 
 class PodNetworkTest : public ::testing::Test {
  protected:

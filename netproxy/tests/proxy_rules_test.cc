@@ -15,10 +15,9 @@ namespace skiff::netproxy {
 namespace {
 
 using testing::FakeIptables;
+using testing::ip;
 using testing::TracePacket;
 using testing::tracePacket;
-
-Ipv4 ip(const char* s) { return *Ipv4::parse(s); }
 
 // Node node-a: eth0 192.168.100.1, bridge 10.244.1.1, loopback.
 const std::set<Ipv4> kLocal = {ip("192.168.100.1"), ip("10.244.1.1"), ip("127.0.0.1")};

@@ -5,6 +5,7 @@
 # touched and every process the test starts dies with the namespace's init).
 # Sourced by a suite's lib.sh; needs SKIFF_BINARY_DIR (set by ctest).
 B=${SKIFF_BINARY_DIR:?}
+. "$(dirname "${BASH_SOURCE[0]}")/manifests.sh"
 MASTER=${SKIFF_E2E_MASTER:-$B/master-lite/skiff-master}
 AGENT=$B/agent/skiff-agent
 IMAGE=$B/packaging/busybox/busybox-oci.tar

@@ -16,7 +16,6 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using asio::ip::udp;
 using namespace testing;
-using Bytes = std::vector<std::uint8_t>;
 
 Bytes udpAsk(std::uint16_t port, const Bytes& q, int timeout_ms = 3000) {
   asio::io_context io;

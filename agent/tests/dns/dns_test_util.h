@@ -14,28 +14,29 @@
 namespace skiff::agent::dns::testing {
 
 using nlohmann::json;
+// A DNS message on the wire.
+using Bytes = std::vector<std::uint8_t>;
 
 struct PktFree {
   void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
 };
 using Pkt = std::unique_ptr<ldns_pkt, PktFree>;
 
-inline std::vector<std::uint8_t> query(const std::string& name, ldns_rr_type type,
-                                       int edns_size = 0, std::uint16_t id = 4242,
-                                       ldns_rr_class klass = LDNS_RR_CLASS_IN) {
+inline Bytes query(const std::string& name, ldns_rr_type type, int edns_size = 0,
+                   std::uint16_t id = 4242, ldns_rr_class klass = LDNS_RR_CLASS_IN) {
   ldns_pkt* p = ldns_pkt_query_new(ldns_dname_new_frm_str(name.c_str()), type, klass, LDNS_RD);
   ldns_pkt_set_id(p, id);
   if (edns_size > 0) ldns_pkt_set_edns_udp_size(p, static_cast<std::uint16_t>(edns_size));
   std::uint8_t* buf = nullptr;
   std::size_t n = 0;
   ldns_pkt2wire(&buf, p, &n);
-  std::vector<std::uint8_t> out(buf, buf + n);
+  Bytes out(buf, buf + n);
   free(buf);
   ldns_pkt_free(p);
   return out;
 }
 
-inline Pkt parse(const std::vector<std::uint8_t>& wire) {
+inline Pkt parse(const Bytes& wire) {
   ldns_pkt* p = nullptr;
   if (ldns_wire2pkt(&p, wire.data(), wire.size()) != LDNS_STATUS_OK) {
     ldns_pkt_free(p);

@@ -22,7 +22,6 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using asio::ip::udp;
 using namespace testing;
-using Bytes = std::vector<std::uint8_t>;
 
 std::shared_ptr<const RecordIndex> index() {
   return RecordIndex::build({service("default", "hello", "10.96.3.4")}, {}, "cluster.local");

@@ -11,7 +11,6 @@ namespace skiff::agent::dns {
 namespace {
 
 using namespace testing;
-using Bytes = std::vector<std::uint8_t>;
 
 TEST(WireTest, ReadQueryTakesThePlainShapeAndLowersTheName) {
   auto q = query("Hello.Default.svc.cluster.local.", LDNS_RR_TYPE_AAAA, 1232, 7);

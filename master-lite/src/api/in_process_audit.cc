@@ -2,6 +2,7 @@
 #include "in_process_audit.h"
 
 #include "skiff/common/version.h"
+#include "skiff/master/api/empty_response_stream.h"
 #include "skiff/master/api/object_util.h"
 
 namespace skiff::master::api {
@@ -25,17 +26,6 @@ std::string pathOf(const ResourceInfo& r, const std::string& subresource, const 
   if (!subresource.empty()) p += "/" + subresource;
   return p;
 }
-
-// A watch's body as the record sees it: nothing; it ends when the watch stops.
-class WatchHolder : public ResponseStream {
- public:
-  bool read(std::string&) override { return false; }
-  void setNotify(std::function<void()>) override {}
-  std::chrono::steady_clock::time_point deadline() const override {
-    return std::chrono::steady_clock::time_point::max();
-  }
-  std::string idle() override { return ""; }
-};
 
 }  // namespace
 
@@ -101,7 +91,8 @@ void InProcessAudit::finish(std::optional<Call>& call, const Result<nlohmann::js
 std::unique_ptr<ResponseStream> InProcessAudit::finishWatch(std::optional<Call>& call) {
   if (!call) return nullptr;
   HttpResponse resp;
-  resp.stream = std::make_unique<WatchHolder>();
+  // The watch's body as the record sees it: nothing; it ends when the watch stops.
+  resp.stream = std::make_unique<EmptyResponseStream>();
   call->record->finish(call->info, resp);
   call.reset();
   return std::move(resp.stream);

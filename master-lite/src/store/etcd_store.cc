@@ -160,8 +160,7 @@ class EtcdStore : public Store {
     for (int attempt = 0;; ++attempt) {
       auto reply = client_->call("/v3/kv/txn", txn, false);
       if (reply) {
-        SKIFF_ASSIGN_OR_RETURN(json r0, txnFirst(*reply, key));
-        if (!reply->value("succeeded", false)) return preconditionFailed(key, r0);
+        SKIFF_ASSIGN_OR_RETURN(json r0, compareHeld(*reply, key));
         SKIFF_ASSIGN_OR_RETURN(auto prev, parseKv(r0.value("prev_kv", json::object())));
         std::int64_t rev = etcdHeaderRevision(*reply);
         cache_.waitFor(rev, eo_.request_timeout);
@@ -186,8 +185,7 @@ class EtcdStore : public Store {
     for (int attempt = 0;; ++attempt) {
       auto reply = client_->call("/v3/kv/txn", txn, false);
       if (reply) {
-        SKIFF_ASSIGN_OR_RETURN(json r0, txnFirst(*reply, key));
-        if (!reply->value("succeeded", false)) return preconditionFailed(key, r0);
+        SKIFF_ASSIGN_OR_RETURN(json r0, compareHeld(*reply, key));
         SKIFF_ASSIGN_OR_RETURN(auto prevs, parseKvs(r0, "prev_kvs"));
         if (prevs.empty())
           return Error(ErrorCode::Internal,
@@ -357,8 +355,13 @@ class EtcdStore : public Store {
     return (*it)[0].begin().value();
   }
 
-  Result<KeyValue> preconditionFailed(const std::string& key, const json& range) {
-    SKIFF_ASSIGN_OR_RETURN(auto kvs, parseKvs(range, "kvs"));
+  // The op response of a one-key conditional write's txn when its compare held; otherwise why
+  // it failed, from the failure branch's range: NotFound when the key is absent, Conflict when
+  // it was modified.
+  Result<json> compareHeld(const json& reply, const std::string& key) {
+    SKIFF_ASSIGN_OR_RETURN(json r0, txnFirst(reply, key));
+    if (reply.value("succeeded", false)) return r0;
+    SKIFF_ASSIGN_OR_RETURN(auto kvs, parseKvs(r0, "kvs"));
     if (kvs.empty()) return Error(ErrorCode::NotFound, "key '" + key + "' not found");
     return Error(ErrorCode::Conflict, "key '" + key + "' was modified");
   }

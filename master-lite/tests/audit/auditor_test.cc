@@ -7,21 +7,12 @@
 #include <stdexcept>
 
 #include "collected_audit.h"
+#include "skiff/master/api/empty_response_stream.h"
 
 namespace skiff::master::audit {
 namespace {
 
 using json = nlohmann::json;
-
-class FakeStream : public api::ResponseStream {
- public:
-  bool read(std::string&) override { return false; }
-  void setNotify(std::function<void()>) override {}
-  std::chrono::steady_clock::time_point deadline() const override {
-    return std::chrono::steady_clock::time_point::max();
-  }
-  std::string idle() override { return ""; }
-};
 
 class AuditorTest : public ::testing::Test, protected CollectedAudit {
  protected:
@@ -139,7 +130,7 @@ TEST_F(AuditorTest, WatchStartsThenCompletesWhenTheStreamEnds) {
   req.target = "/api/v1/pods?watch=1";
   api::RequestAuditInfo i = info("watch");
   api::HttpResponse resp;
-  resp.stream = std::make_unique<FakeStream>();
+  resp.stream = std::make_unique<api::EmptyResponseStream>();
   auditor_->begin(req, i)->finish(i, resp);
   EXPECT_EQ(events().size(), 2u);
   resp.stream.reset();

@@ -66,27 +66,6 @@ class EtcdStoreTest : public ::testing::TestWithParam<EtcdTransport> {
     EXPECT_TRUE(s) << s.error().message();
     return s ? std::move(s).value() : nullptr;
   }
-  struct Recorder {
-    std::mutex mu;
-    std::vector<Event> events;
-    WatchHandler handler() {
-      return [this](const EventPtr& e) {
-        std::lock_guard l(mu);
-        events.push_back(*e);
-      };
-    }
-    std::size_t waitFor(std::size_t n) {
-      for (int i = 0; i < 200; ++i) {
-        {
-          std::lock_guard l(mu);
-          if (events.size() >= n) return events.size();
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(25));
-      }
-      std::lock_guard l(mu);
-      return events.size();
-    }
-  };
   std::string dir_;
   std::unique_ptr<EtcdCluster> cluster_;
 };
@@ -97,12 +76,12 @@ TEST_P(EtcdStoreTest, TwoStoresOnOneEtcdSeeEachOthersWrites) {
   auto a = open(1);
   auto b = open(1);
   ASSERT_TRUE(a && b);
-  Recorder rec;
+  WatchRecorder rec;
   auto w = b->watch("/registry/configmaps/", b->currentRevision(), rec.handler());
   ASSERT_TRUE(w);
   auto c = a->create("/registry/configmaps/default/x", "1");
   ASSERT_TRUE(c);
-  EXPECT_EQ(rec.waitFor(1), 1u);
+  EXPECT_EQ(rec.waitFor(1).size(), 1u);
   auto dup = b->create("/registry/configmaps/default/x", "2");
   ASSERT_FALSE(dup);
   EXPECT_TRUE(dup.error().is(ErrorCode::AlreadyExists));
@@ -111,14 +90,14 @@ TEST_P(EtcdStoreTest, TwoStoresOnOneEtcdSeeEachOthersWrites) {
   ASSERT_FALSE(stale);
   EXPECT_TRUE(stale.error().is(ErrorCode::Conflict));
   EXPECT_EQ(a->get("/registry/configmaps/default/x")->value, "3");
-  EXPECT_EQ(rec.waitFor(2), 2u);
+  EXPECT_EQ(rec.waitFor(2).size(), 2u);
 }
 
 // Stopping the member a store talks to: reads, writes and the watch go on through the others.
 TEST_P(EtcdStoreTest, WritesAndWatchSurviveLossOfOneMember) {
   auto s = open(3);
   ASSERT_TRUE(s);
-  Recorder rec;
+  WatchRecorder rec;
   auto w = s->watch("/registry/", s->currentRevision(), rec.handler());
   ASSERT_TRUE(w);
   ASSERT_TRUE(s->create("/registry/pods/default/a", "a"));
@@ -131,7 +110,7 @@ TEST_P(EtcdStoreTest, WritesAndWatchSurviveLossOfOneMember) {
   }
   ASSERT_TRUE(b) << b.error().message();
   EXPECT_EQ(s->list("/registry/pods/")->items.size(), 2u);
-  EXPECT_EQ(rec.waitFor(2), 2u);
+  EXPECT_EQ(rec.waitFor(2).size(), 2u);
   std::lock_guard l(rec.mu);
   EXPECT_EQ(rec.events.back().kv.key, "/registry/pods/default/b");
 }

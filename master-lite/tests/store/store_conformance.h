@@ -22,6 +22,34 @@
 
 namespace skiff::master::store::testing {
 
+// Collects a watch's events, delivered on the store's watch thread.
+struct WatchRecorder {
+  std::mutex mu;
+  std::vector<Event> events;
+  WatchHandler handler() {
+    return [this](const EventPtr& e) {
+      std::lock_guard l(mu);
+      events.push_back(*e);
+    };
+  }
+  std::vector<Event> take() {
+    std::lock_guard l(mu);
+    return events;
+  }
+  // The events once there are at least `n` (or after 5 s): an etcd store delivers a watch's
+  // replay and live events from its watch thread, so they may trail the call that caused them.
+  std::vector<Event> waitFor(std::size_t n) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (;;) {
+      {
+        std::lock_guard l(mu);
+        if (events.size() >= n || std::chrono::steady_clock::now() > deadline) return events;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+};
+
 template <typename Factory>
 class StoreConformance : public ::testing::Test {
  protected:
@@ -46,32 +74,7 @@ class StoreConformance : public ::testing::Test {
     ASSERT_TRUE(store_);
   }
 
-  struct Recorder {
-    std::mutex mu;
-    std::vector<Event> events;
-    WatchHandler handler() {
-      return [this](const EventPtr& e) {
-        std::lock_guard l(mu);
-        events.push_back(*e);
-      };
-    }
-    std::vector<Event> take() {
-      std::lock_guard l(mu);
-      return events;
-    }
-    // The events once there are at least `n` (or after 5 s): an etcd store delivers a watch's
-    // replay and live events from its watch thread, so they may trail the call that caused them.
-    std::vector<Event> waitFor(std::size_t n) {
-      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      for (;;) {
-        {
-          std::lock_guard l(mu);
-          if (events.size() >= n || std::chrono::steady_clock::now() > deadline) return events;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
-    }
-  };
+  using Recorder = WatchRecorder;
 
   std::string dir_;
   Options options_;

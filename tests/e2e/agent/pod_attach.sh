@@ -18,21 +18,9 @@ out=$(echo "via-spdy" | KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false k run rt2 -i --r
 grep -q "got-via-spdy" <<<"$out" || fail "SPDY kubectl run -i output: $out"
 
 step "kubectl attach -i to a running pod with stdin"
-cat <<Y | k apply -f - >/dev/null
-apiVersion: v1
-kind: Pod
-metadata: {name: reader}
-spec:
-  terminationGracePeriodSeconds: 1
-  restartPolicy: Never
-  containers:
-  - name: main
-    image: busybox
-    imagePullPolicy: IfNotPresent
-    stdin: true
-    stdinOnce: true
-    command: ["sh", "-c", "echo ready; while read l; do echo line-\$l; done; echo stdin-closed; exit 5"]
-Y
+pod_yaml reader --spec 'restartPolicy: Never' \
+  '["sh", "-c", "echo ready; while read l; do echo line-$l; done; echo stdin-closed; exit 5"]' \
+  'stdin: true' 'stdinOnce: true' | k apply -f - >/dev/null
 until_ok 60 pod_running reader || { k get pods -o wide; fail "pod reader not Running"; }
 out=$(printf 'a\nb\n' | k attach -i reader -c main 2>&1) || true
 grep -q "line-a" <<<"$out" && grep -q "line-b" <<<"$out" || fail "attach -i output: $out"
@@ -42,21 +30,7 @@ until_ok 30 exited || { k get pod reader -o yaml | tail -30; fail "container did
 k logs reader | grep -q stdin-closed || fail "kubectl logs lacks the attached session's output"
 
 step "kubectl attach -it to a TTY pod (through a pty)"
-cat <<Y | k apply -f - >/dev/null
-apiVersion: v1
-kind: Pod
-metadata: {name: shell}
-spec:
-  terminationGracePeriodSeconds: 1
-  restartPolicy: Never
-  containers:
-  - name: main
-    image: busybox
-    imagePullPolicy: IfNotPresent
-    stdin: true
-    tty: true
-    command: ["sh"]
-Y
+pod_yaml shell --spec 'restartPolicy: Never' '["sh"]' 'stdin: true' 'tty: true' | k apply -f - >/dev/null
 until_ok 60 pod_running shell || { k get pods -o wide; fail "pod shell not Running"; }
 out=$( (sleep 2; printf 'tty && echo tty-ok-$((6*7))\r'; sleep 2; printf 'exit 0\r'; sleep 2) |
        timeout 40 script -qec "kubectl attach -it shell -c main" /dev/null 2>&1) || true

@@ -6,22 +6,9 @@ busybox_pod crash '["sh", "-c", "echo dying; exit 1"]' | k apply -f - >/dev/null
 # Termination messages (the four upstream conformance cases) and an init container failing a
 # restartPolicy Never pod, run beside the crash loop.
 tm_pod() {  # name, policy, path, script, [runAsUser]
-  cat <<Y
----
-apiVersion: v1
-kind: Pod
-metadata: {name: $1}
-spec:
-  restartPolicy: Never
-  containers:
-  - name: c
-    image: busybox
-    imagePullPolicy: IfNotPresent
-    command: ["/bin/sh", "-c", "$4"]
-    terminationMessagePath: $3
-    terminationMessagePolicy: $2
-    securityContext: {runAsUser: ${5:-0}}
-Y
+  echo ---
+  pod_yaml "$1" --spec 'restartPolicy: Never' "[\"/bin/sh\", \"-c\", \"$4\"]" "terminationMessagePath: $3" \
+    "terminationMessagePolicy: $2" "securityContext: {runAsUser: ${5:-0}}"
 }
 {
   tm_pod tm-nonroot File /dev/termination-custom-log '/bin/echo -n DONE > /dev/termination-custom-log' 1000

@@ -4,23 +4,8 @@
 . "$(dirname "$0")/lib.sh"
 start_cluster
 step "deployment of 3 busybox replicas"
-cat <<Y | k apply -f - >/dev/null
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 2
-      containers:
-      - name: main
-        image: busybox
-        imagePullPolicy: IfNotPresent
-        command: ["sh", "-c", "i=0; while true; do echo tick \$i; i=\$((i+1)); sleep 1; done"]
-Y
+deployment_yaml web 3 '["sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 1; done"]' |
+  k apply -f - >/dev/null
 until_ok 120 running_with app=web 3 || { k get pods -o wide; fail "3 replicas not Running"; }
 P=$(k get pods -l app=web -o jsonpath='{.items[0].metadata.name}')
 step "kubectl logs"

@@ -7,18 +7,8 @@
 start_cluster
 
 step "a pod serving HTTP on 8080 of its own localhost only"
-cat <<Y | k apply -f - >/dev/null
-apiVersion: v1
-kind: Pod
-metadata: {name: web}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: main
-    image: busybox
-    imagePullPolicy: IfNotPresent
-    command: ["sh", "-c", "mkdir -p /www && echo hello-from-\$(hostname) > /www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www"]
-Y
+pod_yaml web '["sh", "-c", "mkdir -p /www && echo hello-from-$(hostname) > /www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www"]' |
+  k apply -f - >/dev/null
 until_ok 60 pod_running web || { k get pods -o wide; fail "pod web not Running"; }
 
 PF_PID=""

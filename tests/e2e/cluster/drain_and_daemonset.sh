@@ -7,22 +7,7 @@
 start_cluster
 
 step "DaemonSet: one pod per node"
-cat <<Y | k apply -f - >/dev/null
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: agentd}
-spec:
-  selector: {matchLabels: {app: agentd}}
-  template:
-    metadata: {labels: {app: agentd}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: main
-        image: busybox
-        imagePullPolicy: IfNotPresent
-        command: ["sh", "-c", "exec sleep 100000"]
-Y
+daemonset_yaml agentd '["sh", "-c", "exec sleep 100000"]' | k apply -f - >/dev/null
 web_deployment web 6
 until_ok 150 want_running app=agentd 3 || fail "DaemonSet pods not Running on 3 nodes"
 [ "$(spread app=agentd)" = "node-a node-b node-c" ] || fail "DaemonSet pods on '$(spread app=agentd)'"

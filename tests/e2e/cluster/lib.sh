@@ -165,25 +165,8 @@ want_running() { [ "$(running_count "$1" "${3:-}")" -ge "$2" ]; }
 
 # A Deployment of busybox web servers answering GET / with their pod name.
 web_deployment() {  # NAME REPLICAS
-  cat <<Y | k apply -f - >/dev/null
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: $1}
-spec:
-  replicas: $2
-  selector: {matchLabels: {app: $1}}
-  template:
-    metadata: {labels: {app: $1}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: web
-        image: busybox
-        imagePullPolicy: IfNotPresent
-        command: ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www"]
-        ports: [{containerPort: 8080}]
-        readinessProbe:
-          tcpSocket: {port: 8080}
-          periodSeconds: 1
-Y
+  deployment_yaml "$1" "$2" \
+    '["sh", "-c", "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www"]' \
+    'ports: [{containerPort: 8080}]' 'readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}' |
+    k apply -f - >/dev/null
 }

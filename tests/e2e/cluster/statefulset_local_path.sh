@@ -45,31 +45,14 @@ check_data() {
 }
 
 step "StatefulSet db: 3 replicas, a local-path volumeClaimTemplate, whenScaled Delete / whenDeleted Retain"
-cat <<'Y' | k apply -f - >/dev/null
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db}
-spec:
-  serviceName: db
-  replicas: 3
-  podManagementPolicy: Parallel
-  persistentVolumeClaimRetentionPolicy: {whenScaled: Delete, whenDeleted: Retain}
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata: {labels: {app: db}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: main
-        image: busybox
-        imagePullPolicy: IfNotPresent
-        env: [{name: POD_UID, valueFrom: {fieldRef: {fieldPath: metadata.uid}}}]
-        command: [sh, -c, 'h=$(hostname); [ -f /data/ordinal ] || { echo "$POD_UID" > /data/first-uid; echo "${h##*-}" > /data/ordinal; }; exec sleep 100000']
-        volumeMounts: [{name: data, mountPath: /data}]
-  volumeClaimTemplates:
-  - metadata: {name: data}
-    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 16Mi}}}
-Y
+# Each pod keeps its ordinal and its first uid on its volume.
+keep='h=$(hostname); [ -f /data/ordinal ] || { echo "$POD_UID" > /data/first-uid; echo "${h##*-}" > /data/ordinal; }; exec sleep 100000'
+statefulset_yaml db 3 --set 'podManagementPolicy: Parallel' \
+  --set 'persistentVolumeClaimRetentionPolicy: {whenScaled: Delete, whenDeleted: Retain}' \
+  --set 'volumeClaimTemplates: [{metadata: {name: data}, spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 16Mi}}}}]' \
+  "[sh, -c, '$keep']" \
+  'env: [{name: POD_UID, valueFrom: {fieldRef: {fieldPath: metadata.uid}}}]' 'volumeMounts: [{name: data, mountPath: /data}]' |
+  k apply -f - >/dev/null
 until_ok 120 db_ready 3 || sfail "db pods not Running"
 declare -A UID0=() NODE=() PV=() DIR=()
 for i in 0 1 2; do

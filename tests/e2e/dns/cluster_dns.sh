@@ -36,44 +36,16 @@ spec:
   selector: {app: db}
   ports: [{name: pg, port: 5432, protocol: TCP}]
 ---
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db}
-spec:
-  serviceName: db
-  replicas: 2
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata: {labels: {app: db}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers: [{name: db, image: busybox, imagePullPolicy: IfNotPresent, command: [sleep, "3600"]}]
----
 apiVersion: v1
 kind: Service
 metadata: {name: ext}
 spec: {type: ExternalName, externalName: outside.test}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: probe}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers: [{name: c, image: busybox, imagePullPolicy: IfNotPresent, command: [sleep, "3600"]}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: custom}
-spec:
-  terminationGracePeriodSeconds: 1
-  dnsPolicy: None
-  dnsConfig:
-    nameservers: [10.96.0.10]
-    searches: [default.svc.cluster.local, custom.example]
-    options: [{name: ndots, value: "2"}]
-  hostAliases: [{ip: 192.0.2.77, hostnames: [alias.one, alias.two]}]
-  containers: [{name: c, image: busybox, imagePullPolicy: IfNotPresent, command: [sleep, "3600"]}]
 Y
+statefulset_yaml db 2 '[sleep, "3600"]' | k apply -f - >/dev/null
+pod_yaml probe '[sleep, "3600"]' | k apply -f - >/dev/null
+pod_yaml custom --spec 'dnsPolicy: None' \
+  --spec 'dnsConfig: {nameservers: [10.96.0.10], searches: [default.svc.cluster.local, custom.example], options: [{name: ndots, value: "2"}]}' \
+  --spec 'hostAliases: [{ip: 192.0.2.77, hostnames: [alias.one, alias.two]}]' '[sleep, "3600"]' | k apply -f - >/dev/null
 pod_running() { [ "$(k get pod "$1" -o jsonpath='{.status.phase}')" = Running ]; }
 for p in probe custom db-0 db-1; do until_ok 150 pod_running "$p" || fail "pod $p not Running"; done
 until_ok 120 want_running app=web 2 || fail "web not Running"

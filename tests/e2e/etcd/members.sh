@@ -13,6 +13,17 @@ post_configmap() {
     --cert "$T/m1/pki/admin.crt" --key "$T/m1/pki/admin.key" -H 'Content-Type: application/json' \
     -d "{\"metadata\":{\"name\":\"$2\"}}" "https://$1/api/v1/namespaces/default/configmaps" || true
 }
+# expect_no_quorum_error HOST:PORT: a create through that master while etcd has no quorum fails
+# with a 5xx Status within 30 s instead of hanging.
+expect_no_quorum_error() {
+  local t0 code took
+  t0=$(now)
+  code=$(post_configmap "$1" no-quorum)
+  took=$(since "$t0")
+  echo "without quorum after ${took}s: HTTP $code $(cat "$T/write.json")"
+  [ "${code:-0}" -ge 500 ] && grep -q '"kind":"Status"' "$T/write.json" || fail "want a 5xx Status, got HTTP $code"
+  python3 -c "import sys; sys.exit(0 if $took <= 30 else 1)" || fail "the failed write took ${took}s (> 30 s)"
+}
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
 # etcd_cluster NAME...: one member per name on loopback ports, started and healthy; SERVERS is

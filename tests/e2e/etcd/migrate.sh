@@ -9,20 +9,7 @@ command -v etcd >/dev/null || { echo "SKIP: etcd is not installed (Debian's etcd
 start_cluster
 
 step "a Deployment of 2, Services, ConfigMaps and a Secret on SQLite"
-cat <<Y | k apply -f - >/dev/null
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - {name: main, image: busybox, imagePullPolicy: IfNotPresent, command: ["sleep", "3600"]}
-Y
+deployment_yaml web 2 '["sleep", "3600"]' | k apply -f - >/dev/null
 for i in $(seq 1 20); do k create configmap cm-$i --from-literal=i=$i >/dev/null; done
 k create secret generic s1 --from-literal=password=hunter2 >/dev/null
 k expose deployment web --port 80 >/dev/null

@@ -52,8 +52,29 @@ echo "== quickstart"
 qs_up
 start_server
 
+# webhook_configuration KIND NAME WEBHOOK PATH: a KIND with the one webhook WEBHOOK, which the
+# API server calls on PATH of the Service hook for every pod created in a namespace labelled
+# webhook-e2e=on.
+webhook_configuration() {
+  cat <<YAML
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: $1
+metadata: {name: $2}
+webhooks:
+- name: $3
+  clientConfig:
+    service: {namespace: webhook-e2e, name: hook, path: $4}
+    caBundle: $CA
+  rules: [{operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [pods]}]
+  namespaceSelector: {matchLabels: {webhook-e2e: "on"}}
+  sideEffects: None
+  admissionReviewVersions: [v1]
+YAML
+}
 echo "== webhook configurations through a Service"
-K apply -f - >/dev/null <<YAML || fail "apply service and configurations"
+{
+  cat <<YAML
 apiVersion: v1
 kind: Namespace
 metadata: {name: webhook-e2e}
@@ -74,33 +95,10 @@ metadata: {name: hook, namespace: webhook-e2e}
 subsets:
 - addresses: [{ip: $NODE_IP}]
   ports: [{port: $PORT}]
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingWebhookConfiguration
-metadata: {name: deny-bad}
-webhooks:
-- name: deny.e2e.skiff.io
-  clientConfig:
-    service: {namespace: webhook-e2e, name: hook, path: /validate}
-    caBundle: $CA
-  rules: [{operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [pods]}]
-  namespaceSelector: {matchLabels: {webhook-e2e: "on"}}
-  sideEffects: None
-  admissionReviewVersions: [v1]
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: MutatingWebhookConfiguration
-metadata: {name: label-pods}
-webhooks:
-- name: label.e2e.skiff.io
-  clientConfig:
-    service: {namespace: webhook-e2e, name: hook, path: /mutate}
-    caBundle: $CA
-  rules: [{operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [pods]}]
-  namespaceSelector: {matchLabels: {webhook-e2e: "on"}}
-  sideEffects: None
-  admissionReviewVersions: [v1]
 YAML
+  webhook_configuration ValidatingWebhookConfiguration deny-bad deny.e2e.skiff.io /validate
+  webhook_configuration MutatingWebhookConfiguration label-pods label.e2e.skiff.io /mutate
+} | K apply -f - >/dev/null || fail "apply service and configurations"
 K get validatingwebhookconfigurations deny-bad -o jsonpath='{.webhooks[0].failurePolicy} {.webhooks[0].timeoutSeconds}' \
   | grep -qx 'Fail 10' || fail "webhook defaults: $(K get validatingwebhookconfigurations deny-bad -o yaml)"
 K get mutatingwebhookconfigurations | grep -q '^label-pods  *1 ' || fail "WEBHOOKS column: $(K get mutatingwebhookconfigurations)"
@@ -119,7 +117,22 @@ K run bad2 -n default --image=busybox --restart=Never --dry-run=server >/dev/nul
 
 echo "== failurePolicy with the webhook down"
 stop_server
-K apply -f - >/dev/null <<YAML || fail "apply URL configurations"
+# url_webhook LABEL POLICY: a webhook LABEL.e2e.skiff.io with failurePolicy POLICY and a 2 s
+# timeout, called by URL for every pod created in a namespace labelled webhook-e2e=LABEL.
+url_webhook() {
+  cat <<YAML
+- name: $1.e2e.skiff.io
+  clientConfig: {url: "https://$NODE_IP:$PORT/validate", caBundle: $CA}
+  rules: [{operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [pods]}]
+  namespaceSelector: {matchLabels: {webhook-e2e: $1}}
+  failurePolicy: $2
+  timeoutSeconds: 2
+  sideEffects: None
+  admissionReviewVersions: [v1]
+YAML
+}
+{
+  cat <<YAML
 apiVersion: v1
 kind: Namespace
 metadata: {name: ns-ignore, labels: {webhook-e2e: ignore}}
@@ -132,23 +145,10 @@ apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingWebhookConfiguration
 metadata: {name: down}
 webhooks:
-- name: ignore.e2e.skiff.io
-  clientConfig: {url: "https://$NODE_IP:$PORT/validate", caBundle: $CA}
-  rules: [{operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [pods]}]
-  namespaceSelector: {matchLabels: {webhook-e2e: ignore}}
-  failurePolicy: Ignore
-  timeoutSeconds: 2
-  sideEffects: None
-  admissionReviewVersions: [v1]
-- name: fail.e2e.skiff.io
-  clientConfig: {url: "https://$NODE_IP:$PORT/validate", caBundle: $CA}
-  rules: [{operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [pods]}]
-  namespaceSelector: {matchLabels: {webhook-e2e: fail}}
-  failurePolicy: Fail
-  timeoutSeconds: 2
-  sideEffects: None
-  admissionReviewVersions: [v1]
 YAML
+  url_webhook ignore Ignore
+  url_webhook fail Fail
+} | K apply -f - >/dev/null || fail "apply URL configurations"
 K run p1 -n ns-ignore --image=busybox --restart=Never --dry-run=server >/dev/null || fail "Ignore did not admit"
 out=$(K run p1 -n ns-fail --image=busybox --restart=Never --dry-run=server 2>&1) && fail "Fail admitted"
 grep -qF "Internal error occurred: failed calling webhook \"fail.e2e.skiff.io\": failed to call webhook: Post \"https://$NODE_IP:$PORT/validate?timeout=2s\": dial tcp $NODE_IP:$PORT: connect: connection refused" <<<"$out" \

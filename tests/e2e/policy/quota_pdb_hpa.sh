@@ -89,23 +89,8 @@ grep -Eq '^container_cpu_usage_seconds_total\{container="lp",namespace="lr",pod=
 grep -q '^resource_scrape_error 0$' <<<"$res" || fail "resource_scrape_error: $res"
 
 echo "== HorizontalPodAutoscaler"
-K apply -f - >/dev/null <<'YAML' || fail "create burner"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: burn}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: burn}}
-  template:
-    metadata: {labels: {app: burn}}
-    spec:
-      containers:
-      - name: c
-        image: busybox
-        imagePullPolicy: IfNotPresent
-        command: [sh, -c, "while true; do :; done"]
-        resources: {requests: {cpu: 100m}}
-YAML
+deployment_yaml burn 1 '[sh, -c, "while true; do :; done"]' 'resources: {requests: {cpu: 100m}}' |
+  K apply -f - >/dev/null || fail "create burner"
 K apply -f - >/dev/null <<'YAML' || fail "create hpa"
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler

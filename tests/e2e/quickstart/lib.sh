@@ -9,6 +9,7 @@
 set -euo pipefail
 B=${SKIFF_BINARY_DIR:?}
 S=${SKIFF_SOURCE_DIR:?}
+. "$S/tests/e2e/manifests.sh"
 [ "$(id -u)" = 0 ] || { echo "FAIL: needs root (netns, cgroups)"; exit 1; }
 export SKIFF_QUICKSTART_NAME=${1:?quickstart name} SKIFF_QUICKSTART_SKIP_DEPS=1 SKIFF_QUICKSTART_BIN_DIR=$B
 QS=$S/scripts/quickstart

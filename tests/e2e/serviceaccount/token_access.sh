@@ -26,23 +26,9 @@ grep -q '"message": *"Unauthorized"' <<<"$body" || fail "a bad signature did not
 K create token default --duration=5m >/dev/null 2>&1 && fail "a 5 minute token was issued"
 
 echo "== pod with the projected token"
-K apply -f - >/dev/null <<'YAML' || fail "create pod"
-apiVersion: v1
-kind: Pod
-metadata: {name: tok}
-spec:
-  restartPolicy: Never
-  containers:
-  - name: c
-    image: busybox
-    imagePullPolicy: IfNotPresent
-    command: [sleep, "3600"]
-    volumeMounts: [{name: short, mountPath: /short}]
-  volumes:
-  - name: short
-    projected:
-      sources: [{serviceAccountToken: {path: token, expirationSeconds: 600}}]
-YAML
+pod_yaml tok --spec 'restartPolicy: Never' \
+  --spec 'volumes: [{name: short, projected: {sources: [{serviceAccountToken: {path: token, expirationSeconds: 600}}]}}]' \
+  '[sleep, "3600"]' 'volumeMounts: [{name: short, mountPath: /short}]' | K apply -f - >/dev/null || fail "create pod"
 until_ok 90 running tok || fail "pod tok not Running: $(K get pod tok -o wide)"
 vol=$(K get pod tok -o jsonpath='{.spec.volumes[*].name}')
 grep -q 'kube-api-access-' <<<"$vol" || fail "no kube-api-access volume: $vol"

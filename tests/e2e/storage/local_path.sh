@@ -31,16 +31,8 @@ until_ok 20 event data "WaitForFirstConsumer: waiting for first consumer to be c
   || fail "no WaitForFirstConsumer event"
 phase pvc data Pending || fail "claim not Pending before a consumer"
 pod() {  # pod NAME COMMAND
-  K apply -f - >/dev/null <<Y
-apiVersion: v1
-kind: Pod
-metadata: {name: $1}
-spec:
-  restartPolicy: Never
-  containers:
-  - {name: c, image: busybox, imagePullPolicy: IfNotPresent, command: [sh, -c, "$2"], volumeMounts: [{name: d, mountPath: /data}]}
-  volumes: [{name: d, persistentVolumeClaim: {claimName: data}}]
-Y
+  pod_yaml "$1" --spec 'restartPolicy: Never' --spec 'volumes: [{name: d, persistentVolumeClaim: {claimName: data}}]' \
+    "[sh, -c, \"$2\"]" 'volumeMounts: [{name: d, mountPath: /data}]' | K apply -f - >/dev/null
 }
 pod writer "echo kept > /data/f && sleep 3600" || fail "create writer"
 until_ok 60 phase pvc data Bound || fail "claim not Bound: $(K get pvc data -o wide)"
@@ -73,23 +65,10 @@ until_ok 60 bash -c "! ip netns exec $NS kubectl --kubeconfig $KC get pv $PV" ||
 until_ok 10 bash -c "[ ! -e '$DIR' ]" || fail "$DIR not removed on reclaim Delete"
 
 echo "== StatefulSet volumeClaimTemplates keep each ordinal's data"
-K apply -f - >/dev/null <<'Y' || fail "create sts"
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: web}
-spec:
-  serviceName: web
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - {name: c, image: busybox, imagePullPolicy: IfNotPresent, command: [sh, -c, "[ -f /www/who ] || hostname > /www/who; sleep 3600"], volumeMounts: [{name: www, mountPath: /www}]}
-  volumeClaimTemplates:
-  - metadata: {name: www}
-    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 32Mi}}}
-Y
+statefulset_yaml web 2 \
+  --set 'volumeClaimTemplates: [{metadata: {name: www}, spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 32Mi}}}}]' \
+  '[sh, -c, "[ -f /www/who ] || hostname > /www/who; sleep 3600"]' 'volumeMounts: [{name: www, mountPath: /www}]' |
+  K apply -f - >/dev/null || fail "create sts"
 bound2() { [ "$(K get pvc www-web-0 www-web-1 -o jsonpath='{.items[*].status.phase}')" = "Bound Bound" ]; }
 running2() { [ "$(K get pods -l app=web -o jsonpath='{.items[*].status.phase}')" = "Running Running" ]; }
 until_ok 120 bound2 || fail "sts claims not bound: $(K get pvc)"

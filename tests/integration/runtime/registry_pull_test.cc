@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "skiff/common/file.h"
+#include "skiff/common/testing/free_port.h"
 #include "skiff/runtime/image_store.h"
 #include "test_env.h"
 
@@ -32,18 +33,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using json = nlohmann::json;
 using testing::TarBuilder;
-
-int freePort() {
-  int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(s);
-  return ntohs(a.sin_port);
-}
 
 struct HttpReply {
   int status = 0;
@@ -83,7 +72,7 @@ class RegistryPullTest : public ::testing::Test {
     if (::access("/usr/bin/docker-registry", X_OK) != 0)
       GTEST_SKIP() << "docker-registry not installed";
     env_ = std::make_unique<testing::TestEnv>();
-    port_ = freePort();
+    port_ = skiff::testing::freeLoopbackPort();
     std::string cfg = env_->dir() + "/registry.yml";
     std::string tls_cfg;
     if (tls()) {
