@@ -84,9 +84,7 @@ class SqliteStore : public Store {
         "PRAGMA temp_store=MEMORY",
         "PRAGMA cache_size=-8000",  // 8 MiB page cache: keeps RSS small with 10k objects
         kCreateKv,
-        "CREATE TABLE IF NOT EXISTS log(rev INTEGER PRIMARY KEY, key TEXT NOT NULL,"
-        " deleted INTEGER NOT NULL, value BLOB NOT NULL, create_rev INTEGER NOT NULL,"
-        " prev_value BLOB, prev_rev INTEGER)",
+        kCreateLog,
         "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
         "INSERT OR IGNORE INTO meta(name, value) VALUES('rev', 0), ('compacted', 0)",
     };
@@ -276,6 +274,12 @@ class SqliteStore : public Store {
   static constexpr const char* kCreateKv =
       "CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value BLOB NOT NULL,"
       " create_rev INTEGER NOT NULL, mod_rev INTEGER NOT NULL)";
+  // Every revision's write, for watches from a past revision; prev_rev names the row holding the
+  // previous value while it is not compacted (prev_value holds it after).
+  static constexpr const char* kCreateLog =
+      "CREATE TABLE IF NOT EXISTS log(rev INTEGER PRIMARY KEY, key TEXT NOT NULL,"
+      " deleted INTEGER NOT NULL, value BLOB NOT NULL, create_rev INTEGER NOT NULL,"
+      " prev_value BLOB, prev_rev INTEGER)";
 
   // A store made when `kv` was WITHOUT ROWID gets the rowid table, rows unchanged, in one
   // transaction: a failure (or kill -9) leaves the old table as it was, to be converted next time.
