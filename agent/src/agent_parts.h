@@ -1,8 +1,8 @@
 #pragma once
 
-// The pieces runAgent wires together that are not components of their own: the stand-in runtime,
-// the watch handlers feeding the node status, pod network routes and the proxy, the kubelet API's
-// view of the agent, and two start-up helpers. Internal to agent.cc (agent/src/).
+// The pieces AgentProcess wires together that are not components of their own: the stand-in
+// runtime, the watch handlers feeding the node status, pod network routes and the proxy, the
+// kubelet API's view of the agent, and two start-up helpers. Internal to agent_process.cc.
 
 #include "skiff/agent/agent.h"
 
