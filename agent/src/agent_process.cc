@@ -197,8 +197,7 @@ NodeHealth AgentProcess::nodeHealth() {
   return h;
 }
 
-// Pods: everything that syncs them. Made before anything that syncs pods: the object source
-// reads Services from the Services cache.
+// Pods: everything that syncs them.
 void AgentProcess::buildPodPipeline() {
   KubeletLimits limits;
   limits.allocatable_milli_cpu =
@@ -206,6 +205,27 @@ void AgentProcess::buildPodPipeline() {
   limits.allocatable_memory =
       quantityValue(snapshot_->allocatable.value("memory", json("0"))).value_or(0);
   limits.max_pods = cfg_.max_pods;
+  buildServiceCaches();
+  objects_ = makeApiObjectSource(
+      client_, [this](const std::string& ns) { return services_cache_->inNamespace(ns); });
+  mounter_ = makeRealMounter();
+  volumes_ = std::make_unique<VolumeManager>(cfg_.root_dir, *objects_, *mounter_);
+  volumes_->setStorageRoot(cfg_.storage_root);
+  crash_.emplace(cfg_.crash_loop_initial, cfg_.crash_loop_max, wall_);
+  image_backoff_.emplace(std::chrono::seconds(10), std::chrono::seconds(300), wall_);
+  PodSyncConfig psc = podSyncConfig(limits);
+  probe_runner_ = makeProbeRunner(*runtime_);
+  probes_ = std::make_unique<ProbeManager>(*probe_runner_, [this](const std::string& uid) {
+    if (kubelet_ != nullptr) kubelet_->updateUid(uid);
+  });
+  syncer_ = std::make_unique<PodSyncer>(psc, *runtime_, network_.get(), *volumes_, *objects_,
+                                        *crash_, *image_backoff_, probes_.get(), wall_);
+  kubelet_ = std::make_unique<Kubelet>(client_, *syncer_, *runtime_, limits);
+}
+
+// The Services and EndpointSlices caches (and the proxy's feeds into them). Made before anything
+// that syncs pods: the object source reads Services from the Services cache.
+void AgentProcess::buildServiceCaches() {
   auto poke = [this] {
     if (proxy_runner_) proxy_runner_->run();
     if (dns_runner_) dns_runner_->run();
@@ -216,13 +236,9 @@ void AgentProcess::buildPodPipeline() {
       std::make_unique<ProxyFeed>(proxy_changes_, ProxyFeed::Kind::Services, *services_cache_);
   slices_feed_ =
       std::make_unique<ProxyFeed>(proxy_changes_, ProxyFeed::Kind::EndpointSlices, *slices_cache_);
-  objects_ = makeApiObjectSource(
-      client_, [this](const std::string& ns) { return services_cache_->inNamespace(ns); });
-  mounter_ = makeRealMounter();
-  volumes_ = std::make_unique<VolumeManager>(cfg_.root_dir, *objects_, *mounter_);
-  volumes_->setStorageRoot(cfg_.storage_root);
-  crash_.emplace(cfg_.crash_loop_initial, cfg_.crash_loop_max, wall_);
-  image_backoff_.emplace(std::chrono::seconds(10), std::chrono::seconds(300), wall_);
+}
+
+PodSyncConfig AgentProcess::podSyncConfig(const KubeletLimits& limits) {
   PodSyncConfig psc;
   psc.node_name = node_name_;
   psc.host_ip = status_->nodeIp();
@@ -235,13 +251,7 @@ void AgentProcess::buildPodPipeline() {
   psc.min_oom_score_adj = lowestOomScoreAdj();
   psc.allocatable_milli_cpu = limits.allocatable_milli_cpu;
   psc.allocatable_memory = limits.allocatable_memory;
-  probe_runner_ = makeProbeRunner(*runtime_);
-  probes_ = std::make_unique<ProbeManager>(*probe_runner_, [this](const std::string& uid) {
-    if (kubelet_ != nullptr) kubelet_->updateUid(uid);
-  });
-  syncer_ = std::make_unique<PodSyncer>(psc, *runtime_, network_.get(), *volumes_, *objects_,
-                                        *crash_, *image_backoff_, probes_.get(), wall_);
-  kubelet_ = std::make_unique<Kubelet>(client_, *syncer_, *runtime_, limits);
+  return psc;
 }
 
 // Kubelet events (posted from their own thread).

@@ -34,7 +34,9 @@ class AgentProcess {
   void openRuntime();              // runtime (or its stand-in), bundled images, import dir
   void openPodNetwork();
   bool registerNode();      // false when stopped before the node registered
-  void buildPodPipeline();  // caches for Services/slices, volumes, probes, syncer, kubelet
+  void buildPodPipeline();  // volumes, probes, syncer, kubelet
+  void buildServiceCaches();
+  PodSyncConfig podSyncConfig(const KubeletLimits& limits);
   void wireEvents();
   Result<void> startEviction();  // eviction manager and image GC
   void startNodeStatus();        // lease and status runners
