@@ -18,6 +18,18 @@ std::string timeOf(std::chrono::system_clock::time_point t) {
   return rfc3339FromNs(
       std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
 }
+
+// The involvedObject of an Event about a namespaced core/v1 object (a Pod, a claim).
+json involvedObject(const char* kind, const json& obj) {
+  const json& md = obj.value("metadata", json::object());
+  json involved = {{"kind", kind},
+                   {"namespace", md.value("namespace", "default")},
+                   {"name", md.value("name", "")},
+                   {"uid", md.value("uid", "")},
+                   {"apiVersion", "v1"}};
+  if (md.contains("resourceVersion")) involved["resourceVersion"] = md["resourceVersion"];
+  return involved;
+}
 }  // namespace
 
 EventRecorder::EventRecorder(KubeClientPtr client, std::string host, WallClock clock, bool async)
@@ -47,27 +59,14 @@ std::string EventRecorder::containerFieldPath(const json& pod, const std::string
 void EventRecorder::podEvent(const json& pod, const std::string& field_path,
                              const std::string& type, const std::string& reason,
                              const std::string& message) {
-  const json& md = pod.value("metadata", json::object());
-  json involved = {{"kind", "Pod"},
-                   {"namespace", md.value("namespace", "default")},
-                   {"name", md.value("name", "")},
-                   {"uid", md.value("uid", "")},
-                   {"apiVersion", "v1"}};
-  if (md.contains("resourceVersion")) involved["resourceVersion"] = md["resourceVersion"];
+  json involved = involvedObject("Pod", pod);
   if (!field_path.empty()) involved["fieldPath"] = field_path;
   enqueue({std::move(involved), type, reason, message, timeOf(clock_())});
 }
 
 void EventRecorder::claimEvent(const json& pvc, const std::string& type, const std::string& reason,
                                const std::string& message) {
-  const json& md = pvc.value("metadata", json::object());
-  json involved = {{"kind", "PersistentVolumeClaim"},
-                   {"namespace", md.value("namespace", "default")},
-                   {"name", md.value("name", "")},
-                   {"uid", md.value("uid", "")},
-                   {"apiVersion", "v1"}};
-  if (md.contains("resourceVersion")) involved["resourceVersion"] = md["resourceVersion"];
-  enqueue({std::move(involved), type, reason, message, timeOf(clock_())});
+  enqueue({involvedObject("PersistentVolumeClaim", pvc), type, reason, message, timeOf(clock_())});
 }
 
 void EventRecorder::nodeEvent(const std::string& type, const std::string& reason,

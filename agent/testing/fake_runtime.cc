@@ -2,6 +2,16 @@
 
 namespace skiff::agent::testing {
 
+namespace {
+// The records of a by-id map, in id order.
+template <class Map>
+std::vector<typename Map::mapped_type> valuesOf(const Map& by_id) {
+  std::vector<typename Map::mapped_type> out;
+  for (const auto& [_, v] : by_id) out.push_back(v);
+  return out;
+}
+}  // namespace
+
 Result<std::string> FakeRuntime::runPodSandbox(const SandboxConfig& cfg) {
   std::lock_guard lk(mu_);
   std::string id = "sb" + std::to_string(++seq_);
@@ -45,9 +55,7 @@ Result<void> FakeRuntime::removePodSandbox(const std::string& id) {
 
 Result<std::vector<SandboxStatus>> FakeRuntime::listPodSandboxes() {
   std::lock_guard lk(mu_);
-  std::vector<SandboxStatus> out;
-  for (const auto& [_, s] : sandboxes_) out.push_back(s);
-  return out;
+  return valuesOf(sandboxes_);
 }
 
 Result<std::string> FakeRuntime::createContainer(const std::string& sandbox_id,
@@ -112,9 +120,7 @@ Result<void> FakeRuntime::removeContainer(const std::string& id) {
 
 Result<std::vector<ContainerInfo>> FakeRuntime::listContainers() {
   std::lock_guard lk(mu_);
-  std::vector<ContainerInfo> out;
-  for (const auto& [_, c] : containers_) out.push_back(c);
-  return out;
+  return valuesOf(containers_);
 }
 
 Result<ExecResult> FakeRuntime::execSync(const std::string& id, const std::vector<std::string>&,

@@ -127,28 +127,27 @@ class HttpsTransportTest : public ::testing::Test {
       EXPECT_EQ(r->body, req.target);
     }
   }
+  // Three requests through one client to a server that ends each answer as `after` says; how
+  // many connections the server accepted for them.
+  int connectionsForThreeRequests(TlsServer::After after) {
+    TlsServer server(cert_, after);
+    auto t = client(server);
+    expectThreeRequestsAnswered(*t);
+    return server.accepted();
+  }
   CertAndKey cert_;
 };
 
 TEST_F(HttpsTransportTest, RequestsShareOneKeepAliveConnection) {
-  TlsServer server(cert_, TlsServer::After::KeepOpen);
-  auto t = client(server);
-  expectThreeRequestsAnswered(*t);
-  EXPECT_EQ(server.accepted(), 1);
+  EXPECT_EQ(connectionsForThreeRequests(TlsServer::After::KeepOpen), 1);
 }
 
 TEST_F(HttpsTransportTest, AConnectionDroppedWhileIdleIsReplaced) {
-  TlsServer server(cert_, TlsServer::After::DropSilently);
-  auto t = client(server);
-  expectThreeRequestsAnswered(*t);
-  EXPECT_EQ(server.accepted(), 3);
+  EXPECT_EQ(connectionsForThreeRequests(TlsServer::After::DropSilently), 3);
 }
 
 TEST_F(HttpsTransportTest, ConnectionCloseIsHonoured) {
-  TlsServer server(cert_, TlsServer::After::SayClose);
-  auto t = client(server);
-  expectThreeRequestsAnswered(*t);
-  EXPECT_EQ(server.accepted(), 3);
+  EXPECT_EQ(connectionsForThreeRequests(TlsServer::After::SayClose), 3);
 }
 
 TEST_F(HttpsTransportTest, ATimedOutRequestIsNotSentAgain) {

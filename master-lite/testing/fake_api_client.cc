@@ -223,6 +223,16 @@ void FakeApiClient::eraseLocked(const GroupVersionResource& r, const json& obj) 
   enqueueLocked(e);
 }
 
+template <class Op>
+auto FakeApiClient::writeLocked(Op op) -> decltype(op()) {
+  auto out = [&] {
+    std::lock_guard lock(mu_);
+    return op();
+  }();
+  deliverPending();
+  return out;
+}
+
 void FakeApiClient::deliverPending() {
   if (delivery_ == Delivery::Async) {
     cv_.notify_all();
@@ -528,12 +538,7 @@ Result<json> FakeApiClient::update(const GroupVersionResource& r, const std::str
   countCall("update", r, subresource);
   SKIFF_TRY(checkFailure("update", r));
   if (!obj.is_object()) return Error(ErrorCode::BadRequest, "update: body must be an object");
-  Result<json> out = [&]() -> Result<json> {
-    std::lock_guard lock(mu_);
-    return updateLocked(r, ns, obj, subresource);
-  }();
-  deliverPending();
-  return out;
+  return writeLocked([&] { return updateLocked(r, ns, obj, subresource); });
 }
 
 Result<json> FakeApiClient::patch(const GroupVersionResource& r, const std::string& ns,
@@ -541,8 +546,7 @@ Result<json> FakeApiClient::patch(const GroupVersionResource& r, const std::stri
                                   const std::string& subresource) {
   countCall("patch", r, subresource);
   SKIFF_TRY(checkFailure("patch", r));
-  Result<json> out = [&]() -> Result<json> {
-    std::lock_guard lock(mu_);
+  return writeLocked([&]() -> Result<json> {
     auto it = objects_.find(storeKey(r, ns, name));
     if (it == objects_.end()) {
       return Error(ErrorCode::NotFound, r.resource + " \"" + name + "\" not found");
@@ -564,9 +568,7 @@ Result<json> FakeApiClient::patch(const GroupVersionResource& r, const std::stri
       next["metadata"]["resourceVersion"] = meta::resourceVersion(it->second);
     }
     return updateLocked(r, ns, next, subresource);
-  }();
-  deliverPending();
-  return out;
+  });
 }
 
 Result<json> FakeApiClient::removeLocked(const GroupVersionResource& r, const std::string& ns,
@@ -636,25 +638,18 @@ Result<json> FakeApiClient::remove(const GroupVersionResource& r, const std::str
                                    const std::string& name, const DeleteOptions& opts) {
   countCall("remove", r, "");
   SKIFF_TRY(checkFailure("remove", r));
-  Result<json> out = [&]() -> Result<json> {
-    std::lock_guard lock(mu_);
-    return removeLocked(r, ns, name, opts);
-  }();
-  deliverPending();
-  return out;
+  return writeLocked([&] { return removeLocked(r, ns, name, opts); });
 }
 
 Result<void> FakeApiClient::forceRemove(const GroupVersionResource& r, const std::string& ns,
                                         const std::string& name) {
-  {
-    std::lock_guard lock(mu_);
+  return writeLocked([&]() -> Result<void> {
     auto it = objects_.find(storeKey(r, ns, name));
     if (it == objects_.end()) return Error(ErrorCode::NotFound, name + " not found");
     json obj = it->second;
     eraseLocked(r, obj);
-  }
-  deliverPending();
-  return {};
+    return {};
+  });
 }
 
 Result<WatchPtr> FakeApiClient::watch(const GroupVersionResource& r, const std::string& ns,

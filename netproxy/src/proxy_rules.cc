@@ -243,31 +243,30 @@ struct Builder {
     bool uses_cluster_chain = !cluster_eps.empty();
     bool uses_local_chain = !local_eps.empty();
 
-    std::string internal_chain = svc_chain;
-    bool has_internal = has_endpoints;
-    if (sp.internal_policy_local) {
-      internal_chain = svl_chain;
-      if (local_eps.empty()) has_internal = false;
-    }
-    std::string internal_target = "REJECT";
-    std::string internal_comment = fmt::format("{} has no endpoints", svc_name);
-    if (has_endpoints && sp.internal_policy_local && !has_internal) {
-      internal_target = "DROP";
-      internal_comment = fmt::format("{} has no local endpoints", svc_name);
-    }
-    std::string external_policy_chain = svc_chain;
-    bool has_external = has_endpoints;
-    if (sp.external_policy_local) {
-      external_policy_chain = svl_chain;
-      if (local_eps.empty()) has_external = false;
-    }
-    std::string external_target = "REJECT";
-    std::string external_comment = fmt::format("{} has no endpoints", svc_name);
-    if (has_endpoints && sp.external_policy_local && !has_external) {
-      external_target = "DROP";
-      external_comment = fmt::format("{} has no local endpoints", svc_name);
-    }
-    bool uses_ext_chain = has_external && sp.externallyAccessible();
+    // Where a traffic policy sends the service's packets: the service chain, or under policy
+    // Local the local endpoints' chain; with nothing to reach, REJECT (no endpoints at all) or
+    // DROP (none on this node).
+    struct PolicyChain {
+      std::string chain;
+      bool has_endpoints;
+      std::string target, comment;
+    };
+    auto policyChain = [&](bool policy_local) {
+      PolicyChain p{svc_chain, has_endpoints, "REJECT",
+                    fmt::format("{} has no endpoints", svc_name)};
+      if (policy_local) {
+        p.chain = svl_chain;
+        if (local_eps.empty()) p.has_endpoints = false;
+      }
+      if (has_endpoints && policy_local && !p.has_endpoints) {
+        p.target = "DROP";
+        p.comment = fmt::format("{} has no local endpoints", svc_name);
+      }
+      return p;
+    };
+    const PolicyChain internal = policyChain(sp.internal_policy_local);
+    const PolicyChain external = policyChain(sp.external_policy_local);
+    bool uses_ext_chain = external.has_endpoints && sp.externallyAccessible();
     if (!has_endpoints) ++out.services_without_endpoints;
     auto verdict = [](const std::string& t) -> Target {
       if (t == "REJECT") return target::Reject{};
@@ -275,41 +274,41 @@ struct Builder {
     };
 
     // ClusterIP.
-    if (has_internal) {
+    if (internal.has_endpoints) {
       Rule masq = portal(sp.cluster_ip, sp, svc_name + " cluster IP", jump(kMarkMasq));
       if (cfg.masquerade_all) {
-        add(*nat, internal_chain, masq);
+        add(*nat, internal.chain, masq);
       } else if (cfg.cluster_cidr) {
         masq.src = cfg.cluster_cidr;
         masq.src_invert = true;
-        add(*nat, internal_chain, masq);
+        add(*nat, internal.chain, masq);
       }
       add(*nat, kServices,
-          portal(sp.cluster_ip, sp, svc_name + " cluster IP", jump(internal_chain)));
+          portal(sp.cluster_ip, sp, svc_name + " cluster IP", jump(internal.chain)));
     } else {
       add(*filter, kServices,
-          portal(sp.cluster_ip, sp, internal_comment, verdict(internal_target)));
+          portal(sp.cluster_ip, sp, internal.comment, verdict(internal.target)));
     }
     // externalIPs.
     for (Ipv4 ip : sp.external_ips) {
-      if (has_external) {
+      if (external.has_endpoints) {
         add(*nat, kServices, portal(ip, sp, svc_name + " external IP", jump(ext_chain)));
       } else {
-        add(*filter, kExternalServices, portal(ip, sp, external_comment, verdict(external_target)));
+        add(*filter, kExternalServices, portal(ip, sp, external.comment, verdict(external.target)));
       }
     }
     // NodePort: on every local address (addrtype LOCAL), including 127.0.0.1.
     if (sp.node_port != 0) {
       Rule r;
       r.proto = sp.protocol;
-      if (has_external) {
+      if (external.has_endpoints) {
         r.matches = {comment(svc_name), match::Port{sp.node_port}};
         r.target = jump(ext_chain);
         add(*nat, kNodePorts, r);
       } else {
-        r.matches = {comment(external_comment), match::AddrType{false, true, false},
+        r.matches = {comment(external.comment), match::AddrType{false, true, false},
                      match::Port{sp.node_port}};
-        r.target = verdict(external_target);
+        r.target = verdict(external.target);
         add(*filter, kExternalServices, r);
       }
     }
@@ -350,7 +349,7 @@ struct Builder {
         add(*nat, ext_chain, r);
       }
       Rule r;
-      r.target = jump(external_policy_chain);
+      r.target = jump(external.chain);
       add(*nat, ext_chain, r);
     }
     if (uses_cluster_chain) {

@@ -46,8 +46,9 @@ class Server final : public KubeletServer {
     if (opts_.healthz_port >= 0) {
       SKIFF_TRY(listen(healthz_, opts_.healthz_address, opts_.healthz_port, "healthz"));
     }
-    asio::co_spawn(io_, acceptLoop(), asio::detached);
-    if (healthz_.is_open()) asio::co_spawn(io_, healthzLoop(), asio::detached);
+    asio::co_spawn(io_, acceptLoop(acceptor_, &Server::session), asio::detached);
+    if (healthz_.is_open())
+      asio::co_spawn(io_, acceptLoop(healthz_, &Server::plainHealthz), asio::detached);
     for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
     return ok();
   }
@@ -87,31 +88,20 @@ class Server final : public KubeletServer {
     return ok();
   }
 
-  asio::awaitable<void> acceptLoop() {
+  // Accepts on `acceptor` until it is closed; each connection is served by `serve` on its own
+  // strand.
+  asio::awaitable<void> acceptLoop(tcp::acceptor& acceptor,
+                                   asio::awaitable<void> (Server::*serve)(tcp::socket)) {
     for (;;) {
       boost::system::error_code ec;
       tcp::socket sock(asio::make_strand(io_));
-      co_await acceptor_.async_accept(sock, asio::redirect_error(asio::use_awaitable, ec));
+      co_await acceptor.async_accept(sock, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (ec == asio::error::operation_aborted) co_return;
         continue;
       }
       auto ex = sock.get_executor();
-      asio::co_spawn(ex, session(std::move(sock)), asio::detached);
-    }
-  }
-
-  asio::awaitable<void> healthzLoop() {
-    for (;;) {
-      boost::system::error_code ec;
-      tcp::socket sock(asio::make_strand(io_));
-      co_await healthz_.async_accept(sock, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) {
-        if (ec == asio::error::operation_aborted) co_return;
-        continue;
-      }
-      auto ex = sock.get_executor();
-      asio::co_spawn(ex, plainHealthz(std::move(sock)), asio::detached);
+      asio::co_spawn(ex, (this->*serve)(std::move(sock)), asio::detached);
     }
   }
 

@@ -38,38 +38,43 @@ std::string randomSuffix(std::size_t n) {
   return out;
 }
 
+namespace {
+// "" when `v` is at most `max_len` long and matches `re`, else upstream's message for the
+// first check it fails.
+std::string checkNameFormat(const std::string& v, std::size_t max_len, const std::regex& re,
+                            const char* mismatch) {
+  if (v.size() > max_len) return "must be no more than " + std::to_string(max_len) + " characters";
+  if (!std::regex_match(v, re)) return mismatch;
+  return "";
+}
+}  // namespace
+
 std::string checkDns1123Subdomain(const std::string& v) {
   static const std::regex re("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$");
-  if (v.size() > 253) return "must be no more than 253 characters";
-  if (!std::regex_match(v, re)) {
-    return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
-           "'-' or '.', and must start and end with an alphanumeric character (e.g. "
-           "'example.com', regex used for validation is "
-           "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
-  }
-  return "";
+  return checkNameFormat(
+      v, 253, re,
+      "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+      "'-' or '.', and must start and end with an alphanumeric character (e.g. "
+      "'example.com', regex used for validation is "
+      "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
 }
 
 std::string checkDns1123Label(const std::string& v) {
   static const std::regex re("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$");
-  if (v.size() > 63) return "must be no more than 63 characters";
-  if (!std::regex_match(v, re)) {
-    return "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
-           "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
-           "'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
-  }
-  return "";
+  return checkNameFormat(
+      v, 63, re,
+      "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
+      "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
+      "'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
 }
 
 std::string checkDns1035Label(const std::string& v) {
   static const std::regex re("^[a-z]([-a-z0-9]*[a-z0-9])?$");
-  if (v.size() > 63) return "must be no more than 63 characters";
-  if (!std::regex_match(v, re)) {
-    return "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
-           "with an alphabetic character, and end with an alphanumeric character (e.g. "
-           "'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
-  }
-  return "";
+  return checkNameFormat(
+      v, 63, re,
+      "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
+      "with an alphabetic character, and end with an alphanumeric character (e.g. "
+      "'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')");
 }
 
 std::string humanDuration(std::chrono::seconds d) {

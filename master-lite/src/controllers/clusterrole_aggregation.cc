@@ -8,6 +8,7 @@
 #include "skiff/master/controllers/controllers.h"
 #include "skiff/master/informer/meta.h"
 #include "skiff/master/selectors.h"
+#include "util.h"
 
 namespace skiff::master {
 namespace {
@@ -66,9 +67,9 @@ class ClusterRoleAggregationController : public Controller {
     if (!r && r.error().is(ErrorCode::Conflict)) {
       // The cache lags a write this controller just made (edit changes when view does): the
       // rules are computed, only the resourceVersion is stale.
-      auto cur = client_.get(kClusterRoles, "", key);
-      if (!cur)
-        return cur.error().is(ErrorCode::NotFound) ? Result<void>{} : std::move(cur).error();
+      SKIFF_ASSIGN_OR_RETURN(std::optional<json> cur,
+                             ctl::getIfExists(client_, kClusterRoles, key));
+      if (!cur) return {};
       if (!aggregates(*cur)) return {};
       (*cur)["rules"] = std::move(rules);
       r = client_.update(kClusterRoles, "", *cur);

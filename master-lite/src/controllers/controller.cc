@@ -10,15 +10,26 @@ Controller::Controller(std::string name, std::shared_ptr<Clock> clock)
 
 Controller::~Controller() { stop(); }
 
-Informer& Controller::enqueueAddedAndUpdated(SharedInformers& informers,
-                                             const GroupVersionResource& resource) {
+Informer& Controller::enqueueKeysOf(SharedInformers& informers,
+                                    const GroupVersionResource& resource, bool deleted_too) {
   Informer& inf = informers.get(resource);
+  auto enqueue = [this](const json& o) { queue_.add(meta::key(o)); };
   inf.addEventHandlers({
-      .on_add = [this](const json& o) { queue_.add(meta::key(o)); },
-      .on_update = [this](const json&, const json& n) { queue_.add(meta::key(n)); },
-      .on_delete = nullptr,
+      .on_add = enqueue,
+      .on_update = [enqueue](const json&, const json& n) { enqueue(n); },
+      .on_delete = deleted_too ? std::function<void(const json&)>(enqueue) : nullptr,
   });
   return inf;
+}
+
+Informer& Controller::enqueueAddedAndUpdated(SharedInformers& informers,
+                                             const GroupVersionResource& resource) {
+  return enqueueKeysOf(informers, resource, false);
+}
+
+Informer& Controller::enqueueEveryChange(SharedInformers& informers,
+                                         const GroupVersionResource& resource) {
+  return enqueueKeysOf(informers, resource, true);
 }
 
 void Controller::enqueueControllerOf(SharedInformers& informers, const GroupVersionResource& owned,

@@ -72,12 +72,7 @@ DeploymentController::DeploymentController(ApiClient& client, std::shared_ptr<Cl
     : RecordingController("deployment", client, std::move(clock), "deployment-controller") {}
 
 void DeploymentController::registerHandlers(SharedInformers& inf) {
-  deployments_ = &inf.get(gvr::kDeployments);
-  deployments_->addEventHandlers({
-      .on_add = [this](const json& o) { queue().add(meta::key(o)); },
-      .on_update = [this](const json&, const json& n) { queue().add(meta::key(n)); },
-      .on_delete = [this](const json& o) { queue().add(meta::key(o)); },
-  });
+  deployments_ = &enqueueEveryChange(inf, gvr::kDeployments);
   auto owner = [this](const json& rs) {
     if (auto ref = meta::controllerRef(rs)) {
       if (ref->value("kind", "") == "Deployment") {
@@ -117,14 +112,11 @@ void DeploymentController::registerHandlers(SharedInformers& inf) {
 
 Result<void> DeploymentController::sync(const std::string& key) {
   std::lock_guard serial(sync_mu_);  // all_/created_rs_ are per-sync scratch state
-  std::string ns, name;
-  meta::splitKey(key, &ns, &name);
-  auto got = client_.get(gvr::kDeployments, ns, name);
-  if (!got) {
-    if (got.error().is(ErrorCode::NotFound)) return {};
-    return std::move(got).error();
-  }
+  SKIFF_ASSIGN_OR_RETURN(std::optional<json> got,
+                         ctl::getIfExists(client_, gvr::kDeployments, key));
+  if (!got) return {};
   json d = std::move(*got);
+  const std::string ns = meta::ns(d);
   d["kind"] = "Deployment";
   if (meta::isDeleting(d)) return syncStatusOnly(d);
   LabelSelector selector = ctl::workloadSelector(d);

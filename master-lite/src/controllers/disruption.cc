@@ -65,16 +65,7 @@ class DisruptionController : public Controller {
   void registerHandlers(SharedInformers& inf) override {
     pdbs_ = &enqueueAddedAndUpdated(inf, kPdbs);
     pods_ = &inf.get(gvr::kPods);
-    auto pod = [this](const json& p) { enqueueFor(p); };
-    pods_->addEventHandlers({
-        .on_add = pod,
-        .on_update =
-            [pod](const json& o, const json& n) {
-              pod(n);
-              if (meta::labels(o) != meta::labels(n)) pod(o);
-            },
-        .on_delete = pod,
-    });
+    ctl::onChangeWithOldLabels(*pods_, [this](const json& p) { enqueueFor(p); });
   }
 
   Duration resyncPeriod() const override { return std::chrono::seconds(30); }
@@ -84,11 +75,10 @@ class DisruptionController : public Controller {
   }
 
   Result<void> sync(const std::string& key) override {
-    std::string ns, name;
-    meta::splitKey(key, &ns, &name);
-    auto got = client_.get(kPdbs, ns, name);
-    if (!got) return got.error().is(ErrorCode::NotFound) ? Result<void>{} : std::move(got).error();
+    SKIFF_ASSIGN_OR_RETURN(std::optional<json> got, ctl::getIfExists(client_, kPdbs, key));
+    if (!got) return {};
     json pdb = std::move(*got);
+    const std::string ns = meta::ns(pdb);
     if (meta::isDeleting(pdb)) return {};
     std::vector<json> pods = podsOf(pdb);
     TimePoint now = clock().now();

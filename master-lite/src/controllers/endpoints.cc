@@ -112,23 +112,9 @@ class ServiceKeyedController : public Controller {
       : Controller(std::move(name), std::move(clock)), client_(client) {}
 
   void registerHandlers(SharedInformers& inf) override {
-    services_ = &inf.get(gvr::kServices);
-    services_->addEventHandlers({
-        .on_add = [this](const json& o) { queue().add(meta::key(o)); },
-        .on_update = [this](const json&, const json& n) { queue().add(meta::key(n)); },
-        .on_delete = [this](const json& o) { queue().add(meta::key(o)); },
-    });
-    auto pod = [this](const json& p) { enqueueServicesOf(p); };
-    inf.get(gvr::kPods)
-        .addEventHandlers({
-            .on_add = pod,
-            .on_update =
-                [this](const json& o, const json& n) {
-                  enqueueServicesOf(n);
-                  if (meta::labels(o) != meta::labels(n)) enqueueServicesOf(o);
-                },
-            .on_delete = pod,
-        });
+    services_ = &enqueueEveryChange(inf, gvr::kServices);
+    ctl::onChangeWithOldLabels(inf.get(gvr::kPods),
+                               [this](const json& p) { enqueueServicesOf(p); });
   }
 
  protected:

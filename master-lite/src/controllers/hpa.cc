@@ -48,10 +48,8 @@ class HpaController : public RecordingController {
   }
 
   Result<void> sync(const std::string& key) override {
-    std::string ns, name;
-    meta::splitKey(key, &ns, &name);
-    auto got = client_.get(kHpas, ns, name);
-    if (!got) return got.error().is(ErrorCode::NotFound) ? Result<void>{} : std::move(got).error();
+    SKIFF_ASSIGN_OR_RETURN(std::optional<json> got, ctl::getIfExists(client_, kHpas, key));
+    if (!got) return {};
     json hpa = std::move(*got);
     hpa["kind"] = "HorizontalPodAutoscaler";
     hpa["apiVersion"] = "autoscaling/v2";

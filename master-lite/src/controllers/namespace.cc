@@ -7,6 +7,7 @@
 #include "skiff/common/log.h"
 #include "skiff/master/controllers/controllers.h"
 #include "skiff/master/informer/meta.h"
+#include "util.h"
 
 namespace skiff::master {
 
@@ -33,11 +34,9 @@ class NamespaceController : public Controller {
   }
 
   Result<void> sync(const std::string& key) override {
-    auto got = client_.get(gvr::kNamespaces, "", key);
-    if (!got) {
-      if (got.error().is(ErrorCode::NotFound)) return {};
-      return std::move(got).error();
-    }
+    SKIFF_ASSIGN_OR_RETURN(std::optional<json> got,
+                           ctl::getIfExists(client_, gvr::kNamespaces, key));
+    if (!got) return {};
     json ns = std::move(*got);
     if (!meta::isDeleting(ns)) return {};
     const json& fins = meta::at(ns, {"spec", "finalizers"});

@@ -13,6 +13,7 @@
 #include "skiff/master/controllers/controllers.h"
 #include "skiff/master/informer/event_recorder.h"
 #include "skiff/master/informer/meta.h"
+#include "util.h"
 
 namespace skiff::master {
 
@@ -84,11 +85,8 @@ class NodeIpamController : public RecordingController {
       }
       initialised_ = true;
     }
-    auto got = client_.get(gvr::kNodes, "", key);
-    if (!got) {
-      if (got.error().is(ErrorCode::NotFound)) return {};
-      return std::move(got).error();
-    }
+    SKIFF_ASSIGN_OR_RETURN(std::optional<json> got, ctl::getIfExists(client_, gvr::kNodes, key));
+    if (!got) return {};
     const json& node = *got;
     std::string have = meta::str(node, {"spec", "podCIDR"});
     if (!have.empty()) {

@@ -75,11 +75,8 @@ class NodeLifecycleController : public RecordingController {
   }
 
   Result<void> sync(const std::string& key) override {
-    auto got = client_.get(gvr::kNodes, "", key);
-    if (!got) {
-      if (got.error().is(ErrorCode::NotFound)) return {};
-      return std::move(got).error();
-    }
+    SKIFF_ASSIGN_OR_RETURN(std::optional<json> got, ctl::getIfExists(client_, gvr::kNodes, key));
+    if (!got) return {};
     json node = std::move(*got);
     TimePoint now = clock().now();
     SKIFF_TRY(tryUpdateNodeHealth(node, now));

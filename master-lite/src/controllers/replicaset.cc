@@ -275,9 +275,9 @@ class ReplicaSetController : public RecordingController {
     if (!r && r.error().is(ErrorCode::Conflict)) {
       // The cache was behind: put the same status on the current object, once (upstream's
       // updateReplicaSetStatus retries the same way).
-      auto fresh = client_.get(resource_, meta::ns(rs), meta::name(rs));
-      if (!fresh)
-        return fresh.error().is(ErrorCode::NotFound) ? Result<void>{} : std::move(fresh).error();
+      SKIFF_ASSIGN_OR_RETURN(std::optional<json> fresh,
+                             ctl::getIfExists(client_, resource_, meta::key(rs)));
+      if (!fresh) return {};
       (*fresh)["status"] = next;
       r = client_.update(resource_, meta::ns(rs), *fresh, "status");
     }

@@ -7,8 +7,8 @@
 
 namespace skiff::master::ctl {
 
-Result<std::optional<json>> liveObject(ApiClient& client, const GroupVersionResource& r,
-                                       const std::string& key, const std::string& kind) {
+Result<std::optional<json>> getIfExists(ApiClient& client, const GroupVersionResource& r,
+                                        const std::string& key) {
   std::string ns, name;
   meta::splitKey(key, &ns, &name);
   auto got = client.get(r, ns, name);
@@ -16,10 +16,29 @@ Result<std::optional<json>> liveObject(ApiClient& client, const GroupVersionReso
     if (got.error().is(ErrorCode::NotFound)) return std::optional<json>();
     return std::move(got).error();
   }
+  return std::optional<json>(std::move(*got));
+}
+
+Result<std::optional<json>> liveObject(ApiClient& client, const GroupVersionResource& r,
+                                       const std::string& key, const std::string& kind) {
+  SKIFF_ASSIGN_OR_RETURN(std::optional<json> got, getIfExists(client, r, key));
+  if (!got) return std::optional<json>();
   json obj = std::move(*got);
   obj["kind"] = kind;
   if (meta::isDeleting(obj)) return std::optional<json>();
   return std::optional<json>(std::move(obj));
+}
+
+void onChangeWithOldLabels(Informer& inf, std::function<void(const json&)> affected) {
+  inf.addEventHandlers({
+      .on_add = affected,
+      .on_update =
+          [affected](const json& o, const json& n) {
+            affected(n);
+            if (meta::labels(o) != meta::labels(n)) affected(o);
+          },
+      .on_delete = affected,
+  });
 }
 
 bool isTerminal(const json& pod) {

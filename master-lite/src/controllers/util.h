@@ -4,6 +4,7 @@
 // pkg/api/v1/pod/util.go, deployment/util).
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,16 @@
 #include "skiff/master/selectors.h"
 
 namespace skiff::master::ctl {
+
+// The object at `key` (namespace/name, or the name of a cluster-scoped object) of `r` read
+// through the API; nullopt when it is gone (NotFound), any other error as is.
+Result<std::optional<json>> getIfExists(ApiClient& client, const GroupVersionResource& r,
+                                        const std::string& key);
+
+// Registers handlers on `inf` that call `affected` with every object added, updated or deleted,
+// and after an update that changed its labels with the old object too: what selected the old
+// labels (a Service, a PodDisruptionBudget) may no longer select it.
+void onChangeWithOldLabels(Informer& inf, std::function<void(const json&)> affected);
 
 // The object a workload controller's sync(key) works on: `key` (namespace/name) of `r` read
 // through the API with its kind set; nullopt when it is gone or being deleted (nothing to do).

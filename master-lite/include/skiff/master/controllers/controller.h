@@ -42,6 +42,8 @@ class Controller {
   // updated (a deleted one is not queued: there is nothing left to sync). Returns the informer.
   Informer& enqueueAddedAndUpdated(SharedInformers& informers,
                                    const GroupVersionResource& resource);
+  // The same, and the key of every deleted object too (a controller that cleans up after it).
+  Informer& enqueueEveryChange(SharedInformers& informers, const GroupVersionResource& resource);
   // Registers handlers on the informer of `owned` (e.g. pods) that queue the key of the object's
   // controlling owner when that owner is of `owner_kind` (ownerReferences controller=true).
   void enqueueControllerOf(SharedInformers& informers, const GroupVersionResource& owned,
@@ -57,6 +59,8 @@ class Controller {
   int processPendingForTest(int max_rounds = 1000);
 
  private:
+  Informer& enqueueKeysOf(SharedInformers& informers, const GroupVersionResource& resource,
+                          bool deleted_too);
   void processOne(const std::string& key);
 
   std::string name_;

@@ -91,6 +91,10 @@ class FakeApiClient : public ApiClient {
   void eraseLocked(const GroupVersionResource& r, const json& obj);
   void enqueueLocked(const HistoryEntry& e);
   void deliverPending();
+  // Runs `op` under mu_, then delivers the watch events it queued (outside the lock: handlers
+  // call back into the client).
+  template <class Op>
+  auto writeLocked(Op op) -> decltype(op());
   Result<json> updateLocked(const GroupVersionResource& r, const std::string& ns, json obj,
                             const std::string& subresource);
   Result<json> removeLocked(const GroupVersionResource& r, const std::string& ns,
