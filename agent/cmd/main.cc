@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   std::sort(entries.begin(), entries.end(),
             [](const Entry& a, const Entry& b) { return a.name < b.name; });
   std::vector<Added> added;
+  added.reserve(entries.size());
   for (const auto& e : entries) added.push_back(e.add(app));
   app.require_subcommand(0, 1);
   CLI11_PARSE(app, argc, argv);

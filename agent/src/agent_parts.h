@@ -210,6 +210,7 @@ class ObjectCache final : public ReflectorHandler {
   std::vector<json> snapshot() {
     std::lock_guard lk(mu_);
     std::vector<json> out;
+    out.reserve(objs_.size());
     for (const auto& [_, o] : objs_) out.push_back(o);
     return out;
   }

@@ -323,7 +323,8 @@ class HttpsTransport final : public HttpTransport {
     conn.result = Exchange{};
     conn.ioc.restart();
     std::exception_ptr failure;
-    asio::co_spawn(conn.ioc, std::move(work), [&](std::exception_ptr e) { failure = e; });
+    asio::co_spawn(conn.ioc, std::move(work),
+                   [&](std::exception_ptr e) { failure = std::move(e); });
     uint64_t hook = cancel.addHook([&] {
       asio::post(conn.ioc, [&] {
         boost::system::error_code ignored;
@@ -368,7 +369,7 @@ class HttpsTransport final : public HttpTransport {
 
 }  // namespace
 
-Result<HttpTransportPtr> makeHttpsTransport(ServerAddress server, TlsOptions tls,
+Result<HttpTransportPtr> makeHttpsTransport(ServerAddress server, const TlsOptions& tls,
                                             std::string bearer_token) {
   auto t = std::make_shared<HttpsTransport>(std::move(server), std::move(bearer_token));
   SKIFF_TRY(t->init(tls));

@@ -34,6 +34,7 @@ std::optional<WaitingReason> admitPod(const json& pod, const std::vector<json>& 
   footprints.reserve(admitted.size());
   for (const auto& p : admitted) footprints.push_back(podFootprint(p));
   std::vector<const PodFootprint*> views;
+  views.reserve(footprints.size());
   for (const auto& f : footprints) views.push_back(&f);
   return admitPodAmong(pod, views, limits);
 }

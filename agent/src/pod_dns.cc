@@ -52,6 +52,7 @@ std::vector<std::string> mergeOptions(const std::vector<std::string>& base, cons
     set(o["name"].get<std::string>(), o.value("value", ""));
   }
   std::vector<std::string> out;
+  out.reserve(opts.size());
   for (const auto& [n, v] : opts) out.push_back(v.empty() ? n : n + ":" + v);
   return out;
 }

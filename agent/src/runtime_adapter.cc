@@ -213,6 +213,7 @@ class RuntimeAdapter final : public ContainerRuntime {
   Result<std::vector<ImageInfo>> listImages() override {
     SKIFF_ASSIGN_OR_RETURN(auto list, r_->images().list());
     std::vector<ImageInfo> out;
+    out.reserve(list.size());
     for (const auto& i : list) out.push_back(toInfo(i));
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.size > b.size; });
     return out;

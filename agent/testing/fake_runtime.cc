@@ -7,6 +7,7 @@ namespace {
 template <class Map>
 std::vector<typename Map::mapped_type> valuesOf(const Map& by_id) {
   std::vector<typename Map::mapped_type> out;
+  out.reserve(by_id.size());
   for (const auto& [_, v] : by_id) out.push_back(v);
   return out;
 }
@@ -156,6 +157,7 @@ Result<std::optional<ImageInfo>> FakeRuntime::imageStatus(const std::string& ref
 Result<std::vector<ImageInfo>> FakeRuntime::listImages() {
   std::lock_guard lk(mu_);
   std::vector<ImageInfo> out;
+  out.reserve(images_.size());
   for (const auto& i : images_) out.push_back(ImageInfo{"sha256:" + i, {i}, {}, 1000});
   return out;
 }

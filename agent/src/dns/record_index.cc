@@ -179,7 +179,8 @@ void RecordIndex::addService(const json& svc, const std::vector<const json*>& sl
 
 std::shared_ptr<const RecordIndex> RecordIndex::build(const std::vector<json>& services,
                                                       const std::vector<json>& slices,
-                                                      std::string domain, std::uint32_t ttl) {
+                                                      const std::string& domain,
+                                                      std::uint32_t ttl) {
   auto idx = std::make_shared<RecordIndex>();
   idx->domain_ = canonicalName(domain);
   idx->ttl_ = ttl;

@@ -41,7 +41,7 @@ std::string renderCriLog(std::string_view text, const LogOptions& opts);
 // Incremental renderer for follow: feed raw file bytes, get rendered output back.
 class CriLogFollower {
  public:
-  explicit CriLogFollower(LogOptions opts) : opts_(std::move(opts)) {}
+  explicit CriLogFollower(LogOptions opts) : opts_(opts) {}
   std::string feed(std::string_view data);
   bool limitReached() const { return opts_.limit_bytes && written_ >= *opts_.limit_bytes; }
 

@@ -101,7 +101,7 @@ using HttpTransportPtr = std::shared_ptr<HttpTransport>;
 // `tls.ca_pem` and the host name/IP, client certificate or `bearer_token` for authentication.
 // Plain requests reuse keep-alive connections (a small idle pool, like client-go's transport);
 // streams get a connection of their own. Thread-safe.
-Result<HttpTransportPtr> makeHttpsTransport(ServerAddress server, TlsOptions tls,
+Result<HttpTransportPtr> makeHttpsTransport(ServerAddress server, const TlsOptions& tls,
                                             std::string bearer_token);
 
 // Several API servers (HA masters) behind one transport, as client-go sees one URL behind a load

@@ -311,7 +311,7 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
       if (a.writes) {
         for (auto& c : charged) {
           // Committed: the charged quota, parsed already, becomes the cache's.
-          auto committed = [this, ns = a.ns, next = c.next](std::int64_t revision, json) {
+          auto committed = [this, ns = a.ns, next = c.next](std::int64_t revision, const json&) {
             next->revision = revision;
             cache_.keep(ns, next);
           };

@@ -123,7 +123,7 @@ json statusFromError(const Error& e, const ResourceInfo* r, const std::string& n
   }
   if (e.code() == ErrorCode::Conflict && e.message().rfind("Apply failed", 0) == 0) {
     details["causes"] = json::array();
-    std::string m = e.message();
+    const std::string& m = e.message();
     std::size_t pos = 0;
     while ((pos = m.find('.', pos)) != std::string::npos) {
       std::size_t end = m.find('\n', pos);

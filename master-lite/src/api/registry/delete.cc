@@ -66,8 +66,9 @@ bool setPropagationFinalizers(json& meta, const DeleteOptions& del, bool orphan_
 
 }  // namespace
 
-Result<WriteResult> Registry::finishDelete(const ResourceInfo& r, const std::string& ns, json obj,
-                                           std::int64_t rev, const WriteOptions& opts) {
+Result<WriteResult> Registry::finishDelete(const ResourceInfo& r, const std::string& ns,
+                                           const json& obj, std::int64_t rev,
+                                           const WriteOptions& opts) {
   std::string name = str(obj, {"metadata", "name"});
   if (opts.dry_run) {
     SKIFF_ASSIGN_OR_RETURN(json shown, present(r, obj, rev));

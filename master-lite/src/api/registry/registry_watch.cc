@@ -125,7 +125,7 @@ bool WatchQueue::closed() const {
 
 void WatchQueue::encodedOnly() { impl_->encoded_only = true; }
 
-void WatchQueue::setNotify(std::function<void()> fn) {
+void WatchQueue::setNotify(const std::function<void()>& fn) {
   bool pending;
   {
     std::lock_guard l(impl_->mu);

@@ -60,7 +60,8 @@ class RecordIndex {
   // `ttl` goes into the prebuilt replies (a Responder with another TTL does not use them).
   static std::shared_ptr<const RecordIndex> build(const std::vector<json>& services,
                                                   const std::vector<json>& slices,
-                                                  std::string domain, std::uint32_t ttl = 30);
+                                                  const std::string& domain,
+                                                  std::uint32_t ttl = 30);
   // nullptr when the name holds no record.
   const NameRecords* find(std::string_view name) const;
   // True when the name holds records or is an ancestor of a name that does.

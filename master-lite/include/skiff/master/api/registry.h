@@ -131,7 +131,7 @@ class WatchQueue {
   bool closed() const;
   // A BOOKMARK carrying the latest revision seen.
   Item bookmark() const;
-  void setNotify(std::function<void()> fn);
+  void setNotify(const std::function<void()>& fn);
   void stop();
 
  private:
@@ -277,7 +277,7 @@ class Registry {
   Result<WriteResult> commitUpdate(const ResourceInfo& r, const std::string& ns, const json& old,
                                    json next, std::int64_t rev, const WriteOptions& opts,
                                    Strategy& strategy);
-  Result<WriteResult> finishDelete(const ResourceInfo& r, const std::string& ns, json obj,
+  Result<WriteResult> finishDelete(const ResourceInfo& r, const std::string& ns, const json& obj,
                                    std::int64_t rev, const WriteOptions& opts);
   Result<void> admitNamespaceLifecycle(const ResourceInfo& r, const std::string& ns,
                                        const json& obj);
