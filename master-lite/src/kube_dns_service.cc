@@ -53,7 +53,7 @@ Result<void> ensureKubeDnsService(ApiClient& client, const std::string& cluster_
   json& labels = svc["metadata"]["labels"];
   if (!labels.is_object()) labels = json::object();
   for (const auto& [k, v] : kLabels.items()) {
-    if (labels.value(k, "") != v) {
+    if (labels.value(k, json()) != v) {
       labels[k] = v;
       changed = true;
     }
@@ -62,7 +62,7 @@ Result<void> ensureKubeDnsService(ApiClient& client, const std::string& cluster_
   for (const auto& want : kPorts) {
     bool found = false;
     for (auto& p : ports) {
-      if (p.value("name", "") != want["name"]) continue;
+      if (p.value("name", json()) != want["name"]) continue;
       found = true;
       for (const char* f : {"port", "protocol", "targetPort"}) {
         if (p.value(f, json()) != want[f]) {

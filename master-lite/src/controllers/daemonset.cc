@@ -57,7 +57,7 @@ class DaemonSetController : public RecordingController {
         .addEventHandlers({
             .on_add = all,
             .on_update =
-                [this, all](const json& o, const json& n) {
+                [all](const json& o, const json& n) {
                   if (meta::labels(o) != meta::labels(n) ||
                       meta::at(o, {"spec", "taints"}) != meta::at(n, {"spec", "taints"})) {
                     all(n);

@@ -62,7 +62,6 @@ class ReplicaSetController : public RecordingController {
   ReplicaSetController(ApiClient& client, std::shared_ptr<Clock> clock, bool rc)
       : RecordingController(rc ? "replicationcontroller" : "replicaset", client, clock,
                             rc ? "replication-controller" : "replicaset-controller"),
-        rc_(rc),
         resource_(rc ? gvr::kReplicationControllers : gvr::kReplicaSets),
         kind_(rc ? "ReplicationController" : "ReplicaSet"),
         api_version_(rc ? "v1" : "apps/v1"),
@@ -285,7 +284,6 @@ class ReplicaSetController : public RecordingController {
     return {};
   }
 
-  bool rc_;
   GroupVersionResource resource_;
   std::string kind_;
   std::string api_version_;
