@@ -199,15 +199,50 @@ struct Builder {
     }
   }
 
+  // One service port's endpoints and chains: what proxier.go's syncProxyRules works out before
+  // it writes the port's rules.
+  struct PortPlan {
+    std::string svc_name;
+    std::string proto;
+    std::vector<const Endpoint*> cluster_eps, local_eps, reachable;
+    bool has_endpoints = false;
+    std::string svc_chain, svl_chain, ext_chain;
+    std::string internal_chain;
+    bool has_internal = false;
+    std::string internal_target, internal_comment;
+    std::string external_policy_chain;
+    bool has_external = false;
+    std::string external_target, external_comment;
+  };
+
+  static Target verdict(const std::string& t) {
+    if (t == "REJECT") return target::Reject{};
+    return target::Jump{t};
+  }
+
   void servicePort(const ServicePort& sp, const std::vector<Endpoint>* all_eps) {
-    const std::string svc_name = sp.id.str();
+    PortPlan p;
+    p.svc_name = sp.id.str();
     sep_names.clear();
-    const std::string proto(protocolName(sp.protocol));
+    p.proto = protocolName(sp.protocol);
     const uint32_t mark = cfg.masqueradeMark();
     (void)mark;
 
-    // CategorizeEndpoints (pkg/proxy/topology.go): ready endpoints, or serving+terminating
-    // ones when none is ready, so rolling updates do not drop connections.
+    categorizeEndpoints(sp, all_eps, p);
+    policyChains(sp, p);
+    bool uses_ext_chain = p.has_external && sp.externallyAccessible();
+    if (!p.has_endpoints) ++out.services_without_endpoints;
+
+    clusterIpRules(sp, p);
+    externalEntryRules(sp, p);
+    if (uses_ext_chain) externalChain(sp, p);
+    endpointChains(sp, p);
+  }
+
+  // CategorizeEndpoints (pkg/proxy/topology.go): ready endpoints, or serving+terminating
+  // ones when none is ready, so rolling updates do not drop connections.
+  void categorizeEndpoints(const ServicePort& sp, const std::vector<Endpoint>* all_eps,
+                           PortPlan& p) {
     bool uses_cluster = !sp.internal_policy_local || sp.externallyAccessible();
     bool uses_local =
         sp.internal_policy_local || (sp.external_policy_local && sp.externallyAccessible());
@@ -221,61 +256,65 @@ struct Builder {
       }
     }
     const auto& usable = ready.empty() ? fallback : ready;
-    std::vector<const Endpoint*> cluster_eps, local_eps;
+    std::vector<const Endpoint*>& cluster_eps = p.cluster_eps;
+    std::vector<const Endpoint*>& local_eps = p.local_eps;
     if (uses_cluster) cluster_eps = usable;
     if (uses_local) {
       for (const Endpoint* e : usable) {
         if (!e->node_name.empty() && e->node_name == cfg.hostname) local_eps.push_back(e);
       }
     }
-    std::vector<const Endpoint*> reachable = cluster_eps;
+    std::vector<const Endpoint*>& reachable = p.reachable;
+    reachable = cluster_eps;
     for (const Endpoint* e : local_eps) {
       if (std::find(reachable.begin(), reachable.end(), e) == reachable.end())
         reachable.push_back(e);
     }
     // CategorizeEndpoints' hasAnyEndpoints: any usable endpoint, local or not, so a Local policy
     // without a local endpoint DROPs (the service exists) instead of REJECTing.
-    bool has_endpoints = !usable.empty();
+    p.has_endpoints = !usable.empty();
+  }
 
-    const std::string svc_chain = serviceChainName(svc_name, proto);
-    const std::string svl_chain = localChainName(svc_name, proto);
-    const std::string ext_chain = externalChainName(svc_name, proto);
-    bool uses_cluster_chain = !cluster_eps.empty();
-    bool uses_local_chain = !local_eps.empty();
+  // The chains internal and external traffic go to, and what they meet when there is no
+  // endpoint to go to (REJECT; DROP when only the local ones are missing).
+  void policyChains(const ServicePort& sp, PortPlan& p) {
+    const std::string& svc_name = p.svc_name;
+    const bool has_endpoints = p.has_endpoints;
+    p.svc_chain = serviceChainName(svc_name, p.proto);
+    p.svl_chain = localChainName(svc_name, p.proto);
+    p.ext_chain = externalChainName(svc_name, p.proto);
 
-    std::string internal_chain = svc_chain;
-    bool has_internal = has_endpoints;
+    p.internal_chain = p.svc_chain;
+    p.has_internal = has_endpoints;
     if (sp.internal_policy_local) {
-      internal_chain = svl_chain;
-      if (local_eps.empty()) has_internal = false;
+      p.internal_chain = p.svl_chain;
+      if (p.local_eps.empty()) p.has_internal = false;
     }
-    std::string internal_target = "REJECT";
-    std::string internal_comment = fmt::format("{} has no endpoints", svc_name);
-    if (has_endpoints && sp.internal_policy_local && !has_internal) {
-      internal_target = "DROP";
-      internal_comment = fmt::format("{} has no local endpoints", svc_name);
+    p.internal_target = "REJECT";
+    p.internal_comment = fmt::format("{} has no endpoints", svc_name);
+    if (has_endpoints && sp.internal_policy_local && !p.has_internal) {
+      p.internal_target = "DROP";
+      p.internal_comment = fmt::format("{} has no local endpoints", svc_name);
     }
-    std::string external_policy_chain = svc_chain;
-    bool has_external = has_endpoints;
+    p.external_policy_chain = p.svc_chain;
+    p.has_external = has_endpoints;
     if (sp.external_policy_local) {
-      external_policy_chain = svl_chain;
-      if (local_eps.empty()) has_external = false;
+      p.external_policy_chain = p.svl_chain;
+      if (p.local_eps.empty()) p.has_external = false;
     }
-    std::string external_target = "REJECT";
-    std::string external_comment = fmt::format("{} has no endpoints", svc_name);
-    if (has_endpoints && sp.external_policy_local && !has_external) {
-      external_target = "DROP";
-      external_comment = fmt::format("{} has no local endpoints", svc_name);
+    p.external_target = "REJECT";
+    p.external_comment = fmt::format("{} has no endpoints", svc_name);
+    if (has_endpoints && sp.external_policy_local && !p.has_external) {
+      p.external_target = "DROP";
+      p.external_comment = fmt::format("{} has no local endpoints", svc_name);
     }
-    bool uses_ext_chain = has_external && sp.externallyAccessible();
-    if (!has_endpoints) ++out.services_without_endpoints;
-    auto verdict = [](const std::string& t) -> Target {
-      if (t == "REJECT") return target::Reject{};
-      return target::Jump{t};
-    };
+  }
 
-    // ClusterIP.
-    if (has_internal) {
+  // ClusterIP.
+  void clusterIpRules(const ServicePort& sp, const PortPlan& p) {
+    const std::string& svc_name = p.svc_name;
+    const std::string& internal_chain = p.internal_chain;
+    if (p.has_internal) {
       Rule masq = portal(sp.cluster_ip, sp, svc_name + " cluster IP", jump(kMarkMasq));
       if (cfg.masquerade_all) {
         add(*nat, internal_chain, masq);
@@ -288,8 +327,17 @@ struct Builder {
           portal(sp.cluster_ip, sp, svc_name + " cluster IP", jump(internal_chain)));
     } else {
       add(*filter, kServices,
-          portal(sp.cluster_ip, sp, internal_comment, verdict(internal_target)));
+          portal(sp.cluster_ip, sp, p.internal_comment, verdict(p.internal_target)));
     }
+  }
+
+  // externalIPs, NodePort and the health check node port: the ways in from outside the cluster.
+  void externalEntryRules(const ServicePort& sp, const PortPlan& p) {
+    const std::string& svc_name = p.svc_name;
+    const std::string& ext_chain = p.ext_chain;
+    const bool has_external = p.has_external;
+    const std::string& external_comment = p.external_comment;
+    const std::string& external_target = p.external_target;
     // externalIPs.
     for (Ipv4 ip : sp.external_ips) {
       if (has_external) {
@@ -321,48 +369,58 @@ struct Builder {
       r.target = jump("ACCEPT");
       add(*filter, kNodePorts, r);
     }
-    // KUBE-EXT-*.
-    if (uses_ext_chain) {
-      chain(*nat, ext_chain);
-      if (!sp.external_policy_local) {
+  }
+
+  // KUBE-EXT-*.
+  void externalChain(const ServicePort& sp, const PortPlan& p) {
+    const std::string& svc_name = p.svc_name;
+    const std::string& ext_chain = p.ext_chain;
+    const std::string& svc_chain = p.svc_chain;
+    chain(*nat, ext_chain);
+    if (!sp.external_policy_local) {
+      Rule r;
+      r.matches = {comment("masquerade traffic for " + svc_name + " external destinations")};
+      r.target = jump(kMarkMasq);
+      add(*nat, ext_chain, r);
+    } else {
+      if (cfg.cluster_cidr) {
+        // Pods reaching a Local service's external address behave as if they went out to
+        // the load balancer and came back: short-circuit them to the cluster chain.
         Rule r;
-        r.matches = {comment("masquerade traffic for " + svc_name + " external destinations")};
-        r.target = jump(kMarkMasq);
-        add(*nat, ext_chain, r);
-      } else {
-        if (cfg.cluster_cidr) {
-          // Pods reaching a Local service's external address behave as if they went out to
-          // the load balancer and came back: short-circuit them to the cluster chain.
-          Rule r;
-          r.src = cfg.cluster_cidr;
-          r.matches = {comment("pod traffic for " + svc_name + " external destinations")};
-          r.target = jump(svc_chain);
-          add(*nat, ext_chain, r);
-        }
-        Rule r;
-        r.matches = {comment("masquerade LOCAL traffic for " + svc_name + " external destinations"),
-                     match::AddrType{true, false, false}};
-        r.target = jump(kMarkMasq);
-        add(*nat, ext_chain, r);
-        r.matches = {comment("route LOCAL traffic for " + svc_name + " external destinations"),
-                     match::AddrType{true, false, false}};
+        r.src = cfg.cluster_cidr;
+        r.matches = {comment("pod traffic for " + svc_name + " external destinations")};
         r.target = jump(svc_chain);
         add(*nat, ext_chain, r);
       }
       Rule r;
-      r.target = jump(external_policy_chain);
+      r.matches = {comment("masquerade LOCAL traffic for " + svc_name + " external destinations"),
+                   match::AddrType{true, false, false}};
+      r.target = jump(kMarkMasq);
+      add(*nat, ext_chain, r);
+      r.matches = {comment("route LOCAL traffic for " + svc_name + " external destinations"),
+                   match::AddrType{true, false, false}};
+      r.target = jump(svc_chain);
       add(*nat, ext_chain, r);
     }
-    if (uses_cluster_chain) {
-      chain(*nat, svc_chain);
-      endpointJumps(sp, svc_name, svc_chain, cluster_eps);
+    Rule r;
+    r.target = jump(p.external_policy_chain);
+    add(*nat, ext_chain, r);
+  }
+
+  // KUBE-SVC-* and KUBE-SVL-* (jumps to the endpoints), then one KUBE-SEP-* per endpoint.
+  void endpointChains(const ServicePort& sp, const PortPlan& p) {
+    const std::string& svc_name = p.svc_name;
+    const std::string& proto = p.proto;
+    if (!p.cluster_eps.empty()) {
+      chain(*nat, p.svc_chain);
+      endpointJumps(sp, svc_name, p.svc_chain, p.cluster_eps);
     }
-    if (uses_local_chain) {
-      chain(*nat, svl_chain);
-      endpointJumps(sp, svc_name, svl_chain, local_eps);
+    if (!p.local_eps.empty()) {
+      chain(*nat, p.svl_chain);
+      endpointJumps(sp, svc_name, p.svl_chain, p.local_eps);
     }
     // KUBE-SEP-*: hairpin masquerade, then DNAT (recording the client for affinity).
-    for (const Endpoint* ep : reachable) {
+    for (const Endpoint* ep : p.reachable) {
       std::string sep = sepName(svc_name, proto, ep);
       chain(*nat, sep);
       ++out.endpoint_chains;
