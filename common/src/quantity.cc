@@ -293,59 +293,38 @@ std::string_view decimalSuffix(std::int64_t exponent) {
   }
 }
 
-}  // namespace
-
-Quantity::Quantity(Int128 mantissa, std::int64_t exponent, Format format)
-    : mantissa_(mantissa), exponent_(static_cast<std::int32_t>(exponent)), format_(format) {}
-
-Result<Quantity> Quantity::make(Int128 mantissa, std::int64_t exponent, Format format) {
-  if (mantissa == 0) return Quantity(0, 0, format);
-  while (mantissa % 10 == 0) {
-    mantissa /= 10;
-    ++exponent;
-  }
-  if (magnitude(mantissa) >= kMantissaLimit) {
-    return Error(ErrorCode::Invalid, "quantity has more than 38 significant digits");
-  }
-  if (exponent < std::numeric_limits<std::int32_t>::min() ||
-      exponent > std::numeric_limits<std::int32_t>::max()) {
-    return Error(ErrorCode::Invalid, "quantity exponent out of range");
-  }
-  return Quantity(mantissa, exponent, format);
+// The error of Quantity::parse(str).
+Error parseError(std::string_view str, std::string_view why) {
+  return Error(ErrorCode::Invalid,
+               "parse quantity '" + std::string(str) + "': " + std::string(why));
 }
 
-Result<Quantity> Quantity::parse(std::string_view str) {
-  auto fail = [&](std::string_view why) {
-    return Error(ErrorCode::Invalid,
-                 "parse quantity '" + std::string(str) + "': " + std::string(why));
-  };
-  if (str.empty()) return fail(kErrFormatWrong);
-  if (str == "0") {
-    Quantity q;
-    q.text_ = "0";
-    return q;
-  }
-  auto scanned = scan(str);
-  if (!scanned) return fail(kErrFormatWrong);
-  const Scanned& s = *scanned;
-  auto suffix = interpret(s.suffix);
-  if (!suffix) return fail(kErrSuffix);
-  Format format = suffix->format;
+// The fast path's result: the value (sign applied) as an int64 at a decimal scale.
+struct FastValue {
+  std::int64_t value;
+  std::int64_t scale;
+  bool canonical;  // the input text is already in canonical form
+};
 
-  // Fast path: at most 18 digits in an int64 at a scale no finer than nano.
+// Fast path: at most 18 digits in an int64 at a scale no finer than nano. nullopt when the
+// quantity needs the slow path.
+Result<std::optional<FastValue>> parseFast(std::string_view str, const Scanned& s,
+                                           const Suffix& suffix) {
+  using Format = Quantity::Format;
+  Format format = suffix.format;
   std::int64_t precision = 0;
   std::int64_t scale = 0;
   std::int64_t multiplier = 1;
   const auto digits = static_cast<std::int64_t>(s.num.size() + s.denom.size());
   if (format == Format::BinarySI) {
-    if (suffix->exponent >= 0 && s.denom.empty()) {
-      multiplier = std::int64_t(1) << suffix->exponent;
-      precision = 15 - static_cast<std::int64_t>(s.num.size()) - suffix->exponent * 3 / 10 - 1;
+    if (suffix.exponent >= 0 && s.denom.empty()) {
+      multiplier = std::int64_t(1) << suffix.exponent;
+      precision = 15 - static_cast<std::int64_t>(s.num.size()) - suffix.exponent * 3 / 10 - 1;
     } else {
       precision = -1;
     }
   } else {
-    scale = suffix->exponent;
+    scale = suffix.exponent;
     precision = 18 - digits;
   }
   if (precision >= 0) {
@@ -353,32 +332,42 @@ Result<Quantity> Quantity::parse(std::string_view str) {
     if (scale >= -9) {
       std::string shifted = std::string(s.num) + std::string(s.denom);
       auto parsed = parseInt64(shifted);
-      if (!parsed) return fail(kErrNumeric);
+      if (!parsed) return parseError(str, kErrNumeric);
       std::int64_t result = 0;
       if (!__builtin_mul_overflow(*parsed, multiplier, &result)) {
         if (!s.positive) result = -result;
-        SKIFF_ASSIGN_OR_RETURN(Quantity q, make(result, scale, format));
         // Upstream reuses the input text when it is already in canonical form.
         bool canonical = false;
         if (format == Format::BinarySI) {
-          canonical = suffix->exponent % 10 == 0 && (*parsed & 0x07) != 0;
+          canonical = suffix.exponent % 10 == 0 && (*parsed & 0x07) != 0;
         } else {
           canonical = scale % 3 == 0 && !shifted.ends_with("000") && shifted[0] != '0';
         }
-        if (canonical) q.text_ = std::string(str);
-        return q;
+        return std::optional<FastValue>(FastValue{result, scale, canonical});
       }
     }
   }
+  return std::optional<FastValue>();
+}
 
-  // Slow path: exact decimal arithmetic.
-  if (!hasDigit(s.value)) return fail(kErrNumeric);
+// The slow path's result, for Quantity::make.
+struct SlowValue {
+  Int128 mantissa;
+  std::int64_t exp10;
+  Quantity::Format format;
+};
+
+// Slow path: exact decimal arithmetic.
+Result<SlowValue> parseSlow(std::string_view str, const Scanned& s, const Suffix& suffix) {
+  using Format = Quantity::Format;
+  Format format = suffix.format;
+  if (!hasDigit(s.value)) return parseError(str, kErrNumeric);
   BigDec n = BigDec::fromDigits(std::string(s.num) + std::string(s.denom));
   std::int64_t exp10 = -static_cast<std::int64_t>(s.denom.size());
-  if (suffix->base == 10) {
-    exp10 += suffix->exponent;
+  if (suffix.base == 10) {
+    exp10 += suffix.exponent;
   } else {
-    for (int i = 0; i < suffix->exponent / 10; ++i) n.mulSmall(1024);
+    for (int i = 0; i < suffix.exponent / 10; ++i) n.mulSmall(1024);
   }
   // Round a non-zero value up (away from zero) to nano precision: "if you want some resources,
   // you should get some resources".
@@ -408,11 +397,58 @@ Result<Quantity> Quantity::parse(std::string_view str) {
       ++exp10;
     }
     auto v = n.toU128();
-    if (!v) return fail("more than 38 significant digits are not supported");
+    if (!v) return parseError(str, "more than 38 significant digits are not supported");
     mantissa = static_cast<Int128>(*v);
   }
   if (!s.positive) mantissa = -mantissa;
-  auto q = make(mantissa, exp10, format);
+  return SlowValue{mantissa, exp10, format};
+}
+
+}  // namespace
+
+Quantity::Quantity(Int128 mantissa, std::int64_t exponent, Format format)
+    : mantissa_(mantissa), exponent_(static_cast<std::int32_t>(exponent)), format_(format) {}
+
+Result<Quantity> Quantity::make(Int128 mantissa, std::int64_t exponent, Format format) {
+  if (mantissa == 0) return Quantity(0, 0, format);
+  while (mantissa % 10 == 0) {
+    mantissa /= 10;
+    ++exponent;
+  }
+  if (magnitude(mantissa) >= kMantissaLimit) {
+    return Error(ErrorCode::Invalid, "quantity has more than 38 significant digits");
+  }
+  if (exponent < std::numeric_limits<std::int32_t>::min() ||
+      exponent > std::numeric_limits<std::int32_t>::max()) {
+    return Error(ErrorCode::Invalid, "quantity exponent out of range");
+  }
+  return Quantity(mantissa, exponent, format);
+}
+
+Result<Quantity> Quantity::parse(std::string_view str) {
+  auto fail = [&](std::string_view why) { return parseError(str, why); };
+  if (str.empty()) return fail(kErrFormatWrong);
+  if (str == "0") {
+    Quantity q;
+    q.text_ = "0";
+    return q;
+  }
+  auto scanned = scan(str);
+  if (!scanned) return fail(kErrFormatWrong);
+  const Scanned& s = *scanned;
+  auto suffix = interpret(s.suffix);
+  if (!suffix) return fail(kErrSuffix);
+  Format format = suffix->format;
+
+  SKIFF_ASSIGN_OR_RETURN(std::optional<FastValue> fast, parseFast(str, s, *suffix));
+  if (fast) {
+    SKIFF_ASSIGN_OR_RETURN(Quantity q, make(fast->value, fast->scale, format));
+    if (fast->canonical) q.text_ = std::string(str);
+    return q;
+  }
+
+  SKIFF_ASSIGN_OR_RETURN(SlowValue slow, parseSlow(str, s, *suffix));
+  auto q = make(slow.mantissa, slow.exp10, slow.format);
   if (!q) return fail(q.error().message());
   return q;
 }

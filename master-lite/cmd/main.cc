@@ -131,17 +131,8 @@ const CLI::Validator kNonNegative(
     },
     "SECONDS");
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{
-      "skiff-master: a small Kubernetes control plane (API server, scheduler, controllers)",
-      "skiff-master"};
-  app.set_version_flag("--version", std::string("skiff-master ") + skiff::kVersion +
-                                        " (kubernetes " + skiff::kKubeVersion + ")");
-  skiff::master::ApiServerOptions api;
-  ControllerFlags ctl;
-  std::string log_level = "info";
+// Where the API server listens, what it advertises, and what it adds to objects.
+void addApiServerFlags(CLI::App& app, skiff::master::ApiServerOptions& api) {
   app.add_option("--data-dir", api.data_dir, "State directory (store, pki)")->capture_default_str();
   app.add_option("--kubeconfig-out", api.kubeconfig_out, "Where to write the admin kubeconfig")
       ->capture_default_str();
@@ -170,7 +161,11 @@ int main(int argc, char** argv) {
   app.add_option("--store-retain-revisions", api.store_retain_revisions,
                  "Watch history kept in the store (older revisions answer 410 Gone)")
       ->capture_default_str();
-  std::string etcd_servers, etcd_compaction = "5m";
+}
+
+// Where objects are kept: SQLite in the data dir, or etcd.
+void addStorageFlags(CLI::App& app, skiff::master::ApiServerOptions& api, std::string& etcd_servers,
+                     std::string& etcd_compaction) {
   app.add_option("--storage", api.storage,
                  "Where objects are stored: sqlite (<data-dir>/store.db) or etcd")
       ->capture_default_str()
@@ -197,6 +192,10 @@ int main(int argc, char** argv) {
   app.add_flag(
       "--store-fsync", api.store_fsync,
       "fsync every write (survives power loss; slower). Default: survives process crashes");
+}
+
+// Who may do what (authentication, authorization), request handling, admission and audit.
+void addRequestFlags(CLI::App& app, skiff::master::ApiServerOptions& api) {
   app.add_option("--anonymous-auth", api.anonymous_auth,
                  "Requests without credentials are system:anonymous (RBAC decides; the bootstrap "
                  "policy allows only /healthz, /livez, /readyz, /version); false: 401")
@@ -220,12 +219,99 @@ int main(int argc, char** argv) {
   app.add_option("--audit-log-maxage", api.audit_log_maxage,
                  "Days to keep rotated audit log files (0 = no limit)")
       ->check(kNonNegative);
+}
+
+// What the scheduler and controllers are told.
+void addControllerFlags(CLI::App& app, ControllerFlags& ctl) {
   app.add_option("--cluster-cidr", ctl.cluster_cidr, "Pod network CIDR")->capture_default_str();
   app.add_option("--node-cidr-mask-size", ctl.node_cidr_mask_size, "Per-node pod CIDR size")
       ->capture_default_str();
   app.add_option("--node-monitor-grace-period", ctl.node_monitor_grace_period,
                  "Node is marked unhealthy after this long without heartbeats")
       ->capture_default_str();
+}
+
+// Block the signals we wait for before any thread starts, so only sigwait sees them; ignore
+// SIGPIPE.
+sigset_t blockShutdownSignals() {
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return sigs;
+}
+
+// Runs the controllers and the scheduler, each under its lease, until SIGTERM or SIGINT; then
+// stops them and the API server. 0 on a clean shutdown, 1 when the controllers cannot be set up.
+int runUntilSignal(std::unique_ptr<skiff::master::ApiServer>& server,
+                   const skiff::master::ApiServerOptions& api, const ControllerFlags& ctl,
+                   std::chrono::system_clock::duration grace, const sigset_t& sigs) {
+  auto lg = skiff::log::get("master");
+  skiff::master::ApiClient& client = server->client();
+  // ---- controllers start here ----------------------------------------------------------------
+  // The controllers and the scheduler each run while this master holds their Lease in
+  // kube-system (kube-controller-manager, kube-scheduler), so that several masters on one etcd
+  // run exactly one of each. With SQLite there is one master: it takes the leases at once.
+  skiff::master::ControllerOptions copts;
+  copts.cluster_cidr = ctl.cluster_cidr;
+  copts.node_cidr_mask_size = ctl.node_cidr_mask_size;
+  copts.node_monitor_grace_period = grace;
+  copts.root_ca_pem = server->rootCaPem();
+  copts.run_scheduler = false;
+  // Each controller as its ServiceAccount, the scheduler as system:kube-scheduler.
+  copts.client_for = [srv = server.get()](const std::string& identity) {
+    return srv->clientFor(identity);
+  };
+  skiff::master::ControllerOptions sopts = copts;
+  sopts.run_controllers = false;
+  sopts.run_scheduler = true;
+  std::string identity = skiff::master::leaderElectionIdentity();
+  bool single = api.storage != "etcd";
+  LeaderGated controllers(client, copts, "kube-controller-manager", identity, single);
+  LeaderGated scheduler(client, sopts, "kube-scheduler", identity, single);
+  for (LeaderGated* g : {&controllers, &scheduler}) {
+    if (auto r = g->prepare(); !r) {
+      SKIFF_LOG_ERROR(lg, "Failed to set up the controllers",
+                      skiff::log::kv("err", r.error().message()));
+      server->stop();
+      return 1;
+    }
+  }
+  controllers.start();
+  scheduler.start();
+  // ---- end of controllers ---------------------------------------------------------------------
+  // systemd (Type=notify): ready once the API serves and the controllers run. A no-op when not
+  // started by systemd (no NOTIFY_SOCKET).
+  (void)sd_notify(0, "READY=1\nSTATUS=serving");
+
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  SKIFF_LOG_INFO(lg, "Shutting down", skiff::log::kv("signal", sig));
+  (void)sd_notify(0, "STOPPING=1");
+  scheduler.stop();
+  controllers.stop();
+  server->stop();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "skiff-master: a small Kubernetes control plane (API server, scheduler, controllers)",
+      "skiff-master"};
+  app.set_version_flag("--version", std::string("skiff-master ") + skiff::kVersion +
+                                        " (kubernetes " + skiff::kKubeVersion + ")");
+  skiff::master::ApiServerOptions api;
+  ControllerFlags ctl;
+  std::string log_level = "info";
+  std::string etcd_servers, etcd_compaction = "5m";
+  addApiServerFlags(app, api);
+  addStorageFlags(app, api, etcd_servers, etcd_compaction);
+  addRequestFlags(app, api);
+  addControllerFlags(app, ctl);
   app.add_option("--v,--log-level", log_level, "Log level (trace, debug, info, warn, error)")
       ->capture_default_str();
   // Subcommands (the server itself runs when none is given).
@@ -242,13 +328,7 @@ int main(int argc, char** argv) {
   skiff::log::setup(log_level);
   auto lg = skiff::log::get("master");
   raiseFdLimit();
-  // Block the signals we wait for before any thread starts, so only sigwait sees them.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  sigset_t sigs = blockShutdownSignals();
 
   // Flags are checked before anything is written (data dir, kubeconfig).
   auto grace = parseDurationFlag(ctl.node_monitor_grace_period);
@@ -267,50 +347,5 @@ int main(int argc, char** argv) {
                     skiff::log::kv("err", server.error().message()));
     return 1;
   }
-  skiff::master::ApiClient& client = (*server)->client();
-
-  // ---- controllers start here ----------------------------------------------------------------
-  // The controllers and the scheduler each run while this master holds their Lease in
-  // kube-system (kube-controller-manager, kube-scheduler), so that several masters on one etcd
-  // run exactly one of each. With SQLite there is one master: it takes the leases at once.
-  skiff::master::ControllerOptions copts;
-  copts.cluster_cidr = ctl.cluster_cidr;
-  copts.node_cidr_mask_size = ctl.node_cidr_mask_size;
-  copts.node_monitor_grace_period = *grace;
-  copts.root_ca_pem = (*server)->rootCaPem();
-  copts.run_scheduler = false;
-  // Each controller as its ServiceAccount, the scheduler as system:kube-scheduler.
-  copts.client_for = [srv = server->get()](const std::string& identity) {
-    return srv->clientFor(identity);
-  };
-  skiff::master::ControllerOptions sopts = copts;
-  sopts.run_controllers = false;
-  sopts.run_scheduler = true;
-  std::string identity = skiff::master::leaderElectionIdentity();
-  bool single = api.storage != "etcd";
-  LeaderGated controllers(client, copts, "kube-controller-manager", identity, single);
-  LeaderGated scheduler(client, sopts, "kube-scheduler", identity, single);
-  for (LeaderGated* g : {&controllers, &scheduler}) {
-    if (auto r = g->prepare(); !r) {
-      SKIFF_LOG_ERROR(lg, "Failed to set up the controllers",
-                      skiff::log::kv("err", r.error().message()));
-      (*server)->stop();
-      return 1;
-    }
-  }
-  controllers.start();
-  scheduler.start();
-  // ---- end of controllers ---------------------------------------------------------------------
-  // systemd (Type=notify): ready once the API serves and the controllers run. A no-op when not
-  // started by systemd (no NOTIFY_SOCKET).
-  (void)sd_notify(0, "READY=1\nSTATUS=serving");
-
-  int sig = 0;
-  sigwait(&sigs, &sig);
-  SKIFF_LOG_INFO(lg, "Shutting down", skiff::log::kv("signal", sig));
-  (void)sd_notify(0, "STOPPING=1");
-  scheduler.stop();
-  controllers.stop();
-  (*server)->stop();
-  return 0;
+  return runUntilSignal(*server, api, ctl, *grace, sigs);
 }

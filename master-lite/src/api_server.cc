@@ -246,6 +246,23 @@ class ApiServerImpl : public ApiServer {
     // Addresses.
     std::vector<std::string> ips = hostIPv4s();
     advertise_ = advertiseAddressFor(o, ips);
+    SKIFF_TRY(openRegistry(o, ips));
+    SKIFF_TRY(startApiServices(o));
+    SKIFF_TRY(serveHttps(o));
+    SKIFF_TRY(writeAdminKubeconfig(o));
+    secure_port_ = o.secure_port;
+    lease_thread_ = std::thread([this] { renewMasterLease(); });
+    ready_ = true;
+    SKIFF_LOG_INFO(lg(), "API server serving", skiff::log::kv("address", o.bind_address),
+                   skiff::log::kv("port", server_->port()),
+                   skiff::log::kv("advertiseAddress", advertise_),
+                   skiff::log::kv("kubeconfig", o.kubeconfig_out));
+    return ok();
+  }
+
+ private:
+  // The store, the PKI, and the registry over them with its bootstrap objects and RBAC policy.
+  Result<void> openRegistry(const ApiServerOptions& o, const std::vector<std::string>& ips) {
     // Store and registry.
     SKIFF_ASSIGN_OR_RETURN(store_, openStore(o));
     SKIFF_ASSIGN_OR_RETURN(api::RegistryOptions ro, registryOptionsFor(o));
@@ -276,6 +293,12 @@ class ApiServerImpl : public ApiServer {
     SKIFF_LOG_INFO(
         lg(), "Bootstrap RBAC policy reconciled", skiff::log::kv("created", policy.created),
         skiff::log::kv("updated", policy.updated), skiff::log::kv("unchanged", policy.unchanged));
+    return ok();
+  }
+
+  // What serves beside the core registry: CRDs, admission and audit, the in-process client,
+  // metrics.k8s.io, kube-dns and the front proxy's authentication info.
+  Result<void> startApiServices(const ApiServerOptions& o) {
     // CustomResourceDefinitions: names, Established, serving and cleanup (apiextensions);
     // custom objects change version through their CRD's conversion webhook.
     registry_->setCustomConverter(apiextensions::newWebhookConverter(*registry_));
@@ -301,6 +324,11 @@ class ApiServerImpl : public ApiServer {
       SKIFF_LOG_WARN(lg(), "Publishing extension-apiserver-authentication failed, ignoring",
                      skiff::log::kv("err", r.error().message()));
     }
+    return ok();
+  }
+
+  // Authentication, the request handler (with the aggregator) and the HTTPS server.
+  Result<void> serveHttps(const ApiServerOptions& o) {
     // Authentication.
     std::map<std::string, api::TokenEntry> tokens;
     if (!o.token_auth_file.empty()) {
@@ -326,6 +354,10 @@ class ApiServerImpl : public ApiServer {
     handler_->setAuditor(auditor_.get());
     ServerOptions so2 = serverOptionsFor(o, pki_);
     SKIFF_ASSIGN_OR_RETURN(server_, startHttpsServer(so2, *handler_));
+    return ok();
+  }
+
+  Result<void> writeAdminKubeconfig(const ApiServerOptions& o) {
     // The admin kubeconfig (k3s style): loopback when bound to all addresses.
     std::string host_for_kc = o.bind_address == "0.0.0.0" ? "127.0.0.1" : o.bind_address;
     const std::string& ca_pem = ca_pem_;
@@ -334,17 +366,9 @@ class ApiServerImpl : public ApiServer {
     SKIFF_TRY(writeKubeconfig(o.kubeconfig_out,
                               "https://" + host_for_kc + ":" + std::to_string(server_->port()),
                               ca_pem, cert_pem, key_pem));
-    secure_port_ = o.secure_port;
-    lease_thread_ = std::thread([this] { renewMasterLease(); });
-    ready_ = true;
-    SKIFF_LOG_INFO(lg(), "API server serving", skiff::log::kv("address", o.bind_address),
-                   skiff::log::kv("port", server_->port()),
-                   skiff::log::kv("advertiseAddress", advertise_),
-                   skiff::log::kv("kubeconfig", o.kubeconfig_out));
     return ok();
   }
 
- private:
   store::StorePtr store_;
   std::unique_ptr<api::Registry> registry_;
   std::unique_ptr<apiextensions::CrdController> crds_;  // stopped before the registry goes

@@ -199,15 +199,54 @@ struct Builder {
     }
   }
 
+  // One service port's endpoints and chains: what proxier.go's syncProxyRules works out before
+  // it writes the port's rules.
+  // Where a traffic policy sends a service port's packets: the service chain, or under policy
+  // Local the local endpoints' chain; with nothing to reach, REJECT (no endpoints at all) or
+  // DROP (none on this node).
+  struct PolicyChain {
+    std::string chain;
+    bool has_endpoints = false;
+    std::string target, comment;
+  };
+
+  struct PortPlan {
+    std::string svc_name;
+    std::string proto;
+    std::vector<const Endpoint*> cluster_eps, local_eps, reachable;
+    bool has_endpoints = false;
+    std::string svc_chain, svl_chain, ext_chain;
+    PolicyChain internal, external;  // where each traffic policy sends the packets
+  };
+
+  static Target verdict(const std::string& t) {
+    if (t == "REJECT") return target::Reject{};
+    return target::Jump{t};
+  }
+
   void servicePort(const ServicePort& sp, const std::vector<Endpoint>* all_eps) {
-    const std::string svc_name = sp.id.str();
+    PortPlan p;
+    p.svc_name = sp.id.str();
     sep_names.clear();
-    const std::string proto(protocolName(sp.protocol));
+    p.proto = protocolName(sp.protocol);
     const uint32_t mark = cfg.masqueradeMark();
     (void)mark;
 
-    // CategorizeEndpoints (pkg/proxy/topology.go): ready endpoints, or serving+terminating
-    // ones when none is ready, so rolling updates do not drop connections.
+    categorizeEndpoints(sp, all_eps, p);
+    policyChains(sp, p);
+    bool uses_ext_chain = p.external.has_endpoints && sp.externallyAccessible();
+    if (!p.has_endpoints) ++out.services_without_endpoints;
+
+    clusterIpRules(sp, p);
+    externalEntryRules(sp, p);
+    if (uses_ext_chain) externalChain(sp, p);
+    endpointChains(sp, p);
+  }
+
+  // CategorizeEndpoints (pkg/proxy/topology.go): ready endpoints, or serving+terminating
+  // ones when none is ready, so rolling updates do not drop connections.
+  void categorizeEndpoints(const ServicePort& sp, const std::vector<Endpoint>* all_eps,
+                           PortPlan& p) {
     bool uses_cluster = !sp.internal_policy_local || sp.externallyAccessible();
     bool uses_local =
         sp.internal_policy_local || (sp.external_policy_local && sp.externallyAccessible());
@@ -221,94 +260,97 @@ struct Builder {
       }
     }
     const auto& usable = ready.empty() ? fallback : ready;
-    std::vector<const Endpoint*> cluster_eps, local_eps;
+    std::vector<const Endpoint*>& cluster_eps = p.cluster_eps;
+    std::vector<const Endpoint*>& local_eps = p.local_eps;
     if (uses_cluster) cluster_eps = usable;
     if (uses_local) {
       for (const Endpoint* e : usable) {
         if (!e->node_name.empty() && e->node_name == cfg.hostname) local_eps.push_back(e);
       }
     }
-    std::vector<const Endpoint*> reachable = cluster_eps;
+    std::vector<const Endpoint*>& reachable = p.reachable;
+    reachable = cluster_eps;
     for (const Endpoint* e : local_eps) {
       if (std::find(reachable.begin(), reachable.end(), e) == reachable.end())
         reachable.push_back(e);
     }
     // CategorizeEndpoints' hasAnyEndpoints: any usable endpoint, local or not, so a Local policy
     // without a local endpoint DROPs (the service exists) instead of REJECTing.
-    bool has_endpoints = !usable.empty();
+    p.has_endpoints = !usable.empty();
+  }
 
-    const std::string svc_chain = serviceChainName(svc_name, proto);
-    const std::string svl_chain = localChainName(svc_name, proto);
-    const std::string ext_chain = externalChainName(svc_name, proto);
-    bool uses_cluster_chain = !cluster_eps.empty();
-    bool uses_local_chain = !local_eps.empty();
+  // The chains internal and external traffic go to, and what they meet when there is no
+  // endpoint to go to (REJECT; DROP when only the local ones are missing).
+  void policyChains(const ServicePort& sp, PortPlan& p) {
+    p.svc_chain = serviceChainName(p.svc_name, p.proto);
+    p.svl_chain = localChainName(p.svc_name, p.proto);
+    p.ext_chain = externalChainName(p.svc_name, p.proto);
+    p.internal = policyChain(sp.internal_policy_local, p);
+    p.external = policyChain(sp.external_policy_local, p);
+  }
 
-    // Where a traffic policy sends the service's packets: the service chain, or under policy
-    // Local the local endpoints' chain; with nothing to reach, REJECT (no endpoints at all) or
-    // DROP (none on this node).
-    struct PolicyChain {
-      std::string chain;
-      bool has_endpoints;
-      std::string target, comment;
-    };
-    auto policyChain = [&](bool policy_local) {
-      PolicyChain p{svc_chain, has_endpoints, "REJECT",
-                    fmt::format("{} has no endpoints", svc_name)};
-      if (policy_local) {
-        p.chain = svl_chain;
-        if (local_eps.empty()) p.has_endpoints = false;
-      }
-      if (has_endpoints && policy_local && !p.has_endpoints) {
-        p.target = "DROP";
-        p.comment = fmt::format("{} has no local endpoints", svc_name);
-      }
-      return p;
-    };
-    const PolicyChain internal = policyChain(sp.internal_policy_local);
-    const PolicyChain external = policyChain(sp.external_policy_local);
-    bool uses_ext_chain = external.has_endpoints && sp.externallyAccessible();
-    if (!has_endpoints) ++out.services_without_endpoints;
-    auto verdict = [](const std::string& t) -> Target {
-      if (t == "REJECT") return target::Reject{};
-      return target::Jump{t};
-    };
+  static PolicyChain policyChain(bool policy_local, const PortPlan& p) {
+    PolicyChain c{p.svc_chain, p.has_endpoints, "REJECT",
+                  fmt::format("{} has no endpoints", p.svc_name)};
+    if (policy_local) {
+      c.chain = p.svl_chain;
+      if (p.local_eps.empty()) c.has_endpoints = false;
+    }
+    if (p.has_endpoints && policy_local && !c.has_endpoints) {
+      c.target = "DROP";
+      c.comment = fmt::format("{} has no local endpoints", p.svc_name);
+    }
+    return c;
+  }
 
-    // ClusterIP.
-    if (internal.has_endpoints) {
+  // ClusterIP.
+  void clusterIpRules(const ServicePort& sp, const PortPlan& p) {
+    const std::string& svc_name = p.svc_name;
+    const std::string& internal_chain = p.internal.chain;
+    if (p.internal.has_endpoints) {
       Rule masq = portal(sp.cluster_ip, sp, svc_name + " cluster IP", jump(kMarkMasq));
       if (cfg.masquerade_all) {
-        add(*nat, internal.chain, masq);
+        add(*nat, internal_chain, masq);
       } else if (cfg.cluster_cidr) {
         masq.src = cfg.cluster_cidr;
         masq.src_invert = true;
-        add(*nat, internal.chain, masq);
+        add(*nat, internal_chain, masq);
       }
       add(*nat, kServices,
-          portal(sp.cluster_ip, sp, svc_name + " cluster IP", jump(internal.chain)));
+          portal(sp.cluster_ip, sp, svc_name + " cluster IP", jump(internal_chain)));
     } else {
       add(*filter, kServices,
-          portal(sp.cluster_ip, sp, internal.comment, verdict(internal.target)));
+          portal(sp.cluster_ip, sp, p.internal.comment, verdict(p.internal.target)));
     }
+  }
+
+  // externalIPs, NodePort and the health check node port: the ways in from outside the cluster.
+  void externalEntryRules(const ServicePort& sp, const PortPlan& p) {
+    const std::string& svc_name = p.svc_name;
+    const std::string& ext_chain = p.ext_chain;
+    const bool has_external = p.external.has_endpoints;
+    const std::string& external_comment = p.external.comment;
+    const std::string& external_target = p.external.target;
     // externalIPs.
     for (Ipv4 ip : sp.external_ips) {
-      if (external.has_endpoints) {
+      if (has_external) {
         add(*nat, kServices, portal(ip, sp, svc_name + " external IP", jump(ext_chain)));
       } else {
-        add(*filter, kExternalServices, portal(ip, sp, external.comment, verdict(external.target)));
+        add(*filter, kExternalServices, portal(ip, sp, external_comment, verdict(external_target)));
       }
     }
     // NodePort: on every local address (addrtype LOCAL), including 127.0.0.1.
     if (sp.node_port != 0) {
       Rule r;
       r.proto = sp.protocol;
-      if (external.has_endpoints) {
+      if (has_external) {
         r.matches = {comment(svc_name), match::Port{sp.node_port}};
         r.target = jump(ext_chain);
         add(*nat, kNodePorts, r);
       } else {
-        r.matches = {comment(external.comment), match::AddrType{false, true, false},
+        r.matches = {comment(external_comment), match::AddrType{false, true, false},
                      match::Port{sp.node_port}};
-        r.target = verdict(external.target);
+        r.target = verdict(external_target);
         add(*filter, kExternalServices, r);
       }
     }
@@ -320,48 +362,58 @@ struct Builder {
       r.target = jump("ACCEPT");
       add(*filter, kNodePorts, r);
     }
-    // KUBE-EXT-*.
-    if (uses_ext_chain) {
-      chain(*nat, ext_chain);
-      if (!sp.external_policy_local) {
+  }
+
+  // KUBE-EXT-*.
+  void externalChain(const ServicePort& sp, const PortPlan& p) {
+    const std::string& svc_name = p.svc_name;
+    const std::string& ext_chain = p.ext_chain;
+    const std::string& svc_chain = p.svc_chain;
+    chain(*nat, ext_chain);
+    if (!sp.external_policy_local) {
+      Rule r;
+      r.matches = {comment("masquerade traffic for " + svc_name + " external destinations")};
+      r.target = jump(kMarkMasq);
+      add(*nat, ext_chain, r);
+    } else {
+      if (cfg.cluster_cidr) {
+        // Pods reaching a Local service's external address behave as if they went out to
+        // the load balancer and came back: short-circuit them to the cluster chain.
         Rule r;
-        r.matches = {comment("masquerade traffic for " + svc_name + " external destinations")};
-        r.target = jump(kMarkMasq);
-        add(*nat, ext_chain, r);
-      } else {
-        if (cfg.cluster_cidr) {
-          // Pods reaching a Local service's external address behave as if they went out to
-          // the load balancer and came back: short-circuit them to the cluster chain.
-          Rule r;
-          r.src = cfg.cluster_cidr;
-          r.matches = {comment("pod traffic for " + svc_name + " external destinations")};
-          r.target = jump(svc_chain);
-          add(*nat, ext_chain, r);
-        }
-        Rule r;
-        r.matches = {comment("masquerade LOCAL traffic for " + svc_name + " external destinations"),
-                     match::AddrType{true, false, false}};
-        r.target = jump(kMarkMasq);
-        add(*nat, ext_chain, r);
-        r.matches = {comment("route LOCAL traffic for " + svc_name + " external destinations"),
-                     match::AddrType{true, false, false}};
+        r.src = cfg.cluster_cidr;
+        r.matches = {comment("pod traffic for " + svc_name + " external destinations")};
         r.target = jump(svc_chain);
         add(*nat, ext_chain, r);
       }
       Rule r;
-      r.target = jump(external.chain);
+      r.matches = {comment("masquerade LOCAL traffic for " + svc_name + " external destinations"),
+                   match::AddrType{true, false, false}};
+      r.target = jump(kMarkMasq);
+      add(*nat, ext_chain, r);
+      r.matches = {comment("route LOCAL traffic for " + svc_name + " external destinations"),
+                   match::AddrType{true, false, false}};
+      r.target = jump(svc_chain);
       add(*nat, ext_chain, r);
     }
-    if (uses_cluster_chain) {
-      chain(*nat, svc_chain);
-      endpointJumps(sp, svc_name, svc_chain, cluster_eps);
+    Rule r;
+    r.target = jump(p.external.chain);
+    add(*nat, ext_chain, r);
+  }
+
+  // KUBE-SVC-* and KUBE-SVL-* (jumps to the endpoints), then one KUBE-SEP-* per endpoint.
+  void endpointChains(const ServicePort& sp, const PortPlan& p) {
+    const std::string& svc_name = p.svc_name;
+    const std::string& proto = p.proto;
+    if (!p.cluster_eps.empty()) {
+      chain(*nat, p.svc_chain);
+      endpointJumps(sp, svc_name, p.svc_chain, p.cluster_eps);
     }
-    if (uses_local_chain) {
-      chain(*nat, svl_chain);
-      endpointJumps(sp, svc_name, svl_chain, local_eps);
+    if (!p.local_eps.empty()) {
+      chain(*nat, p.svl_chain);
+      endpointJumps(sp, svc_name, p.svl_chain, p.local_eps);
     }
     // KUBE-SEP-*: hairpin masquerade, then DNAT (recording the client for affinity).
-    for (const Endpoint* ep : reachable) {
+    for (const Endpoint* ep : p.reachable) {
       std::string sep = sepName(svc_name, proto, ep);
       chain(*nat, sep);
       ++out.endpoint_chains;

@@ -224,31 +224,30 @@ Result<uint16_t> parseStates(std::string_view s) {
   return out;
 }
 
-}  // namespace
+// parseRule's state while it walks the words of one rule, one method per kind of word.
+struct RuleParser {
+  RuleParser(std::string_view rule_text, std::vector<std::string> words)
+      : text(rule_text), w(std::move(words)) {}
 
-Result<Rule> parseRule(std::string_view text) {
-  SKIFF_ASSIGN_OR_RETURN(auto w, splitRestoreWords(text));
+  std::string_view text;
+  std::vector<std::string> w;
   Rule r;
   bool have_target = false;
   std::string module;  // the -m currently taking options
-  bool bang = false;
-  auto need = [&](std::size_t i) -> Result<std::string> {
+
+  Result<std::string> need(std::size_t i) const {
     if (i + 1 >= w.size()) {
       return Error(ErrorCode::Invalid,
                    fmt::format("parse rule '{}': '{}' needs a value", text, w[i]));
     }
     return w[i + 1];
-  };
-  auto bad = [&](const std::string& what) {
+  }
+  Error bad(const std::string& what) const {
     return Error(ErrorCode::Invalid, fmt::format("parse rule '{}': unsupported {}", text, what));
-  };
-  for (std::size_t i = 0; i < w.size(); ++i) {
-    const std::string& t = w[i];
-    if (t == "!") {
-      bang = true;
-      continue;
-    }
-    bool inv = std::exchange(bang, false);
+  }
+
+  // One word (and the value it takes) of the rule; t is w[i], inv whether a "!" preceded it.
+  Result<void> word(const std::string& t, bool inv, std::size_t& i) {
     if (t == "-s" || t == "--source" || t == "-d" || t == "--destination") {
       SKIFF_ASSIGN_OR_RETURN(auto v, need(i));
       ++i;
@@ -270,139 +269,202 @@ Result<Rule> parseRule(std::string_view text) {
       else
         return bad("protocol '" + v + "'");
     } else if (t == "-m" || t == "--match") {
-      SKIFF_ASSIGN_OR_RETURN(module, need(i));
-      ++i;
-      if (module == "comment")
-        r.matches.push_back(match::Comment{});
-      else if (module == "tcp" || module == "udp")
-        r.matches.push_back(match::Port{});
-      else if (module == "statistic")
-        r.matches.push_back(match::Statistic{});
-      else if (module == "recent")
-        r.matches.push_back(match::Recent{});
-      else if (module == "mark")
-        r.matches.push_back(match::Mark{});
-      else if (module == "addrtype")
-        r.matches.push_back(match::AddrType{});
-      else if (module == "conntrack")
-        r.matches.push_back(match::Conntrack{});
-      else
-        return bad("match '" + module + "'");
+      return matchModule(i);
     } else if (t == "-j" || t == "--jump") {
-      SKIFF_ASSIGN_OR_RETURN(auto v, need(i));
-      ++i;
-      module = "-j " + v;
-      have_target = true;
-      if (v == "MARK")
-        r.target = target::SetMark{};
-      else if (v == "MASQUERADE")
-        r.target = target::Masquerade{};
-      else if (v == "DNAT")
-        r.target = target::Dnat{};
-      else if (v == "REJECT")
-        r.target = target::Reject{};
-      else
-        r.target = target::Jump{v};
+      return jumpTarget(i);
     } else if (t.rfind("--", 0) == 0) {
-      // An option of the current match or target.
-      auto* m = r.matches.empty() || module.rfind("-j ", 0) == 0 ? nullptr : &r.matches.back();
-      auto value = [&]() { return need(i); };
-      if (m && std::holds_alternative<match::Comment>(*m) && t == "--comment") {
-        SKIFF_ASSIGN_OR_RETURN(std::get<match::Comment>(*m).text, value());
-        ++i;
-      } else if (m && std::holds_alternative<match::Port>(*m) && t == "--dport") {
-        SKIFF_ASSIGN_OR_RETURN(auto v, value());
-        ++i;
-        SKIFF_ASSIGN_OR_RETURN(uint32_t p, parseU32(v, "port"));
-        if (p == 0 || p > 65535 || inv) return bad("--dport '" + v + "'");
-        std::get<match::Port>(*m).dport = static_cast<uint16_t>(p);
-      } else if (m && std::holds_alternative<match::Statistic>(*m)) {
-        SKIFF_ASSIGN_OR_RETURN(auto v, value());
-        ++i;
-        if (t == "--mode" && v == "random") continue;
-        if (t != "--probability") return bad("statistic option '" + t + "'");
-        char* end = nullptr;
-        double p = std::strtod(v.c_str(), &end);
-        if (*end != '\0' || !(p >= 0.0 && p <= 1.0)) return bad("probability '" + v + "'");
-        std::get<match::Statistic>(*m).probability =
-            static_cast<uint32_t>(std::lround(p * 2147483648.0));
-      } else if (m && std::holds_alternative<match::Recent>(*m)) {
-        auto& rc = std::get<match::Recent>(*m);
-        if (t == "--set")
-          rc.set = true;
-        else if (t == "--rcheck" || t == "--reap" || t == "--rsource") {
-        } else if (t == "--name" || t == "--seconds" || t == "--mask") {
-          SKIFF_ASSIGN_OR_RETURN(auto v, value());
-          ++i;
-          if (t == "--name")
-            rc.name = v;
-          else if (t == "--seconds") {
-            SKIFF_ASSIGN_OR_RETURN(rc.seconds, parseU32(v, "seconds"));
-          } else if (v != "255.255.255.255")
-            return bad("recent mask '" + v + "'");
-        } else
-          return bad("recent option '" + t + "'");
-      } else if (m && std::holds_alternative<match::Mark>(*m) && t == "--mark") {
-        SKIFF_ASSIGN_OR_RETURN(auto v, value());
-        ++i;
-        SKIFF_ASSIGN_OR_RETURN(auto mm, parseMarkMask(v));
-        std::get<match::Mark>(*m) = match::Mark{mm.first, mm.second, inv};
-      } else if (m && std::holds_alternative<match::AddrType>(*m) &&
-                 (t == "--src-type" || t == "--dst-type")) {
-        SKIFF_ASSIGN_OR_RETURN(auto v, value());
-        ++i;
-        if (v != "LOCAL") return bad("address type '" + v + "'");
-        auto& a = std::get<match::AddrType>(*m);
-        (t == "--src-type" ? a.src_local : a.dst_local) = true;
-        a.invert = a.invert || inv;
-      } else if (m && std::holds_alternative<match::Conntrack>(*m) &&
-                 (t == "--ctstate" || t == "--state")) {
-        SKIFF_ASSIGN_OR_RETURN(auto v, value());
-        ++i;
-        SKIFF_ASSIGN_OR_RETURN(uint16_t s, parseStates(v));
-        std::get<match::Conntrack>(*m) = match::Conntrack{s, inv};
-      } else if (have_target && std::holds_alternative<target::SetMark>(r.target)) {
-        SKIFF_ASSIGN_OR_RETURN(auto v, value());
-        ++i;
-        SKIFF_ASSIGN_OR_RETURN(auto mm, parseMarkMask(v));
-        auto& sm = std::get<target::SetMark>(r.target);
-        if (t == "--set-xmark")
-          sm = {mm.first, mm.second};
-        else if (t == "--or-mark")
-          sm = {mm.first, mm.first};
-        else if (t == "--xor-mark")
-          sm = {mm.first, 0};
-        else
-          return bad("MARK option '" + t + "'");
-      } else if (have_target && std::holds_alternative<target::Masquerade>(r.target) &&
-                 t == "--random-fully") {
-        std::get<target::Masquerade>(r.target).random_fully = true;
-      } else if (have_target && std::holds_alternative<target::Dnat>(r.target) &&
-                 t == "--to-destination") {
-        SKIFF_ASSIGN_OR_RETURN(auto v, value());
-        ++i;
-        auto colon = v.find(':');
-        SKIFF_ASSIGN_OR_RETURN(Ipv4 ip, Ipv4::parse(v.substr(0, colon)));
-        uint32_t port = 0;
-        if (colon != std::string::npos) {
-          SKIFF_ASSIGN_OR_RETURN(port, parseU32(v.substr(colon + 1), "port"));
-          if (port == 0 || port > 65535) return bad("DNAT port '" + v + "'");
-        }
-        std::get<target::Dnat>(r.target) = {ip, static_cast<uint16_t>(port)};
-      } else if (have_target && std::holds_alternative<target::Reject>(r.target) &&
-                 t == "--reject-with") {
-        SKIFF_ASSIGN_OR_RETURN(auto v, value());
-        ++i;
-        if (v != "icmp-port-unreachable") return bad("reject type '" + v + "'");
-      } else {
-        return bad("option '" + t + "'");
-      }
+      return option(t, inv, i);
     } else {
       return bad("word '" + t + "'");
     }
+    return ok();
   }
-  if (!have_target) return Error(ErrorCode::Invalid, fmt::format("parse rule '{}': no -j", text));
-  return r;
+
+  // -m NAME: the match whose options follow.
+  Result<void> matchModule(std::size_t& i) {
+    SKIFF_ASSIGN_OR_RETURN(module, need(i));
+    ++i;
+    if (module == "comment")
+      r.matches.push_back(match::Comment{});
+    else if (module == "tcp" || module == "udp")
+      r.matches.push_back(match::Port{});
+    else if (module == "statistic")
+      r.matches.push_back(match::Statistic{});
+    else if (module == "recent")
+      r.matches.push_back(match::Recent{});
+    else if (module == "mark")
+      r.matches.push_back(match::Mark{});
+    else if (module == "addrtype")
+      r.matches.push_back(match::AddrType{});
+    else if (module == "conntrack")
+      r.matches.push_back(match::Conntrack{});
+    else
+      return bad("match '" + module + "'");
+    return ok();
+  }
+
+  // -j TARGET: the target whose options follow.
+  Result<void> jumpTarget(std::size_t& i) {
+    SKIFF_ASSIGN_OR_RETURN(auto v, need(i));
+    ++i;
+    module = "-j " + v;
+    have_target = true;
+    if (v == "MARK")
+      r.target = target::SetMark{};
+    else if (v == "MASQUERADE")
+      r.target = target::Masquerade{};
+    else if (v == "DNAT")
+      r.target = target::Dnat{};
+    else if (v == "REJECT")
+      r.target = target::Reject{};
+    else
+      r.target = target::Jump{v};
+    return ok();
+  }
+
+  // An option of the current match or target.
+  Result<void> option(const std::string& t, bool inv, std::size_t& i) {
+    auto* m = r.matches.empty() || module.rfind("-j ", 0) == 0 ? nullptr : &r.matches.back();
+    SKIFF_ASSIGN_OR_RETURN(bool taken, matchOption(m, t, inv, i));
+    if (taken) return ok();
+    return targetOption(t, i);
+  }
+
+  // An option of match m (null when a target takes the options); false when m takes no
+  // option t.
+  Result<bool> matchOption(Match* m, const std::string& t, bool inv, std::size_t& i) {
+    auto value = [&]() { return need(i); };
+    if (m && std::holds_alternative<match::Comment>(*m) && t == "--comment") {
+      SKIFF_ASSIGN_OR_RETURN(std::get<match::Comment>(*m).text, value());
+      ++i;
+    } else if (m && std::holds_alternative<match::Port>(*m) && t == "--dport") {
+      SKIFF_ASSIGN_OR_RETURN(auto v, value());
+      ++i;
+      SKIFF_ASSIGN_OR_RETURN(uint32_t p, parseU32(v, "port"));
+      if (p == 0 || p > 65535 || inv) return bad("--dport '" + v + "'");
+      std::get<match::Port>(*m).dport = static_cast<uint16_t>(p);
+    } else if (m && std::holds_alternative<match::Statistic>(*m)) {
+      SKIFF_TRY(statisticOption(std::get<match::Statistic>(*m), t, i));
+    } else if (m && std::holds_alternative<match::Recent>(*m)) {
+      SKIFF_TRY(recentOption(std::get<match::Recent>(*m), t, i));
+    } else if (m && std::holds_alternative<match::Mark>(*m) && t == "--mark") {
+      SKIFF_ASSIGN_OR_RETURN(auto v, value());
+      ++i;
+      SKIFF_ASSIGN_OR_RETURN(auto mm, parseMarkMask(v));
+      std::get<match::Mark>(*m) = match::Mark{mm.first, mm.second, inv};
+    } else if (m && std::holds_alternative<match::AddrType>(*m) &&
+               (t == "--src-type" || t == "--dst-type")) {
+      SKIFF_ASSIGN_OR_RETURN(auto v, value());
+      ++i;
+      if (v != "LOCAL") return bad("address type '" + v + "'");
+      auto& a = std::get<match::AddrType>(*m);
+      (t == "--src-type" ? a.src_local : a.dst_local) = true;
+      a.invert = a.invert || inv;
+    } else if (m && std::holds_alternative<match::Conntrack>(*m) &&
+               (t == "--ctstate" || t == "--state")) {
+      SKIFF_ASSIGN_OR_RETURN(auto v, value());
+      ++i;
+      SKIFF_ASSIGN_OR_RETURN(uint16_t s, parseStates(v));
+      std::get<match::Conntrack>(*m) = match::Conntrack{s, inv};
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  // -m statistic: --mode random, --probability P.
+  Result<void> statisticOption(match::Statistic& st, const std::string& t, std::size_t& i) {
+    SKIFF_ASSIGN_OR_RETURN(auto v, need(i));
+    ++i;
+    if (t == "--mode" && v == "random") return ok();
+    if (t != "--probability") return bad("statistic option '" + t + "'");
+    char* end = nullptr;
+    double p = std::strtod(v.c_str(), &end);
+    if (*end != '\0' || !(p >= 0.0 && p <= 1.0)) return bad("probability '" + v + "'");
+    st.probability = static_cast<uint32_t>(std::lround(p * 2147483648.0));
+    return ok();
+  }
+
+  // -m recent: --set, --rcheck, --reap, --rsource, --name N, --seconds S, --mask 255.255.255.255.
+  Result<void> recentOption(match::Recent& rc, const std::string& t, std::size_t& i) {
+    auto value = [&]() { return need(i); };
+    if (t == "--set")
+      rc.set = true;
+    else if (t == "--rcheck" || t == "--reap" || t == "--rsource") {
+    } else if (t == "--name" || t == "--seconds" || t == "--mask") {
+      SKIFF_ASSIGN_OR_RETURN(auto v, value());
+      ++i;
+      if (t == "--name")
+        rc.name = v;
+      else if (t == "--seconds") {
+        SKIFF_ASSIGN_OR_RETURN(rc.seconds, parseU32(v, "seconds"));
+      } else if (v != "255.255.255.255")
+        return bad("recent mask '" + v + "'");
+    } else
+      return bad("recent option '" + t + "'");
+    return ok();
+  }
+
+  // An option of the -j target (MARK, MASQUERADE, DNAT, REJECT).
+  Result<void> targetOption(const std::string& t, std::size_t& i) {
+    auto value = [&]() { return need(i); };
+    if (have_target && std::holds_alternative<target::SetMark>(r.target)) {
+      SKIFF_ASSIGN_OR_RETURN(auto v, value());
+      ++i;
+      SKIFF_ASSIGN_OR_RETURN(auto mm, parseMarkMask(v));
+      auto& sm = std::get<target::SetMark>(r.target);
+      if (t == "--set-xmark")
+        sm = {mm.first, mm.second};
+      else if (t == "--or-mark")
+        sm = {mm.first, mm.first};
+      else if (t == "--xor-mark")
+        sm = {mm.first, 0};
+      else
+        return bad("MARK option '" + t + "'");
+    } else if (have_target && std::holds_alternative<target::Masquerade>(r.target) &&
+               t == "--random-fully") {
+      std::get<target::Masquerade>(r.target).random_fully = true;
+    } else if (have_target && std::holds_alternative<target::Dnat>(r.target) &&
+               t == "--to-destination") {
+      SKIFF_ASSIGN_OR_RETURN(auto v, value());
+      ++i;
+      auto colon = v.find(':');
+      SKIFF_ASSIGN_OR_RETURN(Ipv4 ip, Ipv4::parse(v.substr(0, colon)));
+      uint32_t port = 0;
+      if (colon != std::string::npos) {
+        SKIFF_ASSIGN_OR_RETURN(port, parseU32(v.substr(colon + 1), "port"));
+        if (port == 0 || port > 65535) return bad("DNAT port '" + v + "'");
+      }
+      std::get<target::Dnat>(r.target) = {ip, static_cast<uint16_t>(port)};
+    } else if (have_target && std::holds_alternative<target::Reject>(r.target) &&
+               t == "--reject-with") {
+      SKIFF_ASSIGN_OR_RETURN(auto v, value());
+      ++i;
+      if (v != "icmp-port-unreachable") return bad("reject type '" + v + "'");
+    } else {
+      return bad("option '" + t + "'");
+    }
+    return ok();
+  }
+};
+
+}  // namespace
+
+Result<Rule> parseRule(std::string_view text) {
+  SKIFF_ASSIGN_OR_RETURN(auto w, splitRestoreWords(text));
+  RuleParser p(text, std::move(w));
+  bool bang = false;
+  for (std::size_t i = 0; i < p.w.size(); ++i) {
+    const std::string& t = p.w[i];
+    if (t == "!") {
+      bang = true;
+      continue;
+    }
+    bool inv = std::exchange(bang, false);
+    SKIFF_TRY(p.word(t, inv, i));
+  }
+  if (!p.have_target) return Error(ErrorCode::Invalid, fmt::format("parse rule '{}': no -j", text));
+  return std::move(p.r);
 }
 
 }  // namespace skiff::netproxy

@@ -1,5 +1,7 @@
 #include "skiff/netproxy/service.h"
 
+#include <optional>
+
 #include <fmt/format.h>
 
 namespace skiff::netproxy {
@@ -84,6 +86,82 @@ std::string sliceServiceOf(const json& slice) {
   return svc.empty() ? "" : str(*meta, "namespace") + "/" + svc;
 }
 
+namespace {
+
+// spec.externalIPs into base; why the Service is skipped when one is not an IPv4 address.
+std::optional<std::string> externalIpsOf(const json& spec, ServicePort& base) {
+  if (const json* ext = field(spec, "externalIPs"); ext && ext->is_array()) {
+    for (const json& e : *ext) {
+      auto ip = e.is_string() ? Ipv4::parse(e.get<std::string>()) : Ipv4::parse("");
+      if (!ip) return fmt::format("spec.externalIPs entry {} is not an IPv4 address", e.dump());
+      base.external_ips.push_back(*ip);
+    }
+  }
+  return std::nullopt;
+}
+
+// status.loadBalancer.ingress[].ip of a LoadBalancer Service into base, as a cloud (or MetalLB)
+// writes it; hostname-only ingresses have nothing to program.
+void loadBalancerIpsOf(const json& svc, const std::string& type, ServicePort& base) {
+  if (const json* st = field(svc, "status"); st && type == "LoadBalancer") {
+    const json* lb = field(*st, "loadBalancer");
+    const json* ingress = lb ? field(*lb, "ingress") : nullptr;
+    if (ingress && ingress->is_array()) {
+      for (const json& in : *ingress) {
+        std::string text = in.is_object() ? str(in, "ip") : "";
+        if (text.empty()) continue;
+        if (auto ip = Ipv4::parse(text)) base.load_balancer_ips.push_back(*ip);
+      }
+    }
+  }
+}
+
+// spec.sessionAffinity ClientIP (and its timeout) into base; why the Service is skipped when the
+// timeout is out of range.
+std::optional<std::string> sessionAffinityOf(const json& spec, ServicePort& base) {
+  if (str(spec, "sessionAffinity") == "ClientIP") {
+    base.affinity_client_ip = true;
+    if (const json* cfg = field(spec, "sessionAffinityConfig")) {
+      if (const json* cip_cfg = field(*cfg, "clientIP")) {
+        if (const json* t = field(*cip_cfg, "timeoutSeconds")) {
+          if (!t->is_number_integer() || t->get<int64_t>() < 1 || t->get<int64_t>() > 86400) {
+            return "sessionAffinityConfig.clientIP.timeoutSeconds must be 1-86400";
+          }
+          base.affinity_seconds = static_cast<uint32_t>(t->get<int64_t>());
+        }
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// One ServicePort per spec.ports entry, each a copy of base; a port that does not convert is
+// skipped (with its reason) and the others kept.
+void appendPorts(const json& ports, const std::string& ref, const ServicePort& base,
+                 const std::string& ns, const std::string& name, const std::string& type,
+                 ConvertedServices& out) {
+  auto skip = [&](std::string reason) { out.skipped.push_back({ref, std::move(reason)}); };
+  for (const json& p : ports) {
+    ServicePort sp = base;
+    sp.id = {ns, name, str(p, "name")};
+    auto proto = protocolOf(p);
+    auto port = portOf(p, "port", true);
+    auto node_port =
+        type == "ClusterIP" ? Result<uint16_t>(uint16_t{0}) : portOf(p, "nodePort", false);
+    if (!proto || !port || !node_port) {
+      const Error& e = !proto ? proto.error() : !port ? port.error() : node_port.error();
+      skip(fmt::format("port '{}': {}", sp.id.port, e.message()));
+      continue;
+    }
+    sp.protocol = *proto;
+    sp.port = *port;
+    sp.node_port = *node_port;
+    out.ports.push_back(std::move(sp));
+  }
+}
+
+}  // namespace
+
 void appendServicePortsFromJson(const json& svc, ConvertedServices& out) {
   const json* meta = field(svc, "metadata");
   const json* spec = field(svc, "spec");
@@ -126,45 +204,14 @@ void appendServicePortsFromJson(const json& svc, ConvertedServices& out) {
   }
   ServicePort base;
   base.cluster_ip = *cluster_ip;
-  bool bad = false;
-  if (const json* ext = field(*spec, "externalIPs"); ext && ext->is_array()) {
-    for (const json& e : *ext) {
-      auto ip = e.is_string() ? Ipv4::parse(e.get<std::string>()) : Ipv4::parse("");
-      if (!ip) {
-        skip(fmt::format("spec.externalIPs entry {} is not an IPv4 address", e.dump()));
-        bad = true;
-        break;
-      }
-      base.external_ips.push_back(*ip);
-    }
+  if (auto why = externalIpsOf(*spec, base)) {
+    skip(std::move(*why));
+    return;
   }
-  if (bad) return;
-  // status.loadBalancer.ingress[].ip, as a cloud (or MetalLB) writes it; hostname-only
-  // ingresses have nothing to program.
-  if (const json* st = field(svc, "status"); st && type == "LoadBalancer") {
-    const json* lb = field(*st, "loadBalancer");
-    const json* ingress = lb ? field(*lb, "ingress") : nullptr;
-    if (ingress && ingress->is_array()) {
-      for (const json& in : *ingress) {
-        std::string text = in.is_object() ? str(in, "ip") : "";
-        if (text.empty()) continue;
-        if (auto ip = Ipv4::parse(text)) base.load_balancer_ips.push_back(*ip);
-      }
-    }
-  }
-  if (str(*spec, "sessionAffinity") == "ClientIP") {
-    base.affinity_client_ip = true;
-    if (const json* cfg = field(*spec, "sessionAffinityConfig")) {
-      if (const json* cip_cfg = field(*cfg, "clientIP")) {
-        if (const json* t = field(*cip_cfg, "timeoutSeconds")) {
-          if (!t->is_number_integer() || t->get<int64_t>() < 1 || t->get<int64_t>() > 86400) {
-            skip("sessionAffinityConfig.clientIP.timeoutSeconds must be 1-86400");
-            return;
-          }
-          base.affinity_seconds = static_cast<uint32_t>(t->get<int64_t>());
-        }
-      }
-    }
+  loadBalancerIpsOf(svc, type, base);
+  if (auto why = sessionAffinityOf(*spec, base)) {
+    skip(std::move(*why));
+    return;
   }
   bool external = type != "ClusterIP" || !base.external_ips.empty();
   base.external_policy_local = external && str(*spec, "externalTrafficPolicy") == "Local";
@@ -178,23 +225,7 @@ void appendServicePortsFromJson(const json& svc, ConvertedServices& out) {
     skip("spec.ports must list at least one port");
     return;
   }
-  for (const json& p : *ports) {
-    ServicePort sp = base;
-    sp.id = {ns, name, str(p, "name")};
-    auto proto = protocolOf(p);
-    auto port = portOf(p, "port", true);
-    auto node_port =
-        type == "ClusterIP" ? Result<uint16_t>(uint16_t{0}) : portOf(p, "nodePort", false);
-    if (!proto || !port || !node_port) {
-      const Error& e = !proto ? proto.error() : !port ? port.error() : node_port.error();
-      skip(fmt::format("port '{}': {}", sp.id.port, e.message()));
-      continue;
-    }
-    sp.protocol = *proto;
-    sp.port = *port;
-    sp.node_port = *node_port;
-    out.ports.push_back(std::move(sp));
-  }
+  appendPorts(*ports, ref, base, ns, name, type, out);
 }
 
 void appendEndpointsFromJson(const json& slice, ConvertedEndpoints& out) {

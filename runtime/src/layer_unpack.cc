@@ -142,115 +142,149 @@ class Unpacker {
     const std::string base = comps.back();
     SKIFF_ASSIGN_OR_RETURN(UniqueFd dir, openDir(comps, comps.size() - 1, e.path));
 
+    if (base.rfind(kWhiteoutPrefix, 0) == 0) return whiteout(dir.get(), base, e);
+
+    switch (e.type) {
+      case TarType::Directory:
+        return createDirectory(dir.get(), base, e);
+      case TarType::File:
+        return createFile(dir.get(), base, e);
+      case TarType::Symlink:
+        return createSymlink(dir.get(), base, comps, e);
+      case TarType::HardLink:
+        return createHardLink(dir.get(), base, e);
+      case TarType::CharDevice:
+      case TarType::BlockDevice:
+        return createDevice(dir.get(), base, e);
+      case TarType::Fifo:
+        return createFifo(dir.get(), base, e);
+    }
+    return ok();
+  }
+
+  // A whiteout entry (base starts with .wh.) as overlayfs expects it: .wh.NAME as a 0/0 character
+  // device NAME, the opaque whiteout (.wh..wh..opq) as the directory's trusted.overlay.opaque.
+  Result<void> whiteout(int dir, const std::string& base, const TarEntry& e) {
     if (base == kOpaqueWhiteout) {
-      if (::fsetxattr(dir.get(), "trusted.overlay.opaque", "y", 1, 0) != 0)
+      if (::fsetxattr(dir, "trusted.overlay.opaque", "y", 1, 0) != 0)
         return Error::fromErrno(errno, "mark '" + e.path + "' opaque");
       return ok();
     }
-    if (base.rfind(kWhiteoutPrefix, 0) == 0) {
-      std::string name = base.substr(kWhiteoutPrefix.size());
-      if (name.empty() || name == "." || name == "..")
-        return Error(ErrorCode::Invalid, "unpack '" + e.path + "': bad whiteout name");
-      SKIFF_TRY(clear(dir.get(), name, false));
-      if (::mknodat(dir.get(), name.c_str(), S_IFCHR | 0, ::makedev(0, 0)) != 0)
-        return Error::fromErrno(errno, "create whiteout for '" + e.path + "'");
-      return ok();
-    }
+    std::string name = base.substr(kWhiteoutPrefix.size());
+    if (name.empty() || name == "." || name == "..")
+      return Error(ErrorCode::Invalid, "unpack '" + e.path + "': bad whiteout name");
+    SKIFF_TRY(clear(dir, name, false));
+    if (::mknodat(dir, name.c_str(), S_IFCHR | 0, ::makedev(0, 0)) != 0)
+      return Error::fromErrno(errno, "create whiteout for '" + e.path + "'");
+    return ok();
+  }
 
-    switch (e.type) {
-      case TarType::Directory: {
-        SKIFF_TRY(clear(dir.get(), base, true));
-        if (::mkdirat(dir.get(), base.c_str(), 0700) != 0 && errno != EEXIST)
-          return Error::fromErrno(errno, "create directory '" + e.path + "'");
-        UniqueFd fd(openBeneath(dir.get(), base, O_DIRECTORY | O_RDONLY));
-        if (!fd) return Error::fromErrno(errno, "open directory '" + e.path + "'");
-        return setMeta(fd.get(), e);
-      }
-      case TarType::File: {
-        SKIFF_TRY(clear(dir.get(), base, false));
-        UniqueFd fd(::openat(dir.get(), base.c_str(),
-                             O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-        if (!fd) return Error::fromErrno(errno, "create '" + e.path + "'");
-        std::vector<char> buf(128 * 1024);
-        while (true) {
-          SKIFF_ASSIGN_OR_RETURN(std::size_t n, tar_.readContent(buf.data(), buf.size()));
-          if (n == 0) break;
-          std::size_t off = 0;
-          while (off < n) {
-            ssize_t w = ::write(fd.get(), buf.data() + off, n - off);
-            if (w < 0) {
-              if (errno == EINTR) continue;
-              return Error::fromErrno(errno, "write '" + e.path + "'");
-            }
-            off += static_cast<std::size_t>(w);
-          }
+  Result<void> createDirectory(int dir, const std::string& base, const TarEntry& e) {
+    SKIFF_TRY(clear(dir, base, true));
+    if (::mkdirat(dir, base.c_str(), 0700) != 0 && errno != EEXIST)
+      return Error::fromErrno(errno, "create directory '" + e.path + "'");
+    UniqueFd fd(openBeneath(dir, base, O_DIRECTORY | O_RDONLY));
+    if (!fd) return Error::fromErrno(errno, "open directory '" + e.path + "'");
+    return setMeta(fd.get(), e);
+  }
+
+  Result<void> createFile(int dir, const std::string& base, const TarEntry& e) {
+    SKIFF_TRY(clear(dir, base, false));
+    UniqueFd fd(
+        ::openat(dir, base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd) return Error::fromErrno(errno, "create '" + e.path + "'");
+    SKIFF_TRY(writeContent(fd.get(), e));
+    return setMeta(fd.get(), e);
+  }
+
+  // The entry's content from the archive into fd.
+  Result<void> writeContent(int fd, const TarEntry& e) {
+    std::vector<char> buf(128 * 1024);
+    while (true) {
+      SKIFF_ASSIGN_OR_RETURN(std::size_t n, tar_.readContent(buf.data(), buf.size()));
+      if (n == 0) break;
+      std::size_t off = 0;
+      while (off < n) {
+        ssize_t w = ::write(fd, buf.data() + off, n - off);
+        if (w < 0) {
+          if (errno == EINTR) continue;
+          return Error::fromErrno(errno, "write '" + e.path + "'");
         }
-        return setMeta(fd.get(), e);
-      }
-      case TarType::Symlink: {
-        if (e.linkname.empty())
-          return Error(ErrorCode::Invalid, "unpack '" + e.path + "': empty symlink target");
-        if (e.linkname[0] != '/') {
-          // Lexically resolve from the link's directory; climbing above the root is an escape.
-          long depth = static_cast<long>(comps.size()) - 1;
-          std::size_t pos = 0;
-          while (pos <= e.linkname.size()) {
-            std::size_t slash = e.linkname.find('/', pos);
-            if (slash == std::string::npos) slash = e.linkname.size();
-            std::string_view c(e.linkname.data() + pos, slash - pos);
-            pos = slash + 1;
-            if (c.empty() || c == ".") continue;
-            depth += (c == "..") ? -1 : 1;
-            if (depth < 0)
-              return Error(ErrorCode::Invalid, "unpack '" + e.path + "': symlink target '" +
-                                                   e.linkname +
-                                                   "' points outside the rootfs, refusing");
-          }
-        }
-        SKIFF_TRY(clear(dir.get(), base, false));
-        if (::symlinkat(e.linkname.c_str(), dir.get(), base.c_str()) != 0)
-          return Error::fromErrno(errno, "create symlink '" + e.path + "'");
-        if (opts_.apply_ownership &&
-            ::fchownat(dir.get(), base.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) != 0)
-          return Error::fromErrno(errno, "chown '" + e.path + "'");
-        return ok();
-      }
-      case TarType::HardLink: {
-        auto target = splitPath(e.linkname, "hardlink target");
-        if (!target) return std::move(target).error().wrap("unpack '" + e.path + "'");
-        if (target->empty())
-          return Error(ErrorCode::Invalid, "unpack '" + e.path + "': hardlink to the root");
-        SKIFF_ASSIGN_OR_RETURN(UniqueFd tdir, openDir(*target, target->size() - 1, e.linkname));
-        struct stat st {};
-        if (::fstatat(tdir.get(), target->back().c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
-          return Error(ErrorCode::Invalid, "unpack '" + e.path + "': hardlink target '" +
-                                               e.linkname + "' is not in the layer, refusing");
-        if (S_ISDIR(st.st_mode))
-          return Error(ErrorCode::Invalid, "unpack '" + e.path + "': hardlink to a directory");
-        SKIFF_TRY(clear(dir.get(), base, false));
-        if (::linkat(tdir.get(), target->back().c_str(), dir.get(), base.c_str(), 0) != 0)
-          return Error::fromErrno(errno, "create hardlink '" + e.path + "'");
-        return ok();
-      }
-      case TarType::CharDevice:
-      case TarType::BlockDevice: {
-        if (!opts_.allow_devices) return ok();  // images may not smuggle devices into the rootfs
-        SKIFF_TRY(clear(dir.get(), base, false));
-        mode_t t = e.type == TarType::CharDevice ? S_IFCHR : S_IFBLK;
-        if (::mknodat(dir.get(), base.c_str(), t | (e.mode & 07777),
-                      ::makedev(e.devmajor, e.devminor)) != 0)
-          return Error::fromErrno(errno, "create device '" + e.path + "'");
-        return ok();
-      }
-      case TarType::Fifo: {
-        SKIFF_TRY(clear(dir.get(), base, false));
-        if (::mknodat(dir.get(), base.c_str(), S_IFIFO | (e.mode & 07777), 0) != 0)
-          return Error::fromErrno(errno, "create fifo '" + e.path + "'");
-        if (opts_.apply_ownership)
-          (void)::fchownat(dir.get(), base.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW);
-        return ok();
+        off += static_cast<std::size_t>(w);
       }
     }
+    return ok();
+  }
+
+  Result<void> createSymlink(int dir, const std::string& base,
+                             const std::vector<std::string>& comps, const TarEntry& e) {
+    if (e.linkname.empty())
+      return Error(ErrorCode::Invalid, "unpack '" + e.path + "': empty symlink target");
+    SKIFF_TRY(checkSymlinkTarget(e, comps.size()));
+    SKIFF_TRY(clear(dir, base, false));
+    if (::symlinkat(e.linkname.c_str(), dir, base.c_str()) != 0)
+      return Error::fromErrno(errno, "create symlink '" + e.path + "'");
+    if (opts_.apply_ownership &&
+        ::fchownat(dir, base.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) != 0)
+      return Error::fromErrno(errno, "chown '" + e.path + "'");
+    return ok();
+  }
+
+  // A symlink's target must stay inside the rootfs; ncomps: the link's path components.
+  Result<void> checkSymlinkTarget(const TarEntry& e, std::size_t ncomps) {
+    if (e.linkname[0] != '/') {
+      // Lexically resolve from the link's directory; climbing above the root is an escape.
+      long depth = static_cast<long>(ncomps) - 1;
+      std::size_t pos = 0;
+      while (pos <= e.linkname.size()) {
+        std::size_t slash = e.linkname.find('/', pos);
+        if (slash == std::string::npos) slash = e.linkname.size();
+        std::string_view c(e.linkname.data() + pos, slash - pos);
+        pos = slash + 1;
+        if (c.empty() || c == ".") continue;
+        depth += (c == "..") ? -1 : 1;
+        if (depth < 0)
+          return Error(ErrorCode::Invalid, "unpack '" + e.path + "': symlink target '" +
+                                               e.linkname +
+                                               "' points outside the rootfs, refusing");
+      }
+    }
+    return ok();
+  }
+
+  Result<void> createHardLink(int dir, const std::string& base, const TarEntry& e) {
+    auto target = splitPath(e.linkname, "hardlink target");
+    if (!target) return std::move(target).error().wrap("unpack '" + e.path + "'");
+    if (target->empty())
+      return Error(ErrorCode::Invalid, "unpack '" + e.path + "': hardlink to the root");
+    SKIFF_ASSIGN_OR_RETURN(UniqueFd tdir, openDir(*target, target->size() - 1, e.linkname));
+    struct stat st {};
+    if (::fstatat(tdir.get(), target->back().c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      return Error(ErrorCode::Invalid, "unpack '" + e.path + "': hardlink target '" + e.linkname +
+                                           "' is not in the layer, refusing");
+    if (S_ISDIR(st.st_mode))
+      return Error(ErrorCode::Invalid, "unpack '" + e.path + "': hardlink to a directory");
+    SKIFF_TRY(clear(dir, base, false));
+    if (::linkat(tdir.get(), target->back().c_str(), dir, base.c_str(), 0) != 0)
+      return Error::fromErrno(errno, "create hardlink '" + e.path + "'");
+    return ok();
+  }
+
+  Result<void> createDevice(int dir, const std::string& base, const TarEntry& e) {
+    if (!opts_.allow_devices) return ok();  // images may not smuggle devices into the rootfs
+    SKIFF_TRY(clear(dir, base, false));
+    mode_t t = e.type == TarType::CharDevice ? S_IFCHR : S_IFBLK;
+    if (::mknodat(dir, base.c_str(), t | (e.mode & 07777), ::makedev(e.devmajor, e.devminor)) != 0)
+      return Error::fromErrno(errno, "create device '" + e.path + "'");
+    return ok();
+  }
+
+  Result<void> createFifo(int dir, const std::string& base, const TarEntry& e) {
+    SKIFF_TRY(clear(dir, base, false));
+    if (::mknodat(dir, base.c_str(), S_IFIFO | (e.mode & 07777), 0) != 0)
+      return Error::fromErrno(errno, "create fifo '" + e.path + "'");
+    if (opts_.apply_ownership)
+      (void)::fchownat(dir, base.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW);
     return ok();
   }
 

@@ -8,7 +8,10 @@ namespace skiff::runtime {
 
 using json = nlohmann::json;
 
-json ociConfig(const LaunchSpec& s, const std::string& cgroups_path, const Resources& res) {
+namespace {
+
+// process: user, args, env, capabilities (all sets for root, only bounding otherwise), rlimits.
+json ociProcess(const LaunchSpec& s) {
   json caps = s.capabilities;
   json process = {{"terminal", false},
                   {"user", {{"uid", s.uid}, {"gid", s.gid}, {"additionalGids", s.additional_gids}}},
@@ -26,7 +29,11 @@ json ociConfig(const LaunchSpec& s, const std::string& cgroups_path, const Resou
   for (const auto& r : s.rlimits)
     rl.push_back({{"type", r.type}, {"hard", r.hard}, {"soft", r.soft}});
   process["rlimits"] = rl;
+  return process;
+}
 
+// The standard /proc, /dev, /sys mounts, then the spec's bind mounts.
+json ociMounts(const LaunchSpec& s) {
   json mounts = json::array({
       {{"destination", "/proc"},
        {"type", "proc"},
@@ -62,7 +69,11 @@ json ociConfig(const LaunchSpec& s, const std::string& cgroups_path, const Resou
                       {"source", m.host_path},
                       {"options", opts}});
   }
+  return mounts;
+}
 
+// pid, mount and cgroup namespaces of its own; network, ipc and uts joined when given.
+json ociNamespaces(const LaunchSpec& s) {
   json ns = json::array({{{"type", "pid"}}, {{"type", "mount"}}, {{"type", "cgroup"}}});
   auto nsEntry = [&](const char* type, const std::string& path) {
     if (path.empty()) return;
@@ -71,7 +82,11 @@ json ociConfig(const LaunchSpec& s, const std::string& cgroups_path, const Resou
   nsEntry("network", s.netns);
   nsEntry("ipc", s.ipcns);
   nsEntry("uts", s.utsns);
+  return ns;
+}
 
+// linux.resources: device access, memory, cpu and pids limits.
+json ociResources(const LaunchSpec& s, const Resources& res) {
   json resources = {{"devices", json::array({{{"allow", s.privileged}, {"access", "rwm"}}})}};
   if (res.memory_limit_bytes > 0) resources["memory"] = {{"limit", res.memory_limit_bytes}};
   json cpu = json::object();
@@ -82,6 +97,36 @@ json ociConfig(const LaunchSpec& s, const std::string& cgroups_path, const Resou
   }
   if (!cpu.empty()) resources["cpu"] = cpu;
   if (res.pids_limit > 0) resources["pids"] = {{"limit", res.pids_limit}};
+  return resources;
+}
+
+// The default seccomp profile's rules; without CAP_SYS_ADMIN, no clone() into new namespaces.
+json ociSeccompSyscalls(const LaunchSpec& s) {
+  json syscalls = json::array();
+  for (const auto& r : defaultSeccompRules(s.capabilities))
+    syscalls.push_back(
+        {{"names", {r.syscall}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", r.errno_value}});
+  if (std::find(s.capabilities.begin(), s.capabilities.end(), "CAP_SYS_ADMIN") ==
+      s.capabilities.end()) {
+    for (unsigned long bit : {CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID,
+                              CLONE_NEWNET, CLONE_NEWCGROUP})
+      syscalls.push_back(
+          {{"names", {"clone"}},
+           {"action", "SCMP_ACT_ERRNO"},
+           {"errnoRet", 1},
+           {"args",
+            {{{"index", 0}, {"value", bit}, {"valueTwo", bit}, {"op", "SCMP_CMP_MASKED_EQ"}}}}});
+  }
+  return syscalls;
+}
+
+}  // namespace
+
+json ociConfig(const LaunchSpec& s, const std::string& cgroups_path, const Resources& res) {
+  json process = ociProcess(s);
+  json mounts = ociMounts(s);
+  json ns = ociNamespaces(s);
+  json resources = ociResources(s, res);
 
   json linux_ = {{"namespaces", ns}, {"cgroupsPath", cgroups_path}, {"resources", resources}};
   if (!s.privileged) {
@@ -89,21 +134,7 @@ json ociConfig(const LaunchSpec& s, const std::string& cgroups_path, const Resou
     linux_["readonlyPaths"] = s.readonly_paths;
   }
   if (s.seccomp && !s.privileged) {
-    json syscalls = json::array();
-    for (const auto& r : defaultSeccompRules(s.capabilities))
-      syscalls.push_back(
-          {{"names", {r.syscall}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", r.errno_value}});
-    if (std::find(s.capabilities.begin(), s.capabilities.end(), "CAP_SYS_ADMIN") ==
-        s.capabilities.end()) {
-      for (unsigned long bit : {CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
-                                CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP})
-        syscalls.push_back(
-            {{"names", {"clone"}},
-             {"action", "SCMP_ACT_ERRNO"},
-             {"errnoRet", 1},
-             {"args",
-              {{{"index", 0}, {"value", bit}, {"valueTwo", bit}, {"op", "SCMP_CMP_MASKED_EQ"}}}}});
-    }
+    json syscalls = ociSeccompSyscalls(s);
     linux_["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"}, {"syscalls", syscalls}};
   }
   return json{{"ociVersion", "1.0.2"},

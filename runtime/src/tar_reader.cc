@@ -148,6 +148,97 @@ Result<void> parsePax(const std::string& data, std::map<std::string, std::string
   return ok();
 }
 
+// The header checksum: the sum of its bytes, the checksum field counted as spaces.
+Result<void> verifyChecksum(const char* h) {
+  SKIFF_ASSIGN_OR_RETURN(std::uint64_t chk, parseNumber(h + 148, 8, "checksum"));
+  std::uint64_t sum = 0;
+  for (std::size_t i = 0; i < kBlock; ++i)
+    sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(h[i]);
+  if (sum != chk)
+    return Error(ErrorCode::Invalid,
+                 "read tar archive: header checksum mismatch (corrupt archive)");
+  return ok();
+}
+
+// Name, link target, mode, owner, mtime and device numbers from a header block; a GNU long
+// name or link (gnu_name, gnu_link) replaces the header's.
+Result<void> headerFields(const char* h, const std::string& gnu_name, const std::string& gnu_link,
+                          TarEntry& e) {
+  std::string name = field(h, 100);
+  bool ustar = std::memcmp(h + 257, "ustar", 5) == 0;
+  if (ustar && h[345] != '\0' && std::memcmp(h + 257, "ustar\0", 6) == 0)
+    name = field(h + 345, 155) + "/" + name;
+  e.path = !gnu_name.empty() ? gnu_name : name;
+  e.linkname = !gnu_link.empty() ? gnu_link : field(h + 157, 100);
+  SKIFF_ASSIGN_OR_RETURN(std::uint64_t mode, parseNumber(h + 100, 8, "mode"));
+  SKIFF_ASSIGN_OR_RETURN(std::uint64_t uid, parseNumber(h + 108, 8, "uid"));
+  SKIFF_ASSIGN_OR_RETURN(std::uint64_t gid, parseNumber(h + 116, 8, "gid"));
+  SKIFF_ASSIGN_OR_RETURN(std::uint64_t mtime, parseNumber(h + 136, 12, "mtime"));
+  e.mode = static_cast<std::uint32_t>(mode & 07777);
+  e.uid = static_cast<std::uint32_t>(uid);
+  e.gid = static_cast<std::uint32_t>(gid);
+  e.mtime = static_cast<std::int64_t>(mtime);
+  if (ustar) {
+    SKIFF_ASSIGN_OR_RETURN(std::uint64_t maj, parseNumber(h + 329, 8, "devmajor"));
+    SKIFF_ASSIGN_OR_RETURN(std::uint64_t min, parseNumber(h + 337, 8, "devminor"));
+    e.devmajor = static_cast<std::uint32_t>(maj);
+    e.devminor = static_cast<std::uint32_t>(min);
+  }
+  return ok();
+}
+
+// The pax records of the entry override the header's fields (size included).
+Result<void> applyPax(const std::map<std::string, std::string>& pax, TarEntry& e,
+                      std::uint64_t& size) {
+  for (auto& [k, v] : pax) {
+    try {
+      if (k == "path")
+        e.path = v;
+      else if (k == "linkpath")
+        e.linkname = v;
+      else if (k == "size")
+        size = std::stoull(v);
+      else if (k == "uid")
+        e.uid = static_cast<std::uint32_t>(std::stoul(v));
+      else if (k == "gid")
+        e.gid = static_cast<std::uint32_t>(std::stoul(v));
+      else if (k == "mtime")
+        e.mtime = std::stoll(v);
+      else if (k.rfind("SCHILY.xattr.", 0) == 0)
+        e.xattrs[k.substr(13)] = v;
+    } catch (...) {
+      return Error(ErrorCode::Invalid, "read pax header: bad value for '" + k + "'");
+    }
+  }
+  return ok();
+}
+
+// The header's type flag as an entry type; Unsupported for the others (path names the entry).
+Result<TarType> entryType(char type, const std::string& path) {
+  switch (type) {
+    case '0':
+    case '\0':
+    case '7':
+      return TarType::File;
+    case '1':
+      return TarType::HardLink;
+    case '2':
+      return TarType::Symlink;
+    case '3':
+      return TarType::CharDevice;
+    case '4':
+      return TarType::BlockDevice;
+    case '5':
+      return TarType::Directory;
+    case '6':
+      return TarType::Fifo;
+    default:
+      return Error(ErrorCode::Unsupported,
+                   std::string("read tar archive: unsupported entry type '") + type + "' for '" +
+                       path + "'");
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<ByteReader> fdReader(int fd) { return std::make_unique<FdReader>(fd); }
@@ -217,13 +308,7 @@ Result<std::optional<TarEntry>> TarReader::next() {
     bool zero = std::all_of(h, h + kBlock, [](char c) { return c == 0; });
     if (zero) return std::optional<TarEntry>{};
 
-    SKIFF_ASSIGN_OR_RETURN(std::uint64_t chk, parseNumber(h + 148, 8, "checksum"));
-    std::uint64_t sum = 0;
-    for (std::size_t i = 0; i < kBlock; ++i)
-      sum += (i >= 148 && i < 156) ? ' ' : static_cast<unsigned char>(h[i]);
-    if (sum != chk)
-      return Error(ErrorCode::Invalid,
-                   "read tar archive: header checksum mismatch (corrupt archive)");
+    SKIFF_TRY(verifyChecksum(h));
 
     SKIFF_ASSIGN_OR_RETURN(std::uint64_t size, parseNumber(h + 124, 12, "size"));
     char type = h[156];
@@ -240,75 +325,9 @@ Result<std::optional<TarEntry>> TarReader::next() {
     }
 
     TarEntry e;
-    std::string name = field(h, 100);
-    bool ustar = std::memcmp(h + 257, "ustar", 5) == 0;
-    if (ustar && h[345] != '\0' && std::memcmp(h + 257, "ustar\0", 6) == 0)
-      name = field(h + 345, 155) + "/" + name;
-    e.path = !gnu_name.empty() ? gnu_name : name;
-    e.linkname = !gnu_link.empty() ? gnu_link : field(h + 157, 100);
-    SKIFF_ASSIGN_OR_RETURN(std::uint64_t mode, parseNumber(h + 100, 8, "mode"));
-    SKIFF_ASSIGN_OR_RETURN(std::uint64_t uid, parseNumber(h + 108, 8, "uid"));
-    SKIFF_ASSIGN_OR_RETURN(std::uint64_t gid, parseNumber(h + 116, 8, "gid"));
-    SKIFF_ASSIGN_OR_RETURN(std::uint64_t mtime, parseNumber(h + 136, 12, "mtime"));
-    e.mode = static_cast<std::uint32_t>(mode & 07777);
-    e.uid = static_cast<std::uint32_t>(uid);
-    e.gid = static_cast<std::uint32_t>(gid);
-    e.mtime = static_cast<std::int64_t>(mtime);
-    if (ustar) {
-      SKIFF_ASSIGN_OR_RETURN(std::uint64_t maj, parseNumber(h + 329, 8, "devmajor"));
-      SKIFF_ASSIGN_OR_RETURN(std::uint64_t min, parseNumber(h + 337, 8, "devminor"));
-      e.devmajor = static_cast<std::uint32_t>(maj);
-      e.devminor = static_cast<std::uint32_t>(min);
-    }
-    for (auto& [k, v] : pax) {
-      try {
-        if (k == "path")
-          e.path = v;
-        else if (k == "linkpath")
-          e.linkname = v;
-        else if (k == "size")
-          size = std::stoull(v);
-        else if (k == "uid")
-          e.uid = static_cast<std::uint32_t>(std::stoul(v));
-        else if (k == "gid")
-          e.gid = static_cast<std::uint32_t>(std::stoul(v));
-        else if (k == "mtime")
-          e.mtime = std::stoll(v);
-        else if (k.rfind("SCHILY.xattr.", 0) == 0)
-          e.xattrs[k.substr(13)] = v;
-      } catch (...) {
-        return Error(ErrorCode::Invalid, "read pax header: bad value for '" + k + "'");
-      }
-    }
-    switch (type) {
-      case '0':
-      case '\0':
-      case '7':
-        e.type = TarType::File;
-        break;
-      case '1':
-        e.type = TarType::HardLink;
-        break;
-      case '2':
-        e.type = TarType::Symlink;
-        break;
-      case '3':
-        e.type = TarType::CharDevice;
-        break;
-      case '4':
-        e.type = TarType::BlockDevice;
-        break;
-      case '5':
-        e.type = TarType::Directory;
-        break;
-      case '6':
-        e.type = TarType::Fifo;
-        break;
-      default:
-        return Error(ErrorCode::Unsupported,
-                     std::string("read tar archive: unsupported entry type '") + type + "' for '" +
-                         e.path + "'");
-    }
+    SKIFF_TRY(headerFields(h, gnu_name, gnu_link, e));
+    SKIFF_TRY(applyPax(pax, e, size));
+    SKIFF_ASSIGN_OR_RETURN(e.type, entryType(type, e.path));
     if (e.type == TarType::File) {
       e.size = size;
       remaining_ = size;

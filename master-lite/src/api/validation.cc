@@ -390,92 +390,114 @@ std::string FieldError::reason() const {
   return "";
 }
 
+namespace {
+
+// Pod updates may change only a few fields (image, activeDeadlineSeconds, tolerations).
+void validatePodUpdate(V& v, const json& obj, const json& old) {
+  json a = obj.value("spec", json::object()), b = old.value("spec", json::object());
+  for (json* s : {&a, &b}) {
+    s->erase("tolerations");
+    s->erase("activeDeadlineSeconds");
+    s->erase("terminationGracePeriodSeconds");
+    s->erase("schedulingGates");
+    if (s->contains("containers") && (*s)["containers"].is_array()) {
+      for (auto& c : (*s)["containers"]) {
+        if (c.is_object()) c.erase("image");
+      }
+    }
+    if (s->contains("initContainers") && (*s)["initContainers"].is_array()) {
+      for (auto& c : (*s)["initContainers"]) {
+        if (c.is_object()) c.erase("image");
+      }
+    }
+  }
+  if (a != b) {
+    v.forbidden("spec",
+                "pod updates may not change fields other than "
+                "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec."
+                "activeDeadlineSeconds`,`spec.tolerations` (only additions to existing "
+                "tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if "
+                "it was previously negative)");
+  }
+}
+
+// The selector of a workload is immutable (apps/v1; a Deployment's in every version).
+void validateWorkloadUpdate(V& v, const ResourceInfo& r, const json& obj, const json* old) {
+  const std::string& k = r.kind;
+  if (old && k != "ReplicationController" && present(at(*old, {"spec"}), "selector") &&
+      at(obj, {"spec", "selector"}) != at(*old, {"spec", "selector"}) && k != "Deployment" &&
+      r.version == "v1") {
+    v.invalid("spec.selector", at(obj, {"spec", "selector"}), "field is immutable");
+  }
+  if (old && k == "Deployment" && at(obj, {"spec", "selector"}) != at(*old, {"spec", "selector"})) {
+    v.invalid("spec.selector", at(obj, {"spec", "selector"}), "field is immutable");
+  }
+}
+
+void validateJob(V& v, const json& obj) {
+  const json& spec = obj.value("spec", json());
+  if (!spec.is_object()) {
+    v.required("spec");
+  } else {
+    validateNonNegative(v, spec, "parallelism", "spec.parallelism");
+    validateNonNegative(v, spec, "completions", "spec.completions");
+    validateNonNegative(v, spec, "backoffLimit", "spec.backoffLimit");
+    if (!present(spec, "template"))
+      v.required("spec.template");
+    else
+      validatePodSpec(v, at(spec, {"template", "spec"}), "spec.template.spec",
+                      {"OnFailure", "Never"});
+  }
+}
+
+void validateCronJob(V& v, const json& obj) {
+  const json& spec = obj.value("spec", json());
+  if (!spec.is_object()) {
+    v.required("spec");
+  } else {
+    if (spec.value("schedule", "").empty()) v.required("spec.schedule");
+    std::string cp = spec.value("concurrencyPolicy", "Allow");
+    if (cp != "Allow" && cp != "Forbid" && cp != "Replace") {
+      v.notSupported("spec.concurrencyPolicy", cp, {"Allow", "Forbid", "Replace"});
+    }
+    if (!present(at(spec, {"jobTemplate"}), "spec"))
+      v.required("spec.jobTemplate.spec");
+    else
+      validatePodSpec(v, at(spec, {"jobTemplate", "spec", "template", "spec"}),
+                      "spec.jobTemplate.spec.template.spec", {"OnFailure", "Never"});
+  }
+}
+
+// A Service's clusterIP may not change once set (unless it becomes an ExternalName).
+void validateServiceUpdate(V& v, const json& obj, const json& old) {
+  std::string oldip = str(old, {"spec", "clusterIP"});
+  std::string newip = str(obj, {"spec", "clusterIP"});
+  if (!oldip.empty() && !newip.empty() && newip != oldip &&
+      str(obj, {"spec", "type"}) != "ExternalName") {
+    v.invalid("spec.clusterIPs[0]", json::array({newip}), "may not change once set");
+  }
+}
+
+}  // namespace
+
 FieldErrors validateObject(const ResourceInfo& r, const json& obj, const json* old) {
   V v;
   validateMeta(v, r, obj.value("metadata", json::object()));
   const std::string& k = r.kind;
   if (k == "Pod") {
     validatePodSpec(v, obj.value("spec", json()), "spec");
-    if (old) {
-      // Pod updates may change only a few fields (image, activeDeadlineSeconds, tolerations).
-      json a = obj.value("spec", json::object()), b = old->value("spec", json::object());
-      for (json* s : {&a, &b}) {
-        s->erase("tolerations");
-        s->erase("activeDeadlineSeconds");
-        s->erase("terminationGracePeriodSeconds");
-        s->erase("schedulingGates");
-        if (s->contains("containers") && (*s)["containers"].is_array()) {
-          for (auto& c : (*s)["containers"]) {
-            if (c.is_object()) c.erase("image");
-          }
-        }
-        if (s->contains("initContainers") && (*s)["initContainers"].is_array()) {
-          for (auto& c : (*s)["initContainers"]) {
-            if (c.is_object()) c.erase("image");
-          }
-        }
-      }
-      if (a != b) {
-        v.forbidden("spec",
-                    "pod updates may not change fields other than "
-                    "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec."
-                    "activeDeadlineSeconds`,`spec.tolerations` (only additions to existing "
-                    "tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if "
-                    "it was previously negative)");
-      }
-    }
+    if (old) validatePodUpdate(v, obj, *old);
   } else if (k == "Deployment" || k == "ReplicaSet" || k == "StatefulSet" || k == "DaemonSet" ||
              k == "ReplicationController") {
     validateWorkload(v, r, obj);
-    if (old && k != "ReplicationController" && present(at(*old, {"spec"}), "selector") &&
-        at(obj, {"spec", "selector"}) != at(*old, {"spec", "selector"}) && k != "Deployment" &&
-        r.version == "v1") {
-      v.invalid("spec.selector", at(obj, {"spec", "selector"}), "field is immutable");
-    }
-    if (old && k == "Deployment" &&
-        at(obj, {"spec", "selector"}) != at(*old, {"spec", "selector"})) {
-      v.invalid("spec.selector", at(obj, {"spec", "selector"}), "field is immutable");
-    }
+    validateWorkloadUpdate(v, r, obj, old);
   } else if (k == "Job") {
-    const json& spec = obj.value("spec", json());
-    if (!spec.is_object()) {
-      v.required("spec");
-    } else {
-      validateNonNegative(v, spec, "parallelism", "spec.parallelism");
-      validateNonNegative(v, spec, "completions", "spec.completions");
-      validateNonNegative(v, spec, "backoffLimit", "spec.backoffLimit");
-      if (!present(spec, "template"))
-        v.required("spec.template");
-      else
-        validatePodSpec(v, at(spec, {"template", "spec"}), "spec.template.spec",
-                        {"OnFailure", "Never"});
-    }
+    validateJob(v, obj);
   } else if (k == "CronJob") {
-    const json& spec = obj.value("spec", json());
-    if (!spec.is_object()) {
-      v.required("spec");
-    } else {
-      if (spec.value("schedule", "").empty()) v.required("spec.schedule");
-      std::string cp = spec.value("concurrencyPolicy", "Allow");
-      if (cp != "Allow" && cp != "Forbid" && cp != "Replace") {
-        v.notSupported("spec.concurrencyPolicy", cp, {"Allow", "Forbid", "Replace"});
-      }
-      if (!present(at(spec, {"jobTemplate"}), "spec"))
-        v.required("spec.jobTemplate.spec");
-      else
-        validatePodSpec(v, at(spec, {"jobTemplate", "spec", "template", "spec"}),
-                        "spec.jobTemplate.spec.template.spec", {"OnFailure", "Never"});
-    }
+    validateCronJob(v, obj);
   } else if (k == "Service") {
     validateService(v, obj);
-    if (old) {
-      std::string oldip = str(*old, {"spec", "clusterIP"});
-      std::string newip = str(obj, {"spec", "clusterIP"});
-      if (!oldip.empty() && !newip.empty() && newip != oldip &&
-          str(obj, {"spec", "type"}) != "ExternalName") {
-        v.invalid("spec.clusterIPs[0]", json::array({newip}), "may not change once set");
-      }
-    }
+    if (old) validateServiceUpdate(v, obj, *old);
   } else if (k == "ConfigMap") {
     validateDataKeys(v, obj.value("data", json::object()), "data", false);
     validateDataKeys(v, obj.value("binaryData", json::object()), "binaryData", true);

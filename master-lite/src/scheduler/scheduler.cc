@@ -266,46 +266,10 @@ class SchedulerImpl : public Scheduler {
     std::size_t num_nodes = 0;
     {
       std::lock_guard lock(mu_);
-      std::vector<NodeInfo*> all;
-      all.reserve(cache_.size());
-      for (auto& [name, ni] : cache_) {
-        if (ni.present) all.push_back(&ni);
-      }
-      num_nodes = all.size();
-      std::size_t want = numNodesToFind(all.size());
-      std::vector<NodeInfo*> feasible;
-      std::size_t start = all.empty() ? 0 : next_start_ % all.size();
-      std::size_t visited = 0;
-      for (; visited < all.size() && feasible.size() < want; ++visited) {
-        NodeInfo* ni = all[(start + visited) % all.size()];
-        FilterResult r = sched::filterNode(info, *ni);
-        if (r.ok()) filterVolumes(vols, *ni, r);
-        if (r.ok()) {
-          feasible.push_back(ni);
-        } else {
-          failures.push_back(r.reasons);
-          failed_nodes.emplace_back(ni->name, std::move(r));
-        }
-      }
-      next_start_ = all.empty() ? 0 : (start + visited) % all.size();
+      std::vector<NodeInfo*> feasible =
+          findFeasibleLocked(info, vols, num_nodes, failures, failed_nodes);
       if (!feasible.empty()) {
-        std::vector<sched::RawScores> raw;
-        raw.reserve(feasible.size());
-        for (NodeInfo* ni : feasible) raw.push_back(sched::scoreNode(info, *ni));
-        std::vector<std::int64_t> total = sched::combineScores(raw);
-        std::int64_t best = -1;
-        int ties = 0;
-        for (std::size_t i = 0; i < feasible.size(); ++i) {
-          if (total[i] > best) {
-            best = total[i];
-            chosen = feasible[i]->name;
-            ties = 1;
-          } else if (total[i] == best) {
-            // Reservoir sampling: each tied node wins with equal probability.
-            if (std::uniform_int_distribution<int>(0, ties)(rng_) == 0) chosen = feasible[i]->name;
-            ++ties;
-          }
-        }
+        chosen = selectHostLocked(info, feasible);
         // Assume: count the pod on the node now so the next decision sees it.
         info.node_name = chosen;
         cache_[chosen].addPod(info);
@@ -319,6 +283,66 @@ class SchedulerImpl : public Scheduler {
       recordAttempt(started, false, false);
       return;
     }
+    bind(key, pod, info, vols, chosen, started);
+  }
+
+  // Filters the present nodes, starting where the last attempt stopped, until enough feasible
+  // ones are found (numNodesToFind); the others' failures go to failures and failed_nodes.
+  std::vector<NodeInfo*> findFeasibleLocked(
+      const PodInfo& info, const sched::PodVolumes& vols, std::size_t& num_nodes,
+      std::vector<std::vector<std::string>>& failures,
+      std::vector<std::pair<std::string, FilterResult>>& failed_nodes) {
+    std::vector<NodeInfo*> all;
+    all.reserve(cache_.size());
+    for (auto& [name, ni] : cache_) {
+      if (ni.present) all.push_back(&ni);
+    }
+    num_nodes = all.size();
+    std::size_t want = numNodesToFind(all.size());
+    std::vector<NodeInfo*> feasible;
+    std::size_t start = all.empty() ? 0 : next_start_ % all.size();
+    std::size_t visited = 0;
+    for (; visited < all.size() && feasible.size() < want; ++visited) {
+      NodeInfo* ni = all[(start + visited) % all.size()];
+      FilterResult r = sched::filterNode(info, *ni);
+      if (r.ok()) filterVolumes(vols, *ni, r);
+      if (r.ok()) {
+        feasible.push_back(ni);
+      } else {
+        failures.push_back(r.reasons);
+        failed_nodes.emplace_back(ni->name, std::move(r));
+      }
+    }
+    next_start_ = all.empty() ? 0 : (start + visited) % all.size();
+    return feasible;
+  }
+
+  // The feasible node with the highest combined score; ties broken at random.
+  std::string selectHostLocked(const PodInfo& info, const std::vector<NodeInfo*>& feasible) {
+    std::string chosen;
+    std::vector<sched::RawScores> raw;
+    raw.reserve(feasible.size());
+    for (NodeInfo* ni : feasible) raw.push_back(sched::scoreNode(info, *ni));
+    std::vector<std::int64_t> total = sched::combineScores(raw);
+    std::int64_t best = -1;
+    int ties = 0;
+    for (std::size_t i = 0; i < feasible.size(); ++i) {
+      if (total[i] > best) {
+        best = total[i];
+        chosen = feasible[i]->name;
+        ties = 1;
+      } else if (total[i] == best) {
+        // Reservoir sampling: each tied node wins with equal probability.
+        if (std::uniform_int_distribution<int>(0, ties)(rng_) == 0) chosen = feasible[i]->name;
+        ++ties;
+      }
+    }
+    return chosen;
+  }
+
+  // PreBind (volumes), then the Binding; on failure the assumed pod is forgotten and retried.
+  void bind(const std::string& key, const json& pod, const PodInfo& info,
+            const sched::PodVolumes& vols, const std::string& chosen, TimePoint started) {
     if (auto pre = volumes_.preBind(vols, chosen); !pre) {
       {
         std::lock_guard lock(mu_);

@@ -347,6 +347,25 @@ class Server : public HttpsServer {
           req.version(), false);
       co_return;
     }
+    http::request<http::string_body> out = upstreamRequest(req, t);
+    co_await http::async_write(*up, out, tok(ec));
+    if (ec) {
+      SKIFF_LOG_WARN(lg(), "Proxy request to node agent failed", skiff::log::kv("host", t.host),
+                     skiff::log::kv("err", ec.message()));
+      co_return;
+    }
+    beast::flat_buffer up_buf;
+    if (t.upgrade) {
+      co_await relayUpgrade(client, up, up_buf, client_buf);
+      co_return;
+    }
+    co_await relayResponse(client, req, t, up, up_buf);
+  }
+
+  // The request to the node agent: the client's method, body and Accept; the upgrade handshake
+  // headers unless the agent is to see a plain GET (a websocket log).
+  static http::request<http::string_body> upstreamRequest(
+      const http::request<http::string_body>& req, const api::ProxyTarget& t) {
     http::request<http::string_body> out{req.method(), t.path, 11};
     out.set(http::field::host, t.host + ":" + std::to_string(t.port));
     for (const auto& f : req) {
@@ -363,42 +382,47 @@ class Server : public HttpsServer {
     }
     out.body() = req.body();
     out.prepare_payload();
-    co_await http::async_write(*up, out, tok(ec));
-    if (ec) {
-      SKIFF_LOG_WARN(lg(), "Proxy request to node agent failed", skiff::log::kv("host", t.host),
-                     skiff::log::kv("err", ec.message()));
+    return out;
+  }
+
+  // exec/attach/port-forward: relay the agent's answer to the upgrade; on 101 Switching
+  // Protocols, splice the two connections until either ends.
+  net::awaitable<void> relayUpgrade(std::shared_ptr<Stream> client, std::shared_ptr<Stream> up,
+                                    beast::flat_buffer& up_buf, beast::flat_buffer& client_buf) {
+    error_code ec;
+    http::response_parser<http::string_body> p;
+    p.skip(false);
+    co_await http::async_read_header(*up, up_buf, p, tok(ec));
+    if (ec) co_return;
+    if (p.get().result() != http::status::switching_protocols) {
+      co_await http::async_read(*up, up_buf, p, tok(ec));
+      auto res = p.release();
+      res.keep_alive(false);
+      res.prepare_payload();
+      co_await http::async_write(*client, res, tok(ec));
       co_return;
     }
-    beast::flat_buffer up_buf;
-    if (t.upgrade) {
-      http::response_parser<http::string_body> p;
-      p.skip(false);
-      co_await http::async_read_header(*up, up_buf, p, tok(ec));
-      if (ec) co_return;
-      if (p.get().result() != http::status::switching_protocols) {
-        co_await http::async_read(*up, up_buf, p, tok(ec));
-        auto res = p.release();
-        res.keep_alive(false);
-        res.prepare_payload();
-        co_await http::async_write(*client, res, tok(ec));
-        co_return;
-      }
-      http::response<http::empty_body> res{http::status::switching_protocols, 11};
-      for (const auto& f : p.get()) res.insert(f.name_string(), f.value());
-      http::response_serializer<http::empty_body> sr{res};
-      co_await http::async_write_header(*client, sr, tok(ec));
-      if (ec) co_return;
-      beast::get_lowest_layer(*client).expires_never();
-      // Splice both directions; whichever ends first closes both.
-      auto ex = co_await net::this_coro::executor;
-      auto leftover_up = std::make_shared<std::string>(beast::buffers_to_string(up_buf.data()));
-      auto leftover_client =
-          std::make_shared<std::string>(beast::buffers_to_string(client_buf.data()));
-      net::co_spawn(ex, pump(up, client, leftover_up), net::detached);
-      co_await pump(client, up, leftover_client);
-      co_return;
-    }
-    // Logs: relay status and body, streaming (follow) as it arrives.
+    http::response<http::empty_body> res{http::status::switching_protocols, 11};
+    for (const auto& f : p.get()) res.insert(f.name_string(), f.value());
+    http::response_serializer<http::empty_body> sr{res};
+    co_await http::async_write_header(*client, sr, tok(ec));
+    if (ec) co_return;
+    beast::get_lowest_layer(*client).expires_never();
+    // Splice both directions; whichever ends first closes both.
+    auto ex = co_await net::this_coro::executor;
+    auto leftover_up = std::make_shared<std::string>(beast::buffers_to_string(up_buf.data()));
+    auto leftover_client =
+        std::make_shared<std::string>(beast::buffers_to_string(client_buf.data()));
+    net::co_spawn(ex, pump(up, client, leftover_up), net::detached);
+    co_await pump(client, up, leftover_client);
+  }
+
+  // Logs: relay status and body, streaming (follow) as it arrives.
+  net::awaitable<void> relayResponse(std::shared_ptr<Stream> client,
+                                     http::request<http::string_body>& req,
+                                     const api::ProxyTarget& t, std::shared_ptr<Stream> up,
+                                     beast::flat_buffer& up_buf) {
+    error_code ec;
     http::response_parser<http::buffer_body> p;
     // Not boost::none: Boost 1.74 compares the length against an empty optional (always
     // "exceeded").
