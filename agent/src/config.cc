@@ -147,53 +147,54 @@ Result<void> validateNodeLabels(const std::map<std::string, std::string>& labels
   return ok();
 }
 
-Result<void> applyKubeletConfiguration(const json& doc, AgentConfig& cfg) {
-  if (!doc.is_object()) return Error(ErrorCode::Invalid, "kubelet config: not a mapping");
-  std::string kind = doc.value("kind", "KubeletConfiguration");
-  if (kind != "KubeletConfiguration") {
-    return Error(ErrorCode::Invalid, "kubelet config: kind '" + kind +
-                                         "' is not "
-                                         "KubeletConfiguration");
+namespace {
+
+// The KubeletConfiguration fields, each optional: absent leaves `out` as it is.
+Result<void> readStringMap(const json& doc, const char* key,
+                           std::map<std::string, std::string>& out) {
+  if (!doc.contains(key)) return ok();
+  if (!doc[key].is_object())
+    return Error(ErrorCode::Invalid, std::string("kubelet config: ") + key + " must be a map");
+  out.clear();
+  for (const auto& [k, v] : doc[key].items()) {
+    out[k] = v.is_string() ? v.get<std::string>() : v.dump();
   }
-  auto strMap = [&](const char* key, std::map<std::string, std::string>& out) -> Result<void> {
-    if (!doc.contains(key)) return ok();
-    if (!doc[key].is_object())
-      return Error(ErrorCode::Invalid, std::string("kubelet config: ") + key + " must be a map");
-    out.clear();
-    for (const auto& [k, v] : doc[key].items()) {
-      out[k] = v.is_string() ? v.get<std::string>() : v.dump();
-    }
-    return ok();
-  };
-  auto integer = [&](const char* key, int& out) -> Result<void> {
-    if (!doc.contains(key)) return ok();
-    if (!doc[key].is_number_integer())
-      return Error(ErrorCode::Invalid,
-                   std::string("kubelet config: ") + key + " must be an integer");
-    out = doc[key].get<int>();
-    return ok();
-  };
-  auto string = [&](const char* key, std::string& out) -> Result<void> {
-    if (!doc.contains(key)) return ok();
-    if (!doc[key].is_string())
-      return Error(ErrorCode::Invalid, std::string("kubelet config: ") + key + " must be a string");
-    out = doc[key].get<std::string>();
-    return ok();
-  };
-  SKIFF_TRY(integer("maxPods", cfg.max_pods));
-  SKIFF_TRY(integer("port", cfg.port));
-  SKIFF_TRY(integer("healthzPort", cfg.healthz_port));
-  SKIFF_TRY(integer("nodeLeaseDurationSeconds", cfg.node_lease_duration_seconds));
-  SKIFF_TRY(string("address", cfg.address));
-  SKIFF_TRY(string("healthzBindAddress", cfg.healthz_bind_address));
-  SKIFF_TRY(string("staticPodPath", cfg.pod_manifest_path));
-  SKIFF_TRY(string("imageImportDir", cfg.image_import_dir));  // skiff's own (k3s: agent/images)
-  SKIFF_TRY(string("clusterDomain", cfg.cluster_domain));
-  SKIFF_TRY(string("resolvConf", cfg.resolv_conf));
-  SKIFF_TRY(string("tlsCertFile", cfg.tls_cert_file));
-  SKIFF_TRY(string("tlsPrivateKeyFile", cfg.tls_private_key_file));
-  SKIFF_TRY(string("proxyMode", cfg.proxy_mode));          // skiff's own: kube-proxy's `mode`
-  SKIFF_TRY(string("ipvsScheduler", cfg.ipvs_scheduler));  // kube-proxy's `ipvs.scheduler`
+  return ok();
+}
+
+Result<void> readInt(const json& doc, const char* key, int& out) {
+  if (!doc.contains(key)) return ok();
+  if (!doc[key].is_number_integer())
+    return Error(ErrorCode::Invalid, std::string("kubelet config: ") + key + " must be an integer");
+  out = doc[key].get<int>();
+  return ok();
+}
+
+Result<void> readString(const json& doc, const char* key, std::string& out) {
+  if (!doc.contains(key)) return ok();
+  if (!doc[key].is_string())
+    return Error(ErrorCode::Invalid, std::string("kubelet config: ") + key + " must be a string");
+  out = doc[key].get<std::string>();
+  return ok();
+}
+
+// The kubelet API, healthz, static pods, DNS domain, TLS and service proxy fields.
+Result<void> applyServingFields(const json& doc, AgentConfig& cfg) {
+  SKIFF_TRY(readInt(doc, "maxPods", cfg.max_pods));
+  SKIFF_TRY(readInt(doc, "port", cfg.port));
+  SKIFF_TRY(readInt(doc, "healthzPort", cfg.healthz_port));
+  SKIFF_TRY(readInt(doc, "nodeLeaseDurationSeconds", cfg.node_lease_duration_seconds));
+  SKIFF_TRY(readString(doc, "address", cfg.address));
+  SKIFF_TRY(readString(doc, "healthzBindAddress", cfg.healthz_bind_address));
+  SKIFF_TRY(readString(doc, "staticPodPath", cfg.pod_manifest_path));
+  SKIFF_TRY(
+      readString(doc, "imageImportDir", cfg.image_import_dir));  // skiff's own (k3s: agent/images)
+  SKIFF_TRY(readString(doc, "clusterDomain", cfg.cluster_domain));
+  SKIFF_TRY(readString(doc, "resolvConf", cfg.resolv_conf));
+  SKIFF_TRY(readString(doc, "tlsCertFile", cfg.tls_cert_file));
+  SKIFF_TRY(readString(doc, "tlsPrivateKeyFile", cfg.tls_private_key_file));
+  SKIFF_TRY(readString(doc, "proxyMode", cfg.proxy_mode));  // skiff's own: kube-proxy's `mode`
+  SKIFF_TRY(readString(doc, "ipvsScheduler", cfg.ipvs_scheduler));  // kube-proxy's `ipvs.scheduler`
   if (doc.contains("nodePortAddresses")) {
     if (!doc["nodePortAddresses"].is_array())
       return Error(ErrorCode::Invalid, "kubelet config: nodePortAddresses must be a list");
@@ -202,41 +203,51 @@ Result<void> applyKubeletConfiguration(const json& doc, AgentConfig& cfg) {
       if (v.is_string()) cfg.nodeport_addresses.push_back(v.get<std::string>());
     }
   }
-  SKIFF_TRY(strMap("kubeReserved", cfg.kube_reserved));
+  return ok();
+}
+
+// Reserved resources, eviction and image garbage collection.
+Result<void> applyResourceFields(const json& doc, AgentConfig& cfg) {
+  SKIFF_TRY(readStringMap(doc, "kubeReserved", cfg.kube_reserved));
   SKIFF_TRY(hostinfo::parseReservedMap(cfg.kube_reserved, "kubeReserved"));
-  SKIFF_TRY(strMap("systemReserved", cfg.system_reserved));
+  SKIFF_TRY(readStringMap(doc, "systemReserved", cfg.system_reserved));
   SKIFF_TRY(hostinfo::parseReservedMap(cfg.system_reserved, "systemReserved"));
   if (doc.contains("evictionHard")) {
-    SKIFF_TRY(strMap("evictionHard", cfg.eviction_hard));
+    SKIFF_TRY(readStringMap(doc, "evictionHard", cfg.eviction_hard));
     SKIFF_TRY(hostinfo::parseEvictionThresholdMap(cfg.eviction_hard, "evictionHard"));
   }
   if (doc.contains("evictionSoft")) {
-    SKIFF_TRY(strMap("evictionSoft", cfg.eviction_soft));
+    SKIFF_TRY(readStringMap(doc, "evictionSoft", cfg.eviction_soft));
     SKIFF_TRY(hostinfo::parseEvictionThresholdMap(cfg.eviction_soft, "evictionSoft"));
   }
-  SKIFF_TRY(strMap("evictionSoftGracePeriod", cfg.eviction_soft_grace_period));
-  SKIFF_TRY(strMap("evictionMinimumReclaim", cfg.eviction_minimum_reclaim));
+  SKIFF_TRY(readStringMap(doc, "evictionSoftGracePeriod", cfg.eviction_soft_grace_period));
+  SKIFF_TRY(readStringMap(doc, "evictionMinimumReclaim", cfg.eviction_minimum_reclaim));
   if (doc.contains("evictionMaxPodGracePeriod")) {
     int v = 0;
-    SKIFF_TRY(integer("evictionMaxPodGracePeriod", v));
+    SKIFF_TRY(readInt(doc, "evictionMaxPodGracePeriod", v));
     if (v < 0)
       return Error(ErrorCode::Invalid,
                    "kubelet config: evictionMaxPodGracePeriod must not be negative");
     cfg.eviction_max_pod_grace_period = std::chrono::seconds(v);
   }
-  SKIFF_TRY(integer("imageGCHighThresholdPercent", cfg.image_gc.high_threshold_percent));
-  SKIFF_TRY(integer("imageGCLowThresholdPercent", cfg.image_gc.low_threshold_percent));
+  SKIFF_TRY(readInt(doc, "imageGCHighThresholdPercent", cfg.image_gc.high_threshold_percent));
+  SKIFF_TRY(readInt(doc, "imageGCLowThresholdPercent", cfg.image_gc.low_threshold_percent));
   if (doc.contains("imageMinimumGCAge")) {
     std::string d;
-    SKIFF_TRY(string("imageMinimumGCAge", d));
+    SKIFF_TRY(readString(doc, "imageMinimumGCAge", d));
     SKIFF_ASSIGN_OR_RETURN(cfg.image_gc.min_age, parseGoDuration(d, "imageMinimumGCAge"));
   }
   if (doc.contains("evictionPressureTransitionPeriod")) {
     std::string d;
-    SKIFF_TRY(string("evictionPressureTransitionPeriod", d));
+    SKIFF_TRY(readString(doc, "evictionPressureTransitionPeriod", d));
     SKIFF_ASSIGN_OR_RETURN(cfg.eviction_pressure_transition_period,
                            parseGoDuration(d, "evictionPressureTransitionPeriod"));
   }
+  return ok();
+}
+
+// clusterDNS and the client CA of the kubelet API.
+Result<void> applyDnsAndAuthFields(const json& doc, AgentConfig& cfg) {
   if (doc.contains("clusterDNS")) {
     if (!doc["clusterDNS"].is_array())
       return Error(ErrorCode::Invalid, "kubelet config: clusterDNS must be a list");
@@ -246,12 +257,17 @@ Result<void> applyKubeletConfiguration(const json& doc, AgentConfig& cfg) {
     }
   }
   if (doc.contains("authentication") && doc["authentication"].contains("x509")) {
-    SKIFF_TRY(string("clientCAFile", cfg.client_ca_file));
+    SKIFF_TRY(readString(doc, "clientCAFile", cfg.client_ca_file));
     const auto& x = doc["authentication"]["x509"];
     if (x.contains("clientCAFile") && x["clientCAFile"].is_string()) {
       cfg.client_ca_file = x["clientCAFile"].get<std::string>();
     }
   }
+  return ok();
+}
+
+// The checks on the configuration as a whole.
+Result<void> validateKubeletConfiguration(const AgentConfig& cfg) {
   if (cfg.max_pods <= 0) return Error(ErrorCode::Invalid, "kubelet config: maxPods must be > 0");
   if (cfg.proxy_mode != "auto" && cfg.proxy_mode != "iptables" && cfg.proxy_mode != "nftables" &&
       cfg.proxy_mode != "ipvs") {
@@ -263,6 +279,22 @@ Result<void> applyKubeletConfiguration(const json& doc, AgentConfig& cfg) {
     return Error(ErrorCode::Invalid, "kubelet config: ipvsScheduler must not be empty");
   }
   return ok();
+}
+
+}  // namespace
+
+Result<void> applyKubeletConfiguration(const json& doc, AgentConfig& cfg) {
+  if (!doc.is_object()) return Error(ErrorCode::Invalid, "kubelet config: not a mapping");
+  std::string kind = doc.value("kind", "KubeletConfiguration");
+  if (kind != "KubeletConfiguration") {
+    return Error(ErrorCode::Invalid, "kubelet config: kind '" + kind +
+                                         "' is not "
+                                         "KubeletConfiguration");
+  }
+  SKIFF_TRY(applyServingFields(doc, cfg));
+  SKIFF_TRY(applyResourceFields(doc, cfg));
+  SKIFF_TRY(applyDnsAndAuthFields(doc, cfg));
+  return validateKubeletConfiguration(cfg);
 }
 
 Result<void> applyConfigFile(const std::string& path, AgentConfig& cfg) {

@@ -159,12 +159,15 @@ Result<std::string> resourceFieldValue(const json& container, const json& ref,
   return Error(ErrorCode::Invalid, "unsupported resourceFieldRef '" + res + "'");
 }
 
-Result<EnvList> buildContainerEnv(const json& pod, const json& container, ObjectSource& objects,
-                                  const EnvContext& ctx) {
-  std::string ns = pod["metadata"].value("namespace", "default");
+namespace {
+
+// The container's variables in definition order; a later definition replaces an earlier one in
+// place. `defined` is what $(VAR) references expand to.
+struct EnvBuilder {
   EnvList out;
   std::map<std::string, std::string> defined;
-  auto set = [&](const std::string& k, const std::string& v) {
+
+  void set(const std::string& k, const std::string& v) {
     auto it = std::find_if(out.begin(), out.end(), [&](const auto& p) { return p.first == k; });
     if (it != out.end()) {
       it->second = v;
@@ -172,7 +175,12 @@ Result<EnvList> buildContainerEnv(const json& pod, const json& container, Object
       out.emplace_back(k, v);
     }
     defined[k] = v;
-  };
+  }
+};
+
+// envFrom: every key of a ConfigMap or Secret, with the prefix.
+Result<void> addEnvFrom(const json& container, const std::string& ns, ObjectSource& objects,
+                        EnvBuilder& env) {
   for (const auto& from : container.value("envFrom", json::array())) {
     std::string prefix = from.value("prefix", "");
     bool is_cm = from.contains("configMapRef");
@@ -194,24 +202,59 @@ Result<EnvList> buildContainerEnv(const json& pod, const json& container, Object
           return Error(ErrorCode::Invalid, "secret \"" + name + "\" key " + k + ": bad base64");
         value = *dec;
       }
-      set(prefix + k, value);
+      env.set(prefix + k, value);
     }
   }
+  return ok();
+}
+
+// A variable from a key of a ConfigMap or Secret (configMapKeyRef / secretKeyRef).
+Result<void> addKeyRefVar(const std::string& name, const json& vf, const std::string& ns,
+                          ObjectSource& objects, EnvBuilder& env) {
+  bool is_cm = vf.contains("configMapKeyRef");
+  const json& ref = is_cm ? vf["configMapKeyRef"] : vf["secretKeyRef"];
+  std::string oname = ref.value("name", ""), key = ref.value("key", "");
+  bool optional = ref.value("optional", false);
+  auto obj = is_cm ? objects.configMap(ns, oname) : objects.secret(ns, oname);
+  if (!obj) {
+    if (optional && obj.error().is(ErrorCode::NotFound)) return ok();
+    return Error(ErrorCode::Invalid,
+                 std::string(is_cm ? "configmap" : "secret") + " \"" + oname + "\" not found");
+  }
+  const json& data = obj->value("data", json::object());
+  if (!data.contains(key)) {
+    if (optional) return ok();
+    return Error(ErrorCode::Invalid, "couldn't find key " + key + " in " +
+                                         (is_cm ? "ConfigMap " : "Secret ") + ns + "/" + oname);
+  }
+  std::string value = data[key].is_string() ? data[key].get<std::string>() : "";
+  if (!is_cm) {
+    auto dec = base64Decode(value);
+    if (!dec) return Error(ErrorCode::Invalid, "secret \"" + oname + "\": bad base64");
+    value = *dec;
+  }
+  env.set(name, value);
+  return ok();
+}
+
+// env: literal values (with $(VAR) expansion) and valueFrom references.
+Result<void> addEnvVars(const json& pod, const json& container, const std::string& ns,
+                        ObjectSource& objects, const EnvContext& ctx, EnvBuilder& env) {
   for (const auto& e : container.value("env", json::array())) {
     std::string name = e.value("name", "");
     if (e.contains("value")) {
-      set(name, expandVars(e["value"].get<std::string>(), defined));
+      env.set(name, expandVars(e["value"].get<std::string>(), env.defined));
       continue;
     }
     if (!e.contains("valueFrom")) {
-      set(name, "");
+      env.set(name, "");
       continue;
     }
     const json& vf = e["valueFrom"];
     if (vf.contains("fieldRef")) {
       SKIFF_ASSIGN_OR_RETURN(auto v,
                              podFieldValue(pod, vf["fieldRef"].value("fieldPath", ""), ctx));
-      set(name, v);
+      env.set(name, v);
     } else if (vf.contains("resourceFieldRef")) {
       const json& ref = vf["resourceFieldRef"];
       const json* target = &container;
@@ -224,38 +267,22 @@ Result<EnvList> buildContainerEnv(const json& pod, const json& container, Object
         }
       }
       SKIFF_ASSIGN_OR_RETURN(auto v, resourceFieldValue(*target, ref, ctx));
-      set(name, v);
+      env.set(name, v);
     } else if (vf.contains("configMapKeyRef") || vf.contains("secretKeyRef")) {
-      bool is_cm = vf.contains("configMapKeyRef");
-      const json& ref = is_cm ? vf["configMapKeyRef"] : vf["secretKeyRef"];
-      std::string oname = ref.value("name", ""), key = ref.value("key", "");
-      bool optional = ref.value("optional", false);
-      auto obj = is_cm ? objects.configMap(ns, oname) : objects.secret(ns, oname);
-      if (!obj) {
-        if (optional && obj.error().is(ErrorCode::NotFound)) continue;
-        return Error(ErrorCode::Invalid,
-                     std::string(is_cm ? "configmap" : "secret") + " \"" + oname + "\" not found");
-      }
-      const json& data = obj->value("data", json::object());
-      if (!data.contains(key)) {
-        if (optional) continue;
-        return Error(ErrorCode::Invalid, "couldn't find key " + key + " in " +
-                                             (is_cm ? "ConfigMap " : "Secret ") + ns + "/" + oname);
-      }
-      std::string value = data[key].is_string() ? data[key].get<std::string>() : "";
-      if (!is_cm) {
-        auto dec = base64Decode(value);
-        if (!dec) return Error(ErrorCode::Invalid, "secret \"" + oname + "\": bad base64");
-        value = *dec;
-      }
-      set(name, value);
+      SKIFF_TRY(addKeyRefVar(name, vf, ns, objects, env));
     }
   }
+  return ok();
+}
+
+// Service links: the Docker-link variables of the namespace's services, not overriding any
+// variable already defined.
+void addServiceEnv(const json& pod, const std::string& ns, ObjectSource& objects, EnvBuilder& env) {
   if (pod["spec"].value("enableServiceLinks", true)) {
     auto svcs = objects.services(ns);
     if (svcs) {
       for (const auto& [k, v] : serviceEnv(*svcs)) {
-        if (!defined.count(k)) out.emplace_back(k, v);
+        if (!env.defined.count(k)) env.out.emplace_back(k, v);
       }
     }
   } else {
@@ -270,11 +297,21 @@ Result<EnvList> buildContainerEnv(const json& pod, const json& container, Object
         }
       }
       for (const auto& [k, v] : serviceEnv(only)) {
-        if (!defined.count(k)) out.emplace_back(k, v);
+        if (!env.defined.count(k)) env.out.emplace_back(k, v);
       }
     }
   }
-  return out;
+}
+
+}  // namespace
+Result<EnvList> buildContainerEnv(const json& pod, const json& container, ObjectSource& objects,
+                                  const EnvContext& ctx) {
+  std::string ns = pod["metadata"].value("namespace", "default");
+  EnvBuilder env;
+  SKIFF_TRY(addEnvFrom(container, ns, objects, env));
+  SKIFF_TRY(addEnvVars(pod, container, ns, objects, ctx, env));
+  addServiceEnv(pod, ns, objects, env);
+  return std::move(env.out);
 }
 
 }  // namespace skiff::agent

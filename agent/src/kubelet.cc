@@ -365,8 +365,175 @@ void Kubelet::ensureMirrorPod(const json& pod) {
   (void)client_->create(apiPath("", "v1", "pods", ns), mirror);
 }
 
-void Kubelet::syncUid(const std::string& uid) {
+// The pod is gone from the API: stop and remove what the runtime still has of it.
+void Kubelet::cleanupOrphan(const std::string& uid) {
   auto lg = skiff::log::get("agent");
+  // TerminatedPod for an orphan: the API no longer has it. Kill quickly and clean up.
+  auto view = syncer_.runtimeView(uid);
+  if (view && (view->sandbox || !view->containers.empty())) {
+    SKIFF_LOG_INFO(lg, "Cleaning up orphaned pod", kv("podUID", uid));
+    json stub = {{"metadata", {{"uid", uid}}}, {"spec", json::object()}};
+    (void)syncer_.killPod(stub, std::chrono::seconds(2));
+    auto r = syncer_.cleanupPod(uid);
+    if (!r)
+      SKIFF_LOG_WARN(lg, "Orphan cleanup failed, will retry", kv("podUID", uid),
+                     kv("err", r.error().message()));
+  }
+  std::lock_guard lk(mu_);
+  sent_status_.erase(uid);
+  finished_.erase(uid);
+  admitted_.erase(uid);
+  rejected_.erase(uid);
+  evicted_.erase(uid);
+}
+
+// The pod has a deletionTimestamp: kill it, report its final status, clean up, delete it.
+void Kubelet::syncTerminating(const std::string& uid, const json& pod) {
+  auto lg = skiff::log::get("agent");
+  const json& md = pod["metadata"];
+  // TerminatingPod -> TerminatedPod.
+  int64_t grace = md.value("deletionGracePeriodSeconds",
+                           pod["spec"].value("terminationGracePeriodSeconds", int64_t(30)));
+  SKIFF_LOG_INFO(lg, "Killing pod", kv("pod", podRef(pod)), kv("gracePeriod", grace));
+  auto killed = syncer_.killPod(pod, std::chrono::seconds(grace));
+  if (!killed) {
+    SKIFF_LOG_WARN(lg, "Killing pod failed, will retry", kv("pod", podRef(pod)),
+                   kv("err", killed.error().message()));
+    return;
+  }
+  auto st = syncer_.currentStatus(pod);
+  if (st) {
+    // kubelet reports a terminating pod's final phase: Failed unless every container ended 0.
+    json s = *st;
+    if (s.value("phase", "") == "Running" || s.value("phase", "") == "Pending") {
+      s["phase"] = pod["spec"].value("restartPolicy", "Always") == "Always" ? "Failed" : s["phase"];
+    }
+    patchStatus(pod, s);
+  }
+  auto cleaned = syncer_.cleanupPod(uid);
+  if (!cleaned) {
+    SKIFF_LOG_WARN(lg, "Pod cleanup failed, will retry", kv("pod", podRef(pod)),
+                   kv("err", cleaned.error().message()));
+    return;
+  }
+  auto del = client_->remove(
+      apiPath("", "v1", "pods", md.value("namespace", ""), md.value("name", "")), 0, uid);
+  if (!del && !del.error().is(ErrorCode::NotFound) && !del.error().is(ErrorCode::Conflict)) {
+    SKIFF_LOG_WARN(lg, "Final pod delete failed, will retry", kv("pod", podRef(pod)),
+                   kv("err", del.error().message()));
+    return;
+  }
+  SKIFF_LOG_INFO(lg, "Pod deleted", kv("pod", podRef(pod)));
+}
+
+// Admits the pod once per UID; a pod that does not fit is recorded in rejected_.
+void Kubelet::admitOnce(const std::string& uid, const json& pod) {
+  auto lg = skiff::log::get("agent");
+  bool admitted;
+  {
+    std::lock_guard lk(mu_);
+    admitted = admitted_.count(uid) > 0;
+  }
+  if (!admitted && !terminalPhase(pod)) {
+    // A pod the runtime already runs (agent restart) was admitted before: keep it.
+    auto view = syncer_.runtimeView(uid);
+    bool running_already = view && view->sandbox.has_value();
+    std::optional<WaitingReason> why;
+    std::function<std::optional<WaitingReason>(const json&)> hook;
+    if (!running_already) {
+      // Checked against the admitted pods in place, under the lock: copying each of them for
+      // every new pod made a burst of N pods cost N^2/2 pod copies.
+      std::lock_guard lk(mu_);
+      hook = admit_hook_;
+      std::vector<const PodFootprint*> others;
+      others.reserve(admitted_.size());
+      for (const auto& a : admitted_) {
+        auto it = pods_.find(a);
+        if (it != pods_.end() && !it->second.terminal) others.push_back(&it->second.footprint);
+      }
+      why = admitPodAmong(pod, others, limits_);
+    }
+    if (!running_already && !why && hook) why = hook(pod);  // outside the lock: it reads us
+    std::lock_guard lk(mu_);
+    if (why) {
+      rejected_[uid] = *why;
+      SKIFF_LOG_WARN(lg, "Pod admission denied", kv("pod", podRef(pod)), kv("reason", why->reason),
+                     kv("message", why->message));
+    } else {
+      admitted_.insert(uid);
+    }
+  }
+}
+
+// Returns whether the live pod was past its activeDeadlineSeconds (and so was failed here).
+bool Kubelet::enforceActiveDeadline(const std::string& uid, const json& pod) {
+  auto lg = skiff::log::get("agent");
+  if (terminalPhase(pod) || !pastActiveDeadline(pod)) return false;
+  // kubelet's activeDeadlineHandler: the pod is failed and its containers are killed with
+  // the pod's own grace period; the Event says why.
+  static const std::string kMessage =
+      "Pod was active on the node longer than the specified deadline";
+  Eviction deadline{
+      kMessage,
+      std::chrono::seconds(pod["spec"].value("terminationGracePeriodSeconds", std::int64_t(30))),
+      events::kDeadlineExceeded, false};
+  bool first;
+  {
+    std::lock_guard lk(mu_);
+    first = evicted_.emplace(uid, deadline).second;
+    finished_.insert(uid);
+  }
+  if (first) {
+    SKIFF_LOG_INFO(lg, "Pod past its active deadline", kv("pod", podRef(pod)));
+    if (events_ != nullptr)
+      events_->podEvent(pod, "", "Normal", events::kDeadlineExceeded, kMessage);
+  }
+  syncEvicted(pod, deadline);
+  return true;
+}
+
+// An admitted pod: stop it if it finished, else sync it with the runtime and report its status
+// (on the mirror pod for a static pod).
+void Kubelet::syncAdmittedPod(const std::string& uid, const json& pod, bool is_static) {
+  auto lg = skiff::log::get("agent");
+  bool finished;
+  {
+    std::lock_guard lk(mu_);
+    finished = finished_.count(uid) > 0;
+  }
+  if (terminalPhase(pod) || finished) {
+    // Terminal pods keep their containers for logs, but nothing runs: stop the sandbox.
+    (void)syncer_.killPod(pod, std::chrono::seconds(0));
+    return;
+  }
+  PodRuntimeView seen;
+  auto st = syncer_.syncPod(pod, &seen);
+  if (!st) {
+    SKIFF_LOG_WARN(lg, "Error syncing pod, skipping", kv("pod", podRef(pod)),
+                   kv("err", st.error().message()));
+    return;
+  }
+  notePlegState(uid, seen);
+  std::string phase = st->value("phase", "");
+  if (phase == "Succeeded" || phase == "Failed") {
+    // Terminal: never sync this UID into a new sandbox again (kubelet's "terminated" state).
+    {
+      std::lock_guard lk(mu_);
+      finished_.insert(uid);
+    }
+    (void)syncer_.killPod(pod, std::chrono::seconds(0));
+  }
+  if (is_static) {
+    // Mirror pods have their own UID: report the status on the mirror object.
+    auto mirror = client_->get(apiPath("", "v1", "pods", pod["metadata"].value("namespace", ""),
+                                       pod["metadata"].value("name", "")));
+    if (mirror) patchStatus(*mirror, *st);
+    return;
+  }
+  patchStatus(pod, *st);
+}
+
+void Kubelet::syncUid(const std::string& uid) {
   std::optional<json> pod;
   bool is_static = false;
   std::optional<WaitingReason> rejected;
@@ -379,61 +546,12 @@ void Kubelet::syncUid(const std::string& uid) {
     if (r != rejected_.end()) rejected = r->second;
   }
   if (!pod) {
-    // TerminatedPod for an orphan: the API no longer has it. Kill quickly and clean up.
-    auto view = syncer_.runtimeView(uid);
-    if (view && (view->sandbox || !view->containers.empty())) {
-      SKIFF_LOG_INFO(lg, "Cleaning up orphaned pod", kv("podUID", uid));
-      json stub = {{"metadata", {{"uid", uid}}}, {"spec", json::object()}};
-      (void)syncer_.killPod(stub, std::chrono::seconds(2));
-      auto r = syncer_.cleanupPod(uid);
-      if (!r)
-        SKIFF_LOG_WARN(lg, "Orphan cleanup failed, will retry", kv("podUID", uid),
-                       kv("err", r.error().message()));
-    }
-    std::lock_guard lk(mu_);
-    sent_status_.erase(uid);
-    finished_.erase(uid);
-    admitted_.erase(uid);
-    rejected_.erase(uid);
-    evicted_.erase(uid);
+    cleanupOrphan(uid);
     return;
   }
   const json& md = (*pod)["metadata"];
   if (md.contains("deletionTimestamp") && !md["deletionTimestamp"].is_null()) {
-    // TerminatingPod -> TerminatedPod.
-    int64_t grace = md.value("deletionGracePeriodSeconds",
-                             (*pod)["spec"].value("terminationGracePeriodSeconds", int64_t(30)));
-    SKIFF_LOG_INFO(lg, "Killing pod", kv("pod", podRef(*pod)), kv("gracePeriod", grace));
-    auto killed = syncer_.killPod(*pod, std::chrono::seconds(grace));
-    if (!killed) {
-      SKIFF_LOG_WARN(lg, "Killing pod failed, will retry", kv("pod", podRef(*pod)),
-                     kv("err", killed.error().message()));
-      return;
-    }
-    auto st = syncer_.currentStatus(*pod);
-    if (st) {
-      // kubelet reports a terminating pod's final phase: Failed unless every container ended 0.
-      json s = *st;
-      if (s.value("phase", "") == "Running" || s.value("phase", "") == "Pending") {
-        s["phase"] =
-            (*pod)["spec"].value("restartPolicy", "Always") == "Always" ? "Failed" : s["phase"];
-      }
-      patchStatus(*pod, s);
-    }
-    auto cleaned = syncer_.cleanupPod(uid);
-    if (!cleaned) {
-      SKIFF_LOG_WARN(lg, "Pod cleanup failed, will retry", kv("pod", podRef(*pod)),
-                     kv("err", cleaned.error().message()));
-      return;
-    }
-    auto del = client_->remove(
-        apiPath("", "v1", "pods", md.value("namespace", ""), md.value("name", "")), 0, uid);
-    if (!del && !del.error().is(ErrorCode::NotFound) && !del.error().is(ErrorCode::Conflict)) {
-      SKIFF_LOG_WARN(lg, "Final pod delete failed, will retry", kv("pod", podRef(*pod)),
-                     kv("err", del.error().message()));
-      return;
-    }
-    SKIFF_LOG_INFO(lg, "Pod deleted", kv("pod", podRef(*pod)));
+    syncTerminating(uid, *pod);
     return;
   }
   if (rejected) {
@@ -452,40 +570,7 @@ void Kubelet::syncUid(const std::string& uid) {
     return;
   }
   // Admission (once per UID).
-  bool admitted;
-  {
-    std::lock_guard lk(mu_);
-    admitted = admitted_.count(uid) > 0;
-  }
-  if (!admitted && !terminalPhase(*pod)) {
-    // A pod the runtime already runs (agent restart) was admitted before: keep it.
-    auto view = syncer_.runtimeView(uid);
-    bool running_already = view && view->sandbox.has_value();
-    std::optional<WaitingReason> why;
-    std::function<std::optional<WaitingReason>(const json&)> hook;
-    if (!running_already) {
-      // Checked against the admitted pods in place, under the lock: copying each of them for
-      // every new pod made a burst of N pods cost N^2/2 pod copies.
-      std::lock_guard lk(mu_);
-      hook = admit_hook_;
-      std::vector<const PodFootprint*> others;
-      others.reserve(admitted_.size());
-      for (const auto& a : admitted_) {
-        auto it = pods_.find(a);
-        if (it != pods_.end() && !it->second.terminal) others.push_back(&it->second.footprint);
-      }
-      why = admitPodAmong(*pod, others, limits_);
-    }
-    if (!running_already && !why && hook) why = hook(*pod);  // outside the lock: it reads us
-    std::lock_guard lk(mu_);
-    if (why) {
-      rejected_[uid] = *why;
-      SKIFF_LOG_WARN(lg, "Pod admission denied", kv("pod", podRef(*pod)), kv("reason", why->reason),
-                     kv("message", why->message));
-    } else {
-      admitted_.insert(uid);
-    }
-  }
+  admitOnce(uid, *pod);
   {
     std::lock_guard lk(mu_);
     auto r = rejected_.find(uid);
@@ -497,64 +582,8 @@ void Kubelet::syncUid(const std::string& uid) {
     return;
   }
   if (is_static) ensureMirrorPod(*pod);
-  if (!terminalPhase(*pod) && pastActiveDeadline(*pod)) {
-    // kubelet's activeDeadlineHandler: the pod is failed and its containers are killed with
-    // the pod's own grace period; the Event says why.
-    static const std::string kMessage =
-        "Pod was active on the node longer than the specified deadline";
-    Eviction deadline{kMessage,
-                      std::chrono::seconds(
-                          (*pod)["spec"].value("terminationGracePeriodSeconds", std::int64_t(30))),
-                      events::kDeadlineExceeded, false};
-    bool first;
-    {
-      std::lock_guard lk(mu_);
-      first = evicted_.emplace(uid, deadline).second;
-      finished_.insert(uid);
-    }
-    if (first) {
-      SKIFF_LOG_INFO(lg, "Pod past its active deadline", kv("pod", podRef(*pod)));
-      if (events_ != nullptr)
-        events_->podEvent(*pod, "", "Normal", events::kDeadlineExceeded, kMessage);
-    }
-    syncEvicted(*pod, deadline);
-    return;
-  }
-  bool finished;
-  {
-    std::lock_guard lk(mu_);
-    finished = finished_.count(uid) > 0;
-  }
-  if (terminalPhase(*pod) || finished) {
-    // Terminal pods keep their containers for logs, but nothing runs: stop the sandbox.
-    (void)syncer_.killPod(*pod, std::chrono::seconds(0));
-    return;
-  }
-  PodRuntimeView seen;
-  auto st = syncer_.syncPod(*pod, &seen);
-  if (!st) {
-    SKIFF_LOG_WARN(lg, "Error syncing pod, skipping", kv("pod", podRef(*pod)),
-                   kv("err", st.error().message()));
-    return;
-  }
-  notePlegState(uid, seen);
-  std::string phase = st->value("phase", "");
-  if (phase == "Succeeded" || phase == "Failed") {
-    // Terminal: never sync this UID into a new sandbox again (kubelet's "terminated" state).
-    {
-      std::lock_guard lk(mu_);
-      finished_.insert(uid);
-    }
-    (void)syncer_.killPod(*pod, std::chrono::seconds(0));
-  }
-  if (is_static) {
-    // Mirror pods have their own UID: report the status on the mirror object.
-    auto mirror = client_->get(apiPath("", "v1", "pods", (*pod)["metadata"].value("namespace", ""),
-                                       (*pod)["metadata"].value("name", "")));
-    if (mirror) patchStatus(*mirror, *st);
-    return;
-  }
-  patchStatus(*pod, *st);
+  if (enforceActiveDeadline(uid, *pod)) return;
+  syncAdmittedPod(uid, *pod, is_static);
 }
 
 }  // namespace skiff::agent

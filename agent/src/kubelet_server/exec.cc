@@ -8,6 +8,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
+#include <functional>
 #include <thread>
 
 #include "../read_fd_chunks.h"
@@ -122,21 +123,11 @@ asio::awaitable<bool> execSpdy(KubeletApiSource& src, std::shared_ptr<TlsStream>
   co_return true;
 }
 
-}  // namespace
+using WsPtr = std::shared_ptr<websocket::stream<TlsStream>>;
+using FrameSender = std::function<void(std::string)>;
 
-// Exec, or attach (`attach`: the main process's streams; no command; the client's close
-// detaches and leaves the container running). Returns true once the stream was moved into
-// the WebSocket.
-asio::awaitable<bool> handleExec(KubeletApiSource& src, std::shared_ptr<TlsStream> stream,
-                                 Request& req, beast::flat_buffer& buf, const std::string& ns,
-                                 const std::string& name, const std::string& container,
-                                 const Query& q, bool attach) {
-  auto lg = skiff::log::get("agent");
-  const std::string verb = attach ? "attach" : "exec";
-  if (!websocket::is_upgrade(req))
-    co_return co_await execSpdy(src, stream, req, buf, ns, name, container, q, attach);
-  // Subprotocol negotiation, newest first.
-  std::string offered = std::string(req[http::field::sec_websocket_protocol]);
+// Subprotocol negotiation, newest first; empty when the client offers none of ours.
+std::string pickChannelProtocol(const std::string& offered) {
   std::string proto;
   for (const char* p : {"v5.channel.k8s.io", "v4.channel.k8s.io", "v3.channel.k8s.io",
                         "v2.channel.k8s.io", "channel.k8s.io"}) {
@@ -145,28 +136,12 @@ asio::awaitable<bool> handleExec(KubeletApiSource& src, std::shared_ptr<TlsStrea
       break;
     }
   }
-  if (proto.empty()) {
-    co_await sendReply(*stream, replyStatus(req, 400, "BadRequest",
-                                            "no supported stream protocol in '" + offered + "'"));
-    co_return false;
-  }
-  std::vector<std::string> cmd =
-      q.values.count("command") ? q.values.at("command") : std::vector<std::string>{};
-  bool tty = q.flag("tty");
-  bool want_stdin = q.flag("input") || q.flag("stdin");
-  auto ws = std::make_shared<websocket::stream<TlsStream>>(std::move(*stream));
-  ws->set_option(websocket::stream_base::decorator([proto](websocket::response_type& res) {
-    res.set(http::field::sec_websocket_protocol, proto);
-  }));
-  co_await ws->async_accept(req, asio::use_awaitable);
-  ws->binary(true);
-  auto ex = co_await asio::this_coro::executor;
-  auto state = std::make_shared<ExecState>();
-  auto signal =
-      std::make_shared<asio::steady_timer>(ex, std::chrono::steady_clock::time_point::max());
+  return proto;
+}
 
-  // Serialised writer: every frame goes through the queue (one async_write at a time).
-  auto send = [ws, state, ex](std::string frame) {
+// Serialised writer: every frame goes through the queue (one async_write at a time).
+FrameSender frameSender(WsPtr ws, std::shared_ptr<ExecState> state, asio::any_io_executor ex) {
+  return [ws, state, ex](std::string frame) {
     state->queue.push_back(std::move(frame));
     if (state->writing) return;
     state->writing = true;
@@ -188,48 +163,30 @@ asio::awaitable<bool> handleExec(KubeletApiSource& src, std::shared_ptr<TlsStrea
         },
         asio::detached);
   };
-  // The error channel: v4 and v5 carry a metav1.Status, Success included; the older protocols
-  // only a failure's message as text, and nothing on success (remotecommand's
-  // v1WriteStatusFunc). A v1.20 client fails on any non-empty frame there after a clean run.
-  const bool json_status = proto == "v5.channel.k8s.io" || proto == "v4.channel.k8s.io";
-  auto finishStatus = [&](int code, const std::string& err) {
-    if (json_status) return std::string(1, '\x03') + execStatus(code, err, cmd);
-    if (err.empty() && code == 0) return std::string();
-    json st = json::parse(execStatus(code, err, cmd));
-    return std::string(1, '\x03') + st.value("message", "");
-  };
+}
 
-  auto started = startExec(src, ns, name, container, cmd, tty, want_stdin, attach);
-  if (!started) {
-    if (auto f = finishStatus(0, started.error().message()); !f.empty()) send(std::move(f));
-    co_await drainAndClose(ws, state);
-    co_return true;
-  }
-  SKIFF_LOG_DEBUG(lg, attach ? "Attach started" : "Exec started", kv("pod", ns + "/" + name),
-                  kv("container", container));
-  std::shared_ptr<ExecSession> shared_session = std::move(*started);
+// Output pump: the fd's output as frames on `channel`; the last pump to end wakes `signal`.
+void pumpOutput(asio::any_io_executor ex, FrameSender send, std::shared_ptr<ExecState> state,
+                std::shared_ptr<asio::steady_timer> signal, int fd, char channel) {
+  int dupfd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dupfd < 0) return;
+  ++state->open_streams;
+  asio::co_spawn(
+      ex,
+      [dupfd, channel, send, state, signal]() -> asio::awaitable<void> {
+        auto on_chunk = [channel, send](std::string_view chunk) -> asio::awaitable<void> {
+          send(std::string(1, channel) + std::string(chunk));
+          co_return;
+        };
+        co_await readFdChunks(dupfd, on_chunk);
+        if (--state->open_streams == 0) signal->cancel();
+      },
+      asio::detached);
+}
 
-  // Output pumps: stdout on channel 1, stderr on channel 2 (none with a TTY).
-  auto pump = [ex, send, state, signal](int fd, char channel) {
-    int dupfd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (dupfd < 0) return;
-    ++state->open_streams;
-    asio::co_spawn(
-        ex,
-        [dupfd, channel, send, state, signal]() -> asio::awaitable<void> {
-          auto on_chunk = [channel, send](std::string_view chunk) -> asio::awaitable<void> {
-            send(std::string(1, channel) + std::string(chunk));
-            co_return;
-          };
-          co_await readFdChunks(dupfd, on_chunk);
-          if (--state->open_streams == 0) signal->cancel();
-        },
-        asio::detached);
-  };
-  if (shared_session->stdoutFd() >= 0) pump(shared_session->stdoutFd(), '\x01');
-  if ((attach || !tty) && shared_session->stderrFd() >= 0) pump(shared_session->stderrFd(), '\x02');
-
-  // Input: stdin frames, resize, v5 close-stdin.
+// Input: stdin frames, resize, v5 close-stdin.
+void readInputFrames(asio::any_io_executor ex, WsPtr ws,
+                     std::shared_ptr<ExecSession> shared_session, bool want_stdin, bool attach) {
   asio::co_spawn(
       ex,
       [ws, shared_session, want_stdin, attach]() -> asio::awaitable<void> {
@@ -267,8 +224,11 @@ asio::awaitable<bool> handleExec(KubeletApiSource& src, std::shared_ptr<TlsStrea
         }
       },
       asio::detached);
+}
 
-  // Exit code: wait() blocks, so it runs on its own thread and posts back.
+// Exit code: wait() blocks, so it runs on its own thread and posts back.
+void watchExit(std::shared_ptr<ExecSession> shared_session, std::shared_ptr<ExecState> state,
+               std::shared_ptr<asio::steady_timer> signal, asio::any_io_executor ex) {
   std::thread([shared_session, state, signal, ex] {
     auto code = shared_session->wait();
     asio::post(ex, [state, signal, code = std::move(code)]() mutable {
@@ -281,6 +241,77 @@ asio::awaitable<bool> handleExec(KubeletApiSource& src, std::shared_ptr<TlsStrea
       signal->cancel();
     });
   }).detach();
+}
+
+}  // namespace
+
+// Exec, or attach (`attach`: the main process's streams; no command; the client's close
+// detaches and leaves the container running). Returns true once the stream was moved into
+// the WebSocket.
+asio::awaitable<bool> handleExec(KubeletApiSource& src, std::shared_ptr<TlsStream> stream,
+                                 Request& req, beast::flat_buffer& buf, const std::string& ns,
+                                 const std::string& name, const std::string& container,
+                                 const Query& q, bool attach) {
+  auto lg = skiff::log::get("agent");
+  const std::string verb = attach ? "attach" : "exec";
+  if (!websocket::is_upgrade(req))
+    co_return co_await execSpdy(src, stream, req, buf, ns, name, container, q, attach);
+  // Subprotocol negotiation, newest first.
+  std::string offered = std::string(req[http::field::sec_websocket_protocol]);
+  std::string proto = pickChannelProtocol(offered);
+  if (proto.empty()) {
+    co_await sendReply(*stream, replyStatus(req, 400, "BadRequest",
+                                            "no supported stream protocol in '" + offered + "'"));
+    co_return false;
+  }
+  std::vector<std::string> cmd =
+      q.values.count("command") ? q.values.at("command") : std::vector<std::string>{};
+  bool tty = q.flag("tty");
+  bool want_stdin = q.flag("input") || q.flag("stdin");
+  auto ws = std::make_shared<websocket::stream<TlsStream>>(std::move(*stream));
+  ws->set_option(websocket::stream_base::decorator([proto](websocket::response_type& res) {
+    res.set(http::field::sec_websocket_protocol, proto);
+  }));
+  co_await ws->async_accept(req, asio::use_awaitable);
+  ws->binary(true);
+  auto ex = co_await asio::this_coro::executor;
+  auto state = std::make_shared<ExecState>();
+  auto signal =
+      std::make_shared<asio::steady_timer>(ex, std::chrono::steady_clock::time_point::max());
+
+  auto send = frameSender(ws, state, ex);
+  // The error channel: v4 and v5 carry a metav1.Status, Success included; the older protocols
+  // only a failure's message as text, and nothing on success (remotecommand's
+  // v1WriteStatusFunc). A v1.20 client fails on any non-empty frame there after a clean run.
+  const bool json_status = proto == "v5.channel.k8s.io" || proto == "v4.channel.k8s.io";
+  auto finishStatus = [&](int code, const std::string& err) {
+    if (json_status) return std::string(1, '\x03') + execStatus(code, err, cmd);
+    if (err.empty() && code == 0) return std::string();
+    json st = json::parse(execStatus(code, err, cmd));
+    return std::string(1, '\x03') + st.value("message", "");
+  };
+
+  auto started = startExec(src, ns, name, container, cmd, tty, want_stdin, attach);
+  if (!started) {
+    if (auto f = finishStatus(0, started.error().message()); !f.empty()) send(std::move(f));
+    co_await drainAndClose(ws, state);
+    co_return true;
+  }
+  SKIFF_LOG_DEBUG(lg, attach ? "Attach started" : "Exec started", kv("pod", ns + "/" + name),
+                  kv("container", container));
+  std::shared_ptr<ExecSession> shared_session = std::move(*started);
+
+  // Output pumps: stdout on channel 1, stderr on channel 2 (none with a TTY).
+  if (shared_session->stdoutFd() >= 0)
+    pumpOutput(ex, send, state, signal, shared_session->stdoutFd(), '\x01');
+  if ((attach || !tty) && shared_session->stderrFd() >= 0)
+    pumpOutput(ex, send, state, signal, shared_session->stderrFd(), '\x02');
+
+  // Input: stdin frames, resize, v5 close-stdin.
+  readInputFrames(ex, ws, shared_session, want_stdin, attach);
+
+  // Exit code: wait() blocks, so it runs on its own thread and posts back.
+  watchExit(shared_session, state, signal, ex);
 
   // Wait for the process to exit and its output to drain.
   while (!(state->exited && state->open_streams == 0)) {

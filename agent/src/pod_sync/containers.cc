@@ -68,6 +68,46 @@ void mountTerminationMessage(const std::string& pod_dir, const json& spec, Conta
   cc.annotations[kAnnotationTerminationMessageFile] = *file;
 }
 
+// The container's command, environment, stdio and the labels and annotations it is found by.
+ContainerConfig baseContainerConfig(const json& pod, const json& spec, const std::string& uid,
+                                    const std::string& name, uint32_t attempt, const EnvList& env,
+                                    const std::map<std::string, std::string>& vars) {
+  ContainerConfig cc;
+  cc.name = name;
+  cc.attempt = attempt;
+  cc.image = spec.value("image", "");
+  for (const auto& s : strings(spec.value("command", json::array()))) {
+    cc.command.push_back(expandVars(s, vars));
+  }
+  for (const auto& s : strings(spec.value("args", json::array()))) {
+    cc.args.push_back(expandVars(s, vars));
+  }
+  cc.env = env;
+  cc.working_dir = spec.value("workingDir", "");
+  cc.stdin_open = spec.value("stdin", false);
+  cc.stdin_once = spec.value("stdinOnce", false);
+  cc.tty = spec.value("tty", false);
+  cc.labels = {{kLabelPodUid, uid},
+               {kLabelPodName, pod["metadata"].value("name", "")},
+               {kLabelPodNamespace, pod["metadata"].value("namespace", "")},
+               {kLabelContainerName, name}};
+  cc.annotations = {
+      {kAnnotationRestartCount, std::to_string(attempt)},
+      {kAnnotationGrace, std::to_string(pod["spec"].value("terminationGracePeriodSeconds", 30))}};
+  return cc;
+}
+
+// Resources -> cgroup values (kubelet's helpers_linux.go) and OOM score.
+void setContainerResources(const json& pod, const json& spec, const PodSyncConfig& cfg,
+                           ContainerConfig& cc) {
+  PodResources req = cpuAndMemory(containerRequests(spec));
+  PodResources lim = cpuAndMemory(containerLimits(spec));
+  cc.resources.cpu_shares = milliCpuToShares(req.cpu_milli);
+  cc.resources.cpu_quota = milliCpuToQuota(lim.cpu_milli, cc.resources.cpu_period);
+  cc.resources.memory_limit = lim.memory_bytes;
+  cc.resources.oom_score_adj =
+      std::max(oomScoreAdjust(pod, spec, cfg.memory_capacity), cfg.min_oom_score_adj);
+}
 }  // namespace
 
 Result<void> PodSyncer::ensureImage(const json& pod, const json& spec) {
@@ -125,46 +165,12 @@ Result<void> PodSyncer::ensureImage(const json& pod, const json& spec) {
   return ok();
 }
 
-Result<void> PodSyncer::startContainer(const json& pod, const json& spec,
-                                       const PodRuntimeView& view, uint32_t attempt) {
-  auto lg = skiff::log::get("agent");
-  std::string uid = uidOf(pod);
-  std::string name = spec.value("name", "");
-  SKIFF_TRY(ensureImage(pod, spec));
-
-  EnvContext ctx{cfg_.node_name, cfg_.host_ip, view.pod_ip, cfg_.allocatable_milli_cpu,
-                 cfg_.allocatable_memory};
-  auto env = buildContainerEnv(pod, spec, objects_, ctx);
-  if (!env) {
-    setWaiting(uid, name, "CreateContainerConfigError", env.error().message());
-    event(pod, name, "Warning", events::kFailed, "Error: " + env.error().message());
-    return std::move(env).error();
-  }
-  std::map<std::string, std::string> vars(env->begin(), env->end());
-
-  ContainerConfig cc;
-  cc.name = name;
-  cc.attempt = attempt;
-  cc.image = spec.value("image", "");
-  for (const auto& s : strings(spec.value("command", json::array()))) {
-    cc.command.push_back(expandVars(s, vars));
-  }
-  for (const auto& s : strings(spec.value("args", json::array()))) {
-    cc.args.push_back(expandVars(s, vars));
-  }
-  cc.env = *env;
-  cc.working_dir = spec.value("workingDir", "");
-  cc.stdin_open = spec.value("stdin", false);
-  cc.stdin_once = spec.value("stdinOnce", false);
-  cc.tty = spec.value("tty", false);
-  cc.labels = {{kLabelPodUid, uid},
-               {kLabelPodName, pod["metadata"].value("name", "")},
-               {kLabelPodNamespace, pod["metadata"].value("namespace", "")},
-               {kLabelContainerName, name}};
-  cc.annotations = {
-      {kAnnotationRestartCount, std::to_string(attempt)},
-      {kAnnotationGrace, std::to_string(pod["spec"].value("terminationGracePeriodSeconds", 30))}};
-
+// The pod's volumes at the container's volumeMounts (with subPath), then the agent-managed
+// files.
+Result<void> PodSyncer::addVolumeMounts(const json& pod, const json& spec, const std::string& uid,
+                                        const std::string& name,
+                                        const std::map<std::string, std::string>& vars,
+                                        ContainerConfig& cc) {
   // Mounts: volumes, then the agent-managed files unless the user mounts over them.
   std::map<std::string, std::string> vols;
   {
@@ -217,16 +223,14 @@ Result<void> PodSyncer::startContainer(const json& pod, const json& spec,
     cc.mounts.push_back(VolumeMount{pdir + "/resolv.conf", "/etc/resolv.conf", false});
   }
   mountTerminationMessage(pdir, spec, cc);
+  return ok();
+}
 
-  // Resources -> cgroup values (kubelet's helpers_linux.go) and OOM score.
-  PodResources req = cpuAndMemory(containerRequests(spec));
-  PodResources lim = cpuAndMemory(containerLimits(spec));
-  cc.resources.cpu_shares = milliCpuToShares(req.cpu_milli);
-  cc.resources.cpu_quota = milliCpuToQuota(lim.cpu_milli, cc.resources.cpu_period);
-  cc.resources.memory_limit = lim.memory_bytes;
-  cc.resources.oom_score_adj =
-      std::max(oomScoreAdjust(pod, spec, cfg_.memory_capacity), cfg_.min_oom_score_adj);
-
+// The security context (container fields override the pod's), refusing a root user under
+// runAsNonRoot.
+Result<void> PodSyncer::applySecurityContext(const json& pod, const json& spec,
+                                             const std::string& uid, const std::string& name,
+                                             ContainerConfig& cc) {
   // Security context: container fields override the pod's.
   const json& psc = pod["spec"].value("securityContext", json::object());
   const json& csc = spec.value("securityContext", json::object());
@@ -273,7 +277,15 @@ Result<void> PodSyncer::startContainer(const json& pod, const json& spec,
     cc.security.add_capabilities = strings(csc["capabilities"].value("add", json::array()));
     cc.security.drop_capabilities = strings(csc["capabilities"].value("drop", json::array()));
   }
+  return ok();
+}
 
+// Creates and starts the container in the pod's sandbox; its id.
+Result<std::string> PodSyncer::createAndStartContainer(const json& pod, const std::string& uid,
+                                                       const std::string& name,
+                                                       const ContainerConfig& cc,
+                                                       uint32_t attempt) {
+  auto lg = skiff::log::get("agent");
   SKIFF_ASSIGN_OR_RETURN(auto view_now, runtimeView(uid));
   if (!view_now.sandbox) return Error(ErrorCode::Unavailable, "pod sandbox is gone");
   auto id = runtime_.createContainer(view_now.sandbox->id, cc);
@@ -293,19 +305,48 @@ Result<void> PodSyncer::startContainer(const json& pod, const json& spec,
   clearWaiting(uid, name);
   SKIFF_LOG_INFO(lg, "Container started", kv("pod", podRef(pod)), kv("container", name),
                  kv("containerID", *id), kv("attempt", attempt));
+  return *id;
+}
 
+void PodSyncer::runPostStartHook(const json& pod, const json& spec, const PodRuntimeView& view,
+                                 const std::string& name, const std::string& id) {
+  auto lg = skiff::log::get("agent");
   // postStart: a failing hook kills the container (kubelet: FailedPostStartHook).
   const json& post = spec.value("lifecycle", json::object()).value("postStart", json::object());
   std::string pod_ip = view.pod_ip;
   if (pod_ip.empty() && pod["spec"].value("hostNetwork", false)) pod_ip = cfg_.host_ip;
-  if (auto failed = runHook(pod, spec, *id, post, pod_ip, std::chrono::seconds(30))) {
+  if (auto failed = runHook(pod, spec, id, post, pod_ip, std::chrono::seconds(30))) {
     SKIFF_LOG_WARN(lg, "PostStartHook failed", kv("pod", podRef(pod)), kv("container", name),
                    kv("err", *failed));
     event(pod, name, "Warning", events::kFailedPostStartHook, *failed);
     event(pod, name, "Normal", events::kKilling, "FailedPostStartHook");
     (void)runtime_.stopContainer(
-        *id, std::chrono::seconds(pod["spec"].value("terminationGracePeriodSeconds", 30)));
+        id, std::chrono::seconds(pod["spec"].value("terminationGracePeriodSeconds", 30)));
   }
+}
+
+Result<void> PodSyncer::startContainer(const json& pod, const json& spec,
+                                       const PodRuntimeView& view, uint32_t attempt) {
+  std::string uid = uidOf(pod);
+  std::string name = spec.value("name", "");
+  SKIFF_TRY(ensureImage(pod, spec));
+
+  EnvContext ctx{cfg_.node_name, cfg_.host_ip, view.pod_ip, cfg_.allocatable_milli_cpu,
+                 cfg_.allocatable_memory};
+  auto env = buildContainerEnv(pod, spec, objects_, ctx);
+  if (!env) {
+    setWaiting(uid, name, "CreateContainerConfigError", env.error().message());
+    event(pod, name, "Warning", events::kFailed, "Error: " + env.error().message());
+    return std::move(env).error();
+  }
+  std::map<std::string, std::string> vars(env->begin(), env->end());
+
+  ContainerConfig cc = baseContainerConfig(pod, spec, uid, name, attempt, *env, vars);
+  SKIFF_TRY(addVolumeMounts(pod, spec, uid, name, vars, cc));
+  setContainerResources(pod, spec, cfg_, cc);
+  SKIFF_TRY(applySecurityContext(pod, spec, uid, name, cc));
+  SKIFF_ASSIGN_OR_RETURN(std::string id, createAndStartContainer(pod, uid, name, cc, attempt));
+  runPostStartHook(pod, spec, view, name, id);
   return ok();
 }
 

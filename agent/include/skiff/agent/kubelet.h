@@ -97,6 +97,12 @@ class Kubelet final : public ReflectorHandler {
 
  private:
   void syncUid(const std::string& uid);
+  // The steps of syncUid, in the order it takes them.
+  void cleanupOrphan(const std::string& uid);
+  void syncTerminating(const std::string& uid, const nlohmann::json& pod);
+  void admitOnce(const std::string& uid, const nlohmann::json& pod);
+  bool enforceActiveDeadline(const std::string& uid, const nlohmann::json& pod);
+  void syncAdmittedPod(const std::string& uid, const nlohmann::json& pod, bool is_static);
   void patchStatus(const nlohmann::json& pod, const nlohmann::json& status);
   // Records the pod's containers as the sync's status saw them in the PLEG's view, so the next
   // relist wakes the pod only for what changed after that status. Otherwise every container a

@@ -91,6 +91,18 @@ class PodSyncer {
   Result<std::string> ensureSandbox(const nlohmann::json& pod, PodRuntimeView& view);
   Result<void> startContainer(const nlohmann::json& pod, const nlohmann::json& spec,
                               const PodRuntimeView& view, uint32_t attempt);
+  // The steps of startContainer after the image and environment.
+  Result<void> addVolumeMounts(const nlohmann::json& pod, const nlohmann::json& spec,
+                               const std::string& uid, const std::string& name,
+                               const std::map<std::string, std::string>& vars, ContainerConfig& cc);
+  Result<void> applySecurityContext(const nlohmann::json& pod, const nlohmann::json& spec,
+                                    const std::string& uid, const std::string& name,
+                                    ContainerConfig& cc);
+  Result<std::string> createAndStartContainer(const nlohmann::json& pod, const std::string& uid,
+                                              const std::string& name, const ContainerConfig& cc,
+                                              uint32_t attempt);
+  void runPostStartHook(const nlohmann::json& pod, const nlohmann::json& spec,
+                        const PodRuntimeView& view, const std::string& name, const std::string& id);
   Result<void> ensureImage(const nlohmann::json& pod, const nlohmann::json& spec);
   // `pod_ip` is where a preStop httpGet hook without a host goes.
   Result<void> killContainer(const nlohmann::json& pod, const nlohmann::json* spec,
