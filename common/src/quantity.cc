@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "big_dec.h"
+
 // The parsing steps follow k8s.io/apimachinery/pkg/api/resource/quantity.go (v0.32):
 // parseQuantityString scans the text, a fast path handles up to 18 significant digits in an
 // int64, everything else goes through an exact decimal (inf.Dec upstream, BigDec here) that is
@@ -14,6 +16,8 @@
 
 namespace skiff {
 namespace {
+
+using quantity_detail::BigDec;
 
 __extension__ typedef __int128 Int128;
 __extension__ typedef unsigned __int128 UInt128;
@@ -196,69 +200,6 @@ std::optional<Suffix> interpret(std::string_view s) {
   return std::nullopt;
 }
 
-// Arbitrary-precision unsigned integer in base 10^9, just enough for the slow parse path.
-class BigDec {
- public:
-  static BigDec fromDigits(std::string_view digits) {
-    BigDec b;
-    for (char c : digits) {
-      b.mulSmall(10);
-      b.addSmall(static_cast<std::uint32_t>(c - '0'));
-    }
-    return b;
-  }
-  bool isZero() const { return limbs_.empty(); }
-  std::uint32_t mod10() const { return limbs_.empty() ? 0 : limbs_[0] % 10; }
-  void mulSmall(std::uint32_t f) {
-    std::uint64_t carry = 0;
-    for (auto& l : limbs_) {
-      std::uint64_t v = std::uint64_t(l) * f + carry;
-      l = static_cast<std::uint32_t>(v % kBase);
-      carry = v / kBase;
-    }
-    while (carry) {
-      limbs_.push_back(static_cast<std::uint32_t>(carry % kBase));
-      carry /= kBase;
-    }
-    trim();
-  }
-  void addSmall(std::uint32_t a) {
-    std::uint64_t carry = a;
-    for (std::size_t i = 0; carry && i < limbs_.size(); ++i) {
-      std::uint64_t v = limbs_[i] + carry;
-      limbs_[i] = static_cast<std::uint32_t>(v % kBase);
-      carry = v / kBase;
-    }
-    if (carry) limbs_.push_back(static_cast<std::uint32_t>(carry));
-  }
-  // Divides in place; returns the remainder.
-  std::uint32_t divSmall(std::uint32_t d) {
-    std::uint64_t rem = 0;
-    for (std::size_t i = limbs_.size(); i-- > 0;) {
-      std::uint64_t cur = limbs_[i] + rem * kBase;
-      limbs_[i] = static_cast<std::uint32_t>(cur / d);
-      rem = cur % d;
-    }
-    trim();
-    return static_cast<std::uint32_t>(rem);
-  }
-  // The value if it is below 10^38.
-  std::optional<UInt128> toU128() const {
-    if (limbs_.size() > 5) return std::nullopt;
-    UInt128 v = 0;
-    for (std::size_t i = limbs_.size(); i-- > 0;) v = v * kBase + limbs_[i];
-    if (v >= kMantissaLimit) return std::nullopt;
-    return v;
-  }
-
- private:
-  static constexpr std::uint64_t kBase = 1000000000;
-  void trim() {
-    while (!limbs_.empty() && limbs_.back() == 0) limbs_.pop_back();
-  }
-  std::vector<std::uint32_t> limbs_;  // little-endian
-};
-
 bool hasDigit(std::string_view s) {
   for (char c : s) {
     if (isDigit(c)) return true;
@@ -383,7 +324,7 @@ Result<SlowValue> parseSlow(std::string_view str, const Scanned& s, const Suffix
   if (format == Format::BinarySI) {
     // exp10 is in [-9, 0] here: binary suffixes carry no decimal exponent.
     const UInt128 cap = UInt128(kMaxInt64) * pow10u(static_cast<int>(-exp10));
-    auto v = n.toU128();
+    auto v = n.toU128(kMantissaLimit);
     if (!v || *v > cap) {
       mantissa = kMaxInt64;
       exp10 = 0;
@@ -396,7 +337,7 @@ Result<SlowValue> parseSlow(std::string_view str, const Scanned& s, const Suffix
       (void)n.divSmall(10);
       ++exp10;
     }
-    auto v = n.toU128();
+    auto v = n.toU128(kMantissaLimit);
     if (!v) return parseError(str, "more than 38 significant digits are not supported");
     mantissa = static_cast<Int128>(*v);
   }
