@@ -292,7 +292,7 @@ class SqliteStore : public Store {
       if (sqlite3_step(s.get()) == SQLITE_ROW) sql = columnText(s.get(), 0);
     }
     if (sql.find("WITHOUT ROWID") == std::string::npos) return ok();
-    SKIFF_TRY(exec("BEGIN IMMEDIATE"));
+    SKIFF_TRY(begin());
     auto body = [&]() -> Result<void> {
       SKIFF_TRY(exec("ALTER TABLE kv RENAME TO kv_without_rowid"));
       SKIFF_TRY(exec(kCreateKv));
@@ -302,10 +302,10 @@ class SqliteStore : public Store {
       return exec("DROP TABLE kv_without_rowid");
     }();
     if (!body) {
-      (void)exec("ROLLBACK");
+      rollback();
       return std::move(body).error().wrap("convert the kv table to a rowid table");
     }
-    return exec("COMMIT");
+    return commitTxn();
   }
 
   Result<void> exec(const char* sql) {
