@@ -229,8 +229,6 @@ struct Builder {
     p.svc_name = sp.id.str();
     sep_names.clear();
     p.proto = protocolName(sp.protocol);
-    const uint32_t mark = cfg.masqueradeMark();
-    (void)mark;
 
     categorizeEndpoints(sp, all_eps, p);
     policyChains(sp, p);
