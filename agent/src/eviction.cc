@@ -304,51 +304,7 @@ std::optional<std::string> EvictionManager::synchronize() {
                    kv("err", observed.error().message()));
     return std::nullopt;
   }
-  auto now = clock_();
-  // Crossed now, plus those acted on last pass that have not reclaimed their minimum yet.
-  auto crossed = [&](std::size_t i, bool with_min_reclaim) {
-    return crossedIn(thresholds_[i], *observed, with_min_reclaim);
-  };
-  std::vector<const EvictionThreshold*> met;  // independent of grace periods: drives conditions
-  std::vector<std::size_t> acting;            // past their grace period: drives eviction
-  {
-    std::lock_guard lk(mu_);
-    std::map<std::size_t, std::chrono::system_clock::time_point> first;
-    for (std::size_t i = 0; i < thresholds_.size(); ++i) {
-      bool held = std::find(acting_.begin(), acting_.end(), i) != acting_.end() && crossed(i, true);
-      if (!crossed(i, false) && !held) continue;
-      met.push_back(&thresholds_[i]);
-      auto seen = first_observed_.find(i);
-      first[i] = seen == first_observed_.end() ? now : seen->second;
-      if (now - first[i] >= thresholds_[i].grace_period) acting.push_back(i);
-    }
-    first_observed_ = std::move(first);
-    acting_ = acting;
-  }
-  NodePressure before, after;
-  {
-    std::lock_guard lk(mu_);
-    before = pressure_;
-    met_.clear();
-    for (const auto* t : met) {
-      met_.push_back(t->signal);
-      condition_last_observed_[conditionOf(t->signal)] = now;
-    }
-    // A condition stays until the transition period passed since it was last observed.
-    auto active = [&](const char* cond) {
-      auto it = condition_last_observed_.find(cond);
-      return it != condition_last_observed_.end() && now - it->second < transition_;
-    };
-    pressure_.memory = active("MemoryPressure");
-    pressure_.disk = active("DiskPressure");
-    pressure_.pid = active("PIDPressure");
-    after = pressure_;
-  }
-  if (!(before == after)) {
-    SKIFF_LOG_INFO(lg, "Eviction manager: node pressure changed",
-                   kv("memoryPressure", after.memory), kv("diskPressure", after.disk),
-                   kv("pidPressure", after.pid));
-  }
+  std::vector<std::size_t> acting = updateThresholds(*observed);
   if (acting.empty()) return std::nullopt;
 
   // thresholds_ is in eviction priority order (memory, disk, pids).
@@ -370,6 +326,61 @@ std::optional<std::string> EvictionManager::synchronize() {
       return std::nullopt;
     }
   }
+  return evictOnePod(t, obs);
+}
+
+std::vector<std::size_t> EvictionManager::updateThresholds(
+    const std::map<std::string, SignalObservation>& observed) {
+  auto now = clock_();
+  // Crossed now, plus those acted on last pass that have not reclaimed their minimum yet.
+  auto crossed = [&](std::size_t i, bool with_min_reclaim) {
+    return crossedIn(thresholds_[i], observed, with_min_reclaim);
+  };
+  std::vector<const EvictionThreshold*> met;  // independent of grace periods: drives conditions
+  std::vector<std::size_t> acting;            // past their grace period: drives eviction
+  NodePressure before, after;
+  {
+    std::lock_guard lk(mu_);
+    std::map<std::size_t, std::chrono::system_clock::time_point> first;
+    for (std::size_t i = 0; i < thresholds_.size(); ++i) {
+      bool held = std::find(acting_.begin(), acting_.end(), i) != acting_.end() && crossed(i, true);
+      if (!crossed(i, false) && !held) continue;
+      met.push_back(&thresholds_[i]);
+      auto seen = first_observed_.find(i);
+      first[i] = seen == first_observed_.end() ? now : seen->second;
+      if (now - first[i] >= thresholds_[i].grace_period) acting.push_back(i);
+    }
+    first_observed_ = std::move(first);
+    acting_ = acting;
+
+    before = pressure_;
+    met_.clear();
+    for (const auto* t : met) {
+      met_.push_back(t->signal);
+      condition_last_observed_[conditionOf(t->signal)] = now;
+    }
+    // A condition stays until the transition period passed since it was last observed.
+    auto active = [&](const char* cond) {
+      auto it = condition_last_observed_.find(cond);
+      return it != condition_last_observed_.end() && now - it->second < transition_;
+    };
+    pressure_.memory = active("MemoryPressure");
+    pressure_.disk = active("DiskPressure");
+    pressure_.pid = active("PIDPressure");
+    after = pressure_;
+  }
+  if (!(before == after)) {
+    auto lg = skiff::log::get("eviction");
+    SKIFF_LOG_INFO(lg, "Eviction manager: node pressure changed",
+                   kv("memoryPressure", after.memory), kv("diskPressure", after.disk),
+                   kv("pidPressure", after.pid));
+  }
+  return acting;
+}
+
+std::optional<std::string> EvictionManager::evictOnePod(const EvictionThreshold& t,
+                                                        const SignalObservation& obs) {
+  auto lg = skiff::log::get("eviction");
   std::vector<json> candidates;
   for (auto& p : active_pods_()) {
     if (!isCriticalPod(p)) candidates.push_back(std::move(p));

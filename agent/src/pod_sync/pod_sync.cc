@@ -165,10 +165,16 @@ Result<json> PodSyncer::syncPod(const json& pod, PodRuntimeView* status_view) {
   if (view.pod_ip.empty() && spec.value("hostNetwork", false)) view.pod_ip = cfg_.host_ip;
   SKIFF_TRY(writePodFiles(pod, view.pod_ip));
 
-  // Init containers, in order; each must succeed before the next starts.
-  bool init_done = true;
-  const json& inits = spec.value("initContainers", json::array());
-  for (const auto& ic : inits) {
+  if (syncInitContainers(pod, view)) {
+    for (const auto& c : spec.value("containers", json::array())) syncContainer(pod, c, view);
+  }
+  return currentStatus(pod, std::nullopt, status_view);
+}
+
+bool PodSyncer::syncInitContainers(const json& pod, const PodRuntimeView& view) {
+  auto lg = skiff::log::get("agent");
+  // In order; each must succeed before the next starts.
+  for (const auto& ic : pod["spec"].value("initContainers", json::array())) {
     std::string name = ic.value("name", "");
     const ContainerInfo* cur = view.latest(name);
     bool sidecar = ic.value("restartPolicy", "") == "Always";
@@ -177,13 +183,11 @@ Result<json> PodSyncer::syncPod(const json& pod, PodRuntimeView* status_view) {
       if (!r)
         SKIFF_LOG_WARN(lg, "Init container failed to start", kv("pod", podRef(pod)),
                        kv("container", name), kv("err", r.error().message()));
-      init_done = false;
-      break;
+      return false;
     }
     if (cur->state == ContainerState::Running) {
       if (sidecar) continue;
-      init_done = false;
-      break;
+      return false;
     }
     if (cur->state == ContainerState::Exited && cur->exit_code == 0 && !sidecar) continue;
     // Failed init container (or exited sidecar).
@@ -194,61 +198,58 @@ Result<json> PodSyncer::syncPod(const json& pod, PodRuntimeView* status_view) {
         SKIFF_LOG_WARN(lg, "Init container failed to restart", kv("pod", podRef(pod)),
                        kv("container", name), kv("err", r.error().message()));
     }
-    init_done = false;
-    break;
+    return false;
   }
+  return true;
+}
 
-  if (init_done) {
-    for (const auto& c : spec.value("containers", json::array())) {
-      std::string name = c.value("name", "");
-      const ContainerInfo* cur = view.latest(name);
-      if (cur == nullptr) {
-        auto r = startContainer(pod, c, view, 0);
-        if (!r)
-          SKIFF_LOG_WARN(lg, "Container failed to start", kv("pod", podRef(pod)),
-                         kv("container", name), kv("err", r.error().message()));
-        continue;
-      }
-      ContainerInfo last = *cur;
-      if (last.state == ContainerState::Running) {
-        if (probes_ == nullptr || !probes_->shouldRestart(last.id)) continue;
-        SKIFF_LOG_INFO(lg, "Container failed liveness probe, will be restarted",
-                       kv("pod", podRef(pod)), kv("container", name));
-        event(pod, name, "Normal", events::kKilling,
-              "Container " + name + " failed liveness probe, will be restarted");
-        int64_t grace = spec.value("terminationGracePeriodSeconds", 30);
-        (void)killContainer(pod, &c, last, std::chrono::seconds(grace), view.pod_ip);
-        probes_->forget(last.id);
-        auto refreshed = runtimeView(uid);
-        if (!refreshed || refreshed->latest(name) == nullptr) continue;
-        last = *refreshed->latest(name);
-        if (last.state == ContainerState::Running) continue;
-      }
-      if (last.state == ContainerState::Created) {
-        (void)runtime_.startContainer(last.id);
-        continue;
-      }
-      if (last.state != ContainerState::Exited) continue;
-      if (!shouldStartAgain(pod, c, last, false)) continue;
-      if (probes_) probes_->forget(last.id);
-      auto r = startContainer(pod, c, view, last.attempt + 1);
-      if (!r) {
-        SKIFF_LOG_WARN(lg, "Container failed to restart", kv("pod", podRef(pod)),
-                       kv("container", name), kv("err", r.error().message()));
-        continue;
-      }
-      // Keep the newest exited attempt for `kubectl logs --previous`; remove older ones.
-      auto it = view.containers.find(name);
-      if (it != view.containers.end()) {
-        for (std::size_t i = 1; i < it->second.size(); ++i) {
-          if (it->second[i].state == ContainerState::Exited) {
-            (void)runtime_.removeContainer(it->second[i].id);
-          }
-        }
-      }
+void PodSyncer::syncContainer(const json& pod, const json& c, const PodRuntimeView& view) {
+  auto lg = skiff::log::get("agent");
+  std::string name = c.value("name", "");
+  const ContainerInfo* cur = view.latest(name);
+  if (cur == nullptr) {
+    auto r = startContainer(pod, c, view, 0);
+    if (!r)
+      SKIFF_LOG_WARN(lg, "Container failed to start", kv("pod", podRef(pod)),
+                     kv("container", name), kv("err", r.error().message()));
+    return;
+  }
+  ContainerInfo last = *cur;
+  if (last.state == ContainerState::Running) {
+    if (probes_ == nullptr || !probes_->shouldRestart(last.id)) return;
+    SKIFF_LOG_INFO(lg, "Container failed liveness probe, will be restarted",
+                   kv("pod", podRef(pod)), kv("container", name));
+    event(pod, name, "Normal", events::kKilling,
+          "Container " + name + " failed liveness probe, will be restarted");
+    int64_t grace = pod["spec"].value("terminationGracePeriodSeconds", 30);
+    (void)killContainer(pod, &c, last, std::chrono::seconds(grace), view.pod_ip);
+    probes_->forget(last.id);
+    auto refreshed = runtimeView(uidOf(pod));
+    if (!refreshed || refreshed->latest(name) == nullptr) return;
+    last = *refreshed->latest(name);
+    if (last.state == ContainerState::Running) return;
+  }
+  if (last.state == ContainerState::Created) {
+    (void)runtime_.startContainer(last.id);
+    return;
+  }
+  if (last.state != ContainerState::Exited) return;
+  if (!shouldStartAgain(pod, c, last, false)) return;
+  if (probes_) probes_->forget(last.id);
+  auto r = startContainer(pod, c, view, last.attempt + 1);
+  if (!r) {
+    SKIFF_LOG_WARN(lg, "Container failed to restart", kv("pod", podRef(pod)),
+                   kv("container", name), kv("err", r.error().message()));
+    return;
+  }
+  // Keep the newest exited attempt for `kubectl logs --previous`; remove older ones.
+  auto it = view.containers.find(name);
+  if (it == view.containers.end()) return;
+  for (std::size_t i = 1; i < it->second.size(); ++i) {
+    if (it->second[i].state == ContainerState::Exited) {
+      (void)runtime_.removeContainer(it->second[i].id);
     }
   }
-  return currentStatus(pod, std::nullopt, status_view);
 }
 
 Result<json> PodSyncer::currentStatus(const json& pod, std::optional<WaitingReason> terminal,

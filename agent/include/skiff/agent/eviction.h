@@ -138,6 +138,11 @@ class EvictionManager {
   static bool isCriticalPod(const nlohmann::json& pod);
 
  private:
+  // synchronize's steps: which thresholds are met (node conditions) and past their grace period
+  // (returned, by index into thresholds_); then evicting one pod for the first of those.
+  std::vector<std::size_t> updateThresholds(
+      const std::map<std::string, SignalObservation>& observed);
+  std::optional<std::string> evictOnePod(const EvictionThreshold& t, const SignalObservation& obs);
   std::string evictionMessage(const EvictionThreshold& t, const SignalObservation& obs,
                               const nlohmann::json& pod, const PodUsage* usage) const;
 

@@ -89,6 +89,11 @@ class PodSyncer {
 
  private:
   Result<std::string> ensureSandbox(const nlohmann::json& pod, PodRuntimeView& view);
+  // syncPod's steps after the sandbox: the init containers (true once all have finished, or
+  // sidecars run), then each app container (started, restarted, or killed on liveness failure).
+  bool syncInitContainers(const nlohmann::json& pod, const PodRuntimeView& view);
+  void syncContainer(const nlohmann::json& pod, const nlohmann::json& c,
+                     const PodRuntimeView& view);
   Result<void> startContainer(const nlohmann::json& pod, const nlohmann::json& spec,
                               const PodRuntimeView& view, uint32_t attempt);
   // The steps of startContainer after the image and environment.
