@@ -38,7 +38,7 @@ Quantity fromMilli(const std::string& name, std::int64_t milli) {
 }
 
 bool isTerminal(const json& pod) {
-  std::string phase = text(pod, {"status", "phase"});
+  const json& phase = field(pod, {"status", "phase"});
   return phase == "Succeeded" || phase == "Failed";
 }
 
@@ -78,7 +78,8 @@ ResourceList computeUsage(const MilliResourceList& requests, const MilliResource
 }
 
 ResourceList podUsage(const json& pod) {
-  if (isTerminal(pod) || !text(pod, {"metadata", "deletionTimestamp"}).empty()) {
+  const json& deleting = field(pod, {"metadata", "deletionTimestamp"});
+  if (isTerminal(pod) || (deleting.is_string() && !deleting.get_ref<const std::string&>().empty())) {
     return {{"count/pods", one()}};
   }
   // computeUsage never lists count/pods: adding it is inserting it.
@@ -178,6 +179,33 @@ ResourceList parseList(const json& list) {
 json toJson(const ResourceList& list) {
   json out = json::object();
   for (const auto& [k, v] : list) out[k] = v.toString();
+  return out;
+}
+
+std::string toJsonText(const ResourceList& list) {
+  // Resource names are qualified names and quantities are [0-9.a-zA-Z+-]: nothing in them
+  // needs escaping, so each is written between quotes as it is. A name that would need it (never
+  // stored: validation refuses it) takes json's own escaping.
+  auto plain = [](const std::string& s) {
+    return std::none_of(s.begin(), s.end(), [](unsigned char c) {
+      return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+    });
+  };
+  std::string out = "{";
+  for (const auto& [k, v] : list) {
+    if (out.size() > 1) out += ',';
+    if (plain(k)) {
+      out += '"';
+      out += k;
+      out += '"';
+    } else {
+      out += json(k).dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+    out += ":\"";
+    out += v.toString();
+    out += '"';
+  }
+  out += '}';
   return out;
 }
 
@@ -388,11 +416,9 @@ ResourceList requestDelta(const std::string& group, const std::string& resource,
       if (auto d = v.sub(it->second)) v = *d;
     }
   }
-  ResourceList out;  // quota.RemoveZeros, and negative results as zero
-  for (const auto& [k, v] : delta) {
-    if (v.sign() > 0) out[k] = v;
-  }
-  return out;
+  // quota.RemoveZeros, and negative results as zero.
+  std::erase_if(delta, [](const auto& kv) { return kv.second.sign() <= 0; });
+  return delta;
 }
 
 std::vector<std::string> negative(const ResourceList& list) {

@@ -42,6 +42,26 @@ TEST(QuotaUsage, ObjectCountsAndServices) {
             "count/services=1,services=1,services.nodeports=2");
 }
 
+TEST(QuotaUsage, DeletingPodChargesOnlyItsObjectCount) {
+  json p = pod("p", {{"requests", {{"cpu", "1"}}}});
+  p["metadata"]["deletionTimestamp"] = "2026-12-07T16:00:00Z";
+  EXPECT_EQ(prettyPrint(usageOf("", "pods", p)), "count/pods=1");
+}
+
+TEST(QuotaJson, TextIsTheJsonDump) {
+  // toJsonText is spliced into stored quotas: byte for byte what the json serialiser writes.
+  for (const json& used :
+       {json::object(), json{{"pods", "2"}},
+        json{{"requests.cpu", "1500m"}, {"limits.memory", "1Gi"}, {"count/pods", "0"},
+             {"example.com/gpu", "3"}, {"requests.storage", "1e3"}, {"cpu", "-1"}}}) {
+    ResourceList list = parseList(used);
+    EXPECT_EQ(toJsonText(list), toJson(list).dump());
+  }
+  // A name json must escape (validation never stores one) is escaped the same way.
+  ResourceList odd{{"a\"b", Quantity::fromInt(1)}, {"tab\t", Quantity::fromInt(2)}};
+  EXPECT_EQ(toJsonText(odd), toJson(odd).dump());
+}
+
 TEST(QuotaCharge, RefusesWithUpstreamMessage) {
   json q = quotaWith({{"pods", "3"}}, {{"pods", "3"}});
   Charge c = charge("q", q, usageOf("", "pods", pod("p4")));

@@ -96,7 +96,7 @@ struct CachedQuota {
   // against (its resourceVersion precondition).
   std::int64_t revision = 0;
   quota::ResourceList used;  // status.used
-  json used_json;            // status.used as stored (null when the quota has none)
+  std::string used_text;     // status.used's JSON as stored (empty when the quota has none)
   // The stored text, with where status.used's value is in it: a charge changes nothing else,
   // so its text is this one with the new value spliced in, not the whole quota serialised
   // again. Empty when status.used's JSON is not found exactly once in the text.
@@ -106,15 +106,15 @@ struct CachedQuota {
   // The whole quota as the registry would read it (metadata.resourceVersion set).
   json object() const {
     json o = shape->object;
-    if (!used_json.is_null()) o["status"]["used"] = used_json;
+    if (!used_text.empty()) o["status"]["used"] = json::parse(used_text);
     o["metadata"]["resourceVersion"] = std::to_string(revision);
     return o;
   }
 
   // Finds status.used's value in `text`, the stored text of this quota.
   void locateUsed(std::string text) {
-    if (!used_json.is_object()) return;
-    std::string needle = std::string(kUsedKey) + used_json.dump();
+    if (used_text.empty()) return;
+    std::string needle = std::string(kUsedKey) + used_text;
     auto at = text.find(needle);
     if (at == std::string::npos || text.find(needle, at + 1) != std::string::npos) return;
     used_at = at + kUsedKey.size();
@@ -122,11 +122,11 @@ struct CachedQuota {
     stored = std::move(text);
   }
 
-  // The stored text with status.used = into.used_json, into `into` (with where the value is in
+  // The stored text with status.used = into.used_text, into `into` (with where the value is in
   // it); nothing when this quota's text is not known.
   void withUsed(CachedQuota& into) const {
     if (stored.empty()) return;
-    std::string value = into.used_json.dump();
+    const std::string& value = into.used_text;
     into.stored.reserve(stored.size() - used_len + value.size());
     into.stored.assign(stored, 0, used_at);
     into.stored += value;
@@ -151,7 +151,7 @@ std::shared_ptr<const CachedQuota> decodeQuota(const std::string& value,
   c->revision = mod_revision;
   const json& used = api::at(q, {"status", "used"});
   c->used = quota::parseList(used);
-  if (used.is_object()) c->used_json = used;
+  if (used.is_object()) c->used_text = used.dump();
   shape->object = std::move(q);
   c->shape = std::move(shape);
   c->locateUsed(value);
@@ -426,7 +426,7 @@ class ResourceQuotaAdmission : public api::AdmissionPlugin {
       next->shape = q->shape;
       next->revision = q->revision;
       next->used = std::move(ch.used);
-      next->used_json = quota::toJson(next->used);
+      next->used_text = quota::toJsonText(next->used);
       q->withUsed(*next);
       charged.push_back(Charged{q, std::move(next)});
     }

@@ -23,6 +23,9 @@ using ResourceList = std::map<std::string, Quantity>;
 // The resource list of JSON (`spec.hard`, `status.used`); malformed entries are left out.
 ResourceList parseList(const json& list);
 json toJson(const ResourceList& list);
+// toJson(list).dump(), written directly: a charge's status.used is spliced into the stored
+// quota's text on every admitted create.
+std::string toJsonText(const ResourceList& list);
 
 // upstream's quota.Add / Mask / IsZero / LessThanOrEqual.
 ResourceList add(const ResourceList& a, const ResourceList& b);
