@@ -233,6 +233,7 @@ class NftablesProxy final : public ServiceProxy {
     }
     for (const auto& [service, keys] : keys_of_) {
       n += service.capacity() + 64;
+      // NOLINTNEXTLINE(bugprone-sizeof-container): the string object itself, plus its buffer.
       for (const std::string& k : keys) n += k.capacity() + sizeof(k);
     }
     return n + udp_.stateBytes();
@@ -497,7 +498,7 @@ class NftablesProxy final : public ServiceProxy {
   // A full sync of one table: (re)create it and its static objects, then empty every chain and
   // map so the delta (which on a full sync is the whole desired state) fills them again. A fresh
   // sync replaces the table outright instead, which also drops objects an earlier run left.
-  static void prologue(nft::Batch& b, Skeleton sk, bool fresh) {
+  static void prologue(nft::Batch& b, const Skeleton& sk, bool fresh) {
     b.ops.push_back(nft::op::AddTable{});
     if (fresh) {
       b.ops.push_back(nft::op::DeleteTable{});
@@ -509,7 +510,7 @@ class NftablesProxy final : public ServiceProxy {
       b.ops.push_back(nft::op::FlushTable{});
       for (const nft::SetSpec& m : sk.maps) b.ops.push_back(nft::op::FlushSet{m.name});
     }
-    for (auto& [chain, rule] : sk.rules) b.ops.push_back(nft::op::AddRule{chain, std::move(rule)});
+    for (const auto& [chain, rule] : sk.rules) b.ops.push_back(nft::op::AddRule{chain, rule});
   }
 
   // Order matters to the kernel: sets and chains exist before rules use them; elements and

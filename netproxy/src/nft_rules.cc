@@ -146,7 +146,7 @@ PortObjects buildPortObjects(const ProxyConfig& cfg, const ServicePort& sp,
   // without any endpoint rejects (kube-proxy's no-endpoint maps).
   stmt::Verdict internal_none =
       c.any ? stmt::Verdict{stmt::VerdictKind::Drop, ""} : goTo(kRejectChain);
-  stmt::Verdict external_none = internal_none;
+  const stmt::Verdict& external_none = internal_none;
 
   if (!c.cluster.empty()) {
     NftChain ch{svc, {}};

@@ -380,7 +380,8 @@ void setupConsole(int console_fd, const LaunchSpec& s) {
   execute(s.args, s.env);
 }
 
-[[noreturn]] void execInContainer(const char* spec_path, int pid, std::vector<std::string> cmd,
+[[noreturn]] void execInContainer(const char* spec_path, int pid,
+                                  const std::vector<std::string>& cmd,
                                   const std::vector<std::string>& extra_env) {
   LaunchSpec s = loadSpec(spec_path);
   for (const auto& e : extra_env) {
@@ -443,7 +444,7 @@ int main(int argc, char** argv) {
     }
     if (i < argc && std::strcmp(argv[i], "--") == 0 && i + 1 < argc) {
       std::vector<std::string> cmd(argv + i + 1, argv + argc);
-      execInContainer(argv[2], std::atoi(argv[3]), std::move(cmd), env);
+      execInContainer(argv[2], std::atoi(argv[3]), cmd, env);
     }
   }
   std::fputs(

@@ -121,6 +121,7 @@ class CgroupV1 : public CgroupManager {
 
   std::vector<std::string> joinFiles(const std::string& rel) const override {
     std::vector<std::string> out;
+    out.reserve(controllers_.size());
     for (const auto& c : controllers_) out.push_back(root_ + "/" + c + "/" + rel + "/tasks");
     return out;
   }

@@ -84,8 +84,8 @@ Result<std::vector<std::string>> execArgv(const std::string& init_path,
 }
 
 Result<std::unique_ptr<ExecSession>> startExecSession(std::shared_ptr<sys::Syscalls> sys,
-                                                      std::vector<std::string> argv, int init_pid,
-                                                      const ExecOptions& opts) {
+                                                      const std::vector<std::string>& argv,
+                                                      int init_pid, const ExecOptions& opts) {
   UniqueFd in_w, out_r, err_r;               // ours
   UniqueFd keep_in, keep_out, keep_err;      // the child's ends, closed here once it runs
   SpawnOptions so{.new_session = opts.tty};  // a tty session is its pty's foreground session

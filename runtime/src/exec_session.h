@@ -23,7 +23,7 @@ Result<std::vector<std::string>> execArgv(const std::string& init_path,
 // Starts an interactive session: a pty from the container's devpts with `opts.tty`, pipes
 // otherwise (stdin only with `opts.stdin_open`).
 Result<std::unique_ptr<ExecSession>> startExecSession(std::shared_ptr<sys::Syscalls> sys,
-                                                      std::vector<std::string> argv, int init_pid,
-                                                      const ExecOptions& opts);
+                                                      const std::vector<std::string>& argv,
+                                                      int init_pid, const ExecOptions& opts);
 
 }  // namespace skiff::runtime

@@ -400,6 +400,7 @@ Result<std::vector<Image>> ImageStoreImpl::list() {
   std::lock_guard lk(mu_);
   SKIFF_TRY(refreshLocked());
   std::vector<Image> out;
+  out.reserve(images_.size());
   for (const auto& [id, im] : images_) out.push_back(im);
   return out;
 }

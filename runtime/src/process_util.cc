@@ -118,13 +118,15 @@ Result<void> spawnDetached(const std::vector<std::string>& argv, int pass_fd) {
 Result<int> runInVforkChild(const std::function<int()>& fn) {
   constexpr std::size_t kStackSize = 64 << 10;
   auto stack = std::make_unique<char[]>(kStackSize);
-  // The stack grows down from its 16-byte aligned top.
-  auto top = reinterpret_cast<std::uintptr_t>(stack.get() + kStackSize) & ~std::uintptr_t{15};
+  // The stack grows down from its 16-byte aligned top (the end rounded down to 16 bytes, by
+  // pointer arithmetic rather than an integer-to-pointer cast).
+  char* end = stack.get() + kStackSize;
+  char* top = end - (reinterpret_cast<std::uintptr_t>(end) & std::uintptr_t{15});
   sigset_t all, old;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);
   auto trampoline = [](void* f) { return (*static_cast<const std::function<int()>*>(f))(); };
-  pid_t pid = ::clone(trampoline, reinterpret_cast<void*>(top), CLONE_VM | CLONE_VFORK | SIGCHLD,
+  pid_t pid = ::clone(trampoline, top, CLONE_VM | CLONE_VFORK | SIGCHLD,
                       const_cast<std::function<int()>*>(&fn));
   int clone_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);

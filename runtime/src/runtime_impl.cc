@@ -288,7 +288,7 @@ Result<std::unique_ptr<ExecSession>> RuntimeImpl::exec(const std::string& id,
   SKIFF_TRY(checkRunning(r, "exec"));
   SKIFF_ASSIGN_OR_RETURN(auto argv,
                          execArgv(init_, r.dir + "/spec.json", r.init_pid, opts.env, opts.cmd));
-  return startExecSession(sys_, std::move(argv), r.init_pid, opts);
+  return startExecSession(sys_, argv, r.init_pid, opts);
 }
 
 Result<std::unique_ptr<ExecSession>> RuntimeImpl::attach(const std::string& id, bool stdin_open) {

@@ -457,6 +457,7 @@ Result<Image> FakeImageStore::get(const std::string& ref_or_id) {
 
 Result<std::vector<Image>> FakeImageStore::list() {
   std::vector<Image> out;
+  out.reserve(images_.size());
   for (const auto& [id, img] : images_) out.push_back(img);
   return out;
 }

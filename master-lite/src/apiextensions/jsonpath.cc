@@ -98,6 +98,7 @@ std::vector<json> evalJsonPath(const std::string& path, const json& obj) {
     cur = std::move(next);
   }
   std::vector<json> out;
+  out.reserve(cur.size());
   for (const json* v : cur) out.push_back(*v);
   return out;
 }

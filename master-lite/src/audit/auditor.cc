@@ -117,7 +117,7 @@ class Record final : public api::AuditRecord {
     if (d_.omit_stages.count(s)) return;
     ev_.stage = s;
     ev_.stage_time = auditor_.now();
-    auditor_.emit([ev = ev_, bodies, omit = d_.omit_managed_fields]() mutable {
+    auditor_.emit([ev = ev_, bodies = std::move(bodies), omit = d_.omit_managed_fields]() mutable {
       if (bodies) fillFromBodies(ev, *bodies, omit);
       return encodeEvent(ev);
     });

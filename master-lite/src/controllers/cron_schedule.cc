@@ -120,7 +120,7 @@ std::optional<TimePoint> CronSchedule::next(TimePoint t) const {
   ::gmtime_r(&secs, &tm);
   int year_limit = tm.tm_year + 5;
   while (tm.tm_year <= year_limit) {
-    if (!month_.test(static_cast<std::size_t>(tm.tm_mon + 1))) {
+    if (!month_.test(static_cast<std::size_t>(tm.tm_mon) + 1)) {
       tm.tm_mon++;
       tm.tm_mday = 1;
       tm.tm_hour = 0;

@@ -58,7 +58,7 @@ const GroupVersionResource* resourceByKey(const std::string& k) {
 class GarbageCollector : public Controller {
  public:
   GarbageCollector(ApiClient& client, std::shared_ptr<Clock> clock)
-      : Controller("garbagecollector", clock), client_(client) {}
+      : Controller("garbagecollector", std::move(clock)), client_(client) {}
 
   void registerHandlers(SharedInformers& inf) override {
     for (const auto* r : kDependents) {

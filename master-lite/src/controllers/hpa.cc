@@ -58,7 +58,7 @@ class HpaController : public RecordingController {
   }
 
  private:
-  Result<void> reconcile(const std::string& key, json hpa) {
+  Result<void> reconcile(const std::string& key, const json& hpa) {
     TimePoint now = clock().now();
     std::string ns = meta::ns(hpa);
     json status = hpa.value("status", json::object());

@@ -103,6 +103,7 @@ Result<Recommendation> replicasFor(std::int32_t current, const std::vector<PodSa
   std::int32_t n = with_metrics + missing + (rebalance_unready ? unready : 0);
   double new_ratio =
       target_utilization
+          // NOLINTNEXTLINE(bugprone-integer-division): whole percent, as upstream's int32 ratio.
           ? (rq > 0 ? static_cast<double>(u * 100 / rq) / *target_utilization : 0)
           : static_cast<double>(u) / (static_cast<double>(*target_average_milli) * n);
   if (std::abs(1.0 - new_ratio) <= kTolerance || (ratio < 1.0 && new_ratio > 1.0) ||

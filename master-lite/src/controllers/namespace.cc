@@ -27,7 +27,7 @@ const GroupVersionResource* const kNamespaced[] = {
 class NamespaceController : public Controller {
  public:
   NamespaceController(ApiClient& client, std::shared_ptr<Clock> clock)
-      : Controller("namespace", clock), client_(client) {}
+      : Controller("namespace", std::move(clock)), client_(client) {}
 
   void registerHandlers(SharedInformers& inf) override {
     enqueueAddedAndUpdated(inf, gvr::kNamespaces);
@@ -82,7 +82,7 @@ class NamespaceController : public Controller {
 class ServiceAccountController : public Controller {
  public:
   ServiceAccountController(ApiClient& client, std::shared_ptr<Clock> clock)
-      : Controller("serviceaccount", clock), client_(client) {}
+      : Controller("serviceaccount", std::move(clock)), client_(client) {}
 
   void registerHandlers(SharedInformers& inf) override {
     namespaces_ = &enqueueAddedAndUpdated(inf, gvr::kNamespaces);

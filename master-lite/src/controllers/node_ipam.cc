@@ -126,7 +126,7 @@ class NodeIpamController : public RecordingController {
 
 Result<std::unique_ptr<Controller>> newNodeIpamController(ApiClient& client,
                                                           std::shared_ptr<Clock> clock,
-                                                          NodeIpamOptions options) {
+                                                          const NodeIpamOptions& options) {
   SKIFF_ASSIGN_OR_RETURN(Cidr cidr, parseCidr(options.cluster_cidr));
   if (options.node_cidr_mask_size < cidr.prefix || options.node_cidr_mask_size > 30 ||
       options.node_cidr_mask_size - cidr.prefix > 20) {

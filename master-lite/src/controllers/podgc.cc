@@ -29,7 +29,7 @@ namespace {
 class PodGcController : public Controller {
  public:
   PodGcController(ApiClient& client, std::shared_ptr<Clock> clock, PodGcOptions opts)
-      : Controller("podgc", clock), client_(client), opts_(opts) {}
+      : Controller("podgc", std::move(clock)), client_(client), opts_(opts) {}
 
   Duration resyncPeriod() const override { return opts_.period; }
   void resync() override { queue().add("gc"); }

@@ -65,7 +65,7 @@ class ReplicaSetController : public RecordingController {
         resource_(rc ? gvr::kReplicationControllers : gvr::kReplicaSets),
         kind_(rc ? "ReplicationController" : "ReplicaSet"),
         api_version_(rc ? "v1" : "apps/v1"),
-        expectations_(clock) {}
+        expectations_(std::move(clock)) {}  // the last use: the base was given a copy
 
   void registerHandlers(SharedInformers& inf) override {
     sets_ = &inf.get(resource_);

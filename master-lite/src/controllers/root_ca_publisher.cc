@@ -17,7 +17,9 @@ constexpr char kDescription[] =
 class RootCaPublisher : public Controller {
  public:
   RootCaPublisher(ApiClient& client, std::shared_ptr<Clock> clock, std::string ca_pem)
-      : Controller("root-ca-cert-publisher", clock), client_(client), ca_(std::move(ca_pem)) {}
+      : Controller("root-ca-cert-publisher", std::move(clock)),
+        client_(client),
+        ca_(std::move(ca_pem)) {}
 
   void registerHandlers(SharedInformers& inf) override {
     namespaces_ = &enqueueAddedAndUpdated(inf, gvr::kNamespaces);

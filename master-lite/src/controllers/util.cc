@@ -29,7 +29,7 @@ Result<std::optional<json>> liveObject(ApiClient& client, const GroupVersionReso
   return std::optional<json>(std::move(obj));
 }
 
-void onChangeWithOldLabels(Informer& inf, std::function<void(const json&)> affected) {
+void onChangeWithOldLabels(Informer& inf, const std::function<void(const json&)>& affected) {
   inf.addEventHandlers({
       .on_add = affected,
       .on_update =

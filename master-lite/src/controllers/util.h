@@ -24,7 +24,7 @@ Result<std::optional<json>> getIfExists(ApiClient& client, const GroupVersionRes
 // Registers handlers on `inf` that call `affected` with every object added, updated or deleted,
 // and after an update that changed its labels with the old object too: what selected the old
 // labels (a Service, a PodDisruptionBudget) may no longer select it.
-void onChangeWithOldLabels(Informer& inf, std::function<void(const json&)> affected);
+void onChangeWithOldLabels(Informer& inf, const std::function<void(const json&)>& affected);
 
 // The object a workload controller's sync(key) works on: `key` (namespace/name) of `r` read
 // through the API with its kind set; nullopt when it is gone or being deleted (nothing to do).

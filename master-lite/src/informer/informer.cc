@@ -16,7 +16,9 @@ Informer::~Informer() { stop(); }
 
 void Informer::addEventHandlers(EventHandlers h) { handlers_.push_back(std::move(h)); }
 
-void Informer::addIndex(const std::string& name, IndexFunc fn) { index_funcs_[name] = fn; }
+void Informer::addIndex(const std::string& name, IndexFunc fn) {
+  index_funcs_[name] = std::move(fn);
+}
 void Informer::setTransform(TransformFunc fn) { transform_ = std::move(fn); }
 
 Result<void> Informer::start(bool background) {

@@ -131,6 +131,7 @@ std::vector<PodMetrics> MetricsCache::pods(const std::string& ns) const {
     }
   }
   std::vector<PodMetrics> out;
+  out.reserve(sorted.size());
   for (auto& [_, p] : sorted) out.push_back(std::move(p));
   return out;
 }

@@ -381,6 +381,7 @@ std::string fitErrorMessage(std::size_t num_nodes,
     for (const auto& r : reasons) histogram[r]++;
   }
   std::vector<std::string> parts;
+  parts.reserve(histogram.size());
   for (const auto& [reason, n] : histogram) parts.push_back(std::to_string(n) + " " + reason);
   std::sort(parts.begin(), parts.end());
   std::string msg = "0/" + std::to_string(num_nodes) + " nodes are available:";

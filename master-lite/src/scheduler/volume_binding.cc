@@ -6,7 +6,7 @@
 
 namespace skiff::master::sched {
 
-VolumeBinding::VolumeBinding(ApiClient& client, std::function<void()> changed)
+VolumeBinding::VolumeBinding(ApiClient& client, const std::function<void()>& changed)
     : client_(client),
       claims_(client, volume::kPersistentVolumeClaims),
       volumes_(client, volume::kPersistentVolumes),

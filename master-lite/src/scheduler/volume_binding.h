@@ -24,7 +24,7 @@ struct PodVolumes {
 class VolumeBinding {
  public:
   // `changed` runs when a claim, volume or class changes (unschedulable pods are retried).
-  VolumeBinding(ApiClient& client, std::function<void()> changed);
+  VolumeBinding(ApiClient& client, const std::function<void()>& changed);
   Result<void> start(bool background);
   void stop();
   PodVolumes prepare(const json& pod) const;

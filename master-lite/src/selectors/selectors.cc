@@ -318,13 +318,12 @@ Result<FieldSelector> FieldSelector::parse(const std::string& text) {
   for (const std::string& raw : splitTerms(text)) {
     std::string t = trim(raw);
     Term term;
-    std::size_t p;
-    if ((p = t.find("!=")) != std::string::npos) {
-      term = {t.substr(0, p), false, t.substr(p + 2)};
-    } else if ((p = t.find("==")) != std::string::npos) {
-      term = {t.substr(0, p), true, t.substr(p + 2)};
-    } else if ((p = t.find('=')) != std::string::npos) {
-      term = {t.substr(0, p), true, t.substr(p + 1)};
+    if (std::size_t ne = t.find("!="); ne != std::string::npos) {
+      term = {t.substr(0, ne), false, t.substr(ne + 2)};
+    } else if (std::size_t eqeq = t.find("=="); eqeq != std::string::npos) {
+      term = {t.substr(0, eqeq), true, t.substr(eqeq + 2)};
+    } else if (std::size_t eq = t.find('='); eq != std::string::npos) {
+      term = {t.substr(0, eq), true, t.substr(eq + 1)};
     } else {
       return Error(ErrorCode::BadRequest,
                    "invalid selector: '" + text + "'; can't understand '" + t + "'");

@@ -209,7 +209,7 @@ Result<void> cleanupMasquerade(sys::Nftables& nft) {
 
 Result<std::unique_ptr<ServiceProxy>> makeIpvsProxy(ProxyConfig config, GenlTransport& genl,
                                                     sys::Netlink& nl, sys::Nftables& nft,
-                                                    IpvsModeOptions options) {
+                                                    const IpvsModeOptions& options) {
   SKIFF_ASSIGN_OR_RETURN(auto kernel, openIpvs(genl));
   // IPVS-forwarded connections are tracked so nf_nat can masquerade them (kube-proxy sets it).
   SKIFF_TRY(nl.writeSysctl("net/ipv4/vs/conntrack", "1"));

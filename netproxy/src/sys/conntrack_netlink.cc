@@ -112,8 +112,10 @@ class NetlinkConntrack final : public Conntrack {
     NlMsg dump = ctMessage(IPCTNL_MSG_CT_GET, NLM_F_REQUEST | NLM_F_DUMP);
     if (!dump) return Error(ErrorCode::Internal, "build conntrack dump");
     nl_socket_modify_cb(sk.get(), NL_CB_VALID, NL_CB_CUSTOM, onEntry, &st);
-    if ((err = nl_send_auto(sk.get(), dump.get())) < 0) return nlError(err, "dump conntrack");
-    if ((err = nl_recvmsgs_default(sk.get())) < 0) return nlError(err, "read conntrack dump");
+    err = nl_send_auto(sk.get(), dump.get());
+    if (err < 0) return nlError(err, "dump conntrack");
+    err = nl_recvmsgs_default(sk.get());
+    if (err < 0) return nlError(err, "read conntrack dump");
 
     std::size_t deleted = 0;
     for (const Tuple& t : st.matches) {

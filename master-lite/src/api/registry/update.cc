@@ -88,8 +88,10 @@ Result<WriteResult> Registry::updateObject(const ResourceInfo& r, const std::str
     std::int64_t rev = 0;
     auto cur = read(r, ns, name, &rev);
     if (!cur) {
-      if (allow_create && cur.error().is(ErrorCode::NotFound))
+      if (allow_create && cur.error().is(ErrorCode::NotFound)) {
+        // NOLINTNEXTLINE(bugprone-use-after-move): only the last attempt moves obj, and it returns.
         return createObject(r, ns, std::move(obj), opts);
+      }
       return std::move(cur).error();
     }
     if (!want_rv.empty() && want_rv != std::to_string(rev)) return conflict(r, name);
@@ -105,8 +107,9 @@ Result<WriteResult> Registry::updateObject(const ResourceInfo& r, const std::str
 
 // PUT .../scale: only spec.replicas changes; the answer is the new Scale.
 Result<WriteResult> Registry::updateScale(const ResourceInfo& r, const std::string& ns,
-                                          const std::string& name, const json& scale, json cur,
-                                          std::int64_t rev, const WriteOptions& opts) {
+                                          const std::string& name, const json& scale,
+                                          const json& cur, std::int64_t rev,
+                                          const WriteOptions& opts) {
   const json& replicas = at(scale, {"spec", "replicas"});
   if (!replicas.is_number_integer() || replicas.get<long long>() < 0) {
     return Error(ErrorCode::Invalid, "Scale.autoscaling \"" + name +
@@ -118,7 +121,8 @@ Result<WriteResult> Registry::updateScale(const ResourceInfo& r, const std::stri
     apiextensions::setCustomReplicas(r, next, replicas);
   else
     next["spec"]["replicas"] = replicas;
-  SKIFF_ASSIGN_OR_RETURN(WriteResult res, writeUpdated(r, ns, cur, next, rev, opts, "", nullptr));
+  SKIFF_ASSIGN_OR_RETURN(WriteResult res,
+                         writeUpdated(r, ns, cur, std::move(next), rev, opts, "", nullptr));
   res.object = scaleOf(r, res.object);
   return res;
 }
@@ -152,9 +156,10 @@ Result<json> Registry::nextForUpdate(const ResourceInfo& r, const std::string& n
   return next;
 }
 
-Result<WriteResult> Registry::writeUpdated(const ResourceInfo& r, const std::string& ns, json old,
-                                           json obj, std::int64_t rev, const WriteOptions& opts,
-                                           const std::string& subresource, const json* applied) {
+Result<WriteResult> Registry::writeUpdated(const ResourceInfo& r, const std::string& ns,
+                                           const json& old, json obj, std::int64_t rev,
+                                           const WriteOptions& opts, const std::string& subresource,
+                                           const json* applied) {
   std::string name = str(old, {"metadata", "name"});
   StrategyPtr strategy = state_->strategies.forResource(r);
   SKIFF_ASSIGN_OR_RETURN(json next,
@@ -185,7 +190,7 @@ Result<WriteResult> Registry::commitUpdate(const ResourceInfo& r, const std::str
   if (hasDeletionTimestamp(next) && !hasFinalizers(next) && strategy.readyToRemove(next)) {
     return finishDelete(r, ns, next, rev, opts);
   }
-  if (opts.dry_run) return WriteResult{next, false, true};
+  if (opts.dry_run) return WriteResult{std::move(next), false, true};
   SKIFF_ASSIGN_OR_RETURN(json stored, forStorage(r, next));
   auto kv = store_.update(key(r, ns, name), encodeForStore(std::move(stored)), rev);
   if (!kv) {

@@ -267,10 +267,10 @@ class Registry {
                                    const std::string& subresource, bool allow_create,
                                    const json* applied_config);
   Result<WriteResult> updateScale(const ResourceInfo& r, const std::string& ns,
-                                  const std::string& name, const json& scale, json cur,
+                                  const std::string& name, const json& scale, const json& cur,
                                   std::int64_t rev, const WriteOptions& opts);
-  Result<WriteResult> writeUpdated(const ResourceInfo& r, const std::string& ns, json old, json obj,
-                                   std::int64_t rev, const WriteOptions& opts,
+  Result<WriteResult> writeUpdated(const ResourceInfo& r, const std::string& ns, const json& old,
+                                   json obj, std::int64_t rev, const WriteOptions& opts,
                                    const std::string& subresource, const json* applied_config);
   Result<json> nextForUpdate(const ResourceInfo& r, const std::string& ns, const json& old,
                              json obj, const std::string& subresource, Strategy& strategy);

@@ -47,7 +47,7 @@ struct NodeIpamOptions {
 // Fails on an invalid CIDR or mask.
 Result<std::unique_ptr<Controller>> newNodeIpamController(ApiClient& client,
                                                           std::shared_ptr<Clock> clock,
-                                                          NodeIpamOptions options);
+                                                          const NodeIpamOptions& options);
 
 struct NodeLifecycleOptions {
   Duration node_monitor_period = std::chrono::seconds(5);

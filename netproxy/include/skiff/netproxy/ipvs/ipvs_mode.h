@@ -53,6 +53,6 @@ Result<void> cleanupMasquerade(sys::Nftables& nft);
 // deletes the virtual servers it owns, the dummy interface and the masquerade table.
 Result<std::unique_ptr<ServiceProxy>> makeIpvsProxy(ProxyConfig config, GenlTransport& genl,
                                                     sys::Netlink& nl, sys::Nftables& nft,
-                                                    IpvsModeOptions options = {});
+                                                    const IpvsModeOptions& options = {});
 
 }  // namespace skiff::netproxy::ipvs
