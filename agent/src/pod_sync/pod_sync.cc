@@ -268,7 +268,7 @@ Result<json> PodSyncer::currentStatus(const json& pod, std::optional<WaitingReas
                   rfc3339FromNs(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                     clock_().time_since_epoch())
                                     .count()),
-                  terminal};
+                  std::move(terminal)};
   return computePodStatus(in);
 }
 
