@@ -210,15 +210,15 @@ void PodSyncer::syncContainer(const json& pod, const json& c, const PodRuntimeVi
   if (cur == nullptr) {
     auto r = startContainer(pod, c, view, 0);
     if (!r)
-      SKIFF_LOG_WARN(lg, "Container failed to start", kv("pod", podRef(pod)),
-                     kv("container", name), kv("err", r.error().message()));
+      SKIFF_LOG_WARN(lg, "Container failed to start", kv("pod", podRef(pod)), kv("container", name),
+                     kv("err", r.error().message()));
     return;
   }
   ContainerInfo last = *cur;
   if (last.state == ContainerState::Running) {
     if (probes_ == nullptr || !probes_->shouldRestart(last.id)) return;
-    SKIFF_LOG_INFO(lg, "Container failed liveness probe, will be restarted",
-                   kv("pod", podRef(pod)), kv("container", name));
+    SKIFF_LOG_INFO(lg, "Container failed liveness probe, will be restarted", kv("pod", podRef(pod)),
+                   kv("container", name));
     event(pod, name, "Normal", events::kKilling,
           "Container " + name + " failed liveness probe, will be restarted");
     int64_t grace = pod["spec"].value("terminationGracePeriodSeconds", 30);
@@ -238,8 +238,8 @@ void PodSyncer::syncContainer(const json& pod, const json& c, const PodRuntimeVi
   if (probes_) probes_->forget(last.id);
   auto r = startContainer(pod, c, view, last.attempt + 1);
   if (!r) {
-    SKIFF_LOG_WARN(lg, "Container failed to restart", kv("pod", podRef(pod)),
-                   kv("container", name), kv("err", r.error().message()));
+    SKIFF_LOG_WARN(lg, "Container failed to restart", kv("pod", podRef(pod)), kv("container", name),
+                   kv("err", r.error().message()));
     return;
   }
   // Keep the newest exited attempt for `kubectl logs --previous`; remove older ones.

@@ -79,7 +79,8 @@ ResourceList computeUsage(const MilliResourceList& requests, const MilliResource
 
 ResourceList podUsage(const json& pod) {
   const json& deleting = field(pod, {"metadata", "deletionTimestamp"});
-  if (isTerminal(pod) || (deleting.is_string() && !deleting.get_ref<const std::string&>().empty())) {
+  if (isTerminal(pod) ||
+      (deleting.is_string() && !deleting.get_ref<const std::string&>().empty())) {
     return {{"count/pods", one()}};
   }
   // computeUsage never lists count/pods: adding it is inserting it.

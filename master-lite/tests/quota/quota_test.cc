@@ -50,10 +50,13 @@ TEST(QuotaUsage, DeletingPodChargesOnlyItsObjectCount) {
 
 TEST(QuotaJson, TextIsTheJsonDump) {
   // toJsonText is spliced into stored quotas: byte for byte what the json serialiser writes.
-  for (const json& used :
-       {json::object(), json{{"pods", "2"}},
-        json{{"requests.cpu", "1500m"}, {"limits.memory", "1Gi"}, {"count/pods", "0"},
-             {"example.com/gpu", "3"}, {"requests.storage", "1e3"}, {"cpu", "-1"}}}) {
+  for (const json& used : {json::object(), json{{"pods", "2"}},
+                           json{{"requests.cpu", "1500m"},
+                                {"limits.memory", "1Gi"},
+                                {"count/pods", "0"},
+                                {"example.com/gpu", "3"},
+                                {"requests.storage", "1e3"},
+                                {"cpu", "-1"}}}) {
     ResourceList list = parseList(used);
     EXPECT_EQ(toJsonText(list), toJson(list).dump());
   }
