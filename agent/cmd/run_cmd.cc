@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <map>
 #include <memory>
 
 #include "command.h"
@@ -12,6 +13,7 @@
 #include "skiff/agent/eviction.h"
 #include "skiff/agent/image_gc.h"
 #include "skiff/common/log.h"
+#include "skiff/common/split_list.h"
 #include "skiff/hostinfo/resource_flags.h"
 
 namespace skiff::agent::cmd {
@@ -215,6 +217,13 @@ Result<void> layerFlagsOverConfigFile(const RunFlags& flags, const CLI::App& app
   return {};
 }
 
+// --kube-reserved / --system-reserved: the key=value list, each value a valid quantity.
+Result<std::map<std::string, std::string>> reservedFlag(const std::string& text, const char* flag) {
+  SKIFF_ASSIGN_OR_RETURN(auto list, parseKeyValueList(text, flag));
+  SKIFF_TRY(hostinfo::parseReservedMap(list, flag));
+  return list;
+}
+
 // Node labels, taints and reserved resources given as flags.
 Result<void> applyNodeFlags(const RunFlags& flags, AgentConfig& cfg) {
   if (!flags.node_labels.empty()) {
@@ -224,21 +233,14 @@ Result<void> applyNodeFlags(const RunFlags& flags, AgentConfig& cfg) {
     cfg.node_labels = *l;
   }
   if (!flags.taints.empty()) {
-    auto t = parseTaints(flags.taints);
-    if (!t) return t.error();
-    cfg.register_with_taints = *t;
+    SKIFF_ASSIGN_OR_RETURN(cfg.register_with_taints, parseTaints(flags.taints));
   }
   if (!flags.kube_reserved.empty()) {
-    auto r = parseKeyValueList(flags.kube_reserved, "--kube-reserved");
-    if (!r) return r.error();
-    if (auto q = hostinfo::parseReservedMap(*r, "--kube-reserved"); !q) return q.error();
-    cfg.kube_reserved = *r;
+    SKIFF_ASSIGN_OR_RETURN(cfg.kube_reserved, reservedFlag(flags.kube_reserved, "--kube-reserved"));
   }
   if (!flags.system_reserved.empty()) {
-    auto r = parseKeyValueList(flags.system_reserved, "--system-reserved");
-    if (!r) return r.error();
-    if (auto q = hostinfo::parseReservedMap(*r, "--system-reserved"); !q) return q.error();
-    cfg.system_reserved = *r;
+    SKIFF_ASSIGN_OR_RETURN(cfg.system_reserved,
+                           reservedFlag(flags.system_reserved, "--system-reserved"));
   }
   return {};
 }
@@ -246,32 +248,28 @@ Result<void> applyNodeFlags(const RunFlags& flags, AgentConfig& cfg) {
 // Eviction and image GC flags, then the whole eviction configuration is validated.
 Result<void> applyEvictionFlags(const RunFlags& flags, const CLI::App& app, AgentConfig& cfg) {
   if (!flags.eviction_hard.empty()) {
-    auto r = parseEvictionThresholds(flags.eviction_hard);
-    if (!r) return r.error();
-    cfg.eviction_hard = *r;
+    SKIFF_ASSIGN_OR_RETURN(cfg.eviction_hard, parseEvictionThresholds(flags.eviction_hard));
   }
   if (app.count("--eviction-max-pod-grace-period") > 0) {
     cfg.eviction_max_pod_grace_period = std::chrono::seconds(flags.eviction_max_pod_grace);
   }
   if (!flags.eviction_soft.empty()) {
-    auto r = parseEvictionThresholds(flags.eviction_soft, "--eviction-soft");
-    if (!r) return r.error();
-    cfg.eviction_soft = *r;
+    SKIFF_ASSIGN_OR_RETURN(cfg.eviction_soft,
+                           parseEvictionThresholds(flags.eviction_soft, "--eviction-soft"));
   }
   if (!flags.eviction_soft_grace.empty()) {
-    auto r = parseKeyValueList(flags.eviction_soft_grace, "--eviction-soft-grace-period");
-    if (!r) return r.error();
-    cfg.eviction_soft_grace_period = *r;
+    SKIFF_ASSIGN_OR_RETURN(
+        cfg.eviction_soft_grace_period,
+        parseKeyValueList(flags.eviction_soft_grace, "--eviction-soft-grace-period"));
   }
   if (!flags.eviction_min_reclaim.empty()) {
-    auto r = parseKeyValueList(flags.eviction_min_reclaim, "--eviction-minimum-reclaim");
-    if (!r) return r.error();
-    cfg.eviction_minimum_reclaim = *r;
+    SKIFF_ASSIGN_OR_RETURN(
+        cfg.eviction_minimum_reclaim,
+        parseKeyValueList(flags.eviction_min_reclaim, "--eviction-minimum-reclaim"));
   }
   if (!flags.image_min_age.empty()) {
-    auto d = parseGoDuration(flags.image_min_age, "--minimum-image-ttl-duration");
-    if (!d) return d.error();
-    cfg.image_gc.min_age = *d;
+    SKIFF_ASSIGN_OR_RETURN(cfg.image_gc.min_age,
+                           parseGoDuration(flags.image_min_age, "--minimum-image-ttl-duration"));
   }
   if (auto v = validateImageGcPolicy(cfg.image_gc); !v) return v.error();
   // The whole eviction configuration is checked before anything starts.
@@ -282,27 +280,16 @@ Result<void> applyEvictionFlags(const RunFlags& flags, const CLI::App& app, Agen
     return t.error();
   }
   if (!flags.eviction_transition.empty()) {
-    auto d = parseGoDuration(flags.eviction_transition, "--eviction-pressure-transition-period");
-    if (!d) return d.error();
-    cfg.eviction_pressure_transition_period = *d;
+    SKIFF_ASSIGN_OR_RETURN(
+        cfg.eviction_pressure_transition_period,
+        parseGoDuration(flags.eviction_transition, "--eviction-pressure-transition-period"));
   }
   return {};
 }
 
 // --cluster-dns: comma-separated server IPs.
 void applyClusterDnsFlag(const RunFlags& flags, AgentConfig& cfg) {
-  if (!flags.cluster_dns.empty()) {
-    cfg.cluster_dns.clear();
-    std::string s = flags.cluster_dns;
-    std::size_t pos = 0;
-    while (pos <= s.size()) {
-      auto comma = s.find(',', pos);
-      std::string ip = s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-      if (!ip.empty()) cfg.cluster_dns.push_back(ip);
-      if (comma == std::string::npos) break;
-      pos = comma + 1;
-    }
-  }
+  if (!flags.cluster_dns.empty()) cfg.cluster_dns = splitList(flags.cluster_dns);
 }
 
 // The run step: the flags (and --config) become the AgentConfig the agent runs with.
