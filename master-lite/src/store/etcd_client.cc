@@ -94,10 +94,7 @@ class Conn {
     error_code ec;
     lowest().expires_after(timeout);
     sent = true;
-    withStream([&](auto& s) {
-      run([&](auto done) { http::async_write(s, req, [done](error_code e, auto) { done(e); }); },
-          ec);
-    });
+    runOnStream([&](auto& s, auto handler) { http::async_write(s, req, handler); }, ec);
     if (ec)
       return Error(ErrorCode::Timeout, "send to etcd " + endpoint_.url() + ": " + ec.message());
     return ok();
@@ -108,13 +105,7 @@ class Conn {
     parser.body_limit(512u << 20);
     error_code ec;
     lowest().expires_after(timeout);
-    withStream([&](auto& s) {
-      run(
-          [&](auto done) {
-            http::async_read(s, buf_, parser, [done](error_code e, auto) { done(e); });
-          },
-          ec);
-    });
+    runOnStream([&](auto& s, auto handler) { http::async_read(s, buf_, parser, handler); }, ec);
     if (ec) {
       return Error(ErrorCode::Timeout,
                    "read reply from etcd " + endpoint_.url() + ": " + ec.message());
@@ -133,14 +124,9 @@ class Conn {
     stream_parser_->on_chunk_body(chunk_cb_);
     error_code ec;
     lowest().expires_never();
-    withStream([&](auto& s) {
-      run(
-          [&](auto done) {
-            http::async_read_header(s, buf_, *stream_parser_,
-                                    [done](error_code e, auto) { done(e); });
-          },
-          ec);
-    });
+    runOnStream(
+        [&](auto& s, auto handler) { http::async_read_header(s, buf_, *stream_parser_, handler); },
+        ec);
     if (ec) return unavailable("watch", ec);
     if (stream_parser_->get().result_int() != 200) {
       return Error(ErrorCode::Unavailable, "watch on etcd " + endpoint_.url() + ": status " +
@@ -160,14 +146,9 @@ class Conn {
       }
       if (closed_) return Error(ErrorCode::Cancelled, "watch closed");
       error_code ec;
-      withStream([&](auto& s) {
-        run(
-            [&](auto done) {
-              http::async_read_some(s, buf_, *stream_parser_,
-                                    [done](error_code e, auto) { done(e); });
-            },
-            ec);
-      });
+      runOnStream(
+          [&](auto& s, auto handler) { http::async_read_some(s, buf_, *stream_parser_, handler); },
+          ec);
       if (closed_) return Error(ErrorCode::Cancelled, "watch closed");
       if (ec) return unavailable("watch stream", ec);
       if (stream_parser_->is_done())
@@ -195,6 +176,15 @@ class Conn {
       f(*tls_);
     else
       f(*tcp_);
+  }
+
+  // One beast operation on the connection's stream (TLS or not), run to completion: `op(stream,
+  // handler)` starts it, and its error lands in `ec`.
+  template <typename Op>
+  void runOnStream(Op&& op, error_code& ec) {
+    withStream([&](auto& s) {
+      run([&](auto done) { op(s, [done](error_code e, auto) { done(e); }); }, ec);
+    });
   }
 
   template <typename Start>
@@ -468,17 +458,6 @@ std::int64_t etcdInt(const json& obj, const char* field) {
 std::int64_t etcdHeaderRevision(const json& reply) {
   auto it = reply.find("header");
   return it == reply.end() ? 0 : etcdInt(*it, "revision");
-}
-
-Result<std::unique_ptr<EtcdClient>> newEtcdClient(const EtcdOptions& store_options) {
-  EtcdClientOptions co;
-  co.servers = store_options.servers;
-  co.transport = store_options.transport;
-  co.ca_file = store_options.ca_file;
-  co.cert_file = store_options.cert_file;
-  co.key_file = store_options.key_file;
-  co.request_timeout = store_options.request_timeout;
-  return newEtcdClient(co);
 }
 
 }  // namespace skiff::master::store

@@ -41,12 +41,8 @@
 
 namespace skiff::master::store {
 
-struct EtcdClientOptions {
-  std::vector<std::string> servers;  // http://host:port or https://host:port
-  EtcdTransport transport = EtcdTransport::Grpc;
-  std::string ca_file, cert_file, key_file;
-  std::chrono::milliseconds request_timeout{5000};
-};
+// A store's EtcdOptions are its client's options too (openEtcdStore, migrate).
+using EtcdClientOptions = EtcdConnection;
 
 struct EtcdEndpoint {
   bool tls = false;
@@ -87,8 +83,6 @@ Result<std::unique_ptr<EtcdClient>> newGatewayEtcdClient(std::vector<EtcdEndpoin
                                                          const EtcdClientOptions& options);
 Result<std::unique_ptr<EtcdClient>> newGrpcEtcdClient(std::vector<EtcdEndpoint> endpoints,
                                                       const EtcdClientOptions& options);
-// A client for the servers and credentials of a store's options (openEtcdStore, migrate).
-Result<std::unique_ptr<EtcdClient>> newEtcdClient(const EtcdOptions& store_options);
 
 // int64 fields arrive as strings ("12") from the gateway and are omitted when zero.
 std::int64_t etcdInt(const nlohmann::json& obj, const char* field);

@@ -19,10 +19,10 @@
 #include <thread>
 
 #include "etcd_client.h"
+#include "etcd_common.h"
 #include "etcd_watch_cache.h"
 #include "key_range.h"
 #include "skiff/common/base64.h"
-#include "skiff/common/log.h"
 #include "skiff/master/store/store.h"
 
 namespace skiff::master::store {
@@ -30,19 +30,10 @@ namespace {
 
 using json = nlohmann::json;
 
-const std::shared_ptr<spdlog::logger>& lg() {
-  static const auto l = skiff::log::get("store");
-  return l;
-}
-
 std::string b64(const std::string& s) { return base64Encode(s); }
 
 Result<std::string> unb64(const json& obj, const char* field) {
-  auto it = obj.find(field);
-  if (it == obj.end()) return std::string();
-  if (!it->is_string())
-    return Error(ErrorCode::Internal, std::string("malformed reply from etcd: '") + field + "'");
-  return base64Decode(it->get<std::string>());
+  return base64Field(obj, field, "reply from etcd");
 }
 
 json compareFor(const std::string& key, std::int64_t expected) {

@@ -4,19 +4,14 @@
 #include <algorithm>
 #include <atomic>
 
+#include "etcd_common.h"
 #include "key_range.h"
 #include "skiff/common/base64.h"
-#include "skiff/common/log.h"
 
 namespace skiff::master::store {
 namespace {
 
 using json = nlohmann::json;
-
-const std::shared_ptr<spdlog::logger>& lg() {
-  static const auto l = skiff::log::get("store");
-  return l;
-}
 
 class CacheWatch : public Watch {
  public:
@@ -33,11 +28,7 @@ class CacheWatch : public Watch {
 };
 
 Result<std::string> field(const json& kv, const char* name) {
-  auto it = kv.find(name);
-  if (it == kv.end()) return std::string();
-  if (!it->is_string())
-    return Error(ErrorCode::Internal, std::string("malformed watch event: '") + name + "'");
-  return base64Decode(it->get<std::string>());
+  return base64Field(kv, name, "watch event");
 }
 
 }  // namespace

@@ -18,16 +18,22 @@ struct SqliteFactory {
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, StoreConformance, ::testing::Types<SqliteFactory>);
 
+// Each test's store file, in a directory of its own that is removed afterwards; no fsync a write.
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  SqliteStoreTest() { opts_.fsync_every_write = false; }
+
+  skiff::testing::TempDir dir_{"store"};
+  const std::string db_ = dir_.path() + "/db";
+  Options opts_;
+};
+
 // A store made when `kv` was WITHOUT ROWID (before 2026-12) is converted when opened: same keys,
 // values and revisions, a watch from before replays as it did, and the table is a rowid table.
-TEST(SqliteStoreTest, OpensAStoreWhoseKvTableIsWithoutRowid) {
-  skiff::testing::TempDir dir("store");
-  const std::string db = dir.path() + "/db";
-  Options o;
-  o.fsync_every_write = false;
+TEST_F(SqliteStoreTest, OpensAStoreWhoseKvTableIsWithoutRowid) {
   std::int64_t before = 0;
   {
-    auto s = openSqliteStore(db, o);
+    auto s = openSqliteStore(db_, opts_);
     ASSERT_TRUE(s);
     ASSERT_TRUE((*s)->create("/k/a", std::string(3000, 'a')));
     before = (*s)->currentRevision();
@@ -37,7 +43,7 @@ TEST(SqliteStoreTest, OpensAStoreWhoseKvTableIsWithoutRowid) {
   }
   auto rawExec = [&](const char* sql) {
     sqlite3* h = nullptr;
-    ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+    ASSERT_EQ(sqlite3_open(db_.c_str(), &h), SQLITE_OK);
     char* err = nullptr;
     EXPECT_EQ(sqlite3_exec(h, sql, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
     sqlite3_free(err);
@@ -47,7 +53,7 @@ TEST(SqliteStoreTest, OpensAStoreWhoseKvTableIsWithoutRowid) {
       "BEGIN; ALTER TABLE kv RENAME TO kv_new; CREATE TABLE kv(key TEXT PRIMARY KEY, value BLOB "
       "NOT NULL, create_rev INTEGER NOT NULL, mod_rev INTEGER NOT NULL) WITHOUT ROWID; INSERT "
       "INTO kv SELECT key, value, create_rev, mod_rev FROM kv_new; DROP TABLE kv_new; COMMIT");
-  auto s = openSqliteStore(db, o);
+  auto s = openSqliteStore(db_, opts_);
   ASSERT_TRUE(s) << s.error().message();
   auto l = (*s)->list("/k/");
   ASSERT_TRUE(l);
@@ -63,7 +69,7 @@ TEST(SqliteStoreTest, OpensAStoreWhoseKvTableIsWithoutRowid) {
   EXPECT_EQ(replayed[1].prev_value, "b");
   ASSERT_TRUE((*s)->create("/k/c", "c"));  // and it takes writes
   sqlite3* h = nullptr;
-  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &h), SQLITE_OK);
   sqlite3_stmt* st = nullptr;
   ASSERT_EQ(
       sqlite3_prepare_v2(h, "SELECT sql FROM sqlite_master WHERE name = 'kv'", -1, &st, nullptr),
@@ -75,58 +81,42 @@ TEST(SqliteStoreTest, OpensAStoreWhoseKvTableIsWithoutRowid) {
   EXPECT_EQ(sql.find("WITHOUT ROWID"), std::string::npos) << sql;
 }
 
-TEST(SqliteStoreTest, CompactsAutomaticallyBeyondRetainWindow) {
-  char tmpl[] = "/tmp/skiff-store-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  Options o;
-  o.retain_revisions = 10;
-  o.fsync_every_write = false;
-  auto s = openSqliteStore(std::string(tmpl) + "/db", o);
+TEST_F(SqliteStoreTest, CompactsAutomaticallyBeyondRetainWindow) {
+  opts_.retain_revisions = 10;
+  auto s = openSqliteStore(db_, opts_);
   ASSERT_TRUE(s);
   for (int i = 0; i < 25; ++i) ASSERT_TRUE((*s)->create("/a/" + std::to_string(i), "v"));
   EXPECT_GE((*s)->compactedRevision(), 10);
   EXPECT_LE((*s)->currentRevision() - (*s)->compactedRevision(), 20);
-  std::filesystem::remove_all(tmpl);
 }
 
 // Checkpoints run on the store's own thread (wal_checkpointer.h): once the WAL passes 1,000
 // pages, committed pages reach the database file although no write checkpoints inline (that
 // happens only past 16,000 pages), and a reopened store reads every value back.
-TEST(SqliteStoreTest, CheckpointsTheWalInTheBackground) {
-  char tmpl[] = "/tmp/skiff-store-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const std::string db = std::string(tmpl) + "/db";
-  Options o;
-  o.fsync_every_write = false;
+TEST_F(SqliteStoreTest, CheckpointsTheWalInTheBackground) {
   const std::string value(8192, 'x');  // kv row + log row: about 5 pages a write
   {
-    auto s = openSqliteStore(db, o);
+    auto s = openSqliteStore(db_, opts_);
     ASSERT_TRUE(s);
     for (int i = 0; i < 600; ++i) ASSERT_TRUE((*s)->create("/a/" + std::to_string(i), value));
-    auto size = [&] { return std::filesystem::file_size(db); };
+    auto size = [&] { return std::filesystem::file_size(db_); };
     for (int i = 0; i < 500 && size() < 4u << 20; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     EXPECT_GE(size(), 4u << 20) << "the WAL's pages never reached the database file";
   }
-  auto s = openSqliteStore(db, o);
+  auto s = openSqliteStore(db_, opts_);
   ASSERT_TRUE(s);
   auto l = (*s)->list("/a/");
   ASSERT_TRUE(l);
   EXPECT_EQ(l->items.size(), 600u);
   EXPECT_EQ(l->items.front().value, value);
-  std::filesystem::remove_all(tmpl);
 }
 
 // An update's log row names the row holding its previous value (sqlite_store.cc); compaction
 // copies that value in before it deletes the row. Replays after a compaction, also after a
 // reopen, still carry every previous value.
-TEST(SqliteStoreTest, ReplayAfterCompactionKeepsPreviousValues) {
-  char tmpl[] = "/tmp/skiff-store-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const std::string db = std::string(tmpl) + "/db";
-  Options o;
-  o.fsync_every_write = false;
+TEST_F(SqliteStoreTest, ReplayAfterCompactionKeepsPreviousValues) {
   auto replay = [](Store& s, std::int64_t from) {
     std::vector<Event> out;
     auto w = s.watch("/k/", from, [&](const EventPtr& e) { out.push_back(*e); });
@@ -135,7 +125,7 @@ TEST(SqliteStoreTest, ReplayAfterCompactionKeepsPreviousValues) {
   };
   std::int64_t first = 0;
   {
-    auto s = openSqliteStore(db, o);
+    auto s = openSqliteStore(db_, opts_);
     ASSERT_TRUE(s);
     auto a = (*s)->create("/k/a", "a1");
     ASSERT_TRUE(a);
@@ -157,25 +147,21 @@ TEST(SqliteStoreTest, ReplayAfterCompactionKeepsPreviousValues) {
     EXPECT_EQ(ev[3].type, EventType::Delete);
     EXPECT_EQ(ev[3].prev_value.value_or("-"), "b1");
   }
-  auto s = openSqliteStore(db, o);
+  auto s = openSqliteStore(db_, opts_);
   ASSERT_TRUE(s);
   ASSERT_TRUE((*s)->compact(first + 3));
   auto ev = replay(**s, first + 3);
   ASSERT_EQ(ev.size(), 2u);
   EXPECT_EQ(ev[0].prev_value.value_or("-"), "a3");
   EXPECT_EQ(ev[1].prev_value.value_or("-"), "b1");
-  std::filesystem::remove_all(tmpl);
 }
 
 // A store whose log was written before `prev_rev` existed opens, replays its old rows' previous
 // values and goes on writing.
-TEST(SqliteStoreTest, OpensAStoreWithTheOlderLogSchema) {
-  char tmpl[] = "/tmp/skiff-store-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const std::string db = std::string(tmpl) + "/db";
+TEST_F(SqliteStoreTest, OpensAStoreWithTheOlderLogSchema) {
   {
     sqlite3* raw = nullptr;
-    ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_open(db_.c_str(), &raw), SQLITE_OK);
     const char* sql =
         "PRAGMA journal_mode=WAL;"
         "CREATE TABLE kv(key TEXT PRIMARY KEY, value BLOB NOT NULL, create_rev INTEGER NOT NULL,"
@@ -191,9 +177,7 @@ TEST(SqliteStoreTest, OpensAStoreWithTheOlderLogSchema) {
     ASSERT_EQ(sqlite3_exec(raw, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(raw);
     sqlite3_close(raw);
   }
-  Options o;
-  o.fsync_every_write = false;
-  auto s = openSqliteStore(db, o);
+  auto s = openSqliteStore(db_, opts_);
   ASSERT_TRUE(s) << s.error().message();
   ASSERT_TRUE((*s)->update("/k/a", "a3", 2));
   std::vector<Event> ev;
@@ -204,7 +188,6 @@ TEST(SqliteStoreTest, OpensAStoreWithTheOlderLogSchema) {
   EXPECT_EQ(ev[1].prev_value.value_or("-"), "a1");
   EXPECT_EQ(ev[2].kv.value, "a3");
   EXPECT_EQ(ev[2].prev_value.value_or("-"), "a2");
-  std::filesystem::remove_all(tmpl);
 }
 
 }  // namespace

@@ -76,6 +76,13 @@ class StoreConformance : public ::testing::Test {
 
   using Recorder = WatchRecorder;
 
+  // The transaction of the commit() tests: pod /t/pods/p created and quota /t/quotas/q updated to
+  // used=1, expected at `quota_revision`.
+  static std::vector<TxnOp> podWithQuota(std::int64_t quota_revision) {
+    return {{TxnOp::Kind::Create, "/t/pods/p", "pod", 0},
+            {TxnOp::Kind::Update, "/t/quotas/q", "used=1", quota_revision}};
+  }
+
   std::string dir_;
   Options options_;
   StorePtr store_;
@@ -260,8 +267,7 @@ TYPED_TEST_P(StoreConformance, CommitWritesEveryOpTogether) {
   auto w = s.watch("/t/", s.currentRevision(), rec.handler());
   ASSERT_TRUE(w);
   std::int64_t before = s.currentRevision();
-  auto c = s.commit({{TxnOp::Kind::Create, "/t/pods/p", "pod", 0},
-                     {TxnOp::Kind::Update, "/t/quotas/q", "used=1", q->mod_revision}});
+  auto c = s.commit(TestFixture::podWithQuota(q->mod_revision));
   ASSERT_TRUE(c) << c.error().message();
   ASSERT_EQ(c->size(), 2u);
   const KeyValue& pod = (*c)[0];
@@ -304,8 +310,7 @@ TYPED_TEST_P(StoreConformance, CommitWithAFailedPreconditionWritesNothing) {
   auto w = s.watch("/t/", s.currentRevision(), rec.handler());
   ASSERT_TRUE(w);
   std::int64_t before = s.currentRevision();
-  auto stale = s.commit({{TxnOp::Kind::Create, "/t/pods/p", "pod", 0},
-                         {TxnOp::Kind::Update, "/t/quotas/q", "used=1", q->mod_revision}});
+  auto stale = s.commit(TestFixture::podWithQuota(q->mod_revision));
   ASSERT_FALSE(stale);
   EXPECT_TRUE(stale.error().is(ErrorCode::Conflict)) << stale.error().message();
   auto exists = s.commit({{TxnOp::Kind::Create, "/t/pods/x", "x", 0},

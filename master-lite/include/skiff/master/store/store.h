@@ -137,14 +137,18 @@ enum class EtcdTransport { Grpc, Gateway };
 Result<EtcdTransport> parseEtcdTransport(const std::string& name);
 const char* etcdTransportName(EtcdTransport t);
 
-struct EtcdOptions {
+// How to reach etcd: what its client needs of the options below.
+struct EtcdConnection {
   std::vector<std::string> servers;  // http(s)://host:port, tried in turn
   EtcdTransport transport = EtcdTransport::Grpc;
   std::string ca_file, cert_file, key_file;
+  std::chrono::milliseconds request_timeout{5000};
+};
+
+struct EtcdOptions : EtcdConnection {
   std::string prefix = "/registry";  // the keys this store serves and watches
   // Prepended to every key in etcd and stripped on the way back (tests share one etcd).
   std::string key_namespace;
-  std::chrono::milliseconds request_timeout{5000};
   // kube-apiserver's --etcd-compaction-interval: every interval, compact to the revision seen
   // at the previous tick, coordinated between masters through the `compact_rev_key` key.
   // 0 = never.
