@@ -5,21 +5,13 @@
 
 #include "skiff/master/api/authorizer.h"
 #include "skiff/master/api/handler.h"
+#include "skiff/master/api/object_util.h"
 
 namespace skiff::master::api {
 namespace {
 
-std::vector<std::string> values(const std::string& joined) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos <= joined.size()) {
-    std::size_t nl = joined.find('\n', pos);
-    if (nl == std::string::npos) nl = joined.size();
-    out.push_back(joined.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
-  return out;
-}
+// A request header's values (a repeated header arrives joined with '\n').
+std::vector<std::string> values(const std::string& joined) { return splitAll(joined, '\n'); }
 
 // One part to authorize: resource (group "" or authentication.k8s.io), namespace, name.
 struct Part {

@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "skiff/common/rfc3339.h"
+#include "skiff/master/json_at.h"
 
 namespace skiff::master::api {
 
@@ -98,16 +99,20 @@ std::string humanDuration(std::chrono::seconds d) {
   return std::to_string(h / 24 / 365) + "y";
 }
 
-const json& at(const json& obj, std::initializer_list<const char*> path) {
-  static const json kNull;
-  const json* cur = &obj;
-  for (const char* p : path) {
-    if (!cur->is_object()) return kNull;
-    auto it = cur->find(p);
-    if (it == cur->end()) return kNull;
-    cur = &*it;
+std::vector<std::string> splitAll(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos <= s.size()) {
+    std::size_t end = s.find(sep, pos);
+    if (end == std::string::npos) end = s.size();
+    out.push_back(s.substr(pos, end - pos));
+    pos = end + 1;
   }
-  return *cur;
+  return out;
+}
+
+const json& at(const json& obj, std::initializer_list<const char*> path) {
+  return jsonAt(obj, path);
 }
 
 std::string str(const json& obj, std::initializer_list<const char*> path) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "skiff/master/api/object_util.h"
 #include "skiff/master/apiextensions/apiextensions.h"
 
 namespace skiff::master::apiextensions {
@@ -16,14 +17,7 @@ const char* const kListMetaRef = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"
 // "example.com", "v1", "Widget" -> "com.example.v1.Widget"
 std::string definitionName(const std::string& group, const std::string& version,
                            const std::string& kind) {
-  std::vector<std::string> parts;
-  std::size_t i = 0;
-  while (i <= group.size()) {
-    std::size_t j = group.find('.', i);
-    if (j == std::string::npos) j = group.size();
-    parts.push_back(group.substr(i, j - i));
-    i = j + 1;
-  }
+  std::vector<std::string> parts = api::splitAll(group, '.');
   std::reverse(parts.begin(), parts.end());
   std::string out;
   for (const auto& p : parts) out += p + ".";

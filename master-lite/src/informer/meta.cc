@@ -1,23 +1,11 @@
 #include "skiff/master/informer/meta.h"
 
+#include "skiff/master/json_at.h"
+
 namespace skiff::master::meta {
 
-namespace {
-const json& nullJson() {
-  static const json kNull;
-  return kNull;
-}
-}  // namespace
-
 const json& at(const json& obj, std::initializer_list<const char*> path) {
-  const json* cur = &obj;
-  for (const char* p : path) {
-    if (!cur->is_object()) return nullJson();
-    auto it = cur->find(p);
-    if (it == cur->end()) return nullJson();
-    cur = &*it;
-  }
-  return *cur;
+  return jsonAt(obj, path);
 }
 
 std::string str(const json& obj, std::initializer_list<const char*> path) {

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "skiff/common/quantity.h"
+#include "skiff/master/quota/quota.h"
 
 namespace skiff::master::quota {
 namespace {
@@ -41,56 +42,48 @@ const json& resources(const json& c, const char* which) {
   return w == r->end() ? null : *w;
 }
 
-std::string minConstraint(const std::string& type, const std::string& name,
-                          const Quantity& enforced, const List& req, const List& lim) {
-  auto r = req.find(name);
-  auto l = lim.find(name);
-  if (r == req.end()) {
-    return "minimum " + name + " usage per " + type + " is " + enforced.toString() +
-           ".  No request is specified";
-  }
-  if (r->second.compare(enforced) < 0) {
-    return "minimum " + name + " usage per " + type + " is " + enforced.toString() +
-           ", but request is " + r->second.toString();
-  }
-  if (l != lim.end() && l->second.compare(enforced) < 0) {
-    return "minimum " + name + " usage per " + type + " is " + enforced.toString() +
-           ", but limit is " + l->second.toString();
+// The amounts a bound is checked against, and what kubectl calls them ("request", "limit").
+struct Amounts {
+  const List& list;
+  const char* what;
+};
+
+// A minimum or maximum on `name`: `must` has to carry it (requests for a minimum, limits for a
+// maximum) within the bound, and `may` (null: none) has to be within it where it carries it.
+std::string boundConstraint(bool minimum, const std::string& type, const std::string& name,
+                            const Quantity& enforced, const Amounts& must, const Amounts* may) {
+  std::string head = std::string(minimum ? "minimum " : "maximum ") + name + " usage per " + type +
+                     " is " + enforced.toString();
+  auto breaks = [&](const Quantity& q) {
+    int c = q.compare(enforced);
+    return minimum ? c < 0 : c > 0;
+  };
+  auto m = must.list.find(name);
+  if (m == must.list.end()) return head + ".  No " + must.what + " is specified";
+  if (breaks(m->second)) return head + ", but " + must.what + " is " + m->second.toString();
+  if (may) {
+    auto o = may->list.find(name);
+    if (o != may->list.end() && breaks(o->second))
+      return head + ", but " + may->what + " is " + o->second.toString();
   }
   return "";
+}
+
+std::string minConstraint(const std::string& type, const std::string& name,
+                          const Quantity& enforced, const List& req, const List& lim) {
+  Amounts limits{lim, "limit"};
+  return boundConstraint(true, type, name, enforced, {req, "request"}, &limits);
 }
 
 std::string maxConstraint(const std::string& type, const std::string& name,
                           const Quantity& enforced, const List& req, const List& lim) {
-  auto r = req.find(name);
-  auto l = lim.find(name);
-  if (l == lim.end()) {
-    return "maximum " + name + " usage per " + type + " is " + enforced.toString() +
-           ".  No limit is specified";
-  }
-  if (l->second.compare(enforced) > 0) {
-    return "maximum " + name + " usage per " + type + " is " + enforced.toString() +
-           ", but limit is " + l->second.toString();
-  }
-  if (r != req.end() && r->second.compare(enforced) > 0) {
-    return "maximum " + name + " usage per " + type + " is " + enforced.toString() +
-           ", but request is " + r->second.toString();
-  }
-  return "";
+  Amounts requests{req, "request"};
+  return boundConstraint(false, type, name, enforced, {lim, "limit"}, &requests);
 }
 
 std::string maxRequestConstraint(const std::string& type, const std::string& name,
                                  const Quantity& enforced, const List& req) {
-  auto r = req.find(name);
-  if (r == req.end()) {
-    return "maximum " + name + " usage per " + type + " is " + enforced.toString() +
-           ".  No request is specified";
-  }
-  if (r->second.compare(enforced) > 0) {
-    return "maximum " + name + " usage per " + type + " is " + enforced.toString() +
-           ", but request is " + r->second.toString();
-  }
-  return "";
+  return boundConstraint(false, type, name, enforced, {req, "request"}, nullptr);
 }
 
 std::string ratioConstraint(const std::string& type, const std::string& name,
@@ -126,17 +119,6 @@ void check(const json& item, const std::string& type, const List& req, const Lis
     push(maxConstraint(type, k, v, req, lim));
   for (const auto& [k, v] : parse(item.value("maxLimitRequestRatio", json())))
     push(ratioConstraint(type, k, v, req, lim));
-}
-
-void addTo(List& sum, const List& add) {
-  for (const auto& [k, v] : add) {
-    auto it = sum.find(k);
-    if (it == sum.end()) {
-      sum[k] = v;
-    } else if (auto s = it->second.add(v)) {
-      it->second = *s;
-    }
-  }
 }
 
 void maxInto(List& sum, const List& other) {
@@ -235,8 +217,8 @@ std::vector<std::string> validatePod(const json& limit_range, const json& pod) {
     } else if (type == "Pod") {
       List req, lim;
       for (const auto& c : cs) {
-        addTo(req, parse(resources(c, "requests")));
-        addTo(lim, parse(resources(c, "limits")));
+        req = add(req, parse(resources(c, "requests")));
+        lim = add(lim, parse(resources(c, "limits")));
       }
       for (const auto& c : ics) {
         maxInto(req, parse(resources(c, "requests")));

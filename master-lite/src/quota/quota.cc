@@ -6,24 +6,13 @@
 #include <set>
 
 #include "skiff/common/pod_resources.h"
+#include "skiff/master/json_at.h"
 
 namespace skiff::master::quota {
 namespace {
 
-const json& field(const json& obj, std::initializer_list<const char*> path) {
-  static const json null;
-  const json* cur = &obj;
-  for (const char* k : path) {
-    if (!cur->is_object()) return null;
-    auto it = cur->find(k);
-    if (it == cur->end()) return null;
-    cur = &*it;
-  }
-  return *cur;
-}
-
 std::string text(const json& obj, std::initializer_list<const char*> path) {
-  const json& v = field(obj, path);
+  const json& v = jsonAt(obj, path);
   return v.is_string() ? v.get<std::string>() : "";
 }
 
@@ -38,18 +27,18 @@ Quantity fromMilli(const std::string& name, std::int64_t milli) {
 }
 
 bool isTerminal(const json& pod) {
-  const json& phase = field(pod, {"status", "phase"});
+  const json& phase = jsonAt(pod, {"status", "phase"});
   return phase == "Succeeded" || phase == "Failed";
 }
 
 // The pod's limits: the sum of the containers', each init container's taken when larger.
 MilliResourceList podLimits(const json& pod) {
   MilliResourceList sum;
-  const json& cs = field(pod, {"spec", "containers"});
+  const json& cs = jsonAt(pod, {"spec", "containers"});
   for (const auto& c : cs.is_array() ? cs : json::array()) {
     for (const auto& [k, v] : containerLimits(c)) sum[k] += v;
   }
-  const json& ics = field(pod, {"spec", "initContainers"});
+  const json& ics = jsonAt(pod, {"spec", "initContainers"});
   for (const auto& c : ics.is_array() ? ics : json::array()) {
     for (const auto& [k, v] : containerLimits(c)) sum[k] = std::max(sum[k], v);
   }
@@ -78,7 +67,7 @@ ResourceList computeUsage(const MilliResourceList& requests, const MilliResource
 }
 
 ResourceList podUsage(const json& pod) {
-  const json& deleting = field(pod, {"metadata", "deletionTimestamp"});
+  const json& deleting = jsonAt(pod, {"metadata", "deletionTimestamp"});
   if (isTerminal(pod) ||
       (deleting.is_string() && !deleting.get_ref<const std::string&>().empty())) {
     return {{"count/pods", one()}};
@@ -92,13 +81,13 @@ ResourceList podUsage(const json& pod) {
 ResourceList serviceUsage(const json& svc) {
   ResourceList out{{"services", one()}, {"count/services", one()}};
   std::string type = text(svc, {"spec", "type"});
-  const json& ports = field(svc, {"spec", "ports"});
+  const json& ports = jsonAt(svc, {"spec", "ports"});
   std::int64_t n = ports.is_array() ? static_cast<std::int64_t>(ports.size()) : 0;
   if (type == "NodePort") out["services.nodeports"] = Quantity::fromInt(n);
   if (type == "LoadBalancer") {
     out["services.loadbalancers"] = one();
-    bool alloc = !field(svc, {"spec", "allocateLoadBalancerNodePorts"}).is_boolean() ||
-                 field(svc, {"spec", "allocateLoadBalancerNodePorts"}).get<bool>();
+    bool alloc = !jsonAt(svc, {"spec", "allocateLoadBalancerNodePorts"}).is_boolean() ||
+                 jsonAt(svc, {"spec", "allocateLoadBalancerNodePorts"}).get<bool>();
     out["services.nodeports"] = Quantity::fromInt(alloc ? n : 0);
   }
   return out;
@@ -142,8 +131,8 @@ bool isBestEffort(const json& pod) { return podQosClass(pod) == QosClass::BestEf
 bool scopeMatches(const std::string& scope, const std::string& op, const json& values,
                   const json& pod) {
   bool has = false;
-  if (scope == "Terminating") has = field(pod, {"spec", "activeDeadlineSeconds"}).is_number();
-  if (scope == "NotTerminating") has = !field(pod, {"spec", "activeDeadlineSeconds"}).is_number();
+  if (scope == "Terminating") has = jsonAt(pod, {"spec", "activeDeadlineSeconds"}).is_number();
+  if (scope == "NotTerminating") has = !jsonAt(pod, {"spec", "activeDeadlineSeconds"}).is_number();
   if (scope == "BestEffort") has = isBestEffort(pod);
   if (scope == "NotBestEffort") has = !isBestEffort(pod);
   if (scope == "PriorityClass") {
@@ -160,6 +149,23 @@ bool scopeMatches(const std::string& scope, const std::string& op, const json& v
   }
   if (scope == "CrossNamespacePodAffinity") return op == "DoesNotExist";
   return op == "DoesNotExist" || op == "NotIn" ? !has : has;
+}
+
+// a with b folded in name by name: `op(a's, b's)` where a has the name (a's kept when that
+// overflows), `alone(b's)` where it does not.
+template <typename Alone>
+ResourceList combine(const ResourceList& a, const ResourceList& b,
+                     Result<Quantity> (Quantity::*op)(const Quantity&) const, Alone alone) {
+  ResourceList out = a;
+  for (const auto& [k, v] : b) {
+    auto it = out.find(k);
+    if (it == out.end()) {
+      out[k] = alone(v);
+    } else if (auto s = (it->second.*op)(v)) {
+      it->second = *s;
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -211,29 +217,11 @@ std::string toJsonText(const ResourceList& list) {
 }
 
 ResourceList add(const ResourceList& a, const ResourceList& b) {
-  ResourceList out = a;
-  for (const auto& [k, v] : b) {
-    auto it = out.find(k);
-    if (it == out.end()) {
-      out[k] = v;
-    } else if (auto s = it->second.add(v)) {
-      it->second = *s;
-    }
-  }
-  return out;
+  return combine(a, b, &Quantity::add, [](const Quantity& v) { return v; });
 }
 
 ResourceList subtract(const ResourceList& a, const ResourceList& b) {
-  ResourceList out = a;
-  for (const auto& [k, v] : b) {
-    auto it = out.find(k);
-    if (it == out.end()) {
-      out[k] = v.negated();
-    } else if (auto s = it->second.sub(v)) {
-      it->second = *s;
-    }
-  }
-  return out;
+  return combine(a, b, &Quantity::sub, [](const Quantity& v) { return v.negated(); });
 }
 
 ResourceList mask(const ResourceList& list, const std::vector<std::string>& keep) {
@@ -311,11 +299,11 @@ bool matchesScopes(const json& quota, const std::string& resource, const json& o
     json values;
   };
   std::vector<Sel> sels;
-  const json& scopes = field(quota, {"spec", "scopes"});
+  const json& scopes = jsonAt(quota, {"spec", "scopes"});
   for (const auto& s : scopes.is_array() ? scopes : json::array()) {
     if (s.is_string()) sels.push_back({s.get<std::string>(), "Exists", json()});
   }
-  const json& exprs = field(quota, {"spec", "scopeSelector", "matchExpressions"});
+  const json& exprs = jsonAt(quota, {"spec", "scopeSelector", "matchExpressions"});
   for (const auto& e : exprs.is_array() ? exprs : json::array()) {
     sels.push_back({e.value("scopeName", ""), e.value("operator", ""), e.value("values", json())});
   }
@@ -343,11 +331,11 @@ std::string podConstraints(const json& pod, const std::vector<std::string>& requ
   // The usual answer first, with nothing allocated: every container states what is required.
   bool satisfied = true;
   for (const char* list : {"containers", "initContainers"}) {
-    const json& cs = field(pod, {"spec", list});
+    const json& cs = jsonAt(pod, {"spec", list});
     if (!satisfied || !cs.is_array()) continue;
     for (const auto& c : cs) {
-      const json& r = field(c, {"resources", "requests"});
-      const json& l = field(c, {"resources", "limits"});
+      const json& r = jsonAt(c, {"resources", "requests"});
+      const json& l = jsonAt(c, {"resources", "limits"});
       for (const auto& n : required) {
         bool limit = false;
         const char* k = constrainedResource(n, limit);
@@ -368,8 +356,8 @@ std::string podConstraints(const json& pod, const std::vector<std::string>& requ
   if (req.empty()) return "";
   std::map<std::string, std::set<std::string>> missing;
   auto check = [&](const json& c) {
-    const json& r = field(c, {"resources", "requests"});
-    const json& l = field(c, {"resources", "limits"});
+    const json& r = jsonAt(c, {"resources", "requests"});
+    const json& l = jsonAt(c, {"resources", "limits"});
     // What the container's usage would list (computeUsage): requests.cpu and cpu from a cpu
     // request, limits.cpu from a cpu limit; memory alike.
     auto has = [&](const std::string& n) {
@@ -383,7 +371,7 @@ std::string podConstraints(const json& pod, const std::vector<std::string>& requ
     }
   };
   for (const char* list : {"containers", "initContainers"}) {
-    const json& cs = field(pod, {"spec", list});
+    const json& cs = jsonAt(pod, {"spec", list});
     for (const auto& c : cs.is_array() ? cs : json::array()) check(c);
   }
   if (missing.empty()) return "";
@@ -407,7 +395,7 @@ ResourceList requestDelta(const std::string& group, const std::string& resource,
 
 ResourceList requestDelta(const std::string& group, const std::string& resource, ResourceList delta,
                           const json* old) {
-  const json& rv = old ? field(*old, {"metadata", "resourceVersion"}) : json();
+  const json& rv = old ? jsonAt(*old, {"metadata", "resourceVersion"}) : json();
   if (old && rv.is_string() && !rv.get<std::string>().empty()) {
     // quota.SubtractWithNonNegativeResult: a shrink or a removal charges nothing.
     ResourceList prev = usageOf(group, resource, *old);
@@ -431,8 +419,8 @@ std::vector<std::string> negative(const ResourceList& list) {
 }
 
 Charge charge(const std::string& quota_name, const json& quota, const ResourceList& delta) {
-  return charge(quota_name, parseList(field(quota, {"status", "hard"})),
-                parseList(field(quota, {"status", "used"})), delta);
+  return charge(quota_name, parseList(jsonAt(quota, {"status", "hard"})),
+                parseList(jsonAt(quota, {"status", "used"})), delta);
 }
 
 Charge charge(const std::string& quota_name, const ResourceList& hard, const ResourceList& used,
