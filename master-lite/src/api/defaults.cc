@@ -10,10 +10,6 @@ namespace {
 
 using json = nlohmann::json;
 
-void setIfMissing(json& obj, const char* key, const json& value) {
-  if (!obj.contains(key) || obj[key].is_null()) obj[key] = value;
-}
-
 // "busybox", "busybox:latest" -> Always; "busybox:1.36", "x@sha256:..." -> IfNotPresent.
 std::string pullPolicyFor(const std::string& image) {
   if (image.find('@') != std::string::npos) return "IfNotPresent";
@@ -113,6 +109,16 @@ void defaultSelectorFromTemplate(json& spec) {
 }
 
 }  // namespace
+
+void setIfMissing(json& obj, const char* key, const json& value) {
+  if (!obj.contains(key) || obj[key].is_null()) obj[key] = value;
+}
+
+json& specForDefaults(json& obj) {
+  json& spec = obj["spec"];
+  if (!spec.is_object()) spec = json::object();
+  return spec;
+}
 
 std::string podQosClass(const json& spec) {
   bool any = false, guaranteed = true;

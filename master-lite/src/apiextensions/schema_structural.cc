@@ -61,12 +61,7 @@ class StructuralChecker {
         node(s["additionalProperties"], Level::Field, p + ".additionalProperties");
     }
     if (embedded && type != "object") {
-      if (type.empty())
-        errs.push_back({Type::Required, p + ".type", json(),
-                        "must be object if x-kubernetes-embedded-resource is true"});
-      else
-        errs.push_back({Type::Invalid, p + ".type", type,
-                        "must be object if x-kubernetes-embedded-resource is true"});
+      wrongType(p, type, "must be object if x-kubernetes-embedded-resource is true");
     } else if (type.empty() && !int_or_string && !preserve) {
       const char* d = lvl == Level::Root   ? "must not be empty at the root"
                       : lvl == Level::Item ? "must not be empty for specified array items"
@@ -149,6 +144,14 @@ class StructuralChecker {
     }
   }
 
+  // `p`.type is not the one an extension needs: Required when unset, else Invalid.
+  void wrongType(const std::string& p, const std::string& type, const char* detail) {
+    if (type.empty())
+      errs.push_back({Type::Required, p + ".type", json(), detail});
+    else
+      errs.push_back({Type::Invalid, p + ".type", type, detail});
+  }
+
   void listType(const json& s, const std::string& type, const std::string& p) {
     if (!s.contains("x-kubernetes-list-type")) {
       if (s.contains("x-kubernetes-list-map-keys") && !s["x-kubernetes-list-map-keys"].empty())
@@ -158,12 +161,7 @@ class StructuralChecker {
     }
     std::string lt = s.value("x-kubernetes-list-type", "");
     if (type != "array") {
-      if (type.empty())
-        errs.push_back({Type::Required, p + ".type", json(),
-                        "must be array if x-kubernetes-list-type is specified"});
-      else
-        errs.push_back({Type::Invalid, p + ".type", type,
-                        "must be array if x-kubernetes-list-type is specified"});
+      wrongType(p, type, "must be array if x-kubernetes-list-type is specified");
     }
     if (lt != "atomic" && lt != "set" && lt != "map") {
       notSupported(p + ".x-kubernetes-list-type", lt, {"atomic", "set", "map"});

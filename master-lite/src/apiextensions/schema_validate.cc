@@ -167,19 +167,25 @@ class Checker {
     }
   }
 
-  void checkArray(const json& s, const json& v, const std::string& path) {
-    if (s.contains("maxItems") && s["maxItems"].is_number() &&
-        v.size() > s["maxItems"].get<std::size_t>()) {
-      auto max = s["maxItems"].get<long long>();
+  // maxItems/minItems of an array, maxProperties/minProperties of an object (upstream says
+  // "item(s)" in the TooMany message of both).
+  void checkSize(const json& s, const json& v, const std::string& path, const char* max_key,
+                 const char* min_key, const char* min_noun) {
+    if (s.contains(max_key) && s[max_key].is_number() && v.size() > s[max_key].get<std::size_t>()) {
+      auto max = s[max_key].get<long long>();
       errs.push_back(
           {Type::TooMany, path, json(v.size()),
            "must have at most " + std::to_string(max) + (max == 1 ? " item" : " items")});
     }
-    if (s.contains("minItems") && s["minItems"].is_number() &&
-        v.size() < s["minItems"].get<std::size_t>()) {
-      invalid(path, v,
-              "should have at least " + std::to_string(s["minItems"].get<long long>()) + " items");
+    if (s.contains(min_key) && s[min_key].is_number() && v.size() < s[min_key].get<std::size_t>()) {
+      invalid(
+          path, v,
+          "should have at least " + std::to_string(s[min_key].get<long long>()) + " " + min_noun);
     }
+  }
+
+  void checkArray(const json& s, const json& v, const std::string& path) {
+    checkSize(s, v, path, "maxItems", "minItems", "items");
     if (s.value("uniqueItems", false)) {
       for (std::size_t i = 0; i < v.size(); ++i) {
         for (std::size_t j = i + 1; j < v.size(); ++j) {
@@ -205,19 +211,7 @@ class Checker {
           errs.push_back({Type::Required, child(r.get<std::string>()), json(), ""});
       }
     }
-    if (s.contains("maxProperties") && s["maxProperties"].is_number() &&
-        v.size() > s["maxProperties"].get<std::size_t>()) {
-      auto max = s["maxProperties"].get<long long>();
-      errs.push_back(
-          {Type::TooMany, path, json(v.size()),
-           "must have at most " + std::to_string(max) + (max == 1 ? " item" : " items")});
-    }
-    if (s.contains("minProperties") && s["minProperties"].is_number() &&
-        v.size() < s["minProperties"].get<std::size_t>()) {
-      invalid(path, v,
-              "should have at least " + std::to_string(s["minProperties"].get<long long>()) +
-                  " properties");
-    }
+    checkSize(s, v, path, "maxProperties", "minProperties", "properties");
     const json& props = s.contains("properties") ? s["properties"] : json::object();
     const json* additional =
         s.contains("additionalProperties") && s["additionalProperties"].is_object()

@@ -47,21 +47,29 @@ void fromV1(json& obj) {
   }
 }
 
+// What autoscaling/v1 shows of a v2 object's spec and status: the CPU utilization of the metric
+// list (under v1's own field); the list and the v2-only field beside it are dropped.
+struct V1View {
+  const char* part;
+  const char* metrics;
+  const char* which;  // the metric's target or current value
+  const char* v1_field;
+  const char* dropped;
+};
+constexpr V1View kV1Views[] = {
+    {"spec", "metrics", "target", "targetCPUUtilizationPercentage", "behavior"},
+    {"status", "currentMetrics", "current", "currentCPUUtilizationPercentage", "conditions"},
+};
+
 // v2 -> autoscaling/v1, for reads through v1.
 void toV1(json& obj) {
-  if (obj.contains("spec") && obj["spec"].is_object()) {
-    json& spec = obj["spec"];
-    json cpu = cpuUtilization(spec.value("metrics", json()), "target");
-    spec.erase("metrics");
-    spec.erase("behavior");
-    if (!cpu.is_null()) spec["targetCPUUtilizationPercentage"] = cpu;
-  }
-  if (obj.contains("status") && obj["status"].is_object()) {
-    json& st = obj["status"];
-    json cpu = cpuUtilization(st.value("currentMetrics", json()), "current");
-    st.erase("currentMetrics");
-    st.erase("conditions");
-    if (!cpu.is_null()) st["currentCPUUtilizationPercentage"] = cpu;
+  for (const V1View& v : kV1Views) {
+    if (!obj.contains(v.part) || !obj[v.part].is_object()) continue;
+    json& part = obj[v.part];
+    json cpu = cpuUtilization(part.value(v.metrics, json()), v.which);
+    part.erase(v.metrics);
+    part.erase(v.dropped);
+    if (!cpu.is_null()) part[v.v1_field] = cpu;
   }
 }
 
@@ -75,8 +83,7 @@ class HpaStrategy : public Strategy {
   void defaults(const ResourceInfo& r, json& obj) const override {
     Strategy::defaults(r, obj);
     if (r.version == "v1") fromV1(obj);
-    json& spec = obj["spec"];
-    if (!spec.is_object()) spec = json::object();
+    json& spec = specForDefaults(obj);
     if (!spec.contains("minReplicas")) spec["minReplicas"] = 1;
     if (!spec.contains("metrics") || !spec["metrics"].is_array() || spec["metrics"].empty())
       spec["metrics"] = json::array({cpuUtilizationMetric(80)});

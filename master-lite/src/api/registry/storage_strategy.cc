@@ -15,10 +15,6 @@
 namespace skiff::master::api {
 namespace {
 
-void setIfMissing(json& obj, const char* key, const json& value) {
-  if (!obj.contains(key) || obj[key].is_null()) obj[key] = value;
-}
-
 void addFinalizer(json& obj, const std::string& f) {
   json& fins = obj["metadata"]["finalizers"];
   if (!fins.is_array()) fins = json::array();
@@ -35,8 +31,7 @@ class PersistentVolumeStrategy : public Strategy {
   }
   void defaults(const ResourceInfo& r, json& obj) const override {
     Strategy::defaults(r, obj);
-    json& spec = obj["spec"];
-    if (!spec.is_object()) spec = json::object();
+    json& spec = specForDefaults(obj);
     setIfMissing(spec, "persistentVolumeReclaimPolicy", "Retain");
     setIfMissing(spec, "volumeMode", "Filesystem");
     if (spec.contains("hostPath") && spec["hostPath"].is_object())
@@ -62,8 +57,7 @@ class PersistentVolumeClaimStrategy : public Strategy {
   }
   void defaults(const ResourceInfo& r, json& obj) const override {
     Strategy::defaults(r, obj);
-    json& spec = obj["spec"];
-    if (!spec.is_object()) spec = json::object();
+    json& spec = specForDefaults(obj);
     setIfMissing(spec, "volumeMode", "Filesystem");
   }
   FieldErrors validate(const ResourceInfo& r, const json& obj, const json* old) const override {
@@ -130,8 +124,7 @@ class CsiDriverStrategy : public Strategy {
  public:
   void defaults(const ResourceInfo& r, json& obj) const override {
     Strategy::defaults(r, obj);
-    json& spec = obj["spec"];
-    if (!spec.is_object()) spec = json::object();
+    json& spec = specForDefaults(obj);
     setIfMissing(spec, "attachRequired", true);
     setIfMissing(spec, "podInfoOnMount", false);
     setIfMissing(spec, "storageCapacity", false);

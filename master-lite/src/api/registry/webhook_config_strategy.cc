@@ -19,10 +19,6 @@ std::string idx(const std::string& path, std::size_t i) {
   return path + "[" + std::to_string(i) + "]";
 }
 
-void setIfMissing(json& obj, const char* key, const json& value) {
-  if (!obj.contains(key) || obj[key].is_null()) obj[key] = value;
-}
-
 // SetDefaults_ValidatingWebhook / SetDefaults_MutatingWebhook / SetDefaults_Rule /
 // SetDefaults_ServiceReference.
 void defaultWebhook(json& w, bool mutating) {
@@ -264,8 +260,7 @@ class APIServiceStrategy : public Strategy {
  public:
   void defaults(const ResourceInfo& r, json& obj) const override {
     Strategy::defaults(r, obj);
-    json& spec = obj["spec"];
-    if (!spec.is_object()) spec = json::object();
+    json& spec = specForDefaults(obj);
     if (spec.contains("service") && spec["service"].is_object())
       setIfMissing(spec["service"], "port", 443);
   }

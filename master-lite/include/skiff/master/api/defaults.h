@@ -21,6 +21,10 @@ struct DefaultingOptions {
 void applyDefaults(const ResourceInfo& r, nlohmann::json& obj);
 // Admission defaults for a new Pod (create only).
 void admitNewPod(nlohmann::json& pod, const DefaultingOptions& options);
+// The steps of a kind's defaults: obj[key] = value when it is missing or null; obj.spec, made an
+// object when it is missing or not one.
+void setIfMissing(nlohmann::json& obj, const char* key, const nlohmann::json& value);
+nlohmann::json& specForDefaults(nlohmann::json& obj);
 // The pod's QoS class from its containers' requests and limits.
 std::string podQosClass(const nlohmann::json& pod_spec);
 
