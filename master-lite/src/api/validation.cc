@@ -4,6 +4,7 @@
 #include <set>
 
 #include "skiff/master/api/object_util.h"
+#include "skiff/master/enum_names.h"
 #include "skiff/master/selectors.h"
 
 namespace skiff::master::api {
@@ -125,21 +126,29 @@ void validateMeta(V& v, const ResourceInfo& r, const json& meta) {
   }
 }
 
+// A container's or Service's port at `f`: its number under `key` (containerPort, port), required
+// and in 1..65535, and its protocol (default TCP), which is returned.
+std::string validatePortAndProtocol(V& v, const json& p, const std::string& f, const char* key) {
+  const std::string number = f + "." + key;
+  if (!p.contains(key)) {
+    v.required(number);
+  } else if (!p[key].is_number_integer() || p[key].get<long long>() < 1 ||
+             p[key].get<long long>() > 65535) {
+    v.invalid(number, p[key], "must be between 1 and 65535, inclusive");
+  }
+  std::string proto = p.value("protocol", "TCP");
+  if (proto != "TCP" && proto != "UDP" && proto != "SCTP") {
+    v.notSupported(f + ".protocol", proto, {"SCTP", "TCP", "UDP"});
+  }
+  return proto;
+}
+
 void validatePorts(V& v, const json& ports, const std::string& path) {
   if (!ports.is_array()) return;
   for (std::size_t i = 0; i < ports.size(); ++i) {
     const json& p = ports[i];
     std::string f = path + "[" + std::to_string(i) + "]";
-    if (!p.contains("containerPort")) {
-      v.required(f + ".containerPort");
-    } else if (!p["containerPort"].is_number_integer() || p["containerPort"].get<long long>() < 1 ||
-               p["containerPort"].get<long long>() > 65535) {
-      v.invalid(f + ".containerPort", p["containerPort"], "must be between 1 and 65535, inclusive");
-    }
-    std::string proto = p.value("protocol", "TCP");
-    if (proto != "TCP" && proto != "UDP" && proto != "SCTP") {
-      v.notSupported(f + ".protocol", proto, {"SCTP", "TCP", "UDP"});
-    }
+    validatePortAndProtocol(v, p, f, "containerPort");
   }
 }
 
@@ -306,16 +315,7 @@ void validateService(V& v, const json& obj) {
     if (!p.value("name", "").empty() && !names.insert(p.value("name", "")).second) {
       v.duplicate(f + ".name", p["name"]);
     }
-    if (!p.contains("port")) {
-      v.required(f + ".port");
-    } else if (!p["port"].is_number_integer() || p["port"].get<long long>() < 1 ||
-               p["port"].get<long long>() > 65535) {
-      v.invalid(f + ".port", p["port"], "must be between 1 and 65535, inclusive");
-    }
-    std::string proto = p.value("protocol", "TCP");
-    if (proto != "TCP" && proto != "UDP" && proto != "SCTP") {
-      v.notSupported(f + ".protocol", proto, {"SCTP", "TCP", "UDP"});
-    }
+    std::string proto = validatePortAndProtocol(v, p, f, "port");
     std::string key = p.value("port", json(0)).dump() + "/" + proto;
     if (!keys.insert(key).second)
       v.duplicate(f, json{{"port", p.value("port", json(0))}, {"protocol", proto}});
@@ -371,23 +371,14 @@ std::string FieldError::causeMessage() const {
 std::string FieldError::message() const { return field + ": " + causeMessage(); }
 
 std::string FieldError::reason() const {
-  switch (type) {
-    case Type::Required:
-      return "FieldValueRequired";
-    case Type::Invalid:
-      return "FieldValueInvalid";
-    case Type::NotSupported:
-      return "FieldValueNotSupported";
-    case Type::Duplicate:
-      return "FieldValueDuplicate";
-    case Type::Forbidden:
-      return "FieldValueForbidden";
-    case Type::TooLong:
-      return "FieldValueTooLong";
-    case Type::TooMany:
-      return "FieldValueTooMany";
-  }
-  return "";
+  static constexpr EnumName<Type> kReasons[] = {{Type::Required, "FieldValueRequired"},
+                                                {Type::Invalid, "FieldValueInvalid"},
+                                                {Type::NotSupported, "FieldValueNotSupported"},
+                                                {Type::Duplicate, "FieldValueDuplicate"},
+                                                {Type::Forbidden, "FieldValueForbidden"},
+                                                {Type::TooLong, "FieldValueTooLong"},
+                                                {Type::TooMany, "FieldValueTooMany"}};
+  return nameOf(kReasons, type, "");
 }
 
 namespace {

@@ -6,6 +6,8 @@
 #include <map>
 #include <memory>
 
+#include "skiff/master/enum_names.h"
+
 namespace skiff::master::apiextensions {
 namespace {
 
@@ -16,39 +18,25 @@ RE2::Options goOptions() {
 }
 
 // regexp/syntax's ErrorCode texts for RE2's codes.
+constexpr EnumName<RE2::ErrorCode> kGoErrorTexts[] = {
+    {RE2::ErrorBadEscape, "invalid escape sequence"},
+    {RE2::ErrorBadCharClass, "invalid character class"},
+    {RE2::ErrorBadCharRange, "invalid character class range"},
+    {RE2::ErrorMissingBracket, "missing closing ]"},
+    {RE2::ErrorMissingParen, "missing closing )"},
+    {RE2::ErrorUnexpectedParen, "unexpected )"},
+    {RE2::ErrorTrailingBackslash, "trailing backslash at end of expression"},
+    {RE2::ErrorRepeatArgument, "missing argument to repetition operator"},
+    {RE2::ErrorRepeatSize, "invalid repeat count"},
+    {RE2::ErrorRepeatOp, "invalid nested repetition operator"},
+    {RE2::ErrorBadPerlOp, "invalid or unsupported Perl syntax"},
+    {RE2::ErrorBadUTF8, "invalid UTF-8"},
+    {RE2::ErrorBadNamedCapture, "invalid named capture"},
+    {RE2::ErrorPatternTooLarge, "expression too large"},
+};
+
 const char* goErrorText(RE2::ErrorCode c) {
-  switch (c) {
-    case RE2::ErrorBadEscape:
-      return "invalid escape sequence";
-    case RE2::ErrorBadCharClass:
-      return "invalid character class";
-    case RE2::ErrorBadCharRange:
-      return "invalid character class range";
-    case RE2::ErrorMissingBracket:
-      return "missing closing ]";
-    case RE2::ErrorMissingParen:
-      return "missing closing )";
-    case RE2::ErrorUnexpectedParen:
-      return "unexpected )";
-    case RE2::ErrorTrailingBackslash:
-      return "trailing backslash at end of expression";
-    case RE2::ErrorRepeatArgument:
-      return "missing argument to repetition operator";
-    case RE2::ErrorRepeatSize:
-      return "invalid repeat count";
-    case RE2::ErrorRepeatOp:
-      return "invalid nested repetition operator";
-    case RE2::ErrorBadPerlOp:
-      return "invalid or unsupported Perl syntax";
-    case RE2::ErrorBadUTF8:
-      return "invalid UTF-8";
-    case RE2::ErrorBadNamedCapture:
-      return "invalid named capture";
-    case RE2::ErrorPatternTooLarge:
-      return "expression too large";
-    default:
-      return "regexp/syntax: internal error";
-  }
+  return nameOf(kGoErrorTexts, c, "regexp/syntax: internal error");
 }
 
 const RE2* compiled(const std::string& pattern) {

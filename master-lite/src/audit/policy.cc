@@ -6,36 +6,26 @@
 
 #include "skiff/common/file.h"
 #include "skiff/common/yaml.h"
+#include "skiff/master/enum_names.h"
 
 namespace skiff::master::audit {
 
-const char* levelName(Level l) {
-  switch (l) {
-    case Level::None:
-      return "None";
-    case Level::Metadata:
-      return "Metadata";
-    case Level::Request:
-      return "Request";
-    case Level::RequestResponse:
-      return "RequestResponse";
-  }
-  return "None";
-}
+namespace {
 
-const char* stageName(Stage s) {
-  switch (s) {
-    case Stage::RequestReceived:
-      return "RequestReceived";
-    case Stage::ResponseStarted:
-      return "ResponseStarted";
-    case Stage::ResponseComplete:
-      return "ResponseComplete";
-    case Stage::Panic:
-      return "Panic";
-  }
-  return "";
-}
+constexpr EnumName<Level> kLevels[] = {{Level::None, "None"},
+                                       {Level::Metadata, "Metadata"},
+                                       {Level::Request, "Request"},
+                                       {Level::RequestResponse, "RequestResponse"}};
+constexpr EnumName<Stage> kStages[] = {{Stage::RequestReceived, "RequestReceived"},
+                                       {Stage::ResponseStarted, "ResponseStarted"},
+                                       {Stage::ResponseComplete, "ResponseComplete"},
+                                       {Stage::Panic, "Panic"}};
+
+}  // namespace
+
+const char* levelName(Level l) { return nameOf(kLevels, l, "None"); }
+
+const char* stageName(Stage s) { return nameOf(kStages, s, ""); }
 
 namespace {
 
@@ -57,20 +47,14 @@ Result<std::set<Stage>> stages(const json& obj, const std::string& at) {
   SKIFF_ASSIGN_OR_RETURN(auto names, strings(obj, "omitStages", at));
   std::set<Stage> out;
   for (std::size_t i = 0; i < names.size(); ++i) {
-    bool found = false;
-    for (Stage s :
-         {Stage::RequestReceived, Stage::ResponseStarted, Stage::ResponseComplete, Stage::Panic}) {
-      if (names[i] == stageName(s)) {
-        out.insert(s);
-        found = true;
-      }
-    }
-    if (!found) {
+    Stage s = Stage::RequestReceived;
+    if (!valueOf(kStages, names[i], s)) {
       return Error(ErrorCode::Invalid,
                    at + ".omitStages[" + std::to_string(i) + "]: Unsupported value: \"" + names[i] +
                        "\": supported values: \"RequestReceived\", \"ResponseStarted\", "
                        "\"ResponseComplete\", \"Panic\"");
     }
+    out.insert(s);
   }
   return out;
 }
@@ -79,14 +63,7 @@ Result<PolicyRule> parseRule(const json& r, const std::string& at) {
   if (!r.is_object()) return Error(ErrorCode::Invalid, at + ": must be an object");
   PolicyRule rule;
   std::string level = r.value("level", "");
-  bool known = false;
-  for (Level l : {Level::None, Level::Metadata, Level::Request, Level::RequestResponse}) {
-    if (level == levelName(l)) {
-      rule.level = l;
-      known = true;
-    }
-  }
-  if (!known) {
+  if (!valueOf(kLevels, level, rule.level)) {
     return Error(ErrorCode::Invalid, at + ".level: Unsupported value: \"" + level +
                                          "\": supported values: \"None\", \"Metadata\", "
                                          "\"Request\", \"RequestResponse\"");

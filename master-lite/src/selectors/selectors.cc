@@ -4,6 +4,8 @@
 #include <cctype>
 #include <set>
 
+#include "skiff/master/enum_names.h"
+
 namespace skiff::master {
 
 using json = nlohmann::json;
@@ -282,13 +284,10 @@ std::string LabelSelector::toString() const {
       for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
       return s;
     };
+    // The operators written between a key and its one value ("app=web", "n>3").
+    static constexpr EnumName<Op> kValueOperators[] = {
+        {Op::Equals, "="}, {Op::NotEquals, "!="}, {Op::GreaterThan, ">"}, {Op::LessThan, "<"}};
     switch (r.op) {
-      case Op::Equals:
-        out += r.key + "=" + r.values[0];
-        break;
-      case Op::NotEquals:
-        out += r.key + "!=" + r.values[0];
-        break;
       case Op::In:
         out += r.key + " in (" + joined() + ")";
         break;
@@ -301,11 +300,11 @@ std::string LabelSelector::toString() const {
       case Op::DoesNotExist:
         out += "!" + r.key;
         break;
+      case Op::Equals:
+      case Op::NotEquals:
       case Op::GreaterThan:
-        out += r.key + ">" + r.values[0];
-        break;
       case Op::LessThan:
-        out += r.key + "<" + r.values[0];
+        out += r.key + nameOf(kValueOperators, r.op, "") + r.values[0];
         break;
     }
   }

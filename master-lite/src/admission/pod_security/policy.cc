@@ -7,20 +7,17 @@
 #include "checks.h"
 #include "skiff/common/version.h"
 #include "skiff/master/admission/pod_security_policy.h"
+#include "skiff/master/enum_names.h"
 
 namespace skiff::master::admission {
 
-const char* levelName(Level l) {
-  switch (l) {
-    case Level::Privileged:
-      return "privileged";
-    case Level::Baseline:
-      return "baseline";
-    case Level::Restricted:
-      return "restricted";
-  }
-  return "privileged";
-}
+namespace {
+constexpr EnumName<Level> kLevels[] = {{Level::Privileged, "privileged"},
+                                       {Level::Baseline, "baseline"},
+                                       {Level::Restricted, "restricted"}};
+}  // namespace
+
+const char* levelName(Level l) { return nameOf(kLevels, l, "privileged"); }
 
 int compareLevels(Level a, Level b) {
   int x = static_cast<int>(a), y = static_cast<int>(b);
@@ -52,15 +49,7 @@ bool Policy::equivalent(const Policy& o) const {
   return enforce.equivalent(o.enforce) && audit.equivalent(o.audit) && warn.equivalent(o.warn);
 }
 
-bool parseLevel(const std::string& s, Level& out) {
-  for (Level l : {Level::Privileged, Level::Baseline, Level::Restricted}) {
-    if (s == levelName(l)) {
-      out = l;
-      return true;
-    }
-  }
-  return false;
-}
+bool parseLevel(const std::string& s, Level& out) { return valueOf(kLevels, s, out); }
 
 bool parseVersion(const std::string& s, Version& out) {
   if (s == "latest") {

@@ -9,6 +9,7 @@
 #include "registry_internal.h"
 #include "skiff/master/api/object_util.h"
 #include "skiff/master/api/storage_keys.h"
+#include "skiff/master/enum_names.h"
 
 namespace skiff::master::api {
 
@@ -17,21 +18,13 @@ namespace {
 // re-lists and watches again.
 constexpr std::size_t kMaxQueued = 20000;
 
-const char* typeName(WatchEventType t) {
-  switch (t) {
-    case WatchEventType::Added:
-      return "ADDED";
-    case WatchEventType::Modified:
-      return "MODIFIED";
-    case WatchEventType::Deleted:
-      return "DELETED";
-    case WatchEventType::Bookmark:
-      return "BOOKMARK";
-    case WatchEventType::Error:
-      return "ERROR";
-  }
-  return "ERROR";
-}
+constexpr EnumName<WatchEventType> kTypeNames[] = {{WatchEventType::Added, "ADDED"},
+                                                   {WatchEventType::Modified, "MODIFIED"},
+                                                   {WatchEventType::Deleted, "DELETED"},
+                                                   {WatchEventType::Bookmark, "BOOKMARK"},
+                                                   {WatchEventType::Error, "ERROR"}};
+
+const char* typeName(WatchEventType t) { return nameOf(kTypeNames, t, "ERROR"); }
 
 // One watch event as its wire line, fields in the order the API server writes them
 // ({"type":...,"object":...}), from the object's JSON text.
@@ -233,7 +226,7 @@ Result<WatchQueuePtr> Registry::watch(const ResourceInfo& r, const std::string& 
   SKIFF_ASSIGN_OR_RETURN(impl->labels, LabelSelector::parse(sel.label_selector));
   SKIFF_ASSIGN_OR_RETURN(impl->fields, FieldSelector::parseFor(sel.field_selector, r.kind));
   impl->filtered = !impl->labels.empty() || !impl->fields.empty();
-  impl->bookmarks = sel.allow_bookmarks;
+  impl->bookmarks = sel.allow_watch_bookmarks;
 
   std::int64_t from = 0;
   const std::string& rv = sel.resource_version;
