@@ -455,14 +455,14 @@ class Server : public HttpsServer {
     http::response_serializer<http::empty_body> sr{res};
     co_await http::async_write_header(*client, sr, tok(ec));
     if (ec) co_return;
-    char buf[16384];
-    while (!p.is_done()) {
-      std::size_t n = co_await server::readBodyPiece(*up, up_buf, p, buf, sizeof buf, ec);
-      if (ec) break;
-      if (n == 0) continue;
+    server::BodyPieces pieces(*up, up_buf, p);
+    for (;;) {
+      std::string_view piece = co_await pieces.next(ec);
+      if (piece.empty()) break;
       beast::get_lowest_layer(*client).expires_after(opts_.write_timeout);
       error_code wec;
-      co_await net::async_write(*client, http::make_chunk(net::buffer(buf, n)), tok(wec));
+      co_await net::async_write(*client, http::make_chunk(net::buffer(piece.data(), piece.size())),
+                                tok(wec));
       if (wec) co_return;
     }
     co_await net::async_write(*client, http::make_chunk_last(), tok(ec));

@@ -52,16 +52,15 @@ net::awaitable<void> relayLogAsWebSocket(LogStream& client,
   if (ec) co_return;
   bool text = protocol == "base64.binary.k8s.io";
   ws.binary(!text);
-  char buf[16384];
-  while (!p.is_done()) {
-    std::size_t n = co_await readBodyPiece(up, up_buf, p, buf, sizeof buf, ec);
-    if (ec) break;
-    if (n == 0) continue;
+  BodyPieces pieces(up, up_buf, p);
+  for (;;) {
+    std::string_view piece = co_await pieces.next(ec);
+    if (piece.empty()) break;
     if (text) {
-      std::string encoded = base64Encode(std::string_view(buf, n));
+      std::string encoded = base64Encode(piece);
       co_await ws.async_write(net::buffer(encoded), tok(ec));
     } else {
-      co_await ws.async_write(net::buffer(buf, n), tok(ec));
+      co_await ws.async_write(net::buffer(piece.data(), piece.size()), tok(ec));
     }
     if (ec) co_return;
   }

@@ -45,45 +45,32 @@ std::string hostPort(const api::ProxyTarget& t) {
   return host + ":" + (t.port_name.empty() ? std::to_string(t.port) : t.port_name);
 }
 
-// Request headers that are the connection's, not the request's (Go's hopHeaders), and the
-// credentials the API server consumed.
-bool dropRequestHeader(const std::string& lower_name) {
-  static const char* drop[] = {"connection",
-                               "proxy-connection",
-                               "keep-alive",
-                               "proxy-authenticate",
-                               "proxy-authorization",
-                               "te",
-                               "trailer",
-                               "transfer-encoding",
-                               "upgrade",
-                               "authorization",
-                               "content-length"};
-  for (const char* d : drop) {
-    if (lower_name == d) return true;
-  }
-  return lower_name.rfind("impersonate-", 0) == 0;
-}
-
-// Response headers not relayed: hop-by-hop, the length (re-framed here) and CORS (upstream's
-// corsRemovingTransport).
-bool dropResponseHeader(const std::string& lower_name) {
-  static const char* drop[] = {"connection",
-                               "proxy-connection",
-                               "keep-alive",
-                               "te",
-                               "trailer",
-                               "transfer-encoding",
-                               "upgrade",
-                               "content-length",
-                               "access-control-allow-credentials",
-                               "access-control-allow-headers",
-                               "access-control-allow-methods",
-                               "access-control-allow-origin"};
-  for (const char* d : drop) {
-    if (lower_name == d) return true;
+bool isOneOf(const std::string& lower_name, std::initializer_list<const char*> names) {
+  for (const char* n : names) {
+    if (lower_name == n) return true;
   }
   return false;
+}
+
+// The connection's headers, not the message's (Go's hopHeaders; Proxy-Authenticate and
+// Proxy-Authorization only for requests), and the length, which is re-framed here.
+bool isConnectionHeader(const std::string& lower_name) {
+  return isOneOf(lower_name, {"connection", "proxy-connection", "keep-alive", "te", "trailer",
+                              "transfer-encoding", "upgrade", "content-length"});
+}
+
+// Request headers not relayed: the connection's and the credentials the API server consumed.
+bool dropRequestHeader(const std::string& lower_name) {
+  return isConnectionHeader(lower_name) ||
+         isOneOf(lower_name, {"proxy-authenticate", "proxy-authorization", "authorization"}) ||
+         lower_name.rfind("impersonate-", 0) == 0;
+}
+
+// Response headers not relayed: the connection's and CORS (upstream's corsRemovingTransport).
+bool dropResponseHeader(const std::string& lower_name) {
+  return isConnectionHeader(lower_name) ||
+         isOneOf(lower_name, {"access-control-allow-credentials", "access-control-allow-headers",
+                              "access-control-allow-methods", "access-control-allow-origin"});
 }
 
 template <class S>
@@ -195,18 +182,18 @@ net::awaitable<void> relayResponse(S& up, ClientStream& client, bool head,
     co_await http::async_write_header(client, sr, tok(ec));
     if (ec) co_return;
   }
-  char buf[16384];
-  while (!p.is_done()) {
-    std::size_t n = co_await readBodyPiece(up, up_buf, p, buf, sizeof buf, ec);
-    if (ec) break;
-    if (n == 0) continue;
+  BodyPieces pieces(up, up_buf, p);
+  for (;;) {
+    std::string_view piece = co_await pieces.next(ec);
+    if (piece.empty()) break;
     if (html) {
-      page.append(buf, n);
+      page.append(piece);
       continue;
     }
     beast::get_lowest_layer(client).expires_after(ctx.write_timeout);
     error_code wec;
-    co_await net::async_write(client, http::make_chunk(net::buffer(buf, n)), tok(wec));
+    co_await net::async_write(client, http::make_chunk(net::buffer(piece.data(), piece.size())),
+                              tok(wec));
     if (wec) co_return;
   }
   if (html) {
