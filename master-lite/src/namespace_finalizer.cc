@@ -1,41 +1,26 @@
 // Fallback namespace finalization (see api_server.h): polls Terminating namespaces, deletes
 // their content through the API (so graceful deletion and finalizers apply) and removes the
 // `kubernetes` finalizer once nothing is left, as the namespace controller does.
-#include <atomic>
-#include <condition_variable>
-#include <thread>
-
 #include "skiff/common/log.h"
 #include "skiff/master/api/resources.h"
 #include "skiff/master/api_server.h"
+#include "skiff/master/poll_loop.h"
 
 namespace skiff::master {
 namespace {
 
 class Finalizer : public NamespaceFinalizer {
  public:
-  explicit Finalizer(ApiClient& c) : client_(c), thread_([this] { run(); }) {}
-  ~Finalizer() override { stop(); }
-  void stop() override {
-    {
-      std::lock_guard l(mu_);
-      stopping_ = true;
-      cv_.notify_all();
-    }
-    if (thread_.joinable()) thread_.join();
+  explicit Finalizer(ApiClient& c) : client_(c) {
+    loop_.start([this] {
+      sweep();
+      return std::chrono::milliseconds(500);
+    });
   }
+  ~Finalizer() override { stop(); }
+  void stop() override { loop_.stop(); }
 
  private:
-  void run() {
-    std::unique_lock l(mu_);
-    while (!stopping_) {
-      l.unlock();
-      sweep();
-      l.lock();
-      cv_.wait_for(l, std::chrono::milliseconds(500), [this] { return stopping_; });
-    }
-  }
-
   void sweep() {
     auto nss = client_.list(gvr::kNamespaces, "", {});
     if (!nss) return;
@@ -75,10 +60,7 @@ class Finalizer : public NamespaceFinalizer {
   }
 
   ApiClient& client_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread thread_;
+  PollLoop loop_;
 };
 
 }  // namespace

@@ -4,15 +4,13 @@
 // Established and served at once, and a deleted CRD's objects are deleted before the CRD goes.
 // A watch on the CRDs wakes the loop; it also runs every few seconds.
 #include <algorithm>
-#include <condition_variable>
 #include <map>
-#include <mutex>
 #include <set>
-#include <thread>
 
 #include "skiff/common/log.h"
 #include "skiff/master/api/object_util.h"
 #include "skiff/master/apiextensions/apiextensions.h"
+#include "skiff/master/poll_loop.h"
 
 namespace skiff::master::apiextensions {
 namespace {
@@ -127,17 +125,12 @@ json desiredStatus(const json& crd, const json& items) {
 class Controller : public CrdController {
  public:
   Controller(api::Registry& reg, bool run_loop) : reg_(reg) {
-    if (run_loop) thread_ = std::thread([this] { run(); });
+    if (run_loop) loop_.start([this] { return pass(); });
   }
   ~Controller() override { stop(); }
 
   void stop() override {
-    {
-      std::lock_guard l(mu_);
-      stopping_ = true;
-      cv_.notify_all();
-    }
-    if (thread_.joinable()) thread_.join();
+    loop_.stop();
     if (watch_) watch_->stop();
   }
 
@@ -229,36 +222,22 @@ class Controller : public CrdController {
     auto w = reg_.watch(crdInfo(), "", {});
     if (!w) return;
     watch_ = std::move(w).value();
-    watch_->setNotify([this] {
-      std::lock_guard l(mu_);
-      dirty_ = true;
-      cv_.notify_all();
-    });
+    watch_->setNotify([this] { loop_.wake(); });
   }
 
-  void run() {
-    std::unique_lock l(mu_);
-    while (!stopping_) {
-      l.unlock();
-      ensureWatch();
-      if (watch_) (void)watch_->next(1 << 20);
-      sync();
-      l.lock();
-      auto wait = terminating_ ? std::chrono::milliseconds(200) : std::chrono::milliseconds(5000);
-      cv_.wait_for(l, wait, [this] { return stopping_ || dirty_; });
-      dirty_ = false;
-    }
+  // The loop's pass: the watch drained, then a sync; sooner again while a CRD is terminating.
+  std::chrono::milliseconds pass() {
+    ensureWatch();
+    if (watch_) (void)watch_->next(1 << 20);
+    sync();
+    return terminating_ ? std::chrono::milliseconds(200) : std::chrono::milliseconds(5000);
   }
 
   api::Registry& reg_;
   std::map<std::string, std::string> served_;  // CRD name -> resourceVersion served
   bool terminating_ = false;
   api::WatchQueuePtr watch_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  bool dirty_ = false;
-  std::thread thread_;
+  PollLoop loop_;
 };
 
 }  // namespace
