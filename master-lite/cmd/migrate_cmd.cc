@@ -88,7 +88,7 @@ int runMigrate(const MigrateFlags& f) {
 
 }  // namespace
 
-MigrateCommand addMigrateCommand(CLI::App& app) {
+Subcommand addMigrateCommand(CLI::App& app) {
   auto f = std::make_shared<MigrateFlags>();
   CLI::App* cmd = app.add_subcommand(
       "migrate",

@@ -3,16 +3,11 @@
 // `skiff-master migrate --from sqlite:PATH --to etcd:URL[,URL...]`: moves a stopped master's
 // objects from its SQLite store into an empty etcd (store/migrate.h says how).
 
-#include <CLI/CLI.hpp>
-
-#include <functional>
+#include "subcommand.h"
 
 namespace skiff::master::cmd {
 
-struct MigrateCommand {
-  CLI::App* command;
-  std::function<int()> run;
-};
-MigrateCommand addMigrateCommand(CLI::App& app);
+// Adds the `migrate` subcommand to `app`.
+Subcommand addMigrateCommand(CLI::App& app);
 
 }  // namespace skiff::master::cmd

@@ -138,7 +138,7 @@ int runDelete(const TokenFlags& f) {
 
 }  // namespace
 
-TokenCommand addTokenCommand(CLI::App& app) {
+Subcommand addTokenCommand(CLI::App& app) {
   auto f = std::make_shared<TokenFlags>();
   CLI::App* token = app.add_subcommand("token", "Manage bootstrap tokens that join nodes");
   token->add_option("--kubeconfig", f->kubeconfig, "admin kubeconfig of the running master")
