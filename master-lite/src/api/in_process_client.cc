@@ -21,17 +21,6 @@ Error unknown(const GroupVersionResource& g) {
                                         g.resource + (g.group.empty() ? "" : "." + g.group) + ")");
 }
 
-Selection selectionOf(const ListOptions& o) {
-  Selection s;
-  s.label_selector = o.label_selector;
-  s.field_selector = o.field_selector;
-  s.limit = o.limit;
-  s.continue_token = o.continue_token;
-  s.resource_version = o.resource_version;
-  s.allow_bookmarks = o.allow_watch_bookmarks;
-  return s;
-}
-
 // Delivers a WatchQueue's events to a handler on its own thread.
 class ThreadWatch : public Watch {
  public:
@@ -147,9 +136,8 @@ class InProcessClient : public ApiClient {
     const ResourceInfo* ri = lookup(r);
     if (!ri) return unknown(r);
     SKIFF_ASSIGN_OR_RETURN(
-        json l, call({"list", *ri, "", ns, ""}, nullptr, [&](const WriteOptions&, bool&) {
-          return reg_.list(*ri, ns, selectionOf(o));
-        }));
+        json l, call({"list", *ri, "", ns, ""}, nullptr,
+                     [&](const WriteOptions&, bool&) { return reg_.list(*ri, ns, Selection{o}); }));
     ObjectList out;
     out.resource_version = l["metadata"].value("resourceVersion", "");
     out.continue_token = l["metadata"].value("continue", "");
@@ -217,7 +205,7 @@ class InProcessClient : public ApiClient {
     auto audit = audit_.begin("watch", *ri, "", ns, "", nullptr, "watch=true");
     auto az = allowed({"watch", *ri, "", ns, ""});
     InProcessAudit::decided(audit, az);
-    Selection s = selectionOf(o);
+    Selection s{o};
     // ""/"0" mean "from now" for this interface (the caller lists first).
     if (s.resource_version.empty() || s.resource_version == "0") {
       s.resource_version = std::to_string(reg_.store().currentRevision());

@@ -175,7 +175,7 @@ Result<Selection> selectionOf(const Query& query) {
   sel.field_selector = q(query, "fieldSelector");
   sel.continue_token = q(query, "continue");
   sel.resource_version = q(query, "resourceVersion");
-  sel.allow_bookmarks = qbool(query, "allowWatchBookmarks");
+  sel.allow_watch_bookmarks = qbool(query, "allowWatchBookmarks");
   sel.send_initial_events = qbool(query, "sendInitialEvents");
   if (!q(query, "limit").empty()) {
     try {
@@ -184,7 +184,7 @@ Result<Selection> selectionOf(const Query& query) {
       return Error(ErrorCode::BadRequest, "invalid limit: " + q(query, "limit"));
     }
   }
-  if (sel.send_initial_events && !sel.allow_bookmarks) {
+  if (sel.send_initial_events && !sel.allow_watch_bookmarks) {
     return Error(ErrorCode::Invalid,
                  "ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents: Forbidden: "
                  "sendInitialEvents requires setting allowWatchBookmarks to true");

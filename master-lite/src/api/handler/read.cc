@@ -131,8 +131,9 @@ HttpResponse serveWatch(ResourceRequest& rq) {
     return rq.finish(std::move(resp));
   }
   if (!rq.table) (*w)->encodedOnly();
-  resp.stream = std::make_unique<WatchStream>(
-      std::move(w).value(), rq.r, rq.table, includeObject(rq.query), deadline, sel.allow_bookmarks);
+  resp.stream =
+      std::make_unique<WatchStream>(std::move(w).value(), rq.r, rq.table, includeObject(rq.query),
+                                    deadline, sel.allow_watch_bookmarks);
   return rq.finish(std::move(resp));
 }
 

@@ -96,14 +96,9 @@ struct RegistryOptions {
   std::function<std::string()> name_suffix;
 };
 
-// A list request's selection, shared by list, watch and deletecollection.
-struct Selection {
-  std::string label_selector;
-  std::string field_selector;
-  std::int64_t limit = 0;
-  std::string continue_token;
-  std::string resource_version;
-  bool allow_bookmarks = false;
+// A list request's selection, shared by list, watch and deletecollection: a client's ListOptions,
+// and sendInitialEvents, which only an HTTP request carries.
+struct Selection : ListOptions {
   bool send_initial_events = false;
 };
 
