@@ -8,6 +8,7 @@
 
 #include "bench_util.h"
 #include "skiff/master/apiextensions/apiextensions.h"
+#include "skiff/master/testing/crd.h"
 #include "skiff/master/testing/temp_registry.h"
 
 namespace {
@@ -28,22 +29,8 @@ json crd() {
     else
       props[k] = {{"type", "boolean"}};
   }
-  return {{"apiVersion", "apiextensions.k8s.io/v1"},
-          {"kind", "CustomResourceDefinition"},
-          {"metadata", {{"name", "benches.example.com"}}},
-          {"spec",
-           {{"group", "example.com"},
-            {"scope", "Namespaced"},
-            {"names", {{"plural", "benches"}, {"kind", "Bench"}}},
-            {"versions",
-             json::array({{{"name", "v1"},
-                           {"served", true},
-                           {"storage", true},
-                           {"schema",
-                            {{"openAPIV3Schema",
-                              {{"type", "object"},
-                               {"properties",
-                                {{"spec", {{"type", "object"}, {"properties", props}}}}}}}}}}})}}}};
+  return testing::crdObject("example.com", {{"plural", "benches"}, {"kind", "Bench"}},
+                            json::array({testing::crdVersion("v1", true, props)}));
 }
 
 json spec() {

@@ -10,14 +10,13 @@
 // after the same untimed warm-up. Part 2: 100 threads create a pod each at the same moment in a
 // namespace whose quota allows 50.
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <thread>
 #include <vector>
 
 #include "bench_util.h"
 #include "skiff/master/admission/quota.h"
+#include "skiff/master/testing/create_race.h"
 #include "skiff/master/testing/temp_handler.h"
 
 namespace {
@@ -86,25 +85,13 @@ bool concurrentCreates() {
   auto t = server("race", &hard);
   if (!t) return false;
   api::Registry& reg = t->registry();
-  std::atomic<int> admitted{0}, refused{0}, other{0};
-  std::atomic<bool> go{false};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 100; ++i) {
-    threads.emplace_back([&, i] {
-      while (!go.load()) std::this_thread::yield();
-      auto r = reg.create(res("pods"), "race", pod("p-" + std::to_string(i)), admin());
-      if (r) {
-        ++admitted;
-      } else if (r.error().message().find("exceeded quota: q") != std::string::npos) {
-        ++refused;
-      } else {
-        ++other;
-        std::fprintf(stderr, "unexpected: %s\n", r.error().message().c_str());
-      }
-    });
-  }
-  go = true;
-  for (auto& th : threads) th.join();
+  auto race = testing::raceCreates(
+      100,
+      [&](int i) {
+        return reg.create(res("pods"), "race", pod("p-" + std::to_string(i)), admin());
+      },
+      "exceeded quota: q",
+      [](const skiff::Error& e) { std::fprintf(stderr, "unexpected: %s\n", e.message().c_str()); });
   auto pods = reg.list(res("pods"), "race", {});
   auto q = reg.get(res("resourcequotas"), "race", "q");
   std::size_t stored = pods ? (*pods)["items"].size() : 0;
@@ -115,8 +102,8 @@ bool concurrentCreates() {
   std::printf(
       "100 concurrent pod creates against a quota of pods=50: admitted %d, refused %d (exceeded "
       "quota), other errors %d; pods stored %zu; quota status.used.pods %s (goal: exactly 50)\n",
-      admitted.load(), refused.load(), other.load(), stored, used.c_str());
-  return admitted == 50 && stored == 50 && used == "50";
+      race.admitted, race.refused, race.other, stored, used.c_str());
+  return race.admitted == 50 && stored == 50 && used == "50";
 }
 
 // Where a quota'd create's extra time goes, measured on the same registry after the run: the

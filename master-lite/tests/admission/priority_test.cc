@@ -56,10 +56,8 @@ TEST_F(PriorityAdmissionTest, AClassNameBecomesThePodsPriority) {
 
 TEST_F(PriorityAdmissionTest, UnknownClassesAndContradictionsAreForbidden) {
   auto unknown = pod("p", {{"priorityClassName", "nope"}});
-  ASSERT_FALSE(unknown);
-  EXPECT_TRUE(unknown.error().is(ErrorCode::Forbidden));
-  EXPECT_EQ(unknown.error().message(),
-            "pods \"p\" is forbidden: no PriorityClass with name nope was found");
+  testing::expectForbidden(unknown,
+                           "pods \"p\" is forbidden: no PriorityClass with name nope was found");
   auto mismatch = pod("q", {{"priorityClassName", "system-cluster-critical"}, {"priority", 5}});
   ASSERT_FALSE(mismatch);
   EXPECT_EQ(mismatch.error().message(),

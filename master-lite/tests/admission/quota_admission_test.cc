@@ -5,13 +5,13 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <deque>
-#include <filesystem>
 #include <mutex>
-#include <thread>
 #include <vector>
 
+#include "skiff/common/testing/temp_dir.h"
+#include "skiff/master/testing/create_race.h"
+#include "skiff/master/testing/registry_fixture.h"
 #include "skiff/master/testing/temp_registry.h"
 
 namespace skiff::master::admission {
@@ -102,12 +102,9 @@ class LaggingStore : public store::Store {
 class QuotaAdmissionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/skiff-quota-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     store::Options so;
     so.fsync_every_write = false;
-    auto s = store::openSqliteStore(dir_ + "/db", so);
+    auto s = store::openSqliteStore(dir_.path() + "/db", so);
     ASSERT_TRUE(s) << s.error().message();
     store_ = std::make_unique<LaggingStore>(std::move(s).value());
     reg_ = std::make_unique<api::Registry>(*store_, api::RegistryOptions{});
@@ -117,11 +114,6 @@ class QuotaAdmissionTest : public ::testing::Test {
     reg_->addAdmissionPlugin(newLimitRanger(*reg_));
     reg_->addAdmissionPlugin(newResourceQuotaAdmission(*reg_, o));
     ASSERT_TRUE(reg_->create(res("namespaces"), "", {{"metadata", {{"name", "ns"}}}}, admin()));
-  }
-  void TearDown() override {
-    reg_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   // A quota as the quota controller leaves it: status.hard = spec.hard, status.used as given.
@@ -148,7 +140,7 @@ class QuotaAdmissionTest : public ::testing::Test {
     return reg_->create(res("pods"), "ns", pod(name), admin());
   }
 
-  std::string dir_;
+  skiff::testing::TempDir dir_{"quota"};
   std::unique_ptr<LaggingStore> store_;
   std::unique_ptr<api::Registry> reg_;
 };
@@ -159,11 +151,10 @@ TEST_F(QuotaAdmissionTest, RefusesOverTheQuotaWithUpstreamMessage) {
   ASSERT_TRUE(createPod("b"));
   EXPECT_EQ(usedPods(), "2");
   auto third = createPod("c");
-  ASSERT_FALSE(third);
-  EXPECT_TRUE(third.error().is(ErrorCode::Forbidden));
-  EXPECT_EQ(third.error().message(),
-            "pods \"c\" is forbidden: exceeded quota: q, requested: pods=1, used: pods=2, "
-            "limited: pods=2");
+  testing::expectForbidden(
+      third,
+      "pods \"c\" is forbidden: exceeded quota: q, requested: pods=1, used: pods=2, "
+      "limited: pods=2");
   EXPECT_FALSE(reg_->get(res("pods"), "ns", "c"));
   EXPECT_EQ(usedPods(), "2");
 }
@@ -280,26 +271,11 @@ TEST_F(QuotaAdmissionTest, MemoryBehindTheStoreDoesNotChangeTheAnswer) {
 
 TEST_F(QuotaAdmissionTest, ConcurrentCreatesNeverOverAdmit) {
   setQuota({{"pods", "50"}}, {{"pods", "0"}});
-  std::atomic<int> admitted{0}, refused{0}, other{0};
-  std::atomic<bool> go{false};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 100; ++i) {
-    threads.emplace_back([&, i] {
-      while (!go.load()) std::this_thread::yield();
-      auto r = createPod("p-" + std::to_string(i));
-      if (r)
-        ++admitted;
-      else if (r.error().message().find("exceeded quota: q") != std::string::npos)
-        ++refused;
-      else
-        ++other;
-    });
-  }
-  go = true;
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(admitted.load(), 50);
-  EXPECT_EQ(refused.load(), 50);
-  EXPECT_EQ(other.load(), 0);
+  auto race = testing::raceCreates(
+      100, [&](int i) { return createPod("p-" + std::to_string(i)); }, "exceeded quota: q");
+  EXPECT_EQ(race.admitted, 50);
+  EXPECT_EQ(race.refused, 50);
+  EXPECT_EQ(race.other, 0);
   EXPECT_EQ((*reg_->list(res("pods"), "ns", {}))["items"].size(), 50u);
   EXPECT_EQ(usedPods(), "50");
 }

@@ -11,11 +11,11 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
-#include <filesystem>
 #include <thread>
 
 #include "skiff/common/base64.h"
 #include "skiff/master/testing/hook_server.h"
+#include "skiff/master/testing/registry_fixture.h"
 
 namespace skiff::master::admission {
 namespace {
@@ -44,23 +44,12 @@ json deny(const json& review, const std::string& message) {
             {"status", {{"code", 403}, {"message", message}}}}}};
 }
 
-class WebhookTest : public ::testing::Test {
+class WebhookTest : public ::skiff::master::testing::RegistryFixture {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/skiff-webhook-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    std::string d = dir_;
-    ASSERT_TRUE(pki_.make(d)) << "openssl failed";
+  void setUpRegistry() override {
+    ASSERT_TRUE(pki_.make(dir_)) << "openssl failed";
     ca_ = pki_.ca;
     other_ca_ = pki_.other_ca;
-    store::Options so;
-    so.fsync_every_write = false;
-    auto s = store::openSqliteStore(d + "/db", so);
-    ASSERT_TRUE(s);
-    store_ = std::move(s).value();
-    reg_ = std::make_unique<api::Registry>(*store_, api::RegistryOptions{});
-    ASSERT_TRUE(reg_->bootstrap("192.0.2.10", 6443));
     reg_->addAdmissionPlugin(newWebhookAdmission(*reg_));
     opts_.user = {"admin", {"system:masters"}};
     server_ = std::make_unique<HookServer>(
@@ -68,9 +57,7 @@ class WebhookTest : public ::testing::Test {
   }
   void TearDown() override {
     server_.reset();
-    reg_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
+    RegistryFixture::TearDown();
   }
 
   json handle(const std::string& path, const json& review) {
@@ -176,9 +163,7 @@ class WebhookTest : public ::testing::Test {
   }
 
   testing::HookPki pki_;
-  std::string dir_, ca_, other_ca_;
-  store::StorePtr store_;
-  std::unique_ptr<api::Registry> reg_;
+  std::string ca_, other_ca_;
   api::WriteOptions opts_;
   std::unique_ptr<HookServer> server_;
   int n_ = 0;

@@ -42,6 +42,19 @@ class RbacRegistryTest : public ::skiff::master::testing::RegistryFixture {
   json role(const std::string& name, json rules) {
     return {{"metadata", {{"name", name}}}, {"rules", std::move(rules)}};
   }
+  // As admin: a Role in `role_ns` (a ClusterRole when it is empty) with `rules`, bound to `user`
+  // by a RoleBinding in `binding_ns` (a ClusterRoleBinding when it is empty).
+  void grant(const std::string& role_ns, const std::string& role_name, json rules,
+             const std::string& binding_ns, const std::string& binding_name,
+             const std::string& user) {
+    const char* role_kind = role_ns.empty() ? "ClusterRole" : "Role";
+    auto r = reg_->create(res(role_ns.empty() ? "clusterroles" : "roles"), role_ns,
+                          role(role_name, std::move(rules)), admin_);
+    ASSERT_TRUE(r) << r.error().message();
+    auto b = reg_->create(res(binding_ns.empty() ? "clusterrolebindings" : "rolebindings"),
+                          binding_ns, binding(binding_name, role_kind, role_name, user), admin_);
+    ASSERT_TRUE(b) << b.error().message();
+  }
   Result<json> review(const std::string& r, const std::string& ns, json obj,
                       const WriteOptions& who) {
     auto w = reg_->create(res(r), ns, std::move(obj), who);
@@ -118,13 +131,9 @@ TEST_F(RbacRegistryTest, ValidationAndDefaults) {
 }
 
 TEST_F(RbacRegistryTest, RoleGrantingMoreThanCallerHoldsIsForbidden) {
-  ASSERT_TRUE(reg_->create(res("roles"), "team",
-                           role("pod-reader", json::array({{{"verbs", {"get", "list"}},
-                                                            {"apiGroups", {""}},
-                                                            {"resources", {"pods"}}}})),
-                           admin_));
-  ASSERT_TRUE(reg_->create(res("rolebindings"), "team",
-                           binding("alice-pods", "Role", "pod-reader", "alice"), admin_));
+  grant("team", "pod-reader",
+        json::array({{{"verbs", {"get", "list"}}, {"apiGroups", {""}}, {"resources", {"pods"}}}}),
+        "team", "alice-pods", "alice");
   auto held = reg_->create(
       res("roles"), "team",
       role("mine",
@@ -136,13 +145,12 @@ TEST_F(RbacRegistryTest, RoleGrantingMoreThanCallerHoldsIsForbidden) {
                                                       {"apiGroups", {""}},
                                                       {"resources", {"pods", "secrets"}}}})),
                            alice_);
-  ASSERT_FALSE(more);
-  EXPECT_TRUE(more.error().is(ErrorCode::Forbidden));
-  EXPECT_EQ(more.error().message(),
-            "roles.rbac.authorization.k8s.io \"more\" is forbidden: user \"alice\" "
-            "(groups=[\"dev\" \"system:authenticated\"]) is attempting to grant RBAC permissions "
-            "not currently held:\n{APIGroups:[\"\"], Resources:[\"pods\"], Verbs:[\"create\"]}\n"
-            "{APIGroups:[\"\"], Resources:[\"secrets\"], Verbs:[\"get\" \"create\"]}");
+  testing::expectForbidden(
+      more,
+      "roles.rbac.authorization.k8s.io \"more\" is forbidden: user \"alice\" "
+      "(groups=[\"dev\" \"system:authenticated\"]) is attempting to grant RBAC permissions "
+      "not currently held:\n{APIGroups:[\"\"], Resources:[\"pods\"], Verbs:[\"create\"]}\n"
+      "{APIGroups:[\"\"], Resources:[\"secrets\"], Verbs:[\"get\" \"create\"]}");
   // Binding a role alice holds is fine; binding cluster-admin is not, unless she may `bind` it.
   EXPECT_TRUE(reg_->create(res("rolebindings"), "team",
                            binding("share", "Role", "pod-reader", "bob"), alice_));
@@ -151,26 +159,20 @@ TEST_F(RbacRegistryTest, RoleGrantingMoreThanCallerHoldsIsForbidden) {
   ASSERT_FALSE(admin);
   EXPECT_NE(admin.error().message().find("{APIGroups:[\"*\"], Resources:[\"*\"], Verbs:[\"*\"]}"),
             std::string::npos);
-  ASSERT_TRUE(
-      reg_->create(res("clusterroles"), "",
-                   role("binder", json::array({{{"verbs", {"bind"}},
-                                                {"apiGroups", {"rbac.authorization.k8s.io"}},
-                                                {"resources", {"clusterroles"}},
-                                                {"resourceNames", {"cluster-admin"}}}})),
-                   admin_));
-  ASSERT_TRUE(reg_->create(res("rolebindings"), "team",
-                           binding("alice-binder", "ClusterRole", "binder", "alice"), admin_));
+  grant("", "binder",
+        json::array({{{"verbs", {"bind"}},
+                      {"apiGroups", {"rbac.authorization.k8s.io"}},
+                      {"resources", {"clusterroles"}},
+                      {"resourceNames", {"cluster-admin"}}}}),
+        "team", "alice-binder", "alice");
   EXPECT_TRUE(reg_->create(res("rolebindings"), "team",
                            binding("grab", "ClusterRole", "cluster-admin", "alice"), alice_));
   // `escalate` on roles lets her write any Role in the namespace.
-  ASSERT_TRUE(
-      reg_->create(res("roles"), "team",
-                   role("escalator", json::array({{{"verbs", {"escalate"}},
-                                                   {"apiGroups", {"rbac.authorization.k8s.io"}},
-                                                   {"resources", {"roles"}}}})),
-                   admin_));
-  ASSERT_TRUE(reg_->create(res("rolebindings"), "team",
-                           binding("alice-esc", "Role", "escalator", "alice"), admin_));
+  grant("team", "escalator",
+        json::array({{{"verbs", {"escalate"}},
+                      {"apiGroups", {"rbac.authorization.k8s.io"}},
+                      {"resources", {"roles"}}}}),
+        "team", "alice-esc", "alice");
   EXPECT_TRUE(reg_->create(
       res("roles"), "team",
       role("more",
@@ -280,13 +282,9 @@ TEST_F(RbacRegistryTest, ImpersonationNeedsTheVerb) {
             (std::vector<std::string>{"system:serviceaccounts", "system:serviceaccounts:team",
                                       "system:authenticated"}));
   // Only users: impersonating a group too needs `impersonate` on groups.
-  ASSERT_TRUE(reg_->create(res("clusterroles"), "",
-                           role("imp-users", json::array({{{"verbs", {"impersonate"}},
-                                                           {"apiGroups", {""}},
-                                                           {"resources", {"users"}}}})),
-                           admin_));
-  ASSERT_TRUE(reg_->create(res("clusterrolebindings"), "",
-                           binding("alice-imp", "ClusterRole", "imp-users", "alice"), admin_));
+  grant("", "imp-users",
+        json::array({{{"verbs", {"impersonate"}}, {"apiGroups", {""}}, {"resources", {"users"}}}}),
+        "", "alice-imp", "alice");
   EXPECT_TRUE(impersonate(*reg_, alice_.user, as_bob));
   as_bob.groups = {"system:masters"};
   auto grp = impersonate(*reg_, alice_.user, as_bob);

@@ -33,6 +33,30 @@ class RegistryTest : public ::skiff::master::testing::RegistryFixture {
             {"spec", {{"containers", json::array({{{"name", "c"}, {"image", "nginx:1"}}})}}}}}}}};
   }
 
+  // NodePort Services in default, `each` from each of `masters` at the same time (thread t
+  // through masters[t], names <prefix><t>-<i>); returns how many creates failed.
+  int createNodePortServices(const std::vector<Registry*>& masters, const std::string& prefix,
+                             int each) {
+    auto& svc = res("", "v1", "services");
+    std::atomic<int> failed{0};
+    std::vector<std::thread> ts;
+    for (std::size_t t = 0; t < masters.size(); ++t) {
+      ts.emplace_back([&, t] {
+        for (int i = 0; i < each; ++i) {
+          json s = {{"metadata", {{"name", prefix + std::to_string(t) + "-" + std::to_string(i)}}},
+                    {"spec", {{"type", "NodePort"}, {"ports", json::array({{{"port", 80}}})}}}};
+          auto made = masters[t]->create(svc, "default", s, opts_);
+          if (!made) {
+            ADD_FAILURE() << made.error().message();
+            ++failed;
+          }
+        }
+      });
+    }
+    for (auto& t : ts) t.join();
+    return failed.load();
+  }
+
   // Every ClusterIP, and every first port's nodePort, of the Services in default.
   void serviceAddresses(std::set<std::string>* ips, std::set<int>* ports) {
     auto list = reg_->list(res("", "v1", "services"), "default", {});
@@ -370,19 +394,7 @@ TEST_F(RegistryTest, NamespaceTerminationBlocksNewContent) {
 
 TEST_F(RegistryTest, ConcurrentServiceCreatesGetDistinctIps) {
   auto& svc = res("", "v1", "services");
-  std::vector<std::thread> ts;
-  std::atomic<int> failed{0};
-  for (int t = 0; t < 4; ++t) {
-    ts.emplace_back([&, t] {
-      for (int i = 0; i < 10; ++i) {
-        json s = {{"metadata", {{"name", "s" + std::to_string(t) + "-" + std::to_string(i)}}},
-                  {"spec", {{"type", "NodePort"}, {"ports", json::array({{{"port", 80}}})}}}};
-        if (!reg_->create(svc, "default", s, opts_)) ++failed;
-      }
-    });
-  }
-  for (auto& t : ts) t.join();
-  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(createNodePortServices({reg_, reg_, reg_, reg_}, "s", 10), 0);
   std::set<std::string> ips;
   std::set<int> ports;
   serviceAddresses(&ips, &ports);
@@ -435,24 +447,7 @@ TEST_F(RegistryTest, ATypeChangeDropsWhatTheNewTypeCannotHave) {
 TEST_F(RegistryTest, ServicesFromTwoMastersOnOneStoreGetDistinctIpsAndPorts) {
   Registry second(*store_, RegistryOptions{});
   auto& svc = res("", "v1", "services");
-  std::atomic<int> failed{0};
-  std::vector<std::thread> ts;
-  for (int t = 0; t < 2; ++t) {
-    ts.emplace_back([&, t] {
-      Registry& master = t == 0 ? *reg_ : second;
-      for (int i = 0; i < 20; ++i) {
-        json s = {{"metadata", {{"name", "m" + std::to_string(t) + "-" + std::to_string(i)}}},
-                  {"spec", {{"type", "NodePort"}, {"ports", json::array({{{"port", 80}}})}}}};
-        auto made = master.create(svc, "default", s, opts_);
-        if (!made) {
-          ADD_FAILURE() << made.error().message();
-          ++failed;
-        }
-      }
-    });
-  }
-  for (auto& t : ts) t.join();
-  ASSERT_EQ(failed.load(), 0);
+  ASSERT_EQ(createNodePortServices({reg_, &second}, "m", 20), 0);
   std::set<std::string> ips;
   std::set<int> ports;
   serviceAddresses(&ips, &ports);

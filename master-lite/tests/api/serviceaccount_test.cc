@@ -278,11 +278,10 @@ TEST_F(ServiceAccountTest, AdmissionHonoursAutomountAndExistingMounts) {
 
 TEST_F(ServiceAccountTest, AdmissionRefusesAMissingServiceAccount) {
   auto r = createPod({{"serviceAccountName", "ghost"}});
-  ASSERT_FALSE(r);
-  EXPECT_TRUE(r.error().is(ErrorCode::Forbidden));
-  EXPECT_EQ(r.error().message(),
-            "pods \"web\" is forbidden: error looking up service account default/ghost: "
-            "serviceaccount \"ghost\" not found");
+  testing::expectForbidden(
+      r,
+      "pods \"web\" is forbidden: error looking up service account default/ghost: "
+      "serviceaccount \"ghost\" not found");
   EXPECT_FALSE(reg_->get(res("pods"), "default", "web"));
 }
 

@@ -34,6 +34,20 @@ class StorageTest : public ::skiff::master::testing::RegistryFixture {
               {"hostPath", {{"path", "/srv/" + name}}}}}};
   }
 
+  // Creates a claim or volume and checks what every new one gets: volumeMode Filesystem, phase
+  // Pending and its protection finalizer. Returns it as stored (null when the create failed).
+  json createNew(const ResourceInfo& r, const std::string& ns, const json& obj,
+                 const char* finalizer) {
+    auto made = reg_->create(r, ns, obj, opts_);
+    EXPECT_TRUE(made) << made.error().message();
+    if (!made) return json();
+    const json& o = made->object;
+    EXPECT_EQ(o["spec"]["volumeMode"], "Filesystem");
+    EXPECT_EQ(o["status"]["phase"], "Pending");
+    EXPECT_EQ(o["metadata"]["finalizers"], json::array({finalizer}));
+    return o;
+  }
+
   WriteOptions opts_ = adminWrites();
 };
 
@@ -48,13 +62,8 @@ TEST_F(StorageTest, LocalPathClassIsTheDefaultAndClaimsGetIt) {
   EXPECT_EQ((*sc)["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"],
             "true");
 
-  auto made = reg_->create(pvcs(), "default", claim("data"), opts_);
-  ASSERT_TRUE(made) << made.error().message();
-  const json& pvc = made->object;
+  json pvc = createNew(pvcs(), "default", claim("data"), "kubernetes.io/pvc-protection");
   EXPECT_EQ(pvc["spec"]["storageClassName"], "local-path");
-  EXPECT_EQ(pvc["spec"]["volumeMode"], "Filesystem");
-  EXPECT_EQ(pvc["status"]["phase"], "Pending");
-  EXPECT_EQ(pvc["metadata"]["finalizers"], json::array({"kubernetes.io/pvc-protection"}));
 
   // An explicit "" means no class: admission leaves it alone.
   json none = claim("none");
@@ -199,13 +208,8 @@ TEST_F(StorageTest, BoundClaimGrowsOnlyWhenItsClassAllowsAndNeverShrinksBelowCap
 }
 
 TEST_F(StorageTest, VolumeDefaultsAndValidation) {
-  auto made = reg_->create(pvs(), "", hostPathVolume("v1"), opts_);
-  ASSERT_TRUE(made) << made.error().message();
-  const json& pv = made->object;
+  json pv = createNew(pvs(), "", hostPathVolume("v1"), "kubernetes.io/pv-protection");
   EXPECT_EQ(pv["spec"]["persistentVolumeReclaimPolicy"], "Retain");
-  EXPECT_EQ(pv["spec"]["volumeMode"], "Filesystem");
-  EXPECT_EQ(pv["status"]["phase"], "Pending");
-  EXPECT_EQ(pv["metadata"]["finalizers"], json::array({"kubernetes.io/pv-protection"}));
 
   json none = hostPathVolume("v2");
   none["spec"].erase("hostPath");

@@ -13,6 +13,7 @@
 
 #include "skiff/master/api/storage_keys.h"
 #include "skiff/master/apiextensions/apiextensions.h"
+#include "skiff/master/testing/crd.h"
 #include "skiff/master/testing/hook_server.h"
 #include "skiff/master/testing/registry_fixture.h"
 
@@ -84,35 +85,20 @@ class ConversionWebhookTest : public testing::RegistryFixture {
   }
 
   json crd(json review_versions = {"v1", "v1beta1"}, int port = 0) {
-    auto version = [](const char* name, bool storage, json props) {
-      return json{{"name", name},
-                  {"served", true},
-                  {"storage", storage},
-                  {"schema",
-                   {{"openAPIV3Schema",
-                     {{"type", "object"},
-                      {"properties",
-                       {{"spec", {{"type", "object"}, {"properties", std::move(props)}}}}}}}}}};
-    };
     json str = {{"type", "string"}};
-    return {{"apiVersion", "apiextensions.k8s.io/v1"},
-            {"kind", "CustomResourceDefinition"},
-            {"metadata", {{"name", "gizmos.conv.example.com"}}},
-            {"spec",
-             {{"group", "conv.example.com"},
-              {"scope", "Namespaced"},
-              {"names", {{"plural", "gizmos"}, {"singular", "gizmo"}, {"kind", "Gizmo"}}},
-              {"versions",
-               {version("v1", false, {{"hostPort", str}}),
-                version("v2", true, {{"host", str}, {"port", str}})}},
-              {"conversion",
-               {{"strategy", "Webhook"},
-                {"webhook",
-                 {{"conversionReviewVersions", std::move(review_versions)},
-                  {"clientConfig",
-                   {{"url", "https://127.0.0.1:" + std::to_string(port ? port : server_->port()) +
-                                "/convert"},
-                    {"caBundle", pki_.ca}}}}}}}}}};
+    json c = testing::crdObject("conv.example.com",
+                                {{"plural", "gizmos"}, {"singular", "gizmo"}, {"kind", "Gizmo"}},
+                                {testing::crdVersion("v1", false, {{"hostPort", str}}),
+                                 testing::crdVersion("v2", true, {{"host", str}, {"port", str}})});
+    c["spec"]["conversion"] = {
+        {"strategy", "Webhook"},
+        {"webhook",
+         {{"conversionReviewVersions", std::move(review_versions)},
+          {"clientConfig",
+           {{"url",
+             "https://127.0.0.1:" + std::to_string(port ? port : server_->port()) + "/convert"},
+            {"caBundle", pki_.ca}}}}}};
+    return c;
   }
   void serve(json c) {
     auto made =
@@ -140,6 +126,13 @@ class ConversionWebhookTest : public testing::RegistryFixture {
   void setMode(const std::string& m) {
     std::lock_guard l(mu_);
     mode_ = m;
+  }
+  // How reading the stored "a" through v1 fails while the webhook answers in `mode`.
+  Error readFailureIn(const std::string& mode) {
+    setMode(mode);
+    auto got = reg_->get(v1(), "default", "a");
+    EXPECT_FALSE(got) << "mode " << mode;
+    return got ? Error(ErrorCode::Internal, "read through v1 succeeded") : got.error();
   }
   json lastReview() {
     std::lock_guard l(mu_);
@@ -226,34 +219,26 @@ TEST_F(ConversionWebhookTest, OnlyLabelsAndAnnotationsOfTheAnswerAreKept) {
   EXPECT_EQ((*got)["metadata"]["generation"], (*stored_a)["metadata"]["generation"]);
   EXPECT_EQ((*got)["metadata"]["uid"], (*stored_a)["metadata"]["uid"]);
 
-  setMode("rename");
-  got = reg_->get(v1(), "default", "a");
-  ASSERT_FALSE(got);
-  EXPECT_EQ(got.error().message(),
+  Error renamed = readFailureIn("rename");
+  EXPECT_EQ(renamed.message(),
             "conversion webhook for conv.example.com/v2, Kind=Gizmo returned invalid object: "
             "must have the same name: a != other");
-  json status = api::statusFromError(got.error(), &v1(), "a");
+  json status = api::statusFromError(renamed, &v1(), "a");
   EXPECT_EQ(status["code"], 500);
   EXPECT_FALSE(status.contains("reason")) << "upstream's reason is Unknown (empty)";
 
-  setMode("badlabel");
-  got = reg_->get(v1(), "default", "a");
-  ASSERT_FALSE(got);
-  EXPECT_EQ(got.error().message().rfind("conversion webhook for conv.example.com/v2, "
-                                        "Kind=Gizmo returned invalid metadata: metadata.labels: "
-                                        "Invalid value: \"not valid!\"",
-                                        0),
+  std::string bad_label = readFailureIn("badlabel").message();
+  EXPECT_EQ(bad_label.rfind("conversion webhook for conv.example.com/v2, Kind=Gizmo returned "
+                            "invalid metadata: metadata.labels: Invalid value: \"not valid!\"",
+                            0),
             0u)
-      << got.error().message();
+      << bad_label;
 }
 
 TEST_F(ConversionWebhookTest, FailuresNameTheWebhookAndAFailedWriteStoresNothing) {
   serve(crd());
   ASSERT_TRUE(reg_->create(v2(), "default", atV2("a", "h", "1"), opts_));
-  setMode("fail");
-  auto got = reg_->get(v1(), "default", "a");
-  ASSERT_FALSE(got);
-  EXPECT_EQ(got.error().message(),
+  EXPECT_EQ(readFailureIn("fail").message(),
             "conversion webhook for conv.example.com/v2, Kind=Gizmo failed: cannot convert");
   auto made = reg_->create(v1(), "default", atV1("b", "x:1"), opts_);
   ASSERT_FALSE(made);
@@ -263,10 +248,7 @@ TEST_F(ConversionWebhookTest, FailuresNameTheWebhookAndAFailedWriteStoresNothing
   auto list = reg_->list(v1(), "default", {});
   ASSERT_FALSE(list);
 
-  setMode("none");
-  got = reg_->get(v1(), "default", "a");
-  ASSERT_FALSE(got);
-  EXPECT_EQ(got.error().message(),
+  EXPECT_EQ(readFailureIn("none").message(),
             "conversion webhook for conv.example.com/v2, Kind=Gizmo returned 0 objects, "
             "expected 1");
 }

@@ -8,11 +8,21 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "skiff/master/audit/auditor.h"
 
 namespace skiff::master::audit {
+
+// `event` has each of `fields`: a JSON pointer ("/user/username"; "~1" for a '/' in a key) and
+// the value there.
+inline void expectFields(const nlohmann::json& event,
+                         std::initializer_list<std::pair<std::string, nlohmann::json>> fields) {
+  for (const auto& [pointer, want] : fields)
+    EXPECT_EQ(event.value(nlohmann::json::json_pointer(pointer), nlohmann::json()), want)
+        << pointer;
+}
 
 class CollectedAudit {
  protected:

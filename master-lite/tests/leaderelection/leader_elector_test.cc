@@ -14,7 +14,8 @@ using testing::FakeApiClient;
 
 class LeaderElectorTest : public ::testing::Test {
  protected:
-  std::unique_ptr<LeaderElector> elector(const std::string& id, bool force = false) {
+  // A candidate that has made its first attempt at the lease.
+  std::unique_ptr<LeaderElector> candidate(const std::string& id, bool force = false) {
     LeaderElectionConfig c;
     c.lock_name = "kube-scheduler";
     c.identity = id;
@@ -22,8 +23,12 @@ class LeaderElectorTest : public ::testing::Test {
     c.force_acquire = force;
     c.on_started_leading = [this, id] { events_.push_back("started " + id); };
     c.on_stopped_leading = [this, id] { events_.push_back("stopped " + id); };
-    return std::make_unique<LeaderElector>(api_, c);
+    auto e = std::make_unique<LeaderElector>(api_, c);
+    e->step();
+    return e;
   }
+  // The leadership callbacks called so far, in order.
+  void expectEvents(const std::vector<std::string>& want) { EXPECT_EQ(events_, want); }
   json lease() { return *api_.get(gvr::kLeases, "kube-system", "kube-scheduler"); }
 
   std::shared_ptr<FakeClock> clock_ = std::make_shared<FakeClock>();
@@ -32,15 +37,14 @@ class LeaderElectorTest : public ::testing::Test {
 };
 
 TEST_F(LeaderElectorTest, FirstCandidateCreatesTheLeaseAndLeads) {
-  auto a = elector("host-a_1");
-  a->step();
+  auto a = candidate("host-a_1");
   EXPECT_TRUE(a->isLeader());
   json l = lease();
   EXPECT_EQ(l["spec"]["holderIdentity"], "host-a_1");
   EXPECT_EQ(l["spec"]["leaseDurationSeconds"], 15);
   EXPECT_EQ(l["spec"]["leaseTransitions"], 0);
   EXPECT_EQ(l["spec"]["renewTime"], formatMicroTime(clock_->now()));
-  EXPECT_EQ(events_, std::vector<std::string>{"started host-a_1"});
+  expectEvents({"started host-a_1"});
   clock_->advance(2s);
   a->step();
   EXPECT_EQ(lease()["spec"]["renewTime"], formatMicroTime(clock_->now()));
@@ -48,10 +52,8 @@ TEST_F(LeaderElectorTest, FirstCandidateCreatesTheLeaseAndLeads) {
 }
 
 TEST_F(LeaderElectorTest, SecondCandidateWaitsUntilTheLeaseExpiresThenTakesOver) {
-  auto a = elector("host-a_1");
-  auto b = elector("host-b_2");
-  a->step();
-  b->step();
+  auto a = candidate("host-a_1");
+  auto b = candidate("host-b_2");
   EXPECT_FALSE(b->isLeader());
   // a keeps renewing: b never gets it.
   for (int i = 0; i < 10; ++i) {
@@ -75,13 +77,11 @@ TEST_F(LeaderElectorTest, SecondCandidateWaitsUntilTheLeaseExpiresThenTakesOver)
   // than its renew deadline, so it stops leading at once.
   a->step();
   EXPECT_FALSE(a->isLeader());
-  EXPECT_EQ(events_,
-            (std::vector<std::string>{"started host-a_1", "started host-b_2", "stopped host-a_1"}));
+  expectEvents({"started host-a_1", "started host-b_2", "stopped host-a_1"});
 }
 
 TEST_F(LeaderElectorTest, LeaderThatCannotRenewForTheDeadlineStopsLeading) {
-  auto a = elector("host-a_1");
-  a->step();
+  auto a = candidate("host-a_1");
   ASSERT_TRUE(a->isLeader());
   api_.failNextForTest("update", "leases", ErrorCode::Unavailable, 100);
   for (int i = 0; i < 4; ++i) {
@@ -92,29 +92,24 @@ TEST_F(LeaderElectorTest, LeaderThatCannotRenewForTheDeadlineStopsLeading) {
   clock_->advance(2s);  // 10 s since the last renewal
   a->step();
   EXPECT_FALSE(a->isLeader());
-  EXPECT_EQ(events_, (std::vector<std::string>{"started host-a_1", "stopped host-a_1"}));
+  expectEvents({"started host-a_1", "stopped host-a_1"});
 }
 
 TEST_F(LeaderElectorTest, StopReleasesTheLeaseForAnImmediateTakeover) {
-  auto a = elector("host-a_1");
-  auto b = elector("host-b_2");
-  a->step();
-  b->step();
+  auto a = candidate("host-a_1");
+  auto b = candidate("host-b_2");
   a->stop();
   EXPECT_EQ(lease()["spec"]["holderIdentity"], "");
   EXPECT_EQ(lease()["spec"]["leaseDurationSeconds"], 1);
   b->step();
   EXPECT_TRUE(b->isLeader());
-  EXPECT_EQ(events_,
-            (std::vector<std::string>{"started host-a_1", "stopped host-a_1", "started host-b_2"}));
+  expectEvents({"started host-a_1", "stopped host-a_1", "started host-b_2"});
 }
 
 // The single SQLite master after a crash: its previous life's lease is taken at once.
 TEST_F(LeaderElectorTest, ForcedAcquireTakesALeaseLeftByAPreviousLife) {
-  auto old = elector("host-a_old");
-  old->step();
-  auto again = elector("host-a_new", /*force=*/true);
-  again->step();
+  auto old = candidate("host-a_old");
+  auto again = candidate("host-a_new", /*force=*/true);
   EXPECT_TRUE(again->isLeader());
   EXPECT_EQ(lease()["spec"]["holderIdentity"], "host-a_new");
 }

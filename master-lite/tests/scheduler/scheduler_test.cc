@@ -58,6 +58,13 @@ class SchedulerTest : public ::testing::Test {
   std::vector<json> events(const std::string& reason) {
     return client_.list(gvr::kEvents, "default", opts::fields("reason=" + reason))->items;
   }
+  // Pod name -> the message of its (last) FailedScheduling event.
+  std::map<std::string, std::string> whyUnscheduled() {
+    std::map<std::string, std::string> why;
+    for (const auto& e : events("FailedScheduling"))
+      why[meta::str(e, {"involvedObject", "name"})] = e.value("message", "");
+    return why;
+  }
 
   std::shared_ptr<FakeClock> clock_ = std::make_shared<FakeClock>();
   FakeApiClient client_{clock_};
@@ -145,9 +152,7 @@ TEST_F(SchedulerTest, VolumeBindingFollowsTheVolumesNodeAffinity) {
             wffc_node);
   EXPECT_EQ(nodeOf("immediate"), "");
   EXPECT_EQ(nodeOf("missing"), "");
-  std::map<std::string, std::string> why;
-  for (const auto& e : events("FailedScheduling"))
-    why[meta::str(e, {"involvedObject", "name"})] = e.value("message", "");
+  std::map<std::string, std::string> why = whyUnscheduled();
   EXPECT_EQ(why["stuck"],
             "0/3 nodes are available: 3 node(s) didn't match PersistentVolume's node affinity. "
             "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.");
@@ -180,9 +185,7 @@ TEST_F(SchedulerTest, EphemeralVolumesAreTheirPodsClaims) {
   ASSERT_TRUE(client_.create(gvr::kPods, "default", ephemeralPod("foreign")));
   sched_->runPendingForTest();
   EXPECT_EQ(nodeOf("owned"), "");
-  std::map<std::string, std::string> why;
-  for (const auto& e : events("FailedScheduling"))
-    why[meta::str(e, {"involvedObject", "name"})] = e.value("message", "");
+  std::map<std::string, std::string> why = whyUnscheduled();
   EXPECT_NE(why["owned"].find("waiting for ephemeral volume controller to create the "
                               "persistentvolumeclaim \"owned-d\""),
             std::string::npos)
@@ -199,9 +202,7 @@ TEST_F(SchedulerTest, EphemeralVolumesAreTheirPodsClaims) {
                       {"metadata", "annotations", "volume.kubernetes.io/selected-node"}),
             "a");
   EXPECT_EQ(nodeOf("foreign"), "");
-  why.clear();
-  for (const auto& e : events("FailedScheduling"))
-    why[meta::str(e, {"involvedObject", "name"})] = e.value("message", "");
+  why = whyUnscheduled();
   EXPECT_NE(why["foreign"].find("PVC default/foreign-d was not created for pod default/foreign "
                                 "(pod is not owner)"),
             std::string::npos)

@@ -13,6 +13,14 @@
 
 namespace skiff::master::testing {
 
+// `r` failed as a refusal does (admission, authorization): Forbidden, with exactly `message`.
+template <typename T>
+void expectForbidden(const Result<T>& r, const std::string& message) {
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error().is(ErrorCode::Forbidden)) << r.error().message();
+  EXPECT_EQ(r.error().message(), message);
+}
+
 class RegistryFixture : public ::testing::Test {
  protected:
   virtual api::RegistryOptions registryOptions() const { return {}; }
