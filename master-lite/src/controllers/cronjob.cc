@@ -82,7 +82,8 @@ class CronJobController : public WorkloadController {
                             ". Set or decrease .spec.startingDeadlineSeconds or check clock skew");
       }
       if (due) SKIFF_TRY(startJob(cj, *due, active, next));
-      if (auto n = sched->next(now)) queue().addAfter(key, *n - now + std::chrono::seconds(1));
+      if (auto n = sched->next(now))
+        queue().addAfter(meta::key(cj), *n - now + std::chrono::seconds(1));
     }
     // Active list and history limits.
     json refs = json::array();

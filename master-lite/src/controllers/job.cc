@@ -109,7 +109,7 @@ class JobController : public WorkloadController {
           fail_reason = "DeadlineExceeded";
           fail_message = "Job was active longer than specified deadline";
         } else {
-          queue().addAfter(key, deadline - now);
+          queue().addAfter(meta::key(job), deadline - now);
         }
       }
     }
