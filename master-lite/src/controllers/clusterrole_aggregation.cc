@@ -85,9 +85,7 @@ class ClusterRoleAggregationController : public Controller {
 
 }  // namespace
 
-std::unique_ptr<Controller> newClusterRoleAggregationController(ApiClient& client,
-                                                                std::shared_ptr<Clock> clock) {
-  return std::make_unique<ClusterRoleAggregationController>(client, std::move(clock));
-}
+const ControllerFactory newClusterRoleAggregationController =
+    makeController<ClusterRoleAggregationController>;
 
 }  // namespace skiff::master

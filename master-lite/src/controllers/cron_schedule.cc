@@ -119,14 +119,19 @@ std::optional<TimePoint> CronSchedule::next(TimePoint t) const {
   std::tm tm{};
   ::gmtime_r(&secs, &tm);
   int year_limit = tm.tm_year + 5;
+  // Moves tm to the start of the next month, day, hour or minute (`unit` one up, every smaller
+  // field at its first value) and normalises it (the 32nd of a month is the 1st of the next).
+  auto startOfNext = [&](int std::tm::*unit) {
+    ++(tm.*unit);
+    if (unit == &std::tm::tm_mon) tm.tm_mday = 1;
+    if (unit == &std::tm::tm_mon || unit == &std::tm::tm_mday) tm.tm_hour = 0;
+    if (unit != &std::tm::tm_min) tm.tm_min = 0;
+    secs = ::timegm(&tm);
+    ::gmtime_r(&secs, &tm);
+  };
   while (tm.tm_year <= year_limit) {
     if (!month_.test(static_cast<std::size_t>(tm.tm_mon) + 1)) {
-      tm.tm_mon++;
-      tm.tm_mday = 1;
-      tm.tm_hour = 0;
-      tm.tm_min = 0;
-      secs = ::timegm(&tm);
-      ::gmtime_r(&secs, &tm);
+      startOfNext(&std::tm::tm_mon);
       continue;
     }
     bool dom = dom_.test(static_cast<std::size_t>(tm.tm_mday));
@@ -134,24 +139,15 @@ std::optional<TimePoint> CronSchedule::next(TimePoint t) const {
     // Vixie cron: when both day fields are restricted, either may match.
     bool day_ok = (dom_star_ || dow_star_) ? (dom && dow) : (dom || dow);
     if (!day_ok) {
-      tm.tm_mday++;
-      tm.tm_hour = 0;
-      tm.tm_min = 0;
-      secs = ::timegm(&tm);
-      ::gmtime_r(&secs, &tm);
+      startOfNext(&std::tm::tm_mday);
       continue;
     }
     if (!hour_.test(static_cast<std::size_t>(tm.tm_hour))) {
-      tm.tm_hour++;
-      tm.tm_min = 0;
-      secs = ::timegm(&tm);
-      ::gmtime_r(&secs, &tm);
+      startOfNext(&std::tm::tm_hour);
       continue;
     }
     if (!minute_.test(static_cast<std::size_t>(tm.tm_min))) {
-      tm.tm_min++;
-      secs = ::timegm(&tm);
-      ::gmtime_r(&secs, &tm);
+      startOfNext(&std::tm::tm_min);
       continue;
     }
     return std::chrono::system_clock::from_time_t(::timegm(&tm));

@@ -11,6 +11,7 @@
 #include "skiff/master/informer/meta.h"
 #include "skiff/master/informer/options.h"
 #include "util.h"
+#include "workload_controller.h"
 
 namespace skiff::master {
 
@@ -24,29 +25,21 @@ std::string jobFinished(const json& job) {
   return "";
 }
 
-class CronJobController : public RecordingController {
+class CronJobController : public WorkloadController {
  public:
   CronJobController(ApiClient& client, std::shared_ptr<Clock> clock)
-      : RecordingController("cronjob", client, std::move(clock), "cronjob-controller") {}
-
-  void registerHandlers(SharedInformers& inf) override {
-    cronjobs_ = &enqueueAddedAndUpdated(inf, gvr::kCronJobs);
-    enqueueControllerOf(inf, gvr::kJobs, "CronJob");
-  }
+      : WorkloadController("cronjob", client, std::move(clock), gvr::kCronJobs, "CronJob",
+                           gvr::kJobs) {}
 
   // Schedules are also checked on a timer in case a wake-up was lost.
   Duration resyncPeriod() const override { return std::chrono::seconds(10); }
   void resync() override {
-    if (cronjobs_ == nullptr) return;
-    for (const auto& cj : cronjobs_->list()) queue().add(meta::key(cj));
+    if (objects_ == nullptr) return;
+    for (const auto& cj : objects_->list()) queue().add(meta::key(cj));
   }
 
-  Result<void> sync(const std::string& key) override {
-    SKIFF_ASSIGN_OR_RETURN(std::optional<json> live,
-                           ctl::liveObject(client_, gvr::kCronJobs, key, "CronJob"));
-    if (!live) return {};
-    json cj = std::move(*live);
-    std::string ns = meta::ns(cj), name = meta::name(cj);
+  Result<void> syncLive(json cj) override {
+    std::string ns = meta::ns(cj);
     TimePoint now = clock().now();
 
     SKIFF_ASSIGN_OR_RETURN(ObjectList jobs, client_.list(gvr::kJobs, ns, ListOptions{}));
@@ -57,7 +50,7 @@ class CronJobController : public RecordingController {
       mine.push_back(j);
       if (jobFinished(j).empty() && !meta::isDeleting(j)) active.push_back(j);
     }
-    json status = meta::at(cj, {"status"}).is_object() ? cj["status"] : json::object();
+    json status = ctl::statusOf(cj);
     json next = status;
 
     auto sched = CronSchedule::parse(meta::str(cj, {"spec", "schedule"}));
@@ -89,7 +82,8 @@ class CronJobController : public RecordingController {
                             ". Set or decrease .spec.startingDeadlineSeconds or check clock skew");
       }
       if (due) SKIFF_TRY(startJob(cj, *due, active, next));
-      if (auto n = sched->next(now)) queue().addAfter(key, *n - now + std::chrono::seconds(1));
+      if (auto n = sched->next(now))
+        queue().addAfter(meta::key(cj), *n - now + std::chrono::seconds(1));
     }
     // Active list and history limits.
     json refs = json::array();
@@ -118,13 +112,8 @@ class CronJobController : public RecordingController {
                           meta::integer(cj, {"spec", "successfulJobsHistoryLimit"}, 3)));
     SKIFF_TRY(
         trimHistory(cj, mine, "Failed", meta::integer(cj, {"spec", "failedJobsHistoryLimit"}, 1)));
-    if (next != status) {
-      json obj = cj;
-      obj["status"] = next;
-      auto r = client_.update(gvr::kCronJobs, ns, obj, "status");
-      if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
-    }
-    return {};
+    if (next == status) return {};
+    return ctl::updateStatus(client_, gvr::kCronJobs, cj, std::move(next));
   }
 
  private:
@@ -145,8 +134,8 @@ class CronJobController : public RecordingController {
     }
     if (policy == "Replace") {
       for (const auto& j : active) {
-        auto r = client_.remove(gvr::kJobs, ns, meta::name(j), opts::propagation("Background"));
-        if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
+        SKIFF_TRY(ctl::ignoreNotFound(
+            client_.remove(gvr::kJobs, ns, meta::name(j), opts::propagation("Background"))));
         recorder_.event(cj, "Normal", "SuccessfulDelete", "Deleted job " + meta::name(j));
       }
       active.clear();
@@ -190,21 +179,16 @@ class CronJobController : public RecordingController {
              meta::str(b, {"metadata", "creationTimestamp"});
     });
     for (std::size_t i = 0; i + static_cast<std::size_t>(limit) < done.size(); ++i) {
-      auto r = client_.remove(gvr::kJobs, meta::ns(cj), meta::name(done[i]),
-                              opts::propagation("Background"));
-      if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
+      SKIFF_TRY(ctl::ignoreNotFound(client_.remove(gvr::kJobs, meta::ns(cj), meta::name(done[i]),
+                                                   opts::propagation("Background"))));
       recorder_.event(cj, "Normal", "SuccessfulDelete", "Deleted job " + meta::name(done[i]));
     }
     return {};
   }
-
-  Informer* cronjobs_ = nullptr;
 };
 
 }  // namespace
 
-std::unique_ptr<Controller> newCronJobController(ApiClient& client, std::shared_ptr<Clock> clock) {
-  return std::make_unique<CronJobController>(client, std::move(clock));
-}
+const ControllerFactory newCronJobController = makeController<CronJobController>;
 
 }  // namespace skiff::master

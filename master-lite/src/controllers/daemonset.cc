@@ -12,6 +12,7 @@
 #include "skiff/master/informer/meta.h"
 #include "skiff/master/informer/options.h"
 #include "util.h"
+#include "workload_controller.h"
 
 // Shared with the scheduler: the same taint/affinity logic decides eligibility.
 #include "skiff/master/nodeinfo/node_info.h"
@@ -43,15 +44,16 @@ json withDaemonTolerations(json tols) {
   return tols;
 }
 
-class DaemonSetController : public RecordingController {
+class DaemonSetController : public WorkloadController {
  public:
   DaemonSetController(ApiClient& client, std::shared_ptr<Clock> clock)
-      : RecordingController("daemonset", client, std::move(clock), "daemonset-controller") {}
+      : WorkloadController("daemonset", client, std::move(clock), gvr::kDaemonSets, "DaemonSet") {}
 
+  // Also every DaemonSet when a node's labels or taints change: where its pods belong.
   void registerHandlers(SharedInformers& inf) override {
-    sets_ = &enqueueAddedAndUpdated(inf, gvr::kDaemonSets);
+    WorkloadController::registerHandlers(inf);
     auto all = [this](const json&) {
-      for (const auto& ds : sets_->list()) queue().add(meta::key(ds));
+      for (const auto& ds : objects_->list()) queue().add(meta::key(ds));
     };
     inf.get(gvr::kNodes)
         .addEventHandlers({
@@ -65,15 +67,10 @@ class DaemonSetController : public RecordingController {
                 },
             .on_delete = all,
         });
-    enqueueControllerOf(inf, gvr::kPods, "DaemonSet");
   }
 
-  Result<void> sync(const std::string& key) override {
-    SKIFF_ASSIGN_OR_RETURN(std::optional<json> live,
-                           ctl::liveObject(client_, gvr::kDaemonSets, key, "DaemonSet"));
-    if (!live) return {};
-    json ds = std::move(*live);
-    std::string ns = meta::ns(ds), name = meta::name(ds);
+  Result<void> syncLive(json ds) override {
+    std::string ns = meta::ns(ds);
     SKIFF_ASSIGN_OR_RETURN(std::string hash, ensureRevision(ds));
     SKIFF_ASSIGN_OR_RETURN(ObjectList nodes, client_.list(gvr::kNodes, "", ListOptions{}));
     SKIFF_ASSIGN_OR_RETURN(ObjectList pods, client_.list(gvr::kPods, ns, ListOptions{}));
@@ -190,47 +187,25 @@ class DaemonSetController : public RecordingController {
   }
 
   Result<std::string> ensureRevision(const json& ds) {
-    json tmpl = meta::at(ds, {"spec", "template"});
-    std::string hash = ctl::computeHash(tmpl, std::nullopt);
-    std::string ns = meta::ns(ds);
-    std::string name = meta::name(ds) + "-" + hash;
-    SKIFF_ASSIGN_OR_RETURN(ObjectList revs,
-                           client_.list(gvr::kControllerRevisions, ns, ListOptions{}));
-    std::int64_t max_rev = 0;
-    std::optional<json> mine;
-    for (const auto& r : revs.items) {
-      auto ref = meta::controllerRef(r);
-      if (!ref || ref->value("uid", "") != meta::uid(ds)) continue;
-      max_rev = std::max<std::int64_t>(max_rev, r.value("revision", 0));
-      if (meta::name(r) == name) mine = r;
-    }
-    if (mine) {
-      if (mine->value("revision", 0) < max_rev) {
+    SKIFF_ASSIGN_OR_RETURN(ctl::TemplateRevision rev, ctl::templateRevision(client_, ds));
+    if (const auto& mine = rev.existing) {
+      if (mine->value("revision", 0) < rev.max_revision) {
         json up = *mine;
-        up["revision"] = max_rev + 1;
-        SKIFF_TRY(client_.update(gvr::kControllerRevisions, ns, up));
+        up["revision"] = rev.max_revision + 1;
+        SKIFF_TRY(client_.update(gvr::kControllerRevisions, meta::ns(ds), up));
       }
-      return hash;
+      return rev.hash;
     }
+    json tmpl = meta::at(ds, {"spec", "template"});
     json labels = meta::at(tmpl, {"metadata", "labels"}).is_object() ? tmpl["metadata"]["labels"]
                                                                      : json::object();
-    labels[kRevisionHash] = hash;
+    labels[kRevisionHash] = rev.hash;
     // daemon.Match's form: the template as a Go client encodes it, replacing the whole.
     json patch_tmpl = ctl::goTemplateForm(tmpl);
     patch_tmpl["$patch"] = "replace";
-    json cr = {
-        {"apiVersion", "apps/v1"},
-        {"kind", "ControllerRevision"},
-        {"metadata",
-         {{"name", name},
-          {"namespace", ns},
-          {"labels", labels},
-          {"ownerReferences", json::array({meta::makeControllerRef(ds, "apps/v1", "DaemonSet")})}}},
-        {"data", {{"spec", {{"template", patch_tmpl}}}}},
-        {"revision", max_rev + 1}};
-    auto r = client_.create(gvr::kControllerRevisions, ns, cr);
-    if (!r && !r.error().is(ErrorCode::AlreadyExists)) return std::move(r).error();
-    return hash;
+    SKIFF_TRY(ctl::createRevision(client_, ds, "DaemonSet", rev, std::move(labels),
+                                  std::move(patch_tmpl)));
+    return rev.hash;
   }
 
   Result<void> createPod(const json& ds, const json& ref, const std::string& node,
@@ -246,18 +221,11 @@ class DaemonSetController : public RecordingController {
          json::array({{{"matchFields", json::array({{{"key", "metadata.name"},
                                                      {"operator", "In"},
                                                      {"values", json::array({node})}}})}}})}};
-    auto r = client_.create(gvr::kPods, meta::ns(ds), pod);
-    if (!r) {
-      recorder_.event(ds, "Warning", "FailedCreate", "Error creating: " + r.error().message());
-      return std::move(r).error();
-    }
-    recorder_.event(ds, "Normal", "SuccessfulCreate", "Created pod: " + meta::name(*r));
-    return {};
+    return createPodFor(ds, pod);
   }
 
   Result<void> deletePod(const json& ds, const json& p) {
-    auto r = client_.remove(gvr::kPods, meta::ns(p), meta::name(p), opts::withUid(meta::uid(p)));
-    if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
+    SKIFF_TRY(removePod(p));
     recorder_.event(ds, "Normal", "SuccessfulDelete", "Deleted pod: " + meta::name(p));
     return {};
   }
@@ -287,7 +255,7 @@ class DaemonSetController : public RecordingController {
   }
 
   Result<void> updateStatus(const json& ds, const Status& s) {
-    json status = meta::at(ds, {"status"}).is_object() ? ds["status"] : json::object();
+    json status = ctl::statusOf(ds);
     json next = status;
     next["desiredNumberScheduled"] = s.desired;
     next["currentNumberScheduled"] = s.current;
@@ -303,21 +271,12 @@ class DaemonSetController : public RecordingController {
     }
     next["observedGeneration"] = meta::generation(ds);
     if (next == status) return {};
-    json obj = ds;
-    obj["status"] = next;
-    auto r = client_.update(gvr::kDaemonSets, meta::ns(ds), obj, "status");
-    if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
-    return {};
+    return ctl::updateStatus(client_, gvr::kDaemonSets, ds, std::move(next));
   }
-
-  Informer* sets_ = nullptr;
 };
 
 }  // namespace
 
-std::unique_ptr<Controller> newDaemonSetController(ApiClient& client,
-                                                   std::shared_ptr<Clock> clock) {
-  return std::make_unique<DaemonSetController>(client, std::move(clock));
-}
+const ControllerFactory newDaemonSetController = makeController<DaemonSetController>;
 
 }  // namespace skiff::master

@@ -317,9 +317,6 @@ Result<void> DeploymentController::syncStatusOnly(json& d) {
 
 }  // namespace deployment
 
-std::unique_ptr<Controller> newDeploymentController(ApiClient& client,
-                                                    std::shared_ptr<Clock> clock) {
-  return std::make_unique<deployment::DeploymentController>(client, std::move(clock));
-}
+const ControllerFactory newDeploymentController = makeController<deployment::DeploymentController>;
 
 }  // namespace skiff::master

@@ -246,9 +246,9 @@ Result<void> DeploymentController::cleanup(const json& d, const std::optional<js
             [](const json& a, const json& b) { return revisionOf(a) < revisionOf(b); });
   std::size_t drop = cleanable.size() - static_cast<std::size_t>(limit);
   for (std::size_t i = 0; i < drop; ++i) {
-    auto r = client_.remove(gvr::kReplicaSets, meta::ns(d), meta::name(cleanable[i]),
-                            opts::withUid(meta::uid(cleanable[i])));
-    if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
+    SKIFF_TRY(
+        ctl::ignoreNotFound(client_.remove(gvr::kReplicaSets, meta::ns(d), meta::name(cleanable[i]),
+                                           opts::withUid(meta::uid(cleanable[i])))));
   }
   return {};
 }
@@ -262,7 +262,7 @@ json DeploymentController::calculateStatus(const json& d, const Strategy& st,
     available += statusInt(rs, "availableReplicas");
   }
   std::int64_t want = replicasOf(d);
-  json status = meta::at(d, {"status"}).is_object() ? d["status"] : json::object();
+  json status = ctl::statusOf(d);
   status["observedGeneration"] = meta::generation(d);
   status["replicas"] = total;
   status["updatedReplicas"] = new_rs ? statusInt(*new_rs, "replicas") : 0;
@@ -290,7 +290,7 @@ json DeploymentController::calculateStatus(const json& d, const Strategy& st,
 // syncRolloutStatus: status fields plus the Progressing condition and its deadline.
 Result<void> DeploymentController::syncRolloutStatus(json& d, const Strategy& st,
                                                      const std::optional<json>& new_rs) {
-  json old_status = meta::at(d, {"status"}).is_object() ? d["status"] : json::object();
+  json old_status = ctl::statusOf(d);
   json status = calculateStatus(d, st, new_rs);
   json& conds = status["conditions"];
   TimePoint now = clock().now();
@@ -353,11 +353,7 @@ Result<void> DeploymentController::syncRolloutStatus(json& d, const Strategy& st
   }
   created_rs_.clear();
   if (status == old_status) return {};
-  json obj = d;
-  obj["status"] = status;
-  auto r = client_.update(gvr::kDeployments, meta::ns(d), obj, "status");
-  if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
-  return {};
+  return ctl::updateStatus(client_, gvr::kDeployments, d, std::move(status));
 }
 
 }  // namespace skiff::master::deployment

@@ -86,7 +86,7 @@ class DisruptionController : public Controller {
     std::vector<std::string> names;
     for (const auto& [n, _] : disrupted.items()) names.push_back(n);
     auto budget = disruption::compute(pdb, pods, controllerScale(pods), names);
-    json status = meta::at(pdb, {"status"}).is_object() ? pdb["status"] : json::object();
+    json status = ctl::statusOf(pdb);
     json conds = status.value("conditions", json::array());
     if (!budget) {
       status["disruptionsAllowed"] = 0;
@@ -191,9 +191,6 @@ class DisruptionController : public Controller {
 
 }  // namespace
 
-std::unique_ptr<Controller> newDisruptionController(ApiClient& client,
-                                                    std::shared_ptr<Clock> clock) {
-  return std::make_unique<DisruptionController>(client, std::move(clock));
-}
+const ControllerFactory newDisruptionController = makeController<DisruptionController>;
 
 }  // namespace skiff::master

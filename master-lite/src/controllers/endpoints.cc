@@ -117,7 +117,16 @@ class ServiceKeyedController : public Controller {
                                [this](const json& p) { enqueueServicesOf(p); });
   }
 
+  Result<void> sync(const std::string& key) final {
+    std::string ns, name;
+    meta::splitKey(key, &ns, &name);
+    return syncService(ns, name);
+  }
+
  protected:
+  // Reconciles what is made for the Service ns/name (which may be gone).
+  virtual Result<void> syncService(const std::string& ns, const std::string& name) = 0;
+
   void enqueueServicesOf(const json& pod) {
     if (services_ == nullptr) return;
     auto labels = meta::labels(pod);
@@ -137,15 +146,11 @@ class EndpointsController : public ServiceKeyedController {
   EndpointsController(ApiClient& client, std::shared_ptr<Clock> clock)
       : ServiceKeyedController("endpoints", client, std::move(clock)) {}
 
-  Result<void> sync(const std::string& key) override {
-    std::string ns, name;
-    meta::splitKey(key, &ns, &name);
+  Result<void> syncService(const std::string& ns, const std::string& name) override {
     auto svc = client_.get(gvr::kServices, ns, name);
     if (!svc) {
       if (!svc.error().is(ErrorCode::NotFound)) return std::move(svc).error();
-      auto r = client_.remove(gvr::kEndpoints, ns, name);
-      if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
-      return {};
+      return ctl::ignoreNotFound(client_.remove(gvr::kEndpoints, ns, name));
     }
     if (!managedService(*svc) || meta::isDeleting(*svc)) return {};
     SKIFF_ASSIGN_OR_RETURN(std::vector<PodEndpoint> eps, podEndpoints(client_, *svc));
@@ -210,9 +215,7 @@ class EndpointSliceController : public ServiceKeyedController {
   EndpointSliceController(ApiClient& client, std::shared_ptr<Clock> clock)
       : ServiceKeyedController("endpointslice", client, std::move(clock)) {}
 
-  Result<void> sync(const std::string& key) override {
-    std::string ns, name;
-    meta::splitKey(key, &ns, &name);
+  Result<void> syncService(const std::string& ns, const std::string& name) override {
     SKIFF_ASSIGN_OR_RETURN(ObjectList existing,
                            client_.list(gvr::kEndpointSlices, ns,
                                         opts::labels(std::string(kServiceNameLabel) + "=" + name +
@@ -221,8 +224,7 @@ class EndpointSliceController : public ServiceKeyedController {
     if (!svc && !svc.error().is(ErrorCode::NotFound)) return std::move(svc).error();
     if (!svc || !managedService(*svc) || meta::isDeleting(*svc)) {
       for (const auto& s : existing.items) {
-        auto r = client_.remove(gvr::kEndpointSlices, ns, meta::name(s));
-        if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
+        SKIFF_TRY(ctl::ignoreNotFound(client_.remove(gvr::kEndpointSlices, ns, meta::name(s))));
       }
       return {};
     }
@@ -300,8 +302,8 @@ class EndpointSliceController : public ServiceKeyedController {
       SKIFF_TRY(client_.create(gvr::kEndpointSlices, ns, slice));
     }
     for (; i < reuse.size(); ++i) {
-      auto r = client_.remove(gvr::kEndpointSlices, ns, meta::name(reuse[i]));
-      if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
+      SKIFF_TRY(
+          ctl::ignoreNotFound(client_.remove(gvr::kEndpointSlices, ns, meta::name(reuse[i]))));
     }
     return {};
   }
@@ -309,14 +311,7 @@ class EndpointSliceController : public ServiceKeyedController {
 
 }  // namespace
 
-std::unique_ptr<Controller> newEndpointsController(ApiClient& client,
-                                                   std::shared_ptr<Clock> clock) {
-  return std::make_unique<EndpointsController>(client, std::move(clock));
-}
-
-std::unique_ptr<Controller> newEndpointSliceController(ApiClient& client,
-                                                       std::shared_ptr<Clock> clock) {
-  return std::make_unique<EndpointSliceController>(client, std::move(clock));
-}
+const ControllerFactory newEndpointsController = makeController<EndpointsController>;
+const ControllerFactory newEndpointSliceController = makeController<EndpointSliceController>;
 
 }  // namespace skiff::master

@@ -103,9 +103,6 @@ class EphemeralVolumeController : public RecordingController {
 
 }  // namespace
 
-std::unique_ptr<Controller> newEphemeralVolumeController(ApiClient& client,
-                                                         std::shared_ptr<Clock> clock) {
-  return std::make_unique<EphemeralVolumeController>(client, std::move(clock));
-}
+const ControllerFactory newEphemeralVolumeController = makeController<EphemeralVolumeController>;
 
 }  // namespace skiff::master

@@ -254,8 +254,7 @@ class GarbageCollector : public Controller {
       DeleteOptions d;
       d.propagation_policy = "Foreground";
       d.precondition_uid = meta::uid(obj);
-      auto res = client_.remove(r, meta::ns(obj), meta::name(obj), d);
-      if (!res && !res.error().is(ErrorCode::NotFound)) return std::move(res).error();
+      SKIFF_TRY(ctl::ignoreNotFound(client_.remove(r, meta::ns(obj), meta::name(obj), d)));
     }
     return {};
   }
@@ -332,9 +331,7 @@ class GarbageCollector : public Controller {
       if (f != "orphan" && f != "foregroundDeletion") fins.push_back(f);
     }
     next["metadata"]["finalizers"] = fins;
-    auto res = client_.update(r, ns, next);
-    if (!res && !res.error().is(ErrorCode::NotFound)) return std::move(res).error();
-    return {};
+    return ctl::ignoreNotFound(client_.update(r, ns, next));
   }
 
   ApiClient& client_;
@@ -344,8 +341,6 @@ class GarbageCollector : public Controller {
 
 }  // namespace
 
-std::unique_ptr<Controller> newGarbageCollector(ApiClient& client, std::shared_ptr<Clock> clock) {
-  return std::make_unique<GarbageCollector>(client, std::move(clock));
-}
+const ControllerFactory newGarbageCollector = makeController<GarbageCollector>;
 
 }  // namespace skiff::master

@@ -272,9 +272,6 @@ class HpaController : public RecordingController {
 
 }  // namespace
 
-std::unique_ptr<Controller> newHorizontalPodAutoscalerController(ApiClient& client,
-                                                                 std::shared_ptr<Clock> clock) {
-  return std::make_unique<HpaController>(client, std::move(clock));
-}
+const ControllerFactory newHorizontalPodAutoscalerController = makeController<HpaController>;
 
 }  // namespace skiff::master

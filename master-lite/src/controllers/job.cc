@@ -10,6 +10,7 @@
 #include "skiff/master/informer/meta.h"
 #include "skiff/master/informer/options.h"
 #include "util.h"
+#include "workload_controller.h"
 
 namespace skiff::master {
 
@@ -61,23 +62,14 @@ LabelSelector selectorOf(const json& job) {
   return generated ? *generated : LabelSelector::nothing();
 }
 
-class JobController : public RecordingController {
+class JobController : public WorkloadController {
  public:
   JobController(ApiClient& client, std::shared_ptr<Clock> clock, ApiClient& ttl_client)
-      : RecordingController("job", client, std::move(clock), "job-controller"),
+      : WorkloadController("job", client, std::move(clock), gvr::kJobs, "Job"),
         ttl_client_(ttl_client) {}
 
-  void registerHandlers(SharedInformers& inf) override {
-    enqueueAddedAndUpdated(inf, gvr::kJobs);
-    enqueueControllerOf(inf, gvr::kPods, "Job");
-  }
-
-  Result<void> sync(const std::string& key) override {
-    SKIFF_ASSIGN_OR_RETURN(std::optional<json> live,
-                           ctl::liveObject(client_, gvr::kJobs, key, "Job"));
-    if (!live) return {};
-    json job = std::move(*live);
-    std::string ns = meta::ns(job), name = meta::name(job);
+  Result<void> syncLive(json job) override {
+    std::string ns = meta::ns(job);
     TimePoint now = clock().now();
     if (finished(job)) return ttlAfterFinished(job, now);
 
@@ -93,7 +85,7 @@ class JobController : public RecordingController {
     const std::int64_t succeeded = counted.succeeded, failed = counted.failed;
     const std::int64_t ready = counted.ready, terminating = counted.terminating;
     bool suspended = meta::boolean(job, {"spec", "suspend"});
-    json status = meta::at(job, {"status"}).is_object() ? job["status"] : json::object();
+    json status = ctl::statusOf(job);
     json next = status;
     if (!suspended && !next.contains("startTime")) next["startTime"] = formatTime(now);
     std::optional<std::int64_t> completions;
@@ -117,20 +109,20 @@ class JobController : public RecordingController {
           fail_reason = "DeadlineExceeded";
           fail_message = "Job was active longer than specified deadline";
         } else {
-          queue().addAfter(key, deadline - now);
+          queue().addAfter(meta::key(job), deadline - now);
         }
       }
     }
     std::int64_t active_count = 0;
     bool complete = completions ? succeeded >= *completions : (succeeded > 0 && active.empty());
     if (!fail_reason.empty()) {
-      for (const auto& p : active) SKIFF_TRY(deletePod(p));
+      for (const auto& p : active) SKIFF_TRY(removePod(p));
       ctl::setCondition(conds,
                         ctl::condition("FailureTarget", "True", fail_reason, fail_message, now));
       ctl::setCondition(conds, ctl::condition("Failed", "True", fail_reason, fail_message, now));
       recorder_.event(job, "Warning", fail_reason, fail_message);
     } else if (complete) {
-      for (const auto& p : active) SKIFF_TRY(deletePod(p));
+      for (const auto& p : active) SKIFF_TRY(removePod(p));
       ctl::setCondition(conds, ctl::condition("SuccessCriteriaMet", "True", "CompletionsReached",
                                               "Reached expected number of succeeded pods", now));
       ctl::setCondition(conds, ctl::condition("Complete", "True", "CompletionsReached",
@@ -144,10 +136,10 @@ class JobController : public RecordingController {
       std::int64_t have = static_cast<std::int64_t>(active.size());
       for (std::int64_t i = have; i < want; ++i) SKIFF_TRY(createPod(job));
       for (std::int64_t i = want; i < have; ++i)
-        SKIFF_TRY(deletePod(active[static_cast<std::size_t>(i)]));
+        SKIFF_TRY(removePod(active[static_cast<std::size_t>(i)]));
       active_count = want;
     } else {
-      for (const auto& p : active) SKIFF_TRY(deletePod(p));
+      for (const auto& p : active) SKIFF_TRY(removePod(p));
     }
     next["active"] = active_count;
     next["succeeded"] = succeeded;
@@ -180,19 +172,7 @@ class JobController : public RecordingController {
                                             {"batch.kubernetes.io/job-name", name}}) {
       pod["metadata"]["labels"][k] = v;
     }
-    auto r = client_.create(gvr::kPods, meta::ns(job), pod);
-    if (!r) {
-      recorder_.event(job, "Warning", "FailedCreate", "Error creating: " + r.error().message());
-      return std::move(r).error();
-    }
-    recorder_.event(job, "Normal", "SuccessfulCreate", "Created pod: " + meta::name(*r));
-    return {};
-  }
-
-  Result<void> deletePod(const json& p) {
-    auto r = client_.remove(gvr::kPods, meta::ns(p), meta::name(p), opts::withUid(meta::uid(p)));
-    if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
-    return {};
+    return createPodFor(job, pod);
   }
 
   Result<void> ttlAfterFinished(const json& job, TimePoint now) {
@@ -213,9 +193,7 @@ class JobController : public RecordingController {
     }
     DeleteOptions d = opts::propagation("Foreground");
     d.precondition_uid = meta::uid(job);
-    auto r = ttl_client_.remove(gvr::kJobs, meta::ns(job), meta::name(job), d);
-    if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
-    return {};
+    return ctl::ignoreNotFound(ttl_client_.remove(gvr::kJobs, meta::ns(job), meta::name(job), d));
   }
 
   ApiClient& ttl_client_;  // the TTL-after-finished controller's deletes

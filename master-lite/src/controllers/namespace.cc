@@ -53,8 +53,7 @@ class NamespaceController : public Controller {
         if (meta::isDeleting(o)) continue;
         DeleteOptions d;
         d.propagation_policy = "Background";
-        auto res = client_.remove(*r, key, meta::name(o), d);
-        if (!res && !res.error().is(ErrorCode::NotFound)) return std::move(res).error();
+        SKIFF_TRY(ctl::ignoreNotFound(client_.remove(*r, key, meta::name(o), d)));
       }
     }
     if (remaining > 0) {
@@ -68,8 +67,7 @@ class NamespaceController : public Controller {
       if (f != "kubernetes") kept.push_back(f);
     }
     next["spec"]["finalizers"] = kept;
-    auto r = client_.update(gvr::kNamespaces, "", next, "finalize");
-    if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
+    SKIFF_TRY(ctl::ignoreNotFound(client_.update(gvr::kNamespaces, "", next, "finalize")));
     auto lg = log::get("master");
     SKIFF_LOG_INFO(lg, "Namespace finalized", log::kv("namespace", key));
     return {};
@@ -116,14 +114,7 @@ class ServiceAccountController : public Controller {
 
 }  // namespace
 
-std::unique_ptr<Controller> newNamespaceController(ApiClient& client,
-                                                   std::shared_ptr<Clock> clock) {
-  return std::make_unique<NamespaceController>(client, std::move(clock));
-}
-
-std::unique_ptr<Controller> newServiceAccountController(ApiClient& client,
-                                                        std::shared_ptr<Clock> clock) {
-  return std::make_unique<ServiceAccountController>(client, std::move(clock));
-}
+const ControllerFactory newNamespaceController = makeController<NamespaceController>;
+const ControllerFactory newServiceAccountController = makeController<ServiceAccountController>;
 
 }  // namespace skiff::master

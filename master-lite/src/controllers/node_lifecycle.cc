@@ -50,10 +50,10 @@ class NodeLifecycleController : public RecordingController {
         opts_(opts) {}
 
   void registerHandlers(SharedInformers& inf) override {
-    nodes_ = &inf.get(gvr::kNodes);
+    nodes_ = &enqueueAddedAndUpdated(inf, gvr::kNodes);
     nodes_->addEventHandlers({
-        .on_add = [this](const json& n) { queue().add(meta::name(n)); },
-        .on_update = [this](const json&, const json& n) { queue().add(meta::name(n)); },
+        .on_add = nullptr,
+        .on_update = nullptr,
         .on_delete =
             [this](const json& n) {
               std::lock_guard lock(mu_);
@@ -177,9 +177,9 @@ class NodeLifecycleController : public RecordingController {
         }
       }
       if (!changed) continue;
-      auto r = client_.patch(gvr::kPods, meta::ns(p), meta::name(p), PatchType::Merge,
-                             json{{"status", {{"conditions", conds}}}}, "status");
-      if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
+      SKIFF_TRY(ctl::ignoreNotFound(
+          client_.patch(gvr::kPods, meta::ns(p), meta::name(p), PatchType::Merge,
+                        json{{"status", {{"conditions", conds}}}}, "status")));
     }
     return {};
   }
@@ -239,9 +239,8 @@ class NodeLifecycleController : public RecordingController {
     if (next == cur_arr) return {};
     json patch = {{"spec", {{"taints", next.empty() ? json(nullptr) : next}}},
                   {"metadata", {{"resourceVersion", meta::resourceVersion(node)}}}};
-    auto r = client_.patch(gvr::kNodes, "", meta::name(node), PatchType::Merge, patch);
-    if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
-    return {};
+    return ctl::ignoreNotFound(
+        client_.patch(gvr::kNodes, "", meta::name(node), PatchType::Merge, patch));
   }
 
   NodeLifecycleOptions opts_;
@@ -384,9 +383,6 @@ std::unique_ptr<Controller> newNodeLifecycleController(ApiClient& client,
   return std::make_unique<NodeLifecycleController>(client, std::move(clock), options);
 }
 
-std::unique_ptr<Controller> newTaintEvictionController(ApiClient& client,
-                                                       std::shared_ptr<Clock> clock) {
-  return std::make_unique<TaintEvictionController>(client, std::move(clock));
-}
+const ControllerFactory newTaintEvictionController = makeController<TaintEvictionController>;
 
 }  // namespace skiff::master

@@ -15,6 +15,7 @@
 #include "skiff/master/informer/event_recorder.h"
 #include "skiff/master/informer/meta.h"
 #include "skiff/master/volume/volume.h"
+#include "util.h"
 
 namespace skiff::master {
 namespace {
@@ -258,18 +259,16 @@ class PersistentVolumeController : public RecordingController {
   }
 
   Result<void> setClaimPhase(const json& pvc, const std::string& phase, const json* pv) {
-    json next = pvc;
-    next["status"]["phase"] = phase;
+    json status = ctl::statusOf(pvc);
+    status["phase"] = phase;
     if (pv) {
-      next["status"]["accessModes"] = meta::at(*pv, {"spec", "accessModes"});
+      status["accessModes"] = meta::at(*pv, {"spec", "accessModes"});
       // Capacity only as the claim becomes Bound: afterwards the resizer owns it.
       if (meta::str(pvc, {"status", "phase"}) != phase)
-        next["status"]["capacity"] = meta::at(*pv, {"spec", "capacity"});
+        status["capacity"] = meta::at(*pv, {"spec", "capacity"});
     }
-    if (next["status"] == meta::at(pvc, {"status"})) return {};
-    auto r = client_.update(kPersistentVolumeClaims, meta::ns(pvc), next, "status");
-    if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
-    return {};
+    if (status == meta::at(pvc, {"status"})) return {};
+    return ctl::updateStatus(client_, kPersistentVolumeClaims, pvc, std::move(status));
   }
 
   Result<void> releaseClaimProtection(const json& pvc) {
@@ -284,19 +283,16 @@ class PersistentVolumeController : public RecordingController {
     for (const auto& pod : live->items) {
       if (podUsesClaim(pod, meta::name(pvc))) return {};
     }
-    auto r = client_.update(kPersistentVolumeClaims, meta::ns(pvc),
-                            withoutFinalizer(pvc, volume::kPvcProtection));
-    if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
-    return {};
+    return ctl::ignoreNotFound(client_.update(kPersistentVolumeClaims, meta::ns(pvc),
+                                              withoutFinalizer(pvc, volume::kPvcProtection)));
   }
 
   Result<void> syncVolume(const json& pv) {
     std::string phase = meta::str(pv, {"status", "phase"});
     if (meta::isDeleting(pv)) {
       if (phase != "Bound" && hasFinalizer(pv, volume::kPvProtection)) {
-        auto r =
-            client_.update(kPersistentVolumes, "", withoutFinalizer(pv, volume::kPvProtection));
-        if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
+        SKIFF_TRY(ctl::ignoreNotFound(
+            client_.update(kPersistentVolumes, "", withoutFinalizer(pv, volume::kPvProtection))));
       }
       return {};
     }
@@ -345,14 +341,12 @@ class PersistentVolumeController : public RecordingController {
     if (meta::str(pv, {"status", "phase"}) == phase &&
         meta::str(pv, {"status", "message"}) == message)
       return {};
-    json next = pv;
-    next["status"]["phase"] = phase;
-    next["status"]["lastPhaseTransitionTime"] = formatTime(clock().now());
-    if (!reason.empty()) next["status"]["reason"] = reason;
-    if (!message.empty()) next["status"]["message"] = message;
-    auto r = client_.update(kPersistentVolumes, "", next, "status");
-    if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
-    return {};
+    json status = ctl::statusOf(pv);
+    status["phase"] = phase;
+    status["lastPhaseTransitionTime"] = formatTime(clock().now());
+    if (!reason.empty()) status["reason"] = reason;
+    if (!message.empty()) status["message"] = message;
+    return ctl::updateStatus(client_, kPersistentVolumes, pv, std::move(status));
   }
 
   Informer* pvs_ = nullptr;
@@ -363,9 +357,6 @@ class PersistentVolumeController : public RecordingController {
 
 }  // namespace
 
-std::unique_ptr<Controller> newPersistentVolumeController(ApiClient& client,
-                                                          std::shared_ptr<Clock> clock) {
-  return std::make_unique<PersistentVolumeController>(client, std::move(clock));
-}
+const ControllerFactory newPersistentVolumeController = makeController<PersistentVolumeController>;
 
 }  // namespace skiff::master

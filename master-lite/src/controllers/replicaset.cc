@@ -244,7 +244,7 @@ class ReplicaSetController : public RecordingController {
       }
     }
     if (next_check) queue().addAfter(meta::key(rs), *next_check - now + std::chrono::seconds(1));
-    json status = meta::at(rs, {"status"}).is_object() ? rs["status"] : json::object();
+    json status = ctl::statusOf(rs);
     json next = status;
     next["replicas"] = static_cast<std::int64_t>(active.size());
     next["fullyLabeledReplicas"] = fully;

@@ -161,9 +161,6 @@ class ResourceQuotaController : public Controller {
 
 }  // namespace
 
-std::unique_ptr<Controller> newResourceQuotaController(ApiClient& client,
-                                                       std::shared_ptr<Clock> clock) {
-  return std::make_unique<ResourceQuotaController>(client, std::move(clock));
-}
+const ControllerFactory newResourceQuotaController = makeController<ResourceQuotaController>;
 
 }  // namespace skiff::master

@@ -15,6 +15,7 @@
 #include "skiff/master/informer/meta.h"
 #include "skiff/master/informer/options.h"
 #include "util.h"
+#include "workload_controller.h"
 
 namespace skiff::master {
 
@@ -49,21 +50,13 @@ bool runningAndReady(const json& p) {
 
 bool healthy(const json& p) { return runningAndReady(p) && !meta::isDeleting(p); }
 
-class StatefulSetController : public RecordingController {
+class StatefulSetController : public WorkloadController {
  public:
   StatefulSetController(ApiClient& client, std::shared_ptr<Clock> clock)
-      : RecordingController("statefulset", client, std::move(clock), "statefulset-controller") {}
+      : WorkloadController("statefulset", client, std::move(clock), gvr::kStatefulSets,
+                           "StatefulSet") {}
 
-  void registerHandlers(SharedInformers& inf) override {
-    enqueueAddedAndUpdated(inf, gvr::kStatefulSets);
-    enqueueControllerOf(inf, gvr::kPods, "StatefulSet");
-  }
-
-  Result<void> sync(const std::string& key) override {
-    SKIFF_ASSIGN_OR_RETURN(std::optional<json> live,
-                           ctl::liveObject(client_, gvr::kStatefulSets, key, "StatefulSet"));
-    if (!live) return {};
-    json set = std::move(*live);
+  Result<void> syncLive(json set) override {
     std::string ns = meta::ns(set), name = meta::name(set);
     SKIFF_ASSIGN_OR_RETURN(std::string update_rev, ensureRevision(set));
     std::string current_rev = meta::str(set, {"status", "currentRevision"});
@@ -149,34 +142,13 @@ class StatefulSetController : public RecordingController {
 
  private:
   Result<std::string> ensureRevision(const json& set) {
-    json tmpl = meta::at(set, {"spec", "template"});
-    std::string hash = ctl::computeHash(tmpl, std::nullopt);
-    std::string ns = meta::ns(set);
-    std::string name = meta::name(set) + "-" + hash;
-    SKIFF_ASSIGN_OR_RETURN(ObjectList revs,
-                           client_.list(gvr::kControllerRevisions, ns, ListOptions{}));
-    std::int64_t max_rev = 0;
-    bool found = false;
-    for (const auto& r : revs.items) {
-      auto ref = meta::controllerRef(r);
-      if (!ref || ref->value("uid", "") != meta::uid(set)) continue;
-      max_rev = std::max<std::int64_t>(max_rev, r.value("revision", 0));
-      found |= meta::name(r) == name;
+    SKIFF_ASSIGN_OR_RETURN(ctl::TemplateRevision rev, ctl::templateRevision(client_, set));
+    if (!rev.existing) {
+      const json& tmpl = meta::at(set, {"spec", "template"});
+      SKIFF_TRY(ctl::createRevision(client_, set, "StatefulSet", rev,
+                                    meta::at(tmpl, {"metadata", "labels"}), tmpl));
     }
-    if (found) return name;
-    json cr = {{"apiVersion", "apps/v1"},
-               {"kind", "ControllerRevision"},
-               {"metadata",
-                {{"name", name},
-                 {"namespace", ns},
-                 {"labels", meta::at(tmpl, {"metadata", "labels"})},
-                 {"ownerReferences",
-                  json::array({meta::makeControllerRef(set, "apps/v1", "StatefulSet")})}}},
-               {"data", {{"spec", {{"template", tmpl}}}}},
-               {"revision", max_rev + 1}};
-    auto r = client_.create(gvr::kControllerRevisions, ns, cr);
-    if (!r && !r.error().is(ErrorCode::AlreadyExists)) return std::move(r).error();
-    return name;
+    return rev.name;
   }
 
   // createPersistentVolumeClaims: every template's claim for the ordinal, unless it exists.
@@ -236,8 +208,7 @@ class StatefulSetController : public RecordingController {
     const json& vcts = meta::at(set, {"spec", "volumeClaimTemplates"});
     for (const auto& t : vcts.is_array() ? vcts : json::array()) {
       std::string claim = meta::name(t) + "-" + meta::name(p);
-      auto r = client_.remove(kClaims, meta::ns(set), claim);
-      if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
+      SKIFF_TRY(ctl::ignoreNotFound(client_.remove(kClaims, meta::ns(set), claim)));
     }
     return {};
   }
@@ -292,8 +263,7 @@ class StatefulSetController : public RecordingController {
   }
 
   Result<void> deletePod(const json& set, const json& p) {
-    auto r = client_.remove(gvr::kPods, meta::ns(p), meta::name(p), opts::withUid(meta::uid(p)));
-    if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
+    SKIFF_TRY(removePod(p));
     recorder_.event(
         set, "Normal", "SuccessfulDelete",
         "delete Pod " + meta::name(p) + " in StatefulSet " + meta::name(set) + " successful");
@@ -319,7 +289,7 @@ class StatefulSetController : public RecordingController {
     for (const auto& [i, p] : pods) {
       if (!meta::isDeleting(p) && atRevision(p, cur)) ++current;
     }
-    json status = meta::at(set, {"status"}).is_object() ? set["status"] : json::object();
+    json status = ctl::statusOf(set);
     json next = status;
     next["observedGeneration"] = meta::generation(set);
     next["replicas"] = n;
@@ -331,19 +301,12 @@ class StatefulSetController : public RecordingController {
     next["updateRevision"] = update_rev;
     next["collisionCount"] = 0;
     if (next == status) return {};
-    json obj = set;
-    obj["status"] = next;
-    auto r = client_.update(gvr::kStatefulSets, meta::ns(set), obj, "status");
-    if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
-    return {};
+    return ctl::updateStatus(client_, gvr::kStatefulSets, set, std::move(next));
   }
 };
 
 }  // namespace
 
-std::unique_ptr<Controller> newStatefulSetController(ApiClient& client,
-                                                     std::shared_ptr<Clock> clock) {
-  return std::make_unique<StatefulSetController>(client, std::move(clock));
-}
+const ControllerFactory newStatefulSetController = makeController<StatefulSetController>;
 
 }  // namespace skiff::master

@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -27,6 +28,50 @@ Result<std::optional<json>> liveObject(ApiClient& client, const GroupVersionReso
   obj["kind"] = kind;
   if (meta::isDeleting(obj)) return std::optional<json>();
   return std::optional<json>(std::move(obj));
+}
+
+json statusOf(const json& obj) {
+  const json& status = meta::at(obj, {"status"});
+  return status.is_object() ? status : json::object();
+}
+
+Result<void> updateStatus(ApiClient& client, const GroupVersionResource& r, const json& obj,
+                          json status) {
+  json next = obj;
+  next["status"] = std::move(status);
+  return ignoreNotFound(client.update(r, meta::ns(obj), next, "status"));
+}
+
+Result<TemplateRevision> templateRevision(ApiClient& client, const json& owner) {
+  TemplateRevision out;
+  out.hash = computeHash(meta::at(owner, {"spec", "template"}), std::nullopt);
+  out.name = meta::name(owner) + "-" + out.hash;
+  SKIFF_ASSIGN_OR_RETURN(ObjectList revs,
+                         client.list(gvr::kControllerRevisions, meta::ns(owner), ListOptions{}));
+  for (const auto& r : revs.items) {
+    auto ref = meta::controllerRef(r);
+    if (!ref || ref->value("uid", "") != meta::uid(owner)) continue;
+    out.max_revision = std::max<std::int64_t>(out.max_revision, r.value("revision", 0));
+    if (meta::name(r) == out.name) out.existing = r;
+  }
+  return out;
+}
+
+Result<void> createRevision(ApiClient& client, const json& owner, const std::string& owner_kind,
+                            const TemplateRevision& rev, json labels, json tmpl) {
+  json cr = {
+      {"apiVersion", "apps/v1"},
+      {"kind", "ControllerRevision"},
+      {"metadata",
+       {{"name", rev.name},
+        {"namespace", meta::ns(owner)},
+        {"labels", std::move(labels)},
+        {"ownerReferences", json::array({meta::makeControllerRef(owner, "apps/v1", owner_kind)})}}},
+      {"data", {{"spec", {{"template", std::move(tmpl)}}}}},
+      {"revision", rev.max_revision + 1}};
+  auto r = client.create(gvr::kControllerRevisions, meta::ns(owner), cr);
+  if (!r && !r.error().is(ErrorCode::AlreadyExists)) return std::move(r).error();
+  return {};
 }
 
 void onChangeWithOldLabels(Informer& inf, const std::function<void(const json&)>& affected) {
@@ -219,8 +264,8 @@ Result<std::vector<Informer::ObjectPtr>> claimObjects(
                      {{"ownerReferences", refs},
                       {"uid", meta::uid(obj)},
                       {"resourceVersion", meta::resourceVersion(obj)}}}};
-      auto res = client.patch(r, meta::ns(obj), meta::name(obj), PatchType::Merge, patch);
-      if (!res && !res.error().is(ErrorCode::NotFound)) return std::move(res).error();
+      SKIFF_TRY(
+          ignoreNotFound(client.patch(r, meta::ns(obj), meta::name(obj), PatchType::Merge, patch)));
       continue;
     }
     // Orphan: adopt if it matches and neither side is going away.

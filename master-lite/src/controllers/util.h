@@ -21,6 +21,36 @@ namespace skiff::master::ctl {
 Result<std::optional<json>> getIfExists(ApiClient& client, const GroupVersionResource& r,
                                         const std::string& key);
 
+// `r` without its value, NotFound counted as success: the outcome of a write or delete of an
+// object that may have been deleted meanwhile (there is nothing left to write).
+template <typename T>
+Result<void> ignoreNotFound(Result<T> r) {
+  if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
+  return {};
+}
+
+// The status of `obj`; an empty object when it has none.
+json statusOf(const json& obj);
+// Writes `status` through the status subresource of `obj` (of `r`, as read, resourceVersion and
+// all); NotFound, the object deleted meanwhile, is not an error.
+Result<void> updateStatus(ApiClient& client, const GroupVersionResource& r, const json& obj,
+                          json status);
+
+// The ControllerRevision of the current pod template of `owner` (a DaemonSet or StatefulSet),
+// as far as it exists, among the ControllerRevisions the owner controls.
+struct TemplateRevision {
+  std::string hash;               // of spec.template (computeHash)
+  std::string name;               // <owner's name>-<hash>
+  std::optional<json> existing;   // the owner's ControllerRevision of that name
+  std::int64_t max_revision = 0;  // the highest revision of the owner's
+};
+Result<TemplateRevision> templateRevision(ApiClient& client, const json& owner);
+// Creates `rev` as the ControllerRevision `rev.name`, controlled by `owner` (apps/v1
+// `owner_kind`), with `labels`, data.spec.template `tmpl` and the revision after the highest;
+// one already there (a sync that ran meanwhile) is kept.
+Result<void> createRevision(ApiClient& client, const json& owner, const std::string& owner_kind,
+                            const TemplateRevision& rev, json labels, json tmpl);
+
 // Registers handlers on `inf` that call `affected` with every object added, updated or deleted,
 // and after an update that changed its labels with the old object too: what selected the old
 // labels (a Service, a PodDisruptionBudget) may no longer select it.

@@ -12,6 +12,7 @@
 #include "skiff/master/informer/event_recorder.h"
 #include "skiff/master/informer/meta.h"
 #include "skiff/master/volume/volume.h"
+#include "util.h"
 
 namespace skiff::master {
 namespace {
@@ -87,8 +88,7 @@ class VolumeExpandController : public RecordingController {
   }
 
   Result<void> finish(const json& pvc, const json& size) {
-    json next = pvc;
-    json& st = next["status"];
+    json st = ctl::statusOf(pvc);
     st["capacity"]["storage"] = size;
     st["allocatedResources"]["storage"] = size;
     if (st.contains("allocatedResourceStatuses")) {
@@ -107,9 +107,7 @@ class VolumeExpandController : public RecordingController {
         st["conditions"] = keep;
       }
     }
-    auto r = client_.update(kPersistentVolumeClaims, meta::ns(pvc), next, "status");
-    if (!r && !r.error().is(ErrorCode::NotFound)) return std::move(r).error();
-    return {};
+    return ctl::updateStatus(client_, kPersistentVolumeClaims, pvc, std::move(st));
   }
 
   Informer* pvcs_ = nullptr;
@@ -119,9 +117,6 @@ class VolumeExpandController : public RecordingController {
 
 }  // namespace
 
-std::unique_ptr<Controller> newVolumeExpandController(ApiClient& client,
-                                                      std::shared_ptr<Clock> clock) {
-  return std::make_unique<VolumeExpandController>(client, std::move(clock));
-}
+const ControllerFactory newVolumeExpandController = makeController<VolumeExpandController>;
 
 }  // namespace skiff::master

@@ -23,15 +23,19 @@ json used(Harness& h) {
   return q ? q->value("status", json::object()).value("used", json()) : json();
 }
 
-TEST(ResourceQuotaControllerTest, RecountsOnReplenishmentNotOnEveryCreate) {
-  Harness h;
+// The controller started, then the pod a and the quota q with spec.hard `hard`, settled.
+void startWithQuota(Harness& h, const json& hard) {
   h.add(newResourceQuotaController(h.client, h.clock));
   h.start();
   ASSERT_TRUE(h.client.create(gvr::kPods, "default", pod("a")));
-  json q = {{"metadata", {{"name", "q"}, {"namespace", "default"}}},
-            {"spec", {{"hard", {{"pods", "10"}, {"requests.cpu", "1"}}}}}};
+  json q = {{"metadata", {{"name", "q"}, {"namespace", "default"}}}, {"spec", {{"hard", hard}}}};
   ASSERT_TRUE(h.client.create(kQuotas, "default", q));
   h.settle();
+}
+
+TEST(ResourceQuotaControllerTest, RecountsOnReplenishmentNotOnEveryCreate) {
+  Harness h;
+  ASSERT_NO_FATAL_FAILURE(startWithQuota(h, {{"pods", "10"}, {"requests.cpu", "1"}}));
   EXPECT_EQ(used(h), json({{"pods", "1"}, {"requests.cpu", "100m"}}));
 
   // A create: admission charged it (not modelled by the fake API), the controller neither
@@ -57,13 +61,7 @@ TEST(ResourceQuotaControllerTest, RecountsOnReplenishmentNotOnEveryCreate) {
 // leaves the limits as they are (an admission charge) is not a new intent and recounts nothing.
 TEST(ResourceQuotaControllerTest, AChargeIsNotANewIntent) {
   Harness h;
-  h.add(newResourceQuotaController(h.client, h.clock));
-  h.start();
-  ASSERT_TRUE(h.client.create(gvr::kPods, "default", pod("a")));
-  json q = {{"metadata", {{"name", "q"}, {"namespace", "default"}}},
-            {"spec", {{"hard", {{"pods", "1000"}}}}}};
-  ASSERT_TRUE(h.client.create(kQuotas, "default", q));
-  h.settle();
+  ASSERT_NO_FATAL_FAILURE(startWithQuota(h, {{"pods", "1000"}}));
   auto synced = h.client.get(kQuotas, "default", "q");
   ASSERT_TRUE(synced);
   EXPECT_EQ((*synced)["status"]["hard"], json({{"pods", "1k"}}));

@@ -19,6 +19,29 @@ json statefulSet(int replicas, const std::string& image, const std::string& poli
   return s;
 }
 
+// A harness running the one controller `factory` makes, started.
+class WorkloadTest : public ::testing::Test {
+ protected:
+  explicit WorkloadTest(ControllerFactory factory) {
+    h.add(factory(h.client, h.clock));
+    h.start();
+  }
+  Harness h;
+};
+
+class StatefulSetTest : public WorkloadTest {
+ protected:
+  StatefulSetTest() : WorkloadTest(newStatefulSetController) {}
+};
+
+class JobTest : public WorkloadTest {
+ protected:
+  JobTest()
+      : WorkloadTest([](ApiClient& client, std::shared_ptr<Clock> clock) {
+          return newJobController(client, std::move(clock));
+        }) {}
+};
+
 std::vector<std::string> names(const std::vector<json>& pods) {
   std::vector<std::string> out;
   for (const auto& p : pods) out.push_back(meta::name(p));
@@ -26,10 +49,7 @@ std::vector<std::string> names(const std::vector<json>& pods) {
   return out;
 }
 
-TEST(StatefulSetTest, OrderedCreationAndReverseScaleDown) {
-  Harness h;
-  h.add(newStatefulSetController(h.client, h.clock));
-  h.start();
+TEST_F(StatefulSetTest, OrderedCreationAndReverseScaleDown) {
   ASSERT_TRUE(h.client.create(gvr::kStatefulSets, "default", statefulSet(3, "v1")));
   h.settle();
   EXPECT_EQ(names(h.activePods()), (std::vector<std::string>{"db-0"}));  // waits for db-0
@@ -51,10 +71,7 @@ TEST(StatefulSetTest, OrderedCreationAndReverseScaleDown) {
   EXPECT_EQ(names(h.activePods()), (std::vector<std::string>{"db-0"}));
 }
 
-TEST(StatefulSetTest, ParallelAndRollingUpdateWithPartition) {
-  Harness h;
-  h.add(newStatefulSetController(h.client, h.clock));
-  h.start();
+TEST_F(StatefulSetTest, ParallelAndRollingUpdateWithPartition) {
   json s = statefulSet(3, "v1", "Parallel");
   s["spec"]["updateStrategy"] =
       json::parse(R"({"type":"RollingUpdate","rollingUpdate":{"partition":1}})");
@@ -88,10 +105,7 @@ TEST(StatefulSetTest, ParallelAndRollingUpdateWithPartition) {
 
 // The canary test: a pod below the partition that is deleted comes back from the current
 // revision's template and label, not the update revision's.
-TEST(StatefulSetTest, PodBelowPartitionIsRecreatedAtCurrentRevision) {
-  Harness h;
-  h.add(newStatefulSetController(h.client, h.clock));
-  h.start();
+TEST_F(StatefulSetTest, PodBelowPartitionIsRecreatedAtCurrentRevision) {
   json s = statefulSet(3, "v1");
   s["spec"]["updateStrategy"] =
       json::parse(R"({"type":"RollingUpdate","rollingUpdate":{"partition":2}})");
@@ -138,10 +152,7 @@ TEST(StatefulSetTest, PodBelowPartitionIsRecreatedAtCurrentRevision) {
 
 // OrderedReady scale-down halts while a pod is unready; only the lowest unhealthy ordinal
 // (the one holding the set back) may still go.
-TEST(StatefulSetTest, OrderedScaleDownHaltsOnUnhealthyPod) {
-  Harness h;
-  h.add(newStatefulSetController(h.client, h.clock));
-  h.start();
+TEST_F(StatefulSetTest, OrderedScaleDownHaltsOnUnhealthyPod) {
   ASSERT_TRUE(h.client.create(gvr::kStatefulSets, "default", statefulSet(3, "v1")));
   for (int i = 0; i < 4; ++i) {
     h.settle();
@@ -197,10 +208,7 @@ std::string conditionOf(const json& j) {
   return "";
 }
 
-TEST(JobTest, RunsToCompletionsWithParallelism) {
-  Harness h;
-  h.add(newJobController(h.client, h.clock));
-  h.start();
+TEST_F(JobTest, RunsToCompletionsWithParallelism) {
   ASSERT_TRUE(h.client.create(gvr::kJobs, "default", job(3, 2)));
   h.settle();
   auto pods = h.pods();
@@ -220,10 +228,7 @@ TEST(JobTest, RunsToCompletionsWithParallelism) {
 }
 
 // The conformance test "Job should adopt matching orphans and release non-matching pods".
-TEST(JobTest, AdoptsMatchingOrphansAndReleasesNonMatchingPods) {
-  Harness h;
-  h.add(newJobController(h.client, h.clock));
-  h.start();
+TEST_F(JobTest, AdoptsMatchingOrphansAndReleasesNonMatchingPods) {
   ASSERT_TRUE(h.client.create(gvr::kJobs, "default", job(2, 2)));
   h.settle();
   ASSERT_EQ(h.pods().size(), 2u);
@@ -246,10 +251,7 @@ TEST(JobTest, AdoptsMatchingOrphansAndReleasesNonMatchingPods) {
   EXPECT_FALSE(meta::controllerRef(*released));
 }
 
-TEST(JobTest, BackoffLimitAndTtl) {
-  Harness h;
-  h.add(newJobController(h.client, h.clock));
-  h.start();
+TEST_F(JobTest, BackoffLimitAndTtl) {
   json jb = job(1, 1, 1);
   jb["spec"]["ttlSecondsAfterFinished"] = 60;
   ASSERT_TRUE(h.client.create(gvr::kJobs, "default", jb));
@@ -267,10 +269,7 @@ TEST(JobTest, BackoffLimitAndTtl) {
   EXPECT_TRUE(!gone || meta::isDeleting(*gone));
 }
 
-TEST(JobTest, ActiveDeadline) {
-  Harness h;
-  h.add(newJobController(h.client, h.clock));
-  h.start();
+TEST_F(JobTest, ActiveDeadline) {
   json jb = job(1, 1);
   jb["spec"]["activeDeadlineSeconds"] = 10;
   ASSERT_TRUE(h.client.create(gvr::kJobs, "default", jb));
@@ -286,26 +285,27 @@ TEST(JobTest, ActiveDeadline) {
 }
 
 TEST(CronScheduleTest, ParsesStandardSyntax) {
-  auto at = [](const char* s) {
-    TimePoint t;
-    EXPECT_TRUE(parseTime(s, &t));
-    return t;
+  struct Case {
+    const char* spec;
+    const char* after;
+    const char* next;
   };
-  auto every5 = CronSchedule::parse("*/5 * * * *");
-  ASSERT_TRUE(every5);
-  EXPECT_EQ(formatTime(*every5->next(at("2026-01-01T00:03:10Z"))), "2026-01-01T00:05:00Z");
-  auto hourly = CronSchedule::parse("@hourly");
-  ASSERT_TRUE(hourly);
-  EXPECT_EQ(formatTime(*hourly->next(at("2026-01-01T00:00:00Z"))), "2026-01-01T01:00:00Z");
-  auto weekdays = CronSchedule::parse("30 9 * * mon-fri");
-  ASSERT_TRUE(weekdays);
-  // 2026-01-03 is a Saturday: next run is Monday the 5th.
-  EXPECT_EQ(formatTime(*weekdays->next(at("2026-01-02T10:00:00Z"))), "2026-01-05T09:30:00Z");
-  auto sunday7 = CronSchedule::parse("0 0 * * 7");
-  ASSERT_TRUE(sunday7);
-  EXPECT_EQ(formatTime(*sunday7->next(at("2026-01-01T00:00:00Z"))), "2026-01-04T00:00:00Z");
-  auto yearly = CronSchedule::parse("@yearly");
-  EXPECT_EQ(formatTime(*yearly->next(at("2026-03-01T00:00:00Z"))), "2027-01-01T00:00:00Z");
+  const Case cases[] = {
+      {"*/5 * * * *", "2026-01-01T00:03:10Z", "2026-01-01T00:05:00Z"},
+      {"@hourly", "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z"},
+      // 2026-01-03 is a Saturday: next run is Monday the 5th.
+      {"30 9 * * mon-fri", "2026-01-02T10:00:00Z", "2026-01-05T09:30:00Z"},
+      {"0 0 * * 7", "2026-01-01T00:00:00Z", "2026-01-04T00:00:00Z"},
+      {"@yearly", "2026-03-01T00:00:00Z", "2027-01-01T00:00:00Z"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.spec);
+    auto schedule = CronSchedule::parse(c.spec);
+    ASSERT_TRUE(schedule);
+    TimePoint after;
+    ASSERT_TRUE(parseTime(c.after, &after));
+    EXPECT_EQ(formatTime(*schedule->next(after)), c.next);
+  }
   EXPECT_FALSE(CronSchedule::parse("* * * *"));
   EXPECT_FALSE(CronSchedule::parse("61 * * * *"));
   EXPECT_FALSE(CronSchedule::parse("* * * foo *"));
