@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "skiff/common/split_list.h"
 #include "skiff/hostinfo/cpu_list.h"
 #include "text.h"
 
@@ -28,12 +29,8 @@ std::string unescapeOctal(std::string_view s) {
 
 std::vector<std::string> splitComma(std::string_view s) {
   std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    std::size_t comma = s.find(',', start);
-    if (comma == std::string_view::npos) comma = s.size();
-    if (comma > start) out.emplace_back(s.substr(start, comma - start));
-    start = comma + 1;
+  for (const std::string_view item : splitAt(s, ',')) {
+    if (!item.empty()) out.emplace_back(item);
   }
   return out;
 }
