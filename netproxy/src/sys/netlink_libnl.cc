@@ -46,7 +46,8 @@ struct NlErrorMeaning {
 constexpr NlErrorMeaning kNlErrorMeanings[] = {
     {NLE_EXIST, ErrorCode::AlreadyExists, EEXIST}, {NLE_OBJ_NOTFOUND, ErrorCode::NotFound, ENODEV},
     {NLE_NODEV, ErrorCode::NotFound, ENODEV},      {NLE_PERM, ErrorCode::Forbidden, EPERM},
-    {NLE_INVAL, ErrorCode::Invalid, EINVAL},       {NLE_BUSY, ErrorCode::Conflict, EBUSY}};
+    {NLE_INVAL, ErrorCode::Invalid, EINVAL},       {NLE_BUSY, ErrorCode::Conflict, EBUSY},
+};
 
 Error nlError(int err, std::string what) {
   ErrorCode code = ErrorCode::Internal;
