@@ -47,7 +47,7 @@ Result<typename M::mapped_type> findById(const M& m, const std::string& id, cons
 // §4), any other error stays one.
 inline Result<bool> notRemoved(Error lookup_error) {
   if (lookup_error.is(ErrorCode::NotFound)) return false;
-  return std::move(lookup_error);
+  return lookup_error;
 }
 
 // What the runtime runs on; createRuntime makes the real ones, tests pass fakes.
