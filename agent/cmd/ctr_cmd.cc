@@ -81,10 +81,8 @@ std::string ago(std::int64_t ns) {
   return std::to_string(s / 3600) + " hours ago";
 }
 
-int cmdImages() {
-  auto rt = open();
-  if (!rt) return fail(rt.error());
-  auto list = (*rt)->images().list();
+int cmdImages(Runtime& rt) {
+  auto list = rt.images().list();
   if (!list) return fail(list.error());
   std::printf("%-45s %-10s %-15s %s\n", "IMAGE", "TAG", "IMAGE ID", "SIZE");
   for (const auto& im : *list) {
@@ -103,10 +101,8 @@ int cmdImages() {
   return 0;
 }
 
-int cmdImport() {
-  auto rt = open();
-  if (!rt) return fail(rt.error());
-  auto r = (*rt)->images().importArchive(flags().file, flags().name);
+int cmdImport(Runtime& rt) {
+  auto r = rt.images().importArchive(flags().file, flags().name);
   if (!r) return fail(r.error());
   for (const auto& im : *r)
     std::printf("imported %s %s\n", im.names.empty() ? "<none>" : im.names[0].c_str(),
@@ -114,12 +110,10 @@ int cmdImport() {
   return 0;
 }
 
-int cmdPull() {
-  auto rt = open();
-  if (!rt) return fail(rt.error());
+int cmdPull(Runtime& rt) {
   RegistryOptions ro;
   ro.insecure_http = flags().plain_http;
-  auto r = (*rt)->images().pull(flags().image_ref, ro);
+  auto r = rt.images().pull(flags().image_ref, ro);
   if (!r) return fail(r.error());
   std::printf("Image is up to date for %s\n", r->id.c_str());
   return 0;
@@ -127,10 +121,8 @@ int cmdPull() {
 
 // `ctr rmi NAME|ID`: a name goes; the image with its last name (or by id). Refused while a
 // container (of the agent or of ctr) uses it.
-int cmdRmi() {
-  auto rt = open();
-  if (!rt) return fail(rt.error());
-  auto r = (*rt)->images().remove(flags().image_ref);
+int cmdRmi(Runtime& rt) {
+  auto r = rt.images().remove(flags().image_ref);
   if (!r) return fail(r.error());
   if (!*r) return fail(Error(ErrorCode::NotFound, "image \"" + flags().image_ref + "\" not found"));
   std::printf("Deleted: %s\n", flags().image_ref.c_str());
@@ -139,9 +131,7 @@ int cmdRmi() {
 
 int streamSession(ExecSession& sess, bool tty, bool interactive);
 
-int cmdRun() {
-  auto rt = open();
-  if (!rt) return fail(rt.error());
+int cmdRun(Runtime& rt) {
   auto& f = flags();
   std::string name = f.name.empty() ? "ctr-" + std::to_string(::getpid()) : f.name;
   PodSandboxConfig sb;
@@ -152,11 +142,11 @@ int cmdRun() {
   if (auto ref = parseImageRef(f.image_ref); ref && ref->str() == kBundledBusyboxRef) {
     std::string archive = bundledBusyboxArchive();
     if (!archive.empty()) {
-      if (auto r = importIfMissing((*rt)->images(), archive, kBundledBusyboxRef); !r)
+      if (auto r = importIfMissing(rt.images(), archive, kBundledBusyboxRef); !r)
         return fail(r.error());
     }
   }
-  auto sid = (*rt)->runPodSandbox(sb);
+  auto sid = rt.runPodSandbox(sb);
   if (!sid) return fail(sid.error());
   ContainerConfig c;
   c.name = name;
@@ -168,23 +158,23 @@ int cmdRun() {
   c.stdin_open = f.interactive;
   c.stdin_once = f.interactive;  // as kubectl run -i
   c.tty = f.tty;
-  auto id = (*rt)->createContainer(*sid, c);
+  auto id = rt.createContainer(*sid, c);
   if (!id) {
-    (void)(*rt)->removePodSandbox(*sid);
+    (void)rt.removePodSandbox(*sid);
     return fail(id.error());
   }
   // -i/-t: attach before the start, so no output is missed.
   std::unique_ptr<ExecSession> session;
   if ((f.interactive || f.tty) && !f.detach) {
-    auto s = (*rt)->attach(*id, f.interactive);
+    auto s = rt.attach(*id, f.interactive);
     if (!s) {
-      (void)(*rt)->removePodSandbox(*sid);
+      (void)rt.removePodSandbox(*sid);
       return fail(s.error());
     }
     session = std::move(*s);
   }
-  if (auto s = (*rt)->startContainer(*id); !s) {
-    (void)(*rt)->removePodSandbox(*sid);
+  if (auto s = rt.startContainer(*id); !s) {
+    (void)rt.removePodSandbox(*sid);
     return fail(s.error());
   }
   if (f.detach) {
@@ -194,12 +184,12 @@ int cmdRun() {
   if (session) {
     int code = streamSession(*session, f.tty, f.interactive);
     if (f.rm) {
-      (void)(*rt)->waitContainer(*id, std::chrono::seconds(10));
-      (void)(*rt)->removePodSandbox(*sid);
+      (void)rt.waitContainer(*id, std::chrono::seconds(10));
+      (void)rt.removePodSandbox(*sid);
     }
     return code;
   }
-  auto st = (*rt)->waitContainer(*id, std::chrono::hours(24 * 365));
+  auto st = rt.waitContainer(*id, std::chrono::hours(24 * 365));
   if (!st) return fail(st.error());
   if (auto text = readFile(st->log_path, 64u << 20)) {
     // Print the log back as the container wrote it (strip the CRI prefix).
@@ -216,16 +206,14 @@ int cmdRun() {
       if (line[b + 1] == 'F') std::fputc('\n', out);
     }
   }
-  if (f.rm) (void)(*rt)->removePodSandbox(*sid);
+  if (f.rm) (void)rt.removePodSandbox(*sid);
   return st->exit_code;
 }
 
-int cmdPs() {
-  auto rt = open();
-  if (!rt) return fail(rt.error());
+int cmdPs(Runtime& rt) {
   ContainerFilter filter;
   if (!flags().all) filter.state = ContainerState::Running;
-  auto list = (*rt)->listContainers(filter);
+  auto list = rt.listContainers(filter);
   if (!list) return fail(list.error());
   std::printf("%-15s %-30s %-18s %-10s %-8s %-15s %s\n", "CONTAINER", "IMAGE", "CREATED", "STATE",
               "EXIT", "NAME", "POD ID");
@@ -254,6 +242,13 @@ int streamSession(ExecSession& sess, bool tty, bool interactive) {
   bool in_open = interactive && sess.stdinFd() >= 0, out_open = true,
        err_open = sess.stderrFd() >= 0;
   char buf[8192];
+  // One read from `from` written to `to`; false at end of file (or a read error).
+  auto copyOnce = [&buf](int from, int to) {
+    ssize_t k = ::read(from, buf, sizeof buf);
+    if (k <= 0) return false;
+    (void)!::write(to, buf, static_cast<std::size_t>(k));
+    return true;
+  };
   while (out_open || err_open) {
     struct pollfd p[3];
     int n = 0, ii = -1, io = -1, ie = -1;
@@ -270,28 +265,12 @@ int streamSession(ExecSession& sess, bool tty, bool interactive) {
       p[n++] = {sess.stderrFd(), POLLIN, 0};
     }
     if (::poll(p, static_cast<nfds_t>(n), -1) < 0) continue;
-    if (ii >= 0 && p[ii].revents) {
-      ssize_t k = ::read(0, buf, sizeof buf);
-      if (k <= 0) {
-        in_open = false;
-        sess.closeStdin();
-      } else
-        (void)!::write(sess.stdinFd(), buf, static_cast<std::size_t>(k));
+    if (ii >= 0 && p[ii].revents && !copyOnce(0, sess.stdinFd())) {
+      in_open = false;
+      sess.closeStdin();
     }
-    if (io >= 0 && p[io].revents) {
-      ssize_t k = ::read(sess.stdoutFd(), buf, sizeof buf);
-      if (k <= 0)
-        out_open = false;
-      else
-        (void)!::write(1, buf, static_cast<std::size_t>(k));
-    }
-    if (ie >= 0 && p[ie].revents) {
-      ssize_t k = ::read(sess.stderrFd(), buf, sizeof buf);
-      if (k <= 0)
-        err_open = false;
-      else
-        (void)!::write(2, buf, static_cast<std::size_t>(k));
-    }
+    if (io >= 0 && p[io].revents) out_open = copyOnce(sess.stdoutFd(), 1);
+    if (ie >= 0 && p[ie].revents) err_open = copyOnce(sess.stderrFd(), 2);
   }
   if (raw) ::tcsetattr(0, TCSANOW, &saved);
   auto code = sess.wait();
@@ -299,13 +278,10 @@ int streamSession(ExecSession& sess, bool tty, bool interactive) {
   return *code;
 }
 
-int cmdExec() {
-  auto rt = open();
-  if (!rt) return fail(rt.error());
+int cmdExec(Runtime& rt) {
   auto& f = flags();
   if (!f.tty && !f.interactive) {
-    auto r =
-        (*rt)->execSync(f.id, f.cmd, std::chrono::seconds(f.timeout_s > 0 ? f.timeout_s : 3600));
+    auto r = rt.execSync(f.id, f.cmd, std::chrono::seconds(f.timeout_s > 0 ? f.timeout_s : 3600));
     if (!r) return fail(r.error());
     std::fwrite(r->stdout_data.data(), 1, r->stdout_data.size(), stdout);
     std::fwrite(r->stderr_data.data(), 1, r->stderr_data.size(), stderr);
@@ -315,24 +291,20 @@ int cmdExec() {
   eo.cmd = f.cmd;
   eo.tty = f.tty;
   eo.stdin_open = f.interactive;
-  auto s = (*rt)->exec(f.id, eo);
+  auto s = rt.exec(f.id, eo);
   if (!s) return fail(s.error());
   return streamSession(**s, f.tty, f.interactive);
 }
 
-int cmdAttach() {
-  auto rt = open();
-  if (!rt) return fail(rt.error());
-  auto s = (*rt)->attach(flags().id, flags().interactive);
+int cmdAttach(Runtime& rt) {
+  auto s = rt.attach(flags().id, flags().interactive);
   if (!s) return fail(s.error());
   // With a TTY the session has no separate stderr.
   return streamSession(**s, (*s)->stderrFd() < 0, flags().interactive);
 }
 
-int cmdLogs() {
-  auto rt = open();
-  if (!rt) return fail(rt.error());
-  auto st = (*rt)->containerStatus(flags().id);
+int cmdLogs(Runtime& rt) {
+  auto st = rt.containerStatus(flags().id);
   if (!st) return fail(st.error());
   auto text = readFile(st->log_path, 64u << 20);
   if (!text) return fail(text.error());
@@ -340,36 +312,29 @@ int cmdLogs() {
   return 0;
 }
 
-int cmdStop() {
-  auto rt = open();
-  if (!rt) return fail(rt.error());
-  auto r = (*rt)->stopContainer(flags().id, std::chrono::seconds(flags().timeout_s));
+int cmdStop(Runtime& rt) {
+  auto r = rt.stopContainer(flags().id, std::chrono::seconds(flags().timeout_s));
   if (!r) return fail(r.error());
   std::printf("%s\n", flags().id.c_str());
   return 0;
 }
 
-int cmdRm() {
-  auto rt = open();
-  if (!rt) return fail(rt.error());
-  auto st = (*rt)->containerStatus(flags().id);
+int cmdRm(Runtime& rt) {
+  auto st = rt.containerStatus(flags().id);
   if (!st) return fail(st.error());
-  auto r = (*rt)->removeContainer(st->id);
+  auto r = rt.removeContainer(st->id);
   if (!r) return fail(r.error());
   // A sandbox made by `ctr run` goes with its container.
-  if (auto sb = (*rt)->podSandboxStatus(st->sandbox_id);
-      sb && sb->labels.count("skiff.io/ctr-run")) {
-    auto left = (*rt)->listContainers(ContainerFilter{st->sandbox_id, std::nullopt});
-    if (left && left->empty()) (void)(*rt)->removePodSandbox(st->sandbox_id);
+  if (auto sb = rt.podSandboxStatus(st->sandbox_id); sb && sb->labels.count("skiff.io/ctr-run")) {
+    auto left = rt.listContainers(ContainerFilter{st->sandbox_id, std::nullopt});
+    if (left && left->empty()) (void)rt.removePodSandbox(st->sandbox_id);
   }
   std::printf("%s\n", st->id.c_str());
   return 0;
 }
 
-int cmdInspect() {
-  auto rt = open();
-  if (!rt) return fail(rt.error());
-  auto st = (*rt)->containerStatus(flags().id);
+int cmdInspect(Runtime& rt) {
+  auto st = rt.containerStatus(flags().id);
   if (!st) return fail(st.error());
   json j = {{"id", st->id},
             {"podSandboxId", st->sandbox_id},
@@ -389,7 +354,7 @@ int cmdInspect() {
             {"labels", st->labels},
             {"annotations", st->annotations}};
   if (st->state == ContainerState::Running) {
-    if (auto s = (*rt)->containerStats(st->id))
+    if (auto s = rt.containerStats(st->id))
       j["stats"] = {{"cpuUsageCoreNanoSeconds", s->cpu_usage_core_ns},
                     {"memoryWorkingSetBytes", s->memory_working_set_bytes}};
   }
@@ -408,8 +373,9 @@ Added addCtrCommand(CLI::App& app) {
   ctr->add_option("--backend", f.backend, "Runtime backend: native or runc")->capture_default_str();
   ctr->add_option("--cgroup-parent", f.cgroup_parent, "cgroup parent of kubepods");
   ctr->require_subcommand(1);
-  std::vector<std::pair<CLI::App*, int (*)()>> verbs;
-  auto verb = [&](const char* name, const char* desc, int (*fn)()) {
+  // Each verb runs on the runtime opened for it.
+  std::vector<std::pair<CLI::App*, int (*)(Runtime&)>> verbs;
+  auto verb = [&](const char* name, const char* desc, int (*fn)(Runtime&)) {
     CLI::App* v = ctr->add_subcommand(name, desc);
     verbs.emplace_back(v, fn);
     return v;
@@ -468,8 +434,12 @@ Added addCtrCommand(CLI::App& app) {
               (v == ex ? fl.id : fl.image_ref) = rest[0];
               fl.cmd.assign(rest.begin() + 1, rest.end());
             }
-            for (const auto& [v, fn] : verbs)
-              if (v->parsed()) return fn();
+            for (const auto& [v, fn] : verbs) {
+              if (!v->parsed()) continue;
+              auto rt = open();
+              if (!rt) return fail(rt.error());
+              return fn(**rt);
+            }
             return 2;
           }};
 }

@@ -306,27 +306,30 @@ Result<void> AgentProcess::startEviction() {
   return {};
 }
 
+namespace {
+// A runner's pass over `step`: a failure is logged with `failed` and makes the runner retry.
+template <typename Step>
+std::function<bool()> loggedRetry(std::shared_ptr<spdlog::logger> lg, const char* failed,
+                                  Step step) {
+  return [lg = std::move(lg), failed, step] {
+    auto r = step();
+    if (!r) SKIFF_LOG_WARN(lg, failed, kv("err", r.error().message()));
+    return bool(r);
+  };
+}
+}  // namespace
+
 void AgentProcess::startNodeStatus() {
   lease_runner_ = std::make_unique<BoundedFrequencyRunner>(
       lease_io_, "node-lease",
-      [this] {
-        auto r = status_->renewLease();
-        if (!r)
-          SKIFF_LOG_WARN(lg_, "Failed to renew node lease, will retry",
-                         kv("err", r.error().message()));
-        return bool(r);
-      },
+      loggedRetry(lg_, "Failed to renew node lease, will retry",
+                  [this] { return status_->renewLease(); }),
       std::chrono::seconds(cfg_.node_lease_duration_seconds) / 4,
       std::chrono::seconds(cfg_.node_lease_duration_seconds) / 4, std::chrono::milliseconds(1000));
   status_runner_ = std::make_unique<BoundedFrequencyRunner>(
       status_io_, "node-status",
-      [this] {
-        auto r = status_->syncStatus();
-        if (!r)
-          SKIFF_LOG_WARN(lg_, "Error updating node status, will retry",
-                         kv("err", r.error().message()));
-        return bool(r);
-      },
+      loggedRetry(lg_, "Error updating node status, will retry",
+                  [this] { return status_->syncStatus(); }),
       std::chrono::seconds(1), cfg_.node_status_update_frequency, std::chrono::seconds(2));
   lease_runner_->start();
   status_runner_->start();

@@ -178,6 +178,18 @@ Result<void> readString(const json& doc, const char* key, std::string& out) {
   return ok();
 }
 
+// A list of strings; entries that are not strings are skipped.
+Result<void> readStringList(const json& doc, const char* key, std::vector<std::string>& out) {
+  if (!doc.contains(key)) return ok();
+  if (!doc[key].is_array())
+    return Error(ErrorCode::Invalid, std::string("kubelet config: ") + key + " must be a list");
+  out.clear();
+  for (const auto& v : doc[key]) {
+    if (v.is_string()) out.push_back(v.get<std::string>());
+  }
+  return ok();
+}
+
 // The kubelet API, healthz, static pods, DNS domain, TLS and service proxy fields.
 Result<void> applyServingFields(const json& doc, AgentConfig& cfg) {
   SKIFF_TRY(readInt(doc, "maxPods", cfg.max_pods));
@@ -195,14 +207,7 @@ Result<void> applyServingFields(const json& doc, AgentConfig& cfg) {
   SKIFF_TRY(readString(doc, "tlsPrivateKeyFile", cfg.tls_private_key_file));
   SKIFF_TRY(readString(doc, "proxyMode", cfg.proxy_mode));  // skiff's own: kube-proxy's `mode`
   SKIFF_TRY(readString(doc, "ipvsScheduler", cfg.ipvs_scheduler));  // kube-proxy's `ipvs.scheduler`
-  if (doc.contains("nodePortAddresses")) {
-    if (!doc["nodePortAddresses"].is_array())
-      return Error(ErrorCode::Invalid, "kubelet config: nodePortAddresses must be a list");
-    cfg.nodeport_addresses.clear();
-    for (const auto& v : doc["nodePortAddresses"]) {
-      if (v.is_string()) cfg.nodeport_addresses.push_back(v.get<std::string>());
-    }
-  }
+  SKIFF_TRY(readStringList(doc, "nodePortAddresses", cfg.nodeport_addresses));
   return ok();
 }
 
@@ -248,14 +253,7 @@ Result<void> applyResourceFields(const json& doc, AgentConfig& cfg) {
 
 // clusterDNS and the client CA of the kubelet API.
 Result<void> applyDnsAndAuthFields(const json& doc, AgentConfig& cfg) {
-  if (doc.contains("clusterDNS")) {
-    if (!doc["clusterDNS"].is_array())
-      return Error(ErrorCode::Invalid, "kubelet config: clusterDNS must be a list");
-    cfg.cluster_dns.clear();
-    for (const auto& v : doc["clusterDNS"]) {
-      if (v.is_string()) cfg.cluster_dns.push_back(v.get<std::string>());
-    }
-  }
+  SKIFF_TRY(readStringList(doc, "clusterDNS", cfg.cluster_dns));
   if (doc.contains("authentication") && doc["authentication"].contains("x509")) {
     SKIFF_TRY(readString(doc, "clientCAFile", cfg.client_ca_file));
     const auto& x = doc["authentication"]["x509"];

@@ -37,21 +37,6 @@ ContainerState mapState(rt::ContainerState s) {
   }
 }
 
-class SessionAdapter final : public ExecSession {
- public:
-  explicit SessionAdapter(std::unique_ptr<rt::ExecSession> s) : s_(std::move(s)) {}
-  int stdinFd() const override { return s_->stdinFd(); }
-  int stdoutFd() const override { return s_->stdoutFd(); }
-  int stderrFd() const override { return s_->stderrFd(); }
-  void closeStdin() override { s_->closeStdin(); }
-  Result<void> resize(uint16_t cols, uint16_t rows) override { return s_->resize(cols, rows); }
-  Result<int> wait() override { return s_->wait(); }
-  void detach() override { s_->detach(); }
-
- private:
-  std::unique_ptr<rt::ExecSession> s_;
-};
-
 class RuntimeAdapter final : public ContainerRuntime {
  public:
   explicit RuntimeAdapter(rt::RuntimePtr r) : r_(std::move(r)) {}
@@ -189,12 +174,10 @@ class RuntimeAdapter final : public ContainerRuntime {
     o.cmd = cmd;
     o.tty = tty;
     o.stdin_open = stdin_open;
-    SKIFF_ASSIGN_OR_RETURN(auto s, r_->exec(id, o));
-    return std::unique_ptr<ExecSession>(std::make_unique<SessionAdapter>(std::move(s)));
+    return r_->exec(id, o);
   }
   Result<std::unique_ptr<ExecSession>> attach(const std::string& id, bool stdin_open) override {
-    SKIFF_ASSIGN_OR_RETURN(auto s, r_->attach(id, stdin_open));
-    return std::unique_ptr<ExecSession>(std::make_unique<SessionAdapter>(std::move(s)));
+    return r_->attach(id, stdin_open);
   }
   Result<ImageInfo> pullImage(const std::string& ref) override {
     SKIFF_ASSIGN_OR_RETURN(auto img, r_->images().pull(ref));

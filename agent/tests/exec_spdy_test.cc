@@ -95,6 +95,14 @@ class ExecSpdyTest : public ::testing::Test {
     ASSERT_TRUE(block);
     chan_->push(spdy::encodeSynStream(id, *block, false));
   }
+  // kubectl's first streams of an exec with stdin: error, stdin and stdout; the server answers
+  // them (and waits for the rest before it starts the process). False: no answer came.
+  bool openErrorStdinStdout() {
+    open(1, "error");
+    open(3, "stdin");
+    open(5, "stdout");
+    return runUntil([&] { return !chan_->out_.empty(); });
+  }
   template <typename F>
   bool runUntil(F done) {
     return testing::runIoUntil(io_, done);
@@ -127,10 +135,7 @@ class ExecSpdyTest : public ::testing::Test {
 
 TEST_F(ExecSpdyTest, StartsOnceAllStreamsAreOpenAndEndsWithTheStatus) {
   start(false);
-  open(1, "error");
-  open(3, "stdin");
-  open(5, "stdout");
-  ASSERT_TRUE(runUntil([&] { return !chan_->out_.empty(); }));
+  ASSERT_TRUE(openErrorStdinStdout());
   EXPECT_EQ(starts_, 0) << "stderr was asked for and is not open yet";
   open(7, "stderr");
   ASSERT_TRUE(runUntil([&] { return starts_ == 1; }));
@@ -147,10 +152,7 @@ TEST_F(ExecSpdyTest, StartsOnceAllStreamsAreOpenAndEndsWithTheStatus) {
 
 TEST_F(ExecSpdyTest, TtyWaitsForResizeAndAppliesIt) {
   start(true);
-  open(1, "error");
-  open(3, "stdin");
-  open(5, "stdout");
-  ASSERT_TRUE(runUntil([&] { return !chan_->out_.empty(); }));
+  ASSERT_TRUE(openErrorStdinStdout());
   EXPECT_EQ(starts_, 0) << "a TTY exec waits for its resize stream (and has no stderr)";
   open(7, "resize");
   ASSERT_TRUE(runUntil([&] { return starts_ == 1; }));

@@ -181,16 +181,14 @@ TEST_F(NodeStatusTest, ResourcesPatchedIntoCapacityAreKeptAndMirroredIntoAllocat
 }
 
 TEST(ExtendedResourceNameTest, DomainPrefixedNamesOutsideKubernetesIo) {
-  EXPECT_TRUE(isExtendedResourceName("example.com/fakecpu"));
-  EXPECT_TRUE(isExtendedResourceName("nvidia.com/gpu"));
-  EXPECT_FALSE(isExtendedResourceName("cpu"));
-  EXPECT_FALSE(isExtendedResourceName("hugepages-2Mi"));
-  EXPECT_FALSE(isExtendedResourceName("kubernetes.io/batch"));
-  EXPECT_FALSE(isExtendedResourceName("foo.kubernetes.io/bar"));
-  EXPECT_FALSE(isExtendedResourceName("requests.example.com/x"));
-  EXPECT_FALSE(isExtendedResourceName("Example.com/x"));
-  EXPECT_FALSE(isExtendedResourceName("example.com/-x"));
-  EXPECT_FALSE(isExtendedResourceName("example.com/a/b"));
+  for (const char* name : {"example.com/fakecpu", "nvidia.com/gpu"}) {
+    EXPECT_TRUE(isExtendedResourceName(name)) << name;
+  }
+  for (const char* name :
+       {"cpu", "hugepages-2Mi", "kubernetes.io/batch", "foo.kubernetes.io/bar",
+        "requests.example.com/x", "Example.com/x", "example.com/-x", "example.com/a/b"}) {
+    EXPECT_FALSE(isExtendedResourceName(name)) << name;
+  }
 }
 
 }  // namespace

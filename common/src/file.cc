@@ -84,6 +84,14 @@ Result<void> writeFileReplace(const std::string& path, std::string_view data, un
   return replaceViaTemp(path, tempNameFor(path), data, mode, false);
 }
 
+Result<void> makePipe(UniqueFd& read_end, UniqueFd& write_end, const std::string& what) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return Error::fromErrno(errno, what);
+  read_end.reset(p[0]);
+  write_end.reset(p[1]);
+  return ok();
+}
+
 std::string joinRoot(std::string_view root, std::string_view abs_path) {
   std::string out(root);
   while (!out.empty() && out.back() == '/') out.pop_back();

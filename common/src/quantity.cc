@@ -72,6 +72,13 @@ struct Scanned {
   std::string_view suffix;
 };
 
+// The first index from `pos` on whose character is not `in` (str.size() when all are).
+template <typename Pred>
+std::size_t skipWhile(std::string_view str, std::size_t pos, Pred in) {
+  while (pos < str.size() && in(str[pos])) ++pos;
+  return pos;
+}
+
 std::optional<Scanned> scan(std::string_view str) {
   Scanned s;
   std::size_t pos = 0;
@@ -85,68 +92,41 @@ std::optional<Scanned> scan(std::string_view str) {
     }
   }
   // Leading zeros.
-  for (std::size_t i = pos;; ++i) {
-    if (i >= end) {
-      s.num = "0";
-      s.value = s.num;
-      return s;
-    }
-    if (str[i] != '0') break;
-    ++pos;
+  pos = skipWhile(str, pos, [](char c) { return c == '0'; });
+  if (pos == end) {
+    s.num = "0";
+    s.value = s.num;
+    return s;
   }
   // Numerator.
-  for (std::size_t i = pos;; ++i) {
-    if (i >= end) {
-      s.num = str.substr(pos);
+  std::size_t digits_end = skipWhile(str, pos, isDigit);
+  s.num = str.substr(pos, digits_end - pos);
+  if (digits_end == end) {
+    s.value = str;
+    return s;
+  }
+  pos = digits_end;
+  if (s.num.empty()) s.num = "0";
+  // Denominator ("1." and "1.G" are accepted, as upstream does).
+  if (str[pos] == '.') {
+    ++pos;
+    digits_end = skipWhile(str, pos, isDigit);
+    s.denom = str.substr(pos, digits_end - pos);
+    if (digits_end == end) {
       s.value = str;
       return s;
     }
-    if (!isDigit(str[i])) {
-      s.num = str.substr(pos, i - pos);
-      pos = i;
-      break;
-    }
-  }
-  if (s.num.empty()) s.num = "0";
-  // Denominator ("1." and "1.G" are accepted, as upstream does).
-  if (pos < end && str[pos] == '.') {
-    ++pos;
-    for (std::size_t i = pos;; ++i) {
-      if (i >= end) {
-        s.denom = str.substr(pos);
-        s.value = str;
-        return s;
-      }
-      if (!isDigit(str[i])) {
-        s.denom = str.substr(pos, i - pos);
-        pos = i;
-        break;
-      }
-    }
+    pos = digits_end;
   }
   s.value = str.substr(0, pos);
   // Suffix: [eEinumkKMGTP]* [-+]? [0-9]*
   const std::size_t suffix_start = pos;
   constexpr std::string_view kSuffixChars = "eEinumkKMGTP";
-  for (std::size_t i = pos;; ++i) {
-    if (i >= end) {
-      s.suffix = str.substr(suffix_start);
-      return s;
-    }
-    if (kSuffixChars.find(str[i]) == std::string_view::npos) {
-      pos = i;
-      break;
-    }
-  }
+  pos = skipWhile(str, pos, [&](char c) { return kSuffixChars.find(c) != std::string_view::npos; });
   if (pos < end && (str[pos] == '-' || str[pos] == '+')) ++pos;
-  for (std::size_t i = pos;; ++i) {
-    if (i >= end) {
-      s.suffix = str.substr(suffix_start);
-      return s;
-    }
-    if (!isDigit(str[i])) break;
-  }
-  return std::nullopt;
+  if (skipWhile(str, pos, isDigit) != end) return std::nullopt;
+  s.suffix = str.substr(suffix_start);
+  return s;
 }
 
 struct Suffix {

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 
+#include "skiff/common/file.h"
 #include "skiff/common/spawn.h"
 #include "skiff/common/unique_fd.h"
 
@@ -14,14 +15,7 @@ namespace skiff {
 namespace {
 
 constexpr std::size_t kMaxCapture = 64u << 20;
-
-Result<void> makePipe(UniqueFd& r, UniqueFd& w) {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return Error::fromErrno(errno, "run command: pipe");
-  r.reset(p[0]);
-  w.reset(p[1]);
-  return ok();
-}
+constexpr const char* kPipe = "run command: pipe";  // the context of makePipe errors
 
 // Feeds stdin and drains stdout/stderr in one poll loop (no thread: a large input cannot
 // deadlock against a full output pipe). false when the deadline passed.
@@ -79,10 +73,10 @@ bool pump(UniqueFd& in_w, const std::string& in_data, UniqueFd& out_r, UniqueFd&
 Result<RunResult> runCommand(const std::vector<std::string>& argv, const RunOptions& opts) {
   if (argv.empty()) return Error(ErrorCode::Invalid, "run command: empty argv");
   UniqueFd out_r, out_w, err_r, err_w, in_r, in_w;
-  SKIFF_TRY(makePipe(out_r, out_w));
-  if (!opts.merge_stderr) SKIFF_TRY(makePipe(err_r, err_w));
+  SKIFF_TRY(makePipe(out_r, out_w, kPipe));
+  if (!opts.merge_stderr) SKIFF_TRY(makePipe(err_r, err_w, kPipe));
   if (opts.stdin_fd < 0) {
-    SKIFF_TRY(makePipe(in_r, in_w));
+    SKIFF_TRY(makePipe(in_r, in_w, kPipe));
     // A program that does not read its stdin must not block us: writes that cannot proceed
     // return EAGAIN and poll tells when to retry.
     ::fcntl(in_w.get(), F_SETFL, O_NONBLOCK);

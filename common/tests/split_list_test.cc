@@ -14,5 +14,13 @@ TEST(SplitListTest, TrimsEntriesAndDropsEmptyOnes) {
   EXPECT_EQ(splitList("a;b", ';'), (std::vector<std::string>{"a", "b"}));
 }
 
+TEST(SplitAtTest, KeepsEveryFieldAsItIs) {
+  using V = std::vector<std::string_view>;
+  EXPECT_EQ(splitAt("a,,b", ','), (V{"a", "", "b"}));
+  EXPECT_EQ(splitAt("a, b,", ','), (V{"a", " b", ""}));
+  EXPECT_EQ(splitAt("", ':'), (V{""}));
+  EXPECT_EQ(splitAt("/x/", '/'), (V{"", "x", ""}));
+}
+
 }  // namespace
 }  // namespace skiff

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "skiff/common/split_list.h"
 #include "skiff/hostinfo/cpu_list.h"
 #include "text.h"
 
@@ -28,12 +29,8 @@ std::string unescapeOctal(std::string_view s) {
 
 std::vector<std::string> splitComma(std::string_view s) {
   std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    std::size_t comma = s.find(',', start);
-    if (comma == std::string_view::npos) comma = s.size();
-    if (comma > start) out.emplace_back(s.substr(start, comma - start));
-    start = comma + 1;
+  for (const std::string_view item : splitAt(s, ',')) {
+    if (!item.empty()) out.emplace_back(item);
   }
   return out;
 }
@@ -89,14 +86,12 @@ std::string_view cgroupModeName(CgroupMode mode) {
 Result<std::vector<MountInfoEntry>> parseMountInfo(std::string_view text, std::string_view source) {
   SKIFF_TRY(detail::checkText(text, source));
   std::vector<MountInfoEntry> out;
-  const auto lines = detail::splitLines(text);
-  for (std::size_t n = 0; n < lines.size(); ++n) {
-    if (detail::trim(lines[n]).empty()) continue;
-    const auto f = detail::splitFields(lines[n]);
+  for (const auto& [line, line_no] : detail::nonBlankLines(text)) {
+    const auto f = detail::splitFields(line);
     // id parent major:minor root mount-point options [optional...] - fstype source super-options
     auto sep = std::find(f.begin(), f.end(), std::string_view("-"));
     if (f.size() < 10 || sep == f.end() || sep - f.begin() < 6 || f.end() - sep < 4) {
-      return lineError(source, n + 1,
+      return lineError(source, line_no,
                        "expected 'id parent dev root mountpoint options ... - "
                        "fstype source superoptions'");
     }
@@ -104,7 +99,7 @@ Result<std::vector<MountInfoEntry>> parseMountInfo(std::string_view text, std::s
     auto id = detail::parseInt(f[0]);
     auto parent = detail::parseInt(f[1]);
     if (!id || !parent || f[2].find(':') == std::string_view::npos) {
-      return lineError(source, n + 1, "bad mount id, parent id or device");
+      return lineError(source, line_no, "bad mount id, parent id or device");
     }
     e.mount_id = *id;
     e.parent_id = *parent;
@@ -124,18 +119,17 @@ Result<std::vector<CgroupSubsystem>> parseProcCgroups(std::string_view text,
                                                       std::string_view source) {
   SKIFF_TRY(detail::checkText(text, source));
   std::vector<CgroupSubsystem> out;
-  const auto lines = detail::splitLines(text);
-  for (std::size_t n = 0; n < lines.size(); ++n) {
-    const std::string_view line = detail::trim(lines[n]);
-    if (line.empty() || line.front() == '#') continue;
+  for (const auto& [raw, line_no] : detail::nonBlankLines(text)) {
+    const std::string_view line = detail::trim(raw);
+    if (line.front() == '#') continue;
     const auto f = detail::splitFields(line);
     if (f.size() != 4) {
-      return lineError(source, n + 1, "expected 'subsys_name hierarchy num_cgroups enabled'");
+      return lineError(source, line_no, "expected 'subsys_name hierarchy num_cgroups enabled'");
     }
     auto hierarchy = detail::parseInt(f[1]);
     auto num = detail::parseInt(f[2]);
     if (!hierarchy || !num || (f[3] != "0" && f[3] != "1")) {
-      return lineError(source, n + 1, "bad numbers for '" + std::string(f[0]) + "'");
+      return lineError(source, line_no, "bad numbers for '" + std::string(f[0]) + "'");
     }
     out.push_back({std::string(f[0]), *hierarchy, *num, f[3] == "1"});
   }
@@ -146,19 +140,16 @@ Result<std::vector<ProcCgroupEntry>> parseProcSelfCgroup(std::string_view text,
                                                          std::string_view source) {
   SKIFF_TRY(detail::checkText(text, source));
   std::vector<ProcCgroupEntry> out;
-  const auto lines = detail::splitLines(text);
-  for (std::size_t n = 0; n < lines.size(); ++n) {
-    const std::string_view line = lines[n];
-    if (detail::trim(line).empty()) continue;
+  for (const auto& [line, line_no] : detail::nonBlankLines(text)) {
     const std::size_t c1 = line.find(':');
     const std::size_t c2 = c1 == std::string_view::npos ? c1 : line.find(':', c1 + 1);
     if (c2 == std::string_view::npos) {
-      return lineError(source, n + 1, "expected 'hierarchy-ID:controller-list:cgroup-path'");
+      return lineError(source, line_no, "expected 'hierarchy-ID:controller-list:cgroup-path'");
     }
     auto hierarchy = detail::parseInt(line.substr(0, c1));
     const std::string_view path = line.substr(c2 + 1);
     if (!hierarchy || path.empty() || path.front() != '/') {
-      return lineError(source, n + 1, "bad hierarchy id or cgroup path");
+      return lineError(source, line_no, "bad hierarchy id or cgroup path");
     }
     out.push_back({*hierarchy, splitComma(line.substr(c1 + 1, c2 - c1 - 1)), std::string(path)});
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "skiff/common/split_list.h"
 #include "text.h"
 
 namespace skiff::hostinfo {
@@ -12,11 +13,7 @@ Result<std::vector<int>> parseCpuList(std::string_view text, std::string_view so
   const std::string_view list = detail::trim(text);
   std::vector<int> cpus;
   if (list.empty()) return cpus;
-  std::size_t start = 0;
-  while (start <= list.size()) {
-    std::size_t comma = list.find(',', start);
-    if (comma == std::string_view::npos) comma = list.size();
-    const std::string_view item = list.substr(start, comma - start);
+  for (const std::string_view item : splitAt(list, ',')) {
     const std::size_t dash = item.find('-');
     auto first = detail::parseInt(dash == std::string_view::npos ? item : item.substr(0, dash));
     auto last = dash == std::string_view::npos ? first : detail::parseInt(item.substr(dash + 1));
@@ -25,7 +22,6 @@ Result<std::vector<int>> parseCpuList(std::string_view text, std::string_view so
           source, "bad cpu list item '" + std::string(item) + "' in '" + std::string(list) + "'");
     }
     for (int c = *first; c <= *last; ++c) cpus.push_back(c);
-    start = comma + 1;
   }
   std::sort(cpus.begin(), cpus.end());
   cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());

@@ -53,32 +53,31 @@ Result<CpuInfo> parseCpuInfo(std::string_view text, std::string_view source) {
   bool saw_flags = false;
   bool saw_features = false;
 
-  const auto lines = detail::splitLines(text);
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    std::string_view line = trim(lines[i]);
-    if (line.empty()) continue;
+  for (const auto& [raw, line_no] : detail::nonBlankLines(text)) {
+    const std::string_view line = trim(raw);
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) {
-      return lineError(source, i + 1, "expected 'key: value', got '" + std::string(line) + "'");
+      return lineError(source, line_no, "expected 'key: value', got '" + std::string(line) + "'");
     }
     const std::string_view key = trim(line.substr(0, colon));
     const std::string_view value = trim(line.substr(colon + 1));
 
     if (key == "processor") {
       auto id = detail::parseInt(value);
-      if (!id) return lineError(source, i + 1, "bad processor number '" + std::string(value) + "'");
+      if (!id)
+        return lineError(source, line_no, "bad processor number '" + std::string(value) + "'");
       info.processors.push_back(*id);
     } else if (key.starts_with("processor ")) {
       // s390x: "processor 0: version = FF,  identification = 0133E8,  machine = 8561"
       auto id = detail::parseInt(trim(key.substr(10)));
-      if (!id) return lineError(source, i + 1, "bad processor number '" + std::string(key) + "'");
+      if (!id) return lineError(source, line_no, "bad processor number '" + std::string(key) + "'");
       info.processors.push_back(*id);
       if (auto m = value.find("machine = "); m != std::string_view::npos) {
         s390_machine = std::string(trim(value.substr(m + 10)));
       }
     } else if (key == "# processors") {
       auto n = detail::parseInt(value);
-      if (!n) return lineError(source, i + 1, "bad processor count '" + std::string(value) + "'");
+      if (!n) return lineError(source, line_no, "bad processor count '" + std::string(value) + "'");
       s390_count = *n;
     } else if (key == "model name") {
       if (x86_model.empty()) x86_model = value;

@@ -10,28 +10,26 @@ Result<MemInfo> parseMemInfo(std::string_view text, std::string_view source) {
   SKIFF_TRY(detail::checkText(text, source));
   MemInfo info;
   bool have_total = false;
-  const auto lines = detail::splitLines(text);
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    const std::string_view line = detail::trim(lines[i]);
-    if (line.empty()) continue;
+  for (const auto& [raw, line_no] : detail::nonBlankLines(text)) {
+    const std::string_view line = detail::trim(raw);
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) {
-      return detail::lineError(source, i + 1,
+      return detail::lineError(source, line_no,
                                "expected 'Key: value', got '" + std::string(line) + "'");
     }
     const std::string_view key = line.substr(0, colon);
     const auto fields = detail::splitFields(line.substr(colon + 1));
     if (fields.empty() || fields.size() > 2 || (fields.size() == 2 && fields[1] != "kB")) {
-      return detail::lineError(source, i + 1, "bad value for '" + std::string(key) + "'");
+      return detail::lineError(source, line_no, "bad value for '" + std::string(key) + "'");
     }
     auto number = detail::parseUint(fields[0]);
     if (!number) {
-      return detail::lineError(source, i + 1, "bad number '" + std::string(fields[0]) + "'");
+      return detail::lineError(source, line_no, "bad number '" + std::string(fields[0]) + "'");
     }
     std::uint64_t value = *number;
     if (fields.size() == 2) {
       if (value > std::numeric_limits<std::uint64_t>::max() / 1024) {
-        return detail::lineError(source, i + 1, "value of '" + std::string(key) + "' overflows");
+        return detail::lineError(source, line_no, "value of '" + std::string(key) + "' overflows");
       }
       value *= 1024;
     }

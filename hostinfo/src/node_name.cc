@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "skiff/common/split_list.h"
 #include "text.h"
 
 namespace skiff::hostinfo {
@@ -18,16 +19,11 @@ bool alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 // [a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*
 bool matchesSubdomain(std::string_view s) {
   if (s.empty()) return false;
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    std::size_t dot = s.find('.', start);
-    if (dot == std::string_view::npos) dot = s.size();
-    const std::string_view label = s.substr(start, dot - start);
+  for (const std::string_view label : splitAt(s, '.')) {
     if (label.empty() || !alnum(label.front()) || !alnum(label.back())) return false;
     for (char c : label) {
       if (!alnum(c) && c != '-') return false;
     }
-    start = dot + 1;
   }
   return true;
 }

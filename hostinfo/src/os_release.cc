@@ -27,18 +27,17 @@ bool onlyTrailingSpaceOrComment(std::string_view rest) {
 Result<OsRelease> parseOsRelease(std::string_view text, std::string_view source) {
   SKIFF_TRY(detail::checkText(text, source));
   OsRelease out;
-  const auto lines = detail::splitLines(text);
-  for (std::size_t n = 0; n < lines.size(); ++n) {
-    const std::string_view line = detail::trim(lines[n]);
-    if (line.empty() || line.front() == '#') continue;
+  for (const auto& [untrimmed, line_no] : detail::nonBlankLines(text)) {
+    const std::string_view line = detail::trim(untrimmed);
+    if (line.front() == '#') continue;
     const std::size_t eq = line.find('=');
     if (eq == std::string_view::npos) {
-      return detail::lineError(source, n + 1,
+      return detail::lineError(source, line_no,
                                "expected KEY=VALUE, got '" + std::string(line) + "'");
     }
     const std::string_view key = detail::trim(line.substr(0, eq));
     if (!validKey(key)) {
-      return detail::lineError(source, n + 1, "invalid key '" + std::string(key) + "'");
+      return detail::lineError(source, line_no, "invalid key '" + std::string(key) + "'");
     }
     const std::string_view raw = detail::trim(line.substr(eq + 1));
     std::string value;
@@ -63,11 +62,11 @@ Result<OsRelease> parseOsRelease(std::string_view text, std::string_view source)
         value += c;
       }
       if (!closed) {
-        return detail::lineError(source, n + 1,
+        return detail::lineError(source, line_no,
                                  "unterminated quote in value of '" + std::string(key) + "'");
       }
       if (!onlyTrailingSpaceOrComment(raw.substr(i + 1))) {
-        return detail::lineError(source, n + 1,
+        return detail::lineError(source, line_no,
                                  "text after closing quote in value of '" + std::string(key) + "'");
       }
     } else {
@@ -84,7 +83,7 @@ Result<OsRelease> parseOsRelease(std::string_view text, std::string_view source)
       }
       if (!onlyTrailingSpaceOrComment(raw.substr(i))) {
         return detail::lineError(
-            source, n + 1, "unquoted value of '" + std::string(key) + "' contains whitespace");
+            source, line_no, "unquoted value of '" + std::string(key) + "' contains whitespace");
       }
     }
     out[std::string(key)] = std::move(value);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "skiff/common/split_list.h"
 #include "text.h"
 
 namespace skiff::hostinfo {
@@ -23,14 +24,8 @@ Error flagError(std::string_view flag, std::string_view item, const std::string&
 
 // Splits "a,b,,c" into non-empty items, as the kubelet map flags do.
 std::vector<std::string_view> splitItems(std::string_view value) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  while (start <= value.size()) {
-    std::size_t comma = value.find(',', start);
-    if (comma == std::string_view::npos) comma = value.size();
-    if (comma > start) out.push_back(value.substr(start, comma - start));
-    start = comma + 1;
-  }
+  std::vector<std::string_view> out = splitAt(value, ',');
+  std::erase(out, std::string_view());
   return out;
 }
 

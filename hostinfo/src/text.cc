@@ -22,6 +22,15 @@ std::vector<std::string_view> splitLines(std::string_view text) {
   return lines;
 }
 
+std::vector<NumberedLine> nonBlankLines(std::string_view text) {
+  std::vector<NumberedLine> out;
+  const auto lines = splitLines(text);
+  for (std::size_t n = 0; n < lines.size(); ++n) {
+    if (!trim(lines[n]).empty()) out.push_back({lines[n], n + 1});
+  }
+  return out;
+}
+
 std::vector<std::string_view> splitFields(std::string_view line) {
   std::vector<std::string_view> out;
   std::size_t i = 0;

@@ -14,6 +14,12 @@ namespace skiff::hostinfo::detail {
 
 // Lines without their '\n'; a final line without newline is kept (truncated files).
 std::vector<std::string_view> splitLines(std::string_view text);
+// The lines of `text` that are not blank, with their numbers from 1 (for lineError).
+struct NumberedLine {
+  std::string_view text;
+  std::size_t number;
+};
+std::vector<NumberedLine> nonBlankLines(std::string_view text);
 // Splits on any run of spaces/tabs.
 std::vector<std::string_view> splitFields(std::string_view line);
 std::string_view trim(std::string_view s);

@@ -1,6 +1,6 @@
 #include "kube_dns_service.h"
 
-#include <arpa/inet.h>
+#include "skiff/common/ipv4_cidr.h"
 
 namespace skiff::master {
 
@@ -16,17 +16,11 @@ const json kLabels = {{"k8s-app", "kube-dns"},
 }  // namespace
 
 Result<std::string> clusterDnsIpFor(const std::string& service_cidr) {
-  auto slash = service_cidr.find('/');
-  std::string base = service_cidr.substr(0, slash);
-  int bits = slash == std::string::npos ? 32 : std::atoi(service_cidr.c_str() + slash + 1);
-  in_addr a{};
-  if (::inet_pton(AF_INET, base.c_str(), &a) != 1 || bits < 1 || bits > 28)
+  auto ip = ipv4CidrAddress(service_cidr, 10, 28);
+  if (!ip) {
     return Error(ErrorCode::Invalid, "service CIDR '" + service_cidr + "': want an IPv4 /1../28");
-  std::uint32_t net = ntohl(a.s_addr) & (~0u << (32 - bits));
-  in_addr out{htonl(net + 10)};
-  char buf[INET_ADDRSTRLEN];
-  ::inet_ntop(AF_INET, &out, buf, sizeof buf);
-  return std::string(buf);
+  }
+  return *ip;
 }
 
 Result<void> ensureKubeDnsService(ApiClient& client, const std::string& cluster_ip) {

@@ -31,14 +31,6 @@ FakeNetworkWorld::Namespace* FakeNetworkWorld::ns(const std::string& path) {
   return it == namespaces_.end() ? nullptr : &it->second;
 }
 
-std::optional<Error> FakeNetworkWorld::takeFailure(const std::string& method) {
-  auto it = fail_.find(method);
-  if (it == fail_.end()) return std::nullopt;
-  Error e = std::move(it->second);
-  fail_.erase(it);
-  return e;
-}
-
 #define FAKE_FAIL(method) \
   if (auto f = world_.takeFailure(method)) return std::move(*f)
 
@@ -64,20 +56,21 @@ Result<std::optional<sys::LinkInfo>> FakeNetlink::getLink(const std::string& nam
   return std::optional<sys::LinkInfo>(it->second.info);
 }
 
-Result<bool> FakeNetlink::createBridge(const std::string& name) {
-  FAKE_FAIL("createBridge");
+Result<bool> FakeNetlink::createLink(const std::string& name, const std::string& kind) {
   SKIFF_ASSIGN_OR_RETURN(auto* n, here());
   if (n->links.count(name)) return false;
-  n->links[name].info = sys::LinkInfo{name, world_.next_index++, "bridge", false, 0};
+  n->links[name].info = sys::LinkInfo{name, world_.next_index++, kind, false, 0};
   return true;
+}
+
+Result<bool> FakeNetlink::createBridge(const std::string& name) {
+  FAKE_FAIL("createBridge");
+  return createLink(name, "bridge");
 }
 
 Result<bool> FakeNetlink::createDummy(const std::string& name) {
   FAKE_FAIL("createDummy");
-  SKIFF_ASSIGN_OR_RETURN(auto* n, here());
-  if (n->links.count(name)) return false;
-  n->links[name].info = sys::LinkInfo{name, world_.next_index++, "dummy", false, 0};
-  return true;
+  return createLink(name, "dummy");
 }
 
 Result<void> FakeNetlink::createVeth(const sys::VethPair& pair) {

@@ -68,17 +68,29 @@ struct Applier {
     if (!table) return fail(ErrorCode::NotFound, ENOENT, index, "table");
     return ok();
   }
+  // The table's chain or set `name`, from `objects` (table->chains or table->sets).
+  template <typename M>
+  Result<typename M::mapped_type*> find(M& objects, const std::string& kind,
+                                        const std::string& name) {
+    auto it = objects.find(name);
+    if (it == objects.end()) return fail(ErrorCode::NotFound, ENOENT, index, kind + " " + name);
+    return &it->second;
+  }
+  // Deletes the chain or set `name` (it exists) unless a rule or map element still refers to it.
+  template <typename M>
+  Result<void> erase(M& objects, const std::string& kind, const std::string& name,
+                     bool referenced) {
+    if (referenced) return fail(ErrorCode::Internal, EBUSY, index, "delete " + kind + " " + name);
+    objects.erase(name);
+    return ok();
+  }
   Result<FakeNftables::Chain*> chain(const std::string& name) {
     SKIFF_TRY(need());
-    auto it = table->chains.find(name);
-    if (it == table->chains.end()) return fail(ErrorCode::NotFound, ENOENT, index, "chain " + name);
-    return &it->second;
+    return find(table->chains, "chain", name);
   }
   Result<FakeNftables::Set*> set(const std::string& name) {
     SKIFF_TRY(need());
-    auto it = table->sets.find(name);
-    if (it == table->sets.end()) return fail(ErrorCode::NotFound, ENOENT, index, "set " + name);
-    return &it->second;
+    return find(table->sets, "set", name);
   }
 
   Result<void> operator()(const op::AddTable&) {
@@ -106,13 +118,8 @@ struct Applier {
     return ok();
   }
   Result<void> operator()(const op::DeleteChain& o) {
-    SKIFF_ASSIGN_OR_RETURN(auto* c, chain(o.chain));
-    (void)c;
-    if (chainReferenced(*table, o.chain)) {
-      return fail(ErrorCode::Internal, EBUSY, index, "delete chain " + o.chain);
-    }
-    table->chains.erase(o.chain);
-    return ok();
+    SKIFF_TRY(chain(o.chain));
+    return erase(table->chains, "chain", o.chain, chainReferenced(*table, o.chain));
   }
   Result<void> operator()(const op::AddSet& o) {
     SKIFF_TRY(need());
@@ -125,13 +132,8 @@ struct Applier {
     return ok();
   }
   Result<void> operator()(const op::DeleteSet& o) {
-    SKIFF_ASSIGN_OR_RETURN(auto* s, set(o.set));
-    (void)s;
-    if (setReferenced(*table, o.set)) {
-      return fail(ErrorCode::Internal, EBUSY, index, "delete set " + o.set);
-    }
-    table->sets.erase(o.set);
-    return ok();
+    SKIFF_TRY(set(o.set));
+    return erase(table->sets, "set", o.set, setReferenced(*table, o.set));
   }
   Result<void> operator()(const op::AddRule& o) {
     SKIFF_ASSIGN_OR_RETURN(auto* c, chain(o.chain));

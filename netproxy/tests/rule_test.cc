@@ -60,12 +60,12 @@ TEST(RuleTest, ProbabilityUsesKubeProxyPrecision) {
 }
 
 TEST(RuleTest, RejectsWhatItCannotEncode) {
-  EXPECT_FALSE(parseRule("-m set --match-set X src -j ACCEPT"));
-  EXPECT_FALSE(parseRule("-p sctp -j ACCEPT"));
-  EXPECT_FALSE(parseRule("-m tcp --dport 70000 -j ACCEPT"));
-  EXPECT_FALSE(parseRule("-m comment --comment \"unterminated -j ACCEPT"));
-  EXPECT_FALSE(parseRule("-d 10.0.0.300 -j ACCEPT"));
-  EXPECT_FALSE(parseRule("-d 10.0.0.1"));  // no target
+  for (const char* rule :
+       {"-m set --match-set X src -j ACCEPT", "-p sctp -j ACCEPT", "-m tcp --dport 70000 -j ACCEPT",
+        "-m comment --comment \"unterminated -j ACCEPT", "-d 10.0.0.300 -j ACCEPT",
+        "-d 10.0.0.1" /* no target */}) {
+    EXPECT_FALSE(parseRule(rule)) << rule;
+  }
 }
 
 TEST(RuleTest, QuotesLikeXtablesSaveString) {

@@ -39,110 +39,110 @@ std::vector<std::string> ipsOf(const ServiceView& v, const std::string& key) {
   return out;
 }
 
-TEST(ServiceTrackerTest, FirstTakeIsEverythingThenOnlyRealChanges) {
-  ServiceTracker t;
-  ServiceView v;
-  t.setService(service("web", "10.96.0.10", 80));
-  t.setService(service("db", "10.96.0.11", 5432));
-  t.setSlice(slice("web-abc", "web", {"10.244.1.2"}));
-  ServiceChanges c = t.takeInto(v);
+// A tracker and the view its changes are taken into, as the proxy's sync loop holds them.
+class ServiceTrackerTest : public ::testing::Test {
+ protected:
+  ServiceTracker tracker_;
+  ServiceView view_;
+};
+
+TEST_F(ServiceTrackerTest, FirstTakeIsEverythingThenOnlyRealChanges) {
+  tracker_.setService(service("web", "10.96.0.10", 80));
+  tracker_.setService(service("db", "10.96.0.11", 5432));
+  tracker_.setSlice(slice("web-abc", "web", {"10.244.1.2"}));
+  ServiceChanges c = tracker_.takeInto(view_);
   EXPECT_TRUE(c.all);
-  ASSERT_EQ(v.ports.size(), 2u);
-  EXPECT_EQ(v.ports.at("ns/web")[0].port, 80);
-  EXPECT_EQ(ipsOf(v, "ns/web:http/tcp"), (std::vector<std::string>{"10.244.1.2"}));
+  ASSERT_EQ(view_.ports.size(), 2u);
+  EXPECT_EQ(view_.ports.at("ns/web")[0].port, 80);
+  EXPECT_EQ(ipsOf(view_, "ns/web:http/tcp"), (std::vector<std::string>{"10.244.1.2"}));
 
   // A new resourceVersion, a status or an annotation: nothing the proxy uses.
   json same = service("web", "10.96.0.10", 80, "2");
   same["metadata"]["annotations"] = {{"note", "x"}};
   same["status"] = {{"loadBalancer", json::object()}};
-  t.setService(same);
-  t.setSlice(slice("web-abc", "web", {"10.244.1.2"}));
-  c = t.takeInto(v);
+  tracker_.setService(same);
+  tracker_.setSlice(slice("web-abc", "web", {"10.244.1.2"}));
+  c = tracker_.takeInto(view_);
   EXPECT_FALSE(c.all);
   EXPECT_TRUE(c.services.empty());
 
   // A port change marks its Service only; an endpoint change likewise.
-  t.setService(service("db", "10.96.0.11", 5433));
-  t.setSlice(slice("web-abc", "web", {"10.244.1.3"}));
-  c = t.takeInto(v);
+  tracker_.setService(service("db", "10.96.0.11", 5433));
+  tracker_.setSlice(slice("web-abc", "web", {"10.244.1.3"}));
+  c = tracker_.takeInto(view_);
   EXPECT_EQ(c.services, (std::set<std::string>{"ns/db", "ns/web"}));
-  EXPECT_EQ(v.ports.at("ns/db")[0].port, 5433);
-  EXPECT_EQ(ipsOf(v, "ns/web:http/tcp"), (std::vector<std::string>{"10.244.1.3"}));
+  EXPECT_EQ(view_.ports.at("ns/db")[0].port, 5433);
+  EXPECT_EQ(ipsOf(view_, "ns/web:http/tcp"), (std::vector<std::string>{"10.244.1.3"}));
 
   // Deleted, and headless (no rules): both gone from the view, both marked.
-  t.removeService(service("db", "10.96.0.11", 5433));
-  t.setService(service("web", "None", 80));
-  c = t.takeInto(v);
+  tracker_.removeService(service("db", "10.96.0.11", 5433));
+  tracker_.setService(service("web", "None", 80));
+  c = tracker_.takeInto(view_);
   EXPECT_EQ(c.services, (std::set<std::string>{"ns/db", "ns/web"}));
-  EXPECT_TRUE(v.ports.empty());
+  EXPECT_TRUE(view_.ports.empty());
 }
 
-TEST(ServiceTrackerTest, SlicesMergeInNameOrderAndMoveWithTheirLabel) {
-  ServiceTracker t;
-  ServiceView v;
-  t.setService(service("web", "10.96.0.10", 80));
-  t.setService(service("api", "10.96.0.12", 80));
-  t.setSlice(slice("web-b", "web", {"10.244.2.2"}));
-  t.setSlice(slice("web-a", "web", {"10.244.1.1"}));
-  t.takeInto(v);
-  EXPECT_EQ(ipsOf(v, "ns/web:http/tcp"), (std::vector<std::string>{"10.244.1.1", "10.244.2.2"}));
+TEST_F(ServiceTrackerTest, SlicesMergeInNameOrderAndMoveWithTheirLabel) {
+  tracker_.setService(service("web", "10.96.0.10", 80));
+  tracker_.setService(service("api", "10.96.0.12", 80));
+  tracker_.setSlice(slice("web-b", "web", {"10.244.2.2"}));
+  tracker_.setSlice(slice("web-a", "web", {"10.244.1.1"}));
+  tracker_.takeInto(view_);
+  EXPECT_EQ(ipsOf(view_, "ns/web:http/tcp"),
+            (std::vector<std::string>{"10.244.1.1", "10.244.2.2"}));
 
   // web-b is relabelled to api: both Services change, each keeps only its own endpoints.
-  t.setSlice(slice("web-b", "api", {"10.244.2.2"}));
-  ServiceChanges c = t.takeInto(v);
+  tracker_.setSlice(slice("web-b", "api", {"10.244.2.2"}));
+  ServiceChanges c = tracker_.takeInto(view_);
   EXPECT_EQ(c.services, (std::set<std::string>{"ns/api", "ns/web"}));
-  EXPECT_EQ(ipsOf(v, "ns/web:http/tcp"), (std::vector<std::string>{"10.244.1.1"}));
-  EXPECT_EQ(ipsOf(v, "ns/api:http/tcp"), (std::vector<std::string>{"10.244.2.2"}));
+  EXPECT_EQ(ipsOf(view_, "ns/web:http/tcp"), (std::vector<std::string>{"10.244.1.1"}));
+  EXPECT_EQ(ipsOf(view_, "ns/api:http/tcp"), (std::vector<std::string>{"10.244.2.2"}));
 
   // The last slice of web goes: its endpoints leave the view.
-  t.removeSlice(slice("web-a", "web", {}));
-  c = t.takeInto(v);
+  tracker_.removeSlice(slice("web-a", "web", {}));
+  c = tracker_.takeInto(view_);
   EXPECT_EQ(c.services, (std::set<std::string>{"ns/web"}));
-  EXPECT_FALSE(v.endpoints.count("ns/web:http/tcp"));
+  EXPECT_FALSE(view_.endpoints.count("ns/web:http/tcp"));
 }
 
-TEST(ServiceTrackerTest, RelistMarksWhatDiffersAndTheViewEqualsAFreshConversion) {
-  ServiceTracker t;
-  ServiceView v;
+TEST_F(ServiceTrackerTest, RelistMarksWhatDiffersAndTheViewEqualsAFreshConversion) {
   std::vector<json> svcs = {service("a", "10.96.0.1", 80), service("b", "10.96.0.2", 80),
                             service("c", "10.96.0.3", 80)};
   std::vector<json> slices = {slice("a-1", "a", {"10.244.0.1"}), slice("b-1", "b", {"10.244.0.2"})};
-  t.replaceServices(svcs);
-  t.replaceSlices(slices);
-  t.takeInto(v);
+  tracker_.replaceServices(svcs);
+  tracker_.replaceSlices(slices);
+  tracker_.takeInto(view_);
 
   // The relist after a watch expired: b gone, c changed, a as it was, a slice for c appeared.
   svcs = {service("a", "10.96.0.1", 80, "9"), service("c", "10.96.0.3", 81)};
   slices = {slice("a-1", "a", {"10.244.0.1"}), slice("c-1", "c", {"10.244.0.3"})};
-  t.replaceServices(svcs);
-  t.replaceSlices(slices);
-  ServiceChanges c = t.takeInto(v);
+  tracker_.replaceServices(svcs);
+  tracker_.replaceSlices(slices);
+  ServiceChanges c = tracker_.takeInto(view_);
   EXPECT_FALSE(c.all);
   EXPECT_EQ(c.services, (std::set<std::string>{"ns/b", "ns/c"}));
 
   ConvertedServices fresh = servicesFromJson(svcs);
   ConvertedEndpoints fresh_eps = endpointsFromJson(slices);
-  EXPECT_EQ(v.allPorts(), fresh.ports);
-  EXPECT_EQ(v.endpoints, fresh_eps.endpoints);
+  EXPECT_EQ(view_.allPorts(), fresh.ports);
+  EXPECT_EQ(view_.endpoints, fresh_eps.endpoints);
 }
 
-TEST(ServiceTrackerTest, SkippedObjectsAreCountedUntilFixedAndMarkAllResends) {
-  ServiceTracker t;
-  ServiceView v;
-  t.setService(service("bad", "not-an-ip", 80));
+TEST_F(ServiceTrackerTest, SkippedObjectsAreCountedUntilFixedAndMarkAllResends) {
+  tracker_.setService(service("bad", "not-an-ip", 80));
   json v6 = slice("x", "web", {"fd00::1"});
   v6["addressType"] = "IPv6";
-  t.setSlice(v6);
-  EXPECT_EQ(t.skipped(), 2u);
-  t.setService(service("bad", "10.96.0.9", 80));
-  t.removeSlice(v6);
-  EXPECT_EQ(t.skipped(), 0u);
-  t.takeInto(v);
-  EXPECT_FALSE(t.takeInto(v).all);
-  t.markAll();
-  ServiceChanges c = t.takeInto(v);
+  tracker_.setSlice(v6);
+  EXPECT_EQ(tracker_.skipped(), 2u);
+  tracker_.setService(service("bad", "10.96.0.9", 80));
+  tracker_.removeSlice(v6);
+  EXPECT_EQ(tracker_.skipped(), 0u);
+  tracker_.takeInto(view_);
+  EXPECT_FALSE(tracker_.takeInto(view_).all);
+  tracker_.markAll();
+  ServiceChanges c = tracker_.takeInto(view_);
   EXPECT_TRUE(c.all);
-  EXPECT_EQ(v.ports.size(), 1u);
+  EXPECT_EQ(view_.ports.size(), 1u);
 }
 
 TEST(ServiceViewTest, AllPortsListsServicesInNameOrder) {

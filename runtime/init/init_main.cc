@@ -39,6 +39,7 @@
 #include "launch_spec.h"
 #include "seccomp_profile.h"
 #include "skiff/common/file.h"
+#include "skiff/common/split_list.h"
 #include "skiff/common/unique_fd.h"
 #include "skiff/runtime/sys/capability_plan.h"
 #include "skiff/runtime/sys/init_ops.h"
@@ -276,13 +277,8 @@ std::string lookPath(const std::string& file, const std::vector<std::string>& en
   std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   for (const auto& e : env)
     if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
-  std::size_t pos = 0;
-  while (pos <= path.size()) {
-    std::size_t c = path.find(':', pos);
-    if (c == std::string::npos) c = path.size();
-    std::string dir = path.substr(pos, c - pos);
-    pos = c + 1;
-    if (dir.empty()) dir = ".";
+  for (const std::string_view entry : splitAt(path, ':')) {
+    const std::string dir = entry.empty() ? "." : std::string(entry);
     std::string cand = dir + "/" + file;
     struct stat st {};
     if (::stat(cand.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(cand.c_str(), X_OK) == 0)

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <csignal>
 
+#include "skiff/common/file.h"
 #include "skiff/common/unique_fd.h"
 
 namespace skiff::runtime {
@@ -56,14 +57,6 @@ class ExecSessionImpl : public ExecSession {
   UniqueFd in_, out_, err_;
   bool tty_;
 };
-
-Result<void> makePipe(UniqueFd& read_end, UniqueFd& write_end) {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return Error::fromErrno(errno, "pipe");
-  read_end.reset(p[0]);
-  write_end.reset(p[1]);
-  return ok();
-}
 
 }  // namespace
 

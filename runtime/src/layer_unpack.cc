@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <vector>
 
+#include "skiff/common/split_list.h"
 #include "skiff/common/unique_fd.h"
 
 namespace skiff::runtime {
@@ -23,19 +24,14 @@ constexpr std::string_view kOpaqueWhiteout = ".wh..wh..opq";
 // Splits a tar path into components, refusing `..` (a layer never needs it).
 Result<std::vector<std::string>> splitPath(const std::string& path, std::string_view what) {
   std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos <= path.size()) {
-    std::size_t slash = path.find('/', pos);
-    if (slash == std::string::npos) slash = path.size();
-    std::string c = path.substr(pos, slash - pos);
-    pos = slash + 1;
+  for (const std::string_view c : splitAt(path, '/')) {
     if (c.empty() || c == ".") continue;
     if (c == "..")
       return Error(ErrorCode::Invalid,
                    std::string(what) + " '" + path + "' escapes the rootfs ('..' component)");
     if (c.find('\0') != std::string::npos)
       return Error(ErrorCode::Invalid, std::string(what) + " has a NUL byte");
-    out.push_back(std::move(c));
+    out.emplace_back(c);
   }
   return out;
 }

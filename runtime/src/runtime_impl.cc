@@ -222,9 +222,7 @@ Result<void> RuntimeImpl::stopContainer(const std::string& id_in,
 
 Result<bool> RuntimeImpl::removeContainer(const std::string& id_in) {
   auto found = findContainer(id_in);
-  if (!found)
-    return found.error().is(ErrorCode::NotFound) ? Result<bool>(false)
-                                                 : Result<bool>(std::move(found).error());
+  if (!found) return notRemoved(std::move(found).error());
   ContainerRecord r = *found;
   SKIFF_TRY(stopContainer(r.id, std::chrono::milliseconds(0)));
   backendOf(r).cleanup(r);

@@ -43,6 +43,13 @@ Result<typename M::mapped_type> findById(const M& m, const std::string& id, cons
   return Error(ErrorCode::NotFound, std::string(what) + " '" + id + "' not found");
 }
 
+// A removal's answer when the lookup failed: an unknown id is "nothing removed" (false, STYLE.md
+// §4), any other error stays one.
+inline Result<bool> notRemoved(Error lookup_error) {
+  if (lookup_error.is(ErrorCode::NotFound)) return false;
+  return lookup_error;
+}
+
 // What the runtime runs on; createRuntime makes the real ones, tests pass fakes.
 struct RuntimeDeps {
   ImageStorePtr images;

@@ -125,9 +125,7 @@ Result<void> RuntimeImpl::stopPodSandbox(const std::string& id_in,
 
 Result<bool> RuntimeImpl::removePodSandbox(const std::string& id_in) {
   auto found = findSandbox(id_in);
-  if (!found)
-    return found.error().is(ErrorCode::NotFound) ? Result<bool>(false)
-                                                 : Result<bool>(std::move(found).error());
+  if (!found) return notRemoved(std::move(found).error());
   SandboxRecord s = *found;
   for (const auto& c : containersOf(s.id)) SKIFF_TRY(removeContainer(c));
   teardownSandboxNs(s);

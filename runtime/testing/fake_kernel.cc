@@ -104,18 +104,6 @@ std::optional<std::string> FakeKernel::hostnameAt(const std::string& uts_path) c
 
 // ---- controls ----
 
-void FakeKernel::failNextForTest(const std::string& method, Error e) {
-  fail_.insert_or_assign(method, std::move(e));
-}
-
-std::optional<Error> FakeKernel::takeFailure(const std::string& method) {
-  auto it = fail_.find(method);
-  if (it == fail_.end()) return std::nullopt;
-  Error e = std::move(it->second);
-  fail_.erase(it);
-  return e;
-}
-
 void FakeKernel::exitForTest(pid_t pid, int code) { terminate(pid, code, 0); }
 
 void FakeKernel::setUsageForTest(const std::string& rel, const sys::CgroupUsage& usage) {

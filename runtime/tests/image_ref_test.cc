@@ -33,12 +33,9 @@ TEST(ImageRefTest, KeepsRegistryHostPortAndDigest) {
 }
 
 TEST(ImageRefTest, RejectsBadReferences) {
-  EXPECT_FALSE(parseImageRef(""));
-  EXPECT_FALSE(parseImageRef("BusyBox"));
-  EXPECT_FALSE(parseImageRef("busybox:bad/tag"));
-  EXPECT_FALSE(parseImageRef("busybox@sha256:1234"));
-  EXPECT_FALSE(parseImageRef("a//b"));
-  EXPECT_FALSE(parseImageRef("-a"));
+  for (const char* ref : {"", "BusyBox", "busybox:bad/tag", "busybox@sha256:1234", "a//b", "-a"}) {
+    EXPECT_FALSE(parseImageRef(ref)) << ref;
+  }
 }
 
 }  // namespace

@@ -28,6 +28,14 @@ class RollbackTest : public BothBackendsTest {
     EXPECT_TRUE(rt_->listContainers({})->empty());
     EXPECT_EQ(images_->useCount(image_.id), 0);
   }
+  // Creating `c` fails with `code` and a message holding `part`, and leaves nothing behind.
+  void expectCreateFails(const ContainerConfig& c, ErrorCode code, std::string_view part) {
+    auto id = rt_->createContainer(sandbox_, c);
+    ASSERT_FALSE(id);
+    EXPECT_TRUE(id.error().is(code)) << id.error().message();
+    EXPECT_NE(id.error().message().find(part), std::string::npos) << id.error().message();
+    expectNothingLeft();
+  }
   void expectNothingLeftButSandbox() {
     EXPECT_TRUE(kernel_->mounts().empty());
     EXPECT_TRUE(kernel_->livePids().empty());
@@ -42,11 +50,7 @@ class RollbackTest : public BothBackendsTest {
 TEST_P(RollbackTest, UnknownImageIsNotFound) {
   auto c = containerConfig();
   c.image = "nginx";
-  auto id = rt_->createContainer(sandbox_, c);
-  ASSERT_FALSE(id);
-  EXPECT_TRUE(id.error().is(ErrorCode::NotFound));
-  EXPECT_NE(id.error().message().find("create container 'app'"), std::string::npos);
-  expectNothingLeft();
+  expectCreateFails(c, ErrorCode::NotFound, "create container 'app'");
 }
 
 TEST_P(RollbackTest, FailedOverlayMountLeavesNothing) {
@@ -61,21 +65,13 @@ TEST_P(RollbackTest, FailedOverlayMountLeavesNothing) {
 TEST_P(RollbackTest, InvalidSpecIsRejectedAfterTheMountAndUnmounted) {
   auto c = containerConfig();
   c.working_dir = "relative/dir";
-  auto id = rt_->createContainer(sandbox_, c);
-  ASSERT_FALSE(id);
-  EXPECT_TRUE(id.error().is(ErrorCode::Invalid));
-  EXPECT_NE(id.error().message().find("workingDir must be absolute"), std::string::npos);
-  expectNothingLeft();
+  expectCreateFails(c, ErrorCode::Invalid, "workingDir must be absolute");
 }
 
 TEST_P(RollbackTest, FailedInitLaunchLeavesNoProcessMountOrCgroup) {
   kernel_->failNextLaunchForTest("exec \"sleep\": executable file not found in $PATH");
-  auto id = rt_->createContainer(sandbox_, containerConfig());
-  ASSERT_FALSE(id);
-  EXPECT_TRUE(id.error().is(ErrorCode::Internal));
-  EXPECT_NE(id.error().message().find("create container 'app': exec \"sleep\""), std::string::npos)
-      << id.error().message();
-  expectNothingLeft();
+  expectCreateFails(containerConfig(), ErrorCode::Internal,
+                    "create container 'app': exec \"sleep\"");
 }
 
 TEST_P(RollbackTest, ShimThatCannotBeSpawnedLeavesNothing) {

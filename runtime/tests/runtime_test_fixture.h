@@ -4,23 +4,21 @@
 // whole container lifecycle of either backend, unprivileged.
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <memory>
 #include <string>
 
 #include "runtime_impl.h"
+#include "skiff/common/testing/temp_dir.h"
 #include "skiff/runtime/testing/fake_kernel.h"
 
 namespace skiff::runtime {
 
 class FakeRuntimeTest : public ::testing::Test {
  protected:
+  skiff::testing::TempDir temp_dir_{"rtfake"};
   void SetUp() override {
-    char tmpl[] = "/tmp/skiff-rtfake-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    tmp_ = tmpl;
     std::filesystem::create_directories(tmp_ + "/images");
     options_.state_dir = tmp_ + "/state";
     options_.log_dir = tmp_ + "/logs";
@@ -28,10 +26,7 @@ class FakeRuntimeTest : public ::testing::Test {
     options_.runc_path = "runc";
     kernel_ = std::make_shared<testing::FakeKernel>();
   }
-  void TearDown() override {
-    rt_.reset();
-    std::filesystem::remove_all(tmp_);
-  }
+  void TearDown() override { rt_.reset(); }
 
   // Opens (or re-opens, as after an agent restart) the runtime on the same kernel and state.
   void open(Backend backend) {
@@ -85,7 +80,7 @@ class FakeRuntimeTest : public ::testing::Test {
   }
   bool exists(const std::string& p) { return std::filesystem::exists(p); }
 
-  std::string tmp_;
+  const std::string tmp_ = temp_dir_.path();
   RuntimeOptions options_;
   std::shared_ptr<testing::FakeKernel> kernel_;
   testing::FakeImageStore* images_ = nullptr;  // owned by rt_

@@ -52,27 +52,28 @@ std::uint64_t DnsMetrics::requests() const {
 std::string DnsMetrics::render() const {
   std::ostringstream o;
   const std::string srv = "server=\"" + server_ + "\"";
-  o << "# HELP coredns_dns_requests_total Counter of DNS requests made per zone, protocol and "
-       "family.\n# TYPE coredns_dns_requests_total counter\n";
-  for (int p = 0; p < 2; ++p) {
-    for (std::size_t t = 0; t < kTypes; ++t) {
-      auto v = requests_[p][t].load();
-      if (v == 0) continue;
-      o << "coredns_dns_requests_total{" << srv << ",zone=\".\",view=\"\",proto=\""
-        << (p ? "tcp" : "udp") << "\",family=\"1\",type=\"" << kTypeNames[t] << "\"} " << v << "\n";
+  // A counter family over [0|1][index]: one sample per counter that is not zero.
+  auto counters = [&](const char* name, const char* help, const auto& values, auto labels) {
+    o << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n";
+    for (int p = 0; p < 2; ++p) {
+      for (std::size_t i = 0; i < values[p].size(); ++i) {
+        auto v = values[p][i].load();
+        if (v == 0) continue;
+        o << name << "{" << srv << ",zone=\".\",view=\"\"," << labels(p, i) << "} " << v << "\n";
+      }
     }
-  }
-  o << "# HELP coredns_dns_responses_total Counter of response status codes.\n"
-       "# TYPE coredns_dns_responses_total counter\n";
-  for (int p = 0; p < 2; ++p) {
-    for (std::size_t r = 0; r < kRcodes; ++r) {
-      auto v = responses_[p][r].load();
-      if (v == 0) continue;
-      o << "coredns_dns_responses_total{" << srv << ",zone=\".\",view=\"\",rcode=\""
-        << kRcodeNames[r] << "\",plugin=\"" << (p ? "forward" : "kubernetes") << "\"} " << v
-        << "\n";
-    }
-  }
+  };
+  counters("coredns_dns_requests_total",
+           "Counter of DNS requests made per zone, protocol and family.", requests_,
+           [](int tcp, std::size_t t) {
+             return std::string("proto=\"") + (tcp ? "tcp" : "udp") + "\",family=\"1\",type=\"" +
+                    kTypeNames[t] + "\"";
+           });
+  counters("coredns_dns_responses_total", "Counter of response status codes.", responses_,
+           [](int forwarded, std::size_t r) {
+             return std::string("rcode=\"") + kRcodeNames[r] + "\",plugin=\"" +
+                    (forwarded ? "forward" : "kubernetes") + "\"";
+           });
   o << "# HELP coredns_dns_request_duration_seconds Histogram of the time (in seconds) each "
        "request took per zone.\n# TYPE coredns_dns_request_duration_seconds histogram\n";
   for (std::size_t t = 0; t < kTypes; ++t) {

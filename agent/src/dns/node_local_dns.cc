@@ -1,8 +1,7 @@
 #include "skiff/agent/dns/node_local_dns.h"
 
-#include <arpa/inet.h>
-
 #include "skiff/agent/dns/resolv_conf.h"
+#include "skiff/common/ipv4_cidr.h"
 #include "skiff/common/log.h"
 
 namespace skiff::agent::dns {
@@ -10,17 +9,9 @@ namespace skiff::agent::dns {
 using skiff::log::kv;
 
 Result<std::string> gatewayOf(const std::string& cidr) {
-  auto slash = cidr.find('/');
-  int bits = slash == std::string::npos ? -1 : std::atoi(cidr.c_str() + slash + 1);
-  in_addr a{};
-  if (slash == std::string::npos || bits < 1 || bits > 30 ||
-      ::inet_pton(AF_INET, cidr.substr(0, slash).c_str(), &a) != 1)
-    return Error(ErrorCode::Invalid, "pod CIDR '" + cidr + "': want an IPv4 /1../30");
-  std::uint32_t net = ntohl(a.s_addr) & (~0u << (32 - bits));
-  in_addr gw{htonl(net + 1)};
-  char buf[INET_ADDRSTRLEN];
-  ::inet_ntop(AF_INET, &gw, buf, sizeof buf);
-  return std::string(buf);
+  auto gw = ipv4CidrAddress(cidr, 1, 30);
+  if (!gw) return Error(ErrorCode::Invalid, "pod CIDR '" + cidr + "': want an IPv4 /1../30");
+  return *gw;
 }
 
 Result<void> NodeLocalDns::listenFor(const std::string& pod_cidr) {

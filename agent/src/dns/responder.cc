@@ -57,24 +57,21 @@ struct Builder {
   void push(ldns_rr* rr, ldns_pkt_section s) { ldns_pkt_push_rr(pkt, s, rr); }
   int addresses(const ldns_rdf* owner, const NameRecords& r, std::uint16_t type,
                 ldns_pkt_section s) {
-    int n = 0;
-    if (type == LDNS_RR_TYPE_A || type == LDNS_RR_TYPE_ANY) {
-      for (const auto& a : r.a) {
-        ldns_rr* rr = newRr(ldns_rdf_clone(owner), LDNS_RR_TYPE_A, ttl);
-        ldns_rr_push_rdf(rr, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, 4, a.data()));
-        push(rr, s);
-        ++n;
-      }
+    int n = addressRecords(owner, r.a, LDNS_RR_TYPE_A, LDNS_RDF_TYPE_A, type, s);  // A first
+    return n + addressRecords(owner, r.aaaa, LDNS_RR_TYPE_AAAA, LDNS_RDF_TYPE_AAAA, type, s);
+  }
+  // The A (4-byte) or AAAA (16-byte) records of `addrs`, when the question type asks for them.
+  template <std::size_t N>
+  int addressRecords(const ldns_rdf* owner, const std::vector<std::array<std::uint8_t, N>>& addrs,
+                     ldns_rr_type rr_type, ldns_rdf_type rdf_type, std::uint16_t type,
+                     ldns_pkt_section s) {
+    if (type != rr_type && type != LDNS_RR_TYPE_ANY) return 0;
+    for (const auto& a : addrs) {
+      ldns_rr* rr = newRr(ldns_rdf_clone(owner), rr_type, ttl);
+      ldns_rr_push_rdf(rr, ldns_rdf_new_frm_data(rdf_type, N, a.data()));
+      push(rr, s);
     }
-    if (type == LDNS_RR_TYPE_AAAA || type == LDNS_RR_TYPE_ANY) {
-      for (const auto& a : r.aaaa) {
-        ldns_rr* rr = newRr(ldns_rdf_clone(owner), LDNS_RR_TYPE_AAAA, ttl);
-        ldns_rr_push_rdf(rr, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_AAAA, 16, a.data()));
-        push(rr, s);
-        ++n;
-      }
-    }
-    return n;
+    return static_cast<int>(addrs.size());
   }
   // CNAME owner -> target, then (unless CNAME was asked) the target's records while it is inside
   // the cluster zone, link after link (at most kMaxChase, against ExternalName loops).

@@ -18,11 +18,6 @@
 
 namespace skiff::agent {
 
-using nlohmann::json;
-using skiff::log::kv;
-using namespace podsync;
-namespace fs = std::filesystem;
-
 namespace {
 
 // A persistentVolumeClaim volume with readOnly: true is mounted read-only in every container.

@@ -7,9 +7,6 @@
 
 namespace skiff::agent {
 
-using nlohmann::json;
-using namespace podsync;
-
 std::optional<std::string> PodSyncer::runHook(const json& pod, const json& spec,
                                               const std::string& container_id, const json& handler,
                                               const std::string& pod_ip,

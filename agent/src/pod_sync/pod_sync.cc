@@ -18,11 +18,6 @@
 
 namespace skiff::agent {
 
-using nlohmann::json;
-using skiff::log::kv;
-using namespace podsync;
-namespace fs = std::filesystem;
-
 PodSyncer::PodSyncer(PodSyncConfig cfg, ContainerRuntime& runtime, PodNetworkManager* network,
                      VolumeManager& volumes, ObjectSource& objects, Backoff& crash_backoff,
                      Backoff& image_backoff, ProbeResults* probes, WallClock clock)

@@ -16,11 +16,6 @@
 
 namespace skiff::agent {
 
-using nlohmann::json;
-using skiff::log::kv;
-using namespace podsync;
-namespace fs = std::filesystem;
-
 namespace {
 // Writes only when the content differs: syncs run every few seconds per pod, and a rewrite of
 // unchanged files was most of an idle agent's CPU. No fsync: the next sync rewrites them.

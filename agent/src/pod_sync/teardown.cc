@@ -16,11 +16,6 @@
 
 namespace skiff::agent {
 
-using nlohmann::json;
-using skiff::log::kv;
-using namespace podsync;
-namespace fs = std::filesystem;
-
 Result<void> PodSyncer::killContainer(const json& pod, const json* spec, const ContainerInfo& c,
                                       std::chrono::seconds grace, const std::string& pod_ip) {
   auto lg = skiff::log::get("agent");

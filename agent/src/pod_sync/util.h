@@ -3,9 +3,12 @@
 // Small helpers the parts of PodSyncer share (internal to agent/src/pod_sync/).
 
 #include <chrono>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "skiff/common/log.h"
 
 namespace skiff::agent::podsync {
 
@@ -21,3 +24,11 @@ std::string pullPolicy(const nlohmann::json& c);
 std::vector<std::string> strings(const nlohmann::json& arr);
 
 }  // namespace skiff::agent::podsync
+
+namespace skiff::agent {
+// The names every part of PodSyncer (agent/src/pod_sync/*.cc) is written with.
+using nlohmann::json;
+using skiff::log::kv;
+using namespace podsync;
+namespace fs = std::filesystem;
+}  // namespace skiff::agent

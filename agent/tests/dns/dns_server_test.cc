@@ -2,19 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include <utility>  // before asio (Boost 1.74 awaitable.hpp)
-
-#include <boost/asio.hpp>
-
+#include "dns_socket_test_util.h"
 #include "dns_test_util.h"
 #include "skiff/agent/dns/response_cache.h"
 
 namespace skiff::agent::dns {
 namespace {
 
-namespace asio = boost::asio;
-using asio::ip::tcp;
-using asio::ip::udp;
 using namespace testing;
 
 Bytes udpAsk(std::uint16_t port, const Bytes& q, int timeout_ms = 3000) {
@@ -22,7 +16,7 @@ Bytes udpAsk(std::uint16_t port, const Bytes& q, int timeout_ms = 3000) {
   udp::socket s(io, udp::v4());
   timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
   ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  s.send_to(asio::buffer(q), {asio::ip::make_address("127.0.0.1"), port});
+  s.send_to(asio::buffer(q), {loopback(), port});
   Bytes buf(65535);
   boost::system::error_code ec;
   std::size_t n = s.receive(asio::buffer(buf), 0, ec);
@@ -33,8 +27,7 @@ Bytes udpAsk(std::uint16_t port, const Bytes& q, int timeout_ms = 3000) {
 
 Bytes tcpAsk(std::uint16_t port, const Bytes& q) {
   asio::io_context io;
-  tcp::socket s(io);
-  s.connect({asio::ip::make_address("127.0.0.1"), port});
+  tcp::socket s = connectTcp(io, port);
   std::uint8_t len[2] = {static_cast<std::uint8_t>(q.size() >> 8),
                          static_cast<std::uint8_t>(q.size())};
   asio::write(s, asio::buffer(len));
@@ -47,8 +40,7 @@ Bytes tcpAsk(std::uint16_t port, const Bytes& q) {
 
 std::string httpGet(std::uint16_t port, const std::string& path) {
   asio::io_context io;
-  tcp::socket s(io);
-  s.connect({asio::ip::make_address("127.0.0.1"), port});
+  tcp::socket s = connectTcp(io, port);
   std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
   asio::write(s, asio::buffer(req));
   std::string out;
@@ -74,11 +66,10 @@ class DnsServerTest : public ::testing::Test {
     o.metrics_port = 0;
     o.upstreams = {"127.0.0.1:" + std::to_string(upstream_->port())};
     o.upstream_timeout = std::chrono::milliseconds(300);
-    auto big = json::array();
-    for (int i = 1; i <= 60; ++i) big.push_back(endpoint("10.244.7." + std::to_string(i)));
-    auto s = startDnsServer(o, RecordIndex::build({service("default", "hello", "10.96.3.4"),
-                                                   service("default", "big", "None")},
-                                                  {slice("default", "big", big)}, "cluster.local"));
+    auto s = startDnsServer(
+        o, RecordIndex::build(
+               {service("default", "hello", "10.96.3.4"), service("default", "big", "None")},
+               {slice("default", "big", endpoints(60))}, "cluster.local"));
     ASSERT_TRUE(s) << s.error().message();
     server_ = std::move(*s);
   }
@@ -100,7 +91,7 @@ TEST_F(DnsServerTest, AnswersClusterNamesOverUdpAndTcp) {
 // datagram in the middle is dropped without disturbing the others.
 TEST_F(DnsServerTest, BatchedRepliesGoToTheirOwnClients) {
   asio::io_context io;
-  const udp::endpoint to{asio::ip::make_address("127.0.0.1"), server_->port()};
+  const udp::endpoint to{loopback(), server_->port()};
   constexpr int kClients = 3, kEach = 40;  // 120 queries: more than one batch of 32
   std::vector<std::unique_ptr<udp::socket>> clients;
   for (int c = 0; c < kClients; ++c) {

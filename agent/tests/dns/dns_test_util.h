@@ -70,6 +70,13 @@ inline json service(const std::string& ns, const std::string& name, const std::s
           {"spec", {{"clusterIP", cip}, {"clusterIPs", json::array({cip})}, {"ports", ports}}}};
 }
 
+// A Service of type ExternalName: ns/name is an alias (CNAME) of `target`.
+inline json externalName(const std::string& ns, const std::string& name,
+                         const std::string& target) {
+  return {{"metadata", {{"namespace", ns}, {"name", name}}},
+          {"spec", {{"type", "ExternalName"}, {"externalName", target}}}};
+}
+
 inline json slice(const std::string& ns, const std::string& svc, json endpoints,
                   json ports = json::array()) {
   return {{"metadata",
@@ -85,6 +92,13 @@ inline json endpoint(const std::string& ip, bool ready = true, const std::string
   json e = {{"addresses", json::array({ip})}, {"conditions", {{"ready", ready}}}};
   if (!hostname.empty()) e["hostname"] = hostname;
   return e;
+}
+
+// `n` ready endpoints 10.244.7.1 .. 10.244.7.n (a headless Service whose answer is large).
+inline json endpoints(int n) {
+  json out = json::array();
+  for (int i = 1; i <= n; ++i) out.push_back(endpoint("10.244.7." + std::to_string(i)));
+  return out;
 }
 
 }  // namespace skiff::agent::dns::testing

@@ -4,13 +4,11 @@
 
 #include <gtest/gtest.h>
 
-#include <utility>  // before asio (Boost 1.74 awaitable.hpp)
-
-#include <boost/asio.hpp>
 #include <random>
 
 #include <poll.h>
 
+#include "dns_socket_test_util.h"
 #include "dns_test_util.h"
 #include "skiff/agent/dns/dns_server.h"
 #include "skiff/agent/dns/responder.h"
@@ -18,9 +16,6 @@
 namespace skiff::agent::dns {
 namespace {
 
-namespace asio = boost::asio;
-using asio::ip::tcp;
-using asio::ip::udp;
 using namespace testing;
 
 std::shared_ptr<const RecordIndex> index() {
@@ -128,7 +123,7 @@ TEST(MalformedTest, ServerKeepsServingAfterGarbage) {
   auto s = startDnsServer(o, index());
   ASSERT_TRUE(s) << s.error().message();
   asio::io_context io;
-  udp::endpoint to(asio::ip::make_address("127.0.0.1"), (*s)->port());
+  udp::endpoint to(loopback(), (*s)->port());
   udp::socket u(io, udp::v4());
   std::mt19937 rng(7);
   for (int i = 0; i < 500; ++i) {
@@ -139,8 +134,7 @@ TEST(MalformedTest, ServerKeepsServingAfterGarbage) {
   }
   {
     // TCP: a length prefix promising more than is sent, then the connection closes.
-    tcp::socket t(io);
-    t.connect({asio::ip::make_address("127.0.0.1"), (*s)->port()});
+    tcp::socket t = connectTcp(io, (*s)->port());
     std::uint8_t partial[] = {0xff, 0xff, 1, 2, 3};
     asio::write(t, asio::buffer(partial));
   }

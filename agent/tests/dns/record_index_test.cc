@@ -16,8 +16,7 @@ std::shared_ptr<const RecordIndex> sample() {
       service("default", "web", "10.96.5.5",
               json::array({{{"name", "http"}, {"port", 80}, {"protocol", "TCP"}}, {{"port", 81}}})),
       service("db", "pg", "None"),
-      {{"metadata", {{"namespace", "default"}, {"name", "ext"}}},
-       {"spec", {{"type", "ExternalName"}, {"externalName", "Example.COM."}}}},
+      externalName("default", "ext", "Example.COM."),
   };
   std::vector<json> slices = {
       slice("db", "pg",

@@ -12,17 +12,14 @@ using namespace testing;
 class ResponderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    json many = json::array();
-    for (int i = 1; i <= 100; ++i) many.push_back(endpoint("10.244.7." + std::to_string(i)));
     std::vector<json> svcs = {
         service("default", "kubernetes", "10.96.0.1"),
         service("default", "hello", "10.96.3.4",
                 json::array({{{"name", "8080-8080"}, {"port", 8080}, {"protocol", "TCP"}}})),
         service("default", "big", "None"),
-        {{"metadata", {{"namespace", "default"}, {"name", "ext"}}},
-         {"spec", {{"type", "ExternalName"}, {"externalName", "example.com"}}}},
+        externalName("default", "ext", "example.com"),
     };
-    idx_ = RecordIndex::build(svcs, {slice("default", "big", many)}, "cluster.local");
+    idx_ = RecordIndex::build(svcs, {slice("default", "big", endpoints(100))}, "cluster.local");
   }
   Outcome ask(const std::string& name, ldns_rr_type t, int edns = 0, bool tcp = false) {
     auto q = query(name, t, edns);
@@ -135,16 +132,11 @@ TEST_F(ResponderTest, BigAnswerIsTruncatedOverUdpAndWholeOverTcpOrEdns) {
 TEST_F(ResponderTest, ExternalNameInsideTheClusterIsChasedWithinTheAnswer) {
   std::vector<json> svcs = {
       service("default", "hello", "10.96.3.4"),
-      {{"metadata", {{"namespace", "default"}, {"name", "alias"}}},
-       {"spec", {{"type", "ExternalName"}, {"externalName", "hello.default.svc.cluster.local"}}}},
-      {{"metadata", {{"namespace", "other"}, {"name", "alias2"}}},
-       {"spec", {{"type", "ExternalName"}, {"externalName", "alias.default.svc.cluster.local."}}}},
-      {{"metadata", {{"namespace", "default"}, {"name", "loop-a"}}},
-       {"spec", {{"type", "ExternalName"}, {"externalName", "loop-b.default.svc.cluster.local"}}}},
-      {{"metadata", {{"namespace", "default"}, {"name", "loop-b"}}},
-       {"spec", {{"type", "ExternalName"}, {"externalName", "loop-a.default.svc.cluster.local"}}}},
-      {{"metadata", {{"namespace", "default"}, {"name", "out"}}},
-       {"spec", {{"type", "ExternalName"}, {"externalName", "example.com"}}}},
+      externalName("default", "alias", "hello.default.svc.cluster.local"),
+      externalName("other", "alias2", "alias.default.svc.cluster.local."),
+      externalName("default", "loop-a", "loop-b.default.svc.cluster.local"),
+      externalName("default", "loop-b", "loop-a.default.svc.cluster.local"),
+      externalName("default", "out", "example.com"),
   };
   auto idx = RecordIndex::build(svcs, {}, "cluster.local");
   auto run = [&](const std::string& name, ldns_rr_type t) {

@@ -71,8 +71,6 @@ TEST(WireTest, ServiceLookupIsTheClientsQuestionPlusThePrebuiltAnswer) {
 class FastPathEquivalenceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    json many = json::array();
-    for (int i = 1; i <= 100; ++i) many.push_back(endpoint("10.244.7." + std::to_string(i)));
     std::vector<json> svcs = {
         service("default", "hello", "10.96.3.4",
                 json::array({{{"name", "http"}, {"port", 80}, {"protocol", "TCP"}},
@@ -80,15 +78,14 @@ class FastPathEquivalenceTest : public ::testing::Test {
         service("default", "v6", "fd00::5"),
         service("db", "pg", "None"),
         service("default", "big", "None"),
-        {{"metadata", {{"namespace", "default"}, {"name", "ext"}}},
-         {"spec", {{"type", "ExternalName"}, {"externalName", "hello.default.svc.cluster.local"}}}},
+        externalName("default", "ext", "hello.default.svc.cluster.local"),
     };
     std::vector<json> slices = {
         slice("db", "pg",
               json::array({endpoint("10.244.1.5", true, "pg-0"), endpoint("10.244.2.6"),
                            endpoint("fd00::10:1")}),
               json::array({{{"name", "sql"}, {"port", 5432}, {"protocol", "TCP"}}})),
-        slice("default", "big", many, json::array({{{"name", "p"}, {"port", 1}}})),
+        slice("default", "big", endpoints(100), json::array({{{"name", "p"}, {"port", 1}}})),
     };
     idx_ = RecordIndex::build(svcs, slices, "cluster.local");
   }

@@ -9,14 +9,13 @@
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 
+#include "../sys/libnl_ptr.h"
 #include "skiff/netproxy/ipvs/ipvs.h"
 
 namespace skiff::netproxy::ipvs {
 namespace {
 
-struct SockDel {
-  void operator()(nl_sock* s) const { nl_socket_free(s); }
-};
+using sys::NlSocket;
 
 Error nlError(int err, const std::string& what) {
   return Error(ErrorCode::Unavailable, what + ": " + nl_geterror(err));
@@ -24,7 +23,7 @@ Error nlError(int err, const std::string& what) {
 
 class GenlSocket final : public GenlTransport {
  public:
-  explicit GenlSocket(std::unique_ptr<nl_sock, SockDel> s) : s_(std::move(s)) {}
+  explicit GenlSocket(NlSocket s) : s_(std::move(s)) {}
 
   Result<uint16_t> resolveFamily() override {
     int id = genl_ctrl_resolve(s_.get(), IPVS_GENL_NAME);
@@ -56,13 +55,13 @@ class GenlSocket final : public GenlTransport {
   }
 
  private:
-  std::unique_ptr<nl_sock, SockDel> s_;
+  NlSocket s_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<GenlTransport>> openGenlSocket() {
-  std::unique_ptr<nl_sock, SockDel> s(nl_socket_alloc());
+  NlSocket s(nl_socket_alloc());
   if (!s) return Error(ErrorCode::Internal, "allocate a netlink socket");
   if (int rc = genl_connect(s.get()); rc < 0) return nlError(rc, "connect generic netlink");
   // Dumps of many services are larger than the default receive buffer.

@@ -13,13 +13,12 @@
 #include <netlink/genl/genl.h>
 #include <netlink/msg.h>
 
+#include "../sys/libnl_ptr.h"
+
 namespace skiff::netproxy::ipvs {
 namespace {
 
-struct MsgDel {
-  void operator()(nl_msg* m) const { nlmsg_free(m); }
-};
-using NlMsg = std::unique_ptr<nl_msg, MsgDel>;
+using sys::NlMsg;
 
 constexpr int kAddrLen = 16;  // sizeof(union nf_inet_addr)
 

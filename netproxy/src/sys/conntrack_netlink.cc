@@ -20,20 +20,12 @@
 
 #include <fmt/format.h>
 
+#include "libnl_ptr.h"
 #include "skiff/netproxy/sys/conntrack.h"
 
 namespace skiff::netproxy::sys {
 
 namespace {
-
-struct SockDel {
-  void operator()(nl_sock* s) const { nl_socket_free(s); }
-};
-struct MsgDel {
-  void operator()(nl_msg* m) const { nlmsg_free(m); }
-};
-using NlSocket = std::unique_ptr<nl_sock, SockDel>;
-using NlMsg = std::unique_ptr<nl_msg, MsgDel>;
 
 struct Tuple {
   uint32_t src = 0, dst = 0;  // network order

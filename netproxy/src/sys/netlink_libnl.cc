@@ -23,6 +23,7 @@
 
 #include <fmt/format.h>
 
+#include "libnl_ptr.h"
 #include "skiff/common/unique_fd.h"
 #include "skiff/netproxy/sys/netlink.h"
 
@@ -30,63 +31,32 @@ namespace skiff::netproxy::sys {
 
 namespace {
 
-struct SockDel {
-  void operator()(nl_sock* s) const { nl_socket_free(s); }
+using RtnlLink = LibnlPtr<rtnl_link, rtnl_link_put>;
+using RtnlAddr = LibnlPtr<rtnl_addr, rtnl_addr_put>;
+using NlAddr = LibnlPtr<nl_addr, nl_addr_put>;
+using RtnlRoute = LibnlPtr<rtnl_route, rtnl_route_put>;
+using NlCache = LibnlPtr<nl_cache, nl_cache_free>;
+
+// The libnl errors callers tell apart, as an error code and errno; the others are Internal.
+struct NlErrorMeaning {
+  int nle;
+  ErrorCode code;
+  int sys;
 };
-struct LinkDel {
-  void operator()(rtnl_link* l) const { rtnl_link_put(l); }
+constexpr NlErrorMeaning kNlErrorMeanings[] = {
+    {NLE_EXIST, ErrorCode::AlreadyExists, EEXIST}, {NLE_OBJ_NOTFOUND, ErrorCode::NotFound, ENODEV},
+    {NLE_NODEV, ErrorCode::NotFound, ENODEV},      {NLE_PERM, ErrorCode::Forbidden, EPERM},
+    {NLE_INVAL, ErrorCode::Invalid, EINVAL},       {NLE_BUSY, ErrorCode::Conflict, EBUSY},
 };
-struct AddrDel {
-  void operator()(rtnl_addr* a) const { rtnl_addr_put(a); }
-};
-struct NlAddrDel {
-  void operator()(nl_addr* a) const { nl_addr_put(a); }
-};
-struct RouteDel {
-  void operator()(rtnl_route* r) const { rtnl_route_put(r); }
-};
-struct CacheDel {
-  void operator()(nl_cache* c) const { nl_cache_free(c); }
-};
-struct MsgDel {
-  void operator()(nl_msg* m) const { nlmsg_free(m); }
-};
-using NlSocket = std::unique_ptr<nl_sock, SockDel>;
-using RtnlLink = std::unique_ptr<rtnl_link, LinkDel>;
-using RtnlAddr = std::unique_ptr<rtnl_addr, AddrDel>;
-using NlAddr = std::unique_ptr<nl_addr, NlAddrDel>;
-using RtnlRoute = std::unique_ptr<rtnl_route, RouteDel>;
-using NlCache = std::unique_ptr<nl_cache, CacheDel>;
-using NlMsg = std::unique_ptr<nl_msg, MsgDel>;
 
 Error nlError(int err, std::string what) {
-  int e = -err;
   ErrorCode code = ErrorCode::Internal;
   int sys = 0;
-  switch (e) {
-    case NLE_EXIST:
-      code = ErrorCode::AlreadyExists;
-      sys = EEXIST;
-      break;
-    case NLE_OBJ_NOTFOUND:
-    case NLE_NODEV:
-      code = ErrorCode::NotFound;
-      sys = ENODEV;
-      break;
-    case NLE_PERM:
-      code = ErrorCode::Forbidden;
-      sys = EPERM;
-      break;
-    case NLE_INVAL:
-      code = ErrorCode::Invalid;
-      sys = EINVAL;
-      break;
-    case NLE_BUSY:
-      code = ErrorCode::Conflict;
-      sys = EBUSY;
-      break;
-    default:
-      break;
+  for (const NlErrorMeaning& m : kNlErrorMeanings) {
+    if (m.nle == -err) {
+      code = m.code;
+      sys = m.sys;
+    }
   }
   return Error(code, sys, fmt::format("{}: {}", what, nl_geterror(err)));
 }

@@ -21,6 +21,7 @@
 
 #include "skiff/common/pod_resources.h"
 #include "skiff/common/result.h"
+#include "skiff/runtime/runtime.h"
 
 namespace skiff::agent {
 
@@ -144,22 +145,9 @@ struct ExecResult {
   std::string out, err;
 };
 
-// An interactive exec session (kubectl exec -it) as file descriptors owned by the session:
-// write to stdinFd (closeStdin for EOF), read stdoutFd/stderrFd until EOF. With a TTY stdout
-// carries the merged terminal output and stderrFd is -1.
-class ExecSession {
- public:
-  virtual ~ExecSession() = default;
-  virtual int stdinFd() const = 0;
-  virtual int stdoutFd() const = 0;
-  virtual int stderrFd() const = 0;
-  virtual void closeStdin() = 0;
-  virtual Result<void> resize(uint16_t cols, uint16_t rows) = 0;
-  // Waits for the process; its exit code (128+signal when killed).
-  virtual Result<int> wait() = 0;
-  // Attach sessions: stop streaming, leave the container running (wait() then returns).
-  virtual void detach() {}
-};
+// An interactive exec session (kubectl exec -it, kubectl attach): the runtime's own interface,
+// which the real runtime's sessions implement.
+using ExecSession = skiff::runtime::ExecSession;
 
 struct ContainerStats {
   std::string id;

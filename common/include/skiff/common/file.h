@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "skiff/common/result.h"
+#include "skiff/common/unique_fd.h"
 
 namespace skiff {
 
@@ -25,6 +26,9 @@ Result<void> writeFileReplace(const std::string& path, std::string_view data, un
 // Writes all of `data` to `fd`, retrying short writes and EINTR. `what` names the file in the
 // error ("write '<what>': No space left on device").
 Result<void> writeAll(int fd, std::string_view data, const std::string& what);
+
+// pipe2(O_CLOEXEC) into two owned ends; `what` starts the error ("pipe: Too many open files").
+Result<void> makePipe(UniqueFd& read_end, UniqueFd& write_end, const std::string& what = "pipe");
 
 // Joins a root prefix and an absolute path: joinRoot("/fixtures/deb12", "/proc/cpuinfo").
 std::string joinRoot(std::string_view root, std::string_view abs_path);

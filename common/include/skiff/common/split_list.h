@@ -21,4 +21,16 @@ inline std::vector<std::string> splitList(std::string_view text, char sep = ',')
   }
 }
 
+// "a,,b" -> {"a", "", "b"} and "" -> {""}: every field between separators, as it is (empty ones
+// kept, nothing trimmed); the views point into `text`. Callers skip or reject empty fields.
+inline std::vector<std::string_view> splitAt(std::string_view text, char sep) {
+  std::vector<std::string_view> out;
+  while (true) {
+    std::size_t end = text.find(sep);
+    out.push_back(text.substr(0, end));
+    if (end == std::string_view::npos) return out;
+    text.remove_prefix(end + 1);
+  }
+}
+
 }  // namespace skiff

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "skiff/common/testing/injected_failures.h"
 #include "skiff/netproxy/sys/netlink.h"
 
 namespace skiff::netproxy::testing {
@@ -37,15 +38,15 @@ class FakeNetworkWorld {
 
   // Makes the next call of `method` (e.g. "setUp") anywhere fail with this error.
   void failNextForTest(const std::string& method, Error e) {
-    fail_.insert_or_assign(method, std::move(e));
+    failures_.failNext(method, std::move(e));
   }
-  std::optional<Error> takeFailure(const std::string& method);
+  std::optional<Error> takeFailure(const std::string& method) { return failures_.take(method); }
 
   int next_index = 100;
 
  private:
   std::map<std::string, Namespace> namespaces_;
-  std::map<std::string, Error> fail_;
+  skiff::testing::InjectedFailures failures_;
 };
 
 class FakeNetlink : public sys::Netlink {
@@ -71,6 +72,8 @@ class FakeNetlink : public sys::Netlink {
 
  private:
   Result<FakeNetworkWorld::Namespace*> here();
+  // A link of `kind` ("bridge", "dummy") in this namespace; false when the name is taken.
+  Result<bool> createLink(const std::string& name, const std::string& kind);
   Result<FakeNetworkWorld::Link*> link(const std::string& name, const char* what);
   FakeNetworkWorld& world_;
   std::string path_;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "skiff/common/result.h"
+#include "skiff/common/split_list.h"
 #include "skiff/hostinfo/cgroups.h"
 #include "skiff/runtime/runtime.h"
 
@@ -71,16 +72,11 @@ Result<CgroupManagerPtr> makeCgroupManager(const std::string& root, hostinfo::Cg
 // is "." or "..". The driver and its fake create a cgroup's parents from them.
 inline Result<std::vector<std::string>> cgroupPathComponents(const std::string& rel) {
   std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos < rel.size()) {
-    std::size_t slash = rel.find('/', pos);
-    if (slash == std::string::npos) slash = rel.size();
-    std::string comp = rel.substr(pos, slash - pos);
-    pos = slash + 1;
+  for (const std::string_view comp : splitAt(rel, '/')) {
     if (comp.empty()) continue;
     if (comp == "." || comp == "..")
       return Error(ErrorCode::Invalid, "cgroup path '" + rel + "' has '..'");
-    out.push_back(std::move(comp));
+    out.emplace_back(comp);
   }
   return out;
 }

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "skiff/common/testing/injected_failures.h"
 #include "skiff/runtime/image_store.h"
 #include "skiff/runtime/sys/cgroups.h"
 #include "skiff/runtime/sys/syscalls.h"
@@ -88,7 +89,9 @@ class FakeKernel : public sys::Syscalls {
   // ---- controls ----
   // Makes the next call of `method` ("mount", "holdNamespaces", "spawnDetached", "runCommand",
   // "readStartFifo", "mkfifo", "cgroupCreate", ...) fail with `e`, changing nothing.
-  void failNextForTest(const std::string& method, Error e);
+  void failNextForTest(const std::string& method, Error e) {
+    failures_.failNext(method, std::move(e));
+  }
   // The next container init fails before it is ready: its shim reports "error <why>" and both
   // exit (what a missing binary or a bad rootfs gives).
   void failNextLaunchForTest(std::string why) { fail_launch_ = std::move(why); }
@@ -128,7 +131,7 @@ class FakeKernel : public sys::Syscalls {
   Result<void> setWindowSize(int fd, std::uint16_t cols, std::uint16_t rows) override;
 
   // Used by the cgroup manager.
-  std::optional<Error> takeFailure(const std::string& method);
+  std::optional<Error> takeFailure(const std::string& method) { return failures_.take(method); }
   Result<void> createCgroup(const std::string& rel, const Resources& res, bool all_devices);
   Result<bool> removeCgroup(const std::string& rel);
 
@@ -146,7 +149,7 @@ class FakeKernel : public sys::Syscalls {
   std::map<std::string, pid_t> runc_;             // runc container id -> init
   std::map<std::string, std::string> hostnames_;  // held uts ns file -> hostname
   std::set<std::string> fifos_;
-  std::map<std::string, Error> fail_;
+  skiff::testing::InjectedFailures failures_;
   std::optional<std::string> fail_launch_;
   bool ignore_sigterm_ = false;
   std::function<sys::RunResult(const std::vector<std::string>&)> exec_handler_;
