@@ -4,38 +4,10 @@
 #include <algorithm>
 
 #include "handler_internal.h"
+#include "skiff/common/http_status.h"
 
 namespace skiff::master::api {
 namespace {
-
-// Each error code's HTTP status and Status reason, as apimachinery's errors package answers
-// them (Gone is a watch's expired resourceVersion). Codes not listed are 500 InternalError.
-struct StatusOf {
-  ErrorCode code;
-  int http;
-  const char* reason;
-};
-constexpr StatusOf kStatusOf[] = {
-    {ErrorCode::NotFound, 404, "NotFound"},
-    {ErrorCode::AlreadyExists, 409, "AlreadyExists"},
-    {ErrorCode::Conflict, 409, "Conflict"},
-    {ErrorCode::Invalid, 422, "Invalid"},
-    {ErrorCode::BadRequest, 400, "BadRequest"},
-    {ErrorCode::Forbidden, 403, "Forbidden"},
-    {ErrorCode::Unauthorized, 401, "Unauthorized"},
-    {ErrorCode::Gone, 410, "Expired"},
-    {ErrorCode::TooLarge, 413, "RequestEntityTooLarge"},
-    {ErrorCode::Unsupported, 415, "UnsupportedMediaType"},
-    {ErrorCode::Unavailable, 503, "ServiceUnavailable"},
-    {ErrorCode::Timeout, 504, "Timeout"},
-};
-constexpr StatusOf kInternal = {ErrorCode::Internal, 500, "InternalError"};
-
-const StatusOf& statusOf(ErrorCode c) {
-  for (const auto& s : kStatusOf)
-    if (s.code == c) return s;
-  return kInternal;
-}
 
 // Invalid messages carry "<field>: <detail>" parts; rebuild StatusCauses from them.
 json causesFrom(const std::string& msg) {
@@ -85,7 +57,7 @@ json causesFrom(const std::string& msg) {
 
 }  // namespace
 
-int httpCodeFor(ErrorCode c) { return statusOf(c).http; }
+int httpCodeFor(ErrorCode c) { return httpStatusFor(c).code; }
 
 json statusFromError(const Error& e, const ResourceInfo* r, const std::string& name) {
   if (e.message().rfind("conversion webhook for ", 0) == 0) {
@@ -95,7 +67,7 @@ json statusFromError(const Error& e, const ResourceInfo* r, const std::string& n
             {"status", "Failure"}, {"message", e.message()}, {"code", 500}};
   }
   int code = httpCodeFor(e.code());
-  std::string reason = statusOf(e.code()).reason;
+  std::string reason = httpStatusFor(e.code()).reason;
   if (e.message().rfind("Cannot evict pod", 0) == 0) {
     code = 429;
     reason = "TooManyRequests";
