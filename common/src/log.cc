@@ -11,32 +11,30 @@
 namespace skiff::log {
 namespace {
 
+// spdlog's levels as journald priorities; a level not listed (off) is logged as info.
+struct JournalPriority {
+  spdlog::level::level_enum level;
+  int priority;
+};
+constexpr JournalPriority kJournalPriorities[] = {
+    {spdlog::level::trace, LOG_DEBUG}, {spdlog::level::debug, LOG_DEBUG},
+    {spdlog::level::info, LOG_INFO},   {spdlog::level::warn, LOG_WARNING},
+    {spdlog::level::err, LOG_ERR},     {spdlog::level::critical, LOG_CRIT},
+};
+
+int journalPriority(spdlog::level::level_enum level) {
+  for (const auto& p : kJournalPriorities) {
+    if (p.level == level) return p.priority;
+  }
+  return LOG_INFO;
+}
+
 // Writes each record to journald with its priority and the component as SYSLOG_IDENTIFIER-like
 // field, so `journalctl -u skiff-agent` shows levels properly.
 class JournalSink final : public spdlog::sinks::base_sink<std::mutex> {
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
-    int prio = LOG_INFO;
-    switch (msg.level) {
-      case spdlog::level::trace:
-      case spdlog::level::debug:
-        prio = LOG_DEBUG;
-        break;
-      case spdlog::level::info:
-        prio = LOG_INFO;
-        break;
-      case spdlog::level::warn:
-        prio = LOG_WARNING;
-        break;
-      case spdlog::level::err:
-        prio = LOG_ERR;
-        break;
-      case spdlog::level::critical:
-        prio = LOG_CRIT;
-        break;
-      default:
-        break;
-    }
+    const int prio = journalPriority(msg.level);
     std::string text(msg.payload.data(), msg.payload.size());
     std::string logger(msg.logger_name.data(), msg.logger_name.size());
     (void)sd_journal_send("MESSAGE=%s", text.c_str(), "PRIORITY=%d", prio, "SKIFF_COMPONENT=%s",
