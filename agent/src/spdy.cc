@@ -31,31 +31,31 @@ std::string controlHeader(FrameType type, uint8_t flags, std::size_t length) {
   return out;
 }
 
-// Fixed-size payloads per control type (0 = variable, with the given minimum).
+// Payload sizes per control type: exactly `exact` bytes, or (exact 0) at least `min`.
 struct Shape {
-  std::size_t exact = 0, min = 0;
+  FrameType type;
+  std::size_t exact, min;
 };
-std::optional<Shape> shapeOf(uint16_t type) {
-  switch (static_cast<FrameType>(type)) {
-    case FrameType::SynStream:
-      return Shape{0, 10};
-    case FrameType::SynReply:
-      return Shape{0, 4};
-    case FrameType::RstStream:
-      return Shape{8, 8};
-    case FrameType::Settings:
-      return Shape{0, 4};
-    case FrameType::Ping:
-      return Shape{4, 4};
-    case FrameType::GoAway:
-      return Shape{8, 8};
-    case FrameType::Headers:
-      return Shape{0, 4};
-    case FrameType::WindowUpdate:
-      return Shape{8, 8};
-    default:
-      return std::nullopt;
+constexpr Shape kShapes[] = {
+    {FrameType::SynStream, 0, 10}, {FrameType::SynReply, 0, 4},     {FrameType::RstStream, 8, 8},
+    {FrameType::Settings, 0, 4},   {FrameType::Ping, 4, 4},         {FrameType::GoAway, 8, 8},
+    {FrameType::Headers, 0, 4},    {FrameType::WindowUpdate, 8, 8},
+};
+
+// The shape of a known control type; nullptr for the others.
+const Shape* shapeOf(uint16_t type) {
+  for (const auto& s : kShapes) {
+    if (static_cast<uint16_t>(s.type) == type) return &s;
   }
+  return nullptr;
+}
+
+// RST_STREAM and GOAWAY carry the same 8 bytes: a 31-bit stream id and a 32-bit status.
+std::string streamStatusFrame(FrameType type, uint32_t stream_id, uint32_t status) {
+  std::string out = controlHeader(type, 0, 8);
+  put32(out, stream_id & 0x7FFFFFFF);
+  put32(out, status);
+  return out;
 }
 
 std::string zError(const char* what, int rc, const z_stream& z) {
@@ -88,8 +88,8 @@ Result<std::optional<Frame>> FrameReader::next() {
         return Error(ErrorCode::Unsupported,
                      "spdy: unsupported version " + std::to_string(version));
       }
-      auto shape = shapeOf(type);
-      if (!shape) continue;  // unknown (or NOOP/CREDENTIAL): ignore, as the spec says
+      const Shape* shape = shapeOf(type);
+      if (shape == nullptr) continue;  // unknown (or NOOP/CREDENTIAL): ignore, as the spec says
       if ((shape->exact != 0 && length != shape->exact) || length < shape->min) {
         return Error(ErrorCode::BadRequest, "spdy: control frame type " + std::to_string(type) +
                                                 " has a bad length " + std::to_string(length));
@@ -162,10 +162,7 @@ std::string encodeSynReply(uint32_t stream_id, std::string_view header_block, bo
 }
 
 std::string encodeRstStream(uint32_t stream_id, uint32_t status) {
-  std::string out = controlHeader(FrameType::RstStream, 0, 8);
-  put32(out, stream_id & 0x7FFFFFFF);
-  put32(out, status);
-  return out;
+  return streamStatusFrame(FrameType::RstStream, stream_id, status);
 }
 
 std::string encodePing(uint32_t id) {
@@ -175,10 +172,7 @@ std::string encodePing(uint32_t id) {
 }
 
 std::string encodeGoAway(uint32_t last_good_stream_id, uint32_t status) {
-  std::string out = controlHeader(FrameType::GoAway, 0, 8);
-  put32(out, last_good_stream_id & 0x7FFFFFFF);
-  put32(out, status);
-  return out;
+  return streamStatusFrame(FrameType::GoAway, last_good_stream_id, status);
 }
 
 const std::string* findHeader(const Headers& h, std::string_view lower_name) {

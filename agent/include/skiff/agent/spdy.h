@@ -90,32 +90,34 @@ const std::string* findHeader(const Headers& h, std::string_view lower_name);
 // The 1423-byte SPDY/3 zlib dictionary.
 const std::string& headerDictionary();
 
-// One direction's header compression state. Blocks must be (de)compressed in the order their
-// frames go on the wire.
-class HeaderCompressor {
- public:
-  HeaderCompressor();
-  ~HeaderCompressor();
-  HeaderCompressor(const HeaderCompressor&) = delete;
-  HeaderCompressor& operator=(const HeaderCompressor&) = delete;
-  Result<std::string> compress(const Headers& headers);
+// One direction's zlib stream and whether it is still usable: the stream carries state from block
+// to block, so one failure breaks every later block. Not copyable (a z_stream points into its own
+// allocations); each direction sets it up and ends it itself.
+class ZStreamOwner {
+ protected:
+  ZStreamOwner() = default;
+  ~ZStreamOwner() = default;
+  ZStreamOwner(const ZStreamOwner&) = delete;
+  ZStreamOwner& operator=(const ZStreamOwner&) = delete;
 
- private:
   z_stream z_{};
   bool ok_ = false;
 };
 
-class HeaderDecompressor {
+// One direction's header compression state. Blocks must be (de)compressed in the order their
+// frames go on the wire.
+class HeaderCompressor : private ZStreamOwner {
+ public:
+  HeaderCompressor();
+  ~HeaderCompressor();
+  Result<std::string> compress(const Headers& headers);
+};
+
+class HeaderDecompressor : private ZStreamOwner {
  public:
   HeaderDecompressor();
   ~HeaderDecompressor();
-  HeaderDecompressor(const HeaderDecompressor&) = delete;
-  HeaderDecompressor& operator=(const HeaderDecompressor&) = delete;
   Result<Headers> decompress(std::string_view block);
-
- private:
-  z_stream z_{};
-  bool ok_ = false;
 };
 
 }  // namespace skiff::agent::spdy
