@@ -213,30 +213,24 @@ Result<void> applyPax(const std::map<std::string, std::string>& pax, TarEntry& e
   return ok();
 }
 
+// The type flags this reader knows: '\0' (pre-POSIX) and '7' (contiguous) are plain files too.
+struct TypeFlag {
+  char flag;
+  TarType type;
+};
+constexpr TypeFlag kTypeFlags[] = {
+    {'0', TarType::File},        {'\0', TarType::File},     {'7', TarType::File},
+    {'1', TarType::HardLink},    {'2', TarType::Symlink},   {'3', TarType::CharDevice},
+    {'4', TarType::BlockDevice}, {'5', TarType::Directory}, {'6', TarType::Fifo},
+};
+
 // The header's type flag as an entry type; Unsupported for the others (path names the entry).
 Result<TarType> entryType(char type, const std::string& path) {
-  switch (type) {
-    case '0':
-    case '\0':
-    case '7':
-      return TarType::File;
-    case '1':
-      return TarType::HardLink;
-    case '2':
-      return TarType::Symlink;
-    case '3':
-      return TarType::CharDevice;
-    case '4':
-      return TarType::BlockDevice;
-    case '5':
-      return TarType::Directory;
-    case '6':
-      return TarType::Fifo;
-    default:
-      return Error(ErrorCode::Unsupported,
-                   std::string("read tar archive: unsupported entry type '") + type + "' for '" +
-                       path + "'");
+  for (const auto& t : kTypeFlags) {
+    if (t.flag == type) return t.type;
   }
+  return Error(ErrorCode::Unsupported, std::string("read tar archive: unsupported entry type '") +
+                                           type + "' for '" + path + "'");
 }
 
 }  // namespace
