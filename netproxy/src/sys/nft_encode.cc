@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 
 #include <cstring>
+#include <initializer_list>
 
 namespace skiff::netproxy::sys::detail {
 
@@ -31,44 +32,45 @@ uint8_t protoNumber(Protocol p) { return p == Protocol::Tcp ? IPPROTO_TCP : IPPR
 
 void add(nftnl_rule* r, nftnl_expr* e) { nftnl_rule_add_expr(r, e); }
 
-nftnl_expr* expr(const char* name) { return nftnl_expr_alloc(name); }
+// One u32 attribute of an expression; most of what the kernel reads from ours is registers,
+// keys and flags of this kind.
+struct U32Attr {
+  uint16_t attr;
+  uint32_t value;
+};
+
+// A new expression of kind `name` with its u32 attributes set; the caller sets any others.
+nftnl_expr* expr(const char* name, std::initializer_list<U32Attr> u32s = {}) {
+  nftnl_expr* e = nftnl_expr_alloc(name);
+  for (const auto& a : u32s) nftnl_expr_set_u32(e, a.attr, a.value);
+  return e;
+}
 
 void payload(nftnl_rule* r, uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg) {
-  nftnl_expr* e = expr("payload");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
-  add(r, e);
+  add(r, expr("payload", {{NFTNL_EXPR_PAYLOAD_BASE, base},
+                          {NFTNL_EXPR_PAYLOAD_OFFSET, offset},
+                          {NFTNL_EXPR_PAYLOAD_LEN, len},
+                          {NFTNL_EXPR_PAYLOAD_DREG, dreg}}));
 }
 
 void meta(nftnl_rule* r, uint32_t key, uint32_t dreg) {
-  nftnl_expr* e = expr("meta");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
-  add(r, e);
+  add(r, expr("meta", {{NFTNL_EXPR_META_KEY, key}, {NFTNL_EXPR_META_DREG, dreg}}));
 }
 
 void metaSet(nftnl_rule* r, uint32_t key, uint32_t sreg) {
-  nftnl_expr* e = expr("meta");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, sreg);
-  add(r, e);
+  add(r, expr("meta", {{NFTNL_EXPR_META_KEY, key}, {NFTNL_EXPR_META_SREG, sreg}}));
 }
 
 void cmp(nftnl_rule* r, uint32_t op, const void* data, uint32_t len) {
-  nftnl_expr* e = expr("cmp");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+  nftnl_expr* e = expr("cmp", {{NFTNL_EXPR_CMP_SREG, NFT_REG_1}, {NFTNL_EXPR_CMP_OP, op}});
   nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
   add(r, e);
 }
 
 void bitwise(nftnl_rule* r, const void* mask, const void* xor_, uint32_t len) {
-  nftnl_expr* e = expr("bitwise");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+  nftnl_expr* e = expr("bitwise", {{NFTNL_EXPR_BITWISE_SREG, NFT_REG_1},
+                                   {NFTNL_EXPR_BITWISE_DREG, NFT_REG_1},
+                                   {NFTNL_EXPR_BITWISE_LEN, len}});
   nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
   nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, xor_, len);
   add(r, e);
@@ -76,8 +78,7 @@ void bitwise(nftnl_rule* r, const void* mask, const void* xor_, uint32_t len) {
 
 void lookup(nftnl_rule* r, const std::string& set, uint32_t sreg, bool vmap, bool negate,
             uint32_t set_id = 0) {
-  nftnl_expr* e = expr("lookup");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, sreg);
+  nftnl_expr* e = expr("lookup", {{NFTNL_EXPR_LOOKUP_SREG, sreg}});
   if (vmap) nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
   nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set.c_str());
   if (set_id != 0) nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
@@ -111,26 +112,23 @@ void encodeProto(nftnl_rule* r, Protocol p, uint16_t dport) {
 }
 
 void encodeVerdict(nftnl_rule* r, const stmt::Verdict& v) {
-  nftnl_expr* e = expr("immediate");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, static_cast<uint32_t>(verdictCode(v.kind)));
+  nftnl_expr* e =
+      expr("immediate", {{NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT},
+                         {NFTNL_EXPR_IMM_VERDICT, static_cast<uint32_t>(verdictCode(v.kind))}});
   if (!v.chain.empty()) nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, v.chain.c_str());
   add(r, e);
 }
 
 void immediateData(nftnl_rule* r, uint32_t dreg, const void* data, uint32_t len) {
-  nftnl_expr* e = expr("immediate");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, dreg);
+  nftnl_expr* e = expr("immediate", {{NFTNL_EXPR_IMM_DREG, dreg}});
   nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
   add(r, e);
 }
 
 void encodeFib(nftnl_rule* r, bool source) {
-  nftnl_expr* e = expr("fib");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, source ? NFTA_FIB_F_SADDR : NFTA_FIB_F_DADDR);
-  add(r, e);
+  add(r, expr("fib", {{NFTNL_EXPR_FIB_DREG, NFT_REG_1},
+                      {NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE},
+                      {NFTNL_EXPR_FIB_FLAGS, source ? NFTA_FIB_F_SADDR : NFTA_FIB_F_DADDR}}));
   uint32_t local = kRtnLocal;
   cmp(r, NFT_CMP_EQ, &local, 4);
 }
@@ -157,10 +155,7 @@ struct Encoder {
     cmp(r, m.is_set ? NFT_CMP_NEQ : NFT_CMP_EQ, &zero, 4);
   }
   void operator()(const stmt::CtNew&) {
-    nftnl_expr* e = expr("ct");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-    add(r, e);
+    add(r, expr("ct", {{NFTNL_EXPR_CT_KEY, NFT_CT_STATE}, {NFTNL_EXPR_CT_DREG, NFT_REG_1}}));
     uint32_t bit = 1u << 3, zero = 0;  // NF_CT_STATE_BIT(IP_CT_NEW)
     bitwise(r, &bit, &zero, 4);
     cmp(r, NFT_CMP_NEQ, &zero, 4);
@@ -175,12 +170,10 @@ struct Encoder {
     lookup(r, v.map, NFT_REG32_00, true, false);
   }
   void operator()(const stmt::NumgenVmap& n) {
-    nftnl_expr* e = expr("numgen");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_NG_DREG, NFT_REG_1);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_NG_MODULUS, static_cast<uint32_t>(n.chains.size()));
-    nftnl_expr_set_u32(e, NFTNL_EXPR_NG_OFFSET, 0);
-    add(r, e);
+    add(r, expr("numgen", {{NFTNL_EXPR_NG_DREG, NFT_REG_1},
+                           {NFTNL_EXPR_NG_TYPE, NFT_NG_RANDOM},
+                           {NFTNL_EXPR_NG_MODULUS, static_cast<uint32_t>(n.chains.size())},
+                           {NFTNL_EXPR_NG_OFFSET, 0}}));
     AnonMap m{next_set_id++, n.chains};
     lookup(r, "__map%d", NFT_REG_1, true, false, m.id);
     anon.push_back(std::move(m));
@@ -203,25 +196,21 @@ struct Encoder {
     uint16_t port = htons(d.port);
     immediateData(r, NFT_REG_1, &ip, 4);
     immediateData(r, NFT_REG_2, &port, 2);
-    nftnl_expr* e = expr("nat");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2);
-    add(r, e);
+    add(r, expr("nat", {{NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT},
+                        {NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4},
+                        {NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1},
+                        {NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_2}}));
   }
   void operator()(const stmt::Reject& j) {
-    nftnl_expr* e = expr("reject");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE,
-                       j.tcp_reset ? NFT_REJECT_TCP_RST : NFT_REJECT_ICMP_UNREACH);
+    nftnl_expr* e = expr("reject", {{NFTNL_EXPR_REJECT_TYPE,
+                                     j.tcp_reset ? NFT_REJECT_TCP_RST : NFT_REJECT_ICMP_UNREACH}});
     nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, j.tcp_reset ? 0 : 3);  // ICMP_PORT_UNREACH
     add(r, e);
   }
   void operator()(const stmt::UpdateSaddr& u) {
     addrLoad(r, true, NFT_REG_1);
-    nftnl_expr* e = expr("dynset");
-    nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
-    nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+    nftnl_expr* e = expr("dynset", {{NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1},
+                                    {NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE}});
     nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, u.set.c_str());
     add(r, e);
   }
