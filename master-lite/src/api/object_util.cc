@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <initializer_list>
 #include <regex>
 
 #include "skiff/common/rfc3339.h"
@@ -40,42 +41,68 @@ std::string randomSuffix(std::size_t n) {
 }
 
 namespace {
-// "" when `v` is at most `max_len` long and matches `re`, else upstream's message for the
-// first check it fails.
-std::string checkNameFormat(const std::string& v, std::size_t max_len, const std::regex& re,
-                            const char* mismatch) {
-  if (v.size() > max_len) return "must be no more than " + std::to_string(max_len) + " characters";
-  if (!std::regex_match(v, re)) return mismatch;
-  return "";
-}
+
+// One of apimachinery's name formats (pkg/util/validation): a length limit and a regex, with the
+// mismatch message its RegexError builds from the description, the examples and the regex.
+class NameFormat {
+ public:
+  NameFormat(std::size_t max_len, const std::string& fmt, const char* description,
+             std::initializer_list<const char*> examples)
+      : max_len_(max_len), re_("^" + fmt + "$"), mismatch_(description) {
+    mismatch_ += " (e.g. ";
+    const char* sep = "";
+    for (const char* e : examples) {
+      mismatch_ = mismatch_ + sep + "'" + e + "', ";
+      sep = " or ";
+    }
+    mismatch_ += "regex used for validation is '" + fmt + "')";
+  }
+
+  // "" when `v` is at most max_len long and matches, else upstream's message for the first check
+  // it fails.
+  std::string check(const std::string& v) const {
+    if (v.size() > max_len_) {
+      return "must be no more than " + std::to_string(max_len_) + " characters";
+    }
+    if (!std::regex_match(v, re_)) return mismatch_;
+    return "";
+  }
+
+ private:
+  std::size_t max_len_;
+  std::regex re_;
+  std::string mismatch_;
+};
+
+constexpr const char* kDns1123LabelFmt = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
+
 }  // namespace
 
 std::string checkDns1123Subdomain(const std::string& v) {
-  static const std::regex re("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$");
-  return checkNameFormat(
-      v, 253, re,
-      "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
-      "'-' or '.', and must start and end with an alphanumeric character (e.g. "
-      "'example.com', regex used for validation is "
-      "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')");
+  static const NameFormat format(
+      253, std::string(kDns1123LabelFmt) + "(\\." + kDns1123LabelFmt + ")*",
+      "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
+      "'.', and must start and end with an alphanumeric character",
+      {"example.com"});
+  return format.check(v);
 }
 
 std::string checkDns1123Label(const std::string& v) {
-  static const std::regex re("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$");
-  return checkNameFormat(
-      v, 63, re,
-      "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
-      "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
-      "'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
+  static const NameFormat format(
+      63, kDns1123LabelFmt,
+      "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
+      "must start and end with an alphanumeric character",
+      {"my-name", "123-abc"});
+  return format.check(v);
 }
 
 std::string checkDns1035Label(const std::string& v) {
-  static const std::regex re("^[a-z]([-a-z0-9]*[a-z0-9])?$");
-  return checkNameFormat(
-      v, 63, re,
-      "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
-      "with an alphabetic character, and end with an alphanumeric character (e.g. "
-      "'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')");
+  static const NameFormat format(
+      63, "[a-z]([-a-z0-9]*[a-z0-9])?",
+      "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+      "alphabetic character, and end with an alphanumeric character",
+      {"my-name", "abc-123"});
+  return format.check(v);
 }
 
 std::string humanDuration(std::chrono::seconds d) {
