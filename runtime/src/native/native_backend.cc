@@ -3,15 +3,15 @@
 // reads it.
 #include <unistd.h>
 
-#include "container_backend.h"
+#include "backend_base.h"
 #include "process_util.h"
 
 namespace skiff::runtime {
 namespace {
 
-class NativeBackend final : public ContainerBackend {
+class NativeBackend final : public BackendBase {
  public:
-  explicit NativeBackend(BackendContext ctx) : ctx_(std::move(ctx)) {}
+  explicit NativeBackend(BackendContext ctx) : BackendBase(std::move(ctx)) {}
 
   Backend kind() const override { return Backend::Native; }
   bool wantsSeccompProgram() const override { return true; }
@@ -19,9 +19,7 @@ class NativeBackend final : public ContainerBackend {
   Result<std::vector<std::string>> prepare(const ContainerRecord& r, LaunchSpec& spec,
                                            const ContainerConfig& config) override {
     SKIFF_TRY(ctx_.cgroups.create(r.cgroup, config.resources, config.privileged));
-    spec.cgroup_procs = ctx_.cgroups.joinFiles(r.cgroup);
-    spec.start_fifo = r.dir + "/start.fifo";
-    SKIFF_TRY(writeFileNew(r.dir + "/spec.json", toJson(spec).dump(), 0600));
+    SKIFF_TRY(writeLaunchSpec(r, spec));
     SKIFF_TRY(ctx_.sys.mkfifo(spec.start_fifo, 0622));
     return std::vector<std::string>{"--native", ctx_.init_path, r.dir + "/spec.json"};
   }
@@ -35,9 +33,6 @@ class NativeBackend final : public ContainerBackend {
 
   // The init and its cgroup are the runtime's to kill and remove; nothing of the backend's own.
   void cleanup(const ContainerRecord&) override {}
-
- private:
-  BackendContext ctx_;
 };
 
 }  // namespace

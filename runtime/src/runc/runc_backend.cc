@@ -1,25 +1,23 @@
 // The runc backend: the shim runs `runc create` on an OCI bundle (config.json from the launch
 // spec), which makes the cgroup and holds the init until `runc start`; `runc delete` drops
 // runc's state. spec.json is written too: exec joins the namespaces with skiff-init.
-#include "container_backend.h"
+#include "backend_base.h"
 #include "oci_config.h"
 #include "process_util.h"
 
 namespace skiff::runtime {
 namespace {
 
-class RuncBackend final : public ContainerBackend {
+class RuncBackend final : public BackendBase {
  public:
-  explicit RuncBackend(BackendContext ctx) : ctx_(std::move(ctx)) {}
+  explicit RuncBackend(BackendContext ctx) : BackendBase(std::move(ctx)) {}
 
   Backend kind() const override { return Backend::Runc; }
   bool wantsSeccompProgram() const override { return false; }
 
   Result<std::vector<std::string>> prepare(const ContainerRecord& r, LaunchSpec& spec,
                                            const ContainerConfig& config) override {
-    spec.cgroup_procs = ctx_.cgroups.joinFiles(r.cgroup);
-    spec.start_fifo = r.dir + "/start.fifo";
-    SKIFF_TRY(writeFileNew(r.dir + "/spec.json", toJson(spec).dump(), 0600));
+    SKIFF_TRY(writeLaunchSpec(r, spec));
     SKIFF_TRY(writeFileNew(r.dir + "/config.json",
                            ociConfig(spec, "/" + r.cgroup, config.resources).dump(1), 0600));
     return std::vector<std::string>{"--runc", ctx_.runc_path, ctx_.runc_root, r.dir, r.id};
@@ -39,9 +37,6 @@ class RuncBackend final : public ContainerBackend {
     (void)ctx_.sys.runCommand({ctx_.runc_path, "--root", ctx_.runc_root, "delete", "--force", r.id},
                               std::chrono::seconds(30));
   }
-
- private:
-  BackendContext ctx_;
 };
 
 }  // namespace
