@@ -394,50 +394,38 @@ CacheVerdict cacheVerdict(const std::vector<std::uint8_t>& wire) {
   return v;
 }
 
-const char* typeLabel(std::uint16_t t) {
-  switch (t) {
-    case LDNS_RR_TYPE_A:
-      return "A";
-    case LDNS_RR_TYPE_AAAA:
-      return "AAAA";
-    case LDNS_RR_TYPE_SRV:
-      return "SRV";
-    case LDNS_RR_TYPE_PTR:
-      return "PTR";
-    case LDNS_RR_TYPE_TXT:
-      return "TXT";
-    case LDNS_RR_TYPE_CNAME:
-      return "CNAME";
-    case LDNS_RR_TYPE_SOA:
-      return "SOA";
-    case LDNS_RR_TYPE_NS:
-      return "NS";
-    case LDNS_RR_TYPE_MX:
-      return "MX";
-    case LDNS_RR_TYPE_ANY:
-      return "ANY";
-    default:
-      return "other";
+namespace {
+
+// A DNS code (query type or response code) and its label in CoreDNS's metrics.
+struct CodeLabel {
+  int code;
+  const char* label;
+};
+constexpr CodeLabel kTypeLabels[] = {
+    {LDNS_RR_TYPE_A, "A"},     {LDNS_RR_TYPE_AAAA, "AAAA"}, {LDNS_RR_TYPE_SRV, "SRV"},
+    {LDNS_RR_TYPE_PTR, "PTR"}, {LDNS_RR_TYPE_TXT, "TXT"},   {LDNS_RR_TYPE_CNAME, "CNAME"},
+    {LDNS_RR_TYPE_SOA, "SOA"}, {LDNS_RR_TYPE_NS, "NS"},     {LDNS_RR_TYPE_MX, "MX"},
+    {LDNS_RR_TYPE_ANY, "ANY"},
+};
+constexpr CodeLabel kRcodeLabels[] = {
+    {LDNS_RCODE_NOERROR, "NOERROR"},   {LDNS_RCODE_FORMERR, "FORMERR"},
+    {LDNS_RCODE_SERVFAIL, "SERVFAIL"}, {LDNS_RCODE_NXDOMAIN, "NXDOMAIN"},
+    {LDNS_RCODE_NOTIMPL, "NOTIMP"},    {LDNS_RCODE_REFUSED, "REFUSED"},
+};
+
+// The label of `code`; "other" for the codes the metrics do not tell apart.
+template <std::size_t N>
+const char* labelOf(const CodeLabel (&labels)[N], int code) {
+  for (const auto& l : labels) {
+    if (l.code == code) return l.label;
   }
+  return "other";
 }
 
-const char* rcodeLabel(int r) {
-  switch (r) {
-    case LDNS_RCODE_NOERROR:
-      return "NOERROR";
-    case LDNS_RCODE_FORMERR:
-      return "FORMERR";
-    case LDNS_RCODE_SERVFAIL:
-      return "SERVFAIL";
-    case LDNS_RCODE_NXDOMAIN:
-      return "NXDOMAIN";
-    case LDNS_RCODE_NOTIMPL:
-      return "NOTIMP";
-    case LDNS_RCODE_REFUSED:
-      return "REFUSED";
-    default:
-      return "other";
-  }
-}
+}  // namespace
+
+const char* typeLabel(std::uint16_t t) { return labelOf(kTypeLabels, t); }
+
+const char* rcodeLabel(int r) { return labelOf(kRcodeLabels, r); }
 
 }  // namespace skiff::agent::dns
