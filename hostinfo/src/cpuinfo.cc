@@ -1,7 +1,9 @@
 #include "skiff/hostinfo/cpuinfo.h"
 
 #include <algorithm>
+#include <iterator>
 #include <optional>
+#include <utility>
 
 #include "text.h"
 
@@ -52,6 +54,11 @@ Result<CpuInfo> parseCpuInfo(std::string_view text, std::string_view source) {
   std::optional<int> s390_count;
   bool saw_flags = false;
   bool saw_features = false;
+  // Lines every core repeats: the first core's value is the host's.
+  const std::pair<std::string_view, std::string*> first_core_values[] = {
+      {"model name", &x86_model}, {"vendor_id", &vendor_id}, {"CPU implementer", &arm_implementer},
+      {"CPU part", &arm_part},    {"cpu", &ppc_cpu},
+  };
 
   for (const auto& [raw, line_no] : detail::nonBlankLines(text)) {
     const std::string_view line = trim(raw);
@@ -62,7 +69,11 @@ Result<CpuInfo> parseCpuInfo(std::string_view text, std::string_view source) {
     const std::string_view key = trim(line.substr(0, colon));
     const std::string_view value = trim(line.substr(colon + 1));
 
-    if (key == "processor") {
+    auto first_core = std::find_if(std::begin(first_core_values), std::end(first_core_values),
+                                   [&](const auto& f) { return f.first == key; });
+    if (first_core != std::end(first_core_values)) {
+      if (first_core->second->empty()) *first_core->second = value;
+    } else if (key == "processor") {
       auto id = detail::parseInt(value);
       if (!id)
         return lineError(source, line_no, "bad processor number '" + std::string(value) + "'");
@@ -79,22 +90,12 @@ Result<CpuInfo> parseCpuInfo(std::string_view text, std::string_view source) {
       auto n = detail::parseInt(value);
       if (!n) return lineError(source, line_no, "bad processor count '" + std::string(value) + "'");
       s390_count = *n;
-    } else if (key == "model name") {
-      if (x86_model.empty()) x86_model = value;
-    } else if (key == "vendor_id") {
-      if (vendor_id.empty()) vendor_id = value;
     } else if (key == "flags") {
       saw_flags = true;
     } else if (key == "Features") {
       saw_features = true;
-    } else if (key == "CPU implementer") {
-      if (arm_implementer.empty()) arm_implementer = value;
-    } else if (key == "CPU part") {
-      if (arm_part.empty()) arm_part = value;
     } else if (key == "Model") {
       rpi_model = value;
-    } else if (key == "cpu") {
-      if (ppc_cpu.empty()) ppc_cpu = value;
     } else if (key == "platform") {
       platform = value;
     }
