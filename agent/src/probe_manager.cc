@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "skiff/agent/http_transport.h"
+#include "skiff/common/enum_names.h"
 #include "skiff/common/log.h"
 #include "tcp_dial.h"
 
@@ -148,17 +149,11 @@ std::unique_ptr<ProbeRunner> makeProbeRunner(ContainerRuntime& runtime) {
   return std::make_unique<RealProbeRunner>(runtime);
 }
 
-const char* probeTypeName(ProbeType t) {
-  switch (t) {
-    case ProbeType::Liveness:
-      return "Liveness";
-    case ProbeType::Readiness:
-      return "Readiness";
-    case ProbeType::Startup:
-      return "Startup";
-  }
-  return "";
-}
+constexpr EnumName<ProbeType> kProbeTypes[] = {{ProbeType::Liveness, "Liveness"},
+                                               {ProbeType::Readiness, "Readiness"},
+                                               {ProbeType::Startup, "Startup"}};
+
+const char* probeTypeName(ProbeType t) { return nameOf(kProbeTypes, t, ""); }
 
 void ProbeManager::setFailureHook(FailureHook hook) {
   std::lock_guard lk(mu_);

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "skiff/common/assert.h"
+#include "skiff/common/enum_names.h"
 
 namespace skiff {
 
@@ -16,39 +17,24 @@ void checkFailed(const char* expr, const char* msg, const char* file, int line) 
 }
 }  // namespace detail
 
-std::string_view errorCodeName(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::Internal:
-      return "Internal";
-    case ErrorCode::NotFound:
-      return "NotFound";
-    case ErrorCode::AlreadyExists:
-      return "AlreadyExists";
-    case ErrorCode::Conflict:
-      return "Conflict";
-    case ErrorCode::Invalid:
-      return "Invalid";
-    case ErrorCode::BadRequest:
-      return "BadRequest";
-    case ErrorCode::Forbidden:
-      return "Forbidden";
-    case ErrorCode::Unauthorized:
-      return "Unauthorized";
-    case ErrorCode::Gone:
-      return "Gone";
-    case ErrorCode::TooLarge:
-      return "TooLarge";
-    case ErrorCode::Unsupported:
-      return "Unsupported";
-    case ErrorCode::Unavailable:
-      return "Unavailable";
-    case ErrorCode::Timeout:
-      return "Timeout";
-    case ErrorCode::Cancelled:
-      return "Cancelled";
-  }
-  return "Unknown";
-}
+namespace {
+constexpr EnumName<ErrorCode> kCodeNames[] = {{ErrorCode::Internal, "Internal"},
+                                              {ErrorCode::NotFound, "NotFound"},
+                                              {ErrorCode::AlreadyExists, "AlreadyExists"},
+                                              {ErrorCode::Conflict, "Conflict"},
+                                              {ErrorCode::Invalid, "Invalid"},
+                                              {ErrorCode::BadRequest, "BadRequest"},
+                                              {ErrorCode::Forbidden, "Forbidden"},
+                                              {ErrorCode::Unauthorized, "Unauthorized"},
+                                              {ErrorCode::Gone, "Gone"},
+                                              {ErrorCode::TooLarge, "TooLarge"},
+                                              {ErrorCode::Unsupported, "Unsupported"},
+                                              {ErrorCode::Unavailable, "Unavailable"},
+                                              {ErrorCode::Timeout, "Timeout"},
+                                              {ErrorCode::Cancelled, "Cancelled"}};
+}  // namespace
+
+std::string_view errorCodeName(ErrorCode code) { return nameOf(kCodeNames, code, "Unknown"); }
 
 Error::Error(ErrorCode code, std::string message, std::source_location where)
     : code_(code), message_(std::move(message)), where_(where) {}

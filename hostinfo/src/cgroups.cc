@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "skiff/common/enum_names.h"
 #include "skiff/common/split_list.h"
 #include "skiff/hostinfo/cpu_list.h"
 #include "text.h"
@@ -69,19 +70,12 @@ std::vector<std::string> dirsUpTo(const std::string& dir, const std::string& top
 
 }  // namespace
 
-std::string_view cgroupModeName(CgroupMode mode) {
-  switch (mode) {
-    case CgroupMode::None:
-      return "none";
-    case CgroupMode::V1:
-      return "v1";
-    case CgroupMode::V2:
-      return "v2";
-    case CgroupMode::Hybrid:
-      return "hybrid";
-  }
-  return "unknown";
-}
+constexpr EnumName<CgroupMode> kCgroupModes[] = {{CgroupMode::None, "none"},
+                                                 {CgroupMode::V1, "v1"},
+                                                 {CgroupMode::V2, "v2"},
+                                                 {CgroupMode::Hybrid, "hybrid"}};
+
+std::string_view cgroupModeName(CgroupMode mode) { return nameOf(kCgroupModes, mode, "unknown"); }
 
 Result<std::vector<MountInfoEntry>> parseMountInfo(std::string_view text, std::string_view source) {
   SKIFF_TRY(detail::checkText(text, source));

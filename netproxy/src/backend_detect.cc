@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "skiff/common/enum_names.h"
 #include "skiff/common/run_command.h"
 
 namespace skiff::netproxy {
@@ -77,29 +78,22 @@ Result<BackendDecision> detectIptablesBackend(BackendProbe& probe) {
   return d;
 }
 
+// The --proxy-mode values, read by the flag parser and written in logs and metrics.
+constexpr EnumName<ProxyMode> kProxyModes[] = {{ProxyMode::Auto, "auto"},
+                                               {ProxyMode::Iptables, "iptables"},
+                                               {ProxyMode::Nftables, "nftables"},
+                                               {ProxyMode::Ipvs, "ipvs"}};
+
 Result<ProxyMode> parseProxyMode(std::string_view text) {
-  if (text.empty() || text == "auto") return ProxyMode::Auto;
-  if (text == "iptables") return ProxyMode::Iptables;
-  if (text == "nftables") return ProxyMode::Nftables;
-  if (text == "ipvs") return ProxyMode::Ipvs;
+  if (text.empty()) return ProxyMode::Auto;
+  ProxyMode mode;
+  if (valueOf(kProxyModes, text, mode)) return mode;
   return Error(
       ErrorCode::Invalid,
       fmt::format("invalid proxy mode '{}': must be iptables, nftables, ipvs or auto", text));
 }
 
-std::string_view proxyModeName(ProxyMode mode) {
-  switch (mode) {
-    case ProxyMode::Auto:
-      return "auto";
-    case ProxyMode::Iptables:
-      return "iptables";
-    case ProxyMode::Nftables:
-      return "nftables";
-    case ProxyMode::Ipvs:
-      return "ipvs";
-  }
-  return "auto";
-}
+std::string_view proxyModeName(ProxyMode mode) { return nameOf(kProxyModes, mode, "auto"); }
 
 Result<ModeDecision> chooseProxyMode(ProxyMode requested, const Result<void>& nf_tables,
                                      BackendProbe& probe) {

@@ -168,6 +168,47 @@ std::string destReply(const std::string& key, const FakeIpvsPeer::Dest& d, uint3
   return message(FakeIpvsPeer::kFamily, NLM_F_MULTI, seq, payload);
 }
 
+// A dump's answer: one message per entry of `table`, then NLMSG_DONE.
+template <typename Table, typename Reply>
+std::vector<std::string> dump(const Table& table, uint32_t seq, Reply reply) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : table) out.push_back(reply(k, v, seq));
+  out.push_back(message(NLMSG_DONE, NLM_F_MULTI, seq, std::string(4, '\0')));
+  return out;
+}
+
+// The commands that add, replace or remove one service or destination.
+enum class Change { New, Set, Del };
+const std::map<uint8_t, Change> kServiceChanges = {{IPVS_CMD_NEW_SERVICE, Change::New},
+                                                   {IPVS_CMD_SET_SERVICE, Change::Set},
+                                                   {IPVS_CMD_DEL_SERVICE, Change::Del}};
+const std::map<uint8_t, Change> kDestChanges = {{IPVS_CMD_NEW_DEST, Change::New},
+                                                {IPVS_CMD_SET_DEST, Change::Set},
+                                                {IPVS_CMD_DEL_DEST, Change::Del}};
+
+// NEW, SET or DEL of entry `key` of `table` (the services, or one service's destinations) as the
+// kernel answers it: EEXIST for a NEW of an entry that exists, `unknown` for a SET or DEL of one
+// that does not (ESRCH for a service, ENOENT for a destination). A SET replaces the entry with
+// `parsed` after `keep(old, parsed)` carried over what the request does not hold.
+template <typename Table, typename Keep>
+int change(Table& table, Change c, const std::string& key, typename Table::mapped_type parsed,
+           int unknown, Keep keep) {
+  auto it = table.find(key);
+  if (c == Change::New) {
+    if (it != table.end()) return EEXIST;
+    table[key] = std::move(parsed);
+    return 0;
+  }
+  if (it == table.end()) return unknown;
+  if (c == Change::Del) {
+    table.erase(it);
+  } else {
+    keep(it->second, parsed);
+    it->second = std::move(parsed);
+  }
+  return 0;
+}
+
 const char* cmdName(uint8_t cmd) {
   switch (cmd) {
     case IPVS_CMD_NEW_SERVICE:
@@ -210,23 +251,25 @@ Result<std::vector<std::string>> FakeIpvsPeer::roundTrip(const std::string& req)
     return Error(ErrorCode::Invalid, "fake ipvs: short request");
   nlmsghdr h;
   std::memcpy(&h, req.data(), sizeof h);
+  // Every answer but a dump's is one ack carrying the errno (0: done).
+  auto reply = [&h](int err) { return std::vector<std::string>{ack(h, err)}; };
   if (h.nlmsg_len != req.size() || h.nlmsg_type != kFamily || !(h.nlmsg_flags & NLM_F_REQUEST))
-    return std::vector<std::string>{ack(h, EINVAL)};
+    return reply(EINVAL);
   genlmsghdr g;
   std::memcpy(&g, req.data() + NLMSG_HDRLEN, sizeof g);
   auto top =
       parseAttrs(req.data() + NLMSG_HDRLEN + GENL_HDRLEN, req.size() - NLMSG_HDRLEN - GENL_HDRLEN);
-  if (!top || g.version != IPVS_GENL_VERSION) return std::vector<std::string>{ack(h, EINVAL)};
+  if (!top || g.version != IPVS_GENL_VERSION) return reply(EINVAL);
   std::optional<Attrs> svc, dst;
   if (top->count(IPVS_CMD_ATTR_SERVICE)) {
     const auto& s = top->at(IPVS_CMD_ATTR_SERVICE);
     svc = parseAttrs(s.data(), s.size());
-    if (!svc) return std::vector<std::string>{ack(h, EINVAL)};
+    if (!svc) return reply(EINVAL);
   }
   if (top->count(IPVS_CMD_ATTR_DEST)) {
     const auto& d = top->at(IPVS_CMD_ATTR_DEST);
     dst = parseAttrs(d.data(), d.size());
-    if (!dst) return std::vector<std::string>{ack(h, EINVAL)};
+    if (!dst) return reply(EINVAL);
   }
   std::string key, dkey;
   Service parsed;
@@ -235,64 +278,31 @@ Result<std::vector<std::string>> FakeIpvsPeer::roundTrip(const std::string& req)
   bool full_dst = g.cmd == IPVS_CMD_NEW_DEST || g.cmd == IPVS_CMD_SET_DEST;
   if (g.cmd == IPVS_CMD_GET_SERVICE) {
     log.push_back("GET_SERVICE");
-    if (!(h.nlmsg_flags & NLM_F_DUMP)) return std::vector<std::string>{ack(h, EINVAL)};
-    std::vector<std::string> out;
-    for (const auto& [k, s] : services) out.push_back(serviceReply(k, s, h.nlmsg_seq));
-    out.push_back(message(NLMSG_DONE, NLM_F_MULTI, h.nlmsg_seq, std::string(4, '\0')));
-    return out;
+    if (!(h.nlmsg_flags & NLM_F_DUMP)) return reply(EINVAL);
+    return dump(services, h.nlmsg_seq, serviceReply);
   }
-  if (!svc) return std::vector<std::string>{ack(h, EINVAL)};
-  if (int e = parseService(*svc, full_svc, key, parsed)) return std::vector<std::string>{ack(h, e)};
+  if (!svc) return reply(EINVAL);
+  if (int e = parseService(*svc, full_svc, key, parsed)) return reply(e);
   log.push_back(std::string(cmdName(g.cmd)) + " " + key);
+  // A SET keeps the service's destinations.
+  auto keep_dests = [](Service& old, Service& next) { next.dests = std::move(old.dests); };
+  if (auto c = kServiceChanges.find(g.cmd); c != kServiceChanges.end())
+    return reply(change(services, c->second, key, std::move(parsed), ESRCH, keep_dests));
   auto it = services.find(key);
-  switch (g.cmd) {
-    case IPVS_CMD_NEW_SERVICE:
-      if (it != services.end()) return std::vector<std::string>{ack(h, EEXIST)};
-      services[key] = parsed;
-      return std::vector<std::string>{ack(h, 0)};
-    case IPVS_CMD_SET_SERVICE:
-    case IPVS_CMD_DEL_SERVICE:
-      if (it == services.end()) return std::vector<std::string>{ack(h, ESRCH)};
-      if (g.cmd == IPVS_CMD_DEL_SERVICE) {
-        services.erase(it);
-      } else {
-        parsed.dests = std::move(it->second.dests);
-        it->second = std::move(parsed);
-      }
-      return std::vector<std::string>{ack(h, 0)};
-    default:
-      break;
-  }
-  if (it == services.end()) return std::vector<std::string>{ack(h, ESRCH)};
-  if (g.cmd == IPVS_CMD_GET_DEST) {
-    std::vector<std::string> out;
-    for (const auto& [k, d] : it->second.dests) out.push_back(destReply(k, d, h.nlmsg_seq));
-    out.push_back(message(NLMSG_DONE, NLM_F_MULTI, h.nlmsg_seq, std::string(4, '\0')));
-    return out;
-  }
-  if (!dst) return std::vector<std::string>{ack(h, EINVAL)};
-  if (int e = parseDest(*dst, full_dst, dkey, dparsed)) return std::vector<std::string>{ack(h, e)};
-  log.back() += " " + dkey;
+  if (it == services.end()) return reply(ESRCH);
   auto& dests = it->second.dests;
-  auto d = dests.find(dkey);
-  switch (g.cmd) {
-    case IPVS_CMD_NEW_DEST:
-      if (d != dests.end()) return std::vector<std::string>{ack(h, EEXIST)};
-      dests[dkey] = dparsed;
-      return std::vector<std::string>{ack(h, 0)};
-    case IPVS_CMD_SET_DEST:
-      if (d == dests.end()) return std::vector<std::string>{ack(h, ENOENT)};
-      dparsed.active = d->second.active;
-      dparsed.inactive = d->second.inactive;
-      d->second = dparsed;
-      return std::vector<std::string>{ack(h, 0)};
-    case IPVS_CMD_DEL_DEST:
-      if (d == dests.end()) return std::vector<std::string>{ack(h, ENOENT)};
-      dests.erase(d);
-      return std::vector<std::string>{ack(h, 0)};
-    default:
-      return std::vector<std::string>{ack(h, EINVAL)};
-  }
+  if (g.cmd == IPVS_CMD_GET_DEST) return dump(dests, h.nlmsg_seq, destReply);
+  if (!dst) return reply(EINVAL);
+  if (int e = parseDest(*dst, full_dst, dkey, dparsed)) return reply(e);
+  log.back() += " " + dkey;
+  // A SET keeps the destination's connection counters.
+  auto keep_counters = [](const Dest& old, Dest& next) {
+    next.active = old.active;
+    next.inactive = old.inactive;
+  };
+  if (auto c = kDestChanges.find(g.cmd); c != kDestChanges.end())
+    return reply(change(dests, c->second, dkey, dparsed, ENOENT, keep_counters));
+  return reply(EINVAL);
 }
 
 }  // namespace skiff::netproxy::testing

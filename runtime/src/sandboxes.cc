@@ -9,6 +9,7 @@
 
 #include "process_util.h"
 #include "runtime_impl.h"
+#include "skiff/common/enum_names.h"
 #include "skiff/common/file.h"
 #include "skiff/common/scope_exit.h"
 #include "skiff/runtime/layer_unpack.h"
@@ -219,27 +220,24 @@ Result<SandboxRecord> RuntimeImpl::findSandbox(const std::string& id) {
   return findById(sandboxes_, id, "pod sandbox");
 }
 
-std::string_view backendName(Backend b) { return b == Backend::Runc ? "runc" : "native"; }
+constexpr EnumName<Backend> kBackends[] = {{Backend::Native, "native"}, {Backend::Runc, "runc"}};
+
+std::string_view backendName(Backend b) { return nameOf(kBackends, b, "native"); }
 
 Result<Backend> parseBackend(std::string_view name) {
-  if (name == "native") return Backend::Native;
-  if (name == "runc") return Backend::Runc;
+  Backend b;
+  if (valueOf(kBackends, name, b)) return b;
   return Error(ErrorCode::Invalid,
                "unknown runtime backend '" + std::string(name) + "' (native, runc)");
 }
 
+constexpr EnumName<ContainerState> kContainerStates[] = {{ContainerState::Created, "Created"},
+                                                         {ContainerState::Running, "Running"},
+                                                         {ContainerState::Exited, "Exited"},
+                                                         {ContainerState::Unknown, "Unknown"}};
+
 std::string_view containerStateName(ContainerState s) {
-  switch (s) {
-    case ContainerState::Created:
-      return "Created";
-    case ContainerState::Running:
-      return "Running";
-    case ContainerState::Exited:
-      return "Exited";
-    case ContainerState::Unknown:
-      return "Unknown";
-  }
-  return "Unknown";
+  return nameOf(kContainerStates, s, "Unknown");
 }
 
 Result<RuntimePtr> openRuntime(const RuntimeOptions& options, RuntimeDeps deps) {

@@ -3,8 +3,8 @@
 #include <regex>
 #include <set>
 
+#include "skiff/common/enum_names.h"
 #include "skiff/master/api/object_util.h"
-#include "skiff/master/enum_names.h"
 #include "skiff/master/selectors.h"
 
 namespace skiff::master::api {

@@ -6,7 +6,7 @@
 #include <map>
 #include <memory>
 
-#include "skiff/master/enum_names.h"
+#include "skiff/common/enum_names.h"
 
 namespace skiff::master::apiextensions {
 namespace {

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 
+#include "skiff/common/enum_names.h"
 #include "skiff/common/file.h"
 #include "skiff/common/yaml.h"
-#include "skiff/master/enum_names.h"
 
 namespace skiff::master::audit {
 

@@ -4,7 +4,7 @@
 #include <cctype>
 #include <set>
 
-#include "skiff/master/enum_names.h"
+#include "skiff/common/enum_names.h"
 
 namespace skiff::master {
 

@@ -13,12 +13,8 @@ namespace {
 
 using json = nlohmann::json;
 
-class ControllerIdentityTest : public ::skiff::master::testing::RegistryFixture {
+class ControllerIdentityTest : public ::skiff::master::testing::BootstrappedRegistryFixture {
  protected:
-  void setUpRegistry() override {
-    auto rep = rbac::reconcileBootstrapPolicy(*reg_);
-    ASSERT_TRUE(rep) << rep.error().message();
-  }
   static const ResourceInfo& rbacRes(const std::string& r) {
     return *findResource("rbac.authorization.k8s.io", "v1", r);
   }

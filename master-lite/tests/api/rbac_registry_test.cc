@@ -16,11 +16,11 @@ namespace {
 
 using json = nlohmann::json;
 
-class RbacRegistryTest : public ::skiff::master::testing::RegistryFixture {
+class RbacRegistryTest : public ::skiff::master::testing::BootstrappedRegistryFixture {
  protected:
   void setUpRegistry() override {
-    auto rep = rbac::reconcileBootstrapPolicy(*reg_);
-    ASSERT_TRUE(rep) << rep.error().message();
+    BootstrappedRegistryFixture::setUpRegistry();
+    if (HasFatalFailure()) return;
     admin_.user = {"admin", {"system:masters", "system:authenticated"}};
     alice_.user = {"alice", {"dev", "system:authenticated"}};
     ASSERT_TRUE(reg_->create(res("namespaces"), "", {{"metadata", {{"name", "team"}}}}, admin_));

@@ -1,7 +1,7 @@
 #pragma once
 
 // For the audit tests: an Auditor whose events are kept in memory, parsed, in the order the
-// auditor wrote them.
+// auditor wrote them, alone or beside a registry.
 
 #include <gtest/gtest.h>
 
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "skiff/master/audit/auditor.h"
+#include "skiff/master/testing/registry_fixture.h"
 
 namespace skiff::master::audit {
 
@@ -52,6 +53,17 @@ class CollectedAudit {
 
  protected:
   std::unique_ptr<Auditor> auditor_;  // after the lines it writes to, so destroyed before them
+};
+
+// A registry whose requests are audited: a fixture calls startAuditor() in setUpRegistry(), and
+// TearDown() stops the auditor while the registry it audited is still there.
+class AuditedRegistryFixture : public ::skiff::master::testing::RegistryFixture,
+                               protected CollectedAudit {
+ protected:
+  void TearDown() override {
+    auditor_.reset();
+    RegistryFixture::TearDown();
+  }
 };
 
 }  // namespace skiff::master::audit

@@ -9,15 +9,13 @@
 #include "skiff/master/admission/pod_security.h"
 #include "skiff/master/api/handler.h"
 #include "skiff/master/audit/auditor.h"
-#include "skiff/master/testing/registry_fixture.h"
 
 namespace skiff::master::audit {
 namespace {
 
 using json = nlohmann::json;
 
-class HandlerAuditTest : public ::skiff::master::testing::RegistryFixture,
-                         protected CollectedAudit {
+class HandlerAuditTest : public AuditedRegistryFixture {
  protected:
   void setUpRegistry() override {
     reg_->addAdmissionPlugin(admission::newPodSecurityAdmission(*reg_, {}));
@@ -31,9 +29,8 @@ class HandlerAuditTest : public ::skiff::master::testing::RegistryFixture,
   }
   void TearDown() override {
     handler_.reset();
-    auditor_.reset();
     authn_.reset();
-    tmp_.reset();
+    AuditedRegistryFixture::TearDown();
   }
   api::HttpResponse send(const std::string& method, const std::string& target, json body) {
     api::HttpRequest r;

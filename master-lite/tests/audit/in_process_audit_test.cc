@@ -6,25 +6,19 @@
 #include "collected_audit.h"
 #include "skiff/master/api/handler.h"
 #include "skiff/master/audit/auditor.h"
-#include "skiff/master/testing/registry_fixture.h"
 
 namespace skiff::master::audit {
 namespace {
 
 using json = nlohmann::json;
 
-class InProcessAuditTest : public ::skiff::master::testing::RegistryFixture,
-                           protected CollectedAudit {
+class InProcessAuditTest : public AuditedRegistryFixture {
  protected:
   void setUpRegistry() override {
     startAuditor(
         R"({"apiVersion":"audit.k8s.io/v1","kind":"Policy","omitStages":["RequestReceived"],
             "rules":[{"level":"Request","resources":[{"resources":["configmaps"]}]},
                      {"level":"None"}]})");
-  }
-  void TearDown() override {
-    auditor_.reset();
-    tmp_.reset();
   }
 };
 

@@ -29,11 +29,7 @@ const std::string kForeignRuleset =
 
 class NftProxyIntegration : public itest::ProxyTestBed {
  protected:
-  void SetUp() override {
-    setUpNode("snp-nft", /*nft=*/true);
-    if (IsSkipped()) return;
-    proxy_ = makeNftablesProxy(cfg_, node_->nftables(), nullptr);
-  }
+  NftProxyIntegration() : ProxyTestBed(/*nft=*/true) {}
   void TearDown() override {
     if (!itest::isRoot()) return;
     EXPECT_EQ(node_->ns().exec("cat /proc/net/ip_tables_names").out, "")

@@ -3,7 +3,7 @@
 // The test bed of the Service proxy integration tests (iptables and nftables modes): a simulated
 // node (its own namespace) with three reply servers "backend-<i>" on 8080 and a client pod on its
 // bridge, an outside machine connected to it, the host's network checked unchanged at the end.
-// A mode's fixture derives, names its namespaces and makes its proxy.
+// A mode's fixture derives and names its mode; SetUp() builds the node and the mode's proxy.
 
 #include <gtest/gtest.h>
 
@@ -24,12 +24,15 @@ namespace skiff::netproxy::itest {
 
 class ProxyTestBed : public ::testing::Test {
  protected:
-  // `name`: the node's namespace ("<name>-out" for the outside machine); `nft`: the node's pod
-  // network in nftables rather than iptables-legacy.
-  void setUpNode(const std::string& name, bool nft) {
+  // `nft`: the node's pod network and the proxy in nftables mode rather than iptables-legacy.
+  explicit ProxyTestBed(bool nft) : nft_(nft) {}
+
+  // The node's namespace is "snp-nft" or "snp-svc" by mode ("<name>-out" for the outside machine).
+  void SetUp() override {
     if (!isRoot()) GTEST_SKIP() << "needs CAP_NET_ADMIN and CAP_SYS_ADMIN (run as root)";
+    const std::string name = nft_ ? "snp-nft" : "snp-svc";
     host_before_ = hostFingerprint();
-    node_ = std::make_unique<SimNode>(name, "10.244.1.0/24", nft);
+    node_ = std::make_unique<SimNode>(name, "10.244.1.0/24", nft_);
     outside_ = std::make_unique<TestNetns>(name + "-out");
     connectNodes(node_->ns(), *outside_, "192.168.100.1", "192.168.100.2");
     // Like any real node, a default route (the service CIDR itself is never routed anywhere).
@@ -43,6 +46,11 @@ class ProxyTestBed : public ::testing::Test {
     client_ = &node_->addPod("client", &client_ip_);
     cfg_.hostname = "node-a";
     cfg_.cluster_cidr = *Cidr::parse("10.244.0.0/16");
+    proxy_ = nft_ ? makeNftablesProxy(cfg_, node_->nftables(), nullptr)
+                  : makeIptablesProxy(cfg_, node_->iptables(), nullptr);
+  }
+  void TearDown() override {
+    if (isRoot()) tearDownNode();
   }
   // Stops the servers, removes the proxy's rules, runs `check` (with whether the removal
   // succeeded) while the namespaces are still there, removes them and checks the host.
@@ -106,6 +114,7 @@ class ProxyTestBed : public ::testing::Test {
     EXPECT_FALSE(tcpGet(*client_, "10.96.0.20", 80, &err).empty()) << err;
   }
 
+  const bool nft_;
   std::string host_before_;
   std::unique_ptr<SimNode> node_;
   std::unique_ptr<TestNetns> outside_;

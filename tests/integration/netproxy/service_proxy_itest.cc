@@ -20,14 +20,7 @@ using testing::endpoint;
 
 class ServiceProxyIntegration : public itest::ProxyTestBed {
  protected:
-  void SetUp() override {
-    setUpNode("snp-svc", /*nft=*/false);
-    if (IsSkipped()) return;
-    proxy_ = makeIptablesProxy(cfg_, node_->iptables(), nullptr);
-  }
-  void TearDown() override {
-    if (itest::isRoot()) tearDownNode();
-  }
+  ServiceProxyIntegration() : ProxyTestBed(/*nft=*/false) {}
 };
 
 TEST_F(ServiceProxyIntegration, ROOT_ClusterIpSpreadsConnectionsOverThreeBackends) {

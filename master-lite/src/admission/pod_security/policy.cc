@@ -5,9 +5,9 @@
 #include <set>
 
 #include "checks.h"
+#include "skiff/common/enum_names.h"
 #include "skiff/common/version.h"
 #include "skiff/master/admission/pod_security_policy.h"
-#include "skiff/master/enum_names.h"
 
 namespace skiff::master::admission {
 

@@ -7,9 +7,9 @@
 #include <deque>
 
 #include "registry_internal.h"
+#include "skiff/common/enum_names.h"
 #include "skiff/master/api/object_util.h"
 #include "skiff/master/api/storage_keys.h"
-#include "skiff/master/enum_names.h"
 
 namespace skiff::master::api {
 

@@ -3,12 +3,14 @@
 // A GoogleTest fixture over a TempRegistry: SetUp() opens it with registryOptions(), leaves
 // `reg_`, `store_` and `dir_` pointing into it and then calls setUpRegistry(), where a fixture
 // that needs more does it (ASSERTs there fail the test); TearDown() removes it.
+// BootstrappedRegistryFixture adds the bootstrap RBAC policy.
 
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
 
+#include "skiff/master/rbac/bootstrap_policy.h"
 #include "skiff/master/testing/temp_registry.h"
 
 namespace skiff::master::testing {
@@ -47,6 +49,17 @@ class RegistryFixture : public ::testing::Test {
   std::string dir_;
   store::Store* store_ = nullptr;
   api::Registry* reg_ = nullptr;
+};
+
+// A registry with the bootstrap roles and bindings reconciled, as the API server has them once
+// started: for tests of who may do what beyond system:masters. A fixture that needs more calls
+// this setUpRegistry() first.
+class BootstrappedRegistryFixture : public RegistryFixture {
+ protected:
+  void setUpRegistry() override {
+    auto rep = rbac::reconcileBootstrapPolicy(*reg_);
+    ASSERT_TRUE(rep) << rep.error().message();
+  }
 };
 
 }  // namespace skiff::master::testing

@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <string_view>
 
-namespace skiff::master {
+namespace skiff {
 
 template <typename E>
 struct EnumName {
@@ -35,4 +35,4 @@ bool valueOf(const EnumName<E> (&names)[N], std::string_view name, E& out) {
   return false;
 }
 
-}  // namespace skiff::master
+}  // namespace skiff
