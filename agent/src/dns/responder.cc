@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "skiff/common/enum_names.h"
+
 namespace skiff::agent::dns {
 
 namespace {
@@ -396,36 +398,23 @@ CacheVerdict cacheVerdict(const std::vector<std::uint8_t>& wire) {
 
 namespace {
 
-// A DNS code (query type or response code) and its label in CoreDNS's metrics.
-struct CodeLabel {
-  int code;
-  const char* label;
-};
-constexpr CodeLabel kTypeLabels[] = {
+// Query types and response codes as CoreDNS's metrics label them; "other" for the rest.
+constexpr EnumName<int> kTypeLabels[] = {
     {LDNS_RR_TYPE_A, "A"},     {LDNS_RR_TYPE_AAAA, "AAAA"}, {LDNS_RR_TYPE_SRV, "SRV"},
     {LDNS_RR_TYPE_PTR, "PTR"}, {LDNS_RR_TYPE_TXT, "TXT"},   {LDNS_RR_TYPE_CNAME, "CNAME"},
     {LDNS_RR_TYPE_SOA, "SOA"}, {LDNS_RR_TYPE_NS, "NS"},     {LDNS_RR_TYPE_MX, "MX"},
     {LDNS_RR_TYPE_ANY, "ANY"},
 };
-constexpr CodeLabel kRcodeLabels[] = {
+constexpr EnumName<int> kRcodeLabels[] = {
     {LDNS_RCODE_NOERROR, "NOERROR"},   {LDNS_RCODE_FORMERR, "FORMERR"},
     {LDNS_RCODE_SERVFAIL, "SERVFAIL"}, {LDNS_RCODE_NXDOMAIN, "NXDOMAIN"},
     {LDNS_RCODE_NOTIMPL, "NOTIMP"},    {LDNS_RCODE_REFUSED, "REFUSED"},
 };
 
-// The label of `code`; "other" for the codes the metrics do not tell apart.
-template <std::size_t N>
-const char* labelOf(const CodeLabel (&labels)[N], int code) {
-  for (const auto& l : labels) {
-    if (l.code == code) return l.label;
-  }
-  return "other";
-}
-
 }  // namespace
 
-const char* typeLabel(std::uint16_t t) { return labelOf(kTypeLabels, t); }
+const char* typeLabel(std::uint16_t t) { return nameOf(kTypeLabels, int{t}, "other"); }
 
-const char* rcodeLabel(int r) { return labelOf(kRcodeLabels, r); }
+const char* rcodeLabel(int r) { return nameOf(kRcodeLabels, r, "other"); }
 
 }  // namespace skiff::agent::dns
