@@ -30,12 +30,12 @@ function(skiff_gtest)
     PROPERTIES LABELS ${T_LABEL} TIMEOUT ${T_TIMEOUT} ${_lock})
 endfunction()
 
-# skiff_unit_tests(NAME <target> PREFIX <prefix> LIBS ...)
+# skiff_component_unit_tests(NAME <target> PREFIX <prefix> LIBS ...)
 # A component's unit test binary from every tests/*_test.cc of the calling directory: a file
 # named so there is a unit test of that component by convention (STYLE.md section 9), so a new
 # one cannot be left out of the build by forgetting a list. Only for components whose tests/
 # holds no test of another binary.
-function(skiff_unit_tests)
+function(skiff_component_unit_tests)
   cmake_parse_arguments(T "" "NAME;PREFIX" "LIBS" ${ARGN})
   file(GLOB _sources CONFIGURE_DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/tests/*_test.cc")
   skiff_gtest(NAME ${T_NAME} PREFIX ${T_PREFIX} LABEL unit SOURCES ${_sources} LIBS ${T_LIBS})
