@@ -1,6 +1,5 @@
 #include "skiff/agent/dns/dns_metrics.h"
 
-#include <cstring>
 #include <sstream>
 
 #include "skiff/agent/dns/responder.h"
@@ -8,32 +7,16 @@
 namespace skiff::agent::dns {
 
 namespace {
-constexpr const char* kTypeNames[] = {"A",   "AAAA", "SRV", "PTR", "TXT",  "CNAME",
-                                      "SOA", "NS",   "MX",  "ANY", "other"};
-constexpr const char* kRcodeNames[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-                                       "NOTIMP",  "REFUSED", "other"};
-std::size_t typeIndex(std::uint16_t t) {
-  const char* l = typeLabel(t);
-  for (std::size_t i = 0; i < DnsMetrics::kTypes; ++i)
-    if (std::strcmp(l, kTypeNames[i]) == 0) return i;
-  return DnsMetrics::kTypes - 1;
-}
-std::size_t rcodeIndex(int r) {
-  const char* l = rcodeLabel(r);
-  for (std::size_t i = 0; i < DnsMetrics::kRcodes; ++i)
-    if (std::strcmp(l, kRcodeNames[i]) == 0) return i;
-  return DnsMetrics::kRcodes - 1;
-}
 double bucketBound(std::size_t i) { return 0.00025 * static_cast<double>(1u << i); }
 }  // namespace
 
 void DnsMetrics::request(bool tcp, std::uint16_t qtype) {
-  requests_[tcp ? 1 : 0][typeIndex(qtype)].fetch_add(1, std::memory_order_relaxed);
+  requests_[tcp ? 1 : 0][typeLabelIndex(qtype)].fetch_add(1, std::memory_order_relaxed);
 }
 
 void DnsMetrics::response(int rcode, bool forwarded, std::uint16_t qtype, double seconds) {
-  responses_[forwarded ? 1 : 0][rcodeIndex(rcode)].fetch_add(1, std::memory_order_relaxed);
-  std::size_t t = typeIndex(qtype);
+  responses_[forwarded ? 1 : 0][rcodeLabelIndex(rcode)].fetch_add(1, std::memory_order_relaxed);
+  std::size_t t = typeLabelIndex(qtype);
   std::size_t b = 0;
   while (b < kBuckets && seconds > bucketBound(b)) ++b;
   duration_[t][b].fetch_add(1, std::memory_order_relaxed);
@@ -67,11 +50,11 @@ std::string DnsMetrics::render() const {
            "Counter of DNS requests made per zone, protocol and family.", requests_,
            [](int tcp, std::size_t t) {
              return std::string("proto=\"") + (tcp ? "tcp" : "udp") + "\",family=\"1\",type=\"" +
-                    kTypeNames[t] + "\"";
+                    typeLabelAt(t) + "\"";
            });
   counters("coredns_dns_responses_total", "Counter of response status codes.", responses_,
            [](int forwarded, std::size_t r) {
-             return std::string("rcode=\"") + kRcodeNames[r] + "\",plugin=\"" +
+             return std::string("rcode=\"") + rcodeLabelAt(r) + "\",plugin=\"" +
                     (forwarded ? "forward" : "kubernetes") + "\"";
            });
   o << "# HELP coredns_dns_request_duration_seconds Histogram of the time (in seconds) each "
@@ -79,7 +62,7 @@ std::string DnsMetrics::render() const {
   for (std::size_t t = 0; t < kTypes; ++t) {
     auto count = duration_count_[t].load();
     if (count == 0) continue;
-    std::string l = srv + ",zone=\".\",view=\"\",type=\"" + kTypeNames[t] + "\"";
+    std::string l = srv + ",zone=\".\",view=\"\",type=\"" + typeLabelAt(t) + "\"";
     std::uint64_t cum = 0;
     for (std::size_t b = 0; b < kBuckets; ++b) {
       cum += duration_[t][b].load();

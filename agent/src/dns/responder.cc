@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 
 #include "skiff/common/enum_names.h"
 
@@ -399,22 +400,45 @@ CacheVerdict cacheVerdict(const std::vector<std::uint8_t>& wire) {
 namespace {
 
 // Query types and response codes as CoreDNS's metrics label them; "other" for the rest.
-constexpr EnumName<int> kTypeLabels[] = {
+constexpr EnumName<int> kTypeNames[] = {
     {LDNS_RR_TYPE_A, "A"},     {LDNS_RR_TYPE_AAAA, "AAAA"}, {LDNS_RR_TYPE_SRV, "SRV"},
     {LDNS_RR_TYPE_PTR, "PTR"}, {LDNS_RR_TYPE_TXT, "TXT"},   {LDNS_RR_TYPE_CNAME, "CNAME"},
     {LDNS_RR_TYPE_SOA, "SOA"}, {LDNS_RR_TYPE_NS, "NS"},     {LDNS_RR_TYPE_MX, "MX"},
     {LDNS_RR_TYPE_ANY, "ANY"},
 };
-constexpr EnumName<int> kRcodeLabels[] = {
+constexpr EnumName<int> kRcodeNames[] = {
     {LDNS_RCODE_NOERROR, "NOERROR"},   {LDNS_RCODE_FORMERR, "FORMERR"},
     {LDNS_RCODE_SERVFAIL, "SERVFAIL"}, {LDNS_RCODE_NXDOMAIN, "NXDOMAIN"},
     {LDNS_RCODE_NOTIMPL, "NOTIMP"},    {LDNS_RCODE_REFUSED, "REFUSED"},
 };
 
+static_assert(std::size(kTypeNames) + 1 == kTypeLabels &&
+                  std::size(kRcodeNames) + 1 == kRcodeLabels,
+              "the label counts in responder.h count the tables' rows and \"other\"");
+
+// The row of `value` in `names`; N ("other") when it has none.
+template <std::size_t N>
+std::size_t rowOf(const EnumName<int> (&names)[N], int value) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (names[i].value == value) return i;
+  }
+  return N;
+}
+
+template <std::size_t N>
+const char* nameAt(const EnumName<int> (&names)[N], std::size_t index) {
+  return index < N ? names[index].name : "other";
+}
+
 }  // namespace
 
-const char* typeLabel(std::uint16_t t) { return nameOf(kTypeLabels, int{t}, "other"); }
+const char* typeLabel(std::uint16_t t) { return typeLabelAt(typeLabelIndex(t)); }
 
-const char* rcodeLabel(int r) { return nameOf(kRcodeLabels, r, "other"); }
+const char* rcodeLabel(int r) { return rcodeLabelAt(rcodeLabelIndex(r)); }
+
+std::size_t typeLabelIndex(std::uint16_t t) { return rowOf(kTypeNames, t); }
+std::size_t rcodeLabelIndex(int r) { return rowOf(kRcodeNames, r); }
+const char* typeLabelAt(std::size_t index) { return nameAt(kTypeNames, index); }
+const char* rcodeLabelAt(std::size_t index) { return nameAt(kRcodeNames, index); }
 
 }  // namespace skiff::agent::dns

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "skiff/agent/dns/responder.h"
+
 namespace skiff::agent::dns {
 
 // CoreDNS's metric names and labels (plugin/metrics/vars, plugin/cache), so that existing
@@ -17,8 +19,8 @@ namespace skiff::agent::dns {
 // Lock-free counters; render() is safe from any thread.
 class DnsMetrics {
  public:
-  static constexpr std::size_t kTypes = 11;    // typeLabel() values
-  static constexpr std::size_t kRcodes = 7;    // rcodeLabel() values
+  static constexpr std::size_t kTypes = kTypeLabels;    // typeLabelIndex() values
+  static constexpr std::size_t kRcodes = kRcodeLabels;  // rcodeLabelIndex() values
   static constexpr std::size_t kBuckets = 16;  // prometheus.ExponentialBuckets(0.00025, 2, 16)
 
   void request(bool tcp, std::uint16_t qtype);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -113,5 +114,14 @@ CacheVerdict cacheVerdict(const std::vector<std::uint8_t>& wire);
 // "A", "AAAA", ... for metrics labels; "other" for the rest.
 const char* typeLabel(std::uint16_t type);
 const char* rcodeLabel(int rcode);
+
+// The same labels by position, for counters kept in arrays (DnsMetrics): index
+// k...Labels - 1 is "other".
+constexpr std::size_t kTypeLabels = 11;
+constexpr std::size_t kRcodeLabels = 7;
+std::size_t typeLabelIndex(std::uint16_t type);
+std::size_t rcodeLabelIndex(int rcode);
+const char* typeLabelAt(std::size_t index);
+const char* rcodeLabelAt(std::size_t index);
 
 }  // namespace skiff::agent::dns
