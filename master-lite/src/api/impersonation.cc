@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "skiff/common/split_list.h"
 #include "skiff/master/api/authorizer.h"
 #include "skiff/master/api/handler.h"
 #include "skiff/master/api/object_util.h"
@@ -11,7 +12,10 @@ namespace skiff::master::api {
 namespace {
 
 // A request header's values (a repeated header arrives joined with '\n').
-std::vector<std::string> values(const std::string& joined) { return splitAll(joined, '\n'); }
+std::vector<std::string> values(const std::string& joined) {
+  std::vector<std::string_view> parts = splitAt(joined, '\n');
+  return {parts.begin(), parts.end()};
+}
 
 // One part to authorize: resource (group "" or authentication.k8s.io), namespace, name.
 struct Part {

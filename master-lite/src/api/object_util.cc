@@ -126,18 +126,6 @@ std::string humanDuration(std::chrono::seconds d) {
   return std::to_string(h / 24 / 365) + "y";
 }
 
-std::vector<std::string> splitAll(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos <= s.size()) {
-    std::size_t end = s.find(sep, pos);
-    if (end == std::string::npos) end = s.size();
-    out.push_back(s.substr(pos, end - pos));
-    pos = end + 1;
-  }
-  return out;
-}
-
 const json& at(const json& obj, std::initializer_list<const char*> path) {
   return jsonAt(obj, path);
 }

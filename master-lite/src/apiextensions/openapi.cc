@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "skiff/common/split_list.h"
 #include "skiff/master/api/object_util.h"
 #include "skiff/master/apiextensions/apiextensions.h"
 
@@ -17,10 +18,13 @@ const char* const kListMetaRef = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"
 // "example.com", "v1", "Widget" -> "com.example.v1.Widget"
 std::string definitionName(const std::string& group, const std::string& version,
                            const std::string& kind) {
-  std::vector<std::string> parts = api::splitAll(group, '.');
+  std::vector<std::string_view> parts = splitAt(group, '.');
   std::reverse(parts.begin(), parts.end());
   std::string out;
-  for (const auto& p : parts) out += p + ".";
+  for (std::string_view p : parts) {
+    out += p;
+    out += '.';
+  }
   return out + version + "." + kind;
 }
 

@@ -32,9 +32,6 @@ std::string checkDns1035Label(const std::string& v);
 // kubectl's HumanDuration (apimachinery pkg/util/duration): "5s", "3m2s", "4h", "2d3h".
 std::string humanDuration(std::chrono::seconds d);
 
-// Go's strings.Split: the pieces of `s` between the `sep`s, empty ones kept ("" -> {""}).
-std::vector<std::string> splitAll(const std::string& s, char sep);
-
 // obj[a][b]... or a null json when a step is missing (never inserts).
 const json& at(const json& obj, std::initializer_list<const char*> path);
 std::string str(const json& obj, std::initializer_list<const char*> path);
